@@ -1,0 +1,180 @@
+# dtx — top-level build.
+#
+#   make            build everything (libraries, dtxd, samples, tests)
+#   make test       install missing packages, build, run unit + integration
+#                   tests and the short drill against a private PostgreSQL
+#   make test SAN=1 the same under AddressSanitizer + UBSan (leaks fail it)
+#   make demo       the bank transfer demo (private PostgreSQL, dtxd, two
+#                   participants, a batch of transfers)
+#   make bench      benchmarks (not part of make test)
+#   make install    PREFIX=/usr/local DESTDIR= : dtxd, libdtx (.a/.so),
+#                   headers, pkg-config file
+#   make clean
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+SAN       ?= 0
+PKGS      := libzmq json-c libpq
+# libpq has no pkg-config file on some systems; fall back to pg_config.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CUNIT_LIBS := $(shell pkg-config --libs cunit 2>/dev/null || echo -lcunit)
+
+ifeq ($(SAN),1)
+BUILD     ?= build-san
+SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT       := -O1 -g
+else
+BUILD     ?= build
+SANFLAGS  :=
+OPT       := -O2 -g
+endif
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS    ?=
+CPPFLAGS  += -D_GNU_SOURCE -Icommon/include -Iparticipant-sdk/include -Icoordinator $(PKG_CFLAGS)
+ALLCFLAGS := -std=c11 $(OPT) $(WARN) -fPIC $(SANFLAGS) $(CFLAGS)
+LDFLAGS   += $(SANFLAGS)
+LIBS      := $(PKG_LIBS) -lpthread -lm
+
+COMMON_SRC := $(wildcard common/src/*.c)
+SDK_SRC    := $(wildcard participant-sdk/src/*.c)
+CORE_SRC   := $(filter-out coordinator/main.c,$(wildcard coordinator/*.c))
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+INTEG_SRC  := $(wildcard tests/integration/*.c)
+HARNESS_SRC:= $(wildcard tests/harness/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+GEN_MIGRATIONS := $(BUILD)/gen/migrations.c
+GEN_OBJ        := $(BUILD)/obj/gen/migrations.o
+
+LIBCOMMON := $(BUILD)/lib/libdtxcommon.a
+LIBDTX_A  := $(BUILD)/lib/libdtx.a
+LIBDTX_SO := $(BUILD)/lib/libdtx.so
+LIBCORE   := $(BUILD)/lib/libdtxcore.a
+DTXD      := $(BUILD)/bin/dtxd
+SAMPLES   := $(BUILD)/bin/bank-participant $(BUILD)/bin/bank-transfer
+TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/integration_tests $(BUILD)/tests/test-participant
+BENCH_BINS:= $(BUILD)/bin/dtx-bench $(BUILD)/bin/bench-participant
+
+.PHONY: all deps test test-unit demo bench drill install clean fuzz
+all: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(SAMPLES) $(TEST_BINS) $(BENCH_BINS) $(BUILD)/lib/libdtx.pc
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
+
+# SQL migrations are compiled into the binaries, so dtxd and libdtx never
+# look for files at run time.
+$(GEN_MIGRATIONS): $(wildcard sql/*/*.sql) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-sql.sh sql > $@
+$(GEN_OBJ): $(GEN_MIGRATIONS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBDTX_A): $(call obj,$(SDK_SRC)) $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBDTX_SO): $(call obj,$(SDK_SRC)) $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libdtx.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(LIBCORE): $(call obj,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(DTXD): $(call obj,coordinator/main.c) $(LIBCORE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/bank-transfer: $(call obj,samples/bank/transfer.c samples/bank/bank.c) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/dtx-bench: $(call obj,bench/dtx_bench.c) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRC)) $(LIBCORE) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUNIT_LIBS)
+
+$(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(HARNESS_SRC)) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUNIT_LIBS)
+
+$(BUILD)/tests/test-participant: $(call obj,tests/tools/test_participant.c) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/lib/libdtx.pc: participant-sdk/libdtx.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' $< > $@
+
+test: deps
+	$(MAKE) all
+	BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
+
+test-unit: $(BUILD)/tests/unit_tests
+	$(BUILD)/tests/unit_tests
+
+demo: deps
+	$(MAKE) all
+	BUILD=$(BUILD) samples/bank/demo.sh
+
+bench: deps
+	$(MAKE) all
+	BUILD=$(BUILD) bench/run.sh
+
+install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/lib/libdtx.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/dtx
+	install -m 755 $(DTXD) $(DESTDIR)$(PREFIX)/bin/dtxd
+	install -m 644 $(LIBDTX_A) $(DESTDIR)$(PREFIX)/lib/libdtx.a
+	install -m 755 $(LIBDTX_SO) $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
+	ln -sf libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so
+	install -m 644 common/include/dtx/types.h participant-sdk/include/dtx/dtx.h \
+	    participant-sdk/include/dtx/barrier.h $(DESTDIR)$(PREFIX)/include/dtx/
+	install -m 644 $(BUILD)/lib/libdtx.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Fuzzing the wire codec (clang + libFuzzer):
+#   make fuzz [FUZZ_SECONDS=60]
+# New inputs go to build-fuzz/corpus; tests/fuzz/corpus holds the seeds.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BIN     := build-fuzz/fuzz_proto
+FUZZ_SRC     := common/src/proto.c common/src/err.c tests/fuzz/fuzz_proto.c
+
+$(FUZZ_BIN): $(FUZZ_SRC) common/include/dtx/proto.h common/include/dtx/types.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -D_GNU_SOURCE -Icommon/include -std=c11 -O1 -g $(WARN) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    $(FUZZ_SRC) -o $@
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build-fuzz/corpus build-fuzz/crashes
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus tests/fuzz/corpus

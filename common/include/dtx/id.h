@@ -1,0 +1,23 @@
+/*
+ * dtx/id.h — globally unique, time-ordered identifiers.
+ *
+ * A gid is 26 characters of Crockford base32: 48 bits of epoch
+ * milliseconds followed by 80 random bits (the ULID layout), so gids sort
+ * by creation time (handy for paging the console) and two coordinators
+ * never collide without talking to each other.
+ */
+#ifndef DTX_ID_H
+#define DTX_ID_H
+
+#include <stdint.h>
+
+#define DTX_ID_LEN 26
+
+/* Writes a new id (DTX_ID_LEN chars + NUL) into out, which must hold at
+ * least DTX_ID_LEN + 1 bytes. Returns 0 or DTX_EIO when no randomness. */
+int dtx_id_new(char *out);
+
+/* Random u64 for jitter (not for security). */
+uint64_t dtx_random_u64(void);
+
+#endif

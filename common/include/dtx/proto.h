@@ -1,0 +1,143 @@
+/*
+ * dtx/proto.h — the dtx wire protocol, version 1 (docs/protocol.md is the
+ * normative description; this header and that page must agree).
+ *
+ * Transport: ZeroMQ. The coordinator binds one ROUTER socket; initiators
+ * and participants connect DEALER sockets. Every dtx message is exactly one
+ * ZeroMQ frame (the ROUTER side additionally sees the peer's routing-id
+ * frame in front of it). A multi-frame message is malformed.
+ *
+ * Frame layout (all integers big-endian):
+ *
+ *   offset size field
+ *   0      2    magic   'D' 'X' (0x44 0x58)
+ *   2      1    version DTX_PROTO_VERSION
+ *   3      1    type    DTX_MSG_*
+ *   4      8    corr    correlation id chosen by the sender of a request;
+ *                       the reply to it carries the same value
+ *   12     ...  body    the fields of the type, in the order listed below
+ *
+ * Field kinds:
+ *   u8, u32, u64  fixed-size unsigned integers
+ *   name          u8 length (1..63) + bytes from [A-Za-z0-9._:-]
+ *   text          u8 length (0..255) + UTF-8 bytes, no NUL
+ *   blob          u32 length (0..DTX_PAYLOAD_MAX) + bytes
+ *
+ * A message must contain exactly its fields: a short message, a field out
+ * of range, a bad name or trailing bytes are all DTX_EPROTO.
+ *
+ * Messages (direction: I initiator, P participant, C coordinator):
+ *
+ *   type  name          dir  fields
+ *   0x01  BEGIN         I>C  mode u8, timeout_ms u32
+ *   0x02  TRY           I>C  gid name, resource name, action name, payload blob
+ *   0x03  COMMIT        I>C  gid name
+ *   0x04  ROLLBACK      I>C  gid name
+ *   0x05  STATUS        I>C  gid name
+ *   0x06  REGISTER      P>C  instance name, resource name
+ *   0x07  HEARTBEAT     P>C  instance name
+ *   0x08  PHASE_REPLY   P>C  gid name, branch u32, op u8, attempt u32,
+ *                            outcome u8, payload blob
+ *   0x81  BEGIN_OK      C>I  gid name, deadline_ms u64
+ *   0x82  TRY_OK        C>I  gid name, branch u32, outcome u8, state u8,
+ *                            payload blob
+ *   0x83  STATE         C>I  gid name, state u8
+ *   0x86  REGISTER_OK   C>P  resource name, heartbeat_ms u32, coordinator name
+ *   0x87  HEARTBEAT_OK  C>P  coordinator name
+ *   0x88  PHASE         C>P  gid name, branch u32, op u8, attempt u32,
+ *                            resource name, action name, deadline_ms u64,
+ *                            payload blob
+ *   0xFF  ERROR         C>*  code u32, text text
+ *
+ * deadline_ms is milliseconds since the Unix epoch (wall clock).
+ */
+#ifndef DTX_PROTO_H
+#define DTX_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtx/types.h"
+
+#define DTX_PROTO_VERSION 1
+#define DTX_PROTO_MAGIC0  0x44 /* 'D' */
+#define DTX_PROTO_MAGIC1  0x58 /* 'X' */
+#define DTX_PROTO_HEADER  12   /* bytes before the body */
+/* Largest valid frame: header + the biggest body (PHASE with 4 maximal
+ * names and a maximal payload) with room to spare. */
+#define DTX_MSG_MAX (DTX_PAYLOAD_MAX + 1024u)
+
+#define DTX_MSG_BEGIN        0x01
+#define DTX_MSG_TRY          0x02
+#define DTX_MSG_COMMIT       0x03
+#define DTX_MSG_ROLLBACK     0x04
+#define DTX_MSG_STATUS       0x05
+#define DTX_MSG_REGISTER     0x06
+#define DTX_MSG_HEARTBEAT    0x07
+#define DTX_MSG_PHASE_REPLY  0x08
+#define DTX_MSG_BEGIN_OK     0x81
+#define DTX_MSG_TRY_OK       0x82
+#define DTX_MSG_STATE        0x83
+#define DTX_MSG_REGISTER_OK  0x86
+#define DTX_MSG_HEARTBEAT_OK 0x87
+#define DTX_MSG_PHASE        0x88
+#define DTX_MSG_ERROR        0xFF
+
+/* A decoded (or to-be-encoded) message. Only the fields of its type are
+ * meaningful; the rest are zero after decoding. Names and text are copied
+ * and NUL-terminated. payload points INTO the decoded buffer (zero copy):
+ * it is valid only while that buffer is. */
+typedef struct dtx_msg {
+    uint8_t  type;                         /* DTX_MSG_* */
+    uint64_t corr;                         /* correlation id */
+    uint8_t  mode;                         /* DTX_MODE_* (BEGIN) */
+    uint8_t  op;                           /* DTX_OP_* (PHASE, PHASE_REPLY) */
+    uint8_t  outcome;                      /* DTX_OUTCOME_* */
+    uint8_t  state;                        /* DTX_STATE_* */
+    uint32_t timeout_ms;                   /* BEGIN: transaction timeout */
+    uint32_t branch;                       /* branch number, 1-based */
+    uint32_t attempt;                      /* phase attempt, 1-based */
+    uint32_t heartbeat_ms;                 /* REGISTER_OK: expected interval */
+    uint32_t code;                         /* ERROR: -DTX_E* (positive) */
+    uint64_t deadline_ms;                  /* epoch ms */
+    char     gid[DTX_NAME_SIZE];           /* global transaction id */
+    char     resource[DTX_NAME_SIZE];      /* resource name */
+    char     action[DTX_NAME_SIZE];        /* action within the resource */
+    char     instance[DTX_NAME_SIZE];      /* participant instance name */
+    char     coordinator[DTX_NAME_SIZE];   /* coordinator instance id */
+    char     text[DTX_TEXT_MAX + 1];       /* ERROR: human-readable text */
+    const uint8_t *payload;                /* blob bytes (not owned) */
+    uint32_t payload_len;                  /* blob length */
+} dtx_msg_t;
+
+/* Decodes one frame into *msg (which it zeroes first).
+ * Returns 0, or:
+ *   DTX_EPROTO   malformed: bad magic, unknown type, truncated or out-of-range
+ *                field, invalid name, trailing bytes;
+ *   DTX_EVERSION magic is right but the version is not DTX_PROTO_VERSION
+ *                (msg->type and msg->corr are still filled so that the
+ *                receiver can answer with an ERROR);
+ *   DTX_ETOOBIG  len > DTX_MSG_MAX.
+ * On failure, when errbuf is not NULL, a one-line lower-case explanation
+ * naming the message type and field is written to it (always terminated).
+ * Never reads outside buf[0..len). */
+int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
+                   char *errbuf, size_t errlen);
+
+/* Encodes *msg into buf (capacity cap). Stores the frame length in *len.
+ * Returns 0, DTX_EINVAL when a field is invalid for the type (bad name,
+ * over-long text, payload over DTX_PAYLOAD_MAX, unknown type), or
+ * DTX_ETOOBIG when cap is too small. */
+int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len);
+
+/* Returns "BEGIN", "TRY", ... or "UNKNOWN". */
+const char *dtx_msg_type_name(int type);
+
+/* Returns 1 if s is a valid name (1..DTX_NAME_MAX of [A-Za-z0-9._:-]). */
+int dtx_name_valid(const char *s);
+
+/* Copies src into a name buffer of DTX_NAME_SIZE bytes. Returns 0 or
+ * DTX_EINVAL (src not a valid name; dst is then an empty string). */
+int dtx_name_copy(char dst[DTX_NAME_SIZE], const char *src);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * dtx/types.h — constants shared by every part of dtx and by its users:
+ * error codes, transaction modes, global states, phase operations, votes
+ * and the size limits of names and payloads.
+ *
+ * Error convention (after libuv): functions return 0 on success and a
+ * negative DTX_E* code on failure. dtx_strerror() names each code. On the
+ * wire an error travels as the positive value (-code).
+ */
+#ifndef DTX_TYPES_H
+#define DTX_TYPES_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes. Never renumber: they are part of the wire protocol. */
+#define DTX_OK              0
+#define DTX_EINVAL        (-1)  /* invalid argument or field value */
+#define DTX_EPROTO        (-2)  /* malformed, truncated or unknown message */
+#define DTX_EVERSION      (-3)  /* protocol version not supported */
+#define DTX_ENOMEM        (-4)  /* out of memory */
+#define DTX_ETOOBIG       (-5)  /* message, payload or body over its limit */
+#define DTX_ENOTFOUND     (-6)  /* unknown global transaction id */
+#define DTX_ESTATE        (-7)  /* operation not allowed in the current state */
+#define DTX_ETIMEOUT      (-8)  /* no reply in time */
+#define DTX_ENOPARTICIPANT (-9) /* no live instance serves the resource */
+#define DTX_EDB          (-10)  /* database error */
+#define DTX_EBUSY        (-11)  /* a branch is still trying; retry later */
+#define DTX_EIO          (-12)  /* socket or transport failure */
+#define DTX_EREFUSED     (-13)  /* participant voted no / refused */
+#define DTX_ECONFIG      (-14)  /* bad configuration */
+#define DTX_EEXPIRED     (-15)  /* the transaction's deadline has passed */
+#define DTX_EUNREGISTERED (-16) /* instance not registered with this coordinator */
+#define DTX_EINTERNAL    (-17)  /* bug: please report */
+#define DTX_EUNSUPPORTED (-18)  /* feature or mode not supported */
+#define DTX_EABORTED     (-19)  /* transaction ended aborted instead of committed */
+#define DTX_ERR_MIN      (-19)  /* lowest defined code */
+
+/* Returns a static, lower-case description of a DTX_E* code. Never NULL. */
+const char *dtx_strerror(int err);
+
+/* Transaction modes (wire: u8). */
+#define DTX_MODE_TCC 1
+#define DTX_MODE_2PC 2
+
+/* Global transaction states (wire: u8). See coordinator/txn.h for the
+ * state machine. */
+#define DTX_STATE_ACTIVE     1  /* accepting branches */
+#define DTX_STATE_COMMITTING 2  /* decision commit recorded; confirming */
+#define DTX_STATE_COMMITTED  3  /* every branch confirmed (final) */
+#define DTX_STATE_ABORTING   4  /* decision abort recorded; cancelling */
+#define DTX_STATE_ABORTED    5  /* every branch cancelled (final) */
+#define DTX_STATE_STUCK      6  /* a branch exhausted its retry budget */
+
+/* Returns "active", "committing", ... or "unknown". */
+const char *dtx_state_name(int state);
+/* Parses a state name; returns the DTX_STATE_* value or DTX_EINVAL. */
+int dtx_state_parse(const char *name);
+
+/* Phase operations (wire: u8). */
+#define DTX_OP_TRY     1
+#define DTX_OP_CONFIRM 2
+#define DTX_OP_CANCEL  3
+
+/* Returns "try", "confirm", "cancel" or "unknown". */
+const char *dtx_op_name(int op);
+
+/* Outcome of a phase call as the participant reports it (wire: u8). */
+#define DTX_OUTCOME_OK      0  /* try: vote yes; confirm/cancel: done */
+#define DTX_OUTCOME_REFUSED 1  /* try only: vote no (business refusal) */
+#define DTX_OUTCOME_FAILED  2  /* could not run now; confirm/cancel are retried */
+
+/* Limits. Names (gid, resource, action, instance) are 1..DTX_NAME_MAX bytes
+ * of [A-Za-z0-9._:-]; DTX_NAME_SIZE has room for the terminating NUL. */
+#define DTX_NAME_MAX     63
+#define DTX_NAME_SIZE    (DTX_NAME_MAX + 1)
+#define DTX_GID_SIZE     DTX_NAME_SIZE
+#define DTX_TEXT_MAX     255               /* error texts */
+#define DTX_PAYLOAD_MAX  (256u * 1024u)    /* branch payload bytes */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

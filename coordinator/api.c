@@ -1,0 +1,346 @@
+/*
+ * api.c — initiator requests.
+ *
+ *   BEGIN     insert the transaction (state ACTIVE) → BEGIN_OK
+ *   TRY       record the branch (TRYING) → send Try → record the vote →
+ *             TRY_OK; a no vote also records the abort decision first
+ *   COMMIT    record COMMITTING (or ABORTING when a vote was no/lost) →
+ *             STATE; the driver then confirms every branch
+ *   ROLLBACK  record ABORTING → STATE; the driver cancels every branch
+ *   STATUS    STATE from memory, or from the log
+ *
+ * A request for a gid not in memory loads it from the log first; a request
+ * that arrives while a decision write is in flight is parked and replayed
+ * when the write completes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "dtx/clock.h"
+#include "dtx/id.h"
+#include "dtx/log.h"
+#include "txn.h"
+
+enum { S_BEGIN = 1, S_BRANCH_ADD };
+
+static void s_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
+{
+    memset(v, 0, sizeof *v);
+    for (int i = 0; i < txn->nbranches; i++) {
+        const dtx_branch_t *br = txn->branches[i];
+        if (br->unknown_vote)
+            v->unknown++;
+        else if (br->state == DTX_BRANCH_TRYING)
+            v->trying++;
+        else if (br->state == DTX_BRANCH_REFUSED)
+            v->refused++;
+    }
+}
+
+/* --- BEGIN --- */
+
+static void s_on_begin(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    dtx_peer_t peer = w->peer;
+    (void)res;
+    if (!dtx_wctx_put(w))
+        return;
+    if (rc != 0) {
+        dtx_txn_evict(co, txn, 0, NULL);
+        dtx_coord_reply_error(co, &peer, DTX_EDB, "could not record the new transaction");
+        return;
+    }
+    txn->loading = 0;
+    co->stats.begun++;
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_BEGIN_OK;
+    out.corr = peer.corr;
+    strcpy(out.gid, txn->gid);
+    out.deadline_ms = (uint64_t)txn->deadline_wall;
+    dtx_coord_send(co, peer.rid, peer.rid_len, &out);
+    dtx_log_debug("begun", "gid=%s deadline_ms=%lld", txn->gid, (long long)txn->deadline_wall);
+    dtx_driver_reschedule(co, txn);
+    dtx_api_replay_parked(co, txn);
+}
+
+static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    if (msg->mode != DTX_MODE_TCC) {
+        dtx_coord_reply_error(co, peer, DTX_EUNSUPPORTED, "mode %d is not supported; use 1 (tcc)",
+                              msg->mode);
+        return;
+    }
+    int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
+    if (timeout > co->cfg.max_timeout_ms) {
+        dtx_coord_reply_error(co, peer, DTX_EINVAL,
+                              "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
+                              (long long)timeout, (long long)co->cfg.max_timeout_ms);
+        return;
+    }
+    char gid[DTX_ID_LEN + 1];
+    if (dtx_id_new(gid) != 0) {
+        dtx_coord_reply_error(co, peer, DTX_EIO, "no randomness for a transaction id");
+        return;
+    }
+    dtx_txn_t *txn = dtx_txn_create(co, gid);
+    dtx_wctx_t *w = txn ? dtx_wctx_get(co, txn) : NULL;
+    if (!w) {
+        if (txn)
+            dtx_txn_evict(co, txn, 0, NULL);
+        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    txn->mode = msg->mode;
+    txn->state = DTX_STATE_ACTIVE;
+    txn->loading = 1; /* not durable yet: requests for it wait */
+    txn->deadline_wall = dtx_clock_wall_ms() + timeout;
+    txn->deadline_mono = dtx_clock_mono_ms() + timeout;
+    w->kind = S_BEGIN;
+    w->peer = *peer;
+    w->has_peer = 1;
+    char mode[4], deadline[24];
+    snprintf(mode, sizeof mode, "%d", msg->mode);
+    snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
+    const char *vals[4] = { gid, mode, deadline, co->cfg.node_id };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 4, vals, NULL, NULL, s_on_begin, w);
+}
+
+/* --- TRY --- */
+
+static void s_on_branch_add(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    dtx_request_t *req = w->req;
+    w->req = NULL;
+    if (!dtx_wctx_put(w)) {
+        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction left memory; retry");
+        dtx_request_free(req);
+        return;
+    }
+    if (rc != 0) {
+        dtx_coord_reply_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
+                              txn->gid);
+        dtx_request_free(req);
+        dtx_txn_evict(co, txn, DTX_EDB, "log write failed");
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        /* The log says the transaction is not active: memory was stale. */
+        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is no longer active",
+                              txn->gid);
+        dtx_request_free(req);
+        dtx_txn_evict(co, txn, 0, NULL);
+        return;
+    }
+    uint32_t no = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+    dtx_branch_t *br = dtx_txn_add_branch(txn, no);
+    if (!br) {
+        dtx_coord_reply_error(co, &req->peer, DTX_ENOMEM, "out of memory");
+        dtx_request_free(req);
+        dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    strcpy(br->resource, req->resource);
+    strcpy(br->action, req->action);
+    br->payload = req->payload;
+    br->payload_len = req->payload_len;
+    req->payload = NULL;
+    if (txn->state != DTX_STATE_ACTIVE) {
+        /* Decided abort while the insert was in flight: cancel this one too. */
+        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
+                              txn->gid, dtx_state_name(txn->state));
+        dtx_request_free(req);
+        dtx_driver_drive(co, txn);
+        return;
+    }
+    br->waiter = req->peer;
+    br->has_waiter = 1;
+    dtx_request_free(req);
+    dtx_driver_start_try(co, txn, br);
+}
+
+static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
+{
+    if (txn->state != DTX_STATE_ACTIVE) {
+        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
+                              txn->gid, dtx_state_name(txn->state));
+        dtx_request_free(req);
+        return;
+    }
+    if (dtx_clock_mono_ms() >= txn->deadline_mono) {
+        dtx_coord_reply_error(co, &req->peer, DTX_EEXPIRED, "transaction %s passed its deadline",
+                              txn->gid);
+        dtx_request_free(req);
+        return;
+    }
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w) {
+        dtx_coord_reply_error(co, &req->peer, DTX_ENOMEM, "out of memory");
+        dtx_request_free(req);
+        return;
+    }
+    w->kind = S_BRANCH_ADD;
+    w->req = req;
+    const char *vals[4] = { txn->gid, req->resource, req->action,
+                            req->payload ? (const char *)req->payload : "" };
+    int lens[4] = { 0, 0, 0, (int)req->payload_len };
+    int fmts[4] = { 0, 0, 0, 1 };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ADD, 4, vals, lens, fmts,
+                     s_on_branch_add, w);
+}
+
+/* --- COMMIT / ROLLBACK --- */
+
+static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, int type)
+{
+    dtx_txn_votes_t votes;
+    s_votes(txn, &votes);
+    int next = 0;
+    int rc = dtx_txn_next(txn->state, type == DTX_MSG_COMMIT ? DTX_EV_COMMIT : DTX_EV_ROLLBACK,
+                          &votes, 0, &next);
+    if (rc == DTX_EBUSY) {
+        dtx_coord_reply_error(co, peer, DTX_EBUSY, "transaction %s has %d branch(es) still trying",
+                              txn->gid, votes.trying);
+        return;
+    }
+    if (rc == DTX_EABORTED) {
+        dtx_coord_reply_state(co, peer, txn); /* the initiator learns it aborted */
+        return;
+    }
+    if (rc != 0) {
+        dtx_coord_reply_error(co, peer, rc, "cannot %s transaction %s: it is %s",
+                              type == DTX_MSG_COMMIT ? "commit" : "roll back", txn->gid,
+                              dtx_state_name(txn->state));
+        return;
+    }
+    if (next == txn->state) {
+        dtx_coord_reply_state(co, peer, txn);
+        return;
+    }
+    txn->decision_waiter = *peer;
+    txn->has_decision_waiter = 1;
+    dtx_driver_decide(co, txn, next,
+                      type == DTX_MSG_ROLLBACK ? "rollback requested"
+                      : next == DTX_STATE_ABORTING ? "commit with a refused or unknown vote"
+                                                   : "commit requested");
+}
+
+/* --- dispatch --- */
+
+dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    dtx_request_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->peer = *peer;
+    r->type = msg->type;
+    strcpy(r->resource, msg->resource);
+    strcpy(r->action, msg->action);
+    if (msg->payload_len) {
+        r->payload = malloc(msg->payload_len);
+        if (!r->payload) {
+            free(r);
+            return NULL;
+        }
+        memcpy(r->payload, msg->payload, msg->payload_len);
+        r->payload_len = msg->payload_len;
+    }
+    return r;
+}
+
+void dtx_request_free(dtx_request_t *req)
+{
+    if (!req)
+        return;
+    free(req->payload);
+    free(req);
+}
+
+int dtx_api_park(dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    dtx_request_t *r = dtx_request_new(peer, msg);
+    if (!r)
+        return DTX_ENOMEM;
+    if (txn->parked_tail)
+        txn->parked_tail->next = r;
+    else
+        txn->parked = r;
+    txn->parked_tail = r;
+    return 0;
+}
+
+/* Takes ownership of req. */
+void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
+{
+    switch (req->type) {
+    case DTX_MSG_TRY:
+        s_try(co, txn, req);
+        return; /* s_try owns req */
+    case DTX_MSG_COMMIT:
+    case DTX_MSG_ROLLBACK:
+        s_decide_request(co, txn, &req->peer, req->type);
+        break;
+    case DTX_MSG_STATUS:
+        dtx_coord_reply_state(co, &req->peer, txn);
+        break;
+    default:
+        break;
+    }
+    dtx_request_free(req);
+}
+
+void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    /* Replay in arrival order until one parks again (a new decision write). */
+    while (txn->parked && !txn->loading && !txn->writing && !txn->dead) {
+        dtx_request_t *r = txn->parked;
+        txn->parked = r->next;
+        if (!txn->parked)
+            txn->parked_tail = NULL;
+        r->next = NULL;
+        dtx_api_replay(co, txn, r);
+    }
+}
+
+void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    if (msg->type == DTX_MSG_BEGIN) {
+        s_begin(co, peer, msg);
+        return;
+    }
+    dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
+    if (!txn) {
+        txn = dtx_recovery_load(co, msg->gid);
+        if (!txn) {
+            dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+            return;
+        }
+    }
+    if (txn->loading || txn->writing) {
+        if (dtx_api_park(txn, peer, msg) != 0)
+            dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    if (msg->type == DTX_MSG_STATUS) {
+        dtx_coord_reply_state(co, peer, txn);
+        return;
+    }
+    if (msg->type == DTX_MSG_COMMIT || msg->type == DTX_MSG_ROLLBACK) {
+        s_decide_request(co, txn, peer, msg->type);
+        return;
+    }
+    dtx_request_t *req = dtx_request_new(peer, msg);
+    if (!req) {
+        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    s_try(co, txn, req);
+}

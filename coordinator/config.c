@@ -1,0 +1,89 @@
+/* config.c — dtxd's options: defaults, and the table --help prints. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coord.h"
+#include "dtx/log.h"
+
+int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *err,
+                          size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen, sizeof cfg->listen, "tcp://127.0.0.1:7070");
+    snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+    char host[64] = "dtxd";
+    gethostname(host, sizeof host - 1);
+    snprintf(cfg->node_id, sizeof cfg->node_id, "%.40s-%d", host, (int)getpid());
+    cfg->default_timeout_ms = 30000;
+    cfg->max_timeout_ms = 600000;
+    cfg->try_timeout_ms = 5000;
+    cfg->phase_timeout_ms = 2000;
+    cfg->retry_base_ms = 100;
+    cfg->retry_max_ms = 30000;
+    cfg->heartbeat_ms = 1000;
+    cfg->db_connections = 2;
+    cfg->recovery_interval_ms = 1000;
+    cfg->sndhwm = 100000;
+
+    const dtx_opt_t opts[] = {
+        { "db", DTX_OPT_STRING, cfg->db, 0, 0, "libpq conninfo of the log database (required)" },
+        { "listen", DTX_OPT_STRING, cfg->listen, 0, 0,
+          "ZeroMQ endpoint to bind (default tcp://127.0.0.1:7070; port * picks one)" },
+        { "endpoint-file", DTX_OPT_STRING, cfg->endpoint_file, 0, 0,
+          "write the bound endpoint to this file once ready" },
+        { "node-id", DTX_OPT_STRING, cfg->node_id, 0, 0, "this instance's name (default host-pid)" },
+        { "log-level", DTX_OPT_STRING, cfg->log_level, 0, 0, "error, warn, info or debug" },
+        { "default-timeout-ms", DTX_OPT_INT, &cfg->default_timeout_ms, 1, 86400000,
+          "transaction timeout when BEGIN gives 0 (default 30000)" },
+        { "max-timeout-ms", DTX_OPT_INT, &cfg->max_timeout_ms, 1, 86400000,
+          "largest timeout a BEGIN may ask (default 600000)" },
+        { "try-timeout-ms", DTX_OPT_INT, &cfg->try_timeout_ms, 1, 3600000,
+          "wait for a Try vote, and for a live instance to send it to (default 5000)" },
+        { "phase-timeout-ms", DTX_OPT_INT, &cfg->phase_timeout_ms, 1, 3600000,
+          "wait for a Confirm/Cancel ack before retrying (default 2000)" },
+        { "retry-base-ms", DTX_OPT_INT, &cfg->retry_base_ms, 1, 3600000,
+          "first retry delay; doubles per attempt, with jitter (default 100)" },
+        { "retry-max-ms", DTX_OPT_INT, &cfg->retry_max_ms, 1, 86400000,
+          "retry delay cap (default 30000)" },
+        { "heartbeat-ms", DTX_OPT_INT, &cfg->heartbeat_ms, 10, 600000,
+          "participant heartbeat interval; 3 missed drop the instance (default 1000)" },
+        { "db-connections", DTX_OPT_INT, &cfg->db_connections, 1, 64,
+          "log connections; transactions are sharded over them by gid (default 2)" },
+        { "recovery-interval-ms", DTX_OPT_INT, &cfg->recovery_interval_ms, 10, 3600000,
+          "how often the log is scanned for work no one drives (default 1000)" },
+        { "sndhwm", DTX_OPT_INT, &cfg->sndhwm, 1, 10000000,
+          "messages queued per peer before sends fail (default 100000)" },
+        { "migrate-only", DTX_OPT_BOOL, &cfg->migrate_only, 0, 1,
+          "apply pending log migrations and exit" },
+        { NULL, 0, NULL, 0, 0, NULL },
+    };
+    int rc = dtx_config_load(opts, "dtxd", "DTX_", argc, argv, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (!cfg->db[0]) {
+        snprintf(err, errlen, "--db: required (libpq conninfo, e.g. \"host=/tmp dbname=dtx\")");
+        return DTX_ECONFIG;
+    }
+    if (dtx_log_level_parse(cfg->log_level) < 0) {
+        snprintf(err, errlen, "--log-level: '%.32s' is not one of error, warn, info, debug",
+                 cfg->log_level);
+        return DTX_ECONFIG;
+    }
+    if (!dtx_name_valid(cfg->node_id)) {
+        snprintf(err, errlen, "--node-id: '%.64s' must be 1..63 characters of [A-Za-z0-9._:-]",
+                 cfg->node_id);
+        return DTX_ECONFIG;
+    }
+    if (cfg->default_timeout_ms > cfg->max_timeout_ms) {
+        snprintf(err, errlen, "--default-timeout-ms: %lld is above --max-timeout-ms %lld",
+                 (long long)cfg->default_timeout_ms, (long long)cfg->max_timeout_ms);
+        return DTX_ECONFIG;
+    }
+    if (cfg->retry_base_ms > cfg->retry_max_ms) {
+        snprintf(err, errlen, "--retry-base-ms: %lld is above --retry-max-ms %lld",
+                 (long long)cfg->retry_base_ms, (long long)cfg->retry_max_ms);
+        return DTX_ECONFIG;
+    }
+    return 0;
+}

@@ -1,0 +1,245 @@
+/*
+ * coord.h — the coordinator's shared internals: its context, the in-memory
+ * copy of in-flight transactions, and the functions the modules call on
+ * each other.
+ *
+ * The PostgreSQL log is the only source of truth. The in-memory copy of a
+ * transaction is a cache that makes the hot path avoid reads: it is created
+ * by BEGIN (after the insert committed) or loaded from the log (recovery,
+ * or a request for a gid not in memory), and it is discarded when the
+ * transaction ends or when a write's outcome is unknown (database error):
+ * the next request or the recovery scan re-reads it from the log.
+ *
+ * One thread runs everything (server.c's event loop), so nothing here is
+ * locked.
+ *
+ * Module map:
+ *   server.c    event loop over the ROUTER socket and the store's sockets,
+ *               message decoding and dispatch, sending
+ *   api.c       initiator requests: BEGIN, TRY, COMMIT, ROLLBACK, STATUS
+ *   driver.c    decisions and phase driving: PHASE sends, replies,
+ *               timeouts, retries with backoff, finishing
+ *   recovery.c  loading transactions from the log and the periodic scan
+ *   txntable.c  the gid hash table, the timer heap, write contexts
+ *   registry.c  live participant instances
+ *   store.c     libpq pipeline batches (group commit)
+ */
+#ifndef DTX_COORD_COORD_H
+#define DTX_COORD_COORD_H
+
+#include <stdint.h>
+
+#include "dtx/config.h"
+#include "dtx/proto.h"
+#include "registry.h"
+#include "store.h"
+
+/* Configuration (coordinator/config.c lists every option). */
+typedef struct dtx_coord_config {
+    char    db[DTX_OPT_STRMAX];            /* libpq conninfo of the log */
+    char    listen[DTX_OPT_STRMAX];        /* ZeroMQ endpoint to bind */
+    char    endpoint_file[DTX_OPT_STRMAX]; /* where to write the bound endpoint */
+    char    node_id[DTX_OPT_STRMAX];       /* this instance's name */
+    char    log_level[DTX_OPT_STRMAX];
+    int64_t default_timeout_ms;            /* transaction timeout when BEGIN says 0 */
+    int64_t max_timeout_ms;                /* largest timeout BEGIN may ask */
+    int64_t try_timeout_ms;                /* wait for a Try vote */
+    int64_t phase_timeout_ms;              /* wait for a Confirm/Cancel ack */
+    int64_t retry_base_ms;                 /* first retry delay */
+    int64_t retry_max_ms;                  /* retry delay cap */
+    int64_t heartbeat_ms;                  /* participants' heartbeat interval */
+    int64_t db_connections;                /* log connections (shards) */
+    int64_t recovery_interval_ms;          /* log scan period */
+    int64_t sndhwm;                        /* ZeroMQ send high-water mark */
+    int     migrate_only;                  /* apply migrations and exit */
+} dtx_coord_config_t;
+
+/* Fills defaults, then loads file/env/flags. 0, 1 (--help) or DTX_ECONFIG
+ * with a message in err. */
+int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *err,
+                          size_t errlen);
+
+/* Where to send a reply: the peer's routing id and its request's corr. */
+typedef struct dtx_peer {
+    uint8_t  rid[DTX_ROUTING_ID_MAX];
+    uint8_t  rid_len;
+    uint64_t corr;
+} dtx_peer_t;
+
+/* A request parked until its transaction is loaded or its decision write
+ * completes; replayed then. */
+typedef struct dtx_request {
+    struct dtx_request *next;
+    dtx_peer_t peer;
+    uint8_t    type;                       /* DTX_MSG_TRY, _COMMIT, ... */
+    char       resource[DTX_NAME_SIZE];
+    char       action[DTX_NAME_SIZE];
+    uint8_t   *payload;                    /* owned copy (TRY) */
+    uint32_t   payload_len;
+} dtx_request_t;
+
+typedef struct dtx_branch {
+    uint32_t   no;                         /* 1-based branch number */
+    int        state;                      /* DTX_BRANCH_* as in the log */
+    int        op;                         /* op being driven: DTX_OP_* */
+    uint32_t   attempt;                    /* attempts of op sent so far */
+    int        inflight;                   /* a PHASE awaits its reply */
+    int        writing;                    /* a write of this branch is in flight */
+    int        unknown_vote;               /* reloaded while trying: vote lost */
+    int64_t    due_ms;                     /* monotonic: next send or timeout; 0 none */
+    int64_t    first_wait_ms;              /* when it started waiting for an instance */
+    char       resource[DTX_NAME_SIZE];
+    char       action[DTX_NAME_SIZE];
+    uint8_t   *payload;                    /* owned */
+    uint32_t   payload_len;
+    int        has_waiter;                 /* an initiator waits for the Try vote */
+    dtx_peer_t waiter;
+    uint8_t    inst_rid[DTX_ROUTING_ID_MAX]; /* instance of the in-flight call */
+    uint8_t    inst_rid_len;
+    char       last_error[128];
+} dtx_branch_t;
+
+typedef struct dtx_txn {
+    char           gid[DTX_NAME_SIZE];
+    uint32_t       shard;                  /* dtx_store_shard(gid) */
+    int            mode;                   /* DTX_MODE_* */
+    int            state;                  /* DTX_STATE_* as in the log */
+    int            loading;                /* being read from the log */
+    int            writing;                /* a global-state write is in flight */
+    int            finishing;              /* the final write is in flight */
+    int64_t        deadline_wall;          /* epoch ms */
+    int64_t        deadline_mono;          /* the same, monotonic */
+    dtx_branch_t **branches;               /* by position; branch no i+1 not guaranteed */
+    int            nbranches;
+    int            capbranches;
+    dtx_request_t *parked;                 /* FIFO of parked requests */
+    dtx_request_t *parked_tail;
+    dtx_peer_t     decision_waiter;        /* COMMIT/ROLLBACK waiting on a decision */
+    int            has_decision_waiter;
+    int            refs;                   /* store callbacks holding it */
+    int            dead;                   /* removed from the table */
+    int64_t        due_ms;                 /* heap key: earliest timer */
+    int            heap_idx;               /* -1 when not in the heap */
+    struct dtx_txn *hnext;                 /* hash chain */
+} dtx_txn_t;
+
+/* Counters for logs, tests and the benchmark. */
+typedef struct dtx_coord_stats {
+    uint64_t begun, committed, aborted, phase_sent, phase_retries, send_failures, bad_messages;
+} dtx_coord_stats_t;
+
+typedef struct dtx_txntable dtx_txntable_t;
+
+typedef struct dtx_coord {
+    dtx_coord_config_t  cfg;
+    void               *zctx;
+    void               *router;
+    dtx_store_t        *store;
+    dtx_registry_t     *registry;
+    dtx_txntable_t     *txns;
+    uint8_t            *sendbuf;           /* DTX_MSG_MAX bytes, reused */
+    volatile int        stop;
+    int                 scan_inflight;
+    int64_t             next_scan_ms;
+    int64_t             next_expire_ms;
+    dtx_coord_stats_t   stats;
+} dtx_coord_t;
+
+/* Prepared statements (driver.c / recovery.c / api.c submit them). */
+enum {
+    DTX_SQL_BEGIN,          /* $1 gid $2 mode $3 deadline_ms $4 owner */
+    DTX_SQL_BRANCH_ADD,     /* $1 gid $2 resource $3 action $4 payload(bin) -> branch_no */
+    DTX_SQL_BRANCH_VOTE,    /* $1 gid $2 branch $3 state */
+    DTX_SQL_DECIDE,         /* $1 gid $2 new state $3 expected state -> state */
+    DTX_SQL_BRANCH_DONE,    /* $1 gid $2 branch $3 state $4 attempts */
+    DTX_SQL_BRANCH_ATTEMPT, /* $1 gid $2 branch $3 attempts $4 last_error */
+    DTX_SQL_FINISH,         /* $1 gid $2 final state $3 expected state */
+    DTX_SQL_LOAD_GLOBAL,    /* $1 gid -> mode, state, deadline_ms */
+    DTX_SQL_LOAD_BRANCHES,  /* $1 gid -> branch_no, resource, action, payload, state, attempts */
+    DTX_SQL_SCAN,           /* $1 limit $2 grace ms -> gid */
+    DTX_SQL_COUNT
+};
+extern const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT];
+
+/* --- server.c --- */
+int  dtx_coord_init(dtx_coord_t *co);              /* sockets, store, tables */
+int  dtx_coord_run(dtx_coord_t *co);               /* until co->stop */
+void dtx_coord_fini(dtx_coord_t *co);
+/* Sends msg to peer (routing id + frame). Returns 0 or DTX_EIO /
+ * DTX_ENOPARTICIPANT (peer unknown: disconnected) / DTX_EBUSY (HWM). */
+int  dtx_coord_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg);
+void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn);
+
+/* --- api.c --- */
+void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+/* Runs a parked request against its (now loaded / written) transaction. */
+void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
+/* Parks a copy of a request on txn. 0 or DTX_ENOMEM. */
+int  dtx_api_park(dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_msg_t *msg);
+void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);
+/* Copies msg into a new request (payload copied). NULL on ENOMEM. */
+dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_msg_t *msg);
+void dtx_request_free(dtx_request_t *req);
+
+/* --- driver.c --- */
+/* Records the decision (COMMITTING or ABORTING) then drives it. */
+void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char *reason);
+/* Starts (or restarts after a load) driving every unfinished branch. */
+void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn);
+/* Sends the Try of a freshly recorded branch. */
+void dtx_driver_start_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
+void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+/* Runs the timers of txn (called by the loop when txn->due_ms passed). */
+void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now_ms);
+/* Periodic duties: expire silent instances. */
+void dtx_driver_tick(dtx_coord_t *co, int64_t now_ms);
+/* Recomputes txn->due_ms from its branches and deadline and reschedules. */
+void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn);
+
+/* --- recovery.c --- */
+/* Loads gid from the log into a new in-memory transaction (parked
+ * requests are replayed when done). Returns the loading txn or NULL. */
+dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid);
+void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms);
+
+/* --- txntable.c --- */
+dtx_txntable_t *dtx_txntable_new(void);
+void dtx_txntable_destroy(dtx_txntable_t **self_p);
+dtx_txn_t *dtx_txn_find(dtx_coord_t *co, const char *gid);
+dtx_txn_t *dtx_txn_create(dtx_coord_t *co, const char *gid);  /* inserted; NULL on ENOMEM */
+dtx_branch_t *dtx_txn_add_branch(dtx_txn_t *txn, uint32_t no);  /* NULL on ENOMEM */
+dtx_branch_t *dtx_txn_branch(dtx_txn_t *txn, uint32_t no);
+/* Removes txn from the table and heap, answers parked requests with err
+ * (when err != 0) and frees it once no callback holds it. */
+void dtx_txn_evict(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why);
+void dtx_txn_ref(dtx_txn_t *txn);
+/* Drops a reference; returns 1 when txn is still usable (not evicted). */
+int  dtx_txn_unref(dtx_txn_t *txn);
+size_t dtx_txn_count(dtx_coord_t *co);
+void dtx_txn_each(dtx_coord_t *co, void (*fn)(dtx_coord_t *, dtx_txn_t *, void *), void *arg);
+/* Timer heap keyed by txn->due_ms. */
+void dtx_timer_set(dtx_coord_t *co, dtx_txn_t *txn, int64_t due_ms);  /* 0 = cancel */
+dtx_txn_t *dtx_timer_due(dtx_coord_t *co, int64_t now_ms);   /* pops one due txn */
+int64_t dtx_timer_next(dtx_coord_t *co);                     /* earliest due, or -1 */
+
+/* A write context: what a store callback needs, pooled. */
+typedef struct dtx_wctx {
+    struct dtx_wctx *next;   /* free list */
+    dtx_coord_t *co;
+    dtx_txn_t   *txn;        /* referenced (dtx_txn_ref) */
+    uint32_t     branch;     /* branch number, 0 when none */
+    int          kind;       /* caller-defined */
+    int          arg;        /* caller-defined */
+    dtx_peer_t   peer;       /* who to answer, when has_peer */
+    int          has_peer;
+    dtx_request_t *req;      /* owned request data (TRY), freed by the callback */
+} dtx_wctx_t;
+dtx_wctx_t *dtx_wctx_get(dtx_coord_t *co, dtx_txn_t *txn);  /* refs txn */
+/* Releases ctx (unrefs its txn); returns 1 when ctx->txn is still usable. */
+int dtx_wctx_put(dtx_wctx_t *ctx);
+
+#endif

@@ -1,0 +1,601 @@
+/*
+ * driver.c — decisions and phase driving.
+ *
+ * Lifecycle of one branch call (Try, Confirm or Cancel):
+ *   1. pick a live instance of the branch's resource (none: wait — Try up
+ *      to its timeout, Confirm/Cancel with backoff; a REGISTER of that
+ *      resource wakes the branch at once);
+ *   2. send PHASE(gid, branch, op, attempt) with ZMQ_ROUTER_MANDATORY: an
+ *      unknown or vanished peer is an immediate failure, never a silent
+ *      drop; a full queue (high-water mark) is a failure too;
+ *   3. wait for PHASE_REPLY matching (gid, branch, op, attempt) up to the
+ *      timeout; a reply that does not match what the branch waits for now
+ *      is ignored, so a late or duplicated reply never changes another
+ *      transaction or a newer attempt. (An OK of an older Confirm/Cancel
+ *      attempt is accepted: the participant did apply it, and those
+ *      operations are idempotent.);
+ *   4. record the outcome in the log, then act on it.
+ * Failures of Try are a no vote; failures of Confirm/Cancel are retried
+ * with exponential backoff and jitter, each attempt recorded.
+ *
+ * The decision is written (DTX_SQL_DECIDE) before any Confirm/Cancel is
+ * sent and before anyone is told; the final state is written once every
+ * branch has acknowledged, and then the transaction leaves memory.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "coord.h"
+#include "dtx/clock.h"
+#include "dtx/id.h"
+#include "dtx/log.h"
+#include "txn.h"
+
+#define S_NO_INSTANCE_POLL_MS 200
+
+static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn);
+static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now);
+
+static void s_instance_done(dtx_coord_t *co, dtx_branch_t *br)
+{
+    if (!br->inst_rid_len)
+        return;
+    dtx_instance_t *in = dtx_registry_find(co->registry, br->inst_rid, br->inst_rid_len);
+    if (in && in->inflight > 0)
+        in->inflight--;
+    br->inst_rid_len = 0;
+}
+
+void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    if (txn->dead)
+        return;
+    int64_t due = 0;
+    if (txn->state == DTX_STATE_ACTIVE && !txn->loading)
+        due = txn->deadline_mono;
+    for (int i = 0; i < txn->nbranches; i++) {
+        int64_t d = txn->branches[i]->due_ms;
+        if (d > 0 && (due == 0 || d < due))
+            due = d;
+    }
+    dtx_timer_set(co, txn, due);
+}
+
+static int s_is_final_branch(const dtx_branch_t *br)
+{
+    return br->state == DTX_BRANCH_CONFIRMED || br->state == DTX_BRANCH_CANCELLED;
+}
+
+/* --- simple callbacks --- */
+
+static void s_on_fire_and_forget(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    (void)res;
+    (void)rc; /* bookkeeping only (attempts, last error): losing it is harmless */
+    dtx_wctx_put(w);
+}
+
+static void s_record_attempt(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
+{
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w)
+        return;
+    char no[16], att[16];
+    snprintf(no, sizeof no, "%u", br->no);
+    snprintf(att, sizeof att, "%u", br->attempt);
+    const char *vals[4] = { txn->gid, no, att, br->last_error };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ATTEMPT, 4, vals, NULL, NULL,
+                     s_on_fire_and_forget, w);
+}
+
+/* --- decision --- */
+
+static void s_on_decide(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    int decision = w->arg;
+    if (!dtx_wctx_put(w))
+        return;
+    txn->writing = 0;
+    if (rc != 0) {
+        dtx_txn_evict(co, txn, DTX_EDB,
+                      "the decision write failed; its outcome is unknown, ask STATUS");
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        dtx_txn_evict(co, txn, DTX_ESTATE, "the log changed under this coordinator; retry");
+        return;
+    }
+    txn->state = decision;
+    dtx_log_info(decision == DTX_STATE_COMMITTING ? "decided commit" : "decided abort",
+                 "gid=%s branches=%d", txn->gid, txn->nbranches);
+    if (txn->has_decision_waiter) {
+        txn->has_decision_waiter = 0;
+        dtx_coord_reply_state(co, &txn->decision_waiter, txn);
+    }
+    for (int i = 0; i < txn->nbranches; i++) {
+        dtx_branch_t *br = txn->branches[i];
+        if (!br->has_waiter)
+            continue;
+        br->has_waiter = 0;
+        if (br->state == DTX_BRANCH_REFUSED) {
+            dtx_msg_t out;
+            memset(&out, 0, sizeof out);
+            out.type = DTX_MSG_TRY_OK;
+            out.corr = br->waiter.corr;
+            strcpy(out.gid, txn->gid);
+            out.branch = br->no;
+            out.outcome = DTX_OUTCOME_REFUSED;
+            out.state = (uint8_t)txn->state;
+            dtx_coord_send(co, br->waiter.rid, br->waiter.rid_len, &out);
+        } else {
+            dtx_coord_reply_error(co, &br->waiter, DTX_ESTATE,
+                                  "transaction %s was decided abort while branch %u was trying",
+                                  txn->gid, br->no);
+        }
+    }
+    dtx_driver_drive(co, txn);
+    dtx_api_replay_parked(co, txn);
+}
+
+void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char *reason)
+{
+    if (txn->writing || txn->state != DTX_STATE_ACTIVE)
+        return;
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w) {
+        dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    dtx_log_debug("deciding", "gid=%s decision=%s reason=\"%s\"", txn->gid,
+                  dtx_state_name(decision), reason);
+    txn->writing = 1;
+    w->arg = decision;
+    char st[4], from[4];
+    snprintf(st, sizeof st, "%d", decision);
+    snprintf(from, sizeof from, "%d", DTX_STATE_ACTIVE);
+    const char *vals[3] = { txn->gid, st, from };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 3, vals, NULL, NULL, s_on_decide, w);
+}
+
+/* --- driving --- */
+
+void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    if (txn->dead || (txn->state != DTX_STATE_COMMITTING && txn->state != DTX_STATE_ABORTING))
+        return;
+    int op = txn->state == DTX_STATE_COMMITTING ? DTX_OP_CONFIRM : DTX_OP_CANCEL;
+    int64_t now = dtx_clock_mono_ms();
+    for (int i = 0; i < txn->nbranches && !txn->dead; i++) {
+        dtx_branch_t *br = txn->branches[i];
+        if (s_is_final_branch(br) || br->writing)
+            continue;
+        if (br->op != op) {
+            /* A Try still in flight is abandoned: its reply will not match. */
+            if (br->inflight)
+                s_instance_done(co, br);
+            br->op = op;
+            br->attempt = 0;
+            br->inflight = 0;
+            br->first_wait_ms = 0;
+        }
+        if (!br->inflight)
+            s_send_phase(co, txn, br, now);
+    }
+    if (!txn->dead) {
+        s_check_done(co, txn);
+        dtx_driver_reschedule(co, txn);
+    }
+}
+
+void dtx_driver_start_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
+{
+    br->op = DTX_OP_TRY;
+    br->attempt = 0;
+    s_send_phase(co, txn, br, dtx_clock_mono_ms());
+    dtx_driver_reschedule(co, txn);
+}
+
+/* --- Try votes --- */
+
+static void s_on_vote(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    uint32_t no = w->branch;
+    int vote = w->arg;
+    (void)res;
+    if (!dtx_wctx_put(w))
+        return;
+    dtx_branch_t *br = dtx_txn_branch(txn, no);
+    if (br)
+        br->writing = 0;
+    if (rc != 0) {
+        dtx_txn_evict(co, txn, DTX_EDB, "could not record the vote; ask STATUS");
+        return;
+    }
+    if (!br)
+        return;
+    if (vote == DTX_BRANCH_TRIED && br->state == DTX_BRANCH_TRYING)
+        br->state = DTX_BRANCH_TRIED;
+    if (txn->state != DTX_STATE_ACTIVE) {
+        /* Decided abort meanwhile: the decision answered the waiter; cancel. */
+        dtx_driver_drive(co, txn);
+        return;
+    }
+    if (vote != DTX_BRANCH_TRIED || !br->has_waiter)
+        return; /* a no vote is answered by the abort decision */
+    br->has_waiter = 0;
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_TRY_OK;
+    out.corr = br->waiter.corr;
+    strcpy(out.gid, txn->gid);
+    out.branch = br->no;
+    out.outcome = DTX_OUTCOME_OK;
+    out.state = (uint8_t)txn->state;
+    dtx_coord_send(co, br->waiter.rid, br->waiter.rid_len, &out);
+}
+
+static void s_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int vote)
+{
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w) {
+        dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    w->branch = br->no;
+    w->arg = vote;
+    br->writing = 1;
+    char no[16], st[4];
+    snprintf(no, sizeof no, "%u", br->no);
+    snprintf(st, sizeof st, "%d", vote);
+    const char *vals[3] = { txn->gid, no, st };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 3, vals, NULL, NULL, s_on_vote,
+                     w);
+}
+
+static void s_try_refused(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, const char *why)
+{
+    snprintf(br->last_error, sizeof br->last_error, "%s", why);
+    dtx_log_info("try refused", "gid=%s branch=%u resource=%s reason=\"%s\"", txn->gid, br->no,
+                 br->resource, why);
+    br->state = DTX_BRANCH_REFUSED;
+    br->due_ms = 0;
+    s_submit_vote(co, txn, br, DTX_BRANCH_REFUSED);
+    if (txn->dead)
+        return;
+    /* Same batch as the vote: both durable, or neither. */
+    dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "try refused");
+}
+
+/* --- Confirm / Cancel acknowledgements --- */
+
+static void s_on_branch_done(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    uint32_t no = w->branch;
+    int state = w->arg;
+    (void)res;
+    if (!dtx_wctx_put(w))
+        return;
+    dtx_branch_t *br = dtx_txn_branch(txn, no);
+    if (!br)
+        return;
+    br->writing = 0;
+    if (rc != 0) {
+        /* Unknown outcome: forget the in-memory copy; recovery re-drives it. */
+        dtx_txn_evict(co, txn, 0, NULL);
+        return;
+    }
+    br->state = state;
+    s_check_done(co, txn);
+}
+
+static void s_on_finish(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    int final = w->arg;
+    (void)res;
+    if (!dtx_wctx_put(w))
+        return;
+    txn->finishing = 0;
+    if (rc == 0) {
+        txn->state = final;
+        if (final == DTX_STATE_COMMITTED)
+            co->stats.committed++;
+        else
+            co->stats.aborted++;
+        dtx_log_info(final == DTX_STATE_COMMITTED ? "committed" : "aborted", "gid=%s branches=%d",
+                     txn->gid, txn->nbranches);
+    }
+    /* Done (or unknown: recovery finishes it). Either way it leaves memory. */
+    dtx_txn_evict(co, txn, 0, NULL);
+}
+
+static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    if (txn->dead || txn->writing || txn->finishing || txn->loading)
+        return;
+    if (txn->state != DTX_STATE_COMMITTING && txn->state != DTX_STATE_ABORTING)
+        return;
+    for (int i = 0; i < txn->nbranches; i++)
+        if (!s_is_final_branch(txn->branches[i]) || txn->branches[i]->writing)
+            return;
+    int final = 0;
+    if (dtx_txn_next(txn->state, DTX_EV_ALL_DONE, NULL, txn->state, &final) != 0)
+        return;
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w)
+        return;
+    txn->finishing = 1;
+    w->arg = final;
+    char st[4], from[4];
+    snprintf(st, sizeof st, "%d", final);
+    snprintf(from, sizeof from, "%d", txn->state);
+    const char *vals[3] = { txn->gid, st, from };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_FINISH, 3, vals, NULL, NULL, s_on_finish, w);
+}
+
+/* --- sending and failures --- */
+
+static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now,
+                           const char *why)
+{
+    br->inflight = 0;
+    s_instance_done(co, br);
+    if (br->op == DTX_OP_TRY) {
+        s_try_refused(co, txn, br, why);
+        return;
+    }
+    snprintf(br->last_error, sizeof br->last_error, "%s", why);
+    int64_t delay = dtx_backoff_delay(co->cfg.retry_base_ms, co->cfg.retry_max_ms,
+                                      br->attempt + 1, dtx_random_u64());
+    br->due_ms = now + delay;
+    dtx_log_warn("phase failed", "gid=%s branch=%u op=%s attempt=%u retry_in_ms=%lld error=\"%s\"",
+                 txn->gid, br->no, dtx_op_name(br->op), br->attempt, (long long)delay, why);
+    s_record_attempt(co, txn, br);
+}
+
+static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now)
+{
+    br->due_ms = 0;
+    for (int tries = 0; tries < 4; tries++) {
+        dtx_instance_t *in = dtx_registry_pick(co->registry, br->resource);
+        if (!in)
+            break;
+        dtx_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.type = DTX_MSG_PHASE;
+        m.corr = ((uint64_t)br->no << 32) | (br->attempt + 1);
+        strcpy(m.gid, txn->gid);
+        m.branch = br->no;
+        m.op = (uint8_t)br->op;
+        m.attempt = br->attempt + 1;
+        strcpy(m.resource, br->resource);
+        strcpy(m.action, br->action);
+        m.deadline_ms = (uint64_t)txn->deadline_wall;
+        m.payload = br->payload;
+        m.payload_len = br->payload_len;
+        int rc = dtx_coord_send(co, in->rid, in->rid_len, &m);
+        if (rc == DTX_ENOPARTICIPANT) {
+            /* The peer is gone: drop it and try another instance. */
+            dtx_log_warn("instance unreachable", "instance=%s resource=%s", in->name,
+                         br->resource);
+            dtx_registry_drop(co->registry, in->rid, in->rid_len);
+            continue;
+        }
+        br->attempt++;
+        co->stats.phase_sent++;
+        if (br->attempt > 1)
+            co->stats.phase_retries++;
+        if (rc != 0) {
+            co->stats.send_failures++;
+            s_phase_failed(co, txn, br, now, rc == DTX_EBUSY ? "send queue full (high-water mark)"
+                                                             : "send failed");
+            return;
+        }
+        memcpy(br->inst_rid, in->rid, in->rid_len);
+        br->inst_rid_len = (uint8_t)in->rid_len;
+        in->inflight++;
+        in->calls++;
+        br->inflight = 1;
+        br->first_wait_ms = 0;
+        int64_t timeout = co->cfg.phase_timeout_ms;
+        if (br->op == DTX_OP_TRY) {
+            timeout = co->cfg.try_timeout_ms;
+            if (txn->deadline_mono - now < timeout)
+                timeout = txn->deadline_mono - now;
+            if (timeout < 1)
+                timeout = 1;
+        }
+        br->due_ms = now + timeout;
+        return;
+    }
+    /* No live instance of the resource. */
+    char why[128];
+    snprintf(why, sizeof why, "no live instance of resource %s", br->resource);
+    if (!br->first_wait_ms)
+        br->first_wait_ms = now;
+    if (br->op == DTX_OP_TRY) {
+        int64_t limit = br->first_wait_ms + co->cfg.try_timeout_ms;
+        if (limit > txn->deadline_mono)
+            limit = txn->deadline_mono;
+        if (now >= limit) {
+            s_try_refused(co, txn, br, why);
+            return;
+        }
+        br->due_ms = now + S_NO_INSTANCE_POLL_MS < limit ? now + S_NO_INSTANCE_POLL_MS : limit;
+        return;
+    }
+    if (strcmp(br->last_error, why) != 0) {
+        snprintf(br->last_error, sizeof br->last_error, "%s", why);
+        dtx_log_warn("waiting for a participant", "gid=%s branch=%u op=%s resource=%s", txn->gid,
+                     br->no, dtx_op_name(br->op), br->resource);
+        s_record_attempt(co, txn, br);
+    }
+    br->due_ms = now + dtx_backoff_delay(co->cfg.retry_base_ms, co->cfg.retry_max_ms,
+                                         br->attempt + 2, dtx_random_u64());
+}
+
+/* --- events --- */
+
+void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
+{
+    if (txn->dead || txn->loading)
+        return;
+    if (txn->state == DTX_STATE_ACTIVE && now >= txn->deadline_mono && !txn->writing) {
+        dtx_log_info("deadline passed", "gid=%s", txn->gid);
+        dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "deadline passed");
+    }
+    for (int i = 0; i < txn->nbranches && !txn->dead; i++) {
+        dtx_branch_t *br = txn->branches[i];
+        if (br->due_ms == 0 || br->due_ms > now || br->writing)
+            continue;
+        if (br->inflight) {
+            char why[96];
+            snprintf(why, sizeof why, "no reply to %s attempt %u in time", dtx_op_name(br->op),
+                     br->attempt);
+            s_phase_failed(co, txn, br, now, why);
+        } else if (br->op != DTX_OP_TRY || txn->state == DTX_STATE_ACTIVE) {
+            s_send_phase(co, txn, br, now);
+        } else {
+            br->due_ms = 0;
+        }
+    }
+    if (!txn->dead)
+        dtx_driver_reschedule(co, txn);
+}
+
+void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    dtx_registry_touch(co->registry, peer->rid, peer->rid_len, dtx_clock_mono_ms());
+    dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
+    dtx_branch_t *br = txn && !txn->loading ? dtx_txn_branch(txn, msg->branch) : NULL;
+    if (!br || !br->inflight || br->op != msg->op || msg->attempt > br->attempt ||
+        (msg->attempt < br->attempt && (msg->op == DTX_OP_TRY || msg->outcome != DTX_OUTCOME_OK))) {
+        dtx_log_debug("stale phase reply ignored", "gid=%s branch=%u op=%s attempt=%u", msg->gid,
+                      msg->branch, dtx_op_name(msg->op), msg->attempt);
+        return;
+    }
+    int64_t now = dtx_clock_mono_ms();
+    if (msg->outcome != DTX_OUTCOME_OK) {
+        char why[128];
+        snprintf(why, sizeof why, "participant %s %s",
+                 msg->outcome == DTX_OUTCOME_REFUSED ? "refused" : "failed", dtx_op_name(msg->op));
+        if (msg->op != DTX_OP_TRY) {
+            s_phase_failed(co, txn, br, now, why);
+            dtx_driver_reschedule(co, txn);
+            return;
+        }
+        br->inflight = 0;
+        s_instance_done(co, br);
+        s_try_refused(co, txn, br, why);
+        if (!txn->dead)
+            dtx_driver_reschedule(co, txn);
+        return;
+    }
+    br->inflight = 0;
+    br->due_ms = 0;
+    s_instance_done(co, br);
+    if (msg->op == DTX_OP_TRY) {
+        s_submit_vote(co, txn, br, DTX_BRANCH_TRIED);
+    } else {
+        dtx_wctx_t *w = dtx_wctx_get(co, txn);
+        if (!w) {
+            dtx_txn_evict(co, txn, 0, NULL);
+            return;
+        }
+        int target = msg->op == DTX_OP_CONFIRM ? DTX_BRANCH_CONFIRMED : DTX_BRANCH_CANCELLED;
+        w->branch = br->no;
+        w->arg = target;
+        br->writing = 1;
+        char no[16], st[4], att[16];
+        snprintf(no, sizeof no, "%u", br->no);
+        snprintf(st, sizeof st, "%d", target);
+        snprintf(att, sizeof att, "%u", br->attempt);
+        const char *vals[4] = { txn->gid, no, st, att };
+        dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 4, vals, NULL, NULL,
+                         s_on_branch_done, w);
+    }
+    if (!txn->dead)
+        dtx_driver_reschedule(co, txn);
+}
+
+static void s_wake_resource(dtx_coord_t *co, dtx_txn_t *txn, void *arg)
+{
+    const char *resource = arg;
+    if (txn->dead || txn->loading)
+        return;
+    int64_t now = dtx_clock_mono_ms();
+    int woke = 0;
+    for (int i = 0; i < txn->nbranches; i++) {
+        dtx_branch_t *br = txn->branches[i];
+        if (!br->inflight && !br->writing && br->due_ms > now && !s_is_final_branch(br) &&
+            strcmp(br->resource, resource) == 0) {
+            br->due_ms = now;
+            woke = 1;
+        }
+    }
+    if (woke)
+        dtx_driver_reschedule(co, txn);
+}
+
+void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    int fresh = 0;
+    dtx_instance_t *in = dtx_registry_register(co->registry, peer->rid, peer->rid_len,
+                                               msg->instance, msg->resource, dtx_clock_mono_ms(),
+                                               &fresh);
+    if (!in) {
+        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "could not register instance %s",
+                              msg->instance);
+        return;
+    }
+    dtx_log_info("participant registered", "instance=%s resource=%s", msg->instance,
+                 msg->resource);
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_REGISTER_OK;
+    out.corr = peer->corr;
+    strcpy(out.resource, msg->resource);
+    out.heartbeat_ms = (uint32_t)co->cfg.heartbeat_ms;
+    snprintf(out.coordinator, sizeof out.coordinator, "%.63s", co->cfg.node_id);
+    dtx_coord_send(co, peer->rid, peer->rid_len, &out);
+    /* Calls waiting for this resource go now. */
+    dtx_txn_each(co, s_wake_resource, (void *)msg->resource);
+}
+
+void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    if (dtx_registry_touch(co->registry, peer->rid, peer->rid_len, dtx_clock_mono_ms()) != 0) {
+        dtx_coord_reply_error(co, peer, DTX_EUNREGISTERED,
+                              "instance %s is not registered here; send REGISTER", msg->instance);
+        return;
+    }
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_HEARTBEAT_OK;
+    out.corr = peer->corr;
+    snprintf(out.coordinator, sizeof out.coordinator, "%.63s", co->cfg.node_id);
+    dtx_coord_send(co, peer->rid, peer->rid_len, &out);
+}
+
+void dtx_driver_tick(dtx_coord_t *co, int64_t now)
+{
+    if (now < co->next_expire_ms)
+        return;
+    co->next_expire_ms = now + co->cfg.heartbeat_ms;
+    int n = dtx_registry_expire(co->registry, now, 3 * co->cfg.heartbeat_ms);
+    if (n > 0)
+        dtx_log_warn("participant instances expired", "count=%d", n);
+}

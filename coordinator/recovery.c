@@ -1,0 +1,166 @@
+/*
+ * recovery.c — reading transactions back from the log.
+ *
+ * Nothing depends on memory surviving: after a crash, a restart, or an
+ * eviction on an unknown write outcome, the log alone says what to do:
+ *   COMMITTING  confirm every branch not yet confirmed;
+ *   ABORTING    cancel every branch not yet cancelled;
+ *   ACTIVE      past its deadline: decide abort; otherwise wait for the
+ *               initiator (a branch still TRYING lost its vote: a COMMIT
+ *               then decides abort — presumed abort);
+ *   final       answer questions about it, keep nothing in memory.
+ * The periodic scan finds the first three kinds that no one in this
+ * process is driving; a request for an unknown gid loads it on demand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "dtx/clock.h"
+#include "dtx/log.h"
+#include "txn.h"
+
+#define S_SCAN_LIMIT 256
+
+static void s_on_global(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    if (!dtx_wctx_put(w))
+        return;
+    if (rc != 0) {
+        dtx_txn_evict(co, txn, DTX_EDB, "could not read the transaction log");
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        dtx_txn_evict(co, txn, DTX_ENOTFOUND, "unknown transaction");
+        return;
+    }
+    txn->mode = atoi(PQgetvalue(res, 0, 0));
+    txn->state = atoi(PQgetvalue(res, 0, 1));
+    txn->deadline_wall = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    txn->deadline_mono = dtx_clock_mono_ms() + (txn->deadline_wall - dtx_clock_wall_ms());
+}
+
+static void s_on_branches(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    if (!dtx_wctx_put(w))
+        return; /* s_on_global already evicted it */
+    if (rc != 0) {
+        dtx_txn_evict(co, txn, DTX_EDB, "could not read the transaction log");
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        dtx_branch_t *br = dtx_txn_add_branch(txn, (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10));
+        if (!br) {
+            dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+            return;
+        }
+        snprintf(br->resource, sizeof br->resource, "%s", PQgetvalue(res, i, 1));
+        snprintf(br->action, sizeof br->action, "%s", PQgetvalue(res, i, 2));
+        size_t len = 0;
+        unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 3), &len);
+        if (!raw || (len && !(br->payload = malloc(len)))) {
+            if (raw)
+                PQfreemem(raw);
+            dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+            return;
+        }
+        memcpy(br->payload, raw, len);
+        br->payload_len = (uint32_t)len;
+        PQfreemem(raw);
+        br->state = atoi(PQgetvalue(res, i, 4));
+        br->attempt = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
+        br->op = DTX_OP_TRY;
+        /* Whoever sent its Try is gone: the vote is lost. */
+        if (br->state == DTX_BRANCH_TRYING)
+            br->unknown_vote = 1;
+    }
+    txn->loading = 0;
+    dtx_log_debug("loaded from log", "gid=%s state=%s branches=%d", txn->gid,
+                  dtx_state_name(txn->state), txn->nbranches);
+    if (dtx_state_is_final(txn->state)) {
+        dtx_api_replay_parked(co, txn);
+        if (!txn->dead)
+            dtx_txn_evict(co, txn, 0, NULL);
+        return;
+    }
+    if (txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_ABORTING) {
+        dtx_log_info("recovering", "gid=%s state=%s branches=%d", txn->gid,
+                     dtx_state_name(txn->state), txn->nbranches);
+        /* Branches continue from their recorded attempt count. */
+        for (int i = 0; i < txn->nbranches; i++)
+            txn->branches[i]->op = txn->state == DTX_STATE_COMMITTING ? DTX_OP_CONFIRM
+                                                                      : DTX_OP_CANCEL;
+        dtx_driver_drive(co, txn);
+    } else if (txn->state == DTX_STATE_ACTIVE && dtx_clock_mono_ms() >= txn->deadline_mono) {
+        dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "deadline passed (recovered)");
+    } else {
+        dtx_driver_reschedule(co, txn);
+    }
+    if (!txn->dead)
+        dtx_api_replay_parked(co, txn);
+}
+
+dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid)
+{
+    dtx_txn_t *txn = dtx_txn_create(co, gid);
+    if (!txn)
+        return NULL;
+    txn->loading = 1;
+    dtx_wctx_t *w1 = dtx_wctx_get(co, txn);
+    dtx_wctx_t *w2 = w1 ? dtx_wctx_get(co, txn) : NULL;
+    if (!w2) {
+        if (w1)
+            dtx_wctx_put(w1);
+        dtx_txn_evict(co, txn, 0, NULL);
+        return NULL;
+    }
+    const char *vals[1] = { gid };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_LOAD_GLOBAL, 1, vals, NULL, NULL, s_on_global,
+                     w1);
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_LOAD_BRANCHES, 1, vals, NULL, NULL,
+                     s_on_branches, w2);
+    return txn;
+}
+
+static void s_on_scan(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_wctx_put(w);
+    co->scan_inflight = 0;
+    if (rc != 0 || co->stop)
+        return;
+    int loaded = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *gid = PQgetvalue(res, i, 0);
+        if (dtx_txn_find(co, gid))
+            continue; /* being driven here already */
+        if (dtx_recovery_load(co, gid))
+            loaded++;
+    }
+    if (loaded)
+        dtx_log_info("recovery scan", "loaded=%d", loaded);
+}
+
+void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms)
+{
+    if (co->scan_inflight || now_ms < co->next_scan_ms)
+        return;
+    co->next_scan_ms = now_ms + co->cfg.recovery_interval_ms;
+    dtx_wctx_t *w = dtx_wctx_get(co, NULL);
+    if (!w)
+        return;
+    co->scan_inflight = 1;
+    char limit[16], grace[24];
+    snprintf(limit, sizeof limit, "%d", S_SCAN_LIMIT);
+    snprintf(grace, sizeof grace, "%lld", (long long)co->cfg.phase_timeout_ms);
+    const char *vals[2] = { limit, grace };
+    dtx_store_submit(co->store, 0, DTX_SQL_SCAN, 2, vals, NULL, NULL, s_on_scan, w);
+}

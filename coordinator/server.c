@@ -1,0 +1,284 @@
+/*
+ * server.c — the event loop.
+ *
+ * One thread polls, in one zmq_poll call, the ROUTER socket that every
+ * initiator and participant talks to and the libpq socket of every log
+ * connection. Each turn: read every waiting message (bounded per turn),
+ * handle the store's results, run due timers, run periodic duties, then
+ * flush the store: every state change produced during the turn goes to
+ * PostgreSQL in one round trip per connection (group commit). Nothing
+ * blocks on a round trip.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "coord.h"
+#include "dtx/clock.h"
+#include "dtx/log.h"
+
+#define S_MAX_MSGS_PER_TURN 512
+#define S_MAX_POLL_MS 100
+
+int dtx_coord_init(dtx_coord_t *co)
+{
+    int err = 0;
+    co->sendbuf = malloc(DTX_MSG_MAX);
+    co->registry = dtx_registry_new();
+    co->txns = dtx_txntable_new();
+    if (!co->sendbuf || !co->registry || !co->txns)
+        return DTX_ENOMEM;
+    co->store = dtx_store_new(co->cfg.db, (int)co->cfg.db_connections, dtx_coord_sql,
+                              DTX_SQL_COUNT, &err);
+    if (!co->store)
+        return err;
+    co->zctx = zmq_ctx_new();
+    if (!co->zctx)
+        return DTX_EIO;
+    co->router = zmq_socket(co->zctx, ZMQ_ROUTER);
+    if (!co->router)
+        return DTX_EIO;
+    int one = 1, zero = 0, hwm = (int)co->cfg.sndhwm, maxmsg = 4 * (int)DTX_MSG_MAX;
+    int64_t maxsize = maxmsg;
+    /* Undeliverable messages must fail the send, never vanish; nothing may
+     * linger at close. Frames a little over the limit are read and answered
+     * with DTX_ETOOBIG; absurd ones (over 4x) make libzmq drop the peer's
+     * connection before any memory is spent on them. */
+    if (zmq_setsockopt(co->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(co->router, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+        zmq_setsockopt(co->router, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(co->router, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize) != 0) {
+        dtx_log_error("socket options failed", "error=\"%s\"", zmq_strerror(errno));
+        return DTX_EIO;
+    }
+    if (zmq_bind(co->router, co->cfg.listen) != 0) {
+        dtx_log_error("cannot listen", "endpoint=%s error=\"%s\"", co->cfg.listen,
+                      zmq_strerror(errno));
+        return DTX_EIO;
+    }
+    char endpoint[DTX_OPT_STRMAX];
+    size_t len = sizeof endpoint;
+    if (zmq_getsockopt(co->router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
+        snprintf(endpoint, sizeof endpoint, "%s", co->cfg.listen);
+    dtx_log_info("listening", "endpoint=%s node=%s", endpoint, co->cfg.node_id);
+    if (co->cfg.endpoint_file[0]) {
+        char tmp[DTX_OPT_STRMAX + 8];
+        snprintf(tmp, sizeof tmp, "%s.tmp", co->cfg.endpoint_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%s\n", endpoint) < 0 || fclose(f) != 0 ||
+            rename(tmp, co->cfg.endpoint_file) != 0) {
+            dtx_log_error("cannot write endpoint file", "path=%s error=\"%s\"",
+                          co->cfg.endpoint_file, strerror(errno));
+            return DTX_EIO;
+        }
+    }
+    return 0;
+}
+
+void dtx_coord_fini(dtx_coord_t *co)
+{
+    co->stop = 1;
+    /* The store first: its pending callbacks still need the tables. */
+    dtx_store_destroy(&co->store);
+    dtx_txntable_destroy(&co->txns);
+    dtx_registry_destroy(&co->registry);
+    if (co->router)
+        zmq_close(co->router);
+    co->router = NULL;
+    if (co->zctx)
+        zmq_ctx_term(co->zctx);
+    co->zctx = NULL;
+    free(co->sendbuf);
+    co->sendbuf = NULL;
+}
+
+int dtx_coord_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg)
+{
+    if (!co->router)
+        return DTX_EIO;
+    size_t len = 0;
+    int rc = dtx_msg_encode(msg, co->sendbuf, DTX_MSG_MAX, &len);
+    if (rc != 0) {
+        dtx_log_error("cannot encode message", "type=%s error=\"%s\"",
+                      dtx_msg_type_name(msg->type), dtx_strerror(rc));
+        return rc;
+    }
+    if (zmq_send(co->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(co->router, co->sendbuf, len, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        if (e == EHOSTUNREACH)
+            return DTX_ENOPARTICIPANT;
+        if (e == EAGAIN)
+            return DTX_EBUSY;
+        dtx_log_warn("send failed", "type=%s error=\"%s\"", dtx_msg_type_name(msg->type),
+                     zmq_strerror(e));
+        return DTX_EIO;
+    }
+    return 0;
+}
+
+void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
+{
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_ERROR;
+    out.corr = peer->corr;
+    out.code = (uint32_t)(err < 0 ? -err : err);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out.text, sizeof out.text, fmt, ap);
+    va_end(ap);
+    dtx_coord_send(co, peer->rid, peer->rid_len, &out);
+}
+
+void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
+{
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_STATE;
+    out.corr = peer->corr;
+    strcpy(out.gid, txn->gid);
+    out.state = (uint8_t)txn->state;
+    dtx_coord_send(co, peer->rid, peer->rid_len, &out);
+}
+
+static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    switch (msg->type) {
+    case DTX_MSG_BEGIN:
+    case DTX_MSG_TRY:
+    case DTX_MSG_COMMIT:
+    case DTX_MSG_ROLLBACK:
+    case DTX_MSG_STATUS:
+        dtx_api_handle(co, peer, msg);
+        break;
+    case DTX_MSG_REGISTER:
+        dtx_driver_on_register(co, peer, msg);
+        break;
+    case DTX_MSG_HEARTBEAT:
+        dtx_driver_on_heartbeat(co, peer, msg);
+        break;
+    case DTX_MSG_PHASE_REPLY:
+        dtx_driver_on_phase_reply(co, peer, msg);
+        break;
+    default:
+        co->stats.bad_messages++;
+        dtx_coord_reply_error(co, peer, DTX_EPROTO, "%s is not a request a coordinator serves",
+                              dtx_msg_type_name(msg->type));
+    }
+}
+
+/* Reads one ROUTER message: [routing id][frame]. Returns 1 if one was
+ * read, 0 when none is waiting. */
+static int s_read_one(dtx_coord_t *co)
+{
+    zmq_msg_t rid, body;
+    zmq_msg_init(&rid);
+    if (zmq_msg_recv(&rid, co->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&rid);
+        return 0;
+    }
+    dtx_peer_t peer;
+    memset(&peer, 0, sizeof peer);
+    size_t rlen = zmq_msg_size(&rid);
+    if (rlen > DTX_ROUTING_ID_MAX)
+        rlen = DTX_ROUTING_ID_MAX;
+    memcpy(peer.rid, zmq_msg_data(&rid), rlen);
+    peer.rid_len = (uint8_t)rlen;
+    zmq_msg_close(&rid);
+
+    int frames = 0;
+    zmq_msg_t first;
+    zmq_msg_init(&first);
+    if (zmq_msg_recv(&first, co->router, 0) >= 0) {
+        frames = 1;
+        int more = zmq_msg_more(&first);
+        while (more) {
+            zmq_msg_init(&body);
+            if (zmq_msg_recv(&body, co->router, 0) < 0) {
+                zmq_msg_close(&body);
+                break;
+            }
+            frames++;
+            more = zmq_msg_more(&body);
+            zmq_msg_close(&body);
+        }
+    }
+    if (frames != 1) {
+        co->stats.bad_messages++;
+        dtx_log_warn("malformed message", "error=\"expected 1 frame, got %d\"", frames);
+        dtx_coord_reply_error(co, &peer, DTX_EPROTO,
+                              "a dtx message is exactly one frame; got %d", frames);
+        zmq_msg_close(&first);
+        return 1;
+    }
+    dtx_msg_t msg;
+    char err[160];
+    int rc = dtx_msg_decode(&msg, zmq_msg_data(&first), zmq_msg_size(&first), err, sizeof err);
+    if (rc != 0) {
+        co->stats.bad_messages++;
+        peer.corr = msg.corr;
+        dtx_log_warn("malformed message", "error=\"%s\"", err);
+        dtx_coord_reply_error(co, &peer, rc, "%s", err);
+    } else {
+        peer.corr = msg.corr;
+        s_dispatch(co, &peer, &msg);
+    }
+    zmq_msg_close(&first);
+    return 1;
+}
+
+int dtx_coord_run(dtx_coord_t *co)
+{
+    zmq_pollitem_t items[1 + 64];
+    int64_t now = dtx_clock_mono_ms();
+    co->next_scan_ms = now; /* recover at once */
+    for (;;) {
+        if (co->stop)
+            break;
+        items[0].socket = co->router;
+        items[0].fd = 0;
+        items[0].events = ZMQ_POLLIN;
+        items[0].revents = 0;
+        int nstore = dtx_store_poll_items(co->store, items + 1, 64);
+        now = dtx_clock_mono_ms();
+        int64_t timeout = S_MAX_POLL_MS;
+        int64_t next = dtx_timer_next(co);
+        if (next >= 0 && next - now < timeout)
+            timeout = next - now < 0 ? 0 : next - now;
+        if (zmq_poll(items, 1 + nstore, (long)timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            dtx_log_error("poll failed", "error=\"%s\"", zmq_strerror(errno));
+            return DTX_EIO;
+        }
+        dtx_store_process(co->store, items + 1, nstore);
+        /* Edge-triggered: drain (bounded, so timers and the store get
+         * their turn under a flood). */
+        for (int i = 0; i < S_MAX_MSGS_PER_TURN && s_read_one(co); i++)
+            ;
+        now = dtx_clock_mono_ms();
+        dtx_txn_t *txn;
+        while ((txn = dtx_timer_due(co, now)) != NULL)
+            dtx_driver_on_timer(co, txn, now);
+        dtx_driver_tick(co, now);
+        dtx_recovery_tick(co, now);
+        dtx_store_maintain(co->store, now);
+        dtx_store_flush(co->store);
+    }
+    /* Let writes already sent finish, so callers get answers (bounded). */
+    int64_t until = dtx_clock_mono_ms() + 2000;
+    while (!dtx_store_idle(co->store) && dtx_clock_mono_ms() < until) {
+        int nstore = dtx_store_poll_items(co->store, items, 64);
+        if (zmq_poll(items, nstore, 50) < 0 && errno != EINTR)
+            break;
+        dtx_store_process(co->store, items, nstore);
+        dtx_store_maintain(co->store, dtx_clock_mono_ms());
+        dtx_store_flush(co->store);
+    }
+    return 0;
+}

@@ -1,0 +1,442 @@
+/*
+ * store.c — libpq pipeline batches.
+ *
+ * Lifecycle of one connection:
+ *   UP: pending batch fills from submit(); flush() sends it (every op's
+ *       PQsendQueryPrepared then PQpipelineSync) and it becomes in flight;
+ *       results are read as the socket turns readable: one result plus a
+ *       NULL per op, then PGRES_PIPELINE_SYNC, at which point the batch is
+ *       committed and its callbacks run.
+ *   DOWN: on any connection failure both batches fail (callbacks with
+ *       DTX_EDB, in maintain()); reconnect is tried at most once a second.
+ *
+ * Parameters are copied into a per-batch arena at submit time, turned into
+ * pointers at send time (libpq copies them into its output buffer), so the
+ * arena is reused and a steady state allocates nothing per operation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtx/clock.h"
+#include "dtx/log.h"
+#include "dtx/types.h"
+#include "store.h"
+
+#define S_MAXPARAMS 8
+
+typedef struct s_op {
+    int          stmt;
+    int          nparams;
+    size_t       off[S_MAXPARAMS];   /* param offset in arena, or SIZE_MAX for NULL */
+    int          len[S_MAXPARAMS];
+    int          fmt[S_MAXPARAMS];
+    dtx_store_cb cb;
+    void        *ctx;
+    PGresult    *res;                /* kept until the Sync */
+} s_op_t;
+
+typedef struct s_batch {
+    s_op_t  *ops;
+    int      n;
+    int      cap;
+    char    *arena;
+    size_t   used;
+    size_t   arena_cap;
+    int      cursor;   /* next op whose result is expected */
+    int      failed;   /* a statement failed: the whole batch is rolled back */
+} s_batch_t;
+
+typedef struct s_conn {
+    PGconn   *pg;
+    int       up;
+    int       broken;        /* failure noticed; batches still to be failed */
+    int       inflight;      /* inflight batch sent, awaiting Sync */
+    int       want_write;    /* PQflush has more to send */
+    int64_t   next_connect_ms;
+    s_batch_t pending;
+    s_batch_t flying;
+} s_conn_t;
+
+struct dtx_store {
+    char                   *conninfo;
+    const dtx_store_stmt_t *stmts;
+    int                     nstmts;
+    s_conn_t               *conns;
+    int                     nconn;
+    dtx_store_stats_t       stats;
+};
+
+uint32_t dtx_store_shard(const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *key; key++) {
+        h ^= (uint8_t)*key;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void s_batch_reset(s_batch_t *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        PQclear(b->ops[i].res);
+        b->ops[i].res = NULL;
+    }
+    b->n = 0;
+    b->used = 0;
+    b->cursor = 0;
+    b->failed = 0;
+}
+
+static void s_batch_free(s_batch_t *b)
+{
+    s_batch_reset(b);
+    free(b->ops);
+    free(b->arena);
+    memset(b, 0, sizeof *b);
+}
+
+static void s_batch_fail(dtx_store_t *self, s_batch_t *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        self->stats.failed_ops++;
+        b->ops[i].cb(b->ops[i].ctx, DTX_EDB, NULL);
+    }
+    s_batch_reset(b);
+}
+
+static int s_connect(dtx_store_t *self, s_conn_t *c)
+{
+    c->pg = PQconnectdb(self->conninfo);
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        dtx_log_error("database connection failed", "error=\"%s\"", PQerrorMessage(c->pg));
+        goto err;
+    }
+    for (int i = 0; i < self->nstmts; i++) {
+        PGresult *res = PQprepare(c->pg, self->stmts[i].name, self->stmts[i].sql,
+                                  self->stmts[i].nparams, NULL);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            dtx_log_error("prepare failed", "stmt=%s error=\"%s\"", self->stmts[i].name,
+                          PQresultErrorMessage(res));
+        PQclear(res);
+        if (!ok)
+            goto err;
+    }
+    if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
+        dtx_log_error("pipeline mode unavailable", "error=\"%s\"", PQerrorMessage(c->pg));
+        goto err;
+    }
+    c->up = 1;
+    c->broken = 0;
+    c->inflight = 0;
+    c->want_write = 0;
+    return 0;
+err:
+    PQfinish(c->pg);
+    c->pg = NULL;
+    c->up = 0;
+    return DTX_EDB;
+}
+
+dtx_store_t *dtx_store_new(const char *conninfo, int nconn,
+                           const dtx_store_stmt_t *stmts, int nstmts, int *err)
+{
+    int rc = DTX_ENOMEM;
+    dtx_store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto err;
+    self->conninfo = strdup(conninfo);
+    self->conns = calloc((size_t)(nconn > 0 ? nconn : 1), sizeof(s_conn_t));
+    if (!self->conninfo || !self->conns)
+        goto err;
+    self->nconn = nconn > 0 ? nconn : 1;
+    self->stmts = stmts;
+    self->nstmts = nstmts;
+    for (int i = 0; i < self->nconn; i++)
+        if ((rc = s_connect(self, &self->conns[i])) != 0)
+            goto err;
+    return self;
+err:
+    if (err)
+        *err = rc;
+    dtx_store_destroy(&self);
+    return NULL;
+}
+
+void dtx_store_destroy(dtx_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dtx_store_t *self = *self_p;
+    for (int i = 0; self->conns && i < self->nconn; i++) {
+        s_conn_t *c = &self->conns[i];
+        /* Operations still queued at shutdown end as unknown outcomes. */
+        if (c->flying.n)
+            s_batch_fail(self, &c->flying);
+        if (c->pending.n)
+            s_batch_fail(self, &c->pending);
+        s_batch_free(&c->flying);
+        s_batch_free(&c->pending);
+        if (c->pg)
+            PQfinish(c->pg);
+    }
+    free(self->conns);
+    free(self->conninfo);
+    free(self);
+    *self_p = NULL;
+}
+
+static int s_reserve(s_batch_t *b, size_t extra)
+{
+    if (b->n == b->cap) {
+        int ncap = b->cap ? b->cap * 2 : 64;
+        s_op_t *ops = realloc(b->ops, (size_t)ncap * sizeof *ops);
+        if (!ops)
+            return DTX_ENOMEM;
+        memset(ops + b->cap, 0, (size_t)(ncap - b->cap) * sizeof *ops);
+        b->ops = ops;
+        b->cap = ncap;
+    }
+    if (b->used + extra > b->arena_cap) {
+        size_t ncap = b->arena_cap ? b->arena_cap : 4096;
+        while (ncap < b->used + extra)
+            ncap *= 2;
+        char *a = realloc(b->arena, ncap);
+        if (!a)
+            return DTX_ENOMEM;
+        b->arena = a;
+        b->arena_cap = ncap;
+    }
+    return 0;
+}
+
+void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
+                      const char *const *values, const int *lengths, const int *formats,
+                      dtx_store_cb cb, void *ctx)
+{
+    s_conn_t *c = &self->conns[shard % (uint32_t)self->nconn];
+    s_batch_t *b = &c->pending;
+    size_t need = 0;
+    int lens[S_MAXPARAMS];
+    if (nparams > S_MAXPARAMS || stmt < 0 || stmt >= self->nstmts)
+        goto fail;
+    for (int i = 0; i < nparams; i++) {
+        int bin = formats && formats[i];
+        lens[i] = values[i] ? (bin ? lengths[i] : (int)strlen(values[i])) : 0;
+        need += (size_t)lens[i] + 1;
+    }
+    if (s_reserve(b, need) != 0)
+        goto fail;
+    s_op_t *op = &b->ops[b->n++];
+    op->stmt = stmt;
+    op->nparams = nparams;
+    op->cb = cb;
+    op->ctx = ctx;
+    op->res = NULL;
+    for (int i = 0; i < nparams; i++) {
+        op->fmt[i] = formats ? formats[i] : 0;
+        op->len[i] = lens[i];
+        if (!values[i]) {
+            op->off[i] = SIZE_MAX;
+            continue;
+        }
+        op->off[i] = b->used;
+        memcpy(b->arena + b->used, values[i], (size_t)lens[i]);
+        b->arena[b->used + (size_t)lens[i]] = '\0';
+        b->used += (size_t)lens[i] + 1;
+    }
+    return;
+fail:
+    /* Only on ENOMEM or a programming error: report it like a failed write,
+     * asynchronously would need memory too, so call back now. */
+    dtx_log_error("store submit failed", "stmt=%d", stmt);
+    cb(ctx, DTX_EDB, NULL);
+}
+
+static void s_mark_broken(s_conn_t *c, const char *why)
+{
+    if (!c->up)
+        return;
+    dtx_log_error("database connection lost", "reason=\"%s\" error=\"%s\"", why,
+                  c->pg ? PQerrorMessage(c->pg) : "");
+    c->up = 0;
+    c->broken = 1;
+}
+
+static void s_send(dtx_store_t *self, s_conn_t *c)
+{
+    /* Swap: pending becomes the flying batch. */
+    s_batch_t tmp = c->flying;
+    c->flying = c->pending;
+    c->pending = tmp;
+    s_batch_t *b = &c->flying;
+    const char *vals[S_MAXPARAMS];
+    for (int i = 0; i < b->n; i++) {
+        s_op_t *op = &b->ops[i];
+        for (int j = 0; j < op->nparams; j++)
+            vals[j] = op->off[j] == SIZE_MAX ? NULL : b->arena + op->off[j];
+        if (!PQsendQueryPrepared(c->pg, self->stmts[op->stmt].name, op->nparams, vals, op->len,
+                                 op->fmt, 0)) {
+            s_mark_broken(c, "send");
+            return;
+        }
+    }
+    if (!PQpipelineSync(c->pg)) {
+        s_mark_broken(c, "sync");
+        return;
+    }
+    c->inflight = 1;
+    if ((uint32_t)b->n > self->stats.max_batch)
+        self->stats.max_batch = (uint32_t)b->n;
+    int f = PQflush(c->pg);
+    if (f < 0)
+        s_mark_broken(c, "flush");
+    c->want_write = f == 1;
+}
+
+void dtx_store_flush(dtx_store_t *self)
+{
+    for (int i = 0; i < self->nconn; i++) {
+        s_conn_t *c = &self->conns[i];
+        if (c->up && !c->inflight && c->pending.n > 0)
+            s_send(self, c);
+    }
+}
+
+static void s_batch_done(dtx_store_t *self, s_conn_t *c)
+{
+    s_batch_t *b = &c->flying;
+    c->inflight = 0;
+    if (b->failed) {
+        s_batch_fail(self, b);
+        return;
+    }
+    self->stats.round_trips++;
+    for (int i = 0; i < b->n; i++) {
+        self->stats.ops++;
+        b->ops[i].cb(b->ops[i].ctx, 0, b->ops[i].res);
+    }
+    s_batch_reset(b);
+}
+
+static void s_read(dtx_store_t *self, s_conn_t *c)
+{
+    if (!PQconsumeInput(c->pg)) {
+        s_mark_broken(c, "read");
+        return;
+    }
+    while (c->up && c->inflight && !PQisBusy(c->pg)) {
+        PGresult *res = PQgetResult(c->pg);
+        s_batch_t *b = &c->flying;
+        if (!res) {
+            /* End of one operation's results. */
+            b->cursor++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            s_batch_done(self, c);
+            break;
+        }
+        if (b->cursor >= b->n) {
+            PQclear(res);
+            s_mark_broken(c, "unexpected result");
+            return;
+        }
+        if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) {
+            if (st == PGRES_FATAL_ERROR)
+                dtx_log_error("log write failed", "stmt=%s error=\"%s\"",
+                              self->stmts[b->ops[b->cursor].stmt].name,
+                              PQresultErrorMessage(res));
+            b->failed = 1;
+            PQclear(res);
+        } else {
+            PQclear(b->ops[b->cursor].res);
+            b->ops[b->cursor].res = res;
+        }
+    }
+    if (c->up && PQstatus(c->pg) != CONNECTION_OK)
+        s_mark_broken(c, "status");
+}
+
+int dtx_store_poll_items(dtx_store_t *self, zmq_pollitem_t *items, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < self->nconn && n < cap; i++) {
+        s_conn_t *c = &self->conns[i];
+        items[n].socket = NULL;
+        items[n].fd = c->up ? PQsocket(c->pg) : -1;
+        items[n].events = c->up ? (short)(ZMQ_POLLIN | (c->want_write ? ZMQ_POLLOUT : 0)) : 0;
+        items[n].revents = 0;
+        n++;
+    }
+    return n;
+}
+
+void dtx_store_process(dtx_store_t *self, const zmq_pollitem_t *items, int n)
+{
+    for (int i = 0; i < self->nconn && i < n; i++) {
+        s_conn_t *c = &self->conns[i];
+        if (!c->up)
+            continue;
+        if (items[i].revents & ZMQ_POLLOUT) {
+            int f = PQflush(c->pg);
+            if (f < 0)
+                s_mark_broken(c, "flush");
+            c->want_write = f == 1;
+        }
+        if (c->up && (items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+            s_read(self, c);
+    }
+}
+
+void dtx_store_maintain(dtx_store_t *self, int64_t now_ms)
+{
+    for (int i = 0; i < self->nconn; i++) {
+        s_conn_t *c = &self->conns[i];
+        if (c->broken) {
+            c->broken = 0;
+            c->inflight = 0;
+            s_batch_fail(self, &c->flying);
+            s_batch_fail(self, &c->pending);
+            PQfinish(c->pg);
+            c->pg = NULL;
+        }
+        if (!c->up) {
+            /* Ops submitted while down fail now rather than wait. */
+            if (c->pending.n)
+                s_batch_fail(self, &c->pending);
+            if (now_ms >= c->next_connect_ms) {
+                c->next_connect_ms = now_ms + 1000;
+                if (s_connect(self, c) == 0)
+                    dtx_log_info("database connection restored", "conn=%d", i);
+            }
+        }
+    }
+}
+
+int dtx_store_idle(const dtx_store_t *self)
+{
+    for (int i = 0; i < self->nconn; i++)
+        if (self->conns[i].pending.n || self->conns[i].inflight)
+            return 0;
+    return 1;
+}
+
+int dtx_store_healthy(const dtx_store_t *self)
+{
+    for (int i = 0; i < self->nconn; i++)
+        if (!self->conns[i].up)
+            return 0;
+    return 1;
+}
+
+void dtx_store_stats(const dtx_store_t *self, dtx_store_stats_t *out)
+{
+    *out = self->stats;
+    out->connected = 0;
+    for (int i = 0; i < self->nconn; i++)
+        out->connected += self->conns[i].up;
+}

@@ -1,0 +1,87 @@
+/*
+ * store.h — the durable log's transport: libpq in non-blocking pipeline
+ * mode with group commit.
+ *
+ * Callers submit prepared-statement executions with a completion callback.
+ * Each connection accumulates submitted operations in a pending batch while
+ * its previous batch is in flight; a flush sends the whole pending batch as
+ * one pipeline ending in a Sync. The statements of one batch run in one
+ * implicit transaction that commits at the Sync, so a batch is one round
+ * trip and one WAL flush however many transactions it carries, and is
+ * atomic: either every operation in it is durable or none is.
+ *
+ * Callbacks run only after the Sync result, i.e. after the commit is
+ * durable (synchronous_commit as the server is configured). On any failure
+ * of the batch (a statement error, a lost connection) every callback of the
+ * batch gets DTX_EDB and res NULL: the caller must then treat the outcome
+ * as unknown and re-read the log. A statement that matches no row is not a
+ * failure: check PQcmdTuples / PQntuples.
+ *
+ * Operations on one shard key always use the same connection, so two
+ * operations on the same transaction are applied in submission order and
+ * never race each other from two connections.
+ */
+#ifndef DTX_COORD_STORE_H
+#define DTX_COORD_STORE_H
+
+#include <stdint.h>
+
+#include <libpq-fe.h>
+#include <zmq.h>
+
+typedef struct dtx_store dtx_store_t;
+
+/* Completion: rc is 0 or DTX_EDB; res (NULL on failure) is valid only
+ * during the call. */
+typedef void (*dtx_store_cb)(void *ctx, int rc, const PGresult *res);
+
+typedef struct dtx_store_stmt {
+    const char *name;  /* prepared statement name */
+    const char *sql;   /* text with $1..$n */
+    int         nparams;
+} dtx_store_stmt_t;
+
+typedef struct dtx_store_stats {
+    uint64_t round_trips;   /* batches committed */
+    uint64_t ops;           /* operations completed successfully */
+    uint64_t failed_ops;    /* operations failed with DTX_EDB */
+    uint32_t max_batch;     /* largest batch so far */
+    int      connected;     /* connections up */
+} dtx_store_stats_t;
+
+/* Opens nconn connections (blocking), prepares stmts (array of nstmts; the
+ * pointer must stay valid) on each. A batch holds whatever was submitted
+ * while the previous one was in flight: its size adapts to the load.
+ * Returns NULL and *err = DTX_EDB / DTX_ENOMEM on failure. */
+dtx_store_t *dtx_store_new(const char *conninfo, int nconn,
+                           const dtx_store_stmt_t *stmts, int nstmts, int *err);
+void dtx_store_destroy(dtx_store_t **self_p);
+
+/* Queues one execution of stmt (index into stmts) on the connection of
+ * shard. values/lengths/formats as for PQsendQueryPrepared (lengths and
+ * formats may be NULL for all-text); values are copied. The callback is
+ * always called exactly once, later, from dtx_store_process or
+ * dtx_store_maintain (never from inside submit). */
+void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
+                      const char *const *values, const int *lengths, const int *formats,
+                      dtx_store_cb cb, void *ctx);
+
+/* Number of poll items the store needs, and fills them (up to cap). */
+int dtx_store_poll_items(dtx_store_t *self, zmq_pollitem_t *items, int cap);
+/* Handles the revents of the items filled by dtx_store_poll_items. */
+void dtx_store_process(dtx_store_t *self, const zmq_pollitem_t *items, int n);
+/* Sends the pending batch of every connection that has none in flight. */
+void dtx_store_flush(dtx_store_t *self);
+/* Fails the operations of broken connections and reconnects them (at most
+ * once per second each). */
+void dtx_store_maintain(dtx_store_t *self, int64_t now_ms);
+/* 1 when no operation is pending or in flight. */
+int dtx_store_idle(const dtx_store_t *self);
+/* 1 when every connection is up. */
+int dtx_store_healthy(const dtx_store_t *self);
+void dtx_store_stats(const dtx_store_t *self, dtx_store_stats_t *out);
+
+/* Hash for choosing a shard from a gid. */
+uint32_t dtx_store_shard(const char *key);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * txntable.c — in-memory transactions: a chained hash table by gid, a
+ * binary min-heap of timers (one per transaction, keyed by its earliest
+ * due time, with the heap position kept in the transaction so that a
+ * reschedule is O(log n)), and a pool of write contexts.
+ *
+ * Lifetime: a transaction is freed when it has been evicted (dead) AND no
+ * store callback still holds it (refs == 0). Callbacks check liveness
+ * through dtx_wctx_put().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "txn.h"
+
+struct dtx_txntable {
+    dtx_txn_t  **buckets;
+    size_t       nbuckets;
+    size_t       count;
+    dtx_txn_t  **heap;
+    int          heap_n;
+    int          heap_cap;
+    dtx_wctx_t  *free_ctx;
+};
+
+dtx_txntable_t *dtx_txntable_new(void)
+{
+    dtx_txntable_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->nbuckets = 1024;
+    self->buckets = calloc(self->nbuckets, sizeof(dtx_txn_t *));
+    if (!self->buckets) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+static void s_free_request(dtx_request_t *r)
+{
+    free(r->payload);
+    free(r);
+}
+
+static void s_free_txn(dtx_txn_t *txn)
+{
+    for (int i = 0; i < txn->nbranches; i++) {
+        free(txn->branches[i]->payload);
+        free(txn->branches[i]);
+    }
+    free(txn->branches);
+    while (txn->parked) {
+        dtx_request_t *r = txn->parked;
+        txn->parked = r->next;
+        s_free_request(r);
+    }
+    free(txn);
+}
+
+void dtx_txntable_destroy(dtx_txntable_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dtx_txntable_t *self = *self_p;
+    for (size_t i = 0; i < self->nbuckets; i++) {
+        dtx_txn_t *t = self->buckets[i];
+        while (t) {
+            dtx_txn_t *next = t->hnext;
+            s_free_txn(t);
+            t = next;
+        }
+    }
+    free(self->buckets);
+    free(self->heap);
+    while (self->free_ctx) {
+        dtx_wctx_t *c = self->free_ctx;
+        self->free_ctx = c->next;
+        free(c);
+    }
+    free(self);
+    *self_p = NULL;
+}
+
+static size_t s_bucket(const dtx_txntable_t *self, uint32_t shard)
+{
+    return shard & (self->nbuckets - 1);
+}
+
+dtx_txn_t *dtx_txn_find(dtx_coord_t *co, const char *gid)
+{
+    dtx_txntable_t *self = co->txns;
+    uint32_t h = dtx_store_shard(gid);
+    for (dtx_txn_t *t = self->buckets[s_bucket(self, h)]; t; t = t->hnext)
+        if (t->shard == h && strcmp(t->gid, gid) == 0)
+            return t;
+    return NULL;
+}
+
+static void s_grow(dtx_txntable_t *self)
+{
+    size_t n = self->nbuckets * 2;
+    dtx_txn_t **b = calloc(n, sizeof *b);
+    if (!b)
+        return; /* keep working with longer chains */
+    for (size_t i = 0; i < self->nbuckets; i++) {
+        dtx_txn_t *t = self->buckets[i];
+        while (t) {
+            dtx_txn_t *next = t->hnext;
+            size_t k = t->shard & (n - 1);
+            t->hnext = b[k];
+            b[k] = t;
+            t = next;
+        }
+    }
+    free(self->buckets);
+    self->buckets = b;
+    self->nbuckets = n;
+}
+
+dtx_txn_t *dtx_txn_create(dtx_coord_t *co, const char *gid)
+{
+    dtx_txntable_t *self = co->txns;
+    dtx_txn_t *txn = calloc(1, sizeof *txn);
+    if (!txn)
+        return NULL;
+    strcpy(txn->gid, gid);
+    txn->shard = dtx_store_shard(gid);
+    txn->heap_idx = -1;
+    if (self->count >= self->nbuckets)
+        s_grow(self);
+    size_t k = s_bucket(self, txn->shard);
+    txn->hnext = self->buckets[k];
+    self->buckets[k] = txn;
+    self->count++;
+    return txn;
+}
+
+dtx_branch_t *dtx_txn_branch(dtx_txn_t *txn, uint32_t no)
+{
+    for (int i = 0; i < txn->nbranches; i++)
+        if (txn->branches[i]->no == no)
+            return txn->branches[i];
+    return NULL;
+}
+
+dtx_branch_t *dtx_txn_add_branch(dtx_txn_t *txn, uint32_t no)
+{
+    if (txn->nbranches == txn->capbranches) {
+        int ncap = txn->capbranches ? txn->capbranches * 2 : 4;
+        dtx_branch_t **b = realloc(txn->branches, (size_t)ncap * sizeof *b);
+        if (!b)
+            return NULL;
+        txn->branches = b;
+        txn->capbranches = ncap;
+    }
+    dtx_branch_t *br = calloc(1, sizeof *br);
+    if (!br)
+        return NULL;
+    br->no = no;
+    br->state = DTX_BRANCH_TRYING;
+    br->op = DTX_OP_TRY;
+    txn->branches[txn->nbranches++] = br;
+    return br;
+}
+
+size_t dtx_txn_count(dtx_coord_t *co)
+{
+    return co->txns->count;
+}
+
+void dtx_txn_each(dtx_coord_t *co, void (*fn)(dtx_coord_t *, dtx_txn_t *, void *), void *arg)
+{
+    dtx_txntable_t *self = co->txns;
+    for (size_t i = 0; i < self->nbuckets; i++) {
+        dtx_txn_t *t = self->buckets[i];
+        while (t) {
+            dtx_txn_t *next = t->hnext; /* fn may evict t */
+            fn(co, t, arg);
+            t = next;
+        }
+    }
+}
+
+/* --- heap --- */
+
+static void s_heap_swap(dtx_txntable_t *h, int a, int b)
+{
+    dtx_txn_t *t = h->heap[a];
+    h->heap[a] = h->heap[b];
+    h->heap[b] = t;
+    h->heap[a]->heap_idx = a;
+    h->heap[b]->heap_idx = b;
+}
+
+static void s_heap_up(dtx_txntable_t *h, int i)
+{
+    while (i > 0) {
+        int p = (i - 1) / 2;
+        if (h->heap[p]->due_ms <= h->heap[i]->due_ms)
+            break;
+        s_heap_swap(h, i, p);
+        i = p;
+    }
+}
+
+static void s_heap_down(dtx_txntable_t *h, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->heap_n && h->heap[l]->due_ms < h->heap[m]->due_ms)
+            m = l;
+        if (r < h->heap_n && h->heap[r]->due_ms < h->heap[m]->due_ms)
+            m = r;
+        if (m == i)
+            break;
+        s_heap_swap(h, i, m);
+        i = m;
+    }
+}
+
+static void s_heap_remove(dtx_txntable_t *h, dtx_txn_t *txn)
+{
+    int i = txn->heap_idx;
+    if (i < 0)
+        return;
+    int last = --h->heap_n;
+    if (i != last) {
+        h->heap[i] = h->heap[last];
+        h->heap[i]->heap_idx = i;
+        s_heap_down(h, i);
+        s_heap_up(h, i);
+    }
+    txn->heap_idx = -1;
+}
+
+void dtx_timer_set(dtx_coord_t *co, dtx_txn_t *txn, int64_t due_ms)
+{
+    dtx_txntable_t *h = co->txns;
+    if (due_ms <= 0 || txn->dead) {
+        s_heap_remove(h, txn);
+        txn->due_ms = 0;
+        return;
+    }
+    if (txn->heap_idx >= 0) {
+        txn->due_ms = due_ms;
+        s_heap_down(h, txn->heap_idx);
+        s_heap_up(h, txn->heap_idx);
+        return;
+    }
+    if (h->heap_n == h->heap_cap) {
+        int ncap = h->heap_cap ? h->heap_cap * 2 : 1024;
+        dtx_txn_t **nh = realloc(h->heap, (size_t)ncap * sizeof *nh);
+        if (!nh)
+            return; /* the recovery scan still finds it */
+        h->heap = nh;
+        h->heap_cap = ncap;
+    }
+    txn->due_ms = due_ms;
+    txn->heap_idx = h->heap_n;
+    h->heap[h->heap_n++] = txn;
+    s_heap_up(h, txn->heap_idx);
+}
+
+dtx_txn_t *dtx_timer_due(dtx_coord_t *co, int64_t now_ms)
+{
+    dtx_txntable_t *h = co->txns;
+    if (h->heap_n == 0 || h->heap[0]->due_ms > now_ms)
+        return NULL;
+    dtx_txn_t *t = h->heap[0];
+    s_heap_remove(h, t);
+    t->due_ms = 0;
+    return t;
+}
+
+int64_t dtx_timer_next(dtx_coord_t *co)
+{
+    dtx_txntable_t *h = co->txns;
+    return h->heap_n ? h->heap[0]->due_ms : -1;
+}
+
+/* --- lifetime --- */
+
+void dtx_txn_ref(dtx_txn_t *txn)
+{
+    txn->refs++;
+}
+
+int dtx_txn_unref(dtx_txn_t *txn)
+{
+    txn->refs--;
+    if (txn->dead) {
+        if (txn->refs == 0)
+            s_free_txn(txn);
+        return 0;
+    }
+    return 1;
+}
+
+void dtx_txn_evict(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
+{
+    dtx_txntable_t *self = co->txns;
+    if (txn->dead)
+        return;
+    dtx_txn_t **pp = &self->buckets[s_bucket(self, txn->shard)];
+    while (*pp && *pp != txn)
+        pp = &(*pp)->hnext;
+    if (*pp) {
+        *pp = txn->hnext;
+        self->count--;
+    }
+    s_heap_remove(self, txn);
+    txn->dead = 1;
+    /* Whoever still waits hears why. */
+    if (err != 0) {
+        if (txn->has_decision_waiter)
+            dtx_coord_reply_error(co, &txn->decision_waiter, err, "%s (gid %s)", why, txn->gid);
+        for (int i = 0; i < txn->nbranches; i++)
+            if (txn->branches[i]->has_waiter)
+                dtx_coord_reply_error(co, &txn->branches[i]->waiter, err, "%s (gid %s)", why,
+                                      txn->gid);
+        for (dtx_request_t *r = txn->parked; r; r = r->next)
+            dtx_coord_reply_error(co, &r->peer, err, "%s (gid %s)", why, txn->gid);
+    }
+    txn->has_decision_waiter = 0;
+    while (txn->parked) {
+        dtx_request_t *r = txn->parked;
+        txn->parked = r->next;
+        s_free_request(r);
+    }
+    txn->parked_tail = NULL;
+    if (txn->refs == 0)
+        s_free_txn(txn);
+}
+
+dtx_wctx_t *dtx_wctx_get(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    dtx_txntable_t *self = co->txns;
+    dtx_wctx_t *c = self->free_ctx;
+    if (c)
+        self->free_ctx = c->next;
+    else if (!(c = malloc(sizeof *c)))
+        return NULL;
+    memset(c, 0, sizeof *c);
+    c->co = co;
+    c->txn = txn;
+    if (txn)
+        dtx_txn_ref(txn);
+    return c;
+}
+
+int dtx_wctx_put(dtx_wctx_t *ctx)
+{
+    dtx_txntable_t *self = ctx->co->txns;
+    int alive = ctx->txn ? dtx_txn_unref(ctx->txn) : 1;
+    ctx->next = self->free_ctx;
+    self->free_ctx = ctx;
+    return alive;
+}

@@ -1,0 +1,52 @@
+/*
+ * dtx/barrier.h — the idempotency barrier: makes TCC handlers safe under
+ * at-least-once delivery, null compensation and hanging Try.
+ *
+ * The barrier is a row (gid, branch, op) in the participant's OWN
+ * PostgreSQL database, inserted in the same local transaction as the
+ * business change (table dtx_barrier, created by dtx_barrier_migrate):
+ *
+ *   op       barrier row already there      what happens
+ *   -------  -----------------------------  -----------------------------
+ *   try      no                             run fn, commit both
+ *   try      yes, from an earlier try       duplicate: skip fn, DTX_OK
+ *   try      yes, written by a cancel       hanging try: skip, DTX_EREFUSED
+ *   confirm  no / yes                       run fn / duplicate: skip, DTX_OK
+ *   cancel   try row absent                 null compensation: record, skip
+ *                                           fn, DTX_OK; a later try refuses
+ *   cancel   no / yes                       run fn / duplicate: skip, DTX_OK
+ *
+ * Concurrent deliveries of the same (gid, branch) serialise on the
+ * primary key, so a Try racing its Cancel is also safe.
+ */
+#ifndef DTX_BARRIER_H
+#define DTX_BARRIER_H
+
+#include <libpq-fe.h>
+
+#include "dtx/dtx.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The business part of a handler: runs its SQL on conn, inside the
+ * transaction the barrier opened (it must not BEGIN/COMMIT itself).
+ * Returns DTX_OK, DTX_EREFUSED (try: vote no — everything is rolled back,
+ * the barrier row too) or another negative code (rolled back; retried). */
+typedef int (*dtx_barrier_fn)(PGconn *conn, const dtx_call_t *call, void *arg);
+
+/* Runs fn for call under the barrier on conn (an open connection that is
+ * not inside a transaction). Returns DTX_OK, DTX_EREFUSED, fn's own error,
+ * or DTX_EDB when the database fails (nothing was changed then). */
+int dtx_barrier_call(PGconn *conn, const dtx_call_t *call,
+                     dtx_barrier_fn fn, void *arg);
+
+/* Creates the barrier table if missing (idempotent; records its version in
+ * dtx_schema_version). Returns 0 or DTX_EDB. */
+int dtx_barrier_migrate(PGconn *conn);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

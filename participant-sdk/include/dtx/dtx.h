@@ -1,0 +1,186 @@
+/*
+ * dtx/dtx.h — libdtx, the library services link to take part in dtx
+ * distributed transactions. Read this file first.
+ *
+ * Two sides:
+ *
+ *  - Initiator (dtx_client_*): starts a global transaction, runs its
+ *    branches (TRY on a named resource), then commits or rolls back.
+ *
+ *        dtx_client_t *c = dtx_client_new("tcp://127.0.0.1:7070", &err);
+ *        char gid[DTX_GID_SIZE];
+ *        dtx_client_begin(c, DTX_MODE_TCC, 30000, gid);
+ *        dtx_try_result_t r;
+ *        if (dtx_client_try(c, gid, "bank-a", "debit", p, n, &r) == 0 &&
+ *            dtx_client_try(c, gid, "bank-b", "credit", q, m, &r) == 0)
+ *            dtx_client_commit(c, gid, NULL);
+ *        else
+ *            dtx_client_rollback(c, gid, NULL);
+ *        dtx_client_destroy(&c);
+ *
+ *  - Participant (dtx_participant_*): serves one or more named resources
+ *    with Try/Confirm/Cancel callbacks. It connects out to every
+ *    coordinator (no inbound port), registers, heartbeats and
+ *    re-registers by itself after a coordinator restart.
+ *
+ * Delivery guarantees a participant must be written for:
+ *  - Confirm and Cancel are delivered AT LEAST ONCE (retried until
+ *    acknowledged, also across coordinator restarts);
+ *  - Cancel may arrive for a branch whose Try never arrived, and a Try may
+ *    arrive after its Cancel.
+ * dtx/barrier.h makes handlers safe against all three in one call.
+ *
+ * Errors: every function returns 0 (DTX_OK) or a negative DTX_E* code
+ * (dtx/types.h); dtx_strerror() names it. Objects are not thread-safe: use
+ * one per thread.
+ */
+#ifndef DTX_DTX_H
+#define DTX_DTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtx/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DTX_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Initiator side                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct dtx_client dtx_client_t;
+
+/* Outcome of dtx_client_try(). */
+typedef struct dtx_try_result {
+    uint32_t branch;   /* branch number the coordinator gave this try */
+    int      outcome;  /* DTX_OUTCOME_OK (vote yes) or _REFUSED / _FAILED */
+    int      state;    /* global state after the try (DTX_STATE_*) */
+} dtx_try_result_t;
+
+/* Creates a client connected to the coordinator at endpoint (a ZeroMQ
+ * endpoint such as "tcp://127.0.0.1:7070"). Returns NULL on failure and
+ * stores the DTX_E* code in *err when err is not NULL. */
+dtx_client_t *dtx_client_new(const char *endpoint, int *err);
+
+/* Destroys the client and sets *self_p to NULL. Safe on NULL. */
+void dtx_client_destroy(dtx_client_t **self_p);
+
+/* How long each call waits for the coordinator's reply (default 30000 ms).
+ * A call that times out returns DTX_ETIMEOUT; the coordinator may still
+ * have acted on it: ask dtx_client_status(). */
+void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
+
+/* Starts a global transaction. mode is DTX_MODE_TCC; timeout_ms is how long
+ * it may stay active before the coordinator aborts it by itself (0 = the
+ * coordinator's default). Writes the gid (NUL-terminated) into gid_out.
+ * Returns 0 or DTX_EINVAL, DTX_EUNSUPPORTED, DTX_EDB, DTX_ETIMEOUT, DTX_EIO. */
+int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
+                     char gid_out[DTX_GID_SIZE]);
+
+/* Runs one branch: the coordinator records it durably, calls Try of
+ * action on a live instance of resource with payload (0..DTX_PAYLOAD_MAX
+ * bytes, copied), records the vote and returns it.
+ * Returns 0 when the participant voted yes; DTX_EREFUSED when it voted no
+ * or failed — the coordinator has then already decided to abort the
+ * transaction and cancels every branch (result->state says so);
+ * DTX_ENOTFOUND, DTX_ESTATE (not active any more), DTX_EEXPIRED,
+ * DTX_ENOPARTICIPANT, DTX_ETIMEOUT, DTX_EIO, DTX_EDB otherwise.
+ * result may be NULL. */
+int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
+                   const char *action, const void *payload, size_t payload_len,
+                   dtx_try_result_t *result);
+
+/* Asks the coordinator to commit. Returns 0 once the commit decision is
+ * durable (confirms then run in the background until every branch has
+ * acknowledged); DTX_EABORTED when the transaction had already been
+ * decided abort (a refused try, a rollback or a passed deadline);
+ * DTX_EBUSY when a try is still running. *state_out (may be NULL) gets the
+ * global state. Calling it again is safe. */
+int dtx_client_commit(dtx_client_t *self, const char *gid, int *state_out);
+
+/* Asks the coordinator to roll back. Returns 0 once the abort decision is
+ * durable (cancels run in the background); DTX_ESTATE when the
+ * transaction was already decided commit. Calling it again is safe. */
+int dtx_client_rollback(dtx_client_t *self, const char *gid, int *state_out);
+
+/* Reads the global state of gid into *state_out. */
+int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out);
+
+/* The coordinator's text for the last error this client received, or "". */
+const char *dtx_client_last_error(const dtx_client_t *self);
+
+/* ------------------------------------------------------------------ */
+/* Participant side                                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct dtx_participant dtx_participant_t;
+
+/* One phase call as the participant's handler sees it. Every pointer is
+ * valid only during the handler call. */
+typedef struct dtx_call {
+    const char  *gid;          /* global transaction id */
+    uint32_t     branch;       /* branch number within gid */
+    uint32_t     attempt;      /* delivery attempt, 1-based */
+    int          op;           /* DTX_OP_TRY, _CONFIRM or _CANCEL */
+    const char  *resource;     /* resource name */
+    const char  *action;       /* action name given to dtx_client_try */
+    const void  *payload;      /* the try's payload (also on confirm/cancel) */
+    size_t       payload_len;  /* payload bytes */
+    uint64_t     deadline_ms;  /* transaction deadline, epoch ms */
+} dtx_call_t;
+
+/* A phase handler. Return DTX_OK when done (for Try: vote yes);
+ * DTX_EREFUSED from Try to vote no (business refusal: insufficient funds);
+ * any other negative code when it could not run now: a Try then counts as
+ * a no, a Confirm or Cancel is delivered again later. */
+typedef int (*dtx_handler_fn)(const dtx_call_t *call, void *arg);
+
+typedef struct dtx_tcc_handlers {
+    dtx_handler_fn on_try;      /* reserve */
+    dtx_handler_fn on_confirm;  /* make the reservation final */
+    dtx_handler_fn on_cancel;   /* release the reservation */
+    void          *arg;         /* passed to every handler */
+} dtx_tcc_handlers_t;
+
+/* Creates a participant named instance (a name: [A-Za-z0-9._:-], unique
+ * per process, e.g. "bank-a-1"). NULL on failure, code in *err. */
+dtx_participant_t *dtx_participant_new(const char *instance, int *err);
+
+/* Destroys it (closing its connections) and sets *self_p to NULL. */
+void dtx_participant_destroy(dtx_participant_t **self_p);
+
+/* Adds a coordinator endpoint; call once per coordinator. The connection
+ * is made in the background and re-made after failures. */
+int dtx_participant_connect(dtx_participant_t *self, const char *endpoint);
+
+/* Serves resource with handlers (copied). Call before dtx_participant_run.
+ * Returns DTX_EINVAL for a bad name or missing handler. */
+int dtx_participant_serve(dtx_participant_t *self, const char *resource,
+                          const dtx_tcc_handlers_t *handlers);
+
+/* Heartbeat interval (default 1000 ms). */
+void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms);
+
+/* Handles messages and heartbeats for up to timeout_ms (-1: until
+ * stopped). Returns 0, or DTX_EIO on a socket failure. */
+int dtx_participant_poll(dtx_participant_t *self, int timeout_ms);
+
+/* Runs until dtx_participant_stop(). Returns 0 or DTX_EIO. */
+int dtx_participant_run(dtx_participant_t *self);
+
+/* Makes run/poll return soon. Async-signal-safe: call it from a signal
+ * handler. */
+void dtx_participant_stop(dtx_participant_t *self);
+
+/* Number of coordinators that currently acknowledge this instance's
+ * registration (for readiness checks). */
+int dtx_participant_registered(const dtx_participant_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

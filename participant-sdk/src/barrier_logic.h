@@ -1,0 +1,58 @@
+/*
+ * barrier_logic.h — the decisions of the idempotency barrier (dtx/barrier.h)
+ * as a pure function, so that every row of its table is unit-tested without
+ * a database. barrier.c runs the SQL and asks this function what to do
+ * after each insert.
+ *
+ * Rows each op inserts, with ON CONFLICT DO NOTHING, in one transaction:
+ *
+ *   op       step   row (op, origin)       inserted?  existing    action
+ *   -------  -----  ---------------------  ---------  ----------  -------------------
+ *   try      FIRST  (try, try)             yes        -           RUN
+ *   try      FIRST  (try, try)             no         unknown     LOOKUP_ORIGIN
+ *   try      FIRST  (try, try)             no         'try'       DUPLICATE
+ *   try      FIRST  (try, try)             no         'cancel'    HANGING
+ *   confirm  FIRST  (confirm, confirm)     yes / no   -           RUN / DUPLICATE
+ *   cancel   FIRST  (try, cancel)          yes        -           NULL_COMPENSATION
+ *   cancel   FIRST  (try, cancel)          no         -           INSERT_CANCEL
+ *   cancel   CANCEL (cancel, cancel)       yes / no   -           RUN / DUPLICATE
+ *
+ * NULL_COMPENSATION inserts (cancel, cancel) too, so that a repeated cancel
+ * is a DUPLICATE and a later try is HANGING.
+ */
+#ifndef DTX_BARRIER_LOGIC_H
+#define DTX_BARRIER_LOGIC_H
+
+/* Which insert just ran. */
+typedef enum dtx_barrier_step {
+    DTX_BARRIER_STEP_FIRST = 0,  /* the op's first insert (see the table) */
+    DTX_BARRIER_STEP_CANCEL_ROW, /* cancel's insert of (cancel, cancel) */
+} dtx_barrier_step_t;
+
+/* What the barrier does next. */
+typedef enum dtx_barrier_action {
+    DTX_BARRIER_RUN = 0,              /* run fn; COMMIT on DTX_OK, else ROLLBACK */
+    DTX_BARRIER_DUPLICATE,            /* already done: skip fn, ROLLBACK, DTX_OK */
+    DTX_BARRIER_HANGING,              /* try after its cancel: skip fn, ROLLBACK, DTX_EREFUSED */
+    DTX_BARRIER_NULL_COMPENSATION,    /* cancel before any try: insert (cancel, cancel),
+                                         skip fn, COMMIT, DTX_OK */
+    DTX_BARRIER_INSERT_CANCEL,        /* cancel after a try: insert (cancel, cancel) next */
+    DTX_BARRIER_LOOKUP_ORIGIN,        /* read the existing try row's origin, decide again */
+    DTX_BARRIER_INVALID,              /* unknown op or step, or an origin the barrier never
+                                         writes: ROLLBACK, error */
+} dtx_barrier_action_t;
+
+/* The row (op, origin) an op inserts first. Returns 0, or DTX_EINVAL for
+ * an unknown op (*row_op and *origin are then NULL). */
+int dtx_barrier_first_row(int op, const char **row_op, const char **origin);
+
+/* Decides after an insert. op is DTX_OP_*; step is which insert ran;
+ * inserted is 1 when it added a row, 0 on conflict; origin is the existing
+ * try row's origin when known ("try" or "cancel"), else NULL. */
+dtx_barrier_action_t dtx_barrier_decide(int op, dtx_barrier_step_t step, int inserted,
+                                        const char *origin);
+
+/* "run", "duplicate", ... for log lines and test messages. */
+const char *dtx_barrier_action_name(dtx_barrier_action_t action);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * client.c — the initiator side of libdtx (dtx_client_*, see dtx/dtx.h).
+ *
+ * One DEALER socket to one coordinator; every call is one request/reply
+ * round trip:
+ *
+ *   validate args --bad--> DTX_EINVAL (nothing sent)
+ *        |
+ *   encode request with corr = next_corr++
+ *        |
+ *   send (waits for a completed connection) --deadline--> DTX_ETIMEOUT
+ *        |
+ *   wait for a frame <-------------------------------+
+ *        | deadline passed: DTX_ETIMEOUT              |
+ *        | malformed or multi-frame: drop ------------+
+ *        | corr != request's (stale reply) : drop ----+
+ *        v
+ *   ERROR: -(code), text kept for dtx_client_last_error
+ *   expected reply type: mapped to the call's result
+ *   any other type with our corr: DTX_EPROTO
+ *
+ * Invariants: at most one request is outstanding (calls block); corr ids
+ * only grow, so the late reply to a call that timed out never satisfies a
+ * later call; one buffer, allocated in _new, serves both encoding and
+ * receiving, so a call allocates nothing.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "dtx/clock.h"
+#include "dtx/dtx.h"
+#include "dtx/id.h"
+#include "dtx/log.h"
+#include "dtx/proto.h"
+#include "sdk_internal.h"
+
+#define DTX_CLIENT_TIMEOUT_DEFAULT 30000
+
+struct dtx_client {
+    void     *ctx;                          /* ZeroMQ context, owned */
+    void     *sock;                         /* DEALER to the coordinator */
+    char     *endpoint;                     /* coordinator endpoint, for logs */
+    int       timeout_ms;                   /* budget of each call */
+    uint64_t  next_corr;                    /* corr of the next request */
+    uint8_t  *buf;                          /* DTX_MSG_MAX bytes: send and receive */
+    dtx_msg_t reply;                        /* reply of the current call */
+    char      last_error[DTX_TEXT_MAX + 1]; /* coordinator's text, or "" */
+};
+
+dtx_client_t *dtx_client_new(const char *endpoint, int *err)
+{
+    int rc = DTX_ENOMEM;
+    dtx_client_t *self = NULL;
+
+    if (!endpoint || !*endpoint) {
+        rc = DTX_EINVAL;
+        goto err;
+    }
+    self = calloc(1, sizeof *self);
+    if (!self)
+        goto err;
+    self->timeout_ms = DTX_CLIENT_TIMEOUT_DEFAULT;
+    self->next_corr = dtx_random_u64();
+    self->endpoint = strdup(endpoint);
+    self->buf = malloc(DTX_MSG_MAX);
+    if (!self->endpoint || !self->buf)
+        goto err;
+
+    rc = DTX_EIO;
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx)
+        goto err;
+    self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!self->sock || dtx_sdk_socket_setup(self->sock) != 0)
+        goto err;
+    if (zmq_connect(self->sock, endpoint) != 0) {
+        rc = dtx_sdk_connect_error(errno);
+        dtx_log_error("cannot connect to coordinator", "endpoint=%s error=\"%s\"",
+                      endpoint, zmq_strerror(errno));
+        goto err;
+    }
+    if (err)
+        *err = DTX_OK;
+    return self;
+
+err:
+    dtx_client_destroy(&self);
+    if (err)
+        *err = rc;
+    return NULL;
+}
+
+void dtx_client_destroy(dtx_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dtx_client_t *self = *self_p;
+    if (self->sock)
+        zmq_close(self->sock);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    free(self->buf);
+    free(self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms)
+{
+    assert(self);
+    self->timeout_ms = timeout_ms > 0 ? timeout_ms : DTX_CLIENT_TIMEOUT_DEFAULT;
+}
+
+const char *dtx_client_last_error(const dtx_client_t *self)
+{
+    return self ? self->last_error : "";
+}
+
+/* An ERROR code from the wire as a DTX_E* value; codes this library does
+ * not know become DTX_EPROTO. */
+static int s_wire_error(uint32_t code)
+{
+    if (code >= 1 && code <= (uint32_t)-DTX_ERR_MIN)
+        return -(int)code;
+    return DTX_EPROTO;
+}
+
+static int s_valid_name(const char *s)
+{
+    return s && dtx_name_valid(s);
+}
+
+/* Sends self->buf[0..len), waiting until the deadline for a connection. */
+static int s_send(dtx_client_t *self, const dtx_msg_t *req, size_t len, int64_t deadline)
+{
+    for (;;) {
+        if (zmq_send(self->sock, self->buf, len, ZMQ_DONTWAIT) >= 0)
+            return DTX_OK;
+        if (errno != EAGAIN && errno != EINTR) {
+            dtx_log_error("cannot send to coordinator", "endpoint=%s type=%s error=\"%s\"",
+                          self->endpoint, dtx_msg_type_name(req->type), zmq_strerror(errno));
+            return DTX_EIO;
+        }
+        int64_t left = deadline - dtx_clock_mono_ms();
+        if (left <= 0) {
+            dtx_log_warn("coordinator unreachable", "endpoint=%s type=%s gid=%s timeout_ms=%d",
+                         self->endpoint, dtx_msg_type_name(req->type), req->gid,
+                         self->timeout_ms);
+            return DTX_ETIMEOUT;
+        }
+        zmq_pollitem_t item = { .socket = self->sock, .events = ZMQ_POLLOUT };
+        if (zmq_poll(&item, 1, (long)left) < 0 && errno != EINTR)
+            return DTX_EIO;
+    }
+}
+
+/* Waits until the deadline for the reply to req; leaves it in self->reply. */
+static int s_wait_reply(dtx_client_t *self, const dtx_msg_t *req, int expect, int64_t deadline)
+{
+    char why[128];
+    for (;;) {
+        int64_t left = deadline - dtx_clock_mono_ms();
+        if (left < 0)
+            left = 0;
+        zmq_pollitem_t item = { .socket = self->sock, .events = ZMQ_POLLIN };
+        int n = zmq_poll(&item, 1, (long)left);
+        if (n < 0 && errno != EINTR)
+            return DTX_EIO;
+        if (n <= 0 || !(item.revents & ZMQ_POLLIN)) {
+            if (left > 0)
+                continue;
+            dtx_log_warn("no reply from coordinator", "endpoint=%s type=%s gid=%s timeout_ms=%d",
+                         self->endpoint, dtx_msg_type_name(req->type), req->gid,
+                         self->timeout_ms);
+            return DTX_ETIMEOUT;
+        }
+        size_t len = 0;
+        int rc = dtx_sdk_recv_frame(self->sock, self->buf, DTX_MSG_MAX, &len);
+        if (rc == DTX_ETIMEOUT)
+            continue;
+        if (rc == DTX_EIO)
+            return DTX_EIO;
+        if (rc == 0)
+            rc = dtx_msg_decode(&self->reply, self->buf, len, why, sizeof why);
+        else
+            snprintf(why, sizeof why, "%s", dtx_sdk_recv_refusal(rc));
+        if (rc != 0) {
+            dtx_log_warn("malformed reply dropped", "endpoint=%s error=\"%s\"",
+                         self->endpoint, why);
+            continue;
+        }
+        if (self->reply.corr != req->corr) {
+            dtx_log_debug("stale reply dropped", "endpoint=%s type=%s",
+                          self->endpoint, dtx_msg_type_name(self->reply.type));
+            continue;
+        }
+        if (self->reply.type == DTX_MSG_ERROR) {
+            snprintf(self->last_error, sizeof self->last_error, "%s", self->reply.text);
+            return s_wire_error(self->reply.code);
+        }
+        if (self->reply.type != expect) {
+            dtx_log_warn("unexpected reply", "endpoint=%s request=%s reply=%s",
+                         self->endpoint, dtx_msg_type_name(req->type),
+                         dtx_msg_type_name(self->reply.type));
+            return DTX_EPROTO;
+        }
+        return DTX_OK;
+    }
+}
+
+/* One round trip: req out, a reply of type expect back in self->reply. */
+static int s_call(dtx_client_t *self, dtx_msg_t *req, int expect)
+{
+    self->last_error[0] = '\0';
+    req->corr = self->next_corr++;
+    size_t len = 0;
+    int rc = dtx_msg_encode(req, self->buf, DTX_MSG_MAX, &len);
+    if (rc != 0)
+        return rc;
+    int64_t deadline = dtx_clock_mono_ms() + self->timeout_ms;
+    rc = s_send(self, req, len, deadline);
+    if (rc != 0)
+        return rc;
+    return s_wait_reply(self, req, expect, deadline);
+}
+
+int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
+                     char gid_out[DTX_GID_SIZE])
+{
+    assert(self);
+    if (!gid_out)
+        return DTX_EINVAL;
+    gid_out[0] = '\0';
+    if (mode != DTX_MODE_TCC && mode != DTX_MODE_2PC)
+        return DTX_EINVAL;
+    dtx_msg_t req = { .type = DTX_MSG_BEGIN, .mode = (uint8_t)mode, .timeout_ms = timeout_ms };
+    int rc = s_call(self, &req, DTX_MSG_BEGIN_OK);
+    if (rc != 0)
+        return rc;
+    snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
+    return DTX_OK;
+}
+
+int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
+                   const char *action, const void *payload, size_t payload_len,
+                   dtx_try_result_t *result)
+{
+    assert(self);
+    if (result)
+        *result = (dtx_try_result_t){ 0 };
+    if (!s_valid_name(gid) || !s_valid_name(resource) || !s_valid_name(action) ||
+        payload_len > DTX_PAYLOAD_MAX || (!payload && payload_len > 0))
+        return DTX_EINVAL;
+
+    dtx_msg_t req = { .type = DTX_MSG_TRY, .payload = payload,
+                      .payload_len = (uint32_t)payload_len };
+    dtx_name_copy(req.gid, gid);
+    dtx_name_copy(req.resource, resource);
+    dtx_name_copy(req.action, action);
+    int rc = s_call(self, &req, DTX_MSG_TRY_OK);
+    if (rc != 0)
+        return rc;
+    if (result) {
+        result->branch = self->reply.branch;
+        result->outcome = self->reply.outcome;
+        result->state = self->reply.state;
+    }
+    return self->reply.outcome == DTX_OUTCOME_OK ? DTX_OK : DTX_EREFUSED;
+}
+
+/* COMMIT, ROLLBACK and STATUS: gid out, STATE back. */
+static int s_state_call(dtx_client_t *self, int type, const char *gid, int *state_out)
+{
+    assert(self);
+    if (state_out)
+        *state_out = 0;
+    if (!s_valid_name(gid))
+        return DTX_EINVAL;
+    dtx_msg_t req = { .type = (uint8_t)type };
+    dtx_name_copy(req.gid, gid);
+    int rc = s_call(self, &req, DTX_MSG_STATE);
+    if (rc != 0)
+        return rc;
+    if (state_out)
+        *state_out = self->reply.state;
+    return DTX_OK;
+}
+
+int dtx_client_commit(dtx_client_t *self, const char *gid, int *state_out)
+{
+    int state = 0;
+    int rc = s_state_call(self, DTX_MSG_COMMIT, gid, &state);
+    if (state_out)
+        *state_out = state;
+    if (rc == 0 && (state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED))
+        return DTX_EABORTED;
+    return rc;
+}
+
+int dtx_client_rollback(dtx_client_t *self, const char *gid, int *state_out)
+{
+    int state = 0;
+    int rc = s_state_call(self, DTX_MSG_ROLLBACK, gid, &state);
+    if (state_out)
+        *state_out = state;
+    /* The header promises DTX_ESTATE when the decision was commit, whether
+     * the coordinator says so with an ERROR or with the STATE itself. */
+    if (rc == 0 && (state == DTX_STATE_COMMITTING || state == DTX_STATE_COMMITTED))
+        return DTX_ESTATE;
+    return rc;
+}
+
+int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out)
+{
+    return s_state_call(self, DTX_MSG_STATUS, gid, state_out);
+}

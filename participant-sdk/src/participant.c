@@ -1,0 +1,671 @@
+/*
+ * participant.c — the participant side of libdtx (dtx_participant_*, see
+ * dtx/dtx.h): serves named resources to every configured coordinator.
+ *
+ * One link per coordinator endpoint: a DEALER socket (LINGER 0, IMMEDIATE,
+ * reconnecting by itself as ZeroMQ does) and a PAIR socket that receives
+ * the DEALER's connection events (zmq_socket_monitor). Each link keeps its
+ * own registration state:
+ *
+ *                 connect / handshake done / ERROR 16 (newer than the
+ *                 last round) / OK naming another coordinator / 3 silent
+ *                 intervals / a new resource served
+ *                 +---------------------------------------------+
+ *                 v                                             |
+ *   [pending] --REGISTER(instance, r) for every r sent--> [sent] --REGISTER_OK
+ *       ^      (waits for a connection: POLLOUT)                |  for every r
+ *       |                                                       v
+ *       +------------- disconnected, the same triggers --- [registered]
+ *                                                               |
+ *                            HEARTBEAT every interval; each HEARTBEAT_OK or
+ *                            REGISTER_OK refreshes last_ok_ms
+ *
+ * Invariants:
+ *  - every PHASE that decodes gets exactly one PHASE_REPLY on the link it
+ *    came from, duplicates included (handlers are idempotent through the
+ *    barrier; the coordinator matches replies by corr/gid/branch/op/attempt);
+ *  - a link counts as registered only while every served resource has been
+ *    acknowledged by the coordinator it names and an acknowledgement came
+ *    within the last 3 heartbeat intervals;
+ *  - an ERROR 16 answering a message sent before the latest registration
+ *    round is stale and ignored (corr ids only grow), so one coordinator
+ *    restart causes one round, not one per in-flight heartbeat;
+ *  - nothing is allocated per message: one receive buffer of DTX_MSG_MAX,
+ *    replies are encoded on the stack (they carry no payload);
+ *  - a malformed frame is logged and dropped, never fatal.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "dtx/clock.h"
+#include "dtx/dtx.h"
+#include "dtx/id.h"
+#include "dtx/log.h"
+#include "dtx/proto.h"
+#include "sdk_internal.h"
+
+#define DTX_HEARTBEAT_DEFAULT 1000  /* ms */
+#define DTX_STALE_INTERVALS   3     /* silent intervals before registering again */
+#define DTX_STOP_CHECK_MS     100   /* longest wait between checks of the stop flag */
+#define DTX_DRAIN_MAX         64    /* messages read from one link per pass */
+#define DTX_REPLY_MAX         256   /* a PHASE_REPLY without payload fits */
+
+/* One served resource. */
+struct served_resource {
+    char               name[DTX_NAME_SIZE]; /* resource name */
+    dtx_tcc_handlers_t handlers;            /* copied from dtx_participant_serve */
+};
+
+/* One coordinator endpoint and its registration state. */
+struct coord_link {
+    char    *endpoint;                    /* as given to dtx_participant_connect */
+    void    *sock;                        /* DEALER to the coordinator */
+    void    *monitor;                     /* PAIR receiving sock's connection events */
+    char     coordinator[DTX_NAME_SIZE];  /* id of the coordinator that acked us; "" none */
+    uint8_t *acked;                       /* per resource: REGISTER_OK since the last round */
+    int      pending;                     /* a registration round is not fully sent */
+    int      next_resource;               /* next resource of the pending round to send */
+    int      registered;                  /* every resource acked by `coordinator` */
+    uint32_t coordinator_hb_ms;           /* interval the coordinator asked for; 0 none */
+    uint64_t round_corr;                  /* corr of the first REGISTER of the latest round */
+    int64_t  last_ok_ms;                  /* last REGISTER_OK / HEARTBEAT_OK (mono) */
+    int64_t  last_round_ms;               /* when the latest round started (mono) */
+    int64_t  next_heartbeat_ms;           /* when the next HEARTBEAT is due (mono) */
+};
+
+struct dtx_participant {
+    void                   *ctx;                     /* ZeroMQ context, owned */
+    char                    instance[DTX_NAME_SIZE]; /* this instance's name */
+    struct served_resource *resources;               /* served resources */
+    int                     nresources;              /* used entries */
+    int                     resources_cap;           /* allocated entries */
+    struct coord_link      *links;                   /* one per coordinator endpoint */
+    int                     nlinks;                  /* used entries */
+    zmq_pollitem_t         *items;                   /* 2 per link: sock, monitor */
+    int                     heartbeat_ms;            /* configured interval */
+    uint64_t                next_corr;               /* corr of our next request */
+    unsigned                monitor_seq;             /* names monitor endpoints */
+    uint8_t                *buf;                     /* DTX_MSG_MAX receive buffer */
+    dtx_msg_t               msg;                     /* message being handled */
+    volatile sig_atomic_t   stop;                    /* set by dtx_participant_stop */
+};
+
+dtx_participant_t *dtx_participant_new(const char *instance, int *err)
+{
+    int rc = DTX_ENOMEM;
+    dtx_participant_t *self = NULL;
+
+    if (!instance || !dtx_name_valid(instance)) {
+        rc = DTX_EINVAL;
+        goto err;
+    }
+    self = calloc(1, sizeof *self);
+    if (!self)
+        goto err;
+    dtx_name_copy(self->instance, instance);
+    self->heartbeat_ms = DTX_HEARTBEAT_DEFAULT;
+    self->next_corr = dtx_random_u64() >> 1; /* far from wrapping */
+    self->buf = malloc(DTX_MSG_MAX);
+    if (!self->buf)
+        goto err;
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        rc = DTX_EIO;
+        goto err;
+    }
+    if (err)
+        *err = DTX_OK;
+    return self;
+
+err:
+    dtx_participant_destroy(&self);
+    if (err)
+        *err = rc;
+    return NULL;
+}
+
+static void s_link_close(struct coord_link *link)
+{
+    if (link->sock)
+        zmq_close(link->sock);
+    if (link->monitor)
+        zmq_close(link->monitor);
+    free(link->acked);
+    free(link->endpoint);
+    memset(link, 0, sizeof *link);
+}
+
+void dtx_participant_destroy(dtx_participant_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dtx_participant_t *self = *self_p;
+    for (int i = 0; i < self->nlinks; i++)
+        s_link_close(&self->links[i]);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    free(self->links);
+    free(self->items);
+    free(self->resources);
+    free(self->buf);
+    free(self);
+    *self_p = NULL;
+}
+
+/* The heartbeat interval used with link: ours, or the coordinator's when
+ * it asked for a shorter one (it expires instances by its own interval). */
+static int s_interval(const dtx_participant_t *self, const struct coord_link *link)
+{
+    if (link->coordinator_hb_ms > 0 && link->coordinator_hb_ms < (uint32_t)self->heartbeat_ms)
+        return (int)link->coordinator_hb_ms;
+    return self->heartbeat_ms;
+}
+
+/* Starts a registration round on link: every resource is (re)sent. */
+static void s_round_start(dtx_participant_t *self, struct coord_link *link, int64_t now)
+{
+    link->pending = 1;
+    /* The first acknowledgement of the round names the coordinator; a
+     * restarted one then does not cause a second round. */
+    link->coordinator[0] = '\0';
+    link->next_resource = 0;
+    link->registered = 0;
+    link->last_round_ms = now;
+    if (link->acked)
+        memset(link->acked, 0, (size_t)self->resources_cap);
+}
+
+/* Encodes msg with a fresh corr and sends it on link without blocking.
+ * Returns 0, DTX_ETIMEOUT when there is no connection to send on, or
+ * DTX_EIO. */
+static int s_send(dtx_participant_t *self, struct coord_link *link, dtx_msg_t *msg)
+{
+    uint8_t out[DTX_REPLY_MAX];
+    size_t len = 0;
+    if (msg->type != DTX_MSG_PHASE_REPLY)
+        msg->corr = self->next_corr++;
+    int rc = dtx_msg_encode(msg, out, sizeof out, &len);
+    if (rc != 0) {
+        dtx_log_error("cannot encode message", "type=%s error=\"%s\"",
+                      dtx_msg_type_name(msg->type), dtx_strerror(rc));
+        return rc;
+    }
+    if (zmq_send(link->sock, out, len, ZMQ_DONTWAIT) >= 0)
+        return DTX_OK;
+    if (errno == EAGAIN || errno == EINTR)
+        return DTX_ETIMEOUT;
+    dtx_log_error("cannot send to coordinator", "endpoint=%s type=%s error=\"%s\"",
+                  link->endpoint, dtx_msg_type_name(msg->type), zmq_strerror(errno));
+    return DTX_EIO;
+}
+
+/* Sends what is left of a pending registration round. */
+static int s_round_flush(dtx_participant_t *self, struct coord_link *link)
+{
+    while (link->pending && link->next_resource < self->nresources) {
+        dtx_msg_t msg = { .type = DTX_MSG_REGISTER };
+        dtx_name_copy(msg.instance, self->instance);
+        dtx_name_copy(msg.resource, self->resources[link->next_resource].name);
+        int rc = s_send(self, link, &msg);
+        if (rc == DTX_ETIMEOUT)
+            return DTX_OK; /* not connected yet: POLLOUT resumes it */
+        if (rc != 0)
+            return rc;
+        if (link->next_resource == 0)
+            link->round_corr = msg.corr;
+        link->next_resource++;
+    }
+    if (link->pending) {
+        link->pending = 0;
+        dtx_log_debug("registration sent", "instance=%s endpoint=%s resources=%d",
+                      self->instance, link->endpoint, self->nresources);
+    }
+    return DTX_OK;
+}
+
+int dtx_participant_connect(dtx_participant_t *self, const char *endpoint)
+{
+    assert(self);
+    if (!endpoint || !*endpoint)
+        return DTX_EINVAL;
+
+    struct coord_link *links = realloc(self->links, (size_t)(self->nlinks + 1) * sizeof *links);
+    if (!links)
+        return DTX_ENOMEM;
+    self->links = links;
+    zmq_pollitem_t *items = realloc(self->items, (size_t)(self->nlinks + 1) * 2 * sizeof *items);
+    if (!items)
+        return DTX_ENOMEM;
+    self->items = items;
+
+    struct coord_link *link = &self->links[self->nlinks];
+    memset(link, 0, sizeof *link);
+    int rc = DTX_ENOMEM;
+    link->endpoint = strdup(endpoint);
+    link->acked = calloc((size_t)(self->resources_cap > 0 ? self->resources_cap : 1), 1);
+    if (!link->endpoint || !link->acked)
+        goto err;
+
+    rc = DTX_EIO;
+    char monitor_ep[64];
+    snprintf(monitor_ep, sizeof monitor_ep, "inproc://dtx-participant-monitor-%u",
+             self->monitor_seq++);
+    link->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!link->sock || dtx_sdk_socket_setup(link->sock) != 0)
+        goto err;
+    if (zmq_socket_monitor(link->sock, monitor_ep,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
+        goto err;
+    link->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+    int linger = 0;
+    if (!link->monitor ||
+        zmq_setsockopt(link->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_connect(link->monitor, monitor_ep) != 0)
+        goto err;
+    if (zmq_connect(link->sock, endpoint) != 0) {
+        rc = dtx_sdk_connect_error(errno);
+        dtx_log_error("cannot connect to coordinator", "instance=%s endpoint=%s error=\"%s\"",
+                      self->instance, endpoint, zmq_strerror(errno));
+        goto err;
+    }
+
+    int64_t now = dtx_clock_mono_ms();
+    s_round_start(self, link, now);
+    link->last_ok_ms = now;
+    link->next_heartbeat_ms = now + self->heartbeat_ms;
+    self->nlinks++;
+    dtx_log_info("coordinator added", "instance=%s endpoint=%s", self->instance, endpoint);
+    return DTX_OK;
+
+err:
+    s_link_close(link);
+    return rc;
+}
+
+int dtx_participant_serve(dtx_participant_t *self, const char *resource,
+                          const dtx_tcc_handlers_t *handlers)
+{
+    assert(self);
+    if (!resource || !dtx_name_valid(resource) || !handlers || !handlers->on_try ||
+        !handlers->on_confirm || !handlers->on_cancel)
+        return DTX_EINVAL;
+    for (int i = 0; i < self->nresources; i++)
+        if (strcmp(self->resources[i].name, resource) == 0)
+            return DTX_EINVAL;
+
+    if (self->nresources == self->resources_cap) {
+        int cap = self->resources_cap ? self->resources_cap * 2 : 4;
+        struct served_resource *res = realloc(self->resources, (size_t)cap * sizeof *res);
+        if (!res)
+            return DTX_ENOMEM;
+        self->resources = res;
+        for (int i = 0; i < self->nlinks; i++) {
+            uint8_t *acked = realloc(self->links[i].acked, (size_t)cap);
+            if (!acked)
+                return DTX_ENOMEM; /* resources_cap unchanged: arrays stay consistent */
+            memset(acked + self->resources_cap, 0, (size_t)(cap - self->resources_cap));
+            self->links[i].acked = acked;
+        }
+        self->resources_cap = cap;
+    }
+    struct served_resource *r = &self->resources[self->nresources++];
+    memset(r, 0, sizeof *r);
+    dtx_name_copy(r->name, resource);
+    r->handlers = *handlers;
+
+    int64_t now = dtx_clock_mono_ms();
+    for (int i = 0; i < self->nlinks; i++)
+        s_round_start(self, &self->links[i], now);
+    return DTX_OK;
+}
+
+void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms)
+{
+    assert(self);
+    self->heartbeat_ms = interval_ms > 0 ? interval_ms : DTX_HEARTBEAT_DEFAULT;
+    int64_t now = dtx_clock_mono_ms();
+    for (int i = 0; i < self->nlinks; i++)
+        if (self->links[i].next_heartbeat_ms > now + s_interval(self, &self->links[i]))
+            self->links[i].next_heartbeat_ms = now + s_interval(self, &self->links[i]);
+}
+
+void dtx_participant_stop(dtx_participant_t *self)
+{
+    if (self)
+        self->stop = 1;
+}
+
+static int s_link_registered(const dtx_participant_t *self, const struct coord_link *link,
+                             int64_t now)
+{
+    return link->registered &&
+           now - link->last_ok_ms < (int64_t)DTX_STALE_INTERVALS * s_interval(self, link);
+}
+
+int dtx_participant_registered(const dtx_participant_t *self)
+{
+    if (!self)
+        return 0;
+    int64_t now = dtx_clock_mono_ms();
+    int n = 0;
+    for (int i = 0; i < self->nlinks; i++)
+        n += s_link_registered(self, &self->links[i], now);
+    return n;
+}
+
+static int s_find_resource(const dtx_participant_t *self, const char *name)
+{
+    for (int i = 0; i < self->nresources; i++)
+        if (strcmp(self->resources[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Notes which coordinator answers on link. Returns 1 when it is not the
+ * one that acknowledged us before (a restart, or another instance behind
+ * the endpoint): a new registration round has then been started. */
+static int s_note_coordinator(dtx_participant_t *self, struct coord_link *link, int64_t now)
+{
+    const char *name = self->msg.coordinator;
+    link->last_ok_ms = now;
+    if (link->coordinator[0] && strcmp(link->coordinator, name) != 0) {
+        dtx_log_info("coordinator changed, registering again",
+                     "instance=%s endpoint=%s was=%s now=%s",
+                     self->instance, link->endpoint, link->coordinator, name);
+        dtx_name_copy(link->coordinator, name);
+        s_round_start(self, link, now);
+        return 1;
+    }
+    if (!link->coordinator[0])
+        dtx_name_copy(link->coordinator, name);
+    return 0;
+}
+
+static void s_on_register_ok(dtx_participant_t *self, struct coord_link *link, int64_t now)
+{
+    if (s_note_coordinator(self, link, now))
+        return;
+    link->coordinator_hb_ms = self->msg.heartbeat_ms;
+    int i = s_find_resource(self, self->msg.resource);
+    if (i < 0) {
+        dtx_log_warn("registration acknowledged for a resource not served",
+                     "instance=%s endpoint=%s resource=%s",
+                     self->instance, link->endpoint, self->msg.resource);
+        return;
+    }
+    link->acked[i] = 1;
+    if (link->registered || link->pending)
+        return;
+    for (int r = 0; r < self->nresources; r++)
+        if (!link->acked[r])
+            return;
+    link->registered = 1;
+    dtx_log_info("registered", "instance=%s endpoint=%s coordinator=%s resources=%d",
+                 self->instance, link->endpoint, link->coordinator, self->nresources);
+}
+
+static void s_on_error(dtx_participant_t *self, struct coord_link *link, int64_t now)
+{
+    const dtx_msg_t *m = &self->msg;
+    if (m->code == (uint32_t)-DTX_EUNREGISTERED) {
+        /* Nothing new when a round is already on its way, when this
+         * answers a message sent before the latest round, or when a round
+         * started less than an interval ago (a coordinator refusing
+         * registration must not make us spin). */
+        if (link->pending || (int64_t)(m->corr - link->round_corr) < 0 ||
+            now - link->last_round_ms < s_interval(self, link))
+            return;
+        dtx_log_info("coordinator does not know this instance, registering again",
+                     "instance=%s endpoint=%s", self->instance, link->endpoint);
+        s_round_start(self, link, now);
+        return;
+    }
+    dtx_log_warn("coordinator reported an error", "instance=%s endpoint=%s code=%u error=\"%s\"",
+                 self->instance, link->endpoint, (unsigned)m->code, dtx_strerror(-(int)m->code));
+}
+
+/* Runs the handler of a PHASE and answers it. */
+static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
+{
+    const dtx_msg_t *m = &self->msg;
+    int outcome = DTX_OUTCOME_FAILED;
+    int i = s_find_resource(self, m->resource);
+    dtx_handler_fn fn = NULL;
+    if (i >= 0) {
+        const dtx_tcc_handlers_t *h = &self->resources[i].handlers;
+        fn = m->op == DTX_OP_TRY ? h->on_try
+           : m->op == DTX_OP_CONFIRM ? h->on_confirm
+           : m->op == DTX_OP_CANCEL ? h->on_cancel : NULL;
+    }
+    if (i < 0) {
+        dtx_log_warn("phase for a resource not served", "gid=%s branch=%u op=%s resource=%s",
+                     m->gid, (unsigned)m->branch, dtx_op_name(m->op), m->resource);
+    } else if (!fn) {
+        dtx_log_warn("phase with an unknown op", "gid=%s branch=%u op=%u resource=%s",
+                     m->gid, (unsigned)m->branch, (unsigned)m->op, m->resource);
+    } else {
+        const dtx_call_t call = {
+            .gid = m->gid,
+            .branch = m->branch,
+            .attempt = m->attempt,
+            .op = m->op,
+            .resource = m->resource,
+            .action = m->action,
+            .payload = m->payload,
+            .payload_len = m->payload_len,
+            .deadline_ms = m->deadline_ms,
+        };
+        int rc = fn(&call, self->resources[i].handlers.arg);
+        if (rc == DTX_OK)
+            outcome = DTX_OUTCOME_OK;
+        else if (rc == DTX_EREFUSED && m->op == DTX_OP_TRY)
+            outcome = DTX_OUTCOME_REFUSED;
+        if (outcome == DTX_OUTCOME_FAILED)
+            dtx_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u resource=%s error=\"%s\"",
+                         m->gid, (unsigned)m->branch, dtx_op_name(m->op),
+                         (unsigned)m->attempt, m->resource, dtx_strerror(rc));
+        else
+            dtx_log_debug("phase handled", "gid=%s branch=%u op=%s attempt=%u resource=%s outcome=%d",
+                          m->gid, (unsigned)m->branch, dtx_op_name(m->op),
+                          (unsigned)m->attempt, m->resource, outcome);
+    }
+
+    dtx_msg_t reply = {
+        .type = DTX_MSG_PHASE_REPLY,
+        .corr = m->corr,
+        .branch = m->branch,
+        .op = m->op,
+        .attempt = m->attempt,
+        .outcome = (uint8_t)outcome,
+    };
+    memcpy(reply.gid, m->gid, sizeof reply.gid);
+    int rc = s_send(self, link, &reply);
+    if (rc == DTX_ETIMEOUT) {
+        /* Disconnected meanwhile: the coordinator delivers the phase again. */
+        dtx_log_warn("phase reply not sent, no connection", "gid=%s branch=%u op=%s endpoint=%s",
+                     m->gid, (unsigned)m->branch, dtx_op_name(m->op), link->endpoint);
+        return DTX_OK;
+    }
+    return rc == DTX_EIO ? DTX_EIO : DTX_OK;
+}
+
+/* Reads and handles what link has received (bounded, so that one busy
+ * coordinator cannot starve the others or the timers). */
+static int s_link_drain(dtx_participant_t *self, struct coord_link *link)
+{
+    char why[128];
+    for (int n = 0; n < DTX_DRAIN_MAX; n++) {
+        size_t len = 0;
+        int rc = dtx_sdk_recv_frame(link->sock, self->buf, DTX_MSG_MAX, &len);
+        if (rc == DTX_ETIMEOUT)
+            return DTX_OK;
+        if (rc == DTX_EIO) {
+            dtx_log_error("cannot receive from coordinator", "instance=%s endpoint=%s error=\"%s\"",
+                          self->instance, link->endpoint, zmq_strerror(errno));
+            return DTX_EIO;
+        }
+        if (rc == 0)
+            rc = dtx_msg_decode(&self->msg, self->buf, len, why, sizeof why);
+        else
+            snprintf(why, sizeof why, "%s", dtx_sdk_recv_refusal(rc));
+        if (rc != 0) {
+            dtx_log_warn("malformed message dropped", "instance=%s endpoint=%s error=\"%s\"",
+                         self->instance, link->endpoint, why);
+            continue;
+        }
+        int64_t now = dtx_clock_mono_ms();
+        switch (self->msg.type) {
+        case DTX_MSG_PHASE:
+            if (s_on_phase(self, link) == DTX_EIO)
+                return DTX_EIO;
+            break;
+        case DTX_MSG_REGISTER_OK:
+            s_on_register_ok(self, link, now);
+            break;
+        case DTX_MSG_HEARTBEAT_OK:
+            s_note_coordinator(self, link, now);
+            break;
+        case DTX_MSG_ERROR:
+            s_on_error(self, link, now);
+            break;
+        default:
+            dtx_log_warn("unexpected message dropped", "instance=%s endpoint=%s type=%s",
+                         self->instance, link->endpoint, dtx_msg_type_name(self->msg.type));
+            break;
+        }
+    }
+    return DTX_OK;
+}
+
+/* Reads the connection events of link's socket. */
+static void s_link_events(dtx_participant_t *self, struct coord_link *link, int64_t now)
+{
+    for (;;) {
+        uint8_t ev[6];
+        int n = zmq_recv(link->monitor, ev, sizeof ev, ZMQ_DONTWAIT);
+        if (n < 0)
+            return;
+        int more = 0;
+        size_t more_size = sizeof more;
+        while (zmq_getsockopt(link->monitor, ZMQ_RCVMORE, &more, &more_size) == 0 && more) {
+            char addr[256];
+            if (zmq_recv(link->monitor, addr, sizeof addr, ZMQ_DONTWAIT) < 0)
+                break;
+            more_size = sizeof more;
+        }
+        if (n < 2)
+            continue;
+        uint16_t event;
+        memcpy(&event, ev, sizeof event);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            dtx_log_info("connected to coordinator", "instance=%s endpoint=%s",
+                         self->instance, link->endpoint);
+            if (!link->pending || link->next_resource > 0)
+                s_round_start(self, link, now);
+        } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            dtx_log_warn("disconnected from coordinator", "instance=%s endpoint=%s",
+                         self->instance, link->endpoint);
+            link->registered = 0;
+        }
+    }
+}
+
+/* Timers of every link: registration rounds, heartbeats, silence.
+ * Returns the time the next one is due (mono ms). */
+static int64_t s_timers(dtx_participant_t *self, int64_t now, int *rc)
+{
+    int64_t next = INT64_MAX;
+    *rc = DTX_OK;
+    for (int i = 0; i < self->nlinks; i++) {
+        struct coord_link *link = &self->links[i];
+        int64_t interval = s_interval(self, link);
+        /* Registered: silence since the last acknowledgement. Not yet: a
+         * round that got no full answer (a REGISTER may have been lost
+         * while heartbeats still succeed) is sent again as well. */
+        int64_t last = link->registered ? link->last_ok_ms : link->last_round_ms;
+        if (now - last >= DTX_STALE_INTERVALS * interval) {
+            if (link->registered)
+                dtx_log_warn("coordinator silent, registering again",
+                             "instance=%s endpoint=%s silent_ms=%lld", self->instance,
+                             link->endpoint, (long long)(now - link->last_ok_ms));
+            s_round_start(self, link, now);
+            last = now;
+        }
+        if (link->pending && (*rc = s_round_flush(self, link)) != 0)
+            return now;
+        if (now >= link->next_heartbeat_ms) {
+            dtx_msg_t hb = { .type = DTX_MSG_HEARTBEAT };
+            dtx_name_copy(hb.instance, self->instance);
+            int sent = s_send(self, link, &hb);
+            if (sent == DTX_EIO) {
+                *rc = DTX_EIO;
+                return now;
+            }
+            link->next_heartbeat_ms = now + interval;
+        }
+        if (link->next_heartbeat_ms < next)
+            next = link->next_heartbeat_ms;
+        if (last + DTX_STALE_INTERVALS * interval < next)
+            next = last + DTX_STALE_INTERVALS * interval;
+    }
+    return next;
+}
+
+int dtx_participant_poll(dtx_participant_t *self, int timeout_ms)
+{
+    assert(self);
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : dtx_clock_mono_ms() + timeout_ms;
+    for (;;) {
+        if (self->stop) {
+            self->stop = 0;
+            return DTX_OK;
+        }
+        int64_t now = dtx_clock_mono_ms();
+        int rc;
+        int64_t wake = s_timers(self, now, &rc);
+        if (rc != 0)
+            return rc;
+        if (wake > deadline)
+            wake = deadline;
+        if (wake > now + DTX_STOP_CHECK_MS)
+            wake = now + DTX_STOP_CHECK_MS;
+        long wait = wake > now ? (long)(wake - now) : 0;
+
+        for (int i = 0; i < self->nlinks; i++) {
+            self->items[2 * i] = (zmq_pollitem_t){
+                .socket = self->links[i].sock,
+                .events = (short)(ZMQ_POLLIN | (self->links[i].pending ? ZMQ_POLLOUT : 0)),
+            };
+            self->items[2 * i + 1] = (zmq_pollitem_t){
+                .socket = self->links[i].monitor, .events = ZMQ_POLLIN,
+            };
+        }
+        int n = zmq_poll(self->items, 2 * self->nlinks, wait);
+        if (n < 0 && errno != EINTR) {
+            dtx_log_error("poll failed", "instance=%s error=\"%s\"", self->instance,
+                          zmq_strerror(errno));
+            return DTX_EIO;
+        }
+        now = dtx_clock_mono_ms();
+        for (int i = 0; n > 0 && i < self->nlinks; i++) {
+            if (self->items[2 * i + 1].revents & ZMQ_POLLIN)
+                s_link_events(self, &self->links[i], now);
+            if ((self->items[2 * i].revents & ZMQ_POLLIN) &&
+                s_link_drain(self, &self->links[i]) != 0)
+                return DTX_EIO;
+        }
+        if (now >= deadline)
+            return DTX_OK;
+    }
+}
+
+int dtx_participant_run(dtx_participant_t *self)
+{
+    return dtx_participant_poll(self, -1);
+}

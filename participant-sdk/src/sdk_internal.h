@@ -1,0 +1,85 @@
+/*
+ * sdk_internal.h — private helpers shared by the SDK's client.c and
+ * participant.c. Not installed; users never see these.
+ */
+#ifndef DTX_SDK_INTERNAL_H
+#define DTX_SDK_INTERNAL_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+#include "dtx/proto.h"
+#include "dtx/types.h"
+
+/* Why dtx_sdk_recv_frame() refused a message, for log lines. */
+static inline const char *dtx_sdk_recv_refusal(int rc)
+{
+    return rc == DTX_EPROTO ? "message of several frames" : "frame over the size limit";
+}
+
+/* Receives one dtx frame from sock without blocking, into buf (capacity
+ * cap, normally DTX_MSG_MAX: no allocation per message). Stores the frame
+ * length in *len. Returns
+ *   0             a single-frame message is in buf[0..*len);
+ *   DTX_ETIMEOUT  nothing to read now (or interrupted by a signal);
+ *   DTX_EPROTO    a multi-frame message (every frame of it is drained);
+ *   DTX_ETOOBIG   a frame over cap (dropped);
+ *   DTX_EIO       the socket failed.
+ * A dtx message is exactly one ZeroMQ frame (dtx/proto.h), so anything else
+ * is malformed and must not be decoded. */
+static inline int dtx_sdk_recv_frame(void *sock, uint8_t *buf, size_t cap, size_t *len)
+{
+    int n = zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
+    if (n < 0)
+        return (errno == EAGAIN || errno == EINTR) ? DTX_ETIMEOUT : DTX_EIO;
+    int more = 0;
+    size_t more_size = sizeof more;
+    if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_size) != 0)
+        return DTX_EIO;
+    if (more) {
+        /* The remaining frames of a multipart message are already queued
+         * (ZeroMQ delivers messages atomically): drain them. */
+        while (more) {
+            uint8_t sink;
+            if (zmq_recv(sock, &sink, sizeof sink, ZMQ_DONTWAIT) < 0)
+                return DTX_EIO;
+            more_size = sizeof more;
+            if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_size) != 0)
+                return DTX_EIO;
+        }
+        return DTX_EPROTO;
+    }
+    if ((size_t)n > cap)
+        return DTX_ETOOBIG;
+    *len = (size_t)n;
+    return 0;
+}
+
+/* Sets the socket options every SDK DEALER uses: close without waiting for
+ * unsent messages (LINGER 0), queue messages only on completed connections
+ * (IMMEDIATE 1: nothing piles up for a coordinator that is down, and no
+ * stale request reaches it when it comes back) and drop peers that send
+ * frames larger than any valid message (MAXMSGSIZE). Returns 0 or -1
+ * (errno set). */
+static inline int dtx_sdk_socket_setup(void *sock)
+{
+    int linger = 0, immediate = 1;
+    int64_t maxmsg = (int64_t)DTX_MSG_MAX;
+    if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        return -1;
+    return 0;
+}
+
+/* Maps a zmq_connect() failure to a DTX_E* code. */
+static inline int dtx_sdk_connect_error(int err)
+{
+    return (err == EINVAL || err == EPROTONOSUPPORT || err == ENOCOMPATPROTO)
+               ? DTX_EINVAL : DTX_EIO;
+}
+
+#endif

@@ -1,0 +1,354 @@
+/*
+ * bank-participant — one bank as a TCC resource over its own PostgreSQL.
+ *
+ *   accounts(id, balance, frozen, incoming)     amounts in cents
+ *
+ * Money a debit reserves moves from balance to frozen; money a credit
+ * announces waits in incoming. So at any instant, summed over all banks,
+ * balance + frozen is the money there is, and once every transaction is
+ * final frozen and incoming are 0 everywhere.
+ *
+ *   action  try                            confirm                 cancel
+ *   ------  -----------------------------  ----------------------  ------------------------
+ *   debit   balance -= a, frozen += a      frozen -= a             balance += a, frozen -= a
+ *           (refused when balance < a)
+ *   credit  incoming += a                  balance += a,           incoming -= a
+ *                                          incoming -= a
+ *
+ * Every handler runs under dtx_barrier_call, so a duplicate confirm or
+ * cancel changes nothing, a cancel without its try changes nothing, and a
+ * try that arrives after its cancel is refused. A try for an unknown
+ * account or with a malformed payload is refused too (vote no).
+ *
+ * Usage: see bank_usage() in bank.c, or bank-participant --help.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "bank.h"
+#include "dtx/barrier.h"
+#include "dtx/dtx.h"
+#include "dtx/log.h"
+
+typedef struct bank {
+    bank_config_t cfg;                   /* from the command line */
+    char          instance[DTX_NAME_SIZE];/* participant instance name */
+    PGconn       *conn;                  /* the bank's database */
+} bank_t;
+
+static volatile sig_atomic_t s_stop;
+static dtx_participant_t *s_participant;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+    if (s_participant)
+        dtx_participant_stop(s_participant);
+}
+
+static const char s_schema_sql[] =
+    "BEGIN;"
+    "SELECT pg_advisory_xact_lock(hashtext('dtx bank-participant schema'));"
+    "CREATE TABLE IF NOT EXISTS accounts ("
+    "  id       text   PRIMARY KEY,"
+    "  balance  bigint NOT NULL CHECK (balance >= 0),"
+    "  frozen   bigint NOT NULL DEFAULT 0,"
+    "  incoming bigint NOT NULL DEFAULT 0);"
+    "COMMIT;";
+
+/* ------------------------------------------------------------------ */
+/* Database helpers                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Runs sql with $1 account, $2 amount; returns the number of rows it
+ * changed, or DTX_EDB. */
+static int s_update(PGconn *conn, const dtx_call_t *call, const char *sql,
+                    const bank_payload_t *pay)
+{
+    char amount[32];
+    snprintf(amount, sizeof amount, "%lld", (long long)pay->amount);
+    const char *params[2] = { pay->account, amount };
+    PGresult *r = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
+    int rc;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        dtx_log_error("bank statement failed", "gid=%s branch=%u op=%s error=\"%s\"",
+                      call->gid, (unsigned)call->branch, dtx_op_name(call->op),
+                      PQresultErrorMessage(r));
+        rc = DTX_EDB;
+    } else {
+        rc = atoi(PQcmdTuples(r));
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int s_account_exists(PGconn *conn, const char *account)
+{
+    const char *params[1] = { account };
+    PGresult *r = PQexecParams(conn, "SELECT 1 FROM accounts WHERE id = $1", 1, NULL, params,
+                               NULL, NULL, 0);
+    int found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PQclear(r);
+    return found;
+}
+
+static int s_conn_ready(bank_t *self)
+{
+    if (PQstatus(self->conn) == CONNECTION_OK)
+        return 0;
+    dtx_log_warn("database connection lost; reconnecting", "resource=%s", self->cfg.resource);
+    PQreset(self->conn);
+    if (PQstatus(self->conn) != CONNECTION_OK) {
+        dtx_log_error("cannot reconnect to database", "resource=%s error=\"%s\"",
+                      self->cfg.resource, PQerrorMessage(self->conn));
+        return DTX_EDB;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Handlers                                                            */
+/* ------------------------------------------------------------------ */
+
+/* SQL of each (action, op). An UPDATE that changes no row means the try
+ * cannot reserve (try) or the reservation is not there (confirm/cancel). */
+static const char *s_sql(int debit, int op)
+{
+    static const char *const debit_sql[4] = {
+        NULL,
+        "UPDATE accounts SET balance = balance - $2, frozen = frozen + $2 "
+        "WHERE id = $1 AND balance >= $2",
+        "UPDATE accounts SET frozen = frozen - $2 WHERE id = $1 AND frozen >= $2",
+        "UPDATE accounts SET balance = balance + $2, frozen = frozen - $2 "
+        "WHERE id = $1 AND frozen >= $2",
+    };
+    static const char *const credit_sql[4] = {
+        NULL,
+        "UPDATE accounts SET incoming = incoming + $2 WHERE id = $1",
+        "UPDATE accounts SET balance = balance + $2, incoming = incoming - $2 "
+        "WHERE id = $1 AND incoming >= $2",
+        "UPDATE accounts SET incoming = incoming - $2 WHERE id = $1 AND incoming >= $2",
+    };
+    return debit ? debit_sql[op] : credit_sql[op];
+}
+
+/* The business part, inside the barrier's transaction. */
+static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
+{
+    bank_t *self = arg;
+    const char *op = dtx_op_name(call->op);
+    int is_try = call->op == DTX_OP_TRY;
+    if (call->op != DTX_OP_TRY && call->op != DTX_OP_CONFIRM && call->op != DTX_OP_CANCEL)
+        return DTX_EINVAL;
+    int debit = strcmp(call->action, "debit") == 0;
+    if (!debit && strcmp(call->action, "credit") != 0) {
+        dtx_log_warn("unknown action", "gid=%s branch=%u op=%s action=%s", call->gid,
+                     (unsigned)call->branch, op, call->action);
+        return is_try ? DTX_EREFUSED : DTX_EINVAL;
+    }
+    bank_payload_t pay;
+    if (bank_payload_decode(call->payload, call->payload_len, &pay) < 0) {
+        dtx_log_warn("malformed payload", "gid=%s branch=%u op=%s action=%s bytes=%zu",
+                     call->gid, (unsigned)call->branch, op, call->action, call->payload_len);
+        return is_try ? DTX_EREFUSED : DTX_EINVAL;
+    }
+    int rows = s_update(conn, call, s_sql(debit, call->op), &pay);
+    if (rows < 0)
+        return rows;
+    if (rows == 0) {
+        if (is_try) {
+            const char *why = !s_account_exists(conn, pay.account) ? "unknown account"
+                              : "insufficient funds";
+            dtx_log_info("refused", "gid=%s branch=%u resource=%s action=%s account=%s "
+                         "amount=%lld reason=\"%s\"", call->gid, (unsigned)call->branch,
+                         self->cfg.resource, call->action, pay.account,
+                         (long long)pay.amount, why);
+            return DTX_EREFUSED;
+        }
+        /* The barrier guarantees the try was applied; a missing reservation
+         * is a bug or a hand-edited table: keep failing so it shows. */
+        dtx_log_error("reservation missing", "gid=%s branch=%u resource=%s op=%s action=%s "
+                      "account=%s amount=%lld", call->gid, (unsigned)call->branch,
+                      self->cfg.resource, op, call->action, pay.account, (long long)pay.amount);
+        return DTX_EINTERNAL;
+    }
+    dtx_log_info("applied", "gid=%s branch=%u resource=%s op=%s action=%s account=%s amount=%lld",
+                 call->gid, (unsigned)call->branch, self->cfg.resource, op, call->action,
+                 pay.account, (long long)pay.amount);
+    return DTX_OK;
+}
+
+static int s_handle(const dtx_call_t *call, void *arg)
+{
+    bank_t *self = arg;
+    int rc = s_conn_ready(self);
+    if (rc == 0)
+        rc = dtx_barrier_call(self->conn, call, s_apply, self);
+    if (rc != 0 && rc != DTX_EREFUSED)
+        dtx_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u error=\"%s\"",
+                     call->gid, (unsigned)call->branch, dtx_op_name(call->op),
+                     (unsigned)call->attempt, dtx_strerror(rc));
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                               */
+/* ------------------------------------------------------------------ */
+
+static int s_exec(PGconn *conn, const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        dtx_log_error("statement failed", "error=\"%s\"", PQerrorMessage(conn));
+    PQclear(r);
+    return ok ? 0 : DTX_EDB;
+}
+
+/* Creates or resets the seeded accounts in one transaction. */
+static int s_seed(bank_t *self)
+{
+    bank_seed_t seeds[BANK_LIST_MAX];
+    int n = bank_seed_parse(self->cfg.seed, seeds, BANK_LIST_MAX);
+    if (n < 0) {
+        fprintf(stderr, "bank-participant: --seed wants account=cents[,account=cents...]\n");
+        return DTX_EINVAL;
+    }
+    if (s_exec(self->conn, "BEGIN") < 0)
+        return DTX_EDB;
+    for (int i = 0; i < n; i++) {
+        char balance[32];
+        snprintf(balance, sizeof balance, "%lld", (long long)seeds[i].balance);
+        const char *params[2] = { seeds[i].account, balance };
+        PGresult *r = PQexecParams(self->conn,
+                                   "INSERT INTO accounts (id, balance) VALUES ($1, $2) "
+                                   "ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, "
+                                   "frozen = 0, incoming = 0",
+                                   2, NULL, params, NULL, NULL, 0);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            dtx_log_error("cannot seed account", "account=%s error=\"%s\"", seeds[i].account,
+                          PQresultErrorMessage(r));
+        PQclear(r);
+        if (!ok) {
+            s_exec(self->conn, "ROLLBACK");
+            return DTX_EDB;
+        }
+        dtx_log_info("seeded", "resource=%s account=%s balance=%lld", self->cfg.resource,
+                     seeds[i].account, (long long)seeds[i].balance);
+    }
+    return s_exec(self->conn, "COMMIT");
+}
+
+static int s_write_ready(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int ok = fputs("registered\n", f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    return (ok && rename(tmp, path) == 0) ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    bank_t self;
+    memset(&self, 0, sizeof self);
+    if (bank_config_parse(&self.cfg, BANK_PROG_PARTICIPANT, argc, argv) < 0) {
+        bank_usage(BANK_PROG_PARTICIPANT, 0);
+        return 2;
+    }
+    if (self.cfg.instance)
+        snprintf(self.instance, sizeof self.instance, "%s", self.cfg.instance);
+    else if (snprintf(self.instance, sizeof self.instance, "%s-1", self.cfg.resource) >=
+             (int)sizeof self.instance) {
+        fprintf(stderr, "bank-participant: resource name too long for a default --instance\n");
+        return 2;
+    }
+    dtx_log_set_name(self.instance);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 1, rc;
+    dtx_participant_t *p = NULL;
+    self.conn = PQconnectdb(self.cfg.db);
+    if (PQstatus(self.conn) != CONNECTION_OK) {
+        dtx_log_error("cannot connect to database", "resource=%s error=\"%s\"",
+                      self.cfg.resource, PQerrorMessage(self.conn));
+        goto out;
+    }
+    if ((rc = dtx_barrier_migrate(self.conn)) < 0) {
+        dtx_log_error("barrier migration failed", "error=\"%s\"", dtx_strerror(rc));
+        goto out;
+    }
+    if (s_exec(self.conn, s_schema_sql) < 0)
+        goto out;
+    if (self.cfg.seed && s_seed(&self) < 0)
+        goto out;
+
+    p = dtx_participant_new(self.instance, &rc);
+    if (!p) {
+        dtx_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
+                      dtx_strerror(rc));
+        goto out;
+    }
+    if (self.cfg.heartbeat_ms > 0)
+        dtx_participant_set_heartbeat(p, self.cfg.heartbeat_ms);
+    const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
+    if ((rc = dtx_participant_serve(p, self.cfg.resource, &handlers)) < 0) {
+        dtx_log_error("cannot serve resource", "resource=%s error=\"%s\"", self.cfg.resource,
+                      dtx_strerror(rc));
+        goto out;
+    }
+    for (int i = 0; i < self.cfg.ncoordinators; i++) {
+        if ((rc = dtx_participant_connect(p, self.cfg.coordinators[i])) < 0) {
+            dtx_log_error("cannot connect to coordinator", "endpoint=%s error=\"%s\"",
+                          self.cfg.coordinators[i], dtx_strerror(rc));
+            goto out;
+        }
+    }
+    s_participant = p;
+    dtx_log_info("bank participant started", "resource=%s instance=%s coordinators=%d",
+                 self.cfg.resource, self.instance, self.cfg.ncoordinators);
+
+    int ready = 0;
+    exit_code = 0;
+    while (!s_stop) {
+        if ((rc = dtx_participant_poll(p, 100)) < 0) {
+            dtx_log_error("participant poll failed", "error=\"%s\"", dtx_strerror(rc));
+            exit_code = 1;
+            break;
+        }
+        if (!ready && dtx_participant_registered(p) >= self.cfg.ncoordinators) {
+            ready = 1;
+            dtx_log_info("registered with every coordinator", "resource=%s", self.cfg.resource);
+            if (self.cfg.ready_file && s_write_ready(self.cfg.ready_file) < 0) {
+                dtx_log_error("cannot write ready file", "path=%s", self.cfg.ready_file);
+                exit_code = 1;
+                break;
+            }
+        }
+    }
+    dtx_log_info("bank participant stopping", "resource=%s", self.cfg.resource);
+
+out:
+    s_participant = NULL;
+    dtx_participant_destroy(&p);
+    PQfinish(self.conn);
+    return exit_code;
+}

@@ -1,0 +1,44 @@
+/* Unit test runner: runs every suite registered with UNIT_SUITE.
+ * Usage: unit_tests [suite-name]   (exit status 0 only if all pass) */
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "unit.h"
+
+#define MAX_SUITES 64
+static unit_suite_fn s_suites[MAX_SUITES];
+static int s_nsuites;
+
+void unit_register(unit_suite_fn fn)
+{
+    if (s_nsuites < MAX_SUITES)
+        s_suites[s_nsuites++] = fn;
+}
+
+int main(int argc, char **argv)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    for (int i = 0; i < s_nsuites; i++)
+        s_suites[i]();
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    if (argc > 1) {
+        CU_pSuite s = CU_get_suite(argv[1]);
+        if (!s) {
+            fprintf(stderr, "unit_tests: no suite named '%s'\n", argv[1]);
+            CU_cleanup_registry();
+            return 2;
+        }
+        CU_basic_run_suite(s);
+    } else {
+        CU_basic_run_tests();
+    }
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    if (CU_get_error() != CUE_SUCCESS)
+        return 2;
+    return (failed == 0 && run > 0) ? 0 : 1;
+}

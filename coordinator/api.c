@@ -148,6 +148,7 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
         dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
         return;
     }
+    br->never_sent = 1;
     strcpy(br->resource, req->resource);
     strcpy(br->action, req->action);
     br->payload = req->payload;

@@ -86,6 +86,7 @@ typedef struct dtx_branch {
     int        inflight;                   /* a PHASE awaits its reply */
     int        writing;                    /* a write of this branch is in flight */
     int        unknown_vote;               /* reloaded while trying: vote lost */
+    int        never_sent;                 /* no PHASE ever left for it (fresh only) */
     int64_t    due_ms;                     /* monotonic: next send or timeout; 0 none */
     int64_t    first_wait_ms;              /* when it started waiting for an instance */
     char       resource[DTX_NAME_SIZE];
@@ -149,7 +150,7 @@ typedef struct dtx_coord {
 enum {
     DTX_SQL_BEGIN,          /* $1 gid $2 mode $3 deadline_ms $4 owner */
     DTX_SQL_BRANCH_ADD,     /* $1 gid $2 resource $3 action $4 payload(bin) -> branch_no */
-    DTX_SQL_BRANCH_VOTE,    /* $1 gid $2 branch $3 state */
+    DTX_SQL_BRANCH_VOTE,    /* $1 gid $2 branch $3 state $4 last_error (NULL) */
     DTX_SQL_DECIDE,         /* $1 gid $2 new state $3 expected state -> state */
     DTX_SQL_BRANCH_DONE,    /* $1 gid $2 branch $3 state $4 attempts */
     DTX_SQL_BRANCH_ATTEMPT, /* $1 gid $2 branch $3 attempts $4 last_error */

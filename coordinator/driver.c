@@ -35,6 +35,7 @@
 #define S_NO_INSTANCE_POLL_MS 200
 
 static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn);
+static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
 static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now);
 
 static void s_instance_done(dtx_coord_t *co, dtx_branch_t *br)
@@ -52,7 +53,8 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn)
     if (txn->dead)
         return;
     int64_t due = 0;
-    if (txn->state == DTX_STATE_ACTIVE && !txn->loading)
+    /* While a decision write is in flight the deadline has nothing to do. */
+    if (txn->state == DTX_STATE_ACTIVE && !txn->loading && !txn->writing)
         due = txn->deadline_mono;
     for (int i = 0; i < txn->nbranches; i++) {
         int64_t d = txn->branches[i]->due_ms;
@@ -183,6 +185,11 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
             br->inflight = 0;
             br->first_wait_ms = 0;
         }
+        if (op == DTX_OP_CANCEL && br->never_sent && br->state != DTX_BRANCH_TRIED) {
+            /* Its Try never left this process: there is nothing to undo. */
+            s_branch_acked(co, txn, br);
+            continue;
+        }
         if (!br->inflight)
             s_send_phase(co, txn, br, now);
     }
@@ -255,8 +262,9 @@ static void s_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int
     char no[16], st[4];
     snprintf(no, sizeof no, "%u", br->no);
     snprintf(st, sizeof st, "%d", vote);
-    const char *vals[3] = { txn->gid, no, st };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 3, vals, NULL, NULL, s_on_vote,
+    const char *vals[4] = { txn->gid, no, st,
+                            vote == DTX_BRANCH_REFUSED ? br->last_error : NULL };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 4, vals, NULL, NULL, s_on_vote,
                      w);
 }
 
@@ -320,6 +328,28 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
     }
     /* Done (or unknown: recovery finishes it). Either way it leaves memory. */
     dtx_txn_evict(co, txn, 0, NULL);
+}
+
+/* Confirm/Cancel of br is done at the participant: record it. */
+static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
+{
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w) {
+        dtx_txn_evict(co, txn, 0, NULL);
+        return;
+    }
+    int target = br->op == DTX_OP_CONFIRM ? DTX_BRANCH_CONFIRMED : DTX_BRANCH_CANCELLED;
+    w->branch = br->no;
+    w->arg = target;
+    br->writing = 1;
+    br->due_ms = 0;
+    char no[16], st[4], att[16];
+    snprintf(no, sizeof no, "%u", br->no);
+    snprintf(st, sizeof st, "%d", target);
+    snprintf(att, sizeof att, "%u", br->attempt);
+    const char *vals[4] = { txn->gid, no, st, att };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 4, vals, NULL, NULL,
+                     s_on_branch_done, w);
 }
 
 static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn)
@@ -396,6 +426,8 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         }
         br->attempt++;
         co->stats.phase_sent++;
+        if (rc == 0)
+            br->never_sent = 0;
         if (br->attempt > 1)
             co->stats.phase_retries++;
         if (rc != 0) {
@@ -507,26 +539,10 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
     br->inflight = 0;
     br->due_ms = 0;
     s_instance_done(co, br);
-    if (msg->op == DTX_OP_TRY) {
+    if (msg->op == DTX_OP_TRY)
         s_submit_vote(co, txn, br, DTX_BRANCH_TRIED);
-    } else {
-        dtx_wctx_t *w = dtx_wctx_get(co, txn);
-        if (!w) {
-            dtx_txn_evict(co, txn, 0, NULL);
-            return;
-        }
-        int target = msg->op == DTX_OP_CONFIRM ? DTX_BRANCH_CONFIRMED : DTX_BRANCH_CANCELLED;
-        w->branch = br->no;
-        w->arg = target;
-        br->writing = 1;
-        char no[16], st[4], att[16];
-        snprintf(no, sizeof no, "%u", br->no);
-        snprintf(st, sizeof st, "%d", target);
-        snprintf(att, sizeof att, "%u", br->attempt);
-        const char *vals[4] = { txn->gid, no, st, att };
-        dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 4, vals, NULL, NULL,
-                         s_on_branch_done, w);
-    }
+    else
+        s_branch_acked(co, txn, br);
     if (!txn->dead)
         dtx_driver_reschedule(co, txn);
 }

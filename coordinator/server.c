@@ -23,6 +23,7 @@
 
 #define S_MAX_MSGS_PER_TURN 512
 #define S_MAX_POLL_MS 100
+#define S_MAX_TIMERS_PER_TURN 4096
 
 int dtx_coord_init(dtx_coord_t *co)
 {
@@ -263,7 +264,7 @@ int dtx_coord_run(dtx_coord_t *co)
             ;
         now = dtx_clock_mono_ms();
         dtx_txn_t *txn;
-        while ((txn = dtx_timer_due(co, now)) != NULL)
+        for (int i = 0; i < S_MAX_TIMERS_PER_TURN && (txn = dtx_timer_due(co, now)) != NULL; i++)
             dtx_driver_on_timer(co, txn, now);
         dtx_driver_tick(co, now);
         dtx_recovery_tick(co, now);

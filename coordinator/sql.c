@@ -17,8 +17,8 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
         " SELECT $1, g.branches, $2, $3, $4, 1 FROM g RETURNING branch_no", 4 },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
-        "UPDATE dtx_branch SET state = $3::smallint, attempts = 1, updated_at = now()"
-        " WHERE gid = $1 AND branch_no = $2::int AND state = 1", 3 },
+        "UPDATE dtx_branch SET state = $3::smallint, attempts = 1, last_error = $4,"
+        " updated_at = now() WHERE gid = $1 AND branch_no = $2::int AND state = 1", 4 },
     [DTX_SQL_DECIDE] = { "dtx_decide",
         "UPDATE dtx_global SET state = $2::smallint, updated_at = now(), next_attempt_at = now()"
         " WHERE gid = $1 AND state = $3::smallint RETURNING state", 3 },

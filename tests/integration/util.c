@@ -1,0 +1,127 @@
+/* tests/integration/util.c — see util.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "../harness/harness.h"
+#include "util.h"
+
+int u_log_state(PGconn *conn, const char *gid)
+{
+    int64_t v = h_db_scalar(conn, "SELECT coalesce((SELECT state FROM dtx_global WHERE gid = '%s'), 0)",
+                            gid);
+    return v == H_DB_ERROR ? -1 : (int)v;
+}
+
+int u_wait_state(PGconn *conn, const char *gid, int state, int timeout_ms)
+{
+    int64_t until = h_now_ms() + timeout_ms;
+    int last = -1;
+    do {
+        last = u_log_state(conn, gid);
+        if (last == state)
+            return 0;
+        h_sleep_ms(20);
+    } while (h_now_ms() < until);
+    fprintf(stderr, "u_wait_state: gid %s is %s after %d ms, expected %s\n", gid,
+            dtx_state_name(last), timeout_ms, dtx_state_name(state));
+    return -1;
+}
+
+int u_branch_state(PGconn *conn, const char *gid, int branch)
+{
+    int64_t v = h_db_scalar(conn,
+        "SELECT coalesce((SELECT state FROM dtx_branch WHERE gid = '%s' AND branch_no = %d), 0)",
+        gid, branch);
+    return v == H_DB_ERROR ? -1 : (int)v;
+}
+
+int64_t u_deliveries(PGconn *pdb, const char *gid, const char *op)
+{
+    return h_db_scalar(pdb, "SELECT count(*) FROM ledger WHERE gid = '%s' AND op = '%s'", gid, op);
+}
+
+int64_t u_effects(PGconn *pdb, const char *gid, const char *op)
+{
+    return h_db_scalar(pdb, "SELECT count(*) FROM effects WHERE gid = '%s' AND op = '%s'", gid, op);
+}
+
+static int s_open(u_peer_t *p, int type)
+{
+    memset(p, 0, sizeof *p);
+    p->ctx = zmq_ctx_new();
+    p->sock = p->ctx ? zmq_socket(p->ctx, type) : NULL;
+    if (!p->sock)
+        return -1;
+    int zero = 0;
+    zmq_setsockopt(p->sock, ZMQ_LINGER, &zero, sizeof zero);
+    return 0;
+}
+
+int u_peer_dealer(u_peer_t *p, const char *endpoint)
+{
+    if (s_open(p, ZMQ_DEALER) != 0 || zmq_connect(p->sock, endpoint) != 0)
+        return -1;
+    return 0;
+}
+
+int u_peer_router(u_peer_t *p, char *endpoint, size_t cap)
+{
+    if (s_open(p, ZMQ_ROUTER) != 0 || zmq_bind(p->sock, "tcp://127.0.0.1:*") != 0)
+        return -1;
+    size_t len = cap;
+    return zmq_getsockopt(p->sock, ZMQ_LAST_ENDPOINT, endpoint, &len) == 0 ? 0 : -1;
+}
+
+void u_peer_close(u_peer_t *p)
+{
+    if (p->sock)
+        zmq_close(p->sock);
+    if (p->ctx)
+        zmq_ctx_term(p->ctx);
+    memset(p, 0, sizeof *p);
+}
+
+int u_send_raw(u_peer_t *p, const void *buf, size_t len, int more)
+{
+    return zmq_send(p->sock, buf, len, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
+}
+
+int u_send(u_peer_t *p, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg)
+{
+    static uint8_t buf[DTX_MSG_MAX];
+    size_t len = 0;
+    if (dtx_msg_encode(msg, buf, sizeof buf, &len) != 0)
+        return -1;
+    if (rid && zmq_send(p->sock, rid, rid_len, ZMQ_SNDMORE) < 0)
+        return -1;
+    return zmq_send(p->sock, buf, len, 0) < 0 ? -1 : 0;
+}
+
+int u_recv(u_peer_t *p, dtx_msg_t *msg, uint8_t *buf, size_t cap, uint8_t *rid, size_t *rid_len,
+           int timeout_ms)
+{
+    zmq_pollitem_t item = { p->sock, 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll(&item, 1, timeout_ms) <= 0)
+        return -1;
+    int type = 0;
+    size_t tl = sizeof type;
+    zmq_getsockopt(p->sock, ZMQ_TYPE, &type, &tl);
+    if (type == ZMQ_ROUTER) {
+        int n = zmq_recv(p->sock, rid, 255, 0);
+        if (n < 0)
+            return -1;
+        if (rid_len)
+            *rid_len = (size_t)n;
+    }
+    int n = zmq_recv(p->sock, buf, cap, 0);
+    if (n < 0 || (size_t)n > cap)
+        return -1;
+    char err[160];
+    if (dtx_msg_decode(msg, buf, (size_t)n, err, sizeof err) != 0) {
+        fprintf(stderr, "u_recv: %s\n", err);
+        return -1;
+    }
+    return 0;
+}

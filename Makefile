@@ -156,7 +156,7 @@ install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/lib/libdtx.pc
 	install -m 644 $(BUILD)/lib/libdtx.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

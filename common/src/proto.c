@@ -52,6 +52,7 @@ typedef struct {
     s_kind_t    kind;
     const char *name;     /* field name, as error texts show it */
     size_t      member;   /* offsetof the dtx_msg_t member */
+    size_t      size;     /* sizeof that member */
     size_t      length;   /* S_BLOB: offsetof the length member */
     uint8_t     min;      /* S_U8: lowest allowed value */
     uint8_t     max;      /* S_U8: highest allowed value */
@@ -65,13 +66,13 @@ typedef struct {
     s_field_t   fields[S_FIELDS_MAX];  /* in wire order */
 } s_spec_t;
 
-#define S_OFF(m) offsetof(dtx_msg_t, m)
+#define S_OFF(m)  offsetof(dtx_msg_t, m), sizeof(((dtx_msg_t *) 0)->m)
 #define F_U8(m, lo, hi) { S_U8, #m, S_OFF(m), 0, (lo), (hi) }
 #define F_U32(m)        { S_U32, #m, S_OFF(m), 0, 0, 0 }
 #define F_U64(m)        { S_U64, #m, S_OFF(m), 0, 0, 0 }
 #define F_NAME(m)       { S_NAME, #m, S_OFF(m), 0, 0, 0 }
 #define F_TEXT(m)       { S_TEXT, #m, S_OFF(m), 0, 0, 0 }
-#define F_BLOB(m, n)    { S_BLOB, #m, S_OFF(m), S_OFF(n), 0, 0 }
+#define F_BLOB(m, n)    { S_BLOB, #m, S_OFF(m), offsetof(dtx_msg_t, n), 0, 0 }
 
 #define F_MODE    F_U8(mode, DTX_MODE_TCC, DTX_MODE_2PC)
 #define F_OP      F_U8(op, DTX_OP_TRY, DTX_OP_CANCEL)
@@ -193,6 +194,18 @@ static void s_set_u64(uint8_t *p, uint64_t v)
     s_set_u32(p + 4, (uint32_t) v);
 }
 
+/* Members are reached through their offset and copied with memcpy, so a
+ * field's type never has to be spelled out at the call site. */
+static void s_store(dtx_msg_t *msg, size_t member, const void *v, size_t n)
+{
+    memcpy((char *) msg + member, v, n);
+}
+
+static void s_load(const dtx_msg_t *msg, size_t member, void *v, size_t n)
+{
+    memcpy(v, (const char *) msg + member, n);
+}
+
 /* ------------------------------------------------------------------ */
 /* Decoding                                                           */
 /* ------------------------------------------------------------------ */
@@ -215,7 +228,6 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
                          const uint8_t *buf, size_t len,
                          char *errbuf, size_t errlen)
 {
-    char *base = (char *) msg;
     size_t pos = DTX_PROTO_HEADER;
     const s_field_t *f = spec->fields;
 
@@ -223,6 +235,9 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
         size_t at = pos;      /* where the field starts, for errors */
         size_t left = len - pos;
         size_t n;
+        uint32_t u32;
+        uint64_t u64;
+        const uint8_t *data;
 
         switch (f->kind) {
         case S_U8:
@@ -232,19 +247,21 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
                 return s_fail(errbuf, errlen, DTX_EPROTO,
                               "%s: field '%s' value %u at byte %zu out of range %u..%u",
                               spec->name, f->name, buf[pos], at, f->min, f->max);
-            *(uint8_t *) (base + f->member) = buf[pos];
+            s_store(msg, f->member, &buf[pos], 1);
             pos += 1;
             break;
         case S_U32:
             if (left < 4)
                 goto truncated;
-            *(uint32_t *) (base + f->member) = s_get_u32(buf + pos);
+            u32 = s_get_u32(buf + pos);
+            s_store(msg, f->member, &u32, sizeof u32);
             pos += 4;
             break;
         case S_U64:
             if (left < 8)
                 goto truncated;
-            *(uint64_t *) (base + f->member) = s_get_u64(buf + pos);
+            u64 = s_get_u64(buf + pos);
+            s_store(msg, f->member, &u64, sizeof u64);
             pos += 8;
             break;
         case S_NAME: {
@@ -263,8 +280,9 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
                               "%s: field '%s' has invalid name character 0x%02x at byte %zu",
                               spec->name, f->name, buf[pos + 1 + bad],
                               pos + 1 + bad);
-            memcpy(base + f->member, buf + pos + 1, n);
-            base[f->member + n] = '\0';
+            assert(n < f->size);
+            s_store(msg, f->member, buf + pos + 1, n);
+            s_store(msg, f->member + n, "", 1);
             pos += 1 + n;
             break;
         }
@@ -279,8 +297,9 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
                 return s_fail(errbuf, errlen, DTX_EPROTO,
                               "%s: field '%s' contains NUL at byte %zu",
                               spec->name, f->name, (size_t) (nul - buf));
-            memcpy(base + f->member, buf + pos + 1, n);
-            base[f->member + n] = '\0';
+            assert(n < f->size);
+            s_store(msg, f->member, buf + pos + 1, n);
+            s_store(msg, f->member + n, "", 1);
             pos += 1 + n;
             break;
         }
@@ -294,8 +313,10 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
                               spec->name, f->name, at, n, DTX_PAYLOAD_MAX);
             if (left - 4 < n)
                 goto truncated;
-            *(const uint8_t **) (base + f->member) = buf + pos + 4;
-            *(uint32_t *) (base + f->length) = (uint32_t) n;
+            data = buf + pos + 4;
+            u32 = (uint32_t) n;
+            s_store(msg, f->member, &data, sizeof data);
+            s_store(msg, f->length, &u32, sizeof u32);
             pos += 4 + n;
             break;
         case S_END:
@@ -419,22 +440,29 @@ static int s_encode_body(const dtx_msg_t *msg, const s_spec_t *spec,
     for (; f < spec->fields + S_FIELDS_MAX && f->kind != S_END; f++) {
         const char *s = base + f->member;
         size_t n;
+        uint32_t u32;
+        uint64_t u64;
+        const uint8_t *data;
 
         switch (f->kind) {
         case S_U8: {
-            uint8_t v = *(const uint8_t *) s;
+            uint8_t v;
+            s_load(msg, f->member, &v, 1);
             if (v < f->min || v > f->max)
                 return DTX_EINVAL;
             s_put_u8(w, v);
             break;
         }
         case S_U32:
-            s_put_u32(w, *(const uint32_t *) s);
+            s_load(msg, f->member, &u32, sizeof u32);
+            s_put_u32(w, u32);
             break;
         case S_U64:
-            s_put_u64(w, *(const uint64_t *) s);
+            s_load(msg, f->member, &u64, sizeof u64);
+            s_put_u64(w, u64);
             break;
         case S_NAME:
+            assert(f->size >= DTX_NAME_SIZE);  /* dtx_name_valid reads that far */
             if (!dtx_name_valid(s))  /* also rejects a missing NUL */
                 return DTX_EINVAL;
             n = strlen(s);
@@ -442,21 +470,21 @@ static int s_encode_body(const dtx_msg_t *msg, const s_spec_t *spec,
             s_put(w, s, n);
             break;
         case S_TEXT:
+            assert(f->size >= DTX_TEXT_MAX + 1);
             n = strnlen(s, DTX_TEXT_MAX + 1);
             if (n > DTX_TEXT_MAX)
                 return DTX_EINVAL;
             s_put_u8(w, (uint8_t) n);
             s_put(w, s, n);
             break;
-        case S_BLOB: {
-            const uint8_t *data = *(const uint8_t *const *) s;
-            uint32_t dlen = *(const uint32_t *) (base + f->length);
-            if (dlen > DTX_PAYLOAD_MAX || (dlen > 0 && !data))
+        case S_BLOB:
+            s_load(msg, f->member, &data, sizeof data);
+            s_load(msg, f->length, &u32, sizeof u32);
+            if (u32 > DTX_PAYLOAD_MAX || (u32 > 0 && !data))
                 return DTX_EINVAL;
-            s_put_u32(w, dlen);
-            s_put(w, data, dlen);
+            s_put_u32(w, u32);
+            s_put(w, data, u32);
             break;
-        }
         case S_END:
             break;
         }

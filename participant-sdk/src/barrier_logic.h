@@ -23,6 +23,10 @@
 #ifndef DTX_BARRIER_LOGIC_H
 #define DTX_BARRIER_LOGIC_H
 
+/* Private to libdtx: linkable from the static library (unit tests), not
+ * exported by the shared one. */
+#define DTX_PRIVATE __attribute__((visibility("hidden")))
+
 /* Which insert just ran. */
 typedef enum dtx_barrier_step {
     DTX_BARRIER_STEP_FIRST = 0,  /* the op's first insert (see the table) */
@@ -44,15 +48,15 @@ typedef enum dtx_barrier_action {
 
 /* The row (op, origin) an op inserts first. Returns 0, or DTX_EINVAL for
  * an unknown op (*row_op and *origin are then NULL). */
-int dtx_barrier_first_row(int op, const char **row_op, const char **origin);
+DTX_PRIVATE int dtx_barrier_first_row(int op, const char **row_op, const char **origin);
 
 /* Decides after an insert. op is DTX_OP_*; step is which insert ran;
  * inserted is 1 when it added a row, 0 on conflict; origin is the existing
  * try row's origin when known ("try" or "cancel"), else NULL. */
-dtx_barrier_action_t dtx_barrier_decide(int op, dtx_barrier_step_t step, int inserted,
-                                        const char *origin);
+DTX_PRIVATE dtx_barrier_action_t dtx_barrier_decide(int op, dtx_barrier_step_t step,
+                                                    int inserted, const char *origin);
 
 /* "run", "duplicate", ... for log lines and test messages. */
-const char *dtx_barrier_action_name(dtx_barrier_action_t action);
+DTX_PRIVATE const char *dtx_barrier_action_name(dtx_barrier_action_t action);
 
 #endif

@@ -85,7 +85,8 @@ struct dtx_participant {
     struct served_resource *resources;               /* served resources */
     int                     nresources;              /* used entries */
     int                     resources_cap;           /* allocated entries */
-    struct coord_link      *links;                   /* one per coordinator endpoint */
+    struct coord_link     **links;                   /* one per coordinator endpoint; stable
+                                                        addresses, a handler may add one */
     int                     nlinks;                  /* used entries */
     zmq_pollitem_t         *items;                   /* 2 per link: sock, monitor */
     int                     heartbeat_ms;            /* configured interval */
@@ -146,8 +147,10 @@ void dtx_participant_destroy(dtx_participant_t **self_p)
     if (!self_p || !*self_p)
         return;
     dtx_participant_t *self = *self_p;
-    for (int i = 0; i < self->nlinks; i++)
-        s_link_close(&self->links[i]);
+    for (int i = 0; i < self->nlinks; i++) {
+        s_link_close(self->links[i]);
+        free(self->links[i]);
+    }
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     free(self->links);
@@ -181,9 +184,10 @@ static void s_round_start(dtx_participant_t *self, struct coord_link *link, int6
         memset(link->acked, 0, (size_t)self->resources_cap);
 }
 
-/* Encodes msg with a fresh corr and sends it on link without blocking.
- * Returns 0, DTX_ETIMEOUT when there is no connection to send on, or
- * DTX_EIO. */
+/* Encodes msg (with a fresh corr unless it is a reply) and sends it on
+ * link without blocking. Returns 0, DTX_ETIMEOUT when there is no
+ * connection to send on, DTX_EIO when the socket failed, or DTX_EINTERNAL
+ * when msg does not encode (logged; callers drop the message). */
 static int s_send(dtx_participant_t *self, struct coord_link *link, dtx_msg_t *msg)
 {
     uint8_t out[DTX_REPLY_MAX];
@@ -194,7 +198,7 @@ static int s_send(dtx_participant_t *self, struct coord_link *link, dtx_msg_t *m
     if (rc != 0) {
         dtx_log_error("cannot encode message", "type=%s error=\"%s\"",
                       dtx_msg_type_name(msg->type), dtx_strerror(rc));
-        return rc;
+        return DTX_EINTERNAL;
     }
     if (zmq_send(link->sock, out, len, ZMQ_DONTWAIT) >= 0)
         return DTX_OK;
@@ -215,7 +219,7 @@ static int s_round_flush(dtx_participant_t *self, struct coord_link *link)
         int rc = s_send(self, link, &msg);
         if (rc == DTX_ETIMEOUT)
             return DTX_OK; /* not connected yet: POLLOUT resumes it */
-        if (rc != 0)
+        if (rc == DTX_EIO)
             return rc;
         if (link->next_resource == 0)
             link->round_corr = msg.corr;
@@ -235,7 +239,7 @@ int dtx_participant_connect(dtx_participant_t *self, const char *endpoint)
     if (!endpoint || !*endpoint)
         return DTX_EINVAL;
 
-    struct coord_link *links = realloc(self->links, (size_t)(self->nlinks + 1) * sizeof *links);
+    struct coord_link **links = realloc(self->links, (size_t)(self->nlinks + 1) * sizeof *links);
     if (!links)
         return DTX_ENOMEM;
     self->links = links;
@@ -244,8 +248,9 @@ int dtx_participant_connect(dtx_participant_t *self, const char *endpoint)
         return DTX_ENOMEM;
     self->items = items;
 
-    struct coord_link *link = &self->links[self->nlinks];
-    memset(link, 0, sizeof *link);
+    struct coord_link *link = calloc(1, sizeof *link);
+    if (!link)
+        return DTX_ENOMEM;
     int rc = DTX_ENOMEM;
     link->endpoint = strdup(endpoint);
     link->acked = calloc((size_t)(self->resources_cap > 0 ? self->resources_cap : 1), 1);
@@ -279,12 +284,13 @@ int dtx_participant_connect(dtx_participant_t *self, const char *endpoint)
     s_round_start(self, link, now);
     link->last_ok_ms = now;
     link->next_heartbeat_ms = now + self->heartbeat_ms;
-    self->nlinks++;
+    self->links[self->nlinks++] = link;
     dtx_log_info("coordinator added", "instance=%s endpoint=%s", self->instance, endpoint);
     return DTX_OK;
 
 err:
     s_link_close(link);
+    free(link);
     return rc;
 }
 
@@ -306,11 +312,11 @@ int dtx_participant_serve(dtx_participant_t *self, const char *resource,
             return DTX_ENOMEM;
         self->resources = res;
         for (int i = 0; i < self->nlinks; i++) {
-            uint8_t *acked = realloc(self->links[i].acked, (size_t)cap);
+            uint8_t *acked = realloc(self->links[i]->acked, (size_t)cap);
             if (!acked)
                 return DTX_ENOMEM; /* resources_cap unchanged: arrays stay consistent */
             memset(acked + self->resources_cap, 0, (size_t)(cap - self->resources_cap));
-            self->links[i].acked = acked;
+            self->links[i]->acked = acked;
         }
         self->resources_cap = cap;
     }
@@ -321,7 +327,7 @@ int dtx_participant_serve(dtx_participant_t *self, const char *resource,
 
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < self->nlinks; i++)
-        s_round_start(self, &self->links[i], now);
+        s_round_start(self, self->links[i], now);
     return DTX_OK;
 }
 
@@ -331,8 +337,8 @@ void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms)
     self->heartbeat_ms = interval_ms > 0 ? interval_ms : DTX_HEARTBEAT_DEFAULT;
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < self->nlinks; i++)
-        if (self->links[i].next_heartbeat_ms > now + s_interval(self, &self->links[i]))
-            self->links[i].next_heartbeat_ms = now + s_interval(self, &self->links[i]);
+        if (self->links[i]->next_heartbeat_ms > now + s_interval(self, self->links[i]))
+            self->links[i]->next_heartbeat_ms = now + s_interval(self, self->links[i]);
 }
 
 void dtx_participant_stop(dtx_participant_t *self)
@@ -355,7 +361,7 @@ int dtx_participant_registered(const dtx_participant_t *self)
     int64_t now = dtx_clock_mono_ms();
     int n = 0;
     for (int i = 0; i < self->nlinks; i++)
-        n += s_link_registered(self, &self->links[i], now);
+        n += s_link_registered(self, self->links[i], now);
     return n;
 }
 
@@ -583,7 +589,7 @@ static int64_t s_timers(dtx_participant_t *self, int64_t now, int *rc)
     int64_t next = INT64_MAX;
     *rc = DTX_OK;
     for (int i = 0; i < self->nlinks; i++) {
-        struct coord_link *link = &self->links[i];
+        struct coord_link *link = self->links[i];
         int64_t interval = s_interval(self, link);
         /* Registered: silence since the last acknowledgement. Not yet: a
          * round that got no full answer (a REGISTER may have been lost
@@ -637,27 +643,30 @@ int dtx_participant_poll(dtx_participant_t *self, int timeout_ms)
             wake = now + DTX_STOP_CHECK_MS;
         long wait = wake > now ? (long)(wake - now) : 0;
 
-        for (int i = 0; i < self->nlinks; i++) {
+        /* A handler may add a link while we walk them: only the links
+         * polled now are looked at. */
+        int polled = self->nlinks;
+        for (int i = 0; i < polled; i++) {
             self->items[2 * i] = (zmq_pollitem_t){
-                .socket = self->links[i].sock,
-                .events = (short)(ZMQ_POLLIN | (self->links[i].pending ? ZMQ_POLLOUT : 0)),
+                .socket = self->links[i]->sock,
+                .events = (short)(ZMQ_POLLIN | (self->links[i]->pending ? ZMQ_POLLOUT : 0)),
             };
             self->items[2 * i + 1] = (zmq_pollitem_t){
-                .socket = self->links[i].monitor, .events = ZMQ_POLLIN,
+                .socket = self->links[i]->monitor, .events = ZMQ_POLLIN,
             };
         }
-        int n = zmq_poll(self->items, 2 * self->nlinks, wait);
+        int n = zmq_poll(self->items, 2 * polled, wait);
         if (n < 0 && errno != EINTR) {
             dtx_log_error("poll failed", "instance=%s error=\"%s\"", self->instance,
                           zmq_strerror(errno));
             return DTX_EIO;
         }
         now = dtx_clock_mono_ms();
-        for (int i = 0; n > 0 && i < self->nlinks; i++) {
+        for (int i = 0; n > 0 && i < polled; i++) {
             if (self->items[2 * i + 1].revents & ZMQ_POLLIN)
-                s_link_events(self, &self->links[i], now);
+                s_link_events(self, self->links[i], now);
             if ((self->items[2 * i].revents & ZMQ_POLLIN) &&
-                s_link_drain(self, &self->links[i]) != 0)
+                s_link_drain(self, self->links[i]) != 0)
                 return DTX_EIO;
         }
         if (now >= deadline)

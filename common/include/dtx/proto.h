@@ -63,7 +63,7 @@
 #define DTX_PROTO_MAGIC0  0x44 /* 'D' */
 #define DTX_PROTO_MAGIC1  0x58 /* 'X' */
 #define DTX_PROTO_HEADER  12   /* bytes before the body */
-/* Largest valid frame: header + the biggest body (PHASE with 4 maximal
+/* Largest valid frame: header + the biggest body (PHASE with 3 maximal
  * names and a maximal payload) with room to spare. */
 #define DTX_MSG_MAX (DTX_PAYLOAD_MAX + 1024u)
 

@@ -17,7 +17,9 @@
  *   cancel   no / yes                       run fn / duplicate: skip, DTX_OK
  *
  * Concurrent deliveries of the same (gid, branch) serialise on the
- * primary key, so a Try racing its Cancel is also safe.
+ * primary key, so a Try racing its Cancel is also safe. (Under a default
+ * isolation of REPEATABLE READ or SERIALIZABLE such a race may instead end
+ * in a serialization failure: DTX_EDB, nothing changed, delivered again.)
  */
 #ifndef DTX_BARRIER_H
 #define DTX_BARRIER_H
@@ -38,7 +40,11 @@ typedef int (*dtx_barrier_fn)(PGconn *conn, const dtx_call_t *call, void *arg);
 
 /* Runs fn for call under the barrier on conn (an open connection that is
  * not inside a transaction). Returns DTX_OK, DTX_EREFUSED, fn's own error,
- * or DTX_EDB when the database fails (nothing was changed then). */
+ * or DTX_EDB when the database fails (nothing was changed then), also when
+ * fn returned DTX_OK although one of its statements failed. DTX_EINVAL when
+ * call->gid is not a valid name, call->op unknown, call->branch over
+ * INT32_MAX, conn already inside a transaction, or fn ended the
+ * transaction itself. */
 int dtx_barrier_call(PGconn *conn, const dtx_call_t *call,
                      dtx_barrier_fn fn, void *arg);
 

@@ -31,8 +31,10 @@
  * dtx/barrier.h makes handlers safe against all three in one call.
  *
  * Errors: every function returns 0 (DTX_OK) or a negative DTX_E* code
- * (dtx/types.h); dtx_strerror() names it. Objects are not thread-safe: use
- * one per thread.
+ * (dtx/types.h); dtx_strerror() names it. A client call may also return
+ * the code of an ERROR the coordinator sent (codes this library does not
+ * know become DTX_EPROTO, as does a reply of the wrong type). Objects are
+ * not thread-safe: use one per thread (dtx_participant_stop excepted).
  */
 #ifndef DTX_DTX_H
 #define DTX_DTX_H
@@ -69,14 +71,20 @@ dtx_client_t *dtx_client_new(const char *endpoint, int *err);
 /* Destroys the client and sets *self_p to NULL. Safe on NULL. */
 void dtx_client_destroy(dtx_client_t **self_p);
 
-/* How long each call waits for the coordinator's reply (default 30000 ms).
- * A call that times out returns DTX_ETIMEOUT; the coordinator may still
- * have acted on it: ask dtx_client_status(). */
+/* How long each call waits for the coordinator's reply (default 30000 ms;
+ * a value <= 0 restores the default). The budget covers waiting for a
+ * connection too: requests are never queued for a coordinator that is not
+ * connected. A call that times out returns DTX_ETIMEOUT; the coordinator
+ * may still have acted on it: ask dtx_client_status(). A reply that
+ * arrives after its call timed out is recognised by its corr and dropped. */
 void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
 
 /* Starts a global transaction. mode is DTX_MODE_TCC; timeout_ms is how long
  * it may stay active before the coordinator aborts it by itself (0 = the
- * coordinator's default). Writes the gid (NUL-terminated) into gid_out.
+ * coordinator's default). Writes the gid (NUL-terminated) into gid_out
+ * ("" on failure). A mode other than DTX_MODE_TCC / DTX_MODE_2PC is
+ * DTX_EINVAL without asking; the coordinator answers DTX_EUNSUPPORTED for a
+ * mode it does not run.
  * Returns 0 or DTX_EINVAL, DTX_EUNSUPPORTED, DTX_EDB, DTX_ETIMEOUT, DTX_EIO. */
 int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
                      char gid_out[DTX_GID_SIZE]);
@@ -88,8 +96,9 @@ int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
  * or failed — the coordinator has then already decided to abort the
  * transaction and cancels every branch (result->state says so);
  * DTX_ENOTFOUND, DTX_ESTATE (not active any more), DTX_EEXPIRED,
- * DTX_ENOPARTICIPANT, DTX_ETIMEOUT, DTX_EIO, DTX_EDB otherwise.
- * result may be NULL. */
+ * DTX_ENOPARTICIPANT, DTX_ETIMEOUT, DTX_EIO, DTX_EDB otherwise; DTX_EINVAL
+ * (nothing sent) for an invalid name or a payload over DTX_PAYLOAD_MAX.
+ * result may be NULL; it is zeroed first and filled when a TRY_OK came. */
 int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
                    const char *action, const void *payload, size_t payload_len,
                    dtx_try_result_t *result);
@@ -104,13 +113,18 @@ int dtx_client_commit(dtx_client_t *self, const char *gid, int *state_out);
 
 /* Asks the coordinator to roll back. Returns 0 once the abort decision is
  * durable (cancels run in the background); DTX_ESTATE when the
- * transaction was already decided commit. Calling it again is safe. */
+ * transaction was already decided commit (whether the coordinator answers
+ * with that ERROR or with a committing/committed STATE). Calling it again
+ * is safe. */
 int dtx_client_rollback(dtx_client_t *self, const char *gid, int *state_out);
 
 /* Reads the global state of gid into *state_out. */
 int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out);
 
-/* The coordinator's text for the last error this client received, or "". */
+/* The coordinator's text for the ERROR that answered this client's most
+ * recent call, or "" when that call got no ERROR (also after a timeout or
+ * an argument error). Owned by the client; valid until its next call.
+ * Safe on NULL (returns ""). */
 const char *dtx_client_last_error(const dtx_client_t *self);
 
 /* ------------------------------------------------------------------ */
@@ -136,7 +150,10 @@ typedef struct dtx_call {
 /* A phase handler. Return DTX_OK when done (for Try: vote yes);
  * DTX_EREFUSED from Try to vote no (business refusal: insufficient funds);
  * any other negative code when it could not run now: a Try then counts as
- * a no, a Confirm or Cancel is delivered again later. */
+ * a no, a Confirm or Cancel is delivered again later (DTX_EREFUSED from
+ * Confirm or Cancel counts as such a failure). Handlers run inside
+ * dtx_participant_poll/run, one at a time; they may call
+ * dtx_participant_stop, _connect and _serve, never _destroy. */
 typedef int (*dtx_handler_fn)(const dtx_call_t *call, void *arg);
 
 typedef struct dtx_tcc_handlers {
@@ -154,15 +171,22 @@ dtx_participant_t *dtx_participant_new(const char *instance, int *err);
 void dtx_participant_destroy(dtx_participant_t **self_p);
 
 /* Adds a coordinator endpoint; call once per coordinator. The connection
- * is made in the background and re-made after failures. */
+ * is made in the background and re-made after failures; registration is
+ * sent once it is up, and again after every reconnection.
+ * Returns 0, DTX_EINVAL (malformed endpoint), DTX_ENOMEM or DTX_EIO. */
 int dtx_participant_connect(dtx_participant_t *self, const char *endpoint);
 
-/* Serves resource with handlers (copied). Call before dtx_participant_run.
- * Returns DTX_EINVAL for a bad name or missing handler. */
+/* Serves resource with handlers (copied). Call before dtx_participant_run
+ * (a later call works too: every coordinator is then sent the whole
+ * registration again). Returns DTX_EINVAL for a bad name, a missing
+ * handler or a resource already served; DTX_ENOMEM. */
 int dtx_participant_serve(dtx_participant_t *self, const char *resource,
                           const dtx_tcc_handlers_t *handlers);
 
-/* Heartbeat interval (default 1000 ms). */
+/* Heartbeat interval (default 1000 ms; a value <= 0 restores it). When a
+ * coordinator's REGISTER_OK asks for a shorter interval, that one is used
+ * with that coordinator. A coordinator that acknowledges nothing for 3
+ * intervals is sent the registration again. */
 void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms);
 
 /* Handles messages and heartbeats for up to timeout_ms (-1: until
@@ -172,12 +196,16 @@ int dtx_participant_poll(dtx_participant_t *self, int timeout_ms);
 /* Runs until dtx_participant_stop(). Returns 0 or DTX_EIO. */
 int dtx_participant_run(dtx_participant_t *self);
 
-/* Makes run/poll return soon. Async-signal-safe: call it from a signal
- * handler. */
+/* Makes run/poll return soon (within about 100 ms). Async-signal-safe:
+ * call it from a signal handler or another thread. The request is
+ * consumed by the run/poll call that returns because of it; made while
+ * neither runs, it makes the next one return at once. Safe on NULL. */
 void dtx_participant_stop(dtx_participant_t *self);
 
 /* Number of coordinators that currently acknowledge this instance's
- * registration (for readiness checks). */
+ * registration (for readiness checks): every served resource acknowledged
+ * since the last (re)registration, and an acknowledgement (REGISTER_OK or
+ * HEARTBEAT_OK) within the last 3 heartbeat intervals. Safe on NULL (0). */
 int dtx_participant_registered(const dtx_participant_t *self);
 
 #ifdef __cplusplus

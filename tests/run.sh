@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# tests/run.sh — the test driver behind `make test`.
+#
+#   BUILD=build SAN=0 tests/run.sh        (make test / make test SAN=1)
+#   DTX_TEST_STAGE_TIMEOUT_S=1800         a stage running longer fails
+#
+# Starts a private PostgreSQL in a scratch directory, then runs, in order:
+#   unit         $BUILD/tests/unit_tests
+#   integration  $BUILD/tests/integration_tests
+#   drill        tests/drill/short.sh (when present and executable)
+# and prints one summary line per stage. Every stage runs even when an
+# earlier one failed; the exit status is non-zero when any failed.
+#
+# Stages see:
+#   DTX_TEST_PGHOST   unix socket directory of the private PostgreSQL
+#   DTX_TEST_PGPORT   its port (5432; no TCP port is opened)
+#   DTX_TEST_BIN      $BUILD/bin (dtxd, samples), absolute
+#   DTX_TEST_TESTBIN  $BUILD/tests (test-participant), absolute
+#   DTX_TEST_DIR      a scratch directory for logs and endpoint files
+#   DTX_TEST_RUN      a marker every process of this run inherits
+#
+# Whatever happens (failure, Ctrl-C, SIGTERM), the exit trap kills every
+# process group a stage started, stops PostgreSQL, sweeps any process
+# still carrying DTX_TEST_RUN and removes the scratch directory — unless
+# a stage failed: then the directory is kept and its path printed.
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+SAN=${SAN:-0}
+# A stage that runs longer than this is killed and counts as failed.
+STAGE_TIMEOUT_S=${DTX_TEST_STAGE_TIMEOUT_S:-1800}
+case $BUILD in
+/*) BUILD_DIR=$BUILD ;;
+*) BUILD_DIR=$ROOT/$BUILD ;;
+esac
+
+if [ "$SAN" = 1 ]; then
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+
+SCRATCH=$(mktemp -d /tmp/dtx-test.XXXXXX)
+# The postgres user must reach the cluster directory inside it.
+chmod 0755 "$SCRATCH"
+PGDIR=$SCRATCH/pg
+LOGDIR=$SCRATCH/work
+mkdir -p "$LOGDIR"
+
+failed=0
+pg_started=0
+stage_pgids=()
+
+# Kills every process group a stage started (TERM, then KILL).
+kill_stage_groups() {
+    local pgid
+    [ ${#stage_pgids[@]} -gt 0 ] || return 0
+    for pgid in "${stage_pgids[@]}"; do
+        kill -TERM -- "-$pgid" 2>/dev/null || true
+    done
+    sleep 0.2
+    for pgid in "${stage_pgids[@]}"; do
+        kill -KILL -- "-$pgid" 2>/dev/null || true
+    done
+    stage_pgids=()
+}
+
+# Kills any process that still carries this run's marker: children that a
+# stage put in process groups of their own (the C harness does) and whose
+# parent died before it could reap them.
+sweep_marked() {
+    local p me=$$
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [ "$p" = "$me" ] && continue
+        [ "$p" = "$BASHPID" ] && continue
+        if grep -qzxF "DTX_TEST_RUN=$SCRATCH" "/proc/$p/environ" 2>/dev/null; then
+            kill -KILL "$p" 2>/dev/null || true
+        fi
+    done
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT
+    trap "" INT TERM  # a second Ctrl-C must not cut the cleanup short
+    set +e
+    kill_stage_groups
+    if [ "$pg_started" = 1 ]; then
+        tests/harness/pg.sh stop "$PGDIR" >/dev/null 2>&1 ||
+            echo "run.sh: PostgreSQL in $PGDIR did not stop cleanly" >&2
+    fi
+    sweep_marked
+    [ "$rc" -ne 0 ] && failed=1
+    if [ "$failed" -ne 0 ]; then
+        echo "run.sh: FAILED — logs kept in $SCRATCH (process logs in $LOGDIR, PostgreSQL log in $PGDIR/pg.log)"
+        [ "$rc" -ne 0 ] || rc=1
+    else
+        rm -rf -- "$SCRATCH"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT
+trap 'echo "run.sh: terminated" >&2; exit 143' TERM
+
+now_ms() {
+    local t
+    t=$(date +%s%N)
+    echo $((t / 1000000))
+}
+
+# stage NAME CMD...: runs CMD in a process group of its own, records its
+# duration and prints one summary line.
+stage() {
+    local name=$1 t0 t1 rc pid
+    shift
+    echo "=== $name: $*"
+    t0=$(now_ms)
+    if [ ! -x "$1" ]; then
+        echo "run.sh: $1 is missing or not executable (make BUILD=$BUILD all?)" >&2
+        rc=127
+    else
+        # setsid makes the stage the leader of a new process group (and
+        # session), so the trap can kill it and everything it left behind.
+        setsid -w timeout --kill-after=10 "$STAGE_TIMEOUT_S" "$@" </dev/null &
+        pid=$!
+        stage_pgids+=("$pid")
+        rc=0
+        wait "$pid" || rc=$?
+        # Anything the stage left in its own group goes now; forget the
+        # group so a later cleanup never signals a recycled id.
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        stage_pgids=()
+    fi
+    t1=$(now_ms)
+    local secs
+    secs=$(printf '%d.%01d' $(((t1 - t0) / 1000)) $((((t1 - t0) % 1000) / 100)))
+    if [ "$rc" -eq 0 ]; then
+        summary+=("$(printf '%-12s ok      %6ss' "$name" "$secs")")
+    else
+        failed=1
+        local why="exit $rc"
+        [ "$rc" -eq 124 ] && why="timed out after ${STAGE_TIMEOUT_S}s"
+        summary+=("$(printf '%-12s FAILED  %6ss  (%s)' "$name" "$secs" "$why")")
+    fi
+    echo "--- ${summary[-1]}"
+}
+
+summary=()
+
+echo "run.sh: build $BUILD_DIR, SAN=$SAN, scratch $SCRATCH"
+t0=$(now_ms)
+pg_started=1
+if ! conn=$(tests/harness/pg.sh start "$PGDIR"); then
+    echo "run.sh: cannot start PostgreSQL" >&2
+    exit 1
+fi
+t1=$(now_ms)
+echo "run.sh: PostgreSQL ready ($conn) in $((t1 - t0)) ms"
+
+export DTX_TEST_PGHOST=$PGDIR
+export DTX_TEST_PGPORT=5432
+export DTX_TEST_BIN=$BUILD_DIR/bin
+export DTX_TEST_TESTBIN=$BUILD_DIR/tests
+export DTX_TEST_DIR=$LOGDIR
+export DTX_TEST_RUN=$SCRATCH
+
+stage unit "$BUILD_DIR/tests/unit_tests"
+stage integration "$BUILD_DIR/tests/integration_tests"
+if [ -x tests/drill/short.sh ]; then
+    stage drill tests/drill/short.sh
+else
+    summary+=("$(printf '%-12s skipped (tests/drill/short.sh not present)' drill)")
+fi
+
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+[ "$failed" -eq 0 ]

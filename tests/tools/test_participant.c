@@ -1,0 +1,440 @@
+/*
+ * test-participant — a real participant process for integration tests and
+ * drills. It serves one or more resources with TCC handlers that change
+ * nothing but two tables in its own database, so a test can tell how often
+ * each phase was DELIVERED from how often it was APPLIED:
+ *
+ *   ledger(gid, branch, op, attempt, at)   one row per handler call, written
+ *                                          outside the barrier transaction
+ *                                          (skipped duplicates included, and
+ *                                          calls that then fail);
+ *   effects(gid, branch, op)               one row per applied call, written
+ *                                          inside the barrier (dtx_barrier_call),
+ *                                          primary key (gid, branch, op): an
+ *                                          effect applied twice is an error.
+ *
+ * Misbehaviour on request, to drive the coordinator's retry paths:
+ *   --refuse-action NAME    a try of action NAME votes no (repeatable)
+ *   --fail-confirm-times N  the first N confirm calls return DTX_EIO
+ *   --delay-ms-op OP:MS     sleep MS in every OP handler before acting
+ *                           (OP: try, confirm, cancel; repeatable)
+ *
+ * Usage:
+ *   test-participant --instance NAME --db CONNINFO --coordinator ENDPOINT...
+ *                    --resource NAME... [--refuse-action NAME]...
+ *                    [--fail-confirm-times N] [--delay-ms-op OP:MS]...
+ *                    [--heartbeat-ms N] [--log-level LEVEL] [--ready-file FILE]
+ *
+ * --ready-file FILE: once registered with every coordinator, writes
+ * "registered\n" to FILE (via FILE.tmp and a rename).
+ * Exits 0 on SIGTERM/SIGINT, 1 on a failure, 2 on bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "dtx/barrier.h"
+#include "dtx/dtx.h"
+#include "dtx/log.h"
+#include "dtx/types.h"
+
+#define TP_MAX_LIST 16  /* resources, coordinators, refused actions */
+
+typedef struct tp {
+    const char *instance;                    /* --instance */
+    const char *conninfo;                    /* --db */
+    const char *resources[TP_MAX_LIST];      /* --resource */
+    int         nresources;
+    const char *coordinators[TP_MAX_LIST];   /* --coordinator */
+    int         ncoordinators;
+    const char *refused[TP_MAX_LIST];        /* --refuse-action */
+    int         nrefused;
+    long        fail_confirm_left;           /* confirms still to fail */
+    long        delay_ms[4];                 /* by DTX_OP_*: sleep before acting */
+    int         heartbeat_ms;                /* 0: SDK default */
+    const char *ready_file;                  /* --ready-file */
+    PGconn     *conn;                        /* the participant's own database */
+} tp_t;
+
+static volatile sig_atomic_t s_stop;
+static dtx_participant_t *s_participant;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+    if (s_participant)
+        dtx_participant_stop(s_participant);
+}
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: test-participant --instance NAME --db CONNINFO --coordinator ENDPOINT...\n"
+            "                        --resource NAME... [--refuse-action NAME]...\n"
+            "                        [--fail-confirm-times N] [--delay-ms-op OP:MS]...\n"
+            "                        [--heartbeat-ms N] [--log-level LEVEL] [--ready-file FILE]\n");
+}
+
+static int s_parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int s_op_parse(const char *name)
+{
+    if (strcmp(name, "try") == 0)
+        return DTX_OP_TRY;
+    if (strcmp(name, "confirm") == 0)
+        return DTX_OP_CONFIRM;
+    if (strcmp(name, "cancel") == 0)
+        return DTX_OP_CANCEL;
+    return -1;
+}
+
+static void s_sleep_ms(long ms)
+{
+    struct timespec req = { ms / 1000, (ms % 1000) * 1000000L }, rem;
+    while (nanosleep(&req, &rem) < 0 && errno == EINTR && !s_stop)
+        req = rem;
+}
+
+/* ------------------------------------------------------------------ */
+/* Database                                                            */
+/* ------------------------------------------------------------------ */
+
+static const char s_schema_sql[] =
+    "BEGIN;"
+    "SELECT pg_advisory_xact_lock(hashtext('dtx test-participant schema'));"
+    "CREATE TABLE IF NOT EXISTS ledger ("
+    "  gid text NOT NULL, branch int NOT NULL, op text NOT NULL,"
+    "  attempt int NOT NULL, at timestamptz NOT NULL DEFAULT now());"
+    "CREATE INDEX IF NOT EXISTS ledger_gid ON ledger (gid, branch, op);"
+    "CREATE TABLE IF NOT EXISTS effects ("
+    "  gid text NOT NULL, branch int NOT NULL, op text NOT NULL,"
+    "  PRIMARY KEY (gid, branch, op));"
+    "COMMIT;";
+
+/* Makes sure self->conn is usable after a database restart. */
+static int s_conn_ready(tp_t *self)
+{
+    if (PQstatus(self->conn) == CONNECTION_OK)
+        return 0;
+    dtx_log_warn("database connection lost; reconnecting", "instance=%s", self->instance);
+    PQreset(self->conn);
+    if (PQstatus(self->conn) != CONNECTION_OK) {
+        dtx_log_error("cannot reconnect to database", "instance=%s error=\"%s\"",
+                      self->instance, PQerrorMessage(self->conn));
+        return DTX_EDB;
+    }
+    return 0;
+}
+
+/* Runs sql with $1 gid, $2 branch, $3 op and, when nparams is 4, $4
+ * attempt. */
+static int s_exec_params(PGconn *conn, const char *sql, const dtx_call_t *call, int nparams)
+{
+    char branch[16], attempt[16];
+    snprintf(branch, sizeof branch, "%u", (unsigned)call->branch);
+    snprintf(attempt, sizeof attempt, "%u", (unsigned)call->attempt);
+    const char *params[4] = { call->gid, branch, dtx_op_name(call->op), attempt };
+    PGresult *r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        dtx_log_error("statement failed", "gid=%s branch=%u op=%s error=\"%s\"", call->gid,
+                      (unsigned)call->branch, dtx_op_name(call->op),
+                      PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : DTX_EDB;
+}
+
+/* ------------------------------------------------------------------ */
+/* Handlers                                                            */
+/* ------------------------------------------------------------------ */
+
+static int s_refuses(const tp_t *self, const char *action)
+{
+    for (int i = 0; i < self->nrefused; i++)
+        if (strcmp(self->refused[i], action) == 0)
+            return 1;
+    return 0;
+}
+
+/* The business part, inside the barrier transaction. */
+static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
+{
+    tp_t *self = arg;
+    if (call->op == DTX_OP_TRY && s_refuses(self, call->action))
+        return DTX_EREFUSED;
+    int rc = s_exec_params(conn, "INSERT INTO effects (gid, branch, op) VALUES ($1, $2::int, $3)",
+                           call, 3);
+    if (rc < 0)
+        dtx_log_error("effect not applied (applied twice?)", "gid=%s branch=%u op=%s",
+                      call->gid, (unsigned)call->branch, dtx_op_name(call->op));
+    return rc;
+}
+
+static int s_handle(const dtx_call_t *call, void *arg)
+{
+    tp_t *self = arg;
+    const char *op = dtx_op_name(call->op);
+    if (call->op >= 1 && call->op <= 3 && self->delay_ms[call->op] > 0) {
+        dtx_log_info("delaying handler", "gid=%s branch=%u op=%s delay_ms=%ld", call->gid,
+                     (unsigned)call->branch, op, self->delay_ms[call->op]);
+        s_sleep_ms(self->delay_ms[call->op]);
+    }
+    int rc = s_conn_ready(self);
+    if (rc == 0)
+        rc = s_exec_params(self->conn,
+                           "INSERT INTO ledger (gid, branch, op, attempt) "
+                           "VALUES ($1, $2::int, $3, $4::int)",
+                           call, 4);
+    if (rc == 0 && call->op == DTX_OP_CONFIRM && self->fail_confirm_left > 0) {
+        self->fail_confirm_left--;
+        rc = DTX_EIO;
+        dtx_log_info("failing confirm on request", "gid=%s branch=%u attempt=%u left=%ld",
+                     call->gid, (unsigned)call->branch, (unsigned)call->attempt,
+                     self->fail_confirm_left);
+    } else if (rc == 0) {
+        rc = dtx_barrier_call(self->conn, call, s_apply, self);
+    }
+    dtx_log_info("handled", "gid=%s branch=%u op=%s resource=%s action=%s attempt=%u result=%s",
+                 call->gid, (unsigned)call->branch, op, call->resource, call->action,
+                 (unsigned)call->attempt, rc == 0 ? "ok" : dtx_strerror(rc));
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* main                                                                */
+/* ------------------------------------------------------------------ */
+
+static int s_write_ready(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int ok = fputs("registered\n", f) >= 0;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) < 0)
+        return -1;
+    return 0;
+}
+
+static int s_add(const char **list, int *n, const char *value, const char *what)
+{
+    if (*n >= TP_MAX_LIST) {
+        fprintf(stderr, "test-participant: at most %d %s\n", TP_MAX_LIST, what);
+        return -1;
+    }
+    list[(*n)++] = value;
+    return 0;
+}
+
+static int s_parse(tp_t *self, int argc, char **argv)
+{
+    enum { O_INSTANCE = 1, O_RESOURCE, O_COORD, O_DB, O_REFUSE, O_FAILCONF, O_DELAY,
+           O_HB, O_LOGLEVEL, O_READY, O_HELP };
+    static const struct option opts[] = {
+        { "instance", required_argument, NULL, O_INSTANCE },
+        { "resource", required_argument, NULL, O_RESOURCE },
+        { "coordinator", required_argument, NULL, O_COORD },
+        { "db", required_argument, NULL, O_DB },
+        { "refuse-action", required_argument, NULL, O_REFUSE },
+        { "fail-confirm-times", required_argument, NULL, O_FAILCONF },
+        { "delay-ms-op", required_argument, NULL, O_DELAY },
+        { "heartbeat-ms", required_argument, NULL, O_HB },
+        { "log-level", required_argument, NULL, O_LOGLEVEL },
+        { "ready-file", required_argument, NULL, O_READY },
+        { "help", no_argument, NULL, O_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_INSTANCE: self->instance = optarg; break;
+        case O_DB: self->conninfo = optarg; break;
+        case O_READY: self->ready_file = optarg; break;
+        case O_RESOURCE:
+            if (s_add(self->resources, &self->nresources, optarg, "resources") < 0)
+                return -1;
+            break;
+        case O_COORD:
+            if (s_add(self->coordinators, &self->ncoordinators, optarg, "coordinators") < 0)
+                return -1;
+            break;
+        case O_REFUSE:
+            if (s_add(self->refused, &self->nrefused, optarg, "refused actions") < 0)
+                return -1;
+            break;
+        case O_FAILCONF:
+            if (s_parse_long(optarg, 0, 1000000, &v) < 0) {
+                fprintf(stderr, "test-participant: --fail-confirm-times wants a count\n");
+                return -1;
+            }
+            self->fail_confirm_left = v;
+            break;
+        case O_DELAY: {
+            const char *colon = strchr(optarg, ':');
+            char op[16];
+            if (!colon || (size_t)(colon - optarg) >= sizeof op) {
+                fprintf(stderr, "test-participant: --delay-ms-op wants OP:MS, e.g. confirm:1500\n");
+                return -1;
+            }
+            memcpy(op, optarg, (size_t)(colon - optarg));
+            op[colon - optarg] = '\0';
+            int o = s_op_parse(op);
+            if (o < 0 || s_parse_long(colon + 1, 0, 3600000, &v) < 0) {
+                fprintf(stderr, "test-participant: --delay-ms-op wants OP:MS with OP try, "
+                                "confirm or cancel\n");
+                return -1;
+            }
+            self->delay_ms[o] = v;
+            break;
+        }
+        case O_HB:
+            if (s_parse_long(optarg, 1, 3600000, &v) < 0) {
+                fprintf(stderr, "test-participant: --heartbeat-ms wants milliseconds\n");
+                return -1;
+            }
+            self->heartbeat_ms = (int)v;
+            break;
+        case O_LOGLEVEL: {
+            int level = dtx_log_level_parse(optarg);
+            if (level < 0) {
+                fprintf(stderr, "test-participant: --log-level: debug, info, warn or error\n");
+                return -1;
+            }
+            dtx_log_set_level(level);
+            break;
+        }
+        case O_HELP:
+            s_usage(stdout);
+            exit(0);
+        default:
+            return -1;
+        }
+    }
+    if (optind != argc || !self->instance || !self->conninfo || self->nresources == 0 ||
+        self->ncoordinators == 0) {
+        fprintf(stderr, "test-participant: --instance, --db, --resource and --coordinator "
+                        "are required\n");
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    tp_t self;
+    memset(&self, 0, sizeof self);
+    if (s_parse(&self, argc, argv) < 0) {
+        s_usage(stderr);
+        return 2;
+    }
+    dtx_log_set_name(self.instance);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 1;
+    dtx_participant_t *p = NULL;
+    self.conn = PQconnectdb(self.conninfo);
+    if (PQstatus(self.conn) != CONNECTION_OK) {
+        dtx_log_error("cannot connect to database", "instance=%s error=\"%s\"", self.instance,
+                      PQerrorMessage(self.conn));
+        goto out;
+    }
+    int rc = dtx_barrier_migrate(self.conn);
+    if (rc < 0) {
+        dtx_log_error("barrier migration failed", "instance=%s error=\"%s\"", self.instance,
+                      dtx_strerror(rc));
+        goto out;
+    }
+    PGresult *r = PQexec(self.conn, s_schema_sql);
+    int schema_ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!schema_ok)
+        dtx_log_error("cannot create ledger/effects", "instance=%s error=\"%s\"", self.instance,
+                      PQerrorMessage(self.conn));
+    PQclear(r);
+    if (!schema_ok)
+        goto out;
+
+    p = dtx_participant_new(self.instance, &rc);
+    if (!p) {
+        dtx_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
+                      dtx_strerror(rc));
+        goto out;
+    }
+    if (self.heartbeat_ms > 0)
+        dtx_participant_set_heartbeat(p, self.heartbeat_ms);
+    const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
+    for (int i = 0; i < self.nresources; i++) {
+        rc = dtx_participant_serve(p, self.resources[i], &handlers);
+        if (rc < 0) {
+            dtx_log_error("cannot serve resource", "instance=%s resource=%s error=\"%s\"",
+                          self.instance, self.resources[i], dtx_strerror(rc));
+            goto out;
+        }
+    }
+    for (int i = 0; i < self.ncoordinators; i++) {
+        rc = dtx_participant_connect(p, self.coordinators[i]);
+        if (rc < 0) {
+            dtx_log_error("cannot connect to coordinator", "instance=%s endpoint=%s error=\"%s\"",
+                          self.instance, self.coordinators[i], dtx_strerror(rc));
+            goto out;
+        }
+    }
+    s_participant = p;
+    dtx_log_info("participant started", "instance=%s resources=%d coordinators=%d",
+                 self.instance, self.nresources, self.ncoordinators);
+
+    int ready = 0;
+    exit_code = 0;
+    while (!s_stop) {
+        rc = dtx_participant_poll(p, 100);
+        if (rc < 0) {
+            dtx_log_error("participant poll failed", "instance=%s error=\"%s\"", self.instance,
+                          dtx_strerror(rc));
+            exit_code = 1;
+            break;
+        }
+        if (!ready && dtx_participant_registered(p) >= self.ncoordinators) {
+            ready = 1;
+            dtx_log_info("registered with every coordinator", "instance=%s", self.instance);
+            if (self.ready_file && s_write_ready(self.ready_file) < 0) {
+                dtx_log_error("cannot write ready file", "instance=%s path=%s", self.instance,
+                              self.ready_file);
+                exit_code = 1;
+                break;
+            }
+        }
+    }
+    dtx_log_info("participant stopping", "instance=%s", self.instance);
+
+out:
+    s_participant = NULL;
+    dtx_participant_destroy(&p);
+    PQfinish(self.conn);
+    return exit_code;
+}

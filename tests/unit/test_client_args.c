@@ -1,0 +1,309 @@
+/*
+ * test_client_args.c — what the SDK (participant-sdk/src/client.c and
+ * participant.c) decides before it talks to any coordinator: argument
+ * validation, timeouts against an endpoint where nobody listens, and
+ * NULL-safe destruction. No coordinator runs; the only sockets are the
+ * SDK's own, connecting to a port that refuses.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dtx/clock.h"
+#include "dtx/dtx.h"
+#include "dtx/log.h"
+#include "unit.h"
+
+#define NOBODY   "tcp://127.0.0.1:1"  /* nothing listens on port 1 */
+#define SHORT_MS 200
+
+static uint8_t s_big[DTX_PAYLOAD_MAX + 1];
+static const char s_name64[] =
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+static dtx_client_t *s_client(void)
+{
+    int err = 1;
+    dtx_client_t *c = dtx_client_new(NOBODY, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(err, DTX_OK);
+    dtx_client_set_timeout(c, SHORT_MS);
+    return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* Client                                                              */
+/* ------------------------------------------------------------------ */
+
+static void test_client_new_rejects_missing_or_bad_endpoint(void)
+{
+    int err = 0;
+    CU_ASSERT_PTR_NULL(dtx_client_new(NULL, &err));
+    CU_ASSERT_EQUAL(err, DTX_EINVAL);
+    err = 0;
+    CU_ASSERT_PTR_NULL(dtx_client_new("", &err));
+    CU_ASSERT_EQUAL(err, DTX_EINVAL);
+    err = 0;
+    CU_ASSERT_PTR_NULL(dtx_client_new("not-an-endpoint", &err));
+    CU_ASSERT_EQUAL(err, DTX_EINVAL);
+    err = 0;
+    CU_ASSERT_PTR_NULL(dtx_client_new("nosuchproto://x", &err));
+    CU_ASSERT_EQUAL(err, DTX_EINVAL);
+    CU_ASSERT_PTR_NULL(dtx_client_new(NULL, NULL)); /* err is optional */
+}
+
+static void test_client_destroy_is_null_safe_and_clears_pointer(void)
+{
+    dtx_client_destroy(NULL);
+    dtx_client_t *c = NULL;
+    dtx_client_destroy(&c);
+    CU_ASSERT_PTR_NULL(c);
+    c = s_client();
+    dtx_client_destroy(&c);
+    CU_ASSERT_PTR_NULL(c);
+    dtx_client_destroy(&c);
+    CU_ASSERT_PTR_NULL(c);
+}
+
+static void test_client_last_error_is_empty_string_not_null(void)
+{
+    CU_ASSERT_STRING_EQUAL(dtx_client_last_error(NULL), "");
+    dtx_client_t *c = s_client();
+    CU_ASSERT_STRING_EQUAL(dtx_client_last_error(c), "");
+    dtx_client_destroy(&c);
+}
+
+static void test_begin_rejects_bad_mode_and_null_gid_without_waiting(void)
+{
+    dtx_client_t *c = s_client();
+    char gid[DTX_GID_SIZE] = "stale";
+    int64_t t0 = dtx_clock_mono_ms();
+    CU_ASSERT_EQUAL(dtx_client_begin(c, 0, 0, gid), DTX_EINVAL);
+    CU_ASSERT_STRING_EQUAL(gid, "");
+    CU_ASSERT_EQUAL(dtx_client_begin(c, 3, 0, gid), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_client_begin(c, -1, 0, gid), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_client_begin(c, DTX_MODE_TCC, 0, NULL), DTX_EINVAL);
+    CU_ASSERT(dtx_clock_mono_ms() - t0 < SHORT_MS / 2);
+    dtx_client_destroy(&c);
+}
+
+static void test_try_rejects_bad_names_without_waiting(void)
+{
+    dtx_client_t *c = s_client();
+    dtx_try_result_t r = { .branch = 9, .outcome = 9, .state = 9 };
+    const char *bad[] = { NULL, "", "has space", "slash/no", "uml\xc3\xa4ut", s_name64 };
+    int64_t t0 = dtx_clock_mono_ms();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(dtx_client_try(c, bad[i], "res", "act", "x", 1, &r), DTX_EINVAL);
+        CU_ASSERT_EQUAL(dtx_client_try(c, "gid", bad[i], "act", "x", 1, &r), DTX_EINVAL);
+        CU_ASSERT_EQUAL(dtx_client_try(c, "gid", "res", bad[i], "x", 1, &r), DTX_EINVAL);
+    }
+    CU_ASSERT(dtx_clock_mono_ms() - t0 < SHORT_MS / 2);
+    CU_ASSERT_EQUAL(r.branch, 0u);
+    CU_ASSERT_EQUAL(r.outcome, 0);
+    CU_ASSERT_EQUAL(r.state, 0);
+    dtx_client_destroy(&c);
+}
+
+static void test_try_rejects_oversized_or_missing_payload(void)
+{
+    dtx_client_t *c = s_client();
+    int64_t t0 = dtx_clock_mono_ms();
+    CU_ASSERT_EQUAL(dtx_client_try(c, "g", "r", "a", s_big, DTX_PAYLOAD_MAX + 1, NULL),
+                    DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_client_try(c, "g", "r", "a", s_big, SIZE_MAX, NULL), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_client_try(c, "g", "r", "a", NULL, 1, NULL), DTX_EINVAL);
+    CU_ASSERT(dtx_clock_mono_ms() - t0 < SHORT_MS / 2);
+    dtx_client_destroy(&c);
+}
+
+static void test_state_calls_reject_bad_gid(void)
+{
+    dtx_client_t *c = s_client();
+    int state = 42;
+    CU_ASSERT_EQUAL(dtx_client_commit(c, NULL, &state), DTX_EINVAL);
+    CU_ASSERT_EQUAL(state, 0);
+    state = 42;
+    CU_ASSERT_EQUAL(dtx_client_rollback(c, "bad gid", &state), DTX_EINVAL);
+    CU_ASSERT_EQUAL(state, 0);
+    CU_ASSERT_EQUAL(dtx_client_status(c, "", &state), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_client_status(c, s_name64, NULL), DTX_EINVAL);
+    dtx_client_destroy(&c);
+}
+
+/* Elapsed time of a call that must time out after about SHORT_MS. */
+#define ASSERT_TIMES_OUT(call)                                           \
+    do {                                                                 \
+        int64_t t0_ = dtx_clock_mono_ms();                               \
+        CU_ASSERT_EQUAL((call), DTX_ETIMEOUT);                           \
+        int64_t dt_ = dtx_clock_mono_ms() - t0_;                         \
+        CU_ASSERT(dt_ >= SHORT_MS - 5);                                  \
+        CU_ASSERT(dt_ < SHORT_MS + 800);                                 \
+    } while (0)
+
+static void test_calls_time_out_when_nobody_listens(void)
+{
+    dtx_client_t *c = s_client();
+    char gid[DTX_GID_SIZE];
+    int state = 42;
+    dtx_try_result_t r;
+    ASSERT_TIMES_OUT(dtx_client_begin(c, DTX_MODE_TCC, 1000, gid));
+    ASSERT_TIMES_OUT(dtx_client_try(c, "g", "r", "a", s_big, DTX_PAYLOAD_MAX, &r));
+    ASSERT_TIMES_OUT(dtx_client_try(c, "g", "r", "a", NULL, 0, NULL));
+    ASSERT_TIMES_OUT(dtx_client_commit(c, "g", &state));
+    CU_ASSERT_EQUAL(state, 0);
+    ASSERT_TIMES_OUT(dtx_client_rollback(c, "g", NULL));
+    ASSERT_TIMES_OUT(dtx_client_status(c, "g", &state));
+    CU_ASSERT_STRING_EQUAL(dtx_client_last_error(c), "");
+    dtx_client_destroy(&c);
+    CU_ASSERT_PTR_NULL(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Participant                                                         */
+/* ------------------------------------------------------------------ */
+
+static int s_ok(const dtx_call_t *call, void *arg)
+{
+    (void)call;
+    (void)arg;
+    return DTX_OK;
+}
+
+static void test_participant_new_rejects_bad_instance(void)
+{
+    int err = 0;
+    CU_ASSERT_PTR_NULL(dtx_participant_new(NULL, &err));
+    CU_ASSERT_EQUAL(err, DTX_EINVAL);
+    err = 0;
+    CU_ASSERT_PTR_NULL(dtx_participant_new("bank a", &err));
+    CU_ASSERT_EQUAL(err, DTX_EINVAL);
+    err = 0;
+    CU_ASSERT_PTR_NULL(dtx_participant_new(s_name64, &err));
+    CU_ASSERT_EQUAL(err, DTX_EINVAL);
+}
+
+static void test_participant_destroy_is_null_safe_and_clears_pointer(void)
+{
+    dtx_participant_destroy(NULL);
+    dtx_participant_t *p = NULL;
+    dtx_participant_destroy(&p);
+    CU_ASSERT_PTR_NULL(p);
+    int err = 1;
+    p = dtx_participant_new("bank-a-1", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(err, DTX_OK);
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, NOBODY), DTX_OK);
+    dtx_participant_destroy(&p);
+    CU_ASSERT_PTR_NULL(p);
+    dtx_participant_destroy(&p);
+}
+
+static void test_serve_rejects_bad_name_missing_handler_and_duplicate(void)
+{
+    dtx_participant_t *p = dtx_participant_new("bank-a-1", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    dtx_tcc_handlers_t h = { s_ok, s_ok, s_ok, NULL };
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, NULL, &h), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bad name", &h), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, s_name64, &h), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bank", NULL), DTX_EINVAL);
+    dtx_tcc_handlers_t no_try = { NULL, s_ok, s_ok, NULL };
+    dtx_tcc_handlers_t no_confirm = { s_ok, NULL, s_ok, NULL };
+    dtx_tcc_handlers_t no_cancel = { s_ok, s_ok, NULL, NULL };
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bank", &no_try), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bank", &no_confirm), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bank", &no_cancel), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bank", &h), DTX_OK);
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bank", &h), DTX_EINVAL);
+    /* More resources than the first allocation holds, after a connect. */
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, NOBODY), DTX_OK);
+    char name[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof name, "res-%d", i);
+        CU_ASSERT_EQUAL(dtx_participant_serve(p, name, &h), DTX_OK);
+    }
+    dtx_participant_destroy(&p);
+}
+
+static void test_connect_rejects_bad_endpoint(void)
+{
+    dtx_participant_t *p = dtx_participant_new("bank-a-1", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, NULL), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, ""), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, "not-an-endpoint"), DTX_EINVAL);
+    /* A failed connect leaves the participant usable. */
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, NOBODY), DTX_OK);
+    CU_ASSERT_EQUAL(dtx_participant_poll(p, 0), DTX_OK);
+    dtx_participant_destroy(&p);
+}
+
+static void test_poll_without_coordinator_waits_and_is_not_registered(void)
+{
+    dtx_participant_t *p = dtx_participant_new("bank-a-1", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    dtx_tcc_handlers_t h = { s_ok, s_ok, s_ok, NULL };
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bank", &h), DTX_OK);
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, NOBODY), DTX_OK);
+    dtx_participant_set_heartbeat(p, 50);
+    int64_t t0 = dtx_clock_mono_ms();
+    CU_ASSERT_EQUAL(dtx_participant_poll(p, SHORT_MS), DTX_OK);
+    int64_t dt = dtx_clock_mono_ms() - t0;
+    CU_ASSERT(dt >= SHORT_MS - 5);
+    CU_ASSERT(dt < SHORT_MS + 500);
+    CU_ASSERT_EQUAL(dtx_participant_registered(p), 0);
+    CU_ASSERT_EQUAL(dtx_participant_registered(NULL), 0);
+    dtx_participant_destroy(&p);
+}
+
+static void test_stop_before_run_makes_it_return_at_once(void)
+{
+    dtx_participant_t *p = dtx_participant_new("bank-a-1", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, NOBODY), DTX_OK);
+    dtx_participant_stop(p);
+    int64_t t0 = dtx_clock_mono_ms();
+    CU_ASSERT_EQUAL(dtx_participant_run(p), DTX_OK);
+    CU_ASSERT(dtx_clock_mono_ms() - t0 < 100);
+    /* The stop was consumed: a bounded poll now waits its full time. */
+    t0 = dtx_clock_mono_ms();
+    CU_ASSERT_EQUAL(dtx_participant_poll(p, 50), DTX_OK);
+    CU_ASSERT(dtx_clock_mono_ms() - t0 >= 45);
+    dtx_participant_stop(NULL); /* harmless */
+    dtx_participant_destroy(&p);
+}
+
+/* The calls above log warnings by design; keep the test output readable. */
+static int s_quiet(void)
+{
+    dtx_log_set_level(DTX_LOG_ERROR);
+    return 0;
+}
+
+static int s_loud(void)
+{
+    dtx_log_set_level(DTX_LOG_INFO);
+    return 0;
+}
+
+UNIT_SUITE(client_args)
+{
+    CU_pSuite s = CU_add_suite("client_args", s_quiet, s_loud);
+#define T(fn) CU_add_test(s, #fn, fn)
+    T(test_client_new_rejects_missing_or_bad_endpoint);
+    T(test_client_destroy_is_null_safe_and_clears_pointer);
+    T(test_client_last_error_is_empty_string_not_null);
+    T(test_begin_rejects_bad_mode_and_null_gid_without_waiting);
+    T(test_try_rejects_bad_names_without_waiting);
+    T(test_try_rejects_oversized_or_missing_payload);
+    T(test_state_calls_reject_bad_gid);
+    T(test_calls_time_out_when_nobody_listens);
+    T(test_participant_new_rejects_bad_instance);
+    T(test_participant_destroy_is_null_safe_and_clears_pointer);
+    T(test_serve_rejects_bad_name_missing_handler_and_duplicate);
+    T(test_connect_rejects_bad_endpoint);
+    T(test_poll_without_coordinator_waits_and_is_not_registered);
+    T(test_stop_before_run_makes_it_return_at_once);
+#undef T
+}

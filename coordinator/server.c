@@ -166,6 +166,11 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t 
     case DTX_MSG_PHASE_REPLY:
         dtx_driver_on_phase_reply(co, peer, msg);
         break;
+    case DTX_MSG_ERROR:
+        /* Never answer an ERROR: two peers would bounce errors forever. */
+        co->stats.bad_messages++;
+        dtx_log_warn("error message from a peer", "code=%u text=\"%s\"", msg->code, msg->text);
+        break;
     default:
         co->stats.bad_messages++;
         dtx_coord_reply_error(co, peer, DTX_EPROTO, "%s is not a request a coordinator serves",

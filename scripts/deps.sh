@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libpq-dev libzmq3-dev libjson-c-dev
       libmicrohttpd-dev libcunit1-dev libcurl4-openssl-dev postgresql
-      postgresql-contrib xxd procps)
+      postgresql-contrib postgresql-client procps)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -117,15 +117,18 @@ typedef struct dtx_msg {
  *   DTX_EVERSION magic is right but the version is not DTX_PROTO_VERSION
  *                (msg->type and msg->corr are still filled so that the
  *                receiver can answer with an ERROR);
- *   DTX_ETOOBIG  len > DTX_MSG_MAX.
+ *   DTX_ETOOBIG  len > DTX_MSG_MAX (checked first).
+ * On any failure with a readable magic, msg->type is kept, and msg->corr
+ * too when the 12-byte header is complete, so the receiver can answer the
+ * request it could not read; every other field is zero.
  * On failure, when errbuf is not NULL, a one-line lower-case explanation
  * naming the message type and field is written to it (always terminated).
  * Never reads outside buf[0..len). */
 int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
                    char *errbuf, size_t errlen);
 
-/* Encodes *msg into buf (capacity cap). Stores the frame length in *len.
- * Returns 0, DTX_EINVAL when a field is invalid for the type (bad name,
+/* Encodes *msg into buf (capacity cap). Stores the frame length in *len
+ * (on DTX_ETOOBIG the size it needs, on DTX_EINVAL 0). Returns 0, DTX_EINVAL when a field is invalid for the type (bad name,
  * over-long text, payload over DTX_PAYLOAD_MAX, unknown type), or
  * DTX_ETOOBIG when cap is too small. */
 int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len);

@@ -60,7 +60,7 @@ TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/integration_tests $(BUILD)
 BENCH_BINS:= $(BUILD)/bin/dtx-bench $(BUILD)/bin/bench-participant
 
 .PHONY: all deps test test-unit demo bench drill install clean fuzz
-all: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(SAMPLES) $(TEST_BINS) $(BENCH_BINS) $(BUILD)/lib/libdtx.pc
+all: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(SAMPLES) $(TEST_BINS) $(BENCH_BINS) $(BUILD)/lib/libdtx.pc all-parts
 
 deps:
 	@scripts/deps.sh
@@ -157,6 +157,12 @@ install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/lib/libdtx.pc
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# Parts with their own rules (gateway-filter/gateway.mk) add their targets
+# as prerequisites of all-parts.
+.PHONY: all-parts
+all-parts:
+-include gateway-filter/gateway.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# samples/bank/demo.sh — the bank transfer demo behind `make demo`.
+#
+#   BUILD=build samples/bank/demo.sh
+#
+# Starts, under .run/demo/ in the repository, a private PostgreSQL with the
+# databases dtx (the coordinator's log), bank_a and bank_b; then dtxd and
+# one bank-participant per bank (seeded); runs a batch of transfers in
+# which some commit, some are refused in Try for insufficient funds (and so
+# are cancelled), and one is rolled back by its initiator after both tries
+# succeeded; waits until every transaction is final; and prints each
+# transaction's outcome from the coordinator's log, the balances of both
+# banks and whether money was conserved. Exits non-zero when anything is
+# off. Everything it started is stopped on exit, also on failure or Ctrl-C.
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+case $BUILD in
+/*) BIN=$BUILD/bin ;;
+*) BIN=$ROOT/$BUILD/bin ;;
+esac
+RUN=$ROOT/.run/demo
+PGDIR=$RUN/pg
+PSQL=/usr/lib/postgresql/15/bin/psql
+[ -x "$PSQL" ] || PSQL=psql
+PG=tests/harness/pg.sh
+
+pids=()
+names=()
+
+die() {
+    echo "demo: $*" >&2
+    exit 1
+}
+
+# Shows the end of a log when something went wrong.
+show_log() {
+    [ -f "$1" ] || return 0
+    echo "----- last lines of $1 -----" >&2
+    tail -n 25 "$1" >&2 || true
+}
+
+cleanup() {
+    local rc=$? i st
+    trap - EXIT
+    trap "" INT TERM  # a second Ctrl-C must not cut the cleanup short
+    set +e
+    for i in "${!pids[@]}"; do
+        kill -TERM "${pids[$i]}" 2>/dev/null
+    done
+    for i in "${!pids[@]}"; do
+        local n=0
+        while kill -0 "${pids[$i]}" 2>/dev/null && [ $n -lt 50 ]; do
+            sleep 0.1
+            n=$((n + 1))
+        done
+        if kill -0 "${pids[$i]}" 2>/dev/null; then
+            echo "demo: ${names[$i]} did not stop; killing it" >&2
+            kill -KILL "${pids[$i]}" 2>/dev/null
+        fi
+        wait "${pids[$i]}" 2>/dev/null
+        st=$?
+        if [ "$st" -ne 0 ]; then
+            # A clean stop exits 0; anything else (a crash, a sanitizer report) fails the demo.
+            echo "demo: ${names[$i]} exited with status $st (log: $RUN/${names[$i]}.log)" >&2
+            [ "$rc" -ne 0 ] || rc=1
+        fi
+    done
+    "$PG" stop "$PGDIR" >/dev/null 2>&1 || echo "demo: PostgreSQL in $PGDIR did not stop" >&2
+    if [ "$rc" -ne 0 ]; then
+        echo "demo: FAILED (exit $rc); logs in $RUN" >&2
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME CMD...: runs CMD in the background, output to $RUN/NAME.log.
+start() {
+    local name=$1
+    shift
+    "$@" >"$RUN/$name.log" 2>&1 &
+    pids+=("$!")
+    names+=("$name")
+}
+
+# wait_file FILE NAME: waits up to 15 s for FILE, while process NAME lives.
+wait_file() {
+    local file=$1 name=$2 pid=${pids[-1]} n=0
+    until [ -s "$file" ]; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            show_log "$RUN/$name.log"
+            die "$name exited before it was ready"
+        fi
+        n=$((n + 1))
+        if [ $n -gt 150 ]; then
+            show_log "$RUN/$name.log"
+            die "$name not ready after 15 s"
+        fi
+        sleep 0.1
+    done
+}
+
+for b in dtxd bank-participant bank-transfer; do
+    [ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' (or make demo) first"
+done
+
+# A fresh run directory; stop a server a previous run may have left.
+if [ -d "$PGDIR/data" ]; then
+    "$PG" stop "$PGDIR" >/dev/null 2>&1 || true
+fi
+rm -rf -- "$RUN"
+mkdir -p "$RUN"
+chmod 0755 "$ROOT/.run" "$RUN"
+
+echo "== starting PostgreSQL in $PGDIR"
+BASE=$("$PG" start "$PGDIR")
+for db in dtx bank_a bank_b; do
+    "$PG" createdb "$PGDIR" "$db"
+done
+DTX_DB="$BASE dbname=dtx"
+BANK_A_DB="$BASE dbname=bank_a"
+BANK_B_DB="$BASE dbname=bank_b"
+
+q() { # q DB SQL: one value
+    "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$BASE dbname=$1" -c "$2"
+}
+
+echo "== starting dtxd"
+start dtxd "$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*' \
+    --endpoint-file "$RUN/dtxd.endpoint" --node-id demo --log-level info
+wait_file "$RUN/dtxd.endpoint" dtxd
+EP=$(head -n 1 "$RUN/dtxd.endpoint")
+echo "   dtxd listens on $EP"
+
+echo "== starting the banks"
+start bank-a "$BIN/bank-participant" --resource bank-a --db "$BANK_A_DB" \
+    --coordinator "$EP" --seed "alice=10000,bob=5000" --ready-file "$RUN/bank-a.ready"
+wait_file "$RUN/bank-a.ready" bank-a
+start bank-b "$BIN/bank-participant" --resource bank-b --db "$BANK_B_DB" \
+    --coordinator "$EP" --seed "carol=8000,dave=2000" --ready-file "$RUN/bank-b.ready"
+wait_file "$RUN/bank-b.ready" bank-b
+
+# balance + frozen, summed over both banks: the money there is.
+total() {
+    local a b
+    a=$(q bank_a "SELECT coalesce(sum(balance + frozen), 0) FROM accounts")
+    b=$(q bank_b "SELECT coalesce(sum(balance + frozen), 0) FROM accounts")
+    echo $((a + b))
+}
+BEFORE=$(total)
+cents() { # 25000 -> 250.00
+    printf '%d.%02d' $(($1 / 100)) $(($1 % 100))
+}
+
+# Amounts in cents. Transfers run one after the other, but confirms and
+# cancels run in the background, so each outcome below holds whether or not
+# earlier credits and refunds have landed yet.
+cat >"$RUN/transfers.txt" <<'EOF'
+# from            to              cents
+bank-a:alice  ->  bank-b:carol    2500
+bank-b:dave   ->  bank-a:bob      1500
+bank-a:bob    ->  bank-b:dave     9000             # insufficient funds
+bank-b:carol  ->  bank-a:alice    4000
+bank-a:alice  ->  bank-b:dave     3000  rollback   # the initiator changes its mind
+bank-b:dave   ->  bank-a:alice    5000             # insufficient funds
+bank-a:bob    ->  bank-b:carol    1200
+bank-b:carol  ->  bank-a:bob    100000             # insufficient funds
+bank-a:alice  ->  bank-b:carol     700
+bank-b:dave   ->  bank-a:alice     400
+EOF
+
+echo "== transfers (bank-transfer --file $RUN/transfers.txt --wait-final)"
+set +e
+"$BIN/bank-transfer" --coordinator "$EP" --file "$RUN/transfers.txt" --wait-final \
+    --wait-timeout-ms 60000 2>"$RUN/bank-transfer.log"
+transfer_rc=$?
+set -e
+if [ "$transfer_rc" -ne 0 ]; then
+    show_log "$RUN/bank-transfer.log"
+    show_log "$RUN/dtxd.log"
+    die "bank-transfer exited with status $transfer_rc"
+fi
+
+echo
+echo "== the coordinator's log (dtx_global, dtx_branch)"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -P footer=off -d "$DTX_DB" -c "
+    SELECT g.gid,
+           dtx_state_name(g.state) AS state,
+           string_agg(b.resource || ' ' || b.action || ': ' || dtx_branch_state_name(b.state),
+                      ', ' ORDER BY b.branch_no) AS branches
+      FROM dtx_global g LEFT JOIN dtx_branch b USING (gid)
+     GROUP BY g.gid, g.state, g.created_at
+     ORDER BY g.created_at, g.gid"
+"$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$DTX_DB" -c "
+    SELECT dtx_state_name(state) || ': ' || count(*) FROM dtx_global GROUP BY state ORDER BY state"
+
+echo
+echo "== balances"
+for db in bank_a bank_b; do
+    echo "-- $db"
+    "$PSQL" -X -q -v ON_ERROR_STOP=1 -P footer=off -d "$BASE dbname=$db" \
+        -c "SELECT id AS account, (balance / 100.0)::numeric(16, 2) AS balance,
+                   (frozen / 100.0)::numeric(16, 2) AS frozen,
+                   (incoming / 100.0)::numeric(16, 2) AS incoming
+              FROM accounts ORDER BY id"
+done
+
+AFTER=$(total)
+unfinished=$(q dtx "SELECT count(*) FROM dtx_global WHERE state NOT IN (3, 5)")
+reserved=$(( $(q bank_a "SELECT coalesce(sum(abs(frozen) + abs(incoming)), 0) FROM accounts") +
+    $(q bank_b "SELECT coalesce(sum(abs(frozen) + abs(incoming)), 0) FROM accounts") ))
+ntx=$(q dtx "SELECT count(*) FROM dtx_global")
+
+ok=1
+if [ "$ntx" -ne 10 ]; then
+    echo "demo: the coordinator logged $ntx transactions, expected 10" >&2
+    ok=0
+fi
+if [ "$unfinished" -ne 0 ]; then
+    echo "demo: $unfinished transactions are not committed or aborted" >&2
+    ok=0
+fi
+if [ "$reserved" -ne 0 ]; then
+    echo "demo: $reserved cents are still frozen or incoming after every transaction ended" >&2
+    ok=0
+fi
+if [ "$BEFORE" -eq "$AFTER" ]; then
+    echo "money conserved: yes (total $(cents "$BEFORE") before, $(cents "$AFTER") after)"
+else
+    echo "money conserved: NO (total $(cents "$BEFORE") before, $(cents "$AFTER") after)"
+    ok=0
+fi
+[ "$ok" -eq 1 ] || die "the demo's checks failed"
+echo "demo: ok"

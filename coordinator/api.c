@@ -8,6 +8,7 @@
  *             STATE; the driver then confirms every branch
  *   ROLLBACK  record ABORTING → STATE; the driver cancels every branch
  *   STATUS    STATE from memory, or from the log
+ *   RESUME    a STUCK transaction goes back to its decision (operator)
  *
  * A request for a gid not in memory loads it from the log first; a request
  * that arrives while a decision write is in flight is parked and replayed
@@ -21,9 +22,12 @@
 #include "dtx/clock.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
+#include "fault.h"
 #include "txn.h"
 
 enum { S_BEGIN = 1, S_BRANCH_ADD };
+
+static void s_park_request(dtx_txn_t *txn, dtx_request_t *r);
 
 static void s_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
 {
@@ -57,6 +61,7 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     }
     txn->loading = 0;
     co->stats.begun++;
+    dtx_fault_point("after-begin-write");
     dtx_msg_t out;
     memset(&out, 0, sizeof out);
     out.type = DTX_MSG_BEGIN_OK;
@@ -98,6 +103,7 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
     }
     txn->mode = msg->mode;
     txn->state = DTX_STATE_ACTIVE;
+    txn->owned = 1;
     txn->loading = 1; /* not durable yet: requests for it wait */
     txn->deadline_wall = dtx_clock_wall_ms() + timeout;
     txn->deadline_mono = dtx_clock_mono_ms() + timeout;
@@ -107,8 +113,8 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
     char mode[4], deadline[24];
     snprintf(mode, sizeof mode, "%d", msg->mode);
     snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
-    const char *vals[4] = { gid, mode, deadline, co->cfg.node_id };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 4, vals, NULL, NULL, s_on_begin, w);
+    const char *vals[5] = { gid, mode, deadline, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 5, vals, NULL, NULL, s_on_begin, w);
 }
 
 /* --- TRY --- */
@@ -133,13 +139,23 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
         return;
     }
     if (PQntuples(res) != 1) {
-        /* The log says the transaction is not active: memory was stale. */
-        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is no longer active",
-                              txn->gid);
-        dtx_request_free(req);
+        /* Not active, or not ours any more: memory was stale. Read the log
+         * again (once) and answer from what it says. */
         dtx_txn_evict(co, txn, 0, NULL);
+        if (!req->reloaded) {
+            req->reloaded = 1;
+            dtx_txn_t *fresh = dtx_recovery_load(co, req->gid, 1);
+            if (fresh) {
+                s_park_request(fresh, req);
+                return;
+            }
+        }
+        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is no longer active",
+                              req->gid);
+        dtx_request_free(req);
         return;
     }
+    dtx_fault_point("after-branch-write");
     uint32_t no = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
     dtx_branch_t *br = dtx_txn_add_branch(txn, no);
     if (!br) {
@@ -170,6 +186,12 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
 
 static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
+    if (txn->state == DTX_STATE_ACTIVE && !txn->owned) {
+        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE,
+                              "transaction %s is driven by another coordinator", txn->gid);
+        dtx_request_free(req);
+        return;
+    }
     if (txn->state != DTX_STATE_ACTIVE) {
         dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
                               txn->gid, dtx_state_name(txn->state));
@@ -190,11 +212,12 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     }
     w->kind = S_BRANCH_ADD;
     w->req = req;
-    const char *vals[4] = { txn->gid, req->resource, req->action,
-                            req->payload ? (const char *)req->payload : "" };
-    int lens[4] = { 0, 0, 0, (int)req->payload_len };
-    int fmts[4] = { 0, 0, 0, 1 };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ADD, 4, vals, lens, fmts,
+    const char *vals[6] = { txn->gid, req->resource, req->action,
+                            req->payload ? (const char *)req->payload : "", co->cfg.node_id,
+                            co->epoch_str };
+    int lens[6] = { 0, 0, 0, (int)req->payload_len, 0, 0 };
+    int fmts[6] = { 0, 0, 0, 1, 0, 0 };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ADD, 6, vals, lens, fmts,
                      s_on_branch_add, w);
 }
 
@@ -226,12 +249,86 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *
         dtx_coord_reply_state(co, peer, txn);
         return;
     }
+    if (!txn->owned) {
+        dtx_coord_reply_error(co, peer, DTX_ESTATE,
+                              "transaction %s is driven by another coordinator", txn->gid);
+        return;
+    }
     txn->decision_waiter = *peer;
+    txn->decision_waiter_type = (uint8_t)type;
     txn->has_decision_waiter = 1;
     dtx_driver_decide(co, txn, next,
                       type == DTX_MSG_ROLLBACK ? "rollback requested"
                       : next == DTX_STATE_ABORTING ? "commit with a refused or unknown vote"
                                                    : "commit requested");
+}
+
+/* --- STATUS --- */
+
+static void s_on_status(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_peer_t peer = w->peer;
+    dtx_request_t *req = w->req;
+    w->req = NULL;
+    dtx_wctx_put(w);
+    if (rc != 0)
+        dtx_coord_reply_error(co, &peer, DTX_EDB, "could not read the transaction log");
+    else if (PQntuples(res) != 1)
+        dtx_coord_reply_error(co, &peer, DTX_ENOTFOUND, "unknown transaction (gid %s)", req->gid);
+    else {
+        dtx_msg_t out;
+        memset(&out, 0, sizeof out);
+        out.type = DTX_MSG_STATE;
+        out.corr = peer.corr;
+        strcpy(out.gid, req->gid);
+        out.state = (uint8_t)atoi(PQgetvalue(res, 0, 0));
+        dtx_coord_send(co, peer.rid, peer.rid_len, &out);
+    }
+    dtx_request_free(req);
+}
+
+static void s_status(dtx_coord_t *co, const dtx_peer_t *peer, const char *gid)
+{
+    dtx_wctx_t *w = dtx_wctx_get(co, NULL);
+    dtx_request_t *req = w ? calloc(1, sizeof *req) : NULL;
+    if (!req) {
+        if (w)
+            dtx_wctx_put(w);
+        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    strcpy(req->gid, gid);
+    w->peer = *peer;
+    w->req = req;
+    const char *vals[1] = { gid };
+    dtx_store_submit(co->store, dtx_store_shard(gid), DTX_SQL_STATUS, 1, vals, NULL, NULL,
+                     s_on_status, w);
+}
+
+/* --- RESUME --- */
+
+static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer)
+{
+    int next = 0;
+    int rc = dtx_txn_next(txn->state, DTX_EV_RESUME, NULL, txn->decision, &next);
+    if (rc != 0) {
+        if (txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_ABORTING ||
+            dtx_state_is_final(txn->state)) {
+            dtx_coord_reply_state(co, peer, txn); /* nothing stuck: say where it is */
+            return;
+        }
+        dtx_coord_reply_error(co, peer, DTX_ESTATE, "transaction %s is %s: nothing to resume",
+                              txn->gid, dtx_state_name(txn->state));
+        return;
+    }
+    if (!txn->owned) {
+        dtx_coord_reply_error(co, peer, DTX_ESTATE,
+                              "transaction %s is driven by another coordinator", txn->gid);
+        return;
+    }
+    dtx_driver_resume(co, txn, peer);
 }
 
 /* --- dispatch --- */
@@ -243,6 +340,7 @@ dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_msg_t *msg)
         return NULL;
     r->peer = *peer;
     r->type = msg->type;
+    strcpy(r->gid, msg->gid);
     strcpy(r->resource, msg->resource);
     strcpy(r->action, msg->action);
     if (msg->payload_len) {
@@ -265,16 +363,22 @@ void dtx_request_free(dtx_request_t *req)
     free(req);
 }
 
-int dtx_api_park(dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_msg_t *msg)
+static void s_park_request(dtx_txn_t *txn, dtx_request_t *r)
 {
-    dtx_request_t *r = dtx_request_new(peer, msg);
-    if (!r)
-        return DTX_ENOMEM;
+    r->next = NULL;
     if (txn->parked_tail)
         txn->parked_tail->next = r;
     else
         txn->parked = r;
     txn->parked_tail = r;
+}
+
+int dtx_api_park(dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_msg_t *msg)
+{
+    dtx_request_t *r = dtx_request_new(peer, msg);
+    if (!r)
+        return DTX_ENOMEM;
+    s_park_request(txn, r);
     return 0;
 }
 
@@ -292,10 +396,29 @@ void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     case DTX_MSG_STATUS:
         dtx_coord_reply_state(co, &req->peer, txn);
         break;
+    case DTX_MSG_RESUME:
+        s_resume_request(co, txn, &req->peer);
+        break;
     default:
         break;
     }
     dtx_request_free(req);
+}
+
+void dtx_api_retry_fresh(dtx_coord_t *co, const char *gid, const dtx_peer_t *peer, int type)
+{
+    dtx_request_t *req = calloc(1, sizeof *req);
+    dtx_txn_t *fresh = req ? dtx_recovery_load(co, gid, 1) : NULL;
+    if (!fresh) {
+        free(req);
+        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    req->peer = *peer;
+    req->type = (uint8_t)type;
+    req->reloaded = 1;
+    strcpy(req->gid, gid);
+    s_park_request(fresh, req);
 }
 
 void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
@@ -317,9 +440,18 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
         s_begin(co, peer, msg);
         return;
     }
+    if (msg->type == DTX_MSG_STATUS) {
+        /* From the log: another coordinator may have moved it on since
+         * this one last held it, and memory never runs ahead of the log. */
+        s_status(co, peer, msg->gid);
+        return;
+    }
     dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
     if (!txn) {
-        txn = dtx_recovery_load(co, msg->gid);
+        /* Requests that change an active or stuck transaction may take it
+         * from a live coordinator: the initiator came here. */
+        int steal = msg->type != DTX_MSG_STATUS;
+        txn = dtx_recovery_load(co, msg->gid, steal);
         if (!txn) {
             dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
             return;
@@ -330,12 +462,12 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
             dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
-    if (msg->type == DTX_MSG_STATUS) {
-        dtx_coord_reply_state(co, peer, txn);
-        return;
-    }
     if (msg->type == DTX_MSG_COMMIT || msg->type == DTX_MSG_ROLLBACK) {
         s_decide_request(co, txn, peer, msg->type);
+        return;
+    }
+    if (msg->type == DTX_MSG_RESUME) {
+        s_resume_request(co, txn, peer);
         return;
     }
     dtx_request_t *req = dtx_request_new(peer, msg);

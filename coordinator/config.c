@@ -5,6 +5,12 @@
 
 #include "coord.h"
 #include "dtx/log.h"
+#include "fault.h"
+
+static int s_fault_configure(const char *spec, char *err, size_t errlen)
+{
+    return dtx_fault_configure(spec, err, (unsigned)errlen);
+}
 
 int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *err,
                           size_t errlen)
@@ -25,6 +31,8 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     cfg->db_connections = 2;
     cfg->recovery_interval_ms = 1000;
     cfg->sndhwm = 100000;
+    cfg->lease_ms = 10000;
+    cfg->max_attempts = 50;
 
     const dtx_opt_t opts[] = {
         { "db", DTX_OPT_STRING, cfg->db, 0, 0, "libpq conninfo of the log database (required)" },
@@ -54,6 +62,12 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
           "how often the log is scanned for work no one drives (default 1000)" },
         { "sndhwm", DTX_OPT_INT, &cfg->sndhwm, 1, 10000000,
           "messages queued per peer before sends fail (default 100000)" },
+        { "lease-ms", DTX_OPT_INT, &cfg->lease_ms, 300, 3600000,
+          "node lease; a dead node's transactions are taken over after it (default 10000)" },
+        { "max-attempts", DTX_OPT_INT, &cfg->max_attempts, 0, 1000000,
+          "Confirm/Cancel attempts per branch before the transaction is stuck; 0 = no limit (default 50)" },
+        { "fault", DTX_OPT_STRING, cfg->fault, 0, 0,
+          "TESTS ONLY: exit at POINT[:N][,...] (see docs/operations.md)" },
         { "migrate-only", DTX_OPT_BOOL, &cfg->migrate_only, 0, 1,
           "apply pending log migrations and exit" },
         { NULL, 0, NULL, 0, 0, NULL },
@@ -85,5 +99,7 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
                  (long long)cfg->retry_base_ms, (long long)cfg->retry_max_ms);
         return DTX_ECONFIG;
     }
+    if (s_fault_configure(cfg->fault, err, errlen) != 0)
+        return DTX_ECONFIG;
     return 0;
 }

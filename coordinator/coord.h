@@ -51,6 +51,9 @@ typedef struct dtx_coord_config {
     int64_t db_connections;                /* log connections (shards) */
     int64_t recovery_interval_ms;          /* log scan period */
     int64_t sndhwm;                        /* ZeroMQ send high-water mark */
+    int64_t lease_ms;                      /* node lease; renewed every third of it */
+    int64_t max_attempts;                  /* Confirm/Cancel attempts before STUCK (0: no limit) */
+    char    fault[DTX_OPT_STRMAX];         /* test-only fault injection (fault.h) */
     int     migrate_only;                  /* apply migrations and exit */
 } dtx_coord_config_t;
 
@@ -72,6 +75,8 @@ typedef struct dtx_request {
     struct dtx_request *next;
     dtx_peer_t peer;
     uint8_t    type;                       /* DTX_MSG_TRY, _COMMIT, ... */
+    int        reloaded;                   /* already retried after a fresh load */
+    char       gid[DTX_NAME_SIZE];
     char       resource[DTX_NAME_SIZE];
     char       action[DTX_NAME_SIZE];
     uint8_t   *payload;                    /* owned copy (TRY) */
@@ -108,6 +113,8 @@ typedef struct dtx_txn {
     int            loading;                /* being read from the log */
     int            writing;                /* a global-state write is in flight */
     int            finishing;              /* the final write is in flight */
+    int            owned;                  /* this node holds it (else read-only) */
+    int            decision;               /* recorded decision (for STUCK) */
     int64_t        deadline_wall;          /* epoch ms */
     int64_t        deadline_mono;          /* the same, monotonic */
     dtx_branch_t **branches;               /* by position; branch no i+1 not guaranteed */
@@ -116,6 +123,7 @@ typedef struct dtx_txn {
     dtx_request_t *parked;                 /* FIFO of parked requests */
     dtx_request_t *parked_tail;
     dtx_peer_t     decision_waiter;        /* COMMIT/ROLLBACK waiting on a decision */
+    uint8_t        decision_waiter_type;   /* DTX_MSG_COMMIT or _ROLLBACK */
     int            has_decision_waiter;
     int            refs;                   /* store callbacks holding it */
     int            dead;                   /* removed from the table */
@@ -140,24 +148,37 @@ typedef struct dtx_coord {
     dtx_txntable_t     *txns;
     uint8_t            *sendbuf;           /* DTX_MSG_MAX bytes, reused */
     volatile int        stop;
+    int                 exit_code;         /* set when the loop stops on a failure */
+    int64_t             epoch;             /* this node's lease epoch */
+    char                epoch_str[24];     /* the same, as a statement parameter */
+    int64_t             lease_valid_ms;    /* monotonic: lease surely held until then */
+    int64_t             next_renew_ms;
+    int                 renew_inflight;
     int                 scan_inflight;
     int64_t             next_scan_ms;
     int64_t             next_expire_ms;
     dtx_coord_stats_t   stats;
 } dtx_coord_t;
 
-/* Prepared statements (driver.c / recovery.c / api.c submit them). */
+/* Prepared statements (sql.c). "me" is (owner, owner_epoch) of this node:
+ * every write is fenced on it. */
 enum {
-    DTX_SQL_BEGIN,          /* $1 gid $2 mode $3 deadline_ms $4 owner */
-    DTX_SQL_BRANCH_ADD,     /* $1 gid $2 resource $3 action $4 payload(bin) -> branch_no */
-    DTX_SQL_BRANCH_VOTE,    /* $1 gid $2 branch $3 state $4 last_error (NULL) */
-    DTX_SQL_DECIDE,         /* $1 gid $2 new state $3 expected state -> state */
-    DTX_SQL_BRANCH_DONE,    /* $1 gid $2 branch $3 state $4 attempts */
-    DTX_SQL_BRANCH_ATTEMPT, /* $1 gid $2 branch $3 attempts $4 last_error */
-    DTX_SQL_FINISH,         /* $1 gid $2 final state $3 expected state */
-    DTX_SQL_LOAD_GLOBAL,    /* $1 gid -> mode, state, deadline_ms */
-    DTX_SQL_LOAD_BRANCHES,  /* $1 gid -> branch_no, resource, action, payload, state, attempts */
-    DTX_SQL_SCAN,           /* $1 limit $2 grace ms -> gid */
+    DTX_SQL_BEGIN,          /* gid mode deadline_ms me */
+    DTX_SQL_BRANCH_ADD,     /* gid resource action payload(bin) me -> branch_no */
+    DTX_SQL_BRANCH_VOTE,    /* gid branch state last_error me */
+    DTX_SQL_DECIDE,         /* gid new expected me -> state */
+    DTX_SQL_BRANCH_DONE,    /* gid branch state attempts me */
+    DTX_SQL_BRANCH_ATTEMPT, /* gid branch attempts last_error me */
+    DTX_SQL_FINISH,         /* gid final expected me */
+    DTX_SQL_STUCK,          /* gid decision me */
+    DTX_SQL_RESUME,         /* gid me -> state */
+    DTX_SQL_CLAIM,          /* gid me steal */
+    DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision */
+    DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts */
+    DTX_SQL_SCAN,           /* limit grace_ms me -> gid (own work not in memory) */
+    DTX_SQL_CLAIM_ORPHANS,  /* limit me -> gid (taken from dead owners) */
+    DTX_SQL_STATUS,         /* gid -> state */
+    DTX_SQL_NODE_RENEW,     /* node epoch lease_ms */
     DTX_SQL_COUNT
 };
 extern const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT];
@@ -180,6 +201,9 @@ void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
 /* Parks a copy of a request on txn. 0 or DTX_ENOMEM. */
 int  dtx_api_park(dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_msg_t *msg);
 void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);
+/* Re-handles a COMMIT/ROLLBACK against a fresh read of the log (once),
+ * after a write showed the in-memory copy was stale. */
+void dtx_api_retry_fresh(dtx_coord_t *co, const char *gid, const dtx_peer_t *peer, int type);
 /* Copies msg into a new request (payload copied). NULL on ENOMEM. */
 dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_msg_t *msg);
 void dtx_request_free(dtx_request_t *req);
@@ -194,6 +218,8 @@ void dtx_driver_start_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
 void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
 void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
 void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+/* Resumes a stuck transaction (operator action): back to its decision. */
+void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer);
 /* Runs the timers of txn (called by the loop when txn->due_ms passed). */
 void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now_ms);
 /* Periodic duties: expire silent instances. */
@@ -203,9 +229,17 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn);
 
 /* --- recovery.c --- */
 /* Loads gid from the log into a new in-memory transaction (parked
- * requests are replayed when done). Returns the loading txn or NULL. */
-dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid);
+ * requests are replayed when done). It is claimed for this node when its
+ * owner is dead, or — steal — when it is active or stuck and a request
+ * wants to change it. Returns the loading txn or NULL. */
+dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal);
 void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms);
+
+/* --- lease.c --- */
+/* Takes this node's lease (blocking, at start): sets co->epoch. 0/DTX_EDB. */
+int  dtx_lease_acquire(dtx_coord_t *co, const char *endpoint);
+/* Renews the lease when due; on a lapse drops every in-memory copy. */
+void dtx_lease_tick(dtx_coord_t *co, int64_t now_ms);
 
 /* --- txntable.c --- */
 dtx_txntable_t *dtx_txntable_new(void);

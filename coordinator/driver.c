@@ -23,6 +23,7 @@
  * branch has acknowledged, and then the transaction leaves memory.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backoff.h"
@@ -30,6 +31,7 @@
 #include "dtx/clock.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
+#include "fault.h"
 #include "txn.h"
 
 #define S_NO_INSTANCE_POLL_MS 200
@@ -37,6 +39,13 @@
 static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn);
 static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
 static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now);
+
+/* A write that matched no row: the copy in memory is stale or fenced off. */
+static int s_no_rows(const PGresult *res)
+{
+    const char *n = PQcmdTuples((PGresult *)res);
+    return n[0] == '0' && n[1] == '\0';
+}
 
 static void s_instance_done(dtx_coord_t *co, dtx_branch_t *br)
 {
@@ -87,8 +96,8 @@ static void s_record_attempt(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     char no[16], att[16];
     snprintf(no, sizeof no, "%u", br->no);
     snprintf(att, sizeof att, "%u", br->attempt);
-    const char *vals[4] = { txn->gid, no, att, br->last_error };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ATTEMPT, 4, vals, NULL, NULL,
+    const char *vals[6] = { txn->gid, no, att, br->last_error, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ATTEMPT, 6, vals, NULL, NULL,
                      s_on_fire_and_forget, w);
 }
 
@@ -109,10 +118,21 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
         return;
     }
     if (PQntuples(res) != 1) {
+        /* Stale copy (another coordinator moved it on): read the log again
+         * and answer the initiator from there. */
+        dtx_peer_t waiter = txn->decision_waiter;
+        int type = txn->decision_waiter_type, had = txn->has_decision_waiter;
+        char gid[DTX_NAME_SIZE];
+        strcpy(gid, txn->gid);
+        txn->has_decision_waiter = 0;
         dtx_txn_evict(co, txn, DTX_ESTATE, "the log changed under this coordinator; retry");
+        if (had)
+            dtx_api_retry_fresh(co, gid, &waiter, type);
         return;
     }
     txn->state = decision;
+    txn->decision = decision;
+    dtx_fault_point("after-decision-write");
     dtx_log_info(decision == DTX_STATE_COMMITTING ? "decided commit" : "decided abort",
                  "gid=%s branches=%d", txn->gid, txn->nbranches);
     if (txn->has_decision_waiter) {
@@ -140,6 +160,7 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
                                   txn->gid, br->no);
         }
     }
+    dtx_fault_point("after-decision-reply");
     dtx_driver_drive(co, txn);
     dtx_api_replay_parked(co, txn);
 }
@@ -160,8 +181,8 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
     char st[4], from[4];
     snprintf(st, sizeof st, "%d", decision);
     snprintf(from, sizeof from, "%d", DTX_STATE_ACTIVE);
-    const char *vals[3] = { txn->gid, st, from };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 3, vals, NULL, NULL, s_on_decide, w);
+    const char *vals[5] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 5, vals, NULL, NULL, s_on_decide, w);
 }
 
 /* --- driving --- */
@@ -226,6 +247,12 @@ static void s_on_vote(void *p, int rc, const PGresult *res)
         dtx_txn_evict(co, txn, DTX_EDB, "could not record the vote; ask STATUS");
         return;
     }
+    if (s_no_rows(res)) {
+        dtx_txn_evict(co, txn, DTX_ESTATE,
+                      "another coordinator took the transaction over; ask STATUS");
+        return;
+    }
+    dtx_fault_point("after-vote-write");
     if (!br)
         return;
     if (vote == DTX_BRANCH_TRIED && br->state == DTX_BRANCH_TRYING)
@@ -262,9 +289,9 @@ static void s_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int
     char no[16], st[4];
     snprintf(no, sizeof no, "%u", br->no);
     snprintf(st, sizeof st, "%d", vote);
-    const char *vals[4] = { txn->gid, no, st,
-                            vote == DTX_BRANCH_REFUSED ? br->last_error : NULL };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 4, vals, NULL, NULL, s_on_vote,
+    const char *vals[6] = { txn->gid, no, st, vote == DTX_BRANCH_REFUSED ? br->last_error : NULL,
+                            co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 6, vals, NULL, NULL, s_on_vote,
                      w);
 }
 
@@ -298,12 +325,18 @@ static void s_on_branch_done(void *p, int rc, const PGresult *res)
     if (!br)
         return;
     br->writing = 0;
-    if (rc != 0) {
-        /* Unknown outcome: forget the in-memory copy; recovery re-drives it. */
+    if (rc != 0 || s_no_rows(res)) {
+        /* Unknown outcome, or no longer ours: forget the in-memory copy;
+         * whoever owns it re-drives it from the log. */
         dtx_txn_evict(co, txn, 0, NULL);
         return;
     }
     br->state = state;
+    for (int i = 0; i < txn->nbranches; i++)
+        if (!s_is_final_branch(txn->branches[i])) {
+            dtx_fault_point("between-phases");
+            break;
+        }
     s_check_done(co, txn);
 }
 
@@ -317,7 +350,8 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
     if (!dtx_wctx_put(w))
         return;
     txn->finishing = 0;
-    if (rc == 0) {
+    if (rc == 0 && !s_no_rows(res)) {
+        dtx_fault_point("after-finish-write");
         txn->state = final;
         if (final == DTX_STATE_COMMITTED)
             co->stats.committed++;
@@ -347,8 +381,8 @@ static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     snprintf(no, sizeof no, "%u", br->no);
     snprintf(st, sizeof st, "%d", target);
     snprintf(att, sizeof att, "%u", br->attempt);
-    const char *vals[4] = { txn->gid, no, st, att };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 4, vals, NULL, NULL,
+    const char *vals[6] = { txn->gid, no, st, att, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 6, vals, NULL, NULL,
                      s_on_branch_done, w);
 }
 
@@ -372,11 +406,46 @@ static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn)
     char st[4], from[4];
     snprintf(st, sizeof st, "%d", final);
     snprintf(from, sizeof from, "%d", txn->state);
-    const char *vals[3] = { txn->gid, st, from };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_FINISH, 3, vals, NULL, NULL, s_on_finish, w);
+    const char *vals[5] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_FINISH, 5, vals, NULL, NULL, s_on_finish, w);
+    dtx_fault_point("before-finish-write");
 }
 
 /* --- sending and failures --- */
+
+static void s_on_stuck(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    if (!dtx_wctx_put(w))
+        return;
+    txn->writing = 0;
+    if (rc == 0 && !s_no_rows(res))
+        dtx_log_error("transaction stuck: an operator must resume it", "gid=%s decision=%s",
+                      txn->gid, dtx_state_name(txn->decision));
+    /* Stuck (or unknown): nothing more is driven from memory. */
+    dtx_txn_evict(co, txn, 0, NULL);
+}
+
+/* A branch spent its retry budget: the transaction goes STUCK. */
+static void s_mark_stuck(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
+{
+    if (txn->writing || txn->finishing)
+        return;
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w)
+        return;
+    dtx_log_warn("retry budget spent", "gid=%s branch=%u op=%s attempts=%u error=\"%s\"",
+                 txn->gid, br->no, dtx_op_name(br->op), br->attempt, br->last_error);
+    txn->writing = 1;
+    for (int i = 0; i < txn->nbranches; i++)
+        txn->branches[i]->due_ms = 0;
+    char st[4];
+    snprintf(st, sizeof st, "%d", txn->state);
+    const char *vals[4] = { txn->gid, st, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_STUCK, 4, vals, NULL, NULL, s_on_stuck, w);
+}
 
 static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now,
                            const char *why)
@@ -394,6 +463,8 @@ static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, in
     dtx_log_warn("phase failed", "gid=%s branch=%u op=%s attempt=%u retry_in_ms=%lld error=\"%s\"",
                  txn->gid, br->no, dtx_op_name(br->op), br->attempt, (long long)delay, why);
     s_record_attempt(co, txn, br);
+    if (co->cfg.max_attempts > 0 && br->attempt >= (uint32_t)co->cfg.max_attempts)
+        s_mark_stuck(co, txn, br);
 }
 
 static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now)
@@ -442,6 +513,8 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         in->calls++;
         br->inflight = 1;
         br->first_wait_ms = 0;
+        if (br->op == DTX_OP_TRY)
+            dtx_fault_point("after-try-sent");
         int64_t timeout = co->cfg.phase_timeout_ms;
         if (br->op == DTX_OP_TRY) {
             timeout = co->cfg.try_timeout_ms;
@@ -469,14 +542,9 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         br->due_ms = now + S_NO_INSTANCE_POLL_MS < limit ? now + S_NO_INSTANCE_POLL_MS : limit;
         return;
     }
-    if (strcmp(br->last_error, why) != 0) {
-        snprintf(br->last_error, sizeof br->last_error, "%s", why);
-        dtx_log_warn("waiting for a participant", "gid=%s branch=%u op=%s resource=%s", txn->gid,
-                     br->no, dtx_op_name(br->op), br->resource);
-        s_record_attempt(co, txn, br);
-    }
-    br->due_ms = now + dtx_backoff_delay(co->cfg.retry_base_ms, co->cfg.retry_max_ms,
-                                         br->attempt + 2, dtx_random_u64());
+    /* A round without any live instance counts against the retry budget. */
+    br->attempt++;
+    s_phase_failed(co, txn, br, now, why);
 }
 
 /* --- events --- */
@@ -506,6 +574,50 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
     }
     if (!txn->dead)
         dtx_driver_reschedule(co, txn);
+}
+
+static void s_on_resume(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_txn_t *txn = w->txn;
+    dtx_peer_t peer = w->peer;
+    if (!dtx_wctx_put(w))
+        return;
+    txn->writing = 0;
+    if (rc != 0 || PQntuples(res) != 1) {
+        dtx_coord_reply_error(co, &peer, rc != 0 ? DTX_EDB : DTX_ESTATE,
+                              "could not resume transaction %s; ask STATUS", txn->gid);
+        dtx_txn_evict(co, txn, 0, NULL);
+        return;
+    }
+    txn->state = atoi(PQgetvalue(res, 0, 0));
+    int op = txn->state == DTX_STATE_COMMITTING ? DTX_OP_CONFIRM : DTX_OP_CANCEL;
+    for (int i = 0; i < txn->nbranches; i++) {
+        dtx_branch_t *br = txn->branches[i];
+        br->op = op;
+        br->attempt = 0; /* a fresh budget, as written in the log */
+        br->inflight = 0;
+    }
+    dtx_log_info("resumed", "gid=%s state=%s", txn->gid, dtx_state_name(txn->state));
+    dtx_coord_reply_state(co, &peer, txn);
+    dtx_driver_drive(co, txn);
+    if (!txn->dead)
+        dtx_api_replay_parked(co, txn);
+}
+
+void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer)
+{
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w) {
+        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    w->peer = *peer;
+    w->has_peer = 1;
+    txn->writing = 1;
+    const char *vals[3] = { txn->gid, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_RESUME, 3, vals, NULL, NULL, s_on_resume, w);
 }
 
 void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)

@@ -72,5 +72,5 @@ int main(int argc, char **argv)
                  (unsigned long long)s_co.stats.begun, (unsigned long long)s_co.stats.committed,
                  (unsigned long long)s_co.stats.aborted);
     dtx_coord_fini(&s_co);
-    return rc == 0 ? 0 : 1;
+    return (rc == 0 && s_co.exit_code == 0) ? 0 : 1;
 }

@@ -9,8 +9,16 @@
  *               initiator (a branch still TRYING lost its vote: a COMMIT
  *               then decides abort — presumed abort);
  *   final       answer questions about it, keep nothing in memory.
- * The periodic scan finds the first three kinds that no one in this
- * process is driving; a request for an unknown gid loads it on demand.
+ * The periodic scan finds the first three kinds among this node's own
+ * transactions that are not in memory, and claims the unfinished
+ * transactions of dead coordinators (lease expired, or an older epoch):
+ * UPDATE … FOR UPDATE SKIP LOCKED, so two coordinators never claim the same
+ * one. A request for a gid not in memory loads it on demand, claiming it
+ * when its owner is dead — or, for a request that changes an active
+ * transaction, even from a live owner (the initiator came to us: the other
+ * node's next write for it is fenced off and it lets go).
+ * A transaction this node does not own is read-only here: questions about
+ * it are answered from the log, changes are refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +27,18 @@
 #include "coord.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
+#include "fault.h"
 #include "txn.h"
 
 #define S_SCAN_LIMIT 256
+
+static void s_on_claim(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    (void)rc; /* a failed claim fails the whole batch: s_on_global sees it */
+    (void)res;
+    dtx_wctx_put(w);
+}
 
 static void s_on_global(void *p, int rc, const PGresult *res)
 {
@@ -42,6 +59,9 @@ static void s_on_global(void *p, int rc, const PGresult *res)
     txn->state = atoi(PQgetvalue(res, 0, 1));
     txn->deadline_wall = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
     txn->deadline_mono = dtx_clock_mono_ms() + (txn->deadline_wall - dtx_clock_wall_ms());
+    txn->owned = strcmp(PQgetvalue(res, 0, 3), co->cfg.node_id) == 0 &&
+                 strcmp(PQgetvalue(res, 0, 4), co->epoch_str) == 0;
+    txn->decision = atoi(PQgetvalue(res, 0, 5));
 }
 
 static void s_on_branches(void *p, int rc, const PGresult *res)
@@ -82,11 +102,13 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
             br->unknown_vote = 1;
     }
     txn->loading = 0;
-    dtx_log_debug("loaded from log", "gid=%s state=%s branches=%d", txn->gid,
-                  dtx_state_name(txn->state), txn->nbranches);
-    if (dtx_state_is_final(txn->state)) {
+    dtx_log_debug("loaded from log", "gid=%s state=%s branches=%d owned=%d", txn->gid,
+                  dtx_state_name(txn->state), txn->nbranches, txn->owned);
+    if (dtx_state_is_final(txn->state) || !txn->owned || txn->state == DTX_STATE_STUCK) {
+        /* Nothing to drive here: answer what waits, keep nothing — unless
+         * a request (RESUME) started a write on it. */
         dtx_api_replay_parked(co, txn);
-        if (!txn->dead)
+        if (!txn->dead && !txn->writing)
             dtx_txn_evict(co, txn, 0, NULL);
         return;
     }
@@ -107,20 +129,26 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         dtx_api_replay_parked(co, txn);
 }
 
-dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid)
+dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal)
 {
     dtx_txn_t *txn = dtx_txn_create(co, gid);
     if (!txn)
         return NULL;
     txn->loading = 1;
-    dtx_wctx_t *w1 = dtx_wctx_get(co, txn);
+    dtx_wctx_t *w0 = dtx_wctx_get(co, txn);
+    dtx_wctx_t *w1 = w0 ? dtx_wctx_get(co, txn) : NULL;
     dtx_wctx_t *w2 = w1 ? dtx_wctx_get(co, txn) : NULL;
     if (!w2) {
+        if (w0)
+            dtx_wctx_put(w0);
         if (w1)
             dtx_wctx_put(w1);
         dtx_txn_evict(co, txn, 0, NULL);
         return NULL;
     }
+    /* One round trip: claim (when allowed), then read what we now hold. */
+    const char *claim[4] = { gid, co->cfg.node_id, co->epoch_str, steal ? "true" : "false" };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_CLAIM, 4, claim, NULL, NULL, s_on_claim, w0);
     const char *vals[1] = { gid };
     dtx_store_submit(co->store, txn->shard, DTX_SQL_LOAD_GLOBAL, 1, vals, NULL, NULL, s_on_global,
                      w1);
@@ -129,7 +157,30 @@ dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid)
     return txn;
 }
 
+static void s_load_listed(dtx_coord_t *co, const PGresult *res, const char *what)
+{
+    int loaded = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *gid = PQgetvalue(res, i, 0);
+        if (dtx_txn_find(co, gid))
+            continue; /* being driven here already */
+        if (dtx_recovery_load(co, gid, 0))
+            loaded++;
+    }
+    if (loaded)
+        dtx_log_info("recovery scan", "kind=%s loaded=%d", what, loaded);
+}
+
 static void s_on_scan(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    dtx_wctx_put(w);
+    if (rc == 0 && !co->stop)
+        s_load_listed(co, res, "own");
+}
+
+static void s_on_orphans(void *p, int rc, const PGresult *res)
 {
     dtx_wctx_t *w = p;
     dtx_coord_t *co = w->co;
@@ -137,16 +188,12 @@ static void s_on_scan(void *p, int rc, const PGresult *res)
     co->scan_inflight = 0;
     if (rc != 0 || co->stop)
         return;
-    int loaded = 0;
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *gid = PQgetvalue(res, i, 0);
-        if (dtx_txn_find(co, gid))
-            continue; /* being driven here already */
-        if (dtx_recovery_load(co, gid))
-            loaded++;
+    if (PQntuples(res) > 0) {
+        dtx_log_warn("took over transactions of a dead coordinator", "count=%d",
+                     PQntuples(res));
+        dtx_fault_point("after-claim");
     }
-    if (loaded)
-        dtx_log_info("recovery scan", "loaded=%d", loaded);
+    s_load_listed(co, res, "claimed");
 }
 
 void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms)
@@ -154,13 +201,20 @@ void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms)
     if (co->scan_inflight || now_ms < co->next_scan_ms)
         return;
     co->next_scan_ms = now_ms + co->cfg.recovery_interval_ms;
-    dtx_wctx_t *w = dtx_wctx_get(co, NULL);
-    if (!w)
+    dtx_wctx_t *w1 = dtx_wctx_get(co, NULL);
+    dtx_wctx_t *w2 = w1 ? dtx_wctx_get(co, NULL) : NULL;
+    if (!w2) {
+        if (w1)
+            dtx_wctx_put(w1);
         return;
+    }
     co->scan_inflight = 1;
     char limit[16], grace[24];
     snprintf(limit, sizeof limit, "%d", S_SCAN_LIMIT);
     snprintf(grace, sizeof grace, "%lld", (long long)co->cfg.phase_timeout_ms);
-    const char *vals[2] = { limit, grace };
-    dtx_store_submit(co->store, 0, DTX_SQL_SCAN, 2, vals, NULL, NULL, s_on_scan, w);
+    const char *scan[4] = { limit, grace, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, 0, DTX_SQL_SCAN, 4, scan, NULL, NULL, s_on_scan, w1);
+    const char *orphans[3] = { limit, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, 0, DTX_SQL_CLAIM_ORPHANS, 3, orphans, NULL, NULL, s_on_orphans,
+                     w2);
 }

@@ -66,6 +66,8 @@ int dtx_coord_init(dtx_coord_t *co)
     if (zmq_getsockopt(co->router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
         snprintf(endpoint, sizeof endpoint, "%s", co->cfg.listen);
     dtx_log_info("listening", "endpoint=%s node=%s", endpoint, co->cfg.node_id);
+    if (dtx_lease_acquire(co, endpoint) != 0)
+        return DTX_EDB;
     if (co->cfg.endpoint_file[0]) {
         char tmp[DTX_OPT_STRMAX + 8];
         snprintf(tmp, sizeof tmp, "%s.tmp", co->cfg.endpoint_file);
@@ -155,6 +157,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t 
     case DTX_MSG_COMMIT:
     case DTX_MSG_ROLLBACK:
     case DTX_MSG_STATUS:
+    case DTX_MSG_RESUME:
         dtx_api_handle(co, peer, msg);
         break;
     case DTX_MSG_REGISTER:
@@ -272,6 +275,7 @@ int dtx_coord_run(dtx_coord_t *co)
         for (int i = 0; i < S_MAX_TIMERS_PER_TURN && (txn = dtx_timer_due(co, now)) != NULL; i++)
             dtx_driver_on_timer(co, txn, now);
         dtx_driver_tick(co, now);
+        dtx_lease_tick(co, now);
         dtx_recovery_tick(co, now);
         dtx_store_maintain(co->store, now);
         dtx_store_flush(co->store);

@@ -1,46 +1,102 @@
 /*
  * sql.c — every statement the coordinator runs against its log, prepared
- * once per connection. Every UPDATE names the state it expects, so a write
- * based on a stale in-memory copy changes nothing (0 rows) instead of
- * corrupting the log; the caller then re-reads.
+ * once per connection.
+ *
+ * Two guards in every write:
+ *  - the state it expects (`state = …`), so a write based on a stale
+ *    in-memory copy changes nothing instead of corrupting the log;
+ *  - fencing: the writer's (owner, owner_epoch) must still be the
+ *    transaction's. Branch writes lock the global row FOR SHARE while they
+ *    check it, so a claim by another coordinator (an UPDATE of that row)
+ *    either happens before them — and they change nothing — or waits until
+ *    they are committed and is then read by the claimer.
+ * A write that matches no row reports 0 rows; the caller then discards its
+ * copy of the transaction and re-reads the log.
  */
 #include "coord.h"
 
+#define S_FENCE_BRANCH(owner, epoch)                                              \
+    "WITH g AS (SELECT 1 FROM dtx_global WHERE gid = $1 AND owner = " owner      \
+    " AND owner_epoch = " epoch "::bigint FOR SHARE) "
+
 const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_BEGIN] = { "dtx_begin",
-        "INSERT INTO dtx_global (gid, mode, state, deadline, owner, next_attempt_at)"
-        " VALUES ($1, $2::smallint, 1, to_timestamp($3::bigint / 1000.0), $4,"
-        "         to_timestamp($3::bigint / 1000.0))", 4 },
+        "INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at)"
+        " VALUES ($1, $2::smallint, 1, to_timestamp($3::bigint / 1000.0), $4, $5::bigint,"
+        "         to_timestamp($3::bigint / 1000.0))", 5 },
     [DTX_SQL_BRANCH_ADD] = { "dtx_branch_add",
         "WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()"
-        "           WHERE gid = $1 AND state = 1 RETURNING branches)"
+        "           WHERE gid = $1 AND state = 1 AND owner = $5 AND owner_epoch = $6::bigint"
+        "           RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, 1 FROM g RETURNING branch_no", 4 },
+        " SELECT $1, g.branches, $2, $3, $4, 1 FROM g RETURNING branch_no", 6 },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
+        S_FENCE_BRANCH("$5", "$6")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = 1, last_error = $4,"
-        " updated_at = now() WHERE gid = $1 AND branch_no = $2::int AND state = 1", 4 },
+        " updated_at = now() WHERE gid = $1 AND branch_no = $2::int AND state = 1"
+        " AND EXISTS (SELECT 1 FROM g)", 6 },
     [DTX_SQL_DECIDE] = { "dtx_decide",
-        "UPDATE dtx_global SET state = $2::smallint, updated_at = now(), next_attempt_at = now()"
-        " WHERE gid = $1 AND state = $3::smallint RETURNING state", 3 },
+        "UPDATE dtx_global SET state = $2::smallint, decision = $2::smallint, updated_at = now(),"
+        " next_attempt_at = now()"
+        " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint"
+        " RETURNING state", 5 },
     [DTX_SQL_BRANCH_DONE] = { "dtx_branch_done",
+        S_FENCE_BRANCH("$5", "$6")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
-        " WHERE gid = $1 AND branch_no = $2::int AND state IN (1, 2, 3)", 4 },
+        " WHERE gid = $1 AND branch_no = $2::int AND state IN (1, 2, 3)"
+        " AND EXISTS (SELECT 1 FROM g)", 6 },
     [DTX_SQL_BRANCH_ATTEMPT] = { "dtx_branch_attempt",
+        S_FENCE_BRANCH("$5", "$6")
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"
-        " WHERE gid = $1 AND branch_no = $2::int", 4 },
+        " WHERE gid = $1 AND branch_no = $2::int AND EXISTS (SELECT 1 FROM g)", 6 },
     [DTX_SQL_FINISH] = { "dtx_finish",
         "UPDATE dtx_global SET state = $2::smallint, updated_at = now(), next_attempt_at = NULL"
-        " WHERE gid = $1 AND state = $3::smallint", 3 },
+        " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint",
+        5 },
+    [DTX_SQL_STUCK] = { "dtx_stuck",
+        "UPDATE dtx_global SET state = 6, decision = $2::smallint, updated_at = now(),"
+        " next_attempt_at = NULL"
+        " WHERE gid = $1 AND state = $2::smallint AND owner = $3 AND owner_epoch = $4::bigint",
+        4 },
+    [DTX_SQL_RESUME] = { "dtx_resume",
+        "WITH g AS (UPDATE dtx_global SET state = decision, updated_at = now(),"
+        "           next_attempt_at = now()"
+        "           WHERE gid = $1 AND state = 6 AND owner = $2 AND owner_epoch = $3::bigint"
+        "           RETURNING state),"
+        " b AS (UPDATE dtx_branch SET attempts = 0, updated_at = now()"
+        "       WHERE gid = $1 AND state IN (1, 2, 3) AND EXISTS (SELECT 1 FROM g))"
+        " SELECT state FROM g", 3 },
+    [DTX_SQL_CLAIM] = { "dtx_claim",
+        "UPDATE dtx_global g SET owner = $2, owner_epoch = $3::bigint, updated_at = now()"
+        " WHERE gid = $1 AND state IN (1, 2, 4, 6)"
+        "   AND NOT (owner IS NOT DISTINCT FROM $2 AND owner_epoch = $3::bigint)"
+        "   AND (($4::bool AND state IN (1, 6))"
+        "        OR NOT EXISTS (SELECT 1 FROM dtx_node n WHERE n.node_id = g.owner"
+        "                       AND n.epoch = g.owner_epoch AND n.lease_until > now()))", 4 },
     [DTX_SQL_LOAD_GLOBAL] = { "dtx_load_global",
-        "SELECT mode, state, (extract(epoch FROM deadline) * 1000)::bigint"
+        "SELECT mode, state, (extract(epoch FROM deadline) * 1000)::bigint,"
+        " coalesce(owner, ''), owner_epoch, coalesce(decision, 0)"
         " FROM dtx_global WHERE gid = $1", 1 },
     [DTX_SQL_LOAD_BRANCHES] = { "dtx_load_branches",
         "SELECT branch_no, resource, action, payload, state, attempts"
         " FROM dtx_branch WHERE gid = $1 ORDER BY branch_no", 1 },
     [DTX_SQL_SCAN] = { "dtx_scan",
         "SELECT gid FROM dtx_global"
-        " WHERE state IN (1, 2, 4)"
+        " WHERE state IN (1, 2, 4) AND owner = $3 AND owner_epoch = $4::bigint"
         "   AND ((state = 1 AND deadline < now())"
         "     OR (state <> 1 AND next_attempt_at < now() - $2::int * interval '1 ms'))"
-        " ORDER BY next_attempt_at LIMIT $1::int", 2 },
+        " ORDER BY next_attempt_at LIMIT $1::int", 4 },
+    [DTX_SQL_CLAIM_ORPHANS] = { "dtx_claim_orphans",
+        "UPDATE dtx_global SET owner = $2, owner_epoch = $3::bigint, updated_at = now()"
+        " WHERE gid IN (SELECT o.gid FROM dtx_global o"
+        "               WHERE o.state IN (1, 2, 4)"
+        "                 AND NOT EXISTS (SELECT 1 FROM dtx_node n WHERE n.node_id = o.owner"
+        "                                 AND n.epoch = o.owner_epoch AND n.lease_until > now())"
+        "               ORDER BY o.next_attempt_at LIMIT $1::int FOR UPDATE SKIP LOCKED)"
+        " RETURNING gid", 3 },
+    [DTX_SQL_STATUS] = { "dtx_status",
+        "SELECT state FROM dtx_global WHERE gid = $1", 1 },
+    [DTX_SQL_NODE_RENEW] = { "dtx_node_renew",
+        "UPDATE dtx_node SET lease_until = now() + $3::int * interval '1 ms', updated_at = now()"
+        " WHERE node_id = $1 AND epoch = $2::bigint", 3 },
 };

@@ -88,6 +88,7 @@ static const s_spec_t s_specs[] = {
     { DTX_MSG_COMMIT, "COMMIT", { F_NAME(gid) } },
     { DTX_MSG_ROLLBACK, "ROLLBACK", { F_NAME(gid) } },
     { DTX_MSG_STATUS, "STATUS", { F_NAME(gid) } },
+    { DTX_MSG_RESUME, "RESUME", { F_NAME(gid) } },
     { DTX_MSG_REGISTER, "REGISTER", { F_NAME(instance), F_NAME(resource) } },
     { DTX_MSG_HEARTBEAT, "HEARTBEAT", { F_NAME(instance) } },
     { DTX_MSG_PHASE_REPLY, "PHASE_REPLY",

@@ -273,7 +273,7 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
     return self->reply.outcome == DTX_OUTCOME_OK ? DTX_OK : DTX_EREFUSED;
 }
 
-/* COMMIT, ROLLBACK and STATUS: gid out, STATE back. */
+/* COMMIT, ROLLBACK, STATUS and RESUME: gid out, STATE back. */
 static int s_state_call(dtx_client_t *self, int type, const char *gid, int *state_out)
 {
     assert(self);
@@ -318,4 +318,9 @@ int dtx_client_rollback(dtx_client_t *self, const char *gid, int *state_out)
 int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out)
 {
     return s_state_call(self, DTX_MSG_STATUS, gid, state_out);
+}
+
+int dtx_client_resume(dtx_client_t *self, const char *gid, int *state_out)
+{
+    return s_state_call(self, DTX_MSG_RESUME, gid, state_out);
 }

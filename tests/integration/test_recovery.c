@@ -162,8 +162,11 @@ static void test_failed_confirm_is_retried_until_it_succeeds(void)
 static void test_dtxd_killed_between_decision_and_confirm_confirms_after_restart(void)
 {
     s_world_t w;
+    /* The restarted dtxd is a new node (the default node id has the pid):
+     * it takes the work over once the old node's lease (1 s) expires. */
     const char *args[] = { "--phase-timeout-ms", "500", "--retry-base-ms", "100",
-                           "--retry-max-ms", "300", "--recovery-interval-ms", "200", NULL };
+                           "--retry-max-ms", "300", "--recovery-interval-ms", "200",
+                           "--lease-ms", "1000", NULL };
     CU_ASSERT_FATAL(s_world_up(&w, "restart", args, NULL, NULL) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_tried(&w, gid) == 0);

@@ -23,7 +23,7 @@
 
 static const uint8_t s_all_types[] = {
     DTX_MSG_BEGIN, DTX_MSG_TRY, DTX_MSG_COMMIT, DTX_MSG_ROLLBACK,
-    DTX_MSG_STATUS, DTX_MSG_REGISTER, DTX_MSG_HEARTBEAT,
+    DTX_MSG_STATUS, DTX_MSG_RESUME, DTX_MSG_REGISTER, DTX_MSG_HEARTBEAT,
     DTX_MSG_PHASE_REPLY, DTX_MSG_BEGIN_OK, DTX_MSG_TRY_OK, DTX_MSG_STATE,
     DTX_MSG_REGISTER_OK, DTX_MSG_HEARTBEAT_OK, DTX_MSG_PHASE, DTX_MSG_ERROR,
 };
@@ -95,6 +95,7 @@ static void s_sample(dtx_msg_t *m, uint8_t t, int variant)
     case DTX_MSG_COMMIT:
     case DTX_MSG_ROLLBACK:
     case DTX_MSG_STATUS:
+    case DTX_MSG_RESUME:
         s_name(m->gid, variant, 'g');
         break;
     case DTX_MSG_REGISTER:
@@ -916,7 +917,7 @@ static void test_encode_rejects_unknown_type(void)
 {
     dtx_msg_t m;
     memset(&m, 0, sizeof m);
-    const uint8_t bad[] = { 0x00, 0x09, 0x80, 0x84, 0x85, 0x89, 0xfe };
+    const uint8_t bad[] = { 0x00, 0x0a, 0x80, 0x84, 0x85, 0x89, 0xfe };
     for (size_t i = 0; i < sizeof bad; i++) {
         m.type = bad[i];
         CU_ASSERT_EQUAL(s_encode(&m), DTX_EINVAL);

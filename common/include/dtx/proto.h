@@ -38,6 +38,8 @@
  *   0x07  HEARTBEAT     P>C  instance name
  *   0x08  PHASE_REPLY   P>C  gid name, branch u32, op u8, attempt u32,
  *                            outcome u8, payload blob
+ *   0x09  RESUME        I>C  gid name   (operator: a STUCK transaction goes
+ *                            back to its decision, with a fresh retry budget)
  *   0x81  BEGIN_OK      C>I  gid name, deadline_ms u64
  *   0x82  TRY_OK        C>I  gid name, branch u32, outcome u8, state u8,
  *                            payload blob
@@ -75,6 +77,7 @@
 #define DTX_MSG_REGISTER     0x06
 #define DTX_MSG_HEARTBEAT    0x07
 #define DTX_MSG_PHASE_REPLY  0x08
+#define DTX_MSG_RESUME       0x09
 #define DTX_MSG_BEGIN_OK     0x81
 #define DTX_MSG_TRY_OK       0x82
 #define DTX_MSG_STATE        0x83

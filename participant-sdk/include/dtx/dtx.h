@@ -118,6 +118,12 @@ int dtx_client_commit(dtx_client_t *self, const char *gid, int *state_out);
  * is safe. */
 int dtx_client_rollback(dtx_client_t *self, const char *gid, int *state_out);
 
+/* Operator action: puts a STUCK transaction (a branch exhausted the
+ * coordinator's retry budget) back to its recorded decision with a fresh
+ * budget. Returns 0 with *state_out = DTX_STATE_COMMITTING / _ABORTING (or
+ * the current state when it was not stuck); DTX_ESTATE for an active one. */
+int dtx_client_resume(dtx_client_t *self, const char *gid, int *state_out);
+
 /* Reads the global state of gid into *state_out. */
 int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out);
 

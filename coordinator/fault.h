@@ -1,0 +1,34 @@
+/*
+ * fault.h — fault injection for tests and drills. OFF unless configured.
+ *
+ * `--fault POINT[:N][,POINT[:N]...]` (env DTX_FAULT) makes dtxd exit at
+ * once — _exit(DTX_FAULT_EXIT), no cleanup, like a kill -9 — the N-th time
+ * (default 1st) execution reaches POINT. The points, in the order a
+ * transaction meets them:
+ *
+ *   after-begin-write       BEGIN is durable, the initiator not yet told
+ *   after-branch-write      a branch is recorded, its Try not yet sent
+ *   after-try-sent          the Try is sent, its vote not yet recorded
+ *   after-vote-write        a vote is durable, the initiator not yet told
+ *   after-decision-write    the decision is durable, nobody told, nothing sent
+ *   after-decision-reply    the initiator was told, no Confirm/Cancel sent
+ *   between-phases          one branch's Confirm/Cancel is durable, others not
+ *   before-finish-write     every branch acknowledged, final state not written
+ *   after-finish-write      final state durable (the copy still in memory)
+ *   after-claim             transactions taken over from a dead coordinator
+ */
+#ifndef DTX_COORD_FAULT_H
+#define DTX_COORD_FAULT_H
+
+#define DTX_FAULT_EXIT 86
+
+/* Parses spec ("" = off). Returns 0 or DTX_ECONFIG with err filled. */
+int dtx_fault_configure(const char *spec, char *err, unsigned errlen);
+
+/* Exits the process when point is armed and its count is reached. */
+void dtx_fault_point(const char *point);
+
+/* The list of point names, NULL-terminated (for docs and tests). */
+extern const char *const dtx_fault_points[];
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * lease.c — this node's lease in dtx_node.
+ *
+ * Lifecycle: at start the node row is inserted or its epoch bumped (a
+ * restart with the same --node-id is a new epoch: the transactions of the
+ * old epoch are orphans, claimable by anyone, this node included). Every
+ * third of --lease-ms the lease is renewed through the store. The lease is
+ * known held until `sent + lease_ms` of the last renewal that succeeded
+ * (sent, not completed: the database's now() is later than our send). If a
+ * renewal completes after that point we were paused or cut off: others may
+ * have claimed our transactions, so every in-memory copy is dropped and
+ * re-read (fencing already made our late writes change nothing). If the
+ * row's epoch changed under us, another process runs with our node id:
+ * this one stops.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "coord.h"
+#include "dtx/clock.h"
+#include "dtx/log.h"
+
+int dtx_lease_acquire(dtx_coord_t *co, const char *endpoint)
+{
+    PGconn *conn = PQconnectdb(co->cfg.db);
+    int rc = DTX_EDB;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        dtx_log_error("cannot connect to the log database", "error=\"%s\"", PQerrorMessage(conn));
+        goto out;
+    }
+    char lease[24];
+    snprintf(lease, sizeof lease, "%lld", (long long)co->cfg.lease_ms);
+    const char *vals[3] = { co->cfg.node_id, lease, endpoint };
+    int64_t sent = dtx_clock_mono_ms();
+    PGresult *res = PQexecParams(conn,
+        "INSERT INTO dtx_node (node_id, epoch, lease_until, endpoint)"
+        " VALUES ($1, 1, now() + $2::int * interval '1 ms', $3)"
+        " ON CONFLICT (node_id) DO UPDATE SET epoch = dtx_node.epoch + 1,"
+        "   lease_until = EXCLUDED.lease_until, endpoint = EXCLUDED.endpoint,"
+        "   started_at = now(), updated_at = now()"
+        " RETURNING epoch", 3, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        co->epoch = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(co->epoch_str, sizeof co->epoch_str, "%lld", (long long)co->epoch);
+        co->lease_valid_ms = sent + co->cfg.lease_ms;
+        co->next_renew_ms = sent + co->cfg.lease_ms / 3;
+        dtx_log_info("lease taken", "node=%s epoch=%lld lease_ms=%lld", co->cfg.node_id,
+                     (long long)co->epoch, (long long)co->cfg.lease_ms);
+        rc = 0;
+    } else {
+        dtx_log_error("cannot take the node lease", "error=\"%s\"", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+out:
+    PQfinish(conn);
+    return rc;
+}
+
+static void s_drop_copy(dtx_coord_t *co, dtx_txn_t *txn, void *arg)
+{
+    (void)arg;
+    dtx_txn_evict(co, txn, DTX_ESTATE, "this coordinator's lease lapsed; retry");
+}
+
+static void s_on_renew(void *p, int rc, const PGresult *res)
+{
+    dtx_wctx_t *w = p;
+    dtx_coord_t *co = w->co;
+    int64_t sent = (int64_t)w->peer.corr; /* send time, see dtx_lease_tick */
+    dtx_wctx_put(w);
+    co->renew_inflight = 0;
+    if (rc != 0 || co->stop)
+        return; /* database away: retried next tick; the lease may lapse */
+    if (strcmp(PQcmdTuples((PGresult *)res), "1") != 0) {
+        dtx_log_error("node id taken by another process: stopping", "node=%s epoch=%lld",
+                      co->cfg.node_id, (long long)co->epoch);
+        co->exit_code = 1;
+        co->stop = 1;
+        return;
+    }
+    int64_t now = dtx_clock_mono_ms();
+    if (now > co->lease_valid_ms) {
+        dtx_log_warn("lease lapsed: dropping in-memory transactions",
+                     "node=%s late_ms=%lld in_memory=%zu", co->cfg.node_id,
+                     (long long)(now - co->lease_valid_ms), dtx_txn_count(co));
+        dtx_txn_each(co, s_drop_copy, NULL);
+    }
+    co->lease_valid_ms = sent + co->cfg.lease_ms;
+}
+
+void dtx_lease_tick(dtx_coord_t *co, int64_t now_ms)
+{
+    if (co->renew_inflight || now_ms < co->next_renew_ms)
+        return;
+    dtx_wctx_t *w = dtx_wctx_get(co, NULL);
+    if (!w)
+        return;
+    co->renew_inflight = 1;
+    co->next_renew_ms = now_ms + co->cfg.lease_ms / 3;
+    w->peer.corr = (uint64_t)now_ms; /* remembered send time */
+    char lease[24];
+    snprintf(lease, sizeof lease, "%lld", (long long)co->cfg.lease_ms);
+    const char *vals[3] = { co->cfg.node_id, co->epoch_str, lease };
+    dtx_store_submit(co->store, 0, DTX_SQL_NODE_RENEW, 3, vals, NULL, NULL, s_on_renew, w);
+}

@@ -145,6 +145,11 @@ bench: deps
 	$(MAKE) all
 	BUILD=$(BUILD) bench/run.sh
 
+# The long recovery drill (the short one runs inside make test).
+drill: deps
+	$(MAKE) all
+	BUILD=$(BUILD) SAN=$(SAN) tests/drill/drill.sh
+
 install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/lib/libdtx.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/dtx
 	install -m 755 $(DTXD) $(DESTDIR)$(PREFIX)/bin/dtxd
@@ -162,7 +167,7 @@ clean:
 # as prerequisites of all-parts.
 .PHONY: all-parts
 all-parts:
--include gateway-filter/gateway.mk
+-include $(sort $(wildcard gateway-filter/*.mk tests/drill/*.mk tools/*.mk))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

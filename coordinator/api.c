@@ -68,7 +68,7 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     out.corr = peer.corr;
     strcpy(out.gid, txn->gid);
     out.deadline_ms = (uint64_t)txn->deadline_wall;
-    dtx_coord_send(co, peer.rid, peer.rid_len, &out);
+    dtx_coord_reply(co, &peer, &out);
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld", txn->gid, (long long)txn->deadline_wall);
     dtx_driver_reschedule(co, txn);
     dtx_api_replay_parked(co, txn);
@@ -284,7 +284,7 @@ static void s_on_status(void *p, int rc, const PGresult *res)
         out.corr = peer.corr;
         strcpy(out.gid, req->gid);
         out.state = (uint8_t)atoi(PQgetvalue(res, 0, 0));
-        dtx_coord_send(co, peer.rid, peer.rid_len, &out);
+        dtx_coord_reply(co, &peer, &out);
     }
     dtx_request_free(req);
 }

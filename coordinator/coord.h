@@ -62,12 +62,22 @@ typedef struct dtx_coord_config {
 int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *err,
                           size_t errlen);
 
-/* Where to send a reply: the peer's routing id and its request's corr. */
+/* Where to send a reply. A ZeroMQ peer is its routing id and its request's
+ * corr; an HTTP request (admin API) is a handle id the HTTP module gave it,
+ * in corr. Replies go through dtx_coord_reply(), which knows both. */
+#define DTX_PEER_ZMQ  0
+#define DTX_PEER_HTTP 1
 typedef struct dtx_peer {
+    uint8_t  kind;                         /* DTX_PEER_* */
     uint8_t  rid[DTX_ROUTING_ID_MAX];
     uint8_t  rid_len;
     uint64_t corr;
 } dtx_peer_t;
+
+struct dtx_coord;
+/* Delivers a reply to an HTTP peer (set by the HTTP module; NULL: dropped).
+ * msg is valid only during the call. */
+typedef void (*dtx_http_reply_fn)(struct dtx_coord *co, uint64_t handle, const dtx_msg_t *msg);
 
 /* A request parked until its transaction is loaded or its decision write
  * completes; replayed then. */
@@ -158,6 +168,7 @@ typedef struct dtx_coord {
     int64_t             next_scan_ms;
     int64_t             next_expire_ms;
     dtx_coord_stats_t   stats;
+    dtx_http_reply_fn   http_reply;        /* admin HTTP replies (may be NULL) */
 } dtx_coord_t;
 
 /* Prepared statements (sql.c). "me" is (owner, owner_epoch) of this node:
@@ -190,6 +201,8 @@ void dtx_coord_fini(dtx_coord_t *co);
 /* Sends msg to peer (routing id + frame). Returns 0 or DTX_EIO /
  * DTX_ENOPARTICIPANT (peer unknown: disconnected) / DTX_EBUSY (HWM). */
 int  dtx_coord_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg);
+/* Answers a request: msg->corr is set from peer. Returns as dtx_coord_send. */
+int  dtx_coord_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg);
 void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn);

@@ -153,7 +153,7 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
             out.branch = br->no;
             out.outcome = DTX_OUTCOME_REFUSED;
             out.state = (uint8_t)txn->state;
-            dtx_coord_send(co, br->waiter.rid, br->waiter.rid_len, &out);
+            dtx_coord_reply(co, &br->waiter, &out);
         } else {
             dtx_coord_reply_error(co, &br->waiter, DTX_ESTATE,
                                   "transaction %s was decided abort while branch %u was trying",
@@ -273,7 +273,7 @@ static void s_on_vote(void *p, int rc, const PGresult *res)
     out.branch = br->no;
     out.outcome = DTX_OUTCOME_OK;
     out.state = (uint8_t)txn->state;
-    dtx_coord_send(co, br->waiter.rid, br->waiter.rid_len, &out);
+    dtx_coord_reply(co, &br->waiter, &out);
 }
 
 static void s_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int vote)
@@ -698,7 +698,7 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_m
     strcpy(out.resource, msg->resource);
     out.heartbeat_ms = (uint32_t)co->cfg.heartbeat_ms;
     snprintf(out.coordinator, sizeof out.coordinator, "%.63s", co->cfg.node_id);
-    dtx_coord_send(co, peer->rid, peer->rid_len, &out);
+    dtx_coord_reply(co, peer, &out);
     /* Calls waiting for this resource go now. */
     dtx_txn_each(co, s_wake_resource, (void *)msg->resource);
 }
@@ -715,7 +715,7 @@ void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_
     out.type = DTX_MSG_HEARTBEAT_OK;
     out.corr = peer->corr;
     snprintf(out.coordinator, sizeof out.coordinator, "%.63s", co->cfg.node_id);
-    dtx_coord_send(co, peer->rid, peer->rid_len, &out);
+    dtx_coord_reply(co, peer, &out);
 }
 
 void dtx_driver_tick(dtx_coord_t *co, int64_t now)

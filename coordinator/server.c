@@ -124,6 +124,17 @@ int dtx_coord_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_
     return 0;
 }
 
+int dtx_coord_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg)
+{
+    msg->corr = peer->corr;
+    if (peer->kind == DTX_PEER_HTTP) {
+        if (co->http_reply)
+            co->http_reply(co, peer->corr, msg);
+        return 0;
+    }
+    return dtx_coord_send(co, peer->rid, peer->rid_len, msg);
+}
+
 void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
 {
     dtx_msg_t out;
@@ -135,7 +146,7 @@ void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, con
     va_start(ap, fmt);
     vsnprintf(out.text, sizeof out.text, fmt, ap);
     va_end(ap);
-    dtx_coord_send(co, peer->rid, peer->rid_len, &out);
+    dtx_coord_reply(co, peer, &out);
 }
 
 void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
@@ -146,7 +157,7 @@ void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_tx
     out.corr = peer->corr;
     strcpy(out.gid, txn->gid);
     out.state = (uint8_t)txn->state;
-    dtx_coord_send(co, peer->rid, peer->rid_len, &out);
+    dtx_coord_reply(co, peer, &out);
 }
 
 static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)

@@ -36,8 +36,8 @@ static void s_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
         const dtx_branch_t *br = txn->branches[i];
         if (br->unknown_vote)
             v->unknown++;
-        else if (br->state == DTX_BRANCH_TRYING)
-            v->trying++;
+        else if (br->state == DTX_BRANCH_TRYING && txn->mode == DTX_MODE_TCC)
+            v->trying++; /* in 2PC, TRYING is "enlisted": its vote comes at COMMIT */
         else if (br->state == DTX_BRANCH_REFUSED)
             v->refused++;
     }
@@ -76,9 +76,9 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
 
 static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
 {
-    if (msg->mode != DTX_MODE_TCC) {
-        dtx_coord_reply_error(co, peer, DTX_EUNSUPPORTED, "mode %d is not supported; use 1 (tcc)",
-                              msg->mode);
+    if (msg->mode != DTX_MODE_TCC && msg->mode != DTX_MODE_2PC) {
+        dtx_coord_reply_error(co, peer, DTX_EUNSUPPORTED,
+                              "mode %d is not supported; use 1 (tcc) or 2 (2pc)", msg->mode);
         return;
     }
     int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
@@ -178,6 +178,20 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
         dtx_driver_drive(co, txn);
         return;
     }
+    if (txn->mode == DTX_MODE_2PC) {
+        /* 2PC: enlisted. The work travels with PREPARE at COMMIT time. */
+        br->op = DTX_OP_PREPARE;
+        dtx_msg_t out;
+        memset(&out, 0, sizeof out);
+        out.type = DTX_MSG_TRY_OK;
+        strcpy(out.gid, txn->gid);
+        out.branch = br->no;
+        out.outcome = DTX_OUTCOME_OK;
+        out.state = (uint8_t)txn->state;
+        dtx_coord_reply(co, &req->peer, &out);
+        dtx_request_free(req);
+        return;
+    }
     br->waiter = req->peer;
     br->has_waiter = 1;
     dtx_request_free(req);
@@ -257,6 +271,11 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *
     txn->decision_waiter = *peer;
     txn->decision_waiter_type = (uint8_t)type;
     txn->has_decision_waiter = 1;
+    if (txn->mode == DTX_MODE_2PC && next == DTX_STATE_COMMITTING) {
+        /* Commit is only decided once every branch prepared. */
+        dtx_driver_start_prepare(co, txn);
+        return;
+    }
     dtx_driver_decide(co, txn, next,
                       type == DTX_MSG_ROLLBACK ? "rollback requested"
                       : next == DTX_STATE_ABORTING ? "commit with a refused or unknown vote"
@@ -457,7 +476,7 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
             return;
         }
     }
-    if (txn->loading || txn->writing) {
+    if (txn->loading || txn->writing || txn->preparing) {
         if (dtx_api_park(txn, peer, msg) != 0)
             dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
         return;

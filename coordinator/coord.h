@@ -125,6 +125,7 @@ typedef struct dtx_txn {
     int            finishing;              /* the final write is in flight */
     int            owned;                  /* this node holds it (else read-only) */
     int            decision;               /* recorded decision (for STUCK) */
+    int            preparing;              /* 2PC: COMMIT started the prepare phase */
     int64_t        deadline_wall;          /* epoch ms */
     int64_t        deadline_mono;          /* the same, monotonic */
     dtx_branch_t **branches;               /* by position; branch no i+1 not guaranteed */
@@ -177,14 +178,15 @@ enum {
     DTX_SQL_BEGIN,          /* gid mode deadline_ms me */
     DTX_SQL_BRANCH_ADD,     /* gid resource action payload(bin) me -> branch_no */
     DTX_SQL_BRANCH_VOTE,    /* gid branch state last_error me */
-    DTX_SQL_DECIDE,         /* gid new expected me -> state */
+    DTX_SQL_DECIDE,         /* gid new expected me mark_prepared -> state */
+    DTX_SQL_PREPARING,      /* gid me (2PC: the prepare phase started) */
     DTX_SQL_BRANCH_DONE,    /* gid branch state attempts me */
     DTX_SQL_BRANCH_ATTEMPT, /* gid branch attempts last_error me */
     DTX_SQL_FINISH,         /* gid final expected me */
     DTX_SQL_STUCK,          /* gid decision me */
     DTX_SQL_RESUME,         /* gid me -> state */
     DTX_SQL_CLAIM,          /* gid me steal */
-    DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision */
+    DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision preparing */
     DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts */
     DTX_SQL_SCAN,           /* limit grace_ms me -> gid (own work not in memory) */
     DTX_SQL_CLAIM_ORPHANS,  /* limit me -> gid (taken from dead owners) */
@@ -226,6 +228,8 @@ void dtx_request_free(dtx_request_t *req);
 void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char *reason);
 /* Starts (or restarts after a load) driving every unfinished branch. */
 void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn);
+/* 2PC COMMIT: sends Prepare to every branch; all yes decides commit. */
+void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn);
 /* Sends the Try of a freshly recorded branch. */
 void dtx_driver_start_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
 void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);

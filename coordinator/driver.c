@@ -39,6 +39,7 @@
 static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn);
 static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
 static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now);
+static void s_prepared_check(dtx_coord_t *co, dtx_txn_t *txn);
 
 /* A write that matched no row: the copy in memory is stale or fenced off. */
 static int s_no_rows(const PGresult *res)
@@ -132,6 +133,11 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
     }
     txn->state = decision;
     txn->decision = decision;
+    txn->preparing = 0;
+    if (txn->mode == DTX_MODE_2PC && decision == DTX_STATE_COMMITTING)
+        for (int i = 0; i < txn->nbranches; i++)
+            if (txn->branches[i]->state == DTX_BRANCH_TRYING)
+                txn->branches[i]->state = DTX_BRANCH_TRIED;
     dtx_fault_point("after-decision-write");
     dtx_log_info(decision == DTX_STATE_COMMITTING ? "decided commit" : "decided abort",
                  "gid=%s branches=%d", txn->gid, txn->nbranches);
@@ -181,8 +187,10 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
     char st[4], from[4];
     snprintf(st, sizeof st, "%d", decision);
     snprintf(from, sizeof from, "%d", DTX_STATE_ACTIVE);
-    const char *vals[5] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 5, vals, NULL, NULL, s_on_decide, w);
+    int mark = txn->mode == DTX_MODE_2PC && decision == DTX_STATE_COMMITTING;
+    const char *vals[6] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str,
+                            mark ? "true" : "false" };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 6, vals, NULL, NULL, s_on_decide, w);
 }
 
 /* --- driving --- */
@@ -191,7 +199,7 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
 {
     if (txn->dead || (txn->state != DTX_STATE_COMMITTING && txn->state != DTX_STATE_ABORTING))
         return;
-    int op = txn->state == DTX_STATE_COMMITTING ? DTX_OP_CONFIRM : DTX_OP_CANCEL;
+    int op = dtx_op_for_decision(txn->mode, txn->state);
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < txn->nbranches && !txn->dead; i++) {
         dtx_branch_t *br = txn->branches[i];
@@ -206,8 +214,9 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
             br->inflight = 0;
             br->first_wait_ms = 0;
         }
-        if (op == DTX_OP_CANCEL && br->never_sent && br->state != DTX_BRANCH_TRIED) {
-            /* Its Try never left this process: there is nothing to undo. */
+        if (dtx_op_done_state(op) == DTX_BRANCH_CANCELLED && br->never_sent &&
+            br->state != DTX_BRANCH_TRIED) {
+            /* Its Try/Prepare never left this process: nothing to undo. */
             s_branch_acked(co, txn, br);
             continue;
         }
@@ -226,6 +235,47 @@ void dtx_driver_start_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     br->attempt = 0;
     s_send_phase(co, txn, br, dtx_clock_mono_ms());
     dtx_driver_reschedule(co, txn);
+}
+
+/* --- 2PC prepare phase --- */
+
+void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w) {
+        dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+        return;
+    }
+    /* The marker lets recovery abort at once if this coordinator dies now;
+     * the Prepares need not wait for it (without it, the deadline still
+     * ends the transaction), so both leave in this same turn. */
+    const char *vals[3] = { txn->gid, co->cfg.node_id, co->epoch_str };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_PREPARING, 3, vals, NULL, NULL,
+                     s_on_fire_and_forget, w);
+    txn->preparing = 1;
+    int64_t now = dtx_clock_mono_ms();
+    for (int i = 0; i < txn->nbranches && !txn->dead && txn->preparing; i++) {
+        dtx_branch_t *br = txn->branches[i];
+        br->op = DTX_OP_PREPARE;
+        br->attempt = 0;
+        br->first_wait_ms = 0;
+        s_send_phase(co, txn, br, now);
+    }
+    if (!txn->dead) {
+        s_prepared_check(co, txn);
+        dtx_driver_reschedule(co, txn);
+    }
+}
+
+/* Every branch voted yes: decide commit. */
+static void s_prepared_check(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    if (!txn->preparing || txn->writing || txn->state != DTX_STATE_ACTIVE)
+        return;
+    for (int i = 0; i < txn->nbranches; i++)
+        if (txn->branches[i]->state != DTX_BRANCH_TRIED)
+            return;
+    dtx_driver_decide(co, txn, DTX_STATE_COMMITTING, "every branch prepared");
 }
 
 /* --- Try votes --- */
@@ -372,7 +422,7 @@ static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
         dtx_txn_evict(co, txn, 0, NULL);
         return;
     }
-    int target = br->op == DTX_OP_CONFIRM ? DTX_BRANCH_CONFIRMED : DTX_BRANCH_CANCELLED;
+    int target = dtx_op_done_state(br->op);
     w->branch = br->no;
     w->arg = target;
     br->writing = 1;
@@ -452,7 +502,7 @@ static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, in
 {
     br->inflight = 0;
     s_instance_done(co, br);
-    if (br->op == DTX_OP_TRY) {
+    if (dtx_op_is_vote(br->op)) {
         s_try_refused(co, txn, br, why);
         return;
     }
@@ -515,8 +565,10 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         br->first_wait_ms = 0;
         if (br->op == DTX_OP_TRY)
             dtx_fault_point("after-try-sent");
+        else if (br->op == DTX_OP_PREPARE)
+            dtx_fault_point("after-prepare-sent");
         int64_t timeout = co->cfg.phase_timeout_ms;
-        if (br->op == DTX_OP_TRY) {
+        if (dtx_op_is_vote(br->op)) {
             timeout = co->cfg.try_timeout_ms;
             if (txn->deadline_mono - now < timeout)
                 timeout = txn->deadline_mono - now;
@@ -531,7 +583,7 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
     snprintf(why, sizeof why, "no live instance of resource %s", br->resource);
     if (!br->first_wait_ms)
         br->first_wait_ms = now;
-    if (br->op == DTX_OP_TRY) {
+    if (dtx_op_is_vote(br->op)) {
         int64_t limit = br->first_wait_ms + co->cfg.try_timeout_ms;
         if (limit > txn->deadline_mono)
             limit = txn->deadline_mono;
@@ -566,7 +618,7 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
             snprintf(why, sizeof why, "no reply to %s attempt %u in time", dtx_op_name(br->op),
                      br->attempt);
             s_phase_failed(co, txn, br, now, why);
-        } else if (br->op != DTX_OP_TRY || txn->state == DTX_STATE_ACTIVE) {
+        } else if (!dtx_op_is_vote(br->op) || txn->state == DTX_STATE_ACTIVE) {
             s_send_phase(co, txn, br, now);
         } else {
             br->due_ms = 0;
@@ -592,7 +644,7 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
         return;
     }
     txn->state = atoi(PQgetvalue(res, 0, 0));
-    int op = txn->state == DTX_STATE_COMMITTING ? DTX_OP_CONFIRM : DTX_OP_CANCEL;
+    int op = dtx_op_for_decision(txn->mode, txn->state);
     for (int i = 0; i < txn->nbranches; i++) {
         dtx_branch_t *br = txn->branches[i];
         br->op = op;
@@ -626,7 +678,7 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
     dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
     dtx_branch_t *br = txn && !txn->loading ? dtx_txn_branch(txn, msg->branch) : NULL;
     if (!br || !br->inflight || br->op != msg->op || msg->attempt > br->attempt ||
-        (msg->attempt < br->attempt && (msg->op == DTX_OP_TRY || msg->outcome != DTX_OUTCOME_OK))) {
+        (msg->attempt < br->attempt && (dtx_op_is_vote(msg->op) || msg->outcome != DTX_OUTCOME_OK))) {
         dtx_log_debug("stale phase reply ignored", "gid=%s branch=%u op=%s attempt=%u", msg->gid,
                       msg->branch, dtx_op_name(msg->op), msg->attempt);
         return;
@@ -636,7 +688,7 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
         char why[128];
         snprintf(why, sizeof why, "participant %s %s",
                  msg->outcome == DTX_OUTCOME_REFUSED ? "refused" : "failed", dtx_op_name(msg->op));
-        if (msg->op != DTX_OP_TRY) {
+        if (!dtx_op_is_vote(msg->op)) {
             s_phase_failed(co, txn, br, now, why);
             dtx_driver_reschedule(co, txn);
             return;
@@ -651,10 +703,15 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
     br->inflight = 0;
     br->due_ms = 0;
     s_instance_done(co, br);
-    if (msg->op == DTX_OP_TRY)
+    if (msg->op == DTX_OP_TRY) {
         s_submit_vote(co, txn, br, DTX_BRANCH_TRIED);
-    else
+    } else if (msg->op == DTX_OP_PREPARE) {
+        /* Recorded with the commit decision itself, not one by one. */
+        br->state = DTX_BRANCH_TRIED;
+        s_prepared_check(co, txn);
+    } else {
         s_branch_acked(co, txn, br);
+    }
     if (!txn->dead)
         dtx_driver_reschedule(co, txn);
 }

@@ -9,6 +9,7 @@
  *   after-begin-write       BEGIN is durable, the initiator not yet told
  *   after-branch-write      a branch is recorded, its Try not yet sent
  *   after-try-sent          the Try is sent, its vote not yet recorded
+ *   after-prepare-sent      2PC: a Prepare is sent, no decision yet
  *   after-vote-write        a vote is durable, the initiator not yet told
  *   after-decision-write    the decision is durable, nobody told, nothing sent
  *   after-decision-reply    the initiator was told, no Confirm/Cancel sent

@@ -62,6 +62,7 @@ static void s_on_global(void *p, int rc, const PGresult *res)
     txn->owned = strcmp(PQgetvalue(res, 0, 3), co->cfg.node_id) == 0 &&
                  strcmp(PQgetvalue(res, 0, 4), co->epoch_str) == 0;
     txn->decision = atoi(PQgetvalue(res, 0, 5));
+    txn->preparing = PQgetvalue(res, 0, 6)[0] == 't';
 }
 
 static void s_on_branches(void *p, int rc, const PGresult *res)
@@ -96,9 +97,10 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         PQfreemem(raw);
         br->state = atoi(PQgetvalue(res, i, 4));
         br->attempt = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
-        br->op = DTX_OP_TRY;
-        /* Whoever sent its Try is gone: the vote is lost. */
-        if (br->state == DTX_BRANCH_TRYING)
+        br->op = txn->mode == DTX_MODE_2PC ? DTX_OP_PREPARE : DTX_OP_TRY;
+        /* TCC: whoever sent its Try is gone, the vote is lost. (2PC: an
+         * enlisted branch has no vote before COMMIT.) */
+        if (br->state == DTX_BRANCH_TRYING && txn->mode == DTX_MODE_TCC)
             br->unknown_vote = 1;
     }
     txn->loading = 0;
@@ -117,11 +119,15 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
                      dtx_state_name(txn->state), txn->nbranches);
         /* Branches continue from their recorded attempt count. */
         for (int i = 0; i < txn->nbranches; i++)
-            txn->branches[i]->op = txn->state == DTX_STATE_COMMITTING ? DTX_OP_CONFIRM
-                                                                      : DTX_OP_CANCEL;
+            txn->branches[i]->op = dtx_op_for_decision(txn->mode, txn->state);
         dtx_driver_drive(co, txn);
     } else if (txn->state == DTX_STATE_ACTIVE && dtx_clock_mono_ms() >= txn->deadline_mono) {
         dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "deadline passed (recovered)");
+    } else if (txn->state == DTX_STATE_ACTIVE && txn->preparing) {
+        /* Presumed abort: the prepare phase lost its coordinator. Branches
+         * that prepared are released now, not at the deadline. */
+        txn->preparing = 0;
+        dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "prepare phase interrupted");
     } else {
         dtx_driver_reschedule(co, txn);
     }

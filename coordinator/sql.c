@@ -35,11 +35,19 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "UPDATE dtx_branch SET state = $3::smallint, attempts = 1, last_error = $4,"
         " updated_at = now() WHERE gid = $1 AND branch_no = $2::int AND state = 1"
         " AND EXISTS (SELECT 1 FROM g)", 6 },
+    /* $6: a 2PC commit decision also records every enlisted branch as
+     * prepared (it voted yes), in the same statement. */
     [DTX_SQL_DECIDE] = { "dtx_decide",
-        "UPDATE dtx_global SET state = $2::smallint, decision = $2::smallint, updated_at = now(),"
-        " next_attempt_at = now()"
-        " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint"
-        " RETURNING state", 5 },
+        "WITH d AS (UPDATE dtx_global SET state = $2::smallint, decision = $2::smallint,"
+        "           updated_at = now(), next_attempt_at = now()"
+        "           WHERE gid = $1 AND state = $3::smallint AND owner = $4"
+        "             AND owner_epoch = $5::bigint RETURNING state),"
+        " b AS (UPDATE dtx_branch SET state = 2, attempts = 1, updated_at = now()"
+        "       WHERE $6::bool AND gid = $1 AND state = 1 AND EXISTS (SELECT 1 FROM d))"
+        " SELECT state FROM d", 6 },
+    [DTX_SQL_PREPARING] = { "dtx_preparing",
+        "UPDATE dtx_global SET preparing = true, updated_at = now()"
+        " WHERE gid = $1 AND state = 1 AND owner = $2 AND owner_epoch = $3::bigint", 3 },
     [DTX_SQL_BRANCH_DONE] = { "dtx_branch_done",
         S_FENCE_BRANCH("$5", "$6")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
@@ -75,7 +83,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "                       AND n.epoch = g.owner_epoch AND n.lease_until > now()))", 4 },
     [DTX_SQL_LOAD_GLOBAL] = { "dtx_load_global",
         "SELECT mode, state, (extract(epoch FROM deadline) * 1000)::bigint,"
-        " coalesce(owner, ''), owner_epoch, coalesce(decision, 0)"
+        " coalesce(owner, ''), owner_epoch, coalesce(decision, 0), preparing"
         " FROM dtx_global WHERE gid = $1", 1 },
     [DTX_SQL_LOAD_BRANCHES] = { "dtx_load_branches",
         "SELECT branch_no, resource, action, payload, state, attempts"

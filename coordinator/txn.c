@@ -112,3 +112,25 @@ const char *dtx_branch_state_name(int state)
                                          "cancelled" };
     return (state >= 1 && state <= 5) ? names[state] : names[0];
 }
+
+int dtx_op_for_decision(int mode, int state)
+{
+    int commit = state == DTX_STATE_COMMITTING;
+    if (mode == DTX_MODE_2PC)
+        return commit ? DTX_OP_COMMIT : DTX_OP_ABORT;
+    return commit ? DTX_OP_CONFIRM : DTX_OP_CANCEL;
+}
+
+int dtx_op_is_vote(int op)
+{
+    return op == DTX_OP_TRY || op == DTX_OP_PREPARE;
+}
+
+int dtx_op_done_state(int op)
+{
+    if (op == DTX_OP_CONFIRM || op == DTX_OP_COMMIT)
+        return DTX_BRANCH_CONFIRMED;
+    if (op == DTX_OP_CANCEL || op == DTX_OP_ABORT)
+        return DTX_BRANCH_CANCELLED;
+    return 0;
+}

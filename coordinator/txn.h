@@ -70,6 +70,18 @@ typedef struct dtx_txn_votes {
 int dtx_txn_next(int state, dtx_txn_event_t ev, const dtx_txn_votes_t *votes,
                  int decision, int *next);
 
+/* Phase operations by mode (TCC: try/confirm/cancel; 2PC:
+ * prepare/commit/abort). In 2PC a branch's TRYING state means "enlisted,
+ * vote not known", TRIED "prepared", CONFIRMED "committed", CANCELLED
+ * "aborted". */
+/* The op that carries out decision state (COMMITTING / ABORTING) in mode. */
+int dtx_op_for_decision(int mode, int state);
+/* 1 for ops that ask for a vote (TRY, PREPARE). */
+int dtx_op_is_vote(int op);
+/* Branch state an acknowledged op leaves: CONFIRMED or CANCELLED (0 for a
+ * vote op). */
+int dtx_op_done_state(int op);
+
 /* Is a branch transition legal? (from, to are DTX_BRANCH_*). */
 int dtx_branch_transition_ok(int from, int to);
 

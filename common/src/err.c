@@ -81,6 +81,9 @@ const char *dtx_op_name(int op)
     case DTX_OP_TRY:     return "try";
     case DTX_OP_CONFIRM: return "confirm";
     case DTX_OP_CANCEL:  return "cancel";
+    case DTX_OP_PREPARE: return "prepare";
+    case DTX_OP_COMMIT:  return "commit";
+    case DTX_OP_ABORT:   return "abort";
     default:             return "unknown";
     }
 }

@@ -75,7 +75,7 @@ typedef struct {
 #define F_BLOB(m, n)    { S_BLOB, #m, S_OFF(m), offsetof(dtx_msg_t, n), 0, 0 }
 
 #define F_MODE    F_U8(mode, DTX_MODE_TCC, DTX_MODE_2PC)
-#define F_OP      F_U8(op, DTX_OP_TRY, DTX_OP_CANCEL)
+#define F_OP      F_U8(op, DTX_OP_TRY, DTX_OP_MAX)
 #define F_OUTCOME F_U8(outcome, DTX_OUTCOME_OK, DTX_OUTCOME_FAILED)
 #define F_STATE   F_U8(state, DTX_STATE_ACTIVE, DTX_STATE_STUCK)
 #define F_PAYLOAD F_BLOB(payload, payload_len)

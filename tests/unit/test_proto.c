@@ -756,8 +756,8 @@ static const struct {
     int lo, hi;
 } s_enum_cases[] = {
     { "BEGIN mode", b_begin_mode, DTX_MODE_TCC, DTX_MODE_2PC },
-    { "PHASE op", b_phase_op, DTX_OP_TRY, DTX_OP_CANCEL },
-    { "PHASE_REPLY op", b_reply_op, DTX_OP_TRY, DTX_OP_CANCEL },
+    { "PHASE op", b_phase_op, DTX_OP_TRY, DTX_OP_MAX },
+    { "PHASE_REPLY op", b_reply_op, DTX_OP_TRY, DTX_OP_MAX },
     { "PHASE_REPLY outcome", b_reply_outcome, DTX_OUTCOME_OK, DTX_OUTCOME_FAILED },
     { "TRY_OK outcome", b_try_ok_outcome, DTX_OUTCOME_OK, DTX_OUTCOME_FAILED },
     { "TRY_OK state", b_try_ok_state, DTX_STATE_ACTIVE, DTX_STATE_STUCK },
@@ -892,7 +892,7 @@ static void test_encode_rejects_enum_out_of_range(void)
     m.mode = 3;
     CU_ASSERT_EQUAL(s_encode(&m), DTX_EINVAL);
     s_sample(&m, DTX_MSG_PHASE, SAMPLE_SMALL);
-    m.op = 4;
+    m.op = DTX_OP_MAX + 1;
     CU_ASSERT_EQUAL(s_encode(&m), DTX_EINVAL);
     s_sample(&m, DTX_MSG_TRY_OK, SAMPLE_SMALL);
     m.outcome = 3;
@@ -1058,8 +1058,11 @@ static void test_op_names(void)
     CU_ASSERT_STRING_EQUAL(dtx_op_name(DTX_OP_TRY), "try");
     CU_ASSERT_STRING_EQUAL(dtx_op_name(DTX_OP_CONFIRM), "confirm");
     CU_ASSERT_STRING_EQUAL(dtx_op_name(DTX_OP_CANCEL), "cancel");
+    CU_ASSERT_STRING_EQUAL(dtx_op_name(DTX_OP_PREPARE), "prepare");
+    CU_ASSERT_STRING_EQUAL(dtx_op_name(DTX_OP_COMMIT), "commit");
+    CU_ASSERT_STRING_EQUAL(dtx_op_name(DTX_OP_ABORT), "abort");
     CU_ASSERT_STRING_EQUAL(dtx_op_name(0), "unknown");
-    CU_ASSERT_STRING_EQUAL(dtx_op_name(4), "unknown");
+    CU_ASSERT_STRING_EQUAL(dtx_op_name(DTX_OP_MAX + 1), "unknown");
 }
 
 /* ------------------------------------------------------------------ */

@@ -158,6 +158,24 @@ static void test_branch_transitions(void)
     CU_ASSERT_STRING_EQUAL(dtx_branch_state_name(42), "unknown");
 }
 
+static void test_ops_follow_the_mode(void)
+{
+    CU_ASSERT_EQUAL(dtx_op_for_decision(DTX_MODE_TCC, DTX_STATE_COMMITTING), DTX_OP_CONFIRM);
+    CU_ASSERT_EQUAL(dtx_op_for_decision(DTX_MODE_TCC, DTX_STATE_ABORTING), DTX_OP_CANCEL);
+    CU_ASSERT_EQUAL(dtx_op_for_decision(DTX_MODE_2PC, DTX_STATE_COMMITTING), DTX_OP_COMMIT);
+    CU_ASSERT_EQUAL(dtx_op_for_decision(DTX_MODE_2PC, DTX_STATE_ABORTING), DTX_OP_ABORT);
+    CU_ASSERT_TRUE(dtx_op_is_vote(DTX_OP_TRY));
+    CU_ASSERT_TRUE(dtx_op_is_vote(DTX_OP_PREPARE));
+    CU_ASSERT_FALSE(dtx_op_is_vote(DTX_OP_COMMIT));
+    CU_ASSERT_FALSE(dtx_op_is_vote(DTX_OP_CANCEL));
+    CU_ASSERT_EQUAL(dtx_op_done_state(DTX_OP_CONFIRM), DTX_BRANCH_CONFIRMED);
+    CU_ASSERT_EQUAL(dtx_op_done_state(DTX_OP_COMMIT), DTX_BRANCH_CONFIRMED);
+    CU_ASSERT_EQUAL(dtx_op_done_state(DTX_OP_CANCEL), DTX_BRANCH_CANCELLED);
+    CU_ASSERT_EQUAL(dtx_op_done_state(DTX_OP_ABORT), DTX_BRANCH_CANCELLED);
+    CU_ASSERT_EQUAL(dtx_op_done_state(DTX_OP_TRY), 0);
+    CU_ASSERT_EQUAL(dtx_op_done_state(DTX_OP_PREPARE), 0);
+}
+
 UNIT_SUITE(txn)
 {
     CU_pSuite s = CU_add_suite("txn", NULL, NULL);
@@ -174,4 +192,5 @@ UNIT_SUITE(txn)
     CU_add_test(s, "final states accept no new decision", test_final_states_accept_no_new_decision);
     CU_add_test(s, "stuck resumes to its decision only", test_stuck_resumes_to_its_decision_only);
     CU_add_test(s, "branch transitions", test_branch_transitions);
+    CU_add_test(s, "ops follow the mode", test_ops_follow_the_mode);
 }

@@ -60,18 +60,24 @@ const char *dtx_state_name(int state);
 /* Parses a state name; returns the DTX_STATE_* value or DTX_EINVAL. */
 int dtx_state_parse(const char *name);
 
-/* Phase operations (wire: u8). */
+/* Phase operations (wire: u8). 1..3 drive TCC branches, 4..6 drive 2PC
+ * branches. */
 #define DTX_OP_TRY     1
 #define DTX_OP_CONFIRM 2
 #define DTX_OP_CANCEL  3
+#define DTX_OP_PREPARE 4  /* 2PC: do the work and prepare; vote */
+#define DTX_OP_COMMIT  5  /* 2PC: make the prepared work final */
+#define DTX_OP_ABORT   6  /* 2PC: undo prepared work (or refuse a later prepare) */
+#define DTX_OP_MAX     6
 
-/* Returns "try", "confirm", "cancel" or "unknown". */
+/* Returns "try", "confirm", "cancel", "prepare", "commit", "abort" or
+ * "unknown". */
 const char *dtx_op_name(int op);
 
 /* Outcome of a phase call as the participant reports it (wire: u8). */
-#define DTX_OUTCOME_OK      0  /* try: vote yes; confirm/cancel: done */
-#define DTX_OUTCOME_REFUSED 1  /* try only: vote no (business refusal) */
-#define DTX_OUTCOME_FAILED  2  /* could not run now; confirm/cancel are retried */
+#define DTX_OUTCOME_OK      0  /* try/prepare: vote yes; others: done */
+#define DTX_OUTCOME_REFUSED 1  /* try/prepare only: vote no (business refusal) */
+#define DTX_OUTCOME_FAILED  2  /* could not run now; confirm/cancel/commit/abort are retried */
 
 /* Limits. Names (gid, resource, action, instance) are 1..DTX_NAME_MAX bytes
  * of [A-Za-z0-9._:-]; DTX_NAME_SIZE has room for the terminating NUL. */

@@ -1,0 +1,67 @@
+/*
+ * metrics.h — the coordinator's counters and latency histograms, and a
+ * writer for the Prometheus text exposition format (version 0.0.4).
+ *
+ * Everything here is plain memory updated by the one loop thread: an
+ * observation is a handful of integer additions, cheap enough for the hot
+ * path. Histograms keep milliseconds and are exposed in seconds, with
+ * cumulative `_bucket{le=...}`, `_sum` and `_count` series. No sockets, no
+ * database: unit-tested in tests/unit/test_metrics.c.
+ */
+#ifndef DTX_COORD_METRICS_H
+#define DTX_COORD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Upper bounds (ms) of the finite buckets; +Inf is implicit. */
+#define DTX_HIST_BUCKETS 14
+extern const int64_t dtx_hist_bounds_ms[DTX_HIST_BUCKETS];
+
+typedef struct dtx_hist {
+    uint64_t counts[DTX_HIST_BUCKETS + 1]; /* per bucket (not cumulative); last is +Inf */
+    uint64_t count;                        /* observations */
+    int64_t  sum_ms;                       /* their sum */
+} dtx_hist_t;
+
+/* Adds one observation of ms milliseconds (negative counts as 0). */
+void dtx_hist_observe(dtx_hist_t *h, int64_t ms);
+
+typedef struct dtx_metrics {
+    dtx_hist_t phase[4];       /* send-to-reply latency by DTX_OP_* (index 0 unused) */
+    dtx_hist_t duration[2];    /* BEGIN to final state: [0] committed, [1] aborted */
+    uint64_t   stuck;          /* transactions this node marked stuck */
+    uint64_t   http[6];        /* HTTP answers by status class: [2] 2xx ... [5] 5xx */
+    uint64_t   actions;        /* operator actions requested over HTTP */
+} dtx_metrics_t;
+
+/* A phase reply arrived ms after its call was sent. */
+void dtx_metrics_phase(dtx_metrics_t *m, int op, int64_t ms);
+/* A transaction begun at begun_ms (monotonic; 0 = unknown: loaded from the
+ * log, not observed) reached final_state (DTX_STATE_COMMITTED/_ABORTED). */
+void dtx_metrics_finished(dtx_metrics_t *m, int final_state, int64_t begun_ms);
+/* Counts a stuck transaction when happened is non-zero. */
+void dtx_metrics_stuck(dtx_metrics_t *m, int happened);
+/* Counts one HTTP answer with status. */
+void dtx_metrics_http(dtx_metrics_t *m, int status);
+
+/* A growing text buffer. On allocation failure `failed` is set and later
+ * writes are ignored; data is always NUL-terminated when not NULL. */
+typedef struct dtx_text {
+    char  *data;
+    size_t len;
+    size_t cap;
+    int    failed;
+} dtx_text_t;
+
+void dtx_text_printf(dtx_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dtx_text_append(dtx_text_t *t, const char *s, size_t n);
+void dtx_text_free(dtx_text_t *t);
+
+/* Prometheus writers. type is "counter", "gauge" or "histogram"; labels is
+ * NULL or the inside of the braces (`op="try"`), already escaped. */
+void dtx_prom_header(dtx_text_t *t, const char *name, const char *type, const char *help);
+void dtx_prom_value(dtx_text_t *t, const char *name, const char *labels, double value);
+void dtx_prom_hist(dtx_text_t *t, const char *name, const char *labels, const dtx_hist_t *h);
+
+#endif

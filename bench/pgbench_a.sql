@@ -1,0 +1,81 @@
+-- bench/pgbench_a.sql — reference (a) of `make bench` (bench/run.sh).
+--
+-- The minimal durable writes of one dtx transaction with two TCC branches,
+-- one PostgreSQL transaction per write step: the 9 statements dtxd runs
+-- for it, with the text of coordinator/sql.c (fencing included) and the
+-- values dtxd binds as literals or pgbench variables, each sent on its own
+-- so that each is an autocommit transaction with its own commit (WAL
+-- flush). One pgbench transaction = one dtx transaction's writes. Keep it
+-- in step with coordinator/sql.c.
+--
+--   pgbench -n -M prepared -c N -j 2 -T S -f bench/pgbench_a.sql DB
+--
+-- DB holds the coordinator's schema (dtxd --migrate-only). gid: 26
+-- characters like dtxd's (7 of client id, 19 of a random number), unique
+-- per pgbench transaction. Owner 'pgbench', epoch 1. Payload: the 64 bytes
+-- dtx-bench sends. The deadline is a constant in the future (dtxd sends
+-- now + timeout).
+\set g random(1, 9000000000000000000)
+\set deadline_ms 4102444800000
+\set epoch 1
+\set twophase_mark 0
+-- DTX_SQL_BEGIN
+INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at)
+ VALUES (lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), 1::smallint, 1,
+         to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench', :epoch::bigint,
+         to_timestamp(:deadline_ms::bigint / 1000.0));
+-- DTX_SQL_BRANCH_ADD (noop-a)
+WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
+           WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
+             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint
+           RETURNING branches)
+ INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
+ SELECT lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), g.branches, 'noop-a', 'reserve',
+        '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1
+   FROM g RETURNING branch_no;
+-- DTX_SQL_BRANCH_ADD (noop-b)
+WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
+           WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
+             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint
+           RETURNING branches)
+ INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
+ SELECT lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), g.branches, 'noop-b', 'reserve',
+        '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1
+   FROM g RETURNING branch_no;
+-- DTX_SQL_BRANCH_VOTE (branch 1, state 2: tried)
+WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
+           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
+UPDATE dtx_branch SET state = 2::smallint, attempts = 1, last_error = NULL, updated_at = now()
+ WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 1::int AND state = 1
+   AND EXISTS (SELECT 1 FROM g);
+-- DTX_SQL_BRANCH_VOTE (branch 2, state 2: tried)
+WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
+           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
+UPDATE dtx_branch SET state = 2::smallint, attempts = 1, last_error = NULL, updated_at = now()
+ WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 2::int AND state = 1
+   AND EXISTS (SELECT 1 FROM g);
+-- DTX_SQL_DECIDE (active -> committing; a TCC decision marks no branch)
+WITH d AS (UPDATE dtx_global SET state = 2::smallint, decision = 2::smallint,
+           updated_at = now(), next_attempt_at = now()
+           WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1::smallint
+             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint RETURNING state),
+ b AS (UPDATE dtx_branch SET state = 2, attempts = 1, updated_at = now()
+       WHERE :twophase_mark::bool AND gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
+         AND EXISTS (SELECT 1 FROM d))
+ SELECT state FROM d;
+-- DTX_SQL_BRANCH_DONE (branch 1, state 4: confirmed, attempt 1)
+WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
+           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
+UPDATE dtx_branch SET state = 4::smallint, attempts = 1::int, updated_at = now()
+ WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 1::int AND state IN (1, 2, 3)
+   AND EXISTS (SELECT 1 FROM g);
+-- DTX_SQL_BRANCH_DONE (branch 2, state 4: confirmed, attempt 1)
+WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
+           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
+UPDATE dtx_branch SET state = 4::smallint, attempts = 1::int, updated_at = now()
+ WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 2::int AND state IN (1, 2, 3)
+   AND EXISTS (SELECT 1 FROM g);
+-- DTX_SQL_FINISH (committing -> committed)
+UPDATE dtx_global SET state = 3::smallint, updated_at = now(), next_attempt_at = NULL
+ WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 2::smallint
+   AND owner = 'pgbench' AND owner_epoch = :epoch::bigint;

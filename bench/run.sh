@@ -1,0 +1,651 @@
+#!/usr/bin/env bash
+# bench/run.sh — the benchmark behind `make bench`.
+#
+#   BUILD=build bench/run.sh
+#
+# Environment:
+#   BUILD                 build directory holding bin/ (default build)
+#   BENCH_LEVELS          concurrency levels (default "1 16 64 256")
+#   BENCH_SECONDS         measured seconds per run (default 10)
+#   BENCH_WARMUP          warmup seconds before each run (default 2)
+#   BENCH_RUNS            runs per measurement; the table shows the median
+#                         (default 3)
+#   BENCH_DB_CONNECTIONS  dtxd --db-connections, and pgbench (b)'s client
+#                         count (default 2)
+#
+# What it does:
+#   1. starts a private PostgreSQL (tests/harness/pg.sh: fsync on, default
+#      synchronous_commit) in a scratch directory under /tmp, with the
+#      databases dtx (dtxd's log) and ref (the coordinator's schema, applied
+#      with dtxd --migrate-only, for the pgbench references); turns on
+#      track_wal_io_timing for the fsync timings of the cost table;
+#   2. starts dtxd and two bench-participants (resources noop-a, noop-b,
+#      whose handlers do nothing);
+#   3. for each concurrency level, BENCH_RUNS times: empties the log,
+#      CHECKPOINTs, resets dtxd's peak-RSS mark, runs dtx-bench (closed
+#      loop: BEGIN, TRY noop-a, TRY noop-b, COMMIT) and records tx/s, p50,
+#      p99, errors, dtxd's VmHWM, the CPU used over the measured window and
+#      the log's cost per transaction (commits, WAL fsyncs and bytes); then
+#      waits until the log holds every transaction final and checks that it
+#      holds as many committed transactions as dtx-bench saw commit;
+#   4. runs the references against ref: (a) bench/pgbench_a.sql, the 9
+#      statements of one dtx transaction each in its own PostgreSQL
+#      transaction, with the highest level's client count capped at 64; (b)
+#      bench/pgbench_b.sql, the rows of 50 dtx transactions in one
+#      transaction and one round trip (its tps x 50 reported); each after a
+#      discarded warmup run;
+#   5. prints the tables, the machine and the exact commands, and writes
+#      them to $BUILD/bench/results.txt and results.json (logs in
+#      $BUILD/bench/logs/).
+#
+# Every process it starts, and PostgreSQL, is stopped on exit, also on
+# failure or Ctrl-C; the scratch directory is removed. Exits non-zero when
+# a run failed (more than 1% of the transactions errored, nothing
+# committed, pgbench failed) or the log disagrees with what dtx-bench saw.
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+case $BUILD in
+/*) BUILD_DIR=$BUILD ;;
+*) BUILD_DIR=$ROOT/$BUILD ;;
+esac
+BIN=$BUILD_DIR/bin
+OUT=$BUILD_DIR/bench
+LEVELS=${BENCH_LEVELS:-1 16 64 256}
+DURATION=${BENCH_SECONDS:-10}
+WARMUP=${BENCH_WARMUP:-2}
+RUNS=${BENCH_RUNS:-3}
+DB_CONNS=${BENCH_DB_CONNECTIONS:-2}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PG=tests/harness/pg.sh
+SETTLE_TIMEOUT_S=120 # wait for the log to show every transaction final
+
+die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+
+for b in dtxd dtx-bench bench-participant; do
+    [ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make BUILD=$BUILD' (or make bench) first"
+done
+[ -x "$PGBIN/pgbench" ] || die "$PGBIN/pgbench is missing (install postgresql-contrib: scripts/deps.sh)"
+[[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 ]] || die "BENCH_SECONDS must be a whole number of seconds >= 1"
+[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
+[[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "BENCH_RUNS must be >= 1"
+[[ $DB_CONNS =~ ^[0-9]+$ && $DB_CONNS -ge 1 ]] || die "BENCH_DB_CONNECTIONS must be >= 1"
+max_level=0
+for c in $LEVELS; do
+    [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "BENCH_LEVELS: '$c' is not a concurrency level"
+    [ "$c" -gt "$max_level" ] && max_level=$c
+done
+[ "$max_level" -gt 0 ] || die "BENCH_LEVELS is empty"
+
+SCRATCH=$(mktemp -d /tmp/dtx-bench.XXXXXX)
+chmod 0755 "$SCRATCH"
+PGDIR=$SCRATCH/pg
+LOGS=$SCRATCH/logs
+mkdir -p "$LOGS"
+
+pids=()    # background services: dtxd, participants
+names=()
+fg_pids=() # the load generator or pgbench, and sleeps, while waited for
+
+cleanup() {
+    local rc=$? i p
+    trap - EXIT INT TERM
+    set +e
+    for p in "${fg_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for i in "${!pids[@]}"; do
+        kill -TERM "${pids[$i]}" 2>/dev/null
+    done
+    for i in "${!pids[@]}"; do
+        local n=0
+        while kill -0 "${pids[$i]}" 2>/dev/null && [ $n -lt 50 ]; do
+            sleep 0.1
+            n=$((n + 1))
+        done
+        if kill -0 "${pids[$i]}" 2>/dev/null; then
+            echo "bench: ${names[$i]} did not stop on SIGTERM; killing it" >&2
+            kill -KILL "${pids[$i]}" 2>/dev/null
+        fi
+        wait "${pids[$i]}" 2>/dev/null
+    done
+    for p in "${fg_pids[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    "$PG" stop "$PGDIR" >/dev/null 2>&1 || echo "bench: PostgreSQL in $PGDIR did not stop" >&2
+    if [ -d "$LOGS" ]; then
+        rm -rf -- "$OUT/logs"
+        mkdir -p "$OUT/logs"
+        cp -f "$LOGS"/* "$OUT/logs/" 2>/dev/null
+        [ -f "$PGDIR/pg.log" ] && cp -f "$PGDIR/pg.log" "$OUT/logs/postgresql.log"
+    fi
+    rm -rf -- "$SCRATCH"
+    if [ "$rc" -ne 0 ]; then
+        echo "bench: FAILED (exit $rc); logs in $OUT/logs" >&2
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME CMD...: runs CMD in the background, output to $LOGS/NAME.log.
+start() {
+    local name=$1
+    shift
+    "$@" >"$LOGS/$name.log" 2>&1 &
+    pids+=("$!")
+    names+=("$name")
+}
+
+# bg CMD...: starts CMD in the background as a waited-for process (its pid
+# in BG_PID); reap it with reap.
+bg() {
+    "$@" &
+    BG_PID=$!
+    fg_pids+=("$BG_PID")
+}
+
+# reap PID: waits for PID (a signal to this script interrupts the wait and
+# runs the cleanup at once); returns its status.
+reap() {
+    local rc=0 p keep=()
+    wait "$1" || rc=$?
+    for p in "${fg_pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    fg_pids=("${keep[@]}")
+    return "$rc"
+}
+
+sleep_for() {
+    bg sleep "$1"
+    reap "$BG_PID"
+}
+
+# wait_file FILE NAME: waits up to 15 s for FILE, while process NAME lives.
+wait_file() {
+    local file=$1 name=$2 pid=${pids[-1]} n=0
+    until [ -s "$file" ]; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 25 "$LOGS/$name.log" >&2 || true
+            die "$name exited before it was ready"
+        fi
+        n=$((n + 1))
+        [ $n -le 150 ] || { tail -n 25 "$LOGS/$name.log" >&2; die "$name not ready after 15 s"; }
+        sleep 0.1
+    done
+}
+
+q() { # q DB SQL: one value (or rows, | separated)
+    "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$BASE dbname=$1" -c "$2"
+}
+
+# json_num KEY FILE: a number field of dtx-bench's one-line JSON.
+json_num() {
+    sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.][0-9.e+-]*\).*/\1/p" "$2" | head -n 1
+}
+
+# calc EXPR [NAME=VALUE...]: prints an awk expression's value.
+calc() {
+    local expr=$1 args=() a
+    shift
+    for a in "$@"; do args+=(-v "$a"); done
+    awk "${args[@]}" "BEGIN { print ($expr) }"
+}
+
+# median V...: the median of numbers (the lower middle one for an even count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# spread V...: (max - min) / median, in percent.
+spread() {
+    local m
+    m=$(median "$@")
+    printf '%s\n' "$@" | sort -g | awk -v m="$m" 'NR == 1 { lo = $1 } { hi = $1 }
+        END { if (m > 0) printf "%.0f", (hi - lo) * 100 / m; else print 0 }'
+}
+
+# col KIND N: the median of column N over the runs of KIND in $ROWS.
+col() {
+    local v
+    mapfile -t v < <(awk -F '\t' -v k="$1" -v n="$2" '$1 == k { print $n }' "$ROWS")
+    median "${v[@]}"
+}
+
+dtxd_alive() {
+    kill -0 "$DTXD_PID" 2>/dev/null || {
+        tail -n 40 "$LOGS/dtxd.log" >&2
+        die "dtxd exited (log above)"
+    }
+}
+
+# --- CPU and log accounting over a window ---------------------------------
+CLK_TCK=$(getconf CLK_TCK)
+
+# proc_ticks ROLE PID: "ROLE PID utime+stime" (clock ticks, every thread
+# of the process), nothing when PID is gone.
+proc_ticks() {
+    local stat
+    stat=$(cat "/proc/$2/stat" 2>/dev/null) || return 0
+    # Fields 14 and 15, counted after the ")" that ends comm.
+    awk -v r="$1" -v p="$2" '{ print r, p, $12 + $13 }' <<<"${stat##*) }"
+}
+
+# cpu_snap FILE [LOAD_PID]: the host's CPU counters and those of every
+# process of the benchmark (dtxd, participants, the load generator,
+# PostgreSQL's postmaster and its children), to FILE.
+cpu_snap() {
+    local p pm
+    {
+        awk -v w="$(date +%s.%N)" '/^cpu / {
+                idle = $5 + $6; total = 0
+                for (i = 2; i <= 9; i++) total += $i
+                print "host", w, total - idle, total; exit }' /proc/stat
+        proc_ticks dtxd "$DTXD_PID"
+        for p in "${PART_PIDS[@]}"; do proc_ticks parts "$p"; done
+        [ -n "${2:-}" ] && proc_ticks load "$2"
+        pm=$(head -n 1 "$PGDIR/data/postmaster.pid" 2>/dev/null) || pm=""
+        if [ -n "$pm" ]; then
+            proc_ticks pg "$pm"
+            for p in $(pgrep -P "$pm"); do proc_ticks pg "$p"; done
+        fi
+    } >"$1"
+}
+
+# cpu_window FILE0 FILE1: CPU used between two snapshots, tab-separated:
+# dtxd, load generator, participants, PostgreSQL and everything else on
+# the machine in % of one CPU, then the host's busy % of all CPUs. A
+# process that started in between counts from zero; one that ended in
+# between is lost (it no longer has counters to read).
+cpu_window() {
+    awk -v hz="$CLK_TCK" '
+        FNR == NR { if ($1 == "host") { w0 = $2; b0 = $3; t0 = $4 } else s[$1 " " $2] = $3; next }
+        $1 == "host" { w1 = $2; b1 = $3; t1 = $4; next }
+        { k = $1 " " $2; d = $3 - ((k in s) ? s[k] : 0); if (d > 0) r[$1] += d }
+        END {
+            wall = w1 - w0; if (wall <= 0) wall = 1
+            ours = r["dtxd"] + r["load"] + r["parts"] + r["pg"]
+            other = (b1 - b0) - ours; if (other < 0) other = 0
+            f = 100 / hz / wall
+            printf "%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f", r["dtxd"] * f, r["load"] * f,
+                r["parts"] * f, r["pg"] * f, other * f, (t1 > t0 ? (b1 - b0) * 100 / (t1 - t0) : 0)
+        }' "$1" "$2"
+}
+
+# pg_snap DB: "xact_commit wal_sync wal_bytes wal_sync_time_ms" (cluster
+# WAL counters, DB's commits).
+pg_snap() {
+    q "$1" "SELECT d.xact_commit, w.wal_sync, w.wal_bytes, w.wal_sync_time
+              FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = '$1'" | tr '|' ' '
+}
+
+# pg_settled DB: waits (up to 12 s) until the WAL counters stop moving, so
+# that backends have reported their statistics; prints pg_snap.
+pg_settled() {
+    local prev cur n=0
+    prev=$(pg_snap "$1")
+    while [ $n -lt 24 ]; do
+        sleep_for 0.5
+        cur=$(pg_snap "$1")
+        [ "${cur#* }" = "${prev#* }" ] && [ $n -ge 2 ] && break
+        prev=$cur
+        n=$((n + 1))
+    done
+    echo "$cur"
+}
+
+# pg_cost SNAP0 SNAP1 TXNS: per dtx transaction "commits fsyncs wal_kib"
+# and the mean fsync time in ms.
+pg_cost() {
+    awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        if (n <= 0) n = 1
+        syncs = y[2] - x[2]
+        printf "%.2f\t%.2f\t%.2f\t%.2f", (y[1] - x[1]) / n, syncs / n, (y[3] - x[3]) / 1024 / n,
+            (syncs > 0 ? (y[4] - x[4]) / syncs : 0) }'
+}
+
+# settle: waits until the log shows no unfinished transaction; prints the
+# seconds it took, or -1 after SETTLE_TIMEOUT_S.
+settle() {
+    local t0 n=0 left
+    t0=$(date +%s.%N)
+    while :; do
+        left=$(q dtx "SELECT count(*) FROM dtx_global WHERE state NOT IN (3, 5)")
+        [ "$left" -eq 0 ] && break
+        n=$((n + 1))
+        if [ $n -gt $((SETTLE_TIMEOUT_S * 10)) ]; then
+            echo "bench: $left transaction(s) still unfinished in the log ${SETTLE_TIMEOUT_S} s after the run:" >&2
+            q dtx "SELECT dtx_state_name(state) || ': ' || count(*) FROM dtx_global
+                   WHERE state NOT IN (3, 5) GROUP BY state" >&2
+            echo -1
+            return 0
+        fi
+        sleep 0.1
+    done
+    calc 'sprintf("%.1f", b - a)' a="$t0" b="$(date +%s.%N)"
+}
+
+# ----------------------------------------------------------------- setup
+echo "== starting PostgreSQL in $PGDIR"
+BASE=$("$PG" start "$PGDIR")
+"$PG" createdb "$PGDIR" dtx
+"$PG" createdb "$PGDIR" ref
+DTX_DB="$BASE dbname=dtx"
+REF_DB="$BASE dbname=ref"
+# WAL fsync timings for the cost table (pg_stat_wal.wal_sync_time).
+q postgres "ALTER SYSTEM SET track_wal_io_timing = on" >/dev/null
+q postgres "SELECT pg_reload_conf()" >/dev/null
+"$BIN/dtxd" --db "$REF_DB" --migrate-only --log-level warn >"$LOGS/migrate-ref.log" 2>&1 ||
+    { cat "$LOGS/migrate-ref.log" >&2; die "cannot apply the coordinator schema to ref"; }
+
+DTXD_CMD=("$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*'
+    --endpoint-file "$SCRATCH/dtxd.endpoint" --log-level warn --db-connections "$DB_CONNS")
+echo "== starting dtxd"
+start dtxd "${DTXD_CMD[@]}"
+DTXD_PID=${pids[-1]}
+wait_file "$SCRATCH/dtxd.endpoint" dtxd
+EP=$(head -n 1 "$SCRATCH/dtxd.endpoint")
+echo "   dtxd (pid $DTXD_PID) listens on $EP"
+PART_PIDS=()
+for r in noop-a noop-b; do
+    start "participant-$r" "$BIN/bench-participant" --instance "bench-$r" --resource "$r" \
+        --coordinator "$EP" --ready-file "$SCRATCH/$r.ready"
+    PART_PIDS+=("${pids[-1]}")
+    wait_file "$SCRATCH/$r.ready" "participant-$r"
+done
+echo "   participants noop-a and noop-b registered"
+read -r LOAD1 _ </proc/loadavg
+if calc "l > n / 2 ? 1 : 0" l="$LOAD1" n="$(nproc)" | grep -q 1; then
+    echo "bench: warning: the machine is busy (load average $LOAD1 on $(nproc) CPUs): expect noisy" \
+        "figures; the 'other' CPU column shows how much the rest of the machine took" >&2
+fi
+
+failed=0
+# One row per run (tab-separated), dtx levels and references alike:
+#  1 level, or a / b   2 run          3 dtx transactions/s   4 p50 ms (pgbench:
+#  latency average)     5 p99 ms       6 dtxd VmHWM kB        7 errors
+#  8-13 CPU: dtxd, load generator, participants, PostgreSQL, other (% of one
+#  CPU), host busy (% of all)          14 PG commits/tx       15 WAL fsyncs/tx
+#  16 WAL KiB/tx        17 fsync ms    18 settle s            19 raw tps
+ROWS=$LOGS/runs.tsv
+: >"$ROWS"
+
+# ------------------------------------------------------------------- dtx
+for c in $LEVELS; do
+    for run in $(seq 1 "$RUNS"); do
+        dtxd_alive
+        tag="c$c-r$run"
+        f=$LOGS/dtx-bench-$tag.json
+        # The same starting point for every run: an empty log, a fresh
+        # checkpoint (no full-page writes owed to an earlier run), dtxd's
+        # peak-RSS mark reset (clear_refs 5: VmHWM := current RSS).
+        q dtx "TRUNCATE dtx_branch, dtx_global" >/dev/null
+        q dtx "CHECKPOINT" >/dev/null
+        rss_note=""
+        echo 5 >"/proc/$DTXD_PID/clear_refs" 2>/dev/null || rss_note=" (cumulative: clear_refs failed)"
+        log_from=$(($(wc -l <"$LOGS/dtxd.log") + 1))
+        pg0=$(pg_settled dtx)
+        printf '== dtx-bench concurrency %-4s run %d/%d ... ' "$c" "$run" "$RUNS"
+        bg "$BIN/dtx-bench" --coordinator "$EP" --concurrency "$c" --seconds "$DURATION" \
+            --warmup "$WARMUP" --json >"$f" 2>"$LOGS/dtx-bench-$tag.err"
+        bench_pid=$BG_PID
+        # CPU over the measured window only; it ends a little before
+        # dtx-bench's (an exited process has no CPU times to read).
+        sleep_for "$WARMUP"
+        cpu_snap "$SCRATCH/cpu0" "$bench_pid"
+        sleep_for "$(calc 'd - 0.25' d="$DURATION")"
+        cpu_snap "$SCRATCH/cpu1" "$bench_pid"
+        rc=0
+        reap "$bench_pid" || rc=$?
+        rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DTXD_PID/status")
+        dtxd_alive
+        if [ ! -s "$f" ]; then
+            cat "$LOGS/dtx-bench-$tag.err" >&2
+            die "dtx-bench concurrency $c produced no result (exit $rc)"
+        fi
+        tps=$(json_num tps "$f")
+        errs=$(json_num errors_total "$f")
+        committed_total=$(json_num committed_total "$f")
+        printf '%s tx/s, p50 %s ms, p99 %s ms, %s error(s), dtxd VmHWM %s kB%s\n' \
+            "$tps" "$(json_num p50_ms "$f")" "$(json_num p99_ms "$f")" "$errs" "$rss_kb" "$rss_note"
+        if [ "$rc" -ne 0 ] || [ "$errs" -ne 0 ]; then
+            sed 's/^/   /' "$LOGS/dtx-bench-$tag.err"
+        fi
+        if [ "$rc" -ne 0 ]; then
+            echo "   dtx-bench FAILED (exit $rc)"
+            failed=1
+        fi
+        # What the coordinator logged (warn and above) during the run:
+        # shown, never hidden.
+        nlog=$(tail -n +"$log_from" "$LOGS/dtxd.log" | wc -l)
+        if [ "$nlog" -gt 0 ]; then
+            echo "   dtxd logged $nlog line(s) at warn or above during this run; the first ones:"
+            tail -n +"$log_from" "$LOGS/dtxd.log" | head -n 10 | sed 's/^/   | /'
+        fi
+        # The log must end with every transaction final and, when nothing
+        # failed, exactly the commits dtx-bench was told about.
+        st=$(settle)
+        [ "$st" = "-1" ] && failed=1
+        logged=$(q dtx "SELECT count(*) FROM dtx_global WHERE state = 3")
+        if [ "$logged" -ne "$committed_total" ]; then
+            echo "   the log holds $logged committed transactions; dtx-bench saw $committed_total commits"
+            [ "$errs" -eq 0 ] && { echo "   MISMATCH with no error to explain it"; failed=1; }
+        fi
+        pg1=$(pg_settled dtx)
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$run" "$tps" \
+            "$(json_num p50_ms "$f")" "$(json_num p99_ms "$f")" "$rss_kb" "$errs" \
+            "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" "$(pg_cost "$pg0" "$pg1" "$logged")" \
+            "$st" "$tps" >>"$ROWS"
+    done
+done
+
+# ------------------------------------------------------------ references
+A_CLIENTS=$((max_level < 64 ? max_level : 64))
+B_CLIENTS=$DB_CONNS
+
+# pgbench_cmd CLIENTS SCRIPT SECONDS: sets PGBENCH_CMD.
+pgbench_cmd() {
+    PGBENCH_CMD=("$PGBIN/pgbench" -n -M prepared -c "$1" -j 2 -T "$3" -f "$2" "$REF_DB")
+}
+
+# pgbench_ref KIND RUN CLIENTS SCRIPT ROWS_PER_TXN: empties ref, CHECKPOINTs,
+# warms up for WARMUP s (discarded), runs for DURATION s and appends its
+# row to $ROWS. Dies on pgbench failures, failed transactions included.
+pgbench_ref() {
+    local kind=$1 run=$2 clients=$3 script=$4 per=$5 rc=0 nfail n tps lat
+    local log=$LOGS/pgbench-$kind-r$run.log
+    q ref "TRUNCATE dtx_branch, dtx_global" >/dev/null
+    q ref "CHECKPOINT" >/dev/null
+    if [ "$WARMUP" -gt 0 ]; then
+        pgbench_cmd "$clients" "$script" "$WARMUP"
+        bg "${PGBENCH_CMD[@]}" >"$log.warmup" 2>&1
+        reap "$BG_PID" || rc=$?
+        [ "$rc" -eq 0 ] || { tail -n 20 "$log.warmup" >&2; die "pgbench ($kind warmup) failed (exit $rc)"; }
+    fi
+    local pg0 pg1
+    pg0=$(pg_settled ref)
+    pgbench_cmd "$clients" "$script" "$DURATION"
+    bg "${PGBENCH_CMD[@]}" >"$log" 2>&1
+    local pgbench_pid=$BG_PID
+    # The CPU window ends a little before pgbench does (an exited process
+    # has no CPU times to read).
+    cpu_snap "$SCRATCH/cpu0" "$pgbench_pid"
+    sleep_for "$(calc 'd - 0.25' d="$DURATION")"
+    cpu_snap "$SCRATCH/cpu1" "$pgbench_pid"
+    reap "$pgbench_pid" || rc=$?
+    [ "$rc" -eq 0 ] || { tail -n 20 "$log" >&2; die "pgbench ($kind) failed (exit $rc)"; }
+    pg1=$(pg_settled ref)
+    nfail=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")
+    [ "${nfail:-0}" -eq 0 ] || die "pgbench ($kind): $nfail failed transactions (see $log)"
+    n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+    tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$log")
+    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log")
+    { [ -n "$tps" ] && [ -n "$n" ]; } || die "pgbench ($kind): no tps in its output (see $log)"
+    printf '%s\t%s\t%s\t%s\t0\t0\t%s\t%s\t%s\t0\t%s\n' "$kind" "$run" "$(calc 't * p' t="$tps" p="$per")" \
+        "${lat:-0}" "${nfail:-0}" "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" \
+        "$(pg_cost "$pg0" "$pg1" "$((n * per))")" "$tps" >>"$ROWS"
+    REF_TPS=$tps
+}
+
+for run in $(seq 1 "$RUNS"); do
+    printf '== pgbench (a) run %d/%d ... ' "$run" "$RUNS"
+    pgbench_ref a "$run" "$A_CLIENTS" bench/pgbench_a.sql 1
+    echo "$REF_TPS tps"
+    printf '== pgbench (b) run %d/%d ... ' "$run" "$RUNS"
+    pgbench_ref b "$run" "$B_CLIENTS" bench/pgbench_b.sql 50
+    echo "$REF_TPS tps (x 50 = $(calc 'sprintf("%.1f", t * 50)' t="$REF_TPS") dtx transactions/s)"
+done
+A_TPS=$(col a 3)
+B_TPS=$(col b 19)
+B_X50=$(col b 3)
+pgbench_cmd "$A_CLIENTS" bench/pgbench_a.sql "$DURATION"
+PGBENCH_A=("${PGBENCH_CMD[@]}")
+pgbench_cmd "$B_CLIENTS" bench/pgbench_b.sql "$DURATION"
+PGBENCH_B=("${PGBENCH_CMD[@]}")
+
+# ---------------------------------------------------------------- report
+PG_VERSION=$(q postgres "SHOW server_version")
+PG_SETTINGS=$(q postgres "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name)
+    FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method',
+    'full_page_writes', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'track_wal_io_timing')")
+CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+NPROC=$(nproc)
+KERNEL=$(uname -r)
+STAMP=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# values KIND N: column N of every run of KIND, one a line.
+values() {
+    awk -F '\t' -v k="$1" -v n="$2" '$1 == k { print $n }' "$ROWS"
+}
+# maxof KIND N / sumof KIND N: over the runs of KIND.
+maxof() {
+    awk -F '\t' -v k="$1" -v n="$2" '$1 == k && (!seen++ || $n > m) { m = $n } END { print m + 0 }' "$ROWS"
+}
+sumof() {
+    awk -F '\t' -v k="$1" -v n="$2" '$1 == k { t += $n } END { print t + 0 }' "$ROWS"
+}
+# list KIND N: column N of every run of KIND, comma-separated.
+list() {
+    values "$1" "$2" | paste -s -d, -
+}
+# range KIND: (max - min) / median of the runs' dtx tx/s, in percent.
+range() {
+    local v
+    mapfile -t v < <(values "$1" 3)
+    spread "${v[@]}"
+}
+quote_cmd() {
+    printf '%q ' "$@" | sed 's/ $//'
+}
+
+mkdir -p "$OUT"
+{
+    echo "dtx benchmark, $STAMP"
+    echo "machine: nproc $NPROC, kernel $KERNEL, cpu ${CPU_MODEL:-unknown}"
+    echo "PostgreSQL $PG_VERSION, private cluster on a unix socket, fsync on and synchronous_commit"
+    echo "  on (the default): every commit waits for its WAL flush."
+    echo "  $PG_SETTINGS"
+    echo "PostgreSQL, dtxd, 2 participants and the load generator share these $NPROC CPUs (with whatever"
+    echo "  else runs on the machine: see 'other' below)"
+    echo "$RUNS run(s) per measurement, each ${DURATION} s measured after ${WARMUP} s warmup; medians shown"
+    echo
+    printf '%-6s %9s %7s %7s %13s %8s %8s %7s %10s\n' \
+        level "dtx tx/s" "p50 ms" "p99 ms" "dtxd RSS MiB" "dtx/(a)" "dtx/(b)" errors "tx/s range"
+    for c in $LEVELS; do
+        tps=$(col "$c" 3)
+        printf '%-6s %9.1f %7.2f %7.2f %13.1f %8.2f %8.2f %7s %9s%%\n' "$c" "$tps" \
+            "$(col "$c" 4)" "$(col "$c" 5)" "$(calc 'k / 1024' k="$(maxof "$c" 6)")" \
+            "$(calc 'a > 0 ? d / a : 0' d="$tps" a="$A_TPS")" \
+            "$(calc 'b > 0 ? d / b : 0' d="$tps" b="$B_X50")" "$(sumof "$c" 7)" "$(range "$c")"
+    done
+    echo
+    printf 'reference (a): %8.1f dtx transactions/s: pgbench tps, the 9 statements of one dtx transaction\n' "$A_TPS"
+    printf '               each in its own transaction, %d clients (range %s%%)\n' "$A_CLIENTS" "$(range a)"
+    printf 'reference (b): %8.1f dtx transactions/s: pgbench tps %.1f x 50, the rows of 50 dtx\n' "$B_X50" "$B_TPS"
+    printf '               transactions per commit and round trip, %d clients (range %s%%)\n' "$B_CLIENTS" "$(range b)"
+    echo
+    echo "where the time goes (medians over the measured windows; CPU in % of one CPU, host busy in %"
+    echo "of all $NPROC; log cost per dtx transaction over whole runs):"
+    printf '%-6s %5s %5s %6s %5s %6s %5s   %10s %10s %8s %8s\n' run dtxd load parts PG other host \
+        "PG commits" "WAL fsyncs" "WAL KiB" "fsync ms"
+    for k in $LEVELS a b; do
+        label=$k
+        [ "$k" = a ] || [ "$k" = b ] && label="($k)"
+        printf '%-6s %5s %5s %6s %5s %6s %4s%%   %10s %10s %8s %8s\n' "$label" \
+            "$(col "$k" 8)" "$(col "$k" 9)" "$(col "$k" 10)" "$(col "$k" 11)" "$(col "$k" 12)" \
+            "$(col "$k" 13)" "$(col "$k" 14)" "$(col "$k" 15)" "$(col "$k" 16)" "$(col "$k" 17)"
+    done
+    echo
+    echo "notes: dtx tx/s counts COMMITs answered 'committing' (closed loop: C transactions in flight,"
+    echo "  each BEGIN, TRY noop-a, TRY noop-b, COMMIT); p50/p99: BEGIN sent -> COMMIT answered. The"
+    echo "  confirms, their log writes and the final state write run after that reply; after every"
+    echo "  run the log was checked to hold every transaction final and as many commits as dtx-bench"
+    printf '  saw (longest wait for the last ones, s:'
+    for c in $LEVELS; do printf ' %s: %s' "$c" "$(maxof "$c" 18)"; done
+    echo ")."
+    echo "  dtxd RSS: VmHWM with the mark reset before each run, highest run. errors: every run,"
+    echo "  warmup and drain included. tx/s range: (max - min) / median over the runs."
+    echo "  CPU: load = dtx-bench or pgbench; PG = the postmaster and its children; other = every"
+    echo "  other process on the machine (not part of the benchmark: a high figure means the"
+    echo "  numbers above are disturbed). PG commits: pg_stat_database.xact_commit of the log's"
+    echo "  database (read-only transactions included); WAL fsyncs and KiB: pg_stat_wal, cluster-wide"
+    echo "  (autovacuum included); fsync ms: mean wal_sync_time per fsync (track_wal_io_timing on)."
+    echo
+    echo "commands:"
+    echo "  $(quote_cmd "$PG" start "$PGDIR"); $(quote_cmd "$PG" createdb "$PGDIR" dtx); $(quote_cmd "$PG" createdb "$PGDIR" ref)"
+    echo "  psql: ALTER SYSTEM SET track_wal_io_timing = on; SELECT pg_reload_conf()"
+    echo "  $(quote_cmd "$BIN/dtxd" --db "$REF_DB" --migrate-only)"
+    echo "  $(quote_cmd "${DTXD_CMD[@]}")"
+    for r in noop-a noop-b; do
+        echo "  $(quote_cmd "$BIN/bench-participant" --instance "bench-$r" --resource "$r" --coordinator "$EP" --ready-file "$SCRATCH/$r.ready")"
+    done
+    echo "  before each run: TRUNCATE dtx_branch, dtx_global; CHECKPOINT; echo 5 > /proc/<dtxd pid>/clear_refs"
+    echo "  $(quote_cmd "$BIN/dtx-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --json)   (C: $LEVELS)"
+    echo "  (a) $(quote_cmd "${PGBENCH_A[@]}")   (after the same with -T $WARMUP, discarded)"
+    echo "  (b) $(quote_cmd "${PGBENCH_B[@]}")   (after the same with -T $WARMUP, discarded)"
+} >"$OUT/results.txt"
+
+# json_fields KIND: the measurements every entry of results.json carries.
+json_fields() {
+    printf '"tps":%s,"cpu_pct":{"dtxd":%s,"load":%s,"participants":%s,"postgresql":%s,"other":%s,"host_busy":%s},' \
+        "$(col "$1" 3)" "$(col "$1" 8)" "$(col "$1" 9)" "$(col "$1" 10)" "$(col "$1" 11)" \
+        "$(col "$1" 12)" "$(col "$1" 13)"
+    printf '"per_tx":{"pg_commits":%s,"wal_fsyncs":%s,"wal_kib":%s},"fsync_ms":%s,"tps_range_pct":%s,"tps_runs":[%s]' \
+        "$(col "$1" 14)" "$(col "$1" 15)" "$(col "$1" 16)" "$(col "$1" 17)" "$(range "$1")" "$(list "$1" 3)"
+}
+
+{
+    printf '{"time":"%s","machine":{"nproc":%s,"kernel":"%s","cpu":"%s","postgresql":"%s","settings":"%s"},' \
+        "$STAMP" "$NPROC" "$KERNEL" "${CPU_MODEL//\"/}" "$PG_VERSION" "$PG_SETTINGS"
+    printf '"seconds":%s,"warmup":%s,"runs":%s,"db_connections":%s,"levels":[' "$DURATION" "$WARMUP" "$RUNS" "$DB_CONNS"
+    sep=""
+    for c in $LEVELS; do
+        printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"dtxd_vmhwm_kb":%s,"errors":%s,"settle_s":%s,' \
+            "$sep" "$c" "$(col "$c" 4)" "$(col "$c" 5)" "$(maxof "$c" 6)" "$(sumof "$c" 7)" "$(maxof "$c" 18)"
+        json_fields "$c"
+        printf ',"dtx_bench":['
+        rsep=""
+        for run in $(seq 1 "$RUNS"); do
+            printf '%s%s' "$rsep" "$(cat "$LOGS/dtx-bench-c$c-r$run.json")"
+            rsep=","
+        done
+        printf ']}'
+        sep=","
+    done
+    printf '],"ref_a":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$A_CLIENTS" "$(col a 19)" "$(col a 4)"
+    json_fields a
+    printf '},"ref_b":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$B_CLIENTS" "$(col b 19)" "$(col b 4)"
+    json_fields b
+    printf '}}\n'
+} >"$OUT/results.json"
+
+echo
+cat "$OUT/results.txt"
+echo
+echo "written: $OUT/results.txt, $OUT/results.json (logs: $OUT/logs/)"
+[ "$failed" -eq 0 ] || die "some runs failed (see above)"

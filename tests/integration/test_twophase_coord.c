@@ -147,6 +147,11 @@ static void test_all_prepared_commits_on_every_branch(void)
     CU_ASSERT_EQUAL(pa.payload[0], 'A');
     CU_ASSERT_STRING_EQUAL(pa.action, "write");
     CU_ASSERT_EQUAL_FATAL(s_next_phase(&s_pb, &pb, 3000), DTX_OP_PREPARE);
+    /* the preparing marker travels beside the Prepares: it lands soon */
+    int64_t until = h_now_ms() + 3000;
+    while (h_db_scalar(s_log, "SELECT preparing::int FROM dtx_global WHERE gid = '%s'", gid) != 1 &&
+           h_now_ms() < until)
+        h_sleep_ms(20);
     CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT preparing::int FROM dtx_global WHERE gid = '%s'", gid), 1);
     /* not decided while one vote is missing */
     s_reply(&s_pa, &pa, DTX_OUTCOME_OK);

@@ -150,7 +150,7 @@ drill: deps
 	$(MAKE) all
 	BUILD=$(BUILD) SAN=$(SAN) tests/drill/drill.sh
 
-install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/lib/libdtx.pc
+install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/dtx
 	install -m 755 $(DTXD) $(DESTDIR)$(PREFIX)/bin/dtxd
 	install -m 644 $(LIBDTX_A) $(DESTDIR)$(PREFIX)/lib/libdtx.a
@@ -158,7 +158,9 @@ install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/lib/libdtx.pc
 	ln -sf libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so
 	install -m 644 common/include/dtx/types.h participant-sdk/include/dtx/dtx.h \
 	    participant-sdk/include/dtx/barrier.h $(DESTDIR)$(PREFIX)/include/dtx/
-	install -m 644 $(BUILD)/lib/libdtx.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' participant-sdk/libdtx.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
 
 clean:
 	rm -rf build build-san build-fuzz

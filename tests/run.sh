@@ -7,6 +7,7 @@
 # Starts a private PostgreSQL in a scratch directory, then runs, in order:
 #   unit         $BUILD/tests/unit_tests
 #   integration  $BUILD/tests/integration_tests
+#   install      tests/install/check.sh (make install, then build against it)
 #   drill        tests/drill/short.sh (when present and executable)
 # and prints one summary line per stage. Every stage runs even when an
 # earlier one failed; the exit status is non-zero when any failed.
@@ -169,6 +170,7 @@ export DTX_TEST_RUN=$SCRATCH
 
 stage unit "$BUILD_DIR/tests/unit_tests"
 stage integration "$BUILD_DIR/tests/integration_tests"
+stage install env BUILD="$BUILD" SAN="$SAN" tests/install/check.sh
 if [ -x tests/drill/short.sh ]; then
     stage drill tests/drill/short.sh
 else

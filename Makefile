@@ -59,7 +59,7 @@ SAMPLES   := $(BUILD)/bin/bank-participant $(BUILD)/bin/bank-transfer
 TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/integration_tests $(BUILD)/tests/test-participant
 BENCH_BINS:= $(BUILD)/bin/dtx-bench $(BUILD)/bin/bench-participant
 
-.PHONY: all deps test test-unit demo bench drill install clean fuzz
+.PHONY: all deps test test-unit demo demo-2pc demo-order bench drill install clean fuzz
 all: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(SAMPLES) $(TEST_BINS) $(BENCH_BINS) $(BUILD)/lib/libdtx.pc all-parts
 
 deps:
@@ -141,6 +141,15 @@ demo: deps
 	$(MAKE) all
 	BUILD=$(BUILD) samples/bank/demo.sh
 
+# The same bank demo with 2PC over PREPARE TRANSACTION, and the order demo
+# (two databases written atomically with 2PC).
+demo-2pc: deps
+	$(MAKE) all
+	BUILD=$(BUILD) DTX_DEMO_MODE=2pc samples/bank/demo.sh
+demo-order: deps
+	$(MAKE) all
+	BUILD=$(BUILD) samples/order/demo.sh
+
 bench: deps
 	$(MAKE) all
 	BUILD=$(BUILD) bench/run.sh
@@ -157,7 +166,8 @@ install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD)
 	install -m 755 $(LIBDTX_SO) $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
 	ln -sf libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so
 	install -m 644 common/include/dtx/types.h participant-sdk/include/dtx/dtx.h \
-	    participant-sdk/include/dtx/barrier.h $(DESTDIR)$(PREFIX)/include/dtx/
+	    participant-sdk/include/dtx/barrier.h participant-sdk/include/dtx/pgres.h \
+	    $(DESTDIR)$(PREFIX)/include/dtx/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' participant-sdk/libdtx.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
@@ -169,7 +179,7 @@ clean:
 # as prerequisites of all-parts.
 .PHONY: all-parts
 all-parts:
--include $(sort $(wildcard gateway-filter/*.mk tests/drill/*.mk tools/*.mk))
+-include $(sort $(wildcard gateway-filter/*.mk samples/*/*.mk tests/drill/*.mk tools/*.mk))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -11,6 +11,11 @@
  *      business change commit or roll back together;
  *   4. COMMIT when fn returned DTX_OK, else ROLLBACK and return fn's code.
  *
+ * 2PC ops use the rows of their TCC counterparts (barrier_logic.h): prepare
+ * is barriered as try, commit as confirm, abort as cancel. dtx/pgres.h
+ * reuses this file through dtx_barrier_call_ex (barrier_internal.h) to end
+ * a prepare's transaction with PREPARE TRANSACTION instead of COMMIT.
+ *
  * Concurrency: two deliveries of the same (gid, branch) contend on the
  * primary key; ON CONFLICT DO NOTHING waits for the other transaction and
  * then sees its outcome, so a try racing its cancel is decided correctly.
@@ -26,6 +31,7 @@
 
 #include <libpq-fe.h>
 
+#include "barrier_internal.h"
 #include "barrier_logic.h"
 #include "dtx/barrier.h"
 #include "dtx/log.h"
@@ -36,11 +42,24 @@
 /* Decisions (pure)                                                    */
 /* ------------------------------------------------------------------ */
 
+int dtx_barrier_row_op(int op)
+{
+    switch (op) {
+    case DTX_OP_TRY:
+    case DTX_OP_PREPARE: return DTX_OP_TRY;
+    case DTX_OP_CONFIRM:
+    case DTX_OP_COMMIT:  return DTX_OP_CONFIRM;
+    case DTX_OP_CANCEL:
+    case DTX_OP_ABORT:   return DTX_OP_CANCEL;
+    default:             return DTX_EINVAL;
+    }
+}
+
 int dtx_barrier_first_row(int op, const char **row_op, const char **origin)
 {
     assert(row_op && origin);
     *row_op = *origin = NULL;
-    switch (op) {
+    switch (dtx_barrier_row_op(op)) {
     case DTX_OP_TRY:     *row_op = "try";     *origin = "try";     return DTX_OK;
     case DTX_OP_CONFIRM: *row_op = "confirm"; *origin = "confirm"; return DTX_OK;
     case DTX_OP_CANCEL:  *row_op = "try";     *origin = "cancel";  return DTX_OK;
@@ -51,7 +70,7 @@ int dtx_barrier_first_row(int op, const char **row_op, const char **origin)
 dtx_barrier_action_t dtx_barrier_decide(int op, dtx_barrier_step_t step, int inserted,
                                         const char *origin)
 {
-    switch (op) {
+    switch (dtx_barrier_row_op(op)) {
     case DTX_OP_TRY:
         if (step != DTX_BARRIER_STEP_FIRST)
             return DTX_BARRIER_INVALID;
@@ -173,8 +192,10 @@ static int s_try_origin(PGconn *conn, const dtx_call_t *call, const char *branch
     return DTX_OK;
 }
 
-/* Commits the barrier transaction after fn returned DTX_OK. */
-static int s_commit(PGconn *conn, const dtx_call_t *call)
+/* Ends the barrier transaction after fn returned DTX_OK with end_sql
+ * ("COMMIT", or a PREPARE TRANSACTION), whose command tag must be end_tag. */
+static int s_commit(PGconn *conn, const dtx_call_t *call, const char *end_sql,
+                    const char *end_tag)
 {
     switch (PQtransactionStatus(conn)) {
     case PQTRANS_INTRANS:
@@ -196,11 +217,11 @@ static int s_commit(PGconn *conn, const dtx_call_t *call)
         s_rollback(conn, call);
         return DTX_EDB;
     }
-    PGresult *res = PQexec(conn, "COMMIT");
-    int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    PGresult *res = PQexec(conn, end_sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), end_tag) == 0;
     PQclear(res);
     if (!ok) {
-        s_log_db(conn, call, "commit");
+        s_log_db(conn, call, end_tag);
         s_rollback(conn, call);
         return DTX_EDB;
     }
@@ -213,7 +234,20 @@ static int s_commit(PGconn *conn, const dtx_call_t *call)
 
 int dtx_barrier_call(PGconn *conn, const dtx_call_t *call, dtx_barrier_fn fn, void *arg)
 {
+    return dtx_barrier_call_ex(conn, call, fn, arg, NULL, NULL);
+}
+
+int dtx_barrier_call_ex(PGconn *conn, const dtx_call_t *call, dtx_barrier_fn fn, void *arg,
+                        const dtx_barrier_opts_t *opts, dtx_barrier_action_t *action_out)
+{
     assert(conn && call && fn);
+    const char *setup_sql = opts ? opts->setup_sql : NULL;
+    const char *end_sql = opts && opts->end_sql ? opts->end_sql : "COMMIT";
+    int info = opts && opts->quiet ? DTX_LOG_DEBUG : DTX_LOG_INFO;
+    const char *end_tag = strncmp(end_sql, "PREPARE TRANSACTION ", 20) == 0
+                          ? "PREPARE TRANSACTION" : "COMMIT";
+    if (action_out)
+        *action_out = DTX_BARRIER_INVALID;
     const char *row_op = NULL, *row_origin = NULL;
     if (!call->gid || !dtx_name_valid(call->gid) || call->branch > INT32_MAX ||
         dtx_barrier_first_row(call->op, &row_op, &row_origin) != 0)
@@ -233,6 +267,8 @@ int dtx_barrier_call(PGconn *conn, const dtx_call_t *call, dtx_barrier_fn fn, vo
     snprintf(branch, sizeof branch, "%u", (unsigned)call->branch);
     if (s_exec(conn, call, "BEGIN") != 0)
         return DTX_EDB;
+    if (setup_sql && s_exec(conn, call, setup_sql) != 0)
+        goto db_err;
 
     int inserted = 0;
     if (s_insert(conn, call, branch, row_op, row_origin, &inserted) != 0)
@@ -252,13 +288,18 @@ int dtx_barrier_call(PGconn *conn, const dtx_call_t *call, dtx_barrier_fn fn, vo
             action = dtx_barrier_decide(call->op, DTX_BARRIER_STEP_CANCEL_ROW, inserted, NULL);
     }
 
+    if (action_out)
+        *action_out = action;
+    int is_2pc = call->op != dtx_barrier_row_op(call->op);
     switch (action) {
     case DTX_BARRIER_RUN:
         break;
     case DTX_BARRIER_NULL_COMPENSATION:
-        if (s_commit(conn, call) != 0)
+        /* Only the barrier rows: always a plain COMMIT, never end_sql. */
+        if (s_commit(conn, call, "COMMIT", "COMMIT") != 0)
             return DTX_EDB;
-        dtx_log_info("cancel before its try: recorded, nothing to undo",
+        dtx_log(info, is_2pc ? "abort before its prepare: recorded, nothing to undo"
+                             : "cancel before its try: recorded, nothing to undo",
                      "gid=%s branch=%u", call->gid, (unsigned)call->branch);
         return DTX_OK;
     case DTX_BARRIER_DUPLICATE:
@@ -269,7 +310,8 @@ int dtx_barrier_call(PGconn *conn, const dtx_call_t *call, dtx_barrier_fn fn, vo
         return DTX_OK;
     case DTX_BARRIER_HANGING:
         s_rollback(conn, call);
-        dtx_log_info("try after its cancel refused", "gid=%s branch=%u attempt=%u",
+        dtx_log(info, is_2pc ? "prepare after its abort refused" : "try after its cancel refused",
+                     "gid=%s branch=%u attempt=%u",
                      call->gid, (unsigned)call->branch, (unsigned)call->attempt);
         return DTX_EREFUSED;
     default:
@@ -284,7 +326,7 @@ int dtx_barrier_call(PGconn *conn, const dtx_call_t *call, dtx_barrier_fn fn, vo
         s_rollback(conn, call);
         return rc;
     }
-    return s_commit(conn, call);
+    return s_commit(conn, call, end_sql, end_tag);
 
 db_err:
     s_rollback(conn, call);

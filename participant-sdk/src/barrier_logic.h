@@ -19,6 +19,11 @@
  *
  * NULL_COMPENSATION inserts (cancel, cancel) too, so that a repeated cancel
  * is a DUPLICATE and a later try is HANGING.
+ *
+ * 2PC ops use the rows of their TCC counterpart (dtx_barrier_row_op), since
+ * the table's CHECK allows only 'try', 'confirm' and 'cancel': prepare
+ * behaves as try, commit as confirm, abort as cancel. A gid is either TCC
+ * or 2PC, so the two never meet on one (gid, branch).
  */
 #ifndef DTX_BARRIER_LOGIC_H
 #define DTX_BARRIER_LOGIC_H
@@ -46,11 +51,16 @@ typedef enum dtx_barrier_action {
                                          writes: ROLLBACK, error */
 } dtx_barrier_action_t;
 
-/* The row (op, origin) an op inserts first. Returns 0, or DTX_EINVAL for
+/* The TCC op whose barrier rows op uses: DTX_OP_PREPARE -> DTX_OP_TRY,
+ * DTX_OP_COMMIT -> DTX_OP_CONFIRM, DTX_OP_ABORT -> DTX_OP_CANCEL; a TCC op
+ * maps to itself. DTX_EINVAL for an unknown op. */
+DTX_PRIVATE int dtx_barrier_row_op(int op);
+
+/* The row (op, origin) an op (TCC or 2PC) inserts first. Returns 0, or DTX_EINVAL for
  * an unknown op (*row_op and *origin are then NULL). */
 DTX_PRIVATE int dtx_barrier_first_row(int op, const char **row_op, const char **origin);
 
-/* Decides after an insert. op is DTX_OP_*; step is which insert ran;
+/* Decides after an insert. op is DTX_OP_* (TCC or 2PC); step is which insert ran;
  * inserted is 1 when it added a row, 0 on conflict; origin is the existing
  * try row's origin when known ("try" or "cancel"), else NULL. */
 DTX_PRIVATE dtx_barrier_action_t dtx_barrier_decide(int op, dtx_barrier_step_t step,

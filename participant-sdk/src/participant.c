@@ -24,6 +24,10 @@
  *  - every PHASE that decodes gets exactly one PHASE_REPLY on the link it
  *    came from, duplicates included (handlers are idempotent through the
  *    barrier; the coordinator matches replies by corr/gid/branch/op/attempt);
+ *  - a PHASE goes to the handler of its op: try/confirm/cancel to the
+ *    resource's TCC handlers, prepare/commit/abort to its 2PC handlers; a
+ *    resource without a handler for the op answers FAILED (so the
+ *    coordinator retries or counts a no vote), never drops the PHASE;
  *  - a link counts as registered only while every served resource has been
  *    acknowledged by the coordinator it names and an acknowledgement came
  *    within the last 3 heartbeat intervals;
@@ -59,7 +63,8 @@
 /* One served resource. */
 struct served_resource {
     char               name[DTX_NAME_SIZE]; /* resource name */
-    dtx_tcc_handlers_t handlers;            /* copied from dtx_participant_serve */
+    dtx_tcc_handlers_t tcc;                 /* from dtx_participant_serve; zero when none */
+    dtx_2pc_handlers_t twopc;               /* from dtx_participant_serve_2pc; zero when none */
 };
 
 /* One coordinator endpoint and its registration state. */
@@ -294,16 +299,15 @@ err:
     return rc;
 }
 
-int dtx_participant_serve(dtx_participant_t *self, const char *resource,
-                          const dtx_tcc_handlers_t *handlers)
+/* Finds resource, adding an entry without handlers when it is not served
+ * yet (*added is then 1: every coordinator must hear of it). Returns the
+ * index, or DTX_ENOMEM. */
+static int s_resource_entry(dtx_participant_t *self, const char *resource, int *added)
 {
-    assert(self);
-    if (!resource || !dtx_name_valid(resource) || !handlers || !handlers->on_try ||
-        !handlers->on_confirm || !handlers->on_cancel)
-        return DTX_EINVAL;
+    *added = 0;
     for (int i = 0; i < self->nresources; i++)
         if (strcmp(self->resources[i].name, resource) == 0)
-            return DTX_EINVAL;
+            return i;
 
     if (self->nresources == self->resources_cap) {
         int cap = self->resources_cap ? self->resources_cap * 2 : 4;
@@ -320,14 +324,60 @@ int dtx_participant_serve(dtx_participant_t *self, const char *resource,
         }
         self->resources_cap = cap;
     }
-    struct served_resource *r = &self->resources[self->nresources++];
+    struct served_resource *r = &self->resources[self->nresources];
     memset(r, 0, sizeof *r);
     dtx_name_copy(r->name, resource);
-    r->handlers = *handlers;
+    *added = 1;
+    return self->nresources++;
+}
 
+/* A new resource is registered with every coordinator; handlers added to
+ * a resource already served need no new registration. */
+static void s_resource_added(dtx_participant_t *self)
+{
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < self->nlinks; i++)
         s_round_start(self, self->links[i], now);
+}
+
+int dtx_participant_serve(dtx_participant_t *self, const char *resource,
+                          const dtx_tcc_handlers_t *handlers)
+{
+    assert(self);
+    if (!resource || !dtx_name_valid(resource) || !handlers || !handlers->on_try ||
+        !handlers->on_confirm || !handlers->on_cancel)
+        return DTX_EINVAL;
+    for (int i = 0; i < self->nresources; i++)
+        if (strcmp(self->resources[i].name, resource) == 0 && self->resources[i].tcc.on_try)
+            return DTX_EINVAL;
+    int added;
+    int i = s_resource_entry(self, resource, &added);
+    if (i < 0)
+        return i;
+    self->resources[i].tcc = *handlers;
+    if (added)
+        s_resource_added(self);
+    return DTX_OK;
+}
+
+int dtx_participant_serve_2pc(dtx_participant_t *self, const char *resource,
+                              const dtx_2pc_handlers_t *handlers)
+{
+    assert(self);
+    if (!resource || !dtx_name_valid(resource) || !handlers || !handlers->on_prepare ||
+        !handlers->on_commit || !handlers->on_abort)
+        return DTX_EINVAL;
+    for (int i = 0; i < self->nresources; i++)
+        if (strcmp(self->resources[i].name, resource) == 0 &&
+            self->resources[i].twopc.on_prepare)
+            return DTX_EINVAL;
+    int added;
+    int i = s_resource_entry(self, resource, &added);
+    if (i < 0)
+        return i;
+    self->resources[i].twopc = *handlers;
+    if (added)
+        s_resource_added(self);
     return DTX_OK;
 }
 
@@ -443,18 +493,26 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
     int outcome = DTX_OUTCOME_FAILED;
     int i = s_find_resource(self, m->resource);
     dtx_handler_fn fn = NULL;
+    void *arg = NULL;
     if (i >= 0) {
-        const dtx_tcc_handlers_t *h = &self->resources[i].handlers;
-        fn = m->op == DTX_OP_TRY ? h->on_try
-           : m->op == DTX_OP_CONFIRM ? h->on_confirm
-           : m->op == DTX_OP_CANCEL ? h->on_cancel : NULL;
+        const struct served_resource *r = &self->resources[i];
+        switch (m->op) {
+        case DTX_OP_TRY:     fn = r->tcc.on_try;       arg = r->tcc.arg;   break;
+        case DTX_OP_CONFIRM: fn = r->tcc.on_confirm;   arg = r->tcc.arg;   break;
+        case DTX_OP_CANCEL:  fn = r->tcc.on_cancel;    arg = r->tcc.arg;   break;
+        case DTX_OP_PREPARE: fn = r->twopc.on_prepare; arg = r->twopc.arg; break;
+        case DTX_OP_COMMIT:  fn = r->twopc.on_commit;  arg = r->twopc.arg; break;
+        case DTX_OP_ABORT:   fn = r->twopc.on_abort;   arg = r->twopc.arg; break;
+        default:             break;
+        }
     }
     if (i < 0) {
         dtx_log_warn("phase for a resource not served", "gid=%s branch=%u op=%s resource=%s",
                      m->gid, (unsigned)m->branch, dtx_op_name(m->op), m->resource);
     } else if (!fn) {
-        dtx_log_warn("phase with an unknown op", "gid=%s branch=%u op=%u resource=%s",
-                     m->gid, (unsigned)m->branch, (unsigned)m->op, m->resource);
+        dtx_log_warn("phase with an op the resource has no handler for",
+                     "gid=%s branch=%u op=%s resource=%s",
+                     m->gid, (unsigned)m->branch, dtx_op_name(m->op), m->resource);
     } else {
         const dtx_call_t call = {
             .gid = m->gid,
@@ -467,10 +525,10 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
             .payload_len = m->payload_len,
             .deadline_ms = m->deadline_ms,
         };
-        int rc = fn(&call, self->resources[i].handlers.arg);
+        int rc = fn(&call, arg);
         if (rc == DTX_OK)
             outcome = DTX_OUTCOME_OK;
-        else if (rc == DTX_EREFUSED && m->op == DTX_OP_TRY)
+        else if (rc == DTX_EREFUSED && (m->op == DTX_OP_TRY || m->op == DTX_OP_PREPARE))
             outcome = DTX_OUTCOME_REFUSED;
         if (outcome == DTX_OUTCOME_FAILED)
             dtx_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u resource=%s error=\"%s\"",

@@ -250,14 +250,16 @@ void bank_usage(int program, int to_stdout)
                 "                        [--instance NAME] [--seed alice=10000,bob=5000]\n"
                 "                        [--ready-file FILE] [--heartbeat-ms N] [--log-level LEVEL]\n"
                 "Serves one bank as TCC resource NAME (actions debit and credit) over its own\n"
-                "database (table accounts, amounts in cents). --seed creates or resets accounts.\n");
+                "database (table accounts, amounts in cents), and as a 2PC resource when the\n"
+                "server allows prepared transactions. --seed creates or resets accounts.\n");
     else
         fprintf(out,
                 "usage: bank-transfer --coordinator ENDPOINT [--file FILE|-] [--transfer LINE]...\n"
                 "                     [--wait-final] [--wait-timeout-ms N] [--timeout-ms N]\n"
-                "                     [--call-timeout-ms N] [--log-level LEVEL]\n"
+                "                     [--call-timeout-ms N] [--mode tcc|2pc] [--log-level LEVEL]\n"
                 "Runs each transfer as one TCC transaction: TRY debit, TRY credit, COMMIT (or\n"
-                "ROLLBACK when the line ends with 'rollback'). A line reads\n"
+                "ROLLBACK when the line ends with 'rollback'); with --mode 2pc as one 2PC\n"
+                "transaction (the TRYs enlist, COMMIT prepares both banks). A line reads\n"
                 "    bank-a:alice -> bank-b:bob 1250 [rollback]     # amount in cents\n"
                 "--wait-final waits until every transaction is committed or aborted.\n"
                 "Exit status: 0 when every transfer ended as expected, 1 otherwise, 2 bad usage.\n");
@@ -277,7 +279,7 @@ static int s_parse_ms(const char *flag, const char *s, int min, int *out)
 int bank_config_parse(bank_config_t *cfg, int program, int argc, char **argv)
 {
     enum { O_COORD = 1, O_HB, O_LOG, O_RESOURCE, O_DB, O_INSTANCE, O_SEED, O_READY, O_FILE,
-           O_TRANSFER, O_WAIT, O_WAIT_TIMEOUT, O_TIMEOUT, O_CALL_TIMEOUT, O_HELP };
+           O_TRANSFER, O_WAIT, O_WAIT_TIMEOUT, O_TIMEOUT, O_CALL_TIMEOUT, O_MODE, O_HELP };
     static const struct option participant_opts[] = {
         { "coordinator", required_argument, NULL, O_COORD },
         { "heartbeat-ms", required_argument, NULL, O_HB },
@@ -299,6 +301,7 @@ int bank_config_parse(bank_config_t *cfg, int program, int argc, char **argv)
         { "wait-timeout-ms", required_argument, NULL, O_WAIT_TIMEOUT },
         { "timeout-ms", required_argument, NULL, O_TIMEOUT },
         { "call-timeout-ms", required_argument, NULL, O_CALL_TIMEOUT },
+        { "mode", required_argument, NULL, O_MODE },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -307,6 +310,7 @@ int bank_config_parse(bank_config_t *cfg, int program, int argc, char **argv)
     cfg->wait_timeout_ms = 30000;
     cfg->txn_timeout_ms = 30000;
     cfg->call_timeout_ms = 10000;
+    cfg->mode = DTX_MODE_TCC;
 
     int c;
     optind = 1;
@@ -360,6 +364,16 @@ int bank_config_parse(bank_config_t *cfg, int program, int argc, char **argv)
         case O_CALL_TIMEOUT:
             if (s_parse_ms("--call-timeout-ms", optarg, 1, &cfg->call_timeout_ms) < 0)
                 return DTX_EINVAL;
+            break;
+        case O_MODE:
+            if (strcmp(optarg, "tcc") == 0) {
+                cfg->mode = DTX_MODE_TCC;
+            } else if (strcmp(optarg, "2pc") == 0) {
+                cfg->mode = DTX_MODE_2PC;
+            } else {
+                fprintf(stderr, "%s: --mode is tcc or 2pc\n", prog);
+                return DTX_EINVAL;
+            }
             break;
         case O_HELP:
             bank_usage(program, 1);

@@ -9,8 +9,9 @@
  *  - the configuration both programs take from their command line.
  *
  * bank-participant (participant.c) serves one bank as a TCC resource with
- * the actions debit and credit; bank-transfer (transfer.c) is the
- * initiator that moves money between banks.
+ * the actions debit and credit, and as a 2PC resource with the same
+ * actions (dtx/pgres.h); bank-transfer (transfer.c) is the initiator that
+ * moves money between banks, in TCC (default) or 2PC (--mode 2pc).
  */
 #ifndef DTX_SAMPLE_BANK_H
 #define DTX_SAMPLE_BANK_H
@@ -70,6 +71,7 @@ typedef struct bank_config {
     int         wait_timeout_ms;              /* --wait-timeout-ms (default 30000) */
     int         txn_timeout_ms;               /* --timeout-ms: per transaction (default 30000) */
     int         call_timeout_ms;              /* --call-timeout-ms: per call (default 10000) */
+    int         mode;                         /* --mode tcc|2pc: DTX_MODE_* (default TCC) */
 } bank_config_t;
 
 /* Encodes {"account":account,"amount":amount} into out (NUL-terminated).

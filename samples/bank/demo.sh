@@ -12,6 +12,11 @@
 # transaction's outcome from the coordinator's log, the balances of both
 # banks and whether money was conserved. Exits non-zero when anything is
 # off. Everything it started is stopped on exit, also on failure or Ctrl-C.
+#
+# DTX_DEMO_MODE=2pc runs the same batch as 2PC transactions (bank-transfer
+# --mode 2pc): the transfers enlist, the banks prepare at COMMIT and vote
+# there, and the demo also checks that no prepared transaction is left.
+# The default (tcc) run is the TCC demo.
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -26,6 +31,15 @@ PGDIR=$RUN/pg
 PSQL=/usr/lib/postgresql/15/bin/psql
 [ -x "$PSQL" ] || PSQL=psql
 PG=tests/harness/pg.sh
+MODE=${DTX_DEMO_MODE:-tcc}
+case $MODE in
+tcc) MODE_ARGS=() ;;
+2pc) MODE_ARGS=(--mode 2pc) ;;
+*)
+    echo "demo: DTX_DEMO_MODE is tcc or 2pc, not '$MODE'" >&2
+    exit 2
+    ;;
+esac
 
 pids=()
 names=()
@@ -173,10 +187,10 @@ bank-a:alice  ->  bank-b:carol     700
 bank-b:dave   ->  bank-a:alice     400
 EOF
 
-echo "== transfers (bank-transfer --file $RUN/transfers.txt --wait-final)"
+echo "== transfers (bank-transfer --file $RUN/transfers.txt --wait-final${MODE_ARGS[*]:+ ${MODE_ARGS[*]}})"
 set +e
 "$BIN/bank-transfer" --coordinator "$EP" --file "$RUN/transfers.txt" --wait-final \
-    --wait-timeout-ms 60000 2>"$RUN/bank-transfer.log"
+    --wait-timeout-ms 60000 ${MODE_ARGS[@]+"${MODE_ARGS[@]}"} 2>"$RUN/bank-transfer.log"
 transfer_rc=$?
 set -e
 if [ "$transfer_rc" -ne 0 ]; then
@@ -227,6 +241,14 @@ fi
 if [ "$reserved" -ne 0 ]; then
     echo "demo: $reserved cents are still frozen or incoming after every transaction ended" >&2
     ok=0
+fi
+if [ "$MODE" = 2pc ]; then
+    prepared=$(q postgres "SELECT count(*) FROM pg_prepared_xacts")
+    echo "prepared transactions left: $prepared"
+    if [ "$prepared" -ne 0 ]; then
+        echo "demo: $prepared prepared transactions left after every transaction ended" >&2
+        ok=0
+    fi
 fi
 if [ "$BEFORE" -eq "$AFTER" ]; then
     echo "money conserved: yes (total $(cents "$BEFORE") before, $(cents "$AFTER") after)"

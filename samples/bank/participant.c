@@ -20,6 +20,19 @@
  * try that arrives after its cancel is refused. A try for an unknown
  * account or with a malformed payload is refused too (vote no).
  *
+ * The same resource is also served in 2PC (dtx/pgres.h), when the server
+ * allows prepared transactions. The prepare does the whole change at once
+ * and PostgreSQL keeps it prepared (the account row stays locked) until
+ * the coordinator's decision:
+ *
+ *   action  prepare (then PREPARE TRANSACTION)
+ *   ------  ---------------------------------------------------------
+ *   debit   balance -= a   (votes no when balance < a or no account)
+ *   credit  balance += a   (votes no when there is no such account)
+ *
+ * frozen and incoming stay 0 in 2PC. At start the participant resolves
+ * whatever an earlier run left prepared (dtx_pgres_recover).
+ *
  * Usage: see bank_usage() in bank.c, or bank-participant --help.
  */
 #include <errno.h>
@@ -34,11 +47,13 @@
 #include "dtx/barrier.h"
 #include "dtx/dtx.h"
 #include "dtx/log.h"
+#include "dtx/pgres.h"
 
 typedef struct bank {
     bank_config_t cfg;                   /* from the command line */
     char          instance[DTX_NAME_SIZE];/* participant instance name */
-    PGconn       *conn;                  /* the bank's database */
+    PGconn       *conn;                  /* the bank's database (TCC) */
+    dtx_pgres_t  *pgres;                 /* 2PC over the same database; NULL when off */
 } bank_t;
 
 static volatile sig_atomic_t s_stop;
@@ -197,9 +212,74 @@ static int s_handle(const dtx_call_t *call, void *arg)
     return rc;
 }
 
+/* The work of a 2PC prepare, inside the transaction pgres prepares. */
+static int s_prepare_work(PGconn *conn, const dtx_call_t *call, void *arg)
+{
+    bank_t *self = arg;
+    int debit = strcmp(call->action, "debit") == 0;
+    bank_payload_t pay;
+    if ((!debit && strcmp(call->action, "credit") != 0) ||
+        bank_payload_decode(call->payload, call->payload_len, &pay) < 0) {
+        dtx_log_warn("unknown action or malformed payload, voting no",
+                     "gid=%s branch=%u action=%s bytes=%zu", call->gid, (unsigned)call->branch,
+                     call->action, call->payload_len);
+        return DTX_EREFUSED;
+    }
+    int rows = s_update(conn, call,
+                        debit ? "UPDATE accounts SET balance = balance - $2 "
+                                "WHERE id = $1 AND balance >= $2"
+                              : "UPDATE accounts SET balance = balance + $2 WHERE id = $1",
+                        &pay);
+    if (rows < 0)
+        return rows;
+    if (rows == 0) {
+        const char *why = !s_account_exists(conn, pay.account) ? "unknown account"
+                          : "insufficient funds";
+        dtx_log_info("refused", "gid=%s branch=%u resource=%s action=%s account=%s "
+                     "amount=%lld reason=\"%s\"", call->gid, (unsigned)call->branch,
+                     self->cfg.resource, call->action, pay.account, (long long)pay.amount, why);
+        return DTX_EREFUSED;
+    }
+    dtx_log_info("prepared", "gid=%s branch=%u resource=%s action=%s account=%s amount=%lld",
+                 call->gid, (unsigned)call->branch, self->cfg.resource, call->action,
+                 pay.account, (long long)pay.amount);
+    return DTX_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
+
+/* Opens the 2PC side and resolves what an earlier run left prepared. A
+ * server without prepared transactions only loses 2PC: TCC is served as
+ * before. */
+static void s_setup_2pc(bank_t *self)
+{
+    char why[512];
+    int rc;
+    self->pgres = dtx_pgres_new(self->cfg.db, s_prepare_work, self, &rc, why, sizeof why);
+    if (!self->pgres) {
+        dtx_log_warn("2PC disabled, serving TCC only", "resource=%s error=\"%s\" detail=\"%s\"",
+                     self->cfg.resource, dtx_strerror(rc), why);
+        return;
+    }
+    int err = 0, resolved = 0;
+    dtx_client_t *c = dtx_client_new(self->cfg.coordinators[0], &err);
+    if (!c) {
+        dtx_log_warn("no client for 2PC recovery", "error=\"%s\"", dtx_strerror(err));
+        return;
+    }
+    dtx_client_set_timeout(c, 5000);
+    rc = dtx_pgres_recover(self->pgres, c, &resolved);
+    if (rc != 0)
+        dtx_log_warn("2PC recovery incomplete; the coordinator's retries finish it",
+                     "resource=%s resolved=%d error=\"%s\"", self->cfg.resource, resolved,
+                     dtx_strerror(rc));
+    else if (resolved > 0)
+        dtx_log_info("2PC recovery done", "resource=%s resolved=%d", self->cfg.resource,
+                     resolved);
+    dtx_client_destroy(&c);
+}
 
 static int s_exec(PGconn *conn, const char *sql)
 {
@@ -298,6 +378,8 @@ int main(int argc, char **argv)
     }
     if (s_exec(self.conn, s_schema_sql) < 0)
         goto out;
+    /* Before seeding: a branch left prepared holds its account rows. */
+    s_setup_2pc(&self);
     if (self.cfg.seed && s_seed(&self) < 0)
         goto out;
 
@@ -310,7 +392,8 @@ int main(int argc, char **argv)
     if (self.cfg.heartbeat_ms > 0)
         dtx_participant_set_heartbeat(p, self.cfg.heartbeat_ms);
     const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
-    if ((rc = dtx_participant_serve(p, self.cfg.resource, &handlers)) < 0) {
+    if ((rc = dtx_participant_serve(p, self.cfg.resource, &handlers)) < 0 ||
+        (self.pgres && (rc = dtx_pgres_serve(self.pgres, p, self.cfg.resource)) < 0)) {
         dtx_log_error("cannot serve resource", "resource=%s error=\"%s\"", self.cfg.resource,
                       dtx_strerror(rc));
         goto out;
@@ -349,6 +432,7 @@ int main(int argc, char **argv)
 out:
     s_participant = NULL;
     dtx_participant_destroy(&p);
+    dtx_pgres_destroy(&self.pgres);
     PQfinish(self.conn);
     return exit_code;
 }

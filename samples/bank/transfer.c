@@ -10,6 +10,11 @@
  * A refused try needs no rollback: the coordinator has already decided to
  * abort and cancels every branch that was tried.
  *
+ * With --mode 2pc the same steps run as a 2PC transaction: the TRYs only
+ * enlist the branches (they cannot be refused), and the banks do the work
+ * and vote when COMMIT makes the coordinator prepare them; a no vote makes
+ * COMMIT answer DTX_EABORTED.
+ *
  * Prints one line per transfer (gid, from, to, amount, outcome) and, with
  * --wait-final, waits until the coordinator reports every transaction
  * committed or aborted, checking that each ended the way its outcome said.
@@ -75,7 +80,7 @@ static void s_run(dtx_client_t *c, const bank_config_t *cfg, job_t *j)
         j->error = 1;
         return;
     }
-    int rc = dtx_client_begin(c, DTX_MODE_TCC, (uint32_t)cfg->txn_timeout_ms, j->gid);
+    int rc = dtx_client_begin(c, cfg->mode, (uint32_t)cfg->txn_timeout_ms, j->gid);
     if (rc < 0) {
         j->gid[0] = '\0';
         s_fail(c, j, "begin", rc);
@@ -114,6 +119,13 @@ static void s_run(dtx_client_t *c, const bank_config_t *cfg, job_t *j)
         return;
     }
     rc = dtx_client_commit(c, j->gid, NULL);
+    if (rc == DTX_EABORTED && cfg->mode == DTX_MODE_2PC) {
+        /* In 2PC the banks vote at COMMIT, when the coordinator prepares. */
+        snprintf(j->outcome, sizeof j->outcome,
+                 "aborted: a bank voted no (insufficient funds or unknown account)");
+        j->expect = DTX_STATE_ABORTED;
+        return;
+    }
     if (rc == DTX_EABORTED) {
         const char *detail = dtx_client_last_error(c);
         snprintf(j->outcome, sizeof j->outcome, "aborted by coordinator%s%s",

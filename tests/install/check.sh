@@ -15,7 +15,7 @@ dest=$(mktemp -d /tmp/dtx-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
 for f in bin/dtxd lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 lib/pkgconfig/libdtx.pc \
-         include/dtx/dtx.h include/dtx/barrier.h include/dtx/types.h; do
+         include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h; do
     [ -e "$dest/usr/$f" ] || { echo "install: missing $f" >&2; exit 1; }
 done
 grep -qx 'prefix=/usr' "$dest/usr/lib/pkgconfig/libdtx.pc" || {
@@ -25,6 +25,7 @@ cat > "$dest/app.c" <<'C'
 #include <string.h>
 #include <dtx/dtx.h>
 #include <dtx/barrier.h>
+#include <dtx/pgres.h>
 int main(void)
 {
     int err = 0;

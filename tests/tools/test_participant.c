@@ -17,13 +17,33 @@
  *   --refuse-action NAME    a try of action NAME votes no (repeatable)
  *   --fail-confirm-times N  the first N confirm calls return DTX_EIO
  *   --delay-ms-op OP:MS     sleep MS in every OP handler before acting
- *                           (OP: try, confirm, cancel; repeatable)
+ *                           (OP: try, confirm, cancel, prepare, commit,
+ *                           abort; repeatable)
+ *
+ * 2PC (--mode2pc): every resource is served with 2PC handlers too, backed
+ * by dtx/pgres.h on the same --db. The work of a PREPARE inserts
+ * effects(gid, branch, 'prepare') inside the prepared transaction, so the
+ * row is there exactly when the branch committed; ledger rows are written
+ * for prepare, commit and abort as for TCC. At start the participant
+ * resolves the prepared transactions left in its database
+ * (dtx_pgres_recover, asking the first --coordinator). Options:
+ *   --refuse-prepare-action NAME  a prepare of action NAME votes no (repeatable)
+ *   --exit-after-prepare          _exit(1) right after a successful PREPARE
+ *                                 TRANSACTION, before answering (a crash
+ *                                 while prepared)
+ *   --fail-commit-times N         the first N commit calls return DTX_EIO
+ *   --prepare-work-delay-ms MS    sleep MS inside the prepare's transaction,
+ *                                 after its barrier row (holds the row)
+ *   --lock-timeout-ms MS          dtx_pgres_set_lock_timeout
  *
  * Usage:
  *   test-participant --instance NAME --db CONNINFO --coordinator ENDPOINT...
  *                    --resource NAME... [--refuse-action NAME]...
  *                    [--fail-confirm-times N] [--delay-ms-op OP:MS]...
  *                    [--heartbeat-ms N] [--log-level LEVEL] [--ready-file FILE]
+ *                    [--mode2pc [--refuse-prepare-action NAME]... [--exit-after-prepare]
+ *                     [--fail-commit-times N] [--prepare-work-delay-ms MS]
+ *                     [--lock-timeout-ms MS]]
  *
  * --ready-file FILE: once registered with every coordinator, writes
  * "registered\n" to FILE (via FILE.tmp and a rename).
@@ -36,12 +56,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
 #include "dtx/barrier.h"
 #include "dtx/dtx.h"
 #include "dtx/log.h"
+#include "dtx/pgres.h"
 #include "dtx/types.h"
 
 #define TP_MAX_LIST 16  /* resources, coordinators, refused actions */
@@ -56,7 +78,16 @@ typedef struct tp {
     const char *refused[TP_MAX_LIST];        /* --refuse-action */
     int         nrefused;
     long        fail_confirm_left;           /* confirms still to fail */
-    long        delay_ms[4];                 /* by DTX_OP_*: sleep before acting */
+    long        delay_ms[DTX_OP_MAX + 1];    /* by DTX_OP_*: sleep before acting */
+    int         mode2pc;                     /* --mode2pc: serve 2PC handlers too */
+    const char *refused_prepare[TP_MAX_LIST];/* --refuse-prepare-action */
+    int         nrefused_prepare;
+    int         exit_after_prepare;          /* --exit-after-prepare */
+    long        fail_commit_left;            /* commits still to fail */
+    long        work_delay_ms;               /* --prepare-work-delay-ms */
+    long        lock_timeout_ms;             /* --lock-timeout-ms; 0 default */
+    dtx_pgres_t *pgres;                      /* --mode2pc: the 2PC resource */
+    dtx_2pc_handlers_t pg;                   /* pgres's handlers, wrapped by s_handle_2pc */
     int         heartbeat_ms;                /* 0: SDK default */
     const char *ready_file;                  /* --ready-file */
     PGconn     *conn;                        /* the participant's own database */
@@ -79,7 +110,10 @@ static void s_usage(FILE *out)
             "usage: test-participant --instance NAME --db CONNINFO --coordinator ENDPOINT...\n"
             "                        --resource NAME... [--refuse-action NAME]...\n"
             "                        [--fail-confirm-times N] [--delay-ms-op OP:MS]...\n"
-            "                        [--heartbeat-ms N] [--log-level LEVEL] [--ready-file FILE]\n");
+            "                        [--heartbeat-ms N] [--log-level LEVEL] [--ready-file FILE]\n"
+            "                        [--mode2pc [--refuse-prepare-action NAME]... [--exit-after-prepare]\n"
+            "                         [--fail-commit-times N] [--prepare-work-delay-ms MS]\n"
+            "                         [--lock-timeout-ms MS]]\n");
 }
 
 static int s_parse_long(const char *s, long min, long max, long *out)
@@ -101,6 +135,12 @@ static int s_op_parse(const char *name)
         return DTX_OP_CONFIRM;
     if (strcmp(name, "cancel") == 0)
         return DTX_OP_CANCEL;
+    if (strcmp(name, "prepare") == 0)
+        return DTX_OP_PREPARE;
+    if (strcmp(name, "commit") == 0)
+        return DTX_OP_COMMIT;
+    if (strcmp(name, "abort") == 0)
+        return DTX_OP_ABORT;
     return -1;
 }
 
@@ -190,7 +230,7 @@ static int s_handle(const dtx_call_t *call, void *arg)
 {
     tp_t *self = arg;
     const char *op = dtx_op_name(call->op);
-    if (call->op >= 1 && call->op <= 3 && self->delay_ms[call->op] > 0) {
+    if (call->op >= DTX_OP_TRY && call->op <= DTX_OP_CANCEL && self->delay_ms[call->op] > 0) {
         dtx_log_info("delaying handler", "gid=%s branch=%u op=%s delay_ms=%ld", call->gid,
                      (unsigned)call->branch, op, self->delay_ms[call->op]);
         s_sleep_ms(self->delay_ms[call->op]);
@@ -214,6 +254,93 @@ static int s_handle(const dtx_call_t *call, void *arg)
                  call->gid, (unsigned)call->branch, op, call->resource, call->action,
                  (unsigned)call->attempt, rc == 0 ? "ok" : dtx_strerror(rc));
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* 2PC handlers (--mode2pc)                                            */
+/* ------------------------------------------------------------------ */
+
+static int s_refuses_prepare(const tp_t *self, const char *action)
+{
+    for (int i = 0; i < self->nrefused_prepare; i++)
+        if (strcmp(self->refused_prepare[i], action) == 0)
+            return 1;
+    return 0;
+}
+
+/* The prepare's work, inside the transaction pgres prepares. */
+static int s_work_2pc(PGconn *conn, const dtx_call_t *call, void *arg)
+{
+    tp_t *self = arg;
+    if (self->work_delay_ms > 0) {
+        dtx_log_info("delaying prepare work", "gid=%s branch=%u delay_ms=%ld", call->gid,
+                     (unsigned)call->branch, self->work_delay_ms);
+        s_sleep_ms(self->work_delay_ms);
+    }
+    if (s_refuses_prepare(self, call->action))
+        return DTX_EREFUSED;
+    int rc = s_exec_params(conn, "INSERT INTO effects (gid, branch, op) VALUES ($1, $2::int, $3)",
+                           call, 3);
+    if (rc < 0)
+        dtx_log_error("effect not applied (applied twice?)", "gid=%s branch=%u op=%s",
+                      call->gid, (unsigned)call->branch, dtx_op_name(call->op));
+    return rc;
+}
+
+/* Ledger row, misbehaviour on request, then pgres's own handler. */
+static int s_handle_2pc(const dtx_call_t *call, void *arg)
+{
+    tp_t *self = arg;
+    const char *op = dtx_op_name(call->op);
+    if (self->delay_ms[call->op] > 0) {
+        dtx_log_info("delaying handler", "gid=%s branch=%u op=%s delay_ms=%ld", call->gid,
+                     (unsigned)call->branch, op, self->delay_ms[call->op]);
+        s_sleep_ms(self->delay_ms[call->op]);
+    }
+    int rc = s_conn_ready(self);
+    if (rc == 0)
+        rc = s_exec_params(self->conn,
+                           "INSERT INTO ledger (gid, branch, op, attempt) "
+                           "VALUES ($1, $2::int, $3, $4::int)",
+                           call, 4);
+    if (rc == 0 && call->op == DTX_OP_COMMIT && self->fail_commit_left > 0) {
+        self->fail_commit_left--;
+        rc = DTX_EIO;
+        dtx_log_info("failing commit on request", "gid=%s branch=%u attempt=%u left=%ld",
+                     call->gid, (unsigned)call->branch, (unsigned)call->attempt,
+                     self->fail_commit_left);
+    } else if (rc == 0) {
+        dtx_handler_fn fn = call->op == DTX_OP_PREPARE ? self->pg.on_prepare
+                          : call->op == DTX_OP_COMMIT ? self->pg.on_commit
+                          : self->pg.on_abort;
+        rc = fn(call, self->pg.arg);
+    }
+    dtx_log_info("handled", "gid=%s branch=%u op=%s resource=%s action=%s attempt=%u result=%s",
+                 call->gid, (unsigned)call->branch, op, call->resource, call->action,
+                 (unsigned)call->attempt, rc == 0 ? "ok" : dtx_strerror(rc));
+    if (rc == 0 && call->op == DTX_OP_PREPARE && self->exit_after_prepare) {
+        dtx_log_info("exiting after prepare on request", "gid=%s branch=%u", call->gid,
+                     (unsigned)call->branch);
+        _exit(1);
+    }
+    return rc;
+}
+
+/* Resolves what an earlier run left prepared, asking the first coordinator. */
+static void s_recover(tp_t *self)
+{
+    int err = 0, resolved = 0;
+    dtx_client_t *c = dtx_client_new(self->coordinators[0], &err);
+    if (!c) {
+        dtx_log_error("cannot create a client for recovery", "instance=%s error=\"%s\"",
+                      self->instance, dtx_strerror(err));
+        return;
+    }
+    dtx_client_set_timeout(c, 5000);
+    int rc = dtx_pgres_recover(self->pgres, c, &resolved);
+    dtx_log_info("2pc recovery done", "instance=%s resolved=%d result=%s", self->instance,
+                 resolved, rc == 0 ? "ok" : dtx_strerror(rc));
+    dtx_client_destroy(&c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -248,7 +375,8 @@ static int s_add(const char **list, int *n, const char *value, const char *what)
 static int s_parse(tp_t *self, int argc, char **argv)
 {
     enum { O_INSTANCE = 1, O_RESOURCE, O_COORD, O_DB, O_REFUSE, O_FAILCONF, O_DELAY,
-           O_HB, O_LOGLEVEL, O_READY, O_HELP };
+           O_HB, O_LOGLEVEL, O_READY, O_HELP, O_MODE2PC, O_REFUSE_PREPARE, O_EXIT_PREPARE,
+           O_FAILCOMMIT, O_WORK_DELAY, O_LOCK_TIMEOUT };
     static const struct option opts[] = {
         { "instance", required_argument, NULL, O_INSTANCE },
         { "resource", required_argument, NULL, O_RESOURCE },
@@ -261,6 +389,12 @@ static int s_parse(tp_t *self, int argc, char **argv)
         { "log-level", required_argument, NULL, O_LOGLEVEL },
         { "ready-file", required_argument, NULL, O_READY },
         { "help", no_argument, NULL, O_HELP },
+        { "mode2pc", no_argument, NULL, O_MODE2PC },
+        { "refuse-prepare-action", required_argument, NULL, O_REFUSE_PREPARE },
+        { "exit-after-prepare", no_argument, NULL, O_EXIT_PREPARE },
+        { "fail-commit-times", required_argument, NULL, O_FAILCOMMIT },
+        { "prepare-work-delay-ms", required_argument, NULL, O_WORK_DELAY },
+        { "lock-timeout-ms", required_argument, NULL, O_LOCK_TIMEOUT },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -301,7 +435,7 @@ static int s_parse(tp_t *self, int argc, char **argv)
             int o = s_op_parse(op);
             if (o < 0 || s_parse_long(colon + 1, 0, 3600000, &v) < 0) {
                 fprintf(stderr, "test-participant: --delay-ms-op wants OP:MS with OP try, "
-                                "confirm or cancel\n");
+                                "confirm, cancel, prepare, commit or abort\n");
                 return -1;
             }
             self->delay_ms[o] = v;
@@ -323,6 +457,32 @@ static int s_parse(tp_t *self, int argc, char **argv)
             dtx_log_set_level(level);
             break;
         }
+        case O_MODE2PC: self->mode2pc = 1; break;
+        case O_EXIT_PREPARE: self->exit_after_prepare = 1; break;
+        case O_REFUSE_PREPARE:
+            if (s_add(self->refused_prepare, &self->nrefused_prepare, optarg,
+                      "refused prepare actions") < 0)
+                return -1;
+            break;
+        case O_FAILCOMMIT:
+            if (s_parse_long(optarg, 0, 1000000, &v) < 0) {
+                fprintf(stderr, "test-participant: --fail-commit-times wants a count\n");
+                return -1;
+            }
+            self->fail_commit_left = v;
+            break;
+        case O_WORK_DELAY:
+        case O_LOCK_TIMEOUT:
+            if (s_parse_long(optarg, 0, 3600000, &v) < 0) {
+                fprintf(stderr, "test-participant: --%s wants milliseconds\n",
+                        c == O_WORK_DELAY ? "prepare-work-delay-ms" : "lock-timeout-ms");
+                return -1;
+            }
+            if (c == O_WORK_DELAY)
+                self->work_delay_ms = v;
+            else
+                self->lock_timeout_ms = v;
+            break;
         case O_HELP:
             s_usage(stdout);
             exit(0);
@@ -379,6 +539,19 @@ int main(int argc, char **argv)
     PQclear(r);
     if (!schema_ok)
         goto out;
+    if (self.mode2pc) {
+        char why[512];
+        self.pgres = dtx_pgres_new(self.conninfo, s_work_2pc, &self, &rc, why, sizeof why);
+        if (!self.pgres) {
+            dtx_log_error("cannot set up 2PC", "instance=%s error=\"%s\" detail=\"%s\"",
+                          self.instance, dtx_strerror(rc), why);
+            goto out;
+        }
+        if (self.lock_timeout_ms > 0)
+            dtx_pgres_set_lock_timeout(self.pgres, (int)self.lock_timeout_ms);
+        dtx_pgres_handlers(self.pgres, &self.pg);
+        s_recover(&self);
+    }
 
     p = dtx_participant_new(self.instance, &rc);
     if (!p) {
@@ -391,6 +564,10 @@ int main(int argc, char **argv)
     const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
     for (int i = 0; i < self.nresources; i++) {
         rc = dtx_participant_serve(p, self.resources[i], &handlers);
+        if (rc == 0 && self.mode2pc) {
+            const dtx_2pc_handlers_t h2 = { s_handle_2pc, s_handle_2pc, s_handle_2pc, &self };
+            rc = dtx_participant_serve_2pc(p, self.resources[i], &h2);
+        }
         if (rc < 0) {
             dtx_log_error("cannot serve resource", "instance=%s resource=%s error=\"%s\"",
                           self.instance, self.resources[i], dtx_strerror(rc));
@@ -435,6 +612,7 @@ int main(int argc, char **argv)
 out:
     s_participant = NULL;
     dtx_participant_destroy(&p);
+    dtx_pgres_destroy(&self.pgres);
     PQfinish(self.conn);
     return exit_code;
 }

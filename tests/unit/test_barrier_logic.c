@@ -65,7 +65,7 @@ static void test_unknown_op_has_no_row(void)
     CU_ASSERT_EQUAL(dtx_barrier_first_row(0, &op, &origin), DTX_EINVAL);
     CU_ASSERT_PTR_NULL(op);
     CU_ASSERT_PTR_NULL(origin);
-    CU_ASSERT_EQUAL(dtx_barrier_first_row(4, &op, &origin), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_barrier_first_row(DTX_OP_MAX + 1, &op, &origin), DTX_EINVAL);
 }
 
 /* ------------------------------------------------------------------ */

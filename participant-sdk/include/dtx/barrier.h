@@ -1,6 +1,6 @@
 /*
- * dtx/barrier.h — the idempotency barrier: makes TCC handlers safe under
- * at-least-once delivery, null compensation and hanging Try.
+ * dtx/barrier.h — the idempotency barrier: makes TCC (and 2PC) handlers
+ * safe under at-least-once delivery, null compensation and hanging Try.
  *
  * The barrier is a row (gid, branch, op) in the participant's OWN
  * PostgreSQL database, inserted in the same local transaction as the
@@ -15,6 +15,19 @@
  *   cancel   try row absent                 null compensation: record, skip
  *                                           fn, DTX_OK; a later try refuses
  *   cancel   no / yes                       run fn / duplicate: skip, DTX_OK
+ *
+ * 2PC handlers use the same barrier: dtx_barrier_call accepts
+ * DTX_OP_PREPARE, DTX_OP_COMMIT and DTX_OP_ABORT with the guarantees of
+ * their TCC counterparts — prepare like try (a duplicate prepare is
+ * skipped with DTX_OK, a prepare after its abort is refused), commit like
+ * confirm, abort like cancel (an abort before its prepare is recorded and
+ * skips fn). The table's CHECK allows only 'try', 'confirm' and 'cancel',
+ * so a prepare writes a 'try' row, a commit a 'confirm' row and an abort a
+ * 'cancel' row (and a 'try' row of origin 'cancel' when it comes first);
+ * fn still sees call->op as delivered. With plain dtx_barrier_call the
+ * prepare COMMITs locally (a reservation the commit finalises and the
+ * abort undoes, as in TCC); dtx/pgres.h instead ends it with PREPARE
+ * TRANSACTION, so PostgreSQL itself holds the work undecided.
  *
  * Concurrent deliveries of the same (gid, branch) serialise on the
  * primary key, so a Try racing its Cancel is also safe. (Under a default
@@ -42,7 +55,8 @@ typedef int (*dtx_barrier_fn)(PGconn *conn, const dtx_call_t *call, void *arg);
  * not inside a transaction). Returns DTX_OK, DTX_EREFUSED, fn's own error,
  * or DTX_EDB when the database fails (nothing was changed then), also when
  * fn returned DTX_OK although one of its statements failed. DTX_EINVAL when
- * call->gid is not a valid name, call->op unknown, call->branch over
+ * call->gid is not a valid name, call->op unknown (any DTX_OP_* of TCC or
+ * 2PC is known), call->branch over
  * INT32_MAX, conn already inside a transaction, or fn ended the
  * transaction itself. */
 int dtx_barrier_call(PGconn *conn, const dtx_call_t *call,

@@ -19,16 +19,34 @@
  *        dtx_client_destroy(&c);
  *
  *  - Participant (dtx_participant_*): serves one or more named resources
- *    with Try/Confirm/Cancel callbacks. It connects out to every
- *    coordinator (no inbound port), registers, heartbeats and
- *    re-registers by itself after a coordinator restart.
+ *    with Try/Confirm/Cancel callbacks (TCC), Prepare/Commit/Abort
+ *    callbacks (2PC), or both. It connects out to every coordinator (no
+ *    inbound port), registers, heartbeats and re-registers by itself after
+ *    a coordinator restart.
+ *
+ * The two modes, as the initiator and the participant see them:
+ *
+ *   TCC (DTX_MODE_TCC)                   2PC (DTX_MODE_2PC)
+ *   ----------------------------------   ----------------------------------
+ *   TRY runs the participant's Try at    TRY only ENLISTS the branch: the
+ *   once and returns its vote            coordinator records it and answers
+ *                                        yes without calling anyone
+ *   COMMIT: every vote was yes, so       COMMIT: Prepare runs on every
+ *   Confirm runs on every branch         branch (with the TRY's payload);
+ *                                        all yes -> Commit on every branch,
+ *                                        any no -> Abort, DTX_EABORTED
+ *   ROLLBACK / a no: Cancel              ROLLBACK / a no: Abort on every
+ *                                        branch that may have prepared
  *
  * Delivery guarantees a participant must be written for:
- *  - Confirm and Cancel are delivered AT LEAST ONCE (retried until
- *    acknowledged, also across coordinator restarts);
- *  - Cancel may arrive for a branch whose Try never arrived, and a Try may
- *    arrive after its Cancel.
- * dtx/barrier.h makes handlers safe against all three in one call.
+ *  - Confirm and Cancel (Commit and Abort) are delivered AT LEAST ONCE
+ *    (retried until acknowledged, also across coordinator restarts); Try
+ *    and Prepare may be delivered more than once too;
+ *  - Cancel (Abort) may arrive for a branch whose Try (Prepare) never
+ *    arrived, and a Try (Prepare) may arrive after its Cancel (Abort).
+ * dtx/barrier.h makes handlers safe against all three in one call;
+ * dtx/pgres.h is a ready-made 2PC participant over PostgreSQL's PREPARE
+ * TRANSACTION.
  *
  * Errors: every function returns 0 (DTX_OK) or a negative DTX_E* code
  * (dtx/types.h); dtx_strerror() names it. A client call may also return
@@ -79,9 +97,10 @@ void dtx_client_destroy(dtx_client_t **self_p);
  * arrives after its call timed out is recognised by its corr and dropped. */
 void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
 
-/* Starts a global transaction. mode is DTX_MODE_TCC; timeout_ms is how long
- * it may stay active before the coordinator aborts it by itself (0 = the
- * coordinator's default). Writes the gid (NUL-terminated) into gid_out
+/* Starts a global transaction. mode is DTX_MODE_TCC or DTX_MODE_2PC (see
+ * the table at the top of this file); timeout_ms is how long it may stay
+ * active before the coordinator aborts it by itself (0 = the coordinator's
+ * default); in 2PC it also bounds the prepare phase. Writes the gid (NUL-terminated) into gid_out
  * ("" on failure). A mode other than DTX_MODE_TCC / DTX_MODE_2PC is
  * DTX_EINVAL without asking; the coordinator answers DTX_EUNSUPPORTED for a
  * mode it does not run.
@@ -91,7 +110,9 @@ int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
 
 /* Runs one branch: the coordinator records it durably, calls Try of
  * action on a live instance of resource with payload (0..DTX_PAYLOAD_MAX
- * bytes, copied), records the vote and returns it.
+ * bytes, copied), records the vote and returns it. In a 2PC transaction
+ * the branch is only enlisted: the answer is 0 at once and the payload
+ * goes to the participant's Prepare when the transaction commits.
  * Returns 0 when the participant voted yes; DTX_EREFUSED when it voted no
  * or failed — the coordinator has then already decided to abort the
  * transaction and cancels every branch (result->state says so);
@@ -106,7 +127,8 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
 /* Asks the coordinator to commit. Returns 0 once the commit decision is
  * durable (confirms then run in the background until every branch has
  * acknowledged); DTX_EABORTED when the transaction had already been
- * decided abort (a refused try, a rollback or a passed deadline);
+ * decided abort (a refused try, a rollback or a passed deadline) or, in
+ * 2PC, when a branch voted no (or did not answer) to Prepare;
  * DTX_EBUSY when a try is still running. *state_out (may be NULL) gets the
  * global state. Calling it again is safe. */
 int dtx_client_commit(dtx_client_t *self, const char *gid, int *state_out);
@@ -145,19 +167,22 @@ typedef struct dtx_call {
     const char  *gid;          /* global transaction id */
     uint32_t     branch;       /* branch number within gid */
     uint32_t     attempt;      /* delivery attempt, 1-based */
-    int          op;           /* DTX_OP_TRY, _CONFIRM or _CANCEL */
+    int          op;           /* DTX_OP_TRY, _CONFIRM, _CANCEL (TCC) or
+                                  DTX_OP_PREPARE, _COMMIT, _ABORT (2PC) */
     const char  *resource;     /* resource name */
     const char  *action;       /* action name given to dtx_client_try */
-    const void  *payload;      /* the try's payload (also on confirm/cancel) */
+    const void  *payload;      /* the try's payload (also on confirm/cancel;
+                                  in 2PC the enlisted TRY's, on prepare) */
     size_t       payload_len;  /* payload bytes */
     uint64_t     deadline_ms;  /* transaction deadline, epoch ms */
 } dtx_call_t;
 
-/* A phase handler. Return DTX_OK when done (for Try: vote yes);
- * DTX_EREFUSED from Try to vote no (business refusal: insufficient funds);
- * any other negative code when it could not run now: a Try then counts as
- * a no, a Confirm or Cancel is delivered again later (DTX_EREFUSED from
- * Confirm or Cancel counts as such a failure). Handlers run inside
+/* A phase handler. Return DTX_OK when done (for Try and Prepare: vote
+ * yes); DTX_EREFUSED from Try or Prepare to vote no (business refusal:
+ * insufficient funds); any other negative code when it could not run now:
+ * a Try or Prepare then counts as a no, a Confirm, Cancel, Commit or Abort
+ * is delivered again later (DTX_EREFUSED from them counts as such a
+ * failure). Handlers run inside
  * dtx_participant_poll/run, one at a time; they may call
  * dtx_participant_stop, _connect and _serve, never _destroy. */
 typedef int (*dtx_handler_fn)(const dtx_call_t *call, void *arg);
@@ -168,6 +193,21 @@ typedef struct dtx_tcc_handlers {
     dtx_handler_fn on_cancel;   /* release the reservation */
     void          *arg;         /* passed to every handler */
 } dtx_tcc_handlers_t;
+
+/* 2PC handlers. on_prepare does the branch's work and keeps it undecided
+ * but durable (e.g. PREPARE TRANSACTION), voting with its return: DTX_OK
+ * yes, DTX_EREFUSED no, any other code no as well (the vote was lost).
+ * on_commit makes the prepared work final, on_abort undoes it; both are
+ * retried until they return DTX_OK, must be idempotent, and on_abort must
+ * also work for a branch whose prepare never arrived (and make a prepare
+ * arriving later vote no). dtx/barrier.h gives those guarantees;
+ * dtx/pgres.h implements all three over PostgreSQL. */
+typedef struct dtx_2pc_handlers {
+    dtx_handler_fn on_prepare;  /* do the work, make it durable, vote */
+    dtx_handler_fn on_commit;   /* make the prepared work final */
+    dtx_handler_fn on_abort;    /* undo the prepared work (or mark it refused) */
+    void          *arg;         /* passed to every handler */
+} dtx_2pc_handlers_t;
 
 /* Creates a participant named instance (a name: [A-Za-z0-9._:-], unique
  * per process, e.g. "bank-a-1"). NULL on failure, code in *err. */
@@ -182,12 +222,23 @@ void dtx_participant_destroy(dtx_participant_t **self_p);
  * Returns 0, DTX_EINVAL (malformed endpoint), DTX_ENOMEM or DTX_EIO. */
 int dtx_participant_connect(dtx_participant_t *self, const char *endpoint);
 
-/* Serves resource with handlers (copied). Call before dtx_participant_run
- * (a later call works too: every coordinator is then sent the whole
- * registration again). Returns DTX_EINVAL for a bad name, a missing
- * handler or a resource already served; DTX_ENOMEM. */
+/* Serves resource with TCC handlers (copied). Call before
+ * dtx_participant_run (a later call works too: every coordinator is then
+ * sent the whole registration again). A resource already served with 2PC
+ * handlers gets the TCC ones added. Returns DTX_EINVAL for a bad name, a
+ * missing handler or a resource already served with TCC handlers;
+ * DTX_ENOMEM. */
 int dtx_participant_serve(dtx_participant_t *self, const char *resource,
                           const dtx_tcc_handlers_t *handlers);
+
+/* Serves resource with 2PC handlers (copied; all three are required), as
+ * dtx_participant_serve does for TCC: one resource may be served with both,
+ * each PHASE then goes to the handler of its op, and a PHASE whose op has
+ * no handler is answered FAILED. Returns DTX_EINVAL for a bad name, a
+ * missing handler or a resource already served with 2PC handlers;
+ * DTX_ENOMEM. */
+int dtx_participant_serve_2pc(dtx_participant_t *self, const char *resource,
+                              const dtx_2pc_handlers_t *handlers);
 
 /* Heartbeat interval (default 1000 ms; a value <= 0 restores it). When a
  * coordinator's REGISTER_OK asks for a shorter interval, that one is used

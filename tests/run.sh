@@ -170,7 +170,8 @@ export DTX_TEST_RUN=$SCRATCH
 
 stage unit "$BUILD_DIR/tests/unit_tests"
 stage integration "$BUILD_DIR/tests/integration_tests"
-stage install env BUILD="$BUILD" SAN="$SAN" tests/install/check.sh
+export BUILD SAN
+stage install tests/install/check.sh
 if [ -x tests/drill/short.sh ]; then
     stage drill tests/drill/short.sh
 else

@@ -150,9 +150,11 @@ demo-order: deps
 	$(MAKE) all
 	BUILD=$(BUILD) samples/order/demo.sh
 
-bench: deps
+bench:
+	@scripts/deps.sh bench
 	$(MAKE) all
 	BUILD=$(BUILD) bench/run.sh
+	BUILD=$(BUILD) bench/gateway/run.sh
 
 # The long recovery drill (the short one runs inside make test).
 drill: deps

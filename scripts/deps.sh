@@ -5,6 +5,11 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libpq-dev libzmq3-dev libjson-c-dev
       libmicrohttpd-dev libcunit1-dev libcurl4-openssl-dev postgresql
       postgresql-contrib postgresql-client procps)
+# `deps.sh bench` adds what only the benchmarks need (nginx and wrk, for
+# the gateway's comparison); make test never installs them.
+if [ "${1:-}" = bench ]; then
+    pkgs+=(nginx-light wrk)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

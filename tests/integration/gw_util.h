@@ -1,0 +1,55 @@
+/*
+ * tests/integration/gw_util.h — helpers for the gateway's integration
+ * suites: real gw-upstream and dtx-gateway processes (spawned through the
+ * harness, so the runner kills and logs them) and a real HTTP client
+ * (libcurl).
+ */
+#ifndef DTX_TEST_GW_UTIL_H
+#define DTX_TEST_GW_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct gw_proc {
+    pid_t pid;
+    int   port;        /* proxy port (gateway) or listening port (upstream) */
+    int   admin_port;  /* gateway only */
+    char  config[1024];/* gateway only: its config file */
+} gw_proc_t;
+
+/* Starts $DTX_TEST_TESTBIN/gw-upstream --name name [extra...] (NULL-ended,
+ * may be NULL). Returns 0 or -1. */
+int gw_upstream_start(gw_proc_t *self, const char *name, const char *const *extra);
+
+/* Writes config (a JSON document; printf-style) to a scratch file and
+ * starts $DTX_TEST_BIN/dtx-gateway on free ports. Returns 0 or -1. */
+int gw_gateway_start(gw_proc_t *self, const char *logname, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A response. */
+typedef struct gw_resp {
+    long   status;        /* 0 when the request failed */
+    char  *body;          /* NUL-terminated, malloc'ed */
+    size_t body_len;
+    char   headers[8192]; /* raw response header block */
+} gw_resp_t;
+
+/* Sends one request. headers: NULL-ended "Name: value" list (may be
+ * NULL); body may be NULL. Returns 0 when an answer came (any status). */
+int gw_http(gw_resp_t *resp, const char *method, const char *url,
+            const char *const *headers, const char *body);
+void gw_resp_free(gw_resp_t *resp);
+
+/* Value of header name in resp (copied into out), or NULL. */
+const char *gw_resp_header(const gw_resp_t *resp, const char *name, char *out, size_t cap);
+
+/* Value of a Prometheus sample `line_prefix VALUE` from the gateway's
+ * /metrics, or -1. */
+double gw_metric(const gw_proc_t *gw, const char *line_prefix);
+
+/* Sends a document to the admin API (PUT /config, or POST
+ * /config/validate when validate) with the token. Returns the status. */
+long gw_admin_put(const gw_proc_t *gw, const char *token, const char *doc, int validate,
+                  gw_resp_t *resp);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * Gateway transactions against a real dtxd: a transactional route BEGINs
+ * at the edge, the upstream sees Dtx-Gid / Dtx-Deadline, and the
+ * transaction is committed or rolled back by the answer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "dtx/types.h"
+#include "gw_util.h"
+#include "integ.h"
+
+static h_dtxd_t s_dtxd;
+static gw_proc_t s_up, s_gw;
+static PGconn *s_db;
+
+static int s_init(void)
+{
+    char db[H_CONNINFO_SIZE];
+    if (h_init() < 0 || h_db_create("gw_txn", db, sizeof db) < 0)
+        return -1;
+    memset(&s_dtxd, 0, sizeof s_dtxd);
+    snprintf(s_dtxd.logname, sizeof s_dtxd.logname, "gw-txn-dtxd");
+    if (h_dtxd_start(&s_dtxd, db, NULL) < 0)
+        return -1;
+    if (gw_upstream_start(&s_up, "svc", NULL) < 0)
+        return -1;
+    if (gw_gateway_start(&s_gw, "gw-txn",
+        "{\"dtxd\":{\"endpoint\":\"%s\",\"timeout_ms\":5000},"
+        "\"pools\":[{\"name\":\"svc\",\"targets\":[\"http://127.0.0.1:%d\"],"
+        "\"ejection\":{\"consecutive_5xx\":0}}],"
+        "\"routes\":[{\"name\":\"orders\",\"match\":{\"prefix\":\"/orders\"},\"pool\":\"svc\","
+        "\"timeout_ms\":1000,"
+        "\"transaction\":{\"timeout_ms\":20000,\"commit_on\":[\"2xx\",409]}},"
+        "{\"name\":\"plain\",\"match\":{\"prefix\":\"/plain\"},\"pool\":\"svc\"}]}",
+        s_dtxd.endpoint, s_up.port) < 0)
+        return -1;
+    s_db = h_db_connect("gw_txn");
+    return s_db ? 0 : -1;
+}
+
+static int s_cleanup(void)
+{
+    int rc = h_stop(s_gw.pid, SIGTERM, 10000) == 0 ? 0 : -1;
+    if (h_dtxd_stop(&s_dtxd) != 0)
+        rc = -1;
+    if (s_db)
+        PQfinish(s_db);
+    s_db = NULL;
+    return rc;
+}
+
+/* Sends a request; returns the gid the upstream saw ("" when none). */
+static long s_call(const char *path, const char *const *hdrs, char *gid, size_t cap,
+                   char *deadline, size_t dcap)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_gw.port, path);
+    gw_resp_t r;
+    gid[0] = '\0';
+    if (deadline)
+        deadline[0] = '\0';
+    gw_http(&r, "POST", url, hdrs, "{\"item\":1}");
+    json_object *o = json_tokener_parse(r.body ? r.body : ""), *h, *v;
+    if (o && json_object_object_get_ex(o, "headers", &h)) {
+        if (json_object_object_get_ex(h, "Dtx-Gid", &v))
+            snprintf(gid, cap, "%s", json_object_get_string(v));
+        if (deadline && json_object_object_get_ex(h, "Dtx-Deadline", &v))
+            snprintf(deadline, dcap, "%s", json_object_get_string(v));
+    }
+    if (!o && strstr(r.body ? r.body : "", "\"gid\":\"")) {
+        const char *p = strstr(r.body, "\"gid\":\"") + 7;
+        snprintf(gid, cap, "%.*s", (int)strcspn(p, "\""), p);
+    }
+    json_object_put(o);
+    long status = r.status;
+    gw_resp_free(&r);
+    return status;
+}
+
+typedef struct {
+    const char *gid;
+    const char *want;
+} s_state_wait_t;
+
+static int s_state_is(void *arg)
+{
+    s_state_wait_t *w = arg;
+    char state[32] = "";
+    if (h_db_scalar_text(s_db, state, sizeof state,
+                         "select dtx_state_name(state) from dtx_global where gid = '%s'",
+                         w->gid) < 0)
+        return 0;
+    return strcmp(state, w->want) == 0;
+}
+
+static void s_expect_state(const char *gid, const char *want)
+{
+    s_state_wait_t w = { gid, want };
+    int ok = h_wait_until(s_state_is, &w, 10000) == 0;
+    if (!ok)
+        fprintf(stderr, "\n  gid %s never reached %s\n", gid, want);
+    CU_ASSERT(ok);
+}
+
+static void test_success_status_commits_the_transaction(void)
+{
+    char gid[DTX_GID_SIZE], deadline[32];
+    CU_ASSERT_EQUAL(s_call("/orders", NULL, gid, sizeof gid, deadline, sizeof deadline), 200);
+    CU_ASSERT_FATAL(gid[0] != '\0');
+    CU_ASSERT(atoll(deadline) > 1600000000000LL);
+    s_expect_state(gid, "committed");
+    const char *h409[] = { "X-Test-Status: 409", NULL };  /* listed in commit_on */
+    CU_ASSERT_EQUAL(s_call("/orders", h409, gid, sizeof gid, NULL, 0), 409);
+    s_expect_state(gid, "committed");
+}
+
+static void test_failure_status_rolls_it_back(void)
+{
+    char gid[DTX_GID_SIZE];
+    const char *h500[] = { "X-Test-Status: 500", NULL };
+    CU_ASSERT_EQUAL(s_call("/orders", h500, gid, sizeof gid, NULL, 0), 500);
+    CU_ASSERT_FATAL(gid[0] != '\0');
+    s_expect_state(gid, "aborted");
+    const char *h404[] = { "X-Test-Status: 404", NULL };
+    CU_ASSERT_EQUAL(s_call("/orders", h404, gid, sizeof gid, NULL, 0), 404);
+    s_expect_state(gid, "aborted");
+}
+
+static void test_upstream_timeout_rolls_it_back(void)
+{
+    long before = (long)h_db_scalar(s_db, "select count(*) from dtx_global where state = 5");
+    char gid[DTX_GID_SIZE];
+    const char *slow[] = { "X-Test-Delay-Ms: 3000", NULL };
+    CU_ASSERT_EQUAL(s_call("/orders", slow, gid, sizeof gid, NULL, 0), 504);
+    /* The client never saw the gid: the newest transaction is this one. */
+    char newest[DTX_GID_SIZE];
+    CU_ASSERT_FATAL(h_db_scalar_text(s_db, newest, sizeof newest,
+                                     "select gid from dtx_global order by created_at desc "
+                                     "limit 1") == 0);
+    s_expect_state(newest, "aborted");
+    CU_ASSERT_EQUAL((long)h_db_scalar(s_db, "select count(*) from dtx_global where state = 5"),
+                    before + 1);
+}
+
+static void test_plain_route_starts_no_transaction(void)
+{
+    long before = (long)h_db_scalar(s_db, "select count(*) from dtx_global");
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_EQUAL(s_call("/plain", NULL, gid, sizeof gid, NULL, 0), 200);
+    CU_ASSERT_STRING_EQUAL(gid, "");
+    CU_ASSERT_EQUAL((long)h_db_scalar(s_db, "select count(*) from dtx_global"), before);
+    CU_ASSERT(gw_metric(&s_gw, "dtx_gw_txn_total{route=\"orders\",outcome=\"committed\"}") >= 2);
+    CU_ASSERT(gw_metric(&s_gw, "dtx_gw_txn_total{route=\"orders\",outcome=\"rolled_back\"}") >= 3);
+}
+
+INTEG_SUITE(gateway_txn)
+{
+    CU_pSuite s = CU_add_suite("gateway_txn", s_init, s_cleanup);
+    CU_add_test(s, "success status commits the transaction",
+                test_success_status_commits_the_transaction);
+    CU_add_test(s, "failure status rolls it back", test_failure_status_rolls_it_back);
+    CU_add_test(s, "upstream timeout rolls it back", test_upstream_timeout_rolls_it_back);
+    CU_add_test(s, "plain route starts no transaction", test_plain_route_starts_no_transaction);
+}

@@ -1,0 +1,104 @@
+/* Gateway configuration: parsing, defaults and errors that name the
+ * field (gw_config.h). */
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "gw_config.h"
+#include "unit.h"
+
+static const char *s_ok =
+    "{\"listen\":\"127.0.0.1:8080\",\"admin\":{\"token\":\"s3\"},"
+    "\"dtxd\":{\"endpoint\":\"tcp://127.0.0.1:7070\"},"
+    "\"pools\":[{\"name\":\"a\",\"lb\":\"weighted\",\"targets\":[{\"url\":\"http://127.0.0.1:1/\","
+    "\"weight\":3},\"http://127.0.0.1:2\"],\"health\":{\"path\":\"/h\"},"
+    "\"ejection\":{\"consecutive_5xx\":2}},{\"name\":\"b\",\"targets\":[\"http://127.0.0.1:3\"]}],"
+    "\"rules\":[{\"name\":\"r\",\"type\":\"rate_limit\",\"rate\":30,\"per\":\"m\",\"burst\":5,"
+    "\"delay\":2},{\"name\":\"k\",\"type\":\"breaker\",\"failure_statuses\":[\"5xx\",429]}],"
+    "\"routes\":[{\"name\":\"x\",\"match\":{\"method\":[\"POST\"],\"prefix\":\"/x\"},"
+    "\"split\":[{\"pool\":\"a\",\"weight\":9},{\"pool\":\"b\",\"weight\":1}],\"backup_pool\":\"b\","
+    "\"rules\":[\"r\",\"k\"],\"validate\":{\"max_body\":100,\"json_fields\":{\"n\":\"integer\"}},"
+    "\"fallback\":{\"status\":200,\"body\":\"{}\"},"
+    "\"transaction\":{\"timeout_ms\":5000,\"commit_on\":[\"2xx\",\"304\"]}}]}";
+
+static void test_valid_document_parses_with_defaults(void)
+{
+    char err[DTX_GW_ERR_SIZE];
+    dtx_gw_config_t *c = dtx_gw_config_parse(s_ok, strlen(s_ok), err, sizeof err);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT_EQUAL(c->npools, 2);
+    CU_ASSERT_STRING_EQUAL(c->pools[0].targets[0].url, "http://127.0.0.1:1");  /* '/' trimmed */
+    CU_ASSERT_EQUAL(c->pools[0].targets[0].weight, 3);
+    CU_ASSERT_EQUAL(c->pools[0].health_interval_ms, 1000);
+    CU_ASSERT_EQUAL(c->pools[0].eject_consecutive_5xx, 2);
+    CU_ASSERT_EQUAL(c->pools[1].retries, 1);
+    CU_ASSERT_EQUAL(c->rules[0].per_s, 60);
+    CU_ASSERT_EQUAL(c->rules[0].delay, 2);
+    CU_ASSERT(dtx_gw_statuses_has(&c->rules[1].failure_statuses, 503));
+    CU_ASSERT(dtx_gw_statuses_has(&c->rules[1].failure_statuses, 429));
+    CU_ASSERT(!dtx_gw_statuses_has(&c->rules[1].failure_statuses, 404));
+    CU_ASSERT_EQUAL(c->routes[0].nsplit, 2);
+    CU_ASSERT_EQUAL(c->routes[0].max_body, 100);
+    CU_ASSERT(c->routes[0].transactional);
+    CU_ASSERT(dtx_gw_statuses_has(&c->routes[0].commit_on, 304));
+    CU_ASSERT(!dtx_gw_statuses_has(&c->routes[0].commit_on, 302));
+    CU_ASSERT_STRING_EQUAL(c->admin_listen, "127.0.0.1:9901");
+    dtx_gw_config_destroy(&c);
+    CU_ASSERT_PTR_NULL(c);
+}
+
+/* Replaces the first `from` in s_ok with `to` and expects err to contain want. */
+static void s_expect(const char *doc, const char *want)
+{
+    char err[DTX_GW_ERR_SIZE] = "";
+    dtx_gw_config_t *c = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    CU_ASSERT_PTR_NULL(c);
+    dtx_gw_config_destroy(&c);
+    if (!strstr(err, want))
+        fprintf(stderr, "\n  expected \"%s\" in \"%s\"\n", want, err);
+    CU_ASSERT(strstr(err, want) != NULL);
+}
+
+static void s_patch(const char *from, const char *to, const char *want)
+{
+    char doc[4096];
+    const char *at = strstr(s_ok, from);
+    CU_ASSERT_FATAL(at != NULL);
+    snprintf(doc, sizeof doc, "%.*s%s%s", (int)(at - s_ok), s_ok, to, at + strlen(from));
+    s_expect(doc, want);
+}
+
+static void test_errors_name_the_field(void)
+{
+    s_expect("{", "not valid JSON");
+    s_expect("[]", "must be an object");
+    s_expect("{\"routes\":[]}", "pools: is required");
+    s_patch("\"lb\":\"weighted\"", "\"lb\":\"random\"", "pools[0].lb: must be round_robin");
+    s_patch("\"weight\":3", "\"weight\":0", "pools[0].targets[0].weight: must be between 1");
+    s_patch("http://127.0.0.1:2", "ftp://x", "pools[0].targets[1].url: must start with http://");
+    s_patch("\"rate\":30", "\"rate\":\"30\"", "rules[0].rate: must be a number");
+    s_patch("\"delay\":2", "\"delay\":9", "rules[0].delay: must not exceed burst");
+    s_patch("\"type\":\"breaker\"", "\"type\":\"brake\"", "rules[1].type: must be rate_limit");
+    s_patch("[\"5xx\",429]", "[\"6xx\"]", "rules[1].failure_statuses[0]");
+    s_patch("\"rules\":[\"r\",\"k\"]", "\"rules\":[\"r\",\"nope\"]",
+            "routes[0].rules[1]: no rule named \"nope\"");
+    s_patch("\"backup_pool\":\"b\"", "\"backup_pool\":\"c\"", "routes[0].backup_pool: no pool named");
+    s_patch("{\"pool\":\"b\",\"weight\":1}", "{\"pool\":\"z\",\"weight\":1}",
+            "routes[0].split[1].pool: no pool named \"z\"");
+    s_patch("\"prefix\":\"/x\"", "\"prefix\":\"x\"", "routes[0].match.prefix: must start with /");
+    s_patch("\"n\":\"integer\"", "\"n\":\"int\"", "routes[0].validate.json_fields.n");
+    s_patch("\"burst\":5,", "\"burst\":5,\"brust\":1,", "rules[0].brust: unknown field");
+    s_patch("{\"name\":\"b\",", "{\"name\":\"a\",", "pools[1].name: duplicate pool name");
+    s_patch("\"dtxd\":{\"endpoint\":\"tcp://127.0.0.1:7070\"},", "",
+            "routes[0].transaction: needs dtxd.endpoint");
+    s_patch("\"fallback\":{\"status\":200,\"body\":\"{}\"}", "\"fallback\":{\"body\":\"{}\"}",
+            "routes[0].fallback: needs exactly one of status");
+    s_patch("\"listen\":\"127.0.0.1:8080\"", "\"listen\":\"nowhere\"", "listen: must be HOST:PORT");
+}
+
+UNIT_SUITE(gw_config)
+{
+    CU_pSuite s = CU_add_suite("gw_config", NULL, NULL);
+    CU_add_test(s, "valid document parses with defaults", test_valid_document_parses_with_defaults);
+    CU_add_test(s, "errors name the field", test_errors_name_the_field);
+}

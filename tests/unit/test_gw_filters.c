@@ -1,0 +1,323 @@
+/* The gateway's filters run on a request struct, without sockets: route
+ * matching, validation, admission (with a virtual clock) and the reuse of
+ * rule state across configuration generations. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <CUnit/CUnit.h>
+
+#include "gw_clock.h"
+#include "gw_filters.h"
+#include "gw_route.h"
+#include "gw_rules.h"
+#include "gw_runtime.h"
+#include "gw_validate.h"
+#include "unit.h"
+
+static int64_t s_now;
+static int64_t s_clock(void) { return s_now; }
+
+typedef struct {
+    const char *names[8];
+    const char *values[8];
+    int n;
+} s_headers_t;
+
+static const char *s_lookup(void *ctx, const char *name)
+{
+    s_headers_t *h = ctx;
+    for (int i = 0; i < h->n; i++)
+        if (strcasecmp(h->names[i], name) == 0)
+            return h->values[i];
+    return NULL;
+}
+
+static const char *s_doc =
+    "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:1\"]},"
+    "{\"name\":\"q\",\"targets\":[\"http://127.0.0.1:2\"]}],"
+    "\"rules\":[{\"name\":\"wide\",\"type\":\"rate_limit\",\"rate\":100,\"burst\":1,\"nodelay\":true,"
+    "\"key\":\"global\"},"
+    "{\"name\":\"narrow\",\"type\":\"rate_limit\",\"rate\":1,\"burst\":0,\"key\":\"header:X-User\"},"
+    "{\"name\":\"one\",\"type\":\"concurrency\",\"max\":1},"
+    "{\"name\":\"brk\",\"type\":\"breaker\",\"consecutive_failures\":2,\"min_requests\":100,"
+    "\"open_ms\":1000}],"
+    "\"routes\":[{\"name\":\"exact\",\"match\":{\"path\":\"/api/x\"},\"pool\":\"p\"},"
+    "{\"name\":\"short\",\"match\":{\"prefix\":\"/api\"},\"pool\":\"p\"},"
+    "{\"name\":\"long\",\"match\":{\"prefix\":\"/api/long\",\"method\":[\"POST\"]},\"pool\":\"p\","
+    "\"validate\":{\"max_body\":20,\"required_headers\":[\"X-User\"],"
+    "\"content_types\":[\"application/json\"],\"json_fields\":{\"n\":\"integer\"}}},"
+    "{\"name\":\"host\",\"match\":{\"prefix\":\"/\",\"host\":\"shop.example\"},\"pool\":\"q\"},"
+    "{\"name\":\"limited\",\"match\":{\"prefix\":\"/lim\"},\"pool\":\"p\","
+    "\"rules\":[\"wide\",\"narrow\"]},"
+    "{\"name\":\"guarded\",\"match\":{\"prefix\":\"/brk\"},\"pool\":\"p\","
+    "\"rules\":[\"brk\",\"one\"]},"
+    "{\"name\":\"degraded\",\"match\":{\"prefix\":\"/deg\"},\"pool\":\"p\",\"rules\":[\"brk\"],"
+    "\"fallback\":{\"status\":200,\"body\":\"cached\"}},"
+    "{\"name\":\"split\",\"match\":{\"prefix\":\"/split\"},"
+    "\"split\":[{\"pool\":\"p\",\"weight\":3},{\"pool\":\"q\",\"weight\":1}]}]}";
+
+static dtx_gw_runtime_t *s_rt(const char *doc, const dtx_gw_runtime_t *old)
+{
+    char err[DTX_GW_ERR_SIZE];
+    dtx_gw_config_t *cfg = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    if (!cfg)
+        fprintf(stderr, "\n  config: %s\n", err);
+    CU_ASSERT_FATAL(cfg != NULL);
+    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, old);
+    CU_ASSERT_FATAL(rt != NULL);
+    return rt;
+}
+
+static void s_req(dtx_gw_req_t *req, dtx_gw_runtime_t *rt, const char *method,
+                  const char *path, s_headers_t *h)
+{
+    memset(req, 0, sizeof *req);
+    req->rt = rt;
+    req->method = method;
+    req->path = path;
+    req->header = s_lookup;
+    req->header_ctx = h;
+    req->host = s_lookup(h, "Host");
+    req->client_ip = "10.0.0.1";
+    req->content_length = -1;
+}
+
+/* Runs on_head of the default chain; returns the local status or 0. */
+static int s_head(dtx_gw_req_t *req)
+{
+    if (dtx_gw_chain_head(dtx_gw_default_chain, dtx_gw_default_chain_len, req) == DTX_GW_REPLY)
+        return req->reply.status;
+    return 0;
+}
+
+static void s_done(dtx_gw_req_t *req)
+{
+    dtx_gw_chain_done(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+    dtx_gw_req_fini(req);
+}
+
+static const char *s_reply_header(const dtx_gw_req_t *req, const char *name)
+{
+    for (int i = 0; i < req->reply.nheaders; i++)
+        if (strcmp(req->reply.names[i], name) == 0)
+            return req->reply.values[i];
+    return NULL;
+}
+
+static void test_route_exact_beats_prefix_and_longest_prefix_wins(void)
+{
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    dtx_gw_route_t *r = rt->routes;
+    int n = rt->nroutes;
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/api/x")->cfg->name, "exact");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/api/xy")->cfg->name, "short");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "POST", NULL, "/api/long/1")->cfg->name, "long");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/api/long/1")->cfg->name, "short");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", "Shop.Example:8080", "/z")->cfg->name,
+                           "host");
+    CU_ASSERT_PTR_NULL(dtx_gw_route_match(r, n, "GET", "other", "/z"));
+    dtx_gw_runtime_unref(&rt);
+}
+
+static void test_split_gives_each_pool_its_exact_share(void)
+{
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    dtx_gw_route_t *split = dtx_gw_route_match(rt->routes, rt->nroutes, "GET", NULL, "/split");
+    int p = 0, q = 0;
+    for (int i = 0; i < 400; i++) {
+        dtx_gw_pool_t *pool = dtx_gw_route_pick_pool(split);
+        p += strcmp(pool->cfg.name, "p") == 0;
+        q += strcmp(pool->cfg.name, "q") == 0;
+    }
+    CU_ASSERT_EQUAL(p, 300);
+    CU_ASSERT_EQUAL(q, 100);
+    dtx_gw_runtime_unref(&rt);
+}
+
+static void test_unknown_route_is_404(void)
+{
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    s_headers_t h = { { "Host" }, { "other" }, 1 };
+    dtx_gw_req_t req;
+    s_req(&req, rt, "GET", "/nowhere", &h);
+    CU_ASSERT_EQUAL(s_head(&req), 404);
+    s_done(&req);
+    dtx_gw_runtime_unref(&rt);
+}
+
+static int s_validate(dtx_gw_runtime_t *rt, s_headers_t *h, const char *body, int64_t len)
+{
+    dtx_gw_req_t req;
+    s_req(&req, rt, "POST", "/api/long", h);
+    req.content_length = len;
+    int status = s_head(&req);
+    if (!status) {
+        req.body = body ? strdup(body) : NULL;
+        req.body_len = body ? strlen(body) : 0;
+        if (dtx_gw_chain_body(dtx_gw_default_chain, 3, &req) == DTX_GW_REPLY)
+            status = req.reply.status;
+        if (status && !strstr(req.reply.body, "error"))
+            status = -1;
+    }
+    s_done(&req);
+    return status;
+}
+
+static void test_validation_answers_400_413_415(void)
+{
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    s_headers_t ok = { { "X-User", "Content-Type" }, { "u1", "application/json; charset=utf-8" }, 2 };
+    s_headers_t no_user = { { "Content-Type" }, { "application/json" }, 1 };
+    s_headers_t xml = { { "X-User", "Content-Type" }, { "u1", "text/xml" }, 2 };
+    CU_ASSERT_EQUAL(s_validate(rt, &ok, "{\"n\":1}", 7), 0);
+    CU_ASSERT_EQUAL(s_validate(rt, &ok, NULL, 1000), 413);         /* declared */
+    CU_ASSERT_EQUAL(s_validate(rt, &ok, "{\"n\":1,\"pad\":\"xxxxxxxx\"}", -1), 413);
+    CU_ASSERT_EQUAL(s_validate(rt, &no_user, "{\"n\":1}", 7), 400);
+    CU_ASSERT_EQUAL(s_validate(rt, &xml, "{\"n\":1}", 7), 415);
+    CU_ASSERT_EQUAL(s_validate(rt, &ok, "{\"n\":\"1\"}", 9), 400);   /* wrong type */
+    CU_ASSERT_EQUAL(s_validate(rt, &ok, "{\"m\":1}", 7), 400);       /* missing */
+    CU_ASSERT_EQUAL(s_validate(rt, &ok, "[1]", 3), 400);             /* not an object */
+    CU_ASSERT_EQUAL(s_validate(rt, &ok, "{\"n\":", 5), 400);         /* truncated */
+    dtx_gw_runtime_unref(&rt);
+}
+
+static int s_limited(dtx_gw_runtime_t *rt, const char *user, dtx_gw_req_t *keep)
+{
+    s_headers_t h = { { "X-User" }, { user }, 1 };
+    dtx_gw_req_t req;
+    s_req(&req, rt, "GET", "/lim", &h);
+    int status = s_head(&req);
+    if (keep)
+        *keep = req;
+    else
+        s_done(&req);
+    return status;
+}
+
+static void test_a_request_refused_by_one_rule_counts_in_none(void)
+{
+    dtx_gw_clock_set(s_clock);
+    s_now = 1000000000;
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    dtx_gw_rule_t *wide = rt->rules[0], *narrow = rt->rules[1];
+    CU_ASSERT_EQUAL(s_limited(rt, "alice", NULL), 0);
+    /* alice is over her own limit: refused by "narrow" ... */
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(s_limited(rt, "alice", NULL), 429);
+    /* ... and "wide" counted none of it: bob still has wide's burst. */
+    CU_ASSERT_EQUAL(s_limited(rt, "bob", NULL), 0);
+    CU_ASSERT_EQUAL(atomic_load(&wide->passed), 2);
+    CU_ASSERT_EQUAL(atomic_load(&narrow->rejected), 5);
+    /* wide is now full for this ms: carol is refused by wide, and narrow
+     * did not count her either. */
+    dtx_gw_req_t req;
+    CU_ASSERT_EQUAL(s_limited(rt, "carol", &req), 429);
+    CU_ASSERT_STRING_EQUAL(req.rejected_by, "wide");
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "0");
+    CU_ASSERT_PTR_NOT_NULL(s_reply_header(&req, "Retry-After"));
+    s_done(&req);
+    s_now += 1000000;
+    CU_ASSERT_EQUAL(s_limited(rt, "carol", NULL), 0);
+    dtx_gw_runtime_unref(&rt);
+    dtx_gw_clock_set(NULL);
+}
+
+/* A /brk request through on_head; outcome applied in on_done. */
+static int s_guarded(dtx_gw_runtime_t *rt, const char *path, int status, dtx_gw_req_t *keep)
+{
+    s_headers_t h = { { 0 }, { 0 }, 0 };
+    dtx_gw_req_t req;
+    s_req(&req, rt, "GET", path, &h);
+    int local = s_head(&req);
+    if (keep) {
+        *keep = req;
+        return local;
+    }
+    if (!local) {
+        req.sent = 1;
+        req.upstream_status = status;
+    }
+    s_done(&req);
+    return local;
+}
+
+static void test_probe_blocked_by_concurrency_does_not_wedge_the_breaker(void)
+{
+    dtx_gw_clock_set(s_clock);
+    s_now = 1000000000;
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    CU_ASSERT_EQUAL(s_guarded(rt, "/brk", 500, NULL), 0);
+    CU_ASSERT_EQUAL(s_guarded(rt, "/brk", 500, NULL), 0);
+    CU_ASSERT_EQUAL(s_guarded(rt, "/brk", 200, NULL), 503);   /* open */
+    s_now += 2000000;
+    /* The probe is admitted by the breaker and takes the only concurrency
+     * slot; it is then dropped before reaching the upstream (as when a
+     * later filter refuses it). */
+    dtx_gw_req_t holder;
+    CU_ASSERT_EQUAL(s_guarded(rt, "/brk", 0, &holder), 0);    /* the probe, holds "one" */
+    CU_ASSERT_EQUAL(s_guarded(rt, "/brk", 200, NULL), 503);   /* half-open: refused */
+    holder.sent = 0;                                          /* never reached upstream */
+    s_done(&holder);                                          /* cancels the probe */
+    /* The next request becomes the probe at once, and its success closes it. */
+    CU_ASSERT_EQUAL(s_guarded(rt, "/brk", 200, NULL), 0);
+    CU_ASSERT_EQUAL(s_guarded(rt, "/brk", 200, NULL), 0);
+    dtx_gw_runtime_unref(&rt);
+    dtx_gw_clock_set(NULL);
+}
+
+static void test_open_breaker_answers_the_static_fallback(void)
+{
+    dtx_gw_clock_set(s_clock);
+    s_now = 1000000000;
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    s_guarded(rt, "/deg", 502, NULL);
+    s_guarded(rt, "/deg", 502, NULL);
+    dtx_gw_req_t req;
+    CU_ASSERT_EQUAL(s_guarded(rt, "/deg", 0, &req), 200);
+    CU_ASSERT_EQUAL(req.reply.body_len, 6);
+    CU_ASSERT(memcmp(req.reply.body, "cached", 6) == 0);
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "X-Dtx-Fallback"), "breaker");
+    s_done(&req);
+    dtx_gw_runtime_unref(&rt);
+    dtx_gw_clock_set(NULL);
+}
+
+static void test_swap_keeps_unchanged_rules_and_renews_changed_ones(void)
+{
+    dtx_gw_runtime_t *a = s_rt(s_doc, NULL);
+    atomic_store(&a->rules[0]->passed, 42);
+    char doc[8192];
+    const char *from = "\"rate\":1,\"burst\":0";
+    const char *at = strstr(s_doc, from);
+    snprintf(doc, sizeof doc, "%.*s\"rate\":2,\"burst\":0%s", (int)(at - s_doc), s_doc,
+             at + strlen(from));
+    dtx_gw_runtime_t *b = s_rt(doc, a);
+    CU_ASSERT_PTR_EQUAL(b->rules[0], a->rules[0]);      /* "wide": same object, same state */
+    CU_ASSERT_EQUAL(atomic_load(&b->rules[0]->passed), 42);
+    CU_ASSERT_PTR_NOT_EQUAL(b->rules[1], a->rules[1]);  /* "narrow" changed */
+    CU_ASSERT_PTR_EQUAL(b->pools[0], a->pools[0]);
+    CU_ASSERT_PTR_EQUAL(b->routes[0].stats, a->routes[0].stats);
+    dtx_gw_runtime_unref(&a);
+    CU_ASSERT_EQUAL(atomic_load(&b->rules[0]->refs), 1);
+    dtx_gw_runtime_unref(&b);
+}
+
+UNIT_SUITE(gw_filters)
+{
+    CU_pSuite s = CU_add_suite("gw_filters", NULL, NULL);
+    CU_add_test(s, "route: exact beats prefix, longest prefix wins",
+                test_route_exact_beats_prefix_and_longest_prefix_wins);
+    CU_add_test(s, "split gives each pool its exact share",
+                test_split_gives_each_pool_its_exact_share);
+    CU_add_test(s, "unknown route is 404", test_unknown_route_is_404);
+    CU_add_test(s, "validation answers 400, 413, 415", test_validation_answers_400_413_415);
+    CU_add_test(s, "a request refused by one rule counts in none",
+                test_a_request_refused_by_one_rule_counts_in_none);
+    CU_add_test(s, "probe blocked by concurrency does not wedge the breaker",
+                test_probe_blocked_by_concurrency_does_not_wedge_the_breaker);
+    CU_add_test(s, "open breaker answers the static fallback",
+                test_open_breaker_answers_the_static_fallback);
+    CU_add_test(s, "swap keeps unchanged rules and renews changed ones",
+                test_swap_keeps_unchanged_rules_and_renews_changed_ones);
+}

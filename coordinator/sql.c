@@ -6,10 +6,16 @@
  *  - the state it expects (`state = …`), so a write based on a stale
  *    in-memory copy changes nothing instead of corrupting the log;
  *  - fencing: the writer's (owner, owner_epoch) must still be the
- *    transaction's. Branch writes lock the global row FOR SHARE while they
- *    check it, so a claim by another coordinator (an UPDATE of that row)
- *    either happens before them — and they change nothing — or waits until
- *    they are committed and is then read by the claimer.
+ *    transaction's. Global-row writes check it on the row they update (so
+ *    they serialise with a claim, an UPDATE of that same row). Branch
+ *    writes check it with a plain subquery, without locking the global row
+ *    (a FOR SHARE lock costs a tuple write per statement): one that started
+ *    before a claim committed may still land after the claimer read the
+ *    branches. That is harmless by construction — the claimer then holds a
+ *    stale branch state, and every branch write is idempotent and
+ *    conditional (a Confirm/Cancel delivered again, a conditional update
+ *    that matches 0 rows and makes it re-read) — while every DECISION is a
+ *    global-row write and so can never be made by a fenced-off node.
  * A write that matches no row reports 0 rows; the caller then discards its
  * copy of the transaction and re-reads the log.
  */
@@ -17,7 +23,7 @@
 
 #define S_FENCE_BRANCH(owner, epoch)                                              \
     "WITH g AS (SELECT 1 FROM dtx_global WHERE gid = $1 AND owner = " owner      \
-    " AND owner_epoch = " epoch "::bigint FOR SHARE) "
+    " AND owner_epoch = " epoch "::bigint) "
 
 const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_BEGIN] = { "dtx_begin",

@@ -161,9 +161,10 @@ drill: deps
 	$(MAKE) all
 	BUILD=$(BUILD) SAN=$(SAN) tests/drill/drill.sh
 
-install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD)
+install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/dtx
 	install -m 755 $(DTXD) $(DESTDIR)$(PREFIX)/bin/dtxd
+	install -m 755 $(BUILD)/bin/dtxctl $(DESTDIR)$(PREFIX)/bin/dtxctl
 	install -m 644 $(LIBDTX_A) $(DESTDIR)$(PREFIX)/lib/libdtx.a
 	install -m 755 $(LIBDTX_SO) $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
 	ln -sf libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so

@@ -107,6 +107,7 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
     txn->loading = 1; /* not durable yet: requests for it wait */
     txn->deadline_wall = dtx_clock_wall_ms() + timeout;
     txn->deadline_mono = dtx_clock_mono_ms() + timeout;
+    txn->begun_ms = dtx_clock_mono_ms();
     w->kind = S_BEGIN;
     w->peer = *peer;
     w->has_peer = 1;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin_http.h"
 #include "coord.h"
 #include "dtx/log.h"
 #include "fault.h"
@@ -33,6 +34,8 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     cfg->sndhwm = 100000;
     cfg->lease_ms = 10000;
     cfg->max_attempts = 50;
+    snprintf(cfg->http_listen, sizeof cfg->http_listen, "%s", DTX_HTTP_LISTEN_DEFAULT);
+    cfg->http_max_body = 1 << 20;
 
     const dtx_opt_t opts[] = {
         { "db", DTX_OPT_STRING, cfg->db, 0, 0, "libpq conninfo of the log database (required)" },
@@ -70,6 +73,20 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
           "TESTS ONLY: exit at POINT[:N][,...] (see docs/operations.md)" },
         { "migrate-only", DTX_OPT_BOOL, &cfg->migrate_only, 0, 1,
           "apply pending log migrations and exit" },
+        { "http-listen", DTX_OPT_STRING, cfg->http_listen, 0, 0,
+          "admin HTTP API and console: host:port (port 0 picks one) or off (default "
+          DTX_HTTP_LISTEN_DEFAULT ")" },
+        { "http-url-file", DTX_OPT_STRING, cfg->http_url_file, 0, 0,
+          "write the admin URL to this file once listening" },
+        { "admin-token-file", DTX_OPT_STRING, cfg->admin_token_file, 0, 0,
+          "bearer tokens, one name:token per line; without it nothing can be changed over HTTP" },
+        { "http-read-token-required", DTX_OPT_BOOL, &cfg->http_read_token_required, 0, 1,
+          "reads (list, show, metrics) need a token too" },
+        { "http-tls-cert", DTX_OPT_STRING, cfg->http_tls_cert, 0, 0,
+          "PEM certificate: serve HTTPS (with --http-tls-key)" },
+        { "http-tls-key", DTX_OPT_STRING, cfg->http_tls_key, 0, 0, "PEM private key for HTTPS" },
+        { "http-max-body", DTX_OPT_INT, &cfg->http_max_body, 1024, 64 << 20,
+          "largest admin request body in bytes; larger gets 413 (default 1048576)" },
         { NULL, 0, NULL, 0, 0, NULL },
     };
     int rc = dtx_config_load(opts, "dtxd", "DTX_", argc, argv, err, errlen);

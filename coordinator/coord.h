@@ -31,6 +31,7 @@
 
 #include "dtx/config.h"
 #include "dtx/proto.h"
+#include "metrics.h"
 #include "registry.h"
 #include "store.h"
 
@@ -55,6 +56,13 @@ typedef struct dtx_coord_config {
     int64_t max_attempts;                  /* Confirm/Cancel attempts before STUCK (0: no limit) */
     char    fault[DTX_OPT_STRMAX];         /* test-only fault injection (fault.h) */
     int     migrate_only;                  /* apply migrations and exit */
+    char    http_listen[DTX_OPT_STRMAX];   /* admin HTTP host:port, or "off" (admin_http.h) */
+    char    http_url_file[DTX_OPT_STRMAX]; /* where to write the admin URL once listening */
+    char    admin_token_file[DTX_OPT_STRMAX]; /* name:token lines (admin_auth.h) */
+    int     http_read_token_required;      /* reads need a token too */
+    char    http_tls_cert[DTX_OPT_STRMAX]; /* PEM certificate: serve HTTPS */
+    char    http_tls_key[DTX_OPT_STRMAX];  /* PEM private key */
+    int64_t http_max_body;                 /* request body cap (bytes) */
 } dtx_coord_config_t;
 
 /* Fills defaults, then loads file/env/flags. 0, 1 (--help) or DTX_ECONFIG
@@ -104,6 +112,7 @@ typedef struct dtx_branch {
     int        never_sent;                 /* no PHASE ever left for it (fresh only) */
     int64_t    due_ms;                     /* monotonic: next send or timeout; 0 none */
     int64_t    first_wait_ms;              /* when it started waiting for an instance */
+    int64_t    sent_ms;                    /* monotonic: when the in-flight call left (metrics) */
     char       resource[DTX_NAME_SIZE];
     char       action[DTX_NAME_SIZE];
     uint8_t   *payload;                    /* owned */
@@ -128,6 +137,7 @@ typedef struct dtx_txn {
     int            preparing;              /* 2PC: COMMIT started the prepare phase */
     int64_t        deadline_wall;          /* epoch ms */
     int64_t        deadline_mono;          /* the same, monotonic */
+    int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */
     dtx_branch_t **branches;               /* by position; branch no i+1 not guaranteed */
     int            nbranches;
     int            capbranches;
@@ -170,6 +180,8 @@ typedef struct dtx_coord {
     int64_t             next_expire_ms;
     dtx_coord_stats_t   stats;
     dtx_http_reply_fn   http_reply;        /* admin HTTP replies (may be NULL) */
+    struct dtx_admin   *admin;             /* admin HTTP API (admin_http.h); NULL when off */
+    dtx_metrics_t       metrics;           /* latency histograms and counters (/metrics) */
 } dtx_coord_t;
 
 /* Prepared statements (sql.c). "me" is (owner, owner_epoch) of this node:

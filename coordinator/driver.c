@@ -403,6 +403,7 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
     if (rc == 0 && !s_no_rows(res)) {
         dtx_fault_point("after-finish-write");
         txn->state = final;
+        dtx_metrics_finished(&co->metrics, final, txn->begun_ms);
         if (final == DTX_STATE_COMMITTED)
             co->stats.committed++;
         else
@@ -471,6 +472,7 @@ static void s_on_stuck(void *p, int rc, const PGresult *res)
     if (!dtx_wctx_put(w))
         return;
     txn->writing = 0;
+    dtx_metrics_stuck(&co->metrics, rc == 0 && !s_no_rows(res));
     if (rc == 0 && !s_no_rows(res))
         dtx_log_error("transaction stuck: an operator must resume it", "gid=%s decision=%s",
                       txn->gid, dtx_state_name(txn->decision));
@@ -562,6 +564,7 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         in->inflight++;
         in->calls++;
         br->inflight = 1;
+        br->sent_ms = now;
         br->first_wait_ms = 0;
         if (br->op == DTX_OP_TRY)
             dtx_fault_point("after-try-sent");
@@ -684,6 +687,7 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
         return;
     }
     int64_t now = dtx_clock_mono_ms();
+    dtx_metrics_phase(&co->metrics, msg->op, now - br->sent_ms);
     if (msg->outcome != DTX_OUTCOME_OK) {
         char why[128];
         snprintf(why, sizeof why, "participant %s %s",

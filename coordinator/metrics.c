@@ -25,7 +25,7 @@ void dtx_hist_observe(dtx_hist_t *h, int64_t ms)
 
 void dtx_metrics_phase(dtx_metrics_t *m, int op, int64_t ms)
 {
-    if (op >= 1 && op <= 3)
+    if (op >= 1 && op <= 6)
         dtx_hist_observe(&m->phase[op], ms);
 }
 

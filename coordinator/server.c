@@ -17,6 +17,7 @@
 
 #include <zmq.h>
 
+#include "admin_http.h"
 #include "coord.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
@@ -68,6 +69,11 @@ int dtx_coord_init(dtx_coord_t *co)
     dtx_log_info("listening", "endpoint=%s node=%s", endpoint, co->cfg.node_id);
     if (dtx_lease_acquire(co, endpoint) != 0)
         return DTX_EDB;
+    /* The admin URL file is written before the endpoint file that says
+     * "ready". */
+    int admin_rc = dtx_admin_start(co);
+    if (admin_rc != 0)
+        return admin_rc;
     if (co->cfg.endpoint_file[0]) {
         char tmp[DTX_OPT_STRMAX + 8];
         snprintf(tmp, sizeof tmp, "%s.tmp", co->cfg.endpoint_file);
@@ -85,6 +91,7 @@ int dtx_coord_init(dtx_coord_t *co)
 void dtx_coord_fini(dtx_coord_t *co)
 {
     co->stop = 1;
+    dtx_admin_stop(co); /* before the stores: its waiting requests get answers */
     /* The store first: its pending callbacks still need the tables. */
     dtx_store_destroy(&co->store);
     dtx_txntable_destroy(&co->txns);
@@ -254,7 +261,7 @@ static int s_read_one(dtx_coord_t *co)
 
 int dtx_coord_run(dtx_coord_t *co)
 {
-    zmq_pollitem_t items[1 + 64];
+    zmq_pollitem_t items[1 + 64 + DTX_ADMIN_POLL_ITEMS];
     int64_t now = dtx_clock_mono_ms();
     co->next_scan_ms = now; /* recover at once */
     for (;;) {
@@ -270,7 +277,8 @@ int dtx_coord_run(dtx_coord_t *co)
         int64_t next = dtx_timer_next(co);
         if (next >= 0 && next - now < timeout)
             timeout = next - now < 0 ? 0 : next - now;
-        if (zmq_poll(items, 1 + nstore, (long)timeout) < 0) {
+        int nadmin = dtx_admin_poll_items(co, items + 1 + nstore, DTX_ADMIN_POLL_ITEMS, &timeout);
+        if (zmq_poll(items, 1 + nstore + nadmin, (long)timeout) < 0) {
             if (errno == EINTR)
                 continue;
             dtx_log_error("poll failed", "error=\"%s\"", zmq_strerror(errno));
@@ -281,6 +289,7 @@ int dtx_coord_run(dtx_coord_t *co)
          * their turn under a flood). */
         for (int i = 0; i < S_MAX_MSGS_PER_TURN && s_read_one(co); i++)
             ;
+        dtx_admin_process(co, items + 1 + nstore, nadmin, dtx_clock_mono_ms());
         now = dtx_clock_mono_ms();
         dtx_txn_t *txn;
         for (int i = 0; i < S_MAX_TIMERS_PER_TURN && (txn = dtx_timer_due(co, now)) != NULL; i++)

@@ -38,17 +38,19 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " SELECT $1, g.branches, $2, $3, $4, 1 FROM g RETURNING branch_no", 6 },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
         S_FENCE_BRANCH("$5", "$6")
-        "UPDATE dtx_branch SET state = $3::smallint, attempts = 1, last_error = $4,"
-        " updated_at = now() WHERE gid = $1 AND branch_no = $2::int AND state = 1"
+        "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"
+        " last_error = $4, updated_at = now(), voted_at = now()"
+        " WHERE gid = $1 AND branch_no = $2::int AND state = 1"
         " AND EXISTS (SELECT 1 FROM g)", 6 },
     /* $6: a 2PC commit decision also records every enlisted branch as
      * prepared (it voted yes), in the same statement. */
     [DTX_SQL_DECIDE] = { "dtx_decide",
         "WITH d AS (UPDATE dtx_global SET state = $2::smallint, decision = $2::smallint,"
-        "           updated_at = now(), next_attempt_at = now()"
+        "           updated_at = now(), next_attempt_at = now(), decided_at = now()"
         "           WHERE gid = $1 AND state = $3::smallint AND owner = $4"
         "             AND owner_epoch = $5::bigint RETURNING state),"
-        " b AS (UPDATE dtx_branch SET state = 2, attempts = 1, updated_at = now()"
+        " b AS (UPDATE dtx_branch SET state = 2, vote = 2, attempts = 1, updated_at = now(),"
+        "       voted_at = now()"
         "       WHERE $6::bool AND gid = $1 AND state = 1 AND EXISTS (SELECT 1 FROM d))"
         " SELECT state FROM d", 6 },
     [DTX_SQL_PREPARING] = { "dtx_preparing",
@@ -64,12 +66,13 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND EXISTS (SELECT 1 FROM g)", 6 },
     [DTX_SQL_FINISH] = { "dtx_finish",
-        "UPDATE dtx_global SET state = $2::smallint, updated_at = now(), next_attempt_at = NULL"
+        "UPDATE dtx_global SET state = $2::smallint, updated_at = now(), next_attempt_at = NULL,"
+        " finished_at = now()"
         " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint",
         5 },
     [DTX_SQL_STUCK] = { "dtx_stuck",
         "UPDATE dtx_global SET state = 6, decision = $2::smallint, updated_at = now(),"
-        " next_attempt_at = NULL"
+        " next_attempt_at = NULL, stuck_at = now()"
         " WHERE gid = $1 AND state = $2::smallint AND owner = $3 AND owner_epoch = $4::bigint",
         4 },
     [DTX_SQL_RESUME] = { "dtx_resume",

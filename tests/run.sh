@@ -7,6 +7,7 @@
 # Starts a private PostgreSQL in a scratch directory, then runs, in order:
 #   unit         $BUILD/tests/unit_tests
 #   integration  $BUILD/tests/integration_tests
+#   browser      tests/browser/run.sh (the console in headless Chromium)
 #   install      tests/install/check.sh (make install, then build against it)
 #   drill        tests/drill/short.sh (when present and executable)
 # and prints one summary line per stage. Every stage runs even when an
@@ -170,6 +171,10 @@ export DTX_TEST_RUN=$SCRATCH
 
 stage unit "$BUILD_DIR/tests/unit_tests"
 stage integration "$BUILD_DIR/tests/integration_tests"
+export DTX_SHOTS=$LOGDIR/screenshots   # make test never rewrites docs/img
+if [ -x tests/browser/run.sh ]; then
+    stage browser tests/browser/run.sh
+fi
 export BUILD SAN
 stage install tests/install/check.sh
 if [ -x tests/drill/short.sh ]; then

@@ -14,7 +14,7 @@ BUILD=${BUILD:-build}
 dest=$(mktemp -d /tmp/dtx-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
-for f in bin/dtxd lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 lib/pkgconfig/libdtx.pc \
+for f in bin/dtxd bin/dtxctl lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 lib/pkgconfig/libdtx.pc \
          include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h; do
     [ -e "$dest/usr/$f" ] || { echo "install: missing $f" >&2; exit 1; }
 done

@@ -1,0 +1,227 @@
+/*
+ * admin_ops.c — the initiator operations over HTTP, run by the same engine
+ * as the ZeroMQ ones.
+ *
+ *   POST /api/v1/tx                {"mode":"tcc","timeout_ms":30000}  -> 201 BEGIN_OK
+ *   POST /api/v1/tx/{gid}/try      {"resource","action","payload" | "payload_base64"}
+ *   POST /api/v1/tx/{gid}/commit   -> STATE (409 when it ended aborted)
+ *   POST /api/v1/tx/{gid}/rollback -> STATE
+ *   GET  /api/v1/tx/{gid}          -> STATE, from the log
+ *
+ * Each builds a dtx_msg_t and calls dtx_api_handle() with a peer of kind
+ * DTX_PEER_HTTP whose corr is the request's handle. Every reply the engine
+ * sends (BEGIN_OK, TRY_OK, STATE, ERROR) comes back through
+ * co->http_reply = dtx_admin_on_engine_reply, which finds the request by
+ * handle and answers it; a reply for a request that is gone is dropped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_internal.h"
+#include "dtx/log.h"
+
+void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg)
+{
+    dtx_peer_t peer;
+    memset(&peer, 0, sizeof peer);
+    peer.kind = DTX_PEER_HTTP;
+    peer.corr = r->handle;
+    msg->corr = r->handle;
+    dtx_api_handle(r->admin->co, &peer, msg);
+}
+
+static int s_b64(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Decodes base64 (standard or URL alphabet, padding optional) into a new
+ * buffer. Returns it (caller frees) or NULL when invalid. */
+static uint8_t *s_b64_decode(const char *s, size_t n, uint32_t *out_len)
+{
+    while (n && s[n - 1] == '=')
+        n--;
+    uint8_t *out = malloc(n * 3 / 4 + 3);
+    if (!out)
+        return NULL;
+    uint32_t acc = 0, bits = 0, len = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = s_b64((unsigned char)s[i]);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[len++] = (uint8_t)(acc >> bits);
+        }
+    }
+    *out_len = len;
+    return out;
+}
+
+static const char *s_str_field(json_object *o, const char *name)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static int s_begin_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m)
+{
+    json_object *v = NULL;
+    m->mode = DTX_MODE_TCC;
+    if (json_object_object_get_ex(body, "mode", &v)) {
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        if (strcmp(s, "tcc") == 0)
+            m->mode = DTX_MODE_TCC;
+        else if (strcmp(s, "2pc") == 0)
+            m->mode = DTX_MODE_2PC;
+        else {
+            dtx_admin_respond_error(r, 400, "mode: expected \"tcc\" or \"2pc\"");
+            return -1;
+        }
+    }
+    if (json_object_object_get_ex(body, "timeout_ms", &v)) {
+        int64_t t = json_object_get_int64(v);
+        if (!json_object_is_type(v, json_type_int) || t < 0 || t > UINT32_MAX) {
+            dtx_admin_respond_error(r, 400, "timeout_ms: expected a number of milliseconds");
+            return -1;
+        }
+        m->timeout_ms = (uint32_t)t;
+    }
+    return 0;
+}
+
+/* Fills resource, action and payload of a TRY; *owned gets a buffer to free. */
+static int s_try_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uint8_t **owned)
+{
+    const char *res = s_str_field(body, "resource"), *act = s_str_field(body, "action");
+    if (!res || dtx_name_copy(m->resource, res) != 0) {
+        dtx_admin_respond_error(r, 400, "resource: required, 1..63 characters of [A-Za-z0-9._:-]");
+        return -1;
+    }
+    if (!act || dtx_name_copy(m->action, act) != 0) {
+        dtx_admin_respond_error(r, 400, "action: required, 1..63 characters of [A-Za-z0-9._:-]");
+        return -1;
+    }
+    json_object *v = NULL;
+    if (json_object_object_get_ex(body, "payload_base64", &v)) {
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+        *owned = s ? s_b64_decode(s, strlen(s), &m->payload_len) : NULL;
+        if (!*owned) {
+            dtx_admin_respond_error(r, 400, "payload_base64: not valid base64");
+            return -1;
+        }
+        m->payload = *owned;
+    } else if (json_object_object_get_ex(body, "payload", &v)) {
+        if (!json_object_is_type(v, json_type_string)) {
+            dtx_admin_respond_error(r, 400, "payload: expected a string (or use payload_base64)");
+            return -1;
+        }
+        m->payload = (const uint8_t *)json_object_get_string(v);
+        m->payload_len = (uint32_t)json_object_get_string_len(v);
+    }
+    if (m->payload_len > DTX_PAYLOAD_MAX) {
+        dtx_admin_respond_error(r, 413, "payload: larger than %u bytes", DTX_PAYLOAD_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+void dtx_admin_op(dtx_admin_req_t *r, int type)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = (uint8_t)type;
+    snprintf(m.gid, sizeof m.gid, "%s", r->gid);
+    r->kind = DTX_AREQ_OP;
+    r->op = type;
+    json_object *body = NULL;
+    uint8_t *owned = NULL;
+    if (type != DTX_MSG_STATUS && !(body = dtx_admin_body_json(r)))
+        return;
+    if (type == DTX_MSG_BEGIN && s_begin_fields(r, body, &m) != 0)
+        goto out;
+    if (type == DTX_MSG_TRY && s_try_fields(r, body, &m, &owned) != 0)
+        goto out;
+    dtx_admin_engine(r, &m); /* copies what it keeps */
+out:
+    free(owned);
+    if (body)
+        json_object_put(body);
+}
+
+static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg)
+{
+    json_object *o = json_object_new_object();
+    int status = 200;
+    switch (msg->type) {
+    case DTX_MSG_BEGIN_OK:
+        status = 201;
+        json_object_object_add(o, "gid", json_object_new_string(msg->gid));
+        json_object_object_add(o, "deadline_ms", json_object_new_int64((int64_t)msg->deadline_ms));
+        json_object_object_add(o, "state", json_object_new_string("active"));
+        break;
+    case DTX_MSG_TRY_OK:
+        json_object_object_add(o, "gid", json_object_new_string(msg->gid));
+        json_object_object_add(o, "branch", json_object_new_int64(msg->branch));
+        json_object_object_add(o, "outcome",
+                               json_object_new_string(msg->outcome == DTX_OUTCOME_OK ? "ok"
+                                                      : msg->outcome == DTX_OUTCOME_REFUSED
+                                                          ? "refused"
+                                                          : "failed"));
+        json_object_object_add(o, "state", json_object_new_string(dtx_state_name(msg->state)));
+        break;
+    case DTX_MSG_STATE:
+        json_object_object_add(o, "gid", json_object_new_string(msg->gid));
+        json_object_object_add(o, "state", json_object_new_string(dtx_state_name(msg->state)));
+        if (r->op == DTX_MSG_COMMIT &&
+            (msg->state == DTX_STATE_ABORTING || msg->state == DTX_STATE_ABORTED)) {
+            status = 409;
+            json_object_object_add(o, "error",
+                                   json_object_new_string("the transaction was decided abort"));
+            json_object_object_add(o, "code", json_object_new_string("aborted"));
+        }
+        break;
+    case DTX_MSG_ERROR: {
+        int err = -(int)msg->code;
+        status = dtx_admin_http_status(err);
+        json_object_object_add(o, "error", json_object_new_string(msg->text));
+        json_object_object_add(o, "code", json_object_new_string(dtx_strerror(err)));
+        break;
+    }
+    default:
+        status = 500;
+        json_object_object_add(o, "error", json_object_new_string("unexpected engine reply"));
+    }
+    dtx_admin_respond(r, status, o);
+}
+
+void dtx_admin_on_engine_reply(dtx_coord_t *co, uint64_t handle, const dtx_msg_t *msg)
+{
+    dtx_admin_req_t *r = dtx_admin_find(co->admin, handle);
+    if (!r || r->status) {
+        dtx_log_debug("http reply dropped: the request is gone", "type=%s",
+                      dtx_msg_type_name(msg->type));
+        return;
+    }
+    if (r->kind == DTX_AREQ_ACTION)
+        dtx_admin_action_reply(r, msg);
+    else
+        s_op_reply(r, msg);
+}

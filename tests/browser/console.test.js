@@ -1,0 +1,104 @@
+// The console, driven like an operator would: find the stuck transaction,
+// resume it with a reason, see it end committed. Screenshots go to
+// $DTX_SHOTS (docs/img by default) for docs/console.md.
+//
+// Environment (tests/browser/run.sh sets it): DTX_URL, DTX_TOKEN, DTX_GID
+// (the stuck transaction), DTX_SHOTS, CHROMIUM (default /usr/bin/chromium).
+"use strict";
+const { chromium } = require("playwright-core");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+const url = process.env.DTX_URL;
+const tok = process.env.DTX_TOKEN;
+const gid = process.env.DTX_GID;
+const shots = process.env.DTX_SHOTS || path.join(__dirname, "..", "..", "docs", "img");
+
+function check(cond, what) {
+  if (!cond) throw new Error("check failed: " + what);
+  console.log("ok - " + what);
+}
+
+async function main() {
+  if (!url || !tok || !gid) throw new Error("DTX_URL, DTX_TOKEN and DTX_GID are required");
+  fs.mkdirSync(shots, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "dtx-chromium-"));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    page.on("pageerror", (e) => { console.error("page error: " + e.message); process.exitCode = 1; });
+    // Nothing but dtxd itself may be fetched (no CDN).
+    const foreign = [];
+    page.on("request", (r) => { if (!r.url().startsWith(url)) foreign.push(r.url()); });
+
+    await page.goto(url + "/");
+    await page.waitForSelector("#count-stuck");
+    const stuck = Number(await page.textContent("#count-stuck .n"));
+    check(stuck >= 1, `overview counts ${stuck} stuck transaction(s)`);
+    check(await page.locator(`tr[data-gid="${gid}"]`).count() === 1, "the stuck transaction is listed first thing");
+    await page.fill("#token", tok);
+    await page.click("#token-form button");
+    await page.waitForSelector("#token-state:has-text('token set')");
+    await page.screenshot({ path: path.join(shots, "console-overview.png") });
+
+    await page.click("#count-stuck");
+    await page.waitForSelector(`#filters`);
+    await page.waitForSelector(`tr[data-gid="${gid}"]`);
+    check(await page.locator("tr[data-state]:not([data-state='stuck'])").count() === 0, "the list filtered by state shows only stuck ones");
+    await page.screenshot({ path: path.join(shots, "console-list.png") });
+
+    await page.click(`tr[data-gid="${gid}"] a.gid-link`);
+    await page.waitForSelector("#tx-state[data-state='stuck']");
+    check(await page.locator("#attempts tbody tr").count() >= 2, "the attempt history shows the failed confirms");
+    check(await page.isEnabled("#act-resume"), "resume is offered for a stuck transaction");
+    check(await page.isDisabled("#act-force-rollback"), "force rollback is not offered after a commit decision");
+    await page.screenshot({ path: path.join(shots, "console-stuck.png"), fullPage: true });
+
+    await page.click("#act-resume");
+    await page.waitForSelector("#act-dialog[open]");
+    await page.click("#act-confirm"); // no reason: refused in the page
+    check((await page.textContent("#act-error")).includes("reason"), "a reason is required");
+    await page.fill("#act-reason", "inventory service fixed (browser test)");
+    await page.fill("#act-operator", "browser-test");
+    await page.screenshot({ path: path.join(shots, "console-resume-dialog.png") });
+    await page.click("#act-confirm");
+    await page.waitForSelector("#act-result");
+    const banner = await page.textContent("#act-result");
+    check(/resume: ok/.test(banner), "resume accepted: " + banner.trim());
+
+    const until = Date.now() + 20000;
+    let st = "";
+    while (Date.now() < until) {
+      st = await page.getAttribute("#tx-state", "data-state");
+      if (st === "committed") break;
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.waitForSelector("#tx-state");
+    }
+    check(st === "committed", "the transaction ends committed");
+    const timeline = await page.textContent("#timeline");
+    check(timeline.includes("operator resume") && timeline.includes("inventory service fixed"),
+      "the timeline shows the operator's action and reason");
+    await page.screenshot({ path: path.join(shots, "console-committed.png"), fullPage: true });
+
+    await page.click("a[data-nav='participants']");
+    await page.waitForSelector("#participants tbody tr");
+    await page.screenshot({ path: path.join(shots, "console-participants.png") });
+    check(foreign.length === 0, "no request left dtxd " + (foreign.length ? foreign.join(" ") : ""));
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(() => console.log("browser test passed"), (e) => {
+  console.error("browser test FAILED: " + (e && e.stack || e));
+  process.exit(1);
+});

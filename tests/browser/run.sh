@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# tests/browser/run.sh — the console's browser test, self-contained:
+# installs Debian's chromium and the npm package playwright-core when
+# missing, starts its own PostgreSQL, dtxd (admin HTTP on a free port, a
+# token) and a test participant that fails its first two confirms, makes
+# one transaction stuck with dtxctl, runs console.test.js (which resumes it
+# in the browser and sees it commit, saving screenshots to docs/img/),
+# and stops everything it started.
+#
+#   BUILD=build tests/browser/run.sh        (after make BUILD=build all)
+#   DTX_SHOTS=dir                           where screenshots go (default docs/img)
+set -euo pipefail
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
+for f in "$B/bin/dtxd" "$B/bin/dtxctl" "$B/tests/test-participant"; do
+    [ -x "$f" ] || { echo "browser: $f is missing (make BUILD=$BUILD all)" >&2; exit 2; }
+done
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "browser: installing ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund --silent)
+fi
+
+WORK=$(mktemp -d /tmp/dtx-browser.XXXXXX)
+chmod 0755 "$WORK"
+pids=()
+cleanup() {
+    local rc=$?
+    set +e
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    tests/harness/pg.sh stop "$WORK/pg" >/dev/null 2>&1
+    if [ "$rc" -ne 0 ]; then
+        echo "browser: FAILED; logs in $WORK" >&2
+        tail -n 30 "$WORK"/dtxd.log >&2 || true
+    else
+        rm -rf -- "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+base=$(tests/harness/pg.sh start "$WORK/pg")
+tests/harness/pg.sh createdb "$WORK/pg" browser_log
+tests/harness/pg.sh createdb "$WORK/pg" browser_part
+token="browser-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf 'browser-test:%s\n' "$token" > "$WORK/tokens"
+chmod 600 "$WORK/tokens"
+
+"$B/bin/dtxd" --db "$base dbname=browser_log" --listen 'tcp://127.0.0.1:*' \
+    --endpoint-file "$WORK/endpoint" --http-listen 127.0.0.1:0 --http-url-file "$WORK/url" \
+    --admin-token-file "$WORK/tokens" --max-attempts 2 --retry-base-ms 50 --retry-max-ms 200 \
+    --phase-timeout-ms 500 --heartbeat-ms 200 >"$WORK/dtxd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$WORK/endpoint" ] && break; sleep 0.1; done
+[ -s "$WORK/endpoint" ] || { echo "browser: dtxd did not start" >&2; exit 1; }
+url=$(cat "$WORK/url")
+"$B/tests/test-participant" --instance inventory-1 --db "$base dbname=browser_part" \
+    --coordinator "$(cat "$WORK/endpoint")" --resource inventory --resource payments \
+    --fail-confirm-times 2 --heartbeat-ms 200 --ready-file "$WORK/ready" >"$WORK/participant.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -e "$WORK/ready" ] && break; sleep 0.1; done
+
+export DTX_URL=$url DTX_TOKEN=$token
+ctl() { "$B/bin/dtxctl" "$@"; }
+# A few that commit, one that stays stuck (its confirms fail twice: the
+# retry budget of 2 is spent), one rolled back.
+gid=$(ctl begin --timeout-ms 600000)
+ctl try "$gid" inventory reserve sku-42 >/dev/null
+ctl end "$gid" commit >/dev/null
+for _ in $(seq 100); do
+    [ "$(ctl status "$gid" | cut -d' ' -f2)" = stuck ] && break
+    sleep 0.1
+done
+[ "$(ctl status "$gid" | cut -d' ' -f2)" = stuck ] || { echo "browser: $gid did not get stuck" >&2; exit 1; }
+for i in 1 2 3; do
+    g=$(ctl begin)
+    ctl try "$g" inventory reserve "sku-$i" >/dev/null
+    ctl end "$g" commit >/dev/null
+done
+g=$(ctl begin)
+ctl try "$g" payments debit 5 >/dev/null
+ctl end "$g" rollback >/dev/null
+
+DTX_GID=$gid DTX_SHOTS=${DTX_SHOTS:-$ROOT/docs/img} node tests/browser/console.test.js

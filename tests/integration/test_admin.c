@@ -1,0 +1,482 @@
+/*
+ * The admin HTTP API over real HTTP against a real dtxd, PostgreSQL and
+ * test participant: probes and metrics, every error code, token
+ * enforcement, the initiator operations, operator actions with their
+ * audit, paging.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "dtx/id.h"
+#include "integ.h"
+#include "test_admin_util.h"
+#include "util.h"
+
+static void test_probes_and_metrics_answer(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_probes", NULL, NULL) == 0);
+    json_object *o = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/healthz", NULL, NULL, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "status"), "ok");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/readyz", NULL, NULL, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "status"), "ready");
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "schema"), ta_str(o, "schema_wanted"));
+    json_object_put(o);
+    char gid[64];
+    CU_ASSERT_FATAL(ta_commit_one(&w, gid) == 0);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    static char text[1 << 16];
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "GET", "/metrics", NULL, 0, NULL, text, sizeof text), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_transactions_begun_total counter"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transactions_begun_total 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transactions_committed_total 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_phase_latency_seconds histogram"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_bucket{op=\"try\",le=\"+Inf\"} 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_count{op=\"confirm\"} 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transaction_duration_seconds_count{outcome=\"committed\"} 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_store_round_trips_total{store=\"log\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_store_batch_size_max{store=\"admin\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_participant_instances 1"));
+    ta_down(&w);
+}
+
+static void test_every_error_code_has_its_status(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_errors", NULL, (const char *const[]){ "none", NULL }) == 0);
+    json_object *o = NULL;
+    /* 404: unknown gid (show, status, actions), unknown endpoint */
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions/01AAAAAAAAAAAAAAAAAAAAAAAA", NULL,
+                           NULL, &o), 404);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "code"), "not_found");
+    CU_ASSERT_PTR_NOT_NULL(strstr(ta_str(o, "error"), "01AAAAAAAAAAAAAAAAAAAAAAAA"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/tx/01AAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, NULL), 404);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/transactions/01AAAAAAAAAAAAAAAAAAAAAAAA/resume",
+                           "{\"reason\":\"r\"}", TA_TOKEN, NULL), 404);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/nothing", NULL, NULL, NULL), 404);
+    /* 400: bad JSON (with a message), bad filter, bad gid, missing reason */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{\"mode\":", TA_TOKEN, &o), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ta_str(o, "error"), "not valid JSON"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "[1]", TA_TOKEN, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions?state=nope", NULL, NULL, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions?limit=100000", NULL, NULL, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions/bad%20gid", NULL, NULL, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/transactions/01AAAAAAAAAAAAAAAAAAAAAAAA/resume",
+                           "{}", TA_TOKEN, &o), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ta_str(o, "error"), "reason"));
+    json_object_put(o);
+    /* 401: no token, a wrong one; WWW-Authenticate is sent */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", NULL, &o), 401);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "code"), "unauthorized");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", "not-the-token-0123456789", NULL), 401);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", TA_TOKEN "x", NULL), 401);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/transactions/01AAAAAAAAAAAAAAAAAAAAAAAA/resume",
+                           "{\"reason\":\"r\"}", NULL, NULL), 401);
+    /* 405 */
+    CU_ASSERT_EQUAL(ta_req(&w, "DELETE", "/api/v1/transactions", NULL, TA_TOKEN, &o), 405);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "code"), "method_not_allowed");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/tx", NULL, TA_TOKEN, NULL), 405);
+    CU_ASSERT_EQUAL(ta_req(&w, "PUT", "/healthz", NULL, NULL, NULL), 405);
+    /* 413: over --http-max-body (1 MiB by default) */
+    size_t big = (1 << 20) + 10;
+    char *body = malloc(big);
+    CU_ASSERT_FATAL(body != NULL);
+    memset(body, ' ', big);
+    body[0] = '{';
+    body[big - 1] = '}';
+    char raw[512];
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", "/api/v1/tx", body, big, TA_TOKEN, raw, sizeof raw), 413);
+    CU_ASSERT_PTR_NOT_NULL(strstr(raw, "too_large"));
+    free(body);
+    /* 409: an action that is not allowed in the state */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", TA_TOKEN, &o), 201);
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/retry", ta_str(o, "gid"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"r\"}", TA_TOKEN, &o), 409);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "code"), "conflict");
+    json_object_put(o);
+    /* The server is still fine after all that. */
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/healthz", NULL, NULL, NULL), 200);
+    ta_down(&w);
+}
+
+static void test_reads_need_a_token_when_configured_and_probes_never(void)
+{
+    ta_world_t w;
+    const char *args[] = { "--http-read-token-required", NULL };
+    CU_ASSERT_FATAL(ta_up(&w, "adm_readtok", args, (const char *const[]){ "none", NULL }) == 0);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions", NULL, NULL, NULL), 401);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/metrics", NULL, NULL, NULL), 401);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/participants", NULL, "wrong-token-0123456789", NULL), 401);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions", NULL, TA_TOKEN, NULL), 200);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/participants", NULL, "other-token-0123456789abcdef", NULL), 200);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/healthz", NULL, NULL, NULL), 200);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/readyz", NULL, NULL, NULL), 200);
+    ta_down(&w);
+}
+
+static void test_without_a_token_file_nothing_can_be_changed(void)
+{
+    ta_world_t w;
+    const char *args[] = { "--no-token-file", NULL };
+    CU_ASSERT_FATAL(ta_up(&w, "adm_notok", args, (const char *const[]){ "none", NULL }) == 0);
+    json_object *o = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", "anything-at-all-0123456789", &o), 401);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ta_str(o, "error"), "--admin-token-file"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions", NULL, NULL, NULL), 200);
+    ta_down(&w);
+}
+
+static void test_refuses_a_non_loopback_address_without_tokens(void)
+{
+    char db[H_CONNINFO_SIZE], dtxd[1024];
+    CU_ASSERT_FATAL(h_db_create("adm_public", db, sizeof db) == 0);
+    CU_ASSERT_FATAL(h_bin_path("dtxd", dtxd, sizeof dtxd) == 0);
+    char *argv[] = { dtxd, "--db", db, "--listen", "tcp://127.0.0.1:*", "--http-listen",
+                     "0.0.0.0:0", NULL };
+    pid_t p = h_spawn("adm-public-dtxd", argv);
+    CU_ASSERT_FATAL(p > 0);
+    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 1);
+    char bad_port[] = "127.0.0.1:notaport";
+    argv[6] = bad_port;
+    p = h_spawn("adm-badaddr-dtxd", argv);
+    CU_ASSERT_FATAL(p > 0);
+    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 1);
+}
+
+static void test_initiator_operations_over_http(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_ops", NULL, (const char *const[]){ "--refuse-action", "nope", NULL }) == 0);
+    json_object *o = NULL;
+    char gid[64], path[160];
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{\"mode\":\"tcc\",\"timeout_ms\":60000}",
+                           TA_TOKEN, &o), 201);
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "active");
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/tx/%s/try", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path,
+                           "{\"resource\":\"ra\",\"action\":\"reserve\",\"payload_base64\":\"aGVsbG8=\"}",
+                           TA_TOKEN, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "outcome"), "ok");
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "branch"), "1");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT length(payload) FROM dtx_branch WHERE gid = '%s'", gid), 5);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"resource\":\"bad name\",\"action\":\"a\"}",
+                           TA_TOKEN, NULL), 400);
+    snprintf(path, sizeof path, "/api/v1/tx/%s", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", path, NULL, NULL, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "active");
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/tx/%s/commit", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, NULL, TA_TOKEN, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "committing");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    /* a refused Try answers with its outcome; COMMIT then says aborted (409) */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", TA_TOKEN, &o), 201);
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/tx/%s/try", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"resource\":\"ra\",\"action\":\"nope\"}", TA_TOKEN, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "outcome"), "refused");
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/tx/%s/commit", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, NULL, TA_TOKEN, &o), 409);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "code"), "aborted");
+    json_object_put(o);
+    /* rollback of an active one */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", TA_TOKEN, &o), 201);
+    snprintf(path, sizeof path, "/api/v1/tx/%s/rollback", ta_str(o, "gid"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, NULL, TA_TOKEN, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "aborting");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{\"mode\":\"xa\"}", TA_TOKEN, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{\"timeout_ms\":999999999}", TA_TOKEN, NULL), 400);
+    ta_down(&w);
+}
+
+/* A transaction whose confirm fails until its budget (2) is spent. */
+static int s_stuck_one(const ta_world_t *w, char *gid)
+{
+    if (ta_commit_one(w, gid) != 0)
+        return -1;
+    return ta_wait_state(w, gid, "stuck", 10000);
+}
+
+static const char *const s_stuck_dtxd[] = { "--max-attempts", "2", "--retry-base-ms", "20",
+                                            "--retry-max-ms", "50", NULL };
+
+static void test_stuck_transaction_is_shown_refused_what_is_unsafe_and_resumed_with_audit(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_stuck", s_stuck_dtxd,
+                          (const char *const[]){ "--fail-confirm-times", "2", NULL }) == 0);
+    char gid[64], path[200];
+    CU_ASSERT_FATAL(s_stuck_one(&w, gid) == 0);
+    json_object *o = NULL, *v = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions?state=stuck", NULL, NULL, &o), 200);
+    CU_ASSERT_FATAL(json_object_object_get_ex(o, "items", &v));
+    CU_ASSERT_EQUAL(json_object_array_length(v), 1);
+    CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(v, 0), "gid"), gid);
+    CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(v, 0), "decision"), "committing");
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/transactions/%s", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", path, NULL, NULL, &o), 200);
+    CU_ASSERT_FATAL(json_object_object_get_ex(o, "attempts", &v));
+    CU_ASSERT_EQUAL(json_object_array_length(v), 2);
+    CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(v, 0), "error"), "participant failed confirm");
+    CU_ASSERT_FATAL(json_object_object_get_ex(o, "timeline", &v));
+    const char *want[] = { "begun", "branch recorded", "voted yes", "decided commit", "confirm failed",
+                           "confirm failed", "stuck" };
+    CU_ASSERT_EQUAL(json_object_array_length(v), 7);
+    for (size_t i = 0; i < 7 && i < json_object_array_length(v); i++)
+        CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(v, i), "event"), want[i]);
+    json_object_put(o);
+    /* unsafe or pointless: refused (409) and recorded */
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/force-rollback", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"try it\"}", TA_TOKEN, NULL), 409);
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/retry", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"try it\"}", TA_TOKEN, NULL), 409);
+    CU_ASSERT_EQUAL(u_log_state(w.log, gid), 6);
+    /* resume: back to committing, and the participant now confirms */
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/resume", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path,
+                           "{\"reason\":\"participant fixed\",\"operator\":\"alice\"}", TA_TOKEN, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "result"), "ok");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_audit WHERE gid = '%s'", gid), 3);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_audit WHERE gid = '%s' AND actor = '"
+                                TA_TOKEN_NAME "' AND finished_at IS NOT NULL", gid), 3);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_audit WHERE gid = '%s' AND result = 'refused'"
+                                " AND http_status = 409", gid), 2);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_audit WHERE gid = '%s' AND action = 'resume'"
+                                " AND result = 'ok' AND operator = 'alice' AND reason = 'participant fixed'", gid), 1);
+    snprintf(path, sizeof path, "/api/v1/transactions/%s", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", path, NULL, NULL, &o), 200);
+    CU_ASSERT_FATAL(json_object_object_get_ex(o, "actions", &v));
+    CU_ASSERT_EQUAL(json_object_array_length(v), 3);
+    const char *tl = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(tl, "operator resume"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(tl, "\"event\":\"committed\""));
+    json_object_put(o);
+    /* the token's secret is never logged */
+    char logpath[1024], name[128], line[2048];
+    snprintf(name, sizeof name, "%s.log", w.d.logname);
+    h_scratch_path(name, logpath, sizeof logpath);
+    FILE *f = fopen(logpath, "r");
+    int leaked = 0;
+    while (f && fgets(line, sizeof line, f))
+        leaked |= strstr(line, TA_TOKEN) != NULL || strstr(line, "participant fixed") != NULL;
+    if (f)
+        fclose(f);
+    CU_ASSERT_FALSE(leaked);
+    ta_down(&w);
+}
+
+static void test_force_commit_and_rollback_only_where_safe(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_force", s_stuck_dtxd, NULL) == 0);
+    json_object *o = NULL;
+    char gid[64], path[200];
+    /* active, every branch voted yes: force commit commits */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", TA_TOKEN, &o), 201);
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/tx/%s/try", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"resource\":\"ra\",\"action\":\"a\"}", TA_TOKEN, NULL), 200);
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/force-commit", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"initiator died\"}", TA_TOKEN, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "committing");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    /* committed: force rollback refused, force commit is a no-op */
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/force-rollback", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"r\"}", TA_TOKEN, NULL), 409);
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/force-commit", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"r\"}", TA_TOKEN, NULL), 200);
+    /* active: force rollback aborts; then force commit is refused */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", TA_TOKEN, &o), 201);
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/force-rollback", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"initiator died\"}", TA_TOKEN, NULL), 200);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "aborted", 5000), 0);
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/force-commit", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"r\"}", TA_TOKEN, NULL), 409);
+    ta_down(&w);
+}
+
+static void test_retry_now_skips_the_backoff(void)
+{
+    ta_world_t w;
+    const char *args[] = { "--retry-base-ms", "20000", "--retry-max-ms", "30000", NULL };
+    CU_ASSERT_FATAL(ta_up(&w, "adm_retry", args,
+                          (const char *const[]){ "--fail-confirm-times", "1", NULL }) == 0);
+    char gid[64], path[200];
+    CU_ASSERT_FATAL(ta_commit_one(&w, gid) == 0);
+    h_sleep_ms(300); /* the first confirm failed: the next waits 10..20 s */
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committing", 100), 0);
+    int64_t t0 = h_now_ms();
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/retry", gid);
+    json_object *o = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"participant is back\"}", TA_TOKEN, &o), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ta_str(o, "detail"), "1 branch(es) due now"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 3000), 0);
+    CU_ASSERT(h_now_ms() - t0 < 3000);
+    ta_down(&w);
+}
+
+static void test_participants_are_listed_live(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_parts", (const char *const[]){ "--heartbeat-ms", "100", NULL }, NULL) == 0);
+    json_object *o = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/participants", NULL, NULL, &o), 200);
+    const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"resource\":\"ra\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"instance\":\"adm_parts-part\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"in_flight\":0"));
+    json_object_put(o);
+    h_stop(w.part, SIGKILL, 5000);
+    w.part = 0;
+    int gone = 0;
+    for (int i = 0; i < 100 && !gone; i++) {
+        h_sleep_ms(50);
+        ta_req(&w, "GET", "/api/v1/participants", NULL, NULL, &o);
+        gone = strstr(json_object_to_json_string(o), "adm_parts-part") == NULL;
+        json_object_put(o);
+    }
+    CU_ASSERT(gone);
+    ta_down(&w);
+}
+
+/* --- paging --- */
+
+#define S_ROWS 230
+
+static void s_insert(PGconn *log, char gids[][32], int *n, int count, int state)
+{
+    for (int i = 0; i < count; i++) {
+        char gid[32];
+        dtx_id_new(gid);
+        h_db_exec(log, "INSERT INTO dtx_global (gid, mode, state, deadline, owner) VALUES"
+                       " ('%s', 1, %d, now(), 'x')", gid, state);
+        h_db_exec(log, "INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
+                       " VALUES ('%s', 1, '%s', 'a', '', 4)", gid, i % 3 == 0 ? "rx" : "ry");
+        if (gids)
+            snprintf(gids[(*n)++], 32, "%s", gid);
+    }
+}
+
+static int s_cmp_desc(const void *a, const void *b)
+{
+    return -strcmp(a, b);
+}
+
+/* Pages through query; between pages inserts newer rows. Returns the
+ * number of gids seen and copies them into seen. */
+static int s_page_all(ta_world_t *w, const char *query, int limit, char seen[][32], int cap)
+{
+    char cursor[64] = "", path[512];
+    int n = 0, pages = 0;
+    do {
+        snprintf(path, sizeof path, "/api/v1/transactions?%s&limit=%d%s%s", query, limit,
+                 cursor[0] ? "&cursor=" : "", cursor);
+        json_object *o = NULL, *items = NULL;
+        if (ta_req(w, "GET", path, NULL, NULL, &o) != 200 || !json_object_object_get_ex(o, "items", &items)) {
+            json_object_put(o);
+            return -1;
+        }
+        for (size_t i = 0; i < json_object_array_length(items) && n < cap; i++)
+            snprintf(seen[n++], 32, "%.31s", ta_str(json_object_array_get_idx(items, i), "gid"));
+        snprintf(cursor, sizeof cursor, "%.60s", ta_str(o, "next_cursor"));
+        json_object_put(o);
+        s_insert(w->log, NULL, NULL, 3, 3); /* concurrent inserts: newer gids */
+        pages++;
+    } while (cursor[0] && pages < 100);
+    return n;
+}
+
+static void test_paging_has_no_duplicates_or_gaps_under_inserts(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_paging", NULL, (const char *const[]){ "none", NULL }) == 0);
+    static char all[S_ROWS][32], seen[2 * S_ROWS][32], stuck[S_ROWS][32];
+    int n = 0, ns = 0;
+    s_insert(w.log, all, &n, S_ROWS - 30, 3);
+    s_insert(w.log, stuck, &ns, 30, 6);
+    for (int i = 0; i < ns; i++)
+        memcpy(all[n++], stuck[i], 32);
+    qsort(all, (size_t)n, 32, s_cmp_desc);
+    /* newest first: exactly the rows that existed, in gid order */
+    char lo[32];
+    snprintf(lo, sizeof lo, "%s", all[n - 1]);
+    int got = s_page_all(&w, "state=committed,stuck", 23, seen, 2 * S_ROWS);
+    /* inserts during paging are newer than the first page: never seen */
+    CU_ASSERT_EQUAL(got, n);
+    for (int i = 0; i < got && i < n; i++)
+        CU_ASSERT_STRING_EQUAL(seen[i], all[i]);
+    /* oldest first from the same start: the initial rows come first, in order */
+    got = s_page_all(&w, "order=oldest", 50, seen, 2 * S_ROWS);
+    CU_ASSERT(got >= n);
+    for (int i = 0; i < n && i < got; i++)
+        CU_ASSERT_STRING_EQUAL(seen[i], all[n - 1 - i]);
+    for (int i = 1; i < got; i++)
+        CU_ASSERT(strcmp(seen[i - 1], seen[i]) < 0);
+    /* a filter: stuck only, in pages of 7 */
+    qsort(stuck, (size_t)ns, 32, s_cmp_desc);
+    got = s_page_all(&w, "state=stuck", 7, seen, 2 * S_ROWS);
+    CU_ASSERT_EQUAL(got, ns);
+    for (int i = 0; i < got && i < ns; i++)
+        CU_ASSERT_STRING_EQUAL(seen[i], stuck[i]);
+    /* resource filter and gid prefix search */
+    int rx = (int)h_db_scalar(w.log, "SELECT count(DISTINCT gid) FROM dtx_branch WHERE resource = 'rx'");
+    got = s_page_all(&w, "resource=rx", 40, seen, 2 * S_ROWS);
+    CU_ASSERT(got >= 1 && got <= rx);
+    char q[64];
+    snprintf(q, sizeof q, "q=%.24s", all[5]);
+    got = s_page_all(&w, q, 10, seen, 2 * S_ROWS);
+    CU_ASSERT_EQUAL(got, 1);
+    CU_ASSERT_STRING_EQUAL(seen[0], all[5]);
+    ta_down(&w);
+}
+
+INTEG_SUITE(admin)
+{
+    CU_pSuite s = CU_add_suite("admin", NULL, NULL);
+    CU_add_test(s, "probes and metrics answer", test_probes_and_metrics_answer);
+    CU_add_test(s, "every error code has its status", test_every_error_code_has_its_status);
+    CU_add_test(s, "reads need a token when configured, probes never",
+                test_reads_need_a_token_when_configured_and_probes_never);
+    CU_add_test(s, "without a token file nothing can be changed",
+                test_without_a_token_file_nothing_can_be_changed);
+    CU_add_test(s, "refuses a non-loopback address without tokens",
+                test_refuses_a_non_loopback_address_without_tokens);
+    CU_add_test(s, "initiator operations over http", test_initiator_operations_over_http);
+    CU_add_test(s, "stuck transaction is shown, unsafe actions refused, resumed with audit",
+                test_stuck_transaction_is_shown_refused_what_is_unsafe_and_resumed_with_audit);
+    CU_add_test(s, "force commit and rollback only where safe",
+                test_force_commit_and_rollback_only_where_safe);
+    CU_add_test(s, "retry now skips the backoff", test_retry_now_skips_the_backoff);
+    CU_add_test(s, "participants are listed live", test_participants_are_listed_live);
+    CU_add_test(s, "paging has no duplicates or gaps under inserts",
+                test_paging_has_no_duplicates_or_gaps_under_inserts);
+}

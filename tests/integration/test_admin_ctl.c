@@ -1,0 +1,111 @@
+/*
+ * dtxctl against a real dtxd: human tables, --json, and exit codes that
+ * scripts can trust (0 ok, 1 refused or not found, 2 usage, 3 unreachable).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <CUnit/CUnit.h>
+
+#include "integ.h"
+#include "test_admin_util.h"
+
+/* Runs dtxctl with args (a shell fragment) against w; its stdout into out.
+ * Returns its exit status. */
+static int s_ctl(const ta_world_t *w, char *out, size_t cap, const char *args)
+{
+    char bin[1024], cmd[4096];
+    h_bin_path("dtxctl", bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "DTX_TOKEN=%s %s --url %s %s 2>&1", TA_TOKEN, bin,
+             w ? w->url : "http://127.0.0.1:1", args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_dtxctl_tables_json_and_exit_codes(void)
+{
+    ta_world_t w;
+    const char *args[] = { "--max-attempts", "2", "--retry-base-ms", "20", "--retry-max-ms", "50", NULL };
+    CU_ASSERT_FATAL(ta_up(&w, "adm_ctl", args,
+                          (const char *const[]){ "--fail-confirm-times", "2", NULL }) == 0);
+    static char out[1 << 16];
+    char gid[64], cmd[256];
+    /* begin / try / end / status: the initiator side */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "begin --timeout-ms 600000"), 0);
+    out[strcspn(out, "\n")] = '\0';
+    CU_ASSERT_EQUAL_FATAL(strlen(out), 26);
+    snprintf(gid, sizeof gid, "%.63s", out);
+    snprintf(cmd, sizeof cmd, "try %s ra reserve payload", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 1: ok"));
+    snprintf(cmd, sizeof cmd, "end %s commit", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "stuck", 10000), 0);
+    /* list: a table with a header, the stuck one in it */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "list --state stuck"), 0);
+    CU_ASSERT(strncmp(out, "GID ", 4) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, gid));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "participant failed confirm"));
+    /* --json: the server's JSON, parseable */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "--json list --state stuck"), 0);
+    json_object *o = json_tokener_parse(out), *items = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_TRUE(json_object_object_get_ex(o, "items", &items));
+    CU_ASSERT_EQUAL(json_object_array_length(items), 1);
+    json_object_put(o);
+    /* show: branches and timeline */
+    snprintf(cmd, sizeof cmd, "show %s", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "state      stuck (decision: committing)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "confirm failed"));
+    /* refused (409) and not found (404): exit 1 */
+    snprintf(cmd, sizeof cmd, "rollback %s --reason 'want it gone'", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "refused"));
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "show 01AAAAAAAAAAAAAAAAAAAAAAAA"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "HTTP 404"));
+    /* usage: exit 2 (no reason, unknown command, nothing) */
+    snprintf(cmd, sizeof cmd, "resume %s", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--reason is required"));
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "frobnicate"), 2);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, ""), 2);
+    /* resume: exit 0, and it ends committed */
+    snprintf(cmd, sizeof cmd, "resume %s --reason 'participant fixed' --operator ops", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "resume"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, ": ok"));
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    snprintf(cmd, sizeof cmd, "status %s", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "committed"));
+    /* participants and overview tables */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "participants"), 0);
+    CU_ASSERT(strncmp(out, "RESOURCE", 8) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "adm_ctl-part"));
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "overview"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "stuck      0"));
+    /* a write without a token: refused, exit 1 */
+    char bin[1024], c2[2048];
+    h_bin_path("dtxctl", bin, sizeof bin);
+    snprintf(c2, sizeof c2, "env -u DTX_TOKEN %s --url %s begin >/dev/null 2>&1", bin, w.url);
+    int st = system(c2);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    ta_down(&w);
+    /* nobody listening: exit 3 */
+    CU_ASSERT_EQUAL(s_ctl(NULL, out, sizeof out, "list"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot reach"));
+}
+
+INTEG_SUITE(admin_ctl)
+{
+    CU_pSuite s = CU_add_suite("admin_ctl", NULL, NULL);
+    CU_add_test(s, "dtxctl tables, json and exit codes", test_dtxctl_tables_json_and_exit_codes);
+}

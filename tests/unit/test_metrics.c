@@ -1,0 +1,69 @@
+/* Histograms and the Prometheus text writer (coordinator/metrics.h). */
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "dtx/types.h"
+#include "metrics.h"
+#include "unit.h"
+
+static void test_histogram_buckets_are_cumulative_with_sum_and_count(void)
+{
+    dtx_hist_t h;
+    memset(&h, 0, sizeof h);
+    dtx_hist_observe(&h, 0);
+    dtx_hist_observe(&h, 1);
+    dtx_hist_observe(&h, 7);
+    dtx_hist_observe(&h, 99999);
+    dtx_hist_observe(&h, -3);
+    CU_ASSERT_EQUAL(h.count, 5);
+    CU_ASSERT_EQUAL(h.sum_ms, 100007);
+    dtx_text_t t = { 0 };
+    dtx_prom_header(&t, "x_seconds", "histogram", "test");
+    dtx_prom_hist(&t, "x_seconds", "op=\"try\"", &h);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t.data);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "# TYPE x_seconds histogram\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "x_seconds_bucket{op=\"try\",le=\"0.001\"} 3\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "x_seconds_bucket{op=\"try\",le=\"0.01\"} 4\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "x_seconds_bucket{op=\"try\",le=\"30\"} 4\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "x_seconds_bucket{op=\"try\",le=\"+Inf\"} 5\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "x_seconds_sum{op=\"try\"} 100.007\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "x_seconds_count{op=\"try\"} 5\n"));
+    dtx_text_free(&t);
+    CU_ASSERT_PTR_NULL(t.data);
+}
+
+static void test_counters_and_unlabelled_series(void)
+{
+    dtx_metrics_t m;
+    memset(&m, 0, sizeof m);
+    dtx_metrics_stuck(&m, 0);
+    dtx_metrics_stuck(&m, 1);
+    dtx_metrics_http(&m, 404);
+    dtx_metrics_http(&m, 200);
+    dtx_metrics_http(&m, 999);
+    dtx_metrics_phase(&m, DTX_OP_CONFIRM, 3);
+    dtx_metrics_phase(&m, 42, 3);
+    dtx_metrics_finished(&m, DTX_STATE_COMMITTED, 0); /* unknown start: not observed */
+    CU_ASSERT_EQUAL(m.stuck, 1);
+    CU_ASSERT_EQUAL(m.http[4], 1);
+    CU_ASSERT_EQUAL(m.http[2], 1);
+    CU_ASSERT_EQUAL(m.phase[DTX_OP_CONFIRM].count, 1);
+    CU_ASSERT_EQUAL(m.duration[0].count, 0);
+    dtx_text_t t = { 0 };
+    dtx_prom_value(&t, "a_total", NULL, 12);
+    dtx_prom_value(&t, "b", "k=\"v\"", 0.5);
+    dtx_prom_hist(&t, "c", NULL, &m.phase[DTX_OP_CONFIRM]);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "a_total 12\nb{k=\"v\"} 0.5\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "c_bucket{le=\"0.005\"} 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "c_count 1\n"));
+    dtx_text_free(&t);
+}
+
+UNIT_SUITE(metrics)
+{
+    CU_pSuite s = CU_add_suite("metrics", NULL, NULL);
+    CU_add_test(s, "histogram buckets are cumulative with sum and count",
+                test_histogram_buckets_are_cumulative_with_sum_and_count);
+    CU_add_test(s, "counters and unlabelled series", test_counters_and_unlabelled_series);
+}

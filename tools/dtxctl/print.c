@@ -1,0 +1,219 @@
+/* print.c — dtxctl's output: aligned tables for people, JSON for scripts. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dtxctl.h"
+
+static const char *s_get(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, k, &v) || !v)
+        return "";
+    return json_object_get_string(v);
+}
+
+static long long s_num(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, k, &v) || !v)
+        return 0;
+    return (long long)json_object_get_int64(v);
+}
+
+static json_object *s_arr(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_array))
+        return NULL;
+    return v;
+}
+
+static void s_json(json_object *res)
+{
+    puts(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* "12s", "5m", "3h", "2d" since epoch ms t. */
+static const char *s_age(long long t_ms, char *buf, size_t cap)
+{
+    if (t_ms <= 0) {
+        snprintf(buf, cap, "-");
+        return buf;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long s = ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t_ms) / 1000;
+    if (s < 0)
+        s = 0;
+    if (s < 120)
+        snprintf(buf, cap, "%llds", s);
+    else if (s < 7200)
+        snprintf(buf, cap, "%lldm", s / 60);
+    else if (s < 172800)
+        snprintf(buf, cap, "%lldh", s / 3600);
+    else
+        snprintf(buf, cap, "%lldd", s / 86400);
+    return buf;
+}
+
+/* An absolute UTC time for a timeline. */
+static const char *s_time(long long t_ms, char *buf, size_t cap)
+{
+    time_t t = (time_t)(t_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%03lldZ", t_ms % 1000);
+    return buf;
+}
+
+const char *dtxctl_list_print(dtxctl_t *c, json_object *res, int header, int quiet_more)
+{
+    const char *next = s_get(res, "next_cursor");
+    if (c->json) {
+        s_json(res);
+        return next[0] ? next : NULL;
+    }
+    json_object *items = s_arr(res, "items");
+    if (header)
+        printf("%-26s  %-10s  %-4s  %5s  %3s  %-20s  %4s  %s\n", "GID", "STATE", "MODE", "AGE",
+               "BR", "RESOURCES", "ATT", "LAST ERROR");
+    for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+        json_object *t = json_object_array_get_idx(items, i);
+        char age[16], res_list[128] = "";
+        json_object *rs = s_arr(t, "resources");
+        for (size_t j = 0; rs && j < json_object_array_length(rs); j++) {
+            size_t n = strlen(res_list);
+            snprintf(res_list + n, sizeof res_list - n, "%s%s", j ? "," : "",
+                     json_object_get_string(json_object_array_get_idx(rs, j)));
+        }
+        printf("%-26s  %-10s  %-4s  %5s  %3lld  %-20.20s  %4lld  %.60s\n", s_get(t, "gid"),
+               s_get(t, "state"), s_get(t, "mode"), s_age(s_num(t, "created_ms"), age, sizeof age),
+               s_num(t, "branches"), res_list, s_num(t, "attempts"), s_get(t, "last_error"));
+    }
+    if (next[0] && !quiet_more)
+        printf("more: dtxctl list --cursor %s (same filters)\n", next);
+    return next[0] ? next : NULL;
+}
+
+void dtxctl_show_print(dtxctl_t *c, json_object *res)
+{
+    if (c->json) {
+        s_json(res);
+        return;
+    }
+    json_object *t = NULL;
+    json_object_object_get_ex(res, "transaction", &t);
+    char b1[40], b2[16];
+    printf("gid        %s\nstate      %s", s_get(t, "gid"), s_get(t, "state"));
+    if (s_get(t, "decision")[0])
+        printf(" (decision: %s)", s_get(t, "decision"));
+    printf("\nmode       %s\ncreated    %s (%s ago)\nowner      %s%s\n", s_get(t, "mode"),
+           s_time(s_num(t, "created_ms"), b1, sizeof b1),
+           s_age(s_num(t, "created_ms"), b2, sizeof b2), s_get(t, "owner"),
+           strcmp(s_get(t, "owner_alive"), "true") == 0 ? "" : " (not alive)");
+    json_object *brs = s_arr(res, "branches");
+    printf("\n%-3s  %-20s  %-16s  %-10s  %-4s  %4s  %s\n", "BR", "RESOURCE", "ACTION", "STATE",
+           "VOTE", "ATT", "LAST ERROR");
+    for (size_t i = 0; brs && i < json_object_array_length(brs); i++) {
+        json_object *b = json_object_array_get_idx(brs, i);
+        printf("%-3lld  %-20.20s  %-16.16s  %-10s  %-4s  %4lld  %.60s\n", s_num(b, "branch"),
+               s_get(b, "resource"), s_get(b, "action"), s_get(b, "state"),
+               s_get(b, "vote")[0] ? s_get(b, "vote") : "-", s_num(b, "attempts"),
+               s_get(b, "last_error"));
+    }
+    json_object *tl = s_arr(res, "timeline");
+    printf("\ntimeline\n");
+    for (size_t i = 0; tl && i < json_object_array_length(tl); i++) {
+        json_object *e = json_object_array_get_idx(tl, i);
+        char br[16] = "";
+        if (s_num(e, "branch"))
+            snprintf(br, sizeof br, "branch %lld", s_num(e, "branch"));
+        printf("  %s  %-24s %-10s %s\n", s_time(s_num(e, "at_ms"), b1, sizeof b1),
+               s_get(e, "event"), br, s_get(e, "detail"));
+    }
+}
+
+void dtxctl_action_print(dtxctl_t *c, json_object *res)
+{
+    if (c->json) {
+        s_json(res);
+        return;
+    }
+    printf("%s %s: %s (state %s): %s\n", s_get(res, "action"), s_get(res, "gid"),
+           s_get(res, "result"), s_get(res, "state")[0] ? s_get(res, "state") : "unknown",
+           s_get(res, "detail"));
+}
+
+void dtxctl_participants_print(dtxctl_t *c, json_object *res)
+{
+    if (c->json) {
+        s_json(res);
+        return;
+    }
+    printf("%-24s  %-24s  %14s  %9s  %8s\n", "RESOURCE", "INSTANCE", "LAST HEARTBEAT", "IN FLIGHT",
+           "CALLS");
+    json_object *rs = s_arr(res, "resources");
+    for (size_t i = 0; rs && i < json_object_array_length(rs); i++) {
+        json_object *r = json_object_array_get_idx(rs, i), *ins = s_arr(r, "instances");
+        for (size_t j = 0; ins && j < json_object_array_length(ins); j++) {
+            json_object *in = json_object_array_get_idx(ins, j);
+            char hb[32];
+            snprintf(hb, sizeof hb, "%lldms ago", s_num(in, "last_heartbeat_ms_ago"));
+            printf("%-24.24s  %-24.24s  %14s  %9lld  %8lld\n", s_get(r, "resource"),
+                   s_get(in, "instance"), hb, s_num(in, "in_flight"), s_num(in, "calls"));
+        }
+    }
+}
+
+void dtxctl_overview_print(dtxctl_t *c, json_object *res)
+{
+    if (c->json) {
+        s_json(res);
+        return;
+    }
+    json_object *counts = NULL;
+    json_object_object_get_ex(res, "counts", &counts);
+    printf("node %s; finished counted over %s\n", s_get(res, "node"),
+           s_get(res, "finished_window"));
+    static const char *states[] = { "stuck", "active", "committing", "aborting", "committed",
+                                    "aborted" };
+    for (int i = 0; i < 6; i++)
+        printf("  %-10s %lld\n", states[i], s_num(counts, states[i]));
+    json_object *stuck = s_arr(res, "stuck");
+    if (stuck && json_object_array_length(stuck) > 0) {
+        printf("\nstuck (oldest first):\n");
+        json_object *page = json_object_new_object();
+        json_object_object_add(page, "items", json_object_get(stuck));
+        dtxctl_list_print(c, page, 1, 1);
+        json_object_put(page);
+    }
+}
+
+void dtxctl_state_print(dtxctl_t *c, json_object *res)
+{
+    if (c->json)
+        s_json(res);
+    else
+        printf("%s %s\n", s_get(res, "gid"), s_get(res, "state"));
+}
+
+void dtxctl_field_print(dtxctl_t *c, json_object *res, const char *field)
+{
+    if (c->json)
+        s_json(res);
+    else
+        printf("%s\n", s_get(res, field));
+}
+
+void dtxctl_try_print(dtxctl_t *c, json_object *res, int *rc)
+{
+    if (strcmp(s_get(res, "outcome"), "ok") != 0)
+        *rc = DTXCTL_REFUSED;
+    if (c->json)
+        s_json(res);
+    else
+        printf("branch %lld: %s (transaction %s)\n", s_num(res, "branch"), s_get(res, "outcome"),
+               s_get(res, "state"));
+}

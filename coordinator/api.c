@@ -104,6 +104,7 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
     txn->mode = msg->mode;
     txn->state = DTX_STATE_ACTIVE;
     txn->owned = 1;
+    strcpy(txn->gen, "0");
     txn->loading = 1; /* not durable yet: requests for it wait */
     txn->deadline_wall = dtx_clock_wall_ms() + timeout;
     txn->deadline_mono = dtx_clock_mono_ms() + timeout;
@@ -227,12 +228,12 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     }
     w->kind = S_BRANCH_ADD;
     w->req = req;
-    const char *vals[6] = { txn->gid, req->resource, req->action,
+    const char *vals[7] = { txn->gid, req->resource, req->action,
                             req->payload ? (const char *)req->payload : "", co->cfg.node_id,
-                            co->epoch_str };
-    int lens[6] = { 0, 0, 0, (int)req->payload_len, 0, 0 };
-    int fmts[6] = { 0, 0, 0, 1, 0, 0 };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ADD, 6, vals, lens, fmts,
+                            co->epoch_str, txn->gen };
+    int lens[7] = { 0, 0, 0, (int)req->payload_len, 0, 0, 0 };
+    int fmts[7] = { 0, 0, 0, 1, 0, 0, 0 };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ADD, 7, vals, lens, fmts,
                      s_on_branch_add, w);
 }
 

@@ -133,6 +133,7 @@ typedef struct dtx_txn {
     int            writing;                /* a global-state write is in flight */
     int            finishing;              /* the final write is in flight */
     int            owned;                  /* this node holds it (else read-only) */
+    char           gen[24];                /* owner_gen it was loaded/created with */
     int            decision;               /* recorded decision (for STUCK) */
     int            preparing;              /* 2PC: COMMIT started the prepare phase */
     int64_t        deadline_wall;          /* epoch ms */
@@ -190,7 +191,7 @@ enum {
     DTX_SQL_BEGIN,          /* gid mode deadline_ms me */
     DTX_SQL_BRANCH_ADD,     /* gid resource action payload(bin) me -> branch_no */
     DTX_SQL_BRANCH_VOTE,    /* gid branch state last_error me */
-    DTX_SQL_DECIDE,         /* gid new expected me mark_prepared -> state */
+    DTX_SQL_DECIDE,         /* gid new expected me(2) mark_prepared gen nbranches -> state */
     DTX_SQL_PREPARING,      /* gid me (2PC: the prepare phase started) */
     DTX_SQL_BRANCH_DONE,    /* gid branch state attempts me */
     DTX_SQL_BRANCH_ATTEMPT, /* gid branch attempts last_error me */

@@ -97,8 +97,9 @@ static void s_record_attempt(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     char no[16], att[16];
     snprintf(no, sizeof no, "%u", br->no);
     snprintf(att, sizeof att, "%u", br->attempt);
-    const char *vals[6] = { txn->gid, no, att, br->last_error, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ATTEMPT, 6, vals, NULL, NULL,
+    const char *vals[7] = { txn->gid, no, att, br->last_error,
+                            co->cfg.node_id, co->epoch_str, txn->gen };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ATTEMPT, 7, vals, NULL, NULL,
                      s_on_fire_and_forget, w);
 }
 
@@ -188,9 +189,11 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
     snprintf(st, sizeof st, "%d", decision);
     snprintf(from, sizeof from, "%d", DTX_STATE_ACTIVE);
     int mark = txn->mode == DTX_MODE_2PC && decision == DTX_STATE_COMMITTING;
-    const char *vals[6] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str,
-                            mark ? "true" : "false" };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 6, vals, NULL, NULL, s_on_decide, w);
+    char nb[16];
+    snprintf(nb, sizeof nb, "%d", txn->nbranches);
+    const char *vals[8] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str,
+                            mark ? "true" : "false", txn->gen, nb };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 8, vals, NULL, NULL, s_on_decide, w);
 }
 
 /* --- driving --- */
@@ -249,8 +252,8 @@ void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn)
     /* The marker lets recovery abort at once if this coordinator dies now;
      * the Prepares need not wait for it (without it, the deadline still
      * ends the transaction), so both leave in this same turn. */
-    const char *vals[3] = { txn->gid, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_PREPARING, 3, vals, NULL, NULL,
+    const char *vals[4] = { txn->gid, co->cfg.node_id, co->epoch_str, txn->gen };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_PREPARING, 4, vals, NULL, NULL,
                      s_on_fire_and_forget, w);
     txn->preparing = 1;
     int64_t now = dtx_clock_mono_ms();
@@ -339,9 +342,9 @@ static void s_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int
     char no[16], st[4];
     snprintf(no, sizeof no, "%u", br->no);
     snprintf(st, sizeof st, "%d", vote);
-    const char *vals[6] = { txn->gid, no, st, vote == DTX_BRANCH_REFUSED ? br->last_error : NULL,
-                            co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 6, vals, NULL, NULL, s_on_vote,
+    const char *vals[7] = { txn->gid, no, st, vote == DTX_BRANCH_REFUSED ? br->last_error : NULL,
+                            co->cfg.node_id, co->epoch_str, txn->gen };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 7, vals, NULL, NULL, s_on_vote,
                      w);
 }
 
@@ -432,8 +435,8 @@ static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     snprintf(no, sizeof no, "%u", br->no);
     snprintf(st, sizeof st, "%d", target);
     snprintf(att, sizeof att, "%u", br->attempt);
-    const char *vals[6] = { txn->gid, no, st, att, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 6, vals, NULL, NULL,
+    const char *vals[7] = { txn->gid, no, st, att, co->cfg.node_id, co->epoch_str, txn->gen };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 7, vals, NULL, NULL,
                      s_on_branch_done, w);
 }
 
@@ -457,8 +460,8 @@ static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn)
     char st[4], from[4];
     snprintf(st, sizeof st, "%d", final);
     snprintf(from, sizeof from, "%d", txn->state);
-    const char *vals[5] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_FINISH, 5, vals, NULL, NULL, s_on_finish, w);
+    const char *vals[6] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str, txn->gen };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_FINISH, 6, vals, NULL, NULL, s_on_finish, w);
     dtx_fault_point("before-finish-write");
 }
 
@@ -495,8 +498,8 @@ static void s_mark_stuck(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
         txn->branches[i]->due_ms = 0;
     char st[4];
     snprintf(st, sizeof st, "%d", txn->state);
-    const char *vals[4] = { txn->gid, st, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_STUCK, 4, vals, NULL, NULL, s_on_stuck, w);
+    const char *vals[5] = { txn->gid, st, co->cfg.node_id, co->epoch_str, txn->gen };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_STUCK, 5, vals, NULL, NULL, s_on_stuck, w);
 }
 
 static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now,
@@ -671,8 +674,8 @@ void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer)
     w->peer = *peer;
     w->has_peer = 1;
     txn->writing = 1;
-    const char *vals[3] = { txn->gid, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_RESUME, 3, vals, NULL, NULL, s_on_resume, w);
+    const char *vals[4] = { txn->gid, co->cfg.node_id, co->epoch_str, txn->gen };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_RESUME, 4, vals, NULL, NULL, s_on_resume, w);
 }
 
 void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)

@@ -63,6 +63,7 @@ static void s_on_global(void *p, int rc, const PGresult *res)
                  strcmp(PQgetvalue(res, 0, 4), co->epoch_str) == 0;
     txn->decision = atoi(PQgetvalue(res, 0, 5));
     txn->preparing = PQgetvalue(res, 0, 6)[0] == 't';
+    snprintf(txn->gen, sizeof txn->gen, "%s", PQgetvalue(res, 0, 7));
 }
 
 static void s_on_branches(void *p, int rc, const PGresult *res)
@@ -163,13 +164,20 @@ dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal)
     return txn;
 }
 
-static void s_load_listed(dtx_coord_t *co, const PGresult *res, const char *what)
+static void s_load_listed(dtx_coord_t *co, const PGresult *res, const char *what, int claimed)
 {
     int loaded = 0;
     for (int i = 0; i < PQntuples(res); i++) {
         const char *gid = PQgetvalue(res, i, 0);
-        if (dtx_txn_find(co, gid))
+        dtx_txn_t *old = dtx_txn_find(co, gid);
+        if (old && !claimed)
             continue; /* being driven here already */
+        if (old) {
+            /* Taken back after another node held it: the copy in memory
+             * predates that and is worthless (its owner_gen is stale too,
+             * so it could not write anyway). Read it again. */
+            dtx_txn_evict(co, old, DTX_ESTATE, "transaction moved between coordinators; retry");
+        }
         if (dtx_recovery_load(co, gid, 0))
             loaded++;
     }
@@ -183,7 +191,7 @@ static void s_on_scan(void *p, int rc, const PGresult *res)
     dtx_coord_t *co = w->co;
     dtx_wctx_put(w);
     if (rc == 0 && !co->stop)
-        s_load_listed(co, res, "own");
+        s_load_listed(co, res, "own", 0);
 }
 
 static void s_on_orphans(void *p, int rc, const PGresult *res)
@@ -199,7 +207,7 @@ static void s_on_orphans(void *p, int rc, const PGresult *res)
                      PQntuples(res));
         dtx_fault_point("after-claim");
     }
-    s_load_listed(co, res, "claimed");
+    s_load_listed(co, res, "claimed", 1);
 }
 
 void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms)

@@ -5,8 +5,10 @@
  * Two guards in every write:
  *  - the state it expects (`state = …`), so a write based on a stale
  *    in-memory copy changes nothing instead of corrupting the log;
- *  - fencing: the writer's (owner, owner_epoch) must still be the
- *    transaction's. Global-row writes check it on the row they update (so
+ *  - fencing: the writer's (owner, owner_epoch, owner_gen) must still be
+ *    the transaction's; every take-over bumps owner_gen, so a node that
+ *    lost a transaction and took it back later cannot write from the copy
+ *    it held before (the A-B-A case the drill found). Global-row writes check it on the row they update (so
  *    they serialise with a claim, an UPDATE of that same row). Branch
  *    writes check it with a plain subquery, without locking the global row
  *    (a FOR SHARE lock costs a tuple write per statement): one that started
@@ -16,14 +18,18 @@
  *    conditional (a Confirm/Cancel delivered again, a conditional update
  *    that matches 0 rows and makes it re-read) — while every DECISION is a
  *    global-row write and so can never be made by a fenced-off node.
+ * Two invariants are also checked by the statements themselves, so that no
+ * bug in memory can break them in the log: a decision names the number of
+ * branches its writer knows (it must be all of them), and the final state
+ * is only written when every branch is confirmed or cancelled.
  * A write that matches no row reports 0 rows; the caller then discards its
  * copy of the transaction and re-reads the log.
  */
 #include "coord.h"
 
-#define S_FENCE_BRANCH(owner, epoch)                                              \
+#define S_FENCE_BRANCH(owner, epoch, gen)                                         \
     "WITH g AS (SELECT 1 FROM dtx_global WHERE gid = $1 AND owner = " owner      \
-    " AND owner_epoch = " epoch "::bigint) "
+    " AND owner_epoch = " epoch "::bigint AND owner_gen = " gen "::bigint) "
 
 const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_BEGIN] = { "dtx_begin",
@@ -33,11 +39,11 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_BRANCH_ADD] = { "dtx_branch_add",
         "WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()"
         "           WHERE gid = $1 AND state = 1 AND owner = $5 AND owner_epoch = $6::bigint"
-        "           RETURNING branches)"
+        "             AND owner_gen = $7::bigint RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, 1 FROM g RETURNING branch_no", 6 },
+        " SELECT $1, g.branches, $2, $3, $4, 1 FROM g RETURNING branch_no", 7 },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
-        S_FENCE_BRANCH("$5", "$6")
+        S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"
         " last_error = $4, updated_at = now(), voted_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = 1"
@@ -48,43 +54,47 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "WITH d AS (UPDATE dtx_global SET state = $2::smallint, decision = $2::smallint,"
         "           updated_at = now(), next_attempt_at = now(), decided_at = now()"
         "           WHERE gid = $1 AND state = $3::smallint AND owner = $4"
-        "             AND owner_epoch = $5::bigint RETURNING state),"
+        "             AND owner_epoch = $5::bigint AND owner_gen = $7::bigint"
+        "             AND branches = $8::int RETURNING state),"
         " b AS (UPDATE dtx_branch SET state = 2, vote = 2, attempts = 1, updated_at = now(),"
         "       voted_at = now()"
         "       WHERE $6::bool AND gid = $1 AND state = 1 AND EXISTS (SELECT 1 FROM d))"
-        " SELECT state FROM d", 6 },
+        " SELECT state FROM d", 8 },
     [DTX_SQL_PREPARING] = { "dtx_preparing",
         "UPDATE dtx_global SET preparing = true, updated_at = now()"
-        " WHERE gid = $1 AND state = 1 AND owner = $2 AND owner_epoch = $3::bigint", 3 },
+        " WHERE gid = $1 AND state = 1 AND owner = $2 AND owner_epoch = $3::bigint"
+        "   AND owner_gen = $4::bigint", 4 },
     [DTX_SQL_BRANCH_DONE] = { "dtx_branch_done",
-        S_FENCE_BRANCH("$5", "$6")
+        S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state IN (1, 2, 3)"
-        " AND EXISTS (SELECT 1 FROM g)", 6 },
+        " AND EXISTS (SELECT 1 FROM g)", 7 },
     [DTX_SQL_BRANCH_ATTEMPT] = { "dtx_branch_attempt",
-        S_FENCE_BRANCH("$5", "$6")
+        S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"
-        " WHERE gid = $1 AND branch_no = $2::int AND EXISTS (SELECT 1 FROM g)", 6 },
+        " WHERE gid = $1 AND branch_no = $2::int AND EXISTS (SELECT 1 FROM g)", 7 },
     [DTX_SQL_FINISH] = { "dtx_finish",
         "UPDATE dtx_global SET state = $2::smallint, updated_at = now(), next_attempt_at = NULL,"
         " finished_at = now()"
-        " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint",
-        5 },
+        " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint"
+        "   AND owner_gen = $6::bigint"
+        "   AND NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1 AND state NOT IN (4, 5))", 6 },
     [DTX_SQL_STUCK] = { "dtx_stuck",
         "UPDATE dtx_global SET state = 6, decision = $2::smallint, updated_at = now(),"
         " next_attempt_at = NULL, stuck_at = now()"
-        " WHERE gid = $1 AND state = $2::smallint AND owner = $3 AND owner_epoch = $4::bigint",
-        4 },
+        " WHERE gid = $1 AND state = $2::smallint AND owner = $3 AND owner_epoch = $4::bigint"
+        "   AND owner_gen = $5::bigint", 5 },
     [DTX_SQL_RESUME] = { "dtx_resume",
         "WITH g AS (UPDATE dtx_global SET state = decision, updated_at = now(),"
         "           next_attempt_at = now()"
         "           WHERE gid = $1 AND state = 6 AND owner = $2 AND owner_epoch = $3::bigint"
-        "           RETURNING state),"
+        "             AND owner_gen = $4::bigint RETURNING state),"
         " b AS (UPDATE dtx_branch SET attempts = 0, updated_at = now()"
         "       WHERE gid = $1 AND state IN (1, 2, 3) AND EXISTS (SELECT 1 FROM g))"
-        " SELECT state FROM g", 3 },
+        " SELECT state FROM g", 4 },
     [DTX_SQL_CLAIM] = { "dtx_claim",
-        "UPDATE dtx_global g SET owner = $2, owner_epoch = $3::bigint, updated_at = now()"
+        "UPDATE dtx_global g SET owner = $2, owner_epoch = $3::bigint,"
+        " owner_gen = owner_gen + 1, updated_at = now()"
         " WHERE gid = $1 AND state IN (1, 2, 4, 6)"
         "   AND NOT (owner IS NOT DISTINCT FROM $2 AND owner_epoch = $3::bigint)"
         "   AND (($4::bool AND state IN (1, 6))"
@@ -92,7 +102,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "                       AND n.epoch = g.owner_epoch AND n.lease_until > now()))", 4 },
     [DTX_SQL_LOAD_GLOBAL] = { "dtx_load_global",
         "SELECT mode, state, (extract(epoch FROM deadline) * 1000)::bigint,"
-        " coalesce(owner, ''), owner_epoch, coalesce(decision, 0), preparing"
+        " coalesce(owner, ''), owner_epoch, coalesce(decision, 0), preparing, owner_gen"
         " FROM dtx_global WHERE gid = $1", 1 },
     [DTX_SQL_LOAD_BRANCHES] = { "dtx_load_branches",
         "SELECT branch_no, resource, action, payload, state, attempts"
@@ -104,7 +114,8 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "     OR (state <> 1 AND next_attempt_at < now() - $2::int * interval '1 ms'))"
         " ORDER BY next_attempt_at LIMIT $1::int", 4 },
     [DTX_SQL_CLAIM_ORPHANS] = { "dtx_claim_orphans",
-        "UPDATE dtx_global SET owner = $2, owner_epoch = $3::bigint, updated_at = now()"
+        "UPDATE dtx_global SET owner = $2, owner_epoch = $3::bigint,"
+        " owner_gen = owner_gen + 1, updated_at = now()"
         " WHERE gid IN (SELECT o.gid FROM dtx_global o"
         "               WHERE o.state IN (1, 2, 4)"
         "                 AND NOT EXISTS (SELECT 1 FROM dtx_node n WHERE n.node_id = o.owner"

@@ -234,6 +234,44 @@ static void test_paused_coordinator_changes_nothing_it_no_longer_owns(void)
     s_down(&c);
 }
 
+/* A-B-A: n2 holds a copy of a transaction in memory, n1 takes it over and
+ * adds a branch, n1 dies, n2 takes it back. n2 must not drive it from the
+ * copy it held before (one branch): found by the drill, where a commit
+ * then confirmed one branch of two and destroyed money. */
+static void test_taken_back_transaction_is_never_driven_from_a_stale_copy(void)
+{
+    s_cluster_t c;
+    CU_ASSERT_FATAL(s_dbs(&c, "cl_aba") == 0);
+    const char *a1[] = { S_FAST, "--node-id", "n1", NULL }, *a2[] = { S_FAST, "--node-id", "n2", NULL };
+    CU_ASSERT_FATAL(h_dtxd_start(&c.d1, c.log, a1) == 0);
+    CU_ASSERT_FATAL(h_dtxd_start(&c.d2, c.log, a2) == 0);
+    c.pa = s_part(&c, "cl_aba-pa", 0, NULL);
+    c.pb = s_part(&c, "cl_aba-pb", 1, NULL);
+    dtx_client_t *on1 = s_client(c.d1.endpoint), *on2 = s_client(c.d2.endpoint);
+    char gid[DTX_GID_SIZE], owner[64];
+    CU_ASSERT_EQUAL_FATAL(dtx_client_begin(on2, DTX_MODE_TCC, 60000, gid), 0);
+    CU_ASSERT_EQUAL(dtx_client_try(on2, gid, "ra", "reserve", "a", 1, NULL), 0);
+    CU_ASSERT_EQUAL(dtx_client_try(on1, gid, "rb", "reserve", "b", 1, NULL), 0); /* n1 takes it */
+    s_owner(c.logc, gid, owner, sizeof owner);
+    CU_ASSERT_STRING_EQUAL(owner, "n1");
+    h_dtxd_kill(&c.d1);
+    /* n2 claims the orphan after n1's lease (1 s) */
+    int64_t until = h_now_ms() + 10000;
+    do
+        s_owner(c.logc, gid, owner, sizeof owner);
+    while (strcmp(owner, "n2") != 0 && h_now_ms() < until && (h_sleep_ms(50), 1));
+    CU_ASSERT_STRING_EQUAL(owner, "n2");
+    CU_ASSERT_EQUAL(dtx_client_commit(on2, gid, NULL), 0);
+    CU_ASSERT_EQUAL(u_wait_state(c.logc, gid, DTX_STATE_COMMITTED, 10000), 0);
+    CU_ASSERT_EQUAL(u_branch_state(c.logc, gid, 1), DTX_BRANCH_CONFIRMED);
+    CU_ASSERT_EQUAL(u_branch_state(c.logc, gid, 2), DTX_BRANCH_CONFIRMED);
+    CU_ASSERT_EQUAL(u_effects(c.pa_db, gid, "confirm"), 1);
+    CU_ASSERT_EQUAL(u_effects(c.pb_db, gid, "confirm"), 1);
+    dtx_client_destroy(&on1);
+    dtx_client_destroy(&on2);
+    s_down(&c);
+}
+
 static void test_restart_with_the_same_node_id_recovers_at_once(void)
 {
     s_cluster_t c;
@@ -377,6 +415,7 @@ INTEG_SUITE(cluster)
     CU_add_test(s, "two coordinators share the work and either serves a transaction", test_two_coordinators_share_the_work_and_either_serves_a_transaction);
     CU_add_test(s, "killed coordinator's work is taken over after its lease", test_killed_coordinator_work_is_taken_over_after_its_lease);
     CU_add_test(s, "paused coordinator changes nothing it no longer owns", test_paused_coordinator_changes_nothing_it_no_longer_owns);
+    CU_add_test(s, "taken back transaction is never driven from a stale copy", test_taken_back_transaction_is_never_driven_from_a_stale_copy);
     CU_add_test(s, "restart with the same node id recovers at once", test_restart_with_the_same_node_id_recovers_at_once);
     CU_add_test(s, "spent retry budget makes stuck and resume finishes", test_spent_retry_budget_makes_stuck_and_resume_finishes);
     CU_add_test(s, "fault after-begin-write", test_fault_after_begin_write);

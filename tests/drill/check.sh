@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# tests/drill/check.sh — the recovery drill's checker (run by drill.sh once
+# every transaction should have ended; can be run again by hand on a kept
+# scratch directory while its PostgreSQL runs).
+#
+#   check.sh --base CONNINFO --log-db NAME
+#            --bank RESOURCE=DBNAME=acc=cents,acc=cents,... (once per bank)
+#            --journal FILE [--load-log FILE] [--window SECONDS]
+#            [--scratch DIR]
+#
+# Copies the coordinator's log (dtx_global, dtx_branch), every bank's
+# accounts and barrier rows, the seeds and drill-load's journal into a
+# scratch database (drill_check) and checks, printing the offending gids:
+#
+#   money        balance + frozen summed over the banks equals the seeded
+#                total to the cent; frozen and incoming are 0 everywhere;
+#                every account equals its seed plus its committed transfers
+#   outcomes     every gid the load journaled is in the log; every
+#                transaction is committed or aborted (none active,
+#                committing, aborting or stuck); a committed one has every
+#                branch confirmed, an aborted one every branch cancelled;
+#                a committed transfer has exactly one debit and one credit
+#   barriers     no (gid, branch) has both a confirm and a cancel row; a
+#                committed branch was tried and confirmed, never cancelled;
+#                an aborted transaction has no confirm row, and a branch
+#                whose try ran was cancelled; no barrier row without a
+#                logged branch
+#   initiators   what the load was told holds: committed → committed,
+#                aborted (refused, rolled back, abandoned) → aborted; a
+#                transaction nobody sent COMMIT for (abandoned, failed, or
+#                whose BEGIN reply was lost) ended aborted
+#
+# Prints the figures (transactions, branches, money) and exits 1 when any
+# check fails, 0 otherwise.
+set -euo pipefail
+
+PSQL=/usr/lib/postgresql/15/bin/psql
+[ -x "$PSQL" ] || PSQL=psql
+
+base=
+log_db=
+journal=
+load_log=
+window=30
+scratch=
+banks=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --base) base=$2; shift 2 ;;
+    --log-db) log_db=$2; shift 2 ;;
+    --bank) banks+=("$2"); shift 2 ;;
+    --journal) journal=$2; shift 2 ;;
+    --load-log) load_log=$2; shift 2 ;;
+    --window) window=$2; shift 2 ;;
+    --scratch) scratch=$2; shift 2 ;;
+    *) echo "check.sh: unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
+    esac
+done
+[ -n "$base" ] && [ -n "$log_db" ] && [ -n "$journal" ] && [ ${#banks[@]} -gt 0 ] || {
+    sed -n '2,12p' "$0" >&2
+    exit 2
+}
+tmp=$(mktemp -d /tmp/dtx-drill-check.XXXXXX)
+trap 'rm -rf -- "$tmp"' EXIT
+
+CHECK="$base dbname=drill_check"
+psql_on() { # psql_on DB ARGS...
+    local db=$1
+    shift
+    PGOPTIONS='-c client_min_messages=warning' \
+        "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$base dbname=$db" "$@"
+}
+cq() { # cq SQL: rows from the check database, unaligned
+    PGOPTIONS='-c client_min_messages=warning' \
+        "$PSQL" -X -q -At -F ' ' -v ON_ERROR_STOP=1 -d "$CHECK" -c "$1"
+}
+# copy SRC_DB QUERY TABLE: query's rows in SRC_DB into TABLE of the check db.
+copy() {
+    psql_on "$1" -c "\\copy ($2) TO STDOUT" | psql_on drill_check -c "\\copy $3 FROM STDIN"
+}
+
+psql_on postgres -c "DROP DATABASE IF EXISTS drill_check WITH (FORCE)" -c "CREATE DATABASE drill_check"
+psql_on drill_check <<'EOF'
+CREATE TABLE g (gid text PRIMARY KEY, state int, deadline_ms bigint, decision int, owner text,
+                epoch bigint);
+CREATE TABLE b (gid text, branch_no int, resource text, action text, state int, attempts int,
+                account text, amount bigint, last_error text, PRIMARY KEY (gid, branch_no));
+CREATE TABLE bar (bank text, gid text, branch int, op text, origin text);
+CREATE INDEX ON bar (gid, branch);
+CREATE TABLE acct (bank text, id text, balance bigint, frozen bigint, incoming bigint);
+CREATE TABLE seed (bank text, id text, balance bigint);
+CREATE TABLE jb (gid text);
+CREATE TABLE jc (gid text);
+CREATE TABLE je (gid text, outcome text, why text);
+CREATE TABLE meta (now_ms bigint);
+CREATE FUNCTION sname(int) RETURNS text LANGUAGE sql IMMUTABLE AS
+  $$ SELECT (ARRAY['active','committing','committed','aborting','aborted','stuck'])[$1] $$;
+CREATE FUNCTION bname(int) RETURNS text LANGUAGE sql IMMUTABLE AS
+  $$ SELECT (ARRAY['trying','tried','refused','confirmed','cancelled'])[$1] $$;
+EOF
+
+copy "$log_db" "SELECT gid, state, (extract(epoch FROM deadline) * 1000)::bigint, decision, owner,
+                owner_epoch FROM dtx_global" g
+copy "$log_db" "SELECT gid, branch_no, resource, action, state, attempts,
+                convert_from(payload, 'UTF8')::json->>'account',
+                (convert_from(payload, 'UTF8')::json->>'amount')::bigint, last_error
+                FROM dtx_branch" b
+copy "$log_db" "SELECT (extract(epoch FROM now()) * 1000)::bigint" meta
+for spec in "${banks[@]}"; do
+    res=${spec%%=*}
+    rest=${spec#*=}
+    db=${rest%%=*}
+    seeds=${rest#*=}
+    copy "$db" "SELECT '$res', gid, branch, op, origin FROM dtx_barrier" bar
+    copy "$db" "SELECT '$res', id, balance, frozen, incoming FROM accounts" acct
+    tr ',' '\n' <<<"$seeds" | awk -F= -v r="$res" 'NF == 2 { print r "\t" $1 "\t" $2 }' \
+        >"$tmp/seed.tsv"
+    psql_on drill_check -c "\\copy seed FROM '$tmp/seed.tsv'"
+done
+awk '$1 == "B" { print $2 }' "$journal" >"$tmp/jb.tsv"
+awk '$1 == "C" { print $2 }' "$journal" >"$tmp/jc.tsv"
+awk '$1 == "E" { print $2 "\t" $3 "\t" $6 }' "$journal" >"$tmp/je.tsv"
+psql_on drill_check -c "\\copy jb FROM '$tmp/jb.tsv'" -c "\\copy jc FROM '$tmp/jc.tsv'" \
+    -c "\\copy je FROM '$tmp/je.tsv'" -c "ANALYZE"
+
+failures=0
+# check TITLE SQL: SQL lists offenders, one line each ("gid ..."); none = ok.
+check() {
+    local title=$1 rows n
+    rows=$(cq "$2")
+    if [ -z "$rows" ]; then
+        printf '  ok    %s\n' "$title"
+        return 0
+    fi
+    n=$(wc -l <<<"$rows")
+    printf '  FAIL  %s: %d offending\n' "$title" "$n"
+    head -n 25 <<<"$rows" | sed 's/^/          /'
+    [ "$n" -le 25 ] || printf '          ... and %d more\n' $((n - 25))
+    if [ -n "$scratch" ]; then
+        { echo "== $title"; echo "$rows"; } >>"$scratch/violations.txt"
+    fi
+    failures=$((failures + 1))
+    return 0
+}
+
+cents() { # 1234567 -> 12,345.67
+    local v=$1 sign=
+    [ "$v" -lt 0 ] && { sign=-; v=$((-v)); }
+    printf '%s%s.%02d' "$sign" "$(printf '%d' $((v / 100)) | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')" $((v % 100))
+}
+
+read -r before after frozen incoming <<<"$(cq "
+    SELECT (SELECT sum(balance) FROM seed), sum(balance + frozen), sum(abs(frozen)),
+           sum(abs(incoming)) FROM acct")"
+read -r ntx ncommitted naborted nunfinished nstuck <<<"$(cq "
+    SELECT count(*), count(*) FILTER (WHERE state = 3), count(*) FILTER (WHERE state = 5),
+           count(*) FILTER (WHERE state IN (1, 2, 4)), count(*) FILTER (WHERE state = 6) FROM g")"
+read -r nbegun nlost nbranches nconfirmed ncancelled <<<"$(cq "
+    SELECT (SELECT count(*) FROM jb), (SELECT count(*) FROM g WHERE gid NOT IN (SELECT gid FROM jb)),
+           count(*), count(*) FILTER (WHERE state = 4), count(*) FILTER (WHERE state = 5) FROM b")"
+read -r told_c told_a told_ab told_u <<<"$(cq "
+    SELECT count(*) FILTER (WHERE outcome = 'committed'), count(*) FILTER (WHERE outcome = 'aborted'),
+           count(*) FILTER (WHERE outcome = 'abandoned'), count(*) FILTER (WHERE outcome = 'unknown')
+      FROM je")"
+read -r nbar nnull <<<"$(cq "
+    SELECT count(*), count(*) FILTER (WHERE op = 'try' AND origin = 'cancel') FROM bar")"
+moved=$(cq "SELECT coalesce(sum(amount), 0) FROM b JOIN g USING (gid)
+             WHERE g.state = 3 AND b.action = 'debit'")
+
+echo "== transactions"
+printf '  in the log             %d  (committed %d, aborted %d, unfinished %d, stuck %d)\n' \
+    "$ntx" "$ncommitted" "$naborted" "$nunfinished" "$nstuck"
+printf '  begun by the load      %d  (BEGINs whose reply was lost: %d)\n' "$nbegun" "$nlost"
+printf '  the load was told      committed %d, aborted %d; it abandoned %d, lost track of %d\n' \
+    "$told_c" "$told_a" "$told_ab" "$told_u"
+printf '  branches               %d  (confirmed %d, cancelled %d)\n' "$nbranches" "$nconfirmed" "$ncancelled"
+printf '  barrier rows           %d  (null compensations: %d)\n' "$nbar" "$nnull"
+printf '  money moved            %s in committed transfers\n' "$(cents "$moved")"
+
+echo "== money"
+if [ "$before" = "$after" ]; then
+    printf '  ok    conserved to the cent: %s before, %s after\n' "$(cents "$before")" "$(cents "$after")"
+else
+    printf '  FAIL  not conserved: %s before, %s after (difference %s)\n' "$(cents "$before")" \
+        "$(cents "$after")" "$(cents $((after - before)))"
+    failures=$((failures + 1))
+fi
+check "frozen = 0 and incoming = 0 in every account" "
+    SELECT bank || ':' || id || ' frozen ' || frozen || ' incoming ' || incoming
+      FROM acct WHERE frozen <> 0 OR incoming <> 0 ORDER BY 1"
+check "every account = its seed + its committed credits - its committed debits" "
+    WITH d AS (SELECT b.resource AS bank, b.account AS id,
+                      sum(CASE WHEN b.action = 'credit' THEN b.amount ELSE -b.amount END) AS delta
+                 FROM b JOIN g USING (gid) WHERE g.state = 3 GROUP BY 1, 2)
+    SELECT coalesce(a.bank, s.bank) || ':' || coalesce(a.id, s.id) || ' balance ' ||
+           coalesce(a.balance::text, 'missing') || ', expected ' ||
+           (coalesce(s.balance, 0) + coalesce(d.delta, 0))
+      FROM acct a FULL JOIN seed s ON s.bank = a.bank AND s.id = a.id
+      LEFT JOIN d ON d.bank = coalesce(a.bank, s.bank) AND d.id = coalesce(a.id, s.id)
+     WHERE a.balance IS DISTINCT FROM coalesce(s.balance, 0) + coalesce(d.delta, 0)
+     ORDER BY 1"
+
+echo "== outcomes"
+check "every gid the load got from BEGIN is in the log" "
+    SELECT gid || ' journaled, not in dtx_global' FROM jb WHERE gid NOT IN (SELECT gid FROM g)"
+check "every transaction ended committed or aborted (none active, committing, aborting, stuck)" "
+    SELECT g.gid || ' ' || sname(g.state) ||
+           CASE WHEN g.state = 6 THEN ' (decision ' || coalesce(sname(g.decision), '?') || ')' ELSE '' END ||
+           ', ' || round((m.now_ms - g.deadline_ms) / 1000.0, 1) || ' s past its deadline' ||
+           CASE WHEN m.now_ms > g.deadline_ms + $window * 1000 THEN ' (beyond the recovery window)'
+                ELSE '' END || ', owner ' || coalesce(g.owner, '-') || '/' || g.epoch
+      FROM g, meta m WHERE g.state NOT IN (3, 5) ORDER BY g.deadline_ms"
+check "committed: every branch confirmed; aborted: every branch cancelled" "
+    SELECT g.gid || ' ' || sname(g.state) || ' but branch ' || b.branch_no || ' (' || b.resource ||
+           ' ' || b.action || ') is ' || bname(b.state) || ' after ' || b.attempts ||
+           ' attempt(s), last error: ' || coalesce(b.last_error, '-')
+      FROM g JOIN b USING (gid)
+     WHERE (g.state = 3 AND b.state <> 4) OR (g.state = 5 AND b.state <> 5) ORDER BY 1"
+check "a committed transfer has exactly one debit and one credit of the same amount" "
+    SELECT g.gid || ' committed with ' || count(b.gid) || ' branch(es): ' ||
+           coalesce(string_agg(b.action || ' ' || b.amount, ', ' ORDER BY b.branch_no), 'none')
+      FROM g LEFT JOIN b USING (gid) WHERE g.state = 3 GROUP BY g.gid
+    HAVING count(b.gid) <> 2 OR count(*) FILTER (WHERE b.action = 'debit') <> 1
+        OR min(b.amount) <> max(b.amount) ORDER BY 1"
+
+echo "== barriers (what the participants did)"
+check "no branch both confirmed and cancelled at a participant" "
+    SELECT gid || ' branch ' || branch || ' at ' || bank || ': confirm and cancel rows'
+      FROM bar GROUP BY bank, gid, branch
+    HAVING bool_or(op = 'confirm') AND bool_or(op = 'cancel') ORDER BY 1"
+check "committed: every branch was tried and confirmed, never cancelled" "
+    SELECT g.gid || ' committed; branch ' || b.branch_no || ' at ' || b.resource || ': ' ||
+           coalesce((SELECT string_agg(op || '/' || origin, ' ' ORDER BY op) FROM bar
+                      WHERE bar.bank = b.resource AND bar.gid = b.gid AND bar.branch = b.branch_no),
+                    'no barrier rows')
+      FROM g JOIN b USING (gid)
+     WHERE g.state = 3 AND (
+           NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                        AND bar.branch = b.branch_no AND op = 'try' AND origin = 'try')
+        OR NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                        AND bar.branch = b.branch_no AND op = 'confirm')
+        OR EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                    AND bar.branch = b.branch_no AND op = 'cancel'))
+     ORDER BY 1"
+check "aborted: no branch confirmed, and every branch whose try ran was cancelled" "
+    SELECT g.gid || ' aborted; branch ' || b.branch_no || ' at ' || b.resource || ': ' ||
+           (SELECT string_agg(op || '/' || origin, ' ' ORDER BY op) FROM bar
+             WHERE bar.bank = b.resource AND bar.gid = b.gid AND bar.branch = b.branch_no)
+      FROM g JOIN b USING (gid)
+     WHERE g.state = 5 AND (
+           EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                    AND bar.branch = b.branch_no AND op = 'confirm')
+        OR (EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                     AND bar.branch = b.branch_no AND op = 'try' AND origin = 'try')
+            AND NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                             AND bar.branch = b.branch_no AND op = 'cancel')))
+     ORDER BY 1"
+check "every barrier row belongs to a logged branch of that resource" "
+    SELECT bar.gid || ' branch ' || bar.branch || ' at ' || bar.bank || ': ' || bar.op || '/' ||
+           bar.origin || ' row without a logged branch'
+      FROM bar WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.gid = bar.gid
+                                   AND b.branch_no = bar.branch AND b.resource = bar.bank)
+     ORDER BY 1"
+
+echo "== initiators (what the load was told)"
+check "told committed → committed" "
+    SELECT je.gid || ' told committed (' || je.why || '), log says ' || coalesce(sname(g.state), 'nothing')
+      FROM je LEFT JOIN g USING (gid)
+     WHERE je.outcome = 'committed' AND g.state IS DISTINCT FROM 3 ORDER BY 1"
+check "told aborted (refused, rolled back, answered aborted) or abandoned → aborted" "
+    SELECT je.gid || ' ' || je.outcome || ' (' || je.why || '), log says ' ||
+           coalesce(sname(g.state), 'nothing')
+      FROM je LEFT JOIN g USING (gid)
+     WHERE je.outcome IN ('aborted', 'abandoned') AND g.state IS DISTINCT FROM 5 ORDER BY 1"
+check "committed only when its initiator sent COMMIT (never for a lost BEGIN reply)" "
+    SELECT g.gid || ' committed, but ' ||
+           CASE WHEN g.gid IN (SELECT gid FROM jb) THEN 'no COMMIT was sent'
+                ELSE 'its BEGIN never reached the load' END
+      FROM g WHERE g.state = 3 AND g.gid NOT IN (SELECT gid FROM jc) ORDER BY 1"
+if [ -n "$load_log" ] && [ -f "$load_log" ]; then
+    contradictions=$(sed -n 's/.*contradictions \([0-9]*\).*/\1/p' "$load_log" | tail -n 1)
+    if [ "${contradictions:-0}" != 0 ]; then
+        printf '  FAIL  the coordinator told the load something impossible %s time(s); see %s\n' \
+            "$contradictions" "$load_log"
+        grep 'but no COMMIT was ever sent\|was accepted\|both succeeded' "$load_log" | head -n 10 | sed 's/^/          /'
+        failures=$((failures + 1))
+    else
+        printf '  ok    the coordinator never told the load anything impossible\n'
+    fi
+fi
+
+if [ "$failures" -gt 0 ]; then
+    echo "check: $failures check(s) FAILED"
+    exit 1
+fi
+echo "check: every invariant holds"

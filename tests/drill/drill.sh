@@ -1,0 +1,836 @@
+#!/usr/bin/env bash
+# tests/drill/drill.sh — the recovery drill behind `make drill` (and, with
+# small numbers, tests/drill/short.sh inside `make test`).
+#
+#   BUILD=build SAN=0 tests/drill/drill.sh
+#
+# Runs the bank sample under a concurrent transfer workload (drill-load)
+# against two coordinators (c1, c2) and two banks served by two instances
+# each (pa1 pa2: bank-a, pb1 pb2: bank-b), while it
+#   - restarts a coordinator with --fault POINT:N armed, for every point of
+#     coordinator/fault.h (a kill counts only when dtxd exited with 86),
+#   - kill -9s a coordinator at random moments and restarts it,
+#   - kill -9s participant instances (sometimes both of a bank) and
+#     restarts them,
+#   - restarts PostgreSQL (a fast stop, then a crash: immediate stop), and
+#     hangs it (SIGSTOP of every server process) past the leases,
+#   - pauses a coordinator past its lease (SIGSTOP ... SIGCONT), also
+#     while the other one is killed and restarted (it then takes over the
+#     paused one's work, which wakes up fenced off),
+#   - pauses a participant instance past three heartbeats.
+# Then it stops the load, makes sure everything runs, waits (bounded:
+# deadline + recovery window) for every transaction to end, and runs
+# tests/drill/check.sh, which checks money, outcomes, branches, barriers
+# and what the initiators were told, and prints the figures. A violated
+# invariant, a process that died by itself, or a drill that did not reach
+# its targets fails it (exit 1) with the offending gids.
+#
+# Parameters (environment):
+#   DRILL_TRANSFERS=2000         transfers (BEGINs) the load does at least
+#   DRILL_FAULT_ROUNDS=2         passes over every fault point
+#   DRILL_RANDOM_KILLS=8         kill -9 of a coordinator at a random moment
+#   DRILL_PARTICIPANT_KILLS=6    kill -9 of participant instances
+#   DRILL_PG_RESTARTS=2          PostgreSQL restarts (alternately fast, crash)
+#   DRILL_PG_PAUSES=1            PostgreSQL hung (SIGSTOP) past the leases
+#   DRILL_COORD_PAUSES=2         SIGSTOP of a coordinator past its lease
+#   DRILL_PAUSE_KILLS=1          the same while the other one is killed
+#   DRILL_PARTICIPANT_PAUSES=2   SIGSTOP of a participant past 3 heartbeats
+#   DRILL_KILL_BOTH=1            kill -9 of both coordinators at once
+#   DRILL_WORKERS=8              load threads
+#   DRILL_MIN_COORD_KILLS=20     targets: fewer fails the drill
+#   DRILL_MIN_PARTICIPANT_KILLS=5
+#   DRILL_MIN_PG_RESTARTS=1
+#   DRILL_RECOVERY_WINDOW_S=30   how long past its deadline a transaction
+#                                may stay unfinished
+#   DRILL_SEED=N                 the same fault schedule and load choices
+#                                (printed at start; timings still differ)
+#   DRILL_NAME=drill             how the output names this run
+#   DRILL_KEEP=1                 keep the scratch directory even on success
+#
+# Everything it starts is stopped on exit, also on failure or Ctrl-C. The
+# scratch directory (/tmp/dtx-drill.*: logs, journal, PostgreSQL) is
+# removed after a success and kept, with its path printed, after a failure.
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+SAN=${SAN:-0}
+case $BUILD in
+/*) BIN=$BUILD/bin ;;
+*) BIN=$ROOT/$BUILD/bin ;;
+esac
+PG=$ROOT/tests/harness/pg.sh
+PSQL=/usr/lib/postgresql/15/bin/psql
+[ -x "$PSQL" ] || PSQL=psql
+
+NAME=${DRILL_NAME:-drill}
+TRANSFERS=${DRILL_TRANSFERS:-2000}
+FAULT_ROUNDS=${DRILL_FAULT_ROUNDS:-2}
+RANDOM_KILLS=${DRILL_RANDOM_KILLS:-8}
+PARTICIPANT_KILLS=${DRILL_PARTICIPANT_KILLS:-6}
+PG_RESTARTS=${DRILL_PG_RESTARTS:-2}
+COORD_PAUSES=${DRILL_COORD_PAUSES:-2}
+PARTICIPANT_PAUSES=${DRILL_PARTICIPANT_PAUSES:-2}
+PAUSE_KILLS=${DRILL_PAUSE_KILLS:-1}
+PG_PAUSES=${DRILL_PG_PAUSES:-1}
+KILL_BOTH=${DRILL_KILL_BOTH:-1}
+WORKERS=${DRILL_WORKERS:-8}
+MIN_COORD_KILLS=${DRILL_MIN_COORD_KILLS:-20}
+MIN_PARTICIPANT_KILLS=${DRILL_MIN_PARTICIPANT_KILLS:-5}
+MIN_PG_RESTARTS=${DRILL_MIN_PG_RESTARTS:-1}
+WINDOW_S=${DRILL_RECOVERY_WINDOW_S:-30}
+SEED=${DRILL_SEED:-$(( $(date +%s%N) % 1000000 ))}
+KEEP=${DRILL_KEEP:-0}
+
+# Coordinator timings: short, so that the drill converges quickly.
+LEASE_MS=1500
+RECOVERY_MS=300
+PHASE_TIMEOUT_MS=1000
+TRY_TIMEOUT_MS=2000
+RETRY_BASE_MS=50
+RETRY_MAX_MS=1000
+HEARTBEAT_MS=300
+TXN_TIMEOUT_MS=4000
+MAX_ATTEMPTS=50
+CALL_TIMEOUT_MS=3000
+FAULT_WAIT_S=15       # an armed coordinator must reach its point within this
+FAULT_RETRIES=3       # extra tries of a point that was not reached
+
+# Every fault point, in the order a transaction meets them (fault.h).
+POINTS=(after-begin-write after-branch-write after-try-sent after-vote-write
+    after-decision-write after-decision-reply between-phases before-finish-write
+    after-finish-write after-claim)
+
+# The banks and their seeded accounts (cents).
+SEED_A="a0=100000,a1=80000,a2=120000,a3=50000,a4=150000,a5=70000,a6=90000,a7=110000"
+SEED_B="b0=60000,b1=130000,b2=100000,b3=40000,b4=200000,b5=75000,b6=95000,b7=85000"
+
+# Options of our own dtxd must not come from the environment (DTX_FAULT!).
+for v in $(compgen -e); do
+    case $v in
+    DTX_TEST_*) ;;
+    DTX_*) unset "$v" ;;
+    esac
+done
+if [ "$SAN" = 1 ]; then
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=23}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fi
+
+for b in dtxd bank-participant drill-load; do
+    [ -x "$BIN/$b" ] || { echo "$NAME: $BIN/$b is missing: make BUILD=$BUILD all" >&2; exit 1; }
+done
+
+RUN=$(mktemp -d /tmp/dtx-drill.XXXXXX)
+chmod 0755 "$RUN" # the postgres user must reach the cluster inside
+PGDIR=$RUN/pg
+LOGS=$RUN/logs
+JOURNAL=$RUN/journal.txt
+EVENTS=$RUN/drill.log
+mkdir -p "$LOGS"
+: >"$JOURNAL"
+: >"$RUN/unexpected.txt"
+
+RANDOM=$SEED
+T0=$(date +%s%N)
+
+declare -A PID=()      # name -> pid of what runs now
+declare -A ARGS=()     # name -> how to start it (set once)
+PARTS=(pa1 pa2 pb1 pb2) # participant instances
+pg_up=0
+PG_STOPPED=            # PostgreSQL processes while SIGSTOPped
+failed=0
+
+# Figures.
+declare -A FAULT_HITS=()
+for p in "${POINTS[@]}"; do FAULT_HITS[$p]=0; done
+declare -A FAULT_TRIES=()
+coord_random_kills=0   # kill -9 at a random moment (random_kill, kill_both)
+coord_rearm_kills=0    # kill -9 at a random moment to restart it with a fault armed
+fault_misses=0
+participant_kills=0
+pg_restarts=0
+pg_pauses=0
+coord_pauses=0
+participant_pauses=0
+
+elapsed() {
+    local t
+    t=$(date +%s%N)
+    printf '%6.1fs' "$(( (t - T0) / 1000000 ))e-3"
+}
+
+say() {
+    local line
+    line="[$(elapsed)] $*"
+    echo "$line"
+    echo "$line" >>"$EVENTS"
+}
+
+die() {
+    say "$NAME: FAILED: $*"
+    exit 1
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local st
+    [ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+    st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# reap NAME: waits for NAME's process (already dead or being killed) and
+# leaves its exit status in RC (not in a subshell: only this shell can wait).
+RC=0
+reap() {
+    local pid=${PID[$1]:-}
+    RC=0
+    [ -n "$pid" ] || return 0
+    wait "$pid" 2>/dev/null || RC=$?
+    PID[$1]=
+}
+
+ms_sleep() {
+    sleep "$(( $1 / 1000 )).$(printf '%03d' $(( $1 % 1000 )))"
+}
+
+# rand_ms LO HI
+rand_ms() {
+    echo $(( $1 + RANDOM % ($2 - $1 + 1) ))
+}
+
+# ---------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------
+
+# launch NAME EXTRA...: starts NAME (ARGS[NAME] plus EXTRA) in the
+# background, its output appended to logs/NAME.log.
+launch() {
+    local name=$1
+    shift
+    local -a cmd
+    eval "cmd=(${ARGS[$name]})"
+    echo "===== $(date '+%F %T.%N') start: ${cmd[*]} $*" >>"$LOGS/$name.log"
+    "${cmd[@]}" "$@" >>"$LOGS/$name.log" 2>&1 &
+    PID[$name]=$!
+}
+
+# start_coord NAME [--fault SPEC]: starts a coordinator and waits until it
+# listens (its endpoint file). Returns 0 once ready, 2 when it died before
+# (its status is then in LAST_STATUS), 1 when it did not come up in time.
+LAST_STATUS=0
+start_coord() {
+    local name=$1 n=0 tries=0
+    shift
+    while :; do
+        rm -f "$RUN/$name.endpoint"
+        launch "$name" "$@"
+        n=0
+        until [ -s "$RUN/$name.endpoint" ]; do
+            if ! alive "${PID[$name]}"; then
+                reap "$name"
+                LAST_STATUS=$RC
+                [ "$LAST_STATUS" = 86 ] && return 2
+                tries=$((tries + 1))
+                echo "start of $name failed (status $LAST_STATUS), attempt $tries" >>"$EVENTS"
+                # The fixed port may be held for a moment; anything else is an error.
+                [ $tries -lt 5 ] || return 2
+                sleep 0.3
+                continue 2
+            fi
+            n=$((n + 1))
+            [ $n -lt 400 ] || return 1
+            sleep 0.05
+        done
+        return 0
+    done
+}
+
+# ensure_coord NAME: (re)starts it normally; a failure to start is fatal.
+ensure_coord() {
+    local rc=0
+    start_coord "$1" || rc=$?
+    case $rc in
+    0) ;;
+    2) die "coordinator $1 does not start (exit status $LAST_STATUS); see $LOGS/$1.log" ;;
+    *) die "coordinator $1 not listening after 20 s; see $LOGS/$1.log" ;;
+    esac
+}
+
+start_participant() {
+    local name=$1 n=0
+    rm -f "$RUN/$name.ready"
+    launch "$name" "${@:2}"
+    # Ready once registered with every coordinator; a coordinator may be
+    # down just now, so this waits a little but never fails.
+    while [ ! -s "$RUN/$name.ready" ] && [ $n -lt 100 ] && alive "${PID[$name]}"; do
+        n=$((n + 1))
+        sleep 0.05
+    done
+}
+
+# kill9 NAME: kill -9 and reap; prints nothing, fails if it was not running.
+kill9() {
+    local pid=${PID[$1]:-}
+    alive "$pid" || return 1
+    kill -KILL "$pid" 2>/dev/null || true
+    reap "$1"
+    return 0
+}
+
+# check_alive: any process that died by itself is a finding; it is noted
+# and restarted so that the drill goes on.
+check_alive() {
+    local name st
+    for name in c1 c2 "${PARTS[@]}"; do
+        if ! alive "${PID[$name]:-}"; then
+            reap "$name"
+            st=$RC
+            say "UNEXPECTED: $name exited by itself with status $st (see $LOGS/$name.log)"
+            echo "$name exited by itself with status $st at $(elapsed)" >>"$RUN/unexpected.txt"
+            case $name in
+            c*) ensure_coord "$name" ;;
+            *) start_participant "$name" ;;
+            esac
+        fi
+    done
+    if [ -n "${PID[load]:-}" ] && ! alive "${PID[load]}"; then
+        reap load
+        st=$RC
+        say "UNEXPECTED: the load exited with status $st (see $LOGS/load.log)"
+        echo "load exited by itself with status $st" >>"$RUN/unexpected.txt"
+    fi
+}
+
+other() {
+    [ "$1" = c1 ] && echo c2 || echo c1
+}
+
+# ---------------------------------------------------------------------
+# Cleanup
+# ---------------------------------------------------------------------
+
+cleanup() {
+    local rc=$? name pid n
+    trap - EXIT
+    trap "" INT TERM # a second Ctrl-C must not cut the cleanup short
+    set +e
+    # shellcheck disable=SC2086
+    [ -z "$PG_STOPPED" ] || kill -CONT $PG_STOPPED 2>/dev/null
+    for name in "${!PID[@]}"; do
+        pid=${PID[$name]}
+        [ -n "$pid" ] || continue
+        kill -CONT "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for name in "${!PID[@]}"; do
+        pid=${PID[$name]}
+        [ -n "$pid" ] || continue
+        n=0
+        while alive "$pid" && [ $n -lt 50 ]; do
+            sleep 0.1
+            n=$((n + 1))
+        done
+        alive "$pid" && kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    if [ "$pg_up" = 1 ]; then
+        "$PG" stop "$PGDIR" >/dev/null 2>&1 || echo "$NAME: PostgreSQL in $PGDIR did not stop" >&2
+    fi
+    [ "$rc" -ne 0 ] || [ "$failed" -eq 0 ] || rc=1
+    if [ "$rc" -ne 0 ]; then
+        echo "$NAME: FAILED (exit $rc) — scratch kept: $RUN (process logs in $LOGS, journal $JOURNAL, drill events $EVENTS, PostgreSQL log $PGDIR/pg.log)"
+    elif [ "$KEEP" = 1 ]; then
+        echo "$NAME: scratch kept (DRILL_KEEP=1): $RUN"
+    else
+        rm -rf -- "$RUN"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "$NAME: interrupted" >&2; exit 130' INT
+trap 'echo "$NAME: terminated" >&2; exit 143' TERM
+
+# ---------------------------------------------------------------------
+# Set-up
+# ---------------------------------------------------------------------
+
+# free_port: a TCP port nobody listens on, outside the ephemeral range
+# (a restarted coordinator binds it again; no outgoing connection takes it).
+free_port() {
+    local p i
+    for i in $(seq 1 200); do
+        p=$(( 20000 + ( (RANDOM << 15 | RANDOM) % 12000 ) ))
+        if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+say "$NAME: seed $SEED, scratch $RUN, build $BIN"
+say "targets: >= $TRANSFERS transfers, $FAULT_ROUNDS pass(es) over ${#POINTS[@]} fault points, $RANDOM_KILLS random coordinator kills, $PARTICIPANT_KILLS participant kills, $PG_RESTARTS PostgreSQL restarts, $COORD_PAUSES coordinator pauses (+$PAUSE_KILLS with the other killed), $PARTICIPANT_PAUSES participant pauses"
+
+BASE=$("$PG" start "$PGDIR")
+pg_up=1
+for db in dtx bank_a bank_b; do
+    "$PG" createdb "$PGDIR" "$db"
+done
+LOG_DB="$BASE dbname=dtx"
+
+PORT1=$(free_port) || die "no free port"
+PORT2=$(free_port) || die "no free port"
+while [ "$PORT2" = "$PORT1" ]; do PORT2=$(free_port); done
+EP1=tcp://127.0.0.1:$PORT1
+EP2=tcp://127.0.0.1:$PORT2
+
+q() { # q SQL: one value from the log database
+    "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$LOG_DB" -c "$1"
+}
+
+# The admin HTTP API (when this dtxd has one) would take a fixed port: off.
+COORD_EXTRA=()
+if "$BIN/dtxd" --help 2>&1 | grep -q -- '--http-listen'; then
+    COORD_EXTRA+=(--http-listen off)
+fi
+coord_args() { # coord_args NAME PORT
+    printf '%q ' "$BIN/dtxd" "${COORD_EXTRA[@]}" --db "$LOG_DB" --listen "tcp://127.0.0.1:$2" \
+        --endpoint-file "$RUN/$1.endpoint" --node-id "$1" --log-level info \
+        --lease-ms $LEASE_MS --recovery-interval-ms $RECOVERY_MS \
+        --phase-timeout-ms $PHASE_TIMEOUT_MS --try-timeout-ms $TRY_TIMEOUT_MS \
+        --retry-base-ms $RETRY_BASE_MS --retry-max-ms $RETRY_MAX_MS \
+        --heartbeat-ms $HEARTBEAT_MS --default-timeout-ms $TXN_TIMEOUT_MS \
+        --max-attempts $MAX_ATTEMPTS
+}
+ARGS[c1]=$(coord_args c1 "$PORT1")
+ARGS[c2]=$(coord_args c2 "$PORT2")
+ensure_coord c1
+ensure_coord c2
+say "coordinators: c1 $EP1, c2 $EP2"
+
+part_args() { # part_args NAME RESOURCE INSTANCE DB
+    printf '%q ' "$BIN/bank-participant" --resource "$2" --db "$BASE dbname=$4" \
+        --instance "$3" --coordinator "$EP1" --coordinator "$EP2" \
+        --heartbeat-ms $HEARTBEAT_MS --ready-file "$RUN/$1.ready"
+}
+ARGS[pa1]=$(part_args pa1 bank-a bank-a-1 bank_a)
+ARGS[pa2]=$(part_args pa2 bank-a bank-a-2 bank_a)
+ARGS[pb1]=$(part_args pb1 bank-b bank-b-1 bank_b)
+ARGS[pb2]=$(part_args pb2 bank-b bank-b-2 bank_b)
+# Seeded once, by the first instance: a restart must not reset the balances.
+start_participant pa1 --seed "$SEED_A"
+start_participant pb1 --seed "$SEED_B"
+start_participant pa2
+start_participant pb2
+for p in "${PARTS[@]}"; do
+    n=0
+    while [ ! -s "$RUN/$p.ready" ] && [ $n -lt 300 ] && alive "${PID[$p]}"; do
+        n=$((n + 1))
+        sleep 0.05
+    done
+    [ -s "$RUN/$p.ready" ] ||
+        die "participant $p did not register with both coordinators; see $LOGS/$p.log"
+done
+say "participants: bank-a (pa1, pa2), bank-b (pb1, pb2), registered with c1 and c2"
+
+accounts() { # "a0=1,a1=2" -> "a0,a1"
+    echo "$1" | sed -E 's/=[0-9]+//g'
+}
+ARGS[load]=$(printf '%q ' "$BIN/drill-load" --coordinator "$EP1" --coordinator "$EP2" \
+    --journal "$JOURNAL" --accounts "bank-a:$(accounts "$SEED_A")" \
+    --accounts "bank-b:$(accounts "$SEED_B")" --workers "$WORKERS" --transfers 0 \
+    --timeout-ms $TXN_TIMEOUT_MS --call-timeout-ms $CALL_TIMEOUT_MS --seed "$SEED")
+launch load
+say "load: $WORKERS workers (journal $JOURNAL)"
+
+begun() {
+    grep -c '^B ' "$JOURNAL" 2>/dev/null || true
+}
+
+# Transactions unfinished past deadline + window while the drill runs
+# (PostgreSQL may be down: then nothing is learnt).
+sample_overdue() {
+    local rows
+    rows=$(q "SELECT gid || ' ' || dtx_state_name(state) || ' ' ||
+                     round(extract(epoch FROM now() - deadline)::numeric, 1) || 's past deadline'
+                FROM dtx_global
+               WHERE state IN (1, 2, 4, 6)
+                 AND deadline < now() - interval '$WINDOW_S seconds'" 2>/dev/null) || return 0
+    if [ -n "$rows" ]; then
+        say "OVERDUE during the run (unfinished past deadline + ${WINDOW_S}s):"
+        echo "$rows" | head -n 20 | sed 's/^/    /' | tee -a "$EVENTS"
+        echo "$rows" | sed 's/^/overdue during run: /' >>"$RUN/overdue.txt"
+    fi
+}
+
+# ---------------------------------------------------------------------
+# Faults
+# ---------------------------------------------------------------------
+
+# fault POINT: restarts a coordinator with POINT armed and waits for it to
+# exit 86 there; returns 1 when the point was not reached.
+next_fault_coord=c1
+fault() {
+    local point=$1 x y n spec st rc=0 waited=0
+    x=$next_fault_coord
+    y=$(other "$x")
+    next_fault_coord=$y
+    FAULT_TRIES[$point]=$(( ${FAULT_TRIES[$point]:-0} + 1 ))
+    if [ "$point" = after-claim ]; then
+        # Take-over needs a dead coordinator: kill both, so that x finds
+        # unfinished work of y (after its lease) or of its own old epoch.
+        n=1
+        kill9 "$y" && coord_rearm_kills=$((coord_rearm_kills + 1))
+    else
+        n=$(( 1 + RANDOM % 8 ))
+    fi
+    spec="$point:$n"
+    kill9 "$x" && coord_rearm_kills=$((coord_rearm_kills + 1))
+    start_coord "$x" --fault "$spec" || rc=$?
+    if [ $rc = 0 ]; then
+        while alive "${PID[$x]}" && [ $waited -lt $((FAULT_WAIT_S * 10)) ]; do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        if alive "${PID[$x]}"; then
+            kill9 "$x"
+            coord_rearm_kills=$((coord_rearm_kills + 1))
+            st=timeout
+        else
+            reap "$x"
+            st=$RC
+        fi
+    elif [ $rc = 2 ]; then
+        st=$LAST_STATUS
+    else
+        st=not-listening
+        kill9 "$x" || true
+    fi
+    if [ "$st" = 86 ]; then
+        FAULT_HITS[$point]=$(( ${FAULT_HITS[$point]} + 1 ))
+        say "fault $spec on $x: dtxd exited 86 after $(( waited / 10 )).$(( waited % 10 ))s; restarting it"
+    else
+        fault_misses=$((fault_misses + 1))
+        say "fault $spec on $x: not reached ($st); restarting it"
+    fi
+    ensure_coord "$x"
+    [ -n "${PID[$y]:-}" ] || ensure_coord "$y"
+    [ "$st" = 86 ]
+}
+
+random_kill() {
+    local x down
+    x=c$(( 1 + RANDOM % 2 ))
+    # Sometimes shorter than the lease (it takes its own work back), sometimes
+    # longer (the other one takes it over).
+    down=$(rand_ms 0 2500)
+    kill9 "$x" || true
+    coord_random_kills=$((coord_random_kills + 1))
+    say "kill -9 $x; down for ${down} ms"
+    ms_sleep "$down"
+    ensure_coord "$x"
+}
+
+kill_both() {
+    kill9 c1 || true
+    kill9 c2 || true
+    coord_random_kills=$((coord_random_kills + 2))
+    say "kill -9 c1 and c2 at once; down for 1 s"
+    sleep 1
+    ensure_coord c1
+    ensure_coord c2
+}
+
+participant_kill() {
+    local p down victims bank
+    down=$(rand_ms 200 3000)
+    if [ $(( RANDOM % 3 )) = 0 ]; then
+        # A whole bank goes down: both its instances.
+        bank=$([ $(( RANDOM % 2 )) = 0 ] && echo pa || echo pb)
+        victims=("${bank}1" "${bank}2")
+    else
+        victims=("${PARTS[$(( RANDOM % ${#PARTS[@]} ))]}")
+    fi
+    for p in "${victims[@]}"; do
+        kill9 "$p" || true
+        participant_kills=$((participant_kills + 1))
+    done
+    say "kill -9 participant ${victims[*]}; down for ${down} ms"
+    ms_sleep "$down"
+    for p in "${victims[@]}"; do start_participant "$p"; done
+}
+
+pg_restart() {
+    if [ $(( pg_restarts % 2 )) = 0 ]; then
+        say "PostgreSQL: restart (fast shutdown)"
+        "$PG" restart "$PGDIR" >/dev/null || die "PostgreSQL did not restart; see $PGDIR/pg.log"
+    else
+        say "PostgreSQL: crash (immediate shutdown), down for 1 s, start"
+        "$PG" kill "$PGDIR" >/dev/null || die "PostgreSQL did not stop; see $PGDIR/pg.log"
+        sleep 1
+        "$PG" start "$PGDIR" >/dev/null || die "PostgreSQL did not start; see $PGDIR/pg.log"
+    fi
+    pg_restarts=$((pg_restarts + 1))
+}
+
+# PostgreSQL hangs (every server process SIGSTOPped) past the leases:
+# writes and lease renewals stall, then complete late, all at once.
+pg_pause() {
+    local ms pm
+    ms=$(rand_ms $(( LEASE_MS + 300 )) $(( 2 * LEASE_MS + 1000 )))
+    pm=$(head -n 1 "$PGDIR/data/postmaster.pid" 2>/dev/null) || return 0
+    PG_STOPPED="$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+    say "SIGSTOP PostgreSQL (every server process) for ${ms} ms"
+    # shellcheck disable=SC2086
+    kill -STOP $PG_STOPPED 2>/dev/null || true
+    ms_sleep "$ms"
+    # shellcheck disable=SC2086
+    kill -CONT $PG_STOPPED 2>/dev/null || true
+    PG_STOPPED=
+    pg_pauses=$((pg_pauses + 1))
+}
+
+coord_pause() {
+    local x ms
+    x=c$(( 1 + RANDOM % 2 ))
+    ms=$(rand_ms $(( LEASE_MS + 300 )) $(( 2 * LEASE_MS + 1500 )))
+    say "SIGSTOP $x for ${ms} ms (lease ${LEASE_MS} ms)"
+    kill -STOP "${PID[$x]}"
+    ms_sleep "$ms"
+    kill -CONT "${PID[$x]}"
+    coord_pauses=$((coord_pauses + 1))
+}
+
+# A coordinator is paused past its lease while the other is killed and
+# restarted: the restarted one takes over the paused one's work, and the
+# paused one wakes up with stale copies that fencing must neutralise.
+pause_kill() {
+    local x y
+    x=c$(( 1 + RANDOM % 2 ))
+    y=$(other "$x")
+    say "SIGSTOP $x; kill -9 $y and restart it; SIGCONT $x after $(( 2 * LEASE_MS + 500 )) ms"
+    kill -STOP "${PID[$x]}"
+    kill9 "$y" || true
+    coord_random_kills=$((coord_random_kills + 1))
+    ms_sleep 300
+    ensure_coord "$y"
+    ms_sleep $(( 2 * LEASE_MS + 200 ))
+    kill -CONT "${PID[$x]}"
+    coord_pauses=$((coord_pauses + 1))
+}
+
+participant_pause() {
+    local p ms
+    p=${PARTS[$(( RANDOM % ${#PARTS[@]} ))]}
+    ms=$(rand_ms $(( 3 * HEARTBEAT_MS + 300 )) $(( 3 * HEARTBEAT_MS + 2000 )))
+    say "SIGSTOP participant $p for ${ms} ms (3 heartbeats: $(( 3 * HEARTBEAT_MS )) ms)"
+    kill -STOP "${PID[$p]}"
+    ms_sleep "$ms"
+    kill -CONT "${PID[$p]}"
+    participant_pauses=$((participant_pauses + 1))
+}
+
+# ---------------------------------------------------------------------
+# The schedule
+# ---------------------------------------------------------------------
+
+actions=()
+for ((r = 0; r < FAULT_ROUNDS; r++)); do
+    for p in "${POINTS[@]}"; do actions+=("fault $p"); done
+done
+for ((i = 0; i < RANDOM_KILLS; i++)); do actions+=(random_kill); done
+for ((i = 0; i < PARTICIPANT_KILLS; i++)); do actions+=(participant_kill); done
+for ((i = 0; i < PG_RESTARTS; i++)); do actions+=(pg_restart); done
+for ((i = 0; i < COORD_PAUSES; i++)); do actions+=(coord_pause); done
+for ((i = 0; i < PAUSE_KILLS; i++)); do actions+=(pause_kill); done
+for ((i = 0; i < PG_PAUSES; i++)); do actions+=(pg_pause); done
+for ((i = 0; i < PARTICIPANT_PAUSES; i++)); do actions+=(participant_pause); done
+[ "$KILL_BOTH" = 1 ] && actions+=(kill_both)
+# Shuffle (Fisher-Yates, seeded).
+for ((i = ${#actions[@]} - 1; i > 0; i--)); do
+    j=$(( RANDOM % (i + 1) ))
+    tmp=${actions[$i]}
+    actions[$i]=${actions[$j]}
+    actions[$j]=$tmp
+done
+
+sleep 1 # let the load get going
+i=0
+while [ $i -lt ${#actions[@]} ]; do
+    a=${actions[$i]}
+    i=$((i + 1))
+    ms_sleep "$(rand_ms 200 900)" # the load runs between faults
+    case $a in
+    fault\ *)
+        p=${a#fault }
+        if ! fault "$p" && [ "${FAULT_HITS[$p]}" = 0 ] &&
+            [ "${FAULT_TRIES[$p]}" -le "$FAULT_RETRIES" ]; then
+            actions+=("fault $p") # not reached yet: again later
+        fi
+        ;;
+    *) $a ;;
+    esac
+    check_alive
+    sample_overdue
+done
+
+# The load goes on until it has done its share of transfers.
+n=$(begun)
+waited=0
+while [ "$n" -lt "$TRANSFERS" ] && alive "${PID[load]}"; do
+    [ $waited -lt 3000 ] || break
+    [ $(( waited % 50 )) = 0 ] && say "faults done; load at $n of $TRANSFERS transfers"
+    sleep 0.1
+    waited=$((waited + 1))
+    n=$(begun)
+done
+say "stopping the load ($(begun) transfers begun)"
+if alive "${PID[load]}"; then
+    kill -TERM "${PID[load]}"
+    waited=0
+    while alive "${PID[load]}" && [ $waited -lt $(( (3 * CALL_TIMEOUT_MS + 10000) / 100 )) ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if alive "${PID[load]}"; then
+        say "UNEXPECTED: the load did not stop after SIGTERM; killing it"
+        echo "load did not stop after SIGTERM" >>"$RUN/unexpected.txt"
+        kill -KILL "${PID[load]}"
+    fi
+fi
+reap load
+st=$RC
+[ "$st" = 0 ] || echo "load exited with status $st" >>"$RUN/unexpected.txt"
+grep '^drill-load:' "$LOGS/load.log" | tail -n 2 | sed 's/^/    /'
+
+# ---------------------------------------------------------------------
+# The end: everything up, every transaction final, then the checks
+# ---------------------------------------------------------------------
+
+"$PG" status "$PGDIR" || { "$PG" start "$PGDIR" >/dev/null || die "PostgreSQL does not start"; }
+for name in c1 c2 "${PARTS[@]}"; do
+    [ -n "${PID[$name]:-}" ] && kill -CONT "${PID[$name]}" 2>/dev/null || true
+done
+check_alive
+
+# Bounded: the last deadline plus the recovery window.
+limit=$(q "SELECT coalesce(ceil(extract(epoch FROM max(deadline))), 0)::bigint + $WINDOW_S FROM dtx_global")
+say "waiting for every transaction to end (at most until the last deadline + ${WINDOW_S}s)"
+while :; do
+    pending=$(q "SELECT count(*) FILTER (WHERE state IN (1, 2, 4)) || ' ' ||
+                        count(*) FILTER (WHERE state = 6) || ' ' ||
+                        extract(epoch FROM now())::bigint FROM dtx_global")
+    read -r unfinished stuck now <<<"$pending"
+    [ "$unfinished" = 0 ] && break
+    [ "$now" -lt "$limit" ] || break
+    sleep 0.5
+done
+check_alive
+say "converged: $unfinished unfinished, $stuck stuck"
+
+# A clean stop (SIGTERM) must end every process with status 0 (under
+# SAN=1 a leak or a sanitizer report makes it non-zero).
+for name in "${PARTS[@]}" c1 c2; do
+    [ -n "${PID[$name]:-}" ] && kill -TERM "${PID[$name]}" 2>/dev/null || true
+done
+for name in "${PARTS[@]}" c1 c2; do
+    pid=${PID[$name]:-}
+    [ -n "$pid" ] || continue
+    waited=0
+    while alive "$pid" && [ $waited -lt 100 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if alive "$pid"; then
+        echo "$name did not stop within 10 s of SIGTERM" >>"$RUN/unexpected.txt"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    reap "$name"
+    [ "$RC" = 0 ] || echo "$name exited with status $RC on SIGTERM (see $LOGS/$name.log)" >>"$RUN/unexpected.txt"
+done
+
+# Process health: anything that died by itself, or did not stop cleanly,
+# is a finding.
+problems=0
+if [ -s "$RUN/unexpected.txt" ]; then
+    problems=1
+fi
+
+fault_kills=0
+for p in "${POINTS[@]}"; do fault_kills=$((fault_kills + FAULT_HITS[$p])); done
+coord_kills=$((fault_kills + coord_random_kills + coord_rearm_kills))
+
+{
+    echo "kills_fault=$fault_kills"
+    echo "kills_random=$coord_random_kills"
+    echo "kills_rearm=$coord_rearm_kills"
+    echo "fault_misses=$fault_misses"
+    for p in "${POINTS[@]}"; do echo "fault_$p=${FAULT_HITS[$p]}"; done
+    echo "participant_kills=$participant_kills"
+    echo "pg_restarts=$pg_restarts"
+    echo "pg_pauses=$pg_pauses"
+    echo "coord_pauses=$coord_pauses"
+    echo "participant_pauses=$participant_pauses"
+} >"$RUN/figures.txt"
+
+check_rc=0
+"$ROOT/tests/drill/check.sh" --base "$BASE" --log-db dtx \
+    --bank "bank-a=bank_a=$SEED_A" --bank "bank-b=bank_b=$SEED_B" \
+    --journal "$JOURNAL" --load-log "$LOGS/load.log" --window "$WINDOW_S" \
+    --scratch "$RUN" || check_rc=$?
+
+echo "== faults survived"
+printf '  coordinator kills      %d  (exit 86 at a fault point %d; kill -9 at a random moment %d,\n' \
+    "$coord_kills" "$fault_kills" "$((coord_random_kills + coord_rearm_kills))"
+printf '                             of which %d to restart it with a fault armed)\n' "$coord_rearm_kills"
+for p in "${POINTS[@]}"; do
+    printf '    %-22s %d\n' "$p" "${FAULT_HITS[$p]}"
+done
+[ "$fault_misses" = 0 ] || printf '    (armed but not reached, not counted: %d)\n' "$fault_misses"
+printf '  participant kills      %d\n' "$participant_kills"
+printf '  PostgreSQL restarts    %d  (and hung past the leases: %d)\n' "$pg_restarts" "$pg_pauses"
+printf '  coordinator SIGSTOPs   %d  (%d..%d ms each, lease %d ms)\n' "$coord_pauses" \
+    $((LEASE_MS + 300)) $((2 * LEASE_MS + 1500)) $LEASE_MS
+printf '  participant SIGSTOPs   %d  (%d..%d ms each, heartbeat %d ms)\n' "$participant_pauses" \
+    $((3 * HEARTBEAT_MS + 300)) $((3 * HEARTBEAT_MS + 2000)) $HEARTBEAT_MS
+
+# Targets.
+short=()
+[ "$(begun)" -ge "$TRANSFERS" ] || short+=("transfers $(begun) < $TRANSFERS")
+[ "$coord_kills" -ge "$MIN_COORD_KILLS" ] || short+=("coordinator kills $coord_kills < $MIN_COORD_KILLS")
+if [ "$FAULT_ROUNDS" -gt 0 ]; then
+    for p in "${POINTS[@]}"; do
+        [ "${FAULT_HITS[$p]}" -ge 1 ] || short+=("fault point $p never reached")
+    done
+fi
+[ "$participant_kills" -ge "$MIN_PARTICIPANT_KILLS" ] ||
+    short+=("participant kills $participant_kills < $MIN_PARTICIPANT_KILLS")
+[ "$pg_restarts" -ge "$MIN_PG_RESTARTS" ] || short+=("PostgreSQL restarts $pg_restarts < $MIN_PG_RESTARTS")
+
+if [ -s "$RUN/unexpected.txt" ]; then
+    echo "== processes that died or misbehaved by themselves"
+    sed 's/^/  /' "$RUN/unexpected.txt"
+fi
+if [ -s "$RUN/overdue.txt" ]; then
+    echo "== transactions overdue while the drill ran (deadline + ${WINDOW_S}s)"
+    sort -u "$RUN/overdue.txt" | head -n 20 | sed 's/^/  /'
+    problems=1
+fi
+if [ ${#short[@]} -gt 0 ]; then
+    echo "== targets not reached"
+    printf '  %s\n' "${short[@]}"
+    problems=1
+fi
+
+t1=$(date +%s%N)
+secs=$(( (t1 - T0) / 1000000000 ))
+echo "== logs: $LOGS (dtxd: c1.log c2.log; participants: pa1.log pa2.log pb1.log pb2.log; load.log), journal $JOURNAL, events $EVENTS"
+if [ "$check_rc" -ne 0 ] || [ "$problems" -ne 0 ]; then
+    failed=1
+    echo "$NAME: FAILED in ${secs}s (seed $SEED)"
+    exit 1
+fi
+echo "$NAME: ok in ${secs}s (seed $SEED)"

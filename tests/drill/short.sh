@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# tests/drill/short.sh — the short recovery drill that `make test` runs
+# (tests/run.sh): tests/drill/drill.sh with small numbers, every fault
+# point once, well under 90 s on a 2-core machine. Any DRILL_* variable
+# set by the caller wins.
+set -euo pipefail
+export DRILL_NAME=${DRILL_NAME:-short drill}
+export DRILL_TRANSFERS=${DRILL_TRANSFERS:-300}
+export DRILL_FAULT_ROUNDS=${DRILL_FAULT_ROUNDS:-1}
+export DRILL_RANDOM_KILLS=${DRILL_RANDOM_KILLS:-2}
+export DRILL_PARTICIPANT_KILLS=${DRILL_PARTICIPANT_KILLS:-2}
+export DRILL_PG_RESTARTS=${DRILL_PG_RESTARTS:-1}
+export DRILL_COORD_PAUSES=${DRILL_COORD_PAUSES:-1}
+export DRILL_PARTICIPANT_PAUSES=${DRILL_PARTICIPANT_PAUSES:-1}
+export DRILL_PAUSE_KILLS=${DRILL_PAUSE_KILLS:-1}
+export DRILL_PG_PAUSES=${DRILL_PG_PAUSES:-0}
+export DRILL_KILL_BOTH=${DRILL_KILL_BOTH:-0}
+export DRILL_WORKERS=${DRILL_WORKERS:-6}
+export DRILL_MIN_COORD_KILLS=${DRILL_MIN_COORD_KILLS:-10}
+export DRILL_MIN_PARTICIPANT_KILLS=${DRILL_MIN_PARTICIPANT_KILLS:-2}
+export DRILL_MIN_PG_RESTARTS=${DRILL_MIN_PG_RESTARTS:-1}
+exec "$(dirname -- "${BASH_SOURCE[0]}")/drill.sh"

@@ -174,6 +174,7 @@ typedef struct dtx_coord {
     int64_t             epoch;             /* this node's lease epoch */
     char                epoch_str[24];     /* the same, as a statement parameter */
     int64_t             lease_valid_ms;    /* monotonic: lease surely held until then */
+    int64_t             lapse_handled_ms;  /* lease_valid_ms of the last lapse handled */
     int64_t             next_renew_ms;
     int                 renew_inflight;
     int                 scan_inflight;

@@ -82,7 +82,10 @@ static void s_on_renew(void *p, int rc, const PGresult *res)
         return;
     }
     int64_t now = dtx_clock_mono_ms();
-    if (now > co->lease_valid_ms) {
+    /* One lapse is handled once: the renewal sent after it finds the same
+     * stale validity, and must not drop what was re-read meanwhile. */
+    if (now > co->lease_valid_ms && co->lapse_handled_ms != co->lease_valid_ms) {
+        co->lapse_handled_ms = co->lease_valid_ms;
         dtx_log_warn("lease lapsed: dropping in-memory transactions",
                      "node=%s late_ms=%lld in_memory=%zu", co->cfg.node_id,
                      (long long)(now - co->lease_valid_ms), dtx_txn_count(co));

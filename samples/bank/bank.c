@@ -249,9 +249,13 @@ void bank_usage(int program, int to_stdout)
                 "usage: bank-participant --resource NAME --db CONNINFO --coordinator ENDPOINT...\n"
                 "                        [--instance NAME] [--seed alice=10000,bob=5000]\n"
                 "                        [--ready-file FILE] [--heartbeat-ms N] [--log-level LEVEL]\n"
+                "                        [--lock-timeout-ms N]\n"
                 "Serves one bank as TCC resource NAME (actions debit and credit) over its own\n"
                 "database (table accounts, amounts in cents), and as a 2PC resource when the\n"
-                "server allows prepared transactions. --seed creates or resets accounts.\n");
+                "server allows prepared transactions. --seed creates or resets accounts.\n"
+                "--lock-timeout-ms bounds a 2PC prepare's (and abort's) wait for a row lock,\n"
+                "e.g. an account another branch holds prepared (default 2000; keep it well\n"
+                "below the coordinator's --try-timeout-ms).\n");
     else
         fprintf(out,
                 "usage: bank-transfer --coordinator ENDPOINT [--file FILE|-] [--transfer LINE]...\n"
@@ -279,7 +283,8 @@ static int s_parse_ms(const char *flag, const char *s, int min, int *out)
 int bank_config_parse(bank_config_t *cfg, int program, int argc, char **argv)
 {
     enum { O_COORD = 1, O_HB, O_LOG, O_RESOURCE, O_DB, O_INSTANCE, O_SEED, O_READY, O_FILE,
-           O_TRANSFER, O_WAIT, O_WAIT_TIMEOUT, O_TIMEOUT, O_CALL_TIMEOUT, O_MODE, O_HELP };
+           O_TRANSFER, O_WAIT, O_WAIT_TIMEOUT, O_TIMEOUT, O_CALL_TIMEOUT, O_MODE, O_LOCK_TIMEOUT,
+           O_HELP };
     static const struct option participant_opts[] = {
         { "coordinator", required_argument, NULL, O_COORD },
         { "heartbeat-ms", required_argument, NULL, O_HB },
@@ -289,6 +294,7 @@ int bank_config_parse(bank_config_t *cfg, int program, int argc, char **argv)
         { "instance", required_argument, NULL, O_INSTANCE },
         { "seed", required_argument, NULL, O_SEED },
         { "ready-file", required_argument, NULL, O_READY },
+        { "lock-timeout-ms", required_argument, NULL, O_LOCK_TIMEOUT },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -343,6 +349,10 @@ int bank_config_parse(bank_config_t *cfg, int program, int argc, char **argv)
         case O_INSTANCE: cfg->instance = optarg; break;
         case O_SEED: cfg->seed = optarg; break;
         case O_READY: cfg->ready_file = optarg; break;
+        case O_LOCK_TIMEOUT:
+            if (s_parse_ms("--lock-timeout-ms", optarg, 1, &cfg->lock_timeout_ms) < 0)
+                return DTX_EINVAL;
+            break;
         case O_FILE: cfg->file = optarg; break;
         case O_TRANSFER:
             if (cfg->ntransfers >= BANK_TRANSFER_MAX) {

@@ -63,6 +63,7 @@ typedef struct bank_config {
     const char *instance;                     /* --instance (default <resource>-1) */
     const char *seed;                         /* --seed "alice=10000,bob=5000" */
     const char *ready_file;                   /* --ready-file: written once registered */
+    int         lock_timeout_ms;              /* --lock-timeout-ms: 2PC lock waits (0: pgres default) */
     /* bank-transfer */
     const char *file;                         /* --file: batch file, "-" for stdin */
     const char *transfers[BANK_TRANSFER_MAX]; /* --transfer LINE, repeatable */

@@ -31,7 +31,12 @@
  *   credit  balance += a   (votes no when there is no such account)
  *
  * frozen and incoming stay 0 in 2PC. At start the participant resolves
- * whatever an earlier run left prepared (dtx_pgres_recover).
+ * whatever an earlier run left prepared (dtx_pgres_recover). A prepare
+ * that waits for an account row another branch holds prepared votes no
+ * after --lock-timeout-ms (dtx_pgres_set_lock_timeout; pgres's default
+ * otherwise): the process serves one phase at a time, so a long wait also
+ * holds up the COMMITs queued behind it. The TCC handlers wait no longer
+ * either (same option, 2000 ms by default).
  *
  * Usage: see bank_usage() in bank.c, or bank-participant --help.
  */
@@ -173,6 +178,18 @@ static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
                      call->gid, (unsigned)call->branch, op, call->action, call->payload_len);
         return is_try ? DTX_EREFUSED : DTX_EINVAL;
     }
+    /* Never wait forever for an account row: another branch (a 2PC branch
+     * held prepared, say) may keep it until a COMMIT that this very
+     * process has to deliver, and it serves one phase at a time. A Try that
+     * times out votes no; a Confirm/Cancel is retried. */
+    char lock_sql[64];
+    snprintf(lock_sql, sizeof lock_sql, "SET LOCAL lock_timeout = %d",
+             self->cfg.lock_timeout_ms > 0 ? self->cfg.lock_timeout_ms : 2000);
+    PGresult *lr = PQexec(conn, lock_sql);
+    int lock_ok = PQresultStatus(lr) == PGRES_COMMAND_OK;
+    PQclear(lr);
+    if (!lock_ok)
+        return DTX_EDB;
     int rows = s_update(conn, call, s_sql(debit, call->op), &pay);
     if (rows < 0)
         return rows;
@@ -263,6 +280,8 @@ static void s_setup_2pc(bank_t *self)
                      self->cfg.resource, dtx_strerror(rc), why);
         return;
     }
+    if (self->cfg.lock_timeout_ms > 0)
+        dtx_pgres_set_lock_timeout(self->pgres, self->cfg.lock_timeout_ms);
     int err = 0, resolved = 0;
     dtx_client_t *c = dtx_client_new(self->cfg.coordinators[0], &err);
     if (!c) {

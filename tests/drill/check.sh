@@ -9,8 +9,10 @@
 #            [--scratch DIR]
 #
 # Copies the coordinator's log (dtx_global, dtx_branch), every bank's
-# accounts and barrier rows, the seeds and drill-load's journal into a
-# scratch database (drill_check) and checks, printing the offending gids:
+# accounts, barrier rows and prepared transactions, the seeds and
+# drill-load's journal into a scratch database (drill_check) and checks,
+# printing the offending gids. Each transaction is checked by the mode the
+# log gives it (TCC or 2PC; a run may hold both):
 #
 #   money        balance + frozen summed over the banks equals the seeded
 #                total to the cent; frozen and incoming are 0 everywhere;
@@ -20,15 +22,25 @@
 #                committing, aborting or stuck); a committed one has every
 #                branch confirmed, an aborted one every branch cancelled;
 #                a committed transfer has exactly one debit and one credit
-#   barriers     no (gid, branch) has both a confirm and a cancel row; a
-#                committed branch was tried and confirmed, never cancelled;
-#                an aborted transaction has no confirm row, and a branch
-#                whose try ran was cancelled; no barrier row without a
-#                logged branch
+#   barriers     TCC: no (gid, branch) has both a confirm and a cancel row;
+#                a committed branch was tried and confirmed, never
+#                cancelled; an aborted transaction has no confirm row, and a
+#                branch whose try ran was cancelled.
+#                2PC (dtx/pgres.h: the prepare's (try, try) row commits with
+#                the prepared work, an abort writes (try, cancel) and
+#                (cancel, cancel)): a committed branch's prepare committed
+#                at its bank and was never aborted; an aborted branch's
+#                prepare never committed, and an abort marker is whole.
+#                Both: no barrier row without a logged branch
+#   prepared     no prepared transaction is left in any bank database
+#                (pg_prepared_xacts): their number is printed (and written
+#                to SCRATCH/check.txt as leftover_prepared=N), and each one
+#                is listed with what the log says of its transaction
 #   initiators   what the load was told holds: committed → committed,
 #                aborted (refused, rolled back, abandoned) → aborted; a
 #                transaction nobody sent COMMIT for (abandoned, failed, or
-#                whose BEGIN reply was lost) ended aborted
+#                whose BEGIN reply was lost) ended aborted; every
+#                transaction runs in the mode its BEGIN asked for
 #
 # Prints the figures (transactions, branches, money) and exits 1 when any
 # check fails, 0 otherwise.
@@ -82,14 +94,15 @@ copy() {
 psql_on postgres -c "DROP DATABASE IF EXISTS drill_check WITH (FORCE)" -c "CREATE DATABASE drill_check"
 psql_on drill_check <<'EOF'
 CREATE TABLE g (gid text PRIMARY KEY, state int, deadline_ms bigint, decision int, owner text,
-                epoch bigint);
+                epoch bigint, mode int, preparing bool);
 CREATE TABLE b (gid text, branch_no int, resource text, action text, state int, attempts int,
                 account text, amount bigint, last_error text, PRIMARY KEY (gid, branch_no));
 CREATE TABLE bar (bank text, gid text, branch int, op text, origin text);
 CREATE INDEX ON bar (gid, branch);
 CREATE TABLE acct (bank text, id text, balance bigint, frozen bigint, incoming bigint);
 CREATE TABLE seed (bank text, id text, balance bigint);
-CREATE TABLE jb (gid text);
+CREATE TABLE jb (gid text, mode text);
+CREATE TABLE prep (bank text, db text, name text, age_s numeric);
 CREATE TABLE jc (gid text);
 CREATE TABLE je (gid text, outcome text, why text);
 CREATE TABLE meta (now_ms bigint);
@@ -100,7 +113,7 @@ CREATE FUNCTION bname(int) RETURNS text LANGUAGE sql IMMUTABLE AS
 EOF
 
 copy "$log_db" "SELECT gid, state, (extract(epoch FROM deadline) * 1000)::bigint, decision, owner,
-                owner_epoch FROM dtx_global" g
+                owner_epoch, mode, preparing FROM dtx_global" g
 copy "$log_db" "SELECT gid, branch_no, resource, action, state, attempts,
                 convert_from(payload, 'UTF8')::json->>'account',
                 (convert_from(payload, 'UTF8')::json->>'amount')::bigint, last_error
@@ -113,11 +126,13 @@ for spec in "${banks[@]}"; do
     seeds=${rest#*=}
     copy "$db" "SELECT '$res', gid, branch, op, origin FROM dtx_barrier" bar
     copy "$db" "SELECT '$res', id, balance, frozen, incoming FROM accounts" acct
+    copy "$db" "SELECT '$res', '$db', gid, round(extract(epoch FROM now() - prepared)::numeric, 1)
+                FROM pg_prepared_xacts WHERE database = current_database()" prep
     tr ',' '\n' <<<"$seeds" | awk -F= -v r="$res" 'NF == 2 { print r "\t" $1 "\t" $2 }' \
         >"$tmp/seed.tsv"
     psql_on drill_check -c "\\copy seed FROM '$tmp/seed.tsv'"
 done
-awk '$1 == "B" { print $2 }' "$journal" >"$tmp/jb.tsv"
+awk '$1 == "B" { print $2 "\t" ($6 == "" ? "tcc" : $6) }' "$journal" >"$tmp/jb.tsv"
 awk '$1 == "C" { print $2 }' "$journal" >"$tmp/jc.tsv"
 awk '$1 == "E" { print $2 "\t" $3 "\t" $6 }' "$journal" >"$tmp/je.tsv"
 psql_on drill_check -c "\\copy jb FROM '$tmp/jb.tsv'" -c "\\copy jc FROM '$tmp/jc.tsv'" \
@@ -166,10 +181,23 @@ read -r nbar nnull <<<"$(cq "
     SELECT count(*), count(*) FILTER (WHERE op = 'try' AND origin = 'cancel') FROM bar")"
 moved=$(cq "SELECT coalesce(sum(amount), 0) FROM b JOIN g USING (gid)
              WHERE g.state = 3 AND b.action = 'debit'")
+read -r ntcc ntcc_c ntcc_a n2pc n2pc_c n2pc_a <<<"$(cq "
+    SELECT count(*) FILTER (WHERE mode = 1), count(*) FILTER (WHERE mode = 1 AND state = 3),
+           count(*) FILTER (WHERE mode = 1 AND state = 5), count(*) FILTER (WHERE mode = 2),
+           count(*) FILTER (WHERE mode = 2 AND state = 3), count(*) FILTER (WHERE mode = 2 AND state = 5)
+      FROM g")"
+leftover=$(cq "SELECT count(*) FROM prep")
+leftover_by_bank=$(cq "SELECT string_agg(s.bank || ' ' || (SELECT count(*) FROM prep p WHERE p.bank = s.bank),
+                                         ', ' ORDER BY s.bank)
+                         FROM (SELECT DISTINCT bank FROM seed) s")
+cluster_prepared=$(psql_on postgres -At -c "SELECT count(*) FROM pg_prepared_xacts")
+[ -z "$scratch" ] || echo "leftover_prepared=$leftover" >"$scratch/check.txt"
 
 echo "== transactions"
 printf '  in the log             %d  (committed %d, aborted %d, unfinished %d, stuck %d)\n' \
     "$ntx" "$ncommitted" "$naborted" "$nunfinished" "$nstuck"
+printf '    by mode              TCC %d (committed %d, aborted %d); 2PC %d (committed %d, aborted %d)\n' \
+    "$ntcc" "$ntcc_c" "$ntcc_a" "$n2pc" "$n2pc_c" "$n2pc_a"
 printf '  begun by the load      %d  (BEGINs whose reply was lost: %d)\n' "$nbegun" "$nlost"
 printf '  the load was told      committed %d, aborted %d; it abandoned %d, lost track of %d\n' \
     "$told_c" "$told_a" "$told_ab" "$told_u"
@@ -228,13 +256,13 @@ check "no branch both confirmed and cancelled at a participant" "
     SELECT gid || ' branch ' || branch || ' at ' || bank || ': confirm and cancel rows'
       FROM bar GROUP BY bank, gid, branch
     HAVING bool_or(op = 'confirm') AND bool_or(op = 'cancel') ORDER BY 1"
-check "committed: every branch was tried and confirmed, never cancelled" "
+check "TCC committed: every branch was tried and confirmed, never cancelled" "
     SELECT g.gid || ' committed; branch ' || b.branch_no || ' at ' || b.resource || ': ' ||
            coalesce((SELECT string_agg(op || '/' || origin, ' ' ORDER BY op) FROM bar
                       WHERE bar.bank = b.resource AND bar.gid = b.gid AND bar.branch = b.branch_no),
                     'no barrier rows')
       FROM g JOIN b USING (gid)
-     WHERE g.state = 3 AND (
+     WHERE g.state = 3 AND g.mode = 1 AND (
            NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
                         AND bar.branch = b.branch_no AND op = 'try' AND origin = 'try')
         OR NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
@@ -242,12 +270,12 @@ check "committed: every branch was tried and confirmed, never cancelled" "
         OR EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
                     AND bar.branch = b.branch_no AND op = 'cancel'))
      ORDER BY 1"
-check "aborted: no branch confirmed, and every branch whose try ran was cancelled" "
+check "TCC aborted: no branch confirmed, and every branch whose try ran was cancelled" "
     SELECT g.gid || ' aborted; branch ' || b.branch_no || ' at ' || b.resource || ': ' ||
            (SELECT string_agg(op || '/' || origin, ' ' ORDER BY op) FROM bar
              WHERE bar.bank = b.resource AND bar.gid = b.gid AND bar.branch = b.branch_no)
       FROM g JOIN b USING (gid)
-     WHERE g.state = 5 AND (
+     WHERE g.state = 5 AND g.mode = 1 AND (
            EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
                     AND bar.branch = b.branch_no AND op = 'confirm')
         OR (EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
@@ -255,11 +283,51 @@ check "aborted: no branch confirmed, and every branch whose try ran was cancelle
             AND NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
                              AND bar.branch = b.branch_no AND op = 'cancel')))
      ORDER BY 1"
+check "2PC committed: every branch's prepare committed at its bank, never aborted" "
+    SELECT g.gid || ' committed (2pc); branch ' || b.branch_no || ' at ' || b.resource || ': ' ||
+           coalesce((SELECT string_agg(op || '/' || origin, ' ' ORDER BY op) FROM bar
+                      WHERE bar.bank = b.resource AND bar.gid = b.gid AND bar.branch = b.branch_no),
+                    'no barrier rows (its prepared work never committed)')
+      FROM g JOIN b USING (gid)
+     WHERE g.state = 3 AND g.mode = 2 AND (
+           NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                        AND bar.branch = b.branch_no AND op = 'try' AND origin = 'try')
+        OR EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                    AND bar.branch = b.branch_no AND (op = 'cancel' OR origin = 'cancel')))
+     ORDER BY 1"
+check "2PC aborted: no branch's prepare committed, every abort marker whole" "
+    SELECT g.gid || ' aborted (2pc); branch ' || b.branch_no || ' at ' || b.resource || ': ' ||
+           (SELECT string_agg(op || '/' || origin, ' ' ORDER BY op) FROM bar
+             WHERE bar.bank = b.resource AND bar.gid = b.gid AND bar.branch = b.branch_no)
+      FROM g JOIN b USING (gid)
+     WHERE g.state = 5 AND g.mode = 2 AND (
+           EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                    AND bar.branch = b.branch_no AND (origin = 'try' OR op = 'confirm'))
+        OR (EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                     AND bar.branch = b.branch_no AND op = 'try' AND origin = 'cancel')
+            <> EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                        AND bar.branch = b.branch_no AND op = 'cancel')))
+     ORDER BY 1"
 check "every barrier row belongs to a logged branch of that resource" "
     SELECT bar.gid || ' branch ' || bar.branch || ' at ' || bar.bank || ': ' || bar.op || '/' ||
            bar.origin || ' row without a logged branch'
       FROM bar WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.gid = bar.gid
                                    AND b.branch_no = bar.branch AND b.resource = bar.bank)
+     ORDER BY 1"
+
+echo "== prepared transactions (pg_prepared_xacts)"
+printf '  left behind            %d  (%s; in the whole server: %s)\n' "$leftover" "$leftover_by_bank" \
+    "$cluster_prepared"
+check "no prepared transaction left in any bank database" "
+    SELECT p.name || ' in ' || p.db || ', prepared ' || p.age_s || ' s ago; transaction ' ||
+           coalesce(sname(g.state) || ' (' || CASE g.mode WHEN 2 THEN '2pc' ELSE 'tcc' END || ')',
+                    'not in the log') ||
+           coalesce(', branch ' || b.branch_no || ' ' || b.resource || ' ' || b.action || ' is ' ||
+                    bname(b.state), '')
+      FROM prep p
+      LEFT JOIN g ON g.gid = regexp_replace(p.name, '^dtx:(.*):[0-9]+$', '\\1')
+      LEFT JOIN b ON b.gid = g.gid
+                 AND b.branch_no::text = regexp_replace(p.name, '^.*:([0-9]+)$', '\\1')
      ORDER BY 1"
 
 echo "== initiators (what the load was told)"
@@ -277,12 +345,18 @@ check "committed only when its initiator sent COMMIT (never for a lost BEGIN rep
            CASE WHEN g.gid IN (SELECT gid FROM jb) THEN 'no COMMIT was sent'
                 ELSE 'its BEGIN never reached the load' END
       FROM g WHERE g.state = 3 AND g.gid NOT IN (SELECT gid FROM jc) ORDER BY 1"
+check "every transaction runs in the mode its BEGIN asked for" "
+    SELECT jb.gid || ' begun as ' || jb.mode || ', logged as ' ||
+           CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' ELSE 'mode ' || g.mode END
+      FROM jb JOIN g USING (gid)
+     WHERE jb.mode <> CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' ELSE '?' END ORDER BY 1"
 if [ -n "$load_log" ] && [ -f "$load_log" ]; then
     contradictions=$(sed -n 's/.*contradictions \([0-9]*\).*/\1/p' "$load_log" | tail -n 1)
     if [ "${contradictions:-0}" != 0 ]; then
         printf '  FAIL  the coordinator told the load something impossible %s time(s); see %s\n' \
             "$contradictions" "$load_log"
-        grep 'but no COMMIT was ever sent\|was accepted\|both succeeded' "$load_log" | head -n 10 | sed 's/^/          /'
+        grep 'but no COMMIT was ever sent\|was accepted\|both succeeded\|was answered refused\|was committed' \
+            "$load_log" | sed -n '1,10s/^/          /p'
         failures=$((failures + 1))
     else
         printf '  ok    the coordinator never told the load anything impossible\n'

@@ -2,7 +2,7 @@
 # tests/drill/drill.sh — the recovery drill behind `make drill` (and, with
 # small numbers, tests/drill/short.sh inside `make test`).
 #
-#   BUILD=build SAN=0 tests/drill/drill.sh
+#   BUILD=build SAN=0 [DRILL_MODE=tcc|2pc|mixed|tcc,2pc] tests/drill/drill.sh
 #
 # Runs the bank sample under a concurrent transfer workload (drill-load)
 # against two coordinators (c1, c2) and two banks served by two instances
@@ -20,10 +20,45 @@
 #   - pauses a participant instance past three heartbeats.
 # Then it stops the load, makes sure everything runs, waits (bounded:
 # deadline + recovery window) for every transaction to end, and runs
-# tests/drill/check.sh, which checks money, outcomes, branches, barriers
-# and what the initiators were told, and prints the figures. A violated
-# invariant, a process that died by itself, or a drill that did not reach
-# its targets fails it (exit 1) with the offending gids.
+# tests/drill/check.sh, which checks money, outcomes, branches, barriers,
+# what the initiators were told and that no prepared transaction is left
+# in any bank database, and prints the figures. A violated invariant, a
+# process that died by itself, or a drill that did not reach its targets
+# fails it (exit 1) with the offending gids.
+#
+# Modes (DRILL_MODE): which protocol the load's transfers use.
+#   tcc      Try-Confirm-Cancel, as the drill always did.
+#   2pc      two-phase commit: the TRYs enlist, COMMIT prepares both banks
+#            (PREPARE TRANSACTION through dtx/pgres.h), a no vote comes back
+#            from COMMIT. The fault points are those a 2PC transaction meets:
+#            after-prepare-sent (between prepare and decision) instead of
+#            the TCC-only after-try-sent, after-vote-write (a prepare that
+#            voted no), after-decision-write / after-decision-reply /
+#            between-phases (between the decision and the commits). A
+#            participant kill waits until its bank holds prepared
+#            transactions, so that the restarted participant has to resolve
+#            them (dtx_pgres_recover) or the coordinator's retries do.
+#   mixed    each transfer picks TCC or 2PC: both protocols at once on
+#            the same coordinators, participant processes and banks, every
+#            fault point of both, on the same accounts
+#            (DRILL_MIXED_ACCOUNTS=shared). This found a hang, since fixed in
+#            the bank sample: a TCC handler that met an account row held by
+#            a prepared 2PC branch waited without a timeout, and when every
+#            instance of the bank waited so, nothing could deliver the COMMIT
+#            that would release the row. DRILL_MIXED_ACCOUNTS=split gives
+#            each protocol its own half of the accounts.
+#   tcc,2pc  (default) one full drill per mode, one after the other, each
+#            with its own PostgreSQL and figures, then a summary. Two
+#            separate runs rather than one mixed run, so that each mode is
+#            shown to survive every fault on its own (a mixed run cannot
+#            say which protocol's transaction a fault point caught) and a
+#            failure names its mode. The short drill (short.sh) is mixed:
+#            two runs do not fit its time budget.
+# Whatever the mode, every coordinator kill records which unfinished
+# transactions the dead coordinator held, by mode and phase (2PC: caught
+# between prepare and decision, or between decision and the end), and the
+# figures say how many prepared transactions participants found and
+# resolved at restart.
 #
 # Parameters (environment):
 #   DRILL_TRANSFERS=2000         transfers (BEGINs) the load does at least
@@ -36,6 +71,14 @@
 #   DRILL_PAUSE_KILLS=1          the same while the other one is killed
 #   DRILL_PARTICIPANT_PAUSES=2   SIGSTOP of a participant past 3 heartbeats
 #   DRILL_KILL_BOTH=1            kill -9 of both coordinators at once
+#   DRILL_MODE=tcc,2pc           see "Modes" above
+#   DRILL_PREPARED_WAIT_MS=3000  2pc/mixed: how long a participant kill
+#                                waits for its bank to hold a prepared
+#                                transaction (then it kills anyway)
+#   DRILL_MIN_PREPARED_KILLS=1   2pc/mixed target: participant kills while
+#                                their bank held prepared transactions
+#   DRILL_MIXED_ACCOUNTS=shared  mixed: shared accounts, or split (each
+#                                protocol its own accounts)
 #   DRILL_WORKERS=8              load threads
 #   DRILL_MIN_COORD_KILLS=20     targets: fewer fails the drill
 #   DRILL_MIN_PARTICIPANT_KILLS=5
@@ -54,6 +97,45 @@ set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$ROOT"
+
+# Several modes: one drill per mode, one after the other, then a summary.
+MODE=${DRILL_MODE:-tcc,2pc}
+case $MODE in
+*,*)
+    modes=()
+    IFS=', ' read -r -a modes <<<"$MODE"
+    base_name=${DRILL_NAME:-drill}
+    summary=()
+    overall=0
+    t_all=$(date +%s)
+    for m in "${modes[@]}"; do
+        [ -n "$m" ] || continue
+        t_m=$(date +%s)
+        rc=0
+        DRILL_MODE=$m DRILL_NAME="$base_name" "${BASH_SOURCE[0]}" || rc=$?
+        if [ $rc = 0 ]; then
+            summary+=("$(printf '%-8s ok      in %ds' "$m" $(( $(date +%s) - t_m )))")
+        else
+            summary+=("$(printf '%-8s FAILED  in %ds (exit %d)' "$m" $(( $(date +%s) - t_m )) $rc)")
+            overall=1
+        fi
+        [ $rc != 130 ] && [ $rc != 143 ] || break # interrupted: stop here
+    done
+    echo "== $base_name: every mode"
+    printf '  %s\n' "${summary[@]}"
+    if [ $overall = 0 ]; then
+        echo "$base_name: ok in $(( $(date +%s) - t_all ))s (modes $MODE)"
+    else
+        echo "$base_name: FAILED in $(( $(date +%s) - t_all ))s (modes $MODE)"
+    fi
+    exit $overall
+    ;;
+tcc | 2pc | mixed) ;;
+*)
+    echo "drill: DRILL_MODE is tcc, 2pc, mixed or a list such as tcc,2pc (not '$MODE')" >&2
+    exit 2
+    ;;
+esac
 BUILD=${BUILD:-build}
 SAN=${SAN:-0}
 case $BUILD in
@@ -64,7 +146,7 @@ PG=$ROOT/tests/harness/pg.sh
 PSQL=/usr/lib/postgresql/15/bin/psql
 [ -x "$PSQL" ] || PSQL=psql
 
-NAME=${DRILL_NAME:-drill}
+NAME="${DRILL_NAME:-drill} ($MODE)"
 TRANSFERS=${DRILL_TRANSFERS:-2000}
 FAULT_ROUNDS=${DRILL_FAULT_ROUNDS:-2}
 RANDOM_KILLS=${DRILL_RANDOM_KILLS:-8}
@@ -80,6 +162,17 @@ MIN_COORD_KILLS=${DRILL_MIN_COORD_KILLS:-20}
 MIN_PARTICIPANT_KILLS=${DRILL_MIN_PARTICIPANT_KILLS:-5}
 MIN_PG_RESTARTS=${DRILL_MIN_PG_RESTARTS:-1}
 WINDOW_S=${DRILL_RECOVERY_WINDOW_S:-30}
+PREPARED_WAIT_MS=${DRILL_PREPARED_WAIT_MS:-3000}
+MIXED_ACCOUNTS=${DRILL_MIXED_ACCOUNTS:-shared}
+case $MIXED_ACCOUNTS in
+split | shared) ;;
+*) echo "drill: DRILL_MIXED_ACCOUNTS is split or shared (not '$MIXED_ACCOUNTS')" >&2; exit 2 ;;
+esac
+if [ "$MODE" = tcc ]; then
+    MIN_PREPARED_KILLS=${DRILL_MIN_PREPARED_KILLS:-0}
+else
+    MIN_PREPARED_KILLS=${DRILL_MIN_PREPARED_KILLS:-1}
+fi
 SEED=${DRILL_SEED:-$(( $(date +%s%N) % 1000000 ))}
 KEEP=${DRILL_KEEP:-0}
 
@@ -94,17 +187,41 @@ HEARTBEAT_MS=300
 TXN_TIMEOUT_MS=4000
 MAX_ATTEMPTS=50
 CALL_TIMEOUT_MS=3000
+# A 2PC prepare waiting for an account row held by another prepared branch
+# votes no after this (the participant serves one phase at a time, so the
+# wait also holds up the COMMITs queued behind it); well below the
+# try timeout and the 3 heartbeats after which dtxd drops an instance.
+LOCK_TIMEOUT_MS=300
 FAULT_WAIT_S=15       # an armed coordinator must reach its point within this
 FAULT_RETRIES=3       # extra tries of a point that was not reached
 
-# Every fault point, in the order a transaction meets them (fault.h).
-POINTS=(after-begin-write after-branch-write after-try-sent after-vote-write
-    after-decision-write after-decision-reply between-phases before-finish-write
-    after-finish-write after-claim)
+# The fault points (coordinator/fault.h) a transaction of this mode meets,
+# in that order. A 2PC TRY only enlists (no after-try-sent); after-vote-write
+# is a prepare's no vote being recorded.
+case $MODE in
+tcc)
+    POINTS=(after-begin-write after-branch-write after-try-sent after-vote-write
+        after-decision-write after-decision-reply between-phases before-finish-write
+        after-finish-write after-claim) ;;
+2pc)
+    POINTS=(after-begin-write after-branch-write after-prepare-sent after-vote-write
+        after-decision-write after-decision-reply between-phases before-finish-write
+        after-finish-write after-claim) ;;
+mixed)
+    POINTS=(after-begin-write after-branch-write after-try-sent after-prepare-sent
+        after-vote-write after-decision-write after-decision-reply between-phases
+        before-finish-write after-finish-write after-claim) ;;
+esac
 
-# The banks and their seeded accounts (cents).
+# The banks and their seeded accounts (cents). 2PC holds an account's row
+# locked from prepare to commit, so 2pc and mixed runs get twice the
+# accounts (mixed: a0..a7 for TCC, a8..a15 for 2PC, unless shared).
 SEED_A="a0=100000,a1=80000,a2=120000,a3=50000,a4=150000,a5=70000,a6=90000,a7=110000"
 SEED_B="b0=60000,b1=130000,b2=100000,b3=40000,b4=200000,b5=75000,b6=95000,b7=85000"
+if [ "$MODE" != tcc ]; then
+    SEED_A="$SEED_A,a8=90000,a9=60000,a10=140000,a11=70000,a12=100000,a13=55000,a14=125000,a15=80000"
+    SEED_B="$SEED_B,b8=110000,b9=45000,b10=90000,b11=160000,b12=70000,b13=100000,b14=65000,b15=120000"
+fi
 
 # Options of our own dtxd must not come from the environment (DTX_FAULT!).
 for v in $(compgen -e); do
@@ -154,6 +271,18 @@ pg_restarts=0
 pg_pauses=0
 coord_pauses=0
 participant_pauses=0
+# What the coordinator kills caught: unfinished transactions the dead one
+# held, by mode and phase (summed over every kill).
+caught_tcc_active=0       # TCC, still active (Tries, votes)
+caught_tcc_decided=0      # TCC, decided, Confirms/Cancels not all done
+caught_2pc_enlisting=0    # 2PC, active, COMMIT not yet asked
+caught_2pc_preparing=0    # 2PC, between prepare and decision
+caught_2pc_decided=0      # 2PC, between decision and the end (commits/aborts)
+# Participant kills while their bank held prepared transactions.
+participant_kill_rounds=0 # participant_kill actions (one or both instances of a bank)
+prepared_kills=0
+prepared_at_kills=0       # prepared transactions the bank held at those kills
+prepared_left=0           # of them still there once the victims were down
 
 elapsed() {
     local t
@@ -371,7 +500,7 @@ free_port() {
     return 1
 }
 
-say "$NAME: seed $SEED, scratch $RUN, build $BIN"
+say "$NAME: mode $MODE, seed $SEED, scratch $RUN, build $BIN"
 say "targets: >= $TRANSFERS transfers, $FAULT_ROUNDS pass(es) over ${#POINTS[@]} fault points, $RANDOM_KILLS random coordinator kills, $PARTICIPANT_KILLS participant kills, $PG_RESTARTS PostgreSQL restarts, $COORD_PAUSES coordinator pauses (+$PAUSE_KILLS with the other killed), $PARTICIPANT_PAUSES participant pauses"
 
 BASE=$("$PG" start "$PGDIR")
@@ -389,6 +518,33 @@ EP2=tcp://127.0.0.1:$PORT2
 
 q() { # q SQL: one value from the log database
     "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$LOG_DB" -c "$1"
+}
+
+# caught NAME: adds to the figures the unfinished transactions that the
+# coordinator NAME, just dead, holds in the log, by mode and phase. Nothing
+# is counted when PostgreSQL does not answer.
+caught() {
+    local row a b c d e
+    row=$(q "SELECT count(*) FILTER (WHERE mode = 1 AND state = 1) || ' ' ||
+                    count(*) FILTER (WHERE mode = 1 AND state IN (2, 4)) || ' ' ||
+                    count(*) FILTER (WHERE mode = 2 AND state = 1 AND NOT preparing) || ' ' ||
+                    count(*) FILTER (WHERE mode = 2 AND state = 1 AND preparing) || ' ' ||
+                    count(*) FILTER (WHERE mode = 2 AND state IN (2, 4))
+               FROM dtx_global WHERE owner = '$1' AND state IN (1, 2, 4)" 2>/dev/null) || return 0
+    read -r a b c d e <<<"$row"
+    caught_tcc_active=$((caught_tcc_active + ${a:-0}))
+    caught_tcc_decided=$((caught_tcc_decided + ${b:-0}))
+    caught_2pc_enlisting=$((caught_2pc_enlisting + ${c:-0}))
+    caught_2pc_preparing=$((caught_2pc_preparing + ${d:-0}))
+    caught_2pc_decided=$((caught_2pc_decided + ${e:-0}))
+    echo "$1 died holding: tcc active $a decided $b; 2pc enlisting $c preparing $d decided $e" >>"$EVENTS"
+}
+
+# prepared_in DB: how many dtx prepared transactions DB holds now (0 when
+# PostgreSQL does not answer).
+prepared_in() {
+    "$PSQL" -X -q -At -d "$BASE dbname=$1" -c "SELECT count(*) FROM pg_prepared_xacts
+        WHERE database = current_database() AND gid LIKE 'dtx:%'" 2>/dev/null || echo 0
 }
 
 # The admin HTTP API (when this dtxd has one) would take a fixed port: off.
@@ -414,8 +570,12 @@ say "coordinators: c1 $EP1, c2 $EP2"
 part_args() { # part_args NAME RESOURCE INSTANCE DB
     printf '%q ' "$BIN/bank-participant" --resource "$2" --db "$BASE dbname=$4" \
         --instance "$3" --coordinator "$EP1" --coordinator "$EP2" \
-        --heartbeat-ms $HEARTBEAT_MS --ready-file "$RUN/$1.ready"
+        --heartbeat-ms $HEARTBEAT_MS --ready-file "$RUN/$1.ready" "${PART_EXTRA[@]}"
 }
+PART_EXTRA=()
+if "$BIN/bank-participant" --help 2>&1 | grep -q -- '--lock-timeout-ms'; then
+    PART_EXTRA+=(--lock-timeout-ms $LOCK_TIMEOUT_MS)
+fi
 ARGS[pa1]=$(part_args pa1 bank-a bank-a-1 bank_a)
 ARGS[pa2]=$(part_args pa2 bank-a bank-a-2 bank_a)
 ARGS[pb1]=$(part_args pb1 bank-b bank-b-1 bank_b)
@@ -439,12 +599,15 @@ say "participants: bank-a (pa1, pa2), bank-b (pb1, pb2), registered with c1 and 
 accounts() { # "a0=1,a1=2" -> "a0,a1"
     echo "$1" | sed -E 's/=[0-9]+//g'
 }
-ARGS[load]=$(printf '%q ' "$BIN/drill-load" --coordinator "$EP1" --coordinator "$EP2" \
+LOAD_EXTRA=()
+[ "$MODE" != mixed ] || [ "$MIXED_ACCOUNTS" != split ] || LOAD_EXTRA+=(--split-accounts)
+ARGS[load]=$(printf '%q ' "$BIN/drill-load" "${LOAD_EXTRA[@]}" --coordinator "$EP1" --coordinator "$EP2" \
     --journal "$JOURNAL" --accounts "bank-a:$(accounts "$SEED_A")" \
     --accounts "bank-b:$(accounts "$SEED_B")" --workers "$WORKERS" --transfers 0 \
-    --timeout-ms $TXN_TIMEOUT_MS --call-timeout-ms $CALL_TIMEOUT_MS --seed "$SEED")
+    --timeout-ms $TXN_TIMEOUT_MS --call-timeout-ms $CALL_TIMEOUT_MS --seed "$SEED" \
+    --mode "$MODE")
 launch load
-say "load: $WORKERS workers (journal $JOURNAL)"
+say "load: $WORKERS workers, mode $MODE${LOAD_EXTRA[*]:+ (accounts split by protocol)} (journal $JOURNAL)"
 
 begun() {
     grep -c '^B ' "$JOURNAL" 2>/dev/null || true
@@ -461,7 +624,9 @@ sample_overdue() {
                  AND deadline < now() - interval '$WINDOW_S seconds'" 2>/dev/null) || return 0
     if [ -n "$rows" ]; then
         say "OVERDUE during the run (unfinished past deadline + ${WINDOW_S}s):"
-        echo "$rows" | head -n 20 | sed 's/^/    /' | tee -a "$EVENTS"
+        # (sed, not head: head would close the pipe early, and pipefail
+        # would make the SIGPIPE fatal)
+        echo "$rows" | sed -n '1,20s/^/    /p' | tee -a "$EVENTS"
         echo "$rows" | sed 's/^/overdue during run: /' >>"$RUN/overdue.txt"
     fi
 }
@@ -483,12 +648,12 @@ fault() {
         # Take-over needs a dead coordinator: kill both, so that x finds
         # unfinished work of y (after its lease) or of its own old epoch.
         n=1
-        kill9 "$y" && coord_rearm_kills=$((coord_rearm_kills + 1))
+        kill9 "$y" && coord_rearm_kills=$((coord_rearm_kills + 1)) && caught "$y"
     else
         n=$(( 1 + RANDOM % 8 ))
     fi
     spec="$point:$n"
-    kill9 "$x" && coord_rearm_kills=$((coord_rearm_kills + 1))
+    kill9 "$x" && coord_rearm_kills=$((coord_rearm_kills + 1)) && caught "$x"
     start_coord "$x" --fault "$spec" || rc=$?
     if [ $rc = 0 ]; then
         while alive "${PID[$x]}" && [ $waited -lt $((FAULT_WAIT_S * 10)) ]; do
@@ -498,6 +663,7 @@ fault() {
         if alive "${PID[$x]}"; then
             kill9 "$x"
             coord_rearm_kills=$((coord_rearm_kills + 1))
+            caught "$x"
             st=timeout
         else
             reap "$x"
@@ -510,6 +676,7 @@ fault() {
         kill9 "$x" || true
     fi
     if [ "$st" = 86 ]; then
+        caught "$x"
         FAULT_HITS[$point]=$(( ${FAULT_HITS[$point]} + 1 ))
         say "fault $spec on $x: dtxd exited 86 after $(( waited / 10 )).$(( waited % 10 ))s; restarting it"
     else
@@ -527,7 +694,7 @@ random_kill() {
     # Sometimes shorter than the lease (it takes its own work back), sometimes
     # longer (the other one takes it over).
     down=$(rand_ms 0 2500)
-    kill9 "$x" || true
+    kill9 "$x" && caught "$x"
     coord_random_kills=$((coord_random_kills + 1))
     say "kill -9 $x; down for ${down} ms"
     ms_sleep "$down"
@@ -537,6 +704,8 @@ random_kill() {
 kill_both() {
     kill9 c1 || true
     kill9 c2 || true
+    caught c1
+    caught c2
     coord_random_kills=$((coord_random_kills + 2))
     say "kill -9 c1 and c2 at once; down for 1 s"
     sleep 1
@@ -545,20 +714,45 @@ kill_both() {
 }
 
 participant_kill() {
-    local p down victims bank
+    local p down victims bank db held=0 left=0 n=0 whole=3 note=
     down=$(rand_ms 200 3000)
-    if [ $(( RANDOM % 3 )) = 0 ]; then
+    # 2PC: a whole bank down more often, so that its prepared transactions
+    # wait for its restart (dtx_pgres_recover) rather than for the other
+    # instance.
+    [ "$MODE" = tcc ] || whole=2
+    if [ $(( RANDOM % whole )) = 0 ]; then
         # A whole bank goes down: both its instances.
         bank=$([ $(( RANDOM % 2 )) = 0 ] && echo pa || echo pb)
         victims=("${bank}1" "${bank}2")
     else
         victims=("${PARTS[$(( RANDOM % ${#PARTS[@]} ))]}")
     fi
+    case ${victims[0]} in pa*) db=bank_a ;; *) db=bank_b ;; esac
+    if [ "$MODE" != tcc ]; then
+        # Killed while the bank holds prepared transactions (bounded wait).
+        while :; do
+            held=$(prepared_in "$db")
+            [ "${held:-0}" -gt 0 ] && break
+            n=$((n + 1))
+            [ $((n * 25)) -lt "$PREPARED_WAIT_MS" ] || break
+            sleep 0.01
+        done
+    fi
     for p in "${victims[@]}"; do
         kill9 "$p" || true
         participant_kills=$((participant_kills + 1))
     done
-    say "kill -9 participant ${victims[*]}; down for ${down} ms"
+    participant_kill_rounds=$((participant_kill_rounds + 1))
+    if [ "$MODE" != tcc ]; then
+        left=$(prepared_in "$db")
+        note="; $db held ${held:-0} prepared transaction(s) at the kill, ${left:-0} just after"
+        if [ "${held:-0}" -gt 0 ]; then
+            prepared_kills=$((prepared_kills + 1))
+            prepared_at_kills=$((prepared_at_kills + held))
+            prepared_left=$((prepared_left + ${left:-0}))
+        fi
+    fi
+    say "kill -9 participant ${victims[*]}; down for ${down} ms$note"
     ms_sleep "$down"
     for p in "${victims[@]}"; do start_participant "$p"; done
 }
@@ -613,7 +807,7 @@ pause_kill() {
     y=$(other "$x")
     say "SIGSTOP $x; kill -9 $y and restart it; SIGCONT $x after $(( 2 * LEASE_MS + 500 )) ms"
     kill -STOP "${PID[$x]}"
-    kill9 "$y" || true
+    kill9 "$y" && caught "$y"
     coord_random_kills=$((coord_random_kills + 1))
     ms_sleep 300
     ensure_coord "$y"
@@ -774,7 +968,30 @@ coord_kills=$((fault_kills + coord_random_kills + coord_rearm_kills))
     echo "pg_pauses=$pg_pauses"
     echo "coord_pauses=$coord_pauses"
     echo "participant_pauses=$participant_pauses"
+    echo "caught_tcc_active=$caught_tcc_active"
+    echo "caught_tcc_decided=$caught_tcc_decided"
+    echo "caught_2pc_enlisting=$caught_2pc_enlisting"
+    echo "caught_2pc_preparing=$caught_2pc_preparing"
+    echo "caught_2pc_decided=$caught_2pc_decided"
+    echo "prepared_kills=$prepared_kills"
+    echo "prepared_at_kills=$prepared_at_kills"
+    echo "prepared_left=$prepared_left"
 } >"$RUN/figures.txt"
+
+# What the participants' 2PC recovery (dtx_pgres_recover, at each start)
+# found and did, from their logs.
+count_lines() { # count_lines PATTERN: lines of the participants' logs with it
+    local f n=0 c
+    for f in "${PARTS[@]}"; do
+        c=$(grep -c -- "$1" "$LOGS/$f.log" 2>/dev/null) || true
+        n=$((n + ${c:-0}))
+    done
+    echo "$n"
+}
+recovered_commit=$(count_lines 'recovery: prepared transaction resolved.*action=commit')
+recovered_rollback=$(count_lines 'recovery: prepared transaction resolved.*action=rollback')
+recovery_left=$(count_lines 'recovery: prepared transaction left to its coordinator')
+recovery_incomplete=$(count_lines '2PC recovery incomplete')
 
 check_rc=0
 "$ROOT/tests/drill/check.sh" --base "$BASE" --log-db dtx \
@@ -796,6 +1013,21 @@ printf '  coordinator SIGSTOPs   %d  (%d..%d ms each, lease %d ms)\n' "$coord_pa
     $((LEASE_MS + 300)) $((2 * LEASE_MS + 1500)) $LEASE_MS
 printf '  participant SIGSTOPs   %d  (%d..%d ms each, heartbeat %d ms)\n' "$participant_pauses" \
     $((3 * HEARTBEAT_MS + 300)) $((3 * HEARTBEAT_MS + 2000)) $HEARTBEAT_MS
+echo "== what the coordinator kills caught (unfinished transactions the dead one held, summed)"
+if [ "$MODE" != 2pc ]; then
+    printf '  TCC  active (Tries, votes) %d; decided, Confirms/Cancels not all done %d\n' \
+        "$caught_tcc_active" "$caught_tcc_decided"
+fi
+if [ "$MODE" != tcc ]; then
+    printf '  2PC  enlisting %d; between prepare and decision %d; between decision and the end %d\n' \
+        "$caught_2pc_enlisting" "$caught_2pc_preparing" "$caught_2pc_decided"
+    echo "== 2PC participants"
+    printf '  killed while their bank held prepared transactions  %d of %d kill rounds  (%d prepared at those kills, %d still prepared right after)\n' \
+        "$prepared_kills" "$participant_kill_rounds" "$prepared_at_kills" "$prepared_left"
+    printf '  resolved by the participant at restart (dtx_pgres_recover)  %d  (commit %d, rollback %d; left to the coordinator %d; recovery incomplete %d time(s))\n' \
+        $((recovered_commit + recovered_rollback)) "$recovered_commit" "$recovered_rollback" \
+        "$recovery_left" "$recovery_incomplete"
+fi
 
 # Targets.
 short=()
@@ -809,6 +1041,8 @@ fi
 [ "$participant_kills" -ge "$MIN_PARTICIPANT_KILLS" ] ||
     short+=("participant kills $participant_kills < $MIN_PARTICIPANT_KILLS")
 [ "$pg_restarts" -ge "$MIN_PG_RESTARTS" ] || short+=("PostgreSQL restarts $pg_restarts < $MIN_PG_RESTARTS")
+[ "$prepared_kills" -ge "$MIN_PREPARED_KILLS" ] ||
+    short+=("participant kills while prepared transactions were held $prepared_kills < $MIN_PREPARED_KILLS")
 
 if [ -s "$RUN/unexpected.txt" ]; then
     echo "== processes that died or misbehaved by themselves"
@@ -816,7 +1050,7 @@ if [ -s "$RUN/unexpected.txt" ]; then
 fi
 if [ -s "$RUN/overdue.txt" ]; then
     echo "== transactions overdue while the drill ran (deadline + ${WINDOW_S}s)"
-    sort -u "$RUN/overdue.txt" | head -n 20 | sed 's/^/  /'
+    sort -u "$RUN/overdue.txt" | sed -n '1,20s/^/  /p'
     problems=1
 fi
 if [ ${#short[@]} -gt 0 ]; then
@@ -828,9 +1062,10 @@ fi
 t1=$(date +%s%N)
 secs=$(( (t1 - T0) / 1000000000 ))
 echo "== logs: $LOGS (dtxd: c1.log c2.log; participants: pa1.log pa2.log pb1.log pb2.log; load.log), journal $JOURNAL, events $EVENTS"
+leftover=$(sed -n 's/^leftover_prepared=//p' "$RUN/check.txt" 2>/dev/null)
 if [ "$check_rc" -ne 0 ] || [ "$problems" -ne 0 ]; then
     failed=1
-    echo "$NAME: FAILED in ${secs}s (seed $SEED)"
+    echo "$NAME: FAILED in ${secs}s (seed $SEED; leftover prepared transactions ${leftover:-unknown})"
     exit 1
 fi
-echo "$NAME: ok in ${secs}s (seed $SEED)"
+echo "$NAME: ok in ${secs}s (seed $SEED; leftover prepared transactions ${leftover:-unknown})"

@@ -5,9 +5,9 @@
  *
  *   drill-load --coordinator EP [--coordinator EP ...] --journal FILE
  *              --accounts bank-a:a0,a1,... --accounts bank-b:b0,b1,...
- *              [--workers N] [--transfers N] [--timeout-ms N]
- *              [--call-timeout-ms N] [--max-amount CENTS] [--think-ms N]
- *              [--seed N]
+ *              [--mode tcc|2pc|mixed [--split-accounts]] [--workers N] [--transfers N]
+ *              [--timeout-ms N] [--call-timeout-ms N] [--max-amount CENTS]
+ *              [--think-ms N] [--seed N]
  *
  * N worker threads, each with one dtx_client_t per coordinator (one per
  * thread, as the SDK asks), start on coordinator (worker % ncoordinators)
@@ -26,13 +26,25 @@
  *   race      COMMIT to one coordinator and, at the same moment from
  *             another thread, ROLLBACK to another: at most one may succeed
  *
+ * --mode says which protocol the transfers use: tcc (the default), 2pc, or
+ * mixed (each transfer picks one at random, so that TCC reservations and
+ * 2PC prepared transactions meet on the same accounts). In 2PC the plans
+ * are the same but their outcomes show up elsewhere (docs/twophase.md):
+ * a TRY only enlists the branch and always answers yes, COMMIT prepares
+ * both banks, and a no vote (overdraw, a lock wait past the participant's
+ * lock_timeout, a participant that died while preparing) surfaces at
+ * COMMIT as DTX_EABORTED. A 2PC TRY answered "refused" and a 2PC overdraw
+ * that COMMIT reports committed are contradictions. --split-accounts (mixed
+ * only) gives each protocol its own half of every bank's accounts, so that
+ * a TCC handler never meets a row a prepared transaction holds.
+ *
  * Every error is tolerated: a call that fails (the coordinator was killed
  * or paused, PostgreSQL restarted...) makes the worker move to the next
  * coordinator and either walk away or ask there for a ROLLBACK.
  *
  * The journal is the drill checker's input, one line per event:
  *
- *   B gid worker coord ms        BEGIN returned gid
+ *   B gid worker coord ms mode   BEGIN (tcc or 2pc) returned gid
  *   C gid worker coord ms        COMMIT is about to be sent for gid
  *   E gid outcome worker ms why  what the initiator learned for sure:
  *                                committed | aborted | unknown | abandoned
@@ -101,8 +113,18 @@ typedef struct s_stats {
     long resolved;           /* of those, settled by a ROLLBACK on another coordinator */
     long races;              /* COMMIT and ROLLBACK sent at once */
     long contradictions;     /* the coordinator said something impossible */
+    long begun_2pc;          /* of the BEGINs, in 2PC mode */
+    long committed_2pc;      /* of the commits, 2PC ones */
+    long aborted_commit_2pc; /* COMMIT answered aborted in 2PC (a no vote, the deadline...) */
     long errors[S_ERR_SLOTS];/* failed calls by DTX_E* code */
 } s_stats_t;
+
+/* Which protocol the transfers use. */
+typedef enum s_mode_choice {
+    S_MODES_TCC,   /* every transfer TCC */
+    S_MODES_2PC,   /* every transfer 2PC */
+    S_MODES_MIXED, /* each transfer picks one */
+} s_mode_choice_t;
 
 /* Options. */
 typedef struct s_config {
@@ -111,6 +133,8 @@ typedef struct s_config {
     s_bank_t    banks[S_MAX_BANKS];
     int         nbanks;
     const char *journal;         /* where gids and outcomes go */
+    s_mode_choice_t modes;       /* tcc, 2pc or mixed */
+    int         split_accounts;  /* mixed: TCC on the first half of each bank, 2PC the rest */
     int         workers;         /* threads */
     long        transfers;       /* BEGINs to do; 0 = until SIGTERM */
     int         timeout_ms;      /* transaction deadline */
@@ -299,9 +323,10 @@ static void s_after_failure(s_worker_t *self, const char *gid, int commit_sent)
     s_end(self, gid, "unknown", commit_sent ? "commit-unanswered" : "rollback-failed");
 }
 
-/* Runs one Try; returns 0 (voted yes), 1 (refused: the transfer ended
- * aborted) or -1 (failed: handled, the transfer is over). */
-static int s_try(s_worker_t *self, const char *gid, const s_leg_t *leg)
+/* Runs one Try (in 2PC: enlists the branch); returns 0 (voted yes,
+ * enlisted), 1 (refused: the transfer ended aborted) or -1 (failed:
+ * handled, the transfer is over). */
+static int s_try(s_worker_t *self, const char *gid, int mode, const s_leg_t *leg)
 {
     dtx_client_t *c = s_client(self, self->coord);
     dtx_try_result_t r;
@@ -310,6 +335,15 @@ static int s_try(s_worker_t *self, const char *gid, const s_leg_t *leg)
                : DTX_ENOMEM;
     if (rc == 0)
         return 0;
+    if (rc == DTX_EREFUSED && mode == DTX_MODE_2PC) {
+        /* An enlisting TRY calls no participant: nobody could vote no. */
+        s_count(&s_stats.contradictions);
+        fprintf(stderr, "drill-load: %s: a 2PC TRY (%s %s) was answered refused\n", gid,
+                leg->resource, leg->action);
+        s_note(self, gid, self->coord, leg->action, rc, c);
+        s_after_failure(self, gid, 0);
+        return -1;
+    }
     if (rc == DTX_EREFUSED) {
         s_count(&s_stats.aborted_refused);
         s_end(self, gid, "aborted", "try-refused");
@@ -337,7 +371,7 @@ static void *s_race_rollback(void *arg)
 
 /* COMMIT on the worker's coordinator while another thread sends ROLLBACK
  * to the next one. Both may fail; both succeeding is a contradiction. */
-static void s_race(s_worker_t *self, const char *gid)
+static void s_race(s_worker_t *self, const char *gid, int mode)
 {
     int other = s_next_coord(self->coord);
     dtx_client_t *c = s_client(self, self->coord);
@@ -365,12 +399,16 @@ static void s_race(s_worker_t *self, const char *gid)
     }
     if (rc == 0) {
         s_count(&s_stats.committed);
+        if (mode == DTX_MODE_2PC)
+            s_count(&s_stats.committed_2pc);
         s_end(self, gid, "committed", "race-commit-won");
     } else if (r.rc == 0) {
         s_count(&s_stats.aborted_rollback);
         s_end(self, gid, "aborted", "race-rollback-won");
     } else if (rc == DTX_EABORTED) {
         s_count(&s_stats.aborted_commit);
+        if (mode == DTX_MODE_2PC)
+            s_count(&s_stats.aborted_commit_2pc);
         s_end(self, gid, "aborted", "race-commit-answered-aborted");
     } else {
         s_note(self, gid, self->coord, "race-commit", rc, c);
@@ -378,6 +416,16 @@ static void s_race(s_worker_t *self, const char *gid)
         s_count(&s_stats.unknown);
         s_end(self, gid, "unknown", "race-unsettled");
     }
+}
+
+/* A random account index of bank for a transfer in mode. */
+static int s_account(s_worker_t *self, const s_bank_t *bank, int mode)
+{
+    int n = bank->naccounts;
+    if (!s_cfg.split_accounts || n < 2)
+        return (int)s_below(self, n);
+    int half = n / 2;
+    return mode == DTX_MODE_TCC ? (int)s_below(self, half) : half + (int)s_below(self, n - half);
 }
 
 static void s_transfer(s_worker_t *self)
@@ -394,10 +442,13 @@ static void s_transfer(s_worker_t *self)
     if (s_cfg.ncoordinators < 2 && (plan == S_PLAN_SWITCH || plan == S_PLAN_RACE))
         plan = S_PLAN_COMMIT;
     int timeout_ms = plan == S_PLAN_HURRY ? 1 + (int)s_below(self, 300) : s_cfg.timeout_ms;
+    int mode = s_cfg.modes == S_MODES_2PC     ? DTX_MODE_2PC
+               : s_cfg.modes == S_MODES_MIXED ? (s_below(self, 2) ? DTX_MODE_2PC : DTX_MODE_TCC)
+                                              : DTX_MODE_TCC;
     const s_bank_t *from = &s_cfg.banks[s_below(self, s_cfg.nbanks)];
     const s_bank_t *to = &s_cfg.banks[s_below(self, s_cfg.nbanks)];
-    const char *from_acc = from->accounts[s_below(self, from->naccounts)];
-    const char *to_acc = to->accounts[s_below(self, to->naccounts)];
+    const char *from_acc = from->accounts[s_account(self, from, mode)];
+    const char *to_acc = to->accounts[s_account(self, to, mode)];
     int64_t amount = 1 + s_below(self, s_cfg.max_amount);
     s_leg_t legs[2];
     s_leg(&legs[0], from, from_acc, "debit", plan == S_PLAN_OVERDRAW ? S_OVERDRAW_CENTS : amount);
@@ -411,7 +462,7 @@ static void s_transfer(s_worker_t *self)
         self->coord = self->home;
     dtx_client_t *c = s_client(self, self->coord);
     char gid[DTX_GID_SIZE];
-    int rc = c ? dtx_client_begin(c, DTX_MODE_TCC, (uint32_t)timeout_ms, gid) : DTX_ENOMEM;
+    int rc = c ? dtx_client_begin(c, mode, (uint32_t)timeout_ms, gid) : DTX_ENOMEM;
     if (rc != 0) {
         s_count(&s_stats.begin_failures);
         s_count_error(rc);
@@ -420,7 +471,10 @@ static void s_transfer(s_worker_t *self)
         return;
     }
     s_count(&s_stats.begun);
-    s_journal_line("B %s %d %d %ld", gid, self->id, self->coord, s_elapsed_ms());
+    if (mode == DTX_MODE_2PC)
+        s_count(&s_stats.begun_2pc);
+    s_journal_line("B %s %d %d %ld %s", gid, self->id, self->coord, s_elapsed_ms(),
+                   mode == DTX_MODE_2PC ? "2pc" : "tcc");
 
     /* Tries. */
     int ntries = 2;
@@ -430,11 +484,11 @@ static void s_transfer(s_worker_t *self)
     for (int i = 0; i < ntries; i++) {
         if (i == 1 && switch_at_try)
             self->coord = s_next_coord(self->coord);
-        rc = s_try(self, gid, &legs[(first + i) % 2]);
+        rc = s_try(self, gid, mode, &legs[(first + i) % 2]);
         if (rc != 0)
             return;
     }
-    if (plan == S_PLAN_OVERDRAW) {
+    if (plan == S_PLAN_OVERDRAW && mode == DTX_MODE_TCC) {
         /* Both legs were accepted: the debit was not an overdraw after all. */
         s_count(&s_stats.contradictions);
         fprintf(stderr, "drill-load: %s: a debit of %lld cents was accepted\n", gid,
@@ -449,7 +503,7 @@ static void s_transfer(s_worker_t *self)
         return;
     }
     if (plan == S_PLAN_RACE) {
-        s_race(self, gid);
+        s_race(self, gid, mode);
         return;
     }
     if (plan == S_PLAN_SWITCH && !switch_at_try)
@@ -469,14 +523,27 @@ static void s_transfer(s_worker_t *self)
     }
     s_journal_line("C %s %d %d %ld", gid, self->id, self->coord, s_elapsed_ms());
     rc = c ? dtx_client_commit(c, gid, &state) : DTX_ENOMEM;
+    if (rc == 0 && plan == S_PLAN_OVERDRAW) {
+        /* 2PC: the debit's prepare must have voted no. */
+        s_count(&s_stats.contradictions);
+        fprintf(stderr, "drill-load: %s: a 2PC debit of %lld cents was committed\n", gid,
+                (long long)S_OVERDRAW_CENTS);
+        s_end(self, gid, "committed", "overdraw-committed");
+        return;
+    }
     if (rc == 0) {
         s_count(&s_stats.committed);
+        if (mode == DTX_MODE_2PC)
+            s_count(&s_stats.committed_2pc);
         s_end(self, gid, "committed", "commit-ok");
         return;
     }
     if (rc == DTX_EABORTED) {
         s_count(&s_stats.aborted_commit);
-        s_end(self, gid, "aborted", "commit-answered-aborted");
+        if (mode == DTX_MODE_2PC)
+            s_count(&s_stats.aborted_commit_2pc);
+        s_end(self, gid, "aborted", plan == S_PLAN_OVERDRAW ? "overdraw-answered-aborted"
+                                                             : "commit-answered-aborted");
         return;
     }
     s_note(self, gid, self->coord, "commit", rc, c);
@@ -512,7 +579,8 @@ static void s_usage(void)
     fprintf(stderr,
             "usage: drill-load --coordinator EP [--coordinator EP ...] --journal FILE\n"
             "                  --accounts BANK:ACC,ACC,... [--accounts ...]\n"
-            "                  [--workers N] [--transfers N] [--timeout-ms N]\n"
+            "                  [--mode tcc|2pc|mixed [--split-accounts]] [--workers N]\n"
+            "                  [--transfers N] [--timeout-ms N]\n"
             "                  [--call-timeout-ms N] [--max-amount CENTS] [--think-ms N]\n"
             "                  [--seed N]\n"
             "Runs concurrent bank transfers until --transfers BEGINs (0: until SIGTERM);\n"
@@ -562,6 +630,8 @@ static int s_parse_args(int argc, char **argv)
         { "max-amount", required_argument, NULL, 'm' },
         { "think-ms", required_argument, NULL, 'k' },
         { "seed", required_argument, NULL, 's' },
+        { "mode", required_argument, NULL, 'M' },
+        { "split-accounts", no_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -622,6 +692,19 @@ static int s_parse_args(int argc, char **argv)
                 return -1;
             s_cfg.seed = (uint64_t)v;
             break;
+        case 'M':
+            if (strcmp(optarg, "tcc") == 0)
+                s_cfg.modes = S_MODES_TCC;
+            else if (strcmp(optarg, "2pc") == 0)
+                s_cfg.modes = S_MODES_2PC;
+            else if (strcmp(optarg, "mixed") == 0)
+                s_cfg.modes = S_MODES_MIXED;
+            else
+                return -1;
+            break;
+        case 'S':
+            s_cfg.split_accounts = 1;
+            break;
         case 'h':
             s_usage();
             exit(0);
@@ -647,6 +730,8 @@ static void s_print_counts(void)
            st.begun, s_elapsed_ms() / 1000.0, st.committed, aborted, st.aborted_refused,
            st.aborted_rollback, st.aborted_commit, st.abandoned, st.unknown, st.resolved,
            st.races, st.begin_failures, st.contradictions);
+    printf("drill-load: of which 2PC: begun %ld, committed %ld, commit answered aborted %ld\n",
+           st.begun_2pc, st.committed_2pc, st.aborted_commit_2pc);
     printf("drill-load: failed calls:");
     int any = 0;
     for (int i = 1; i < S_ERR_SLOTS; i++)
@@ -696,8 +781,12 @@ int main(int argc, char **argv)
         }
         started++;
     }
-    printf("drill-load: %d workers on %d coordinator(s), seed %llu\n", started,
-           s_cfg.ncoordinators, (unsigned long long)s_cfg.seed);
+    printf("drill-load: %d workers on %d coordinator(s), mode %s%s, seed %llu\n", started,
+           s_cfg.ncoordinators,
+           s_cfg.modes == S_MODES_2PC ? "2pc" : s_cfg.modes == S_MODES_MIXED ? "mixed" : "tcc",
+           s_cfg.split_accounts && s_cfg.modes == S_MODES_MIXED ? " (accounts split by protocol)"
+                                                                : "",
+           (unsigned long long)s_cfg.seed);
     fflush(stdout);
 
     /* Wait for a signal or for every worker to reach the target. */

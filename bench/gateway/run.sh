@@ -3,7 +3,7 @@
 # same load generator, one run.
 #
 #   BUILD=build bench/gateway/run.sh
-#   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 BENCH_RATE=1000   (defaults)
+#   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 BENCH_RATE=1000 BENCH_ROUNDS=3   (defaults)
 #
 # Needs: nginx (Debian's nginx-light is enough), wrk, and the built
 # $BUILD/bin/dtx-gateway and $BUILD/tests/gw-upstream.
@@ -13,8 +13,14 @@
 #      nginx    nginx proxy_pass, keep-alive upstream, one worker per core
 #      gateway  dtx-gateway with a rate-limit rule (set high enough never to
 #               refuse) and a circuit breaker on the route
-#    and prints requests/s, p50, p99, the gateway/nginx throughput ratio
-#    and the p99 each proxy adds over the direct upstream.
+#    in BENCH_ROUNDS rounds, interleaved (each round runs all three, the
+#    proxies' order alternating), at saturation (wrk -c BENCH_CONNECTIONS)
+#    and at light load (wrk -t1 -c4). Prints every run with the CPU that
+#    other processes of the machine used meanwhile ("other CPU", in cores:
+#    a busy machine skews a round), then medians and min–max over the
+#    rounds: requests/s, p50, p99, the gateway/nginx throughput ratio
+#    (per round, then its median) and the p99 each proxy adds over the
+#    direct upstream.
 # 2. Admitted-rate accuracy: offered load well above a leaky-bucket limit
 #    of BENCH_RATE r/s (burst 50, nodelay) for BENCH_SECONDS; the admitted
 #    rate (answers that are not 429) against the limit.
@@ -29,6 +35,8 @@ SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
 RATE=${BENCH_RATE:-1000}
 THREADS=${BENCH_WRK_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+GW_ARGS=${BENCH_GATEWAY_ARGS:-}
 CORES=$(nproc)
 
 for tool in nginx wrk; do
@@ -69,6 +77,7 @@ free_port() {  # a port nothing listens on (bind test through bash's /dev/tcp)
 "$B/tests/gw-upstream" --name bench --threads 1 --body "hello, world\n" \
     --ready-file "$WORK/up.port" >"$WORK/up.log" 2>&1 &
 pids+=($!)
+UP_PID=$!
 wait_file "$WORK/up.port"
 UP=$(cat "$WORK/up.port")
 
@@ -116,9 +125,10 @@ cat >"$WORK/gw.json" <<GW
   ]
 }
 GW
-"$B/bin/dtx-gateway" --config "$WORK/gw.json" --log-level warn \
+"$B/bin/dtx-gateway" --config "$WORK/gw.json" --log-level warn $GW_ARGS \
     --ready-file "$WORK/gw.ready" >"$WORK/gw.log" 2>&1 &
 pids+=($!)
+GW_PID=$!
 wait_file "$WORK/gw.ready"
 read -r GW _ <"$WORK/gw.ready"
 for _ in $(seq 1 100); do
@@ -126,17 +136,61 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 
-# run NAME URL: wrk with latency; sets RPS, P50, P99 (ms), NON2XX
+# CPU (jiffies) of every process but ours: /proc/stat busy minus the
+# processes this script started (and wrk, measured by `times` below).
+ours() {
+    local p t=0
+    for p in "${pids[@]}" $(cat "$WORK/nginx.pid" 2>/dev/null) \
+             $(pgrep -P "$(cat "$WORK/nginx.pid" 2>/dev/null || echo 0)" 2>/dev/null); do
+        [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+HZ=$(getconf CLK_TCK)
+
+cpu_of() {  # cpu_of PID...: their CPU jiffies (with their threads)
+    local p t=0
+    for p in "$@"; do
+        [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+proxy_pids() {  # proxy_pids NAME: the processes serving that path
+    case $1 in
+    nginx*) echo "$(cat "$WORK/nginx.pid") $(pgrep -P "$(cat "$WORK/nginx.pid")")" ;;
+    gateway*|limited) echo "$GW_PID" ;;
+    *) echo "$UP_PID" ;;
+    esac
+}
+
+# run NAME URL: wrk with latency; sets RPS, P50, P99 (ms), NON2XX,
+# OTHER (cores) and CPU_US (CPU of the serving process per request, µs:
+# what a request costs, whatever else the machine is doing)
 run() {
-    local out
+    local out b0 o0 b1 o1 w0 w1 c0 c1 pp
+    pp=$(proxy_pids "$1")
+    # shellcheck disable=SC2086
+    c0=$(cpu_of $pp)
+    b0=$(busy); o0=$(ours)
+    w0=$(awk '{print $16 + $17}' /proc/$$/stat)   # cutime + cstime of this shell (wrk)
     out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$2")
+    w1=$(awk '{print $16 + $17}' /proc/$$/stat)
+    b1=$(busy); o1=$(ours)
+    # shellcheck disable=SC2086
+    c1=$(cpu_of $pp)
     echo "$out" >"$WORK/wrk-$1.txt"
     RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-    P50=$(awk '$1 == "50%" {print $2}' <<<"$out")
-    P99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    P50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+    P99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
     NON2XX=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
     TOTAL=$(awk '/requests in/ {print $1}' <<<"$out")
     ELAPSED=$(awk '/requests in/ {gsub(/s,/, "", $4); print $4}' <<<"$out")
+    OTHER=$(awk -v b=$((b1 - b0)) -v o=$((o1 - o0)) -v w=$((w1 - w0)) -v hz="$HZ" -v s="$SECS" \
+        'BEGIN { x = (b - o - w) / hz / s; if (x < 0) x = 0; printf "%.2f", x }')
+    CPU_US=$(awk -v c=$((c1 - c0)) -v hz="$HZ" -v n="$TOTAL" 'BEGIN { printf "%.1f", c / hz * 1e6 / n }')
+    printf '  %-14s %9.0f r/s  p50 %7.3f ms  p99 %7.3f ms  %6.1f us CPU/request  other CPU %s cores\n' \
+        "$1" "$RPS" "$P50" "$P99" "$CPU_US" "$OTHER"
 }
 
 to_ms() {  # wrk prints 512.00us / 1.23ms / 1.01s
@@ -146,47 +200,80 @@ to_ms() {  # wrk prints 512.00us / 1.23ms / 1.01s
         else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 } }'
 }
 
+# stats FILE: "median min max" of the numbers in FILE
+stats() { sort -g "$1" | awk '{ v[NR] = $1 } END {
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%.3f %.3f %.3f", m, v[1], v[NR] }'; }
+record() { echo "$2" >>"$WORK/s-$1"; }  # record KEY VALUE
+
 # warm-up (connections, caches)
 wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$GW/" >/dev/null
 wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$NGX_PORT/" >/dev/null
 
-run direct "http://127.0.0.1:$UP/";   D_RPS=$RPS D_P50=$(to_ms "$P50") D_P99=$(to_ms "$P99")
-run nginx "http://127.0.0.1:$NGX_PORT/"; N_RPS=$RPS N_P50=$(to_ms "$P50") N_P99=$(to_ms "$P99")
-run gateway "http://127.0.0.1:$GW/";  G_RPS=$RPS G_P50=$(to_ms "$P50") G_P99=$(to_ms "$P99")
-G_ERR=${NON2XX:-0}
-
-# Added latency away from saturation: 4 connections, one wrk thread.
+echo "uptime before: $(uptime)"
 CONNS_SAT=$CONNS THREADS_SAT=$THREADS
-CONNS=4 THREADS=1
-run direct-light "http://127.0.0.1:$UP/";    DL_P50=$(to_ms "$P50") DL_P99=$(to_ms "$P99") DL_RPS=$RPS
-run nginx-light "http://127.0.0.1:$NGX_PORT/"; NL_P50=$(to_ms "$P50") NL_P99=$(to_ms "$P99") NL_RPS=$RPS
-run gateway-light "http://127.0.0.1:$GW/";   GL_P50=$(to_ms "$P50") GL_P99=$(to_ms "$P99") GL_RPS=$RPS
+G_ERR=0
+for round in $(seq 1 "$ROUNDS"); do
+    for load in sat light; do
+        if [ $load = sat ]; then CONNS=$CONNS_SAT THREADS=$THREADS_SAT; else CONNS=4 THREADS=1; fi
+        echo "round $round, $load (wrk -t$THREADS -c$CONNS -d${SECS}s)"
+        run direct "http://127.0.0.1:$UP/"
+        record "$load-direct-cpu" "$CPU_US"
+        record "$load-direct-rps" "$RPS"; record "$load-direct-p50" "$P50"; record "$load-direct-p99" "$P99"
+        D99=$P99
+        order="nginx gateway"; [ $((round % 2)) = 0 ] && order="gateway nginx"
+        for who in $order; do
+            if [ $who = nginx ]; then run nginx "http://127.0.0.1:$NGX_PORT/"
+            else run gateway "http://127.0.0.1:$GW/"; G_ERR=$((G_ERR + ${NON2XX:-0})); fi
+            record "$load-$who-rps" "$RPS"; record "$load-$who-p50" "$P50"; record "$load-$who-p99" "$P99"
+            record "$load-$who-add99" "$(awk -v a="$P99" -v b="$D99" 'BEGIN {print a - b}')"
+            record "$load-$who-other" "$OTHER"
+            record "$load-$who-cpu" "$CPU_US"
+            eval "R_$who=$RPS"
+        done
+        record "$load-ratio" "$(awk -v g="$R_gateway" -v n="$R_nginx" 'BEGIN {print g / n}')"
+    done
+done
+echo "uptime after: $(uptime)"
 CONNS=$CONNS_SAT THREADS=$THREADS_SAT
 
 run limited "http://127.0.0.1:$GW/limited"
 L_ADMITTED=$((TOTAL - ${NON2XX:-0}))
 L_OFFERED=$RPS
 
+cell() {  # cell KEY: "median (min–max)"
+    read -r m lo hi <<<"$(stats "$WORK/s-$1")"
+    printf '%s (%s–%s)' "$(fmt "$m")" "$(fmt "$lo")" "$(fmt "$hi")"
+}
+fmt() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else printf "%.3f", v }'; }
+
+table() {  # table LOAD
+    echo "| path | requests/s | p50 ms | p99 ms | p99 added over direct, ms | CPU µs / request | other CPU, cores |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '| direct upstream | %s | %s | %s | — | %s | |\n' "$(cell "$1-direct-rps")" \
+        "$(cell "$1-direct-p50")" "$(cell "$1-direct-p99")" "$(cell "$1-direct-cpu")"
+    printf '| nginx proxy_pass (%d workers, keep-alive) | %s | %s | %s | %s | %s | %s |\n' "$CORES" \
+        "$(cell "$1-nginx-rps")" "$(cell "$1-nginx-p50")" "$(cell "$1-nginx-p99")" \
+        "$(cell "$1-nginx-add99")" "$(cell "$1-nginx-cpu")" "$(cell "$1-nginx-other")"
+    printf '| dtx-gateway (rate limit + breaker on) | %s | %s | %s | %s | %s | %s |\n' \
+        "$(cell "$1-gateway-rps")" "$(cell "$1-gateway-p50")" "$(cell "$1-gateway-p99")" \
+        "$(cell "$1-gateway-add99")" "$(cell "$1-gateway-cpu")" "$(cell "$1-gateway-other")"
+    echo
+    printf 'throughput ratio gateway / nginx, per round: median %s (target >= 0.80)\n' "$(cell "$1-ratio")"
+}
+
 echo
-echo "dtx-gateway benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $CORES cores, wrk -t$THREADS -c$CONNS -d${SECS}s"
+echo "dtx-gateway benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $CORES cores, $ROUNDS rounds of ${SECS}s, median (min–max)"
 echo
-echo "| path | requests/s | p50 ms | p99 ms | p99 added over direct, ms |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-printf '| direct upstream | %.0f | %s | %s | — |\n' "$D_RPS" "$D_P50" "$D_P99"
-printf '| nginx proxy_pass (%d workers, keep-alive) | %.0f | %s | %s | %.3f |\n' "$CORES" "$N_RPS" "$N_P50" "$N_P99" "$(awk -v a="$N_P99" -v b="$D_P99" 'BEGIN{print a-b}')"
-printf '| dtx-gateway (rate limit + breaker on) | %.0f | %s | %s | %.3f |\n' "$G_RPS" "$G_P50" "$G_P99" "$(awk -v a="$G_P99" -v b="$D_P99" 'BEGIN{print a-b}')"
+echo "saturation (wrk -t$THREADS -c$CONNS):"
 echo
-awk -v g="$G_RPS" -v n="$N_RPS" 'BEGIN { printf "throughput ratio gateway / nginx: %.2f (target >= 0.80)\n", g / n }'
+table sat
 echo
-echo "light load (wrk -t1 -c4 -d${SECS}s): where added latency is the proxy's own cost, not queueing"
+echo "light load (wrk -t1 -c4): where added latency is the proxy's own cost, not queueing"
 echo
-echo "| path | requests/s | p50 ms | p99 ms | p99 added over direct, ms |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-printf '| direct upstream | %.0f | %s | %s | — |\n' "$DL_RPS" "$DL_P50" "$DL_P99"
-printf '| nginx proxy_pass | %.0f | %s | %s | %.3f |\n' "$NL_RPS" "$NL_P50" "$NL_P99" "$(awk -v a="$NL_P99" -v b="$DL_P99" 'BEGIN{print a-b}')"
-printf '| dtx-gateway | %.0f | %s | %s | %.3f |\n' "$GL_RPS" "$GL_P50" "$GL_P99" "$(awk -v a="$GL_P99" -v b="$DL_P99" 'BEGIN{print a-b}')"
+table light
 echo
-echo "gateway non-2xx answers during the run: $G_ERR"
+echo "gateway non-2xx answers during the runs: $G_ERR"
 awk -v adm="$L_ADMITTED" -v t="$ELAPSED" -v r="$RATE" -v off="$L_OFFERED" 'BEGIN {
     rate = adm / t
     printf "admitted-rate accuracy: limit %d r/s (leaky bucket, burst 50), offered %.0f r/s for %.2f s, admitted %.1f r/s = %+.2f%% of the limit (target within 2%%)\n", r, off, t, rate, (rate - r) * 100 / r }'

@@ -40,8 +40,14 @@ static int s_check(CURL *e, const char *url, int64_t timeout_ms)
     return code >= 200 && code < 400;
 }
 
-static void s_round(dtx_gw_health_t *self, CURL *e)
+#define S_MAX_SLEEP_US 200000  /* look again at least this often (a swap may bring pools) */
+#define S_MIN_SLEEP_US 5000
+
+/* Checks every target that is due; returns when the next one is due
+ * (monotonic µs), or 0 when no pool is checked. */
+static int64_t s_round(dtx_gw_health_t *self, CURL *e)
 {
+    int64_t next = 0;
     dtx_gw_runtime_t *rt = dtx_gw_current_acquire(self->current);
     for (int i = 0; rt && i < rt->npools; i++) {
         dtx_gw_pool_t *p = rt->pools[i];
@@ -53,7 +59,10 @@ static void s_round(dtx_gw_health_t *self, CURL *e)
             int due = p->targets[k].next_check_us <= now;
             if (due)
                 p->targets[k].next_check_us = now + p->cfg.health_interval_ms * 1000;
+            int64_t at = p->targets[k].next_check_us;
             pthread_mutex_unlock(&p->lock);
+            if (!next || at < next)
+                next = at;
             if (!due)
                 continue;
             char url[2048];
@@ -69,8 +78,12 @@ static void s_round(dtx_gw_health_t *self, CURL *e)
         }
     }
     dtx_gw_runtime_unref(&rt);
+    return next;
 }
 
+/* Sleeps until the next check is due (not a fixed tick: an idle gateway
+ * without health checks wakes 5 times a second, with them once per
+ * check), or until stopped. */
 static void *s_main(void *arg)
 {
     dtx_gw_health_t *self = arg;
@@ -78,14 +91,19 @@ static void *s_main(void *arg)
     pthread_mutex_lock(&self->lock);
     while (!self->stop) {
         pthread_mutex_unlock(&self->lock);
-        if (e)
-            s_round(self, e);
+        int64_t next = e ? s_round(self, e) : 0;
         pthread_mutex_lock(&self->lock);
         if (self->stop)
             break;
+        int64_t wait = next ? next - dtx_gw_now_us() : S_MAX_SLEEP_US;
+        if (wait > S_MAX_SLEEP_US)
+            wait = S_MAX_SLEEP_US;
+        if (wait < S_MIN_SLEEP_US)
+            wait = S_MIN_SLEEP_US;
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += 50 * 1000000L;
+        until.tv_sec += wait / 1000000;
+        until.tv_nsec += (wait % 1000000) * 1000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;

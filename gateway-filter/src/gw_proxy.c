@@ -1,21 +1,30 @@
 /*
- * gw_proxy.c — the upstream exchange over libcurl (gw_proxy.h).
+ * gw_proxy.c — the upstream exchange over libcurl's multi socket API
+ * (gw_proxy.h).
  *
- * Each call borrows an easy handle paired with its own multi handle from
- * a process-wide free list; the multi handle keeps the keep-alive
- * connections, so a pair reused for the next request reuses them. The
- * call is driven with curl_multi_perform / curl_multi_poll from the
- * request's own thread, which lets it also watch the client socket and
- * stop at the end of the headers to stream the body.
+ * States of one call (up->phase):
+ *
+ *   start ──▶ HEADERS ──(headers in; with buffer_whole: answer complete)──▶ BODY ──▶ end
+ *               │  ▲                                                         │
+ *               │  └─ connect failed: next target / backup pool              │
+ *               └──────────────(no target left, timeout, client gone)──▶ failed
+ *
+ * Invariants: the easy handle is in the multi handle exactly while
+ * `added`; `ready` runs only for an armed call and only from
+ * dtx_gw_upstreams_dispatch (a call is armed by _start and by a read that
+ * answered AGAIN, disarmed when `ready` runs); a call is on the `waiting`
+ * list (client not watched yet, oldest first) only in HEADERS.
  */
+#include <assert.h>
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -25,30 +34,77 @@
 #include "gw_proxy.h"
 #include "gw_route.h"
 
-#define S_PAUSE_AT   (256 * 1024)  /* pause the transfer with this much unread */
-#define S_MAX_IDLE   4096          /* handle pairs kept */
-#define S_MAX_HDRS   64
+#define S_PAUSE_AT      (256 * 1024)  /* pause the transfer with this much unread */
+#define S_MAX_IDLE      256           /* easy handles kept per worker */
+#define S_MAX_HDRS      64
+#define S_MAX_CONNECTS  1024          /* keep-alive connections kept per worker */
+#define S_WATCH_AFTER_US 50000        /* watch the client of a call this old */
 
-typedef struct s_handles {
-    struct s_handles *next;
-    CURL             *easy;
-    CURLM            *multi;
-} s_handles_t;
+#define S_PHASE_HEADERS 0
+#define S_PHASE_BODY    1
+
+typedef struct s_easy {
+    struct s_easy *next;
+    CURL          *easy;
+} s_easy_t;
+
+/* A curl socket in the worker's epoll set. */
+typedef struct s_sock {
+    dtx_gw_event_source_t src;        /* DTX_GW_EV_UPSTREAM */
+    curl_socket_t         fd;
+    uint32_t              events;     /* interest registered */
+    int                   registered; /* in the epoll set */
+    int                   parked;     /* curl does not watch it now */
+} s_sock_t;
+
+struct dtx_gw_upstreams {
+    int                epfd;
+    CURLM             *multi;
+    int64_t            timer_due_us;  /* curl's timer, -1 none */
+    s_easy_t          *idle;          /* easy handles to reuse */
+    int                nidle;
+    dtx_gw_upstream_t *ready_head, *ready_tail;     /* armed calls whose wait is over */
+    dtx_gw_upstream_t *waiting_head, *waiting_tail; /* HEADERS, client not watched */
+    dtx_gw_upstream_t *all;           /* every call not ended */
+    int                calls;         /* how many */
+    s_sock_t         **socks;         /* by fd: curl sockets known */
+    size_t             nsocks;
+};
 
 struct dtx_gw_upstream {
+    dtx_gw_upstreams_t *loop;
     dtx_gw_req_t      *req;
-    s_handles_t       *h;
+    s_easy_t          *e;
     int                added;        /* easy is in multi */
+    dtx_gw_upstream_ready_fn ready;
+    void              *arg;
+    int                armed;
+    int                phase;        /* S_PHASE_* */
+    size_t             buffer_whole; /* 0: stream */
+    /* lists */
+    int                in_ready, in_waiting;
+    dtx_gw_upstream_t *ready_prev, *ready_next;
+    dtx_gw_upstream_t *wait_prev, *wait_next;
+    dtx_gw_upstream_t *all_prev, *all_next;
+    /* client watch */
+    dtx_gw_event_source_t client_src; /* DTX_GW_EV_CLIENT; first: container_of */
     int                client_fd;
+    int                watching;
+    /* target choice */
     dtx_gw_pool_t     *pool;         /* pool of the current attempt */
+    dtx_gw_pool_t     *backup;       /* still to try, or NULL */
     int                target;       /* its target, -1 none */
+    unsigned char      tried[DTX_GW_MAX_TARGETS];
+    int                attempts;
+    int                last_error;
     int64_t            started_us;
     struct curl_slist *headers;
     char              *url;
     /* answer */
     int                status;
     int                headers_done;
-    int                done;
+    int                done;         /* transfer over (result says how) */
+    int                failed;       /* the call failed (req->upstream_error) */
     CURLcode           result;
     int64_t            content_length;
     dtx_gw_resp_header_t hdrs[S_MAX_HDRS];
@@ -56,11 +112,10 @@ struct dtx_gw_upstream {
     char              *body;         /* received, unread bytes at body + off */
     size_t             len, off, cap;
     int                paused;
+    int                too_big;      /* buffer_whole exceeded */
 };
 
-static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
-static s_handles_t *s_idle;
-static int s_nidle;
+static void s_check(dtx_gw_upstream_t *up);
 
 int dtx_gw_proxy_init(void)
 {
@@ -69,62 +124,7 @@ int dtx_gw_proxy_init(void)
 
 void dtx_gw_proxy_shutdown(void)
 {
-    pthread_mutex_lock(&s_lock);
-    s_handles_t *h = s_idle;
-    s_idle = NULL;
-    s_nidle = 0;
-    pthread_mutex_unlock(&s_lock);
-    while (h) {
-        s_handles_t *next = h->next;
-        curl_multi_cleanup(h->multi);
-        curl_easy_cleanup(h->easy);
-        free(h);
-        h = next;
-    }
     curl_global_cleanup();
-}
-
-static s_handles_t *s_borrow(void)
-{
-    pthread_mutex_lock(&s_lock);
-    s_handles_t *h = s_idle;
-    if (h) {
-        s_idle = h->next;
-        s_nidle--;
-    }
-    pthread_mutex_unlock(&s_lock);
-    if (h)
-        return h;
-    h = calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
-    h->easy = curl_easy_init();
-    h->multi = curl_multi_init();
-    if (!h->easy || !h->multi) {
-        curl_easy_cleanup(h->easy);
-        curl_multi_cleanup(h->multi);
-        free(h);
-        return NULL;
-    }
-    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 8L);
-    return h;
-}
-
-static void s_give_back(s_handles_t *h, int broken)
-{
-    pthread_mutex_lock(&s_lock);
-    if (!broken && s_nidle < S_MAX_IDLE) {
-        h->next = s_idle;
-        s_idle = h;
-        s_nidle++;
-        h = NULL;
-    }
-    pthread_mutex_unlock(&s_lock);
-    if (h) {
-        curl_multi_cleanup(h->multi);
-        curl_easy_cleanup(h->easy);
-        free(h);
-    }
 }
 
 /* ---------------- request headers ---------------- */
@@ -238,8 +238,13 @@ static size_t s_on_header(char *data, size_t size, size_t n, void *arg)
         return len;
     }
     if (end == 0) {
-        if (up->status >= 200)
+        if (up->status >= 200) {
             up->headers_done = 1;
+            up->req->upstream_us = dtx_gw_now_us() - up->started_us;  /* time to headers */
+            up->req->upstream_status = up->status;
+            up->req->upstream_error = DTX_GW_UPERR_NONE;
+            s_check(up);
+        }
         return len;
     }
     const char *colon = memchr(data, ':', end);
@@ -280,7 +285,12 @@ static size_t s_on_body(char *data, size_t size, size_t n, void *arg)
 {
     dtx_gw_upstream_t *up = arg;
     size_t len = size * n;
-    if (up->len - up->off >= S_PAUSE_AT) {
+    if (up->buffer_whole) {
+        if (up->len - up->off + len > up->buffer_whole) {
+            up->too_big = 1;
+            return 0;  /* aborts the transfer */
+        }
+    } else if (up->len - up->off >= S_PAUSE_AT) {
         up->paused = 1;
         return CURL_WRITEFUNC_PAUSE;
     }
@@ -292,7 +302,11 @@ static size_t s_on_body(char *data, size_t size, size_t n, void *arg)
             up->len -= up->off;
             up->off = 0;
         }
-        size_t cap = up->cap ? up->cap : 16384;
+        /* First piece: the announced length when small (one right-sized
+         * block for the usual whole answer), else 16 KiB. */
+        size_t cap = up->cap ? up->cap
+                     : (up->content_length > 0 && up->content_length <= 65536)
+                         ? (size_t)up->content_length : 16384;
         while (cap < up->len + len)
             cap *= 2;
         if (cap != up->cap) {
@@ -305,64 +319,281 @@ static size_t s_on_body(char *data, size_t size, size_t n, void *arg)
     }
     memcpy(up->body + up->len, data, len);
     up->len += len;
+    if (up->phase == S_PHASE_BODY)
+        s_check(up);
     return len;
 }
 
-/* ---------------- driving ---------------- */
+/* ---------------- lists ---------------- */
 
-/* Drives the transfer until want() holds, the transfer ends or the
- * client goes away. Returns 0, or -1 when the client went away. */
-static int s_drive(dtx_gw_upstream_t *up, int (*want)(const dtx_gw_upstream_t *))
+static void s_ready_push(dtx_gw_upstream_t *up)
 {
-    int watch = up->client_fd >= 0;
-    while (!up->done && !want(up)) {
-        int running = 0;
-        curl_multi_perform(up->h->multi, &running);
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(up->h->multi, &left)))
-            if (m->msg == CURLMSG_DONE) {
-                up->done = 1;
-                up->result = m->data.result;
-            }
-        if (up->done || want(up))
-            break;
-        struct curl_waitfd fd = { up->client_fd, CURL_WAIT_POLLIN, 0 };
-        curl_multi_wait(up->h->multi, watch ? &fd : NULL, watch ? 1 : 0, 200, NULL);
-        if (watch && (fd.revents & (CURL_WAIT_POLLIN | POLLHUP | POLLERR))) {
-            char b;
-            ssize_t r = recv(up->client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-                up->req->client_gone = 1;
-                up->req->upstream_error = DTX_GW_UPERR_CLIENT_GONE;
-                return -1;
-            }
-            watch = 0;  /* pipelined bytes: stop watching, keep going */
-        }
+    dtx_gw_upstreams_t *l = up->loop;
+    if (up->in_ready)
+        return;
+    up->in_ready = 1;
+    up->ready_next = NULL;
+    up->ready_prev = l->ready_tail;
+    if (l->ready_tail)
+        l->ready_tail->ready_next = up;
+    else
+        l->ready_head = up;
+    l->ready_tail = up;
+}
+
+static void s_ready_remove(dtx_gw_upstream_t *up)
+{
+    dtx_gw_upstreams_t *l = up->loop;
+    if (!up->in_ready)
+        return;
+    up->in_ready = 0;
+    if (up->ready_prev)
+        up->ready_prev->ready_next = up->ready_next;
+    else
+        l->ready_head = up->ready_next;
+    if (up->ready_next)
+        up->ready_next->ready_prev = up->ready_prev;
+    else
+        l->ready_tail = up->ready_prev;
+    up->ready_prev = up->ready_next = NULL;
+}
+
+static void s_waiting_push(dtx_gw_upstream_t *up)
+{
+    dtx_gw_upstreams_t *l = up->loop;
+    if (up->in_waiting || up->client_fd < 0 || up->watching)
+        return;
+    up->in_waiting = 1;
+    up->wait_next = NULL;
+    up->wait_prev = l->waiting_tail;
+    if (l->waiting_tail)
+        l->waiting_tail->wait_next = up;
+    else
+        l->waiting_head = up;
+    l->waiting_tail = up;
+}
+
+static void s_waiting_remove(dtx_gw_upstream_t *up)
+{
+    dtx_gw_upstreams_t *l = up->loop;
+    if (!up->in_waiting)
+        return;
+    up->in_waiting = 0;
+    if (up->wait_prev)
+        up->wait_prev->wait_next = up->wait_next;
+    else
+        l->waiting_head = up->wait_next;
+    if (up->wait_next)
+        up->wait_next->wait_prev = up->wait_prev;
+    else
+        l->waiting_tail = up->wait_prev;
+    up->wait_prev = up->wait_next = NULL;
+}
+
+/* Is the wait the call is armed for over? */
+static int s_wait_over(const dtx_gw_upstream_t *up)
+{
+    if (up->failed)
+        return 1;
+    if (up->phase == S_PHASE_HEADERS)
+        return up->headers_done && (!up->buffer_whole || up->done);
+    return up->len > up->off || up->done;
+}
+
+static void s_check(dtx_gw_upstream_t *up)
+{
+    if (up->armed && s_wait_over(up))
+        s_ready_push(up);
+}
+
+/* ---------------- client watch ---------------- */
+
+static void s_unwatch(dtx_gw_upstream_t *up)
+{
+    s_waiting_remove(up);
+    if (up->watching) {
+        epoll_ctl(up->loop->epfd, EPOLL_CTL_DEL, up->client_fd, NULL);
+        up->watching = 0;
     }
+}
+
+static void s_watch(dtx_gw_upstream_t *up)
+{
+    s_waiting_remove(up);
+    struct epoll_event ev = { .events = EPOLLRDHUP, .data.ptr = &up->client_src };
+    if (epoll_ctl(up->loop->epfd, EPOLL_CTL_ADD, up->client_fd, &ev) == 0)
+        up->watching = 1;
+}
+
+/* ---------------- curl glue ---------------- */
+
+/* Curl sockets stay in the epoll set between transfers: when curl
+ * forgets a socket (CURL_POLL_REMOVE: its connection goes back to the
+ * cache) the entry is only "parked", and the next transfer on that
+ * connection finds it registered with the same interest — no epoll_ctl
+ * per request. A parked socket that turns ready (the upstream closed the
+ * idle connection) is taken out of the set at once, so a dead connection
+ * can never make the loop spin; a socket curl closes is dropped in
+ * s_on_close. */
+static s_sock_t *s_sock_at(dtx_gw_upstreams_t *l, curl_socket_t fd, int make)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= l->nsocks) {
+        if (!make)
+            return NULL;
+        size_t n = l->nsocks ? l->nsocks : 64;
+        while (n <= (size_t)fd)
+            n *= 2;
+        s_sock_t **t = realloc(l->socks, n * sizeof *t);
+        if (!t)
+            return NULL;
+        memset(t + l->nsocks, 0, (n - l->nsocks) * sizeof *t);
+        l->socks = t;
+        l->nsocks = n;
+    }
+    if (!l->socks[fd] && make) {
+        s_sock_t *s = calloc(1, sizeof *s);
+        if (!s)
+            return NULL;
+        s->src.kind = DTX_GW_EV_UPSTREAM;
+        s->fd = fd;
+        l->socks[fd] = s;
+    }
+    return l->socks[fd];
+}
+
+static int s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    (void)socketp;
+    dtx_gw_upstreams_t *l = userp;
+    s_sock_t *s = s_sock_at(l, fd, what != CURL_POLL_REMOVE);
+    if (!s)
+        return what == CURL_POLL_REMOVE ? 0 : -1;
+    if (what == CURL_POLL_REMOVE) {
+        s->parked = 1;
+        return 0;
+    }
+    s->parked = 0;
+    uint32_t events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+                      ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    if (s->registered && events == s->events)
+        return 0;
+    struct epoll_event ev = { .events = events, .data.ptr = s };
+    if (s->registered) {
+        if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
+            s->registered = 0;
+    }
+    if (!s->registered) {
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
+            (errno != EEXIST || epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0))
+            return -1;
+        s->registered = 1;
+    }
+    s->events = events;
     return 0;
 }
 
-static int s_want_headers(const dtx_gw_upstream_t *up)
+static int s_on_close(void *clientp, curl_socket_t fd)
 {
-    return up->headers_done;
+    dtx_gw_upstreams_t *l = clientp;
+    s_sock_t *s = s_sock_at(l, fd, 0);
+    if (s) {
+        if (s->registered)
+            epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+        l->socks[fd] = NULL;
+        free(s);
+    }
+    return close(fd);
 }
 
-static int s_want_data(const dtx_gw_upstream_t *up)
+static int s_on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
-    return up->len > up->off;
-}
-
-static int s_want_end(const dtx_gw_upstream_t *up)
-{
-    (void)up;
+    (void)multi;
+    dtx_gw_upstreams_t *l = userp;
+    l->timer_due_us = timeout_ms < 0 ? -1 : dtx_gw_now_us() + (int64_t)timeout_ms * 1000;
     return 0;
 }
+
+dtx_gw_upstreams_t *dtx_gw_upstreams_new(int epoll_fd)
+{
+    dtx_gw_upstreams_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->epfd = epoll_fd;
+    self->timer_due_us = -1;
+    self->multi = curl_multi_init();
+    if (!self->multi) {
+        free(self);
+        return NULL;
+    }
+    curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
+    curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
+    curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, s_on_timer);
+    curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
+    curl_multi_setopt(self->multi, CURLMOPT_MAXCONNECTS, (long)S_MAX_CONNECTS);
+    return self;
+}
+
+void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dtx_gw_upstreams_t *self = *self_p;
+    *self_p = NULL;
+    assert(self->calls == 0);
+    s_easy_t *e = self->idle;
+    while (e) {
+        s_easy_t *next = e->next;
+        curl_easy_cleanup(e->easy);
+        free(e);
+        e = next;
+    }
+    curl_multi_cleanup(self->multi);  /* closes the cached connections */
+    for (size_t i = 0; i < self->nsocks; i++)
+        free(self->socks[i]);
+    free(self->socks);
+    free(self);
+}
+
+static s_easy_t *s_borrow(dtx_gw_upstreams_t *l)
+{
+    s_easy_t *e = l->idle;
+    if (e) {
+        l->idle = e->next;
+        l->nidle--;
+        return e;
+    }
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->easy = curl_easy_init();
+    if (!e->easy) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+static void s_give_back(dtx_gw_upstreams_t *l, s_easy_t *e)
+{
+    if (l->nidle < S_MAX_IDLE) {
+        e->next = l->idle;
+        l->idle = e;
+        l->nidle++;
+        return;
+    }
+    curl_easy_cleanup(e->easy);
+    free(e);
+}
+
+/* ---------------- one call ---------------- */
 
 static void s_detach(dtx_gw_upstream_t *up)
 {
     if (up->added) {
-        curl_multi_remove_handle(up->h->multi, up->h->easy);
+        curl_multi_remove_handle(up->loop->multi, up->e->easy);
         up->added = 0;
     }
 }
@@ -381,7 +612,7 @@ static int s_send(dtx_gw_upstream_t *up)
 {
     dtx_gw_req_t *req = up->req;
     dtx_gw_target_t *t = &up->pool->targets[up->target];
-    CURL *e = up->h->easy;
+    CURL *e = up->e->easy;
     free(up->url);
     size_t ul = strlen(t->url) + strlen(req->path) + (req->query ? strlen(req->query) + 1 : 0) + 1;
     up->url = malloc(ul);
@@ -389,7 +620,8 @@ static int s_send(dtx_gw_upstream_t *up)
         return -1;
     snprintf(up->url, ul, "%s%s%s%s", t->url, req->path, req->query ? "?" : "",
              req->query ? req->query : "");
-    curl_easy_reset(e);
+    /* The handle is reused without curl_easy_reset (a measurable cost per
+     * request): every option a call depends on is set below, each time. */
     s_clear_answer(up);
     up->done = 0;
     up->paused = 0;
@@ -408,10 +640,17 @@ static int s_send(dtx_gw_upstream_t *up)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, up);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, up);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, up);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, s_on_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, up->loop);
     curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    /* Back to a plain GET first (what curl_easy_reset would leave). */
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     if (strcmp(req->method, "GET") == 0 && req->body_len == 0) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        /* done */
     } else if (strcmp(req->method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
@@ -423,7 +662,7 @@ static int s_send(dtx_gw_upstream_t *up)
         }
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     }
-    if (curl_multi_add_handle(up->h->multi, e) != CURLM_OK)
+    if (curl_multi_add_handle(up->loop->multi, e) != CURLM_OK)
         return -1;
     up->added = 1;
     atomic_fetch_add(&t->in_flight, 1);
@@ -439,13 +678,192 @@ static int s_connect_failed(dtx_gw_upstream_t *up)
         /* Timed out before the request left (a reused connection has no
          * connect time, so look at what was sent). */
         long sent = 0;
-        curl_easy_getinfo(up->h->easy, CURLINFO_REQUEST_SIZE, &sent);
+        curl_easy_getinfo(up->e->easy, CURLINFO_REQUEST_SIZE, &sent);
         return sent == 0;
     }
     return 0;
 }
 
-int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_req_t *req, int client_fd)
+/* Sends to the next target to try. Returns 0, or -1 when none is left
+ * (req->upstream_error set). */
+static int s_try_next(dtx_gw_upstream_t *up)
+{
+    dtx_gw_req_t *req = up->req;
+    dtx_gw_pool_t *pool = up->pool;
+    for (;;) {
+        int64_t now = dtx_gw_now_us();
+        const char *hk = pool->cfg.hash_header ? req->header(req->header_ctx,
+                                                             pool->cfg.hash_header) : NULL;
+        int idx = up->attempts <= pool->cfg.retries ? dtx_gw_pool_pick(pool, hk, now, up->tried, 0)
+                                                    : -1;
+        if (idx < 0 && up->attempts == 0 && !up->backup)
+            idx = dtx_gw_pool_pick(pool, hk, now, up->tried, 1);  /* panic: anyone */
+        if (idx < 0) {
+            if (up->backup) {
+                pool = up->pool = up->backup;
+                up->backup = NULL;
+                up->attempts = 0;
+                memset(up->tried, 0, sizeof up->tried);
+                continue;
+            }
+            req->upstream_error = up->last_error;
+            return -1;
+        }
+        up->tried[idx] = 1;
+        up->attempts++;
+        up->pool = pool;
+        up->target = idx;
+        if (s_send(up) < 0) {
+            s_attempt_over(up, DTX_GW_OUTCOME_OTHER);
+            req->upstream_error = DTX_GW_UPERR_IO;
+            return -1;
+        }
+        return 0;
+    }
+}
+
+static void s_fail(dtx_gw_upstream_t *up)
+{
+    up->failed = 1;
+    up->done = 1;
+    s_unwatch(up);
+    s_check(up);
+}
+
+/* The transfer of up ended with result. */
+static void s_transfer_done(dtx_gw_upstream_t *up, CURLcode result)
+{
+    dtx_gw_req_t *req = up->req;
+    up->done = 1;
+    up->result = result;
+    if (up->headers_done) {
+        s_detach(up);  /* the connection goes back to the cache */
+        if (result != CURLE_OK && req->upstream_error == DTX_GW_UPERR_NONE) {
+            req->upstream_error = result == CURLE_OPERATION_TIMEDOUT ? DTX_GW_UPERR_TIMEOUT
+                                                                     : DTX_GW_UPERR_IO;
+            if (up->phase == S_PHASE_HEADERS)
+                up->failed = 1;  /* buffering whole: the answer is incomplete */
+        }
+        if (up->phase == S_PHASE_HEADERS && !up->failed)
+            up->phase = S_PHASE_BODY;
+        s_unwatch(up);
+        s_check(up);
+        return;
+    }
+    /* The transfer ended without an answer. */
+    int idx = up->target;
+    const char *pool_name = up->pool->cfg.name;
+    const char *url = idx >= 0 ? up->pool->targets[idx].url : "";
+    if (s_connect_failed(up)) {
+        dtx_log_warn("upstream connect failed", "pool=%s target=%s err=\"%s\"", pool_name, url,
+                     curl_easy_strerror(result));
+        s_detach(up);
+        s_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
+        up->last_error = DTX_GW_UPERR_CONNECT;
+        up->done = 0;
+        if (s_try_next(up) == 0)
+            return;
+        s_fail(up);
+        return;
+    }
+    req->upstream_error = result == CURLE_OPERATION_TIMEDOUT ? DTX_GW_UPERR_TIMEOUT
+                                                             : DTX_GW_UPERR_IO;
+    dtx_log_warn("upstream call failed", "pool=%s target=%s err=\"%s\"", pool_name, url,
+                 curl_easy_strerror(result));
+    s_detach(up);
+    s_fail(up);
+}
+
+void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *src,
+                               uint32_t events)
+{
+    if (src->kind == DTX_GW_EV_UPSTREAM) {
+        s_sock_t *s = (s_sock_t *)src;
+        if (s->parked) {
+            /* An idle cached connection stirred (closed by the upstream):
+             * out of the set; curl finds it dead when it tries it. */
+            epoll_ctl(self->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+            s->registered = 0;
+            return;
+        }
+        int flags = ((events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+                    ((events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                    ((events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+        int running;
+        curl_multi_socket_action(self->multi, s->fd, flags, &running);
+        return;
+    }
+    /* A watched client: gone, or pipelined bytes (then stop watching). */
+    dtx_gw_upstream_t *up = (dtx_gw_upstream_t *)(void *)((char *)src -
+                                                         offsetof(dtx_gw_upstream_t, client_src));
+    char b;
+    ssize_t r = recv(up->client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        up->req->client_gone = 1;
+        up->req->upstream_error = DTX_GW_UPERR_CLIENT_GONE;
+        s_detach(up);
+        s_fail(up);
+        return;
+    }
+    s_unwatch(up);
+}
+
+int dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us)
+{
+    int64_t due = self->timer_due_us;
+    if (self->waiting_head) {
+        int64_t w = self->waiting_head->started_us + S_WATCH_AFTER_US;
+        if (due < 0 || w < due)
+            due = w;
+    }
+    if (due < 0)
+        return -1;
+    if (due <= now_us)
+        return 0;
+    return (int)((due - now_us + 999) / 1000);
+}
+
+int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
+{
+    if (self->timer_due_us >= 0 && self->timer_due_us <= now_us) {
+        int running;
+        self->timer_due_us = -1;
+        curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(self->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        dtx_gw_upstream_t *up = NULL;
+        CURL *easy = m->easy_handle;
+        CURLcode result = m->data.result;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&up);
+        if (up)
+            s_transfer_done(up, result);  /* may remove easy: m is stale after */
+    }
+    while (self->waiting_head && self->waiting_head->started_us + S_WATCH_AFTER_US <= now_us)
+        s_watch(self->waiting_head);
+    int n = 0;
+    while (self->ready_head) {
+        dtx_gw_upstream_t *up = self->ready_head;
+        s_ready_remove(up);
+        if (!up->armed)
+            continue;
+        up->armed = 0;
+        if (up->phase == S_PHASE_HEADERS && !up->failed) {
+            up->phase = S_PHASE_BODY;
+            s_waiting_remove(up);
+        }
+        n++;
+        up->ready(up->arg);
+    }
+    return n;
+}
+
+int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
+                          dtx_gw_req_t *req, int client_fd, size_t buffer_whole,
+                          dtx_gw_upstream_ready_fn ready, void *arg)
 {
     dtx_gw_upstream_t *up = calloc(1, sizeof *up);
     *out = up;
@@ -453,73 +871,43 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_req_t *req, int client
         req->upstream_error = DTX_GW_UPERR_IO;
         return -1;
     }
+    loop->calls++;
+    up->all_next = loop->all;
+    if (loop->all)
+        loop->all->all_prev = up;
+    loop->all = up;
+    up->loop = loop;
     up->req = req;
+    up->ready = ready;
+    up->arg = arg;
+    up->buffer_whole = buffer_whole;
+    up->client_src.kind = DTX_GW_EV_CLIENT;
     up->client_fd = client_fd;
     up->target = -1;
     up->content_length = -1;
-    up->h = s_borrow();
-    if (!up->h || s_build_headers(up) < 0) {
+    up->last_error = DTX_GW_UPERR_NO_TARGET;
+    up->e = s_borrow(loop);
+    if (!up->e || s_build_headers(up) < 0) {
         req->upstream_error = DTX_GW_UPERR_IO;
         return -1;
     }
     dtx_gw_route_t *route = req->route;
-    dtx_gw_pool_t *pool = req->fallback_pool ? req->fallback_pool : dtx_gw_route_pick_pool(route);
-    dtx_gw_pool_t *backup = req->fallback_pool ? NULL : route->backup;
-    unsigned char tried[DTX_GW_MAX_TARGETS] = { 0 };
-    int attempts = 0, last_error = DTX_GW_UPERR_NO_TARGET;
+    up->pool = req->fallback_pool ? req->fallback_pool : dtx_gw_route_pick_pool(route);
+    up->backup = req->fallback_pool ? NULL : route->backup;
     up->started_us = dtx_gw_now_us();
     req->sent = 1;
-    for (;;) {
-        int64_t now = dtx_gw_now_us();
-        const char *hk = pool->cfg.hash_header ? req->header(req->header_ctx,
-                                                             pool->cfg.hash_header) : NULL;
-        int idx = attempts <= pool->cfg.retries ? dtx_gw_pool_pick(pool, hk, now, tried, 0) : -1;
-        if (idx < 0 && attempts == 0 && !backup)
-            idx = dtx_gw_pool_pick(pool, hk, now, tried, 1);  /* panic: anyone */
-        if (idx < 0) {
-            if (backup) {
-                pool = backup;
-                backup = NULL;
-                attempts = 0;
-                memset(tried, 0, sizeof tried);
-                continue;
-            }
-            req->upstream_error = last_error;
-            break;
-        }
-        tried[idx] = 1;
-        attempts++;
-        up->pool = pool;
-        up->target = idx;
-        if (s_send(up) < 0) {
-            s_attempt_over(up, DTX_GW_OUTCOME_OTHER);
-            req->upstream_error = DTX_GW_UPERR_IO;
-            break;
-        }
-        if (s_drive(up, s_want_headers) < 0)
-            break;  /* client gone */
-        if (up->headers_done) {
-            req->upstream_us = dtx_gw_now_us() - up->started_us;  /* time to headers */
-            req->upstream_status = up->status;
-            req->upstream_error = DTX_GW_UPERR_NONE;
-            return 0;
-        }
-        /* The transfer ended without an answer. */
-        if (s_connect_failed(up)) {
-            dtx_log_warn("upstream connect failed", "pool=%s target=%s err=\"%s\"",
-                         pool->cfg.name, pool->targets[idx].url, curl_easy_strerror(up->result));
-            s_detach(up);
-            s_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
-            last_error = DTX_GW_UPERR_CONNECT;
-            continue;
-        }
-        req->upstream_error = up->result == CURLE_OPERATION_TIMEDOUT ? DTX_GW_UPERR_TIMEOUT
-                                                                     : DTX_GW_UPERR_IO;
-        dtx_log_warn("upstream call failed", "pool=%s target=%s err=\"%s\"", pool->cfg.name,
-                     pool->targets[idx].url, curl_easy_strerror(up->result));
-        break;
-    }
-    return -1;
+    if (s_try_next(up) < 0)
+        return -1;
+    up->armed = 1;
+    s_waiting_push(up);
+    return 0;
+}
+
+int dtx_gw_upstream_result(const dtx_gw_upstream_t *self)
+{
+    if (self->failed || !self->headers_done)
+        return -1;
+    return 0;
 }
 
 const dtx_gw_resp_header_t *dtx_gw_upstream_headers(const dtx_gw_upstream_t *self, int *n)
@@ -533,26 +921,11 @@ int64_t dtx_gw_upstream_content_length(const dtx_gw_upstream_t *self)
     return self->content_length;
 }
 
-static int s_body_failed(dtx_gw_upstream_t *self)
-{
-    if (self->done && self->result != CURLE_OK) {
-        if (self->req->upstream_error == DTX_GW_UPERR_NONE)
-            self->req->upstream_error = self->result == CURLE_OPERATION_TIMEDOUT
-                                            ? DTX_GW_UPERR_TIMEOUT : DTX_GW_UPERR_IO;
-        return 1;
-    }
-    return 0;
-}
-
 ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max)
 {
-    if (self->len == self->off) {
-        if (self->paused) {
-            self->paused = 0;
-            curl_easy_pause(self->h->easy, CURLPAUSE_CONT);
-        }
-        if (s_drive(self, s_want_data) < 0)
-            return -1;
+    if (self->len == self->off && self->paused && !self->done) {
+        self->paused = 0;
+        curl_easy_pause(self->e->easy, CURLPAUSE_CONT);  /* may deliver at once */
     }
     if (self->len > self->off) {
         size_t n = self->len - self->off < max ? self->len - self->off : max;
@@ -560,30 +933,33 @@ ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max)
         self->off += n;
         return (ssize_t)n;
     }
-    return s_body_failed(self) ? -1 : 0;
+    if (self->done) {
+        if (self->failed || self->result != CURLE_OK) {
+            if (self->req->upstream_error == DTX_GW_UPERR_NONE)
+                self->req->upstream_error = self->result == CURLE_OPERATION_TIMEDOUT
+                                                ? DTX_GW_UPERR_TIMEOUT : DTX_GW_UPERR_IO;
+            return -1;
+        }
+        return 0;
+    }
+    self->armed = 1;
+    return DTX_GW_UPSTREAM_AGAIN;
 }
 
-int dtx_gw_upstream_finish(dtx_gw_upstream_t *self, size_t limit)
+char *dtx_gw_upstream_take_body(dtx_gw_upstream_t *self, size_t *len)
 {
-    while (!self->done) {
-        if (self->len - self->off > limit)
-            return -1;
-        if (self->paused) {
-            /* Buffering whole: the pause threshold does not apply. */
-            self->paused = 0;
-            curl_easy_pause(self->h->easy, CURLPAUSE_CONT);
-        }
-        if (s_drive(self, s_want_end) < 0)
-            return -1;
-    }
-    if (self->len - self->off > limit || s_body_failed(self))
-        return -1;
-    return 0;
+    if (!self->body || self->off != 0 || !dtx_gw_upstream_complete(self))
+        return NULL;
+    char *b = self->body;
+    *len = self->len;
+    self->body = NULL;
+    self->len = self->off = self->cap = 0;
+    return b;
 }
 
 int dtx_gw_upstream_complete(const dtx_gw_upstream_t *self)
 {
-    return self->done && self->result == CURLE_OK;
+    return self->done && !self->failed && self->result == CURLE_OK;
 }
 
 const char *dtx_gw_upstream_body(const dtx_gw_upstream_t *self, size_t *len)
@@ -599,6 +975,7 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
     dtx_gw_upstream_t *up = *self_p;
     *self_p = NULL;
     dtx_gw_req_t *req = up->req;
+    dtx_gw_upstreams_t *loop = up->loop;
     if (up->target >= 0) {
         int outcome = DTX_GW_OUTCOME_OK;
         if (req->upstream_status >= 500)
@@ -612,15 +989,36 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
     }
     if (up->started_us && !req->upstream_us)
         req->upstream_us = dtx_gw_now_us() - up->started_us;
+    s_ready_remove(up);
+    s_unwatch(up);
     /* A transfer cut short leaves its connection unusable: curl closes it
      * when the handle is removed. */
-    if (up->h) {
+    if (up->e) {
         s_detach(up);
-        s_give_back(up->h, 0);
+        s_give_back(loop, up->e);
     }
     s_clear_answer(up);
     curl_slist_free_all(up->headers);
     free(up->url);
     free(up->body);
+    if (up->all_prev)
+        up->all_prev->all_next = up->all_next;
+    else
+        loop->all = up->all_next;
+    if (up->all_next)
+        up->all_next->all_prev = up->all_prev;
     free(up);
+    loop->calls--;
+}
+
+void dtx_gw_upstreams_cancel(dtx_gw_upstreams_t *self)
+{
+    for (dtx_gw_upstream_t *up = self->all; up; up = up->all_next) {
+        if (up->done)
+            continue;
+        s_detach(up);
+        if (up->req->upstream_error == DTX_GW_UPERR_NONE)
+            up->req->upstream_error = DTX_GW_UPERR_IO;
+        s_fail(up);
+    }
 }

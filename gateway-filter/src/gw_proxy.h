@@ -1,36 +1,66 @@
 /*
  * gw_proxy.h — the upstream call: target choice, retries, failover and
- * the HTTP exchange over pooled keep-alive connections (libcurl).
+ * the HTTP exchange over keep-alive connections (libcurl), driven without
+ * blocking by the event loop of one worker (gw_server.c).
  *
- * Lifecycle of one call:
+ * Each worker owns one dtx_gw_upstreams_t: a curl multi handle whose
+ * sockets and timer live in the worker's epoll set
+ * (CURLMOPT_SOCKETFUNCTION / TIMERFUNCTION, curl_multi_socket_action),
+ * its connection cache (keep-alive connections to the upstreams, reused
+ * by every call of the worker) and a free list of easy handles. Nothing
+ * in it is shared between workers, so nothing in it is locked.
+ *
+ * Lifecycle of one call (all on the worker's thread):
  *  1. dtx_gw_upstream_start: picks the pool (fallback pool, else the
- *     route's weighted split) and a target (the pool's policy), sends the
- *     request and waits for the answer's headers. A failed connect is
- *     retried on another target of the pool (up to its `retries`), then
- *     on the route's backup pool; a pool with no available target (all
- *     ejected or unhealthy) hands over to the backup pool at once, and
- *     without one falls back to any target ("panic", as Envoy does);
- *  2. dtx_gw_upstream_read / _finish: the body, streamed in pieces or
- *     buffered whole;
- *  3. dtx_gw_upstream_end: feeds the outcome to the pool (ejection) and
- *     returns the connection handles to the pool of handles.
+ *     route's weighted split) and a target (the pool's policy) and sends
+ *     the request. A failed connect is retried on another target of the
+ *     pool (up to its `retries`), then on the route's backup pool; a pool
+ *     with no available target (all ejected or unhealthy) hands over to
+ *     the backup pool at once, and without one falls back to any target
+ *     ("panic", as Envoy does);
+ *  2. the call's `ready` callback runs (from dtx_gw_upstreams_dispatch,
+ *     never from inside curl) once the answer's headers are in — with
+ *     `buffer_whole`, once the whole answer is in — or the call failed:
+ *     dtx_gw_upstream_result tells which;
+ *  3. dtx_gw_upstream_read hands out the body; when nothing is there yet
+ *     it answers DTX_GW_UPSTREAM_AGAIN and `ready` runs again when there
+ *     is (backpressure: the transfer pauses with 256 KiB unread);
+ *  4. dtx_gw_upstream_end: feeds the outcome to the pool (ejection) and
+ *     gives the easy handle back; an unfinished transfer is cut (curl then
+ *     closes its connection).
  *
  * Request headers go upstream as received except hop-by-hop ones
  * (Connection and the headers it names, Keep-Alive, Proxy-*, TE,
  * Trailer, Transfer-Encoding, Upgrade) and Content-Length (recomputed);
  * X-Request-Id is added when absent, X-Forwarded-For extended, and on
- * transactional routes Dtx-Gid and Dtx-Deadline set. While waiting, the
- * client socket is watched so a client that goes away ends the call.
+ * transactional routes Dtx-Gid and Dtx-Deadline set. A call still waiting
+ * after 50 ms also watches the client socket, so a client that goes away
+ * ends it (req->client_gone, DTX_GW_UPERR_CLIENT_GONE).
  */
 #ifndef DTX_GW_PROXY_H
 #define DTX_GW_PROXY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "gw_chain.h"
 
+#define DTX_GW_UPSTREAM_AGAIN (-2)  /* dtx_gw_upstream_read: nothing yet */
+
+/* What a worker's epoll events point to: every source starts with this. */
+typedef struct dtx_gw_event_source {
+    int kind;                        /* DTX_GW_EV_* */
+} dtx_gw_event_source_t;
+
+#define DTX_GW_EV_HTTP     1         /* the worker's libmicrohttpd daemon */
+#define DTX_GW_EV_WAKE     2         /* the worker's eventfd */
+#define DTX_GW_EV_UPSTREAM 3         /* a curl socket */
+#define DTX_GW_EV_CLIENT   4         /* a client socket watched during a call */
+
+typedef struct dtx_gw_upstreams dtx_gw_upstreams_t;
 typedef struct dtx_gw_upstream dtx_gw_upstream_t;
+typedef void (*dtx_gw_upstream_ready_fn)(void *arg);
 
 /* One response header kept for the client. */
 typedef struct dtx_gw_resp_header {
@@ -38,15 +68,42 @@ typedef struct dtx_gw_resp_header {
     char *value;
 } dtx_gw_resp_header_t;
 
-/* Process-wide set-up and tear-down (curl_global_*, the handle pool). */
+/* Process-wide set-up and tear-down (curl_global_*). */
 int  dtx_gw_proxy_init(void);
 void dtx_gw_proxy_shutdown(void);
 
+/* A worker's upstream side, registering its sockets in epoll_fd. NULL on
+ * failure. _destroy cuts every call still running (their `ready` never
+ * runs again) and frees what the worker owns. */
+dtx_gw_upstreams_t *dtx_gw_upstreams_new(int epoll_fd);
+void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p);
+/* An epoll event whose source kind is DTX_GW_EV_UPSTREAM or _CLIENT. */
+void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *src,
+                               uint32_t events);
+/* Milliseconds until the next timer (curl's, or the client-watch delay);
+ * -1 when none. */
+int  dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us);
+/* Runs the timers that are due, collects finished transfers (retrying
+ * failed connects) and calls `ready` of every call whose wait is over.
+ * Returns how many `ready` callbacks ran. */
+int  dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us);
+
+/* Ends every call still running as failed (DTX_GW_UPERR_IO); their
+ * `ready` runs at the next dispatch. For the stop. */
+void dtx_gw_upstreams_cancel(dtx_gw_upstreams_t *self);
+
 /* Starts the call for req (its route chosen, body complete). client_fd:
- * the client's socket to watch, or -1. Returns 0 once the answer's
- * headers are in (req->upstream_status set, req->sent = 1), or -1 with
- * req->upstream_error set (*out is still set and must be ended). */
-int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_req_t *req, int client_fd);
+ * the client's socket, or -1. buffer_whole: 0 to stream, else the most
+ * body bytes kept (the answer is then complete when `ready` runs).
+ * Returns 0 when started (ready(arg) will run), -1 when it failed at once
+ * (req->upstream_error set; ready never runs). *out is set either way and
+ * must be ended. */
+int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
+                          dtx_gw_req_t *req, int client_fd, size_t buffer_whole,
+                          dtx_gw_upstream_ready_fn ready, void *arg);
+/* After `ready`: 0 when the answer's headers are in (req->upstream_status
+ * set), -1 when the call failed (req->upstream_error set). */
+int dtx_gw_upstream_result(const dtx_gw_upstream_t *self);
 
 /* Response headers to pass on (hop-by-hop and Content-Length removed). */
 const dtx_gw_resp_header_t *dtx_gw_upstream_headers(const dtx_gw_upstream_t *self, int *n);
@@ -54,18 +111,20 @@ const dtx_gw_resp_header_t *dtx_gw_upstream_headers(const dtx_gw_upstream_t *sel
 int64_t dtx_gw_upstream_content_length(const dtx_gw_upstream_t *self);
 
 /* Copies up to max body bytes into buf. Returns the count, 0 at the end
- * of the body, -1 on failure (req->upstream_error set). */
+ * of the body, -1 on failure (req->upstream_error set), or
+ * DTX_GW_UPSTREAM_AGAIN when nothing is there yet: `ready` runs when
+ * there is. */
 ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max);
 
-/* Reads the whole body into memory (at most limit bytes). Returns 0, -1
- * on failure or when larger than limit. */
-int dtx_gw_upstream_finish(dtx_gw_upstream_t *self, size_t limit);
-/* 1 when the transfer is over (body fully received). */
+/* When the whole answer is in and none of it was read: hands the body
+ * over (malloc'ed, the caller frees it), *len its size. NULL otherwise. */
+char *dtx_gw_upstream_take_body(dtx_gw_upstream_t *self, size_t *len);
+/* 1 when the transfer is over and succeeded (body fully received). */
 int dtx_gw_upstream_complete(const dtx_gw_upstream_t *self);
-/* The body received and not yet read (after _finish: all of it). */
+/* The body received and not yet read. */
 const char *dtx_gw_upstream_body(const dtx_gw_upstream_t *self, size_t *len);
 
-/* Ends the call: records the outcome (uses req), returns the handles.
+/* Ends the call: records the outcome (uses req), returns the handle.
  * Sets *self_p to NULL. Safe on NULL. */
 void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p);
 

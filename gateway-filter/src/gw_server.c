@@ -1,13 +1,23 @@
 /*
- * gw_server.c — libmicrohttpd glue: turns connections into requests for
- * the filter chain and answers into MHD responses (see gw_server.h).
+ * gw_server.c — the workers' event loops and the libmicrohttpd glue:
+ * connections become requests for the filter chain, answers become MHD
+ * responses (see gw_server.h for the design and the request states).
+ *
+ * Threads: a request's context is touched by its worker, or — while its
+ * connection is suspended for a blocking hook — by one offload thread;
+ * never by both at once (suspend happens before the job is queued, the
+ * job's last act is the resume).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,32 +26,90 @@
 #include "dtx/log.h"
 #include "gw_clock.h"
 #include "gw_filters.h"
+#include "gw_offload.h"
 #include "gw_proxy.h"
+#include "gw_route.h"
 #include "gw_server.h"
 
 #define S_BUFFER_SMALL (64 * 1024)   /* answers this small are sent from memory */
 #define S_TXN_MAX_BODY (64 << 20)    /* buffered answer limit on transactional routes */
+#define S_MAX_WORKERS  64
+#define S_MAX_OFFLOAD  4096          /* threads for blocking hooks */
+#define S_EVENTS       128
+
+typedef struct s_worker {
+    dtx_gw_server_t      *server;
+    pthread_t             thread;
+    int                   started;
+    int                   epfd;
+    dtx_gw_event_source_t http_src;  /* DTX_GW_EV_HTTP */
+    dtx_gw_event_source_t wake_src;  /* DTX_GW_EV_WAKE */
+    int                   wake_fd;   /* eventfd: quiesce, stop */
+    int                   quiesced;
+    int                   cancelled;  /* upstream calls cut (closing) */
+    struct MHD_Daemon    *daemon;
+    dtx_gw_upstreams_t   *upstreams;
+} s_worker_t;
 
 struct dtx_gw_server {
-    struct MHD_Daemon *daemon;
     dtx_gw_current_t  *current;
+    s_worker_t         workers[S_MAX_WORKERS];
+    int                nworkers;
+    dtx_gw_offload_t  *offload;      /* NULL once stopped: hooks run inline */
     atomic_int         in_flight;
+    atomic_int         quiesce;      /* stop accepting */
+    atomic_int         closing;      /* end what is in flight: no new waits */
+    atomic_int         suspended;    /* connections suspended now */
+    atomic_int         stop;         /* leave the loops */
     int                port;
 };
 
+enum {
+    S_NEW,        /* nothing run yet */
+    S_HEAD,       /* on_head run (or running offloaded); body being read */
+    S_BODY,       /* on_body running offloaded */
+    S_UPSTREAM,   /* waiting for the upstream's answer */
+    S_RESPONSE,   /* on_response running offloaded */
+    S_SENDING     /* an answer is queued */
+};
+
 typedef struct s_ctx {
+    dtx_gw_job_t            job;         /* first: container of the offload job */
     dtx_gw_server_t        *server;
+    s_worker_t             *worker;
     struct MHD_Connection  *conn;
     dtx_gw_req_t            req;
     char                   *uri;         /* raw request target */
     char                    client_ip[INET6_ADDRSTRLEN];
+    int                     phase;
     int                     started;
+    int                     job_kind;    /* S_HEAD, S_BODY, S_RESPONSE or S_JOB_DONE */
+    int                     verdict;     /* of the last head/body hooks */
     int                     replied;     /* a local answer is set */
     int                     overflow;    /* body over max_body */
     int                     deferred;    /* local answer to send on the last call */
+    int                     up_failed;   /* 1: no answer, 2: answer incomplete */
+    int                     buffered;    /* the answer is sent from memory */
+    int                     reply_before;/* reply status before on_response */
     size_t                  body_cap;
     dtx_gw_upstream_t      *up;
 } s_ctx_t;
+
+#define S_JOB_DONE 100
+
+/* Suspends / resumes c's connection, counted: the daemons may only stop
+ * once none is suspended (libmicrohttpd aborts otherwise). */
+static void s_suspend(s_ctx_t *c)
+{
+    atomic_fetch_add(&c->server->suspended, 1);
+    MHD_suspend_connection(c->conn);
+}
+
+static void s_resume(s_ctx_t *c)
+{
+    MHD_resume_connection(c->conn);
+    atomic_fetch_sub(&c->server->suspended, 1);
+}
 
 /* ---------------- header access for filters ---------------- */
 
@@ -117,6 +185,11 @@ static ssize_t s_stream(void *cls, uint64_t pos, char *buf, size_t max)
         return n;
     if (n == 0)
         return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == DTX_GW_UPSTREAM_AGAIN && !atomic_load(&c->server->closing)) {
+        /* Resumed by s_on_ready when bytes (or the end) come. */
+        s_suspend(c);
+        return 0;
+    }
     return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
@@ -132,7 +205,13 @@ static enum MHD_Result s_send_upstream(s_ctx_t *c, int buffered)
             /* Keep the upstream's Content-Length for HEAD. */
             r = MHD_create_response_from_callback((uint64_t)cl, 1, s_stream, c, NULL);
         } else {
-            r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+            /* The body buffer goes to MHD as it is: no copy. */
+            size_t n;
+            char *own = dtx_gw_upstream_take_body(c->up, &n);
+            r = own ? MHD_create_response_from_buffer_with_free_callback(n, own, free)
+                    : MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+            if (!r)
+                free(own);
         }
     } else {
         r = MHD_create_response_from_callback(cl >= 0 ? (uint64_t)cl : MHD_SIZE_UNKNOWN,
@@ -147,14 +226,100 @@ static enum MHD_Result s_send_upstream(s_ctx_t *c, int buffered)
     return ok;
 }
 
+/* ---------------- blocking hooks ---------------- */
+
+/* Can a rule of this route sleep in on_head? (a delaying rate rule, a
+ * concurrency rule with a wait queue) */
+static int s_route_head_blocks(const dtx_gw_route_t *route)
+{
+    for (int i = 0; route && i < route->nrules; i++) {
+        const dtx_gw_rule_t *r = route->rules[i];
+        switch (r->cfg.kind) {
+        case DTX_GW_RULE_RATE:
+            if (r->cfg.algorithm == DTX_GW_ALG_QUEUE)
+                return 1;
+            if (r->cfg.algorithm == DTX_GW_ALG_LEAKY && r->leaky.delay_milli < r->leaky.burst_milli)
+                return 1;
+            break;
+        case DTX_GW_RULE_CONCURRENCY:
+            if (r->cfg.queue > 0 && r->cfg.max_wait_ms > 0)
+                return 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+static void s_finish(s_ctx_t *c);
+
+
+static void s_wake(s_worker_t *w)
+{
+    uint64_t one = 1;
+    if (write(w->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        dtx_log_warn("eventfd write failed", "err=\"%s\"", strerror(errno));
+}
+
+static void s_run_job(dtx_gw_job_t *job)
+{
+    s_ctx_t *c = (s_ctx_t *)(void *)job;
+    dtx_gw_req_t *req = &c->req;
+    switch (c->job_kind) {
+    case S_HEAD:
+        c->verdict = dtx_gw_chain_head(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        break;
+    case S_BODY:
+        c->verdict = dtx_gw_chain_body(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        break;
+    case S_RESPONSE:
+        dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        break;
+    case S_JOB_DONE:
+        s_finish(c);
+        return;
+    }
+    /* c may be gone once resumed: take what is needed first. An external
+     * loop's daemon has no wake-up channel of its own (no ITC), so the
+     * worker is woken through its eventfd to run the resumed connection. */
+    s_worker_t *w = c->worker;
+    dtx_gw_server_t *server = c->server;
+    MHD_resume_connection(c->conn);
+    atomic_fetch_sub(&server->suspended, 1);
+    s_wake(w);
+}
+
+/* Queues the hooks of `kind` on the offload pool, the connection
+ * suspended (but for S_JOB_DONE: the connection is gone). Returns 1 when
+ * queued, 0 when the caller must run them itself (no pool: stopping). */
+static int s_offload(s_ctx_t *c, int kind)
+{
+    dtx_gw_offload_t *pool = c->server->offload;
+    if (!pool)
+        return 0;
+    c->job_kind = kind;
+    c->job.fn = s_run_job;
+    if (kind != S_JOB_DONE)
+        s_suspend(c);
+    if (dtx_gw_offload_submit(pool, &c->job) == 0)
+        return 1;
+    if (kind != S_JOB_DONE)
+        s_resume(c);
+    c->job_kind = 0;
+    return 0;
+}
+
 /* ---------------- the request ---------------- */
 
 static void *s_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+    s_worker_t *w = cls;
     s_ctx_t *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->server = cls;
+    c->worker = w;
+    c->server = w->server;
     c->conn = conn;
     c->uri = strdup(uri ? uri : "/");
     c->req.content_length = -1;
@@ -198,56 +363,130 @@ static void s_start(s_ctx_t *c, const char *method, const char *url)
         req->content_length = strtoll(cl, NULL, 10);
 }
 
+/* After on_head (run here or resumed from the pool). */
+static enum MHD_Result s_after_head(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    c->phase = S_HEAD;
+    if (c->verdict == DTX_GW_REPLY) {
+        c->replied = 1;
+        dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        /* With a body on its way, answer now and let MHD close the
+         * connection rather than read it; without one, answer on the
+         * next call so the connection stays open. */
+        if (req->content_length > 0 || s_header(c, "Transfer-Encoding")) {
+            c->phase = S_SENDING;
+            return s_send_local(c);
+        }
+        c->deferred = 1;
+    }
+    return MHD_YES;
+}
+
+/* on_response, here or on the pool; then s_send_answer. */
+static enum MHD_Result s_send_answer(s_ctx_t *c);
+
+static enum MHD_Result s_response(s_ctx_t *c)
+{
+    c->reply_before = c->req.reply.status;
+    if (c->req.txn_state == 1) {
+        c->phase = S_RESPONSE;
+        if (s_offload(c, S_RESPONSE))
+            return MHD_YES;  /* resumed into S_RESPONSE */
+    }
+    dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, &c->req);
+    return s_send_answer(c);
+}
+
+static enum MHD_Result s_send_answer(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    c->phase = S_SENDING;
+    if (c->up_failed == 1) {
+        if (req->client_gone)
+            return MHD_NO;
+        return s_send_local(c);
+    }
+    if (c->up_failed == 2) {
+        if (req->client_gone)
+            return MHD_NO;
+        dtx_gw_reply_set(req, 502, "application/json",
+                         "{\"error\":\"upstream answer incomplete\",\"gid\":\"%s\"}\n", req->gid);
+        return s_send_local(c);
+    }
+    if (req->reply.status != c->reply_before && req->reply.status)
+        return s_send_local(c);  /* a filter replaced the answer (commit failed) */
+    return s_send_upstream(c, c->buffered);
+}
+
+/* The upstream call is over, or has its headers (resumed by s_on_ready,
+ * or called at once when it failed to start). */
+static enum MHD_Result s_after_upstream(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    int txn = req->txn_state == 1;
+    if (dtx_gw_upstream_result(c->up) < 0) {
+        if (txn && req->upstream_status && !req->client_gone) {
+            /* Headers came but the whole answer did not. */
+            if (req->upstream_error == DTX_GW_UPERR_NONE)
+                req->upstream_error = DTX_GW_UPERR_IO;
+            c->up_failed = 2;
+            return s_response(c);
+        }
+        c->up_failed = 1;
+        if (!req->client_gone) {
+            int timeout = req->upstream_error == DTX_GW_UPERR_TIMEOUT;
+            dtx_gw_reply_set(req, timeout ? 504 : 502, "application/json",
+                             "{\"error\":\"%s\",\"route\":\"%s\"}\n",
+                             timeout ? "upstream timed out"
+                             : req->upstream_error == DTX_GW_UPERR_NO_TARGET ? "no upstream available"
+                             : req->upstream_error == DTX_GW_UPERR_CONNECT ? "upstream unreachable"
+                                                                           : "upstream failed",
+                             req->route->cfg->name);
+        }
+        return s_response(c);
+    }
+    if (txn) {
+        c->buffered = 1;
+    } else {
+        /* Small answers usually arrive with their headers: send them whole. */
+        size_t len;
+        dtx_gw_upstream_body(c->up, &len);
+        c->buffered = dtx_gw_upstream_complete(c->up) && len <= S_BUFFER_SMALL;
+    }
+    return s_response(c);
+}
+
+/* The upstream call of c has news (from the worker's dispatch). */
+static void s_on_ready(void *arg)
+{
+    s_ctx_t *c = arg;
+    s_resume(c);
+}
+
 static enum MHD_Result s_proxy(s_ctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     const union MHD_ConnectionInfo *fi =
         MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     int fd = fi ? fi->connect_fd : -1;
-    int txn = req->txn_state == 1;
-    if (dtx_gw_upstream_start(&c->up, req, fd) < 0) {
-        if (req->client_gone) {
-            dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
-            return MHD_NO;
-        }
-        int timeout = req->upstream_error == DTX_GW_UPERR_TIMEOUT;
-        dtx_gw_reply_set(req, timeout ? 504 : 502, "application/json",
-                         "{\"error\":\"%s\",\"route\":\"%s\"}\n",
-                         timeout ? "upstream timed out"
-                         : req->upstream_error == DTX_GW_UPERR_NO_TARGET ? "no upstream available"
-                         : req->upstream_error == DTX_GW_UPERR_CONNECT ? "upstream unreachable"
-                                                                       : "upstream failed",
-                         req->route->cfg->name);
-        dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
-        return s_send_local(c);
+    c->phase = S_UPSTREAM;
+    if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, fd,
+                              req->txn_state == 1 ? (size_t)S_TXN_MAX_BODY : 0, s_on_ready,
+                              c) < 0)
+        return s_after_upstream(c);
+    s_suspend(c);
+    return MHD_YES;
+}
+
+/* After on_body (run here or resumed from the pool). */
+static enum MHD_Result s_after_body(s_ctx_t *c)
+{
+    if (c->verdict == DTX_GW_REPLY) {
+        c->up_failed = 1;  /* the local answer set by the filter */
+        return s_response(c);
     }
-    int buffered = 0;
-    if (txn) {
-        if (dtx_gw_upstream_finish(c->up, S_TXN_MAX_BODY) < 0) {
-            if (req->upstream_error == DTX_GW_UPERR_NONE)
-                req->upstream_error = DTX_GW_UPERR_IO;
-            dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
-            if (req->client_gone)
-                return MHD_NO;
-            dtx_gw_reply_set(req, 502, "application/json",
-                             "{\"error\":\"upstream answer incomplete\",\"gid\":\"%s\"}\n",
-                             req->gid);
-            return s_send_local(c);
-        }
-        buffered = 1;
-    } else {
-        /* Small answers usually arrive with their headers: send them whole. */
-        buffered = dtx_gw_upstream_complete(c->up);
-        size_t len;
-        dtx_gw_upstream_body(c->up, &len);
-        if (buffered && len > S_BUFFER_SMALL)
-            buffered = 0;
-    }
-    int before = req->reply.status;
-    dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
-    if (req->reply.status != before && req->reply.status)
-        return s_send_local(c);  /* a filter replaced the answer (commit failed) */
-    return s_send_upstream(c, buffered);
+    return s_proxy(c);
 }
 
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -264,23 +503,39 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         *con_cls = c;
     }
     dtx_gw_req_t *req = &c->req;
-    if (!c->started) {
+    if (atomic_load(&c->server->closing))
+        return MHD_NO;  /* stopping, grace over: close (on_done runs) */
+    switch (c->phase) {
+    case S_NEW: {
         s_start(c, method, url);
         if (!req->rt)
             return MHD_NO;
-        if (dtx_gw_chain_head(dtx_gw_default_chain, dtx_gw_default_chain_len, req) ==
-            DTX_GW_REPLY) {
-            c->replied = 1;
-            dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
-            /* With a body on its way, answer now and let MHD close the
-             * connection rather than read it; without one, answer on the
-             * next call so the connection stays open. */
-            if (req->content_length > 0 || s_header(c, "Transfer-Encoding"))
-                return s_send_local(c);
-            c->deferred = 1;
-        }
-        return MHD_YES;
+        dtx_gw_route_t *route = dtx_gw_route_match(req->rt->routes, req->rt->nroutes, req->method,
+                                                   req->host, req->path);
+        c->phase = S_HEAD;
+        if (s_route_head_blocks(route) && s_offload(c, S_HEAD))
+            return MHD_YES;  /* resumed into S_HEAD with c->verdict */
+        c->verdict = dtx_gw_chain_head(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        return s_after_head(c);
     }
+    case S_HEAD:
+        if (c->job_kind == S_HEAD) {
+            c->job_kind = 0;  /* resumed after the pool ran on_head */
+            return s_after_head(c);
+        }
+        break;
+    case S_BODY:
+        c->job_kind = 0;
+        return s_after_body(c);
+    case S_UPSTREAM:
+        return s_after_upstream(c);
+    case S_RESPONSE:
+        c->job_kind = 0;
+        return s_send_answer(c);
+    default:
+        return MHD_YES;  /* answer already queued */
+    }
+    /* S_HEAD: the body, then the call. */
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -308,6 +563,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     }
     if (c->deferred) {
         c->deferred = 0;
+        c->phase = S_SENDING;
         return s_send_local(c);
     }
     if (c->replied)
@@ -318,14 +574,29 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
                          "{\"error\":\"body too large\",\"max_body\":%lld}\n",
                          (long long)req->route->cfg->max_body);
         atomic_fetch_add(&req->route->stats->invalid, 1);
-        dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
-        return s_send_local(c);
+        c->up_failed = 1;
+        return s_response(c);
     }
-    if (dtx_gw_chain_body(dtx_gw_default_chain, dtx_gw_default_chain_len, req) == DTX_GW_REPLY) {
-        dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
-        return s_send_local(c);
+    if (req->route->cfg->transactional && !req->fallback_pool) {
+        c->phase = S_BODY;
+        if (s_offload(c, S_BODY))
+            return MHD_YES;  /* resumed into S_BODY with c->verdict */
     }
-    return s_proxy(c);
+    c->verdict = dtx_gw_chain_body(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+    return s_after_body(c);
+}
+
+/* on_done and the context's end (worker or pool). */
+static void s_finish(s_ctx_t *c)
+{
+    if (c->started) {
+        dtx_gw_chain_done(dtx_gw_default_chain, dtx_gw_default_chain_len, &c->req);
+        dtx_gw_runtime_unref(&c->req.rt);
+        atomic_fetch_sub(&c->server->in_flight, 1);
+    }
+    dtx_gw_req_fini(&c->req);
+    free(c->uri);
+    free(c);
 }
 
 static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -340,17 +611,14 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (c->started) {
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
             c->req.client_gone = 1;
-        dtx_gw_upstream_end(&c->up);
-        dtx_gw_chain_done(dtx_gw_default_chain, dtx_gw_default_chain_len, &c->req);
-        dtx_gw_runtime_unref(&c->req.rt);
-        atomic_fetch_sub(&c->server->in_flight, 1);
+        dtx_gw_upstream_end(&c->up);  /* on the worker: the multi handle is its own */
+        if (c->req.txn_state == 1 && s_offload(c, S_JOB_DONE))
+            return;  /* rollback at dtxd: may block */
     }
-    dtx_gw_req_fini(&c->req);
-    free(c->uri);
-    free(c);
+    s_finish(c);
 }
 
-/* ---------------- daemon ---------------- */
+/* ---------------- workers ---------------- */
 
 int dtx_gw_parse_listen(const char *listen, struct sockaddr_in *out)
 {
@@ -381,39 +649,219 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     dtx_log_debug("libmicrohttpd", "detail=\"%s\"", msg);
 }
 
-dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current)
+static void *s_worker_main(void *arg)
+{
+    s_worker_t *w = arg;
+    struct epoll_event evs[S_EVENTS];
+    for (;;) {
+        int64_t now = dtx_gw_now_us();
+        int timeout = dtx_gw_upstreams_timeout_ms(w->upstreams, now);
+        MHD_UNSIGNED_LONG_LONG mhd_ms;
+        if (MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES &&
+            (timeout < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout))
+            timeout = mhd_ms > 60000 ? 60000 : (int)mhd_ms;
+        int n = epoll_wait(w->epfd, evs, S_EVENTS, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            dtx_log_error("epoll_wait failed", "err=\"%s\"", strerror(errno));
+            break;
+        }
+        int http = n == 0;  /* a timeout may be MHD's */
+        int stop = 0;
+        for (int i = 0; i < n; i++) {
+            dtx_gw_event_source_t *src = evs[i].data.ptr;
+            switch (src->kind) {
+            case DTX_GW_EV_HTTP:
+                http = 1;
+                break;
+            case DTX_GW_EV_WAKE: {
+                uint64_t v;
+                if (read(w->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                    dtx_log_warn("eventfd read failed", "err=\"%s\"", strerror(errno));
+                stop = atomic_load(&w->server->stop);
+                if (!w->cancelled && atomic_load(&w->server->closing)) {
+                    dtx_gw_upstreams_cancel(w->upstreams);
+                    w->cancelled = 1;
+                }
+                http = 1;  /* a connection resumed by the offload pool */
+                if (!w->quiesced && atomic_load(&w->server->quiesce)) {
+                    MHD_socket ls = MHD_quiesce_daemon(w->daemon);
+                    if (ls != MHD_INVALID_SOCKET)
+                        close(ls);
+                    w->quiesced = 1;
+                }
+                break;
+            }
+            default:
+                dtx_gw_upstreams_on_event(w->upstreams, src, evs[i].events);
+                break;
+            }
+        }
+        if (stop) {
+            MHD_run(w->daemon);  /* the last resumed connections close */
+            break;
+        }
+        /* Upstream news first: the connections it resumes are served by
+         * the MHD_run just after, in this same wake-up. Calls that MHD_run
+         * starts have a curl timer due at once: one more pass sends them
+         * now rather than after another epoll_wait. */
+        for (int pass = 0; pass < 4; pass++) {
+            if (dtx_gw_upstreams_dispatch(w->upstreams, dtx_gw_now_us()) > 0)
+                http = 1;
+            if (!http)
+                break;
+            MHD_run(w->daemon);
+            http = 0;
+            if (dtx_gw_upstreams_timeout_ms(w->upstreams, dtx_gw_now_us()) != 0)
+                break;
+        }
+    }
+    return NULL;
+}
+
+static void s_worker_fini(s_worker_t *w)
+{
+    if (w->daemon)
+        MHD_stop_daemon(w->daemon);  /* completes every connection (on_done) */
+    w->daemon = NULL;
+    dtx_gw_upstreams_destroy(&w->upstreams);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    if (w->epfd >= 0)
+        close(w->epfd);
+    w->wake_fd = w->epfd = -1;
+}
+
+static int s_worker_init(s_worker_t *w, dtx_gw_server_t *server, struct sockaddr_in *sa)
+{
+    w->server = server;
+    w->http_src.kind = DTX_GW_EV_HTTP;
+    w->wake_src.kind = DTX_GW_EV_WAKE;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->epfd < 0 || w->wake_fd < 0)
+        return -1;
+    w->upstreams = dtx_gw_upstreams_new(w->epfd);
+    if (!w->upstreams)
+        return -1;
+    w->daemon = MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, s_access, w,
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_URI_LOG_CALLBACK, s_on_uri, w,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, w,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        /* MHD clears a connection's pool after every request: 16 KiB (room
+         * for request headers as large as nginx's 8 KiB lines) rather than
+         * 32 KiB halves that memset, 5 % of the worker's CPU at 32 KiB. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_END);
+    if (!w->daemon)
+        return -1;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->http_src };
+    if (!di || epoll_ctl(w->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0)
+        return -1;
+    ev.data.ptr = &w->wake_src;
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
+        return -1;
+    return 0;
+}
+
+static void s_wake_all(dtx_gw_server_t *self)
+{
+    for (int i = 0; i < self->nworkers; i++)
+        if (self->workers[i].wake_fd >= 0)
+            s_wake(&self->workers[i]);
+}
+
+static void s_destroy(dtx_gw_server_t *self)
+{
+    /* End what is in flight: no new waits, upstream calls cut, and every
+     * suspended connection resumed (the pool's jobs end on their own)
+     * and closed by its worker before the daemons stop. */
+    atomic_store(&self->closing, 1);
+    s_wake_all(self);
+    while (atomic_load(&self->suspended) > 0)
+        dtx_gw_sleep_us(5000);
+    atomic_store(&self->stop, 1);
+    s_wake_all(self);
+    for (int i = 0; i < self->nworkers; i++)
+        if (self->workers[i].started)
+            pthread_join(self->workers[i].thread, NULL);
+    /* No loop runs now. Jobs still on the pool end (and resume, which is
+     * harmless) before the daemons go; then hooks run inline. */
+    if (self->offload)
+        dtx_gw_offload_drain(self->offload);
+    dtx_gw_offload_t *pool = self->offload;
+    self->offload = NULL;
+    for (int i = 0; i < self->nworkers; i++)
+        s_worker_fini(&self->workers[i]);
+    dtx_gw_offload_destroy(&pool);
+    free(self);
+}
+
+dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current,
+                                     int workers)
 {
     struct sockaddr_in sa;
     if (dtx_gw_parse_listen(listen, &sa) < 0) {
         dtx_log_error("bad listen address", "listen=%s", listen);
         return NULL;
     }
+    if (workers <= 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = cpus > 0 ? (int)cpus : 1;
+    }
+    if (workers > S_MAX_WORKERS)
+        workers = S_MAX_WORKERS;
     dtx_gw_server_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->current = current;
     atomic_init(&self->in_flight, 0);
-    self->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ITC | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, s_access, self,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_URI_LOG_CALLBACK, s_on_uri, self,
-        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
-        MHD_OPTION_END);
-    if (!self->daemon) {
-        dtx_log_error("cannot listen", "listen=%s", listen);
-        free(self);
-        return NULL;
+    atomic_init(&self->stop, 0);
+    atomic_init(&self->quiesce, 0);
+    atomic_init(&self->closing, 0);
+    atomic_init(&self->suspended, 0);
+    for (int i = 0; i < S_MAX_WORKERS; i++)
+        self->workers[i].wake_fd = self->workers[i].epfd = -1;
+    self->offload = dtx_gw_offload_new(S_MAX_OFFLOAD);
+    if (!self->offload)
+        goto fail;
+    for (int i = 0; i < workers; i++) {
+        s_worker_t *w = &self->workers[i];
+        self->nworkers = i + 1;
+        if (s_worker_init(w, self, &sa) < 0) {
+            dtx_log_error("cannot listen", "listen=%s worker=%d", listen, i);
+            goto fail;
+        }
+        if (i == 0) {
+            /* Port 0: the others join the port the first one got. */
+            const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon,
+                                                                 MHD_DAEMON_INFO_BIND_PORT);
+            self->port = di ? di->port : 0;
+            sa.sin_port = htons((uint16_t)self->port);
+        }
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    self->port = di ? di->port : 0;
+    for (int i = 0; i < self->nworkers; i++) {
+        if (pthread_create(&self->workers[i].thread, NULL, s_worker_main,
+                           &self->workers[i]) != 0) {
+            dtx_log_error("cannot start a worker", "worker=%d", i);
+            goto fail;
+        }
+        self->workers[i].started = 1;
+    }
+    dtx_log_info("http workers started", "workers=%d", self->nworkers);
     return self;
+fail:
+    s_destroy(self);
+    return NULL;
 }
 
 int dtx_gw_server_port(const dtx_gw_server_t *self)
@@ -432,11 +880,11 @@ void dtx_gw_server_stop(dtx_gw_server_t **self_p, int grace_ms)
         return;
     dtx_gw_server_t *self = *self_p;
     *self_p = NULL;
-    MHD_socket ls = MHD_quiesce_daemon(self->daemon);
-    if (ls != MHD_INVALID_SOCKET)
-        close(ls);
+    /* Stop accepting: each worker quiesces its own daemon (an external
+     * loop's daemon is only touched by its thread). */
+    atomic_store(&self->quiesce, 1);
+    s_wake_all(self);
     for (int waited = 0; waited < grace_ms && atomic_load(&self->in_flight) > 0; waited += 10)
         dtx_gw_sleep_us(10000);
-    MHD_stop_daemon(self->daemon);
-    free(self);
+    s_destroy(self);
 }

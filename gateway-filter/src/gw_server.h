@@ -1,22 +1,39 @@
 /*
  * gw_server.h — the HTTP/1.1 front of dtx-gateway (libmicrohttpd).
  *
- * One thread per client connection: the request's filters, its upstream
- * call and the streaming of the answer all run on that thread, blocking,
- * so a slow upstream ties up only its own connection. (Measured against
- * a thread pool over epoll in bench/gateway: see docs/gateway.md.)
+ * Event-driven: one worker per core, each a thread running one epoll
+ * loop that holds a libmicrohttpd daemon (external epoll mode, its own
+ * SO_REUSEPORT listening socket on the shared port, so the kernel spreads
+ * connections over the workers) and the worker's upstream side
+ * (gw_proxy.h: a curl multi handle whose sockets are in the same epoll
+ * set). One wake-up serves every ready client and upstream socket of the
+ * worker; a request never leaves its worker. A connection waiting for its
+ * upstream, or for body bytes of a streamed answer, is suspended
+ * (MHD_suspend_connection) and resumed when they come.
  *
- * Lifecycle of a request:
- *  1. the request line arrives: a context is made, holding the raw URI;
- *  2. headers complete: the generation in force is taken and on_head
+ * Hooks that may block (a rate rule that delays, a concurrency rule that
+ * queues, the transaction filter's calls to dtxd) never run on a worker:
+ * the connection is suspended and the hook runs on the offload pool
+ * (gw_offload.h), which resumes it when done. Every other hook runs on
+ * the worker, where the request is.
+ *
+ * Lifecycle of a request (s_ctx_t.phase):
+ *
+ *   NEW ─▶ HEAD ─(body read)─▶ BODY ─▶ UPSTREAM ─▶ RESPONSE ─▶ SENDING ─▶ completed
+ *    │      │ refusal: local answer          │ no answer: 502/504 ──┘        (on_done,
+ *    │      └───────────────────────────────────────────────────────▶ SENDING  freed)
+ *    └─ each of HEAD, BODY, RESPONSE runs its hooks on the worker or, when
+ *       they may block, suspended on the offload pool
+ *
+ *  1. headers complete: the generation in force is taken and on_head
  *     runs (edge, route, validation of headers, admission); a refusal is
  *     answered at once and the body is not read;
- *  3. the body is read into memory (up to the route's max_body: 413);
- *  4. on_body runs (JSON validation, transaction begin), then the
- *     upstream call; a transactional route (or a small answer) is
- *     buffered whole and on_response runs before it is sent; otherwise
- *     the answer streams;
- *  5. whatever happened (sent, refused, client gone), on_done runs once
+ *  2. the body is read into memory (up to the route's max_body: 413);
+ *  3. on_body runs (JSON validation, transaction begin), then the
+ *     upstream call; a transactional route buffers the whole answer and
+ *     on_response runs before it is sent; otherwise a small answer that
+ *     came whole is sent from memory and a larger one streams;
+ *  4. whatever happened (sent, refused, client gone), on_done runs once
  *     and the context is freed.
  */
 #ifndef DTX_GW_SERVER_H
@@ -29,8 +46,10 @@
 typedef struct dtx_gw_server dtx_gw_server_t;
 
 /* Starts listening on host:port (port 0 picks one) and serving with the
- * generations held by current. NULL on failure (logged). */
-dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current);
+ * generations held by current, with `workers` event loops (0: one per
+ * online CPU). NULL on failure (logged). */
+dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current,
+                                     int workers);
 /* The bound port. */
 int dtx_gw_server_port(const dtx_gw_server_t *self);
 /* Stops accepting, lets requests in flight finish for up to grace_ms,

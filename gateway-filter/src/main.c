@@ -34,6 +34,7 @@ static char s_admin_token[DTX_OPT_STRMAX];
 static char s_ready_file[DTX_OPT_STRMAX];
 static char s_log_level[DTX_OPT_STRMAX] = "info";
 static int64_t s_grace_ms = 5000;
+static int64_t s_workers = 0;
 
 static const dtx_opt_t s_opts[] = {
     { "file", DTX_OPT_STRING, s_config, 0, 0, "JSON configuration file (required)" },
@@ -47,6 +48,8 @@ static const dtx_opt_t s_opts[] = {
     { "log-level", DTX_OPT_STRING, s_log_level, 0, 0, "error, warn, info, debug" },
     { "grace-ms", DTX_OPT_INT, &s_grace_ms, 0, 600000,
       "how long requests in flight may finish on stop" },
+    { "workers", DTX_OPT_INT, &s_workers, 0, 64,
+      "event loops serving requests (0: one per CPU)" },
     { NULL, DTX_OPT_STRING, NULL, 0, 0, NULL }
 };
 
@@ -131,7 +134,7 @@ int main(int argc, char **argv)
     dtx_gw_current_t current;
     dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, NULL);
     dtx_gw_current_init(&current, rt);
-    dtx_gw_server_t *server = rt ? dtx_gw_server_start(listen_copy, &current) : NULL;
+    dtx_gw_server_t *server = rt ? dtx_gw_server_start(listen_copy, &current, (int)s_workers) : NULL;
     dtx_gw_admin_t *admin = server ? dtx_gw_admin_start(admin_copy, &current,
                                                         *s_admin_token ? s_admin_token : NULL)
                                    : NULL;

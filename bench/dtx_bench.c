@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <zmq.h>
@@ -147,7 +148,12 @@ typedef struct bench {
     uint64_t  rollbacks, rollbacks_failed;  /* cleanup after failures */
     uint32_t *lat_us;                       /* latencies in the measured window */
     size_t    nlat, caplat;
+    uint32_t *per_second;                   /* commits in each second of the window */
+    int       nseconds;                     /* its length: ceil(--seconds) */
     double    step_sum_ns[S_NSTEPS];        /* per step, over measured commits */
+    int       window_open;                  /* the measured window has begun */
+    double    cpu_s0, cpu_s1;               /* own CPU seconds at the window's ends */
+    int64_t   cpu_ns0, cpu_ns1;             /* when they were read */
 } bench_t;
 
 static volatile sig_atomic_t s_interrupted;
@@ -163,6 +169,16 @@ static int64_t s_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* CPU seconds (user + system, every thread) this process has used. */
+static double s_cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 
 static const char *s_step_name(const bench_t *self, int step, char *buf, size_t len)
@@ -535,6 +551,9 @@ static void s_on_reply(bench_t *self, const dtx_msg_t *msg, int64_t now)
         self->committed_total++;
         if (s_in_window(self, now)) {
             self->committed++;
+            int64_t sec = (now - self->warm_end_ns) / 1000000000LL;
+            if (sec >= 0 && sec < self->nseconds)
+                self->per_second[sec]++;
             if (s_latency_add(self, now - sl->begun_ns) != 0) {
                 fprintf(stderr, "dtx-bench: out of memory for latency samples\n");
                 exit(2);
@@ -616,7 +635,9 @@ static int s_setup(bench_t *self)
 {
     self->buf = malloc(DTX_MSG_MAX);
     self->slots = calloc((size_t)self->concurrency, sizeof *self->slots);
-    if (!self->buf || !self->slots) {
+    self->nseconds = (int)ceil(self->seconds);
+    self->per_second = calloc((size_t)self->nseconds, sizeof *self->per_second);
+    if (!self->buf || !self->slots || !self->per_second) {
         fprintf(stderr, "dtx-bench: out of memory\n");
         return -1;
     }
@@ -656,6 +677,7 @@ static void s_teardown(bench_t *self)
     if (self->zctx)
         zmq_ctx_term(self->zctx);
     free(self->slots);
+    free(self->per_second);
     free(self->buf);
     free(self->lat_us);
 }
@@ -681,8 +703,16 @@ static int s_run(bench_t *self)
                 self->meas_end_ns = now > self->warm_end_ns ? now : self->warm_end_ns;
             drain_end = now + self->reply_timeout_ns + 1000000000LL;
         }
-        if (!self->draining && now >= self->meas_end_ns)
+        if (!self->window_open && now >= self->warm_end_ns) {
+            self->window_open = 1;
+            self->cpu_s0 = s_cpu_seconds();
+            self->cpu_ns0 = now;
+        }
+        if (!self->draining && now >= self->meas_end_ns) {
             self->draining = 1;
+            self->cpu_s1 = s_cpu_seconds();
+            self->cpu_ns1 = now;
+        }
         if (self->draining && (self->busy == 0 || now >= drain_end))
             break;
         int64_t wait_ns = next_scan - now;
@@ -751,6 +781,21 @@ static void s_report(bench_t *self)
     for (int s = 0; s < S_NSTEPS; s++)
         step_ms[s] = self->committed ? self->step_sum_ns[s] / (double)self->committed / 1e6 : 0;
     char name[96];
+    /* Whole seconds only (the last one is partial when --seconds is not
+     * whole, or cut short by an interrupt). */
+    int whole = (int)floor(window_s);
+    if (whole > self->nseconds)
+        whole = self->nseconds;
+    double cpu_pct = self->cpu_ns1 > self->cpu_ns0
+                         ? (self->cpu_s1 - self->cpu_s0) * 100 / ((double)(self->cpu_ns1 - self->cpu_ns0) / 1e9)
+                         : 0;
+    uint32_t sec_min = 0, sec_max = 0;
+    for (int i = 0; i < whole; i++) {
+        if (i == 0 || self->per_second[i] < sec_min)
+            sec_min = self->per_second[i];
+        if (self->per_second[i] > sec_max)
+            sec_max = self->per_second[i];
+    }
 
     /* Errors are always printed, to stderr in JSON mode. */
     FILE *out = self->json ? stderr : stdout;
@@ -795,8 +840,13 @@ static void s_report(bench_t *self)
                     first = 0;
                 }
         printf("},\"stale\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"rollbacks\":%" PRIu64
-               ",\"rollbacks_failed\":%" PRIu64 "}\n",
-               self->stale, self->malformed, self->rollbacks, self->rollbacks_failed);
+               ",\"rollbacks_failed\":%" PRIu64 ",\"tps_min_1s\":%" PRIu32
+               ",\"tps_max_1s\":%" PRIu32 ",\"cpu_pct\":%.1f,\"per_second\":[",
+               self->stale, self->malformed, self->rollbacks, self->rollbacks_failed, sec_min,
+               sec_max, cpu_pct);
+        for (int i = 0; i < whole; i++)
+            printf("%s%" PRIu32, i ? "," : "", self->per_second[i]);
+        printf("]}\n");
         fflush(stdout);
         return;
     }
@@ -804,9 +854,12 @@ static void s_report(bench_t *self)
            self->concurrency, self->nsockets, window_s, self->warmup);
     printf("  committed     %" PRIu64 " (%.1f tx/s); %" PRIu64 " in the whole run\n",
            self->committed, tps, self->committed_total);
+    printf("  per second    min %" PRIu32 "  max %" PRIu32 " tx (whole seconds of the window)\n",
+           sec_min, sec_max);
     printf("  latency ms    p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  mean %.3f\n",
            s_pct_ms(self, 0.50), s_pct_ms(self, 0.90), s_pct_ms(self, 0.99),
            s_pct_ms(self, 0.999), s_pct_ms(self, 1.0), mean);
+    printf("  own CPU       %.1f%% of one CPU over the window\n", cpu_pct);
     printf("  step means ms begin %.3f", step_ms[S_STEP_BEGIN]);
     for (int r = 0; r < self->nresources; r++)
         printf("  try:%s %.3f", self->resources[r], step_ms[S_STEP_TRY0 + r]);

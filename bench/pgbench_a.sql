@@ -12,12 +12,16 @@
 --
 -- DB holds the coordinator's schema (dtxd --migrate-only). gid: 26
 -- characters like dtxd's (7 of client id, 19 of a random number), unique
--- per pgbench transaction. Owner 'pgbench', epoch 1. Payload: the 64 bytes
--- dtx-bench sends. The deadline is a constant in the future (dtxd sends
--- now + timeout).
+-- per pgbench transaction. Owner 'pgbench', epoch 1, owner_gen 0 (a fresh
+-- transaction's), 2 branches (DECIDE names the count). Payload: the 64
+-- bytes dtx-bench sends. The deadline is a constant in the future (dtxd
+-- sends now + timeout).
+-- coordinator/sql.c fingerprint: df956d95f73f2a1a (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
+\set gen 0
+\set nbranches 2
 \set twophase_mark 0
 -- DTX_SQL_BEGIN
 INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at)
@@ -28,7 +32,7 @@ INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_att
 WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
            WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
              AND owner = 'pgbench' AND owner_epoch = :epoch::bigint
-           RETURNING branches)
+             AND owner_gen = :gen::bigint RETURNING branches)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
  SELECT lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), g.branches, 'noop-a', 'reserve',
         '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1
@@ -37,45 +41,52 @@ WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
 WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
            WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
              AND owner = 'pgbench' AND owner_epoch = :epoch::bigint
-           RETURNING branches)
+             AND owner_gen = :gen::bigint RETURNING branches)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
  SELECT lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), g.branches, 'noop-b', 'reserve',
         '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1
    FROM g RETURNING branch_no;
 -- DTX_SQL_BRANCH_VOTE (branch 1, state 2: tried)
 WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
-           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
-UPDATE dtx_branch SET state = 2::smallint, attempts = 1, last_error = NULL, updated_at = now()
+           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint)
+UPDATE dtx_branch SET state = 2::smallint, vote = 2::smallint, attempts = 1,
+       last_error = NULL, updated_at = now(), voted_at = now()
  WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 1::int AND state = 1
    AND EXISTS (SELECT 1 FROM g);
 -- DTX_SQL_BRANCH_VOTE (branch 2, state 2: tried)
 WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
-           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
-UPDATE dtx_branch SET state = 2::smallint, attempts = 1, last_error = NULL, updated_at = now()
+           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint)
+UPDATE dtx_branch SET state = 2::smallint, vote = 2::smallint, attempts = 1,
+       last_error = NULL, updated_at = now(), voted_at = now()
  WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 2::int AND state = 1
    AND EXISTS (SELECT 1 FROM g);
 -- DTX_SQL_DECIDE (active -> committing; a TCC decision marks no branch)
 WITH d AS (UPDATE dtx_global SET state = 2::smallint, decision = 2::smallint,
-           updated_at = now(), next_attempt_at = now()
+           updated_at = now(), next_attempt_at = now(), decided_at = now()
            WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1::smallint
-             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint RETURNING state),
- b AS (UPDATE dtx_branch SET state = 2, attempts = 1, updated_at = now()
+             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
+             AND branches = :nbranches::int RETURNING state),
+ b AS (UPDATE dtx_branch SET state = 2, vote = 2, attempts = 1, updated_at = now(),
+       voted_at = now()
        WHERE :twophase_mark::bool AND gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
          AND EXISTS (SELECT 1 FROM d))
  SELECT state FROM d;
 -- DTX_SQL_BRANCH_DONE (branch 1, state 4: confirmed, attempt 1)
 WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
-           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
+           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint)
 UPDATE dtx_branch SET state = 4::smallint, attempts = 1::int, updated_at = now()
  WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 1::int AND state IN (1, 2, 3)
    AND EXISTS (SELECT 1 FROM g);
 -- DTX_SQL_BRANCH_DONE (branch 2, state 4: confirmed, attempt 1)
 WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
-           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
+           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint)
 UPDATE dtx_branch SET state = 4::smallint, attempts = 1::int, updated_at = now()
  WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 2::int AND state IN (1, 2, 3)
    AND EXISTS (SELECT 1 FROM g);
 -- DTX_SQL_FINISH (committing -> committed)
-UPDATE dtx_global SET state = 3::smallint, updated_at = now(), next_attempt_at = NULL
+UPDATE dtx_global SET state = 3::smallint, updated_at = now(), next_attempt_at = NULL,
+       finished_at = now()
  WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 2::smallint
-   AND owner = 'pgbench' AND owner_epoch = :epoch::bigint;
+   AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
+   AND NOT EXISTS (SELECT 1 FROM dtx_branch
+                   WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state NOT IN (4, 5));

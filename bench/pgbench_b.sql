@@ -17,9 +17,12 @@
 -- 2 of the index 1..50). The gid set is an uncorrelated ARRAY(...)
 -- subquery, evaluated once per statement, so every statement finds its
 -- rows through the primary key with = ANY.
+-- coordinator/sql.c fingerprint: df956d95f73f2a1a (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
+\set gen 0
+\set nbranches 2
 \set twophase_mark 0
 \startpipeline
 BEGIN;
@@ -33,7 +36,7 @@ INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_att
 WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
            WHERE gid = ANY (ARRAY(SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0')
                             FROM generate_series(1, 50) AS i))
-             AND state = 1 AND owner = 'pgbench' AND owner_epoch = :epoch::bigint
+             AND state = 1 AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
            RETURNING gid, branches)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
  SELECT g.gid, g.branches, 'noop-a', 'reserve',
@@ -43,7 +46,7 @@ WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
 WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
            WHERE gid = ANY (ARRAY(SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0')
                             FROM generate_series(1, 50) AS i))
-             AND state = 1 AND owner = 'pgbench' AND owner_epoch = :epoch::bigint
+             AND state = 1 AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
            RETURNING gid, branches)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
  SELECT g.gid, g.branches, 'noop-b', 'reserve',
@@ -53,30 +56,36 @@ WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
 WITH g AS (SELECT gid FROM dtx_global
            WHERE gid = ANY (ARRAY(SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0')
                             FROM generate_series(1, 50) AS i))
-             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
-UPDATE dtx_branch SET state = 2::smallint, attempts = 1, last_error = NULL, updated_at = now()
+             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint)
+UPDATE dtx_branch SET state = 2::smallint, vote = 2::smallint, attempts = 1,
+       last_error = NULL, updated_at = now(), voted_at = now()
  WHERE gid IN (SELECT gid FROM g) AND branch_no IN (1, 2) AND state = 1;
 -- DTX_SQL_DECIDE x 50 (active -> committing; a TCC decision marks no branch)
 WITH d AS (UPDATE dtx_global SET state = 2::smallint, decision = 2::smallint,
-           updated_at = now(), next_attempt_at = now()
+           updated_at = now(), next_attempt_at = now(), decided_at = now()
            WHERE gid = ANY (ARRAY(SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0')
                             FROM generate_series(1, 50) AS i))
-             AND state = 1::smallint AND owner = 'pgbench' AND owner_epoch = :epoch::bigint
+             AND state = 1::smallint AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
+             AND branches = :nbranches::int
            RETURNING gid, state),
- b AS (UPDATE dtx_branch SET state = 2, attempts = 1, updated_at = now()
+ b AS (UPDATE dtx_branch SET state = 2, vote = 2, attempts = 1, updated_at = now(),
+       voted_at = now()
        WHERE :twophase_mark::bool AND gid IN (SELECT gid FROM d) AND state = 1)
  SELECT state FROM d;
 -- DTX_SQL_BRANCH_DONE x 100 (state 4: confirmed, attempt 1)
 WITH g AS (SELECT gid FROM dtx_global
            WHERE gid = ANY (ARRAY(SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0')
                             FROM generate_series(1, 50) AS i))
-             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint FOR SHARE)
+             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint)
 UPDATE dtx_branch SET state = 4::smallint, attempts = 1::int, updated_at = now()
  WHERE gid IN (SELECT gid FROM g) AND branch_no IN (1, 2) AND state IN (1, 2, 3);
 -- DTX_SQL_FINISH x 50 (committing -> committed)
-UPDATE dtx_global SET state = 3::smallint, updated_at = now(), next_attempt_at = NULL
+UPDATE dtx_global SET state = 3::smallint, updated_at = now(), next_attempt_at = NULL,
+       finished_at = now()
  WHERE gid = ANY (ARRAY(SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0')
                             FROM generate_series(1, 50) AS i))
-   AND state = 2::smallint AND owner = 'pgbench' AND owner_epoch = :epoch::bigint;
+   AND state = 2::smallint AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
+   AND NOT EXISTS (SELECT 1 FROM dtx_branch b
+                   WHERE b.gid = dtx_global.gid AND b.state NOT IN (4, 5));
 COMMIT;
 \endpipeline

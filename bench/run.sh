@@ -19,30 +19,40 @@
 #      databases dtx (dtxd's log) and ref (the coordinator's schema, applied
 #      with dtxd --migrate-only, for the pgbench references); turns on
 #      track_wal_io_timing for the fsync timings of the cost table;
-#   2. starts dtxd and two bench-participants (resources noop-a, noop-b,
-#      whose handlers do nothing);
+#   2. starts dtxd (admin HTTP on a free port, for its /metrics) and two
+#      bench-participants (resources noop-a, noop-b, handlers that do
+#      nothing);
 #   3. for each concurrency level, BENCH_RUNS times: empties the log,
 #      CHECKPOINTs, resets dtxd's peak-RSS mark, runs dtx-bench (closed
 #      loop: BEGIN, TRY noop-a, TRY noop-b, COMMIT) and records tx/s, p50,
-#      p99, errors, dtxd's VmHWM, the CPU used over the measured window and
-#      the log's cost per transaction (commits, WAL fsyncs and bytes); then
-#      waits until the log holds every transaction final and checks that it
-#      holds as many committed transactions as dtx-bench saw commit;
+#      p99, the worst second, errors, dtxd's VmHWM, the CPU every part used
+#      over the measured window (and what the rest of the machine took),
+#      and the log's cost per transaction (commits, WAL fsyncs and bytes,
+#      rows written, dtxd's statements and batch sizes); then waits until
+#      the log holds every transaction final and checks that it holds as
+#      many committed transactions as dtx-bench saw commit;
 #   4. runs the references against ref: (a) bench/pgbench_a.sql, the 9
 #      statements of one dtx transaction each in its own PostgreSQL
 #      transaction, with the highest level's client count capped at 64; (b)
 #      bench/pgbench_b.sql, the rows of 50 dtx transactions in one
 #      transaction and one round trip (its tps x 50 reported); each after a
-#      discarded warmup run;
+#      discarded warmup run, with the same CPU and cost figures;
 #   5. prints the tables, the machine and the exact commands, and writes
 #      them to $BUILD/bench/results.txt and results.json (logs in
 #      $BUILD/bench/logs/).
+#
+# The references copy the text of coordinator/sql.c's TCC statements; a
+# fingerprint of that text in bench/pgbench_a.sql makes this script warn
+# when sql.c has changed since (the rows ins/upd columns then show whether
+# the writes still match).
 #
 # Every process it starts, and PostgreSQL, is stopped on exit, also on
 # failure or Ctrl-C; the scratch directory is removed. Exits non-zero when
 # a run failed (more than 1% of the transactions errored, nothing
 # committed, pgbench failed) or the log disagrees with what dtx-bench saw.
-set -euo pipefail
+set -Eeuo pipefail
+# Whatever fails unexpectedly says so before the cleanup runs.
+trap 'echo "bench: line $LINENO: command failed (status $?): $BASH_COMMAND" >&2' ERR
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
@@ -94,7 +104,7 @@ fg_pids=() # the load generator or pgbench, and sleeps, while waited for
 
 cleanup() {
     local rc=$? i p
-    trap - EXIT INT TERM
+    trap - EXIT INT TERM ERR
     set +e
     for p in "${fg_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
     for i in "${!pids[@]}"; do
@@ -165,6 +175,13 @@ sleep_for() {
     reap "$BG_PID"
 }
 
+# sleep_until T: sleeps until the epoch time T (seconds, fractional).
+sleep_until() {
+    local left
+    left=$(calc 't > n ? t - n : 0' t="$1" n="$(date +%s.%N)")
+    sleep_for "$left"
+}
+
 # wait_file FILE NAME: waits up to 15 s for FILE, while process NAME lives.
 wait_file() {
     local file=$1 name=$2 pid=${pids[-1]} n=0
@@ -180,7 +197,8 @@ wait_file() {
 }
 
 q() { # q DB SQL: one value (or rows, | separated)
-    "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$BASE dbname=$1" -c "$2"
+    PGOPTIONS='-c client_min_messages=warning' \
+        "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$BASE dbname=$1" -c "$2"
 }
 
 # json_num KEY FILE: a number field of dtx-bench's one-line JSON.
@@ -188,12 +206,13 @@ json_num() {
     sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.][0-9.e+-]*\).*/\1/p" "$2" | head -n 1
 }
 
-# calc EXPR [NAME=VALUE...]: prints an awk expression's value.
+# calc EXPR [NAME=VALUE...]: prints an awk expression's value (15
+# significant digits: enough for epoch seconds with their fraction).
 calc() {
     local expr=$1 args=() a
     shift
     for a in "$@"; do args+=(-v "$a"); done
-    awk "${args[@]}" "BEGIN { print ($expr) }"
+    awk -v OFMT=%.15g "${args[@]}" "BEGIN { print ($expr) }"
 }
 
 # median V...: the median of numbers (the lower middle one for an even count).
@@ -226,34 +245,29 @@ dtxd_alive() {
 # --- CPU and log accounting over a window ---------------------------------
 CLK_TCK=$(getconf CLK_TCK)
 
-# proc_ticks ROLE PID: "ROLE PID utime+stime" (clock ticks, every thread
-# of the process), nothing when PID is gone.
-proc_ticks() {
-    local stat
-    stat=$(cat "/proc/$2/stat" 2>/dev/null) || return 0
-    # Fields 14 and 15, counted after the ")" that ends comm.
-    awk -v r="$1" -v p="$2" '{ print r, p, $12 + $13 }' <<<"${stat##*) }"
-}
-
 # cpu_snap FILE [LOAD_PID]: the host's CPU counters and those of every
 # process of the benchmark (dtxd, participants, the load generator,
-# PostgreSQL's postmaster and its children), to FILE.
+# PostgreSQL's postmaster and its children), to FILE: "host WALL BUSY
+# TOTAL", then "ROLE PID TICKS" per process (utime + stime, every thread).
+# A few processes in all, so that sampling disturbs little.
 cpu_snap() {
-    local p pm
-    {
-        awk -v w="$(date +%s.%N)" '/^cpu / {
-                idle = $5 + $6; total = 0
-                for (i = 2; i <= 9; i++) total += $i
-                print "host", w, total - idle, total; exit }' /proc/stat
-        proc_ticks dtxd "$DTXD_PID"
-        for p in "${PART_PIDS[@]}"; do proc_ticks parts "$p"; done
-        [ -n "${2:-}" ] && proc_ticks load "$2"
-        pm=$(head -n 1 "$PGDIR/data/postmaster.pid" 2>/dev/null) || pm=""
-        if [ -n "$pm" ]; then
-            proc_ticks pg "$pm"
-            for p in $(pgrep -P "$pm"); do proc_ticks pg "$p"; done
-        fi
-    } >"$1"
+    local p pm roles="$DTXD_PID:dtxd" files=("/proc/$DTXD_PID/stat")
+    for p in "${PART_PIDS[@]}"; do roles+=" $p:parts" files+=("/proc/$p/stat"); done
+    if [ -n "${2:-}" ]; then roles+=" $2:load" files+=("/proc/$2/stat"); fi
+    pm=$(head -n 1 "$PGDIR/data/postmaster.pid" 2>/dev/null) || pm=""
+    if [ -n "$pm" ]; then
+        for p in $pm $(pgrep -P "$pm"); do roles+=" $p:pg" files+=("/proc/$p/stat"); done
+    fi
+    # A process may end between pgrep and cat (an autovacuum worker): not
+    # an error.
+    { head -n 1 /proc/stat; cat "${files[@]}" 2>/dev/null || true; } |
+        awk -v w="$(date +%s.%N)" -v roles="$roles" '
+            BEGIN { n = split(roles, r, " "); for (i = 1; i <= n; i++) { split(r[i], kv, ":"); role[kv[1]] = kv[2] } }
+            NR == 1 { idle = $5 + $6; total = 0; for (i = 2; i <= 9; i++) total += $i
+                      print "host", w, total - idle, total; next }
+            { s = $0; sub(/^.*\) /, "", s); split(s, f, " ")
+              # f[1] is field 3 (state): utime and stime are fields 14 and 15.
+              if ($1 in role) print role[$1], $1, f[12] + f[13] }' >"$1"
 }
 
 # cpu_window FILE0 FILE1: CPU used between two snapshots, tab-separated:
@@ -276,15 +290,16 @@ cpu_window() {
         }' "$1" "$2"
 }
 
-# pg_snap DB: "xact_commit wal_sync wal_bytes wal_sync_time_ms" (cluster
-# WAL counters, DB's commits).
+# pg_snap DB: "xact_commit wal_sync wal_bytes wal_sync_time_ms tup_inserted
+# tup_updated" (DB's commits and row writes, the cluster's WAL counters).
 pg_snap() {
-    q "$1" "SELECT d.xact_commit, w.wal_sync, w.wal_bytes, w.wal_sync_time
+    q "$1" "SELECT d.xact_commit, w.wal_sync, w.wal_bytes, w.wal_sync_time, d.tup_inserted,
+                   d.tup_updated
               FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = '$1'" | tr '|' ' '
 }
 
-# pg_settled DB: waits (up to 12 s) until the WAL counters stop moving, so
-# that backends have reported their statistics; prints pg_snap.
+# pg_settled DB: waits (up to 12 s) until the counters stop moving, so that
+# every backend has reported its statistics; prints pg_snap.
 pg_settled() {
     local prev cur n=0
     prev=$(pg_snap "$1")
@@ -298,15 +313,51 @@ pg_settled() {
     echo "$cur"
 }
 
-# pg_cost SNAP0 SNAP1 TXNS: per dtx transaction "commits fsyncs wal_kib"
-# and the mean fsync time in ms.
+# pg_cost SNAP0 SNAP1 TXNS: per dtx transaction, tab-separated: commits,
+# WAL fsyncs, WAL KiB, the mean fsync time in ms, rows inserted, rows
+# updated.
 pg_cost() {
     awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {
         split(a, x, " "); split(b, y, " ")
         if (n <= 0) n = 1
         syncs = y[2] - x[2]
-        printf "%.2f\t%.2f\t%.2f\t%.2f", (y[1] - x[1]) / n, syncs / n, (y[3] - x[3]) / 1024 / n,
-            (syncs > 0 ? (y[4] - x[4]) / syncs : 0) }'
+        printf "%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f", (y[1] - x[1]) / n, syncs / n,
+            (y[3] - x[3]) / 1024 / n, (syncs > 0 ? (y[4] - x[4]) / syncs : 0),
+            (y[5] - x[5]) / n, (y[6] - x[6]) / n }'
+}
+
+# sql_fingerprint: a hash of the statements of coordinator/sql.c that one
+# TCC transaction runs (and of the fencing macro they use), blanks
+# squeezed. bench/pgbench_a.sql and _b.sql name the one they were written
+# against: when it differs, the references may no longer be the same
+# writes as dtxd's.
+sql_fingerprint() {
+    awk '
+        /^#define S_FENCE_BRANCH/ { infence = 1 }
+        infence { print; if ($0 !~ /\\$/) infence = 0; next }
+        /\[DTX_SQL_(BEGIN|BRANCH_ADD|BRANCH_VOTE|DECIDE|BRANCH_DONE|FINISH)\] = \{/ { inst = 1 }
+        inst { print; if ($0 ~ /[0-9]+ *\},[ \t]*$/) inst = 0 }
+    ' coordinator/sql.c | tr -s ' \t' ' ' | sha256sum | cut -c1-16
+}
+
+# store_snap: "round_trips statements" of dtxd's log store (its /metrics),
+# or "0 0" when unavailable.
+store_snap() {
+    local out=""
+    [ -n "$METRICS_URL" ] && out=$(curl -s --max-time 2 "$METRICS_URL" 2>/dev/null | awk '
+        /^dtx_store_round_trips_total\{store="log"\}/ { rt = $2 }
+        /^dtx_store_ops_total\{store="log"\}/ { ops = $2 }
+        END { if (rt != "") print rt, ops }') || out=""
+    echo "${out:-0 0}"
+}
+
+# store_cost SNAP0 SNAP1 TXNS: tab-separated: mean statements per round trip,
+# statements per dtx transaction.
+store_cost() {
+    awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {
+        split(a, x, " "); split(b, y, " "); rt = y[1] - x[1]; ops = y[2] - x[2]
+        if (n <= 0) n = 1
+        printf "%.1f\t%.2f", (rt > 0 ? ops / rt : 0), ops / n }'
 }
 
 # settle: waits until the log shows no unfinished transaction; prints the
@@ -343,14 +394,23 @@ q postgres "SELECT pg_reload_conf()" >/dev/null
 "$BIN/dtxd" --db "$REF_DB" --migrate-only --log-level warn >"$LOGS/migrate-ref.log" 2>&1 ||
     { cat "$LOGS/migrate-ref.log" >&2; die "cannot apply the coordinator schema to ref"; }
 
+# The admin HTTP API on a free port: its /metrics gives the store's round
+# trips and statements (batch sizes).
 DTXD_CMD=("$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*'
-    --endpoint-file "$SCRATCH/dtxd.endpoint" --log-level warn --db-connections "$DB_CONNS")
+    --endpoint-file "$SCRATCH/dtxd.endpoint" --log-level warn --db-connections "$DB_CONNS"
+    --http-listen 127.0.0.1:0 --http-url-file "$SCRATCH/dtxd.url")
 echo "== starting dtxd"
 start dtxd "${DTXD_CMD[@]}"
 DTXD_PID=${pids[-1]}
 wait_file "$SCRATCH/dtxd.endpoint" dtxd
 EP=$(head -n 1 "$SCRATCH/dtxd.endpoint")
-echo "   dtxd (pid $DTXD_PID) listens on $EP"
+METRICS_URL=""
+for _ in $(seq 1 50); do
+    [ -s "$SCRATCH/dtxd.url" ] && { METRICS_URL="$(head -n 1 "$SCRATCH/dtxd.url")/metrics"; break; }
+    sleep 0.1
+done
+echo "   dtxd (pid $DTXD_PID) listens on $EP${METRICS_URL:+, metrics at $METRICS_URL}"
+[ -n "$METRICS_URL" ] || echo "bench: warning: dtxd wrote no admin URL: no batch sizes in the cost table" >&2
 PART_PIDS=()
 for r in noop-a noop-b; do
     start "participant-$r" "$BIN/bench-participant" --instance "bench-$r" --resource "$r" \
@@ -365,13 +425,23 @@ if calc "l > n / 2 ? 1 : 0" l="$LOAD1" n="$(nproc)" | grep -q 1; then
         "figures; the 'other' CPU column shows how much the rest of the machine took" >&2
 fi
 
+SQL_FP=$(sql_fingerprint)
+SQL_FP_REF=$(sed -n 's/^-- coordinator\/sql.c fingerprint: \([0-9a-f]*\).*/\1/p' bench/pgbench_a.sql)
+SQL_NOTE=""
+if [ "$SQL_FP" != "$SQL_FP_REF" ]; then
+    SQL_NOTE="coordinator/sql.c's TCC statements (fingerprint $SQL_FP) are not the ones bench/pgbench_a.sql and _b.sql were written against ($SQL_FP_REF): the references may not be the same writes as dtxd's; compare the rows ins/upd columns"
+    echo "bench: warning: $SQL_NOTE" >&2
+fi
+
 failed=0
 # One row per run (tab-separated), dtx levels and references alike:
 #  1 level, or a / b   2 run          3 dtx transactions/s   4 p50 ms (pgbench:
 #  latency average)     5 p99 ms       6 dtxd VmHWM kB        7 errors
 #  8-13 CPU: dtxd, load generator, participants, PostgreSQL, other (% of one
 #  CPU), host busy (% of all)          14 PG commits/tx       15 WAL fsyncs/tx
-#  16 WAL KiB/tx        17 fsync ms    18 settle s            19 raw tps
+#  16 WAL KiB/tx        17 fsync ms    18 rows inserted/tx    19 rows updated/tx
+#  20 settle s          21 raw tps         22 dtxd statements per round trip
+#  23 dtxd statements/tx 24 worst whole second of the window, tx/s
 ROWS=$LOGS/runs.tsv
 : >"$ROWS"
 
@@ -384,26 +454,31 @@ for c in $LEVELS; do
         # The same starting point for every run: an empty log, a fresh
         # checkpoint (no full-page writes owed to an earlier run), dtxd's
         # peak-RSS mark reset (clear_refs 5: VmHWM := current RSS).
-        q dtx "TRUNCATE dtx_branch, dtx_global" >/dev/null
+        q dtx "TRUNCATE dtx_branch, dtx_global CASCADE" >/dev/null
         q dtx "CHECKPOINT" >/dev/null
         rss_note=""
         echo 5 >"/proc/$DTXD_PID/clear_refs" 2>/dev/null || rss_note=" (cumulative: clear_refs failed)"
         log_from=$(($(wc -l <"$LOGS/dtxd.log") + 1))
         pg0=$(pg_settled dtx)
+        st0=$(store_snap)
         printf '== dtx-bench concurrency %-4s run %d/%d ... ' "$c" "$run" "$RUNS"
+        t0=$(date +%s.%N)
         bg "$BIN/dtx-bench" --coordinator "$EP" --concurrency "$c" --seconds "$DURATION" \
             --warmup "$WARMUP" --json >"$f" 2>"$LOGS/dtx-bench-$tag.err"
         bench_pid=$BG_PID
-        # CPU over the measured window only; it ends a little before
-        # dtx-bench's (an exited process has no CPU times to read).
-        sleep_for "$WARMUP"
+        # CPU over (nearly) the measured window, by the clock: it ends half
+        # a second before dtx-bench's, since an exited process has no CPU
+        # times left to read.
+        sleep_until "$(calc 't + w + 0.05' t="$t0" w="$WARMUP")"
         cpu_snap "$SCRATCH/cpu0" "$bench_pid"
-        sleep_for "$(calc 'd - 0.25' d="$DURATION")"
+        sleep_until "$(calc 't + w + d - 0.5' t="$t0" w="$WARMUP" d="$DURATION")"
         cpu_snap "$SCRATCH/cpu1" "$bench_pid"
+        cat "$SCRATCH/cpu0" - "$SCRATCH/cpu1" <<<"--" >"$LOGS/cpu-$tag.txt"
         rc=0
         reap "$bench_pid" || rc=$?
-        rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DTXD_PID/status")
+        bench_end=$(date +%s.%N)
         dtxd_alive
+        rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DTXD_PID/status")
         if [ ! -s "$f" ]; then
             cat "$LOGS/dtx-bench-$tag.err" >&2
             die "dtx-bench concurrency $c produced no result (exit $rc)"
@@ -436,11 +511,17 @@ for c in $LEVELS; do
             echo "   the log holds $logged committed transactions; dtx-bench saw $committed_total commits"
             [ "$errs" -eq 0 ] && { echo "   MISMATCH with no error to explain it"; failed=1; }
         fi
+        # A backend that went idle less than a second after it last
+        # reported its statistics reports the rest only 10 s later
+        # (PGSTAT_IDLE_INTERVAL); dtxd's connections may sit idle now.
+        sleep_for "$(calc 's > 0 ? s : 0' s="$(calc '11 - (n - e)' n="$(date +%s.%N)" e="$bench_end")")"
         pg1=$(pg_settled dtx)
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$run" "$tps" \
+        st1=$(store_snap)
+        echo "$pg0 / $pg1 / $logged transactions" >"$LOGS/pg-counters-$tag.txt"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$run" "$tps" \
             "$(json_num p50_ms "$f")" "$(json_num p99_ms "$f")" "$rss_kb" "$errs" \
             "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" "$(pg_cost "$pg0" "$pg1" "$logged")" \
-            "$st" "$tps" >>"$ROWS"
+            "$st" "$tps" "$(store_cost "$st0" "$st1" "$logged")" "$(json_num tps_min_1s "$f")" >>"$ROWS"
     done
 done
 
@@ -459,7 +540,7 @@ pgbench_cmd() {
 pgbench_ref() {
     local kind=$1 run=$2 clients=$3 script=$4 per=$5 rc=0 nfail n tps lat
     local log=$LOGS/pgbench-$kind-r$run.log
-    q ref "TRUNCATE dtx_branch, dtx_global" >/dev/null
+    q ref "TRUNCATE dtx_branch, dtx_global CASCADE" >/dev/null
     q ref "CHECKPOINT" >/dev/null
     if [ "$WARMUP" -gt 0 ]; then
         pgbench_cmd "$clients" "$script" "$WARMUP"
@@ -474,19 +555,23 @@ pgbench_ref() {
     local pgbench_pid=$BG_PID
     # The CPU window ends a little before pgbench does (an exited process
     # has no CPU times to read).
+    local t0
+    t0=$(date +%s.%N)
     cpu_snap "$SCRATCH/cpu0" "$pgbench_pid"
-    sleep_for "$(calc 'd - 0.25' d="$DURATION")"
+    sleep_until "$(calc 't + d - 0.5' t="$t0" d="$DURATION")"
     cpu_snap "$SCRATCH/cpu1" "$pgbench_pid"
+    cat "$SCRATCH/cpu0" - "$SCRATCH/cpu1" <<<"--" >"$LOGS/cpu-$kind-r$run.txt"
     reap "$pgbench_pid" || rc=$?
     [ "$rc" -eq 0 ] || { tail -n 20 "$log" >&2; die "pgbench ($kind) failed (exit $rc)"; }
     pg1=$(pg_settled ref)
+    echo "$pg0 / $pg1" >"$LOGS/pg-counters-$kind-r$run.txt"
     nfail=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")
     [ "${nfail:-0}" -eq 0 ] || die "pgbench ($kind): $nfail failed transactions (see $log)"
     n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
     tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$log")
     lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log")
     { [ -n "$tps" ] && [ -n "$n" ]; } || die "pgbench ($kind): no tps in its output (see $log)"
-    printf '%s\t%s\t%s\t%s\t0\t0\t%s\t%s\t%s\t0\t%s\n' "$kind" "$run" "$(calc 't * p' t="$tps" p="$per")" \
+    printf '%s\t%s\t%s\t%s\t0\t0\t%s\t%s\t%s\t0\t%s\t0\t0\t0\n' "$kind" "$run" "$(calc 't * p' t="$tps" p="$per")" \
         "${lat:-0}" "${nfail:-0}" "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" \
         "$(pg_cost "$pg0" "$pg1" "$((n * per))")" "$tps" >>"$ROWS"
     REF_TPS=$tps
@@ -501,7 +586,7 @@ for run in $(seq 1 "$RUNS"); do
     echo "$REF_TPS tps (x 50 = $(calc 'sprintf("%.1f", t * 50)' t="$REF_TPS") dtx transactions/s)"
 done
 A_TPS=$(col a 3)
-B_TPS=$(col b 19)
+B_TPS=$(col b 21)
 B_X50=$(col b 3)
 pgbench_cmd "$A_CLIENTS" bench/pgbench_a.sql "$DURATION"
 PGBENCH_A=("${PGBENCH_CMD[@]}")
@@ -529,6 +614,9 @@ maxof() {
 sumof() {
     awk -F '\t' -v k="$1" -v n="$2" '$1 == k { t += $n } END { print t + 0 }' "$ROWS"
 }
+minof() {
+    awk -F '\t' -v k="$1" -v n="$2" '$1 == k && (!seen++ || $n < m) { m = $n } END { print m + 0 }' "$ROWS"
+}
 # list KIND N: column N of every run of KIND, comma-separated.
 list() {
     values "$1" "$2" | paste -s -d, -
@@ -554,14 +642,15 @@ mkdir -p "$OUT"
     echo "  else runs on the machine: see 'other' below)"
     echo "$RUNS run(s) per measurement, each ${DURATION} s measured after ${WARMUP} s warmup; medians shown"
     echo
-    printf '%-6s %9s %7s %7s %13s %8s %8s %7s %10s\n' \
-        level "dtx tx/s" "p50 ms" "p99 ms" "dtxd RSS MiB" "dtx/(a)" "dtx/(b)" errors "tx/s range"
+    printf '%-6s %9s %7s %7s %13s %8s %8s %7s %10s %9s\n' \
+        level "dtx tx/s" "p50 ms" "p99 ms" "dtxd RSS MiB" "dtx/(a)" "dtx/(b)" errors "tx/s range" "worst 1 s"
     for c in $LEVELS; do
         tps=$(col "$c" 3)
-        printf '%-6s %9.1f %7.2f %7.2f %13.1f %8.2f %8.2f %7s %9s%%\n' "$c" "$tps" \
+        printf '%-6s %9.1f %7.2f %7.2f %13.1f %8.2f %8.2f %7s %9s%% %9s\n' "$c" "$tps" \
             "$(col "$c" 4)" "$(col "$c" 5)" "$(calc 'k / 1024' k="$(maxof "$c" 6)")" \
             "$(calc 'a > 0 ? d / a : 0' d="$tps" a="$A_TPS")" \
-            "$(calc 'b > 0 ? d / b : 0' d="$tps" b="$B_X50")" "$(sumof "$c" 7)" "$(range "$c")"
+            "$(calc 'b > 0 ? d / b : 0' d="$tps" b="$B_X50")" "$(sumof "$c" 7)" "$(range "$c")" \
+            "$(minof "$c" 24)"
     done
     echo
     printf 'reference (a): %8.1f dtx transactions/s: pgbench tps, the 9 statements of one dtx transaction\n' "$A_TPS"
@@ -569,16 +658,27 @@ mkdir -p "$OUT"
     printf 'reference (b): %8.1f dtx transactions/s: pgbench tps %.1f x 50, the rows of 50 dtx\n' "$B_X50" "$B_TPS"
     printf '               transactions per commit and round trip, %d clients (range %s%%)\n' "$B_CLIENTS" "$(range b)"
     echo
-    echo "where the time goes (medians over the measured windows; CPU in % of one CPU, host busy in %"
-    echo "of all $NPROC; log cost per dtx transaction over whole runs):"
-    printf '%-6s %5s %5s %6s %5s %6s %5s   %10s %10s %8s %8s\n' run dtxd load parts PG other host \
-        "PG commits" "WAL fsyncs" "WAL KiB" "fsync ms"
+    echo "CPU over the measured windows (medians; % of one CPU, host busy in % of all $NPROC):"
+    printf '%-6s %6s %6s %6s %6s %6s %6s\n' run dtxd load parts PG other host
     for k in $LEVELS a b; do
         label=$k
         [ "$k" = a ] || [ "$k" = b ] && label="($k)"
-        printf '%-6s %5s %5s %6s %5s %6s %4s%%   %10s %10s %8s %8s\n' "$label" \
-            "$(col "$k" 8)" "$(col "$k" 9)" "$(col "$k" 10)" "$(col "$k" 11)" "$(col "$k" 12)" \
-            "$(col "$k" 13)" "$(col "$k" 14)" "$(col "$k" 15)" "$(col "$k" 16)" "$(col "$k" 17)"
+        printf '%-6s %6s %6s %6s %6s %6s %5s%%\n' "$label" "$(col "$k" 8)" "$(col "$k" 9)" \
+            "$(col "$k" 10)" "$(col "$k" 11)" "$(col "$k" 12)" "$(col "$k" 13)"
+    done
+    echo
+    echo "the log's cost per dtx transaction (medians over whole runs):"
+    printf '%-6s %8s %7s %9s %8s %5s %5s %9s %12s\n' run commits fsyncs "fsync ms" "WAL KiB" ins upd \
+        "stmts/tx" "stmts/batch"
+    for k in $LEVELS a b; do
+        label=$k batch=- stmts=-
+        if [ "$k" = a ] || [ "$k" = b ]; then
+            label="($k)"
+        elif [ -n "$METRICS_URL" ]; then
+            batch=$(col "$k" 22) stmts=$(col "$k" 23)
+        fi
+        printf '%-6s %8s %7s %9s %8s %5s %5s %9s %12s\n' "$label" "$(col "$k" 14)" "$(col "$k" 15)" \
+            "$(col "$k" 17)" "$(col "$k" 16)" "$(col "$k" 18)" "$(col "$k" 19)" "$stmts" "$batch"
     done
     echo
     echo "notes: dtx tx/s counts COMMITs answered 'committing' (closed loop: C transactions in flight,"
@@ -586,15 +686,24 @@ mkdir -p "$OUT"
     echo "  confirms, their log writes and the final state write run after that reply; after every"
     echo "  run the log was checked to hold every transaction final and as many commits as dtx-bench"
     printf '  saw (longest wait for the last ones, s:'
-    for c in $LEVELS; do printf ' %s: %s' "$c" "$(maxof "$c" 18)"; done
+    for c in $LEVELS; do printf ' %s: %s' "$c" "$(maxof "$c" 20)"; done
     echo ")."
     echo "  dtxd RSS: VmHWM with the mark reset before each run, highest run. errors: every run,"
-    echo "  warmup and drain included. tx/s range: (max - min) / median over the runs."
+    echo "  warmup and drain included. tx/s range: (max - min) / median over the runs. worst 1 s:"
+    echo "  the fewest commits in one whole second of a measured window, over every run (a stall"
+    echo "  shows here)."
     echo "  CPU: load = dtx-bench or pgbench; PG = the postmaster and its children; other = every"
     echo "  other process on the machine (not part of the benchmark: a high figure means the"
     echo "  numbers above are disturbed). PG commits: pg_stat_database.xact_commit of the log's"
     echo "  database (read-only transactions included); WAL fsyncs and KiB: pg_stat_wal, cluster-wide"
-    echo "  (autovacuum included); fsync ms: mean wal_sync_time per fsync (track_wal_io_timing on)."
+    echo "  (autovacuum included); fsync ms: mean wal_sync_time per fsync (track_wal_io_timing on);"
+    echo "  ins/upd: rows inserted/updated (pg_stat_database tup_inserted/tup_updated): equal figures"
+    echo "  for dtx and (a), (b) mean that the references write the same rows as dtxd. stmts/tx and"
+    echo "  stmts/batch: dtxd's statements per transaction and per round trip (its /metrics:"
+    echo "  dtx_store_ops_total, dtx_store_round_trips_total; recovery scans and lease renewals"
+    echo "  included)."
+    [ -z "$SQL_NOTE" ] || echo "WARNING: $SQL_NOTE" | fold -s -w 96 | sed '2,$s/^/  /'
+
     echo
     echo "commands:"
     echo "  $(quote_cmd "$PG" start "$PGDIR"); $(quote_cmd "$PG" createdb "$PGDIR" dtx); $(quote_cmd "$PG" createdb "$PGDIR" ref)"
@@ -604,7 +713,7 @@ mkdir -p "$OUT"
     for r in noop-a noop-b; do
         echo "  $(quote_cmd "$BIN/bench-participant" --instance "bench-$r" --resource "$r" --coordinator "$EP" --ready-file "$SCRATCH/$r.ready")"
     done
-    echo "  before each run: TRUNCATE dtx_branch, dtx_global; CHECKPOINT; echo 5 > /proc/<dtxd pid>/clear_refs"
+    echo "  before each run: TRUNCATE dtx_branch, dtx_global CASCADE; CHECKPOINT; echo 5 > /proc/<dtxd pid>/clear_refs"
     echo "  $(quote_cmd "$BIN/dtx-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --json)   (C: $LEVELS)"
     echo "  (a) $(quote_cmd "${PGBENCH_A[@]}")   (after the same with -T $WARMUP, discarded)"
     echo "  (b) $(quote_cmd "${PGBENCH_B[@]}")   (after the same with -T $WARMUP, discarded)"
@@ -615,8 +724,13 @@ json_fields() {
     printf '"tps":%s,"cpu_pct":{"dtxd":%s,"load":%s,"participants":%s,"postgresql":%s,"other":%s,"host_busy":%s},' \
         "$(col "$1" 3)" "$(col "$1" 8)" "$(col "$1" 9)" "$(col "$1" 10)" "$(col "$1" 11)" \
         "$(col "$1" 12)" "$(col "$1" 13)"
-    printf '"per_tx":{"pg_commits":%s,"wal_fsyncs":%s,"wal_kib":%s},"fsync_ms":%s,"tps_range_pct":%s,"tps_runs":[%s]' \
-        "$(col "$1" 14)" "$(col "$1" 15)" "$(col "$1" 16)" "$(col "$1" 17)" "$(range "$1")" "$(list "$1" 3)"
+    printf '"per_tx":{"pg_commits":%s,"wal_fsyncs":%s,"wal_kib":%s,"rows_inserted":%s,"rows_updated":%s},' \
+        "$(col "$1" 14)" "$(col "$1" 15)" "$(col "$1" 16)" "$(col "$1" 18)" "$(col "$1" 19)"
+    printf '"fsync_ms":%s,"tps_range_pct":%s,"tps_runs":[%s]' "$(col "$1" 17)" "$(range "$1")" "$(list "$1" 3)"
+    if [ "$1" != a ] && [ "$1" != b ]; then
+        printf ',"dtxd_statements_per_tx":%s,"dtxd_statements_per_round_trip":%s,"worst_1s_tps":%s' \
+            "$(col "$1" 23)" "$(col "$1" 22)" "$(minof "$1" 24)"
+    fi
 }
 
 {
@@ -626,7 +740,7 @@ json_fields() {
     sep=""
     for c in $LEVELS; do
         printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"dtxd_vmhwm_kb":%s,"errors":%s,"settle_s":%s,' \
-            "$sep" "$c" "$(col "$c" 4)" "$(col "$c" 5)" "$(maxof "$c" 6)" "$(sumof "$c" 7)" "$(maxof "$c" 18)"
+            "$sep" "$c" "$(col "$c" 4)" "$(col "$c" 5)" "$(maxof "$c" 6)" "$(sumof "$c" 7)" "$(maxof "$c" 20)"
         json_fields "$c"
         printf ',"dtx_bench":['
         rsep=""
@@ -637,9 +751,9 @@ json_fields() {
         printf ']}'
         sep=","
     done
-    printf '],"ref_a":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$A_CLIENTS" "$(col a 19)" "$(col a 4)"
+    printf '],"ref_a":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$A_CLIENTS" "$(col a 21)" "$(col a 4)"
     json_fields a
-    printf '},"ref_b":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$B_CLIENTS" "$(col b 19)" "$(col b 4)"
+    printf '},"ref_b":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$B_CLIENTS" "$(col b 21)" "$(col b 4)"
     json_fields b
     printf '}}\n'
 } >"$OUT/results.json"

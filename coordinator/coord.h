@@ -19,6 +19,7 @@
  *   api.c       initiator requests: BEGIN, TRY, COMMIT, ROLLBACK, STATUS
  *   driver.c    decisions and phase driving: PHASE sends, replies,
  *               timeouts, retries with backoff, finishing
+ *   participants.c  REGISTER, HEARTBEAT, expiry of silent instances
  *   recovery.c  loading transactions from the log and the periodic scan
  *   txntable.c  the gid hash table, the timer heap, write contexts
  *   registry.c  live participant instances
@@ -247,12 +248,14 @@ void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn);
 /* Sends the Try of a freshly recorded branch. */
 void dtx_driver_start_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
 void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
-void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
-void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
 /* Resumes a stuck transaction (operator action): back to its decision. */
 void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer);
 /* Runs the timers of txn (called by the loop when txn->due_ms passed). */
 void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now_ms);
+
+/* --- participants.c --- */
+void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
 /* Periodic duties: expire silent instances. */
 void dtx_driver_tick(dtx_coord_t *co, int64_t now_ms);
 /* Recomputes txn->due_ms from its branches and deadline and reschedules. */

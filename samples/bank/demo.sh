@@ -27,10 +27,7 @@ case $BUILD in
 *) BIN=$ROOT/$BUILD/bin ;;
 esac
 RUN=$ROOT/.run/demo
-PGDIR=$RUN/pg
-PSQL=/usr/lib/postgresql/15/bin/psql
-[ -x "$PSQL" ] || PSQL=psql
-PG=tests/harness/pg.sh
+DEMO=demo
 MODE=${DTX_DEMO_MODE:-tcc}
 case $MODE in
 tcc) MODE_ARGS=() ;;
@@ -41,107 +38,17 @@ tcc) MODE_ARGS=() ;;
     ;;
 esac
 
-pids=()
-names=()
-
-die() {
-    echo "demo: $*" >&2
-    exit 1
-}
-
-# Shows the end of a log when something went wrong.
-show_log() {
-    [ -f "$1" ] || return 0
-    echo "----- last lines of $1 -----" >&2
-    tail -n 25 "$1" >&2 || true
-}
-
-cleanup() {
-    local rc=$? i st
-    trap - EXIT
-    trap "" INT TERM  # a second Ctrl-C must not cut the cleanup short
-    set +e
-    for i in "${!pids[@]}"; do
-        kill -TERM "${pids[$i]}" 2>/dev/null
-    done
-    for i in "${!pids[@]}"; do
-        local n=0
-        while kill -0 "${pids[$i]}" 2>/dev/null && [ $n -lt 50 ]; do
-            sleep 0.1
-            n=$((n + 1))
-        done
-        if kill -0 "${pids[$i]}" 2>/dev/null; then
-            echo "demo: ${names[$i]} did not stop; killing it" >&2
-            kill -KILL "${pids[$i]}" 2>/dev/null
-        fi
-        wait "${pids[$i]}" 2>/dev/null
-        st=$?
-        if [ "$st" -ne 0 ]; then
-            # A clean stop exits 0; anything else (a crash, a sanitizer report) fails the demo.
-            echo "demo: ${names[$i]} exited with status $st (log: $RUN/${names[$i]}.log)" >&2
-            [ "$rc" -ne 0 ] || rc=1
-        fi
-    done
-    "$PG" stop "$PGDIR" >/dev/null 2>&1 || echo "demo: PostgreSQL in $PGDIR did not stop" >&2
-    if [ "$rc" -ne 0 ]; then
-        echo "demo: FAILED (exit $rc); logs in $RUN" >&2
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start NAME CMD...: runs CMD in the background, output to $RUN/NAME.log.
-start() {
-    local name=$1
-    shift
-    "$@" >"$RUN/$name.log" 2>&1 &
-    pids+=("$!")
-    names+=("$name")
-}
-
-# wait_file FILE NAME: waits up to 15 s for FILE, while process NAME lives.
-wait_file() {
-    local file=$1 name=$2 pid=${pids[-1]} n=0
-    until [ -s "$file" ]; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            show_log "$RUN/$name.log"
-            die "$name exited before it was ready"
-        fi
-        n=$((n + 1))
-        if [ $n -gt 150 ]; then
-            show_log "$RUN/$name.log"
-            die "$name not ready after 15 s"
-        fi
-        sleep 0.1
-    done
-}
+# shellcheck source=samples/demo-lib.sh
+. samples/demo-lib.sh
 
 for b in dtxd bank-participant bank-transfer; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' (or make demo) first"
 done
 
-# A fresh run directory; stop a server a previous run may have left.
-if [ -d "$PGDIR/data" ]; then
-    "$PG" stop "$PGDIR" >/dev/null 2>&1 || true
-fi
-rm -rf -- "$RUN"
-mkdir -p "$RUN"
-chmod 0755 "$ROOT/.run" "$RUN"
-
-echo "== starting PostgreSQL in $PGDIR"
-BASE=$("$PG" start "$PGDIR")
-for db in dtx bank_a bank_b; do
-    "$PG" createdb "$PGDIR" "$db"
-done
+demo_start_pg dtx bank_a bank_b
 DTX_DB="$BASE dbname=dtx"
 BANK_A_DB="$BASE dbname=bank_a"
 BANK_B_DB="$BASE dbname=bank_b"
-
-q() { # q DB SQL: one value
-    "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$BASE dbname=$1" -c "$2"
-}
 
 echo "== starting dtxd"
 start dtxd "$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*' \

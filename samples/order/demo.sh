@@ -28,105 +28,17 @@ case $BUILD in
 *) BIN=$ROOT/$BUILD/bin ;;
 esac
 RUN=$ROOT/.run/order-demo
-PGDIR=$RUN/pg
-PSQL=/usr/lib/postgresql/15/bin/psql
-[ -x "$PSQL" ] || PSQL=psql
-PG=tests/harness/pg.sh
+DEMO="order demo"
 
-pids=()
-names=()
-
-die() {
-    echo "order demo: $*" >&2
-    exit 1
-}
-
-show_log() {
-    [ -f "$1" ] || return 0
-    echo "----- last lines of $1 -----" >&2
-    tail -n 25 "$1" >&2 || true
-}
-
-cleanup() {
-    local rc=$? i st
-    trap - EXIT
-    trap "" INT TERM
-    set +e
-    for i in "${!pids[@]}"; do
-        kill -TERM "${pids[$i]}" 2>/dev/null
-    done
-    for i in "${!pids[@]}"; do
-        local n=0
-        while kill -0 "${pids[$i]}" 2>/dev/null && [ $n -lt 50 ]; do
-            sleep 0.1
-            n=$((n + 1))
-        done
-        if kill -0 "${pids[$i]}" 2>/dev/null; then
-            echo "order demo: ${names[$i]} did not stop; killing it" >&2
-            kill -KILL "${pids[$i]}" 2>/dev/null
-        fi
-        wait "${pids[$i]}" 2>/dev/null
-        st=$?
-        if [ "$st" -ne 0 ]; then
-            echo "order demo: ${names[$i]} exited with status $st (log: $RUN/${names[$i]}.log)" >&2
-            [ "$rc" -ne 0 ] || rc=1
-        fi
-    done
-    "$PG" stop "$PGDIR" >/dev/null 2>&1 || echo "order demo: PostgreSQL in $PGDIR did not stop" >&2
-    if [ "$rc" -ne 0 ]; then
-        echo "order demo: FAILED (exit $rc); logs in $RUN" >&2
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-start() {
-    local name=$1
-    shift
-    "$@" >"$RUN/$name.log" 2>&1 &
-    pids+=("$!")
-    names+=("$name")
-}
-
-wait_file() {
-    local file=$1 name=$2 pid=${pids[-1]} n=0
-    until [ -s "$file" ]; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            show_log "$RUN/$name.log"
-            die "$name exited before it was ready"
-        fi
-        n=$((n + 1))
-        if [ $n -gt 150 ]; then
-            show_log "$RUN/$name.log"
-            die "$name not ready after 15 s"
-        fi
-        sleep 0.1
-    done
-}
+# shellcheck source=samples/demo-lib.sh
+. samples/demo-lib.sh
 
 for b in dtxd order-participant order-client; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' first"
 done
 
-if [ -d "$PGDIR/data" ]; then
-    "$PG" stop "$PGDIR" >/dev/null 2>&1 || true
-fi
-rm -rf -- "$RUN"
-mkdir -p "$RUN"
-chmod 0755 "$ROOT/.run" "$RUN"
-
-echo "== starting PostgreSQL in $PGDIR"
-BASE=$("$PG" start "$PGDIR")
-for db in dtx orders inventory; do
-    "$PG" createdb "$PGDIR" "$db"
-done
+demo_start_pg dtx orders inventory
 DTX_DB="$BASE dbname=dtx"
-
-q() { # q DB SQL: one value
-    "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$BASE dbname=$1" -c "$2"
-}
 
 echo "== starting dtxd"
 start dtxd "$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*' \

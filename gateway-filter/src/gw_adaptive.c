@@ -1,6 +1,9 @@
 /*
- * gw_adaptive.c — the gradient concurrency limit (see gw_adaptive.h).
+ * gw_adaptive.c — the gradient concurrency limit and the dtxd_inflight
+ * decision (see gw_adaptive.h).
  */
+#include <assert.h>
+
 #include "gw_adaptive.h"
 
 void dtx_gw_gradient_init(dtx_gw_gradient_t *self, const dtx_gw_gradient_params_t *p)
@@ -64,4 +67,15 @@ int dtx_gw_gradient_sample(dtx_gw_gradient_t *self, const dtx_gw_gradient_params
     next = self->limit * (1.0 - p->smoothing) + next * p->smoothing;
     self->limit = s_clamp(next, p->min_limit, p->max_limit);
     return 1;
+}
+
+dtx_gw_dtxd_verdict_t dtx_gw_dtxd_decide(int64_t inflight, int64_t read_at_us, int64_t now_us,
+                                         int64_t max_inflight, int64_t stale_us)
+{
+    assert(max_inflight > 0 && stale_us > 0);
+    /* A reading taken after the request read the clock has a negative
+     * age: it is as fresh as can be. */
+    if (read_at_us <= 0 || now_us - read_at_us > stale_us)
+        return DTX_GW_DTXD_STALE;
+    return inflight >= max_inflight ? DTX_GW_DTXD_SHED : DTX_GW_DTXD_ADMIT;
 }

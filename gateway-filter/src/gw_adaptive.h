@@ -13,12 +13,19 @@
  *    long_rtt an exponential average over many windows; the limit does
  *    not grow while the gateway uses less than half of it. A request is
  *    shed when the calls in flight reach the limit.
- *  - "dtxd_inflight": shed when the coordinator reports too many
- *    transactions in flight. dtxd has no such report yet (it waits for the
- *    coordinator's /metrics); until then this signal admits everything and
- *    the config accepts it so rules can be written ahead.
+ *  - "dtxd_inflight": shed when the coordinator has too many transactions
+ *    in flight. A poller (gw_dtxd_watch.h) reads the gauge
+ *    dtx_transactions_in_memory from dtxd's admin /metrics every
+ *    dtxd.poll_ms and publishes the last good reading with its time; a
+ *    request is shed while that reading is >= the rule's
+ *    dtxd_max_inflight. A reading older than dtxd.stale_ms (or none yet)
+ *    says nothing about dtxd now: the signal then fails open (admits),
+ *    the poller logs the change and dtx_gw_dtxd_fail_open_total counts
+ *    the requests so admitted — an outage of dtxd's admin API must not
+ *    become an outage of every guarded route.
  *
- * The gradient functions are pure (state + injected clock).
+ * The gradient functions and dtx_gw_dtxd_decide are pure (state, reading
+ * and clock are passed in).
  */
 #ifndef DTX_GW_ADAPTIVE_H
 #define DTX_GW_ADAPTIVE_H
@@ -54,6 +61,21 @@ int dtx_gw_gradient_admit(const dtx_gw_gradient_t *self, int in_flight);
  * Returns 1 when the limit was recomputed. */
 int dtx_gw_gradient_sample(dtx_gw_gradient_t *self, const dtx_gw_gradient_params_t *p,
                            int64_t now_us, int64_t rtt_us, int in_flight);
+
+/* Verdicts of the dtxd_inflight signal. */
+typedef enum {
+    DTX_GW_DTXD_ADMIT = 0,  /* fresh reading below the threshold */
+    DTX_GW_DTXD_SHED  = 1,  /* fresh reading at or above the threshold */
+    DTX_GW_DTXD_STALE = 2   /* no reading, or older than stale_us: admitted (fail open) */
+} dtx_gw_dtxd_verdict_t;
+
+/* Decides one request of a dtxd_inflight rule. inflight is the last good
+ * reading of dtxd's transactions in flight, read_at_us when it was taken
+ * (gw_clock.h; 0: never), now_us the request's time; a reading is fresh
+ * while now_us - read_at_us <= stale_us. max_inflight > 0 and
+ * stale_us > 0 (the configuration checks both). */
+dtx_gw_dtxd_verdict_t dtx_gw_dtxd_decide(int64_t inflight, int64_t read_at_us, int64_t now_us,
+                                         int64_t max_inflight, int64_t stale_us);
 
 /* Signal kinds an adaptive rule may name. */
 typedef enum {

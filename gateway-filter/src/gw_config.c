@@ -423,14 +423,8 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         dtx_gw_cfg_fail(&c, "admin.listen", "must be HOST:PORT");
         goto fail;
     }
-    cfg->dtxd_timeout_ms = 5000;
-    if (json_object_object_get_ex(root, "dtxd", &o)) {
-        static const char *const dkeys[] = { "endpoint", "timeout_ms", NULL };
-        if (dtx_gw_cfg_object(&c, o, "dtxd") < 0 || dtx_gw_cfg_only(&c, o, "dtxd", dkeys) < 0 ||
-            dtx_gw_cfg_str(&c, o, "dtxd", "endpoint", 1, NULL, &cfg->dtxd_endpoint) < 0 ||
-            dtx_gw_cfg_int(&c, o, "dtxd", "timeout_ms", 1, 600000, 5000, &cfg->dtxd_timeout_ms) < 0)
-            goto fail;
-    }
+    if (dtx_gw_cfg_dtxd(&c, root, cfg) < 0)
+        goto fail;
     char p[64];
     if (s_array(&c, root, "pools", 1, &arr, &n) < 0)
         goto fail;
@@ -464,7 +458,7 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         dtx_gw_cfg_fail(&c, "", "out of memory");
         goto fail;
     }
-    if (s_resolve(&c, cfg) < 0)
+    if (s_resolve(&c, cfg) < 0 || dtx_gw_cfg_dtxd_check(&c, cfg) < 0)
         goto fail;
     cfg->text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -567,6 +561,9 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
     free(cfg->admin_listen);
     free(cfg->admin_token);
     free(cfg->dtxd_endpoint);
+    free(cfg->dtxd_admin);
+    free(cfg->dtxd_admin_token);
+    free(cfg->dtxd_admin_cacert);
     free(cfg->text);
     free(cfg);
     *self_p = NULL;

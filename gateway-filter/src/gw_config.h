@@ -19,6 +19,9 @@
 
 #define DTX_GW_ERR_SIZE 512
 
+#define DTX_GW_DTXD_POLL_MS_DEFAULT 500   /* dtxd.poll_ms */
+#define DTX_GW_DTXD_STALE_MS_FLOOR  2000  /* dtxd.stale_ms default: 4 x poll_ms, at least this */
+
 /* A set of HTTP statuses (100..599). */
 typedef struct dtx_gw_statuses {
     uint64_t bits[8];
@@ -145,7 +148,12 @@ typedef struct dtx_gw_config {
     char   *admin_listen;     /* "host:port" of the admin API */
     char   *admin_token;      /* NULL: config endpoints refuse every call */
     char   *dtxd_endpoint;    /* NULL: no transactional route allowed */
-    int64_t dtxd_timeout_ms;
+    int64_t dtxd_timeout_ms;  /* SDK calls, and the cap of one /metrics fetch */
+    char   *dtxd_admin;       /* dtxd's admin API base URL; NULL: no dtxd_inflight rule allowed */
+    char   *dtxd_admin_token; /* bearer token for it (a secret: never logged), or NULL */
+    char   *dtxd_admin_cacert;/* PEM CA file for an https admin URL, or NULL */
+    int64_t dtxd_poll_ms;     /* interval between /metrics fetches */
+    int64_t dtxd_stale_ms;    /* a reading older than this is ignored (fail open) */
     int64_t max_body;         /* default for routes */
     dtx_gw_pool_cfg_t  *pools;
     int                 npools;
@@ -167,5 +175,8 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p);
 /* Index of the named pool / rule, or -1. */
 int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name);
 int dtx_gw_config_rule_index(const dtx_gw_config_t *self, const char *name);
+/* 1 when an adaptive rule of self uses signal dtxd_inflight (self may be
+ * NULL: 0). */
+int dtx_gw_config_uses_dtxd_inflight(const dtx_gw_config_t *self);
 
 #endif

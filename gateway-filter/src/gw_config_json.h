@@ -1,6 +1,7 @@
 /*
  * gw_config_json.h — helpers shared by the configuration parser's files
- * (gw_config.c, gw_config_rules.c, gw_config_json.c); not a public API.
+ * (gw_config.c, gw_config_rules.c, gw_config_dtxd.c, gw_config_json.c); not a
+ * public API.
  *
  * Each reads one member of a JSON object, checks it and stores it; on a
  * problem it writes "<json path>: <what is wrong>" into the context's
@@ -57,5 +58,9 @@ int dtx_gw_cfg_hostport_ok(const char *s);
 /* One entry of "rules" (gw_config_rules.c). */
 int dtx_gw_cfg_rule(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
                     dtx_gw_rule_cfg_t *r);
+/* The "dtxd" section of root into cfg, defaults included (gw_config_dtxd.c). */
+int dtx_gw_cfg_dtxd(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *cfg);
+/* After rules are read: every rule with signal dtxd_inflight has dtxd.admin. */
+int dtx_gw_cfg_dtxd_check(dtx_gw_cfg_ctx_t *c, const dtx_gw_config_t *cfg);
 
 #endif

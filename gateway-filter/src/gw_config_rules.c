@@ -144,6 +144,12 @@ int dtx_gw_cfg_rule(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_g
             dtx_gw_cfg_int(c, v, path, "dtxd_max_inflight", 0, 100000000, 0, &r->dtxd_max_inflight) < 0)
             goto fail;
         g->window_us = wms * 1000;
+        if (r->signal == DTX_GW_SIGNAL_DTXD_INFLIGHT && r->dtxd_max_inflight <= 0) {
+            dtx_gw_cfg_child(p, sizeof p, path, "dtxd_max_inflight");
+            rc = dtx_gw_cfg_fail(c, p, "must be > 0 with signal \"dtxd_inflight\" (dtxd's "
+                                       "transactions in flight at which requests are shed)");
+            goto out;
+        }
         if (g->min_limit > g->max_limit) {
             dtx_gw_cfg_child(p, sizeof p, path, "min_limit");
             rc = dtx_gw_cfg_fail(c, p, "must not exceed max_limit");

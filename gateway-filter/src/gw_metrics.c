@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gw_clock.h"
+#include "gw_dtxd_watch.h"
 #include "gw_metrics.h"
 #include "gw_runtime.h"
 
@@ -122,6 +123,10 @@ static void s_rule_key(const char *key, dtx_gw_rule_state_t *s, void *arg)
                     "dtx_gw_breaker_opened_total{rule=\"%s\",key=\"%s\"} %llu\n",
               c->rule->cfg.name, key, (int)s->breaker.state, c->rule->cfg.name, key,
               (unsigned long long)s->breaker.opened_total);
+    else if (c->rule->cfg.kind == DTX_GW_RULE_ADAPTIVE &&
+             c->rule->cfg.signal == DTX_GW_SIGNAL_DTXD_INFLIGHT)  /* no limit of its own */
+        s_put(c->o, "dtx_gw_adaptive_in_flight{rule=\"%s\",key=\"%s\"} %d\n",
+              c->rule->cfg.name, key, s->adaptive.in_flight);
     else if (c->rule->cfg.kind == DTX_GW_RULE_ADAPTIVE)
         s_put(c->o, "dtx_gw_adaptive_limit{rule=\"%s\",key=\"%s\"} %.2f\n"
                     "dtx_gw_adaptive_in_flight{rule=\"%s\",key=\"%s\"} %d\n",
@@ -184,6 +189,22 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
         dtx_gw_rule_each(r, s_rule_key, &c);
     }
     int64_t now = dtx_gw_now_us();
+    /* The dtxd_inflight signal: the gauges only while there is a reading. */
+    dtx_gw_dtxd_reading_t reading;
+    dtx_gw_dtxd_reading_get(&reading);
+    s_put(&o, "# TYPE dtx_gw_dtxd_poll_errors_total counter\n"
+              "dtx_gw_dtxd_poll_errors_total %llu\n"
+              "# TYPE dtx_gw_dtxd_fail_open_total counter\n"
+              "dtx_gw_dtxd_fail_open_total %llu\n",
+          (unsigned long long)dtx_gw_dtxd_poll_errors(),
+          (unsigned long long)dtx_gw_dtxd_fail_open());
+    if (reading.at_us)
+        s_put(&o, "# TYPE dtx_gw_dtxd_inflight gauge\n"
+                  "dtx_gw_dtxd_inflight %lld\n"
+                  "# TYPE dtx_gw_dtxd_reading_age_seconds gauge\n"
+                  "dtx_gw_dtxd_reading_age_seconds %.3f\n",
+              (long long)reading.inflight,
+              (double)(now > reading.at_us ? now - reading.at_us : 0) / 1e6);
     for (int i = 0; rt && i < rt->npools; i++) {
         dtx_gw_pool_t *p = rt->pools[i];
         for (int k = 0; k < p->ntargets; k++) {

@@ -1,7 +1,8 @@
 /*
  * gw_metrics.h — counters per route (kept by name for the life of the
  * process, so a hot swap never resets them) and the Prometheus text
- * rendering of routes, rules, breakers, adaptive limits and targets.
+ * rendering of routes, rules, breakers, adaptive limits, the dtxd_inflight
+ * reading and its poller (gw_dtxd_watch.h), and targets.
  */
 #ifndef DTX_GW_METRICS_H
 #define DTX_GW_METRICS_H

@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "gw_clock.h"
+#include "gw_dtxd_watch.h"
 #include "gw_route.h"
 #include "gw_rules.h"
+#include "gw_runtime.h"
 
 /* ---------------- rule objects ---------------- */
 
@@ -174,6 +176,21 @@ static void s_retry_after(dtx_gw_req_t *req, int64_t wait_us)
 
 static void s_release(dtx_gw_req_t *req, int reached, int64_t now_us);
 
+/* The dtxd_inflight signal: the poller's last reading against the rule's
+ * threshold; a stale reading (or none) admits (gw_adaptive.h). */
+static int s_dtxd_admit(const dtx_gw_rule_t *r, const dtx_gw_req_t *req, int64_t now_us)
+{
+    dtx_gw_dtxd_reading_t reading;
+    dtx_gw_dtxd_reading_get(&reading);
+    int64_t stale_ms = req->rt && req->rt->cfg->dtxd_stale_ms > 0 ? req->rt->cfg->dtxd_stale_ms
+                                                                   : DTX_GW_DTXD_STALE_MS_FLOOR;
+    dtx_gw_dtxd_verdict_t v = dtx_gw_dtxd_decide(reading.inflight, reading.at_us, now_us,
+                                                 r->cfg.dtxd_max_inflight, stale_ms * 1000);
+    if (v == DTX_GW_DTXD_STALE)
+        dtx_gw_dtxd_count_fail_open();
+    return v != DTX_GW_DTXD_SHED;
+}
+
 /* Breaker or adaptive refusal: the route's fallback when it has one. */
 static int s_degrade(dtx_gw_req_t *req, const char *why, const char *rule, int64_t wait_us)
 {
@@ -277,7 +294,7 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
             }
             case DTX_GW_RULE_ADAPTIVE:
                 if (r->cfg.signal == DTX_GW_SIGNAL_DTXD_INFLIGHT) {
-                    ok = 1;  /* no report from dtxd yet: admit (gw_adaptive.h) */
+                    ok = s_dtxd_admit(r, req, now);
                 } else {
                     if (!s->adaptive.gradient.limit)
                         dtx_gw_gradient_init(&s->adaptive.gradient, &r->cfg.gradient);

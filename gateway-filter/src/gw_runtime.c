@@ -120,6 +120,8 @@ void dtx_gw_current_init(dtx_gw_current_t *self, dtx_gw_runtime_t *rt)
 {
     pthread_mutex_init(&self->lock, NULL);
     self->rt = rt;
+    self->on_swap = NULL;
+    self->on_swap_arg = NULL;
 }
 
 void dtx_gw_current_fini(dtx_gw_current_t *self)
@@ -141,6 +143,16 @@ void dtx_gw_current_swap(dtx_gw_current_t *self, dtx_gw_runtime_t *rt)
     pthread_mutex_lock(&self->lock);
     dtx_gw_runtime_t *old = self->rt;
     self->rt = rt;
+    if (self->on_swap)
+        self->on_swap(self->on_swap_arg);
     pthread_mutex_unlock(&self->lock);
     dtx_gw_runtime_unref(&old);
+}
+
+void dtx_gw_current_on_swap(dtx_gw_current_t *self, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&self->lock);
+    self->on_swap = fn;
+    self->on_swap_arg = arg;
+    pthread_mutex_unlock(&self->lock);
 }

@@ -44,6 +44,8 @@ void dtx_gw_runtime_unref(dtx_gw_runtime_t **self_p);
 typedef struct dtx_gw_current {
     pthread_mutex_t   lock;
     dtx_gw_runtime_t *rt;
+    void            (*on_swap)(void *arg); /* told after each swap, or NULL */
+    void             *on_swap_arg;
 } dtx_gw_current_t;
 
 void dtx_gw_current_init(dtx_gw_current_t *self, dtx_gw_runtime_t *rt);
@@ -52,5 +54,10 @@ void dtx_gw_current_fini(dtx_gw_current_t *self);
 dtx_gw_runtime_t *dtx_gw_current_acquire(dtx_gw_current_t *self);
 /* Installs rt (taking its reference) and drops the old one. */
 void dtx_gw_current_swap(dtx_gw_current_t *self, dtx_gw_runtime_t *rt);
+/* Sets the one listener told after every swap (fn NULL: none). fn runs in
+ * the swapping thread under the holder's lock: it must be quick and must
+ * not call this holder. Once this returns, the previous listener is never
+ * called again, so its owner may free arg. */
+void dtx_gw_current_on_swap(dtx_gw_current_t *self, void (*fn)(void *arg), void *arg);
 
 #endif

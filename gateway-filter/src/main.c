@@ -2,12 +2,18 @@
  * main.c — dtx-gateway: the ingress gateway.
  *
  *   dtx-gateway --config FILE [--listen HOST:PORT] [--admin-listen HOST:PORT]
- *               [--admin-token TOKEN] [--ready-file FILE] [--log-level LEVEL]
+ *               [--admin-token TOKEN] [--dtxd-token TOKEN | --dtxd-token-file FILE]
+ *               [--ready-file FILE] [--log-level LEVEL]
  *
  * Options come from the command line, the environment (DTX_GW_CONFIG,
  * DTX_GW_LISTEN, ...) or defaults. --listen / --admin-listen override the
  * configuration's listen addresses (port 0 picks a free port);
  * --ready-file gets "PROXY_PORT ADMIN_PORT" once both listen.
+ * --dtxd-token / --dtxd-token-file (env DTX_GW_DTXD_TOKEN,
+ * DTX_GW_DTXD_TOKEN_FILE; the token, or a name:token line, as dtxctl reads
+ * it) give the bearer token for dtxd's admin /metrics, over
+ * dtxd.admin_token; a token file that cannot be read is a configuration
+ * error.
  * SIGHUP reloads FILE (as PUT /config would); SIGTERM/SIGINT stop: no
  * new connections, requests in flight get up to 5 s, then exit 0.
  * Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration.
@@ -21,6 +27,7 @@
 #include "dtx/config.h"
 #include "dtx/log.h"
 #include "gw_admin.h"
+#include "gw_dtxd_watch.h"
 #include "gw_health.h"
 #include "gw_metrics.h"
 #include "gw_proxy.h"
@@ -31,6 +38,8 @@ static char s_config[DTX_OPT_STRMAX];
 static char s_listen[DTX_OPT_STRMAX];
 static char s_admin_listen[DTX_OPT_STRMAX];
 static char s_admin_token[DTX_OPT_STRMAX];
+static char s_dtxd_token[DTX_OPT_STRMAX];
+static char s_dtxd_token_file[DTX_OPT_STRMAX];
 static char s_ready_file[DTX_OPT_STRMAX];
 static char s_log_level[DTX_OPT_STRMAX] = "info";
 static int64_t s_grace_ms = 5000;
@@ -43,6 +52,10 @@ static const dtx_opt_t s_opts[] = {
       "admin API HOST:PORT (overrides the file)" },
     { "admin-token", DTX_OPT_STRING, s_admin_token, 0, 0,
       "admin API token (overrides admin.token)" },
+    { "dtxd-token", DTX_OPT_STRING, s_dtxd_token, 0, 0,
+      "bearer token for dtxd's admin /metrics (overrides dtxd.admin_token)" },
+    { "dtxd-token-file", DTX_OPT_STRING, s_dtxd_token_file, 0, 0,
+      "file holding that token, or a name:token line (as dtxctl --token-file)" },
     { "ready-file", DTX_OPT_STRING, s_ready_file, 0, 0,
       "write \"PROXY_PORT ADMIN_PORT\" here once listening" },
     { "log-level", DTX_OPT_STRING, s_log_level, 0, 0, "error, warn, info, debug" },
@@ -107,6 +120,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "dtx-gateway: --config FILE is required\n");
         return 2;
     }
+    if (*s_dtxd_token && !dtx_gw_dtxd_token_ok(s_dtxd_token)) {
+        fprintf(stderr, "dtx-gateway: --dtxd-token: must be 1-%d printable characters without "
+                        "spaces\n", DTX_GW_DTXD_TOKEN_MAX);
+        return 2;
+    }
+    if (*s_dtxd_token_file && !*s_dtxd_token &&
+        dtx_gw_dtxd_token_load(s_dtxd_token_file, s_dtxd_token, sizeof s_dtxd_token, err,
+                               sizeof err) < 0) {
+        fprintf(stderr, "dtx-gateway: --dtxd-token-file: %s\n", err);
+        return 2;
+    }
     dtx_gw_config_t *cfg = dtx_gw_config_load(s_config, err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "dtx-gateway: %s\n", err);
@@ -139,7 +163,10 @@ int main(int argc, char **argv)
                                                         *s_admin_token ? s_admin_token : NULL)
                                    : NULL;
     dtx_gw_health_t *health = admin ? dtx_gw_health_start(&current) : NULL;
-    if (!health)
+    dtx_gw_dtxd_watch_t *watch = health ? dtx_gw_dtxd_watch_start(&current, s_dtxd_token)
+                                        : NULL;
+    memset(s_dtxd_token, 0, sizeof s_dtxd_token);  /* the watch has its copy */
+    if (!watch)
         goto out;
     dtx_log_info("listening", "port=%d admin_port=%d routes=%d pools=%d rules=%d",
                  dtx_gw_server_port(server), dtx_gw_admin_port(admin), rt->nroutes, rt->npools,
@@ -170,6 +197,7 @@ out:
     dtx_gw_server_stop(&server, (int)s_grace_ms);
     dtx_gw_health_stop(&health);
     dtx_gw_admin_stop(&admin);
+    dtx_gw_dtxd_watch_stop(&watch);
     dtx_gw_current_fini(&current);
     dtx_gw_txn_shutdown();
     dtx_gw_proxy_shutdown();

@@ -36,7 +36,8 @@ int gw_upstream_start(gw_proc_t *self, const char *name, const char *const *extr
     return self->port > 0 ? 0 : -1;
 }
 
-int gw_gateway_start(gw_proc_t *self, const char *logname, const char *fmt, ...)
+static int s_gateway_start(gw_proc_t *self, const char *logname, const char *const *extra,
+                           const char *fmt, va_list ap)
 {
     char bin[1024], ready[1024], name[128];
     memset(self, 0, sizeof *self);
@@ -51,14 +52,15 @@ int gw_gateway_start(gw_proc_t *self, const char *logname, const char *fmt, ...)
     FILE *f = fopen(self->config, "w");
     if (!f)
         return -1;
-    va_list ap;
-    va_start(ap, fmt);
     vfprintf(f, fmt, ap);
-    va_end(ap);
     fclose(f);
-    char *argv[] = { bin, "--config", self->config, "--listen", "127.0.0.1:0",
-                     "--admin-listen", "127.0.0.1:0", "--ready-file", ready,
-                     "--grace-ms", "2000", NULL };
+    char *argv[32] = { bin, "--config", self->config, "--listen", "127.0.0.1:0",
+                       "--admin-listen", "127.0.0.1:0", "--ready-file", ready,
+                       "--grace-ms", "2000" };
+    int n = 11;
+    for (int i = 0; extra && extra[i] && n < 31; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
     self->pid = h_spawn(logname, argv);
     char line[64];
     if (self->pid <= 0 || h_wait_file_line(ready, line, sizeof line, self->pid, 10000) < 0)
@@ -66,6 +68,25 @@ int gw_gateway_start(gw_proc_t *self, const char *logname, const char *fmt, ...)
     if (sscanf(line, "%d %d", &self->port, &self->admin_port) != 2)
         return -1;
     return 0;
+}
+
+int gw_gateway_start(gw_proc_t *self, const char *logname, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = s_gateway_start(self, logname, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int gw_gateway_start_args(gw_proc_t *self, const char *logname, const char *const *extra,
+                          const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = s_gateway_start(self, logname, extra, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 typedef struct {

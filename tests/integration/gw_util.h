@@ -25,6 +25,9 @@ int gw_upstream_start(gw_proc_t *self, const char *name, const char *const *extr
  * starts $DTX_TEST_BIN/dtx-gateway on free ports. Returns 0 or -1. */
 int gw_gateway_start(gw_proc_t *self, const char *logname, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with extra command-line arguments (NULL-ended, may be NULL). */
+int gw_gateway_start_args(gw_proc_t *self, const char *logname, const char *const *extra,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* A response. */
 typedef struct gw_resp {

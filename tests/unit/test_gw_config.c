@@ -1,5 +1,6 @@
 /* Gateway configuration: parsing, defaults and errors that name the
  * field (gw_config.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
@@ -96,9 +97,98 @@ static void test_errors_name_the_field(void)
     s_patch("\"listen\":\"127.0.0.1:8080\"", "\"listen\":\"nowhere\"", "listen: must be HOST:PORT");
 }
 
+/* A document with one dtxd_inflight rule; dtxd is the given section. */
+static void s_dtxd_doc(char *out, size_t cap, const char *dtxd, const char *rule_extra)
+{
+    snprintf(out, cap,
+             "{%s\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:1\"]}],"
+             "\"rules\":[{\"name\":\"r\",\"type\":\"rate_limit\",\"rate\":5},"
+             "{\"name\":\"coord\",\"type\":\"adaptive\",\"signal\":\"dtxd_inflight\"%s}],"
+             "\"routes\":[{\"name\":\"x\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\","
+             "\"rules\":[\"coord\"]}]}",
+             dtxd, rule_extra);
+}
+
+static void test_dtxd_section_defaults_and_admin(void)
+{
+    char doc[2048], err[DTX_GW_ERR_SIZE];
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://127.0.0.1:7080/\"},",
+               ",\"dtxd_max_inflight\":50");
+    dtx_gw_config_t *c = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    if (!c)
+        fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT_STRING_EQUAL(c->dtxd_admin, "http://127.0.0.1:7080");  /* '/' trimmed */
+    CU_ASSERT_PTR_NULL(c->dtxd_endpoint);  /* admin alone is enough */
+    CU_ASSERT_PTR_NULL(c->dtxd_admin_token);
+    CU_ASSERT_EQUAL(c->dtxd_poll_ms, 500);
+    CU_ASSERT_EQUAL(c->dtxd_stale_ms, 2000);
+    CU_ASSERT_EQUAL(c->rules[1].dtxd_max_inflight, 50);
+    CU_ASSERT(dtx_gw_config_uses_dtxd_inflight(c));
+    dtx_gw_config_destroy(&c);
+    s_dtxd_doc(doc, sizeof doc,
+               "\"dtxd\":{\"admin\":\"https://dtxd.internal:7443\",\"admin_token\":\"t0k\","
+               "\"admin_cacert\":\"/etc/dtx/ca.pem\",\"poll_ms\":1000},",
+               ",\"dtxd_max_inflight\":1");
+    c = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT_EQUAL(c->dtxd_stale_ms, 4000);  /* 4 x poll_ms */
+    CU_ASSERT_STRING_EQUAL(c->dtxd_admin_token, "t0k");
+    CU_ASSERT_STRING_EQUAL(c->dtxd_admin_cacert, "/etc/dtx/ca.pem");
+    dtx_gw_config_destroy(&c);
+    /* Without such a rule nothing is polled. */
+    c = dtx_gw_config_parse(s_ok, strlen(s_ok), err, sizeof err);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT(!dtx_gw_config_uses_dtxd_inflight(c));
+    CU_ASSERT_EQUAL(c->dtxd_stale_ms, 2000);
+    dtx_gw_config_destroy(&c);
+}
+
+static void test_dtxd_inflight_errors_name_the_field(void)
+{
+    char doc[2048];
+    const char *max = ",\"dtxd_max_inflight\":50";
+    s_dtxd_doc(doc, sizeof doc, "", max);
+    s_expect(doc, "rules[1].signal: \"dtxd_inflight\" needs dtxd.admin");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"endpoint\":\"tcp://127.0.0.1:7070\"},", max);
+    s_expect(doc, "rules[1].signal: \"dtxd_inflight\" needs dtxd.admin");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://127.0.0.1:7080\"},", "");
+    s_expect(doc, "rules[1].dtxd_max_inflight: must be > 0 with signal \"dtxd_inflight\"");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://127.0.0.1:7080\"},",
+               ",\"dtxd_max_inflight\":0");
+    s_expect(doc, "rules[1].dtxd_max_inflight: must be > 0");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://127.0.0.1:7080\"},",
+               ",\"dtxd_max_inflight\":-3");
+    s_expect(doc, "rules[1].dtxd_max_inflight: must be between 0 and");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"127.0.0.1:7080\"},", max);
+    s_expect(doc, "dtxd.admin: must be http://HOST:PORT or https://HOST:PORT");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://127.0.0.1:7080/metrics\"},", max);
+    s_expect(doc, "dtxd.admin: must be http://HOST:PORT");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://\"},", max);
+    s_expect(doc, "dtxd.admin: must be http://HOST:PORT");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":7080},", max);
+    s_expect(doc, "dtxd.admin: must be a string");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{},", max);
+    s_expect(doc, "dtxd: needs endpoint (transactional routes) or admin");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://h:1\",\"poll_ms\":5},", max);
+    s_expect(doc, "dtxd.poll_ms: must be between 10 and 600000");
+    s_dtxd_doc(doc, sizeof doc,
+               "\"dtxd\":{\"admin\":\"http://h:1\",\"poll_ms\":500,\"stale_ms\":500},", max);
+    s_expect(doc, "dtxd.stale_ms: must be greater than poll_ms (500)");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://h:1\",\"admin_token\":\"\"},", max);
+    s_expect(doc, "dtxd.admin_token: must be 1-1000 printable characters without spaces");
+    s_dtxd_doc(doc, sizeof doc,
+               "\"dtxd\":{\"admin\":\"http://h:1\",\"admin_token\":\"a\\r\\nX-Evil: 1\"},", max);
+    s_expect(doc, "dtxd.admin_token: must be 1-1000 printable characters without spaces");
+    s_dtxd_doc(doc, sizeof doc, "\"dtxd\":{\"admin\":\"http://h:1\",\"pol_ms\":100},", max);
+    s_expect(doc, "dtxd.pol_ms: unknown field");
+}
+
 UNIT_SUITE(gw_config)
 {
     CU_pSuite s = CU_add_suite("gw_config", NULL, NULL);
     CU_add_test(s, "valid document parses with defaults", test_valid_document_parses_with_defaults);
     CU_add_test(s, "errors name the field", test_errors_name_the_field);
+    CU_add_test(s, "dtxd section defaults and admin", test_dtxd_section_defaults_and_admin);
+    CU_add_test(s, "dtxd_inflight errors name the field", test_dtxd_inflight_errors_name_the_field);
 }

@@ -39,7 +39,8 @@ $(GW_UPSTREAM): $(call obj,tests/tools/gw_upstream.c)
 # the HTTP libraries.
 $(BUILD)/tests/unit_tests: $(LIBGW)
 $(BUILD)/tests/unit_tests: LIBS += $(LIBGW) $(LIBDTX_A) $(GW_LIBS)
-$(BUILD)/tests/integration_tests: LIBS += $(GW_LIBS)
+$(BUILD)/tests/integration_tests: $(LIBGW)
+$(BUILD)/tests/integration_tests: LIBS += $(LIBGW) $(LIBDTX_A) $(GW_LIBS)
 
 .PHONY: gateway
 gateway: $(GW_BIN) $(GW_UPSTREAM)

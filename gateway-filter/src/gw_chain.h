@@ -86,6 +86,7 @@ typedef struct dtx_gw_req {
     int64_t     content_length; /* declared, -1 when unknown */
     char       *body;           /* complete request body (on_body on) */
     size_t      body_len;
+    int         body_streaming; /* the body streams upstream: body stays NULL */
     int64_t     start_us;
     struct dtx_gw_runtime *rt;  /* rules in force for this request */
 

@@ -70,14 +70,17 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
                    dtx_gw_cfg_int32(c, e, q, "weight", 1, 10000, 1, &pl->targets[i].weight) < 0) {
             return -1;
         }
-        if (strncmp(pl->targets[i].url, "http://", 7) != 0 || strlen(pl->targets[i].url) < 8) {
+        if (!pl->targets[i].url)
+            return dtx_gw_cfg_fail(c, q, "out of memory");
+        size_t ul = strlen(pl->targets[i].url);
+        if (ul > 0 && pl->targets[i].url[ul - 1] == '/')
+            pl->targets[i].url[ul - 1] = '\0';
+        char why[128];
+        if (dtx_gw_addr_parse(&pl->targets[i].addr, pl->targets[i].url, why, sizeof why) < 0) {
             char u[320];
             dtx_gw_cfg_child(u, sizeof u, q, "url");
-            return dtx_gw_cfg_fail(c, u, "must start with http://");
+            return dtx_gw_cfg_fail(c, u, "%s", why);
         }
-        size_t ul = strlen(pl->targets[i].url);
-        if (pl->targets[i].url[ul - 1] == '/')
-            pl->targets[i].url[ul - 1] = '\0';
     }
     if (dtx_gw_cfg_int(c, v, path, "connect_timeout_ms", 1, 600000, 1000, &pl->connect_timeout_ms) < 0 ||
         dtx_gw_cfg_int(c, v, path, "timeout_ms", 1, 3600000, 30000, &pl->timeout_ms) < 0 ||

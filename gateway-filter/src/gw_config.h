@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_addr.h"
+
 #include "gw_adaptive.h"
 #include "gw_breaker.h"
 
@@ -34,8 +36,9 @@ typedef enum { DTX_GW_LB_ROUND_ROBIN, DTX_GW_LB_WEIGHTED, DTX_GW_LB_LEAST_INFLIG
                DTX_GW_LB_HASH } dtx_gw_lb_kind_t;
 
 typedef struct dtx_gw_target_cfg {
-    char *url;      /* http://host:port[/base] */
-    int   weight;   /* >= 1 */
+    char         *url;      /* http://host:port[/base] */
+    int           weight;   /* >= 1 */
+    dtx_gw_addr_t addr;     /* url split and resolved at load */
 } dtx_gw_target_cfg_t;
 
 typedef struct dtx_gw_pool_cfg {

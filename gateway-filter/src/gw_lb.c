@@ -64,6 +64,7 @@ dtx_gw_pool_t *dtx_gw_pool_new(const dtx_gw_pool_cfg_t *cfg)
     int points = 0;
     for (int i = 0; self->targets && i < self->ntargets; i++) {
         self->targets[i].url = s_dup(cfg->targets[i].url);
+        self->targets[i].addr = cfg->targets[i].addr;
         self->targets[i].weight = cfg->targets[i].weight;
         self->targets[i].healthy = 1;
         points += S_RING_POINTS * cfg->targets[i].weight;

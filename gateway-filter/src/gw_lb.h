@@ -36,6 +36,7 @@
 
 typedef struct dtx_gw_target {
     char       *url;                /* base URL, no trailing slash */
+    dtx_gw_addr_t addr;             /* resolved at load (gw_addr.h) */
     int         weight;             /* >= 1 */
     atomic_int  in_flight;          /* calls out now */
     atomic_ullong picked;           /* calls sent (metrics) */

@@ -1,19 +1,25 @@
 /*
- * gw_proxy.c — the upstream exchange over libcurl's multi socket API
- * (gw_proxy.h).
+ * gw_proxy.c — the upstream exchange: target choice, retries, failover
+ * and HTTP/1.1 over the worker's keep-alive connections (gw_proxy.h,
+ * gw_upconn.h for the connections, gw_http1.h for the wire format).
  *
- * States of one call (up->phase):
+ * States of one call (up->phase) and of its current attempt:
  *
- *   start ──▶ HEADERS ──(headers in; with buffer_whole: answer complete)──▶ BODY ──▶ end
- *               │  ▲                                                         │
- *               │  └─ connect failed: next target / backup pool              │
- *               └──────────────(no target left, timeout, client gone)──▶ failed
+ *   start ──▶ HEADERS: connect ─▶ send ─▶ read head ──(head in; with buffer_whole:
+ *               │  ▲                                   answer complete)──▶ BODY ──▶ end
+ *               │  └─ connect failed / timed out: next target, backup pool
+ *               │  └─ a reused connection died before any answer byte: once more
+ *               │     on a new connection to the same target
+ *               └────────(no target left, timeout, bad answer, client gone)──▶ failed
  *
- * Invariants: the easy handle is in the multi handle exactly while
- * `added`; `ready` runs only for an armed call and only from
- * dtx_gw_upstreams_dispatch (a call is armed by _start and by a read that
- * answered AGAIN, disarmed when `ready` runs); a call is on the `waiting`
- * list (client not watched yet, oldest first) only in HEADERS.
+ * Invariants: a call holds at most one connection (up->conn), owned by it
+ * until the answer is complete (then it goes back to the cache, or is
+ * closed) or the call ends (an unfinished exchange closes it); `ready`
+ * runs only for an armed call and only from dtx_gw_upstreams_dispatch
+ * (armed by _start and by a read that answered AGAIN, disarmed when
+ * `ready` runs); a call is on the `waiting` list (client not watched yet,
+ * oldest first) only in HEADERS; a call with a deadline is in the
+ * worker's deadline heap (gw_deadline.h) and only then.
  */
 #include <assert.h>
 #include <errno.h>
@@ -24,58 +30,43 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "dtx/log.h"
 #include "gw_clock.h"
+#include "gw_deadline.h"
+#include "gw_http1.h"
 #include "gw_lb.h"
 #include "gw_proxy.h"
 #include "gw_route.h"
+#include "gw_upconn.h"
+#include "gw_upreq.h"
 
-#define S_PAUSE_AT      (256 * 1024)  /* pause the transfer with this much unread */
-#define S_MAX_IDLE      256           /* easy handles kept per worker */
-#define S_MAX_HDRS      64
-#define S_MAX_CONNECTS  1024          /* keep-alive connections kept per worker */
-#define S_WATCH_AFTER_US 50000        /* watch the client of a call this old */
+#define S_PAUSE_AT       (256 * 1024)  /* stop reading with this much unread */
+#define S_MAX_HDRS       64
+#define S_MAX_IDLE_CONNS 1024          /* keep-alive connections kept per worker */
+#define S_WATCH_AFTER_US 50000         /* watch the client of a call this old */
+#define S_READ_SIZE      (64 * 1024)   /* one recv at most */
+#define S_STREAM_WINDOW  (256 * 1024)  /* streamed body bytes queued at most */
 
 #define S_PHASE_HEADERS 0
 #define S_PHASE_BODY    1
 
-typedef struct s_easy {
-    struct s_easy *next;
-    CURL          *easy;
-} s_easy_t;
-
-/* A curl socket in the worker's epoll set. */
-typedef struct s_sock {
-    dtx_gw_event_source_t src;        /* DTX_GW_EV_UPSTREAM */
-    curl_socket_t         fd;
-    uint32_t              events;     /* interest registered */
-    int                   registered; /* in the epoll set */
-    int                   parked;     /* curl does not watch it now */
-} s_sock_t;
-
 struct dtx_gw_upstreams {
     int                epfd;
-    CURLM             *multi;
-    int64_t            timer_due_us;  /* curl's timer, -1 none */
-    s_easy_t          *idle;          /* easy handles to reuse */
-    int                nidle;
+    dtx_gw_conns_t    *conns;
+    char              *rbuf;          /* S_READ_SIZE: what one recv brings */
+    dtx_gw_deadlines_t deadlines;     /* calls by deadline */
     dtx_gw_upstream_t *ready_head, *ready_tail;     /* armed calls whose wait is over */
     dtx_gw_upstream_t *waiting_head, *waiting_tail; /* HEADERS, client not watched */
     dtx_gw_upstream_t *all;           /* every call not ended */
     int                calls;         /* how many */
-    s_sock_t         **socks;         /* by fd: curl sockets known */
-    size_t             nsocks;
 };
 
 struct dtx_gw_upstream {
     dtx_gw_upstreams_t *loop;
     dtx_gw_req_t      *req;
-    s_easy_t          *e;
-    int                added;        /* easy is in multi */
     dtx_gw_upstream_ready_fn ready;
     void              *arg;
     int                armed;
@@ -98,230 +89,55 @@ struct dtx_gw_upstream {
     int                attempts;
     int                last_error;
     int64_t            started_us;
-    struct curl_slist *headers;
-    char              *url;
+    /* the exchange */
+    dtx_gw_conn_t     *conn;         /* NULL between attempts and once complete */
+    int                fresh_retry;  /* the attempt already moved to a new connection */
+    dtx_gw_buf_t       out;          /* request head */
+    size_t             sent;         /* bytes of head + body sent */
+    int                sending;      /* request not all sent */
+    /* a streamed request body (req->body_streaming) */
+    int                streaming;
+    int                chunked;      /* framed as chunks (no length known) */
+    int                body_open;    /* more body bytes are to come */
+    int                body_sent_any;/* a body byte left: no other attempt */
+    int                want_write;   /* armed for room to write */
+    dtx_gw_buf_t       sbuf;         /* body bytes not sent yet (from sbase) */
+    size_t             sbase;        /* body bytes dropped from sbuf, sent */
+    int                got_bytes;    /* answer bytes came on this attempt */
+    dtx_gw_deadline_t  deadline;     /* the one in force (connect or call) */
+    int64_t            connect_due_us, call_due_us;
+    dtx_gw_buf_t       head;         /* the answer's head (headers point in it) */
+    dtx_gw_http1_resp_t resp;
     /* answer */
     int                status;
     int                headers_done;
-    int                done;         /* transfer over (result says how) */
+    int                done;         /* exchange over (failed says how) */
     int                failed;       /* the call failed (req->upstream_error) */
-    CURLcode           result;
+    int                cut;          /* the body was cut short */
     int64_t            content_length;
     dtx_gw_resp_header_t hdrs[S_MAX_HDRS];
     int                nhdrs;
     char              *body;         /* received, unread bytes at body + off */
     size_t             len, off, cap;
-    int                paused;
-    int                too_big;      /* buffer_whole exceeded */
+    int                paused;       /* not reading: S_PAUSE_AT unread */
 };
 
 static void s_check(dtx_gw_upstream_t *up);
 
-int dtx_gw_proxy_init(void)
+/* ---------------- deadlines ---------------- */
+
+#define S_UP_OF(node) ((dtx_gw_upstream_t *)(void *)((char *)(node) - \
+                                                     offsetof(dtx_gw_upstream_t, deadline)))
+
+static void s_timer_clear(dtx_gw_upstream_t *up)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : DTX_EINTERNAL;
+    dtx_gw_deadlines_clear(&up->loop->deadlines, &up->deadline);
 }
 
-void dtx_gw_proxy_shutdown(void)
+/* Sets the call's deadline (-1: none). Returns 0 or -1 (out of memory). */
+static int s_timer_set(dtx_gw_upstream_t *up, int64_t due_us)
 {
-    curl_global_cleanup();
-}
-
-/* ---------------- request headers ---------------- */
-
-static int s_listed(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = list; p && *p;) {
-        p += strspn(p, " \t,");
-        size_t k = strcspn(p, " \t,");
-        if (k == n && strncasecmp(p, name, n) == 0)
-            return 1;
-        p += k;
-    }
-    return 0;
-}
-
-static int s_hop_by_hop(const char *name)
-{
-    static const char *const hop[] = { "Connection", "Keep-Alive", "Proxy-Authenticate",
-        "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer", "Trailers",
-        "Transfer-Encoding", "Upgrade", NULL };
-    for (const char *const *h = hop; *h; h++)
-        if (strcasecmp(*h, name) == 0)
-            return 1;
-    return 0;
-}
-
-typedef struct {
-    dtx_gw_upstream_t *up;
-    const char        *connection;   /* Connection header value */
-    int                failed;
-} s_hdr_ctx_t;
-
-static void s_add(s_hdr_ctx_t *c, const char *line)
-{
-    struct curl_slist *l = curl_slist_append(c->up->headers, line);
-    if (l)
-        c->up->headers = l;
-    else
-        c->failed = 1;
-}
-
-static void s_visit(const char *name, const char *value, void *arg)
-{
-    s_hdr_ctx_t *c = arg;
-    if (s_hop_by_hop(name) || s_listed(c->connection, name) ||
-        strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Expect") == 0 ||
-        strcasecmp(name, "X-Forwarded-For") == 0 || strcasecmp(name, "Dtx-Gid") == 0 ||
-        strcasecmp(name, "Dtx-Deadline") == 0)
-        return;
-    char line[8192];
-    if (*value)
-        snprintf(line, sizeof line, "%s: %s", name, value);
-    else
-        snprintf(line, sizeof line, "%s;", name);  /* curl's way to send an empty value */
-    s_add(c, line);
-}
-
-static int s_build_headers(dtx_gw_upstream_t *up)
-{
-    dtx_gw_req_t *req = up->req;
-    s_hdr_ctx_t c = { up, req->header(req->header_ctx, "Connection"), 0 };
-    char line[1024];
-    req->each_header(req->header_ctx, s_visit, &c);
-    const char *xff = req->header(req->header_ctx, "X-Forwarded-For");
-    snprintf(line, sizeof line, "X-Forwarded-For: %s%s%s", xff ? xff : "", xff ? ", " : "",
-             req->client_ip ? req->client_ip : "");
-    s_add(&c, line);
-    if (!req->header(req->header_ctx, "X-Request-Id")) {
-        snprintf(line, sizeof line, "X-Request-Id: %s", req->request_id);
-        s_add(&c, line);
-    }
-    if (!req->header(req->header_ctx, "Accept"))
-        s_add(&c, "Accept:");        /* curl must not add its own */
-    s_add(&c, "Expect:");            /* no 100-continue round trip */
-    if (req->txn_state == 1) {
-        snprintf(line, sizeof line, "Dtx-Gid: %s", req->gid);
-        s_add(&c, line);
-        snprintf(line, sizeof line, "Dtx-Deadline: %lld", (long long)req->deadline_ms);
-        s_add(&c, line);
-    }
-    return c.failed ? -1 : 0;
-}
-
-/* ---------------- curl callbacks ---------------- */
-
-static void s_clear_answer(dtx_gw_upstream_t *up)
-{
-    for (int i = 0; i < up->nhdrs; i++) {
-        free(up->hdrs[i].name);
-        free(up->hdrs[i].value);
-    }
-    up->nhdrs = 0;
-    up->status = 0;
-    up->headers_done = 0;
-    up->content_length = -1;
-    up->len = up->off = 0;
-}
-
-static size_t s_on_header(char *data, size_t size, size_t n, void *arg)
-{
-    dtx_gw_upstream_t *up = arg;
-    size_t len = size * n, end = len;
-    while (end > 0 && (data[end - 1] == '\n' || data[end - 1] == '\r'))
-        end--;
-    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-        s_clear_answer(up);
-        const char *sp = memchr(data, ' ', end);
-        up->status = sp ? atoi(sp + 1) : 0;
-        return len;
-    }
-    if (end == 0) {
-        if (up->status >= 200) {
-            up->headers_done = 1;
-            up->req->upstream_us = dtx_gw_now_us() - up->started_us;  /* time to headers */
-            up->req->upstream_status = up->status;
-            up->req->upstream_error = DTX_GW_UPERR_NONE;
-            s_check(up);
-        }
-        return len;
-    }
-    const char *colon = memchr(data, ':', end);
-    if (!colon || up->status < 200)
-        return len;
-    size_t nl = (size_t)(colon - data);
-    const char *v = colon + 1;
-    while (v < data + end && (*v == ' ' || *v == '\t'))
-        v++;
-    size_t vl = (size_t)(data + end - v);
-    char name[128];
-    if (nl >= sizeof name)
-        return len;
-    memcpy(name, data, nl);
-    name[nl] = '\0';
-    if (strcasecmp(name, "Content-Length") == 0) {
-        char num[32];
-        size_t k = vl < sizeof num - 1 ? vl : sizeof num - 1;
-        memcpy(num, v, k);
-        num[k] = '\0';
-        up->content_length = strtoll(num, NULL, 10);
-        return len;
-    }
-    if (s_hop_by_hop(name) || up->nhdrs == S_MAX_HDRS)
-        return len;
-    up->hdrs[up->nhdrs].name = strdup(name);
-    up->hdrs[up->nhdrs].value = strndup(v, vl);
-    if (up->hdrs[up->nhdrs].name && up->hdrs[up->nhdrs].value) {
-        up->nhdrs++;
-    } else {
-        free(up->hdrs[up->nhdrs].name);
-        free(up->hdrs[up->nhdrs].value);
-    }
-    return len;
-}
-
-static size_t s_on_body(char *data, size_t size, size_t n, void *arg)
-{
-    dtx_gw_upstream_t *up = arg;
-    size_t len = size * n;
-    if (up->buffer_whole) {
-        if (up->len - up->off + len > up->buffer_whole) {
-            up->too_big = 1;
-            return 0;  /* aborts the transfer */
-        }
-    } else if (up->len - up->off >= S_PAUSE_AT) {
-        up->paused = 1;
-        return CURL_WRITEFUNC_PAUSE;
-    }
-    if (up->off > 0 && up->off == up->len)
-        up->off = up->len = 0;
-    if (up->len + len > up->cap) {
-        if (up->off > 0) {
-            memmove(up->body, up->body + up->off, up->len - up->off);
-            up->len -= up->off;
-            up->off = 0;
-        }
-        /* First piece: the announced length when small (one right-sized
-         * block for the usual whole answer), else 16 KiB. */
-        size_t cap = up->cap ? up->cap
-                     : (up->content_length > 0 && up->content_length <= 65536)
-                         ? (size_t)up->content_length : 16384;
-        while (cap < up->len + len)
-            cap *= 2;
-        if (cap != up->cap) {
-            char *b = realloc(up->body, cap);
-            if (!b)
-                return 0;  /* aborts the transfer */
-            up->body = b;
-            up->cap = cap;
-        }
-    }
-    memcpy(up->body + up->len, data, len);
-    up->len += len;
-    if (up->phase == S_PHASE_BODY)
-        s_check(up);
-    return len;
+    return dtx_gw_deadlines_set(&up->loop->deadlines, &up->deadline, due_us);
 }
 
 /* ---------------- lists ---------------- */
@@ -395,6 +211,10 @@ static int s_wait_over(const dtx_gw_upstream_t *up)
 {
     if (up->failed)
         return 1;
+    if (up->want_write)
+        return up->done || up->headers_done ||
+               up->sbuf.len - (up->sent > up->out.len ? up->sent - up->out.len - up->sbase : 0)
+                   < S_STREAM_WINDOW / 2;
     if (up->phase == S_PHASE_HEADERS)
         return up->headers_done && (!up->buffer_whole || up->done);
     return up->len > up->off || up->done;
@@ -425,178 +245,7 @@ static void s_watch(dtx_gw_upstream_t *up)
         up->watching = 1;
 }
 
-/* ---------------- curl glue ---------------- */
-
-/* Curl sockets stay in the epoll set between transfers: when curl
- * forgets a socket (CURL_POLL_REMOVE: its connection goes back to the
- * cache) the entry is only "parked", and the next transfer on that
- * connection finds it registered with the same interest — no epoll_ctl
- * per request. A parked socket that turns ready (the upstream closed the
- * idle connection) is taken out of the set at once, so a dead connection
- * can never make the loop spin; a socket curl closes is dropped in
- * s_on_close. */
-static s_sock_t *s_sock_at(dtx_gw_upstreams_t *l, curl_socket_t fd, int make)
-{
-    if (fd < 0)
-        return NULL;
-    if ((size_t)fd >= l->nsocks) {
-        if (!make)
-            return NULL;
-        size_t n = l->nsocks ? l->nsocks : 64;
-        while (n <= (size_t)fd)
-            n *= 2;
-        s_sock_t **t = realloc(l->socks, n * sizeof *t);
-        if (!t)
-            return NULL;
-        memset(t + l->nsocks, 0, (n - l->nsocks) * sizeof *t);
-        l->socks = t;
-        l->nsocks = n;
-    }
-    if (!l->socks[fd] && make) {
-        s_sock_t *s = calloc(1, sizeof *s);
-        if (!s)
-            return NULL;
-        s->src.kind = DTX_GW_EV_UPSTREAM;
-        s->fd = fd;
-        l->socks[fd] = s;
-    }
-    return l->socks[fd];
-}
-
-static int s_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    (void)socketp;
-    dtx_gw_upstreams_t *l = userp;
-    s_sock_t *s = s_sock_at(l, fd, what != CURL_POLL_REMOVE);
-    if (!s)
-        return what == CURL_POLL_REMOVE ? 0 : -1;
-    if (what == CURL_POLL_REMOVE) {
-        s->parked = 1;
-        return 0;
-    }
-    s->parked = 0;
-    uint32_t events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
-                      ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-    if (s->registered && events == s->events)
-        return 0;
-    struct epoll_event ev = { .events = events, .data.ptr = s };
-    if (s->registered) {
-        if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
-            s->registered = 0;
-    }
-    if (!s->registered) {
-        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
-            (errno != EEXIST || epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0))
-            return -1;
-        s->registered = 1;
-    }
-    s->events = events;
-    return 0;
-}
-
-static int s_on_close(void *clientp, curl_socket_t fd)
-{
-    dtx_gw_upstreams_t *l = clientp;
-    s_sock_t *s = s_sock_at(l, fd, 0);
-    if (s) {
-        if (s->registered)
-            epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-        l->socks[fd] = NULL;
-        free(s);
-    }
-    return close(fd);
-}
-
-static int s_on_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    dtx_gw_upstreams_t *l = userp;
-    l->timer_due_us = timeout_ms < 0 ? -1 : dtx_gw_now_us() + (int64_t)timeout_ms * 1000;
-    return 0;
-}
-
-dtx_gw_upstreams_t *dtx_gw_upstreams_new(int epoll_fd)
-{
-    dtx_gw_upstreams_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->epfd = epoll_fd;
-    self->timer_due_us = -1;
-    self->multi = curl_multi_init();
-    if (!self->multi) {
-        free(self);
-        return NULL;
-    }
-    curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, s_on_socket);
-    curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
-    curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, s_on_timer);
-    curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
-    curl_multi_setopt(self->multi, CURLMOPT_MAXCONNECTS, (long)S_MAX_CONNECTS);
-    return self;
-}
-
-void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    dtx_gw_upstreams_t *self = *self_p;
-    *self_p = NULL;
-    assert(self->calls == 0);
-    s_easy_t *e = self->idle;
-    while (e) {
-        s_easy_t *next = e->next;
-        curl_easy_cleanup(e->easy);
-        free(e);
-        e = next;
-    }
-    curl_multi_cleanup(self->multi);  /* closes the cached connections */
-    for (size_t i = 0; i < self->nsocks; i++)
-        free(self->socks[i]);
-    free(self->socks);
-    free(self);
-}
-
-static s_easy_t *s_borrow(dtx_gw_upstreams_t *l)
-{
-    s_easy_t *e = l->idle;
-    if (e) {
-        l->idle = e->next;
-        l->nidle--;
-        return e;
-    }
-    e = calloc(1, sizeof *e);
-    if (!e)
-        return NULL;
-    e->easy = curl_easy_init();
-    if (!e->easy) {
-        free(e);
-        return NULL;
-    }
-    return e;
-}
-
-static void s_give_back(dtx_gw_upstreams_t *l, s_easy_t *e)
-{
-    if (l->nidle < S_MAX_IDLE) {
-        e->next = l->idle;
-        l->idle = e;
-        l->nidle++;
-        return;
-    }
-    curl_easy_cleanup(e->easy);
-    free(e);
-}
-
-/* ---------------- one call ---------------- */
-
-static void s_detach(dtx_gw_upstream_t *up)
-{
-    if (up->added) {
-        curl_multi_remove_handle(up->loop->multi, up->e->easy);
-        up->added = 0;
-    }
-}
+/* ---------------- the exchange ---------------- */
 
 /* Ends the attempt on the current target, feeding the pool. */
 static void s_attempt_over(dtx_gw_upstream_t *up, int outcome)
@@ -608,81 +257,391 @@ static void s_attempt_over(dtx_gw_upstream_t *up, int outcome)
     }
 }
 
-static int s_send(dtx_gw_upstream_t *up)
+/* Lets go of the connection: kept for the next request when keep. */
+static void s_release(dtx_gw_upstream_t *up, int keep)
 {
-    dtx_gw_req_t *req = up->req;
-    dtx_gw_target_t *t = &up->pool->targets[up->target];
-    CURL *e = up->e->easy;
-    free(up->url);
-    size_t ul = strlen(t->url) + strlen(req->path) + (req->query ? strlen(req->query) + 1 : 0) + 1;
-    up->url = malloc(ul);
-    if (!up->url)
-        return -1;
-    snprintf(up->url, ul, "%s%s%s%s", t->url, req->path, req->query ? "?" : "",
-             req->query ? req->query : "");
-    /* The handle is reused without curl_easy_reset (a measurable cost per
-     * request): every option a call depends on is set below, each time. */
-    s_clear_answer(up);
-    up->done = 0;
-    up->paused = 0;
-    up->result = CURLE_OK;
-    int64_t timeout = req->route->cfg->timeout_ms ? req->route->cfg->timeout_ms
-                                                  : up->pool->cfg.timeout_ms;
-    curl_easy_setopt(e, CURLOPT_URL, up->url);
-    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)up->pool->cfg.connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, up->headers);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, s_on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, up);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, s_on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, up);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, up);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, s_on_close);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, up->loop);
-    curl_easy_setopt(e, CURLOPT_HTTP_TRANSFER_DECODING, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-    /* Back to a plain GET first (what curl_easy_reset would leave). */
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    if (strcmp(req->method, "GET") == 0 && req->body_len == 0) {
-        /* done */
-    } else if (strcmp(req->method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else {
-        int with_body = req->body_len > 0 || strcmp(req->method, "POST") == 0 ||
-                        strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
-        if (with_body) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        }
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+    if (up->conn) {
+        dtx_gw_conns_put(up->loop->conns, up->conn, keep, dtx_gw_now_us());
+        up->conn = NULL;
     }
-    if (curl_multi_add_handle(up->loop->multi, e) != CURLM_OK)
+}
+
+static void s_fail(dtx_gw_upstream_t *up, int error)
+{
+    if (up->req->upstream_error == DTX_GW_UPERR_NONE || !up->headers_done)
+        up->req->upstream_error = error;
+    if (up->phase == S_PHASE_HEADERS)
+        up->failed = 1;              /* nothing went to the client yet: an error answer */
+    else
+        up->cut = 1;                 /* the stream to the client is cut */
+    up->done = 1;
+    s_release(up, 0);
+    s_timer_clear(up);
+    s_unwatch(up);
+    s_check(up);
+}
+
+static int s_try_next(dtx_gw_upstream_t *up);
+static int s_send_some(dtx_gw_upstream_t *up);
+
+static void s_log_failure(const dtx_gw_upstream_t *up, const char *what, const char *why)
+{
+    dtx_log_warn(what, "pool=%s target=%s err=\"%s\"", up->pool->cfg.name,
+                 up->target >= 0 ? up->pool->targets[up->target].url : "", why);
+}
+
+/* The attempt could not connect: the next target, or the call fails. */
+static void s_connect_failed(dtx_gw_upstream_t *up, const char *why)
+{
+    s_log_failure(up, "upstream connect failed", why);
+    s_release(up, 0);
+    s_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
+    up->last_error = DTX_GW_UPERR_CONNECT;
+    if (s_try_next(up) < 0)
+        s_fail(up, up->req->upstream_error);
+}
+
+/* Starts the exchange on a connection to the current target. */
+static int s_open(dtx_gw_upstream_t *up)
+{
+    const dtx_gw_target_t *t = &up->pool->targets[up->target];
+    int64_t now = dtx_gw_now_us();
+    up->conn = dtx_gw_conns_get(up->loop->conns, &t->addr, up, now);
+    if (!up->conn)
         return -1;
-    up->added = 1;
-    atomic_fetch_add(&t->in_flight, 1);
-    atomic_fetch_add(&t->picked, 1);
+    up->sent = 0;
+    up->sbase = 0;
+    up->sending = 1;
+    up->got_bytes = 0;
+    if (up->conn->connecting)
+        return s_timer_set(up, up->connect_due_us < up->call_due_us ? up->connect_due_us
+                                                                    : up->call_due_us);
+    if (s_timer_set(up, up->call_due_us) < 0)
+        return -1;
+    if (s_send_some(up) == 0)
+        return 0;
+    if (up->conn->reused && !up->fresh_retry && !(up->streaming && up->body_sent_any)) {
+        up->fresh_retry = 1;         /* the kept connection was dead: a new one */
+        s_release(up, 0);
+        return s_open(up);
+    }
+    return -1;
+}
+
+/* A reused connection died before any answer byte (the upstream closed
+ * it as the request left): the same target once more, on a new one. */
+static int s_retry_fresh(dtx_gw_upstream_t *up)
+{
+    if (!up->conn || !up->conn->reused || up->got_bytes || up->fresh_retry ||
+        (up->streaming && up->body_sent_any))
+        return -1;
+    up->fresh_retry = 1;
+    s_release(up, 0);
+    if (s_open(up) == 0)
+        return 0;
+    s_release(up, 0);
+    return -1;
+}
+
+/* An I/O error or an early close on the connection. */
+static void s_broken(dtx_gw_upstream_t *up, const char *why)
+{
+    if (!up->headers_done && s_retry_fresh(up) == 0)
+        return;
+    s_log_failure(up, up->headers_done ? "upstream answer cut short" : "upstream call failed",
+                  why);
+    s_fail(up, DTX_GW_UPERR_IO);
+}
+
+/* Body bytes sent so far on this attempt. */
+static size_t s_body_sent(const dtx_gw_upstream_t *up)
+{
+    return up->sent > up->out.len ? up->sent - up->out.len : 0;
+}
+
+/* The body bytes still to send: *p, *n. */
+static void s_body_left(const dtx_gw_upstream_t *up, const char **p, size_t *n)
+{
+    size_t done = s_body_sent(up);
+    if (up->streaming) {
+        *p = up->sbuf.data + (done - up->sbase);
+        *n = up->sbuf.len - (done - up->sbase);
+    } else {
+        *p = up->req->body + done;
+        *n = up->req->body_len - done;
+    }
+}
+
+/* Writes what it can of head + body. Returns 0 (all sent, or waiting for
+ * EPOLLOUT or for more streamed body) or -1 when the connection broke
+ * (the caller decides). */
+static int s_send_some(dtx_gw_upstream_t *up)
+{
+    for (;;) {
+        struct iovec iov[2];
+        int n = 0;
+        if (up->sent < up->out.len) {
+            iov[n].iov_base = up->out.data + up->sent;
+            iov[n++].iov_len = up->out.len - up->sent;
+        }
+        const char *bp;
+        size_t bn;
+        s_body_left(up, &bp, &bn);
+        if (bn) {
+            iov[n].iov_base = (void *)bp;
+            iov[n++].iov_len = bn;
+        }
+        if (!n)
+            break;
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+        ssize_t w = sendmsg(up->conn->fd, &mh, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return dtx_gw_conn_watch(up->loop->conns, up->conn, EPOLLIN | EPOLLOUT);
+            return -1;
+        }
+        up->sent += (size_t)w;
+        if (s_body_sent(up))
+            up->body_sent_any = 1;
+    }
+    if (up->streaming) {
+        /* All queued body bytes are out: drop them. */
+        up->sbase += up->sbuf.len;
+        up->sbuf.len = 0;
+        if (up->want_write)
+            s_check(up);
+    }
+    up->sending = up->body_open;
+    return dtx_gw_conn_watch(up->loop->conns, up->conn, EPOLLIN);
+}
+
+static void s_on_header(const char *name, const char *value, void *arg)
+{
+    dtx_gw_upstream_t *up = arg;
+    if (dtx_gw_hop_by_hop(name) || strcasecmp(name, "Content-Length") == 0 ||
+        up->nhdrs == S_MAX_HDRS)
+        return;
+    up->hdrs[up->nhdrs].name = (char *)name;
+    up->hdrs[up->nhdrs].value = (char *)value;
+    up->nhdrs++;
+}
+
+/* Body bytes for the client. Returns 0, or -1 when they must not be kept
+ * (buffer_whole exceeded, out of memory). */
+static int s_keep_body(dtx_gw_upstream_t *up, const char *data, size_t len)
+{
+    if (!len)
+        return 0;
+    if (up->buffer_whole && up->len - up->off + len > up->buffer_whole)
+        return -1;
+    if (up->off > 0 && up->off == up->len)
+        up->off = up->len = 0;
+    if (up->len + len > up->cap) {
+        if (up->off > 0) {
+            memmove(up->body, up->body + up->off, up->len - up->off);
+            up->len -= up->off;
+            up->off = 0;
+        }
+        /* First piece: the announced length when small (one right-sized
+         * block for the usual whole answer), else 16 KiB. */
+        size_t cap = up->cap ? up->cap
+                     : (up->content_length > 0 && up->content_length <= 65536)
+                         ? (size_t)up->content_length : 16384;
+        while (cap < up->len + len)
+            cap *= 2;
+        if (cap != up->cap) {
+            char *b = realloc(up->body, cap);
+            if (!b)
+                return -1;
+            up->body = b;
+            up->cap = cap;
+        }
+    }
+    memcpy(up->body + up->len, data, len);
+    up->len += len;
     return 0;
 }
 
-static int s_connect_failed(dtx_gw_upstream_t *up)
+/* The answer is complete: the connection goes back to the cache. */
+static void s_complete(dtx_gw_upstream_t *up, int keep)
 {
-    if (up->result == CURLE_COULDNT_CONNECT)
-        return 1;
-    if (up->result == CURLE_OPERATION_TIMEDOUT) {
-        /* Timed out before the request left (a reused connection has no
-         * connect time, so look at what was sent). */
-        long sent = 0;
-        curl_easy_getinfo(up->e->easy, CURLINFO_REQUEST_SIZE, &sent);
-        return sent == 0;
+    up->done = 1;
+    s_release(up, keep && up->resp.keep_alive && !up->sending);
+    s_timer_clear(up);
+    s_unwatch(up);
+    s_check(up);
+}
+
+/* The head is in up->head: parse it. Returns 0, or -1 (bad answer). */
+static int s_head_in(dtx_gw_upstream_t *up)
+{
+    up->nhdrs = 0;
+    if (dtx_gw_http1_parse_head(&up->resp, up->head.data, up->head.len,
+                                strcmp(up->req->method, "HEAD") == 0, s_on_header, up) < 0)
+        return -1;
+    if (up->resp.status < 200)
+        return 0;                    /* 1xx: the real head follows */
+    up->status = up->resp.status;
+    up->content_length = up->resp.content_length;
+    up->headers_done = 1;
+    dtx_gw_req_t *req = up->req;
+    req->upstream_us = dtx_gw_now_us() - up->started_us;  /* time to headers */
+    req->upstream_status = up->status;
+    req->upstream_error = DTX_GW_UPERR_NONE;
+    s_check(up);
+    return 0;
+}
+
+/* Bytes from the upstream. Returns 0, or -1 when the call failed. */
+static int s_feed(dtx_gw_upstream_t *up, const char *data, size_t len)
+{
+    while (len > 0 && !up->done) {
+        if (!up->headers_done) {
+            size_t had = up->head.len;
+            size_t take = len;
+            if (had + take > DTX_GW_HTTP1_MAX_HEAD)
+                take = DTX_GW_HTTP1_MAX_HEAD - had;
+            if (dtx_gw_buf_add(&up->head, data, take) < 0) {
+                s_fail(up, DTX_GW_UPERR_IO);
+                return -1;
+            }
+            size_t end = dtx_gw_http1_head_end(up->head.data, up->head.len);
+            if (!end) {
+                if (up->head.len >= DTX_GW_HTTP1_MAX_HEAD) {
+                    s_log_failure(up, "upstream answer refused", "head too long");
+                    s_fail(up, DTX_GW_UPERR_IO);
+                    return -1;
+                }
+                return 0;
+            }
+            size_t used = end - had;
+            up->head.len = end;
+            up->head.data[end] = '\0';
+            if (s_head_in(up) < 0) {
+                s_log_failure(up, "upstream answer refused", "malformed head");
+                s_fail(up, DTX_GW_UPERR_IO);
+                return -1;
+            }
+            data += used;
+            len -= used;
+            if (!up->headers_done) {
+                up->head.len = 0;    /* a 1xx went by */
+                continue;
+            }
+            if (up->resp.done) {
+                s_complete(up, len == 0);
+                return 0;
+            }
+            continue;
+        }
+        size_t used;
+        const char *piece;
+        size_t plen;
+        if (dtx_gw_http1_body(&up->resp, data, len, &used, &piece, &plen) < 0) {
+            s_log_failure(up, "upstream answer refused", "malformed body framing");
+            s_fail(up, DTX_GW_UPERR_IO);
+            return -1;
+        }
+        if (s_keep_body(up, piece, plen) < 0) {
+            s_fail(up, DTX_GW_UPERR_IO);
+            return -1;
+        }
+        data += used;
+        len -= used;
+        if (up->resp.done) {
+            s_complete(up, len == 0);  /* extra bytes: the connection is not trusted */
+            return 0;
+        }
+        if (up->phase == S_PHASE_BODY)
+            s_check(up);
     }
     return 0;
 }
+
+/* Reads what the connection has. */
+static void s_read(dtx_gw_upstream_t *up)
+{
+    dtx_gw_upstreams_t *l = up->loop;
+    while (up->conn && !up->done && !up->paused) {
+        ssize_t r = recv(up->conn->fd, l->rbuf, S_READ_SIZE, 0);
+        if (r > 0) {
+            up->got_bytes = 1;
+            if (s_feed(up, l->rbuf, (size_t)r) < 0)
+                return;
+            if (!up->buffer_whole && up->conn && !up->done && up->len - up->off >= S_PAUSE_AT) {
+                up->paused = 1;          /* backpressure: the client reads first */
+                dtx_gw_conn_watch(l->conns, up->conn, 0);
+                return;
+            }
+            if ((size_t)r < S_READ_SIZE)
+                return;                  /* drained: epoll says when there is more */
+            continue;
+        }
+        if (r == 0) {
+            if (up->headers_done && dtx_gw_http1_at_eof(&up->resp)) {
+                up->resp.done = 1;
+                s_complete(up, 0);
+            } else {
+                s_broken(up, "connection closed by the upstream");
+            }
+            return;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            s_broken(up, strerror(errno));
+        return;
+    }
+}
+
+/* An epoll event on the call's connection. */
+static void s_on_conn(dtx_gw_upstream_t *up, uint32_t events)
+{
+    if (up->conn->connecting) {
+        int err = dtx_gw_conn_connect_result(up->conn);
+        if (err) {
+            s_connect_failed(up, strerror(err));
+            return;
+        }
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        if (s_timer_set(up, up->call_due_us) < 0 || s_send_some(up) < 0) {
+            s_broken(up, strerror(errno));
+            return;
+        }
+    } else if (up->sending && (events & (EPOLLOUT | EPOLLERR))) {
+        if (s_send_some(up) < 0) {
+            s_broken(up, strerror(errno));
+            return;
+        }
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        s_read(up);
+}
+
+/* The call's deadline passed. */
+static void s_on_deadline(dtx_gw_upstream_t *up, int64_t now_us)
+{
+    if (up->conn && up->conn->connecting && now_us < up->call_due_us) {
+        s_connect_failed(up, "connect timed out");
+        return;
+    }
+    if (up->conn && up->conn->connecting) {
+        /* The whole call's time is over before the connect: nothing
+         * left, counted as a connect failure of that target. */
+        s_log_failure(up, "upstream connect failed", "timed out");
+        s_release(up, 0);
+        s_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
+        s_fail(up, DTX_GW_UPERR_TIMEOUT);
+        return;
+    }
+    s_log_failure(up, "upstream call failed", "timed out");
+    s_fail(up, DTX_GW_UPERR_TIMEOUT);
+}
+
+/* ---------------- target choice ---------------- */
 
 /* Sends to the next target to try. Returns 0, or -1 when none is left
  * (req->upstream_error set). */
@@ -713,84 +672,72 @@ static int s_try_next(dtx_gw_upstream_t *up)
         up->attempts++;
         up->pool = pool;
         up->target = idx;
-        if (s_send(up) < 0) {
+        dtx_gw_target_t *t = &pool->targets[idx];
+        atomic_fetch_add(&t->in_flight, 1);
+        atomic_fetch_add(&t->picked, 1);
+        int64_t timeout = req->route->cfg->timeout_ms ? req->route->cfg->timeout_ms
+                                                      : pool->cfg.timeout_ms;
+        up->call_due_us = now + timeout * 1000;
+        up->connect_due_us = now + pool->cfg.connect_timeout_ms * 1000;
+        up->fresh_retry = 0;
+        int64_t blen = up->streaming ? (up->chunked ? -1 : req->content_length)
+                                     : (int64_t)req->body_len;
+        if (dtx_gw_upreq_head(&up->out, req, t, blen) < 0) {
             s_attempt_over(up, DTX_GW_OUTCOME_OTHER);
             req->upstream_error = DTX_GW_UPERR_IO;
             return -1;
         }
-        return 0;
-    }
-}
-
-static void s_fail(dtx_gw_upstream_t *up)
-{
-    up->failed = 1;
-    up->done = 1;
-    s_unwatch(up);
-    s_check(up);
-}
-
-/* The transfer of up ended with result. */
-static void s_transfer_done(dtx_gw_upstream_t *up, CURLcode result)
-{
-    dtx_gw_req_t *req = up->req;
-    up->done = 1;
-    up->result = result;
-    if (up->headers_done) {
-        s_detach(up);  /* the connection goes back to the cache */
-        if (result != CURLE_OK && req->upstream_error == DTX_GW_UPERR_NONE) {
-            req->upstream_error = result == CURLE_OPERATION_TIMEDOUT ? DTX_GW_UPERR_TIMEOUT
-                                                                     : DTX_GW_UPERR_IO;
-            if (up->phase == S_PHASE_HEADERS)
-                up->failed = 1;  /* buffering whole: the answer is incomplete */
-        }
-        if (up->phase == S_PHASE_HEADERS && !up->failed)
-            up->phase = S_PHASE_BODY;
-        s_unwatch(up);
-        s_check(up);
-        return;
-    }
-    /* The transfer ended without an answer. */
-    int idx = up->target;
-    const char *pool_name = up->pool->cfg.name;
-    const char *url = idx >= 0 ? up->pool->targets[idx].url : "";
-    if (s_connect_failed(up)) {
-        dtx_log_warn("upstream connect failed", "pool=%s target=%s err=\"%s\"", pool_name, url,
-                     curl_easy_strerror(result));
-        s_detach(up);
+        if (s_open(up) == 0)
+            return 0;
+        /* No connection at all: refused at once, or no socket. */
+        s_log_failure(up, "upstream connect failed", strerror(errno));
+        s_release(up, 0);
         s_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
         up->last_error = DTX_GW_UPERR_CONNECT;
-        up->done = 0;
-        if (s_try_next(up) == 0)
-            return;
-        s_fail(up);
-        return;
     }
-    req->upstream_error = result == CURLE_OPERATION_TIMEDOUT ? DTX_GW_UPERR_TIMEOUT
-                                                             : DTX_GW_UPERR_IO;
-    dtx_log_warn("upstream call failed", "pool=%s target=%s err=\"%s\"", pool_name, url,
-                 curl_easy_strerror(result));
-    s_detach(up);
-    s_fail(up);
+}
+
+/* ---------------- the worker's side ---------------- */
+
+dtx_gw_upstreams_t *dtx_gw_upstreams_new(int epoll_fd)
+{
+    dtx_gw_upstreams_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->epfd = epoll_fd;
+    self->conns = dtx_gw_conns_new(epoll_fd, S_MAX_IDLE_CONNS);
+    self->rbuf = malloc(S_READ_SIZE);
+    if (!self->conns || !self->rbuf) {
+        dtx_gw_conns_destroy(&self->conns);
+        free(self->rbuf);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dtx_gw_upstreams_t *self = *self_p;
+    *self_p = NULL;
+    assert(self->calls == 0);
+    dtx_gw_conns_destroy(&self->conns);  /* closes the kept connections */
+    dtx_gw_deadlines_free(&self->deadlines);
+    free(self->rbuf);
+    free(self);
 }
 
 void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *src,
                                uint32_t events)
 {
     if (src->kind == DTX_GW_EV_UPSTREAM) {
-        s_sock_t *s = (s_sock_t *)src;
-        if (s->parked) {
-            /* An idle cached connection stirred (closed by the upstream):
-             * out of the set; curl finds it dead when it tries it. */
-            epoll_ctl(self->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-            s->registered = 0;
-            return;
-        }
-        int flags = ((events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
-                    ((events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-                    ((events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
-        int running;
-        curl_multi_socket_action(self->multi, s->fd, flags, &running);
+        dtx_gw_conn_t *c = (dtx_gw_conn_t *)src;
+        if (!c->owner)
+            dtx_gw_conns_on_idle_event(self->conns, c);  /* closed by the upstream */
+        else
+            s_on_conn(c->owner, events);
         return;
     }
     /* A watched client: gone, or pipelined bytes (then stop watching). */
@@ -801,8 +748,8 @@ void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         up->req->client_gone = 1;
         up->req->upstream_error = DTX_GW_UPERR_CLIENT_GONE;
-        s_detach(up);
-        s_fail(up);
+        up->failed = 1;
+        s_fail(up, DTX_GW_UPERR_CLIENT_GONE);
         return;
     }
     s_unwatch(up);
@@ -810,12 +757,15 @@ void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *
 
 int dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us)
 {
-    int64_t due = self->timer_due_us;
+    dtx_gw_deadline_t *first = dtx_gw_deadlines_first(&self->deadlines);
+    int64_t due = first ? first->due_us : -1;
     if (self->waiting_head) {
         int64_t w = self->waiting_head->started_us + S_WATCH_AFTER_US;
         if (due < 0 || w < due)
             due = w;
     }
+    if (self->ready_head)
+        due = now_us;
     if (due < 0)
         return -1;
     if (due <= now_us)
@@ -825,22 +775,11 @@ int dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us)
 
 int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
 {
-    if (self->timer_due_us >= 0 && self->timer_due_us <= now_us) {
-        int running;
-        self->timer_due_us = -1;
-        curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    }
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(self->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        dtx_gw_upstream_t *up = NULL;
-        CURL *easy = m->easy_handle;
-        CURLcode result = m->data.result;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&up);
-        if (up)
-            s_transfer_done(up, result);  /* may remove easy: m is stale after */
+    dtx_gw_deadline_t *first;
+    while ((first = dtx_gw_deadlines_first(&self->deadlines)) && first->due_us <= now_us) {
+        dtx_gw_upstream_t *up = S_UP_OF(first);
+        s_timer_clear(up);
+        s_on_deadline(up, now_us);
     }
     while (self->waiting_head && self->waiting_head->started_us + S_WATCH_AFTER_US <= now_us)
         s_watch(self->waiting_head);
@@ -851,7 +790,9 @@ int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
         if (!up->armed)
             continue;
         up->armed = 0;
-        if (up->phase == S_PHASE_HEADERS && !up->failed) {
+        if (up->want_write) {
+            up->want_write = 0;          /* room to write (or news): not the answer yet */
+        } else if (up->phase == S_PHASE_HEADERS && !up->failed) {
             up->phase = S_PHASE_BODY;
             s_waiting_remove(up);
         }
@@ -860,6 +801,8 @@ int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
     }
     return n;
 }
+
+/* ---------------- one call ---------------- */
 
 int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
                           dtx_gw_req_t *req, int client_fd, size_t buffer_whole,
@@ -884,23 +827,98 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     up->client_src.kind = DTX_GW_EV_CLIENT;
     up->client_fd = client_fd;
     up->target = -1;
+    dtx_gw_deadline_init(&up->deadline);
     up->content_length = -1;
     up->last_error = DTX_GW_UPERR_NO_TARGET;
-    up->e = s_borrow(loop);
-    if (!up->e || s_build_headers(up) < 0) {
-        req->upstream_error = DTX_GW_UPERR_IO;
-        return -1;
-    }
     dtx_gw_route_t *route = req->route;
     up->pool = req->fallback_pool ? req->fallback_pool : dtx_gw_route_pick_pool(route);
     up->backup = req->fallback_pool ? NULL : route->backup;
     up->started_us = dtx_gw_now_us();
+    if (req->body_streaming) {
+        up->streaming = 1;
+        up->body_open = 1;
+        up->chunked = req->content_length < 0;
+    }
     req->sent = 1;
-    if (s_try_next(up) < 0)
+    up->armed = !up->streaming;      /* a streamed call is armed by _write / _wait */
+    if (s_try_next(up) < 0) {
+        up->armed = 0;
         return -1;
-    up->armed = 1;
-    s_waiting_push(up);
+    }
+    if (!up->streaming)
+        s_waiting_push(up);
     return 0;
+}
+
+/* Queues streamed body bytes and sends what the connection takes. */
+static int s_queue(dtx_gw_upstream_t *up, const char *data, size_t len)
+{
+    if (dtx_gw_buf_add(&up->sbuf, data, len) < 0)
+        return -1;
+    if (up->conn && !up->conn->connecting && !up->done && s_send_some(up) < 0) {
+        s_broken(up, strerror(errno));
+        return up->failed ? -1 : 0;
+    }
+    return 0;
+}
+
+ssize_t dtx_gw_upstream_write(dtx_gw_upstream_t *self, const char *data, size_t len)
+{
+    assert(self->streaming && self->body_open);
+    if (self->failed) {
+        if (self->req->upstream_error == DTX_GW_UPERR_NONE)
+            self->req->upstream_error = DTX_GW_UPERR_IO;
+        return -1;
+    }
+    if (self->done || self->headers_done)
+        return (ssize_t)len;         /* answered already: the rest is not needed */
+    size_t pending = self->sbuf.len - (s_body_sent(self) - self->sbase);
+    if (pending >= S_STREAM_WINDOW) {
+        self->want_write = 1;
+        self->armed = 1;
+        return DTX_GW_UPSTREAM_AGAIN;
+    }
+    size_t n = S_STREAM_WINDOW - pending < len ? S_STREAM_WINDOW - pending : len;
+    char frame[24];
+    if (self->chunked && n) {
+        int fl = snprintf(frame, sizeof frame, "%zx\r\n", n);
+        if (dtx_gw_buf_add(&self->sbuf, frame, (size_t)fl) < 0 ||
+            dtx_gw_buf_add(&self->sbuf, data, n) < 0 || s_queue(self, "\r\n", 2) < 0)
+            return -1;
+    } else if (s_queue(self, data, n) < 0) {
+        return -1;
+    }
+    return (ssize_t)n;
+}
+
+int dtx_gw_upstream_write_end(dtx_gw_upstream_t *self)
+{
+    assert(self->streaming);
+    if (!self->body_open)
+        return 0;
+    self->body_open = 0;
+    if (self->done || self->headers_done)
+        return 0;
+    return s_queue(self, self->chunked ? "0\r\n\r\n" : "", self->chunked ? 5 : 0);
+}
+
+int dtx_gw_upstream_wait(dtx_gw_upstream_t *self)
+{
+    self->want_write = 0;
+    if (self->failed || self->headers_done) {
+        if (!self->failed && self->phase == S_PHASE_HEADERS &&
+            (!self->buffer_whole || self->done)) {
+            self->phase = S_PHASE_BODY;
+            s_waiting_remove(self);
+            return 0;
+        }
+        if (self->failed)
+            return 0;
+    }
+    self->armed = 1;
+    s_waiting_push(self);
+    s_check(self);                   /* news already there: ready at the next dispatch */
+    return 1;
 }
 
 int dtx_gw_upstream_result(const dtx_gw_upstream_t *self)
@@ -923,10 +941,6 @@ int64_t dtx_gw_upstream_content_length(const dtx_gw_upstream_t *self)
 
 ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max)
 {
-    if (self->len == self->off && self->paused && !self->done) {
-        self->paused = 0;
-        curl_easy_pause(self->e->easy, CURLPAUSE_CONT);  /* may deliver at once */
-    }
     if (self->len > self->off) {
         size_t n = self->len - self->off < max ? self->len - self->off : max;
         memcpy(buf, self->body + self->off, n);
@@ -934,13 +948,19 @@ ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max)
         return (ssize_t)n;
     }
     if (self->done) {
-        if (self->failed || self->result != CURLE_OK) {
+        if (self->failed || self->cut) {
             if (self->req->upstream_error == DTX_GW_UPERR_NONE)
-                self->req->upstream_error = self->result == CURLE_OPERATION_TIMEDOUT
-                                                ? DTX_GW_UPERR_TIMEOUT : DTX_GW_UPERR_IO;
+                self->req->upstream_error = DTX_GW_UPERR_IO;
             return -1;
         }
         return 0;
+    }
+    if (self->paused && self->conn) {
+        self->paused = 0;            /* drained: read again */
+        if (dtx_gw_conn_watch(self->loop->conns, self->conn, EPOLLIN) < 0) {
+            s_fail(self, DTX_GW_UPERR_IO);
+            return -1;
+        }
     }
     self->armed = 1;
     return DTX_GW_UPSTREAM_AGAIN;
@@ -959,7 +979,7 @@ char *dtx_gw_upstream_take_body(dtx_gw_upstream_t *self, size_t *len)
 
 int dtx_gw_upstream_complete(const dtx_gw_upstream_t *self)
 {
-    return self->done && !self->failed && self->result == CURLE_OK;
+    return self->done && !self->failed && !self->cut;
 }
 
 const char *dtx_gw_upstream_body(const dtx_gw_upstream_t *self, size_t *len)
@@ -991,15 +1011,11 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
         req->upstream_us = dtx_gw_now_us() - up->started_us;
     s_ready_remove(up);
     s_unwatch(up);
-    /* A transfer cut short leaves its connection unusable: curl closes it
-     * when the handle is removed. */
-    if (up->e) {
-        s_detach(up);
-        s_give_back(loop, up->e);
-    }
-    s_clear_answer(up);
-    curl_slist_free_all(up->headers);
-    free(up->url);
+    s_timer_clear(up);
+    s_release(up, 0);                /* an unfinished exchange: the connection closes */
+    dtx_gw_buf_free(&up->out);
+    dtx_gw_buf_free(&up->sbuf);
+    dtx_gw_buf_free(&up->head);
     free(up->body);
     if (up->all_prev)
         up->all_prev->all_next = up->all_next;
@@ -1016,9 +1032,6 @@ void dtx_gw_upstreams_cancel(dtx_gw_upstreams_t *self)
     for (dtx_gw_upstream_t *up = self->all; up; up = up->all_next) {
         if (up->done)
             continue;
-        s_detach(up);
-        if (up->req->upstream_error == DTX_GW_UPERR_NONE)
-            up->req->upstream_error = DTX_GW_UPERR_IO;
-        s_fail(up);
+        s_fail(up, DTX_GW_UPERR_IO);
     }
 }

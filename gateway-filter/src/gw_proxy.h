@@ -1,14 +1,14 @@
 /*
  * gw_proxy.h — the upstream call: target choice, retries, failover and
- * the HTTP exchange over keep-alive connections (libcurl), driven without
+ * the HTTP/1.1 exchange over keep-alive connections, driven without
  * blocking by the event loop of one worker (gw_server.c).
  *
- * Each worker owns one dtx_gw_upstreams_t: a curl multi handle whose
- * sockets and timer live in the worker's epoll set
- * (CURLMOPT_SOCKETFUNCTION / TIMERFUNCTION, curl_multi_socket_action),
- * its connection cache (keep-alive connections to the upstreams, reused
- * by every call of the worker) and a free list of easy handles. Nothing
- * in it is shared between workers, so nothing in it is locked.
+ * Each worker owns one dtx_gw_upstreams_t: its connections to the
+ * upstreams (gw_upconn.h: every socket in the worker's epoll set, idle
+ * keep-alive connections reused by every call of the worker), a heap of
+ * call deadlines (gw_deadline.h) and one read buffer. The wire format is
+ * gw_http1.h (answers) and gw_upreq.h (requests). Nothing in it is shared
+ * between workers, so nothing in it is locked.
  *
  * Lifecycle of one call (all on the worker's thread):
  *  1. dtx_gw_upstream_start: picks the pool (fallback pool, else the
@@ -19,15 +19,22 @@
  *     the backup pool at once, and without one falls back to any target
  *     ("panic", as Envoy does);
  *  2. the call's `ready` callback runs (from dtx_gw_upstreams_dispatch,
- *     never from inside curl) once the answer's headers are in — with
+ *     never from inside the I/O handlers) once the answer's headers are in — with
  *     `buffer_whole`, once the whole answer is in — or the call failed:
  *     dtx_gw_upstream_result tells which;
  *  3. dtx_gw_upstream_read hands out the body; when nothing is there yet
  *     it answers DTX_GW_UPSTREAM_AGAIN and `ready` runs again when there
  *     is (backpressure: the transfer pauses with 256 KiB unread);
- *  4. dtx_gw_upstream_end: feeds the outcome to the pool (ejection) and
- *     gives the easy handle back; an unfinished transfer is cut (curl then
- *     closes its connection).
+ *  4. dtx_gw_upstream_end: feeds the outcome to the pool (ejection); a
+ *     connection whose exchange is unfinished is closed, a finished one
+ *     went back to the worker's cache when the answer completed.
+ *
+ * A kept connection that turns out dead before any answer byte (the
+ * upstream closed it as the request left) is replaced once by a new
+ * connection to the same target (not when streamed body bytes already
+ * left). Answers: Content-Length, chunked (decoded) or until close; 1xx
+ * heads are skipped; a malformed head, a head over 16 KiB or broken
+ * chunk framing fail the call (502).
  *
  * Request headers go upstream as received except hop-by-hop ones
  * (Connection and the headers it names, Keep-Alive, Proxy-*, TE,
@@ -55,7 +62,7 @@ typedef struct dtx_gw_event_source {
 
 #define DTX_GW_EV_HTTP     1         /* the worker's libmicrohttpd daemon */
 #define DTX_GW_EV_WAKE     2         /* the worker's eventfd */
-#define DTX_GW_EV_UPSTREAM 3         /* a curl socket */
+#define DTX_GW_EV_UPSTREAM 3         /* an upstream connection */
 #define DTX_GW_EV_CLIENT   4         /* a client socket watched during a call */
 
 typedef struct dtx_gw_upstreams dtx_gw_upstreams_t;
@@ -68,10 +75,6 @@ typedef struct dtx_gw_resp_header {
     char *value;
 } dtx_gw_resp_header_t;
 
-/* Process-wide set-up and tear-down (curl_global_*). */
-int  dtx_gw_proxy_init(void);
-void dtx_gw_proxy_shutdown(void);
-
 /* A worker's upstream side, registering its sockets in epoll_fd. NULL on
  * failure. _destroy cuts every call still running (their `ready` never
  * runs again) and frees what the worker owns. */
@@ -80,7 +83,7 @@ void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p);
 /* An epoll event whose source kind is DTX_GW_EV_UPSTREAM or _CLIENT. */
 void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *src,
                                uint32_t events);
-/* Milliseconds until the next timer (curl's, or the client-watch delay);
+/* Milliseconds until the next deadline (a call's, or the client-watch delay);
  * -1 when none. */
 int  dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us);
 /* Runs the timers that are due, collects finished transfers (retrying
@@ -101,6 +104,19 @@ void dtx_gw_upstreams_cancel(dtx_gw_upstreams_t *self);
 int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
                           dtx_gw_req_t *req, int client_fd, size_t buffer_whole,
                           dtx_gw_upstream_ready_fn ready, void *arg);
+/* A streamed request body (req->body_streaming set before _start; the
+ * body goes upstream with req->content_length, or chunked when it is -1):
+ * _write queues bytes and returns how many it took (> 0), -1 when the
+ * call failed (req->upstream_error set), or DTX_GW_UPSTREAM_AGAIN when
+ * S_STREAM_WINDOW (256 KiB) wait to be sent: `ready` runs when there is
+ * room. Once the answer's headers are in, the rest of the body is taken
+ * and dropped. _write_end closes the body (0, or -1 on failure).
+ * _wait: after _write_end, 1 when the answer is not there yet (`ready`
+ * runs when it is), 0 when _result can be asked now. */
+ssize_t dtx_gw_upstream_write(dtx_gw_upstream_t *self, const char *data, size_t len);
+int dtx_gw_upstream_write_end(dtx_gw_upstream_t *self);
+int dtx_gw_upstream_wait(dtx_gw_upstream_t *self);
+
 /* After `ready`: 0 when the answer's headers are in (req->upstream_status
  * set), -1 when the call failed (req->upstream_error set). */
 int dtx_gw_upstream_result(const dtx_gw_upstream_t *self);

@@ -32,6 +32,7 @@
 #include "gw_server.h"
 
 #define S_BUFFER_SMALL (64 * 1024)   /* answers this small are sent from memory */
+#define S_STREAM_AT    (64 * 1024)   /* request bodies above this stream upstream */
 #define S_TXN_MAX_BODY (64 << 20)    /* buffered answer limit on transactional routes */
 #define S_MAX_WORKERS  64
 #define S_MAX_OFFLOAD  4096          /* threads for blocking hooks */
@@ -91,11 +92,18 @@ typedef struct s_ctx {
     int                     up_failed;   /* 1: no answer, 2: answer incomplete */
     int                     buffered;    /* the answer is sent from memory */
     int                     reply_before;/* reply status before on_response */
+    int                     streaming;   /* the request body streams upstream */
+    int64_t                 streamed;    /* body bytes handed to the call */
+    int                     stream_end;  /* S_STREAM_*: the rest of the body is dropped */
+    int                     up_waiting;  /* suspended until the call's `ready` */
     size_t                  body_cap;
     dtx_gw_upstream_t      *up;
 } s_ctx_t;
 
 #define S_JOB_DONE 100
+
+#define S_STREAM_FAILED  1           /* the call failed: its error answer at the end */
+#define S_STREAM_REFUSED 2           /* a local answer (on_body, max_body) at the end */
 
 /* Suspends / resumes c's connection, counted: the daemons may only stop
  * once none is suspended (libmicrohttpd aborts otherwise). */
@@ -187,6 +195,7 @@ static ssize_t s_stream(void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n == DTX_GW_UPSTREAM_AGAIN && !atomic_load(&c->server->closing)) {
         /* Resumed by s_on_ready when bytes (or the end) come. */
+        c->up_waiting = 1;
         s_suspend(c);
         return 0;
     }
@@ -461,7 +470,10 @@ static enum MHD_Result s_after_upstream(s_ctx_t *c)
 static void s_on_ready(void *arg)
 {
     s_ctx_t *c = arg;
-    s_resume(c);
+    if (c->up_waiting) {             /* else: news read when the upload ends */
+        c->up_waiting = 0;
+        s_resume(c);
+    }
 }
 
 static enum MHD_Result s_proxy(s_ctx_t *c)
@@ -475,8 +487,98 @@ static enum MHD_Result s_proxy(s_ctx_t *c)
                               req->txn_state == 1 ? (size_t)S_TXN_MAX_BODY : 0, s_on_ready,
                               c) < 0)
         return s_after_upstream(c);
+    c->up_waiting = 1;
     s_suspend(c);
     return MHD_YES;
+}
+
+/* Does this request's body stream upstream rather than being read whole
+ * first? When it is large (over S_STREAM_AT, or of unknown length) and
+ * nothing needs it whole: no JSON field rule, no transaction to begin. */
+static int s_should_stream(const s_ctx_t *c)
+{
+    const dtx_gw_req_t *req = &c->req;
+    const dtx_gw_route_cfg_t *rc = req->route ? req->route->cfg : NULL;
+    if (!rc || rc->njson_fields > 0 || (rc->transactional && !req->fallback_pool))
+        return 0;
+    return req->content_length < 0 || req->content_length > S_STREAM_AT;
+}
+
+/* A piece of a streamed body (S_HEAD, upload data). Once the call failed
+ * or the body was refused, the rest of the upload is read and dropped and
+ * the answer goes out when it ends: answering first and closing with
+ * unread bytes would make the kernel reset the connection, and the
+ * client lose the answer. */
+static enum MHD_Result s_stream_body(s_ctx_t *c, const char *data, size_t *upload_data_size)
+{
+    dtx_gw_req_t *req = &c->req;
+    size_t n = *upload_data_size;
+    if (c->stream_end) {
+        *upload_data_size = 0;       /* dropped: the answer is decided */
+        return MHD_YES;
+    }
+    if (!c->up) {
+        /* The first piece: on_body (no body to look at), then the call. */
+        req->body_streaming = 1;
+        c->verdict = dtx_gw_chain_body(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        if (c->verdict == DTX_GW_REPLY) {
+            c->stream_end = S_STREAM_REFUSED;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, fi ? fi->connect_fd : -1,
+                                  0, s_on_ready, c) < 0) {
+            c->stream_end = S_STREAM_FAILED;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+    }
+    int64_t max = req->route->cfg->max_body;
+    if (max > 0 && c->streamed + (int64_t)n > max) {
+        /* A body of unknown length grew past max_body: the call is cut. */
+        dtx_gw_upstream_end(&c->up);
+        dtx_gw_reply_set(req, 413, "application/json",
+                         "{\"error\":\"body too large\",\"max_body\":%lld}\n", (long long)max);
+        atomic_fetch_add(&req->route->stats->invalid, 1);
+        c->stream_end = S_STREAM_REFUSED;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    ssize_t w = dtx_gw_upstream_write(c->up, data, n);
+    if (w == DTX_GW_UPSTREAM_AGAIN) {
+        c->up_waiting = 1;           /* resumed when there is room: the rest again */
+        s_suspend(c);
+        return MHD_YES;
+    }
+    if (w < 0) {
+        c->stream_end = S_STREAM_FAILED;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    c->streamed += w;
+    *upload_data_size = n - (size_t)w;
+    return MHD_YES;
+}
+
+/* The last call of a streamed body: close it, then wait for the answer. */
+static enum MHD_Result s_stream_end(s_ctx_t *c)
+{
+    c->replied = 1;
+    if (c->stream_end == S_STREAM_REFUSED) {
+        c->up_failed = 1;            /* the local answer set by a filter or max_body */
+        return s_response(c);
+    }
+    c->phase = S_UPSTREAM;
+    if (c->stream_end == S_STREAM_FAILED)
+        return s_after_upstream(c);
+    if (dtx_gw_upstream_write_end(c->up) == 0 && dtx_gw_upstream_wait(c->up)) {
+        c->up_waiting = 1;
+        s_suspend(c);
+        return MHD_YES;
+    }
+    return s_after_upstream(c);
 }
 
 /* After on_body (run here or resumed from the pool). */
@@ -537,6 +639,11 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     }
     /* S_HEAD: the body, then the call. */
     if (*upload_data_size) {
+        if (!c->replied && !c->overflow && (c->streaming || (!req->body_len &&
+                                                             s_should_stream(c)))) {
+            c->streaming = 1;
+            return s_stream_body(c, upload_data, upload_data_size);
+        }
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (c->replied || c->overflow)
@@ -568,6 +675,8 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     }
     if (c->replied)
         return MHD_YES;  /* answer already queued */
+    if (c->streaming)
+        return s_stream_end(c);
     c->replied = 1;
     if (c->overflow) {
         dtx_gw_reply_set(req, 413, "application/json",

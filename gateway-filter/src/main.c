@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "dtx/config.h"
 #include "dtx/log.h"
 #include "gw_admin.h"
@@ -150,7 +152,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (dtx_gw_proxy_init() < 0) {
+    /* libcurl serves the health checks and the dtxd watch (the proxy
+     * path has its own HTTP/1.1 client): set up once, before any thread. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        dtx_log_error("libcurl set-up failed", NULL);
         dtx_gw_config_destroy(&cfg);
         return 1;
     }
@@ -200,7 +205,7 @@ out:
     dtx_gw_dtxd_watch_stop(&watch);
     dtx_gw_current_fini(&current);
     dtx_gw_txn_shutdown();
-    dtx_gw_proxy_shutdown();
+    curl_global_cleanup();
     dtx_gw_metrics_shutdown();
     return status;
 }

@@ -1,0 +1,272 @@
+/* The upstream wire format (gw_http1.h) and target addresses (gw_addr.h):
+ * byte strings in, framing and headers out; no sockets. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "gw_addr.h"
+#include "gw_http1.h"
+#include "unit.h"
+
+typedef struct {
+    int  n;
+    char names[16][64];
+    char values[16][128];
+} s_seen_t;
+
+static void s_on_header(const char *name, const char *value, void *arg)
+{
+    s_seen_t *s = arg;
+    if (s->n < 16) {
+        snprintf(s->names[s->n], sizeof s->names[0], "%s", name);
+        snprintf(s->values[s->n], sizeof s->values[0], "%s", value);
+        s->n++;
+    }
+}
+
+/* Parses text (a whole head) into r; returns what parse_head returned. */
+static int s_parse(dtx_gw_http1_resp_t *r, const char *text, int head_request, s_seen_t *seen)
+{
+    size_t len = strlen(text);
+    char *buf = malloc(len + 1);
+    memcpy(buf, text, len + 1);
+    size_t end = dtx_gw_http1_head_end(buf, len);
+    int rc = end == len ? dtx_gw_http1_parse_head(r, buf, end, head_request,
+                                                  seen ? s_on_header : NULL, seen)
+                        : -2;
+    free(buf);
+    return rc;
+}
+
+/* Decodes body bytes fed piece by piece (step bytes at a time) into out. */
+static int s_decode(dtx_gw_http1_resp_t *r, const char *in, size_t len, size_t step,
+                    char *out, size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    size_t i = 0;
+    while (i < len && !r->done) {
+        size_t n = len - i < step ? len - i : step;
+        size_t off = 0;
+        while (off < n && !r->done) {
+            size_t used, plen;
+            const char *piece;
+            if (dtx_gw_http1_body(r, in + i + off, n - off, &used, &piece, &plen) < 0)
+                return -1;
+            if (*out_len + plen > cap)
+                return -1;
+            memcpy(out + *out_len, piece, plen);
+            *out_len += plen;
+            off += used;
+            if (!used && !plen)
+                return -1;  /* no progress: would loop */
+        }
+        i += n;
+    }
+    return 0;
+}
+
+static void test_head_end_finds_the_blank_line(void)
+{
+    CU_ASSERT_EQUAL(dtx_gw_http1_head_end("HTTP/1.1 200 OK\r\n", 17), 0);
+    CU_ASSERT_EQUAL(dtx_gw_http1_head_end("HTTP/1.1 200 OK\r\n\r\nbody", 23), 19);
+    CU_ASSERT_EQUAL(dtx_gw_http1_head_end("HTTP/1.1 200 OK\n\nbody", 21), 17);
+    CU_ASSERT_EQUAL(dtx_gw_http1_head_end("HTTP/1.1 200 OK\r\nA: b\r\n\r", 25), 0);
+    CU_ASSERT_EQUAL(dtx_gw_http1_head_end("", 0), 0);
+}
+
+static void test_content_length_answer(void)
+{
+    dtx_gw_http1_resp_t r;
+    s_seen_t seen = { 0 };
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n"
+                                "Content-Length: 5\r\nX-Odd:   spaced value  \r\n\r\n", 0, &seen), 0);
+    CU_ASSERT_EQUAL(r.status, 201);
+    CU_ASSERT_EQUAL(r.body, DTX_GW_BODY_LENGTH);
+    CU_ASSERT_EQUAL(r.content_length, 5);
+    CU_ASSERT(r.keep_alive);
+    CU_ASSERT_FALSE(r.done);
+    CU_ASSERT_EQUAL(seen.n, 3);
+    CU_ASSERT_STRING_EQUAL(seen.names[2], "X-Odd");
+    CU_ASSERT_STRING_EQUAL(seen.values[2], "spaced value");
+    char out[16];
+    size_t n;
+    CU_ASSERT_EQUAL(s_decode(&r, "helloEXTRA", 10, 3, out, sizeof out, &n), 0);
+    CU_ASSERT_EQUAL(n, 5);
+    CU_ASSERT_NSTRING_EQUAL(out, "hello", 5);
+    CU_ASSERT(r.done);
+}
+
+static void test_chunked_answer_in_every_split(void)
+{
+    static const char body[] = "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n";
+    for (size_t step = 1; step <= sizeof body - 1; step++) {
+        dtx_gw_http1_resp_t r;
+        CU_ASSERT_EQUAL_FATAL(s_parse(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                          "\r\n", 0, NULL), 0);
+        CU_ASSERT_EQUAL(r.body, DTX_GW_BODY_CHUNKED);
+        char out[64];
+        size_t n;
+        CU_ASSERT_EQUAL(s_decode(&r, body, sizeof body - 1, step, out, sizeof out, &n), 0);
+        CU_ASSERT_EQUAL(n, 12);
+        CU_ASSERT_NSTRING_EQUAL(out, "hello, world", 12);
+        CU_ASSERT(r.done);
+    }
+}
+
+static void test_chunked_with_bare_lf_and_upper_hex(void)
+{
+    dtx_gw_http1_resp_t r;
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\n\n", 0, NULL),
+                    0);
+    CU_ASSERT_EQUAL(r.body, DTX_GW_BODY_CHUNKED);
+    char out[64];
+    size_t n;
+    CU_ASSERT_EQUAL(s_decode(&r, "A\n0123456789\n0\n\n", 16, 4, out, sizeof out, &n), 0);
+    CU_ASSERT_EQUAL(n, 10);
+    CU_ASSERT(r.done);
+}
+
+static void test_broken_chunk_framing_is_refused(void)
+{
+    static const char *const bad[] = {
+        "zz\r\nhello\r\n0\r\n\r\n",        /* not hex */
+        "\r\nhello\r\n0\r\n\r\n",          /* no size */
+        "5\r\nhelloX\r\n0\r\n\r\n",        /* data longer than its size */
+        "5\rhello\r\n",                    /* CR without LF */
+        "fffffffffffffffffff\r\n",         /* size overflow */
+        NULL };
+    for (int i = 0; bad[i]; i++) {
+        dtx_gw_http1_resp_t r;
+        CU_ASSERT_EQUAL_FATAL(s_parse(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                                          "\r\n", 0, NULL), 0);
+        char out[64];
+        size_t n;
+        CU_ASSERT_EQUAL(s_decode(&r, bad[i], strlen(bad[i]), 64, out, sizeof out, &n), -1);
+    }
+}
+
+static void test_framing_without_a_body(void)
+{
+    dtx_gw_http1_resp_t r;
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 204 No Content\r\n\r\n", 0, NULL), 0);
+    CU_ASSERT(r.done && r.body == DTX_GW_BODY_NONE && r.keep_alive);
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n", 0,
+                            NULL), 0);
+    CU_ASSERT(r.done);
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n", 1, NULL), 0);
+    CU_ASSERT(r.done);                        /* HEAD */
+    CU_ASSERT_EQUAL(r.content_length, 50);
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0, NULL), 0);
+    CU_ASSERT(r.done && r.keep_alive);
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 100 Continue\r\n\r\n", 0, NULL), 0);
+    CU_ASSERT_EQUAL(r.status, 100);
+    CU_ASSERT(r.done);
+}
+
+static void test_body_until_close_and_keep_alive_rules(void)
+{
+    dtx_gw_http1_resp_t r;
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\n\r\n", 0, NULL), 0);
+    CU_ASSERT_EQUAL(r.body, DTX_GW_BODY_CLOSE);
+    CU_ASSERT_FALSE(r.keep_alive);
+    CU_ASSERT_FALSE(r.done);
+    CU_ASSERT(dtx_gw_http1_at_eof(&r));
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nConnection: Keep-Alive, close\r\n"
+                                "Content-Length: 1\r\n\r\n", 0, NULL), 0);
+    CU_ASSERT_FALSE(r.keep_alive);
+    CU_ASSERT_FALSE(dtx_gw_http1_at_eof(&r));  /* a length not reached: cut short */
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", 0, NULL), 0);
+    CU_ASSERT_FALSE(r.keep_alive);
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n"
+                                "Content-Length: 1\r\n\r\n", 0, NULL), 0);
+    CU_ASSERT(r.keep_alive);
+    /* Transfer-Encoding wins over Content-Length; such a connection is
+     * not reused. */
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n", 0, NULL), 0);
+    CU_ASSERT_EQUAL(r.body, DTX_GW_BODY_CHUNKED);
+    CU_ASSERT_FALSE(r.keep_alive);
+}
+
+static void test_malformed_heads_are_refused(void)
+{
+    static const char *const bad[] = {
+        "HTTP/2 200 OK\r\n\r\n",
+        "HTTP/1.1 20 OK\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+        "ICY 200 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+        "HTTP/1.1 200 OK\r\n: empty name\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n",
+        NULL };
+    for (int i = 0; bad[i]; i++) {
+        dtx_gw_http1_resp_t r;
+        CU_ASSERT_EQUAL(s_parse(&r, bad[i], 0, NULL), -1);
+    }
+    dtx_gw_http1_resp_t r;
+    /* The same length twice is one length. */
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
+                                "\r\n", 0, NULL), 0);
+    CU_ASSERT_EQUAL(r.content_length, 3);
+}
+
+static void test_buffer_grows(void)
+{
+    dtx_gw_buf_t b = { 0 };
+    for (int i = 0; i < 1000; i++)
+        CU_ASSERT_EQUAL_FATAL(dtx_gw_buf_str(&b, "0123456789"), 0);
+    CU_ASSERT_EQUAL(b.len, 10000);
+    CU_ASSERT_EQUAL(b.data[b.len], '\0');
+    CU_ASSERT_EQUAL(memcmp(b.data + 9990, "0123456789", 10), 0);
+    dtx_gw_buf_free(&b);
+    CU_ASSERT_PTR_NULL(b.data);
+}
+
+static void test_target_addresses(void)
+{
+    dtx_gw_addr_t a, b;
+    char err[128];
+    const char *url = "http://127.0.0.1:8080/base/path";
+    CU_ASSERT_EQUAL(dtx_gw_addr_parse(&a, url, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(a.host, "127.0.0.1:8080");
+    CU_ASSERT_STRING_EQUAL(url + a.base_off, "/base/path");
+    CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&a.sa)->sin_port), 8080);
+    CU_ASSERT_EQUAL(dtx_gw_addr_parse(&b, "http://127.0.0.1:8080", err, sizeof err), 0);
+    CU_ASSERT(dtx_gw_addr_same(&a, &b));
+    CU_ASSERT_EQUAL(dtx_gw_addr_parse(&b, "http://localhost", err, sizeof err), 0);
+    CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&b.sa)->sin_port), 80);
+    CU_ASSERT_FALSE(dtx_gw_addr_same(&a, &b));
+    CU_ASSERT_EQUAL(dtx_gw_addr_parse(&b, "http://[::1]:9", err, sizeof err), 0);
+    CU_ASSERT_EQUAL(b.sa.ss_family, AF_INET6);
+    static const char *const bad[] = { "https://x", "http://", "http://:80", "http://h:0",
+        "http://h:99999", "http://h:12x", "http://[::1", "http://h/p?q=1",
+        "http://no-such-host.invalid", NULL };
+    for (int i = 0; bad[i]; i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(dtx_gw_addr_parse(&b, bad[i], err, sizeof err), -1);
+        CU_ASSERT(err[0] != '\0');
+    }
+}
+
+UNIT_SUITE(gw_http1)
+{
+    CU_pSuite s = CU_add_suite("gw_http1", NULL, NULL);
+    CU_add_test(s, "head end finds the blank line", test_head_end_finds_the_blank_line);
+    CU_add_test(s, "content-length answer", test_content_length_answer);
+    CU_add_test(s, "chunked answer in every split", test_chunked_answer_in_every_split);
+    CU_add_test(s, "chunked with bare lf and upper hex", test_chunked_with_bare_lf_and_upper_hex);
+    CU_add_test(s, "broken chunk framing is refused", test_broken_chunk_framing_is_refused);
+    CU_add_test(s, "framing without a body", test_framing_without_a_body);
+    CU_add_test(s, "body until close and keep-alive rules",
+                test_body_until_close_and_keep_alive_rules);
+    CU_add_test(s, "malformed heads are refused", test_malformed_heads_are_refused);
+    CU_add_test(s, "buffer grows", test_buffer_grows);
+    CU_add_test(s, "target addresses", test_target_addresses);
+}

@@ -1,0 +1,165 @@
+/* The request head sent upstream (gw_upreq.h) and the deadline heap
+ * (gw_deadline.h): no sockets, no clock. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <CUnit/CUnit.h>
+
+#include "gw_deadline.h"
+#include "gw_upreq.h"
+#include "unit.h"
+
+/* A client's headers: NULL-ended name, value pairs. */
+static const char *const *s_hdrs;
+
+static const char *s_header(void *ctx, const char *name)
+{
+    (void)ctx;
+    for (int i = 0; s_hdrs[i]; i += 2)
+        if (strcasecmp(s_hdrs[i], name) == 0)
+            return s_hdrs[i + 1];
+    return NULL;
+}
+
+static void s_each(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
+{
+    (void)ctx;
+    for (int i = 0; s_hdrs[i]; i += 2)
+        fn(s_hdrs[i], s_hdrs[i + 1], arg);
+}
+
+static void s_req(dtx_gw_req_t *req, const char *method, const char *path, const char *query)
+{
+    memset(req, 0, sizeof *req);
+    req->method = method;
+    req->path = path;
+    req->query = query;
+    req->client_ip = "10.1.2.3";
+    req->header = s_header;
+    req->each_header = s_each;
+    snprintf(req->request_id, sizeof req->request_id, "rid-1");
+}
+
+static void s_target(dtx_gw_target_t *t, const char *url)
+{
+    memset(t, 0, sizeof *t);
+    t->url = (char *)url;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_addr_parse(&t->addr, url, err, sizeof err), 0);
+}
+
+static void test_head_carries_what_the_upstream_needs(void)
+{
+    static const char *const h[] = {
+        "Host", "shop.example",
+        "Accept", "*/*",
+        "Connection", "keep-alive, X-Secret",
+        "X-Secret", "hop",
+        "Keep-Alive", "timeout=5",
+        "TE", "trailers",
+        "Upgrade", "websocket",
+        "Proxy-Authorization", "Basic x",
+        "Content-Length", "999",
+        "Expect", "100-continue",
+        "Dtx-Gid", "forged",
+        "X-Forwarded-For", "1.1.1.1",
+        "X-Evil", "a\r\nInjected: yes",
+        "X-Empty", "",
+        NULL };
+    s_hdrs = h;
+    dtx_gw_req_t req;
+    dtx_gw_target_t t;
+    s_req(&req, "POST", "/orders/7", "a=1&b=2");
+    s_target(&t, "http://127.0.0.1:9000/api");
+    dtx_gw_buf_t b = { 0 };
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_upreq_head(&b, &req, &t, 11), 0);
+    const char *want =
+        "POST /api/orders/7?a=1&b=2 HTTP/1.1\r\n"
+        "Host: shop.example\r\n"
+        "Accept: */*\r\n"
+        "X-Empty: \r\n"
+        "X-Forwarded-For: 1.1.1.1, 10.1.2.3\r\n"
+        "X-Request-Id: rid-1\r\n"
+        "Content-Length: 11\r\n"
+        "\r\n";
+    CU_ASSERT_STRING_EQUAL(b.data, want);
+    if (strcmp(b.data, want) != 0)
+        fprintf(stderr, "\n--- got:\n%s---\n", b.data);
+    dtx_gw_buf_free(&b);
+}
+
+static void test_head_defaults_and_transaction(void)
+{
+    static const char *const h[] = { "X-Request-Id", "theirs", NULL };
+    s_hdrs = h;
+    dtx_gw_req_t req;
+    dtx_gw_target_t t;
+    s_req(&req, "GET", "/x", NULL);
+    req.txn_state = 1;
+    snprintf(req.gid, sizeof req.gid, "gid-42");
+    req.deadline_ms = 1700000000123LL;
+    s_target(&t, "http://127.0.0.1:9000");
+    dtx_gw_buf_t b = { 0 };
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_upreq_head(&b, &req, &t, 0), 0);
+    const char *want =
+        "GET /x HTTP/1.1\r\n"
+        "X-Request-Id: theirs\r\n"
+        "Host: 127.0.0.1:9000\r\n"
+        "X-Forwarded-For: 10.1.2.3\r\n"
+        "Dtx-Gid: gid-42\r\n"
+        "Dtx-Deadline: 1700000000123\r\n"
+        "\r\n";
+    CU_ASSERT_STRING_EQUAL(b.data, want);
+    /* A body of unknown length streams chunked; POST always has a length. */
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_upreq_head(&b, &req, &t, -1), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\r\nTransfer-Encoding: chunked\r\n"));
+    s_req(&req, "POST", "/x", NULL);
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_upreq_head(&b, &req, &t, 0), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\r\nContent-Length: 0\r\n"));
+    dtx_gw_buf_free(&b);
+    CU_ASSERT(dtx_gw_hop_by_hop("transfer-encoding"));
+    CU_ASSERT_FALSE(dtx_gw_hop_by_hop("Content-Type"));
+}
+
+static void test_deadlines_come_out_in_order(void)
+{
+    enum { N = 200 };
+    dtx_gw_deadline_t nodes[N];
+    dtx_gw_deadlines_t h = { 0 };
+    unsigned seed = 7;
+    for (int i = 0; i < N; i++) {
+        dtx_gw_deadline_init(&nodes[i]);
+        seed = seed * 1103515245u + 12345u;
+        CU_ASSERT_EQUAL_FATAL(dtx_gw_deadlines_set(&h, &nodes[i], (int64_t)(seed % 10000)), 0);
+    }
+    /* Move some, drop some. */
+    for (int i = 0; i < N; i += 3)
+        dtx_gw_deadlines_set(&h, &nodes[i], (int64_t)(i * 7 % 5000));
+    for (int i = 1; i < N; i += 5)
+        dtx_gw_deadlines_clear(&h, &nodes[i]);
+    dtx_gw_deadlines_set(&h, &nodes[2], -1);   /* -1 takes it out */
+    CU_ASSERT_EQUAL(nodes[2].idx, -1);
+    int64_t last = -1;
+    int count = 0;
+    dtx_gw_deadline_t *f;
+    while ((f = dtx_gw_deadlines_first(&h))) {
+        CU_ASSERT(f->due_us >= last);
+        last = f->due_us;
+        dtx_gw_deadlines_clear(&h, f);
+        CU_ASSERT_EQUAL(f->idx, -1);
+        count++;
+    }
+    CU_ASSERT_EQUAL(count, N - N / 5 - 1);
+    dtx_gw_deadlines_free(&h);
+}
+
+UNIT_SUITE(gw_upreq)
+{
+    CU_pSuite s = CU_add_suite("gw_upreq", NULL, NULL);
+    CU_add_test(s, "head carries what the upstream needs",
+                test_head_carries_what_the_upstream_needs);
+    CU_add_test(s, "head defaults and transaction", test_head_defaults_and_transaction);
+    CU_add_test(s, "deadlines come out in order", test_deadlines_come_out_in_order);
+}

@@ -732,6 +732,64 @@ static void test_chunked_upload_over_max_body_is_413(void)
     gw_resp_free(&r);
 }
 
+/* Does the scratch file `name` hold needle? */
+static int s_file_has(const char *name, const char *needle)
+{
+    char path[512];
+    if (h_scratch_path(name, path, sizeof path) < 0)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return strstr(text, needle) != NULL;
+}
+
+static void test_connect_that_hangs_moves_to_the_next_target(void)
+{
+    /* A listener whose accept queue is full and never accepted: the
+     * kernel drops further SYNs, so a connect to it hangs. */
+    int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof a;
+    CU_ASSERT_FATAL(silent >= 0 && bind(silent, (struct sockaddr *)&a, sizeof a) == 0 &&
+                    listen(silent, 0) == 0 &&
+                    getsockname(silent, (struct sockaddr *)&a, &al) == 0);
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    usleep(100 * 1000);              /* the fillers' handshakes settle */
+    s_use(s_ok);
+    gw_proc_t gw2;
+    static const char *const one[] = { "--workers", "1", NULL };
+    CU_ASSERT_EQUAL_FATAL(gw_gateway_start_args(&gw2, "gw-wire-hang", one,
+        "{\"pools\":[{\"name\":\"two\",\"lb\":\"round_robin\",\"retries\":1,"
+        "\"connect_timeout_ms\":300,\"targets\":[\"http://127.0.0.1:%d\","
+        "\"http://127.0.0.1:%d\"],"
+        "\"ejection\":{\"consecutive_5xx\":0,\"consecutive_connect_errors\":0}}],"
+        "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"two\"}]}",
+        ntohs(a.sin_port), s_raw.port), 0);
+    for (int i = 0; i < 2; i++) {    /* round robin: one of the two starts at the silent one */
+        char url[128];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/wire/hang", gw2.port);
+        gw_resp_t r;
+        CU_ASSERT_EQUAL_FATAL(gw_http(&r, "GET", url, NULL, NULL), 0);
+        CU_ASSERT_EQUAL(r.status, 200);
+        gw_resp_free(&r);
+    }
+    CU_ASSERT_EQUAL(s_requests(), 2);
+    CU_ASSERT(s_file_has("gw-wire-hang.log", "connect timed out"));
+    CU_ASSERT_EQUAL(h_stop(gw2.pid, SIGTERM, 10000), 0);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(silent);
+}
+
 INTEG_SUITE(gateway_wire)
 {
     CU_pSuite s = CU_add_suite("gateway_wire", s_init, s_cleanup);
@@ -759,4 +817,6 @@ INTEG_SUITE(gateway_wire)
     CU_add_test(s, "small body goes whole with its length",
                 test_small_body_goes_whole_with_its_length);
     CU_add_test(s, "chunked upload over max_body is 413", test_chunked_upload_over_max_body_is_413);
+    CU_add_test(s, "connect that hangs moves to the next target",
+                test_connect_that_hangs_moves_to_the_next_target);
 }

@@ -37,7 +37,6 @@ void dtx_gw_exchange_release(dtx_gw_upstream_t *up, int keep)
     }
 }
 
-
 void dtx_gw_exchange_log(const dtx_gw_upstream_t *up, const char *what, const char *why)
 {
     dtx_log_warn(what, "pool=%s target=%s err=\"%s\"", up->pool->cfg.name,
@@ -67,9 +66,11 @@ int dtx_gw_exchange_open(dtx_gw_upstream_t *up)
     up->sbase = 0;
     up->sending = 1;
     up->got_bytes = 0;
-    if (up->conn->connecting)
-        return dtx_gw_call_deadline(up, up->connect_due_us < up->call_due_us ? up->connect_due_us
-                                                                    : up->call_due_us);
+    if (up->conn->connecting) {
+        int64_t due = up->connect_due_us < up->call_due_us ? up->connect_due_us
+                                                           : up->call_due_us;
+        return dtx_gw_call_deadline(up, due);
+    }
     if (dtx_gw_call_deadline(up, up->call_due_us) < 0)
         return -1;
     if (s_send_some(up) == 0)
@@ -102,8 +103,8 @@ static void s_broken(dtx_gw_upstream_t *up, const char *why)
 {
     if (!up->headers_done && s_retry_fresh(up) == 0)
         return;
-    dtx_gw_exchange_log(up, up->headers_done ? "upstream answer cut short" : "upstream call failed",
-                  why);
+    dtx_gw_exchange_log(up, up->headers_done ? "upstream answer cut short"
+                                             : "upstream call failed", why);
     dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
 }
 
@@ -117,10 +118,14 @@ size_t dtx_gw_exchange_body_sent(const dtx_gw_upstream_t *up)
 static void s_body_left(const dtx_gw_upstream_t *up, const char **p, size_t *n)
 {
     size_t done = dtx_gw_exchange_body_sent(up);
+    *p = NULL;
+    *n = 0;
     if (up->streaming) {
-        *p = up->sbuf.data + (done - up->sbase);
-        *n = up->sbuf.len - (done - up->sbase);
-    } else {
+        if (up->sbuf.len > done - up->sbase) {
+            *p = up->sbuf.data + (done - up->sbase);
+            *n = up->sbuf.len - (done - up->sbase);
+        }
+    } else if (up->req->body_len > done) {
         *p = up->req->body + done;
         *n = up->req->body_len - done;
     }

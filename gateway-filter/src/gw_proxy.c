@@ -124,10 +124,9 @@ static int s_wait_over(const dtx_gw_upstream_t *up)
 {
     if (up->failed)
         return 1;
-    if (up->want_write)
+    if (up->want_write)              /* room in the window, or the answer */
         return up->done || up->headers_done ||
-               up->sbuf.len - (up->sent > up->out.len ? up->sent - up->out.len - up->sbase : 0)
-                   < S_STREAM_WINDOW / 2;
+               up->sbuf.len - (dtx_gw_exchange_body_sent(up) - up->sbase) < S_STREAM_WINDOW / 2;
     if (up->phase == S_PHASE_HEADERS)
         return up->headers_done && (!up->buffer_whole || up->done);
     return up->len > up->off || up->done;

@@ -5,8 +5,8 @@
  * loop that holds a libmicrohttpd daemon (external epoll mode, its own
  * SO_REUSEPORT listening socket on the shared port, so the kernel spreads
  * connections over the workers) and the worker's upstream side
- * (gw_proxy.h: a curl multi handle whose sockets are in the same epoll
- * set). One wake-up serves every ready client and upstream socket of the
+ * (gw_proxy.h: its HTTP/1.1 client, whose connections are in the same
+ * epoll set). One wake-up serves every ready client and upstream socket of the
  * worker; a request never leaves its worker. A connection waiting for its
  * upstream, or for body bytes of a streamed answer, is suspended
  * (MHD_suspend_connection) and resumed when they come.
@@ -17,24 +17,8 @@
  * (gw_offload.h), which resumes it when done. Every other hook runs on
  * the worker, where the request is.
  *
- * Lifecycle of a request (s_ctx_t.phase):
- *
- *   NEW ─▶ HEAD ─(body read)─▶ BODY ─▶ UPSTREAM ─▶ RESPONSE ─▶ SENDING ─▶ completed
- *    │      │ refusal: local answer          │ no answer: 502/504 ──┘        (on_done,
- *    │      └───────────────────────────────────────────────────────▶ SENDING  freed)
- *    └─ each of HEAD, BODY, RESPONSE runs its hooks on the worker or, when
- *       they may block, suspended on the offload pool
- *
- *  1. headers complete: the generation in force is taken and on_head
- *     runs (edge, route, validation of headers, admission); a refusal is
- *     answered at once and the body is not read;
- *  2. the body is read into memory (up to the route's max_body: 413);
- *  3. on_body runs (JSON validation, transaction begin), then the
- *     upstream call; a transactional route buffers the whole answer and
- *     on_response runs before it is sent; otherwise a small answer that
- *     came whole is sent from memory and a larger one streams;
- *  4. whatever happened (sent, refused, client gone), on_done runs once
- *     and the context is freed.
+ * The workers, their loops and the server's lifecycle are gw_server.c; a
+ * request's lifecycle, its states and transitions, is gw_request.c.
  */
 #ifndef DTX_GW_SERVER_H
 #define DTX_GW_SERVER_H

@@ -308,6 +308,18 @@ static void test_validation_errors_name_the_problem(void)
     CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
 }
 
+/* Has the breaker rule "brk" opened for key s_breaker_key? (metrics) */
+static const gw_proc_t *s_breaker_gw;
+static const char *s_breaker_key;
+
+static int s_breaker_open(void *arg)
+{
+    (void)arg;
+    char line[128];
+    snprintf(line, sizeof line, "dtx_gw_breaker_state{rule=\"brk\",key=\"%s\"}", s_breaker_key);
+    return gw_metric(s_breaker_gw, line) == 1;
+}
+
 static void test_rate_limit_breaker_and_fallback_answers(void)
 {
     gw_proc_t up, gw;
@@ -349,6 +361,11 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
         CU_ASSERT_EQUAL(r.status, 500);
         gw_resp_free(&r);
     }
+    /* The breaker learns a call's outcome when the request ends (on_done),
+     * just after the answer left: wait for it rather than race it. */
+    s_breaker_gw = &gw;
+    s_breaker_key = "b";
+    CU_ASSERT_EQUAL(h_wait_until(s_breaker_open, NULL, 10000), 0);
     gw_http(&r, "GET", s_at(&gw, "/b"), NULL, NULL);
     CU_ASSERT_EQUAL(r.status, 503);
     CU_ASSERT(gw_resp_header(&r, "Retry-After", v, sizeof v) != NULL);
@@ -360,6 +377,8 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
         gw_http(&r, "GET", s_at(&gw, "/fb"), fail, NULL);
         gw_resp_free(&r);
     }
+    s_breaker_key = "fb";
+    CU_ASSERT_EQUAL(h_wait_until(s_breaker_open, NULL, 10000), 0);
     gw_http(&r, "GET", s_at(&gw, "/fb"), NULL, NULL);
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_STRING_EQUAL(r.body, "{\"cached\":true}");

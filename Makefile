@@ -186,21 +186,30 @@ all-parts:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# Fuzzing the wire codec (clang + libFuzzer):
-#   make fuzz [FUZZ_SECONDS=60]
-# New inputs go to build-fuzz/corpus; tests/fuzz/corpus holds the seeds.
+# Fuzzing (clang + libFuzzer): the wire codec, and the gateway's parser of
+# upstream answers (untrusted bytes):
+#   make fuzz [FUZZ_SECONDS=60]        each target runs FUZZ_SECONDS
+# New inputs go to build-fuzz/corpus*; tests/fuzz/corpus* hold the seeds.
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -D_GNU_SOURCE -Icommon/include -std=c11 -O1 -g $(WARN) \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN     := build-fuzz/fuzz_proto
 FUZZ_SRC     := common/src/proto.c common/src/err.c tests/fuzz/fuzz_proto.c
+FUZZ_HTTP1   := build-fuzz/fuzz_http1
+FUZZ_HTTP1_SRC := gateway-filter/src/gw_http1.c tests/fuzz/fuzz_http1.c
 
 $(FUZZ_BIN): $(FUZZ_SRC) common/include/dtx/proto.h common/include/dtx/types.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -D_GNU_SOURCE -Icommon/include -std=c11 -O1 -g $(WARN) \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    $(FUZZ_SRC) -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_SRC) -o $@
 
-fuzz: $(FUZZ_BIN)
-	@mkdir -p build-fuzz/corpus build-fuzz/crashes
+$(FUZZ_HTTP1): $(FUZZ_HTTP1_SRC) gateway-filter/src/gw_http1.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Igateway-filter/src $(FUZZ_HTTP1_SRC) -o $@
+
+fuzz: $(FUZZ_BIN) $(FUZZ_HTTP1)
+	@mkdir -p build-fuzz/corpus build-fuzz/corpus-http1 build-fuzz/crashes
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus tests/fuzz/corpus
+	$(FUZZ_HTTP1) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus-http1 tests/fuzz/corpus-http1

@@ -62,6 +62,8 @@ int dtx_gw_exchange_open(dtx_gw_upstream_t *up)
     up->conn = dtx_gw_conns_get(up->loop->conns, &t->addr, up, now);
     if (!up->conn)
         return -1;
+    if (!up->conn->reused)
+        atomic_fetch_add(&up->pool->targets[up->target].connects, 1);
     up->sent = 0;
     up->sbase = 0;
     up->sending = 1;

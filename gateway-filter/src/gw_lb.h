@@ -40,6 +40,7 @@ typedef struct dtx_gw_target {
     int         weight;             /* >= 1 */
     atomic_int  in_flight;          /* calls out now */
     atomic_ullong picked;           /* calls sent (metrics) */
+    atomic_ullong connects;         /* new connections opened (metrics; the rest reused one) */
     /* under the pool lock: */
     int         current_weight;     /* smooth weighted round robin */
     int         consecutive_5xx;

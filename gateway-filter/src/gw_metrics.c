@@ -213,10 +213,12 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
             int healthy = t->healthy, ejected = t->ejected_until_us > now;
             pthread_mutex_unlock(&p->lock);
             s_put(&o, "dtx_gw_target_requests_total{pool=\"%s\",target=\"%s\"} %llu\n"
+                      "dtx_gw_target_connects_total{pool=\"%s\",target=\"%s\"} %llu\n"
                       "dtx_gw_target_in_flight{pool=\"%s\",target=\"%s\"} %d\n"
                       "dtx_gw_target_healthy{pool=\"%s\",target=\"%s\"} %d\n"
                       "dtx_gw_target_ejected{pool=\"%s\",target=\"%s\"} %d\n",
                   p->cfg.name, t->url, (unsigned long long)atomic_load(&t->picked),
+                  p->cfg.name, t->url, (unsigned long long)atomic_load(&t->connects),
                   p->cfg.name, t->url, atomic_load(&t->in_flight),
                   p->cfg.name, t->url, healthy, p->cfg.name, t->url, ejected);
         }

@@ -477,6 +477,17 @@ static void test_kept_alive_connection_carries_the_next_requests(void)
     }
     CU_ASSERT_EQUAL(s_requests(), 5);
     CU_ASSERT_EQUAL(s_accepted(), 1);
+    /* The gateway counts what the upstream saw: every connection it opened. */
+    char line[160];
+    snprintf(line, sizeof line,
+             "dtx_gw_target_connects_total{pool=\"raw\",target=\"http://127.0.0.1:%d/base\"}",
+             s_raw.port);
+    double before = gw_metric(&s_gw, line);
+    gw_resp_t r;
+    CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/k"), 0);
+    gw_resp_free(&r);
+    CU_ASSERT(before >= 1);
+    CU_ASSERT_EQUAL(gw_metric(&s_gw, line), before);  /* reused: no new connection */
 }
 
 static void test_answer_until_close_is_whole_and_not_reused(void)

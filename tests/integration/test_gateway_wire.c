@@ -743,6 +743,98 @@ static void test_chunked_upload_over_max_body_is_413(void)
     gw_resp_free(&r);
 }
 
+/* Every kind of answer at once, chosen by (connection, request). */
+static s_act_t s_chaos(int conn, int nth)
+{
+    unsigned h = (unsigned)conn * 2654435761u ^ (unsigned)nth * 40503u;
+    switch ((h >> 7) % 10) {
+    case 0:
+        return s_chunked(conn, nth);
+    case 1:
+        return (s_act_t){ .answer = NULL, .close_after = 1 };   /* closed, no answer */
+    case 2:
+        return (s_act_t){ .answer = "HTTP/1.1 2x0 OK\r\n\r\n", .close_after = 1 };
+    case 3:
+        return (s_act_t){ .answer = "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\ncut",
+                          .close_after = 1 };
+    case 4:
+        return s_until_close(conn, nth);
+    default:
+        return s_ok(conn, nth);
+    }
+}
+
+typedef struct {
+    int ok, bad_gateway, failed, other;
+} s_tally_t;
+
+static void *s_chaos_client(void *arg)
+{
+    s_tally_t *t = arg;
+    for (int i = 0; i < 40; i++) {
+        gw_resp_t r;
+        int rc = s_get(&r, "GET", "/wire/chaos");
+        if (rc != 0)
+            t->failed++;             /* a cut stream: the client sees it fail */
+        else if (r.status == 200 && (strcmp(r.body, "ok") == 0 ||
+                                     strcmp(r.body, "hello world") == 0 ||
+                                     strcmp(r.body, "until the end") == 0))
+            t->ok++;
+        else if (r.status == 502)
+            t->bad_gateway++;
+        else
+            t->other++;
+        gw_resp_free(&r);
+    }
+    return NULL;
+}
+
+/* The gateway's calls to the raw upstream still in flight are 0 (they end
+ * when each request ends, just after its answer left). */
+static int s_nothing_in_flight(void *arg)
+{
+    (void)arg;
+    char line[160];
+    snprintf(line, sizeof line,
+             "dtx_gw_target_in_flight{pool=\"raw\",target=\"http://127.0.0.1:%d/base\"}",
+             s_raw.port);
+    return gw_metric(&s_gw, line) == 0;
+}
+
+static void test_every_misbehaviour_at_once_leaves_nothing_behind(void)
+{
+    s_use(s_chaos);
+    enum { N = 8 };
+    pthread_t th[N];
+    s_tally_t tally[N];
+    memset(tally, 0, sizeof tally);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, s_chaos_client, &tally[i]), 0);
+    s_tally_t all = { 0 };
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        all.ok += tally[i].ok;
+        all.bad_gateway += tally[i].bad_gateway;
+        all.failed += tally[i].failed;
+        all.other += tally[i].other;
+    }
+    /* Every request got a whole good answer, a 502, or a cut stream:
+     * nothing else, and the mix really happened. */
+    CU_ASSERT_EQUAL(all.other, 0);
+    CU_ASSERT_EQUAL(all.ok + all.bad_gateway + all.failed, N * 40);
+    CU_ASSERT(all.ok > 0 && all.bad_gateway > 0);
+    if (all.other || !all.ok || !all.bad_gateway)
+        fprintf(stderr, "\n  ok %d, 502 %d, failed %d, other %d\n", all.ok, all.bad_gateway,
+                all.failed, all.other);
+    /* Nothing is left in flight, and the gateway serves on. */
+    CU_ASSERT_EQUAL(h_wait_until(s_nothing_in_flight, NULL, 10000), 0);
+    s_use(s_ok);
+    gw_resp_t r;
+    CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/after"), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    gw_resp_free(&r);
+}
+
 /* Does the scratch file `name` hold needle? */
 static int s_file_has(const char *name, const char *needle)
 {
@@ -828,6 +920,8 @@ INTEG_SUITE(gateway_wire)
     CU_add_test(s, "small body goes whole with its length",
                 test_small_body_goes_whole_with_its_length);
     CU_add_test(s, "chunked upload over max_body is 413", test_chunked_upload_over_max_body_is_413);
+    CU_add_test(s, "every misbehaviour at once leaves nothing behind",
+                test_every_misbehaviour_at_once_leaves_nothing_behind);
     CU_add_test(s, "connect that hangs moves to the next target",
                 test_connect_that_hangs_moves_to_the_next_target);
 }

@@ -181,9 +181,22 @@ static int s_send_some(dtx_gw_upstream_t *up)
 static void s_on_header(const char *name, const char *value, void *arg)
 {
     dtx_gw_upstream_t *up = arg;
-    if (dtx_gw_hop_by_hop(name) || strcasecmp(name, "Content-Length") == 0 ||
-        up->nhdrs == S_MAX_HDRS)
+    if (dtx_gw_hop_by_hop(name) || strcasecmp(name, "Content-Length") == 0)
         return;
+    if (up->nhdrs == up->caphdrs) {
+        /* Every header goes on (many Set-Cookie, say): more room. */
+        int cap = up->caphdrs * 2;
+        dtx_gw_resp_header_t *h = malloc((size_t)cap * sizeof *h);
+        if (!h) {
+            up->hdrs_oom = 1;
+            return;
+        }
+        memcpy(h, up->hdrs, (size_t)up->nhdrs * sizeof *h);
+        if (up->hdrs != up->hdrs_inline)
+            free(up->hdrs);
+        up->hdrs = h;
+        up->caphdrs = cap;
+    }
     up->hdrs[up->nhdrs].name = (char *)name;
     up->hdrs[up->nhdrs].value = (char *)value;
     up->nhdrs++;
@@ -240,7 +253,8 @@ static int s_head_in(dtx_gw_upstream_t *up)
 {
     up->nhdrs = 0;
     if (dtx_gw_http1_parse_head(&up->resp, up->head.data, up->head.len,
-                                strcmp(up->req->method, "HEAD") == 0, s_on_header, up) < 0)
+                                strcmp(up->req->method, "HEAD") == 0, s_on_header, up) < 0 ||
+        up->hdrs_oom)
         return -1;
     if (up->resp.status < 200)
         return 0;                    /* 1xx: the real head follows */

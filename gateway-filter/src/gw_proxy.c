@@ -371,6 +371,8 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     up->client_fd = client_fd;
     up->target = -1;
     dtx_gw_deadline_init(&up->deadline);
+    up->hdrs = up->hdrs_inline;
+    up->caphdrs = S_HDRS_INLINE;
     up->content_length = -1;
     up->last_error = DTX_GW_UPERR_NO_TARGET;
     dtx_gw_route_t *route = req->route;
@@ -546,6 +548,8 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
     dtx_gw_exchange_release(up, 0);                /* an unfinished exchange: the connection closes */
     dtx_gw_buf_free(&up->out);
     dtx_gw_buf_free(&up->sbuf);
+    if (up->hdrs != up->hdrs_inline)
+        free(up->hdrs);
     dtx_gw_buf_free(&up->head);
     free(up->body);
     if (up->all_prev)

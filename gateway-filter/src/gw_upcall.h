@@ -18,7 +18,7 @@
 #include "gw_upconn.h"
 
 #define S_PAUSE_AT       (256 * 1024)  /* stop reading with this much unread */
-#define S_MAX_HDRS       64
+#define S_HDRS_INLINE    32            /* answer headers kept without a malloc */
 #define S_MAX_IDLE_CONNS 1024          /* keep-alive connections kept per worker */
 #define S_WATCH_AFTER_US 50000         /* watch the client of a call this old */
 #define S_READ_SIZE      (64 * 1024)   /* one recv at most */
@@ -89,8 +89,10 @@ struct dtx_gw_upstream {
     int                failed;       /* the call failed (req->upstream_error) */
     int                cut;          /* the body was cut short */
     int64_t            content_length;
-    dtx_gw_resp_header_t hdrs[S_MAX_HDRS];
-    int                nhdrs;
+    dtx_gw_resp_header_t *hdrs;      /* hdrs_inline, or malloc'ed when more */
+    dtx_gw_resp_header_t hdrs_inline[S_HDRS_INLINE];
+    int                nhdrs, caphdrs;
+    int                hdrs_oom;     /* a header could not be kept */
     char              *body;         /* received, unread bytes at body + off */
     size_t             len, off, cap;
     int                paused;       /* not reading: S_PAUSE_AT unread */

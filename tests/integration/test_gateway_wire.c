@@ -582,6 +582,26 @@ static void test_answer_cut_short_never_looks_complete(void)
     gw_resp_free(&r);
 }
 
+static void test_every_answer_header_goes_on(void)
+{
+    static char answer[8192];
+    size_t n = (size_t)snprintf(answer, sizeof answer, "HTTP/1.1 200 OK\r\n");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(answer + n, sizeof answer - n, "Set-Cookie: c%d=v%d\r\n", i, i);
+    snprintf(answer + n, sizeof answer - n, "Content-Length: 2\r\n\r\nok");
+    s_bad_answer = answer;
+    s_use(s_bad);
+    gw_resp_t r;
+    CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/cookies"), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    int seen = 0;
+    for (const char *p = r.headers; (p = strstr(p, "Set-Cookie: c")); p++)
+        seen++;
+    CU_ASSERT_EQUAL(seen, 100);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.headers, "Set-Cookie: c99=v99"));
+    gw_resp_free(&r);
+}
+
 static void test_head_answer_has_no_body_to_wait_for(void)
 {
     s_bad_answer = "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n";
@@ -910,6 +930,7 @@ INTEG_SUITE(gateway_wire)
     CU_add_test(s, "broken answers are 502", test_broken_answers_are_502);
     CU_add_test(s, "answer cut short never looks complete",
                 test_answer_cut_short_never_looks_complete);
+    CU_add_test(s, "every answer header goes on", test_every_answer_header_goes_on);
     CU_add_test(s, "head answer has no body to wait for",
                 test_head_answer_has_no_body_to_wait_for);
     CU_add_test(s, "large body streams before it is complete",

@@ -34,7 +34,7 @@ typedef struct gw_resp {
     long   status;        /* 0 when the request failed */
     char  *body;          /* NUL-terminated, malloc'ed */
     size_t body_len;
-    char   headers[8192]; /* raw response header block */
+    char   headers[32768]; /* raw response header block */
 } gw_resp_t;
 
 /* Sends one request. headers: NULL-ended "Name: value" list (may be

@@ -602,6 +602,26 @@ static void test_every_answer_header_goes_on(void)
     gw_resp_free(&r);
 }
 
+static void test_head_just_under_the_limit_goes_through(void)
+{
+    static char answer[20000];
+    size_t v = 15 * 1024;            /* the whole head stays under 16 KiB */
+    size_t n = (size_t)snprintf(answer, sizeof answer, "HTTP/1.1 200 OK\r\nX-Big: ");
+    memset(answer + n, 'b', v);
+    snprintf(answer + n + v, sizeof answer - n - v, "\r\nContent-Length: 2\r\n\r\nok");
+    s_bad_answer = answer;
+    s_use(s_bad);
+    gw_resp_t r;
+    CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/big"), 0);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "ok");
+    const char *h = strstr(r.headers, "X-Big: ");
+    CU_ASSERT_PTR_NOT_NULL(h);
+    if (h)
+        CU_ASSERT_EQUAL(strspn(h + 7, "b"), v);
+    gw_resp_free(&r);
+}
+
 static void test_head_answer_has_no_body_to_wait_for(void)
 {
     s_bad_answer = "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n";
@@ -931,6 +951,8 @@ INTEG_SUITE(gateway_wire)
     CU_add_test(s, "answer cut short never looks complete",
                 test_answer_cut_short_never_looks_complete);
     CU_add_test(s, "every answer header goes on", test_every_answer_header_goes_on);
+    CU_add_test(s, "head just under the limit goes through",
+                test_head_just_under_the_limit_goes_through);
     CU_add_test(s, "head answer has no body to wait for",
                 test_head_answer_has_no_body_to_wait_for);
     CU_add_test(s, "large body streams before it is complete",

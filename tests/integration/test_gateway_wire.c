@@ -1,10 +1,11 @@
 /*
- * The gateway's upstream client on the wire, against a raw upstream this
- * test runs on a thread: it answers with exact bytes — chunked, until
- * close, with an interim 100, cut short, malformed — and can close a
- * kept-alive connection the moment the next request arrives. A real
- * dtx-gateway (one worker, so its connection cache is one) sits between
- * it and a real HTTP client (libcurl).
+ * The gateway's upstream client on the wire, against a raw upstream on a
+ * thread of this process (gw_raw.h) that answers with exact bytes —
+ * chunked, until close, with an interim 100, cut short, malformed — and
+ * can close a kept-alive connection the moment the next request arrives.
+ * A real dtx-gateway (one worker, so its connection cache is one) sits
+ * between it and a real HTTP client (libcurl, or a raw socket where the
+ * test must control the bytes sent).
  *
  * Each test sets the script, makes its requests, and checks what the
  * client got and what the upstream saw (connections accepted, requests,
@@ -14,287 +15,25 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gw_http1.h"
+#include "gw_raw.h"
 #include "gw_util.h"
 #include "integ.h"
 
-#define S_MAX_CONNS 32
-
-/* What the raw upstream does with request `nth` (1-based) of connection
- * `conn` (1-based, in accept order since the last reset). */
-typedef struct {
-    const char *answer;      /* bytes to write; NULL: close without answer */
-    int         close_after; /* close once answered */
-    int         echo_body;   /* answer "LENGTH HASH" of the request body instead */
-} s_act_t;
-typedef s_act_t (*s_script_fn)(int conn, int nth);
-
-static struct {
-    int             lfd, port;
-    pthread_t       th;
-    atomic_int      stop;
-    pthread_mutex_t lock;
-    s_script_fn     script;
-    int             reset;               /* close every connection */
-    int             slow;                /* read 16 KiB per ms at most */
-    int             accepted, requests;  /* since the last reset */
-    char            last_head[4096];
-} s_raw = { .lfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
-
 static gw_proc_t s_gw;
-
-typedef struct {
-    int    fd;
-    int    id;
-    int    nth;
-    char   buf[8192];
-    size_t len;
-    /* the request body being read */
-    int    in_body;
-    dtx_gw_http1_resp_t framing;   /* the decoder works for request bodies too */
-    uint64_t hash;                 /* FNV-1a of the body */
-    int64_t  body_len;
-    s_act_t  act;
-} s_conn_t;
-
-static uint64_t s_fnv(uint64_t h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
-}
-
-static void s_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-/* Answers the request of c (its body read, when it had one). Returns 0,
- * or -1 to close. */
-static int s_answer(s_conn_t *c)
-{
-    const s_act_t *a = &c->act;
-    if (a->echo_body) {
-        char out[160], body[64];
-        int bl = snprintf(body, sizeof body, "%lld %016llx", (long long)c->body_len,
-                          (unsigned long long)c->hash);
-        int n = snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s",
-                         bl, body);
-        s_write_all(c->fd, out, (size_t)n);
-        return 0;
-    }
-    if (!a->answer)
-        return -1;
-    s_write_all(c->fd, a->answer, strlen(a->answer));
-    return a->close_after ? -1 : 0;
-}
-
-/* Serves what c->buf holds: request heads, then their bodies (by
- * Content-Length or chunked). Returns 0, or -1 to close. */
-static int s_serve(s_conn_t *c)
-{
-    for (;;) {
-        if (!c->in_body) {
-            char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
-            if (!end)
-                return 0;
-            size_t hl = (size_t)(end + 4 - c->buf);
-            c->nth++;
-            pthread_mutex_lock(&s_raw.lock);
-            s_raw.requests++;
-            size_t k = hl < sizeof s_raw.last_head ? hl : sizeof s_raw.last_head - 1;
-            memcpy(s_raw.last_head, c->buf, k);
-            s_raw.last_head[k] = '\0';
-            c->act = s_raw.script(c->id, c->nth);
-            char *head = strndup(c->buf, hl);
-            pthread_mutex_unlock(&s_raw.lock);
-            memmove(c->buf, c->buf + hl, c->len - hl);
-            c->len -= hl;
-            memset(&c->framing, 0, sizeof c->framing);
-            const char *cl = head ? strcasestr(head, "\r\nContent-Length:") : NULL;
-            if (head && strcasestr(head, "\r\nTransfer-Encoding: chunked")) {
-                c->framing.body = DTX_GW_BODY_CHUNKED;
-                c->in_body = 1;
-            } else if (cl && atoll(cl + 17) > 0) {
-                c->framing.body = DTX_GW_BODY_LENGTH;
-                c->framing.left = (uint64_t)atoll(cl + 17);
-                c->in_body = 1;
-            }
-            free(head);
-            c->hash = 14695981039346656037ULL;
-            c->body_len = 0;
-            if (!c->in_body && s_answer(c) < 0)
-                return -1;
-            continue;
-        }
-        size_t off = 0;
-        while (off < c->len && !c->framing.done) {
-            size_t used, plen;
-            const char *piece;
-            if (dtx_gw_http1_body(&c->framing, c->buf + off, c->len - off, &used, &piece,
-                                  &plen) < 0)
-                return -1;
-            c->hash = s_fnv(c->hash, piece, plen);
-            c->body_len += (int64_t)plen;
-            off += used;
-        }
-        memmove(c->buf, c->buf + off, c->len - off);
-        c->len -= off;
-        if (!c->framing.done)
-            return 0;
-        c->in_body = 0;
-        if (s_answer(c) < 0)
-            return -1;
-    }
-}
-
-static void *s_raw_main(void *arg)
-{
-    (void)arg;
-    s_conn_t *conns[S_MAX_CONNS] = { 0 };
-    while (!atomic_load(&s_raw.stop)) {
-        struct pollfd p[S_MAX_CONNS + 1];
-        p[0].fd = s_raw.lfd;
-        p[0].events = POLLIN;
-        for (int i = 0; i < S_MAX_CONNS; i++) {
-            p[i + 1].fd = conns[i] ? conns[i]->fd : -1;
-            p[i + 1].events = POLLIN;
-        }
-        int n = poll(p, S_MAX_CONNS + 1, 20);
-        pthread_mutex_lock(&s_raw.lock);
-        int reset = s_raw.reset;
-        s_raw.reset = 0;
-        pthread_mutex_unlock(&s_raw.lock);
-        if (reset) {
-            for (int i = 0; i < S_MAX_CONNS; i++)
-                if (conns[i]) {
-                    close(conns[i]->fd);
-                    free(conns[i]);
-                    conns[i] = NULL;
-                }
-            continue;
-        }
-        if (n <= 0)
-            continue;
-        if (p[0].revents & POLLIN) {
-            int fd = accept4(s_raw.lfd, NULL, NULL, SOCK_CLOEXEC);
-            int slot = -1;
-            for (int i = 0; fd >= 0 && i < S_MAX_CONNS && slot < 0; i++)
-                if (!conns[i])
-                    slot = i;
-            if (slot < 0) {
-                if (fd >= 0)
-                    close(fd);
-            } else {
-                conns[slot] = calloc(1, sizeof *conns[slot]);
-                conns[slot]->fd = fd;
-                pthread_mutex_lock(&s_raw.lock);
-                conns[slot]->id = ++s_raw.accepted;
-                pthread_mutex_unlock(&s_raw.lock);
-            }
-        }
-        for (int i = 0; i < S_MAX_CONNS; i++) {
-            s_conn_t *c = conns[i];
-            if (!c || !(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            pthread_mutex_lock(&s_raw.lock);
-            int slow = s_raw.slow;
-            pthread_mutex_unlock(&s_raw.lock);
-            size_t room = sizeof c->buf - c->len;
-            if (slow) {
-                usleep(500);
-                room = room < 8192 ? room : 8192;
-            }
-            ssize_t r = recv(c->fd, c->buf + c->len, room, 0);
-            if (r > 0) {
-                c->len += (size_t)r;
-                if (s_serve(c) == 0 && c->len < sizeof c->buf)
-                    continue;
-            } else if (r < 0 && errno == EINTR) {
-                continue;
-            }
-            close(c->fd);
-            free(c);
-            conns[i] = NULL;
-        }
-    }
-    for (int i = 0; i < S_MAX_CONNS; i++)
-        if (conns[i]) {
-            close(conns[i]->fd);
-            free(conns[i]);
-        }
-    return NULL;
-}
-
-/* Sets the script, closes every connection and zeroes the counters. */
-static void s_use(s_script_fn script)
-{
-    pthread_mutex_lock(&s_raw.lock);
-    s_raw.script = script;
-    s_raw.reset = 1;
-    pthread_mutex_unlock(&s_raw.lock);
-    for (int i = 0; i < 200; i++) {      /* the thread takes the reset */
-        pthread_mutex_lock(&s_raw.lock);
-        int pending = s_raw.reset;
-        pthread_mutex_unlock(&s_raw.lock);
-        if (!pending)
-            break;
-        usleep(5000);
-    }
-    pthread_mutex_lock(&s_raw.lock);
-    s_raw.accepted = s_raw.requests = 0;
-    s_raw.last_head[0] = '\0';
-    pthread_mutex_unlock(&s_raw.lock);
-}
-
-static int s_accepted(void)
-{
-    pthread_mutex_lock(&s_raw.lock);
-    int n = s_raw.accepted;
-    pthread_mutex_unlock(&s_raw.lock);
-    return n;
-}
-
-static int s_requests(void)
-{
-    pthread_mutex_lock(&s_raw.lock);
-    int n = s_raw.requests;
-    pthread_mutex_unlock(&s_raw.lock);
-    return n;
-}
 
 static int s_init(void)
 {
     if (h_init() < 0)
         return -1;
-    s_raw.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t al = sizeof a;
-    if (s_raw.lfd < 0 || bind(s_raw.lfd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(s_raw.lfd, 64) < 0 || getsockname(s_raw.lfd, (struct sockaddr *)&a, &al) < 0)
-        return -1;
-    s_raw.port = ntohs(a.sin_port);
-    atomic_store(&s_raw.stop, 0);
-    if (pthread_create(&s_raw.th, NULL, s_raw_main, NULL) != 0)
+    if (gw_raw_start() < 0)
         return -1;
     static const char *const one[] = { "--workers", "1", NULL };
     return gw_gateway_start_args(&s_gw, "gw-wire", one,
@@ -303,15 +42,13 @@ static int s_init(void)
         "\"routes\":[{\"name\":\"capped\",\"match\":{\"prefix\":\"/capped\"},\"pool\":\"raw\","
         "\"validate\":{\"max_body\":100000}},"
         "{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"raw\"}]}",
-        s_raw.port);
+        gw_raw_port());
 }
 
 static int s_cleanup(void)
 {
     int rc = h_stop(s_gw.pid, SIGTERM, 10000) == 0 ? 0 : -1;
-    atomic_store(&s_raw.stop, 1);
-    pthread_join(s_raw.th, NULL);
-    close(s_raw.lfd);
+    gw_raw_stop();
     return rc;
 }
 
@@ -326,71 +63,71 @@ static int s_get(gw_resp_t *r, const char *method, const char *path)
 
 #define S_OK "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
-static s_act_t s_ok(int conn, int nth)
+static gw_raw_act_t s_ok(int conn, int nth)
 {
     (void)conn;
     (void)nth;
-    return (s_act_t){ .answer = S_OK, .close_after = 0 };
+    return (gw_raw_act_t){ .answer = S_OK, .close_after = 0 };
 }
 
-static s_act_t s_chunked(int conn, int nth)
+static gw_raw_act_t s_chunked(int conn, int nth)
 {
     (void)conn;
     (void)nth;
-    return (s_act_t){ .answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Up: raw\r\n\r\n"
+    return (gw_raw_act_t){ .answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Up: raw\r\n\r\n"
                       "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n", .close_after = 0 };
 }
 
-static s_act_t s_until_close(int conn, int nth)
+static gw_raw_act_t s_until_close(int conn, int nth)
 {
     (void)conn;
     (void)nth;
-    return (s_act_t){ .answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", .close_after = 1 };
+    return (gw_raw_act_t){ .answer = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", .close_after = 1 };
 }
 
-static s_act_t s_interim(int conn, int nth)
+static gw_raw_act_t s_interim(int conn, int nth)
 {
     (void)conn;
     (void)nth;
-    return (s_act_t){ .answer = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+    return (gw_raw_act_t){ .answer = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
                       "Content-Length: 4\r\n\r\nmade", .close_after = 0 };
 }
 
 /* Closes connection 1 when its second request arrives, as an upstream
  * does when its keep-alive timeout and the request cross. */
-static s_act_t s_drop_second(int conn, int nth)
+static gw_raw_act_t s_drop_second(int conn, int nth)
 {
     if (conn == 1 && nth == 2)
-        return (s_act_t){ .answer = NULL, .close_after = 1 };
-    return (s_act_t){ .answer = S_OK, .close_after = 0 };
+        return (gw_raw_act_t){ .answer = NULL, .close_after = 1 };
+    return (gw_raw_act_t){ .answer = S_OK, .close_after = 0 };
 }
 
-static s_act_t s_never(int conn, int nth)
+static gw_raw_act_t s_never(int conn, int nth)
 {
     (void)conn;
     (void)nth;
-    return (s_act_t){ .answer = NULL, .close_after = 1 };
+    return (gw_raw_act_t){ .answer = NULL, .close_after = 1 };
 }
 
 static const char *s_bad_answer;
-static s_act_t s_bad(int conn, int nth)
+static gw_raw_act_t s_bad(int conn, int nth)
 {
     (void)conn;
     (void)nth;
-    return (s_act_t){ .answer = s_bad_answer, .close_after = 1 };
+    return (gw_raw_act_t){ .answer = s_bad_answer, .close_after = 1 };
 }
 
-static s_act_t s_echo(int conn, int nth)
+static gw_raw_act_t s_echo(int conn, int nth)
 {
     (void)conn;
     (void)nth;
-    return (s_act_t){ .echo_body = 1 };
+    return (gw_raw_act_t){ .echo_body = 1 };
 }
 
 static int s_saw_request(void *arg)
 {
     (void)arg;
-    return s_requests() >= 1;
+    return gw_raw_requests() >= 1;
 }
 
 /* ---------------- a raw client ---------------- */
@@ -447,7 +184,7 @@ static char *s_pattern(size_t n)
 
 static void test_chunked_answer_is_decoded_and_passed_on(void)
 {
-    s_use(s_chunked);
+    gw_raw_use(s_chunked);
     gw_resp_t r;
     char v[64];
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/x?q=1"), 0);
@@ -457,17 +194,17 @@ static void test_chunked_answer_is_decoded_and_passed_on(void)
     gw_resp_free(&r);
     /* The request line carries the target's base path; the head is
      * HTTP/1.1 with the proxy headers. */
-    pthread_mutex_lock(&s_raw.lock);
-    CU_ASSERT_NSTRING_EQUAL(s_raw.last_head, "GET /base/wire/x?q=1 HTTP/1.1\r\n", 31);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s_raw.last_head, "\r\nX-Forwarded-For: 127.0.0.1\r\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(s_raw.last_head, "\r\nX-Request-Id: "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(s_raw.last_head, "\r\nHost: 127.0.0.1:"));
-    pthread_mutex_unlock(&s_raw.lock);
+    char head[4096];
+    gw_raw_last_head(head, sizeof head);
+    CU_ASSERT_NSTRING_EQUAL(head, "GET /base/wire/x?q=1 HTTP/1.1\r\n", 31);
+    CU_ASSERT_PTR_NOT_NULL(strstr(head, "\r\nX-Forwarded-For: 127.0.0.1\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(head, "\r\nX-Request-Id: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(head, "\r\nHost: 127.0.0.1:"));
 }
 
 static void test_kept_alive_connection_carries_the_next_requests(void)
 {
-    s_use(s_ok);
+    gw_raw_use(s_ok);
     for (int i = 0; i < 5; i++) {
         gw_resp_t r;
         CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/k"), 0);
@@ -475,13 +212,13 @@ static void test_kept_alive_connection_carries_the_next_requests(void)
         CU_ASSERT_STRING_EQUAL(r.body, "ok");
         gw_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(s_requests(), 5);
-    CU_ASSERT_EQUAL(s_accepted(), 1);
+    CU_ASSERT_EQUAL(gw_raw_requests(), 5);
+    CU_ASSERT_EQUAL(gw_raw_accepted(), 1);
     /* The gateway counts what the upstream saw: every connection it opened. */
     char line[160];
     snprintf(line, sizeof line,
              "dtx_gw_target_connects_total{pool=\"raw\",target=\"http://127.0.0.1:%d/base\"}",
-             s_raw.port);
+             gw_raw_port());
     double before = gw_metric(&s_gw, line);
     gw_resp_t r;
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/k"), 0);
@@ -492,7 +229,7 @@ static void test_kept_alive_connection_carries_the_next_requests(void)
 
 static void test_answer_until_close_is_whole_and_not_reused(void)
 {
-    s_use(s_until_close);
+    gw_raw_use(s_until_close);
     for (int i = 0; i < 2; i++) {
         gw_resp_t r;
         CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/c"), 0);
@@ -500,12 +237,12 @@ static void test_answer_until_close_is_whole_and_not_reused(void)
         CU_ASSERT_STRING_EQUAL(r.body, "until the end");
         gw_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(s_accepted(), 2);
+    CU_ASSERT_EQUAL(gw_raw_accepted(), 2);
 }
 
 static void test_interim_answer_is_skipped(void)
 {
-    s_use(s_interim);
+    gw_raw_use(s_interim);
     gw_resp_t r;
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/i"), 0);
     CU_ASSERT_EQUAL(r.status, 201);
@@ -515,25 +252,25 @@ static void test_interim_answer_is_skipped(void)
 
 static void test_dead_kept_connection_is_retried_on_a_new_one(void)
 {
-    s_use(s_drop_second);
+    gw_raw_use(s_drop_second);
     for (int i = 0; i < 2; i++) {
         gw_resp_t r;
         CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/d"), 0);
         CU_ASSERT_EQUAL(r.status, 200);
         gw_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(s_accepted(), 2);   /* the second request moved to a new connection */
-    CU_ASSERT_EQUAL(s_requests(), 3);   /* and reached the upstream twice */
+    CU_ASSERT_EQUAL(gw_raw_accepted(), 2);   /* the second request moved to a new connection */
+    CU_ASSERT_EQUAL(gw_raw_requests(), 3);   /* and reached the upstream twice */
 }
 
 static void test_new_connection_closed_without_answer_is_502_once(void)
 {
-    s_use(s_never);
+    gw_raw_use(s_never);
     gw_resp_t r;
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/n"), 0);
     CU_ASSERT_EQUAL(r.status, 502);
     gw_resp_free(&r);
-    CU_ASSERT_EQUAL(s_requests(), 1);   /* a fresh connection is not retried */
+    CU_ASSERT_EQUAL(gw_raw_requests(), 1);   /* a fresh connection is not retried */
 }
 
 static void test_broken_answers_are_502(void)
@@ -554,7 +291,7 @@ static void test_broken_answers_are_502(void)
         NULL };
     for (int i = 0; bad[i]; i++) {
         s_bad_answer = bad[i];
-        s_use(s_bad);
+        gw_raw_use(s_bad);
         gw_resp_t r;
         CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/b"), 0);
         if (r.status != 502)
@@ -567,7 +304,7 @@ static void test_broken_answers_are_502(void)
 static void test_answer_cut_short_never_looks_complete(void)
 {
     s_bad_answer = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this";
-    s_use(s_bad);
+    gw_raw_use(s_bad);
     gw_resp_t r;
     int rc = s_get(&r, "GET", "/wire/s");
     /* Either a 502 (nothing had gone to the client) or a cut transfer
@@ -576,7 +313,7 @@ static void test_answer_cut_short_never_looks_complete(void)
     CU_ASSERT_FALSE(rc == 0 && r.status == 200 && r.body_len == 100);
     gw_resp_free(&r);                /* a failed transfer may hold a partial body */
     /* The gateway goes on serving. */
-    s_use(s_ok);
+    gw_raw_use(s_ok);
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/after"), 0);
     CU_ASSERT_EQUAL(r.status, 200);
     gw_resp_free(&r);
@@ -590,7 +327,7 @@ static void test_every_answer_header_goes_on(void)
         n += (size_t)snprintf(answer + n, sizeof answer - n, "Set-Cookie: c%d=v%d\r\n", i, i);
     snprintf(answer + n, sizeof answer - n, "Content-Length: 2\r\n\r\nok");
     s_bad_answer = answer;
-    s_use(s_bad);
+    gw_raw_use(s_bad);
     gw_resp_t r;
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/cookies"), 0);
     CU_ASSERT_EQUAL(r.status, 200);
@@ -610,7 +347,7 @@ static void test_head_just_under_the_limit_goes_through(void)
     memset(answer + n, 'b', v);
     snprintf(answer + n + v, sizeof answer - n - v, "\r\nContent-Length: 2\r\n\r\nok");
     s_bad_answer = answer;
-    s_use(s_bad);
+    gw_raw_use(s_bad);
     gw_resp_t r;
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/big"), 0);
     CU_ASSERT_EQUAL(r.status, 200);
@@ -625,7 +362,7 @@ static void test_head_just_under_the_limit_goes_through(void)
 static void test_head_answer_has_no_body_to_wait_for(void)
 {
     s_bad_answer = "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n";
-    s_use(s_bad);
+    gw_raw_use(s_bad);
     gw_resp_t r;
     char v[32];
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "HEAD", "/wire/h"), 0);
@@ -638,7 +375,7 @@ static void test_head_answer_has_no_body_to_wait_for(void)
 
 static void test_large_body_streams_before_it_is_complete(void)
 {
-    s_use(s_echo);
+    gw_raw_use(s_echo);
     const size_t n = 1 << 20, first = 128 * 1024;
     char *body = s_pattern(n);
     int fd = s_client();
@@ -646,19 +383,19 @@ static void test_large_body_streams_before_it_is_complete(void)
     char head[256];
     int hl = snprintf(head, sizeof head, "POST /wire/big HTTP/1.1\r\nHost: t\r\n"
                       "Content-Length: %zu\r\nConnection: close\r\n\r\n", n);
-    s_write_all(fd, head, (size_t)hl);
-    s_write_all(fd, body, first);
+    gw_raw_write_all(fd, head, (size_t)hl);
+    gw_raw_write_all(fd, body, first);
     /* The upstream sees the request while most of the body is still with
      * the client: a gateway that read bodies whole first would wait here. */
     CU_ASSERT(h_wait_until(s_saw_request, NULL, 10000) == 0);
-    pthread_mutex_lock(&s_raw.lock);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s_raw.last_head, "\r\nContent-Length: 1048576\r\n"));
-    pthread_mutex_unlock(&s_raw.lock);
-    s_write_all(fd, body + first, n - first);
+    char seen[4096];
+    gw_raw_last_head(seen, sizeof seen);
+    CU_ASSERT_PTR_NOT_NULL(strstr(seen, "\r\nContent-Length: 1048576\r\n"));
+    gw_raw_write_all(fd, body + first, n - first);
     char got[128], want[64];
     CU_ASSERT_EQUAL(s_client_answer(fd, got, sizeof got), 200);
     snprintf(want, sizeof want, "%zu %016llx", n,
-             (unsigned long long)s_fnv(14695981039346656037ULL, body, n));
+             (unsigned long long)gw_raw_fnv(GW_RAW_FNV_START, body, n));
     CU_ASSERT_STRING_EQUAL(got, want);
     free(body);
 }
@@ -670,27 +407,25 @@ static void s_send_chunked(int fd, const char *body, size_t n)
         size_t k = n - off < 10000 ? n - off : 10000;
         char line[32];
         int ll = snprintf(line, sizeof line, "%zx\r\n", k);
-        s_write_all(fd, line, (size_t)ll);
-        s_write_all(fd, body + off, k);
-        s_write_all(fd, "\r\n", 2);
+        gw_raw_write_all(fd, line, (size_t)ll);
+        gw_raw_write_all(fd, body + off, k);
+        gw_raw_write_all(fd, "\r\n", 2);
     }
-    s_write_all(fd, "0\r\n\r\n", 5);
+    gw_raw_write_all(fd, "0\r\n\r\n", 5);
 }
 
 static void *s_send_thread(void *arg)
 {
     const char **a = arg;
     int fd = (int)(intptr_t)a[0];
-    s_write_all(fd, a[1], (size_t)(intptr_t)a[2]);
+    gw_raw_write_all(fd, a[1], (size_t)(intptr_t)a[2]);
     return NULL;
 }
 
 static void test_slow_upstream_holds_the_client_back(void)
 {
-    s_use(s_echo);
-    pthread_mutex_lock(&s_raw.lock);
-    s_raw.slow = 1;
-    pthread_mutex_unlock(&s_raw.lock);
+    gw_raw_use(s_echo);
+    gw_raw_set_slow(1);
     const size_t n = 8u << 20;
     char *body = s_pattern(n);
     int fd = s_client();
@@ -698,7 +433,7 @@ static void test_slow_upstream_holds_the_client_back(void)
     char head[256];
     int hl = snprintf(head, sizeof head, "POST /wire/slow HTTP/1.1\r\nHost: t\r\n"
                       "Content-Length: %zu\r\nConnection: close\r\n\r\n", n);
-    s_write_all(fd, head, (size_t)hl);
+    gw_raw_write_all(fd, head, (size_t)hl);
     const char *args[3] = { (const char *)(intptr_t)fd, body, (const char *)(intptr_t)n };
     pthread_t th;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, s_send_thread, args), 0);
@@ -708,65 +443,63 @@ static void test_slow_upstream_holds_the_client_back(void)
     close(fd);
     CU_ASSERT_EQUAL(st, 200);
     snprintf(want, sizeof want, "%zu %016llx", n,
-             (unsigned long long)s_fnv(14695981039346656037ULL, body, n));
+             (unsigned long long)gw_raw_fnv(GW_RAW_FNV_START, body, n));
     CU_ASSERT_STRING_EQUAL(got, want);
-    pthread_mutex_lock(&s_raw.lock);
-    s_raw.slow = 0;
-    pthread_mutex_unlock(&s_raw.lock);
+    gw_raw_set_slow(0);
     free(body);
 }
 
 static void test_chunked_upload_streams_chunked_upstream(void)
 {
-    s_use(s_echo);
+    gw_raw_use(s_echo);
     const size_t n = 300 * 1000 + 17;
     char *body = s_pattern(n);
     int fd = s_client();
     CU_ASSERT_FATAL(fd >= 0 && body);
     const char *head = "PUT /wire/chunks HTTP/1.1\r\nHost: t\r\n"
                        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-    s_write_all(fd, head, strlen(head));
+    gw_raw_write_all(fd, head, strlen(head));
     s_send_chunked(fd, body, n);
     char got[128], want[64];
     CU_ASSERT_EQUAL(s_client_answer(fd, got, sizeof got), 200);
     snprintf(want, sizeof want, "%zu %016llx", n,
-             (unsigned long long)s_fnv(14695981039346656037ULL, body, n));
+             (unsigned long long)gw_raw_fnv(GW_RAW_FNV_START, body, n));
     CU_ASSERT_STRING_EQUAL(got, want);
-    pthread_mutex_lock(&s_raw.lock);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s_raw.last_head, "\r\nTransfer-Encoding: chunked\r\n"));
-    CU_ASSERT_PTR_NULL(strstr(s_raw.last_head, "Content-Length"));
-    pthread_mutex_unlock(&s_raw.lock);
+    char seen[4096];
+    gw_raw_last_head(seen, sizeof seen);
+    CU_ASSERT_PTR_NOT_NULL(strstr(seen, "\r\nTransfer-Encoding: chunked\r\n"));
+    CU_ASSERT_PTR_NULL(strstr(seen, "Content-Length"));
     free(body);
 }
 
 static void test_small_body_goes_whole_with_its_length(void)
 {
-    s_use(s_echo);
+    gw_raw_use(s_echo);
     gw_resp_t r;
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/wire/small", s_gw.port);
     CU_ASSERT_EQUAL_FATAL(gw_http(&r, "POST", url, NULL, "0123456789"), 0);
     char want[64];
     snprintf(want, sizeof want, "10 %016llx",
-             (unsigned long long)s_fnv(14695981039346656037ULL, "0123456789", 10));
+             (unsigned long long)gw_raw_fnv(GW_RAW_FNV_START, "0123456789", 10));
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_STRING_EQUAL(r.body, want);
     gw_resp_free(&r);
-    pthread_mutex_lock(&s_raw.lock);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s_raw.last_head, "\r\nContent-Length: 10\r\n"));
-    pthread_mutex_unlock(&s_raw.lock);
+    char head[4096];
+    gw_raw_last_head(head, sizeof head);
+    CU_ASSERT_PTR_NOT_NULL(strstr(head, "\r\nContent-Length: 10\r\n"));
 }
 
 static void test_chunked_upload_over_max_body_is_413(void)
 {
-    s_use(s_echo);
+    gw_raw_use(s_echo);
     const size_t n = 300 * 1000;
     char *body = s_pattern(n);
     int fd = s_client();
     CU_ASSERT_FATAL(fd >= 0 && body);
     const char *head = "POST /capped/x HTTP/1.1\r\nHost: t\r\n"
                        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-    s_write_all(fd, head, strlen(head));
+    gw_raw_write_all(fd, head, strlen(head));
     s_send_chunked(fd, body, n);     /* the gateway may stop reading: sends may fail */
     char got[256];
     int st = s_client_answer(fd, got, sizeof got);
@@ -777,25 +510,25 @@ static void test_chunked_upload_over_max_body_is_413(void)
     free(body);
     /* The gateway goes on serving. */
     gw_resp_t r;
-    s_use(s_ok);
+    gw_raw_use(s_ok);
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/after"), 0);
     CU_ASSERT_EQUAL(r.status, 200);
     gw_resp_free(&r);
 }
 
 /* Every kind of answer at once, chosen by (connection, request). */
-static s_act_t s_chaos(int conn, int nth)
+static gw_raw_act_t s_chaos(int conn, int nth)
 {
     unsigned h = (unsigned)conn * 2654435761u ^ (unsigned)nth * 40503u;
     switch ((h >> 7) % 10) {
     case 0:
         return s_chunked(conn, nth);
     case 1:
-        return (s_act_t){ .answer = NULL, .close_after = 1 };   /* closed, no answer */
+        return (gw_raw_act_t){ .answer = NULL, .close_after = 1 };   /* closed, no answer */
     case 2:
-        return (s_act_t){ .answer = "HTTP/1.1 2x0 OK\r\n\r\n", .close_after = 1 };
+        return (gw_raw_act_t){ .answer = "HTTP/1.1 2x0 OK\r\n\r\n", .close_after = 1 };
     case 3:
-        return (s_act_t){ .answer = "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\ncut",
+        return (gw_raw_act_t){ .answer = "HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\ncut",
                           .close_after = 1 };
     case 4:
         return s_until_close(conn, nth);
@@ -837,13 +570,13 @@ static int s_nothing_in_flight(void *arg)
     char line[160];
     snprintf(line, sizeof line,
              "dtx_gw_target_in_flight{pool=\"raw\",target=\"http://127.0.0.1:%d/base\"}",
-             s_raw.port);
+             gw_raw_port());
     return gw_metric(&s_gw, line) == 0;
 }
 
 static void test_every_misbehaviour_at_once_leaves_nothing_behind(void)
 {
-    s_use(s_chaos);
+    gw_raw_use(s_chaos);
     enum { N = 8 };
     pthread_t th[N];
     s_tally_t tally[N];
@@ -868,7 +601,7 @@ static void test_every_misbehaviour_at_once_leaves_nothing_behind(void)
                 all.failed, all.other);
     /* Nothing is left in flight, and the gateway serves on. */
     CU_ASSERT_EQUAL(h_wait_until(s_nothing_in_flight, NULL, 10000), 0);
-    s_use(s_ok);
+    gw_raw_use(s_ok);
     gw_resp_t r;
     CU_ASSERT_EQUAL_FATAL(s_get(&r, "GET", "/wire/after"), 0);
     CU_ASSERT_EQUAL(r.status, 200);
@@ -907,7 +640,7 @@ static void test_connect_that_hangs_moves_to_the_next_target(void)
         connect(fill[i], (struct sockaddr *)&a, sizeof a);
     }
     usleep(100 * 1000);              /* the fillers' handshakes settle */
-    s_use(s_ok);
+    gw_raw_use(s_ok);
     gw_proc_t gw2;
     static const char *const one[] = { "--workers", "1", NULL };
     CU_ASSERT_EQUAL_FATAL(gw_gateway_start_args(&gw2, "gw-wire-hang", one,
@@ -916,7 +649,7 @@ static void test_connect_that_hangs_moves_to_the_next_target(void)
         "\"http://127.0.0.1:%d\"],"
         "\"ejection\":{\"consecutive_5xx\":0,\"consecutive_connect_errors\":0}}],"
         "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"two\"}]}",
-        ntohs(a.sin_port), s_raw.port), 0);
+        ntohs(a.sin_port), gw_raw_port()), 0);
     for (int i = 0; i < 2; i++) {    /* round robin: one of the two starts at the silent one */
         char url[128];
         snprintf(url, sizeof url, "http://127.0.0.1:%d/wire/hang", gw2.port);
@@ -925,7 +658,7 @@ static void test_connect_that_hangs_moves_to_the_next_target(void)
         CU_ASSERT_EQUAL(r.status, 200);
         gw_resp_free(&r);
     }
-    CU_ASSERT_EQUAL(s_requests(), 2);
+    CU_ASSERT_EQUAL(gw_raw_requests(), 2);
     CU_ASSERT(s_file_has("gw-wire-hang.log", "connect timed out"));
     CU_ASSERT_EQUAL(h_stop(gw2.pid, SIGTERM, 10000), 0);
     for (int i = 0; i < 4; i++)

@@ -450,7 +450,7 @@ int dtx_gw_upstream_wait(dtx_gw_upstream_t *self)
     }
     self->armed = 1;
     s_waiting_push(self);
-    dtx_gw_call_check(self);                   /* news already there: ready at the next dispatch */
+    dtx_gw_call_check(self);         /* news already in: ready at the next dispatch */
     return 1;
 }
 

@@ -19,6 +19,15 @@
  *   expected reply type: mapped to the call's result
  *   any other type with our corr: DTX_EPROTO
  *
+ * With CURVE (a key file given, or DTX_CURVE_KEY_FILE) the socket is a
+ * CurveZMQ client of the coordinator's public key; the keys are read once,
+ * in _new (the client keeps a copy, wiped by _destroy). A coordinator that
+ * refuses them never completes the handshake, so calls end in DTX_ETIMEOUT
+ * (IMMEDIATE: nothing is queued for a connection that is not up). ZeroMQ
+ * never reconnects after a refused handshake (or CURVE on one side only),
+ * so a call that found no connection makes the next call start on a new
+ * socket: a client outlives a refusal that the coordinator later lifts.
+ *
  * Invariants: at most one request is outstanding (calls block); corr ids
  * only grow, so the late reply to a call that timed out never satisfies a
  * later call; one buffer, allocated in _new, serves both encoding and
@@ -33,6 +42,7 @@
 #include <zmq.h>
 
 #include "dtx/clock.h"
+#include "dtx/curve.h"
 #include "dtx/dtx.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
@@ -50,9 +60,48 @@ struct dtx_client {
     uint8_t  *buf;                          /* DTX_MSG_MAX bytes: send and receive */
     dtx_msg_t reply;                        /* reply of the current call */
     char      last_error[DTX_TEXT_MAX + 1]; /* coordinator's text, or "" */
+    int       curve;                        /* the socket is a CurveZMQ client of keys */
+    dtx_curve_keys_t keys;                  /* its credentials, when curve */
+    int       reopen;                       /* the last call found no connection */
 };
 
+/* Makes the DEALER to self->endpoint; on success it replaces the previous
+ * one, on failure that one stays. Returns 0, DTX_EINVAL (malformed
+ * endpoint) or DTX_EIO. */
+static int s_open(dtx_client_t *self)
+{
+    int rc = DTX_EIO;
+    void *sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!sock || dtx_sdk_socket_setup(sock) != 0)
+        goto err;
+    if (self->curve && dtx_curve_apply_client(sock, &self->keys) != 0) {
+        dtx_log_error("cannot set CURVE keys", "endpoint=%s error=\"%s\"", self->endpoint,
+                      zmq_strerror(errno));
+        goto err;
+    }
+    if (zmq_connect(sock, self->endpoint) != 0) {
+        rc = dtx_sdk_connect_error(errno);
+        dtx_log_error("cannot connect to coordinator", "endpoint=%s error=\"%s\"",
+                      self->endpoint, zmq_strerror(errno));
+        goto err;
+    }
+    if (self->sock)
+        zmq_close(self->sock);
+    self->sock = sock;
+    return DTX_OK;
+
+err:
+    if (sock)
+        zmq_close(sock);
+    return rc;
+}
+
 dtx_client_t *dtx_client_new(const char *endpoint, int *err)
+{
+    return dtx_client_new_curve(endpoint, NULL, err);
+}
+
+dtx_client_t *dtx_client_new_curve(const char *endpoint, const char *key_file, int *err)
 {
     int rc = DTX_ENOMEM;
     dtx_client_t *self = NULL;
@@ -64,6 +113,17 @@ dtx_client_t *dtx_client_new(const char *endpoint, int *err)
     self = calloc(1, sizeof *self);
     if (!self)
         goto err;
+    if (!key_file)
+        key_file = dtx_sdk_curve_env();
+    if (key_file) {
+        char who[256];
+        snprintf(who, sizeof who, "endpoint=%.200s", endpoint);
+        if (dtx_sdk_curve_load(key_file, who, &self->keys) != 0) {
+            rc = DTX_ECONFIG;
+            goto err;
+        }
+        self->curve = 1;
+    }
     self->timeout_ms = DTX_CLIENT_TIMEOUT_DEFAULT;
     self->next_corr = dtx_random_u64();
     self->endpoint = strdup(endpoint);
@@ -75,15 +135,9 @@ dtx_client_t *dtx_client_new(const char *endpoint, int *err)
     self->ctx = zmq_ctx_new();
     if (!self->ctx)
         goto err;
-    self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
-    if (!self->sock || dtx_sdk_socket_setup(self->sock) != 0)
+    rc = s_open(self);
+    if (rc != 0)
         goto err;
-    if (zmq_connect(self->sock, endpoint) != 0) {
-        rc = dtx_sdk_connect_error(errno);
-        dtx_log_error("cannot connect to coordinator", "endpoint=%s error=\"%s\"",
-                      endpoint, zmq_strerror(errno));
-        goto err;
-    }
     if (err)
         *err = DTX_OK;
     return self;
@@ -106,6 +160,7 @@ void dtx_client_destroy(dtx_client_t **self_p)
         zmq_ctx_term(self->ctx);
     free(self->buf);
     free(self->endpoint);
+    explicit_bzero(&self->keys, sizeof self->keys);
     free(self);
     *self_p = NULL;
 }
@@ -148,6 +203,7 @@ static int s_send(dtx_client_t *self, const dtx_msg_t *req, size_t len, int64_t 
         }
         int64_t left = deadline - dtx_clock_mono_ms();
         if (left <= 0) {
+            self->reopen = 1;
             dtx_log_warn("coordinator unreachable", "endpoint=%s type=%s gid=%s timeout_ms=%d",
                          self->endpoint, dtx_msg_type_name(req->type), req->gid,
                          self->timeout_ms);
@@ -222,6 +278,9 @@ static int s_call(dtx_client_t *self, dtx_msg_t *req, int expect)
     int rc = dtx_msg_encode(req, self->buf, DTX_MSG_MAX, &len);
     if (rc != 0)
         return rc;
+    /* The old socket stays when a new one cannot be made (logged). */
+    if (self->reopen && s_open(self) == 0)
+        self->reopen = 0;
     int64_t deadline = dtx_clock_mono_ms() + self->timeout_ms;
     rc = s_send(self, req, len, deadline);
     if (rc != 0)

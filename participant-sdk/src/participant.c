@@ -36,7 +36,27 @@
  *    restart causes one round, not one per in-flight heartbeat;
  *  - nothing is allocated per message: one receive buffer of DTX_MSG_MAX,
  *    replies are encoded on the stack (they carry no payload);
- *  - a malformed frame is logged and dropped, never fatal.
+ *  - a malformed frame is logged and dropped, never fatal;
+ *  - an ERROR other than 16 answering a REGISTER of the latest two rounds is the
+ *    coordinator refusing the registration (e.g. an instance its allow-list
+ *    does not admit): its text is logged once per round, the link stays
+ *    unregistered and `refused`, and the next round comes from the silence
+ *    timer (3 intervals), not from the ERROR 16 answers its heartbeats get,
+ *    so a refusing coordinator sees one round per 3 intervals, never a spin.
+ *
+ * CURVE: a link made while the participant has credentials (set with
+ * dtx_participant_set_curve, or the file named by DTX_CURVE_KEY_FILE when
+ * the participant was created, read at the first dtx_participant_connect)
+ * is a CurveZMQ client of the coordinator's public key; the link keeps its
+ * own copy of the keys. The monitor also reports failed handshakes:
+ *  - refused (ZAP said no: keys not allowed) or a protocol error (CURVE on
+ *    one side only): ZeroMQ gives up that connection for good, so the link
+ *    makes a new socket (a new routing id of the same lineage) after 3
+ *    intervals and tries again;
+ *  - dropped during the handshake (a wrong server-key looks like that):
+ *    ZeroMQ retries by itself every 100 ms.
+ * The first definitive failure after a success is logged at once, a run of
+ * drops after 5 of them; repeats at most once a minute, with their count.
  */
 #include <assert.h>
 #include <errno.h>
@@ -48,6 +68,7 @@
 #include <zmq.h>
 
 #include "dtx/clock.h"
+#include "dtx/curve.h"
 #include "dtx/dtx.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
@@ -59,6 +80,8 @@
 #define DTX_STOP_CHECK_MS     100   /* longest wait between checks of the stop flag */
 #define DTX_DRAIN_MAX         64    /* messages read from one link per pass */
 #define DTX_REPLY_MAX         256   /* a PHASE_REPLY without payload fits */
+#define DTX_HANDSHAKE_LOG_MS  60000 /* repeated handshake failures: one line per */
+#define DTX_HANDSHAKE_DROPS   5     /* drops during handshakes before one is logged */
 
 /* One served resource. */
 struct served_resource {
@@ -79,6 +102,19 @@ struct coord_link {
     int      registered;                  /* every resource acked by `coordinator` */
     uint32_t coordinator_hb_ms;           /* interval the coordinator asked for; 0 none */
     uint64_t round_corr;                  /* corr of the first REGISTER of the latest round */
+    uint64_t round_last_corr;             /* corr of its latest REGISTER sent */
+    uint64_t prev_round_corr;             /* the same two of the round before, whose */
+    uint64_t prev_round_last_corr;        /*   answers may still be on their way */
+    int      refused;                     /* a REGISTER was refused since the last REGISTER_OK */
+    int      refusal_logged;              /* this round's refusal is in the log */
+    int      curve;                       /* the socket is a CurveZMQ client of curve_keys */
+    dtx_curve_keys_t curve_keys;          /* its credentials (wiped on close) */
+    int      connected;                   /* a handshake succeeded, no disconnect since */
+    unsigned handshake_failures;          /* failed handshakes since the last success */
+    int      handshake_logged;            /* one of them is in the log */
+    int64_t  handshake_logged_ms;         /* when the last one was logged (mono) */
+    int64_t  reopen_ms;                   /* ZeroMQ gave the connection up: new socket
+                                             then (mono); 0 none */
     int64_t  last_ok_ms;                  /* last REGISTER_OK / HEARTBEAT_OK (mono) */
     int64_t  last_round_ms;               /* when the latest round started (mono) */
     int64_t  next_heartbeat_ms;           /* when the next HEARTBEAT is due (mono) */
@@ -97,6 +133,10 @@ struct dtx_participant {
     int                     heartbeat_ms;            /* configured interval */
     uint64_t                next_corr;               /* corr of our next request */
     unsigned                monitor_seq;             /* names monitor endpoints */
+    char                   *curve_env_file;          /* DTX_CURVE_KEY_FILE at _new, not yet
+                                                        loaded; NULL none */
+    dtx_curve_keys_t        curve;                   /* credentials of later links */
+    int                     curve_on;                /* curve holds loaded keys */
     uint8_t                *buf;                     /* DTX_MSG_MAX receive buffer */
     dtx_msg_t               msg;                     /* message being handled */
     volatile sig_atomic_t   stop;                    /* set by dtx_participant_stop */
@@ -119,6 +159,10 @@ dtx_participant_t *dtx_participant_new(const char *instance, int *err)
     self->next_corr = dtx_random_u64() >> 1; /* far from wrapping */
     self->buf = malloc(DTX_MSG_MAX);
     if (!self->buf)
+        goto err;
+    /* Read now, loaded by the first connect: its errors belong there. */
+    const char *env_file = dtx_sdk_curve_env();
+    if (env_file && !(self->curve_env_file = strdup(env_file)))
         goto err;
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
@@ -144,6 +188,7 @@ static void s_link_close(struct coord_link *link)
         zmq_close(link->monitor);
     free(link->acked);
     free(link->endpoint);
+    explicit_bzero(&link->curve_keys, sizeof link->curve_keys);
     memset(link, 0, sizeof *link);
 }
 
@@ -162,8 +207,32 @@ void dtx_participant_destroy(dtx_participant_t **self_p)
     free(self->items);
     free(self->resources);
     free(self->buf);
+    free(self->curve_env_file);
+    explicit_bzero(&self->curve, sizeof self->curve);
     free(self);
     *self_p = NULL;
+}
+
+int dtx_participant_set_curve(dtx_participant_t *self, const char *key_file)
+{
+    assert(self);
+    dtx_curve_keys_t keys;
+    if (key_file) {
+        char who[DTX_NAME_SIZE + 16];
+        snprintf(who, sizeof who, "instance=%s", self->instance);
+        if (dtx_sdk_curve_load(key_file, who, &keys) != 0)
+            return DTX_ECONFIG;
+    }
+    /* An explicit choice, file or plain, replaces the environment's. */
+    free(self->curve_env_file);
+    self->curve_env_file = NULL;
+    explicit_bzero(&self->curve, sizeof self->curve);
+    self->curve_on = key_file != NULL;
+    if (key_file) {
+        self->curve = keys;
+        explicit_bzero(&keys, sizeof keys);
+    }
+    return DTX_OK;
 }
 
 /* The heartbeat interval used with link: ours, or the coordinator's when
@@ -185,6 +254,7 @@ static void s_round_start(dtx_participant_t *self, struct coord_link *link, int6
     link->next_resource = 0;
     link->registered = 0;
     link->last_round_ms = now;
+    link->refusal_logged = 0;
     if (link->acked)
         memset(link->acked, 0, (size_t)self->resources_cap);
 }
@@ -226,8 +296,12 @@ static int s_round_flush(dtx_participant_t *self, struct coord_link *link)
             return DTX_OK; /* not connected yet: POLLOUT resumes it */
         if (rc == DTX_EIO)
             return rc;
-        if (link->next_resource == 0)
+        if (link->next_resource == 0) {
+            link->prev_round_corr = link->round_corr;
+            link->prev_round_last_corr = link->round_last_corr;
             link->round_corr = msg.corr;
+        }
+        link->round_last_corr = msg.corr;
         link->next_resource++;
     }
     if (link->pending) {
@@ -238,11 +312,71 @@ static int s_round_flush(dtx_participant_t *self, struct coord_link *link)
     return DTX_OK;
 }
 
+/* Makes link's DEALER (and the PAIR receiving its events) and connects
+ * it. On success the link's previous sockets, if any, are closed; on
+ * failure they stay (so the link always has sockets to poll). Returns 0,
+ * DTX_EINVAL (malformed endpoint) or DTX_EIO. */
+static int s_link_open(dtx_participant_t *self, struct coord_link *link)
+{
+    int rc = DTX_EIO;
+    void *sock = NULL, *monitor = NULL;
+    char monitor_ep[64];
+    snprintf(monitor_ep, sizeof monitor_ep, "inproc://dtx-participant-monitor-%u",
+             self->monitor_seq++);
+    sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!sock || dtx_sdk_socket_setup(sock) != 0)
+        goto err;
+    if (link->curve && dtx_curve_apply_client(sock, &link->curve_keys) != 0)
+        goto err;
+    if (zmq_socket_monitor(sock, monitor_ep,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+        goto err;
+    monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+    int linger = 0;
+    if (!monitor || zmq_setsockopt(monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_connect(monitor, monitor_ep) != 0)
+        goto err;
+    if (zmq_connect(sock, link->endpoint) != 0) {
+        rc = dtx_sdk_connect_error(errno);
+        dtx_log_error("cannot connect to coordinator", "instance=%s endpoint=%s error=\"%s\"",
+                      self->instance, link->endpoint, zmq_strerror(errno));
+        goto err;
+    }
+    if (link->sock)
+        zmq_close(link->sock);
+    if (link->monitor)
+        zmq_close(link->monitor);
+    link->sock = sock;
+    link->monitor = monitor;
+    link->connected = 0;
+    return DTX_OK;
+
+err:
+    if (sock)
+        zmq_close(sock);
+    if (monitor)
+        zmq_close(monitor);
+    return rc;
+}
+
 int dtx_participant_connect(dtx_participant_t *self, const char *endpoint)
 {
     assert(self);
     if (!endpoint || !*endpoint)
         return DTX_EINVAL;
+
+    if (self->curve_env_file) {
+        char who[DTX_NAME_SIZE + 16];
+        snprintf(who, sizeof who, "instance=%s", self->instance);
+        if (dtx_sdk_curve_load(self->curve_env_file, who, &self->curve) != 0)
+            return DTX_ECONFIG;
+        free(self->curve_env_file);
+        self->curve_env_file = NULL;
+        self->curve_on = 1;
+    }
 
     struct coord_link **links = realloc(self->links, (size_t)(self->nlinks + 1) * sizeof *links);
     if (!links)
@@ -262,35 +396,21 @@ int dtx_participant_connect(dtx_participant_t *self, const char *endpoint)
     if (!link->endpoint || !link->acked)
         goto err;
 
-    rc = DTX_EIO;
-    char monitor_ep[64];
-    snprintf(monitor_ep, sizeof monitor_ep, "inproc://dtx-participant-monitor-%u",
-             self->monitor_seq++);
-    link->sock = zmq_socket(self->ctx, ZMQ_DEALER);
-    if (!link->sock || dtx_sdk_socket_setup(link->sock) != 0)
-        goto err;
-    if (zmq_socket_monitor(link->sock, monitor_ep,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
-        goto err;
-    link->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
-    int linger = 0;
-    if (!link->monitor ||
-        zmq_setsockopt(link->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(link->monitor, monitor_ep) != 0)
-        goto err;
-    if (zmq_connect(link->sock, endpoint) != 0) {
-        rc = dtx_sdk_connect_error(errno);
-        dtx_log_error("cannot connect to coordinator", "instance=%s endpoint=%s error=\"%s\"",
-                      self->instance, endpoint, zmq_strerror(errno));
-        goto err;
+    if (self->curve_on) {
+        link->curve = 1;
+        link->curve_keys = self->curve;
     }
+    rc = s_link_open(self, link);
+    if (rc != 0)
+        goto err;
 
     int64_t now = dtx_clock_mono_ms();
     s_round_start(self, link, now);
     link->last_ok_ms = now;
     link->next_heartbeat_ms = now + self->heartbeat_ms;
     self->links[self->nlinks++] = link;
-    dtx_log_info("coordinator added", "instance=%s endpoint=%s", self->instance, endpoint);
+    dtx_log_info("coordinator added", "instance=%s endpoint=%s curve=%s", self->instance,
+                 endpoint, link->curve ? "on" : "off");
     return DTX_OK;
 
 err:
@@ -456,6 +576,7 @@ static void s_on_register_ok(dtx_participant_t *self, struct coord_link *link, i
         return;
     }
     link->acked[i] = 1;
+    link->refused = 0;
     if (link->registered || link->pending)
         return;
     for (int r = 0; r < self->nresources; r++)
@@ -466,15 +587,41 @@ static void s_on_register_ok(dtx_participant_t *self, struct coord_link *link, i
                  self->instance, link->endpoint, link->coordinator, self->nresources);
 }
 
+/* The coordinator's text made safe for a key="value" log field: no quote,
+ * backslash or control character can end the field or the line. */
+static void s_log_text(char *out, size_t cap, const char *text)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && n + 1 < cap; p++)
+        out[n++] = (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\') ? '?' : (char)*p;
+    out[n] = '\0';
+}
+
+static int s_in_range(uint64_t corr, uint64_t first, uint64_t last)
+{
+    return last != 0 && (int64_t)(corr - first) >= 0 && (int64_t)(corr - last) <= 0;
+}
+
+/* corr is that of a REGISTER of the latest two rounds (a round may start
+ * while the answers to the one before are on their way): an ERROR with it
+ * answers a registration attempt. Corrs of 0 mean "no such round yet". */
+static int s_answers_round(const struct coord_link *link, uint64_t corr)
+{
+    return s_in_range(corr, link->round_corr, link->round_last_corr) ||
+           s_in_range(corr, link->prev_round_corr, link->prev_round_last_corr);
+}
+
 static void s_on_error(dtx_participant_t *self, struct coord_link *link, int64_t now)
 {
     const dtx_msg_t *m = &self->msg;
     if (m->code == (uint32_t)-DTX_EUNREGISTERED) {
         /* Nothing new when a round is already on its way, when this
-         * answers a message sent before the latest round, or when a round
-         * started less than an interval ago (a coordinator refusing
-         * registration must not make us spin). */
-        if (link->pending || (int64_t)(m->corr - link->round_corr) < 0 ||
+         * answers a message sent before the latest round, when a round
+         * started less than an interval ago, or when the coordinator
+         * refused our registration: the silence timer sends the next
+         * round then (a coordinator refusing registration must not make
+         * us spin). */
+        if (link->pending || link->refused || (int64_t)(m->corr - link->round_corr) < 0 ||
             now - link->last_round_ms < s_interval(self, link))
             return;
         dtx_log_info("coordinator does not know this instance, registering again",
@@ -482,8 +629,24 @@ static void s_on_error(dtx_participant_t *self, struct coord_link *link, int64_t
         s_round_start(self, link, now);
         return;
     }
-    dtx_log_warn("coordinator reported an error", "instance=%s endpoint=%s code=%u error=\"%s\"",
-                 self->instance, link->endpoint, (unsigned)m->code, dtx_strerror(-(int)m->code));
+    char text[DTX_TEXT_MAX + 1];
+    s_log_text(text, sizeof text, m->text);
+    if (s_answers_round(link, m->corr)) {
+        /* One line per round, however many resources it registered. */
+        link->refused = 1;
+        link->registered = 0;
+        if (!link->refusal_logged)
+            dtx_log_error("coordinator refused registration",
+                          "instance=%s endpoint=%s code=%u error=\"%s\" reason=\"%s\"",
+                          self->instance, link->endpoint, (unsigned)m->code,
+                          dtx_strerror(-(int)m->code), text);
+        link->refusal_logged = 1;
+        return;
+    }
+    dtx_log_warn("coordinator reported an error",
+                 "instance=%s endpoint=%s code=%u error=\"%s\" reason=\"%s\"",
+                 self->instance, link->endpoint, (unsigned)m->code, dtx_strerror(-(int)m->code),
+                 text);
 }
 
 /* Runs the handler of a PHASE and answers it. */
@@ -607,6 +770,51 @@ static int s_link_drain(dtx_participant_t *self, struct coord_link *link)
     return DTX_OK;
 }
 
+/* A failed handshake: a refusal or a protocol error ends the connection
+ * for good (ZeroMQ does not reconnect after those), so a new socket is
+ * made later; a drop ZeroMQ retries itself. Logged as the top of this file
+ * says. */
+static void s_handshake_failed(dtx_participant_t *self, struct coord_link *link,
+                               uint16_t event, uint32_t value, int64_t now)
+{
+    int definitive = event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (definitive && !link->reopen_ms)
+        link->reopen_ms = now + (int64_t)DTX_STALE_INTERVALS * s_interval(self, link);
+    link->handshake_failures++;
+    if (!definitive && link->handshake_failures < DTX_HANDSHAKE_DROPS)
+        return;
+    if (link->handshake_logged && now - link->handshake_logged_ms < DTX_HANDSHAKE_LOG_MS)
+        return;
+    link->handshake_logged = 1;
+    link->handshake_logged_ms = now;
+    if (!definitive) {
+        dtx_log_warn("connection to coordinator dropped during handshake",
+                     "instance=%s endpoint=%s curve=%s hint=\"%s\" error=\"%s\" failures=%u",
+                     self->instance, link->endpoint, link->curve ? "on" : "off",
+                     link->curve ? "is server-key the coordinator's public key?"
+                                 : "does the coordinator require CURVE?",
+                     zmq_strerror((int)value), link->handshake_failures);
+        return;
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        dtx_log_error("coordinator refused this participant's CURVE keys",
+                      "instance=%s endpoint=%s curve=%s zap_status=%u failures=%u",
+                      self->instance, link->endpoint, link->curve ? "on" : "off",
+                      (unsigned)value, link->handshake_failures);
+        return;
+    }
+    const char *why = "protocol error";
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        why = link->curve ? "the coordinator does not use CURVE"
+                          : "the coordinator requires CURVE (set DTX_CURVE_KEY_FILE)";
+    else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+        why = "CURVE keys do not fit (wrong server-key?)";
+    dtx_log_error("handshake with coordinator failed",
+                  "instance=%s endpoint=%s curve=%s error=\"%s\" code=0x%08x failures=%u",
+                  self->instance, link->endpoint, link->curve ? "on" : "off", why,
+                  (unsigned)value, link->handshake_failures);
+}
+
 /* Reads the connection events of link's socket. */
 static void s_link_events(dtx_participant_t *self, struct coord_link *link, int64_t now)
 {
@@ -626,16 +834,30 @@ static void s_link_events(dtx_participant_t *self, struct coord_link *link, int6
         if (n < 2)
             continue;
         uint16_t event;
+        uint32_t value = 0;
         memcpy(&event, ev, sizeof event);
+        if (n >= 6)
+            memcpy(&value, ev + 2, sizeof value);
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            dtx_log_info("connected to coordinator", "instance=%s endpoint=%s",
-                         self->instance, link->endpoint);
+            dtx_log_info("connected to coordinator", "instance=%s endpoint=%s curve=%s",
+                         self->instance, link->endpoint, link->curve ? "on" : "off");
+            link->connected = 1;
+            link->handshake_failures = 0;
+            link->handshake_logged = 0;
             if (!link->pending || link->next_resource > 0)
                 s_round_start(self, link, now);
         } else if (event == ZMQ_EVENT_DISCONNECTED) {
-            dtx_log_warn("disconnected from coordinator", "instance=%s endpoint=%s",
-                         self->instance, link->endpoint);
+            /* A failed handshake disconnects too: only a connection that
+             * was up is news. */
+            if (link->connected)
+                dtx_log_warn("disconnected from coordinator", "instance=%s endpoint=%s",
+                             self->instance, link->endpoint);
+            link->connected = 0;
             link->registered = 0;
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                   event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                   event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            s_handshake_failed(self, link, event, value, now);
         }
     }
 }
@@ -649,6 +871,19 @@ static int64_t s_timers(dtx_participant_t *self, int64_t now, int *rc)
     for (int i = 0; i < self->nlinks; i++) {
         struct coord_link *link = self->links[i];
         int64_t interval = s_interval(self, link);
+        if (link->reopen_ms && now >= link->reopen_ms) {
+            /* Kept on failure: the old socket stays and we try later. */
+            if (s_link_open(self, link) == 0) {
+                link->reopen_ms = 0;
+                dtx_log_debug("connecting to coordinator again", "instance=%s endpoint=%s",
+                              self->instance, link->endpoint);
+                s_round_start(self, link, now);
+            } else {
+                link->reopen_ms = now + DTX_STALE_INTERVALS * interval;
+            }
+        }
+        if (link->reopen_ms && link->reopen_ms < next)
+            next = link->reopen_ms;
         /* Registered: silence since the last acknowledgement. Not yet: a
          * round that got no full answer (a REGISTER may have been lost
          * while heartbeats still succeed) is sent again as well. */

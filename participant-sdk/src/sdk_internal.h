@@ -11,8 +11,17 @@
 
 #include <zmq.h>
 
+#include "dtx/curve.h"
+#include "dtx/lineage.h"
 #include "dtx/proto.h"
 #include "dtx/types.h"
+
+/* Private to libdtx: linkable from the static library (unit tests), not
+ * exported by the shared one. */
+#define DTX_SDK_PRIVATE __attribute__((visibility("hidden")))
+
+/* The environment variable naming the default CURVE credentials file. */
+#define DTX_SDK_CURVE_ENV "DTX_CURVE_KEY_FILE"
 
 /* Why dtx_sdk_recv_frame() refused a message, for log lines. */
 static inline const char *dtx_sdk_recv_refusal(int rc)
@@ -61,19 +70,39 @@ static inline int dtx_sdk_recv_frame(void *sock, uint8_t *buf, size_t cap, size_
 /* Sets the socket options every SDK DEALER uses: close without waiting for
  * unsent messages (LINGER 0), queue messages only on completed connections
  * (IMMEDIATE 1: nothing piles up for a coordinator that is down, and no
- * stale request reaches it when it comes back) and drop peers that send
- * frames larger than any valid message (MAXMSGSIZE). Returns 0 or -1
+ * stale request reaches it when it comes back), drop peers that send
+ * frames larger than any valid message (MAXMSGSIZE), and a routing id of
+ * this process's lineage (dtx/lineage.h: the coordinator tells the
+ * connections of one process from those of others by it). Returns 0 or -1
  * (errno set). */
 static inline int dtx_sdk_socket_setup(void *sock)
 {
     int linger = 0, immediate = 1;
     int64_t maxmsg = (int64_t)DTX_MSG_MAX;
+    uint8_t routing_id[DTX_LINEAGE_ID_LEN];
+    if (dtx_lineage_routing_id(routing_id) != 0) {
+        errno = EIO;
+        return -1;
+    }
     if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
-        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0)
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_setsockopt(sock, ZMQ_ROUTING_ID, routing_id, sizeof routing_id) != 0)
         return -1;
     return 0;
 }
+
+/* The credentials file named by DTX_CURVE_KEY_FILE, or NULL when that is
+ * unset or empty. Not owned by the caller (the environment's). */
+DTX_SDK_PRIVATE const char *dtx_sdk_curve_env(void);
+
+/* Loads the CURVE credentials of a peer (client or participant link) from
+ * key_file into *out: the file must also hold the coordinator's public key
+ * (server-key). who names the caller in the log line written on failure
+ * (e.g. "instance=bank-a-1"; may be ""). Returns 0 or DTX_ECONFIG (*out
+ * wiped). */
+DTX_SDK_PRIVATE int dtx_sdk_curve_load(const char *key_file, const char *who,
+                                       dtx_curve_keys_t *out);
 
 /* Maps a zmq_connect() failure to a DTX_E* code. */
 static inline int dtx_sdk_connect_error(int err)

@@ -48,6 +48,25 @@
  * dtx/pgres.h is a ready-made 2PC participant over PostgreSQL's PREPARE
  * TRANSACTION.
  *
+ * Authentication (CurveZMQ): a coordinator started with CURVE credentials
+ * talks only to peers that present a key pair it allows. Such a peer needs
+ * a credentials file made by `dtxctl keygen FILE --server-key KEY` (its own
+ * key pair and the coordinator's public key, mode 0600) and uses it through
+ * dtx_client_new_curve / dtx_participant_set_curve, or, without changing
+ * code, through the environment (as libpq reads PG* variables):
+ *
+ *     DTX_CURVE_KEY_FILE=/etc/bank-a/dtx.keys   when set and not empty,
+ *         dtx_client_new and the connects of a dtx_participant_new'd
+ *         participant use that file as if it had been given explicitly.
+ *
+ * A file that cannot be read, is group- or world-accessible, is malformed
+ * or has no server-key is DTX_ECONFIG (logged with the reason), never a
+ * silent fall back to plain ZeroMQ. Keys the coordinator refuses look like
+ * an unreachable coordinator to a client (DTX_ETIMEOUT; its next call
+ * connects anew); a participant logs the refusal and tries again every 3
+ * heartbeat intervals, so neither needs a restart once the coordinator
+ * admits the key.
+ *
  * Errors: every function returns 0 (DTX_OK) or a negative DTX_E* code
  * (dtx/types.h); dtx_strerror() names it. A client call may also return
  * the code of an ERROR the coordinator sent (codes this library does not
@@ -83,8 +102,20 @@ typedef struct dtx_try_result {
 
 /* Creates a client connected to the coordinator at endpoint (a ZeroMQ
  * endpoint such as "tcp://127.0.0.1:7070"). Returns NULL on failure and
- * stores the DTX_E* code in *err when err is not NULL. */
+ * stores the DTX_E* code in *err when err is not NULL: DTX_EINVAL for a
+ * missing or malformed endpoint, DTX_ECONFIG for an unusable
+ * DTX_CURVE_KEY_FILE (see the top of this file), DTX_ENOMEM, DTX_EIO. The
+ * connection is made in the background: no error means only that the
+ * endpoint was accepted. */
 dtx_client_t *dtx_client_new(const char *endpoint, int *err);
+
+/* dtx_client_new with CurveZMQ: key_file is a credentials file written by
+ * `dtxctl keygen` holding this peer's key pair and the coordinator's public
+ * key (server-key); it is read once, here (the caller keeps its string).
+ * NULL key_file behaves like dtx_client_new (DTX_CURVE_KEY_FILE included).
+ * Errors as dtx_client_new's; DTX_ECONFIG for a missing, unreadable,
+ * group/world-accessible or malformed file, or one without server-key. */
+dtx_client_t *dtx_client_new_curve(const char *endpoint, const char *key_file, int *err);
 
 /* Destroys the client and sets *self_p to NULL. Safe on NULL. */
 void dtx_client_destroy(dtx_client_t **self_p);
@@ -210,16 +241,31 @@ typedef struct dtx_2pc_handlers {
 } dtx_2pc_handlers_t;
 
 /* Creates a participant named instance (a name: [A-Za-z0-9._:-], unique
- * per process, e.g. "bank-a-1"). NULL on failure, code in *err. */
+ * per process, e.g. "bank-a-1"). NULL on failure, code in *err. When
+ * DTX_CURVE_KEY_FILE is set (see the top of this file) its connections use
+ * that file's keys; the file is read by the first dtx_participant_connect,
+ * whose error it is when unusable. */
 dtx_participant_t *dtx_participant_new(const char *instance, int *err);
+
+/* Connections made by later dtx_participant_connect calls use CurveZMQ
+ * with the keys of key_file (a `dtxctl keygen` credentials file with a
+ * server-key, read now; the caller keeps its string), or plain ZeroMQ when
+ * key_file is NULL. Either choice replaces DTX_CURVE_KEY_FILE's; links
+ * already made keep theirs. Returns 0, or DTX_ECONFIG (logged; the
+ * previous choice stays) for a missing, unreadable, group/world-accessible
+ * or malformed file, or one without server-key. */
+int dtx_participant_set_curve(dtx_participant_t *self, const char *key_file);
 
 /* Destroys it (closing its connections) and sets *self_p to NULL. */
 void dtx_participant_destroy(dtx_participant_t **self_p);
 
 /* Adds a coordinator endpoint; call once per coordinator. The connection
  * is made in the background and re-made after failures; registration is
- * sent once it is up, and again after every reconnection.
- * Returns 0, DTX_EINVAL (malformed endpoint), DTX_ENOMEM or DTX_EIO. */
+ * sent once it is up, and again after every reconnection. A coordinator
+ * that refuses the CURVE handshake or the registration is logged (with its
+ * reason) and asked again on the normal schedule.
+ * Returns 0, DTX_EINVAL (malformed endpoint), DTX_ECONFIG (an unusable
+ * DTX_CURVE_KEY_FILE), DTX_ENOMEM or DTX_EIO. */
 int dtx_participant_connect(dtx_participant_t *self, const char *endpoint);
 
 /* Serves resource with TCC handlers (copied). Call before

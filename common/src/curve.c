@@ -78,7 +78,22 @@ static int s_split(char *line, char **name, char **value)
     return 0;
 }
 
-int dtx_curve_keys_load(const char *path, dtx_curve_keys_t *out, char *err, size_t errlen)
+/* The message for a file that holds a secret and is open to others. */
+static int s_too_open(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "CURVE key file '%.200s' has mode %04o: it holds a secret key, so group and "
+             "others must have no access (chmod 600 it)",
+             path, (unsigned)(st->st_mode & 07777));
+    return DTX_ECONFIG;
+}
+
+/* Reads path into *out. want_secret: the file must hold a key pair, and
+ * its mode is checked before anything is read; otherwise secret-key is
+ * optional and the mode is checked only when the file turns out to hold
+ * one. */
+static int s_load(const char *path, dtx_curve_keys_t *out, int want_secret, char *err,
+                  size_t errlen)
 {
     static const char *const names[3] = { "public-key", "secret-key", "server-key" };
     memset(out, 0, sizeof *out);
@@ -97,13 +112,10 @@ int dtx_curve_keys_load(const char *path, dtx_curve_keys_t *out, char *err, size
         close(fd);
         return DTX_ECONFIG;
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        snprintf(err, errlen,
-                 "CURVE key file '%.200s' has mode %04o: it holds a secret key, so group and "
-                 "others must have no access (chmod 600 it)",
-                 path, (unsigned)(st.st_mode & 07777));
+    int open_to_others = (st.st_mode & (S_IRWXG | S_IRWXO)) != 0;
+    if (want_secret && open_to_others) {
         close(fd);
-        return DTX_ECONFIG;
+        return s_too_open(path, &st, err, errlen);
     }
     FILE *f = fdopen(fd, "r");
     if (!f) {
@@ -165,18 +177,37 @@ int dtx_curve_keys_load(const char *path, dtx_curve_keys_t *out, char *err, size
     explicit_bzero(line, sizeof line);
     fclose(f);
 
-    if (rc == 0 && (!seen_line[0] || !seen_line[1])) {
+    if (rc == 0 && seen_line[1] && open_to_others)
+        rc = s_too_open(path, &st, err, errlen);
+    if (rc == 0 && (!seen_line[0] || (want_secret && !seen_line[1]))) {
         snprintf(err, errlen, "CURVE key file '%.200s' has no %s", path,
                  !seen_line[0] ? names[0] : names[1]);
         rc = DTX_ECONFIG;
     }
-    if (rc == 0 && !s_pair_matches(out->public_key, out->secret_key)) {
+    if (rc == 0 && seen_line[1] && !s_pair_matches(out->public_key, out->secret_key)) {
         snprintf(err, errlen, "CURVE key file '%.200s': public-key is not the public key of "
                  "secret-key", path);
         rc = DTX_ECONFIG;
     }
     if (rc != 0)
         explicit_bzero(out, sizeof *out);
+    return rc;
+}
+
+int dtx_curve_keys_load(const char *path, dtx_curve_keys_t *out, char *err, size_t errlen)
+{
+    return s_load(path, out, 1, err, errlen);
+}
+
+int dtx_curve_public_key_load(const char *path, char public_key[DTX_CURVE_KEY_LEN + 1],
+                              char *err, size_t errlen)
+{
+    dtx_curve_keys_t keys;
+    int rc = s_load(path, &keys, 0, err, errlen);
+    public_key[0] = '\0';
+    if (rc == 0)
+        memcpy(public_key, keys.public_key, DTX_CURVE_KEY_LEN + 1);
+    explicit_bzero(&keys, sizeof keys);
     return rc;
 }
 

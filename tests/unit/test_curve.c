@@ -279,6 +279,30 @@ static void test_load_refuses_malformed_unknown_repeated_or_missing_lines(void)
     CU_ASSERT_PTR_NULL(strstr(err, keys.public_key));
 }
 
+static void test_public_key_load_reads_credentials_or_a_public_only_file(void)
+{
+    char path[128], text[256], err[512] = "", pub[DTX_CURVE_KEY_LEN + 1];
+    dtx_curve_keys_t keys;
+    /* A credentials file: checked like dtx_curve_keys_load, mode included. */
+    s_path(path, sizeof path, "creds.keys");
+    s_write_pair(path, "public-key = %s\nsecret-key = %s\n", &keys);
+    CU_ASSERT_EQUAL(dtx_curve_public_key_load(path, pub, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(pub, keys.public_key);
+    CU_ASSERT_FATAL(chmod(path, 0644) == 0);
+    CU_ASSERT_EQUAL(dtx_curve_public_key_load(path, pub, err, sizeof err), DTX_ECONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "mode 0644"));
+    CU_ASSERT_STRING_EQUAL(pub, "");
+    /* The public key alone: any mode will do. */
+    snprintf(text, sizeof text, "# the coordinator\npublic-key = %s\n", keys.public_key);
+    s_write(path, text, 0644);
+    CU_ASSERT_EQUAL(dtx_curve_public_key_load(path, pub, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(pub, keys.public_key);
+    /* ...but a public key it must hold. */
+    s_write(path, "# nothing\n", 0644);
+    CU_ASSERT_EQUAL(dtx_curve_public_key_load(path, pub, err, sizeof err), DTX_ECONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "has no public-key"));
+}
+
 /* ------------------------------------------------------------------ */
 /* Routing ids                                                         */
 /* ------------------------------------------------------------------ */
@@ -358,6 +382,8 @@ UNIT_SUITE(curve)
     CU_add_test(s, "load refuses missing or open files", test_load_refuses_missing_or_open_files);
     CU_add_test(s, "load refuses malformed, unknown, repeated or missing lines",
                 test_load_refuses_malformed_unknown_repeated_or_missing_lines);
+    CU_add_test(s, "public key load reads credentials or a public-only file",
+                test_public_key_load_reads_credentials_or_a_public_only_file);
     CU_add_test(s, "routing id layout: same lineage, new counter",
                 test_routing_id_layout_same_lineage_new_counter);
     CU_add_test(s, "routing id lineage differs in a forked child",

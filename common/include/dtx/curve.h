@@ -43,6 +43,14 @@ int dtx_curve_key_valid(const char *z85);
  * caller decides whether it needs one. */
 int dtx_curve_keys_load(const char *path, dtx_curve_keys_t *out, char *err, size_t errlen);
 
+/* Reads only the public-key of path into public_key ("" on failure): a
+ * credentials file (checked as by dtx_curve_keys_load, mode included), or
+ * a file of public keys alone (any mode: nothing in it is secret), such as
+ * the coordinator's public key handed to its peers. Returns 0 or
+ * DTX_ECONFIG with a message in err. */
+int dtx_curve_public_key_load(const char *path, char public_key[DTX_CURVE_KEY_LEN + 1],
+                              char *err, size_t errlen);
+
 /* A fresh key pair (zmq_curve_keypair) in *out; server_key is "".
  * Returns 0 or DTX_EIO (libzmq built without CURVE). */
 int dtx_curve_keys_generate(dtx_curve_keys_t *out);

@@ -21,7 +21,9 @@ $(LIBCORE): $(GEN_CONSOLE_OBJ)
 $(DTXD) $(BUILD)/tests/unit_tests: LIBS += $(ADMIN_MHD_LIBS)
 $(BUILD)/tests/integration_tests: LIBS += $(ADMIN_CURL_LIBS)
 
-DTXCTL_SRC := $(wildcard tools/dtxctl/*.c)
+# keygen (tools/dtxctl/keygen.c) shares the CURVE key file code with dtxd
+# and libdtx; it needs libzmq only (in PKG_LIBS).
+DTXCTL_SRC := $(wildcard tools/dtxctl/*.c) common/src/curve.c
 DTXCTL     := $(BUILD)/bin/dtxctl
 $(DTXCTL): $(call obj,$(DTXCTL_SRC))
 	@mkdir -p $(dir $@)

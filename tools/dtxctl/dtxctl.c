@@ -11,17 +11,21 @@
  *   dtxctl [options] try GID RESOURCE ACTION [PAYLOAD]
  *   dtxctl [options] end GID commit|rollback
  *   dtxctl [options] status GID
+ *   dtxctl keygen FILE [--server-key KEY | --server-key-file FILE2]
+ *   dtxctl keygen --show FILE
  *
  * commit and rollback are the operator's force-commit / force-rollback
  * (dtxd allows them only where they are safe); end is the initiator's.
+ * keygen writes CurveZMQ credentials files (keygen.c) and needs no server.
  *
  * Options: --url URL (env DTX_URL, default http://127.0.0.1:7080),
  * --token T (env DTX_TOKEN) or --token-file F (the token, or a name:token
  * line), --cacert F (HTTPS), --timeout S (default 30), --json (print the
  * server's JSON as is).
  *
- * Exit codes: 0 done; 1 refused or not found (4xx: the server said no);
- * 2 usage error; 3 cannot reach the server, or a server error (5xx).
+ * Exit codes: 0 done; 1 refused or not found (4xx: the server said no;
+ * keygen: a file cannot be read or written, or exists); 2 usage error;
+ * 3 cannot reach the server, or a server error (5xx).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -50,8 +54,15 @@ static void s_usage(FILE *f)
           "  try GID RESOURCE ACTION [PAYLOAD]          add a branch\n"
           "  end GID commit|rollback                    the initiator's decision\n"
           "  status GID                                 its state\n"
+          "  keygen FILE [--server-key KEY | --server-key-file FILE2]\n"
+          "                                             new CURVE key pair into FILE (0600,\n"
+          "                                             never overwritten; a peer's needs the\n"
+          "                                             coordinator's public key): prints its\n"
+          "                                             public key; no server needed\n"
+          "  keygen --show FILE                         FILE's public key\n"
           "env: DTX_URL, DTX_TOKEN, DTX_TOKEN_FILE\n"
-          "exit: 0 ok, 1 refused or not found, 2 usage, 3 unreachable or server error\n",
+          "exit: 0 ok, 1 refused or not found (keygen: file unreadable, unwritable or\n"
+          "      existing), 2 usage, 3 unreachable or server error\n",
           f);
 }
 
@@ -282,6 +293,9 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return DTXCTL_USAGE;
     }
+    /* Local: no token, no libcurl. */
+    if (strcmp(argv[optind], "keygen") == 0)
+        return dtxctl_keygen(argc - optind, argv + optind);
     if (token_file && !token && dtxctl_read_token(&c, token_file) != 0)
         return DTXCTL_USAGE;
     if (token && !c.token[0])

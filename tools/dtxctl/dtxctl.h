@@ -1,6 +1,7 @@
 /*
- * dtxctl.h — dtxctl's pieces: the HTTP client (http.c) and the human
- * output (print.c). See dtxctl.c for the commands and exit codes.
+ * dtxctl.h — dtxctl's pieces: the HTTP client (http.c), the human output
+ * (print.c) and CURVE key files (keygen.c). See dtxctl.c for the commands
+ * and exit codes.
  */
 #ifndef DTXCTL_H
 #define DTXCTL_H
@@ -45,5 +46,9 @@ void dtxctl_state_print(dtxctl_t *c, json_object *res);
 void dtxctl_field_print(dtxctl_t *c, json_object *res, const char *field);
 /* A Try's answer; a refused vote sets *rc to DTXCTL_REFUSED. */
 void dtxctl_try_print(dtxctl_t *c, json_object *res, int *rc);
+
+/* `dtxctl keygen ...` (keygen.c): argv[0] is "keygen". Needs no server.
+ * Returns an exit code. */
+int  dtxctl_keygen(int argc, char **argv);
 
 #endif

@@ -6,7 +6,9 @@
  * the SDK puts on the wire (CURVE, the lineage routing id) and how it takes
  * refusals (of its keys, of its registration).
  *
- * The SDK's log lines (stderr) are captured into a file per test.
+ * The SDK's log lines (stderr) are captured into a file per test; with
+ * DTX_TEST_KEEP set the scratch directory (keys, logs) is kept. Like
+ * client_args, this suite uses sockets, on 127.0.0.1 only.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -104,7 +106,7 @@ typedef struct fake_coord {
     int         zap_requests;
     uint8_t     rid[256];        /* routing id of the last frame */
     size_t      rid_len;
-    char        user_id[128];    /* its User-Id property, "" none */
+    char        zap_key[DTX_CURVE_KEY_LEN + 1]; /* client key of the last ZAP request */
 } fake_coord_t;
 
 /* Answers a ZAP request: status self->zap_status, user id = the client's
@@ -124,6 +126,7 @@ static void s_zap_answer(fake_coord_t *self)
     char user[DTX_CURVE_KEY_LEN + 1] = "";
     if (n == 7 && zmq_msg_size(&part[6]) == 32)
         zmq_z85_encode(user, zmq_msg_data(&part[6]), 32);
+    memcpy(self->zap_key, user, sizeof self->zap_key);
     char status[8];
     snprintf(status, sizeof status, "%d", atomic_load(&self->zap_status));
     zmq_send(self->zap, "1.0", 3, ZMQ_SNDMORE);
@@ -147,21 +150,27 @@ static void s_reply(fake_coord_t *self, const zmq_msg_t *rid, const dtx_msg_t *m
     zmq_send(self->router, out, len, 0);
 }
 
+/* The dtx frame is copied out by zmq_recv, not read in place: under
+ * ThreadSanitizer, bytes that libzmq's I/O thread wrote (libsodium
+ * decrypting them) are then read inside libzmq, which tests/tsan's
+ * suppressions cover, not here. (So no User-Id: that property lives on the
+ * data frame's zmq_msg_t; the ZAP request shows the client's key.) */
 static void s_router_frame(fake_coord_t *self)
 {
-    zmq_msg_t rid, data;
+    zmq_msg_t rid;
+    uint8_t data[DTX_MSG_MAX];
     zmq_msg_init(&rid);
-    zmq_msg_init(&data);
-    if (zmq_msg_recv(&rid, self->router, 0) < 0 || zmq_msg_recv(&data, self->router, 0) < 0)
+    if (zmq_msg_recv(&rid, self->router, 0) < 0)
+        goto done;
+    int n = zmq_recv(self->router, data, sizeof data, 0);
+    if (n < 0 || (size_t)n > sizeof data)
         goto done;
     self->frames++;
     self->rid_len = zmq_msg_size(&rid) < sizeof self->rid ? zmq_msg_size(&rid) : sizeof self->rid;
     memcpy(self->rid, zmq_msg_data(&rid), self->rid_len);
-    const char *user = zmq_msg_gets(&data, "User-Id");
-    snprintf(self->user_id, sizeof self->user_id, "%s", user ? user : "");
     dtx_msg_t m;
     char why[128];
-    if (dtx_msg_decode(&m, zmq_msg_data(&data), zmq_msg_size(&data), why, sizeof why) != 0)
+    if (dtx_msg_decode(&m, data, (size_t)n, why, sizeof why) != 0)
         goto done;
     dtx_msg_t r = { .corr = m.corr };
     if (m.type == DTX_MSG_BEGIN) {
@@ -192,7 +201,6 @@ static void s_router_frame(fake_coord_t *self)
     }
 done:
     zmq_msg_close(&rid);
-    zmq_msg_close(&data);
 }
 
 static void *s_coord_run(void *arg)
@@ -307,8 +315,8 @@ static void test_client_over_curve_reaches_the_router_with_its_lineage(void)
     CU_ASSERT_STRING_EQUAL(gid, "G-CURVE-1");
     CU_ASSERT_EQUAL(fc.frames, 1);
     CU_ASSERT(fc.zap_requests >= 1);
-    /* ZAP saw the client's key: CURVE carried the frame. */
-    CU_ASSERT_STRING_EQUAL(fc.user_id, client.public_key);
+    /* A CURVE server got the frame, and ZAP saw the client's key. */
+    CU_ASSERT_STRING_EQUAL(fc.zap_key, client.public_key);
     /* The routing id is this process's lineage. */
     uint8_t lineage[DTX_LINEAGE_LEN], mine[DTX_LINEAGE_ID_LEN];
     CU_ASSERT_EQUAL(fc.rid_len, DTX_LINEAGE_ID_LEN);
@@ -426,7 +434,7 @@ static void test_env_key_file_is_the_default_of_client_and_participant(void)
     s_capture_stop();
     s_coord_stop(&fc);
     CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT_STRING_EQUAL(fc.user_id, client.public_key);
+    CU_ASSERT_STRING_EQUAL(fc.zap_key, client.public_key);
 }
 
 /* ------------------------------------------------------------------ */
@@ -492,7 +500,7 @@ static void test_participant_registers_over_curve(void)
     s_capture_stop();
     s_coord_stop(&fc);
     CU_ASSERT_EQUAL(registered, 1);
-    CU_ASSERT_STRING_EQUAL(fc.user_id, peer.public_key);
+    CU_ASSERT_STRING_EQUAL(fc.zap_key, peer.public_key);
     CU_ASSERT_EQUAL(dtx_lineage_parse(fc.rid, fc.rid_len, NULL), 1);
     CU_ASSERT_EQUAL(s_log_count("curve=on"), 2); /* coordinator added, connected */
 }

@@ -1,9 +1,17 @@
 /*
  * id.c — ULID-layout ids: 48-bit epoch ms + 80 random bits, Crockford
- * base32. Randomness comes from a per-process xorshift generator seeded
- * from getrandom(2); uniqueness does not need cryptographic strength, only
- * 80 bits that differ between processes and calls.
+ * base32. Randomness comes from an xorshift128+ generator per thread,
+ * seeded from getrandom(2); uniqueness does not need cryptographic
+ * strength, only 80 bits that differ between threads, processes and calls.
+ *
+ * Thread safety without a lock: the generator state is _Thread_local, so
+ * threads never share it (the gateway creates clients, hence ids and
+ * corr seeds, on several threads at once). Each thread seeds its own
+ * state on first use; the pid it seeded under is kept beside it, so the
+ * thread that survives a fork(2) sees another pid in the child and seeds
+ * again — parent and child never continue the same sequence.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -13,18 +21,25 @@
 #include "dtx/types.h"
 
 static const char s_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-static uint64_t s_state[2];
-static pid_t s_seeded_pid;
+static _Thread_local uint64_t s_state[2];  /* this thread's xorshift128+ state */
+static _Thread_local pid_t s_seeded_pid;   /* pid the state was seeded in; 0 never */
 
+/* Seeds this thread's state unless already seeded in this process.
+ * Returns 0 or DTX_EIO (no randomness: the state is left unseeded). */
 static int s_seed(void)
 {
-    if (s_seeded_pid == getpid())
+    pid_t pid = getpid();
+    if (s_seeded_pid == pid)
         return 0;
-    if (getrandom(s_state, sizeof s_state, 0) != (ssize_t)sizeof s_state)
+    ssize_t n;
+    do {
+        n = getrandom(s_state, sizeof s_state, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof s_state)
         return DTX_EIO;
     if (s_state[0] == 0 && s_state[1] == 0)
         s_state[0] = 0x9E3779B97F4A7C15ull;
-    s_seeded_pid = getpid();
+    s_seeded_pid = pid;
     return 0;
 }
 

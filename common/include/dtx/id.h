@@ -5,6 +5,9 @@
  * milliseconds followed by 80 random bits (the ULID layout), so gids sort
  * by creation time (handy for paging the console) and two coordinators
  * never collide without talking to each other.
+ *
+ * Thread-safe without a lock: every thread draws from its own generator,
+ * seeded from getrandom(2) on its first call and again in a forked child.
  */
 #ifndef DTX_ID_H
 #define DTX_ID_H

@@ -173,9 +173,13 @@ int main(int argc, char **argv)
     memset(s_dtxd_token, 0, sizeof s_dtxd_token);  /* the watch has its copy */
     if (!watch)
         goto out;
+    /* rt went to `current`: a swap may already have replaced and freed
+     * it, so the counts come from the generation in force now. */
+    dtx_gw_runtime_t *now = dtx_gw_current_acquire(&current);
     dtx_log_info("listening", "port=%d admin_port=%d routes=%d pools=%d rules=%d",
-                 dtx_gw_server_port(server), dtx_gw_admin_port(admin), rt->nroutes, rt->npools,
-                 rt->nrules);
+                 dtx_gw_server_port(server), dtx_gw_admin_port(admin), now->nroutes,
+                 now->npools, now->nrules);
+    dtx_gw_runtime_unref(&now);
     if (*s_ready_file &&
         s_write_ready(s_ready_file, dtx_gw_server_port(server), dtx_gw_admin_port(admin)) < 0) {
         dtx_log_error("cannot write ready file", "path=%s", s_ready_file);

@@ -4,6 +4,8 @@
 #   make test       install missing packages, build, run unit + integration
 #                   tests and the short drill against a private PostgreSQL
 #   make test SAN=1 the same under AddressSanitizer + UBSan (leaks fail it)
+#   make test TSAN=1 the same under ThreadSanitizer (build-tsan/; a report
+#                   fails it)
 #   make demo       the bank transfer demo (private PostgreSQL, dtxd, two
 #                   participants, a batch of transfers)
 #   make bench      benchmarks (not part of make test)
@@ -15,15 +17,24 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
 SAN       ?= 0
+TSAN      ?= 0
 PKGS      := libzmq json-c libpq
 # libpq has no pkg-config file on some systems; fall back to pg_config.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CUNIT_LIBS := $(shell pkg-config --libs cunit 2>/dev/null || echo -lcunit)
 
+ifeq ($(SAN)$(TSAN),11)
+$(error SAN=1 and TSAN=1 cannot be combined)
+endif
 ifeq ($(SAN),1)
 BUILD     ?= build-san
 SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT       := -O1 -g
+else ifeq ($(TSAN),1)
+# ThreadSanitizer. It cannot be combined with ASan.
+BUILD     ?= build-tsan
+SANFLAGS  := -fsanitize=thread
 OPT       := -O1 -g
 else
 BUILD     ?= build
@@ -132,7 +143,7 @@ $(BUILD)/lib/libdtx.pc: participant-sdk/libdtx.pc.in
 
 test: deps
 	$(MAKE) all
-	BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
+	BUILD=$(BUILD) SAN=$(SAN) TSAN=$(TSAN) tests/run.sh
 
 test-unit: $(BUILD)/tests/unit_tests
 	$(BUILD)/tests/unit_tests
@@ -176,7 +187,7 @@ install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-tsan build-fuzz
 
 # Parts with their own rules (gateway-filter/gateway.mk) add their targets
 # as prerequisites of all-parts.

@@ -2,6 +2,8 @@
 # tests/run.sh — the test driver behind `make test`.
 #
 #   BUILD=build SAN=0 tests/run.sh        (make test / make test SAN=1)
+#   BUILD=build-tsan TSAN=1 tests/run.sh  (make test TSAN=1: every stage
+#                                          under ThreadSanitizer)
 #   DTX_TEST_STAGE_TIMEOUT_S=1800         a stage running longer fails
 #
 # Starts a private PostgreSQL in a scratch directory, then runs, in order:
@@ -31,6 +33,7 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 BUILD=${BUILD:-build}
 SAN=${SAN:-0}
+TSAN=${TSAN:-0}
 # A stage that runs longer than this is killed and counts as failed.
 STAGE_TIMEOUT_S=${DTX_TEST_STAGE_TIMEOUT_S:-1800}
 case $BUILD in
@@ -41,6 +44,11 @@ esac
 if [ "$SAN" = 1 ]; then
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+if [ "$TSAN" = 1 ]; then
+    # The first report ends the process with 66; tests/tsan/tsan.supp says
+    # what is suppressed and why.
+    export TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$ROOT/tests/tsan/tsan.supp"
 fi
 
 SCRATCH=$(mktemp -d /tmp/dtx-test.XXXXXX)
@@ -152,7 +160,7 @@ stage() {
 
 summary=()
 
-echo "run.sh: build $BUILD_DIR, SAN=$SAN, scratch $SCRATCH"
+echo "run.sh: build $BUILD_DIR, SAN=$SAN, TSAN=$TSAN, scratch $SCRATCH"
 t0=$(now_ms)
 pg_started=1
 if ! conn=$(tests/harness/pg.sh start "$PGDIR"); then
@@ -175,7 +183,7 @@ export DTX_SHOTS=$LOGDIR/screenshots   # make test never rewrites docs/img
 if [ -x tests/browser/run.sh ]; then
     stage browser tests/browser/run.sh
 fi
-export BUILD SAN
+export BUILD SAN TSAN
 stage install tests/install/check.sh
 if [ -x tests/drill/short.sh ]; then
     stage drill tests/drill/short.sh

@@ -5,15 +5,18 @@
 # file only (static and shared), and runs it.
 #   BUILD=build tests/install/check.sh
 set -euo pipefail
-# SAN=1: the libraries carry ASan/UBSan, so the test program must too.
+# SAN=1 / TSAN=1: the libraries carry ASan/UBSan or TSan, so the test
+# program must too.
 SAN=${SAN:-0}
+TSAN=${TSAN:-0}
 extra=""
 [ "$SAN" = 1 ] && extra="-fsanitize=address,undefined"
+[ "$TSAN" = 1 ] && extra="-fsanitize=thread"
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 BUILD=${BUILD:-build}
 dest=$(mktemp -d /tmp/dtx-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
-make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
+make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
 for f in bin/dtxd bin/dtxctl lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 lib/pkgconfig/libdtx.pc \
          include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h; do
     [ -e "$dest/usr/$f" ] || { echo "install: missing $f" >&2; exit 1; }
@@ -41,7 +44,7 @@ C
 # A second install straight into a prefix (no DESTDIR): what a user builds
 # against, found through the installed pkg-config file alone.
 prefix="$dest/prefix"
-make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" install PREFIX="$prefix" >/dev/null
+make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cflags=$(pkg-config --cflags libdtx)
 cc -std=c11 -Wall -Werror $extra $cflags "$dest/app.c" -o "$dest/app-shared" $(pkg-config --libs libdtx)

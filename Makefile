@@ -5,7 +5,7 @@
 #                   tests and the short drill against a private PostgreSQL
 #   make test SAN=1 the same under AddressSanitizer + UBSan (leaks fail it)
 #   make test TSAN=1 the same under ThreadSanitizer (build-tsan/; a report
-#                   fails it)
+#                   fails it). make test always runs the tsan stage.
 #   make demo       the bank transfer demo (private PostgreSQL, dtxd, two
 #                   participants, a batch of transfers)
 #   make bench      benchmarks (not part of make test)
@@ -32,7 +32,8 @@ BUILD     ?= build-san
 SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 OPT       := -O1 -g
 else ifeq ($(TSAN),1)
-# ThreadSanitizer. It cannot be combined with ASan.
+# ThreadSanitizer (tests/tsan/run.sh builds the same way for the tsan
+# stage of make test). It cannot be combined with ASan.
 BUILD     ?= build-tsan
 SANFLAGS  := -fsanitize=thread
 OPT       := -O1 -g
@@ -193,7 +194,7 @@ clean:
 # as prerequisites of all-parts.
 .PHONY: all-parts
 all-parts:
--include $(sort $(wildcard gateway-filter/*.mk samples/*/*.mk tests/drill/*.mk tools/*.mk))
+-include $(sort $(wildcard gateway-filter/*.mk samples/*/*.mk tests/drill/*.mk tests/tsan/*.mk tools/*.mk))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -11,6 +11,9 @@
 #   integration  $BUILD/tests/integration_tests
 #   browser      tests/browser/run.sh (the console in headless Chromium)
 #   install      tests/install/check.sh (make install, then build against it)
+#   tsan         tests/tsan/run.sh (builds libdtx and dtx-gateway with
+#                -fsanitize=thread into build-tsan, then runs threaded SDK
+#                code and the gateway under real traffic; a report fails it)
 #   drill        tests/drill/short.sh (when present and executable)
 # and prints one summary line per stage. Every stage runs even when an
 # earlier one failed; the exit status is non-zero when any failed.
@@ -185,6 +188,7 @@ if [ -x tests/browser/run.sh ]; then
 fi
 export BUILD SAN TSAN
 stage install tests/install/check.sh
+stage tsan tests/tsan/run.sh
 if [ -x tests/drill/short.sh ]; then
     stage drill tests/drill/short.sh
 else

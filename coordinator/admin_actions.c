@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
+#include "auth.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
 #include "txn.h"
@@ -192,7 +193,9 @@ static void s_retry(dtx_admin_req_t *r, const PGresult *g)
     memset(&peer, 0, sizeof peer);
     peer.kind = DTX_PEER_HTTP;
     peer.corr = r->handle;
-    if (!txn || dtx_api_park(txn, &peer, &m) != 0)
+    dtx_ident_t id;
+    dtx_auth_http_ident(&id);
+    if (!txn || dtx_api_park(co, txn, &peer, &id, &m) != 0)
         s_finish(r, 500, state, "out of memory");
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
+#include "auth.h"
 #include "dtx/log.h"
 
 void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg)
@@ -28,7 +29,9 @@ void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg)
     peer.kind = DTX_PEER_HTTP;
     peer.corr = r->handle;
     msg->corr = r->handle;
-    dtx_api_handle(r->admin->co, &peer, msg);
+    dtx_ident_t id; /* the token was checked: an operator */
+    dtx_auth_http_ident(&id);
+    dtx_api_handle(r->admin->co, &peer, &id, msg);
 }
 
 static int s_b64(int c)

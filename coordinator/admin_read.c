@@ -182,6 +182,9 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         { "dtx_phase_retries_total", "calls that were retries", co->stats.phase_retries },
         { "dtx_send_failures_total", "calls that could not be sent", co->stats.send_failures },
         { "dtx_bad_messages_total", "malformed or unexpected messages", co->stats.bad_messages },
+        { "dtx_ignored_phase_replies_total",
+          "phase replies that answered no call sent to their connection (late, duplicated or forged)",
+          co->stats.ignored_replies },
         { "dtx_admin_actions_total", "operator actions requested over HTTP", m->actions },
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
@@ -214,6 +217,26 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         s_store_metrics(&t, "log", co->store, part);
         s_store_metrics(&t, "admin", r->admin->store, part);
     }
+    dtx_prom_header(&t, "dtx_limit_refusals_total", "counter",
+                    "requests refused with ELIMIT (22), by limit");
+    for (int i = 0; i < DTX_LIMIT_COUNT; i++) {
+        char lab[48];
+        snprintf(lab, sizeof lab, "limit=\"%s\"", dtx_limit_name(i));
+        dtx_prom_value(&t, "dtx_limit_refusals_total", lab, (double)m->limited[i]);
+    }
+    dtx_prom_header(&t, "dtx_auth_refusals_total", "counter",
+                    "peers or requests refused (handshake, or EACCES 21), by reason");
+    for (int i = 0; i < DTX_DENY_COUNT; i++) {
+        char lab[48];
+        snprintf(lab, sizeof lab, "reason=\"%s\"", dtx_deny_name(i));
+        dtx_prom_value(&t, "dtx_auth_refusals_total", lab, (double)m->denied[i]);
+    }
+    dtx_prom_header(&t, "dtx_payload_bytes_in_memory", "gauge",
+                    "TRY payload bytes held in memory (branches, parked and on their way)");
+    dtx_prom_value(&t, "dtx_payload_bytes_in_memory", NULL,
+                   (double)(dtx_txn_payload_total(co) + co->try_payload_inflight));
+    dtx_prom_header(&t, "dtx_wire_curve", "gauge", "1 when CurveZMQ authenticates every peer");
+    dtx_prom_value(&t, "dtx_wire_curve", NULL, co->auth_on);
     dtx_prom_header(&t, "dtx_http_responses_total", "counter", "admin HTTP answers by class");
     for (int c = 2; c <= 5; c++) {
         char lab[24];

@@ -13,7 +13,17 @@
  * A request for a gid not in memory loads it from the log first; a request
  * that arrives while a decision write is in flight is parked and replayed
  * when the write completes.
+ *
+ * Who may ask (checked here, on the transaction as the log has it, also
+ * when a parked request is replayed): BEGIN, TRY, COMMIT, ROLLBACK and
+ * STATUS need the initiator role; TRY, COMMIT and ROLLBACK of a gid only
+ * from the principal that began it (its CURVE name, or without CURVE the
+ * process whose connection began it) or an operator; RESUME only from an
+ * operator (docs/protocol.md, "Security"). Limits (branches and payload per
+ * transaction, payload and transactions in memory, requests parked on one
+ * transaction) answer DTX_ELIMIT before anything is written.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +37,7 @@
 
 enum { S_BEGIN = 1, S_BRANCH_ADD };
 
-static void s_park_request(dtx_txn_t *txn, dtx_request_t *r);
+static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r);
 
 static void s_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
 {
@@ -74,8 +84,61 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     dtx_api_replay_parked(co, txn);
 }
 
-static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+/* Limits refusals: counted, logged at debug (a flood must not flood the
+ * log too), answered with what to do. */
+static void s_limited(dtx_coord_t *co, const dtx_peer_t *peer, int which, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void s_limited(dtx_coord_t *co, const dtx_peer_t *peer, int which, const char *fmt, ...)
 {
+    char text[DTX_TEXT_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    dtx_metrics_limited(&co->metrics, which);
+    dtx_log_debug("request over a limit", "limit=%s text=\"%s\"", dtx_limit_name(which), text);
+    dtx_coord_reply_error(co, peer, DTX_ELIMIT, "%s", text);
+}
+
+static void s_denied(dtx_coord_t *co, const dtx_peer_t *peer, int why, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void s_denied(dtx_coord_t *co, const dtx_peer_t *peer, int why, const char *fmt, ...)
+{
+    char text[DTX_TEXT_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    dtx_metrics_denied(&co->metrics, why);
+    dtx_log_warn("request refused", "reason=%s text=\"%s\"", dtx_deny_name(why), text);
+    dtx_coord_reply_error(co, peer, DTX_EACCES, "%s", text);
+}
+
+/* May the sender of req change txn? The log's initiator, or an operator.
+ * A transaction logged before initiators were recorded ("") is open to
+ * every initiator, as it was then. */
+static int s_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req)
+{
+    if (req->roles & DTX_ROLE_OPERATOR)
+        return 1;
+    if ((req->roles & DTX_ROLE_INITIATOR) &&
+        (!txn->initiator[0] || strcmp(txn->initiator, req->principal) == 0))
+        return 1;
+    s_denied(co, &req->peer, DTX_DENY_GID,
+             "transaction %s was begun by another initiator; only it or an operator may change it",
+             txn->gid);
+    return 0;
+}
+
+static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                    const dtx_msg_t *msg)
+{
+    if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co) >= co->cfg.max_txns) {
+        s_limited(co, peer, DTX_LIMIT_TXNS,
+                  "%lld transactions in memory (max-txns): retry after %d ms",
+                  (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
+        return;
+    }
     if (msg->mode != DTX_MODE_TCC && msg->mode != DTX_MODE_2PC) {
         dtx_coord_reply_error(co, peer, DTX_EUNSUPPORTED,
                               "mode %d is not supported; use 1 (tcc) or 2 (2pc)", msg->mode);
@@ -102,6 +165,7 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
         return;
     }
     txn->mode = msg->mode;
+    snprintf(txn->initiator, sizeof txn->initiator, "%s", id->principal);
     txn->state = DTX_STATE_ACTIVE;
     txn->owned = 1;
     strcpy(txn->gen, "0");
@@ -115,8 +179,8 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
     char mode[4], deadline[24];
     snprintf(mode, sizeof mode, "%d", msg->mode);
     snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
-    const char *vals[5] = { gid, mode, deadline, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 5, vals, NULL, NULL, s_on_begin, w);
+    const char *vals[6] = { gid, mode, deadline, co->cfg.node_id, co->epoch_str, txn->initiator };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 6, vals, NULL, NULL, s_on_begin, w);
 }
 
 /* --- TRY --- */
@@ -128,8 +192,16 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     dtx_txn_t *txn = w->txn;
     dtx_request_t *req = w->req;
     w->req = NULL;
+    co->try_payload_inflight -= req->payload_len;
     if (!dtx_wctx_put(w)) {
-        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction left memory; retry");
+        if (rc == 0 && PQntuples(res) == 1)
+            dtx_coord_reply_error(co, &req->peer, DTX_EUNKNOWN,
+                                  "branch recorded but transaction %s left memory before its "
+                                  "try was sent; ask STATUS (a COMMIT now aborts it)", req->gid);
+        else
+            dtx_coord_reply_error(co, &req->peer, rc != 0 ? DTX_EDB : DTX_ESTATE,
+                                  "transaction %s left memory; the branch was not recorded",
+                                  req->gid);
         dtx_request_free(req);
         return;
     }
@@ -137,18 +209,18 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
         dtx_coord_reply_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
                               txn->gid);
         dtx_request_free(req);
-        dtx_txn_evict(co, txn, DTX_EDB, "log write failed");
+        dtx_api_forget(co, txn, "a log write failed");
         return;
     }
     if (PQntuples(res) != 1) {
         /* Not active, or not ours any more: memory was stale. Read the log
          * again (once) and answer from what it says. */
-        dtx_txn_evict(co, txn, 0, NULL);
+        dtx_api_forget(co, txn, "the log changed under this coordinator");
         if (!req->reloaded) {
             req->reloaded = 1;
             dtx_txn_t *fresh = dtx_recovery_load(co, req->gid, 1);
             if (fresh) {
-                s_park_request(fresh, req);
+                s_park_request(co, fresh, req);
                 return;
             }
         }
@@ -171,6 +243,7 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     strcpy(br->action, req->action);
     br->payload = req->payload;
     br->payload_len = req->payload_len;
+    dtx_txn_payload_add(co, txn, req->payload_len);
     req->payload = NULL;
     if (txn->state != DTX_STATE_ACTIVE) {
         /* Decided abort while the insert was in flight: cancel this one too. */
@@ -202,6 +275,10 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
 
 static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
+    if (!s_may_change(co, txn, req)) {
+        dtx_request_free(req);
+        return;
+    }
     if (txn->state == DTX_STATE_ACTIVE && !txn->owned) {
         dtx_coord_reply_error(co, &req->peer, DTX_ESTATE,
                               "transaction %s is driven by another coordinator", txn->gid);
@@ -220,6 +297,28 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         dtx_request_free(req);
         return;
     }
+    if (co->cfg.max_branches > 0 && txn->nbranches >= co->cfg.max_branches) {
+        s_limited(co, &req->peer, DTX_LIMIT_BRANCHES,
+                  "transaction %s has %d branches (max-branches)", txn->gid, txn->nbranches);
+        dtx_request_free(req);
+        return;
+    }
+    if (co->cfg.max_txn_payload > 0 &&
+        txn->payload_bytes + (int64_t)req->payload_len > co->cfg.max_txn_payload) {
+        s_limited(co, &req->peer, DTX_LIMIT_TXN_PAYLOAD,
+                  "transaction %s would hold more than %lld payload bytes (max-txn-payload)",
+                  txn->gid, (long long)co->cfg.max_txn_payload);
+        dtx_request_free(req);
+        return;
+    }
+    if (co->cfg.max_payload > 0 && dtx_txn_payload_total(co) + co->try_payload_inflight +
+                                           (int64_t)req->payload_len > co->cfg.max_payload) {
+        s_limited(co, &req->peer, DTX_LIMIT_PAYLOAD,
+                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
+                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
+        dtx_request_free(req);
+        return;
+    }
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w) {
         dtx_coord_reply_error(co, &req->peer, DTX_ENOMEM, "out of memory");
@@ -228,6 +327,7 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     }
     w->kind = S_BRANCH_ADD;
     w->req = req;
+    co->try_payload_inflight += req->payload_len;
     const char *vals[7] = { txn->gid, req->resource, req->action,
                             req->payload ? (const char *)req->payload : "", co->cfg.node_id,
                             co->epoch_str, txn->gen };
@@ -239,8 +339,14 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 
 /* --- COMMIT / ROLLBACK --- */
 
-static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, int type)
+/* --- COMMIT / ROLLBACK --- */
+
+static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
 {
+    const dtx_peer_t *peer = &req->peer;
+    int type = req->type;
+    if (!s_may_change(co, txn, req))
+        return;
     dtx_txn_votes_t votes;
     s_votes(txn, &votes);
     int next = 0;
@@ -272,6 +378,9 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *
     }
     txn->decision_waiter = *peer;
     txn->decision_waiter_type = (uint8_t)type;
+    txn->decision_waiter_roles = req->roles;
+    snprintf(txn->decision_waiter_principal, sizeof txn->decision_waiter_principal, "%s",
+             req->principal);
     txn->has_decision_waiter = 1;
     if (txn->mode == DTX_MODE_2PC && next == DTX_STATE_COMMITTING) {
         /* Commit is only decided once every branch prepared. */
@@ -330,8 +439,9 @@ static void s_status(dtx_coord_t *co, const dtx_peer_t *peer, const char *gid)
 
 /* --- RESUME --- */
 
-static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer)
+static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
 {
+    const dtx_peer_t *peer = &req->peer;
     int next = 0;
     int rc = dtx_txn_next(txn->state, DTX_EV_RESUME, NULL, txn->decision, &next);
     if (rc != 0) {
@@ -352,18 +462,28 @@ static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *
     dtx_driver_resume(co, txn, peer);
 }
 
-/* --- dispatch --- */
+/* --- requests --- */
 
-dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_msg_t *msg)
+static void s_request_init(dtx_request_t *r, const dtx_peer_t *peer, const dtx_ident_t *id,
+                           const dtx_msg_t *msg)
 {
-    dtx_request_t *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
+    memset(r, 0, sizeof *r);
     r->peer = *peer;
+    r->roles = id->roles;
+    snprintf(r->principal, sizeof r->principal, "%s", id->principal);
     r->type = msg->type;
     strcpy(r->gid, msg->gid);
     strcpy(r->resource, msg->resource);
     strcpy(r->action, msg->action);
+}
+
+dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_ident_t *id,
+                               const dtx_msg_t *msg)
+{
+    dtx_request_t *r = malloc(sizeof *r);
+    if (!r)
+        return NULL;
+    s_request_init(r, peer, id, msg);
     if (msg->payload_len) {
         r->payload = malloc(msg->payload_len);
         if (!r->payload) {
@@ -384,7 +504,9 @@ void dtx_request_free(dtx_request_t *req)
     free(req);
 }
 
-static void s_park_request(dtx_txn_t *txn, dtx_request_t *r)
+/* Takes r. A parked TRY's payload counts against the limits while it
+ * waits. */
+static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r)
 {
     r->next = NULL;
     if (txn->parked_tail)
@@ -392,14 +514,19 @@ static void s_park_request(dtx_txn_t *txn, dtx_request_t *r)
     else
         txn->parked = r;
     txn->parked_tail = r;
+    txn->nparked++;
+    dtx_txn_payload_add(co, txn, r->payload_len);
 }
 
-int dtx_api_park(dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_msg_t *msg)
+int dtx_api_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
+                 const dtx_msg_t *msg)
 {
-    dtx_request_t *r = dtx_request_new(peer, msg);
+    if (txn->nparked >= DTX_PARKED_MAX)
+        return DTX_ELIMIT;
+    dtx_request_t *r = dtx_request_new(peer, id, msg);
     if (!r)
         return DTX_ENOMEM;
-    s_park_request(txn, r);
+    s_park_request(co, txn, r);
     return 0;
 }
 
@@ -412,13 +539,13 @@ void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         return; /* s_try owns req */
     case DTX_MSG_COMMIT:
     case DTX_MSG_ROLLBACK:
-        s_decide_request(co, txn, &req->peer, req->type);
+        s_decide_request(co, txn, req);
         break;
     case DTX_MSG_STATUS:
         dtx_coord_reply_state(co, &req->peer, txn);
         break;
     case DTX_MSG_RESUME:
-        s_resume_request(co, txn, &req->peer);
+        s_resume_request(co, txn, req);
         break;
     default:
         break;
@@ -426,20 +553,63 @@ void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     dtx_request_free(req);
 }
 
-void dtx_api_retry_fresh(dtx_coord_t *co, const char *gid, const dtx_peer_t *peer, int type)
+/* Runs r again against a fresh read of the log; takes r. */
+static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
 {
-    dtx_request_t *req = calloc(1, sizeof *req);
-    dtx_txn_t *fresh = req ? dtx_recovery_load(co, gid, 1) : NULL;
-    if (!fresh) {
-        free(req);
-        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+    dtx_txn_t *fresh = NULL;
+    if (!r->reloaded) {
+        r->reloaded = 1;
+        fresh = dtx_txn_find(co, r->gid);
+        if (!fresh)
+            fresh = dtx_recovery_load(co, r->gid, r->type != DTX_MSG_STATUS);
+    }
+    if (fresh && fresh->nparked < DTX_PARKED_MAX && (fresh->loading || fresh->writing)) {
+        s_park_request(co, fresh, r);
         return;
     }
-    req->peer = *peer;
-    req->type = (uint8_t)type;
-    req->reloaded = 1;
-    strcpy(req->gid, gid);
-    s_park_request(fresh, req);
+    if (fresh && !fresh->dead && !fresh->loading && !fresh->writing) {
+        dtx_api_replay(co, fresh, r);
+        return;
+    }
+    dtx_coord_reply_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : DTX_ESTATE,
+                          "%s (gid %s); %s", why, r->gid,
+                          r->maybe_done ? "the request may have taken effect: ask STATUS"
+                                        : "nothing was done: retry");
+    dtx_request_free(r);
+}
+
+void dtx_api_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
+{
+    if (txn->dead)
+        return;
+    /* Collect what must run again, in arrival order: the decision waiter
+     * first (it came before anything parked behind its write). */
+    dtx_request_t *head = NULL, **tail = &head;
+    if (txn->has_decision_waiter) {
+        dtx_request_t *r = calloc(1, sizeof *r);
+        if (r) {
+            r->peer = txn->decision_waiter;
+            r->type = txn->decision_waiter_type;
+            r->roles = txn->decision_waiter_roles;
+            snprintf(r->principal, sizeof r->principal, "%s", txn->decision_waiter_principal);
+            strcpy(r->gid, txn->gid);
+            r->maybe_done = 1; /* its decision write may be durable */
+            *tail = r;
+            tail = &r->next;
+            txn->has_decision_waiter = 0;
+        }
+    }
+    *tail = txn->parked;
+    txn->parked = txn->parked_tail = NULL;
+    txn->nparked = 0;
+    /* TRYs whose call went out are answered DTX_EUNKNOWN by the eviction. */
+    dtx_txn_evict(co, txn, DTX_EUNKNOWN, why);
+    while (head) {
+        dtx_request_t *r = head;
+        head = r->next;
+        r->next = NULL;
+        s_rerun(co, r, why);
+    }
 }
 
 void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
@@ -450,15 +620,26 @@ void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
         txn->parked = r->next;
         if (!txn->parked)
             txn->parked_tail = NULL;
+        txn->nparked--;
+        dtx_txn_payload_add(co, txn, -(int64_t)r->payload_len);
         r->next = NULL;
         dtx_api_replay(co, txn, r);
     }
 }
 
-void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                    const dtx_msg_t *msg)
 {
+    if (msg->type == DTX_MSG_RESUME ? !(id->roles & DTX_ROLE_OPERATOR)
+                                    : !(id->roles & (DTX_ROLE_INITIATOR | DTX_ROLE_OPERATOR))) {
+        s_denied(co, peer, DTX_DENY_ROLE, "%s needs the %s role%s", dtx_msg_type_name(msg->type),
+                 msg->type == DTX_MSG_RESUME ? "operator" : "initiator",
+                 msg->type == DTX_MSG_RESUME && !co->auth_on
+                     ? " (a CURVE operator key, or the admin HTTP API)" : "");
+        return;
+    }
     if (msg->type == DTX_MSG_BEGIN) {
-        s_begin(co, peer, msg);
+        s_begin(co, peer, id, msg);
         return;
     }
     if (msg->type == DTX_MSG_STATUS) {
@@ -469,29 +650,40 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *ms
     }
     dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
     if (!txn) {
+        if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co) >= co->cfg.max_txns) {
+            s_limited(co, peer, DTX_LIMIT_TXNS,
+                      "%lld transactions in memory (max-txns): retry after %d ms",
+                      (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
+            return;
+        }
         /* Requests that change an active or stuck transaction may take it
          * from a live coordinator: the initiator came here. */
-        int steal = msg->type != DTX_MSG_STATUS;
-        txn = dtx_recovery_load(co, msg->gid, steal);
+        txn = dtx_recovery_load(co, msg->gid, 1);
         if (!txn) {
             dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
             return;
         }
     }
     if (txn->loading || txn->writing || txn->preparing) {
-        if (dtx_api_park(txn, peer, msg) != 0)
+        int rc = dtx_api_park(co, txn, peer, id, msg);
+        if (rc == DTX_ELIMIT)
+            s_limited(co, peer, DTX_LIMIT_PARKED,
+                      "%d requests already wait on transaction %s: retry after %d ms",
+                      DTX_PARKED_MAX, txn->gid, DTX_RETRY_AFTER_MS);
+        else if (rc != 0)
             dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
-    if (msg->type == DTX_MSG_COMMIT || msg->type == DTX_MSG_ROLLBACK) {
-        s_decide_request(co, txn, peer, msg->type);
+    if (msg->type != DTX_MSG_TRY) {
+        dtx_request_t req;
+        s_request_init(&req, peer, id, msg);
+        if (msg->type == DTX_MSG_RESUME)
+            s_resume_request(co, txn, &req);
+        else
+            s_decide_request(co, txn, &req);
         return;
     }
-    if (msg->type == DTX_MSG_RESUME) {
-        s_resume_request(co, txn, peer);
-        return;
-    }
-    dtx_request_t *req = dtx_request_new(peer, msg);
+    dtx_request_t *req = dtx_request_new(peer, id, msg);
     if (!req) {
         dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
         return;

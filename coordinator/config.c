@@ -36,6 +36,14 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     cfg->max_attempts = 50;
     snprintf(cfg->http_listen, sizeof cfg->http_listen, "%s", DTX_HTTP_LISTEN_DEFAULT);
     cfg->http_max_body = 1 << 20;
+    cfg->max_txns = 100000;
+    cfg->max_branches = 1000;
+    cfg->max_txn_payload = 16 << 20;
+    cfg->max_payload = 1024ll << 20;
+    cfg->max_resources = 64;
+    cfg->max_registrations = 100;
+    cfg->max_peer_rate = 50000;
+    cfg->max_instances = 10000;
 
     const dtx_opt_t opts[] = {
         { "db", DTX_OPT_STRING, cfg->db, 0, 0, "libpq conninfo of the log database (required)" },
@@ -87,6 +95,26 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
         { "http-tls-key", DTX_OPT_STRING, cfg->http_tls_key, 0, 0, "PEM private key for HTTPS" },
         { "http-max-body", DTX_OPT_INT, &cfg->http_max_body, 1024, 64 << 20,
           "largest admin request body in bytes; larger gets 413 (default 1048576)" },
+        { "curve-secret-file", DTX_OPT_STRING, cfg->curve_secret_file, 0, 0,
+          "this coordinator's CURVE key pair (dtxctl keygen): every peer must authenticate" },
+        { "curve-allow-file", DTX_OPT_STRING, cfg->curve_allow_file, 0, 0,
+          "public keys allowed in and their roles, one per line; re-read on SIGHUP" },
+        { "max-txns", DTX_OPT_INT, &cfg->max_txns, 0, 100000000,
+          "transactions in memory; past it BEGIN answers ELIMIT, retry later; 0 = no limit (default 100000)" },
+        { "max-branches", DTX_OPT_INT, &cfg->max_branches, 0, 10000000,
+          "branches per transaction; 0 = no limit (default 1000)" },
+        { "max-txn-payload", DTX_OPT_INT, &cfg->max_txn_payload, 0, 1ll << 40,
+          "TRY payload bytes per transaction; 0 = no limit (default 16777216)" },
+        { "max-payload", DTX_OPT_INT, &cfg->max_payload, 0, 1ll << 46,
+          "TRY payload bytes held in memory in all; 0 = no limit (default 1073741824)" },
+        { "max-resources", DTX_OPT_INT, &cfg->max_resources, 0, 1000000,
+          "resources one participant connection may serve; 0 = no limit (default 64)" },
+        { "max-registrations", DTX_OPT_INT, &cfg->max_registrations, 0, 1000000,
+          "REGISTERs per second per connection; 0 = no limit (default 100)" },
+        { "max-peer-rate", DTX_OPT_INT, &cfg->max_peer_rate, 0, 100000000,
+          "requests per second per connection (replies are not counted); 0 = no limit (default 50000)" },
+        { "max-instances", DTX_OPT_INT, &cfg->max_instances, 0, 10000000,
+          "participant connections registered at once; 0 = no limit (default 10000)" },
         { NULL, 0, NULL, 0, 0, NULL },
     };
     int rc = dtx_config_load(opts, "dtxd", "DTX_", argc, argv, err, errlen);

@@ -15,15 +15,19 @@
  *
  * Module map:
  *   server.c    event loop over the ROUTER socket and the store's sockets,
- *               message decoding and dispatch, sending
+ *               message decoding, who sent it and may it (auth.c,
+ *               peerrate.c), dispatch, sending
+ *   auth.c      CURVE keys, the allow-list and its roles, ZAP, identities
+ *   peerrate.c  per-connection request and registration rates
  *   api.c       initiator requests: BEGIN, TRY, COMMIT, ROLLBACK, STATUS
  *   driver.c    decisions and phase driving: PHASE sends, replies,
  *               timeouts, retries with backoff, finishing
  *   participants.c  REGISTER, HEARTBEAT, expiry of silent instances
  *   recovery.c  loading transactions from the log and the periodic scan
  *   txntable.c  the gid hash table, the timer heap, write contexts
- *   registry.c  live participant instances
- *   store.c     libpq pipeline batches (group commit)
+ *   registry.c  live participant instances and who owns their names
+ *   lease.c     the node lease, its renewal and what a lapse drops
+ *   store.c     libpq pipeline batches (group commit), a control connection
  */
 #ifndef DTX_COORD_COORD_H
 #define DTX_COORD_COORD_H
@@ -64,6 +68,18 @@ typedef struct dtx_coord_config {
     char    http_tls_cert[DTX_OPT_STRMAX]; /* PEM certificate: serve HTTPS */
     char    http_tls_key[DTX_OPT_STRMAX];  /* PEM private key */
     int64_t http_max_body;                 /* request body cap (bytes) */
+    /* Wire security (auth.h). */
+    char    curve_secret_file[DTX_OPT_STRMAX]; /* server key pair: CURVE on */
+    char    curve_allow_file[DTX_OPT_STRMAX];  /* public keys and their roles */
+    /* Limits: what one peer can make this node hold (0: no limit). */
+    int64_t max_txns;                      /* transactions in memory */
+    int64_t max_branches;                  /* branches per transaction */
+    int64_t max_txn_payload;               /* payload bytes per transaction */
+    int64_t max_payload;                   /* payload bytes in memory, in all */
+    int64_t max_resources;                 /* resources per participant connection */
+    int64_t max_registrations;             /* REGISTERs per second per connection */
+    int64_t max_peer_rate;                 /* requests per second per connection */
+    int64_t max_instances;                 /* participant connections in all */
 } dtx_coord_config_t;
 
 /* Fills defaults, then loads file/env/flags. 0, 1 (--help) or DTX_ECONFIG
@@ -83,6 +99,20 @@ typedef struct dtx_peer {
     uint64_t corr;
 } dtx_peer_t;
 
+/* Who sent a message, as auth.c established it (CURVE key and its
+ * allow-list entry, or the connection's lineage without CURVE; the admin
+ * API's token for HTTP). Valid during the dispatch of one message; what a
+ * parked request needs of it is copied into the request. */
+#define DTX_ROLE_INITIATOR   1u            /* BEGIN, TRY, COMMIT, ROLLBACK, STATUS */
+#define DTX_ROLE_PARTICIPANT 2u            /* REGISTER, HEARTBEAT, PHASE_REPLY */
+#define DTX_ROLE_OPERATOR    4u            /* RESUME; any transaction */
+typedef struct dtx_ident {
+    unsigned    roles;                     /* DTX_ROLE_* bits */
+    char        principal[DTX_OWNER_SIZE]; /* owns the gids it begins */
+    char        owner[DTX_OWNER_SIZE];     /* owns the instance names it registers */
+    const struct dtx_allow_entry *entry;   /* CURVE: its allow-list line; NULL otherwise */
+} dtx_ident_t;
+
 struct dtx_coord;
 /* Delivers a reply to an HTTP peer (set by the HTTP module; NULL: dropped).
  * msg is valid only during the call. */
@@ -93,14 +123,20 @@ typedef void (*dtx_http_reply_fn)(struct dtx_coord *co, uint64_t handle, const d
 typedef struct dtx_request {
     struct dtx_request *next;
     dtx_peer_t peer;
+    unsigned   roles;                      /* the sender's DTX_ROLE_* bits */
+    char       principal[DTX_OWNER_SIZE];  /* the sender's principal */
     uint8_t    type;                       /* DTX_MSG_TRY, _COMMIT, ... */
     int        reloaded;                   /* already retried after a fresh load */
+    int        maybe_done;                 /* its first run may have changed the log */
     char       gid[DTX_NAME_SIZE];
     char       resource[DTX_NAME_SIZE];
     char       action[DTX_NAME_SIZE];
     uint8_t   *payload;                    /* owned copy (TRY) */
     uint32_t   payload_len;
 } dtx_request_t;
+
+#define DTX_SENT_RING 4                    /* sends of one op a reply may answer */
+#define DTX_PARKED_MAX 64                  /* requests parked on one transaction */
 
 typedef struct dtx_branch {
     uint32_t   no;                         /* 1-based branch number */
@@ -114,14 +150,17 @@ typedef struct dtx_branch {
     int64_t    due_ms;                     /* monotonic: next send or timeout; 0 none */
     int64_t    first_wait_ms;              /* when it started waiting for an instance */
     int64_t    sent_ms;                    /* monotonic: when the in-flight call left (metrics) */
+    /* The last sends of the current op: a reply counts only when it comes
+     * from the instance an attempt went to and repeats that attempt's
+     * corr. Cleared when the op changes. */
+    struct { uint64_t serial, corr; uint32_t attempt; } sent[DTX_SENT_RING];
     char       resource[DTX_NAME_SIZE];
     char       action[DTX_NAME_SIZE];
     uint8_t   *payload;                    /* owned */
     uint32_t   payload_len;
     int        has_waiter;                 /* an initiator waits for the Try vote */
     dtx_peer_t waiter;
-    uint8_t    inst_rid[DTX_ROUTING_ID_MAX]; /* instance of the in-flight call */
-    uint8_t    inst_rid_len;
+    uint64_t   inst_serial;                /* instance of the in-flight call; 0 none */
     char       last_error[128];
 } dtx_branch_t;
 
@@ -135,18 +174,23 @@ typedef struct dtx_txn {
     int            finishing;              /* the final write is in flight */
     int            owned;                  /* this node holds it (else read-only) */
     char           gen[24];                /* owner_gen it was loaded/created with */
+    char           initiator[DTX_OWNER_SIZE]; /* principal that began it ("" unknown) */
+    int64_t        payload_bytes;          /* payload held by its branches and parked TRYs */
+    int            nparked;                /* requests parked */
     int            decision;               /* recorded decision (for STUCK) */
     int            preparing;              /* 2PC: COMMIT started the prepare phase */
     int64_t        deadline_wall;          /* epoch ms */
     int64_t        deadline_mono;          /* the same, monotonic */
     int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */
-    dtx_branch_t **branches;               /* by position; branch no i+1 not guaranteed */
+    dtx_branch_t **branches;               /* by position; branch no i+1 normally at i */
     int            nbranches;
     int            capbranches;
     dtx_request_t *parked;                 /* FIFO of parked requests */
     dtx_request_t *parked_tail;
     dtx_peer_t     decision_waiter;        /* COMMIT/ROLLBACK waiting on a decision */
     uint8_t        decision_waiter_type;   /* DTX_MSG_COMMIT or _ROLLBACK */
+    unsigned       decision_waiter_roles;  /* its sender's roles and principal, */
+    char           decision_waiter_principal[DTX_OWNER_SIZE]; /* to run it again */
     int            has_decision_waiter;
     int            refs;                   /* store callbacks holding it */
     int            dead;                   /* removed from the table */
@@ -158,6 +202,7 @@ typedef struct dtx_txn {
 /* Counters for logs, tests and the benchmark. */
 typedef struct dtx_coord_stats {
     uint64_t begun, committed, aborted, phase_sent, phase_retries, send_failures, bad_messages;
+    uint64_t ignored_replies;              /* PHASE_REPLYs that matched no call sent */
 } dtx_coord_stats_t;
 
 typedef struct dtx_txntable dtx_txntable_t;
@@ -175,7 +220,7 @@ typedef struct dtx_coord {
     int64_t             epoch;             /* this node's lease epoch */
     char                epoch_str[24];     /* the same, as a statement parameter */
     int64_t             lease_valid_ms;    /* monotonic: lease surely held until then */
-    int64_t             lapse_handled_ms;  /* lease_valid_ms of the last lapse handled */
+    int64_t             lapse_dropped_ms;  /* monotonic: when a lapse last dropped memory */
     int64_t             next_renew_ms;
     int                 renew_inflight;
     int                 scan_inflight;
@@ -185,12 +230,18 @@ typedef struct dtx_coord {
     dtx_http_reply_fn   http_reply;        /* admin HTTP replies (may be NULL) */
     struct dtx_admin   *admin;             /* admin HTTP API (admin_http.h); NULL when off */
     dtx_metrics_t       metrics;           /* latency histograms and counters (/metrics) */
+    struct dtx_auth    *auth;              /* wire security (auth.h) */
+    int                 auth_on;           /* CURVE in force */
+    struct dtx_peerrate *rates;            /* per-connection rates (peerrate.h) */
+    volatile int        reload;            /* SIGHUP: re-read the allow-list */
+    uint64_t            next_corr;         /* corr of the next PHASE: unique per call */
+    int64_t             try_payload_inflight; /* TRY payload bytes on their way to the log */
 } dtx_coord_t;
 
 /* Prepared statements (sql.c). "me" is (owner, owner_epoch) of this node:
  * every write is fenced on it. */
 enum {
-    DTX_SQL_BEGIN,          /* gid mode deadline_ms me */
+    DTX_SQL_BEGIN,          /* gid mode deadline_ms me initiator */
     DTX_SQL_BRANCH_ADD,     /* gid resource action payload(bin) me -> branch_no */
     DTX_SQL_BRANCH_VOTE,    /* gid branch state last_error me */
     DTX_SQL_DECIDE,         /* gid new expected me(2) mark_prepared gen nbranches -> state */
@@ -201,7 +252,8 @@ enum {
     DTX_SQL_STUCK,          /* gid decision me */
     DTX_SQL_RESUME,         /* gid me -> state */
     DTX_SQL_CLAIM,          /* gid me steal */
-    DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision preparing */
+    DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision preparing
+                               owner_gen initiator */
     DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts */
     DTX_SQL_SCAN,           /* limit grace_ms me -> gid (own work not in memory) */
     DTX_SQL_CLAIM_ORPHANS,  /* limit me -> gid (taken from dead owners) */
@@ -225,17 +277,26 @@ void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, con
 void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn);
 
 /* --- api.c --- */
-void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+/* Serves an initiator request from peer, sent by id (auth.c). */
+void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                    const dtx_msg_t *msg);
 /* Runs a parked request against its (now loaded / written) transaction. */
 void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
-/* Parks a copy of a request on txn. 0 or DTX_ENOMEM. */
-int  dtx_api_park(dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_msg_t *msg);
+/* Parks a copy of a request on txn. 0, DTX_ENOMEM or DTX_ELIMIT (too many
+ * parked on it already). */
+int  dtx_api_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
+                  const dtx_msg_t *msg);
 void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);
-/* Re-handles a COMMIT/ROLLBACK against a fresh read of the log (once),
- * after a write showed the in-memory copy was stale. */
-void dtx_api_retry_fresh(dtx_coord_t *co, const char *gid, const dtx_peer_t *peer, int type);
+/* Drops txn from memory because the log may have moved on under it (lease
+ * lapsed, a write matched no row, claimed elsewhere, a decision write
+ * failed). Every request waiting on it gets an exact answer: a COMMIT or
+ * ROLLBACK awaiting its decision and every parked request are run again
+ * against a fresh read of the log (once); a TRY whose call went out is
+ * answered DTX_EUNKNOWN (its branch may have run: ask STATUS). */
+void dtx_api_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why);
 /* Copies msg into a new request (payload copied). NULL on ENOMEM. */
-dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_msg_t *msg);
+dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_ident_t *id,
+                               const dtx_msg_t *msg);
 void dtx_request_free(dtx_request_t *req);
 
 /* --- driver.c --- */
@@ -254,7 +315,8 @@ void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer);
 void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now_ms);
 
 /* --- participants.c --- */
-void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                            const dtx_msg_t *msg);
 void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
 /* Periodic duties: expire silent instances. */
 void dtx_driver_tick(dtx_coord_t *co, int64_t now_ms);
@@ -289,6 +351,11 @@ void dtx_txn_ref(dtx_txn_t *txn);
 /* Drops a reference; returns 1 when txn is still usable (not evicted). */
 int  dtx_txn_unref(dtx_txn_t *txn);
 size_t dtx_txn_count(dtx_coord_t *co);
+/* Payload bytes held in memory by every transaction (branches and parked
+ * TRYs); txn's own count is txn->payload_bytes. */
+int64_t dtx_txn_payload_total(dtx_coord_t *co);
+/* Adds (or with a negative n, releases) payload bytes held by txn. */
+void dtx_txn_payload_add(dtx_coord_t *co, dtx_txn_t *txn, int64_t n);
 void dtx_txn_each(dtx_coord_t *co, void (*fn)(dtx_coord_t *, dtx_txn_t *, void *), void *arg);
 /* Timer heap keyed by txn->due_ms. */
 void dtx_timer_set(dtx_coord_t *co, dtx_txn_t *txn, int64_t due_ms);  /* 0 = cancel */

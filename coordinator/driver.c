@@ -50,12 +50,20 @@ static int s_no_rows(const PGresult *res)
 
 static void s_instance_done(dtx_coord_t *co, dtx_branch_t *br)
 {
-    if (!br->inst_rid_len)
+    if (!br->inst_serial)
         return;
-    dtx_instance_t *in = dtx_registry_find(co->registry, br->inst_rid, br->inst_rid_len);
+    dtx_instance_t *in = dtx_registry_find_serial(co->registry, br->inst_serial);
     if (in && in->inflight > 0)
         in->inflight--;
-    br->inst_rid_len = 0;
+    br->inst_serial = 0;
+}
+
+/* A new op starts on br: replies to the old one's sends no longer count. */
+static void s_new_op(dtx_branch_t *br, int op)
+{
+    br->op = op;
+    br->attempt = 0;
+    memset(br->sent, 0, sizeof br->sent);
 }
 
 void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn)
@@ -115,21 +123,13 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
         return;
     txn->writing = 0;
     if (rc != 0) {
-        dtx_txn_evict(co, txn, DTX_EDB,
-                      "the decision write failed; its outcome is unknown, ask STATUS");
+        dtx_api_forget(co, txn, "the decision write failed");
         return;
     }
     if (PQntuples(res) != 1) {
         /* Stale copy (another coordinator moved it on): read the log again
-         * and answer the initiator from there. */
-        dtx_peer_t waiter = txn->decision_waiter;
-        int type = txn->decision_waiter_type, had = txn->has_decision_waiter;
-        char gid[DTX_NAME_SIZE];
-        strcpy(gid, txn->gid);
-        txn->has_decision_waiter = 0;
-        dtx_txn_evict(co, txn, DTX_ESTATE, "the log changed under this coordinator; retry");
-        if (had)
-            dtx_api_retry_fresh(co, gid, &waiter, type);
+         * and answer from there. */
+        dtx_api_forget(co, txn, "the log changed under this coordinator");
         return;
     }
     txn->state = decision;
@@ -212,8 +212,7 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
             /* A Try still in flight is abandoned: its reply will not match. */
             if (br->inflight)
                 s_instance_done(co, br);
-            br->op = op;
-            br->attempt = 0;
+            s_new_op(br, op);
             br->inflight = 0;
             br->first_wait_ms = 0;
         }
@@ -234,8 +233,7 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
 
 void dtx_driver_start_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
 {
-    br->op = DTX_OP_TRY;
-    br->attempt = 0;
+    s_new_op(br, DTX_OP_TRY);
     s_send_phase(co, txn, br, dtx_clock_mono_ms());
     dtx_driver_reschedule(co, txn);
 }
@@ -259,8 +257,7 @@ void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn)
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < txn->nbranches && !txn->dead && txn->preparing; i++) {
         dtx_branch_t *br = txn->branches[i];
-        br->op = DTX_OP_PREPARE;
-        br->attempt = 0;
+        s_new_op(br, DTX_OP_PREPARE);
         br->first_wait_ms = 0;
         s_send_phase(co, txn, br, now);
     }
@@ -297,12 +294,11 @@ static void s_on_vote(void *p, int rc, const PGresult *res)
     if (br)
         br->writing = 0;
     if (rc != 0) {
-        dtx_txn_evict(co, txn, DTX_EDB, "could not record the vote; ask STATUS");
+        dtx_api_forget(co, txn, "could not record the vote");
         return;
     }
     if (s_no_rows(res)) {
-        dtx_txn_evict(co, txn, DTX_ESTATE,
-                      "another coordinator took the transaction over; ask STATUS");
+        dtx_api_forget(co, txn, "another coordinator took the transaction over");
         return;
     }
     dtx_fault_point("after-vote-write");
@@ -381,7 +377,7 @@ static void s_on_branch_done(void *p, int rc, const PGresult *res)
     if (rc != 0 || s_no_rows(res)) {
         /* Unknown outcome, or no longer ours: forget the in-memory copy;
          * whoever owns it re-drives it from the log. */
-        dtx_txn_evict(co, txn, 0, NULL);
+        dtx_api_forget(co, txn, "a branch write failed or matched nothing");
         return;
     }
     br->state = state;
@@ -415,7 +411,7 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
                      txn->gid, txn->nbranches);
     }
     /* Done (or unknown: recovery finishes it). Either way it leaves memory. */
-    dtx_txn_evict(co, txn, 0, NULL);
+    dtx_api_forget(co, txn, "the transaction left memory");
 }
 
 /* Confirm/Cancel of br is done at the participant: record it. */
@@ -480,7 +476,7 @@ static void s_on_stuck(void *p, int rc, const PGresult *res)
         dtx_log_error("transaction stuck: an operator must resume it", "gid=%s decision=%s",
                       txn->gid, dtx_state_name(txn->decision));
     /* Stuck (or unknown): nothing more is driven from memory. */
-    dtx_txn_evict(co, txn, 0, NULL);
+    dtx_api_forget(co, txn, "the transaction left memory");
 }
 
 /* A branch spent its retry budget: the transaction goes STUCK. */
@@ -532,7 +528,7 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         dtx_msg_t m;
         memset(&m, 0, sizeof m);
         m.type = DTX_MSG_PHASE;
-        m.corr = ((uint64_t)br->no << 32) | (br->attempt + 1);
+        m.corr = ++co->next_corr; /* unique among every call in flight (protocol.md §2) */
         strcpy(m.gid, txn->gid);
         m.branch = br->no;
         m.op = (uint8_t)br->op;
@@ -562,8 +558,13 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
                                                              : "send failed");
             return;
         }
-        memcpy(br->inst_rid, in->rid, in->rid_len);
-        br->inst_rid_len = (uint8_t)in->rid_len;
+        br->inst_serial = in->serial;
+        /* Remembered so that only this instance's reply, repeating this
+         * corr, answers this attempt. */
+        int slot = (int)(br->attempt % DTX_SENT_RING);
+        br->sent[slot].serial = in->serial;
+        br->sent[slot].corr = m.corr;
+        br->sent[slot].attempt = br->attempt;
         in->inflight++;
         in->calls++;
         br->inflight = 1;
@@ -644,17 +645,18 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
         return;
     txn->writing = 0;
     if (rc != 0 || PQntuples(res) != 1) {
-        dtx_coord_reply_error(co, &peer, rc != 0 ? DTX_EDB : DTX_ESTATE,
-                              "could not resume transaction %s; ask STATUS", txn->gid);
-        dtx_txn_evict(co, txn, 0, NULL);
+        dtx_coord_reply_error(co, &peer, rc != 0 ? DTX_EUNKNOWN : DTX_ESTATE,
+                              rc != 0 ? "could not confirm the resume of %s; ask STATUS"
+                                      : "transaction %s was not stuck any more; ask STATUS",
+                              txn->gid);
+        dtx_api_forget(co, txn, "the log changed under this coordinator");
         return;
     }
     txn->state = atoi(PQgetvalue(res, 0, 0));
     int op = dtx_op_for_decision(txn->mode, txn->state);
     for (int i = 0; i < txn->nbranches; i++) {
         dtx_branch_t *br = txn->branches[i];
-        br->op = op;
-        br->attempt = 0; /* a fresh budget, as written in the log */
+        s_new_op(br, op); /* a fresh budget, as written in the log */
         br->inflight = 0;
     }
     dtx_log_info("resumed", "gid=%s state=%s", txn->gid, dtx_state_name(txn->state));
@@ -678,15 +680,34 @@ void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer)
     dtx_store_submit(co->store, txn->shard, DTX_SQL_RESUME, 4, vals, NULL, NULL, s_on_resume, w);
 }
 
+/* Was this reply's (attempt, corr) sent to the instance it comes from? */
+static int s_sent_to(const dtx_branch_t *br, uint64_t serial, const dtx_msg_t *msg)
+{
+    for (int i = 0; i < DTX_SENT_RING; i++)
+        if (br->sent[i].serial == serial && br->sent[i].corr == msg->corr &&
+            br->sent[i].attempt == msg->attempt)
+            return 1;
+    return 0;
+}
+
 void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
 {
-    dtx_registry_touch(co->registry, peer->rid, peer->rid_len, dtx_clock_mono_ms());
+    dtx_instance_t *from = dtx_registry_find(co->registry, peer->rid, peer->rid_len);
+    if (from)
+        from->last_seen_ms = dtx_clock_mono_ms();
     dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
     dtx_branch_t *br = txn && !txn->loading ? dtx_txn_branch(txn, msg->branch) : NULL;
-    if (!br || !br->inflight || br->op != msg->op || msg->attempt > br->attempt ||
+    /* A reply counts only when it answers a call this node sent to this
+     * very connection (an initiator cannot vote for a participant), for
+     * the op the branch runs now; a vote only for the latest attempt, a
+     * Confirm/Cancel acknowledgement for any attempt of it (they are
+     * idempotent: the participant did apply it). */
+    if (!br || !from || !br->inflight || br->op != msg->op || msg->attempt > br->attempt ||
+        !s_sent_to(br, from->serial, msg) ||
         (msg->attempt < br->attempt && (dtx_op_is_vote(msg->op) || msg->outcome != DTX_OUTCOME_OK))) {
-        dtx_log_debug("stale phase reply ignored", "gid=%s branch=%u op=%s attempt=%u", msg->gid,
-                      msg->branch, dtx_op_name(msg->op), msg->attempt);
+        co->stats.ignored_replies++;
+        dtx_log_debug("phase reply ignored", "gid=%s branch=%u op=%s attempt=%u known_sender=%d",
+                      msg->gid, msg->branch, dtx_op_name(msg->op), msg->attempt, from != NULL);
         return;
     }
     int64_t now = dtx_clock_mono_ms();

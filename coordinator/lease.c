@@ -62,14 +62,18 @@ out:
 static void s_drop_copy(dtx_coord_t *co, dtx_txn_t *txn, void *arg)
 {
     (void)arg;
-    dtx_txn_evict(co, txn, DTX_ESTATE, "this coordinator's lease lapsed; retry");
+    /* Requests waiting on it run again against the log: their answers
+     * stay exact (api.c). */
+    dtx_api_forget(co, txn, "this coordinator's lease lapsed");
 }
+
+static void s_renew(dtx_coord_t *co, int64_t now_ms);
 
 static void s_on_renew(void *p, int rc, const PGresult *res)
 {
     dtx_wctx_t *w = p;
     dtx_coord_t *co = w->co;
-    int64_t sent = (int64_t)w->peer.corr; /* send time, see dtx_lease_tick */
+    int64_t sent = (int64_t)w->peer.corr; /* send time, see s_renew */
     dtx_wctx_put(w);
     co->renew_inflight = 0;
     if (rc != 0 || co->stop)
@@ -82,22 +86,29 @@ static void s_on_renew(void *p, int rc, const PGresult *res)
         return;
     }
     int64_t now = dtx_clock_mono_ms();
-    /* One lapse is handled once: the renewal sent after it finds the same
-     * stale validity, and must not drop what was re-read meanwhile. */
-    if (now > co->lease_valid_ms && co->lapse_handled_ms != co->lease_valid_ms) {
-        co->lapse_handled_ms = co->lease_valid_ms;
+    /* Late: the lease ran out before this renewal took effect, so others
+     * may have claimed our transactions meanwhile. A lapse is handled once:
+     * what is in memory is dropped, and a renewal leaves at that same
+     * instant, before anything can be loaded again. That renewal is judged
+     * from its own send time, which is not before the drop: it does not
+     * drop again what was re-read after the first drop (it used to, judged
+     * from the stale validity). */
+    if (now > co->lease_valid_ms && sent > co->lapse_dropped_ms) {
         dtx_log_warn("lease lapsed: dropping in-memory transactions",
                      "node=%s late_ms=%lld in_memory=%zu", co->cfg.node_id,
                      (long long)(now - co->lease_valid_ms), dtx_txn_count(co));
         dtx_txn_each(co, s_drop_copy, NULL);
+        co->lapse_dropped_ms = dtx_clock_mono_ms();
+        co->lease_valid_ms = sent + co->cfg.lease_ms;
+        s_renew(co, co->lapse_dropped_ms);
+        return;
     }
     co->lease_valid_ms = sent + co->cfg.lease_ms;
 }
 
-void dtx_lease_tick(dtx_coord_t *co, int64_t now_ms)
+/* Sends a renewal remembered as sent at now_ms. */
+static void s_renew(dtx_coord_t *co, int64_t now_ms)
 {
-    if (co->renew_inflight || now_ms < co->next_renew_ms)
-        return;
     dtx_wctx_t *w = dtx_wctx_get(co, NULL);
     if (!w)
         return;
@@ -107,5 +118,14 @@ void dtx_lease_tick(dtx_coord_t *co, int64_t now_ms)
     char lease[24];
     snprintf(lease, sizeof lease, "%lld", (long long)co->cfg.lease_ms);
     const char *vals[3] = { co->cfg.node_id, co->epoch_str, lease };
-    dtx_store_submit(co->store, 0, DTX_SQL_NODE_RENEW, 3, vals, NULL, NULL, s_on_renew, w);
+    /* Its own connection: never queued behind a burst of log writes. */
+    dtx_store_submit(co->store, DTX_STORE_CONTROL, DTX_SQL_NODE_RENEW, 3, vals, NULL, NULL,
+                     s_on_renew, w);
+}
+
+void dtx_lease_tick(dtx_coord_t *co, int64_t now_ms)
+{
+    if (co->renew_inflight || now_ms < co->next_renew_ms)
+        return;
+    s_renew(co, now_ms);
 }

@@ -1,6 +1,10 @@
 /*
- * main.c — dtxd: load options, apply migrations, serve until SIGTERM.
- * Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration.
+ * main.c — dtxd: load options, apply migrations, serve until SIGTERM
+ * (SIGHUP re-reads the CURVE allow-list).
+ * Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration (also
+ * found at start: key files, a listener that cannot bind, admin options —
+ * always before the node lease is taken, so a misconfigured twin of a
+ * live node harms nothing).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,8 +20,10 @@ static dtx_coord_t s_co;
 
 static void s_on_signal(int sig)
 {
-    (void)sig;
-    s_co.stop = 1;
+    if (sig == SIGHUP)
+        s_co.reload = 1; /* the allow-list, read by the loop */
+    else
+        s_co.stop = 1;
 }
 
 static int s_migrate(const char *conninfo)
@@ -60,6 +66,7 @@ int main(int argc, char **argv)
     sa.sa_handler = s_on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     rc = dtx_coord_init(&s_co);
@@ -67,6 +74,11 @@ int main(int argc, char **argv)
         rc = dtx_coord_run(&s_co);
     } else {
         dtx_log_error("start failed", "error=\"%s\"", dtx_strerror(rc));
+        if (rc == DTX_ECONFIG) {
+            /* Found before the node lease was taken: nothing was touched. */
+            dtx_coord_fini(&s_co);
+            return 2;
+        }
     }
     dtx_log_info("stopping", "begun=%llu committed=%llu aborted=%llu",
                  (unsigned long long)s_co.stats.begun, (unsigned long long)s_co.stats.committed,

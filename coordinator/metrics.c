@@ -137,3 +137,45 @@ void dtx_prom_hist(dtx_text_t *t, const char *name, const char *labels, const dt
         dtx_text_printf(t, "%s_count %llu\n", name, (unsigned long long)h->count);
     }
 }
+
+static const char *const s_limit_names[DTX_LIMIT_COUNT] = {
+    [DTX_LIMIT_TXNS] = "txns",
+    [DTX_LIMIT_BRANCHES] = "branches",
+    [DTX_LIMIT_TXN_PAYLOAD] = "txn_payload",
+    [DTX_LIMIT_PAYLOAD] = "payload",
+    [DTX_LIMIT_PARKED] = "parked",
+    [DTX_LIMIT_RESOURCES] = "resources",
+    [DTX_LIMIT_REGISTRATIONS] = "registrations",
+    [DTX_LIMIT_INSTANCES] = "instances",
+    [DTX_LIMIT_PEER_RATE] = "peer_rate",
+};
+
+static const char *const s_deny_names[DTX_DENY_COUNT] = {
+    [DTX_DENY_HANDSHAKE] = "handshake",
+    [DTX_DENY_ROLE] = "role",
+    [DTX_DENY_RESOURCE] = "resource",
+    [DTX_DENY_INSTANCE] = "instance",
+    [DTX_DENY_GID] = "gid",
+};
+
+const char *dtx_limit_name(int which)
+{
+    return which >= 0 && which < DTX_LIMIT_COUNT ? s_limit_names[which] : "unknown";
+}
+
+const char *dtx_deny_name(int why)
+{
+    return why >= 0 && why < DTX_DENY_COUNT ? s_deny_names[why] : "unknown";
+}
+
+void dtx_metrics_limited(dtx_metrics_t *m, int which)
+{
+    if (which >= 0 && which < DTX_LIMIT_COUNT)
+        m->limited[which]++;
+}
+
+void dtx_metrics_denied(dtx_metrics_t *m, int why)
+{
+    if (why >= 0 && why < DTX_DENY_COUNT)
+        m->denied[why]++;
+}

@@ -27,13 +27,46 @@ typedef struct dtx_hist {
 /* Adds one observation of ms milliseconds (negative counts as 0). */
 void dtx_hist_observe(dtx_hist_t *h, int64_t ms);
 
+/* Limits a request can be refused for (DTX_ELIMIT), and reasons a peer can
+ * be refused for (DTX_EACCES or a refused handshake): each is a label of
+ * dtx_limit_refusals_total / dtx_auth_refusals_total. */
+enum {
+    DTX_LIMIT_TXNS,           /* transactions in memory */
+    DTX_LIMIT_BRANCHES,       /* branches per transaction */
+    DTX_LIMIT_TXN_PAYLOAD,    /* payload bytes per transaction */
+    DTX_LIMIT_PAYLOAD,        /* payload bytes in memory */
+    DTX_LIMIT_PARKED,         /* requests waiting on one transaction */
+    DTX_LIMIT_RESOURCES,      /* resources per participant connection */
+    DTX_LIMIT_REGISTRATIONS,  /* REGISTERs per second per connection */
+    DTX_LIMIT_INSTANCES,      /* participant connections */
+    DTX_LIMIT_PEER_RATE,      /* requests per second per connection */
+    DTX_LIMIT_COUNT
+};
+enum {
+    DTX_DENY_HANDSHAKE,       /* CURVE key not in the allow-list */
+    DTX_DENY_ROLE,            /* a message its key's roles do not allow */
+    DTX_DENY_RESOURCE,        /* REGISTER of a resource not in its key's list */
+    DTX_DENY_INSTANCE,        /* REGISTER of an instance name another key holds */
+    DTX_DENY_GID,             /* TRY/COMMIT/ROLLBACK of another initiator's gid */
+    DTX_DENY_COUNT
+};
+/* Suggested wait, in ms, that a DTX_ELIMIT answer names. */
+#define DTX_RETRY_AFTER_MS 100
+const char *dtx_limit_name(int which);
+const char *dtx_deny_name(int why);
+
 typedef struct dtx_metrics {
     dtx_hist_t phase[7];       /* send-to-reply latency by DTX_OP_* (index 0 unused) */
     dtx_hist_t duration[2];    /* BEGIN to final state: [0] committed, [1] aborted */
     uint64_t   stuck;          /* transactions this node marked stuck */
     uint64_t   http[6];        /* HTTP answers by status class: [2] 2xx ... [5] 5xx */
     uint64_t   actions;        /* operator actions requested over HTTP */
+    uint64_t   limited[DTX_LIMIT_COUNT]; /* refusals by limit */
+    uint64_t   denied[DTX_DENY_COUNT];   /* refusals by reason */
 } dtx_metrics_t;
+
+void dtx_metrics_limited(dtx_metrics_t *m, int which);
+void dtx_metrics_denied(dtx_metrics_t *m, int why);
 
 /* A phase reply arrived ms after its call was sent. */
 void dtx_metrics_phase(dtx_metrics_t *m, int op, int64_t ms);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "coord.h"
+#include "peerrate.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
 #include "txn.h"
@@ -32,17 +34,69 @@ static void s_wake_resource(dtx_coord_t *co, dtx_txn_t *txn, void *arg)
         dtx_driver_reschedule(co, txn);
 }
 
-void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                            const dtx_msg_t *msg)
 {
-    int fresh = 0;
-    dtx_instance_t *in = dtx_registry_register(co->registry, peer->rid, peer->rid_len,
-                                               msg->instance, msg->resource, dtx_clock_mono_ms(),
-                                               &fresh);
-    if (!in) {
-        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "could not register instance %s",
-                              msg->instance);
+    int64_t now = dtx_clock_mono_ms(), retry = 0;
+    if (!dtx_auth_resource_ok(id, msg->resource)) {
+        dtx_metrics_denied(&co->metrics, id->roles & DTX_ROLE_PARTICIPANT ? DTX_DENY_RESOURCE
+                                                                          : DTX_DENY_ROLE);
+        dtx_log_warn("registration refused: resource not allowed for this key",
+                     "instance=%s resource=%s principal=%s", msg->instance, msg->resource,
+                     id->principal);
+        dtx_coord_reply_error(co, peer, DTX_EACCES,
+                              "this key may not serve resource %s (see the allow-list)",
+                              msg->resource);
         return;
     }
+    if (dtx_peerrate_take(co->rates, peer->rid, peer->rid_len, DTX_PEERRATE_REGISTER, now,
+                          &retry) != 0) {
+        dtx_metrics_limited(&co->metrics, DTX_LIMIT_REGISTRATIONS);
+        dtx_coord_reply_error(co, peer, DTX_ELIMIT,
+                              "more than %lld registrations per second (max-registrations): "
+                              "retry after %lld ms",
+                              (long long)co->cfg.max_registrations, (long long)retry);
+        return;
+    }
+    if (co->cfg.max_instances > 0 && !dtx_registry_find(co->registry, peer->rid, peer->rid_len) &&
+        dtx_registry_instances(co->registry) >= co->cfg.max_instances) {
+        dtx_metrics_limited(&co->metrics, DTX_LIMIT_INSTANCES);
+        dtx_coord_reply_error(co, peer, DTX_ELIMIT,
+                              "%lld participant connections already (max-instances): retry after "
+                              "%d ms", (long long)co->cfg.max_instances, DTX_RETRY_AFTER_MS);
+        return;
+    }
+    int fresh = 0, err = 0;
+    uint64_t replaced = 0;
+    dtx_instance_t *in = dtx_registry_register(co->registry, peer->rid, peer->rid_len,
+                                               msg->instance, msg->resource, id->owner,
+                                               (int)co->cfg.max_resources, now, &fresh, &replaced,
+                                               &err);
+    if (!in) {
+        if (err == DTX_EACCES) {
+            dtx_metrics_denied(&co->metrics, DTX_DENY_INSTANCE);
+            dtx_log_warn("registration refused: instance name held by another peer",
+                         "instance=%s resource=%s principal=%s", msg->instance, msg->resource,
+                         id->principal);
+            dtx_coord_reply_error(co, peer, DTX_EACCES,
+                                  "instance name %s is held by another live connection%s",
+                                  msg->instance,
+                                  co->auth_on ? " of another key" : " (or this connection "
+                                                "registered another name)");
+        } else if (err == DTX_ELIMIT) {
+            dtx_metrics_limited(&co->metrics, DTX_LIMIT_RESOURCES);
+            dtx_coord_reply_error(co, peer, DTX_ELIMIT,
+                                  "instance %s serves %lld resources already (max-resources)",
+                                  msg->instance, (long long)co->cfg.max_resources);
+        } else {
+            dtx_coord_reply_error(co, peer, err ? err : DTX_ENOMEM,
+                                  "could not register instance %s", msg->instance);
+        }
+        return;
+    }
+    if (replaced)
+        dtx_log_info("participant reconnected: the old connection is replaced", "instance=%s",
+                     msg->instance);
     dtx_log_info("participant registered", "instance=%s resource=%s", msg->instance,
                  msg->resource);
     dtx_msg_t out;
@@ -53,17 +107,24 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_m
     out.heartbeat_ms = (uint32_t)co->cfg.heartbeat_ms;
     snprintf(out.coordinator, sizeof out.coordinator, "%.63s", co->cfg.node_id);
     dtx_coord_reply(co, peer, &out);
-    /* Calls waiting for this resource go now. */
-    dtx_txn_each(co, s_wake_resource, (void *)msg->resource);
+    /* Calls waiting for this resource go now. Only a resource that had no
+     * live instance can have calls waiting for one: the walk over every
+     * transaction is not paid for every registration. */
+    if (fresh)
+        dtx_txn_each(co, s_wake_resource, (void *)msg->resource);
 }
 
 void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
 {
-    if (dtx_registry_touch(co->registry, peer->rid, peer->rid_len, dtx_clock_mono_ms()) != 0) {
+    dtx_instance_t *in = dtx_registry_find(co->registry, peer->rid, peer->rid_len);
+    if (!in || strcmp(in->name, msg->instance) != 0) {
+        /* A heartbeat keeps alive only the instance of its own connection. */
         dtx_coord_reply_error(co, peer, DTX_EUNREGISTERED,
-                              "instance %s is not registered here; send REGISTER", msg->instance);
+                              "instance %s is not registered on this connection; send REGISTER",
+                              msg->instance);
         return;
     }
+    in->last_seen_ms = dtx_clock_mono_ms();
     dtx_msg_t out;
     memset(&out, 0, sizeof out);
     out.type = DTX_MSG_HEARTBEAT_OK;

@@ -64,6 +64,7 @@ static void s_on_global(void *p, int rc, const PGresult *res)
     txn->decision = atoi(PQgetvalue(res, 0, 5));
     txn->preparing = PQgetvalue(res, 0, 6)[0] == 't';
     snprintf(txn->gen, sizeof txn->gen, "%s", PQgetvalue(res, 0, 7));
+    snprintf(txn->initiator, sizeof txn->initiator, "%s", PQgetvalue(res, 0, 8));
 }
 
 static void s_on_branches(void *p, int rc, const PGresult *res)
@@ -93,8 +94,10 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
             dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
             return;
         }
-        memcpy(br->payload, raw, len);
+        if (len)
+            memcpy(br->payload, raw, len);
         br->payload_len = (uint32_t)len;
+        dtx_txn_payload_add(co, txn, (int64_t)len);
         PQfreemem(raw);
         br->state = atoi(PQgetvalue(res, i, 4));
         br->attempt = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
@@ -176,7 +179,7 @@ static void s_load_listed(dtx_coord_t *co, const PGresult *res, const char *what
             /* Taken back after another node held it: the copy in memory
              * predates that and is worthless (its owner_gen is stale too,
              * so it could not write anyway). Read it again. */
-            dtx_txn_evict(co, old, DTX_ESTATE, "transaction moved between coordinators; retry");
+            dtx_api_forget(co, old, "the transaction moved between coordinators");
         }
         if (dtx_recovery_load(co, gid, 0))
             loaded++;

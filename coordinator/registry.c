@@ -1,33 +1,157 @@
 /*
- * registry.c — instances are few (tens, not thousands), so plain arrays
- * scanned linearly beat any hashing here. An instance is owned by the
- * instance table; resources hold indexes-by-pointer into it.
+ * registry.c — instances and resources in chained hash tables (by routing
+ * id, by name, by serial; resources by name), so that a peer registering
+ * many names or a flood of replies costs O(1) per message. An instance is
+ * owned by the instance table; a resource holds pointers to its members,
+ * an instance pointers to its resources, so a removal touches only the
+ * resources of that instance.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "registry.h"
 
-typedef struct s_resource {
-    char             name[DTX_NAME_SIZE];
-    dtx_instance_t **members; /* live instances serving it */
-    int              count;
-    int              cap;
-    unsigned         next;    /* round-robin cursor */
-} s_resource_t;
+typedef struct s_resource s_resource_t;
+
+typedef struct s_inst {
+    dtx_instance_t  pub;          /* first: the public part */
+    s_resource_t  **res;          /* resources it serves (pub.nresources) */
+    int             capres;
+    int             idx;          /* position in dtx_registry.all */
+    struct s_inst  *next_rid;     /* hash chains */
+    struct s_inst  *next_name;
+    struct s_inst  *next_serial;
+} s_inst_t;
+
+struct s_resource {
+    char          name[DTX_NAME_SIZE];
+    s_inst_t    **members;        /* live instances serving it */
+    int           count;
+    int           cap;
+    unsigned      next;           /* round-robin cursor */
+    int           idx;            /* position in dtx_registry.res_list */
+    s_resource_t *hnext;
+};
+
+/* A chained hash table over elements that embed their own next pointer
+ * (at next_off) and whose hash hash() recomputes for a resize. */
+typedef struct s_table {
+    void   **b;
+    size_t   n;                   /* buckets, a power of two */
+    size_t   count;
+    size_t   next_off;
+    uint64_t (*hash)(const void *e);
+} s_table_t;
 
 struct dtx_registry {
-    dtx_instance_t **instances;
-    int              ninstances;
-    int              capinstances;
-    s_resource_t    *resources;
-    int              nresources;
-    int              capresources;
+    s_inst_t   **all;             /* every instance, for expiry and visits */
+    int          nall;
+    int          capall;
+    uint64_t     serial;          /* last serial given */
+    s_table_t    by_rid, by_name, by_serial, resources;
+    s_resource_t **res_list;      /* every resource, in creation order */
+    int          nres;
+    int          capres;
 };
+
+#define S_NEXT(t, e) (*(void **)((char *)(e) + (t)->next_off))
+
+static uint64_t s_fnv(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+static uint64_t s_hash_rid(const void *e)
+{
+    const s_inst_t *in = e;
+    return s_fnv(in->pub.rid, in->pub.rid_len);
+}
+
+static uint64_t s_hash_name(const void *e)
+{
+    const s_inst_t *in = e;
+    return s_fnv(in->pub.name, strlen(in->pub.name));
+}
+
+static uint64_t s_hash_serial(const void *e)
+{
+    const s_inst_t *in = e;
+    return in->pub.serial * 0x9E3779B97F4A7C15ull;
+}
+
+static uint64_t s_hash_resource(const void *e)
+{
+    const s_resource_t *r = e;
+    return s_fnv(r->name, strlen(r->name));
+}
+
+static int s_table_init(s_table_t *t, size_t next_off, uint64_t (*hash)(const void *))
+{
+    t->n = 64;
+    t->b = calloc(t->n, sizeof *t->b);
+    t->count = 0;
+    t->next_off = next_off;
+    t->hash = hash;
+    return t->b ? 0 : DTX_ENOMEM;
+}
+
+static void s_table_insert(s_table_t *t, void *e)
+{
+    if (t->count >= t->n) {
+        size_t n = t->n * 2;
+        void **b = calloc(n, sizeof *b);
+        if (b) { /* else: longer chains, still correct */
+            for (size_t i = 0; i < t->n; i++)
+                for (void *x = t->b[i], *nx; x; x = nx) {
+                    nx = S_NEXT(t, x);
+                    size_t k = t->hash(x) & (n - 1);
+                    S_NEXT(t, x) = b[k];
+                    b[k] = x;
+                }
+            free(t->b);
+            t->b = b;
+            t->n = n;
+        }
+    }
+    size_t k = t->hash(e) & (t->n - 1);
+    S_NEXT(t, e) = t->b[k];
+    t->b[k] = e;
+    t->count++;
+}
+
+static void s_table_remove(s_table_t *t, void *e)
+{
+    void **pp = &t->b[t->hash(e) & (t->n - 1)];
+    while (*pp && *pp != e)
+        pp = &S_NEXT(t, *pp);
+    if (*pp) {
+        *pp = S_NEXT(t, e);
+        t->count--;
+    }
+}
+
+static void *s_table_head(const s_table_t *t, uint64_t h)
+{
+    return t->b[h & (t->n - 1)];
+}
 
 dtx_registry_t *dtx_registry_new(void)
 {
-    return calloc(1, sizeof(dtx_registry_t));
+    dtx_registry_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    if (s_table_init(&self->by_rid, offsetof(s_inst_t, next_rid), s_hash_rid) != 0 ||
+        s_table_init(&self->by_name, offsetof(s_inst_t, next_name), s_hash_name) != 0 ||
+        s_table_init(&self->by_serial, offsetof(s_inst_t, next_serial), s_hash_serial) != 0 ||
+        s_table_init(&self->resources, offsetof(s_resource_t, hnext), s_hash_resource) != 0) {
+        dtx_registry_destroy(&self);
+        return NULL;
+    }
+    return self;
 }
 
 void dtx_registry_destroy(dtx_registry_t **self_p)
@@ -35,12 +159,20 @@ void dtx_registry_destroy(dtx_registry_t **self_p)
     if (!self_p || !*self_p)
         return;
     dtx_registry_t *self = *self_p;
-    for (int i = 0; i < self->ninstances; i++)
-        free(self->instances[i]);
-    free(self->instances);
-    for (int i = 0; i < self->nresources; i++)
-        free(self->resources[i].members);
-    free(self->resources);
+    for (int i = 0; i < self->nall; i++) {
+        free(self->all[i]->res);
+        free(self->all[i]);
+    }
+    free(self->all);
+    for (int i = 0; i < self->nres; i++) {
+        free(self->res_list[i]->members);
+        free(self->res_list[i]);
+    }
+    free(self->res_list);
+    free(self->by_rid.b);
+    free(self->by_name.b);
+    free(self->by_serial.b);
+    free(self->resources.b);
     free(self);
     *self_p = NULL;
 }
@@ -60,76 +192,169 @@ static int s_grow(void **arr, int *cap, int need, size_t elem)
     return 0;
 }
 
+static s_inst_t *s_find_rid(dtx_registry_t *self, const uint8_t *rid, size_t rid_len)
+{
+    for (s_inst_t *in = s_table_head(&self->by_rid, s_fnv(rid, rid_len)); in; in = in->next_rid)
+        if (in->pub.rid_len == rid_len && memcmp(in->pub.rid, rid, rid_len) == 0)
+            return in;
+    return NULL;
+}
+
+static s_inst_t *s_find_name(dtx_registry_t *self, const char *name)
+{
+    for (s_inst_t *in = s_table_head(&self->by_name, s_fnv(name, strlen(name))); in;
+         in = in->next_name)
+        if (strcmp(in->pub.name, name) == 0)
+            return in;
+    return NULL;
+}
+
 dtx_instance_t *dtx_registry_find(dtx_registry_t *self, const uint8_t *rid, size_t rid_len)
 {
-    for (int i = 0; i < self->ninstances; i++) {
-        dtx_instance_t *in = self->instances[i];
-        if (in->rid_len == rid_len && memcmp(in->rid, rid, rid_len) == 0)
-            return in;
-    }
+    s_inst_t *in = s_find_rid(self, rid, rid_len);
+    return in ? &in->pub : NULL;
+}
+
+dtx_instance_t *dtx_registry_find_serial(dtx_registry_t *self, uint64_t serial)
+{
+    for (s_inst_t *in = s_table_head(&self->by_serial, serial * 0x9E3779B97F4A7C15ull); in;
+         in = in->next_serial)
+        if (in->pub.serial == serial)
+            return &in->pub;
     return NULL;
 }
 
 static s_resource_t *s_resource(dtx_registry_t *self, const char *name, int create)
 {
-    for (int i = 0; i < self->nresources; i++)
-        if (strcmp(self->resources[i].name, name) == 0)
-            return &self->resources[i];
+    for (s_resource_t *r = s_table_head(&self->resources, s_fnv(name, strlen(name))); r;
+         r = r->hnext)
+        if (strcmp(r->name, name) == 0)
+            return r;
     if (!create)
         return NULL;
-    if (s_grow((void **)&self->resources, &self->capresources, self->nresources + 1,
-               sizeof(s_resource_t)) != 0)
+    if (s_grow((void **)&self->res_list, &self->capres, self->nres + 1, sizeof(s_resource_t *)))
         return NULL;
-    s_resource_t *r = &self->resources[self->nresources++];
-    memset(r, 0, sizeof *r);
+    s_resource_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
     strcpy(r->name, name);
+    r->idx = self->nres;
+    self->res_list[self->nres++] = r;
+    s_table_insert(&self->resources, r);
     return r;
 }
 
-dtx_instance_t *dtx_registry_register(dtx_registry_t *self, const uint8_t *rid, size_t rid_len,
-                                      const char *instance, const char *resource, int64_t now_ms,
-                                      int *is_new_resource)
+static void s_remove(dtx_registry_t *self, s_inst_t *in)
 {
+    for (int i = 0; i < in->pub.nresources; i++) {
+        s_resource_t *r = in->res[i];
+        for (int j = 0; j < r->count; j++)
+            if (r->members[j] == in) {
+                r->members[j] = r->members[--r->count];
+                break;
+            }
+        if (r->count == 0) {
+            /* Names nobody serves any more cost nothing. */
+            s_table_remove(&self->resources, r);
+            s_resource_t *lastr = self->res_list[--self->nres];
+            self->res_list[r->idx] = lastr;
+            lastr->idx = r->idx;
+            free(r->members);
+            free(r);
+        }
+    }
+    s_table_remove(&self->by_rid, in);
+    s_table_remove(&self->by_name, in);
+    s_table_remove(&self->by_serial, in);
+    s_inst_t *last = self->all[--self->nall];
+    self->all[in->idx] = last;
+    last->idx = in->idx;
+    free(in->res);
+    free(in);
+}
+
+dtx_instance_t *dtx_registry_register(dtx_registry_t *self, const uint8_t *rid, size_t rid_len,
+                                      const char *instance, const char *resource,
+                                      const char *owner, int max_resources, int64_t now_ms,
+                                      int *is_new_resource, uint64_t *replaced, int *err)
+{
+    int e = 0;
     if (is_new_resource)
         *is_new_resource = 0;
+    if (replaced)
+        *replaced = 0;
     if (!rid || rid_len == 0 || rid_len > DTX_ROUTING_ID_MAX || !instance || !resource ||
-        strlen(instance) > DTX_NAME_MAX || strlen(resource) > DTX_NAME_MAX)
-        return NULL;
-    dtx_instance_t *in = dtx_registry_find(self, rid, rid_len);
-    if (!in) {
-        if (s_grow((void **)&self->instances, &self->capinstances, self->ninstances + 1,
-                   sizeof(dtx_instance_t *)) != 0)
-            return NULL;
-        in = calloc(1, sizeof *in);
-        if (!in)
-            return NULL;
-        memcpy(in->rid, rid, rid_len);
-        in->rid_len = rid_len;
-        in->registered_ms = now_ms;
-        self->instances[self->ninstances++] = in;
+        !owner || strlen(instance) > DTX_NAME_MAX || strlen(resource) > DTX_NAME_MAX ||
+        strlen(owner) >= DTX_OWNER_SIZE) {
+        e = DTX_EINVAL;
+        goto fail;
     }
-    strcpy(in->name, instance);
-    in->last_seen_ms = now_ms;
+    s_inst_t *in = s_find_rid(self, rid, rid_len);
+    if (in && strcmp(in->pub.name, instance) != 0) {
+        /* One connection is one instance: a second name would let a peer
+         * hold names it never heartbeats for. */
+        e = DTX_EACCES;
+        goto fail;
+    }
+    if (!in) {
+        s_inst_t *holder = s_find_name(self, instance);
+        if (holder) {
+            if (strcmp(holder->pub.owner, owner) != 0) {
+                e = DTX_EACCES;
+                goto fail;
+            }
+            if (replaced)
+                *replaced = holder->pub.serial;
+            s_remove(self, holder); /* the same owner, reconnected */
+        }
+        if (s_grow((void **)&self->all, &self->capall, self->nall + 1, sizeof(s_inst_t *)) != 0 ||
+            !(in = calloc(1, sizeof *in))) {
+            e = DTX_ENOMEM;
+            goto fail;
+        }
+        memcpy(in->pub.rid, rid, rid_len);
+        in->pub.rid_len = rid_len;
+        strcpy(in->pub.name, instance);
+        strcpy(in->pub.owner, owner);
+        in->pub.serial = ++self->serial;
+        in->pub.registered_ms = now_ms;
+        in->idx = self->nall;
+        self->all[self->nall++] = in;
+        s_table_insert(&self->by_rid, in);
+        s_table_insert(&self->by_name, in);
+        s_table_insert(&self->by_serial, in);
+    }
+    in->pub.last_seen_ms = now_ms;
+    for (int i = 0; i < in->pub.nresources; i++)
+        if (strcmp(in->res[i]->name, resource) == 0)
+            return &in->pub;
+    if (max_resources > 0 && in->pub.nresources >= max_resources) {
+        e = DTX_ELIMIT;
+        goto fail;
+    }
     s_resource_t *r = s_resource(self, resource, 1);
-    if (!r)
-        return NULL;
-    for (int i = 0; i < r->count; i++)
-        if (r->members[i] == in)
-            return in;
-    if (s_grow((void **)&r->members, &r->cap, r->count + 1, sizeof(dtx_instance_t *)) != 0)
-        return NULL;
+    if (!r || s_grow((void **)&in->res, &in->capres, in->pub.nresources + 1, sizeof *in->res) ||
+        s_grow((void **)&r->members, &r->cap, r->count + 1, sizeof(s_inst_t *)) != 0) {
+        e = DTX_ENOMEM;
+        goto fail;
+    }
+    in->res[in->pub.nresources++] = r;
     r->members[r->count++] = in;
     if (is_new_resource && r->count == 1)
         *is_new_resource = 1;
-    return in;
+    return &in->pub;
+fail:
+    if (err)
+        *err = e;
+    return NULL;
 }
 
 int dtx_registry_touch(dtx_registry_t *self, const uint8_t *rid, size_t rid_len, int64_t now_ms)
 {
-    dtx_instance_t *in = dtx_registry_find(self, rid, rid_len);
+    s_inst_t *in = s_find_rid(self, rid, rid_len);
     if (!in)
         return DTX_EUNREGISTERED;
-    in->last_seen_ms = now_ms;
+    in->pub.last_seen_ms = now_ms;
     return 0;
 }
 
@@ -138,44 +363,26 @@ dtx_instance_t *dtx_registry_pick(dtx_registry_t *self, const char *resource)
     s_resource_t *r = s_resource(self, resource, 0);
     if (!r || r->count == 0)
         return NULL;
-    dtx_instance_t *in = r->members[r->next % (unsigned)r->count];
+    s_inst_t *in = r->members[r->next % (unsigned)r->count];
     r->next++;
-    return in;
-}
-
-static void s_remove(dtx_registry_t *self, int idx)
-{
-    dtx_instance_t *in = self->instances[idx];
-    for (int i = 0; i < self->nresources; i++) {
-        s_resource_t *r = &self->resources[i];
-        for (int j = 0; j < r->count; j++)
-            if (r->members[j] == in) {
-                r->members[j] = r->members[--r->count];
-                break;
-            }
-    }
-    self->instances[idx] = self->instances[--self->ninstances];
-    free(in);
+    return &in->pub;
 }
 
 int dtx_registry_drop(dtx_registry_t *self, const uint8_t *rid, size_t rid_len)
 {
-    for (int i = 0; i < self->ninstances; i++) {
-        dtx_instance_t *in = self->instances[i];
-        if (in->rid_len == rid_len && memcmp(in->rid, rid, rid_len) == 0) {
-            s_remove(self, i);
-            return 1;
-        }
-    }
-    return 0;
+    s_inst_t *in = s_find_rid(self, rid, rid_len);
+    if (!in)
+        return 0;
+    s_remove(self, in);
+    return 1;
 }
 
 int dtx_registry_expire(dtx_registry_t *self, int64_t now_ms, int64_t timeout_ms)
 {
     int dropped = 0;
-    for (int i = self->ninstances - 1; i >= 0; i--)
-        if (self->instances[i]->last_seen_ms < now_ms - timeout_ms) {
-            s_remove(self, i);
+    for (int i = self->nall - 1; i >= 0; i--)
+        if (self->all[i]->pub.last_seen_ms < now_ms - timeout_ms) {
+            s_remove(self, self->all[i]);
             dropped++;
         }
     return dropped;
@@ -187,9 +394,14 @@ int dtx_registry_count(dtx_registry_t *self, const char *resource)
     return r ? r->count : 0;
 }
 
+int dtx_registry_instances(const dtx_registry_t *self)
+{
+    return self->nall;
+}
+
 void dtx_registry_each(dtx_registry_t *self, dtx_registry_visit_fn fn, void *arg)
 {
-    for (int i = 0; i < self->nresources; i++)
-        for (int j = 0; j < self->resources[i].count; j++)
-            fn(self->resources[i].name, self->resources[i].members[j], arg);
+    for (int i = 0; i < self->nres; i++)
+        for (int j = 0; j < self->res_list[i]->count; j++)
+            fn(self->res_list[i]->name, &self->res_list[i]->members[j]->pub, arg);
 }

@@ -18,23 +18,47 @@
 #include <zmq.h>
 
 #include "admin_http.h"
+#include "auth.h"
 #include "coord.h"
 #include "dtx/clock.h"
+#include "dtx/id.h"
 #include "dtx/log.h"
+#include "peerrate.h"
 
 #define S_MAX_MSGS_PER_TURN 512
 #define S_MAX_POLL_MS 100
-#define S_MAX_TIMERS_PER_TURN 4096
+/* Due timers run in slices: at most this many a turn, and none while the
+ * log has this many writes queued and unsent on a connection. An expiry
+ * storm (thousands of deadlines at once) then goes to the log in batches
+ * the database keeps up with, and new requests and the lease renewal
+ * (its own connection) are served between them. */
+#define S_MAX_TIMERS_PER_TURN 512
+#define S_TIMER_BACKLOG 1024
 
 int dtx_coord_init(dtx_coord_t *co)
 {
     int err = 0;
+    char why[512] = "";
+    /* Everything that can be wrong with the options is found, and every
+     * listener bound, before the node lease is taken: a start that fails
+     * must not take the lease from a live node of the same --node-id. */
+    co->auth = dtx_auth_new(&co->cfg, why, sizeof why, &err);
+    if (!co->auth) {
+        dtx_log_error("bad configuration", "error=\"%s\"", why);
+        return err;
+    }
+    co->auth_on = dtx_auth_curve(co->auth);
+    if (!co->auth_on)
+        dtx_log_warn("curve off: peers are not authenticated (development only; loopback)",
+                     "endpoint=%s", co->cfg.listen);
     co->sendbuf = malloc(DTX_MSG_MAX);
     co->registry = dtx_registry_new();
     co->txns = dtx_txntable_new();
-    if (!co->sendbuf || !co->registry || !co->txns)
+    co->rates = dtx_peerrate_new(co->cfg.max_peer_rate, co->cfg.max_registrations, 100000);
+    if (!co->sendbuf || !co->registry || !co->txns || !co->rates)
         return DTX_ENOMEM;
-    co->store = dtx_store_new(co->cfg.db, (int)co->cfg.db_connections, dtx_coord_sql,
+    co->next_corr = dtx_random_u64() >> 1; /* a restart never reuses a recent corr */
+    co->store = dtx_store_new(co->cfg.db, (int)co->cfg.db_connections, 1, dtx_coord_sql,
                               DTX_SQL_COUNT, &err);
     if (!co->store)
         return err;
@@ -57,23 +81,26 @@ int dtx_coord_init(dtx_coord_t *co)
         dtx_log_error("socket options failed", "error=\"%s\"", zmq_strerror(errno));
         return DTX_EIO;
     }
+    if (dtx_auth_attach(co->auth, co->zctx, co->router) != 0)
+        return DTX_EIO;
     if (zmq_bind(co->router, co->cfg.listen) != 0) {
         dtx_log_error("cannot listen", "endpoint=%s error=\"%s\"", co->cfg.listen,
                       zmq_strerror(errno));
-        return DTX_EIO;
+        return DTX_ECONFIG;
     }
     char endpoint[DTX_OPT_STRMAX];
     size_t len = sizeof endpoint;
     if (zmq_getsockopt(co->router, ZMQ_LAST_ENDPOINT, endpoint, &len) != 0)
         snprintf(endpoint, sizeof endpoint, "%s", co->cfg.listen);
-    dtx_log_info("listening", "endpoint=%s node=%s", endpoint, co->cfg.node_id);
-    if (dtx_lease_acquire(co, endpoint) != 0)
-        return DTX_EDB;
+    dtx_log_info("listening", "endpoint=%s node=%s curve=%d", endpoint, co->cfg.node_id,
+                 co->auth_on);
     /* The admin URL file is written before the endpoint file that says
-     * "ready". */
+     * "ready"; nothing is served before the loop runs (after the lease). */
     int admin_rc = dtx_admin_start(co);
     if (admin_rc != 0)
         return admin_rc;
+    if (dtx_lease_acquire(co, endpoint) != 0)
+        return DTX_EDB;
     if (co->cfg.endpoint_file[0]) {
         char tmp[DTX_OPT_STRMAX + 8];
         snprintf(tmp, sizeof tmp, "%s.tmp", co->cfg.endpoint_file);
@@ -96,9 +123,11 @@ void dtx_coord_fini(dtx_coord_t *co)
     dtx_store_destroy(&co->store);
     dtx_txntable_destroy(&co->txns);
     dtx_registry_destroy(&co->registry);
+    dtx_peerrate_destroy(&co->rates);
     if (co->router)
         zmq_close(co->router);
     co->router = NULL;
+    dtx_auth_destroy(&co->auth); /* its ZAP socket, before the context ends */
     if (co->zctx)
         zmq_ctx_term(co->zctx);
     co->zctx = NULL;
@@ -167,8 +196,45 @@ void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_tx
     dtx_coord_reply(co, peer, &out);
 }
 
-static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+/* Messages a peer sends in each role; replies (PHASE_REPLY) are not
+ * requests and are never rate-limited: they are matched, or ignored, in
+ * O(1). */
+static unsigned s_role_of(int type)
 {
+    switch (type) {
+    case DTX_MSG_REGISTER:
+    case DTX_MSG_HEARTBEAT:
+    case DTX_MSG_PHASE_REPLY:
+        return DTX_ROLE_PARTICIPANT;
+    default:
+        return DTX_ROLE_INITIATOR | DTX_ROLE_OPERATOR; /* api.c checks which */
+    }
+}
+
+static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                       const dtx_msg_t *msg)
+{
+    if (msg->type != DTX_MSG_ERROR && !(id->roles & s_role_of(msg->type))) {
+        dtx_metrics_denied(&co->metrics, DTX_DENY_ROLE);
+        dtx_log_warn("request refused: role", "type=%s principal=%s",
+                     dtx_msg_type_name(msg->type), id->principal);
+        if (msg->type != DTX_MSG_PHASE_REPLY)
+            dtx_coord_reply_error(co, peer, DTX_EACCES, "this key may not send %s",
+                                  dtx_msg_type_name(msg->type));
+        return;
+    }
+    if (msg->type != DTX_MSG_PHASE_REPLY && msg->type != DTX_MSG_ERROR) {
+        int64_t retry = 0;
+        if (dtx_peerrate_take(co->rates, peer->rid, peer->rid_len, DTX_PEERRATE_REQUEST,
+                              dtx_clock_mono_ms(), &retry) != 0) {
+            dtx_metrics_limited(&co->metrics, DTX_LIMIT_PEER_RATE);
+            dtx_coord_reply_error(co, peer, DTX_ELIMIT,
+                                  "more than %lld requests per second from this connection "
+                                  "(max-peer-rate): retry after %lld ms",
+                                  (long long)co->cfg.max_peer_rate, (long long)retry);
+            return;
+        }
+    }
     switch (msg->type) {
     case DTX_MSG_BEGIN:
     case DTX_MSG_TRY:
@@ -176,10 +242,10 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t 
     case DTX_MSG_ROLLBACK:
     case DTX_MSG_STATUS:
     case DTX_MSG_RESUME:
-        dtx_api_handle(co, peer, msg);
+        dtx_api_handle(co, peer, id, msg);
         break;
     case DTX_MSG_REGISTER:
-        dtx_driver_on_register(co, peer, msg);
+        dtx_driver_on_register(co, peer, id, msg);
         break;
     case DTX_MSG_HEARTBEAT:
         dtx_driver_on_heartbeat(co, peer, msg);
@@ -253,7 +319,16 @@ static int s_read_one(dtx_coord_t *co)
         dtx_coord_reply_error(co, &peer, rc, "%s", err);
     } else {
         peer.corr = msg.corr;
-        s_dispatch(co, &peer, &msg);
+        dtx_ident_t id;
+        if (dtx_auth_identify(co->auth, &first, peer.rid, peer.rid_len, &id) != 0) {
+            /* Its key left the allow-list after the handshake (reload). */
+            dtx_metrics_denied(&co->metrics, DTX_DENY_HANDSHAKE);
+            if (msg.type != DTX_MSG_PHASE_REPLY && msg.type != DTX_MSG_ERROR)
+                dtx_coord_reply_error(co, &peer, DTX_EACCES,
+                                      "this key is no longer in the allow-list");
+        } else {
+            s_dispatch(co, &peer, &id, &msg);
+        }
     }
     zmq_msg_close(&first);
     return 1;
@@ -261,7 +336,7 @@ static int s_read_one(dtx_coord_t *co)
 
 int dtx_coord_run(dtx_coord_t *co)
 {
-    zmq_pollitem_t items[1 + 64 + DTX_ADMIN_POLL_ITEMS];
+    zmq_pollitem_t items[1 + 64 + DTX_ADMIN_POLL_ITEMS + 1];
     int64_t now = dtx_clock_mono_ms();
     co->next_scan_ms = now; /* recover at once */
     for (;;) {
@@ -275,16 +350,29 @@ int dtx_coord_run(dtx_coord_t *co)
         now = dtx_clock_mono_ms();
         int64_t timeout = S_MAX_POLL_MS;
         int64_t next = dtx_timer_next(co);
+        if (dtx_store_backlog(co->store) >= S_TIMER_BACKLOG)
+            next = -1; /* the store's progress wakes the loop, not the timers */
         if (next >= 0 && next - now < timeout)
             timeout = next - now < 0 ? 0 : next - now;
         int nadmin = dtx_admin_poll_items(co, items + 1 + nstore, DTX_ADMIN_POLL_ITEMS, &timeout);
-        if (zmq_poll(items, 1 + nstore + nadmin, (long)timeout) < 0) {
+        int nzap = dtx_auth_poll_items(co->auth, items + 1 + nstore + nadmin, 1);
+        if (zmq_poll(items, 1 + nstore + nadmin + nzap, (long)timeout) < 0) {
             if (errno == EINTR)
                 continue;
             dtx_log_error("poll failed", "error=\"%s\"", zmq_strerror(errno));
             return DTX_EIO;
         }
         dtx_store_process(co->store, items + 1, nstore);
+        dtx_auth_process(co->auth, items + 1 + nstore + nadmin, nzap, &co->metrics);
+        if (co->reload) {
+            co->reload = 0;
+            char why[512] = "";
+            if (dtx_auth_reload(co->auth, why, sizeof why) != 0)
+                dtx_log_error("allow-list not reloaded: the old one stays in force",
+                              "error=\"%s\"", why);
+            else
+                dtx_log_info("allow-list reloaded", "file=%s", co->cfg.curve_allow_file);
+        }
         /* Edge-triggered: drain (bounded, so timers and the store get
          * their turn under a flood). */
         for (int i = 0; i < S_MAX_MSGS_PER_TURN && s_read_one(co); i++)
@@ -292,7 +380,10 @@ int dtx_coord_run(dtx_coord_t *co)
         dtx_admin_process(co, items + 1 + nstore, nadmin, dtx_clock_mono_ms());
         now = dtx_clock_mono_ms();
         dtx_txn_t *txn;
-        for (int i = 0; i < S_MAX_TIMERS_PER_TURN && (txn = dtx_timer_due(co, now)) != NULL; i++)
+        for (int i = 0; i < S_MAX_TIMERS_PER_TURN &&
+                        dtx_store_backlog(co->store) < S_TIMER_BACKLOG &&
+                        (txn = dtx_timer_due(co, now)) != NULL;
+             i++)
             dtx_driver_on_timer(co, txn, now);
         dtx_driver_tick(co, now);
         dtx_lease_tick(co, now);

@@ -62,7 +62,8 @@ struct dtx_store {
     const dtx_store_stmt_t *stmts;
     int                     nstmts;
     s_conn_t               *conns;
-    int                     nconn;
+    int                     nconn;   /* connections: the shards, then the control one */
+    int                     nshards; /* connections gids are spread over */
     dtx_store_stats_t       stats;
 };
 
@@ -139,18 +140,19 @@ err:
     return DTX_EDB;
 }
 
-dtx_store_t *dtx_store_new(const char *conninfo, int nconn,
+dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
                            const dtx_store_stmt_t *stmts, int nstmts, int *err)
 {
     int rc = DTX_ENOMEM;
     dtx_store_t *self = calloc(1, sizeof *self);
     if (!self)
         goto err;
+    self->nshards = nconn > 0 ? nconn : 1;
+    self->nconn = self->nshards + (control ? 1 : 0);
     self->conninfo = strdup(conninfo);
-    self->conns = calloc((size_t)(nconn > 0 ? nconn : 1), sizeof(s_conn_t));
+    self->conns = calloc((size_t)self->nconn, sizeof(s_conn_t));
     if (!self->conninfo || !self->conns)
         goto err;
-    self->nconn = nconn > 0 ? nconn : 1;
     self->stmts = stmts;
     self->nstmts = nstmts;
     for (int i = 0; i < self->nconn; i++)
@@ -215,7 +217,8 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
                       const char *const *values, const int *lengths, const int *formats,
                       dtx_store_cb cb, void *ctx)
 {
-    s_conn_t *c = &self->conns[shard % (uint32_t)self->nconn];
+    s_conn_t *c = &self->conns[shard == DTX_STORE_CONTROL ? (uint32_t)self->nconn - 1
+                                                          : shard % (uint32_t)self->nshards];
     s_batch_t *b = &c->pending;
     size_t need = 0;
     int lens[S_MAXPARAMS];
@@ -439,4 +442,13 @@ void dtx_store_stats(const dtx_store_t *self, dtx_store_stats_t *out)
     out->connected = 0;
     for (int i = 0; i < self->nconn; i++)
         out->connected += self->conns[i].up;
+}
+
+int dtx_store_backlog(const dtx_store_t *self)
+{
+    int most = 0;
+    for (int i = 0; i < self->nshards; i++)
+        if (self->conns[i].pending.n > most)
+            most = self->conns[i].pending.n;
+    return most;
 }

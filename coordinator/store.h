@@ -49,12 +49,19 @@ typedef struct dtx_store_stats {
     int      connected;     /* connections up */
 } dtx_store_stats_t;
 
-/* Opens nconn connections (blocking), prepares stmts (array of nstmts; the
- * pointer must stay valid) on each. A batch holds whatever was submitted
- * while the previous one was in flight: its size adapts to the load.
- * Returns NULL and *err = DTX_EDB / DTX_ENOMEM on failure. */
-dtx_store_t *dtx_store_new(const char *conninfo, int nconn,
+/* Opens nconn connections (blocking), plus one when control is non-zero,
+ * and prepares stmts (array of nstmts; the pointer must stay valid) on
+ * each. A batch holds whatever was submitted while the previous one was in
+ * flight: its size adapts to the load. The control connection carries
+ * only what is submitted with shard DTX_STORE_CONTROL (the node lease), so
+ * a burst of log writes never delays it (without one, such submissions go
+ * to the last shard). Returns NULL and *err = DTX_EDB / DTX_ENOMEM. */
+#define DTX_STORE_CONTROL UINT32_MAX
+dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
                            const dtx_store_stmt_t *stmts, int nstmts, int *err);
+/* Operations submitted and not yet sent, on the busiest connection: the
+ * loop's measure of how far the log is behind. */
+int dtx_store_backlog(const dtx_store_t *self);
 void dtx_store_destroy(dtx_store_t **self_p);
 
 /* Queues one execution of stmt (index into stmts) on the connection of

@@ -22,6 +22,7 @@ struct dtx_txntable {
     int          heap_n;
     int          heap_cap;
     dtx_wctx_t  *free_ctx;
+    int64_t      payload;      /* sum of payload_bytes of live transactions */
 };
 
 dtx_txntable_t *dtx_txntable_new(void)
@@ -139,6 +140,11 @@ dtx_txn_t *dtx_txn_create(dtx_coord_t *co, const char *gid)
 
 dtx_branch_t *dtx_txn_branch(dtx_txn_t *txn, uint32_t no)
 {
+    /* The log numbers branches 1, 2, 3 ... and they are added in that
+     * order (one connection per gid, loads ORDER BY branch_no): branch no
+     * sits at no - 1. The scan is for a copy that missed one. */
+    if (no >= 1 && no <= (uint32_t)txn->nbranches && txn->branches[no - 1]->no == no)
+        return txn->branches[no - 1];
     for (int i = 0; i < txn->nbranches; i++)
         if (txn->branches[i]->no == no)
             return txn->branches[i];
@@ -168,6 +174,19 @@ dtx_branch_t *dtx_txn_add_branch(dtx_txn_t *txn, uint32_t no)
 size_t dtx_txn_count(dtx_coord_t *co)
 {
     return co->txns->count;
+}
+
+int64_t dtx_txn_payload_total(dtx_coord_t *co)
+{
+    return co->txns->payload;
+}
+
+void dtx_txn_payload_add(dtx_coord_t *co, dtx_txn_t *txn, int64_t n)
+{
+    if (txn->dead)
+        return;
+    txn->payload_bytes += n;
+    co->txns->payload += n;
 }
 
 void dtx_txn_each(dtx_coord_t *co, void (*fn)(dtx_coord_t *, dtx_txn_t *, void *), void *arg)
@@ -311,19 +330,32 @@ void dtx_txn_evict(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
         self->count--;
     }
     s_heap_remove(self, txn);
+    self->payload -= txn->payload_bytes;
+    txn->payload_bytes = 0;
     txn->dead = 1;
     /* Whoever still waits hears why. */
     if (err != 0) {
+        /* A decision or a Try under way may have taken effect: only the
+         * log can say, and STATUS asks it. */
         if (txn->has_decision_waiter)
-            dtx_coord_reply_error(co, &txn->decision_waiter, err, "%s (gid %s)", why, txn->gid);
+            dtx_coord_reply_error(co, &txn->decision_waiter, DTX_EUNKNOWN,
+                                  "%s (gid %s); the decision may have been recorded: ask STATUS",
+                                  why, txn->gid);
         for (int i = 0; i < txn->nbranches; i++)
             if (txn->branches[i]->has_waiter)
-                dtx_coord_reply_error(co, &txn->branches[i]->waiter, err, "%s (gid %s)", why,
-                                      txn->gid);
+                dtx_coord_reply_error(co, &txn->branches[i]->waiter, DTX_EUNKNOWN,
+                                      "%s (gid %s); branch %u may have run: ask STATUS", why,
+                                      txn->gid, txn->branches[i]->no);
         for (dtx_request_t *r = txn->parked; r; r = r->next)
-            dtx_coord_reply_error(co, &r->peer, err, "%s (gid %s)", why, txn->gid);
+            dtx_coord_reply_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : err,
+                                  "%s (gid %s)%s", why, txn->gid,
+                                  r->maybe_done ? "; an earlier try of this request may have "
+                                                  "taken effect: ask STATUS" : "");
     }
     txn->has_decision_waiter = 0;
+    for (int i = 0; i < txn->nbranches; i++)
+        txn->branches[i]->has_waiter = 0;
+    txn->nparked = 0;
     while (txn->parked) {
         dtx_request_t *r = txn->parked;
         txn->parked = r->next;

@@ -34,6 +34,9 @@ static const char *const s_errors[] = {
     [-DTX_EINTERNAL]      = "internal error, please report",
     [-DTX_EUNSUPPORTED]   = "not supported",
     [-DTX_EABORTED]       = "transaction aborted",
+    [-DTX_EUNKNOWN]       = "outcome unknown, ask the transaction's status",
+    [-DTX_EACCES]         = "not allowed for this peer",
+    [-DTX_ELIMIT]         = "over a configured limit, retry later",
 };
 
 #define S_NERRORS (sizeof s_errors / sizeof s_errors[0])

@@ -148,12 +148,12 @@ static void test_refuses_a_non_loopback_address_without_tokens(void)
                      "0.0.0.0:0", NULL };
     pid_t p = h_spawn("adm-public-dtxd", argv);
     CU_ASSERT_FATAL(p > 0);
-    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 1);
+    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
     char bad_port[] = "127.0.0.1:notaport";
     argv[6] = bad_port;
     p = h_spawn("adm-badaddr-dtxd", argv);
     CU_ASSERT_FATAL(p > 0);
-    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 1);
+    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
 }
 
 static void test_initiator_operations_over_http(void)

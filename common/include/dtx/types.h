@@ -37,7 +37,10 @@ extern "C" {
 #define DTX_EINTERNAL    (-17)  /* bug: please report */
 #define DTX_EUNSUPPORTED (-18)  /* feature or mode not supported */
 #define DTX_EABORTED     (-19)  /* transaction ended aborted instead of committed */
-#define DTX_ERR_MIN      (-19)  /* lowest defined code */
+#define DTX_EUNKNOWN     (-20)  /* the request's outcome is unknown: ask STATUS */
+#define DTX_EACCES       (-21)  /* this peer is not allowed to do that */
+#define DTX_ELIMIT       (-22)  /* over a configured limit: retry later */
+#define DTX_ERR_MIN      (-22)  /* lowest defined code */
 
 /* Returns a static, lower-case description of a DTX_E* code. Never NULL. */
 const char *dtx_strerror(int err);

@@ -72,6 +72,14 @@
  * the code of an ERROR the coordinator sent (codes this library does not
  * know become DTX_EPROTO, as does a reply of the wrong type). Objects are
  * not thread-safe: use one per thread (dtx_participant_stop excepted).
+ * Any client call may return, from the coordinator (docs/protocol.md §14):
+ *   DTX_EACCES   this key may not do it: a role it lacks, or a transaction
+ *                another initiator began (only it or an operator may TRY,
+ *                COMMIT or ROLLBACK it);
+ *   DTX_ELIMIT   over a limit of the coordinator; nothing was done, retry
+ *                later (the logged text says which limit);
+ *   DTX_EUNKNOWN the request may or may not have taken effect: ask
+ *                dtx_client_status(); never re-run a try because of it.
  */
 #ifndef DTX_DTX_H
 #define DTX_DTX_H
@@ -148,7 +156,8 @@ int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
  * or failed — the coordinator has then already decided to abort the
  * transaction and cancels every branch (result->state says so);
  * DTX_ENOTFOUND, DTX_ESTATE (not active any more), DTX_EEXPIRED,
- * DTX_ENOPARTICIPANT, DTX_ETIMEOUT, DTX_EIO, DTX_EDB otherwise; DTX_EINVAL
+ * DTX_ENOPARTICIPANT, DTX_ETIMEOUT, DTX_EIO, DTX_EDB, DTX_EUNKNOWN (ask
+ * dtx_client_status), DTX_EACCES, DTX_ELIMIT otherwise; DTX_EINVAL
  * (nothing sent) for an invalid name or a payload over DTX_PAYLOAD_MAX.
  * result may be NULL; it is zeroed first and filled when a TRY_OK came. */
 int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
@@ -174,7 +183,8 @@ int dtx_client_rollback(dtx_client_t *self, const char *gid, int *state_out);
 /* Operator action: puts a STUCK transaction (a branch exhausted the
  * coordinator's retry budget) back to its recorded decision with a fresh
  * budget. Returns 0 with *state_out = DTX_STATE_COMMITTING / _ABORTING (or
- * the current state when it was not stuck); DTX_ESTATE for an active one. */
+ * the current state when it was not stuck); DTX_ESTATE for an active one,
+ * DTX_EACCES unless this client's key has the operator role. */
 int dtx_client_resume(dtx_client_t *self, const char *gid, int *state_out);
 
 /* Reads the global state of gid into *state_out. */

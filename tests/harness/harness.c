@@ -15,6 +15,7 @@
  * fd, /dev/null fd, error pipe) is prepared by the parent first.
  */
 #include "harness.h"
+#include "hcurve.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -125,6 +126,8 @@ int h_init(void)
         fprintf(stderr, "harness: cannot create %s: %s\n", s_testdir, strerror(errno));
         return -1;
     }
+    if (h_curve_setup(s_testdir) < 0)
+        return -1;
     atexit(h_kill_all);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -706,7 +709,7 @@ static int s_dtxd_launch(h_dtxd_t *self, const char *listen)
     char bin[1024];
     if (h_bin_path("dtxd", bin, sizeof bin) < 0)
         return -1;
-    char *argv[H_DTXD_MAX_ARGS + 10];
+    char *argv[H_DTXD_MAX_ARGS + 14];
     int n = 0;
     argv[n++] = bin;
     argv[n++] = "--db";
@@ -715,8 +718,22 @@ static int s_dtxd_launch(h_dtxd_t *self, const char *listen)
     argv[n++] = (char *)listen;
     argv[n++] = "--endpoint-file";
     argv[n++] = self->endpoint_file;
+    int plain = !h_curve_on(), own_keys = 0;
+    for (int i = 0; i < self->nextra; i++) {
+        if (strcmp(self->extra[i], "--no-curve") == 0)
+            plain = 1;
+        else if (strcmp(self->extra[i], "--curve-secret-file") == 0)
+            own_keys = 1;
+    }
+    if (!plain && !own_keys) {
+        argv[n++] = "--curve-secret-file";
+        argv[n++] = (char *)h_curve_server_file();
+        argv[n++] = "--curve-allow-file";
+        argv[n++] = (char *)h_curve_allow_file();
+    }
     for (int i = 0; i < self->nextra; i++)
-        argv[n++] = self->extra[i];
+        if (strcmp(self->extra[i], "--no-curve") != 0)
+            argv[n++] = self->extra[i];
     argv[n] = NULL;
 
     unlink(self->endpoint_file);
@@ -774,6 +791,13 @@ int h_dtxd_start(h_dtxd_t *self, const char *db_conninfo,
     self->endpoint[0] = '\0';
     self->pid = 0;
     return s_dtxd_launch(self, "tcp://127.0.0.1:*");
+}
+
+int h_dtxd_reload(h_dtxd_t *self)
+{
+    if (self->pid <= 0 || kill(self->pid, SIGHUP) != 0)
+        return -1;
+    return 0;
 }
 
 int h_dtxd_restart(h_dtxd_t *self)

@@ -164,6 +164,34 @@ int64_t h_now_ms(void);
 void h_sleep_ms(int ms);
 
 /* ---------------------------------------------------------------- */
+/* CurveZMQ                                                           */
+/* ---------------------------------------------------------------- */
+
+/* Every run speaks CURVE, as production does: h_init makes a key set in
+ * $DTX_TEST_DIR/curve/ — server.key (dtxd's pair), allow (the allow-list)
+ * and test.key (a key named "test" with every role: initiator, operator,
+ * participant:*) — and exports DTX_CURVE_KEY_FILE=test.key, so every
+ * libdtx peer of the run (in this process and in the children it starts)
+ * authenticates with it. Every dtxd the harness starts gets
+ * --curve-secret-file and --curve-allow-file, unless its extra arguments
+ * name their own or include "--no-curve" (taken out by the harness: a
+ * plain, loopback-only dtxd). DTX_TEST_CURVE=0 in the environment turns it
+ * all off. */
+int h_curve_on(void);
+
+/* Adds a key to the run's allow-list: name and roles as in an allow-list
+ * line ("shop", "initiator"; "mallory", "participant:bank-a"). Writes the
+ * path of its credentials file (with the server key) into keyfile_out.
+ * dtxds started later read it; a running one after h_dtxd_reload. Returns
+ * 0 or -1. */
+int h_curve_add_key(const char *name, const char *roles, char *keyfile_out, size_t cap);
+
+/* The run's key files (valid after h_init; "" when CURVE is off). */
+const char *h_curve_server_file(void);
+const char *h_curve_allow_file(void);
+const char *h_curve_test_key_file(void);
+
+/* ---------------------------------------------------------------- */
 /* dtxd                                                               */
 /* ---------------------------------------------------------------- */
 
@@ -199,6 +227,9 @@ int h_dtxd_stop(h_dtxd_t *self);
 
 /* SIGKILL (a crash). Returns after it has been reaped. */
 void h_dtxd_kill(h_dtxd_t *self);
+
+/* SIGHUP: it re-reads its allow-list. Returns 0 or -1. */
+int h_dtxd_reload(h_dtxd_t *self);
 
 /* ---------------------------------------------------------------- */
 /* Participants                                                       */

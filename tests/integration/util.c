@@ -1,10 +1,12 @@
 /* tests/integration/util.c — see util.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <zmq.h>
 
 #include "../harness/harness.h"
+#include "dtx/curve.h"
 #include "util.h"
 
 int u_log_state(PGconn *conn, const char *gid)
@@ -54,21 +56,54 @@ static int s_open(u_peer_t *p, int type)
     p->sock = p->ctx ? zmq_socket(p->ctx, type) : NULL;
     if (!p->sock)
         return -1;
-    int zero = 0;
+    int zero = 0, sndtimeo = 5000; /* a send with no connection fails, never hangs a test */
     zmq_setsockopt(p->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(p->sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     return 0;
+}
+
+int u_peer_dealer_keys(u_peer_t *p, const char *endpoint, const char *key_file)
+{
+    if (s_open(p, ZMQ_DEALER) != 0)
+        return -1;
+    if (key_file && key_file[0]) {
+        dtx_curve_keys_t k;
+        char err[256];
+        if (dtx_curve_keys_load(key_file, &k, err, sizeof err) != 0) {
+            fprintf(stderr, "util: %s\n", err);
+            return -1;
+        }
+        if (dtx_curve_apply_client(p->sock, &k) != 0)
+            return -1;
+    }
+    return zmq_connect(p->sock, endpoint) == 0 ? 0 : -1;
 }
 
 int u_peer_dealer(u_peer_t *p, const char *endpoint)
 {
-    if (s_open(p, ZMQ_DEALER) != 0 || zmq_connect(p->sock, endpoint) != 0)
-        return -1;
-    return 0;
+    return u_peer_dealer_keys(p, endpoint, getenv("DTX_CURVE_KEY_FILE"));
 }
 
 int u_peer_router(u_peer_t *p, char *endpoint, size_t cap)
 {
-    if (s_open(p, ZMQ_ROUTER) != 0 || zmq_bind(p->sock, "tcp://127.0.0.1:*") != 0)
+    if (s_open(p, ZMQ_ROUTER) != 0)
+        return -1;
+    if (h_curve_on()) {
+        /* A stand-in coordinator: the run's server key, so that peers
+         * configured for the real one (DTX_CURVE_KEY_FILE) connect. No ZAP
+         * handler in this context: any client key gets in. */
+        dtx_curve_keys_t k;
+        char err[256];
+        int on = 1;
+        if (dtx_curve_keys_load(h_curve_server_file(), &k, err, sizeof err) != 0) {
+            fprintf(stderr, "util: %s\n", err);
+            return -1;
+        }
+        if (zmq_setsockopt(p->sock, ZMQ_CURVE_SERVER, &on, sizeof on) != 0 ||
+            zmq_setsockopt(p->sock, ZMQ_CURVE_SECRETKEY, k.secret_key, DTX_CURVE_KEY_LEN) != 0)
+            return -1;
+    }
+    if (zmq_bind(p->sock, "tcp://127.0.0.1:*") != 0)
         return -1;
     size_t len = cap;
     return zmq_getsockopt(p->sock, ZMQ_LAST_ENDPOINT, endpoint, &len) == 0 ? 0 : -1;

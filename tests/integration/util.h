@@ -29,7 +29,10 @@ typedef struct u_peer {
     void *ctx;
     void *sock;
 } u_peer_t;
+/* A DEALER connected to endpoint; with CURVE when the run has it on
+ * (DTX_CURVE_KEY_FILE), or with the keys of key_file (NULL: plain). */
 int  u_peer_dealer(u_peer_t *p, const char *endpoint);
+int  u_peer_dealer_keys(u_peer_t *p, const char *endpoint, const char *key_file);
 /* Binds a ROUTER on tcp://127.0.0.1:* and writes the endpoint. */
 int  u_peer_router(u_peer_t *p, char *endpoint, size_t cap);
 void u_peer_close(u_peer_t *p);

@@ -1,0 +1,660 @@
+/*
+ * Trust on the wire, as the attacks it stops: a forged vote, an instance
+ * name taken over, another initiator's gid changed, RESUME from a
+ * non-operator, a key not in the allow-list, floods against each limit,
+ * answers after a lapsed lease, a misconfigured twin of a live node, an
+ * expiry storm. Every test speaks raw frames (util.h) so that nothing in
+ * libdtx helps the attacker or the coordinator.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "dtx/dtx.h"
+#include "integ.h"
+#include "test_admin_util.h"
+#include "util.h"
+
+static uint8_t s_buf[DTX_MSG_MAX + 64];
+
+/* Sends msg with corr and waits for the reply with that corr (others are
+ * skipped). Returns 0 with *out, or -1 on timeout. */
+static int s_call(u_peer_t *p, dtx_msg_t *msg, uint64_t corr, dtx_msg_t *out, int timeout_ms)
+{
+    msg->corr = corr;
+    if (u_send(p, NULL, 0, msg) != 0)
+        return -1;
+    int64_t until = h_now_ms() + timeout_ms;
+    while (h_now_ms() < until) {
+        if (u_recv(p, out, s_buf, sizeof s_buf, NULL, NULL, (int)(until - h_now_ms())) != 0)
+            return -1;
+        if (out->corr == corr)
+            return 0;
+    }
+    return -1;
+}
+
+static int s_begin(u_peer_t *p, uint64_t corr, int timeout_ms, char *gid)
+{
+    dtx_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_BEGIN;
+    m.mode = DTX_MODE_TCC;
+    m.timeout_ms = (uint32_t)timeout_ms;
+    if (s_call(p, &m, corr, &r, 5000) != 0 || r.type != DTX_MSG_BEGIN_OK)
+        return -1;
+    strcpy(gid, r.gid);
+    return 0;
+}
+
+/* A request naming gid (COMMIT, ROLLBACK, STATUS, RESUME); the reply. */
+static int s_gid_call(u_peer_t *p, int type, const char *gid, uint64_t corr, dtx_msg_t *out)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = (uint8_t)type;
+    strcpy(m.gid, gid);
+    return s_call(p, &m, corr, out, 10000);
+}
+
+static int s_try(u_peer_t *p, const char *gid, const char *res, const char *action,
+                 const void *payload, uint32_t len, uint64_t corr, dtx_msg_t *out)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_TRY;
+    strcpy(m.gid, gid);
+    strcpy(m.resource, res);
+    strcpy(m.action, action);
+    m.payload = payload;
+    m.payload_len = len;
+    return s_call(p, &m, corr, out, 10000);
+}
+
+static int s_register(u_peer_t *p, const char *instance, const char *res, uint64_t corr,
+                      dtx_msg_t *out)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_REGISTER;
+    strcpy(m.instance, instance);
+    strcpy(m.resource, res);
+    return s_call(p, &m, corr, out, 5000);
+}
+
+/* Value of a /metrics series (exact name with labels), -1 when absent. */
+static double s_metric(const ta_world_t *w, const char *series)
+{
+    static char raw[1 << 17];
+    if (ta_req_raw(w, "GET", "/metrics", NULL, 0, TA_TOKEN, raw, sizeof raw) != 200)
+        return -1;
+    size_t n = strlen(series);
+    for (char *line = raw; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            return atof(line + n + 1);
+    return -1;
+}
+
+/* Lines of a process log containing text. */
+static int s_log_count(const char *logname, const char *text)
+{
+    char path[1024], name[128];
+    snprintf(name, sizeof name, "%s.log", logname);
+    if (h_scratch_path(name, path, sizeof path) != 0)
+        return -1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, text) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* Empties a process log, so that s_log_count sees this test's lines only
+ * (a scratch folder reused by hand keeps the old ones). */
+static void s_fresh_log(const char *logname)
+{
+    char path[1024], name[128];
+    snprintf(name, sizeof name, "%s.log", logname);
+    if (h_scratch_path(name, path, sizeof path) == 0)
+        unlink(path);
+}
+
+/* --- the attacks --- */
+
+/* An initiator sends TRY(ra, debit) — the participant refuses it, slowly —
+ * and floods PHASE_REPLY(branch 1, try, attempt 1, ok) from its own
+ * socket. Before: the refused debit counted as yes. */
+static void test_forged_vote_is_not_counted(void)
+{
+    if (!h_curve_on())
+        return;
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "sec_vote", NULL,
+                          (const char *const[]){ "--refuse-action", "debit", "--delay-ms-op",
+                                                 "try:1500", NULL }) == 0);
+    /* The attacker holds a real key: an initiator that also serves some
+     * other resource, so its replies pass the role check and meet the
+     * binding of replies to the calls sent to its connection. */
+    char key[1024];
+    CU_ASSERT_FATAL(h_curve_add_key("mallory", "initiator participant:rz", key, sizeof key) == 0);
+    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
+    h_sleep_ms(300);
+    u_peer_t evil;
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&evil, w.d.endpoint, key) == 0);
+    dtx_msg_t m, r;
+    CU_ASSERT_FATAL(s_register(&evil, "mallory-1", "rz", 9, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_REGISTER_OK);
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_FATAL(s_begin(&evil, 1, 30000, gid) == 0);
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_TRY;
+    m.corr = 2;
+    strcpy(m.gid, gid);
+    strcpy(m.resource, "ra");
+    strcpy(m.action, "debit");
+    CU_ASSERT_FATAL(u_send(&evil, NULL, 0, &m) == 0);
+    dtx_msg_t forged;
+    memset(&forged, 0, sizeof forged);
+    forged.type = DTX_MSG_PHASE_REPLY;
+    strcpy(forged.gid, gid);
+    forged.branch = 1;
+    forged.op = DTX_OP_TRY;
+    forged.attempt = 1;
+    forged.outcome = DTX_OUTCOME_OK;
+    for (int i = 0; i < 200; i++) {
+        forged.corr = (uint64_t)i; /* whatever corr the PHASE had */
+        CU_ASSERT_EQUAL(u_send(&evil, NULL, 0, &forged), 0);
+        if (i % 20 == 0)
+            h_sleep_ms(50);
+    }
+    int got = -1;
+    int64_t until = h_now_ms() + 10000;
+    while (h_now_ms() < until && got < 0)
+        if (u_recv(&evil, &r, s_buf, sizeof s_buf, NULL, NULL, 10000) == 0 && r.corr == 2)
+            got = 0;
+    CU_ASSERT_EQUAL_FATAL(got, 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_TRY_OK);
+    CU_ASSERT_EQUAL(r.outcome, DTX_OUTCOME_REFUSED); /* the participant's vote, not the forgery */
+    CU_ASSERT(r.state == DTX_STATE_ABORTING || r.state == DTX_STATE_ABORTED);
+    CU_ASSERT(s_metric(&w, "dtx_ignored_phase_replies_total") >= 200);
+    CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_ABORTED, 10000), 0);
+    u_peer_close(&evil);
+    ta_down(&w);
+}
+
+/* A second peer registers the live instance's name (or a resource its key
+ * does not serve, or any resource with an initiator key): refused, and
+ * the live instance keeps every call. */
+static void test_impersonation_is_refused(void)
+{
+    if (!h_curve_on())
+        return;
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "sec_imp", NULL, NULL) == 0);
+    char pkey[1024], ikey[1024];
+    CU_ASSERT_FATAL(h_curve_add_key("eve", "participant:ra", pkey, sizeof pkey) == 0);
+    CU_ASSERT_FATAL(h_curve_add_key("eve-init", "initiator", ikey, sizeof ikey) == 0);
+    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
+    h_sleep_ms(300);
+    u_peer_t evil, init;
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&evil, w.d.endpoint, pkey) == 0);
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&init, w.d.endpoint, ikey) == 0);
+    dtx_msg_t r;
+    /* The live participant of ra is "sec_imp-part" (test_admin_util.c). */
+    CU_ASSERT_FATAL(s_register(&evil, "sec_imp-part", "ra", 1, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    CU_ASSERT_FATAL(s_register(&evil, "eve-1", "rb", 2, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    CU_ASSERT_FATAL(s_register(&init, "eve-2", "ra", 3, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    /* A heartbeat naming the live instance keeps nothing alive. */
+    dtx_msg_t hb;
+    memset(&hb, 0, sizeof hb);
+    hb.type = DTX_MSG_HEARTBEAT;
+    strcpy(hb.instance, "sec_imp-part");
+    CU_ASSERT_FATAL(s_call(&evil, &hb, 4, &r, 5000) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EUNREGISTERED);
+    CU_ASSERT(s_metric(&w, "dtx_auth_refusals_total{reason=\"instance\"}") >= 1);
+    CU_ASSERT(s_metric(&w, "dtx_auth_refusals_total{reason=\"resource\"}") >= 1);
+    CU_ASSERT(s_metric(&w, "dtx_auth_refusals_total{reason=\"role\"}") >= 1);
+    /* The live instance still confirms everything: ten commits. */
+    for (int i = 0; i < 10; i++) {
+        char gid[DTX_GID_SIZE];
+        CU_ASSERT_EQUAL_FATAL(ta_commit_one(&w, gid), 0);
+        CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_COMMITTED, 10000), 0);
+    }
+    u_peer_close(&evil);
+    u_peer_close(&init);
+    ta_down(&w);
+}
+
+/* Without CURVE: a second connection (another process) registering the
+ * live instance's name is refused too. */
+static void test_plain_impersonation_is_refused(void)
+{
+    char db[H_CONNINFO_SIZE];
+    CU_ASSERT_FATAL(h_db_create("sec_plain", db, sizeof db) == 0);
+    h_dtxd_t d = { 0 };
+    snprintf(d.logname, sizeof d.logname, "sec-plain-dtxd");
+    CU_ASSERT_FATAL(h_dtxd_start(&d, db, (const char *const[]){ "--no-curve", NULL }) == 0);
+    u_peer_t a, b;
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&a, d.endpoint, NULL) == 0);
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&b, d.endpoint, NULL) == 0);
+    dtx_msg_t r;
+    CU_ASSERT_FATAL(s_register(&a, "bank-a-1", "bank-a", 1, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_REGISTER_OK);
+    CU_ASSERT_FATAL(s_register(&b, "bank-a-1", "bank-a", 2, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    /* And a gid begun by a is not b's to change, nor to RESUME. */
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_FATAL(s_begin(&a, 3, 30000, gid) == 0);
+    CU_ASSERT_FATAL(s_gid_call(&b, DTX_MSG_ROLLBACK, gid, 4, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    CU_ASSERT_FATAL(s_gid_call(&a, DTX_MSG_RESUME, gid, 5, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    CU_ASSERT_FATAL(s_gid_call(&a, DTX_MSG_ROLLBACK, gid, 6, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_STATE);
+    CU_ASSERT_EQUAL(r.state, DTX_STATE_ABORTING);
+    u_peer_close(&a);
+    u_peer_close(&b);
+    CU_ASSERT_EQUAL(h_dtxd_stop(&d), 0);
+}
+
+/* Another initiator reads a gid (the admin list is open by default) and
+ * tries to commit, roll back, add a branch or resume it. */
+static void test_foreign_gid_is_refused(void)
+{
+    if (!h_curve_on())
+        return;
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "sec_gid", NULL, NULL) == 0);
+    char ka[1024], ka2[1024], kb[1024], kop[1024];
+    CU_ASSERT_FATAL(h_curve_add_key("shopa", "initiator", ka, sizeof ka) == 0);
+    CU_ASSERT_FATAL(h_curve_add_key("shopa", "initiator", ka2, sizeof ka2) == 0);
+    CU_ASSERT_FATAL(h_curve_add_key("shopb", "initiator", kb, sizeof kb) == 0);
+    CU_ASSERT_FATAL(h_curve_add_key("oper", "operator", kop, sizeof kop) == 0);
+    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
+    h_sleep_ms(300);
+    u_peer_t a, a2, b, op;
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&a, w.d.endpoint, ka) == 0);
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&a2, w.d.endpoint, ka2) == 0);
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&b, w.d.endpoint, kb) == 0);
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&op, w.d.endpoint, kop) == 0);
+    char gid[DTX_GID_SIZE], gid2[DTX_GID_SIZE];
+    dtx_msg_t r;
+    CU_ASSERT_FATAL(s_begin(&a, 1, 60000, gid) == 0);
+    CU_ASSERT_FATAL(s_try(&a, gid, "ra", "reserve", "x", 1, 2, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_TRY_OK);
+    const int types[] = { DTX_MSG_COMMIT, DTX_MSG_ROLLBACK, DTX_MSG_RESUME };
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_FATAL(s_gid_call(&b, types[i], gid, (uint64_t)(10 + i), &r) == 0);
+        CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+        CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    }
+    CU_ASSERT_FATAL(s_try(&b, gid, "ra", "credit", "y", 1, 13, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    /* Reading is allowed; nothing changed. */
+    CU_ASSERT_FATAL(s_gid_call(&b, DTX_MSG_STATUS, gid, 14, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_STATE);
+    CU_ASSERT_EQUAL(r.state, DTX_STATE_ACTIVE);
+    CU_ASSERT_EQUAL((long)h_db_scalar(w.log, "select branches from dtx_global where gid = '%s'",
+                                      gid), 1);
+    /* A key of the same name (the same principal) may finish it. */
+    CU_ASSERT_FATAL(s_gid_call(&a2, DTX_MSG_COMMIT, gid, 15, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_STATE);
+    CU_ASSERT_EQUAL(r.state, DTX_STATE_COMMITTING);
+    /* An operator may change anyone's. */
+    CU_ASSERT_FATAL(s_begin(&a, 16, 60000, gid2) == 0);
+    CU_ASSERT_FATAL(s_gid_call(&op, DTX_MSG_ROLLBACK, gid2, 17, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_STATE);
+    CU_ASSERT_EQUAL(r.state, DTX_STATE_ABORTING);
+    CU_ASSERT(s_metric(&w, "dtx_auth_refusals_total{reason=\"gid\"}") >= 3);
+    CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_COMMITTED, 10000), 0);
+    CU_ASSERT_EQUAL(u_wait_state(w.log, gid2, DTX_STATE_ABORTED, 10000), 0);
+    u_peer_close(&a);
+    u_peer_close(&a2);
+    u_peer_close(&b);
+    u_peer_close(&op);
+    ta_down(&w);
+}
+
+/* A key not in the allow-list gets no handshake; after it is added and
+ * dtxd is sent SIGHUP, the same queued request goes through. */
+static void test_unknown_key_is_refused_until_allowed(void)
+{
+    if (!h_curve_on())
+        return;
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "sec_key", NULL, (const char *const[]){ "none", NULL }) == 0);
+    char key[1024];
+    CU_ASSERT_FATAL(h_curve_add_key("late", "initiator", key, sizeof key) == 0);
+    u_peer_t p;
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&p, w.d.endpoint, key) == 0);
+    dtx_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_BEGIN;
+    m.mode = DTX_MODE_TCC;
+    CU_ASSERT_EQUAL(s_call(&p, &m, 1, &r, 1500), -1); /* not let in */
+    CU_ASSERT(s_metric(&w, "dtx_auth_refusals_total{reason=\"handshake\"}") >= 1);
+    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
+    /* libzmq (4.3) does not reconnect after a refused handshake: a new
+     * connection with the same key, as libdtx makes, gets in now. */
+    u_peer_close(&p);
+    int64_t until = h_now_ms() + 10000;
+    int ok = 0;
+    for (uint64_t corr = 2; !ok && h_now_ms() < until; corr++) {
+        CU_ASSERT_FATAL(u_peer_dealer_keys(&p, w.d.endpoint, key) == 0);
+        ok = s_call(&p, &m, corr, &r, 1000) == 0 && r.type == DTX_MSG_BEGIN_OK;
+        u_peer_close(&p);
+    }
+    CU_ASSERT_TRUE(ok);
+    ta_down(&w);
+}
+
+/* --listen on every interface without CURVE: refused at start (exit 2),
+ * like the admin HTTP rule. */
+static void test_public_listen_without_curve_is_refused(void)
+{
+    char db[H_CONNINFO_SIZE], dtxd[1024];
+    CU_ASSERT_FATAL(h_db_create("sec_public", db, sizeof db) == 0);
+    CU_ASSERT_FATAL(h_bin_path("dtxd", dtxd, sizeof dtxd) == 0);
+    s_fresh_log("sec-public-dtxd");
+    char *argv[] = { dtxd, "--db", db, "--listen", "tcp://*:0", "--http-listen", "off", NULL };
+    pid_t p = h_spawn("sec-public-dtxd", argv);
+    CU_ASSERT_FATAL(p > 0);
+    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
+    CU_ASSERT(s_log_count("sec-public-dtxd", "curve-secret-file") >= 1);
+    /* A key file that does not parse: exit 2 too. */
+    char bad[1024];
+    CU_ASSERT_FATAL(h_scratch_path("sec-bad.key", bad, sizeof bad) == 0);
+    FILE *f = fopen(bad, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs("public-key = nope\n", f);
+    fclose(f);
+    char *argv2[] = { dtxd, "--db", db, "--listen", "tcp://127.0.0.1:0", "--http-listen", "off",
+                      "--curve-secret-file", bad, "--curve-allow-file", bad, NULL };
+    p = h_spawn("sec-badkey-dtxd", argv2);
+    CU_ASSERT_FATAL(p > 0);
+    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
+}
+
+/* A second dtxd with the live node's --node-id and a bad option (its
+ * admin port taken, a bad allow-list): exits 2 before it takes the lease;
+ * the live node keeps its lease and serves. */
+static void test_misconfigured_twin_harms_nothing(void)
+{
+    ta_world_t w;
+    s_fresh_log("sec_twin-dtxd");
+    CU_ASSERT_FATAL(ta_up(&w, "sec_twin",
+                          (const char *const[]){ "--node-id", "twin-x", "--lease-ms", "900",
+                                                 NULL },
+                          NULL) == 0);
+    const char *hostport = w.url + strlen("http://");
+    char dtxd[1024];
+    CU_ASSERT_FATAL(h_bin_path("dtxd", dtxd, sizeof dtxd) == 0);
+    char *argv[] = { dtxd, "--db", w.d.db, "--listen", "tcp://127.0.0.1:*", "--node-id",
+                     "twin-x", "--http-listen", (char *)hostport, "--curve-secret-file",
+                     (char *)h_curve_server_file(), "--curve-allow-file",
+                     (char *)h_curve_allow_file(), NULL };
+    if (!h_curve_on())
+        argv[9] = NULL;
+    pid_t p = h_spawn("sec-twin-2", argv);
+    CU_ASSERT_FATAL(p > 0);
+    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
+    char *argv2[] = { dtxd, "--db", w.d.db, "--listen", "tcp://127.0.0.1:*", "--node-id",
+                      "twin-x", "--http-listen", "127.0.0.1:0", "--max-txns", "-5", NULL };
+    p = h_spawn("sec-twin-3", argv2);
+    CU_ASSERT_FATAL(p > 0);
+    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
+    h_sleep_ms(2000); /* more than two leases */
+    CU_ASSERT_TRUE(h_alive(w.d.pid));
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "select epoch from dtx_node where node_id = 'twin-x'"), 1);
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_EQUAL(ta_commit_one(&w, gid), 0);
+    CU_ASSERT_EQUAL(s_log_count("sec_twin-dtxd", "node id taken"), 0);
+    ta_down(&w);
+}
+
+/* Each limit answers ERROR 22 with what to do, and counts it. */
+static void test_floods_meet_their_limits(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "sec_lim",
+                          (const char *const[]){ "--max-txns", "20", "--max-branches", "2",
+                                                 "--max-txn-payload", "1000", "--max-peer-rate",
+                                                 "60", "--max-resources", "2",
+                                                 "--max-registrations", "5", NULL },
+                          NULL) == 0);
+    u_peer_t p;
+    CU_ASSERT_FATAL(u_peer_dealer(&p, w.d.endpoint) == 0);
+    dtx_msg_t r;
+    /* Branches and payload per transaction. */
+    char gid[DTX_GID_SIZE], gid2[DTX_GID_SIZE];
+    static char payload[600];
+    memset(payload, 'p', sizeof payload);
+    CU_ASSERT_FATAL(s_begin(&p, 1, 60000, gid) == 0);
+    CU_ASSERT_FATAL(s_try(&p, gid, "ra", "a", "1", 1, 2, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_TRY_OK);
+    CU_ASSERT_FATAL(s_try(&p, gid, "ra", "a", "2", 1, 3, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_TRY_OK);
+    CU_ASSERT_FATAL(s_try(&p, gid, "ra", "a", "3", 1, 4, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_ELIMIT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.text, "max-branches"));
+    CU_ASSERT_FATAL(s_begin(&p, 5, 60000, gid2) == 0);
+    CU_ASSERT_FATAL(s_try(&p, gid2, "ra", "a", payload, sizeof payload, 6, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_TRY_OK);
+    CU_ASSERT_FATAL(s_try(&p, gid2, "ra", "a", payload, sizeof payload, 7, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_ELIMIT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.text, "max-txn-payload"));
+    /* Transactions in memory: 2 held, 18 more, then refusals. */
+    h_sleep_ms(1100); /* a full rate bucket */
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 25; i++) {
+        dtx_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.type = DTX_MSG_BEGIN;
+        m.mode = DTX_MODE_TCC;
+        m.timeout_ms = 60000;
+        CU_ASSERT_FATAL(s_call(&p, &m, (uint64_t)(100 + i), &r, 5000) == 0);
+        ok += r.type == DTX_MSG_BEGIN_OK;
+        limited += r.type == DTX_MSG_ERROR && r.code == (uint32_t)-DTX_ELIMIT;
+    }
+    CU_ASSERT_EQUAL(ok, 18);
+    CU_ASSERT_EQUAL(limited, 7);
+    CU_ASSERT_EQUAL(s_metric(&w, "dtx_limit_refusals_total{limit=\"txns\"}"), 7);
+    /* Requests per second from one connection: a burst of 200 STATUS. */
+    h_sleep_ms(1100);
+    for (int i = 0; i < 200; i++) {
+        dtx_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.type = DTX_MSG_STATUS;
+        m.corr = (uint64_t)(1000 + i);
+        strcpy(m.gid, gid);
+        CU_ASSERT_EQUAL(u_send(&p, NULL, 0, &m), 0);
+    }
+    int answered = 0, rated = 0;
+    while (answered < 200 && u_recv(&p, &r, s_buf, sizeof s_buf, NULL, NULL, 5000) == 0) {
+        if (r.corr < 1000)
+            continue;
+        answered++;
+        rated += r.type == DTX_MSG_ERROR && r.code == (uint32_t)-DTX_ELIMIT;
+    }
+    CU_ASSERT_EQUAL(answered, 200);  /* every request answered: nothing lost */
+    CU_ASSERT(rated >= 100);          /* 60 in the bucket, a few more refilled */
+    CU_ASSERT(s_metric(&w, "dtx_limit_refusals_total{limit=\"peer_rate\"}") >= 100);
+    /* Resources per connection, registrations per second. */
+    u_peer_t q;
+    CU_ASSERT_FATAL(u_peer_dealer(&q, w.d.endpoint) == 0);
+    CU_ASSERT_FATAL(s_register(&q, "flood-1", "r1", 1, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_REGISTER_OK);
+    CU_ASSERT_FATAL(s_register(&q, "flood-1", "r2", 2, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_REGISTER_OK);
+    CU_ASSERT_FATAL(s_register(&q, "flood-1", "r3", 3, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_ELIMIT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.text, "max-resources"));
+    int reg_limited = 0;
+    for (int i = 0; i < 10; i++) {
+        CU_ASSERT_FATAL(s_register(&q, "flood-1", "r1", (uint64_t)(10 + i), &r) == 0);
+        reg_limited += r.type == DTX_MSG_ERROR && strstr(r.text, "max-registrations") != NULL;
+    }
+    CU_ASSERT(reg_limited >= 5);
+    CU_ASSERT(s_metric(&w, "dtx_limit_refusals_total{limit=\"registrations\"}") >= 5);
+    u_peer_close(&q);
+    u_peer_close(&p);
+    ta_down(&w);
+}
+
+/* The log hangs longer than the lease while a ROLLBACK (then a COMMIT)
+ * waits for its decision: the lapse drops the in-memory copy. The answer
+ * is still the truth — STATE aborting (committing) — never ERROR 7, and
+ * the lapse is handled once. */
+static void s_lapse_case(int type)
+{
+    ta_world_t w;
+    char name[32], logname[64];
+    snprintf(name, sizeof name, "sec_lapse%d", type);
+    snprintf(logname, sizeof logname, "%s-dtxd", name);
+    s_fresh_log(logname);
+    CU_ASSERT_FATAL(ta_up(&w, name, (const char *const[]){ "--lease-ms", "3000", NULL }, NULL) ==
+                    0);
+    u_peer_t p;
+    CU_ASSERT_FATAL(u_peer_dealer(&p, w.d.endpoint) == 0);
+    char gid[DTX_GID_SIZE];
+    dtx_msg_t r;
+    CU_ASSERT_FATAL(s_begin(&p, 1, 60000, gid) == 0);
+    CU_ASSERT_FATAL(s_try(&p, gid, "ra", "reserve", "x", 1, 2, &r) == 0);
+    CU_ASSERT_EQUAL_FATAL(r.type, DTX_MSG_TRY_OK);
+    /* Hang every write the decision and the lease renewal need. */
+    PGconn *lock = PQconnectdb(w.d.db);
+    CU_ASSERT_FATAL(PQstatus(lock) == CONNECTION_OK);
+    CU_ASSERT_FATAL(h_db_exec(lock, "begin") == 0);
+    CU_ASSERT_FATAL(h_db_exec(lock, "select 1 from dtx_global where gid = '%s' for update",
+                              gid) == 0);
+    CU_ASSERT_FATAL(h_db_exec(lock, "lock table dtx_node in exclusive mode") == 0);
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = (uint8_t)type;
+    m.corr = 3;
+    strcpy(m.gid, gid);
+    CU_ASSERT_FATAL(u_send(&p, NULL, 0, &m) == 0);
+    h_sleep_ms(4500);
+    CU_ASSERT_FATAL(h_db_exec(lock, "commit") == 0);
+    PQfinish(lock);
+    int got = -1;
+    int64_t until = h_now_ms() + 15000;
+    while (got < 0 && h_now_ms() < until)
+        if (u_recv(&p, &r, s_buf, sizeof s_buf, NULL, NULL, 15000) == 0 && r.corr == 3)
+            got = 0;
+    CU_ASSERT_EQUAL_FATAL(got, 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_STATE);
+    if (r.type == DTX_MSG_ERROR)
+        fprintf(stderr, "answer: ERROR %u %s\n", r.code, r.text);
+    int want = type == DTX_MSG_ROLLBACK ? DTX_STATE_ABORTING : DTX_STATE_COMMITTING;
+    CU_ASSERT(r.state == want || r.state == want + 1);
+    CU_ASSERT_EQUAL(u_wait_state(w.log, gid, want + 1, 10000), 0);
+    h_sleep_ms(1500); /* the renewals after the lapse */
+    CU_ASSERT_EQUAL(s_log_count(logname, "lease lapsed"), 1);
+    u_peer_close(&p);
+    ta_down(&w);
+}
+
+static void test_lapsed_lease_answers_rollback_with_its_state(void)
+{
+    s_lapse_case(DTX_MSG_ROLLBACK);
+}
+
+static void test_lapsed_lease_answers_commit_with_its_state(void)
+{
+    s_lapse_case(DTX_MSG_COMMIT);
+}
+
+/* 20,000 transactions reach their deadline together while a probe keeps
+ * BEGINning: every probe is answered, every transaction ends aborted and
+ * the node keeps its lease (the timers run in slices the log keeps up
+ * with; the lease has its own connection). The latency of the probe is
+ * measured by make bench, not here. */
+static void test_expiry_storm_starves_nothing(void)
+{
+    ta_world_t w;
+    s_fresh_log("sec_storm-dtxd");
+    CU_ASSERT_FATAL(ta_up(&w, "sec_storm", (const char *const[]){ "--lease-ms", "1500", NULL },
+                          (const char *const[]){ "none", NULL }) == 0);
+    u_peer_t p, probe;
+    CU_ASSERT_FATAL(u_peer_dealer(&p, w.d.endpoint) == 0);
+    CU_ASSERT_FATAL(u_peer_dealer(&probe, w.d.endpoint) == 0);
+    enum { N = 20000 };
+    dtx_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_BEGIN;
+    m.mode = DTX_MODE_TCC;
+    m.timeout_ms = 3000;
+    int sent = 0, got = 0;
+    while (got < N) {
+        while (sent < N && sent - got < 2000) {
+            m.corr = (uint64_t)sent++;
+            CU_ASSERT_FATAL(u_send(&p, NULL, 0, &m) == 0);
+        }
+        if (u_recv(&p, &r, s_buf, sizeof s_buf, NULL, NULL, 10000) != 0)
+            break;
+        CU_ASSERT_EQUAL(r.type, DTX_MSG_BEGIN_OK);
+        got++;
+    }
+    CU_ASSERT_EQUAL_FATAL(got, N);
+    /* Probe through the storm. */
+    int answered = 0, probes = 0;
+    int64_t until = h_now_ms() + 6000;
+    while (h_now_ms() < until) {
+        char gid[DTX_GID_SIZE];
+        probes++;
+        answered += s_begin(&probe, (uint64_t)probes, 60000, gid) == 0;
+        h_sleep_ms(20);
+    }
+    CU_ASSERT_EQUAL(answered, probes);
+    int64_t t0 = h_now_ms();
+    while (h_now_ms() - t0 < 60000 &&
+           h_db_scalar(w.log, "select count(*) from dtx_global where state = 5") < N)
+        h_sleep_ms(200);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "select count(*) from dtx_global where state = 5"), N);
+    CU_ASSERT_EQUAL(s_log_count("sec_storm-dtxd", "lease lapsed"), 0);
+    u_peer_close(&p);
+    u_peer_close(&probe);
+    ta_down(&w);
+}
+
+INTEG_SUITE(security)
+{
+    CU_pSuite s = CU_add_suite("security", NULL, NULL);
+    CU_add_test(s, "forged vote is not counted", test_forged_vote_is_not_counted);
+    CU_add_test(s, "impersonation is refused", test_impersonation_is_refused);
+    CU_add_test(s, "plain impersonation is refused", test_plain_impersonation_is_refused);
+    CU_add_test(s, "foreign gid is refused", test_foreign_gid_is_refused);
+    CU_add_test(s, "unknown key is refused until allowed",
+                test_unknown_key_is_refused_until_allowed);
+    CU_add_test(s, "public listen without curve is refused",
+                test_public_listen_without_curve_is_refused);
+    CU_add_test(s, "misconfigured twin harms nothing", test_misconfigured_twin_harms_nothing);
+    CU_add_test(s, "floods meet their limits", test_floods_meet_their_limits);
+    CU_add_test(s, "lapsed lease answers rollback with its state",
+                test_lapsed_lease_answers_rollback_with_its_state);
+    CU_add_test(s, "lapsed lease answers commit with its state",
+                test_lapsed_lease_answers_commit_with_its_state);
+    CU_add_test(s, "expiry storm starves nothing", test_expiry_storm_starves_nothing);
+}

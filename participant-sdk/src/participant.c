@@ -60,7 +60,7 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +139,7 @@ struct dtx_participant {
     int                     curve_on;                /* curve holds loaded keys */
     uint8_t                *buf;                     /* DTX_MSG_MAX receive buffer */
     dtx_msg_t               msg;                     /* message being handled */
-    volatile sig_atomic_t   stop;                    /* set by dtx_participant_stop */
+    atomic_int              stop;                    /* set by dtx_participant_stop: any thread or a signal handler (lock-free) */
 };
 
 dtx_participant_t *dtx_participant_new(const char *instance, int *err)
@@ -514,7 +514,7 @@ void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms)
 void dtx_participant_stop(dtx_participant_t *self)
 {
     if (self)
-        self->stop = 1;
+        atomic_store_explicit(&self->stop, 1, memory_order_release);
 }
 
 static int s_link_registered(const dtx_participant_t *self, const struct coord_link *link,
@@ -921,8 +921,7 @@ int dtx_participant_poll(dtx_participant_t *self, int timeout_ms)
     assert(self);
     int64_t deadline = timeout_ms < 0 ? INT64_MAX : dtx_clock_mono_ms() + timeout_ms;
     for (;;) {
-        if (self->stop) {
-            self->stop = 0;
+        if (atomic_exchange_explicit(&self->stop, 0, memory_order_acquire)) {
             return DTX_OK;
         }
         int64_t now = dtx_clock_mono_ms();

@@ -41,7 +41,7 @@ esac
 # shellcheck source=samples/demo-lib.sh
 . samples/demo-lib.sh
 
-for b in dtxd bank-participant bank-transfer; do
+for b in dtxd dtxctl bank-participant bank-transfer; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' (or make demo) first"
 done
 
@@ -50,18 +50,27 @@ DTX_DB="$BASE dbname=dtx"
 BANK_A_DB="$BASE dbname=bank_a"
 BANK_B_DB="$BASE dbname=bank_b"
 
+echo "== keys (dtxctl keygen; allow-list $RUN/keys/allow)"
+demo_keys
+demo_key bank-a bank-a participant:bank-a
+KEY_A=$KEY
+demo_key bank-b bank-b participant:bank-b
+KEY_B=$KEY
+demo_key transfer teller initiator
+KEY_T=$KEY
+
 echo "== starting dtxd"
-start dtxd "$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*' \
+start dtxd "$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*' "${DTXD_CURVE[@]}" \
     --endpoint-file "$RUN/dtxd.endpoint" --node-id demo --log-level info
 wait_file "$RUN/dtxd.endpoint" dtxd
 EP=$(head -n 1 "$RUN/dtxd.endpoint")
 echo "   dtxd listens on $EP"
 
 echo "== starting the banks"
-start bank-a "$BIN/bank-participant" --resource bank-a --db "$BANK_A_DB" \
+start bank-a env DTX_CURVE_KEY_FILE="$KEY_A" "$BIN/bank-participant" --resource bank-a --db "$BANK_A_DB" \
     --coordinator "$EP" --seed "alice=10000,bob=5000" --ready-file "$RUN/bank-a.ready"
 wait_file "$RUN/bank-a.ready" bank-a
-start bank-b "$BIN/bank-participant" --resource bank-b --db "$BANK_B_DB" \
+start bank-b env DTX_CURVE_KEY_FILE="$KEY_B" "$BIN/bank-participant" --resource bank-b --db "$BANK_B_DB" \
     --coordinator "$EP" --seed "carol=8000,dave=2000" --ready-file "$RUN/bank-b.ready"
 wait_file "$RUN/bank-b.ready" bank-b
 
@@ -96,7 +105,7 @@ EOF
 
 echo "== transfers (bank-transfer --file $RUN/transfers.txt --wait-final${MODE_ARGS[*]:+ ${MODE_ARGS[*]}})"
 set +e
-"$BIN/bank-transfer" --coordinator "$EP" --file "$RUN/transfers.txt" --wait-final \
+DTX_CURVE_KEY_FILE="$KEY_T" "$BIN/bank-transfer" --coordinator "$EP" --file "$RUN/transfers.txt" --wait-final \
     --wait-timeout-ms 60000 ${MODE_ARGS[@]+"${MODE_ARGS[@]}"} 2>"$RUN/bank-transfer.log"
 transfer_rc=$?
 set -e

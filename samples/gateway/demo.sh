@@ -43,7 +43,7 @@ wait_file() {
 }
 q() { "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$BASE dbname=$1" -c "$2"; }
 
-for b in dtxd bank-participant dtx-gateway gw-transfer-service; do
+for b in dtxd dtxctl bank-participant dtx-gateway gw-transfer-service; do
     [ -x "$BIN/$b" ] || { echo "gateway demo: $BIN/$b missing (make)" >&2; exit 1; }
 done
 [ -d "$PGDIR/data" ] && "$PG" stop "$PGDIR" >/dev/null 2>&1 || true
@@ -51,23 +51,37 @@ rm -rf -- "$RUN"; mkdir -p "$RUN"; chmod 0755 "$ROOT/.run" "$RUN"
 
 BASE=$("$PG" start "$PGDIR")
 for db in dtx bank_a bank_b; do "$PG" createdb "$PGDIR" "$db"; done
+# CurveZMQ keys: dtxd's pair, one per peer, and the allow-list. The gateway
+# and the transfer service share the name "transfers": the service joins the
+# transactions the gateway begins (docs/operations.md, "Keys").
+mkdir -m 0700 "$RUN/keys"
+"$BIN/dtxctl" keygen "$RUN/keys/dtxd.keys" >/dev/null
+key() {  # key FILE NAME ROLES...: a peer's credentials file and its allow-list line
+    local f=$RUN/keys/$1.keys n=$2; shift 2
+    echo "$("$BIN/dtxctl" keygen "$f" --server-key-file "$RUN/keys/dtxd.keys") $n $*" >>"$RUN/keys/allow"
+}
+key bank-a bank-a participant:bank-a
+key bank-b bank-b participant:bank-b
+key service transfers initiator
+key gateway transfers initiator
 start dtxd "$BIN/dtxd" --db "$BASE dbname=dtx" --listen 'tcp://127.0.0.1:*' \
+    --curve-secret-file "$RUN/keys/dtxd.keys" --curve-allow-file "$RUN/keys/allow" \
     --endpoint-file "$RUN/dtxd.endpoint"
 wait_file "$RUN/dtxd.endpoint" dtxd
 EP=$(head -n 1 "$RUN/dtxd.endpoint")
-start bank-a "$BIN/bank-participant" --resource bank-a --db "$BASE dbname=bank_a" \
+start bank-a env DTX_CURVE_KEY_FILE="$RUN/keys/bank-a.keys" "$BIN/bank-participant" --resource bank-a --db "$BASE dbname=bank_a" \
     --coordinator "$EP" --seed "alice=10000,bob=5000" --ready-file "$RUN/bank-a.ready"
 wait_file "$RUN/bank-a.ready" bank-a
-start bank-b "$BIN/bank-participant" --resource bank-b --db "$BASE dbname=bank_b" \
+start bank-b env DTX_CURVE_KEY_FILE="$RUN/keys/bank-b.keys" "$BIN/bank-participant" --resource bank-b --db "$BASE dbname=bank_b" \
     --coordinator "$EP" --seed "carol=8000,dave=2000" --ready-file "$RUN/bank-b.ready"
 wait_file "$RUN/bank-b.ready" bank-b
-start service "$BIN/gw-transfer-service" --coordinator "$EP" --ready-file "$RUN/service.port"
+start service env DTX_CURVE_KEY_FILE="$RUN/keys/service.keys" "$BIN/gw-transfer-service" --coordinator "$EP" --ready-file "$RUN/service.port"
 wait_file "$RUN/service.port" service
 SVC=$(cat "$RUN/service.port")
 
 sed -e "s|tcp://127.0.0.1:7070|$EP|" -e "s|127.0.0.1:9101|127.0.0.1:$SVC|" \
     samples/gateway/gateway.json >"$RUN/gateway.json"
-start gateway "$BIN/dtx-gateway" --config "$RUN/gateway.json" --listen 127.0.0.1:0 \
+start gateway env DTX_CURVE_KEY_FILE="$RUN/keys/gateway.keys" "$BIN/dtx-gateway" --config "$RUN/gateway.json" --listen 127.0.0.1:0 \
     --admin-listen 127.0.0.1:0 --ready-file "$RUN/gateway.ready"
 wait_file "$RUN/gateway.ready" gateway
 read -r GW ADMIN <"$RUN/gateway.ready"

@@ -33,15 +33,24 @@ DEMO="order demo"
 # shellcheck source=samples/demo-lib.sh
 . samples/demo-lib.sh
 
-for b in dtxd order-participant order-client; do
+for b in dtxd dtxctl order-participant order-client; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make' first"
 done
 
 demo_start_pg dtx orders inventory
 DTX_DB="$BASE dbname=dtx"
 
+echo "== keys (dtxctl keygen; allow-list $RUN/keys/allow)"
+demo_keys
+demo_key orders orders participant:orders
+KEY_O=$KEY
+demo_key inventory inventory participant:inventory
+KEY_I=$KEY
+demo_key shop shop initiator
+KEY_S=$KEY
+
 echo "== starting dtxd"
-start dtxd "$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*' \
+start dtxd "$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*' "${DTXD_CURVE[@]}" \
     --endpoint-file "$RUN/dtxd.endpoint" --node-id order-demo --log-level info
 wait_file "$RUN/dtxd.endpoint" dtxd
 EP=$(head -n 1 "$RUN/dtxd.endpoint")
@@ -49,10 +58,10 @@ echo "   dtxd listens on $EP"
 
 SEED="widget=5,gadget=2,gizmo=0"
 echo "== starting the participants (stock: $SEED)"
-start orders "$BIN/order-participant" --resource orders --db "$BASE dbname=orders" \
+start orders env DTX_CURVE_KEY_FILE="$KEY_O" "$BIN/order-participant" --resource orders --db "$BASE dbname=orders" \
     --coordinator "$EP" --ready-file "$RUN/orders.ready"
 wait_file "$RUN/orders.ready" orders
-start inventory "$BIN/order-participant" --resource inventory --db "$BASE dbname=inventory" \
+start inventory env DTX_CURVE_KEY_FILE="$KEY_I" "$BIN/order-participant" --resource inventory --db "$BASE dbname=inventory" \
     --coordinator "$EP" --seed "$SEED" --ready-file "$RUN/inventory.ready"
 wait_file "$RUN/inventory.ready" inventory
 
@@ -71,7 +80,7 @@ EOF
 
 echo "== orders (order-client --file $RUN/orders.txt --wait-final)"
 set +e
-"$BIN/order-client" --coordinator "$EP" --file "$RUN/orders.txt" --wait-final \
+DTX_CURVE_KEY_FILE="$KEY_S" "$BIN/order-client" --coordinator "$EP" --file "$RUN/orders.txt" --wait-final \
     --wait-timeout-ms 60000 >"$RUN/order-client.out" 2>"$RUN/order-client.log"
 client_rc=$?
 set -e

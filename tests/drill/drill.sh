@@ -552,6 +552,34 @@ COORD_EXTRA=()
 if "$BIN/dtxd" --help 2>&1 | grep -q -- '--http-listen'; then
     COORD_EXTRA+=(--http-listen off)
 fi
+# CurveZMQ as in production, when this dtxd has it: c1 and c2 share one key
+# pair (a peer's key file names one coordinator key), every peer has its own
+# key in their allow-list, and reads it through DTX_CURVE_KEY_FILE.
+KEYS=$RUN/keys
+CURVE=0
+if "$BIN/dtxd" --help 2>&1 | grep -q -- '--curve-secret-file' && [ -x "$BIN/dtxctl" ]; then
+    CURVE=1
+    mkdir -m 0700 "$KEYS"
+    "$BIN/dtxctl" keygen "$KEYS/dtxd.keys" >/dev/null || die "dtxctl keygen failed"
+    : >"$KEYS/allow"
+    COORD_EXTRA+=(--curve-secret-file "$KEYS/dtxd.keys" --curve-allow-file "$KEYS/allow")
+fi
+# peer_env NAME PRINCIPAL ROLES...: a key for NAME in the allow-list; prints
+# the command prefix that hands it to the peer (nothing without CURVE).
+peer_env() {
+    [ "$CURVE" = 1 ] || return 0
+    local name=$1 principal=$2 pub
+    shift 2
+    pub=$("$BIN/dtxctl" keygen "$KEYS/$name.keys" --server-key-file "$KEYS/dtxd.keys") ||
+        die "dtxctl keygen $name failed"
+    echo "$pub $principal $*" >>"$KEYS/allow"
+    printf '%q ' env "DTX_CURVE_KEY_FILE=$KEYS/$name.keys"
+}
+PEER_ENV_pa1=$(peer_env pa1 bank-a-1 participant:bank-a)
+PEER_ENV_pa2=$(peer_env pa2 bank-a-2 participant:bank-a)
+PEER_ENV_pb1=$(peer_env pb1 bank-b-1 participant:bank-b)
+PEER_ENV_pb2=$(peer_env pb2 bank-b-2 participant:bank-b)
+PEER_ENV_load=$(peer_env load drill-load initiator)
 coord_args() { # coord_args NAME PORT
     printf '%q ' "$BIN/dtxd" "${COORD_EXTRA[@]}" --db "$LOG_DB" --listen "tcp://127.0.0.1:$2" \
         --endpoint-file "$RUN/$1.endpoint" --node-id "$1" --log-level info \
@@ -565,9 +593,11 @@ ARGS[c1]=$(coord_args c1 "$PORT1")
 ARGS[c2]=$(coord_args c2 "$PORT2")
 ensure_coord c1
 ensure_coord c2
-say "coordinators: c1 $EP1, c2 $EP2"
+say "coordinators: c1 $EP1, c2 $EP2, CurveZMQ $([ "$CURVE" = 1 ] && echo on || echo off)"
 
 part_args() { # part_args NAME RESOURCE INSTANCE DB
+    local envp=PEER_ENV_$1
+    printf '%s' "${!envp}"
     printf '%q ' "$BIN/bank-participant" --resource "$2" --db "$BASE dbname=$4" \
         --instance "$3" --coordinator "$EP1" --coordinator "$EP2" \
         --heartbeat-ms $HEARTBEAT_MS --ready-file "$RUN/$1.ready" "${PART_EXTRA[@]}"
@@ -601,7 +631,7 @@ accounts() { # "a0=1,a1=2" -> "a0,a1"
 }
 LOAD_EXTRA=()
 [ "$MODE" != mixed ] || [ "$MIXED_ACCOUNTS" != split ] || LOAD_EXTRA+=(--split-accounts)
-ARGS[load]=$(printf '%q ' "$BIN/drill-load" "${LOAD_EXTRA[@]}" --coordinator "$EP1" --coordinator "$EP2" \
+ARGS[load]=$PEER_ENV_load$(printf '%q ' "$BIN/drill-load" "${LOAD_EXTRA[@]}" --coordinator "$EP1" --coordinator "$EP2" \
     --journal "$JOURNAL" --accounts "bank-a:$(accounts "$SEED_A")" \
     --accounts "bank-b:$(accounts "$SEED_B")" --workers "$WORKERS" --transfers 0 \
     --timeout-ms $TXN_TIMEOUT_MS --call-timeout-ms $CALL_TIMEOUT_MS --seed "$SEED" \

@@ -549,7 +549,11 @@ prepared_in() {
 
 # The admin HTTP API (when this dtxd has one) would take a fixed port: off.
 COORD_EXTRA=()
-if "$BIN/dtxd" --help 2>&1 | grep -q -- '--http-listen'; then
+# What this build has (read once: grep -q would end the pipe early, and
+# under pipefail the writer's SIGPIPE would read as "not found").
+DTXD_HELP=$("$BIN/dtxd" --help 2>&1 || true)
+PART_HELP=$("$BIN/bank-participant" --help 2>&1 || true)
+if grep -q -- '--http-listen' <<<"$DTXD_HELP"; then
     COORD_EXTRA+=(--http-listen off)
 fi
 # CurveZMQ as in production, when this dtxd has it: c1 and c2 share one key
@@ -557,7 +561,7 @@ fi
 # key in their allow-list, and reads it through DTX_CURVE_KEY_FILE.
 KEYS=$RUN/keys
 CURVE=0
-if "$BIN/dtxd" --help 2>&1 | grep -q -- '--curve-secret-file' && [ -x "$BIN/dtxctl" ]; then
+if grep -q -- '--curve-secret-file' <<<"$DTXD_HELP" && [ -x "$BIN/dtxctl" ]; then
     CURVE=1
     mkdir -m 0700 "$KEYS"
     "$BIN/dtxctl" keygen "$KEYS/dtxd.keys" >/dev/null || die "dtxctl keygen failed"
@@ -603,7 +607,7 @@ part_args() { # part_args NAME RESOURCE INSTANCE DB
         --heartbeat-ms $HEARTBEAT_MS --ready-file "$RUN/$1.ready" "${PART_EXTRA[@]}"
 }
 PART_EXTRA=()
-if "$BIN/bank-participant" --help 2>&1 | grep -q -- '--lock-timeout-ms'; then
+if grep -q -- '--lock-timeout-ms' <<<"$PART_HELP"; then
     PART_EXTRA+=(--lock-timeout-ms $LOCK_TIMEOUT_MS)
 fi
 ARGS[pa1]=$(part_args pa1 bank-a bank-a-1 bank_a)

@@ -50,7 +50,7 @@ now_ms() {
 # session of its own): a plain, separate make.
 unset MAKEFLAGS MFLAGS MAKELEVEL
 t0=$(now_ms)
-make -s -j"${DTX_TSAN_JOBS:-2}" BUILD="$TSAN_BUILD" TSAN=1 tsan-bins
+make -s -j"${DTX_TSAN_JOBS:-2}" BUILD="$TSAN_BUILD" SAN=0 TSAN=1 tsan-bins
 t1=$(now_ms)
 echo "tsan: build ($TSAN_BUILD) $((t1 - t0)) ms"
 

@@ -230,8 +230,8 @@ void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms)
     snprintf(limit, sizeof limit, "%d", S_SCAN_LIMIT);
     snprintf(grace, sizeof grace, "%lld", (long long)co->cfg.phase_timeout_ms);
     const char *scan[4] = { limit, grace, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, 0, DTX_SQL_SCAN, 4, scan, NULL, NULL, s_on_scan, w1);
+    dtx_store_submit(co->store, DTX_STORE_SCAN, DTX_SQL_SCAN, 4, scan, NULL, NULL, s_on_scan, w1);
     const char *orphans[3] = { limit, co->cfg.node_id, co->epoch_str };
-    dtx_store_submit(co->store, 0, DTX_SQL_CLAIM_ORPHANS, 3, orphans, NULL, NULL, s_on_orphans,
-                     w2);
+    dtx_store_submit(co->store, DTX_STORE_SCAN, DTX_SQL_CLAIM_ORPHANS, 3, orphans, NULL, NULL,
+                     s_on_orphans, w2);
 }

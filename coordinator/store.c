@@ -44,6 +44,7 @@ typedef struct s_batch {
     size_t   arena_cap;
     int      cursor;   /* next op whose result is expected */
     int      failed;   /* a statement failed: the whole batch is rolled back */
+    int      nbg;      /* ops submitted in background mode */
 } s_batch_t;
 
 typedef struct s_conn {
@@ -64,6 +65,7 @@ struct dtx_store {
     s_conn_t               *conns;
     int                     nconn;   /* connections: the shards, then the control one */
     int                     nshards; /* connections gids are spread over */
+    int                     background; /* submissions now are background work */
     dtx_store_stats_t       stats;
 };
 
@@ -87,6 +89,7 @@ static void s_batch_reset(s_batch_t *b)
     b->used = 0;
     b->cursor = 0;
     b->failed = 0;
+    b->nbg = 0;
 }
 
 static void s_batch_free(s_batch_t *b)
@@ -148,7 +151,7 @@ dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
     if (!self)
         goto err;
     self->nshards = nconn > 0 ? nconn : 1;
-    self->nconn = self->nshards + (control ? 1 : 0);
+    self->nconn = self->nshards + (control < 0 ? 0 : control > 2 ? 2 : control);
     self->conninfo = strdup(conninfo);
     self->conns = calloc((size_t)self->nconn, sizeof(s_conn_t));
     if (!self->conninfo || !self->conns)
@@ -217,8 +220,11 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
                       const char *const *values, const int *lengths, const int *formats,
                       dtx_store_cb cb, void *ctx)
 {
-    s_conn_t *c = &self->conns[shard == DTX_STORE_CONTROL ? (uint32_t)self->nconn - 1
-                                                          : shard % (uint32_t)self->nshards];
+    int side = self->nconn - self->nshards;
+    uint32_t ci = shard == DTX_STORE_CONTROL ? (uint32_t)self->nconn - 1
+                : shard == DTX_STORE_SCAN   ? (side == 2 ? (uint32_t)self->nshards : 0)
+                                            : shard % (uint32_t)self->nshards;
+    s_conn_t *c = &self->conns[ci];
     s_batch_t *b = &c->pending;
     size_t need = 0;
     int lens[S_MAXPARAMS];
@@ -232,6 +238,7 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
     if (s_reserve(b, need) != 0)
         goto fail;
     s_op_t *op = &b->ops[b->n++];
+    b->nbg += self->background;
     op->stmt = stmt;
     op->nparams = nparams;
     op->cb = cb;
@@ -444,11 +451,19 @@ void dtx_store_stats(const dtx_store_t *self, dtx_store_stats_t *out)
         out->connected += self->conns[i].up;
 }
 
+void dtx_store_set_background(dtx_store_t *self, int on)
+{
+    self->background = on ? 1 : 0;
+}
+
 int dtx_store_backlog(const dtx_store_t *self)
 {
     int most = 0;
-    for (int i = 0; i < self->nshards; i++)
-        if (self->conns[i].pending.n > most)
-            most = self->conns[i].pending.n;
+    for (int i = 0; i < self->nshards; i++) {
+        const s_conn_t *c = &self->conns[i];
+        int n = c->pending.nbg + (c->inflight ? c->flying.nbg : 0);
+        if (n > most)
+            most = n;
+    }
     return most;
 }

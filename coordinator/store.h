@@ -49,19 +49,28 @@ typedef struct dtx_store_stats {
     int      connected;     /* connections up */
 } dtx_store_stats_t;
 
-/* Opens nconn connections (blocking), plus one when control is non-zero,
- * and prepares stmts (array of nstmts; the pointer must stay valid) on
+/* Opens nconn connections (blocking), plus control (0..2) side ones: the
+ * control connection (control >= 1), then the scan connection too
+ * (control == 2); and prepares stmts (array of nstmts; the pointer must stay valid) on
  * each. A batch holds whatever was submitted while the previous one was in
  * flight: its size adapts to the load. The control connection carries
  * only what is submitted with shard DTX_STORE_CONTROL (the node lease), so
  * a burst of log writes never delays it (without one, such submissions go
  * to the last shard). Returns NULL and *err = DTX_EDB / DTX_ENOMEM. */
 #define DTX_STORE_CONTROL UINT32_MAX
+/* The scan connection (control == 2): the recovery scans, whose reads
+ * over every unfinished transaction must not hold up the shards' writes
+ * (without one: the first shard). */
+#define DTX_STORE_SCAN (UINT32_MAX - 1)
 dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
                            const dtx_store_stmt_t *stmts, int nstmts, int *err);
-/* Operations submitted and not yet sent, on the busiest connection: the
- * loop's measure of how far the log is behind. */
-int dtx_store_backlog(const dtx_store_t *self);
+/* Background work (timers: deadlines, retries) yields to requests: ops
+ * submitted while background mode is on are counted, and
+ * dtx_store_backlog says how many of them are queued or in flight on the
+ * busiest connection; the loop starts no more background work past a
+ * bound, so a batch ahead of a request holds at most that many. */
+void dtx_store_set_background(dtx_store_t *self, int on);
+int  dtx_store_backlog(const dtx_store_t *self);
 void dtx_store_destroy(dtx_store_t **self_p);
 
 /* Queues one execution of stmt (index into stmts) on the connection of

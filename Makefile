@@ -69,7 +69,7 @@ LIBCORE   := $(BUILD)/lib/libdtxcore.a
 DTXD      := $(BUILD)/bin/dtxd
 SAMPLES   := $(BUILD)/bin/bank-participant $(BUILD)/bin/bank-transfer
 TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/integration_tests $(BUILD)/tests/test-participant
-BENCH_BINS:= $(BUILD)/bin/dtx-bench $(BUILD)/bin/bench-participant
+BENCH_BINS:= $(BUILD)/bin/dtx-bench $(BUILD)/bin/bench-participant $(BUILD)/bin/dtx-storm
 
 .PHONY: all deps test test-unit demo demo-2pc demo-order bench drill install clean fuzz
 all: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(SAMPLES) $(TEST_BINS) $(BENCH_BINS) $(BUILD)/lib/libdtx.pc all-parts
@@ -126,6 +126,10 @@ $(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c) $(LIBDTX_A
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/bin/dtx-storm: $(call obj,bench/dtx_storm.c) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRC)) $(LIBCORE) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUNIT_LIBS)
@@ -166,6 +170,7 @@ bench:
 	@scripts/deps.sh bench
 	$(MAKE) all
 	BUILD=$(BUILD) bench/run.sh
+	BUILD=$(BUILD) bench/storm.sh
 	BUILD=$(BUILD) bench/gateway/run.sh
 
 # The long recovery drill (the short one runs inside make test).

@@ -42,6 +42,7 @@
 
 #include <zmq.h>
 
+#include "dtx/curve.h"
 #include "dtx/proto.h"
 #include "dtx/types.h"
 
@@ -649,12 +650,24 @@ static int s_setup(bench_t *self)
         fprintf(stderr, "dtx-bench: zmq_ctx_new: %s\n", zmq_strerror(errno));
         return -1;
     }
+    /* CURVE as libdtx does it: the key file named by DTX_CURVE_KEY_FILE. */
+    dtx_curve_keys_t keys;
+    const char *key_file = getenv("DTX_CURVE_KEY_FILE");
+    int curve = key_file && *key_file;
+    if (curve) {
+        char err[256];
+        if (dtx_curve_keys_load(key_file, &keys, err, sizeof err) != 0) {
+            fprintf(stderr, "dtx-bench: DTX_CURVE_KEY_FILE: %s\n", err);
+            return -1;
+        }
+    }
     for (int s = 0; s < self->nsockets; s++) {
         void *sock = zmq_socket(self->zctx, ZMQ_DEALER);
         int linger = 0, hwm = 0; /* 0: no limit; the loop never has more than C queued */
         if (!sock || zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
             zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
             zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+            (curve && dtx_curve_apply_client(sock, &keys) != 0) ||
             zmq_connect(sock, self->endpoint) != 0) {
             fprintf(stderr, "dtx-bench: cannot connect to %s: %s\n", self->endpoint,
                     zmq_strerror(errno));

@@ -12,11 +12,12 @@
 --
 -- DB holds the coordinator's schema (dtxd --migrate-only). gid: 26
 -- characters like dtxd's (7 of client id, 19 of a random number), unique
--- per pgbench transaction. Owner 'pgbench', epoch 1, owner_gen 0 (a fresh
--- transaction's), 2 branches (DECIDE names the count). Payload: the 64
--- bytes dtx-bench sends. The deadline is a constant in the future (dtxd
--- sends now + timeout).
--- coordinator/sql.c fingerprint: df956d95f73f2a1a (bench/run.sh warns when it changes)
+-- per pgbench transaction. Owner 'pgbench', initiator 'id-bench' (as long
+-- as dtx-bench's 'id:bench' under CURVE; pgbench reads ':name' as a
+-- variable), epoch 1, owner_gen 0 (a fresh transaction's), 2 branches
+-- (DECIDE names the count). Payload: the 64 bytes dtx-bench sends. The
+-- deadline is a constant in the future (dtxd sends now + timeout).
+-- coordinator/sql.c fingerprint: 97e4bb37c4bd69bf (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
@@ -24,10 +25,11 @@
 \set nbranches 2
 \set twophase_mark 0
 -- DTX_SQL_BEGIN
-INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at)
+INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at,
+                        initiator)
  VALUES (lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), 1::smallint, 1,
          to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench', :epoch::bigint,
-         to_timestamp(:deadline_ms::bigint / 1000.0));
+         to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench');
 -- DTX_SQL_BRANCH_ADD (noop-a)
 WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
            WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1

@@ -17,7 +17,7 @@
 -- 2 of the index 1..50). The gid set is an uncorrelated ARRAY(...)
 -- subquery, evaluated once per statement, so every statement finds its
 -- rows through the primary key with = ANY.
--- coordinator/sql.c fingerprint: df956d95f73f2a1a (bench/run.sh warns when it changes)
+-- coordinator/sql.c fingerprint: 97e4bb37c4bd69bf (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
@@ -27,10 +27,11 @@
 \startpipeline
 BEGIN;
 -- DTX_SQL_BEGIN x 50
-INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at)
+INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at,
+                        initiator)
  SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0'),
         1::smallint, 1, to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench', :epoch::bigint,
-        to_timestamp(:deadline_ms::bigint / 1000.0)
+        to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench'
    FROM generate_series(1, 50) AS i;
 -- DTX_SQL_BRANCH_ADD x 50 (noop-a)
 WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()

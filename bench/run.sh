@@ -12,6 +12,8 @@
 #                         (default 3)
 #   BENCH_DB_CONNECTIONS  dtxd --db-connections, and pgbench (b)'s client
 #                         count (default 2)
+#   BENCH_CURVE           1 (default): dtxd and its peers speak CurveZMQ, as
+#                         in production; 0: the plain wire
 #
 # What it does:
 #   1. starts a private PostgreSQL (tests/harness/pg.sh: fsync on, default
@@ -68,6 +70,7 @@ DURATION=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-3}
 DB_CONNS=${BENCH_DB_CONNECTIONS:-2}
+CURVE=${BENCH_CURVE:-1}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PG=tests/harness/pg.sh
 SETTLE_TIMEOUT_S=120 # wait for the log to show every transaction final
@@ -77,7 +80,7 @@ die() {
     exit 1
 }
 
-for b in dtxd dtx-bench bench-participant; do
+for b in dtxd dtxctl dtx-bench bench-participant; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make BUILD=$BUILD' (or make bench) first"
 done
 [ -x "$PGBIN/pgbench" ] || die "$PGBIN/pgbench is missing (install postgresql-contrib: scripts/deps.sh)"
@@ -399,6 +402,22 @@ q postgres "SELECT pg_reload_conf()" >/dev/null
 DTXD_CMD=("$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*'
     --endpoint-file "$SCRATCH/dtxd.endpoint" --log-level warn --db-connections "$DB_CONNS"
     --http-listen 127.0.0.1:0 --http-url-file "$SCRATCH/dtxd.url")
+# CurveZMQ, as in production (BENCH_CURVE=0 measures the plain wire): a key
+# for dtx-bench and one per participant, handed over in DTX_CURVE_KEY_FILE.
+declare -A KEY_OF=()
+if [ "$CURVE" = 1 ]; then
+    KEYS=$SCRATCH/keys
+    mkdir -m 0700 "$KEYS"
+    "$BIN/dtxctl" keygen "$KEYS/dtxd.keys" >/dev/null
+    for k in bench noop-a noop-b; do
+        role=initiator
+        [ "$k" = bench ] || role=participant:$k
+        echo "$("$BIN/dtxctl" keygen "$KEYS/$k.keys" --server-key-file "$KEYS/dtxd.keys") $k $role" \
+            >>"$KEYS/allow"
+        KEY_OF[$k]=$KEYS/$k.keys
+    done
+    DTXD_CMD+=(--curve-secret-file "$KEYS/dtxd.keys" --curve-allow-file "$KEYS/allow")
+fi
 echo "== starting dtxd"
 start dtxd "${DTXD_CMD[@]}"
 DTXD_PID=${pids[-1]}
@@ -413,7 +432,7 @@ echo "   dtxd (pid $DTXD_PID) listens on $EP${METRICS_URL:+, metrics at $METRICS
 [ -n "$METRICS_URL" ] || echo "bench: warning: dtxd wrote no admin URL: no batch sizes in the cost table" >&2
 PART_PIDS=()
 for r in noop-a noop-b; do
-    start "participant-$r" "$BIN/bench-participant" --instance "bench-$r" --resource "$r" \
+    start "participant-$r" env DTX_CURVE_KEY_FILE="${KEY_OF[$r]:-}" "$BIN/bench-participant" --instance "bench-$r" --resource "$r" \
         --coordinator "$EP" --ready-file "$SCRATCH/$r.ready"
     PART_PIDS+=("${pids[-1]}")
     wait_file "$SCRATCH/$r.ready" "participant-$r"
@@ -463,7 +482,7 @@ for c in $LEVELS; do
         st0=$(store_snap)
         printf '== dtx-bench concurrency %-4s run %d/%d ... ' "$c" "$run" "$RUNS"
         t0=$(date +%s.%N)
-        bg "$BIN/dtx-bench" --coordinator "$EP" --concurrency "$c" --seconds "$DURATION" \
+        bg env DTX_CURVE_KEY_FILE="${KEY_OF[bench]:-}" "$BIN/dtx-bench" --coordinator "$EP" --concurrency "$c" --seconds "$DURATION" \
             --warmup "$WARMUP" --json >"$f" 2>"$LOGS/dtx-bench-$tag.err"
         bench_pid=$BG_PID
         # CPU over (nearly) the measured window, by the clock: it ends half

@@ -184,7 +184,7 @@ static void s_retry(dtx_admin_req_t *r, const PGresult *g)
     }
     /* Not in memory: load it (claimed when its owner is dead) and it is
      * driven at once; the parked STATUS answers when the load is done. */
-    txn = dtx_recovery_load(co, r->gid, 0);
+    txn = dtx_recovery_load(co, r->gid, 0, NULL);
     dtx_msg_t m;
     memset(&m, 0, sizeof m);
     m.type = DTX_MSG_STATUS;

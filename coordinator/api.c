@@ -38,6 +38,7 @@
 enum { S_BEGIN = 1, S_BRANCH_ADD };
 
 static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r);
+static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
 static void s_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
 {
@@ -193,6 +194,8 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     dtx_request_t *req = w->req;
     w->req = NULL;
     co->try_payload_inflight -= req->payload_len;
+    txn->pending_branches--;
+    txn->pending_payload -= (int64_t)req->payload_len;
     if (!dtx_wctx_put(w)) {
         if (rc == 0 && PQntuples(res) == 1)
             dtx_coord_reply_error(co, &req->peer, DTX_EUNKNOWN,
@@ -216,17 +219,7 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
         /* Not active, or not ours any more: memory was stale. Read the log
          * again (once) and answer from what it says. */
         dtx_api_forget(co, txn, "the log changed under this coordinator");
-        if (!req->reloaded) {
-            req->reloaded = 1;
-            dtx_txn_t *fresh = dtx_recovery_load(co, req->gid, 1);
-            if (fresh) {
-                s_park_request(co, fresh, req);
-                return;
-            }
-        }
-        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is no longer active",
-                              req->gid);
-        dtx_request_free(req);
+        s_rerun(co, req, "the transaction is no longer active here"); /* finds or loads once */
         return;
     }
     dtx_fault_point("after-branch-write");
@@ -297,14 +290,17 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         dtx_request_free(req);
         return;
     }
-    if (co->cfg.max_branches > 0 && txn->nbranches >= co->cfg.max_branches) {
+    if (co->cfg.max_branches > 0 &&
+        txn->nbranches + txn->pending_branches >= co->cfg.max_branches) {
         s_limited(co, &req->peer, DTX_LIMIT_BRANCHES,
-                  "transaction %s has %d branches (max-branches)", txn->gid, txn->nbranches);
+                  "transaction %s has %d branches (max-branches)", txn->gid,
+                  txn->nbranches + txn->pending_branches);
         dtx_request_free(req);
         return;
     }
     if (co->cfg.max_txn_payload > 0 &&
-        txn->payload_bytes + (int64_t)req->payload_len > co->cfg.max_txn_payload) {
+        txn->payload_bytes + txn->pending_payload + (int64_t)req->payload_len >
+            co->cfg.max_txn_payload) {
         s_limited(co, &req->peer, DTX_LIMIT_TXN_PAYLOAD,
                   "transaction %s would hold more than %lld payload bytes (max-txn-payload)",
                   txn->gid, (long long)co->cfg.max_txn_payload);
@@ -328,6 +324,8 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     w->kind = S_BRANCH_ADD;
     w->req = req;
     co->try_payload_inflight += req->payload_len;
+    txn->pending_branches++;
+    txn->pending_payload += (int64_t)req->payload_len;
     const char *vals[7] = { txn->gid, req->resource, req->action,
                             req->payload ? (const char *)req->payload : "", co->cfg.node_id,
                             co->epoch_str, txn->gen };
@@ -561,7 +559,8 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
         r->reloaded = 1;
         fresh = dtx_txn_find(co, r->gid);
         if (!fresh)
-            fresh = dtx_recovery_load(co, r->gid, r->type != DTX_MSG_STATUS);
+            fresh = dtx_recovery_load(co, r->gid, r->type != DTX_MSG_STATUS,
+                                      r->roles & DTX_ROLE_OPERATOR ? NULL : r->principal);
     }
     if (fresh && fresh->nparked < DTX_PARKED_MAX && (fresh->loading || fresh->writing)) {
         s_park_request(co, fresh, r);
@@ -608,14 +607,25 @@ void dtx_api_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
         dtx_request_t *r = head;
         head = r->next;
         r->next = NULL;
+        if (co->stop) {
+            /* Shutting down: the store takes no new reads. */
+            dtx_coord_reply_error(co, &r->peer, DTX_EUNKNOWN,
+                                  "coordinator stopping (gid %s): ask STATUS", r->gid);
+            dtx_request_free(r);
+            continue;
+        }
         s_rerun(co, r, why);
     }
 }
 
 void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
 {
-    /* Replay in arrival order until one parks again (a new decision write). */
-    while (txn->parked && !txn->loading && !txn->writing && !txn->dead) {
+    /* Replay in arrival order until one parks again (a new decision
+     * write, or a 2PC prepare phase that a COMMIT started). A replayed
+     * request may end the transaction (a failed write forgets it): the
+     * reference keeps txn readable until the loop has looked. */
+    dtx_txn_ref(txn);
+    while (txn->parked && !txn->loading && !txn->writing && !txn->preparing && !txn->dead) {
         dtx_request_t *r = txn->parked;
         txn->parked = r->next;
         if (!txn->parked)
@@ -625,6 +635,7 @@ void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
         r->next = NULL;
         dtx_api_replay(co, txn, r);
     }
+    dtx_txn_unref(txn);
 }
 
 void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
@@ -657,12 +668,31 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
             return;
         }
         /* Requests that change an active or stuck transaction may take it
-         * from a live coordinator: the initiator came here. */
-        txn = dtx_recovery_load(co, msg->gid, 1);
+         * from a live coordinator: the initiator came here (only its own
+         * initiator, or an operator). */
+        txn = dtx_recovery_load(co, msg->gid, 1,
+                                id->roles & DTX_ROLE_OPERATOR ? NULL : id->principal);
         if (!txn) {
             dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
             return;
         }
+    }
+    if (!txn->loading) {
+        /* Known already: another principal is refused now, not after it
+         * took a parking place the initiator may need. */
+        dtx_request_t who;
+        s_request_init(&who, peer, id, msg);
+        if (!s_may_change(co, txn, &who))
+            return;
+    }
+    if (msg->type == DTX_MSG_TRY && co->cfg.max_payload > 0 &&
+        (txn->loading || txn->writing || txn->preparing) &&
+        dtx_txn_payload_total(co) + co->try_payload_inflight + (int64_t)msg->payload_len >
+            co->cfg.max_payload) {
+        s_limited(co, peer, DTX_LIMIT_PAYLOAD,
+                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
+                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
+        return;
     }
     if (txn->loading || txn->writing || txn->preparing) {
         int rc = dtx_api_park(co, txn, peer, id, msg);

@@ -507,6 +507,20 @@ int dtx_auth_resource_ok(const dtx_ident_t *id, const char *resource)
     return 0;
 }
 
+int dtx_auth_owner_may_serve(dtx_auth_t *self, const char *owner, const char *resource)
+{
+    if (!self->curve)
+        return 1;
+    if (strncmp(owner, "key:", 4) != 0)
+        return 0;
+    dtx_ident_t id = { 0 };
+    id.entry = s_find(self, owner + 4);
+    if (!id.entry)
+        return 0;
+    id.roles = id.entry->roles;
+    return dtx_auth_resource_ok(&id, resource);
+}
+
 void dtx_auth_http_ident(dtx_ident_t *out)
 {
     memset(out, 0, sizeof *out);

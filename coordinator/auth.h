@@ -79,6 +79,10 @@ int dtx_auth_identify(dtx_auth_t *self, zmq_msg_t *frame, const uint8_t *rid, si
 /* May an identified participant serve resource? */
 int dtx_auth_resource_ok(const dtx_ident_t *id, const char *resource);
 
+/* May the owner of an instance (dtx_ident_t.owner of its REGISTER) still
+ * serve resource under the allow-list in force? Always 1 without CURVE. */
+int dtx_auth_owner_may_serve(dtx_auth_t *self, const char *owner, const char *resource);
+
 /* The identity of the admin HTTP API's requests (its tokens already
  * decided): an operator. */
 void dtx_auth_http_ident(dtx_ident_t *out);

@@ -176,6 +176,8 @@ typedef struct dtx_txn {
     char           gen[24];                /* owner_gen it was loaded/created with */
     char           initiator[DTX_OWNER_SIZE]; /* principal that began it ("" unknown) */
     int64_t        payload_bytes;          /* payload held by its branches and parked TRYs */
+    int            pending_branches;       /* TRYs whose branch write is in flight */
+    int64_t        pending_payload;        /* their payload bytes */
     int            nparked;                /* requests parked */
     int            decision;               /* recorded decision (for STUCK) */
     int            preparing;              /* 2PC: COMMIT started the prepare phase */
@@ -251,7 +253,7 @@ enum {
     DTX_SQL_FINISH,         /* gid final expected me */
     DTX_SQL_STUCK,          /* gid decision me */
     DTX_SQL_RESUME,         /* gid me -> state */
-    DTX_SQL_CLAIM,          /* gid me steal */
+    DTX_SQL_CLAIM,          /* gid me epoch steal principal */
     DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision preparing
                                owner_gen initiator */
     DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts */
@@ -308,7 +310,8 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn);
 void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn);
 /* Sends the Try of a freshly recorded branch. */
 void dtx_driver_start_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
-void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                               const dtx_msg_t *msg);
 /* Resumes a stuck transaction (operator action): back to its decision. */
 void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer);
 /* Runs the timers of txn (called by the loop when txn->due_ms passed). */
@@ -317,7 +320,12 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now_ms);
 /* --- participants.c --- */
 void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                             const dtx_msg_t *msg);
-void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg);
+void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                             const dtx_msg_t *msg);
+/* After an allow-list reload: drops the instances whose key may no longer
+ * serve one of their resources (they are told to register again, and are
+ * refused). Returns how many. */
+int  dtx_participants_revoke(dtx_coord_t *co);
 /* Periodic duties: expire silent instances. */
 void dtx_driver_tick(dtx_coord_t *co, int64_t now_ms);
 /* Recomputes txn->due_ms from its branches and deadline and reschedules. */
@@ -327,8 +335,10 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn);
 /* Loads gid from the log into a new in-memory transaction (parked
  * requests are replayed when done). It is claimed for this node when its
  * owner is dead, or — steal — when it is active or stuck and a request
- * wants to change it. Returns the loading txn or NULL. */
-dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal);
+ * wants to change it: a request of principal (NULL: an operator) takes
+ * only a transaction that principal began, so a request that will be
+ * refused never moves it. Returns the loading txn or NULL. */
+dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal, const char *principal);
 void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms);
 
 /* --- lease.c --- */

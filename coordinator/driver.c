@@ -690,9 +690,12 @@ static int s_sent_to(const dtx_branch_t *br, uint64_t serial, const dtx_msg_t *m
     return 0;
 }
 
-void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                               const dtx_msg_t *msg)
 {
     dtx_instance_t *from = dtx_registry_find(co->registry, peer->rid, peer->rid_len);
+    if (from && strcmp(from->owner, id->owner) != 0)
+        from = NULL; /* not the peer that registered on this routing id */
     if (from)
         from->last_seen_ms = dtx_clock_mono_ms();
     dtx_txn_t *txn = dtx_txn_find(co, msg->gid);

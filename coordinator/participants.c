@@ -6,6 +6,7 @@
  * bookkeeping itself is registry.c; phase calls are driver.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
@@ -58,7 +59,9 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
                               (long long)co->cfg.max_registrations, (long long)retry);
         return;
     }
+    const dtx_instance_t *held = dtx_registry_find_name(co->registry, msg->instance);
     if (co->cfg.max_instances > 0 && !dtx_registry_find(co->registry, peer->rid, peer->rid_len) &&
+        !(held && strcmp(held->owner, id->owner) == 0) && /* replaces its own entry */
         dtx_registry_instances(co->registry) >= co->cfg.max_instances) {
         dtx_metrics_limited(&co->metrics, DTX_LIMIT_INSTANCES);
         dtx_coord_reply_error(co, peer, DTX_ELIMIT,
@@ -114,10 +117,11 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
         dtx_txn_each(co, s_wake_resource, (void *)msg->resource);
 }
 
-void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg)
+void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                             const dtx_msg_t *msg)
 {
     dtx_instance_t *in = dtx_registry_find(co->registry, peer->rid, peer->rid_len);
-    if (!in || strcmp(in->name, msg->instance) != 0) {
+    if (!in || strcmp(in->name, msg->instance) != 0 || strcmp(in->owner, id->owner) != 0) {
         /* A heartbeat keeps alive only the instance of its own connection. */
         dtx_coord_reply_error(co, peer, DTX_EUNREGISTERED,
                               "instance %s is not registered on this connection; send REGISTER",
@@ -141,4 +145,49 @@ void dtx_driver_tick(dtx_coord_t *co, int64_t now)
     int n = dtx_registry_expire(co->registry, now, 3 * co->cfg.heartbeat_ms);
     if (n > 0)
         dtx_log_warn("participant instances expired", "count=%d", n);
+}
+
+/* --- revocation after a reload --- */
+
+typedef struct {
+    dtx_coord_t *co;
+    uint64_t    *serials;
+    int          n, cap;
+} s_revoke_t;
+
+static void s_revoke_visit(const char *resource, const dtx_instance_t *in, void *arg)
+{
+    s_revoke_t *rv = arg;
+    if (dtx_auth_owner_may_serve(rv->co->auth, in->owner, resource))
+        return;
+    for (int i = 0; i < rv->n; i++)
+        if (rv->serials[i] == in->serial)
+            return;
+    if (rv->n == rv->cap) {
+        int ncap = rv->cap ? rv->cap * 2 : 16;
+        uint64_t *ns = realloc(rv->serials, (size_t)ncap * sizeof *ns);
+        if (!ns)
+            return; /* dropped at its next reload or expiry */
+        rv->serials = ns;
+        rv->cap = ncap;
+    }
+    rv->serials[rv->n++] = in->serial;
+}
+
+int dtx_participants_revoke(dtx_coord_t *co)
+{
+    if (!co->auth_on)
+        return 0;
+    s_revoke_t rv = { .co = co };
+    dtx_registry_each(co->registry, s_revoke_visit, &rv);
+    int dropped = 0;
+    for (int i = 0; i < rv.n; i++) {
+        dtx_instance_t *in = dtx_registry_find_serial(co->registry, rv.serials[i]);
+        if (!in)
+            continue;
+        dtx_log_warn("participant instance revoked by the allow-list", "instance=%s", in->name);
+        dropped += dtx_registry_drop(co->registry, in->rid, in->rid_len);
+    }
+    free(rv.serials);
+    return dropped;
 }

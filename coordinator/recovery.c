@@ -139,7 +139,7 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         dtx_api_replay_parked(co, txn);
 }
 
-dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal)
+dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal, const char *principal)
 {
     dtx_txn_t *txn = dtx_txn_create(co, gid);
     if (!txn)
@@ -157,8 +157,9 @@ dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal)
         return NULL;
     }
     /* One round trip: claim (when allowed), then read what we now hold. */
-    const char *claim[4] = { gid, co->cfg.node_id, co->epoch_str, steal ? "true" : "false" };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_CLAIM, 4, claim, NULL, NULL, s_on_claim, w0);
+    const char *claim[5] = { gid, co->cfg.node_id, co->epoch_str, steal ? "true" : "false",
+                             principal };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_CLAIM, 5, claim, NULL, NULL, s_on_claim, w0);
     const char *vals[1] = { gid };
     dtx_store_submit(co->store, txn->shard, DTX_SQL_LOAD_GLOBAL, 1, vals, NULL, NULL, s_on_global,
                      w1);
@@ -181,7 +182,7 @@ static void s_load_listed(dtx_coord_t *co, const PGresult *res, const char *what
              * so it could not write anyway). Read it again. */
             dtx_api_forget(co, old, "the transaction moved between coordinators");
         }
-        if (dtx_recovery_load(co, gid, 0))
+        if (dtx_recovery_load(co, gid, 0, NULL))
             loaded++;
     }
     if (loaded)

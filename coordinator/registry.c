@@ -209,6 +209,12 @@ static s_inst_t *s_find_name(dtx_registry_t *self, const char *name)
     return NULL;
 }
 
+dtx_instance_t *dtx_registry_find_name(dtx_registry_t *self, const char *name)
+{
+    s_inst_t *in = s_find_name(self, name);
+    return in ? &in->pub : NULL;
+}
+
 dtx_instance_t *dtx_registry_find(dtx_registry_t *self, const uint8_t *rid, size_t rid_len)
 {
     s_inst_t *in = s_find_rid(self, rid, rid_len);
@@ -290,9 +296,10 @@ dtx_instance_t *dtx_registry_register(dtx_registry_t *self, const uint8_t *rid, 
         goto fail;
     }
     s_inst_t *in = s_find_rid(self, rid, rid_len);
-    if (in && strcmp(in->pub.name, instance) != 0) {
+    if (in && (strcmp(in->pub.name, instance) != 0 || strcmp(in->pub.owner, owner) != 0)) {
         /* One connection is one instance: a second name would let a peer
-         * hold names it never heartbeats for. */
+         * hold names it never heartbeats for. (Another owner on a routing
+         * id in use: only a peer that took over the id.) */
         e = DTX_EACCES;
         goto fail;
     }

@@ -65,6 +65,8 @@ dtx_instance_t *dtx_registry_register(dtx_registry_t *self, const uint8_t *rid, 
 /* The instance at rid, with that serial, or NULL. */
 dtx_instance_t *dtx_registry_find(dtx_registry_t *self, const uint8_t *rid, size_t rid_len);
 dtx_instance_t *dtx_registry_find_serial(dtx_registry_t *self, uint64_t serial);
+/* The live instance registered under name, or NULL. */
+dtx_instance_t *dtx_registry_find_name(dtx_registry_t *self, const char *name);
 
 /* Marks the instance at rid as seen now. Returns 0 or DTX_EUNREGISTERED. */
 int dtx_registry_touch(dtx_registry_t *self, const uint8_t *rid, size_t rid_len, int64_t now_ms);

@@ -217,7 +217,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
 {
     if (msg->type != DTX_MSG_ERROR && !(id->roles & s_role_of(msg->type))) {
         dtx_metrics_denied(&co->metrics, DTX_DENY_ROLE);
-        dtx_log_warn("request refused: role", "type=%s principal=%s",
+        dtx_log_debug("request refused: role", "type=%s principal=%s",
                      dtx_msg_type_name(msg->type), id->principal);
         if (msg->type != DTX_MSG_PHASE_REPLY)
             dtx_coord_reply_error(co, peer, DTX_EACCES, "this key may not send %s",
@@ -249,10 +249,10 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
         dtx_driver_on_register(co, peer, id, msg);
         break;
     case DTX_MSG_HEARTBEAT:
-        dtx_driver_on_heartbeat(co, peer, msg);
+        dtx_driver_on_heartbeat(co, peer, id, msg);
         break;
     case DTX_MSG_PHASE_REPLY:
-        dtx_driver_on_phase_reply(co, peer, msg);
+        dtx_driver_on_phase_reply(co, peer, id, msg);
         break;
     case DTX_MSG_ERROR:
         /* Never answer an ERROR: two peers would bounce errors forever. */
@@ -372,7 +372,8 @@ int dtx_coord_run(dtx_coord_t *co)
                 dtx_log_error("allow-list not reloaded: the old one stays in force",
                               "error=\"%s\"", why);
             else
-                dtx_log_info("allow-list reloaded", "file=%s", co->cfg.curve_allow_file);
+                dtx_log_info("allow-list reloaded", "file=%s revoked_instances=%d",
+                             co->cfg.curve_allow_file, dtx_participants_revoke(co));
         }
         /* Edge-triggered: drain (bounded, so timers and the store get
          * their turn under a flood). */

@@ -98,9 +98,10 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " owner_gen = owner_gen + 1, updated_at = now()"
         " WHERE gid = $1 AND state IN (1, 2, 4, 6)"
         "   AND NOT (owner IS NOT DISTINCT FROM $2 AND owner_epoch = $3::bigint)"
-        "   AND (($4::bool AND state IN (1, 6))"
+        "   AND (($4::bool AND state IN (1, 6)"
+        "         AND ($5::text IS NULL OR coalesce(initiator, '') IN ('', $5)))"
         "        OR NOT EXISTS (SELECT 1 FROM dtx_node n WHERE n.node_id = g.owner"
-        "                       AND n.epoch = g.owner_epoch AND n.lease_until > now()))", 4 },
+        "                       AND n.epoch = g.owner_epoch AND n.lease_until > now()))", 5 },
     [DTX_SQL_LOAD_GLOBAL] = { "dtx_load_global",
         "SELECT mode, state, (extract(epoch FROM deadline) * 1000)::bigint,"
         " coalesce(owner, ''), owner_epoch, coalesce(decision, 0), preparing, owner_gen,"

@@ -308,6 +308,23 @@ static void test_foreign_gid_is_refused(void)
     CU_ASSERT_FATAL(s_try(&b, gid, "ra", "credit", "y", 1, 13, &r) == 0);
     CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
     CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    /* Nor through another coordinator of the cluster: a request that will
+     * be refused never takes the transaction from the node driving it
+     * (owner_gen would count the claim). */
+    h_dtxd_t d2;
+    memset(&d2, 0, sizeof d2);
+    snprintf(d2.logname, sizeof d2.logname, "sec_gid-d2");
+    CU_ASSERT_FATAL(h_dtxd_start(&d2, w.d.db,
+                                 (const char *const[]){ "--http-listen", "off", NULL }) == 0);
+    u_peer_t b2;
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&b2, d2.endpoint, kb) == 0);
+    CU_ASSERT_FATAL(s_gid_call(&b2, DTX_MSG_ROLLBACK, gid, 20, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    CU_ASSERT_EQUAL((long)h_db_scalar(w.log, "select owner_gen from dtx_global where gid = '%s'",
+                                      gid), 0);
+    u_peer_close(&b2);
+    CU_ASSERT_EQUAL(h_dtxd_stop(&d2), 0);
     /* Reading is allowed; nothing changed. */
     CU_ASSERT_FATAL(s_gid_call(&b, DTX_MSG_STATUS, gid, 14, &r) == 0);
     CU_ASSERT_EQUAL(r.type, DTX_MSG_STATE);
@@ -363,6 +380,62 @@ static void test_unknown_key_is_refused_until_allowed(void)
         u_peer_close(&p);
     }
     CU_ASSERT_TRUE(ok);
+    ta_down(&w);
+}
+
+/* A key whose participant role loses a resource in a reload: its live
+ * instance stops serving it at once (dropped, told to register again,
+ * and refused). */
+static void test_revoked_resource_is_dropped_at_reload(void)
+{
+    if (!h_curve_on())
+        return;
+    ta_world_t w;
+    s_fresh_log("sec_revoke-dtxd");
+    CU_ASSERT_FATAL(ta_up(&w, "sec_revoke", NULL, (const char *const[]){ "none", NULL }) == 0);
+    char key[1024];
+    CU_ASSERT_FATAL(h_curve_add_key("revokeme", "participant:rv", key, sizeof key) == 0);
+    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
+    h_sleep_ms(300);
+    u_peer_t p;
+    CU_ASSERT_FATAL(u_peer_dealer_keys(&p, w.d.endpoint, key) == 0);
+    dtx_msg_t r;
+    CU_ASSERT_FATAL(s_register(&p, "rv-1", "rv", 1, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_REGISTER_OK);
+    /* The allow-list keeps the key, for another resource only. */
+    char pub[64] = "";
+    FILE *f = fopen(h_curve_allow_file(), "r");
+    CU_ASSERT_FATAL(f != NULL);
+    char line[512], text[65536] = "";
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, " revokeme ")) {
+            sscanf(line, "%63s", pub);
+            snprintf(line, sizeof line, "%s revokeme participant:other\n", pub);
+        }
+        strncat(text, line, sizeof text - strlen(text) - 1);
+    }
+    fclose(f);
+    CU_ASSERT_FATAL(pub[0] != '\0');
+    f = fopen(h_curve_allow_file(), "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
+    int64_t until = h_now_ms() + 5000;
+    while (h_now_ms() < until && s_log_count("sec_revoke-dtxd", "revoked by the allow-list") < 1)
+        h_sleep_ms(50);
+    CU_ASSERT_EQUAL(s_log_count("sec_revoke-dtxd", "revoked by the allow-list"), 1);
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_HEARTBEAT;
+    strcpy(m.instance, "rv-1");
+    CU_ASSERT_FATAL(s_call(&p, &m, 2, &r, 5000) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EUNREGISTERED);
+    CU_ASSERT_FATAL(s_register(&p, "rv-1", "rv", 3, &r) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    u_peer_close(&p);
     ta_down(&w);
 }
 
@@ -463,6 +536,29 @@ static void test_floods_meet_their_limits(void)
     CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
     CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_ELIMIT);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.text, "max-txn-payload"));
+    /* Pipelined TRYs count while their branch writes fly: gid2 has one
+     * branch of 2, so one of 10 sent at once is let through. */
+    for (int i = 0; i < 10; i++) {
+        dtx_msg_t m;
+        memset(&m, 0, sizeof m);
+        m.type = DTX_MSG_TRY;
+        m.corr = (uint64_t)(50 + i);
+        strcpy(m.gid, gid2);
+        strcpy(m.resource, "ra");
+        strcpy(m.action, "a");
+        m.payload = (const uint8_t *)"x";
+        m.payload_len = 1;
+        CU_ASSERT_EQUAL(u_send(&p, NULL, 0, &m), 0);
+    }
+    int burst_ok = 0, burst_limited = 0;
+    for (int i = 0; i < 10 && u_recv(&p, &r, s_buf, sizeof s_buf, NULL, NULL, 10000) == 0; i++) {
+        burst_ok += r.type == DTX_MSG_TRY_OK;
+        burst_limited += r.type == DTX_MSG_ERROR && r.code == (uint32_t)-DTX_ELIMIT;
+    }
+    CU_ASSERT_EQUAL(burst_ok, 1);
+    CU_ASSERT_EQUAL(burst_limited, 9);
+    CU_ASSERT_EQUAL((long)h_db_scalar(w.log, "select count(*) from dtx_branch where gid = '%s'",
+                                      gid2), 2);
     /* Transactions in memory: 2 held, 18 more, then refusals. */
     h_sleep_ms(1100); /* a full rate bucket */
     int ok = 0, limited = 0;
@@ -648,6 +744,8 @@ INTEG_SUITE(security)
     CU_add_test(s, "foreign gid is refused", test_foreign_gid_is_refused);
     CU_add_test(s, "unknown key is refused until allowed",
                 test_unknown_key_is_refused_until_allowed);
+    CU_add_test(s, "revoked resource is dropped at reload",
+                test_revoked_resource_is_dropped_at_reload);
     CU_add_test(s, "public listen without curve is refused",
                 test_public_listen_without_curve_is_refused);
     CU_add_test(s, "misconfigured twin harms nothing", test_misconfigured_twin_harms_nothing);

@@ -621,11 +621,14 @@ void dtx_api_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
 void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
 {
     /* Replay in arrival order until one parks again (a new decision
-     * write, or a 2PC prepare phase that a COMMIT started). A replayed
+     * write, or a 2PC prepare phase that a COMMIT started here: the log's
+     * preparing flag of a transaction that ended, or that another node
+     * drives, holds nothing up). A replayed
      * request may end the transaction (a failed write forgets it): the
      * reference keeps txn readable until the loop has looked. */
     dtx_txn_ref(txn);
-    while (txn->parked && !txn->loading && !txn->writing && !txn->preparing && !txn->dead) {
+    while (txn->parked && !txn->loading && !txn->writing && !txn->dead &&
+           !(txn->preparing && txn->owned && txn->state == DTX_STATE_ACTIVE)) {
         dtx_request_t *r = txn->parked;
         txn->parked = r->next;
         if (!txn->parked)

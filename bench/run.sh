@@ -406,17 +406,15 @@ DTXD_CMD=("$BIN/dtxd" --db "$DTX_DB" --listen 'tcp://127.0.0.1:*'
 # for dtx-bench and one per participant, handed over in DTX_CURVE_KEY_FILE.
 declare -A KEY_OF=()
 if [ "$CURVE" = 1 ]; then
-    KEYS=$SCRATCH/keys
-    mkdir -m 0700 "$KEYS"
-    "$BIN/dtxctl" keygen "$KEYS/dtxd.keys" >/dev/null
+    # shellcheck source=tests/harness/curve.sh
+    . tests/harness/curve.sh
+    curve_init "$SCRATCH/keys"
     for k in bench noop-a noop-b; do
         role=initiator
         [ "$k" = bench ] || role=participant:$k
-        echo "$("$BIN/dtxctl" keygen "$KEYS/$k.keys" --server-key-file "$KEYS/dtxd.keys") $k $role" \
-            >>"$KEYS/allow"
-        KEY_OF[$k]=$KEYS/$k.keys
+        KEY_OF[$k]=$(curve_peer "$SCRATCH/keys" "$k" "$k" "$role")
     done
-    DTXD_CMD+=(--curve-secret-file "$KEYS/dtxd.keys" --curve-allow-file "$KEYS/allow")
+    DTXD_CMD+=("${CURVE_DTXD_ARGS[@]}")
 fi
 echo "== starting dtxd"
 start dtxd "${DTXD_CMD[@]}"

@@ -83,12 +83,12 @@ fi
 CURVE=off
 if grep -q -- '--curve-secret-file' <<<"$help"; then
     CURVE=on
-    mkdir -m 0700 "$SCRATCH/keys"
-    "$BIN/dtxctl" keygen "$SCRATCH/keys/dtxd.keys" >/dev/null
-    pub=$("$BIN/dtxctl" keygen "$SCRATCH/keys/storm.keys" --server-key-file "$SCRATCH/keys/dtxd.keys")
-    echo "$pub storm initiator" >"$SCRATCH/keys/allow"
-    EXTRA+=(--curve-secret-file "$SCRATCH/keys/dtxd.keys" --curve-allow-file "$SCRATCH/keys/allow")
-    export DTX_CURVE_KEY_FILE=$SCRATCH/keys/storm.keys
+    # shellcheck source=tests/harness/curve.sh
+    . tests/harness/curve.sh
+    curve_init "$SCRATCH/keys"
+    DTX_CURVE_KEY_FILE=$(curve_peer "$SCRATCH/keys" storm storm initiator)
+    export DTX_CURVE_KEY_FILE
+    EXTRA+=("${CURVE_DTXD_ARGS[@]}")
 fi
 
 "$DTXD" --db "$BASE dbname=dtx" --listen 'tcp://127.0.0.1:*' --endpoint-file "$SCRATCH/ep" \

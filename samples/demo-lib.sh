@@ -118,23 +118,15 @@ q() {
 # flags); then, before dtxd starts, demo_key FILE NAME ROLES... makes a
 # peer's credentials file $RUN/keys/FILE.keys, adds its public key to the
 # allow-list under NAME with ROLES, and sets KEY to the file's path. Peers
-# that share a NAME share their transactions (the gateway and the service
-# that joins the gateway's transactions). A peer reads its file through
+# that share a NAME share their transactions. A peer reads its file through
 # DTX_CURVE_KEY_FILE: `start NAME env DTX_CURVE_KEY_FILE="$KEY" CMD...`.
+# shellcheck source=tests/harness/curve.sh
+. tests/harness/curve.sh
 demo_keys() {
-    local dir=$RUN/keys
-    mkdir -p "$dir"
-    chmod 0700 "$dir"
-    "$BIN/dtxctl" keygen "$dir/dtxd.keys" >/dev/null || die "dtxctl keygen failed"
-    : >"$dir/allow"
-    DTXD_CURVE=(--curve-secret-file "$dir/dtxd.keys" --curve-allow-file "$dir/allow")
+    curve_init "$RUN/keys" || die "dtxctl keygen failed"
+    DTXD_CURVE=("${CURVE_DTXD_ARGS[@]}")
 }
 
 demo_key() {
-    local file=$RUN/keys/$1.keys name=$2 pub
-    shift 2
-    pub=$("$BIN/dtxctl" keygen "$file" --server-key-file "$RUN/keys/dtxd.keys") ||
-        die "dtxctl keygen $file failed"
-    echo "$pub $name $*" >>"$RUN/keys/allow"
-    KEY=$file
+    KEY=$(curve_peer "$RUN/keys" "$@") || die "dtxctl keygen $1 failed"
 }

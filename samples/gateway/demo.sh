@@ -54,18 +54,16 @@ for db in dtx bank_a bank_b; do "$PG" createdb "$PGDIR" "$db"; done
 # CurveZMQ keys: dtxd's pair, one per peer, and the allow-list. The gateway
 # and the transfer service share the name "transfers": the service joins the
 # transactions the gateway begins (docs/operations.md, "Keys").
-mkdir -m 0700 "$RUN/keys"
-"$BIN/dtxctl" keygen "$RUN/keys/dtxd.keys" >/dev/null
-key() {  # key FILE NAME ROLES...: a peer's credentials file and its allow-list line
-    local f=$RUN/keys/$1.keys n=$2; shift 2
-    echo "$("$BIN/dtxctl" keygen "$f" --server-key-file "$RUN/keys/dtxd.keys") $n $*" >>"$RUN/keys/allow"
-}
+# shellcheck source=tests/harness/curve.sh
+. tests/harness/curve.sh
+curve_init "$RUN/keys"
+key() { curve_peer "$RUN/keys" "$@" >/dev/null; }  # key FILE NAME ROLES...
 key bank-a bank-a participant:bank-a
 key bank-b bank-b participant:bank-b
 key service transfers initiator
 key gateway transfers initiator
 start dtxd "$BIN/dtxd" --db "$BASE dbname=dtx" --listen 'tcp://127.0.0.1:*' \
-    --curve-secret-file "$RUN/keys/dtxd.keys" --curve-allow-file "$RUN/keys/allow" \
+    "${CURVE_DTXD_ARGS[@]}" \
     --endpoint-file "$RUN/dtxd.endpoint"
 wait_file "$RUN/dtxd.endpoint" dtxd
 EP=$(head -n 1 "$RUN/dtxd.endpoint")

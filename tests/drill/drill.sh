@@ -563,21 +563,18 @@ KEYS=$RUN/keys
 CURVE=0
 if grep -q -- '--curve-secret-file' <<<"$DTXD_HELP" && [ -x "$BIN/dtxctl" ]; then
     CURVE=1
-    mkdir -m 0700 "$KEYS"
-    "$BIN/dtxctl" keygen "$KEYS/dtxd.keys" >/dev/null || die "dtxctl keygen failed"
-    : >"$KEYS/allow"
-    COORD_EXTRA+=(--curve-secret-file "$KEYS/dtxd.keys" --curve-allow-file "$KEYS/allow")
+    # shellcheck source=tests/harness/curve.sh
+    . "$ROOT/tests/harness/curve.sh"
+    curve_init "$KEYS" || die "dtxctl keygen failed"
+    COORD_EXTRA+=("${CURVE_DTXD_ARGS[@]}")
 fi
 # peer_env NAME PRINCIPAL ROLES...: a key for NAME in the allow-list; prints
 # the command prefix that hands it to the peer (nothing without CURVE).
 peer_env() {
     [ "$CURVE" = 1 ] || return 0
-    local name=$1 principal=$2 pub
-    shift 2
-    pub=$("$BIN/dtxctl" keygen "$KEYS/$name.keys" --server-key-file "$KEYS/dtxd.keys") ||
-        die "dtxctl keygen $name failed"
-    echo "$pub $principal $*" >>"$KEYS/allow"
-    printf '%q ' env "DTX_CURVE_KEY_FILE=$KEYS/$name.keys"
+    local file
+    file=$(curve_peer "$KEYS" "$@") || die "dtxctl keygen $1 failed"
+    printf '%q ' env "DTX_CURVE_KEY_FILE=$file"
 }
 PEER_ENV_pa1=$(peer_env pa1 bank-a-1 participant:bank-a)
 PEER_ENV_pa2=$(peer_env pa2 bank-a-2 participant:bank-a)

@@ -23,7 +23,6 @@
  * transaction, payload and transactions in memory, requests parked on one
  * transaction) answer DTX_ELIMIT before anything is written.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,36 +84,6 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     dtx_api_replay_parked(co, txn);
 }
 
-/* Limits refusals: counted, logged at debug (a flood must not flood the
- * log too), answered with what to do. */
-static void s_limited(dtx_coord_t *co, const dtx_peer_t *peer, int which, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void s_limited(dtx_coord_t *co, const dtx_peer_t *peer, int which, const char *fmt, ...)
-{
-    char text[DTX_TEXT_MAX + 1];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    dtx_metrics_limited(&co->metrics, which);
-    dtx_log_debug("request over a limit", "limit=%s text=\"%s\"", dtx_limit_name(which), text);
-    dtx_coord_reply_error(co, peer, DTX_ELIMIT, "%s", text);
-}
-
-static void s_denied(dtx_coord_t *co, const dtx_peer_t *peer, int why, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void s_denied(dtx_coord_t *co, const dtx_peer_t *peer, int why, const char *fmt, ...)
-{
-    char text[DTX_TEXT_MAX + 1];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    dtx_metrics_denied(&co->metrics, why);
-    dtx_log_warn("request refused", "reason=%s text=\"%s\"", dtx_deny_name(why), text);
-    dtx_coord_reply_error(co, peer, DTX_EACCES, "%s", text);
-}
-
 /* May the sender of req change txn? The log's initiator, or an operator.
  * A transaction logged before initiators were recorded ("") is open to
  * every initiator, as it was then. */
@@ -125,7 +94,7 @@ static int s_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request
     if ((req->roles & DTX_ROLE_INITIATOR) &&
         (!txn->initiator[0] || strcmp(txn->initiator, req->principal) == 0))
         return 1;
-    s_denied(co, &req->peer, DTX_DENY_GID,
+    dtx_coord_refuse_access(co, &req->peer, DTX_DENY_GID,
              "transaction %s was begun by another initiator; only it or an operator may change it",
              txn->gid);
     return 0;
@@ -135,7 +104,7 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
                     const dtx_msg_t *msg)
 {
     if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co) >= co->cfg.max_txns) {
-        s_limited(co, peer, DTX_LIMIT_TXNS,
+        dtx_coord_refuse_limit(co, peer, DTX_LIMIT_TXNS,
                   "%lld transactions in memory (max-txns): retry after %d ms",
                   (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
         return;
@@ -292,7 +261,7 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     }
     if (co->cfg.max_branches > 0 &&
         txn->nbranches + txn->pending_branches >= co->cfg.max_branches) {
-        s_limited(co, &req->peer, DTX_LIMIT_BRANCHES,
+        dtx_coord_refuse_limit(co, &req->peer, DTX_LIMIT_BRANCHES,
                   "transaction %s has %d branches (max-branches)", txn->gid,
                   txn->nbranches + txn->pending_branches);
         dtx_request_free(req);
@@ -301,7 +270,7 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     if (co->cfg.max_txn_payload > 0 &&
         txn->payload_bytes + txn->pending_payload + (int64_t)req->payload_len >
             co->cfg.max_txn_payload) {
-        s_limited(co, &req->peer, DTX_LIMIT_TXN_PAYLOAD,
+        dtx_coord_refuse_limit(co, &req->peer, DTX_LIMIT_TXN_PAYLOAD,
                   "transaction %s would hold more than %lld payload bytes (max-txn-payload)",
                   txn->gid, (long long)co->cfg.max_txn_payload);
         dtx_request_free(req);
@@ -309,7 +278,7 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     }
     if (co->cfg.max_payload > 0 && dtx_txn_payload_total(co) + co->try_payload_inflight +
                                            (int64_t)req->payload_len > co->cfg.max_payload) {
-        s_limited(co, &req->peer, DTX_LIMIT_PAYLOAD,
+        dtx_coord_refuse_limit(co, &req->peer, DTX_LIMIT_PAYLOAD,
                   "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
                   (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
         dtx_request_free(req);
@@ -646,7 +615,7 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
 {
     if (msg->type == DTX_MSG_RESUME ? !(id->roles & DTX_ROLE_OPERATOR)
                                     : !(id->roles & (DTX_ROLE_INITIATOR | DTX_ROLE_OPERATOR))) {
-        s_denied(co, peer, DTX_DENY_ROLE, "%s needs the %s role%s", dtx_msg_type_name(msg->type),
+        dtx_coord_refuse_access(co, peer, DTX_DENY_ROLE, "%s needs the %s role%s", dtx_msg_type_name(msg->type),
                  msg->type == DTX_MSG_RESUME ? "operator" : "initiator",
                  msg->type == DTX_MSG_RESUME && !co->auth_on
                      ? " (a CURVE operator key, or the admin HTTP API)" : "");
@@ -665,7 +634,7 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
     if (!txn) {
         if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co) >= co->cfg.max_txns) {
-            s_limited(co, peer, DTX_LIMIT_TXNS,
+            dtx_coord_refuse_limit(co, peer, DTX_LIMIT_TXNS,
                       "%lld transactions in memory (max-txns): retry after %d ms",
                       (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
             return;
@@ -692,7 +661,7 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
         (txn->loading || txn->writing || txn->preparing) &&
         dtx_txn_payload_total(co) + co->try_payload_inflight + (int64_t)msg->payload_len >
             co->cfg.max_payload) {
-        s_limited(co, peer, DTX_LIMIT_PAYLOAD,
+        dtx_coord_refuse_limit(co, peer, DTX_LIMIT_PAYLOAD,
                   "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
                   (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
         return;
@@ -700,7 +669,7 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     if (txn->loading || txn->writing || txn->preparing) {
         int rc = dtx_api_park(co, txn, peer, id, msg);
         if (rc == DTX_ELIMIT)
-            s_limited(co, peer, DTX_LIMIT_PARKED,
+            dtx_coord_refuse_limit(co, peer, DTX_LIMIT_PARKED,
                       "%d requests already wait on transaction %s: retry after %d ms",
                       DTX_PARKED_MAX, txn->gid, DTX_RETRY_AFTER_MS);
         else if (rc != 0)

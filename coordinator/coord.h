@@ -277,6 +277,14 @@ int  dtx_coord_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg);
 void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn);
+/* Refusals (docs/protocol.md §14): counted (dtx_limit_refusals_total by
+ * DTX_LIMIT_*, dtx_auth_refusals_total by DTX_DENY_*), logged at debug (a
+ * peer repeating them must not flood the log: the metrics show them), and
+ * answered ERROR 22 / ERROR 21 with the text. */
+void dtx_coord_refuse_limit(dtx_coord_t *co, const dtx_peer_t *peer, int which,
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void dtx_coord_refuse_access(dtx_coord_t *co, const dtx_peer_t *peer, int why,
+                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* --- api.c --- */
 /* Serves an initiator request from peer, sent by id (auth.c). */

@@ -40,33 +40,29 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
 {
     int64_t now = dtx_clock_mono_ms(), retry = 0;
     if (!dtx_auth_resource_ok(id, msg->resource)) {
-        dtx_metrics_denied(&co->metrics, id->roles & DTX_ROLE_PARTICIPANT ? DTX_DENY_RESOURCE
-                                                                          : DTX_DENY_ROLE);
-        dtx_log_warn("registration refused: resource not allowed for this key",
-                     "instance=%s resource=%s principal=%s", msg->instance, msg->resource,
-                     id->principal);
-        dtx_coord_reply_error(co, peer, DTX_EACCES,
-                              "this key may not serve resource %s (see the allow-list)",
-                              msg->resource);
+        dtx_coord_refuse_access(co, peer,
+                                id->roles & DTX_ROLE_PARTICIPANT ? DTX_DENY_RESOURCE
+                                                                 : DTX_DENY_ROLE,
+                                "this key may not serve resource %s (see the allow-list)",
+                                msg->resource);
         return;
     }
     if (dtx_peerrate_take(co->rates, peer->rid, peer->rid_len, DTX_PEERRATE_REGISTER, now,
                           &retry) != 0) {
-        dtx_metrics_limited(&co->metrics, DTX_LIMIT_REGISTRATIONS);
-        dtx_coord_reply_error(co, peer, DTX_ELIMIT,
-                              "more than %lld registrations per second (max-registrations): "
-                              "retry after %lld ms",
-                              (long long)co->cfg.max_registrations, (long long)retry);
+        dtx_coord_refuse_limit(co, peer, DTX_LIMIT_REGISTRATIONS,
+                               "more than %lld registrations per second (max-registrations): "
+                               "retry after %lld ms",
+                               (long long)co->cfg.max_registrations, (long long)retry);
         return;
     }
     const dtx_instance_t *held = dtx_registry_find_name(co->registry, msg->instance);
     if (co->cfg.max_instances > 0 && !dtx_registry_find(co->registry, peer->rid, peer->rid_len) &&
         !(held && strcmp(held->owner, id->owner) == 0) && /* replaces its own entry */
         dtx_registry_instances(co->registry) >= co->cfg.max_instances) {
-        dtx_metrics_limited(&co->metrics, DTX_LIMIT_INSTANCES);
-        dtx_coord_reply_error(co, peer, DTX_ELIMIT,
-                              "%lld participant connections already (max-instances): retry after "
-                              "%d ms", (long long)co->cfg.max_instances, DTX_RETRY_AFTER_MS);
+        dtx_coord_refuse_limit(co, peer, DTX_LIMIT_INSTANCES,
+                               "%lld participant connections already (max-instances): retry "
+                               "after %d ms", (long long)co->cfg.max_instances,
+                               DTX_RETRY_AFTER_MS);
         return;
     }
     int fresh = 0, err = 0;
@@ -77,20 +73,15 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
                                                &err);
     if (!in) {
         if (err == DTX_EACCES) {
-            dtx_metrics_denied(&co->metrics, DTX_DENY_INSTANCE);
-            dtx_log_warn("registration refused: instance name held by another peer",
-                         "instance=%s resource=%s principal=%s", msg->instance, msg->resource,
-                         id->principal);
-            dtx_coord_reply_error(co, peer, DTX_EACCES,
-                                  "instance name %s is held by another live connection%s",
-                                  msg->instance,
-                                  co->auth_on ? " of another key" : " (or this connection "
-                                                "registered another name)");
+            dtx_coord_refuse_access(co, peer, DTX_DENY_INSTANCE,
+                                    "instance name %s is held by another live connection%s",
+                                    msg->instance,
+                                    co->auth_on ? " of another key" : " (or this connection "
+                                                  "registered another name)");
         } else if (err == DTX_ELIMIT) {
-            dtx_metrics_limited(&co->metrics, DTX_LIMIT_RESOURCES);
-            dtx_coord_reply_error(co, peer, DTX_ELIMIT,
-                                  "instance %s serves %lld resources already (max-resources)",
-                                  msg->instance, (long long)co->cfg.max_resources);
+            dtx_coord_refuse_limit(co, peer, DTX_LIMIT_RESOURCES,
+                                   "instance %s serves %lld resources already (max-resources)",
+                                   msg->instance, (long long)co->cfg.max_resources);
         } else {
             dtx_coord_reply_error(co, peer, err ? err : DTX_ENOMEM,
                                   "could not register instance %s", msg->instance);

@@ -186,6 +186,35 @@ void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, con
     dtx_coord_reply(co, peer, &out);
 }
 
+static void s_refuse(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *kind,
+                     const char *name, const char *fmt, va_list ap)
+{
+    char text[DTX_TEXT_MAX + 1];
+    vsnprintf(text, sizeof text, fmt, ap);
+    dtx_log_debug("request refused", "%s=%s text=\"%s\"", kind, name, text);
+    dtx_coord_reply_error(co, peer, err, "%s", text);
+}
+
+void dtx_coord_refuse_limit(dtx_coord_t *co, const dtx_peer_t *peer, int which,
+                            const char *fmt, ...)
+{
+    dtx_metrics_limited(&co->metrics, which);
+    va_list ap;
+    va_start(ap, fmt);
+    s_refuse(co, peer, DTX_ELIMIT, "limit", dtx_limit_name(which), fmt, ap);
+    va_end(ap);
+}
+
+void dtx_coord_refuse_access(dtx_coord_t *co, const dtx_peer_t *peer, int why,
+                             const char *fmt, ...)
+{
+    dtx_metrics_denied(&co->metrics, why);
+    va_list ap;
+    va_start(ap, fmt);
+    s_refuse(co, peer, DTX_EACCES, "reason", dtx_deny_name(why), fmt, ap);
+    va_end(ap);
+}
+
 void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
 {
     dtx_msg_t out;
@@ -228,11 +257,10 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
         int64_t retry = 0;
         if (dtx_peerrate_take(co->rates, peer->rid, peer->rid_len, DTX_PEERRATE_REQUEST,
                               dtx_clock_mono_ms(), &retry) != 0) {
-            dtx_metrics_limited(&co->metrics, DTX_LIMIT_PEER_RATE);
-            dtx_coord_reply_error(co, peer, DTX_ELIMIT,
-                                  "more than %lld requests per second from this connection "
-                                  "(max-peer-rate): retry after %lld ms",
-                                  (long long)co->cfg.max_peer_rate, (long long)retry);
+            dtx_coord_refuse_limit(co, peer, DTX_LIMIT_PEER_RATE,
+                                   "more than %lld requests per second from this connection "
+                                   "(max-peer-rate): retry after %lld ms",
+                                   (long long)co->cfg.max_peer_rate, (long long)retry);
             return;
         }
     }

@@ -41,6 +41,10 @@
 #include "dtx/clock.h"
 #include "dtx/log.h"
 #include "txn.h"
+#include "api.h"
+#include "driver.h"
+#include "recovery.h"
+#include "txntable.h"
 
 static const char *s_action_name(int action)
 {
@@ -154,7 +158,7 @@ static void s_retry(dtx_admin_req_t *r, const PGresult *g)
                                              : "it is finished");
         return;
     }
-    dtx_txn_t *txn = dtx_txn_find(co, r->gid);
+    dtx_txn_t *txn = dtx_txn_find(co->txns, r->gid);
     if (txn) {
         if (txn->loading || txn->writing || !txn->owned) {
             s_finish(r, 200, txn->state, "already being driven on this node");
@@ -215,7 +219,7 @@ static void s_force_commit(dtx_admin_req_t *r, const PGresult *g)
     } else if (state == DTX_STATE_ACTIVE) {
         int missing = atoi(PQgetvalue(g, 0, DTX_AG_TRYING));
         int refused = atoi(PQgetvalue(g, 0, DTX_AG_REFUSED));
-        dtx_txn_t *txn = dtx_txn_find(co, r->gid);
+        dtx_txn_t *txn = dtx_txn_find(co->txns, r->gid);
         if (txn && !txn->loading) {
             missing = refused = 0;
             for (int i = 0; i < txn->nbranches; i++) {

@@ -21,6 +21,7 @@
 #include "admin_internal.h"
 #include "auth.h"
 #include "dtx/log.h"
+#include "api.h"
 
 void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg)
 {

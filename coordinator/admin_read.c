@@ -14,6 +14,7 @@
 #include "dtx/clock.h"
 #include "dtx/migrate.h"
 #include "txn.h"
+#include "txntable.h"
 
 static const char *s_mode_name(int mode)
 {
@@ -193,7 +194,7 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
     }
     dtx_prom_header(&t, "dtx_transactions_in_memory", "gauge",
                     "transactions held in memory (in flight on this node)");
-    dtx_prom_value(&t, "dtx_transactions_in_memory", NULL, (double)dtx_txn_count(co));
+    dtx_prom_value(&t, "dtx_transactions_in_memory", NULL, (double)dtx_txn_count(co->txns));
     int inst[2] = { 0, 0 };
     dtx_registry_each(co->registry, s_count_instances, inst);
     dtx_prom_header(&t, "dtx_participant_instances", "gauge", "live (resource, instance) pairs");
@@ -234,7 +235,7 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
     dtx_prom_header(&t, "dtx_payload_bytes_in_memory", "gauge",
                     "TRY payload bytes held in memory (branches, parked and on their way)");
     dtx_prom_value(&t, "dtx_payload_bytes_in_memory", NULL,
-                   (double)(dtx_txn_payload_total(co) + co->try_payload_inflight));
+                   (double)(dtx_txn_payload_total(co->txns) + co->try_payload_inflight));
     dtx_prom_header(&t, "dtx_wire_curve", "gauge", "1 when CurveZMQ authenticates every peer");
     dtx_prom_value(&t, "dtx_wire_curve", NULL, co->auth_on);
     dtx_prom_header(&t, "dtx_http_responses_total", "counter", "admin HTTP answers by class");
@@ -373,7 +374,7 @@ static void s_on_overview_stuck(void *p, int rc, const PGresult *res)
     json_object_object_add(o, "finished_window", json_object_new_string(w ? w : "24h"));
     json_object_object_add(o, "stuck", s_items(res, 20, &last, &more));
     json_object_object_add(o, "stuck_more", json_object_new_boolean(more));
-    json_object_object_add(o, "in_memory", json_object_new_int64((int64_t)dtx_txn_count(co)));
+    json_object_object_add(o, "in_memory", json_object_new_int64((int64_t)dtx_txn_count(co->txns)));
     int inst[2] = { 0, 0 };
     dtx_registry_each(co->registry, s_count_instances, inst);
     json_object_object_add(o, "participant_instances", json_object_new_int(inst[0]));
@@ -483,7 +484,7 @@ static void s_on_show_part(void *p, int rc, const PGresult *res)
     dtx_coord_t *co = r->admin->co;
     json_object *o = json_object_new_object();
     json_object *g = r->parts[S_PART_GLOBAL];
-    dtx_txn_t *txn = dtx_txn_find(co, r->gid);
+    dtx_txn_t *txn = dtx_txn_find(co->txns, r->gid);
     json_object_object_add(g, "in_memory_here", json_object_new_boolean(txn != NULL));
     json_object_object_add(o, "transaction", g);
     json_object_object_add(o, "branches", r->parts[S_PART_BRANCHES]);

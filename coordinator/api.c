@@ -33,6 +33,13 @@
 #include "dtx/log.h"
 #include "fault.h"
 #include "txn.h"
+#include "api.h"
+#include "driver.h"
+#include "outbox.h"
+#include "recovery.h"
+#include "sql.h"
+#include "txntable.h"
+#include "wctx.h"
 
 enum { S_BEGIN = 1, S_BRANCH_ADD };
 
@@ -65,8 +72,8 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     if (!dtx_wctx_put(w))
         return;
     if (rc != 0) {
-        dtx_txn_evict(co, txn, 0, NULL);
-        dtx_coord_reply_error(co, &peer, DTX_EDB, "could not record the new transaction");
+        dtx_outbox_drop(co, txn, 0, NULL);
+        dtx_outbox_error(co, &peer, DTX_EDB, "could not record the new transaction");
         return;
     }
     txn->loading = 0;
@@ -78,7 +85,7 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     out.corr = peer.corr;
     strcpy(out.gid, txn->gid);
     out.deadline_ms = (uint64_t)txn->deadline_wall;
-    dtx_coord_reply(co, &peer, &out);
+    dtx_outbox_reply(co, &peer, &out);
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld", txn->gid, (long long)txn->deadline_wall);
     dtx_driver_reschedule(co, txn);
     dtx_api_replay_parked(co, txn);
@@ -94,7 +101,7 @@ static int s_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request
     if ((req->roles & DTX_ROLE_INITIATOR) &&
         (!txn->initiator[0] || strcmp(txn->initiator, req->principal) == 0))
         return 1;
-    dtx_coord_refuse_access(co, &req->peer, DTX_DENY_GID,
+    dtx_outbox_refuse_access(co, &req->peer, DTX_DENY_GID,
              "transaction %s was begun by another initiator; only it or an operator may change it",
              txn->gid);
     return 0;
@@ -103,35 +110,35 @@ static int s_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request
 static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                     const dtx_msg_t *msg)
 {
-    if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co) >= co->cfg.max_txns) {
-        dtx_coord_refuse_limit(co, peer, DTX_LIMIT_TXNS,
+    if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
+        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
                   "%lld transactions in memory (max-txns): retry after %d ms",
                   (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
         return;
     }
     if (msg->mode != DTX_MODE_TCC && msg->mode != DTX_MODE_2PC) {
-        dtx_coord_reply_error(co, peer, DTX_EUNSUPPORTED,
+        dtx_outbox_error(co, peer, DTX_EUNSUPPORTED,
                               "mode %d is not supported; use 1 (tcc) or 2 (2pc)", msg->mode);
         return;
     }
     int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
     if (timeout > co->cfg.max_timeout_ms) {
-        dtx_coord_reply_error(co, peer, DTX_EINVAL,
+        dtx_outbox_error(co, peer, DTX_EINVAL,
                               "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
                               (long long)timeout, (long long)co->cfg.max_timeout_ms);
         return;
     }
     char gid[DTX_ID_LEN + 1];
     if (dtx_id_new(gid) != 0) {
-        dtx_coord_reply_error(co, peer, DTX_EIO, "no randomness for a transaction id");
+        dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");
         return;
     }
-    dtx_txn_t *txn = dtx_txn_create(co, gid);
+    dtx_txn_t *txn = dtx_txn_create(co->txns, gid);
     dtx_wctx_t *w = txn ? dtx_wctx_get(co, txn) : NULL;
     if (!w) {
         if (txn)
-            dtx_txn_evict(co, txn, 0, NULL);
-        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+            dtx_outbox_drop(co, txn, 0, NULL);
+        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
     txn->mode = msg->mode;
@@ -167,18 +174,18 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     txn->pending_payload -= (int64_t)req->payload_len;
     if (!dtx_wctx_put(w)) {
         if (rc == 0 && PQntuples(res) == 1)
-            dtx_coord_reply_error(co, &req->peer, DTX_EUNKNOWN,
+            dtx_outbox_error(co, &req->peer, DTX_EUNKNOWN,
                                   "branch recorded but transaction %s left memory before its "
                                   "try was sent; ask STATUS (a COMMIT now aborts it)", req->gid);
         else
-            dtx_coord_reply_error(co, &req->peer, rc != 0 ? DTX_EDB : DTX_ESTATE,
+            dtx_outbox_error(co, &req->peer, rc != 0 ? DTX_EDB : DTX_ESTATE,
                                   "transaction %s left memory; the branch was not recorded",
                                   req->gid);
         dtx_request_free(req);
         return;
     }
     if (rc != 0) {
-        dtx_coord_reply_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
+        dtx_outbox_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
                               txn->gid);
         dtx_request_free(req);
         dtx_api_forget(co, txn, "a log write failed");
@@ -195,9 +202,9 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     uint32_t no = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
     dtx_branch_t *br = dtx_txn_add_branch(txn, no);
     if (!br) {
-        dtx_coord_reply_error(co, &req->peer, DTX_ENOMEM, "out of memory");
+        dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
         dtx_request_free(req);
-        dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+        dtx_outbox_drop(co, txn, DTX_ENOMEM, "out of memory");
         return;
     }
     br->never_sent = 1;
@@ -205,11 +212,11 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     strcpy(br->action, req->action);
     br->payload = req->payload;
     br->payload_len = req->payload_len;
-    dtx_txn_payload_add(co, txn, req->payload_len);
+    dtx_txn_payload_add(co->txns, txn, req->payload_len);
     req->payload = NULL;
     if (txn->state != DTX_STATE_ACTIVE) {
         /* Decided abort while the insert was in flight: cancel this one too. */
-        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
+        dtx_outbox_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
                               txn->gid, dtx_state_name(txn->state));
         dtx_request_free(req);
         dtx_driver_drive(co, txn);
@@ -225,7 +232,7 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
         out.branch = br->no;
         out.outcome = DTX_OUTCOME_OK;
         out.state = (uint8_t)txn->state;
-        dtx_coord_reply(co, &req->peer, &out);
+        dtx_outbox_reply(co, &req->peer, &out);
         dtx_request_free(req);
         return;
     }
@@ -242,26 +249,26 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         return;
     }
     if (txn->state == DTX_STATE_ACTIVE && !txn->owned) {
-        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE,
+        dtx_outbox_error(co, &req->peer, DTX_ESTATE,
                               "transaction %s is driven by another coordinator", txn->gid);
         dtx_request_free(req);
         return;
     }
     if (txn->state != DTX_STATE_ACTIVE) {
-        dtx_coord_reply_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
+        dtx_outbox_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
                               txn->gid, dtx_state_name(txn->state));
         dtx_request_free(req);
         return;
     }
     if (dtx_clock_mono_ms() >= txn->deadline_mono) {
-        dtx_coord_reply_error(co, &req->peer, DTX_EEXPIRED, "transaction %s passed its deadline",
+        dtx_outbox_error(co, &req->peer, DTX_EEXPIRED, "transaction %s passed its deadline",
                               txn->gid);
         dtx_request_free(req);
         return;
     }
     if (co->cfg.max_branches > 0 &&
         txn->nbranches + txn->pending_branches >= co->cfg.max_branches) {
-        dtx_coord_refuse_limit(co, &req->peer, DTX_LIMIT_BRANCHES,
+        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_BRANCHES,
                   "transaction %s has %d branches (max-branches)", txn->gid,
                   txn->nbranches + txn->pending_branches);
         dtx_request_free(req);
@@ -270,15 +277,15 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     if (co->cfg.max_txn_payload > 0 &&
         txn->payload_bytes + txn->pending_payload + (int64_t)req->payload_len >
             co->cfg.max_txn_payload) {
-        dtx_coord_refuse_limit(co, &req->peer, DTX_LIMIT_TXN_PAYLOAD,
+        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_TXN_PAYLOAD,
                   "transaction %s would hold more than %lld payload bytes (max-txn-payload)",
                   txn->gid, (long long)co->cfg.max_txn_payload);
         dtx_request_free(req);
         return;
     }
-    if (co->cfg.max_payload > 0 && dtx_txn_payload_total(co) + co->try_payload_inflight +
+    if (co->cfg.max_payload > 0 && dtx_txn_payload_total(co->txns) + co->try_payload_inflight +
                                            (int64_t)req->payload_len > co->cfg.max_payload) {
-        dtx_coord_refuse_limit(co, &req->peer, DTX_LIMIT_PAYLOAD,
+        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_PAYLOAD,
                   "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
                   (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
         dtx_request_free(req);
@@ -286,7 +293,7 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     }
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w) {
-        dtx_coord_reply_error(co, &req->peer, DTX_ENOMEM, "out of memory");
+        dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
         dtx_request_free(req);
         return;
     }
@@ -320,26 +327,26 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
     int rc = dtx_txn_next(txn->state, type == DTX_MSG_COMMIT ? DTX_EV_COMMIT : DTX_EV_ROLLBACK,
                           &votes, 0, &next);
     if (rc == DTX_EBUSY) {
-        dtx_coord_reply_error(co, peer, DTX_EBUSY, "transaction %s has %d branch(es) still trying",
+        dtx_outbox_error(co, peer, DTX_EBUSY, "transaction %s has %d branch(es) still trying",
                               txn->gid, votes.trying);
         return;
     }
     if (rc == DTX_EABORTED) {
-        dtx_coord_reply_state(co, peer, txn); /* the initiator learns it aborted */
+        dtx_outbox_state(co, peer, txn); /* the initiator learns it aborted */
         return;
     }
     if (rc != 0) {
-        dtx_coord_reply_error(co, peer, rc, "cannot %s transaction %s: it is %s",
+        dtx_outbox_error(co, peer, rc, "cannot %s transaction %s: it is %s",
                               type == DTX_MSG_COMMIT ? "commit" : "roll back", txn->gid,
                               dtx_state_name(txn->state));
         return;
     }
     if (next == txn->state) {
-        dtx_coord_reply_state(co, peer, txn);
+        dtx_outbox_state(co, peer, txn);
         return;
     }
     if (!txn->owned) {
-        dtx_coord_reply_error(co, peer, DTX_ESTATE,
+        dtx_outbox_error(co, peer, DTX_ESTATE,
                               "transaction %s is driven by another coordinator", txn->gid);
         return;
     }
@@ -371,9 +378,9 @@ static void s_on_status(void *p, int rc, const PGresult *res)
     w->req = NULL;
     dtx_wctx_put(w);
     if (rc != 0)
-        dtx_coord_reply_error(co, &peer, DTX_EDB, "could not read the transaction log");
+        dtx_outbox_error(co, &peer, DTX_EDB, "could not read the transaction log");
     else if (PQntuples(res) != 1)
-        dtx_coord_reply_error(co, &peer, DTX_ENOTFOUND, "unknown transaction (gid %s)", req->gid);
+        dtx_outbox_error(co, &peer, DTX_ENOTFOUND, "unknown transaction (gid %s)", req->gid);
     else {
         dtx_msg_t out;
         memset(&out, 0, sizeof out);
@@ -381,7 +388,7 @@ static void s_on_status(void *p, int rc, const PGresult *res)
         out.corr = peer.corr;
         strcpy(out.gid, req->gid);
         out.state = (uint8_t)atoi(PQgetvalue(res, 0, 0));
-        dtx_coord_reply(co, &peer, &out);
+        dtx_outbox_reply(co, &peer, &out);
     }
     dtx_request_free(req);
 }
@@ -393,14 +400,14 @@ static void s_status(dtx_coord_t *co, const dtx_peer_t *peer, const char *gid)
     if (!req) {
         if (w)
             dtx_wctx_put(w);
-        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
     strcpy(req->gid, gid);
     w->peer = *peer;
     w->req = req;
     const char *vals[1] = { gid };
-    dtx_store_submit(co->store, dtx_store_shard(gid), DTX_SQL_STATUS, 1, vals, NULL, NULL,
+    dtx_store_submit(co->store, dtx_id_hash(gid), DTX_SQL_STATUS, 1, vals, NULL, NULL,
                      s_on_status, w);
 }
 
@@ -414,15 +421,15 @@ static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
     if (rc != 0) {
         if (txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_ABORTING ||
             dtx_state_is_final(txn->state)) {
-            dtx_coord_reply_state(co, peer, txn); /* nothing stuck: say where it is */
+            dtx_outbox_state(co, peer, txn); /* nothing stuck: say where it is */
             return;
         }
-        dtx_coord_reply_error(co, peer, DTX_ESTATE, "transaction %s is %s: nothing to resume",
+        dtx_outbox_error(co, peer, DTX_ESTATE, "transaction %s is %s: nothing to resume",
                               txn->gid, dtx_state_name(txn->state));
         return;
     }
     if (!txn->owned) {
-        dtx_coord_reply_error(co, peer, DTX_ESTATE,
+        dtx_outbox_error(co, peer, DTX_ESTATE,
                               "transaction %s is driven by another coordinator", txn->gid);
         return;
     }
@@ -482,7 +489,7 @@ static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r)
         txn->parked = r;
     txn->parked_tail = r;
     txn->nparked++;
-    dtx_txn_payload_add(co, txn, r->payload_len);
+    dtx_txn_payload_add(co->txns, txn, r->payload_len);
 }
 
 int dtx_api_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
@@ -509,7 +516,7 @@ void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         s_decide_request(co, txn, req);
         break;
     case DTX_MSG_STATUS:
-        dtx_coord_reply_state(co, &req->peer, txn);
+        dtx_outbox_state(co, &req->peer, txn);
         break;
     case DTX_MSG_RESUME:
         s_resume_request(co, txn, req);
@@ -526,7 +533,7 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
     dtx_txn_t *fresh = NULL;
     if (!r->reloaded) {
         r->reloaded = 1;
-        fresh = dtx_txn_find(co, r->gid);
+        fresh = dtx_txn_find(co->txns, r->gid);
         if (!fresh)
             fresh = dtx_recovery_load(co, r->gid, r->type != DTX_MSG_STATUS,
                                       r->roles & DTX_ROLE_OPERATOR ? NULL : r->principal);
@@ -539,7 +546,7 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
         dtx_api_replay(co, fresh, r);
         return;
     }
-    dtx_coord_reply_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : DTX_ESTATE,
+    dtx_outbox_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : DTX_ESTATE,
                           "%s (gid %s); %s", why, r->gid,
                           r->maybe_done ? "the request may have taken effect: ask STATUS"
                                         : "nothing was done: retry");
@@ -571,14 +578,14 @@ void dtx_api_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
     txn->parked = txn->parked_tail = NULL;
     txn->nparked = 0;
     /* TRYs whose call went out are answered DTX_EUNKNOWN by the eviction. */
-    dtx_txn_evict(co, txn, DTX_EUNKNOWN, why);
+    dtx_outbox_drop(co, txn, DTX_EUNKNOWN, why);
     while (head) {
         dtx_request_t *r = head;
         head = r->next;
         r->next = NULL;
         if (co->stop) {
             /* Shutting down: the store takes no new reads. */
-            dtx_coord_reply_error(co, &r->peer, DTX_EUNKNOWN,
+            dtx_outbox_error(co, &r->peer, DTX_EUNKNOWN,
                                   "coordinator stopping (gid %s): ask STATUS", r->gid);
             dtx_request_free(r);
             continue;
@@ -603,7 +610,7 @@ void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
         if (!txn->parked)
             txn->parked_tail = NULL;
         txn->nparked--;
-        dtx_txn_payload_add(co, txn, -(int64_t)r->payload_len);
+        dtx_txn_payload_add(co->txns, txn, -(int64_t)r->payload_len);
         r->next = NULL;
         dtx_api_replay(co, txn, r);
     }
@@ -615,7 +622,7 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
 {
     if (msg->type == DTX_MSG_RESUME ? !(id->roles & DTX_ROLE_OPERATOR)
                                     : !(id->roles & (DTX_ROLE_INITIATOR | DTX_ROLE_OPERATOR))) {
-        dtx_coord_refuse_access(co, peer, DTX_DENY_ROLE, "%s needs the %s role%s", dtx_msg_type_name(msg->type),
+        dtx_outbox_refuse_access(co, peer, DTX_DENY_ROLE, "%s needs the %s role%s", dtx_msg_type_name(msg->type),
                  msg->type == DTX_MSG_RESUME ? "operator" : "initiator",
                  msg->type == DTX_MSG_RESUME && !co->auth_on
                      ? " (a CURVE operator key, or the admin HTTP API)" : "");
@@ -631,10 +638,10 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
         s_status(co, peer, msg->gid);
         return;
     }
-    dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
+    dtx_txn_t *txn = dtx_txn_find(co->txns, msg->gid);
     if (!txn) {
-        if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co) >= co->cfg.max_txns) {
-            dtx_coord_refuse_limit(co, peer, DTX_LIMIT_TXNS,
+        if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
+            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
                       "%lld transactions in memory (max-txns): retry after %d ms",
                       (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
             return;
@@ -645,7 +652,7 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
         txn = dtx_recovery_load(co, msg->gid, 1,
                                 id->roles & DTX_ROLE_OPERATOR ? NULL : id->principal);
         if (!txn) {
-            dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+            dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
             return;
         }
     }
@@ -659,9 +666,9 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     }
     if (msg->type == DTX_MSG_TRY && co->cfg.max_payload > 0 &&
         (txn->loading || txn->writing || txn->preparing) &&
-        dtx_txn_payload_total(co) + co->try_payload_inflight + (int64_t)msg->payload_len >
+        dtx_txn_payload_total(co->txns) + co->try_payload_inflight + (int64_t)msg->payload_len >
             co->cfg.max_payload) {
-        dtx_coord_refuse_limit(co, peer, DTX_LIMIT_PAYLOAD,
+        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PAYLOAD,
                   "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
                   (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
         return;
@@ -669,11 +676,11 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     if (txn->loading || txn->writing || txn->preparing) {
         int rc = dtx_api_park(co, txn, peer, id, msg);
         if (rc == DTX_ELIMIT)
-            dtx_coord_refuse_limit(co, peer, DTX_LIMIT_PARKED,
+            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PARKED,
                       "%d requests already wait on transaction %s: retry after %d ms",
                       DTX_PARKED_MAX, txn->gid, DTX_RETRY_AFTER_MS);
         else if (rc != 0)
-            dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+            dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
     if (msg->type != DTX_MSG_TRY) {
@@ -687,8 +694,14 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     }
     dtx_request_t *req = dtx_request_new(peer, id, msg);
     if (!req) {
-        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
     s_try(co, txn, req);
+}
+
+void dtx_api_init(dtx_coord_t *co)
+{
+    co->hooks.replay_parked = dtx_api_replay_parked;
+    co->hooks.forget = dtx_api_forget;
 }

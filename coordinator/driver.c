@@ -33,6 +33,11 @@
 #include "dtx/log.h"
 #include "fault.h"
 #include "txn.h"
+#include "driver.h"
+#include "outbox.h"
+#include "sql.h"
+#include "txntable.h"
+#include "wctx.h"
 
 #define S_NO_INSTANCE_POLL_MS 200
 
@@ -79,7 +84,7 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn)
         if (d > 0 && (due == 0 || d < due))
             due = d;
     }
-    dtx_timer_set(co, txn, due);
+    dtx_timer_set(co->txns, txn, due);
 }
 
 static int s_is_final_branch(const dtx_branch_t *br)
@@ -123,13 +128,13 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
         return;
     txn->writing = 0;
     if (rc != 0) {
-        dtx_api_forget(co, txn, "the decision write failed");
+        co->hooks.forget(co, txn, "the decision write failed");
         return;
     }
     if (PQntuples(res) != 1) {
         /* Stale copy (another coordinator moved it on): read the log again
          * and answer from there. */
-        dtx_api_forget(co, txn, "the log changed under this coordinator");
+        co->hooks.forget(co, txn, "the log changed under this coordinator");
         return;
     }
     txn->state = decision;
@@ -144,7 +149,7 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
                  "gid=%s branches=%d", txn->gid, txn->nbranches);
     if (txn->has_decision_waiter) {
         txn->has_decision_waiter = 0;
-        dtx_coord_reply_state(co, &txn->decision_waiter, txn);
+        dtx_outbox_state(co, &txn->decision_waiter, txn);
     }
     for (int i = 0; i < txn->nbranches; i++) {
         dtx_branch_t *br = txn->branches[i];
@@ -160,16 +165,16 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
             out.branch = br->no;
             out.outcome = DTX_OUTCOME_REFUSED;
             out.state = (uint8_t)txn->state;
-            dtx_coord_reply(co, &br->waiter, &out);
+            dtx_outbox_reply(co, &br->waiter, &out);
         } else {
-            dtx_coord_reply_error(co, &br->waiter, DTX_ESTATE,
+            dtx_outbox_error(co, &br->waiter, DTX_ESTATE,
                                   "transaction %s was decided abort while branch %u was trying",
                                   txn->gid, br->no);
         }
     }
     dtx_fault_point("after-decision-reply");
     dtx_driver_drive(co, txn);
-    dtx_api_replay_parked(co, txn);
+    co->hooks.replay_parked(co, txn);
 }
 
 void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char *reason)
@@ -178,7 +183,7 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
         return;
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w) {
-        dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+        dtx_outbox_drop(co, txn, DTX_ENOMEM, "out of memory");
         return;
     }
     dtx_log_debug("deciding", "gid=%s decision=%s reason=\"%s\"", txn->gid,
@@ -244,7 +249,7 @@ void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn)
 {
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w) {
-        dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+        dtx_outbox_drop(co, txn, DTX_ENOMEM, "out of memory");
         return;
     }
     /* The marker lets recovery abort at once if this coordinator dies now;
@@ -294,11 +299,11 @@ static void s_on_vote(void *p, int rc, const PGresult *res)
     if (br)
         br->writing = 0;
     if (rc != 0) {
-        dtx_api_forget(co, txn, "could not record the vote");
+        co->hooks.forget(co, txn, "could not record the vote");
         return;
     }
     if (s_no_rows(res)) {
-        dtx_api_forget(co, txn, "another coordinator took the transaction over");
+        co->hooks.forget(co, txn, "another coordinator took the transaction over");
         return;
     }
     dtx_fault_point("after-vote-write");
@@ -322,14 +327,14 @@ static void s_on_vote(void *p, int rc, const PGresult *res)
     out.branch = br->no;
     out.outcome = DTX_OUTCOME_OK;
     out.state = (uint8_t)txn->state;
-    dtx_coord_reply(co, &br->waiter, &out);
+    dtx_outbox_reply(co, &br->waiter, &out);
 }
 
 static void s_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int vote)
 {
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w) {
-        dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+        dtx_outbox_drop(co, txn, DTX_ENOMEM, "out of memory");
         return;
     }
     w->branch = br->no;
@@ -377,7 +382,7 @@ static void s_on_branch_done(void *p, int rc, const PGresult *res)
     if (rc != 0 || s_no_rows(res)) {
         /* Unknown outcome, or no longer ours: forget the in-memory copy;
          * whoever owns it re-drives it from the log. */
-        dtx_api_forget(co, txn, "a branch write failed or matched nothing");
+        co->hooks.forget(co, txn, "a branch write failed or matched nothing");
         return;
     }
     br->state = state;
@@ -411,7 +416,7 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
                      txn->gid, txn->nbranches);
     }
     /* Done (or unknown: recovery finishes it). Either way it leaves memory. */
-    dtx_api_forget(co, txn, "the transaction left memory");
+    co->hooks.forget(co, txn, "the transaction left memory");
 }
 
 /* Confirm/Cancel of br is done at the participant: record it. */
@@ -419,7 +424,7 @@ static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
 {
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w) {
-        dtx_txn_evict(co, txn, 0, NULL);
+        dtx_outbox_drop(co, txn, 0, NULL);
         return;
     }
     int target = dtx_op_done_state(br->op);
@@ -476,7 +481,7 @@ static void s_on_stuck(void *p, int rc, const PGresult *res)
         dtx_log_error("transaction stuck: an operator must resume it", "gid=%s decision=%s",
                       txn->gid, dtx_state_name(txn->decision));
     /* Stuck (or unknown): nothing more is driven from memory. */
-    dtx_api_forget(co, txn, "the transaction left memory");
+    co->hooks.forget(co, txn, "the transaction left memory");
 }
 
 /* A branch spent its retry budget: the transaction goes STUCK. */
@@ -538,7 +543,7 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         m.deadline_ms = (uint64_t)txn->deadline_wall;
         m.payload = br->payload;
         m.payload_len = br->payload_len;
-        int rc = dtx_coord_send(co, in->rid, in->rid_len, &m);
+        int rc = dtx_outbox_send(co, in->rid, in->rid_len, &m);
         if (rc == DTX_ENOPARTICIPANT) {
             /* The peer is gone: drop it and try another instance. */
             dtx_log_warn("instance unreachable", "instance=%s resource=%s", in->name,
@@ -645,11 +650,11 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
         return;
     txn->writing = 0;
     if (rc != 0 || PQntuples(res) != 1) {
-        dtx_coord_reply_error(co, &peer, rc != 0 ? DTX_EUNKNOWN : DTX_ESTATE,
+        dtx_outbox_error(co, &peer, rc != 0 ? DTX_EUNKNOWN : DTX_ESTATE,
                               rc != 0 ? "could not confirm the resume of %s; ask STATUS"
                                       : "transaction %s was not stuck any more; ask STATUS",
                               txn->gid);
-        dtx_api_forget(co, txn, "the log changed under this coordinator");
+        co->hooks.forget(co, txn, "the log changed under this coordinator");
         return;
     }
     txn->state = atoi(PQgetvalue(res, 0, 0));
@@ -660,17 +665,17 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
         br->inflight = 0;
     }
     dtx_log_info("resumed", "gid=%s state=%s", txn->gid, dtx_state_name(txn->state));
-    dtx_coord_reply_state(co, &peer, txn);
+    dtx_outbox_state(co, &peer, txn);
     dtx_driver_drive(co, txn);
     if (!txn->dead)
-        dtx_api_replay_parked(co, txn);
+        co->hooks.replay_parked(co, txn);
 }
 
 void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer)
 {
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w) {
-        dtx_coord_reply_error(co, peer, DTX_ENOMEM, "out of memory");
+        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
     w->peer = *peer;
@@ -698,7 +703,7 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
         from = NULL; /* not the peer that registered on this routing id */
     if (from)
         from->last_seen_ms = dtx_clock_mono_ms();
-    dtx_txn_t *txn = dtx_txn_find(co, msg->gid);
+    dtx_txn_t *txn = dtx_txn_find(co->txns, msg->gid);
     dtx_branch_t *br = txn && !txn->loading ? dtx_txn_branch(txn, msg->branch) : NULL;
     /* A reply counts only when it answers a call this node sent to this
      * very connection (an initiator cannot vote for a participant), for

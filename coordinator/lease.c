@@ -22,6 +22,10 @@
 #include "coord.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
+#include "lease.h"
+#include "sql.h"
+#include "txntable.h"
+#include "wctx.h"
 
 int dtx_lease_acquire(dtx_coord_t *co, const char *endpoint)
 {
@@ -59,12 +63,12 @@ out:
     return rc;
 }
 
-static void s_drop_copy(dtx_coord_t *co, dtx_txn_t *txn, void *arg)
+static void s_drop_copy(dtx_txn_t *txn, void *arg)
 {
-    (void)arg;
+    dtx_coord_t *co = arg;
     /* Requests waiting on it run again against the log: their answers
      * stay exact (api.c). */
-    dtx_api_forget(co, txn, "this coordinator's lease lapsed");
+    co->hooks.forget(co, txn, "this coordinator's lease lapsed");
 }
 
 static void s_renew(dtx_coord_t *co, int64_t now_ms);
@@ -96,8 +100,8 @@ static void s_on_renew(void *p, int rc, const PGresult *res)
     if (now > co->lease_valid_ms && sent > co->lapse_dropped_ms) {
         dtx_log_warn("lease lapsed: dropping in-memory transactions",
                      "node=%s late_ms=%lld in_memory=%zu", co->cfg.node_id,
-                     (long long)(now - co->lease_valid_ms), dtx_txn_count(co));
-        dtx_txn_each(co, s_drop_copy, NULL);
+                     (long long)(now - co->lease_valid_ms), dtx_txn_count(co->txns));
+        dtx_txn_each(co->txns, s_drop_copy, co);
         co->lapse_dropped_ms = dtx_clock_mono_ms();
         co->lease_valid_ms = sent + co->cfg.lease_ms;
         s_renew(co, co->lapse_dropped_ms);

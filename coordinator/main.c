@@ -15,6 +15,7 @@
 #include "coord.h"
 #include "dtx/log.h"
 #include "dtx/migrate.h"
+#include "server.h"
 
 static dtx_coord_t s_co;
 

@@ -15,10 +15,20 @@
 #include "dtx/clock.h"
 #include "dtx/log.h"
 #include "txn.h"
+#include "outbox.h"
+#include "driver.h"
+#include "participants.h"
+#include "txntable.h"
 
-static void s_wake_resource(dtx_coord_t *co, dtx_txn_t *txn, void *arg)
+typedef struct {
+    dtx_coord_t *co;
+    const char  *resource;
+} s_wake_t;
+
+static void s_wake_resource(dtx_txn_t *txn, void *arg)
 {
-    const char *resource = arg;
+    dtx_coord_t *co = ((s_wake_t *)arg)->co;
+    const char *resource = ((s_wake_t *)arg)->resource;
     if (txn->dead || txn->loading)
         return;
     int64_t now = dtx_clock_mono_ms();
@@ -40,7 +50,7 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
 {
     int64_t now = dtx_clock_mono_ms(), retry = 0;
     if (!dtx_auth_resource_ok(id, msg->resource)) {
-        dtx_coord_refuse_access(co, peer,
+        dtx_outbox_refuse_access(co, peer,
                                 id->roles & DTX_ROLE_PARTICIPANT ? DTX_DENY_RESOURCE
                                                                  : DTX_DENY_ROLE,
                                 "this key may not serve resource %s (see the allow-list)",
@@ -49,7 +59,7 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
     }
     if (dtx_peerrate_take(co->rates, peer->rid, peer->rid_len, DTX_PEERRATE_REGISTER, now,
                           &retry) != 0) {
-        dtx_coord_refuse_limit(co, peer, DTX_LIMIT_REGISTRATIONS,
+        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_REGISTRATIONS,
                                "more than %lld registrations per second (max-registrations): "
                                "retry after %lld ms",
                                (long long)co->cfg.max_registrations, (long long)retry);
@@ -59,7 +69,7 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
     if (co->cfg.max_instances > 0 && !dtx_registry_find(co->registry, peer->rid, peer->rid_len) &&
         !(held && strcmp(held->owner, id->owner) == 0) && /* replaces its own entry */
         dtx_registry_instances(co->registry) >= co->cfg.max_instances) {
-        dtx_coord_refuse_limit(co, peer, DTX_LIMIT_INSTANCES,
+        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_INSTANCES,
                                "%lld participant connections already (max-instances): retry "
                                "after %d ms", (long long)co->cfg.max_instances,
                                DTX_RETRY_AFTER_MS);
@@ -73,17 +83,17 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
                                                &err);
     if (!in) {
         if (err == DTX_EACCES) {
-            dtx_coord_refuse_access(co, peer, DTX_DENY_INSTANCE,
+            dtx_outbox_refuse_access(co, peer, DTX_DENY_INSTANCE,
                                     "instance name %s is held by another live connection%s",
                                     msg->instance,
                                     co->auth_on ? " of another key" : " (or this connection "
                                                   "registered another name)");
         } else if (err == DTX_ELIMIT) {
-            dtx_coord_refuse_limit(co, peer, DTX_LIMIT_RESOURCES,
+            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_RESOURCES,
                                    "instance %s serves %lld resources already (max-resources)",
                                    msg->instance, (long long)co->cfg.max_resources);
         } else {
-            dtx_coord_reply_error(co, peer, err ? err : DTX_ENOMEM,
+            dtx_outbox_error(co, peer, err ? err : DTX_ENOMEM,
                                   "could not register instance %s", msg->instance);
         }
         return;
@@ -100,12 +110,14 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
     strcpy(out.resource, msg->resource);
     out.heartbeat_ms = (uint32_t)co->cfg.heartbeat_ms;
     snprintf(out.coordinator, sizeof out.coordinator, "%.63s", co->cfg.node_id);
-    dtx_coord_reply(co, peer, &out);
+    dtx_outbox_reply(co, peer, &out);
     /* Calls waiting for this resource go now. Only a resource that had no
      * live instance can have calls waiting for one: the walk over every
      * transaction is not paid for every registration. */
-    if (fresh)
-        dtx_txn_each(co, s_wake_resource, (void *)msg->resource);
+    if (fresh) {
+        s_wake_t wake = {co, msg->resource};
+        dtx_txn_each(co->txns, s_wake_resource, &wake);
+    }
 }
 
 void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
@@ -114,7 +126,7 @@ void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_
     dtx_instance_t *in = dtx_registry_find(co->registry, peer->rid, peer->rid_len);
     if (!in || strcmp(in->name, msg->instance) != 0 || strcmp(in->owner, id->owner) != 0) {
         /* A heartbeat keeps alive only the instance of its own connection. */
-        dtx_coord_reply_error(co, peer, DTX_EUNREGISTERED,
+        dtx_outbox_error(co, peer, DTX_EUNREGISTERED,
                               "instance %s is not registered on this connection; send REGISTER",
                               msg->instance);
         return;
@@ -125,7 +137,7 @@ void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_
     out.type = DTX_MSG_HEARTBEAT_OK;
     out.corr = peer->corr;
     snprintf(out.coordinator, sizeof out.coordinator, "%.63s", co->cfg.node_id);
-    dtx_coord_reply(co, peer, &out);
+    dtx_outbox_reply(co, peer, &out);
 }
 
 void dtx_driver_tick(dtx_coord_t *co, int64_t now)

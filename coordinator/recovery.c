@@ -29,6 +29,12 @@
 #include "dtx/log.h"
 #include "fault.h"
 #include "txn.h"
+#include "driver.h"
+#include "outbox.h"
+#include "recovery.h"
+#include "sql.h"
+#include "txntable.h"
+#include "wctx.h"
 
 #define S_SCAN_LIMIT 256
 
@@ -48,11 +54,11 @@ static void s_on_global(void *p, int rc, const PGresult *res)
     if (!dtx_wctx_put(w))
         return;
     if (rc != 0) {
-        dtx_txn_evict(co, txn, DTX_EDB, "could not read the transaction log");
+        dtx_outbox_drop(co, txn, DTX_EDB, "could not read the transaction log");
         return;
     }
     if (PQntuples(res) != 1) {
-        dtx_txn_evict(co, txn, DTX_ENOTFOUND, "unknown transaction");
+        dtx_outbox_drop(co, txn, DTX_ENOTFOUND, "unknown transaction");
         return;
     }
     txn->mode = atoi(PQgetvalue(res, 0, 0));
@@ -75,13 +81,13 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
     if (!dtx_wctx_put(w))
         return; /* s_on_global already evicted it */
     if (rc != 0) {
-        dtx_txn_evict(co, txn, DTX_EDB, "could not read the transaction log");
+        dtx_outbox_drop(co, txn, DTX_EDB, "could not read the transaction log");
         return;
     }
     for (int i = 0; i < PQntuples(res); i++) {
         dtx_branch_t *br = dtx_txn_add_branch(txn, (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10));
         if (!br) {
-            dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+            dtx_outbox_drop(co, txn, DTX_ENOMEM, "out of memory");
             return;
         }
         snprintf(br->resource, sizeof br->resource, "%s", PQgetvalue(res, i, 1));
@@ -91,13 +97,13 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         if (!raw || (len && !(br->payload = malloc(len)))) {
             if (raw)
                 PQfreemem(raw);
-            dtx_txn_evict(co, txn, DTX_ENOMEM, "out of memory");
+            dtx_outbox_drop(co, txn, DTX_ENOMEM, "out of memory");
             return;
         }
         if (len)
             memcpy(br->payload, raw, len);
         br->payload_len = (uint32_t)len;
-        dtx_txn_payload_add(co, txn, (int64_t)len);
+        dtx_txn_payload_add(co->txns, txn, (int64_t)len);
         PQfreemem(raw);
         br->state = atoi(PQgetvalue(res, i, 4));
         br->attempt = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
@@ -113,9 +119,9 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
     if (dtx_state_is_final(txn->state) || !txn->owned || txn->state == DTX_STATE_STUCK) {
         /* Nothing to drive here: answer what waits, keep nothing — unless
          * a request (RESUME) started a write on it. */
-        dtx_api_replay_parked(co, txn);
+        co->hooks.replay_parked(co, txn);
         if (!txn->dead && !txn->writing)
-            dtx_txn_evict(co, txn, 0, NULL);
+            dtx_outbox_drop(co, txn, 0, NULL);
         return;
     }
     if (txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_ABORTING) {
@@ -136,12 +142,12 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         dtx_driver_reschedule(co, txn);
     }
     if (!txn->dead)
-        dtx_api_replay_parked(co, txn);
+        co->hooks.replay_parked(co, txn);
 }
 
 dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal, const char *principal)
 {
-    dtx_txn_t *txn = dtx_txn_create(co, gid);
+    dtx_txn_t *txn = dtx_txn_create(co->txns, gid);
     if (!txn)
         return NULL;
     txn->loading = 1;
@@ -153,7 +159,7 @@ dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal, const 
             dtx_wctx_put(w0);
         if (w1)
             dtx_wctx_put(w1);
-        dtx_txn_evict(co, txn, 0, NULL);
+        dtx_outbox_drop(co, txn, 0, NULL);
         return NULL;
     }
     /* One round trip: claim (when allowed), then read what we now hold. */
@@ -173,14 +179,14 @@ static void s_load_listed(dtx_coord_t *co, const PGresult *res, const char *what
     int loaded = 0;
     for (int i = 0; i < PQntuples(res); i++) {
         const char *gid = PQgetvalue(res, i, 0);
-        dtx_txn_t *old = dtx_txn_find(co, gid);
+        dtx_txn_t *old = dtx_txn_find(co->txns, gid);
         if (old && !claimed)
             continue; /* being driven here already */
         if (old) {
             /* Taken back after another node held it: the copy in memory
              * predates that and is worthless (its owner_gen is stale too,
              * so it could not write anyway). Read it again. */
-            dtx_api_forget(co, old, "the transaction moved between coordinators");
+            co->hooks.forget(co, old, "the transaction moved between coordinators");
         }
         if (dtx_recovery_load(co, gid, 0, NULL))
             loaded++;

@@ -24,6 +24,16 @@
 #include "dtx/id.h"
 #include "dtx/log.h"
 #include "peerrate.h"
+#include "api.h"
+#include "driver.h"
+#include "lease.h"
+#include "outbox.h"
+#include "participants.h"
+#include "recovery.h"
+#include "server.h"
+#include "sql.h"
+#include "txntable.h"
+#include "wctx.h"
 
 #define S_MAX_MSGS_PER_TURN 512
 #define S_MAX_POLL_MS 100
@@ -58,6 +68,7 @@ int dtx_coord_init(dtx_coord_t *co)
     co->rates = dtx_peerrate_new(co->cfg.max_peer_rate, co->cfg.max_registrations, 100000);
     if (!co->sendbuf || !co->registry || !co->txns || !co->rates)
         return DTX_ENOMEM;
+    dtx_api_init(co);
     co->next_corr = dtx_random_u64() >> 1; /* a restart never reuses a recent corr */
     co->store = dtx_store_new(co->cfg.db, (int)co->cfg.db_connections, 2, dtx_coord_sql,
                               DTX_SQL_COUNT, &err);
@@ -123,6 +134,7 @@ void dtx_coord_fini(dtx_coord_t *co)
     /* The store first: its pending callbacks still need the tables. */
     dtx_store_destroy(&co->store);
     dtx_txntable_destroy(&co->txns);
+    dtx_wctx_pool_free(co);
     dtx_registry_destroy(&co->registry);
     dtx_peerrate_destroy(&co->rates);
     if (co->router)
@@ -134,96 +146,6 @@ void dtx_coord_fini(dtx_coord_t *co)
     co->zctx = NULL;
     free(co->sendbuf);
     co->sendbuf = NULL;
-}
-
-int dtx_coord_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg)
-{
-    if (!co->router)
-        return DTX_EIO;
-    size_t len = 0;
-    int rc = dtx_msg_encode(msg, co->sendbuf, DTX_MSG_MAX, &len);
-    if (rc != 0) {
-        dtx_log_error("cannot encode message", "type=%s error=\"%s\"",
-                      dtx_msg_type_name(msg->type), dtx_strerror(rc));
-        return rc;
-    }
-    if (zmq_send(co->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(co->router, co->sendbuf, len, ZMQ_DONTWAIT) < 0) {
-        int e = errno;
-        if (e == EHOSTUNREACH)
-            return DTX_ENOPARTICIPANT;
-        if (e == EAGAIN)
-            return DTX_EBUSY;
-        dtx_log_warn("send failed", "type=%s error=\"%s\"", dtx_msg_type_name(msg->type),
-                     zmq_strerror(e));
-        return DTX_EIO;
-    }
-    return 0;
-}
-
-int dtx_coord_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg)
-{
-    msg->corr = peer->corr;
-    if (peer->kind == DTX_PEER_HTTP) {
-        if (co->http_reply)
-            co->http_reply(co, peer->corr, msg);
-        return 0;
-    }
-    return dtx_coord_send(co, peer->rid, peer->rid_len, msg);
-}
-
-void dtx_coord_reply_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
-{
-    dtx_msg_t out;
-    memset(&out, 0, sizeof out);
-    out.type = DTX_MSG_ERROR;
-    out.corr = peer->corr;
-    out.code = (uint32_t)(err < 0 ? -err : err);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out.text, sizeof out.text, fmt, ap);
-    va_end(ap);
-    dtx_coord_reply(co, peer, &out);
-}
-
-static void s_refuse(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *kind,
-                     const char *name, const char *fmt, va_list ap)
-{
-    char text[DTX_TEXT_MAX + 1];
-    vsnprintf(text, sizeof text, fmt, ap);
-    dtx_log_debug("request refused", "%s=%s text=\"%s\"", kind, name, text);
-    dtx_coord_reply_error(co, peer, err, "%s", text);
-}
-
-void dtx_coord_refuse_limit(dtx_coord_t *co, const dtx_peer_t *peer, int which,
-                            const char *fmt, ...)
-{
-    dtx_metrics_limited(&co->metrics, which);
-    va_list ap;
-    va_start(ap, fmt);
-    s_refuse(co, peer, DTX_ELIMIT, "limit", dtx_limit_name(which), fmt, ap);
-    va_end(ap);
-}
-
-void dtx_coord_refuse_access(dtx_coord_t *co, const dtx_peer_t *peer, int why,
-                             const char *fmt, ...)
-{
-    dtx_metrics_denied(&co->metrics, why);
-    va_list ap;
-    va_start(ap, fmt);
-    s_refuse(co, peer, DTX_EACCES, "reason", dtx_deny_name(why), fmt, ap);
-    va_end(ap);
-}
-
-void dtx_coord_reply_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
-{
-    dtx_msg_t out;
-    memset(&out, 0, sizeof out);
-    out.type = DTX_MSG_STATE;
-    out.corr = peer->corr;
-    strcpy(out.gid, txn->gid);
-    out.state = (uint8_t)txn->state;
-    dtx_coord_reply(co, peer, &out);
 }
 
 /* Messages a peer sends in each role; replies (PHASE_REPLY) are not
@@ -249,7 +171,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
         dtx_log_debug("request refused: role", "type=%s principal=%s",
                      dtx_msg_type_name(msg->type), id->principal);
         if (msg->type != DTX_MSG_PHASE_REPLY)
-            dtx_coord_reply_error(co, peer, DTX_EACCES, "this key may not send %s",
+            dtx_outbox_error(co, peer, DTX_EACCES, "this key may not send %s",
                                   dtx_msg_type_name(msg->type));
         return;
     }
@@ -257,7 +179,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
         int64_t retry = 0;
         if (dtx_peerrate_take(co->rates, peer->rid, peer->rid_len, DTX_PEERRATE_REQUEST,
                               dtx_clock_mono_ms(), &retry) != 0) {
-            dtx_coord_refuse_limit(co, peer, DTX_LIMIT_PEER_RATE,
+            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PEER_RATE,
                                    "more than %lld requests per second from this connection "
                                    "(max-peer-rate): retry after %lld ms",
                                    (long long)co->cfg.max_peer_rate, (long long)retry);
@@ -289,7 +211,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
         break;
     default:
         co->stats.bad_messages++;
-        dtx_coord_reply_error(co, peer, DTX_EPROTO, "%s is not a request a coordinator serves",
+        dtx_outbox_error(co, peer, DTX_EPROTO, "%s is not a request a coordinator serves",
                               dtx_msg_type_name(msg->type));
     }
 }
@@ -333,7 +255,7 @@ static int s_read_one(dtx_coord_t *co)
     if (frames != 1) {
         co->stats.bad_messages++;
         dtx_log_warn("malformed message", "error=\"expected 1 frame, got %d\"", frames);
-        dtx_coord_reply_error(co, &peer, DTX_EPROTO,
+        dtx_outbox_error(co, &peer, DTX_EPROTO,
                               "a dtx message is exactly one frame; got %d", frames);
         zmq_msg_close(&first);
         return 1;
@@ -345,7 +267,7 @@ static int s_read_one(dtx_coord_t *co)
         co->stats.bad_messages++;
         peer.corr = msg.corr;
         dtx_log_warn("malformed message", "error=\"%s\"", err);
-        dtx_coord_reply_error(co, &peer, rc, "%s", err);
+        dtx_outbox_error(co, &peer, rc, "%s", err);
     } else {
         peer.corr = msg.corr;
         dtx_ident_t id;
@@ -353,7 +275,7 @@ static int s_read_one(dtx_coord_t *co)
             /* Its key left the allow-list after the handshake (reload). */
             dtx_metrics_denied(&co->metrics, DTX_DENY_HANDSHAKE);
             if (msg.type != DTX_MSG_PHASE_REPLY && msg.type != DTX_MSG_ERROR)
-                dtx_coord_reply_error(co, &peer, DTX_EACCES,
+                dtx_outbox_error(co, &peer, DTX_EACCES,
                                       "this key is no longer in the allow-list");
         } else {
             s_dispatch(co, &peer, &id, &msg);
@@ -378,7 +300,7 @@ int dtx_coord_run(dtx_coord_t *co)
         int nstore = dtx_store_poll_items(co->store, items + 1, 64);
         now = dtx_clock_mono_ms();
         int64_t timeout = S_MAX_POLL_MS;
-        int64_t next = dtx_timer_next(co);
+        int64_t next = dtx_timer_next(co->txns);
         if (dtx_store_backlog(co->store) >= S_TIMER_BACKLOG)
             next = -1; /* the store's progress wakes the loop, not the timers */
         if (next >= 0 && next - now < timeout)
@@ -413,7 +335,7 @@ int dtx_coord_run(dtx_coord_t *co)
         dtx_store_set_background(co->store, 1);
         for (int i = 0; i < S_MAX_TIMERS_PER_TURN &&
                         dtx_store_backlog(co->store) < S_TIMER_BACKLOG &&
-                        (txn = dtx_timer_due(co, now)) != NULL;
+                        (txn = dtx_timer_due(co->txns, now)) != NULL;
              i++)
             dtx_driver_on_timer(co, txn, now);
         dtx_store_set_background(co->store, 0);

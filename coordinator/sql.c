@@ -26,6 +26,7 @@
  * copy of the transaction and re-reads the log.
  */
 #include "coord.h"
+#include "sql.h"
 
 #define S_FENCE_BRANCH(owner, epoch, gen)                                         \
     "WITH g AS (SELECT 1 FROM dtx_global WHERE gid = $1 AND owner = " owner      \

@@ -69,16 +69,6 @@ struct dtx_store {
     dtx_store_stats_t       stats;
 };
 
-uint32_t dtx_store_shard(const char *key)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *key; key++) {
-        h ^= (uint8_t)*key;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static void s_batch_reset(s_batch_t *b)
 {
     for (int i = 0; i < b->n; i++) {

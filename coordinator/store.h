@@ -97,7 +97,4 @@ int dtx_store_idle(const dtx_store_t *self);
 int dtx_store_healthy(const dtx_store_t *self);
 void dtx_store_stats(const dtx_store_t *self, dtx_store_stats_t *out);
 
-/* Hash for choosing a shard from a gid. */
-uint32_t dtx_store_shard(const char *key);
-
 #endif

@@ -6,13 +6,14 @@
  *
  * Lifetime: a transaction is freed when it has been evicted (dead) AND no
  * store callback still holds it (refs == 0). Callbacks check liveness
- * through dtx_wctx_put().
+ * through dtx_wctx_put() (wctx.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "coord.h"
+#include "dtx/id.h"
 #include "txn.h"
+#include "txntable.h"
 
 struct dtx_txntable {
     dtx_txn_t  **buckets;
@@ -21,7 +22,6 @@ struct dtx_txntable {
     dtx_txn_t  **heap;
     int          heap_n;
     int          heap_cap;
-    dtx_wctx_t  *free_ctx;
     int64_t      payload;      /* sum of payload_bytes of live transactions */
 };
 
@@ -75,11 +75,6 @@ void dtx_txntable_destroy(dtx_txntable_t **self_p)
     }
     free(self->buckets);
     free(self->heap);
-    while (self->free_ctx) {
-        dtx_wctx_t *c = self->free_ctx;
-        self->free_ctx = c->next;
-        free(c);
-    }
     free(self);
     *self_p = NULL;
 }
@@ -89,10 +84,9 @@ static size_t s_bucket(const dtx_txntable_t *self, uint32_t shard)
     return shard & (self->nbuckets - 1);
 }
 
-dtx_txn_t *dtx_txn_find(dtx_coord_t *co, const char *gid)
+dtx_txn_t *dtx_txn_find(dtx_txntable_t *self, const char *gid)
 {
-    dtx_txntable_t *self = co->txns;
-    uint32_t h = dtx_store_shard(gid);
+    uint32_t h = dtx_id_hash(gid);
     for (dtx_txn_t *t = self->buckets[s_bucket(self, h)]; t; t = t->hnext)
         if (t->shard == h && strcmp(t->gid, gid) == 0)
             return t;
@@ -120,14 +114,13 @@ static void s_grow(dtx_txntable_t *self)
     self->nbuckets = n;
 }
 
-dtx_txn_t *dtx_txn_create(dtx_coord_t *co, const char *gid)
+dtx_txn_t *dtx_txn_create(dtx_txntable_t *self, const char *gid)
 {
-    dtx_txntable_t *self = co->txns;
     dtx_txn_t *txn = calloc(1, sizeof *txn);
     if (!txn)
         return NULL;
     strcpy(txn->gid, gid);
-    txn->shard = dtx_store_shard(gid);
+    txn->shard = dtx_id_hash(gid);
     txn->heap_idx = -1;
     if (self->count >= self->nbuckets)
         s_grow(self);
@@ -171,32 +164,31 @@ dtx_branch_t *dtx_txn_add_branch(dtx_txn_t *txn, uint32_t no)
     return br;
 }
 
-size_t dtx_txn_count(dtx_coord_t *co)
+size_t dtx_txn_count(const dtx_txntable_t *self)
 {
-    return co->txns->count;
+    return self->count;
 }
 
-int64_t dtx_txn_payload_total(dtx_coord_t *co)
+int64_t dtx_txn_payload_total(const dtx_txntable_t *self)
 {
-    return co->txns->payload;
+    return self->payload;
 }
 
-void dtx_txn_payload_add(dtx_coord_t *co, dtx_txn_t *txn, int64_t n)
+void dtx_txn_payload_add(dtx_txntable_t *self, dtx_txn_t *txn, int64_t n)
 {
     if (txn->dead)
         return;
     txn->payload_bytes += n;
-    co->txns->payload += n;
+    self->payload += n;
 }
 
-void dtx_txn_each(dtx_coord_t *co, void (*fn)(dtx_coord_t *, dtx_txn_t *, void *), void *arg)
+void dtx_txn_each(dtx_txntable_t *self, void (*fn)(dtx_txn_t *, void *), void *arg)
 {
-    dtx_txntable_t *self = co->txns;
     for (size_t i = 0; i < self->nbuckets; i++) {
         dtx_txn_t *t = self->buckets[i];
         while (t) {
             dtx_txn_t *next = t->hnext; /* fn may evict t */
-            fn(co, t, arg);
+            fn(t, arg);
             t = next;
         }
     }
@@ -254,9 +246,8 @@ static void s_heap_remove(dtx_txntable_t *h, dtx_txn_t *txn)
     txn->heap_idx = -1;
 }
 
-void dtx_timer_set(dtx_coord_t *co, dtx_txn_t *txn, int64_t due_ms)
+void dtx_timer_set(dtx_txntable_t *h, dtx_txn_t *txn, int64_t due_ms)
 {
-    dtx_txntable_t *h = co->txns;
     if (due_ms <= 0 || txn->dead) {
         s_heap_remove(h, txn);
         txn->due_ms = 0;
@@ -282,9 +273,8 @@ void dtx_timer_set(dtx_coord_t *co, dtx_txn_t *txn, int64_t due_ms)
     s_heap_up(h, txn->heap_idx);
 }
 
-dtx_txn_t *dtx_timer_due(dtx_coord_t *co, int64_t now_ms)
+dtx_txn_t *dtx_timer_due(dtx_txntable_t *h, int64_t now_ms)
 {
-    dtx_txntable_t *h = co->txns;
     if (h->heap_n == 0 || h->heap[0]->due_ms > now_ms)
         return NULL;
     dtx_txn_t *t = h->heap[0];
@@ -293,9 +283,8 @@ dtx_txn_t *dtx_timer_due(dtx_coord_t *co, int64_t now_ms)
     return t;
 }
 
-int64_t dtx_timer_next(dtx_coord_t *co)
+int64_t dtx_timer_next(const dtx_txntable_t *h)
 {
-    dtx_txntable_t *h = co->txns;
     return h->heap_n ? h->heap[0]->due_ms : -1;
 }
 
@@ -317,9 +306,8 @@ int dtx_txn_unref(dtx_txn_t *txn)
     return 1;
 }
 
-void dtx_txn_evict(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
+void dtx_txn_unlink(dtx_txntable_t *self, dtx_txn_t *txn)
 {
-    dtx_txntable_t *self = co->txns;
     if (txn->dead)
         return;
     dtx_txn_t **pp = &self->buckets[s_bucket(self, txn->shard)];
@@ -333,25 +321,11 @@ void dtx_txn_evict(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
     self->payload -= txn->payload_bytes;
     txn->payload_bytes = 0;
     txn->dead = 1;
-    /* Whoever still waits hears why. */
-    if (err != 0) {
-        /* A decision or a Try under way may have taken effect: only the
-         * log can say, and STATUS asks it. */
-        if (txn->has_decision_waiter)
-            dtx_coord_reply_error(co, &txn->decision_waiter, DTX_EUNKNOWN,
-                                  "%s (gid %s); the decision may have been recorded: ask STATUS",
-                                  why, txn->gid);
-        for (int i = 0; i < txn->nbranches; i++)
-            if (txn->branches[i]->has_waiter)
-                dtx_coord_reply_error(co, &txn->branches[i]->waiter, DTX_EUNKNOWN,
-                                      "%s (gid %s); branch %u may have run: ask STATUS", why,
-                                      txn->gid, txn->branches[i]->no);
-        for (dtx_request_t *r = txn->parked; r; r = r->next)
-            dtx_coord_reply_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : err,
-                                  "%s (gid %s)%s", why, txn->gid,
-                                  r->maybe_done ? "; an earlier try of this request may have "
-                                                  "taken effect: ask STATUS" : "");
-    }
+}
+
+void dtx_txn_evict(dtx_txntable_t *self, dtx_txn_t *txn)
+{
+    dtx_txn_unlink(self, txn);
     txn->has_decision_waiter = 0;
     for (int i = 0; i < txn->nbranches; i++)
         txn->branches[i]->has_waiter = 0;
@@ -364,29 +338,4 @@ void dtx_txn_evict(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
     txn->parked_tail = NULL;
     if (txn->refs == 0)
         s_free_txn(txn);
-}
-
-dtx_wctx_t *dtx_wctx_get(dtx_coord_t *co, dtx_txn_t *txn)
-{
-    dtx_txntable_t *self = co->txns;
-    dtx_wctx_t *c = self->free_ctx;
-    if (c)
-        self->free_ctx = c->next;
-    else if (!(c = malloc(sizeof *c)))
-        return NULL;
-    memset(c, 0, sizeof *c);
-    c->co = co;
-    c->txn = txn;
-    if (txn)
-        dtx_txn_ref(txn);
-    return c;
-}
-
-int dtx_wctx_put(dtx_wctx_t *ctx)
-{
-    dtx_txntable_t *self = ctx->co->txns;
-    int alive = ctx->txn ? dtx_txn_unref(ctx->txn) : 1;
-    ctx->next = self->free_ctx;
-    self->free_ctx = ctx;
-    return alive;
 }

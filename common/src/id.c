@@ -80,3 +80,13 @@ int dtx_id_new(char *out)
     out[DTX_ID_LEN] = '\0';
     return 0;
 }
+
+uint32_t dtx_id_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 16777619u;
+    }
+    return h;
+}

@@ -20,6 +20,10 @@
  * least DTX_ID_LEN + 1 bytes. Returns 0 or DTX_EIO when no randomness. */
 int dtx_id_new(char *out);
 
+/* FNV-1a hash of a NUL-terminated string: stable across processes and
+ * versions (gids hash to the same log connection and table bucket). */
+uint32_t dtx_id_hash(const char *s);
+
 /* Random u64 for jitter (not for security). */
 uint64_t dtx_random_u64(void);
 

@@ -1,0 +1,138 @@
+/*
+ * outbox.c — everything that leaves the coordinator for a peer: messages
+ * to a routing id over the ROUTER socket, replies to a request (a ZeroMQ
+ * peer, or an admin HTTP request through the hook the admin module
+ * registered), errors, refusals, and the answers owed to everyone waiting
+ * on a transaction that is dropped from memory.
+ *
+ * The loop (loop.c) owns the socket and polls it; the engine's modules
+ * send through here and never name the loop.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "coord.h"
+#include "dtx/log.h"
+#include "outbox.h"
+#include "txntable.h"
+
+int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg)
+{
+    if (!co->router)
+        return DTX_EIO;
+    size_t len = 0;
+    int rc = dtx_msg_encode(msg, co->sendbuf, DTX_MSG_MAX, &len);
+    if (rc != 0) {
+        dtx_log_error("cannot encode message", "type=%s error=\"%s\"",
+                      dtx_msg_type_name(msg->type), dtx_strerror(rc));
+        return rc;
+    }
+    if (zmq_send(co->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(co->router, co->sendbuf, len, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        if (e == EHOSTUNREACH)
+            return DTX_ENOPARTICIPANT;
+        if (e == EAGAIN)
+            return DTX_EBUSY;
+        dtx_log_warn("send failed", "type=%s error=\"%s\"", dtx_msg_type_name(msg->type),
+                     zmq_strerror(e));
+        return DTX_EIO;
+    }
+    return 0;
+}
+
+int dtx_outbox_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg)
+{
+    msg->corr = peer->corr;
+    if (peer->kind == DTX_PEER_HTTP) {
+        if (co->http_reply)
+            co->http_reply(co, peer->corr, msg);
+        return 0;
+    }
+    return dtx_outbox_send(co, peer->rid, peer->rid_len, msg);
+}
+
+void dtx_outbox_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
+{
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_ERROR;
+    out.corr = peer->corr;
+    out.code = (uint32_t)(err < 0 ? -err : err);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out.text, sizeof out.text, fmt, ap);
+    va_end(ap);
+    dtx_outbox_reply(co, peer, &out);
+}
+
+static void s_refuse(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *kind,
+                     const char *name, const char *fmt, va_list ap)
+{
+    char text[DTX_TEXT_MAX + 1];
+    vsnprintf(text, sizeof text, fmt, ap);
+    dtx_log_debug("request refused", "%s=%s text=\"%s\"", kind, name, text);
+    dtx_outbox_error(co, peer, err, "%s", text);
+}
+
+void dtx_outbox_refuse_limit(dtx_coord_t *co, const dtx_peer_t *peer, int which,
+                            const char *fmt, ...)
+{
+    dtx_metrics_limited(&co->metrics, which);
+    va_list ap;
+    va_start(ap, fmt);
+    s_refuse(co, peer, DTX_ELIMIT, "limit", dtx_limit_name(which), fmt, ap);
+    va_end(ap);
+}
+
+void dtx_outbox_refuse_access(dtx_coord_t *co, const dtx_peer_t *peer, int why,
+                             const char *fmt, ...)
+{
+    dtx_metrics_denied(&co->metrics, why);
+    va_list ap;
+    va_start(ap, fmt);
+    s_refuse(co, peer, DTX_EACCES, "reason", dtx_deny_name(why), fmt, ap);
+    va_end(ap);
+}
+
+void dtx_outbox_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
+{
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_STATE;
+    out.corr = peer->corr;
+    strcpy(out.gid, txn->gid);
+    out.state = (uint8_t)txn->state;
+    dtx_outbox_reply(co, peer, &out);
+}
+
+void dtx_outbox_drop(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
+{
+    if (txn->dead)
+        return;
+    dtx_txn_unlink(co->txns, txn);
+    /* Whoever still waits hears why. */
+    if (err != 0) {
+        /* A decision or a Try under way may have taken effect: only the
+         * log can say, and STATUS asks it. */
+        if (txn->has_decision_waiter)
+            dtx_outbox_error(co, &txn->decision_waiter, DTX_EUNKNOWN,
+                                  "%s (gid %s); the decision may have been recorded: ask STATUS",
+                                  why, txn->gid);
+        for (int i = 0; i < txn->nbranches; i++)
+            if (txn->branches[i]->has_waiter)
+                dtx_outbox_error(co, &txn->branches[i]->waiter, DTX_EUNKNOWN,
+                                      "%s (gid %s); branch %u may have run: ask STATUS", why,
+                                      txn->gid, txn->branches[i]->no);
+        for (dtx_request_t *r = txn->parked; r; r = r->next)
+            dtx_outbox_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : err,
+                                  "%s (gid %s)%s", why, txn->gid,
+                                  r->maybe_done ? "; an earlier try of this request may have "
+                                                  "taken effect: ask STATUS" : "");
+    }
+    dtx_txn_evict(co->txns, txn);
+}

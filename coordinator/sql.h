@@ -1,0 +1,35 @@
+/*
+ * sql.h — the statements the coordinator runs against its log, prepared
+ * on every connection (sql.c holds their text).
+ */
+#ifndef DTX_COORD_SQL_H
+#define DTX_COORD_SQL_H
+
+#include "store.h"
+
+/* Prepared statements (sql.c). "me" is (owner, owner_epoch) of this node:
+ * every write is fenced on it. */
+enum {
+    DTX_SQL_BEGIN,          /* gid mode deadline_ms me initiator */
+    DTX_SQL_BRANCH_ADD,     /* gid resource action payload(bin) me -> branch_no */
+    DTX_SQL_BRANCH_VOTE,    /* gid branch state last_error me */
+    DTX_SQL_DECIDE,         /* gid new expected me(2) mark_prepared gen nbranches -> state */
+    DTX_SQL_PREPARING,      /* gid me (2PC: the prepare phase started) */
+    DTX_SQL_BRANCH_DONE,    /* gid branch state attempts me */
+    DTX_SQL_BRANCH_ATTEMPT, /* gid branch attempts last_error me */
+    DTX_SQL_FINISH,         /* gid final expected me */
+    DTX_SQL_STUCK,          /* gid decision me */
+    DTX_SQL_RESUME,         /* gid me -> state */
+    DTX_SQL_CLAIM,          /* gid me epoch steal principal */
+    DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision preparing
+                               owner_gen initiator */
+    DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts */
+    DTX_SQL_SCAN,           /* limit grace_ms me -> gid (own work not in memory) */
+    DTX_SQL_CLAIM_ORPHANS,  /* limit me -> gid (taken from dead owners) */
+    DTX_SQL_STATUS,         /* gid -> state */
+    DTX_SQL_NODE_RENEW,     /* node epoch lease_ms */
+    DTX_SQL_COUNT
+};
+extern const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT];
+
+#endif

@@ -142,7 +142,7 @@ static void s_engine(dtx_admin_req_t *r, int type)
     memset(&m, 0, sizeof m);
     m.type = (uint8_t)type;
     snprintf(m.gid, sizeof m.gid, "%s", r->gid);
-    dtx_admin_engine(r, &m);
+    dtx_admin_engine(r, &m, dtx_admin_action_reply);
 }
 
 /* --- retry now --- */
@@ -304,7 +304,6 @@ void dtx_admin_action(dtx_admin_req_t *r, int action)
 {
     dtx_coord_t *co = r->admin->co;
     co->metrics.actions++;
-    r->kind = DTX_AREQ_ACTION;
     r->op = action;
     json_object *body = dtx_admin_body_json(r), *v = NULL;
     if (!body)

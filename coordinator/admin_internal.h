@@ -3,12 +3,14 @@
  * daemon's context, response helpers and the handlers.
  *
  *   admin_daemon.c   daemon start/stop, listening socket, TLS, loop
- *   admin_http.c     routing, auth, bodies, suspend/resume, responses
+ *   admin_http.c     the router: headers, body, token, route
+ *   admin_request.c  a request and its answer, shared handler helpers
+ *   admin_engine.c   the door into the engine and its replies
  *   admin_query.c    parsing list filters into statement parameters (pure)
  *   admin_sql.c      the admin store's statements
  *   admin_read.c     healthz, readyz, metrics, overview, list, show,
  *                    participants
- *   admin_ops.c      initiator operations over HTTP; engine replies
+ *   admin_ops.c      initiator operations over HTTP
  *   admin_actions.c  operator actions, audited
  *   admin_console.c  the embedded web console
  *
@@ -37,13 +39,14 @@
 
 typedef struct dtx_admin dtx_admin_t;
 
-/* What an engine reply to this request means. */
-enum { DTX_AREQ_NONE, DTX_AREQ_OP, DTX_AREQ_ACTION };
-
 /* Operator actions. */
 enum { DTX_ACT_RETRY = 1, DTX_ACT_FORCE_COMMIT, DTX_ACT_FORCE_ROLLBACK, DTX_ACT_RESUME };
 
-typedef struct dtx_admin_req {
+typedef struct dtx_admin_req dtx_admin_req_t;
+/* Takes the engine's reply to a request (admin_engine.c). */
+typedef void (*dtx_admin_reply_fn)(dtx_admin_req_t *r, const dtx_msg_t *msg);
+
+struct dtx_admin_req {
     uint64_t    handle;                    /* id for asynchronous completions */
     dtx_admin_t *admin;
     struct MHD_Connection *conn;
@@ -63,7 +66,7 @@ typedef struct dtx_admin_req {
     const char *allow;                     /* Allow header of a 405 (static) */
     int64_t     t0;                        /* monotonic ms at arrival */
     const char *actor;                     /* token name, when one was presented */
-    int         kind;                      /* DTX_AREQ_* */
+    dtx_admin_reply_fn on_reply;           /* where the engine's reply goes */
     int         op;                        /* DTX_MSG_* (ops) or DTX_ACT_* (actions) */
     int         step;                      /* handler-defined progress */
     char        gid[DTX_NAME_SIZE];
@@ -71,7 +74,7 @@ typedef struct dtx_admin_req {
     char        operator_name[64];
     long long   audit_id;
     json_object *parts[DTX_ADMIN_PARTS];   /* partial results of a multi-statement read */
-} dtx_admin_req_t;
+};
 
 struct dtx_admin {
     dtx_coord_t        *co;
@@ -96,12 +99,21 @@ typedef struct dtx_admin_cb {
     int          arg;
 } dtx_admin_cb_t;
 
-/* --- admin_http.c --- */
-/* libmicrohttpd's callbacks (admin_daemon.c registers them). */
+/* --- admin_http.c (the router) --- */
+/* libmicrohttpd's request callback (admin_daemon.c registers it). */
 enum MHD_Result dtx_admin_mhd_request(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
                                       void **con_cls);
+
+/* --- admin_request.c --- */
+/* A new request with a fresh handle; NULL on ENOMEM. */
+dtx_admin_req_t *dtx_admin_req_new(dtx_admin_t *a, struct MHD_Connection *conn, const char *url,
+                                   const char *method);
+/* Queues r's answer to libmicrohttpd (once), with the headers every
+ * answer carries; counted and logged. */
+enum MHD_Result dtx_admin_queue(dtx_admin_req_t *r);
+/* libmicrohttpd's completion callback: frees the request. */
 void dtx_admin_mhd_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                              enum MHD_RequestTerminationCode toe);
 void dtx_admin_req_free(dtx_admin_req_t *r);
@@ -163,12 +175,15 @@ void dtx_admin_participants(dtx_admin_req_t *r);
 /* A DTX_ASQL_GLOBAL row as JSON. */
 json_object *dtx_admin_global_json(const PGresult *res, int row);
 
-/* --- admin_ops.c --- */
-void dtx_admin_op(dtx_admin_req_t *r, int type);   /* DTX_MSG_BEGIN ... STATUS */
+/* --- admin_engine.c --- */
+/* Sends msg to the engine on behalf of r (peer = HTTP, corr = handle); its
+ * reply goes to on_reply. */
+void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg, dtx_admin_reply_fn on_reply);
 /* co->http_reply: routes an engine reply to its request. */
 void dtx_admin_on_engine_reply(dtx_coord_t *co, uint64_t handle, const dtx_msg_t *msg);
-/* Sends msg to the engine on behalf of r (peer = HTTP, corr = handle). */
-void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg);
+
+/* --- admin_ops.c --- */
+void dtx_admin_op(dtx_admin_req_t *r, int type);   /* DTX_MSG_BEGIN ... STATUS */
 
 /* --- admin_actions.c --- */
 void dtx_admin_action(dtx_admin_req_t *r, int action);

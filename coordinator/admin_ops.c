@@ -8,32 +8,17 @@
  *   POST /api/v1/tx/{gid}/rollback -> STATE
  *   GET  /api/v1/tx/{gid}          -> STATE, from the log
  *
- * Each builds a dtx_msg_t and calls dtx_api_handle() with a peer of kind
- * DTX_PEER_HTTP whose corr is the request's handle. Every reply the engine
- * sends (BEGIN_OK, TRY_OK, STATE, ERROR) comes back through
- * co->http_reply = dtx_admin_on_engine_reply, which finds the request by
- * handle and answers it; a reply for a request that is gone is dropped.
+ * Each builds a dtx_msg_t and hands it to the engine (admin_engine.c: a
+ * peer of kind DTX_PEER_HTTP whose corr is the request's handle). Every
+ * reply the engine sends (BEGIN_OK, TRY_OK, STATE, ERROR) comes back
+ * through admin_engine.c to s_op_reply.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin_internal.h"
-#include "auth.h"
 #include "dtx/log.h"
-#include "api.h"
-
-void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg)
-{
-    dtx_peer_t peer;
-    memset(&peer, 0, sizeof peer);
-    peer.kind = DTX_PEER_HTTP;
-    peer.corr = r->handle;
-    msg->corr = r->handle;
-    dtx_ident_t id; /* the token was checked: an operator */
-    dtx_auth_http_ident(&id);
-    dtx_api_handle(r->admin->co, &peer, &id, msg);
-}
 
 static int s_b64(int c)
 {
@@ -147,13 +132,14 @@ static int s_try_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uin
     return 0;
 }
 
+static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg);
+
 void dtx_admin_op(dtx_admin_req_t *r, int type)
 {
     dtx_msg_t m;
     memset(&m, 0, sizeof m);
     m.type = (uint8_t)type;
     snprintf(m.gid, sizeof m.gid, "%s", r->gid);
-    r->kind = DTX_AREQ_OP;
     r->op = type;
     json_object *body = NULL;
     uint8_t *owned = NULL;
@@ -163,7 +149,7 @@ void dtx_admin_op(dtx_admin_req_t *r, int type)
         goto out;
     if (type == DTX_MSG_TRY && s_try_fields(r, body, &m, &owned) != 0)
         goto out;
-    dtx_admin_engine(r, &m); /* copies what it keeps */
+    dtx_admin_engine(r, &m, s_op_reply); /* copies what it keeps */
 out:
     free(owned);
     if (body)
@@ -214,18 +200,4 @@ static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg)
         json_object_object_add(o, "error", json_object_new_string("unexpected engine reply"));
     }
     dtx_admin_respond(r, status, o);
-}
-
-void dtx_admin_on_engine_reply(dtx_coord_t *co, uint64_t handle, const dtx_msg_t *msg)
-{
-    dtx_admin_req_t *r = dtx_admin_find(co->admin, handle);
-    if (!r || r->status) {
-        dtx_log_debug("http reply dropped: the request is gone", "type=%s",
-                      dtx_msg_type_name(msg->type));
-        return;
-    }
-    if (r->kind == DTX_AREQ_ACTION)
-        dtx_admin_action_reply(r, msg);
-    else
-        s_op_reply(r, msg);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dtx/log.h"
+#include "dtx/types.h"
 
 static int s_level = DTX_LOG_INFO;
 static const char *s_name = "dtx";
@@ -27,7 +28,7 @@ int dtx_log_level_parse(const char *name)
     for (int i = 0; i <= DTX_LOG_DEBUG; i++)
         if (name && strcasecmp(name, s_level_names[i]) == 0)
             return i;
-    return -1;
+    return DTX_EINVAL;
 }
 
 void dtx_log_set_name(const char *name)

@@ -16,7 +16,7 @@
 
 /* Sets the most verbose level written (default DTX_LOG_INFO). */
 void dtx_log_set_level(int level);
-/* Parses "error", "warn", "info", "debug"; returns the level or -1. */
+/* Parses "error", "warn", "info", "debug"; returns the level or DTX_EINVAL. */
 int dtx_log_level_parse(const char *name);
 /* Sets the process name written as `proc=` on every line. Not copied. */
 void dtx_log_set_name(const char *name);

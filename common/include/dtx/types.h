@@ -16,7 +16,10 @@
 extern "C" {
 #endif
 
-/* Error codes. Never renumber: they are part of the wire protocol. */
+/* Error codes. Never renumber: they are part of the wire protocol (an
+ * ERROR frame carries -code; docs/protocol.md section 6.1). Each has its
+ * own number and name; DTX_EINVAL happens to be -1, so a function of dtx
+ * never returns a bare -1 to mean anything else. */
 #define DTX_OK              0
 #define DTX_EINVAL        (-1)  /* invalid argument or field value */
 #define DTX_EPROTO        (-2)  /* malformed, truncated or unknown message */

@@ -110,11 +110,11 @@ $(DTXD): $(call obj,coordinator/main.c) $(LIBCORE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c) $(LIBDTX_A)
+$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c samples/sample_log.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bank-transfer: $(call obj,samples/bank/transfer.c samples/bank/bank.c) $(LIBDTX_A)
+$(BUILD)/bin/bank-transfer: $(call obj,samples/bank/transfer.c samples/bank/bank.c samples/sample_log.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -122,7 +122,7 @@ $(BUILD)/bin/dtx-bench: $(call obj,bench/dtx_bench.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c) $(LIBDTX_A)
+$(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c samples/sample_log.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -185,7 +185,7 @@ install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl
 	install -m 644 $(LIBDTX_A) $(DESTDIR)$(PREFIX)/lib/libdtx.a
 	install -m 755 $(LIBDTX_SO) $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
 	ln -sf libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so
-	install -m 644 common/include/dtx/types.h participant-sdk/include/dtx/dtx.h \
+	install -m 644 common/include/dtx/types.h common/include/dtx/logging.h participant-sdk/include/dtx/dtx.h \
 	    participant-sdk/include/dtx/barrier.h participant-sdk/include/dtx/pgres.h \
 	    $(DESTDIR)$(PREFIX)/include/dtx/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' participant-sdk/libdtx.pc.in \

@@ -18,7 +18,7 @@ dest=$(mktemp -d /tmp/dtx-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
 for f in bin/dtxd bin/dtxctl lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 lib/pkgconfig/libdtx.pc \
-         include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h; do
+         include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h include/dtx/logging.h; do
     [ -e "$dest/usr/$f" ] || { echo "install: missing $f" >&2; exit 1; }
 done
 grep -qx 'prefix=/usr' "$dest/usr/lib/pkgconfig/libdtx.pc" || {

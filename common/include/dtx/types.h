@@ -12,6 +12,15 @@
 
 #include <stdint.h>
 
+/* Marks a function of libdtx's public API. The library is built with
+ * -fvisibility=hidden, so libdtx.so exports exactly the functions declared
+ * with it in the installed headers (tests/install/check.sh checks). */
+#if defined(__GNUC__) || defined(__clang__)
+#define DTX_EXPORT __attribute__((visibility("default")))
+#else
+#define DTX_EXPORT
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -67,6 +67,14 @@
  * heartbeat intervals, so neither needs a restart once the coordinator
  * admits the key.
  *
+ * Logging (dtx/logging.h, included here): the library writes nothing to
+ * stderr or anywhere else on its own. It hands its lines (a refused
+ * registration, a lost coordinator, a failed handler...) to the handler
+ * the program sets, or drops them when none is set:
+ *
+ *     dtx_log_set_handler(dtx_log_stderr, "bank-a-1");  // or your logger
+ *     dtx_log_set_level(DTX_LOG_WARN);                  // default: info
+ *
  * Errors: every function returns 0 (DTX_OK) or a negative DTX_E* code
  * (dtx/types.h); dtx_strerror() names it. A client call may also return
  * the code of an ERROR the coordinator sent (codes this library does not
@@ -87,6 +95,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dtx/logging.h"
 #include "dtx/types.h"
 
 #ifdef __cplusplus

@@ -90,6 +90,15 @@ $(GEN_OBJ): $(GEN_MIGRATIONS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
 
+# The objects of libdtx (shared with dtxd and the gateway through the static
+# libraries) keep every symbol hidden but the functions the installed
+# headers declare with DTX_EXPORT: that is all libdtx.so exports
+# (tests/install/check.sh compares the two). Static linking ignores it.
+LIB_OBJS := $(call obj,$(SDK_SRC) $(COMMON_SRC)) $(GEN_OBJ)
+$(LIB_OBJS): ALLCFLAGS += -fvisibility=hidden
+# Rebuilt when this file changes, so an existing build picks the flag up.
+$(LIB_OBJS): Makefile
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

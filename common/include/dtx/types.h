@@ -55,7 +55,7 @@ extern "C" {
 #define DTX_ERR_MIN      (-22)  /* lowest defined code */
 
 /* Returns a static, lower-case description of a DTX_E* code. Never NULL. */
-const char *dtx_strerror(int err);
+DTX_EXPORT const char *dtx_strerror(int err);
 
 /* Transaction modes (wire: u8). */
 #define DTX_MODE_TCC 1
@@ -71,9 +71,9 @@ const char *dtx_strerror(int err);
 #define DTX_STATE_STUCK      6  /* a branch exhausted its retry budget */
 
 /* Returns "active", "committing", ... or "unknown". */
-const char *dtx_state_name(int state);
+DTX_EXPORT const char *dtx_state_name(int state);
 /* Parses a state name; returns the DTX_STATE_* value or DTX_EINVAL. */
-int dtx_state_parse(const char *name);
+DTX_EXPORT int dtx_state_parse(const char *name);
 
 /* Phase operations (wire: u8). 1..3 drive TCC branches, 4..6 drive 2PC
  * branches. */
@@ -87,7 +87,7 @@ int dtx_state_parse(const char *name);
 
 /* Returns "try", "confirm", "cancel", "prepare", "commit", "abort" or
  * "unknown". */
-const char *dtx_op_name(int op);
+DTX_EXPORT const char *dtx_op_name(int op);
 
 /* Outcome of a phase call as the participant reports it (wire: u8). */
 #define DTX_OUTCOME_OK      0  /* try/prepare: vote yes; others: done */

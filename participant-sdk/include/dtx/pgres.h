@@ -126,7 +126,7 @@ DTX_EXPORT int dtx_pgres_serve(dtx_pgres_t *self, dtx_participant_t *p, const ch
  * Call it at participant start, from the participant's thread, with a
  * client of a coordinator that uses the same log as the ones that sent the
  * prepares (a coordinator of another log would presume abort). Logs every
- * transaction it looks at. *resolved (may be NULL) gets how many it
+ * transaction it looks at (to the handler of dtx/logging.h). *resolved (may be NULL) gets how many it
  * committed or rolled back. Returns 0 when every one was looked at;
  * DTX_EDB when the list could not be read; otherwise the last error of a
  * STATUS or of a resolution (the others were still tried): call it again

@@ -62,6 +62,16 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 GEN_MIGRATIONS := $(BUILD)/gen/migrations.c
 GEN_OBJ        := $(BUILD)/obj/gen/migrations.o
 
+# The SDK's installed headers: what programs that use libdtx may include.
+PUBLIC_HEADERS := common/include/dtx/types.h common/include/dtx/logging.h \
+                  participant-sdk/include/dtx/dtx.h participant-sdk/include/dtx/barrier.h \
+                  participant-sdk/include/dtx/pgres.h
+# The samples (and the benchmark participant) are compiled against a copy
+# of exactly those, as a user's program is against the installed ones: an
+# include of an uninstalled header fails their build.
+STAGED_HEADERS := $(addprefix $(BUILD)/include/dtx/,$(notdir $(PUBLIC_HEADERS)))
+SAMPLE_OBJS    := $(call obj,$(wildcard samples/*.c samples/*/*.c) bench/bench_participant.c)
+
 LIBCOMMON := $(BUILD)/lib/libdtxcommon.a
 LIBDTX_A  := $(BUILD)/lib/libdtx.a
 LIBDTX_SO := $(BUILD)/lib/libdtx.so
@@ -90,6 +100,24 @@ $(GEN_OBJ): $(GEN_MIGRATIONS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
 
+# The objects of libdtx (shared with dtxd and the gateway through the static
+# libraries) keep every symbol hidden but the functions the installed
+# headers declare with DTX_EXPORT: that is all libdtx.so exports
+# (tests/install/check.sh compares the two). Static linking ignores it.
+LIB_OBJS := $(call obj,$(SDK_SRC) $(COMMON_SRC)) $(GEN_OBJ)
+$(LIB_OBJS): ALLCFLAGS += -fvisibility=hidden
+# Rebuilt when this file changes, so an existing build picks the flag up.
+$(LIB_OBJS): Makefile
+
+$(BUILD)/include/dtx/%.h: common/include/dtx/%.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(BUILD)/include/dtx/%.h: participant-sdk/include/dtx/%.h
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(SAMPLE_OBJS): CPPFLAGS := -D_GNU_SOURCE -I$(BUILD)/include $(PKG_CFLAGS)
+$(SAMPLE_OBJS): $(STAGED_HEADERS)
+
 $(LIBCOMMON): $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -110,11 +138,11 @@ $(DTXD): $(call obj,coordinator/main.c) $(LIBCORE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c) $(LIBDTX_A)
+$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c samples/sample_log.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bank-transfer: $(call obj,samples/bank/transfer.c samples/bank/bank.c) $(LIBDTX_A)
+$(BUILD)/bin/bank-transfer: $(call obj,samples/bank/transfer.c samples/bank/bank.c samples/sample_log.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -122,7 +150,7 @@ $(BUILD)/bin/dtx-bench: $(call obj,bench/dtx_bench.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c) $(LIBDTX_A)
+$(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c samples/sample_log.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -185,9 +213,7 @@ install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl
 	install -m 644 $(LIBDTX_A) $(DESTDIR)$(PREFIX)/lib/libdtx.a
 	install -m 755 $(LIBDTX_SO) $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
 	ln -sf libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so
-	install -m 644 common/include/dtx/types.h participant-sdk/include/dtx/dtx.h \
-	    participant-sdk/include/dtx/barrier.h participant-sdk/include/dtx/pgres.h \
-	    $(DESTDIR)$(PREFIX)/include/dtx/
+	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/dtx/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' participant-sdk/libdtx.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc

@@ -25,8 +25,8 @@
 #include <string.h>
 
 #include "dtx/dtx.h"
-#include "dtx/log.h"
 #include "dtx/types.h"
+#include "../samples/sample_log.h"
 
 #define BP_MAX_LIST 16  /* resources, coordinators */
 #define BP_POLL_MS  100 /* longest wait between checks of readiness and the stop flag */
@@ -128,7 +128,7 @@ static int s_parse(bp_t *self, int argc, char **argv)
                 fprintf(stderr, "bench-participant: --log-level: error, warn, info or debug\n");
                 return -1;
             }
-            dtx_log_set_level(level);
+            sample_log_set_level(level);
             break;
         }
         case O_HELP:
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 {
     bp_t self;
     memset(&self, 0, sizeof self);
-    dtx_log_set_name("bench-participant");
+    sample_log_set_name("bench-participant");
     int prc = s_parse(&self, argc, argv);
     if (prc != 0)
         return prc > 0 ? 0 : 2;
@@ -222,13 +222,13 @@ int main(int argc, char **argv)
                 goto out;
             }
             ready = 1;
-            dtx_log_info("ready", "instance=%s resources=%d", self.instance, self.nresources);
+            sample_log_info("ready", "instance=%s resources=%d", self.instance, self.nresources);
         }
     }
     rc = 0;
 out:
-    dtx_log_info("stopping", "instance=%s try=%lu confirm=%lu cancel=%lu", self.instance,
-                 self.calls[DTX_OP_TRY], self.calls[DTX_OP_CONFIRM], self.calls[DTX_OP_CANCEL]);
+    sample_log_info("stopping", "instance=%s try=%lu confirm=%lu cancel=%lu", self.instance,
+                    self.calls[DTX_OP_TRY], self.calls[DTX_OP_CONFIRM], self.calls[DTX_OP_CANCEL]);
     dtx_participant_destroy(&s_participant);
     return rc;
 }

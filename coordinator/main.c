@@ -48,7 +48,7 @@ out:
 int main(int argc, char **argv)
 {
     char err[512] = "";
-    dtx_log_set_name("dtxd");
+    dtx_log_set_handler(dtx_log_stderr, "dtxd");
     int rc = dtx_coord_config_load(&s_co.cfg, argc, argv, err, sizeof err);
     if (rc == 1)
         return 0;

@@ -51,7 +51,7 @@ static int s_name_char(int c)
 }
 
 /* Splits a line (no newline) into name and value in place. Returns 0, or
- * -1 when it is not `name = value`. */
+ * DTX_ECONFIG when it is not `name = value`. */
 static int s_split(char *line, char **name, char **value)
 {
     char *p = line;
@@ -61,12 +61,12 @@ static int s_split(char *line, char **name, char **value)
     while (s_name_char((unsigned char)*p))
         p++;
     if (p == *name)
-        return -1;
+        return DTX_ECONFIG;
     char *name_end = p;
     while (*p == ' ' || *p == '\t')
         p++;
     if (*p != '=')
-        return -1;
+        return DTX_ECONFIG;
     *name_end = '\0';
     p++;
     while (*p == ' ' || *p == '\t')
@@ -221,6 +221,7 @@ int dtx_curve_keys_generate(dtx_curve_keys_t *out)
     return 0;
 }
 
+/* Writes all of buf. Returns 0, or DTX_EIO with errno set. */
 static int s_write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
@@ -228,7 +229,7 @@ static int s_write_all(int fd, const char *buf, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return -1;
+            return DTX_EIO;
         }
         buf += n;
         len -= (size_t)n;

@@ -84,7 +84,7 @@ static int s_write_ready(const char *path, int port, int admin_port)
 int main(int argc, char **argv)
 {
     char err[1024];
-    dtx_log_set_name("dtx-gateway");
+    dtx_log_set_handler(dtx_log_stderr, "dtx-gateway");
     /* The shared option loader reserves --config for `name = value`
      * files; ours names the gateway's JSON, so it is passed on as --file. */
     char **args = calloc((size_t)argc + 1, sizeof *args);

@@ -535,6 +535,8 @@ int dtx_participant_registered(const dtx_participant_t *self)
     return n;
 }
 
+/* The index of resource name in self->resources, or -1 (an index, not an
+ * error code) when it is not served. */
 static int s_find_resource(const dtx_participant_t *self, const char *name)
 {
     for (int i = 0; i < self->nresources; i++)

@@ -73,8 +73,8 @@ static inline int dtx_sdk_recv_frame(void *sock, uint8_t *buf, size_t cap, size_
  * stale request reaches it when it comes back), drop peers that send
  * frames larger than any valid message (MAXMSGSIZE), and a routing id of
  * this process's lineage (dtx/lineage.h: the coordinator tells the
- * connections of one process from those of others by it). Returns 0 or -1
- * (errno set). */
+ * connections of one process from those of others by it). Returns 0 or
+ * DTX_EIO (errno set). */
 static inline int dtx_sdk_socket_setup(void *sock)
 {
     int linger = 0, immediate = 1;
@@ -82,13 +82,13 @@ static inline int dtx_sdk_socket_setup(void *sock)
     uint8_t routing_id[DTX_LINEAGE_ID_LEN];
     if (dtx_lineage_routing_id(routing_id) != 0) {
         errno = EIO;
-        return -1;
+        return DTX_EIO;
     }
     if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
         zmq_setsockopt(sock, ZMQ_ROUTING_ID, routing_id, sizeof routing_id) != 0)
-        return -1;
+        return DTX_EIO;
     return 0;
 }
 

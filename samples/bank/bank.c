@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include <json.h>
+#include "../sample_log.h"
 
-#include "dtx/log.h"
 
 int bank_account_valid(const char *name)
 {
@@ -341,7 +341,7 @@ int bank_config_parse(bank_config_t *cfg, int program, int argc, char **argv)
                 fprintf(stderr, "%s: --log-level wants debug, info, warn or error\n", prog);
                 return DTX_EINVAL;
             }
-            dtx_log_set_level(level);
+            sample_log_set_level(level);
             break;
         }
         case O_RESOURCE: cfg->resource = optarg; break;

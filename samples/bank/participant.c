@@ -51,8 +51,8 @@
 #include "bank.h"
 #include "dtx/barrier.h"
 #include "dtx/dtx.h"
-#include "dtx/log.h"
 #include "dtx/pgres.h"
+#include "../sample_log.h"
 
 typedef struct bank {
     bank_config_t cfg;                   /* from the command line */
@@ -97,9 +97,9 @@ static int s_update(PGconn *conn, const dtx_call_t *call, const char *sql,
     PGresult *r = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
     int rc;
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        dtx_log_error("bank statement failed", "gid=%s branch=%u op=%s error=\"%s\"",
-                      call->gid, (unsigned)call->branch, dtx_op_name(call->op),
-                      PQresultErrorMessage(r));
+        sample_log_error("bank statement failed", "gid=%s branch=%u op=%s error=\"%s\"",
+                         call->gid, (unsigned)call->branch, dtx_op_name(call->op),
+                         PQresultErrorMessage(r));
         rc = DTX_EDB;
     } else {
         rc = atoi(PQcmdTuples(r));
@@ -122,11 +122,11 @@ static int s_conn_ready(bank_t *self)
 {
     if (PQstatus(self->conn) == CONNECTION_OK)
         return 0;
-    dtx_log_warn("database connection lost; reconnecting", "resource=%s", self->cfg.resource);
+    sample_log_warn("database connection lost; reconnecting", "resource=%s", self->cfg.resource);
     PQreset(self->conn);
     if (PQstatus(self->conn) != CONNECTION_OK) {
-        dtx_log_error("cannot reconnect to database", "resource=%s error=\"%s\"",
-                      self->cfg.resource, PQerrorMessage(self->conn));
+        sample_log_error("cannot reconnect to database", "resource=%s error=\"%s\"",
+                         self->cfg.resource, PQerrorMessage(self->conn));
         return DTX_EDB;
     }
     return 0;
@@ -168,14 +168,14 @@ static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
         return DTX_EINVAL;
     int debit = strcmp(call->action, "debit") == 0;
     if (!debit && strcmp(call->action, "credit") != 0) {
-        dtx_log_warn("unknown action", "gid=%s branch=%u op=%s action=%s", call->gid,
-                     (unsigned)call->branch, op, call->action);
+        sample_log_warn("unknown action", "gid=%s branch=%u op=%s action=%s", call->gid,
+                        (unsigned)call->branch, op, call->action);
         return is_try ? DTX_EREFUSED : DTX_EINVAL;
     }
     bank_payload_t pay;
     if (bank_payload_decode(call->payload, call->payload_len, &pay) < 0) {
-        dtx_log_warn("malformed payload", "gid=%s branch=%u op=%s action=%s bytes=%zu",
-                     call->gid, (unsigned)call->branch, op, call->action, call->payload_len);
+        sample_log_warn("malformed payload", "gid=%s branch=%u op=%s action=%s bytes=%zu",
+                        call->gid, (unsigned)call->branch, op, call->action, call->payload_len);
         return is_try ? DTX_EREFUSED : DTX_EINVAL;
     }
     /* Never wait forever for an account row: another branch (a 2PC branch
@@ -197,22 +197,22 @@ static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
         if (is_try) {
             const char *why = !s_account_exists(conn, pay.account) ? "unknown account"
                               : "insufficient funds";
-            dtx_log_info("refused", "gid=%s branch=%u resource=%s action=%s account=%s "
-                         "amount=%lld reason=\"%s\"", call->gid, (unsigned)call->branch,
-                         self->cfg.resource, call->action, pay.account,
-                         (long long)pay.amount, why);
+            sample_log_info("refused", "gid=%s branch=%u resource=%s action=%s account=%s "
+                            "amount=%lld reason=\"%s\"", call->gid, (unsigned)call->branch,
+                            self->cfg.resource, call->action, pay.account,
+                            (long long)pay.amount, why);
             return DTX_EREFUSED;
         }
         /* The barrier guarantees the try was applied; a missing reservation
          * is a bug or a hand-edited table: keep failing so it shows. */
-        dtx_log_error("reservation missing", "gid=%s branch=%u resource=%s op=%s action=%s "
-                      "account=%s amount=%lld", call->gid, (unsigned)call->branch,
-                      self->cfg.resource, op, call->action, pay.account, (long long)pay.amount);
+        sample_log_error("reservation missing", "gid=%s branch=%u resource=%s op=%s action=%s "
+                         "account=%s amount=%lld", call->gid, (unsigned)call->branch,
+                         self->cfg.resource, op, call->action, pay.account, (long long)pay.amount);
         return DTX_EINTERNAL;
     }
-    dtx_log_info("applied", "gid=%s branch=%u resource=%s op=%s action=%s account=%s amount=%lld",
-                 call->gid, (unsigned)call->branch, self->cfg.resource, op, call->action,
-                 pay.account, (long long)pay.amount);
+    sample_log_info("applied", "gid=%s branch=%u resource=%s op=%s action=%s account=%s amount=%lld",
+                    call->gid, (unsigned)call->branch, self->cfg.resource, op, call->action,
+                    pay.account, (long long)pay.amount);
     return DTX_OK;
 }
 
@@ -223,9 +223,9 @@ static int s_handle(const dtx_call_t *call, void *arg)
     if (rc == 0)
         rc = dtx_barrier_call(self->conn, call, s_apply, self);
     if (rc != 0 && rc != DTX_EREFUSED)
-        dtx_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u error=\"%s\"",
-                     call->gid, (unsigned)call->branch, dtx_op_name(call->op),
-                     (unsigned)call->attempt, dtx_strerror(rc));
+        sample_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u error=\"%s\"",
+                        call->gid, (unsigned)call->branch, dtx_op_name(call->op),
+                        (unsigned)call->attempt, dtx_strerror(rc));
     return rc;
 }
 
@@ -237,9 +237,9 @@ static int s_prepare_work(PGconn *conn, const dtx_call_t *call, void *arg)
     bank_payload_t pay;
     if ((!debit && strcmp(call->action, "credit") != 0) ||
         bank_payload_decode(call->payload, call->payload_len, &pay) < 0) {
-        dtx_log_warn("unknown action or malformed payload, voting no",
-                     "gid=%s branch=%u action=%s bytes=%zu", call->gid, (unsigned)call->branch,
-                     call->action, call->payload_len);
+        sample_log_warn("unknown action or malformed payload, voting no",
+                        "gid=%s branch=%u action=%s bytes=%zu", call->gid, (unsigned)call->branch,
+                        call->action, call->payload_len);
         return DTX_EREFUSED;
     }
     int rows = s_update(conn, call,
@@ -252,14 +252,14 @@ static int s_prepare_work(PGconn *conn, const dtx_call_t *call, void *arg)
     if (rows == 0) {
         const char *why = !s_account_exists(conn, pay.account) ? "unknown account"
                           : "insufficient funds";
-        dtx_log_info("refused", "gid=%s branch=%u resource=%s action=%s account=%s "
-                     "amount=%lld reason=\"%s\"", call->gid, (unsigned)call->branch,
-                     self->cfg.resource, call->action, pay.account, (long long)pay.amount, why);
+        sample_log_info("refused", "gid=%s branch=%u resource=%s action=%s account=%s "
+                        "amount=%lld reason=\"%s\"", call->gid, (unsigned)call->branch,
+                        self->cfg.resource, call->action, pay.account, (long long)pay.amount, why);
         return DTX_EREFUSED;
     }
-    dtx_log_info("prepared", "gid=%s branch=%u resource=%s action=%s account=%s amount=%lld",
-                 call->gid, (unsigned)call->branch, self->cfg.resource, call->action,
-                 pay.account, (long long)pay.amount);
+    sample_log_info("prepared", "gid=%s branch=%u resource=%s action=%s account=%s amount=%lld",
+                    call->gid, (unsigned)call->branch, self->cfg.resource, call->action,
+                    pay.account, (long long)pay.amount);
     return DTX_OK;
 }
 
@@ -276,8 +276,8 @@ static void s_setup_2pc(bank_t *self)
     int rc;
     self->pgres = dtx_pgres_new(self->cfg.db, s_prepare_work, self, &rc, why, sizeof why);
     if (!self->pgres) {
-        dtx_log_warn("2PC disabled, serving TCC only", "resource=%s error=\"%s\" detail=\"%s\"",
-                     self->cfg.resource, dtx_strerror(rc), why);
+        sample_log_warn("2PC disabled, serving TCC only", "resource=%s error=\"%s\" detail=\"%s\"",
+                        self->cfg.resource, dtx_strerror(rc), why);
         return;
     }
     if (self->cfg.lock_timeout_ms > 0)
@@ -285,18 +285,18 @@ static void s_setup_2pc(bank_t *self)
     int err = 0, resolved = 0;
     dtx_client_t *c = dtx_client_new(self->cfg.coordinators[0], &err);
     if (!c) {
-        dtx_log_warn("no client for 2PC recovery", "error=\"%s\"", dtx_strerror(err));
+        sample_log_warn("no client for 2PC recovery", "error=\"%s\"", dtx_strerror(err));
         return;
     }
     dtx_client_set_timeout(c, 5000);
     rc = dtx_pgres_recover(self->pgres, c, &resolved);
     if (rc != 0)
-        dtx_log_warn("2PC recovery incomplete; the coordinator's retries finish it",
-                     "resource=%s resolved=%d error=\"%s\"", self->cfg.resource, resolved,
-                     dtx_strerror(rc));
+        sample_log_warn("2PC recovery incomplete; the coordinator's retries finish it",
+                        "resource=%s resolved=%d error=\"%s\"", self->cfg.resource, resolved,
+                        dtx_strerror(rc));
     else if (resolved > 0)
-        dtx_log_info("2PC recovery done", "resource=%s resolved=%d", self->cfg.resource,
-                     resolved);
+        sample_log_info("2PC recovery done", "resource=%s resolved=%d", self->cfg.resource,
+                        resolved);
     dtx_client_destroy(&c);
 }
 
@@ -305,7 +305,7 @@ static int s_exec(PGconn *conn, const char *sql)
     PGresult *r = PQexec(conn, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok)
-        dtx_log_error("statement failed", "error=\"%s\"", PQerrorMessage(conn));
+        sample_log_error("statement failed", "error=\"%s\"", PQerrorMessage(conn));
     PQclear(r);
     return ok ? 0 : DTX_EDB;
 }
@@ -332,15 +332,15 @@ static int s_seed(bank_t *self)
                                    2, NULL, params, NULL, NULL, 0);
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok)
-            dtx_log_error("cannot seed account", "account=%s error=\"%s\"", seeds[i].account,
-                          PQresultErrorMessage(r));
+            sample_log_error("cannot seed account", "account=%s error=\"%s\"", seeds[i].account,
+                             PQresultErrorMessage(r));
         PQclear(r);
         if (!ok) {
             s_exec(self->conn, "ROLLBACK");
             return DTX_EDB;
         }
-        dtx_log_info("seeded", "resource=%s account=%s balance=%lld", self->cfg.resource,
-                     seeds[i].account, (long long)seeds[i].balance);
+        sample_log_info("seeded", "resource=%s account=%s balance=%lld", self->cfg.resource,
+                        seeds[i].account, (long long)seeds[i].balance);
     }
     return s_exec(self->conn, "COMMIT");
 }
@@ -373,7 +373,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bank-participant: resource name too long for a default --instance\n");
         return 2;
     }
-    dtx_log_set_name(self.instance);
+    sample_log_set_name(self.instance);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -387,12 +387,12 @@ int main(int argc, char **argv)
     dtx_participant_t *p = NULL;
     self.conn = PQconnectdb(self.cfg.db);
     if (PQstatus(self.conn) != CONNECTION_OK) {
-        dtx_log_error("cannot connect to database", "resource=%s error=\"%s\"",
-                      self.cfg.resource, PQerrorMessage(self.conn));
+        sample_log_error("cannot connect to database", "resource=%s error=\"%s\"",
+                         self.cfg.resource, PQerrorMessage(self.conn));
         goto out;
     }
     if ((rc = dtx_barrier_migrate(self.conn)) < 0) {
-        dtx_log_error("barrier migration failed", "error=\"%s\"", dtx_strerror(rc));
+        sample_log_error("barrier migration failed", "error=\"%s\"", dtx_strerror(rc));
         goto out;
     }
     if (s_exec(self.conn, s_schema_sql) < 0)
@@ -404,8 +404,8 @@ int main(int argc, char **argv)
 
     p = dtx_participant_new(self.instance, &rc);
     if (!p) {
-        dtx_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
-                      dtx_strerror(rc));
+        sample_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
+                         dtx_strerror(rc));
         goto out;
     }
     if (self.cfg.heartbeat_ms > 0)
@@ -413,40 +413,40 @@ int main(int argc, char **argv)
     const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
     if ((rc = dtx_participant_serve(p, self.cfg.resource, &handlers)) < 0 ||
         (self.pgres && (rc = dtx_pgres_serve(self.pgres, p, self.cfg.resource)) < 0)) {
-        dtx_log_error("cannot serve resource", "resource=%s error=\"%s\"", self.cfg.resource,
-                      dtx_strerror(rc));
+        sample_log_error("cannot serve resource", "resource=%s error=\"%s\"", self.cfg.resource,
+                         dtx_strerror(rc));
         goto out;
     }
     for (int i = 0; i < self.cfg.ncoordinators; i++) {
         if ((rc = dtx_participant_connect(p, self.cfg.coordinators[i])) < 0) {
-            dtx_log_error("cannot connect to coordinator", "endpoint=%s error=\"%s\"",
-                          self.cfg.coordinators[i], dtx_strerror(rc));
+            sample_log_error("cannot connect to coordinator", "endpoint=%s error=\"%s\"",
+                             self.cfg.coordinators[i], dtx_strerror(rc));
             goto out;
         }
     }
     s_participant = p;
-    dtx_log_info("bank participant started", "resource=%s instance=%s coordinators=%d",
-                 self.cfg.resource, self.instance, self.cfg.ncoordinators);
+    sample_log_info("bank participant started", "resource=%s instance=%s coordinators=%d",
+                    self.cfg.resource, self.instance, self.cfg.ncoordinators);
 
     int ready = 0;
     exit_code = 0;
     while (!s_stop) {
         if ((rc = dtx_participant_poll(p, 100)) < 0) {
-            dtx_log_error("participant poll failed", "error=\"%s\"", dtx_strerror(rc));
+            sample_log_error("participant poll failed", "error=\"%s\"", dtx_strerror(rc));
             exit_code = 1;
             break;
         }
         if (!ready && dtx_participant_registered(p) >= self.cfg.ncoordinators) {
             ready = 1;
-            dtx_log_info("registered with every coordinator", "resource=%s", self.cfg.resource);
+            sample_log_info("registered with every coordinator", "resource=%s", self.cfg.resource);
             if (self.cfg.ready_file && s_write_ready(self.cfg.ready_file) < 0) {
-                dtx_log_error("cannot write ready file", "path=%s", self.cfg.ready_file);
+                sample_log_error("cannot write ready file", "path=%s", self.cfg.ready_file);
                 exit_code = 1;
                 break;
             }
         }
     }
-    dtx_log_info("bank participant stopping", "resource=%s", self.cfg.resource);
+    sample_log_info("bank participant stopping", "resource=%s", self.cfg.resource);
 
 out:
     s_participant = NULL;

@@ -29,7 +29,7 @@
 
 #include "bank.h"
 #include "dtx/dtx.h"
-#include "dtx/log.h"
+#include "../sample_log.h"
 
 #define TRANSFER_MAX 4096   /* transfers in one batch */
 #define OUTCOME_SIZE 160
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
         bank_usage(BANK_PROG_TRANSFER, 0);
         return 2;
     }
-    dtx_log_set_name("bank-transfer");
+    sample_log_set_name("bank-transfer");
     job_t *jobs = calloc(TRANSFER_MAX, sizeof *jobs);
     if (!jobs) {
         fprintf(stderr, "bank-transfer: out of memory\n");

@@ -156,6 +156,7 @@ int main(int argc, char **argv)
 {
     int port = 0;
     const char *ready = NULL;
+    dtx_log_set_handler(dtx_log_stderr, "gw-transfer-service"); /* libdtx's lines */
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--coordinator") == 0) s_endpoint = argv[i + 1];
         else if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);

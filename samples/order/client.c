@@ -31,8 +31,8 @@
 #include <time.h>
 
 #include "dtx/dtx.h"
-#include "dtx/log.h"
 #include "order.h"
+#include "../sample_log.h"
 
 #define OC_MAX_ORDERS 1024
 #define OC_OUTCOME_SIZE 160
@@ -234,7 +234,7 @@ static int s_parse(oc_t *cfg, int argc, char **argv)
                 fprintf(stderr, "order-client: --log-level: debug, info, warn or error\n");
                 return -1;
             }
-            dtx_log_set_level(level);
+            sample_log_set_level(level);
             break;
         }
         case O_HELP:
@@ -304,7 +304,7 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return 2;
     }
-    dtx_log_set_name("order-client");
+    sample_log_set_name("order-client");
     job_t *jobs = calloc(OC_MAX_ORDERS, sizeof *jobs);
     if (!jobs) {
         fprintf(stderr, "order-client: out of memory\n");

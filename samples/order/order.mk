@@ -9,10 +9,12 @@ ORDER_BINS := $(BUILD)/bin/order-participant $(BUILD)/bin/order-client
 
 all-parts: $(ORDER_BINS)
 
-$(BUILD)/bin/order-participant: $(BUILD)/obj/samples/order/participant.o $(BUILD)/obj/samples/order/order.o $(LIBDTX_A)
+$(BUILD)/bin/order-participant: $(BUILD)/obj/samples/order/participant.o $(BUILD)/obj/samples/order/order.o \
+                                  $(BUILD)/obj/samples/sample_log.o $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/order-client: $(BUILD)/obj/samples/order/client.o $(BUILD)/obj/samples/order/order.o $(LIBDTX_A)
+$(BUILD)/bin/order-client: $(BUILD)/obj/samples/order/client.o $(BUILD)/obj/samples/order/order.o \
+                             $(BUILD)/obj/samples/sample_log.o $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -31,9 +31,9 @@
 #include <libpq-fe.h>
 
 #include "dtx/dtx.h"
-#include "dtx/log.h"
 #include "dtx/pgres.h"
 #include "order.h"
+#include "../sample_log.h"
 
 #define OP_MAX_COORDINATORS 16
 #define SQLSTATE_UNIQUE_VIOLATION "23505"
@@ -90,13 +90,13 @@ static int s_exec(PGconn *conn, const dtx_call_t *call, const char *sql, int n,
     } else {
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (refusal_state && state && strcmp(state, refusal_state) == 0) {
-            dtx_log_info("order refused", "gid=%s branch=%u resource=%s reason=\"%s\"",
-                         call->gid, (unsigned)call->branch, call->resource, why);
+            sample_log_info("order refused", "gid=%s branch=%u resource=%s reason=\"%s\"",
+                            call->gid, (unsigned)call->branch, call->resource, why);
             rc = DTX_EREFUSED;
         } else {
-            dtx_log_error("statement failed", "gid=%s branch=%u resource=%s error=\"%s\"",
-                          call->gid, (unsigned)call->branch, call->resource,
-                          PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+            sample_log_error("statement failed", "gid=%s branch=%u resource=%s error=\"%s\"",
+                             call->gid, (unsigned)call->branch, call->resource,
+                             PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
             rc = DTX_EDB;
         }
     }
@@ -109,8 +109,8 @@ static int s_work(PGconn *conn, const dtx_call_t *call, void *arg)
     const op_t *self = arg;
     order_t o;
     if (order_payload_decode(call->payload, call->payload_len, &o) < 0) {
-        dtx_log_warn("malformed order payload, voting no", "gid=%s branch=%u bytes=%zu",
-                     call->gid, (unsigned)call->branch, call->payload_len);
+        sample_log_warn("malformed order payload, voting no", "gid=%s branch=%u bytes=%zu",
+                        call->gid, (unsigned)call->branch, call->payload_len);
         return DTX_EREFUSED;
     }
     char qty[16];
@@ -127,8 +127,8 @@ static int s_work(PGconn *conn, const dtx_call_t *call, void *arg)
         rc = s_exec(conn, call, "UPDATE stock SET qty = qty - $2::int WHERE item = $1", 2, take,
                     SQLSTATE_CHECK_VIOLATION, "out of stock");
         if (rc == 0) {
-            dtx_log_info("order refused", "gid=%s branch=%u resource=%s reason=\"unknown item\"",
-                         call->gid, (unsigned)call->branch, call->resource);
+            sample_log_info("order refused", "gid=%s branch=%u resource=%s reason=\"unknown item\"",
+                            call->gid, (unsigned)call->branch, call->resource);
             rc = DTX_EREFUSED;
         }
         if (rc > 0) {
@@ -141,8 +141,8 @@ static int s_work(PGconn *conn, const dtx_call_t *call, void *arg)
     }
     if (rc < 0)
         return rc;
-    dtx_log_info("order prepared", "gid=%s branch=%u resource=%s order=%s item=%s qty=%d",
-                 call->gid, (unsigned)call->branch, call->resource, o.order, o.item, o.qty);
+    sample_log_info("order prepared", "gid=%s branch=%u resource=%s order=%s item=%s qty=%d",
+                    call->gid, (unsigned)call->branch, call->resource, o.order, o.item, o.qty);
     return DTX_OK;
 }
 
@@ -181,16 +181,16 @@ static int s_schema(const op_t *self)
     PGconn *conn = PQconnectdb(self->db);
     int rc = DTX_EDB;
     if (PQstatus(conn) != CONNECTION_OK) {
-        dtx_log_error("cannot connect to database", "resource=%s error=\"%s\"", self->resource,
-                      PQerrorMessage(conn));
+        sample_log_error("cannot connect to database", "resource=%s error=\"%s\"", self->resource,
+                         PQerrorMessage(conn));
         goto out;
     }
     PGresult *r = PQexec(conn, self->inventory ? s_inventory_schema : s_orders_schema);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        dtx_log_error("cannot create tables", "resource=%s error=\"%s\"", self->resource,
-                      PQerrorMessage(conn));
+        sample_log_error("cannot create tables", "resource=%s error=\"%s\"", self->resource,
+                         PQerrorMessage(conn));
         goto out;
     }
     if (self->seed) {
@@ -212,11 +212,11 @@ static int s_schema(const op_t *self)
             ok = PQresultStatus(r) == PGRES_COMMAND_OK;
             PQclear(r);
             if (!ok) {
-                dtx_log_error("cannot seed stock", "item=%s error=\"%s\"", seeds[i].item,
-                              PQerrorMessage(conn));
+                sample_log_error("cannot seed stock", "item=%s error=\"%s\"", seeds[i].item,
+                                 PQerrorMessage(conn));
                 goto out;
             }
-            dtx_log_info("seeded", "item=%s qty=%d", seeds[i].item, seeds[i].qty);
+            sample_log_info("seeded", "item=%s qty=%d", seeds[i].item, seeds[i].qty);
         }
     }
     rc = 0;
@@ -232,17 +232,17 @@ static void s_recover(const op_t *self, dtx_pgres_t *pg)
     int err = 0, resolved = 0;
     dtx_client_t *c = dtx_client_new(self->coordinators[0], &err);
     if (!c) {
-        dtx_log_warn("no client for recovery", "error=\"%s\"", dtx_strerror(err));
+        sample_log_warn("no client for recovery", "error=\"%s\"", dtx_strerror(err));
         return;
     }
     dtx_client_set_timeout(c, 5000);
     int rc = dtx_pgres_recover(pg, c, &resolved);
     if (rc != 0)
-        dtx_log_warn("recovery incomplete; the coordinator's retries finish it",
-                     "resource=%s resolved=%d error=\"%s\"", self->resource, resolved,
-                     dtx_strerror(rc));
+        sample_log_warn("recovery incomplete; the coordinator's retries finish it",
+                        "resource=%s resolved=%d error=\"%s\"", self->resource, resolved,
+                        dtx_strerror(rc));
     else if (resolved > 0)
-        dtx_log_info("recovery done", "resource=%s resolved=%d", self->resource, resolved);
+        sample_log_info("recovery done", "resource=%s resolved=%d", self->resource, resolved);
     dtx_client_destroy(&c);
 }
 
@@ -308,7 +308,7 @@ static int s_parse(op_t *self, int argc, char **argv)
                 fprintf(stderr, "order-participant: --log-level: debug, info, warn or error\n");
                 return -1;
             }
-            dtx_log_set_level(level);
+            sample_log_set_level(level);
             break;
         }
         case O_HELP:
@@ -350,7 +350,7 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return 2;
     }
-    dtx_log_set_name(self.instance);
+    sample_log_set_name(self.instance);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -366,8 +366,8 @@ int main(int argc, char **argv)
     dtx_pgres_t *pg = dtx_pgres_new(self.db, s_work, &self, &rc, why, sizeof why);
     if (!pg) {
         fprintf(stderr, "order-participant: %s\n", why);
-        dtx_log_error("cannot open the resource", "resource=%s error=\"%s\"", self.resource,
-                      dtx_strerror(rc));
+        sample_log_error("cannot open the resource", "resource=%s error=\"%s\"", self.resource,
+                         dtx_strerror(rc));
         goto out;
     }
     if (s_schema(&self) < 0)
@@ -376,47 +376,47 @@ int main(int argc, char **argv)
 
     p = dtx_participant_new(self.instance, &rc);
     if (!p) {
-        dtx_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
-                      dtx_strerror(rc));
+        sample_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
+                         dtx_strerror(rc));
         goto out;
     }
     if (self.heartbeat_ms > 0)
         dtx_participant_set_heartbeat(p, self.heartbeat_ms);
     if ((rc = dtx_pgres_serve(pg, p, self.resource)) < 0) {
-        dtx_log_error("cannot serve resource", "resource=%s error=\"%s\"", self.resource,
-                      dtx_strerror(rc));
+        sample_log_error("cannot serve resource", "resource=%s error=\"%s\"", self.resource,
+                         dtx_strerror(rc));
         goto out;
     }
     for (int i = 0; i < self.ncoordinators; i++) {
         if ((rc = dtx_participant_connect(p, self.coordinators[i])) < 0) {
-            dtx_log_error("cannot connect to coordinator", "endpoint=%s error=\"%s\"",
-                          self.coordinators[i], dtx_strerror(rc));
+            sample_log_error("cannot connect to coordinator", "endpoint=%s error=\"%s\"",
+                             self.coordinators[i], dtx_strerror(rc));
             goto out;
         }
     }
     s_participant = p;
-    dtx_log_info("order participant started", "resource=%s instance=%s coordinators=%d",
-                 self.resource, self.instance, self.ncoordinators);
+    sample_log_info("order participant started", "resource=%s instance=%s coordinators=%d",
+                    self.resource, self.instance, self.ncoordinators);
 
     int ready = 0;
     exit_code = 0;
     while (!s_stop) {
         if ((rc = dtx_participant_poll(p, 100)) < 0) {
-            dtx_log_error("participant poll failed", "error=\"%s\"", dtx_strerror(rc));
+            sample_log_error("participant poll failed", "error=\"%s\"", dtx_strerror(rc));
             exit_code = 1;
             break;
         }
         if (!ready && dtx_participant_registered(p) >= self.ncoordinators) {
             ready = 1;
-            dtx_log_info("registered with every coordinator", "resource=%s", self.resource);
+            sample_log_info("registered with every coordinator", "resource=%s", self.resource);
             if (self.ready_file && s_write_ready(self.ready_file) < 0) {
-                dtx_log_error("cannot write ready file", "path=%s", self.ready_file);
+                sample_log_error("cannot write ready file", "path=%s", self.ready_file);
                 exit_code = 1;
                 break;
             }
         }
     }
-    dtx_log_info("order participant stopping", "resource=%s", self.resource);
+    sample_log_info("order participant stopping", "resource=%s", self.resource);
 
 out:
     s_participant = NULL;

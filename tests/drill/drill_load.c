@@ -749,7 +749,7 @@ int main(int argc, char **argv)
         s_usage();
         return 2;
     }
-    dtx_log_set_name("drill-load");
+    dtx_log_set_handler(dtx_log_stderr, "drill-load");
     s_journal = fopen(s_cfg.journal, "a");
     if (!s_journal) {
         fprintf(stderr, "drill-load: cannot open %s: %s\n", s_cfg.journal, strerror(errno));

@@ -18,7 +18,7 @@ dest=$(mktemp -d /tmp/dtx-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
 for f in bin/dtxd bin/dtxctl lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 lib/pkgconfig/libdtx.pc \
-         include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h; do
+         include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h include/dtx/logging.h; do
     [ -e "$dest/usr/$f" ] || { echo "install: missing $f" >&2; exit 1; }
 done
 grep -qx 'prefix=/usr' "$dest/usr/lib/pkgconfig/libdtx.pc" || {
@@ -47,6 +47,28 @@ prefix="$dest/prefix"
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cflags=$(pkg-config --cflags libdtx)
+
+# libdtx.so exports exactly the functions its installed headers declare:
+# every header `make install` put under include/dtx, preprocessed, keeping
+# only their own text; a function is a dtx_* name followed by "(" there
+# (a function-pointer typedef's name is followed by ")").
+(cd "$prefix/include" && ls dtx/*.h) | sed 's/.*/#include <&>/' > "$dest/api.c"
+cc -E $cflags "$dest/api.c" | awk -v dir="$prefix/include/" '
+    /^# [0-9]+ "/ { f = $3; gsub(/"/, "", f); keep = (index(f, dir) == 1); next }
+    keep' > "$dest/api.i"
+declared=$(grep -oE '\bdtx_[A-Za-z0-9_]+[[:space:]]*\(' "$dest/api.i" | sed -E 's/[[:space:]]*\($//' | sort -u)
+exported=$(nm -D --defined-only "$prefix/lib/libdtx.so" | awk 'NF >= 2 { print $NF }' | sort -u)
+[ "$(echo "$declared" | wc -w)" -ge 30 ] || {
+    echo "install: found only $(echo "$declared" | wc -w) functions in the installed headers; the header parse is broken" >&2
+    exit 1; }
+undeclared=$(comm -13 <(echo "$declared") <(echo "$exported") | tr '\n' ' ')
+unexported=$(comm -23 <(echo "$declared") <(echo "$exported") | tr '\n' ' ')
+if [ -n "$undeclared" ] || [ -n "$unexported" ]; then
+    [ -z "$undeclared" ] || echo "install: libdtx.so exports symbols that no installed header declares (hide them, or declare them with DTX_EXPORT in an installed header): $undeclared" >&2
+    [ -z "$unexported" ] || echo "install: functions the installed headers declare that libdtx.so does not export (DTX_EXPORT missing on the declaration?): $unexported" >&2
+    exit 1
+fi
+echo "install: libdtx.so exports the $(echo "$exported" | wc -w) functions its installed headers declare, nothing else"
 cc -std=c11 -Wall -Werror $extra $cflags "$dest/app.c" -o "$dest/app-shared" $(pkg-config --libs libdtx)
 LD_LIBRARY_PATH="$prefix/lib" "$dest/app-shared"
 cc -std=c11 -Wall -Werror $extra $cflags "$dest/app.c" -o "$dest/app-static" \

@@ -20,6 +20,7 @@
 #include <CUnit/CUnit.h>
 #include <CUnit/TestRun.h>
 
+#include "dtx/logging.h"
 #include "integ.h"
 
 #define MAX_SUITES 64
@@ -384,6 +385,7 @@ static void s_list(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    dtx_log_set_handler(dtx_log_stderr, NULL); /* libdtx's lines, as before */
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     for (int i = 0; i < s_nsuites; i++)

@@ -507,7 +507,7 @@ int main(int argc, char **argv)
         s_usage(stderr);
         return 2;
     }
-    dtx_log_set_name(self.instance);
+    dtx_log_set_handler(dtx_log_stderr, (void *)self.instance);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

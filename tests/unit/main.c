@@ -5,6 +5,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "dtx/logging.h"
 #include "unit.h"
 
 #define MAX_SUITES 64
@@ -19,6 +20,9 @@ void unit_register(unit_suite_fn fn)
 
 int main(int argc, char **argv)
 {
+    /* libdtx's lines on stderr, as a program would have them (the log
+     * suite sets its own handler and puts this one back). */
+    dtx_log_set_handler(dtx_log_stderr, NULL);
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     for (int i = 0; i < s_nsuites; i++)

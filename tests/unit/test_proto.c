@@ -1030,6 +1030,35 @@ static void test_strerror_names_every_code_distinctly(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(dtx_strerror(DTX_EUNREGISTERED), "registered"));
 }
 
+/* Every DTX_E* code is its own number (DTX_ENOMEM is not DTX_EINVAL), the
+ * codes run without a gap from -1 to DTX_ERR_MIN (the wire carries -code:
+ * docs/protocol.md section 6.1 numbers them 1..22), and each has its name. */
+static void test_error_codes_are_distinct_and_wire_numbered(void)
+{
+    static const struct { int code; int wire; } codes[] = {
+        { DTX_EINVAL, 1 },        { DTX_EPROTO, 2 },     { DTX_EVERSION, 3 },
+        { DTX_ENOMEM, 4 },        { DTX_ETOOBIG, 5 },    { DTX_ENOTFOUND, 6 },
+        { DTX_ESTATE, 7 },        { DTX_ETIMEOUT, 8 },   { DTX_ENOPARTICIPANT, 9 },
+        { DTX_EDB, 10 },          { DTX_EBUSY, 11 },     { DTX_EIO, 12 },
+        { DTX_EREFUSED, 13 },     { DTX_ECONFIG, 14 },   { DTX_EEXPIRED, 15 },
+        { DTX_EUNREGISTERED, 16 }, { DTX_EINTERNAL, 17 }, { DTX_EUNSUPPORTED, 18 },
+        { DTX_EABORTED, 19 },     { DTX_EUNKNOWN, 20 },  { DTX_EACCES, 21 },
+        { DTX_ELIMIT, 22 },
+    };
+    const size_t n = sizeof codes / sizeof codes[0];
+    CU_ASSERT_EQUAL(n, (size_t)-DTX_ERR_MIN);
+    CU_ASSERT(DTX_ENOMEM != DTX_EINVAL);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT(codes[i].code < 0);
+        CU_ASSERT_EQUAL(-codes[i].code, codes[i].wire);
+        CU_ASSERT(strcmp(dtx_strerror(codes[i].code), "unknown error") != 0);
+        for (size_t j = i + 1; j < n; j++) {
+            CU_ASSERT(codes[i].code != codes[j].code);
+            CU_ASSERT(strcmp(dtx_strerror(codes[i].code), dtx_strerror(codes[j].code)) != 0);
+        }
+    }
+}
+
 static void test_strerror_of_unknown_codes_is_unknown_error(void)
 {
     const int codes[] = { 1, 2, 100, DTX_ERR_MIN - 1, -1000, INT_MIN, INT_MAX };
@@ -1116,6 +1145,7 @@ UNIT_SUITE(proto)
     T(test_name_valid_accepts_1_to_63_chars_of_the_alphabet);
     T(test_name_copy_copies_valid_and_empties_on_invalid);
     T(test_strerror_names_every_code_distinctly);
+    T(test_error_codes_are_distinct_and_wire_numbered);
     T(test_strerror_of_unknown_codes_is_unknown_error);
     T(test_state_names_parse_back);
     T(test_op_names);

@@ -1,28 +1,24 @@
 /*
- * dtx/log.h — one logging module for every dtx process.
+ * dtx/log.h — the writing side of dtx's one logging module (common/src/log.c),
+ * for the code of dtx itself: dtxd, the gateway, libdtx, the test tools.
+ * Not installed: programs that use libdtx see only dtx/logging.h, which
+ * says where the lines go (a handler; none by default, so a library
+ * writes nothing on its own) and the level.
  *
- * One line per event on stderr: `ts=... level=... msg="..." key=value ...`
- * (or one JSON object per line when the format is set to JSON). Callers
- * pass gid/branch as key=value pairs in the format string. Never log
- * secrets or whole payloads.
+ * One line per event: a short fixed description, then key=value pairs
+ * with gid= and branch= where they exist. Never log secrets or whole
+ * payloads. Processes install a handler at start (dtxd:
+ * dtx_log_set_handler(dtx_log_stderr, "dtxd")).
  */
 #ifndef DTX_LOG_H
 #define DTX_LOG_H
 
-#define DTX_LOG_ERROR 0
-#define DTX_LOG_WARN  1
-#define DTX_LOG_INFO  2
-#define DTX_LOG_DEBUG 3
+#include "dtx/logging.h"
 
-/* Sets the most verbose level written (default DTX_LOG_INFO). */
-void dtx_log_set_level(int level);
-/* Parses "error", "warn", "info", "debug"; returns the level or -1. */
-int dtx_log_level_parse(const char *name);
-/* Sets the process name written as `proc=` on every line. Not copied. */
-void dtx_log_set_name(const char *name);
-
-/* Writes one line: msg is a short fixed description, fmt/... an optional
- * list of key=value pairs (may be NULL). */
+/* Builds the line `msg="<msg>" <fmt...>` and passes it to the handler
+ * when level is let through and a handler is set. msg is a short fixed
+ * description, fmt/... an optional list of key=value pairs (may be NULL).
+ * Cheap when the level is filtered out or no handler is set. */
 void dtx_log(int level, const char *msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -12,11 +12,23 @@
 
 #include <stdint.h>
 
+/* Marks a function of libdtx's public API. The library is built with
+ * -fvisibility=hidden, so libdtx.so exports exactly the functions declared
+ * with it in the installed headers (tests/install/check.sh checks). */
+#if defined(__GNUC__) || defined(__clang__)
+#define DTX_EXPORT __attribute__((visibility("default")))
+#else
+#define DTX_EXPORT
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Error codes. Never renumber: they are part of the wire protocol. */
+/* Error codes. Never renumber: they are part of the wire protocol (an
+ * ERROR frame carries -code; docs/protocol.md section 6.1). Each has its
+ * own number and name; DTX_EINVAL happens to be -1, so a function of dtx
+ * never returns a bare -1 to mean anything else. */
 #define DTX_OK              0
 #define DTX_EINVAL        (-1)  /* invalid argument or field value */
 #define DTX_EPROTO        (-2)  /* malformed, truncated or unknown message */
@@ -43,7 +55,7 @@ extern "C" {
 #define DTX_ERR_MIN      (-22)  /* lowest defined code */
 
 /* Returns a static, lower-case description of a DTX_E* code. Never NULL. */
-const char *dtx_strerror(int err);
+DTX_EXPORT const char *dtx_strerror(int err);
 
 /* Transaction modes (wire: u8). */
 #define DTX_MODE_TCC 1
@@ -59,9 +71,9 @@ const char *dtx_strerror(int err);
 #define DTX_STATE_STUCK      6  /* a branch exhausted its retry budget */
 
 /* Returns "active", "committing", ... or "unknown". */
-const char *dtx_state_name(int state);
+DTX_EXPORT const char *dtx_state_name(int state);
 /* Parses a state name; returns the DTX_STATE_* value or DTX_EINVAL. */
-int dtx_state_parse(const char *name);
+DTX_EXPORT int dtx_state_parse(const char *name);
 
 /* Phase operations (wire: u8). 1..3 drive TCC branches, 4..6 drive 2PC
  * branches. */
@@ -75,7 +87,7 @@ int dtx_state_parse(const char *name);
 
 /* Returns "try", "confirm", "cancel", "prepare", "commit", "abort" or
  * "unknown". */
-const char *dtx_op_name(int op);
+DTX_EXPORT const char *dtx_op_name(int op);
 
 /* Outcome of a phase call as the participant reports it (wire: u8). */
 #define DTX_OUTCOME_OK      0  /* try/prepare: vote yes; others: done */

@@ -59,12 +59,12 @@ typedef int (*dtx_barrier_fn)(PGconn *conn, const dtx_call_t *call, void *arg);
  * 2PC is known), call->branch over
  * INT32_MAX, conn already inside a transaction, or fn ended the
  * transaction itself. */
-int dtx_barrier_call(PGconn *conn, const dtx_call_t *call,
-                     dtx_barrier_fn fn, void *arg);
+DTX_EXPORT int dtx_barrier_call(PGconn *conn, const dtx_call_t *call,
+                                dtx_barrier_fn fn, void *arg);
 
 /* Creates the barrier table if missing (idempotent; records its version in
  * dtx_schema_version). Returns 0 or DTX_EDB. */
-int dtx_barrier_migrate(PGconn *conn);
+DTX_EXPORT int dtx_barrier_migrate(PGconn *conn);
 
 #ifdef __cplusplus
 }

@@ -67,6 +67,14 @@
  * heartbeat intervals, so neither needs a restart once the coordinator
  * admits the key.
  *
+ * Logging (dtx/logging.h, included here): the library writes nothing to
+ * stderr or anywhere else on its own. It hands its lines (a refused
+ * registration, a lost coordinator, a failed handler...) to the handler
+ * the program sets, or drops them when none is set:
+ *
+ *     dtx_log_set_handler(dtx_log_stderr, "bank-a-1");  // or your logger
+ *     dtx_log_set_level(DTX_LOG_WARN);                  // default: info
+ *
  * Errors: every function returns 0 (DTX_OK) or a negative DTX_E* code
  * (dtx/types.h); dtx_strerror() names it. A client call may also return
  * the code of an ERROR the coordinator sent (codes this library does not
@@ -87,6 +95,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dtx/logging.h"
 #include "dtx/types.h"
 
 #ifdef __cplusplus
@@ -115,7 +124,7 @@ typedef struct dtx_try_result {
  * DTX_CURVE_KEY_FILE (see the top of this file), DTX_ENOMEM, DTX_EIO. The
  * connection is made in the background: no error means only that the
  * endpoint was accepted. */
-dtx_client_t *dtx_client_new(const char *endpoint, int *err);
+DTX_EXPORT dtx_client_t *dtx_client_new(const char *endpoint, int *err);
 
 /* dtx_client_new with CurveZMQ: key_file is a credentials file written by
  * `dtxctl keygen` holding this peer's key pair and the coordinator's public
@@ -123,10 +132,10 @@ dtx_client_t *dtx_client_new(const char *endpoint, int *err);
  * NULL key_file behaves like dtx_client_new (DTX_CURVE_KEY_FILE included).
  * Errors as dtx_client_new's; DTX_ECONFIG for a missing, unreadable,
  * group/world-accessible or malformed file, or one without server-key. */
-dtx_client_t *dtx_client_new_curve(const char *endpoint, const char *key_file, int *err);
+DTX_EXPORT dtx_client_t *dtx_client_new_curve(const char *endpoint, const char *key_file, int *err);
 
 /* Destroys the client and sets *self_p to NULL. Safe on NULL. */
-void dtx_client_destroy(dtx_client_t **self_p);
+DTX_EXPORT void dtx_client_destroy(dtx_client_t **self_p);
 
 /* How long each call waits for the coordinator's reply (default 30000 ms;
  * a value <= 0 restores the default). The budget covers waiting for a
@@ -134,7 +143,7 @@ void dtx_client_destroy(dtx_client_t **self_p);
  * connected. A call that times out returns DTX_ETIMEOUT; the coordinator
  * may still have acted on it: ask dtx_client_status(). A reply that
  * arrives after its call timed out is recognised by its corr and dropped. */
-void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
+DTX_EXPORT void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
 
 /* Starts a global transaction. mode is DTX_MODE_TCC or DTX_MODE_2PC (see
  * the table at the top of this file); timeout_ms is how long it may stay
@@ -144,8 +153,8 @@ void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
  * DTX_EINVAL without asking; the coordinator answers DTX_EUNSUPPORTED for a
  * mode it does not run.
  * Returns 0 or DTX_EINVAL, DTX_EUNSUPPORTED, DTX_EDB, DTX_ETIMEOUT, DTX_EIO. */
-int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
-                     char gid_out[DTX_GID_SIZE]);
+DTX_EXPORT int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
+                                char gid_out[DTX_GID_SIZE]);
 
 /* Runs one branch: the coordinator records it durably, calls Try of
  * action on a live instance of resource with payload (0..DTX_PAYLOAD_MAX
@@ -160,9 +169,9 @@ int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
  * dtx_client_status), DTX_EACCES, DTX_ELIMIT otherwise; DTX_EINVAL
  * (nothing sent) for an invalid name or a payload over DTX_PAYLOAD_MAX.
  * result may be NULL; it is zeroed first and filled when a TRY_OK came. */
-int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
-                   const char *action, const void *payload, size_t payload_len,
-                   dtx_try_result_t *result);
+DTX_EXPORT int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
+                              const char *action, const void *payload, size_t payload_len,
+                              dtx_try_result_t *result);
 
 /* Asks the coordinator to commit. Returns 0 once the commit decision is
  * durable (confirms then run in the background until every branch has
@@ -171,30 +180,30 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
  * 2PC, when a branch voted no (or did not answer) to Prepare;
  * DTX_EBUSY when a try is still running. *state_out (may be NULL) gets the
  * global state. Calling it again is safe. */
-int dtx_client_commit(dtx_client_t *self, const char *gid, int *state_out);
+DTX_EXPORT int dtx_client_commit(dtx_client_t *self, const char *gid, int *state_out);
 
 /* Asks the coordinator to roll back. Returns 0 once the abort decision is
  * durable (cancels run in the background); DTX_ESTATE when the
  * transaction was already decided commit (whether the coordinator answers
  * with that ERROR or with a committing/committed STATE). Calling it again
  * is safe. */
-int dtx_client_rollback(dtx_client_t *self, const char *gid, int *state_out);
+DTX_EXPORT int dtx_client_rollback(dtx_client_t *self, const char *gid, int *state_out);
 
 /* Operator action: puts a STUCK transaction (a branch exhausted the
  * coordinator's retry budget) back to its recorded decision with a fresh
  * budget. Returns 0 with *state_out = DTX_STATE_COMMITTING / _ABORTING (or
  * the current state when it was not stuck); DTX_ESTATE for an active one,
  * DTX_EACCES unless this client's key has the operator role. */
-int dtx_client_resume(dtx_client_t *self, const char *gid, int *state_out);
+DTX_EXPORT int dtx_client_resume(dtx_client_t *self, const char *gid, int *state_out);
 
 /* Reads the global state of gid into *state_out. */
-int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out);
+DTX_EXPORT int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out);
 
 /* The coordinator's text for the ERROR that answered this client's most
  * recent call, or "" when that call got no ERROR (also after a timeout or
  * an argument error). Owned by the client; valid until its next call.
  * Safe on NULL (returns ""). */
-const char *dtx_client_last_error(const dtx_client_t *self);
+DTX_EXPORT const char *dtx_client_last_error(const dtx_client_t *self);
 
 /* ------------------------------------------------------------------ */
 /* Participant side                                                    */
@@ -255,7 +264,7 @@ typedef struct dtx_2pc_handlers {
  * DTX_CURVE_KEY_FILE is set (see the top of this file) its connections use
  * that file's keys; the file is read by the first dtx_participant_connect,
  * whose error it is when unusable. */
-dtx_participant_t *dtx_participant_new(const char *instance, int *err);
+DTX_EXPORT dtx_participant_t *dtx_participant_new(const char *instance, int *err);
 
 /* Connections made by later dtx_participant_connect calls use CurveZMQ
  * with the keys of key_file (a `dtxctl keygen` credentials file with a
@@ -264,10 +273,10 @@ dtx_participant_t *dtx_participant_new(const char *instance, int *err);
  * already made keep theirs. Returns 0, or DTX_ECONFIG (logged; the
  * previous choice stays) for a missing, unreadable, group/world-accessible
  * or malformed file, or one without server-key. */
-int dtx_participant_set_curve(dtx_participant_t *self, const char *key_file);
+DTX_EXPORT int dtx_participant_set_curve(dtx_participant_t *self, const char *key_file);
 
 /* Destroys it (closing its connections) and sets *self_p to NULL. */
-void dtx_participant_destroy(dtx_participant_t **self_p);
+DTX_EXPORT void dtx_participant_destroy(dtx_participant_t **self_p);
 
 /* Adds a coordinator endpoint; call once per coordinator. The connection
  * is made in the background and re-made after failures; registration is
@@ -276,7 +285,7 @@ void dtx_participant_destroy(dtx_participant_t **self_p);
  * reason) and asked again on the normal schedule.
  * Returns 0, DTX_EINVAL (malformed endpoint), DTX_ECONFIG (an unusable
  * DTX_CURVE_KEY_FILE), DTX_ENOMEM or DTX_EIO. */
-int dtx_participant_connect(dtx_participant_t *self, const char *endpoint);
+DTX_EXPORT int dtx_participant_connect(dtx_participant_t *self, const char *endpoint);
 
 /* Serves resource with TCC handlers (copied). Call before
  * dtx_participant_run (a later call works too: every coordinator is then
@@ -284,8 +293,8 @@ int dtx_participant_connect(dtx_participant_t *self, const char *endpoint);
  * handlers gets the TCC ones added. Returns DTX_EINVAL for a bad name, a
  * missing handler or a resource already served with TCC handlers;
  * DTX_ENOMEM. */
-int dtx_participant_serve(dtx_participant_t *self, const char *resource,
-                          const dtx_tcc_handlers_t *handlers);
+DTX_EXPORT int dtx_participant_serve(dtx_participant_t *self, const char *resource,
+                                     const dtx_tcc_handlers_t *handlers);
 
 /* Serves resource with 2PC handlers (copied; all three are required), as
  * dtx_participant_serve does for TCC: one resource may be served with both,
@@ -293,33 +302,33 @@ int dtx_participant_serve(dtx_participant_t *self, const char *resource,
  * no handler is answered FAILED. Returns DTX_EINVAL for a bad name, a
  * missing handler or a resource already served with 2PC handlers;
  * DTX_ENOMEM. */
-int dtx_participant_serve_2pc(dtx_participant_t *self, const char *resource,
-                              const dtx_2pc_handlers_t *handlers);
+DTX_EXPORT int dtx_participant_serve_2pc(dtx_participant_t *self, const char *resource,
+                                         const dtx_2pc_handlers_t *handlers);
 
 /* Heartbeat interval (default 1000 ms; a value <= 0 restores it). When a
  * coordinator's REGISTER_OK asks for a shorter interval, that one is used
  * with that coordinator. A coordinator that acknowledges nothing for 3
  * intervals is sent the registration again. */
-void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms);
+DTX_EXPORT void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms);
 
 /* Handles messages and heartbeats for up to timeout_ms (-1: until
  * stopped). Returns 0, or DTX_EIO on a socket failure. */
-int dtx_participant_poll(dtx_participant_t *self, int timeout_ms);
+DTX_EXPORT int dtx_participant_poll(dtx_participant_t *self, int timeout_ms);
 
 /* Runs until dtx_participant_stop(). Returns 0 or DTX_EIO. */
-int dtx_participant_run(dtx_participant_t *self);
+DTX_EXPORT int dtx_participant_run(dtx_participant_t *self);
 
 /* Makes run/poll return soon (within about 100 ms). Async-signal-safe:
  * call it from a signal handler or another thread. The request is
  * consumed by the run/poll call that returns because of it; made while
  * neither runs, it makes the next one return at once. Safe on NULL. */
-void dtx_participant_stop(dtx_participant_t *self);
+DTX_EXPORT void dtx_participant_stop(dtx_participant_t *self);
 
 /* Number of coordinators that currently acknowledge this instance's
  * registration (for readiness checks): every served resource acknowledged
  * since the last (re)registration, and an acknowledgement (REGISTER_OK or
  * HEARTBEAT_OK) within the last 3 heartbeat intervals. Safe on NULL (0). */
-int dtx_participant_registered(const dtx_participant_t *self);
+DTX_EXPORT int dtx_participant_registered(const dtx_participant_t *self);
 
 #ifdef __cplusplus
 }

@@ -95,26 +95,26 @@ typedef int (*dtx_pg_work_fn)(PGconn *conn, const dtx_call_t *call, void *arg);
  * DTX_EDB (cannot connect, migration failed), DTX_ECONFIG
  * (max_prepared_transactions is 0: the message names the database and the
  * fix), DTX_ENOMEM. */
-dtx_pgres_t *dtx_pgres_new(const char *conninfo, dtx_pg_work_fn work, void *arg,
-                           int *err, char *errbuf, size_t errlen);
+DTX_EXPORT dtx_pgres_t *dtx_pgres_new(const char *conninfo, dtx_pg_work_fn work, void *arg,
+                                      int *err, char *errbuf, size_t errlen);
 
 /* Closes the connection (prepared transactions stay in the database, as
  * they must) and sets *self_p to NULL. Safe on NULL. */
-void dtx_pgres_destroy(dtx_pgres_t **self_p);
+DTX_EXPORT void dtx_pgres_destroy(dtx_pgres_t **self_p);
 
 /* How long a statement of a PREPARE or ABORT may wait for a lock, in ms
  * (a value <= 0 restores DTX_PGRES_LOCK_TIMEOUT_DEFAULT). */
-void dtx_pgres_set_lock_timeout(dtx_pgres_t *self, int timeout_ms);
+DTX_EXPORT void dtx_pgres_set_lock_timeout(dtx_pgres_t *self, int timeout_ms);
 
 /* The three 2PC handlers (arg = self) into *out, for a caller that wraps
  * them (logging, fault injection) before dtx_participant_serve_2pc. */
-void dtx_pgres_handlers(dtx_pgres_t *self, dtx_2pc_handlers_t *out);
+DTX_EXPORT void dtx_pgres_handlers(dtx_pgres_t *self, dtx_2pc_handlers_t *out);
 
 /* Serves resource on participant p with this pgres's 2PC handlers
  * (dtx_participant_serve_2pc). Several resources may share one pgres (the
  * work sees call->resource). self must outlive p's use of it. Returns as
  * dtx_participant_serve_2pc. */
-int dtx_pgres_serve(dtx_pgres_t *self, dtx_participant_t *p, const char *resource);
+DTX_EXPORT int dtx_pgres_serve(dtx_pgres_t *self, dtx_participant_t *p, const char *resource);
 
 /* Resolves the prepared transactions this library left in ITS database
  * (pg_prepared_xacts named 'dtx:%'), asking coordinator the STATUS of each
@@ -126,12 +126,12 @@ int dtx_pgres_serve(dtx_pgres_t *self, dtx_participant_t *p, const char *resourc
  * Call it at participant start, from the participant's thread, with a
  * client of a coordinator that uses the same log as the ones that sent the
  * prepares (a coordinator of another log would presume abort). Logs every
- * transaction it looks at. *resolved (may be NULL) gets how many it
+ * transaction it looks at (to the handler of dtx/logging.h). *resolved (may be NULL) gets how many it
  * committed or rolled back. Returns 0 when every one was looked at;
  * DTX_EDB when the list could not be read; otherwise the last error of a
  * STATUS or of a resolution (the others were still tried): call it again
  * later. */
-int dtx_pgres_recover(dtx_pgres_t *self, dtx_client_t *coordinator, int *resolved);
+DTX_EXPORT int dtx_pgres_recover(dtx_pgres_t *self, dtx_client_t *coordinator, int *resolved);
 
 #ifdef __cplusplus
 }

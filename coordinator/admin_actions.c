@@ -199,7 +199,7 @@ static void s_retry(dtx_admin_req_t *r, const PGresult *g)
     peer.corr = r->handle;
     dtx_ident_t id;
     dtx_auth_http_ident(&id);
-    if (!txn || dtx_api_park(co, txn, &peer, &id, &m) != 0)
+    if (!txn || dtx_initiator_park(co, txn, &peer, &id, &m) != 0)
         s_finish(r, 500, state, "out of memory");
 }
 

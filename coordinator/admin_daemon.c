@@ -1,7 +1,7 @@
 /*
  * admin_daemon.c — the HTTP daemon's life inside the event loop: the
  * listening socket, TLS, the admin store, libmicrohttpd without threads of
- * its own (its epoll descriptor is polled by server.c), and the shutdown
+ * its own (its epoll descriptor is polled by loop.c), and the shutdown
  * that answers whatever still waits. See admin_http.h.
  *
  * Security defaults: 127.0.0.1 only; every call that changes something

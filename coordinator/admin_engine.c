@@ -23,7 +23,7 @@ void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg, dtx_admin_reply_fn on_
     msg->corr = r->handle;
     dtx_ident_t id; /* the token was checked: an operator */
     dtx_auth_http_ident(&id);
-    dtx_api_handle(r->admin->co, &peer, &id, msg);
+    dtx_initiator_handle(r->admin->co, &peer, &id, msg);
 }
 
 void dtx_admin_on_engine_reply(dtx_coord_t *co, uint64_t handle, const dtx_msg_t *msg)

@@ -2,7 +2,7 @@
  * admin_http.h — the admin HTTP API and console inside dtxd's event loop.
  *
  * libmicrohttpd runs without a thread of its own (MHD_USE_EPOLL, external
- * polling): its epoll descriptor is one more item in server.c's zmq_poll
+ * polling): its epoll descriptor is one more item in loop.c's zmq_poll
  * set, and MHD_run() is called from the loop. Every handler therefore runs
  * on the loop thread and reads or changes the coordinator's state directly,
  * without locks. A request that waits (for PostgreSQL, or for the engine's
@@ -11,7 +11,7 @@
  * Reads for the console go through a second dtx_store_t with its own
  * single connection, so slow admin queries never delay the group-committed
  * batches of the hot path. Initiator operations and operator actions go
- * through the same engine as the ZeroMQ requests (dtx_api_handle with an
+ * through the same engine as the ZeroMQ requests (dtx_initiator_handle with an
  * HTTP peer; replies come back through co->http_reply).
  *
  * Lifecycle: dtx_admin_start() after the coordinator's own sockets are up;

@@ -1,5 +1,5 @@
 /*
- * api.c — initiator requests.
+ * initiator.c — initiator requests.
  *
  *   BEGIN     insert the transaction (state ACTIVE) → BEGIN_OK
  *   TRY       record the branch (TRYING) → send Try → record the vote →
@@ -88,7 +88,7 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     dtx_outbox_reply(co, &peer, &out);
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld", txn->gid, (long long)txn->deadline_wall);
     dtx_driver_reschedule(co, txn);
-    dtx_api_replay_parked(co, txn);
+    dtx_initiator_replay_parked(co, txn);
 }
 
 /* May the sender of req change txn? The log's initiator, or an operator.
@@ -188,13 +188,13 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
         dtx_outbox_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
                               txn->gid);
         dtx_request_free(req);
-        dtx_api_forget(co, txn, "a log write failed");
+        dtx_initiator_forget(co, txn, "a log write failed");
         return;
     }
     if (PQntuples(res) != 1) {
         /* Not active, or not ours any more: memory was stale. Read the log
          * again (once) and answer from what it says. */
-        dtx_api_forget(co, txn, "the log changed under this coordinator");
+        dtx_initiator_forget(co, txn, "the log changed under this coordinator");
         s_rerun(co, req, "the transaction is no longer active here"); /* finds or loads once */
         return;
     }
@@ -492,7 +492,7 @@ static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r)
     dtx_txn_payload_add(co->txns, txn, r->payload_len);
 }
 
-int dtx_api_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
+int dtx_initiator_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
                  const dtx_msg_t *msg)
 {
     if (txn->nparked >= DTX_PARKED_MAX)
@@ -505,7 +505,7 @@ int dtx_api_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const 
 }
 
 /* Takes ownership of req. */
-void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
+void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
     switch (req->type) {
     case DTX_MSG_TRY:
@@ -543,7 +543,7 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
         return;
     }
     if (fresh && !fresh->dead && !fresh->loading && !fresh->writing) {
-        dtx_api_replay(co, fresh, r);
+        dtx_initiator_replay(co, fresh, r);
         return;
     }
     dtx_outbox_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : DTX_ESTATE,
@@ -553,7 +553,7 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
     dtx_request_free(r);
 }
 
-void dtx_api_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
+void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
 {
     if (txn->dead)
         return;
@@ -594,7 +594,7 @@ void dtx_api_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
     }
 }
 
-void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
+void dtx_initiator_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
 {
     /* Replay in arrival order until one parks again (a new decision
      * write, or a 2PC prepare phase that a COMMIT started here: the log's
@@ -612,12 +612,12 @@ void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
         txn->nparked--;
         dtx_txn_payload_add(co->txns, txn, -(int64_t)r->payload_len);
         r->next = NULL;
-        dtx_api_replay(co, txn, r);
+        dtx_initiator_replay(co, txn, r);
     }
     dtx_txn_unref(txn);
 }
 
-void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                     const dtx_msg_t *msg)
 {
     if (msg->type == DTX_MSG_RESUME ? !(id->roles & DTX_ROLE_OPERATOR)
@@ -674,7 +674,7 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
         return;
     }
     if (txn->loading || txn->writing || txn->preparing) {
-        int rc = dtx_api_park(co, txn, peer, id, msg);
+        int rc = dtx_initiator_park(co, txn, peer, id, msg);
         if (rc == DTX_ELIMIT)
             dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PARKED,
                       "%d requests already wait on transaction %s: retry after %d ms",
@@ -700,8 +700,8 @@ void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     s_try(co, txn, req);
 }
 
-void dtx_api_init(dtx_coord_t *co)
+void dtx_initiator_init(dtx_coord_t *co)
 {
-    co->hooks.replay_parked = dtx_api_replay_parked;
-    co->hooks.forget = dtx_api_forget;
+    co->hooks.replay_parked = dtx_initiator_replay_parked;
+    co->hooks.forget = dtx_initiator_forget;
 }

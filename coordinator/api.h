@@ -1,30 +1,30 @@
 /*
- * api.h — initiator requests (api.c).
+ * initiator.h — initiator requests (initiator.c).
  */
-#ifndef DTX_COORD_API_H
-#define DTX_COORD_API_H
+#ifndef DTX_COORD_INITIATOR_H
+#define DTX_COORD_INITIATOR_H
 
 #include "coord.h"
 
 /* Registers the initiator side's hooks (co->hooks) before any message. */
-void dtx_api_init(dtx_coord_t *co);
+void dtx_initiator_init(dtx_coord_t *co);
 /* Serves an initiator request from peer, sent by id (auth.c). */
-void dtx_api_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                     const dtx_msg_t *msg);
 /* Runs a parked request against its (now loaded / written) transaction. */
-void dtx_api_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
+void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
 /* Parks a copy of a request on txn. 0, DTX_ENOMEM or DTX_ELIMIT (too many
  * parked on it already). */
-int  dtx_api_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
+int  dtx_initiator_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
                   const dtx_msg_t *msg);
-void dtx_api_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);
+void dtx_initiator_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);
 /* Drops txn from memory because the log may have moved on under it (lease
  * lapsed, a write matched no row, claimed elsewhere, a decision write
  * failed). Every request waiting on it gets an exact answer: a COMMIT or
  * ROLLBACK awaiting its decision and every parked request are run again
  * against a fresh read of the log (once); a TRY whose call went out is
  * answered DTX_EUNKNOWN (its branch may have run: ask STATUS). */
-void dtx_api_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why);
+void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why);
 /* Copies msg into a new request (payload copied). NULL on ENOMEM. */
 dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_ident_t *id,
                                const dtx_msg_t *msg);

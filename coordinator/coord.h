@@ -2,7 +2,7 @@
  * coord.h — the coordinator's context: its configuration, who sent a
  * message, and the state every engine module reaches through `co`.
  *
- * One thread runs everything (the event loop, server.c), so nothing here
+ * One thread runs everything (the event loop, loop.c), so nothing here
  * is locked. The modules and their folders: coordinator/README.md.
  */
 #ifndef DTX_COORD_COORD_H
@@ -83,14 +83,14 @@ struct dtx_coord;
  * msg is valid only during the call. */
 typedef void (*dtx_http_reply_fn)(struct dtx_coord *co, uint64_t handle, const dtx_msg_t *msg);
 
-/* Hooks of the initiator side (api.c registers them at init): modules
+/* Hooks of the initiator side (initiator.c registers them at init): modules
  * below it — the driver, recovery, the lease — reach parked requests
- * through these and never name api.c. */
+ * through these and never name initiator.c. */
 typedef struct dtx_coord_hooks {
     /* Runs the requests parked on txn (its load or decision write is done). */
     void (*replay_parked)(struct dtx_coord *co, dtx_txn_t *txn);
     /* Drops txn from memory because the log may have moved on under it;
-     * every request waiting on it gets an exact answer (api.h). */
+     * every request waiting on it gets an exact answer (initiator.h). */
     void (*forget)(struct dtx_coord *co, dtx_txn_t *txn, const char *why);
 } dtx_coord_hooks_t;
 
@@ -129,7 +129,7 @@ typedef struct dtx_coord {
     volatile int        reload;            /* SIGHUP: re-read the allow-list */
     uint64_t            next_corr;         /* corr of the next PHASE: unique per call */
     int64_t             try_payload_inflight; /* TRY payload bytes on their way to the log */
-    dtx_coord_hooks_t   hooks;             /* set by api.c at init */
+    dtx_coord_hooks_t   hooks;             /* set by initiator.c at init */
     struct dtx_wctx    *free_wctx;         /* pooled write contexts (wctx.h) */
 } dtx_coord_t;
 

@@ -67,7 +67,7 @@ static void s_drop_copy(dtx_txn_t *txn, void *arg)
 {
     dtx_coord_t *co = arg;
     /* Requests waiting on it run again against the log: their answers
-     * stay exact (api.c). */
+     * stay exact (initiator.c). */
     co->hooks.forget(co, txn, "this coordinator's lease lapsed");
 }
 

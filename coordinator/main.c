@@ -70,20 +70,20 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rc = dtx_coord_init(&s_co);
+    rc = dtx_loop_init(&s_co);
     if (rc == 0) {
-        rc = dtx_coord_run(&s_co);
+        rc = dtx_loop_run(&s_co);
     } else {
         dtx_log_error("start failed", "error=\"%s\"", dtx_strerror(rc));
         if (rc == DTX_ECONFIG) {
             /* Found before the node lease was taken: nothing was touched. */
-            dtx_coord_fini(&s_co);
+            dtx_loop_fini(&s_co);
             return 2;
         }
     }
     dtx_log_info("stopping", "begun=%llu committed=%llu aborted=%llu",
                  (unsigned long long)s_co.stats.begun, (unsigned long long)s_co.stats.committed,
                  (unsigned long long)s_co.stats.aborted);
-    dtx_coord_fini(&s_co);
+    dtx_loop_fini(&s_co);
     return (rc == 0 && s_co.exit_code == 0) ? 0 : 1;
 }

@@ -45,7 +45,7 @@ static void s_wake_resource(dtx_txn_t *txn, void *arg)
         dtx_driver_reschedule(co, txn);
 }
 
-void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+void dtx_participants_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                             const dtx_msg_t *msg)
 {
     int64_t now = dtx_clock_mono_ms(), retry = 0;
@@ -120,7 +120,7 @@ void dtx_driver_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_i
     }
 }
 
-void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+void dtx_participants_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                              const dtx_msg_t *msg)
 {
     dtx_instance_t *in = dtx_registry_find(co->registry, peer->rid, peer->rid_len);
@@ -140,7 +140,7 @@ void dtx_driver_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_
     dtx_outbox_reply(co, peer, &out);
 }
 
-void dtx_driver_tick(dtx_coord_t *co, int64_t now)
+void dtx_participants_tick(dtx_coord_t *co, int64_t now)
 {
     if (now < co->next_expire_ms)
         return;

@@ -1,5 +1,5 @@
 /*
- * server.c — the event loop.
+ * loop.c — the event loop.
  *
  * One thread polls, in one zmq_poll call, the ROUTER socket that every
  * initiator and participant talks to and the libpq socket of every log
@@ -46,7 +46,7 @@
 #define S_MAX_TIMERS_PER_TURN 32
 #define S_TIMER_BACKLOG 32
 
-int dtx_coord_init(dtx_coord_t *co)
+int dtx_loop_init(dtx_coord_t *co)
 {
     int err = 0;
     char why[512] = "";
@@ -68,7 +68,7 @@ int dtx_coord_init(dtx_coord_t *co)
     co->rates = dtx_peerrate_new(co->cfg.max_peer_rate, co->cfg.max_registrations, 100000);
     if (!co->sendbuf || !co->registry || !co->txns || !co->rates)
         return DTX_ENOMEM;
-    dtx_api_init(co);
+    dtx_initiator_init(co);
     co->next_corr = dtx_random_u64() >> 1; /* a restart never reuses a recent corr */
     co->store = dtx_store_new(co->cfg.db, (int)co->cfg.db_connections, 2, dtx_coord_sql,
                               DTX_SQL_COUNT, &err);
@@ -127,7 +127,7 @@ int dtx_coord_init(dtx_coord_t *co)
     return 0;
 }
 
-void dtx_coord_fini(dtx_coord_t *co)
+void dtx_loop_fini(dtx_coord_t *co)
 {
     co->stop = 1;
     dtx_admin_stop(co); /* before the stores: its waiting requests get answers */
@@ -159,7 +159,7 @@ static unsigned s_role_of(int type)
     case DTX_MSG_PHASE_REPLY:
         return DTX_ROLE_PARTICIPANT;
     default:
-        return DTX_ROLE_INITIATOR | DTX_ROLE_OPERATOR; /* api.c checks which */
+        return DTX_ROLE_INITIATOR | DTX_ROLE_OPERATOR; /* initiator.c checks which */
     }
 }
 
@@ -193,13 +193,13 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     case DTX_MSG_ROLLBACK:
     case DTX_MSG_STATUS:
     case DTX_MSG_RESUME:
-        dtx_api_handle(co, peer, id, msg);
+        dtx_initiator_handle(co, peer, id, msg);
         break;
     case DTX_MSG_REGISTER:
-        dtx_driver_on_register(co, peer, id, msg);
+        dtx_participants_on_register(co, peer, id, msg);
         break;
     case DTX_MSG_HEARTBEAT:
-        dtx_driver_on_heartbeat(co, peer, id, msg);
+        dtx_participants_on_heartbeat(co, peer, id, msg);
         break;
     case DTX_MSG_PHASE_REPLY:
         dtx_driver_on_phase_reply(co, peer, id, msg);
@@ -285,7 +285,7 @@ static int s_read_one(dtx_coord_t *co)
     return 1;
 }
 
-int dtx_coord_run(dtx_coord_t *co)
+int dtx_loop_run(dtx_coord_t *co)
 {
     zmq_pollitem_t items[1 + 64 + DTX_ADMIN_POLL_ITEMS + 1];
     int64_t now = dtx_clock_mono_ms();
@@ -339,7 +339,7 @@ int dtx_coord_run(dtx_coord_t *co)
              i++)
             dtx_driver_on_timer(co, txn, now);
         dtx_store_set_background(co->store, 0);
-        dtx_driver_tick(co, now);
+        dtx_participants_tick(co, now);
         dtx_lease_tick(co, now);
         dtx_recovery_tick(co, now);
         dtx_store_maintain(co->store, now);

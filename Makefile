@@ -52,7 +52,7 @@ LIBS      := $(PKG_LIBS) -lpthread -lm
 
 COMMON_SRC := $(wildcard common/src/*.c)
 SDK_SRC    := $(wildcard participant-sdk/src/*.c)
-CORE_SRC   := $(filter-out coordinator/main.c,$(wildcard coordinator/*.c))
+CORE_SRC   := $(filter-out coordinator/main.c,$(wildcard coordinator/*.c coordinator/*/*.c))
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 INTEG_SRC  := $(wildcard tests/integration/*.c)
 HARNESS_SRC:= $(wildcard tests/harness/*.c)

@@ -2,11 +2,11 @@
 --
 -- The minimal durable writes of one dtx transaction with two TCC branches,
 -- one PostgreSQL transaction per write step: the 9 statements dtxd runs
--- for it, with the text of coordinator/sql.c (fencing included) and the
+-- for it, with the text of coordinator/log/sql.c (fencing included) and the
 -- values dtxd binds as literals or pgbench variables, each sent on its own
 -- so that each is an autocommit transaction with its own commit (WAL
 -- flush). One pgbench transaction = one dtx transaction's writes. Keep it
--- in step with coordinator/sql.c.
+-- in step with coordinator/log/sql.c.
 --
 --   pgbench -n -M prepared -c N -j 2 -T S -f bench/pgbench_a.sql DB
 --
@@ -17,7 +17,7 @@
 -- variable), epoch 1, owner_gen 0 (a fresh transaction's), 2 branches
 -- (DECIDE names the count). Payload: the 64 bytes dtx-bench sends. The
 -- deadline is a constant in the future (dtxd sends now + timeout).
--- coordinator/sql.c fingerprint: 97e4bb37c4bd69bf (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 97e4bb37c4bd69bf (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1

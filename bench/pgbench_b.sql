@@ -2,14 +2,14 @@
 --
 -- The rows of 50 dtx transactions (two TCC branches each) written in one
 -- round trip and one PostgreSQL transaction: the statements of
--- coordinator/sql.c (fencing included) in multi-row, set-based form over
+-- coordinator/log/sql.c (fencing included) in multi-row, set-based form over
 -- 50 gids: 50 globals inserted, 100 branches added, then the votes, the
 -- decisions, the confirmations and the finishes, one statement each,
 -- between BEGIN and COMMIT, sent as one pipeline (\startpipeline ...
 -- \endpipeline). This is group commit done ideally: its tps x 50 is how
 -- many dtx transactions' worth of log writes per second PostgreSQL takes
 -- on this machine when nothing but the writes costs. Keep it in step with
--- coordinator/sql.c.
+-- coordinator/log/sql.c.
 --
 --   pgbench -n -M prepared -c 2 -j 2 -T S -f bench/pgbench_b.sql DB
 --
@@ -17,7 +17,7 @@
 -- 2 of the index 1..50). The gid set is an uncorrelated ARRAY(...)
 -- subquery, evaluated once per statement, so every statement finds its
 -- rows through the primary key with = ANY.
--- coordinator/sql.c fingerprint: 97e4bb37c4bd69bf (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 97e4bb37c4bd69bf (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1

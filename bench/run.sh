@@ -43,7 +43,7 @@
 #      them to $BUILD/bench/results.txt and results.json (logs in
 #      $BUILD/bench/logs/).
 #
-# The references copy the text of coordinator/sql.c's TCC statements; a
+# The references copy the text of coordinator/log/sql.c's TCC statements; a
 # fingerprint of that text in bench/pgbench_a.sql makes this script warn
 # when sql.c has changed since (the rows ins/upd columns then show whether
 # the writes still match).
@@ -329,7 +329,7 @@ pg_cost() {
             (y[5] - x[5]) / n, (y[6] - x[6]) / n }'
 }
 
-# sql_fingerprint: a hash of the statements of coordinator/sql.c that one
+# sql_fingerprint: a hash of the statements of coordinator/log/sql.c that one
 # TCC transaction runs (and of the fencing macro they use), blanks
 # squeezed. bench/pgbench_a.sql and _b.sql name the one they were written
 # against: when it differs, the references may no longer be the same
@@ -340,7 +340,7 @@ sql_fingerprint() {
         infence { print; if ($0 !~ /\\$/) infence = 0; next }
         /\[DTX_SQL_(BEGIN|BRANCH_ADD|BRANCH_VOTE|DECIDE|BRANCH_DONE|FINISH)\] = \{/ { inst = 1 }
         inst { print; if ($0 ~ /[0-9]+ *\},[ \t]*$/) inst = 0 }
-    ' coordinator/sql.c | tr -s ' \t' ' ' | sha256sum | cut -c1-16
+    ' coordinator/log/sql.c | tr -s ' \t' ' ' | sha256sum | cut -c1-16
 }
 
 # store_snap: "round_trips statements" of dtxd's log store (its /metrics),
@@ -446,7 +446,7 @@ SQL_FP=$(sql_fingerprint)
 SQL_FP_REF=$(sed -n 's/^-- coordinator\/sql.c fingerprint: \([0-9a-f]*\).*/\1/p' bench/pgbench_a.sql)
 SQL_NOTE=""
 if [ "$SQL_FP" != "$SQL_FP_REF" ]; then
-    SQL_NOTE="coordinator/sql.c's TCC statements (fingerprint $SQL_FP) are not the ones bench/pgbench_a.sql and _b.sql were written against ($SQL_FP_REF): the references may not be the same writes as dtxd's; compare the rows ins/upd columns"
+    SQL_NOTE="coordinator/log/sql.c's TCC statements (fingerprint $SQL_FP) are not the ones bench/pgbench_a.sql and _b.sql were written against ($SQL_FP_REF): the references may not be the same writes as dtxd's; compare the rows ins/upd columns"
     echo "bench: warning: $SQL_NOTE" >&2
 fi
 

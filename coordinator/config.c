@@ -3,10 +3,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin_http.h"
-#include "coord.h"
+#include "admin/admin_http.h"
+#include "engine/coord.h"
 #include "dtx/log.h"
-#include "fault.h"
+#include "core/fault.h"
 
 static int s_fault_configure(const char *spec, char *err, size_t errlen)
 {

@@ -12,10 +12,10 @@
 
 #include <libpq-fe.h>
 
-#include "coord.h"
+#include "engine/coord.h"
 #include "dtx/log.h"
 #include "dtx/migrate.h"
-#include "server.h"
+#include "loop.h"
 
 static dtx_coord_t s_co;
 

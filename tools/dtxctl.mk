@@ -4,14 +4,14 @@
 ADMIN_MHD_LIBS  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 ADMIN_CURL_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
-# coordinator/console/* -> one C table (scripts/embed-console.sh), linked
+# coordinator/admin/console/* -> one C table (scripts/embed-console.sh), linked
 # into libdtxcore next to the admin modules that serve it.
 GEN_CONSOLE     := $(BUILD)/gen/console.c
 GEN_CONSOLE_OBJ := $(BUILD)/obj/gen/console.o
-$(GEN_CONSOLE): $(wildcard coordinator/console/*) scripts/embed-console.sh
+$(GEN_CONSOLE): $(wildcard coordinator/admin/console/*) scripts/embed-console.sh
 	@mkdir -p $(dir $@)
-	scripts/embed-console.sh coordinator/console > $@
-$(GEN_CONSOLE_OBJ): $(GEN_CONSOLE) coordinator/admin_console.h
+	scripts/embed-console.sh coordinator/admin/console > $@
+$(GEN_CONSOLE_OBJ): $(GEN_CONSOLE) coordinator/admin/admin_console.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
 $(LIBCORE): $(GEN_CONSOLE_OBJ)

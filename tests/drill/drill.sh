@@ -8,7 +8,7 @@
 # against two coordinators (c1, c2) and two banks served by two instances
 # each (pa1 pa2: bank-a, pb1 pb2: bank-b), while it
 #   - restarts a coordinator with --fault POINT:N armed, for every point of
-#     coordinator/fault.h (a kill counts only when dtxd exited with 86),
+#     coordinator/core/fault.h (a kill counts only when dtxd exited with 86),
 #   - kill -9s a coordinator at random moments and restarts it,
 #   - kill -9s participant instances (sometimes both of a bank) and
 #     restarts them,
@@ -195,7 +195,7 @@ LOCK_TIMEOUT_MS=300
 FAULT_WAIT_S=15       # an armed coordinator must reach its point within this
 FAULT_RETRIES=3       # extra tries of a point that was not reached
 
-# The fault points (coordinator/fault.h) a transaction of this mode meets,
+# The fault points (coordinator/core/fault.h) a transaction of this mode meets,
 # in that order. A 2PC TRY only enlists (no after-try-sent); after-vote-write
 # is a prepare's no vote being recorded.
 case $MODE in

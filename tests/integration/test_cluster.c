@@ -11,7 +11,7 @@
 
 #include "dtx/dtx.h"
 #include "integ.h"
-#include "txn.h"
+#include "core/txn.h"
 #include "util.h"
 
 #define S_FAST "--lease-ms", "1000", "--recovery-interval-ms", "200", "--phase-timeout-ms", "500", \

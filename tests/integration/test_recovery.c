@@ -12,7 +12,7 @@
 
 #include "dtx/dtx.h"
 #include "integ.h"
-#include "txn.h"
+#include "core/txn.h"
 #include "util.h"
 
 typedef struct s_world {

@@ -10,7 +10,7 @@
 
 #include "dtx/dtx.h"
 #include "integ.h"
-#include "txn.h"
+#include "core/txn.h"
 #include "util.h"
 
 static h_dtxd_t s_dtxd;

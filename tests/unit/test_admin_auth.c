@@ -1,10 +1,10 @@
-/* Admin tokens (coordinator/admin_auth.h) and list filters (admin_query.h). */
+/* Admin tokens (coordinator/admin/admin_auth.h) and list filters (admin_query.h). */
 #include <string.h>
 
 #include <CUnit/CUnit.h>
 
-#include "admin_auth.h"
-#include "admin_query.h"
+#include "admin/admin_auth.h"
+#include "admin/admin_query.h"
 #include "unit.h"
 
 static void test_token_file_parses_names_comments_and_blank_lines(void)

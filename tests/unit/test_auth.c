@@ -1,4 +1,4 @@
-/* Who is on the other end (coordinator/auth.h): allow-list parsing, the
+/* Who is on the other end (coordinator/engine/auth.h): allow-list parsing, the
  * loopback rule and the configurations dtxd refuses to start with. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "auth.h"
+#include "engine/auth.h"
 #include "dtx/curve.h"
 #include "unit.h"
 

@@ -1,7 +1,7 @@
-/* Retry delays (coordinator/backoff.h). */
+/* Retry delays (coordinator/core/backoff.h). */
 #include <CUnit/CUnit.h>
 
-#include "backoff.h"
+#include "core/backoff.h"
 #include "unit.h"
 
 static void test_delay_doubles_per_attempt_within_jitter_bounds(void)

@@ -6,7 +6,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "coord.h"
+#include "engine/coord.h"
 #include "dtx/config.h"
 #include "unit.h"
 

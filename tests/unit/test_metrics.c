@@ -1,10 +1,10 @@
-/* Histograms and the Prometheus text writer (coordinator/metrics.h). */
+/* Histograms and the Prometheus text writer (coordinator/core/metrics.h). */
 #include <string.h>
 
 #include <CUnit/CUnit.h>
 
 #include "dtx/types.h"
-#include "metrics.h"
+#include "core/metrics.h"
 #include "unit.h"
 
 static void test_histogram_buckets_are_cumulative_with_sum_and_count(void)

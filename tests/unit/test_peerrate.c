@@ -1,10 +1,10 @@
-/* Per-connection token buckets (coordinator/peerrate.h). */
+/* Per-connection token buckets (coordinator/core/peerrate.h). */
 #include <stdint.h>
 
 #include <CUnit/CUnit.h>
 
 #include "dtx/types.h"
-#include "peerrate.h"
+#include "core/peerrate.h"
 #include "unit.h"
 
 static const uint8_t A[] = { 0, 'a' };

@@ -1,10 +1,10 @@
-/* Participant registry (coordinator/registry.h). */
+/* Participant registry (coordinator/core/registry.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
 
-#include "registry.h"
+#include "core/registry.h"
 #include "unit.h"
 
 static const uint8_t RID_A[] = { 0, 1, 2, 3, 4 };

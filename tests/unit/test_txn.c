@@ -1,8 +1,8 @@
-/* State machine transitions (coordinator/txn.h): every legal and illegal one. */
+/* State machine transitions (coordinator/core/txn.h): every legal and illegal one. */
 #include <CUnit/CUnit.h>
 
 #include "dtx/types.h"
-#include "txn.h"
+#include "core/txn.h"
 #include "unit.h"
 
 static const dtx_txn_votes_t s_all_yes = { 0, 0, 0 };

@@ -61,7 +61,7 @@ DTX_EXPORT const char *dtx_strerror(int err);
 #define DTX_MODE_TCC 1
 #define DTX_MODE_2PC 2
 
-/* Global transaction states (wire: u8). See coordinator/txn.h for the
+/* Global transaction states (wire: u8). See coordinator/core/txn.h for the
  * state machine. */
 #define DTX_STATE_ACTIVE     1  /* accepting branches */
 #define DTX_STATE_COMMITTING 2  /* decision commit recorded; confirming */

@@ -11,14 +11,14 @@
 
 #include "auth.h"
 #include "coord.h"
-#include "peerrate.h"
+#include "core/peerrate.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
-#include "txn.h"
+#include "core/txn.h"
 #include "outbox.h"
 #include "driver.h"
 #include "participants.h"
-#include "txntable.h"
+#include "core/txntable.h"
 
 typedef struct {
     dtx_coord_t *co;

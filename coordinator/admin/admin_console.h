@@ -1,6 +1,6 @@
 /*
  * admin_console.h — the web console's static files, compiled into dtxd
- * (scripts/embed-console.sh turns coordinator/console/ into a C table at
+ * (scripts/embed-console.sh turns coordinator/admin/console/ into a C table at
  * build time, so dtxd never looks for files on disk).
  */
 #ifndef DTX_COORD_ADMIN_CONSOLE_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 typedef struct dtx_console_file {
-    const char *name;   /* file name in coordinator/console/ */
+    const char *name;   /* file name in coordinator/admin/console/ */
     const char *ctype;  /* Content-Type */
     const char *data;   /* contents */
     size_t      len;    /* bytes */

@@ -32,7 +32,7 @@
 #include <microhttpd.h>
 
 #include "admin_auth.h"
-#include "coord.h"
+#include "engine/coord.h"
 
 #define DTX_ADMIN_REASON_MAX 512
 #define DTX_ADMIN_PARTS 6

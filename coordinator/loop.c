@@ -17,23 +17,23 @@
 
 #include <zmq.h>
 
-#include "admin_http.h"
-#include "auth.h"
-#include "coord.h"
+#include "admin/admin_http.h"
+#include "engine/auth.h"
+#include "engine/coord.h"
 #include "dtx/clock.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
-#include "peerrate.h"
-#include "api.h"
-#include "driver.h"
-#include "lease.h"
-#include "outbox.h"
-#include "participants.h"
-#include "recovery.h"
-#include "server.h"
-#include "sql.h"
-#include "txntable.h"
-#include "wctx.h"
+#include "core/peerrate.h"
+#include "engine/initiator.h"
+#include "engine/driver.h"
+#include "engine/lease.h"
+#include "engine/outbox.h"
+#include "engine/participants.h"
+#include "engine/recovery.h"
+#include "loop.h"
+#include "log/sql.h"
+#include "core/txntable.h"
+#include "engine/wctx.h"
 
 #define S_MAX_MSGS_PER_TURN 512
 #define S_MAX_POLL_MS 100

@@ -27,13 +27,13 @@
 #include "coord.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
-#include "fault.h"
-#include "txn.h"
+#include "core/fault.h"
+#include "core/txn.h"
 #include "driver.h"
 #include "outbox.h"
 #include "recovery.h"
-#include "sql.h"
-#include "txntable.h"
+#include "log/sql.h"
+#include "core/txntable.h"
 #include "wctx.h"
 
 #define S_SCAN_LIMIT 256

@@ -12,10 +12,10 @@
 
 #include "dtx/config.h"
 #include "dtx/proto.h"
-#include "metrics.h"
-#include "registry.h"
-#include "store.h"
-#include "txntable.h"
+#include "core/metrics.h"
+#include "core/registry.h"
+#include "log/store.h"
+#include "core/txntable.h"
 
 /* Configuration (coordinator/config.c lists every option). */
 typedef struct dtx_coord_config {

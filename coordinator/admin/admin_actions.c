@@ -37,14 +37,14 @@
 #include <string.h>
 
 #include "admin_internal.h"
-#include "auth.h"
+#include "engine/auth.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
-#include "txn.h"
-#include "api.h"
-#include "driver.h"
-#include "recovery.h"
-#include "txntable.h"
+#include "core/txn.h"
+#include "engine/initiator.h"
+#include "engine/driver.h"
+#include "engine/recovery.h"
+#include "core/txntable.h"
 
 static const char *s_action_name(int action)
 {

@@ -26,17 +26,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
+#include "core/backoff.h"
 #include "coord.h"
 #include "dtx/clock.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
-#include "fault.h"
-#include "txn.h"
+#include "core/fault.h"
+#include "core/txn.h"
 #include "driver.h"
 #include "outbox.h"
-#include "sql.h"
-#include "txntable.h"
+#include "log/sql.h"
+#include "core/txntable.h"
 #include "wctx.h"
 
 #define S_NO_INSTANCE_POLL_MS 200

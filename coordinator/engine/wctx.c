@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "wctx.h"
-#include "txntable.h"
+#include "core/txntable.h"
 
 dtx_wctx_t *dtx_wctx_get(dtx_coord_t *co, dtx_txn_t *txn)
 {

@@ -4,7 +4,7 @@
 #ifndef DTX_COORD_LOOP_H
 #define DTX_COORD_LOOP_H
 
-#include "coord.h"
+#include "engine/coord.h"
 
 int  dtx_loop_init(dtx_coord_t *co);              /* sockets, store, tables */
 int  dtx_loop_run(dtx_coord_t *co);               /* until co->stop */

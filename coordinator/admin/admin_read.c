@@ -13,8 +13,8 @@
 #include "admin_query.h"
 #include "dtx/clock.h"
 #include "dtx/migrate.h"
-#include "txn.h"
-#include "txntable.h"
+#include "core/txn.h"
+#include "core/txntable.h"
 
 static const char *s_mode_name(int mode)
 {

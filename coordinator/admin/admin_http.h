@@ -25,7 +25,7 @@
 
 #include <zmq.h>
 
-#include "coord.h"
+#include "engine/coord.h"
 
 /* --http-listen default. Failing to bind it only disables HTTP (logged);
  * failing to bind an address given explicitly stops dtxd. */

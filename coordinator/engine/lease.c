@@ -23,8 +23,8 @@
 #include "dtx/clock.h"
 #include "dtx/log.h"
 #include "lease.h"
-#include "sql.h"
-#include "txntable.h"
+#include "log/sql.h"
+#include "core/txntable.h"
 #include "wctx.h"
 
 int dtx_lease_acquire(dtx_coord_t *co, const char *endpoint)

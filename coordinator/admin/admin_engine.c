@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "admin_internal.h"
-#include "api.h"
-#include "auth.h"
+#include "engine/initiator.h"
+#include "engine/auth.h"
 #include "dtx/log.h"
 
 void dtx_admin_engine(dtx_admin_req_t *r, dtx_msg_t *msg, dtx_admin_reply_fn on_reply)

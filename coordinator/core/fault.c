@@ -46,7 +46,7 @@ int dtx_fault_configure(const char *spec, char *err, unsigned errlen)
         while (i < S_NPOINTS && strcmp(dtx_fault_points[i], tok) != 0)
             i++;
         if (i == S_NPOINTS) {
-            snprintf(err, errlen, "--fault: unknown point '%.64s' (see coordinator/fault.h)", tok);
+            snprintf(err, errlen, "--fault: unknown point '%.64s' (see coordinator/core/fault.h)", tok);
             return DTX_ECONFIG;
         }
         s_armed[i] = count;

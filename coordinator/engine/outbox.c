@@ -18,7 +18,7 @@
 #include "coord.h"
 #include "dtx/log.h"
 #include "outbox.h"
-#include "txntable.h"
+#include "core/txntable.h"
 
 int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg)
 {

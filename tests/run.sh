@@ -7,6 +7,8 @@
 #   DTX_TEST_STAGE_TIMEOUT_S=1800         a stage running longer fails
 #
 # Starts a private PostgreSQL in a scratch directory, then runs, in order:
+#   layers       tests/layers/run.sh (no circle between modules, no arrow
+#                between folders that the parts' READMEs do not allow)
 #   unit         $BUILD/tests/unit_tests
 #   integration  $BUILD/tests/integration_tests
 #   browser      tests/browser/run.sh (the console in headless Chromium)
@@ -180,6 +182,8 @@ export DTX_TEST_TESTBIN=$BUILD_DIR/tests
 export DTX_TEST_DIR=$LOGDIR
 export DTX_TEST_RUN=$SCRATCH
 
+export BUILD
+stage layers tests/layers/run.sh
 stage unit "$BUILD_DIR/tests/unit_tests"
 stage integration "$BUILD_DIR/tests/integration_tests"
 export DTX_SHOTS=$LOGDIR/screenshots   # make test never rewrites docs/img

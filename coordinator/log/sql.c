@@ -25,7 +25,6 @@
  * A write that matches no row reports 0 rows; the caller then discards its
  * copy of the transaction and re-reads the log.
  */
-#include "engine/coord.h"
 #include "sql.h"
 
 #define S_FENCE_BRANCH(owner, epoch, gen)                                         \

@@ -443,7 +443,7 @@ if calc "l > n / 2 ? 1 : 0" l="$LOAD1" n="$(nproc)" | grep -q 1; then
 fi
 
 SQL_FP=$(sql_fingerprint)
-SQL_FP_REF=$(sed -n 's/^-- coordinator\/sql.c fingerprint: \([0-9a-f]*\).*/\1/p' bench/pgbench_a.sql)
+SQL_FP_REF=$(sed -n 's/^-- coordinator\/log\/sql.c fingerprint: \([0-9a-f]*\).*/\1/p' bench/pgbench_a.sql)
 SQL_NOTE=""
 if [ "$SQL_FP" != "$SQL_FP_REF" ]; then
     SQL_NOTE="coordinator/log/sql.c's TCC statements (fingerprint $SQL_FP) are not the ones bench/pgbench_a.sql and _b.sql were written against ($SQL_FP_REF): the references may not be the same writes as dtxd's; compare the rows ins/upd columns"

@@ -217,22 +217,30 @@ static void s_force_commit(dtx_admin_req_t *r, const PGresult *g)
     } else if (state == DTX_STATE_STUCK && decision == DTX_STATE_COMMITTING) {
         s_engine(r, DTX_MSG_RESUME);
     } else if (state == DTX_STATE_ACTIVE) {
-        int missing = atoi(PQgetvalue(g, 0, DTX_AG_TRYING));
-        int refused = atoi(PQgetvalue(g, 0, DTX_AG_REFUSED));
+        /* The votes the engine would count: its own copy when it has one,
+         * else the log's (where 2PC's enlisted branches vote at COMMIT). */
+        dtx_txn_votes_t votes = { 0, 0, 0 };
         dtx_txn_t *txn = dtx_txn_find(co->txns, r->gid);
         if (txn && !txn->loading) {
-            missing = refused = 0;
-            for (int i = 0; i < txn->nbranches; i++) {
-                missing += txn->branches[i]->state == DTX_BRANCH_TRYING;
-                refused += txn->branches[i]->state == DTX_BRANCH_REFUSED;
-            }
+            dtx_txn_votes(txn, &votes);
+        } else {
+            if (atoi(PQgetvalue(g, 0, DTX_AG_MODE)) == DTX_MODE_TCC)
+                votes.trying = atoi(PQgetvalue(g, 0, DTX_AG_TRYING));
+            votes.refused = atoi(PQgetvalue(g, 0, DTX_AG_REFUSED));
         }
-        if (refused)
-            s_finish(r, 409, state, "%d branch(es) voted no: only a rollback is possible", refused);
-        else if (missing)
+        int next = 0;
+        int rc = dtx_txn_next(state, DTX_EV_COMMIT, &votes, 0, &next);
+        if (rc == DTX_EBUSY)
             s_finish(r, 409, state,
-                     "%d branch(es) have no vote yet: a commit could only abort; wait or roll back",
-                     missing);
+                     "%d branch(es) have no vote yet: wait for their votes, or roll back",
+                     votes.trying);
+        else if (rc == 0 && next == DTX_STATE_ABORTING && votes.refused)
+            s_finish(r, 409, state, "%d branch(es) voted no: only a rollback is possible",
+                     votes.refused);
+        else if (rc == 0 && next == DTX_STATE_ABORTING)
+            s_finish(r, 409, state,
+                     "%d branch(es) lost their vote in a crash: only a rollback is possible",
+                     votes.unknown);
         else
             s_engine(r, DTX_MSG_COMMIT);
     } else {

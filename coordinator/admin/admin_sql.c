@@ -9,6 +9,11 @@
  * filter combinations.
  */
 #include "admin_internal.h"
+#include "core/txn.h"
+
+/* Branch states in the text are the state machine's constants. */
+#define S_STR_(x) #x
+#define S_STR(x) S_STR_(x)
 
 #define S_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
@@ -53,8 +58,10 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
         " coalesce(g.owner, ''), g.owner_epoch,"
         " EXISTS (SELECT 1 FROM dtx_node n WHERE n.node_id = g.owner"
         "         AND n.epoch = g.owner_epoch AND n.lease_until > now()),"
-        " (SELECT count(*) FROM dtx_branch b WHERE b.gid = g.gid AND b.state = 1),"
-        " (SELECT count(*) FROM dtx_branch b WHERE b.gid = g.gid AND b.state = 3), "
+        " (SELECT count(*) FROM dtx_branch b WHERE b.gid = g.gid AND b.state = "
+        S_STR(DTX_BRANCH_TRYING) "),"
+        " (SELECT count(*) FROM dtx_branch b WHERE b.gid = g.gid AND b.state = "
+        S_STR(DTX_BRANCH_REFUSED) "), "
         S_MS("g.decided_at") ", " S_MS("g.stuck_at") ", " S_MS("g.finished_at")
         " FROM dtx_global g WHERE g.gid = $1", 1 },
     [DTX_ASQL_BRANCHES] = { "dtx_a_branches",

@@ -1,5 +1,7 @@
 /* txn.c — pure transition functions; see txn.h for the diagram. */
+#include <assert.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "dtx/types.h"
 #include "txn.h"
@@ -7,6 +9,20 @@
 int dtx_state_is_final(int state)
 {
     return state == DTX_STATE_COMMITTED || state == DTX_STATE_ABORTED;
+}
+
+void dtx_txn_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
+{
+    memset(v, 0, sizeof *v);
+    for (int i = 0; i < txn->nbranches; i++) {
+        const dtx_branch_t *br = txn->branches[i];
+        if (br->unknown_vote)
+            v->unknown++;
+        else if (br->state == DTX_BRANCH_TRYING && txn->mode == DTX_MODE_TCC)
+            v->trying++;
+        else if (br->state == DTX_BRANCH_REFUSED)
+            v->refused++;
+    }
 }
 
 static int s_commit(int state, const dtx_txn_votes_t *votes, int *next)
@@ -52,6 +68,7 @@ int dtx_txn_next(int state, dtx_txn_event_t ev, const dtx_txn_votes_t *votes, in
         break;
     case DTX_EV_TRY_REFUSED:
     case DTX_EV_DEADLINE:
+    case DTX_EV_PREPARE_LOST:
         if (state == DTX_STATE_ACTIVE)
             out = DTX_STATE_ABORTING;
         else if (state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED)
@@ -133,4 +150,108 @@ int dtx_op_done_state(int op)
     if (op == DTX_OP_CANCEL || op == DTX_OP_ABORT)
         return DTX_BRANCH_CANCELLED;
     return 0;
+}
+
+/* --- the only writer of states --- */
+
+static int s_is_decision(int s)
+{
+    return s == DTX_STATE_COMMITTING || s == DTX_STATE_ABORTING;
+}
+
+void dtx_txn_check(const dtx_txn_t *txn)
+{
+    (void)txn;
+    assert(txn->state >= DTX_STATE_ACTIVE && txn->state <= DTX_STATE_STUCK);
+    assert(txn->state != DTX_STATE_ACTIVE || txn->decision == 0);
+    assert(!s_is_decision(txn->state) || txn->decision == txn->state);
+    assert(txn->state != DTX_STATE_STUCK || s_is_decision(txn->decision));
+    assert(!txn->preparing || (txn->mode == DTX_MODE_2PC && txn->state == DTX_STATE_ACTIVE));
+}
+
+void dtx_txn_start(dtx_txn_t *txn, int mode)
+{
+    txn->mode = mode;
+    txn->state = DTX_STATE_ACTIVE;
+    txn->decision = 0;
+    txn->preparing = 0;
+    dtx_txn_check(txn);
+}
+
+int dtx_txn_restore(dtx_txn_t *txn, int mode, int state, int decision, int preparing)
+{
+    if ((mode != DTX_MODE_TCC && mode != DTX_MODE_2PC) || state < DTX_STATE_ACTIVE ||
+        state > DTX_STATE_STUCK || (decision != 0 && !s_is_decision(decision)))
+        return DTX_EPROTO;
+    if (state == DTX_STATE_ACTIVE)
+        decision = 0;
+    else if (s_is_decision(state))
+        decision = state;
+    else if (state == DTX_STATE_STUCK && !s_is_decision(decision))
+        return DTX_EPROTO; /* resume would not know where to go */
+    txn->mode = mode;
+    txn->state = state;
+    txn->decision = decision;
+    txn->preparing = preparing && mode == DTX_MODE_2PC && state == DTX_STATE_ACTIVE;
+    dtx_txn_check(txn);
+    return 0;
+}
+
+int dtx_txn_can_enter(const dtx_txn_t *txn, int next)
+{
+    if (next == txn->state)
+        return 1;
+    switch (txn->state) {
+    case DTX_STATE_ACTIVE:
+        return s_is_decision(next);
+    case DTX_STATE_COMMITTING:
+        return next == DTX_STATE_COMMITTED || next == DTX_STATE_STUCK;
+    case DTX_STATE_ABORTING:
+        return next == DTX_STATE_ABORTED || next == DTX_STATE_STUCK;
+    case DTX_STATE_STUCK:
+        /* resume goes back to the decision; or every branch got done */
+        return next == txn->decision ||
+               next == (txn->decision == DTX_STATE_COMMITTING ? DTX_STATE_COMMITTED
+                                                              : DTX_STATE_ABORTED);
+    default:
+        return 0; /* committed and aborted are final */
+    }
+}
+
+void dtx_txn_enter(dtx_txn_t *txn, int next)
+{
+    assert(!txn->dead);
+    assert(dtx_txn_can_enter(txn, next));
+    if (s_is_decision(next)) {
+        txn->decision = next;
+        txn->preparing = 0;
+    }
+    txn->state = next;
+    dtx_txn_check(txn);
+}
+
+void dtx_txn_set_preparing(dtx_txn_t *txn, int on)
+{
+    assert(!on || (txn->mode == DTX_MODE_2PC && txn->state == DTX_STATE_ACTIVE));
+    txn->preparing = on;
+    dtx_txn_check(txn);
+}
+
+void dtx_branch_start(dtx_branch_t *br)
+{
+    br->state = DTX_BRANCH_TRYING;
+}
+
+int dtx_branch_restore(dtx_branch_t *br, int state)
+{
+    if (state < DTX_BRANCH_TRYING || state > DTX_BRANCH_CANCELLED)
+        return DTX_EPROTO;
+    br->state = state;
+    return 0;
+}
+
+void dtx_branch_enter(dtx_branch_t *br, int next)
+{
+    assert(next == br->state || dtx_branch_transition_ok(br->state, next));
+    br->state = next;
 }

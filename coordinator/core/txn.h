@@ -33,11 +33,113 @@
 #ifndef DTX_COORD_TXN_H
 #define DTX_COORD_TXN_H
 
+#include <stdint.h>
+
+#include "dtx/types.h"
+#include "registry.h"
+
 #define DTX_BRANCH_TRYING    1
 #define DTX_BRANCH_TRIED     2
 #define DTX_BRANCH_REFUSED   3
 #define DTX_BRANCH_CONFIRMED 4
 #define DTX_BRANCH_CANCELLED 5
+
+/* --- what a transaction is --- */
+
+/* Where to send a reply. A ZeroMQ peer is its routing id and its request's
+ * corr; an HTTP request (admin API) is a handle id the HTTP module gave it,
+ * in corr. Replies go through dtx_outbox_reply(), which knows both. */
+#define DTX_PEER_ZMQ  0
+#define DTX_PEER_HTTP 1
+typedef struct dtx_peer {
+    uint8_t  kind;                         /* DTX_PEER_* */
+    uint8_t  rid[DTX_ROUTING_ID_MAX];
+    uint8_t  rid_len;
+    uint64_t corr;
+} dtx_peer_t;
+
+/* A request parked until its transaction is loaded or its decision write
+ * completes; replayed then. */
+typedef struct dtx_request {
+    struct dtx_request *next;
+    dtx_peer_t peer;
+    unsigned   roles;                      /* the sender's DTX_ROLE_* bits */
+    char       principal[DTX_OWNER_SIZE];  /* the sender's principal */
+    uint8_t    type;                       /* DTX_MSG_TRY, _COMMIT, ... */
+    int        reloaded;                   /* already retried after a fresh load */
+    int        maybe_done;                 /* its first run may have changed the log */
+    char       gid[DTX_NAME_SIZE];
+    char       resource[DTX_NAME_SIZE];
+    char       action[DTX_NAME_SIZE];
+    uint8_t   *payload;                    /* owned copy (TRY) */
+    uint32_t   payload_len;
+} dtx_request_t;
+
+#define DTX_SENT_RING 4                    /* sends of one op a reply may answer */
+#define DTX_PARKED_MAX 64                  /* requests parked on one transaction */
+
+typedef struct dtx_branch {
+    uint32_t   no;                         /* 1-based branch number */
+    int        state;                      /* DTX_BRANCH_* as in the log */
+    int        op;                         /* op being driven: DTX_OP_* */
+    uint32_t   attempt;                    /* attempts of op sent so far */
+    int        inflight;                   /* a PHASE awaits its reply */
+    int        writing;                    /* a write of this branch is in flight */
+    int        unknown_vote;               /* reloaded while trying: vote lost */
+    int        never_sent;                 /* no PHASE ever left for it (fresh only) */
+    int64_t    due_ms;                     /* monotonic: next send or timeout; 0 none */
+    int64_t    first_wait_ms;              /* when it started waiting for an instance */
+    int64_t    sent_ms;                    /* monotonic: when the in-flight call left (metrics) */
+    /* The last sends of the current op: a reply counts only when it comes
+     * from the instance an attempt went to and repeats that attempt's
+     * corr. Cleared when the op changes. */
+    struct { uint64_t serial, corr; uint32_t attempt; } sent[DTX_SENT_RING];
+    char       resource[DTX_NAME_SIZE];
+    char       action[DTX_NAME_SIZE];
+    uint8_t   *payload;                    /* owned */
+    uint32_t   payload_len;
+    int        has_waiter;                 /* an initiator waits for the Try vote */
+    dtx_peer_t waiter;
+    uint64_t   inst_serial;                /* instance of the in-flight call; 0 none */
+    char       last_error[128];
+} dtx_branch_t;
+
+typedef struct dtx_txn {
+    char           gid[DTX_NAME_SIZE];
+    uint32_t       shard;                  /* dtx_id_hash(gid): its bucket and log connection */
+    int            mode;                   /* DTX_MODE_* */
+    int            state;                  /* DTX_STATE_* as in the log */
+    int            loading;                /* being read from the log */
+    int            writing;                /* a global-state write is in flight */
+    int            finishing;              /* the final write is in flight */
+    int            owned;                  /* this node holds it (else read-only) */
+    char           gen[24];                /* owner_gen it was loaded/created with */
+    char           initiator[DTX_OWNER_SIZE]; /* principal that began it ("" unknown) */
+    int64_t        payload_bytes;          /* payload held by its branches and parked TRYs */
+    int            pending_branches;       /* TRYs whose branch write is in flight */
+    int64_t        pending_payload;        /* their payload bytes */
+    int            nparked;                /* requests parked */
+    int            decision;               /* recorded decision (for STUCK) */
+    int            preparing;              /* 2PC: COMMIT started the prepare phase */
+    int64_t        deadline_wall;          /* epoch ms */
+    int64_t        deadline_mono;          /* the same, monotonic */
+    int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */
+    dtx_branch_t **branches;               /* by position; branch no i+1 normally at i */
+    int            nbranches;
+    int            capbranches;
+    dtx_request_t *parked;                 /* FIFO of parked requests */
+    dtx_request_t *parked_tail;
+    dtx_peer_t     decision_waiter;        /* COMMIT/ROLLBACK waiting on a decision */
+    uint8_t        decision_waiter_type;   /* DTX_MSG_COMMIT or _ROLLBACK */
+    unsigned       decision_waiter_roles;  /* its sender's roles and principal, */
+    char           decision_waiter_principal[DTX_OWNER_SIZE]; /* to run it again */
+    int            has_decision_waiter;
+    int            refs;                   /* store callbacks holding it */
+    int            dead;                   /* removed from the table */
+    int64_t        due_ms;                 /* heap key: earliest timer */
+    int            heap_idx;               /* -1 when not in the heap */
+    struct dtx_txn *hnext;                 /* hash chain */
+} dtx_txn_t;
 
 /* Events that move a global transaction. */
 typedef enum dtx_txn_event {
@@ -47,7 +149,8 @@ typedef enum dtx_txn_event {
     DTX_EV_DEADLINE,      /* the deadline passed while active */
     DTX_EV_ALL_DONE,      /* every branch acknowledged the decision */
     DTX_EV_BUDGET_SPENT,  /* a branch exhausted its retry budget */
-    DTX_EV_RESUME         /* an operator resumes a stuck transaction */
+    DTX_EV_RESUME,        /* an operator resumes a stuck transaction */
+    DTX_EV_PREPARE_LOST   /* 2PC: the prepare phase lost its coordinator (presumed abort) */
 } dtx_txn_event_t;
 
 /* Facts about the branches that the COMMIT event depends on. */
@@ -56,6 +159,10 @@ typedef struct dtx_txn_votes {
     int refused;  /* branches that voted no */
     int unknown;  /* branches whose vote was lost (reloaded while trying) */
 } dtx_txn_votes_t;
+
+/* Counts the votes of txn's branches. In 2PC a TRYING branch is enlisted
+ * and votes at COMMIT (Prepare): it is not "trying". */
+void dtx_txn_votes(const dtx_txn_t *txn, dtx_txn_votes_t *out);
 
 /* Next global state for event in state. decision is the transaction's
  * recorded decision (DTX_STATE_COMMITTING or _ABORTING; 0 when none) and
@@ -90,5 +197,53 @@ const char *dtx_branch_state_name(int state);
 
 /* 1 for COMMITTED and ABORTED. */
 int dtx_state_is_final(int state);
+
+/* --- the only writer of states ---
+ *
+ * Every state of a transaction or a branch in memory is written by the
+ * functions below and by nothing else (tests/layers/run.sh fails on an
+ * assignment anywhere else). The engine computes what to record with
+ * dtx_txn_next, records it in the log, and once the log has it calls
+ * dtx_txn_enter / dtx_branch_enter; a load copies the log's row through
+ * dtx_txn_restore / dtx_branch_restore, which refuse what this machine
+ * never writes.
+ *
+ * The flags that ride beside `state`, and their legal combinations
+ * (dtx_txn_check asserts them after every change):
+ *   decision   0 while ACTIVE; equal to state in COMMITTING and ABORTING;
+ *              COMMITTING or ABORTING in STUCK (what resume goes back to);
+ *              kept in the final states (0 when loaded from a log that
+ *              finished before decisions were kept).
+ *   preparing  only in 2PC, only while ACTIVE (COMMIT sent the Prepares;
+ *              the decision clears it).
+ *   loading, writing, finishing, owned, dead: the engine's bookkeeping of
+ *              its log writes, not states; a dead transaction is never
+ *              moved.
+ */
+/* A new transaction: ACTIVE in mode, no decision. */
+void dtx_txn_start(dtx_txn_t *txn, int mode);
+/* Copies a transaction row from the log. The log's preparing flag counts
+ * only while ACTIVE in 2PC. Returns 0, or DTX_EPROTO for a mode, state or
+ * decision this machine never writes (txn unchanged). */
+int  dtx_txn_restore(dtx_txn_t *txn, int mode, int state, int decision, int preparing);
+/* 1 when next is a legal successor of txn's state (or equals it). */
+int  dtx_txn_can_enter(const dtx_txn_t *txn, int next);
+/* The log recorded next: moves txn there and keeps the flags in step
+ * (entering COMMITTING or ABORTING records the decision and ends the
+ * prepare phase). next must be legal (assert). */
+void dtx_txn_enter(dtx_txn_t *txn, int next);
+/* 2PC: COMMIT sent the Prepares (on) / presumed abort (off). ACTIVE only. */
+void dtx_txn_set_preparing(dtx_txn_t *txn, int on);
+/* Asserts the legal combinations of state and flags. */
+void dtx_txn_check(const dtx_txn_t *txn);
+
+/* A new branch: TRYING. */
+void dtx_branch_start(dtx_branch_t *br);
+/* Copies a branch row from the log; DTX_EPROTO for a state that does not
+ * exist (br unchanged). */
+int  dtx_branch_restore(dtx_branch_t *br, int state);
+/* Moves br to next: a legal transition (dtx_branch_transition_ok) or a
+ * repeat of its state (assert). */
+void dtx_branch_enter(dtx_branch_t *br, int next);
 
 #endif

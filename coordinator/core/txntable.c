@@ -158,7 +158,7 @@ dtx_branch_t *dtx_txn_add_branch(dtx_txn_t *txn, uint32_t no)
     if (!br)
         return NULL;
     br->no = no;
-    br->state = DTX_BRANCH_TRYING;
+    dtx_branch_start(br);
     br->op = DTX_OP_TRY;
     txn->branches[txn->nbranches++] = br;
     return br;

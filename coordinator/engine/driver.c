@@ -22,6 +22,7 @@
  * sent and before anyone is told; the final state is written once every
  * branch has acknowledged, and then the transaction leaves memory.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,13 +138,11 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
         co->hooks.forget(co, txn, "the log changed under this coordinator");
         return;
     }
-    txn->state = decision;
-    txn->decision = decision;
-    txn->preparing = 0;
+    dtx_txn_enter(txn, decision);
     if (txn->mode == DTX_MODE_2PC && decision == DTX_STATE_COMMITTING)
         for (int i = 0; i < txn->nbranches; i++)
             if (txn->branches[i]->state == DTX_BRANCH_TRYING)
-                txn->branches[i]->state = DTX_BRANCH_TRIED;
+                dtx_branch_enter(txn->branches[i], DTX_BRANCH_TRIED); /* prepared */
     dtx_fault_point("after-decision-write");
     dtx_log_info(decision == DTX_STATE_COMMITTING ? "decided commit" : "decided abort",
                  "gid=%s branches=%d", txn->gid, txn->nbranches);
@@ -177,10 +176,21 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
     co->hooks.replay_parked(co, txn);
 }
 
+void dtx_driver_raise(dtx_coord_t *co, dtx_txn_t *txn, dtx_txn_event_t ev, const char *reason)
+{
+    dtx_txn_votes_t votes;
+    dtx_txn_votes(txn, &votes);
+    int next = 0;
+    if (dtx_txn_next(txn->state, ev, &votes, txn->decision, &next) != 0 || next == txn->state)
+        return;
+    dtx_driver_decide(co, txn, next, reason);
+}
+
 void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char *reason)
 {
     if (txn->writing || txn->state != DTX_STATE_ACTIVE)
         return;
+    assert(dtx_txn_can_enter(txn, decision));
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w) {
         dtx_outbox_drop(co, txn, DTX_ENOMEM, "out of memory");
@@ -258,7 +268,7 @@ void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn)
     const char *vals[4] = { txn->gid, co->cfg.node_id, co->epoch_str, txn->gen };
     dtx_store_submit(co->store, txn->shard, DTX_SQL_PREPARING, 4, vals, NULL, NULL,
                      s_on_fire_and_forget, w);
-    txn->preparing = 1;
+    dtx_txn_set_preparing(txn, 1);
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < txn->nbranches && !txn->dead && txn->preparing; i++) {
         dtx_branch_t *br = txn->branches[i];
@@ -280,7 +290,7 @@ static void s_prepared_check(dtx_coord_t *co, dtx_txn_t *txn)
     for (int i = 0; i < txn->nbranches; i++)
         if (txn->branches[i]->state != DTX_BRANCH_TRIED)
             return;
-    dtx_driver_decide(co, txn, DTX_STATE_COMMITTING, "every branch prepared");
+    dtx_driver_raise(co, txn, DTX_EV_COMMIT, "every branch prepared"); /* no vote missing */
 }
 
 /* --- Try votes --- */
@@ -310,7 +320,7 @@ static void s_on_vote(void *p, int rc, const PGresult *res)
     if (!br)
         return;
     if (vote == DTX_BRANCH_TRIED && br->state == DTX_BRANCH_TRYING)
-        br->state = DTX_BRANCH_TRIED;
+        dtx_branch_enter(br, DTX_BRANCH_TRIED);
     if (txn->state != DTX_STATE_ACTIVE) {
         /* Decided abort meanwhile: the decision answered the waiter; cancel. */
         dtx_driver_drive(co, txn);
@@ -354,13 +364,13 @@ static void s_try_refused(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, con
     snprintf(br->last_error, sizeof br->last_error, "%s", why);
     dtx_log_info("try refused", "gid=%s branch=%u resource=%s reason=\"%s\"", txn->gid, br->no,
                  br->resource, why);
-    br->state = DTX_BRANCH_REFUSED;
+    dtx_branch_enter(br, DTX_BRANCH_REFUSED);
     br->due_ms = 0;
     s_submit_vote(co, txn, br, DTX_BRANCH_REFUSED);
     if (txn->dead)
         return;
     /* Same batch as the vote: both durable, or neither. */
-    dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "try refused");
+    dtx_driver_raise(co, txn, DTX_EV_TRY_REFUSED, "try refused");
 }
 
 /* --- Confirm / Cancel acknowledgements --- */
@@ -385,7 +395,7 @@ static void s_on_branch_done(void *p, int rc, const PGresult *res)
         co->hooks.forget(co, txn, "a branch write failed or matched nothing");
         return;
     }
-    br->state = state;
+    dtx_branch_enter(br, state);
     for (int i = 0; i < txn->nbranches; i++)
         if (!s_is_final_branch(txn->branches[i])) {
             dtx_fault_point("between-phases");
@@ -406,7 +416,7 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
     txn->finishing = 0;
     if (rc == 0 && !s_no_rows(res)) {
         dtx_fault_point("after-finish-write");
-        txn->state = final;
+        dtx_txn_enter(txn, final);
         dtx_metrics_finished(&co->metrics, final, txn->begun_ms);
         if (final == DTX_STATE_COMMITTED)
             co->stats.committed++;
@@ -619,7 +629,7 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
         return;
     if (txn->state == DTX_STATE_ACTIVE && now >= txn->deadline_mono && !txn->writing) {
         dtx_log_info("deadline passed", "gid=%s", txn->gid);
-        dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "deadline passed");
+        dtx_driver_raise(co, txn, DTX_EV_DEADLINE, "deadline passed");
     }
     for (int i = 0; i < txn->nbranches && !txn->dead; i++) {
         dtx_branch_t *br = txn->branches[i];
@@ -657,7 +667,14 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
         co->hooks.forget(co, txn, "the log changed under this coordinator");
         return;
     }
-    txn->state = atoi(PQgetvalue(res, 0, 0));
+    int next = atoi(PQgetvalue(res, 0, 0));
+    if (!dtx_txn_can_enter(txn, next)) {
+        dtx_outbox_error(co, &peer, DTX_EUNKNOWN,
+                         "the log resumed %s to an unexpected state; ask STATUS", txn->gid);
+        co->hooks.forget(co, txn, "the log changed under this coordinator");
+        return;
+    }
+    dtx_txn_enter(txn, next);
     int op = dtx_op_for_decision(txn->mode, txn->state);
     for (int i = 0; i < txn->nbranches; i++) {
         dtx_branch_t *br = txn->branches[i];
@@ -743,7 +760,7 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
         s_submit_vote(co, txn, br, DTX_BRANCH_TRIED);
     } else if (msg->op == DTX_OP_PREPARE) {
         /* Recorded with the commit decision itself, not one by one. */
-        br->state = DTX_BRANCH_TRIED;
+        dtx_branch_enter(br, DTX_BRANCH_TRIED);
         s_prepared_check(co, txn);
     } else {
         s_branch_acked(co, txn, br);

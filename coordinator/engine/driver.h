@@ -8,6 +8,10 @@
 
 /* Records the decision (COMMITTING or ABORTING) then drives it. */
 void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char *reason);
+/* Raises ev on an ACTIVE txn: the state machine (dtx_txn_next, with the
+ * branches' votes) says whether it decides, and what; nothing happens when
+ * it does not move. */
+void dtx_driver_raise(dtx_coord_t *co, dtx_txn_t *txn, dtx_txn_event_t ev, const char *reason);
 /* Starts (or restarts after a load) driving every unfinished branch. */
 void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn);
 /* 2PC COMMIT: sends Prepare to every branch; all yes decides commit. */

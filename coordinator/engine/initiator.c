@@ -46,20 +46,6 @@ enum { S_BEGIN = 1, S_BRANCH_ADD };
 static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r);
 static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
-static void s_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
-{
-    memset(v, 0, sizeof *v);
-    for (int i = 0; i < txn->nbranches; i++) {
-        const dtx_branch_t *br = txn->branches[i];
-        if (br->unknown_vote)
-            v->unknown++;
-        else if (br->state == DTX_BRANCH_TRYING && txn->mode == DTX_MODE_TCC)
-            v->trying++; /* in 2PC, TRYING is "enlisted": its vote comes at COMMIT */
-        else if (br->state == DTX_BRANCH_REFUSED)
-            v->refused++;
-    }
-}
-
 /* --- BEGIN --- */
 
 static void s_on_begin(void *p, int rc, const PGresult *res)
@@ -141,9 +127,8 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
         dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
-    txn->mode = msg->mode;
     snprintf(txn->initiator, sizeof txn->initiator, "%s", id->principal);
-    txn->state = DTX_STATE_ACTIVE;
+    dtx_txn_start(txn, msg->mode);
     txn->owned = 1;
     strcpy(txn->gen, "0");
     txn->loading = 1; /* not durable yet: requests for it wait */
@@ -313,8 +298,6 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 
 /* --- COMMIT / ROLLBACK --- */
 
-/* --- COMMIT / ROLLBACK --- */
-
 static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
 {
     const dtx_peer_t *peer = &req->peer;
@@ -322,7 +305,7 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
     if (!s_may_change(co, txn, req))
         return;
     dtx_txn_votes_t votes;
-    s_votes(txn, &votes);
+    dtx_txn_votes(txn, &votes);
     int next = 0;
     int rc = dtx_txn_next(txn->state, type == DTX_MSG_COMMIT ? DTX_EV_COMMIT : DTX_EV_ROLLBACK,
                           &votes, 0, &next);

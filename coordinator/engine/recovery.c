@@ -61,14 +61,18 @@ static void s_on_global(void *p, int rc, const PGresult *res)
         dtx_outbox_drop(co, txn, DTX_ENOTFOUND, "unknown transaction");
         return;
     }
-    txn->mode = atoi(PQgetvalue(res, 0, 0));
-    txn->state = atoi(PQgetvalue(res, 0, 1));
+    if (dtx_txn_restore(txn, atoi(PQgetvalue(res, 0, 0)), atoi(PQgetvalue(res, 0, 1)),
+                        atoi(PQgetvalue(res, 0, 5)), PQgetvalue(res, 0, 6)[0] == 't') != 0) {
+        dtx_log_error("the log holds a transaction this coordinator never writes",
+                      "gid=%s mode=%s state=%s decision=%s", txn->gid, PQgetvalue(res, 0, 0),
+                      PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 5));
+        dtx_outbox_drop(co, txn, DTX_EPROTO, "the log holds an impossible transaction row");
+        return;
+    }
     txn->deadline_wall = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
     txn->deadline_mono = dtx_clock_mono_ms() + (txn->deadline_wall - dtx_clock_wall_ms());
     txn->owned = strcmp(PQgetvalue(res, 0, 3), co->cfg.node_id) == 0 &&
                  strcmp(PQgetvalue(res, 0, 4), co->epoch_str) == 0;
-    txn->decision = atoi(PQgetvalue(res, 0, 5));
-    txn->preparing = PQgetvalue(res, 0, 6)[0] == 't';
     snprintf(txn->gen, sizeof txn->gen, "%s", PQgetvalue(res, 0, 7));
     snprintf(txn->initiator, sizeof txn->initiator, "%s", PQgetvalue(res, 0, 8));
 }
@@ -105,7 +109,12 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         br->payload_len = (uint32_t)len;
         dtx_txn_payload_add(co->txns, txn, (int64_t)len);
         PQfreemem(raw);
-        br->state = atoi(PQgetvalue(res, i, 4));
+        if (dtx_branch_restore(br, atoi(PQgetvalue(res, i, 4))) != 0) {
+            dtx_log_error("the log holds a branch state that does not exist", "gid=%s branch=%u",
+                          txn->gid, br->no);
+            dtx_outbox_drop(co, txn, DTX_EPROTO, "the log holds an impossible branch row");
+            return;
+        }
         br->attempt = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
         br->op = txn->mode == DTX_MODE_2PC ? DTX_OP_PREPARE : DTX_OP_TRY;
         /* TCC: whoever sent its Try is gone, the vote is lost. (2PC: an
@@ -132,12 +141,11 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
             txn->branches[i]->op = dtx_op_for_decision(txn->mode, txn->state);
         dtx_driver_drive(co, txn);
     } else if (txn->state == DTX_STATE_ACTIVE && dtx_clock_mono_ms() >= txn->deadline_mono) {
-        dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "deadline passed (recovered)");
+        dtx_driver_raise(co, txn, DTX_EV_DEADLINE, "deadline passed (recovered)");
     } else if (txn->state == DTX_STATE_ACTIVE && txn->preparing) {
         /* Presumed abort: the prepare phase lost its coordinator. Branches
          * that prepared are released now, not at the deadline. */
-        txn->preparing = 0;
-        dtx_driver_decide(co, txn, DTX_STATE_ABORTING, "prepare phase interrupted");
+        dtx_driver_raise(co, txn, DTX_EV_PREPARE_LOST, "prepare phase interrupted");
     } else {
         dtx_driver_reschedule(co, txn);
     }

@@ -25,7 +25,24 @@
  * A write that matches no row reports 0 rows; the caller then discards its
  * copy of the transaction and re-reads the log.
  */
+#include "core/txn.h"
+#include "dtx/types.h"
 #include "sql.h"
+
+/* The state numbers in the guards are the state machine's own constants
+ * (dtx/types.h for a transaction, core/txn.h for a branch), spelled into
+ * the text by the preprocessor: the log and the machine cannot disagree. */
+#define S_STR_(x) #x
+#define S_STR(x) S_STR_(x)
+#define G_ACTIVE     S_STR(DTX_STATE_ACTIVE)
+#define G_COMMITTING S_STR(DTX_STATE_COMMITTING)
+#define G_ABORTING   S_STR(DTX_STATE_ABORTING)
+#define G_STUCK      S_STR(DTX_STATE_STUCK)
+#define B_TRYING     S_STR(DTX_BRANCH_TRYING)
+#define B_TRIED      S_STR(DTX_BRANCH_TRIED)
+#define B_REFUSED    S_STR(DTX_BRANCH_REFUSED)
+#define B_CONFIRMED  S_STR(DTX_BRANCH_CONFIRMED)
+#define B_CANCELLED  S_STR(DTX_BRANCH_CANCELLED)
 
 #define S_FENCE_BRANCH(owner, epoch, gen)                                         \
     "WITH g AS (SELECT 1 FROM dtx_global WHERE gid = $1 AND owner = " owner      \
@@ -35,19 +52,19 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_BEGIN] = { "dtx_begin",
         "INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at,"
         "                        initiator)"
-        " VALUES ($1, $2::smallint, 1, to_timestamp($3::bigint / 1000.0), $4, $5::bigint,"
+        " VALUES ($1, $2::smallint, " G_ACTIVE ", to_timestamp($3::bigint / 1000.0), $4, $5::bigint,"
         "         to_timestamp($3::bigint / 1000.0), $6)", 6 },
     [DTX_SQL_BRANCH_ADD] = { "dtx_branch_add",
         "WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()"
-        "           WHERE gid = $1 AND state = 1 AND owner = $5 AND owner_epoch = $6::bigint"
+        "           WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $5 AND owner_epoch = $6::bigint"
         "             AND owner_gen = $7::bigint RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, 1 FROM g RETURNING branch_no", 7 },
+        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7 },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"
         " last_error = $4, updated_at = now(), voted_at = now()"
-        " WHERE gid = $1 AND branch_no = $2::int AND state = 1"
+        " WHERE gid = $1 AND branch_no = $2::int AND state = " B_TRYING
         " AND EXISTS (SELECT 1 FROM g)", 6 },
     /* $6: a 2PC commit decision also records every enlisted branch as
      * prepared (it voted yes), in the same statement. */
@@ -57,18 +74,18 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "           WHERE gid = $1 AND state = $3::smallint AND owner = $4"
         "             AND owner_epoch = $5::bigint AND owner_gen = $7::bigint"
         "             AND branches = $8::int RETURNING state),"
-        " b AS (UPDATE dtx_branch SET state = 2, vote = 2, attempts = 1, updated_at = now(),"
+        " b AS (UPDATE dtx_branch SET state = " B_TRIED ", vote = " B_TRIED ", attempts = 1, updated_at = now(),"
         "       voted_at = now()"
-        "       WHERE $6::bool AND gid = $1 AND state = 1 AND EXISTS (SELECT 1 FROM d))"
+        "       WHERE $6::bool AND gid = $1 AND state = " B_TRYING " AND EXISTS (SELECT 1 FROM d))"
         " SELECT state FROM d", 8 },
     [DTX_SQL_PREPARING] = { "dtx_preparing",
         "UPDATE dtx_global SET preparing = true, updated_at = now()"
-        " WHERE gid = $1 AND state = 1 AND owner = $2 AND owner_epoch = $3::bigint"
+        " WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $2 AND owner_epoch = $3::bigint"
         "   AND owner_gen = $4::bigint", 4 },
     [DTX_SQL_BRANCH_DONE] = { "dtx_branch_done",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
-        " WHERE gid = $1 AND branch_no = $2::int AND state IN (1, 2, 3)"
+        " WHERE gid = $1 AND branch_no = $2::int AND state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"
         " AND EXISTS (SELECT 1 FROM g)", 7 },
     [DTX_SQL_BRANCH_ATTEMPT] = { "dtx_branch_attempt",
         S_FENCE_BRANCH("$5", "$6", "$7")
@@ -79,26 +96,26 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " finished_at = now()"
         " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint"
         "   AND owner_gen = $6::bigint"
-        "   AND NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1 AND state NOT IN (4, 5))", 6 },
+        "   AND NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))", 6 },
     [DTX_SQL_STUCK] = { "dtx_stuck",
-        "UPDATE dtx_global SET state = 6, decision = $2::smallint, updated_at = now(),"
+        "UPDATE dtx_global SET state = " G_STUCK ", decision = $2::smallint, updated_at = now(),"
         " next_attempt_at = NULL, stuck_at = now()"
         " WHERE gid = $1 AND state = $2::smallint AND owner = $3 AND owner_epoch = $4::bigint"
         "   AND owner_gen = $5::bigint", 5 },
     [DTX_SQL_RESUME] = { "dtx_resume",
         "WITH g AS (UPDATE dtx_global SET state = decision, updated_at = now(),"
         "           next_attempt_at = now()"
-        "           WHERE gid = $1 AND state = 6 AND owner = $2 AND owner_epoch = $3::bigint"
+        "           WHERE gid = $1 AND state = " G_STUCK " AND owner = $2 AND owner_epoch = $3::bigint"
         "             AND owner_gen = $4::bigint RETURNING state),"
         " b AS (UPDATE dtx_branch SET attempts = 0, updated_at = now()"
-        "       WHERE gid = $1 AND state IN (1, 2, 3) AND EXISTS (SELECT 1 FROM g))"
+        "       WHERE gid = $1 AND state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ") AND EXISTS (SELECT 1 FROM g))"
         " SELECT state FROM g", 4 },
     [DTX_SQL_CLAIM] = { "dtx_claim",
         "UPDATE dtx_global g SET owner = $2, owner_epoch = $3::bigint,"
         " owner_gen = owner_gen + 1, updated_at = now()"
-        " WHERE gid = $1 AND state IN (1, 2, 4, 6)"
+        " WHERE gid = $1 AND state IN (" G_ACTIVE ", " G_COMMITTING ", " G_ABORTING ", " G_STUCK ")"
         "   AND NOT (owner IS NOT DISTINCT FROM $2 AND owner_epoch = $3::bigint)"
-        "   AND (($4::bool AND state IN (1, 6)"
+        "   AND (($4::bool AND state IN (" G_ACTIVE ", " G_STUCK ")"
         "         AND ($5::text IS NULL OR coalesce(initiator, '') IN ('', $5)))"
         "        OR NOT EXISTS (SELECT 1 FROM dtx_node n WHERE n.node_id = g.owner"
         "                       AND n.epoch = g.owner_epoch AND n.lease_until > now()))", 5 },
@@ -112,15 +129,15 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " FROM dtx_branch WHERE gid = $1 ORDER BY branch_no", 1 },
     [DTX_SQL_SCAN] = { "dtx_scan",
         "SELECT gid FROM dtx_global"
-        " WHERE state IN (1, 2, 4) AND owner = $3 AND owner_epoch = $4::bigint"
-        "   AND ((state = 1 AND deadline < now())"
-        "     OR (state <> 1 AND next_attempt_at < now() - $2::int * interval '1 ms'))"
+        " WHERE state IN (" G_ACTIVE ", " G_COMMITTING ", " G_ABORTING ") AND owner = $3 AND owner_epoch = $4::bigint"
+        "   AND ((state = " G_ACTIVE " AND deadline < now())"
+        "     OR (state <> " G_ACTIVE " AND next_attempt_at < now() - $2::int * interval '1 ms'))"
         " ORDER BY next_attempt_at LIMIT $1::int", 4 },
     [DTX_SQL_CLAIM_ORPHANS] = { "dtx_claim_orphans",
         "UPDATE dtx_global SET owner = $2, owner_epoch = $3::bigint,"
         " owner_gen = owner_gen + 1, updated_at = now()"
         " WHERE gid IN (SELECT o.gid FROM dtx_global o"
-        "               WHERE o.state IN (1, 2, 4)"
+        "               WHERE o.state IN (" G_ACTIVE ", " G_COMMITTING ", " G_ABORTING ")"
         "                 AND NOT EXISTS (SELECT 1 FROM dtx_node n WHERE n.node_id = o.owner"
         "                                 AND n.epoch = o.owner_epoch AND n.lease_until > now())"
         "               ORDER BY o.next_attempt_at LIMIT $1::int FOR UPDATE SKIP LOCKED)"

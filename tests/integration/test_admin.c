@@ -323,6 +323,32 @@ static void test_force_commit_and_rollback_only_where_safe(void)
     ta_down(&w);
 }
 
+/* 2PC: an active transaction's branches are enlisted and vote at COMMIT
+ * (Prepare). A force commit goes through the state machine as a COMMIT
+ * does: it prepares and commits (it used to be refused as "no vote yet"). */
+static void test_force_commit_of_an_active_2pc_transaction_prepares_and_commits(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_force2", s_stuck_dtxd,
+                          (const char *const[]){ "--mode2pc", NULL }) == 0);
+    json_object *o = NULL;
+    char gid[64], path[200];
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{\"mode\":\"2pc\"}", TA_TOKEN, &o), 201);
+    snprintf(gid, sizeof gid, "%s", o ? ta_str(o, "gid") : "");
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/tx/%s/try", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"resource\":\"ra\",\"action\":\"a\"}", TA_TOKEN,
+                           NULL), 200);
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/force-commit", gid);
+    o = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"reason\":\"initiator died\"}", TA_TOKEN, &o), 200);
+    if (o)
+        CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "committing");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    ta_down(&w);
+}
+
 static void test_retry_now_skips_the_backoff(void)
 {
     ta_world_t w;
@@ -475,6 +501,8 @@ INTEG_SUITE(admin)
                 test_stuck_transaction_is_shown_refused_what_is_unsafe_and_resumed_with_audit);
     CU_add_test(s, "force commit and rollback only where safe",
                 test_force_commit_and_rollback_only_where_safe);
+    CU_add_test(s, "force commit of an active 2pc transaction prepares and commits",
+                test_force_commit_of_an_active_2pc_transaction_prepares_and_commits);
     CU_add_test(s, "retry now skips the backoff", test_retry_now_skips_the_backoff);
     CU_add_test(s, "participants are listed live", test_participants_are_listed_live);
     CU_add_test(s, "paging has no duplicates or gaps under inserts",

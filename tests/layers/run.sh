@@ -13,6 +13,20 @@ check=tests/layers/check.py
 rc=0
 python3 "$check" coordinator coordinator/README.md "$BUILD" || rc=1
 
+# States change in one place: the coordinator's state machine
+# (coordinator/core/txn.c) is the only code that assigns a transaction's or
+# a branch's state, decision or preparing flag.
+state_writes() {
+    grep -rnE --include='*.c' --include='*.h' -e '->(state|decision|preparing)[[:space:]]*=[^=]' \
+        "$@" | grep -v '^[^:]*core/txn\.c:' || true
+}
+found=$(state_writes coordinator)
+if [ -n "$found" ]; then
+    echo "layers: a state is assigned outside coordinator/core/txn.c (raise an event instead):" >&2
+    echo "$found" >&2
+    rc=1
+fi
+
 # Self-test: a part whose lower folder calls a higher one, in a circle.
 tmp=$(mktemp -d /tmp/dtx-layers.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -46,5 +60,12 @@ else
         }
     done
 fi
-[ "$rc" -eq 0 ] && echo "layers: ok (and the check catches a planted circle and arrow)"
+# ...and that check still sees an assignment.
+mkdir -p "$tmp/sm/engine"
+printf 'void f(struct t *txn) { txn->state = 2; }\n' > "$tmp/sm/engine/x.c"
+if [ -z "$(state_writes "$tmp/sm")" ]; then
+    echo "layers: the state-assignment check missed a planted assignment" >&2
+    rc=1
+fi
+[ "$rc" -eq 0 ] && echo "layers: ok (and the checks catch a planted circle, arrow and state assignment)"
 exit "$rc"

@@ -1,4 +1,7 @@
 /* State machine transitions (coordinator/core/txn.h): every legal and illegal one. */
+#include <stdio.h>
+#include <string.h>
+
 #include <CUnit/CUnit.h>
 
 #include "dtx/types.h"
@@ -176,6 +179,131 @@ static void test_ops_follow_the_mode(void)
     CU_ASSERT_EQUAL(dtx_op_done_state(DTX_OP_PREPARE), 0);
 }
 
+/* --- the writer: dtx_txn_enter / _restore, dtx_branch_enter / _restore --- */
+
+static void test_enter_walks_the_paths_the_engine_takes(void)
+{
+    dtx_txn_t t;
+    memset(&t, 0, sizeof t);
+    int next = 0;
+    /* TCC commit: BEGIN, COMMIT recorded, every confirm acknowledged. */
+    dtx_txn_start(&t, DTX_MODE_TCC);
+    CU_ASSERT_EQUAL(t.state, DTX_STATE_ACTIVE);
+    CU_ASSERT_EQUAL(t.decision, 0);
+    dtx_txn_enter(&t, DTX_STATE_COMMITTING);
+    CU_ASSERT_EQUAL(t.decision, DTX_STATE_COMMITTING);
+    /* a branch spends its budget: stuck, then resumed to its decision */
+    CU_ASSERT_EQUAL(dtx_txn_next(t.state, DTX_EV_BUDGET_SPENT, NULL, t.decision, &next), 0);
+    dtx_txn_enter(&t, next);
+    CU_ASSERT_EQUAL(t.state, DTX_STATE_STUCK);
+    CU_ASSERT_EQUAL(t.decision, DTX_STATE_COMMITTING);
+    CU_ASSERT_EQUAL(dtx_txn_next(t.state, DTX_EV_RESUME, NULL, t.decision, &next), 0);
+    dtx_txn_enter(&t, next);
+    CU_ASSERT_EQUAL(t.state, DTX_STATE_COMMITTING);
+    dtx_txn_enter(&t, DTX_STATE_COMMITTED);
+    CU_ASSERT_EQUAL(t.state, DTX_STATE_COMMITTED);
+    /* 2PC: COMMIT sends the Prepares; the decision ends the phase. */
+    memset(&t, 0, sizeof t);
+    dtx_txn_start(&t, DTX_MODE_2PC);
+    dtx_txn_set_preparing(&t, 1);
+    CU_ASSERT_EQUAL(t.preparing, 1);
+    CU_ASSERT_EQUAL(dtx_txn_next(t.state, DTX_EV_PREPARE_LOST, NULL, 0, &next), 0);
+    CU_ASSERT_EQUAL(next, DTX_STATE_ABORTING);
+    dtx_txn_enter(&t, next);
+    CU_ASSERT_EQUAL(t.preparing, 0);
+    CU_ASSERT_EQUAL(t.decision, DTX_STATE_ABORTING);
+    dtx_txn_enter(&t, DTX_STATE_ABORTED);
+    CU_ASSERT_EQUAL(t.state, DTX_STATE_ABORTED);
+}
+
+static void test_can_enter_allows_exactly_the_diagram(void)
+{
+    /* from > to; a stuck transaction decided commit (6c) or abort (6a) */
+    static const char *const legal[] = {
+        "1>2", "1>4", "2>3", "2>6", "4>5", "4>6", "6c>2", "6c>3", "6a>4", "6a>5",
+    };
+    for (int from = 1; from <= 6; from++) {
+        for (int dec = 0; dec < (from == 6 ? 2 : 1); dec++) {
+            dtx_txn_t t;
+            memset(&t, 0, sizeof t);
+            t.state = from;
+            t.decision = from == 6 ? (dec ? DTX_STATE_ABORTING : DTX_STATE_COMMITTING) : 0;
+            for (int to = 1; to <= 6; to++) {
+                char key[8];
+                if (from == 6)
+                    snprintf(key, sizeof key, "6%c>%d", dec ? 'a' : 'c', to);
+                else
+                    snprintf(key, sizeof key, "%d>%d", from, to);
+                int want = from == to;
+                for (size_t i = 0; i < sizeof legal / sizeof legal[0]; i++)
+                    want |= strcmp(legal[i], key) == 0;
+                if (dtx_txn_can_enter(&t, to) != want)
+                    fprintf(stderr, "can_enter %s: got %d\n", key, !want);
+                CU_ASSERT_EQUAL(dtx_txn_can_enter(&t, to), want);
+            }
+        }
+    }
+}
+
+static void test_restore_refuses_rows_never_written(void)
+{
+    dtx_txn_t t;
+    memset(&t, 0, sizeof t);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, 3, DTX_STATE_ACTIVE, 0, 0), DTX_EPROTO);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, 0, 0, 0), DTX_EPROTO);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, 7, 0, 0), DTX_EPROTO);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_COMMITTING, 3, 0), DTX_EPROTO);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_STUCK, 0, 0), DTX_EPROTO);
+    CU_ASSERT_EQUAL(t.state, 0); /* unchanged */
+    /* the preparing flag counts only while active in 2PC */
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_ACTIVE, 0, 1), 0);
+    CU_ASSERT_EQUAL(t.preparing, 0);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_2PC, DTX_STATE_ABORTING, 4, 1), 0);
+    CU_ASSERT_EQUAL(t.preparing, 0);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_2PC, DTX_STATE_ACTIVE, 0, 1), 0);
+    CU_ASSERT_EQUAL(t.preparing, 1);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_STUCK, DTX_STATE_ABORTING, 0), 0);
+    CU_ASSERT_EQUAL(t.decision, DTX_STATE_ABORTING);
+    dtx_branch_t b;
+    memset(&b, 0, sizeof b);
+    CU_ASSERT_EQUAL(dtx_branch_restore(&b, 0), DTX_EPROTO);
+    CU_ASSERT_EQUAL(dtx_branch_restore(&b, 6), DTX_EPROTO);
+    CU_ASSERT_EQUAL(dtx_branch_restore(&b, DTX_BRANCH_TRIED), 0);
+    dtx_branch_enter(&b, DTX_BRANCH_CONFIRMED);
+    CU_ASSERT_EQUAL(b.state, DTX_BRANCH_CONFIRMED);
+    dtx_branch_start(&b);
+    CU_ASSERT_EQUAL(b.state, DTX_BRANCH_TRYING);
+}
+
+static void test_votes_count_2pc_enlisted_branches_as_voting_at_commit(void)
+{
+    dtx_branch_t b[3];
+    dtx_branch_t *bp[3] = { &b[0], &b[1], &b[2] };
+    memset(b, 0, sizeof b);
+    b[0].state = DTX_BRANCH_TRYING;
+    b[1].state = DTX_BRANCH_REFUSED;
+    b[2].state = DTX_BRANCH_TRYING;
+    b[2].unknown_vote = 1;
+    dtx_txn_t t;
+    memset(&t, 0, sizeof t);
+    t.branches = bp;
+    t.nbranches = 3;
+    t.mode = DTX_MODE_TCC;
+    dtx_txn_votes_t v;
+    dtx_txn_votes(&t, &v);
+    CU_ASSERT(v.trying == 1 && v.refused == 1 && v.unknown == 1);
+    t.mode = DTX_MODE_2PC;
+    dtx_txn_votes(&t, &v);
+    CU_ASSERT(v.trying == 0 && v.refused == 1 && v.unknown == 1);
+    /* so a 2PC COMMIT with every branch enlisted starts the prepare phase
+     * (the admin force-commit that was always refused) */
+    t.nbranches = 1;
+    dtx_txn_votes(&t, &v);
+    int next = 0;
+    CU_ASSERT_EQUAL(dtx_txn_next(DTX_STATE_ACTIVE, DTX_EV_COMMIT, &v, 0, &next), 0);
+    CU_ASSERT_EQUAL(next, DTX_STATE_COMMITTING);
+}
+
 UNIT_SUITE(txn)
 {
     CU_pSuite s = CU_add_suite("txn", NULL, NULL);
@@ -193,4 +321,8 @@ UNIT_SUITE(txn)
     CU_add_test(s, "stuck resumes to its decision only", test_stuck_resumes_to_its_decision_only);
     CU_add_test(s, "branch transitions", test_branch_transitions);
     CU_add_test(s, "ops follow the mode", test_ops_follow_the_mode);
+    CU_add_test(s, "enter walks the paths the engine takes", test_enter_walks_the_paths_the_engine_takes);
+    CU_add_test(s, "can enter allows exactly the diagram", test_can_enter_allows_exactly_the_diagram);
+    CU_add_test(s, "restore refuses rows never written", test_restore_refuses_rows_never_written);
+    CU_add_test(s, "votes count 2pc enlisted branches as voting at commit", test_votes_count_2pc_enlisted_branches_as_voting_at_commit);
 }

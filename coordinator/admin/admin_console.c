@@ -16,7 +16,7 @@ int dtx_admin_console(dtx_admin_req_t *r)
     else if (strncmp(r->path, "/console/", 9) == 0)
         name = r->path + 9;
     if (!name)
-        return -1;
+        return DTX_ENOTFOUND;
     for (int i = 0; i < dtx_console_files_count; i++) {
         const dtx_console_file_t *f = &dtx_console_files[i];
         if (strcmp(f->name, name) != 0)
@@ -29,5 +29,5 @@ int dtx_admin_console(dtx_admin_req_t *r)
         dtx_admin_respond_raw(r, 200, f->ctype, f->data, f->len, 1);
         return 0;
     }
-    return -1;
+    return DTX_ENOTFOUND;
 }

@@ -191,7 +191,7 @@ void dtx_admin_action(dtx_admin_req_t *r, int action);
 void dtx_admin_action_reply(dtx_admin_req_t *r, const dtx_msg_t *msg);
 
 /* --- admin_console.c --- */
-/* Serves a console file for path; 0, or -1 when there is none. */
+/* Serves a console file for path; 0, or DTX_ENOTFOUND when there is none. */
 int dtx_admin_console(dtx_admin_req_t *r);
 
 #endif

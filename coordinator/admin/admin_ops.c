@@ -82,14 +82,14 @@ static int s_begin_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m)
             m->mode = DTX_MODE_2PC;
         else {
             dtx_admin_respond_error(r, 400, "mode: expected \"tcc\" or \"2pc\"");
-            return -1;
+            return DTX_EINVAL; /* answered 400 */
         }
     }
     if (json_object_object_get_ex(body, "timeout_ms", &v)) {
         int64_t t = json_object_get_int64(v);
         if (!json_object_is_type(v, json_type_int) || t < 0 || t > UINT32_MAX) {
             dtx_admin_respond_error(r, 400, "timeout_ms: expected a number of milliseconds");
-            return -1;
+            return DTX_EINVAL; /* answered 400 */
         }
         m->timeout_ms = (uint32_t)t;
     }
@@ -102,11 +102,11 @@ static int s_try_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uin
     const char *res = s_str_field(body, "resource"), *act = s_str_field(body, "action");
     if (!res || dtx_name_copy(m->resource, res) != 0) {
         dtx_admin_respond_error(r, 400, "resource: required, 1..63 characters of [A-Za-z0-9._:-]");
-        return -1;
+        return DTX_EINVAL; /* answered 400 */
     }
     if (!act || dtx_name_copy(m->action, act) != 0) {
         dtx_admin_respond_error(r, 400, "action: required, 1..63 characters of [A-Za-z0-9._:-]");
-        return -1;
+        return DTX_EINVAL; /* answered 400 */
     }
     json_object *v = NULL;
     if (json_object_object_get_ex(body, "payload_base64", &v)) {
@@ -114,20 +114,20 @@ static int s_try_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uin
         *owned = s ? s_b64_decode(s, strlen(s), &m->payload_len) : NULL;
         if (!*owned) {
             dtx_admin_respond_error(r, 400, "payload_base64: not valid base64");
-            return -1;
+            return DTX_EINVAL; /* answered 400 */
         }
         m->payload = *owned;
     } else if (json_object_object_get_ex(body, "payload", &v)) {
         if (!json_object_is_type(v, json_type_string)) {
             dtx_admin_respond_error(r, 400, "payload: expected a string (or use payload_base64)");
-            return -1;
+            return DTX_EINVAL; /* answered 400 */
         }
         m->payload = (const uint8_t *)json_object_get_string(v);
         m->payload_len = (uint32_t)json_object_get_string_len(v);
     }
     if (m->payload_len > DTX_PAYLOAD_MAX) {
         dtx_admin_respond_error(r, 413, "payload: larger than %u bytes", DTX_PAYLOAD_MAX);
-        return -1;
+        return DTX_EINVAL; /* answered 400 */
     }
     return 0;
 }

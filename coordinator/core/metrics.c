@@ -58,7 +58,7 @@ void dtx_metrics_http(dtx_metrics_t *m, int status)
 static int s_reserve(dtx_text_t *t, size_t extra)
 {
     if (t->failed)
-        return -1;
+        return DTX_ENOMEM;
     if (t->len + extra + 1 <= t->cap)
         return 0;
     size_t ncap = t->cap ? t->cap : 1024;
@@ -67,7 +67,7 @@ static int s_reserve(dtx_text_t *t, size_t extra)
     char *d = realloc(t->data, ncap);
     if (!d) {
         t->failed = 1;
-        return -1;
+        return DTX_ENOMEM;
     }
     t->data = d;
     t->cap = ncap;

@@ -57,7 +57,7 @@ static const dtx_allow_entry_t *s_find(const dtx_auth_t *self, const char *key)
 }
 
 /* Next whitespace-separated token of *p into out (cap bytes). Returns its
- * length, 0 at the end, -1 when longer than cap - 1. */
+ * length, 0 at the end, DTX_EINVAL when longer than cap - 1. */
 static int s_token(const char **p, char *out, size_t cap)
 {
     const char *s = *p;
@@ -68,7 +68,7 @@ static int s_token(const char **p, char *out, size_t cap)
         n++;
     *p = s + n;
     if (n >= cap)
-        return -1;
+        return DTX_EINVAL;
     memcpy(out, s, n);
     out[n] = '\0';
     return (int)n;

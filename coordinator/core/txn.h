@@ -1,12 +1,14 @@
 /*
- * txn.h — the global transaction and branch state machines (TCC).
+ * txn.h — the global transaction and branch state machines, both modes,
+ * and the only code that writes a state (see "the only writer" below).
  *
  * Global states (wire and log codes in dtx/types.h):
  *
  *                 COMMIT (every branch tried)            all confirmed
  *     ACTIVE ───────────────────────────────▶ COMMITTING ─────────────▶ COMMITTED
  *       │                                         │ retry budget spent      ▲
- *       │ ROLLBACK / try refused / deadline       ▼                         │
+ *       │ ROLLBACK / TRY_REFUSED / DEADLINE /     ▼                         │
+ *       │ PREPARE_LOST (2PC, presumed abort)      │                         │
  *       │ / COMMIT with a refused branch        STUCK ──── resume ──────────┘
  *       ▼                                         ▲           (back to its decision)
  *     ABORTING ───────────────────────────────────┼──────────────────────▶ ABORTED

@@ -37,6 +37,7 @@
 
 #include <stdint.h>
 
+#include "dtx/heap.h"
 #include "dtx/types.h"
 #include "registry.h"
 
@@ -138,8 +139,7 @@ typedef struct dtx_txn {
     int            has_decision_waiter;
     int            refs;                   /* store callbacks holding it */
     int            dead;                   /* removed from the table */
-    int64_t        due_ms;                 /* heap key: earliest timer */
-    int            heap_idx;               /* -1 when not in the heap */
+    dtx_heap_node_t timer;                 /* in the table's timer heap; key: earliest due, monotonic ms */
     struct dtx_txn *hnext;                 /* hash chain */
 } dtx_txn_t;
 

@@ -1,16 +1,17 @@
 /*
- * txntable.c — in-memory transactions: a chained hash table by gid, a
- * binary min-heap of timers (one per transaction, keyed by its earliest
- * due time, with the heap position kept in the transaction so that a
- * reschedule is O(log n)), and a pool of write contexts.
+ * txntable.c — in-memory transactions: a chained hash table by gid and a
+ * heap of timers (dtx/heap.h: one node per transaction, keyed by its
+ * earliest due time, so that a reschedule is O(log n)).
  *
  * Lifetime: a transaction is freed when it has been evicted (dead) AND no
  * store callback still holds it (refs == 0). Callbacks check liveness
  * through dtx_wctx_put() (wctx.h).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/heap.h"
 #include "dtx/id.h"
 #include "txn.h"
 #include "txntable.h"
@@ -19,9 +20,7 @@ struct dtx_txntable {
     dtx_txn_t  **buckets;
     size_t       nbuckets;
     size_t       count;
-    dtx_txn_t  **heap;
-    int          heap_n;
-    int          heap_cap;
+    dtx_heap_t   timers;       /* every transaction with a timer, by txn->timer.key */
     int64_t      payload;      /* sum of payload_bytes of live transactions */
 };
 
@@ -74,7 +73,7 @@ void dtx_txntable_destroy(dtx_txntable_t **self_p)
         }
     }
     free(self->buckets);
-    free(self->heap);
+    dtx_heap_free(&self->timers);
     free(self);
     *self_p = NULL;
 }
@@ -121,7 +120,7 @@ dtx_txn_t *dtx_txn_create(dtx_txntable_t *self, const char *gid)
         return NULL;
     strcpy(txn->gid, gid);
     txn->shard = dtx_id_hash(gid);
-    txn->heap_idx = -1;
+    dtx_heap_node_init(&txn->timer);
     if (self->count >= self->nbuckets)
         s_grow(self);
     size_t k = s_bucket(self, txn->shard);
@@ -194,98 +193,32 @@ void dtx_txn_each(dtx_txntable_t *self, void (*fn)(dtx_txn_t *, void *), void *a
     }
 }
 
-/* --- heap --- */
+/* --- timers --- */
 
-static void s_heap_swap(dtx_txntable_t *h, int a, int b)
-{
-    dtx_txn_t *t = h->heap[a];
-    h->heap[a] = h->heap[b];
-    h->heap[b] = t;
-    h->heap[a]->heap_idx = a;
-    h->heap[b]->heap_idx = b;
-}
-
-static void s_heap_up(dtx_txntable_t *h, int i)
-{
-    while (i > 0) {
-        int p = (i - 1) / 2;
-        if (h->heap[p]->due_ms <= h->heap[i]->due_ms)
-            break;
-        s_heap_swap(h, i, p);
-        i = p;
-    }
-}
-
-static void s_heap_down(dtx_txntable_t *h, int i)
-{
-    for (;;) {
-        int l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->heap_n && h->heap[l]->due_ms < h->heap[m]->due_ms)
-            m = l;
-        if (r < h->heap_n && h->heap[r]->due_ms < h->heap[m]->due_ms)
-            m = r;
-        if (m == i)
-            break;
-        s_heap_swap(h, i, m);
-        i = m;
-    }
-}
-
-static void s_heap_remove(dtx_txntable_t *h, dtx_txn_t *txn)
-{
-    int i = txn->heap_idx;
-    if (i < 0)
-        return;
-    int last = --h->heap_n;
-    if (i != last) {
-        h->heap[i] = h->heap[last];
-        h->heap[i]->heap_idx = i;
-        s_heap_down(h, i);
-        s_heap_up(h, i);
-    }
-    txn->heap_idx = -1;
-}
-
-void dtx_timer_set(dtx_txntable_t *h, dtx_txn_t *txn, int64_t due_ms)
+void dtx_timer_set(dtx_txntable_t *self, dtx_txn_t *txn, int64_t due_ms)
 {
     if (due_ms <= 0 || txn->dead) {
-        s_heap_remove(h, txn);
-        txn->due_ms = 0;
+        dtx_heap_remove(&self->timers, &txn->timer);
         return;
     }
-    if (txn->heap_idx >= 0) {
-        txn->due_ms = due_ms;
-        s_heap_down(h, txn->heap_idx);
-        s_heap_up(h, txn->heap_idx);
-        return;
-    }
-    if (h->heap_n == h->heap_cap) {
-        int ncap = h->heap_cap ? h->heap_cap * 2 : 1024;
-        dtx_txn_t **nh = realloc(h->heap, (size_t)ncap * sizeof *nh);
-        if (!nh)
-            return; /* the recovery scan still finds it */
-        h->heap = nh;
-        h->heap_cap = ncap;
-    }
-    txn->due_ms = due_ms;
-    txn->heap_idx = h->heap_n;
-    h->heap[h->heap_n++] = txn;
-    s_heap_up(h, txn->heap_idx);
+    /* Out of memory leaves it out of the heap: the recovery scan still
+     * finds it. */
+    (void)dtx_heap_set(&self->timers, &txn->timer, due_ms);
 }
 
-dtx_txn_t *dtx_timer_due(dtx_txntable_t *h, int64_t now_ms)
+dtx_txn_t *dtx_timer_due(dtx_txntable_t *self, int64_t now_ms)
 {
-    if (h->heap_n == 0 || h->heap[0]->due_ms > now_ms)
+    dtx_heap_node_t *n = dtx_heap_first(&self->timers);
+    if (!n || n->key > now_ms)
         return NULL;
-    dtx_txn_t *t = h->heap[0];
-    s_heap_remove(h, t);
-    t->due_ms = 0;
-    return t;
+    dtx_heap_remove(&self->timers, n);
+    return (dtx_txn_t *)((char *)n - offsetof(dtx_txn_t, timer));
 }
 
-int64_t dtx_timer_next(const dtx_txntable_t *h)
+int64_t dtx_timer_next(const dtx_txntable_t *self)
 {
-    return h->heap_n ? h->heap[0]->due_ms : -1;
+    const dtx_heap_node_t *n = dtx_heap_first(&self->timers);
+    return n ? n->key : -1;
 }
 
 /* --- lifetime --- */
@@ -317,7 +250,7 @@ void dtx_txn_unlink(dtx_txntable_t *self, dtx_txn_t *txn)
         *pp = txn->hnext;
         self->count--;
     }
-    s_heap_remove(self, txn);
+    dtx_heap_remove(&self->timers, &txn->timer);
     self->payload -= txn->payload_bytes;
     txn->payload_bytes = 0;
     txn->dead = 1;

@@ -47,7 +47,7 @@ int64_t dtx_txn_payload_total(const dtx_txntable_t *self);
 void dtx_txn_payload_add(dtx_txntable_t *self, dtx_txn_t *txn, int64_t n);
 /* Calls fn on every transaction; fn may evict the one it is given. */
 void dtx_txn_each(dtx_txntable_t *self, void (*fn)(dtx_txn_t *, void *), void *arg);
-/* Timer heap keyed by txn->due_ms. */
+/* Timers: one per transaction, in a heap (dtx/heap.h) keyed by txn->timer. */
 void dtx_timer_set(dtx_txntable_t *self, dtx_txn_t *txn, int64_t due_ms);  /* 0 = cancel */
 dtx_txn_t *dtx_timer_due(dtx_txntable_t *self, int64_t now_ms);   /* pops one due txn */
 int64_t dtx_timer_next(const dtx_txntable_t *self);                     /* earliest due, or -1 */

@@ -22,10 +22,10 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
                                const dtx_msg_t *msg);
 /* Resumes a stuck transaction (operator action): back to its decision. */
 void dtx_driver_resume(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer);
-/* Runs the timers of txn (called by the loop when txn->due_ms passed). */
+/* Runs the timers of txn (called by the loop when its timer is due). */
 void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now_ms);
 
-/* Recomputes txn->due_ms from its branches and deadline and reschedules. */
+/* Recomputes txn's timer from its branches and deadline and reschedules. */
 void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn);
 
 #endif

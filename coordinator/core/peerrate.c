@@ -2,9 +2,11 @@
  * peerrate.c — a hash of connections by routing id, with an LRU list for
  * forgetting the least recently heard (peerrate.h states the contract).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/hashtab.h"
 #include "dtx/types.h"
 #include "peerrate.h"
 #include "registry.h"
@@ -23,18 +25,14 @@ typedef struct s_peer {
 struct dtx_peerrate {
     int64_t    rate[2];
     int        max_peers;
-    s_peer_t **b;
-    size_t     nb;
-    size_t     count;
+    dtx_hashtab_t by_rid;       /* every tracked peer */
     s_peer_t  *head, *tail;
 };
 
-static uint64_t s_fnv(const uint8_t *p, size_t n)
+static uint64_t s_hash(const void *elem)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    const s_peer_t *p = elem;
+    return dtx_hash_bytes(p->rid, p->rid_len);
 }
 
 dtx_peerrate_t *dtx_peerrate_new(int64_t request_rate, int64_t register_rate, int max_peers)
@@ -45,11 +43,8 @@ dtx_peerrate_t *dtx_peerrate_new(int64_t request_rate, int64_t register_rate, in
     self->rate[DTX_PEERRATE_REQUEST] = request_rate;
     self->rate[DTX_PEERRATE_REGISTER] = register_rate;
     self->max_peers = max_peers > 0 ? max_peers : 1;
-    self->nb = 1024;
-    while (self->nb < (size_t)self->max_peers)
-        self->nb *= 2;
-    self->b = calloc(self->nb, sizeof *self->b);
-    if (!self->b) {
+    if (dtx_hashtab_init(&self->by_rid, offsetof(s_peer_t, hnext), s_hash,
+                         (size_t)self->max_peers) != 0) {
         free(self);
         return NULL;
     }
@@ -65,7 +60,7 @@ void dtx_peerrate_destroy(dtx_peerrate_t **self_p)
         n = p->next;
         free(p);
     }
-    free(self->b);
+    dtx_hashtab_fini(&self->by_rid);
     free(self);
     *self_p = NULL;
 }
@@ -96,13 +91,8 @@ static void s_push_front(dtx_peerrate_t *self, s_peer_t *p)
 
 static void s_forget(dtx_peerrate_t *self, s_peer_t *p)
 {
-    s_peer_t **pp = &self->b[s_fnv(p->rid, p->rid_len) & (self->nb - 1)];
-    while (*pp && *pp != p)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = p->hnext;
+    dtx_hashtab_remove(&self->by_rid, p);
     s_unlink(self, p);
-    self->count--;
     free(p);
 }
 
@@ -117,12 +107,11 @@ int dtx_peerrate_take(dtx_peerrate_t *self, const uint8_t *rid, size_t rid_len, 
     /* Forget the idle ones first: bounded work, from the LRU end. */
     for (int i = 0; i < 8 && self->tail && self->tail->last_ms < now_ms - S_IDLE_MS; i++)
         s_forget(self, self->tail);
-    size_t k = s_fnv(rid, rid_len) & (self->nb - 1);
-    s_peer_t *p = self->b[k];
+    s_peer_t *p = dtx_hashtab_head(&self->by_rid, dtx_hash_bytes(rid, rid_len));
     while (p && !(p->rid_len == rid_len && memcmp(p->rid, rid, rid_len) == 0))
         p = p->hnext;
     if (!p) {
-        if (self->count >= (size_t)self->max_peers)
+        if (self->by_rid.count >= (size_t)self->max_peers)
             s_forget(self, self->tail);
         p = calloc(1, sizeof *p);
         if (!p)
@@ -132,9 +121,7 @@ int dtx_peerrate_take(dtx_peerrate_t *self, const uint8_t *rid, size_t rid_len, 
         p->tokens[0] = (double)self->rate[0];
         p->tokens[1] = (double)self->rate[1];
         p->last_ms = now_ms;
-        p->hnext = self->b[k];
-        self->b[k] = p;
-        self->count++;
+        dtx_hashtab_insert(&self->by_rid, p);
     } else {
         s_unlink(self, p);
         int64_t dt = now_ms - p->last_ms;
@@ -159,5 +146,5 @@ int dtx_peerrate_take(dtx_peerrate_t *self, const uint8_t *rid, size_t rid_len, 
 
 size_t dtx_peerrate_count(const dtx_peerrate_t *self)
 {
-    return self->count;
+    return self->by_rid.count;
 }

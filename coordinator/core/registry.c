@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/hashtab.h"
 #include "registry.h"
 
 typedef struct s_resource s_resource_t;
@@ -33,48 +34,27 @@ struct s_resource {
     s_resource_t *hnext;
 };
 
-/* A chained hash table over elements that embed their own next pointer
- * (at next_off) and whose hash hash() recomputes for a resize. */
-typedef struct s_table {
-    void   **b;
-    size_t   n;                   /* buckets, a power of two */
-    size_t   count;
-    size_t   next_off;
-    uint64_t (*hash)(const void *e);
-} s_table_t;
-
 struct dtx_registry {
     s_inst_t   **all;             /* every instance, for expiry and visits */
     int          nall;
     int          capall;
     uint64_t     serial;          /* last serial given */
-    s_table_t    by_rid, by_name, by_serial, resources;
+    dtx_hashtab_t by_rid, by_name, by_serial, resources;
     s_resource_t **res_list;      /* every resource, in creation order */
     int          nres;
     int          capres;
 };
 
-#define S_NEXT(t, e) (*(void **)((char *)(e) + (t)->next_off))
-
-static uint64_t s_fnv(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
 static uint64_t s_hash_rid(const void *e)
 {
     const s_inst_t *in = e;
-    return s_fnv(in->pub.rid, in->pub.rid_len);
+    return dtx_hash_bytes(in->pub.rid, in->pub.rid_len);
 }
 
 static uint64_t s_hash_name(const void *e)
 {
     const s_inst_t *in = e;
-    return s_fnv(in->pub.name, strlen(in->pub.name));
+    return dtx_hash_bytes(in->pub.name, strlen(in->pub.name));
 }
 
 static uint64_t s_hash_serial(const void *e)
@@ -86,57 +66,7 @@ static uint64_t s_hash_serial(const void *e)
 static uint64_t s_hash_resource(const void *e)
 {
     const s_resource_t *r = e;
-    return s_fnv(r->name, strlen(r->name));
-}
-
-static int s_table_init(s_table_t *t, size_t next_off, uint64_t (*hash)(const void *))
-{
-    t->n = 64;
-    t->b = calloc(t->n, sizeof *t->b);
-    t->count = 0;
-    t->next_off = next_off;
-    t->hash = hash;
-    return t->b ? 0 : DTX_ENOMEM;
-}
-
-static void s_table_insert(s_table_t *t, void *e)
-{
-    if (t->count >= t->n) {
-        size_t n = t->n * 2;
-        void **b = calloc(n, sizeof *b);
-        if (b) { /* else: longer chains, still correct */
-            for (size_t i = 0; i < t->n; i++)
-                for (void *x = t->b[i], *nx; x; x = nx) {
-                    nx = S_NEXT(t, x);
-                    size_t k = t->hash(x) & (n - 1);
-                    S_NEXT(t, x) = b[k];
-                    b[k] = x;
-                }
-            free(t->b);
-            t->b = b;
-            t->n = n;
-        }
-    }
-    size_t k = t->hash(e) & (t->n - 1);
-    S_NEXT(t, e) = t->b[k];
-    t->b[k] = e;
-    t->count++;
-}
-
-static void s_table_remove(s_table_t *t, void *e)
-{
-    void **pp = &t->b[t->hash(e) & (t->n - 1)];
-    while (*pp && *pp != e)
-        pp = &S_NEXT(t, *pp);
-    if (*pp) {
-        *pp = S_NEXT(t, e);
-        t->count--;
-    }
-}
-
-static void *s_table_head(const s_table_t *t, uint64_t h)
-{
-    return t->b[h & (t->n - 1)];
+    return dtx_hash_bytes(r->name, strlen(r->name));
 }
 
 dtx_registry_t *dtx_registry_new(void)
@@ -144,10 +74,10 @@ dtx_registry_t *dtx_registry_new(void)
     dtx_registry_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    if (s_table_init(&self->by_rid, offsetof(s_inst_t, next_rid), s_hash_rid) != 0 ||
-        s_table_init(&self->by_name, offsetof(s_inst_t, next_name), s_hash_name) != 0 ||
-        s_table_init(&self->by_serial, offsetof(s_inst_t, next_serial), s_hash_serial) != 0 ||
-        s_table_init(&self->resources, offsetof(s_resource_t, hnext), s_hash_resource) != 0) {
+    if (dtx_hashtab_init(&self->by_rid, offsetof(s_inst_t, next_rid), s_hash_rid, 64) != 0 ||
+        dtx_hashtab_init(&self->by_name, offsetof(s_inst_t, next_name), s_hash_name, 64) != 0 ||
+        dtx_hashtab_init(&self->by_serial, offsetof(s_inst_t, next_serial), s_hash_serial, 64) != 0 ||
+        dtx_hashtab_init(&self->resources, offsetof(s_resource_t, hnext), s_hash_resource, 64) != 0) {
         dtx_registry_destroy(&self);
         return NULL;
     }
@@ -169,10 +99,10 @@ void dtx_registry_destroy(dtx_registry_t **self_p)
         free(self->res_list[i]);
     }
     free(self->res_list);
-    free(self->by_rid.b);
-    free(self->by_name.b);
-    free(self->by_serial.b);
-    free(self->resources.b);
+    dtx_hashtab_fini(&self->by_rid);
+    dtx_hashtab_fini(&self->by_name);
+    dtx_hashtab_fini(&self->by_serial);
+    dtx_hashtab_fini(&self->resources);
     free(self);
     *self_p = NULL;
 }
@@ -194,7 +124,8 @@ static int s_grow(void **arr, int *cap, int need, size_t elem)
 
 static s_inst_t *s_find_rid(dtx_registry_t *self, const uint8_t *rid, size_t rid_len)
 {
-    for (s_inst_t *in = s_table_head(&self->by_rid, s_fnv(rid, rid_len)); in; in = in->next_rid)
+    for (s_inst_t *in = dtx_hashtab_head(&self->by_rid, dtx_hash_bytes(rid, rid_len)); in;
+         in = in->next_rid)
         if (in->pub.rid_len == rid_len && memcmp(in->pub.rid, rid, rid_len) == 0)
             return in;
     return NULL;
@@ -202,7 +133,7 @@ static s_inst_t *s_find_rid(dtx_registry_t *self, const uint8_t *rid, size_t rid
 
 static s_inst_t *s_find_name(dtx_registry_t *self, const char *name)
 {
-    for (s_inst_t *in = s_table_head(&self->by_name, s_fnv(name, strlen(name))); in;
+    for (s_inst_t *in = dtx_hashtab_head(&self->by_name, dtx_hash_bytes(name, strlen(name))); in;
          in = in->next_name)
         if (strcmp(in->pub.name, name) == 0)
             return in;
@@ -223,7 +154,7 @@ dtx_instance_t *dtx_registry_find(dtx_registry_t *self, const uint8_t *rid, size
 
 dtx_instance_t *dtx_registry_find_serial(dtx_registry_t *self, uint64_t serial)
 {
-    for (s_inst_t *in = s_table_head(&self->by_serial, serial * 0x9E3779B97F4A7C15ull); in;
+    for (s_inst_t *in = dtx_hashtab_head(&self->by_serial, serial * 0x9E3779B97F4A7C15ull); in;
          in = in->next_serial)
         if (in->pub.serial == serial)
             return &in->pub;
@@ -232,7 +163,7 @@ dtx_instance_t *dtx_registry_find_serial(dtx_registry_t *self, uint64_t serial)
 
 static s_resource_t *s_resource(dtx_registry_t *self, const char *name, int create)
 {
-    for (s_resource_t *r = s_table_head(&self->resources, s_fnv(name, strlen(name))); r;
+    for (s_resource_t *r = dtx_hashtab_head(&self->resources, dtx_hash_bytes(name, strlen(name))); r;
          r = r->hnext)
         if (strcmp(r->name, name) == 0)
             return r;
@@ -246,7 +177,7 @@ static s_resource_t *s_resource(dtx_registry_t *self, const char *name, int crea
     strcpy(r->name, name);
     r->idx = self->nres;
     self->res_list[self->nres++] = r;
-    s_table_insert(&self->resources, r);
+    dtx_hashtab_insert(&self->resources, r);
     return r;
 }
 
@@ -261,7 +192,7 @@ static void s_remove(dtx_registry_t *self, s_inst_t *in)
             }
         if (r->count == 0) {
             /* Names nobody serves any more cost nothing. */
-            s_table_remove(&self->resources, r);
+            dtx_hashtab_remove(&self->resources, r);
             s_resource_t *lastr = self->res_list[--self->nres];
             self->res_list[r->idx] = lastr;
             lastr->idx = r->idx;
@@ -269,9 +200,9 @@ static void s_remove(dtx_registry_t *self, s_inst_t *in)
             free(r);
         }
     }
-    s_table_remove(&self->by_rid, in);
-    s_table_remove(&self->by_name, in);
-    s_table_remove(&self->by_serial, in);
+    dtx_hashtab_remove(&self->by_rid, in);
+    dtx_hashtab_remove(&self->by_name, in);
+    dtx_hashtab_remove(&self->by_serial, in);
     s_inst_t *last = self->all[--self->nall];
     self->all[in->idx] = last;
     last->idx = in->idx;
@@ -327,9 +258,9 @@ dtx_instance_t *dtx_registry_register(dtx_registry_t *self, const uint8_t *rid, 
         in->pub.registered_ms = now_ms;
         in->idx = self->nall;
         self->all[self->nall++] = in;
-        s_table_insert(&self->by_rid, in);
-        s_table_insert(&self->by_name, in);
-        s_table_insert(&self->by_serial, in);
+        dtx_hashtab_insert(&self->by_rid, in);
+        dtx_hashtab_insert(&self->by_name, in);
+        dtx_hashtab_insert(&self->by_serial, in);
     }
     in->pub.last_seen_ms = now_ms;
     for (int i = 0; i < in->pub.nresources; i++)

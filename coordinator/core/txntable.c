@@ -1,5 +1,5 @@
 /*
- * txntable.c — in-memory transactions: a chained hash table by gid and a
+ * txntable.c — in-memory transactions: a hash table by gid (dtx/hashtab.h) and a
  * heap of timers (dtx/heap.h: one node per transaction, keyed by its
  * earliest due time, so that a reschedule is O(log n)).
  *
@@ -11,27 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/hashtab.h"
 #include "dtx/heap.h"
 #include "dtx/id.h"
 #include "txn.h"
 #include "txntable.h"
 
 struct dtx_txntable {
-    dtx_txn_t  **buckets;
-    size_t       nbuckets;
-    size_t       count;
+    dtx_hashtab_t by_gid;      /* every live transaction, hashed by txn->shard */
     dtx_heap_t   timers;       /* every transaction with a timer, by txn->timer.key */
     int64_t      payload;      /* sum of payload_bytes of live transactions */
 };
+
+static uint64_t s_hash(const void *elem)
+{
+    return ((const dtx_txn_t *)elem)->shard;
+}
 
 dtx_txntable_t *dtx_txntable_new(void)
 {
     dtx_txntable_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->nbuckets = 1024;
-    self->buckets = calloc(self->nbuckets, sizeof(dtx_txn_t *));
-    if (!self->buckets) {
+    if (dtx_hashtab_init(&self->by_gid, offsetof(dtx_txn_t, hnext), s_hash, 1024) != 0) {
         free(self);
         return NULL;
     }
@@ -59,58 +61,31 @@ static void s_free_txn(dtx_txn_t *txn)
     free(txn);
 }
 
+static void s_free_one(void *elem, void *arg)
+{
+    (void)arg;
+    s_free_txn(elem);
+}
+
 void dtx_txntable_destroy(dtx_txntable_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     dtx_txntable_t *self = *self_p;
-    for (size_t i = 0; i < self->nbuckets; i++) {
-        dtx_txn_t *t = self->buckets[i];
-        while (t) {
-            dtx_txn_t *next = t->hnext;
-            s_free_txn(t);
-            t = next;
-        }
-    }
-    free(self->buckets);
+    dtx_hashtab_each(&self->by_gid, s_free_one, NULL);
+    dtx_hashtab_fini(&self->by_gid);
     dtx_heap_free(&self->timers);
     free(self);
     *self_p = NULL;
 }
 
-static size_t s_bucket(const dtx_txntable_t *self, uint32_t shard)
-{
-    return shard & (self->nbuckets - 1);
-}
-
 dtx_txn_t *dtx_txn_find(dtx_txntable_t *self, const char *gid)
 {
     uint32_t h = dtx_id_hash(gid);
-    for (dtx_txn_t *t = self->buckets[s_bucket(self, h)]; t; t = t->hnext)
+    for (dtx_txn_t *t = dtx_hashtab_head(&self->by_gid, h); t; t = t->hnext)
         if (t->shard == h && strcmp(t->gid, gid) == 0)
             return t;
     return NULL;
-}
-
-static void s_grow(dtx_txntable_t *self)
-{
-    size_t n = self->nbuckets * 2;
-    dtx_txn_t **b = calloc(n, sizeof *b);
-    if (!b)
-        return; /* keep working with longer chains */
-    for (size_t i = 0; i < self->nbuckets; i++) {
-        dtx_txn_t *t = self->buckets[i];
-        while (t) {
-            dtx_txn_t *next = t->hnext;
-            size_t k = t->shard & (n - 1);
-            t->hnext = b[k];
-            b[k] = t;
-            t = next;
-        }
-    }
-    free(self->buckets);
-    self->buckets = b;
-    self->nbuckets = n;
 }
 
 dtx_txn_t *dtx_txn_create(dtx_txntable_t *self, const char *gid)
@@ -121,12 +96,7 @@ dtx_txn_t *dtx_txn_create(dtx_txntable_t *self, const char *gid)
     strcpy(txn->gid, gid);
     txn->shard = dtx_id_hash(gid);
     dtx_heap_node_init(&txn->timer);
-    if (self->count >= self->nbuckets)
-        s_grow(self);
-    size_t k = s_bucket(self, txn->shard);
-    txn->hnext = self->buckets[k];
-    self->buckets[k] = txn;
-    self->count++;
+    dtx_hashtab_insert(&self->by_gid, txn);
     return txn;
 }
 
@@ -165,7 +135,7 @@ dtx_branch_t *dtx_txn_add_branch(dtx_txn_t *txn, uint32_t no)
 
 size_t dtx_txn_count(const dtx_txntable_t *self)
 {
-    return self->count;
+    return self->by_gid.count;
 }
 
 int64_t dtx_txn_payload_total(const dtx_txntable_t *self)
@@ -181,16 +151,21 @@ void dtx_txn_payload_add(dtx_txntable_t *self, dtx_txn_t *txn, int64_t n)
     self->payload += n;
 }
 
+typedef struct {
+    void (*fn)(dtx_txn_t *, void *);
+    void *arg;
+} s_each_t;
+
+static void s_each_one(void *elem, void *arg)
+{
+    s_each_t *each = arg;
+    each->fn(elem, each->arg); /* may evict elem: the table steps over it first */
+}
+
 void dtx_txn_each(dtx_txntable_t *self, void (*fn)(dtx_txn_t *, void *), void *arg)
 {
-    for (size_t i = 0; i < self->nbuckets; i++) {
-        dtx_txn_t *t = self->buckets[i];
-        while (t) {
-            dtx_txn_t *next = t->hnext; /* fn may evict t */
-            fn(t, arg);
-            t = next;
-        }
-    }
+    s_each_t each = { fn, arg };
+    dtx_hashtab_each(&self->by_gid, s_each_one, &each);
 }
 
 /* --- timers --- */
@@ -243,13 +218,7 @@ void dtx_txn_unlink(dtx_txntable_t *self, dtx_txn_t *txn)
 {
     if (txn->dead)
         return;
-    dtx_txn_t **pp = &self->buckets[s_bucket(self, txn->shard)];
-    while (*pp && *pp != txn)
-        pp = &(*pp)->hnext;
-    if (*pp) {
-        *pp = txn->hnext;
-        self->count--;
-    }
+    dtx_hashtab_remove(&self->by_gid, txn);
     dtx_heap_remove(&self->timers, &txn->timer);
     self->payload -= txn->payload_bytes;
     txn->payload_bytes = 0;

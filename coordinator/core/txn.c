@@ -253,5 +253,6 @@ int dtx_branch_restore(dtx_branch_t *br, int state)
 void dtx_branch_enter(dtx_branch_t *br, int next)
 {
     assert(next == br->state || dtx_branch_transition_ok(br->state, next));
+    assert(next != DTX_BRANCH_CONFIRMED || !br->unknown_vote);
     br->state = next;
 }

@@ -221,6 +221,13 @@ int dtx_state_is_final(int state);
  *   loading, writing, finishing, owned, dead: the engine's bookkeeping of
  *              its log writes, not states; a dead transaction is never
  *              moved.
+ * A branch's flags:
+ *   unknown_vote  TCC only: loaded while TRYING, its vote lost with the
+ *              coordinator that sent the Try; the branch can then only be
+ *              CANCELLED (never CONFIRMED: dtx_branch_enter asserts it).
+ *   inflight, writing, never_sent, has_waiter: the engine's bookkeeping
+ *              (a PHASE awaits its reply; a write of the branch is in
+ *              flight; no PHASE ever left; an initiator awaits the vote).
  */
 /* A new transaction: ACTIVE in mode, no decision. */
 void dtx_txn_start(dtx_txn_t *txn, int mode);

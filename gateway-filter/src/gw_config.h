@@ -182,4 +182,21 @@ int dtx_gw_config_rule_index(const dtx_gw_config_t *self, const char *name);
  * NULL: 0). */
 int dtx_gw_config_uses_dtxd_inflight(const dtx_gw_config_t *self);
 
+#define DTX_GW_DTXD_TOKEN_MAX 1000  /* longest token sent (characters) */
+
+/* 1 when token can go in an Authorization header: 1..DTX_GW_DTXD_TOKEN_MAX
+ * printable ASCII characters, no space. */
+int dtx_gw_dtxd_token_ok(const char *token);
+
+/* Reads a token file the way dtxctl --token-file does: the first line that
+ * is neither blank nor a # comment; from "name:token" the token. 0 with the
+ * token in out, or DTX_EIO (cannot read) / DTX_EINVAL (no token, longer
+ * than cap - 1, or not dtx_gw_dtxd_token_ok) with a message in err that
+ * never holds the file's text. */
+int dtx_gw_dtxd_token_load(const char *path, char *out, size_t cap, char *err, size_t errlen);
+
+/* Overwrites n bytes at p with zeros (a secret no longer needed); the
+ * compiler does not drop it. */
+void dtx_gw_token_wipe(void *p, size_t n);
+
 #endif

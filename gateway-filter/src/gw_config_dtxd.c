@@ -2,14 +2,16 @@
  * gw_config_dtxd.c — the "dtxd" section of the configuration: where the
  * coordinator takes transactions (endpoint, for transactional routes) and
  * where its admin API answers (admin, for the dtxd_inflight signal of
- * adaptive rules), with the check that ties such rules to it. Defaults
- * and meanings are in docs/gateway.md.
+ * adaptive rules), with the check that ties such rules to it, and the
+ * checks of the admin token (dtxd.admin_token, --dtxd-token, a token
+ * file). Defaults and meanings are in docs/gateway.md.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "dtx/types.h"
 #include "gw_config_json.h"
-#include "gw_dtxd_watch.h"
 
 /* "http://X" or "https://X": a scheme, then a host (and port) with no
  * path, query, fragment or white space; one trailing '/' is trimmed. */
@@ -96,4 +98,60 @@ int dtx_gw_config_uses_dtxd_inflight(const dtx_gw_config_t *self)
             self->rules[i].signal == DTX_GW_SIGNAL_DTXD_INFLIGHT)
             return 1;
     return 0;
+}
+
+/* ---------------- the admin token ---------------- */
+
+void dtx_gw_token_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+int dtx_gw_dtxd_token_ok(const char *token)
+{
+    size_t n = 0;
+    for (; token && token[n]; n++)
+        if ((unsigned char)token[n] <= ' ' || (unsigned char)token[n] >= 0x7f)
+            return 0;
+    return n > 0 && n <= DTX_GW_DTXD_TOKEN_MAX;
+}
+
+int dtx_gw_dtxd_token_load(const char *path, char *out, size_t cap, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return DTX_EIO;
+    }
+    char line[1024];
+    int rc = DTX_EINVAL;
+    snprintf(err, errlen, "%s: holds no token (one line: the token, or name:token)", path);
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *s = line;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        size_t n = strlen(s);
+        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            s[--n] = '\0';
+        if (!*s || *s == '#')
+            continue;
+        const char *tok = strchr(s, ':') ? strchr(s, ':') + 1 : s;
+        if (*tok && strlen(tok) >= cap)
+            snprintf(err, errlen, "%s: the token is longer than %zu characters", path, cap - 1);
+        else if (*tok && !dtx_gw_dtxd_token_ok(tok))
+            snprintf(err, errlen, "%s: the token must be 1-%d printable characters without "
+                                  "spaces", path, DTX_GW_DTXD_TOKEN_MAX);
+        else if (*tok) {
+            snprintf(out, cap, "%s", tok);
+            err[0] = '\0';
+            rc = 0;
+        }
+        break;
+    }
+    dtx_gw_token_wipe(line, sizeof line);
+    fclose(f);
+    return rc;
 }

@@ -6,10 +6,7 @@
  * only so that curl_multi_wakeup can end a fetch in progress when the
  * gateway stops: the thread still does one blocking fetch at a time.
  */
-#include <errno.h>
-#include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,203 +18,10 @@
 #include "dtx/log.h"
 #include "dtx/types.h"
 #include "gw_clock.h"
+#include "gw_dtxd_reading.h"
 #include "gw_dtxd_watch.h"
 
-#define S_NAME_LEN  (sizeof DTX_GW_DTXD_GAUGE - 1)
-#define S_MAX_COUNT 9007199254740992.0  /* 2^53: beyond, a double is no exact count */
 #define S_MAX_BODY  ((size_t)1 << 20)   /* dtxd's /metrics is a few KiB */
-
-/* ---------------- parsing ---------------- */
-
-static int s_fail(const char **why, const char *what, int rc)
-{
-    if (why)
-        *why = what;
-    return rc;
-}
-
-static const char *s_blanks(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    return p;
-}
-
-/* One sample's rest, after the metric name: [{labels}] value [timestamp]. */
-static int s_sample(const char *p, const char *end, double *value, const char **why)
-{
-    if (p < end && *p == '{') {
-        int quoted = 0;
-        for (p++; p < end && (quoted || *p != '}'); p++) {
-            if (quoted && *p == '\\')
-                p++;
-            else if (*p == '"')
-                quoted = !quoted;
-        }
-        if (p >= end)
-            return s_fail(why, "unterminated label set", DTX_EPROTO);
-        p++;
-    }
-    const char *v = s_blanks(p, end);
-    if (v == p || v == end)
-        return s_fail(why, "no value", DTX_EPROTO);
-    const char *ve = v;
-    while (ve < end && *ve != ' ' && *ve != '\t')
-        ve++;
-    char buf[64];
-    if ((size_t)(ve - v) >= sizeof buf)
-        return s_fail(why, "value is not a number", DTX_EPROTO);
-    memcpy(buf, v, (size_t)(ve - v));
-    buf[ve - v] = '\0';
-    char *stop;
-    errno = 0;
-    double x = strtod(buf, &stop);
-    if (*stop || stop == buf)
-        return s_fail(why, "value is not a number", DTX_EPROTO);
-    if (isnan(x))
-        return s_fail(why, "value is NaN", DTX_EPROTO);
-    if (x < 0)
-        return s_fail(why, "value is negative", DTX_EPROTO);
-    if (isinf(x) || x >= S_MAX_COUNT)
-        return s_fail(why, "value is too large", DTX_EPROTO);
-    /* An optional timestamp (integer milliseconds), then nothing. */
-    const char *t = s_blanks(ve, end);
-    if (t < end) {
-        const char *te = t + (*t == '-');
-        while (te < end && *te >= '0' && *te <= '9')
-            te++;
-        if (te == t || s_blanks(te, end) != end || (te == t + 1 && *t == '-'))
-            return s_fail(why, "garbage after the value", DTX_EPROTO);
-    }
-    *value = x;
-    return 0;
-}
-
-int dtx_gw_dtxd_parse_inflight(const char *text, size_t len, int64_t *inflight,
-                               const char **why)
-{
-    const char *p = text, *end = text + len;
-    double sum = 0;
-    int found = 0;
-    s_fail(why, "", 0);
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *le = eol ? eol : end;
-        const char *next = eol ? eol + 1 : end;
-        if (le > p && le[-1] == '\r')
-            le--;
-        p = s_blanks(p, le);
-        if ((size_t)(le - p) >= S_NAME_LEN && memcmp(p, DTX_GW_DTXD_GAUGE, S_NAME_LEN) == 0 &&
-            (p + S_NAME_LEN == le || p[S_NAME_LEN] == ' ' || p[S_NAME_LEN] == '\t' ||
-             p[S_NAME_LEN] == '{')) {
-            double v = 0;
-            int rc = s_sample(p + S_NAME_LEN, le, &v, why);
-            if (rc < 0)
-                return rc;
-            sum += v;
-            found = 1;
-            if (sum >= S_MAX_COUNT)
-                return s_fail(why, "sum of the samples is too large", DTX_EPROTO);
-        }
-        p = next;
-    }
-    if (!found)
-        return s_fail(why, "no " DTX_GW_DTXD_GAUGE " sample (dtxd too old?)", DTX_EUNSUPPORTED);
-    *inflight = (int64_t)sum;
-    return 0;
-}
-
-/* ---------------- the published reading ---------------- */
-
-/* A sequence lock: odd while the writer is between its stores. */
-static atomic_uint   s_seq;
-static atomic_llong  s_inflight;
-static atomic_llong  s_at_us;
-static atomic_ullong s_poll_errors;
-static atomic_ullong s_fail_open;
-
-void dtx_gw_dtxd_reading_publish(int64_t inflight, int64_t at_us)
-{
-    unsigned seq = atomic_load_explicit(&s_seq, memory_order_relaxed);
-    atomic_store_explicit(&s_seq, seq + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&s_inflight, inflight, memory_order_relaxed);
-    atomic_store_explicit(&s_at_us, at_us, memory_order_relaxed);
-    atomic_store_explicit(&s_seq, seq + 2, memory_order_release);
-}
-
-void dtx_gw_dtxd_reading_get(dtx_gw_dtxd_reading_t *out)
-{
-    for (;;) {
-        unsigned before = atomic_load_explicit(&s_seq, memory_order_acquire);
-        out->inflight = atomic_load_explicit(&s_inflight, memory_order_relaxed);
-        out->at_us = atomic_load_explicit(&s_at_us, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (!(before & 1) && atomic_load_explicit(&s_seq, memory_order_relaxed) == before)
-            return;
-        sched_yield();  /* the writer is between its stores: let it finish */
-    }
-}
-
-uint64_t dtx_gw_dtxd_poll_errors(void) { return atomic_load(&s_poll_errors); }
-uint64_t dtx_gw_dtxd_fail_open(void) { return atomic_load(&s_fail_open); }
-void dtx_gw_dtxd_count_fail_open(void) { atomic_fetch_add(&s_fail_open, 1); }
-
-/* ---------------- the token file ---------------- */
-
-static void s_wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
-int dtx_gw_dtxd_token_ok(const char *token)
-{
-    size_t n = 0;
-    for (; token && token[n]; n++)
-        if ((unsigned char)token[n] <= ' ' || (unsigned char)token[n] >= 0x7f)
-            return 0;
-    return n > 0 && n <= DTX_GW_DTXD_TOKEN_MAX;
-}
-
-int dtx_gw_dtxd_token_load(const char *path, char *out, size_t cap, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return DTX_EIO;
-    }
-    char line[1024];
-    int rc = DTX_EINVAL;
-    snprintf(err, errlen, "%s: holds no token (one line: the token, or name:token)", path);
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char *s = line;
-        while (*s == ' ' || *s == '\t')
-            s++;
-        size_t n = strlen(s);
-        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-            s[--n] = '\0';
-        if (!*s || *s == '#')
-            continue;
-        const char *tok = strchr(s, ':') ? strchr(s, ':') + 1 : s;
-        if (*tok && strlen(tok) >= cap)
-            snprintf(err, errlen, "%s: the token is longer than %zu characters", path, cap - 1);
-        else if (*tok && !dtx_gw_dtxd_token_ok(tok))
-            snprintf(err, errlen, "%s: the token must be 1-%d printable characters without "
-                                  "spaces", path, DTX_GW_DTXD_TOKEN_MAX);
-        else if (*tok) {
-            snprintf(out, cap, "%s", tok);
-            err[0] = '\0';
-            rc = 0;
-        }
-        break;
-    }
-    s_wipe(line, sizeof line);
-    fclose(f);
-    return rc;
-}
 
 /* ---------------- the watch thread ---------------- */
 
@@ -278,7 +82,7 @@ static int s_fetch(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg, char *
     if (token) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
         hdrs = curl_slist_append(hdrs, auth);
-        s_wipe(auth, sizeof auth);
+        dtx_gw_token_wipe(auth, sizeof auth);
     }
     snprintf(url, sizeof url, "%s/metrics", cfg->dtxd_admin);
     CURL *e = self->easy;
@@ -310,7 +114,7 @@ static int s_fetch(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg, char *
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     for (struct curl_slist *h = hdrs; h; h = h->next)
-        s_wipe(h->data, strlen(h->data));
+        dtx_gw_token_wipe(h->data, strlen(h->data));
     curl_slist_free_all(hdrs);
     long status = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -346,7 +150,7 @@ static void s_poll(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg)
     if (atomic_load(&self->stopping))
         return;
     if (rc < 0) {
-        atomic_fetch_add(&s_poll_errors, 1);
+        dtx_gw_dtxd_count_poll_error();
         if (!self->failing)
             dtx_log_warn("dtxd metrics poll failed", "url=%s/metrics error=\"%s\"",
                          cfg->dtxd_admin, why);
@@ -464,7 +268,7 @@ static void s_free(dtx_gw_dtxd_watch_t *self)
     if (self->multi)
         curl_multi_cleanup(self->multi);
     if (self->token) {
-        s_wipe(self->token, strlen(self->token));
+        dtx_gw_token_wipe(self->token, strlen(self->token));
         free(self->token);
     }
     free(self->body.data);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "gw_clock.h"
-#include "gw_dtxd_watch.h"
+#include "gw_dtxd_reading.h"
 #include "gw_metrics.h"
 #include "gw_runtime.h"
 

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "gw_clock.h"
-#include "gw_dtxd_watch.h"
+#include "gw_dtxd_reading.h"
 #include "gw_route.h"
 #include "gw_rules.h"
 #include "gw_runtime.h"

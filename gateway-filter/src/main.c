@@ -29,6 +29,7 @@
 #include "dtx/config.h"
 #include "dtx/log.h"
 #include "gw_admin.h"
+#include "gw_config.h"
 #include "gw_dtxd_watch.h"
 #include "gw_health.h"
 #include "gw_metrics.h"

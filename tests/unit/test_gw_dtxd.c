@@ -12,6 +12,7 @@
 #include "dtx/types.h"
 #include "gw_adaptive.h"
 #include "gw_clock.h"
+#include "gw_dtxd_reading.h"
 #include "gw_dtxd_watch.h"
 #include "gw_filters.h"
 #include "gw_runtime.h"

@@ -33,7 +33,12 @@ int dtx_gw_apply(dtx_gw_current_t *current, dtx_gw_config_t *cfg, uint64_t *gene
 {
     pthread_mutex_lock(&s_swap_lock);
     dtx_gw_runtime_t *old = dtx_gw_current_acquire(current);
-    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, old);
+    if (!old) {  /* the app always holds a generation: a misuse */
+        pthread_mutex_unlock(&s_swap_lock);
+        dtx_gw_config_destroy(&cfg);
+        return DTX_ESTATE;
+    }
+    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, old, old->shared);
     dtx_gw_runtime_unref(&old);
     if (!rt) {
         pthread_mutex_unlock(&s_swap_lock);

@@ -118,37 +118,39 @@ int dtx_gw_dtxd_parse_inflight(const char *text, size_t len, int64_t *inflight,
 
 /* ---------------- the published reading ---------------- */
 
-/* A sequence lock: odd while the writer is between its stores. */
-static atomic_uint   s_seq;
-static atomic_llong  s_inflight;
-static atomic_llong  s_at_us;
-static atomic_ullong s_poll_errors;
-static atomic_ullong s_fail_open;
-
-void dtx_gw_dtxd_reading_publish(int64_t inflight, int64_t at_us)
+void dtx_gw_dtxd_init(dtx_gw_dtxd_t *self)
 {
-    unsigned seq = atomic_load_explicit(&s_seq, memory_order_relaxed);
-    atomic_store_explicit(&s_seq, seq + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&s_inflight, inflight, memory_order_relaxed);
-    atomic_store_explicit(&s_at_us, at_us, memory_order_relaxed);
-    atomic_store_explicit(&s_seq, seq + 2, memory_order_release);
+    atomic_init(&self->seq, 0);
+    atomic_init(&self->inflight, 0);
+    atomic_init(&self->at_us, 0);
+    atomic_init(&self->poll_errors, 0);
+    atomic_init(&self->fail_open, 0);
 }
 
-void dtx_gw_dtxd_reading_get(dtx_gw_dtxd_reading_t *out)
+void dtx_gw_dtxd_reading_publish(dtx_gw_dtxd_t *self, int64_t inflight, int64_t at_us)
+{
+    unsigned seq = atomic_load_explicit(&self->seq, memory_order_relaxed);
+    atomic_store_explicit(&self->seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&self->inflight, inflight, memory_order_relaxed);
+    atomic_store_explicit(&self->at_us, at_us, memory_order_relaxed);
+    atomic_store_explicit(&self->seq, seq + 2, memory_order_release);
+}
+
+void dtx_gw_dtxd_reading_get(dtx_gw_dtxd_t *self, dtx_gw_dtxd_reading_t *out)
 {
     for (;;) {
-        unsigned before = atomic_load_explicit(&s_seq, memory_order_acquire);
-        out->inflight = atomic_load_explicit(&s_inflight, memory_order_relaxed);
-        out->at_us = atomic_load_explicit(&s_at_us, memory_order_relaxed);
+        unsigned before = atomic_load_explicit(&self->seq, memory_order_acquire);
+        out->inflight = atomic_load_explicit(&self->inflight, memory_order_relaxed);
+        out->at_us = atomic_load_explicit(&self->at_us, memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
-        if (!(before & 1) && atomic_load_explicit(&s_seq, memory_order_relaxed) == before)
+        if (!(before & 1) && atomic_load_explicit(&self->seq, memory_order_relaxed) == before)
             return;
         sched_yield();  /* the writer is between its stores: let it finish */
     }
 }
 
-uint64_t dtx_gw_dtxd_poll_errors(void) { return atomic_load(&s_poll_errors); }
-void dtx_gw_dtxd_count_poll_error(void) { atomic_fetch_add(&s_poll_errors, 1); }
-uint64_t dtx_gw_dtxd_fail_open(void) { return atomic_load(&s_fail_open); }
-void dtx_gw_dtxd_count_fail_open(void) { atomic_fetch_add(&s_fail_open, 1); }
+uint64_t dtx_gw_dtxd_poll_errors(dtx_gw_dtxd_t *self) { return atomic_load(&self->poll_errors); }
+void dtx_gw_dtxd_count_poll_error(dtx_gw_dtxd_t *self) { atomic_fetch_add(&self->poll_errors, 1); }
+uint64_t dtx_gw_dtxd_fail_open(dtx_gw_dtxd_t *self) { return atomic_load(&self->fail_open); }
+void dtx_gw_dtxd_count_fail_open(dtx_gw_dtxd_t *self) { atomic_fetch_add(&self->fail_open, 1); }

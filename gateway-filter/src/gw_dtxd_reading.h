@@ -12,6 +12,7 @@
 #ifndef DTX_GW_DTXD_READING_H
 #define DTX_GW_DTXD_READING_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,18 +35,33 @@ typedef struct dtx_gw_dtxd_reading {
     int64_t at_us;     /* when it arrived (gw_clock.h); 0: no reading */
 } dtx_gw_dtxd_reading_t;
 
+/* What one gateway knows of dtxd: the last good reading behind a
+ * sequence lock (seq odd while the writer is between its stores), and
+ * the counters. Owned by the app (gw_runtime.h: dtx_gw_shared_t); fields
+ * are read and written only through the functions below. */
+typedef struct dtx_gw_dtxd {
+    atomic_uint   seq;
+    atomic_llong  inflight;
+    atomic_llong  at_us;
+    atomic_ullong poll_errors;  /* dtx_gw_dtxd_poll_errors_total */
+    atomic_ullong fail_open;    /* dtx_gw_dtxd_fail_open_total */
+} dtx_gw_dtxd_t;
+
+/* No reading, counters at 0. */
+void dtx_gw_dtxd_init(dtx_gw_dtxd_t *self);
+
 /* A consistent copy of the last good reading (lock-free; any thread). */
-void dtx_gw_dtxd_reading_get(dtx_gw_dtxd_reading_t *out);
+void dtx_gw_dtxd_reading_get(dtx_gw_dtxd_t *self, dtx_gw_dtxd_reading_t *out);
 /* Publishes a reading; at_us 0 clears it. One writer at a time (the
  * watch thread; unit tests). */
-void dtx_gw_dtxd_reading_publish(int64_t inflight, int64_t at_us);
+void dtx_gw_dtxd_reading_publish(dtx_gw_dtxd_t *self, int64_t inflight, int64_t at_us);
 
-/* Counters for /metrics (process lifetime). */
-uint64_t dtx_gw_dtxd_poll_errors(void);
-uint64_t dtx_gw_dtxd_fail_open(void);
+/* Counters for /metrics (life of self). */
+uint64_t dtx_gw_dtxd_poll_errors(dtx_gw_dtxd_t *self);
+uint64_t dtx_gw_dtxd_fail_open(dtx_gw_dtxd_t *self);
 /* Counts one failed poll (the watch). */
-void dtx_gw_dtxd_count_poll_error(void);
+void dtx_gw_dtxd_count_poll_error(dtx_gw_dtxd_t *self);
 /* Counts one request admitted only because the reading was stale. */
-void dtx_gw_dtxd_count_fail_open(void);
+void dtx_gw_dtxd_count_fail_open(dtx_gw_dtxd_t *self);
 
 #endif

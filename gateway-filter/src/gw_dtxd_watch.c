@@ -32,6 +32,7 @@ typedef struct {
 
 struct dtx_gw_dtxd_watch {
     dtx_gw_current_t *current;
+    dtx_gw_dtxd_t    *dtxd;      /* where readings are published */
     char             *token;     /* override of dtxd.admin_token, or NULL */
     pthread_t         thread;
     pthread_mutex_t   lock;      /* guards stop, kicked */
@@ -150,7 +151,7 @@ static void s_poll(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg)
     if (atomic_load(&self->stopping))
         return;
     if (rc < 0) {
-        dtx_gw_dtxd_count_poll_error();
+        dtx_gw_dtxd_count_poll_error(self->dtxd);
         if (!self->failing)
             dtx_log_warn("dtxd metrics poll failed", "url=%s/metrics error=\"%s\"",
                          cfg->dtxd_admin, why);
@@ -160,7 +161,7 @@ static void s_poll(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg)
         self->failing = 1;
         return;
     }
-    dtx_gw_dtxd_reading_publish(inflight, dtx_gw_now_us());
+    dtx_gw_dtxd_reading_publish(self->dtxd, inflight, dtx_gw_now_us());
     if (self->failing)
         dtx_log_info("dtxd metrics poll recovered", "url=%s/metrics inflight=%lld",
                      cfg->dtxd_admin, (long long)inflight);
@@ -171,7 +172,7 @@ static void s_poll(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg)
 static void s_check_stale(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg, int64_t now)
 {
     dtx_gw_dtxd_reading_t r;
-    dtx_gw_dtxd_reading_get(&r);
+    dtx_gw_dtxd_reading_get(self->dtxd, &r);
     int64_t age_us = now - (r.at_us ? r.at_us : self->since_us);
     int stale = age_us > cfg->dtxd_stale_ms * 1000;
     if (stale && !self->stale)
@@ -193,7 +194,7 @@ static int64_t s_step(dtx_gw_dtxd_watch_t *self, int64_t *next_us)
     int64_t wait = -1;
     if (!dtx_gw_config_uses_dtxd_inflight(cfg)) {
         if (self->watching) {
-            dtx_gw_dtxd_reading_publish(0, 0);
+            dtx_gw_dtxd_reading_publish(self->dtxd, 0, 0);
             dtx_log_info("dtxd watch idle", "reason=\"no rule uses signal dtxd_inflight\"");
         }
         self->watching = self->failing = self->stale = 0;
@@ -277,12 +278,14 @@ static void s_free(dtx_gw_dtxd_watch_t *self)
     free(self);
 }
 
-dtx_gw_dtxd_watch_t *dtx_gw_dtxd_watch_start(dtx_gw_current_t *current, const char *token)
+dtx_gw_dtxd_watch_t *dtx_gw_dtxd_watch_start(dtx_gw_current_t *current, dtx_gw_dtxd_t *dtxd,
+                                             const char *token)
 {
     dtx_gw_dtxd_watch_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->current = current;
+    self->dtxd = dtxd;
     atomic_init(&self->stopping, 0);
     pthread_mutex_init(&self->lock, NULL);
     pthread_condattr_t attr;
@@ -320,6 +323,6 @@ void dtx_gw_dtxd_watch_stop(dtx_gw_dtxd_watch_t **self_p)
     pthread_mutex_unlock(&self->lock);
     curl_multi_wakeup(self->multi);
     pthread_join(self->thread, NULL);
-    dtx_gw_dtxd_reading_publish(0, 0);
+    dtx_gw_dtxd_reading_publish(self->dtxd, 0, 0);
     s_free(self);
 }

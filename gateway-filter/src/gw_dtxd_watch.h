@@ -37,14 +37,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_dtxd_reading.h"
 #include "gw_runtime.h"
 
 typedef struct dtx_gw_dtxd_watch dtx_gw_dtxd_watch_t;
 
-/* Starts the watch over the generations of current (which must outlive
- * it). token (may be NULL) overrides dtxd.admin_token (--dtxd-token,
- * --dtxd-token-file); it is copied. NULL when the thread cannot start. */
-dtx_gw_dtxd_watch_t *dtx_gw_dtxd_watch_start(dtx_gw_current_t *current, const char *token);
+/* Starts the watch over the generations of current, publishing into
+ * dtxd (both must outlive it). token (may be NULL) overrides
+ * dtxd.admin_token (--dtxd-token, --dtxd-token-file); it is copied. NULL
+ * when the thread cannot start. */
+dtx_gw_dtxd_watch_t *dtx_gw_dtxd_watch_start(dtx_gw_current_t *current, dtx_gw_dtxd_t *dtxd,
+                                             const char *token);
 /* Stops and frees it quickly, even mid-fetch; clears the reading.
  * Idempotent; nulls *self_p. */
 void dtx_gw_dtxd_watch_stop(dtx_gw_dtxd_watch_t **self_p);

@@ -49,8 +49,8 @@ static void s_edge_done(dtx_gw_req_t *req)
     if (!req->route)
         return;
     dtx_gw_route_stats_t *st = req->route->stats;
-    dtx_gw_metrics_observe(st, req->client_gone ? 0 : req->final_status,
-                           req->sent ? req->upstream_us : 0);
+    dtx_gw_stats_observe(st, req->client_gone ? 0 : req->final_status,
+                         req->sent ? req->upstream_us : 0);
     if (req->rejected_by && !req->fallback_pool && req->reply.status >= 429 &&
         req->reply.status != 504)
         atomic_fetch_add(&st->rejected, 1);

@@ -64,7 +64,7 @@ int dtx_gw_route_head(dtx_gw_req_t *req)
     dtx_gw_runtime_t *rt = req->rt;
     req->route = dtx_gw_route_match(rt->routes, rt->nroutes, req->method, req->host, req->path);
     if (!req->route) {
-        dtx_gw_metrics_unrouted();
+        dtx_gw_stats_count_unrouted(rt->shared->stats);
         dtx_gw_reply_set(req, 404, "application/json",
                          "{\"error\":\"no route matches\",\"method\":\"%.16s\"}\n",
                          req->method);

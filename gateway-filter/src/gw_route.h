@@ -17,8 +17,8 @@
 #include "gw_chain.h"
 #include "gw_config.h"
 #include "gw_lb.h"
-#include "gw_metrics.h"
 #include "gw_rules.h"
+#include "gw_stats.h"
 
 typedef struct dtx_gw_route {
     const dtx_gw_route_cfg_t *cfg;  /* in the generation's config */

@@ -180,14 +180,15 @@ static void s_release(dtx_gw_req_t *req, int reached, int64_t now_us);
  * threshold; a stale reading (or none) admits (gw_adaptive.h). */
 static int s_dtxd_admit(const dtx_gw_rule_t *r, const dtx_gw_req_t *req, int64_t now_us)
 {
+    dtx_gw_dtxd_t *dtxd = &req->rt->shared->dtxd;
     dtx_gw_dtxd_reading_t reading;
-    dtx_gw_dtxd_reading_get(&reading);
-    int64_t stale_ms = req->rt && req->rt->cfg->dtxd_stale_ms > 0 ? req->rt->cfg->dtxd_stale_ms
-                                                                   : DTX_GW_DTXD_STALE_MS_FLOOR;
+    dtx_gw_dtxd_reading_get(dtxd, &reading);
+    int64_t stale_ms = req->rt->cfg->dtxd_stale_ms > 0 ? req->rt->cfg->dtxd_stale_ms
+                                                        : DTX_GW_DTXD_STALE_MS_FLOOR;
     dtx_gw_dtxd_verdict_t v = dtx_gw_dtxd_decide(reading.inflight, reading.at_us, now_us,
                                                  r->cfg.dtxd_max_inflight, stale_ms * 1000);
     if (v == DTX_GW_DTXD_STALE)
-        dtx_gw_dtxd_count_fail_open();
+        dtx_gw_dtxd_count_fail_open(dtxd);
     return v != DTX_GW_DTXD_SHED;
 }
 

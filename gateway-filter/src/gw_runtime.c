@@ -2,9 +2,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/types.h"
 #include "gw_runtime.h"
+#include "gw_txn.h"
 
-static atomic_ullong s_generations;
+int dtx_gw_shared_init(dtx_gw_shared_t *self)
+{
+    memset(self, 0, sizeof *self);
+    dtx_gw_dtxd_init(&self->dtxd);
+    atomic_init(&self->generations, 0);
+    self->stats = dtx_gw_stats_new();
+    self->txn = dtx_gw_txn_clients_new();
+    if (!self->stats || !self->txn) {
+        dtx_gw_shared_fini(self);
+        return DTX_ENOMEM;
+    }
+    return 0;
+}
+
+void dtx_gw_shared_fini(dtx_gw_shared_t *self)
+{
+    dtx_gw_txn_clients_destroy(&self->txn);
+    dtx_gw_stats_destroy(&self->stats);
+}
 
 static dtx_gw_pool_t *s_find_pool(const dtx_gw_runtime_t *old, const dtx_gw_pool_cfg_t *c)
 {
@@ -24,7 +44,8 @@ static dtx_gw_rule_t *s_find_rule(const dtx_gw_runtime_t *old, const dtx_gw_rule
     return NULL;
 }
 
-dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtime_t *old)
+dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtime_t *old,
+                                       dtx_gw_shared_t *shared)
 {
     dtx_gw_runtime_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -33,7 +54,8 @@ dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtim
     }
     atomic_init(&self->refs, 1);
     self->cfg = cfg;
-    self->generation = atomic_fetch_add(&s_generations, 1) + 1;
+    self->shared = shared;
+    self->generation = atomic_fetch_add(&shared->generations, 1) + 1;
     self->pools = calloc((size_t)cfg->npools + 1, sizeof *self->pools);
     self->rules = calloc((size_t)cfg->nrules + 1, sizeof *self->rules);
     self->routes = calloc((size_t)cfg->nroutes + 1, sizeof *self->routes);
@@ -63,7 +85,7 @@ dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtim
         r->split = calloc((size_t)c->nsplit, sizeof *r->split);
         r->weights = calloc((size_t)c->nsplit, sizeof *r->weights);
         r->rules = calloc((size_t)c->nrules + 1, sizeof *r->rules);
-        r->stats = dtx_gw_metrics_route(c->name);
+        r->stats = dtx_gw_stats_route(shared->stats, c->name);
         if (!r->split || !r->weights || !r->rules || !r->stats)
             goto fail;
         for (int k = 0; k < c->nsplit; k++) {

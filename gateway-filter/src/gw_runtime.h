@@ -18,12 +18,31 @@
 #include <stdatomic.h>
 
 #include "gw_config.h"
+#include "gw_dtxd_reading.h"
 #include "gw_lb.h"
 #include "gw_route.h"
 #include "gw_rules.h"
+#include "gw_stats.h"
+
+struct dtx_gw_txn_clients;
+
+/* What every generation of one gateway shares and outlives them all:
+ * owned by the app, set up before the first generation is built and
+ * torn down after the last one is gone. */
+typedef struct dtx_gw_shared {
+    dtx_gw_stats_t            *stats;       /* route counters, by route name */
+    dtx_gw_dtxd_t              dtxd;        /* the dtxd_inflight reading */
+    struct dtx_gw_txn_clients *txn;         /* dtx clients of the transaction filter */
+    atomic_ullong              generations; /* generations built so far */
+} dtx_gw_shared_t;
+
+/* 0, or DTX_ENOMEM (self is then left empty: _fini is still safe). */
+int  dtx_gw_shared_init(dtx_gw_shared_t *self);
+void dtx_gw_shared_fini(dtx_gw_shared_t *self);
 
 typedef struct dtx_gw_runtime {
     atomic_int         refs;
+    dtx_gw_shared_t   *shared;   /* the gateway's; not owned */
     dtx_gw_config_t   *cfg;      /* owned */
     dtx_gw_route_t    *routes;
     int                nroutes;
@@ -34,9 +53,11 @@ typedef struct dtx_gw_runtime {
     uint64_t           generation;
 } dtx_gw_runtime_t;
 
-/* Builds a generation, taking ownership of cfg (even on failure). old
- * may be NULL. NULL on allocation failure. */
-dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtime_t *old);
+/* Builds a generation of the gateway that owns shared (which must
+ * outlive it), taking ownership of cfg (even on failure). old may be
+ * NULL. NULL on allocation failure. */
+dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtime_t *old,
+                                       dtx_gw_shared_t *shared);
 dtx_gw_runtime_t *dtx_gw_runtime_ref(dtx_gw_runtime_t *self);
 void dtx_gw_runtime_unref(dtx_gw_runtime_t **self_p);
 

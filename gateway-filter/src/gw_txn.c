@@ -16,20 +16,31 @@ typedef struct s_pooled {
     char            *endpoint;
 } s_pooled_t;
 
-static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
-static s_pooled_t *s_free;
+struct dtx_gw_txn_clients {
+    pthread_mutex_t lock;  /* guards idle */
+    s_pooled_t     *idle;  /* clients not in use, any endpoint */
+};
 
-static s_pooled_t *s_borrow(const char *endpoint, int64_t timeout_ms)
+dtx_gw_txn_clients_t *dtx_gw_txn_clients_new(void)
 {
-    pthread_mutex_lock(&s_lock);
-    s_pooled_t *p = s_free, **pp = &s_free;
+    dtx_gw_txn_clients_t *self = calloc(1, sizeof *self);
+    if (self)
+        pthread_mutex_init(&self->lock, NULL);
+    return self;
+}
+
+static s_pooled_t *s_borrow(dtx_gw_txn_clients_t *self, const char *endpoint,
+                            int64_t timeout_ms)
+{
+    pthread_mutex_lock(&self->lock);
+    s_pooled_t *p = self->idle, **pp = &self->idle;
     while (p && strcmp(p->endpoint, endpoint) != 0) {
         pp = &p->next;
         p = p->next;
     }
     if (p)
         *pp = p->next;
-    pthread_mutex_unlock(&s_lock);
+    pthread_mutex_unlock(&self->lock);
     if (!p) {
         p = calloc(1, sizeof *p);
         if (!p)
@@ -50,7 +61,7 @@ static s_pooled_t *s_borrow(const char *endpoint, int64_t timeout_ms)
     return p;
 }
 
-static void s_give_back(s_pooled_t *p, int broken)
+static void s_give_back(dtx_gw_txn_clients_t *self, s_pooled_t *p, int broken)
 {
     if (broken) {
         /* A timed-out client may still get a late reply; start afresh. */
@@ -59,23 +70,26 @@ static void s_give_back(s_pooled_t *p, int broken)
         free(p);
         return;
     }
-    pthread_mutex_lock(&s_lock);
-    p->next = s_free;
-    s_free = p;
-    pthread_mutex_unlock(&s_lock);
+    pthread_mutex_lock(&self->lock);
+    p->next = self->idle;
+    self->idle = p;
+    pthread_mutex_unlock(&self->lock);
 }
 
-void dtx_gw_txn_shutdown(void)
+void dtx_gw_txn_clients_destroy(dtx_gw_txn_clients_t **self_p)
 {
-    pthread_mutex_lock(&s_lock);
-    s_pooled_t *p = s_free;
-    s_free = NULL;
-    pthread_mutex_unlock(&s_lock);
+    if (!self_p || !*self_p)
+        return;
+    dtx_gw_txn_clients_t *self = *self_p;
+    *self_p = NULL;
+    s_pooled_t *p = self->idle;
     while (p) {
         s_pooled_t *next = p->next;
-        s_give_back(p, 1);
+        s_give_back(self, p, 1);
         p = next;
     }
+    pthread_mutex_destroy(&self->lock);
+    free(self);
 }
 
 int dtx_gw_txn_body(dtx_gw_req_t *req)
@@ -84,11 +98,12 @@ int dtx_gw_txn_body(dtx_gw_req_t *req)
     if (!c->transactional || req->fallback_pool)
         return DTX_GW_NEXT;
     const dtx_gw_config_t *cfg = req->rt->cfg;
-    s_pooled_t *p = s_borrow(cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
+    dtx_gw_txn_clients_t *clients = req->rt->shared->txn;
+    s_pooled_t *p = s_borrow(clients, cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
     int rc = p ? dtx_client_begin(p->client, DTX_MODE_TCC, (uint32_t)c->txn_timeout_ms, req->gid)
                : DTX_ENOMEM;
     if (p)
-        s_give_back(p, rc == DTX_ETIMEOUT || rc == DTX_EIO);
+        s_give_back(clients, p, rc == DTX_ETIMEOUT || rc == DTX_EIO);
     if (rc != 0) {
         atomic_fetch_add(&req->route->stats->txn_begin_failed, 1);
         dtx_log_warn("transaction begin failed", "route=%s err=%s", c->name, dtx_strerror(rc));
@@ -107,13 +122,14 @@ int dtx_gw_txn_body(dtx_gw_req_t *req)
 static int s_end(dtx_gw_req_t *req, int commit)
 {
     const dtx_gw_config_t *cfg = req->rt->cfg;
-    s_pooled_t *p = s_borrow(cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
+    dtx_gw_txn_clients_t *clients = req->rt->shared->txn;
+    s_pooled_t *p = s_borrow(clients, cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
     if (!p)
         return DTX_ENOMEM;
     int state = 0;
     int rc = commit ? dtx_client_commit(p->client, req->gid, &state)
                     : dtx_client_rollback(p->client, req->gid, &state);
-    s_give_back(p, rc == DTX_ETIMEOUT || rc == DTX_EIO);
+    s_give_back(clients, p, rc == DTX_ETIMEOUT || rc == DTX_EIO);
     return rc;
 }
 

@@ -16,7 +16,9 @@
  *  3. on_done: a transaction neither committed nor rolled back by then
  *     (the client went away, an error in between) is rolled back.
  *
- * dtx clients are not thread-safe: each call borrows one from a pool.
+ * dtx clients are not thread-safe: each call borrows one from the
+ * gateway's pool (dtx_gw_txn_clients_t, owned by the app and reached
+ * through the request's generation).
  */
 #ifndef DTX_GW_TXN_H
 #define DTX_GW_TXN_H
@@ -26,7 +28,12 @@
 int  dtx_gw_txn_body(dtx_gw_req_t *req);
 void dtx_gw_txn_response(dtx_gw_req_t *req);
 void dtx_gw_txn_done(dtx_gw_req_t *req);
-/* Closes every pooled client (at exit). */
-void dtx_gw_txn_shutdown(void);
+typedef struct dtx_gw_txn_clients dtx_gw_txn_clients_t;
+
+/* An empty pool of dtx clients. NULL on allocation failure. */
+dtx_gw_txn_clients_t *dtx_gw_txn_clients_new(void);
+/* Closes every pooled client and frees the pool (no request may use it
+ * any more). Idempotent; nulls *self_p. */
+void dtx_gw_txn_clients_destroy(dtx_gw_txn_clients_t **self_p);
 
 #endif

@@ -32,10 +32,8 @@
 #include "gw_config.h"
 #include "gw_dtxd_watch.h"
 #include "gw_health.h"
-#include "gw_metrics.h"
 #include "gw_proxy.h"
 #include "gw_server.h"
-#include "gw_txn.h"
 
 static char s_config[DTX_OPT_STRMAX];
 static char s_listen[DTX_OPT_STRMAX];
@@ -161,15 +159,21 @@ int main(int argc, char **argv)
         return 1;
     }
     int status = 1;
+    dtx_gw_shared_t shared;
     dtx_gw_current_t current;
-    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, NULL);
+    dtx_gw_runtime_t *rt = NULL;
+    if (dtx_gw_shared_init(&shared) == 0)
+        rt = dtx_gw_runtime_build(cfg, NULL, &shared);
+    else
+        dtx_gw_config_destroy(&cfg);
     dtx_gw_current_init(&current, rt);
     dtx_gw_server_t *server = rt ? dtx_gw_server_start(listen_copy, &current, (int)s_workers) : NULL;
     dtx_gw_admin_t *admin = server ? dtx_gw_admin_start(admin_copy, &current,
                                                         *s_admin_token ? s_admin_token : NULL)
                                    : NULL;
     dtx_gw_health_t *health = admin ? dtx_gw_health_start(&current) : NULL;
-    dtx_gw_dtxd_watch_t *watch = health ? dtx_gw_dtxd_watch_start(&current, s_dtxd_token)
+    dtx_gw_dtxd_watch_t *watch = health ? dtx_gw_dtxd_watch_start(&current, &shared.dtxd,
+                                                                  s_dtxd_token)
                                         : NULL;
     memset(s_dtxd_token, 0, sizeof s_dtxd_token);  /* the watch has its copy */
     if (!watch)
@@ -209,8 +213,7 @@ out:
     dtx_gw_admin_stop(&admin);
     dtx_gw_dtxd_watch_stop(&watch);
     dtx_gw_current_fini(&current);
-    dtx_gw_txn_shutdown();
+    dtx_gw_shared_fini(&shared);
     curl_global_cleanup();
-    dtx_gw_metrics_shutdown();
     return status;
 }

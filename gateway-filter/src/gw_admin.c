@@ -27,30 +27,6 @@ typedef struct {
     int    too_big;
 } s_body_t;
 
-static pthread_mutex_t s_swap_lock = PTHREAD_MUTEX_INITIALIZER;
-
-int dtx_gw_apply(dtx_gw_current_t *current, dtx_gw_config_t *cfg, uint64_t *generation)
-{
-    pthread_mutex_lock(&s_swap_lock);
-    dtx_gw_runtime_t *old = dtx_gw_current_acquire(current);
-    if (!old) {  /* the app always holds a generation: a misuse */
-        pthread_mutex_unlock(&s_swap_lock);
-        dtx_gw_config_destroy(&cfg);
-        return DTX_ESTATE;
-    }
-    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, old, old->shared);
-    dtx_gw_runtime_unref(&old);
-    if (!rt) {
-        pthread_mutex_unlock(&s_swap_lock);
-        return DTX_ENOMEM;
-    }
-    if (generation)
-        *generation = rt->generation;
-    dtx_gw_current_swap(current, rt);
-    pthread_mutex_unlock(&s_swap_lock);
-    return 0;
-}
-
 static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *type,
                               const char *body, size_t len)
 {
@@ -156,7 +132,7 @@ static enum MHD_Result s_handle(dtx_gw_admin_t *self, struct MHD_Connection *con
         return s_json(conn, 200, "{\"valid\":true%s%s}", NULL, NULL);
     }
     uint64_t gen = 0;
-    if (dtx_gw_apply(self->current, cfg, &gen) < 0)
+    if (dtx_gw_current_apply(self->current, cfg, &gen) < 0)
         return s_json(conn, 500, "{\"error\":\"out of memory\"%s%s}", NULL, NULL);
     char g[32];
     snprintf(g, sizeof g, "%llu", (unsigned long long)gen);

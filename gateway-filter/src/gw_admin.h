@@ -30,10 +30,4 @@ dtx_gw_admin_t *dtx_gw_admin_start(const char *listen, dtx_gw_current_t *current
 int  dtx_gw_admin_port(const dtx_gw_admin_t *self);
 void dtx_gw_admin_stop(dtx_gw_admin_t **self_p);
 
-/* Builds a generation from cfg (taking it) and swaps it in. Swaps are
- * serialized. Returns 0 (generation in *generation), DTX_ENOMEM, or
- * DTX_ESTATE when current holds no generation to take the gateway's
- * shared state from. */
-int dtx_gw_apply(dtx_gw_current_t *current, dtx_gw_config_t *cfg, uint64_t *generation);
-
 #endif

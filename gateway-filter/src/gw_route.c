@@ -3,7 +3,7 @@
 #include <strings.h>
 
 #include "gw_route.h"
-#include "gw_runtime.h"
+#include "gw_generation.h"
 
 static int s_host_eq(const char *want, const char *host)
 {

@@ -11,7 +11,7 @@
 #include "gw_dtxd_reading.h"
 #include "gw_route.h"
 #include "gw_rules.h"
-#include "gw_runtime.h"
+#include "gw_generation.h"
 
 /* ---------------- rule objects ---------------- */
 

@@ -140,6 +140,7 @@ void dtx_gw_runtime_unref(dtx_gw_runtime_t **self_p)
 
 void dtx_gw_current_init(dtx_gw_current_t *self, dtx_gw_runtime_t *rt)
 {
+    pthread_mutex_init(&self->apply_lock, NULL);
     pthread_mutex_init(&self->lock, NULL);
     self->rt = rt;
     self->on_swap = NULL;
@@ -150,6 +151,7 @@ void dtx_gw_current_fini(dtx_gw_current_t *self)
 {
     dtx_gw_runtime_unref(&self->rt);
     pthread_mutex_destroy(&self->lock);
+    pthread_mutex_destroy(&self->apply_lock);
 }
 
 dtx_gw_runtime_t *dtx_gw_current_acquire(dtx_gw_current_t *self)
@@ -177,4 +179,26 @@ void dtx_gw_current_on_swap(dtx_gw_current_t *self, void (*fn)(void *arg), void 
     self->on_swap = fn;
     self->on_swap_arg = arg;
     pthread_mutex_unlock(&self->lock);
+}
+
+int dtx_gw_current_apply(dtx_gw_current_t *self, dtx_gw_config_t *cfg, uint64_t *generation)
+{
+    pthread_mutex_lock(&self->apply_lock);
+    dtx_gw_runtime_t *old = dtx_gw_current_acquire(self);
+    if (!old) {  /* the app always holds a generation: a misuse */
+        pthread_mutex_unlock(&self->apply_lock);
+        dtx_gw_config_destroy(&cfg);
+        return DTX_ESTATE;
+    }
+    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, old, old->shared);
+    dtx_gw_runtime_unref(&old);
+    if (!rt) {
+        pthread_mutex_unlock(&self->apply_lock);
+        return DTX_ENOMEM;
+    }
+    if (generation)
+        *generation = rt->generation;
+    dtx_gw_current_swap(self, rt);
+    pthread_mutex_unlock(&self->apply_lock);
+    return 0;
 }

@@ -3,11 +3,11 @@
  * rules built from a configuration, and the atomic swap between them.
  *
  * Lifecycle:
- *  1. dtx_gw_runtime_build(cfg, old) makes a generation; pools and rules
+ *  1. dtx_gw_runtime_build(cfg, old, shared) makes a generation; pools and rules
  *     whose JSON is unchanged from `old` are the same objects (shared by
  *     reference count), so their state and counters carry over;
- *  2. dtx_gw_gateway_swap() installs it: requests that started before
- *     keep the generation they took (dtx_gw_runtime_acquire) until they
+ *  2. dtx_gw_current_swap() installs it: requests that started before
+ *     keep the generation they took (dtx_gw_current_acquire) until they
  *     end, new requests take the new one; no request ever sees a mix;
  *  3. the old generation is freed when its last request releases it.
  */
@@ -18,40 +18,11 @@
 #include <stdatomic.h>
 
 #include "gw_config.h"
-#include "gw_dtxd_reading.h"
-#include "gw_lb.h"
-#include "gw_route.h"
-#include "gw_rules.h"
-#include "gw_stats.h"
-
-struct dtx_gw_txn_clients;
-
-/* What every generation of one gateway shares and outlives them all:
- * owned by the app, set up before the first generation is built and
- * torn down after the last one is gone. */
-typedef struct dtx_gw_shared {
-    dtx_gw_stats_t            *stats;       /* route counters, by route name */
-    dtx_gw_dtxd_t              dtxd;        /* the dtxd_inflight reading */
-    struct dtx_gw_txn_clients *txn;         /* dtx clients of the transaction filter */
-    atomic_ullong              generations; /* generations built so far */
-} dtx_gw_shared_t;
+#include "gw_generation.h"
 
 /* 0, or DTX_ENOMEM (self is then left empty: _fini is still safe). */
 int  dtx_gw_shared_init(dtx_gw_shared_t *self);
 void dtx_gw_shared_fini(dtx_gw_shared_t *self);
-
-typedef struct dtx_gw_runtime {
-    atomic_int         refs;
-    dtx_gw_shared_t   *shared;   /* the gateway's; not owned */
-    dtx_gw_config_t   *cfg;      /* owned */
-    dtx_gw_route_t    *routes;
-    int                nroutes;
-    dtx_gw_pool_t    **pools;    /* index as cfg->pools */
-    int                npools;
-    dtx_gw_rule_t    **rules;    /* index as cfg->rules */
-    int                nrules;
-    uint64_t           generation;
-} dtx_gw_runtime_t;
 
 /* Builds a generation of the gateway that owns shared (which must
  * outlive it), taking ownership of cfg (even on failure). old may be
@@ -63,6 +34,7 @@ void dtx_gw_runtime_unref(dtx_gw_runtime_t **self_p);
 
 /* The holder of the current generation. */
 typedef struct dtx_gw_current {
+    pthread_mutex_t   apply_lock;  /* serializes dtx_gw_current_apply */
     pthread_mutex_t   lock;
     dtx_gw_runtime_t *rt;
     void            (*on_swap)(void *arg); /* told after each swap, or NULL */
@@ -79,6 +51,11 @@ void dtx_gw_current_swap(dtx_gw_current_t *self, dtx_gw_runtime_t *rt);
  * the swapping thread under the holder's lock: it must be quick and must
  * not call this holder. Once this returns, the previous listener is never
  * called again, so its owner may free arg. */
+/* Builds a generation from cfg (taking it) next to the one in force,
+ * sharing its state, and swaps it in. Calls are serialized. Returns 0
+ * (generation in *generation when not NULL), DTX_ENOMEM, or DTX_ESTATE
+ * when self holds no generation to take the shared state from. */
+int dtx_gw_current_apply(dtx_gw_current_t *self, dtx_gw_config_t *cfg, uint64_t *generation);
 void dtx_gw_current_on_swap(dtx_gw_current_t *self, void (*fn)(void *arg), void *arg);
 
 #endif

@@ -7,7 +7,7 @@
 #include "dtx/dtx.h"
 #include "dtx/log.h"
 #include "gw_route.h"
-#include "gw_runtime.h"
+#include "gw_generation.h"
 #include "gw_txn.h"
 
 typedef struct s_pooled {

@@ -202,7 +202,7 @@ int main(int argc, char **argv)
             continue;
         }
         uint64_t gen = 0;
-        if (dtx_gw_apply(&current, next, &gen) == 0)
+        if (dtx_gw_current_apply(&current, next, &gen) == 0)
             dtx_log_info("configuration reloaded", "generation=%llu", (unsigned long long)gen);
     }
     dtx_log_info("stopping", "in_flight=%d", dtx_gw_server_in_flight(server));

@@ -6,7 +6,7 @@
  *
  *   open ──(connecting)──▶ send ──▶ read head ──▶ read body ──▶ complete
  *     │         │            │          │                        (connection
- *     │         └ failed / timed out: next target (gw_proxy.c)    back to the
+ *     │         └ failed / timed out: DTX_GW_EXCHANGE_NEXT_TARGET  back to the
  *     │                      └──────────┴ a reused connection     cache)
  *     │                                   dead before any answer
  *     │                                   byte: once more on a new one
@@ -28,30 +28,21 @@
 
 static int s_send_some(dtx_gw_upstream_t *up);
 
-/* Lets go of the connection: kept for the next request when keep. */
-void dtx_gw_exchange_release(dtx_gw_upstream_t *up, int keep)
-{
-    if (up->conn) {
-        dtx_gw_conns_put(up->loop->conns, up->conn, keep, dtx_gw_now_us());
-        up->conn = NULL;
-    }
-}
-
 void dtx_gw_exchange_log(const dtx_gw_upstream_t *up, const char *what, const char *why)
 {
     dtx_log_warn(what, "pool=%s target=%s err=\"%s\"", up->pool->cfg.name,
                  up->target >= 0 ? up->pool->targets[up->target].url : "", why);
 }
 
-/* The attempt could not connect: the next target, or the call fails. */
-static void s_connect_failed(dtx_gw_upstream_t *up, const char *why)
+/* The attempt could not connect: the caller (gw_proxy.c) tries the next
+ * target, or the call fails. Returns DTX_GW_EXCHANGE_NEXT_TARGET. */
+static int s_connect_failed(dtx_gw_upstream_t *up, const char *why)
 {
     dtx_gw_exchange_log(up, "upstream connect failed", why);
-    dtx_gw_exchange_release(up, 0);
+    dtx_gw_call_release(up, 0);
     dtx_gw_call_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
     up->last_error = DTX_GW_UPERR_CONNECT;
-    if (dtx_gw_call_try_next(up) < 0)
-        dtx_gw_call_fail(up, up->req->upstream_error);
+    return DTX_GW_EXCHANGE_NEXT_TARGET;
 }
 
 /* Starts the exchange on a connection to the current target. */
@@ -79,7 +70,7 @@ int dtx_gw_exchange_open(dtx_gw_upstream_t *up)
         return 0;
     if (up->conn->reused && !up->fresh_retry && !(up->streaming && up->body_sent_any)) {
         up->fresh_retry = 1;         /* the kept connection was dead: a new one */
-        dtx_gw_exchange_release(up, 0);
+        dtx_gw_call_release(up, 0);
         return dtx_gw_exchange_open(up);
     }
     return -1;
@@ -93,10 +84,10 @@ static int s_retry_fresh(dtx_gw_upstream_t *up)
         (up->streaming && up->body_sent_any))
         return -1;
     up->fresh_retry = 1;
-    dtx_gw_exchange_release(up, 0);
+    dtx_gw_call_release(up, 0);
     if (dtx_gw_exchange_open(up) == 0)
         return 0;
-    dtx_gw_exchange_release(up, 0);
+    dtx_gw_call_release(up, 0);
     return -1;
 }
 
@@ -110,16 +101,10 @@ static void s_broken(dtx_gw_upstream_t *up, const char *why)
     dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
 }
 
-/* Body bytes sent so far on this attempt. */
-size_t dtx_gw_exchange_body_sent(const dtx_gw_upstream_t *up)
-{
-    return up->sent > up->out.len ? up->sent - up->out.len : 0;
-}
-
 /* The body bytes still to send: *p, *n. */
 static void s_body_left(const dtx_gw_upstream_t *up, const char **p, size_t *n)
 {
-    size_t done = dtx_gw_exchange_body_sent(up);
+    size_t done = dtx_gw_call_body_sent(up);
     *p = NULL;
     *n = 0;
     if (up->streaming) {
@@ -164,7 +149,7 @@ static int s_send_some(dtx_gw_upstream_t *up)
             return -1;
         }
         up->sent += (size_t)w;
-        if (dtx_gw_exchange_body_sent(up))
+        if (dtx_gw_call_body_sent(up))
             up->body_sent_any = 1;
     }
     if (up->streaming) {
@@ -242,7 +227,7 @@ static int s_keep_body(dtx_gw_upstream_t *up, const char *data, size_t len)
 static void s_complete(dtx_gw_upstream_t *up, int keep)
 {
     up->done = 1;
-    dtx_gw_exchange_release(up, keep && up->resp.keep_alive && !up->sending);
+    dtx_gw_call_release(up, keep && up->resp.keep_alive && !up->sending);
     dtx_gw_call_deadline_clear(up);
     dtx_gw_call_unwatch(up);
     dtx_gw_call_check(up);
@@ -372,48 +357,46 @@ static void s_read(dtx_gw_upstream_t *up)
 }
 
 /* An epoll event on the call's connection. */
-void dtx_gw_exchange_on_event(dtx_gw_upstream_t *up, uint32_t events)
+int dtx_gw_exchange_on_event(dtx_gw_upstream_t *up, uint32_t events)
 {
     if (up->conn->connecting) {
         int err = dtx_gw_conn_connect_result(up->conn);
-        if (err) {
-            s_connect_failed(up, strerror(err));
-            return;
-        }
+        if (err)
+            return s_connect_failed(up, strerror(err));
         if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-            return;
+            return 0;
         if (dtx_gw_call_deadline(up, up->call_due_us) < 0 || s_send_some(up) < 0) {
             s_broken(up, strerror(errno));
-            return;
+            return 0;
         }
     } else if (up->sending && (events & (EPOLLOUT | EPOLLERR))) {
         if (s_send_some(up) < 0) {
             s_broken(up, strerror(errno));
-            return;
+            return 0;
         }
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
         s_read(up);
+    return 0;
 }
 
 /* The call's deadline passed. */
-void dtx_gw_exchange_on_deadline(dtx_gw_upstream_t *up, int64_t now_us)
+int dtx_gw_exchange_on_deadline(dtx_gw_upstream_t *up, int64_t now_us)
 {
-    if (up->conn && up->conn->connecting && now_us < up->call_due_us) {
-        s_connect_failed(up, "connect timed out");
-        return;
-    }
+    if (up->conn && up->conn->connecting && now_us < up->call_due_us)
+        return s_connect_failed(up, "connect timed out");
     if (up->conn && up->conn->connecting) {
         /* The whole call's time is over before the connect: nothing
          * left, counted as a connect failure of that target. */
         dtx_gw_exchange_log(up, "upstream connect failed", "timed out");
-        dtx_gw_exchange_release(up, 0);
+        dtx_gw_call_release(up, 0);
         dtx_gw_call_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
         dtx_gw_call_fail(up, DTX_GW_UPERR_TIMEOUT);
-        return;
+        return 0;
     }
     dtx_gw_exchange_log(up, "upstream call failed", "timed out");
     dtx_gw_call_fail(up, DTX_GW_UPERR_TIMEOUT);
+    return 0;
 }
 
 /* Queues streamed body bytes and sends what the connection takes. */

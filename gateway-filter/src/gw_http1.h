@@ -67,6 +67,12 @@ int dtx_gw_http1_body(dtx_gw_http1_resp_t *self, const char *in, size_t len, siz
  * until close, or already complete), 0 when the answer is cut short. */
 int dtx_gw_http1_at_eof(const dtx_gw_http1_resp_t *self);
 
+/* One response header kept for the client (pointers into the head). */
+typedef struct dtx_gw_resp_header {
+    char *name;
+    char *value;
+} dtx_gw_resp_header_t;
+
 /* A growable byte buffer (request heads). */
 typedef struct dtx_gw_buf {
     char  *data;

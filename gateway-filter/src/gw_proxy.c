@@ -33,162 +33,28 @@
 
 #include "dtx/log.h"
 #include "gw_clock.h"
-#include "gw_route.h"
+#include "gw_proxy.h"
 #include "gw_upcall.h"
 #include "gw_upreq.h"
-
-/* ---------------- deadlines ---------------- */
 
 #define S_UP_OF(node) ((dtx_gw_upstream_t *)(void *)((char *)(node) - \
                                                      offsetof(dtx_gw_upstream_t, deadline)))
 
-void dtx_gw_call_deadline_clear(dtx_gw_upstream_t *up)
-{
-    dtx_gw_deadlines_clear(&up->loop->deadlines, &up->deadline);
-}
-
-/* Sets the call's deadline (-1: none). Returns 0 or -1 (out of memory). */
-int dtx_gw_call_deadline(dtx_gw_upstream_t *up, int64_t due_us)
-{
-    return dtx_gw_deadlines_set(&up->loop->deadlines, &up->deadline, due_us);
-}
-
-/* ---------------- lists ---------------- */
-
-static void s_ready_push(dtx_gw_upstream_t *up)
-{
-    dtx_gw_upstreams_t *l = up->loop;
-    if (up->in_ready)
-        return;
-    up->in_ready = 1;
-    up->ready_next = NULL;
-    up->ready_prev = l->ready_tail;
-    if (l->ready_tail)
-        l->ready_tail->ready_next = up;
-    else
-        l->ready_head = up;
-    l->ready_tail = up;
-}
-
-static void s_ready_remove(dtx_gw_upstream_t *up)
-{
-    dtx_gw_upstreams_t *l = up->loop;
-    if (!up->in_ready)
-        return;
-    up->in_ready = 0;
-    if (up->ready_prev)
-        up->ready_prev->ready_next = up->ready_next;
-    else
-        l->ready_head = up->ready_next;
-    if (up->ready_next)
-        up->ready_next->ready_prev = up->ready_prev;
-    else
-        l->ready_tail = up->ready_prev;
-    up->ready_prev = up->ready_next = NULL;
-}
-
-static void s_waiting_push(dtx_gw_upstream_t *up)
-{
-    dtx_gw_upstreams_t *l = up->loop;
-    if (up->in_waiting || up->client_fd < 0 || up->watching)
-        return;
-    up->in_waiting = 1;
-    up->wait_next = NULL;
-    up->wait_prev = l->waiting_tail;
-    if (l->waiting_tail)
-        l->waiting_tail->wait_next = up;
-    else
-        l->waiting_head = up;
-    l->waiting_tail = up;
-}
-
-static void s_waiting_remove(dtx_gw_upstream_t *up)
-{
-    dtx_gw_upstreams_t *l = up->loop;
-    if (!up->in_waiting)
-        return;
-    up->in_waiting = 0;
-    if (up->wait_prev)
-        up->wait_prev->wait_next = up->wait_next;
-    else
-        l->waiting_head = up->wait_next;
-    if (up->wait_next)
-        up->wait_next->wait_prev = up->wait_prev;
-    else
-        l->waiting_tail = up->wait_prev;
-    up->wait_prev = up->wait_next = NULL;
-}
-
-/* Is the wait the call is armed for over? */
-static int s_wait_over(const dtx_gw_upstream_t *up)
-{
-    if (up->failed)
-        return 1;
-    if (up->want_write)              /* room in the window, or the answer */
-        return up->done || up->headers_done ||
-               up->sbuf.len - (dtx_gw_exchange_body_sent(up) - up->sbase) < S_STREAM_WINDOW / 2;
-    if (up->phase == S_PHASE_HEADERS)
-        return up->headers_done && (!up->buffer_whole || up->done);
-    return up->len > up->off || up->done;
-}
-
-void dtx_gw_call_check(dtx_gw_upstream_t *up)
-{
-    if (up->armed && s_wait_over(up))
-        s_ready_push(up);
-}
-
-/* ---------------- client watch ---------------- */
-
-void dtx_gw_call_unwatch(dtx_gw_upstream_t *up)
-{
-    s_waiting_remove(up);
-    if (up->watching) {
-        epoll_ctl(up->loop->epfd, EPOLL_CTL_DEL, up->client_fd, NULL);
-        up->watching = 0;
-    }
-}
+/* ---------------- the client watch ---------------- */
 
 static void s_watch(dtx_gw_upstream_t *up)
 {
-    s_waiting_remove(up);
+    dtx_gw_call_waiting_remove(up);
     struct epoll_event ev = { .events = EPOLLRDHUP, .data.ptr = &up->client_src };
     if (epoll_ctl(up->loop->epfd, EPOLL_CTL_ADD, up->client_fd, &ev) == 0)
         up->watching = 1;
-}
-
-/* ---------------- the exchange ---------------- */
-
-/* Ends the attempt on the current target, feeding the pool. */
-void dtx_gw_call_attempt_over(dtx_gw_upstream_t *up, int outcome)
-{
-    if (up->target >= 0) {
-        atomic_fetch_sub(&up->pool->targets[up->target].in_flight, 1);
-        dtx_gw_pool_record(up->pool, up->target, dtx_gw_now_us(), outcome);
-        up->target = -1;
-    }
-}
-
-void dtx_gw_call_fail(dtx_gw_upstream_t *up, int error)
-{
-    if (up->req->upstream_error == DTX_GW_UPERR_NONE || !up->headers_done)
-        up->req->upstream_error = error;
-    if (up->phase == S_PHASE_HEADERS)
-        up->failed = 1;              /* nothing went to the client yet: an error answer */
-    else
-        up->cut = 1;                 /* the stream to the client is cut */
-    up->done = 1;
-    dtx_gw_exchange_release(up, 0);
-    dtx_gw_call_deadline_clear(up);
-    dtx_gw_call_unwatch(up);
-    dtx_gw_call_check(up);
 }
 
 /* ---------------- target choice ---------------- */
 
 /* Sends to the next target to try. Returns 0, or -1 when none is left
  * (req->upstream_error set). */
-int dtx_gw_call_try_next(dtx_gw_upstream_t *up)
+static int s_try_next(dtx_gw_upstream_t *up)
 {
     dtx_gw_req_t *req = up->req;
     dtx_gw_pool_t *pool = up->pool;
@@ -218,8 +84,7 @@ int dtx_gw_call_try_next(dtx_gw_upstream_t *up)
         dtx_gw_target_t *t = &pool->targets[idx];
         atomic_fetch_add(&t->in_flight, 1);
         atomic_fetch_add(&t->picked, 1);
-        int64_t timeout = req->route->cfg->timeout_ms ? req->route->cfg->timeout_ms
-                                                      : pool->cfg.timeout_ms;
+        int64_t timeout = up->timeout_ms ? up->timeout_ms : pool->cfg.timeout_ms;
         up->call_due_us = now + timeout * 1000;
         up->connect_due_us = now + pool->cfg.connect_timeout_ms * 1000;
         up->fresh_retry = 0;
@@ -234,10 +99,18 @@ int dtx_gw_call_try_next(dtx_gw_upstream_t *up)
             return 0;
         /* No connection at all: refused at once, or no socket. */
         dtx_gw_exchange_log(up, "upstream connect failed", strerror(errno));
-        dtx_gw_exchange_release(up, 0);
+        dtx_gw_call_release(up, 0);
         dtx_gw_call_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
         up->last_error = DTX_GW_UPERR_CONNECT;
     }
+}
+
+/* What the exchange returned: an attempt that could not connect moves on
+ * to the next target, or the call fails. */
+static void s_after_exchange(dtx_gw_upstream_t *up, int rc)
+{
+    if (rc == DTX_GW_EXCHANGE_NEXT_TARGET && s_try_next(up) < 0)
+        dtx_gw_call_fail(up, up->req->upstream_error);
 }
 
 /* ---------------- the worker's side ---------------- */
@@ -277,10 +150,11 @@ void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *
 {
     if (src->kind == DTX_GW_EV_UPSTREAM) {
         dtx_gw_conn_t *c = (dtx_gw_conn_t *)src;
-        if (!c->owner)
+        dtx_gw_upstream_t *up = c->owner;  /* c may be freed by the exchange */
+        if (!up)
             dtx_gw_conns_on_idle_event(self->conns, c);  /* closed by the upstream */
         else
-            dtx_gw_exchange_on_event(c->owner, events);
+            s_after_exchange(up, dtx_gw_exchange_on_event(up, events));
         return;
     }
     /* A watched client: gone, or pipelined bytes (then stop watching). */
@@ -322,14 +196,14 @@ int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
     while ((first = dtx_gw_deadlines_first(&self->deadlines)) && first->due_us <= now_us) {
         dtx_gw_upstream_t *up = S_UP_OF(first);
         dtx_gw_call_deadline_clear(up);
-        dtx_gw_exchange_on_deadline(up, now_us);
+        s_after_exchange(up, dtx_gw_exchange_on_deadline(up, now_us));
     }
     while (self->waiting_head && self->waiting_head->started_us + S_WATCH_AFTER_US <= now_us)
         s_watch(self->waiting_head);
     int n = 0;
     while (self->ready_head) {
         dtx_gw_upstream_t *up = self->ready_head;
-        s_ready_remove(up);
+        dtx_gw_call_ready_remove(up);
         if (!up->armed)
             continue;
         up->armed = 0;
@@ -337,7 +211,7 @@ int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
             up->want_write = 0;          /* room to write (or news): not the answer yet */
         } else if (up->phase == S_PHASE_HEADERS && !up->failed) {
             up->phase = S_PHASE_BODY;
-            s_waiting_remove(up);
+            dtx_gw_call_waiting_remove(up);
         }
         n++;
         up->ready(up->arg);
@@ -348,7 +222,8 @@ int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
 /* ---------------- one call ---------------- */
 
 int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
-                          dtx_gw_req_t *req, int client_fd, size_t buffer_whole,
+                          dtx_gw_req_t *req, const dtx_gw_upstream_plan_t *plan,
+                          int client_fd, size_t buffer_whole,
                           dtx_gw_upstream_ready_fn ready, void *arg)
 {
     dtx_gw_upstream_t *up = calloc(1, sizeof *up);
@@ -375,9 +250,9 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     up->caphdrs = S_HDRS_INLINE;
     up->content_length = -1;
     up->last_error = DTX_GW_UPERR_NO_TARGET;
-    dtx_gw_route_t *route = req->route;
-    up->pool = req->fallback_pool ? req->fallback_pool : dtx_gw_route_pick_pool(route);
-    up->backup = req->fallback_pool ? NULL : route->backup;
+    up->pool = plan->pool;
+    up->backup = plan->backup;
+    up->timeout_ms = plan->timeout_ms;
     up->started_us = dtx_gw_now_us();
     if (req->body_streaming) {
         up->streaming = 1;
@@ -386,12 +261,12 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     }
     req->sent = 1;
     up->armed = !up->streaming;      /* a streamed call is armed by _write / _wait */
-    if (dtx_gw_call_try_next(up) < 0) {
+    if (s_try_next(up) < 0) {
         up->armed = 0;
         return -1;
     }
     if (!up->streaming)
-        s_waiting_push(up);
+        dtx_gw_call_waiting_push(up);
     return 0;
 }
 
@@ -405,7 +280,7 @@ ssize_t dtx_gw_upstream_write(dtx_gw_upstream_t *self, const char *data, size_t 
     }
     if (self->done || self->headers_done)
         return (ssize_t)len;         /* answered already: the rest is not needed */
-    size_t pending = self->sbuf.len - (dtx_gw_exchange_body_sent(self) - self->sbase);
+    size_t pending = self->sbuf.len - (dtx_gw_call_body_sent(self) - self->sbase);
     if (pending >= S_STREAM_WINDOW) {
         self->want_write = 1;
         self->armed = 1;
@@ -442,14 +317,14 @@ int dtx_gw_upstream_wait(dtx_gw_upstream_t *self)
         if (!self->failed && self->phase == S_PHASE_HEADERS &&
             (!self->buffer_whole || self->done)) {
             self->phase = S_PHASE_BODY;
-            s_waiting_remove(self);
+            dtx_gw_call_waiting_remove(self);
             return 0;
         }
         if (self->failed)
             return 0;
     }
     self->armed = 1;
-    s_waiting_push(self);
+    dtx_gw_call_waiting_push(self);
     dtx_gw_call_check(self);         /* news already in: ready at the next dispatch */
     return 1;
 }
@@ -542,10 +417,10 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
     }
     if (up->started_us && !req->upstream_us)
         req->upstream_us = dtx_gw_now_us() - up->started_us;
-    s_ready_remove(up);
+    dtx_gw_call_ready_remove(up);
     dtx_gw_call_unwatch(up);
     dtx_gw_call_deadline_clear(up);
-    dtx_gw_exchange_release(up, 0);                /* an unfinished exchange: the connection closes */
+    dtx_gw_call_release(up, 0);                /* an unfinished exchange: the connection closes */
     dtx_gw_buf_free(&up->out);
     dtx_gw_buf_free(&up->sbuf);
     if (up->hdrs != up->hdrs_inline)

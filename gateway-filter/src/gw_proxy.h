@@ -11,8 +11,9 @@
  * between workers, so nothing in it is locked.
  *
  * Lifecycle of one call (all on the worker's thread):
- *  1. dtx_gw_upstream_start: picks the pool (fallback pool, else the
- *     route's weighted split) and a target (the pool's policy) and sends
+ *  1. dtx_gw_upstream_start: takes the plan's pool (the caller picked it:
+ *     fallback pool, else the route's weighted split), picks a target
+ *     (the pool's policy) and sends
  *     the request. A failed connect is retried on another target of the
  *     pool (up to its `retries`), then on the route's backup pool; a pool
  *     with no available target (all ejected or unhealthy) hands over to
@@ -52,28 +53,26 @@
 #include <sys/types.h>
 
 #include "gw_chain.h"
+#include "gw_event.h"
+#include "gw_http1.h"
+#include "gw_lb.h"
 
 #define DTX_GW_UPSTREAM_AGAIN (-2)  /* dtx_gw_upstream_read: nothing yet */
 
-/* What a worker's epoll events point to: every source starts with this. */
-typedef struct dtx_gw_event_source {
-    int kind;                        /* DTX_GW_EV_* */
-} dtx_gw_event_source_t;
-
-#define DTX_GW_EV_HTTP     1         /* the worker's libmicrohttpd daemon */
-#define DTX_GW_EV_WAKE     2         /* the worker's eventfd */
-#define DTX_GW_EV_UPSTREAM 3         /* an upstream connection */
-#define DTX_GW_EV_CLIENT   4         /* a client socket watched during a call */
-
+/* The same three declarations as gw_upcall.h (which defines the structs);
+ * C11 allows the repetition, so this header needs nothing of that one. */
 typedef struct dtx_gw_upstreams dtx_gw_upstreams_t;
 typedef struct dtx_gw_upstream dtx_gw_upstream_t;
 typedef void (*dtx_gw_upstream_ready_fn)(void *arg);
 
-/* One response header kept for the client. */
-typedef struct dtx_gw_resp_header {
-    char *name;
-    char *value;
-} dtx_gw_resp_header_t;
+/* Where a call goes, decided by the caller (the front, from the route):
+ * the first pool, the pool failed connects fall back to, and the call's
+ * timeout. */
+typedef struct dtx_gw_upstream_plan {
+    dtx_gw_pool_t *pool;        /* first pool (the route's split, or a fallback pool) */
+    dtx_gw_pool_t *backup;      /* failover pool, or NULL */
+    int64_t        timeout_ms;  /* whole call; 0: the pool's timeout_ms */
+} dtx_gw_upstream_plan_t;
 
 /* A worker's upstream side, registering its sockets in epoll_fd. NULL on
  * failure. _destroy cuts every call still running (their `ready` never
@@ -95,14 +94,15 @@ int  dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us);
  * `ready` runs at the next dispatch. For the stop. */
 void dtx_gw_upstreams_cancel(dtx_gw_upstreams_t *self);
 
-/* Starts the call for req (its route chosen, body complete). client_fd:
+/* Starts the call for req (body complete) as plan says. client_fd:
  * the client's socket, or -1. buffer_whole: 0 to stream, else the most
  * body bytes kept (the answer is then complete when `ready` runs).
  * Returns 0 when started (ready(arg) will run), -1 when it failed at once
  * (req->upstream_error set; ready never runs). *out is set either way and
  * must be ended. */
 int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
-                          dtx_gw_req_t *req, int client_fd, size_t buffer_whole,
+                          dtx_gw_req_t *req, const dtx_gw_upstream_plan_t *plan,
+                          int client_fd, size_t buffer_whole,
                           dtx_gw_upstream_ready_fn ready, void *arg);
 /* A streamed request body (req->body_streaming set before _start; the
  * body goes upstream with req->content_length, or chunked when it is -1):

@@ -445,6 +445,16 @@ static enum MHD_Result s_after_upstream(s_ctx_t *c)
     return s_response(c);
 }
 
+/* Where the call goes: the fallback pool a refusal chose, else the
+ * route's weighted split with its backup pool; the route's timeout. */
+static void s_plan(dtx_gw_req_t *req, dtx_gw_upstream_plan_t *plan)
+{
+    dtx_gw_route_t *route = req->route;
+    plan->pool = req->fallback_pool ? req->fallback_pool : dtx_gw_route_pick_pool(route);
+    plan->backup = req->fallback_pool ? NULL : route->backup;
+    plan->timeout_ms = route->cfg->timeout_ms;
+}
+
 /* The upstream call of c has news (from the worker's dispatch). */
 static void s_on_ready(void *arg)
 {
@@ -462,7 +472,9 @@ static enum MHD_Result s_proxy(s_ctx_t *c)
         MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     int fd = fi ? fi->connect_fd : -1;
     c->phase = S_UPSTREAM;
-    if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, fd,
+    dtx_gw_upstream_plan_t plan;
+    s_plan(req, &plan);
+    if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, &plan, fd,
                               req->txn_state == 1 ? (size_t)S_TXN_MAX_BODY : 0, s_on_ready,
                               c) < 0)
         return s_after_upstream(c);
@@ -507,8 +519,10 @@ static enum MHD_Result s_stream_body(s_ctx_t *c, const char *data, size_t *uploa
         }
         const union MHD_ConnectionInfo *fi =
             MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, fi ? fi->connect_fd : -1,
-                                  0, s_on_ready, c) < 0) {
+        dtx_gw_upstream_plan_t plan;
+        s_plan(req, &plan);
+        if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, &plan,
+                                  fi ? fi->connect_fd : -1, 0, s_on_ready, c) < 0) {
             c->stream_end = S_STREAM_FAILED;
             *upload_data_size = 0;
             return MHD_YES;

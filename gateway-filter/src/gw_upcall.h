@@ -1,9 +1,18 @@
 /*
- * gw_upcall.h — one upstream call's state, shared by exactly two files:
- * gw_proxy.c (the call: target choice, retries, failover, readiness and
- * the public API of gw_proxy.h) and gw_exchange.c (the HTTP/1.1 exchange
- * of one attempt on one connection: send the request, read and parse the
- * answer). Nothing else includes it.
+ * gw_upcall.h — one upstream call's state and its bookkeeping
+ * (gw_upcall.c: the worker's ready and waiting lists, the call's deadline,
+ * the client watch, the end of an attempt, a failed call), shared by the
+ * two files above it and nothing else:
+ *
+ *   gw_proxy.c     the call: target choice, retries, failover, dispatch
+ *        │         and the public API of gw_proxy.h
+ *        ▼
+ *   gw_exchange.c  the HTTP/1.1 exchange of one attempt on one connection:
+ *        │         send the request, read and parse the answer; it returns
+ *        ▼         DTX_GW_EXCHANGE_NEXT_TARGET when the attempt could not
+ *   gw_upcall.c    connect, and the proxy moves on to the next target
+ *
+ * Arrows point down only: the exchange never calls the proxy.
  */
 #ifndef DTX_GW_UPCALL_H
 #define DTX_GW_UPCALL_H
@@ -11,10 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_chain.h"
 #include "gw_deadline.h"
+#include "gw_event.h"
 #include "gw_http1.h"
 #include "gw_lb.h"
-#include "gw_proxy.h"
 #include "gw_upconn.h"
 
 #define S_PAUSE_AT       (256 * 1024)  /* stop reading with this much unread */
@@ -26,6 +36,11 @@
 
 #define S_PHASE_HEADERS 0
 #define S_PHASE_BODY    1
+
+/* As in gw_proxy.h (repeated, as C11 allows). */
+typedef struct dtx_gw_upstreams dtx_gw_upstreams_t;
+typedef struct dtx_gw_upstream dtx_gw_upstream_t;
+typedef void (*dtx_gw_upstream_ready_fn)(void *arg);
 
 struct dtx_gw_upstreams {
     int                epfd;
@@ -58,6 +73,7 @@ struct dtx_gw_upstream {
     /* target choice */
     dtx_gw_pool_t     *pool;         /* pool of the current attempt */
     dtx_gw_pool_t     *backup;       /* still to try, or NULL */
+    int64_t            timeout_ms;   /* the plan's; 0: each pool's own */
     int                target;       /* its target, -1 none */
     unsigned char      tried[DTX_GW_MAX_TARGETS];
     int                attempts;
@@ -98,40 +114,49 @@ struct dtx_gw_upstream {
     int                paused;       /* not reading: S_PAUSE_AT unread */
 };
 
-/* ---- the call (gw_proxy.c) ---- */
+/* ---- the call's bookkeeping (gw_upcall.c) ---- */
 
 /* Queues the call for its `ready` when it is armed and its wait is over. */
 void dtx_gw_call_check(dtx_gw_upstream_t *up);
 /* The call failed with error (DTX_GW_UPERR_*), or its streamed answer was
  * cut: the connection closes, the deadline and the client watch go. */
 void dtx_gw_call_fail(dtx_gw_upstream_t *up, int error);
-/* Sends to the next target to try. 0, or -1 when none is left
- * (req->upstream_error set). */
-int  dtx_gw_call_try_next(dtx_gw_upstream_t *up);
 /* Ends the attempt on the current target, feeding the pool. */
 void dtx_gw_call_attempt_over(dtx_gw_upstream_t *up, int outcome);
 /* Sets the call's deadline (0 or -1: out of memory) / takes it out. */
 int  dtx_gw_call_deadline(dtx_gw_upstream_t *up, int64_t due_us);
 void dtx_gw_call_deadline_clear(dtx_gw_upstream_t *up);
-/* Stops watching the client socket. */
+/* Stops watching the client socket (and leaves the waiting list). */
 void dtx_gw_call_unwatch(dtx_gw_upstream_t *up);
+/* Lets go of the connection: back to the cache when keep, else closed. */
+void dtx_gw_call_release(dtx_gw_upstream_t *up, int keep);
+/* Body bytes sent on this attempt. */
+size_t dtx_gw_call_body_sent(const dtx_gw_upstream_t *up);
+/* The worker's list of calls whose `ready` is due: leave it. */
+void dtx_gw_call_ready_remove(dtx_gw_upstream_t *up);
+/* The worker's list of calls waiting for their answer's head, oldest
+ * first, whose client is not watched yet: join (when it has a client
+ * socket and is not watched) / leave it. */
+void dtx_gw_call_waiting_push(dtx_gw_upstream_t *up);
+void dtx_gw_call_waiting_remove(dtx_gw_upstream_t *up);
 
 /* ---- the exchange (gw_exchange.c) ---- */
+
+/* What _on_event and _on_deadline return besides 0 (nothing for the call
+ * to do): the attempt could not connect; its connection is released, the
+ * pool fed and up->last_error set. The caller tries the next target. */
+#define DTX_GW_EXCHANGE_NEXT_TARGET 1
 
 /* Starts the attempt on a connection to up->target (up->out holds the
  * request head). 0, or -1 with errno when no connection could be had. */
 int  dtx_gw_exchange_open(dtx_gw_upstream_t *up);
-/* Lets go of the connection: back to the cache when keep, else closed. */
-void dtx_gw_exchange_release(dtx_gw_upstream_t *up, int keep);
-/* An epoll event on the call's connection. */
-void dtx_gw_exchange_on_event(dtx_gw_upstream_t *up, uint32_t events);
-/* The call's deadline passed. */
-void dtx_gw_exchange_on_deadline(dtx_gw_upstream_t *up, int64_t now_us);
+/* An epoll event on the call's connection: 0 or DTX_GW_EXCHANGE_NEXT_TARGET. */
+int  dtx_gw_exchange_on_event(dtx_gw_upstream_t *up, uint32_t events);
+/* The call's deadline passed: 0 or DTX_GW_EXCHANGE_NEXT_TARGET. */
+int  dtx_gw_exchange_on_deadline(dtx_gw_upstream_t *up, int64_t now_us);
 /* Queues streamed body bytes and sends what the connection takes.
  * 0, or -1 when the call failed. */
 int  dtx_gw_exchange_queue(dtx_gw_upstream_t *up, const char *data, size_t len);
-/* Body bytes sent on this attempt. */
-size_t dtx_gw_exchange_body_sent(const dtx_gw_upstream_t *up);
 /* Logs a failed attempt with its pool and target. */
 void dtx_gw_exchange_log(const dtx_gw_upstream_t *up, const char *what, const char *why);
 

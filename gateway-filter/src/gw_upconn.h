@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "gw_addr.h"
-#include "gw_proxy.h"
+#include "gw_event.h"
 
 typedef struct dtx_gw_conn_host dtx_gw_conn_host_t;
 

@@ -270,12 +270,12 @@ static void s_run_job(dtx_gw_job_t *job)
     }
     /* c may be gone once resumed: take what is needed first. An external
      * loop's daemon has no wake-up channel of its own (no ITC), so the
-     * worker is woken through its eventfd to run the resumed connection. */
+     * worker is woken (gw_wake.h) to run the resumed connection. */
     dtx_gw_worker_t *w = c->worker;
     dtx_gw_server_t *server = c->server;
     MHD_resume_connection(c->conn);
     atomic_fetch_sub(&server->suspended, 1);
-    dtx_gw_worker_wake(w);
+    dtx_gw_wake_signal(&w->wake);
 }
 
 /* Queues the hooks of `kind` on the offload pool, the connection

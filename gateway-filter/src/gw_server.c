@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,13 +32,6 @@
 #define S_EVENTS       128
 
 /* ---------------- workers ---------------- */
-
-void dtx_gw_worker_wake(dtx_gw_worker_t *w)
-{
-    uint64_t one = 1;
-    if (write(w->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
-        dtx_log_warn("eventfd write failed", "err=\"%s\"", strerror(errno));
-}
 
 int dtx_gw_parse_listen(const char *listen, struct sockaddr_in *out)
 {
@@ -97,9 +89,7 @@ static void *s_worker_main(void *arg)
                 http = 1;
                 break;
             case DTX_GW_EV_WAKE: {
-                uint64_t v;
-                if (read(w->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
-                    dtx_log_warn("eventfd read failed", "err=\"%s\"", strerror(errno));
+                dtx_gw_wake_drain(&w->wake);
                 stop = atomic_load(&w->server->stop);
                 if (!w->cancelled && atomic_load(&w->server->closing)) {
                     dtx_gw_upstreams_cancel(w->upstreams);
@@ -148,21 +138,18 @@ static void s_worker_fini(dtx_gw_worker_t *w)
         MHD_stop_daemon(w->daemon);  /* completes every connection (on_done) */
     w->daemon = NULL;
     dtx_gw_upstreams_destroy(&w->upstreams);
-    if (w->wake_fd >= 0)
-        close(w->wake_fd);
+    dtx_gw_wake_close(&w->wake);
     if (w->epfd >= 0)
         close(w->epfd);
-    w->wake_fd = w->epfd = -1;
+    w->epfd = -1;
 }
 
 static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct sockaddr_in *sa)
 {
     w->server = server;
     w->http_src.kind = DTX_GW_EV_HTTP;
-    w->wake_src.kind = DTX_GW_EV_WAKE;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
-    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->epfd < 0 || w->wake_fd < 0)
+    if (w->epfd < 0 || dtx_gw_wake_open(&w->wake, w->epfd) < 0)
         return -1;
     w->upstreams = dtx_gw_upstreams_new(w->epfd);
     if (!w->upstreams)
@@ -189,17 +176,14 @@ static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct soc
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->http_src };
     if (!di || epoll_ctl(w->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0)
         return -1;
-    ev.data.ptr = &w->wake_src;
-    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd, &ev) < 0)
-        return -1;
     return 0;
 }
 
 static void s_wake_all(dtx_gw_server_t *self)
 {
     for (int i = 0; i < self->nworkers; i++)
-        if (self->workers[i].wake_fd >= 0)
-            dtx_gw_worker_wake(&self->workers[i]);
+        if (self->workers[i].wake.fd >= 0)
+            dtx_gw_wake_signal(&self->workers[i].wake);
 }
 
 static void s_destroy(dtx_gw_server_t *self)
@@ -251,8 +235,10 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
     atomic_init(&self->quiesce, 0);
     atomic_init(&self->closing, 0);
     atomic_init(&self->suspended, 0);
-    for (int i = 0; i < DTX_GW_MAX_WORKERS; i++)
-        self->workers[i].wake_fd = self->workers[i].epfd = -1;
+    for (int i = 0; i < DTX_GW_MAX_WORKERS; i++) {
+        dtx_gw_wake_init(&self->workers[i].wake);
+        self->workers[i].epfd = -1;
+    }
     self->offload = dtx_gw_offload_new(S_MAX_OFFLOAD);
     if (!self->offload)
         goto fail;

@@ -1,8 +1,10 @@
 /*
  * gw_server_int.h — what gw_server.c (the workers and the server's
  * lifecycle) and gw_request.c (a request's state machine) share, and
- * nothing else includes: a worker, the server it belongs to, and the
- * worker's wake-up. Not an interface: both files see every field.
+ * nothing else includes: a worker and the server it belongs to. Not an
+ * interface: both files see every field. It includes neither file's
+ * header, so gw_server.c -> gw_request.h stays the only arrow between
+ * them; a request wakes its worker through the worker's dtx_gw_wake_t.
  */
 #ifndef DTX_GW_SERVER_INT_H
 #define DTX_GW_SERVER_INT_H
@@ -10,13 +12,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "gw_event.h"
 #include "gw_offload.h"
 #include "gw_proxy.h"
-#include "gw_server.h"
+#include "gw_runtime.h"
+#include "gw_wake.h"
 
 #define DTX_GW_MAX_WORKERS 64
 
 struct MHD_Daemon;
+
+/* As in gw_server.h (repeated, as C11 allows). */
+typedef struct dtx_gw_server dtx_gw_server_t;
 
 /* One worker: a thread, its epoll loop, its daemon and its upstream side. */
 typedef struct dtx_gw_worker {
@@ -25,8 +32,7 @@ typedef struct dtx_gw_worker {
     int                   started;
     int                   epfd;
     dtx_gw_event_source_t http_src;  /* DTX_GW_EV_HTTP */
-    dtx_gw_event_source_t wake_src;  /* DTX_GW_EV_WAKE */
-    int                   wake_fd;   /* eventfd: quiesce, stop */
+    dtx_gw_wake_t         wake;      /* quiesce, stop, resumed connections */
     int                   quiesced;
     int                   cancelled;  /* upstream calls cut (closing) */
     struct MHD_Daemon    *daemon;
@@ -45,9 +51,5 @@ struct dtx_gw_server {
     atomic_int         stop;         /* leave the loops */
     int                port;
 };
-
-/* Wakes w's loop through its eventfd (from any thread): it then reads
- * the server's flags and runs its daemon, serving resumed connections. */
-void dtx_gw_worker_wake(dtx_gw_worker_t *w);
 
 #endif

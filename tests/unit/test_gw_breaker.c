@@ -2,7 +2,7 @@
  * with the half-open probe rules. */
 #include <CUnit/CUnit.h>
 
-#include "gw_breaker.h"
+#include "limits/gw_breaker.h"
 #include "unit.h"
 
 #define SEC 1000000LL

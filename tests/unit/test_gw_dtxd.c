@@ -10,12 +10,12 @@
 #include <CUnit/CUnit.h>
 
 #include "dtx/types.h"
-#include "gw_adaptive.h"
-#include "gw_clock.h"
-#include "gw_dtxd_reading.h"
-#include "gw_dtxd_watch.h"
-#include "gw_filters.h"
-#include "gw_runtime.h"
+#include "limits/gw_adaptive.h"
+#include "core/gw_clock.h"
+#include "limits/gw_dtxd_reading.h"
+#include "app/gw_dtxd_watch.h"
+#include "filters/gw_filters.h"
+#include "runtime/gw_runtime.h"
 #include "unit.h"
 
 /* ---------------- parser ---------------- */

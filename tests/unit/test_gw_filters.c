@@ -7,12 +7,12 @@
 
 #include <CUnit/CUnit.h>
 
-#include "gw_clock.h"
-#include "gw_filters.h"
-#include "gw_route.h"
-#include "gw_rules.h"
-#include "gw_runtime.h"
-#include "gw_validate.h"
+#include "core/gw_clock.h"
+#include "filters/gw_filters.h"
+#include "filters/gw_route.h"
+#include "filters/gw_rules.h"
+#include "runtime/gw_runtime.h"
+#include "filters/gw_validate.h"
 #include "unit.h"
 
 static int64_t s_now;

@@ -7,8 +7,8 @@
 
 #include <CUnit/CUnit.h>
 
-#include "gw_addr.h"
-#include "gw_http1.h"
+#include "core/gw_addr.h"
+#include "core/gw_http1.h"
 #include "unit.h"
 
 typedef struct {

@@ -2,7 +2,7 @@
  * virtual clock; the leaky bucket case by case against nginx limit_req. */
 #include <CUnit/CUnit.h>
 
-#include "gw_ratelimit.h"
+#include "limits/gw_ratelimit.h"
 #include "unit.h"
 
 #define MS 1000  /* microseconds per millisecond */

@@ -121,18 +121,18 @@ static int s_fetch(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg, char *
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (running) {
         snprintf(why, cap, "stopped");
-        return -1;
+        return DTX_ESTATE;
     }
     if (result != CURLE_OK) {
         snprintf(why, cap, "%s", result == CURLE_WRITE_ERROR ? "answer larger than 1 MiB"
                                                              : curl_easy_strerror(result));
-        return -1;
+        return DTX_EIO;
     }
     if (status != 200) {
         snprintf(why, cap, "HTTP %ld%s", status,
                  status == 401 ? " (dtxd wants a token: dtxd.admin_token or --dtxd-token-file)"
                                : "");
-        return -1;
+        return DTX_EPROTO;
     }
     return 0;
 }

@@ -26,6 +26,7 @@
 
 #include <curl/curl.h>
 
+#include "dtx/types.h"
 #include "dtx/config.h"
 #include "dtx/log.h"
 #include "app/gw_admin.h"
@@ -73,11 +74,11 @@ static int s_write_ready(const char *path, int port, int admin_port)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return -1;
+        return DTX_EIO;
     fprintf(f, "%d %d\n", port, admin_port);
     if (fclose(f) != 0)
-        return -1;
-    return rename(tmp, path);
+        return DTX_EIO;
+    return rename(tmp, path) == 0 ? 0 : DTX_EIO;
 }
 
 int main(int argc, char **argv)

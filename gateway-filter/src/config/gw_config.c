@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "dtx/types.h"
 #include "config/gw_config.h"
 #include "config/gw_config_json.h"
 
@@ -26,15 +27,15 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
         "connect_timeout_ms", "timeout_ms", "retries", "health", "ejection", NULL };
     char p[256], q[300];
     if (dtx_gw_cfg_object(c, v, path) < 0 || dtx_gw_cfg_only(c, v, path, keys) < 0)
-        return -1;
+        return DTX_ECONFIG;
     if (dtx_gw_cfg_str(c, v, path, "name", 1, NULL, &pl->name) < 0)
-        return -1;
+        return DTX_ECONFIG;
     dtx_gw_cfg_child(p, sizeof p, path, "name");
     if (!dtx_gw_cfg_name_ok(pl->name))
         return dtx_gw_cfg_fail(c, p, "must be 1-64 of [A-Za-z0-9._-]");
     char *lb = NULL;
     if (dtx_gw_cfg_str(c, v, path, "lb", 0, "round_robin", &lb) < 0)
-        return -1;
+        return DTX_ECONFIG;
     dtx_gw_cfg_child(p, sizeof p, path, "lb");
     int rc = 0;
     if (strcmp(lb, "round_robin") == 0) pl->lb = DTX_GW_LB_ROUND_ROBIN;
@@ -44,7 +45,7 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
     else rc = dtx_gw_cfg_fail(c, p, "must be round_robin, weighted, least_inflight or hash");
     free(lb);
     if (rc < 0 || dtx_gw_cfg_str(c, v, path, "hash_header", 0, NULL, &pl->hash_header) < 0)
-        return -1;
+        return DTX_ECONFIG;
     if (pl->lb == DTX_GW_LB_HASH && !pl->hash_header) {
         dtx_gw_cfg_child(p, sizeof p, path, "hash_header");
         return dtx_gw_cfg_fail(c, p, "is required with lb \"hash\"");
@@ -68,7 +69,7 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
         } else if (dtx_gw_cfg_object(c, e, q) < 0 || dtx_gw_cfg_only(c, e, q, tkeys) < 0 ||
                    dtx_gw_cfg_str(c, e, q, "url", 1, NULL, &pl->targets[i].url) < 0 ||
                    dtx_gw_cfg_int32(c, e, q, "weight", 1, 10000, 1, &pl->targets[i].weight) < 0) {
-            return -1;
+            return DTX_ECONFIG;
         }
         if (!pl->targets[i].url)
             return dtx_gw_cfg_fail(c, q, "out of memory");
@@ -85,7 +86,7 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
     if (dtx_gw_cfg_int(c, v, path, "connect_timeout_ms", 1, 600000, 1000, &pl->connect_timeout_ms) < 0 ||
         dtx_gw_cfg_int(c, v, path, "timeout_ms", 1, 3600000, 30000, &pl->timeout_ms) < 0 ||
         dtx_gw_cfg_int32(c, v, path, "retries", 0, 10, 1, &pl->retries) < 0)
-        return -1;
+        return DTX_ECONFIG;
     json_object *h;
     if (json_object_object_get_ex(v, "health", &h)) {
         static const char *const hkeys[] = { "path", "interval_ms", "timeout_ms", "healthy",
@@ -97,7 +98,7 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
             dtx_gw_cfg_int(c, h, p, "timeout_ms", 1, 600000, 500, &pl->health_timeout_ms) < 0 ||
             dtx_gw_cfg_int32(c, h, p, "healthy", 1, 100, 2, &pl->healthy_after) < 0 ||
             dtx_gw_cfg_int32(c, h, p, "unhealthy", 1, 100, 2, &pl->unhealthy_after) < 0)
-            return -1;
+            return DTX_ECONFIG;
         if (pl->health_path[0] != '/') {
             dtx_gw_cfg_child(q, sizeof q, p, "path");
             return dtx_gw_cfg_fail(c, q, "must start with /");
@@ -118,7 +119,7 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
             dtx_gw_cfg_int(c, ej, p, "base_ms", 1, 3600000, 1000, &pl->eject_base_ms) < 0 ||
             dtx_gw_cfg_int(c, ej, p, "max_ms", 1, 86400000, 30000, &pl->eject_max_ms) < 0 ||
             dtx_gw_cfg_int32(c, ej, p, "max_percent", 0, 100, 50, &pl->eject_max_percent) < 0)
-            return -1;
+            return DTX_ECONFIG;
     }
     pl->sig = dtx_gw_cfg_sig(v);
     return 0;
@@ -135,7 +136,7 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
     char p[256], q[300];
     if (dtx_gw_cfg_object(c, v, path) < 0 || dtx_gw_cfg_only(c, v, path, keys) < 0 ||
         dtx_gw_cfg_str(c, v, path, "name", 1, NULL, &r->name) < 0)
-        return -1;
+        return DTX_ECONFIG;
     dtx_gw_cfg_child(p, sizeof p, path, "name");
     if (!dtx_gw_cfg_name_ok(r->name))
         return dtx_gw_cfg_fail(c, p, "must be 1-64 of [A-Za-z0-9._-]");
@@ -149,7 +150,7 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
         dtx_gw_cfg_str(c, m, p, "host", 0, NULL, &r->host) < 0 ||
         dtx_gw_cfg_str(c, m, p, "path", 0, NULL, &r->path) < 0 ||
         dtx_gw_cfg_str(c, m, p, "prefix", 0, NULL, &r->prefix) < 0)
-        return -1;
+        return DTX_ECONFIG;
     if (!r->path == !r->prefix)
         return dtx_gw_cfg_fail(c, p, "needs exactly one of path or prefix");
     if ((r->path ? r->path : r->prefix)[0] != '/') {
@@ -158,7 +159,7 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
     }
     char *pool = NULL;
     if (dtx_gw_cfg_str(c, v, path, "pool", 0, NULL, &pool) < 0)
-        return -1;
+        return DTX_ECONFIG;
     json_object *sp;
     int has_split = json_object_object_get_ex(v, "split", &sp);
     if (!pool == !has_split) {
@@ -190,13 +191,13 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
             if (dtx_gw_cfg_object(c, e, q) < 0 || dtx_gw_cfg_only(c, e, q, skeys) < 0 ||
                 dtx_gw_cfg_str(c, e, q, "pool", 1, NULL, &r->split[i].pool) < 0 ||
                 dtx_gw_cfg_int32(c, e, q, "weight", 0, 1000000, 1, &r->split[i].weight) < 0)
-                return -1;
+                return DTX_ECONFIG;
         }
     }
     if (dtx_gw_cfg_str(c, v, path, "backup_pool", 0, NULL, &r->backup_pool) < 0 ||
         dtx_gw_cfg_strings(c, v, path, "rules", &r->rules, &r->nrules) < 0 ||
         dtx_gw_cfg_int(c, v, path, "timeout_ms", 0, 3600000, 0, &r->timeout_ms) < 0)
-        return -1;
+        return DTX_ECONFIG;
     r->max_body = max_body;
     json_object *val;
     if (json_object_object_get_ex(v, "validate", &val)) {
@@ -208,12 +209,12 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
             dtx_gw_cfg_strings(c, val, p, "required_headers", &r->required_headers,
                       &r->nrequired_headers) < 0 ||
             dtx_gw_cfg_strings(c, val, p, "content_types", &r->content_types, &r->ncontent_types) < 0)
-            return -1;
+            return DTX_ECONFIG;
         json_object *jf;
         if (json_object_object_get_ex(val, "json_fields", &jf)) {
             dtx_gw_cfg_child(q, sizeof q, p, "json_fields");
             if (dtx_gw_cfg_object(c, jf, q) < 0)
-                return -1;
+                return DTX_ECONFIG;
             r->json_fields = calloc((size_t)json_object_object_length(jf) + 1,
                                     sizeof *r->json_fields);
             if (!r->json_fields)
@@ -245,7 +246,7 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
             dtx_gw_cfg_str(c, fb, p, "body", 0, "", &r->fallback_body) < 0 ||
             dtx_gw_cfg_str(c, fb, p, "content_type", 0, "text/plain", &r->fallback_content_type) < 0 ||
             dtx_gw_cfg_str(c, fb, p, "pool", 0, NULL, &r->fallback_pool) < 0)
-            return -1;
+            return DTX_ECONFIG;
         if ((r->fallback_status > 0) == (r->fallback_pool != NULL))
             return dtx_gw_cfg_fail(c, p, "needs exactly one of status (a static answer) or pool");
         if (r->fallback_status && r->fallback_status < 100) {
@@ -260,7 +261,7 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
         dtx_gw_cfg_child(p, sizeof p, path, "transaction");
         if (dtx_gw_cfg_object(c, tx, p) < 0 || dtx_gw_cfg_only(c, tx, p, tkeys) < 0 ||
             dtx_gw_cfg_str(c, tx, p, "mode", 0, "tcc", &mode) < 0)
-            return -1;
+            return DTX_ECONFIG;
         int bad = strcmp(mode, "tcc") != 0;
         free(mode);
         if (bad) {
@@ -269,7 +270,7 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
         }
         if (dtx_gw_cfg_int(c, tx, p, "timeout_ms", 0, 600000, 30000, &r->txn_timeout_ms) < 0 ||
             dtx_gw_cfg_statuses(c, tx, p, "commit_on", "[\"2xx\"]", &r->commit_on) < 0)
-            return -1;
+            return DTX_ECONFIG;
         r->transactional = 1;
     }
     return 0;

@@ -49,7 +49,7 @@ int dtx_gw_cfg_dtxd(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *cfg
         dtx_gw_cfg_str(c, o, "dtxd", "admin_cacert", 0, NULL, &cfg->dtxd_admin_cacert) < 0 ||
         dtx_gw_cfg_int(c, o, "dtxd", "poll_ms", 10, 600000, DTX_GW_DTXD_POLL_MS_DEFAULT,
                        &cfg->dtxd_poll_ms) < 0)
-        return -1;
+        return DTX_ECONFIG;
     if (!cfg->dtxd_endpoint && !cfg->dtxd_admin)
         return dtx_gw_cfg_fail(c, "dtxd", "needs endpoint (transactional routes) or admin "
                                           "(the dtxd_inflight signal), or both");
@@ -68,7 +68,7 @@ int dtx_gw_cfg_dtxd(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *cfg
         stale_default = DTX_GW_DTXD_STALE_MS_FLOOR;
     if (dtx_gw_cfg_int(c, o, "dtxd", "stale_ms", 20, 86400000, stale_default,
                        &cfg->dtxd_stale_ms) < 0)
-        return -1;
+        return DTX_ECONFIG;
     if (cfg->dtxd_stale_ms <= cfg->dtxd_poll_ms)
         return dtx_gw_cfg_fail(c, "dtxd.stale_ms", "must be greater than poll_ms (%lld): "
                                                    "every reading would be stale before the next",

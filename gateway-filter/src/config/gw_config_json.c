@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/types.h"
 #include "config/gw_config_json.h"
 
 
@@ -20,7 +21,7 @@ int dtx_gw_cfg_fail(dtx_gw_cfg_ctx_t *c, const char *path, const char *fmt, ...)
     va_end(ap);
     if (c->err && c->errlen)
         snprintf(c->err, c->errlen, "%s%s%s", path, *path ? ": " : "", msg);
-    return -1;
+    return DTX_ECONFIG;
 }
 
 int dtx_gw_statuses_has(const dtx_gw_statuses_t *set, int status)
@@ -118,7 +119,7 @@ int dtx_gw_cfg_int32(dtx_gw_cfg_ctx_t *c, json_object *obj, const char *path, co
 {
     int64_t x;
     if (dtx_gw_cfg_int(c, obj, path, key, lo, hi, def, &x) < 0)
-        return -1;
+        return DTX_ECONFIG;
     *out = (int)x;
     return 0;
 }

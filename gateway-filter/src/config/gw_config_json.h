@@ -5,7 +5,7 @@
  *
  * Each reads one member of a JSON object, checks it and stores it; on a
  * problem it writes "<json path>: <what is wrong>" into the context's
- * error buffer and returns -1. A missing optional member takes its
+ * error buffer and returns DTX_ECONFIG. A missing optional member takes its
  * default. Strings returned are strdup'ed (the config owns them).
  */
 #ifndef DTX_GW_CONFIG_JSON_H
@@ -23,7 +23,7 @@ typedef struct dtx_gw_cfg_ctx {
     size_t errlen;
 } dtx_gw_cfg_ctx_t;
 
-/* Records a problem at path; returns -1. */
+/* Records a problem at path; returns DTX_ECONFIG. */
 int dtx_gw_cfg_fail(dtx_gw_cfg_ctx_t *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* path + "." + key / path + "[i]" into out. */

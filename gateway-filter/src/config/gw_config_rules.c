@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/types.h"
 #include "config/gw_config_json.h"
 
 int dtx_gw_cfg_key(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_rule_cfg_t *r,
@@ -13,7 +14,7 @@ int dtx_gw_cfg_key(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
 {
     char *key = NULL, p[256];
     if (dtx_gw_cfg_str(c, v, path, "key", 0, def, &key) < 0)
-        return -1;
+        return DTX_ECONFIG;
     dtx_gw_cfg_child(p, sizeof p, path, "key");
     int rc = 0;
     if (strcmp(key, "global") == 0) r->key = DTX_GW_KEY_GLOBAL;
@@ -39,17 +40,17 @@ int dtx_gw_cfg_rule(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_g
     int64_t x;
     if (dtx_gw_cfg_object(c, v, path) < 0 || dtx_gw_cfg_only(c, v, path, keys) < 0 ||
         dtx_gw_cfg_str(c, v, path, "name", 1, NULL, &r->name) < 0)
-        return -1;
+        return DTX_ECONFIG;
     dtx_gw_cfg_child(p, sizeof p, path, "name");
     if (!dtx_gw_cfg_name_ok(r->name))
         return dtx_gw_cfg_fail(c, p, "must be 1-64 of [A-Za-z0-9._-]");
     if (dtx_gw_cfg_str(c, v, path, "type", 1, NULL, &type) < 0)
-        return -1;
+        return DTX_ECONFIG;
     dtx_gw_cfg_child(p, sizeof p, path, "type");
     int rc = 0;
     if (dtx_gw_cfg_int(c, v, path, "max_keys", 1, 10000000, 100000, &x) < 0) {
         free(type);
-        return -1;
+        return DTX_ECONFIG;
     }
     r->max_keys = (size_t)x;
     if (strcmp(type, "rate_limit") == 0) {

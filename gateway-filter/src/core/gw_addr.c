@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/types.h"
 #include "core/gw_addr.h"
 
 int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t errlen)
@@ -13,17 +14,17 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
     memset(self, 0, sizeof *self);
     if (strncmp(url, "http://", 7) != 0) {
         snprintf(err, errlen, "must start with http://");
-        return -1;
+        return DTX_EINVAL;
     }
     const char *h = url + 7;
     size_t hl = strcspn(h, "/?#");
     if (h[hl] == '?' || h[hl] == '#') {
         snprintf(err, errlen, "must not carry a query or a fragment");
-        return -1;
+        return DTX_EINVAL;
     }
     if (hl == 0 || hl >= sizeof self->host) {
         snprintf(err, errlen, "has no host or one too long");
-        return -1;
+        return DTX_EINVAL;
     }
     memcpy(self->host, h, hl);
     self->host[hl] = '\0';
@@ -34,21 +35,21 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
         const char *close = strchr(self->host, ']');
         if (!close || close == self->host + 1) {
             snprintf(err, errlen, "has a bad IPv6 address");
-            return -1;
+            return DTX_EINVAL;
         }
         memcpy(name, self->host + 1, (size_t)(close - self->host - 1));
         name[close - self->host - 1] = '\0';
         colon = close[1] == ':' ? close + 1 : NULL;
         if (close[1] && !colon) {
             snprintf(err, errlen, "has a bad host");
-            return -1;
+            return DTX_EINVAL;
         }
     } else {
         colon = strchr(self->host, ':');
         size_t nl = colon ? (size_t)(colon - self->host) : hl;
         if (nl == 0 || nl >= sizeof name) {
             snprintf(err, errlen, "has no host");
-            return -1;
+            return DTX_EINVAL;
         }
         memcpy(name, self->host, nl);
         name[nl] = '\0';
@@ -58,7 +59,7 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
         long p = strtol(colon + 1, &end, 10);
         if (*end || end == colon + 1 || p < 1 || p > 65535) {
             snprintf(err, errlen, "has a bad port");
-            return -1;
+            return DTX_EINVAL;
         }
         snprintf(port, sizeof port, "%ld", p);
     }
@@ -67,7 +68,7 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
     int rc = getaddrinfo(name, port, &hints, &res);
     if (rc != 0 || !res) {
         snprintf(err, errlen, "host does not resolve (%s)", gai_strerror(rc));
-        return -1;
+        return DTX_EIO;
     }
     memcpy(&self->sa, res->ai_addr, res->ai_addrlen);
     self->salen = res->ai_addrlen;

@@ -21,7 +21,8 @@ typedef struct dtx_gw_addr {
     size_t                  base_off;  /* offset of the base path in the URL ("" when none) */
 } dtx_gw_addr_t;
 
-/* Splits and resolves url. Returns 0, or -1 with a short reason in err. */
+/* Splits and resolves url. Returns 0, or DTX_EINVAL (a bad
+ * URL) / DTX_EIO (the host does not resolve) with a short reason in err. */
 int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t errlen);
 
 /* 1 when both name the same socket address. */

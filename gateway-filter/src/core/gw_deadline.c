@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 
+#include "dtx/types.h"
 #include "core/gw_deadline.h"
 
 void dtx_gw_deadline_init(dtx_gw_deadline_t *node)
@@ -68,7 +69,7 @@ int dtx_gw_deadlines_set(dtx_gw_deadlines_t *self, dtx_gw_deadline_t *node, int6
         int cap = self->cap ? self->cap * 2 : 64;
         dtx_gw_deadline_t **t = realloc(self->nodes, (size_t)cap * sizeof *t);
         if (!t)
-            return -1;
+            return DTX_ENOMEM;
         self->nodes = t;
         self->cap = cap;
     }

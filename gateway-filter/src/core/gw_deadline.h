@@ -23,7 +23,7 @@ typedef struct dtx_gw_deadlines {
 
 /* A node not in any heap. */
 void dtx_gw_deadline_init(dtx_gw_deadline_t *node);
-/* (Re)sets node's deadline; due_us < 0 takes it out. 0, or -1 when out
+/* (Re)sets node's deadline; due_us < 0 takes it out. 0, or DTX_ENOMEM when out
  * of memory (the node is then out of the heap). */
 int  dtx_gw_deadlines_set(dtx_gw_deadlines_t *self, dtx_gw_deadline_t *node, int64_t due_us);
 void dtx_gw_deadlines_clear(dtx_gw_deadlines_t *self, dtx_gw_deadline_t *node);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dtx/types.h"
 #include "core/gw_http1.h"
 
 enum { S_SIZE, S_EXT, S_SIZE_LF, S_DATA, S_DATA_CR, S_DATA_LF, S_TRAILER, S_TRAILER_LINE,
@@ -74,36 +75,36 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
     char *end = buf + len, *p = buf;
     /* status line: HTTP/1.x SP 3DIGIT [SP reason] */
     if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
-        return -1;
+        return DTX_EPROTO;
     self->minor = p[7] - '0';
     p += 9;
     if (p[0] < '1' || p[0] > '9' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9')
-        return -1;
+        return DTX_EPROTO;
     self->status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
     p += 3;
     if (*p != ' ' && *p != '\r' && *p != '\n')
-        return -1;
+        return DTX_EPROTO;
     char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl)
-        return -1;
+        return DTX_EPROTO;
     p = nl + 1;
     int close = 0, keep = 0, chunked = 0, te = 0;
     for (;;) {
         nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
-            return -1;
+            return DTX_EPROTO;
         char *le = nl;
         if (le > p && le[-1] == '\r')
             le--;
         if (le == p)
             break;                      /* the blank line */
         if (*p == ' ' || *p == '\t')
-            return -1;                  /* obsolete line folding */
+            return DTX_EPROTO;                  /* obsolete line folding */
         char *colon = p;
         while (colon < le && s_tchar((unsigned char)*colon))
             colon++;
         if (colon == p || colon == le || *colon != ':')
-            return -1;                  /* empty name, bad byte, space before the colon */
+            return DTX_EPROTO;                  /* empty name, bad byte, space before the colon */
         *colon = '\0';
         char *v = colon + 1;
         while (v < le && (*v == ' ' || *v == '\t'))
@@ -113,14 +114,14 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
             ve--;
         *ve = '\0';
         if (memchr(v, '\0', (size_t)(ve - v)) || memchr(p, '\r', (size_t)(colon - p)))
-            return -1;
+            return DTX_EPROTO;
         if (strcasecmp(p, "Content-Length") == 0) {
             char *e;
             if (*v < '0' || *v > '9')
-                return -1;
+                return DTX_EPROTO;
             long long n = strtoll(v, &e, 10);
             if (*e || n < 0 || (self->content_length >= 0 && self->content_length != n))
-                return -1;
+                return DTX_EPROTO;
             self->content_length = n;
         } else if (strcasecmp(p, "Transfer-Encoding") == 0) {
             te = 1;
@@ -185,11 +186,11 @@ static int s_chunked(dtx_gw_http1_resp_t *self, const char *in, size_t len, size
             int h = s_hex(c);
             if (h >= 0) {
                 if (self->left >= S_MAX_CHUNK)
-                    return -1;
+                    return DTX_EPROTO;
                 self->left = self->left * 16 + (uint64_t)h;
                 self->digits++;
             } else if (!self->digits) {
-                return -1;
+                return DTX_EPROTO;
             } else if (c == ';' || c == ' ' || c == '\t') {
                 self->cstate = S_EXT;
             } else if (c == '\r') {
@@ -197,7 +198,7 @@ static int s_chunked(dtx_gw_http1_resp_t *self, const char *in, size_t len, size
             } else if (c == '\n') {
                 s_size_done(self);
             } else {
-                return -1;
+                return DTX_EPROTO;
             }
             i++;
             break;
@@ -209,7 +210,7 @@ static int s_chunked(dtx_gw_http1_resp_t *self, const char *in, size_t len, size
             break;
         case S_SIZE_LF:
             if (c != '\n')
-                return -1;
+                return DTX_EPROTO;
             s_size_done(self);
             i++;
             break;
@@ -231,12 +232,12 @@ static int s_chunked(dtx_gw_http1_resp_t *self, const char *in, size_t len, size
             else if (c == '\n')
                 self->cstate = S_SIZE, self->digits = 0;
             else
-                return -1;
+                return DTX_EPROTO;
             i++;
             break;
         case S_DATA_LF:
             if (c != '\n')
-                return -1;
+                return DTX_EPROTO;
             self->cstate = S_SIZE;
             self->digits = 0;
             i++;
@@ -257,12 +258,12 @@ static int s_chunked(dtx_gw_http1_resp_t *self, const char *in, size_t len, size
             break;
         case S_TRAILER_LF:
             if (c != '\n')
-                return -1;
+                return DTX_EPROTO;
             self->done = 1;
             i++;
             break;
         default:
-            return -1;
+            return DTX_EPROTO;
         }
     }
     *used = i;
@@ -310,7 +311,7 @@ int dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n)
             cap *= 2;
         char *d = realloc(self->data, cap);
         if (!d)
-            return -1;
+            return DTX_ENOMEM;
         self->data = d;
         self->cap = cap;
     }

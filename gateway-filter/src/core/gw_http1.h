@@ -52,13 +52,13 @@ size_t dtx_gw_http1_head_end(const char *buf, size_t len);
 /* Parses the head buf[0..len) (as found by _head_end) in place and sets
  * self's framing. head_request: the request was HEAD (no body follows).
  * each header (name, value) goes to on_header when it is not NULL.
- * Returns 0, or -1 when the head is malformed. */
+ * Returns 0, or DTX_EPROTO when the head is malformed. */
 int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, int head_request,
                             dtx_gw_http1_header_fn on_header, void *arg);
 
 /* Decodes body bytes in[0..len): sets *data / *data_len to the next piece
  * of body (may be empty) and *used to the bytes of in consumed. Call again
- * with the rest until all is used or self->done. Returns 0, or -1 when the
+ * with the rest until all is used or self->done. Returns 0, or DTX_EPROTO when the
  * framing is broken. */
 int dtx_gw_http1_body(dtx_gw_http1_resp_t *self, const char *in, size_t len, size_t *used,
                       const char **data, size_t *data_len);
@@ -79,7 +79,7 @@ typedef struct dtx_gw_buf {
     size_t len, cap;
 } dtx_gw_buf_t;
 
-/* Appends n bytes; -1 when out of memory. */
+/* Appends n bytes: 0, or DTX_ENOMEM. */
 int  dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n);
 /* Appends a NUL-terminated string. */
 int  dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s);

@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "dtx/types.h"
 #include "dtx/log.h"
 #include "core/gw_clock.h"
 #include "core/gw_offload.h"
@@ -38,7 +39,7 @@ int dtx_gw_parse_listen(const char *listen, struct sockaddr_in *out)
     char host[256];
     const char *colon = listen ? strrchr(listen, ':') : NULL;
     if (!colon || (size_t)(colon - listen) >= sizeof host)
-        return -1;
+        return DTX_EINVAL;
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
     memset(out, 0, sizeof *out);
@@ -48,7 +49,7 @@ int dtx_gw_parse_listen(const char *listen, struct sockaddr_in *out)
         snprintf(host, sizeof host, "127.0.0.1");
     if (!*host || strcmp(host, "*") == 0)
         snprintf(host, sizeof host, "0.0.0.0");
-    return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : -1;
+    return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : DTX_EINVAL;
 }
 
 static void s_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -150,10 +151,10 @@ static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct soc
     w->http_src.kind = DTX_GW_EV_HTTP;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epfd < 0 || dtx_gw_wake_open(&w->wake, w->epfd) < 0)
-        return -1;
+        return DTX_EIO;
     w->upstreams = dtx_gw_upstreams_new(w->epfd);
     if (!w->upstreams)
-        return -1;
+        return DTX_ENOMEM;
     w->daemon = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
         0, NULL, NULL, dtx_gw_request_access, w,
@@ -171,11 +172,11 @@ static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct soc
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_END);
     if (!w->daemon)
-        return -1;
+        return DTX_EIO;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->http_src };
     if (!di || epoll_ctl(w->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0)
-        return -1;
+        return DTX_EIO;
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "dtx/types.h"
 #include "dtx/log.h"
 #include "core/gw_clock.h"
 #include "upstream/gw_upcall.h"
@@ -52,7 +53,7 @@ int dtx_gw_exchange_open(dtx_gw_upstream_t *up)
     int64_t now = dtx_gw_now_us();
     up->conn = dtx_gw_conns_get(up->loop->conns, &t->addr, up, now);
     if (!up->conn)
-        return -1;
+        return DTX_EIO;
     if (!up->conn->reused)
         atomic_fetch_add(&up->pool->targets[up->target].connects, 1);
     up->sent = 0;
@@ -65,7 +66,7 @@ int dtx_gw_exchange_open(dtx_gw_upstream_t *up)
         return dtx_gw_call_deadline(up, due);
     }
     if (dtx_gw_call_deadline(up, up->call_due_us) < 0)
-        return -1;
+        return DTX_EIO;
     if (s_send_some(up) == 0)
         return 0;
     if (up->conn->reused && !up->fresh_retry && !(up->streaming && up->body_sent_any)) {
@@ -73,7 +74,7 @@ int dtx_gw_exchange_open(dtx_gw_upstream_t *up)
         dtx_gw_call_release(up, 0);
         return dtx_gw_exchange_open(up);
     }
-    return -1;
+    return DTX_EIO;
 }
 
 /* A reused connection died before any answer byte (the upstream closed
@@ -82,13 +83,13 @@ static int s_retry_fresh(dtx_gw_upstream_t *up)
 {
     if (!up->conn || !up->conn->reused || up->got_bytes || up->fresh_retry ||
         (up->streaming && up->body_sent_any))
-        return -1;
+        return DTX_ESTATE;
     up->fresh_retry = 1;
     dtx_gw_call_release(up, 0);
     if (dtx_gw_exchange_open(up) == 0)
         return 0;
     dtx_gw_call_release(up, 0);
-    return -1;
+    return DTX_EIO;
 }
 
 /* An I/O error or an early close on the connection. */
@@ -146,7 +147,7 @@ static int s_send_some(dtx_gw_upstream_t *up)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return dtx_gw_conn_watch(up->loop->conns, up->conn, EPOLLIN | EPOLLOUT);
-            return -1;
+            return DTX_EIO;
         }
         up->sent += (size_t)w;
         if (dtx_gw_call_body_sent(up))
@@ -194,7 +195,7 @@ static int s_keep_body(dtx_gw_upstream_t *up, const char *data, size_t len)
     if (!len)
         return 0;
     if (up->buffer_whole && up->len - up->off + len > up->buffer_whole)
-        return -1;
+        return DTX_ETOOBIG;
     if (up->off > 0 && up->off == up->len)
         up->off = up->len = 0;
     if (up->len + len > up->cap) {
@@ -213,7 +214,7 @@ static int s_keep_body(dtx_gw_upstream_t *up, const char *data, size_t len)
         if (cap != up->cap) {
             char *b = realloc(up->body, cap);
             if (!b)
-                return -1;
+                return DTX_ENOMEM;
             up->body = b;
             up->cap = cap;
         }
@@ -240,7 +241,7 @@ static int s_head_in(dtx_gw_upstream_t *up)
     if (dtx_gw_http1_parse_head(&up->resp, up->head.data, up->head.len,
                                 strcmp(up->req->method, "HEAD") == 0, s_on_header, up) < 0 ||
         up->hdrs_oom)
-        return -1;
+        return DTX_EPROTO;
     if (up->resp.status < 200)
         return 0;                    /* 1xx: the real head follows */
     up->status = up->resp.status;
@@ -265,14 +266,14 @@ static int s_feed(dtx_gw_upstream_t *up, const char *data, size_t len)
                 take = DTX_GW_HTTP1_MAX_HEAD - had;
             if (dtx_gw_buf_add(&up->head, data, take) < 0) {
                 dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
-                return -1;
+                return DTX_EIO;
             }
             size_t end = dtx_gw_http1_head_end(up->head.data, up->head.len);
             if (!end) {
                 if (up->head.len >= DTX_GW_HTTP1_MAX_HEAD) {
                     dtx_gw_exchange_log(up, "upstream answer refused", "head too long");
                     dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
-                    return -1;
+                    return DTX_EIO;
                 }
                 return 0;
             }
@@ -282,7 +283,7 @@ static int s_feed(dtx_gw_upstream_t *up, const char *data, size_t len)
             if (s_head_in(up) < 0) {
                 dtx_gw_exchange_log(up, "upstream answer refused", "malformed head");
                 dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
-                return -1;
+                return DTX_EIO;
             }
             data += used;
             len -= used;
@@ -302,11 +303,11 @@ static int s_feed(dtx_gw_upstream_t *up, const char *data, size_t len)
         if (dtx_gw_http1_body(&up->resp, data, len, &used, &piece, &plen) < 0) {
             dtx_gw_exchange_log(up, "upstream answer refused", "malformed body framing");
             dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
-            return -1;
+            return DTX_EIO;
         }
         if (s_keep_body(up, piece, plen) < 0) {
             dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
-            return -1;
+            return DTX_EIO;
         }
         data += used;
         len -= used;
@@ -403,10 +404,10 @@ int dtx_gw_exchange_on_deadline(dtx_gw_upstream_t *up, int64_t now_us)
 int dtx_gw_exchange_queue(dtx_gw_upstream_t *up, const char *data, size_t len)
 {
     if (dtx_gw_buf_add(&up->sbuf, data, len) < 0)
-        return -1;
+        return DTX_ENOMEM;
     if (up->conn && !up->conn->connecting && !up->done && s_send_some(up) < 0) {
         s_broken(up, strerror(errno));
-        return up->failed ? -1 : 0;
+        return up->failed ? DTX_EIO : 0;
     }
     return 0;
 }

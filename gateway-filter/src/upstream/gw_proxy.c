@@ -31,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "dtx/types.h"
 #include "dtx/log.h"
 #include "core/gw_clock.h"
 #include "upstream/gw_proxy.h"
@@ -75,7 +76,7 @@ static int s_try_next(dtx_gw_upstream_t *up)
                 continue;
             }
             req->upstream_error = up->last_error;
-            return -1;
+            return DTX_EIO;
         }
         up->tried[idx] = 1;
         up->attempts++;
@@ -93,7 +94,7 @@ static int s_try_next(dtx_gw_upstream_t *up)
         if (dtx_gw_upreq_head(&up->out, req, t, blen) < 0) {
             dtx_gw_call_attempt_over(up, DTX_GW_OUTCOME_OTHER);
             req->upstream_error = DTX_GW_UPERR_IO;
-            return -1;
+            return DTX_EIO;
         }
         if (dtx_gw_exchange_open(up) == 0)
             return 0;
@@ -230,7 +231,7 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     *out = up;
     if (!up) {
         req->upstream_error = DTX_GW_UPERR_IO;
-        return -1;
+        return DTX_ENOMEM;
     }
     loop->calls++;
     up->all_next = loop->all;
@@ -263,7 +264,7 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     up->armed = !up->streaming;      /* a streamed call is armed by _write / _wait */
     if (s_try_next(up) < 0) {
         up->armed = 0;
-        return -1;
+        return DTX_EIO;
     }
     if (!up->streaming)
         dtx_gw_call_waiting_push(up);
@@ -276,7 +277,7 @@ ssize_t dtx_gw_upstream_write(dtx_gw_upstream_t *self, const char *data, size_t 
     if (self->failed) {
         if (self->req->upstream_error == DTX_GW_UPERR_NONE)
             self->req->upstream_error = DTX_GW_UPERR_IO;
-        return -1;
+        return DTX_EIO;
     }
     if (self->done || self->headers_done)
         return (ssize_t)len;         /* answered already: the rest is not needed */
@@ -292,9 +293,9 @@ ssize_t dtx_gw_upstream_write(dtx_gw_upstream_t *self, const char *data, size_t 
         int fl = snprintf(frame, sizeof frame, "%zx\r\n", n);
         if (dtx_gw_buf_add(&self->sbuf, frame, (size_t)fl) < 0 ||
             dtx_gw_buf_add(&self->sbuf, data, n) < 0 || dtx_gw_exchange_queue(self, "\r\n", 2) < 0)
-            return -1;
+            return DTX_EIO;
     } else if (dtx_gw_exchange_queue(self, data, n) < 0) {
-        return -1;
+        return DTX_EIO;
     }
     return (ssize_t)n;
 }
@@ -332,7 +333,7 @@ int dtx_gw_upstream_wait(dtx_gw_upstream_t *self)
 int dtx_gw_upstream_result(const dtx_gw_upstream_t *self)
 {
     if (self->failed || !self->headers_done)
-        return -1;
+        return DTX_EIO;
     return 0;
 }
 
@@ -359,7 +360,7 @@ ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max)
         if (self->failed || self->cut) {
             if (self->req->upstream_error == DTX_GW_UPERR_NONE)
                 self->req->upstream_error = DTX_GW_UPERR_IO;
-            return -1;
+            return DTX_EIO;
         }
         return 0;
     }
@@ -367,7 +368,7 @@ ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max)
         self->paused = 0;            /* drained: read again */
         if (dtx_gw_conn_watch(self->loop->conns, self->conn, EPOLLIN) < 0) {
             dtx_gw_call_fail(self, DTX_GW_UPERR_IO);
-            return -1;
+            return DTX_EIO;
         }
     }
     self->armed = 1;

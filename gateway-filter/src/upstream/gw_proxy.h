@@ -52,12 +52,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "dtx/types.h"
 #include "core/gw_chain.h"
 #include "core/gw_event.h"
 #include "core/gw_http1.h"
 #include "upstream/gw_lb.h"
 
-#define DTX_GW_UPSTREAM_AGAIN (-2)  /* dtx_gw_upstream_read: nothing yet */
+/* _read / _write: nothing yet. Below every DTX_E* code, so never taken
+ * for an error. */
+#define DTX_GW_UPSTREAM_AGAIN (DTX_ERR_MIN - 1)
 
 /* The same three declarations as gw_upcall.h (which defines the structs);
  * C11 allows the repetition, so this header needs nothing of that one. */
@@ -97,7 +100,7 @@ void dtx_gw_upstreams_cancel(dtx_gw_upstreams_t *self);
 /* Starts the call for req (body complete) as plan says. client_fd:
  * the client's socket, or -1. buffer_whole: 0 to stream, else the most
  * body bytes kept (the answer is then complete when `ready` runs).
- * Returns 0 when started (ready(arg) will run), -1 when it failed at once
+ * Returns 0 when started (ready(arg) will run), DTX_ENOMEM / DTX_EIO when it failed at once
  * (req->upstream_error set; ready never runs). *out is set either way and
  * must be ended. */
 int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
@@ -106,11 +109,11 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
                           dtx_gw_upstream_ready_fn ready, void *arg);
 /* A streamed request body (req->body_streaming set before _start; the
  * body goes upstream with req->content_length, or chunked when it is -1):
- * _write queues bytes and returns how many it took (> 0), -1 when the
+ * _write queues bytes and returns how many it took (> 0), DTX_EIO when the
  * call failed (req->upstream_error set), or DTX_GW_UPSTREAM_AGAIN when
  * S_STREAM_WINDOW (256 KiB) wait to be sent: `ready` runs when there is
  * room. Once the answer's headers are in, the rest of the body is taken
- * and dropped. _write_end closes the body (0, or -1 on failure).
+ * and dropped. _write_end closes the body (0, or a negative DTX_E* code on failure).
  * _wait: after _write_end, 1 when the answer is not there yet (`ready`
  * runs when it is), 0 when _result can be asked now. */
 ssize_t dtx_gw_upstream_write(dtx_gw_upstream_t *self, const char *data, size_t len);
@@ -118,7 +121,7 @@ int dtx_gw_upstream_write_end(dtx_gw_upstream_t *self);
 int dtx_gw_upstream_wait(dtx_gw_upstream_t *self);
 
 /* After `ready`: 0 when the answer's headers are in (req->upstream_status
- * set), -1 when the call failed (req->upstream_error set). */
+ * set), DTX_EIO when the call failed (req->upstream_error set). */
 int dtx_gw_upstream_result(const dtx_gw_upstream_t *self);
 
 /* Response headers to pass on (hop-by-hop and Content-Length removed). */
@@ -127,7 +130,7 @@ const dtx_gw_resp_header_t *dtx_gw_upstream_headers(const dtx_gw_upstream_t *sel
 int64_t dtx_gw_upstream_content_length(const dtx_gw_upstream_t *self);
 
 /* Copies up to max body bytes into buf. Returns the count, 0 at the end
- * of the body, -1 on failure (req->upstream_error set), or
+ * of the body, DTX_EIO on failure (req->upstream_error set), or
  * DTX_GW_UPSTREAM_AGAIN when nothing is there yet: `ready` runs when
  * there is. */
 ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max);

@@ -123,7 +123,7 @@ void dtx_gw_call_check(dtx_gw_upstream_t *up);
 void dtx_gw_call_fail(dtx_gw_upstream_t *up, int error);
 /* Ends the attempt on the current target, feeding the pool. */
 void dtx_gw_call_attempt_over(dtx_gw_upstream_t *up, int outcome);
-/* Sets the call's deadline (0 or -1: out of memory) / takes it out. */
+/* Sets the call's deadline (0 or DTX_ENOMEM) / takes it out. */
 int  dtx_gw_call_deadline(dtx_gw_upstream_t *up, int64_t due_us);
 void dtx_gw_call_deadline_clear(dtx_gw_upstream_t *up);
 /* Stops watching the client socket (and leaves the waiting list). */
@@ -148,14 +148,14 @@ void dtx_gw_call_waiting_remove(dtx_gw_upstream_t *up);
 #define DTX_GW_EXCHANGE_NEXT_TARGET 1
 
 /* Starts the attempt on a connection to up->target (up->out holds the
- * request head). 0, or -1 with errno when no connection could be had. */
+ * request head). 0, or DTX_EIO (errno says why) or DTX_ENOMEM when no connection could be had. */
 int  dtx_gw_exchange_open(dtx_gw_upstream_t *up);
 /* An epoll event on the call's connection: 0 or DTX_GW_EXCHANGE_NEXT_TARGET. */
 int  dtx_gw_exchange_on_event(dtx_gw_upstream_t *up, uint32_t events);
 /* The call's deadline passed: 0 or DTX_GW_EXCHANGE_NEXT_TARGET. */
 int  dtx_gw_exchange_on_deadline(dtx_gw_upstream_t *up, int64_t now_us);
 /* Queues streamed body bytes and sends what the connection takes.
- * 0, or -1 when the call failed. */
+ * 0, DTX_ENOMEM, or DTX_EIO when the call failed. */
 int  dtx_gw_exchange_queue(dtx_gw_upstream_t *up, const char *data, size_t len);
 /* Logs a failed attempt with its pool and target. */
 void dtx_gw_exchange_log(const dtx_gw_upstream_t *up, const char *what, const char *why);

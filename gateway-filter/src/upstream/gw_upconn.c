@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dtx/types.h"
 #include "upstream/gw_upconn.h"
 
 #define S_IDLE_MAX_US (60 * 1000000LL)   /* an idle connection older is closed */
@@ -95,7 +96,7 @@ int dtx_gw_conn_watch(dtx_gw_conns_t *self, dtx_gw_conn_t *c, uint32_t events)
     else
         rc = epoll_ctl(self->epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev);
     if (rc < 0)
-        return -1;
+        return DTX_EIO;
     c->events = events;
     return 0;
 }

@@ -48,7 +48,7 @@ void dtx_gw_conns_destroy(dtx_gw_conns_t **self_p);
  * socket could be made or the connect failed at once. */
 dtx_gw_conn_t *dtx_gw_conns_get(dtx_gw_conns_t *self, const dtx_gw_addr_t *addr, void *owner,
                                 int64_t now_us);
-/* Sets the events watched (0: out of the set). Returns 0 or -1. */
+/* Sets the events watched (0: out of the set). Returns 0 or DTX_EIO. */
 int dtx_gw_conn_watch(dtx_gw_conns_t *self, dtx_gw_conn_t *c, uint32_t events);
 /* The connect finished: 0, or the error (errno value) it ended with. */
 int dtx_gw_conn_connect_result(dtx_gw_conn_t *c);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dtx/types.h"
 #include "upstream/gw_upreq.h"
 
 
@@ -72,7 +73,7 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
         dtx_gw_buf_str(b, t->url + t->addr.base_off) < 0 || dtx_gw_buf_str(b, req->path) < 0 ||
         (req->query && (dtx_gw_buf_add(b, "?", 1) < 0 || dtx_gw_buf_str(b, req->query) < 0)) ||
         dtx_gw_buf_str(b, " HTTP/1.1\r\n") < 0)
-        return -1;
+        return DTX_ENOMEM;
     req->each_header(req->header_ctx, s_visit, &c);
     if (!req->header(req->header_ctx, "Host"))
         s_line(&c, "Host", t->addr.host);
@@ -101,6 +102,6 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
     }
     if (dtx_gw_buf_add(b, "\r\n", 2) < 0)
         c.failed = 1;
-    return c.failed ? -1 : 0;
+    return c.failed ? DTX_ENOMEM : 0;
 }
 

@@ -27,7 +27,7 @@
 /* body_length: the body's length, or -1 when it streams with no length
  * known (chunked); a request without a body gets no framing header unless
  * its method carries one (POST, PUT, PATCH: Content-Length: 0).
- * Returns 0, or -1 when out of memory. out is rewritten. */
+ * Returns 0, or DTX_ENOMEM. out is rewritten. */
 int dtx_gw_upreq_head(dtx_gw_buf_t *out, const dtx_gw_req_t *req, const dtx_gw_target_t *t,
                       int64_t body_length);
 

@@ -1,4 +1,4 @@
-/* Circuit breaker (gateway-filter/src/gw_breaker.h) on a virtual clock,
+/* Circuit breaker (gateway-filter/src/limits/gw_breaker.h) on a virtual clock,
  * with the half-open probe rules. */
 #include <CUnit/CUnit.h>
 

@@ -1,5 +1,5 @@
 /* The dtxd_inflight signal of the gateway, without sockets: the parser of
- * dtxd's /metrics (gw_dtxd_watch.h), the pure decision on a virtual clock
+ * dtxd's /metrics (limits/gw_dtxd_reading.h), the pure decision on a virtual clock
  * (gw_adaptive.h), admission through the filter chain with a published
  * reading, and the token file. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Rate limiters of the gateway (gateway-filter/src/gw_ratelimit.h) on a
+/* Rate limiters of the gateway (gateway-filter/src/limits/gw_ratelimit.h) on a
  * virtual clock; the leaky bucket case by case against nginx limit_req. */
 #include <CUnit/CUnit.h>
 

@@ -240,15 +240,15 @@ FUZZ_FLAGS    = -D_GNU_SOURCE -Icommon/include -std=c11 -O1 -g $(WARN) \
 FUZZ_BIN     := build-fuzz/fuzz_proto
 FUZZ_SRC     := common/src/proto.c common/src/err.c tests/fuzz/fuzz_proto.c
 FUZZ_HTTP1   := build-fuzz/fuzz_http1
-FUZZ_HTTP1_SRC := gateway-filter/src/gw_http1.c tests/fuzz/fuzz_http1.c
+FUZZ_HTTP1_SRC := gateway-filter/src/core/gw_http1.c tests/fuzz/fuzz_http1.c
 
 $(FUZZ_BIN): $(FUZZ_SRC) common/include/dtx/proto.h common/include/dtx/types.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_SRC) -o $@
 
-$(FUZZ_HTTP1): $(FUZZ_HTTP1_SRC) gateway-filter/src/gw_http1.h
+$(FUZZ_HTTP1): $(FUZZ_HTTP1_SRC) gateway-filter/src/core/gw_http1.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -Igateway-filter/src $(FUZZ_HTTP1_SRC) -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Igateway-filter/src -Igateway-filter/src/core $(FUZZ_HTTP1_SRC) -o $@
 
 fuzz: $(FUZZ_BIN) $(FUZZ_HTTP1)
 	@mkdir -p build-fuzz/corpus build-fuzz/corpus-http1 build-fuzz/crashes

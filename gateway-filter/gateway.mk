@@ -14,20 +14,25 @@
 GW_PKGS      := libmicrohttpd libcurl
 GW_CFLAGS    := $(shell pkg-config --cflags $(GW_PKGS) 2>/dev/null)
 GW_LIBS      := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
-GW_LIB_SRC   := $(filter-out gateway-filter/src/main.c,$(wildcard gateway-filter/src/*.c))
+# The folders of gateway-filter/src, lowest first (gateway-filter/README.md
+# says which may include which). Includes name the folder:
+# #include "core/gw_clock.h", with -Igateway-filter/src.
+GW_DIRS      := core limits config upstream filters runtime front app
+GW_MAIN      := gateway-filter/src/app/main.c
+GW_LIB_SRC   := $(filter-out $(GW_MAIN),$(foreach d,$(GW_DIRS),$(wildcard gateway-filter/src/$(d)/*.c)))
 GW_TEST_SRC  := $(wildcard tests/unit/test_gw_*.c) $(wildcard tests/integration/test_gateway*.c) \
                 $(wildcard tests/integration/gw_*.c) $(wildcard tests/tools/gw_*.c)
 LIBGW        := $(BUILD)/lib/libdtxgw.a
 GW_BIN       := $(BUILD)/bin/dtx-gateway
 GW_UPSTREAM  := $(BUILD)/tests/gw-upstream
 
-$(call obj,$(GW_LIB_SRC) gateway-filter/src/main.c $(GW_TEST_SRC)): CPPFLAGS += -Igateway-filter/src $(GW_CFLAGS)
+$(call obj,$(GW_LIB_SRC) $(GW_MAIN) $(GW_TEST_SRC)): CPPFLAGS += -Igateway-filter/src $(GW_CFLAGS)
 
 $(LIBGW): $(call obj,$(GW_LIB_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(GW_BIN): $(call obj,gateway-filter/src/main.c) $(LIBGW) $(LIBDTX_A)
+$(GW_BIN): $(call obj,$(GW_MAIN)) $(LIBGW) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(GW_LIBS) $(LIBS)
 

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gw_http1.h"
+#include "core/gw_http1.h"
 #include "gw_raw.h"
 
 #define S_MAX_CONNS 32

@@ -1,8 +1,8 @@
-/* Circuit breaker (gateway-filter/src/gw_breaker.h) on a virtual clock,
+/* Circuit breaker (gateway-filter/src/limits/gw_breaker.h) on a virtual clock,
  * with the half-open probe rules. */
 #include <CUnit/CUnit.h>
 
-#include "gw_breaker.h"
+#include "limits/gw_breaker.h"
 #include "unit.h"
 
 #define SEC 1000000LL

@@ -5,7 +5,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "gw_config.h"
+#include "config/gw_config.h"
 #include "unit.h"
 
 static const char *s_ok =

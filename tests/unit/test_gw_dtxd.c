@@ -1,5 +1,5 @@
 /* The dtxd_inflight signal of the gateway, without sockets: the parser of
- * dtxd's /metrics (gw_dtxd_watch.h), the pure decision on a virtual clock
+ * dtxd's /metrics (limits/gw_dtxd_reading.h), the pure decision on a virtual clock
  * (gw_adaptive.h), admission through the filter chain with a published
  * reading, and the token file. */
 #include <stdio.h>
@@ -10,11 +10,12 @@
 #include <CUnit/CUnit.h>
 
 #include "dtx/types.h"
-#include "gw_adaptive.h"
-#include "gw_clock.h"
-#include "gw_dtxd_watch.h"
-#include "gw_filters.h"
-#include "gw_runtime.h"
+#include "limits/gw_adaptive.h"
+#include "core/gw_clock.h"
+#include "limits/gw_dtxd_reading.h"
+#include "app/gw_dtxd_watch.h"
+#include "filters/gw_filters.h"
+#include "runtime/gw_runtime.h"
 #include "unit.h"
 
 /* ---------------- parser ---------------- */
@@ -155,13 +156,17 @@ static void test_decide_without_a_reading_fails_open(void)
 
 static void test_reading_publish_and_clear(void)
 {
+    dtx_gw_dtxd_t dtxd;
+    dtx_gw_dtxd_init(&dtxd);
     dtx_gw_dtxd_reading_t r;
-    dtx_gw_dtxd_reading_publish(17, 4242);
-    dtx_gw_dtxd_reading_get(&r);
+    dtx_gw_dtxd_reading_get(&dtxd, &r);
+    CU_ASSERT_EQUAL(r.at_us, 0);
+    dtx_gw_dtxd_reading_publish(&dtxd, 17, 4242);
+    dtx_gw_dtxd_reading_get(&dtxd, &r);
     CU_ASSERT_EQUAL(r.inflight, 17);
     CU_ASSERT_EQUAL(r.at_us, 4242);
-    dtx_gw_dtxd_reading_publish(0, 0);
-    dtx_gw_dtxd_reading_get(&r);
+    dtx_gw_dtxd_reading_publish(&dtxd, 0, 0);
+    dtx_gw_dtxd_reading_get(&dtxd, &r);
     CU_ASSERT_EQUAL(r.at_us, 0);
 }
 
@@ -217,40 +222,44 @@ static void test_admission_sheds_while_dtxd_is_over_the_threshold(void)
     char err[DTX_GW_ERR_SIZE], retry[16];
     dtx_gw_config_t *cfg = dtx_gw_config_parse(s_doc, strlen(s_doc), err, sizeof err);
     CU_ASSERT_FATAL(cfg != NULL);
-    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, NULL);
+    dtx_gw_shared_t shared;
+    CU_ASSERT_FATAL(dtx_gw_shared_init(&shared) == 0);
+    dtx_gw_dtxd_t *dtxd = &shared.dtxd;
+    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, NULL, &shared);
     CU_ASSERT_FATAL(rt != NULL);
     dtx_gw_clock_set(s_clock);
     s_now = 50000000;
-    uint64_t fail_open = dtx_gw_dtxd_fail_open();
+    uint64_t fail_open = dtx_gw_dtxd_fail_open(dtxd);
 
-    dtx_gw_dtxd_reading_publish(9, s_now);
+    dtx_gw_dtxd_reading_publish(dtxd, 9, s_now);
     CU_ASSERT_EQUAL(s_request(rt, "/g", NULL, 0), 0);
-    dtx_gw_dtxd_reading_publish(10, s_now);
+    dtx_gw_dtxd_reading_publish(dtxd, 10, s_now);
     CU_ASSERT_EQUAL(s_request(rt, "/g", retry, sizeof retry), 503);
     CU_ASSERT_STRING_EQUAL(retry, "1");
     /* The route with a fallback answers it instead, as for a breaker. */
     CU_ASSERT_EQUAL(s_request(rt, "/s", NULL, 0), 200);
     CU_ASSERT_EQUAL(atomic_load(&rt->rules[0]->rejected), 2);
-    CU_ASSERT_EQUAL(dtx_gw_dtxd_fail_open(), fail_open);
+    CU_ASSERT_EQUAL(dtx_gw_dtxd_fail_open(dtxd), fail_open);
 
     /* No new reading for longer than stale_ms: admitted, counted. */
     s_now += 1000001;
     CU_ASSERT_EQUAL(s_request(rt, "/g", NULL, 0), 0);
-    CU_ASSERT_EQUAL(dtx_gw_dtxd_fail_open(), fail_open + 1);
+    CU_ASSERT_EQUAL(dtx_gw_dtxd_fail_open(dtxd), fail_open + 1);
     /* A fresh reading, still high: shed again. */
-    dtx_gw_dtxd_reading_publish(11, s_now);
+    dtx_gw_dtxd_reading_publish(dtxd, 11, s_now);
     CU_ASSERT_EQUAL(s_request(rt, "/g", NULL, 0), 503);
     /* dtxd drained. */
     s_now += 100000;
-    dtx_gw_dtxd_reading_publish(3, s_now);
+    dtx_gw_dtxd_reading_publish(dtxd, 3, s_now);
     CU_ASSERT_EQUAL(s_request(rt, "/g", NULL, 0), 0);
     /* No reading at all (the watch cleared it): fail open. */
-    dtx_gw_dtxd_reading_publish(0, 0);
+    dtx_gw_dtxd_reading_publish(dtxd, 0, 0);
     CU_ASSERT_EQUAL(s_request(rt, "/g", NULL, 0), 0);
-    CU_ASSERT_EQUAL(dtx_gw_dtxd_fail_open(), fail_open + 2);
+    CU_ASSERT_EQUAL(dtx_gw_dtxd_fail_open(dtxd), fail_open + 2);
 
     dtx_gw_clock_set(NULL);
     dtx_gw_runtime_unref(&rt);
+    dtx_gw_shared_fini(&shared);
 }
 
 /* ---------------- token file ---------------- */

@@ -7,12 +7,12 @@
 
 #include <CUnit/CUnit.h>
 
-#include "gw_clock.h"
-#include "gw_filters.h"
-#include "gw_route.h"
-#include "gw_rules.h"
-#include "gw_runtime.h"
-#include "gw_validate.h"
+#include "core/gw_clock.h"
+#include "filters/gw_filters.h"
+#include "filters/gw_route.h"
+#include "filters/gw_rules.h"
+#include "runtime/gw_runtime.h"
+#include "filters/gw_validate.h"
 #include "unit.h"
 
 static int64_t s_now;
@@ -57,6 +57,20 @@ static const char *s_doc =
     "{\"name\":\"split\",\"match\":{\"prefix\":\"/split\"},"
     "\"split\":[{\"pool\":\"p\",\"weight\":3},{\"pool\":\"q\",\"weight\":1}]}]}";
 
+/* The gateway-wide state every generation of these tests shares. */
+static dtx_gw_shared_t s_shared;
+
+static int s_suite_init(void)
+{
+    return dtx_gw_shared_init(&s_shared) == 0 ? 0 : -1;
+}
+
+static int s_suite_fini(void)
+{
+    dtx_gw_shared_fini(&s_shared);
+    return 0;
+}
+
 static dtx_gw_runtime_t *s_rt(const char *doc, const dtx_gw_runtime_t *old)
 {
     char err[DTX_GW_ERR_SIZE];
@@ -64,7 +78,7 @@ static dtx_gw_runtime_t *s_rt(const char *doc, const dtx_gw_runtime_t *old)
     if (!cfg)
         fprintf(stderr, "\n  config: %s\n", err);
     CU_ASSERT_FATAL(cfg != NULL);
-    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, old);
+    dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, old, &s_shared);
     CU_ASSERT_FATAL(rt != NULL);
     return rt;
 }
@@ -305,7 +319,7 @@ static void test_swap_keeps_unchanged_rules_and_renews_changed_ones(void)
 
 UNIT_SUITE(gw_filters)
 {
-    CU_pSuite s = CU_add_suite("gw_filters", NULL, NULL);
+    CU_pSuite s = CU_add_suite("gw_filters", s_suite_init, s_suite_fini);
     CU_add_test(s, "route: exact beats prefix, longest prefix wins",
                 test_route_exact_beats_prefix_and_longest_prefix_wins);
     CU_add_test(s, "split gives each pool its exact share",

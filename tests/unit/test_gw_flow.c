@@ -5,8 +5,8 @@
 
 #include <CUnit/CUnit.h>
 
-#include "gw_adaptive.h"
-#include "gw_concurrency.h"
+#include "limits/gw_adaptive.h"
+#include "limits/gw_concurrency.h"
 #include "unit.h"
 
 static void test_conc_decide_table(void)

@@ -5,7 +5,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "gw_lb.h"
+#include "upstream/gw_lb.h"
 #include "unit.h"
 
 #define SEC 1000000LL

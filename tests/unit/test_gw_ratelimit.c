@@ -1,8 +1,8 @@
-/* Rate limiters of the gateway (gateway-filter/src/gw_ratelimit.h) on a
+/* Rate limiters of the gateway (gateway-filter/src/limits/gw_ratelimit.h) on a
  * virtual clock; the leaky bucket case by case against nginx limit_req. */
 #include <CUnit/CUnit.h>
 
-#include "gw_ratelimit.h"
+#include "limits/gw_ratelimit.h"
 #include "unit.h"
 
 #define MS 1000  /* microseconds per millisecond */

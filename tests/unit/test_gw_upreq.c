@@ -7,8 +7,8 @@
 
 #include <CUnit/CUnit.h>
 
-#include "gw_deadline.h"
-#include "gw_upreq.h"
+#include "core/gw_deadline.h"
+#include "upstream/gw_upreq.h"
 #include "unit.h"
 
 /* A client's headers: NULL-ended name, value pairs. */

@@ -1,0 +1,202 @@
+/*
+ * gw_config.h — the gateway's JSON configuration: parsed, checked and
+ * turned into plain structs. Nothing here runs; gw_runtime.c builds the
+ * live objects from a dtx_gw_config_t.
+ *
+ * Every error names the field that is wrong with its JSON path, e.g.
+ *   routes[1].rules[0]: no rule named "per-ip"
+ * The document format, with every field and its default, is in
+ * docs/gateway.md.
+ */
+#ifndef DTX_GW_CONFIG_H
+#define DTX_GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/gw_addr.h"
+
+#include "limits/gw_adaptive.h"
+#include "limits/gw_breaker.h"
+
+#define DTX_GW_ERR_SIZE 512
+
+#define DTX_GW_DTXD_POLL_MS_DEFAULT 500   /* dtxd.poll_ms */
+#define DTX_GW_DTXD_STALE_MS_FLOOR  2000  /* dtxd.stale_ms default: 4 x poll_ms, at least this */
+
+/* A set of HTTP statuses (100..599). */
+typedef struct dtx_gw_statuses {
+    uint64_t bits[8];
+} dtx_gw_statuses_t;
+
+int  dtx_gw_statuses_has(const dtx_gw_statuses_t *set, int status);
+void dtx_gw_statuses_add(dtx_gw_statuses_t *set, int lo, int hi);
+
+typedef enum { DTX_GW_LB_ROUND_ROBIN, DTX_GW_LB_WEIGHTED, DTX_GW_LB_LEAST_INFLIGHT,
+               DTX_GW_LB_HASH } dtx_gw_lb_kind_t;
+
+typedef struct dtx_gw_target_cfg {
+    char         *url;      /* http://host:port[/base] */
+    int           weight;   /* >= 1 */
+    dtx_gw_addr_t addr;     /* url split and resolved at load */
+} dtx_gw_target_cfg_t;
+
+typedef struct dtx_gw_pool_cfg {
+    char               *name;
+    dtx_gw_lb_kind_t    lb;
+    char               *hash_header;       /* lb "hash": header hashed */
+    dtx_gw_target_cfg_t *targets;
+    int                 ntargets;
+    int64_t             connect_timeout_ms;
+    int64_t             timeout_ms;        /* whole upstream call */
+    int                 retries;           /* other targets tried after a failed connect */
+    /* active health check (health_path NULL: off) */
+    char               *health_path;
+    int64_t             health_interval_ms;
+    int64_t             health_timeout_ms;
+    int                 healthy_after;     /* successes to mark healthy */
+    int                 unhealthy_after;   /* failures to mark unhealthy */
+    /* passive ejection (0: off) */
+    int                 eject_consecutive_5xx;
+    int                 eject_consecutive_connect;
+    int64_t             eject_base_ms;     /* first ejection; doubles each time */
+    int64_t             eject_max_ms;
+    int                 eject_max_percent; /* share of targets ejected at most */
+    char               *sig;               /* canonical JSON: identity for reuse */
+} dtx_gw_pool_cfg_t;
+
+typedef enum { DTX_GW_RULE_RATE, DTX_GW_RULE_CONCURRENCY, DTX_GW_RULE_BREAKER,
+               DTX_GW_RULE_ADAPTIVE } dtx_gw_rule_kind_t;
+typedef enum { DTX_GW_ALG_LEAKY, DTX_GW_ALG_TOKEN, DTX_GW_ALG_WARMUP,
+               DTX_GW_ALG_QUEUE } dtx_gw_rate_alg_t;
+typedef enum { DTX_GW_KEY_GLOBAL, DTX_GW_KEY_ROUTE, DTX_GW_KEY_CLIENT_IP,
+               DTX_GW_KEY_HEADER } dtx_gw_key_kind_t;
+
+typedef struct dtx_gw_rule_cfg {
+    char              *name;
+    dtx_gw_rule_kind_t kind;
+    dtx_gw_key_kind_t  key;
+    char              *key_header;     /* key "header:NAME" */
+    size_t             max_keys;
+    /* rate */
+    dtx_gw_rate_alg_t  algorithm;
+    double             rate;           /* requests per `per_s` seconds */
+    int                per_s;          /* 1 ("s") or 60 ("m") */
+    int64_t            burst;
+    int64_t            delay;          /* leaky: delay=N */
+    int                nodelay;
+    int64_t            warm_up_ms;
+    int                cold_factor;
+    int64_t            max_wait_ms;    /* queue / concurrency wait */
+    /* concurrency */
+    int                max;
+    int                queue;
+    /* breaker */
+    dtx_gw_breaker_params_t breaker;
+    dtx_gw_statuses_t  failure_statuses;
+    /* adaptive */
+    dtx_gw_signal_kind_t signal;
+    dtx_gw_gradient_params_t gradient;
+    int64_t            dtxd_max_inflight;
+    char              *sig;
+} dtx_gw_rule_cfg_t;
+
+typedef enum { DTX_GW_JSON_ANY, DTX_GW_JSON_STRING, DTX_GW_JSON_NUMBER, DTX_GW_JSON_INTEGER,
+               DTX_GW_JSON_BOOLEAN, DTX_GW_JSON_OBJECT, DTX_GW_JSON_ARRAY } dtx_gw_json_type_t;
+
+typedef struct dtx_gw_json_field {
+    char              *name;   /* top-level member name */
+    dtx_gw_json_type_t type;
+} dtx_gw_json_field_t;
+
+typedef struct dtx_gw_split {
+    char *pool;
+    int   weight;
+} dtx_gw_split_t;
+
+typedef struct dtx_gw_route_cfg {
+    char   *name;
+    char  **methods;        /* empty: any */
+    int     nmethods;
+    char   *host;           /* NULL: any (compared without port, case-insensitive) */
+    char   *path;           /* exact path, or */
+    char   *prefix;         /* path prefix ("/" matches all) */
+    dtx_gw_split_t *split;  /* one entry for a plain "pool" */
+    int     nsplit;
+    char   *backup_pool;
+    char  **rules;
+    int     nrules;
+    int64_t timeout_ms;     /* 0: the pool's */
+    /* validation */
+    int64_t max_body;
+    char  **required_headers;
+    int     nrequired_headers;
+    char  **content_types;
+    int     ncontent_types;
+    dtx_gw_json_field_t *json_fields;
+    int     njson_fields;
+    /* degradation: fallback_status > 0 (static) or fallback_pool */
+    int     fallback_status;
+    char   *fallback_body;
+    char   *fallback_content_type;
+    char   *fallback_pool;
+    /* transaction */
+    int     transactional;
+    int64_t txn_timeout_ms;
+    dtx_gw_statuses_t commit_on;
+} dtx_gw_route_cfg_t;
+
+typedef struct dtx_gw_config {
+    char   *listen;           /* "host:port" of the proxy */
+    char   *admin_listen;     /* "host:port" of the admin API */
+    char   *admin_token;      /* NULL: config endpoints refuse every call */
+    char   *dtxd_endpoint;    /* NULL: no transactional route allowed */
+    int64_t dtxd_timeout_ms;  /* SDK calls, and the cap of one /metrics fetch */
+    char   *dtxd_admin;       /* dtxd's admin API base URL; NULL: no dtxd_inflight rule allowed */
+    char   *dtxd_admin_token; /* bearer token for it (a secret: never logged), or NULL */
+    char   *dtxd_admin_cacert;/* PEM CA file for an https admin URL, or NULL */
+    int64_t dtxd_poll_ms;     /* interval between /metrics fetches */
+    int64_t dtxd_stale_ms;    /* a reading older than this is ignored (fail open) */
+    int64_t max_body;         /* default for routes */
+    dtx_gw_pool_cfg_t  *pools;
+    int                 npools;
+    dtx_gw_rule_cfg_t  *rules;
+    int                 nrules;
+    dtx_gw_route_cfg_t *routes;
+    int                 nroutes;
+    char               *text; /* the document as loaded (pretty JSON) */
+} dtx_gw_config_t;
+
+/* Parses and checks a document. Returns the config (free it with
+ * dtx_gw_config_destroy) or NULL with the first problem in err. */
+dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err,
+                                     size_t errlen);
+/* Same, reading a file. */
+dtx_gw_config_t *dtx_gw_config_load(const char *path, char *err, size_t errlen);
+void dtx_gw_config_destroy(dtx_gw_config_t **self_p);
+
+/* Index of the named pool / rule, or -1. */
+int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name);
+int dtx_gw_config_rule_index(const dtx_gw_config_t *self, const char *name);
+/* 1 when an adaptive rule of self uses signal dtxd_inflight (self may be
+ * NULL: 0). */
+int dtx_gw_config_uses_dtxd_inflight(const dtx_gw_config_t *self);
+
+#define DTX_GW_DTXD_TOKEN_MAX 1000  /* longest token sent (characters) */
+
+/* 1 when token can go in an Authorization header: 1..DTX_GW_DTXD_TOKEN_MAX
+ * printable ASCII characters, no space. */
+int dtx_gw_dtxd_token_ok(const char *token);
+
+/* Reads a token file the way dtxctl --token-file does: the first line that
+ * is neither blank nor a # comment; from "name:token" the token. 0 with the
+ * token in out, or DTX_EIO (cannot read) / DTX_EINVAL (no token, longer
+ * than cap - 1, or not dtx_gw_dtxd_token_ok) with a message in err that
+ * never holds the file's text. */
+int dtx_gw_dtxd_token_load(const char *path, char *out, size_t cap, char *err, size_t errlen);
+
+/* Overwrites n bytes at p with zeros (a secret no longer needed); the
+ * compiler does not drop it. */
+void dtx_gw_token_wipe(void *p, size_t n);
+
+#endif

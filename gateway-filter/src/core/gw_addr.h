@@ -1,0 +1,31 @@
+/*
+ * gw_addr.h — where an upstream target lives: its URL split and its
+ * address resolved once, when the configuration is loaded.
+ *
+ * A target URL is `http://host[:port][/base]` (port 80 when absent; host
+ * a name, an IPv4 address or a bracketed IPv6 address). The host is
+ * resolved when the config is parsed (getaddrinfo, first address), so a
+ * worker never blocks on DNS; a name that does not resolve refuses the
+ * config with an error naming the target. A swap re-resolves.
+ */
+#ifndef DTX_GW_ADDR_H
+#define DTX_GW_ADDR_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+typedef struct dtx_gw_addr {
+    struct sockaddr_storage sa;      /* where to connect */
+    socklen_t               salen;   /* 0: not resolved */
+    char                    host[262]; /* host[:port] as written: the Host header's fallback */
+    size_t                  base_off;  /* offset of the base path in the URL ("" when none) */
+} dtx_gw_addr_t;
+
+/* Splits and resolves url. Returns 0, or DTX_EINVAL (a bad
+ * URL) / DTX_EIO (the host does not resolve) with a short reason in err. */
+int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t errlen);
+
+/* 1 when both name the same socket address. */
+int dtx_gw_addr_same(const dtx_gw_addr_t *a, const dtx_gw_addr_t *b);
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * gw_http1.c — HTTP/1.1 response parsing and body decoding (gw_http1.h).
+ *
+ * Chunked decoding is a byte state machine:
+ *
+ *   SIZE ─(hex)─▶ SIZE ─(';' ' ')─▶ EXT ─(LF)─┐
+ *     │ (CR)─▶ SIZE_LF ─(LF)──────────────────┤ size > 0 ─▶ DATA ─▶ DATA_CR ─▶ DATA_LF ─▶ SIZE
+ *     │                                       └ size = 0 ─▶ TRAILER ◀─▶ TRAILER_LINE
+ *     │                                                      └ (CR LF | LF) ─▶ done
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dtx/types.h"
+#include "core/gw_http1.h"
+
+enum { S_SIZE, S_EXT, S_SIZE_LF, S_DATA, S_DATA_CR, S_DATA_LF, S_TRAILER, S_TRAILER_LINE,
+       S_TRAILER_LF };
+
+#define S_MAX_CHUNK ((uint64_t)1 << 60)
+
+size_t dtx_gw_http1_head_end(const char *buf, size_t len)
+{
+    const char *end = buf + len;
+    for (const char *p = buf; (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+        if (p + 1 < end && p[1] == '\n')
+            return (size_t)(p + 2 - buf);
+        if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
+            return (size_t)(p + 3 - buf);
+    }
+    return 0;
+}
+
+/* Does the comma-separated list hold token (case-insensitive)? */
+static int s_has_token(const char *list, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = list; *p;) {
+        p += strspn(p, " \t,");
+        size_t k = strcspn(p, ",");
+        size_t e = k;
+        while (e > 0 && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+            e--;
+        if (e == n && strncasecmp(p, token, n) == 0)
+            return 1;
+        p += k;
+    }
+    return 0;
+}
+
+/* Is the last transfer coding of the list "chunked"? */
+static int s_ends_chunked(const char *list)
+{
+    const char *last = strrchr(list, ',');
+    last = last ? last + 1 : list;
+    last += strspn(last, " \t");
+    size_t e = strlen(last);
+    while (e > 0 && (last[e - 1] == ' ' || last[e - 1] == '\t'))
+        e--;
+    return e == 7 && strncasecmp(last, "chunked", 7) == 0;
+}
+
+static int s_tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, int head_request,
+                            dtx_gw_http1_header_fn on_header, void *arg)
+{
+    memset(self, 0, sizeof *self);
+    self->content_length = -1;
+    char *end = buf + len, *p = buf;
+    /* status line: HTTP/1.x SP 3DIGIT [SP reason] */
+    if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
+        return DTX_EPROTO;
+    self->minor = p[7] - '0';
+    p += 9;
+    if (p[0] < '1' || p[0] > '9' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9')
+        return DTX_EPROTO;
+    self->status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    p += 3;
+    if (*p != ' ' && *p != '\r' && *p != '\n')
+        return DTX_EPROTO;
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl)
+        return DTX_EPROTO;
+    p = nl + 1;
+    int close = 0, keep = 0, chunked = 0, te = 0;
+    for (;;) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return DTX_EPROTO;
+        char *le = nl;
+        if (le > p && le[-1] == '\r')
+            le--;
+        if (le == p)
+            break;                      /* the blank line */
+        if (*p == ' ' || *p == '\t')
+            return DTX_EPROTO;                  /* obsolete line folding */
+        char *colon = p;
+        while (colon < le && s_tchar((unsigned char)*colon))
+            colon++;
+        if (colon == p || colon == le || *colon != ':')
+            return DTX_EPROTO;                  /* empty name, bad byte, space before the colon */
+        *colon = '\0';
+        char *v = colon + 1;
+        while (v < le && (*v == ' ' || *v == '\t'))
+            v++;
+        char *ve = le;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+            ve--;
+        *ve = '\0';
+        if (memchr(v, '\0', (size_t)(ve - v)) || memchr(p, '\r', (size_t)(colon - p)))
+            return DTX_EPROTO;
+        if (strcasecmp(p, "Content-Length") == 0) {
+            char *e;
+            if (*v < '0' || *v > '9')
+                return DTX_EPROTO;
+            long long n = strtoll(v, &e, 10);
+            if (*e || n < 0 || (self->content_length >= 0 && self->content_length != n))
+                return DTX_EPROTO;
+            self->content_length = n;
+        } else if (strcasecmp(p, "Transfer-Encoding") == 0) {
+            te = 1;
+            chunked = s_ends_chunked(v);
+        } else if (strcasecmp(p, "Connection") == 0) {
+            close |= s_has_token(v, "close");
+            keep |= s_has_token(v, "keep-alive");
+        }
+        if (on_header)
+            on_header(p, v, arg);
+        p = nl + 1;
+    }
+    self->keep_alive = !close && (self->minor >= 1 || keep);
+    if (head_request || self->status < 200 || self->status == 204 || self->status == 304) {
+        self->body = DTX_GW_BODY_NONE;
+    } else if (te) {
+        /* Transfer-Encoding wins over Content-Length; the connection is
+         * not trusted after such an answer. */
+        if (self->content_length >= 0)
+            self->keep_alive = 0;
+        self->content_length = -1;
+        self->body = chunked ? DTX_GW_BODY_CHUNKED : DTX_GW_BODY_CLOSE;
+        if (!chunked)
+            self->keep_alive = 0;
+    } else if (self->content_length >= 0) {
+        self->body = self->content_length ? DTX_GW_BODY_LENGTH : DTX_GW_BODY_NONE;
+        self->left = (uint64_t)self->content_length;
+    } else {
+        self->body = DTX_GW_BODY_CLOSE;
+        self->keep_alive = 0;
+    }
+    self->done = self->body == DTX_GW_BODY_NONE;
+    self->cstate = S_SIZE;
+    return 0;
+}
+
+static int s_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The chunk size line ended. */
+static void s_size_done(dtx_gw_http1_resp_t *self)
+{
+    self->cstate = self->left ? S_DATA : S_TRAILER;
+}
+
+static int s_chunked(dtx_gw_http1_resp_t *self, const char *in, size_t len, size_t *used,
+                     const char **data, size_t *data_len)
+{
+    size_t i = 0;
+    while (i < len && !self->done) {
+        char c = in[i];
+        switch (self->cstate) {
+        case S_SIZE: {
+            int h = s_hex(c);
+            if (h >= 0) {
+                if (self->left >= S_MAX_CHUNK)
+                    return DTX_EPROTO;
+                self->left = self->left * 16 + (uint64_t)h;
+                self->digits++;
+            } else if (!self->digits) {
+                return DTX_EPROTO;
+            } else if (c == ';' || c == ' ' || c == '\t') {
+                self->cstate = S_EXT;
+            } else if (c == '\r') {
+                self->cstate = S_SIZE_LF;
+            } else if (c == '\n') {
+                s_size_done(self);
+            } else {
+                return DTX_EPROTO;
+            }
+            i++;
+            break;
+        }
+        case S_EXT:
+            if (c == '\n')
+                s_size_done(self);
+            i++;
+            break;
+        case S_SIZE_LF:
+            if (c != '\n')
+                return DTX_EPROTO;
+            s_size_done(self);
+            i++;
+            break;
+        case S_DATA: {
+            size_t n = len - i;
+            if ((uint64_t)n > self->left)
+                n = (size_t)self->left;
+            *data = in + i;
+            *data_len = n;
+            self->left -= n;
+            if (!self->left)
+                self->cstate = S_DATA_CR;
+            *used = i + n;
+            return 0;
+        }
+        case S_DATA_CR:
+            if (c == '\r')
+                self->cstate = S_DATA_LF;
+            else if (c == '\n')
+                self->cstate = S_SIZE, self->digits = 0;
+            else
+                return DTX_EPROTO;
+            i++;
+            break;
+        case S_DATA_LF:
+            if (c != '\n')
+                return DTX_EPROTO;
+            self->cstate = S_SIZE;
+            self->digits = 0;
+            i++;
+            break;
+        case S_TRAILER:
+            if (c == '\r')
+                self->cstate = S_TRAILER_LF;
+            else if (c == '\n')
+                self->done = 1;
+            else
+                self->cstate = S_TRAILER_LINE;
+            i++;
+            break;
+        case S_TRAILER_LINE:
+            if (c == '\n')
+                self->cstate = S_TRAILER;
+            i++;
+            break;
+        case S_TRAILER_LF:
+            if (c != '\n')
+                return DTX_EPROTO;
+            self->done = 1;
+            i++;
+            break;
+        default:
+            return DTX_EPROTO;
+        }
+    }
+    *used = i;
+    return 0;
+}
+
+int dtx_gw_http1_body(dtx_gw_http1_resp_t *self, const char *in, size_t len, size_t *used,
+                      const char **data, size_t *data_len)
+{
+    *data = in;
+    *data_len = 0;
+    *used = 0;
+    if (self->done)
+        return 0;
+    switch (self->body) {
+    case DTX_GW_BODY_LENGTH: {
+        size_t n = (uint64_t)len > self->left ? (size_t)self->left : len;
+        *data_len = n;
+        *used = n;
+        self->left -= n;
+        self->done = self->left == 0;
+        return 0;
+    }
+    case DTX_GW_BODY_CLOSE:
+        *data_len = len;
+        *used = len;
+        return 0;
+    case DTX_GW_BODY_CHUNKED:
+        return s_chunked(self, in, len, used, data, data_len);
+    default:
+        return 0;
+    }
+}
+
+int dtx_gw_http1_at_eof(const dtx_gw_http1_resp_t *self)
+{
+    return self->done || self->body == DTX_GW_BODY_CLOSE;
+}
+
+int dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n)
+{
+    if (self->len + n + 1 > self->cap) {
+        size_t cap = self->cap ? self->cap : 1024;
+        while (cap < self->len + n + 1)
+            cap *= 2;
+        char *d = realloc(self->data, cap);
+        if (!d)
+            return DTX_ENOMEM;
+        self->data = d;
+        self->cap = cap;
+    }
+    memcpy(self->data + self->len, bytes, n);
+    self->len += n;
+    self->data[self->len] = '\0';
+    return 0;
+}
+
+int dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s)
+{
+    return dtx_gw_buf_add(self, s, strlen(s));
+}
+
+void dtx_gw_buf_free(dtx_gw_buf_t *self)
+{
+    free(self->data);
+    self->data = NULL;
+    self->len = self->cap = 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * gw_http1.h — the HTTP/1.1 wire format of the gateway's upstream side:
+ * a response head parser and body decoder (Content-Length, chunked, or
+ * until close) and a small growable buffer to build requests in. Pure:
+ * no sockets, no clock; tested on byte strings (tests/unit/test_gw_http1.c).
+ *
+ * Use on one answer:
+ *  1. dtx_gw_http1_head_end finds the end of the head in the bytes so far;
+ *  2. dtx_gw_http1_parse_head parses it in place (names and values are
+ *     NUL-terminated inside the caller's buffer and handed to a callback)
+ *     and sets the framing; a 1xx head is parsed and the next head follows;
+ *  3. dtx_gw_http1_body decodes body bytes as they come, until it says
+ *     the body is complete; dtx_gw_http1_at_eof says whether the upstream
+ *     closing the connection ends the body well.
+ * What a proxy must refuse is refused (RFC 9112): folded header lines, a
+ * space before a colon, conflicting Content-Lengths, bad chunk sizes.
+ */
+#ifndef DTX_GW_HTTP1_H
+#define DTX_GW_HTTP1_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DTX_GW_HTTP1_MAX_HEAD (16 * 1024)  /* an answer's head may be this long */
+
+typedef enum {
+    DTX_GW_BODY_NONE = 0,     /* HEAD, 1xx, 204, 304, Content-Length: 0 */
+    DTX_GW_BODY_LENGTH,       /* Content-Length bytes */
+    DTX_GW_BODY_CHUNKED,      /* Transfer-Encoding: chunked */
+    DTX_GW_BODY_CLOSE         /* until the upstream closes */
+} dtx_gw_body_kind_t;
+
+typedef struct dtx_gw_http1_resp {
+    int      status;
+    int      minor;           /* HTTP/1.minor */
+    int      keep_alive;      /* the connection may carry the next request */
+    dtx_gw_body_kind_t body;
+    int64_t  content_length;  /* -1 when not given */
+    int      done;            /* the body is complete */
+    /* decoder state */
+    uint64_t left;            /* bytes left: LENGTH, or of the current chunk */
+    int      cstate;
+    int      digits;
+} dtx_gw_http1_resp_t;
+
+typedef void (*dtx_gw_http1_header_fn)(const char *name, const char *value, void *arg);
+
+/* Length of the head in buf[0..len) up to and with its blank line, 0 when
+ * it is not complete yet. */
+size_t dtx_gw_http1_head_end(const char *buf, size_t len);
+
+/* Parses the head buf[0..len) (as found by _head_end) in place and sets
+ * self's framing. head_request: the request was HEAD (no body follows).
+ * each header (name, value) goes to on_header when it is not NULL.
+ * Returns 0, or DTX_EPROTO when the head is malformed. */
+int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, int head_request,
+                            dtx_gw_http1_header_fn on_header, void *arg);
+
+/* Decodes body bytes in[0..len): sets *data / *data_len to the next piece
+ * of body (may be empty) and *used to the bytes of in consumed. Call again
+ * with the rest until all is used or self->done. Returns 0, or DTX_EPROTO when the
+ * framing is broken. */
+int dtx_gw_http1_body(dtx_gw_http1_resp_t *self, const char *in, size_t len, size_t *used,
+                      const char **data, size_t *data_len);
+
+/* The upstream closed the connection: 1 when that ends the body (body
+ * until close, or already complete), 0 when the answer is cut short. */
+int dtx_gw_http1_at_eof(const dtx_gw_http1_resp_t *self);
+
+/* One response header kept for the client (pointers into the head). */
+typedef struct dtx_gw_resp_header {
+    char *name;
+    char *value;
+} dtx_gw_resp_header_t;
+
+/* A growable byte buffer (request heads). */
+typedef struct dtx_gw_buf {
+    char  *data;
+    size_t len, cap;
+} dtx_gw_buf_t;
+
+/* Appends n bytes: 0, or DTX_ENOMEM. */
+int  dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n);
+/* Appends a NUL-terminated string. */
+int  dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s);
+void dtx_gw_buf_free(dtx_gw_buf_t *self);
+
+#endif

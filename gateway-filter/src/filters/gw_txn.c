@@ -1,0 +1,183 @@
+/* gw_txn.c — BEGIN / COMMIT / ROLLBACK at the edge (gw_txn.h). */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtx/clock.h"
+#include "dtx/dtx.h"
+#include "dtx/log.h"
+#include "filters/gw_route.h"
+#include "filters/gw_generation.h"
+#include "filters/gw_txn.h"
+
+typedef struct s_pooled {
+    struct s_pooled *next;
+    dtx_client_t    *client;
+    char            *endpoint;
+} s_pooled_t;
+
+struct dtx_gw_txn_clients {
+    pthread_mutex_t lock;  /* guards idle */
+    s_pooled_t     *idle;  /* clients not in use, any endpoint */
+};
+
+dtx_gw_txn_clients_t *dtx_gw_txn_clients_new(void)
+{
+    dtx_gw_txn_clients_t *self = calloc(1, sizeof *self);
+    if (self)
+        pthread_mutex_init(&self->lock, NULL);
+    return self;
+}
+
+static s_pooled_t *s_borrow(dtx_gw_txn_clients_t *self, const char *endpoint,
+                            int64_t timeout_ms)
+{
+    pthread_mutex_lock(&self->lock);
+    s_pooled_t *p = self->idle, **pp = &self->idle;
+    while (p && strcmp(p->endpoint, endpoint) != 0) {
+        pp = &p->next;
+        p = p->next;
+    }
+    if (p)
+        *pp = p->next;
+    pthread_mutex_unlock(&self->lock);
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p)
+            return NULL;
+        int err = 0;
+        p->client = dtx_client_new(endpoint, &err);
+        p->endpoint = strdup(endpoint);
+        if (!p->client || !p->endpoint) {
+            dtx_log_error("cannot create dtx client", "endpoint=%s err=%s", endpoint,
+                          dtx_strerror(err));
+            dtx_client_destroy(&p->client);
+            free(p->endpoint);
+            free(p);
+            return NULL;
+        }
+    }
+    dtx_client_set_timeout(p->client, (int)timeout_ms);
+    return p;
+}
+
+static void s_give_back(dtx_gw_txn_clients_t *self, s_pooled_t *p, int broken)
+{
+    if (broken) {
+        /* A timed-out client may still get a late reply; start afresh. */
+        dtx_client_destroy(&p->client);
+        free(p->endpoint);
+        free(p);
+        return;
+    }
+    pthread_mutex_lock(&self->lock);
+    p->next = self->idle;
+    self->idle = p;
+    pthread_mutex_unlock(&self->lock);
+}
+
+void dtx_gw_txn_clients_destroy(dtx_gw_txn_clients_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dtx_gw_txn_clients_t *self = *self_p;
+    *self_p = NULL;
+    s_pooled_t *p = self->idle;
+    while (p) {
+        s_pooled_t *next = p->next;
+        s_give_back(self, p, 1);
+        p = next;
+    }
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+}
+
+int dtx_gw_txn_body(dtx_gw_req_t *req)
+{
+    const dtx_gw_route_cfg_t *c = req->route->cfg;
+    if (!c->transactional || req->fallback_pool)
+        return DTX_GW_NEXT;
+    const dtx_gw_config_t *cfg = req->rt->cfg;
+    dtx_gw_txn_clients_t *clients = req->rt->shared->txn;
+    s_pooled_t *p = s_borrow(clients, cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
+    int rc = p ? dtx_client_begin(p->client, DTX_MODE_TCC, (uint32_t)c->txn_timeout_ms, req->gid)
+               : DTX_ENOMEM;
+    if (p)
+        s_give_back(clients, p, rc == DTX_ETIMEOUT || rc == DTX_EIO);
+    if (rc != 0) {
+        atomic_fetch_add(&req->route->stats->txn_begin_failed, 1);
+        dtx_log_warn("transaction begin failed", "route=%s err=%s", c->name, dtx_strerror(rc));
+        dtx_gw_reply_header(req, "Retry-After", "1");
+        dtx_gw_reply_set(req, 503, "application/json",
+                         "{\"error\":\"cannot start the transaction\",\"detail\":\"%s\"}\n",
+                         dtx_strerror(rc));
+        return DTX_GW_REPLY;
+    }
+    req->txn_state = 1;
+    int64_t timeout = c->txn_timeout_ms ? c->txn_timeout_ms : 30000;
+    req->deadline_ms = dtx_clock_wall_ms() + timeout;
+    return DTX_GW_NEXT;
+}
+
+static int s_end(dtx_gw_req_t *req, int commit)
+{
+    const dtx_gw_config_t *cfg = req->rt->cfg;
+    dtx_gw_txn_clients_t *clients = req->rt->shared->txn;
+    s_pooled_t *p = s_borrow(clients, cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
+    if (!p)
+        return DTX_ENOMEM;
+    int state = 0;
+    int rc = commit ? dtx_client_commit(p->client, req->gid, &state)
+                    : dtx_client_rollback(p->client, req->gid, &state);
+    s_give_back(clients, p, rc == DTX_ETIMEOUT || rc == DTX_EIO);
+    return rc;
+}
+
+void dtx_gw_txn_response(dtx_gw_req_t *req)
+{
+    if (req->txn_state != 1)
+        return;
+    const dtx_gw_route_cfg_t *c = req->route->cfg;
+    dtx_gw_route_stats_t *st = req->route->stats;
+    int success = req->reply.status == 0 && req->upstream_error == DTX_GW_UPERR_NONE &&
+                  dtx_gw_statuses_has(&c->commit_on, req->upstream_status);
+    if (req->client_gone)
+        success = 0;
+    int rc = s_end(req, success);
+    if (success && rc == 0) {
+        req->txn_state = 2;
+        atomic_fetch_add(&st->txn_committed, 1);
+        dtx_log_debug("transaction committed", "gid=%s route=%s", req->gid, c->name);
+        return;
+    }
+    if (!success) {
+        req->txn_state = 3;
+        atomic_fetch_add(&st->txn_rolled_back, 1);
+        if (rc != 0 && rc != DTX_ESTATE)
+            dtx_log_warn("transaction rollback failed", "gid=%s err=%s", req->gid,
+                         dtx_strerror(rc));
+        return;
+    }
+    /* The upstream succeeded but the commit did not. */
+    req->txn_state = 3;
+    atomic_fetch_add(&st->txn_rolled_back, 1);
+    dtx_log_warn("transaction commit failed", "gid=%s err=%s", req->gid, dtx_strerror(rc));
+    if (rc == DTX_EABORTED)
+        dtx_gw_reply_set(req, 409, "application/json",
+                         "{\"error\":\"transaction aborted\",\"gid\":\"%s\"}\n", req->gid);
+    else
+        dtx_gw_reply_set(req, 504, "application/json",
+                         "{\"error\":\"transaction outcome unknown\",\"gid\":\"%s\","
+                         "\"detail\":\"%s\"}\n", req->gid, dtx_strerror(rc));
+}
+
+void dtx_gw_txn_done(dtx_gw_req_t *req)
+{
+    if (req->txn_state != 1)
+        return;
+    int rc = s_end(req, 0);
+    req->txn_state = 3;
+    atomic_fetch_add(&req->route->stats->txn_rolled_back, 1);
+    if (rc != 0 && rc != DTX_ESTATE)
+        dtx_log_warn("transaction rollback failed", "gid=%s err=%s", req->gid, dtx_strerror(rc));
+}

@@ -1,0 +1,721 @@
+/*
+ * gw_request.c — a request's state machine, driven by the libmicrohttpd
+ * callbacks of its worker's daemon (gw_server.c): a connection becomes a
+ * request for the filter chain, its answer (local, or the upstream's,
+ * buffered or streamed) becomes an MHD response, and the hooks that may
+ * block run on the offload pool.
+ *
+ * Lifecycle of a request (s_ctx_t.phase):
+ *
+ *   NEW ─▶ HEAD ─(body read)─▶ BODY ─▶ UPSTREAM ─▶ RESPONSE ─▶ SENDING ─▶ completed
+ *    │      │ refusal: local answer          │ no answer: 502/504 ──┘        (on_done,
+ *    │      └───────────────────────────────────────────────────────▶ SENDING  freed)
+ *    └─ each of HEAD, BODY, RESPONSE runs its hooks on the worker or, when
+ *       they may block, suspended on the offload pool
+ *
+ *  1. headers complete: the generation in force is taken and on_head
+ *     runs (edge, route, validation of headers, admission); a refusal is
+ *     answered at once and the body is not read;
+ *  2. the body is read into memory (up to the route's max_body: 413);
+ *  3. on_body runs (JSON validation, transaction begin), then the
+ *     upstream call; a transactional route buffers the whole answer and
+ *     on_response runs before it is sent; otherwise a small answer that
+ *     came whole is sent from memory and a larger one streams;
+ *  4. whatever happened (sent, refused, client gone), on_done runs once
+ *     and the context is freed.
+ *
+ * Threads: a request's context is touched by its worker, or — while its
+ * connection is suspended for a blocking hook — by one offload thread;
+ * never by both at once (suspend happens before the job is queued, the
+ * job's last act is the resume).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <microhttpd.h>
+
+#include "core/gw_clock.h"
+#include "filters/gw_filters.h"
+#include "core/gw_offload.h"
+#include "upstream/gw_proxy.h"
+#include "front/gw_request.h"
+#include "filters/gw_route.h"
+#include "front/gw_server_int.h"
+
+#define S_BUFFER_SMALL (64 * 1024)   /* answers this small are sent from memory */
+#define S_STREAM_AT    (64 * 1024)   /* request bodies above this stream upstream */
+#define S_TXN_MAX_BODY (64 << 20)    /* buffered answer limit on transactional routes */
+
+enum {
+    S_NEW,        /* nothing run yet */
+    S_HEAD,       /* on_head run (or running offloaded); body being read */
+    S_BODY,       /* on_body running offloaded */
+    S_UPSTREAM,   /* waiting for the upstream's answer */
+    S_RESPONSE,   /* on_response running offloaded */
+    S_SENDING     /* an answer is queued */
+};
+
+typedef struct s_ctx {
+    dtx_gw_job_t            job;         /* first: container of the offload job */
+    dtx_gw_server_t        *server;
+    dtx_gw_worker_t        *worker;
+    struct MHD_Connection  *conn;
+    dtx_gw_req_t            req;
+    char                   *uri;         /* raw request target */
+    char                    client_ip[INET6_ADDRSTRLEN];
+    int                     phase;
+    int                     started;
+    int                     job_kind;    /* S_HEAD, S_BODY, S_RESPONSE or S_JOB_DONE */
+    int                     verdict;     /* of the last head/body hooks */
+    int                     replied;     /* a local answer is set */
+    int                     overflow;    /* body over max_body */
+    int                     deferred;    /* local answer to send on the last call */
+    int                     up_failed;   /* 1: no answer, 2: answer incomplete */
+    int                     buffered;    /* the answer is sent from memory */
+    int                     reply_before;/* reply status before on_response */
+    int                     streaming;   /* the request body streams upstream */
+    int64_t                 streamed;    /* body bytes handed to the call */
+    int                     stream_end;  /* S_STREAM_*: the rest of the body is dropped */
+    int                     up_waiting;  /* suspended until the call's `ready` */
+    size_t                  body_cap;
+    dtx_gw_upstream_t      *up;
+} s_ctx_t;
+
+#define S_JOB_DONE 100
+
+#define S_STREAM_FAILED  1           /* the call failed: its error answer at the end */
+#define S_STREAM_REFUSED 2           /* a local answer (on_body, max_body) at the end */
+
+/* Suspends / resumes c's connection, counted: the daemons may only stop
+ * once none is suspended (libmicrohttpd aborts otherwise). */
+static void s_suspend(s_ctx_t *c)
+{
+    atomic_fetch_add(&c->server->suspended, 1);
+    MHD_suspend_connection(c->conn);
+}
+
+static void s_resume(s_ctx_t *c)
+{
+    MHD_resume_connection(c->conn);
+    atomic_fetch_sub(&c->server->suspended, 1);
+}
+
+/* ---------------- header access for filters ---------------- */
+
+static const char *s_header(void *ctx, const char *name)
+{
+    s_ctx_t *c = ctx;
+    return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
+}
+
+typedef struct {
+    dtx_gw_header_visit_fn fn;
+    void *arg;
+} s_visit_t;
+
+static enum MHD_Result s_header_it(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    s_visit_t *v = cls;
+    v->fn(key, value ? value : "", v->arg);
+    return MHD_YES;
+}
+
+static void s_each_header(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
+{
+    s_ctx_t *c = ctx;
+    s_visit_t v = { fn, arg };
+    MHD_get_connection_values(c->conn, MHD_HEADER_KIND, s_header_it, &v);
+}
+
+/* ---------------- answers ---------------- */
+
+static void s_add_reply_headers(s_ctx_t *c, struct MHD_Response *r)
+{
+    dtx_gw_reply_t *rep = &c->req.reply;
+    for (int i = 0; i < rep->nheaders; i++)
+        MHD_add_response_header(r, rep->names[i], rep->values[i]);
+    if (c->req.request_id[0] && !MHD_get_response_header(r, "X-Request-Id"))
+        MHD_add_response_header(r, "X-Request-Id", c->req.request_id);
+}
+
+static enum MHD_Result s_send_local(s_ctx_t *c)
+{
+    dtx_gw_reply_t *rep = &c->req.reply;
+    struct MHD_Response *r = MHD_create_response_from_buffer(rep->body_len,
+                                                             rep->body ? rep->body : (void *)"",
+                                                             MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", rep->content_type);
+    s_add_reply_headers(c, r);
+    c->req.final_status = rep->status;
+    enum MHD_Result ok = MHD_queue_response(c->conn, (unsigned)rep->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static void s_add_upstream_headers(s_ctx_t *c, struct MHD_Response *r)
+{
+    int n;
+    const dtx_gw_resp_header_t *h = dtx_gw_upstream_headers(c->up, &n);
+    for (int i = 0; i < n; i++)
+        MHD_add_response_header(r, h[i].name, h[i].value);
+    s_add_reply_headers(c, r);
+}
+
+static ssize_t s_stream(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    s_ctx_t *c = cls;
+    ssize_t n = dtx_gw_upstream_read(c->up, buf, max);
+    if (n > 0)
+        return n;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == DTX_GW_UPSTREAM_AGAIN && !atomic_load(&c->server->closing)) {
+        /* Resumed by s_on_ready when bytes (or the end) come. */
+        c->up_waiting = 1;
+        s_suspend(c);
+        return 0;
+    }
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static enum MHD_Result s_send_upstream(s_ctx_t *c, int buffered)
+{
+    struct MHD_Response *r;
+    int64_t cl = dtx_gw_upstream_content_length(c->up);
+    int head = strcmp(c->req.method, "HEAD") == 0;
+    if (buffered) {
+        size_t len;
+        const char *body = dtx_gw_upstream_body(c->up, &len);
+        if (head && cl >= 0) {
+            /* Keep the upstream's Content-Length for HEAD. */
+            r = MHD_create_response_from_callback((uint64_t)cl, 1, s_stream, c, NULL);
+        } else {
+            /* The body buffer goes to MHD as it is: no copy. */
+            size_t n;
+            char *own = dtx_gw_upstream_take_body(c->up, &n);
+            r = own ? MHD_create_response_from_buffer_with_free_callback(n, own, free)
+                    : MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+            if (!r)
+                free(own);
+        }
+    } else {
+        r = MHD_create_response_from_callback(cl >= 0 ? (uint64_t)cl : MHD_SIZE_UNKNOWN,
+                                              32 * 1024, s_stream, c, NULL);
+    }
+    if (!r)
+        return MHD_NO;
+    s_add_upstream_headers(c, r);
+    c->req.final_status = c->req.upstream_status;
+    enum MHD_Result ok = MHD_queue_response(c->conn, (unsigned)c->req.upstream_status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+/* ---------------- blocking hooks ---------------- */
+
+/* Can a rule of this route sleep in on_head? (a delaying rate rule, a
+ * concurrency rule with a wait queue) */
+static int s_route_head_blocks(const dtx_gw_route_t *route)
+{
+    for (int i = 0; route && i < route->nrules; i++) {
+        const dtx_gw_rule_t *r = route->rules[i];
+        switch (r->cfg.kind) {
+        case DTX_GW_RULE_RATE:
+            if (r->cfg.algorithm == DTX_GW_ALG_QUEUE)
+                return 1;
+            if (r->cfg.algorithm == DTX_GW_ALG_LEAKY && r->leaky.delay_milli < r->leaky.burst_milli)
+                return 1;
+            break;
+        case DTX_GW_RULE_CONCURRENCY:
+            if (r->cfg.queue > 0 && r->cfg.max_wait_ms > 0)
+                return 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+static void s_finish(s_ctx_t *c);
+
+static void s_run_job(dtx_gw_job_t *job)
+{
+    s_ctx_t *c = (s_ctx_t *)(void *)job;
+    dtx_gw_req_t *req = &c->req;
+    switch (c->job_kind) {
+    case S_HEAD:
+        c->verdict = dtx_gw_chain_head(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        break;
+    case S_BODY:
+        c->verdict = dtx_gw_chain_body(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        break;
+    case S_RESPONSE:
+        dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        break;
+    case S_JOB_DONE:
+        s_finish(c);
+        return;
+    }
+    /* c may be gone once resumed: take what is needed first. An external
+     * loop's daemon has no wake-up channel of its own (no ITC), so the
+     * worker is woken (gw_wake.h) to run the resumed connection. */
+    dtx_gw_worker_t *w = c->worker;
+    dtx_gw_server_t *server = c->server;
+    MHD_resume_connection(c->conn);
+    atomic_fetch_sub(&server->suspended, 1);
+    dtx_gw_wake_signal(&w->wake);
+}
+
+/* Queues the hooks of `kind` on the offload pool, the connection
+ * suspended (but for S_JOB_DONE: the connection is gone). Returns 1 when
+ * queued, 0 when the caller must run them itself (no pool: stopping). */
+static int s_offload(s_ctx_t *c, int kind)
+{
+    dtx_gw_offload_t *pool = c->server->offload;
+    if (!pool)
+        return 0;
+    c->job_kind = kind;
+    c->job.fn = s_run_job;
+    if (kind != S_JOB_DONE)
+        s_suspend(c);
+    if (dtx_gw_offload_submit(pool, &c->job) == 0)
+        return 1;
+    if (kind != S_JOB_DONE)
+        s_resume(c);
+    c->job_kind = 0;
+    return 0;
+}
+
+/* ---------------- the request ---------------- */
+
+void *dtx_gw_request_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    dtx_gw_worker_t *w = cls;
+    s_ctx_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->worker = w;
+    c->server = w->server;
+    c->conn = conn;
+    c->uri = strdup(uri ? uri : "/");
+    c->req.content_length = -1;
+    return c;
+}
+
+static void s_start(s_ctx_t *c, const char *method, const char *url)
+{
+    dtx_gw_req_t *req = &c->req;
+    c->started = 1;
+    atomic_fetch_add(&c->server->in_flight, 1);
+    req->start_us = dtx_gw_now_us();
+    req->rt = dtx_gw_current_acquire(c->server->current);
+    req->method = method;
+    if (!c->uri)
+        c->uri = strdup(url);
+    char *q = c->uri ? strchr(c->uri, '?') : NULL;
+    if (q) {
+        *q = '\0';
+        req->query = q + 1;
+    }
+    req->path = c->uri ? c->uri : url;
+    req->header = s_header;
+    req->each_header = s_each_header;
+    req->header_ctx = c;
+    req->host = s_header(c, "Host");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                      c->client_ip, sizeof c->client_ip);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                      c->client_ip, sizeof c->client_ip);
+    }
+    req->client_ip = c->client_ip;
+    const char *cl = s_header(c, "Content-Length");
+    if (cl)
+        req->content_length = strtoll(cl, NULL, 10);
+}
+
+/* After on_head (run here or resumed from the pool). */
+static enum MHD_Result s_after_head(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    c->phase = S_HEAD;
+    if (c->verdict == DTX_GW_REPLY) {
+        c->replied = 1;
+        dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        /* With a body on its way, answer now and let MHD close the
+         * connection rather than read it; without one, answer on the
+         * next call so the connection stays open. */
+        if (req->content_length > 0 || s_header(c, "Transfer-Encoding")) {
+            c->phase = S_SENDING;
+            return s_send_local(c);
+        }
+        c->deferred = 1;
+    }
+    return MHD_YES;
+}
+
+/* on_response, here or on the pool; then s_send_answer. */
+static enum MHD_Result s_send_answer(s_ctx_t *c);
+
+static enum MHD_Result s_response(s_ctx_t *c)
+{
+    c->reply_before = c->req.reply.status;
+    if (c->req.txn_state == 1) {
+        c->phase = S_RESPONSE;
+        if (s_offload(c, S_RESPONSE))
+            return MHD_YES;  /* resumed into S_RESPONSE */
+    }
+    dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, &c->req);
+    return s_send_answer(c);
+}
+
+static enum MHD_Result s_send_answer(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    c->phase = S_SENDING;
+    if (c->up_failed == 1) {
+        if (req->client_gone)
+            return MHD_NO;
+        return s_send_local(c);
+    }
+    if (c->up_failed == 2) {
+        if (req->client_gone)
+            return MHD_NO;
+        dtx_gw_reply_set(req, 502, "application/json",
+                         "{\"error\":\"upstream answer incomplete\",\"gid\":\"%s\"}\n", req->gid);
+        return s_send_local(c);
+    }
+    if (req->reply.status != c->reply_before && req->reply.status)
+        return s_send_local(c);  /* a filter replaced the answer (commit failed) */
+    return s_send_upstream(c, c->buffered);
+}
+
+/* The upstream call is over, or has its headers (resumed by s_on_ready,
+ * or called at once when it failed to start). */
+static enum MHD_Result s_after_upstream(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    int txn = req->txn_state == 1;
+    if (dtx_gw_upstream_result(c->up) < 0) {
+        if (txn && req->upstream_status && !req->client_gone) {
+            /* Headers came but the whole answer did not. */
+            if (req->upstream_error == DTX_GW_UPERR_NONE)
+                req->upstream_error = DTX_GW_UPERR_IO;
+            c->up_failed = 2;
+            return s_response(c);
+        }
+        c->up_failed = 1;
+        if (!req->client_gone) {
+            int timeout = req->upstream_error == DTX_GW_UPERR_TIMEOUT;
+            dtx_gw_reply_set(req, timeout ? 504 : 502, "application/json",
+                             "{\"error\":\"%s\",\"route\":\"%s\"}\n",
+                             timeout ? "upstream timed out"
+                             : req->upstream_error == DTX_GW_UPERR_NO_TARGET ? "no upstream available"
+                             : req->upstream_error == DTX_GW_UPERR_CONNECT ? "upstream unreachable"
+                                                                           : "upstream failed",
+                             req->route->cfg->name);
+        }
+        return s_response(c);
+    }
+    if (txn) {
+        c->buffered = 1;
+    } else {
+        /* Small answers usually arrive with their headers: send them whole. */
+        size_t len;
+        dtx_gw_upstream_body(c->up, &len);
+        c->buffered = dtx_gw_upstream_complete(c->up) && len <= S_BUFFER_SMALL;
+    }
+    return s_response(c);
+}
+
+/* Where the call goes: the fallback pool a refusal chose, else the
+ * route's weighted split with its backup pool; the route's timeout. */
+static void s_plan(dtx_gw_req_t *req, dtx_gw_upstream_plan_t *plan)
+{
+    dtx_gw_route_t *route = req->route;
+    plan->pool = req->fallback_pool ? req->fallback_pool : dtx_gw_route_pick_pool(route);
+    plan->backup = req->fallback_pool ? NULL : route->backup;
+    plan->timeout_ms = route->cfg->timeout_ms;
+}
+
+/* The upstream call of c has news (from the worker's dispatch). */
+static void s_on_ready(void *arg)
+{
+    s_ctx_t *c = arg;
+    if (c->up_waiting) {             /* else: news read when the upload ends */
+        c->up_waiting = 0;
+        s_resume(c);
+    }
+}
+
+static enum MHD_Result s_proxy(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int fd = fi ? fi->connect_fd : -1;
+    c->phase = S_UPSTREAM;
+    dtx_gw_upstream_plan_t plan;
+    s_plan(req, &plan);
+    if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, &plan, fd,
+                              req->txn_state == 1 ? (size_t)S_TXN_MAX_BODY : 0, s_on_ready,
+                              c) < 0)
+        return s_after_upstream(c);
+    c->up_waiting = 1;
+    s_suspend(c);
+    return MHD_YES;
+}
+
+/* Does this request's body stream upstream rather than being read whole
+ * first? When it is large (over S_STREAM_AT, or of unknown length) and
+ * nothing needs it whole: no JSON field rule, no transaction to begin. */
+static int s_should_stream(const s_ctx_t *c)
+{
+    const dtx_gw_req_t *req = &c->req;
+    const dtx_gw_route_cfg_t *rc = req->route ? req->route->cfg : NULL;
+    if (!rc || rc->njson_fields > 0 || (rc->transactional && !req->fallback_pool))
+        return 0;
+    return req->content_length < 0 || req->content_length > S_STREAM_AT;
+}
+
+/* A piece of a streamed body (S_HEAD, upload data). Once the call failed
+ * or the body was refused, the rest of the upload is read and dropped and
+ * the answer goes out when it ends: answering first and closing with
+ * unread bytes would make the kernel reset the connection, and the
+ * client lose the answer. */
+static enum MHD_Result s_stream_body(s_ctx_t *c, const char *data, size_t *upload_data_size)
+{
+    dtx_gw_req_t *req = &c->req;
+    size_t n = *upload_data_size;
+    if (c->stream_end) {
+        *upload_data_size = 0;       /* dropped: the answer is decided */
+        return MHD_YES;
+    }
+    if (!c->up) {
+        /* The first piece: on_body (no body to look at), then the call. */
+        req->body_streaming = 1;
+        c->verdict = dtx_gw_chain_body(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        if (c->verdict == DTX_GW_REPLY) {
+            c->stream_end = S_STREAM_REFUSED;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        const union MHD_ConnectionInfo *fi =
+            MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        dtx_gw_upstream_plan_t plan;
+        s_plan(req, &plan);
+        if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, &plan,
+                                  fi ? fi->connect_fd : -1, 0, s_on_ready, c) < 0) {
+            c->stream_end = S_STREAM_FAILED;
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+    }
+    int64_t max = req->route->cfg->max_body;
+    if (max > 0 && c->streamed + (int64_t)n > max) {
+        /* A body of unknown length grew past max_body: the call is cut. */
+        dtx_gw_upstream_end(&c->up);
+        dtx_gw_reply_set(req, 413, "application/json",
+                         "{\"error\":\"body too large\",\"max_body\":%lld}\n", (long long)max);
+        atomic_fetch_add(&req->route->stats->invalid, 1);
+        c->stream_end = S_STREAM_REFUSED;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    ssize_t w = dtx_gw_upstream_write(c->up, data, n);
+    if (w == DTX_GW_UPSTREAM_AGAIN) {
+        c->up_waiting = 1;           /* resumed when there is room: the rest again */
+        s_suspend(c);
+        return MHD_YES;
+    }
+    if (w < 0) {
+        c->stream_end = S_STREAM_FAILED;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    c->streamed += w;
+    *upload_data_size = n - (size_t)w;
+    return MHD_YES;
+}
+
+/* The last call of a streamed body: close it, then wait for the answer. */
+static enum MHD_Result s_stream_end(s_ctx_t *c)
+{
+    c->replied = 1;
+    if (c->stream_end == S_STREAM_REFUSED) {
+        c->up_failed = 1;            /* the local answer set by a filter or max_body */
+        return s_response(c);
+    }
+    c->phase = S_UPSTREAM;
+    if (c->stream_end == S_STREAM_FAILED)
+        return s_after_upstream(c);
+    if (dtx_gw_upstream_write_end(c->up) == 0 && dtx_gw_upstream_wait(c->up)) {
+        c->up_waiting = 1;
+        s_suspend(c);
+        return MHD_YES;
+    }
+    return s_after_upstream(c);
+}
+
+/* After on_body (run here or resumed from the pool). */
+static enum MHD_Result s_after_body(s_ctx_t *c)
+{
+    if (c->verdict == DTX_GW_REPLY) {
+        c->up_failed = 1;  /* the local answer set by the filter */
+        return s_response(c);
+    }
+    return s_proxy(c);
+}
+
+enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    (void)version;
+    s_ctx_t *c = *con_cls;
+    if (!c) {
+        c = dtx_gw_request_on_uri(cls, NULL, conn);
+        if (!c)
+            return MHD_NO;
+        *con_cls = c;
+    }
+    dtx_gw_req_t *req = &c->req;
+    if (atomic_load(&c->server->closing))
+        return MHD_NO;  /* stopping, grace over: close (on_done runs) */
+    switch (c->phase) {
+    case S_NEW: {
+        s_start(c, method, url);
+        if (!req->rt)
+            return MHD_NO;
+        dtx_gw_route_t *route = dtx_gw_route_match(req->rt->routes, req->rt->nroutes, req->method,
+                                                   req->host, req->path);
+        c->phase = S_HEAD;
+        if (s_route_head_blocks(route) && s_offload(c, S_HEAD))
+            return MHD_YES;  /* resumed into S_HEAD with c->verdict */
+        c->verdict = dtx_gw_chain_head(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+        return s_after_head(c);
+    }
+    case S_HEAD:
+        if (c->job_kind == S_HEAD) {
+            c->job_kind = 0;  /* resumed after the pool ran on_head */
+            return s_after_head(c);
+        }
+        break;
+    case S_BODY:
+        c->job_kind = 0;
+        return s_after_body(c);
+    case S_UPSTREAM:
+        return s_after_upstream(c);
+    case S_RESPONSE:
+        c->job_kind = 0;
+        return s_send_answer(c);
+    default:
+        return MHD_YES;  /* answer already queued */
+    }
+    /* S_HEAD: the body, then the call. */
+    if (*upload_data_size) {
+        if (!c->replied && !c->overflow && (c->streaming || (!req->body_len &&
+                                                             s_should_stream(c)))) {
+            c->streaming = 1;
+            return s_stream_body(c, upload_data, upload_data_size);
+        }
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (c->replied || c->overflow)
+            return MHD_YES;
+        int64_t max = req->route->cfg->max_body;
+        if (max > 0 && (int64_t)(req->body_len + n) > max) {
+            c->overflow = 1;
+            return MHD_YES;
+        }
+        if (req->body_len + n + 1 > c->body_cap) {
+            size_t cap = c->body_cap ? c->body_cap : 4096;
+            while (cap < req->body_len + n + 1)
+                cap *= 2;
+            char *b = realloc(req->body, cap);
+            if (!b)
+                return MHD_NO;
+            req->body = b;
+            c->body_cap = cap;
+        }
+        memcpy(req->body + req->body_len, upload_data, n);
+        req->body_len += n;
+        req->body[req->body_len] = '\0';
+        return MHD_YES;
+    }
+    if (c->deferred) {
+        c->deferred = 0;
+        c->phase = S_SENDING;
+        return s_send_local(c);
+    }
+    if (c->replied)
+        return MHD_YES;  /* answer already queued */
+    if (c->streaming)
+        return s_stream_end(c);
+    c->replied = 1;
+    if (c->overflow) {
+        dtx_gw_reply_set(req, 413, "application/json",
+                         "{\"error\":\"body too large\",\"max_body\":%lld}\n",
+                         (long long)req->route->cfg->max_body);
+        atomic_fetch_add(&req->route->stats->invalid, 1);
+        c->up_failed = 1;
+        return s_response(c);
+    }
+    if (req->route->cfg->transactional && !req->fallback_pool) {
+        c->phase = S_BODY;
+        if (s_offload(c, S_BODY))
+            return MHD_YES;  /* resumed into S_BODY with c->verdict */
+    }
+    c->verdict = dtx_gw_chain_body(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
+    return s_after_body(c);
+}
+
+/* on_done and the context's end (worker or pool). */
+static void s_finish(s_ctx_t *c)
+{
+    if (c->started) {
+        dtx_gw_chain_done(dtx_gw_default_chain, dtx_gw_default_chain_len, &c->req);
+        dtx_gw_runtime_unref(&c->req.rt);
+        atomic_fetch_sub(&c->server->in_flight, 1);
+    }
+    dtx_gw_req_fini(&c->req);
+    free(c->uri);
+    free(c);
+}
+
+void dtx_gw_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    s_ctx_t *c = *con_cls;
+    *con_cls = NULL;
+    if (!c)
+        return;
+    if (c->started) {
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            c->req.client_gone = 1;
+        dtx_gw_upstream_end(&c->up);  /* on the worker: the multi handle is its own */
+        if (c->req.txn_state == 1 && s_offload(c, S_JOB_DONE))
+            return;  /* rollback at dtxd: may block */
+    }
+    s_finish(c);
+}

@@ -1,0 +1,299 @@
+/*
+ * gw_server.c — the workers and the server's lifecycle: one thread per
+ * worker running one epoll loop that holds a libmicrohttpd daemon
+ * (external epoll mode) and the worker's upstream side; start, wake-ups,
+ * quiesce and stop (see gw_server.h for the design). What a request does
+ * in a worker's daemon, its states and hooks, is gw_request.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "dtx/types.h"
+#include "dtx/log.h"
+#include "core/gw_clock.h"
+#include "core/gw_offload.h"
+#include "upstream/gw_proxy.h"
+#include "front/gw_request.h"
+#include "front/gw_server.h"
+#include "front/gw_server_int.h"
+
+#define S_MAX_OFFLOAD  4096          /* threads for blocking hooks */
+#define S_EVENTS       128
+
+/* ---------------- workers ---------------- */
+
+int dtx_gw_parse_listen(const char *listen, struct sockaddr_in *out)
+{
+    char host[256];
+    const char *colon = listen ? strrchr(listen, ':') : NULL;
+    if (!colon || (size_t)(colon - listen) >= sizeof host)
+        return DTX_EINVAL;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    memset(out, 0, sizeof *out);
+    out->sin_family = AF_INET;
+    out->sin_port = htons((uint16_t)atoi(colon + 1));
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (!*host || strcmp(host, "*") == 0)
+        snprintf(host, sizeof host, "0.0.0.0");
+    return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : DTX_EINVAL;
+}
+
+static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n'))
+        msg[--n] = '\0';
+    dtx_log_debug("libmicrohttpd", "detail=\"%s\"", msg);
+}
+
+static void *s_worker_main(void *arg)
+{
+    dtx_gw_worker_t *w = arg;
+    struct epoll_event evs[S_EVENTS];
+    for (;;) {
+        int64_t now = dtx_gw_now_us();
+        int timeout = dtx_gw_upstreams_timeout_ms(w->upstreams, now);
+        MHD_UNSIGNED_LONG_LONG mhd_ms;
+        if (MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES &&
+            (timeout < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout))
+            timeout = mhd_ms > 60000 ? 60000 : (int)mhd_ms;
+        int n = epoll_wait(w->epfd, evs, S_EVENTS, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            dtx_log_error("epoll_wait failed", "err=\"%s\"", strerror(errno));
+            break;
+        }
+        int http = n == 0;  /* a timeout may be MHD's */
+        int stop = 0;
+        for (int i = 0; i < n; i++) {
+            dtx_gw_event_source_t *src = evs[i].data.ptr;
+            switch (src->kind) {
+            case DTX_GW_EV_HTTP:
+                http = 1;
+                break;
+            case DTX_GW_EV_WAKE: {
+                dtx_gw_wake_drain(&w->wake);
+                stop = atomic_load(&w->server->stop);
+                if (!w->cancelled && atomic_load(&w->server->closing)) {
+                    dtx_gw_upstreams_cancel(w->upstreams);
+                    w->cancelled = 1;
+                }
+                http = 1;  /* a connection resumed by the offload pool */
+                if (!w->quiesced && atomic_load(&w->server->quiesce)) {
+                    MHD_socket ls = MHD_quiesce_daemon(w->daemon);
+                    if (ls != MHD_INVALID_SOCKET)
+                        close(ls);
+                    w->quiesced = 1;
+                }
+                break;
+            }
+            default:
+                dtx_gw_upstreams_on_event(w->upstreams, src, evs[i].events);
+                break;
+            }
+        }
+        if (stop) {
+            MHD_run(w->daemon);  /* the last resumed connections close */
+            break;
+        }
+        /* Upstream news first: the connections it resumes are served by
+         * the MHD_run just after, in this same wake-up. A call that
+         * MHD_run touched may be ready at once (a streamed body whose
+         * answer is already in): one more pass serves it now rather than
+         * after another epoll_wait. */
+        for (int pass = 0; pass < 4; pass++) {
+            if (dtx_gw_upstreams_dispatch(w->upstreams, dtx_gw_now_us()) > 0)
+                http = 1;
+            if (!http)
+                break;
+            MHD_run(w->daemon);
+            http = 0;
+            if (dtx_gw_upstreams_timeout_ms(w->upstreams, dtx_gw_now_us()) != 0)
+                break;
+        }
+    }
+    return NULL;
+}
+
+static void s_worker_fini(dtx_gw_worker_t *w)
+{
+    if (w->daemon)
+        MHD_stop_daemon(w->daemon);  /* completes every connection (on_done) */
+    w->daemon = NULL;
+    dtx_gw_upstreams_destroy(&w->upstreams);
+    dtx_gw_wake_close(&w->wake);
+    if (w->epfd >= 0)
+        close(w->epfd);
+    w->epfd = -1;
+}
+
+static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct sockaddr_in *sa)
+{
+    w->server = server;
+    w->http_src.kind = DTX_GW_EV_HTTP;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epfd < 0 || dtx_gw_wake_open(&w->wake, w->epfd) < 0)
+        return DTX_EIO;
+    w->upstreams = dtx_gw_upstreams_new(w->epfd);
+    if (!w->upstreams)
+        return DTX_ENOMEM;
+    w->daemon = MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, dtx_gw_request_access, w,
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_URI_LOG_CALLBACK, dtx_gw_request_on_uri, w,
+        MHD_OPTION_NOTIFY_COMPLETED, dtx_gw_request_completed, w,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        /* MHD clears a connection's pool after every request: 16 KiB (room
+         * for request headers as large as nginx's 8 KiB lines) rather than
+         * 32 KiB halves that memset, 5 % of the worker's CPU at 32 KiB. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_END);
+    if (!w->daemon)
+        return DTX_EIO;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->http_src };
+    if (!di || epoll_ctl(w->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0)
+        return DTX_EIO;
+    return 0;
+}
+
+static void s_wake_all(dtx_gw_server_t *self)
+{
+    for (int i = 0; i < self->nworkers; i++)
+        if (self->workers[i].wake.fd >= 0)
+            dtx_gw_wake_signal(&self->workers[i].wake);
+}
+
+static void s_destroy(dtx_gw_server_t *self)
+{
+    /* End what is in flight: no new waits, upstream calls cut, and every
+     * suspended connection resumed (the pool's jobs end on their own)
+     * and closed by its worker before the daemons stop. */
+    atomic_store(&self->closing, 1);
+    s_wake_all(self);
+    while (atomic_load(&self->suspended) > 0)
+        dtx_gw_sleep_us(5000);
+    atomic_store(&self->stop, 1);
+    s_wake_all(self);
+    for (int i = 0; i < self->nworkers; i++)
+        if (self->workers[i].started)
+            pthread_join(self->workers[i].thread, NULL);
+    /* No loop runs now. Jobs still on the pool end (and resume, which is
+     * harmless) before the daemons go; then hooks run inline. */
+    if (self->offload)
+        dtx_gw_offload_drain(self->offload);
+    dtx_gw_offload_t *pool = self->offload;
+    self->offload = NULL;
+    for (int i = 0; i < self->nworkers; i++)
+        s_worker_fini(&self->workers[i]);
+    dtx_gw_offload_destroy(&pool);
+    free(self);
+}
+
+dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current,
+                                     int workers)
+{
+    struct sockaddr_in sa;
+    if (dtx_gw_parse_listen(listen, &sa) < 0) {
+        dtx_log_error("bad listen address", "listen=%s", listen);
+        return NULL;
+    }
+    if (workers <= 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = cpus > 0 ? (int)cpus : 1;
+    }
+    if (workers > DTX_GW_MAX_WORKERS)
+        workers = DTX_GW_MAX_WORKERS;
+    dtx_gw_server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->current = current;
+    atomic_init(&self->in_flight, 0);
+    atomic_init(&self->stop, 0);
+    atomic_init(&self->quiesce, 0);
+    atomic_init(&self->closing, 0);
+    atomic_init(&self->suspended, 0);
+    for (int i = 0; i < DTX_GW_MAX_WORKERS; i++) {
+        dtx_gw_wake_init(&self->workers[i].wake);
+        self->workers[i].epfd = -1;
+    }
+    self->offload = dtx_gw_offload_new(S_MAX_OFFLOAD);
+    if (!self->offload)
+        goto fail;
+    for (int i = 0; i < workers; i++) {
+        dtx_gw_worker_t *w = &self->workers[i];
+        self->nworkers = i + 1;
+        if (s_worker_init(w, self, &sa) < 0) {
+            dtx_log_error("cannot listen", "listen=%s worker=%d", listen, i);
+            goto fail;
+        }
+        if (i == 0) {
+            /* Port 0: the others join the port the first one got. */
+            const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon,
+                                                                 MHD_DAEMON_INFO_BIND_PORT);
+            self->port = di ? di->port : 0;
+            sa.sin_port = htons((uint16_t)self->port);
+        }
+    }
+    for (int i = 0; i < self->nworkers; i++) {
+        if (pthread_create(&self->workers[i].thread, NULL, s_worker_main,
+                           &self->workers[i]) != 0) {
+            dtx_log_error("cannot start a worker", "worker=%d", i);
+            goto fail;
+        }
+        self->workers[i].started = 1;
+    }
+    dtx_log_info("http workers started", "workers=%d", self->nworkers);
+    return self;
+fail:
+    s_destroy(self);
+    return NULL;
+}
+
+int dtx_gw_server_port(const dtx_gw_server_t *self)
+{
+    return self->port;
+}
+
+int dtx_gw_server_in_flight(const dtx_gw_server_t *self)
+{
+    return atomic_load(&self->in_flight);
+}
+
+void dtx_gw_server_stop(dtx_gw_server_t **self_p, int grace_ms)
+{
+    if (!self_p || !*self_p)
+        return;
+    dtx_gw_server_t *self = *self_p;
+    *self_p = NULL;
+    /* Stop accepting: each worker quiesces its own daemon (an external
+     * loop's daemon is only touched by its thread). */
+    atomic_store(&self->quiesce, 1);
+    s_wake_all(self);
+    for (int waited = 0; waited < grace_ms && atomic_load(&self->in_flight) > 0; waited += 10)
+        dtx_gw_sleep_us(10000);
+    s_destroy(self);
+}

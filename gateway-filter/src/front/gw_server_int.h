@@ -1,0 +1,55 @@
+/*
+ * gw_server_int.h — what gw_server.c (the workers and the server's
+ * lifecycle) and gw_request.c (a request's state machine) share, and
+ * nothing else includes: a worker and the server it belongs to. Not an
+ * interface: both files see every field. It includes neither file's
+ * header, so gw_server.c -> gw_request.h stays the only arrow between
+ * them; a request wakes its worker through the worker's dtx_gw_wake_t.
+ */
+#ifndef DTX_GW_SERVER_INT_H
+#define DTX_GW_SERVER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/gw_event.h"
+#include "core/gw_offload.h"
+#include "upstream/gw_proxy.h"
+#include "runtime/gw_runtime.h"
+#include "core/gw_wake.h"
+
+#define DTX_GW_MAX_WORKERS 64
+
+struct MHD_Daemon;
+
+/* As in gw_server.h (repeated, as C11 allows). */
+typedef struct dtx_gw_server dtx_gw_server_t;
+
+/* One worker: a thread, its epoll loop, its daemon and its upstream side. */
+typedef struct dtx_gw_worker {
+    dtx_gw_server_t      *server;
+    pthread_t             thread;
+    int                   started;
+    int                   epfd;
+    dtx_gw_event_source_t http_src;  /* DTX_GW_EV_HTTP */
+    dtx_gw_wake_t         wake;      /* quiesce, stop, resumed connections */
+    int                   quiesced;
+    int                   cancelled;  /* upstream calls cut (closing) */
+    struct MHD_Daemon    *daemon;
+    dtx_gw_upstreams_t   *upstreams;
+} dtx_gw_worker_t;
+
+struct dtx_gw_server {
+    dtx_gw_current_t  *current;
+    dtx_gw_worker_t    workers[DTX_GW_MAX_WORKERS];
+    int                nworkers;
+    dtx_gw_offload_t  *offload;      /* NULL once stopped: hooks run inline */
+    atomic_int         in_flight;
+    atomic_int         quiesce;      /* stop accepting */
+    atomic_int         closing;      /* end what is in flight: no new waits */
+    atomic_int         suspended;    /* connections suspended now */
+    atomic_int         stop;         /* leave the loops */
+    int                port;
+};
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * gw_upreq.c — the request head sent upstream (gw_upreq.h).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dtx/types.h"
+#include "upstream/gw_upreq.h"
+
+
+static int s_listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t k = strcspn(p, " \t,");
+        if (k == n && strncasecmp(p, name, n) == 0)
+            return 1;
+        p += k;
+    }
+    return 0;
+}
+
+int dtx_gw_hop_by_hop(const char *name)
+{
+    static const char *const hop[] = { "Connection", "Keep-Alive", "Proxy-Authenticate",
+        "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer", "Trailers",
+        "Transfer-Encoding", "Upgrade", NULL };
+    for (const char *const *h = hop; *h; h++)
+        if (strcasecmp(*h, name) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct {
+    dtx_gw_buf_t *b;
+    const char   *connection;   /* Connection header value */
+    int           failed;
+} s_hdr_ctx_t;
+
+static void s_line(s_hdr_ctx_t *c, const char *name, const char *value)
+{
+    if (dtx_gw_buf_str(c->b, name) < 0 || dtx_gw_buf_add(c->b, ": ", 2) < 0 ||
+        dtx_gw_buf_str(c->b, value) < 0 || dtx_gw_buf_add(c->b, "\r\n", 2) < 0)
+        c->failed = 1;
+}
+
+static void s_visit(const char *name, const char *value, void *arg)
+{
+    s_hdr_ctx_t *c = arg;
+    if (dtx_gw_hop_by_hop(name) || s_listed(c->connection, name) ||
+        strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Expect") == 0 ||
+        strcasecmp(name, "X-Forwarded-For") == 0 || strcasecmp(name, "Dtx-Gid") == 0 ||
+        strcasecmp(name, "Dtx-Deadline") == 0 || strpbrk(value, "\r\n"))
+        return;
+    s_line(c, name, value);
+}
+
+static int s_has_body(const dtx_gw_req_t *req, int64_t body_length)
+{
+    return body_length != 0 || strcmp(req->method, "POST") == 0 ||
+           strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
+}
+
+int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_target_t *t,
+                      int64_t body_length)
+{
+    b->len = 0;
+    s_hdr_ctx_t c = { b, req->header(req->header_ctx, "Connection"), 0 };
+    char v[64];
+    if (dtx_gw_buf_str(b, req->method) < 0 || dtx_gw_buf_add(b, " ", 1) < 0 ||
+        dtx_gw_buf_str(b, t->url + t->addr.base_off) < 0 || dtx_gw_buf_str(b, req->path) < 0 ||
+        (req->query && (dtx_gw_buf_add(b, "?", 1) < 0 || dtx_gw_buf_str(b, req->query) < 0)) ||
+        dtx_gw_buf_str(b, " HTTP/1.1\r\n") < 0)
+        return DTX_ENOMEM;
+    req->each_header(req->header_ctx, s_visit, &c);
+    if (!req->header(req->header_ctx, "Host"))
+        s_line(&c, "Host", t->addr.host);
+    const char *xff = req->header(req->header_ctx, "X-Forwarded-For");
+    if (xff && !strpbrk(xff, "\r\n")) {
+        if (dtx_gw_buf_str(b, "X-Forwarded-For: ") < 0 || dtx_gw_buf_str(b, xff) < 0 ||
+            dtx_gw_buf_add(b, ", ", 2) < 0 ||
+            dtx_gw_buf_str(b, req->client_ip ? req->client_ip : "") < 0 ||
+            dtx_gw_buf_add(b, "\r\n", 2) < 0)
+            c.failed = 1;
+    } else {
+        s_line(&c, "X-Forwarded-For", req->client_ip ? req->client_ip : "");
+    }
+    if (!req->header(req->header_ctx, "X-Request-Id"))
+        s_line(&c, "X-Request-Id", req->request_id);
+    if (req->txn_state == 1) {
+        s_line(&c, "Dtx-Gid", req->gid);
+        snprintf(v, sizeof v, "%lld", (long long)req->deadline_ms);
+        s_line(&c, "Dtx-Deadline", v);
+    }
+    if (body_length < 0) {
+        s_line(&c, "Transfer-Encoding", "chunked");
+    } else if (s_has_body(req, body_length)) {
+        snprintf(v, sizeof v, "%lld", (long long)body_length);
+        s_line(&c, "Content-Length", v);
+    }
+    if (dtx_gw_buf_add(b, "\r\n", 2) < 0)
+        c.failed = 1;
+    return c.failed ? DTX_ENOMEM : 0;
+}
+

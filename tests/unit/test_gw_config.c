@@ -6,6 +6,7 @@
 #include <CUnit/CUnit.h>
 
 #include "config/gw_config.h"
+#include "config/gw_config_parse.h"
 #include "unit.h"
 
 static const char *s_ok =

@@ -10,6 +10,8 @@
 #include <CUnit/CUnit.h>
 
 #include "dtx/types.h"
+#include "config/gw_config_parse.h"
+#include "filters/gw_rules.h"
 #include "limits/gw_adaptive.h"
 #include "core/gw_clock.h"
 #include "limits/gw_dtxd_reading.h"

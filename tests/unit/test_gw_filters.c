@@ -8,6 +8,7 @@
 #include <CUnit/CUnit.h>
 
 #include "core/gw_clock.h"
+#include "config/gw_config_parse.h"
 #include "filters/gw_filters.h"
 #include "filters/gw_route.h"
 #include "filters/gw_rules.h"

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 
 #include "dtx/log.h"
+#include "config/gw_config_parse.h"
 #include "app/gw_admin.h"
 #include "app/gw_metrics.h"
 #include "front/gw_server.h"

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filters/gw_route.h"
+#include "filters/gw_rules.h"
 #include "core/gw_clock.h"
 #include "limits/gw_dtxd_reading.h"
 #include "app/gw_metrics.h"

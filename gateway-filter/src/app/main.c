@@ -31,6 +31,7 @@
 #include "dtx/log.h"
 #include "app/gw_admin.h"
 #include "config/gw_config.h"
+#include "config/gw_config_parse.h"
 #include "app/gw_dtxd_watch.h"
 #include "app/gw_health.h"
 #include "upstream/gw_proxy.h"

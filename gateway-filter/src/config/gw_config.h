@@ -167,12 +167,6 @@ typedef struct dtx_gw_config {
     char               *text; /* the document as loaded (pretty JSON) */
 } dtx_gw_config_t;
 
-/* Parses and checks a document. Returns the config (free it with
- * dtx_gw_config_destroy) or NULL with the first problem in err. */
-dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err,
-                                     size_t errlen);
-/* Same, reading a file. */
-dtx_gw_config_t *dtx_gw_config_load(const char *path, char *err, size_t errlen);
 void dtx_gw_config_destroy(dtx_gw_config_t **self_p);
 
 /* Index of the named pool / rule, or -1. */

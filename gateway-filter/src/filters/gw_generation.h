@@ -17,11 +17,14 @@
 #include "config/gw_config.h"
 #include "limits/gw_dtxd_reading.h"
 #include "upstream/gw_lb.h"
-#include "filters/gw_route.h"
-#include "filters/gw_rules.h"
 #include "core/gw_stats.h"
 
 struct dtx_gw_txn_clients;
+/* The generation holds routes and rules by pointer; the filters that
+ * define them read the generation, so it names them without including
+ * them (no circle between the three). */
+typedef struct dtx_gw_route dtx_gw_route_t;
+typedef struct dtx_gw_rule dtx_gw_rule_t;
 
 /* What every generation of one gateway shares and outlives them all:
  * owned by the app, set up before the first generation is built and

@@ -40,6 +40,7 @@
 
 #include <microhttpd.h>
 
+#include "filters/gw_rules.h"
 #include "core/gw_clock.h"
 #include "filters/gw_filters.h"
 #include "core/gw_offload.h"

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filters/gw_route.h"
+#include "filters/gw_rules.h"
 #include "dtx/types.h"
 #include "runtime/gw_runtime.h"
 #include "filters/gw_txn.h"

@@ -138,7 +138,7 @@ $(DTXD): $(call obj,coordinator/main.c) $(LIBCORE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c samples/sample_log.c) $(LIBDTX_A)
+$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c samples/sample_log.c samples/sample_ready.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -150,7 +150,7 @@ $(BUILD)/bin/dtx-bench: $(call obj,bench/dtx_bench.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c samples/sample_log.c) $(LIBDTX_A)
+$(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c samples/sample_log.c samples/sample_ready.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -166,7 +166,7 @@ $(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(HARNESS_SRC)) $(LIBD
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUNIT_LIBS)
 
-$(BUILD)/tests/test-participant: $(call obj,tests/tools/test_participant.c) $(LIBDTX_A)
+$(BUILD)/tests/test-participant: $(call obj,tests/tools/test_participant.c samples/sample_ready.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +26,9 @@
 #include "dtx/dtx.h"
 #include "dtx/types.h"
 #include "../samples/sample_log.h"
+#include "../samples/sample_ready.h"
 
 #define BP_MAX_LIST 16  /* resources, coordinators */
-#define BP_POLL_MS  100 /* longest wait between checks of readiness and the stop flag */
 
 typedef struct bp {
     const char *instance;                  /* --instance */
@@ -40,18 +39,8 @@ typedef struct bp {
     const char *ready_file;                /* --ready-file, or NULL */
     int         heartbeat_ms;              /* 0: the SDK's default */
     unsigned long calls[4];                /* handled calls by DTX_OP_* */
+    int         ready_failed;              /* s_on_ready failed (and said why) */
 } bp_t;
-
-static volatile sig_atomic_t s_stop;
-static dtx_participant_t *s_participant;
-
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-    if (s_participant)
-        dtx_participant_stop(s_participant);
-}
 
 /* The one handler of every operation: count it, succeed. */
 static int s_noop(const dtx_call_t *call, void *arg)
@@ -152,18 +141,18 @@ static int s_parse(bp_t *self, int argc, char **argv)
     return 0;
 }
 
-static int s_write_ready(const char *path)
+/* Registered with every coordinator: write --ready-file. */
+static int s_on_ready(dtx_participant_t *p, void *arg)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int ok = fputs("registered\n", f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) < 0)
-        return -1;
+    bp_t *self = arg;
+    (void)p;
+    if (sample_ready_write(self->ready_file) != 0) {
+        fprintf(stderr, "bench-participant: cannot write %s: %s\n", self->ready_file,
+                strerror(errno));
+        self->ready_failed = 1;
+        return DTX_EIO;
+    }
+    sample_log_info("ready", "instance=%s resources=%d", self->instance, self->nresources);
     return 0;
 }
 
@@ -177,17 +166,19 @@ int main(int argc, char **argv)
         return prc > 0 ? 0 : 2;
 
     int rc = 1, err = 0;
-    s_participant = dtx_participant_new(self.instance, &err);
-    if (!s_participant) {
+    dtx_participant_t *p = dtx_participant_new(self.instance, &err);
+    if (!p) {
         fprintf(stderr, "bench-participant: cannot create participant %s: %s\n", self.instance,
                 dtx_strerror(err));
         return err == DTX_EINVAL ? 2 : 1;
     }
+    if (dtx_participant_stop_on_signals(p) != 0)
+        goto out;
     if (self.heartbeat_ms > 0)
-        dtx_participant_set_heartbeat(s_participant, self.heartbeat_ms);
+        dtx_participant_set_heartbeat(p, self.heartbeat_ms);
     const dtx_tcc_handlers_t handlers = { s_noop, s_noop, s_noop, &self };
     for (int i = 0; i < self.nresources; i++) {
-        if ((err = dtx_participant_serve(s_participant, self.resources[i], &handlers)) != 0) {
+        if ((err = dtx_participant_serve(p, self.resources[i], &handlers)) != 0) {
             fprintf(stderr, "bench-participant: cannot serve resource '%s': %s\n",
                     self.resources[i], dtx_strerror(err));
             rc = 2;
@@ -195,7 +186,7 @@ int main(int argc, char **argv)
         }
     }
     for (int i = 0; i < self.ncoordinators; i++) {
-        if ((err = dtx_participant_connect(s_participant, self.coordinators[i])) != 0) {
+        if ((err = dtx_participant_connect(p, self.coordinators[i])) != 0) {
             fprintf(stderr, "bench-participant: cannot connect to %s: %s\n",
                     self.coordinators[i], dtx_strerror(err));
             rc = err == DTX_EINVAL ? 2 : 1;
@@ -203,32 +194,17 @@ int main(int argc, char **argv)
         }
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
-    int ready = self.ready_file == NULL;
-    while (!s_stop) {
-        if ((err = dtx_participant_poll(s_participant, BP_POLL_MS)) != 0) {
+    if (self.ready_file)
+        dtx_participant_set_ready(p, s_on_ready, &self);
+    if ((err = dtx_participant_run(p)) != 0) {
+        if (!self.ready_failed)
             fprintf(stderr, "bench-participant: %s: %s\n", self.instance, dtx_strerror(err));
-            goto out;
-        }
-        if (!ready && dtx_participant_registered(s_participant) >= self.ncoordinators) {
-            if (s_write_ready(self.ready_file) != 0) {
-                fprintf(stderr, "bench-participant: cannot write %s: %s\n", self.ready_file,
-                        strerror(errno));
-                goto out;
-            }
-            ready = 1;
-            sample_log_info("ready", "instance=%s resources=%d", self.instance, self.nresources);
-        }
+        goto out;
     }
     rc = 0;
 out:
     sample_log_info("stopping", "instance=%s try=%lu confirm=%lu cancel=%lu", self.instance,
                     self.calls[DTX_OP_TRY], self.calls[DTX_OP_CONFIRM], self.calls[DTX_OP_CANCEL]);
-    dtx_participant_destroy(&s_participant);
+    dtx_participant_destroy(&p);
     return rc;
 }

@@ -121,12 +121,12 @@ static void s_record_attempt(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
 
 static void s_on_decide(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    int decision = w->arg;
-    if (!dtx_wctx_put(w))
+    dtx_wctx_t w;
+    if (!dtx_wctx_take(p, &w))
         return;
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
+    int decision = w.arg;
     txn->writing = 0;
     if (rc != 0) {
         co->hooks.forget(co, txn, "the decision write failed");
@@ -156,15 +156,7 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
             continue;
         br->has_waiter = 0;
         if (br->state == DTX_BRANCH_REFUSED) {
-            dtx_msg_t out;
-            memset(&out, 0, sizeof out);
-            out.type = DTX_MSG_TRY_OK;
-            out.corr = br->waiter.corr;
-            strcpy(out.gid, txn->gid);
-            out.branch = br->no;
-            out.outcome = DTX_OUTCOME_REFUSED;
-            out.state = (uint8_t)txn->state;
-            dtx_outbox_reply(co, &br->waiter, &out);
+            dtx_outbox_try_ok(co, &br->waiter, txn, br, DTX_OUTCOME_REFUSED);
         } else {
             dtx_outbox_error(co, &br->waiter, DTX_ESTATE,
                                   "transaction %s was decided abort while branch %u was trying",
@@ -297,15 +289,13 @@ static void s_prepared_check(dtx_coord_t *co, dtx_txn_t *txn)
 
 static void s_on_vote(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    uint32_t no = w->branch;
-    int vote = w->arg;
-    (void)res;
-    if (!dtx_wctx_put(w))
+    dtx_wctx_t w;
+    if (!dtx_wctx_take(p, &w))
         return;
-    dtx_branch_t *br = dtx_txn_branch(txn, no);
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
+    int vote = w.arg;
+    dtx_branch_t *br = dtx_txn_branch(txn, w.branch);
     if (br)
         br->writing = 0;
     if (rc != 0) {
@@ -329,15 +319,7 @@ static void s_on_vote(void *p, int rc, const PGresult *res)
     if (vote != DTX_BRANCH_TRIED || !br->has_waiter)
         return; /* a no vote is answered by the abort decision */
     br->has_waiter = 0;
-    dtx_msg_t out;
-    memset(&out, 0, sizeof out);
-    out.type = DTX_MSG_TRY_OK;
-    out.corr = br->waiter.corr;
-    strcpy(out.gid, txn->gid);
-    out.branch = br->no;
-    out.outcome = DTX_OUTCOME_OK;
-    out.state = (uint8_t)txn->state;
-    dtx_outbox_reply(co, &br->waiter, &out);
+    dtx_outbox_try_ok(co, &br->waiter, txn, br, DTX_OUTCOME_OK);
 }
 
 static void s_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int vote)
@@ -377,15 +359,13 @@ static void s_try_refused(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, con
 
 static void s_on_branch_done(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    uint32_t no = w->branch;
-    int state = w->arg;
-    (void)res;
-    if (!dtx_wctx_put(w))
+    dtx_wctx_t w;
+    if (!dtx_wctx_take(p, &w))
         return;
-    dtx_branch_t *br = dtx_txn_branch(txn, no);
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
+    int state = w.arg;
+    dtx_branch_t *br = dtx_txn_branch(txn, w.branch);
     if (!br)
         return;
     br->writing = 0;
@@ -406,13 +386,12 @@ static void s_on_branch_done(void *p, int rc, const PGresult *res)
 
 static void s_on_finish(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    int final = w->arg;
-    (void)res;
-    if (!dtx_wctx_put(w))
+    dtx_wctx_t w;
+    if (!dtx_wctx_take(p, &w))
         return;
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
+    int final = w.arg;
     txn->finishing = 0;
     if (rc == 0 && !s_no_rows(res)) {
         dtx_fault_point("after-finish-write");
@@ -480,11 +459,11 @@ static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn)
 
 static void s_on_stuck(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    if (!dtx_wctx_put(w))
+    dtx_wctx_t w;
+    if (!dtx_wctx_take(p, &w))
         return;
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
     txn->writing = 0;
     dtx_metrics_stuck(&co->metrics, rc == 0 && !s_no_rows(res));
     if (rc == 0 && !s_no_rows(res))
@@ -652,15 +631,15 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
 
 static void s_on_resume(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    dtx_peer_t peer = w->peer;
-    if (!dtx_wctx_put(w))
+    dtx_wctx_t w;
+    if (!dtx_wctx_take(p, &w))
         return;
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
+    const dtx_peer_t *peer = &w.peer;
     txn->writing = 0;
     if (rc != 0 || PQntuples(res) != 1) {
-        dtx_outbox_error(co, &peer, rc != 0 ? DTX_EUNKNOWN : DTX_ESTATE,
+        dtx_outbox_error(co, peer, rc != 0 ? DTX_EUNKNOWN : DTX_ESTATE,
                               rc != 0 ? "could not confirm the resume of %s; ask STATUS"
                                       : "transaction %s was not stuck any more; ask STATUS",
                               txn->gid);
@@ -669,7 +648,7 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
     }
     int next = atoi(PQgetvalue(res, 0, 0));
     if (!dtx_txn_can_enter(txn, next)) {
-        dtx_outbox_error(co, &peer, DTX_EUNKNOWN,
+        dtx_outbox_error(co, peer, DTX_EUNKNOWN,
                          "the log resumed %s to an unexpected state; ask STATUS", txn->gid);
         co->hooks.forget(co, txn, "the log changed under this coordinator");
         return;
@@ -682,7 +661,7 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
         br->inflight = 0;
     }
     dtx_log_info("resumed", "gid=%s state=%s", txn->gid, dtx_state_name(txn->state));
-    dtx_outbox_state(co, &peer, txn);
+    dtx_outbox_state(co, peer, txn);
     dtx_driver_drive(co, txn);
     if (!txn->dead)
         co->hooks.replay_parked(co, txn);

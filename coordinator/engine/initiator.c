@@ -50,16 +50,16 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
 static void s_on_begin(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    dtx_peer_t peer = w->peer;
+    dtx_wctx_t w;
     (void)res;
-    if (!dtx_wctx_put(w))
+    if (!dtx_wctx_take(p, &w))
         return;
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
+    const dtx_peer_t *peer = &w.peer;
     if (rc != 0) {
         dtx_outbox_drop(co, txn, 0, NULL);
-        dtx_outbox_error(co, &peer, DTX_EDB, "could not record the new transaction");
+        dtx_outbox_error(co, peer, DTX_EDB, "could not record the new transaction");
         return;
     }
     txn->loading = 0;
@@ -68,10 +68,10 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     dtx_msg_t out;
     memset(&out, 0, sizeof out);
     out.type = DTX_MSG_BEGIN_OK;
-    out.corr = peer.corr;
+    out.corr = peer->corr;
     strcpy(out.gid, txn->gid);
     out.deadline_ms = (uint64_t)txn->deadline_wall;
-    dtx_outbox_reply(co, &peer, &out);
+    dtx_outbox_reply(co, peer, &out);
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld", txn->gid, (long long)txn->deadline_wall);
     dtx_driver_reschedule(co, txn);
     dtx_initiator_replay_parked(co, txn);
@@ -210,14 +210,7 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     if (txn->mode == DTX_MODE_2PC) {
         /* 2PC: enlisted. The work travels with PREPARE at COMMIT time. */
         br->op = DTX_OP_PREPARE;
-        dtx_msg_t out;
-        memset(&out, 0, sizeof out);
-        out.type = DTX_MSG_TRY_OK;
-        strcpy(out.gid, txn->gid);
-        out.branch = br->no;
-        out.outcome = DTX_OUTCOME_OK;
-        out.state = (uint8_t)txn->state;
-        dtx_outbox_reply(co, &req->peer, &out);
+        dtx_outbox_try_ok(co, &req->peer, txn, br, DTX_OUTCOME_OK);
         dtx_request_free(req);
         return;
     }
@@ -354,24 +347,23 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
 
 static void s_on_status(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_peer_t peer = w->peer;
-    dtx_request_t *req = w->req;
-    w->req = NULL;
-    dtx_wctx_put(w);
+    dtx_wctx_t w;
+    dtx_wctx_take(p, &w); /* no transaction: always usable */
+    dtx_coord_t *co = w.co;
+    const dtx_peer_t *peer = &w.peer;
+    dtx_request_t *req = w.req;
     if (rc != 0)
-        dtx_outbox_error(co, &peer, DTX_EDB, "could not read the transaction log");
+        dtx_outbox_error(co, peer, DTX_EDB, "could not read the transaction log");
     else if (PQntuples(res) != 1)
-        dtx_outbox_error(co, &peer, DTX_ENOTFOUND, "unknown transaction (gid %s)", req->gid);
+        dtx_outbox_error(co, peer, DTX_ENOTFOUND, "unknown transaction (gid %s)", req->gid);
     else {
         dtx_msg_t out;
         memset(&out, 0, sizeof out);
         out.type = DTX_MSG_STATE;
-        out.corr = peer.corr;
+        out.corr = peer->corr;
         strcpy(out.gid, req->gid);
         out.state = (uint8_t)atoi(PQgetvalue(res, 0, 0));
-        dtx_outbox_reply(co, &peer, &out);
+        dtx_outbox_reply(co, peer, &out);
     }
     dtx_request_free(req);
 }

@@ -110,6 +110,19 @@ void dtx_outbox_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *
     dtx_outbox_reply(co, peer, &out);
 }
 
+void dtx_outbox_try_ok(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn,
+                       const dtx_branch_t *br, int outcome)
+{
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_TRY_OK;
+    strcpy(out.gid, txn->gid);
+    out.branch = br->no;
+    out.outcome = (uint8_t)outcome;
+    out.state = (uint8_t)txn->state;
+    dtx_outbox_reply(co, peer, &out);
+}
+
 void dtx_outbox_drop(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
 {
     if (txn->dead)

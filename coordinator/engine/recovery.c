@@ -48,11 +48,11 @@ static void s_on_claim(void *p, int rc, const PGresult *res)
 
 static void s_on_global(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    if (!dtx_wctx_put(w))
+    dtx_wctx_t w;
+    if (!dtx_wctx_take(p, &w))
         return;
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
     if (rc != 0) {
         dtx_outbox_drop(co, txn, DTX_EDB, "could not read the transaction log");
         return;
@@ -79,11 +79,11 @@ static void s_on_global(void *p, int rc, const PGresult *res)
 
 static void s_on_branches(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    if (!dtx_wctx_put(w))
+    dtx_wctx_t w;
+    if (!dtx_wctx_take(p, &w))
         return; /* s_on_global already evicted it */
+    dtx_coord_t *co = w.co;
+    dtx_txn_t *txn = w.txn;
     if (rc != 0) {
         dtx_outbox_drop(co, txn, DTX_EDB, "could not read the transaction log");
         return;

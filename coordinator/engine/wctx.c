@@ -33,6 +33,15 @@ int dtx_wctx_put(dtx_wctx_t *ctx)
     return alive;
 }
 
+int dtx_wctx_take(void *p, dtx_wctx_t *out)
+{
+    dtx_wctx_t *ctx = p;
+    *out = *ctx;
+    out->next = NULL;
+    ctx->req = NULL; /* now out's */
+    return dtx_wctx_put(ctx);
+}
+
 void dtx_wctx_pool_free(dtx_coord_t *co)
 {
     while (co->free_wctx) {

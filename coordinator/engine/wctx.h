@@ -24,6 +24,12 @@ typedef struct dtx_wctx {
 dtx_wctx_t *dtx_wctx_get(dtx_coord_t *co, dtx_txn_t *txn);
 /* Releases ctx (unrefs its txn); returns 1 when ctx->txn is still usable. */
 int dtx_wctx_put(dtx_wctx_t *ctx);
+/* How a store callback starts: copies its context p (a dtx_wctx_t *) into
+ * *out, puts p back in the pool and returns what dtx_wctx_put does: 1 when
+ * out->txn is still usable, 0 when the transaction was evicted meanwhile
+ * (out->txn must not be touched then). out->req passes to the caller. So a
+ * callback never holds a pointer to a context that is back in the pool. */
+int dtx_wctx_take(void *p, dtx_wctx_t *out);
 
 /* Frees the pooled contexts (at shutdown, once the store is gone). */
 void dtx_wctx_pool_free(dtx_coord_t *co);

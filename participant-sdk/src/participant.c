@@ -140,6 +140,9 @@ struct dtx_participant {
     uint8_t                *buf;                     /* DTX_MSG_MAX receive buffer */
     dtx_msg_t               msg;                     /* message being handled */
     atomic_int              stop;                    /* set by dtx_participant_stop: any thread or a signal handler (lock-free) */
+    dtx_ready_fn            on_ready;                /* dtx_participant_set_ready; NULL none */
+    void                   *ready_arg;               /* passed to on_ready */
+    int                     ready_pending;           /* on_ready not called yet */
 };
 
 dtx_participant_t *dtx_participant_new(const char *instance, int *err)
@@ -197,6 +200,7 @@ void dtx_participant_destroy(dtx_participant_t **self_p)
     if (!self_p || !*self_p)
         return;
     dtx_participant_t *self = *self_p;
+    dtx_sdk_signals_forget(self);
     for (int i = 0; i < self->nlinks; i++) {
         s_link_close(self->links[i]);
         free(self->links[i]);
@@ -515,6 +519,14 @@ void dtx_participant_stop(dtx_participant_t *self)
 {
     if (self)
         atomic_store_explicit(&self->stop, 1, memory_order_release);
+}
+
+void dtx_participant_set_ready(dtx_participant_t *self, dtx_ready_fn on_ready, void *arg)
+{
+    assert(self);
+    self->on_ready = on_ready;
+    self->ready_arg = arg;
+    self->ready_pending = on_ready != NULL;
 }
 
 static int s_link_registered(const dtx_participant_t *self, const struct coord_link *link,
@@ -962,6 +974,12 @@ int dtx_participant_poll(dtx_participant_t *self, int timeout_ms)
             if ((self->items[2 * i].revents & ZMQ_POLLIN) &&
                 s_link_drain(self, self->links[i]) != 0)
                 return DTX_EIO;
+        }
+        if (self->ready_pending && self->nlinks > 0 &&
+            dtx_participant_registered(self) == self->nlinks) {
+            self->ready_pending = 0;
+            if ((rc = self->on_ready(self, self->ready_arg)) < 0)
+                return rc;
         }
         if (now >= deadline)
             return DTX_OK;

@@ -53,24 +53,15 @@
 #include "dtx/dtx.h"
 #include "dtx/pgres.h"
 #include "../sample_log.h"
+#include "../sample_ready.h"
 
 typedef struct bank {
     bank_config_t cfg;                   /* from the command line */
     char          instance[DTX_NAME_SIZE];/* participant instance name */
     PGconn       *conn;                  /* the bank's database (TCC) */
     dtx_pgres_t  *pgres;                 /* 2PC over the same database; NULL when off */
+    int           ready_failed;          /* s_on_ready failed (and logged why) */
 } bank_t;
-
-static volatile sig_atomic_t s_stop;
-static dtx_participant_t *s_participant;
-
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-    if (s_participant)
-        dtx_participant_stop(s_participant);
-}
 
 static const char s_schema_sql[] =
     "BEGIN;"
@@ -345,17 +336,18 @@ static int s_seed(bank_t *self)
     return s_exec(self->conn, "COMMIT");
 }
 
-static int s_write_ready(const char *path)
+/* Registered with every coordinator: say so, write --ready-file. */
+static int s_on_ready(dtx_participant_t *p, void *arg)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int ok = fputs("registered\n", f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    return (ok && rename(tmp, path) == 0) ? 0 : -1;
+    bank_t *self = arg;
+    (void)p;
+    sample_log_info("registered with every coordinator", "resource=%s", self->cfg.resource);
+    if (self->cfg.ready_file && sample_ready_write(self->cfg.ready_file) < 0) {
+        sample_log_error("cannot write ready file", "path=%s", self->cfg.ready_file);
+        self->ready_failed = 1;
+        return DTX_EIO;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -374,17 +366,18 @@ int main(int argc, char **argv)
         return 2;
     }
     sample_log_set_name(self.instance);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int exit_code = 1, rc;
-    dtx_participant_t *p = NULL;
+    /* First, so that SIGTERM/SIGINT during the set-up stop it cleanly. */
+    dtx_participant_t *p = dtx_participant_new(self.instance, &rc);
+    if (!p) {
+        sample_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
+                         dtx_strerror(rc));
+        goto out;
+    }
+    if (dtx_participant_stop_on_signals(p) < 0)
+        goto out;
     self.conn = PQconnectdb(self.cfg.db);
     if (PQstatus(self.conn) != CONNECTION_OK) {
         sample_log_error("cannot connect to database", "resource=%s error=\"%s\"",
@@ -402,12 +395,6 @@ int main(int argc, char **argv)
     if (self.cfg.seed && s_seed(&self) < 0)
         goto out;
 
-    p = dtx_participant_new(self.instance, &rc);
-    if (!p) {
-        sample_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
-                         dtx_strerror(rc));
-        goto out;
-    }
     if (self.cfg.heartbeat_ms > 0)
         dtx_participant_set_heartbeat(p, self.cfg.heartbeat_ms);
     const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
@@ -424,32 +411,19 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    s_participant = p;
     sample_log_info("bank participant started", "resource=%s instance=%s coordinators=%d",
                     self.cfg.resource, self.instance, self.cfg.ncoordinators);
 
-    int ready = 0;
+    dtx_participant_set_ready(p, s_on_ready, &self);
     exit_code = 0;
-    while (!s_stop) {
-        if ((rc = dtx_participant_poll(p, 100)) < 0) {
+    if ((rc = dtx_participant_run(p)) < 0) {
+        if (!self.ready_failed)
             sample_log_error("participant poll failed", "error=\"%s\"", dtx_strerror(rc));
-            exit_code = 1;
-            break;
-        }
-        if (!ready && dtx_participant_registered(p) >= self.cfg.ncoordinators) {
-            ready = 1;
-            sample_log_info("registered with every coordinator", "resource=%s", self.cfg.resource);
-            if (self.cfg.ready_file && s_write_ready(self.cfg.ready_file) < 0) {
-                sample_log_error("cannot write ready file", "path=%s", self.cfg.ready_file);
-                exit_code = 1;
-                break;
-            }
-        }
+        exit_code = 1;
     }
     sample_log_info("bank participant stopping", "resource=%s", self.cfg.resource);
 
 out:
-    s_participant = NULL;
     dtx_participant_destroy(&p);
     dtx_pgres_destroy(&self.pgres);
     PQfinish(self.conn);

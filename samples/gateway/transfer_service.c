@@ -15,6 +15,8 @@
  * It never commits or rolls back itself: ending the transaction by the
  * answer is the gateway's job. One dtx client per connection thread.
  */
+#include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,17 +154,48 @@ static void s_thread_end(void *cls, struct MHD_Connection *c, void **socket_ctx,
         dtx_client_destroy(&s_client);  /* thread-per-connection: this thread's client */
 }
 
+/* Reads the command line into s_endpoint, *port and *ready. Returns 0, or
+ * -1 on bad usage (message printed). */
+static int s_parse(int argc, char **argv, int *port, const char **ready)
+{
+    enum { O_COORD = 1, O_PORT, O_READY };
+    static const struct option opts[] = {
+        { "coordinator", required_argument, NULL, O_COORD },
+        { "port", required_argument, NULL, O_PORT },
+        { "ready-file", required_argument, NULL, O_READY },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_COORD: s_endpoint = optarg; break;
+        case O_READY: *ready = optarg; break;
+        case O_PORT: {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 0 || v > 65535) {
+                fprintf(stderr, "gw-transfer-service: --port wants 0..65535 (0: any free port)\n");
+                return -1;
+            }
+            *port = (int)v;
+            break;
+        }
+        default:
+            return -1;
+        }
+    }
+    if (optind != argc || !s_endpoint)
+        return -1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int port = 0;
     const char *ready = NULL;
     dtx_log_set_handler(dtx_log_stderr, "gw-transfer-service"); /* libdtx's lines */
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--coordinator") == 0) s_endpoint = argv[i + 1];
-        else if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--ready-file") == 0) ready = argv[i + 1];
-    }
-    if (!s_endpoint) {
+    if (s_parse(argc, argv, &port, &ready) < 0) {
         fprintf(stderr, "usage: gw-transfer-service --coordinator ENDPOINT [--port N] "
                         "[--ready-file FILE]\n");
         return 2;

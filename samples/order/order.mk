@@ -10,7 +10,8 @@ ORDER_BINS := $(BUILD)/bin/order-participant $(BUILD)/bin/order-client
 all-parts: $(ORDER_BINS)
 
 $(BUILD)/bin/order-participant: $(BUILD)/obj/samples/order/participant.o $(BUILD)/obj/samples/order/order.o \
-                                  $(BUILD)/obj/samples/sample_log.o $(LIBDTX_A)
+                                  $(BUILD)/obj/samples/sample_log.o $(BUILD)/obj/samples/sample_ready.o \
+                                  $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -34,6 +34,7 @@
 #include "dtx/pgres.h"
 #include "order.h"
 #include "../sample_log.h"
+#include "../sample_ready.h"
 
 #define OP_MAX_COORDINATORS 16
 #define SQLSTATE_UNIQUE_VIOLATION "23505"
@@ -49,18 +50,8 @@ typedef struct op {
     const char *seed;                              /* --seed (inventory) */
     const char *ready_file;                        /* --ready-file */
     int         heartbeat_ms;                      /* --heartbeat-ms; 0 default */
+    int         ready_failed;                      /* s_on_ready failed (and logged why) */
 } op_t;
-
-static volatile sig_atomic_t s_stop;
-static dtx_participant_t *s_participant;
-
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-    if (s_participant)
-        dtx_participant_stop(s_participant);
-}
 
 static void s_usage(FILE *out)
 {
@@ -246,17 +237,18 @@ static void s_recover(const op_t *self, dtx_pgres_t *pg)
     dtx_client_destroy(&c);
 }
 
-static int s_write_ready(const char *path)
+/* Registered with every coordinator: say so, write --ready-file. */
+static int s_on_ready(dtx_participant_t *p, void *arg)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int ok = fputs("registered\n", f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    return (ok && rename(tmp, path) == 0) ? 0 : -1;
+    op_t *self = arg;
+    (void)p;
+    sample_log_info("registered with every coordinator", "resource=%s", self->resource);
+    if (self->ready_file && sample_ready_write(self->ready_file) < 0) {
+        sample_log_error("cannot write ready file", "path=%s", self->ready_file);
+        self->ready_failed = 1;
+        return DTX_EIO;
+    }
+    return 0;
 }
 
 static int s_parse(op_t *self, int argc, char **argv)
@@ -351,19 +343,21 @@ int main(int argc, char **argv)
         return 2;
     }
     sample_log_set_name(self.instance);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int exit_code = 1, rc;
-    dtx_participant_t *p = NULL;
+    dtx_pgres_t *pg = NULL;
+    /* First, so that SIGTERM/SIGINT during the set-up stop it cleanly. */
+    dtx_participant_t *p = dtx_participant_new(self.instance, &rc);
+    if (!p) {
+        sample_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
+                         dtx_strerror(rc));
+        goto out;
+    }
+    if (dtx_participant_stop_on_signals(p) < 0)
+        goto out;
     char why[512];
-    dtx_pgres_t *pg = dtx_pgres_new(self.db, s_work, &self, &rc, why, sizeof why);
+    pg = dtx_pgres_new(self.db, s_work, &self, &rc, why, sizeof why);
     if (!pg) {
         fprintf(stderr, "order-participant: %s\n", why);
         sample_log_error("cannot open the resource", "resource=%s error=\"%s\"", self.resource,
@@ -374,12 +368,6 @@ int main(int argc, char **argv)
         goto out;
     s_recover(&self, pg);
 
-    p = dtx_participant_new(self.instance, &rc);
-    if (!p) {
-        sample_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
-                         dtx_strerror(rc));
-        goto out;
-    }
     if (self.heartbeat_ms > 0)
         dtx_participant_set_heartbeat(p, self.heartbeat_ms);
     if ((rc = dtx_pgres_serve(pg, p, self.resource)) < 0) {
@@ -394,32 +382,19 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    s_participant = p;
     sample_log_info("order participant started", "resource=%s instance=%s coordinators=%d",
                     self.resource, self.instance, self.ncoordinators);
 
-    int ready = 0;
+    dtx_participant_set_ready(p, s_on_ready, &self);
     exit_code = 0;
-    while (!s_stop) {
-        if ((rc = dtx_participant_poll(p, 100)) < 0) {
+    if ((rc = dtx_participant_run(p)) < 0) {
+        if (!self.ready_failed)
             sample_log_error("participant poll failed", "error=\"%s\"", dtx_strerror(rc));
-            exit_code = 1;
-            break;
-        }
-        if (!ready && dtx_participant_registered(p) >= self.ncoordinators) {
-            ready = 1;
-            sample_log_info("registered with every coordinator", "resource=%s", self.resource);
-            if (self.ready_file && s_write_ready(self.ready_file) < 0) {
-                sample_log_error("cannot write ready file", "path=%s", self.ready_file);
-                exit_code = 1;
-                break;
-            }
-        }
+        exit_code = 1;
     }
     sample_log_info("order participant stopping", "resource=%s", self.resource);
 
 out:
-    s_participant = NULL;
     dtx_participant_destroy(&p);
     dtx_pgres_destroy(&pg);
     return exit_code;

@@ -65,6 +65,7 @@
 #include "dtx/log.h"
 #include "dtx/pgres.h"
 #include "dtx/types.h"
+#include "../../samples/sample_ready.h"
 
 #define TP_MAX_LIST 16  /* resources, coordinators, refused actions */
 
@@ -91,18 +92,8 @@ typedef struct tp {
     int         heartbeat_ms;                /* 0: SDK default */
     const char *ready_file;                  /* --ready-file */
     PGconn     *conn;                        /* the participant's own database */
+    int         ready_failed;                /* s_on_ready failed (and logged why) */
 } tp_t;
-
-static volatile sig_atomic_t s_stop;
-static dtx_participant_t *s_participant;
-
-static void s_on_signal(int sig)
-{
-    (void)sig;
-    s_stop = 1;
-    if (s_participant)
-        dtx_participant_stop(s_participant);
-}
 
 static void s_usage(FILE *out)
 {
@@ -144,11 +135,13 @@ static int s_op_parse(const char *name)
     return -1;
 }
 
+/* Sleeps ms, less when SIGTERM/SIGINT comes: they are the only signals
+ * caught (dtx_participant_stop_on_signals), so an interrupted sleep is a
+ * stop on its way and is not resumed. */
 static void s_sleep_ms(long ms)
 {
-    struct timespec req = { ms / 1000, (ms % 1000) * 1000000L }, rem;
-    while (nanosleep(&req, &rem) < 0 && errno == EINTR && !s_stop)
-        req = rem;
+    struct timespec req = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&req, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -347,18 +340,18 @@ static void s_recover(tp_t *self)
 /* main                                                                */
 /* ------------------------------------------------------------------ */
 
-static int s_write_ready(const char *path)
+/* Registered with every coordinator: say so, write --ready-file. */
+static int s_on_ready(dtx_participant_t *p, void *arg)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    int ok = fputs("registered\n", f) >= 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) < 0)
-        return -1;
+    tp_t *self = arg;
+    (void)p;
+    dtx_log_info("registered with every coordinator", "instance=%s", self->instance);
+    if (self->ready_file && sample_ready_write(self->ready_file) < 0) {
+        dtx_log_error("cannot write ready file", "instance=%s path=%s", self->instance,
+                      self->ready_file);
+        self->ready_failed = 1;
+        return DTX_EIO;
+    }
     return 0;
 }
 
@@ -508,24 +501,26 @@ int main(int argc, char **argv)
         return 2;
     }
     dtx_log_set_handler(dtx_log_stderr, (void *)self.instance);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     int exit_code = 1;
-    dtx_participant_t *p = NULL;
+    int rc;
+    /* First, so that SIGTERM/SIGINT during the set-up stop it cleanly. */
+    dtx_participant_t *p = dtx_participant_new(self.instance, &rc);
+    if (!p) {
+        dtx_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
+                      dtx_strerror(rc));
+        goto out;
+    }
+    if (dtx_participant_stop_on_signals(p) < 0)
+        goto out;
     self.conn = PQconnectdb(self.conninfo);
     if (PQstatus(self.conn) != CONNECTION_OK) {
         dtx_log_error("cannot connect to database", "instance=%s error=\"%s\"", self.instance,
                       PQerrorMessage(self.conn));
         goto out;
     }
-    int rc = dtx_barrier_migrate(self.conn);
+    rc = dtx_barrier_migrate(self.conn);
     if (rc < 0) {
         dtx_log_error("barrier migration failed", "instance=%s error=\"%s\"", self.instance,
                       dtx_strerror(rc));
@@ -553,12 +548,6 @@ int main(int argc, char **argv)
         s_recover(&self);
     }
 
-    p = dtx_participant_new(self.instance, &rc);
-    if (!p) {
-        dtx_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
-                      dtx_strerror(rc));
-        goto out;
-    }
     if (self.heartbeat_ms > 0)
         dtx_participant_set_heartbeat(p, self.heartbeat_ms);
     const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
@@ -582,35 +571,20 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    s_participant = p;
     dtx_log_info("participant started", "instance=%s resources=%d coordinators=%d",
                  self.instance, self.nresources, self.ncoordinators);
 
-    int ready = 0;
+    dtx_participant_set_ready(p, s_on_ready, &self);
     exit_code = 0;
-    while (!s_stop) {
-        rc = dtx_participant_poll(p, 100);
-        if (rc < 0) {
+    if ((rc = dtx_participant_run(p)) < 0) {
+        if (!self.ready_failed)
             dtx_log_error("participant poll failed", "instance=%s error=\"%s\"", self.instance,
                           dtx_strerror(rc));
-            exit_code = 1;
-            break;
-        }
-        if (!ready && dtx_participant_registered(p) >= self.ncoordinators) {
-            ready = 1;
-            dtx_log_info("registered with every coordinator", "instance=%s", self.instance);
-            if (self.ready_file && s_write_ready(self.ready_file) < 0) {
-                dtx_log_error("cannot write ready file", "instance=%s path=%s", self.instance,
-                              self.ready_file);
-                exit_code = 1;
-                break;
-            }
-        }
+        exit_code = 1;
     }
     dtx_log_info("participant stopping", "instance=%s", self.instance);
 
 out:
-    s_participant = NULL;
     dtx_participant_destroy(&p);
     dtx_pgres_destroy(&self.pgres);
     PQfinish(self.conn);

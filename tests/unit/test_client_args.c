@@ -5,6 +5,7 @@
  * NULL-safe destruction. No coordinator runs; the only sockets are the
  * SDK's own, connecting to a port that refuses.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -274,6 +275,91 @@ static void test_stop_before_run_makes_it_return_at_once(void)
     dtx_participant_destroy(&p);
 }
 
+static volatile sig_atomic_t s_marked;
+static void s_mark(int sig)
+{
+    (void)sig;
+    s_marked = 1;
+}
+
+static void (*s_handler_of(int sig))(int)
+{
+    struct sigaction cur;
+    sigaction(sig, NULL, &cur);
+    return cur.sa_handler;
+}
+
+static void test_signals_stop_the_last_named_and_destroy_puts_handlers_back(void)
+{
+    struct sigaction mark, old_term, old_int;
+    memset(&mark, 0, sizeof mark);
+    mark.sa_handler = s_mark;
+    sigaction(SIGTERM, &mark, &old_term);
+    sigaction(SIGINT, &mark, &old_int);
+    dtx_participant_t *p = dtx_participant_new("bank-a-1", NULL);
+    dtx_participant_t *q = dtx_participant_new("bank-a-2", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+
+    /* A signal before run: run returns at once, the program's handler
+     * is not called. */
+    CU_ASSERT_EQUAL(dtx_participant_stop_on_signals(p), DTX_OK);
+    CU_ASSERT(s_handler_of(SIGTERM) != s_mark);
+    raise(SIGTERM);
+    int64_t t0 = dtx_clock_mono_ms();
+    CU_ASSERT_EQUAL(dtx_participant_run(p), DTX_OK);
+    CU_ASSERT(dtx_clock_mono_ms() - t0 < 100);
+    CU_ASSERT_EQUAL(s_marked, 0);
+
+    /* Naming another moves the signals to it. */
+    CU_ASSERT_EQUAL(dtx_participant_stop_on_signals(q), DTX_OK);
+    raise(SIGINT);
+    t0 = dtx_clock_mono_ms();
+    CU_ASSERT_EQUAL(dtx_participant_poll(p, 50), DTX_OK);
+    CU_ASSERT(dtx_clock_mono_ms() - t0 >= 45);
+    CU_ASSERT_EQUAL(dtx_participant_run(q), DTX_OK);
+
+    /* Destroying one not named changes nothing; destroying the named one
+     * puts the program's handlers back. */
+    dtx_participant_destroy(&p);
+    CU_ASSERT(s_handler_of(SIGTERM) != s_mark);
+    dtx_participant_destroy(&q);
+    CU_ASSERT(s_handler_of(SIGTERM) == s_mark);
+    CU_ASSERT(s_handler_of(SIGINT) == s_mark);
+    CU_ASSERT_EQUAL(s_marked, 0);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+}
+
+static int s_ready_calls;
+static int s_count_ready(dtx_participant_t *p, void *arg)
+{
+    (void)p;
+    (void)arg;
+    s_ready_calls++;
+    return 0;
+}
+
+static void test_ready_waits_for_every_coordinator(void)
+{
+    s_ready_calls = 0;
+    dtx_participant_t *p = dtx_participant_new("bank-a-1", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    dtx_tcc_handlers_t h = { s_ok, s_ok, s_ok, NULL };
+    CU_ASSERT_EQUAL(dtx_participant_serve(p, "bank", &h), DTX_OK);
+    /* No coordinator at all is not "registered with every one". */
+    dtx_participant_set_ready(p, s_count_ready, NULL);
+    CU_ASSERT_EQUAL(dtx_participant_poll(p, 50), DTX_OK);
+    CU_ASSERT_EQUAL(s_ready_calls, 0);
+    /* One that never answers: never ready. */
+    CU_ASSERT_EQUAL(dtx_participant_connect(p, NOBODY), DTX_OK);
+    CU_ASSERT_EQUAL(dtx_participant_poll(p, SHORT_MS), DTX_OK);
+    CU_ASSERT_EQUAL(s_ready_calls, 0);
+    dtx_participant_set_ready(p, NULL, NULL);
+    CU_ASSERT_EQUAL(dtx_participant_poll(p, 20), DTX_OK);
+    dtx_participant_destroy(&p);
+}
+
 /* The calls above log warnings by design; keep the test output readable. */
 static int s_quiet(void)
 {
@@ -305,5 +391,7 @@ UNIT_SUITE(client_args)
     T(test_connect_rejects_bad_endpoint);
     T(test_poll_without_coordinator_waits_and_is_not_registered);
     T(test_stop_before_run_makes_it_return_at_once);
+    T(test_signals_stop_the_last_named_and_destroy_puts_handlers_back);
+    T(test_ready_waits_for_every_coordinator);
 #undef T
 }

@@ -229,7 +229,7 @@ static void test_can_enter_allows_exactly_the_diagram(void)
             t.state = from;
             t.decision = from == 6 ? (dec ? DTX_STATE_ABORTING : DTX_STATE_COMMITTING) : 0;
             for (int to = 1; to <= 6; to++) {
-                char key[32];
+                char key[32]; /* room for any two ints: -O1 (SAN=1) checks it */
                 if (from == 6)
                     snprintf(key, sizeof key, "6%c>%d", dec ? 'a' : 'c', to);
                 else

@@ -24,6 +24,16 @@
  *    inbound port), registers, heartbeats and re-registers by itself after
  *    a coordinator restart.
  *
+ *        dtx_participant_t *p = dtx_participant_new("bank-a-1", &err);
+ *        dtx_participant_stop_on_signals(p);    // SIGTERM/SIGINT end run
+ *        ...                                    // open your database
+ *        dtx_tcc_handlers_t h = { on_try, on_confirm, on_cancel, db };
+ *        dtx_participant_serve(p, "bank-a", &h);
+ *        dtx_participant_connect(p, "tcp://127.0.0.1:7071");
+ *        dtx_participant_set_ready(p, on_ready, NULL); // optional
+ *        err = dtx_participant_run(p);          // 0 once stopped
+ *        dtx_participant_destroy(&p);
+ *
  * The two modes, as the initiator and the participant see them:
  *
  *   TCC (DTX_MODE_TCC)                   2PC (DTX_MODE_2PC)
@@ -325,6 +335,34 @@ DTX_EXPORT int dtx_participant_run(dtx_participant_t *self);
  * consumed by the run/poll call that returns because of it; made while
  * neither runs, it makes the next one return at once. Safe on NULL. */
 DTX_EXPORT void dtx_participant_stop(dtx_participant_t *self);
+
+/* Makes SIGTERM and SIGINT call dtx_participant_stop(self): the
+ * dtx_participant_run (or _poll) under way returns 0, and the program
+ * cleans up and exits as after any other stop. A signal that comes before
+ * run starts makes it return at once, so call this right after
+ * dtx_participant_new: a signal during the rest of the set-up is then a
+ * clean stop, not a kill. The handlers are the process's (sigaction, no
+ * SA_RESTART: a blocking call a handler makes may end early with EINTR);
+ * they stop the participant named last, and dtx_participant_destroy of
+ * that one puts back the handlers that were in place before the first
+ * call. SIGPIPE is left to the program. Call it from one thread. Returns
+ * 0, or DTX_EIO (logged) when sigaction fails. */
+DTX_EXPORT int dtx_participant_stop_on_signals(dtx_participant_t *self);
+
+/* Called once by dtx_participant_poll/run when every coordinator given to
+ * dtx_participant_connect acknowledges the registration
+ * (dtx_participant_registered() equals their number): the moment to
+ * report readiness (write a ready file, tell a supervisor). It is not
+ * called again when a coordinator is lost and registered again. Return 0
+ * to keep serving, or a negative DTX_E* code: the poll/run call then
+ * returns that code. It may call what a handler may. */
+typedef int (*dtx_ready_fn)(dtx_participant_t *self, void *arg);
+
+/* Sets the readiness callback (arg is passed to it) and arms it: it runs
+ * at the next poll that finds the participant registered everywhere, even
+ * when that happened before this call. NULL clears it. */
+DTX_EXPORT void dtx_participant_set_ready(dtx_participant_t *self, dtx_ready_fn on_ready,
+                                          void *arg);
 
 /* Number of coordinators that currently acknowledge this instance's
  * registration (for readiness checks): every served resource acknowledged

@@ -1,5 +1,4 @@
-/* The request head sent upstream (gw_upreq.h) and the deadline heap
- * (gw_deadline.h): no sockets, no clock. */
+/* The request head sent upstream (gw_upreq.h): no sockets, no clock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +6,6 @@
 
 #include <CUnit/CUnit.h>
 
-#include "core/gw_deadline.h"
 #include "upstream/gw_upreq.h"
 #include "unit.h"
 
@@ -123,43 +121,10 @@ static void test_head_defaults_and_transaction(void)
     CU_ASSERT_FALSE(dtx_gw_hop_by_hop("Content-Type"));
 }
 
-static void test_deadlines_come_out_in_order(void)
-{
-    enum { N = 200 };
-    dtx_gw_deadline_t nodes[N];
-    dtx_gw_deadlines_t h = { 0 };
-    unsigned seed = 7;
-    for (int i = 0; i < N; i++) {
-        dtx_gw_deadline_init(&nodes[i]);
-        seed = seed * 1103515245u + 12345u;
-        CU_ASSERT_EQUAL_FATAL(dtx_gw_deadlines_set(&h, &nodes[i], (int64_t)(seed % 10000)), 0);
-    }
-    /* Move some, drop some. */
-    for (int i = 0; i < N; i += 3)
-        dtx_gw_deadlines_set(&h, &nodes[i], (int64_t)(i * 7 % 5000));
-    for (int i = 1; i < N; i += 5)
-        dtx_gw_deadlines_clear(&h, &nodes[i]);
-    dtx_gw_deadlines_set(&h, &nodes[2], -1);   /* -1 takes it out */
-    CU_ASSERT_EQUAL(nodes[2].idx, -1);
-    int64_t last = -1;
-    int count = 0;
-    dtx_gw_deadline_t *f;
-    while ((f = dtx_gw_deadlines_first(&h))) {
-        CU_ASSERT(f->due_us >= last);
-        last = f->due_us;
-        dtx_gw_deadlines_clear(&h, f);
-        CU_ASSERT_EQUAL(f->idx, -1);
-        count++;
-    }
-    CU_ASSERT_EQUAL(count, N - N / 5 - 1);
-    dtx_gw_deadlines_free(&h);
-}
-
 UNIT_SUITE(gw_upreq)
 {
     CU_pSuite s = CU_add_suite("gw_upreq", NULL, NULL);
     CU_add_test(s, "head carries what the upstream needs",
                 test_head_carries_what_the_upstream_needs);
     CU_add_test(s, "head defaults and transaction", test_head_defaults_and_transaction);
-    CU_add_test(s, "deadlines come out in order", test_deadlines_come_out_in_order);
 }

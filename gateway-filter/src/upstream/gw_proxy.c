@@ -20,7 +20,7 @@
  * (armed by _start and by a read that answered AGAIN, disarmed when
  * `ready` runs); a call is on the `waiting` list (client not watched yet,
  * oldest first) only in HEADERS; a call with a deadline is in the
- * worker's deadline heap (gw_deadline.h) and only then.
+ * worker's deadline heap (dtx/heap.h) and only then.
  */
 #include <assert.h>
 #include <errno.h>
@@ -141,7 +141,7 @@ void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
     *self_p = NULL;
     assert(self->calls == 0);
     dtx_gw_conns_destroy(&self->conns);  /* closes the kept connections */
-    dtx_gw_deadlines_free(&self->deadlines);
+    dtx_heap_free(&self->deadlines);
     free(self->rbuf);
     free(self);
 }
@@ -175,8 +175,8 @@ void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *
 
 int dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us)
 {
-    dtx_gw_deadline_t *first = dtx_gw_deadlines_first(&self->deadlines);
-    int64_t due = first ? first->due_us : -1;
+    dtx_heap_node_t *first = dtx_heap_first(&self->deadlines);
+    int64_t due = first ? first->key : -1;
     if (self->waiting_head) {
         int64_t w = self->waiting_head->started_us + S_WATCH_AFTER_US;
         if (due < 0 || w < due)
@@ -193,8 +193,8 @@ int dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us)
 
 int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
 {
-    dtx_gw_deadline_t *first;
-    while ((first = dtx_gw_deadlines_first(&self->deadlines)) && first->due_us <= now_us) {
+    dtx_heap_node_t *first;
+    while ((first = dtx_heap_first(&self->deadlines)) && first->key <= now_us) {
         dtx_gw_upstream_t *up = S_UP_OF(first);
         dtx_gw_call_deadline_clear(up);
         s_after_exchange(up, dtx_gw_exchange_on_deadline(up, now_us));
@@ -246,7 +246,7 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     up->client_src.kind = DTX_GW_EV_CLIENT;
     up->client_fd = client_fd;
     up->target = -1;
-    dtx_gw_deadline_init(&up->deadline);
+    dtx_heap_node_init(&up->deadline);
     up->hdrs = up->hdrs_inline;
     up->caphdrs = S_HDRS_INLINE;
     up->content_length = -1;

@@ -6,7 +6,7 @@
  * Each worker owns one dtx_gw_upstreams_t: its connections to the
  * upstreams (gw_upconn.h: every socket in the worker's epoll set, idle
  * keep-alive connections reused by every call of the worker), a heap of
- * call deadlines (gw_deadline.h) and one read buffer. The wire format is
+ * call deadlines (dtx/heap.h) and one read buffer. The wire format is
  * gw_http1.h (answers) and gw_upreq.h (requests). Nothing in it is shared
  * between workers, so nothing in it is locked.
  *

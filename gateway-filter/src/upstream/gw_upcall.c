@@ -14,13 +14,17 @@
 
 void dtx_gw_call_deadline_clear(dtx_gw_upstream_t *up)
 {
-    dtx_gw_deadlines_clear(&up->loop->deadlines, &up->deadline);
+    dtx_heap_remove(&up->loop->deadlines, &up->deadline);
 }
 
-/* Sets the call's deadline (-1: none). Returns 0 or -1 (out of memory). */
+/* Sets the call's deadline (-1: none). Returns 0 or DTX_ENOMEM. */
 int dtx_gw_call_deadline(dtx_gw_upstream_t *up, int64_t due_us)
 {
-    return dtx_gw_deadlines_set(&up->loop->deadlines, &up->deadline, due_us);
+    if (due_us < 0) {
+        dtx_heap_remove(&up->loop->deadlines, &up->deadline);
+        return 0;
+    }
+    return dtx_heap_set(&up->loop->deadlines, &up->deadline, due_us);
 }
 
 /* ---------------- lists ---------------- */

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "core/gw_chain.h"
-#include "core/gw_deadline.h"
+#include "dtx/heap.h"
 #include "core/gw_event.h"
 #include "core/gw_http1.h"
 #include "upstream/gw_lb.h"
@@ -46,7 +46,7 @@ struct dtx_gw_upstreams {
     int                epfd;
     dtx_gw_conns_t    *conns;
     char              *rbuf;          /* S_READ_SIZE: what one recv brings */
-    dtx_gw_deadlines_t deadlines;     /* calls by deadline */
+    dtx_heap_t         deadlines;     /* calls by deadline (key: due, µs) */
     dtx_gw_upstream_t *ready_head, *ready_tail;     /* armed calls whose wait is over */
     dtx_gw_upstream_t *waiting_head, *waiting_tail; /* HEADERS, client not watched */
     dtx_gw_upstream_t *all;           /* every call not ended */
@@ -94,7 +94,7 @@ struct dtx_gw_upstream {
     dtx_gw_buf_t       sbuf;         /* body bytes not sent yet (from sbase) */
     size_t             sbase;        /* body bytes dropped from sbuf, sent */
     int                got_bytes;    /* answer bytes came on this attempt */
-    dtx_gw_deadline_t  deadline;     /* the one in force (connect or call) */
+    dtx_heap_node_t    deadline;     /* the one in force (connect or call); key: due, µs */
     int64_t            connect_due_us, call_due_us;
     dtx_gw_buf_t       head;         /* the answer's head (headers point in it) */
     dtx_gw_http1_resp_t resp;

@@ -172,7 +172,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
                      dtx_msg_type_name(msg->type), id->principal);
         if (msg->type != DTX_MSG_PHASE_REPLY)
             dtx_outbox_error(co, peer, DTX_EACCES, "this key may not send %s",
-                                  dtx_msg_type_name(msg->type));
+                             dtx_msg_type_name(msg->type));
         return;
     }
     if (msg->type != DTX_MSG_PHASE_REPLY && msg->type != DTX_MSG_ERROR) {
@@ -180,9 +180,9 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
         if (dtx_peerrate_take(co->rates, peer->rid, peer->rid_len, DTX_PEERRATE_REQUEST,
                               dtx_clock_mono_ms(), &retry) != 0) {
             dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PEER_RATE,
-                                   "more than %lld requests per second from this connection "
-                                   "(max-peer-rate): retry after %lld ms",
-                                   (long long)co->cfg.max_peer_rate, (long long)retry);
+                                    "more than %lld requests per second from this connection "
+                                    "(max-peer-rate): retry after %lld ms",
+                                    (long long)co->cfg.max_peer_rate, (long long)retry);
             return;
         }
     }
@@ -212,7 +212,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     default:
         co->stats.bad_messages++;
         dtx_outbox_error(co, peer, DTX_EPROTO, "%s is not a request a coordinator serves",
-                              dtx_msg_type_name(msg->type));
+                         dtx_msg_type_name(msg->type));
     }
 }
 
@@ -256,7 +256,7 @@ static int s_read_one(dtx_coord_t *co)
         co->stats.bad_messages++;
         dtx_log_warn("malformed message", "error=\"expected 1 frame, got %d\"", frames);
         dtx_outbox_error(co, &peer, DTX_EPROTO,
-                              "a dtx message is exactly one frame; got %d", frames);
+                         "a dtx message is exactly one frame; got %d", frames);
         zmq_msg_close(&first);
         return 1;
     }
@@ -276,7 +276,7 @@ static int s_read_one(dtx_coord_t *co)
             dtx_metrics_denied(&co->metrics, DTX_DENY_HANDSHAKE);
             if (msg.type != DTX_MSG_PHASE_REPLY && msg.type != DTX_MSG_ERROR)
                 dtx_outbox_error(co, &peer, DTX_EACCES,
-                                      "this key is no longer in the allow-list");
+                                 "this key is no longer in the allow-list");
         } else {
             s_dispatch(co, &peer, &id, &msg);
         }

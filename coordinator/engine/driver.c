@@ -159,8 +159,8 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
             dtx_outbox_try_ok(co, &br->waiter, txn, br, DTX_OUTCOME_REFUSED);
         } else {
             dtx_outbox_error(co, &br->waiter, DTX_ESTATE,
-                                  "transaction %s was decided abort while branch %u was trying",
-                                  txn->gid, br->no);
+                             "transaction %s was decided abort while branch %u was trying",
+                             txn->gid, br->no);
         }
     }
     dtx_fault_point("after-decision-reply");
@@ -640,9 +640,9 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
     txn->writing = 0;
     if (rc != 0 || PQntuples(res) != 1) {
         dtx_outbox_error(co, peer, rc != 0 ? DTX_EUNKNOWN : DTX_ESTATE,
-                              rc != 0 ? "could not confirm the resume of %s; ask STATUS"
-                                      : "transaction %s was not stuck any more; ask STATUS",
-                              txn->gid);
+                         rc != 0 ? "could not confirm the resume of %s; ask STATUS"
+                                 : "transaction %s was not stuck any more; ask STATUS",
+                         txn->gid);
         co->hooks.forget(co, txn, "the log changed under this coordinator");
         return;
     }

@@ -104,14 +104,14 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     }
     if (msg->mode != DTX_MODE_TCC && msg->mode != DTX_MODE_2PC) {
         dtx_outbox_error(co, peer, DTX_EUNSUPPORTED,
-                              "mode %d is not supported; use 1 (tcc) or 2 (2pc)", msg->mode);
+                         "mode %d is not supported; use 1 (tcc) or 2 (2pc)", msg->mode);
         return;
     }
     int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
     if (timeout > co->cfg.max_timeout_ms) {
         dtx_outbox_error(co, peer, DTX_EINVAL,
-                              "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
-                              (long long)timeout, (long long)co->cfg.max_timeout_ms);
+                         "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
+                         (long long)timeout, (long long)co->cfg.max_timeout_ms);
         return;
     }
     char gid[DTX_ID_LEN + 1];
@@ -160,18 +160,18 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     if (!dtx_wctx_put(w)) {
         if (rc == 0 && PQntuples(res) == 1)
             dtx_outbox_error(co, &req->peer, DTX_EUNKNOWN,
-                                  "branch recorded but transaction %s left memory before its "
-                                  "try was sent; ask STATUS (a COMMIT now aborts it)", req->gid);
+                             "branch recorded but transaction %s left memory before its "
+                             "try was sent; ask STATUS (a COMMIT now aborts it)", req->gid);
         else
             dtx_outbox_error(co, &req->peer, rc != 0 ? DTX_EDB : DTX_ESTATE,
-                                  "transaction %s left memory; the branch was not recorded",
-                                  req->gid);
+                             "transaction %s left memory; the branch was not recorded",
+                             req->gid);
         dtx_request_free(req);
         return;
     }
     if (rc != 0) {
         dtx_outbox_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
-                              txn->gid);
+                         txn->gid);
         dtx_request_free(req);
         dtx_initiator_forget(co, txn, "a log write failed");
         return;
@@ -202,7 +202,7 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     if (txn->state != DTX_STATE_ACTIVE) {
         /* Decided abort while the insert was in flight: cancel this one too. */
         dtx_outbox_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
-                              txn->gid, dtx_state_name(txn->state));
+                         txn->gid, dtx_state_name(txn->state));
         dtx_request_free(req);
         dtx_driver_drive(co, txn);
         return;
@@ -228,19 +228,19 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     }
     if (txn->state == DTX_STATE_ACTIVE && !txn->owned) {
         dtx_outbox_error(co, &req->peer, DTX_ESTATE,
-                              "transaction %s is driven by another coordinator", txn->gid);
+                         "transaction %s is driven by another coordinator", txn->gid);
         dtx_request_free(req);
         return;
     }
     if (txn->state != DTX_STATE_ACTIVE) {
         dtx_outbox_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
-                              txn->gid, dtx_state_name(txn->state));
+                         txn->gid, dtx_state_name(txn->state));
         dtx_request_free(req);
         return;
     }
     if (dtx_clock_mono_ms() >= txn->deadline_mono) {
         dtx_outbox_error(co, &req->peer, DTX_EEXPIRED, "transaction %s passed its deadline",
-                              txn->gid);
+                         txn->gid);
         dtx_request_free(req);
         return;
     }
@@ -304,7 +304,7 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
                           &votes, 0, &next);
     if (rc == DTX_EBUSY) {
         dtx_outbox_error(co, peer, DTX_EBUSY, "transaction %s has %d branch(es) still trying",
-                              txn->gid, votes.trying);
+                         txn->gid, votes.trying);
         return;
     }
     if (rc == DTX_EABORTED) {
@@ -313,8 +313,8 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
     }
     if (rc != 0) {
         dtx_outbox_error(co, peer, rc, "cannot %s transaction %s: it is %s",
-                              type == DTX_MSG_COMMIT ? "commit" : "roll back", txn->gid,
-                              dtx_state_name(txn->state));
+                         type == DTX_MSG_COMMIT ? "commit" : "roll back", txn->gid,
+                         dtx_state_name(txn->state));
         return;
     }
     if (next == txn->state) {
@@ -323,7 +323,7 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
     }
     if (!txn->owned) {
         dtx_outbox_error(co, peer, DTX_ESTATE,
-                              "transaction %s is driven by another coordinator", txn->gid);
+                         "transaction %s is driven by another coordinator", txn->gid);
         return;
     }
     txn->decision_waiter = *peer;
@@ -400,12 +400,12 @@ static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
             return;
         }
         dtx_outbox_error(co, peer, DTX_ESTATE, "transaction %s is %s: nothing to resume",
-                              txn->gid, dtx_state_name(txn->state));
+                         txn->gid, dtx_state_name(txn->state));
         return;
     }
     if (!txn->owned) {
         dtx_outbox_error(co, peer, DTX_ESTATE,
-                              "transaction %s is driven by another coordinator", txn->gid);
+                         "transaction %s is driven by another coordinator", txn->gid);
         return;
     }
     dtx_driver_resume(co, txn, peer);
@@ -522,9 +522,9 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
         return;
     }
     dtx_outbox_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : DTX_ESTATE,
-                          "%s (gid %s); %s", why, r->gid,
-                          r->maybe_done ? "the request may have taken effect: ask STATUS"
-                                        : "nothing was done: retry");
+                     "%s (gid %s); %s", why, r->gid,
+                     r->maybe_done ? "the request may have taken effect: ask STATUS"
+                                   : "nothing was done: retry");
     dtx_request_free(r);
 }
 
@@ -561,7 +561,7 @@ void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
         if (co->stop) {
             /* Shutting down: the store takes no new reads. */
             dtx_outbox_error(co, &r->peer, DTX_EUNKNOWN,
-                                  "coordinator stopping (gid %s): ask STATUS", r->gid);
+                             "coordinator stopping (gid %s): ask STATUS", r->gid);
             dtx_request_free(r);
             continue;
         }

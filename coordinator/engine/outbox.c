@@ -80,7 +80,7 @@ static void s_refuse(dtx_coord_t *co, const dtx_peer_t *peer, int err, const cha
 }
 
 void dtx_outbox_refuse_limit(dtx_coord_t *co, const dtx_peer_t *peer, int which,
-                            const char *fmt, ...)
+                             const char *fmt, ...)
 {
     dtx_metrics_limited(&co->metrics, which);
     va_list ap;
@@ -90,7 +90,7 @@ void dtx_outbox_refuse_limit(dtx_coord_t *co, const dtx_peer_t *peer, int which,
 }
 
 void dtx_outbox_refuse_access(dtx_coord_t *co, const dtx_peer_t *peer, int why,
-                             const char *fmt, ...)
+                              const char *fmt, ...)
 {
     dtx_metrics_denied(&co->metrics, why);
     va_list ap;
@@ -134,18 +134,18 @@ void dtx_outbox_drop(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
          * log can say, and STATUS asks it. */
         if (txn->has_decision_waiter)
             dtx_outbox_error(co, &txn->decision_waiter, DTX_EUNKNOWN,
-                                  "%s (gid %s); the decision may have been recorded: ask STATUS",
-                                  why, txn->gid);
+                             "%s (gid %s); the decision may have been recorded: ask STATUS",
+                             why, txn->gid);
         for (int i = 0; i < txn->nbranches; i++)
             if (txn->branches[i]->has_waiter)
                 dtx_outbox_error(co, &txn->branches[i]->waiter, DTX_EUNKNOWN,
-                                      "%s (gid %s); branch %u may have run: ask STATUS", why,
-                                      txn->gid, txn->branches[i]->no);
+                                 "%s (gid %s); branch %u may have run: ask STATUS", why,
+                                 txn->gid, txn->branches[i]->no);
         for (dtx_request_t *r = txn->parked; r; r = r->next)
             dtx_outbox_error(co, &r->peer, r->maybe_done ? DTX_EUNKNOWN : err,
-                                  "%s (gid %s)%s", why, txn->gid,
-                                  r->maybe_done ? "; an earlier try of this request may have "
-                                                  "taken effect: ask STATUS" : "");
+                             "%s (gid %s)%s", why, txn->gid,
+                             r->maybe_done ? "; an earlier try of this request may have "
+                                             "taken effect: ask STATUS" : "");
     }
     dtx_txn_evict(co->txns, txn);
 }

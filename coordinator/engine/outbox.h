@@ -23,9 +23,9 @@ void dtx_outbox_try_ok(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t 
  * peer repeating them must not flood the log: the metrics show them), and
  * answered ERROR 22 / ERROR 21 with the text. */
 void dtx_outbox_refuse_limit(dtx_coord_t *co, const dtx_peer_t *peer, int which,
-                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void dtx_outbox_refuse_access(dtx_coord_t *co, const dtx_peer_t *peer, int why,
                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void dtx_outbox_refuse_access(dtx_coord_t *co, const dtx_peer_t *peer, int why,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Answers everyone waiting on txn (its COMMIT/ROLLBACK waiter, a TRY's
  * waiter, every parked request) with err and why — DTX_EUNKNOWN where the

@@ -51,18 +51,18 @@ void dtx_participants_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const
     int64_t now = dtx_clock_mono_ms(), retry = 0;
     if (!dtx_auth_resource_ok(id, msg->resource)) {
         dtx_outbox_refuse_access(co, peer,
-                                id->roles & DTX_ROLE_PARTICIPANT ? DTX_DENY_RESOURCE
-                                                                 : DTX_DENY_ROLE,
-                                "this key may not serve resource %s (see the allow-list)",
-                                msg->resource);
+                                 id->roles & DTX_ROLE_PARTICIPANT ? DTX_DENY_RESOURCE
+                                                                  : DTX_DENY_ROLE,
+                                 "this key may not serve resource %s (see the allow-list)",
+                                 msg->resource);
         return;
     }
     if (dtx_peerrate_take(co->rates, peer->rid, peer->rid_len, DTX_PEERRATE_REGISTER, now,
                           &retry) != 0) {
         dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_REGISTRATIONS,
-                               "more than %lld registrations per second (max-registrations): "
-                               "retry after %lld ms",
-                               (long long)co->cfg.max_registrations, (long long)retry);
+                                "more than %lld registrations per second (max-registrations): "
+                                "retry after %lld ms",
+                                (long long)co->cfg.max_registrations, (long long)retry);
         return;
     }
     const dtx_instance_t *held = dtx_registry_find_name(co->registry, msg->instance);
@@ -70,9 +70,9 @@ void dtx_participants_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const
         !(held && strcmp(held->owner, id->owner) == 0) && /* replaces its own entry */
         dtx_registry_instances(co->registry) >= co->cfg.max_instances) {
         dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_INSTANCES,
-                               "%lld participant connections already (max-instances): retry "
-                               "after %d ms", (long long)co->cfg.max_instances,
-                               DTX_RETRY_AFTER_MS);
+                                "%lld participant connections already (max-instances): retry "
+                                "after %d ms", (long long)co->cfg.max_instances,
+                                DTX_RETRY_AFTER_MS);
         return;
     }
     int fresh = 0, err = 0;
@@ -84,17 +84,17 @@ void dtx_participants_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const
     if (!in) {
         if (err == DTX_EACCES) {
             dtx_outbox_refuse_access(co, peer, DTX_DENY_INSTANCE,
-                                    "instance name %s is held by another live connection%s",
-                                    msg->instance,
-                                    co->auth_on ? " of another key" : " (or this connection "
-                                                  "registered another name)");
+                                     "instance name %s is held by another live connection%s",
+                                     msg->instance,
+                                     co->auth_on ? " of another key" : " (or this connection "
+                                                   "registered another name)");
         } else if (err == DTX_ELIMIT) {
             dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_RESOURCES,
-                                   "instance %s serves %lld resources already (max-resources)",
-                                   msg->instance, (long long)co->cfg.max_resources);
+                                    "instance %s serves %lld resources already (max-resources)",
+                                    msg->instance, (long long)co->cfg.max_resources);
         } else {
             dtx_outbox_error(co, peer, err ? err : DTX_ENOMEM,
-                                  "could not register instance %s", msg->instance);
+                             "could not register instance %s", msg->instance);
         }
         return;
     }
@@ -127,8 +127,8 @@ void dtx_participants_on_heartbeat(dtx_coord_t *co, const dtx_peer_t *peer, cons
     if (!in || strcmp(in->name, msg->instance) != 0 || strcmp(in->owner, id->owner) != 0) {
         /* A heartbeat keeps alive only the instance of its own connection. */
         dtx_outbox_error(co, peer, DTX_EUNREGISTERED,
-                              "instance %s is not registered on this connection; send REGISTER",
-                              msg->instance);
+                         "instance %s is not registered on this connection; send REGISTER",
+                         msg->instance);
         return;
     }
     in->last_seen_ms = dtx_clock_mono_ms();

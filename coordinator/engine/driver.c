@@ -155,7 +155,13 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
         if (!br->has_waiter)
             continue;
         br->has_waiter = 0;
-        if (br->state == DTX_BRANCH_REFUSED) {
+        if (br->state == DTX_BRANCH_REFUSED && br->never_sent) {
+            /* Nobody was there to ask: the initiator hears why (ERROR 9),
+             * and that the transaction was decided abort. */
+            dtx_outbox_error(co, &br->waiter, DTX_ENOPARTICIPANT,
+                             "%s within the try timeout; transaction %s was decided abort",
+                             br->last_error, txn->gid);
+        } else if (br->state == DTX_BRANCH_REFUSED) {
             dtx_outbox_try_ok(co, &br->waiter, txn, br, DTX_OUTCOME_REFUSED);
         } else {
             dtx_outbox_error(co, &br->waiter, DTX_ESTATE,

@@ -93,6 +93,11 @@ static void s_run(dtx_client_t *c, const bank_config_t *cfg, job_t *j)
         j->expect = DTX_STATE_ABORTED;
         return;
     }
+    if (rc == DTX_ENOPARTICIPANT) {
+        snprintf(j->outcome, sizeof j->outcome, "aborted: %s is not running", j->t.from_bank);
+        j->expect = DTX_STATE_ABORTED;
+        return;
+    }
     if (rc < 0) {
         s_fail(c, j, "try debit", rc);
         return;
@@ -101,6 +106,11 @@ static void s_run(dtx_client_t *c, const bank_config_t *cfg, job_t *j)
     if (rc == DTX_EREFUSED) {
         snprintf(j->outcome, sizeof j->outcome, "aborted: credit refused by %s",
                  j->t.to_bank);
+        j->expect = DTX_STATE_ABORTED;
+        return;
+    }
+    if (rc == DTX_ENOPARTICIPANT) {
+        snprintf(j->outcome, sizeof j->outcome, "aborted: %s is not running", j->t.to_bank);
         j->expect = DTX_STATE_ABORTED;
         return;
     }

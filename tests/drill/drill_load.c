@@ -344,9 +344,10 @@ static int s_try(s_worker_t *self, const char *gid, int mode, const s_leg_t *leg
         s_after_failure(self, gid, 0);
         return -1;
     }
-    if (rc == DTX_EREFUSED) {
+    if (rc == DTX_EREFUSED || rc == DTX_ENOPARTICIPANT) {
+        /* a no vote, or nobody to ask: either way decided abort */
         s_count(&s_stats.aborted_refused);
-        s_end(self, gid, "aborted", "try-refused");
+        s_end(self, gid, "aborted", rc == DTX_EREFUSED ? "try-refused" : "try-no-participant");
         return 1;
     }
     s_note(self, gid, self->coord, leg->action, rc, c);

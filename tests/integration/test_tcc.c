@@ -151,7 +151,7 @@ static void test_initiator_vanishes_deadline_cancels(void)
     CU_ASSERT_EQUAL(u_effects(s_db, gid, "cancel"), 1);
 }
 
-static void test_try_on_a_resource_with_no_instance_is_refused(void)
+static void test_try_on_a_resource_with_no_instance_says_so_and_aborts(void)
 {
     dtx_client_t *c = s_client();
     char gid[DTX_GID_SIZE];
@@ -160,7 +160,7 @@ static void test_try_on_a_resource_with_no_instance_is_refused(void)
     CU_ASSERT_EQUAL(dtx_client_try(c, gid, "ra", "reserve", "x", 1, NULL), 0);
     int64_t t0 = h_now_ms();
     CU_ASSERT_EQUAL(dtx_client_try(c, gid, "nobody-serves-this", "reserve", "", 0, &r),
-                    DTX_EREFUSED);
+                    DTX_ENOPARTICIPANT);
     /* it waited for an instance (try-timeout-ms 1500) before giving up */
     CU_ASSERT_TRUE(h_now_ms() - t0 >= 1000);
     /* the Try that never left needs no Cancel: the transaction ends */
@@ -215,7 +215,7 @@ INTEG_SUITE(tcc)
     CU_add_test(s, "rollback cancels every branch", test_rollback_cancels_every_branch);
     CU_add_test(s, "try refused cancels every tried branch", test_try_refused_cancels_every_tried_branch);
     CU_add_test(s, "initiator vanishes, deadline cancels", test_initiator_vanishes_deadline_cancels);
-    CU_add_test(s, "try on a resource with no instance is refused", test_try_on_a_resource_with_no_instance_is_refused);
+    CU_add_test(s, "try on a resource with no instance says so and aborts", test_try_on_a_resource_with_no_instance_says_so_and_aborts);
     CU_add_test(s, "unknown gid is not found", test_unknown_gid_is_not_found);
     CU_add_test(s, "begin rejects bad mode and timeout", test_begin_rejects_bad_mode_and_timeout);
     CU_add_test(s, "commit with no branch commits", test_commit_with_no_branch_commits);

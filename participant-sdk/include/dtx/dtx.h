@@ -172,11 +172,11 @@ DTX_EXPORT int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_m
  * the branch is only enlisted: the answer is 0 at once and the payload
  * goes to the participant's Prepare when the transaction commits.
  * Returns 0 when the participant voted yes; DTX_EREFUSED when it voted no
- * or failed, or when no live instance of resource registered within the
- * coordinator's try timeout (the branch's last_error, in the console, says
- * which) — the coordinator has then already decided to abort the
+ * or failed — the coordinator has then already decided to abort the
  * transaction and cancels every branch (result->state says so);
- * DTX_ENOTFOUND, DTX_ESTATE (not active any more), DTX_EEXPIRED,
+ * DTX_ENOPARTICIPANT when no live instance of resource could be asked
+ * within the coordinator's try timeout — the transaction was decided abort
+ * too; DTX_ENOTFOUND, DTX_ESTATE (not active any more), DTX_EEXPIRED,
  * DTX_ETIMEOUT, DTX_EIO, DTX_EDB, DTX_EUNKNOWN (ask
  * dtx_client_status), DTX_EACCES, DTX_ELIMIT otherwise; DTX_EINVAL
  * (nothing sent) for an invalid name or a payload over DTX_PAYLOAD_MAX.

@@ -200,7 +200,7 @@ void dtx_participant_destroy(dtx_participant_t **self_p)
     if (!self_p || !*self_p)
         return;
     dtx_participant_t *self = *self_p;
-    dtx_sdk_signals_forget(self);
+    dtx_sdk_signals_forget(&self->stop);
     for (int i = 0; i < self->nlinks; i++) {
         s_link_close(self->links[i]);
         free(self->links[i]);
@@ -519,6 +519,12 @@ void dtx_participant_stop(dtx_participant_t *self)
 {
     if (self)
         atomic_store_explicit(&self->stop, 1, memory_order_release);
+}
+
+int dtx_participant_stop_on_signals(dtx_participant_t *self)
+{
+    assert(self);
+    return dtx_sdk_signals_watch(&self->stop);
 }
 
 void dtx_participant_set_ready(dtx_participant_t *self, dtx_ready_fn on_ready, void *arg)

@@ -6,6 +6,7 @@
 #define DTX_SDK_INTERNAL_H
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -104,11 +105,13 @@ DTX_SDK_PRIVATE const char *dtx_sdk_curve_env(void);
 DTX_SDK_PRIVATE int dtx_sdk_curve_load(const char *key_file, const char *who,
                                        dtx_curve_keys_t *out);
 
-/* Called by dtx_participant_destroy: when self is the participant that
- * dtx_participant_stop_on_signals named last, no signal stops it any more
- * and the handlers that were there before are put back (signals.c). */
-struct dtx_participant;
-DTX_SDK_PRIVATE void dtx_sdk_signals_forget(struct dtx_participant *self);
+/* SIGTERM and SIGINT set *flag to 1 from now on (signals.c): the first
+ * call installs the handlers, a later one names another flag. 0, or
+ * DTX_EIO (logged) when sigaction fails. */
+DTX_SDK_PRIVATE int dtx_sdk_signals_watch(atomic_int *flag);
+/* When flag is the one named last, no signal sets it any more and the
+ * handlers that were there before are put back. */
+DTX_SDK_PRIVATE void dtx_sdk_signals_forget(atomic_int *flag);
 
 /* Maps a zmq_connect() failure to a DTX_E* code. */
 static inline int dtx_sdk_connect_error(int err)

@@ -1,20 +1,20 @@
 /*
- * signals.c — dtx_participant_stop_on_signals (dtx/dtx.h): SIGTERM and
- * SIGINT become dtx_participant_stop of one participant, so a service
- * stops its dtx_participant_run cleanly instead of being killed.
+ * signals.c — SIGTERM and SIGINT set one stop flag (the participant's:
+ * dtx_participant_stop_on_signals in participant.c), so a service stops
+ * its dtx_participant_run cleanly instead of being killed. It knows a flag,
+ * not the participant: participant.c calls down here, never the reverse.
  *
- * The handlers are process-wide; so is the participant they stop
- * (s_target, the last one named). Lifecycle:
- *   first call     saves the handlers in place, installs s_on_signal
- *   later calls    only change s_target
- *   destroy of     s_target cleared, the saved handlers put back
- *   s_target       (dtx_sdk_signals_forget, from dtx_participant_destroy)
+ * The handlers are process-wide; so is the flag they set (s_target, the
+ * last one named). Lifecycle:
+ *   first watch    saves the handlers in place, installs s_on_signal
+ *   later watches  only change s_target
+ *   forget of      s_target cleared, the saved handlers put back
+ *   s_target       (from dtx_participant_destroy)
  *
  * Invariants: the handler only reads s_target (a lock-free atomic) and
- * calls dtx_participant_stop (one atomic store), both async-signal-safe;
- * s_target is set before the handlers are installed and cleared before
- * they are removed, so a signal never finds a participant already freed
- * by the thread it interrupts.
+ * stores 1 in the flag, both async-signal-safe; s_target is set before the
+ * handlers are installed and cleared before they are removed, so a signal
+ * never finds a flag already freed by the thread it interrupts.
  */
 #include <assert.h>
 #include <errno.h>
@@ -22,7 +22,6 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "dtx/dtx.h"
 #include "dtx/log.h"
 #include "sdk_internal.h"
 
@@ -31,7 +30,7 @@ _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "a signal handler reads s_target")
 static const int s_signals[] = { SIGTERM, SIGINT };
 #define S_NSIGNALS ((int)(sizeof s_signals / sizeof s_signals[0]))
 
-static _Atomic(dtx_participant_t *) s_target;     /* whom the signals stop; NULL none */
+static _Atomic(atomic_int *) s_target;            /* the flag the signals set; NULL none */
 static struct sigaction s_previous[S_NSIGNALS];  /* put back by dtx_sdk_signals_forget */
 static int s_installed;                           /* s_on_signal is in place */
 
@@ -39,7 +38,9 @@ static void s_on_signal(int sig)
 {
     (void)sig;
     int saved = errno;
-    dtx_participant_stop(atomic_load(&s_target));
+    atomic_int *flag = atomic_load(&s_target);
+    if (flag)
+        atomic_store_explicit(flag, 1, memory_order_release);
     errno = saved;
 }
 
@@ -49,10 +50,10 @@ static void s_restore(int n)
         sigaction(s_signals[i], &s_previous[i], NULL);
 }
 
-int dtx_participant_stop_on_signals(dtx_participant_t *self)
+int dtx_sdk_signals_watch(atomic_int *flag)
 {
-    assert(self);
-    atomic_store(&s_target, self);
+    assert(flag);
+    atomic_store(&s_target, flag);
     if (s_installed)
         return DTX_OK;
     struct sigaction sa;
@@ -73,9 +74,9 @@ int dtx_participant_stop_on_signals(dtx_participant_t *self)
     return DTX_OK;
 }
 
-void dtx_sdk_signals_forget(dtx_participant_t *self)
+void dtx_sdk_signals_forget(atomic_int *flag)
 {
-    dtx_participant_t *expected = self;
+    atomic_int *expected = flag;
     if (!atomic_compare_exchange_strong(&s_target, &expected, NULL))
         return;
     if (s_installed)

@@ -13,6 +13,7 @@ check=tests/layers/check.py
 rc=0
 python3 "$check" coordinator coordinator/README.md "$BUILD" || rc=1
 python3 "$check" gateway-filter/src gateway-filter/README.md "$BUILD" || rc=1
+python3 "$check" participant-sdk/src participant-sdk/README.md "$BUILD" || rc=1
 
 # States change in one place: the coordinator's state machine
 # (coordinator/core/txn.c) is the only code that assigns a transaction's or

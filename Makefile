@@ -229,30 +229,41 @@ all-parts:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# Fuzzing (clang + libFuzzer): the wire codec, and the gateway's parser of
-# upstream answers (untrusted bytes):
-#   make fuzz [FUZZ_SECONDS=60]        each target runs FUZZ_SECONDS
-# New inputs go to build-fuzz/corpus*; tests/fuzz/corpus* hold the seeds.
+# Fuzzing (clang + libFuzzer): every parser that takes outside input.
+# Each target is one file, tests/fuzz/targets/NAME.mk, that says
+#   FUZZ_TARGETS    += NAME
+#   FUZZ_SRC_NAME   := the sources (tests/fuzz/fuzz_NAME.c among them)
+#   FUZZ_FLAGS_NAME := extra compiler flags (-I...), optional
+#   FUZZ_LIBS_NAME  := extra libraries (-ljson-c ...), optional
+# and keeps its seeds in tests/fuzz/corpus-NAME/.
+#   make fuzz [FUZZ_SECONDS=60]     each target runs FUZZ_SECONDS
+#   make fuzz FUZZ_ONLY="proto"     only the targets named
+#   make fuzz-build                 build them all (make test's fuzz stage
+#                                   runs each briefly: tests/fuzz/run.sh)
+# New inputs go to build-fuzz/corpus-NAME; crashes to build-fuzz/crashes.
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -D_GNU_SOURCE -Icommon/include -std=c11 -O1 -g $(WARN) \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_BIN     := build-fuzz/fuzz_proto
-FUZZ_SRC     := common/src/proto.c common/src/err.c tests/fuzz/fuzz_proto.c
-FUZZ_HTTP1   := build-fuzz/fuzz_http1
-FUZZ_HTTP1_SRC := gateway-filter/src/core/gw_http1.c tests/fuzz/fuzz_http1.c
+FUZZ_TARGETS :=
+-include $(sort $(wildcard tests/fuzz/targets/*.mk))
+FUZZ_ONLY    ?= $(FUZZ_TARGETS)
 
-$(FUZZ_BIN): $(FUZZ_SRC) common/include/dtx/proto.h common/include/dtx/types.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_SRC) -o $@
+define fuzz_target
+build-fuzz/fuzz_$(1): $$(FUZZ_SRC_$(1)) $$(wildcard common/include/dtx/*.h) tests/fuzz/targets/$(1).mk
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_FLAGS) $$(FUZZ_FLAGS_$(1)) $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBS_$(1)) -o $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
 
-$(FUZZ_HTTP1): $(FUZZ_HTTP1_SRC) gateway-filter/src/core/gw_http1.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -Igateway-filter/src -Igateway-filter/src/core $(FUZZ_HTTP1_SRC) -o $@
+.PHONY: fuzz-build
+fuzz-build: $(addprefix build-fuzz/fuzz_,$(FUZZ_TARGETS))
 
-fuzz: $(FUZZ_BIN) $(FUZZ_HTTP1)
-	@mkdir -p build-fuzz/corpus build-fuzz/corpus-http1 build-fuzz/crashes
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus tests/fuzz/corpus
-	$(FUZZ_HTTP1) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    -artifact_prefix=build-fuzz/crashes/ build-fuzz/corpus-http1 tests/fuzz/corpus-http1
+fuzz: $(addprefix build-fuzz/fuzz_,$(FUZZ_ONLY))
+	@mkdir -p build-fuzz/crashes
+	@set -e; for t in $(FUZZ_ONLY); do \
+	    mkdir -p build-fuzz/corpus-$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	        -artifact_prefix=build-fuzz/crashes/$$t- build-fuzz/corpus-$$t tests/fuzz/corpus-$$t; \
+	done

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libpq-dev libzmq3-dev libjson-c-dev
       libmicrohttpd-dev libcunit1-dev libcurl4-openssl-dev postgresql
-      postgresql-contrib postgresql-client procps python3)
+      postgresql-contrib postgresql-client procps python3 clang)
 # `deps.sh bench` adds what only the benchmarks need (nginx and wrk, for
 # the gateway's comparison); make test never installs them.
 if [ "${1:-}" = bench ]; then

@@ -13,6 +13,8 @@
 #   integration  $BUILD/tests/integration_tests
 #   browser      tests/browser/run.sh (the console in headless Chromium)
 #   install      tests/install/check.sh (make install, then build against it)
+#   fuzz         tests/fuzz/run.sh (every libFuzzer target, its seeds
+#                replayed and a few seconds of fuzzing each)
 #   tsan         tests/tsan/run.sh (builds libdtx and dtx-gateway with
 #                -fsanitize=thread into build-tsan, then runs threaded SDK
 #                code and the gateway under real traffic; a report fails it)
@@ -192,6 +194,7 @@ if [ -x tests/browser/run.sh ]; then
 fi
 export BUILD SAN TSAN
 stage install tests/install/check.sh
+stage fuzz tests/fuzz/run.sh
 stage tsan tests/tsan/run.sh
 if [ -x tests/drill/short.sh ]; then
     stage drill tests/drill/short.sh

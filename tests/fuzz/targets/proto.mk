@@ -1,0 +1,3 @@
+# The wire codec (every frame a peer sends dtxd or a participant).
+FUZZ_TARGETS += proto
+FUZZ_SRC_proto := common/src/proto.c common/src/err.c tests/fuzz/fuzz_proto.c

@@ -5,6 +5,11 @@
  * writes nothing on its own. dtx_log_stderr is the ready handler dtxd, the
  * gateway, the samples and the test tools install.
  *
+ * Escaping: dtx_log_quote escapes a value for key="..."; dtx_log then
+ * rewrites any control byte or invalid UTF-8 left in the line as \xNN
+ * (s_sanitize), so no caller can put a newline or a broken character
+ * into a line (dtx/log.h says the rule).
+ *
  * Threads: the level and the handler pointer are atomics read without a
  * lock, so a line that is filtered out (or has no handler) costs two loads
  * and no formatting. The handler and its arg change together under
@@ -63,6 +68,127 @@ const char *dtx_log_level_name(int level)
     return s_level_names[level];
 }
 
+size_t dtx_utf8_seq_len(const unsigned char *s, size_t avail)
+{
+    if (avail == 0)
+        return 0;
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;              /* overlong */
+        else if (c == 0xed)
+            hi = 0x9f;              /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;              /* overlong */
+        else if (c == 0xf4)
+            hi = 0x8f;              /* beyond U+10FFFF */
+    } else
+        return 0;
+    if (avail < n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+static const char s_hex[] = "0123456789abcdef";
+
+/* The escape of the character at p (at most 4 bytes into tmp; 0 when it
+ * is copied as is) and, in *take, how many input bytes it covers. */
+static size_t s_escape_at(const unsigned char *p, size_t avail, char tmp[4], size_t *take)
+{
+    unsigned char c = p[0];
+    *take = 1;
+    if (c == '"' || c == '\\') {
+        tmp[0] = '\\';
+        tmp[1] = (char)c;
+        return 2;
+    }
+    if (c == '\n' || c == '\r' || c == '\t') {
+        tmp[0] = '\\';
+        tmp[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        return 2;
+    }
+    if (c >= 0x20 && c != 0x7f && c < 0x80)
+        return 0;
+    if (c >= 0x80 && (*take = dtx_utf8_seq_len(p, avail)) > 0)
+        return 0;
+    *take = 1;
+    tmp[0] = '\\';
+    tmp[1] = 'x';
+    tmp[2] = s_hex[c >> 4];
+    tmp[3] = s_hex[c & 15];
+    return 4;
+}
+
+const char *dtx_log_quote(char *buf, size_t size, const char *s)
+{
+    if (!buf || size < 4)
+        return "";
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t len = strlen((const char *)p), total = 0, take;
+    char tmp[4];
+    for (size_t i = 0; i < len && total < size; i += take) {
+        size_t tn = s_escape_at(p + i, len - i, tmp, &take);
+        total += tn ? tn : take;
+    }
+    /* When it does not all fit, stop where "..." still does. */
+    size_t limit = total <= size - 1 ? size - 1 : size - 4, o = 0, i = 0;
+    for (; i < len; i += take) {
+        size_t tn = s_escape_at(p + i, len - i, tmp, &take);
+        size_t need = tn ? tn : take;
+        if (o + need > limit)
+            break;
+        memcpy(buf + o, tn ? tmp : (const char *)p + i, need);
+        o += need;
+    }
+    if (i < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Rewrites, in place and within size, every control byte and every byte
+ * of invalid UTF-8 in line as \xNN; cuts at a whole character when the
+ * line would overflow. */
+static void s_sanitize(char *line, size_t size)
+{
+    size_t len = strlen(line), i = 0;
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c >= 0x20 && c != 0x7f && c < 0x80)
+            continue;
+        size_t k = c >= 0x80 ? dtx_utf8_seq_len((unsigned char *)line + i, len - i) : 0;
+        if (k) {
+            i += k - 1;
+            continue;
+        }
+        if (len + 3 >= size) {          /* no room to widen: cut here */
+            line[i] = '\0';
+            return;
+        }
+        memmove(line + i + 4, line + i + 1, len - i);   /* with the NUL */
+        line[i] = '\\';
+        line[i + 1] = 'x';
+        line[i + 2] = s_hex[c >> 4];
+        line[i + 3] = s_hex[c & 15];
+        len += 3;
+        i += 3;
+    }
+}
+
 void dtx_log(int level, const char *msg, const char *fmt, ...)
 {
     if (level < DTX_LOG_ERROR || level > atomic_load_explicit(&s_level, memory_order_relaxed)
@@ -79,6 +205,7 @@ void dtx_log(int level, const char *msg, const char *fmt, ...)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
         va_end(ap);
     }
+    s_sanitize(line, sizeof line);
     pthread_rwlock_rdlock(&s_lock);
     dtx_log_fn fn = atomic_load_explicit(&s_fn, memory_order_relaxed);
     if (fn)

@@ -107,6 +107,58 @@ static void test_long_lines_are_cut_and_terminated(void)
     s_restore();
 }
 
+/* A value from outside cannot forge a field or a line: DTX_Q escapes
+ * quotes, backslashes, control characters and invalid UTF-8, keeps valid
+ * UTF-8 and cuts at a whole character. */
+static void test_quote_escapes_what_could_forge_a_line(void)
+{
+    char b[64];
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, "a\"b\\c"), "a\\\"b\\\\c");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, "x\ny\rz\t"), "x\\ny\\rz\\t");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, "\x1b[2J\x7f"), "\\x1b[2J\\x7f");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, "caf\xc3\xa9"), "caf\xc3\xa9");
+    /* cut mid-character, overlong, surrogate, beyond U+10FFFF */
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, "a\xc3"), "a\\xc3");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, "\xc0\xaf"), "\\xc0\\xaf");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, "\xed\xa0\x80"), "\\xed\\xa0\\x80");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, "\xf4\x90\x80\x80"),
+                           "\\xf4\\x90\\x80\\x80");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(b, sizeof b, NULL), "");
+    /* too long: cut at a whole character, "..." says so */
+    char small[8];
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(small, sizeof small, "abcdefghij"), "abcd...");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(small, sizeof small, "abcdefg"), "abcdefg");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(small, sizeof small, "ab\xc3\xa9\xc3\xa9\xc3\xa9"), "ab\xc3\xa9...");
+    CU_ASSERT_STRING_EQUAL(dtx_log_quote(small, sizeof small, "\n\n\n\n"), "\\n\\n...");
+    char big[600];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CU_ASSERT_EQUAL(strlen(DTX_Q(big)), DTX_LOG_Q_SIZE - 1);
+}
+
+/* Whatever a caller passes unquoted, the line dtx_log delivers has no
+ * control character and no invalid UTF-8. */
+static void test_lines_never_carry_control_bytes_or_bad_utf8(void)
+{
+    capture_t c = { 0 };
+    dtx_log_set_handler(s_capture, &c);
+    dtx_log_warn("peer error", "text=\"%s\"", "x\" forged=1\nmsg=\"fake\xff\xc3");
+    CU_ASSERT_EQUAL(c.calls, 1);
+    CU_ASSERT_STRING_EQUAL(c.last, "msg=\"peer error\" text=\"x\" forged=1\\x0amsg=\"fake\\xff\\xc3\"");
+    dtx_log_warn("peer error", "text=\"%s\"", DTX_Q("x\" forged=1\nmsg=\"fake\xff"));
+    CU_ASSERT_STRING_EQUAL(c.last, "msg=\"peer error\" text=\"x\\\" forged=1\\nmsg=\\\"fake\\xff\"");
+    dtx_log_warn("utf8", "name=\"%s\"", "\xc3\xa9t\xc3\xa9");
+    CU_ASSERT_STRING_EQUAL(c.last, "msg=\"utf8\" name=\"\xc3\xa9t\xc3\xa9\"");
+    /* a line full of bytes to widen stays within the limit */
+    char bad[1000];
+    memset(bad, '\n', sizeof bad - 1);
+    bad[sizeof bad - 1] = '\0';
+    dtx_log_warn("wide", "v=%s", bad);
+    CU_ASSERT(strlen(c.last) < 1024);
+    CU_ASSERT_PTR_NULL(strchr(c.last, '\n'));
+    s_restore();
+}
+
 static void test_level_names_parse_back(void)
 {
     for (int l = DTX_LOG_ERROR; l <= DTX_LOG_DEBUG; l++)
@@ -228,6 +280,8 @@ UNIT_SUITE(log)
     T(test_line_is_msg_then_key_values_without_newline);
     T(test_level_lets_through_itself_and_more_severe);
     T(test_long_lines_are_cut_and_terminated);
+    T(test_quote_escapes_what_could_forge_a_line);
+    T(test_lines_never_carry_control_bytes_or_bad_utf8);
     T(test_level_names_parse_back);
     T(test_stderr_handler_prefixes_time_level_and_name);
     T(test_handler_swaps_under_concurrent_logging);

@@ -7,11 +7,21 @@
  *
  * One line per event: a short fixed description, then key=value pairs
  * with gid= and branch= where they exist. Never log secrets or whole
- * payloads. Processes install a handler at start (dtxd:
+ * payloads.
+ *
+ * Lines stay lines (one escaping rule, here): a value that comes from
+ * outside (a peer's ERROR text, a PostgreSQL message, a name from a
+ * request) is written key="%s" with DTX_Q(value), which escapes \ and "
+ * as \\ and \", control characters as \n \r \t or \xNN and each byte
+ * of invalid UTF-8 as \xNN. And dtx_log itself turns every control
+ * character and invalid UTF-8 byte left in the finished line into \xNN,
+ * so even an unquoted value cannot start a new line or break a reader. Processes install a handler at start (dtxd:
  * dtx_log_set_handler(dtx_log_stderr, "dtxd")).
  */
 #ifndef DTX_LOG_H
 #define DTX_LOG_H
+
+#include <stddef.h>
 
 #include "dtx/logging.h"
 
@@ -21,6 +31,22 @@
  * Cheap when the level is filtered out or no handler is set. */
 void dtx_log(int level, const char *msg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Writes s into buf (size bytes) with the escaping above, cut at a whole
+ * character (then ending in "...") when it does not fit; returns buf.
+ * NULL s gives "". size must be at least 4. */
+const char *dtx_log_quote(char *buf, size_t size, const char *s);
+
+/* The longest value DTX_Q writes, NUL included. */
+#define DTX_LOG_Q_SIZE 256
+
+/* An escaped copy of s in a buffer that lives until the end of the
+ * enclosing block: dtx_log_warn("x", "reason=\"%s\"", DTX_Q(text)). */
+#define DTX_Q(s) dtx_log_quote((char[DTX_LOG_Q_SIZE]){0}, DTX_LOG_Q_SIZE, (s))
+
+/* The length of the valid UTF-8 sequence at s (1..4), or 0 when the
+ * bytes there are not one (overlong, surrogate, beyond U+10FFFF, cut). */
+size_t dtx_utf8_seq_len(const unsigned char *s, size_t avail);
 
 #define dtx_log_error(msg, ...) dtx_log(DTX_LOG_ERROR, msg, __VA_ARGS__)
 #define dtx_log_warn(msg, ...)  dtx_log(DTX_LOG_WARN, msg, __VA_ARGS__)

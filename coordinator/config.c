@@ -81,6 +81,8 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
           "TESTS ONLY: exit at POINT[:N][,...] (see docs/operations.md)" },
         { "migrate-only", DTX_OPT_BOOL, &cfg->migrate_only, 0, 1,
           "apply pending log migrations and exit" },
+        { "db-wait-ms", DTX_OPT_INT, &cfg->db_wait_ms, 0, 86400000,
+          "at start, wait this long for the log database, then exit 1; 0 = wait forever (default 0)" },
         { "http-listen", DTX_OPT_STRING, cfg->http_listen, 0, 0,
           "admin HTTP API and console: host:port (port 0 picks one) or off (default "
           DTX_HTTP_LISTEN_DEFAULT ")" },

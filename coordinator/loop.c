@@ -55,7 +55,7 @@ int dtx_loop_init(dtx_coord_t *co)
      * must not take the lease from a live node of the same --node-id. */
     co->auth = dtx_auth_new(&co->cfg, why, sizeof why, &err);
     if (!co->auth) {
-        dtx_log_error("bad configuration", "error=\"%s\"", why);
+        dtx_log_error("bad configuration", "error=\"%s\"", DTX_Q(why));
         return err;
     }
     co->auth_on = dtx_auth_curve(co->auth);
@@ -168,8 +168,8 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
 {
     if (msg->type != DTX_MSG_ERROR && !(id->roles & s_role_of(msg->type))) {
         dtx_metrics_denied(&co->metrics, DTX_DENY_ROLE);
-        dtx_log_debug("request refused: role", "type=%s principal=%s",
-                     dtx_msg_type_name(msg->type), id->principal);
+        dtx_log_debug("request refused: role", "type=%s principal=\"%s\"",
+                     dtx_msg_type_name(msg->type), DTX_Q(id->principal));
         if (msg->type != DTX_MSG_PHASE_REPLY)
             dtx_outbox_error(co, peer, DTX_EACCES, "this key may not send %s",
                              dtx_msg_type_name(msg->type));
@@ -207,7 +207,8 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     case DTX_MSG_ERROR:
         /* Never answer an ERROR: two peers would bounce errors forever. */
         co->stats.bad_messages++;
-        dtx_log_warn("error message from a peer", "code=%u text=\"%s\"", msg->code, msg->text);
+        dtx_log_warn("error message from a peer", "code=%u text=\"%s\"", msg->code,
+                     DTX_Q(msg->text));
         break;
     default:
         co->stats.bad_messages++;
@@ -266,7 +267,7 @@ static int s_read_one(dtx_coord_t *co)
     if (rc != 0) {
         co->stats.bad_messages++;
         peer.corr = msg.corr;
-        dtx_log_warn("malformed message", "error=\"%s\"", err);
+        dtx_log_warn("malformed message", "error=\"%s\"", DTX_Q(err));
         dtx_outbox_error(co, &peer, rc, "%s", err);
     } else {
         peer.corr = msg.corr;
@@ -320,7 +321,7 @@ int dtx_loop_run(dtx_coord_t *co)
             char why[512] = "";
             if (dtx_auth_reload(co->auth, why, sizeof why) != 0)
                 dtx_log_error("allow-list not reloaded: the old one stays in force",
-                              "error=\"%s\"", why);
+                              "error=\"%s\"", DTX_Q(why));
             else
                 dtx_log_info("allow-list reloaded", "file=%s revoked_instances=%d",
                              co->cfg.curve_allow_file, dtx_participants_revoke(co));

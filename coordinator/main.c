@@ -1,21 +1,38 @@
 /*
- * main.c — dtxd: load options, apply migrations, serve until SIGTERM
- * (SIGHUP re-reads the CURVE allow-list).
- * Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration (also
- * found at start: key files, a listener that cannot bind, admin options —
- * always before the node lease is taken, so a misconfigured twin of a
- * live node harms nothing).
+ * main.c — dtxd: load options, wait for the log database, apply
+ * migrations, serve until SIGTERM (SIGHUP re-reads the CURVE allow-list).
+ * Exit codes: 0 clean stop, 1 runtime failure (also: --db-wait-ms passed
+ * without the database), 2 bad configuration (also found at start: a
+ * conninfo libpq cannot parse, key files, a listener that cannot bind, an
+ * endpoint file that cannot be written, admin options — always before the
+ * node lease is taken, so a misconfigured twin of a live node harms
+ * nothing).
+ *
+ * dtxd may start before its database (both started together, a database
+ * restarting): it connects with backoff until it gets in, a line every
+ * S_WAIT_LOG_MS at most. Nothing listens meanwhile (no ZeroMQ endpoint,
+ * no admin HTTP, no endpoint file): whoever waits for dtxd sees it not
+ * ready yet.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
+#include "core/backoff.h"
+#include "dtx/clock.h"
+#include "dtx/id.h"
 #include "engine/coord.h"
 #include "dtx/log.h"
 #include "dtx/migrate.h"
+#include "log/pgconn.h"
 #include "loop.h"
+
+#define S_WAIT_BASE_MS 100
+#define S_WAIT_MAX_MS 2000
+#define S_WAIT_LOG_MS 5000
 
 static dtx_coord_t s_co;
 
@@ -27,21 +44,62 @@ static void s_on_signal(int sig)
         s_co.stop = 1;
 }
 
-static int s_migrate(const char *conninfo)
+/* Sleeps ms, in short slices so that SIGTERM ends the wait at once. */
+static void s_nap(int64_t ms)
 {
-    PGconn *conn = PQconnectdb(conninfo);
-    int rc = DTX_EDB, applied = 0;
-    if (PQstatus(conn) != CONNECTION_OK) {
-        dtx_log_error("cannot connect to the log database", "error=\"%s\"",
-                      PQerrorMessage(conn));
-        goto out;
+    int64_t until = dtx_clock_mono_ms() + ms;
+    while (!s_co.stop && dtx_clock_mono_ms() < until) {
+        struct timespec ts = { 0, 20 * 1000000L };
+        nanosleep(&ts, NULL);
     }
-    rc = dtx_migrate(conn, "coordinator", &applied);
+}
+
+/* A connection to the log database, once it takes one: attempts with
+ * backoff (S_WAIT_BASE_MS doubling up to S_WAIT_MAX_MS, jittered), a
+ * warning on the first failure and then at most every S_WAIT_LOG_MS.
+ * NULL when --db-wait-ms passed first (logged) or a signal stopped it. */
+static PGconn *s_wait_for_log(const char *conninfo, int64_t limit_ms)
+{
+    int64_t t0 = dtx_clock_mono_ms(), next_log = t0;
+    char why[DTX_LOG_Q_SIZE];
+    for (uint32_t attempt = 1; !s_co.stop; attempt++) {
+        PGconn *conn = dtx_pgconn_open(conninfo);
+        int64_t now = dtx_clock_mono_ms();
+        if (PQstatus(conn) == CONNECTION_OK) {
+            if (attempt > 1)
+                dtx_log_info("log database reachable", "waited_ms=%lld attempts=%u",
+                             (long long)(now - t0), attempt);
+            return conn;
+        }
+        dtx_pgconn_error(conn, why, sizeof why);
+        PQfinish(conn);
+        if (limit_ms > 0 && now - t0 >= limit_ms) {
+            dtx_log_error("gave up waiting for the log database (--db-wait-ms)",
+                          "waited_ms=%lld attempts=%u error=\"%s\"", (long long)(now - t0),
+                          attempt, DTX_Q(why));
+            return NULL;
+        }
+        if (now >= next_log) {
+            dtx_log_warn("waiting for the log database", "attempt=%u waited_ms=%lld error=\"%s\"",
+                         attempt, (long long)(now - t0), DTX_Q(why));
+            next_log = now + S_WAIT_LOG_MS;
+        }
+        int64_t delay = dtx_backoff_delay(S_WAIT_BASE_MS, S_WAIT_MAX_MS, attempt + 1,
+                                          dtx_random_u64());
+        if (limit_ms > 0 && now + delay > t0 + limit_ms)
+            delay = t0 + limit_ms - now;
+        s_nap(delay);
+    }
+    return NULL;
+}
+
+static int s_migrate(PGconn *conn)
+{
+    int applied = 0;
+    int rc = dtx_migrate(conn, "coordinator", &applied);
     if (rc == 0)
         dtx_log_info("log schema ready", "version=%d applied=%d",
                      dtx_migrate_current(conn, "coordinator"), applied);
-out:
-    PQfinish(conn);
     return rc;
 }
 
@@ -56,11 +114,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "dtxd: %s\n", err);
         return 2;
     }
+    if (dtx_pgconn_check(s_co.cfg.db, err, sizeof err) != 0) {
+        fprintf(stderr, "dtxd: --db: %s\n", err);
+        return 2;
+    }
     dtx_log_set_level(dtx_log_level_parse(s_co.cfg.log_level));
-    if (s_migrate(s_co.cfg.db) != 0)
-        return 1;
-    if (s_co.cfg.migrate_only)
-        return 0;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -70,11 +128,21 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    PGconn *conn = s_wait_for_log(s_co.cfg.db, s_co.cfg.db_wait_ms);
+    if (!conn) /* stopped while waiting: a clean stop, unless migrations were the job */
+        return s_co.stop && !s_co.cfg.migrate_only ? 0 : 1;
+    rc = s_migrate(conn);
+    PQfinish(conn);
+    if (rc != 0)
+        return 1;
+    if (s_co.cfg.migrate_only)
+        return 0;
+
     rc = dtx_loop_init(&s_co);
     if (rc == 0) {
         rc = dtx_loop_run(&s_co);
     } else {
-        dtx_log_error("start failed", "error=\"%s\"", dtx_strerror(rc));
+        dtx_log_error("start failed", "error=\"%s\"", DTX_Q(dtx_strerror(rc)));
         if (rc == DTX_ECONFIG) {
             /* Found before the node lease was taken: nothing was touched. */
             dtx_loop_fini(&s_co);

@@ -38,6 +38,7 @@ typedef struct dtx_coord_config {
     int64_t max_attempts;                  /* Confirm/Cancel attempts before STUCK (0: no limit) */
     char    fault[DTX_OPT_STRMAX];         /* test-only fault injection (fault.h) */
     int     migrate_only;                  /* apply migrations and exit */
+    int64_t db_wait_ms;                    /* at start, wait this long for the log (0: forever) */
     char    http_listen[DTX_OPT_STRMAX];   /* admin HTTP host:port, or "off" (admin_http.h) */
     char    http_url_file[DTX_OPT_STRMAX]; /* where to write the admin URL once listening */
     char    admin_token_file[DTX_OPT_STRMAX]; /* name:token lines (admin_auth.h) */

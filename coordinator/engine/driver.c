@@ -195,7 +195,7 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
         return;
     }
     dtx_log_debug("deciding", "gid=%s decision=%s reason=\"%s\"", txn->gid,
-                  dtx_state_name(decision), reason);
+                  dtx_state_name(decision), DTX_Q(reason));
     txn->writing = 1;
     w->arg = decision;
     char st[4], from[4];
@@ -351,7 +351,7 @@ static void s_try_refused(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, con
 {
     snprintf(br->last_error, sizeof br->last_error, "%s", why);
     dtx_log_info("try refused", "gid=%s branch=%u resource=%s reason=\"%s\"", txn->gid, br->no,
-                 br->resource, why);
+                 br->resource, DTX_Q(why));
     dtx_branch_enter(br, DTX_BRANCH_REFUSED);
     br->due_ms = 0;
     s_submit_vote(co, txn, br, DTX_BRANCH_REFUSED);
@@ -488,7 +488,7 @@ static void s_mark_stuck(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     if (!w)
         return;
     dtx_log_warn("retry budget spent", "gid=%s branch=%u op=%s attempts=%u error=\"%s\"",
-                 txn->gid, br->no, dtx_op_name(br->op), br->attempt, br->last_error);
+                 txn->gid, br->no, dtx_op_name(br->op), br->attempt, DTX_Q(br->last_error));
     txn->writing = 1;
     for (int i = 0; i < txn->nbranches; i++)
         txn->branches[i]->due_ms = 0;
@@ -511,8 +511,14 @@ static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, in
     int64_t delay = dtx_backoff_delay(co->cfg.retry_base_ms, co->cfg.retry_max_ms,
                                       br->attempt + 1, dtx_random_u64());
     br->due_ms = now + delay;
-    dtx_log_warn("phase failed", "gid=%s branch=%u op=%s attempt=%u retry_in_ms=%lld error=\"%s\"",
-                 txn->gid, br->no, dtx_op_name(br->op), br->attempt, (long long)delay, why);
+    /* A branch that keeps failing (its participant or the participant's
+     * database away) is reported at its first failure and then at
+     * attempts 2, 4, 8, ...: with the backoff doubling too, a long outage
+     * costs a few lines per branch, not one per retry. */
+    int loud = (br->attempt & (br->attempt - 1)) == 0;
+    dtx_log(loud ? DTX_LOG_WARN : DTX_LOG_DEBUG, "phase failed",
+            "gid=%s branch=%u op=%s attempt=%u retry_in_ms=%lld error=\"%s\"", txn->gid, br->no,
+            dtx_op_name(br->op), br->attempt, (long long)delay, DTX_Q(why));
     s_record_attempt(co, txn, br);
     if (co->cfg.max_attempts > 0 && br->attempt >= (uint32_t)co->cfg.max_attempts)
         s_mark_stuck(co, txn, br);

@@ -23,16 +23,19 @@
 #include "dtx/clock.h"
 #include "dtx/log.h"
 #include "lease.h"
+#include "log/pgconn.h"
 #include "log/sql.h"
 #include "core/txntable.h"
 #include "wctx.h"
 
 int dtx_lease_acquire(dtx_coord_t *co, const char *endpoint)
 {
-    PGconn *conn = PQconnectdb(co->cfg.db);
+    PGconn *conn = dtx_pgconn_open(co->cfg.db);
     int rc = DTX_EDB;
+    char why[DTX_LOG_Q_SIZE];
     if (PQstatus(conn) != CONNECTION_OK) {
-        dtx_log_error("cannot connect to the log database", "error=\"%s\"", PQerrorMessage(conn));
+        dtx_log_error("cannot connect to the log database", "error=\"%s\"",
+                      DTX_Q(dtx_pgconn_error(conn, why, sizeof why)));
         goto out;
     }
     char lease[24];
@@ -55,7 +58,8 @@ int dtx_lease_acquire(dtx_coord_t *co, const char *endpoint)
                      (long long)co->epoch, (long long)co->cfg.lease_ms);
         rc = 0;
     } else {
-        dtx_log_error("cannot take the node lease", "error=\"%s\"", PQresultErrorMessage(res));
+        dtx_log_error("cannot take the node lease", "error=\"%s\"",
+                      DTX_Q(PQresultErrorMessage(res)));
     }
     PQclear(res);
 out:

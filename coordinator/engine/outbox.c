@@ -75,7 +75,7 @@ static void s_refuse(dtx_coord_t *co, const dtx_peer_t *peer, int err, const cha
 {
     char text[DTX_TEXT_MAX + 1];
     vsnprintf(text, sizeof text, fmt, ap);
-    dtx_log_debug("request refused", "%s=%s text=\"%s\"", kind, name, text);
+    dtx_log_debug("request refused", "%s=%s text=\"%s\"", kind, name, DTX_Q(text));
     dtx_outbox_error(co, peer, err, "%s", text);
 }
 

@@ -64,8 +64,9 @@ static void s_on_global(void *p, int rc, const PGresult *res)
     if (dtx_txn_restore(txn, atoi(PQgetvalue(res, 0, 0)), atoi(PQgetvalue(res, 0, 1)),
                         atoi(PQgetvalue(res, 0, 5)), PQgetvalue(res, 0, 6)[0] == 't') != 0) {
         dtx_log_error("the log holds a transaction this coordinator never writes",
-                      "gid=%s mode=%s state=%s decision=%s", txn->gid, PQgetvalue(res, 0, 0),
-                      PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 5));
+                      "gid=%s mode=\"%s\" state=\"%s\" decision=\"%s\"", txn->gid,
+                      DTX_Q(PQgetvalue(res, 0, 0)), DTX_Q(PQgetvalue(res, 0, 1)),
+                      DTX_Q(PQgetvalue(res, 0, 5)));
         dtx_outbox_drop(co, txn, DTX_EPROTO, "the log holds an impossible transaction row");
         return;
     }

@@ -8,7 +8,16 @@
  *       NULL per op, then PGRES_PIPELINE_SYNC, at which point the batch is
  *       committed and its callbacks run.
  *   DOWN: on any connection failure both batches fail (callbacks with
- *       DTX_EDB, in maintain()); reconnect is tried at most once a second.
+ *       DTX_EDB, in maintain()); reconnects are tried with exponential
+ *       backoff and jitter (S_RECONNECT_BASE_MS doubling up to
+ *       S_RECONNECT_MAX_MS), never in a loop.
+ *
+ * An outage is logged once, not per connection, attempt or operation: the
+ * first connection of the process (every store of it) to go down logs
+ * "log database unreachable", the last to come back "log database
+ * reachable again"; failed attempts in between are debug lines. Every
+ * store lives on the loop's thread, so the process-wide count of
+ * connections down (s_down) needs no lock.
  *
  * Parameters are copied into a per-batch arena at submit time, turned into
  * pointers at send time (libpq copies them into its output buffer), so the
@@ -17,12 +26,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backoff.h"
 #include "dtx/clock.h"
+#include "dtx/id.h"
 #include "dtx/log.h"
 #include "dtx/types.h"
+#include "pgconn.h"
 #include "store.h"
 
 #define S_MAXPARAMS 8
+#define S_RECONNECT_BASE_MS 100
+#define S_RECONNECT_MAX_MS 2000
 
 typedef struct s_op {
     int          stmt;
@@ -54,9 +68,16 @@ typedef struct s_conn {
     int       inflight;      /* inflight batch sent, awaiting Sync */
     int       want_write;    /* PQflush has more to send */
     int64_t   next_connect_ms;
+    uint32_t  failed_connects; /* attempts failed since it went down */
+    int       counted_down;    /* counted in s_down */
     s_batch_t pending;
     s_batch_t flying;
 } s_conn_t;
+
+/* Connections of every store of the process that are down, and since
+ * when the first of them is (monotonic ms). */
+static int     s_down;
+static int64_t s_down_since_ms;
 
 struct dtx_store {
     char                   *conninfo;
@@ -99,11 +120,16 @@ static void s_batch_fail(dtx_store_t *self, s_batch_t *b)
     s_batch_reset(b);
 }
 
+/* Connects c; quiet (a debug line) when the server cannot be reached,
+ * since the outage is logged once for all (s_went_down); an error line
+ * when it answers but refuses what dtxd needs. */
 static int s_connect(dtx_store_t *self, s_conn_t *c)
 {
-    c->pg = PQconnectdb(self->conninfo);
+    char why[DTX_LOG_Q_SIZE];
+    c->pg = dtx_pgconn_open(self->conninfo);
     if (PQstatus(c->pg) != CONNECTION_OK) {
-        dtx_log_error("database connection failed", "error=\"%s\"", PQerrorMessage(c->pg));
+        dtx_log_debug("database connection failed", "error=\"%s\"",
+                      DTX_Q(dtx_pgconn_error(c->pg, why, sizeof why)));
         goto err;
     }
     for (int i = 0; i < self->nstmts; i++) {
@@ -112,13 +138,14 @@ static int s_connect(dtx_store_t *self, s_conn_t *c)
         int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok)
             dtx_log_error("prepare failed", "stmt=%s error=\"%s\"", self->stmts[i].name,
-                          PQresultErrorMessage(res));
+                          DTX_Q(PQresultErrorMessage(res)));
         PQclear(res);
         if (!ok)
             goto err;
     }
     if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
-        dtx_log_error("pipeline mode unavailable", "error=\"%s\"", PQerrorMessage(c->pg));
+        dtx_log_error("pipeline mode unavailable", "error=\"%s\"",
+                      DTX_Q(dtx_pgconn_error(c->pg, why, sizeof why)));
         goto err;
     }
     c->up = 1;
@@ -127,8 +154,8 @@ static int s_connect(dtx_store_t *self, s_conn_t *c)
     c->want_write = 0;
     return 0;
 err:
-    PQfinish(c->pg);
-    c->pg = NULL;
+    /* c->pg stays until the next attempt or destroy: its error message
+     * is what the caller logs. */
     c->up = 0;
     return DTX_EDB;
 }
@@ -149,8 +176,12 @@ dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
     self->stmts = stmts;
     self->nstmts = nstmts;
     for (int i = 0; i < self->nconn; i++)
-        if ((rc = s_connect(self, &self->conns[i])) != 0)
+        if ((rc = s_connect(self, &self->conns[i])) != 0) {
+            char why[DTX_LOG_Q_SIZE];
+            dtx_log_error("cannot connect to the log database", "error=\"%s\"",
+                          DTX_Q(dtx_pgconn_error(self->conns[i].pg, why, sizeof why)));
             goto err;
+        }
     return self;
 err:
     if (err)
@@ -175,6 +206,8 @@ void dtx_store_destroy(dtx_store_t **self_p)
         s_batch_free(&c->pending);
         if (c->pg)
             PQfinish(c->pg);
+        if (c->counted_down)
+            s_down--;
     }
     free(self->conns);
     free(self->conninfo);
@@ -254,12 +287,39 @@ fail:
     cb(ctx, DTX_EDB, NULL);
 }
 
+/* c is down from now on: the first connection of the process to go down
+ * logs the outage. */
+static void s_went_down(s_conn_t *c, const char *reason)
+{
+    if (c->counted_down)
+        return;
+    c->counted_down = 1;
+    c->failed_connects = 0;
+    if (s_down++ > 0)
+        return;
+    s_down_since_ms = dtx_clock_mono_ms();
+    char why[DTX_LOG_Q_SIZE];
+    dtx_log_error("log database unreachable: writes fail until it is back; reconnecting",
+                  "reason=%s error=\"%s\"", reason,
+                  DTX_Q(dtx_pgconn_error(c->pg, why, sizeof why)));
+}
+
+static void s_came_back(s_conn_t *c)
+{
+    if (!c->counted_down)
+        return;
+    c->counted_down = 0;
+    c->failed_connects = 0;
+    if (--s_down == 0)
+        dtx_log_warn("log database reachable again", "outage_ms=%lld",
+                     (long long)(dtx_clock_mono_ms() - s_down_since_ms));
+}
+
 static void s_mark_broken(s_conn_t *c, const char *why)
 {
     if (!c->up)
         return;
-    dtx_log_error("database connection lost", "reason=\"%s\" error=\"%s\"", why,
-                  c->pg ? PQerrorMessage(c->pg) : "");
+    s_went_down(c, why);
     c->up = 0;
     c->broken = 1;
 }
@@ -349,7 +409,7 @@ static void s_read(dtx_store_t *self, s_conn_t *c)
             if (st == PGRES_FATAL_ERROR)
                 dtx_log_error("log write failed", "stmt=%s error=\"%s\"",
                               self->stmts[b->ops[b->cursor].stmt].name,
-                              PQresultErrorMessage(res));
+                              DTX_Q(PQresultErrorMessage(res)));
             b->failed = 1;
             PQclear(res);
         } else {
@@ -409,9 +469,18 @@ void dtx_store_maintain(dtx_store_t *self, int64_t now_ms)
             if (c->pending.n)
                 s_batch_fail(self, &c->pending);
             if (now_ms >= c->next_connect_ms) {
-                c->next_connect_ms = now_ms + 1000;
-                if (s_connect(self, c) == 0)
-                    dtx_log_info("database connection restored", "conn=%d", i);
+                PQfinish(c->pg); /* the previous attempt's */
+                c->pg = NULL;
+                if (s_connect(self, c) == 0) {
+                    dtx_log_debug("database connection restored", "conn=%d", i);
+                    s_came_back(c);
+                } else {
+                    s_went_down(c, "connect"); /* (counted once) */
+                    c->failed_connects++;
+                    c->next_connect_ms = now_ms + dtx_backoff_delay(
+                        S_RECONNECT_BASE_MS, S_RECONNECT_MAX_MS, c->failed_connects + 1,
+                        dtx_random_u64());
+                }
             }
         }
     }

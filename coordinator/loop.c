@@ -111,16 +111,27 @@ int dtx_loop_init(dtx_coord_t *co)
     int admin_rc = dtx_admin_start(co);
     if (admin_rc != 0)
         return admin_rc;
+    char tmp[DTX_OPT_STRMAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", co->cfg.endpoint_file);
+    if (co->cfg.endpoint_file[0]) {
+        /* An endpoint file that cannot be written is an option to change:
+         * found now, before the lease. */
+        FILE *f = fopen(tmp, "w");
+        if (!f) {
+            dtx_log_error("cannot write endpoint file", "path=\"%s\" error=\"%s\"",
+                          DTX_Q(tmp), strerror(errno));
+            return DTX_ECONFIG;
+        }
+        fclose(f);
+    }
     if (dtx_lease_acquire(co, endpoint) != 0)
         return DTX_EDB;
     if (co->cfg.endpoint_file[0]) {
-        char tmp[DTX_OPT_STRMAX + 8];
-        snprintf(tmp, sizeof tmp, "%s.tmp", co->cfg.endpoint_file);
         FILE *f = fopen(tmp, "w");
         if (!f || fprintf(f, "%s\n", endpoint) < 0 || fclose(f) != 0 ||
             rename(tmp, co->cfg.endpoint_file) != 0) {
-            dtx_log_error("cannot write endpoint file", "path=%s error=\"%s\"",
-                          co->cfg.endpoint_file, strerror(errno));
+            dtx_log_error("cannot write endpoint file", "path=\"%s\" error=\"%s\"",
+                          DTX_Q(co->cfg.endpoint_file), strerror(errno));
             return DTX_EIO;
         }
     }

@@ -131,7 +131,7 @@ static int s_write_url_file(const char *path, const char *url)
     if (!f || fprintf(f, "%s\n", url) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
         dtx_log_error("cannot write the http url file", "path=%s error=\"%s\"", path,
                       strerror(errno));
-        return DTX_EIO;
+        return DTX_ECONFIG; /* an option to change (exit 2), found before the lease */
     }
     return 0;
 }

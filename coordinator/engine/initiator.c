@@ -226,6 +226,18 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         dtx_request_free(req);
         return;
     }
+    /* Past the deadline a TRY gets ERROR 15 (protocol.md §5.1), whether the
+     * abort the deadline causes is already recorded (the usual case: the
+     * timer got there first) or not yet. A transaction decided commit
+     * before its deadline is simply not active: ERROR 7 below. */
+    int committed = txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_COMMITTED ||
+                    (txn->state == DTX_STATE_STUCK && txn->decision == DTX_STATE_COMMITTING);
+    if (dtx_clock_mono_ms() >= txn->deadline_mono && !committed) {
+        dtx_outbox_error(co, &req->peer, DTX_EEXPIRED, "transaction %s passed its deadline (%s)",
+                         txn->gid, dtx_state_name(txn->state));
+        dtx_request_free(req);
+        return;
+    }
     if (txn->state == DTX_STATE_ACTIVE && !txn->owned) {
         dtx_outbox_error(co, &req->peer, DTX_ESTATE,
                          "transaction %s is driven by another coordinator", txn->gid);
@@ -235,12 +247,6 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     if (txn->state != DTX_STATE_ACTIVE) {
         dtx_outbox_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
                          txn->gid, dtx_state_name(txn->state));
-        dtx_request_free(req);
-        return;
-    }
-    if (dtx_clock_mono_ms() >= txn->deadline_mono) {
-        dtx_outbox_error(co, &req->peer, DTX_EEXPIRED, "transaction %s passed its deadline",
-                         txn->gid);
         dtx_request_free(req);
         return;
     }

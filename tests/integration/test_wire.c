@@ -130,6 +130,8 @@ static void test_multi_frame_message_is_rejected(void)
     CU_ASSERT_EQUAL(m.type, DTX_MSG_ERROR);
     CU_ASSERT_EQUAL(m.code, (uint32_t)-DTX_EPROTO);
     CU_ASSERT_PTR_NOT_NULL(strstr(m.text, "frame"));
+    /* No frame of it is taken for the request: corr 0 (protocol.md §8). */
+    CU_ASSERT_EQUAL(m.corr, 0);
     s_assert_still_serving();
 }
 
@@ -185,6 +187,98 @@ static void test_bad_names_never_reach_the_coordinator(void)
     s_assert_still_serving();
 }
 
+/* BEGIN (TCC, timeout_ms) and its gid. */
+static void s_begin(uint32_t timeout_ms, char *gid)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_BEGIN;
+    m.corr = 31;
+    m.mode = DTX_MODE_TCC;
+    m.timeout_ms = timeout_ms;
+    CU_ASSERT_EQUAL_FATAL(u_send(&s_peer, NULL, 0, &m), 0);
+    CU_ASSERT_EQUAL_FATAL(u_recv(&s_peer, &m, s_buf, sizeof s_buf, NULL, NULL, 5000), 0);
+    CU_ASSERT_EQUAL_FATAL(m.type, DTX_MSG_BEGIN_OK);
+    strcpy(gid, m.gid);
+}
+
+/* Sends a request of type on gid (a TRY names resource ra, action act,
+ * no payload) and returns the reply. */
+static dtx_msg_t s_gid_request(int type, const char *gid, uint64_t corr)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = (uint8_t)type;
+    m.corr = corr;
+    strcpy(m.gid, gid);
+    if (type == DTX_MSG_TRY) {
+        strcpy(m.resource, "ra");
+        strcpy(m.action, "act");
+    }
+    CU_ASSERT_EQUAL(u_send(&s_peer, NULL, 0, &m), 0);
+    memset(&m, 0, sizeof m);
+    CU_ASSERT_EQUAL(u_recv(&s_peer, &m, s_buf, sizeof s_buf, NULL, NULL, 5000), 0);
+    CU_ASSERT_EQUAL(m.corr, corr);
+    return m;
+}
+
+static void test_try_after_the_deadline_gets_deadline_passed(void)
+{
+    char gid[DTX_GID_SIZE];
+    s_begin(200, gid);
+    /* Long past it: the coordinator has decided abort by now. */
+    h_sleep_ms(1500);
+    dtx_msg_t m = s_gid_request(DTX_MSG_STATUS, gid, 51);
+    CU_ASSERT_EQUAL(m.type, DTX_MSG_STATE);
+    CU_ASSERT(m.state == DTX_STATE_ABORTING || m.state == DTX_STATE_ABORTED);
+    m = s_gid_request(DTX_MSG_TRY, gid, 52);
+    CU_ASSERT_EQUAL(m.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(m.code, (uint32_t)-DTX_EEXPIRED); /* was 7: "aborting, not active" */
+    CU_ASSERT_PTR_NOT_NULL(strstr(m.text, "deadline"));
+    s_assert_still_serving();
+}
+
+static void test_try_after_a_commit_and_its_deadline_gets_not_active(void)
+{
+    char gid[DTX_GID_SIZE];
+    s_begin(300, gid);
+    /* No branch: COMMIT decides commit at once, before the deadline. */
+    dtx_msg_t m = s_gid_request(DTX_MSG_COMMIT, gid, 61);
+    CU_ASSERT_EQUAL(m.type, DTX_MSG_STATE);
+    CU_ASSERT(m.state == DTX_STATE_COMMITTING || m.state == DTX_STATE_COMMITTED);
+    h_sleep_ms(800);
+    m = s_gid_request(DTX_MSG_TRY, gid, 62);
+    CU_ASSERT_EQUAL(m.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(m.code, (uint32_t)-DTX_ESTATE);
+    s_assert_still_serving();
+}
+
+static void test_begin_with_an_unknown_mode_is_malformed(void)
+{
+    /* A new enumeration value needs a new version (§9): mode 3 is not
+     * "unsupported" (18) but a malformed version 1 frame (2). */
+    uint8_t frame[17] = { 'D', 'X', 1, DTX_MSG_BEGIN, 0, 0, 0, 0, 0, 0, 0, 71,
+                          3, 0, 0, 0x75, 0x30 };
+    const char *text = s_expect_error(frame, sizeof frame, DTX_EPROTO, 71);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "mode"));
+    s_assert_still_serving();
+}
+
+static void test_error_frame_is_not_answered(void)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_ERROR;
+    m.corr = 81;
+    m.code = (uint32_t)-DTX_EVERSION;
+    strcpy(m.text, "not my version");
+    CU_ASSERT_EQUAL(u_send(&s_peer, NULL, 0, &m), 0);
+    /* Nothing comes back (§5.4: an ERROR is never answered), and the
+     * next request is served as usual. */
+    CU_ASSERT_EQUAL(u_recv(&s_peer, &m, s_buf, sizeof s_buf, NULL, NULL, 300), -1);
+    s_assert_still_serving();
+}
+
 INTEG_SUITE(wire)
 {
     CU_pSuite s = CU_add_suite("wire", s_init, s_clean);
@@ -197,4 +291,8 @@ INTEG_SUITE(wire)
     CU_add_test(s, "heartbeat from a stranger is unregistered", test_heartbeat_from_a_stranger_is_unregistered);
     CU_add_test(s, "phase reply for unknown transaction is ignored", test_phase_reply_for_unknown_transaction_is_ignored);
     CU_add_test(s, "bad names never reach the coordinator", test_bad_names_never_reach_the_coordinator);
+    CU_add_test(s, "try after the deadline gets deadline passed", test_try_after_the_deadline_gets_deadline_passed);
+    CU_add_test(s, "try after a commit and its deadline gets not active", test_try_after_a_commit_and_its_deadline_gets_not_active);
+    CU_add_test(s, "begin with an unknown mode is malformed", test_begin_with_an_unknown_mode_is_malformed);
+    CU_add_test(s, "error frame is not answered", test_error_frame_is_not_answered);
 }

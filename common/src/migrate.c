@@ -29,7 +29,7 @@ static int s_exec(PGconn *conn, const char *sql, const char *what)
     int ok = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
     if (!ok)
         dtx_log_error("migration step failed", "step=%s error=\"%s\"", what,
-                      PQresultErrorMessage(res));
+                      DTX_Q(PQresultErrorMessage(res)));
     PQclear(res);
     return ok ? 0 : DTX_EDB;
 }
@@ -73,7 +73,8 @@ static int s_apply_one(PGconn *conn, const dtx_migration_t *m, int *applied)
         "SELECT 1 FROM dtx_schema_version WHERE component = $1 AND version = $2",
         2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        dtx_log_error("migration check failed", "error=\"%s\"", PQresultErrorMessage(res));
+        dtx_log_error("migration check failed", "error=\"%s\"",
+                      DTX_Q(PQresultErrorMessage(res)));
         PQclear(res);
         goto err;
     }

@@ -9,12 +9,22 @@
  * are no default tokens, so without a token file nothing can be changed
  * over HTTP; dtxd refuses a non-loopback address without tokens; bodies
  * over --http-max-body get 413; tokens and bodies are never logged.
+ *
+ * Slow clients: a connection has --http-request-timeout seconds to deliver
+ * a whole request (from its opening, or from the end of its previous
+ * answer), however slowly it trickles bytes — libmicrohttpd's own timeout
+ * restarts with every byte, so it cannot stop that. A connection past its
+ * deadline is shut down (shutdown(2); libmicrohttpd then closes it). One
+ * client address may hold --http-per-ip-connections connections, so one
+ * slow client cannot take all S_MAX_CONNECTIONS and /healthz stays
+ * reachable for others.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +33,7 @@
 
 #include "admin_http.h"
 #include "admin_internal.h"
+#include "dtx/clock.h"
 #include "dtx/log.h"
 
 #define S_MAX_CONNECTIONS 256
@@ -35,6 +46,83 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
     dtx_log_warn("http server", "detail=\"%s\"", msg);
+}
+
+/* --- connections and their deadlines --- */
+
+static void s_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                            enum MHD_ConnectionNotificationCode toe)
+{
+    dtx_admin_t *a = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        dtx_admin_conn_t *c = ci ? calloc(1, sizeof *c) : NULL;
+        if (c && a->nconns == a->capconns) {
+            int ncap = a->capconns ? a->capconns * 2 : 64;
+            dtx_admin_conn_t **v = realloc(a->conns, (size_t)ncap * sizeof *v);
+            if (!v) {
+                free(c);
+                c = NULL;
+            } else {
+                a->conns = v;
+                a->capconns = ncap;
+            }
+        }
+        if (!c) {
+            /* Untracked: libmicrohttpd's idle timeout still applies. */
+            *socket_context = NULL;
+            return;
+        }
+        c->fd = ci->connect_fd;
+        c->since_ms = dtx_clock_mono_ms();
+        a->conns[a->nconns++] = c;
+        *socket_context = c;
+        return;
+    }
+    dtx_admin_conn_t *c = *socket_context;
+    if (!c)
+        return;
+    for (int i = 0; i < a->nconns; i++)
+        if (a->conns[i] == c) {
+            a->conns[i] = a->conns[--a->nconns];
+            break;
+        }
+    free(c);
+    *socket_context = NULL;
+}
+
+void dtx_admin_conn_busy(struct MHD_Connection *conn, int busy)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    dtx_admin_conn_t *c = ci ? ci->socket_context : NULL;
+    if (c)
+        c->since_ms = busy ? 0 : dtx_clock_mono_ms();
+}
+
+/* Shuts down connections past their deadline; returns ms until the next
+ * deadline (INT64_MAX: none). */
+static int64_t s_cut_slow(dtx_admin_t *a, int64_t now_ms)
+{
+    int64_t limit = a->co->cfg.http_request_timeout_s * 1000, next = INT64_MAX;
+    for (int i = 0; i < a->nconns; i++) {
+        dtx_admin_conn_t *c = a->conns[i];
+        if (c->since_ms == 0 || c->cut)
+            continue;
+        int64_t left = c->since_ms + limit - now_ms;
+        if (left > 0) {
+            if (left < next)
+                next = left;
+            continue;
+        }
+        c->cut = 1;
+        shutdown(c->fd, SHUT_RDWR);
+        dtx_log_warn("admin http connection closed: no whole request within "
+                     "--http-request-timeout",
+                     "seconds=%lld", (long long)a->co->cfg.http_request_timeout_s);
+    }
+    return next;
 }
 
 /* --- start / stop --- */
@@ -218,6 +306,9 @@ int dtx_admin_start(dtx_coord_t *co)
                                   MHD_OPTION_NOTIFY_COMPLETED, dtx_admin_mhd_completed, a,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)S_MAX_CONNECTIONS,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)S_CONNECTION_TIMEOUT_S,
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                  (unsigned)cfg->http_per_ip_connections,
+                                  MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, a,
                                   MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert,
                                   MHD_OPTION_HTTPS_MEM_KEY, a->tls_key, MHD_OPTION_END);
     else
@@ -227,6 +318,9 @@ int dtx_admin_start(dtx_coord_t *co)
                                   MHD_OPTION_NOTIFY_COMPLETED, dtx_admin_mhd_completed, a,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)S_MAX_CONNECTIONS,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)S_CONNECTION_TIMEOUT_S,
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                  (unsigned)cfg->http_per_ip_connections,
+                                  MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, a,
                                   MHD_OPTION_END);
     if (!a->mhd) {
         close(fd);
@@ -271,6 +365,9 @@ void dtx_admin_stop(dtx_coord_t *co)
     }
     while (a->nreqs > 0)
         dtx_admin_req_free(a->reqs[0]);
+    while (a->nconns > 0)
+        free(a->conns[--a->nconns]);
+    free(a->conns);
     free(a->reqs);
     dtx_admin_tokens_destroy(&a->tokens);
     free(a->tls_cert);
@@ -294,6 +391,9 @@ int dtx_admin_poll_items(dtx_coord_t *co, zmq_pollitem_t *items, int cap, int64_
     MHD_UNSIGNED_LONG_LONG mt = 0;
     if (MHD_get_timeout(a->mhd, &mt) == MHD_YES && (int64_t)mt < *timeout_ms)
         *timeout_ms = (int64_t)mt;
+    int64_t next = s_cut_slow(a, dtx_clock_mono_ms());
+    if (next < *timeout_ms)
+        *timeout_ms = next;
     return n;
 }
 
@@ -304,6 +404,7 @@ void dtx_admin_process(dtx_coord_t *co, const zmq_pollitem_t *items, int n, int6
         return;
     if (n > 1)
         dtx_store_process(a->store, items + 1, n - 1);
+    s_cut_slow(a, dtx_clock_mono_ms());
     MHD_run(a->mhd);
     dtx_store_maintain(a->store, now_ms);
     dtx_store_flush(a->store);

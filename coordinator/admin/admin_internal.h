@@ -32,9 +32,9 @@
 #include <microhttpd.h>
 
 #include "admin_auth.h"
+#include "admin_body.h"
 #include "engine/coord.h"
 
-#define DTX_ADMIN_REASON_MAX 512
 #define DTX_ADMIN_PARTS 6
 
 typedef struct dtx_admin dtx_admin_t;
@@ -55,6 +55,8 @@ struct dtx_admin_req {
     char       *body;                      /* request body (NUL-terminated), owned */
     size_t      body_len;
     int         too_big;                   /* body over --http-max-body */
+    int         route;                     /* index of its route, -1: none */
+    int         keep_body;                 /* its route reads a body: buffer it */
     int         started;                   /* the handler ran */
     int         suspended;
     int         queued;                    /* the answer went to MHD */
@@ -71,10 +73,18 @@ struct dtx_admin_req {
     int         step;                      /* handler-defined progress */
     char        gid[DTX_NAME_SIZE];
     char        reason[DTX_ADMIN_REASON_MAX];
-    char        operator_name[64];
+    char        operator_name[DTX_ADMIN_OPERATOR_MAX];
     long long   audit_id;
     json_object *parts[DTX_ADMIN_PARTS];   /* partial results of a multi-statement read */
 };
+
+/* One client connection, for the deadline of its request. */
+typedef struct dtx_admin_conn {
+    int     fd;                            /* its socket (MHD owns it) */
+    int64_t since_ms;                      /* monotonic ms it began to wait for a request; 0
+                                            * while a whole request is being answered */
+    int     cut;                           /* shut down for missing its deadline */
+} dtx_admin_conn_t;
 
 struct dtx_admin {
     dtx_coord_t        *co;
@@ -90,6 +100,9 @@ struct dtx_admin {
     char               *tls_key;
     char               *tls_cert;
     int                 stopping;          /* new requests get 503 */
+    dtx_admin_conn_t  **conns;             /* open connections */
+    int                 nconns;
+    int                 capconns;
 };
 
 /* A store callback's context: which request, and one caller value. */
@@ -105,6 +118,11 @@ enum MHD_Result dtx_admin_mhd_request(void *cls, struct MHD_Connection *conn, co
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
                                       void **con_cls);
+
+/* --- admin_daemon.c --- */
+/* Marks conn as answering a whole request (busy) or as waiting for the
+ * next one (its --http-request-timeout deadline starts now). */
+void dtx_admin_conn_busy(struct MHD_Connection *conn, int busy);
 
 /* --- admin_request.c --- */
 /* A new request with a fresh handle; NULL on ENOMEM. */

@@ -531,11 +531,13 @@ static int s_cmp_name(const void *x, const void *y)
 }
 
 /* Resources in name order, limit a page, after cursor (a resource name):
- * the paging of the transaction list (limit, cursor, next_cursor). */
+ * the paging of the transaction list (limit, cursor, next_cursor). The
+ * default page is the largest, so the console and dtxctl, which ask once,
+ * see every resource of a usual node (--max-resources is 64 by default). */
 void dtx_admin_participants(dtx_admin_req_t *r)
 {
     dtx_coord_t *co = r->admin->co;
-    int limit = DTX_LIST_LIMIT_DEFAULT;
+    int limit = DTX_LIST_LIMIT_MAX;
     const char *lv = dtx_admin_arg(r, "limit"), *cursor = dtx_admin_arg(r, "cursor");
     if (lv) {
         char *end = NULL;

@@ -106,6 +106,7 @@ void dtx_admin_conn_busy(struct MHD_Connection *conn, int busy)
 static int64_t s_cut_slow(dtx_admin_t *a, int64_t now_ms)
 {
     int64_t limit = a->co->cfg.http_request_timeout_s * 1000, next = INT64_MAX;
+    int cut = 0;
     for (int i = 0; i < a->nconns; i++) {
         dtx_admin_conn_t *c = a->conns[i];
         if (c->since_ms == 0 || c->cut)
@@ -118,10 +119,15 @@ static int64_t s_cut_slow(dtx_admin_t *a, int64_t now_ms)
         }
         c->cut = 1;
         shutdown(c->fd, SHUT_RDWR);
-        dtx_log_warn("admin http connection closed: no whole request within "
-                     "--http-request-timeout",
-                     "seconds=%lld", (long long)a->co->cfg.http_request_timeout_s);
+        cut++;
     }
+    /* One line a turn, however many were cut (an attack must not flood
+     * the log). */
+    if (cut > 0)
+        dtx_log_warn("admin http connections closed: no whole request within "
+                     "--http-request-timeout",
+                     "connections=%d seconds=%lld open=%d", cut,
+                     (long long)a->co->cfg.http_request_timeout_s, a->nconns);
     return next;
 }
 

@@ -15,7 +15,9 @@
  *   admin_console.c  the embedded web console
  *
  * A request's life: MHD calls s_on_request for its headers (the request
- * is allocated and gets a handle), for each body chunk, then once more
+ * is allocated and gets a handle; its route, Host header and token are
+ * checked, and a refusal is answered there, before any body), for each
+ * body chunk, then once more
  * with nothing: the router runs its handler. A handler answers at once
  * (dtx_admin_respond*) or starts something asynchronous and returns: the
  * connection is then suspended until the answer is set, which resumes it.

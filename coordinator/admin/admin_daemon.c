@@ -24,7 +24,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,89 +45,6 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
     dtx_log_warn("http server", "detail=\"%s\"", msg);
-}
-
-/* --- connections and their deadlines --- */
-
-static void s_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                            enum MHD_ConnectionNotificationCode toe)
-{
-    dtx_admin_t *a = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        dtx_admin_conn_t *c = ci ? calloc(1, sizeof *c) : NULL;
-        if (c && a->nconns == a->capconns) {
-            int ncap = a->capconns ? a->capconns * 2 : 64;
-            dtx_admin_conn_t **v = realloc(a->conns, (size_t)ncap * sizeof *v);
-            if (!v) {
-                free(c);
-                c = NULL;
-            } else {
-                a->conns = v;
-                a->capconns = ncap;
-            }
-        }
-        if (!c) {
-            /* Untracked: libmicrohttpd's idle timeout still applies. */
-            *socket_context = NULL;
-            return;
-        }
-        c->fd = ci->connect_fd;
-        c->since_ms = dtx_clock_mono_ms();
-        a->conns[a->nconns++] = c;
-        *socket_context = c;
-        return;
-    }
-    dtx_admin_conn_t *c = *socket_context;
-    if (!c)
-        return;
-    for (int i = 0; i < a->nconns; i++)
-        if (a->conns[i] == c) {
-            a->conns[i] = a->conns[--a->nconns];
-            break;
-        }
-    free(c);
-    *socket_context = NULL;
-}
-
-void dtx_admin_conn_busy(struct MHD_Connection *conn, int busy)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    dtx_admin_conn_t *c = ci ? ci->socket_context : NULL;
-    if (c)
-        c->since_ms = busy ? 0 : dtx_clock_mono_ms();
-}
-
-/* Shuts down connections past their deadline; returns ms until the next
- * deadline (INT64_MAX: none). */
-static int64_t s_cut_slow(dtx_admin_t *a, int64_t now_ms)
-{
-    int64_t limit = a->co->cfg.http_request_timeout_s * 1000, next = INT64_MAX;
-    int cut = 0;
-    for (int i = 0; i < a->nconns; i++) {
-        dtx_admin_conn_t *c = a->conns[i];
-        if (c->since_ms == 0 || c->cut)
-            continue;
-        int64_t left = c->since_ms + limit - now_ms;
-        if (left > 0) {
-            if (left < next)
-                next = left;
-            continue;
-        }
-        c->cut = 1;
-        shutdown(c->fd, SHUT_RDWR);
-        cut++;
-    }
-    /* One line a turn, however many were cut (an attack must not flood
-     * the log). */
-    if (cut > 0)
-        dtx_log_warn("admin http connections closed: no whole request within "
-                     "--http-request-timeout",
-                     "connections=%d seconds=%lld open=%d", cut,
-                     (long long)a->co->cfg.http_request_timeout_s, a->nconns);
-    return next;
 }
 
 /* --- start / stop --- */
@@ -314,7 +230,7 @@ int dtx_admin_start(dtx_coord_t *co)
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)S_CONNECTION_TIMEOUT_S,
                                   MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                   (unsigned)cfg->http_per_ip_connections,
-                                  MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, a,
+                                  MHD_OPTION_NOTIFY_CONNECTION, dtx_admin_conn_notify, a,
                                   MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert,
                                   MHD_OPTION_HTTPS_MEM_KEY, a->tls_key, MHD_OPTION_END);
     else
@@ -326,7 +242,7 @@ int dtx_admin_start(dtx_coord_t *co)
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)S_CONNECTION_TIMEOUT_S,
                                   MHD_OPTION_PER_IP_CONNECTION_LIMIT,
                                   (unsigned)cfg->http_per_ip_connections,
-                                  MHD_OPTION_NOTIFY_CONNECTION, s_on_connection, a,
+                                  MHD_OPTION_NOTIFY_CONNECTION, dtx_admin_conn_notify, a,
                                   MHD_OPTION_END);
     if (!a->mhd) {
         close(fd);
@@ -371,9 +287,7 @@ void dtx_admin_stop(dtx_coord_t *co)
     }
     while (a->nreqs > 0)
         dtx_admin_req_free(a->reqs[0]);
-    while (a->nconns > 0)
-        free(a->conns[--a->nconns]);
-    free(a->conns);
+    dtx_admin_conns_free(a);
     free(a->reqs);
     dtx_admin_tokens_destroy(&a->tokens);
     free(a->tls_cert);
@@ -397,7 +311,7 @@ int dtx_admin_poll_items(dtx_coord_t *co, zmq_pollitem_t *items, int cap, int64_
     MHD_UNSIGNED_LONG_LONG mt = 0;
     if (MHD_get_timeout(a->mhd, &mt) == MHD_YES && (int64_t)mt < *timeout_ms)
         *timeout_ms = (int64_t)mt;
-    int64_t next = s_cut_slow(a, dtx_clock_mono_ms());
+    int64_t next = dtx_admin_conn_cut_slow(a, dtx_clock_mono_ms());
     if (next < *timeout_ms)
         *timeout_ms = next;
     return n;
@@ -410,7 +324,7 @@ void dtx_admin_process(dtx_coord_t *co, const zmq_pollitem_t *items, int n, int6
         return;
     if (n > 1)
         dtx_store_process(a->store, items + 1, n - 1);
-    s_cut_slow(a, dtx_clock_mono_ms());
+    dtx_admin_conn_cut_slow(a, dtx_clock_mono_ms());
     MHD_run(a->mhd);
     dtx_store_maintain(a->store, now_ms);
     dtx_store_flush(a->store);

@@ -3,6 +3,7 @@
  * daemon's context, response helpers and the handlers.
  *
  *   admin_daemon.c   daemon start/stop, listening socket, TLS, loop
+ *   admin_conn.c     connections and the deadline of their requests
  *   admin_http.c     the router: headers, body, token, route
  *   admin_request.c  a request and its answer, shared handler helpers
  *   admin_engine.c   the door into the engine and its replies
@@ -121,10 +122,18 @@ enum MHD_Result dtx_admin_mhd_request(void *cls, struct MHD_Connection *conn, co
                                       const char *upload_data, size_t *upload_data_size,
                                       void **con_cls);
 
-/* --- admin_daemon.c --- */
+/* --- admin_conn.c --- */
+/* libmicrohttpd's connection callback (cls: the dtx_admin_t). */
+void dtx_admin_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                           enum MHD_ConnectionNotificationCode toe);
 /* Marks conn as answering a whole request (busy) or as waiting for the
  * next one (its --http-request-timeout deadline starts now). */
 void dtx_admin_conn_busy(struct MHD_Connection *conn, int busy);
+/* Shuts down connections past their deadline; returns ms until the next
+ * deadline (INT64_MAX: none). */
+int64_t dtx_admin_conn_cut_slow(dtx_admin_t *a, int64_t now_ms);
+/* Frees every record (after the daemon stopped). */
+void dtx_admin_conns_free(dtx_admin_t *a);
 
 /* --- admin_request.c --- */
 /* A new request with a fresh handle; NULL on ENOMEM. */

@@ -36,6 +36,8 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     cfg->max_attempts = 50;
     snprintf(cfg->http_listen, sizeof cfg->http_listen, "%s", DTX_HTTP_LISTEN_DEFAULT);
     cfg->http_max_body = 1 << 20;
+    cfg->http_request_timeout_s = 10;
+    cfg->http_per_ip_connections = 32;
     cfg->max_txns = 100000;
     cfg->max_branches = 1000;
     cfg->max_txn_payload = 16 << 20;
@@ -97,6 +99,14 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
         { "http-tls-key", DTX_OPT_STRING, cfg->http_tls_key, 0, 0, "PEM private key for HTTPS" },
         { "http-max-body", DTX_OPT_INT, &cfg->http_max_body, 1024, 64 << 20,
           "largest admin request body in bytes; larger gets 413 (default 1048576)" },
+        { "http-request-timeout", DTX_OPT_INT, &cfg->http_request_timeout_s, 1, 3600,
+          "seconds a client has to send a whole admin request, however slowly it trickles; "
+          "then the connection is closed (default 10)" },
+        { "http-per-ip-connections", DTX_OPT_INT, &cfg->http_per_ip_connections, 1, 256,
+          "open admin connections one client address may hold (default 32)" },
+        { "admin-allow-host", DTX_OPT_STRING, cfg->admin_allow_host, 0, 0,
+          "more names the admin API answers to in the Host header, comma-separated, '*' for "
+          "any (always: localhost, 127.0.0.1, [::1] and the --http-listen host)" },
         { "curve-secret-file", DTX_OPT_STRING, cfg->curve_secret_file, 0, 0,
           "this coordinator's CURVE key pair (dtxctl keygen): every peer must authenticate" },
         { "curve-allow-file", DTX_OPT_STRING, cfg->curve_allow_file, 0, 0,

@@ -313,26 +313,18 @@ void dtx_admin_action(dtx_admin_req_t *r, int action)
     dtx_coord_t *co = r->admin->co;
     co->metrics.actions++;
     r->op = action;
-    json_object *body = dtx_admin_body_json(r), *v = NULL;
-    if (!body)
-        return;
-    const char *reason = json_object_object_get_ex(body, "reason", &v) &&
-                                 json_object_is_type(v, json_type_string)
-                             ? json_object_get_string(v)
-                             : "";
-    while (*reason == ' ')
-        reason++;
-    if (!reason[0] || strlen(reason) >= sizeof r->reason) {
-        json_object_put(body);
-        dtx_admin_respond_error(r, 400, "reason: required, a short text saying why (up to %d "
-                                        "characters); it goes into the audit log",
-                                (int)sizeof r->reason - 1);
+    dtx_admin_action_body_t b;
+    char err[256];
+    int rc = dtx_admin_action_body_parse(r->body, r->body_len, &b, err, sizeof err);
+    if (rc != 0) {
+        if (rc == DTX_ENOMEM)
+            dtx_admin_respond_error(r, 500, "out of memory");
+        else
+            dtx_admin_respond_error(r, 400, "%s", err);
         return;
     }
-    snprintf(r->reason, sizeof r->reason, "%s", reason);
-    if (json_object_object_get_ex(body, "operator", &v) && json_object_is_type(v, json_type_string))
-        snprintf(r->operator_name, sizeof r->operator_name, "%s", json_object_get_string(v));
-    json_object_put(body);
+    memcpy(r->reason, b.reason, sizeof r->reason);
+    memcpy(r->operator_name, b.operator_name, sizeof r->operator_name);
     const char *audit[6] = { r->gid, s_action_name(action), r->actor ? r->actor : "operator",
                              r->operator_name[0] ? r->operator_name : NULL, r->reason,
                              co->cfg.node_id };

@@ -9,6 +9,15 @@
  * are no default tokens, so without a token file nothing can be changed
  * over HTTP; dtxd refuses a non-loopback address without tokens; bodies
  * over --http-max-body get 413; tokens and bodies are never logged.
+ *
+ * Slow clients: a connection has --http-request-timeout seconds to deliver
+ * a whole request (from its opening, or from the end of its previous
+ * answer), however slowly it trickles bytes — libmicrohttpd's own timeout
+ * restarts with every byte, so it cannot stop that. A connection past its
+ * deadline is shut down (shutdown(2); libmicrohttpd then closes it). One
+ * client address may hold --http-per-ip-connections connections, so one
+ * slow client cannot take all S_MAX_CONNECTIONS and /healthz stays
+ * reachable for others.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +32,7 @@
 
 #include "admin_http.h"
 #include "admin_internal.h"
+#include "dtx/clock.h"
 #include "dtx/log.h"
 
 #define S_MAX_CONNECTIONS 256
@@ -218,6 +228,9 @@ int dtx_admin_start(dtx_coord_t *co)
                                   MHD_OPTION_NOTIFY_COMPLETED, dtx_admin_mhd_completed, a,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)S_MAX_CONNECTIONS,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)S_CONNECTION_TIMEOUT_S,
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                  (unsigned)cfg->http_per_ip_connections,
+                                  MHD_OPTION_NOTIFY_CONNECTION, dtx_admin_conn_notify, a,
                                   MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert,
                                   MHD_OPTION_HTTPS_MEM_KEY, a->tls_key, MHD_OPTION_END);
     else
@@ -227,6 +240,9 @@ int dtx_admin_start(dtx_coord_t *co)
                                   MHD_OPTION_NOTIFY_COMPLETED, dtx_admin_mhd_completed, a,
                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)S_MAX_CONNECTIONS,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)S_CONNECTION_TIMEOUT_S,
+                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                  (unsigned)cfg->http_per_ip_connections,
+                                  MHD_OPTION_NOTIFY_CONNECTION, dtx_admin_conn_notify, a,
                                   MHD_OPTION_END);
     if (!a->mhd) {
         close(fd);
@@ -271,6 +287,7 @@ void dtx_admin_stop(dtx_coord_t *co)
     }
     while (a->nreqs > 0)
         dtx_admin_req_free(a->reqs[0]);
+    dtx_admin_conns_free(a);
     free(a->reqs);
     dtx_admin_tokens_destroy(&a->tokens);
     free(a->tls_cert);
@@ -294,6 +311,9 @@ int dtx_admin_poll_items(dtx_coord_t *co, zmq_pollitem_t *items, int cap, int64_
     MHD_UNSIGNED_LONG_LONG mt = 0;
     if (MHD_get_timeout(a->mhd, &mt) == MHD_YES && (int64_t)mt < *timeout_ms)
         *timeout_ms = (int64_t)mt;
+    int64_t next = dtx_admin_conn_cut_slow(a, dtx_clock_mono_ms());
+    if (next < *timeout_ms)
+        *timeout_ms = next;
     return n;
 }
 
@@ -304,6 +324,7 @@ void dtx_admin_process(dtx_coord_t *co, const zmq_pollitem_t *items, int n, int6
         return;
     if (n > 1)
         dtx_store_process(a->store, items + 1, n - 1);
+    dtx_admin_conn_cut_slow(a, dtx_clock_mono_ms());
     MHD_run(a->mhd);
     dtx_store_maintain(a->store, now_ms);
     dtx_store_flush(a->store);

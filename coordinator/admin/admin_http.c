@@ -1,7 +1,9 @@
 /*
  * admin_http.c — the router: libmicrohttpd's request callback reads a
- * request's headers and body, checks its token, and hands it to the
- * handler of its route (admin_read.c, admin_ops.c, admin_actions.c,
+ * request's headers, finds its route and checks its Host header and token
+ * from them alone (a refused request is answered before any body is read),
+ * buffers the body only for a POST route, up to --http-max-body, and hands
+ * the request to the handler of its route (admin_read.c, admin_ops.c, admin_actions.c,
  * admin_console.c). admin_request.c holds the request and its answer;
  * admin_daemon.c starts the daemon and runs it in the loop. See
  * admin_http.h for the design and admin_internal.h for a request's life.
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_host.h"
 #include "admin_internal.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
@@ -101,7 +104,24 @@ static int s_authorize(dtx_admin_req_t *r, int access)
     return 0;
 }
 
-static void s_route(dtx_admin_req_t *r)
+/* The Host header against the allow-list (admin_host.h): 421 otherwise. */
+static int s_host_ok(dtx_admin_req_t *r)
+{
+    const dtx_coord_config_t *cfg = &r->admin->co->cfg;
+    const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (dtx_admin_host_ok(cfg->admin_allow_host, cfg->http_listen, host))
+        return 1;
+    dtx_admin_respond_error(r, 421, "this server does not answer to the host name in the Host "
+                                    "header; to reach it by that name, start dtxd with "
+                                    "--admin-allow-host NAME");
+    return 0;
+}
+
+/* Finds r's route (r->route, r->gid) from its method and path alone, so
+ * that the Host header and the token are checked before any body is read.
+ * Returns 1 when a route takes it, 0 when its answer is set (401, 400,
+ * 405, 421), -1 when no route matches (the console or 404 then). */
+static int s_resolve(dtx_admin_req_t *r)
 {
     char gid[DTX_NAME_SIZE + 1];
     int path_known = 0;
@@ -115,18 +135,32 @@ static void s_route(dtx_admin_req_t *r)
             path_known = 1;
             continue;
         }
+        if (s_routes[i].access != S_OPEN && !s_host_ok(r))
+            return 0;
         if (!s_authorize(r, s_routes[i].access))
-            return;
+            return 0;
         if (m == 2 || (gid[0] && !dtx_name_valid(gid))) {
             dtx_admin_respond_error(r, 400, "'%.80s' is not a valid transaction id", r->path);
-            return;
+            return 0;
         }
         snprintf(r->gid, sizeof r->gid, "%.63s", gid);
-        s_routes[i].fn(r, s_routes[i].arg);
-        return;
+        r->route = i;
+        r->keep_body = strcmp(r->method, "POST") == 0;
+        return 1;
     }
+    if (!s_host_ok(r))
+        return 0;
     if (path_known) {
         dtx_admin_respond_error(r, 405, "%s is not allowed on %.200s", r->method, r->path);
+        return 0;
+    }
+    return -1;
+}
+
+static void s_route(dtx_admin_req_t *r)
+{
+    if (r->route >= 0) {
+        s_routes[r->route].fn(r, s_routes[r->route].arg);
         return;
     }
     if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
@@ -136,6 +170,14 @@ static void s_route(dtx_admin_req_t *r)
         return;
     }
     dtx_admin_respond_error(r, 404, "no such endpoint: %.200s", r->path);
+}
+
+static enum MHD_Result s_answer_now(dtx_admin_req_t *r)
+{
+    /* Queued before the body is read: libmicrohttpd sends it and closes
+     * the connection without buffering what the client still sends. */
+    r->started = 1;
+    return dtx_admin_queue(r);
 }
 
 enum MHD_Result dtx_admin_mhd_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -151,21 +193,27 @@ enum MHD_Result dtx_admin_mhd_request(void *cls, struct MHD_Connection *conn, co
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        if (a->stopping) {
+            dtx_admin_respond_error(r, 503, "dtxd is stopping");
+            return s_answer_now(r);
+        }
+        if (s_resolve(r) == 0)
+            return s_answer_now(r);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > (unsigned long long)a->co->cfg.http_max_body) {
             r->too_big = 1;
             dtx_admin_respond_error(r, 413, "the body is larger than %lld bytes (--http-max-body)",
                                     (long long)a->co->cfg.http_max_body);
-            r->started = 1;
-            return dtx_admin_queue(r);
+            return s_answer_now(r);
         }
         return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->too_big || r->started)
+        /* Only a route that reads a body keeps one; others are drained. */
+        if (r->too_big || r->started || !r->keep_body)
             return MHD_YES;
         if (r->body_len + n > (size_t)a->co->cfg.http_max_body) {
             r->too_big = 1;
@@ -185,6 +233,7 @@ enum MHD_Result dtx_admin_mhd_request(void *cls, struct MHD_Connection *conn, co
     }
     if (!r->started) {
         r->started = 1;
+        dtx_admin_conn_busy(conn, 1);
         if (a->stopping)
             dtx_admin_respond_error(r, 503, "dtxd is stopping");
         else if (r->too_big)
@@ -199,5 +248,3 @@ enum MHD_Result dtx_admin_mhd_request(void *cls, struct MHD_Connection *conn, co
     MHD_suspend_connection(conn);
     return MHD_YES;
 }
-
-

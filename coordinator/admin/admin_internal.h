@@ -3,6 +3,7 @@
  * daemon's context, response helpers and the handlers.
  *
  *   admin_daemon.c   daemon start/stop, listening socket, TLS, loop
+ *   admin_conn.c     connections and the deadline of their requests
  *   admin_http.c     the router: headers, body, token, route
  *   admin_request.c  a request and its answer, shared handler helpers
  *   admin_engine.c   the door into the engine and its replies
@@ -15,7 +16,9 @@
  *   admin_console.c  the embedded web console
  *
  * A request's life: MHD calls s_on_request for its headers (the request
- * is allocated and gets a handle), for each body chunk, then once more
+ * is allocated and gets a handle; its route, Host header and token are
+ * checked, and a refusal is answered there, before any body), for each
+ * body chunk, then once more
  * with nothing: the router runs its handler. A handler answers at once
  * (dtx_admin_respond*) or starts something asynchronous and returns: the
  * connection is then suspended until the answer is set, which resumes it.
@@ -32,9 +35,9 @@
 #include <microhttpd.h>
 
 #include "admin_auth.h"
+#include "admin_body.h"
 #include "engine/coord.h"
 
-#define DTX_ADMIN_REASON_MAX 512
 #define DTX_ADMIN_PARTS 6
 
 typedef struct dtx_admin dtx_admin_t;
@@ -55,6 +58,8 @@ struct dtx_admin_req {
     char       *body;                      /* request body (NUL-terminated), owned */
     size_t      body_len;
     int         too_big;                   /* body over --http-max-body */
+    int         route;                     /* index of its route, -1: none */
+    int         keep_body;                 /* its route reads a body: buffer it */
     int         started;                   /* the handler ran */
     int         suspended;
     int         queued;                    /* the answer went to MHD */
@@ -71,10 +76,18 @@ struct dtx_admin_req {
     int         step;                      /* handler-defined progress */
     char        gid[DTX_NAME_SIZE];
     char        reason[DTX_ADMIN_REASON_MAX];
-    char        operator_name[64];
+    char        operator_name[DTX_ADMIN_OPERATOR_MAX];
     long long   audit_id;
     json_object *parts[DTX_ADMIN_PARTS];   /* partial results of a multi-statement read */
 };
+
+/* One client connection, for the deadline of its request. */
+typedef struct dtx_admin_conn {
+    int     fd;                            /* its socket (MHD owns it) */
+    int64_t since_ms;                      /* monotonic ms it began to wait for a request; 0
+                                            * while a whole request is being answered */
+    int     cut;                           /* shut down for missing its deadline */
+} dtx_admin_conn_t;
 
 struct dtx_admin {
     dtx_coord_t        *co;
@@ -90,6 +103,9 @@ struct dtx_admin {
     char               *tls_key;
     char               *tls_cert;
     int                 stopping;          /* new requests get 503 */
+    dtx_admin_conn_t  **conns;             /* open connections */
+    int                 nconns;
+    int                 capconns;
 };
 
 /* A store callback's context: which request, and one caller value. */
@@ -105,6 +121,19 @@ enum MHD_Result dtx_admin_mhd_request(void *cls, struct MHD_Connection *conn, co
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
                                       void **con_cls);
+
+/* --- admin_conn.c --- */
+/* libmicrohttpd's connection callback (cls: the dtx_admin_t). */
+void dtx_admin_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                           enum MHD_ConnectionNotificationCode toe);
+/* Marks conn as answering a whole request (busy) or as waiting for the
+ * next one (its --http-request-timeout deadline starts now). */
+void dtx_admin_conn_busy(struct MHD_Connection *conn, int busy);
+/* Shuts down connections past their deadline; returns ms until the next
+ * deadline (INT64_MAX: none). */
+int64_t dtx_admin_conn_cut_slow(dtx_admin_t *a, int64_t now_ms);
+/* Frees every record (after the daemon stopped). */
+void dtx_admin_conns_free(dtx_admin_t *a);
 
 /* --- admin_request.c --- */
 /* A new request with a fresh handle; NULL on ENOMEM. */

@@ -1,5 +1,6 @@
 /* admin_query.c — list filters into keyset bounds; see admin_query.h. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,10 @@ int64_t dtx_duration_parse_ms(const char *s)
 {
     if (!s || !isdigit((unsigned char)s[0]))
         return -1;
+    errno = 0;
     char *end = NULL;
     long long v = strtoll(s, &end, 10);
-    if (v < 0 || v > 100LL * 365 * 86400 * 1000)
+    if (errno == ERANGE || v < 0)
         return -1;
     int64_t mul;
     if (!*end || strcmp(end, "s") == 0)
@@ -39,6 +41,10 @@ int64_t dtx_duration_parse_ms(const char *s)
     else if (strcmp(end, "d") == 0)
         mul = 86400000;
     else
+        return -1;
+    /* The bound is checked on the count before the unit multiplies it, so
+     * the product can never overflow. */
+    if (v > DTX_DURATION_MAX_MS / mul)
         return -1;
     return (int64_t)v * mul;
 }

@@ -45,8 +45,11 @@ int dtx_listq_parse(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_t now
 /* The 10-character ULID time prefix of epoch ms (clamped at 0). */
 void dtx_ulid_time_prefix(int64_t ms, char out[11]);
 
+/* The longest duration accepted: 100 years. */
+#define DTX_DURATION_MAX_MS (100LL * 365 * 86400 * 1000)
+
 /* Parses a duration ("90", "90s", "5m", "2h", "3d", "250ms") into ms;
- * -1 when invalid. */
+ * -1 when invalid or longer than DTX_DURATION_MAX_MS (never overflows). */
 int64_t dtx_duration_parse_ms(const char *s);
 
 #endif

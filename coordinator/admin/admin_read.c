@@ -525,25 +525,67 @@ static void s_add_instance(const char *resource, const dtx_instance_t *in, void 
     json_object_array_add(list, o);
 }
 
+static int s_cmp_name(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Resources in name order, limit a page, after cursor (a resource name):
+ * the paging of the transaction list (limit, cursor, next_cursor). The
+ * default page is the largest, so the console and dtxctl, which ask once,
+ * see every resource of a usual node (--max-resources is 64 by default). */
 void dtx_admin_participants(dtx_admin_req_t *r)
 {
     dtx_coord_t *co = r->admin->co;
+    int limit = DTX_LIST_LIMIT_MAX;
+    const char *lv = dtx_admin_arg(r, "limit"), *cursor = dtx_admin_arg(r, "cursor");
+    if (lv) {
+        char *end = NULL;
+        long n = strtol(lv, &end, 10);
+        if (*end || n < 1 || n > DTX_LIST_LIMIT_MAX) {
+            dtx_admin_respond_error(r, 400, "limit: must be 1..%d", DTX_LIST_LIMIT_MAX);
+            return;
+        }
+        limit = (int)n;
+    }
+    if (cursor && !dtx_name_valid(cursor)) {
+        dtx_admin_respond_error(r, 400, "cursor: not a cursor this server gave");
+        return;
+    }
     json_object *byres = json_object_new_object();
     dtx_registry_each(co->registry, s_add_instance, byres);
-    json_object *a = json_object_new_array();
-    json_object_object_foreach(byres, res_name, list)
+    int n = json_object_object_length(byres), k = 0;
+    const char **names = calloc((size_t)(n ? n : 1), sizeof *names);
+    if (!names) {
+        json_object_put(byres);
+        dtx_admin_respond_error(r, 500, "out of memory");
+        return;
+    }
+    json_object_object_foreach(byres, res_name, list_unused)
     {
+        (void)list_unused;
+        if (!cursor || strcmp(res_name, cursor) > 0)
+            names[k++] = res_name;
+    }
+    qsort(names, (size_t)k, sizeof *names, s_cmp_name);
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < k && i < limit; i++) {
+        json_object *list = NULL;
+        json_object_object_get_ex(byres, names[i], &list);
         json_object *e = json_object_new_object();
-        json_object_object_add(e, "resource", json_object_new_string(res_name));
+        json_object_object_add(e, "resource", json_object_new_string(names[i]));
         json_object_object_add(e, "live_instances",
                                json_object_new_int((int)json_object_array_length(list)));
         json_object_object_add(e, "instances", json_object_get(list));
         json_object_array_add(a, e);
     }
-    json_object_put(byres);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "node", json_object_new_string(co->cfg.node_id));
     json_object_object_add(o, "heartbeat_ms", json_object_new_int64(co->cfg.heartbeat_ms));
     json_object_object_add(o, "resources", a);
+    json_object_object_add(o, "next_cursor",
+                           k > limit ? json_object_new_string(names[limit - 1]) : NULL);
+    free(names);
+    json_object_put(byres);
     dtx_admin_respond(r, 200, o);
 }

@@ -43,6 +43,7 @@ dtx_admin_req_t *dtx_admin_req_new(dtx_admin_t *a, struct MHD_Connection *conn, 
     r->admin = a;
     r->conn = conn;
     r->t0 = dtx_clock_mono_ms();
+    r->route = -1;
     snprintf(r->method, sizeof r->method, "%s", method);
     snprintf(r->path, sizeof r->path, "%s", url);
     a->reqs[a->nreqs++] = r;
@@ -70,8 +71,8 @@ void dtx_admin_mhd_completed(void *cls, struct MHD_Connection *conn, void **con_
                            enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
     (void)toe;
+    dtx_admin_conn_busy(conn, 0);
     if (*con_cls)
         dtx_admin_req_free(*con_cls);
     *con_cls = NULL;
@@ -130,9 +131,11 @@ static const char *s_code_name(int status)
     case 400: return "bad_request";
     case 401: return "unauthorized";
     case 404: return "not_found";
+    case 403: return "forbidden";
     case 405: return "method_not_allowed";
     case 409: return "conflict";
     case 413: return "too_large";
+    case 421: return "misdirected";
     case 503: return "unavailable";
     case 504: return "timeout";
     default: return status >= 500 ? "internal" : "error";
@@ -212,30 +215,11 @@ const char *dtx_admin_arg(dtx_admin_req_t *r, const char *name)
 
 json_object *dtx_admin_body_json(dtx_admin_req_t *r)
 {
-    if (!r->body || r->body_len == 0)
-        return json_object_new_object();
-    json_tokener *tok = json_tokener_new();
-    if (!tok) {
-        dtx_admin_respond_error(r, 500, "out of memory");
-        return NULL;
-    }
-    json_object *o = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
-    enum json_tokener_error e = json_tokener_get_error(tok);
-    if (!o || e != json_tokener_success || tok->char_offset < (int)r->body_len) {
-        if (o)
-            json_object_put(o);
-        dtx_admin_respond_error(r, 400, "the body is not valid JSON: %s",
-                                e != json_tokener_success ? json_tokener_error_desc(e)
-                                                          : "unexpected data after the value");
-        json_tokener_free(tok);
-        return NULL;
-    }
-    json_tokener_free(tok);
-    if (!json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        dtx_admin_respond_error(r, 400, "the body must be a JSON object");
-        return NULL;
-    }
+    char err[160];
+    int oom = 0;
+    json_object *o = dtx_admin_json_parse(r->body, r->body_len, err, sizeof err, &oom);
+    if (!o)
+        dtx_admin_respond_error(r, oom ? 500 : 400, "%s", err);
     return o;
 }
 

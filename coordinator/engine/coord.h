@@ -46,6 +46,9 @@ typedef struct dtx_coord_config {
     char    http_tls_cert[DTX_OPT_STRMAX]; /* PEM certificate: serve HTTPS */
     char    http_tls_key[DTX_OPT_STRMAX];  /* PEM private key */
     int64_t http_max_body;                 /* request body cap (bytes) */
+    int64_t http_request_timeout_s;        /* a whole request must arrive within this */
+    int64_t http_per_ip_connections;       /* open admin connections per client address */
+    char    admin_allow_host[DTX_OPT_STRMAX]; /* extra Host header names, comma list */
     /* Wire security (auth.h). */
     char    curve_secret_file[DTX_OPT_STRMAX]; /* server key pair: CURVE on */
     char    curve_allow_file[DTX_OPT_STRMAX];  /* public keys and their roles */

@@ -104,8 +104,76 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot reach"));
 }
 
+/* Runs dtxctl with an explicit environment prefix and args (shell). */
+static int s_ctl_env(const char *env, char *out, size_t cap, const char *args)
+{
+    char bin[1024], cmd[4096];
+    h_bin_path("dtxctl", bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "env -u DTX_URL -u DTX_TOKEN -u DTX_TOKEN_FILE %s %s %s 2>&1", env,
+             bin, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_dtxctl_escapes_what_the_server_sends_and_names_its_options(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_ctlesc", NULL, (const char *const[]){ "none", NULL }) == 0);
+    static char out[1 << 16];
+    char gid[64], cmd[512];
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "begin --timeout-ms 600000"), 0);
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(gid, sizeof gid, "%.63s", out);
+    /* Whoever can write the log database can put anything in an audit
+     * reason (the API itself refuses control characters). */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO dtx_audit (gid, action, actor, operator, reason, node_id, result, detail)"
+             " VALUES ('%s', 'retry', 'tester', E'op\\x1b[31m', E'pwn\\x1b]0;title\\x07"
+             "\\x1b[2J\\u009b done', 'n1', 'ok', E'det\\x1b[1m')", gid);
+    PGresult *res = PQexec(w.log, sql);
+    CU_ASSERT_EQUAL_FATAL(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    snprintf(cmd, sizeof cmd, "show %s", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NULL(strchr(out, 0x1b));
+    CU_ASSERT_PTR_NULL(strchr(out, 0x07));
+    CU_ASSERT_PTR_NULL(strstr(out, "\xc2\x9b"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "pwn\\x1B]0;title\\x07"));
+    snprintf(cmd, sizeof cmd, "--json show %s", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NULL(strchr(out, 0x1b));
+    CU_ASSERT_PTR_NULL(strstr(out, "\xc2\x9b"));
+    json_object *o = json_tokener_parse(out);
+    CU_ASSERT_PTR_NOT_NULL(o);
+    json_object_put(o);
+    /* Cannot reach: the message names --url and DTX_URL. */
+    CU_ASSERT_EQUAL(s_ctl_env("", out, sizeof out, "--url http://127.0.0.1:1 overview"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--url"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "DTX_URL"));
+    /* 401 without a token and with a wrong one: names --token-file and the
+     * environment variables. */
+    snprintf(cmd, sizeof cmd, "--url %s begin", w.url);
+    CU_ASSERT_EQUAL(s_ctl_env("", out, sizeof out, cmd), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "sent no token"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--token-file"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "DTX_TOKEN_FILE"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "DTX_TOKEN"));
+    CU_ASSERT_EQUAL(s_ctl_env("DTX_TOKEN=wrong-token-0123456789", out, sizeof out, cmd), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "was refused"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--token-file"));
+    ta_down(&w);
+}
+
 INTEG_SUITE(admin_ctl)
 {
     CU_pSuite s = CU_add_suite("admin_ctl", NULL, NULL);
     CU_add_test(s, "dtxctl tables, json and exit codes", test_dtxctl_tables_json_and_exit_codes);
+    CU_add_test(s, "dtxctl escapes what the server sends and names its options",
+                test_dtxctl_escapes_what_the_server_sends_and_names_its_options);
 }

@@ -90,6 +90,38 @@ static void test_ulid_prefix_and_durations(void)
     CU_ASSERT_EQUAL(dtx_duration_parse_ms(""), -1);
 }
 
+static void test_durations_at_their_limits_never_overflow(void)
+{
+    /* 100 years is the largest, in every unit. */
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("36500d"), DTX_DURATION_MAX_MS);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("36501d"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("876000h"), DTX_DURATION_MAX_MS);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("876001h"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("52560000m"), DTX_DURATION_MAX_MS);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("52560001m"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("3153600000"), DTX_DURATION_MAX_MS);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("3153600001s"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("3153600000000ms"), DTX_DURATION_MAX_MS);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("3153600000001ms"), -1);
+    /* What the attacker sent: the count in range of the old check, the
+     * product past INT64_MAX (UBSan stopped the server). */
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("999999999999d"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("106751991167301d"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("9223372036854775807ms"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("9223372036854775808"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("99999999999999999999999999d"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("0"), 0);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("0ms"), 0);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("+5s"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms(" 5s"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms("5 s"), -1);
+    CU_ASSERT_EQUAL(dtx_duration_parse_ms(NULL), -1);
+    dtx_listq_t q;
+    CU_ASSERT_EQUAL(s_parse(&q, (const char *const[]){ "min_age", "999999999999d", NULL }), DTX_EINVAL);
+    CU_ASSERT_EQUAL(s_parse(&q, (const char *const[]){ "max_age", "999999999999d", NULL }), DTX_EINVAL);
+    CU_ASSERT_EQUAL(s_parse(&q, (const char *const[]){ "max_age", "36500d", NULL }), 0);
+}
+
 static void test_list_filters_become_keyset_bounds(void)
 {
     dtx_listq_t q;
@@ -136,4 +168,6 @@ UNIT_SUITE(admin_auth)
     CU_add_test(s, "constant-time compare is exact", test_constant_time_compare_is_exact);
     CU_add_test(s, "ulid prefix and durations", test_ulid_prefix_and_durations);
     CU_add_test(s, "list filters become keyset bounds", test_list_filters_become_keyset_bounds);
+    CU_add_test(s, "durations at their limits never overflow",
+                test_durations_at_their_limits_never_overflow);
 }

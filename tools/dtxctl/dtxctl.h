@@ -6,6 +6,8 @@
 #ifndef DTXCTL_H
 #define DTXCTL_H
 
+#include <stdio.h>
+
 #include <json-c/json.h>
 
 #define DTXCTL_OK          0 /* done */
@@ -36,6 +38,14 @@ int  dtxctl_call(dtxctl_t *c, const char *method, const char *path, json_object 
                  json_object **out);
 
 /* Output (print.c): a table by default, the JSON with --json. */
+/* s with every control character, C1 control, DEL, invalid UTF-8 byte and
+ * backslash escaped (\xNN, \n, \t, \r, \\), in out (cut to cap). */
+const char *dtxctl_safe_into(const char *s, char *out, size_t cap);
+/* The same in one of 16 rotating static buffers of 1 KiB: for printf
+ * arguments. */
+const char *dtxctl_safe(const char *s);
+/* Writes JSON text with DEL, C1 controls and invalid UTF-8 escaped too. */
+void dtxctl_put_json(FILE *f, const char *text);
 /* Prints a list page; returns its next cursor (valid while res lives). */
 const char *dtxctl_list_print(dtxctl_t *c, json_object *res, int header, int quiet_more);
 void dtxctl_show_print(dtxctl_t *c, json_object *res);

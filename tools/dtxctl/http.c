@@ -48,7 +48,8 @@ int dtxctl_read_token(dtxctl_t *c, const char *path)
     FILE *f = fopen(path, "r");
     char line[400];
     if (!f || !fgets(line, sizeof line, f)) {
-        fprintf(stderr, "dtxctl: cannot read a token from %s\n", path);
+        fprintf(stderr, "dtxctl: cannot read a token from %s (--token-file / DTX_TOKEN_FILE)\n",
+                dtxctl_safe(path));
         if (f)
             fclose(f);
         return -1;
@@ -107,7 +108,11 @@ int dtxctl_call(dtxctl_t *c, const char *method, const char *path, json_object *
     curl_slist_free_all(hdrs);
     int rc;
     if (cc != CURLE_OK) {
-        fprintf(stderr, "dtxctl: cannot reach %s: %s\n", c->url, curl_easy_strerror(cc));
+        fprintf(stderr,
+                "dtxctl: cannot reach %s: %s\n"
+                "hint: give dtxd's admin URL with --url URL or the DTX_URL environment variable "
+                "(dtxd --http-url-file writes it; the default is http://127.0.0.1:7080)\n",
+                dtxctl_safe(c->url), curl_easy_strerror(cc));
         rc = DTXCTL_UNREACHABLE;
         goto out;
     }
@@ -128,15 +133,23 @@ int dtxctl_call(dtxctl_t *c, const char *method, const char *path, json_object *
         goto out;
     }
     if (c->json && buf.data) {
-        fputs(buf.data, stdout);
+        dtxctl_put_json(stdout, buf.data);
         fputc('\n', stdout);
     } else {
         json_object *e = NULL;
         const char *msg = res && json_object_object_get_ex(res, "error", &e)
                               ? json_object_get_string(e)
                               : "no details";
-        fprintf(stderr, "dtxctl: HTTP %ld: %s\n", status, msg);
+        fprintf(stderr, "dtxctl: HTTP %ld: %s\n", status, dtxctl_safe(msg));
     }
+    if (status == 401)
+        fprintf(stderr, "hint: %s; give one with --token-file FILE (or DTX_TOKEN_FILE), "
+                        "--token TOKEN (or DTX_TOKEN), the token from dtxd's "
+                        "--admin-token-file\n",
+                c->token[0] ? "the token dtxctl sent was refused" : "dtxctl sent no token");
+    else if (status == 421)
+        fprintf(stderr, "hint: dtxd does not answer to the host name in --url / DTX_URL; "
+                        "use 127.0.0.1 or a name given to dtxd with --admin-allow-host\n");
     if (res)
         json_object_put(res);
 out:

@@ -1,16 +1,117 @@
-/* print.c — dtxctl's output: aligned tables for people, JSON for scripts. */
+/*
+ * print.c — dtxctl's output: aligned tables for people, JSON for scripts.
+ *
+ * Invariant: no byte the server sent reaches the terminal as a control
+ * character. Every text field goes through dtxctl_safe (control
+ * characters, C1 controls, DEL and invalid UTF-8 become \xNN, \n, \t,
+ * \r; a backslash becomes \\), and JSON goes through dtxctl_put_json
+ * (json-c already writes C0 controls as \u00NN; DEL, C1 controls and
+ * invalid UTF-8 are escaped too). An audit reason or an error message can
+ * hold anything a writer of the database put there.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "dtxctl.h"
 
+/* The length of the valid UTF-8 sequence at s (2..4) that is not a C1
+ * control, or 0. */
+static size_t s_utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        min = 0xA0; /* U+0080..U+009F are C1 controls */
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    unsigned cp = c & (0x7Fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+const char *dtxctl_safe_into(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p && o + 5 < cap) {
+        size_t n = *p >= 0x80 ? s_utf8_len(p) : 0;
+        if (n > 0) {
+            memcpy(out + o, p, n);
+            o += n;
+            p += n;
+        } else if (*p == '\\') {
+            out[o++] = '\\';
+            out[o++] = '\\';
+            p++;
+        } else if (*p == '\n' || *p == '\t' || *p == '\r') {
+            out[o++] = '\\';
+            out[o++] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+            p++;
+        } else if (*p < 0x20 || *p >= 0x7F) {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02X", *p);
+            p++;
+        } else {
+            out[o++] = (char)*p++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *dtxctl_safe(const char *s)
+{
+    /* Enough buffers for every field of one printf. */
+    static char bufs[16][1024];
+    static unsigned next;
+    return dtxctl_safe_into(s, bufs[next++ % 16], sizeof bufs[0]);
+}
+
+void dtxctl_put_json(FILE *f, const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        size_t n = *p >= 0x80 ? s_utf8_len(p) : 0;
+        if (n > 0) {
+            fwrite(p, 1, n, f);
+            p += n;
+        } else if (*p >= 0x80 && p[0] == 0xC2 && p[1] >= 0x80 && p[1] < 0xA0) {
+            fprintf(f, "\\u00%02x", p[1]); /* a C1 control, as JSON */
+            p += 2;
+        } else if (*p >= 0x80) {
+            fputs("\\ufffd", f); /* not UTF-8 */
+            p++;
+        } else if ((*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') || *p == 0x7F) {
+            /* Inside strings json-c escapes C0 itself; its layout is whitespace. */
+            fprintf(f, "\\u%04x", *p);
+            p++;
+        } else {
+            fputc(*p++, f);
+        }
+    }
+}
+
 static const char *s_get(json_object *o, const char *k)
 {
     json_object *v = NULL;
     if (!o || !json_object_object_get_ex(o, k, &v) || !v)
         return "";
-    return json_object_get_string(v);
+    return dtxctl_safe(json_object_get_string(v));
 }
 
 static long long s_num(json_object *o, const char *k)
@@ -31,7 +132,9 @@ static json_object *s_arr(json_object *o, const char *k)
 
 static void s_json(json_object *res)
 {
-    puts(json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    dtxctl_put_json(stdout, json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+    fputc('\n', stdout);
 }
 
 /* "12s", "5m", "3h", "2d" since epoch ms t. */
@@ -86,7 +189,7 @@ const char *dtxctl_list_print(dtxctl_t *c, json_object *res, int header, int qui
         for (size_t j = 0; rs && j < json_object_array_length(rs); j++) {
             size_t n = strlen(res_list);
             snprintf(res_list + n, sizeof res_list - n, "%s%s", j ? "," : "",
-                     json_object_get_string(json_object_array_get_idx(rs, j)));
+                     dtxctl_safe(json_object_get_string(json_object_array_get_idx(rs, j))));
         }
         printf("%-26s  %-10s  %-4s  %5s  %3lld  %-20.20s  %4lld  %.60s\n", s_get(t, "gid"),
                s_get(t, "state"), s_get(t, "mode"), s_age(s_num(t, "created_ms"), age, sizeof age),

@@ -138,7 +138,7 @@ $(DTXD): $(call obj,coordinator/main.c) $(LIBCORE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c samples/sample_log.c samples/sample_ready.c) $(LIBDTX_A)
+$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c samples/sample_log.c samples/sample_ready.c samples/sample_db.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -90,6 +90,7 @@
 #define DTX_DRAIN_MAX         64    /* messages read from one link per pass */
 #define DTX_REPLY_MAX         256   /* a PHASE_REPLY without payload fits */
 #define DTX_HANDSHAKE_LOG_MS  60000 /* repeated handshake failures: one line per */
+#define DTX_DB_FAIL_LOG_MS    5000  /* handler failures for DTX_EDB: one line per */
 #define DTX_HANDSHAKE_DROPS   5     /* drops during handshakes before one is logged */
 
 /* One served resource. */
@@ -149,6 +150,8 @@ struct dtx_participant {
     dtx_curve_keys_t        curve;                   /* credentials of later links */
     int                     curve_on;                /* curve holds loaded keys */
     uint8_t                *buf;                     /* DTX_MSG_MAX receive buffer */
+    int64_t                 db_failure_logged_ms;    /* last DTX_EDB handler failure logged */
+    unsigned                db_failures;             /* DTX_EDB failures since then */
     dtx_msg_t               msg;                     /* message being handled */
     atomic_int              stop;                    /* set by dtx_participant_stop: any thread or a signal handler (lock-free) */
     dtx_ready_fn            on_ready;                /* dtx_participant_set_ready; NULL none */
@@ -732,7 +735,21 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
             outcome = DTX_OUTCOME_OK;
         else if (rc == DTX_EREFUSED && (m->op == DTX_OP_TRY || m->op == DTX_OP_PREPARE))
             outcome = DTX_OUTCOME_REFUSED;
-        if (outcome == DTX_OUTCOME_FAILED)
+        if (outcome == DTX_OUTCOME_FAILED && rc == DTX_EDB) {
+            /* The database is down: every phase fails alike until it is
+             * back; one line per DTX_DB_FAIL_LOG_MS with the count. */
+            int64_t now = dtx_clock_mono_ms();
+            self->db_failures++;
+            if (!self->db_failure_logged_ms || now - self->db_failure_logged_ms >= DTX_DB_FAIL_LOG_MS) {
+                dtx_log_warn("handler failed: database unavailable, phase answered failed "
+                             "(the coordinator retries)",
+                             "gid=%s branch=%u op=%s resource=%s failures=%u", m->gid,
+                             (unsigned)m->branch, dtx_op_name(m->op), m->resource,
+                             self->db_failures);
+                self->db_failure_logged_ms = now;
+                self->db_failures = 0;
+            }
+        } else if (outcome == DTX_OUTCOME_FAILED)
             dtx_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u resource=%s error=\"%s\"",
                          m->gid, (unsigned)m->branch, dtx_op_name(m->op),
                          (unsigned)m->attempt, m->resource, dtx_strerror(rc));

@@ -17,10 +17,21 @@ BUILD=${BUILD:-build}
 dest=$(mktemp -d /tmp/dtx-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
-for f in bin/dtxd bin/dtxctl lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 lib/pkgconfig/libdtx.pc \
+for f in bin/dtxd bin/dtxctl bin/dtx-gateway lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 \
+         lib/libdtx.so.0.1.0 lib/pkgconfig/libdtx.pc \
          include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h include/dtx/logging.h; do
     [ -e "$dest/usr/$f" ] || { echo "install: missing $f" >&2; exit 1; }
 done
+# The links a linker and the loader need: libdtx.so (-ldtx) and the
+# soname libdtx.so.0, both to the one file.
+[ "$(readlink "$dest/usr/lib/libdtx.so")" = libdtx.so.0 ] &&
+[ "$(readlink "$dest/usr/lib/libdtx.so.0")" = libdtx.so.0.1.0 ] &&
+[ -f "$dest/usr/lib/libdtx.so.0.1.0" ] && [ ! -L "$dest/usr/lib/libdtx.so.0.1.0" ] || {
+    echo "install: want libdtx.so -> libdtx.so.0 -> libdtx.so.0.1.0 (a file)" >&2; exit 1; }
+soname=$(readelf -d "$dest/usr/lib/libdtx.so.0.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = libdtx.so.0 ] || { echo "install: libdtx's soname is '$soname', not libdtx.so.0" >&2; exit 1; }
+"$dest/usr/bin/dtx-gateway" --help >/dev/null 2>&1 || {
+    echo "install: the installed dtx-gateway does not run (--help)" >&2; exit 1; }
 grep -qx 'prefix=/usr' "$dest/usr/lib/pkgconfig/libdtx.pc" || {
     echo "install: libdtx.pc does not say prefix=/usr" >&2; exit 1; }
 cat > "$dest/app.c" <<'C'

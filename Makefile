@@ -1,8 +1,9 @@
 # dtx — top-level build.
 #
 #   make            build everything (libraries, dtxd, samples, tests)
-#   make test       install missing packages, build, run unit + integration
-#                   tests and the short drill against a private PostgreSQL
+#   make test       install missing packages, build, run every stage of
+#                   tests/run.sh against a private PostgreSQL: layers, unit,
+#                   integration, browser, install, fuzz, tsan, drill
 #   make test SAN=1 the same under AddressSanitizer + UBSan (leaks fail it)
 #   make test TSAN=1 the same under ThreadSanitizer (build-tsan/; a report
 #                   fails it). make test always runs the tsan stage.

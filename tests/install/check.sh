@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # tests/install/check.sh — `make install` delivers a usable SDK: installs
-# into a scratch DESTDIR with PREFIX=/usr, then builds a program against the
-# installed headers and library found through the installed pkg-config
-# file only (static and shared), and runs it.
+# into a scratch DESTDIR with PREFIX=/usr (dtxd, dtxctl, dtx-gateway, the
+# library and its links), then builds a program against the installed
+# headers and library found through the installed pkg-config file only
+# (static and shared), and runs it; checks that libdtx writes nothing to
+# stderr by itself and that the samples include only installed headers;
+# then runs README.md's "Run it yourself" as written (tests/install/readme.sh).
 #   BUILD=build tests/install/check.sh
 set -euo pipefail
 # SAN=1 / TSAN=1: the libraries carry ASan/UBSan or TSan, so the test
@@ -154,4 +157,12 @@ if [ -n "$bad_includes" ]; then
     exit 1
 fi
 echo "install: the samples include only installed headers"
-echo "install: ok (headers, static and shared library, pkg-config file, dtxd)"
+# README.md's "Run it yourself", command by command (tests/install/readme.sh).
+# Its reader builds without sanitizers: a program cc builds there cannot
+# load an ASan or TSan libdtx.so, so SAN=1 and TSAN=1 runs skip it.
+if [ "$SAN" = 0 ] && [ "$TSAN" = 0 ]; then
+    BUILD="$BUILD" "$ROOT/tests/install/readme.sh"
+else
+    echo "install: README's Run it yourself skipped (SAN=$SAN TSAN=$TSAN)"
+fi
+echo "install: ok (headers, static and shared library with its links, pkg-config file, dtxd, dtxctl, dtx-gateway, README's Run it yourself)"

@@ -162,7 +162,9 @@ echo "install: the samples include only installed headers"
 # load an ASan or TSan libdtx.so, so SAN=1 and TSAN=1 runs skip it.
 if [ "$SAN" = 0 ] && [ "$TSAN" = 0 ]; then
     BUILD="$BUILD" "$ROOT/tests/install/readme.sh"
+    readme=", README's Run it yourself"
 else
+    readme=""
     echo "install: README's Run it yourself skipped (SAN=$SAN TSAN=$TSAN)"
 fi
-echo "install: ok (headers, static and shared library with its links, pkg-config file, dtxd, dtxctl, dtx-gateway, README's Run it yourself)"
+echo "install: ok (headers, static and shared library with its links, pkg-config file, dtxd, dtxctl, dtx-gateway$readme)"

@@ -1,16 +1,17 @@
 # dtx — top-level build.
 #
 #   make            build everything (libraries, dtxd, samples, tests)
-#   make test       install missing packages, build, run unit + integration
-#                   tests and the short drill against a private PostgreSQL
+#   make test       install missing packages, build, run every stage of
+#                   tests/run.sh against a private PostgreSQL: layers, unit,
+#                   integration, browser, install, fuzz, tsan, drill
 #   make test SAN=1 the same under AddressSanitizer + UBSan (leaks fail it)
 #   make test TSAN=1 the same under ThreadSanitizer (build-tsan/; a report
 #                   fails it). make test always runs the tsan stage.
 #   make demo       the bank transfer demo (private PostgreSQL, dtxd, two
 #                   participants, a batch of transfers)
 #   make bench      benchmarks (not part of make test)
-#   make install    PREFIX=/usr/local DESTDIR= : dtxd, libdtx (.a/.so),
-#                   headers, pkg-config file
+#   make install    PREFIX=/usr/local DESTDIR= : dtxd, dtxctl, dtx-gateway,
+#                   libdtx (.a, .so with its links), headers, pkg-config file
 #   make clean
 
 PREFIX    ?= /usr/local
@@ -138,7 +139,7 @@ $(DTXD): $(call obj,coordinator/main.c) $(LIBCORE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c samples/sample_log.c samples/sample_ready.c) $(LIBDTX_A)
+$(BUILD)/bin/bank-participant: $(call obj,samples/bank/participant.c samples/bank/bank.c samples/sample_log.c samples/sample_ready.c samples/sample_db.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -206,13 +207,19 @@ drill: deps
 	$(MAKE) all
 	BUILD=$(BUILD) SAN=$(SAN) tests/drill/drill.sh
 
-install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl
+# libdtx.so.$(DTX_VERSION) is the file; libdtx.so.0 (its soname: what a
+# program finds at run time) and libdtx.so (what `cc -ldtx` finds) link to it.
+DTX_VERSION := 0.1.0
+install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl $(BUILD)/bin/dtx-gateway
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/dtx
 	install -m 755 $(DTXD) $(DESTDIR)$(PREFIX)/bin/dtxd
 	install -m 755 $(BUILD)/bin/dtxctl $(DESTDIR)$(PREFIX)/bin/dtxctl
+	install -m 755 $(BUILD)/bin/dtx-gateway $(DESTDIR)$(PREFIX)/bin/dtx-gateway
 	install -m 644 $(LIBDTX_A) $(DESTDIR)$(PREFIX)/lib/libdtx.a
-	install -m 755 $(LIBDTX_SO) $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
-	ln -sf libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so
+	rm -f $(DESTDIR)$(PREFIX)/lib/libdtx.so $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
+	install -m 755 $(LIBDTX_SO) $(DESTDIR)$(PREFIX)/lib/libdtx.so.$(DTX_VERSION)
+	ln -s libdtx.so.$(DTX_VERSION) $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
+	ln -s libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/dtx/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' participant-sdk/libdtx.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc

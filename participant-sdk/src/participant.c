@@ -56,7 +56,16 @@
  *  - dropped during the handshake (a wrong server-key looks like that):
  *    ZeroMQ retries by itself every 100 ms.
  * The first definitive failure after a success is logged at once, a run of
- * drops after 5 of them; repeats at most once a minute, with their count.
+ * drops after 5 of them; repeats at most once a minute, with their count. *
+ * A connection that was up and ends: ZeroMQ reconnects by itself after a
+ * network failure (the monitor then reports CONNECT_RETRIED at once) but
+ * not after a protocol error such as a frame over ZMQ_MAXMSGSIZE; a link
+ * whose connection ended without CONNECT_RETRIED makes a new socket after
+ * 3 intervals (one warning), registers again and serves on.
+ *
+ * Heartbeat intervals, ours or a coordinator's, stay within the floor and
+ * ceiling of participant_timing.h (an interval outside them from a
+ * coordinator is clamped and warned about once per change).
  */
 #include <assert.h>
 #include <errno.h>
@@ -73,14 +82,15 @@
 #include "dtx/id.h"
 #include "dtx/log.h"
 #include "dtx/proto.h"
+#include "participant_timing.h"
 #include "sdk_internal.h"
 
-#define DTX_HEARTBEAT_DEFAULT 1000  /* ms */
 #define DTX_STALE_INTERVALS   3     /* silent intervals before registering again */
 #define DTX_STOP_CHECK_MS     100   /* longest wait between checks of the stop flag */
 #define DTX_DRAIN_MAX         64    /* messages read from one link per pass */
 #define DTX_REPLY_MAX         256   /* a PHASE_REPLY without payload fits */
 #define DTX_HANDSHAKE_LOG_MS  60000 /* repeated handshake failures: one line per */
+#define DTX_DB_FAIL_LOG_MS    5000  /* handler failures for DTX_EDB: one line per */
 #define DTX_HANDSHAKE_DROPS   5     /* drops during handshakes before one is logged */
 
 /* One served resource. */
@@ -115,6 +125,8 @@ struct coord_link {
     int64_t  handshake_logged_ms;         /* when the last one was logged (mono) */
     int64_t  reopen_ms;                   /* ZeroMQ gave the connection up: new socket
                                              then (mono); 0 none */
+    int      dropped;                     /* an up connection ended and ZeroMQ has not
+                                             said it retries (CONNECT_RETRIED) yet */
     int64_t  last_ok_ms;                  /* last REGISTER_OK / HEARTBEAT_OK (mono) */
     int64_t  last_round_ms;               /* when the latest round started (mono) */
     int64_t  next_heartbeat_ms;           /* when the next HEARTBEAT is due (mono) */
@@ -138,6 +150,8 @@ struct dtx_participant {
     dtx_curve_keys_t        curve;                   /* credentials of later links */
     int                     curve_on;                /* curve holds loaded keys */
     uint8_t                *buf;                     /* DTX_MSG_MAX receive buffer */
+    int64_t                 db_failure_logged_ms;    /* last DTX_EDB handler failure logged */
+    unsigned                db_failures;             /* DTX_EDB failures since then */
     dtx_msg_t               msg;                     /* message being handled */
     atomic_int              stop;                    /* set by dtx_participant_stop: any thread or a signal handler (lock-free) */
     dtx_ready_fn            on_ready;                /* dtx_participant_set_ready; NULL none */
@@ -240,12 +254,11 @@ int dtx_participant_set_curve(dtx_participant_t *self, const char *key_file)
 }
 
 /* The heartbeat interval used with link: ours, or the coordinator's when
- * it asked for a shorter one (it expires instances by its own interval). */
+ * it asked for a shorter one (it expires instances by its own interval),
+ * never outside the bounds of participant_timing.h. */
 static int s_interval(const dtx_participant_t *self, const struct coord_link *link)
 {
-    if (link->coordinator_hb_ms > 0 && link->coordinator_hb_ms < (uint32_t)self->heartbeat_ms)
-        return (int)link->coordinator_hb_ms;
-    return self->heartbeat_ms;
+    return dtx_participant_link_interval(self->heartbeat_ms, link->coordinator_hb_ms);
 }
 
 /* Starts a registration round on link: every resource is (re)sent. */
@@ -334,6 +347,7 @@ static int s_link_open(dtx_participant_t *self, struct coord_link *link)
         goto err;
     if (zmq_socket_monitor(sock, monitor_ep,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_CONNECT_RETRIED |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
@@ -508,7 +522,7 @@ int dtx_participant_serve_2pc(dtx_participant_t *self, const char *resource,
 void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms)
 {
     assert(self);
-    self->heartbeat_ms = interval_ms > 0 ? interval_ms : DTX_HEARTBEAT_DEFAULT;
+    self->heartbeat_ms = dtx_participant_own_interval(interval_ms);
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < self->nlinks; i++)
         if (self->links[i]->next_heartbeat_ms > now + s_interval(self, self->links[i]))
@@ -587,6 +601,14 @@ static void s_on_register_ok(dtx_participant_t *self, struct coord_link *link, i
 {
     if (s_note_coordinator(self, link, now))
         return;
+    if (self->msg.heartbeat_ms != link->coordinator_hb_ms &&
+        self->msg.heartbeat_ms > 0 &&
+        (self->msg.heartbeat_ms < DTX_HEARTBEAT_MIN_MS || self->msg.heartbeat_ms > DTX_HEARTBEAT_MAX_MS))
+        dtx_log_warn("coordinator heartbeat interval out of bounds, clamped",
+                     "instance=%s endpoint=%s asked_ms=%u used_ms=%d min_ms=%d max_ms=%d",
+                     self->instance, link->endpoint, (unsigned)self->msg.heartbeat_ms,
+                     dtx_participant_link_interval(self->heartbeat_ms, self->msg.heartbeat_ms),
+                     DTX_HEARTBEAT_MIN_MS, DTX_HEARTBEAT_MAX_MS);
     link->coordinator_hb_ms = self->msg.heartbeat_ms;
     int i = s_find_resource(self, self->msg.resource);
     if (i < 0) {
@@ -713,7 +735,21 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
             outcome = DTX_OUTCOME_OK;
         else if (rc == DTX_EREFUSED && (m->op == DTX_OP_TRY || m->op == DTX_OP_PREPARE))
             outcome = DTX_OUTCOME_REFUSED;
-        if (outcome == DTX_OUTCOME_FAILED)
+        if (outcome == DTX_OUTCOME_FAILED && rc == DTX_EDB) {
+            /* The database is down: every phase fails alike until it is
+             * back; one line per DTX_DB_FAIL_LOG_MS with the count. */
+            int64_t now = dtx_clock_mono_ms();
+            self->db_failures++;
+            if (!self->db_failure_logged_ms || now - self->db_failure_logged_ms >= DTX_DB_FAIL_LOG_MS) {
+                dtx_log_warn("handler failed: database unavailable, phase answered failed "
+                             "(the coordinator retries)",
+                             "gid=%s branch=%u op=%s resource=%s failures=%u", m->gid,
+                             (unsigned)m->branch, dtx_op_name(m->op), m->resource,
+                             self->db_failures);
+                self->db_failure_logged_ms = now;
+                self->db_failures = 0;
+            }
+        } else if (outcome == DTX_OUTCOME_FAILED)
             dtx_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u resource=%s error=\"%s\"",
                          m->gid, (unsigned)m->branch, dtx_op_name(m->op),
                          (unsigned)m->attempt, m->resource, dtx_strerror(rc));
@@ -862,6 +898,7 @@ static void s_link_events(dtx_participant_t *self, struct coord_link *link, int6
             dtx_log_info("connected to coordinator", "instance=%s endpoint=%s curve=%s",
                          self->instance, link->endpoint, link->curve ? "on" : "off");
             link->connected = 1;
+            link->dropped = 0;
             link->handshake_failures = 0;
             link->handshake_logged = 0;
             if (!link->pending || link->next_resource > 0)
@@ -869,11 +906,24 @@ static void s_link_events(dtx_participant_t *self, struct coord_link *link, int6
         } else if (event == ZMQ_EVENT_DISCONNECTED) {
             /* A failed handshake disconnects too: only a connection that
              * was up is news. */
-            if (link->connected)
+            if (link->connected) {
                 dtx_log_warn("disconnected from coordinator", "instance=%s endpoint=%s",
                              self->instance, link->endpoint);
+                /* ZeroMQ reconnects after a network failure (CONNECT_RETRIED
+                 * follows at once) but not after a protocol error, such as
+                 * a frame over ZMQ_MAXMSGSIZE: then only a new socket
+                 * brings the participant back. */
+                link->dropped = 1;
+                if (!link->reopen_ms)
+                    link->reopen_ms = now + (int64_t)DTX_STALE_INTERVALS * s_interval(self, link);
+            }
             link->connected = 0;
             link->registered = 0;
+        } else if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+            if (link->dropped) {
+                link->dropped = 0;
+                link->reopen_ms = 0;
+            }
         } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
                    event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
                    event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
@@ -893,8 +943,13 @@ static int64_t s_timers(dtx_participant_t *self, int64_t now, int *rc)
         int64_t interval = s_interval(self, link);
         if (link->reopen_ms && now >= link->reopen_ms) {
             /* Kept on failure: the old socket stays and we try later. */
+            if (link->dropped)
+                dtx_log_warn("connection to coordinator ended for good (a frame over the size "
+                             "limit or a protocol error); connecting again",
+                             "instance=%s endpoint=%s", self->instance, link->endpoint);
             if (s_link_open(self, link) == 0) {
                 link->reopen_ms = 0;
+                link->dropped = 0;
                 dtx_log_debug("connecting to coordinator again", "instance=%s endpoint=%s",
                               self->instance, link->endpoint);
                 s_round_start(self, link, now);

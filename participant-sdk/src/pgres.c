@@ -38,6 +38,7 @@
 
 #include "barrier_internal.h"
 #include "dtx/barrier.h"
+#include "dtx/clock.h"
 #include "dtx/log.h"
 #include "dtx/pgres.h"
 #include "dtx/proto.h"
@@ -52,7 +53,13 @@ struct dtx_pgres {
     void           *arg;              /* passed to work */
     int             lock_timeout_ms;  /* SET LOCAL lock_timeout of prepare and abort */
     char            dbname[DTX_NAME_SIZE * 2]; /* for log lines */
+    int64_t         down_since_ms;    /* the connection was found lost then (mono); 0 up */
+    int64_t         retry_at_ms;      /* no reconnect attempt before then (mono) */
+    int             backoff_ms;       /* wait after the next failed attempt */
 };
+
+#define DTX_PGRES_BACKOFF_MIN_MS 100   /* first wait after a failed reconnect */
+#define DTX_PGRES_BACKOFF_MAX_MS 5000  /* longest wait between reconnects */
 
 /* ------------------------------------------------------------------ */
 /* Names (pure)                                                        */
@@ -133,7 +140,19 @@ static void s_log_db(dtx_pgres_t *self, const dtx_call_t *call, const char *what
                   s_pg_error(self->conn, err, sizeof err));
 }
 
-/* Makes sure the connection is usable (after a database restart). */
+/* PostgreSQL's notices (a NOTICE or WARNING from the server) go to the
+ * log handler, escaped, instead of libpq's default: stderr. */
+static void s_notice(void *arg, const char *message)
+{
+    (void)arg;
+    dtx_log_info("postgresql notice", "message=\"%s\"", DTX_Q(message));
+}
+
+/* Makes sure the connection is usable (after a database restart). A lost
+ * connection is reset with a backoff (100 ms doubling to 5 s): until the
+ * next attempt is due the answer is DTX_EDB at once (the phase is then
+ * answered FAILED and the coordinator retries it), so an outage costs one
+ * log line when found, one when over, and no spin. */
 static int s_conn_ready(dtx_pgres_t *self)
 {
     if (PQstatus(self->conn) == CONNECTION_OK) {
@@ -143,14 +162,27 @@ static int s_conn_ready(dtx_pgres_t *self)
         }
         return DTX_OK;
     }
-    dtx_log_warn("database connection lost; reconnecting", "db=%s", self->dbname);
+    int64_t now = dtx_clock_mono_ms();
+    if (!self->down_since_ms) {
+        char err[256];
+        self->down_since_ms = now;
+        self->retry_at_ms = now;
+        self->backoff_ms = DTX_PGRES_BACKOFF_MIN_MS;
+        dtx_log_warn("database connection lost; reconnecting with backoff",
+                     "db=%s error=\"%s\"", self->dbname, s_pg_error(self->conn, err, sizeof err));
+    }
+    if (now < self->retry_at_ms)
+        return DTX_EDB;
     PQreset(self->conn);
     if (PQstatus(self->conn) != CONNECTION_OK) {
-        char err[256];
-        dtx_log_error("cannot reconnect to database", "db=%s error=\"%s\"", self->dbname,
-                      s_pg_error(self->conn, err, sizeof err));
+        self->retry_at_ms = now + self->backoff_ms;
+        self->backoff_ms = self->backoff_ms * 2 > DTX_PGRES_BACKOFF_MAX_MS
+                           ? DTX_PGRES_BACKOFF_MAX_MS : self->backoff_ms * 2;
         return DTX_EDB;
     }
+    dtx_log_info("database connection back", "db=%s down_ms=%lld", self->dbname,
+                 (long long)(now - self->down_since_ms));
+    self->down_since_ms = 0;
     return DTX_OK;
 }
 
@@ -413,6 +445,8 @@ dtx_pgres_t *dtx_pgres_new(const char *conninfo, dtx_pg_work_fn work, void *arg,
     self->lock_timeout_ms = DTX_PGRES_LOCK_TIMEOUT_DEFAULT;
     rc = DTX_EDB;
     self->conn = PQconnectdb(conninfo);
+    if (self->conn)
+        PQsetNoticeProcessor(self->conn, s_notice, NULL); /* kept across PQreset */
     if (!self->conn || PQstatus(self->conn) != CONNECTION_OK) {
         s_errmsg(errbuf, errlen, "cannot connect to the database: %s",
                  self->conn ? s_pg_error(self->conn, pgerr, sizeof pgerr) : "out of memory");

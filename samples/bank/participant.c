@@ -52,13 +52,14 @@
 #include "dtx/barrier.h"
 #include "dtx/dtx.h"
 #include "dtx/pgres.h"
+#include "../sample_db.h"
 #include "../sample_log.h"
 #include "../sample_ready.h"
 
 typedef struct bank {
     bank_config_t cfg;                   /* from the command line */
     char          instance[DTX_NAME_SIZE];/* participant instance name */
-    PGconn       *conn;                  /* the bank's database (TCC) */
+    sample_db_t   db;                    /* the bank's database (TCC) */
     dtx_pgres_t  *pgres;                 /* 2PC over the same database; NULL when off */
     int           ready_failed;          /* s_on_ready failed (and logged why) */
 } bank_t;
@@ -109,18 +110,11 @@ static int s_account_exists(PGconn *conn, const char *account)
     return found;
 }
 
+/* A lost connection is made again with a backoff (sample_db.h): until
+ * then phases fail at once with DTX_EDB, which the coordinator retries. */
 static int s_conn_ready(bank_t *self)
 {
-    if (PQstatus(self->conn) == CONNECTION_OK)
-        return 0;
-    sample_log_warn("database connection lost; reconnecting", "resource=%s", self->cfg.resource);
-    PQreset(self->conn);
-    if (PQstatus(self->conn) != CONNECTION_OK) {
-        sample_log_error("cannot reconnect to database", "resource=%s error=\"%s\"",
-                         self->cfg.resource, PQerrorMessage(self->conn));
-        return DTX_EDB;
-    }
-    return 0;
+    return sample_db_ready(&self->db) == 0 ? 0 : DTX_EDB;
 }
 
 /* ------------------------------------------------------------------ */
@@ -212,8 +206,10 @@ static int s_handle(const dtx_call_t *call, void *arg)
     bank_t *self = arg;
     int rc = s_conn_ready(self);
     if (rc == 0)
-        rc = dtx_barrier_call(self->conn, call, s_apply, self);
-    if (rc != 0 && rc != DTX_EREFUSED)
+        rc = dtx_barrier_call(self->db.conn, call, s_apply, self);
+    /* DTX_EDB: the database is down; sample_db and libdtx log that, not
+     * one line a phase. */
+    if (rc != 0 && rc != DTX_EREFUSED && rc != DTX_EDB)
         sample_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u error=\"%s\"",
                         call->gid, (unsigned)call->branch, dtx_op_name(call->op),
                         (unsigned)call->attempt, dtx_strerror(rc));
@@ -310,13 +306,13 @@ static int s_seed(bank_t *self)
         fprintf(stderr, "bank-participant: --seed wants account=cents[,account=cents...]\n");
         return DTX_EINVAL;
     }
-    if (s_exec(self->conn, "BEGIN") < 0)
+    if (s_exec(self->db.conn, "BEGIN") < 0)
         return DTX_EDB;
     for (int i = 0; i < n; i++) {
         char balance[32];
         snprintf(balance, sizeof balance, "%lld", (long long)seeds[i].balance);
         const char *params[2] = { seeds[i].account, balance };
-        PGresult *r = PQexecParams(self->conn,
+        PGresult *r = PQexecParams(self->db.conn,
                                    "INSERT INTO accounts (id, balance) VALUES ($1, $2) "
                                    "ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance, "
                                    "frozen = 0, incoming = 0",
@@ -327,13 +323,13 @@ static int s_seed(bank_t *self)
                              PQresultErrorMessage(r));
         PQclear(r);
         if (!ok) {
-            s_exec(self->conn, "ROLLBACK");
+            s_exec(self->db.conn, "ROLLBACK");
             return DTX_EDB;
         }
         sample_log_info("seeded", "resource=%s account=%s balance=%lld", self->cfg.resource,
                         seeds[i].account, (long long)seeds[i].balance);
     }
-    return s_exec(self->conn, "COMMIT");
+    return s_exec(self->db.conn, "COMMIT");
 }
 
 /* Registered with every coordinator: say so, write --ready-file. */
@@ -348,6 +344,14 @@ static int s_on_ready(dtx_participant_t *p, void *arg)
         return DTX_EIO;
     }
     return 0;
+}
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_stop_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
 }
 
 int main(int argc, char **argv)
@@ -369,8 +373,17 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int exit_code = 1, rc;
-    /* First, so that SIGTERM/SIGINT during the set-up stop it cleanly. */
-    dtx_participant_t *p = dtx_participant_new(self.instance, &rc);
+    dtx_participant_t *p = NULL;
+    /* A database that is not up yet is waited for; SIGTERM/SIGINT stop
+     * the wait (exit 0). libdtx's signal handling takes over after. */
+    signal(SIGTERM, s_on_stop_signal);
+    signal(SIGINT, s_on_stop_signal);
+    if (sample_db_connect(&self.db, self.cfg.db, self.cfg.resource, &s_stop) < 0) {
+        exit_code = 0;
+        goto out;
+    }
+    /* Before the set-up, so that SIGTERM/SIGINT during it stop it cleanly. */
+    p = dtx_participant_new(self.instance, &rc);
     if (!p) {
         sample_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
                          dtx_strerror(rc));
@@ -378,17 +391,11 @@ int main(int argc, char **argv)
     }
     if (dtx_participant_stop_on_signals(p) < 0)
         goto out;
-    self.conn = PQconnectdb(self.cfg.db);
-    if (PQstatus(self.conn) != CONNECTION_OK) {
-        sample_log_error("cannot connect to database", "resource=%s error=\"%s\"",
-                         self.cfg.resource, PQerrorMessage(self.conn));
-        goto out;
-    }
-    if ((rc = dtx_barrier_migrate(self.conn)) < 0) {
+    if ((rc = dtx_barrier_migrate(self.db.conn)) < 0) {
         sample_log_error("barrier migration failed", "error=\"%s\"", dtx_strerror(rc));
         goto out;
     }
-    if (s_exec(self.conn, s_schema_sql) < 0)
+    if (s_exec(self.db.conn, s_schema_sql) < 0)
         goto out;
     /* Before seeding: a branch left prepared holds its account rows. */
     s_setup_2pc(&self);
@@ -426,6 +433,6 @@ int main(int argc, char **argv)
 out:
     dtx_participant_destroy(&p);
     dtx_pgres_destroy(&self.pgres);
-    PQfinish(self.conn);
+    PQfinish(self.db.conn);
     return exit_code;
 }

@@ -11,7 +11,7 @@ all-parts: $(ORDER_BINS)
 
 $(BUILD)/bin/order-participant: $(BUILD)/obj/samples/order/participant.o $(BUILD)/obj/samples/order/order.o \
                                   $(BUILD)/obj/samples/sample_log.o $(BUILD)/obj/samples/sample_ready.o \
-                                  $(LIBDTX_A)
+                                  $(BUILD)/obj/samples/sample_db.o $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

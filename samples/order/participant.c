@@ -33,6 +33,7 @@
 #include "dtx/dtx.h"
 #include "dtx/pgres.h"
 #include "order.h"
+#include "../sample_db.h"
 #include "../sample_log.h"
 #include "../sample_ready.h"
 
@@ -170,6 +171,7 @@ static const char s_inventory_schema[] =
 static int s_schema(const op_t *self)
 {
     PGconn *conn = PQconnectdb(self->db);
+    sample_db_notices(conn);
     int rc = DTX_EDB;
     if (PQstatus(conn) != CONNECTION_OK) {
         sample_log_error("cannot connect to database", "resource=%s error=\"%s\"", self->resource,
@@ -334,6 +336,14 @@ static int s_parse(op_t *self, int argc, char **argv)
     return 0;
 }
 
+static volatile sig_atomic_t s_stop;
+
+static void s_on_stop_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
 int main(int argc, char **argv)
 {
     op_t self;
@@ -347,8 +357,20 @@ int main(int argc, char **argv)
 
     int exit_code = 1, rc;
     dtx_pgres_t *pg = NULL;
-    /* First, so that SIGTERM/SIGINT during the set-up stop it cleanly. */
-    dtx_participant_t *p = dtx_participant_new(self.instance, &rc);
+    dtx_participant_t *p = NULL;
+    /* A database that is not up yet is waited for (sample_db.h);
+     * SIGTERM/SIGINT stop the wait (exit 0). libdtx's signal handling
+     * takes over after. */
+    signal(SIGTERM, s_on_stop_signal);
+    signal(SIGINT, s_on_stop_signal);
+    sample_db_t wait_db;
+    if (sample_db_connect(&wait_db, self.db, self.resource, &s_stop) < 0) {
+        exit_code = 0;
+        goto out;
+    }
+    PQfinish(wait_db.conn);
+    /* Before the set-up, so that SIGTERM/SIGINT during it stop it cleanly. */
+    p = dtx_participant_new(self.instance, &rc);
     if (!p) {
         sample_log_error("cannot create participant", "instance=%s error=\"%s\"", self.instance,
                          dtx_strerror(rc));

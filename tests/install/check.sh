@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # tests/install/check.sh — `make install` delivers a usable SDK: installs
-# into a scratch DESTDIR with PREFIX=/usr, then builds a program against the
-# installed headers and library found through the installed pkg-config
-# file only (static and shared), and runs it.
+# into a scratch DESTDIR with PREFIX=/usr (dtxd, dtxctl, dtx-gateway, the
+# library and its links), then builds a program against the installed
+# headers and library found through the installed pkg-config file only
+# (static and shared), and runs it; checks that libdtx writes nothing to
+# stderr by itself and that the samples include only installed headers;
+# then runs README.md's "Run it yourself" as written (tests/install/readme.sh).
 #   BUILD=build tests/install/check.sh
 set -euo pipefail
 # SAN=1 / TSAN=1: the libraries carry ASan/UBSan or TSan, so the test
@@ -17,10 +20,21 @@ BUILD=${BUILD:-build}
 dest=$(mktemp -d /tmp/dtx-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
-for f in bin/dtxd bin/dtxctl lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 lib/pkgconfig/libdtx.pc \
+for f in bin/dtxd bin/dtxctl bin/dtx-gateway lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 \
+         lib/libdtx.so.0.1.0 lib/pkgconfig/libdtx.pc \
          include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h include/dtx/logging.h; do
     [ -e "$dest/usr/$f" ] || { echo "install: missing $f" >&2; exit 1; }
 done
+# The links a linker and the loader need: libdtx.so (-ldtx) and the
+# soname libdtx.so.0, both to the one file.
+[ "$(readlink "$dest/usr/lib/libdtx.so")" = libdtx.so.0 ] &&
+[ "$(readlink "$dest/usr/lib/libdtx.so.0")" = libdtx.so.0.1.0 ] &&
+[ -f "$dest/usr/lib/libdtx.so.0.1.0" ] && [ ! -L "$dest/usr/lib/libdtx.so.0.1.0" ] || {
+    echo "install: want libdtx.so -> libdtx.so.0 -> libdtx.so.0.1.0 (a file)" >&2; exit 1; }
+soname=$(readelf -d "$dest/usr/lib/libdtx.so.0.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = libdtx.so.0 ] || { echo "install: libdtx's soname is '$soname', not libdtx.so.0" >&2; exit 1; }
+"$dest/usr/bin/dtx-gateway" --help >/dev/null 2>&1 || {
+    echo "install: the installed dtx-gateway does not run (--help)" >&2; exit 1; }
 grep -qx 'prefix=/usr' "$dest/usr/lib/pkgconfig/libdtx.pc" || {
     echo "install: libdtx.pc does not say prefix=/usr" >&2; exit 1; }
 cat > "$dest/app.c" <<'C'
@@ -75,4 +89,82 @@ cc -std=c11 -Wall -Werror $extra $cflags "$dest/app.c" -o "$dest/app-static" \
     "$prefix/lib/libdtx.a" $(pkg-config --libs libpq libzmq json-c) -lpthread
 "$dest/app-static"
 "$prefix/bin/dtxd" --help >/dev/null
-echo "install: ok (headers, static and shared library, pkg-config file, dtxd)"
+
+# libdtx never writes to the host's stderr by itself: with no log handler
+# set, a client that times out, a participant whose coordinator is not
+# there and (with the tests' PostgreSQL) a 2PC resource opened twice on one
+# database — its second migration draws NOTICEs, which libpq's default
+# processor would print — leave stderr empty.
+cat > "$dest/quiet.c" <<'C'
+#include <stdio.h>
+#include <dtx/dtx.h>
+#include <dtx/pgres.h>
+static int work(PGconn *conn, const dtx_call_t *call, void *arg)
+{ (void)conn; (void)call; (void)arg; return 0; }
+int main(int argc, char **argv)
+{
+    int err = 0;
+    char gid[DTX_GID_SIZE];
+    dtx_client_t *c = dtx_client_new("tcp://127.0.0.1:9", &err);
+    if (!c) return 1;
+    dtx_client_set_timeout(c, 300);
+    if (dtx_client_begin(c, DTX_MODE_TCC, 1000, gid) == 0) return 1;
+    dtx_client_destroy(&c);
+    dtx_participant_t *p = dtx_participant_new("quiet-1", &err);
+    if (!p) return 1;
+    dtx_participant_set_heartbeat(p, 50);
+    if (dtx_participant_connect(p, "tcp://127.0.0.1:9") != 0) return 1;
+    dtx_participant_poll(p, 400);
+    dtx_participant_destroy(&p);
+    for (int i = 0; argc > 1 && i < 2; i++) {
+        dtx_pgres_t *pg = dtx_pgres_new(argv[1], work, NULL, &err, NULL, 0);
+        if (!pg) return 3; /* e.g. max_prepared_transactions = 0 */
+        dtx_pgres_destroy(&pg);
+    }
+    return 0;
+}
+C
+cc -std=c11 -Wall -Werror $extra $cflags "$dest/quiet.c" -o "$dest/quiet" $(pkg-config --libs libdtx) \
+    $(pkg-config --libs libpq)
+quiet_db=()
+if [ -n "${DTX_TEST_PGHOST:-}" ]; then
+    "$ROOT/tests/harness/pg.sh" createdb "$DTX_TEST_PGHOST" dtx_install_quiet >/dev/null
+    quiet_db=("host=$DTX_TEST_PGHOST port=${DTX_TEST_PGPORT:-5432} user=postgres dbname=dtx_install_quiet")
+fi
+quiet_rc=0
+LD_LIBRARY_PATH="$prefix/lib" "$dest/quiet" "${quiet_db[@]}" 2>"$dest/quiet.err" || quiet_rc=$?
+if [ "$quiet_rc" -ne 0 ] && [ "$quiet_rc" -ne 3 ]; then
+    echo "install: the stderr check program failed (exit $quiet_rc)" >&2; exit 1
+fi
+if [ -s "$dest/quiet.err" ]; then
+    echo "install: libdtx wrote to stderr with no log handler set:" >&2
+    sed 's/^/    /' "$dest/quiet.err" >&2
+    exit 1
+fi
+echo "install: libdtx wrote nothing to stderr (no handler set${quiet_db:+; pgres opened twice})"
+# The samples (and the benchmark's participant) include only installed
+# headers: the Makefile compiles them against a copy of exactly those
+# (STAGED_HEADERS); this says so in words when someone adds an include.
+bad_includes=$(cd "$ROOT" && grep -HnoE '#include [<"]dtx/[a-z_]+\.h[>"]' samples/*.c samples/*/*.c samples/*.h \
+                   samples/*/*.h bench/bench_participant.c 2>/dev/null |
+               while IFS= read -r hit; do
+                   h=${hit##*dtx/}; h=${h%[>\"]}
+                   [ -e "$prefix/include/dtx/$h" ] || echo "$hit"
+               done)
+if [ -n "$bad_includes" ]; then
+    echo "install: samples include headers make install does not install:" >&2
+    echo "$bad_includes" | sed 's/^/    /' >&2
+    exit 1
+fi
+echo "install: the samples include only installed headers"
+# README.md's "Run it yourself", command by command (tests/install/readme.sh).
+# Its reader builds without sanitizers: a program cc builds there cannot
+# load an ASan or TSan libdtx.so, so SAN=1 and TSAN=1 runs skip it.
+if [ "$SAN" = 0 ] && [ "$TSAN" = 0 ]; then
+    BUILD="$BUILD" "$ROOT/tests/install/readme.sh"
+    readme=", README's Run it yourself"
+else
+    readme=""
+    echo "install: README's Run it yourself skipped (SAN=$SAN TSAN=$TSAN)"
+fi
+echo "install: ok (headers, static and shared library with its links, pkg-config file, dtxd, dtxctl, dtx-gateway$readme)"

@@ -319,8 +319,11 @@ DTX_EXPORT int dtx_participant_serve_2pc(dtx_participant_t *self, const char *re
 
 /* Heartbeat interval (default 1000 ms; a value <= 0 restores it). When a
  * coordinator's REGISTER_OK asks for a shorter interval, that one is used
- * with that coordinator. A coordinator that acknowledges nothing for 3
- * intervals is sent the registration again. */
+ * with that coordinator. Any interval used, ours or a coordinator's, is
+ * kept within 50 ms .. 60 s. A coordinator that acknowledges nothing for 3
+ * intervals is sent the registration again; a connection that ends and
+ * that ZeroMQ will not re-establish (e.g. after a frame over the size
+ * limit) is made again after 3 intervals. */
 DTX_EXPORT void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms);
 
 /* Handles messages and heartbeats for up to timeout_ms (-1: until

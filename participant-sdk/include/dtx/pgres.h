@@ -94,7 +94,11 @@ typedef int (*dtx_pg_work_fn)(PGconn *conn, const dtx_call_t *call, void *arg);
  * explanation in errbuf (both optional): DTX_EINVAL (no conninfo or work),
  * DTX_EDB (cannot connect, migration failed), DTX_ECONFIG
  * (max_prepared_transactions is 0: the message names the database and the
- * fix), DTX_ENOMEM. */
+ * fix), DTX_ENOMEM. The connection's PostgreSQL notices go to the log
+ * handler (dtx/logging.h), never to stderr. A connection lost later is
+ * made again with a backoff (100 ms doubling to 5 s): meanwhile phases
+ * fail at once with DTX_EDB (answered FAILED; the coordinator retries),
+ * and the outage is logged once when found and once when over. */
 DTX_EXPORT dtx_pgres_t *dtx_pgres_new(const char *conninfo, dtx_pg_work_fn work, void *arg,
                                       int *err, char *errbuf, size_t errlen);
 

@@ -59,7 +59,7 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
     memcpy(self->host, h, hl);
     self->host[hl] = '\0';
     self->base_off = (size_t)(h + hl - url);
-    char name[256], port[8] = "80";
+    char name[256], port[24] = "80";
     const char *colon;
     if (self->host[0] == '[') {
         const char *close = strchr(self->host, ']');

@@ -10,6 +10,8 @@
 # transaction, the service runs debit and credit in it, and the gateway
 # COMMITs on 2xx, ROLLs BACK otherwise. Checks that money was conserved and
 # that no transaction is left unfinished; stops everything it started.
+# The admin API's token is made fresh at each start (random, in a 0600
+# file given with --admin-token-file): the sample ships none.
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$ROOT"
@@ -79,8 +81,9 @@ SVC=$(cat "$RUN/service.port")
 
 sed -e "s|tcp://127.0.0.1:7070|$EP|" -e "s|127.0.0.1:9101|127.0.0.1:$SVC|" \
     samples/gateway/gateway.json >"$RUN/gateway.json"
+( umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$RUN/admin.token" )
 start gateway env DTX_CURVE_KEY_FILE="$RUN/keys/gateway.keys" "$BIN/dtx-gateway" --config "$RUN/gateway.json" --listen 127.0.0.1:0 \
-    --admin-listen 127.0.0.1:0 --ready-file "$RUN/gateway.ready"
+    --admin-listen 127.0.0.1:0 --admin-token-file "$RUN/admin.token" --ready-file "$RUN/gateway.ready"
 wait_file "$RUN/gateway.ready" gateway
 read -r GW ADMIN <"$RUN/gateway.ready"
 echo "== gateway on 127.0.0.1:$GW (admin $ADMIN), dtxd $EP, service :$SVC"
@@ -111,6 +114,11 @@ echo "== transactions"
 left=$(q dtx "SELECT count(*) FROM dtx_global WHERE state NOT IN (3, 5)")
 echo "money before $BEFORE, after $AFTER; unfinished transactions: $left"
 [ "$BEFORE" = "$AFTER" ] && [ "$left" = 0 ] || { echo "gateway demo: invariant broken" >&2; exit 1; }
+echo "== admin API (token in $RUN/admin.token)"
+admin() { curl -s -o /dev/null -w '%{http_code}' "$@" "http://127.0.0.1:$ADMIN/config"; }
+a=$(admin); b=$(admin -H "Authorization: Bearer $(cat "$RUN/admin.token")")
+echo "   GET /config without the token: $a, with it: $b"
+[ "$a" = 401 ] && [ "$b" = 200 ] || { echo "gateway demo: admin token not enforced" >&2; exit 1; }
 echo "== gateway metrics (route transfer)"
 curl -s "http://127.0.0.1:$ADMIN/metrics" | grep -E 'route="transfer"' | grep -E "txn|invalid|requests_total" || true
 echo "gateway demo: ok"

@@ -16,7 +16,7 @@
 #include "gw_util.h"
 #include "integ.h"
 
-#define TOKEN "test-token"
+#define TOKEN "test-token-5c1e9a7f3b"
 
 static char s_url[256];
 
@@ -453,7 +453,7 @@ static void test_admin_needs_the_token_and_names_bad_fields(void)
                                  1, &r), 400);
     CU_ASSERT(strstr(r.body, "routes[0].pool: no pool named") != NULL);
     gw_resp_free(&r);
-    CU_ASSERT_EQUAL(gw_admin_put(&gw, TOKEN, "{\"pools\":[],\"routes\":[]}", 1, &r), 200);
+    CU_ASSERT_EQUAL(gw_admin_put(&gw, TOKEN, "{\"admin\":{\"token\":\"" TOKEN "\"},\"pools\":[],\"routes\":[]}", 1, &r), 200);
     gw_resp_free(&r);
     /* validate changed nothing */
     char who[64];

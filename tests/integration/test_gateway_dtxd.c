@@ -58,7 +58,7 @@ static int s_gateway(gw_proc_t *gw, const char *logname, const char *const *extr
                      const char *dtxd_section)
 {
     return gw_gateway_start_args(gw, logname, extra,
-        "{\"admin\":{\"token\":\"gw-admin-token\"},\"dtxd\":{%s},"
+        "{\"admin\":{\"token\":\"gw-admin-token-8d2f61b4\"},\"dtxd\":{%s},"
         "\"pools\":[{\"name\":\"svc\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
         "\"rules\":[{\"name\":\"coord\",\"type\":\"adaptive\",\"signal\":\"dtxd_inflight\","
         "\"dtxd_max_inflight\":%d}],"
@@ -221,7 +221,7 @@ static void test_swap_starts_and_stops_the_watch(void)
     gw_resp_t r;
     /* Start with the route but no rule using the signal. */
     CU_ASSERT_FATAL(gw_gateway_start_args(&gw, "gw-dtxd-swap", extra,
-        "{\"admin\":{\"token\":\"gw-admin-token\"},\"dtxd\":{\"admin\":\"%s\",\"poll_ms\":50},"
+        "{\"admin\":{\"token\":\"gw-admin-token-8d2f61b4\"},\"dtxd\":{\"admin\":\"%s\",\"poll_ms\":50},"
         "\"pools\":[{\"name\":\"svc\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
         "\"routes\":[{\"name\":\"guarded\",\"match\":{\"prefix\":\"/guarded\"},\"pool\":\"svc\"}]}",
         s_w.url, s_up.port) == 0);
@@ -230,25 +230,25 @@ static void test_swap_starts_and_stops_the_watch(void)
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_dtxd_poll_errors_total"), 0);
 
     const char *with_rule =
-        "{\"admin\":{\"token\":\"gw-admin-token\"},\"dtxd\":{\"admin\":\"%s\",\"poll_ms\":50},"
+        "{\"admin\":{\"token\":\"gw-admin-token-8d2f61b4\"},\"dtxd\":{\"admin\":\"%s\",\"poll_ms\":50},"
         "\"pools\":[{\"name\":\"svc\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
         "\"rules\":[{\"name\":\"coord\",\"type\":\"adaptive\",\"signal\":\"dtxd_inflight\","
         "\"dtxd_max_inflight\":1}],"
         "\"routes\":[{\"name\":\"guarded\",\"match\":{\"prefix\":\"/guarded\"},\"pool\":\"svc\","
         "\"rules\":[\"coord\"]}]}";
     snprintf(doc, sizeof doc, with_rule, s_w.url, s_up.port);
-    CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token", doc, 0, &r), 200);
+    CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token-8d2f61b4", doc, 0, &r), 200);
     gw_resp_free(&r);
     CU_ASSERT_EQUAL(s_wait_log("gw-dtxd-swap", "dtxd watch started"), 0);
     CU_ASSERT_EQUAL(s_wait_metric(&gw, "dtx_gw_dtxd_inflight", 0), 0);
 
     /* The rule goes: the watch idles and the reading is cleared. */
     snprintf(doc, sizeof doc,
-             "{\"admin\":{\"token\":\"gw-admin-token\"},\"dtxd\":{\"admin\":\"%s\"},"
+             "{\"admin\":{\"token\":\"gw-admin-token-8d2f61b4\"},\"dtxd\":{\"admin\":\"%s\"},"
              "\"pools\":[{\"name\":\"svc\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
              "\"routes\":[{\"name\":\"guarded\",\"match\":{\"prefix\":\"/guarded\"},"
              "\"pool\":\"svc\"}]}", s_w.url, s_up.port);
-    CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token", doc, 0, &r), 200);
+    CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token-8d2f61b4", doc, 0, &r), 200);
     gw_resp_free(&r);
     CU_ASSERT_EQUAL(s_wait_log("gw-dtxd-swap", "dtxd watch idle"), 0);
     CU_ASSERT_EQUAL(s_wait_metric(&gw, "dtx_gw_dtxd_inflight", -1), 0);
@@ -282,11 +282,11 @@ static void test_signal_without_dtxd_admin_is_refused_at_load(void)
     snprintf(dtxd, sizeof dtxd, "\"admin\":\"%s\"", s_w.url);
     CU_ASSERT_FATAL(s_gateway(&gw, "gw-dtxd-validate", NULL, dtxd) == 0);
     gw_resp_t r;
-    CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token", doc, 1, &r), 400);
+    CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token-8d2f61b4", doc, 1, &r), 400);
     CU_ASSERT(strstr(r.body, "rules[0].signal") != NULL);
     CU_ASSERT(strstr(r.body, "needs dtxd.admin") != NULL);
     gw_resp_free(&r);
-    CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token", doc, 0, &r), 400);
+    CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token-8d2f61b4", doc, 0, &r), 400);
     gw_resp_free(&r);
     CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
 }

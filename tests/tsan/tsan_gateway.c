@@ -50,7 +50,7 @@
 #include "../harness/harness.h"
 #include "../integration/gw_util.h"
 
-#define S_TOKEN    "tsan-token"
+#define S_TOKEN    "tsan-token-4e7b0c93a1"
 #define S_WORKERS  "3"
 #define S_LOADERS  6
 #define S_LOAD_MS  5000

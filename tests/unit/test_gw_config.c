@@ -1,16 +1,21 @@
 /* Gateway configuration: parsing, defaults and errors that name the
  * field (gw_config.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <CUnit/CUnit.h>
 
+#include "dtx/types.h"
 #include "config/gw_config.h"
+#include "config/gw_config_admin.h"
 #include "config/gw_config_parse.h"
 #include "unit.h"
 
+#define S_TOKEN "9f2c41d07be85a3e"  /* 16 characters, random */
+
 static const char *s_ok =
-    "{\"listen\":\"127.0.0.1:8080\",\"admin\":{\"token\":\"s3\"},"
+    "{\"listen\":\"127.0.0.1:8080\",\"admin\":{\"token\":\"" S_TOKEN "\"},"
     "\"dtxd\":{\"endpoint\":\"tcp://127.0.0.1:7070\"},"
     "\"pools\":[{\"name\":\"a\",\"lb\":\"weighted\",\"targets\":[{\"url\":\"http://127.0.0.1:1/\","
     "\"weight\":3},\"http://127.0.0.1:2\"],\"health\":{\"path\":\"/h\"},"
@@ -185,6 +190,110 @@ static void test_dtxd_inflight_errors_name_the_field(void)
     s_expect(doc, "dtxd.pol_ms: unknown field");
 }
 
+/* ---------------- admin: listen ports, token strength, restarts ---------------- */
+
+static void test_listen_ports_are_range_checked(void)
+{
+    s_patch("\"listen\":\"127.0.0.1:8080\"", "\"listen\":\"127.0.0.1:95536\"",
+            "listen: has a bad port (0-65535");
+    s_patch("\"listen\":\"127.0.0.1:8080\"", "\"listen\":\"127.0.0.1:65536\"",
+            "listen: has a bad port");
+    s_patch("\"listen\":\"127.0.0.1:8080\"", "\"listen\":\"127.0.0.1:8o\"", "listen: has a bad port");
+    s_patch("\"admin\":{", "\"admin\":{\"listen\":\"127.0.0.1:-1\",", "admin.listen: has a bad port");
+    s_patch("\"admin\":{", "\"admin\":{\"listen\":\"example.com:80\",", "admin.listen: has a bad host");
+    s_patch("http://127.0.0.1:2", "http://127.0.0.1:2/p?q=1",
+            "pools[0].targets[1].url: must not carry a query");
+    s_patch("http://127.0.0.1:2", "http://127.0.0.1:70000", "pools[0].targets[1].url: has a bad port");
+}
+
+static void test_admin_token_must_be_strong(void)
+{
+    static const char *const weak[] = { "change-me", "s3", "0123456789abcde", /* 15 */
+        "CHANGE_ME-change-me", "changemechangeme", "secret-password-123", "aaaaaaaaaaaaaaaaaaaa",
+        "abababababababababab", "your-token-here-please", NULL };
+    for (int i = 0; weak[i]; i++) {
+        char from[64], to[128], why[160];
+        snprintf(from, sizeof from, "\"token\":\"%s\"", S_TOKEN);
+        snprintf(to, sizeof to, "\"token\":\"%s\"", weak[i]);
+        s_patch(from, to, "admin.token: ");
+        CU_ASSERT_EQUAL(dtx_gw_admin_token_check(weak[i], why, sizeof why), DTX_EINVAL);
+        CU_ASSERT(strstr(why, weak[i]) == NULL);  /* the reason never echoes the token */
+    }
+    char why[160];
+    CU_ASSERT_EQUAL(dtx_gw_admin_token_check("9f2c41d07be85a3e", why, sizeof why), 0);
+    CU_ASSERT_EQUAL(dtx_gw_admin_token_check("test-token-0123456789", why, sizeof why), 0);
+    CU_ASSERT_EQUAL(dtx_gw_admin_token_check("with space in the token", why, sizeof why),
+                    DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_gw_admin_token_check("tab\tinside-the-token-x", why, sizeof why),
+                    DTX_EINVAL);
+    char longest[DTX_GW_ADMIN_TOKEN_MAX + 2];
+    for (int i = 0; i < DTX_GW_ADMIN_TOKEN_MAX + 1; i++)
+        longest[i] = "0123456789abcdef"[i % 16];
+    longest[DTX_GW_ADMIN_TOKEN_MAX + 1] = '\0';
+    CU_ASSERT_EQUAL(dtx_gw_admin_token_check(longest, why, sizeof why), DTX_EINVAL);
+    longest[DTX_GW_ADMIN_TOKEN_MAX] = '\0';
+    CU_ASSERT_EQUAL(dtx_gw_admin_token_check(longest, why, sizeof why), 0);
+}
+
+static int s_token_file(const char *text, char *out, size_t cap, char *err, size_t errlen)
+{
+    char path[] = "/tmp/test-gw-admin-token-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    int rc = dtx_gw_admin_token_load(path, out, cap, err, errlen);
+    remove(path);
+    return rc;
+}
+
+static void test_admin_token_file_is_read_and_checked(void)
+{
+    char tok[DTX_GW_ADMIN_TOKEN_MAX + 1], err[512];
+    CU_ASSERT_EQUAL(s_token_file("# admin token\n\n  9f2c41d07be85a3e  \r\nignored\n", tok,
+                                 sizeof tok, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(tok, "9f2c41d07be85a3e");
+    CU_ASSERT_EQUAL(s_token_file("a1b2:c3d4e5f6a7b8c9d0", tok, sizeof tok, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(tok, "a1b2:c3d4e5f6a7b8c9d0");  /* the whole line, no name: */
+    CU_ASSERT_EQUAL(s_token_file("change-me\n", tok, sizeof tok, err, sizeof err), DTX_EINVAL);
+    CU_ASSERT(strstr(err, "change-me") == NULL);
+    CU_ASSERT(strstr(err, "the token must be") != NULL);
+    CU_ASSERT_EQUAL(s_token_file("# nothing\n\n", tok, sizeof tok, err, sizeof err), DTX_EINVAL);
+    CU_ASSERT(strstr(err, "holds no token") != NULL);
+    CU_ASSERT_EQUAL(s_token_file("", tok, sizeof tok, err, sizeof err), DTX_EINVAL);
+    char small[8];
+    CU_ASSERT_EQUAL(s_token_file("9f2c41d07be85a3e\n", small, sizeof small, err, sizeof err),
+                    DTX_EINVAL);
+    CU_ASSERT(strstr(err, "longer than") != NULL);
+    CU_ASSERT_EQUAL(dtx_gw_admin_token_load("/nonexistent/token", tok, sizeof tok, err, sizeof err),
+                    DTX_EIO);
+}
+
+static void test_restart_fields_are_named(void)
+{
+    char err[DTX_GW_ERR_SIZE], doc[4096];
+    dtx_gw_config_t *a = dtx_gw_config_parse(s_ok, strlen(s_ok), err, sizeof err);
+    dtx_gw_config_t *b = dtx_gw_config_parse(s_ok, strlen(s_ok), err, sizeof err);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT_PTR_NULL(dtx_gw_config_restart_field(a, b));
+    dtx_gw_config_destroy(&b);
+    const char *at = strstr(s_ok, "127.0.0.1:8080");
+    snprintf(doc, sizeof doc, "%.*s127.0.0.1:8081%s", (int)(at - s_ok), s_ok, at + 14);
+    b = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    CU_ASSERT_FATAL(b != NULL);
+    CU_ASSERT_STRING_EQUAL(dtx_gw_config_restart_field(a, b), "listen");
+    dtx_gw_config_destroy(&b);
+    at = strstr(s_ok, "\"admin\":{");
+    snprintf(doc, sizeof doc, "%.*s\"admin\":{\"listen\":\"127.0.0.1:9902\",%s", (int)(at - s_ok),
+             s_ok, at + 9);
+    b = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    CU_ASSERT_FATAL(b != NULL);
+    CU_ASSERT_STRING_EQUAL(dtx_gw_config_restart_field(a, b), "admin.listen");
+    dtx_gw_config_destroy(&b);
+    dtx_gw_config_destroy(&a);
+}
+
 UNIT_SUITE(gw_config)
 {
     CU_pSuite s = CU_add_suite("gw_config", NULL, NULL);
@@ -192,4 +301,8 @@ UNIT_SUITE(gw_config)
     CU_add_test(s, "errors name the field", test_errors_name_the_field);
     CU_add_test(s, "dtxd section defaults and admin", test_dtxd_section_defaults_and_admin);
     CU_add_test(s, "dtxd_inflight errors name the field", test_dtxd_inflight_errors_name_the_field);
+    CU_add_test(s, "listen ports are range checked", test_listen_ports_are_range_checked);
+    CU_add_test(s, "admin token must be strong", test_admin_token_must_be_strong);
+    CU_add_test(s, "admin token file is read and checked", test_admin_token_file_is_read_and_checked);
+    CU_add_test(s, "restart fields are named", test_restart_fields_are_named);
 }

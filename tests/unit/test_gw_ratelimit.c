@@ -156,6 +156,44 @@ static void test_leaky_remaining_and_idle(void)
     CU_ASSERT(dtx_gw_leaky_idle(&p, &s, 61000 * MS));
 }
 
+/* A long idle at a high rate: rate x elapsed passes INT64_MAX milli-ms
+ * (1e12 milli-requests/s x 3 h); a wrapped product read as a full bucket
+ * and refused every request of the key from then on. */
+static void test_leaky_long_idle_at_a_high_rate_passes(void)
+{
+    dtx_gw_leaky_params_t p;
+    dtx_gw_leaky_state_t s = { 0 };
+    dtx_gw_leaky_params_set(&p, 1000000000, 1, 5, 0, 1);  /* 1e9 r/s, burst 5 */
+    const int64_t idle_ms = 3LL * 3600 * 1000;
+    CU_ASSERT_EQUAL(s_leaky(&p, &s, 1000, NULL), DTX_GW_RL_PASS);
+    CU_ASSERT_EQUAL(dtx_gw_leaky_remaining(&p, &s, (1000 + idle_ms) * MS), 6);
+    CU_ASSERT(dtx_gw_leaky_idle(&p, &s, (1000 + idle_ms) * MS));
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL(s_leaky(&p, &s, 1000 + idle_ms, NULL), DTX_GW_RL_PASS);
+    CU_ASSERT_EQUAL(s_leaky(&p, &s, 1000 + idle_ms, NULL), DTX_GW_RL_REJECT);  /* burst used */
+    /* Idle far longer (a year) at the same rate: still empty, still passes. */
+    const int64_t year_ms = 365LL * 24 * 3600 * 1000;
+    CU_ASSERT_EQUAL(s_leaky(&p, &s, 1000 + idle_ms + year_ms, NULL), DTX_GW_RL_PASS);
+    dtx_gw_leaky_params_set(&p, 1000000000, 1, 0, 0, 0);  /* no burst: one at a time */
+    dtx_gw_leaky_state_t t = { 0 };
+    CU_ASSERT_EQUAL(s_leaky(&p, &t, 0, NULL), DTX_GW_RL_PASS);
+    CU_ASSERT_EQUAL(s_leaky(&p, &t, idle_ms, NULL), DTX_GW_RL_PASS);
+}
+
+/* Warm-up after a long pause at a high count: the bucket fills to its cap
+ * (cold again), it does not overflow. */
+static void test_warm_up_long_idle_at_a_high_count_cools_down(void)
+{
+    dtx_gw_warmup_params_t p;
+    dtx_gw_warmup_state_t s = { 0 };
+    dtx_gw_warmup_params_set(&p, 1e9, 10, 3);
+    const int64_t t0 = 1000LL * MS;
+    CU_ASSERT_EQUAL(dtx_gw_warmup_take(&p, &s, t0, NULL), DTX_GW_RL_PASS);
+    const int64_t later = t0 + 1000LL * 365 * 24 * 3600 * 1000 * MS;  /* 1000 years */
+    CU_ASSERT_EQUAL(dtx_gw_warmup_take(&p, &s, later, NULL), DTX_GW_RL_PASS);
+    CU_ASSERT_EQUAL(s.stored_tokens, p.max_token);  /* cold: the slow start again */
+}
+
 static void test_token_bucket_burst_then_rate(void)
 {
     dtx_gw_token_params_t p = { 2.0, 3.0 };
@@ -246,6 +284,10 @@ UNIT_SUITE(gw_ratelimit)
     CU_add_test(s, "leaky integer ms loses remainder like nginx",
                 test_leaky_integer_ms_loses_remainder_like_nginx);
     CU_add_test(s, "leaky remaining and idle", test_leaky_remaining_and_idle);
+    CU_add_test(s, "leaky long idle at a high rate passes",
+                test_leaky_long_idle_at_a_high_rate_passes);
+    CU_add_test(s, "warm-up long idle at a high count cools down",
+                test_warm_up_long_idle_at_a_high_count_cools_down);
     CU_add_test(s, "token bucket burst then rate", test_token_bucket_burst_then_rate);
     CU_add_test(s, "token bucket admits rate over time", test_token_bucket_admits_rate_over_time);
     CU_add_test(s, "warm-up starts cold and reaches the rate",

@@ -2,21 +2,30 @@
  * main.c — dtx-gateway: the ingress gateway.
  *
  *   dtx-gateway --config FILE [--listen HOST:PORT] [--admin-listen HOST:PORT]
- *               [--admin-token TOKEN] [--dtxd-token TOKEN | --dtxd-token-file FILE]
- *               [--ready-file FILE] [--log-level LEVEL]
+ *               [--admin-token TOKEN | --admin-token-file FILE]
+ *               [--dtxd-token TOKEN | --dtxd-token-file FILE]
+ *               [--admin-request-ms N] [--ready-file FILE] [--log-level LEVEL]
  *
- * Options come from the command line, the environment (DTX_GW_CONFIG,
- * DTX_GW_LISTEN, ...) or defaults. --listen / --admin-listen override the
- * configuration's listen addresses (port 0 picks a free port);
- * --ready-file gets "PROXY_PORT ADMIN_PORT" once both listen.
- * --dtxd-token / --dtxd-token-file (env DTX_GW_DTXD_TOKEN,
- * DTX_GW_DTXD_TOKEN_FILE; the token, or a name:token line, as dtxctl reads
- * it) give the bearer token for dtxd's admin /metrics, over
- * dtxd.admin_token; a token file that cannot be read is a configuration
- * error.
- * SIGHUP reloads FILE (as PUT /config would); SIGTERM/SIGINT stop: no
- * new connections, requests in flight get up to 5 s, then exit 0.
- * Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration.
+ * Options come from the command line, the environment (DTX_GW_FILE for
+ * the configuration, DTX_GW_LISTEN, ...) or defaults. --config names the
+ * gateway's JSON document (the shared option loader's own --config, a
+ * `name = value` file, is not used here: this program hands its --config
+ * on as --file, and refuses DTX_GW_CONFIG rather than read JSON as
+ * options). --listen / --admin-listen override the configuration's listen
+ * addresses (port 0 picks a free port); --ready-file gets "PROXY_PORT
+ * ADMIN_PORT" once both listen. --admin-token / --admin-token-file (one
+ * line: the token) override admin.token and must be as strong as it
+ * (config/gw_config_admin.h). --dtxd-token / --dtxd-token-file (env
+ * DTX_GW_DTXD_TOKEN, DTX_GW_DTXD_TOKEN_FILE; the token, or a name:token
+ * line, as dtxctl reads it) give the bearer token for dtxd's admin
+ * /metrics, over dtxd.admin_token; a token file that cannot be read is a
+ * configuration error.
+ * SIGHUP reloads FILE (as PUT /config would, refusing a change of a
+ * listen address, which needs a restart); SIGTERM/SIGINT stop: no new
+ * connections, requests in flight get up to --grace-ms, then exit 0.
+ * Exit codes: 0 clean stop (or --help), 1 runtime failure (cannot bind,
+ * out of memory, cannot write the ready file), 2 bad configuration or
+ * command line: every problem found before the gateway starts.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +40,7 @@
 #include "dtx/log.h"
 #include "app/gw_admin.h"
 #include "config/gw_config.h"
+#include "config/gw_config_admin.h"
 #include "config/gw_config_parse.h"
 #include "app/gw_dtxd_watch.h"
 #include "app/gw_health.h"
@@ -41,6 +51,8 @@ static char s_config[DTX_OPT_STRMAX];
 static char s_listen[DTX_OPT_STRMAX];
 static char s_admin_listen[DTX_OPT_STRMAX];
 static char s_admin_token[DTX_OPT_STRMAX];
+static char s_admin_token_file[DTX_OPT_STRMAX];
+static int64_t s_admin_request_ms = 10000;
 static char s_dtxd_token[DTX_OPT_STRMAX];
 static char s_dtxd_token_file[DTX_OPT_STRMAX];
 static char s_ready_file[DTX_OPT_STRMAX];
@@ -49,12 +61,17 @@ static int64_t s_grace_ms = 5000;
 static int64_t s_workers = 0;
 
 static const dtx_opt_t s_opts[] = {
-    { "file", DTX_OPT_STRING, s_config, 0, 0, "JSON configuration file (required)" },
+    /* --config FILE on the command line (s_args), DTX_GW_FILE in the environment */
+    { "file", DTX_OPT_STRING, s_config, 0, 0, "the gateway's JSON configuration (required)" },
     { "listen", DTX_OPT_STRING, s_listen, 0, 0, "proxy HOST:PORT (overrides the file)" },
     { "admin-listen", DTX_OPT_STRING, s_admin_listen, 0, 0,
       "admin API HOST:PORT (overrides the file)" },
     { "admin-token", DTX_OPT_STRING, s_admin_token, 0, 0,
-      "admin API token (overrides admin.token)" },
+      "admin API token, 16+ random characters (overrides admin.token)" },
+    { "admin-token-file", DTX_OPT_STRING, s_admin_token_file, 0, 0,
+      "file holding the admin API token on one line (overrides admin.token)" },
+    { "admin-request-ms", DTX_OPT_INT, &s_admin_request_ms, 100, 600000,
+      "an admin connection must send a whole request within this" },
     { "dtxd-token", DTX_OPT_STRING, s_dtxd_token, 0, 0,
       "bearer token for dtxd's admin /metrics (overrides dtxd.admin_token)" },
     { "dtxd-token-file", DTX_OPT_STRING, s_dtxd_token_file, 0, 0,
@@ -82,31 +99,102 @@ static int s_write_ready(const char *path, int port, int admin_port)
     return rename(tmp, path) == 0 ? 0 : DTX_EIO;
 }
 
+/* --help: the loader's text would describe its own --config (a
+ * `name = value` file); ours names the JSON document. */
+static void s_usage(FILE *out)
+{
+    fprintf(out, "usage: dtx-gateway --config FILE [options]\n\n"
+                 "options (environment variable in brackets):\n");
+    fprintf(out, "  --%-22s %s [DTX_GW_FILE]\n", "config FILE",
+            "the gateway's JSON configuration (required)");
+    for (const dtx_opt_t *o = s_opts; o->name; o++) {
+        if (strcmp(o->name, "file") == 0)
+            continue;
+        char env[96], flag[64];
+        int n = snprintf(env, sizeof env, "DTX_GW_");
+        for (const char *p = o->name; *p && n < (int)sizeof env - 1; p++)
+            env[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        env[n] = '\0';
+        snprintf(flag, sizeof flag, "%s%s", o->name, o->kind == DTX_OPT_INT ? " N" : " VALUE");
+        fprintf(out, "  --%-22s %s [%s]\n", flag, o->help, env);
+    }
+    fprintf(out, "  --%-22s %s\n", "help", "print this text");
+    fprintf(out, "\nPrecedence: command line > environment > default.\n"
+                 "Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration or "
+                 "command line.\n");
+}
+
+/* A copy of argv with every --config / --config=FILE spelled --file for
+ * the loader (which keeps --config for itself). NULL when out of memory;
+ * free with s_args_free. */
+static char **s_args(int argc, char **argv)
+{
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    for (int i = 0; args && i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0)
+            a = "--file";
+        else if (strncmp(a, "--config=", 9) == 0) {
+            char *spelled = malloc(strlen(a) + 1);
+            if (!spelled) {
+                for (int k = 0; k < i; k++)
+                    free(args[k]);
+                free(args);
+                return NULL;
+            }
+            sprintf(spelled, "--file=%s", a + 9);
+            args[i] = spelled;
+            continue;
+        }
+        args[i] = strdup(a);
+        if (!args[i]) {
+            for (int k = 0; k < i; k++)
+                free(args[k]);
+            free(args);
+            return NULL;
+        }
+    }
+    return args;
+}
+
+static void s_args_free(char **args, int argc)
+{
+    for (int i = 0; args && i < argc; i++)
+        free(args[i]);
+    free(args);
+}
+
+/* A listen address given on the command line or in the file: 0, or 2
+ * after saying what is wrong. */
+static int s_listen_ok(const char *what, const char *listen)
+{
+    struct sockaddr_in sa;
+    char why[160];
+    if (dtx_gw_listen_parse(listen, &sa, why, sizeof why) == 0)
+        return 0;
+    fprintf(stderr, "dtx-gateway: %s: '%s' %s\n", what, listen, why);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     char err[1024];
     dtx_log_set_handler(dtx_log_stderr, "dtx-gateway");
-    /* The shared option loader reserves --config for `name = value`
-     * files; ours names the gateway's JSON, so it is passed on as --file. */
-    char **args = calloc((size_t)argc + 1, sizeof *args);
-    char *spelled = NULL;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            s_usage(stdout);
+            return 0;
+        }
+    if (getenv("DTX_GW_CONFIG")) {
+        fprintf(stderr, "dtx-gateway: DTX_GW_CONFIG is not read: name the JSON configuration "
+                        "with --config FILE or DTX_GW_FILE\n");
+        return 2;
+    }
+    char **args = s_args(argc, argv);
     if (!args)
         return 1;
-    for (int i = 0; i < argc; i++) {
-        args[i] = argv[i];
-        if (strcmp(argv[i], "--config") == 0) {
-            args[i] = "--file";
-        } else if (strncmp(argv[i], "--config=", 9) == 0 && !spelled) {
-            spelled = malloc(strlen(argv[i]) + 1);
-            if (spelled) {
-                sprintf(spelled, "--file=%s", argv[i] + 9);
-                args[i] = spelled;
-            }
-        }
-    }
     int rc = dtx_config_load(s_opts, "dtx-gateway", "DTX_GW_", argc, args, err, sizeof err);
-    free(args);
-    free(spelled);
+    s_args_free(args, argc);
     if (rc == 1)
         return 0;
     if (rc < 0) {
@@ -121,6 +209,21 @@ int main(int argc, char **argv)
     dtx_log_set_level(level);
     if (!*s_config) {
         fprintf(stderr, "dtx-gateway: --config FILE is required\n");
+        return 2;
+    }
+    if (*s_listen && s_listen_ok("--listen", s_listen))
+        return 2;
+    if (*s_admin_listen && s_listen_ok("--admin-listen", s_admin_listen))
+        return 2;
+    char why[160];
+    if (*s_admin_token && dtx_gw_admin_token_check(s_admin_token, why, sizeof why) < 0) {
+        fprintf(stderr, "dtx-gateway: --admin-token: the token %s\n", why);
+        return 2;
+    }
+    if (*s_admin_token_file && !*s_admin_token &&
+        dtx_gw_admin_token_load(s_admin_token_file, s_admin_token, sizeof s_admin_token, err,
+                                sizeof err) < 0) {
+        fprintf(stderr, "dtx-gateway: --admin-token-file: %s\n", err);
         return 2;
     }
     if (*s_dtxd_token && !dtx_gw_dtxd_token_ok(s_dtxd_token)) {
@@ -139,6 +242,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "dtx-gateway: %s\n", err);
         return 2;
     }
+    int admin_token_given = *s_admin_token != '\0';
     const char *listen = *s_listen ? s_listen : cfg->listen;
     const char *admin_listen = *s_admin_listen ? s_admin_listen : cfg->admin_listen;
     char listen_copy[DTX_OPT_STRMAX], admin_copy[DTX_OPT_STRMAX];
@@ -171,8 +275,10 @@ int main(int argc, char **argv)
     dtx_gw_current_init(&current, rt);
     dtx_gw_server_t *server = rt ? dtx_gw_server_start(listen_copy, &current, (int)s_workers) : NULL;
     dtx_gw_admin_t *admin = server ? dtx_gw_admin_start(admin_copy, &current,
-                                                        *s_admin_token ? s_admin_token : NULL)
+                                                        *s_admin_token ? s_admin_token : NULL,
+                                                        s_admin_request_ms)
                                    : NULL;
+    dtx_gw_token_wipe(s_admin_token, sizeof s_admin_token);  /* the admin has its copy */
     dtx_gw_health_t *health = admin ? dtx_gw_health_start(&current) : NULL;
     dtx_gw_dtxd_watch_t *watch = health ? dtx_gw_dtxd_watch_start(&current, &shared.dtxd,
                                                                   s_dtxd_token)
@@ -200,9 +306,22 @@ int main(int argc, char **argv)
             break;
         dtx_gw_config_t *next = dtx_gw_config_load(s_config, err, sizeof err);
         if (!next) {
-            dtx_log_error("reload refused", "detail=\"%s\"", err);
+            dtx_log_error("reload refused", "detail=\"%s\"", DTX_Q(err));
             continue;
         }
+        dtx_gw_runtime_t *running = dtx_gw_current_acquire(&current);
+        const char *field = dtx_gw_config_restart_field(running ? running->cfg : NULL, next);
+        int dropped = running && running->cfg->admin_token && !next->admin_token;
+        dtx_gw_runtime_unref(&running);
+        if (field) {
+            dtx_log_error("reload refused", "field=%s detail=\"bound at start: a restart "
+                          "applies it\"", field);
+            dtx_gw_config_destroy(&next);
+            continue;
+        }
+        if (dropped && !admin_token_given)
+            dtx_log_warn("reload removes admin.token", "detail=\"the admin API refuses "
+                         "/config calls until a token is set again\"");
         uint64_t gen = 0;
         if (dtx_gw_current_apply(&current, next, &gen) == 0)
             dtx_log_info("configuration reloaded", "generation=%llu", (unsigned long long)gen);

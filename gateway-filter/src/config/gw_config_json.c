@@ -263,13 +263,3 @@ int dtx_gw_cfg_name_ok(const char *s)
     return 1;
 }
 
-int dtx_gw_cfg_hostport_ok(const char *s)
-{
-    const char *colon = s ? strrchr(s, ':') : NULL;
-    if (!colon || colon == s)
-        return 0;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    return *end == '\0' && port >= 0 && port <= 65535;
-}
-

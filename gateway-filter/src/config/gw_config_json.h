@@ -53,8 +53,6 @@ int dtx_gw_cfg_statuses(dtx_gw_cfg_ctx_t *c, json_object *obj, const char *path,
 char *dtx_gw_cfg_sig(json_object *v);
 /* 1..64 of [A-Za-z0-9._-]. */
 int dtx_gw_cfg_name_ok(const char *s);
-/* "host:port". */
-int dtx_gw_cfg_hostport_ok(const char *s);
 /* One entry of "rules" (gw_config_rules.c). */
 int dtx_gw_cfg_rule(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
                     dtx_gw_rule_cfg_t *r);

@@ -19,6 +19,7 @@
 
 #include "dtx/types.h"
 #include "config/gw_config.h"
+#include "config/gw_config_admin.h"
 #include "config/gw_config_json.h"
 #include "config/gw_config_parse.h"
 
@@ -397,8 +398,10 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         dtx_gw_cfg_str(&c, root, "", "listen", 0, "127.0.0.1:8080", &cfg->listen) < 0 ||
         dtx_gw_cfg_int(&c, root, "", "max_body", 0, (int64_t)1 << 40, 8 << 20, &cfg->max_body) < 0)
         goto fail;
-    if (!dtx_gw_cfg_hostport_ok(cfg->listen)) {
-        dtx_gw_cfg_fail(&c, "listen", "must be HOST:PORT");
+    char why[160];
+    struct sockaddr_in sa;
+    if (dtx_gw_listen_parse(cfg->listen, &sa, why, sizeof why) < 0) {
+        dtx_gw_cfg_fail(&c, "listen", "%s", why);
         goto fail;
     }
     if (json_object_object_get_ex(root, "admin", &o)) {
@@ -410,8 +413,12 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
     } else {
         cfg->admin_listen = strdup("127.0.0.1:9901");
     }
-    if (!dtx_gw_cfg_hostport_ok(cfg->admin_listen)) {
-        dtx_gw_cfg_fail(&c, "admin.listen", "must be HOST:PORT");
+    if (dtx_gw_listen_parse(cfg->admin_listen, &sa, why, sizeof why) < 0) {
+        dtx_gw_cfg_fail(&c, "admin.listen", "%s", why);
+        goto fail;
+    }
+    if (cfg->admin_token && dtx_gw_admin_token_check(cfg->admin_token, why, sizeof why) < 0) {
+        dtx_gw_cfg_fail(&c, "admin.token", "%s", why);
         goto fail;
     }
     if (dtx_gw_cfg_dtxd(&c, root, cfg) < 0)

@@ -1,13 +1,32 @@
 /*
- * gw_addr.c — target URLs split and resolved (gw_addr.h).
+ * gw_addr.c — target URLs split and resolved, listen addresses parsed
+ * (gw_addr.h). A port is decimal digits only and in range: strtol/atoi
+ * would take " 80", "+80" or "95536" (which a 16-bit cast turns into
+ * 30000), so every port goes through s_port.
  */
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dtx/types.h"
 #include "core/gw_addr.h"
+
+/* "0".."65535" (lo..65535), digits only, at most 5 of them: the port or -1. */
+static long s_port(const char *s, size_t n, long lo)
+{
+    if (n == 0 || n > 5)
+        return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= lo && v <= 65535 ? v : -1;
+}
 
 int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t errlen)
 {
@@ -17,9 +36,20 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
         return DTX_EINVAL;
     }
     const char *h = url + 7;
-    size_t hl = strcspn(h, "/?#");
-    if (h[hl] == '?' || h[hl] == '#') {
+    /* The base path is sent before every request path: a query or a
+     * fragment in it would land in the middle of the request target. */
+    if (strpbrk(h, "?#")) {
         snprintf(err, errlen, "must not carry a query or a fragment");
+        return DTX_EINVAL;
+    }
+    for (const char *q = h; *q; q++)
+        if ((unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f) {
+            snprintf(err, errlen, "must not hold spaces or control characters");
+            return DTX_EINVAL;
+        }
+    size_t hl = strcspn(h, "/");
+    if (memchr(h, '@', hl)) {
+        snprintf(err, errlen, "must not carry user information");
         return DTX_EINVAL;
     }
     if (hl == 0 || hl >= sizeof self->host) {
@@ -29,7 +59,7 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
     memcpy(self->host, h, hl);
     self->host[hl] = '\0';
     self->base_off = (size_t)(h + hl - url);
-    char name[256], port[8] = "80";
+    char name[256], port[24] = "80";
     const char *colon;
     if (self->host[0] == '[') {
         const char *close = strchr(self->host, ']');
@@ -55,10 +85,9 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
         name[nl] = '\0';
     }
     if (colon) {
-        char *end;
-        long p = strtol(colon + 1, &end, 10);
-        if (*end || end == colon + 1 || p < 1 || p > 65535) {
-            snprintf(err, errlen, "has a bad port");
+        long p = s_port(colon + 1, strlen(colon + 1), 1);
+        if (p < 0) {
+            snprintf(err, errlen, "has a bad port (1-65535)");
             return DTX_EINVAL;
         }
         snprintf(port, sizeof port, "%ld", p);
@@ -73,6 +102,44 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
     memcpy(&self->sa, res->ai_addr, res->ai_addrlen);
     self->salen = res->ai_addrlen;
     freeaddrinfo(res);
+    return 0;
+}
+
+int dtx_gw_listen_parse(const char *listen, struct sockaddr_in *out, char *err, size_t errlen)
+{
+    char host[64];
+    const char *colon = listen ? strrchr(listen, ':') : NULL;
+    memset(out, 0, sizeof *out);
+    if (!colon) {
+        if (err)
+            snprintf(err, errlen, "must be HOST:PORT");
+        return DTX_EINVAL;
+    }
+    long port = s_port(colon + 1, strlen(colon + 1), 0);
+    if (port < 0) {
+        if (err)
+            snprintf(err, errlen, "has a bad port (0-65535, digits only)");
+        return DTX_EINVAL;
+    }
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= sizeof host) {
+        if (err)
+            snprintf(err, errlen, "has a bad host (an IPv4 address, localhost or *)");
+        return DTX_EINVAL;
+    }
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (!*host || strcmp(host, "*") == 0)
+        snprintf(host, sizeof host, "0.0.0.0");
+    out->sin_family = AF_INET;
+    out->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &out->sin_addr) != 1) {
+        if (err)
+            snprintf(err, errlen, "has a bad host (an IPv4 address, localhost or *)");
+        return DTX_EINVAL;
+    }
     return 0;
 }
 

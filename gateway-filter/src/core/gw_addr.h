@@ -3,7 +3,10 @@
  * address resolved once, when the configuration is loaded.
  *
  * A target URL is `http://host[:port][/base]` (port 80 when absent; host
- * a name, an IPv4 address or a bracketed IPv6 address). The host is
+ * a name, an IPv4 address or a bracketed IPv6 address; port 1..65535 in
+ * decimal digits only; no query, fragment or user info anywhere: the
+ * gateway would not send them, so a URL carrying one is refused rather
+ * than silently cut). The host is
  * resolved when the config is parsed (getaddrinfo, first address), so a
  * worker never blocks on DNS; a name that does not resolve refuses the
  * config with an error naming the target. A swap re-resolves.
@@ -12,6 +15,7 @@
 #define DTX_GW_ADDR_H
 
 #include <stddef.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 typedef struct dtx_gw_addr {
@@ -24,6 +28,12 @@ typedef struct dtx_gw_addr {
 /* Splits and resolves url. Returns 0, or DTX_EINVAL (a bad
  * URL) / DTX_EIO (the host does not resolve) with a short reason in err. */
 int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t errlen);
+
+/* Parses a listen address "HOST:PORT" (HOST an IPv4 address, "localhost",
+ * "*" or empty for every address; PORT 0..65535 in decimal digits, 0
+ * picks a free one) into out. Returns 0, or DTX_EINVAL with a short
+ * reason in err (which may be NULL). */
+int dtx_gw_listen_parse(const char *listen, struct sockaddr_in *out, char *err, size_t errlen);
 
 /* 1 when both name the same socket address. */
 int dtx_gw_addr_same(const dtx_gw_addr_t *a, const dtx_gw_addr_t *b);

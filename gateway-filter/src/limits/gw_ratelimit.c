@@ -6,9 +6,13 @@
  * request: excess in milli-requests, elapsed time in whole milliseconds
  * (a negative step of up to 60 s counts as 0, a larger one as 1 ms), the
  * first request of a key always passes with excess 0, and `last` moves
- * only when a counted request saw time pass.
+ * only when a counted request saw time pass. What drained during a pause
+ * (rate x elapsed) saturates at INT64_MAX: after hours idle at a rate of
+ * millions per second the product would wrap negative and turn an empty
+ * bucket into a full one that refuses every request.
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "limits/gw_ratelimit.h"
 
@@ -36,6 +40,15 @@ static int64_t s_leaky_elapsed_ms(const dtx_gw_leaky_state_t *s, int64_t now_ms)
     return ms;
 }
 
+/* Milli-requests drained in ms milliseconds (ms >= 0), saturating. */
+static int64_t s_leaky_drained(const dtx_gw_leaky_params_t *p, int64_t ms)
+{
+    int64_t milli_ms;
+    if (__builtin_mul_overflow(p->rate_milli, ms, &milli_ms))
+        return INT64_MAX;
+    return milli_ms / 1000;
+}
+
 int dtx_gw_leaky_check(const dtx_gw_leaky_params_t *p, dtx_gw_leaky_state_t *s,
                        int64_t now_us, int account, int64_t *excess_out,
                        int64_t *delay_us)
@@ -46,7 +59,8 @@ int dtx_gw_leaky_check(const dtx_gw_leaky_params_t *p, dtx_gw_leaky_state_t *s,
         *delay_us = 0;
     if (s->used) {
         ms = s_leaky_elapsed_ms(s, now_ms);
-        excess = s->excess - p->rate_milli * ms / 1000 + 1000;
+        /* s->excess >= 0 and drained <= INT64_MAX: no wrap either way */
+        excess = s->excess - s_leaky_drained(p, ms) + 1000;
         if (excess < 0)
             excess = 0;
         if (excess > p->burst_milli) {
@@ -81,7 +95,7 @@ int64_t dtx_gw_leaky_remaining(const dtx_gw_leaky_params_t *p,
     if (!s->used)
         return p->burst_milli / 1000 + 1;
     int64_t ms = s_leaky_elapsed_ms(s, now_us / 1000);
-    int64_t excess = s->excess - p->rate_milli * ms / 1000;
+    int64_t excess = s->excess - s_leaky_drained(p, ms);
     if (excess < 0)
         excess = -1000;  /* the next request lands at 0 */
     int64_t room = p->burst_milli - excess;
@@ -95,7 +109,7 @@ int dtx_gw_leaky_idle(const dtx_gw_leaky_params_t *p,
         return 1;
     int64_t ms = now_us / 1000 - s->last_ms;
     /* nginx forgets a node after 60 s once its excess has drained. */
-    return ms >= 60000 && s->excess - p->rate_milli * ms / 1000 <= 0;
+    return ms >= 60000 && s_leaky_drained(p, ms) >= s->excess;
 }
 
 /* ---------------- token bucket ---------------- */
@@ -175,13 +189,16 @@ static int64_t s_warmup_cool_down(const dtx_gw_warmup_params_t *p,
                                   const dtx_gw_warmup_state_t *s,
                                   int64_t current_ms, int64_t pass_qps)
 {
-    int64_t old = s->stored_tokens, v = old;
-    int64_t add = (int64_t)((double)(current_ms - s->last_filled_ms) * p->count / 1000.0);
-    if (old < p->warning_token)
-        v = old + add;
-    else if (old > p->warning_token && pass_qps < (int64_t)p->count / p->cold_factor)
-        v = old + add;
-    return v < p->max_token ? v : p->max_token;
+    int64_t old = s->stored_tokens;
+    /* in double and capped before the cast: a long pause at a high count
+     * must fill the bucket, not overflow it */
+    double add = (double)(current_ms - s->last_filled_ms) * p->count / 1000.0;
+    int fill = old < p->warning_token ||
+               (old > p->warning_token && pass_qps < (int64_t)p->count / p->cold_factor);
+    if (!fill)
+        return old < p->max_token ? old : p->max_token;
+    double v = (double)old + add;
+    return v < (double)p->max_token ? (int64_t)v : p->max_token;
 }
 
 static void s_warmup_sync(const dtx_gw_warmup_params_t *p, dtx_gw_warmup_state_t *s,

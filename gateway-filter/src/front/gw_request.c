@@ -171,8 +171,16 @@ static void s_add_upstream_headers(s_ctx_t *c, struct MHD_Response *r)
 {
     int n;
     const dtx_gw_resp_header_t *h = dtx_gw_upstream_headers(c->up, &n);
-    for (int i = 0; i < n; i++)
-        MHD_add_response_header(r, h[i].name, h[i].value);
+    const dtx_gw_reply_t *rep = &c->req.reply;
+    for (int i = 0; i < n; i++) {
+        /* A header the gateway sets itself (Dtx-Gid) is its, not the
+         * upstream's: an upstream cannot forge it. */
+        int own = 0;
+        for (int k = 0; k < rep->nheaders && !own; k++)
+            own = strcasecmp(rep->names[k], h[i].name) == 0;
+        if (!own && strcasecmp(h[i].name, "Dtx-Gid") != 0)
+            MHD_add_response_header(r, h[i].name, h[i].value);
+    }
     s_add_reply_headers(c, r);
 }
 

@@ -365,7 +365,7 @@ typedef struct {
     const char *cl;            /* the first Content-Length */
     int         nte;           /* Transfer-Encoding fields */
     int         te_bad;        /* codings other than exactly "chunked" */
-    int         te_obsfold;    /* a Transfer-Encoding value held a line break */
+    int         te_obsfold;    /* a folded framing field (see s_framing_it) */
 } s_framing_t;
 
 static enum MHD_Result s_framing_it(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -388,6 +388,17 @@ static enum MHD_Result s_framing_it(void *cls, enum MHD_ValueKind kind, const ch
             f->cl_bad = 1;
         if (!f->cl)
             f->cl = v;
+    } else if (key && (strncasecmp(key, "Transfer-Encoding", 17) == 0 ||
+                       strncasecmp(key, "Content-Length", 14) == 0) &&
+               strcasecmp(key, "Content-Length") != 0 &&
+               strcasecmp(key, "Transfer-Encoding") != 0) {
+        /* libmicrohttpd 0.9.75 glues an obs-fold continuation line onto
+         * the field's NAME ("Transfer-Encoding: gzip\r\n chunked" arrives
+         * as "Transfer-Encodingchunked: gzip"): a framing field folded
+         * this way is refused rather than passed on under a new name. A
+         * fold of any other field yields a name with ':' or a space, or
+         * an unknown name, and never frames anything here. */
+        f->te_obsfold = 1;
     } else if (key && strcasecmp(key, "Transfer-Encoding") == 0) {
         f->nte++;
         if (strpbrk(v, "\r\n"))
@@ -419,7 +430,7 @@ static void s_check_headers(s_ctx_t *c)
     else if (f.nte && f.ncl)
         req->refused = "both Content-Length and Transfer-Encoding";
     else if (f.te_obsfold)
-        req->refused = "folded Transfer-Encoding";
+        req->refused = "folded Transfer-Encoding or Content-Length";
     else if (f.te_bad)
         req->refused = "unsupported Transfer-Encoding (only chunked)";
 }

@@ -38,6 +38,17 @@ dtx_gw_route_t *dtx_gw_route_match(dtx_gw_route_t *routes, int n, const char *me
             continue;
         }
         size_t pl = strlen(c->prefix);
+        /* A normalised path has no trailing '/': prefix "/api/" also
+         * takes "/api" itself (it was "/api/" before normalisation). */
+        size_t plen = strlen(path);
+        if (pl > 1 && c->prefix[pl - 1] == '/' && plen == pl - 1 &&
+            (nocase ? strncasecmp(c->prefix, path, plen) : strncmp(c->prefix, path, plen)) == 0) {
+            if (!best || pl > best_len) {
+                best = &routes[i];
+                best_len = pl;
+            }
+            continue;
+        }
         if ((nocase ? strncasecmp(c->prefix, path, pl) : strncmp(c->prefix, path, pl)) == 0 &&
             (!best || pl > best_len)) {
             best = &routes[i];

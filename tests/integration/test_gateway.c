@@ -61,8 +61,10 @@ static void test_proxy_preserves_method_path_query_headers_and_body(void)
     CU_ASSERT_FATAL(o != NULL);
     CU_ASSERT(json_object_object_get_ex(o, "method", &v) &&
               strcmp(json_object_get_string(v), "PATCH") == 0);
+    /* The path goes normalised (the one the route matched), the query as
+     * it came (docs/gateway.md, "Path normalisation"). */
     CU_ASSERT(json_object_object_get_ex(o, "uri", &v) &&
-              strcmp(json_object_get_string(v), "/a/b%20c/../d?x=1&y=%2F&x=2") == 0);
+              strcmp(json_object_get_string(v), "/a/d?x=1&y=%2F&x=2") == 0);
     CU_ASSERT(json_object_object_get_ex(o, "body", &v) &&
               strcmp(json_object_get_string(v), "payload \x01 bytes") == 0);
     CU_ASSERT_FATAL(json_object_object_get_ex(o, "headers", &h));
@@ -617,6 +619,102 @@ static void test_stop_after_grace_cuts_waiting_requests_and_exits_0(void)
     h_stop(up.pid, SIGTERM, 10000);  /* still sleeping on the cut requests */
 }
 
+/* Every spelling of an exact path is that route (path normalisation):
+ * with a broader route "/" beside it, none escapes the exact route's
+ * rate limit or its validation. Was: 5 of 5 variants passed the 1-a-
+ * minute limit, and POST /transfers/ skipped the 64-byte body limit. */
+static void test_path_variants_meet_the_exact_routes_rules(void)
+{
+    gw_proc_t up, gw;
+    CU_ASSERT_FATAL(gw_upstream_start(&up, "n", NULL) == 0);
+    CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-normalise",
+        "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
+        "\"rules\":[{\"name\":\"once\",\"type\":\"rate_limit\",\"rate\":1,\"per\":\"m\","
+        "\"nodelay\":true,\"key\":\"global\"}],"
+        "\"routes\":[{\"name\":\"limited\",\"match\":{\"path\":\"/limited\","
+        "\"path_case_insensitive\":true},\"pool\":\"p\",\"rules\":[\"once\"]},"
+        "{\"name\":\"transfers\",\"match\":{\"path\":\"/transfers\",\"method\":\"POST\"},"
+        "\"pool\":\"p\",\"validate\":{\"max_body\":64}},"
+        "{\"name\":\"rest\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\"}]}", up.port) == 0);
+    gw_resp_t r;
+    gw_http(&r, "GET", s_at(&gw, "/limited"), NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 200);
+    gw_resp_free(&r);
+    static const char *const variants[] = { "/limited/", "//limited", "/./limited",
+        "/x/../limited", "/%6cimited", "/LIMITED", "/Limited/", NULL };
+    for (int i = 0; variants[i]; i++) {
+        gw_http(&r, "GET", s_at(&gw, variants[i]), NULL, NULL);
+        if (r.status != 429)
+            fprintf(stderr, "\n  %s: %ld\n", variants[i], r.status);
+        CU_ASSERT_EQUAL(r.status, 429);
+        gw_resp_free(&r);
+    }
+    /* A path parameter is refused, not routed elsewhere. */
+    gw_http(&r, "GET", s_at(&gw, "/limited;a=b"), NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 400);
+    gw_resp_free(&r);
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    static const char *const tv[] = { "/transfers", "/transfers/", "//transfers",
+        "/./transfers", "/x/../transfers", "/%74ransfers", NULL };
+    for (int i = 0; tv[i]; i++) {
+        gw_http(&r, "POST", s_at(&gw, tv[i]), NULL, big);
+        if (r.status != 413)
+            fprintf(stderr, "\n  POST %s: %ld\n", tv[i], r.status);
+        CU_ASSERT_EQUAL(r.status, 413);
+        gw_resp_free(&r);
+    }
+    /* Case matters on a route that did not ask otherwise. */
+    gw_http(&r, "POST", s_at(&gw, "/TRANSFERS"), NULL, big);
+    CU_ASSERT_EQUAL(r.status, 200);   /* the "rest" route */
+    gw_resp_free(&r);
+    CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_rule_total{rule=\"once\",verdict=\"rejected\"}"), 7);
+    CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
+    h_stop(up.pid, SIGTERM, 10000);
+}
+
+/* A second gateway on the port the first listens on refuses to start
+ * (its workers' SO_REUSEPORT would otherwise let it take a share of the
+ * traffic), with exit status 1 as for any listen error; the first one
+ * keeps every request. */
+static void test_second_gateway_on_a_taken_port_refuses_to_start(void)
+{
+    gw_proc_t a, b, gw1, gw2;
+    CU_ASSERT_FATAL(gw_upstream_start(&a, "first", NULL) == 0);
+    CU_ASSERT_FATAL(gw_upstream_start(&b, "second", NULL) == 0);
+    static const char *const two[] = { "--workers", "2", NULL };
+    CU_ASSERT_FATAL(gw_gateway_start_args(&gw1, "gw-port-1", two,
+        "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
+        "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\"}]}",
+        a.port) == 0);
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", gw1.port);
+    const char *const same[] = { "--workers", "2", "--listen", listen, NULL };
+    int started = gw_gateway_start_args(&gw2, "gw-port-2", same,
+        "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
+        "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\"}]}",
+        b.port);
+    CU_ASSERT_EQUAL(started, -1);
+    if (gw2.pid > 0) {
+        int st = h_wait_exit(gw2.pid, 10000);
+        if (st < 0)
+            st = h_stop(gw2.pid, SIGKILL, 10000) < 0 ? -1 : 99;
+        CU_ASSERT_EQUAL(st, 1);
+    }
+    int first = 0;
+    for (int i = 0; i < 10; i++) {
+        char who[64];
+        long status;
+        s_who(&gw1, "/x", NULL, &status, who, sizeof who);
+        first += status == 200 && strcmp(who, "first") == 0;
+    }
+    CU_ASSERT_EQUAL(first, 10);
+    CU_ASSERT_EQUAL(h_stop(gw1.pid, SIGTERM, 10000), 0);
+    h_stop(a.pid, SIGTERM, 10000);
+    h_stop(b.pid, SIGTERM, 10000);
+}
+
 static int s_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -643,6 +741,10 @@ INTEG_SUITE(gateway)
                 test_delayed_requests_do_not_stall_the_others);
     CU_add_test(s, "stop lets the request in flight finish",
                 test_stop_lets_the_request_in_flight_finish);
+    CU_add_test(s, "path variants meet the exact route's rules",
+                test_path_variants_meet_the_exact_routes_rules);
+    CU_add_test(s, "second gateway on a taken port refuses to start",
+                test_second_gateway_on_a_taken_port_refuses_to_start);
     CU_add_test(s, "stop after grace cuts waiting requests and exits 0",
                 test_stop_after_grace_cuts_waiting_requests_and_exits_0);
 }

@@ -35,7 +35,10 @@ static int s_init(void)
         "\"routes\":[{\"name\":\"orders\",\"match\":{\"prefix\":\"/orders\"},\"pool\":\"svc\","
         "\"timeout_ms\":1000,"
         "\"transaction\":{\"timeout_ms\":20000,\"commit_on\":[\"2xx\",409]}},"
-        "{\"name\":\"plain\",\"match\":{\"prefix\":\"/plain\"},\"pool\":\"svc\"}]}",
+        "{\"name\":\"transfers\",\"match\":{\"path\":\"/transfers\"},\"pool\":\"svc\","
+        "\"transaction\":{\"timeout_ms\":20000}},"
+        "{\"name\":\"plain\",\"match\":{\"prefix\":\"/plain\"},\"pool\":\"svc\"},"
+        "{\"name\":\"rest\",\"match\":{\"prefix\":\"/\"},\"pool\":\"svc\"}]}",
         s_dtxd.endpoint, s_up.port) < 0)
         return -1;
     s_db = h_db_connect("gw_txn");
@@ -53,6 +56,9 @@ static int s_cleanup(void)
     return rc;
 }
 
+/* The Dtx-Gid of the last answer ("" when none). */
+static char s_answer_gid[DTX_GID_SIZE];
+
 /* Sends a request; returns the gid the upstream saw ("" when none). */
 static long s_call(const char *path, const char *const *hdrs, char *gid, size_t cap,
                    char *deadline, size_t dcap)
@@ -64,6 +70,8 @@ static long s_call(const char *path, const char *const *hdrs, char *gid, size_t 
     if (deadline)
         deadline[0] = '\0';
     gw_http(&r, "POST", url, hdrs, "{\"item\":1}");
+    if (!gw_resp_header(&r, "Dtx-Gid", s_answer_gid, sizeof s_answer_gid))
+        s_answer_gid[0] = '\0';
     json_object *o = json_tokener_parse(r.body ? r.body : ""), *h, *v;
     if (o && json_object_object_get_ex(o, "headers", &h)) {
         if (json_object_object_get_ex(h, "Dtx-Gid", &v))
@@ -157,6 +165,48 @@ static void test_plain_route_starts_no_transaction(void)
     CU_ASSERT(gw_metric(&s_gw, "dtx_gw_txn_total{route=\"orders\",outcome=\"rolled_back\"}") >= 3);
 }
 
+/* The client learns its transaction's gid from the answer (Dtx-Gid),
+ * whatever the outcome; a plain route's answer has none. */
+static void test_answer_names_the_gid(void)
+{
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_EQUAL(s_call("/orders", NULL, gid, sizeof gid, NULL, 0), 200);
+    CU_ASSERT_FATAL(gid[0] != '\0');
+    CU_ASSERT_STRING_EQUAL(s_answer_gid, gid);
+    const char *h500[] = { "X-Test-Status: 500", NULL };
+    CU_ASSERT_EQUAL(s_call("/orders", h500, gid, sizeof gid, NULL, 0), 500);
+    CU_ASSERT_STRING_EQUAL(s_answer_gid, gid);
+    s_expect_state(s_answer_gid, "aborted");
+    const char *slow[] = { "X-Test-Delay-Ms: 3000", NULL };
+    CU_ASSERT_EQUAL(s_call("/orders", slow, gid, sizeof gid, NULL, 0), 504);
+    CU_ASSERT_FATAL(s_answer_gid[0] != '\0');
+    s_expect_state(s_answer_gid, "aborted");
+    CU_ASSERT_EQUAL(s_call("/plain", NULL, gid, sizeof gid, NULL, 0), 200);
+    CU_ASSERT_STRING_EQUAL(s_answer_gid, "");
+}
+
+/* Every spelling of an exact transactional path is that route (path
+ * normalisation): none slips to the broader plain route "/" untracked. */
+static void test_path_variants_of_a_transactional_route_begin_a_transaction(void)
+{
+    static const char *const variants[] = { "/transfers", "/transfers/", "//transfers",
+        "/./transfers", "/x/../transfers", "/%74ransfers", NULL };
+    for (int i = 0; variants[i]; i++) {
+        char gid[DTX_GID_SIZE];
+        long st = s_call(variants[i], NULL, gid, sizeof gid, NULL, 0);
+        if (st != 200 || !gid[0])
+            fprintf(stderr, "\n  %s: %ld, gid \"%s\"\n", variants[i], st, gid);
+        CU_ASSERT_EQUAL(st, 200);
+        CU_ASSERT(gid[0] != '\0');
+        CU_ASSERT_STRING_EQUAL(s_answer_gid, gid);
+        if (gid[0])
+            s_expect_state(gid, "committed");
+    }
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_EQUAL(s_call("/transfers;x=1", NULL, gid, sizeof gid, NULL, 0), 400);
+    CU_ASSERT_STRING_EQUAL(gid, "");
+}
+
 INTEG_SUITE(gateway_txn)
 {
     CU_pSuite s = CU_add_suite("gateway_txn", s_init, s_cleanup);
@@ -165,4 +215,7 @@ INTEG_SUITE(gateway_txn)
     CU_add_test(s, "failure status rolls it back", test_failure_status_rolls_it_back);
     CU_add_test(s, "upstream timeout rolls it back", test_upstream_timeout_rolls_it_back);
     CU_add_test(s, "plain route starts no transaction", test_plain_route_starts_no_transaction);
+    CU_add_test(s, "answer names the gid", test_answer_names_the_gid);
+    CU_add_test(s, "path variants of a transactional route begin a transaction",
+                test_path_variants_of_a_transactional_route_begin_a_transaction);
 }

@@ -135,6 +135,50 @@ static void test_route_exact_beats_prefix_and_longest_prefix_wins(void)
     dtx_gw_runtime_unref(&rt);
 }
 
+/* Routes match the normalised path: case only where a route asks, a
+ * prefix "/dir/" takes "/dir" (what "/dir/" normalises to), an exact path
+ * must be in normal form, and a refused request is 400 before any route. */
+static void test_route_case_option_slash_prefix_and_refusal(void)
+{
+    static const char doc[] =
+        "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:1\"]}],"
+        "\"routes\":[{\"name\":\"ci\",\"match\":{\"path\":\"/Limited\",\"path_case_insensitive\":true},"
+        "\"pool\":\"p\"},"
+        "{\"name\":\"cs\",\"match\":{\"path\":\"/exact\"},\"pool\":\"p\"},"
+        "{\"name\":\"dir\",\"match\":{\"prefix\":\"/dir/\"},\"pool\":\"p\"},"
+        "{\"name\":\"rest\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\"}]}";
+    dtx_gw_runtime_t *rt = s_rt(doc, NULL);
+    dtx_gw_route_t *r = rt->routes;
+    int n = rt->nroutes;
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/LIMITED")->cfg->name, "ci");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/limited")->cfg->name, "ci");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/EXACT")->cfg->name, "rest");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/dir")->cfg->name, "dir");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/dir/a")->cfg->name, "dir");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_route_match(r, n, "GET", NULL, "/dirt")->cfg->name, "rest");
+    s_headers_t h = { 0 };
+    dtx_gw_req_t req;
+    s_req(&req, rt, "GET", "", &h);
+    req.refused = "encoded / in path";
+    CU_ASSERT_EQUAL(s_head(&req), 400);
+    CU_ASSERT_PTR_NULL(req.route);
+    CU_ASSERT_PTR_NOT_NULL(strstr(req.reply.body, "encoded / in path"));
+    s_done(&req);
+    dtx_gw_runtime_unref(&rt);
+    static const char *const bad[] = { "/a/", "//a", "/a/../b", "/%61", "/a;b", "/a%2fb", NULL };
+    for (int i = 0; bad[i]; i++) {
+        char d[512], err[DTX_GW_ERR_SIZE];
+        snprintf(d, sizeof d, "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:1\"]}],"
+                 "\"routes\":[{\"name\":\"r\",\"match\":{\"path\":\"%s\"},\"pool\":\"p\"}]}", bad[i]);
+        dtx_gw_config_t *cfg = dtx_gw_config_parse(d, strlen(d), err, sizeof err);
+        CU_ASSERT_PTR_NULL(cfg);
+        if (cfg)
+            dtx_gw_config_destroy(&cfg);
+        else
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, "normalised"));
+    }
+}
+
 static void test_split_gives_each_pool_its_exact_share(void)
 {
     dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
@@ -323,6 +367,8 @@ UNIT_SUITE(gw_filters)
     CU_pSuite s = CU_add_suite("gw_filters", s_suite_init, s_suite_fini);
     CU_add_test(s, "route: exact beats prefix, longest prefix wins",
                 test_route_exact_beats_prefix_and_longest_prefix_wins);
+    CU_add_test(s, "route case option, slash prefix and refusal",
+                test_route_case_option_slash_prefix_and_refusal);
     CU_add_test(s, "split gives each pool its exact share",
                 test_split_gives_each_pool_its_exact_share);
     CU_add_test(s, "unknown route is 404", test_unknown_route_is_404);

@@ -121,6 +121,7 @@ typedef struct dtx_gw_route_cfg {
     char   *host;           /* NULL: any (compared without port, case-insensitive) */
     char   *path;           /* exact path, or */
     char   *prefix;         /* path prefix ("/" matches all) */
+    int     path_case_insensitive; /* path/prefix compared ignoring ASCII case */
     dtx_gw_split_t *split;  /* one entry for a plain "pool" */
     int     nsplit;
     char   *backup_pool;

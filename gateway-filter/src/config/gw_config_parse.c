@@ -22,6 +22,7 @@
 #include "config/gw_config_admin.h"
 #include "config/gw_config_json.h"
 #include "config/gw_config_parse.h"
+#include "core/gw_path.h"
 
 /* ---------------- sections ---------------- */
 
@@ -148,18 +149,34 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
     dtx_gw_cfg_child(p, sizeof p, path, "match");
     if (!json_object_object_get_ex(v, "match", &m))
         return dtx_gw_cfg_fail(c, p, "is required");
-    static const char *const mkeys[] = { "method", "host", "path", "prefix", NULL };
+    static const char *const mkeys[] = { "method", "host", "path", "prefix",
+                                         "path_case_insensitive", NULL };
     if (dtx_gw_cfg_object(c, m, p) < 0 || dtx_gw_cfg_only(c, m, p, mkeys) < 0 ||
         dtx_gw_cfg_strings(c, m, p, "method", &r->methods, &r->nmethods) < 0 ||
         dtx_gw_cfg_str(c, m, p, "host", 0, NULL, &r->host) < 0 ||
         dtx_gw_cfg_str(c, m, p, "path", 0, NULL, &r->path) < 0 ||
-        dtx_gw_cfg_str(c, m, p, "prefix", 0, NULL, &r->prefix) < 0)
+        dtx_gw_cfg_str(c, m, p, "prefix", 0, NULL, &r->prefix) < 0 ||
+        dtx_gw_cfg_bool(c, m, p, "path_case_insensitive", 0, &r->path_case_insensitive) < 0)
         return DTX_ECONFIG;
     if (!r->path == !r->prefix)
         return dtx_gw_cfg_fail(c, p, "needs exactly one of path or prefix");
     if ((r->path ? r->path : r->prefix)[0] != '/') {
         dtx_gw_cfg_child(q, sizeof q, p, r->path ? "path" : "prefix");
         return dtx_gw_cfg_fail(c, q, "must start with /");
+    }
+    if (r->path) {
+        /* Request paths are normalised before matching (core/gw_path.h):
+         * an exact path in another form would never match. */
+        size_t cap = 3 * strlen(r->path) + 2;
+        char *norm = malloc(cap);
+        int nrc = norm ? dtx_gw_path_normalize(r->path, norm, cap, NULL) : DTX_ENOMEM;
+        int same = nrc >= 0 && strcmp(norm, r->path) == 0;
+        free(norm);
+        if (!same) {
+            dtx_gw_cfg_child(q, sizeof q, p, "path");
+            return dtx_gw_cfg_fail(c, q, "must be a normalised path (no //, ., .., "
+                                         "trailing /, ; or needless %%XX)");
+        }
     }
     char *pool = NULL;
     if (dtx_gw_cfg_str(c, v, path, "pool", 0, NULL, &pool) < 0)

@@ -76,7 +76,7 @@ typedef struct dtx_gw_hold {
 typedef struct dtx_gw_req {
     /* Set by whoever runs the chain. */
     const char *method;
-    const char *path;           /* raw path, no query */
+    const char *path;           /* normalised path (core/gw_path.h), no query */
     const char *query;          /* raw query without '?', or NULL */
     const char *host;           /* Host header, or NULL */
     const char *client_ip;
@@ -84,6 +84,7 @@ typedef struct dtx_gw_req {
     dtx_gw_each_header_fn each_header; /* every header in order (for proxying) */
     void       *header_ctx;     /* passed to both */
     int64_t     content_length; /* declared, -1 when unknown */
+    const char *refused;        /* why the front refuses the request (400), or NULL */
     char       *body;           /* complete request body (on_body on) */
     size_t      body_len;
     int         body_streaming; /* the body streams upstream: body stays NULL */

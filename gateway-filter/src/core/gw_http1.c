@@ -9,6 +9,7 @@
  *     │                                                      └ (CR LF | LF) ─▶ done
  */
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -119,13 +120,21 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
             char *e;
             if (*v < '0' || *v > '9')
                 return DTX_EPROTO;
+            errno = 0;
             long long n = strtoll(v, &e, 10);
-            if (*e || n < 0 || (self->content_length >= 0 && self->content_length != n))
-                return DTX_EPROTO;
+            if (*e || n < 0 || errno == ERANGE ||
+                (self->content_length >= 0 && self->content_length != n))
+                return DTX_EPROTO;      /* not a number, beyond int64, two that differ */
             self->content_length = n;
         } else if (strcasecmp(p, "Transfer-Encoding") == 0) {
+            /* Only "chunked", alone and once: the gateway decodes no other
+             * transfer coding (gzip, deflate), and relaying such a body
+             * without its coding would hand the client other bytes than
+             * the upstream meant. The answer is refused (502). */
+            if (te || !s_ends_chunked(v) || strchr(v, ','))
+                return DTX_EPROTO;
             te = 1;
-            chunked = s_ends_chunked(v);
+            chunked = 1;
         } else if (strcasecmp(p, "Connection") == 0) {
             close |= s_has_token(v, "close");
             keep |= s_has_token(v, "keep-alive");

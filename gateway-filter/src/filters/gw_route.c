@@ -31,13 +31,26 @@ dtx_gw_route_t *dtx_gw_route_match(dtx_gw_route_t *routes, int n, const char *me
         }
         if (c->host && !s_host_eq(c->host, host))
             continue;
+        int nocase = c->path_case_insensitive;
         if (c->path) {
-            if (strcmp(c->path, path) == 0)
+            if ((nocase ? strcasecmp(c->path, path) : strcmp(c->path, path)) == 0)
                 return &routes[i];
             continue;
         }
         size_t pl = strlen(c->prefix);
-        if (strncmp(c->prefix, path, pl) == 0 && (!best || pl > best_len)) {
+        /* A normalised path has no trailing '/': prefix "/api/" also
+         * takes "/api" itself (it was "/api/" before normalisation). */
+        size_t plen = strlen(path);
+        if (pl > 1 && c->prefix[pl - 1] == '/' && plen == pl - 1 &&
+            (nocase ? strncasecmp(c->prefix, path, plen) : strncmp(c->prefix, path, plen)) == 0) {
+            if (!best || pl > best_len) {
+                best = &routes[i];
+                best_len = pl;
+            }
+            continue;
+        }
+        if ((nocase ? strncasecmp(c->prefix, path, pl) : strncmp(c->prefix, path, pl)) == 0 &&
+            (!best || pl > best_len)) {
             best = &routes[i];
             best_len = pl;
         }
@@ -62,6 +75,14 @@ dtx_gw_pool_t *dtx_gw_route_pick_pool(dtx_gw_route_t *self)
 int dtx_gw_route_head(dtx_gw_req_t *req)
 {
     dtx_gw_runtime_t *rt = req->rt;
+    if (req->refused) {
+        /* Set by the front (an ambiguous path, conflicting framing): no
+         * route is looked up for a request whose meaning is unsure. */
+        dtx_gw_stats_count_unrouted(rt->shared->stats);
+        dtx_gw_reply_set(req, 400, "application/json", "{\"error\":\"bad request\","
+                         "\"detail\":\"%s\"}\n", req->refused);
+        return DTX_GW_REPLY;
+    }
     req->route = dtx_gw_route_match(rt->routes, rt->nroutes, req->method, req->host, req->path);
     if (!req->route) {
         dtx_gw_stats_count_unrouted(rt->shared->stats);

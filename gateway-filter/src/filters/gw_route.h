@@ -5,7 +5,10 @@
  * Matching: a route matches when its methods (any when none given)
  * contain the method, its host (any when none) equals the Host header
  * without port (case-insensitive), and its path equals the request path
- * or its prefix starts it. Among matching routes an exact path wins over
+ * or its prefix starts it. The request path is normalised first
+ * (core/gw_path.h: dots, "//", escapes, trailing '/'); the comparison is
+ * byte for byte, or ASCII case-insensitive for a route with
+ * "path_case_insensitive": true. Among matching routes an exact path wins over
  * any prefix, then the longest prefix, then the first in the file (as
  * nginx picks a location).
  */

@@ -137,6 +137,9 @@ void dtx_gw_txn_response(dtx_gw_req_t *req)
 {
     if (req->txn_state != 1)
         return;
+    /* The client learns its transaction's gid whatever the outcome (to ask
+     * dtxd, to match logs): on the upstream's answer or the local one. */
+    dtx_gw_reply_header(req, "Dtx-Gid", "%s", req->gid);
     const dtx_gw_route_cfg_t *c = req->route->cfg;
     dtx_gw_route_stats_t *st = req->route->stats;
     int success = req->reply.status == 0 && req->upstream_error == DTX_GW_UPERR_NONE &&

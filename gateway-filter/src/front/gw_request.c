@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -42,6 +43,8 @@
 
 #include "filters/gw_rules.h"
 #include "core/gw_clock.h"
+#include "core/gw_path.h"
+#include "dtx/log.h"
 #include "filters/gw_filters.h"
 #include "core/gw_offload.h"
 #include "upstream/gw_proxy.h"
@@ -69,6 +72,7 @@ typedef struct s_ctx {
     struct MHD_Connection  *conn;
     dtx_gw_req_t            req;
     char                   *uri;         /* raw request target */
+    char                   *path;        /* normalised path (req.path), or NULL */
     char                    client_ip[INET6_ADDRSTRLEN];
     int                     phase;
     int                     started;
@@ -167,8 +171,16 @@ static void s_add_upstream_headers(s_ctx_t *c, struct MHD_Response *r)
 {
     int n;
     const dtx_gw_resp_header_t *h = dtx_gw_upstream_headers(c->up, &n);
-    for (int i = 0; i < n; i++)
-        MHD_add_response_header(r, h[i].name, h[i].value);
+    const dtx_gw_reply_t *rep = &c->req.reply;
+    for (int i = 0; i < n; i++) {
+        /* A header the gateway sets itself (Dtx-Gid) is its, not the
+         * upstream's: an upstream cannot forge it. */
+        int own = 0;
+        for (int k = 0; k < rep->nheaders && !own; k++)
+            own = strcasecmp(rep->names[k], h[i].name) == 0;
+        if (!own && strcasecmp(h[i].name, "Dtx-Gid") != 0)
+            MHD_add_response_header(r, h[i].name, h[i].value);
+    }
     s_add_reply_headers(c, r);
 }
 
@@ -315,6 +327,114 @@ void *dtx_gw_request_on_uri(void *cls, const char *uri, struct MHD_Connection *c
     return c;
 }
 
+/* The path routes are matched against and that goes upstream: the
+ * normalised form (core/gw_path.h), or a refusal in req->refused. The
+ * query goes as it came, but for bytes no request target may hold. */
+static void s_check_target(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    size_t cap = 3 * strlen(req->path) + 2;
+    c->path = malloc(cap);
+    if (!c->path) {
+        req->refused = "out of memory";
+        return;
+    }
+    const char *why = "bad path";
+    if (dtx_gw_path_normalize(req->path, c->path, cap, &why) < 0) {
+        req->refused = why;
+        c->path[0] = '\0';
+        dtx_log_debug("request path refused", "reason=\"%s\" path=\"%s\"", why,
+                      DTX_Q(req->path));
+    } else if (dtx_gw_path_query_bad(req->query)) {
+        req->refused = "control byte or space in query";
+    }
+    req->path = c->path;
+}
+
+/* RFC 9110 5.1 tchar: what a field name is made of. */
+static int s_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+typedef struct {
+    int         bad_name;      /* a field name that is not a token */
+    int         ncl;           /* Content-Length fields */
+    int         cl_bad;        /* a Content-Length that is not 1*DIGIT, or two that differ */
+    const char *cl;            /* the first Content-Length */
+    int         nte;           /* Transfer-Encoding fields */
+    int         te_bad;        /* codings other than exactly "chunked" */
+    int         te_obsfold;    /* a folded framing field (see s_framing_it) */
+} s_framing_t;
+
+static enum MHD_Result s_framing_it(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    s_framing_t *f = cls;
+    const char *v = value ? value : "";
+    if (!key || !*key)
+        f->bad_name = 1;
+    for (const unsigned char *p = (const unsigned char *)key; p && *p; p++)
+        if (!s_tchar(*p))
+            f->bad_name = 1;
+    if (key && strcasecmp(key, "Content-Length") == 0) {
+        f->ncl++;
+        size_t n = strspn(v, "0123456789");
+        if (n == 0 || v[n] != '\0' || n > 18)
+            f->cl_bad = 1;
+        else if (f->cl && strcmp(f->cl, v) != 0)
+            f->cl_bad = 1;
+        if (!f->cl)
+            f->cl = v;
+    } else if (key && (strncasecmp(key, "Transfer-Encoding", 17) == 0 ||
+                       strncasecmp(key, "Content-Length", 14) == 0) &&
+               strcasecmp(key, "Content-Length") != 0 &&
+               strcasecmp(key, "Transfer-Encoding") != 0) {
+        /* libmicrohttpd 0.9.75 glues an obs-fold continuation line onto
+         * the field's NAME ("Transfer-Encoding: gzip\r\n chunked" arrives
+         * as "Transfer-Encodingchunked: gzip"): a framing field folded
+         * this way is refused rather than passed on under a new name. A
+         * fold of any other field yields a name with ':' or a space, or
+         * an unknown name, and never frames anything here. */
+        f->te_obsfold = 1;
+    } else if (key && strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->nte++;
+        if (strpbrk(v, "\r\n"))
+            f->te_obsfold = 1;
+        /* Exactly one coding, "chunked": the only one a gateway in front
+         * of JSON services takes (RFC 9112 6.1: chunked not last is 400;
+         * a coding not understood would be 501, refused here as 400). */
+        size_t a = strspn(v, " \t"), len = strlen(v);
+        while (len > a && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        if (f->nte > 1 || len - a != 7 || strncasecmp(v + a, "chunked", 7) != 0)
+            f->te_bad = 1;
+    }
+    return MHD_YES;
+}
+
+/* RFC 9112 framing and field syntax, checked before any route is looked
+ * up: what libmicrohttpd lets through but a gateway must not guess at
+ * (it would frame the body one way, the upstream another). */
+static void s_check_headers(s_ctx_t *c)
+{
+    dtx_gw_req_t *req = &c->req;
+    s_framing_t f = { 0 };
+    MHD_get_connection_values(c->conn, MHD_HEADER_KIND, s_framing_it, &f);
+    if (f.bad_name)
+        req->refused = "malformed header name";
+    else if (f.cl_bad)
+        req->refused = f.ncl > 1 ? "conflicting Content-Length" : "malformed Content-Length";
+    else if (f.nte && f.ncl)
+        req->refused = "both Content-Length and Transfer-Encoding";
+    else if (f.te_obsfold)
+        req->refused = "folded Transfer-Encoding or Content-Length";
+    else if (f.te_bad)
+        req->refused = "unsupported Transfer-Encoding (only chunked)";
+}
+
 static void s_start(s_ctx_t *c, const char *method, const char *url)
 {
     dtx_gw_req_t *req = &c->req;
@@ -331,6 +451,7 @@ static void s_start(s_ctx_t *c, const char *method, const char *url)
         req->query = q + 1;
     }
     req->path = c->uri ? c->uri : url;
+    s_check_target(c);
     req->header = s_header;
     req->each_header = s_each_header;
     req->header_ctx = c;
@@ -350,6 +471,8 @@ static void s_start(s_ctx_t *c, const char *method, const char *url)
     const char *cl = s_header(c, "Content-Length");
     if (cl)
         req->content_length = strtoll(cl, NULL, 10);
+    if (!req->refused)
+        s_check_headers(c);
 }
 
 /* After on_head (run here or resumed from the pool). */
@@ -699,6 +822,7 @@ static void s_finish(s_ctx_t *c)
     }
     dtx_gw_req_fini(&c->req);
     free(c->uri);
+    free(c->path);
     free(c);
 }
 

@@ -213,12 +213,44 @@ static void s_destroy(dtx_gw_server_t *self)
     free(self);
 }
 
+/* Is sa free for this process? The workers bind it with SO_REUSEPORT
+ * (one listening socket each, the kernel spreads connections), and so
+ * would a second gateway: it would bind the same port without error and
+ * take a share of the traffic. A probe without SO_REUSEPORT fails on a
+ * port any socket listens on, ours included, so it runs before the
+ * workers bind. Returns 0, or -errno. Two gateways started in the same
+ * instant may both pass the probe: the window is the time between it and
+ * worker 0's bind. */
+static int s_port_free(const struct sockaddr_in *sa)
+{
+    if (sa->sin_port == 0)
+        return 0;                       /* the kernel picks a free port */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1, rc = 0;
+    /* SO_REUSEADDR as MHD sets it: a port in TIME_WAIT is free. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)sa, sizeof *sa) < 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
 dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current,
                                      int workers)
 {
     struct sockaddr_in sa;
     if (dtx_gw_parse_listen(listen, &sa) < 0) {
         dtx_log_error("bad listen address", "listen=%s", listen);
+        return NULL;
+    }
+    int perr = s_port_free(&sa);
+    if (perr < 0) {
+        dtx_log_error("cannot listen", "listen=%s err=\"%s\" detail=\"%s\"", listen,
+                      strerror(-perr), perr == -EADDRINUSE
+                          ? "another process (another gateway?) listens on this address"
+                          : "bind failed");
         return NULL;
     }
     if (workers <= 0) {

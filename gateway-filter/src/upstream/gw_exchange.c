@@ -167,7 +167,10 @@ static int s_send_some(dtx_gw_upstream_t *up)
 static void s_on_header(const char *name, const char *value, void *arg)
 {
     dtx_gw_upstream_t *up = arg;
-    if (dtx_gw_hop_by_hop(name) || strcasecmp(name, "Content-Length") == 0)
+    /* Connection is kept for now: s_drop_connection_listed reads it once
+     * the head is whole, then drops it with the headers it names. */
+    if ((dtx_gw_hop_by_hop(name) && strcasecmp(name, "Connection") != 0) ||
+        strcasecmp(name, "Content-Length") == 0)
         return;
     if (up->nhdrs == up->caphdrs) {
         /* Every header goes on (many Set-Cookie, say): more room. */
@@ -234,6 +237,32 @@ static void s_complete(dtx_gw_upstream_t *up, int keep)
     dtx_gw_call_check(up);
 }
 
+/* Drops the Connection headers of the answer and every header they name
+ * (RFC 9110 7.6.1: hop-by-hop, for this connection only). Returns 0, or
+ * DTX_EPROTO for an answer with more than 8 Connection headers. */
+static int s_drop_connection_listed(dtx_gw_upstream_t *up)
+{
+    const char *lists[8];
+    int nlists = 0;
+    for (int i = 0; i < up->nhdrs; i++)
+        if (strcasecmp(up->hdrs[i].name, "Connection") == 0) {
+            if (nlists == 8)
+                return DTX_EPROTO;
+            lists[nlists++] = up->hdrs[i].value;
+        }
+    int k = 0;
+    for (int i = 0; i < up->nhdrs; i++) {
+        const char *name = up->hdrs[i].name;
+        int drop = strcasecmp(name, "Connection") == 0;
+        for (int j = 0; j < nlists && !drop; j++)
+            drop = dtx_gw_header_listed(lists[j], name);
+        if (!drop)
+            up->hdrs[k++] = up->hdrs[i];
+    }
+    up->nhdrs = k;
+    return 0;
+}
+
 /* The head is in up->head: parse it. Returns 0, or -1 (bad answer). */
 static int s_head_in(dtx_gw_upstream_t *up)
 {
@@ -241,6 +270,8 @@ static int s_head_in(dtx_gw_upstream_t *up)
     if (dtx_gw_http1_parse_head(&up->resp, up->head.data, up->head.len,
                                 strcmp(up->req->method, "HEAD") == 0, s_on_header, up) < 0 ||
         up->hdrs_oom)
+        return DTX_EPROTO;
+    if (s_drop_connection_listed(up) < 0)
         return DTX_EPROTO;
     if (up->resp.status < 200)
         return 0;                    /* 1xx: the real head follows */

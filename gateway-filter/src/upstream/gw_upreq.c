@@ -9,7 +9,7 @@
 #include "upstream/gw_upreq.h"
 
 
-static int s_listed(const char *list, const char *name)
+int dtx_gw_header_listed(const char *list, const char *name)
 {
     size_t n = strlen(name);
     for (const char *p = list; p && *p;) {
@@ -49,7 +49,7 @@ static void s_line(s_hdr_ctx_t *c, const char *name, const char *value)
 static void s_visit(const char *name, const char *value, void *arg)
 {
     s_hdr_ctx_t *c = arg;
-    if (dtx_gw_hop_by_hop(name) || s_listed(c->connection, name) ||
+    if (dtx_gw_hop_by_hop(name) || dtx_gw_header_listed(c->connection, name) ||
         strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Expect") == 0 ||
         strcasecmp(name, "X-Forwarded-For") == 0 || strcasecmp(name, "Dtx-Gid") == 0 ||
         strcasecmp(name, "Dtx-Deadline") == 0 || strpbrk(value, "\r\n"))

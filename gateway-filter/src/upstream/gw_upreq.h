@@ -34,4 +34,8 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *out, const dtx_gw_req_t *req, const dtx_gw_t
 /* 1 when name is a hop-by-hop header (never relayed, either way). */
 int dtx_gw_hop_by_hop(const char *name);
 
+/* 1 when name is one of the comma-separated tokens of list (a Connection
+ * header's value: the headers it names are hop-by-hop too), else 0. */
+int dtx_gw_header_listed(const char *list, const char *name);
+
 #endif

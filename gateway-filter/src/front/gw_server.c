@@ -27,30 +27,13 @@
 #include "upstream/gw_proxy.h"
 #include "front/gw_request.h"
 #include "front/gw_server.h"
+#include "core/gw_addr.h"
 #include "front/gw_server_int.h"
 
 #define S_MAX_OFFLOAD  4096          /* threads for blocking hooks */
 #define S_EVENTS       128
 
 /* ---------------- workers ---------------- */
-
-int dtx_gw_parse_listen(const char *listen, struct sockaddr_in *out)
-{
-    char host[256];
-    const char *colon = listen ? strrchr(listen, ':') : NULL;
-    if (!colon || (size_t)(colon - listen) >= sizeof host)
-        return DTX_EINVAL;
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    memset(out, 0, sizeof *out);
-    out->sin_family = AF_INET;
-    out->sin_port = htons((uint16_t)atoi(colon + 1));
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    if (!*host || strcmp(host, "*") == 0)
-        snprintf(host, sizeof host, "0.0.0.0");
-    return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : DTX_EINVAL;
-}
 
 static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -241,7 +224,7 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
                                      int workers)
 {
     struct sockaddr_in sa;
-    if (dtx_gw_parse_listen(listen, &sa) < 0) {
+    if (dtx_gw_listen_parse(listen, &sa, NULL, 0) < 0) {
         dtx_log_error("bad listen address", "listen=%s", listen);
         return NULL;
     }

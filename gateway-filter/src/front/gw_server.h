@@ -42,8 +42,4 @@ void dtx_gw_server_stop(dtx_gw_server_t **self_p, int grace_ms);
 /* Requests in flight now. */
 int dtx_gw_server_in_flight(const dtx_gw_server_t *self);
 
-/* Splits "host:port" into a sockaddr for MHD. Returns 0 or DTX_EINVAL. */
-struct sockaddr_in;
-int dtx_gw_parse_listen(const char *listen, struct sockaddr_in *out);
-
 #endif

@@ -160,9 +160,9 @@ DTX_EXPORT void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
  * active before the coordinator aborts it by itself (0 = the coordinator's
  * default); in 2PC it also bounds the prepare phase. Writes the gid (NUL-terminated) into gid_out
  * ("" on failure). A mode other than DTX_MODE_TCC / DTX_MODE_2PC is
- * DTX_EINVAL without asking; the coordinator answers DTX_EUNSUPPORTED for a
- * mode it does not run.
- * Returns 0 or DTX_EINVAL, DTX_EUNSUPPORTED, DTX_EDB, DTX_ETIMEOUT, DTX_EIO. */
+ * DTX_EINVAL without asking (a version 1 coordinator treats an unknown mode
+ * as a malformed frame: docs/protocol.md, error code 2).
+ * Returns 0 or DTX_EINVAL, DTX_EDB, DTX_ETIMEOUT, DTX_EIO. */
 DTX_EXPORT int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
                                 char gid_out[DTX_GID_SIZE]);
 

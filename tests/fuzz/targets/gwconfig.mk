@@ -2,6 +2,7 @@
 # API's request body), with the admin API's checks of an accepted document.
 FUZZ_TARGETS += gwconfig
 FUZZ_SRC_gwconfig   := $(wildcard gateway-filter/src/config/*.c) gateway-filter/src/core/gw_addr.c \
+                       gateway-filter/src/core/gw_path.c \
                        common/src/err.c tests/fuzz/fuzz_gwconfig.c
 FUZZ_FLAGS_gwconfig := -Igateway-filter/src -I/usr/include/json-c
 FUZZ_LIBS_gwconfig  := -ljson-c

@@ -1,6 +1,7 @@
 # The gateway's token files (--admin-token-file, --dtxd-token-file).
 FUZZ_TARGETS += gwtoken
 FUZZ_SRC_gwtoken   := $(wildcard gateway-filter/src/config/*.c) gateway-filter/src/core/gw_addr.c \
+                      gateway-filter/src/core/gw_path.c \
                       common/src/err.c tests/fuzz/fuzz_gwtoken.c
 FUZZ_FLAGS_gwtoken := -Igateway-filter/src -I/usr/include/json-c
 FUZZ_LIBS_gwtoken  := -ljson-c

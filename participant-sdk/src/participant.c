@@ -56,7 +56,8 @@
  *  - dropped during the handshake (a wrong server-key looks like that):
  *    ZeroMQ retries by itself every 100 ms.
  * The first definitive failure after a success is logged at once, a run of
- * drops after 5 of them; repeats at most once a minute, with their count. *
+ * drops after 5 of them; repeats at most once a minute, with their count.
+ *
  * A connection that was up and ends: ZeroMQ reconnects by itself after a
  * network failure (the monitor then reports CONNECT_RETRIED at once) but
  * not after a protocol error such as a frame over ZMQ_MAXMSGSIZE; a link

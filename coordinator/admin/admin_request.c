@@ -149,6 +149,19 @@ void dtx_admin_respond_error(dtx_admin_req_t *r, int status, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Messages quote the request ('%.32s' of a parameter): a cut may split
+     * a character, and the input may not be UTF-8 at all. JSON text must
+     * be: every byte of an invalid sequence becomes '?'. */
+    size_t len = strlen(msg);
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)msg[i] < 0x80)
+            continue;
+        size_t k = dtx_utf8_seq_len((const unsigned char *)msg + i, len - i);
+        if (k)
+            i += k - 1;
+        else
+            msg[i] = '?';
+    }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "error", json_object_new_string(msg));
     json_object_object_add(o, "code", json_object_new_string(s_code_name(status)));

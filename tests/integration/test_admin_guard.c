@@ -18,6 +18,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "dtx/log.h"
 #include "integ.h"
 #include "test_admin_util.h"
 #include "util.h"
@@ -223,6 +224,25 @@ static void test_overflowing_durations_are_400(void)
         json_object_put(o);
     }
     CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/overview?window=36500d", NULL, NULL, NULL), 200);
+    /* The error quotes 32 bytes of the value: "a" and 16 x "é" is cut
+     * inside the last "é", and \xff is no UTF-8 at all. The error text
+     * stays valid UTF-8 either way. */
+    const char *quoted[] = { "/api/v1/overview?window=a%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9"
+                             "%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9%C3%A9",
+                             "/api/v1/overview?window=%FF%FEd" };
+    for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
+        json_object *o = NULL;
+        CU_ASSERT_EQUAL(ta_req(&w, "GET", quoted[i], NULL, NULL, &o), 400);
+        const unsigned char *e = (const unsigned char *)ta_str(o, "error");
+        CU_ASSERT_FATAL(e != NULL);
+        size_t n = strlen((const char *)e);
+        for (size_t j = 0; j < n;) {
+            size_t k = dtx_utf8_seq_len(e + j, n - j);
+            CU_ASSERT(k > 0);
+            j += k ? k : 1;
+        }
+        json_object_put(o);
+    }
     ta_down(&w);
 }
 

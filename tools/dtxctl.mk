@@ -22,8 +22,9 @@ $(DTXD) $(BUILD)/tests/unit_tests: LIBS += $(ADMIN_MHD_LIBS)
 $(BUILD)/tests/integration_tests: LIBS += $(ADMIN_CURL_LIBS)
 
 # keygen (tools/dtxctl/keygen.c) shares the CURVE key file code with dtxd
-# and libdtx; it needs libzmq only (in PKG_LIBS).
-DTXCTL_SRC := $(wildcard tools/dtxctl/*.c) common/src/curve.c
+# and libdtx; it needs libzmq only (in PKG_LIBS). The UTF-8 decoder its
+# printing uses is common's (common/src/log.c).
+DTXCTL_SRC := $(wildcard tools/dtxctl/*.c) common/src/curve.c common/src/log.c
 DTXCTL     := $(BUILD)/bin/dtxctl
 $(DTXCTL): $(call obj,$(DTXCTL_SRC))
 	@mkdir -p $(dir $@)

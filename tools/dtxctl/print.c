@@ -13,36 +13,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "dtx/log.h"
 #include "dtxctl.h"
 
 /* The length of the valid UTF-8 sequence at s (2..4) that is not a C1
- * control, or 0. */
+ * control (U+0080..U+009F), or 0: common's decoder (dtx/log.h) decides. */
 static size_t s_utf8_len(const unsigned char *s)
 {
-    unsigned c = s[0];
-    size_t n;
-    unsigned min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        min = 0xA0; /* U+0080..U+009F are C1 controls */
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        min = 0x10000;
-    } else {
+    if (s[0] == 0xC2 && s[1] >= 0x80 && s[1] < 0xA0)
         return 0;
-    }
-    unsigned cp = c & (0x7Fu >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
+    return dtx_utf8_seq_len(s, strnlen((const char *)s, 4));
 }
 
 const char *dtxctl_safe_into(const char *s, char *out, size_t cap)

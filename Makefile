@@ -228,11 +228,12 @@ install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl $(BUILD)/bin/dtx-g
 clean:
 	rm -rf build build-san build-tsan build-fuzz
 
-# Parts with their own rules (gateway-filter/gateway.mk) add their targets
-# as prerequisites of all-parts.
+# Parts with their own rules (gateway-filter/gateway.mk, tools/dtxctl.mk,
+# ...) keep them in a .mk file one or two folders down and add their targets
+# as prerequisites of all-parts. Fuzz targets have their own list below.
 .PHONY: all-parts
 all-parts:
--include $(sort $(wildcard gateway-filter/*.mk samples/*/*.mk tests/drill/*.mk tests/tsan/*.mk tools/*.mk))
+-include $(sort $(filter-out build%,$(wildcard */*.mk */*/*.mk)))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -1,15 +1,32 @@
 #!/usr/bin/env bash
-# Installs the Debian packages dtx needs to build, test, run the demo and
-# benchmark, when any is missing. Idempotent and quiet when all are there.
+# Installs the Debian packages dtx needs, when any is missing. Idempotent and
+# quiet when all are there.
+#
+#   scripts/deps.sh           every package in scripts/deps.d/base*.list
+#   scripts/deps.sh GROUP...  those, plus scripts/deps.d/GROUP*.list for each
+#                             GROUP (bench: nginx and wrk for make bench)
+#
+# One list a concern: a part that needs a package adds a file of its own
+# (base-NAME.list when make test needs it, GROUP.list for its own target),
+# so two changes never edit the same line. One package or more a line; #
+# starts a comment.
 set -euo pipefail
-pkgs=(build-essential pkg-config libpq-dev libzmq3-dev libjson-c-dev
-      libmicrohttpd-dev libcunit1-dev libcurl4-openssl-dev postgresql
-      postgresql-contrib postgresql-client procps python3 clang)
-# `deps.sh bench` adds what only the benchmarks need (nginx and wrk, for
-# the gateway's comparison); make test never installs them.
-if [ "${1:-}" = bench ]; then
-    pkgs+=(nginx-light wrk)
-fi
+dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)/deps.d
+lists=("$dir"/base*.list)
+for group in "$@"; do
+    case $group in
+    *[!a-z0-9_-]* | '') echo "deps: bad group name '$group'" >&2; exit 2 ;;
+    esac
+    set -- "$dir/$group"*.list
+    [ -e "$1" ] || { echo "deps: no list for group '$group' in $dir" >&2; exit 2; }
+    lists+=("$@")
+done
+pkgs=()
+for f in "${lists[@]}"; do
+    [ -e "$f" ] || continue
+    # shellcheck disable=SC2207
+    pkgs+=($(sed -e 's/#.*//' "$f"))
+done
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

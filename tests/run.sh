@@ -18,6 +18,9 @@
 #   tsan         tests/tsan/run.sh (builds libdtx and dtx-gateway with
 #                -fsanitize=thread into build-tsan, then runs threaded SDK
 #                code and the gateway under real traffic; a report fails it)
+#   NAME         tests/stages/NAME.sh, each executable one in name order
+#                (one file a stage, so parts add stages without editing
+#                this driver; a stage script sees what every stage sees)
 #   drill        tests/drill/short.sh (when present and executable)
 # and prints one summary line per stage. Every stage runs even when an
 # earlier one failed; the exit status is non-zero when any failed.
@@ -196,6 +199,11 @@ export BUILD SAN TSAN
 stage install tests/install/check.sh
 stage fuzz tests/fuzz/run.sh
 stage tsan tests/tsan/run.sh
+for script in tests/stages/*.sh; do
+    [ -x "$script" ] || continue
+    name=${script##*/}
+    stage "${name%.sh}" "$script"
+done
 if [ -x tests/drill/short.sh ]; then
     stage drill tests/drill/short.sh
 else

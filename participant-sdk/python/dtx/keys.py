@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional
 
 import zmq
+from zmq.utils import z85 as _z85
 
 from .errors import ConfigError
 
@@ -60,7 +61,7 @@ def key_valid(z85: str) -> bool:
     if len(z85) != KEY_LEN:
         return False
     try:
-        return len(zmq.utils.z85.decode(z85.encode("ascii"))) == 32
+        return len(_z85.decode(z85.encode("ascii"))) == 32
     except (ValueError, UnicodeEncodeError, KeyError, IndexError):
         return False
 

@@ -28,7 +28,7 @@ Two deliveries of the same (gid, branch) serialise on the primary key.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import psycopg
 from psycopg import pq
@@ -66,7 +66,7 @@ _ORIGIN = "SELECT origin FROM dtx_barrier WHERE gid = %s AND branch = %s AND op 
 #: Return normally when done; raise Refused to vote no (try/prepare: all is
 #: rolled back, the barrier row too); any other exception rolls back and
 #: fails the phase (it is delivered again).
-BarrierFn = Callable[[psycopg.Connection, Call], None]  # type: ignore[type-arg]
+BarrierFn = Callable[["psycopg.Connection[Any]", Call], None]
 
 _ROW_OP = {p.Op.TRY: "try", p.Op.PREPARE: "try", p.Op.CONFIRM: "confirm",
            p.Op.COMMIT: "confirm", p.Op.CANCEL: "cancel", p.Op.ABORT: "cancel"}

@@ -61,7 +61,7 @@ def key_valid(z85: str) -> bool:
     if len(z85) != KEY_LEN:
         return False
     try:
-        return len(_z85.decode(z85.encode("ascii"))) == 32
+        return len(_z85.decode(z85.encode("ascii"))) == 32  # type: ignore[no-untyped-call]
     except (ValueError, UnicodeEncodeError, KeyError, IndexError):
         return False
 

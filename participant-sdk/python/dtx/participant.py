@@ -112,14 +112,17 @@ class _Link:
     # -- socket ------------------------------------------------------------
 
     def open(self) -> None:
+        def attach(sock: zmq.Socket) -> None:  # type: ignore[type-arg]
+            self.monitor = sock.get_monitor_socket(
+                zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED |
+                zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+
         self.socket = transport.make_dealer(self.owner.context, self.endpoint, self.keys,
-                                            immediate=True)
-        self.monitor = self.socket.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED |
-            zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
-            zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+                                            immediate=True, before_connect=attach)
         self.handshake_ok = False
         self.handshake_refused = False
+        self.round_at = time.monotonic()
 
     def close(self) -> None:
         if self.socket is not None:
@@ -176,6 +179,8 @@ class _Link:
         if not self.owner.resources:
             return
         three = 3 * self.interval_ms / 1000.0
+        # The handshake's event starts the first round; this rule is the
+        # safety net (it counts from the socket's creation, see open()).
         if now - max(self.last_ack, self.round_at) >= three:
             if self.handshake_refused:
                 self.reopen()
@@ -235,9 +240,9 @@ class _Link:
                         p.MessageType(msg.TYPE).name, self.endpoint)
 
     def on_register_ok(self, msg: p.RegisterOk, now: float) -> None:
-        if msg.corr not in self.register_corrs:
-            log.debug("REGISTER_OK of an earlier round ignored endpoint=%s", self.endpoint)
-            return
+        # An earlier round's REGISTER_OK still registered the resource (one
+        # connection keeps its order, so none comes after the ERROR 16 or
+        # name change that started this round); only its name is stale.
         self.last_ack = now
         self.acked.add(msg.resource)
         theirs = msg.heartbeat_ms or DEFAULT_HEARTBEAT_MS
@@ -245,6 +250,8 @@ class _Link:
         if not self.heartbeating:
             self.heartbeating = True
             self.next_heartbeat = now + self.interval_ms / 1000.0
+        if msg.corr < self.round_corr:
+            return
         if self.coordinator is None:
             self.coordinator = msg.coordinator
             log.info("registered endpoint=%s coordinator=%s resource=%s",

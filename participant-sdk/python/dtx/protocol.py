@@ -20,7 +20,9 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Type, TypeVar
 
-from .errors import ErrorCode, DtxError
+from .errors import DtxError
+from .errors import ErrorCode as ErrorCode  # re-exported: MalformedFrame.code is one
+
 
 VERSION = 1
 MAGIC = b"DX"
@@ -250,10 +252,11 @@ class Error(Message):
     text: str = _kind("text")
 
 
+_ALL: Tuple[Type[Message], ...] = (Begin, Try, Commit, Rollback, Status, Register, Heartbeat,
+                                   PhaseReply, Resume, BeginOk, TryOk, StateReply, RegisterOk,
+                                   HeartbeatOk, Phase, Error)
 MESSAGE_CLASSES: Dict[int, Type[Message]] = {
-    cls.TYPE: cls
-    for cls in (Begin, Try, Commit, Rollback, Status, Register, Heartbeat, PhaseReply,
-                Resume, BeginOk, TryOk, StateReply, RegisterOk, HeartbeatOk, Phase, Error)
+    cls.TYPE: cls for cls in _ALL
 }
 
 # (name, kind, allowed) per type, in wire order; corr is the header's.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 import zmq
 
@@ -47,10 +47,14 @@ def lineage() -> bytes:
 
 def make_dealer(context: zmq.Context,  # type: ignore[type-arg]
                 endpoint: str, keys: Optional[CurveKeys],
-                immediate: bool) -> zmq.Socket:  # type: ignore[type-arg]
+                immediate: bool,
+                before_connect: Optional[Callable[[zmq.Socket], None]] = None  # type: ignore[type-arg]
+                ) -> zmq.Socket:  # type: ignore[type-arg]
     """A DEALER connected (in the background) to endpoint. With immediate,
     nothing is queued for a connection that is not up: a send then fails
-    at once (zmq.Again) instead of waiting for the coordinator."""
+    at once (zmq.Again) instead of waiting for the coordinator.
+    before_connect(socket) runs just before connect (to attach a monitor
+    that must not miss the first handshake)."""
     sock: zmq.Socket = context.socket(zmq.DEALER)  # type: ignore[type-arg]
     try:
         sock.setsockopt(zmq.LINGER, 0)
@@ -60,6 +64,8 @@ def make_dealer(context: zmq.Context,  # type: ignore[type-arg]
             sock.setsockopt(zmq.IMMEDIATE, 1)
         if keys is not None:
             keys.apply(sock)
+        if before_connect is not None:
+            before_connect(sock)
         sock.connect(endpoint)
     except zmq.ZMQError:
         sock.close(0)

@@ -39,6 +39,12 @@ class Recorder:
 
 @harness.live
 class Initiator(unittest.TestCase):
+    dir: str
+    dtxd: harness.Dtxd
+    rec: Recorder
+    served: harness.Served
+    client: dtx.Client
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.dir = harness.scratch("initiator")

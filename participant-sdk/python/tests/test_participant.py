@@ -143,6 +143,8 @@ class BarrierDeliveries(unittest.TestCase):
     """§11's participant rules, forged by a fake coordinator, with the
     handler's effect in PostgreSQL under dtx.Barrier."""
 
+    db: str
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.db = harness.createdb("dtx_py_barrier")

@@ -26,8 +26,10 @@ Per coordinator link (one DEALER each, §1), the registration state machine:
     ERROR 16 to a HEARTBEAT sent after
       the latest round  ----------------> round (it dropped this instance)
     no REGISTER_OK / HEARTBEAT_OK for
-      3 intervals  ---------------------> round (and a new socket when the
-                                          handshake was refused)
+      3 intervals  ---------------------> round (and a new socket when ZeroMQ
+                                          gave the connection up: a refused
+                                          handshake, or a disconnection it
+                                          does not retry)
     ERROR other than 16 to a REGISTER --> logged once a round; stay
                                           unregistered until the 3-interval
                                           rule starts the next round
@@ -106,6 +108,7 @@ class _Link:
         self.next_heartbeat = 0.0
         self.handshake_ok = False
         self.handshake_refused = False
+        self.given_up = False
         self.refusal_logged = False
         self.open()
 
@@ -115,6 +118,7 @@ class _Link:
         def attach(sock: zmq.Socket) -> None:  # type: ignore[type-arg]
             self.monitor = sock.get_monitor_socket(
                 zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED |
+                zmq.EVENT_CONNECT_RETRIED |
                 zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
                 zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
@@ -122,6 +126,7 @@ class _Link:
                                             immediate=True, before_connect=attach)
         self.handshake_ok = False
         self.handshake_refused = False
+        self.given_up = False
         self.round_at = time.monotonic()
 
     def close(self) -> None:
@@ -182,7 +187,8 @@ class _Link:
         # The handshake's event starts the first round; this rule is the
         # safety net (it counts from the socket's creation, see open()).
         if now - max(self.last_ack, self.round_at) >= three:
-            if self.handshake_refused:
+            if self.handshake_refused or self.given_up:
+                # ZeroMQ does not reconnect after these: a new socket does.
                 self.reopen()
             self.register_round(now, "no acknowledgement for 3 intervals")
         if self.heartbeating and now >= self.next_heartbeat:
@@ -201,6 +207,9 @@ class _Link:
                 if self.handshake_ok:
                     log.info("coordinator connection lost endpoint=%s", self.endpoint)
                 self.handshake_ok = False
+                self.given_up = True      # unless ZeroMQ says it retries
+            elif kind == zmq.EVENT_CONNECT_RETRIED:
+                self.given_up = False
             elif kind & (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
                          | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
                 if not self.handshake_refused:

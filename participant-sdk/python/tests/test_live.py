@@ -5,6 +5,7 @@ bank in the same transfers."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -150,6 +151,32 @@ class CoordinatorRestart(unittest.TestCase):
             first.stop()
             if second:
                 second.stop()
+
+
+@harness.live
+class CurveAdmission(unittest.TestCase):
+    def test_a_refused_key_registers_once_the_coordinator_admits_it(self) -> None:
+        d = harness.scratch("curve")
+        curve = harness.Curve(d)
+        key = curve.peer("late", "late", "participant:late", allow=False)
+        dtxd = harness.Dtxd(d, harness.createdb("dtx_py_log4"), *curve.dtxd_args())
+        part = dtx.Participant("late-1", key_file=key, heartbeat_ms=200)
+        rec = Recorder()
+        part.serve("late", on_try=rec, on_confirm=rec, on_cancel=rec)
+        part.connect(dtxd.endpoint)
+        served = harness.Served(part)
+        try:
+            time.sleep(1.0)
+            self.assertEqual(part.registered(), 0)
+            pub = subprocess.run([os.path.join(harness.BIN, "dtxctl"), "keygen", "--show", key],
+                                 check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
+            with open(curve.allow, "a") as f:
+                f.write(f"{pub} late participant:late\n")
+            dtxd.proc.send_signal(signal.SIGHUP)  # re-reads the allow-list
+            harness.wait_for(lambda: part.registered() == 1, 20, "registration once admitted")
+        finally:
+            served.stop()
+            dtxd.stop()
 
 
 @harness.live

@@ -1,0 +1,24 @@
+"""dtx — a pure-Python SDK for the dtx distributed transaction coordinator.
+
+Initiator (:class:`Client`, :class:`Transaction`) and participant
+(:class:`Participant`, :class:`Barrier`) over ZeroMQ (pyzmq), speaking
+version 1 of the wire protocol (docs/protocol.md). See README.md.
+"""
+from .barrier import Barrier, BarrierFn
+from .client import Begun, Client, Transaction, TryResult
+from .errors import (Aborted, AccessDenied, Busy, ConfigError, DatabaseError, DtxError,
+                     ErrorCode, Expired, InvalidArgument, InvalidState, LimitExceeded,
+                     NoParticipant, NotFound, OutcomeUnknown, ProtocolError, Refused, Timeout,
+                     TransportError, strerror)
+from .participant import Call, Handler, Participant
+from .protocol import Mode, Op, Outcome, State
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Aborted", "AccessDenied", "Barrier", "BarrierFn", "Begun", "Busy", "Call", "Client",
+    "ConfigError", "DatabaseError", "DtxError", "ErrorCode", "Expired", "Handler",
+    "InvalidArgument", "InvalidState", "LimitExceeded", "Mode", "NoParticipant", "NotFound",
+    "Op", "Outcome", "OutcomeUnknown", "Participant", "ProtocolError", "Refused", "State",
+    "Timeout", "Transaction", "TransportError", "TryResult", "strerror",
+]

@@ -1,0 +1,317 @@
+"""The initiator: begin a global transaction, run its branches, decide it.
+
+    with dtx.Client("tcp://127.0.0.1:7070") as client:
+        with dtx.Transaction(client, mode="tcc", timeout_ms=30000) as tx:
+            tx.try_("bank-a", "debit", b'{"account":"alice","amount":500}')
+            tx.try_("bank-b", "credit", b'{"account":"bob","amount":500}')
+        # committed here; an exception inside the block rolled it back
+
+Each call sends one request on the client's DEALER socket and waits (up to
+the client's timeout, connection included: nothing is queued for a
+coordinator that is not connected) for the reply with the same ``corr``
+(docs/protocol.md §2, §5.1); replies to earlier calls that timed out are
+dropped.  A call that times out raises :class:`dtx.Timeout`; the request
+may still have been carried out, so ask :meth:`Client.status` (§5.1).
+After a call that found no connection the socket is made anew (same
+lineage), as libdtx does.  A Client is not thread-safe: one per thread.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any, NamedTuple, Optional, Type, TypeVar, Union
+
+import zmq
+
+from . import keys as _keys
+from . import protocol as p
+from . import transport
+from .errors import (Aborted, DtxError, InvalidArgument, InvalidState, ProtocolError, Refused,
+                     Timeout, TransportError, error_from_code)
+
+log = logging.getLogger("dtx.client")
+
+DEFAULT_TIMEOUT_MS = 30000
+
+ModeLike = Union[str, int, p.Mode]
+Payload = Union[bytes, bytearray, memoryview, str]
+R = TypeVar("R", bound=p.Message)
+
+
+class Begun(NamedTuple):
+    """A new global transaction: its gid and deadline (epoch ms)."""
+    gid: str
+    deadline_ms: int
+
+
+class TryResult(NamedTuple):
+    """What a TRY_OK said: the branch number, the participant's vote, the
+    global state after it, and the (version 1: empty) payload."""
+    branch: int
+    outcome: p.Outcome
+    state: p.State
+    payload: bytes
+
+
+def parse_mode(mode: ModeLike) -> p.Mode:
+    """"tcc" / "2pc" (any case), 1 / 2 or a Mode -> Mode; else InvalidArgument."""
+    if isinstance(mode, str):
+        named = {"tcc": p.Mode.TCC, "2pc": p.Mode.TWO_PC}.get(mode.lower())
+        if named is None:
+            raise InvalidArgument(text=f"mode {mode!r}: use 'tcc' or '2pc'")
+        return named
+    try:
+        return p.Mode(int(mode))
+    except ValueError:
+        raise InvalidArgument(text=f"mode {mode!r}: use 'tcc' or '2pc'") from None
+
+
+def _payload_bytes(payload: Payload) -> bytes:
+    return payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+
+
+def _check_name(what: str, value: str) -> None:
+    if not isinstance(value, str) or not p.name_valid(value):
+        raise InvalidArgument(text=f"{what} {value!r} is not a valid name "
+                              "(1..63 of A-Z a-z 0-9 . _ : -)")
+
+
+class Client:
+    """A connection to one coordinator, for initiators (and operators).
+
+    ``key_file`` is a CURVE credentials file (module dtx.keys); None reads
+    ``DTX_CURVE_KEY_FILE`` and, when that is unset, speaks plain ZeroMQ.
+    ``timeout_ms`` bounds every call. Raises ConfigError for an unusable
+    key file, InvalidArgument for a malformed endpoint.
+    """
+
+    def __init__(self, endpoint: str, *, key_file: Optional[str] = None,
+                 timeout_ms: int = DEFAULT_TIMEOUT_MS,
+                 context: Optional[zmq.Context] = None) -> None:  # type: ignore[type-arg]
+        self.endpoint = endpoint
+        self.timeout_ms = timeout_ms if timeout_ms > 0 else DEFAULT_TIMEOUT_MS
+        self.last_error = ""
+        self._keys = _keys.resolve(key_file)
+        self._context = context or zmq.Context.instance()
+        self._corr = 0
+        self._socket: Optional[zmq.Socket] = None  # type: ignore[type-arg]
+        self._open()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def _open(self) -> None:
+        try:
+            self._socket = transport.make_dealer(self._context, self.endpoint, self._keys,
+                                                 immediate=True)
+        except zmq.ZMQError as e:
+            raise InvalidArgument(text=f"endpoint {self.endpoint!r}: {e}") from None
+
+    def close(self) -> None:
+        """Closes the connection (idempotent)."""
+        if self._socket is not None:
+            self._socket.close(0)
+            self._socket = None
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- requests ----------------------------------------------------------
+
+    def _call(self, request: p.Message, expect: Type[R]) -> R:
+        """Sends request, returns its reply of type expect; raises the
+        ERROR's exception, Timeout, or ProtocolError for another type."""
+        if self._socket is None:
+            self._open()
+        assert self._socket is not None
+        self.last_error = ""
+        self._corr = (self._corr + 1) & 0xFFFFFFFFFFFFFFFF
+        corr = self._corr
+        frame = p.encode(dataclasses.replace(request, corr=corr))
+        deadline = time.monotonic() + self.timeout_ms / 1000.0
+        sent = False
+        while not sent:
+            try:
+                self._socket.send(frame, zmq.NOBLOCK)
+                sent = True
+            except zmq.Again:
+                if time.monotonic() >= deadline:
+                    # never connected within the budget: a new socket for
+                    # the next call (a refused handshake is not retried by
+                    # the old one).
+                    self.close()
+                    raise Timeout(text=f"no connection to {self.endpoint}") from None
+                time.sleep(0.01)
+            except zmq.ZMQError as e:
+                raise TransportError(text=str(e)) from None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._socket.poll(max(1, int(left * 1000)), zmq.POLLIN):
+                raise Timeout(text=f"no reply from {self.endpoint} within "
+                              f"{self.timeout_ms} ms")
+            data = transport.recv_frame(self._socket)
+            if data is None:
+                log.warning("multi-frame message dropped endpoint=%s", self.endpoint)
+                continue
+            try:
+                reply = p.decode(data)
+            except p.MalformedFrame as e:
+                if e.code == p.ErrorCode.VERSION and data[3:4] != b"\xff":
+                    self._socket.send(p.error_frame(e.corr, e.code, str(e)), zmq.NOBLOCK)
+                log.warning("bad frame dropped endpoint=%s error=%r", self.endpoint, e.text)
+                continue
+            if reply.corr != corr:
+                log.debug("late reply dropped corr=%d", reply.corr)
+                continue
+            if isinstance(reply, p.Error):
+                self.last_error = p.display_text(reply.text)
+                raise error_from_code(reply.code, self.last_error)
+            if not isinstance(reply, expect):
+                raise ProtocolError(text=f"{p.MessageType(reply.TYPE).name} answered "
+                                    f"{p.MessageType(request.TYPE).name}")
+            return reply
+
+    def begin(self, mode: ModeLike = "tcc", timeout_ms: int = 0) -> Begun:
+        """Starts a global transaction ("tcc" or "2pc"); timeout_ms is how
+        long it may stay active (0: the coordinator's default)."""
+        m = parse_mode(mode)
+        if not 0 <= timeout_ms < 1 << 32:
+            raise InvalidArgument(text="timeout_ms out of range")
+        reply = self._call(p.Begin(corr=0, mode=m, timeout_ms=timeout_ms), p.BeginOk)
+        return Begun(reply.gid, reply.deadline_ms)
+
+    def try_(self, gid: str, resource: str, action: str, payload: Payload = b"") -> TryResult:
+        """Runs one branch: the participant's Try (TCC) or the branch's
+        enlistment (2PC). Raises Refused (with ``.state``) when the
+        participant voted no or failed: the coordinator has then already
+        decided abort. NoParticipant, InvalidState, Expired, Timeout,
+        OutcomeUnknown... otherwise (never re-run a TRY after one of them
+        without asking status: it would add a branch)."""
+        _check_name("gid", gid)
+        _check_name("resource", resource)
+        _check_name("action", action)
+        data = _payload_bytes(payload)
+        if len(data) > p.PAYLOAD_MAX:
+            raise InvalidArgument(text=f"payload of {len(data)} bytes over {p.PAYLOAD_MAX}")
+        reply = self._call(p.Try(corr=0, gid=gid, resource=resource, action=action,
+                                 payload=data), p.TryOk)
+        result = TryResult(reply.branch, p.Outcome(reply.outcome), p.State(reply.state),
+                           reply.payload)
+        if result.outcome != p.Outcome.OK:
+            err = Refused(text=f"{resource} {action} branch {result.branch}",
+                          state=result.state)
+            err.result = result
+            raise err
+        return result
+
+    def commit(self, gid: str) -> p.State:
+        """Decides commit; returns the state (committing or committed).
+        Raises Aborted (with ``.state``) when the transaction is or was
+        decided abort instead; Busy while a try runs."""
+        _check_name("gid", gid)
+        state = p.State(self._call(p.Commit(corr=0, gid=gid), p.StateReply).state)
+        if state in (p.State.ABORTING, p.State.ABORTED):
+            raise Aborted(text=f"gid {gid} is {state.name.lower()}", state=state)
+        return state
+
+    def rollback(self, gid: str) -> p.State:
+        """Decides abort; returns the state (aborting, aborted, or stuck
+        after an abort decision). Raises InvalidState when it was decided
+        commit."""
+        _check_name("gid", gid)
+        state = p.State(self._call(p.Rollback(corr=0, gid=gid), p.StateReply).state)
+        if state in (p.State.COMMITTING, p.State.COMMITTED):
+            raise InvalidState(text=f"gid {gid} is {state.name.lower()}", state=state)
+        return state
+
+    def status(self, gid: str) -> p.State:
+        """The transaction's current state."""
+        _check_name("gid", gid)
+        return p.State(self._call(p.Status(corr=0, gid=gid), p.StateReply).state)
+
+    def resume(self, gid: str) -> p.State:
+        """Operator action: puts a stuck transaction back to its decision."""
+        _check_name("gid", gid)
+        return p.State(self._call(p.Resume(corr=0, gid=gid), p.StateReply).state)
+
+    def wait_final(self, gid: str, timeout_ms: int = 30000,
+                   interval_ms: int = 50) -> p.State:
+        """Polls status until committed or aborted (or stuck); raises Timeout."""
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while True:
+            state = self.status(gid)
+            if state in (p.State.COMMITTED, p.State.ABORTED, p.State.STUCK):
+                return state
+            if time.monotonic() >= deadline:
+                raise Timeout(text=f"gid {gid} still {state.name.lower()}", state=state)
+            time.sleep(interval_ms / 1000.0)
+
+
+class Transaction:
+    """A global transaction as a context manager.
+
+    ``__enter__`` sends BEGIN; the block runs branches with :meth:`try_`;
+    leaving the block normally COMMITs (raising Aborted when the
+    coordinator decided abort), leaving it with an exception ROLLs BACK and
+    lets the exception go on. :meth:`commit` and :meth:`rollback` may also
+    be called inside the block; the exit then does nothing more.
+    """
+
+    def __init__(self, client: Client, mode: ModeLike = "tcc", timeout_ms: int = 0) -> None:
+        self.client = client
+        self.mode = parse_mode(mode)
+        self.timeout_ms = timeout_ms
+        self.gid = ""
+        self.deadline_ms = 0
+        self.state: Optional[p.State] = None
+        self._done = False
+
+    def __enter__(self) -> "Transaction":
+        begun = self.client.begin(self.mode, self.timeout_ms)
+        self.gid, self.deadline_ms = begun.gid, begun.deadline_ms
+        self.state = p.State.ACTIVE
+        return self
+
+    def try_(self, resource: str, action: str, payload: Payload = b"") -> TryResult:
+        """Runs one branch (Client.try_ on this gid)."""
+        try:
+            result = self.client.try_(self.gid, resource, action, payload)
+        except DtxError as e:
+            if e.state is not None:
+                self.state = p.State(e.state)
+            raise
+        self.state = result.state
+        return result
+
+    def commit(self) -> p.State:
+        self._done = True
+        try:
+            self.state = self.client.commit(self.gid)
+        except DtxError as e:
+            if e.state is not None:
+                self.state = p.State(e.state)
+            raise
+        return self.state
+
+    def rollback(self) -> p.State:
+        self._done = True
+        self.state = self.client.rollback(self.gid)
+        return self.state
+
+    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException],
+                 tb: Any) -> None:
+        if self._done or not self.gid:
+            return
+        if exc_type is None:
+            self.commit()
+            return
+        self._done = True
+        try:
+            self.state = self.client.rollback(self.gid)
+        except DtxError as e:
+            # the original exception matters more; the coordinator aborts
+            # the transaction at its deadline anyway.
+            log.warning("rollback after an exception failed gid=%s error=%r", self.gid, str(e))

@@ -1,0 +1,414 @@
+"""The dtx wire protocol, version 1 (docs/protocol.md), as Python values.
+
+Written from docs/protocol.md alone; the section numbers below are that
+page's.  A frame is one ZeroMQ frame: a 12-byte header (magic ``DX``,
+version, type, u64 ``corr``) and the fields of the type in order, all
+integers unsigned big-endian, no padding, no optional field, no trailing
+byte (§2, §3).  :func:`encode` and :func:`decode` are exact inverses on
+every frame :func:`decode` accepts.
+
+Field kinds (§3) map to Python types: u8/u32/u64 -> int, name -> str (ASCII
+of the name alphabet), text -> str (UTF-8; invalid bytes survive a
+decode/encode round trip through ``surrogateescape``), blob -> bytes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+import struct
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Type, TypeVar
+
+from .errors import DtxError
+from .errors import ErrorCode as ErrorCode  # re-exported: MalformedFrame.code is one
+
+
+VERSION = 1
+MAGIC = b"DX"
+HEADER_SIZE = 12
+NAME_MAX = 63
+TEXT_MAX = 255
+PAYLOAD_MAX = 262144          # DTX_PAYLOAD_MAX
+MSG_MAX = PAYLOAD_MAX + 1024  # DTX_MSG_MAX: a larger frame is ERROR 5 (§7, §8)
+
+_NAME_RE = re.compile(rb"[A-Za-z0-9._:\-]{1,63}\Z")
+
+
+class Mode(enum.IntEnum):
+    """Transaction modes (§6.2)."""
+    TCC = 1
+    TWO_PC = 2
+
+
+class State(enum.IntEnum):
+    """Global transaction states (§6.3)."""
+    ACTIVE = 1
+    COMMITTING = 2
+    COMMITTED = 3
+    ABORTING = 4
+    ABORTED = 5
+    STUCK = 6
+
+
+class Op(enum.IntEnum):
+    """Phase operations (§6.4)."""
+    TRY = 1
+    CONFIRM = 2
+    CANCEL = 3
+    PREPARE = 4
+    COMMIT = 5
+    ABORT = 6
+
+
+class Outcome(enum.IntEnum):
+    """Results of a phase (§6.5)."""
+    OK = 0
+    REFUSED = 1
+    FAILED = 2
+
+
+class MessageType(enum.IntEnum):
+    """Message types (§4); the high bit marks what the coordinator sends."""
+    BEGIN = 0x01
+    TRY = 0x02
+    COMMIT = 0x03
+    ROLLBACK = 0x04
+    STATUS = 0x05
+    REGISTER = 0x06
+    HEARTBEAT = 0x07
+    PHASE_REPLY = 0x08
+    RESUME = 0x09
+    BEGIN_OK = 0x81
+    TRY_OK = 0x82
+    STATE = 0x83
+    REGISTER_OK = 0x86
+    HEARTBEAT_OK = 0x87
+    PHASE = 0x88
+    ERROR = 0xFF
+
+
+def name_valid(value: str) -> bool:
+    """True when value is a valid name (§3): 1..63 of ``[A-Za-z0-9._:-]``."""
+    try:
+        raw = value.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return _NAME_RE.match(raw) is not None
+
+
+class MalformedFrame(DtxError):
+    """A frame that decode() refused; ``code`` is 2, 3 or 5 as §8 orders,
+    ``corr`` the frame's corr when bytes 4..11 were there (else 0)."""
+
+    def __init__(self, code: int, text: str, corr: int = 0) -> None:
+        super().__init__(code, text)
+        self.corr = corr
+
+
+# --- field kinds ---------------------------------------------------------
+
+def _u8(*allowed: int) -> Any:
+    return field(metadata={"kind": "u8", "allowed": frozenset(allowed)})
+
+
+def _kind(kind: str) -> Any:
+    return field(metadata={"kind": kind})
+
+
+_MODES = tuple(int(m) for m in Mode)
+_STATES = tuple(int(s) for s in State)
+_OPS = tuple(int(o) for o in Op)
+_OUTCOMES = tuple(int(o) for o in Outcome)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded frame: ``corr`` (u64, §2) and the fields of its type."""
+
+    TYPE: ClassVar[int] = 0
+    corr: int
+
+
+@dataclass(frozen=True)
+class Begin(Message):
+    TYPE: ClassVar[int] = MessageType.BEGIN
+    mode: int = _u8(*_MODES)
+    timeout_ms: int = _kind("u32")
+
+
+@dataclass(frozen=True)
+class Try(Message):
+    TYPE: ClassVar[int] = MessageType.TRY
+    gid: str = _kind("name")
+    resource: str = _kind("name")
+    action: str = _kind("name")
+    payload: bytes = _kind("blob")
+
+
+@dataclass(frozen=True)
+class Commit(Message):
+    TYPE: ClassVar[int] = MessageType.COMMIT
+    gid: str = _kind("name")
+
+
+@dataclass(frozen=True)
+class Rollback(Message):
+    TYPE: ClassVar[int] = MessageType.ROLLBACK
+    gid: str = _kind("name")
+
+
+@dataclass(frozen=True)
+class Status(Message):
+    TYPE: ClassVar[int] = MessageType.STATUS
+    gid: str = _kind("name")
+
+
+@dataclass(frozen=True)
+class Register(Message):
+    TYPE: ClassVar[int] = MessageType.REGISTER
+    instance: str = _kind("name")
+    resource: str = _kind("name")
+
+
+@dataclass(frozen=True)
+class Heartbeat(Message):
+    TYPE: ClassVar[int] = MessageType.HEARTBEAT
+    instance: str = _kind("name")
+
+
+@dataclass(frozen=True)
+class PhaseReply(Message):
+    TYPE: ClassVar[int] = MessageType.PHASE_REPLY
+    gid: str = _kind("name")
+    branch: int = _kind("u32")
+    op: int = _u8(*_OPS)
+    attempt: int = _kind("u32")
+    outcome: int = _u8(*_OUTCOMES)
+    payload: bytes = _kind("blob")
+
+
+@dataclass(frozen=True)
+class Resume(Message):
+    TYPE: ClassVar[int] = MessageType.RESUME
+    gid: str = _kind("name")
+
+
+@dataclass(frozen=True)
+class BeginOk(Message):
+    TYPE: ClassVar[int] = MessageType.BEGIN_OK
+    gid: str = _kind("name")
+    deadline_ms: int = _kind("u64")
+
+
+@dataclass(frozen=True)
+class TryOk(Message):
+    TYPE: ClassVar[int] = MessageType.TRY_OK
+    gid: str = _kind("name")
+    branch: int = _kind("u32")
+    outcome: int = _u8(*_OUTCOMES)
+    state: int = _u8(*_STATES)
+    payload: bytes = _kind("blob")
+
+
+@dataclass(frozen=True)
+class StateReply(Message):
+    TYPE: ClassVar[int] = MessageType.STATE
+    gid: str = _kind("name")
+    state: int = _u8(*_STATES)
+
+
+@dataclass(frozen=True)
+class RegisterOk(Message):
+    TYPE: ClassVar[int] = MessageType.REGISTER_OK
+    resource: str = _kind("name")
+    heartbeat_ms: int = _kind("u32")
+    coordinator: str = _kind("name")
+
+
+@dataclass(frozen=True)
+class HeartbeatOk(Message):
+    TYPE: ClassVar[int] = MessageType.HEARTBEAT_OK
+    coordinator: str = _kind("name")
+
+
+@dataclass(frozen=True)
+class Phase(Message):
+    TYPE: ClassVar[int] = MessageType.PHASE
+    gid: str = _kind("name")
+    branch: int = _kind("u32")
+    op: int = _u8(*_OPS)
+    attempt: int = _kind("u32")
+    resource: str = _kind("name")
+    action: str = _kind("name")
+    deadline_ms: int = _kind("u64")
+    payload: bytes = _kind("blob")
+
+
+@dataclass(frozen=True)
+class Error(Message):
+    TYPE: ClassVar[int] = MessageType.ERROR
+    code: int = _kind("u32")
+    text: str = _kind("text")
+
+
+_ALL: Tuple[Type[Message], ...] = (Begin, Try, Commit, Rollback, Status, Register, Heartbeat,
+                                   PhaseReply, Resume, BeginOk, TryOk, StateReply, RegisterOk,
+                                   HeartbeatOk, Phase, Error)
+MESSAGE_CLASSES: Dict[int, Type[Message]] = {
+    cls.TYPE: cls for cls in _ALL
+}
+
+# (name, kind, allowed) per type, in wire order; corr is the header's.
+_Schema = List[Tuple[str, str, Optional[FrozenSet[int]]]]
+_SCHEMAS: Dict[int, _Schema] = {
+    t: [(f.name, f.metadata["kind"], f.metadata.get("allowed"))
+        for f in dataclasses.fields(cls) if f.name != "corr"]
+    for t, cls in MESSAGE_CLASSES.items()
+}
+
+M = TypeVar("M", bound=Message)
+
+
+# --- encoding ---------------------------------------------------------------
+
+def encode(msg: Message) -> bytes:
+    """The frame of msg. Raises :class:`dtx.InvalidArgument` for a value the
+    protocol cannot carry (a bad name, a text over 255 bytes or holding
+    NUL, a payload over 256 KiB, an integer or enumeration out of range)."""
+    from .errors import InvalidArgument
+    if not 0 <= msg.corr < 1 << 64:
+        raise InvalidArgument(text="corr out of range")
+    out = bytearray(MAGIC)
+    out += struct.pack(">BBQ", VERSION, msg.TYPE, msg.corr)
+    for name, kind, allowed in _SCHEMAS[msg.TYPE]:
+        value = getattr(msg, name)
+        if kind == "u8":
+            if allowed is not None and int(value) not in allowed:
+                raise InvalidArgument(text=f"{name} {value} out of range")
+            out.append(int(value))
+        elif kind == "u32":
+            if not 0 <= value < 1 << 32:
+                raise InvalidArgument(text=f"{name} out of range")
+            out += struct.pack(">I", value)
+        elif kind == "u64":
+            if not 0 <= value < 1 << 64:
+                raise InvalidArgument(text=f"{name} out of range")
+            out += struct.pack(">Q", value)
+        elif kind == "name":
+            if not isinstance(value, str) or not name_valid(value):
+                raise InvalidArgument(text=f"{name} is not a valid name")
+            raw = value.encode("ascii")
+            out.append(len(raw))
+            out += raw
+        elif kind == "text":
+            raw = value.encode("utf-8", "surrogateescape")
+            if len(raw) > TEXT_MAX or b"\x00" in raw:
+                raise InvalidArgument(text=f"{name} over 255 bytes or holds NUL")
+            out.append(len(raw))
+            out += raw
+        else:  # blob
+            raw = bytes(value)
+            if len(raw) > PAYLOAD_MAX:
+                raise InvalidArgument(text=f"{name} over {PAYLOAD_MAX} bytes")
+            out += struct.pack(">I", len(raw))
+            out += raw
+    return bytes(out)
+
+
+# --- decoding ---------------------------------------------------------------
+
+def peek_corr(frame: bytes) -> int:
+    """The corr of a frame whose magic is right and bytes 4..11 are there,
+    else 0 (what §8 and §9 say an ERROR about a bad frame carries)."""
+    if len(frame) >= HEADER_SIZE and frame[:2] == MAGIC:
+        return int(struct.unpack_from(">Q", frame, 4)[0])
+    return 0
+
+
+def decode(frame: bytes) -> Message:
+    """Decodes one frame, checking it in the order of §8. Raises
+    :class:`MalformedFrame` with code 5 (too big), 3 (another version) or
+    2 (anything else malformed)."""
+    n = len(frame)
+    corr = peek_corr(frame)
+    if n > MSG_MAX:
+        raise MalformedFrame(ErrorCode.TOOBIG, f"frame of {n} bytes over {MSG_MAX}", corr)
+    if n < 4 or frame[:2] != MAGIC:
+        raise MalformedFrame(ErrorCode.PROTO, "bad magic or frame shorter than 4 bytes", 0)
+    if frame[2] != VERSION:
+        raise MalformedFrame(ErrorCode.VERSION, f"protocol version {frame[2]} not supported",
+                             corr)
+    if n < HEADER_SIZE:
+        raise MalformedFrame(ErrorCode.PROTO, f"header truncated ({n} bytes)", corr)
+    mtype = frame[3]
+    cls = MESSAGE_CLASSES.get(mtype)
+    if cls is None:
+        raise MalformedFrame(ErrorCode.PROTO, f"unknown message type 0x{mtype:02x}", corr)
+    tname = MessageType(mtype).name
+    pos = HEADER_SIZE
+    values: Dict[str, Any] = {}
+
+    def need(count: int, fname: str) -> None:
+        if pos + count > n:
+            raise MalformedFrame(ErrorCode.PROTO, f"{tname}: field '{fname}' truncated at "
+                                 f"byte {pos} (frame has {n} bytes)", corr)
+
+    for fname, kind, allowed in _SCHEMAS[mtype]:
+        if kind == "u8":
+            need(1, fname)
+            v = frame[pos]
+            if allowed is not None and v not in allowed:
+                raise MalformedFrame(ErrorCode.PROTO, f"{tname}: field '{fname}' value {v} "
+                                     f"out of range at byte {pos}", corr)
+            values[fname] = v
+            pos += 1
+        elif kind == "u32":
+            need(4, fname)
+            values[fname] = struct.unpack_from(">I", frame, pos)[0]
+            pos += 4
+        elif kind == "u64":
+            need(8, fname)
+            values[fname] = struct.unpack_from(">Q", frame, pos)[0]
+            pos += 8
+        elif kind in ("name", "text"):
+            need(1, fname)
+            length = frame[pos]
+            need(1 + length, fname)
+            raw = bytes(frame[pos + 1:pos + 1 + length])
+            if kind == "name":
+                if _NAME_RE.match(raw) is None:
+                    raise MalformedFrame(ErrorCode.PROTO, f"{tname}: field '{fname}' is not "
+                                         f"a valid name at byte {pos}", corr)
+                values[fname] = raw.decode("ascii")
+            else:
+                if b"\x00" in raw:
+                    raise MalformedFrame(ErrorCode.PROTO, f"{tname}: field '{fname}' holds "
+                                         f"a NUL byte at byte {pos}", corr)
+                values[fname] = raw.decode("utf-8", "surrogateescape")
+            pos += 1 + length
+        else:  # blob
+            need(4, fname)
+            length = struct.unpack_from(">I", frame, pos)[0]
+            if length > PAYLOAD_MAX:
+                raise MalformedFrame(ErrorCode.PROTO, f"{tname}: field '{fname}' length "
+                                     f"{length} over {PAYLOAD_MAX} at byte {pos}", corr)
+            need(4 + length, fname)
+            values[fname] = bytes(frame[pos + 4:pos + 4 + length])
+            pos += 4 + length
+    if pos != n:
+        raise MalformedFrame(ErrorCode.PROTO, f"{tname}: {n - pos} trailing bytes at byte "
+                             f"{pos}", corr)
+    return cls(corr=corr, **values)
+
+
+def error_frame(corr: int, code: int, text: str) -> bytes:
+    """An ERROR frame in version 1 framing (also the answer to a frame of
+    another version, §9 rule 2). text is cut to 255 bytes."""
+    raw = text.encode("utf-8", "replace").replace(b"\x00", b"?")[:TEXT_MAX]
+    return encode(Error(corr=corr, code=code, text=raw.decode("utf-8", "ignore")))
+
+
+def display_text(text: str) -> str:
+    """A peer's text ready for a log line: invalid UTF-8 replaced (§3)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

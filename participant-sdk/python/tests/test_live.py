@@ -1,0 +1,274 @@
+"""The SDK against a real dtxd and PostgreSQL: initiator calls and the
+context manager, a Python participant in TCC and 2PC, re-registration after
+a coordinator restart, CURVE, and the Python bank interoperating with the C
+bank in the same transfers."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+import unittest
+from typing import Dict, List
+
+import psycopg
+
+import harness
+import dtx
+from dtx import protocol as p
+
+
+class Recorder:
+    """Handlers that record the calls they get, voting as told."""
+
+    def __init__(self) -> None:
+        self.calls: List[dtx.Call] = []
+        self.lock = threading.Lock()
+        self.refuse_actions = {"refuse"}
+
+    def __call__(self, call: dtx.Call) -> None:
+        with self.lock:
+            self.calls.append(call)
+        if call.op in (p.Op.TRY, p.Op.PREPARE) and call.action in self.refuse_actions:
+            raise dtx.Refused(text="told to")
+
+    def ops(self, gid: str) -> List[str]:
+        with self.lock:
+            return sorted(c.op.name.lower() for c in self.calls if c.gid == gid)
+
+
+@harness.live
+class Initiator(unittest.TestCase):
+    dir: str
+    dtxd: harness.Dtxd
+    rec: Recorder
+    served: harness.Served
+    client: dtx.Client
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.dir = harness.scratch("initiator")
+        cls.dtxd = harness.Dtxd(cls.dir, harness.createdb("dtx_py_log1"),
+                                "--try-timeout-ms", "1000", "--phase-timeout-ms", "500",
+                                "--heartbeat-ms", "300")
+        cls.rec = Recorder()
+        part = dtx.Participant("py-svc-1", key_file="")
+        part.serve("svc", on_try=cls.rec, on_confirm=cls.rec, on_cancel=cls.rec)
+        part.serve_2pc("svc", on_prepare=cls.rec, on_commit=cls.rec, on_abort=cls.rec)
+        part.connect(cls.dtxd.endpoint)
+        cls.served = harness.Served(part)
+        harness.wait_for(lambda: part.registered() == 1, what="registration with dtxd")
+        cls.client = dtx.Client(cls.dtxd.endpoint, key_file="", timeout_ms=10000)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.client.close()
+        cls.served.stop()
+        cls.dtxd.stop()
+
+    def test_context_manager_commits_on_normal_exit(self) -> None:
+        with dtx.Transaction(self.client, mode="tcc", timeout_ms=30000) as tx:
+            r = tx.try_("svc", "reserve", b'{"n":1}')
+            self.assertEqual((r.branch, r.outcome, r.state), (1, p.Outcome.OK, p.State.ACTIVE))
+            tx.try_("svc", "reserve", "text payload")
+        self.assertIn(tx.state, (p.State.COMMITTING, p.State.COMMITTED))
+        self.assertEqual(self.client.wait_final(tx.gid), p.State.COMMITTED)
+        harness.wait_for(lambda: self.rec.ops(tx.gid) == ["confirm", "confirm", "try", "try"],
+                         what="confirms")
+        payloads = {c.payload for c in self.rec.calls if c.gid == tx.gid}
+        self.assertEqual(payloads, {b'{"n":1}', b"text payload"})  # every op carries it
+
+    def test_context_manager_rolls_back_on_exception(self) -> None:
+        with self.assertRaises(KeyError):
+            with dtx.Transaction(self.client, timeout_ms=30000) as tx:
+                tx.try_("svc", "reserve")
+                raise KeyError("business failure")
+        self.assertEqual(self.client.wait_final(tx.gid), p.State.ABORTED)
+        harness.wait_for(lambda: self.rec.ops(tx.gid) == ["cancel", "try"], what="cancel")
+
+    def test_a_no_vote_raises_refused_and_commit_raises_aborted(self) -> None:
+        gid = self.client.begin("tcc", 30000).gid
+        with self.assertRaises(dtx.Refused) as cm:
+            self.client.try_(gid, "svc", "refuse")
+        self.assertEqual(cm.exception.code, 13)
+        self.assertIn(cm.exception.state, (p.State.ABORTING, p.State.ABORTED))
+        with self.assertRaises(dtx.Aborted) as ab:
+            self.client.commit(gid)
+        self.assertEqual(ab.exception.code, 19)
+        self.assertEqual(self.client.wait_final(gid), p.State.ABORTED)
+
+    def test_2pc_prepares_at_commit_and_commits(self) -> None:
+        with dtx.Transaction(self.client, mode="2pc", timeout_ms=30000) as tx:
+            tx.try_("svc", "book", b"x")
+            self.assertEqual(self.rec.ops(tx.gid), [])  # only enlisted
+        self.assertEqual(self.client.wait_final(tx.gid), p.State.COMMITTED)
+        harness.wait_for(lambda: self.rec.ops(tx.gid) == ["commit", "prepare"], what="commit")
+
+    def test_errors_carry_the_protocol_code(self) -> None:
+        with self.assertRaises(dtx.NotFound) as cm:
+            self.client.status("01NOSUCHGID0000000000000000")
+        self.assertEqual(cm.exception.code, 6)
+        gid = self.client.begin().gid
+        with self.assertRaises(dtx.NoParticipant) as np_:
+            self.client.try_(gid, "nobody-serves-this", "x")
+        self.assertEqual(np_.exception.code, 9)
+        self.assertIn("nobody-serves-this", np_.exception.text)
+        self.assertEqual(self.client.rollback(gid) in (p.State.ABORTING, p.State.ABORTED), True)
+        with self.assertRaises(dtx.InvalidArgument):
+            self.client.begin("saga")
+        with self.assertRaises(dtx.AccessDenied):  # no operator without CURVE
+            self.client.resume(gid)
+
+
+@harness.live
+class CoordinatorRestart(unittest.TestCase):
+    def test_participant_registers_again_with_a_restarted_coordinator(self) -> None:
+        d = harness.scratch("restart")
+        db = harness.createdb("dtx_py_log2")
+        listen = f"tcp://127.0.0.1:{harness.free_port()}"
+        first = harness.Dtxd(d, db, "--node-id", "first", "--heartbeat-ms", "200",
+                             listen=listen)
+        rec = Recorder()
+        part = dtx.Participant("py-svc-2", key_file="")
+        part.serve("svc2", on_try=rec, on_confirm=rec, on_cancel=rec)
+        part.connect(listen)
+        served = harness.Served(part)
+        second = None
+        try:
+            harness.wait_for(lambda: part.coordinators == ["first"], what="first registration")
+            first.stop()
+            second = harness.Dtxd(d, db, "--node-id", "second", "--heartbeat-ms", "200",
+                                  listen=listen, name="dtxd2")
+            harness.wait_for(lambda: part.coordinators == ["second"] and part.registered(),
+                             what="registration with the restarted dtxd")
+            with dtx.Client(listen, key_file="", timeout_ms=10000) as c:
+                with dtx.Transaction(c, timeout_ms=30000) as tx:
+                    tx.try_("svc2", "x")
+                self.assertEqual(c.wait_final(tx.gid), p.State.COMMITTED)
+        finally:
+            served.stop()
+            first.stop()
+            if second:
+                second.stop()
+
+
+@harness.live
+class CurveAdmission(unittest.TestCase):
+    def test_a_refused_key_registers_once_the_coordinator_admits_it(self) -> None:
+        d = harness.scratch("curve")
+        curve = harness.Curve(d)
+        key = curve.peer("late", "late", "participant:late", allow=False)
+        dtxd = harness.Dtxd(d, harness.createdb("dtx_py_log4"), *curve.dtxd_args())
+        part = dtx.Participant("late-1", key_file=key, heartbeat_ms=200)
+        rec = Recorder()
+        part.serve("late", on_try=rec, on_confirm=rec, on_cancel=rec)
+        part.connect(dtxd.endpoint)
+        served = harness.Served(part)
+        try:
+            time.sleep(1.0)
+            self.assertEqual(part.registered(), 0)
+            pub = subprocess.run([os.path.join(harness.BIN, "dtxctl"), "keygen", "--show", key],
+                                 check=True, stdout=subprocess.PIPE, text=True).stdout.split()[0]
+            with open(curve.allow, "a") as f:
+                f.write(f"{pub} late participant:late\n")
+            dtxd.proc.send_signal(signal.SIGHUP)  # re-reads the allow-list
+            harness.wait_for(lambda: part.registered() == 1, 20, "registration once admitted")
+        finally:
+            served.stop()
+            dtxd.stop()
+
+
+@harness.live
+class BankInterop(unittest.TestCase):
+    """dtxd with CURVE; bank-a is the C bank-participant, bank-b the Python
+    one; transfers both ways by the C bank-transfer and the Python
+    initiator; money is conserved and nothing stays reserved."""
+
+    def test_c_and_python_banks_in_the_same_transfers(self) -> None:
+        d = harness.scratch("bank")
+        curve = harness.Curve(d)
+        key_a = curve.peer("bank-a", "bank-a", "participant:bank-a")
+        key_b = curve.peer("bank-b", "bank-b", "participant:bank-b")
+        key_t = curve.peer("teller", "teller", "initiator")
+        key_py = curve.peer("py-teller", "teller", "initiator")
+        key_stranger = curve.peer("stranger", "stranger", "initiator", allow=False)
+        db_a, db_b = harness.createdb("dtx_py_bank_a"), harness.createdb("dtx_py_bank_b")
+        dtxd = harness.Dtxd(d, harness.createdb("dtx_py_log3"), *curve.dtxd_args())
+        procs: List[harness.Proc] = [dtxd]
+        try:
+            ready_a, ready_b = os.path.join(d, "a.ready"), os.path.join(d, "b.ready")
+            procs.append(harness.Proc("bank-a", [
+                os.path.join(harness.BIN, "bank-participant"), "--resource", "bank-a",
+                "--db", db_a, "--coordinator", dtxd.endpoint, "--seed", "alice=10000,bob=5000",
+                "--ready-file", ready_a], d, {"DTX_CURVE_KEY_FILE": key_a}))
+            procs.append(harness.Proc("bank-b", [
+                harness.PYTHON, os.path.join(harness.PKG_ROOT, "samples", "bank_participant.py"),
+                "--resource", "bank-b", "--db", db_b, "--coordinator", dtxd.endpoint,
+                "--seed", "carol=8000,dave=2000", "--ready-file", ready_b],
+                d, {"DTX_CURVE_KEY_FILE": key_b}))
+            for path in (ready_a, ready_b):
+                harness.wait_for(lambda: os.path.exists(path), 30, f"{path}")
+
+            def total() -> int:
+                s = 0
+                for db in (db_a, db_b):
+                    with psycopg.connect(db) as c:
+                        s += c.execute("SELECT coalesce(sum(balance + frozen), 0) "
+                                       "FROM accounts").fetchone()[0]  # type: ignore[index]
+                return s
+
+            self.assertEqual(total(), 25000)
+            lines = ["bank-a:alice -> bank-b:carol 1000",
+                     "bank-b:carol -> bank-a:bob 2500",
+                     "bank-b:dave -> bank-a:alice 999999",      # refused by the Python bank
+                     "bank-a:bob -> bank-b:dave 700 rollback",
+                     "bank-b:dave -> bank-a:nobody 100"]         # refused by the C bank
+            argv = [os.path.join(harness.BIN, "bank-transfer"), "--coordinator", dtxd.endpoint,
+                    "--wait-final"]
+            for line in lines:
+                argv += ["--transfer", line]
+            out = subprocess.run(argv, env={**os.environ, "DTX_CURVE_KEY_FILE": key_t},
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 timeout=120)
+            self.assertEqual(out.returncode, 0, out.stdout)
+
+            # The Python initiator, same principal as the C teller.
+            with dtx.Client(dtxd.endpoint, key_file=key_py, timeout_ms=10000) as c:
+                with dtx.Transaction(c, timeout_ms=30000) as tx:
+                    tx.try_("bank-b", "debit", b'{"account":"dave","amount":150}')
+                    tx.try_("bank-a", "credit", b'{"account":"bob","amount":150}')
+                self.assertEqual(c.wait_final(tx.gid), p.State.COMMITTED)
+                with self.assertRaises(dtx.Refused):
+                    with dtx.Transaction(c, timeout_ms=30000) as tx2:
+                        tx2.try_("bank-a", "debit", b'{"account":"alice","amount":50}')
+                        tx2.try_("bank-b", "credit", b'{"account":"mallory","amount":50}')
+                self.assertEqual(c.wait_final(tx2.gid), p.State.ABORTED)
+
+            # A key the coordinator does not admit looks like no coordinator.
+            with dtx.Client(dtxd.endpoint, key_file=key_stranger, timeout_ms=1500) as c:
+                with self.assertRaises(dtx.Timeout):
+                    c.begin()
+
+            balances: Dict[str, int] = {}
+            for db in (db_a, db_b):
+                with psycopg.connect(db) as conn:
+                    for acc, bal, frozen, incoming in conn.execute(
+                            "SELECT id, balance, frozen, incoming FROM accounts"):
+                        self.assertEqual((acc, frozen, incoming), (acc, 0, 0))
+                        balances[acc] = bal
+            self.assertEqual(total(), 25000)
+            self.assertEqual(balances, {"alice": 9000, "bob": 7650, "carol": 6500,
+                                        "dave": 1850})
+            for proc in procs:
+                self.assertTrue(proc.alive(), f"{proc.name} died:\n{proc.output()[-2000:]}")
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+        log_b = procs[2].output()
+        self.assertIn("refused", log_b)
+        self.assertIn("applied", log_b)
+
+
+if __name__ == "__main__":
+    unittest.main()

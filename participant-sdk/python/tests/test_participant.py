@@ -1,0 +1,281 @@
+"""The participant against a fake coordinator (a ROUTER socket this test
+drives): registration and heartbeats (§10), duplicate and out-of-order
+deliveries under the barrier in a real PostgreSQL (§11), version handling
+(§9)."""
+from __future__ import annotations
+
+import time
+import unittest
+from typing import List, Optional, Tuple
+
+import psycopg
+import zmq
+
+import harness
+import dtx
+from dtx import protocol as p
+
+
+class FakeCoordinator:
+    def __init__(self) -> None:
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        port = self.sock.bind_to_random_port("tcp://127.0.0.1")
+        self.endpoint = f"tcp://127.0.0.1:{port}"
+        self.corr = 1000
+
+    def recv_raw(self, timeout_s: float = 10.0) -> Tuple[bytes, bytes]:
+        if not self.sock.poll(int(timeout_s * 1000)):
+            raise AssertionError("the participant sent nothing")
+        rid, frame = self.sock.recv_multipart()
+        return rid, frame
+
+    def recv(self, kind: type, timeout_s: float = 10.0) -> Tuple[bytes, p.Message]:
+        """The next frame of type kind (others are skipped)."""
+        end = time.monotonic() + timeout_s
+        while True:
+            rid, frame = self.recv_raw(max(0.01, end - time.monotonic()))
+            msg = p.decode(frame)
+            if isinstance(msg, kind):
+                return rid, msg
+
+    def send(self, rid: bytes, msg: p.Message) -> None:
+        self.sock.send_multipart([rid, p.encode(msg)])
+
+    def register(self, name: str = "coord-1", heartbeat_ms: int = 200) -> bytes:
+        rid, reg = self.recv(p.Register)
+        assert isinstance(reg, p.Register)
+        self.send(rid, p.RegisterOk(corr=reg.corr, resource=reg.resource,
+                                    heartbeat_ms=heartbeat_ms, coordinator=name))
+        return rid
+
+    def phase(self, rid: bytes, gid: str, branch: int, op: p.Op, attempt: int = 1,
+              resource: str = "ledger", payload: bytes = b"{}") -> p.PhaseReply:
+        self.corr += 1
+        self.send(rid, p.Phase(corr=self.corr, gid=gid, branch=branch, op=op, attempt=attempt,
+                               resource=resource, action="post",
+                               deadline_ms=int(time.time() * 1000) + 60000, payload=payload))
+        _, reply = self.recv(p.PhaseReply)
+        assert isinstance(reply, p.PhaseReply)
+        # §11: the reply repeats corr, gid, branch, op and attempt.
+        assert (reply.corr, reply.gid, reply.branch, reply.op, reply.attempt) == \
+            (self.corr, gid, branch, op, attempt), reply
+        return reply
+
+    def close(self) -> None:
+        self.sock.close(0)
+
+
+class Registration(unittest.TestCase):
+    def setUp(self) -> None:
+        self.coord = FakeCoordinator()
+        self.part = dtx.Participant("ledger-1", heartbeat_ms=5000, key_file="")
+        noop = lambda call: None  # noqa: E731
+        self.part.serve("ledger", on_try=noop, on_confirm=noop, on_cancel=noop)
+        self.part.serve("audit", on_try=noop, on_confirm=noop, on_cancel=noop)
+        self.part.connect(self.coord.endpoint)
+        self.served = harness.Served(self.part)
+
+    def tearDown(self) -> None:
+        self.served.stop()
+        self.coord.close()
+
+    def register_all(self, name: str = "coord-1") -> None:
+        resources = set()
+        for _ in range(2):
+            rid, reg = self.coord.recv(p.Register)
+            assert isinstance(reg, p.Register)
+            self.assertEqual(reg.instance, "ledger-1")
+            resources.add(reg.resource)
+            self.coord.send(rid, p.RegisterOk(corr=reg.corr, resource=reg.resource,
+                                              heartbeat_ms=200, coordinator=name))
+        self.assertEqual(resources, {"ledger", "audit"})
+
+    def test_registers_every_resource_then_heartbeats_at_the_coordinators_interval(self) -> None:
+        self.register_all()
+        harness.wait_for(lambda: self.part.registered() == 1, what="registered")
+        start = time.monotonic()
+        for _ in range(3):
+            rid, hb = self.coord.recv(p.Heartbeat)
+            assert isinstance(hb, p.Heartbeat)
+            self.assertEqual(hb.instance, "ledger-1")
+            self.coord.send(rid, p.HeartbeatOk(corr=hb.corr, coordinator="coord-1"))
+        # 200 ms asked, shorter than our 5000: three beats take 0.6 s, not 15.
+        self.assertLess(time.monotonic() - start, 10)
+
+    def test_error_16_to_a_heartbeat_registers_every_resource_again(self) -> None:
+        self.register_all()
+        rid, hb = self.coord.recv(p.Heartbeat)
+        self.coord.send(rid, p.Error(corr=hb.corr, code=16, text="unregistered"))
+        self.register_all()
+
+    def test_a_new_coordinator_name_registers_every_resource_again(self) -> None:
+        self.register_all()
+        rid, hb = self.coord.recv(p.Heartbeat)
+        self.coord.send(rid, p.HeartbeatOk(corr=hb.corr, coordinator="coord-2"))
+        self.register_all("coord-2")
+        harness.wait_for(lambda: self.part.coordinators == ["coord-2"], what="new name")
+
+    def test_silence_for_three_intervals_registers_again(self) -> None:
+        self.register_all()
+        # swallow heartbeats without answering: after 3 x 200 ms, REGISTER.
+        _, reg = self.coord.recv(p.Register, timeout_s=10)
+        self.assertEqual(reg.instance, "ledger-1")  # type: ignore[attr-defined]
+
+    def test_a_refused_registration_is_not_retried_on_every_message(self) -> None:
+        rid, reg = self.coord.recv(p.Register)
+        self.coord.send(rid, p.Error(corr=reg.corr, code=21, text="not yours"))
+        self.assertEqual(self.part.registered(), 0)
+
+    def test_a_frame_of_another_version_is_answered_error_3_in_version_1(self) -> None:
+        rid = self.coord.register()
+        frame = b"DX\x02\x88" + (4242).to_bytes(8, "big") + b"future fields"
+        self.coord.sock.send_multipart([rid, frame])
+        _, err = self.coord.recv(p.Error)
+        assert isinstance(err, p.Error)
+        self.assertEqual((err.corr, err.code), (4242, 3))
+
+
+class SeveralCoordinators(unittest.TestCase):
+    def test_registers_with_each_and_is_ready_once_all_acknowledge(self) -> None:
+        coords = [FakeCoordinator(), FakeCoordinator()]
+        part = dtx.Participant("multi-1", key_file="")
+        noop = lambda call: None  # noqa: E731
+        part.serve("multi", on_try=noop, on_confirm=noop, on_cancel=noop)
+        ready: List[int] = []
+        part.set_ready(lambda q: ready.append(q.registered()))
+        for c in coords:
+            part.connect(c.endpoint)
+        served = harness.Served(part)
+        try:
+            rid0 = coords[0].register("c0", heartbeat_ms=5000)
+            time.sleep(0.3)
+            self.assertEqual((part.registered(), ready), (1, []))
+            coords[1].register("c1", heartbeat_ms=5000)
+            harness.wait_for(lambda: ready == [2], what="ready callback")
+            self.assertEqual(part.coordinators, ["c0", "c1"])
+            # a phase through either link is answered on that link
+            coords[0].corr += 1
+            reply = coords[0].phase(rid0, "gm", 1, p.Op.TRY, resource="multi")
+            self.assertEqual(reply.outcome, p.Outcome.OK)
+        finally:
+            served.stop()
+            for c in coords:
+                c.close()
+
+
+@harness.live
+class BarrierDeliveries(unittest.TestCase):
+    """§11's participant rules, forged by a fake coordinator, with the
+    handler's effect in PostgreSQL under dtx.Barrier."""
+
+    db: str
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.db = harness.createdb("dtx_py_barrier")
+
+    def setUp(self) -> None:
+        self.conn = psycopg.connect(self.db, autocommit=True)
+        self.conn.execute("DROP TABLE IF EXISTS ledger")
+        self.conn.execute("CREATE TABLE ledger (gid text, branch int, op text)")
+        self.barrier = dtx.Barrier(self.conn)
+        self.barrier.migrate()
+        self.barrier.migrate()  # idempotent
+        self.fail_next: List[str] = []
+
+        def post(conn: psycopg.Connection, call: dtx.Call) -> None:  # type: ignore[type-arg]
+            conn.execute("INSERT INTO ledger VALUES (%s, %s, %s)",
+                         (call.gid, call.branch, call.op.name.lower()))
+            if self.fail_next:
+                reason = self.fail_next.pop()
+                if reason == "refuse":
+                    raise dtx.Refused(text="no funds")
+                raise RuntimeError(reason)
+
+        h = self.barrier.wrap(post)
+        self.coord = FakeCoordinator()
+        self.part = dtx.Participant("ledger-1", key_file="")
+        self.part.serve("ledger", on_try=h, on_confirm=h, on_cancel=h)
+        self.part.serve_2pc("ledger", on_prepare=h, on_commit=h, on_abort=h)
+        self.part.connect(self.coord.endpoint)
+        self.served = harness.Served(self.part)
+        self.rid = self.coord.register()
+
+    def tearDown(self) -> None:
+        self.served.stop()
+        self.coord.close()
+        self.conn.close()
+
+    def rows(self, gid: str) -> List[Tuple[int, str]]:
+        return [(b, o) for b, o in self.conn.execute(
+            "SELECT branch, op FROM ledger WHERE gid = %s ORDER BY op", (gid,))]
+
+    def barrier_rows(self, gid: str) -> List[Tuple[str, str]]:
+        return [(o, g) for o, g in self.conn.execute(
+            "SELECT op, origin FROM dtx_barrier WHERE gid = %s ORDER BY op", (gid,))]
+
+    def test_confirm_delivered_twice_applies_once(self) -> None:
+        self.assertEqual(self.coord.phase(self.rid, "g1", 1, p.Op.TRY).outcome, p.Outcome.OK)
+        self.assertEqual(self.coord.phase(self.rid, "g1", 1, p.Op.CONFIRM).outcome, 0)
+        self.assertEqual(self.coord.phase(self.rid, "g1", 1, p.Op.CONFIRM, attempt=2).outcome,
+                         p.Outcome.OK)
+        self.assertEqual(self.rows("g1"), [(1, "confirm"), (1, "try")])
+
+    def test_try_delivered_twice_reserves_once(self) -> None:
+        self.coord.phase(self.rid, "g2", 1, p.Op.TRY)
+        self.assertEqual(self.coord.phase(self.rid, "g2", 1, p.Op.TRY).outcome, p.Outcome.OK)
+        self.assertEqual(self.rows("g2"), [(1, "try")])
+
+    def test_cancel_before_its_try_is_a_null_compensation_and_the_try_is_refused(self) -> None:
+        self.assertEqual(self.coord.phase(self.rid, "g3", 2, p.Op.CANCEL).outcome, 0)
+        self.assertEqual(self.barrier_rows("g3"), [("cancel", "cancel"), ("try", "cancel")])
+        self.assertEqual(self.coord.phase(self.rid, "g3", 2, p.Op.TRY).outcome,
+                         p.Outcome.REFUSED)
+        self.assertEqual(self.coord.phase(self.rid, "g3", 2, p.Op.CANCEL, 2).outcome, 0)
+        self.assertEqual(self.rows("g3"), [])  # nothing reserved, nothing released
+
+    def test_cancel_after_try_runs_once(self) -> None:
+        self.coord.phase(self.rid, "g4", 1, p.Op.TRY)
+        self.coord.phase(self.rid, "g4", 1, p.Op.CANCEL)
+        self.coord.phase(self.rid, "g4", 1, p.Op.CANCEL, attempt=2)
+        self.assertEqual(self.rows("g4"), [(1, "cancel"), (1, "try")])
+
+    def test_a_refused_try_leaves_no_barrier_row(self) -> None:
+        self.fail_next.append("refuse")
+        self.assertEqual(self.coord.phase(self.rid, "g5", 1, p.Op.TRY).outcome,
+                         p.Outcome.REFUSED)
+        self.assertEqual((self.rows("g5"), self.barrier_rows("g5")), ([], []))
+
+    def test_a_failed_confirm_rolls_back_and_runs_on_redelivery(self) -> None:
+        self.coord.phase(self.rid, "g6", 1, p.Op.TRY)
+        self.fail_next.append("database hiccup")
+        self.assertEqual(self.coord.phase(self.rid, "g6", 1, p.Op.CONFIRM).outcome,
+                         p.Outcome.FAILED)
+        self.assertEqual(self.rows("g6"), [(1, "try")])
+        self.assertEqual(self.coord.phase(self.rid, "g6", 1, p.Op.CONFIRM, 2).outcome, 0)
+        self.assertEqual(self.rows("g6"), [(1, "confirm"), (1, "try")])
+
+    def test_2pc_abort_before_prepare_then_prepare_votes_no(self) -> None:
+        self.assertEqual(self.coord.phase(self.rid, "g7", 1, p.Op.ABORT).outcome, 0)
+        self.assertEqual(self.coord.phase(self.rid, "g7", 1, p.Op.PREPARE).outcome,
+                         p.Outcome.REFUSED)
+        self.coord.phase(self.rid, "g8", 1, p.Op.PREPARE)
+        self.coord.phase(self.rid, "g8", 1, p.Op.COMMIT)
+        self.coord.phase(self.rid, "g8", 1, p.Op.COMMIT, attempt=2)
+        self.assertEqual(self.rows("g8"), [(1, "commit"), (1, "prepare")])
+
+    def test_a_phase_for_a_resource_not_served_is_answered_failed(self) -> None:
+        reply = self.coord.phase(self.rid, "g9", 1, p.Op.CONFIRM, resource="other")
+        self.assertEqual(reply.outcome, p.Outcome.FAILED)
+
+    def test_barrier_shares_the_c_sdks_schema_version_row(self) -> None:
+        row = self.conn.execute("SELECT name FROM dtx_schema_version WHERE component = "
+                                "'participant' AND version = 1").fetchall()
+        self.assertEqual(row, [("001_barrier",)])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -238,6 +238,21 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
                    (double)(dtx_txn_payload_total(co->txns) + co->try_payload_inflight));
     dtx_prom_header(&t, "dtx_wire_curve", "gauge", "1 when CurveZMQ authenticates every peer");
     dtx_prom_value(&t, "dtx_wire_curve", NULL, co->auth_on);
+    dtx_prom_header(&t, "dtx_retention_removed_total", "counter",
+                    "rows retention removed from the log (finished transactions, their branches)");
+    dtx_prom_value(&t, "dtx_retention_removed_total", "table=\"dtx_global\"",
+                   (double)m->retained[0]);
+    dtx_prom_value(&t, "dtx_retention_removed_total", "table=\"dtx_branch\"",
+                   (double)m->retained[1]);
+    dtx_prom_header(&t, "dtx_retention_runs_total", "counter", "retention runs completed");
+    dtx_prom_value(&t, "dtx_retention_runs_total", NULL, (double)m->retention_runs);
+    dtx_prom_header(&t, "dtx_retention_failures_total", "counter",
+                    "retention batches the log refused (the next run retries)");
+    dtx_prom_value(&t, "dtx_retention_failures_total", NULL, (double)m->retention_failures);
+    dtx_prom_header(&t, "dtx_retention_last_run_timestamp_seconds", "gauge",
+                    "when the last retention run completed (Unix time; 0 never)");
+    dtx_prom_value(&t, "dtx_retention_last_run_timestamp_seconds", NULL,
+                   (double)m->retention_last_ms / 1000.0);
     dtx_prom_header(&t, "dtx_http_responses_total", "counter", "admin HTTP answers by class");
     for (int c = 2; c <= 5; c++) {
         char lab[24];

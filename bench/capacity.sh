@@ -34,7 +34,9 @@
 #      second dtxd with --retention 7d and measures how long it takes to
 #      remove them all, and its WAL and PostgreSQL CPU per removed
 #      transaction;
-#   5. prints the table and the commands.
+#   5. dtxd's and each participant's CPU over the counted run, per
+#      transaction (a participant serves one branch of each);
+#   6. prints the table and the commands.
 #
 # CPU of processes that exit inside the window (an autovacuum worker) is
 # not counted; the checkpointer, WAL writer and every backend are. The
@@ -131,6 +133,12 @@ pg_ticks() {
     for p in $pm $(pgrep -P "$pm"); do files+=("/proc/$p/stat"); done
     cat "${files[@]}" 2>/dev/null | awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); t += f[12] + f[13] } END { print t + 0 }'
 }
+# proc_ticks PID...: CPU ticks of these processes (every thread).
+proc_ticks() {
+    local p files=()
+    for p in "$@"; do files+=("/proc/$p/stat"); done
+    cat "${files[@]}" 2>/dev/null | awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); t += f[12] + f[13] } END { print t + 0 }'
+}
 lsn() { q "SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"; }
 finished() { q "SELECT count(*) FROM dtx_global WHERE state IN (3, 5)"; }
 unfinished() { q "SELECT count(*) FROM dtx_global WHERE state NOT IN (3, 5)"; }
@@ -159,11 +167,14 @@ fi
 DTXD_CMD=("$BIN/dtxd" --db "$DB" --listen 'tcp://127.0.0.1:*' --endpoint-file "$SCRATCH/dtxd.ep"
     --log-level warn --db-connections "$DB_CONNS" --http-listen off --retention 0 --node-id cap-1)
 start dtxd "${DTXD_CMD[@]}"
+DTXD_PID=${pids[-1]}
 wait_file "$SCRATCH/dtxd.ep" dtxd
 EP=$(head -n 1 "$SCRATCH/dtxd.ep")
+PART_PIDS=()
 for r in noop-a noop-b; do
     start "part-$r" "$BIN/bench-participant" --instance "cap-$r" --resource "$r" --coordinator "$EP" \
         --ready-file "$SCRATCH/$r.ready"
+    PART_PIDS+=("${pids[-1]}")
     wait_file "$SCRATCH/$r.ready" "participant $r"
 done
 read -r LOAD1 _ </proc/loadavg
@@ -173,12 +184,16 @@ q "TRUNCATE dtx_branch, dtx_global CASCADE"
 q "CHECKPOINT"
 w0=$(lsn)
 c0=$(pg_ticks)
+d0=$(proc_ticks "$DTXD_PID")
+p0=$(proc_ticks "${PART_PIDS[@]}")
 t0=$(date +%s.%N)
 BENCH_CMD=("$BIN/dtx-bench" --coordinator "$EP" --concurrency "$CONC" --seconds "$SECONDS_RUN" --warmup 0 --json)
 "${BENCH_CMD[@]}" >"$LOGS/dtx-bench.json" 2>"$LOGS/dtx-bench.log" || die "dtx-bench failed"
 settle
 t1=$(date +%s.%N)
 c1=$(pg_ticks)
+d1=$(proc_ticks "$DTXD_PID")
+p1=$(proc_ticks "${PART_PIDS[@]}")
 w1=$(lsn)
 N=$(finished)
 [ "$N" -gt 0 ] || die "no transaction finished"
@@ -188,6 +203,8 @@ TPS=$(calc 'n / w' n="$N" w="$WALL")
 CPU_S=$(calc '(b - a) / hz' a="$c0" b="$c1" hz="$CLK_TCK")
 CPU_PER_TX_US=$(calc '1e6 * c / n' c="$CPU_S" n="$N")
 TPS_PER_CORE=$(calc 'c > 0 ? n / c : 0' n="$N" c="$CPU_S")
+DTXD_US=$(calc '1e6 * (b - a) / hz / n' a="$d0" b="$d1" hz="$CLK_TCK" n="$N")
+PART_US=$(calc '1e6 * (b - a) / hz / n / 2' a="$p0" b="$p1" hz="$CLK_TCK" n="$N")
 WAL_PER_TX=$(calc '(b - a) / n' a="$w0" b="$w1" n="$N")
 B_RAW=$(log_bytes)
 q "VACUUM (ANALYZE) dtx_global, dtx_branch, dtx_attempt"
@@ -233,6 +250,8 @@ human() { numfmt --to=iec-i --suffix=B --format='%.1f' "${1%.*}"; }
     printf '%-48s %.0f\n' "throughput of this run (tx/s)" "$TPS"
     printf '%-48s %.0f\n' "PostgreSQL CPU per transaction (us)" "$CPU_PER_TX_US"
     printf '%-48s %.0f\n' "tx/s per core of PostgreSQL" "$TPS_PER_CORE"
+    printf '%-48s %.0f\n' "dtxd CPU per transaction (us)" "$DTXD_US"
+    printf '%-48s %.0f\n' "participant CPU per branch, no-op handler (us)" "$PART_US"
     printf '%-48s %.0f\n' "WAL bytes per transaction" "$WAL_PER_TX"
     printf '%-48s %.0f\n' "log bytes per finished transaction, as written" "$PER_TX_RAW"
     printf '%-48s %.0f\n' "log bytes per finished transaction, vacuumed" "$PER_TX_VAC"

@@ -7,6 +7,7 @@
 #include "admin/admin_query.h"
 #include "engine/coord.h"
 #include "dtx/log.h"
+#include "core/cell.h"
 #include "core/fault.h"
 
 static int s_fault_configure(const char *spec, char *err, size_t errlen)
@@ -57,6 +58,9 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
         { "endpoint-file", DTX_OPT_STRING, cfg->endpoint_file, 0, 0,
           "write the bound endpoint to this file once ready" },
         { "node-id", DTX_OPT_STRING, cfg->node_id, 0, 0, "this instance's name (default host-pid)" },
+        { "cell", DTX_OPT_STRING, cfg->cell, 0, 0,
+          "this log's cell: new gids are CELL:ULID and gids of other cells are refused "
+          "(a letter, then up to 15 of [a-z0-9-]; default none; docs/scaling.md)" },
         { "log-level", DTX_OPT_STRING, cfg->log_level, 0, 0, "error, warn, info or debug" },
         { "default-timeout-ms", DTX_OPT_INT, &cfg->default_timeout_ms, 1, 86400000,
           "transaction timeout when BEGIN gives 0 (default 30000)" },
@@ -152,6 +156,11 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     if (!dtx_name_valid(cfg->node_id)) {
         snprintf(err, errlen, "--node-id: '%.64s' must be 1..63 characters of [A-Za-z0-9._:-]",
                  cfg->node_id);
+        return DTX_ECONFIG;
+    }
+    if (cfg->cell[0] && !dtx_cell_valid(cfg->cell)) {
+        snprintf(err, errlen, "--cell: '%.32s' must be a lower-case letter and up to 15 more of "
+                 "[a-z0-9-]", cfg->cell);
         return DTX_ECONFIG;
     }
     if (cfg->default_timeout_ms > cfg->max_timeout_ms) {

@@ -344,7 +344,8 @@ void dtx_admin_list(dtx_admin_req_t *r)
 {
     dtx_listq_t q;
     char err[200];
-    if (dtx_listq_parse(&q, s_get_arg, r, dtx_clock_wall_ms(), err, sizeof err) != 0) {
+    if (dtx_listq_parse_cell(&q, s_get_arg, r, dtx_clock_wall_ms(), r->admin->co->cfg.cell, err,
+                             sizeof err) != 0) {
         dtx_admin_respond_error(r, 400, "%s", err);
         return;
     }
@@ -404,8 +405,8 @@ void dtx_admin_overview(dtx_admin_req_t *r)
         dtx_admin_respond_error(r, 400, "window: '%.32s' is not a duration like 1h or 7d", w);
         return;
     }
-    char since[11];
-    dtx_ulid_time_prefix(dtx_clock_wall_ms() - ms, since);
+    char since[DTX_BOUND_SIZE];
+    dtx_gid_time_bound(r->admin->co->cfg.cell, dtx_clock_wall_ms() - ms, since);
     const char *v[1] = { since };
     dtx_admin_submit(r, DTX_ASQL_COUNTS, 1, v, s_on_counts, 0);
     dtx_listq_t q;

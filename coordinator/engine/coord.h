@@ -23,6 +23,7 @@ typedef struct dtx_coord_config {
     char    listen[DTX_OPT_STRMAX];        /* ZeroMQ endpoint to bind */
     char    endpoint_file[DTX_OPT_STRMAX]; /* where to write the bound endpoint */
     char    node_id[DTX_OPT_STRMAX];       /* this instance's name */
+    char    cell[DTX_OPT_STRMAX];          /* this log's cell: gids begin "CELL:" ("" none) */
     char    log_level[DTX_OPT_STRMAX];
     int64_t default_timeout_ms;            /* transaction timeout when BEGIN says 0 */
     int64_t max_timeout_ms;                /* largest timeout BEGIN may ask */

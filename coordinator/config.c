@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include "admin/admin_http.h"
+#include "admin/admin_query.h"
 #include "engine/coord.h"
 #include "dtx/log.h"
+#include "core/cell.h"
 #include "core/fault.h"
 
 static int s_fault_configure(const char *spec, char *err, size_t errlen)
@@ -34,6 +36,8 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     cfg->sndhwm = 100000;
     cfg->lease_ms = 10000;
     cfg->max_attempts = 50;
+    snprintf(cfg->retention, sizeof cfg->retention, "7d");
+    cfg->retention_interval_ms = 60000;
     snprintf(cfg->http_listen, sizeof cfg->http_listen, "%s", DTX_HTTP_LISTEN_DEFAULT);
     cfg->http_max_body = 1 << 20;
     cfg->http_request_timeout_s = 10;
@@ -54,6 +58,9 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
         { "endpoint-file", DTX_OPT_STRING, cfg->endpoint_file, 0, 0,
           "write the bound endpoint to this file once ready" },
         { "node-id", DTX_OPT_STRING, cfg->node_id, 0, 0, "this instance's name (default host-pid)" },
+        { "cell", DTX_OPT_STRING, cfg->cell, 0, 0,
+          "this log's cell: new gids are CELL:ULID and gids of other cells are refused "
+          "(a letter, then up to 15 of [a-z0-9-]; default none; docs/scaling.md)" },
         { "log-level", DTX_OPT_STRING, cfg->log_level, 0, 0, "error, warn, info or debug" },
         { "default-timeout-ms", DTX_OPT_INT, &cfg->default_timeout_ms, 1, 86400000,
           "transaction timeout when BEGIN gives 0 (default 30000)" },
@@ -79,6 +86,11 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
           "node lease; a dead node's transactions are taken over after it (default 10000)" },
         { "max-attempts", DTX_OPT_INT, &cfg->max_attempts, 0, 1000000,
           "Confirm/Cancel attempts per branch before the transaction is stuck; 0 = no limit (default 50)" },
+        { "retention", DTX_OPT_STRING, cfg->retention, 0, 0,
+          "finished (committed/aborted) transactions older than this leave the log, e.g. 12h, "
+          "7d, 90d; 0 = keep forever (default 7d)" },
+        { "retention-interval-ms", DTX_OPT_INT, &cfg->retention_interval_ms, 10, 86400000,
+          "how often a retention run starts (default 60000)" },
         { "fault", DTX_OPT_STRING, cfg->fault, 0, 0,
           "TESTS ONLY: exit at POINT[:N][,...] (see docs/operations.md)" },
         { "migrate-only", DTX_OPT_BOOL, &cfg->migrate_only, 0, 1,
@@ -146,6 +158,11 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
                  cfg->node_id);
         return DTX_ECONFIG;
     }
+    if (cfg->cell[0] && !dtx_cell_valid(cfg->cell)) {
+        snprintf(err, errlen, "--cell: '%.32s' must be a lower-case letter and up to 15 more of "
+                 "[a-z0-9-]", cfg->cell);
+        return DTX_ECONFIG;
+    }
     if (cfg->default_timeout_ms > cfg->max_timeout_ms) {
         snprintf(err, errlen, "--default-timeout-ms: %lld is above --max-timeout-ms %lld",
                  (long long)cfg->default_timeout_ms, (long long)cfg->max_timeout_ms);
@@ -154,6 +171,12 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     if (cfg->retry_base_ms > cfg->retry_max_ms) {
         snprintf(err, errlen, "--retry-base-ms: %lld is above --retry-max-ms %lld",
                  (long long)cfg->retry_base_ms, (long long)cfg->retry_max_ms);
+        return DTX_ECONFIG;
+    }
+    cfg->retention_ms = dtx_duration_parse_ms(cfg->retention);
+    if (cfg->retention_ms < 0) {
+        snprintf(err, errlen, "--retention: '%.32s' is not a duration like 12h, 7d or 0 (keep forever)",
+                 cfg->retention);
         return DTX_ECONFIG;
     }
     if (s_fault_configure(cfg->fault, err, errlen) != 0)

@@ -5,7 +5,8 @@
  * initiator and participant talks to and the libpq socket of every log
  * connection. Each turn: read every waiting message (bounded per turn),
  * handle the store's results, run due timers, run periodic duties, then
- * flush the store: every state change produced during the turn goes to
+ * flush the store (periodic duties: heartbeats, the lease, recovery
+ * scans, retention of finished transactions): every state change produced during the turn goes to
  * PostgreSQL in one round trip per connection (group commit). Nothing
  * blocks on a round trip.
  */
@@ -30,6 +31,7 @@
 #include "engine/outbox.h"
 #include "engine/participants.h"
 #include "engine/recovery.h"
+#include "engine/retention.h"
 #include "loop.h"
 #include "log/sql.h"
 #include "core/txntable.h"
@@ -354,6 +356,7 @@ int dtx_loop_run(dtx_coord_t *co)
         dtx_participants_tick(co, now);
         dtx_lease_tick(co, now);
         dtx_recovery_tick(co, now);
+        dtx_retention_tick(co, now);
         dtx_store_maintain(co->store, now);
         dtx_store_flush(co->store);
     }

@@ -94,6 +94,19 @@ static int s_states(dtx_listq_t *q, const char *v, char *err, size_t errlen)
 int dtx_listq_parse(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_t now_ms, char *err,
                     size_t errlen)
 {
+    return dtx_listq_parse_cell(q, get, ctx, now_ms, "", err, errlen);
+}
+
+void dtx_gid_time_bound(const char *cell, int64_t ms, char out[DTX_BOUND_SIZE])
+{
+    char p[11];
+    dtx_ulid_time_prefix(ms, p);
+    snprintf(out, DTX_BOUND_SIZE, "%.16s%s%s", cell ? cell : "", cell && cell[0] ? ":" : "", p);
+}
+
+int dtx_listq_parse_cell(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_t now_ms,
+                         const char *cell, char *err, size_t errlen)
+{
     memset(q, 0, sizeof *q);
     q->limit = DTX_LIST_LIMIT_DEFAULT;
     const char *v;
@@ -133,14 +146,14 @@ int dtx_listq_parse(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_t now
         }
         q->limit = (int)n;
     }
-    char p[11];
+    char p[DTX_BOUND_SIZE];
     if ((v = get(ctx, "min_age"))) {
         int64_t ms = dtx_duration_parse_ms(v);
         if (ms < 0) {
             snprintf(err, errlen, "min_age: '%.32s' is not a duration like 90s, 5m, 2h, 3d", v);
             return DTX_EINVAL;
         }
-        dtx_ulid_time_prefix(now_ms - ms, p); /* created before now - ms */
+        dtx_gid_time_bound(cell, now_ms - ms, p); /* created before now - ms */
         s_lower(q->hi_ex, p);
     }
     if ((v = get(ctx, "max_age"))) {
@@ -149,7 +162,7 @@ int dtx_listq_parse(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_t now
             snprintf(err, errlen, "max_age: '%.32s' is not a duration like 90s, 5m, 2h, 3d", v);
             return DTX_EINVAL;
         }
-        dtx_ulid_time_prefix(now_ms - ms, p); /* created at or after now - ms */
+        dtx_gid_time_bound(cell, now_ms - ms, p); /* created at or after now - ms */
         s_raise(q->lo_in, p);
     }
     if ((v = get(ctx, "q"))) {

@@ -42,6 +42,17 @@ typedef const char *(*dtx_listq_get_fn)(void *ctx, const char *name);
 int dtx_listq_parse(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_t now_ms, char *err,
                     size_t errlen);
 
+/* The same for a node of cell (core/cell.h; "" none): the time bounds of
+ * min_age and max_age start with "CELL:", as its gids do. Bare gids (made
+ * before the log got its cell) sort before every gid of the cell: min_age
+ * finds them all, max_age none. */
+int dtx_listq_parse_cell(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_t now_ms,
+                         const char *cell, char *err, size_t errlen);
+
+/* The smallest gid of cell ("" none) made at epoch ms: "CELL:" and the
+ * ULID time prefix. */
+void dtx_gid_time_bound(const char *cell, int64_t ms, char out[DTX_BOUND_SIZE]);
+
 /* The 10-character ULID time prefix of epoch ms (clamped at 0). */
 void dtx_ulid_time_prefix(int64_t ms, char out[11]);
 

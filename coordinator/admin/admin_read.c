@@ -238,6 +238,21 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
                    (double)(dtx_txn_payload_total(co->txns) + co->try_payload_inflight));
     dtx_prom_header(&t, "dtx_wire_curve", "gauge", "1 when CurveZMQ authenticates every peer");
     dtx_prom_value(&t, "dtx_wire_curve", NULL, co->auth_on);
+    dtx_prom_header(&t, "dtx_retention_removed_total", "counter",
+                    "rows retention removed from the log (finished transactions, their branches)");
+    dtx_prom_value(&t, "dtx_retention_removed_total", "table=\"dtx_global\"",
+                   (double)m->retained[0]);
+    dtx_prom_value(&t, "dtx_retention_removed_total", "table=\"dtx_branch\"",
+                   (double)m->retained[1]);
+    dtx_prom_header(&t, "dtx_retention_runs_total", "counter", "retention runs completed");
+    dtx_prom_value(&t, "dtx_retention_runs_total", NULL, (double)m->retention_runs);
+    dtx_prom_header(&t, "dtx_retention_failures_total", "counter",
+                    "retention batches the log refused (the next run retries)");
+    dtx_prom_value(&t, "dtx_retention_failures_total", NULL, (double)m->retention_failures);
+    dtx_prom_header(&t, "dtx_retention_last_run_timestamp_seconds", "gauge",
+                    "when the last retention run completed (Unix time; 0 never)");
+    dtx_prom_value(&t, "dtx_retention_last_run_timestamp_seconds", NULL,
+                   (double)m->retention_last_ms / 1000.0);
     dtx_prom_header(&t, "dtx_http_responses_total", "counter", "admin HTTP answers by class");
     for (int c = 2; c <= 5; c++) {
         char lab[24];
@@ -329,7 +344,8 @@ void dtx_admin_list(dtx_admin_req_t *r)
 {
     dtx_listq_t q;
     char err[200];
-    if (dtx_listq_parse(&q, s_get_arg, r, dtx_clock_wall_ms(), err, sizeof err) != 0) {
+    if (dtx_listq_parse_cell(&q, s_get_arg, r, dtx_clock_wall_ms(), r->admin->co->cfg.cell, err,
+                             sizeof err) != 0) {
         dtx_admin_respond_error(r, 400, "%s", err);
         return;
     }
@@ -389,8 +405,8 @@ void dtx_admin_overview(dtx_admin_req_t *r)
         dtx_admin_respond_error(r, 400, "window: '%.32s' is not a duration like 1h or 7d", w);
         return;
     }
-    char since[11];
-    dtx_ulid_time_prefix(dtx_clock_wall_ms() - ms, since);
+    char since[DTX_BOUND_SIZE];
+    dtx_gid_time_bound(r->admin->co->cfg.cell, dtx_clock_wall_ms() - ms, since);
     const char *v[1] = { since };
     dtx_admin_submit(r, DTX_ASQL_COUNTS, 1, v, s_on_counts, 0);
     dtx_listq_t q;

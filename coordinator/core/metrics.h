@@ -63,6 +63,10 @@ typedef struct dtx_metrics {
     uint64_t   actions;        /* operator actions requested over HTTP */
     uint64_t   limited[DTX_LIMIT_COUNT]; /* refusals by limit */
     uint64_t   denied[DTX_DENY_COUNT];   /* refusals by reason */
+    uint64_t   retained[2];    /* rows retention removed: [0] transactions, [1] branches */
+    uint64_t   retention_runs; /* retention runs completed */
+    uint64_t   retention_failures; /* retention batches that failed (retried next run) */
+    int64_t    retention_last_ms; /* wall ms when the last run completed; 0 never */
 } dtx_metrics_t;
 
 void dtx_metrics_limited(dtx_metrics_t *m, int which);

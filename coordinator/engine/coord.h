@@ -23,6 +23,7 @@ typedef struct dtx_coord_config {
     char    listen[DTX_OPT_STRMAX];        /* ZeroMQ endpoint to bind */
     char    endpoint_file[DTX_OPT_STRMAX]; /* where to write the bound endpoint */
     char    node_id[DTX_OPT_STRMAX];       /* this instance's name */
+    char    cell[DTX_OPT_STRMAX];          /* this log's cell: gids begin "CELL:" ("" none) */
     char    log_level[DTX_OPT_STRMAX];
     int64_t default_timeout_ms;            /* transaction timeout when BEGIN says 0 */
     int64_t max_timeout_ms;                /* largest timeout BEGIN may ask */
@@ -36,6 +37,9 @@ typedef struct dtx_coord_config {
     int64_t sndhwm;                        /* ZeroMQ send high-water mark */
     int64_t lease_ms;                      /* node lease; renewed every third of it */
     int64_t max_attempts;                  /* Confirm/Cancel attempts before STUCK (0: no limit) */
+    char    retention[DTX_OPT_STRMAX];     /* --retention as given ("7d"; "0" keeps forever) */
+    int64_t retention_ms;                  /* the same in ms; 0: finished transactions stay */
+    int64_t retention_interval_ms;         /* how often a retention run starts */
     char    fault[DTX_OPT_STRMAX];         /* test-only fault injection (fault.h) */
     int     migrate_only;                  /* apply migrations and exit */
     int64_t db_wait_ms;                    /* at start, wait this long for the log (0: forever) */
@@ -123,6 +127,12 @@ typedef struct dtx_coord {
     int                 scan_inflight;
     int64_t             next_scan_ms;
     int64_t             next_expire_ms;
+    struct {                               /* retention runs (retention.c) */
+        int      inflight;                 /* a batch is on its way to the log */
+        int64_t  next_ms;                  /* monotonic: next batch; 0 at once */
+        int64_t  started_ms;               /* monotonic: this run's first batch; 0 none */
+        uint64_t removed, branches, batches; /* this run's counts so far */
+    } retain;
     dtx_coord_stats_t   stats;
     dtx_http_reply_fn   http_reply;        /* admin HTTP replies (may be NULL) */
     struct dtx_admin   *admin;             /* admin HTTP API (admin_http.h); NULL when off */

@@ -29,6 +29,7 @@
 
 #include "coord.h"
 #include "dtx/clock.h"
+#include "core/cell.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
 #include "core/fault.h"
@@ -114,11 +115,13 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
                          (long long)timeout, (long long)co->cfg.max_timeout_ms);
         return;
     }
-    char gid[DTX_ID_LEN + 1];
-    if (dtx_id_new(gid) != 0) {
+    char ulid[DTX_ID_LEN + 1], gid[DTX_NAME_SIZE];
+    if (dtx_id_new(ulid) != 0) {
         dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");
         return;
     }
+    /* With a cell: "CELL:ULID" (core/cell.h), at most 43 characters. */
+    snprintf(gid, sizeof gid, "%.16s%s%s", co->cfg.cell, co->cfg.cell[0] ? ":" : "", ulid);
     dtx_txn_t *txn = dtx_txn_create(co->txns, gid);
     dtx_wctx_t *w = txn ? dtx_wctx_get(co, txn) : NULL;
     if (!w) {
@@ -611,6 +614,16 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
     }
     if (msg->type == DTX_MSG_BEGIN) {
         s_begin(co, peer, id, msg);
+        return;
+    }
+    if (!dtx_cell_serves(co->cfg.cell, msg->gid)) {
+        /* Another cell's log holds it: say which, so that the initiator
+         * (or whoever routes for it) sends it there. */
+        char cell[DTX_CELL_MAX + 1];
+        dtx_cell_of(msg->gid, cell, sizeof cell);
+        dtx_outbox_error(co, peer, DTX_ENOTFOUND,
+                         "transaction %s belongs to cell %s; this is cell %s: send it to a "
+                         "coordinator of cell %s", msg->gid, cell, co->cfg.cell, cell);
         return;
     }
     if (msg->type == DTX_MSG_STATUS) {

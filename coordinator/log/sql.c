@@ -38,6 +38,8 @@
 #define G_COMMITTING S_STR(DTX_STATE_COMMITTING)
 #define G_ABORTING   S_STR(DTX_STATE_ABORTING)
 #define G_STUCK      S_STR(DTX_STATE_STUCK)
+#define G_COMMITTED  S_STR(DTX_STATE_COMMITTED)
+#define G_ABORTED    S_STR(DTX_STATE_ABORTED)
 #define B_TRYING     S_STR(DTX_BRANCH_TRYING)
 #define B_TRIED      S_STR(DTX_BRANCH_TRIED)
 #define B_REFUSED    S_STR(DTX_BRANCH_REFUSED)
@@ -147,4 +149,18 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_NODE_RENEW] = { "dtx_node_renew",
         "UPDATE dtx_node SET lease_until = now() + $3::int * interval '1 ms', updated_at = now()"
         " WHERE node_id = $1 AND epoch = $2::bigint", 3 },
+    /* Retention (engine/retention.c): up to $2 finished transactions
+     * whose final state is older than $1 ms, oldest first, with their
+     * branches (dtx_attempt rows go by their foreign key's cascade). Only
+     * COMMITTED and ABORTED rows, checked again on the row deleted; rows
+     * another node is deleting now are skipped, not waited for. */
+    [DTX_SQL_RETAIN] = { "dtx_retain",
+        "WITH g AS (DELETE FROM dtx_global"
+        "           WHERE gid IN (SELECT gid FROM dtx_global"
+        "                         WHERE state IN (" G_COMMITTED ", " G_ABORTED ")"
+        "                           AND finished_at < now() - $1::bigint * interval '1 ms'"
+        "                         ORDER BY finished_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"
+        "             AND state IN (" G_COMMITTED ", " G_ABORTED ") RETURNING gid),"
+        " b AS (DELETE FROM dtx_branch WHERE gid IN (SELECT gid FROM g) RETURNING 1)"
+        " SELECT (SELECT count(*) FROM g), (SELECT count(*) FROM b)", 2 },
 };

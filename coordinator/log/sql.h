@@ -28,6 +28,7 @@ enum {
     DTX_SQL_CLAIM_ORPHANS,  /* limit me -> gid (taken from dead owners) */
     DTX_SQL_STATUS,         /* gid -> state */
     DTX_SQL_NODE_RENEW,     /* node epoch lease_ms */
+    DTX_SQL_RETAIN,         /* retention_ms limit -> removed_global removed_branches */
     DTX_SQL_COUNT
 };
 extern const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT];

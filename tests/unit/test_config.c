@@ -130,6 +130,26 @@ static void test_dtxd_requires_db_and_checks_consistency(void)
     CU_ASSERT_EQUAL(cfg.phase_timeout_ms, 2000);
 }
 
+static void test_retention_is_a_duration_and_zero_keeps_forever(void)
+{
+    dtx_coord_config_t cfg;
+    char err[512];
+    char *a1[] = { "dtxd", "--db", "x", NULL };
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 3, a1, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(cfg.retention_ms, 7LL * 86400000);
+    char *a2[] = { "dtxd", "--db", "x", "--retention", "0", NULL };
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 5, a2, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(cfg.retention_ms, 0);
+    char *a3[] = { "dtxd", "--db", "x", "--retention=36h", NULL };
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 4, a3, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(cfg.retention_ms, 36LL * 3600000);
+    char *a4[] = { "dtxd", "--db", "x", "--retention", "a week", NULL };
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 5, a4, err, sizeof err), DTX_ECONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--retention"));
+    char *a5[] = { "dtxd", "--db", "x", "--retention", "-1d", NULL };
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 5, a5, err, sizeof err), DTX_ECONFIG);
+}
+
 UNIT_SUITE(config)
 {
     CU_pSuite s = CU_add_suite("config", NULL, NULL);
@@ -138,4 +158,6 @@ UNIT_SUITE(config)
     CU_add_test(s, "errors name the option and source", test_errors_name_the_option_and_source);
     CU_add_test(s, "bad config file lines are errors", test_bad_config_file_lines_are_errors);
     CU_add_test(s, "dtxd requires db and checks consistency", test_dtxd_requires_db_and_checks_consistency);
+    CU_add_test(s, "retention is a duration and zero keeps forever",
+                test_retention_is_a_duration_and_zero_keeps_forever);
 }

@@ -3,7 +3,8 @@
  * arrays for the console's plots (core/series.h keeps them in memory).
  *
  * Counters are per second over the window (the second in progress is left
- * out: it is not over); gauges are null for a second without a sample;
+ * out: it is not over), null before the series began (this dtxd was not
+ * running); gauges are null for a second without a sample;
  * latency quantiles are per DTX_SERIES_LAT_STEP_S step (the step in
  * progress included) and null for a step without a call. Times are wall
  * milliseconds, mapped from the monotonic clock the rings are kept in.
@@ -34,10 +35,12 @@ void dtx_admin_series(dtx_admin_req_t *r)
     int64_t n = ms / 1000, last = mono / 1000 - 1, first = last - n + 1;
     json_object *commits = json_object_new_array(), *aborts = json_object_new_array();
     json_object *stuck = json_object_new_array(), *inflight = json_object_new_array();
+    int64_t born = dtx_series_first_second(s);
     for (int64_t sec = first; sec <= last; sec++) {
         dtx_series_second_t p = dtx_series_second_at(s, sec);
-        json_object_array_add(commits, json_object_new_int64(p.commits));
-        json_object_array_add(aborts, json_object_new_int64(p.aborts));
+        int known = born >= 0 && sec >= born;
+        json_object_array_add(commits, known ? json_object_new_int64(p.commits) : NULL);
+        json_object_array_add(aborts, known ? json_object_new_int64(p.aborts) : NULL);
         json_object_array_add(stuck, p.sampled ? json_object_new_int64(p.stuck) : NULL);
         json_object_array_add(inflight, p.sampled ? json_object_new_int64(p.in_flight) : NULL);
     }

@@ -19,6 +19,8 @@ static int64_t s_mod(int64_t a, int64_t b)
 static dtx_series_second_t *s_second(dtx_series_t *s, int64_t now_ms)
 {
     int64_t second = s_floor_div(now_ms, 1000);
+    if (s->first == 0 || second + 1 < s->first)
+        s->first = second + 1;
     dtx_series_second_t *slot = &s->sec[s_mod(second, DTX_SERIES_SECONDS)];
     if (slot->second != second + 1) {
         memset(slot, 0, sizeof *slot);
@@ -55,6 +57,11 @@ void dtx_series_latency(dtx_series_t *s, int64_t now_ms, int bucket)
         slot->step = step + 1;
     }
     slot->counts[bucket]++;
+}
+
+int64_t dtx_series_first_second(const dtx_series_t *s)
+{
+    return s->first ? s->first - 1 : -1;
 }
 
 dtx_series_second_t dtx_series_second_at(const dtx_series_t *s, int64_t second)

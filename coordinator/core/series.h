@@ -48,6 +48,7 @@ typedef struct dtx_series_lat {
 } dtx_series_lat_t;
 
 typedef struct dtx_series {
+    int64_t             first;  /* the first second ever written, plus one; 0 = none */
     dtx_series_second_t sec[DTX_SERIES_SECONDS];
     dtx_series_lat_t    lat[DTX_SERIES_LAT_SLOTS];
 } dtx_series_t;
@@ -63,6 +64,10 @@ void dtx_series_latency(dtx_series_t *s, int64_t now_ms, int bucket);
 /* Records the gauges at now_ms (the last sample of a second wins). */
 void dtx_series_sample(dtx_series_t *s, int64_t now_ms, uint32_t stuck, uint32_t in_flight);
 
+/* The first second anything was written in (events or samples): before
+ * it the series did not exist (no data, rather than zero); -1 when nothing
+ * was ever written. */
+int64_t dtx_series_first_second(const dtx_series_t *s);
 /* The slot of second `second` (now_ms / 1000 of the writer's clock) as it
  * was written, or a zeroed slot (a gap) when the ring holds another second
  * there. */

@@ -22,7 +22,9 @@ static void test_series_counts_by_second_and_leaves_gaps_empty(void)
 {
     dtx_series_t *s = s_new();
     int64_t t0 = 5000000; /* ms of a made-up monotonic clock */
+    CU_ASSERT_EQUAL(dtx_series_first_second(s), -1);
     dtx_series_finished(s, t0 + 10, DTX_SERIES_COMMIT);
+    CU_ASSERT_EQUAL(dtx_series_first_second(s), t0 / 1000);
     dtx_series_finished(s, t0 + 999, DTX_SERIES_COMMIT);
     dtx_series_finished(s, t0 + 500, DTX_SERIES_ABORT);
     dtx_series_finished(s, t0 + 3000, DTX_SERIES_ABORT);
@@ -41,6 +43,7 @@ static void test_series_counts_by_second_and_leaves_gaps_empty(void)
     CU_ASSERT_EQUAL(c.sampled, 1);
     CU_ASSERT_EQUAL(c.stuck, 3);
     CU_ASSERT_EQUAL(c.in_flight, 9);
+    CU_ASSERT_EQUAL(dtx_series_first_second(s), t0 / 1000);
     free(s);
 }
 

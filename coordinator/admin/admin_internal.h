@@ -11,6 +11,7 @@
  *   admin_sql.c      the admin store's statements
  *   admin_read.c     healthz, readyz, metrics, overview, list, show,
  *                    participants
+ *   admin_series.c   the last hour per second (GET /api/v1/series)
  *   admin_ops.c      initiator operations over HTTP
  *   admin_actions.c  operator actions, audited
  *   admin_console.c  the embedded web console

@@ -34,6 +34,7 @@
 #include "admin_internal.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
+#include "core/txntable.h"
 
 #define S_MAX_CONNECTIONS 256
 #define S_CONNECTION_TIMEOUT_S 30
@@ -317,6 +318,31 @@ int dtx_admin_poll_items(dtx_coord_t *co, zmq_pollitem_t *items, int cap, int64_
     return n;
 }
 
+static void s_on_sample(void *ctx, int rc, const PGresult *res)
+{
+    dtx_admin_t *a = ctx;
+    a->sample_inflight = 0;
+    int64_t stuck = rc == 0 && PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+    dtx_metrics_sample(&a->co->metrics, stuck, dtx_txn_count(a->co->txns));
+}
+
+/* Once a second: the stuck count (from the log, on the admin connection)
+ * and the transactions in memory go into the series (core/series.h) and
+ * the dtx_transactions_stuck gauge. A count still being read when the
+ * next second comes keeps the last one for that second. */
+static void s_sample_tick(dtx_admin_t *a, int64_t now_ms)
+{
+    if (now_ms < a->next_sample_ms)
+        return;
+    a->next_sample_ms = now_ms - now_ms % 1000 + 1000;
+    if (a->sample_inflight || !a->store) {
+        dtx_metrics_sample(&a->co->metrics, -1, dtx_txn_count(a->co->txns));
+        return;
+    }
+    a->sample_inflight = 1;
+    dtx_store_submit(a->store, 0, DTX_ASQL_STUCK_COUNT, 0, NULL, NULL, NULL, s_on_sample, a);
+}
+
 void dtx_admin_process(dtx_coord_t *co, const zmq_pollitem_t *items, int n, int64_t now_ms)
 {
     dtx_admin_t *a = co->admin;
@@ -326,6 +352,7 @@ void dtx_admin_process(dtx_coord_t *co, const zmq_pollitem_t *items, int n, int6
         dtx_store_process(a->store, items + 1, n - 1);
     dtx_admin_conn_cut_slow(a, dtx_clock_mono_ms());
     MHD_run(a->mhd);
+    s_sample_tick(a, now_ms);
     dtx_store_maintain(a->store, now_ms);
     dtx_store_flush(a->store);
 }

@@ -35,12 +35,14 @@ static void s_overview(dtx_admin_req_t *r, int arg) { (void)arg; dtx_admin_overv
 static void s_list(dtx_admin_req_t *r, int arg) { (void)arg; dtx_admin_list(r); }
 static void s_show(dtx_admin_req_t *r, int arg) { (void)arg; dtx_admin_show(r); }
 static void s_parts(dtx_admin_req_t *r, int arg) { (void)arg; dtx_admin_participants(r); }
+static void s_series(dtx_admin_req_t *r, int arg) { (void)arg; dtx_admin_series(r); }
 
 static const s_route_t s_routes[] = {
     { "GET", "/healthz", s_healthz, 0, S_OPEN },
     { "GET", "/readyz", s_readyz, 0, S_OPEN },
     { "GET", "/metrics", s_metrics, 0, S_READ },
     { "GET", "/api/v1/overview", s_overview, 0, S_READ },
+    { "GET", "/api/v1/series", s_series, 0, S_READ },
     { "GET", "/api/v1/transactions", s_list, 0, S_READ },
     { "GET", "/api/v1/transactions/*", s_show, 0, S_READ },
     { "POST", "/api/v1/transactions/*/retry", dtx_admin_action, DTX_ACT_RETRY, S_WRITE },

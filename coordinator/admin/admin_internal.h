@@ -11,6 +11,7 @@
  *   admin_sql.c      the admin store's statements
  *   admin_read.c     healthz, readyz, metrics, overview, list, show,
  *                    participants
+ *   admin_series.c   the last hour per second (GET /api/v1/series)
  *   admin_ops.c      initiator operations over HTTP
  *   admin_actions.c  operator actions, audited
  *   admin_console.c  the embedded web console
@@ -106,6 +107,8 @@ struct dtx_admin {
     dtx_admin_conn_t  **conns;             /* open connections */
     int                 nconns;
     int                 capconns;
+    int64_t             next_sample_ms;    /* monotonic: next per-second sample (series) */
+    int                 sample_inflight;   /* its stuck count is being read */
 };
 
 /* A store callback's context: which request, and one caller value. */
@@ -169,6 +172,9 @@ dtx_admin_req_t *dtx_admin_cb_take(void *ctx, int *arg);
 /* Maps a DTX_E* code to an HTTP status. */
 int dtx_admin_http_status(int err);
 
+/* GET /api/v1/series (admin_series.c). */
+void dtx_admin_series(dtx_admin_req_t *r);
+
 /* --- admin_sql.c --- */
 enum {
     DTX_ASQL_CUSTOM_PLAN,   /* this batch plans with its parameters' values */
@@ -185,6 +191,7 @@ enum {
     DTX_ASQL_AUDIT_BEGIN,   /* gid action actor operator reason node -> id */
     DTX_ASQL_AUDIT_END,     /* id result detail http_status */
     DTX_ASQL_SCHEMA,        /* -> coordinator schema version */
+    DTX_ASQL_STUCK_COUNT,   /* -> stuck transactions (the per-second sample) */
     DTX_ASQL_COUNT
 };
 extern const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT];

@@ -147,6 +147,20 @@ static void s_store_metrics(dtx_text_t *t, const char *store, const dtx_store_t 
                    lab, v[part]);
 }
 
+static void s_store_hist(dtx_text_t *t, const char *store, const dtx_store_t *s, int ops)
+{
+    dtx_store_stats_t st;
+    char lab[32];
+    if (!s)
+        return;
+    dtx_store_stats(s, &st);
+    snprintf(lab, sizeof lab, "store=\"%s\"", store);
+    if (ops)
+        dtx_prom_hist_scaled(t, "dtx_store_batch_ops", lab, &st.batch_ops, 1.0);
+    else
+        dtx_prom_hist(t, "dtx_store_batch_seconds", lab, &st.batch_ms);
+}
+
 static void s_count_instances(const char *resource, const dtx_instance_t *in, void *arg)
 {
     (void)resource;
@@ -253,6 +267,28 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
                     "when the last retention run completed (Unix time; 0 never)");
     dtx_prom_value(&t, "dtx_retention_last_run_timestamp_seconds", NULL,
                    (double)m->retention_last_ms / 1000.0);
+    dtx_prom_header(&t, "dtx_transactions_stuck", "gauge",
+                    "stuck transactions in the log (all nodes), counted once a second");
+    dtx_prom_value(&t, "dtx_transactions_stuck", NULL, (double)m->stuck_now);
+    dtx_prom_header(&t, "dtx_recovery_due", "gauge",
+                    "transactions the last recovery scan found due: this node's overdue ones"
+                    " (scan=own) and those taken over from dead coordinators (scan=orphans);"
+                    " a scan returns at most 256");
+    dtx_prom_value(&t, "dtx_recovery_due", "scan=\"own\"", (double)m->recovery_due[0]);
+    dtx_prom_value(&t, "dtx_recovery_due", "scan=\"orphans\"", (double)m->recovery_due[1]);
+    dtx_prom_header(&t, "dtx_lease_held", "gauge",
+                    "1 while this node's lease is surely held (renewed in time), else 0");
+    dtx_prom_value(&t, "dtx_lease_held", NULL, dtx_clock_mono_ms() <= co->lease_valid_ms);
+    dtx_prom_header(&t, "dtx_lease_lapses_total", "counter",
+                    "times the lease ran out before its renewal (in-memory transactions dropped)");
+    dtx_prom_value(&t, "dtx_lease_lapses_total", NULL, (double)m->lease_lapses);
+    dtx_prom_header(&t, "dtx_store_batch_seconds", "histogram",
+                    "log write latency: a batch from sending to its commit's answer");
+    s_store_hist(&t, "log", co->store, 0);
+    s_store_hist(&t, "admin", r->admin->store, 0);
+    dtx_prom_header(&t, "dtx_store_batch_ops", "histogram", "statements a committed batch carried");
+    s_store_hist(&t, "log", co->store, 1);
+    s_store_hist(&t, "admin", r->admin->store, 1);
     dtx_prom_header(&t, "dtx_http_responses_total", "counter", "admin HTTP answers by class");
     for (int c = 2; c <= 5; c++) {
         char lab[24];

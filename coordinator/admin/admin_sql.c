@@ -114,6 +114,9 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
     [DTX_ASQL_AUDIT_END] = { "dtx_a_audit_end",
         "UPDATE dtx_audit SET result = $2, detail = $3, http_status = $4::int,"
         " finished_at = now() WHERE id = $1::bigint", 4 },
+    /* By the partial index of unfinished transactions (stuck is one). */
+    [DTX_ASQL_STUCK_COUNT] = { "dtx_a_stuck_count",
+        "SELECT count(*) FROM dtx_global WHERE state = 6 AND state IN (1, 2, 4, 6)", 0 },
     [DTX_ASQL_SCHEMA] = { "dtx_a_schema",
         "SELECT coalesce(max(version), 0) FROM dtx_schema_version"
         " WHERE component = 'coordinator'", 0 },

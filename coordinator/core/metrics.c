@@ -11,29 +11,41 @@
 const int64_t dtx_hist_bounds_ms[DTX_HIST_BUCKETS] = { 1,   2,    5,    10,   25,    50,    100,
                                                        250, 500, 1000, 2500, 5000, 10000, 30000 };
 
+int dtx_hist_bucket(int64_t ms)
+{
+    int i = 0;
+    while (i < DTX_HIST_BUCKETS && ms > dtx_hist_bounds_ms[i])
+        i++;
+    return i;
+}
+
 void dtx_hist_observe(dtx_hist_t *h, int64_t ms)
 {
     if (ms < 0)
         ms = 0;
-    int i = 0;
-    while (i < DTX_HIST_BUCKETS && ms > dtx_hist_bounds_ms[i])
-        i++;
-    h->counts[i]++;
+    h->counts[dtx_hist_bucket(ms)]++;
     h->count++;
     h->sum_ms += ms;
 }
 
 void dtx_metrics_phase(dtx_metrics_t *m, int op, int64_t ms)
 {
-    if (op >= 1 && op <= 6)
-        dtx_hist_observe(&m->phase[op], ms);
+    if (op < 1 || op > 6)
+        return;
+    dtx_hist_observe(&m->phase[op], ms);
+    dtx_series_latency(&m->series, dtx_clock_mono_ms(), dtx_hist_bucket(ms < 0 ? 0 : ms));
 }
 
 void dtx_metrics_finished(dtx_metrics_t *m, int final_state, int64_t begun_ms)
 {
+    int64_t now = dtx_clock_mono_ms();
+    if (final_state == DTX_STATE_COMMITTED || final_state == DTX_STATE_ABORTED)
+        dtx_series_finished(&m->series, now,
+                            final_state == DTX_STATE_COMMITTED ? DTX_SERIES_COMMIT
+                                                               : DTX_SERIES_ABORT);
     if (begun_ms <= 0)
         return;
-    int64_t ms = dtx_clock_mono_ms() - begun_ms;
+    int64_t ms = now - begun_ms;
     if (final_state == DTX_STATE_COMMITTED)
         dtx_hist_observe(&m->duration[0], ms);
     else if (final_state == DTX_STATE_ABORTED)
@@ -51,6 +63,25 @@ void dtx_metrics_http(dtx_metrics_t *m, int status)
     int cls = status / 100;
     if (cls >= 1 && cls <= 5)
         m->http[cls]++;
+}
+
+void dtx_metrics_recovery(dtx_metrics_t *m, int orphans, int n)
+{
+    m->recovery_due[orphans ? 1 : 0] = n > 0 ? (uint64_t)n : 0;
+}
+
+void dtx_metrics_lease_lapsed(dtx_metrics_t *m)
+{
+    m->lease_lapses++;
+}
+
+void dtx_metrics_sample(dtx_metrics_t *m, int64_t stuck, size_t in_memory)
+{
+    if (stuck >= 0)
+        m->stuck_now = stuck;
+    dtx_series_sample(&m->series, dtx_clock_mono_ms(),
+                      m->stuck_now > 0 ? (uint32_t)m->stuck_now : 0,
+                      in_memory > UINT32_MAX ? UINT32_MAX : (uint32_t)in_memory);
 }
 
 /* --- text --- */
@@ -118,22 +149,28 @@ void dtx_prom_value(dtx_text_t *t, const char *name, const char *labels, double 
 
 void dtx_prom_hist(dtx_text_t *t, const char *name, const char *labels, const dtx_hist_t *h)
 {
+    dtx_prom_hist_scaled(t, name, labels, h, 1000.0);
+}
+
+void dtx_prom_hist_scaled(dtx_text_t *t, const char *name, const char *labels,
+                          const dtx_hist_t *h, double divisor)
+{
     const char *sep = labels && labels[0] ? "," : "";
     const char *lab = labels ? labels : "";
     uint64_t cum = 0;
     for (int i = 0; i < DTX_HIST_BUCKETS; i++) {
         cum += h->counts[i];
         dtx_text_printf(t, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, lab, sep,
-                        (double)dtx_hist_bounds_ms[i] / 1000.0, (unsigned long long)cum);
+                        (double)dtx_hist_bounds_ms[i] / divisor, (unsigned long long)cum);
     }
     cum += h->counts[DTX_HIST_BUCKETS];
     dtx_text_printf(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, lab, sep,
                     (unsigned long long)cum);
     if (lab[0]) {
-        dtx_text_printf(t, "%s_sum{%s} %.3f\n", name, lab, (double)h->sum_ms / 1000.0);
+        dtx_text_printf(t, "%s_sum{%s} %.3f\n", name, lab, (double)h->sum_ms / divisor);
         dtx_text_printf(t, "%s_count{%s} %llu\n", name, lab, (unsigned long long)h->count);
     } else {
-        dtx_text_printf(t, "%s_sum %.3f\n", name, (double)h->sum_ms / 1000.0);
+        dtx_text_printf(t, "%s_sum %.3f\n", name, (double)h->sum_ms / divisor);
         dtx_text_printf(t, "%s_count %llu\n", name, (unsigned long long)h->count);
     }
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "series.h"
+
 /* Upper bounds (ms) of the finite buckets; +Inf is implicit. */
 #define DTX_HIST_BUCKETS 14
 extern const int64_t dtx_hist_bounds_ms[DTX_HIST_BUCKETS];
@@ -24,8 +26,12 @@ typedef struct dtx_hist {
     int64_t  sum_ms;                       /* their sum */
 } dtx_hist_t;
 
+_Static_assert(DTX_SERIES_BUCKETS == DTX_HIST_BUCKETS + 1, "the series keep dtx_hist_t's buckets");
+
 /* Adds one observation of ms milliseconds (negative counts as 0). */
 void dtx_hist_observe(dtx_hist_t *h, int64_t ms);
+/* The bucket an observation of ms falls in (0..DTX_HIST_BUCKETS). */
+int dtx_hist_bucket(int64_t ms);
 
 /* Limits a request can be refused for (DTX_ELIMIT), and reasons a peer can
  * be refused for (DTX_EACCES or a refused handshake): each is a label of
@@ -67,6 +73,10 @@ typedef struct dtx_metrics {
     uint64_t   retention_runs; /* retention runs completed */
     uint64_t   retention_failures; /* retention batches that failed (retried next run) */
     int64_t    retention_last_ms; /* wall ms when the last run completed; 0 never */
+    uint64_t   lease_lapses;   /* times the node lease ran out before it was renewed */
+    uint64_t   recovery_due[2]; /* due in the last recovery scan: [0] own, [1] orphans taken over */
+    int64_t    stuck_now;      /* stuck transactions in the log, last count (0 until counted) */
+    dtx_series_t series;       /* the last hour, per second (console plots) */
 } dtx_metrics_t;
 
 void dtx_metrics_limited(dtx_metrics_t *m, int which);
@@ -81,6 +91,15 @@ void dtx_metrics_finished(dtx_metrics_t *m, int final_state, int64_t begun_ms);
 void dtx_metrics_stuck(dtx_metrics_t *m, int happened);
 /* Counts one HTTP answer with status. */
 void dtx_metrics_http(dtx_metrics_t *m, int status);
+/* A recovery scan found n transactions due: this node's own overdue ones
+ * (orphans 0) or those of dead coordinators it took over (orphans 1). A
+ * full scan (its limit) means more wait: the backlog recovery works on. */
+void dtx_metrics_recovery(dtx_metrics_t *m, int orphans, int n);
+/* The node lease ran out before its renewal took effect. */
+void dtx_metrics_lease_lapsed(dtx_metrics_t *m);
+/* Once a second: the stuck count read from the log (-1 when it could not
+ * be read: the series keeps the last count) and the transactions in memory. */
+void dtx_metrics_sample(dtx_metrics_t *m, int64_t stuck, size_t in_memory);
 
 /* A growing text buffer. On allocation failure `failed` is set and later
  * writes are ignored; data is always NUL-terminated when not NULL. */
@@ -100,5 +119,9 @@ void dtx_text_free(dtx_text_t *t);
 void dtx_prom_header(dtx_text_t *t, const char *name, const char *type, const char *help);
 void dtx_prom_value(dtx_text_t *t, const char *name, const char *labels, double value);
 void dtx_prom_hist(dtx_text_t *t, const char *name, const char *labels, const dtx_hist_t *h);
+/* The same with the observations divided by divisor instead of 1000: 1
+ * exposes a histogram of counts (bounds and sum as observed). */
+void dtx_prom_hist_scaled(dtx_text_t *t, const char *name, const char *labels,
+                          const dtx_hist_t *h, double divisor);
 
 #endif

@@ -105,6 +105,7 @@ static void s_on_renew(void *p, int rc, const PGresult *res)
         dtx_log_warn("lease lapsed: dropping in-memory transactions",
                      "node=%s late_ms=%lld in_memory=%zu", co->cfg.node_id,
                      (long long)(now - co->lease_valid_ms), dtx_txn_count(co->txns));
+        dtx_metrics_lease_lapsed(&co->metrics);
         dtx_txn_each(co->txns, s_drop_copy, co);
         co->lapse_dropped_ms = dtx_clock_mono_ms();
         co->lease_valid_ms = sent + co->cfg.lease_ms;

@@ -209,6 +209,8 @@ static void s_on_scan(void *p, int rc, const PGresult *res)
     dtx_wctx_t *w = p;
     dtx_coord_t *co = w->co;
     dtx_wctx_put(w);
+    if (rc == 0)
+        dtx_metrics_recovery(&co->metrics, 0, PQntuples(res));
     if (rc == 0 && !co->stop)
         s_load_listed(co, res, "own", 0);
 }
@@ -221,6 +223,7 @@ static void s_on_orphans(void *p, int rc, const PGresult *res)
     co->scan_inflight = 0;
     if (rc != 0 || co->stop)
         return;
+    dtx_metrics_recovery(&co->metrics, 1, PQntuples(res));
     if (PQntuples(res) > 0) {
         dtx_log_warn("took over transactions of a dead coordinator", "count=%d",
                      PQntuples(res));

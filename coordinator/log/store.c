@@ -59,6 +59,7 @@ typedef struct s_batch {
     int      cursor;   /* next op whose result is expected */
     int      failed;   /* a statement failed: the whole batch is rolled back */
     int      nbg;      /* ops submitted in background mode */
+    int64_t  sent_ms;  /* monotonic: when it was sent (metrics) */
 } s_batch_t;
 
 typedef struct s_conn {
@@ -347,6 +348,7 @@ static void s_send(dtx_store_t *self, s_conn_t *c)
         return;
     }
     c->inflight = 1;
+    b->sent_ms = dtx_clock_mono_ms();
     if ((uint32_t)b->n > self->stats.max_batch)
         self->stats.max_batch = (uint32_t)b->n;
     int f = PQflush(c->pg);
@@ -373,6 +375,8 @@ static void s_batch_done(dtx_store_t *self, s_conn_t *c)
         return;
     }
     self->stats.round_trips++;
+    dtx_hist_observe(&self->stats.batch_ms, dtx_clock_mono_ms() - b->sent_ms);
+    dtx_hist_observe(&self->stats.batch_ops, b->n);
     for (int i = 0; i < b->n; i++) {
         self->stats.ops++;
         b->ops[i].cb(b->ops[i].ctx, 0, b->ops[i].res);

@@ -29,6 +29,8 @@
 #include <libpq-fe.h>
 #include <zmq.h>
 
+#include "core/metrics.h"
+
 typedef struct dtx_store dtx_store_t;
 
 /* Completion: rc is 0 or DTX_EDB; res (NULL on failure) is valid only
@@ -47,6 +49,8 @@ typedef struct dtx_store_stats {
     uint64_t failed_ops;    /* operations failed with DTX_EDB */
     uint32_t max_batch;     /* largest batch so far */
     int      connected;     /* connections up */
+    dtx_hist_t batch_ms;    /* committed batches: sent to result of its Sync (ms) */
+    dtx_hist_t batch_ops;   /* committed batches: statements each (the ms buckets as counts) */
 } dtx_store_stats_t;
 
 /* Opens nconn connections (blocking), plus control (0..2) side ones: the

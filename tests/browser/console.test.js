@@ -3,7 +3,8 @@
 // $DTX_SHOTS (docs/img by default) for docs/console.md.
 //
 // Environment (tests/browser/run.sh sets it): DTX_URL, DTX_TOKEN, DTX_GID
-// (the stuck transaction), DTX_SHOTS, CHROMIUM (default /usr/bin/chromium).
+// (the stuck transaction), DTX_GID2 (a committed one of two branches),
+// DTX_SHOTS, CHROMIUM (default /usr/bin/chromium).
 "use strict";
 const { chromium } = require("playwright-core");
 const fs = require("fs");
@@ -13,6 +14,7 @@ const path = require("path");
 const url = process.env.DTX_URL;
 const tok = process.env.DTX_TOKEN;
 const gid = process.env.DTX_GID;
+const gid2 = process.env.DTX_GID2;
 const shots = process.env.DTX_SHOTS || path.join(__dirname, "..", "..", "docs", "img");
 
 function check(cond, what) {
@@ -21,7 +23,7 @@ function check(cond, what) {
 }
 
 async function main() {
-  if (!url || !tok || !gid) throw new Error("DTX_URL, DTX_TOKEN and DTX_GID are required");
+  if (!url || !tok || !gid || !gid2) throw new Error("DTX_URL, DTX_TOKEN, DTX_GID and DTX_GID2 are required");
   fs.mkdirSync(shots, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "dtx-chromium-"));
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -47,6 +49,35 @@ async function main() {
     await page.click("#token-form button");
     await page.waitForSelector("#token-state:has-text('token set')");
     await page.screenshot({ path: path.join(shots, "console-overview.png") });
+
+    // The plots of the last hour, from dtxd's per-second rings: the
+    // transactions run.sh made are there.
+    await page.waitForSelector("#chart-outcomes");
+    const num = async (sel, attr) => Number(await page.getAttribute(sel, attr));
+    check(await num("#chart-outcomes", "data-total") >= 3, "the throughput plot counts the commits and aborts that ran");
+    check(await page.locator("#chart-outcomes path[data-series='commits']").count() === 1 &&
+      await page.locator("#chart-outcomes path[data-series='aborts']").count() === 1, "commits and aborts are two lines");
+    check(await num("#chart-latency", "data-points") >= 1, "the latency plot has p50/p99 points");
+    // Gauges are sampled once a second: wait for a refresh that has some.
+    for (let i = 0; i < 20 && await num("#chart-inflight", "data-points") < 1; i++) {
+      await page.waitForTimeout(1000);
+      await page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange")));
+      await page.waitForSelector("#chart-inflight");
+    }
+    check(await num("#chart-inflight", "data-points") >= 1, "the in-flight plot has samples");
+    check(await num("#chart-stuck", "data-total") >= 1, "the stuck plot shows the stuck transaction");
+    const ticks = await page.locator("#chart-outcomes text.tick").allTextContents();
+    check(ticks.some((t) => /^\d\d:\d\d$/.test(t)), "the time axis reads as clock times: " + ticks.join(" "));
+    const box = await page.locator("#chart-latency").boundingBox();
+    await page.mouse.move(box.x + box.width * 0.98, box.y + box.height / 2);
+    check(/p50 .*ms|p50 no sample/.test(await page.textContent("#chart-latency text.hover")), "hovering shows the values");
+    await page.click("#window-5m");
+    await page.waitForSelector("#window-5m.active");
+    await page.waitForSelector("#chart-outcomes");
+    check(await num("#chart-outcomes", "data-points") >= 10, "the 5-minute window plots each second since dtxd started");
+    await page.locator(".charts").screenshot({ path: path.join(shots, "console-plots.png") });
+    await page.click("#window-1h");
+    await page.waitForSelector("#window-1h.active");
 
     await page.click("#count-stuck");
     await page.waitForSelector(`#filters`);
@@ -87,6 +118,15 @@ async function main() {
     check(timeline.includes("operator resume") && timeline.includes("inventory service fixed"),
       "the timeline shows the operator's action and reason");
     await page.screenshot({ path: path.join(shots, "console-committed.png"), fullPage: true });
+    check(await page.locator("#waterfall .wf-row").count() === 1, "the waterfall has one row for the one branch");
+    check(await page.locator("#waterfall .wf-row line.attempt").count() >= 2, "the failed confirms are marked on it");
+
+    await page.goto(url + "/#/tx/" + encodeURIComponent(gid2)); // a hash change: no reload
+    await page.waitForSelector(`h1:has-text("${gid2}")`);
+    await page.waitForSelector("#tx-state[data-state='committed']");
+    check(await page.locator("#waterfall .wf-row").count() === 2, "a two-branch transaction has two waterfall rows");
+    check(await page.locator("#waterfall .wf-row rect.bar").count() === 4, "each branch shows its try and its confirm");
+    await page.locator("#waterfall").screenshot({ path: path.join(shots, "console-waterfall.png") });
 
     await page.click("a[data-nav='participants']");
     await page.waitForSelector("#participants tbody tr");

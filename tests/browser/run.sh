@@ -3,8 +3,10 @@
 # installs Debian's chromium and the npm package playwright-core when
 # missing, starts its own PostgreSQL, dtxd (admin HTTP on a free port, a
 # token) and a test participant that fails its first two confirms, makes
-# one transaction stuck with dtxctl, runs console.test.js (which resumes it
-# in the browser and sees it commit, saving screenshots to docs/img/),
+# one transaction stuck with dtxctl and a few others (one of two branches),
+# runs console.test.js (which checks the plots of the last hour, resumes the
+# stuck one in the browser and sees it commit, checks the waterfalls, saving
+# screenshots to docs/img/),
 # and stops everything it started.
 #
 #   BUILD=build tests/browser/run.sh        (after make BUILD=build all)
@@ -98,5 +100,24 @@ done
 g=$(ctl begin)
 ctl try "$g" payments debit 5 >/dev/null
 ctl end "$g" rollback >/dev/null
+# About ten seconds of traffic (one in four rolled back), so the plots of
+# the last hour have a shape.
+end=$((SECONDS + 10))
+i=0
+while [ $SECONDS -lt $end ]; do
+    i=$((i + 1))
+    g=$(ctl begin)
+    ctl try "$g" inventory reserve "sku-load-$i" >/dev/null
+    if [ $((i % 4)) -eq 0 ]; then ctl end "$g" rollback >/dev/null; else ctl end "$g" commit >/dev/null; fi
+done
+# Two branches, committed: the waterfall's rows.
+gid2=$(ctl begin)
+ctl try "$gid2" inventory reserve sku-7 >/dev/null
+ctl try "$gid2" payments debit 12 >/dev/null
+ctl end "$gid2" commit >/dev/null
+for _ in $(seq 100); do
+    [ "$(ctl status "$gid2" | cut -d' ' -f2)" = committed ] && break
+    sleep 0.1
+done
 
-DTX_GID=$gid DTX_SHOTS=${DTX_SHOTS:-$ROOT/docs/img} node tests/browser/console.test.js
+DTX_GID=$gid DTX_GID2=$gid2 DTX_SHOTS=${DTX_SHOTS:-$ROOT/docs/img} node tests/browser/console.test.js

@@ -43,6 +43,67 @@ static void test_probes_and_metrics_answer(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_store_round_trips_total{store=\"log\"}"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_store_batch_size_max{store=\"admin\"}"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_participant_instances 1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_lease_held 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_lease_lapses_total 0\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transactions_stuck 0\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_recovery_due{scan=\"own\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_store_batch_seconds histogram"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_store_batch_seconds_bucket{store=\"log\",le=\"+Inf\"}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_store_batch_ops_bucket{store=\"log\",le=\"1\"}"));
+    ta_down(&w);
+}
+
+static int64_t s_sum(json_object *o, const char *key)
+{
+    json_object *a = NULL;
+    int64_t n = 0;
+    if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+        return -1;
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+        n += json_object_get_int64(json_object_array_get_idx(a, i));
+    return n;
+}
+
+/* GET /api/v1/series: a transaction that ran shows in the last hour's
+ * arrays (its second once it is over), gauges are sampled, and the window
+ * is checked. */
+static void test_series_show_what_ran(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_series", NULL, NULL) == 0);
+    char gid[64];
+    CU_ASSERT_FATAL(ta_commit_one(&w, gid) == 0);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    json_object *o = NULL, *a = NULL, *lat = NULL;
+    int64_t commits = 0;
+    for (int i = 0; i < 50 && commits < 1; i++) { /* until its second is over */
+        json_object_put(o);
+        o = NULL;
+        CU_ASSERT_EQUAL_FATAL(ta_req(&w, "GET", "/api/v1/series?window=5m", NULL, NULL, &o), 200);
+        commits = s_sum(o, "commits");
+        if (commits < 1)
+            h_sleep_ms(100);
+    }
+    CU_ASSERT_EQUAL(commits, 1);
+    CU_ASSERT_EQUAL(s_sum(o, "aborts"), 0);
+    CU_ASSERT_TRUE(json_object_object_get_ex(o, "in_flight", &a));
+    CU_ASSERT_EQUAL(json_object_array_length(a), 300);
+    CU_ASSERT_EQUAL(json_object_get_int64(json_object_object_get(o, "window_s")), 300);
+    CU_ASSERT_TRUE(json_object_object_get_ex(o, "latency", &lat));
+    CU_ASSERT_TRUE(s_sum(lat, "calls") >= 2); /* its try and its confirm */
+    json_object *p99 = NULL;
+    CU_ASSERT_TRUE(json_object_object_get_ex(lat, "p99_ms", &p99));
+    int valued = 0;
+    for (size_t i = 0; i < json_object_array_length(p99); i++)
+        valued += json_object_array_get_idx(p99, i) != NULL;
+    CU_ASSERT_TRUE(valued >= 1);
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/series", NULL, NULL, &o), 200);
+    CU_ASSERT_EQUAL(json_object_get_int64(json_object_object_get(o, "window_s")), 3600);
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/series?window=2h", NULL, NULL, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/series?window=10s", NULL, NULL, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/series?window=x", NULL, NULL, NULL), 400);
     ta_down(&w);
 }
 
@@ -118,6 +179,8 @@ static void test_reads_need_a_token_when_configured_and_probes_never(void)
     CU_ASSERT_FATAL(ta_up(&w, "adm_readtok", args, (const char *const[]){ "none", NULL }) == 0);
     CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions", NULL, NULL, NULL), 401);
     CU_ASSERT_EQUAL(ta_req(&w, "GET", "/metrics", NULL, NULL, NULL), 401);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/series", NULL, NULL, NULL), 401);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/series", NULL, TA_TOKEN, NULL), 200);
     CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/participants", NULL, "wrong-token-0123456789", NULL), 401);
     CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/transactions", NULL, TA_TOKEN, NULL), 200);
     CU_ASSERT_EQUAL(ta_req(&w, "GET", "/api/v1/participants", NULL, "other-token-0123456789abcdef", NULL), 200);
@@ -489,6 +552,7 @@ INTEG_SUITE(admin)
 {
     CU_pSuite s = CU_add_suite("admin", NULL, NULL);
     CU_add_test(s, "probes and metrics answer", test_probes_and_metrics_answer);
+    CU_add_test(s, "series show what ran", test_series_show_what_ran);
     CU_add_test(s, "every error code has its status", test_every_error_code_has_its_status);
     CU_add_test(s, "reads need a token when configured, probes never",
                 test_reads_need_a_token_when_configured_and_probes_never);

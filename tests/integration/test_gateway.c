@@ -356,7 +356,9 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
     CU_ASSERT_EQUAL(ok, 3);
     CU_ASSERT_EQUAL(limited, 3);
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_rule_total{rule=\"slow\",verdict=\"rejected\"}"), 3);
-    /* Breaker: three 500s in a row open it; then 503 with Retry-After. */
+    /* Breaker: three 500s in a row open it; then 503 with Retry-After.
+     * Its open-key count exists (0) before any key was seen. */
+    CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_breakers_open{rule=\"brk\"}"), 0);
     const char *fail[] = { "X-Test-Status: 500", NULL };
     for (int i = 0; i < 3; i++) {
         gw_http(&r, "GET", s_at(&gw, "/b"), fail, NULL);
@@ -368,6 +370,7 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
     s_breaker_gw = &gw;
     s_breaker_key = "b";
     CU_ASSERT_EQUAL(h_wait_until(s_breaker_open, NULL, 10000), 0);
+    CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_breakers_open{rule=\"brk\"}"), 1);
     gw_http(&r, "GET", s_at(&gw, "/b"), NULL, NULL);
     CU_ASSERT_EQUAL(r.status, 503);
     CU_ASSERT(gw_resp_header(&r, "Retry-After", v, sizeof v) != NULL);
@@ -387,6 +390,7 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
     CU_ASSERT(gw_resp_header(&r, "X-Dtx-Fallback", v, sizeof v) && strcmp(v, "breaker") == 0);
     gw_resp_free(&r);
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_breaker_state{rule=\"brk\",key=\"b\"}"), 1);
+    CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_breakers_open{rule=\"brk\"}"), 2);
     CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
 }
 

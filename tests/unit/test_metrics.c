@@ -60,10 +60,37 @@ static void test_counters_and_unlabelled_series(void)
     dtx_text_free(&t);
 }
 
+/* A histogram of counts (batch sizes) keeps its bounds and sum unscaled;
+ * the recovery and lease figures are what /metrics exposes. */
+static void test_count_histograms_and_node_gauges(void)
+{
+    dtx_hist_t h;
+    memset(&h, 0, sizeof h);
+    dtx_hist_observe(&h, 1);
+    dtx_hist_observe(&h, 40);
+    dtx_text_t t = { 0 };
+    dtx_prom_hist_scaled(&t, "b_ops", "store=\"log\"", &h, 1.0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t.data);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "b_ops_bucket{store=\"log\",le=\"1\"} 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "b_ops_bucket{store=\"log\",le=\"50\"} 2\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t.data, "b_ops_sum{store=\"log\"} 41.000\n"));
+    dtx_text_free(&t);
+    static dtx_metrics_t m;
+    memset(&m, 0, sizeof m);
+    dtx_metrics_recovery(&m, 0, 3);
+    dtx_metrics_recovery(&m, 1, 256);
+    dtx_metrics_recovery(&m, 0, 0); /* the next scan found nothing: 0, not the old 3 */
+    CU_ASSERT_EQUAL(m.recovery_due[0], 0);
+    CU_ASSERT_EQUAL(m.recovery_due[1], 256);
+    dtx_metrics_lease_lapsed(&m);
+    CU_ASSERT_EQUAL(m.lease_lapses, 1);
+}
+
 UNIT_SUITE(metrics)
 {
     CU_pSuite s = CU_add_suite("metrics", NULL, NULL);
     CU_add_test(s, "histogram buckets are cumulative with sum and count",
                 test_histogram_buckets_are_cumulative_with_sum_and_count);
     CU_add_test(s, "counters and unlabelled series", test_counters_and_unlabelled_series);
+    CU_add_test(s, "count histograms and node gauges", test_count_histograms_and_node_gauges);
 }

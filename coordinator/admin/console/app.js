@@ -66,8 +66,12 @@ function txTable(items, empty) {
 
 /* --- pages --- */
 
-async function overview() {
-  const res = await api("GET", "/api/v1/overview");
+const WINDOWS = { "5m": "5 min", "15m": "15 min", "1h": "1 hour" };
+
+async function overview(params) {
+  const win = WINDOWS[params.window] ? params.window : "1h";
+  const [res, ser] = await Promise.all([api("GET", "/api/v1/overview"),
+    api("GET", "/api/v1/series?window=" + win)]);
   if (!res.ok) return [failure(res)];
   const d = res.data;
   $("#node").textContent = "node " + d.node;
@@ -79,6 +83,10 @@ async function overview() {
       id: "count-" + s },
       el("div", { class: "n" }, d.counts[s]), el("div", { class: "muted" },
         s + (s === "committed" || s === "aborted" ? " (" + d.finished_window + ")" : ""))))),
+    el("h2", {}, "Last " + WINDOWS[win] + " ",
+      el("span", { class: "windows" }, Object.keys(WINDOWS).map((w) => el("a", {
+        href: "#/?window=" + w, id: "window-" + w, class: w === win ? "active" : null }, WINDOWS[w])))),
+    ser.ok ? dtxPlots(ser.data) : failure(ser),
     el("h2", {}, "Stuck transactions (oldest first)"),
     txTable(d.stuck, "No stuck transaction."),
     d.stuck_more ? el("p", {}, el("a", { href: "#/list?state=stuck&order=oldest" }, "All stuck transactions…")) : null,
@@ -191,6 +199,10 @@ async function tx(gid) {
         el("td", {}, b.branch), el("td", {}, b.resource), el("td", {}, b.action), el("td", {}, state(b.state)),
         el("td", {}, b.vote || "-"), el("td", {}, b.attempts), el("td", { class: "err-text" }, b.last_error),
         el("td", {}, when(b.updated_ms)))))),
+    el("h2", {}, "Waterfall"),
+    el("p", { class: "muted" }, "Each bar runs from the log's record that precedes a call (the branch recorded before its " +
+      (t.mode === "2pc" ? "PREPARE" : "TRY") + "; the decision before Confirm/Cancel) to the logged answer. Red ticks: failed attempts. Hover for durations."),
+    dtxWaterfall(d),
     el("h2", {}, "Failed attempts"),
     d.attempts.length ? el("table", { id: "attempts" }, el("thead", {}, el("tr", {}, ["Time", "Branch", "Attempt", "Error"].map((h) => el("th", {}, h)))),
       el("tbody", {}, d.attempts.map((a) => el("tr", {}, el("td", {}, when(a.at_ms)), el("td", {}, a.branch),
@@ -228,7 +240,7 @@ async function render() {
     if (path.startsWith("/tx/")) { nodes = await tx(decodeURIComponent(path.slice(4))); nav = "list"; refresh = 5000; }
     else if (path === "/list") { nodes = await list(Object.fromEntries(new URLSearchParams(query || ""))); nav = "list"; }
     else if (path === "/participants") { nodes = await participants(); nav = "participants"; refresh = 2000; }
-    else { nodes = await overview(); refresh = 5000; }
+    else { nodes = await overview(Object.fromEntries(new URLSearchParams(query || ""))); refresh = 5000; }
   } catch (e) {
     nodes = [el("p", { class: "banner bad" }, "Cannot reach dtxd: " + e.message)];
     refresh = 5000;

@@ -53,17 +53,19 @@ static void s_put(s_out_t *o, const char *fmt, ...)
 typedef struct {
     s_out_t        *o;
     dtx_gw_rule_t  *rule;
+    int             open;   /* breaker keys not closed (open or probing) */
 } s_rule_ctx_t;
 
 static void s_rule_key(const char *key, dtx_gw_rule_state_t *s, void *arg)
 {
     s_rule_ctx_t *c = arg;
-    if (c->rule->cfg.kind == DTX_GW_RULE_BREAKER)
+    if (c->rule->cfg.kind == DTX_GW_RULE_BREAKER) {
+        c->open += s->breaker.state != DTX_GW_BREAKER_CLOSED;
         s_put(c->o, "dtx_gw_breaker_state{rule=\"%s\",key=\"%s\"} %d\n"
                     "dtx_gw_breaker_opened_total{rule=\"%s\",key=\"%s\"} %llu\n",
               c->rule->cfg.name, key, (int)s->breaker.state, c->rule->cfg.name, key,
               (unsigned long long)s->breaker.opened_total);
-    else if (c->rule->cfg.kind == DTX_GW_RULE_ADAPTIVE &&
+    } else if (c->rule->cfg.kind == DTX_GW_RULE_ADAPTIVE &&
              c->rule->cfg.signal == DTX_GW_SIGNAL_DTXD_INFLIGHT)  /* no limit of its own */
         s_put(c->o, "dtx_gw_adaptive_in_flight{rule=\"%s\",key=\"%s\"} %d\n",
               c->rule->cfg.name, key, s->adaptive.in_flight);
@@ -130,8 +132,12 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
               r->cfg.name, (unsigned long long)atomic_load(&r->passed),
               r->cfg.name, (unsigned long long)atomic_load(&r->delayed),
               r->cfg.name, (unsigned long long)atomic_load(&r->rejected));
-        s_rule_ctx_t c = { &o, r };
+        s_rule_ctx_t c = { &o, r, 0 };
         dtx_gw_rule_each(r, s_rule_key, &c);
+        /* Per rule, whether or not a key was ever seen: what an alert on
+         * open breakers can rely on existing. */
+        if (r->cfg.kind == DTX_GW_RULE_BREAKER)
+            s_put(&o, "dtx_gw_breakers_open{rule=\"%s\"} %d\n", r->cfg.name, c.open);
     }
     int64_t now = dtx_gw_now_us();
     /* The dtxd_inflight signal: the gauges only while there is a reading. */

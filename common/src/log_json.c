@@ -513,7 +513,7 @@ int dtx_log_json(char *buf, size_t size, int64_t unix_ms, int level, const char 
 
     /* The header's values, and the table that keeps fields off its names
      * (node only when it is written). */
-    char when[32];
+    char when[80];              /* 25 used; room for what gcc cannot rule out */
     s_time(when, sizeof when, unix_ms < 0 ? s_now_ms() : unix_ms);
     s_text_t t_time = s_literal(when), t_level = s_literal(dtx_log_level_name(level));
     s_text_t t_comp = s_literal(component ? component : "dtx");

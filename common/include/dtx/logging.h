@@ -51,6 +51,8 @@
 #ifndef DTX_LOGGING_H
 #define DTX_LOGGING_H
 
+#include <stddef.h>
+
 #include "dtx/types.h"
 
 #ifdef __cplusplus

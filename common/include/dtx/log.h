@@ -16,7 +16,9 @@
  * of invalid UTF-8 as \xNN. And dtx_log itself turns every control
  * character and invalid UTF-8 byte left in the finished line into \xNN,
  * so even an unquoted value cannot start a new line or break a reader. Processes install a handler at start (dtxd:
- * dtx_log_set_handler(dtx_log_stderr, "dtxd")).
+ * dtx_log_set_handler(dtx_log_stderr, "dtxd"), or dtx_log_stderr_json
+ * for --log-format json: the same line turned into one JSON object by
+ * dtx_log_json, common/src/log_json.c).
  */
 #ifndef DTX_LOG_H
 #define DTX_LOG_H

@@ -112,8 +112,10 @@ DTX_EXPORT void dtx_log_stderr_json(int level, const char *line, void *arg);
  *   component  component, or "dtx" when NULL
  *   node       node, the coordinator's name; left out when NULL or ""
  *   msg        the line's msg= value ("" when it has none; text before the
- *              first key=value when it has no msg=)
- *   then every key=value of the line, in its order, as its own member:
+ *              first key=value when it has no msg=, else that text is
+ *              the member "text")
+ *   then every key=value of the line (a key is [A-Za-z0-9_.-]+), in its
+ *   order, as its own member:
  *     - a value written key="..." is decoded (\" \\ \n \r \t \xNN)
  *       back to the text it was and is always a JSON string;
  *     - an unquoted value that is a plain decimal integer (-?[1-9][0-9]*
@@ -134,7 +136,8 @@ DTX_EXPORT void dtx_log_stderr_json(int level, const char *line, void *arg);
  * the result is always one whole object. component and node are cut at 64
  * bytes. With size >= DTX_LOG_JSON_MIN, time, level, component, node and
  * msg are always there. Six times the line's length plus 512 bytes is
- * always enough.
+ * enough for any line of at most 256 fields (the fields after the 256th
+ * are left out, as if they did not fit).
  *
  * Returns the length written (without the NUL), or DTX_EINVAL when buf
  * is NULL or size < DTX_LOG_JSON_MIN. line NULL is the empty line. Pure

@@ -39,7 +39,7 @@
 #include "dtx/log.h"
 
 #define S_NAME_MAX   64     /* longest component / node, in JSON bytes */
-#define S_FIELDS_MAX 256    /* key=value fields taken from one line */
+#define S_FIELDS_MAX 128    /* key=value fields taken from one line (stack: about 12 KB) */
 #define S_RESERVE    19     /* ,"truncated":true} and the NUL */
 #define S_OUT_SIZE   4096   /* dtx_log_stderr_json's buffer: 2 x 1024 + room */
 
@@ -457,7 +457,7 @@ static void s_member_string(s_out_t *w, const s_name_t *nm, const s_text_t *valu
     if (!whole) {
         memcpy(w->buf + w->len, "...", 3);
         w->len += 3;
-        if (max == SIZE_MAX || room < max)     /* cut for room, not for the name limit */
+        if (room < max)                         /* cut for room, not for the name limit */
             w->cut = true;
     }
     w->buf[w->len++] = '"';

@@ -15,7 +15,7 @@
  *   - no member name twice (the object has as many members as the text);
  *   - time (24 characters), level, component and msg are strings, node
  *     is one when a node was given; truncated, when there, is true;
- *   - with six times the line's length plus 512 bytes and fewer than 256
+ *   - with six times the line's length plus 512 bytes and fewer than 128
  *     '=' in the line, nothing is truncated.
  *
  *   make fuzz FUZZ_ONLY=logjson [FUZZ_SECONDS=60]
@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(s_string(o, "node"));
     if (json_object_object_get_ex(o, "truncated", &v))
         CHECK(json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v));
-    if (cap >= big && equals < 256)
+    if (cap >= big && equals < 128)
         CHECK(!json_object_object_get_ex(o, "truncated", &v));
     json_object_put(o);
     json_tokener_free(tok);

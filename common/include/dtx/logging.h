@@ -136,7 +136,7 @@ DTX_EXPORT void dtx_log_stderr_json(int level, const char *line, void *arg);
  * the result is always one whole object. component and node are cut at 64
  * bytes. With size >= DTX_LOG_JSON_MIN, time, level, component, node and
  * msg are always there. Six times the line's length plus 512 bytes is
- * enough for any line of at most 256 fields (the fields after the 256th
+ * enough for any line of at most 128 fields (the fields after the 128th
  * are left out, as if they did not fit).
  *
  * Returns the length written (without the NUL), or DTX_EINVAL when buf

@@ -288,6 +288,22 @@ static void test_required_members_fit_the_smallest_buffer(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(big, "\"k\":1}"));
 }
 
+/* Past 128 fields the rest is left out, and the object says so. */
+static void test_fields_past_the_limit_are_left_out(void)
+{
+    char line[2048];
+    int n = snprintf(line, sizeof line, "msg=\"many\"");
+    for (int i = 0; i < 200; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, " k%d=%d", i, i);
+    s_json(line);
+    json_object *o = s_parse(s_out), *v;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT(json_object_object_get_ex(o, "k126", &v));
+    CU_ASSERT_FALSE(json_object_object_get_ex(o, "k127", &v));   /* msg is the first field */
+    CU_ASSERT(json_object_object_get_ex(o, "truncated", &v) && json_object_get_boolean(v));
+    json_object_put(o);
+}
+
 static void test_every_line_dtx_log_can_build_fits_the_handler(void)
 {
     /* dtx_log's longest line, made of what widens most in JSON */
@@ -382,6 +398,7 @@ UNIT_SUITE(log_json)
     T(test_small_buffers_are_refused);
     T(test_long_lines_are_cut_into_a_whole_object);
     T(test_required_members_fit_the_smallest_buffer);
+    T(test_fields_past_the_limit_are_left_out);
     T(test_every_line_dtx_log_can_build_fits_the_handler);
     T(test_stderr_json_handler_writes_one_object_a_line);
     T(test_log_format_names_a_handler);

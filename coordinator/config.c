@@ -21,6 +21,7 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->listen, sizeof cfg->listen, "tcp://127.0.0.1:7070");
     snprintf(cfg->log_level, sizeof cfg->log_level, "info");
+    snprintf(cfg->log_format, sizeof cfg->log_format, "text");
     char host[64] = "dtxd";
     gethostname(host, sizeof host - 1);
     snprintf(cfg->node_id, sizeof cfg->node_id, "%.40s-%d", host, (int)getpid());
@@ -62,6 +63,8 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
           "this log's cell: new gids are CELL:ULID and gids of other cells are refused "
           "(a letter, then up to 15 of [a-z0-9-]; default none; docs/scaling.md)" },
         { "log-level", DTX_OPT_STRING, cfg->log_level, 0, 0, "error, warn, info or debug" },
+        { "log-format", DTX_OPT_STRING, cfg->log_format, 0, 0,
+          "text (key=value lines, the default) or json (one object a line)" },
         { "default-timeout-ms", DTX_OPT_INT, &cfg->default_timeout_ms, 1, 86400000,
           "transaction timeout when BEGIN gives 0 (default 30000)" },
         { "max-timeout-ms", DTX_OPT_INT, &cfg->max_timeout_ms, 1, 86400000,
@@ -151,6 +154,10 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     if (dtx_log_level_parse(cfg->log_level) < 0) {
         snprintf(err, errlen, "--log-level: '%.32s' is not one of error, warn, info, debug",
                  cfg->log_level);
+        return DTX_ECONFIG;
+    }
+    if (!dtx_log_format_handler(cfg->log_format)) {
+        snprintf(err, errlen, "--log-format: '%.32s' is not one of text, json", cfg->log_format);
         return DTX_ECONFIG;
     }
     if (!dtx_name_valid(cfg->node_id)) {

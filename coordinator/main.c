@@ -119,6 +119,8 @@ int main(int argc, char **argv)
         return 2;
     }
     dtx_log_set_level(dtx_log_level_parse(s_co.cfg.log_level));
+    dtx_log_set_node(s_co.cfg.node_id);
+    dtx_log_set_handler(dtx_log_format_handler(s_co.cfg.log_format), "dtxd");
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

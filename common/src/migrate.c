@@ -91,7 +91,7 @@ static int s_apply_one(PGconn *conn, const dtx_migration_t *m, int *applied)
         PQclear(res);
         if (!ok)
             goto err;
-        dtx_log_info("migration applied", "component=%s version=%d name=%s",
+        dtx_log_info("migration applied", "schema=%s version=%d name=%s",
                      m->component, m->version, m->name);
         (*applied)++;
     }
@@ -111,7 +111,7 @@ int dtx_migrate(PGconn *conn, const char *component, int *applied)
             continue;
         int rc = s_apply_one(conn, m, &count);
         if (rc != 0) {
-            dtx_log_error("migration failed", "component=%s version=%d name=%s",
+            dtx_log_error("migration failed", "schema=%s version=%d name=%s",
                           component, m->version, m->name);
             return rc;
         }

@@ -25,6 +25,7 @@ typedef struct dtx_coord_config {
     char    node_id[DTX_OPT_STRMAX];       /* this instance's name */
     char    cell[DTX_OPT_STRMAX];          /* this log's cell: gids begin "CELL:" ("" none) */
     char    log_level[DTX_OPT_STRMAX];
+    char    log_format[DTX_OPT_STRMAX];    /* "text" or "json" (dtx_log_format_handler) */
     int64_t default_timeout_ms;            /* transaction timeout when BEGIN says 0 */
     int64_t max_timeout_ms;                /* largest timeout BEGIN may ask */
     int64_t try_timeout_ms;                /* wait for a Try vote */

@@ -150,6 +150,27 @@ static void test_retention_is_a_duration_and_zero_keeps_forever(void)
     CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 5, a5, err, sizeof err), DTX_ECONFIG);
 }
 
+/* --log-format: text by default, json asked by flag or DTX_LOG_FORMAT,
+ * any other name refused. */
+static void test_dtxd_log_format_is_text_or_json(void)
+{
+    dtx_coord_config_t cfg;
+    char err[512];
+    char *a1[] = { "dtxd", "--db", "x", NULL };
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 3, a1, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(cfg.log_format, "text");
+    char *a2[] = { "dtxd", "--db", "x", "--log-format", "json", NULL };
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 5, a2, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(cfg.log_format, "json");
+    setenv("DTX_LOG_FORMAT", "json", 1);
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 3, a1, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(cfg.log_format, "json");
+    unsetenv("DTX_LOG_FORMAT");
+    char *a3[] = { "dtxd", "--db", "x", "--log-format", "xml", NULL };
+    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 5, a3, err, sizeof err), DTX_ECONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--log-format"));
+}
+
 UNIT_SUITE(config)
 {
     CU_pSuite s = CU_add_suite("config", NULL, NULL);
@@ -160,4 +181,5 @@ UNIT_SUITE(config)
     CU_add_test(s, "dtxd requires db and checks consistency", test_dtxd_requires_db_and_checks_consistency);
     CU_add_test(s, "retention is a duration and zero keeps forever",
                 test_retention_is_a_duration_and_zero_keeps_forever);
+    CU_add_test(s, "dtxd log format is text or json", test_dtxd_log_format_is_text_or_json);
 }

@@ -16,7 +16,9 @@
  * of invalid UTF-8 as \xNN. And dtx_log itself turns every control
  * character and invalid UTF-8 byte left in the finished line into \xNN,
  * so even an unquoted value cannot start a new line or break a reader. Processes install a handler at start (dtxd:
- * dtx_log_set_handler(dtx_log_stderr, "dtxd")).
+ * dtx_log_set_handler(dtx_log_stderr, "dtxd"), or dtx_log_stderr_json
+ * for --log-format json: the same line turned into one JSON object by
+ * dtx_log_json, common/src/log_json.c).
  */
 #ifndef DTX_LOG_H
 #define DTX_LOG_H
@@ -47,6 +49,16 @@ const char *dtx_log_quote(char *buf, size_t size, const char *s);
 /* The length of the valid UTF-8 sequence at s (1..4), or 0 when the
  * bytes there are not one (overlong, surrogate, beyond U+10FFFF, cut). */
 size_t dtx_utf8_seq_len(const unsigned char *s, size_t avail);
+
+/* The handler --log-format NAME asks for: "text" dtx_log_stderr, "json"
+ * dtx_log_stderr_json (any case); NULL for any other name (and NULL). */
+dtx_log_fn dtx_log_format_handler(const char *name);
+
+/* Names the node in the lines dtx_log_stderr_json writes ("node"); NULL
+ * or "" leaves it out (the default). Copied, cut at 63 bytes. dtxd sets
+ * it once, before its threads start: not safe against lines being
+ * written at the same time. */
+void dtx_log_set_node(const char *node);
 
 #define dtx_log_error(msg, ...) dtx_log(DTX_LOG_ERROR, msg, __VA_ARGS__)
 #define dtx_log_warn(msg, ...)  dtx_log(DTX_LOG_WARN, msg, __VA_ARGS__)

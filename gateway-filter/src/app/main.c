@@ -5,6 +5,7 @@
  *               [--admin-token TOKEN | --admin-token-file FILE]
  *               [--dtxd-token TOKEN | --dtxd-token-file FILE]
  *               [--admin-request-ms N] [--ready-file FILE] [--log-level LEVEL]
+ *               [--log-format text|json]
  *
  * Options come from the command line, the environment (DTX_GW_FILE for
  * the configuration, DTX_GW_LISTEN, ...) or defaults. --config names the
@@ -57,6 +58,7 @@ static char s_dtxd_token[DTX_OPT_STRMAX];
 static char s_dtxd_token_file[DTX_OPT_STRMAX];
 static char s_ready_file[DTX_OPT_STRMAX];
 static char s_log_level[DTX_OPT_STRMAX] = "info";
+static char s_log_format[DTX_OPT_STRMAX] = "text";
 static int64_t s_grace_ms = 5000;
 static int64_t s_workers = 0;
 
@@ -79,6 +81,8 @@ static const dtx_opt_t s_opts[] = {
     { "ready-file", DTX_OPT_STRING, s_ready_file, 0, 0,
       "write \"PROXY_PORT ADMIN_PORT\" here once listening" },
     { "log-level", DTX_OPT_STRING, s_log_level, 0, 0, "error, warn, info, debug" },
+    { "log-format", DTX_OPT_STRING, s_log_format, 0, 0,
+      "text (key=value lines, the default) or json (one object a line)" },
     { "grace-ms", DTX_OPT_INT, &s_grace_ms, 0, 600000,
       "how long requests in flight may finish on stop" },
     { "workers", DTX_OPT_INT, &s_workers, 0, 64,
@@ -207,6 +211,12 @@ int main(int argc, char **argv)
         return 2;
     }
     dtx_log_set_level(level);
+    dtx_log_fn handler = dtx_log_format_handler(s_log_format);
+    if (!handler) {
+        fprintf(stderr, "dtx-gateway: --log-format: '%s' is not text or json\n", s_log_format);
+        return 2;
+    }
+    dtx_log_set_handler(handler, "dtx-gateway");
     if (!*s_config) {
         fprintf(stderr, "dtx-gateway: --config FILE is required\n");
         return 2;

@@ -39,7 +39,8 @@ static size_t s_phase_v2(const void *ext, size_t n)
 {
     memcpy(s_buf, s_phase_v1, sizeof s_phase_v1);
     s_buf[2] = DTX_PROTO_V2;
-    memcpy(s_buf + sizeof s_phase_v1, ext, n);
+    if (n > 0)
+        memcpy(s_buf + sizeof s_phase_v1, ext, n);
     return sizeof s_phase_v1 + n;
 }
 

@@ -277,6 +277,9 @@ static int s_read_one(dtx_coord_t *co)
     dtx_msg_t msg;
     char err[160];
     int rc = dtx_msg_decode(&msg, zmq_msg_data(&first), zmq_msg_size(&first), err, sizeof err);
+    /* Answers go in the version the request came in (a version this
+     * coordinator does not speak: version 1, protocol.md §9). */
+    peer.version = msg.version ? msg.version : DTX_PROTO_V1;
     if (rc != 0) {
         co->stats.bad_messages++;
         peer.corr = msg.corr;

@@ -1,5 +1,6 @@
 /*
- * proto.c — encoder and decoder of the dtx wire protocol, version 1.
+ * proto.c — encoder and decoder of the dtx wire protocol, versions 1
+ * and 2.
  *
  * dtx/proto.h and docs/protocol.md define the format; this file is its one
  * implementation. It is table-driven: s_specs lists, for every message
@@ -17,7 +18,11 @@
  *    of dtx_msg_t, the payload points into the caller's buffer;
  *  - every value has exactly one encoding, so decode(encode(m)) == m for
  *    every m that encode accepts and encode(decode(b)) == b for every b
- *    that decode accepts (tests/fuzz/fuzz_proto.c checks both).
+ *    that decode accepts and that holds no unknown extension (those are
+ *    skipped, so they are not encoded again); tests/fuzz/fuzz_proto.c
+ *    checks both;
+ *  - version 2 = version 1's body, then extensions (s_decode_ext): the
+ *    body table is the same for both versions, so they cannot drift.
  *
  * Beyond proto.h: whenever a frame has the right magic and at least 4
  * bytes, a failed decode still leaves msg->type filled, and msg->corr too
@@ -33,6 +38,7 @@
 #include <string.h>
 
 #include "dtx/proto.h"
+#include "dtx/trace.h"
 
 /* ------------------------------------------------------------------ */
 /* The message table                                                  */
@@ -223,6 +229,53 @@ static int s_fail(char *errbuf, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
+/* Decodes the version-2 extension section buf[pos..len) into msg. */
+static int s_decode_ext(dtx_msg_t *msg, const s_spec_t *spec,
+                        const uint8_t *buf, size_t pos, size_t len,
+                        char *errbuf, size_t errlen)
+{
+    if (len - pos > DTX_PROTO_EXT_MAX)
+        return s_fail(errbuf, errlen, DTX_EPROTO,
+                      "%s: extensions of %zu bytes at byte %zu, over %u",
+                      spec->name, len - pos, pos, DTX_PROTO_EXT_MAX);
+    unsigned last = 0;  /* tags must increase strictly */
+    while (pos < len) {
+        size_t at = pos;
+        if (len - pos < 3)
+            return s_fail(errbuf, errlen, DTX_EPROTO,
+                          "%s: extension truncated at byte %zu (frame has %zu bytes)",
+                          spec->name, at, len);
+        unsigned tag = buf[pos];
+        size_t n = (size_t) buf[pos + 1] << 8 | buf[pos + 2];
+        if (tag <= last)
+            return s_fail(errbuf, errlen, DTX_EPROTO,
+                          "%s: extension tag %u at byte %zu not after tag %u",
+                          spec->name, tag, at, last);
+        if (len - pos - 3 < n)
+            return s_fail(errbuf, errlen, DTX_EPROTO,
+                          "%s: extension %u truncated at byte %zu (frame has %zu bytes)",
+                          spec->name, tag, at, len);
+        const uint8_t *value = buf + pos + 3;
+        if (tag == DTX_EXT_TRACEPARENT) {
+            char tp[DTX_TRACEPARENT_SIZE];
+            if (n == DTX_TRACEPARENT_LEN) {
+                memcpy(tp, value, n);
+                tp[n] = '\0';
+            }
+            if (n != DTX_TRACEPARENT_LEN || !dtx_trace_valid(tp))
+                return s_fail(errbuf, errlen, DTX_EPROTO,
+                              "%s: extension 'traceparent' at byte %zu is not a version-00 traceparent",
+                              spec->name, at);
+            memcpy(msg->traceparent, tp, sizeof tp);
+        } else {
+            msg->ext_skipped++;
+        }
+        last = tag;
+        pos += 3 + n;
+    }
+    return DTX_OK;
+}
+
 /* Decodes the body of buf[0..len) (header already checked) into msg,
  * following spec. */
 static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
@@ -329,11 +382,11 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
                       "%s: field '%s' truncated at byte %zu (frame has %zu bytes)",
                       spec->name, f->name, at, len);
     }
-    if (pos != len)
+    if (pos != len && msg->version == DTX_PROTO_V1)
         return s_fail(errbuf, errlen, DTX_EPROTO,
                       "%s: %zu trailing byte(s) at byte %zu",
                       spec->name, len - pos, pos);
-    return DTX_OK;
+    return s_decode_ext(msg, spec, buf, pos, len, errbuf, errlen);
 }
 
 int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
@@ -354,6 +407,8 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
         msg->type = p[3];
     if (magic_ok && len >= DTX_PROTO_HEADER)
         msg->corr = s_get_u64(p + 4);
+    if (magic_ok && len >= 3 && (p[2] == DTX_PROTO_V1 || p[2] == DTX_PROTO_V2))
+        msg->version = p[2];
 
     if (len > DTX_MSG_MAX)
         return s_fail(errbuf, errlen, DTX_ETOOBIG,
@@ -369,14 +424,17 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
 
     const s_spec_t *spec = s_spec_find(p[3]);
     const char *tname = spec ? spec->name : "UNKNOWN";
-    if (p[2] != DTX_PROTO_VERSION)
+    if (p[2] != DTX_PROTO_V1 && p[2] != DTX_PROTO_V2)
         return s_fail(errbuf, errlen, DTX_EVERSION,
-                      "%s: protocol version %u not supported (this peer speaks %d)",
-                      tname, p[2], DTX_PROTO_VERSION);
+                      "%s: protocol version %u not supported (this peer speaks %d and %d)",
+                      tname, p[2], DTX_PROTO_V1, DTX_PROTO_V2);
     if (len < DTX_PROTO_HEADER)
         return s_fail(errbuf, errlen, DTX_EPROTO,
                       "%s: truncated header (%zu of %d bytes)", tname, len,
                       DTX_PROTO_HEADER);
+    if (!spec && p[2] == DTX_PROTO_V2)
+        return s_fail(errbuf, errlen, DTX_EUNSUPPORTED,
+                      "unknown message type 0x%02x (version 2)", p[3]);
     if (!spec)
         return s_fail(errbuf, errlen, DTX_EPROTO,
                       "unknown message type 0x%02x", p[3]);
@@ -385,9 +443,11 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
     if (rc != DTX_OK) {
         /* Leave no half-decoded fields behind. */
         uint64_t corr = msg->corr;
+        uint8_t version = msg->version;
         memset(msg, 0, sizeof *msg);
         msg->type = p[3];
         msg->corr = corr;
+        msg->version = version;
     }
     return rc;
 }
@@ -503,16 +563,32 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
     const s_spec_t *spec = s_spec_find(msg->type);
     if (!spec)
         return DTX_EINVAL;
+    uint8_t version = msg->version ? msg->version : DTX_PROTO_V1;
+    if (version != DTX_PROTO_V1 && version != DTX_PROTO_V2)
+        return DTX_EINVAL;
+    /* strnlen: a traceparent without its NUL is invalid, never overread. */
+    int traced = msg->traceparent[0] != '\0';
+    if (traced && (version == DTX_PROTO_V1
+                   || strnlen(msg->traceparent, sizeof msg->traceparent)
+                          == sizeof msg->traceparent
+                   || !dtx_trace_valid(msg->traceparent)))
+        return DTX_EINVAL;
 
     s_writer_t w = { buf, cap, 0 };
     s_put_u8(&w, DTX_PROTO_MAGIC0);
     s_put_u8(&w, DTX_PROTO_MAGIC1);
-    s_put_u8(&w, DTX_PROTO_VERSION);
+    s_put_u8(&w, version);
     s_put_u8(&w, msg->type);
     s_put_u64(&w, msg->corr);
     int rc = s_encode_body(msg, spec, &w);
     if (rc != DTX_OK)
         return rc;
+    if (traced) {  /* extensions in increasing tag order */
+        s_put_u8(&w, DTX_EXT_TRACEPARENT);
+        s_put_u8(&w, 0);
+        s_put_u8(&w, DTX_TRACEPARENT_LEN);
+        s_put(&w, msg->traceparent, DTX_TRACEPARENT_LEN);
+    }
     /* The limits above keep every valid frame under DTX_MSG_MAX; this
      * guards the table against a future row that would not. */
     if (w.pos > DTX_MSG_MAX || w.pos > cap) {

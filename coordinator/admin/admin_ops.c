@@ -2,7 +2,9 @@
  * admin_ops.c — the initiator operations over HTTP, run by the same engine
  * as the ZeroMQ ones.
  *
- *   POST /api/v1/tx                {"mode":"tcc","timeout_ms":30000}  -> 201 BEGIN_OK
+ *   POST /api/v1/tx                {"mode":"tcc","timeout_ms":30000,"traceparent":"00-…"}
+ *                                  -> 201 BEGIN_OK (gid, deadline_ms, traceparent)
+ *                                  (or the trace in a W3C traceparent header)
  *   POST /api/v1/tx/{gid}/try      {"resource","action","payload" | "payload_base64"}
  *   POST /api/v1/tx/{gid}/commit   -> STATE (409 when it ended aborted)
  *   POST /api/v1/tx/{gid}/rollback -> STATE
@@ -19,6 +21,7 @@
 
 #include "admin_internal.h"
 #include "dtx/log.h"
+#include "dtx/trace.h"
 
 static int s_b64(int c)
 {
@@ -84,6 +87,22 @@ static int s_begin_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m)
             dtx_admin_respond_error(r, 400, "mode: expected \"tcc\" or \"2pc\"");
             return DTX_EINVAL; /* answered 400 */
         }
+    }
+    /* The trace context: the body's field, strictly (an API argument), or
+     * else the request's traceparent header, as W3C says a receiver reads
+     * it (an invalid header is ignored: dtxd starts a trace). */
+    if (json_object_object_get_ex(body, "traceparent", &v)) {
+        const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        if (!dtx_trace_valid(s)) {
+            dtx_admin_respond_error(r, 400, "traceparent: expected \"00-<32 hex>-<16 hex>-<2 hex>\""
+                                            " in lower case, ids not all zeros");
+            return DTX_EINVAL; /* answered 400 */
+        }
+        memcpy(m->traceparent, s, sizeof m->traceparent);
+    } else {
+        const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "traceparent");
+        if (h && dtx_trace_parse(h, strlen(h), m->traceparent) != 0)
+            m->traceparent[0] = '\0';
     }
     if (json_object_object_get_ex(body, "timeout_ms", &v)) {
         int64_t t = json_object_get_int64(v);
@@ -166,6 +185,8 @@ static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg)
         json_object_object_add(o, "gid", json_object_new_string(msg->gid));
         json_object_object_add(o, "deadline_ms", json_object_new_int64((int64_t)msg->deadline_ms));
         json_object_object_add(o, "state", json_object_new_string("active"));
+        if (msg->traceparent[0])
+            json_object_object_add(o, "traceparent", json_object_new_string(msg->traceparent));
         break;
     case DTX_MSG_TRY_OK:
         json_object_object_add(o, "gid", json_object_new_string(msg->gid));

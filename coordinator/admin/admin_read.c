@@ -13,6 +13,7 @@
 #include "admin_query.h"
 #include "dtx/clock.h"
 #include "dtx/migrate.h"
+#include "dtx/trace.h"
 #include "core/txn.h"
 #include "core/txntable.h"
 
@@ -85,6 +86,14 @@ json_object *dtx_admin_global_json(const PGresult *res, int i)
     json_object_object_add(o, "owner", s_str(res, i, DTX_AG_OWNER));
     json_object_object_add(o, "owner_alive",
                            json_object_new_boolean(PQgetvalue(res, i, DTX_AG_OWNER_ALIVE)[0] == 't'));
+    /* The W3C trace context it was begun in (null before schema 009), and
+     * its trace-id, what a tracing system is searched by. */
+    const char *tp = PQgetvalue(res, i, DTX_AG_TRACEPARENT);
+    char trace_id[DTX_TRACE_ID_HEX + 1];
+    int traced = dtx_trace_valid(tp);
+    json_object_object_add(o, "traceparent", traced ? json_object_new_string(tp) : NULL);
+    json_object_object_add(o, "trace_id",
+                           traced ? json_object_new_string(dtx_trace_id(tp, trace_id)) : NULL);
     return o;
 }
 

@@ -41,6 +41,7 @@ typedef struct dtx_instance {
     uint64_t calls;                   /* phase calls sent to it */
     int      inflight;                /* phase calls awaiting a reply */
     int      nresources;              /* resources it serves */
+    uint8_t  version;                 /* protocol version of its latest REGISTER: its PHASEs' */
 } dtx_instance_t;
 
 typedef struct dtx_registry dtx_registry_t;

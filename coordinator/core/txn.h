@@ -59,6 +59,7 @@ typedef struct dtx_peer {
     uint8_t  rid[DTX_ROUTING_ID_MAX];
     uint8_t  rid_len;
     uint64_t corr;
+    uint8_t  version;                      /* protocol version of the request (0 = 1): the reply's */
 } dtx_peer_t;
 
 /* A request parked until its transaction is loaded or its decision write
@@ -118,6 +119,7 @@ typedef struct dtx_txn {
     int            owned;                  /* this node holds it (else read-only) */
     char           gen[24];                /* owner_gen it was loaded/created with */
     char           initiator[DTX_OWNER_SIZE]; /* principal that began it ("" unknown) */
+    char           traceparent[DTX_TRACEPARENT_SIZE]; /* W3C trace context of its BEGIN ("" logged before 009) */
     int64_t        payload_bytes;          /* payload held by its branches and parked TRYs */
     int            pending_branches;       /* TRYs whose branch write is in flight */
     int64_t        pending_payload;        /* their payload bytes */
@@ -142,6 +144,10 @@ typedef struct dtx_txn {
     dtx_heap_node_t timer;                 /* in the table's timer heap; key: earliest due, monotonic ms */
     struct dtx_txn *hnext;                 /* hash chain */
 } dtx_txn_t;
+
+/* For log lines: "trace=%.32s" with DTX_TXN_TRACE(txn) shows the trace-id
+ * of txn's traceparent, or "-" when it has none. */
+#define DTX_TXN_TRACE(txn) ((txn)->traceparent[0] ? (txn)->traceparent + 3 : "-")
 
 /* Events that move a global transaction. */
 typedef enum dtx_txn_event {

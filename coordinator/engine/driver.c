@@ -350,8 +350,8 @@ static void s_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int
 static void s_try_refused(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, const char *why)
 {
     snprintf(br->last_error, sizeof br->last_error, "%s", why);
-    dtx_log_info("try refused", "gid=%s branch=%u resource=%s reason=\"%s\"", txn->gid, br->no,
-                 br->resource, DTX_Q(why));
+    dtx_log_info("try refused", "gid=%s branch=%u resource=%s trace=%.32s reason=\"%s\"",
+                 txn->gid, br->no, br->resource, DTX_TXN_TRACE(txn), DTX_Q(why));
     dtx_branch_enter(br, DTX_BRANCH_REFUSED);
     br->due_ms = 0;
     s_submit_vote(co, txn, br, DTX_BRANCH_REFUSED);
@@ -407,8 +407,9 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
             co->stats.committed++;
         else
             co->stats.aborted++;
-        dtx_log_info(final == DTX_STATE_COMMITTED ? "committed" : "aborted", "gid=%s branches=%d",
-                     txn->gid, txn->nbranches);
+        dtx_log_info(final == DTX_STATE_COMMITTED ? "committed" : "aborted",
+                     "gid=%s branches=%d trace=%.32s", txn->gid, txn->nbranches,
+                     DTX_TXN_TRACE(txn));
     }
     /* Done (or unknown: recovery finishes it). Either way it leaves memory. */
     co->hooks.forget(co, txn, "the transaction left memory");
@@ -473,8 +474,9 @@ static void s_on_stuck(void *p, int rc, const PGresult *res)
     txn->writing = 0;
     dtx_metrics_stuck(&co->metrics, rc == 0 && !s_no_rows(res));
     if (rc == 0 && !s_no_rows(res))
-        dtx_log_error("transaction stuck: an operator must resume it", "gid=%s decision=%s",
-                      txn->gid, dtx_state_name(txn->decision));
+        dtx_log_error("transaction stuck: an operator must resume it",
+                      "gid=%s decision=%s trace=%.32s", txn->gid,
+                      dtx_state_name(txn->decision), DTX_TXN_TRACE(txn));
     /* Stuck (or unknown): nothing more is driven from memory. */
     co->hooks.forget(co, txn, "the transaction left memory");
 }
@@ -487,8 +489,10 @@ static void s_mark_stuck(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w)
         return;
-    dtx_log_warn("retry budget spent", "gid=%s branch=%u op=%s attempts=%u error=\"%s\"",
-                 txn->gid, br->no, dtx_op_name(br->op), br->attempt, DTX_Q(br->last_error));
+    dtx_log_warn("retry budget spent",
+                 "gid=%s branch=%u op=%s attempts=%u trace=%.32s error=\"%s\"", txn->gid,
+                 br->no, dtx_op_name(br->op), br->attempt, DTX_TXN_TRACE(txn),
+                 DTX_Q(br->last_error));
     txn->writing = 1;
     for (int i = 0; i < txn->nbranches; i++)
         txn->branches[i]->due_ms = 0;
@@ -517,8 +521,9 @@ static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, in
      * costs a few lines per branch, not one per retry. */
     int loud = (br->attempt & (br->attempt - 1)) == 0;
     dtx_log(loud ? DTX_LOG_WARN : DTX_LOG_DEBUG, "phase failed",
-            "gid=%s branch=%u op=%s attempt=%u retry_in_ms=%lld error=\"%s\"", txn->gid, br->no,
-            dtx_op_name(br->op), br->attempt, (long long)delay, DTX_Q(why));
+            "gid=%s branch=%u op=%s attempt=%u retry_in_ms=%lld trace=%.32s error=\"%s\"",
+            txn->gid, br->no, dtx_op_name(br->op), br->attempt, (long long)delay,
+            DTX_TXN_TRACE(txn), DTX_Q(why));
     s_record_attempt(co, txn, br);
     if (co->cfg.max_attempts > 0 && br->attempt >= (uint32_t)co->cfg.max_attempts)
         s_mark_stuck(co, txn, br);
@@ -544,6 +549,9 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         m.deadline_ms = (uint64_t)txn->deadline_wall;
         m.payload = br->payload;
         m.payload_len = br->payload_len;
+        m.version = in->version ? in->version : DTX_PROTO_V1;
+        if (m.version >= DTX_PROTO_V2)
+            memcpy(m.traceparent, txn->traceparent, sizeof m.traceparent);
         int rc = dtx_outbox_send(co, in->rid, in->rid_len, &m);
         if (rc == DTX_ENOPARTICIPANT) {
             /* The peer is gone: drop it and try another instance. */
@@ -619,7 +627,7 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
     if (txn->dead || txn->loading)
         return;
     if (txn->state == DTX_STATE_ACTIVE && now >= txn->deadline_mono && !txn->writing) {
-        dtx_log_info("deadline passed", "gid=%s", txn->gid);
+        dtx_log_info("deadline passed", "gid=%s trace=%.32s", txn->gid, DTX_TXN_TRACE(txn));
         dtx_driver_raise(co, txn, DTX_EV_DEADLINE, "deadline passed");
     }
     for (int i = 0; i < txn->nbranches && !txn->dead; i++) {
@@ -672,7 +680,8 @@ static void s_on_resume(void *p, int rc, const PGresult *res)
         s_new_op(br, op); /* a fresh budget, as written in the log */
         br->inflight = 0;
     }
-    dtx_log_info("resumed", "gid=%s state=%s", txn->gid, dtx_state_name(txn->state));
+    dtx_log_info("resumed", "gid=%s state=%s trace=%.32s", txn->gid,
+                 dtx_state_name(txn->state), DTX_TXN_TRACE(txn));
     dtx_outbox_state(co, peer, txn);
     dtx_driver_drive(co, txn);
     if (!txn->dead)

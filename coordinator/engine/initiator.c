@@ -32,6 +32,7 @@
 #include "core/cell.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
+#include "dtx/trace.h"
 #include "core/fault.h"
 #include "core/txn.h"
 #include "initiator.h"
@@ -72,8 +73,10 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     out.corr = peer->corr;
     strcpy(out.gid, txn->gid);
     out.deadline_ms = (uint64_t)txn->deadline_wall;
+    memcpy(out.traceparent, txn->traceparent, sizeof out.traceparent);
     dtx_outbox_reply(co, peer, &out);
-    dtx_log_debug("begun", "gid=%s deadline_ms=%lld", txn->gid, (long long)txn->deadline_wall);
+    dtx_log_debug("begun", "gid=%s deadline_ms=%lld trace=%.32s traceparent=%s", txn->gid,
+                  (long long)txn->deadline_wall, DTX_TXN_TRACE(txn), txn->traceparent);
     dtx_driver_reschedule(co, txn);
     dtx_initiator_replay_parked(co, txn);
 }
@@ -131,6 +134,12 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
         return;
     }
     snprintf(txn->initiator, sizeof txn->initiator, "%s", id->principal);
+    /* The BEGIN's trace context (the decoder let only a valid one in), or
+     * a new trace: every transaction dtxd logs has one. */
+    if (msg->traceparent[0])
+        memcpy(txn->traceparent, msg->traceparent, sizeof txn->traceparent);
+    else
+        dtx_trace_new(txn->traceparent);
     dtx_txn_start(txn, msg->mode);
     txn->owned = 1;
     strcpy(txn->gen, "0");
@@ -144,8 +153,9 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     char mode[4], deadline[24];
     snprintf(mode, sizeof mode, "%d", msg->mode);
     snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
-    const char *vals[6] = { gid, mode, deadline, co->cfg.node_id, co->epoch_str, txn->initiator };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 6, vals, NULL, NULL, s_on_begin, w);
+    const char *vals[7] = { gid,           mode,           deadline,        co->cfg.node_id,
+                            co->epoch_str, txn->initiator, txn->traceparent };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 7, vals, NULL, NULL, s_on_begin, w);
 }
 
 /* --- TRY --- */

@@ -48,11 +48,14 @@ int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg
 int dtx_outbox_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg)
 {
     msg->corr = peer->corr;
-    if (peer->kind == DTX_PEER_HTTP) {
+    if (peer->kind == DTX_PEER_HTTP) {  /* sees every field, traceparent too */
         if (co->http_reply)
             co->http_reply(co, peer->corr, msg);
         return 0;
     }
+    msg->version = peer->version ? peer->version : DTX_PROTO_V1;
+    if (msg->version == DTX_PROTO_V1)
+        msg->traceparent[0] = '\0'; /* version 1 has no extensions */
     return dtx_outbox_send(co, peer->rid, peer->rid_len, msg);
 }
 

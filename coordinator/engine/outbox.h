@@ -9,7 +9,9 @@
 /* Sends msg to peer (routing id + frame). Returns 0 or DTX_EIO /
  * DTX_ENOPARTICIPANT (peer unknown: disconnected) / DTX_EBUSY (HWM). */
 int  dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg);
-/* Answers a request: msg->corr is set from peer. Returns as dtx_outbox_send. */
+/* Answers a request: msg->corr is set from peer, and for a ZeroMQ peer
+ * msg->version too (the request's: a version-1 request gets a version-1
+ * answer, its traceparent dropped). Returns as dtx_outbox_send. */
 int  dtx_outbox_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg);
 void dtx_outbox_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

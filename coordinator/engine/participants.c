@@ -101,8 +101,11 @@ void dtx_participants_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const
     if (replaced)
         dtx_log_info("participant reconnected: the old connection is replaced", "instance=%s",
                      msg->instance);
-    dtx_log_info("participant registered", "instance=%s resource=%s", msg->instance,
-                 msg->resource);
+    /* Its PHASEs go in the version it registered with (protocol.md §15):
+     * a version-1 participant never sees an extension. */
+    in->version = peer->version ? peer->version : DTX_PROTO_V1;
+    dtx_log_info("participant registered", "instance=%s resource=%s version=%u", msg->instance,
+                 msg->resource, in->version);
     dtx_msg_t out;
     memset(&out, 0, sizeof out);
     out.type = DTX_MSG_REGISTER_OK;

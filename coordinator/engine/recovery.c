@@ -27,6 +27,7 @@
 #include "coord.h"
 #include "dtx/clock.h"
 #include "dtx/log.h"
+#include "dtx/trace.h"
 #include "core/fault.h"
 #include "core/txn.h"
 #include "driver.h"
@@ -76,6 +77,12 @@ static void s_on_global(void *p, int rc, const PGresult *res)
                  strcmp(PQgetvalue(res, 0, 4), co->epoch_str) == 0;
     snprintf(txn->gen, sizeof txn->gen, "%s", PQgetvalue(res, 0, 7));
     snprintf(txn->initiator, sizeof txn->initiator, "%s", PQgetvalue(res, 0, 8));
+    /* Only a valid one is carried on (the column is text: trust nothing). */
+    const char *tp = PQgetvalue(res, 0, 9);
+    if (dtx_trace_valid(tp))
+        memcpy(txn->traceparent, tp, DTX_TRACEPARENT_SIZE);
+    else
+        txn->traceparent[0] = '\0';
 }
 
 static void s_on_branches(void *p, int rc, const PGresult *res)
@@ -135,8 +142,8 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         return;
     }
     if (txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_ABORTING) {
-        dtx_log_info("recovering", "gid=%s state=%s branches=%d", txn->gid,
-                     dtx_state_name(txn->state), txn->nbranches);
+        dtx_log_info("recovering", "gid=%s state=%s branches=%d trace=%.32s", txn->gid,
+                     dtx_state_name(txn->state), txn->nbranches, DTX_TXN_TRACE(txn));
         /* Branches continue from their recorded attempt count. */
         for (int i = 0; i < txn->nbranches; i++)
             txn->branches[i]->op = dtx_op_for_decision(txn->mode, txn->state);

@@ -53,9 +53,9 @@
 const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_BEGIN] = { "dtx_begin",
         "INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at,"
-        "                        initiator)"
+        "                        initiator, traceparent)"
         " VALUES ($1, $2::smallint, " G_ACTIVE ", to_timestamp($3::bigint / 1000.0), $4, $5::bigint,"
-        "         to_timestamp($3::bigint / 1000.0), $6)", 6 },
+        "         to_timestamp($3::bigint / 1000.0), $6, nullif($7, ''))", 7 },
     [DTX_SQL_BRANCH_ADD] = { "dtx_branch_add",
         "WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()"
         "           WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $5 AND owner_epoch = $6::bigint"
@@ -124,7 +124,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_LOAD_GLOBAL] = { "dtx_load_global",
         "SELECT mode, state, (extract(epoch FROM deadline) * 1000)::bigint,"
         " coalesce(owner, ''), owner_epoch, coalesce(decision, 0), preparing, owner_gen,"
-        " coalesce(initiator, '')"
+        " coalesce(initiator, ''), coalesce(traceparent, '')"
         " FROM dtx_global WHERE gid = $1", 1 },
     [DTX_SQL_LOAD_BRANCHES] = { "dtx_load_branches",
         "SELECT branch_no, resource, action, payload, state, attempts"

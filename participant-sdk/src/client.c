@@ -28,6 +28,16 @@
  * so a call that found no connection makes the next call start on a new
  * socket: a client outlives a refusal that the coordinator later lifts.
  *
+ * Protocol version: requests go out in version 2 (docs/protocol.md §15),
+ * BEGIN and TRY with the traceparent set by dtx_client_set_traceparent as
+ * extension 1, and BEGIN_OK brings back the one the coordinator recorded.
+ * Always 2, trace or not: it costs no byte without a trace, and it is how
+ * the traceparent dtxd made for an untraced BEGIN comes back. A
+ * coordinator that speaks only version 1 answers ERROR 3 without acting:
+ * the client then speaks version 1 from that call on (sent again at
+ * once, in version 1, without the trace), so a new libdtx works with an
+ * old dtxd.
+ *
  * Invariants: at most one request is outstanding (calls block); corr ids
  * only grow, so the late reply to a call that timed out never satisfies a
  * later call; one buffer, allocated in _new, serves both encoding and
@@ -47,6 +57,7 @@
 #include "dtx/id.h"
 #include "dtx/log.h"
 #include "dtx/proto.h"
+#include "dtx/trace.h"
 #include "sdk_internal.h"
 
 #define DTX_CLIENT_TIMEOUT_DEFAULT 30000
@@ -63,6 +74,9 @@ struct dtx_client {
     int       curve;                        /* the socket is a CurveZMQ client of keys */
     dtx_curve_keys_t keys;                  /* its credentials, when curve */
     int       reopen;                       /* the last call found no connection */
+    uint8_t   version;                      /* protocol version it speaks (2, or 1) */
+    char      traceparent[DTX_TRACEPARENT_SIZE]; /* sent with BEGIN and TRY; "" none */
+    char      begun_traceparent[DTX_TRACEPARENT_SIZE]; /* last BEGIN_OK's; "" none */
 };
 
 /* Makes the DEALER to self->endpoint; on success it replaces the previous
@@ -125,6 +139,7 @@ dtx_client_t *dtx_client_new_curve(const char *endpoint, const char *key_file, i
         self->curve = 1;
     }
     self->timeout_ms = DTX_CLIENT_TIMEOUT_DEFAULT;
+    self->version = dtx_sdk_proto_version();
     self->next_corr = dtx_random_u64();
     self->endpoint = strdup(endpoint);
     self->buf = malloc(DTX_MSG_MAX);
@@ -272,20 +287,49 @@ static int s_wait_reply(dtx_client_t *self, const dtx_msg_t *req, int expect, in
 /* One round trip: req out, a reply of type expect back in self->reply. */
 static int s_call(dtx_client_t *self, dtx_msg_t *req, int expect)
 {
-    self->last_error[0] = '\0';
-    req->corr = self->next_corr++;
-    size_t len = 0;
-    int rc = dtx_msg_encode(req, self->buf, DTX_MSG_MAX, &len);
-    if (rc != 0)
-        return rc;
-    /* The old socket stays when a new one cannot be made (logged). */
-    if (self->reopen && s_open(self) == 0)
-        self->reopen = 0;
     int64_t deadline = dtx_clock_mono_ms() + self->timeout_ms;
-    rc = s_send(self, req, len, deadline);
-    if (rc != 0)
-        return rc;
-    return s_wait_reply(self, req, expect, deadline);
+    for (;;) {
+        self->last_error[0] = '\0';
+        req->corr = self->next_corr++;
+        req->version = self->version;
+        if (self->version == DTX_PROTO_V1)
+            req->traceparent[0] = '\0';
+        size_t len = 0;
+        int rc = dtx_msg_encode(req, self->buf, DTX_MSG_MAX, &len);
+        if (rc != 0)
+            return rc;
+        /* The old socket stays when a new one cannot be made (logged). */
+        if (self->reopen && s_open(self) == 0)
+            self->reopen = 0;
+        rc = s_send(self, req, len, deadline);
+        if (rc != 0)
+            return rc;
+        rc = s_wait_reply(self, req, expect, deadline);
+        if (rc != DTX_EVERSION || self->version == DTX_PROTO_V1)
+            return rc;
+        /* Not acted on (protocol.md §9): the same request in version 1. */
+        dtx_log_info("coordinator speaks protocol version 1 only: using it (no trace context)",
+                     "endpoint=%s", self->endpoint);
+        self->version = DTX_PROTO_V1;
+    }
+}
+
+int dtx_client_set_traceparent(dtx_client_t *self, const char *traceparent)
+{
+    assert(self);
+    if (!traceparent || !traceparent[0]) {
+        self->traceparent[0] = '\0';
+        return DTX_OK;
+    }
+    if (!dtx_trace_valid(traceparent))
+        return DTX_EINVAL;
+    memcpy(self->traceparent, traceparent, sizeof self->traceparent);
+    return DTX_OK;
+}
+
+const char *dtx_client_traceparent(const dtx_client_t *self)
+{
+    return self ? self->begun_traceparent : "";
 }
 
 int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
@@ -297,11 +341,14 @@ int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
     gid_out[0] = '\0';
     if (mode != DTX_MODE_TCC && mode != DTX_MODE_2PC)
         return DTX_EINVAL;
+    self->begun_traceparent[0] = '\0';
     dtx_msg_t req = { .type = DTX_MSG_BEGIN, .mode = (uint8_t)mode, .timeout_ms = timeout_ms };
+    memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
     int rc = s_call(self, &req, DTX_MSG_BEGIN_OK);
     if (rc != 0)
         return rc;
     snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
+    memcpy(self->begun_traceparent, self->reply.traceparent, sizeof self->begun_traceparent);
     return DTX_OK;
 }
 
@@ -321,6 +368,7 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
     dtx_name_copy(req.gid, gid);
     dtx_name_copy(req.resource, resource);
     dtx_name_copy(req.action, action);
+    memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
     int rc = s_call(self, &req, DTX_MSG_TRY_OK);
     if (rc != 0)
         return rc;

@@ -67,6 +67,12 @@
  * Heartbeat intervals, ours or a coordinator's, stay within the floor and
  * ceiling of participant_timing.h (an interval outside them from a
  * coordinator is clamped and warned about once per change).
+ *
+ * Protocol version: a link speaks version 2 (docs/protocol.md §15) unless
+ * DTX_PROTO_VERSION=1; the coordinator then sends it PHASEs in version 2,
+ * whose traceparent the handler reads with dtx_call_traceparent. An ERROR
+ * 3 answering a REGISTER (a coordinator that speaks only version 1) makes
+ * the link speak version 1 and register again.
  */
 #include <assert.h>
 #include <errno.h>
@@ -131,6 +137,7 @@ struct coord_link {
     int64_t  last_ok_ms;                  /* last REGISTER_OK / HEARTBEAT_OK (mono) */
     int64_t  last_round_ms;               /* when the latest round started (mono) */
     int64_t  next_heartbeat_ms;           /* when the next HEARTBEAT is due (mono) */
+    uint8_t  version;                     /* protocol version spoken on it (2, or 1) */
 };
 
 struct dtx_participant {
@@ -287,6 +294,7 @@ static int s_send(dtx_participant_t *self, struct coord_link *link, dtx_msg_t *m
     size_t len = 0;
     if (msg->type != DTX_MSG_PHASE_REPLY)
         msg->corr = self->next_corr++;
+    msg->version = link->version;
     int rc = dtx_msg_encode(msg, out, sizeof out, &len);
     if (rc != 0) {
         dtx_log_error("cannot encode message", "type=%s error=\"%s\"",
@@ -411,6 +419,7 @@ int dtx_participant_connect(dtx_participant_t *self, const char *endpoint)
         return DTX_ENOMEM;
     int rc = DTX_ENOMEM;
     link->endpoint = strdup(endpoint);
+    link->version = dtx_sdk_proto_version();
     link->acked = calloc((size_t)(self->resources_cap > 0 ? self->resources_cap : 1), 1);
     if (!link->endpoint || !link->acked)
         goto err;
@@ -672,6 +681,17 @@ static void s_on_error(dtx_participant_t *self, struct coord_link *link, int64_t
         s_round_start(self, link, now);
         return;
     }
+    if (m->code == (uint32_t)-DTX_EVERSION && link->version > DTX_PROTO_V1 &&
+        s_answers_round(link, m->corr)) {
+        /* A coordinator that speaks only version 1 did not act on our
+         * REGISTER: register again in version 1 (its PHASEs carry no
+         * trace then). */
+        dtx_log_info("coordinator speaks protocol version 1 only: using it (no trace context)",
+                     "instance=%s endpoint=%s", self->instance, link->endpoint);
+        link->version = DTX_PROTO_V1;
+        s_round_start(self, link, now);
+        return;
+    }
     char text[DTX_TEXT_MAX + 1];
     s_log_text(text, sizeof text, m->text);
     if (s_answers_round(link, m->corr)) {
@@ -690,6 +710,24 @@ static void s_on_error(dtx_participant_t *self, struct coord_link *link, int64_t
                  "instance=%s endpoint=%s code=%u error=\"%s\" reason=\"%s\"",
                  self->instance, link->endpoint, (unsigned)m->code, dtx_strerror(-(int)m->code),
                  text);
+}
+
+/* A handler's dtx_call_t and what dtx_call_traceparent reads beside it
+ * (dtx_call_t's layout is part of the ABI: new per-call data lives here,
+ * behind accessors). */
+#define S_CALL_MAGIC 0x64747863u /* "dtxc": a call this file made */
+typedef struct {
+    dtx_call_t  call;         /* first: a handler's pointer is this struct's */
+    uint32_t    magic;        /* S_CALL_MAGIC */
+    const char *traceparent;  /* the PHASE's, "" none */
+} s_traced_call_t;
+
+const char *dtx_call_traceparent(const dtx_call_t *call)
+{
+    assert(call);
+    const s_traced_call_t *t = (const s_traced_call_t *)(const void *)call;
+    assert(t->magic == S_CALL_MAGIC); /* a handler's call, not a copy */
+    return t->traceparent;
 }
 
 /* Runs the handler of a PHASE and answers it. */
@@ -720,18 +758,22 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
                      "gid=%s branch=%u op=%s resource=%s",
                      m->gid, (unsigned)m->branch, dtx_op_name(m->op), m->resource);
     } else {
-        const dtx_call_t call = {
-            .gid = m->gid,
-            .branch = m->branch,
-            .attempt = m->attempt,
-            .op = m->op,
-            .resource = m->resource,
-            .action = m->action,
-            .payload = m->payload,
-            .payload_len = m->payload_len,
-            .deadline_ms = m->deadline_ms,
+        const s_traced_call_t call = {
+            .call = {
+                .gid = m->gid,
+                .branch = m->branch,
+                .attempt = m->attempt,
+                .op = m->op,
+                .resource = m->resource,
+                .action = m->action,
+                .payload = m->payload,
+                .payload_len = m->payload_len,
+                .deadline_ms = m->deadline_ms,
+            },
+            .magic = S_CALL_MAGIC,
+            .traceparent = m->traceparent,
         };
-        int rc = fn(&call, arg);
+        int rc = fn(&call.call, arg);
         if (rc == DTX_OK)
             outcome = DTX_OUTCOME_OK;
         else if (rc == DTX_EREFUSED && (m->op == DTX_OP_TRY || m->op == DTX_OP_PREPARE))

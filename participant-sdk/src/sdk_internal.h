@@ -9,6 +9,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <zmq.h>
 
@@ -112,6 +114,16 @@ DTX_SDK_PRIVATE int dtx_sdk_signals_watch(atomic_int *flag);
 /* When flag is the one named last, no signal sets it any more and the
  * handlers that were there before are put back. */
 DTX_SDK_PRIVATE void dtx_sdk_signals_forget(atomic_int *flag);
+
+/* The protocol version a new client or participant link speaks: 2, or 1
+ * when DTX_PROTO_VERSION is "1" (for a coordinator that speaks only
+ * version 1; docs/protocol.md §15). Both also drop to 1 by themselves
+ * when the coordinator answers ERROR 3. */
+static inline uint8_t dtx_sdk_proto_version(void)
+{
+    const char *v = getenv("DTX_PROTO_VERSION");
+    return v && strcmp(v, "1") == 0 ? DTX_PROTO_V1 : DTX_PROTO_V2;
+}
 
 /* Maps a zmq_connect() failure to a DTX_E* code. */
 static inline int dtx_sdk_connect_error(int err)

@@ -90,6 +90,8 @@ async function main() {
     check(await page.locator("#attempts tbody tr").count() >= 2, "the attempt history shows the failed confirms");
     check(await page.isEnabled("#act-resume"), "resume is offered for a stuck transaction");
     check(await page.isDisabled("#act-force-rollback"), "force rollback is not offered after a commit decision");
+    check(/^[0-9a-f]{32}$/.test((await page.textContent("#tx-trace")).trim()),
+          "the transaction page shows its trace-id");
     await page.screenshot({ path: path.join(shots, "console-stuck.png"), fullPage: true });
 
     await page.click("#act-resume");

@@ -5,8 +5,13 @@
  * must not crash, must terminate its error text and must leave only the
  * documented fields behind on failure. When it accepts the input, the
  * codec's round-trip invariants must hold:
- *   - encode(decode(b)) == b byte for byte (every value has one encoding);
+ *   - encode(decode(b)) == b byte for byte (every value has one encoding),
+ *     for both versions; a version-2 frame with unknown extensions
+ *     re-encodes without them (they are skipped), and that frame decodes
+ *     to the same message;
  *   - decode(encode(m)) == m field for field.
+ * Version 2: a frame of an unknown type is DTX_EUNSUPPORTED, never
+ * DTX_EPROTO; a traceparent that decodes is one dtx_trace_valid accepts.
  * The same bytes are also read as the fields of a dtx_msg_t (names may be
  * unterminated, enums out of range): whatever the encoder accepts, the
  * decoder must accept too, so the two cannot disagree on what is valid.
@@ -20,6 +25,7 @@
 #include <string.h>
 
 #include "dtx/proto.h"
+#include "dtx/trace.h"
 
 static uint8_t s_out[DTX_MSG_MAX];
 static uint8_t s_again[DTX_MSG_MAX];
@@ -35,7 +41,8 @@ static uint8_t s_again[DTX_MSG_MAX];
 
 static int s_msg_equal(const dtx_msg_t *a, const dtx_msg_t *b)
 {
-    return a->type == b->type && a->corr == b->corr && a->mode == b->mode
+    return a->version == b->version && strcmp(a->traceparent, b->traceparent) == 0
+        && a->type == b->type && a->corr == b->corr && a->mode == b->mode
         && a->op == b->op && a->outcome == b->outcome && a->state == b->state
         && a->timeout_ms == b->timeout_ms && a->branch == b->branch
         && a->attempt == b->attempt && a->heartbeat_ms == b->heartbeat_ms
@@ -51,11 +58,12 @@ static int s_msg_equal(const dtx_msg_t *a, const dtx_msg_t *b)
             || memcmp(a->payload, b->payload, a->payload_len) == 0);
 }
 
-/* On failure every field but type and corr is zero. */
+/* On failure every field but version, type and corr is zero. */
 static int s_only_header_left(const dtx_msg_t *m)
 {
     dtx_msg_t z;
     memset(&z, 0, sizeof z);
+    z.version = m->version;
     z.type = m->type;
     z.corr = m->corr;
     return s_msg_equal(m, &z) && m->payload == NULL;
@@ -114,6 +122,14 @@ static void s_check_encoder(const uint8_t *data, size_t size)
     s_take_string(&in, m.instance, sizeof m.instance);
     s_take_string(&in, m.coordinator, sizeof m.coordinator);
     s_take_string(&in, m.text, sizeof m.text);
+    /* flags bit 1: version 2; bit 2: a traceparent from the input (may be
+     * invalid: the encoder must refuse it then); bit 3: a valid one. */
+    m.version = (flags & 2) ? DTX_PROTO_V2 : (flags & 16) ? DTX_PROTO_V1 : 0;
+    if (flags & 4)
+        s_take_string(&in, m.traceparent, sizeof m.traceparent);
+    else if (flags & 8)
+        memcpy(m.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+               DTX_TRACEPARENT_SIZE);
     m.attempt = m.branch ^ 0x5a5a5a5au;
     m.heartbeat_ms = m.timeout_ms >> 3;
     m.payload = (flags & 1) ? NULL : in.p;
@@ -127,6 +143,9 @@ static void s_check_encoder(const uint8_t *data, size_t size)
     CHECK(len >= DTX_PROTO_HEADER && len <= sizeof s_out);
     CHECK(dtx_msg_decode(&back, s_out, len, NULL, 0) == DTX_OK);
     CHECK(back.type == m.type && back.corr == m.corr);
+    CHECK(back.version == (m.version ? m.version : DTX_PROTO_V1));
+    CHECK(strcmp(back.traceparent, m.traceparent) == 0);
+    CHECK(!m.traceparent[0] || m.version == DTX_PROTO_V2);
     /* back keeps only the fields of its type (its payload points into
      * s_out): its encoding must be the same bytes. */
     CHECK(dtx_msg_encode(&back, s_again, sizeof s_again, &len2) == DTX_OK);
@@ -144,20 +163,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = dtx_msg_decode(&m1, data, size, err, sizeof err);
     CHECK(memchr(err, '\0', sizeof err) != NULL);
     if (rc != DTX_OK) {
-        CHECK(rc == DTX_EPROTO || rc == DTX_EVERSION || rc == DTX_ETOOBIG);
+        CHECK(rc == DTX_EPROTO || rc == DTX_EVERSION || rc == DTX_ETOOBIG ||
+              rc == DTX_EUNSUPPORTED);
         CHECK(err[0] != '\0');
         CHECK(s_only_header_left(&m1));
         if (rc == DTX_EVERSION) {
-            CHECK(size >= 4 && data[2] != DTX_PROTO_VERSION);
-            CHECK(m1.type == data[3]);
+            CHECK(size >= 4 && data[2] != DTX_PROTO_V1 && data[2] != DTX_PROTO_V2);
+            CHECK(m1.type == data[3] && m1.version == 0);
         }
+        if (rc == DTX_EUNSUPPORTED)
+            CHECK(size >= DTX_PROTO_HEADER && data[2] == DTX_PROTO_V2 &&
+                  strcmp(dtx_msg_type_name(data[3]), "UNKNOWN") == 0);
+        if (size >= 3 && (data[2] == DTX_PROTO_V1 || data[2] == DTX_PROTO_V2) &&
+            rc != DTX_ETOOBIG && size >= 2 && data[0] == DTX_PROTO_MAGIC0 &&
+            data[1] == DTX_PROTO_MAGIC1)
+            CHECK(m1.version == data[2]);
         return 0;
     }
     CHECK(err[0] == '\0');
+    CHECK(m1.version == data[2]);
+    CHECK(!m1.traceparent[0] || dtx_trace_valid(m1.traceparent));
+    CHECK(m1.version == DTX_PROTO_V2 || (!m1.traceparent[0] && m1.ext_skipped == 0));
 
     size_t len = 0;
     rc = dtx_msg_encode(&m1, s_out, sizeof s_out, &len);
     CHECK(rc == DTX_OK);
+    if (m1.ext_skipped) {
+        /* Unknown extensions are not re-encoded: a shorter frame with the
+         * same meaning. */
+        CHECK(len < size);
+        CHECK(dtx_msg_decode(&m2, s_out, len, NULL, 0) == DTX_OK);
+        CHECK(m2.ext_skipped == 0);
+        m1.ext_skipped = 0;
+        CHECK(s_msg_equal(&m1, &m2));
+        return 0;
+    }
     CHECK(len == size);
     CHECK(memcmp(s_out, data, size) == 0);
 

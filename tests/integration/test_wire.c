@@ -116,7 +116,8 @@ static void test_unknown_type_and_reply_types_are_rejected(void)
 
 static void test_other_version_gets_version_error_with_corr(void)
 {
-    uint8_t hdr[14] = { 'D', 'X', 2, DTX_MSG_BEGIN, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 1, 0 };
+    /* Versions 1 and 2 are spoken (protocol.md §15): 3 is not. */
+    uint8_t hdr[14] = { 'D', 'X', 3, DTX_MSG_BEGIN, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 1, 0 };
     s_expect_error(hdr, sizeof hdr, DTX_EVERSION, 0x1234);
     s_assert_still_serving();
 }

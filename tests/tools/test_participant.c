@@ -4,7 +4,8 @@
  * nothing but two tables in its own database, so a test can tell how often
  * each phase was DELIVERED from how often it was APPLIED:
  *
- *   ledger(gid, branch, op, attempt, at)   one row per handler call, written
+ *   ledger(gid, branch, op, attempt, at,   one row per handler call, written
+ *          trace)                          (trace: dtx_call_traceparent, "" none)
  *                                          outside the barrier transaction
  *                                          (skipped duplicates included, and
  *                                          calls that then fail);
@@ -19,6 +20,8 @@
  *   --delay-ms-op OP:MS     sleep MS in every OP handler before acting
  *                           (OP: try, confirm, cancel, prepare, commit,
  *                           abort; repeatable)
+ *   --proto-version 1       speak protocol version 1 (DTX_PROTO_VERSION=1):
+ *                           an old participant, whose phases carry no trace
  *
  * 2PC (--mode2pc): every resource is served with 2PC handlers too, backed
  * by dtx/pgres.h on the same --db. The work of a PREPARE inserts
@@ -102,6 +105,7 @@ static void s_usage(FILE *out)
             "                        --resource NAME... [--refuse-action NAME]...\n"
             "                        [--fail-confirm-times N] [--delay-ms-op OP:MS]...\n"
             "                        [--heartbeat-ms N] [--log-level LEVEL] [--ready-file FILE]\n"
+            "                        [--proto-version 1|2]\n"
             "                        [--mode2pc [--refuse-prepare-action NAME]... [--exit-after-prepare]\n"
             "                         [--fail-commit-times N] [--prepare-work-delay-ms MS]\n"
             "                         [--lock-timeout-ms MS]]\n");
@@ -155,6 +159,7 @@ static const char s_schema_sql[] =
     "  gid text NOT NULL, branch int NOT NULL, op text NOT NULL,"
     "  attempt int NOT NULL, at timestamptz NOT NULL DEFAULT now());"
     "CREATE INDEX IF NOT EXISTS ledger_gid ON ledger (gid, branch, op);"
+    "ALTER TABLE ledger ADD COLUMN IF NOT EXISTS trace text NOT NULL DEFAULT '';"
     "CREATE TABLE IF NOT EXISTS effects ("
     "  gid text NOT NULL, branch int NOT NULL, op text NOT NULL,"
     "  PRIMARY KEY (gid, branch, op));"
@@ -188,6 +193,27 @@ static int s_exec_params(PGconn *conn, const char *sql, const dtx_call_t *call, 
     if (!ok)
         dtx_log_error("statement failed", "gid=%s branch=%u op=%s error=\"%s\"", call->gid,
                       (unsigned)call->branch, dtx_op_name(call->op),
+                      PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : DTX_EDB;
+}
+
+/* One ledger row for call, with the traceparent its phase carried. */
+static int s_ledger(PGconn *conn, const dtx_call_t *call)
+{
+    char branch[16], attempt[16];
+    snprintf(branch, sizeof branch, "%u", (unsigned)call->branch);
+    snprintf(attempt, sizeof attempt, "%u", (unsigned)call->attempt);
+    const char *params[5] = { call->gid, branch, dtx_op_name(call->op), attempt,
+                              dtx_call_traceparent(call) };
+    PGresult *r = PQexecParams(conn,
+                               "INSERT INTO ledger (gid, branch, op, attempt, trace) "
+                               "VALUES ($1, $2::int, $3, $4::int, $5)",
+                               5, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        dtx_log_error("ledger row not written", "gid=%s branch=%u op=%s error=\"%s\"",
+                      call->gid, (unsigned)call->branch, dtx_op_name(call->op),
                       PQresultErrorMessage(r));
     PQclear(r);
     return ok ? 0 : DTX_EDB;
@@ -230,10 +256,7 @@ static int s_handle(const dtx_call_t *call, void *arg)
     }
     int rc = s_conn_ready(self);
     if (rc == 0)
-        rc = s_exec_params(self->conn,
-                           "INSERT INTO ledger (gid, branch, op, attempt) "
-                           "VALUES ($1, $2::int, $3, $4::int)",
-                           call, 4);
+        rc = s_ledger(self->conn, call);
     if (rc == 0 && call->op == DTX_OP_CONFIRM && self->fail_confirm_left > 0) {
         self->fail_confirm_left--;
         rc = DTX_EIO;
@@ -243,9 +266,12 @@ static int s_handle(const dtx_call_t *call, void *arg)
     } else if (rc == 0) {
         rc = dtx_barrier_call(self->conn, call, s_apply, self);
     }
-    dtx_log_info("handled", "gid=%s branch=%u op=%s resource=%s action=%s attempt=%u result=%s",
+    dtx_log_info("handled",
+                 "gid=%s branch=%u op=%s resource=%s action=%s attempt=%u trace=%.32s result=%s",
                  call->gid, (unsigned)call->branch, op, call->resource, call->action,
-                 (unsigned)call->attempt, rc == 0 ? "ok" : dtx_strerror(rc));
+                 (unsigned)call->attempt,
+                 dtx_call_traceparent(call)[0] ? dtx_call_traceparent(call) + 3 : "-",
+                 rc == 0 ? "ok" : dtx_strerror(rc));
     return rc;
 }
 
@@ -292,10 +318,7 @@ static int s_handle_2pc(const dtx_call_t *call, void *arg)
     }
     int rc = s_conn_ready(self);
     if (rc == 0)
-        rc = s_exec_params(self->conn,
-                           "INSERT INTO ledger (gid, branch, op, attempt) "
-                           "VALUES ($1, $2::int, $3, $4::int)",
-                           call, 4);
+        rc = s_ledger(self->conn, call);
     if (rc == 0 && call->op == DTX_OP_COMMIT && self->fail_commit_left > 0) {
         self->fail_commit_left--;
         rc = DTX_EIO;
@@ -369,7 +392,7 @@ static int s_parse(tp_t *self, int argc, char **argv)
 {
     enum { O_INSTANCE = 1, O_RESOURCE, O_COORD, O_DB, O_REFUSE, O_FAILCONF, O_DELAY,
            O_HB, O_LOGLEVEL, O_READY, O_HELP, O_MODE2PC, O_REFUSE_PREPARE, O_EXIT_PREPARE,
-           O_FAILCOMMIT, O_WORK_DELAY, O_LOCK_TIMEOUT };
+           O_FAILCOMMIT, O_WORK_DELAY, O_LOCK_TIMEOUT, O_PROTO };
     static const struct option opts[] = {
         { "instance", required_argument, NULL, O_INSTANCE },
         { "resource", required_argument, NULL, O_RESOURCE },
@@ -388,6 +411,7 @@ static int s_parse(tp_t *self, int argc, char **argv)
         { "fail-commit-times", required_argument, NULL, O_FAILCOMMIT },
         { "prepare-work-delay-ms", required_argument, NULL, O_WORK_DELAY },
         { "lock-timeout-ms", required_argument, NULL, O_LOCK_TIMEOUT },
+        { "proto-version", required_argument, NULL, O_PROTO },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -451,6 +475,14 @@ static int s_parse(tp_t *self, int argc, char **argv)
             break;
         }
         case O_MODE2PC: self->mode2pc = 1; break;
+        case O_PROTO:
+            if (strcmp(optarg, "1") == 0) {
+                setenv("DTX_PROTO_VERSION", "1", 1); /* read by libdtx's links */
+            } else if (strcmp(optarg, "2") != 0) {
+                fprintf(stderr, "test-participant: --proto-version wants 1 or 2\n");
+                return -1;
+            }
+            break;
         case O_EXIT_PREPARE: self->exit_after_prepare = 1; break;
         case O_REFUSE_PREPARE:
             if (s_add(self->refused_prepare, &self->nrefused_prepare, optarg,

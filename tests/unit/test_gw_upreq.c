@@ -121,10 +121,58 @@ static void test_head_defaults_and_transaction(void)
     CU_ASSERT_FALSE(dtx_gw_hop_by_hop("Content-Type"));
 }
 
+/* W3C trace context: the client's trace goes on under the gateway's span
+ * (a new parent-id); an absent or invalid one starts a new trace, and the
+ * client's tracestate, which belonged to that trace, is not relayed. */
+static void test_head_carries_the_gateway_span_of_the_trace(void)
+{
+    static const char *const valid[] = {
+        "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "tracestate", "vendor=1",
+        NULL };
+    static const char *const upper[] = {
+        "traceparent", "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01",
+        "tracestate", "vendor=1",
+        NULL };
+    dtx_gw_req_t req;
+    dtx_gw_target_t t;
+    dtx_gw_buf_t b = { 0 };
+    s_target(&t, "http://127.0.0.1:9000");
+
+    s_hdrs = valid;
+    s_req(&req, "GET", "/x", NULL);
+    const char *tp = dtx_gw_req_trace(&req);
+    CU_ASSERT_EQUAL(req.trace_restarted, 0);
+    CU_ASSERT_NSTRING_EQUAL(tp, "00-0af7651916cd43dd8448eb211c80319c-", 36);
+    CU_ASSERT_NSTRING_NOT_EQUAL(tp + 36, "b7ad6b7169203331", 16);
+    CU_ASSERT_PTR_EQUAL(dtx_gw_req_trace(&req), tp); /* once per request */
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_upreq_head(&b, &req, &t, 0), 0);
+    char line[128];
+    snprintf(line, sizeof line, "traceparent: %s\r\n", tp);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, line));
+    CU_ASSERT_PTR_NULL(strstr(b.data, "b7ad6b7169203331")); /* the client's own span */
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "tracestate: vendor=1\r\n"));
+
+    s_hdrs = upper; /* invalid: a new trace */
+    s_req(&req, "GET", "/x", NULL);
+    tp = dtx_gw_req_trace(&req);
+    CU_ASSERT_EQUAL(req.trace_restarted, 1);
+    CU_ASSERT_EQUAL(strlen(tp), 55);
+    CU_ASSERT_NSTRING_NOT_EQUAL(tp + 3, "0af7651916cd43dd8448eb211c80319c", 32);
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_upreq_head(&b, &req, &t, 0), 0);
+    CU_ASSERT_PTR_NULL(strcasestr(b.data, "0AF7651916CD43DD"));
+    CU_ASSERT_PTR_NULL(strstr(b.data, "tracestate"));
+    snprintf(line, sizeof line, "traceparent: %s\r\n", tp);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, line));
+    dtx_gw_buf_free(&b);
+}
+
 UNIT_SUITE(gw_upreq)
 {
     CU_pSuite s = CU_add_suite("gw_upreq", NULL, NULL);
     CU_add_test(s, "head carries what the upstream needs",
                 test_head_carries_what_the_upstream_needs);
     CU_add_test(s, "head defaults and transaction", test_head_defaults_and_transaction);
+    CU_add_test(s, "head carries the gateway span of the trace",
+                test_head_carries_the_gateway_span_of_the_trace);
 }

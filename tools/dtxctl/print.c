@@ -196,6 +196,8 @@ void dtxctl_show_print(dtxctl_t *c, json_object *res)
            s_time(s_num(t, "created_ms"), b1, sizeof b1),
            s_age(s_num(t, "created_ms"), b2, sizeof b2), s_get(t, "owner"),
            strcmp(s_get(t, "owner_alive"), "true") == 0 ? "" : " (not alive)");
+    if (s_get(t, "trace_id")[0])
+        printf("trace      %s\n", s_get(t, "trace_id"));
     json_object *brs = s_arr(res, "branches");
     printf("\n%-3s  %-20s  %-16s  %-10s  %-4s  %4s  %s\n", "BR", "RESOURCE", "ACTION", "STATE",
            "VOTE", "ATT", "LAST ERROR");

@@ -1,6 +1,6 @@
 /*
- * dtx/proto.h — the dtx wire protocol, version 1 (docs/protocol.md is the
- * normative description; this header and that page must agree).
+ * dtx/proto.h — the dtx wire protocol, versions 1 and 2 (docs/protocol.md
+ * is the normative description; this header and that page must agree).
  *
  * Transport: ZeroMQ. The coordinator binds one ROUTER socket; initiators
  * and participants connect DEALER sockets. Every dtx message is exactly one
@@ -11,7 +11,7 @@
  *
  *   offset size field
  *   0      2    magic   'D' 'X' (0x44 0x58)
- *   2      1    version DTX_PROTO_VERSION
+ *   2      1    version DTX_PROTO_V1 or DTX_PROTO_V2
  *   3      1    type    DTX_MSG_*
  *   4      8    corr    correlation id chosen by the sender of a request;
  *                       the reply to it carries the same value
@@ -25,6 +25,19 @@
  *
  * A message must contain exactly its fields: a short message, a field out
  * of range, a bad name or trailing bytes are all DTX_EPROTO.
+ *
+ * Version 2 = every version-1 body unchanged, then an extension section
+ * running to the end of the frame: zero or more of
+ *
+ *   tag u8 (1..255), length u16, value (length bytes)
+ *
+ * in strictly increasing tag order, DTX_PROTO_EXT_MAX bytes at most in all.
+ * Tag 1 (DTX_EXT_TRACEPARENT) is a W3C traceparent, exactly 55 bytes that
+ * dtx_trace_valid accepts. Unknown tags are skipped (counted in
+ * ext_skipped). A version-2 frame of an unknown type is DTX_EUNSUPPORTED
+ * (answered ERROR 18), not DTX_EPROTO: later message types need no new
+ * version. A version-2 frame without extensions is its version-1 layout
+ * with version byte 2.
  *
  * Messages (direction: I initiator, P participant, C coordinator):
  *
@@ -61,13 +74,19 @@
 
 #include "dtx/types.h"
 
-#define DTX_PROTO_VERSION 1
+#define DTX_PROTO_V1      1
+#define DTX_PROTO_V2      2
+#define DTX_PROTO_VERSION DTX_PROTO_V2 /* the newest version this codec speaks */
 #define DTX_PROTO_MAGIC0  0x44 /* 'D' */
 #define DTX_PROTO_MAGIC1  0x58 /* 'X' */
 #define DTX_PROTO_HEADER  12   /* bytes before the body */
 /* Largest valid frame: header + the biggest body (PHASE with 3 maximal
  * names and a maximal payload) with room to spare. */
 #define DTX_MSG_MAX (DTX_PAYLOAD_MAX + 1024u)
+/* Version 2: the extension section's limit (all its tags, lengths and
+ * values), so the largest valid frame stays under DTX_MSG_MAX. */
+#define DTX_PROTO_EXT_MAX 512u
+#define DTX_EXT_TRACEPARENT 1  /* extension tag: W3C traceparent */
 
 #define DTX_MSG_BEGIN        0x01
 #define DTX_MSG_TRY          0x02
@@ -91,6 +110,7 @@
  * and NUL-terminated. payload points INTO the decoded buffer (zero copy):
  * it is valid only while that buffer is. */
 typedef struct dtx_msg {
+    uint8_t  version;                      /* DTX_PROTO_V1 / _V2; 0 encodes as 1 */
     uint8_t  type;                         /* DTX_MSG_* */
     uint64_t corr;                         /* correlation id */
     uint8_t  mode;                         /* DTX_MODE_* (BEGIN) */
@@ -111,29 +131,37 @@ typedef struct dtx_msg {
     char     text[DTX_TEXT_MAX + 1];       /* ERROR: human-readable text */
     const uint8_t *payload;                /* blob bytes (not owned) */
     uint32_t payload_len;                  /* blob length */
+    char     traceparent[DTX_TRACEPARENT_SIZE]; /* v2 extension 1; "" absent */
+    uint32_t ext_skipped;                  /* v2: unknown extensions skipped */
 } dtx_msg_t;
 
 /* Decodes one frame into *msg (which it zeroes first).
  * Returns 0, or:
  *   DTX_EPROTO   malformed: bad magic, unknown type, truncated or out-of-range
  *                field, invalid name, trailing bytes;
- *   DTX_EVERSION magic is right but the version is not DTX_PROTO_VERSION
+ *   DTX_EVERSION magic is right but the version is neither 1 nor 2
  *                (msg->type and msg->corr are still filled so that the
- *                receiver can answer with an ERROR);
+ *                receiver can answer with an ERROR; msg->version is 0);
+ *   DTX_EUNSUPPORTED a version-2 frame (complete header) of a type this
+ *                codec does not know;
  *   DTX_ETOOBIG  len > DTX_MSG_MAX (checked first).
- * On any failure with a readable magic, msg->type is kept, and msg->corr
- * too when the 12-byte header is complete, so the receiver can answer the
- * request it could not read; every other field is zero.
+ * On any failure with a readable magic, msg->type is kept, msg->version
+ * when it is 1 or 2, and msg->corr too when the 12-byte header is
+ * complete, so the receiver can answer the request it could not read, in
+ * its version; every other field is zero.
  * On failure, when errbuf is not NULL, a one-line lower-case explanation
  * naming the message type and field is written to it (always terminated).
  * Never reads outside buf[0..len). */
 int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
                    char *errbuf, size_t errlen);
 
-/* Encodes *msg into buf (capacity cap). Stores the frame length in *len
- * (on DTX_ETOOBIG the size it needs, on DTX_EINVAL 0). Returns 0, DTX_EINVAL when a field is invalid for the type (bad name,
- * over-long text, payload over DTX_PAYLOAD_MAX, unknown type), or
- * DTX_ETOOBIG when cap is too small. */
+/* Encodes *msg into buf (capacity cap) in msg->version (0 means 1).
+ * Stores the frame length in *len (on DTX_ETOOBIG the size it needs, on
+ * DTX_EINVAL 0). Returns 0, DTX_EINVAL when a field is invalid for the
+ * type (bad name, over-long text, payload over DTX_PAYLOAD_MAX, unknown
+ * type), the version is not 1 or 2, or traceparent is set but not valid
+ * or set on a version-1 message; or DTX_ETOOBIG when cap is too small.
+ * Unknown extensions are not kept: ext_skipped is ignored. */
 int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len);
 
 /* Returns "BEGIN", "TRY", ... or "UNKNOWN". */

@@ -101,6 +101,11 @@ DTX_EXPORT const char *dtx_op_name(int op);
 #define DTX_GID_SIZE     DTX_NAME_SIZE
 #define DTX_TEXT_MAX     255               /* error texts */
 #define DTX_PAYLOAD_MAX  (256u * 1024u)    /* branch payload bytes */
+/* A W3C trace context (traceparent) as dtx carries it: version 00,
+ * "00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>", lower case,
+ * 55 characters; DTX_TRACEPARENT_SIZE has room for the NUL. */
+#define DTX_TRACEPARENT_LEN  55
+#define DTX_TRACEPARENT_SIZE (DTX_TRACEPARENT_LEN + 1)
 
 #ifdef __cplusplus
 }

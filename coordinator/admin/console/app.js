@@ -188,7 +188,10 @@ async function tx(gid) {
       el("dt", {}, "mode"), el("dd", {}, t.mode),
       el("dt", {}, "created"), el("dd", {}, when(t.created_ms) + " (" + age(t.created_ms) + " ago)"),
       el("dt", {}, "deadline"), el("dd", {}, when(t.deadline_ms)),
-      el("dt", {}, "owner"), el("dd", {}, t.owner + (t.owner_alive ? "" : " (not alive)"))),
+      el("dt", {}, "owner"), el("dd", {}, t.owner + (t.owner_alive ? "" : " (not alive)")),
+      el("dt", {}, "trace"), el("dd", { id: "tx-trace" }, t.trace_id
+        ? el("span", { class: "mono", title: "traceparent " + t.traceparent }, t.trace_id)
+        : el("span", { class: "muted" }, "none recorded"))),
     el("div", { class: "actions" }, Object.keys(ACTIONS).map((a) => el("button", {
       id: "act-" + a, class: a === "resume" ? "primary" : "", disabled: !ok[a],
       title: ok[a] ? ACTIONS[a][1] : "not possible in state " + t.state,

@@ -5,6 +5,23 @@
 #include <string.h>
 
 #include "core/gw_chain.h"
+#include "dtx/trace.h"
+
+const char *dtx_gw_req_trace(dtx_gw_req_t *req)
+{
+    if (req->traceparent[0])
+        return req->traceparent;
+    const char *in = req->header ? req->header(req->header_ctx, "traceparent") : NULL;
+    char parsed[DTX_TRACEPARENT_SIZE];
+    if (in && dtx_trace_parse(in, strlen(in), parsed) == 0) {
+        dtx_trace_child(parsed, req->traceparent);
+        req->trace_restarted = 0;
+    } else {
+        dtx_trace_new(req->traceparent);
+        req->trace_restarted = 1;
+    }
+    return req->traceparent;
+}
 
 static int s_run(const dtx_gw_filter_t *const *chain, int n, dtx_gw_req_t *req, int body)
 {

@@ -98,6 +98,9 @@ typedef struct dtx_gw_req {
     int         nholds;
     struct dtx_gw_pool *fallback_pool;/* degradation: send here instead */
     char        gid[DTX_GID_SIZE];    /* transactional routes */
+    char        traceparent[DTX_TRACEPARENT_SIZE]; /* sent upstream and to BEGIN; "" not yet
+                                         (dtx_gw_req_trace fills it) */
+    int         trace_restarted;      /* the client's traceparent was absent or invalid */
     int64_t     deadline_ms;          /* epoch ms */
     int         txn_state;            /* 0 none, 1 begun, 2 committed, 3 rolled back */
     int         entered;              /* filters entered */
@@ -120,6 +123,13 @@ typedef struct dtx_gw_filter {
     void (*on_response)(dtx_gw_req_t *req);
     void (*on_done)(dtx_gw_req_t *req);
 } dtx_gw_filter_t;
+
+/* Fills req->traceparent once (later calls keep it): the gateway's span
+ * in the request's trace — the client's `traceparent` header when valid
+ * (dtx/trace.h dtx_trace_parse: the W3C rules), with a new parent-id (the
+ * gateway's span), else a new trace (trace_restarted set: the client's
+ * tracestate no longer applies). Returns req->traceparent. */
+const char *dtx_gw_req_trace(dtx_gw_req_t *req);
 
 /* Runs the hooks over chain[0..n). head/body return DTX_GW_NEXT or
  * DTX_GW_REPLY (the filter that replied counts as entered). */

@@ -41,6 +41,9 @@ static int s_edge_head(dtx_gw_req_t *req)
         snprintf(req->request_id, sizeof req->request_id, "%s", id);
     else
         dtx_gw_request_id(req->request_id);
+    /* Every request goes upstream in a trace: the client's, under the
+     * gateway's span, or a new one (W3C trace context). */
+    dtx_gw_req_trace(req);
     return DTX_GW_NEXT;
 }
 

@@ -100,13 +100,17 @@ int dtx_gw_txn_body(dtx_gw_req_t *req)
     const dtx_gw_config_t *cfg = req->rt->cfg;
     dtx_gw_txn_clients_t *clients = req->rt->shared->txn;
     s_pooled_t *p = s_borrow(clients, cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
-    int rc = p ? dtx_client_begin(p->client, DTX_MODE_TCC, (uint32_t)c->txn_timeout_ms, req->gid)
-               : DTX_ENOMEM;
+    /* The transaction joins the request's trace, under the gateway's span
+     * (the parent the upstream sees too). */
+    int rc = p ? dtx_client_set_traceparent(p->client, dtx_gw_req_trace(req)) : DTX_ENOMEM;
+    if (rc == 0)
+        rc = dtx_client_begin(p->client, DTX_MODE_TCC, (uint32_t)c->txn_timeout_ms, req->gid);
     if (p)
         s_give_back(clients, p, rc == DTX_ETIMEOUT || rc == DTX_EIO);
     if (rc != 0) {
         atomic_fetch_add(&req->route->stats->txn_begin_failed, 1);
-        dtx_log_warn("transaction begin failed", "route=%s err=%s", c->name, dtx_strerror(rc));
+        dtx_log_warn("transaction begin failed", "route=%s trace=%.32s err=%s", c->name,
+                     req->traceparent + 3, dtx_strerror(rc));
         dtx_gw_reply_header(req, "Retry-After", "1");
         dtx_gw_reply_set(req, 503, "application/json",
                          "{\"error\":\"cannot start the transaction\",\"detail\":\"%s\"}\n",
@@ -150,7 +154,8 @@ void dtx_gw_txn_response(dtx_gw_req_t *req)
     if (success && rc == 0) {
         req->txn_state = 2;
         atomic_fetch_add(&st->txn_committed, 1);
-        dtx_log_debug("transaction committed", "gid=%s route=%s", req->gid, c->name);
+        dtx_log_debug("transaction committed", "gid=%s route=%s trace=%.32s", req->gid, c->name,
+                      req->traceparent + 3);
         return;
     }
     if (!success) {
@@ -164,7 +169,8 @@ void dtx_gw_txn_response(dtx_gw_req_t *req)
     /* The upstream succeeded but the commit did not. */
     req->txn_state = 3;
     atomic_fetch_add(&st->txn_rolled_back, 1);
-    dtx_log_warn("transaction commit failed", "gid=%s err=%s", req->gid, dtx_strerror(rc));
+    dtx_log_warn("transaction commit failed", "gid=%s trace=%.32s err=%s", req->gid,
+                 req->traceparent + 3, dtx_strerror(rc));
     if (rc == DTX_EABORTED)
         dtx_gw_reply_set(req, 409, "application/json",
                          "{\"error\":\"transaction aborted\",\"gid\":\"%s\"}\n", req->gid);

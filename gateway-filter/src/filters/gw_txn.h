@@ -4,7 +4,9 @@
  *
  * Lifecycle of one request on such a route:
  *  1. on_body: BEGIN (mode tcc, the route's timeout) at dtxd through the
- *     SDK; the request goes upstream with `Dtx-Gid: <gid>` and
+ *     SDK, carrying the request's traceparent (the gateway's span, from
+ *     the edge filter: dtx_gw_req_trace), so dtxd records the client's
+ *     trace with the transaction; the request goes upstream with `Dtx-Gid: <gid>` and
  *     `Dtx-Deadline: <epoch ms>`. A failed BEGIN answers 503 and nothing
  *     goes upstream;
  *  2. on_response: the whole upstream answer is in; a status in the

@@ -36,6 +36,7 @@ int dtx_gw_hop_by_hop(const char *name)
 typedef struct {
     dtx_gw_buf_t *b;
     const char   *connection;   /* Connection header value */
+    int           trace_restarted; /* the client's tracestate belongs to another trace */
     int           failed;
 } s_hdr_ctx_t;
 
@@ -52,7 +53,9 @@ static void s_visit(const char *name, const char *value, void *arg)
     if (dtx_gw_hop_by_hop(name) || dtx_gw_header_listed(c->connection, name) ||
         strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Expect") == 0 ||
         strcasecmp(name, "X-Forwarded-For") == 0 || strcasecmp(name, "Dtx-Gid") == 0 ||
-        strcasecmp(name, "Dtx-Deadline") == 0 || strpbrk(value, "\r\n"))
+        strcasecmp(name, "Dtx-Deadline") == 0 || strcasecmp(name, "traceparent") == 0 ||
+        (c->trace_restarted && strcasecmp(name, "tracestate") == 0) ||
+        strpbrk(value, "\r\n"))
         return;
     s_line(c, name, value);
 }
@@ -67,7 +70,7 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
                       int64_t body_length)
 {
     b->len = 0;
-    s_hdr_ctx_t c = { b, req->header(req->header_ctx, "Connection"), 0 };
+    s_hdr_ctx_t c = { b, req->header(req->header_ctx, "Connection"), req->trace_restarted, 0 };
     char v[64];
     if (dtx_gw_buf_str(b, req->method) < 0 || dtx_gw_buf_add(b, " ", 1) < 0 ||
         dtx_gw_buf_str(b, t->url + t->addr.base_off) < 0 || dtx_gw_buf_str(b, req->path) < 0 ||
@@ -89,6 +92,8 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
     }
     if (!req->header(req->header_ctx, "X-Request-Id"))
         s_line(&c, "X-Request-Id", req->request_id);
+    if (req->traceparent[0])
+        s_line(&c, "traceparent", req->traceparent);
     if (req->txn_state == 1) {
         s_line(&c, "Dtx-Gid", req->gid);
         snprintf(v, sizeof v, "%lld", (long long)req->deadline_ms);

@@ -85,6 +85,17 @@
  *     dtx_log_set_handler(dtx_log_stderr, "bank-a-1");  // or your logger
  *     dtx_log_set_level(DTX_LOG_WARN);                  // default: info
  *
+ * Trace context (W3C traceparent, "00-<trace-id>-<parent-id>-<flags>"):
+ * an initiator hands the trace of the request it serves to the coordinator
+ * with dtx_client_set_traceparent before dtx_client_begin (the gateway does
+ * it for its transactional routes); the coordinator records it with the
+ * transaction (or makes one when none was set: dtx_client_traceparent
+ * says which), logs its trace-id, and every phase carries it to the
+ * participant's handler (dtx_call_traceparent). The library speaks
+ * protocol version 2 for this, and version 1 with a coordinator that
+ * speaks only that (no trace then); DTX_PROTO_VERSION=1 in the
+ * environment makes it speak version 1 from the start.
+ *
  * Errors: every function returns 0 (DTX_OK) or a negative DTX_E* code
  * (dtx/types.h); dtx_strerror() names it. A client call may also return
  * the code of an ERROR the coordinator sent (codes this library does not
@@ -154,6 +165,23 @@ DTX_EXPORT void dtx_client_destroy(dtx_client_t **self_p);
  * may still have acted on it: ask dtx_client_status(). A reply that
  * arrives after its call timed out is recognised by its corr and dropped. */
 DTX_EXPORT void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
+
+/* Sets the trace context this client's following dtx_client_begin and
+ * dtx_client_try calls carry (copied), until set again: a version-00
+ * traceparent, 55 characters of lower-case hex and dashes, neither id all
+ * zeros. A program that serves requests sets it from each request (its
+ * traceparent header, or a new one) before that request's BEGIN. NULL or
+ * "" clears it: BEGIN then carries none and the coordinator starts a
+ * trace of its own. Returns 0, or DTX_EINVAL for anything else (the
+ * previous one stays). */
+DTX_EXPORT int dtx_client_set_traceparent(dtx_client_t *self, const char *traceparent);
+
+/* The traceparent the coordinator recorded for the transaction the last
+ * successful dtx_client_begin began: the one set, or the one the
+ * coordinator made. "" before any, after a failed begin, or when the
+ * coordinator speaks only protocol version 1. Owned by the client; valid
+ * until its next dtx_client_begin. Safe on NULL (""). */
+DTX_EXPORT const char *dtx_client_traceparent(const dtx_client_t *self);
 
 /* Starts a global transaction. mode is DTX_MODE_TCC or DTX_MODE_2PC (see
  * the table at the top of this file); timeout_ms is how long it may stay
@@ -238,6 +266,13 @@ typedef struct dtx_call {
     size_t       payload_len;  /* payload bytes */
     uint64_t     deadline_ms;  /* transaction deadline, epoch ms */
 } dtx_call_t;
+
+/* The W3C traceparent the phase call carries: the transaction's trace
+ * context (docs/protocol.md §15), the same on every phase of every branch
+ * of the transaction; "" when the coordinator sent none (a transaction
+ * begun before dtxd recorded traces). call must be the one a handler was
+ * given (not a copy); the string is valid during the handler call. */
+DTX_EXPORT const char *dtx_call_traceparent(const dtx_call_t *call);
 
 /* A phase handler. Return DTX_OK when done (for Try and Prepare: vote
  * yes); DTX_EREFUSED from Try or Prepare to vote no (business refusal:

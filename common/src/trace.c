@@ -1,0 +1,157 @@
+/*
+ * trace.c — W3C traceparent: the strict check of the form dtx carries,
+ * the lenient reader of what arrives over HTTP, and the makers of new
+ * trace and span ids (dtx/trace.h).
+ *
+ * Invariants:
+ *  - whatever it is given, every function writes into out either "" or a
+ *    string dtx_trace_valid accepts (version 00, lower-case hex, 55
+ *    characters, neither id all zeros);
+ *  - nothing is read past len (dtx_trace_parse) or the NUL (the others);
+ *  - digits are checked by hand, not with isxdigit(), so neither the
+ *    locale nor upper case changes the answer.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dtx/id.h"
+#include "dtx/trace.h"
+
+/* Offsets in "vv-<32>-<16>-ff". */
+#define S_TRACE_AT  3
+#define S_SPAN_AT   (S_TRACE_AT + DTX_TRACE_ID_HEX + 1)
+#define S_FLAGS_AT  (S_SPAN_AT + DTX_TRACE_SPAN_HEX + 1)
+
+static int s_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* 1 when s[0..n) are lower-case hex digits, not all '0'. */
+static int s_hex_nonzero(const char *s, size_t n)
+{
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = s_hex_digit(s[i]);
+        if (d < 0)
+            return 0;
+        nonzero |= d;
+    }
+    return nonzero != 0;
+}
+
+/* Checks the 55 characters at s (any version), the version's two digits
+ * and the flags' two digits, into *version / *flags. */
+static int s_check55(const char *s, int *version, int *flags)
+{
+    int v0 = s_hex_digit(s[0]), v1 = s_hex_digit(s[1]);
+    int f0 = s_hex_digit(s[S_FLAGS_AT]), f1 = s_hex_digit(s[S_FLAGS_AT + 1]);
+    if (v0 < 0 || v1 < 0 || f0 < 0 || f1 < 0)
+        return 0;
+    if (s[2] != '-' || s[S_SPAN_AT - 1] != '-' || s[S_FLAGS_AT - 1] != '-')
+        return 0;
+    if (!s_hex_nonzero(s + S_TRACE_AT, DTX_TRACE_ID_HEX)
+        || !s_hex_nonzero(s + S_SPAN_AT, DTX_TRACE_SPAN_HEX))
+        return 0;
+    *version = v0 * 16 + v1;
+    *flags = f0 * 16 + f1;
+    return 1;
+}
+
+int dtx_trace_valid(const char *s)
+{
+    int version, flags;
+    return s && strnlen(s, DTX_TRACEPARENT_LEN + 1) == DTX_TRACEPARENT_LEN
+        && s_check55(s, &version, &flags) && version == 0;
+}
+
+int dtx_trace_parse(const char *s, size_t len, char out[DTX_TRACEPARENT_SIZE])
+{
+    assert(out);
+    out[0] = '\0';
+    if (!s)
+        return DTX_EINVAL;
+    while (len > 0 && (s[0] == ' ' || s[0] == '\t')) {
+        s++;
+        len--;
+    }
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    if (len < DTX_TRACEPARENT_LEN)
+        return DTX_EINVAL;
+    int version, flags;
+    if (!s_check55(s, &version, &flags) || version == 0xff)
+        return DTX_EINVAL;
+    if (version == 0 && len != DTX_TRACEPARENT_LEN)
+        return DTX_EINVAL;
+    if (version > 0) {
+        /* A later version may append fields after a dash; we keep what
+         * version 00 defines, and of the flags only "sampled". */
+        if (len > DTX_TRACEPARENT_LEN && s[DTX_TRACEPARENT_LEN] != '-')
+            return DTX_EINVAL;
+        flags &= 0x01;
+    }
+    memcpy(out, s, DTX_TRACEPARENT_LEN);
+    out[0] = '0';
+    out[1] = '0';
+    snprintf(out + S_FLAGS_AT, 3, "%02x", (unsigned) flags);
+    assert(dtx_trace_valid(out));
+    return 0;
+}
+
+/* Writes n random lower-case hex digits (not all '0') at out. */
+static void s_random_hex(char *out, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    do {
+        uint64_t r = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i % 16 == 0)
+                r = dtx_random_u64();
+            out[i] = digits[r & 0xf];
+            r >>= 4;
+        }
+    } while (!s_hex_nonzero(out, n));
+}
+
+int dtx_trace_new(char out[DTX_TRACEPARENT_SIZE])
+{
+    assert(out);
+    memcpy(out, "00-", 3);
+    s_random_hex(out + S_TRACE_AT, DTX_TRACE_ID_HEX);
+    out[S_SPAN_AT - 1] = '-';
+    s_random_hex(out + S_SPAN_AT, DTX_TRACE_SPAN_HEX);
+    memcpy(out + S_FLAGS_AT - 1, "-01", 4);
+    assert(dtx_trace_valid(out));
+    return 0;
+}
+
+int dtx_trace_child(const char *parent, char out[DTX_TRACEPARENT_SIZE])
+{
+    assert(out);
+    if (!dtx_trace_valid(parent)) {
+        out[0] = '\0';
+        return DTX_EINVAL;
+    }
+    if (out != parent)
+        memcpy(out, parent, DTX_TRACEPARENT_SIZE);
+    s_random_hex(out + S_SPAN_AT, DTX_TRACE_SPAN_HEX);
+    return 0;
+}
+
+char *dtx_trace_id(const char *tp, char out[DTX_TRACE_ID_HEX + 1])
+{
+    assert(out);
+    out[0] = '\0';
+    if (dtx_trace_valid(tp)) {
+        memcpy(out, tp + S_TRACE_AT, DTX_TRACE_ID_HEX);
+        out[DTX_TRACE_ID_HEX] = '\0';
+    }
+    return out;
+}

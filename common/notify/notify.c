@@ -15,20 +15,31 @@
 #include "dtx/notify.h"
 #include "dtx/types.h"
 
+size_t dtx_notify_message(char *out, size_t outlen, const char *state, const char *status)
+{
+    char line[DTX_NOTIFY_STATUS_MAX + 1] = "";
+    if (status) {
+        snprintf(line, sizeof line, "%s", status);
+        for (char *p = line; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = '?';
+    }
+    int n = snprintf(out, outlen, "%s%s%s%s", state, *state && status ? "\n" : "",
+                     status ? "STATUS=" : "", line);
+    if (n < 0)
+        n = 0;
+    return (size_t)n < outlen ? (size_t)n : outlen - 1;
+}
+
 /* Sends state (may be "") followed by STATUS=<fmt, args> when fmt is not
  * NULL. */
 static int s_send(const char *state, const char *fmt, va_list ap)
 {
     char status[DTX_NOTIFY_STATUS_MAX + 1] = "";
-    char msg[DTX_NOTIFY_STATUS_MAX + 128];
-    if (fmt) {
+    char msg[DTX_NOTIFY_MSG_MAX];
+    if (fmt)
         vsnprintf(status, sizeof status, fmt, ap);
-        for (char *p = status; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
-    }
-    snprintf(msg, sizeof msg, "%s%s%s%s", state, *state && fmt ? "\n" : "", fmt ? "STATUS=" : "",
-             status);
+    dtx_notify_message(msg, sizeof msg, state, fmt ? status : NULL);
     return sd_notify(0, msg) < 0 ? DTX_EIO : 0;
 }
 

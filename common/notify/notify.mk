@@ -9,3 +9,7 @@ NOTIFY_OBJ   := $(call obj,common/notify/notify.c)
 
 $(DTXD) $(BUILD)/bin/dtx-gateway: $(NOTIFY_OBJ)
 $(DTXD) $(BUILD)/bin/dtx-gateway: LIBS += $(SYSTEMD_LIBS)
+
+# tests/unit/test_notify.c checks the datagrams (dtx_notify_message).
+$(BUILD)/tests/unit_tests: $(NOTIFY_OBJ)
+$(BUILD)/tests/unit_tests: LIBS += $(SYSTEMD_LIBS)

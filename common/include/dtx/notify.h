@@ -21,7 +21,16 @@
 #ifndef DTX_NOTIFY_H
 #define DTX_NOTIFY_H
 
+#include <stddef.h>
+
 #define DTX_NOTIFY_STATUS_MAX 200
+#define DTX_NOTIFY_MSG_MAX    (DTX_NOTIFY_STATUS_MAX + 64)
+
+/* The datagram for state ("READY=1", ... or "" for none) and status (NULL:
+ * no STATUS line), as the calls below send it: written to out (always
+ * NUL-terminated), its length returned. Pure; the calls use it, the unit
+ * tests check it (tests/unit/test_notify.c). */
+size_t dtx_notify_message(char *out, size_t outlen, const char *state, const char *status);
 
 /* Each returns 0 when the message went to the service manager or there is
  * none, DTX_EIO when sending failed. status_fmt (printf) may be NULL: no

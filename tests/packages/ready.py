@@ -17,7 +17,12 @@ dtx-gateway (with the example /etc/dtx/gateway.json, packaging/etc/):
   - SIGHUP: RELOADING=1, then READY=1; SIGTERM: STOPPING=1, exit 0.
 
   ready.py BIN_DIR WORK_DIR PGHOST PGPORT GATEWAY_JSON
-Exit 0 when all holds; 1 with the reason otherwise.
+Exit 0 when all holds; 1 with the reason otherwise. With DTX_READY_STRACE=DIR
+the serving daemons run under `strace -D -f` (the daemon stays the direct
+child and gets the signals) into DIR/dtxd.strace and DIR/gateway.strace,
+for tests/packages/sandbox.py; each then also serves one request (dtxd an
+admin read, the gateway a transactional POST), so that the record covers
+serving, not only starting.
 """
 import os
 import signal
@@ -25,9 +30,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 BIN, WORK, PGHOST, PGPORT, GW_JSON = sys.argv[1:6]
 PSQL = os.environ.get('PGBIN', '/usr/lib/postgresql/15/bin') + '/psql'
+STRACE = os.environ.get('DTX_READY_STRACE', '')
 procs = []
 
 
@@ -92,8 +100,10 @@ def psql(db, sql):
                           text=True).stdout.strip()
 
 
-def start(args, notify, log):
+def start(args, notify, log, trace=None):
     env = dict(os.environ, NOTIFY_SOCKET=notify.path)
+    if STRACE and trace:
+        args = ['strace', '-D', '-f', '-qq', '-o', os.path.join(STRACE, trace + '.strace')] + args
     p = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
     procs.append(p)
     return p
@@ -105,10 +115,12 @@ def check_dtxd():
     psql('postgres', 'DROP DATABASE IF EXISTS %s' % db)
     n = Notify('dtxd')
     logpath = os.path.join(WORK, 'dtxd-ready.log')
+    url_file = os.path.join(WORK, 'dtxd.url')
     with open(logpath, 'w') as log:
         p = start([BIN + '/dtxd', '--db', 'host=%s port=%s user=postgres dbname=%s'
                    % (PGHOST, PGPORT, db), '--listen', 'tcp://127.0.0.1:*',
-                   '--http-listen', 'off', '--node-id', node], n, log)
+                   '--http-listen', '127.0.0.1:0', '--http-url-file', url_file,
+                   '--node-id', node], n, log, 'dtxd')
     # Withheld: the database does not exist, so no READY however long.
     early = n.read(3.0)
     if p.poll() is not None:
@@ -135,6 +147,12 @@ def check_dtxd():
     if node not in m.get('STATUS', ''):
         fail('READY=1 without a STATUS naming the node: %r' % m)
     print('ready: dtxd: READY=1 after its database came, lease held (STATUS=%s)' % m['STATUS'])
+    if STRACE:
+        with open(url_file) as f:
+            url = f.read().strip()
+        urllib.request.urlopen(url + '/metrics', timeout=30).read()
+        p.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
     p.send_signal(signal.SIGTERM)
     m = n.wait_for('STOPPING', 30, p)
     rc = p.wait(30)
@@ -168,7 +186,8 @@ def check_gateway():
     ready_file = os.path.join(WORK, 'gateway.ready')
     with open(os.path.join(WORK, 'gateway-ready.log'), 'w') as log:
         p = start([BIN + '/dtx-gateway', '--config', GW_JSON, '--listen', '127.0.0.1:0',
-                   '--admin-listen', '127.0.0.1:0', '--ready-file', ready_file], n, log)
+                   '--admin-listen', '127.0.0.1:0', '--ready-file', ready_file], n, log,
+                  'gateway')
     m = n.wait_for('READY', 60, p)
     if m is None:
         fail('dtx-gateway never said READY=1')
@@ -183,6 +202,16 @@ def check_gateway():
     if str(proxy_port) not in m.get('STATUS', ''):
         fail('READY=1 without the port in STATUS: %r' % m)
     print('ready: dtx-gateway: READY=1 with both ports accepting (STATUS=%s)' % m['STATUS'])
+    if STRACE:
+        # A transactional route: the gateway's dtx client (libzmq) starts,
+        # whatever the answer (no dtxd listens at the example's endpoint).
+        req = urllib.request.Request('http://127.0.0.1:%d/transfers' % proxy_port,
+                                     data=b'{"from":"a","to":"b","amount":1}', method='POST',
+                                     headers={'Content-Type': 'application/json'})
+        try:
+            urllib.request.urlopen(req, timeout=60).read()
+        except urllib.error.HTTPError:
+            pass
     p.send_signal(signal.SIGHUP)
     m = n.wait_for('RELOADING', 30, p)
     if m is None or 'MONOTONIC_USEC' not in m:

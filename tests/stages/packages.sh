@@ -11,7 +11,10 @@
 #   2. readiness: tests/packages/ready.py plays systemd's NOTIFY_SOCKET
 #      for the binaries under test: dtxd says READY=1 only once its log is
 #      connected and its lease held, the gateway once it listens; reload
-#      and stop messages;
+#      and stop messages. In a plain build it runs them under strace, and
+#      tests/packages/sandbox.py checks that every system call and socket
+#      family they used is one their unit allows (a refused one would
+#      abort them under systemd: libzmq asserts);
 #   3. packages (a plain build only: SAN=1 and TSAN=1 skip it, packages are
 #      built without sanitizers): `make deb`; each .deb has VERSION's
 #      version, extracts, and its programs run from the extracted tree
@@ -71,11 +74,27 @@ for u in dtxd dtx-gateway; do
 done
 # A private prefix's example config drives the gateway in step 2.
 
-# 2. readiness
+# 2. readiness (and, in a plain build, the sandbox: sanitizers make calls
+# of their own)
 [ -n "${DTX_TEST_PGHOST:-}" ] || fail "DTX_TEST_PGHOST is not set (run through tests/run.sh)"
-python3 tests/packages/ready.py "${DTX_TEST_BIN:-$ROOT/$BUILD/bin}" "$work/ready" \
-    "$DTX_TEST_PGHOST" "${DTX_TEST_PGPORT:-5432}" "$prefix/etc/dtx/gateway.json" ||
+trace=""
+if [ "$SAN" = 0 ] && [ "$TSAN" = 0 ]; then
+    trace="$work/strace"
+    mkdir -p "$trace"
+fi
+DTX_READY_STRACE="$trace" python3 tests/packages/ready.py "${DTX_TEST_BIN:-$ROOT/$BUILD/bin}" \
+    "$work/ready" "$DTX_TEST_PGHOST" "${DTX_TEST_PGPORT:-5432}" "$prefix/etc/dtx/gateway.json" ||
     fail "readiness (tests/packages/ready.py, above)"
+if [ -n "$trace" ]; then
+    # The checker speaks up: a unit refusing the network refuses dtxd.
+    { cat "$units/dtxd.service"; echo 'SystemCallFilter=~@network-io'; } > "$work/no-net.service"
+    if python3 tests/packages/sandbox.py "$work/no-net.service" "$trace/dtxd.strace" >/dev/null 2>&1; then
+        fail "sandbox.py accepts a unit that refuses the network: the check proves nothing"
+    fi
+    python3 tests/packages/sandbox.py "$units/dtxd.service" "$trace/dtxd.strace" &&
+    python3 tests/packages/sandbox.py "$units/dtx-gateway.service" "$trace/gateway.strace" ||
+        fail "a daemon used what its unit refuses (above)"
+fi
 
 # 3. packages
 if [ "$SAN" != 0 ] || [ "$TSAN" != 0 ]; then

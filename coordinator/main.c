@@ -140,8 +140,10 @@ int main(int argc, char **argv)
 
     dtx_notify_status("waiting for the log database");
     PGconn *conn = s_wait_for_log(s_co.cfg.db, s_co.cfg.db_wait_ms);
-    if (!conn) /* stopped while waiting: a clean stop, unless migrations were the job */
+    if (!conn) { /* stopped while waiting: a clean stop, unless migrations were the job */
+        dtx_notify_stopping(NULL);
         return s_co.stop && !s_co.cfg.migrate_only ? 0 : 1;
+    }
     rc = s_migrate(conn);
     PQfinish(conn);
     if (rc != 0)

@@ -71,12 +71,18 @@ s_take() {
 s_man() {
     find "$work/$1/usr/share/man" -type f -name '*.[0-9]' -exec gzip -9n {} +
 }
-# s_depends FILE...: the Depends dpkg-shlibdeps computes for those ELF files.
+# s_depends FILE...: the Depends dpkg-shlibdeps computes for those ELF
+# files (it wants a debian/control to stand in; it is told nothing else).
+# Fails, saying why, when it fails or finds nothing.
 s_depends() {
-    local tmp="$work/shlibdeps"
+    local tmp="$work/shlibdeps" out
     rm -rf "$tmp" && mkdir -p "$tmp/debian"
     printf 'Source: dtx\n\nPackage: dtx-any\nArchitecture: any\n' > "$tmp/debian/control"
-    (cd "$tmp" && dpkg-shlibdeps -O --warnings=1 "$@" 2>/dev/null) | sed -n 's/^shlibs:Depends=//p'
+    out=$(cd "$tmp" && dpkg-shlibdeps -O --warnings=1 "$@" 2>"$tmp/err") || {
+        cat "$tmp/err" >&2; echo "deb: dpkg-shlibdeps failed on $*" >&2; return 1; }
+    out=$(printf '%s\n' "$out" | sed -n 's/^shlibs:Depends=//p')
+    [ -n "$out" ] || { echo "deb: dpkg-shlibdeps found no dependency for $*" >&2; return 1; }
+    printf '%s\n' "$out"
 }
 # s_control NAME SECTION MULTIARCH DEPENDS SHORT LONG
 s_control() {
@@ -127,7 +133,8 @@ echo "libdtx $major libdtx1 (>= $version)" > "$work/libdtx1/DEBIAN/shlibs"
 } > "$work/libdtx1/DEBIAN/symbols"
 echo "activate-noawait ldconfig" > "$work/libdtx1/DEBIAN/triggers"
 chmod 644 "$work/libdtx1/DEBIAN/shlibs" "$work/libdtx1/DEBIAN/symbols" "$work/libdtx1/DEBIAN/triggers"
-s_control libdtx1 libs same "$(s_depends "$work/libdtx1/$libdir/libdtx.so.$version")" \
+deps=$(s_depends "$work/libdtx1/$libdir/libdtx.so.$version")
+s_control libdtx1 libs same "$deps" \
     "dtx participant and initiator library" \
     "$common_long
 
@@ -159,7 +166,8 @@ strip --remove-section=.comment --remove-section=.note "$work/dtxd/usr/bin/dtxd"
 s_man dtxd
 echo /etc/dtx/dtxd.env > "$work/dtxd/DEBIAN/conffiles"
 chmod 644 "$work/dtxd/DEBIAN/conffiles"
-s_control dtxd net "" "$(s_depends "$work/dtxd/usr/bin/dtxd" "$work/dtxd/usr/bin/dtxctl")" \
+deps=$(s_depends "$work/dtxd/usr/bin/dtxd" "$work/dtxd/usr/bin/dtxctl")
+s_control dtxd net "" "$deps" \
     "dtx distributed transaction coordinator" \
     "$common_long
 
@@ -178,7 +186,8 @@ strip --remove-section=.comment --remove-section=.note "$work/dtx-gateway/usr/bi
 s_man dtx-gateway
 echo /etc/dtx/gateway.json > "$work/dtx-gateway/DEBIAN/conffiles"
 chmod 644 "$work/dtx-gateway/DEBIAN/conffiles"
-s_control dtx-gateway net "" "$(s_depends "$work/dtx-gateway/usr/bin/dtx-gateway")" \
+deps=$(s_depends "$work/dtx-gateway/usr/bin/dtx-gateway")
+s_control dtx-gateway net "" "$deps" \
     "dtx ingress HTTP gateway" \
     "$common_long
 

@@ -20,8 +20,9 @@
 #      version, extracts, and its programs run from the extracted tree
 #      (`--version` of dtxd, dtxctl, dtx-gateway; a program built against
 #      libdtx-dev's files prints libdtx1's dtx_version()); the packaged
-#      units verify too; lintian reports no error (its warnings and
-#      information tags are printed).
+#      units verify too; dpkg installs, reinstalls, removes and purges
+#      them in a scratch root (a conffile stays until purge); lintian
+#      reports no error (its warnings and information tags are printed).
 # Needs DTX_TEST_* (tests/run.sh); lintian and dpkg-dev from
 # scripts/deps.d/base-packages.list.
 set -euo pipefail
@@ -138,6 +139,20 @@ for u in dtxd dtx-gateway; do
     s_verify "$work/pkg-$u.service" || fail "the packaged $u.service does not verify"
 done
 echo "packages: the packaged units verify"
+# dpkg installs them into a scratch root of its own (the host's
+# dependencies are not in its database: --force-depends), upgrades them
+# in place, and removal keeps a conffile until purge.
+r="$work/dpkg-root"
+mkdir -p "$r/var/lib/dpkg/updates" "$r/var/lib/dpkg/info" && touch "$r/var/lib/dpkg/status"
+dp() { dpkg --root="$r" --force-depends --force-script-chrootless "$@" >>"$work/dpkg.log" 2>&1; }
+dp -i build/deb/*_"${version}"_"${arch}".deb && dp -i build/deb/*_"${version}"_"${arch}".deb ||
+    { cat "$work/dpkg.log" >&2; fail "dpkg cannot install (or reinstall) the packages"; }
+[ "$(dpkg --root="$r" -l | grep -c "^ii .* $version ")" = 4 ] || fail "dpkg does not list the 4 packages installed"
+[ -L "$r/usr/lib/$triplet/libdtx.so.${version%%.*}" ] && [ -x "$r/usr/bin/dtxd" ] ||
+    fail "dpkg installed no soname link or no dtxd"
+dp -r dtxd && [ -f "$r/etc/dtx/dtxd.env" ] && dp -P dtxd && [ ! -e "$r/etc/dtx/dtxd.env" ] ||
+    { cat "$work/dpkg.log" >&2; fail "dtxd's conffile: kept on remove, gone on purge (above)"; }
+echo "packages: dpkg installs, reinstalls, removes and purges them (in a scratch root)"
 lint=$(lintian --no-cfg -I build/deb/*_"${version}"_"${arch}".deb 2>&1 | grep -v '^running with root' || true)
 [ -z "$lint" ] || printf '%s\n' "$lint" | sed 's/^/packages: lintian: /'
 if printf '%s\n' "$lint" | grep -q '^E: '; then

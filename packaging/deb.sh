@@ -84,7 +84,9 @@ s_depends() {
     [ -n "$out" ] || { echo "deb: dpkg-shlibdeps found no dependency for $*" >&2; return 1; }
     printf '%s\n' "$out"
 }
-# s_control NAME SECTION MULTIARCH DEPENDS SHORT LONG
+# s_control NAME SECTION MULTIARCH DEPENDS SHORT LONG [RECOMMENDS]
+# (dtxd recommends libnss-systemd: its unit's DynamicUser= user must have a
+# name PostgreSQL's peer authentication can look up.)
 s_control() {
     local d="$work/$1"
     local size
@@ -97,6 +99,7 @@ s_control() {
         echo "Maintainer: $maintainer"
         echo "Installed-Size: $size"
         [ -z "$4" ] || echo "Depends: $4"
+        [ -z "${7:-}" ] || echo "Recommends: $7"
         [ -z "$3" ] || echo "Multi-Arch: $3"
         echo "Section: $2"
         echo "Priority: optional"
@@ -175,7 +178,8 @@ dtxd drives transactions to their end: it records every decision in its
 PostgreSQL log, retries phases until participants answer, recovers after
 a crash and takes over the work of a dead node. It serves an admin HTTP
 API and a web console; dtxctl is their command-line client. A systemd
-unit (dtxd.service, Type=notify) is included, not enabled."
+unit (dtxd.service, Type=notify) is included, not enabled." \
+    "libnss-systemd"
 s_build dtxd
 
 # dtx-gateway

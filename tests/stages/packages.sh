@@ -26,6 +26,8 @@
 # Needs DTX_TEST_* (tests/run.sh); lintian and dpkg-dev from
 # scripts/deps.d/base-packages.list.
 set -euo pipefail
+# A make of our own, not a part of the outer make's jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$ROOT"
 BUILD=${BUILD:-build}

@@ -11,10 +11,19 @@
 #                   participants, a batch of transfers)
 #   make bench      benchmarks (not part of make test)
 #   make install    PREFIX=/usr/local DESTDIR= : dtxd, dtxctl, dtx-gateway,
-#                   libdtx (.a, .so with its links), headers, pkg-config file
+#                   libdtx (.a, .so with its links), headers, pkg-config file,
+#                   the systemd units (UNITDIR) and example configs in
+#                   /etc/dtx (SYSCONFDIR; packaging/packaging.mk)
+#   make deb        dtxd, dtx-gateway, libdtx1, libdtx-dev .deb files in
+#                   build/deb/ (packaging/packaging.mk)
 #   make clean
 
 PREFIX    ?= /usr/local
+# The one place the version is written: binaries (--version), libdtx's
+# header (DTX_VERSION_STRING), file name and soname (libdtx.so.MAJOR), the
+# pkg-config file and the Debian packages all read it from VERSION.
+DTX_VERSION    := $(shell cat VERSION)
+DTX_SOVERSION  := $(firstword $(subst ., ,$(DTX_VERSION)))
 DESTDIR   ?=
 CC        ?= cc
 SAN       ?= 0
@@ -46,7 +55,10 @@ endif
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS    ?=
-CPPFLAGS  += -D_GNU_SOURCE -Icommon/include -Iparticipant-sdk/include -Icoordinator $(PKG_CFLAGS)
+# $(BUILD)/include last: the generated dtx/version.h (every other header
+# there is a copy of one found earlier in the list).
+CPPFLAGS  += -D_GNU_SOURCE -Icommon/include -Iparticipant-sdk/include -Icoordinator $(PKG_CFLAGS) \
+             -I$(BUILD)/include
 ALLCFLAGS := -std=c11 $(OPT) $(WARN) -fPIC $(SANFLAGS) $(CFLAGS)
 LDFLAGS   += $(SANFLAGS)
 LIBS      := $(PKG_LIBS) -lpthread -lm
@@ -63,10 +75,12 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 GEN_MIGRATIONS := $(BUILD)/gen/migrations.c
 GEN_OBJ        := $(BUILD)/obj/gen/migrations.o
 
+# dtx/version.h is made from VERSION (participant-sdk/include/dtx/version.h.in).
+VERSION_H      := $(BUILD)/include/dtx/version.h
 # The SDK's installed headers: what programs that use libdtx may include.
 PUBLIC_HEADERS := common/include/dtx/types.h common/include/dtx/logging.h \
                   participant-sdk/include/dtx/dtx.h participant-sdk/include/dtx/barrier.h \
-                  participant-sdk/include/dtx/pgres.h
+                  participant-sdk/include/dtx/pgres.h $(VERSION_H)
 # The samples (and the benchmark participant) are compiled against a copy
 # of exactly those, as a user's program is against the installed ones: an
 # include of an uninstalled header fails their build.
@@ -76,6 +90,10 @@ SAMPLE_OBJS    := $(call obj,$(wildcard samples/*.c samples/*/*.c) bench/bench_p
 LIBCOMMON := $(BUILD)/lib/libdtxcommon.a
 LIBDTX_A  := $(BUILD)/lib/libdtx.a
 LIBDTX_SO := $(BUILD)/lib/libdtx.so
+# The ABI is explicit: every exported function under the version node
+# DTX_1 of participant-sdk/libdtx.map (tests/install/check.sh checks that
+# the map, the headers and the exports agree); the soname is libdtx.so.1.
+LIBDTX_MAP := participant-sdk/libdtx.map
 LIBCORE   := $(BUILD)/lib/libdtxcore.a
 DTXD      := $(BUILD)/bin/dtxd
 SAMPLES   := $(BUILD)/bin/bank-participant $(BUILD)/bin/bank-transfer
@@ -88,7 +106,7 @@ all: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(SAMPLES) $(TEST_BINS) $(BENCH_BINS) $(BU
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
@@ -110,6 +128,9 @@ $(LIB_OBJS): ALLCFLAGS += -fvisibility=hidden
 # Rebuilt when this file changes, so an existing build picks the flag up.
 $(LIB_OBJS): Makefile
 
+$(VERSION_H): participant-sdk/include/dtx/version.h.in VERSION
+	@mkdir -p $(dir $@)
+	sed -e 's|@VERSION@|$(DTX_VERSION)|g' -e 's|@VERSION_MAJOR@|$(DTX_SOVERSION)|g' $< > $@
 $(BUILD)/include/dtx/%.h: common/include/dtx/%.h
 	@mkdir -p $(dir $@)
 	cp $< $@
@@ -127,9 +148,10 @@ $(LIBDTX_A): $(call obj,$(SDK_SRC)) $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(LIBDTX_SO): $(call obj,$(SDK_SRC)) $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
+$(LIBDTX_SO): $(call obj,$(SDK_SRC)) $(call obj,$(COMMON_SRC)) $(GEN_OBJ) $(LIBDTX_MAP)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-soname,libdtx.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -shared -Wl,-soname,libdtx.so.$(DTX_SOVERSION) -Wl,--version-script=$(LIBDTX_MAP) \
+	    $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
 
 $(LIBCORE): $(call obj,$(CORE_SRC))
 	@mkdir -p $(dir $@)
@@ -171,9 +193,9 @@ $(BUILD)/tests/test-participant: $(call obj,tests/tools/test_participant.c sampl
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/lib/libdtx.pc: participant-sdk/libdtx.pc.in
+$(BUILD)/lib/libdtx.pc: participant-sdk/libdtx.pc.in VERSION
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PREFIX)/lib|g' -e 's|@VERSION@|$(DTX_VERSION)|g' $< > $@
 
 test: deps
 	$(MAKE) all
@@ -207,23 +229,26 @@ drill: deps
 	$(MAKE) all
 	BUILD=$(BUILD) SAN=$(SAN) tests/drill/drill.sh
 
-# libdtx.so.$(DTX_VERSION) is the file; libdtx.so.0 (its soname: what a
-# program finds at run time) and libdtx.so (what `cc -ldtx` finds) link to it.
-DTX_VERSION := 0.1.0
-install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl $(BUILD)/bin/dtx-gateway
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/dtx
+# libdtx.so.$(DTX_VERSION) is the file; libdtx.so.$(DTX_SOVERSION) (its
+# soname: what a program finds at run time) and libdtx.so (what `cc -ldtx`
+# finds) link to it. LIBDIR: lib, or a multiarch lib/x86_64-linux-gnu (the
+# Debian packages). The units and /etc/dtx examples: install-system
+# (packaging/packaging.mk).
+LIBDIR ?= $(PREFIX)/lib
+install: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(BUILD)/bin/dtxctl $(BUILD)/bin/dtx-gateway $(VERSION_H) install-system
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include/dtx
 	install -m 755 $(DTXD) $(DESTDIR)$(PREFIX)/bin/dtxd
 	install -m 755 $(BUILD)/bin/dtxctl $(DESTDIR)$(PREFIX)/bin/dtxctl
 	install -m 755 $(BUILD)/bin/dtx-gateway $(DESTDIR)$(PREFIX)/bin/dtx-gateway
-	install -m 644 $(LIBDTX_A) $(DESTDIR)$(PREFIX)/lib/libdtx.a
-	rm -f $(DESTDIR)$(PREFIX)/lib/libdtx.so $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
-	install -m 755 $(LIBDTX_SO) $(DESTDIR)$(PREFIX)/lib/libdtx.so.$(DTX_VERSION)
-	ln -s libdtx.so.$(DTX_VERSION) $(DESTDIR)$(PREFIX)/lib/libdtx.so.0
-	ln -s libdtx.so.0 $(DESTDIR)$(PREFIX)/lib/libdtx.so
+	install -m 644 $(LIBDTX_A) $(DESTDIR)$(LIBDIR)/libdtx.a
+	rm -f $(DESTDIR)$(LIBDIR)/libdtx.so $(DESTDIR)$(LIBDIR)/libdtx.so.$(DTX_SOVERSION)
+	install -m 644 $(LIBDTX_SO) $(DESTDIR)$(LIBDIR)/libdtx.so.$(DTX_VERSION)
+	ln -s libdtx.so.$(DTX_VERSION) $(DESTDIR)$(LIBDIR)/libdtx.so.$(DTX_SOVERSION)
+	ln -s libdtx.so.$(DTX_SOVERSION) $(DESTDIR)$(LIBDIR)/libdtx.so
 	install -m 644 $(PUBLIC_HEADERS) $(DESTDIR)$(PREFIX)/include/dtx/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|0.1.0|g' participant-sdk/libdtx.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
-	chmod 644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/libdtx.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(DTX_VERSION)|g' \
+	    participant-sdk/libdtx.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libdtx.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/libdtx.pc
 
 clean:
 	rm -rf build build-san build-tsan build-fuzz

@@ -1,6 +1,10 @@
 /*
  * main.c — dtxd: load options, wait for the log database, apply
  * migrations, serve until SIGTERM (SIGHUP re-reads the CURVE allow-list).
+ * `dtxd --version` prints the version (VERSION, through dtx/version.h).
+ * Under systemd (Type=notify, dtx/notify.h) it says READY=1 only once the
+ * log is connected and the node lease is held (dtx_loop_init returned),
+ * STOPPING=1 when it stops, and STATUS= while it waits.
  * Exit codes: 0 clean stop, 1 runtime failure (also: --db-wait-ms passed
  * without the database), 2 bad configuration (also found at start: a
  * conninfo libpq cannot parse, key files, a listener that cannot bind, an
@@ -27,6 +31,8 @@
 #include "engine/coord.h"
 #include "dtx/log.h"
 #include "dtx/migrate.h"
+#include "dtx/notify.h"
+#include "dtx/version.h"
 #include "log/pgconn.h"
 #include "loop.h"
 
@@ -107,6 +113,10 @@ int main(int argc, char **argv)
 {
     char err[512] = "";
     dtx_log_set_handler(dtx_log_stderr, "dtxd");
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("dtxd %s\n", DTX_VERSION_STRING);
+        return 0;
+    }
     int rc = dtx_coord_config_load(&s_co.cfg, argc, argv, err, sizeof err);
     if (rc == 1)
         return 0;
@@ -130,9 +140,12 @@ int main(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    dtx_notify_status("waiting for the log database");
     PGconn *conn = s_wait_for_log(s_co.cfg.db, s_co.cfg.db_wait_ms);
-    if (!conn) /* stopped while waiting: a clean stop, unless migrations were the job */
+    if (!conn) { /* stopped while waiting: a clean stop, unless migrations were the job */
+        dtx_notify_stopping(NULL);
         return s_co.stop && !s_co.cfg.migrate_only ? 0 : 1;
+    }
     rc = s_migrate(conn);
     PQfinish(conn);
     if (rc != 0)
@@ -140,8 +153,11 @@ int main(int argc, char **argv)
     if (s_co.cfg.migrate_only)
         return 0;
 
+    dtx_notify_status("binding, taking the node lease");
     rc = dtx_loop_init(&s_co);
     if (rc == 0) {
+        if (dtx_notify_ready("serving: node %s, lease held", s_co.cfg.node_id) != 0)
+            dtx_log_warn("cannot notify the service manager", "state=READY");
         rc = dtx_loop_run(&s_co);
     } else {
         dtx_log_error("start failed", "error=\"%s\"", DTX_Q(dtx_strerror(rc)));
@@ -151,6 +167,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    dtx_notify_stopping("stopping");
     dtx_log_info("stopping", "begun=%llu committed=%llu aborted=%llu",
                  (unsigned long long)s_co.stats.begun, (unsigned long long)s_co.stats.committed,
                  (unsigned long long)s_co.stats.aborted);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/install/check.sh — `make install` delivers a usable SDK: installs
 # into a scratch DESTDIR with PREFIX=/usr (dtxd, dtxctl, dtx-gateway, the
-# library and its links), then builds a program against the installed
+# library and its links, the systemd units, /etc/dtx examples, man pages;
+# the version everywhere is VERSION's), then builds a program against the installed
 # headers and library found through the installed pkg-config file only
 # (static and shared), and runs it; checks that libdtx writes nothing to
 # stderr by itself and that the samples include only installed headers;
@@ -17,22 +18,39 @@ extra=""
 [ "$TSAN" = 1 ] && extra="-fsanitize=thread"
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 BUILD=${BUILD:-build}
+version=$(cat "$ROOT/VERSION")
+major=${version%%.*}
 dest=$(mktemp -d /tmp/dtx-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
-for f in bin/dtxd bin/dtxctl bin/dtx-gateway lib/libdtx.a lib/libdtx.so lib/libdtx.so.0 \
-         lib/libdtx.so.0.1.0 lib/pkgconfig/libdtx.pc \
-         include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h include/dtx/logging.h; do
+for f in bin/dtxd bin/dtxctl bin/dtx-gateway lib/libdtx.a lib/libdtx.so lib/libdtx.so.$major \
+         lib/libdtx.so.$version lib/pkgconfig/libdtx.pc \
+         include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h \
+         include/dtx/logging.h include/dtx/version.h \
+         lib/systemd/system/dtxd.service lib/systemd/system/dtx-gateway.service \
+         share/man/man8/dtxd.8 share/man/man8/dtx-gateway.8 share/man/man1/dtxctl.1; do
     [ -e "$dest/usr/$f" ] || { echo "install: missing $f" >&2; exit 1; }
 done
+for f in dtxd.env gateway.json; do
+    [ -f "$dest/etc/dtx/$f" ] || { echo "install: missing /etc/dtx/$f (PREFIX=/usr)" >&2; exit 1; }
+done
 # The links a linker and the loader need: libdtx.so (-ldtx) and the
-# soname libdtx.so.0, both to the one file.
-[ "$(readlink "$dest/usr/lib/libdtx.so")" = libdtx.so.0 ] &&
-[ "$(readlink "$dest/usr/lib/libdtx.so.0")" = libdtx.so.0.1.0 ] &&
-[ -f "$dest/usr/lib/libdtx.so.0.1.0" ] && [ ! -L "$dest/usr/lib/libdtx.so.0.1.0" ] || {
-    echo "install: want libdtx.so -> libdtx.so.0 -> libdtx.so.0.1.0 (a file)" >&2; exit 1; }
-soname=$(readelf -d "$dest/usr/lib/libdtx.so.0.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = libdtx.so.0 ] || { echo "install: libdtx's soname is '$soname', not libdtx.so.0" >&2; exit 1; }
+# soname libdtx.so.MAJOR, both to the one file.
+[ "$(readlink "$dest/usr/lib/libdtx.so")" = "libdtx.so.$major" ] &&
+[ "$(readlink "$dest/usr/lib/libdtx.so.$major")" = "libdtx.so.$version" ] &&
+[ -f "$dest/usr/lib/libdtx.so.$version" ] && [ ! -L "$dest/usr/lib/libdtx.so.$version" ] || {
+    echo "install: want libdtx.so -> libdtx.so.$major -> libdtx.so.$version (a file)" >&2; exit 1; }
+soname=$(readelf -d "$dest/usr/lib/libdtx.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = "libdtx.so.$major" ] || {
+    echo "install: libdtx's soname is '$soname', not libdtx.so.$major" >&2; exit 1; }
+# One version everywhere: VERSION, the programs, the header, the .pc file.
+for b in dtxd dtxctl dtx-gateway; do
+    [ "$("$dest/usr/bin/$b" --version)" = "$b $version" ] || {
+        echo "install: $b --version does not say '$b $version'" >&2; exit 1; }
+done
+grep -qx "#define DTX_VERSION_STRING \"$version\"" "$dest/usr/include/dtx/version.h" &&
+grep -qx "Version: $version" "$dest/usr/lib/pkgconfig/libdtx.pc" || {
+    echo "install: dtx/version.h or libdtx.pc does not carry version $version" >&2; exit 1; }
 "$dest/usr/bin/dtx-gateway" --help >/dev/null 2>&1 || {
     echo "install: the installed dtx-gateway does not run (--help)" >&2; exit 1; }
 grep -qx 'prefix=/usr' "$dest/usr/lib/pkgconfig/libdtx.pc" || {
@@ -71,10 +89,26 @@ cc -E $cflags "$dest/api.c" | awk -v dir="$prefix/include/" '
     /^# [0-9]+ "/ { f = $3; gsub(/"/, "", f); keep = (index(f, dir) == 1); next }
     keep' > "$dest/api.i"
 declared=$(grep -oE '\bdtx_[A-Za-z0-9_]+[[:space:]]*\(' "$dest/api.i" | sed -E 's/[[:space:]]*\($//' | sort -u)
-exported=$(nm -D --defined-only "$prefix/lib/libdtx.so" | awk 'NF >= 2 { print $NF }' | sort -u)
+# Every export carries the version node DTX_1 (the default version, @@);
+# the node itself is an absolute symbol, not a function.
+exported_versioned=$(nm -D --defined-only "$prefix/lib/libdtx.so" | awk 'NF >= 3 && $2 != "A" { print $NF }' | sort -u)
+exported=$(echo "$exported_versioned" | sed 's/@.*//' | sort -u)
+unversioned=$(echo "$exported_versioned" | grep -v '@@DTX_1$' | tr '\n' ' ' || true)
+[ -z "$unversioned" ] || {
+    echo "install: libdtx.so exports symbols outside the version node DTX_1: $unversioned" >&2; exit 1; }
+# participant-sdk/libdtx.map lists exactly those names.
+mapped=$(sed -e 's|/\*.*\*/||' -e '/\/\*/,/\*\//d' "$ROOT/participant-sdk/libdtx.map" |
+         grep -oE '^[[:space:]]*dtx_[A-Za-z0-9_]+;' | tr -d ' ;\t' | sort -u)
 [ "$(echo "$declared" | wc -w)" -ge 30 ] || {
     echo "install: found only $(echo "$declared" | wc -w) functions in the installed headers; the header parse is broken" >&2
     exit 1; }
+unmapped=$(comm -23 <(echo "$declared") <(echo "$mapped") | tr '\n' ' ')
+stale=$(comm -13 <(echo "$declared") <(echo "$mapped") | tr '\n' ' ')
+if [ -n "$unmapped" ] || [ -n "$stale" ]; then
+    [ -z "$unmapped" ] || echo "install: functions the installed headers declare that participant-sdk/libdtx.map does not list (add them to a version node: a new one, DTX_1.1, if DTX_1 was released): $unmapped" >&2
+    [ -z "$stale" ] || echo "install: participant-sdk/libdtx.map lists functions no installed header declares: $stale" >&2
+    exit 1
+fi
 undeclared=$(comm -13 <(echo "$declared") <(echo "$exported") | tr '\n' ' ')
 unexported=$(comm -23 <(echo "$declared") <(echo "$exported") | tr '\n' ' ')
 if [ -n "$undeclared" ] || [ -n "$unexported" ]; then
@@ -82,7 +116,7 @@ if [ -n "$undeclared" ] || [ -n "$unexported" ]; then
     [ -z "$unexported" ] || echo "install: functions the installed headers declare that libdtx.so does not export (DTX_EXPORT missing on the declaration?): $unexported" >&2
     exit 1
 fi
-echo "install: libdtx.so exports the $(echo "$exported" | wc -w) functions its installed headers declare, nothing else"
+echo "install: libdtx.so exports the $(echo "$exported" | wc -w) functions its installed headers declare and libdtx.map lists, all at DTX_1, nothing else"
 cc -std=c11 -Wall -Werror $extra $cflags "$dest/app.c" -o "$dest/app-shared" $(pkg-config --libs libdtx)
 LD_LIBRARY_PATH="$prefix/lib" "$dest/app-shared"
 cc -std=c11 -Wall -Werror $extra $cflags "$dest/app.c" -o "$dest/app-static" \
@@ -167,4 +201,4 @@ else
     readme=""
     echo "install: README's Run it yourself skipped (SAN=$SAN TSAN=$TSAN)"
 fi
-echo "install: ok (headers, static and shared library with its links, pkg-config file, dtxd, dtxctl, dtx-gateway$readme)"
+echo "install: ok (headers, static and shared library with its links, pkg-config file, dtxd, dtxctl, dtx-gateway, units, /etc/dtx examples, man pages, version $version$readme)"

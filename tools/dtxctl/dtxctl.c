@@ -13,6 +13,7 @@
  *   dtxctl [options] status GID
  *   dtxctl keygen FILE [--server-key KEY | --server-key-file FILE2]
  *   dtxctl keygen --show FILE
+ *   dtxctl --version
  *
  * commit and rollback are the operator's force-commit / force-rollback
  * (dtxd allows them only where they are safe); end is the initiator's.
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/version.h"
 #include "dtxctl.h"
 
 static void s_usage(FILE *f)
@@ -60,6 +62,7 @@ static void s_usage(FILE *f)
           "                                             coordinator's public key): prints its\n"
           "                                             public key; no server needed\n"
           "  keygen --show FILE                         FILE's public key\n"
+          "  --version                                  print dtxctl's version\n"
           "env: DTX_URL, DTX_TOKEN, DTX_TOKEN_FILE\n"
           "exit: 0 ok, 1 refused or not found (keygen: file unreadable, unwritable or\n"
           "      existing), 2 usage, 3 unreachable or server error\n",
@@ -267,7 +270,8 @@ int main(int argc, char **argv)
         { "url", required_argument, NULL, 'u' },    { "token", required_argument, NULL, 't' },
         { "token-file", required_argument, NULL, 'f' }, { "cacert", required_argument, NULL, 'c' },
         { "timeout", required_argument, NULL, 'T' }, { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
     };
     dtxctl_t c;
     memset(&c, 0, sizeof c);
@@ -286,6 +290,7 @@ int main(int argc, char **argv)
         case 'T': c.timeout_s = atol(optarg); break;
         case 'j': c.json = 1; break;
         case 'h': s_usage(stdout); return DTXCTL_OK;
+        case 'V': printf("dtxctl %s\n", DTX_VERSION_STRING); return DTXCTL_OK;
         default: s_usage(stderr); return DTXCTL_USAGE;
         }
     }

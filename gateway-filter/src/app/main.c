@@ -21,6 +21,10 @@
  * line, as dtxctl reads it) give the bearer token for dtxd's admin
  * /metrics, over dtxd.admin_token; a token file that cannot be read is a
  * configuration error.
+ * --version prints the version (VERSION, through dtx/version.h). Under
+ * systemd (Type=notify, dtx/notify.h): READY=1 once both listen (after the
+ * ready file), RELOADING=1 ... READY=1 around a SIGHUP reload, STOPPING=1
+ * on stop.
  * SIGHUP reloads FILE (as PUT /config would, refusing a change of a
  * listen address, which needs a restart); SIGTERM/SIGINT stop: no new
  * connections, requests in flight get up to --grace-ms, then exit 0.
@@ -39,6 +43,8 @@
 #include "dtx/types.h"
 #include "dtx/config.h"
 #include "dtx/log.h"
+#include "dtx/notify.h"
+#include "dtx/version.h"
 #include "app/gw_admin.h"
 #include "config/gw_config.h"
 #include "config/gw_config_admin.h"
@@ -123,6 +129,7 @@ static void s_usage(FILE *out)
         fprintf(out, "  --%-22s %s [%s]\n", flag, o->help, env);
     }
     fprintf(out, "  --%-22s %s\n", "help", "print this text");
+    fprintf(out, "  --%-22s %s\n", "version", "print the version");
     fprintf(out, "\nPrecedence: command line > environment > default.\n"
                  "Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration or "
                  "command line.\n");
@@ -187,6 +194,9 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             s_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("dtx-gateway %s\n", DTX_VERSION_STRING);
             return 0;
         }
     if (getenv("DTX_GW_CONFIG")) {
@@ -308,15 +318,20 @@ int main(int argc, char **argv)
         dtx_log_error("cannot write ready file", "path=%s", s_ready_file);
         goto out;
     }
+    if (dtx_notify_ready("listening: port %d, admin port %d", dtx_gw_server_port(server),
+                         dtx_gw_admin_port(admin)) != 0)
+        dtx_log_warn("cannot notify the service manager", "state=READY");
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig != SIGHUP)
             break;
+        dtx_notify_reloading();
         dtx_gw_config_t *next = dtx_gw_config_load(s_config, err, sizeof err);
         if (!next) {
             dtx_log_error("reload refused", "detail=\"%s\"", DTX_Q(err));
+            dtx_notify_ready("reload refused: configuration invalid, the previous one serves");
             continue;
         }
         dtx_gw_runtime_t *running = dtx_gw_current_acquire(&current);
@@ -327,15 +342,21 @@ int main(int argc, char **argv)
             dtx_log_error("reload refused", "field=%s detail=\"bound at start: a restart "
                           "applies it\"", field);
             dtx_gw_config_destroy(&next);
+            dtx_notify_ready("reload refused: %s needs a restart", field);
             continue;
         }
         if (dropped && !admin_token_given)
             dtx_log_warn("reload removes admin.token", "detail=\"the admin API refuses "
                          "/config calls until a token is set again\"");
         uint64_t gen = 0;
-        if (dtx_gw_current_apply(&current, next, &gen) == 0)
+        if (dtx_gw_current_apply(&current, next, &gen) == 0) {
             dtx_log_info("configuration reloaded", "generation=%llu", (unsigned long long)gen);
+            dtx_notify_ready("listening: configuration generation %llu", (unsigned long long)gen);
+        } else {
+            dtx_notify_ready("reload failed: the previous configuration serves");
+        }
     }
+    dtx_notify_stopping("stopping: %d requests in flight", dtx_gw_server_in_flight(server));
     dtx_log_info("stopping", "in_flight=%d", dtx_gw_server_in_flight(server));
     status = 0;
 out:

@@ -118,12 +118,16 @@
 
 #include "dtx/logging.h"
 #include "dtx/types.h"
+#include "dtx/version.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define DTX_VERSION_STRING "0.1.0"
+/* The version of the libdtx this program runs with ("1.0.0"; static
+ * text). DTX_VERSION_STRING (dtx/version.h) is the one it was compiled
+ * against. */
+DTX_EXPORT const char *dtx_version(void);
 
 /* ------------------------------------------------------------------ */
 /* Initiator side                                                      */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "filters/gw_route.h"
+#include "core/gw_jwt.h"
 #include "filters/gw_rules.h"
 #include "core/gw_clock.h"
 #include "limits/gw_dtxd_reading.h"
@@ -101,6 +102,9 @@ static void s_route(const dtx_gw_route_stats_t *r, void *arg)
           r->name, (unsigned long long)atomic_load(&r->txn_committed),
           r->name, (unsigned long long)atomic_load(&r->txn_rolled_back),
           r->name, (unsigned long long)atomic_load(&r->txn_begin_failed));
+    for (int k = 1; k < DTX_GW_AUTH_NREASONS; k++)
+        s_put(o, "dtx_gw_auth_failures_total{route=\"%s\",reason=\"%s\"} %llu\n", r->name,
+              dtx_gw_auth_reason(k), (unsigned long long)atomic_load(&r->auth_failures[k]));
     for (int k = 0; k < DTX_GW_LATENCY_BUCKETS; k++)
         s_put(o, "dtx_gw_upstream_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", r->name,
               (double)dtx_gw_stats_bucket_us(k) / 1e6,

@@ -23,6 +23,14 @@ int dtx_gw_config_rule_index(const dtx_gw_config_t *self, const char *name)
     return -1;
 }
 
+int dtx_gw_config_consumer_index(const dtx_gw_config_t *self, const char *name)
+{
+    for (int i = 0; name && i < self->nconsumers; i++)
+        if (strcmp(self->consumers[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
 static void s_free_strings(char **v, int n)
 {
     for (int i = 0; v && i < n; i++)
@@ -70,7 +78,28 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
         free(r->fallback_body);
         free(r->fallback_content_type);
         free(r->fallback_pool);
+        free(r->key_header);
+        free(r->key_query);
+        s_free_strings(r->jwt, r->njwt);
+        free(r->jwt_index);
     }
+    for (int i = 0; cfg->consumers && i < cfg->nconsumers; i++) {
+        free(cfg->consumers[i].name);
+        s_free_strings(cfg->consumers[i].routes, cfg->consumers[i].nroutes);
+    }
+    for (int i = 0; cfg->jwts && i < cfg->njwts; i++) {
+        dtx_gw_jwt_cfg_t *j = &cfg->jwts[i];
+        free(j->name);
+        free(j->issuer);
+        free(j->audience);
+        free(j->claim);
+        dtx_gw_jwt_keyset_unref(&j->keys);
+        dtx_gw_jwks_destroy(&j->jwks);
+    }
+    free(cfg->consumers);
+    free(cfg->apikeys);
+    free(cfg->jwts);
+    free(cfg->consumer_header);
     free(cfg->pools);
     free(cfg->rules);
     free(cfg->routes);

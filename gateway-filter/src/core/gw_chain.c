@@ -103,4 +103,6 @@ void dtx_gw_req_fini(dtx_gw_req_t *req)
     req->body = NULL;
     free(req->reply.body);
     req->reply.body = NULL;
+    free(req->query_owned);
+    req->query_owned = NULL;
 }

@@ -3,6 +3,7 @@
  *
  *   edge        X-Request-Id (kept, or made), per-route metrics at the end
  *   route       finds the route (404 when none)
+ *   auth        who calls: API key or JWT, the consumer (401/403)
  *   validate    size, headers, content type, JSON fields (400/413/415)
  *   admission   rate, concurrency, breaker, adaptive (429/503/fallback)
  *   transaction BEGIN / COMMIT / ROLLBACK at dtxd

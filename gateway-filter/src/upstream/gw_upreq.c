@@ -34,6 +34,7 @@ int dtx_gw_hop_by_hop(const char *name)
 }
 
 typedef struct {
+    const dtx_gw_req_t *req;
     dtx_gw_buf_t *b;
     const char   *connection;   /* Connection header value */
     int           failed;
@@ -52,7 +53,9 @@ static void s_visit(const char *name, const char *value, void *arg)
     if (dtx_gw_hop_by_hop(name) || dtx_gw_header_listed(c->connection, name) ||
         strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Expect") == 0 ||
         strcasecmp(name, "X-Forwarded-For") == 0 || strcasecmp(name, "Dtx-Gid") == 0 ||
-        strcasecmp(name, "Dtx-Deadline") == 0 || strpbrk(value, "\r\n"))
+        strcasecmp(name, "Dtx-Deadline") == 0 || strpbrk(value, "\r\n") ||
+        (c->req->consumer_header && strcasecmp(name, c->req->consumer_header) == 0) ||
+        (c->req->drop_header && strcasecmp(name, c->req->drop_header) == 0))
         return;
     s_line(c, name, value);
 }
@@ -67,7 +70,7 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
                       int64_t body_length)
 {
     b->len = 0;
-    s_hdr_ctx_t c = { b, req->header(req->header_ctx, "Connection"), 0 };
+    s_hdr_ctx_t c = { req, b, req->header(req->header_ctx, "Connection"), 0 };
     char v[64];
     if (dtx_gw_buf_str(b, req->method) < 0 || dtx_gw_buf_add(b, " ", 1) < 0 ||
         dtx_gw_buf_str(b, t->url + t->addr.base_off) < 0 || dtx_gw_buf_str(b, req->path) < 0 ||
@@ -89,6 +92,8 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
     }
     if (!req->header(req->header_ctx, "X-Request-Id"))
         s_line(&c, "X-Request-Id", req->request_id);
+    if (req->consumer_header && req->consumer[0])
+        s_line(&c, req->consumer_header, req->consumer);
     if (req->txn_state == 1) {
         s_line(&c, "Dtx-Gid", req->gid);
         snprintf(v, sizeof v, "%lld", (long long)req->deadline_ms);

@@ -6,11 +6,13 @@
  *   the client's headers, minus hop-by-hop ones (Connection and the
  *     headers it names, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding,
  *     Upgrade), Content-Length and Expect (recomputed / not relayed), the
- *     gateway's own (X-Forwarded-For, Dtx-Gid, Dtx-Deadline) and any value
- *     holding CR or LF
+ *     gateway's own (X-Forwarded-For, Dtx-Gid, Dtx-Deadline, the consumer
+ *     header req->consumer_header), req->drop_header (an API key) and any
+ *     value holding CR or LF
  *   Host: the target's host[:port] when the client sent none
  *   X-Forwarded-For: the client's list, then the client's address
  *   X-Request-Id: the request id, when the client sent none
+ *   req->consumer_header: req->consumer, when the caller was identified
  *   Dtx-Gid, Dtx-Deadline: on a transaction begun by the gateway
  *   Content-Length: N, or Transfer-Encoding: chunked for a streamed body
  *     of unknown length

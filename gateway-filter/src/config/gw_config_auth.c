@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -80,6 +81,12 @@ static char *s_slurp(const char *path, size_t *len, char *why, size_t whylen)
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(why, whylen, "cannot read \"%s\": %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        snprintf(why, whylen, "\"%s\" is not a regular file", path);
         return NULL;
     }
     size_t cap = 1 << 20;

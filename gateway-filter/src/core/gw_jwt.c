@@ -595,7 +595,7 @@ static int s_read_file(const char *path, char **text, size_t *len, struct stat *
     FILE *f = fopen(path, "rb");
     if (!f)
         return DTX_EIO;
-    if (fstat(fileno(f), st) < 0 || st->st_size > (1 << 20)) {
+    if (fstat(fileno(f), st) < 0 || !S_ISREG(st->st_mode) || st->st_size > (1 << 20)) {
         fclose(f);
         return DTX_ETOOBIG;
     }
@@ -623,7 +623,7 @@ static int s_jwks_load(const char *path, dtx_gw_jwt_keyset_t **ks, struct stat *
     int rc = s_read_file(path, &text, &len, st);
     if (rc < 0) {
         snprintf(err, errlen, "cannot read: %s", rc == DTX_EIO ? strerror(errno)
-                                                  : "larger than 1 MiB or out of memory");
+                                                  : "not a regular file, larger than 1 MiB or out of memory");
         return DTX_ECONFIG;
     }
     rc = dtx_gw_jwt_keyset_jwks(ks, text, len, err, errlen);

@@ -137,6 +137,14 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
         s_rule_ctx_t c = { &o, r };
         dtx_gw_rule_each(r, s_rule_key, &c);
     }
+    for (int i = 0; rt && i < rt->cfg->njwts; i++) {
+        const dtx_gw_jwks_t *jw = rt->cfg->jwts[i].jwks;
+        if (jw)
+            s_put(&o, "dtx_gw_jwks_reloads_total{jwt=\"%s\"} %llu\n"
+                      "dtx_gw_jwks_reload_errors_total{jwt=\"%s\"} %llu\n",
+                  rt->cfg->jwts[i].name, (unsigned long long)atomic_load(&jw->reloads),
+                  rt->cfg->jwts[i].name, (unsigned long long)atomic_load(&jw->reload_errors));
+    }
     int64_t now = dtx_gw_now_us();
     /* The dtxd_inflight signal: the gauges only while there is a reading. */
     dtx_gw_dtxd_reading_t reading = { 0, 0 };

@@ -116,6 +116,30 @@ typedef struct dtx_gw_split {
     int   weight;
 } dtx_gw_split_t;
 
+/* Header edits of a transform: remove these names, then set (replace)
+ * and add; values are templates (core/gw_vars.h). */
+typedef struct dtx_gw_header_edits {
+    char **remove;
+    int    nremove;
+    char **set_names, **set_values;
+    int    nset;
+    char **add_names, **add_values;
+    int    nadd;
+} dtx_gw_header_edits_t;
+
+/* A route's "transform" (gw_config_transform.c). */
+typedef struct dtx_gw_transform_cfg {
+    dtx_gw_header_edits_t request;     /* headers sent upstream */
+    dtx_gw_header_edits_t response;    /* headers sent to the client */
+    char  *path_prefix;                /* rewrite: this prefix of the path ... */
+    char  *path_regex;                 /* ... or this POSIX extended regex ... */
+    void  *path_re;                    /* (regex_t *) compiled */
+    char  *path_replace;               /* ... becomes this (\1..\9 with a regex) */
+    char **json_fields;                /* answer JSON: top-level fields kept or dropped */
+    int    njson_fields;
+    int    json_keep;                  /* 1 keep the listed, 0 drop them */
+} dtx_gw_transform_cfg_t;
+
 typedef struct dtx_gw_route_cfg {
     char   *name;
     char  **methods;        /* empty: any */
@@ -156,6 +180,7 @@ typedef struct dtx_gw_route_cfg {
     char  **jwt;            /* names of "jwt" verifiers accepted */
     int    *jwt_index;      /* their index in cfg->jwts */
     int     njwt;
+    dtx_gw_transform_cfg_t *transform;  /* NULL: none */
 } dtx_gw_route_cfg_t;
 
 /* A consumer: who calls (gw_config_auth.c). */

@@ -105,4 +105,6 @@ void dtx_gw_req_fini(dtx_gw_req_t *req)
     req->reply.body = NULL;
     free(req->query_owned);
     req->query_owned = NULL;
+    free(req->path_owned);
+    req->path_owned = NULL;
 }

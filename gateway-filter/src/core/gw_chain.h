@@ -48,6 +48,7 @@ struct dtx_gw_runtime;
 struct dtx_gw_route;
 struct dtx_gw_rule;
 struct dtx_gw_pool;
+struct dtx_gw_transform_cfg;
 
 typedef const char *(*dtx_gw_header_fn)(void *ctx, const char *name);
 typedef void (*dtx_gw_header_visit_fn)(const char *name, const char *value, void *arg);
@@ -106,6 +107,9 @@ typedef struct dtx_gw_req {
     const char *consumer_header;      /* sent upstream = consumer; client copies always dropped */
     const char *drop_header;          /* a client header not sent upstream (the API key's) */
     char       *query_owned;          /* query without the API key (query points here) */
+    /* Transforms (filters/gw_transform.c). */
+    const struct dtx_gw_transform_cfg *transform; /* the route's, or NULL */
+    char       *path_owned;           /* the rewritten path (path points here) */
 
     /* The outcome. */
     int         sent;                 /* the upstream call went out */

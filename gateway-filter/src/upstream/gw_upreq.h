@@ -13,6 +13,8 @@
  *   X-Forwarded-For: the client's list, then the client's address
  *   X-Request-Id: the request id, when the client sent none
  *   req->consumer_header: req->consumer, when the caller was identified
+ *   the route transform's request headers: its "remove" and "set" names
+ *     dropped from the client's, then "set" and "add" (templates expanded)
  *   Dtx-Gid, Dtx-Deadline: on a transaction begun by the gateway
  *   Content-Length: N, or Transfer-Encoding: chunked for a streamed body
  *     of unknown length

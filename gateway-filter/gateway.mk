@@ -11,9 +11,11 @@
 # tests/unit/test_gw_*.c and tests/integration/test_gateway*.c link without
 # any change to the top-level Makefile.
 
-GW_PKGS      := libmicrohttpd libcurl
+# libcrypto (OpenSSL, Debian libssl-dev): SHA-256 of API keys, JWT
+# signatures (gateway-filter/src/core/gw_apikey.c, gw_jwt.c).
+GW_PKGS      := libmicrohttpd libcurl libcrypto
 GW_CFLAGS    := $(shell pkg-config --cflags $(GW_PKGS) 2>/dev/null)
-GW_LIBS      := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
+GW_LIBS      := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl -lcrypto)
 # The folders of gateway-filter/src, lowest first (gateway-filter/README.md
 # says which may include which). Includes name the folder:
 # #include "core/gw_clock.h", with -Igateway-filter/src.

@@ -6,7 +6,7 @@
 #   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 BENCH_RATE=1000 BENCH_ROUNDS=3   (defaults)
 #   BENCH_RATE_SECONDS=10                                                 (default)
 #
-# Needs: nginx (Debian's nginx-light is enough), wrk, and the built
+# Needs: nginx (Debian's nginx-light is enough), wrk, openssl, and the built
 # $BUILD/bin/dtx-gateway and $BUILD/tests/gw-upstream.
 #
 # 1. Throughput and latency: wrk drives, for BENCH_SECONDS each,
@@ -14,8 +14,12 @@
 #      nginx    nginx proxy_pass, keep-alive upstream, one worker per core
 #      gateway  dtx-gateway with a rate-limit rule (set high enough never to
 #               refuse) and a circuit breaker on the route
-#    in BENCH_ROUNDS rounds, interleaved (each round runs all three, the
-#    proxies' order alternating), at saturation (wrk -c BENCH_CONNECTIONS)
+#      apikey   the same route with an API key check (X-Api-Key; SHA-256
+#               and a lookup among the consumers' digests)
+#      jwt      the same route with an RS256 JWT verification (2048-bit
+#               key; Authorization: Bearer, a token made with openssl)
+#    in BENCH_ROUNDS rounds, interleaved (each round runs all five, the
+#    order of nginx and gateway alternating, apikey and jwt after them), at saturation (wrk -c BENCH_CONNECTIONS)
 #    and at light load (wrk -t1 -c4). Prints every run with the CPU that
 #    other processes of the machine used meanwhile ("other CPU", in cores:
 #    a busy machine skews a round), then medians and min–max over the
@@ -49,7 +53,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 GW_ARGS=${BENCH_GATEWAY_ARGS:-}
 CORES=$(nproc)
 
-for tool in nginx wrk; do
+for tool in nginx wrk openssl sha256sum; do
     command -v "$tool" >/dev/null || { echo "bench/gateway: $tool is not installed (scripts/deps.sh)" >&2; exit 2; }
 done
 for bin in "$B/bin/dtx-gateway" "$B/tests/gw-upstream"; do
@@ -115,6 +119,18 @@ NGX
 nginx -c "$WORK/nginx.conf" -p "$WORK/nginx" >"$WORK/nginx.log" 2>&1 &
 pids+=($!)
 
+# Identity rows: one API key check (SHA-256 + lookup) and one RS256 JWT
+# verification per request, on routes otherwise like "bench".
+API_KEY=bench-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+KEY_SHA=$(printf %s "$API_KEY" | sha256sum | cut -d' ' -f1)
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/jwt.key" 2>/dev/null
+openssl pkey -in "$WORK/jwt.key" -pubout -out "$WORK/jwt.pub"
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+JWT_H=$(printf '{"alg":"RS256","typ":"JWT"}' | b64url)
+JWT_P=$(printf '{"sub":"bench","exp":%d}' $(( $(date +%s) + 86400 )) | b64url)
+JWT_S=$(printf '%s.%s' "$JWT_H" "$JWT_P" | openssl dgst -sha256 -sign "$WORK/jwt.key" -binary | b64url)
+JWT="$JWT_H.$JWT_P.$JWT_S"
+
 cat >"$WORK/gw.json" <<GW
 {
   "listen": "127.0.0.1:0",
@@ -131,8 +147,14 @@ cat >"$WORK/gw.json" <<GW
     { "name": "bench", "match": { "prefix": "/" }, "pool": "bench",
       "rules": [ "wide-open", "breaker" ] },
     { "name": "limited", "match": { "prefix": "/limited" }, "pool": "bench",
-      "rules": [ "limit" ] }
-  ]
+      "rules": [ "limit" ] },
+    { "name": "apikey", "match": { "prefix": "/apikey" }, "pool": "bench",
+      "rules": [ "wide-open", "breaker" ], "auth": { "api_key": {} } },
+    { "name": "jwt", "match": { "prefix": "/jwt" }, "pool": "bench",
+      "rules": [ "wide-open", "breaker" ], "auth": { "jwt": "bench-rs256" } }
+  ],
+  "consumers": [ { "name": "bench", "api_keys": [ { "key_sha256": "$KEY_SHA" } ] } ],
+  "jwt": [ { "name": "bench-rs256", "algorithm": "RS256", "public_key_file": "$WORK/jwt.pub" } ]
 }
 GW
 "$B/bin/dtx-gateway" --config "$WORK/gw.json" --log-level warn $GW_ARGS \
@@ -180,12 +202,14 @@ proxy_pids() {  # proxy_pids NAME: the processes serving that path
 # what a request costs, whatever else the machine is doing)
 run() {
     local out b0 o0 b1 o1 w0 w1 c0 c1 pp secs=${3:-$SECS}
+    local -a extra=()
+    [ -n "${4:-}" ] && extra=(-H "$4")   # run NAME URL SECONDS HEADER: one request header
     pp=$(proxy_pids "$1")
     # shellcheck disable=SC2086
     c0=$(cpu_of $pp)
     b0=$(busy); o0=$(ours)
     w0=$(awk '{print $16 + $17}' /proc/$$/stat)   # cutime + cstime of this shell (wrk)
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" --latency "$2")
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" "${extra[@]}" --latency "$2")
     w1=$(awk '{print $16 + $17}' /proc/$$/stat)
     b1=$(busy); o1=$(ours)
     # shellcheck disable=SC2086
@@ -243,6 +267,15 @@ for round in $(seq 1 "$ROUNDS"); do
             eval "R_$who=$RPS"
         done
         record "$load-ratio" "$(awk -v g="$R_gateway" -v n="$R_nginx" 'BEGIN {print g / n}')"
+        for who in apikey jwt; do
+            if [ $who = apikey ]; then run gateway-apikey "http://127.0.0.1:$GW/apikey" "" "X-Api-Key: $API_KEY"
+            else run gateway-jwt "http://127.0.0.1:$GW/jwt" "" "Authorization: Bearer $JWT"; fi
+            G_ERR=$((G_ERR + ${NON2XX:-0}))
+            record "$load-$who-rps" "$RPS"; record "$load-$who-p50" "$P50"; record "$load-$who-p99" "$P99"
+            record "$load-$who-add99" "$(awk -v a="$P99" -v b="$D99" 'BEGIN {print a - b}')"
+            record "$load-$who-other" "$OTHER"
+            record "$load-$who-cpu" "$CPU_US"
+        done
     done
 done
 echo "uptime after: $(uptime)"
@@ -270,6 +303,12 @@ table() {  # table LOAD
     printf '| dtx-gateway (rate limit + breaker on) | %s | %s | %s | %s | %s | %s |\n' \
         "$(cell "$1-gateway-rps")" "$(cell "$1-gateway-p50")" "$(cell "$1-gateway-p99")" \
         "$(cell "$1-gateway-add99")" "$(cell "$1-gateway-cpu")" "$(cell "$1-gateway-other")"
+    printf '| dtx-gateway + one API key check | %s | %s | %s | %s | %s | %s |\n' \
+        "$(cell "$1-apikey-rps")" "$(cell "$1-apikey-p50")" "$(cell "$1-apikey-p99")" \
+        "$(cell "$1-apikey-add99")" "$(cell "$1-apikey-cpu")" "$(cell "$1-apikey-other")"
+    printf '| dtx-gateway + one RS256 JWT verification | %s | %s | %s | %s | %s | %s |\n' \
+        "$(cell "$1-jwt-rps")" "$(cell "$1-jwt-p50")" "$(cell "$1-jwt-p99")" \
+        "$(cell "$1-jwt-add99")" "$(cell "$1-jwt-cpu")" "$(cell "$1-jwt-other")"
     echo
     printf 'throughput ratio gateway / nginx, per round: median %s (target >= 0.80)\n' "$(cell "$1-ratio")"
 }

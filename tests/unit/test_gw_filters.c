@@ -214,7 +214,7 @@ static int s_validate(dtx_gw_runtime_t *rt, s_headers_t *h, const char *body, in
     if (!status) {
         req.body = body ? strdup(body) : NULL;
         req.body_len = body ? strlen(body) : 0;
-        if (dtx_gw_chain_body(dtx_gw_default_chain, 3, &req) == DTX_GW_REPLY)
+        if (dtx_gw_chain_body(dtx_gw_default_chain, 4, &req) == DTX_GW_REPLY)
             status = req.reply.status;
         if (status && !strstr(req.reply.body, "error"))
             status = -1;

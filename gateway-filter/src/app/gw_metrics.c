@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "filters/gw_route.h"
+#include "core/gw_jwt.h"
 #include "filters/gw_rules.h"
 #include "core/gw_clock.h"
 #include "limits/gw_dtxd_reading.h"
@@ -103,6 +104,9 @@ static void s_route(const dtx_gw_route_stats_t *r, void *arg)
           r->name, (unsigned long long)atomic_load(&r->txn_committed),
           r->name, (unsigned long long)atomic_load(&r->txn_rolled_back),
           r->name, (unsigned long long)atomic_load(&r->txn_begin_failed));
+    for (int k = 1; k < DTX_GW_AUTH_NREASONS; k++)
+        s_put(o, "dtx_gw_auth_failures_total{route=\"%s\",reason=\"%s\"} %llu\n", r->name,
+              dtx_gw_auth_reason(k), (unsigned long long)atomic_load(&r->auth_failures[k]));
     for (int k = 0; k < DTX_GW_LATENCY_BUCKETS; k++)
         s_put(o, "dtx_gw_upstream_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", r->name,
               (double)dtx_gw_stats_bucket_us(k) / 1e6,
@@ -138,6 +142,14 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
          * open breakers can rely on existing. */
         if (r->cfg.kind == DTX_GW_RULE_BREAKER)
             s_put(&o, "dtx_gw_breakers_open{rule=\"%s\"} %d\n", r->cfg.name, c.open);
+    }
+    for (int i = 0; rt && i < rt->cfg->njwts; i++) {
+        const dtx_gw_jwks_t *jw = rt->cfg->jwts[i].jwks;
+        if (jw)
+            s_put(&o, "dtx_gw_jwks_reloads_total{jwt=\"%s\"} %llu\n"
+                      "dtx_gw_jwks_reload_errors_total{jwt=\"%s\"} %llu\n",
+                  rt->cfg->jwts[i].name, (unsigned long long)atomic_load(&jw->reloads),
+                  rt->cfg->jwts[i].name, (unsigned long long)atomic_load(&jw->reload_errors));
     }
     int64_t now = dtx_gw_now_us();
     /* The dtxd_inflight signal: the gauges only while there is a reading. */

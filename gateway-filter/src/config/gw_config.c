@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <regex.h>
+
 #include "config/gw_config.h"
 
 int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name)
@@ -23,11 +25,42 @@ int dtx_gw_config_rule_index(const dtx_gw_config_t *self, const char *name)
     return -1;
 }
 
+int dtx_gw_config_consumer_index(const dtx_gw_config_t *self, const char *name)
+{
+    for (int i = 0; name && i < self->nconsumers; i++)
+        if (strcmp(self->consumers[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
 static void s_free_strings(char **v, int n)
 {
     for (int i = 0; v && i < n; i++)
         free(v[i]);
     free(v);
+}
+
+static void s_transform_free(dtx_gw_transform_cfg_t *t)
+{
+    if (!t)
+        return;
+    dtx_gw_header_edits_t *e[2] = { &t->request, &t->response };
+    for (int k = 0; k < 2; k++) {
+        s_free_strings(e[k]->remove, e[k]->nremove);
+        s_free_strings(e[k]->set_names, e[k]->nset);
+        s_free_strings(e[k]->set_values, e[k]->nset);
+        s_free_strings(e[k]->add_names, e[k]->nadd);
+        s_free_strings(e[k]->add_values, e[k]->nadd);
+    }
+    if (t->path_re) {
+        regfree(t->path_re);
+        free(t->path_re);
+    }
+    free(t->path_prefix);
+    free(t->path_regex);
+    free(t->path_replace);
+    s_free_strings(t->json_fields, t->njson_fields);
+    free(t);
 }
 
 void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
@@ -70,7 +103,29 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
         free(r->fallback_body);
         free(r->fallback_content_type);
         free(r->fallback_pool);
+        free(r->key_header);
+        free(r->key_query);
+        s_free_strings(r->jwt, r->njwt);
+        free(r->jwt_index);
+        s_transform_free(r->transform);
     }
+    for (int i = 0; cfg->consumers && i < cfg->nconsumers; i++) {
+        free(cfg->consumers[i].name);
+        s_free_strings(cfg->consumers[i].routes, cfg->consumers[i].nroutes);
+    }
+    for (int i = 0; cfg->jwts && i < cfg->njwts; i++) {
+        dtx_gw_jwt_cfg_t *j = &cfg->jwts[i];
+        free(j->name);
+        free(j->issuer);
+        free(j->audience);
+        free(j->claim);
+        dtx_gw_jwt_keyset_unref(&j->keys);
+        dtx_gw_jwks_destroy(&j->jwks);
+    }
+    free(cfg->consumers);
+    free(cfg->apikeys);
+    free(cfg->jwts);
+    free(cfg->consumer_header);
     free(cfg->pools);
     free(cfg->rules);
     free(cfg->routes);

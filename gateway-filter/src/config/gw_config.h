@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "core/gw_addr.h"
+#include "core/gw_apikey.h"
+#include "core/gw_jwt.h"
 
 #include "limits/gw_adaptive.h"
 #include "limits/gw_breaker.h"
@@ -70,7 +72,7 @@ typedef enum { DTX_GW_RULE_RATE, DTX_GW_RULE_CONCURRENCY, DTX_GW_RULE_BREAKER,
 typedef enum { DTX_GW_ALG_LEAKY, DTX_GW_ALG_TOKEN, DTX_GW_ALG_WARMUP,
                DTX_GW_ALG_QUEUE } dtx_gw_rate_alg_t;
 typedef enum { DTX_GW_KEY_GLOBAL, DTX_GW_KEY_ROUTE, DTX_GW_KEY_CLIENT_IP,
-               DTX_GW_KEY_HEADER } dtx_gw_key_kind_t;
+               DTX_GW_KEY_HEADER, DTX_GW_KEY_CONSUMER } dtx_gw_key_kind_t;
 
 typedef struct dtx_gw_rule_cfg {
     char              *name;
@@ -114,6 +116,30 @@ typedef struct dtx_gw_split {
     int   weight;
 } dtx_gw_split_t;
 
+/* Header edits of a transform: remove these names, then set (replace)
+ * and add; values are templates (core/gw_vars.h). */
+typedef struct dtx_gw_header_edits {
+    char **remove;
+    int    nremove;
+    char **set_names, **set_values;
+    int    nset;
+    char **add_names, **add_values;
+    int    nadd;
+} dtx_gw_header_edits_t;
+
+/* A route's "transform" (gw_config_transform.c). */
+typedef struct dtx_gw_transform_cfg {
+    dtx_gw_header_edits_t request;     /* headers sent upstream */
+    dtx_gw_header_edits_t response;    /* headers sent to the client */
+    char  *path_prefix;                /* rewrite: this prefix of the path ... */
+    char  *path_regex;                 /* ... or this POSIX extended regex ... */
+    void  *path_re;                    /* (regex_t *) compiled */
+    char  *path_replace;               /* ... becomes this (\1..\9 with a regex) */
+    char **json_fields;                /* answer JSON: top-level fields kept or dropped */
+    int    njson_fields;
+    int    json_keep;                  /* 1 keep the listed, 0 drop them */
+} dtx_gw_transform_cfg_t;
+
 typedef struct dtx_gw_route_cfg {
     char   *name;
     char  **methods;        /* empty: any */
@@ -145,7 +171,36 @@ typedef struct dtx_gw_route_cfg {
     int     transactional;
     int64_t txn_timeout_ms;
     dtx_gw_statuses_t commit_on;
+    /* identity ("auth", gw_config_auth.c): auth 0: none */
+    int     auth;
+    int     api_key;        /* API keys accepted */
+    char   *key_header;     /* taken from this header, or NULL */
+    char   *key_query;      /* or this query parameter, or NULL */
+    int     key_strip;      /* the key is not forwarded upstream */
+    char  **jwt;            /* names of "jwt" verifiers accepted */
+    int    *jwt_index;      /* their index in cfg->jwts */
+    int     njwt;
+    dtx_gw_transform_cfg_t *transform;  /* NULL: none */
 } dtx_gw_route_cfg_t;
+
+/* A consumer: who calls (gw_config_auth.c). */
+typedef struct dtx_gw_consumer_cfg {
+    char  *name;
+    char **routes;          /* allow-list of route names */
+    int    nroutes;
+    int    any_route;       /* no "routes" given: every route with auth */
+} dtx_gw_consumer_cfg_t;
+
+/* A JWT verifier: its keys and the claims it checks. */
+typedef struct dtx_gw_jwt_cfg {
+    char                *name;
+    char                *issuer;     /* NULL: not checked */
+    char                *audience;   /* NULL: not checked */
+    char                *claim;      /* names the consumer ("sub") */
+    int64_t              leeway_s;
+    dtx_gw_jwt_keyset_t *keys;       /* a secret or a PEM key, or */
+    dtx_gw_jwks_t       *jwks;       /* a JWKS file re-read on change */
+} dtx_gw_jwt_cfg_t;
 
 typedef struct dtx_gw_config {
     char   *listen;           /* "host:port" of the proxy */
@@ -165,6 +220,15 @@ typedef struct dtx_gw_config {
     int                 nrules;
     dtx_gw_route_cfg_t *routes;
     int                 nroutes;
+    /* identity (gw_config_auth.c) */
+    char               *consumer_header;  /* set to the consumer upstream; client copies dropped */
+    int64_t             jwks_check_ms;
+    dtx_gw_consumer_cfg_t *consumers;
+    int                 nconsumers;
+    dtx_gw_apikey_t    *apikeys;          /* sorted by digest */
+    int                 napikeys;
+    dtx_gw_jwt_cfg_t   *jwts;
+    int                 njwts;
     char               *text; /* the document as loaded (pretty JSON) */
 } dtx_gw_config_t;
 
@@ -173,6 +237,7 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p);
 /* Index of the named pool / rule, or -1. */
 int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name);
 int dtx_gw_config_rule_index(const dtx_gw_config_t *self, const char *name);
+int dtx_gw_config_consumer_index(const dtx_gw_config_t *self, const char *name);
 /* 1 when an adaptive rule of self uses signal dtxd_inflight (self may be
  * NULL: 0). */
 int dtx_gw_config_uses_dtxd_inflight(const dtx_gw_config_t *self);

@@ -61,4 +61,17 @@ int dtx_gw_cfg_dtxd(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *cfg
 /* After rules are read: every rule with signal dtxd_inflight has dtxd.admin. */
 int dtx_gw_cfg_dtxd_check(dtx_gw_cfg_ctx_t *c, const dtx_gw_config_t *cfg);
 
+/* The identity sections of root ("identity", "consumers", "jwt") into cfg
+ * (gw_config_auth.c); before routes. */
+int dtx_gw_cfg_identity(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *cfg);
+/* A route's "auth" into r. */
+int dtx_gw_cfg_route_auth(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
+                          dtx_gw_route_cfg_t *r);
+/* A route's "transform" into r (gw_config_transform.c; freed by
+ * dtx_gw_config_destroy). */
+int dtx_gw_cfg_transform(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
+                         dtx_gw_route_cfg_t *r);
+/* After routes and rules: names resolved (route -> jwt, consumer -> route). */
+int dtx_gw_cfg_auth_check(dtx_gw_cfg_ctx_t *c, dtx_gw_config_t *cfg);
+
 #endif

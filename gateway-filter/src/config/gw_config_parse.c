@@ -137,7 +137,7 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
                    int64_t max_body)
 {
     static const char *const keys[] = { "name", "match", "pool", "split", "backup_pool",
-        "rules", "timeout_ms", "validate", "fallback", "transaction", NULL };
+        "rules", "timeout_ms", "validate", "fallback", "transaction", "auth", "transform", NULL };
     char p[256], q[300];
     if (dtx_gw_cfg_object(c, v, path) < 0 || dtx_gw_cfg_only(c, v, path, keys) < 0 ||
         dtx_gw_cfg_str(c, v, path, "name", 1, NULL, &r->name) < 0)
@@ -294,7 +294,9 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
             return DTX_ECONFIG;
         r->transactional = 1;
     }
-    return 0;
+    if (dtx_gw_cfg_route_auth(c, v, path, r) < 0)
+        return DTX_ECONFIG;
+    return dtx_gw_cfg_transform(c, v, path, r);
 }
 
 static int s_array(dtx_gw_cfg_ctx_t *c, json_object *root, const char *key, int required,
@@ -408,7 +410,8 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         return NULL;
     }
     static const char *const keys[] = { "listen", "admin", "dtxd", "max_body", "pools",
-                                        "rules", "routes", NULL };
+                                        "rules", "routes", "identity", "consumers", "jwt",
+                                        NULL };
     json_object *arr, *o;
     size_t n;
     if (dtx_gw_cfg_object(&c, root, "") < 0 || dtx_gw_cfg_only(&c, root, "", keys) < 0 ||
@@ -438,7 +441,7 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         dtx_gw_cfg_fail(&c, "admin.token", "%s", why);
         goto fail;
     }
-    if (dtx_gw_cfg_dtxd(&c, root, cfg) < 0)
+    if (dtx_gw_cfg_dtxd(&c, root, cfg) < 0 || dtx_gw_cfg_identity(&c, root, cfg) < 0)
         goto fail;
     char p[64];
     if (s_array(&c, root, "pools", 1, &arr, &n) < 0)
@@ -473,7 +476,8 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         dtx_gw_cfg_fail(&c, "", "out of memory");
         goto fail;
     }
-    if (s_resolve(&c, cfg) < 0 || dtx_gw_cfg_dtxd_check(&c, cfg) < 0)
+    if (s_resolve(&c, cfg) < 0 || dtx_gw_cfg_dtxd_check(&c, cfg) < 0 ||
+        dtx_gw_cfg_auth_check(&c, cfg) < 0)
         goto fail;
     cfg->text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
                                                               JSON_C_TO_STRING_NOSLASHESCAPE));

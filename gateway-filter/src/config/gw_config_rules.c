@@ -20,10 +20,11 @@ int dtx_gw_cfg_key(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
     if (strcmp(key, "global") == 0) r->key = DTX_GW_KEY_GLOBAL;
     else if (strcmp(key, "route") == 0) r->key = DTX_GW_KEY_ROUTE;
     else if (strcmp(key, "client_ip") == 0) r->key = DTX_GW_KEY_CLIENT_IP;
+    else if (strcmp(key, "consumer") == 0) r->key = DTX_GW_KEY_CONSUMER;
     else if (strncmp(key, "header:", 7) == 0 && key[7]) {
         r->key = DTX_GW_KEY_HEADER;
         r->key_header = strdup(key + 7);
-    } else rc = dtx_gw_cfg_fail(c, p, "must be global, route, client_ip or header:NAME");
+    } else rc = dtx_gw_cfg_fail(c, p, "must be global, route, client_ip, consumer or header:NAME");
     free(key);
     return rc;
 }

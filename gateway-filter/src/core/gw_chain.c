@@ -120,4 +120,8 @@ void dtx_gw_req_fini(dtx_gw_req_t *req)
     req->body = NULL;
     free(req->reply.body);
     req->reply.body = NULL;
+    free(req->query_owned);
+    req->query_owned = NULL;
+    free(req->path_owned);
+    req->path_owned = NULL;
 }

@@ -48,6 +48,7 @@ struct dtx_gw_runtime;
 struct dtx_gw_route;
 struct dtx_gw_rule;
 struct dtx_gw_pool;
+struct dtx_gw_transform_cfg;
 
 typedef const char *(*dtx_gw_header_fn)(void *ctx, const char *name);
 typedef void (*dtx_gw_header_visit_fn)(const char *name, const char *value, void *arg);
@@ -61,7 +62,7 @@ typedef struct dtx_gw_reply {
     char   content_type[64];
     int    nheaders;
     char   names[DTX_GW_MAX_REPLY_HDRS][32];
-    char   values[DTX_GW_MAX_REPLY_HDRS][96];
+    char   values[DTX_GW_MAX_REPLY_HDRS][192];
 } dtx_gw_reply_t;
 
 /* One admission resource a request holds until on_done. */
@@ -104,6 +105,14 @@ typedef struct dtx_gw_req {
     int64_t     deadline_ms;          /* epoch ms */
     int         txn_state;            /* 0 none, 1 begun, 2 committed, 3 rolled back */
     int         entered;              /* filters entered */
+    /* Identity (filters/gw_auth.c), and what it changes upstream. */
+    char        consumer[72];         /* the caller's consumer name, "" when none */
+    const char *consumer_header;      /* sent upstream = consumer; client copies always dropped */
+    const char *drop_header;          /* a client header not sent upstream (the API key's) */
+    char       *query_owned;          /* query without the API key (query points here) */
+    /* Transforms (filters/gw_transform.c). */
+    const struct dtx_gw_transform_cfg *transform; /* the route's, or NULL */
+    char       *path_owned;           /* the rewritten path (path points here) */
 
     /* The outcome. */
     int         sent;                 /* the upstream call went out */
@@ -147,7 +156,7 @@ void dtx_gw_reply_bytes(dtx_gw_req_t *req, int status, const char *content_type,
 /* Adds a header to the answer, whichever it is (ignored when full). */
 void dtx_gw_reply_header(dtx_gw_req_t *req, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Frees what the request owns (body, reply body). */
+/* Frees what the request owns (body, reply body, rewritten query). */
 void dtx_gw_req_fini(dtx_gw_req_t *req);
 
 #endif

@@ -30,6 +30,7 @@ typedef struct dtx_gw_route_stats {
     atomic_ullong latency[DTX_GW_LATENCY_BUCKETS]; /* upstream latency histogram */
     atomic_ullong latency_sum_us;
     atomic_ullong latency_count;
+    atomic_ullong auth_failures[16];         /* by dtx_gw_auth_result_t (core/gw_jwt.h) */
 } dtx_gw_route_stats_t;
 
 typedef struct dtx_gw_stats dtx_gw_stats_t;

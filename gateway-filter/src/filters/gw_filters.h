@@ -3,8 +3,10 @@
  *
  *   edge        X-Request-Id (kept, or made), per-route metrics at the end
  *   route       finds the route (404 when none)
+ *   auth        who calls: API key or JWT, the consumer (401/403)
  *   validate    size, headers, content type, JSON fields (400/413/415)
  *   admission   rate, concurrency, breaker, adaptive (429/503/fallback)
+ *   transform   path rewrite; header edits (applied by gw_upreq / the front)
  *   transaction BEGIN / COMMIT / ROLLBACK at dtxd
  *
  * after which the server balances and proxies (gw_proxy.h).

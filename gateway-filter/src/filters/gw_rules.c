@@ -127,6 +127,7 @@ static const char *s_key(const dtx_gw_rule_t *r, const dtx_gw_req_t *req)
         const char *v = req->header ? req->header(req->header_ctx, r->cfg.key_header) : NULL;
         return v && *v ? v : NULL;
     }
+    case DTX_GW_KEY_CONSUMER: return req->consumer[0] ? req->consumer : NULL;
     }
     return NULL;
 }

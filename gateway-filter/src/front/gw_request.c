@@ -50,6 +50,7 @@
 #include "upstream/gw_proxy.h"
 #include "front/gw_request.h"
 #include "filters/gw_route.h"
+#include "filters/gw_transform.h"
 #include "front/gw_server_int.h"
 
 #define S_BUFFER_SMALL (64 * 1024)   /* answers this small are sent from memory */
@@ -142,11 +143,17 @@ static void s_each_header(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
 
 /* ---------------- answers ---------------- */
 
+static void s_add_one(void *arg, const char *name, const char *value)
+{
+    MHD_add_response_header(arg, name, value);
+}
+
 static void s_add_reply_headers(s_ctx_t *c, struct MHD_Response *r)
 {
     dtx_gw_reply_t *rep = &c->req.reply;
     for (int i = 0; i < rep->nheaders; i++)
         MHD_add_response_header(r, rep->names[i], rep->values[i]);
+    dtx_gw_transform_each_response(&c->req, s_add_one, r);   /* route transform */
     if (c->req.request_id[0] && !MHD_get_response_header(r, "X-Request-Id"))
         MHD_add_response_header(r, "X-Request-Id", c->req.request_id);
 }
@@ -167,6 +174,17 @@ static enum MHD_Result s_send_local(s_ctx_t *c)
     return ok;
 }
 
+/* The upstream answer's header name, or NULL. */
+static const char *s_upstream_header(s_ctx_t *c, const char *name)
+{
+    int n;
+    const dtx_gw_resp_header_t *h = dtx_gw_upstream_headers(c->up, &n);
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(h[i].name, name) == 0)
+            return h[i].value;
+    return NULL;
+}
+
 static void s_add_upstream_headers(s_ctx_t *c, struct MHD_Response *r)
 {
     int n;
@@ -178,7 +196,8 @@ static void s_add_upstream_headers(s_ctx_t *c, struct MHD_Response *r)
         int own = 0;
         for (int k = 0; k < rep->nheaders && !own; k++)
             own = strcasecmp(rep->names[k], h[i].name) == 0;
-        if (!own && strcasecmp(h[i].name, "Dtx-Gid") != 0)
+        if (!own && strcasecmp(h[i].name, "Dtx-Gid") != 0 &&
+            !dtx_gw_transform_drops(&c->req, h[i].name))
             MHD_add_response_header(r, h[i].name, h[i].value);
     }
     s_add_reply_headers(c, r);
@@ -217,6 +236,15 @@ static enum MHD_Result s_send_upstream(s_ctx_t *c, int buffered)
             /* The body buffer goes to MHD as it is: no copy. */
             size_t n;
             char *own = dtx_gw_upstream_take_body(c->up, &n);
+            char *filtered = NULL;
+            size_t fl = 0;
+            if (!head && dtx_gw_transform_wants_body(&c->req) &&
+                dtx_gw_transform_json(&c->req, s_upstream_header(c, "Content-Type"),
+                                      own ? own : body, own ? n : len, &filtered, &fl)) {
+                free(own);   /* the route's json_fields: the filtered body instead */
+                own = filtered;
+                n = fl;
+            }
             r = own ? MHD_create_response_from_buffer_with_free_callback(n, own, free)
                     : MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
             if (!r)
@@ -558,7 +586,7 @@ static enum MHD_Result s_after_upstream(s_ctx_t *c)
         }
         return s_response(c);
     }
-    if (txn) {
+    if (txn || dtx_gw_transform_wants_body(req)) {
         c->buffered = 1;
     } else {
         /* Small answers usually arrive with their headers: send them whole. */
@@ -599,7 +627,8 @@ static enum MHD_Result s_proxy(s_ctx_t *c)
     dtx_gw_upstream_plan_t plan;
     s_plan(req, &plan);
     if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, &plan, fd,
-                              req->txn_state == 1 ? (size_t)S_TXN_MAX_BODY : 0, s_on_ready,
+                              req->txn_state == 1 || dtx_gw_transform_wants_body(req)
+                                  ? (size_t)S_TXN_MAX_BODY : 0, s_on_ready,
                               c) < 0)
         return s_after_upstream(c);
     c->up_waiting = 1;

@@ -6,7 +6,24 @@
 #include <strings.h>
 
 #include "dtx/types.h"
+#include "config/gw_config.h"
+#include "core/gw_vars.h"
 #include "upstream/gw_upreq.h"
+
+/* 1 when a route transform removes or replaces this request header. */
+static int s_edited(const dtx_gw_req_t *req, const char *name)
+{
+    const dtx_gw_transform_cfg_t *t = req->transform;
+    if (!t)
+        return 0;
+    for (int i = 0; i < t->request.nremove; i++)
+        if (strcasecmp(t->request.remove[i], name) == 0)
+            return 1;
+    for (int i = 0; i < t->request.nset; i++)
+        if (strcasecmp(t->request.set_names[i], name) == 0)
+            return 1;
+    return 0;
+}
 
 
 int dtx_gw_header_listed(const char *list, const char *name)
@@ -34,6 +51,7 @@ int dtx_gw_hop_by_hop(const char *name)
 }
 
 typedef struct {
+    const dtx_gw_req_t *req;
     dtx_gw_buf_t *b;
     const char   *connection;   /* Connection header value */
     int           trace_restarted; /* the client's tracestate belongs to another trace */
@@ -55,7 +73,10 @@ static void s_visit(const char *name, const char *value, void *arg)
         strcasecmp(name, "X-Forwarded-For") == 0 || strcasecmp(name, "Dtx-Gid") == 0 ||
         strcasecmp(name, "Dtx-Deadline") == 0 || strcasecmp(name, "traceparent") == 0 ||
         (c->trace_restarted && strcasecmp(name, "tracestate") == 0) ||
-        strpbrk(value, "\r\n"))
+        strpbrk(value, "\r\n") ||
+        (c->req->consumer_header && strcasecmp(name, c->req->consumer_header) == 0) ||
+        (c->req->drop_header && strcasecmp(name, c->req->drop_header) == 0) ||
+        s_edited(c->req, name))
         return;
     s_line(c, name, value);
 }
@@ -70,7 +91,7 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
                       int64_t body_length)
 {
     b->len = 0;
-    s_hdr_ctx_t c = { b, req->header(req->header_ctx, "Connection"), req->trace_restarted, 0 };
+    s_hdr_ctx_t c = { req, b, req->header(req->header_ctx, "Connection"), req->trace_restarted, 0 };
     char v[64];
     if (dtx_gw_buf_str(b, req->method) < 0 || dtx_gw_buf_add(b, " ", 1) < 0 ||
         dtx_gw_buf_str(b, t->url + t->addr.base_off) < 0 || dtx_gw_buf_str(b, req->path) < 0 ||
@@ -94,6 +115,18 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
         s_line(&c, "X-Request-Id", req->request_id);
     if (req->traceparent[0])
         s_line(&c, "traceparent", req->traceparent);
+    if (req->consumer_header && req->consumer[0])
+        s_line(&c, req->consumer_header, req->consumer);
+    if (req->transform) {   /* set, then add (a value that cannot be made is left out) */
+        const dtx_gw_header_edits_t *e = &req->transform->request;
+        char tv[1024];
+        for (int i = 0; i < e->nset; i++)
+            if (dtx_gw_vars_expand(e->set_values[i], req, tv, sizeof tv) == 0)
+                s_line(&c, e->set_names[i], tv);
+        for (int i = 0; i < e->nadd; i++)
+            if (dtx_gw_vars_expand(e->add_values[i], req, tv, sizeof tv) == 0)
+                s_line(&c, e->add_names[i], tv);
+    }
     if (req->txn_state == 1) {
         s_line(&c, "Dtx-Gid", req->gid);
         snprintf(v, sizeof v, "%lld", (long long)req->deadline_ms);

@@ -6,14 +6,18 @@
  *   the client's headers, minus hop-by-hop ones (Connection and the
  *     headers it names, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding,
  *     Upgrade), Content-Length and Expect (recomputed / not relayed), the
- *     gateway's own (X-Forwarded-For, Dtx-Gid, Dtx-Deadline, traceparent),
- *     tracestate when the gateway restarted the trace (the client's
+ *     gateway's own (X-Forwarded-For, Dtx-Gid, Dtx-Deadline, traceparent,
+ *     the consumer header req->consumer_header), req->drop_header (an API
+ *     key), tracestate when the gateway restarted the trace (the client's
  *     traceparent absent or invalid), and any value holding CR or LF
  *   Host: the target's host[:port] when the client sent none
  *   X-Forwarded-For: the client's list, then the client's address
  *   X-Request-Id: the request id, when the client sent none
  *   traceparent: req->traceparent (the gateway's span in the client's
  *     trace, or a new trace), when set
+ *   req->consumer_header: req->consumer, when the caller was identified
+ *   the route transform's request headers: its "remove" and "set" names
+ *     dropped from the client's, then "set" and "add" (templates expanded)
  *   Dtx-Gid, Dtx-Deadline: on a transaction begun by the gateway
  *   Content-Length: N, or Transfer-Encoding: chunked for a streamed body
  *     of unknown length

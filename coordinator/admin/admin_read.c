@@ -119,6 +119,14 @@ static void s_on_schema(void *p, int rc, const PGresult *res)
     json_object_object_add(o, "status", json_object_new_string(why ? "not ready" : "ready"));
     if (why)
         json_object_object_add(o, "reason", json_object_new_string(why));
+    /* Not a reason to take traffic away (nothing is better elsewhere),
+     * but said where an operator looks (docs/ha.md). */
+    json_object_object_add(o, "synchronous_replication",
+                           json_object_new_boolean(co->log_sync_replication));
+    if (!co->log_sync_replication)
+        json_object_object_add(o, "warning",
+                               json_object_new_string("the log database has no synchronous "
+                                                      "standby: a failover may lose decisions"));
     json_object_object_add(o, "schema", json_object_new_int(have));
     json_object_object_add(o, "schema_wanted", json_object_new_int(want));
     dtx_admin_respond(r, why ? 503 : 200, o);
@@ -192,6 +200,9 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         dtx_prom_header(&t, counters[i].name, "counter", counters[i].help);
         dtx_prom_value(&t, counters[i].name, NULL, (double)counters[i].v);
     }
+    dtx_prom_header(&t, "dtx_log_synchronous_replication", "gauge",
+                    "1 when the log database had a synchronous standby at start (docs/ha.md)");
+    dtx_prom_value(&t, "dtx_log_synchronous_replication", NULL, co->log_sync_replication);
     dtx_prom_header(&t, "dtx_transactions_in_memory", "gauge",
                     "transactions held in memory (in flight on this node)");
     dtx_prom_value(&t, "dtx_transactions_in_memory", NULL, (double)dtx_txn_count(co->txns));

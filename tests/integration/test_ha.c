@@ -27,6 +27,7 @@
 #include <CUnit/CUnit.h>
 
 #include "dtx/dtx.h"
+#include "dtx/pgres.h"
 #include "integ.h"
 #include "core/txn.h"
 #include "test_admin_util.h"
@@ -247,6 +248,32 @@ static void test_first_host_a_standby_reaches_the_primary(void)
     dtx_client_destroy(&c);
     CU_ASSERT_EQUAL(h_stop(part, SIGTERM, 5000), 0);
     CU_ASSERT_EQUAL(h_dtxd_stop(&w.d), 0);
+}
+
+static int s_noop_work(PGconn *conn, const dtx_call_t *call, void *arg)
+{
+    (void)conn;
+    (void)call;
+    (void)arg;
+    return 0;
+}
+
+static void test_pgres_with_the_standby_first_reaches_the_primary(void)
+{
+    CU_ASSERT_FATAL(s_create_db("ha_pgres") == 0);
+    char ci[H_CONNINFO_SIZE], msg[256] = "";
+    s_conninfo(ci, sizeof ci, "sp", "ha_pgres"); /* no target_session_attrs */
+    int err = 0;
+    dtx_pgres_t *pg = dtx_pgres_new(ci, s_noop_work, NULL, &err, msg, sizeof msg);
+    if (!pg)
+        fprintf(stderr, "\n    dtx_pgres_new: %d %s ", err, msg);
+    CU_ASSERT_FATAL(pg != NULL); /* on the standby its barrier migration fails */
+    PGconn *c = s_connect_primary("ha_pgres");
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT_EQUAL(h_db_scalar(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'dtx_barrier'"),
+                    1);
+    PQfinish(c);
+    dtx_pgres_destroy(&pg);
 }
 
 static void test_standby_alone_is_refused_until_db_wait_gives_up(void)
@@ -488,6 +515,8 @@ INTEG_SUITE(ha)
                 test_branch_write_lost_in_flight_is_outcome_unknown);
     CU_add_test(s, "first host a standby reaches the primary",
                 test_first_host_a_standby_reaches_the_primary);
+    CU_add_test(s, "pgres with the standby first reaches the primary",
+                test_pgres_with_the_standby_first_reaches_the_primary);
     CU_add_test(s, "standby alone is refused until db wait gives up",
                 test_standby_alone_is_refused_until_db_wait_gives_up);
     CU_add_test(s, "primary killed then promoted: outcomes hold",

@@ -190,7 +190,8 @@ RETRY_BASE_MS=50
 RETRY_MAX_MS=1000
 HEARTBEAT_MS=300
 TXN_TIMEOUT_MS=4000
-MAX_ATTEMPTS=50
+# (DRILL_MAX_ATTEMPTS: make drill-ha's failovers outlast 50 retries.)
+MAX_ATTEMPTS=${DRILL_MAX_ATTEMPTS:-50}
 CALL_TIMEOUT_MS=3000
 # A 2PC prepare waiting for an account row held by another prepared branch
 # votes no after this (the participant serves one phase at a time, so the

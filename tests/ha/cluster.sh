@@ -217,7 +217,25 @@ cmd_start() {
         fi
         if [ ! -f "$DIR/$n/PG_VERSION" ]; then
             # node2 joins once node1 is primary: it is then made its standby.
-            [ $n = node1 ] || wait_until "node1 as primary" have_primary
+            if [ $n = node1 ]; then
+                # Our own initdb, so that the settings the participants
+                # need (2PC: max_prepared_transactions) are there before
+                # pg_autoctl adopts it; node2, a pg_basebackup of node1,
+                # gets the same.
+                as_pg "$PGBIN/initdb" -D "$DIR/node1" -U postgres --auth=trust -E UTF8 \
+                    --locale=C >>"$DIR/node1.log" 2>&1 || die "initdb failed (see $DIR/node1.log)"
+                as_pg sh -c "cat >>'$DIR/node1/postgresql.conf'" <<CONF
+
+# --- tests/ha/cluster.sh ---
+max_connections = 200
+max_prepared_transactions = 200
+synchronous_commit = on
+fsync = on
+log_min_messages = warning
+CONF
+            else
+                wait_until "node1 as primary" have_primary
+            fi
             run_keeper $n pg_autoctl create postgres --pgdata "$DIR/$n" --pgport "$port" \
                 --hostname 127.0.0.1 --name $n --monitor "$(monitor_uri)" --auth trust \
                 --no-ssl --pg-hba-lan --run

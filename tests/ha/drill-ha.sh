@@ -44,6 +44,10 @@ export DRILL_MIN_PARTICIPANT_KILLS=${DRILL_MIN_PARTICIPANT_KILLS:-3}
 # aborted before one is back: the window past the deadline covers a
 # failover (and the rejoin that follows it) on a loaded machine.
 export DRILL_RECOVERY_WINDOW_S=${DRILL_RECOVERY_WINDOW_S:-120}
+# Confirms and Cancels fail while no primary answers (the participants'
+# databases are on the cluster too): the retry budget (attempts x up to
+# 1 s) must outlast a failover, or branches end stuck (docs/ha.md).
+export DRILL_MAX_ATTEMPTS=${DRILL_MAX_ATTEMPTS:-300}
 keep=${DRILL_KEEP:-0}
 export DRILL_KEEP=1 # the failovers' record is read after the drill
 

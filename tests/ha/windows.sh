@@ -52,7 +52,7 @@ END {
         if (gap > worst) worst = gap
         total_gap += gap > 0 ? gap : 0
         dip = before > 0 ? 100 * (1 - during / before) : 0
-        printf "failover %d: primary %s killed (kill -9) at t=%.1f s; %s promoted after %s; no commits for %.1f s; throughput %.1f tx/s before, %.1f tx/s in the 10 s from the kill (dip %.0f%%), %.1f tx/s once back (the 10 s after the gap)\n", \
+        printf "failover %d: primary %s killed (kill -9) at t=%.1f s of the load; %s promoted after %s; no commits for %.1f s; throughput %.1f tx/s before, %.1f tx/s in the 10 s from the kill (dip %.0f%%), %.1f tx/s once back (the 10 s after the gap)\n", \
             i, node[i], k / 1000, newp[i], promo, gap, before / 10, during / 10, dip, after / 10
     }
     if (fo > 0)

@@ -146,11 +146,12 @@ static void s_store_metrics(dtx_text_t *t, const char *store, const dtx_store_t 
     dtx_store_stats(s, &st);
     snprintf(lab, sizeof lab, "store=\"%s\"", store);
     const double v[] = { (double)st.round_trips, (double)st.ops, (double)st.failed_ops,
-                         (double)st.max_batch, (double)st.connected };
+                         (double)st.unknown_ops, (double)st.max_batch, (double)st.connected };
     dtx_prom_value(t, part == 0   ? "dtx_store_round_trips_total"
                       : part == 1 ? "dtx_store_ops_total"
                       : part == 2 ? "dtx_store_failed_ops_total"
-                      : part == 3 ? "dtx_store_batch_size_max"
+                      : part == 3 ? "dtx_store_unknown_ops_total"
+                      : part == 4 ? "dtx_store_batch_size_max"
                                   : "dtx_store_connections_up",
                    lab, v[part]);
 }
@@ -174,6 +175,8 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         { "dtx_store_round_trips_total", "PostgreSQL round trips (committed batches)" },
         { "dtx_store_ops_total", "statements completed; divided by round trips: mean batch size" },
         { "dtx_store_failed_ops_total", "statements failed with a database error" },
+        { "dtx_store_unknown_ops_total",
+          "of those, lost with their connection in flight: outcome unknown, re-read (docs/ha.md)" },
         { "dtx_store_batch_size_max", "largest batch so far" },
         { "dtx_store_connections_up", "connections up" },
     };
@@ -224,8 +227,8 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
     dtx_prom_hist(&t, "dtx_transaction_duration_seconds", "outcome=\"committed\"",
                   &m->duration[0]);
     dtx_prom_hist(&t, "dtx_transaction_duration_seconds", "outcome=\"aborted\"", &m->duration[1]);
-    for (int part = 0; part < 5; part++) {
-        dtx_prom_header(&t, stores[part].name, part < 3 ? "counter" : "gauge", stores[part].help);
+    for (int part = 0; part < (int)(sizeof stores / sizeof stores[0]); part++) {
+        dtx_prom_header(&t, stores[part].name, part < 4 ? "counter" : "gauge", stores[part].help);
         s_store_metrics(&t, "log", co->store, part);
         s_store_metrics(&t, "admin", r->admin->store, part);
     }

@@ -99,6 +99,38 @@ static PGconn *s_wait_for_log(const char *conninfo, int64_t limit_ms)
     return NULL;
 }
 
+/* Is the log's commit acknowledged only once a synchronous standby has
+ * it? Without that, a failover can promote a standby that never received
+ * a decision dtxd already acted on (docs/ha.md). Warns when not; the
+ * answer is kept for /readyz and the metrics. A single server without
+ * any standby gets the warning too: it is the same risk, with the disk
+ * as the only copy. */
+static void s_check_replication(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT current_setting('synchronous_standby_names'),"
+                                 " current_setting('synchronous_commit')");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        dtx_log_warn("cannot read the log database's replication settings",
+                     "error=\"%s\"", DTX_Q(PQresultErrorMessage(res)));
+        PQclear(res);
+        return;
+    }
+    const char *names = PQgetvalue(res, 0, 0);
+    const char *commit = PQgetvalue(res, 0, 1);
+    int waits = strcmp(commit, "off") != 0 && strcmp(commit, "local") != 0;
+    s_co.log_sync_replication = names[0] != '\0' && waits;
+    if (!s_co.log_sync_replication)
+        dtx_log_warn("the log database has no synchronous standby: a failover may lose "
+                     "decisions already acted on (docs/ha.md)",
+                     "synchronous_standby_names=\"%s\" synchronous_commit=\"%s\"",
+                     DTX_Q(names), DTX_Q(commit));
+    else
+        dtx_log_info("the log database replicates synchronously",
+                     "synchronous_standby_names=\"%s\" synchronous_commit=\"%s\"",
+                     DTX_Q(names), DTX_Q(commit));
+    PQclear(res);
+}
+
 static int s_migrate(PGconn *conn)
 {
     int applied = 0;
@@ -147,6 +179,8 @@ int main(int argc, char **argv)
         return s_co.stop && !s_co.cfg.migrate_only ? 0 : 1;
     }
     rc = s_migrate(conn);
+    if (rc == 0 && !s_co.cfg.migrate_only)
+        s_check_replication(conn);
     PQfinish(conn);
     if (rc != 0)
         return 1;

@@ -128,6 +128,14 @@ static void s_on_schema(void *p, int rc, const PGresult *res)
     json_object_object_add(o, "status", json_object_new_string(why ? "not ready" : "ready"));
     if (why)
         json_object_object_add(o, "reason", json_object_new_string(why));
+    /* Not a reason to take traffic away (nothing is better elsewhere),
+     * but said where an operator looks (docs/ha.md). */
+    json_object_object_add(o, "synchronous_replication",
+                           json_object_new_boolean(co->log_sync_replication));
+    if (!co->log_sync_replication)
+        json_object_object_add(o, "warning",
+                               json_object_new_string("the log database has no synchronous "
+                                                      "standby: a failover may lose decisions"));
     json_object_object_add(o, "schema", json_object_new_int(have));
     json_object_object_add(o, "schema_wanted", json_object_new_int(want));
     dtx_admin_respond(r, why ? 503 : 200, o);
@@ -147,11 +155,12 @@ static void s_store_metrics(dtx_text_t *t, const char *store, const dtx_store_t 
     dtx_store_stats(s, &st);
     snprintf(lab, sizeof lab, "store=\"%s\"", store);
     const double v[] = { (double)st.round_trips, (double)st.ops, (double)st.failed_ops,
-                         (double)st.max_batch, (double)st.connected };
+                         (double)st.unknown_ops, (double)st.max_batch, (double)st.connected };
     dtx_prom_value(t, part == 0   ? "dtx_store_round_trips_total"
                       : part == 1 ? "dtx_store_ops_total"
                       : part == 2 ? "dtx_store_failed_ops_total"
-                      : part == 3 ? "dtx_store_batch_size_max"
+                      : part == 3 ? "dtx_store_unknown_ops_total"
+                      : part == 4 ? "dtx_store_batch_size_max"
                                   : "dtx_store_connections_up",
                    lab, v[part]);
 }
@@ -189,6 +198,8 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         { "dtx_store_round_trips_total", "PostgreSQL round trips (committed batches)" },
         { "dtx_store_ops_total", "statements completed; divided by round trips: mean batch size" },
         { "dtx_store_failed_ops_total", "statements failed with a database error" },
+        { "dtx_store_unknown_ops_total",
+          "of those, lost with their connection in flight: outcome unknown, re-read (docs/ha.md)" },
         { "dtx_store_batch_size_max", "largest batch so far" },
         { "dtx_store_connections_up", "connections up" },
     };
@@ -215,6 +226,9 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         dtx_prom_header(&t, counters[i].name, "counter", counters[i].help);
         dtx_prom_value(&t, counters[i].name, NULL, (double)counters[i].v);
     }
+    dtx_prom_header(&t, "dtx_log_synchronous_replication", "gauge",
+                    "1 when the log database had a synchronous standby at start (docs/ha.md)");
+    dtx_prom_value(&t, "dtx_log_synchronous_replication", NULL, co->log_sync_replication);
     dtx_prom_header(&t, "dtx_transactions_in_memory", "gauge",
                     "transactions held in memory (in flight on this node)");
     dtx_prom_value(&t, "dtx_transactions_in_memory", NULL, (double)dtx_txn_count(co->txns));
@@ -236,8 +250,8 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
     dtx_prom_hist(&t, "dtx_transaction_duration_seconds", "outcome=\"committed\"",
                   &m->duration[0]);
     dtx_prom_hist(&t, "dtx_transaction_duration_seconds", "outcome=\"aborted\"", &m->duration[1]);
-    for (int part = 0; part < 5; part++) {
-        dtx_prom_header(&t, stores[part].name, part < 3 ? "counter" : "gauge", stores[part].help);
+    for (int part = 0; part < (int)(sizeof stores / sizeof stores[0]); part++) {
+        dtx_prom_header(&t, stores[part].name, part < 4 ? "counter" : "gauge", stores[part].help);
         s_store_metrics(&t, "log", co->store, part);
         s_store_metrics(&t, "admin", r->admin->store, part);
     }

@@ -122,6 +122,8 @@ typedef struct dtx_coord {
     int64_t             epoch;             /* this node's lease epoch */
     char                epoch_str[24];     /* the same, as a statement parameter */
     int64_t             lease_valid_ms;    /* monotonic: lease surely held until then */
+    int                 log_sync_replication; /* at start: 1 the log's primary waits for a
+                                               * synchronous standby, 0 not (docs/ha.md) */
     int64_t             lapse_dropped_ms;  /* monotonic: when a lapse last dropped memory */
     int64_t             next_renew_ms;
     int                 renew_inflight;

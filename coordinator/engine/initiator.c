@@ -60,6 +60,9 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     dtx_txn_t *txn = w.txn;
     const dtx_peer_t *peer = &w.peer;
     if (rc != 0) {
+        /* Also when the write was lost in flight (DTX_EUNKNOWN): nothing
+         * was decided, and a transaction whose gid nobody learnt can only
+         * pass its deadline and be aborted by recovery. */
         dtx_outbox_drop(co, txn, 0, NULL);
         dtx_outbox_error(co, peer, DTX_EDB, "could not record the new transaction");
         return;
@@ -175,6 +178,10 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
             dtx_outbox_error(co, &req->peer, DTX_EUNKNOWN,
                              "branch recorded but transaction %s left memory before its "
                              "try was sent; ask STATUS (a COMMIT now aborts it)", req->gid);
+        else if (rc == DTX_EUNKNOWN)
+            dtx_outbox_error(co, &req->peer, DTX_EUNKNOWN,
+                             "the branch write of %s was lost with its connection (it may "
+                             "be recorded); ask STATUS, do not repeat the TRY", req->gid);
         else
             dtx_outbox_error(co, &req->peer, rc != 0 ? DTX_EDB : DTX_ESTATE,
                              "transaction %s left memory; the branch was not recorded",
@@ -183,8 +190,17 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
         return;
     }
     if (rc != 0) {
-        dtx_outbox_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
-                         txn->gid);
+        /* Lost in flight (a failover, a crash): the branch may be durable,
+         * and a TRY repeated on that word would add a second one — the
+         * initiator hears that it cannot be known (ERROR 20, protocol
+         * §14.5). Known not written: ERROR 10, nothing happened. */
+        if (rc == DTX_EUNKNOWN)
+            dtx_outbox_error(co, &req->peer, DTX_EUNKNOWN,
+                             "the branch write of %s was lost with its connection (it may "
+                             "be recorded); ask STATUS, do not repeat the TRY", txn->gid);
+        else
+            dtx_outbox_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
+                             txn->gid);
         dtx_request_free(req);
         dtx_initiator_forget(co, txn, "a log write failed");
         return;

@@ -6,6 +6,12 @@
  * before libpq's notice processor would print them) routes them to
  * dtx_log at debug level, their text escaped, one line each; at the
  * default level they are not shown at all.
+ *
+ * Every connection asks for a read-write session by default
+ * (target_session_attrs=read-write; a value in the conninfo wins): the log
+ * is written, so a hot standby is never the log, and with several hosts
+ * (host=a,b port=p1,p2) libpq tries each in turn and keeps the one that is
+ * primary now — also when it reconnects after a failover.
  */
 #include <stdio.h>
 #include <string.h>
@@ -37,10 +43,11 @@ static void s_on_notice(void *arg, const PGresult *res)
 
 PGconn *dtx_pgconn_open(const char *conninfo)
 {
-    /* connect_timeout first: a value in conninfo (expanded from dbname)
-     * overrides it. */
-    const char *const keys[] = { "connect_timeout", "dbname", NULL };
-    const char *const values[] = { DTX_PGCONN_CONNECT_TIMEOUT_S, conninfo, NULL };
+    /* Defaults first: a value in conninfo (expanded from dbname)
+     * overrides them. */
+    const char *const keys[] = { "connect_timeout", "target_session_attrs", "dbname", NULL };
+    const char *const values[] = { DTX_PGCONN_CONNECT_TIMEOUT_S, DTX_PGCONN_SESSION_ATTRS,
+                                   conninfo, NULL };
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (conn)
         PQsetNoticeReceiver(conn, s_on_notice, NULL);

@@ -18,6 +18,11 @@
  * (libpq's default is to wait for the operating system, minutes). */
 #define DTX_PGCONN_CONNECT_TIMEOUT_S "10"
 
+/* The session dtxd asks for when the conninfo names none: a server that
+ * accepts writes. A standby (read-only) is refused at connect, and libpq
+ * tries the next host of a multi-host conninfo (docs/ha.md). */
+#define DTX_PGCONN_SESSION_ATTRS "read-write"
+
 /* Connects (blocking) to conninfo and installs the notice processor.
  * Returns the connection whatever its status (NULL only without memory,
  * as PQconnectdb): check PQstatus; the caller PQfinishes it. */

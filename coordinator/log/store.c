@@ -7,10 +7,18 @@
  *       results are read as the socket turns readable: one result plus a
  *       NULL per op, then PGRES_PIPELINE_SYNC, at which point the batch is
  *       committed and its callbacks run.
- *   DOWN: on any connection failure both batches fail (callbacks with
- *       DTX_EDB, in maintain()); reconnects are tried with exponential
- *       backoff and jitter (S_RECONNECT_BASE_MS doubling up to
- *       S_RECONNECT_MAX_MS), never in a loop.
+ *   DOWN: on any connection failure both batches fail, in maintain():
+ *       the batch in flight with DTX_EUNKNOWN (its Sync may have reached
+ *       the server and committed before the connection broke: nobody can
+ *       tell from here), the pending one with DTX_EDB (never sent).
+ *       Reconnects are tried with exponential backoff and jitter
+ *       (S_RECONNECT_BASE_MS doubling up to S_RECONNECT_MAX_MS), never in
+ *       a loop; each one finds the primary of a multi-host conninfo anew
+ *       (pgconn.c asks for a read-write session).
+ *   A statement refused because the server is read-only (SQLSTATE 25006:
+ *   a standby, or a primary demoted under us) fails its batch (rolled
+ *   back: DTX_EDB) and takes the connection down, so that the reconnect
+ *   looks for the primary instead of writing to a standby forever.
  *
  * An outage is logged once, not per connection, attempt or operation: the
  * first connection of the process (every store of it) to go down logs
@@ -58,6 +66,7 @@ typedef struct s_batch {
     size_t   arena_cap;
     int      cursor;   /* next op whose result is expected */
     int      failed;   /* a statement failed: the whole batch is rolled back */
+    int      read_only; /* a statement met a read-only server (25006) */
     int      nbg;      /* ops submitted in background mode */
     int64_t  sent_ms;  /* monotonic: when it was sent (metrics) */
 } s_batch_t;
@@ -101,6 +110,7 @@ static void s_batch_reset(s_batch_t *b)
     b->used = 0;
     b->cursor = 0;
     b->failed = 0;
+    b->read_only = 0;
     b->nbg = 0;
 }
 
@@ -112,11 +122,16 @@ static void s_batch_free(s_batch_t *b)
     memset(b, 0, sizeof *b);
 }
 
-static void s_batch_fail(dtx_store_t *self, s_batch_t *b)
+/* Fails every op of b with rc: DTX_EDB when the batch is known not to
+ * have committed (never sent, or rolled back), DTX_EUNKNOWN when it may
+ * have. */
+static void s_batch_fail(dtx_store_t *self, s_batch_t *b, int rc)
 {
     for (int i = 0; i < b->n; i++) {
         self->stats.failed_ops++;
-        b->ops[i].cb(b->ops[i].ctx, DTX_EDB, NULL);
+        if (rc == DTX_EUNKNOWN)
+            self->stats.unknown_ops++;
+        b->ops[i].cb(b->ops[i].ctx, rc, NULL);
     }
     s_batch_reset(b);
 }
@@ -198,11 +213,12 @@ void dtx_store_destroy(dtx_store_t **self_p)
     dtx_store_t *self = *self_p;
     for (int i = 0; self->conns && i < self->nconn; i++) {
         s_conn_t *c = &self->conns[i];
-        /* Operations still queued at shutdown end as unknown outcomes. */
+        /* Operations still queued at shutdown: a batch in flight may have
+         * committed, a pending one was never sent. */
         if (c->flying.n)
-            s_batch_fail(self, &c->flying);
+            s_batch_fail(self, &c->flying, c->inflight ? DTX_EUNKNOWN : DTX_EDB);
         if (c->pending.n)
-            s_batch_fail(self, &c->pending);
+            s_batch_fail(self, &c->pending, DTX_EDB);
         s_batch_free(&c->flying);
         s_batch_free(&c->pending);
         if (c->pg)
@@ -371,7 +387,10 @@ static void s_batch_done(dtx_store_t *self, s_conn_t *c)
     s_batch_t *b = &c->flying;
     c->inflight = 0;
     if (b->failed) {
-        s_batch_fail(self, b);
+        int read_only = b->read_only;
+        s_batch_fail(self, b, DTX_EDB); /* rolled back at the Sync */
+        if (read_only)
+            s_mark_broken(c, "read-only server");
         return;
     }
     self->stats.round_trips++;
@@ -410,10 +429,14 @@ static void s_read(dtx_store_t *self, s_conn_t *c)
             return;
         }
         if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) {
-            if (st == PGRES_FATAL_ERROR)
+            if (st == PGRES_FATAL_ERROR) {
+                const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+                if (code && strcmp(code, "25006") == 0)
+                    b->read_only = 1;
                 dtx_log_error("log write failed", "stmt=%s error=\"%s\"",
                               self->stmts[b->ops[b->cursor].stmt].name,
                               DTX_Q(PQresultErrorMessage(res)));
+            }
             b->failed = 1;
             PQclear(res);
         } else {
@@ -462,16 +485,19 @@ void dtx_store_maintain(dtx_store_t *self, int64_t now_ms)
         s_conn_t *c = &self->conns[i];
         if (c->broken) {
             c->broken = 0;
+            /* A batch whose Sync was sent may have committed (a batch
+             * known failed was already failed with DTX_EDB at its Sync). */
+            int unknown = c->inflight && !c->flying.failed;
             c->inflight = 0;
-            s_batch_fail(self, &c->flying);
-            s_batch_fail(self, &c->pending);
+            s_batch_fail(self, &c->flying, unknown ? DTX_EUNKNOWN : DTX_EDB);
+            s_batch_fail(self, &c->pending, DTX_EDB);
             PQfinish(c->pg);
             c->pg = NULL;
         }
         if (!c->up) {
             /* Ops submitted while down fail now rather than wait. */
             if (c->pending.n)
-                s_batch_fail(self, &c->pending);
+                s_batch_fail(self, &c->pending, DTX_EDB);
             if (now_ms >= c->next_connect_ms) {
                 PQfinish(c->pg); /* the previous attempt's */
                 c->pg = NULL;

@@ -11,11 +11,18 @@
  * atomic: either every operation in it is durable or none is.
  *
  * Callbacks run only after the Sync result, i.e. after the commit is
- * durable (synchronous_commit as the server is configured). On any failure
- * of the batch (a statement error, a lost connection) every callback of the
- * batch gets DTX_EDB and res NULL: the caller must then treat the outcome
- * as unknown and re-read the log. A statement that matches no row is not a
- * failure: check PQcmdTuples / PQntuples.
+ * durable (synchronous_commit as the server is configured). On a failure
+ * of the batch every callback of the batch gets a negative code and res
+ * NULL:
+ *   DTX_EDB       the batch did not commit: never sent (the connection
+ *                 was down), or rolled back (a statement failed);
+ *   DTX_EUNKNOWN  the connection was lost with the batch in flight: its
+ *                 commit may or may not have happened (a failover, a
+ *                 crash after the commit and before its answer). The
+ *                 caller must never assume either: re-read the log, or
+ *                 tell the requester the outcome is unknown (ERROR 20).
+ * A statement that matches no row is not a failure: check PQcmdTuples /
+ * PQntuples.
  *
  * Operations on one shard key always use the same connection, so two
  * operations on the same transaction are applied in submission order and
@@ -33,7 +40,7 @@
 
 typedef struct dtx_store dtx_store_t;
 
-/* Completion: rc is 0 or DTX_EDB; res (NULL on failure) is valid only
+/* Completion: rc is 0, DTX_EDB or DTX_EUNKNOWN (above); res (NULL on failure) is valid only
  * during the call. */
 typedef void (*dtx_store_cb)(void *ctx, int rc, const PGresult *res);
 
@@ -46,7 +53,8 @@ typedef struct dtx_store_stmt {
 typedef struct dtx_store_stats {
     uint64_t round_trips;   /* batches committed */
     uint64_t ops;           /* operations completed successfully */
-    uint64_t failed_ops;    /* operations failed with DTX_EDB */
+    uint64_t failed_ops;    /* operations failed (DTX_EDB or DTX_EUNKNOWN) */
+    uint64_t unknown_ops;   /* of those, lost in flight (DTX_EUNKNOWN) */
     uint32_t max_batch;     /* largest batch so far */
     int      connected;     /* connections up */
     dtx_hist_t batch_ms;    /* committed batches: sent to result of its Sync (ms) */

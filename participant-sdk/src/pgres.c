@@ -421,6 +421,17 @@ static void s_errmsg(char *errbuf, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Connects asking for a read-write session unless conninfo names its own
+ * target_session_attrs: PREPARE TRANSACTION needs the primary, and with a
+ * multi-host conninfo (host=a,b) libpq then skips a standby — also when
+ * PQreset reconnects after a failover (it keeps these options). */
+static PGconn *s_connect(const char *conninfo)
+{
+    const char *const keys[] = { "target_session_attrs", "dbname", NULL };
+    const char *const values[] = { "read-write", conninfo, NULL };
+    return PQconnectdbParams(keys, values, 1);
+}
+
 dtx_pgres_t *dtx_pgres_new(const char *conninfo, dtx_pg_work_fn work, void *arg,
                            int *err, char *errbuf, size_t errlen)
 {
@@ -444,7 +455,7 @@ dtx_pgres_t *dtx_pgres_new(const char *conninfo, dtx_pg_work_fn work, void *arg,
     self->arg = arg;
     self->lock_timeout_ms = DTX_PGRES_LOCK_TIMEOUT_DEFAULT;
     rc = DTX_EDB;
-    self->conn = PQconnectdb(conninfo);
+    self->conn = s_connect(conninfo);
     if (self->conn)
         PQsetNoticeProcessor(self->conn, s_notice, NULL); /* kept across PQreset */
     if (!self->conn || PQstatus(self->conn) != CONNECTION_OK) {

@@ -89,6 +89,9 @@
 #                                (printed at start; timings still differ)
 #   DRILL_NAME=drill             how the output names this run
 #   DRILL_KEEP=1                 keep the scratch directory even on success
+#   DRILL_PG=SCRIPT              the PostgreSQL to run on (default
+#                                tests/harness/pg.sh; make drill-ha gives
+#                                tests/ha/cluster.sh: restarts are failovers)
 #
 # Everything it starts is stopped on exit, also on failure or Ctrl-C. The
 # scratch directory (/tmp/dtx-drill.*: logs, journal, PostgreSQL) is
@@ -142,7 +145,9 @@ case $BUILD in
 /*) BIN=$BUILD/bin ;;
 *) BIN=$ROOT/$BUILD/bin ;;
 esac
-PG=$ROOT/tests/harness/pg.sh
+# DRILL_PG: another server script with pg.sh's commands (make drill-ha:
+# tests/ha/cluster.sh, where restart and kill are failovers).
+PG=${DRILL_PG:-$ROOT/tests/harness/pg.sh}
 PSQL=/usr/lib/postgresql/15/bin/psql
 [ -x "$PSQL" ] || PSQL=psql
 
@@ -185,7 +190,8 @@ RETRY_BASE_MS=50
 RETRY_MAX_MS=1000
 HEARTBEAT_MS=300
 TXN_TIMEOUT_MS=4000
-MAX_ATTEMPTS=50
+# (DRILL_MAX_ATTEMPTS: make drill-ha's failovers outlast 50 retries.)
+MAX_ATTEMPTS=${DRILL_MAX_ATTEMPTS:-50}
 CALL_TIMEOUT_MS=3000
 # A 2PC prepare waiting for an account row held by another prepared branch
 # votes no after this (the participant serves one phase at a time, so the

@@ -98,7 +98,11 @@ typedef int (*dtx_pg_work_fn)(PGconn *conn, const dtx_call_t *call, void *arg);
  * handler (dtx/logging.h), never to stderr. A connection lost later is
  * made again with a backoff (100 ms doubling to 5 s): meanwhile phases
  * fail at once with DTX_EDB (answered FAILED; the coordinator retries),
- * and the outage is logged once when found and once when over. */
+ * and the outage is logged once when found and once when over. The
+ * connection asks for a read-write session (target_session_attrs=
+ * read-write unless conninfo sets it): with several hosts (host=a,b
+ * port=p1,p2) it finds the primary, at start and at every reconnect after
+ * a failover (docs/ha.md). */
 DTX_EXPORT dtx_pgres_t *dtx_pgres_new(const char *conninfo, dtx_pg_work_fn work, void *arg,
                                       int *err, char *errbuf, size_t errlen);
 

@@ -1,9 +1,11 @@
 """The participant against a fake coordinator (a ROUTER socket this test
 drives): registration and heartbeats (§10), duplicate and out-of-order
 deliveries under the barrier in a real PostgreSQL (§11), version handling
-(§9)."""
+(§9, §15: version 2 by default, the fallback to version 1, the
+traceparent a handler sees)."""
 from __future__ import annotations
 
+import os
 import time
 import unittest
 from typing import List, Optional, Tuple
@@ -52,11 +54,13 @@ class FakeCoordinator:
         return rid
 
     def phase(self, rid: bytes, gid: str, branch: int, op: p.Op, attempt: int = 1,
-              resource: str = "ledger", payload: bytes = b"{}") -> p.PhaseReply:
+              resource: str = "ledger", payload: bytes = b"{}", version: int = 1,
+              traceparent: Optional[str] = None) -> p.PhaseReply:
         self.corr += 1
         self.send(rid, p.Phase(corr=self.corr, gid=gid, branch=branch, op=op, attempt=attempt,
                                resource=resource, action="post",
-                               deadline_ms=int(time.time() * 1000) + 60000, payload=payload))
+                               deadline_ms=int(time.time() * 1000) + 60000, payload=payload,
+                               version=version, traceparent=traceparent))
         _, reply = self.recv(p.PhaseReply)
         assert isinstance(reply, p.PhaseReply)
         # §11: the reply repeats corr, gid, branch, op and attempt.
@@ -82,12 +86,14 @@ class Registration(unittest.TestCase):
         self.served.stop()
         self.coord.close()
 
-    def register_all(self, name: str = "coord-1") -> None:
+    def register_all(self, name: str = "coord-1", version: Optional[int] = None) -> None:
         resources = set()
         for _ in range(2):
             rid, reg = self.coord.recv(p.Register)
             assert isinstance(reg, p.Register)
             self.assertEqual(reg.instance, "ledger-1")
+            if version is not None:
+                self.assertEqual(reg.version, version)
             resources.add(reg.resource)
             self.coord.send(rid, p.RegisterOk(corr=reg.corr, resource=reg.resource,
                                               heartbeat_ms=200, coordinator=name))
@@ -131,11 +137,96 @@ class Registration(unittest.TestCase):
 
     def test_a_frame_of_another_version_is_answered_error_3_in_version_1(self) -> None:
         rid = self.coord.register()
-        frame = b"DX\x02\x88" + (4242).to_bytes(8, "big") + b"future fields"
+        frame = b"DX\x03\x88" + (4242).to_bytes(8, "big") + b"future fields"
         self.coord.sock.send_multipart([rid, frame])
         _, err = self.coord.recv(p.Error)
         assert isinstance(err, p.Error)
-        self.assertEqual((err.corr, err.code), (4242, 3))
+        self.assertEqual((err.corr, err.code, err.version), (4242, 3, 1))
+
+    def test_registers_and_heartbeats_in_version_2_by_default(self) -> None:
+        for _ in range(2):
+            rid, reg = self.coord.recv(p.Register)
+            self.assertEqual(reg.version, 2)
+            self.coord.send(rid, p.RegisterOk(corr=reg.corr, resource=reg.resource,  # type: ignore[attr-defined]
+                                              heartbeat_ms=200, coordinator="c", version=2))
+        _, hb = self.coord.recv(p.Heartbeat)
+        self.assertEqual(hb.version, 2)
+
+    def test_error_3_to_a_register_registers_again_in_version_1(self) -> None:
+        rid, reg = self.coord.recv(p.Register)
+        self.assertEqual(reg.version, 2)
+        # what a version 1 coordinator answers: ERROR 3 in version 1 framing
+        self.coord.sock.send_multipart([rid, p.error_frame(reg.corr, 3, "version 2")])
+        end = time.monotonic() + 10
+        while True:  # the other resource's version 2 REGISTER may come first
+            _, again = self.coord.recv(p.Register, timeout_s=max(0.01, end - time.monotonic()))
+            if again.version == 1:
+                break
+        self.register_all(version=1)
+
+    def test_an_unknown_type_in_version_2_is_dropped_unanswered(self) -> None:
+        rid = self.coord.register()
+        self.coord.sock.send_multipart([rid, bytes.fromhex("4458020a0000000000000041")])
+        self.coord.sock.send_multipart([rid, bytes.fromhex("4458010a0000000000000042")])
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            if self.coord.sock.poll(100):
+                _, frame = self.coord.sock.recv_multipart()
+                self.assertNotIsInstance(p.decode(frame), p.Error)
+
+
+class Tracing(unittest.TestCase):
+    """§15.4: the handler reads the PHASE's traceparent; the reply goes in
+    the link's version."""
+
+    TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    def serve(self, protocol_version: Optional[int] = None
+              ) -> Tuple[FakeCoordinator, dtx.Participant, harness.Served, List[dtx.Call]]:
+        coord = FakeCoordinator()
+        calls: List[dtx.Call] = []
+        part = dtx.Participant("traced-1", key_file="", protocol_version=protocol_version)
+        part.serve("ledger", on_try=calls.append, on_confirm=calls.append,
+                   on_cancel=calls.append)
+        part.connect(coord.endpoint)
+        served = harness.Served(part)
+        self.addCleanup(coord.close)
+        self.addCleanup(served.stop)
+        return coord, part, served, calls
+
+    def test_a_handler_sees_the_phase_traceparent(self) -> None:
+        coord, _, _, calls = self.serve()
+        rid = coord.register()
+        reply = coord.phase(rid, "gt", 1, p.Op.TRY, version=2, traceparent=self.TP)
+        self.assertEqual((reply.outcome, reply.version), (p.Outcome.OK, 2))
+        coord.phase(rid, "gt", 1, p.Op.CONFIRM, version=2)  # an untraced transaction
+        self.assertEqual([(c.traceparent, c.trace_id) for c in calls],
+                         [(self.TP, "0af7651916cd43dd8448eb211c80319c"), (None, None)])
+
+    def test_protocol_version_1_registers_and_replies_in_version_1(self) -> None:
+        coord, _, _, calls = self.serve(protocol_version=1)
+        rid, reg = coord.recv(p.Register)
+        self.assertEqual(reg.version, 1)
+        coord.send(rid, p.RegisterOk(corr=reg.corr, resource="ledger", heartbeat_ms=200,
+                                     coordinator="c"))
+        reply = coord.phase(rid, "gv", 1, p.Op.TRY)
+        self.assertEqual((reply.outcome, reply.version, calls[0].traceparent),
+                         (p.Outcome.OK, 1, None))
+
+    def test_dtx_proto_version_1_in_the_environment_forces_version_1(self) -> None:
+        old = os.environ.get("DTX_PROTO_VERSION")
+        os.environ["DTX_PROTO_VERSION"] = "1"
+        try:
+            self.assertEqual(dtx.Participant("x", key_file="").protocol_version, 1)
+            self.assertEqual(dtx.Participant("x", key_file="",
+                                             protocol_version=2).protocol_version, 2)
+        finally:
+            if old is None:
+                del os.environ["DTX_PROTO_VERSION"]
+            else:
+                os.environ["DTX_PROTO_VERSION"] = old
+        with self.assertRaises(dtx.InvalidArgument):
+            dtx.Participant("x", key_file="", protocol_version=3)
 
 
 class SeveralCoordinators(unittest.TestCase):

@@ -6,9 +6,10 @@ traceparent a handler sees)."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import unittest
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import psycopg
 import zmq
@@ -227,6 +228,96 @@ class Tracing(unittest.TestCase):
                 os.environ["DTX_PROTO_VERSION"] = old
         with self.assertRaises(dtx.InvalidArgument):
             dtx.Participant("x", key_file="", protocol_version=3)
+
+
+class ClientVersions(unittest.TestCase):
+    """The initiator's side of §15: BEGIN and TRY carry the traceparent set,
+    BEGIN_OK's is recorded, ERROR 3 sends the request again in version 1."""
+
+    TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    MADE = "00-11111111111111111111111111111111-2222222222222222-01"
+
+    def setUp(self) -> None:
+        self.coord = FakeCoordinator()
+        self.addCleanup(self.coord.close)
+        self.client = dtx.Client(self.coord.endpoint, key_file="", timeout_ms=10000)
+        self.addCleanup(self.client.close)
+
+    def in_thread(self, fn: Callable[[], object]) -> List[object]:
+        out: List[object] = []
+
+        def run() -> None:
+            try:
+                out.append(fn())
+            except Exception as e:  # handed to the test
+                out.append(e)
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        self.addCleanup(t.join, 15)
+        return out
+
+    def answer_begin(self, version: int, traceparent: Optional[str]) -> p.Message:
+        rid, begin = self.coord.recv(p.Begin)
+        self.coord.send(rid, p.BeginOk(corr=begin.corr, gid="g-1", deadline_ms=9,
+                                       version=version, traceparent=traceparent))
+        return begin
+
+    def test_begin_and_try_carry_the_trace_and_begin_ok_records_one(self) -> None:
+        self.client.set_traceparent(self.TP)
+        out = self.in_thread(lambda: self.client.begin("tcc", 1000))
+        begin = self.answer_begin(2, self.TP)
+        self.assertEqual((begin.version, begin.traceparent), (2, self.TP))
+        harness.wait_for(lambda: bool(out), what="begin")
+        self.assertEqual(self.client.traceparent, self.TP)
+        out = self.in_thread(lambda: self.client.try_("g-1", "r", "a"))
+        rid, try_ = self.coord.recv(p.Try)
+        self.assertEqual((try_.version, try_.traceparent), (2, self.TP))
+        self.coord.send(rid, p.TryOk(corr=try_.corr, gid="g-1", branch=1, outcome=0, state=1,
+                                     payload=b"", version=2))
+        harness.wait_for(lambda: bool(out), what="try")
+        # no trace set: none sent, the one the coordinator made comes back
+        self.client.set_traceparent(None)
+        out = self.in_thread(lambda: self.client.begin("tcc", 1000))
+        begin = self.answer_begin(2, self.MADE)
+        self.assertEqual((begin.version, begin.traceparent), (2, None))
+        harness.wait_for(lambda: bool(out), what="begin")
+        self.assertEqual(self.client.traceparent, self.MADE)
+        with self.assertRaises(dtx.InvalidArgument):
+            self.client.set_traceparent(self.TP.upper())
+        self.assertIsNone(self.client.traceparent_set)
+
+    def test_error_3_sends_the_request_again_in_version_1_and_sticks(self) -> None:
+        self.client.set_traceparent(self.TP)
+        out = self.in_thread(lambda: self.client.begin("2pc", 1000))
+        rid, begin = self.coord.recv(p.Begin)
+        self.assertEqual(begin.version, 2)
+        self.coord.sock.send_multipart([rid, p.error_frame(begin.corr, 3, "version 2")])
+        again = self.answer_begin(1, None)
+        self.assertEqual((again.version, again.traceparent), (1, None))
+        harness.wait_for(lambda: bool(out), what="begin")
+        self.assertEqual(out[0], dtx.Begun("g-1", 9))
+        self.assertIsNone(self.client.traceparent)
+        self.assertEqual(self.client.protocol_version, 1)
+        self.in_thread(lambda: self.client.status("g-1"))
+        rid, status = self.coord.recv(p.Status)
+        self.assertEqual(status.version, 1)
+        self.coord.send(rid, p.StateReply(corr=status.corr, gid="g-1", state=1))
+
+    def test_transaction_sends_its_trace_and_restores_the_clients(self) -> None:
+        other = "00-" + "3" * 32 + "-" + "4" * 16 + "-00"
+        self.client.set_traceparent(other)
+        tx = dtx.Transaction(self.client, "tcc", 1000, traceparent=self.TP)
+        out = self.in_thread(lambda: tx.__enter__())
+        begin = self.answer_begin(2, self.TP)
+        self.assertEqual(begin.traceparent, self.TP)
+        harness.wait_for(lambda: bool(out), what="enter")
+        self.assertEqual((tx.gid, tx.traceparent), ("g-1", self.TP))
+        self.in_thread(lambda: tx.__exit__(None, None, None))
+        rid, commit = self.coord.recv(p.Commit)
+        self.coord.send(rid, p.StateReply(corr=commit.corr, gid="g-1", state=3, version=2))
+        harness.wait_for(lambda: self.client.traceparent_set == other, what="restored")
+        with self.assertRaises(dtx.InvalidArgument):
+            dtx.Transaction(self.client, traceparent="00-bad")
 
 
 class SeveralCoordinators(unittest.TestCase):

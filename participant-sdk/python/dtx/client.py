@@ -14,6 +14,15 @@ dropped.  A call that times out raises :class:`dtx.Timeout`; the request
 may still have been carried out, so ask :meth:`Client.status` (§5.1).
 After a call that found no connection the socket is made anew (same
 lineage), as libdtx does.  A Client is not thread-safe: one per thread.
+
+Requests go out in protocol version 2 (docs/protocol.md §15): BEGIN and
+TRY carry the traceparent set with :meth:`Client.set_traceparent` (or a
+:class:`Transaction`'s ``traceparent``), and BEGIN_OK brings back the one
+the coordinator recorded (:attr:`Client.traceparent`: the one sent, or one
+it made).  A coordinator that speaks only version 1 answers ERROR 3 without
+acting: the request is sent again at once in version 1 (without the trace)
+and the client speaks version 1 from then on.  ``protocol_version=1`` or
+``DTX_PROTO_VERSION=1`` makes it speak version 1 from the start.
 """
 from __future__ import annotations
 
@@ -82,16 +91,22 @@ class Client:
 
     ``key_file`` is a CURVE credentials file (module dtx.keys); None reads
     ``DTX_CURVE_KEY_FILE`` and, when that is unset, speaks plain ZeroMQ.
-    ``timeout_ms`` bounds every call. Raises ConfigError for an unusable
-    key file, InvalidArgument for a malformed endpoint.
+    ``timeout_ms`` bounds every call. ``protocol_version`` is 2 or 1 (None:
+    2, or 1 when ``DTX_PROTO_VERSION=1``). Raises ConfigError for an
+    unusable key file, InvalidArgument for a malformed endpoint or version.
     """
 
     def __init__(self, endpoint: str, *, key_file: Optional[str] = None,
                  timeout_ms: int = DEFAULT_TIMEOUT_MS,
+                 protocol_version: Optional[int] = None,
                  context: Optional[zmq.Context] = None) -> None:  # type: ignore[type-arg]
         self.endpoint = endpoint
         self.timeout_ms = timeout_ms if timeout_ms > 0 else DEFAULT_TIMEOUT_MS
+        #: the protocol version requests go out in (2, or 1: forced or fallen back)
+        self.protocol_version = transport.proto_version(protocol_version)
         self.last_error = ""
+        self._trace_out: Optional[str] = None    # what BEGIN and TRY carry
+        self._trace_in: Optional[str] = None     # what the last BEGIN_OK recorded
         self._keys = _keys.resolve(key_file)
         self._context = context or zmq.Context.instance()
         self._corr = 0
@@ -119,11 +134,56 @@ class Client:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    # -- trace context -----------------------------------------------------
+
+    def set_traceparent(self, traceparent: Optional[str]) -> None:
+        """Sets the W3C traceparent the following begin and try_ calls
+        carry, until set again: version 00, 55 characters of lower-case hex
+        and dashes, neither id all zeros (docs/protocol.md §15.2). None or
+        "" clears it: BEGIN then carries none and the coordinator starts a
+        trace of its own. Raises InvalidArgument (the previous one stays)."""
+        if not traceparent:
+            self._trace_out = None
+            return
+        if not p.traceparent_valid(traceparent):
+            raise InvalidArgument(text=f"traceparent {traceparent!r} is not a version-00 W3C "
+                                  "traceparent (lower-case hex, ids not all zeros)")
+        self._trace_out = traceparent
+
+    @property
+    def traceparent_set(self) -> Optional[str]:
+        """What :meth:`set_traceparent` set (None: nothing)."""
+        return self._trace_out
+
+    @property
+    def traceparent(self) -> Optional[str]:
+        """The traceparent the coordinator recorded for the transaction the
+        last successful :meth:`begin` began: the one set, or one it made.
+        None before any, after a failed begin, or when the coordinator
+        speaks only protocol version 1."""
+        return self._trace_in
+
     # -- requests ----------------------------------------------------------
 
     def _call(self, request: p.Message, expect: Type[R]) -> R:
         """Sends request, returns its reply of type expect; raises the
-        ERROR's exception, Timeout, or ProtocolError for another type."""
+        ERROR's exception, Timeout, or ProtocolError for another type.
+        Falls back to version 1 on ERROR 3 to a version 2 request."""
+        while True:
+            traced = request.TYPE in (p.MessageType.BEGIN, p.MessageType.TRY)
+            tp = self._trace_out if traced and self.protocol_version > p.VERSION else None
+            try:
+                return self._round_trip(dataclasses.replace(
+                    request, version=self.protocol_version, traceparent=tp), expect)
+            except DtxError as e:
+                if e.code != p.ErrorCode.VERSION or self.protocol_version == p.VERSION:
+                    raise
+            # Not acted on (protocol.md §9, §15.5): the same request in version 1.
+            log.info("coordinator speaks protocol version 1 only: using it (no trace "
+                     "context) endpoint=%s", self.endpoint)
+            self.protocol_version = p.VERSION
+
+    def _round_trip(self, request: p.Message, expect: Type[R]) -> R:
         if self._socket is None:
             self._open()
         assert self._socket is not None
@@ -180,7 +240,9 @@ class Client:
         m = parse_mode(mode)
         if not 0 <= timeout_ms < 1 << 32:
             raise InvalidArgument(text="timeout_ms out of range")
+        self._trace_in = None
         reply = self._call(p.Begin(corr=0, mode=m, timeout_ms=timeout_ms), p.BeginOk)
+        self._trace_in = reply.traceparent
         return Begun(reply.gid, reply.deadline_ms)
 
     def try_(self, gid: str, resource: str, action: str, payload: Payload = b"") -> TryResult:
@@ -258,22 +320,50 @@ class Transaction:
     coordinator decided abort), leaving it with an exception ROLLs BACK and
     lets the exception go on. :meth:`commit` and :meth:`rollback` may also
     be called inside the block; the exit then does nothing more.
+
+    ``traceparent`` (a W3C traceparent, see :meth:`Client.set_traceparent`)
+    is what the BEGIN and the block's TRYs carry; None: whatever the client
+    has set (usually nothing: the coordinator then starts a trace). The
+    client's own setting is back at the block's exit. After ``__enter__``,
+    :attr:`traceparent` is the one the coordinator recorded (None from a
+    version 1 coordinator).
     """
 
-    def __init__(self, client: Client, mode: ModeLike = "tcc", timeout_ms: int = 0) -> None:
+    def __init__(self, client: Client, mode: ModeLike = "tcc", timeout_ms: int = 0,
+                 traceparent: Optional[str] = None) -> None:
+        if traceparent and not p.traceparent_valid(traceparent):
+            raise InvalidArgument(text=f"traceparent {traceparent!r} is not a version-00 W3C "
+                                  "traceparent (lower-case hex, ids not all zeros)")
         self.client = client
         self.mode = parse_mode(mode)
         self.timeout_ms = timeout_ms
+        self.traceparent: Optional[str] = traceparent or None
+        self._saved_trace: Optional[str] = None
+        self._trace_swapped = False
         self.gid = ""
         self.deadline_ms = 0
         self.state: Optional[p.State] = None
         self._done = False
 
     def __enter__(self) -> "Transaction":
-        begun = self.client.begin(self.mode, self.timeout_ms)
+        if self.traceparent is not None:
+            self._saved_trace = self.client.traceparent_set
+            self.client.set_traceparent(self.traceparent)
+            self._trace_swapped = True
+        try:
+            begun = self.client.begin(self.mode, self.timeout_ms)
+        except BaseException:
+            self._restore_trace()
+            raise
         self.gid, self.deadline_ms = begun.gid, begun.deadline_ms
+        self.traceparent = self.client.traceparent
         self.state = p.State.ACTIVE
         return self
+
+    def _restore_trace(self) -> None:
+        if self._trace_swapped:
+            self._trace_swapped = False
+            self.client.set_traceparent(self._saved_trace)
 
     def try_(self, resource: str, action: str, payload: Payload = b"") -> TryResult:
         """Runs one branch (Client.try_ on this gid)."""
@@ -303,6 +393,12 @@ class Transaction:
 
     def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException],
                  tb: Any) -> None:
+        try:
+            self._exit(exc_type)
+        finally:
+            self._restore_trace()
+
+    def _exit(self, exc_type: Optional[type]) -> None:
         if self._done or not self.gid:
             return
         if exc_type is None:

@@ -30,9 +30,19 @@ Per coordinator link (one DEALER each, §1), the registration state machine:
                                           gave the connection up: a refused
                                           handshake, or a disconnection it
                                           does not retry)
+    ERROR 3 to a REGISTER of this round,
+      the link speaking version 2  -----> round in version 1 (a coordinator
+                                          that speaks only version 1; no
+                                          trace context then)
     ERROR other than 16 to a REGISTER --> logged once a round; stay
                                           unregistered until the 3-interval
                                           rule starts the next round
+
+A link speaks protocol version 2 (docs/protocol.md §15), or version 1 with
+``protocol_version=1`` or ``DTX_PROTO_VERSION=1``.  Registered in version
+2, it gets its PHASEs in version 2 with the transaction's W3C traceparent,
+which the handler reads as :attr:`Call.traceparent`.  Every frame a link sends
+(REGISTER, HEARTBEAT, PHASE_REPLY) goes in the link's version.
 """
 from __future__ import annotations
 
@@ -73,6 +83,15 @@ class Call:
     payload: bytes     #: the TRY's payload (on every op)
     deadline_ms: int   #: the transaction's deadline, epoch ms
     endpoint: str = ""  #: the coordinator link it came through
+    #: the transaction's W3C traceparent (docs/protocol.md §15.4), the same
+    #: on every phase of every branch; None when the PHASE carried none (a
+    #: version 1 link, or a transaction begun before dtxd recorded traces)
+    traceparent: Optional[str] = None
+
+    @property
+    def trace_id(self) -> Optional[str]:
+        """The 32-hex-digit trace-id of :attr:`traceparent`, or None."""
+        return p.trace_id(self.traceparent)
 
 
 Handler = Callable[[Call], Optional[p.Outcome]]
@@ -94,6 +113,7 @@ class _Link:
         self.owner = owner
         self.endpoint = endpoint
         self.keys = keys
+        self.version = owner.protocol_version     # 2, or 1 (forced, or fallen back)
         self.socket: Optional[zmq.Socket] = None  # type: ignore[type-arg]
         self.monitor: Optional[zmq.Socket] = None  # type: ignore[type-arg]
         self.corr = 0
@@ -152,7 +172,9 @@ class _Link:
         self.corr = (self.corr + 1) & 0xFFFFFFFFFFFFFFFF or 1
         assert self.socket is not None
         try:
-            self.socket.send(p.encode(dataclasses.replace(msg, corr=self.corr)), zmq.NOBLOCK)
+            self.socket.send(p.encode(dataclasses.replace(msg, corr=self.corr,
+                                                          version=self.version)),
+                             zmq.NOBLOCK)
         except zmq.Again:
             return 0
         except zmq.ZMQError as e:
@@ -273,6 +295,15 @@ class _Link:
 
     def on_error(self, msg: p.Error, now: float) -> None:
         text = p.display_text(msg.text)
+        if msg.code == p.ErrorCode.VERSION and self.version > p.VERSION and \
+                msg.corr in self.register_corrs:
+            # A coordinator that speaks only version 1 did not act on our
+            # REGISTER (§15.5): register again in version 1 (no trace then).
+            log.info("coordinator speaks protocol version 1 only: using it (no trace "
+                     "context) endpoint=%s", self.endpoint)
+            self.version = p.VERSION
+            self.register_round(now, "protocol version 1")
+            return
         if msg.corr in self.register_corrs:
             if not self.refusal_logged:
                 log.warning("coordinator refused the registration endpoint=%s resource=%s "
@@ -291,13 +322,14 @@ class _Link:
 
     def on_phase(self, msg: p.Phase) -> None:
         call = Call(msg.gid, msg.branch, msg.attempt, p.Op(msg.op), msg.resource, msg.action,
-                    msg.payload, msg.deadline_ms, self.endpoint)
+                    msg.payload, msg.deadline_ms, self.endpoint, msg.traceparent)
         outcome = self.owner._dispatch(call)
         self.send_reply(msg, outcome)
 
     def send_reply(self, msg: p.Phase, outcome: p.Outcome) -> None:
         reply = p.PhaseReply(corr=msg.corr, gid=msg.gid, branch=msg.branch, op=msg.op,
-                             attempt=msg.attempt, outcome=outcome, payload=b"")
+                             attempt=msg.attempt, outcome=outcome, payload=b"",
+                             version=self.version)
         assert self.socket is not None
         try:
             self.socket.send(p.encode(reply), zmq.NOBLOCK)
@@ -316,14 +348,18 @@ class Participant:
     made by later :meth:`connect` calls (None: ``DTX_CURVE_KEY_FILE``, else
     plain ZeroMQ). ``heartbeat_ms`` is our interval; a coordinator asking
     for a shorter one gets it (kept within 50 ms .. 60 s).
+    ``protocol_version`` is 2 (traced PHASEs) or 1; None: 2, or 1 when
+    ``DTX_PROTO_VERSION=1`` is in the environment.
     """
 
     def __init__(self, instance: str, *, key_file: Optional[str] = None,
                  heartbeat_ms: int = DEFAULT_HEARTBEAT_MS,
+                 protocol_version: Optional[int] = None,
                  context: Optional[zmq.Context] = None) -> None:  # type: ignore[type-arg]
         if not p.name_valid(instance):
             raise InvalidArgument(text=f"instance {instance!r} is not a valid name")
         self.instance = instance
+        self.protocol_version = transport.proto_version(protocol_version)
         self.heartbeat_ms = _clamp_interval(heartbeat_ms if heartbeat_ms > 0
                                             else DEFAULT_HEARTBEAT_MS)
         self.context = context or zmq.Context.instance()

@@ -1,11 +1,18 @@
-"""The dtx wire protocol, version 1 (docs/protocol.md), as Python values.
+"""The dtx wire protocol, versions 1 and 2 (docs/protocol.md), as Python
+values.
 
 Written from docs/protocol.md alone; the section numbers below are that
 page's.  A frame is one ZeroMQ frame: a 12-byte header (magic ``DX``,
 version, type, u64 ``corr``) and the fields of the type in order, all
 integers unsigned big-endian, no padding, no optional field, no trailing
-byte (§2, §3).  :func:`encode` and :func:`decode` are exact inverses on
-every frame :func:`decode` accepts.
+byte (§2, §3).  A version 2 frame (§15) is the same, followed by the
+extension section: ``tag`` u8, ``length`` u16, value, tags strictly
+increasing, at most 512 bytes in all.  The one registered tag, 1, is the
+W3C traceparent; it is :attr:`Message.traceparent` (None: absent) and
+:attr:`Message.version` is the frame's version byte.  Unknown tags are
+skipped on decode (and so dropped).  :func:`encode` and :func:`decode` are
+exact inverses on every frame :func:`decode` accepts that holds no unknown
+extension.
 
 Field kinds (§3) map to Python types: u8/u32/u64 -> int, name -> str (ASCII
 of the name alphabet), text -> str (UTF-8; invalid bytes survive a
@@ -24,7 +31,9 @@ from .errors import DtxError
 from .errors import ErrorCode as ErrorCode  # re-exported: MalformedFrame.code is one
 
 
-VERSION = 1
+VERSION = 1                   # the version of §2-§13
+VERSION_2 = 2                 # §15: version 1 bodies + an extension section
+VERSIONS = (VERSION, VERSION_2)
 MAGIC = b"DX"
 HEADER_SIZE = 12
 NAME_MAX = 63
@@ -32,7 +41,12 @@ TEXT_MAX = 255
 PAYLOAD_MAX = 262144          # DTX_PAYLOAD_MAX
 MSG_MAX = PAYLOAD_MAX + 1024  # DTX_MSG_MAX: a larger frame is ERROR 5 (§7, §8)
 
+EXT_MAX = 512                 # §15.2: the whole extension section
+EXT_TRACEPARENT = 1           # §15.2: tag 1
+TRACEPARENT_LEN = 55
+
 _NAME_RE = re.compile(rb"[A-Za-z0-9._:\-]{1,63}\Z")
+_TRACEPARENT_RE = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}\Z")
 
 
 class Mode(enum.IntEnum):
@@ -97,8 +111,25 @@ def name_valid(value: str) -> bool:
     return _NAME_RE.match(raw) is not None
 
 
+def traceparent_valid(value: str) -> bool:
+    """True when value may travel as extension 1 (§15.2): a version-00 W3C
+    traceparent, 55 characters, lower-case hex, neither id all zeros."""
+    if not isinstance(value, str) or len(value) != TRACEPARENT_LEN:
+        return False
+    m = _TRACEPARENT_RE.match(value)
+    return m is not None and m.group(1) != "0" * 32 and m.group(2) != "0" * 16
+
+
+def trace_id(traceparent: Optional[str]) -> Optional[str]:
+    """The 32-hex-digit trace-id of a valid traceparent, else None."""
+    if traceparent is None or not traceparent_valid(traceparent):
+        return None
+    return traceparent[3:35]
+
+
 class MalformedFrame(DtxError):
-    """A frame that decode() refused; ``code`` is 2, 3 or 5 as §8 orders,
+    """A frame that decode() refused; ``code`` is 2, 3, 5 or (a version 2
+    frame of an unknown type, §15.3) 18 as §8 and §15.3 order,
     ``corr`` the frame's corr when bytes 4..11 were there (else 0)."""
 
     def __init__(self, code: int, text: str, corr: int = 0) -> None:
@@ -128,6 +159,11 @@ class Message:
 
     TYPE: ClassVar[int] = 0
     corr: int
+    #: the frame's version byte (1 or 2); extensions need 2
+    version: int = field(default=VERSION, kw_only=True, metadata={"header": True})
+    #: extension 1 (§15.2), version 2 only; None when absent
+    traceparent: Optional[str] = field(default=None, kw_only=True,
+                                       metadata={"header": True})
 
 
 @dataclass(frozen=True)
@@ -263,7 +299,7 @@ MESSAGE_CLASSES: Dict[int, Type[Message]] = {
 _Schema = List[Tuple[str, str, Optional[FrozenSet[int]]]]
 _SCHEMAS: Dict[int, _Schema] = {
     t: [(f.name, f.metadata["kind"], f.metadata.get("allowed"))
-        for f in dataclasses.fields(cls) if f.name != "corr"]
+        for f in dataclasses.fields(cls) if f.name != "corr" and "header" not in f.metadata]
     for t, cls in MESSAGE_CLASSES.items()
 }
 
@@ -279,8 +315,16 @@ def encode(msg: Message) -> bytes:
     from .errors import InvalidArgument
     if not 0 <= msg.corr < 1 << 64:
         raise InvalidArgument(text="corr out of range")
+    if msg.version not in VERSIONS:
+        raise InvalidArgument(text=f"protocol version {msg.version} not spoken")
+    if msg.traceparent is not None:
+        if msg.version == VERSION:
+            raise InvalidArgument(text="a version 1 frame carries no traceparent")
+        if not traceparent_valid(msg.traceparent):
+            raise InvalidArgument(text="traceparent is not a version-00 W3C traceparent "
+                                  "(55 characters, lower-case hex, ids not all zeros)")
     out = bytearray(MAGIC)
-    out += struct.pack(">BBQ", VERSION, msg.TYPE, msg.corr)
+    out += struct.pack(">BBQ", msg.version, msg.TYPE, msg.corr)
     for name, kind, allowed in _SCHEMAS[msg.TYPE]:
         value = getattr(msg, name)
         if kind == "u8":
@@ -313,6 +357,9 @@ def encode(msg: Message) -> bytes:
                 raise InvalidArgument(text=f"{name} over {PAYLOAD_MAX} bytes")
             out += struct.pack(">I", len(raw))
             out += raw
+    if msg.traceparent is not None:  # the section in increasing tag order
+        out += struct.pack(">BH", EXT_TRACEPARENT, TRACEPARENT_LEN)
+        out += msg.traceparent.encode("ascii")
     return bytes(out)
 
 
@@ -327,16 +374,18 @@ def peek_corr(frame: bytes) -> int:
 
 
 def decode(frame: bytes) -> Message:
-    """Decodes one frame, checking it in the order of §8. Raises
-    :class:`MalformedFrame` with code 5 (too big), 3 (another version) or
-    2 (anything else malformed)."""
+    """Decodes one frame of version 1 or 2, checking it in the order of §8
+    and §15.3. Raises :class:`MalformedFrame` with code 5 (too big), 3
+    (another version), 18 (a version 2 frame of an unknown type) or 2
+    (anything else malformed)."""
     n = len(frame)
     corr = peek_corr(frame)
     if n > MSG_MAX:
         raise MalformedFrame(ErrorCode.TOOBIG, f"frame of {n} bytes over {MSG_MAX}", corr)
     if n < 4 or frame[:2] != MAGIC:
         raise MalformedFrame(ErrorCode.PROTO, "bad magic or frame shorter than 4 bytes", 0)
-    if frame[2] != VERSION:
+    version = frame[2]
+    if version not in VERSIONS:
         raise MalformedFrame(ErrorCode.VERSION, f"protocol version {frame[2]} not supported",
                              corr)
     if n < HEADER_SIZE:
@@ -344,6 +393,9 @@ def decode(frame: bytes) -> Message:
     mtype = frame[3]
     cls = MESSAGE_CLASSES.get(mtype)
     if cls is None:
+        if version == VERSION_2:
+            raise MalformedFrame(ErrorCode.UNSUPPORTED,
+                                 f"message type 0x{mtype:02x} not supported", corr)
         raise MalformedFrame(ErrorCode.PROTO, f"unknown message type 0x{mtype:02x}", corr)
     tname = MessageType(mtype).name
     pos = HEADER_SIZE
@@ -396,17 +448,52 @@ def decode(frame: bytes) -> Message:
             need(4 + length, fname)
             values[fname] = bytes(frame[pos + 4:pos + 4 + length])
             pos += 4 + length
-    if pos != n:
-        raise MalformedFrame(ErrorCode.PROTO, f"{tname}: {n - pos} trailing bytes at byte "
-                             f"{pos}", corr)
-    return cls(corr=corr, **values)
+    if version == VERSION:
+        if pos != n:
+            raise MalformedFrame(ErrorCode.PROTO, f"{tname}: {n - pos} trailing bytes at "
+                                 f"byte {pos}", corr)
+        return cls(corr=corr, **values)
+    traceparent = _decode_extensions(frame, pos, tname, corr)
+    return cls(corr=corr, version=version, traceparent=traceparent, **values)
 
 
-def error_frame(corr: int, code: int, text: str) -> bytes:
+def _decode_extensions(frame: bytes, pos: int, tname: str, corr: int) -> Optional[str]:
+    """The extension section from pos to the frame's end (§15.2): the
+    traceparent of tag 1 (None when absent); unknown tags skipped."""
+    n = len(frame)
+
+    def bad(why: str) -> MalformedFrame:
+        return MalformedFrame(ErrorCode.PROTO, f"{tname}: extension {why} at byte {pos}", corr)
+
+    if n - pos > EXT_MAX:
+        raise bad(f"section of {n - pos} bytes over {EXT_MAX}")
+    last = 0
+    traceparent: Optional[str] = None
+    while pos < n:
+        if n - pos < 3:
+            raise bad("header truncated")
+        tag, length = struct.unpack_from(">BH", frame, pos)
+        if tag <= last:
+            raise bad(f"tag {tag} not above {last}")
+        if pos + 3 + length > n:
+            raise bad(f"tag {tag} value of {length} bytes runs past the end")
+        value = bytes(frame[pos + 3:pos + 3 + length])
+        if tag == EXT_TRACEPARENT:
+            text = value.decode("ascii", "replace")
+            if length != TRACEPARENT_LEN or not traceparent_valid(text):
+                raise bad("1 is not a valid traceparent")
+            traceparent = text
+        last = tag
+        pos += 3 + length
+    return traceparent
+
+
+def error_frame(corr: int, code: int, text: str, version: int = VERSION) -> bytes:
     """An ERROR frame in version 1 framing (also the answer to a frame of
-    another version, §9 rule 2). text is cut to 255 bytes."""
+    another version, §9 rule 2), or in version 2. text is cut to 255 bytes."""
     raw = text.encode("utf-8", "replace").replace(b"\x00", b"?")[:TEXT_MAX]
-    return encode(Error(corr=corr, code=code, text=raw.decode("utf-8", "ignore")))
+    return encode(Error(corr=corr, code=code, text=raw.decode("utf-8", "ignore"),
+                        version=version))
 
 
 def display_text(text: str) -> str:

@@ -8,6 +8,10 @@ made later, after a reconnection::
     0xD7, 0x01, 16 random bytes drawn once per process, u32 counter (BE)
 
 A forked child draws a lineage of its own.
+
+Protocol version: clients and participants speak version 2
+(docs/protocol.md §15) unless told otherwise (:func:`proto_version`), as
+libdtx does.
 """
 from __future__ import annotations
 
@@ -18,13 +22,24 @@ from typing import Callable, Optional
 
 import zmq
 
+from .errors import InvalidArgument
 from .keys import CurveKeys
-from .protocol import MSG_MAX
+from .protocol import MSG_MAX, VERSION, VERSION_2, VERSIONS
 
 _lock = threading.Lock()
 _lineage_pid = -1
 _lineage = b""
 _counter = 0
+
+
+def proto_version(option: Optional[int]) -> int:
+    """The protocol version to speak: option when given (1 or 2), else 1
+    when ``DTX_PROTO_VERSION=1`` is in the environment, else 2."""
+    if option is not None:
+        if option not in VERSIONS:
+            raise InvalidArgument(text=f"protocol_version {option!r}: use 1 or 2")
+        return option
+    return VERSION if os.environ.get("DTX_PROTO_VERSION") == "1" else VERSION_2
 
 
 def next_routing_id() -> bytes:

@@ -137,8 +137,9 @@ class Bank:
                       "account=%s amount=%d", call.gid, call.branch, self.resource, op,
                       call.action, account, amount)
             raise dtx.DtxError(dtx.ErrorCode.INTERNAL, "reservation missing")
-        log.info("applied gid=%s branch=%d resource=%s op=%s action=%s account=%s amount=%d",
-                 call.gid, call.branch, self.resource, op, call.action, account, amount)
+        log.info("applied gid=%s branch=%d resource=%s op=%s action=%s account=%s amount=%d "
+                 "trace=%s", call.gid, call.branch, self.resource, op, call.action, account,
+                 amount, call.trace_id or "-")
 
     def seed(self, spec: str) -> None:
         seeds: List[Tuple[str, int]] = []

@@ -1,7 +1,8 @@
 """Test harness: real dtxd, real PostgreSQL, CURVE keys, child processes.
 
 Reads the variables tests/run.sh provides: DTX_TEST_BIN (dtxd, dtxctl,
-bank-participant, bank-transfer), DTX_TEST_PGHOST / DTX_TEST_PGPORT (a
+bank-participant, bank-transfer), DTX_TEST_TESTBIN (test-participant),
+DTX_TEST_PGHOST / DTX_TEST_PGPORT (a
 private PostgreSQL, superuser postgres, trust), DTX_TEST_DIR (scratch).
 Tests that need them are skipped when they are missing.
 """
@@ -29,6 +30,7 @@ sys.path.insert(0, PKG_ROOT)
 import dtx  # noqa: E402
 
 BIN = os.environ.get("DTX_TEST_BIN", "")
+TESTBIN = os.environ.get("DTX_TEST_TESTBIN", "")
 PGHOST = os.environ.get("DTX_TEST_PGHOST", "")
 PGPORT = os.environ.get("DTX_TEST_PGPORT", "5432")
 WORK = os.environ.get("DTX_TEST_DIR") or tempfile.gettempdir()

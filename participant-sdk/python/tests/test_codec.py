@@ -1,7 +1,8 @@
-"""The frame codec against docs/protocol.md §13's hex examples and §8's
-malformed frames; the CURVE key file reader; the barrier's SQL."""
+"""The frame codec against docs/protocol.md §13's and §15.6's hex examples
+and §8's and §15's malformed frames; the CURVE key file reader; the barrier's SQL."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import tempfile
@@ -106,11 +107,13 @@ class Malformed(unittest.TestCase):
         self.assertEqual(self.code(b"XD\x01\x01" + bytes(13)), 2)
 
     def test_other_version_is_code_3_with_its_corr(self) -> None:
-        frame = b"DX\x02\x01" + struct.pack(">Q", 77) + b"anything"
-        with self.assertRaises(p.MalformedFrame) as cm:
-            p.decode(frame)
-        self.assertEqual((cm.exception.code, cm.exception.corr), (3, 77))
-        self.assertEqual(self.code(b"DX\x02\x01"), 3)
+        for version in (0, 3, 0xFF):
+            with self.subTest(version=version):
+                frame = b"DX" + bytes([version]) + b"\x01" + struct.pack(">Q", 77) + b"any"
+                with self.assertRaises(p.MalformedFrame) as cm:
+                    p.decode(frame)
+                self.assertEqual((cm.exception.code, cm.exception.corr), (3, 77))
+                self.assertEqual(self.code(b"DX" + bytes([version]) + b"\x01"), 3)
 
     def test_each_malformation_is_code_2(self) -> None:
         good = unhex(PHASE_HEX)
@@ -146,6 +149,161 @@ class Malformed(unittest.TestCase):
         msg = p.decode(frame)
         assert isinstance(msg, p.Error)
         self.assertEqual((msg.corr, msg.code), (99, 3))
+
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+BEGIN_V2_HEX = """44 58 02 01 01 02 03 04 05 06 07 08 01 00 00 75
+30 01 00 37 30 30 2d 30 61 66 37 36 35 31 39 31
+36 63 64 34 33 64 64 38 34 34 38 65 62 32 31 31
+63 38 30 33 31 39 63 2d 62 37 61 64 36 62 37 31
+36 39 32 30 33 33 33 31 2d 30 31"""
+PHASE_V2_HEX = """44 58 02 88 00 00 00 00 00 00 00 2a 03 67 2d 31
+00 00 00 01 02 00 00 00 03 04 62 61 6e 6b 08 74
+72 61 6e 73 66 65 72 00 00 01 8b cf e5 68 00 00
+00 00 02 7b 7d 01 00 37 30 30 2d 30 61 66 37 36
+35 31 39 31 36 63 64 34 33 64 64 38 34 34 38 65
+62 32 31 31 63 38 30 33 31 39 63 2d 62 37 61 64
+36 62 37 31 36 39 32 30 33 33 33 31 2d 30 31"""
+
+
+def ext(tag: int, value: bytes) -> bytes:
+    return struct.pack(">BH", tag, len(value)) + value
+
+
+class Version2(unittest.TestCase):
+    """§15: version 1 bodies, then the extension section."""
+
+    def code(self, frame: bytes) -> int:
+        with self.assertRaises(p.MalformedFrame) as cm:
+            p.decode(frame)
+        return cm.exception.code
+
+    def test_begin_matches_section_15_6(self) -> None:
+        frame = unhex(BEGIN_V2_HEX)
+        self.assertEqual(len(frame), 75)
+        msg = p.Begin(corr=0x0102030405060708, mode=p.Mode.TCC, timeout_ms=30000,
+                      version=2, traceparent=TRACEPARENT)
+        self.assertEqual(p.encode(msg), frame)
+        self.assertEqual(p.decode(frame), msg)
+
+    def test_begin_without_trace_is_section_13_with_byte_2_set(self) -> None:
+        frame = bytearray(unhex(BEGIN_HEX))
+        frame[2] = 2
+        msg = p.Begin(corr=0x0102030405060708, mode=p.Mode.TCC, timeout_ms=30000, version=2)
+        self.assertEqual(p.encode(msg), bytes(frame))
+        decoded = p.decode(bytes(frame))
+        self.assertEqual((decoded, decoded.traceparent), (msg, None))
+
+    def test_phase_matches_section_15_6(self) -> None:
+        frame = unhex(PHASE_V2_HEX)
+        self.assertEqual(len(frame), 111)
+        v1 = bytearray(unhex(PHASE_HEX))
+        v1[2] = 2
+        self.assertEqual(frame[:53], bytes(v1))
+        msg = p.decode(frame)
+        self.assertEqual(msg, p.Phase(corr=42, gid="g-1", branch=1, op=p.Op.CONFIRM, attempt=3,
+                                      resource="bank", action="transfer",
+                                      deadline_ms=1700000000000, payload=b"{}", version=2,
+                                      traceparent=TRACEPARENT))
+        self.assertEqual(p.encode(msg), frame)
+        self.assertEqual(p.trace_id(msg.traceparent), "0af7651916cd43dd8448eb211c80319c")
+
+    def test_every_type_round_trips_in_version_2_with_and_without_trace(self) -> None:
+        samples = [p.Begin(corr=1, mode=2, timeout_ms=0),
+                   p.Try(corr=1, gid="g", resource="r", action="a", payload=b"x"),
+                   p.BeginOk(corr=9, gid="g", deadline_ms=5),
+                   p.RegisterOk(corr=1, resource="r", heartbeat_ms=1000, coordinator="c"),
+                   p.Error(corr=1, code=18, text="t")]
+        for msg in samples:
+            for tp in (None, TRACEPARENT):
+                with self.subTest(type=type(msg).__name__, tp=tp):
+                    m2 = dataclasses.replace(msg, version=2, traceparent=tp)
+                    frame = p.encode(m2)
+                    self.assertEqual(len(frame), len(p.encode(msg)) + (58 if tp else 0))
+                    self.assertEqual(frame[2], 2)
+                    self.assertEqual(p.decode(frame), m2)
+
+    def test_an_unknown_tag_is_skipped_and_dropped_on_re_encoding(self) -> None:
+        frame = unhex(PHASE_V2_HEX) + ext(9, b"abc")
+        msg = p.decode(frame)
+        self.assertEqual(msg.traceparent, TRACEPARENT)
+        self.assertEqual(p.encode(msg), unhex(PHASE_V2_HEX))
+        # alone, with any bytes, and the largest tag
+        begin = unhex(BEGIN_V2_HEX)[:17]
+        for extra in (ext(2, b""), ext(200, b"\x00\xff" * 10), ext(255, b"z")):
+            with self.subTest(extra=extra[:3]):
+                self.assertIsNone(p.decode(begin + extra).traceparent)
+
+    def test_a_section_of_512_bytes_is_accepted_513_is_not(self) -> None:
+        begin = unhex(BEGIN_V2_HEX)[:17]
+        self.assertEqual(p.decode(begin + ext(9, b"v" * 509)).TYPE, p.MessageType.BEGIN)
+        self.assertEqual(self.code(begin + ext(9, b"v" * 510)), 2)
+        self.assertEqual(self.code(begin + ext(1, TRACEPARENT.encode()) + ext(9, b"v" * 452)),
+                         2)
+
+    def test_malformed_extensions_are_code_2(self) -> None:
+        begin = unhex(BEGIN_V2_HEX)[:17]
+        tp = ext(1, TRACEPARENT.encode())
+        bad_tps = {
+            "upper case": TRACEPARENT.upper(),
+            "version 01": "01" + TRACEPARENT[2:],
+            "version ff": "ff" + TRACEPARENT[2:],
+            "zero trace-id": "00-" + "0" * 32 + TRACEPARENT[35:],
+            "zero parent-id": TRACEPARENT[:36] + "0" * 16 + "-01",
+            "not hex": TRACEPARENT[:3] + "g" + TRACEPARENT[4:],
+            "dash misplaced": TRACEPARENT[:35] + "x" + TRACEPARENT[36:],
+            "longer": TRACEPARENT + "-",
+            "shorter": TRACEPARENT[:-1],
+        }
+        cases = {f"traceparent {k}": begin + ext(1, v.encode()) for k, v in bad_tps.items()}
+        cases.update({
+            "traceparent with a non-ASCII byte": begin + ext(1, TRACEPARENT.encode()[:-1]
+                                                             + b"\xff"),
+            "tag 0": begin + ext(0, b""),
+            "tag 1 twice": begin + tp + tp,
+            "tag 9 before tag 1": begin + ext(9, b"abc") + tp,
+            "1 byte left": begin + b"\x01",
+            "2 bytes left": begin + b"\x01\x00",
+            "value past the end": begin + tp[:-1],
+            "unknown tag's value past the end": begin + b"\x09\x00\x04abc",
+        })
+        for what, frame in cases.items():
+            with self.subTest(what):
+                self.assertEqual(self.code(frame), 2)
+
+    def test_body_checks_come_before_the_section(self) -> None:
+        # a truncated version 1 body in version 2 is still a truncated field
+        frame = unhex(PHASE_V2_HEX)[:40]
+        with self.assertRaises(p.MalformedFrame) as cm:
+            p.decode(frame)
+        self.assertEqual(cm.exception.code, 2)
+        self.assertIn("truncated", cm.exception.text)
+
+    def test_unknown_type_in_version_2_is_code_18_with_its_corr(self) -> None:
+        frame = unhex("44 58 02 0a 00 00 00 00 00 00 00 41")
+        with self.assertRaises(p.MalformedFrame) as cm:
+            p.decode(frame)
+        self.assertEqual((cm.exception.code, cm.exception.corr), (18, 0x41))
+        answer = p.error_frame(0x41, 18, "not supported", version=2)
+        self.assertEqual(answer[:16], unhex("44 58 02 ff 00 00 00 00 00 00 00 41 00 00 00 12"))
+        # version 1 keeps ERROR 2; a short version 2 header is still 2
+        self.assertEqual(self.code(unhex("44 58 01 0a 00 00 00 00 00 00 00 41")), 2)
+        self.assertEqual(self.code(unhex("44 58 02 0a 00 00")), 2)
+
+    def test_encode_refuses_a_bad_trace_version_1_with_trace_and_version_3(self) -> None:
+        for msg in (p.Begin(corr=1, mode=1, timeout_ms=0, version=2,
+                            traceparent=TRACEPARENT.upper()),
+                    p.Begin(corr=1, mode=1, timeout_ms=0, version=1, traceparent=TRACEPARENT),
+                    p.Begin(corr=1, mode=1, timeout_ms=0, version=3)):
+            with self.subTest(msg=msg):
+                with self.assertRaises(dtx.InvalidArgument):
+                    p.encode(msg)
+
+    def test_traceparent_valid_and_trace_id(self) -> None:
+        self.assertTrue(p.traceparent_valid(TRACEPARENT))
+        self.assertFalse(p.traceparent_valid(TRACEPARENT.upper()))
+        self.assertIsNone(p.trace_id(None))
+        self.assertIsNone(p.trace_id("00-x"))
 
 
 class KeyFile(unittest.TestCase):

@@ -1,7 +1,8 @@
 """The SDK against a real dtxd and PostgreSQL: initiator calls and the
 context manager, a Python participant in TCC and 2PC, re-registration after
-a coordinator restart, CURVE, and the Python bank interoperating with the C
-bank in the same transfers."""
+a coordinator restart, CURVE, the Python bank interoperating with the C
+bank in the same transfers, and the trace context (protocol version 2)
+from a Python initiator to C and Python handlers."""
 from __future__ import annotations
 
 import os
@@ -119,6 +120,98 @@ class Initiator(unittest.TestCase):
             self.client.begin("saga")
         with self.assertRaises(dtx.AccessDenied):  # no operator without CURVE
             self.client.resume(gid)
+
+
+TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@harness.live
+@unittest.skipUnless(os.path.exists(os.path.join(harness.TESTBIN, "test-participant")),
+                     "needs DTX_TEST_TESTBIN (test-participant)")
+class TraceContext(unittest.TestCase):
+    """docs/protocol.md §15.4 end to end: the traceparent a Python initiator
+    begins with reaches the C test-participant's handler and the Python
+    handler unchanged; a participant forced to version 1 commits its
+    branch with no trace."""
+
+    def test_python_initiator_trace_reaches_c_and_python_handlers(self) -> None:
+        d = harness.scratch("trace")
+        dtxd = harness.Dtxd(d, harness.createdb("dtx_py_log4"), "--heartbeat-ms", "300")
+        db_c = harness.createdb("dtx_py_trace_c")
+        ready_c = os.path.join(d, "c.ready")
+        c_part = harness.Proc("c-part", [
+            os.path.join(harness.TESTBIN, "test-participant"), "--instance", "c-trace-1",
+            "--db", db_c, "--coordinator", dtxd.endpoint, "--resource", "c-svc",
+            "--ready-file", ready_c], d)
+        rec_v2, rec_v1 = Recorder(), Recorder()
+        new = dtx.Participant("py-trace-1", key_file="")
+        new.serve("py-svc", on_try=rec_v2, on_confirm=rec_v2, on_cancel=rec_v2)
+        new.connect(dtxd.endpoint)
+        old = dtx.Participant("py-old-1", key_file="", protocol_version=1)
+        old.serve("py-old", on_try=rec_v1, on_confirm=rec_v1, on_cancel=rec_v1)
+        old.connect(dtxd.endpoint)
+        served = [harness.Served(new), harness.Served(old)]
+        try:
+            harness.wait_for(lambda: new.registered() == 1 and old.registered() == 1,
+                             what="python participants registered")
+            harness.wait_for(lambda: os.path.exists(ready_c), 30, "C participant ready")
+            with dtx.Client(dtxd.endpoint, key_file="", timeout_ms=10000) as client:
+                with dtx.Transaction(client, timeout_ms=30000, traceparent=TP) as tx:
+                    self.assertEqual(tx.traceparent, TP)   # BEGIN_OK: the one recorded
+                    tx.try_("c-svc", "post", b"{}")
+                    tx.try_("py-svc", "post", b"{}")
+                    tx.try_("py-old", "post", b"{}")
+                self.assertEqual(client.wait_final(tx.gid), p.State.COMMITTED)
+                harness.wait_for(lambda: rec_v2.ops(tx.gid) == ["confirm", "try"] and
+                                 rec_v1.ops(tx.gid) == ["confirm", "try"], what="confirms")
+                with rec_v2.lock:
+                    seen = {(c.traceparent, c.trace_id) for c in rec_v2.calls
+                            if c.gid == tx.gid}
+                self.assertEqual(seen, {(TP, "4bf92f3577b34da6a3ce929d0e0e4736")})
+                with rec_v1.lock:
+                    self.assertEqual({c.traceparent for c in rec_v1.calls if c.gid == tx.gid},
+                                     {None})
+
+                def c_traces() -> List[str]:
+                    with psycopg.connect(db_c) as conn:
+                        return sorted(r[0] for r in conn.execute(
+                            "SELECT trace FROM ledger WHERE gid = %s", (tx.gid,)))
+                harness.wait_for(lambda: len(c_traces()) == 2, what="C confirm")
+                self.assertEqual(c_traces(), [TP, TP])
+
+                # no trace set: dtxd makes one, BEGIN_OK brings it back and
+                # the handler sees that one
+                gid = client.begin("tcc", 30000).gid
+                made = client.traceparent
+                assert made is not None
+                self.assertTrue(p.traceparent_valid(made))
+                self.assertNotEqual(made[3:35], TP[3:35])
+                client.try_(gid, "py-svc", "post")
+                client.rollback(gid)
+                harness.wait_for(lambda: rec_v2.ops(gid) == ["cancel", "try"], what="cancel")
+                with rec_v2.lock:
+                    self.assertEqual({c.traceparent for c in rec_v2.calls if c.gid == gid},
+                                     {made})
+            # a version 1 client learns no trace; its transaction still has one
+            with dtx.Client(dtxd.endpoint, key_file="", timeout_ms=10000,
+                            protocol_version=1) as v1:
+                with dtx.Transaction(v1, timeout_ms=30000) as tx1:
+                    tx1.try_("py-svc", "post")
+                    tx1.try_("py-old", "post")
+                self.assertIsNone(tx1.traceparent)
+                self.assertEqual(v1.wait_final(tx1.gid), p.State.COMMITTED)
+                harness.wait_for(lambda: rec_v2.ops(tx1.gid) == ["confirm", "try"],
+                                 what="confirms")
+                with rec_v2.lock:
+                    tps = {c.traceparent for c in rec_v2.calls if c.gid == tx1.gid}
+                self.assertEqual(len(tps), 1)
+                self.assertTrue(p.traceparent_valid(str(tps.pop())))
+            self.assertTrue(c_part.alive(), c_part.output()[-2000:])
+        finally:
+            for s in served:
+                s.stop()
+            c_part.stop()
+            dtxd.stop()
 
 
 @harness.live

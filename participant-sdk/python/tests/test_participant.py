@@ -1,12 +1,15 @@
 """The participant against a fake coordinator (a ROUTER socket this test
 drives): registration and heartbeats (§10), duplicate and out-of-order
 deliveries under the barrier in a real PostgreSQL (§11), version handling
-(§9)."""
+(§9, §15: version 2 by default, the fallback to version 1, the
+traceparent a handler sees)."""
 from __future__ import annotations
 
+import os
+import threading
 import time
 import unittest
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import psycopg
 import zmq
@@ -52,11 +55,13 @@ class FakeCoordinator:
         return rid
 
     def phase(self, rid: bytes, gid: str, branch: int, op: p.Op, attempt: int = 1,
-              resource: str = "ledger", payload: bytes = b"{}") -> p.PhaseReply:
+              resource: str = "ledger", payload: bytes = b"{}", version: int = 1,
+              traceparent: Optional[str] = None) -> p.PhaseReply:
         self.corr += 1
         self.send(rid, p.Phase(corr=self.corr, gid=gid, branch=branch, op=op, attempt=attempt,
                                resource=resource, action="post",
-                               deadline_ms=int(time.time() * 1000) + 60000, payload=payload))
+                               deadline_ms=int(time.time() * 1000) + 60000, payload=payload,
+                               version=version, traceparent=traceparent))
         _, reply = self.recv(p.PhaseReply)
         assert isinstance(reply, p.PhaseReply)
         # §11: the reply repeats corr, gid, branch, op and attempt.
@@ -82,12 +87,14 @@ class Registration(unittest.TestCase):
         self.served.stop()
         self.coord.close()
 
-    def register_all(self, name: str = "coord-1") -> None:
+    def register_all(self, name: str = "coord-1", version: Optional[int] = None) -> None:
         resources = set()
         for _ in range(2):
             rid, reg = self.coord.recv(p.Register)
             assert isinstance(reg, p.Register)
             self.assertEqual(reg.instance, "ledger-1")
+            if version is not None:
+                self.assertEqual(reg.version, version)
             resources.add(reg.resource)
             self.coord.send(rid, p.RegisterOk(corr=reg.corr, resource=reg.resource,
                                               heartbeat_ms=200, coordinator=name))
@@ -131,11 +138,186 @@ class Registration(unittest.TestCase):
 
     def test_a_frame_of_another_version_is_answered_error_3_in_version_1(self) -> None:
         rid = self.coord.register()
-        frame = b"DX\x02\x88" + (4242).to_bytes(8, "big") + b"future fields"
+        frame = b"DX\x03\x88" + (4242).to_bytes(8, "big") + b"future fields"
         self.coord.sock.send_multipart([rid, frame])
         _, err = self.coord.recv(p.Error)
         assert isinstance(err, p.Error)
-        self.assertEqual((err.corr, err.code), (4242, 3))
+        self.assertEqual((err.corr, err.code, err.version), (4242, 3, 1))
+
+    def test_registers_and_heartbeats_in_version_2_by_default(self) -> None:
+        for _ in range(2):
+            rid, reg = self.coord.recv(p.Register)
+            self.assertEqual(reg.version, 2)
+            self.coord.send(rid, p.RegisterOk(corr=reg.corr, resource=reg.resource,  # type: ignore[attr-defined]
+                                              heartbeat_ms=200, coordinator="c", version=2))
+        _, hb = self.coord.recv(p.Heartbeat)
+        self.assertEqual(hb.version, 2)
+
+    def test_error_3_to_a_register_registers_again_in_version_1(self) -> None:
+        rid, reg = self.coord.recv(p.Register)
+        self.assertEqual(reg.version, 2)
+        # what a version 1 coordinator answers: ERROR 3 in version 1 framing
+        self.coord.sock.send_multipart([rid, p.error_frame(reg.corr, 3, "version 2")])
+        end = time.monotonic() + 10
+        while True:  # the other resource's version 2 REGISTER may come first
+            _, again = self.coord.recv(p.Register, timeout_s=max(0.01, end - time.monotonic()))
+            if again.version == 1:
+                break
+        self.register_all(version=1)
+
+    def test_an_unknown_type_in_version_2_is_dropped_unanswered(self) -> None:
+        rid = self.coord.register()
+        self.coord.sock.send_multipart([rid, bytes.fromhex("4458020a0000000000000041")])
+        self.coord.sock.send_multipart([rid, bytes.fromhex("4458010a0000000000000042")])
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            if self.coord.sock.poll(100):
+                _, frame = self.coord.sock.recv_multipart()
+                self.assertNotIsInstance(p.decode(frame), p.Error)
+
+
+class Tracing(unittest.TestCase):
+    """§15.4: the handler reads the PHASE's traceparent; the reply goes in
+    the link's version."""
+
+    TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    def serve(self, protocol_version: Optional[int] = None
+              ) -> Tuple[FakeCoordinator, dtx.Participant, harness.Served, List[dtx.Call]]:
+        coord = FakeCoordinator()
+        calls: List[dtx.Call] = []
+        part = dtx.Participant("traced-1", key_file="", protocol_version=protocol_version)
+        part.serve("ledger", on_try=calls.append, on_confirm=calls.append,
+                   on_cancel=calls.append)
+        part.connect(coord.endpoint)
+        served = harness.Served(part)
+        self.addCleanup(coord.close)
+        self.addCleanup(served.stop)
+        return coord, part, served, calls
+
+    def test_a_handler_sees_the_phase_traceparent(self) -> None:
+        coord, _, _, calls = self.serve()
+        rid = coord.register()
+        reply = coord.phase(rid, "gt", 1, p.Op.TRY, version=2, traceparent=self.TP)
+        self.assertEqual((reply.outcome, reply.version), (p.Outcome.OK, 2))
+        coord.phase(rid, "gt", 1, p.Op.CONFIRM, version=2)  # an untraced transaction
+        self.assertEqual([(c.traceparent, c.trace_id) for c in calls],
+                         [(self.TP, "0af7651916cd43dd8448eb211c80319c"), (None, None)])
+
+    def test_protocol_version_1_registers_and_replies_in_version_1(self) -> None:
+        coord, _, _, calls = self.serve(protocol_version=1)
+        rid, reg = coord.recv(p.Register)
+        self.assertEqual(reg.version, 1)
+        coord.send(rid, p.RegisterOk(corr=reg.corr, resource="ledger", heartbeat_ms=200,
+                                     coordinator="c"))
+        reply = coord.phase(rid, "gv", 1, p.Op.TRY)
+        self.assertEqual((reply.outcome, reply.version, calls[0].traceparent),
+                         (p.Outcome.OK, 1, None))
+
+    def test_dtx_proto_version_1_in_the_environment_forces_version_1(self) -> None:
+        old = os.environ.get("DTX_PROTO_VERSION")
+        os.environ["DTX_PROTO_VERSION"] = "1"
+        try:
+            self.assertEqual(dtx.Participant("x", key_file="").protocol_version, 1)
+            self.assertEqual(dtx.Participant("x", key_file="",
+                                             protocol_version=2).protocol_version, 2)
+        finally:
+            if old is None:
+                del os.environ["DTX_PROTO_VERSION"]
+            else:
+                os.environ["DTX_PROTO_VERSION"] = old
+        with self.assertRaises(dtx.InvalidArgument):
+            dtx.Participant("x", key_file="", protocol_version=3)
+
+
+class ClientVersions(unittest.TestCase):
+    """The initiator's side of §15: BEGIN and TRY carry the traceparent set,
+    BEGIN_OK's is recorded, ERROR 3 sends the request again in version 1."""
+
+    TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    MADE = "00-11111111111111111111111111111111-2222222222222222-01"
+
+    def setUp(self) -> None:
+        self.coord = FakeCoordinator()
+        self.addCleanup(self.coord.close)
+        self.client = dtx.Client(self.coord.endpoint, key_file="", timeout_ms=10000)
+        self.addCleanup(self.client.close)
+
+    def in_thread(self, fn: Callable[[], object]) -> List[object]:
+        out: List[object] = []
+
+        def run() -> None:
+            try:
+                out.append(fn())
+            except Exception as e:  # handed to the test
+                out.append(e)
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        self.addCleanup(t.join, 15)
+        return out
+
+    def answer_begin(self, version: int, traceparent: Optional[str]) -> p.Message:
+        rid, begin = self.coord.recv(p.Begin)
+        self.coord.send(rid, p.BeginOk(corr=begin.corr, gid="g-1", deadline_ms=9,
+                                       version=version, traceparent=traceparent))
+        return begin
+
+    def test_begin_and_try_carry_the_trace_and_begin_ok_records_one(self) -> None:
+        self.client.set_traceparent(self.TP)
+        out = self.in_thread(lambda: self.client.begin("tcc", 1000))
+        begin = self.answer_begin(2, self.TP)
+        self.assertEqual((begin.version, begin.traceparent), (2, self.TP))
+        harness.wait_for(lambda: bool(out), what="begin")
+        self.assertEqual(self.client.traceparent, self.TP)
+        out = self.in_thread(lambda: self.client.try_("g-1", "r", "a"))
+        rid, try_ = self.coord.recv(p.Try)
+        self.assertEqual((try_.version, try_.traceparent), (2, self.TP))
+        self.coord.send(rid, p.TryOk(corr=try_.corr, gid="g-1", branch=1, outcome=0, state=1,
+                                     payload=b"", version=2))
+        harness.wait_for(lambda: bool(out), what="try")
+        # no trace set: none sent, the one the coordinator made comes back
+        self.client.set_traceparent(None)
+        out = self.in_thread(lambda: self.client.begin("tcc", 1000))
+        begin = self.answer_begin(2, self.MADE)
+        self.assertEqual((begin.version, begin.traceparent), (2, None))
+        harness.wait_for(lambda: bool(out), what="begin")
+        self.assertEqual(self.client.traceparent, self.MADE)
+        with self.assertRaises(dtx.InvalidArgument):
+            self.client.set_traceparent(self.TP.upper())
+        self.assertIsNone(self.client.traceparent_set)
+
+    def test_error_3_sends_the_request_again_in_version_1_and_sticks(self) -> None:
+        self.client.set_traceparent(self.TP)
+        out = self.in_thread(lambda: self.client.begin("2pc", 1000))
+        rid, begin = self.coord.recv(p.Begin)
+        self.assertEqual(begin.version, 2)
+        self.coord.sock.send_multipart([rid, p.error_frame(begin.corr, 3, "version 2")])
+        again = self.answer_begin(1, None)
+        self.assertEqual((again.version, again.traceparent), (1, None))
+        harness.wait_for(lambda: bool(out), what="begin")
+        self.assertEqual(out[0], dtx.Begun("g-1", 9))
+        self.assertIsNone(self.client.traceparent)
+        self.assertEqual(self.client.protocol_version, 1)
+        self.in_thread(lambda: self.client.status("g-1"))
+        rid, status = self.coord.recv(p.Status)
+        self.assertEqual(status.version, 1)
+        self.coord.send(rid, p.StateReply(corr=status.corr, gid="g-1", state=1))
+
+    def test_transaction_sends_its_trace_and_restores_the_clients(self) -> None:
+        other = "00-" + "3" * 32 + "-" + "4" * 16 + "-00"
+        self.client.set_traceparent(other)
+        tx = dtx.Transaction(self.client, "tcc", 1000, traceparent=self.TP)
+        out = self.in_thread(lambda: tx.__enter__())
+        begin = self.answer_begin(2, self.TP)
+        self.assertEqual(begin.traceparent, self.TP)
+        harness.wait_for(lambda: bool(out), what="enter")
+        self.assertEqual((tx.gid, tx.traceparent), ("g-1", self.TP))
+        self.in_thread(lambda: tx.__exit__(None, None, None))
+        rid, commit = self.coord.recv(p.Commit)
+        self.coord.send(rid, p.StateReply(corr=commit.corr, gid="g-1", state=3, version=2))
+        harness.wait_for(lambda: self.client.traceparent_set == other, what="restored")
+        with self.assertRaises(dtx.InvalidArgument):
+            dtx.Transaction(self.client, traceparent="00-bad")
 
 
 class SeveralCoordinators(unittest.TestCase):

@@ -75,6 +75,22 @@ done
 tmp=$(mktemp -d /tmp/dtx-drill-check.XXXXXX)
 trap 'rm -rf -- "$tmp"' EXIT
 
+# On a multi-host conninfo (tests/ha) every database is read on the
+# primary, named by its own host and port: libpq gives up on the host list
+# when the first host answers "database does not exist", which a standby
+# still replaying the CREATE DATABASE below does.
+case $base in
+*,*)
+    primary=$(PGOPTIONS='-c client_min_messages=warning' "$PSQL" -X -At -d "$base dbname=postgres" \
+        -c "SELECT coalesce(inet_server_addr()::text, ''), inet_server_port()") ||
+        { echo "check.sh: no primary reachable through '$base'" >&2; exit 1; }
+    read -r paddr pport <<<"${primary//|/ }"
+    [ -n "$paddr" ] || paddr=127.0.0.1
+    paddr=${paddr%/*}
+    base=$(printf '%s\n' "$base" | sed -E -e "s/(^| )host=[^ ]*/\1host=$paddr/" \
+        -e "s/(^| )port=[^ ]*/\1port=$pport/" -e "s/(^| )target_session_attrs=[^ ]*//")
+    ;;
+esac
 CHECK="$base dbname=drill_check"
 psql_on() { # psql_on DB ARGS...
     local db=$1

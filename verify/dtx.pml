@@ -1,0 +1,1338 @@
+/*
+ * dtx.pml — a checked model of dtx's protocol: one global transaction of up
+ * to NB branches, NC coordinators sharing one log, participants with the
+ * idempotency barrier (TCC) or the PostgreSQL 2PC resource (-DTWOPC), a
+ * network that loses, duplicates and reorders, an initiator that may
+ * vanish, a forging peer, crashes, lease lapses (a paused coordinator) and
+ * a deadline that passes at some point.
+ *
+ * What survives a crash is the log (g_*, b_*, n_*) and the participants'
+ * databases (p_*); a coordinator's memory (m*) and its queue of log writes
+ * (q_*) are lost. Every handler of the C code's single-threaded loop runs
+ * atomically here, as a callback runs to its end there.
+ *
+ * verify/README.md maps every state and transition here to the C function
+ * and SQL statement that implements it. Mutants (-DMUTANT_*) put back known
+ * bugs; each must produce a counterexample (verify/run.sh checks it).
+ *
+ * Invariants (assertions) and LTL formulas are at the end of the file and
+ * inline; names: atomicity, barrier, fencing, twopc, told; ltl: term, told_live.
+ */
+
+#define NB 2              /* branches */
+#define NC 2              /* coordinators */
+#define NET 4             /* messages in flight at once (network capacity) */
+#define WQ 6              /* log writes a coordinator has queued (a pipeline) */
+
+#ifndef MAXATT
+#define MAXATT 2          /* dtxd --max-attempts: Confirm/Cancel deliveries before STUCK */
+#endif
+#ifndef CRASHES
+#define CRASHES 1         /* coordinator crashes (kill -9) */
+#endif
+#ifndef PAUSES
+#define PAUSES 1          /* lease lapses (a coordinator paused past its lease) */
+#endif
+#ifndef LOSSES
+#define LOSSES 1          /* messages lost */
+#endif
+#ifndef DUPS
+#define DUPS 1            /* messages duplicated */
+#endif
+#ifndef FORGES
+#define FORGES 1          /* replies forged by another peer */
+#endif
+#ifndef PRESTARTS
+#define PRESTARTS 1       /* 2PC participant restarts (in-doubt resolution) */
+#endif
+#ifndef RESUMES
+#define RESUMES 1         /* operator RESUMEs of a stuck transaction */
+#endif
+#ifndef FINREQS
+#define FINREQS 1         /* COMMIT/ROLLBACK requests the initiator sends */
+#endif
+#ifndef TIMEOUTS
+#define TIMEOUTS 1        /* phase timeouts while the call or its reply is still travelling */
+#endif
+#ifndef REFUSALS
+#define REFUSALS 1        /* Try/Prepare work that votes no */
+#endif
+#ifndef TRIES
+#define TRIES NB          /* TRY requests the initiator sends */
+#endif
+
+/* global states (dtx/types.h DTX_STATE_*) */
+#define ACTIVE     1
+#define COMMITTING 2
+#define COMMITTED  3
+#define ABORTING   4
+#define ABORTED    5
+#define STUCK      6
+/* branch states (core/txn.h DTX_BRANCH_*); 0: no row */
+#define TRYING    1
+#define TRIED     2
+#define REFUSED   3
+#define CONFIRMED 4
+#define CANCELLED 5
+/* phase operations (DTX_OP_*) */
+#define OP_TRY     1
+#define OP_CONFIRM 2
+#define OP_CANCEL  3
+#define OP_PREPARE 4
+#define OP_COMMIT  5
+#define OP_ABORT   6
+/* outcomes (DTX_OUTCOME_*) */
+#define OK      0
+#define REFUSE  1
+#define FAIL    2
+/* message kinds */
+#define M_PHASE 1
+#define M_REPLY 2
+/* connections a reply can come from */
+#define CONN_PART  1      /* the participant instance the PHASE went to */
+#define CONN_FORGE 2      /* another peer (an initiator, another participant) */
+/* initiator requests */
+#define R_TRY      1
+#define R_COMMIT   2
+#define R_ROLLBACK 3
+#define R_RESUME   4
+/* log writes (coordinator/log/sql.c DTX_SQL_*) */
+#define W_LOAD      1     /* CLAIM + LOAD_GLOBAL + LOAD_BRANCHES (one batch) */
+#define W_ORPHANS   2     /* CLAIM_ORPHANS */
+#define W_ADD       3     /* BRANCH_ADD */
+#define W_VOTE      4     /* BRANCH_VOTE */
+#define W_DECIDE    5     /* DECIDE */
+#define W_PREPARING 6     /* PREPARING */
+#define W_DONE      7     /* BRANCH_DONE */
+#define W_FINISH    8     /* FINISH */
+#define W_STUCK     9     /* STUCK */
+#define W_RESUME   10     /* RESUME */
+/* queue entry states */
+#define Q_QUEUED  0
+#define Q_CHECKED 1       /* a branch write's fence subquery ran (its snapshot) */
+
+#ifdef TWOPC
+#define VOTE_OP    OP_PREPARE
+#define COMMIT_OP  OP_COMMIT
+#define ABORT_OP   OP_ABORT
+#else
+#define VOTE_OP    OP_TRY
+#define COMMIT_OP  OP_CONFIRM
+#define ABORT_OP   OP_CANCEL
+#endif
+
+#define BI(i, b) ((i) * NB + (b))
+#define QI(i, k) ((i) * WQ + (k))
+
+/* ---------------- the log (PostgreSQL: survives everything) ---------------- */
+byte g_state = ACTIVE;    /* dtx_global.state */
+byte g_dec = 0;           /* dtx_global.decision */
+bit  g_prep = 0;          /* dtx_global.preparing */
+byte g_nb = 0;            /* dtx_global.branches */
+byte g_owner = 1;         /* dtx_global.owner: node 1 began it */
+byte g_oep = 1;           /* dtx_global.owner_epoch */
+byte g_gen = 0;           /* dtx_global.owner_gen */
+byte b_state[NB];         /* dtx_branch.state (0: no row) */
+byte n_epoch[NC];         /* dtx_node.epoch */
+bit  n_lease[NC];         /* dtx_node.lease_until > now() */
+
+/* ---------------- participants' databases ---------------- */
+byte p_tryrow[NB];        /* dtx_barrier (try, origin): 0 none, 1 'try', 2 'cancel' */
+bit  p_confrow[NB];       /* dtx_barrier (confirm, confirm) */
+bit  p_cancrow[NB];       /* dtx_barrier (cancel, cancel) */
+byte e_try[NB];           /* business effects applied: Try (2PC: work committed) */
+byte e_conf[NB];          /* Confirm (2PC: COMMIT PREPARED) */
+byte e_canc[NB];          /* Cancel ran, or null compensation (2PC: abort recorded) */
+bit  p_prep[NB];          /* 2PC: 'dtx:gid:b' in pg_prepared_xacts */
+
+/* ---------------- the network: a bag (reorder) ---------------- */
+byte m_kind[NET];
+byte m_node[NET];         /* coordinator that sent the PHASE / the reply goes to */
+byte m_br[NET];
+byte m_op[NET];
+byte m_att[NET];
+byte m_out[NET];
+byte m_conn[NET];
+bit  m_orph[NET];         /* sent by a copy no longer in memory: its corr matches nothing */
+
+/* ---------------- coordinators' memory (lost on crash) ---------------- */
+bit  has[NC];             /* a copy of the transaction is in memory */
+bit  own[NC];             /* txn->owned */
+bit  loading[NC];         /* txn->loading */
+bit  writing[NC];         /* txn->writing (a global-state write in flight) */
+bit  finishing[NC];       /* txn->finishing */
+bit  mprep[NC];           /* txn->preparing */
+bit  dwait[NC];           /* txn->has_decision_waiter */
+byte dwtype[NC];          /* its request: R_COMMIT / R_ROLLBACK */
+byte ms[NC];              /* txn->state */
+byte mdec[NC];            /* txn->decision */
+byte mgen[NC];            /* txn->gen: owner_gen it was loaded with */
+byte mnb[NC];             /* txn->nbranches */
+byte mpend[NC];           /* txn->pending_branches */
+byte mbs[NC * NB];        /* br->state */
+byte mop[NC * NB];        /* br->op */
+byte matt[NC * NB];       /* br->attempt */
+bit  munk[NC * NB];       /* br->unknown_vote */
+bit  minfl[NC * NB];      /* br->inflight */
+bit  mbw[NC * NB];        /* br->writing */
+bit  mnever[NC * NB];     /* br->never_sent */
+bit  mtw[NC * NB];        /* br->has_waiter (an initiator awaits the vote) */
+
+/* queued log writes, a FIFO per coordinator; [0, q_landed) ran in the DB */
+byte q_len[NC];
+byte q_landed[NC];
+byte q_k[NC * WQ];
+byte q_b[NC * WQ];
+byte q_v[NC * WQ];        /* new state / vote / target / steal */
+byte q_x[NC * WQ];        /* expected state / branch count */
+byte q_g[NC * WQ];        /* owner_gen of the writer's copy */
+byte q_st[NC * WQ];
+byte q_r[NC * WQ];        /* result: rows (or branch_no) */
+bit  q_orph[NC * WQ];     /* its transaction left memory: callback dropped */
+
+byte req[NC];             /* request waiting at a coordinator (parked), 0 none */
+bit  reqre[NC];            /* it is a TRY run again after a failed write (s_rerun: once) */
+
+/* ---------------- what the world saw ---------------- */
+bit  deadline = 0;        /* the transaction's deadline has passed */
+bit  told_commit = 0;     /* the initiator was answered committing/committed */
+bit  told_abort = 0;
+byte timeouts = 0, refusals = 0, crashes = 0, pauses = 0, losses = 0, dups = 0, forges = 0, prestarts = 0, resumes = 0;
+
+/* ---------------- helpers ---------------- */
+
+#define IS_FINAL(s)     ((s) == COMMITTED || (s) == ABORTED)
+#define IS_DECISION(s)  ((s) == COMMITTING || (s) == ABORTING)
+#define BR_FINAL(s)     ((s) == CONFIRMED || (s) == CANCELLED)
+#define DONE_STATE(op)  (((op) == OP_CONFIRM || (op) == OP_COMMIT) -> CONFIRMED : CANCELLED)
+#define OP_FOR(s)       (((s) == COMMITTING) -> COMMIT_OP : ABORT_OP)
+#define LOG_COMMIT      (g_dec == COMMITTING)
+/* the node the log names as owner is dead: no live lease for (owner, owner_epoch) */
+#define OWNER_DEAD      (n_lease[g_owner - 1] == 0 || n_epoch[g_owner - 1] != g_oep)
+
+/* Fencing as sql.c writes it: owner = me AND owner_epoch = my epoch AND
+ * owner_gen = the gen my copy was loaded with. MUTANT_ABA drops owner_gen
+ * (the code before sql/coordinator/007_owner_gen.sql). */
+#ifdef MUTANT_ABA
+#define FENCE(i, k)     (g_owner == (i) + 1 && g_oep == n_epoch[i])
+#else
+#define FENCE(i, k)     (g_owner == (i) + 1 && g_oep == n_epoch[i] && g_gen == q_g[QI(i, k)])
+#endif
+/* DECIDE's branches = $8: the decision names every branch its writer
+ * knows. MUTANT_NOCOUNT drops it. */
+#ifdef MUTANT_NOCOUNT
+#define COUNT_OK(k)     1
+#else
+#define COUNT_OK(k)     (g_nb == q_x[QI(i, k)])
+#endif
+/* The fencing property, in ground terms: the copy the write comes from was
+ * loaded under the ownership that holds now (every claim starts a new one). */
+#define FENCING_OK(i, k) (g_owner == (i) + 1 && g_oep == n_epoch[i] && g_gen == q_g[QI(i, k)])
+
+inline submit(i, kind, b, v, x)
+{
+    assert(q_len[i] < WQ);
+    q_k[QI(i, q_len[i])] = kind;
+    q_b[QI(i, q_len[i])] = b;
+    q_v[QI(i, q_len[i])] = v;
+    q_x[QI(i, q_len[i])] = x;
+    q_g[QI(i, q_len[i])] = mgen[i];
+    q_st[QI(i, q_len[i])] = Q_QUEUED;
+    q_r[QI(i, q_len[i])] = 0;
+    q_orph[QI(i, q_len[i])] = 0;
+    q_len[i]++
+}
+
+/* Removes the head entry (its callback ran). */
+inline q_pop(i)
+{
+    k = 0;
+    do
+    :: k + 1 < q_len[i] ->
+        q_k[QI(i, k)] = q_k[QI(i, k + 1)]; q_b[QI(i, k)] = q_b[QI(i, k + 1)];
+        q_v[QI(i, k)] = q_v[QI(i, k + 1)]; q_x[QI(i, k)] = q_x[QI(i, k + 1)];
+        q_g[QI(i, k)] = q_g[QI(i, k + 1)]; q_st[QI(i, k)] = q_st[QI(i, k + 1)];
+        q_r[QI(i, k)] = q_r[QI(i, k + 1)]; q_orph[QI(i, k)] = q_orph[QI(i, k + 1)];
+        k++
+    :: else -> break
+    od;
+    q_len[i]--; q_landed[i]--;
+    q_k[QI(i, q_len[i])] = 0; q_b[QI(i, q_len[i])] = 0; q_v[QI(i, q_len[i])] = 0;
+    q_x[QI(i, q_len[i])] = 0; q_g[QI(i, q_len[i])] = 0; q_st[QI(i, q_len[i])] = 0;
+    q_r[QI(i, q_len[i])] = 0; q_orph[QI(i, q_len[i])] = 0;
+    k = 0
+}
+
+inline net_free_slot(s)
+{
+    if
+    :: m_kind[0] == 0 -> s = 0
+    :: else -> if
+        :: m_kind[1] == 0 -> s = 1
+        :: else -> if
+            :: m_kind[2] == 0 -> s = 2
+            :: else -> if
+                :: m_kind[3] == 0 -> s = 3
+                :: else -> s = NET
+                fi
+            fi
+        fi
+    fi
+}
+
+inline net_clear(s)
+{
+    m_kind[s] = 0; m_node[s] = 0; m_br[s] = 0; m_op[s] = 0; m_att[s] = 0;
+    m_out[s] = 0; m_conn[s] = 0; m_orph[s] = 0
+}
+
+/* The copy of node i leaves memory (dtx_initiator_forget / outbox_drop):
+ * what it queued still runs in the database but its callbacks are dropped;
+ * replies to its calls match nothing (their corr was this copy's); a
+ * COMMIT/ROLLBACK that waited on its decision runs again on a fresh load. */
+inline drop_copy(i)
+{
+    k = 0;
+    do
+    :: k < q_len[i] -> q_orph[QI(i, k)] = 1; k++
+    :: else -> break
+    od;
+    k = 0;
+    do
+    :: k < NET ->
+        if
+        :: m_kind[k] == M_REPLY && m_node[k] == i -> net_clear(k)
+        :: m_kind[k] == M_PHASE && m_node[k] == i -> m_orph[k] = 1
+        :: else -> skip
+        fi;
+        k++
+    :: else -> break
+    od;
+    k = 0;
+    /* s_rerun: what waited runs again on a fresh load, once; the decision
+     * waiter first (a parked request behind it is answered an error) */
+    if
+    :: dwait[i] -> req[i] = dwtype[i]; reqre[i] = 1
+    :: !dwait[i] && req[i] != 0 && reqre[i] -> req[i] = 0; reqre[i] = 0
+    :: !dwait[i] && req[i] != 0 && !reqre[i] -> reqre[i] = 1
+    :: else -> skip
+    fi;
+    has[i] = 0; own[i] = 0; loading[i] = 0; writing[i] = 0; finishing[i] = 0;
+    mprep[i] = 0; dwait[i] = 0; dwtype[i] = 0; ms[i] = 0; mdec[i] = 0; mgen[i] = 0;
+    mnb[i] = 0; mpend[i] = 0;
+    k = 0;
+    do
+    :: k < NB ->
+        mbs[BI(i, k)] = 0; mop[BI(i, k)] = 0; matt[BI(i, k)] = 0; munk[BI(i, k)] = 0;
+        minfl[BI(i, k)] = 0; mbw[BI(i, k)] = 0; mnever[BI(i, k)] = 0; mtw[BI(i, k)] = 0;
+        k++
+    :: else -> break
+    od;
+    k = 0
+}
+
+/* What the initiator hears as STATE (dtx_outbox_state). */
+inline tell_state(st, dc)
+{
+    if
+    :: st == COMMITTING || st == COMMITTED || (st == STUCK && dc == COMMITTING) ->
+        assert(LOG_COMMIT);               /* told: only once the decision is durable */
+        told_commit = 1
+    :: st == ABORTING || st == ABORTED || (st == STUCK && dc == ABORTING) ->
+        assert(g_dec == ABORTING);
+        told_abort = 1
+    :: else -> skip
+    fi
+}
+
+/* ---------------- the coordinator's driver (engine/driver.c) ---------------- */
+
+/* dtx_driver_decide: the decision goes to the log first. */
+inline decide(i, d)
+{
+    if
+    :: !writing[i] && ms[i] == ACTIVE ->
+        writing[i] = 1;
+        submit(i, W_DECIDE, 0, d, mnb[i]);
+#ifdef MUTANT_EARLYCONFIRM
+        /* BUG: Confirm leaves before the decision is durable */
+        if
+        :: d == COMMITTING ->
+            e = 0;
+            do
+            :: e < mnb[i] ->
+                net_free_slot(s);
+                if
+                :: s < NET -> m_kind[s] = M_PHASE; m_node[s] = i; m_br[s] = e;
+                    m_op[s] = COMMIT_OP; m_att[s] = 1; m_conn[s] = CONN_PART
+                :: else -> skip
+                fi;
+                s = 0; e++
+            :: else -> break
+            od;
+            e = 0
+        :: else -> skip
+        fi
+#endif
+    :: else -> skip
+    fi
+}
+
+/* dtx_txn_votes + dtx_txn_next for DTX_EV_COMMIT, ACTIVE: *nx = next or 0 busy */
+inline commit_next(i, nx)
+{
+    nx = COMMITTING;
+    b = 0;
+    do
+    :: b < mnb[i] ->
+        if
+        :: munk[BI(i, b)] -> if :: nx != 0 -> nx = ABORTING :: else -> skip fi
+        :: !munk[BI(i, b)] && mbs[BI(i, b)] == TRYING && VOTE_OP == OP_TRY -> nx = 0; break
+        :: !munk[BI(i, b)] && mbs[BI(i, b)] == REFUSED -> nx = ABORTING
+        :: else -> skip
+        fi;
+        b++
+    :: else -> break
+    od;
+    b = 0
+}
+
+/* dtx_driver_raise for TRY_REFUSED / DEADLINE / PREPARE_LOST: abort while ACTIVE */
+inline raise_abort(i)
+{
+    if
+    :: ms[i] == ACTIVE -> decide(i, ABORTING)
+    :: else -> skip
+    fi
+}
+
+/* s_send_phase: PHASE to the instance of the branch's resource. A full
+ * queue is a failed send (ZMQ_ROUTER_MANDATORY / high-water mark). */
+inline send_phase(i, sb)
+{
+    net_free_slot(s);
+    matt[BI(i, sb)]++;
+    if
+    :: s < NET ->
+        m_kind[s] = M_PHASE; m_node[s] = i; m_br[s] = sb; m_op[s] = mop[BI(i, sb)];
+        m_att[s] = matt[BI(i, sb)]; m_conn[s] = CONN_PART;
+        mnever[BI(i, sb)] = 0;
+        minfl[BI(i, sb)] = 1
+    :: else ->
+        phase_failed(i, sb)
+    fi;
+    s = 0
+}
+
+/* s_phase_failed (vote ops: s_try_refused; others retried, STUCK at the budget) */
+inline phase_failed(i, fb)
+{
+    minfl[BI(i, fb)] = 0;
+    if
+    :: mop[BI(i, fb)] == OP_TRY || mop[BI(i, fb)] == OP_PREPARE ->
+        try_refused(i, fb)
+    :: else ->
+        if
+        :: matt[BI(i, fb)] >= MAXATT && !writing[i] && !finishing[i] ->
+            writing[i] = 1;                 /* s_mark_stuck */
+            submit(i, W_STUCK, 0, ms[i], 0)
+        :: else -> skip
+        fi
+    fi
+}
+
+/* s_try_refused: the no vote and the abort decision, one batch */
+inline try_refused(i, tb)
+{
+    mbs[BI(i, tb)] = REFUSED;
+    mbw[BI(i, tb)] = 1;
+    submit(i, W_VOTE, tb, REFUSED, 0);
+    raise_abort(i)
+}
+
+/* s_check_done: every branch acknowledged: the final write */
+inline check_done(i)
+{
+    if
+    :: has[i] && !writing[i] && !finishing[i] && !loading[i] && IS_DECISION(ms[i]) ->
+        b = 0;
+        do
+        :: b < mnb[i] && BR_FINAL(mbs[BI(i, b)]) && !mbw[BI(i, b)] -> b++
+        :: else -> break
+        od;
+        if
+        :: b == mnb[i] ->
+            finishing[i] = 1;
+            submit(i, W_FINISH, 0, (ms[i] == COMMITTING -> COMMITTED : ABORTED), ms[i])
+        :: else -> skip
+        fi;
+        b = 0
+    :: else -> skip
+    fi
+}
+
+/* s_branch_acked: record a Confirm/Cancel acknowledged */
+inline branch_acked(i, ab)
+{
+    mbw[BI(i, ab)] = 1;
+    submit(i, W_DONE, ab, DONE_STATE(mop[BI(i, ab)]), 0)
+}
+
+/* dtx_driver_drive: Confirm/Cancel every branch not yet done */
+inline drive(i)
+{
+    if
+    :: has[i] && IS_DECISION(ms[i]) ->
+        c = 0;
+        do
+        :: c < mnb[i] ->
+            if
+            :: BR_FINAL(mbs[BI(i, c)]) || mbw[BI(i, c)] -> skip
+            :: else ->
+                if
+                :: mop[BI(i, c)] != OP_FOR(ms[i]) ->
+                    mop[BI(i, c)] = OP_FOR(ms[i]); matt[BI(i, c)] = 0; minfl[BI(i, c)] = 0
+                :: else -> skip
+                fi;
+                if
+                :: ms[i] == ABORTING && mnever[BI(i, c)] && mbs[BI(i, c)] != TRIED ->
+                    branch_acked(i, c)      /* its Try never left: nothing to undo */
+                :: else ->
+                    if
+                    :: !minfl[BI(i, c)] -> send_phase(i, c)
+                    :: else -> skip
+                    fi
+                fi
+            fi;
+            c++
+        :: else -> break
+        od;
+        c = 0;
+        check_done(i)
+    :: else -> skip
+    fi
+}
+
+/* s_prepared_check: every branch prepared: decide commit */
+inline prepared_check(i)
+{
+    if
+    :: mprep[i] && !writing[i] && ms[i] == ACTIVE ->
+        b = 0;
+        do
+        :: b < mnb[i] && mbs[BI(i, b)] == TRIED -> b++
+        :: else -> break
+        od;
+        if
+        :: b == mnb[i] -> b = 0; decide(i, COMMITTING)
+        :: else -> b = 0
+        fi
+    :: else -> skip
+    fi
+}
+
+/* dtx_driver_start_prepare */
+inline start_prepare(i)
+{
+    submit(i, W_PREPARING, 0, 0, 0);
+    mprep[i] = 1;
+    c = 0;
+    do
+    :: c < mnb[i] && mprep[i] ->
+        mop[BI(i, c)] = OP_PREPARE; matt[BI(i, c)] = 0;
+        send_phase(i, c);
+        c++
+    :: else -> break
+    od;
+    c = 0;
+    prepared_check(i)
+}
+
+/* ---------------- requests (engine/initiator.c) ---------------- */
+
+/* s_decide_request */
+inline decide_request(i, r)
+{
+    nx = 0;
+    if
+    :: r == R_COMMIT ->
+        if
+        :: ms[i] == ACTIVE -> commit_next(i, nx)
+        :: ms[i] == COMMITTING || ms[i] == COMMITTED -> nx = ms[i]
+        :: ms[i] == ABORTING || ms[i] == ABORTED -> tell_state(ms[i], mdec[i]); nx = 255
+        :: else -> nx = 255                /* ESTATE */
+        fi
+    :: else ->
+        if
+        :: ms[i] == ACTIVE -> nx = ABORTING
+        :: ms[i] == ABORTING || ms[i] == ABORTED -> nx = ms[i]
+        :: ms[i] == STUCK && mdec[i] == ABORTING -> nx = ms[i]
+        :: else -> nx = 255
+        fi
+    fi;
+    if
+    :: nx == 0 || nx == 255 -> skip        /* EBUSY / refused: answered an error */
+    :: nx == ms[i] -> tell_state(ms[i], mdec[i])
+    :: else ->
+        if
+        :: !own[i] -> skip                 /* driven by another coordinator */
+        :: else ->
+            dwait[i] = 1; dwtype[i] = r;
+#ifdef TWOPC
+            if
+            :: nx == COMMITTING -> start_prepare(i)
+            :: else -> decide(i, nx)
+            fi
+#else
+            decide(i, nx)
+#endif
+        fi
+    fi;
+    nx = 0
+}
+
+/* s_try */
+inline try_request(i)
+{
+    if
+    :: deadline && !(ms[i] == COMMITTING || ms[i] == COMMITTED ||
+                     (ms[i] == STUCK && mdec[i] == COMMITTING)) -> skip   /* EEXPIRED */
+    :: else ->
+        if
+        :: ms[i] == ACTIVE && own[i] && mnb[i] + mpend[i] < NB ->
+            mpend[i]++;
+            submit(i, W_ADD, 0, 0, rre)     /* q_x: the request was run again already */
+        :: else -> skip                     /* not active / not ours / limit */
+        fi
+    fi
+}
+
+/* s_resume_request */
+inline resume_request(i)
+{
+    if
+    :: ms[i] == STUCK && own[i] -> writing[i] = 1; submit(i, W_RESUME, 0, 0, 0)
+    :: ms[i] != STUCK -> tell_state(ms[i], mdec[i])
+    :: else -> skip
+    fi
+}
+
+inline run_request(i)
+{
+    r = req[i];
+    rre = reqre[i];
+    req[i] = 0; reqre[i] = 0;
+    if
+    :: r == R_TRY -> try_request(i)
+    :: r == R_COMMIT || r == R_ROLLBACK -> decide_request(i, r)
+    :: r == R_RESUME -> resume_request(i)
+    fi;
+    r = 0; rre = 0
+}
+
+/* ---------------- callbacks of log writes ---------------- */
+
+/* s_on_branches: the load is complete */
+inline on_loaded(i)
+{
+    loading[i] = 0;
+    if
+    :: IS_FINAL(ms[i]) || !own[i] || ms[i] == STUCK ->
+        if
+        :: req[i] != 0 -> run_request(i)
+        :: else -> skip
+        fi;
+        if
+        :: !writing[i] -> drop_copy(i)
+        :: else -> skip
+        fi
+    :: else ->
+        if
+        :: IS_DECISION(ms[i]) -> drive(i)
+        :: ms[i] == ACTIVE && deadline -> raise_abort(i)
+        :: ms[i] == ACTIVE && !deadline && mprep[i] -> raise_abort(i)   /* PREPARE_LOST */
+        :: else -> skip
+        fi
+    fi
+}
+
+inline callback(i)
+{
+    k = 0;
+    ro = q_orph[QI(i, 0)];
+    rk = q_k[QI(i, 0)]; rb = q_b[QI(i, 0)]; rv = q_v[QI(i, 0)]; rr = q_r[QI(i, 0)];
+    rx = q_x[QI(i, 0)];
+    q_pop(i);
+    if
+    :: ro -> skip                          /* dtx_wctx_take fails: txn left memory */
+    :: else ->
+        if
+        :: rk == W_LOAD -> on_loaded(i)
+        :: rk == W_ORPHANS ->
+            if
+            :: rr != 0 && has[i] && !loading[i] ->
+#ifdef MUTANT_ABA
+                skip    /* BUG: the copy held from before is kept and driven */
+#else
+                drop_copy(i)   /* s_load_listed: the old copy is worthless */
+#endif
+            :: else -> skip
+            fi;
+            if
+            :: rr != 0 && !has[i] ->
+                has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 0, 0)
+            :: else -> skip
+            fi
+        :: rk == W_ADD ->                   /* s_on_branch_add */
+            mpend[i]--;
+            if
+            :: rr == 0 -> drop_copy(i);
+                if :: req[i] == 0 && !rx -> req[i] = R_TRY; reqre[i] = 1 :: else -> skip fi
+            :: else ->
+                b = rr - 1;
+                if :: mnb[i] < rr -> mnb[i] = rr :: else -> skip fi;
+                mbs[BI(i, b)] = TRYING; mnever[BI(i, b)] = 1;
+                if
+                :: ms[i] != ACTIVE -> drive(i)
+                :: else ->
+#ifdef TWOPC
+                    mop[BI(i, b)] = OP_PREPARE      /* enlisted: TRY_OK */
+#else
+                    mtw[BI(i, b)] = 1;
+                    mop[BI(i, b)] = OP_TRY; matt[BI(i, b)] = 0;
+                    send_phase(i, b)
+#endif
+                fi;
+                b = 0
+            fi
+        :: rk == W_VOTE ->                  /* s_on_vote */
+            mbw[BI(i, rb)] = 0;
+            if
+            :: rr == 0 -> drop_copy(i)
+            :: else ->
+                if
+                :: rv == TRIED && mbs[BI(i, rb)] == TRYING -> mbs[BI(i, rb)] = TRIED
+                :: else -> skip
+                fi;
+                if
+                :: ms[i] != ACTIVE -> drive(i)
+                :: else -> mtw[BI(i, rb)] = 0   /* TRY_OK to the waiter */
+                fi
+            fi
+        :: rk == W_DECIDE ->                /* s_on_decide */
+            writing[i] = 0;
+            if
+            :: rr == 0 -> drop_copy(i)
+            :: else ->
+                ms[i] = rv; mdec[i] = rv; mprep[i] = 0;
+                if
+                :: VOTE_OP == OP_PREPARE && rv == COMMITTING ->
+                    b = 0;
+                    do
+                    :: b < mnb[i] -> if :: mbs[BI(i, b)] == TRYING -> mbs[BI(i, b)] = TRIED
+                                        :: else -> skip fi; b++
+                    :: else -> break
+                    od;
+                    b = 0
+                :: else -> skip
+                fi;
+                if
+                :: dwait[i] -> dwait[i] = 0; dwtype[i] = 0; tell_state(ms[i], mdec[i])
+                :: else -> skip
+                fi;
+                b = 0;
+                do
+                :: b < NB -> mtw[BI(i, b)] = 0; b++
+                :: else -> break
+                od;
+                b = 0;
+                drive(i)
+            fi
+        :: rk == W_PREPARING -> skip        /* fire and forget */
+        :: rk == W_DONE ->                  /* s_on_branch_done */
+            mbw[BI(i, rb)] = 0;
+            if
+            :: rr == 0 -> drop_copy(i)
+            :: else -> mbs[BI(i, rb)] = rv; check_done(i)
+            fi
+        :: rk == W_FINISH ->                /* s_on_finish: leaves memory either way */
+            finishing[i] = 0;
+            if
+            :: rr != 0 -> ms[i] = rv
+            :: else -> skip
+            fi;
+            drop_copy(i)
+        :: rk == W_STUCK ->                 /* s_on_stuck */
+            writing[i] = 0;
+            drop_copy(i)
+        :: rk == W_RESUME ->                /* s_on_resume */
+            writing[i] = 0;
+            if
+            :: rr == 0 -> drop_copy(i)
+            :: else ->
+                ms[i] = rr; tell_state(ms[i], mdec[i]);
+                b = 0;
+                do
+                :: b < mnb[i] -> mop[BI(i, b)] = OP_FOR(ms[i]); matt[BI(i, b)] = 0;
+                    minfl[BI(i, b)] = 0; b++
+                :: else -> break
+                od;
+                b = 0;
+                drive(i)
+            fi
+        fi
+    fi;
+    ro = 0; rk = 0; rb = 0; rv = 0; rr = 0; rx = 0
+}
+
+/* ---------------- replies (dtx_driver_on_phase_reply) ---------------- */
+
+#ifdef MUTANT_ANYCONN
+#define FROM_SENT_TO(x) 1       /* BUG: any connection may answer */
+#else
+#define FROM_SENT_TO(x) (m_conn[x] == CONN_PART)   /* s_sent_to: the instance it went to */
+#endif
+
+inline on_reply(i, sl)
+{
+    b = m_br[sl];
+    if
+    :: !has[i] || loading[i] || b >= mnb[i] || !FROM_SENT_TO(sl) || !minfl[BI(i, b)] ||
+       mop[BI(i, b)] != m_op[sl] || m_att[sl] > matt[BI(i, b)] ||
+       (m_att[sl] < matt[BI(i, b)] && (m_op[sl] == OP_TRY || m_op[sl] == OP_PREPARE ||
+                                      m_out[sl] != OK)) ->
+        skip                                /* ignored */
+    :: else ->
+        if
+        :: m_out[sl] != OK ->
+            phase_failed(i, b)
+        :: else ->
+            minfl[BI(i, b)] = 0;
+            if
+            :: m_op[sl] == OP_TRY ->
+                mbw[BI(i, b)] = 1; submit(i, W_VOTE, b, TRIED, 0)
+            :: m_op[sl] == OP_PREPARE ->
+                mbs[BI(i, b)] = TRIED; prepared_check(i)
+            :: else ->
+                branch_acked(i, b)
+            fi
+        fi
+    fi;
+    b = 0
+}
+
+/* ---------------- the coordinator (loop.c: one event at a time) ---------------- */
+
+#define QSPACE(i, n) (q_len[i] + (n) <= WQ)
+/* a message about node i's call on branch b is still in the network: a
+ * timeout now is early (a fault, within the TIMEOUTS budget); once the
+ * call and its reply are gone the timeout is what happens next */
+#define IN_NET1(s, i, b) (m_kind[s] != 0 && !m_orph[s] && m_node[s] == (i) && m_br[s] == (b))
+#define IN_NET(i, b) (IN_NET1(0, i, b) || IN_NET1(1, i, b) || IN_NET1(2, i, b) || IN_NET1(3, i, b))
+/* a Confirm/Cancel not in flight is due again (its backoff passed) */
+#define DUE(i, b) (has[i] && !loading[i] && !writing[i] && !finishing[i] && IS_DECISION(ms[i]) && \
+                   (b) < mnb[i] && !minfl[BI(i, b)] && !mbw[BI(i, b)] && \
+                   !BR_FINAL(mbs[BI(i, b)]) && mop[BI(i, b)] == OP_FOR(ms[i]))
+
+proctype Coordinator(byte i)
+{
+    byte b, c, e, k, s, r, rre, nx, rk, rb, rv, rr, ro, rx;
+end_loop:
+    do
+    /* a request from the initiator (parked while loading/writing/preparing) */
+    :: atomic { req[i] != 0 && !loading[i] && !writing[i] &&
+                !(mprep[i] && own[i] && ms[i] == ACTIVE) && QSPACE(i, 4) ->
+        if
+        :: !has[i] ->                       /* dtx_recovery_load, steal */
+            has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 1, 0)
+        :: else -> run_request(i)
+        fi }
+    /* a log write's callback */
+    :: atomic { q_landed[i] > 0 -> callback(i) }
+    /* a reply from the network */
+    :: atomic { (m_kind[0] == M_REPLY && m_node[0] == i) -> on_reply(i, 0); net_clear(0) }
+    :: atomic { (m_kind[1] == M_REPLY && m_node[1] == i) -> on_reply(i, 1); net_clear(1) }
+    :: atomic { (m_kind[2] == M_REPLY && m_node[2] == i) -> on_reply(i, 2); net_clear(2) }
+    :: atomic { (m_kind[3] == M_REPLY && m_node[3] == i) -> on_reply(i, 3); net_clear(3) }
+    /* timers: the deadline; a phase timeout; a retry that is due */
+    :: atomic { has[i] && !loading[i] && ms[i] == ACTIVE && deadline && !writing[i] &&
+                QSPACE(i, 2) -> raise_abort(i) }
+    :: atomic { has[i] && !loading[i] && QSPACE(i, 2) && minfl[BI(i, 0)] &&
+                (!IN_NET(i, 0) || timeouts < TIMEOUTS) ->
+        if :: IN_NET(i, 0) -> timeouts++ :: else -> skip fi;
+        phase_failed(i, 0) }
+    :: atomic { has[i] && !loading[i] && QSPACE(i, 2) && minfl[BI(i, 1)] &&
+                (!IN_NET(i, 1) || timeouts < TIMEOUTS) ->
+        if :: IN_NET(i, 1) -> timeouts++ :: else -> skip fi;
+        phase_failed(i, 1) }
+    :: atomic { DUE(i, 0) && QSPACE(i, 2) -> send_phase(i, 0) }
+    :: atomic { DUE(i, 1) && QSPACE(i, 2) -> send_phase(i, 1) }
+    /* the recovery scan: own unfinished work not in memory */
+    :: atomic { !has[i] && g_owner == i + 1 && g_oep == n_epoch[i] &&
+                (IS_DECISION(g_state) || (g_state == ACTIVE && deadline)) && QSPACE(i, 1) ->
+        has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 0, 0) }
+    /* the recovery scan: claim the transactions of dead coordinators */
+    :: atomic { (g_state == ACTIVE || IS_DECISION(g_state)) && OWNER_DEAD &&
+                !(g_owner == i + 1 && g_oep == n_epoch[i]) && QSPACE(i, 1) ->
+        submit(i, W_ORPHANS, 0, 0, 0) }
+    /* the lease renewal comes back late: drop every copy, renew (lease.c) */
+    :: atomic { n_lease[i] == 0 ->
+        if :: has[i] -> drop_copy(i) :: else -> skip fi;
+        n_lease[i] = 1 }
+    /* kill -9 and restart: memory and queued writes are gone; a new epoch */
+    :: atomic { crashes < CRASHES ->
+        crashes++;
+        drop_copy(i);
+        req[i] = 0;
+        k = 0;
+        do
+        :: k < WQ -> q_k[QI(i, k)] = 0; q_b[QI(i, k)] = 0; q_v[QI(i, k)] = 0;
+            q_x[QI(i, k)] = 0; q_g[QI(i, k)] = 0; q_st[QI(i, k)] = 0; q_r[QI(i, k)] = 0;
+            q_orph[QI(i, k)] = 0; k++
+        :: else -> break
+        od;
+        k = 0;
+        q_len[i] = 0; q_landed[i] = 0;
+        n_epoch[i]++;                       /* dtx_lease_acquire: epoch + 1 */
+        n_lease[i] = 1 }
+    od
+}
+
+/* ---------------- the log database (store.c pipelines, sql.c statements) ---------------- */
+
+/* Runs the first entry of node i's queue that has not run. */
+inline db_step(i)
+{
+    k = q_landed[i];
+    wk = q_k[QI(i, k)];
+    wb = q_v[QI(i, k)];
+    if
+    /* ---- global-row writes: the fence is checked on the row they update ---- */
+    :: wk == W_LOAD ->
+        /* CLAIM (steal: a request for an active/stuck transaction; or its owner is dead) */
+        if
+        :: g_state != COMMITTED && g_state != ABORTED && !(g_owner == i + 1 && g_oep == n_epoch[i]) &&
+           ((wb && (g_state == ACTIVE || g_state == STUCK)) || OWNER_DEAD) ->
+            g_owner = i + 1; g_oep = n_epoch[i]; g_gen++
+        :: else -> skip
+        fi;
+        if
+        :: !q_orph[QI(i, k)] ->             /* LOAD_GLOBAL + LOAD_BRANCHES into the copy */
+            ms[i] = g_state;
+            mdec[i] = (g_state == ACTIVE -> 0 : (IS_DECISION(g_state) -> g_state : g_dec));
+            mprep[i] = (g_prep && g_state == ACTIVE && VOTE_OP == OP_PREPARE);
+            own[i] = (g_owner == i + 1 && g_oep == n_epoch[i]);
+            mgen[i] = g_gen;
+            mnb[i] = g_nb;
+            c = 0;
+            do
+            :: c < NB ->
+                mbs[BI(i, c)] = b_state[c];
+                mop[BI(i, c)] = (c < g_nb -> (IS_DECISION(g_state) -> OP_FOR(g_state) : VOTE_OP) : 0);
+                munk[BI(i, c)] = (b_state[c] == TRYING && VOTE_OP == OP_TRY);
+                c++
+            :: else -> break
+            od;
+            c = 0
+        :: else -> skip
+        fi;
+        q_r[QI(i, k)] = 1
+    :: wk == W_ORPHANS ->                   /* CLAIM_ORPHANS ... FOR UPDATE SKIP LOCKED */
+        if
+        :: (g_state == ACTIVE || IS_DECISION(g_state)) && OWNER_DEAD ->
+            g_owner = i + 1; g_oep = n_epoch[i]; g_gen++; q_r[QI(i, k)] = 1
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    :: wk == W_ADD ->                       /* BRANCH_ADD */
+        if
+        :: g_state == ACTIVE && FENCE(i, k) ->
+            assert(FENCING_OK(i, k));
+            assert(g_nb < NB);
+            g_nb++; b_state[g_nb - 1] = TRYING; q_r[QI(i, k)] = g_nb
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    :: wk == W_DECIDE ->                    /* DECIDE */
+        if
+        :: g_state == ACTIVE && FENCE(i, k) && COUNT_OK(k) ->
+            assert(FENCING_OK(i, k));
+            assert(g_dec == 0);             /* a decision is taken once */
+            g_state = wb; g_dec = wb;
+            if
+            :: VOTE_OP == OP_PREPARE && wb == COMMITTING ->   /* $6: mark prepared */
+                c = 0;
+                do
+                :: c < NB -> if :: b_state[c] == TRYING -> b_state[c] = TRIED
+                               :: else -> skip fi; c++
+                :: else -> break
+                od;
+                c = 0
+            :: else -> skip
+            fi;
+            q_r[QI(i, k)] = 1
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    :: wk == W_PREPARING ->                 /* PREPARING */
+        if
+        :: g_state == ACTIVE && FENCE(i, k) -> assert(FENCING_OK(i, k)); g_prep = 1
+        :: else -> skip
+        fi
+    :: wk == W_FINISH ->                    /* FINISH: only when every branch is done */
+        if
+        :: g_state == q_x[QI(i, k)] && FENCE(i, k) &&
+           (g_nb < 1 || BR_FINAL(b_state[0])) && (g_nb < 2 || BR_FINAL(b_state[1])) ->
+            assert(FENCING_OK(i, k));
+            assert((wb == COMMITTED && g_dec == COMMITTING) || (wb == ABORTED && g_dec == ABORTING));
+            g_state = wb;
+            /* atomicity in the log, and nothing stays prepared */
+            assert(g_nb < 1 || b_state[0] == (wb == COMMITTED -> CONFIRMED : CANCELLED));
+            assert(g_nb < 2 || b_state[1] == (wb == COMMITTED -> CONFIRMED : CANCELLED));
+            assert(!p_prep[0] && !p_prep[1]);
+            q_r[QI(i, k)] = 1
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    :: wk == W_STUCK ->                     /* STUCK */
+        if
+        :: g_state == wb && FENCE(i, k) ->
+            assert(FENCING_OK(i, k));
+            g_state = STUCK; q_r[QI(i, k)] = 1
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    :: wk == W_RESUME ->                    /* RESUME */
+        if
+        :: g_state == STUCK && FENCE(i, k) ->
+            assert(FENCING_OK(i, k));
+            g_state = g_dec; q_r[QI(i, k)] = g_dec
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    /* ---- branch-row writes: the fence is a subquery on the statement's
+     * snapshot, not a lock of the global row: a write whose check passed
+     * may land after a claim that commits meanwhile (sql.c, by design) ---- */
+    :: (wk == W_VOTE || wk == W_DONE) && q_st[QI(i, k)] == Q_QUEUED ->
+        if
+        :: FENCE(i, k) ->
+            assert(FENCING_OK(i, k));
+            q_st[QI(i, k)] = Q_CHECKED;
+            k = 255                         /* not landed yet */
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    :: wk == W_VOTE && q_st[QI(i, k)] == Q_CHECKED ->   /* BRANCH_VOTE */
+        wx = q_b[QI(i, k)];
+        if
+        :: b_state[wx] == TRYING -> b_state[wx] = wb; q_r[QI(i, k)] = 1
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    :: wk == W_DONE && q_st[QI(i, k)] == Q_CHECKED ->   /* BRANCH_DONE */
+        wx = q_b[QI(i, k)];
+        if
+        :: b_state[wx] == TRYING || b_state[wx] == TRIED || b_state[wx] == REFUSED ->
+            /* the decision is in the log before any branch is done */
+            assert((wb == CONFIRMED && g_dec == COMMITTING) || (wb == CANCELLED && g_dec == ABORTING));
+            b_state[wx] = wb; q_r[QI(i, k)] = 1
+        :: else -> q_r[QI(i, k)] = 0
+        fi
+    fi;
+    if
+    :: k != 255 -> q_landed[i]++
+    :: else -> skip
+    fi;
+    k = 0; wk = 0; wb = 0; wx = 0
+}
+
+proctype Database()
+{
+    byte k, c, wk, wb, wx;
+end_db:
+    do
+    :: atomic { q_landed[0] < q_len[0] -> db_step(0) }
+    :: atomic { q_landed[1] < q_len[1] -> db_step(1) }
+    od
+}
+
+/* ---------------- participants (barrier.c, pgres.c) ---------------- */
+
+/* atomicity at the participants: never a commit effect on one branch and an
+ * abort effect on another */
+#define NO_ABORT_EFFECT   (e_canc[0] == 0 && e_canc[1] == 0)
+#define NO_COMMIT_EFFECT  (e_conf[0] == 0 && e_conf[1] == 0)
+
+inline reply(rs, out)
+{
+    if
+    :: m_orph[rs] -> net_clear(rs)            /* its copy is gone: the reply matches nothing */
+    :: else ->
+        m_kind[rs] = M_REPLY; m_out[rs] = out; m_conn[rs] = CONN_PART
+    fi
+}
+
+#ifndef TWOPC
+/* dtx_barrier_call + the business handlers (TCC) */
+inline handle_phase(hs)
+{
+    b = m_br[hs];
+    if
+    :: m_op[hs] == OP_TRY ->
+        if
+        :: p_tryrow[b] == 0 ->              /* (try, try) inserted: RUN */
+            if
+            :: true ->                      /* the Try's work: yes */
+                assert(p_cancrow[b] == 0);  /* barrier: no Try effect after its Cancel */
+                p_tryrow[b] = 1; e_try[b]++;
+                assert(e_try[b] == 1);      /* barrier: no effect twice */
+                reply(hs, OK)
+            :: refusals < REFUSALS -> refusals++; reply(hs, REFUSE)   /* the Try's work: no */
+            fi
+        :: p_tryrow[b] == 1 -> reply(hs, OK)       /* DUPLICATE */
+        :: p_tryrow[b] == 2 -> reply(hs, REFUSE)   /* HANGING: after its Cancel */
+        fi
+    :: m_op[hs] == OP_CONFIRM ->
+        if
+        :: !p_confrow[b] ->
+            p_confrow[b] = 1; e_conf[b]++;
+            assert(e_conf[b] == 1);
+            assert(e_try[b] == 1);          /* a Confirm confirms a Try that ran */
+            assert(LOG_COMMIT);             /* only after a durable commit decision */
+            assert(NO_ABORT_EFFECT);        /* atomicity */
+            reply(hs, OK)
+        :: else -> reply(hs, OK)             /* DUPLICATE */
+        fi
+    :: m_op[hs] == OP_CANCEL ->
+#ifndef MUTANT_NOCANCELROW
+        if
+        :: p_tryrow[b] == 0 ->              /* (try, cancel) inserted: NULL_COMPENSATION */
+            p_tryrow[b] = 2; p_cancrow[b] = 1; e_canc[b]++;
+            assert(e_canc[b] == 1);
+            assert(g_dec == ABORTING);
+            assert(NO_COMMIT_EFFECT);
+            reply(hs, OK)
+        :: p_tryrow[b] != 0 && !p_cancrow[b] ->   /* INSERT_CANCEL, (cancel, cancel): RUN */
+            p_cancrow[b] = 1; e_canc[b]++;
+            assert(e_canc[b] == 1);
+            assert(g_dec == ABORTING);
+            assert(NO_COMMIT_EFFECT);
+            reply(hs, OK)
+        :: p_tryrow[b] != 0 && p_cancrow[b] -> reply(hs, OK)   /* DUPLICATE */
+        fi
+#else
+        /* BUG: no (try, cancel) row: a cancel before its try leaves no mark */
+        if
+        :: !p_cancrow[b] ->
+            p_cancrow[b] = 1; e_canc[b]++;
+            assert(e_canc[b] == 1);
+            assert(g_dec == ABORTING);
+            assert(NO_COMMIT_EFFECT);
+            reply(hs, OK)
+        :: else -> reply(hs, OK)
+        fi
+#endif
+    fi;
+    b = 0
+}
+#else
+/* pgres.c: PREPARE / COMMIT / ABORT over PostgreSQL prepared transactions.
+ * The (try, try) row of a prepare is inside the prepared transaction: it
+ * is committed (p_tryrow = 1) by COMMIT PREPARED and vanishes with
+ * ROLLBACK PREPARED. */
+inline pg_commit(pb, out)                    /* s_commit */
+{
+    if
+    :: p_prep[pb] ->                         /* COMMIT PREPARED */
+        assert(LOG_COMMIT);                 /* 2PC: only with a durable commit decision */
+        assert(NO_ABORT_EFFECT);            /* atomicity */
+        p_prep[pb] = 0; p_tryrow[pb] = 1; e_conf[pb]++;
+        assert(e_conf[pb] == 1);
+        out = OK
+    :: !p_prep[pb] && p_tryrow[pb] == 1 -> out = OK   /* committed already */
+    :: else -> out = FAIL                   /* not prepared here: ESTATE */
+    fi
+}
+
+inline pg_abort(pb, out)                     /* s_abort */
+{
+    if
+    :: p_prep[pb] -> p_prep[pb] = 0           /* ROLLBACK PREPARED: the try row goes too */
+    :: else -> skip
+    fi;
+#ifndef MUTANT_NOCANCELROW
+    if
+    :: p_tryrow[pb] == 0 ->                  /* NULL_COMPENSATION: the abort marker */
+        p_tryrow[pb] = 2; p_cancrow[pb] = 1; e_canc[pb]++;
+        assert(e_canc[pb] == 1);
+        assert(g_dec == ABORTING);
+        assert(NO_COMMIT_EFFECT);
+        out = OK
+    :: p_tryrow[pb] != 0 && !p_cancrow[pb] -> out = FAIL   /* s_abort_after_commit */
+    :: p_tryrow[pb] != 0 && p_cancrow[pb] -> out = OK       /* DUPLICATE */
+    fi
+#else
+    if
+    :: !p_cancrow[pb] && p_tryrow[pb] == 0 ->
+        p_cancrow[pb] = 1; e_canc[pb]++;
+        assert(e_canc[pb] == 1);
+        assert(g_dec == ABORTING);
+        assert(NO_COMMIT_EFFECT);
+        out = OK
+    :: !p_cancrow[pb] && p_tryrow[pb] != 0 -> out = FAIL
+    :: else -> out = OK
+    fi
+#endif
+}
+
+inline handle_phase(hs)
+{
+    b = m_br[hs];
+    if
+    :: m_op[hs] == OP_PREPARE ->
+        if
+        :: p_prep[b] -> reply(hs, OK)        /* already prepared: yes */
+        :: !p_prep[b] && p_tryrow[b] == 0 ->
+            if
+            :: true ->                      /* work; PREPARE TRANSACTION */
+                assert(p_cancrow[b] == 0);  /* barrier: no prepare after its abort */
+                assert(!IS_FINAL(g_state)); /* nothing prepared once final */
+                p_prep[b] = 1; e_try[b]++;
+                assert(e_try[b] == 1);
+                reply(hs, OK)
+            :: refusals < REFUSALS -> refusals++; reply(hs, REFUSE)   /* work refused: ROLLBACK */
+            fi
+        :: !p_prep[b] && p_tryrow[b] == 1 -> reply(hs, OK)       /* committed: yes */
+        :: !p_prep[b] && p_tryrow[b] == 2 -> reply(hs, REFUSE)   /* hanging prepare */
+        fi
+    :: m_op[hs] == OP_COMMIT -> pg_commit(b, o); reply(hs, o)
+    :: m_op[hs] == OP_ABORT -> pg_abort(b, o); reply(hs, o)
+    fi;
+    o = 0;
+    b = 0
+}
+#endif
+
+proctype Participant()
+{
+    byte b, o;
+end_part:
+    do
+    :: atomic { m_kind[0] == M_PHASE -> handle_phase(0) }
+    :: atomic { m_kind[1] == M_PHASE -> handle_phase(1) }
+    :: atomic { m_kind[2] == M_PHASE -> handle_phase(2) }
+    :: atomic { m_kind[3] == M_PHASE -> handle_phase(3) }
+    od
+}
+
+/* ---------------- the initiator: TRYs, then COMMIT or ROLLBACK, or gone ---------------- */
+
+proctype Initiator()
+{
+    byte tries = 0, fins = 0;
+end_init:
+    do
+    :: atomic { tries < TRIES && req[0] == 0 -> req[0] = R_TRY; reqre[0] = 0; tries++ }
+#ifndef NOSTEAL
+    :: atomic { tries < TRIES && req[1] == 0 -> req[1] = R_TRY; reqre[1] = 0; tries++ }
+#endif
+    :: atomic { fins < FINREQS && req[0] == 0 -> req[0] = R_COMMIT; fins++ }
+#ifndef NOSTEAL
+    :: atomic { fins < FINREQS && req[1] == 0 -> req[1] = R_COMMIT; fins++ }
+#endif
+    :: atomic { fins < FINREQS && req[0] == 0 -> req[0] = R_ROLLBACK; fins++ }
+#ifdef LIVENESS
+    :: break                                /* vanishes (for safety, not acting is the same) */
+#endif
+    od
+}
+
+/* ---------------- time: the deadline passes, once ---------------- */
+
+proctype Clock()
+{
+    deadline = 1
+}
+
+/* ---------------- faults and the operator ---------------- */
+
+proctype Faults()
+{
+    byte s, k, b, o;
+end_faults:
+    do
+    /* a coordinator paused past its lease: its lease expires in dtx_node */
+    :: atomic { pauses < PAUSES -> pauses++;
+        if :: n_lease[0] = 0 :: n_lease[1] = 0 fi }
+    /* the network loses one message */
+    :: atomic { losses < LOSSES && m_kind[0] != 0 -> losses++; net_clear(0) }
+    :: atomic { losses < LOSSES && m_kind[1] != 0 -> losses++; net_clear(1) }
+    :: atomic { losses < LOSSES && m_kind[2] != 0 -> losses++; net_clear(2) }
+    :: atomic { losses < LOSSES && m_kind[3] != 0 -> losses++; net_clear(3) }
+    /* ... or delivers one twice */
+    :: atomic { dups < DUPS && m_kind[0] != 0 -> dups++; net_free_slot(s);
+        if
+        :: s < NET -> m_kind[s] = m_kind[0]; m_node[s] = m_node[0]; m_br[s] = m_br[0];
+            m_op[s] = m_op[0]; m_att[s] = m_att[0]; m_out[s] = m_out[0]; m_conn[s] = m_conn[0];
+            m_orph[s] = m_orph[0]
+        :: else -> skip
+        fi; s = 0 }
+    /* another peer forges a yes to a call in flight */
+    :: atomic { forges < FORGES -> forges++; net_free_slot(s);
+        if
+        :: s < NET ->
+            if
+            :: minfl[BI(0, 0)] -> k = 0; b = 0
+            :: minfl[BI(0, 1)] -> k = 0; b = 1
+            :: minfl[BI(1, 0)] -> k = 1; b = 0
+            :: minfl[BI(1, 1)] -> k = 1; b = 1
+            :: else -> s = NET
+            fi;
+            if
+            :: s < NET -> m_kind[s] = M_REPLY; m_node[s] = k; m_br[s] = b;
+                m_op[s] = mop[BI(k, b)]; m_att[s] = matt[BI(k, b)]; m_out[s] = OK;
+                m_conn[s] = CONN_FORGE
+            :: else -> skip
+            fi
+        :: else -> skip
+        fi; s = 0; k = 0; b = 0 }
+#ifdef TWOPC
+    /* a participant restarts: dtx_pgres_recover asks STATUS for each prepared one */
+    :: atomic { prestarts < PRESTARTS && (p_prep[0] || p_prep[1]) -> prestarts++;
+        b = 0;
+        do
+        :: b < NB ->
+            if
+            :: p_prep[b] && (g_state == COMMITTING || g_state == COMMITTED) -> pg_commit(b, o)
+            :: p_prep[b] && (g_state == ABORTING || g_state == ABORTED) -> pg_abort(b, o)
+            :: else -> skip                 /* active, stuck: left to its coordinator */
+            fi;
+            b++
+        :: else -> break
+        od;
+        b = 0; o = 0 }
+#endif
+    /* an operator resumes a stuck transaction (RESUME on any coordinator) */
+    :: atomic { resumes < RESUMES && g_state == STUCK && req[0] == 0 -> resumes++; req[0] = R_RESUME }
+    :: atomic { resumes < RESUMES && g_state == STUCK && req[1] == 0 -> resumes++; req[1] = R_RESUME }
+#ifdef LIVENESS
+    :: break                                /* faults stop */
+#endif
+    od
+}
+
+init
+{
+    atomic {
+        n_epoch[0] = 1; n_epoch[1] = 1; n_lease[0] = 1; n_lease[1] = 1;
+        /* node 1 has just begun the transaction (BEGIN durable, in memory) */
+        has[0] = 1; own[0] = 1; ms[0] = ACTIVE; mgen[0] = 0;
+        run Database();
+        run Coordinator(0);
+        run Coordinator(1);
+        run Participant();
+        run Initiator();
+        run Clock();
+        run Faults()
+    }
+}
+
+/* ---------------- LTL (pan -a -f -N NAME) ---------------- */
+
+#define FINAL_OR_STUCK (g_state == COMMITTED || g_state == ABORTED || g_state == STUCK)
+/* termination: once faults stop, every transaction ends final, or stuck (visible) */
+ltl term { <> [] FINAL_OR_STUCK }
+/* the initiator told committing => every branch ends confirmed (or it is stuck) */
+ltl told_live { [] (told_commit -> <> (g_state == COMMITTED || g_state == STUCK)) }

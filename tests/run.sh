@@ -10,7 +10,8 @@
 #   layers       tests/layers/run.sh (no circle between modules, no arrow
 #                between folders that the parts' READMEs do not allow)
 #   unit         $BUILD/tests/unit_tests
-#   integration  $BUILD/tests/integration_tests
+#   integration  tests/integration/run.sh ($BUILD/tests/integration_tests,
+#                its suites dealt to DTX_TEST_SHARDS parallel processes)
 #   browser      tests/browser/run.sh (the console in headless Chromium)
 #   install      tests/install/check.sh (make install, then build against it)
 #   fuzz         tests/fuzz/run.sh (every libFuzzer target, its seeds
@@ -190,7 +191,7 @@ export DTX_TEST_RUN=$SCRATCH
 export BUILD
 stage layers tests/layers/run.sh
 stage unit "$BUILD_DIR/tests/unit_tests"
-stage integration "$BUILD_DIR/tests/integration_tests"
+stage integration tests/integration/run.sh
 export DTX_SHOTS=$LOGDIR/screenshots   # make test never rewrites docs/img
 if [ -x tests/browser/run.sh ]; then
     stage browser tests/browser/run.sh

@@ -218,10 +218,26 @@ static int s_db_name_ok(const char *name)
     return !(name[0] >= '0' && name[0] <= '9');
 }
 
+int h_db_name(const char *name, char *out, size_t cap)
+{
+    const char *prefix = getenv("DTX_TEST_DB_PREFIX");
+    if (!prefix || strcmp(name, "postgres") == 0)
+        prefix = "";
+    int n = snprintf(out, cap, "%s%s", prefix, name);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "harness: database name %s%s is too long\n", prefix, name);
+        return -1;
+    }
+    return 0;
+}
+
 int h_db_conninfo(const char *name, char *out, size_t cap)
 {
+    char real[64];
+    if (h_db_name(name, real, sizeof real) < 0)
+        return -1;
     int n = snprintf(out, cap, "host=%s port=%d user=postgres dbname=%s",
-                     s_pghost, s_pgport, name);
+                     s_pghost, s_pgport, real);
     if (n < 0 || (size_t)n >= cap) {
         fprintf(stderr, "harness: conninfo for %s does not fit in %zu bytes\n", name, cap);
         return -1;
@@ -268,21 +284,21 @@ static int s_admin_exec(const char *sql)
 
 int h_db_drop(const char *name)
 {
-    char sql[128];
-    if (!s_db_name_ok(name)) {
+    char sql[128], real[64];
+    if (h_db_name(name, real, sizeof real) < 0 || !s_db_name_ok(real)) {
         fprintf(stderr, "harness: bad database name '%s' (use [a-z_][a-z0-9_]*)\n", name);
         return -1;
     }
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", real);
     return s_admin_exec(sql);
 }
 
 int h_db_create(const char *name, char *conninfo_out, size_t cap)
 {
-    char sql[128];
-    if (h_init() < 0 || h_db_drop(name) < 0)
+    char sql[128], real[64];
+    if (h_init() < 0 || h_db_drop(name) < 0 || h_db_name(name, real, sizeof real) < 0)
         return -1;
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", real);
     if (s_admin_exec(sql) < 0)
         return -1;
     if (conninfo_out)

@@ -75,6 +75,13 @@ int h_scratch_path(const char *name, char *out, size_t cap);
 /* Databases                                                          */
 /* ---------------------------------------------------------------- */
 
+/* Tests name databases as if they had the server to themselves. When
+ * DTX_TEST_DB_PREFIX is set (tests/integration/run.sh gives each of its
+ * parallel shards one), every name but the maintenance database "postgres"
+ * is that prefix + name on the server, so two shards sharing one server
+ * never meet. h_db_name writes the server's name for name into out. */
+int h_db_name(const char *name, char *out, size_t cap);
+
 /* Writes the conninfo of database name into out (no check that it exists). */
 int h_db_conninfo(const char *name, char *out, size_t cap);
 

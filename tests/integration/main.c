@@ -2,7 +2,7 @@
  * Integration test runner: runs every suite registered with INTEG_SUITE
  * against the private PostgreSQL and binaries named by tests/run.sh.
  *
- * Usage: integration_tests [--list | SUITE | SUITE:TEST]
+ * Usage: integration_tests [--list | NAME...], each NAME a SUITE or SUITE:TEST
  * Exit status 0 only when at least one test ran and none failed; 2 when
  * the environment is missing or the name is unknown.
  *
@@ -270,8 +270,11 @@ static void test_wait_file_line_sees_a_renamed_file(void)
 static void test_db_create_gives_a_fresh_database(void)
 {
     char ci[H_CONNINFO_SIZE];
+    char real[64], want[80];
     CU_ASSERT_FATAL(h_db_create("h_selftest", ci, sizeof ci) == 0);
-    CU_ASSERT(strstr(ci, "dbname=h_selftest") != NULL);
+    CU_ASSERT_FATAL(h_db_name("h_selftest", real, sizeof real) == 0);
+    snprintf(want, sizeof want, "dbname=%s", real);
+    CU_ASSERT(strstr(ci, want) != NULL);
     PGconn *conn = h_db_connect("h_selftest");
     CU_ASSERT_FATAL(conn != NULL);
     CU_ASSERT_EQUAL(h_db_exec(conn, "create table t (k int, v text)"), 0);
@@ -406,36 +409,50 @@ int main(int argc, char **argv)
     CU_set_suite_init_failure_handler(s_on_suite_init_failure);
     CU_set_suite_cleanup_failure_handler(s_on_suite_cleanup_failure);
 
-    int rc = 0;
+    int rc = 0, cu_error = 0;
+    unsigned run = 0, failed = 0, suites_failed = 0;
     int64_t t0 = h_now_ms();
     if (argc > 1) {
-        char name[256];
-        snprintf(name, sizeof name, "%s", argv[1]);
-        char *colon = strchr(name, ':');
-        if (colon)
-            *colon = '\0';
-        CU_pSuite s = CU_get_suite(name);
-        CU_pTest t = (s && colon) ? CU_get_test(s, colon + 1) : NULL;
-        if (!s || (colon && !t)) {
-            fprintf(stderr, "integration_tests: no %s named '%s' (see --list)\n",
-                    colon ? "test" : "suite", argv[1]);
-            rc = 2;
-        } else if (t) {
-            CU_run_test(s, t);
-        } else {
-            CU_run_suite(s);
+        /* Each argument is SUITE or SUITE:TEST; all are checked before any
+         * runs, so a typo never passes as a shorter run. */
+        CU_pSuite suites[argc];
+        CU_pTest tests[argc];
+        for (int i = 1; i < argc && rc == 0; i++) {
+            char name[256];
+            snprintf(name, sizeof name, "%s", argv[i]);
+            char *colon = strchr(name, ':');
+            if (colon)
+                *colon = '\0';
+            suites[i] = CU_get_suite(name);
+            tests[i] = (suites[i] && colon) ? CU_get_test(suites[i], colon + 1) : NULL;
+            if (!suites[i] || (colon && !tests[i])) {
+                fprintf(stderr, "integration_tests: no %s named '%s' (see --list)\n",
+                        colon ? "test" : "suite", argv[i]);
+                rc = 2;
+            }
+        }
+        /* CUnit counts each run afresh: add them up. */
+        for (int i = 1; i < argc && rc == 0; i++) {
+            if (tests[i])
+                CU_run_test(suites[i], tests[i]);
+            else
+                CU_run_suite(suites[i]);
+            run += CU_get_number_of_tests_run();
+            failed += CU_get_number_of_tests_failed();
+            suites_failed += CU_get_number_of_suites_failed();
+            cu_error |= CU_get_error() != CUE_SUCCESS;
         }
     } else {
         CU_run_all_tests();
+        run = CU_get_number_of_tests_run();
+        failed = CU_get_number_of_tests_failed();
+        suites_failed = CU_get_number_of_suites_failed();
+        cu_error = CU_get_error() != CUE_SUCCESS;
     }
     if (rc == 0) {
-        unsigned run = CU_get_number_of_tests_run();
-        unsigned failed = CU_get_number_of_tests_failed();
-        unsigned suites_failed = CU_get_number_of_suites_failed();
         printf("integration: %u tests run, %u failed, %u suites failed in init or cleanup (%" PRId64
                " ms)\n", run, failed, suites_failed, h_now_ms() - t0);
-        rc = (run > 0 && failed == 0 && suites_failed == 0 &&
-              CU_get_error() == CUE_SUCCESS) ? 0 : 1;
+        rc = (run > 0 && failed == 0 && suites_failed == 0 && !cu_error) ? 0 : 1;
     }
     h_kill_all();
     CU_cleanup_registry();

@@ -242,8 +242,11 @@ err:
 
 int u_pgproxy_conninfo(const u_pgproxy_t *self, const char *dbname, char *out, size_t cap)
 {
+    char real[64];
+    if (h_db_name(dbname, real, sizeof real) < 0)
+        return -1;
     int n = snprintf(out, cap, "host=%s port=%d user=postgres dbname=%s", self->dir,
-                     h_pgport(), dbname);
+                     h_pgport(), real);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 

@@ -20,7 +20,8 @@ typedef struct u_pgproxy u_pgproxy_t;
 /* A proxy whose socket lives in $DTX_TEST_DIR/<name>/ (created), down
  * until u_pgproxy_up. NULL on failure (printed). */
 u_pgproxy_t *u_pgproxy_new(const char *name);
-/* The conninfo of database dbname through the proxy. 0 or -1. */
+/* The conninfo of database dbname (named as in h_db_create) through the
+ * proxy. 0 or -1. */
 int  u_pgproxy_conninfo(const u_pgproxy_t *self, const char *dbname, char *out, size_t cap);
 /* Up now (after_ms 0), or after_ms from now without blocking the caller. */
 int  u_pgproxy_up(u_pgproxy_t *self, int after_ms);

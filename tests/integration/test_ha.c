@@ -480,13 +480,13 @@ static void test_branch_write_lost_in_flight_is_outcome_unknown(void)
     int64_t t0 = h_now_ms();
     int64_t waiting = 0;
     while ((waiting = h_db_scalar(mon, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                                       "'ha_lost' AND wait_event_type = 'Lock' AND query LIKE "
+                                       "current_database() AND wait_event_type = 'Lock' AND query LIKE "
                                        "'%%dtx_branch%%'")) != 1 &&
            h_now_ms() - t0 < 10000)
         h_sleep_ms(20);
     CU_ASSERT_EQUAL(waiting, 1);
     int64_t backend = h_db_scalar(mon, "SELECT pid FROM pg_stat_activity WHERE datname = "
-                                       "'ha_lost' AND wait_event_type = 'Lock' AND query LIKE "
+                                       "current_database() AND wait_event_type = 'Lock' AND query LIKE "
                                        "'%%dtx_branch%%'");
     /* The connection is cut under it; then the lock goes, and the server,
      * which holds the whole batch, Sync included, goes on and commits it

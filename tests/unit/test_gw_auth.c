@@ -20,6 +20,7 @@
 #include "config/gw_config_parse.h"
 #include "core/gw_apikey.h"
 #include "core/gw_clock.h"
+#include "core/gw_jwks.h"
 #include "core/gw_jwt.h"
 #include "filters/gw_auth.h"
 #include "filters/gw_filters.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "filters/gw_route.h"
+#include "core/gw_jwks.h"
 #include "core/gw_jwt.h"
 #include "filters/gw_rules.h"
 #include "core/gw_clock.h"

@@ -16,6 +16,7 @@
 
 #include "core/gw_addr.h"
 #include "core/gw_apikey.h"
+#include "core/gw_jwks.h"
 #include "core/gw_jwt.h"
 
 #include "limits/gw_adaptive.h"

@@ -15,6 +15,7 @@
 
 #include "core/gw_apikey.h"
 #include "core/gw_clock.h"
+#include "core/gw_jwks.h"
 #include "core/gw_jwt.h"
 #include "filters/gw_auth.h"
 #include "filters/gw_generation.h"

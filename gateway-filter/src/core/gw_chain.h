@@ -113,6 +113,8 @@ typedef struct dtx_gw_req {
     /* Transforms (filters/gw_transform.c). */
     const struct dtx_gw_transform_cfg *transform; /* the route's, or NULL */
     char       *path_owned;           /* the rewritten path (path points here) */
+    /* Response cache (filters/gw_cache_filter.c): its state, or NULL. */
+    struct dtx_gw_cache_req *cache;
 
     /* The outcome. */
     int         sent;                 /* the upstream call went out */

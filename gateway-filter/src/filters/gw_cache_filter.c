@@ -94,7 +94,7 @@ static int64_t s_http_date(const char *s)
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
     char wd[4], mn[4], tz[4];
     int d, y, hh, mm, ss;
-    if (!s || sscanf(s, "%3s %d %3s %d %d:%d:%d %3s", wd, &d, mn, &y, &hh, &mm, &ss, tz) != 8 ||
+    if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mn, &y, &hh, &mm, &ss, tz) != 8 ||
         strcmp(tz, "GMT") != 0)
         return -1;
     for (int m = 0; m < 12; m++)

@@ -265,12 +265,26 @@ static void s_end(s_rq_t *q)
     dtx_gw_req_fini(&q->req);
 }
 
+/* The body of the answer from the cache, or "(none)". */
+static const char *s_cached(const dtx_gw_req_t *req)
+{
+    const dtx_gw_cache_obj_t *o = dtx_gw_cache_answer(req);
+    return o ? o->body : "(none)";
+}
+
 static const char *s_reply_header(const s_rq_t *q, const char *name)
 {
     for (int i = 0; i < q->req.reply.nheaders; i++)
         if (strcasecmp(q->req.reply.names[i], name) == 0)
             return q->req.reply.values[i];
     return NULL;
+}
+
+/* The same, "(none)" when absent (for string comparisons). */
+static const char *s_hv(const s_rq_t *q, const char *name)
+{
+    const char *v = s_reply_header(q, name);
+    return v ? v : "(none)";
 }
 
 /* X-Cache of the answer ("" when none) into out, and the cached body
@@ -324,7 +338,7 @@ static void test_ttl_from_headers_on_a_virtual_clock(void)
     s_begin(&q, rt, "GET", "/c/default", NULL);
     s_head(&q);
     CU_ASSERT(q.replied);
-    CU_ASSERT_STRING_EQUAL(s_reply_header(&q, "Age"), "7");
+    CU_ASSERT_STRING_EQUAL(s_hv(&q, "Age"), "7");
     s_end(&q);
     dtx_gw_runtime_unref(&rt);
 }
@@ -418,7 +432,7 @@ static void test_never_cached(void)
     s_begin(&q, rt, "HEAD", "/c/head", NULL);
     s_head(&q);
     CU_ASSERT(q.replied);
-    CU_ASSERT_STRING_EQUAL(dtx_gw_cache_answer(&q.req)->body, "body");
+    CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "body");
     s_end(&q);
     dtx_gw_runtime_unref(&rt);
 }
@@ -436,9 +450,9 @@ static void test_vary_through_the_filter(void)
         s_head(&q);
         if (!q.replied)
             s_answer(&q, 200, vary, langs[i]);
-        CU_ASSERT_STRING_EQUAL(s_reply_header(&q, "X-Cache"), want[i]);
+        CU_ASSERT_STRING_EQUAL(s_hv(&q, "X-Cache"), want[i]);
         if (q.replied)
-            CU_ASSERT_STRING_EQUAL(dtx_gw_cache_answer(&q.req)->body, "en");
+            CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "en");
         s_end(&q);
     }
     dtx_gw_runtime_unref(&rt);
@@ -472,8 +486,8 @@ static void test_coalescing(void)
     CU_ASSERT_EQUAL(s_wakes, 2);   /* woken by the fill, before a's end */
     CU_ASSERT_EQUAL(dtx_gw_cache_req_unparked(&b.req), DTX_GW_CACHE_SERVE);
     CU_ASSERT_EQUAL(dtx_gw_cache_req_unparked(&c.req), DTX_GW_CACHE_SERVE);
-    CU_ASSERT_STRING_EQUAL(dtx_gw_cache_answer(&b.req)->body, "shared");
-    CU_ASSERT_STRING_EQUAL(s_reply_header(&c, "X-Cache"), "HIT");
+    CU_ASSERT_STRING_EQUAL(s_cached(&b.req), "shared");
+    CU_ASSERT_STRING_EQUAL(s_hv(&c, "X-Cache"), "HIT");
     s_end(&a);
     s_end(&b);
     s_end(&c);
@@ -532,10 +546,10 @@ static void test_stale_if_error(void)
         if (errors[i] == 404) {
             CU_ASSERT_PTR_NULL(dtx_gw_cache_answer(&q.req));   /* not an error: passed on */
         } else {
-            CU_ASSERT_STRING_EQUAL(s_reply_header(&q, "X-Cache"), "STALE");
-            CU_ASSERT_STRING_EQUAL(dtx_gw_cache_answer(&q.req)->body, "old");
+            CU_ASSERT_STRING_EQUAL(s_hv(&q, "X-Cache"), "STALE");
+            CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "old");
             CU_ASSERT_EQUAL(q.req.reply.status, 200);
-            CU_ASSERT_STRING_EQUAL(s_reply_header(&q, "Age"), "2");
+            CU_ASSERT_STRING_EQUAL(s_hv(&q, "Age"), "2");
         }
         q.req.upstream_error = DTX_GW_UPERR_NONE;   /* the breaker is not what is tested */
         q.req.upstream_status = 200;
@@ -568,7 +582,7 @@ static void test_stale_while_the_breaker_is_open(void)
         s_begin(&q, rt, "GET", "/c/brk", NULL);
         s_head(&q);
         s_answer(&q, 0, NULL, "");
-        CU_ASSERT_STRING_EQUAL(s_reply_header(&q, "X-Cache"), "STALE");
+        CU_ASSERT_STRING_EQUAL(s_hv(&q, "X-Cache"), "STALE");
         s_end(&q);
     }
     /* Open: admission refuses before any call; the stale answer wins. */
@@ -576,10 +590,10 @@ static void test_stale_while_the_breaker_is_open(void)
     s_begin(&q, rt, "GET", "/c/brk", NULL);
     s_head(&q);
     CU_ASSERT(q.replied);
-    CU_ASSERT_STRING_EQUAL(q.req.rejected_by, "brk");
+    CU_ASSERT_STRING_EQUAL(q.req.rejected_by ? q.req.rejected_by : "", "brk");
     dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, &q.req);
-    CU_ASSERT_STRING_EQUAL(s_reply_header(&q, "X-Cache"), "STALE");
-    CU_ASSERT_STRING_EQUAL(dtx_gw_cache_answer(&q.req)->body, "kept");
+    CU_ASSERT_STRING_EQUAL(s_hv(&q, "X-Cache"), "STALE");
+    CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "kept");
     CU_ASSERT_EQUAL(q.req.reply.status, 200);
     s_end(&q);
     /* Without a stale answer the refusal stands. */

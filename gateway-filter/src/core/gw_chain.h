@@ -18,8 +18,9 @@
  *
  * Filters see the request only through dtx_gw_req_t (headers through a
  * lookup callback), so each is tested without sockets. The default chain
- * (gw_filters.c): request id + metrics, route, validation, admission
- * (rate, concurrency, breaker, adaptive), transaction; then the server
+ * (gw_filters.c): request id + metrics, route, identity, validation,
+ * cache, admission (rate, concurrency, breaker, adaptive), transform,
+ * transaction; then the server
  * balances and proxies (gw_proxy.c).
  */
 #ifndef DTX_GW_CHAIN_H

@@ -315,8 +315,9 @@ int dtx_gw_cache_req_unparked(dtx_gw_req_t *req)
     dtx_gw_cache_obj_t *obj;
     /* After a fill that stored nothing, the answer is likely not
      * cacheable: go upstream without leading (no queue of fills). */
+    int lead = !pass && strcmp(req->method, "GET") == 0;   /* a HEAD never fills */
     int r = dtx_gw_cache_lookup(st->store, st->key, req->header, req->header_ctx,
-                                dtx_gw_now_us(), !pass, &obj);
+                                dtx_gw_now_us(), lead, &obj);
     return s_apply(req, r, obj, st->parked);
 }
 
@@ -382,7 +383,8 @@ int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n
     struct dtx_gw_cache_req *st = req->cache;
     if (!st || (st->mode != S_LEAD && st->mode != S_STORE) || st->send)
         return 0;
-    if ((st->mode == S_LEAD && !st->filling) || req->fallback_pool) {
+    if ((st->mode == S_LEAD && !st->filling) || req->fallback_pool ||
+        strcmp(req->method, "GET") != 0) {
         s_end_fill(st, NULL);
         return 0;
     }

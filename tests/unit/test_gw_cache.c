@@ -139,7 +139,7 @@ static void test_store_evicts_least_recently_used_under_the_byte_cap(void)
     body[sizeof body - 1] = '\0';
     dtx_gw_cache_t *c = dtx_gw_cache_new(4096, "sig");
     dtx_gw_cache_obj_t *o;
-    char key[8];
+    char key[16];
     for (int i = 0; i < 3; i++) {
         snprintf(key, sizeof key, "k%d", i);
         dtx_gw_cache_obj_t *v = s_obj(NULL, NULL, body, 60);

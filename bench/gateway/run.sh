@@ -5,6 +5,9 @@
 #   BUILD=build bench/gateway/run.sh
 #   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 BENCH_RATE=1000 BENCH_ROUNDS=3   (defaults)
 #   BENCH_RATE_SECONDS=10                                                 (default)
+#   BENCH_SET=all (default) | cache   (cache: direct, nginx, gateway and the
+#                                      two cache-hit rows only; no identity
+#                                      rows, no admitted-rate run)
 #
 # Needs: nginx (Debian's nginx-light is enough), wrk, openssl, and the built
 # $BUILD/bin/dtx-gateway and $BUILD/tests/gw-upstream.
@@ -18,6 +21,10 @@
 #               and a lookup among the consumers' digests)
 #      jwt      the same route with an RS256 JWT verification (2048-bit
 #               key; Authorization: Bearer, a token made with openssl)
+#      nginx-cache   nginx proxy_cache serving the upstream's answer from
+#               its cache (proxy_cache_valid 200 10m): every request a hit
+#      gateway-cache the gateway's route cache (ttl_s 600) serving the same
+#               object: every request a hit
 #    in BENCH_ROUNDS rounds, interleaved (each round runs all five, the
 #    order of nginx and gateway alternating, apikey and jwt after them), at saturation (wrk -c BENCH_CONNECTIONS)
 #    and at light load (wrk -t1 -c4). Prints every run with the CPU that
@@ -50,6 +57,8 @@ CONNS=${BENCH_CONNECTIONS:-64}
 RATE=${BENCH_RATE:-1000}
 THREADS=${BENCH_WRK_THREADS:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
+SET=${BENCH_SET:-all}
+case $SET in all|cache) ;; *) echo "bench/gateway: BENCH_SET must be all or cache" >&2; exit 2 ;; esac
 GW_ARGS=${BENCH_GATEWAY_ARGS:-}
 CORES=$(nproc)
 
@@ -96,7 +105,10 @@ wait_file "$WORK/up.port"
 UP=$(cat "$WORK/up.port")
 
 NGX_PORT=$(free_port)
-mkdir -p "$WORK/nginx"
+mkdir -p "$WORK/nginx/cache"
+# proxy_cache writes as nginx's workers (www-data when started as root)
+chmod 711 "$WORK" "$WORK/nginx"
+chmod 777 "$WORK/nginx/cache"
 cat >"$WORK/nginx.conf" <<NGX
 worker_processes $CORES;
 daemon off;
@@ -106,12 +118,23 @@ events { worker_connections 4096; }
 http {
     access_log off;
     upstream bench { server 127.0.0.1:$UP; keepalive 256; }
+    proxy_cache_path $WORK/nginx/cache levels=1:2 keys_zone=bench:10m max_size=64m
+                     inactive=10m use_temp_path=off;
     server {
         listen 127.0.0.1:$NGX_PORT;
         location / {
             proxy_pass http://bench;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+        }
+        location /cached {
+            proxy_pass http://bench;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache bench;
+            proxy_cache_valid 200 10m;
+            proxy_cache_lock on;
+            add_header X-Cache \$upstream_cache_status;
         }
     }
 }
@@ -151,7 +174,9 @@ cat >"$WORK/gw.json" <<GW
     { "name": "apikey", "match": { "prefix": "/apikey" }, "pool": "bench",
       "rules": [ "wide-open", "breaker" ], "auth": { "api_key": {} } },
     { "name": "jwt", "match": { "prefix": "/jwt" }, "pool": "bench",
-      "rules": [ "wide-open", "breaker" ], "auth": { "jwt": "bench-rs256" } }
+      "rules": [ "wide-open", "breaker" ], "auth": { "jwt": "bench-rs256" } },
+    { "name": "cached", "match": { "prefix": "/cached" }, "pool": "bench",
+      "rules": [ "wide-open", "breaker" ], "cache": { "ttl_s": 600 } }
   ],
   "consumers": [ { "name": "bench", "api_keys": [ { "key_sha256": "$KEY_SHA" } ] } ],
   "jwt": [ { "name": "bench-rs256", "algorithm": "RS256", "public_key_file": "$WORK/jwt.pub" } ]
@@ -244,6 +269,17 @@ record() { echo "$2" >>"$WORK/s-$1"; }  # record KEY VALUE
 # warm-up (connections, caches)
 wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$GW/" >/dev/null
 wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$NGX_PORT/" >/dev/null
+# Both caches hold the object before the cache rows (the second answer
+# of each must be a hit, the same 13 bytes).
+curl -s -o "$WORK/direct.body" "http://127.0.0.1:$UP/cached"
+for u in "http://127.0.0.1:$GW/cached" "http://127.0.0.1:$NGX_PORT/cached"; do
+    curl -s -o /dev/null "$u"; sleep 0.2
+    hdr=$(curl -s -D - -o "$WORK/cached.body" "$u" | tr -d '\r')
+    grep -qi '^X-Cache: HIT' <<<"$hdr" || { echo "bench/gateway: $u is not a cache hit:" >&2; echo "$hdr" >&2; exit 1; }
+    cmp -s "$WORK/cached.body" "$WORK/direct.body" || { echo "bench/gateway: $u answers another object" >&2; exit 1; }
+done
+wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$GW/cached" >/dev/null
+wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$NGX_PORT/cached" >/dev/null
 
 echo "uptime before: $(uptime)"
 CONNS_SAT=$CONNS THREADS_SAT=$THREADS
@@ -267,6 +303,18 @@ for round in $(seq 1 "$ROUNDS"); do
             eval "R_$who=$RPS"
         done
         record "$load-ratio" "$(awk -v g="$R_gateway" -v n="$R_nginx" 'BEGIN {print g / n}')"
+        corder="nginx-cache gateway-cache"; [ $((round % 2)) = 0 ] && corder="gateway-cache nginx-cache"
+        for who in $corder; do
+            if [ $who = nginx-cache ]; then run nginx-cache "http://127.0.0.1:$NGX_PORT/cached"
+            else run gateway-cache "http://127.0.0.1:$GW/cached"; G_ERR=$((G_ERR + ${NON2XX:-0})); fi
+            record "$load-$who-rps" "$RPS"; record "$load-$who-p50" "$P50"; record "$load-$who-p99" "$P99"
+            record "$load-$who-add99" "$(awk -v a="$P99" -v b="$D99" 'BEGIN {print a - b}')"
+            record "$load-$who-other" "$OTHER"
+            record "$load-$who-cpu" "$CPU_US"
+            eval "R_${who%-cache}_cache=$RPS"
+        done
+        record "$load-cache-ratio" "$(awk -v g="$R_gateway_cache" -v n="$R_nginx_cache" 'BEGIN {print g / n}')"
+        [ "$SET" = cache ] && continue
         for who in apikey jwt; do
             if [ $who = apikey ]; then run gateway-apikey "http://127.0.0.1:$GW/apikey" "" "X-Api-Key: $API_KEY"
             else run gateway-jwt "http://127.0.0.1:$GW/jwt" "" "Authorization: Bearer $JWT"; fi
@@ -281,10 +329,12 @@ done
 echo "uptime after: $(uptime)"
 CONNS=$CONNS_SAT THREADS=$THREADS_SAT
 
-echo "admitted-rate accuracy run (wrk -t$THREADS -c$CONNS -d${RATE_SECS}s)"
-run limited "http://127.0.0.1:$GW/limited" "$RATE_SECS"
-L_ADMITTED=$((TOTAL - ${NON2XX:-0}))
-L_OFFERED=$RPS
+if [ "$SET" = all ]; then
+    echo "admitted-rate accuracy run (wrk -t$THREADS -c$CONNS -d${RATE_SECS}s)"
+    run limited "http://127.0.0.1:$GW/limited" "$RATE_SECS"
+    L_ADMITTED=$((TOTAL - ${NON2XX:-0}))
+    L_OFFERED=$RPS
+fi
 
 cell() {  # cell KEY: "median (min–max)"
     read -r m lo hi <<<"$(stats "$WORK/s-$1")"
@@ -303,14 +353,23 @@ table() {  # table LOAD
     printf '| dtx-gateway (rate limit + breaker on) | %s | %s | %s | %s | %s | %s |\n' \
         "$(cell "$1-gateway-rps")" "$(cell "$1-gateway-p50")" "$(cell "$1-gateway-p99")" \
         "$(cell "$1-gateway-add99")" "$(cell "$1-gateway-cpu")" "$(cell "$1-gateway-other")"
+    printf '| nginx proxy_cache hit | %s | %s | %s | %s | %s | %s |\n' \
+        "$(cell "$1-nginx-cache-rps")" "$(cell "$1-nginx-cache-p50")" "$(cell "$1-nginx-cache-p99")" \
+        "$(cell "$1-nginx-cache-add99")" "$(cell "$1-nginx-cache-cpu")" "$(cell "$1-nginx-cache-other")"
+    printf '| dtx-gateway cache hit | %s | %s | %s | %s | %s | %s |\n' \
+        "$(cell "$1-gateway-cache-rps")" "$(cell "$1-gateway-cache-p50")" "$(cell "$1-gateway-cache-p99")" \
+        "$(cell "$1-gateway-cache-add99")" "$(cell "$1-gateway-cache-cpu")" "$(cell "$1-gateway-cache-other")"
+    if [ "$SET" = all ]; then
     printf '| dtx-gateway + one API key check | %s | %s | %s | %s | %s | %s |\n' \
         "$(cell "$1-apikey-rps")" "$(cell "$1-apikey-p50")" "$(cell "$1-apikey-p99")" \
         "$(cell "$1-apikey-add99")" "$(cell "$1-apikey-cpu")" "$(cell "$1-apikey-other")"
     printf '| dtx-gateway + one RS256 JWT verification | %s | %s | %s | %s | %s | %s |\n' \
         "$(cell "$1-jwt-rps")" "$(cell "$1-jwt-p50")" "$(cell "$1-jwt-p99")" \
         "$(cell "$1-jwt-add99")" "$(cell "$1-jwt-cpu")" "$(cell "$1-jwt-other")"
+    fi
     echo
     printf 'throughput ratio gateway / nginx, per round: median %s (target >= 0.80)\n' "$(cell "$1-ratio")"
+    printf 'cache hits, throughput ratio gateway / nginx proxy_cache, per round: median %s\n' "$(cell "$1-cache-ratio")"
 }
 
 echo
@@ -325,7 +384,8 @@ echo
 table light
 echo
 echo "gateway non-2xx answers during the runs: $G_ERR"
-awk -v adm="$L_ADMITTED" -v t="$ELAPSED" -v d="$RATE_SECS" -v r="$RATE" -v off="$L_OFFERED" \
+if [ "$SET" = all ]; then awk -v adm="$L_ADMITTED" -v t="$ELAPSED" -v d="$RATE_SECS" -v r="$RATE" -v off="$L_OFFERED" \
     -v w="wrk -t$THREADS -c$CONNS" 'BEGIN {
     rate = adm / t
     printf "admitted-rate accuracy: limit %d r/s (leaky bucket, burst 50), offered %.0f r/s (%s) for %s s (measured %.2f s), admitted %.1f r/s = %+.2f%% of the limit (target within 2%%)\n", r, off, w, d, t, rate, (rate - r) * 100 / r }'
+fi

@@ -4,6 +4,7 @@
  *
  *   gw-upstream --name NAME [--port 0] [--ready-file FILE] [--threads N]
  *               [--status CODE] [--delay-ms MS] [--body TEXT]
+ *               [--cache-control TEXT]
  *
  * Every answer carries `X-Upstream: NAME`. By default it answers
  * --status with a JSON echo of the request:
@@ -14,6 +15,11 @@
  *   delay_ms=N    / X-Test-Delay-Ms: N    wait N ms first
  *   size=N                                answer N bytes of 'x' (chunked
  *                                         when chunked=1)
+ *   cc=TEXT                               Cache-Control: TEXT (caching tests)
+ *   vary=TEXT                             Vary: TEXT
+ *   cookie=1                              a Set-Cookie header
+ *   expires=N                             Date: now, Expires: now + N s
+ * The echo carries "n", this request's number (from 1).
  * Control and observation:
  *   GET /_health                 200, or 503 after /_control?health=0
  *   GET /_control?health=0|1     flip the health answer
@@ -28,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -35,6 +42,7 @@
 
 static const char *s_name = "upstream";
 static int s_status = 200;
+static const char *s_cache_control;   /* --cache-control: on every answer */
 static int s_delay_ms;
 static const char *s_fixed_body;
 static atomic_int s_health = 1;
@@ -74,6 +82,30 @@ static int s_knob(struct MHD_Connection *c, const char *arg, const char *header,
     return v ? atoi(v) : def;
 }
 
+/* The caching knobs of the request (cc, vary, cookie, expires) on r. */
+static void s_cache_headers(struct MHD_Connection *c, struct MHD_Response *r)
+{
+    const char *cc = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cc");
+    const char *vary = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "vary");
+    const char *cookie = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cookie");
+    const char *exp = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "expires");
+    if (cc || s_cache_control)
+        MHD_add_response_header(r, "Cache-Control", cc ? cc : s_cache_control);
+    if (vary)
+        MHD_add_response_header(r, "Vary", vary);
+    if (cookie)
+        MHD_add_response_header(r, "Set-Cookie", "session=1; Path=/");
+    if (exp) {
+        char d[64], e[64];
+        time_t now = time(NULL), then = now + atoi(exp);
+        struct tm tm;
+        strftime(d, sizeof d, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+        strftime(e, sizeof e, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&then, &tm));
+        MHD_add_response_header(r, "Date", d);
+        MHD_add_response_header(r, "Expires", e);
+    }
+}
+
 static enum MHD_Result s_send(struct MHD_Connection *c, int status, const char *type,
                               const char *body, size_t len)
 {
@@ -81,6 +113,7 @@ static enum MHD_Result s_send(struct MHD_Connection *c, int status, const char *
                                                              MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "X-Upstream", s_name);
+    s_cache_headers(c, r);
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
     return ok;
@@ -141,7 +174,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
         int n = snprintf(b, sizeof b, "{\"requests\":%ld}\n", atomic_load(&s_requests));
         return s_send(c, 200, "application/json", b, (size_t)n);
     }
-    atomic_fetch_add(&s_requests, 1);
+    long number = atomic_fetch_add(&s_requests, 1) + 1;
     int forced = atomic_load(&s_forced_status);
     int status = s_knob(c, "status", "X-Test-Status", forced ? forced : s_status);
     int delay = s_knob(c, "delay_ms", "X-Test-Delay-Ms", s_delay_ms);
@@ -155,6 +188,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
             chunked ? MHD_SIZE_UNKNOWN : n, 16384, s_fill, (void *)(uintptr_t)n, NULL);
         MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
         MHD_add_response_header(resp, "X-Upstream", s_name);
+        s_cache_headers(c, resp);
         enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
         MHD_destroy_response(resp);
         return ok;
@@ -165,6 +199,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
     json_object *hdrs = json_object_new_object();
     MHD_get_connection_values(c, MHD_HEADER_KIND, s_add_header, hdrs);
     json_object_object_add(o, "upstream", json_object_new_string(s_name));
+    json_object_object_add(o, "n", json_object_new_int64(number));
     json_object_object_add(o, "method", json_object_new_string(method));
     json_object_object_add(o, "uri", json_object_new_string(r->uri ? r->uri : url));
     json_object_object_add(o, "headers", hdrs);
@@ -203,6 +238,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--status") == 0) s_status = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--delay-ms") == 0) s_delay_ms = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--body") == 0) s_fixed_body = argv[i + 1];
+        else if (strcmp(argv[i], "--cache-control") == 0) s_cache_control = argv[i + 1];
         else {
             fprintf(stderr, "gw-upstream: unknown option %s\n", argv[i]);
             return 2;

@@ -39,6 +39,7 @@
 #include "config/gw_config_admin.h"
 #include "config/gw_config_parse.h"
 #include "app/gw_admin.h"
+#include "app/gw_admin_cache.h"
 #include "app/gw_metrics.h"
 
 #define S_MAX_DOC         ((size_t)4 << 20)   /* one document */
@@ -79,6 +80,7 @@ typedef struct {
     int    too_big;    /* past S_MAX_DOC or the budget: the rest is dropped */
     int    over_budget;
     int    is_validate;
+    int    is_purge;     /* POST /cache/purge (gw_admin_cache.h) */
 } s_body_t;
 
 static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *type,
@@ -189,6 +191,12 @@ static enum MHD_Result s_put(dtx_gw_admin_t *self, struct MHD_Connection *conn, 
                                  "received\"%s%s}", NULL, NULL);
     if (body->too_big)
         return s_json(conn, 413, "{\"error\":\"document too large\"%s%s}", NULL, NULL);
+    if (body->is_purge) {
+        char ans[512];
+        unsigned st = dtx_gw_admin_cache_purge(self->current, body->buf ? body->buf : "",
+                                               body->len, ans, sizeof ans);
+        return s_send(conn, st, "application/json", ans, strlen(ans));
+    }
     char err[DTX_GW_ERR_SIZE], esc[DTX_GW_ERR_SIZE * 2];
     dtx_gw_config_t *cfg = dtx_gw_config_parse(body->buf ? body->buf : "", body->len, err,
                                                sizeof err);
@@ -255,9 +263,10 @@ static enum MHD_Result s_head(dtx_gw_admin_t *self, struct MHD_Connection *conn,
     }
     int is_config = strcmp(url, "/config") == 0, is_validate = strcmp(url, "/config/validate") == 0;
     int is_get = is_config && strcmp(method, "GET") == 0;
+    int is_purge = strcmp(url, "/cache/purge") == 0;
     int is_put = (is_config && strcmp(method, "PUT") == 0) ||
-                 (is_validate && strcmp(method, "POST") == 0);
-    if (!is_config && !is_validate) {
+                 ((is_validate || is_purge) && strcmp(method, "POST") == 0);
+    if (!is_config && !is_validate && !is_purge) {
         s_whole(self, conn);
         return s_json(conn, 404, "{\"error\":\"not found\"%s%s}", NULL, NULL);
     }
@@ -302,6 +311,7 @@ static enum MHD_Result s_head(dtx_gw_admin_t *self, struct MHD_Connection *conn,
     body->buf = buf;
     body->cap = want;
     body->is_validate = is_validate;
+    body->is_purge = is_purge;
     self->buffered += want;
     *con_cls = body;
     return MHD_YES;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gw_cache.h"
 #include "filters/gw_route.h"
 #include "core/gw_jwks.h"
 #include "core/gw_jwt.h"
@@ -143,6 +144,27 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
          * open breakers can rely on existing. */
         if (r->cfg.kind == DTX_GW_RULE_BREAKER)
             s_put(&o, "dtx_gw_breakers_open{rule=\"%s\"} %d\n", r->cfg.name, c.open);
+    }
+    for (int i = 0; rt && i < rt->nroutes; i++) {
+        dtx_gw_route_t *r = &rt->routes[i];
+        dtx_gw_cache_stats_t cs;
+        if (!r->cache)
+            continue;
+        dtx_gw_cache_get_stats(r->cache, &cs);
+        const char *n = r->cfg->name;
+        s_put(&o, "dtx_gw_cache_total{route=\"%s\",result=\"hit\"} %llu\n"
+                  "dtx_gw_cache_total{route=\"%s\",result=\"miss\"} %llu\n"
+                  "dtx_gw_cache_total{route=\"%s\",result=\"stale\"} %llu\n"
+                  "dtx_gw_cache_total{route=\"%s\",result=\"coalesced\"} %llu\n"
+                  "dtx_gw_cache_stored_total{route=\"%s\"} %llu\n"
+                  "dtx_gw_cache_evictions_total{route=\"%s\"} %llu\n"
+                  "dtx_gw_cache_purged_total{route=\"%s\"} %llu\n"
+                  "dtx_gw_cache_bytes{route=\"%s\"} %zu\n"
+                  "dtx_gw_cache_objects{route=\"%s\"} %zu\n",
+              n, (unsigned long long)cs.hits, n, (unsigned long long)cs.misses,
+              n, (unsigned long long)cs.stale, n, (unsigned long long)cs.coalesced,
+              n, (unsigned long long)cs.stored, n, (unsigned long long)cs.evictions,
+              n, (unsigned long long)cs.purged, n, cs.bytes, n, cs.objects);
     }
     for (int i = 0; rt && i < rt->cfg->njwts; i++) {
         const dtx_gw_jwks_t *jw = rt->cfg->jwts[i].jwks;

@@ -108,6 +108,9 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
         s_free_strings(r->jwt, r->njwt);
         free(r->jwt_index);
         s_transform_free(r->transform);
+        if (r->cache)
+            free(r->cache->sig);
+        free(r->cache);
     }
     for (int i = 0; cfg->consumers && i < cfg->nconsumers; i++) {
         free(cfg->consumers[i].name);

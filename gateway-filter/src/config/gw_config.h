@@ -141,6 +141,19 @@ typedef struct dtx_gw_transform_cfg {
     int    json_keep;                  /* 1 keep the listed, 0 drop them */
 } dtx_gw_transform_cfg_t;
 
+/* A route's "cache" (gw_config_cache.c; docs/gateway.md "Caching"). */
+typedef struct dtx_gw_cache_cfg {
+    int64_t ttl_s;             /* freshness when the answer gives none (0: not stored) */
+    int64_t max_ttl_s;         /* freshness never longer than this */
+    int64_t stale_if_error_s;  /* served stale on error / breaker this long after expiry */
+    int64_t max_bytes;         /* the route's store */
+    int64_t max_object_bytes;  /* larger answers are not stored */
+    dtx_gw_statuses_t statuses;/* answer statuses stored */
+    int     authorized;        /* requests with Authorization are cached too */
+    int     coalesce;          /* concurrent misses of a key make one upstream call */
+    char   *sig;               /* canonical JSON of the whole route (store identity) */
+} dtx_gw_cache_cfg_t;
+
 typedef struct dtx_gw_route_cfg {
     char   *name;
     char  **methods;        /* empty: any */
@@ -182,6 +195,7 @@ typedef struct dtx_gw_route_cfg {
     int    *jwt_index;      /* their index in cfg->jwts */
     int     njwt;
     dtx_gw_transform_cfg_t *transform;  /* NULL: none */
+    dtx_gw_cache_cfg_t *cache;          /* NULL: none */
 } dtx_gw_route_cfg_t;
 
 /* A consumer: who calls (gw_config_auth.c). */

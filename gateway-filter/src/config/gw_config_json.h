@@ -71,6 +71,10 @@ int dtx_gw_cfg_route_auth(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
  * dtx_gw_config_destroy). */
 int dtx_gw_cfg_transform(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
                          dtx_gw_route_cfg_t *r);
+/* A route's "cache" into r (gw_config_cache.c; freed by
+ * dtx_gw_config_destroy). */
+int dtx_gw_cfg_cache(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
+                     dtx_gw_route_cfg_t *r);
 /* After routes and rules: names resolved (route -> jwt, consumer -> route). */
 int dtx_gw_cfg_auth_check(dtx_gw_cfg_ctx_t *c, dtx_gw_config_t *cfg);
 

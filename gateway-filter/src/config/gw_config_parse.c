@@ -137,7 +137,8 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
                    int64_t max_body)
 {
     static const char *const keys[] = { "name", "match", "pool", "split", "backup_pool",
-        "rules", "timeout_ms", "validate", "fallback", "transaction", "auth", "transform", NULL };
+        "rules", "timeout_ms", "validate", "fallback", "transaction", "auth", "transform",
+        "cache", NULL };
     char p[256], q[300];
     if (dtx_gw_cfg_object(c, v, path) < 0 || dtx_gw_cfg_only(c, v, path, keys) < 0 ||
         dtx_gw_cfg_str(c, v, path, "name", 1, NULL, &r->name) < 0)
@@ -296,7 +297,9 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
     }
     if (dtx_gw_cfg_route_auth(c, v, path, r) < 0)
         return DTX_ECONFIG;
-    return dtx_gw_cfg_transform(c, v, path, r);
+    if (dtx_gw_cfg_transform(c, v, path, r) < 0)
+        return DTX_ECONFIG;
+    return dtx_gw_cfg_cache(c, v, path, r);
 }
 
 static int s_array(dtx_gw_cfg_ctx_t *c, json_object *root, const char *key, int required,

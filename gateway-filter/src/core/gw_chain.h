@@ -18,8 +18,9 @@
  *
  * Filters see the request only through dtx_gw_req_t (headers through a
  * lookup callback), so each is tested without sockets. The default chain
- * (gw_filters.c): request id + metrics, route, validation, admission
- * (rate, concurrency, breaker, adaptive), transaction; then the server
+ * (gw_filters.c): request id + metrics, route, identity, validation,
+ * cache, admission (rate, concurrency, breaker, adaptive), transform,
+ * transaction; then the server
  * balances and proxies (gw_proxy.c).
  */
 #ifndef DTX_GW_CHAIN_H
@@ -113,6 +114,8 @@ typedef struct dtx_gw_req {
     /* Transforms (filters/gw_transform.c). */
     const struct dtx_gw_transform_cfg *transform; /* the route's, or NULL */
     char       *path_owned;           /* the rewritten path (path points here) */
+    /* Response cache (filters/gw_cache_filter.c): its state, or NULL. */
+    struct dtx_gw_cache_req *cache;
 
     /* The outcome. */
     int         sent;                 /* the upstream call went out */

@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include "filters/gw_auth.h"
+#include "filters/gw_cache_filter.h"
 #include "filters/gw_filters.h"
 #include "filters/gw_route.h"
 #include "filters/gw_rules.h"
@@ -72,6 +73,8 @@ static const dtx_gw_filter_t s_route = { "route", dtx_gw_route_head, NULL, NULL,
 static const dtx_gw_filter_t s_auth = { "auth", dtx_gw_auth_head, NULL, NULL, NULL };
 static const dtx_gw_filter_t s_validate = { "validate", dtx_gw_validate_head,
                                             dtx_gw_validate_body, NULL, NULL };
+static const dtx_gw_filter_t s_cache = { "cache", dtx_gw_cache_head, NULL, dtx_gw_cache_response,
+                                         dtx_gw_cache_done };
 static const dtx_gw_filter_t s_admission = { "admission", dtx_gw_admission_head, NULL, NULL,
                                              dtx_gw_admission_done };
 static const dtx_gw_filter_t s_transform = { "transform", dtx_gw_transform_head, NULL, NULL,
@@ -80,6 +83,6 @@ static const dtx_gw_filter_t s_txn = { "transaction", NULL, dtx_gw_txn_body,
                                        dtx_gw_txn_response, dtx_gw_txn_done };
 
 const dtx_gw_filter_t *const dtx_gw_default_chain[] = { &s_edge, &s_route, &s_auth,
-                                                        &s_validate, &s_admission,
+                                                        &s_validate, &s_cache, &s_admission,
                                                         &s_transform, &s_txn };
-const int dtx_gw_default_chain_len = 7;
+const int dtx_gw_default_chain_len = 8;

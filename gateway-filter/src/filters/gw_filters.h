@@ -5,6 +5,7 @@
  *   route       finds the route (404 when none)
  *   auth        who calls: API key or JWT, the consumer (401/403)
  *   validate    size, headers, content type, JSON fields (400/413/415)
+ *   cache       the route's response cache: hit, coalescing, stale (gw_cache_filter.h)
  *   admission   rate, concurrency, breaker, adaptive (429/503/fallback)
  *   transform   path rewrite; header edits (applied by gw_upreq / the front)
  *   transaction BEGIN / COMMIT / ROLLBACK at dtxd

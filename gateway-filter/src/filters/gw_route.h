@@ -38,6 +38,7 @@ typedef struct dtx_gw_route {
     dtx_gw_rule_t **rules;
     int             nrules;
     dtx_gw_route_stats_t *stats;    /* kept across generations, by name */
+    struct dtx_gw_cache  *cache;    /* response cache (core/gw_cache.h), or NULL */
 } dtx_gw_route_t;
 
 /* The route for a request, or NULL. */

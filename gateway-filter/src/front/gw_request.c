@@ -41,6 +41,7 @@
 
 #include <microhttpd.h>
 
+#include "filters/gw_cache_filter.h"
 #include "filters/gw_rules.h"
 #include "core/gw_clock.h"
 #include "core/gw_path.h"
@@ -63,7 +64,8 @@ enum {
     S_BODY,       /* on_body running offloaded */
     S_UPSTREAM,   /* waiting for the upstream's answer */
     S_RESPONSE,   /* on_response running offloaded */
-    S_SENDING     /* an answer is queued */
+    S_SENDING,    /* an answer is queued */
+    S_CACHE_WAIT  /* parked until another request's cache fill ends */
 };
 
 typedef struct s_ctx {
@@ -158,8 +160,45 @@ static void s_add_reply_headers(s_ctx_t *c, struct MHD_Response *r)
         MHD_add_response_header(r, "X-Request-Id", c->req.request_id);
 }
 
+/* MHD's free callback of a cached body: the object's reference. */
+static void s_cached_free(void *body)
+{
+    dtx_gw_cache_obj_t *o = dtx_gw_cache_obj_of_body(body);
+    dtx_gw_cache_obj_unref(&o);
+}
+
+/* An answer from the route's cache (filters/gw_cache_filter.h): the
+ * stored body without a copy, the stored headers as an upstream's
+ * (the route's transform applies), then the gateway's. */
+static enum MHD_Result s_send_cached(s_ctx_t *c, dtx_gw_cache_obj_t *obj)
+{
+    dtx_gw_cache_obj_t *o = dtx_gw_cache_obj_ref(obj);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(o->body_len, o->body, s_cached_free);
+    if (!r) {
+        dtx_gw_cache_obj_unref(&o);
+        return MHD_NO;
+    }
+    const dtx_gw_reply_t *rep = &c->req.reply;
+    for (int i = 0; i < obj->nheaders; i++) {
+        int own = 0;
+        for (int k = 0; k < rep->nheaders && !own; k++)
+            own = strcasecmp(rep->names[k], obj->names[i]) == 0;
+        if (!own && !dtx_gw_transform_drops(&c->req, obj->names[i]))
+            MHD_add_response_header(r, obj->names[i], obj->values[i]);
+    }
+    s_add_reply_headers(c, r);
+    c->req.final_status = obj->status;
+    enum MHD_Result ok = MHD_queue_response(c->conn, (unsigned)obj->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 static enum MHD_Result s_send_local(s_ctx_t *c)
 {
+    dtx_gw_cache_obj_t *cached = dtx_gw_cache_answer(&c->req);
+    if (cached)
+        return s_send_cached(c, cached);
     dtx_gw_reply_t *rep = &c->req.reply;
     struct MHD_Response *r = MHD_create_response_from_buffer(rep->body_len,
                                                              rep->body ? rep->body : (void *)"",
@@ -208,10 +247,14 @@ static ssize_t s_stream(void *cls, uint64_t pos, char *buf, size_t max)
     (void)pos;
     s_ctx_t *c = cls;
     ssize_t n = dtx_gw_upstream_read(c->up, buf, max);
-    if (n > 0)
+    if (n > 0) {
+        dtx_gw_cache_append(&c->req, buf, (size_t)n);
         return n;
-    if (n == 0)
+    }
+    if (n == 0) {
+        dtx_gw_cache_commit(&c->req, NULL, 0);   /* the whole answer went: store it */
         return MHD_CONTENT_READER_END_OF_STREAM;
+    }
     if (n == DTX_GW_UPSTREAM_AGAIN && !atomic_load(&c->server->closing)) {
         /* Resumed by s_on_ready when bytes (or the end) come. */
         c->up_waiting = 1;
@@ -226,6 +269,9 @@ static enum MHD_Result s_send_upstream(s_ctx_t *c, int buffered)
     struct MHD_Response *r;
     int64_t cl = dtx_gw_upstream_content_length(c->up);
     int head = strcmp(c->req.method, "HEAD") == 0;
+    int nh;
+    const dtx_gw_resp_header_t *hs = dtx_gw_upstream_headers(c->up, &nh);
+    int capture = dtx_gw_cache_capture(&c->req, hs, nh);   /* the route's cache stores it */
     if (buffered) {
         size_t len;
         const char *body = dtx_gw_upstream_body(c->up, &len);
@@ -245,6 +291,8 @@ static enum MHD_Result s_send_upstream(s_ctx_t *c, int buffered)
                 own = filtered;
                 n = fl;
             }
+            if (capture)
+                dtx_gw_cache_commit(&c->req, own ? own : body, own ? n : len);
             r = own ? MHD_create_response_from_buffer_with_free_callback(n, own, free)
                     : MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
             if (!r)
@@ -617,9 +665,53 @@ static void s_on_ready(void *arg)
     }
 }
 
+/* The fill c waited for ended (any thread): back to the worker. */
+static void s_cache_woken(void *arg)
+{
+    s_ctx_t *c = arg;
+    dtx_gw_worker_t *w = c->worker;   /* c may be gone once resumed */
+    dtx_gw_server_t *server = c->server;
+    MHD_resume_connection(c->conn);
+    atomic_fetch_sub(&server->suspended, 1);
+    dtx_gw_wake_signal(&w->wake);
+}
+
+static enum MHD_Result s_proxy(s_ctx_t *c);
+
+/* Served from the route's cache after a wait: on_response, then out. */
+static enum MHD_Result s_cache_serve(s_ctx_t *c)
+{
+    c->up_failed = 1;   /* no upstream answer: the local (cached) one */
+    return s_response(c);
+}
+
+/* Resumed from S_CACHE_WAIT. */
+static enum MHD_Result s_cache_resumed(s_ctx_t *c)
+{
+    switch (dtx_gw_cache_req_unparked(&c->req)) {
+    case DTX_GW_CACHE_SERVE:
+        return s_cache_serve(c);
+    default:
+        return s_proxy(c);   /* parks again when another fill is under way */
+    }
+}
+
 static enum MHD_Result s_proxy(s_ctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
+    if (req->cache) {
+        /* Coalescing: another request is fetching this answer. Suspended
+         * first, as the fill may end (and resume us) before park returns. */
+        s_suspend(c);
+        int r = dtx_gw_cache_req_park(req, s_cache_woken, c);
+        if (r == DTX_GW_CACHE_PARK) {
+            c->phase = S_CACHE_WAIT;
+            return MHD_YES;
+        }
+        s_resume(c);
+        if (r == DTX_GW_CACHE_SERVE)
+            return s_cache_serve(c);
+    }
     const union MHD_ConnectionInfo *fi =
         MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     int fd = fi ? fi->connect_fd : -1;
@@ -780,6 +872,8 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
     case S_RESPONSE:
         c->job_kind = 0;
         return s_send_answer(c);
+    case S_CACHE_WAIT:
+        return s_cache_resumed(c);
     default:
         return MHD_YES;  /* answer already queued */
     }

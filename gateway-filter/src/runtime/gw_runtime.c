@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "filters/gw_cache_filter.h"
 #include "filters/gw_route.h"
 #include "filters/gw_rules.h"
 #include "dtx/types.h"
@@ -88,7 +89,8 @@ dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtim
         r->weights = calloc((size_t)c->nsplit, sizeof *r->weights);
         r->rules = calloc((size_t)c->nrules + 1, sizeof *r->rules);
         r->stats = dtx_gw_stats_route(shared->stats, c->name);
-        if (!r->split || !r->weights || !r->rules || !r->stats)
+        r->cache = dtx_gw_cache_for_route(old, cfg, c);  /* kept when compatible */
+        if (!r->split || !r->weights || !r->rules || !r->stats || (c->cache && !r->cache))
             goto fail;
         for (int k = 0; k < c->nsplit; k++) {
             r->split[k] = self->pools[dtx_gw_config_pool_index(cfg, c->split[k].pool)];
@@ -128,6 +130,7 @@ void dtx_gw_runtime_unref(dtx_gw_runtime_t **self_p)
         free(self->routes[i].split);
         free(self->routes[i].weights);
         free(self->routes[i].rules);
+        dtx_gw_cache_unref(&self->routes[i].cache);
     }
     for (int i = 0; self->pools && i < self->npools; i++)
         dtx_gw_pool_unref(&self->pools[i]);

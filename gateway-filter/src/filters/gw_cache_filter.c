@@ -1,0 +1,631 @@
+/* gw_cache_filter.c — the cache filter (gw_cache_filter.h): modes and
+ * their transitions are in the header. */
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/gw_clock.h"
+#include "filters/gw_cache_filter.h"
+#include "filters/gw_route.h"
+#include "filters/gw_rules.h"
+
+enum { S_HIT = 1, S_LEAD, S_WAIT, S_STORE, S_PASS };
+
+#define S_KEY_SEP '\x1f'
+
+struct dtx_gw_cache_req {
+    dtx_gw_cache_t        *store;     /* the route's (the request's generation holds it) */
+    const dtx_gw_cache_cfg_t *cfg;
+    char                  *key;
+    int                    mode;
+    int                    filling;   /* LEAD: the fill is ours to end */
+    int                    parked;    /* was parked at least once */
+    atomic_int             outcome;   /* of the last park (DTX_GW_CACHE_FILLED / _PASS) */
+    dtx_gw_cache_waiter_t  waiter;
+    void                 (*wake)(void *arg);
+    void                  *wake_arg;
+    dtx_gw_cache_obj_t    *stale;     /* matching variant past freshness, or NULL */
+    dtx_gw_cache_obj_t    *send;      /* answer to send from the cache, or NULL */
+    /* capture of the upstream answer (LEAD / STORE) */
+    int                    capturing;
+    dtx_gw_cache_obj_t    *head;      /* status, headers, vary and times; body empty */
+    char                  *buf;
+    size_t                 len, cap;
+};
+
+/* ---------------- small parsers ---------------- */
+
+static int s_ieq(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}
+
+/* The directive name=value of a Cache-Control list: -1 when absent,
+ * else its integer value (0 when none or not a number); *present for a
+ * name without value. */
+static int64_t s_directive(const char *cc, const char *name, int *present)
+{
+    size_t nl = strlen(name);
+    const char *p = cc;
+    while (p && *p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *end = p + strcspn(p, ",");
+        if ((size_t)(end - p) >= nl && strncasecmp(p, name, nl) == 0 &&
+            (p[nl] == '=' || p[nl] == ',' || p[nl] == ' ' || p[nl] == '\0' || p + nl == end)) {
+            if (present)
+                *present = 1;
+            if (p[nl] == '=') {
+                const char *v = p + nl + 1;
+                if (*v == '"')
+                    v++;
+                if (!isdigit((unsigned char)*v))
+                    return 0;
+                long long x = strtoll(v, NULL, 10);
+                return x < 0 ? 0 : (int64_t)x;
+            }
+            return 0;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return -1;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t s_days(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into seconds since
+ * the epoch; -1 when it is not one (an invalid Expires means expired). */
+static int64_t s_http_date(const char *s)
+{
+    static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    char wd[4], mn[4], tz[4];
+    int d, y, hh, mm, ss;
+    if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mn, &y, &hh, &mm, &ss, tz) != 8 ||
+        strcmp(tz, "GMT") != 0)
+        return -1;
+    for (int m = 0; m < 12; m++)
+        if (strcmp(mn, mon[m]) == 0)
+            return s_days(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
+    return -1;
+}
+
+static const char *s_hdr(const dtx_gw_resp_header_t *h, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (s_ieq(h[i].name, name))
+            return h[i].value;
+    return NULL;
+}
+
+int64_t dtx_gw_cache_ttl(const dtx_gw_cache_cfg_t *cfg, int status, const dtx_gw_resp_header_t *h,
+                         int n, int64_t now_wall, int64_t *stale_s, int64_t *age_s)
+{
+    *stale_s = cfg->stale_if_error_s;
+    *age_s = 0;
+    if (!dtx_gw_statuses_has(&cfg->statuses, status))
+        return 0;
+    int64_t smax = -1, maxage = -1;
+    for (int i = 0; i < n; i++) {
+        if (s_ieq(h[i].name, "Set-Cookie"))
+            return 0;
+        if (!s_ieq(h[i].name, "Cache-Control"))
+            continue;
+        const char *cc = h[i].value;
+        int no = 0;
+        s_directive(cc, "no-store", &no);
+        s_directive(cc, "private", &no);
+        s_directive(cc, "no-cache", &no);
+        if (no)
+            return 0;
+        int64_t v;
+        if ((v = s_directive(cc, "s-maxage", NULL)) >= 0)
+            smax = v;
+        if ((v = s_directive(cc, "max-age", NULL)) >= 0)
+            maxage = v;
+        if ((v = s_directive(cc, "stale-if-error", NULL)) >= 0)
+            *stale_s = v;
+    }
+    int64_t ttl = smax >= 0 ? smax : maxage;   /* s-maxage wins in a shared cache */
+    if (ttl < 0) {
+        const char *exp = s_hdr(h, n, "Expires");
+        if (exp) {
+            int64_t e = s_http_date(exp);
+            int64_t d = s_http_date(s_hdr(h, n, "Date"));
+            if (d < 0)
+                d = now_wall;
+            ttl = e < 0 || e <= d ? 0 : e - d;
+        } else {
+            ttl = cfg->ttl_s;
+        }
+    }
+    if (ttl > cfg->max_ttl_s)
+        ttl = cfg->max_ttl_s;
+    const char *age = s_hdr(h, n, "Age");
+    if (age && isdigit((unsigned char)*age))
+        *age_s = strtoll(age, NULL, 10);
+    ttl -= *age_s;
+    return ttl > 0 ? ttl : 0;
+}
+
+/* ---------------- keys ---------------- */
+
+void dtx_gw_cache_key(char *out, size_t cap, const char *host, const char *path,
+                      const char *query, const char *consumer)
+{
+    int n = snprintf(out, cap, "GET%c", S_KEY_SEP);
+    for (const char *h = host ? host : ""; *h && (size_t)n + 1 < cap; h++)
+        out[n++] = (char)tolower((unsigned char)*h);
+    if ((size_t)n < cap)
+        out[n] = '\0';
+    size_t len = strlen(out);
+    snprintf(out + len, cap - len, "%c%s%s%s%c%s", S_KEY_SEP, path, query ? "?" : "",
+             query ? query : "", S_KEY_SEP, consumer ? consumer : "");
+}
+
+static char *s_make_key(const dtx_gw_req_t *req)
+{
+    size_t cap = strlen(req->path) + (req->query ? strlen(req->query) : 0) +
+                 (req->host ? strlen(req->host) : 0) + strlen(req->consumer) + 16;
+    char *k = malloc(cap);
+    if (k)
+        dtx_gw_cache_key(k, cap, req->host, req->path, req->query, req->consumer);
+    return k;
+}
+
+/* ---------------- answer headers ---------------- */
+
+/* Sets (or replaces) an answer header of the request's reply. */
+static void s_reply_set(dtx_gw_req_t *req, const char *name, const char *fmt, long long v)
+{
+    dtx_gw_reply_t *rep = &req->reply;
+    for (int i = 0; i < rep->nheaders; i++)
+        if (s_ieq(rep->names[i], name)) {
+            snprintf(rep->values[i], sizeof rep->values[i], fmt, v);
+            return;
+        }
+    dtx_gw_reply_header(req, name, fmt, v);
+}
+
+static void s_reply_xcache(dtx_gw_req_t *req, const char *what)
+{
+    dtx_gw_reply_t *rep = &req->reply;
+    for (int i = 0; i < rep->nheaders; i++)
+        if (s_ieq(rep->names[i], "X-Cache")) {
+            snprintf(rep->values[i], sizeof rep->values[i], "%s", what);
+            return;
+        }
+    dtx_gw_reply_header(req, "X-Cache", "%s", what);
+}
+
+/* Answer from obj (status, X-Cache, Age); the front sends it. */
+static void s_serve(dtx_gw_req_t *req, dtx_gw_cache_obj_t *obj, const char *what)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    int64_t now = dtx_gw_now_us();
+    dtx_gw_cache_obj_unref(&st->send);
+    st->send = dtx_gw_cache_obj_ref(obj);
+    req->reply.status = obj->status;
+    s_reply_xcache(req, what);
+    int64_t age = obj->initial_age_s + (now - obj->stored_us) / 1000000;
+    s_reply_set(req, "Age", "%lld", (long long)(age > 0 ? age : 0));
+}
+
+static void s_end_fill(struct dtx_gw_cache_req *st, dtx_gw_cache_obj_t *obj)
+{
+    if (!st->filling)
+        return;
+    st->filling = 0;
+    dtx_gw_cache_finish(st->store, st->key, obj);
+}
+
+/* ---------------- the hooks ---------------- */
+
+/* Applies a lookup's result to the request. lead: the lookup could
+ * lead. Returns DTX_GW_CACHE_SERVE / _PROXY / _PARK. */
+static int s_apply(dtx_gw_req_t *req, int r, dtx_gw_cache_obj_t *obj, int after_park)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    dtx_gw_cache_obj_unref(&st->stale);
+    switch (r) {
+    case DTX_GW_CACHE_HIT:
+        st->mode = S_HIT;
+        dtx_gw_cache_note(st->store, after_park ? DTX_GW_CACHE_NOTE_COALESCED
+                                                : DTX_GW_CACHE_NOTE_HIT);
+        s_serve(req, obj, "HIT");
+        dtx_gw_cache_obj_unref(&obj);
+        return DTX_GW_CACHE_SERVE;
+    case DTX_GW_CACHE_WAIT:
+        st->mode = S_WAIT;
+        st->stale = obj;
+        return DTX_GW_CACHE_PARK;
+    case DTX_GW_CACHE_LEAD:
+        st->mode = S_LEAD;
+        st->filling = 1;
+        break;
+    default:   /* MISS */
+        st->mode = strcmp(req->method, "GET") == 0 && !after_park ? S_STORE : S_PASS;
+        break;
+    }
+    st->stale = obj;
+    dtx_gw_cache_note(st->store, DTX_GW_CACHE_NOTE_MISS);
+    s_reply_xcache(req, "MISS");
+    return DTX_GW_CACHE_PROXY;
+}
+
+int dtx_gw_cache_head(dtx_gw_req_t *req)
+{
+    dtx_gw_route_t *route = req->route;
+    if (!route || !route->cache || !route->cfg->cache)
+        return DTX_GW_NEXT;
+    const dtx_gw_cache_cfg_t *cfg = route->cfg->cache;
+    int get = strcmp(req->method, "GET") == 0;
+    if (!get && strcmp(req->method, "HEAD") != 0)
+        return DTX_GW_NEXT;
+    if (!cfg->authorized && req->header && req->header(req->header_ctx, "Authorization"))
+        return DTX_GW_NEXT;
+    struct dtx_gw_cache_req *st = calloc(1, sizeof *st);
+    if (!st)
+        return DTX_GW_NEXT;   /* uncached, not refused */
+    st->key = s_make_key(req);
+    if (!st->key) {
+        free(st);
+        return DTX_GW_NEXT;
+    }
+    st->store = route->cache;
+    st->cfg = cfg;
+    req->cache = st;
+    dtx_gw_cache_obj_t *obj;
+    int r = dtx_gw_cache_lookup(st->store, st->key, req->header, req->header_ctx,
+                                dtx_gw_now_us(), get && cfg->coalesce, &obj);
+    return s_apply(req, r, obj, 0) == DTX_GW_CACHE_SERVE ? DTX_GW_REPLY : DTX_GW_NEXT;
+}
+
+dtx_gw_cache_obj_t *dtx_gw_cache_answer(const dtx_gw_req_t *req)
+{
+    return req->cache ? req->cache->send : NULL;
+}
+
+static void s_woken(void *arg, int outcome)
+{
+    struct dtx_gw_cache_req *st = arg;
+    atomic_store(&st->outcome, outcome);
+    st->wake(st->wake_arg);   /* st may be gone after this */
+}
+
+int dtx_gw_cache_req_unparked(dtx_gw_req_t *req)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    if (!st || st->mode != S_WAIT)
+        return DTX_GW_CACHE_PROXY;
+    int pass = atomic_load(&st->outcome) == DTX_GW_CACHE_PASS;
+    dtx_gw_cache_obj_t *obj;
+    /* After a fill that stored nothing, the answer is likely not
+     * cacheable: go upstream without leading (no queue of fills). */
+    int lead = !pass && strcmp(req->method, "GET") == 0;   /* a HEAD never fills */
+    int r = dtx_gw_cache_lookup(st->store, st->key, req->header, req->header_ctx,
+                                dtx_gw_now_us(), lead, &obj);
+    return s_apply(req, r, obj, st->parked);
+}
+
+int dtx_gw_cache_req_park(dtx_gw_req_t *req, void (*fn)(void *arg), void *arg)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    for (;;) {
+        if (!st || st->mode != S_WAIT)
+            return DTX_GW_CACHE_PROXY;
+        st->wake = fn;
+        st->wake_arg = arg;
+        st->waiter.fn = s_woken;
+        st->waiter.arg = st;
+        atomic_store(&st->outcome, DTX_GW_CACHE_FILLED);
+        if (dtx_gw_cache_park(st->store, st->key, &st->waiter)) {
+            st->parked = 1;
+            return DTX_GW_CACHE_PARK;
+        }
+        /* The fill ended between the lookup and now: look again. */
+        if (dtx_gw_cache_req_unparked(req) == DTX_GW_CACHE_SERVE)
+            return DTX_GW_CACHE_SERVE;
+    }
+}
+
+/* Was the request refused by a breaker or adaptive rule (degradation)? */
+static int s_degraded(const dtx_gw_req_t *req)
+{
+    if (!req->rejected_by || req->sent || req->fallback_pool || !req->route)
+        return 0;
+    for (int i = 0; i < req->route->nrules; i++) {
+        const dtx_gw_rule_t *r = req->route->rules[i];
+        if (strcmp(r->cfg.name, req->rejected_by) == 0)
+            return r->cfg.kind == DTX_GW_RULE_BREAKER || r->cfg.kind == DTX_GW_RULE_ADAPTIVE;
+    }
+    return 0;
+}
+
+static int s_upstream_failed(const dtx_gw_req_t *req)
+{
+    if (req->upstream_error != DTX_GW_UPERR_NONE)
+        return req->upstream_error != DTX_GW_UPERR_CLIENT_GONE;
+    int s = req->upstream_status;
+    return req->sent && (s == 500 || s == 502 || s == 503 || s == 504);
+}
+
+void dtx_gw_cache_response(dtx_gw_req_t *req)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    if (!st || st->mode == S_HIT)
+        return;
+    int64_t now = dtx_gw_now_us();
+    int failed = s_upstream_failed(req);
+    if (st->stale && st->stale->stale_until_us > now && (s_degraded(req) || failed)) {
+        dtx_gw_cache_note(st->store, DTX_GW_CACHE_NOTE_STALE);
+        s_serve(req, st->stale, "STALE");
+    }
+    if (failed || !req->sent || req->fallback_pool || st->send)
+        s_end_fill(st, NULL);   /* nothing to store: waiters go on */
+}
+
+int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    if (!st || (st->mode != S_LEAD && st->mode != S_STORE) || st->send)
+        return 0;
+    if ((st->mode == S_LEAD && !st->filling) || req->fallback_pool ||
+        strcmp(req->method, "GET") != 0) {
+        s_end_fill(st, NULL);
+        return 0;
+    }
+    int64_t stale_s, age_s;
+    int64_t ttl = dtx_gw_cache_ttl(st->cfg, req->upstream_status, h, n, (int64_t)time(NULL),
+                                   &stale_s, &age_s);
+    /* Vary: the request headers the answer depends on. */
+    const char *vnames[DTX_GW_CACHE_MAX_VARIANTS * 2];
+    const char *vvalues[DTX_GW_CACHE_MAX_VARIANTS * 2];
+    char vbuf[512];
+    int nvary = 0, ok = ttl > 0;
+    size_t used = 0;
+    for (int i = 0; ok && i < n; i++) {
+        if (!s_ieq(h[i].name, "Vary"))
+            continue;
+        const char *p = h[i].value;
+        while (ok && *p) {
+            p += strspn(p, " \t,");
+            size_t l = strcspn(p, " \t,");
+            if (!l)
+                break;
+            if ((l == 1 && *p == '*') || nvary == (int)(sizeof vnames / sizeof *vnames) ||
+                used + l + 1 > sizeof vbuf) {
+                ok = 0;   /* Vary: * (or too many): never served from a cache */
+                break;
+            }
+            memcpy(vbuf + used, p, l);
+            vbuf[used + l] = '\0';
+            vnames[nvary] = vbuf + used;
+            vvalues[nvary] = req->header ? req->header(req->header_ctx, vbuf + used) : NULL;
+            nvary++;
+            used += l + 1;
+            p += l;
+        }
+    }
+    if (!ok) {
+        s_end_fill(st, NULL);
+        return 0;
+    }
+    /* Stored headers: the upstream's, but for those the gateway sets per
+     * answer (Age, X-Cache, X-Request-Id, Dtx-Gid). */
+    const char **names = calloc((size_t)n + 1, sizeof *names);
+    const char **values = calloc((size_t)n + 1, sizeof *values);
+    int k = 0;
+    for (int i = 0; names && values && i < n; i++) {
+        if (s_ieq(h[i].name, "Age") || s_ieq(h[i].name, "X-Cache") ||
+            s_ieq(h[i].name, "X-Request-Id") || s_ieq(h[i].name, "Dtx-Gid"))
+            continue;
+        names[k] = h[i].name;
+        values[k] = h[i].value;
+        k++;
+    }
+    if (names && values)
+        st->head = dtx_gw_cache_obj_new(req->upstream_status, names, values, k, vnames,
+                                        vvalues, nvary, NULL, 0);
+    free(names);
+    free(values);
+    if (!st->head) {
+        s_end_fill(st, NULL);
+        return 0;
+    }
+    int64_t now = dtx_gw_now_us();
+    st->head->stored_us = now;
+    st->head->initial_age_s = age_s;
+    st->head->fresh_until_us = now + ttl * 1000000;
+    st->head->stale_until_us = st->head->fresh_until_us + stale_s * 1000000;
+    st->capturing = 1;
+    return 1;
+}
+
+static void s_drop_capture(struct dtx_gw_cache_req *st)
+{
+    st->capturing = 0;
+    free(st->buf);
+    st->buf = NULL;
+    st->len = st->cap = 0;
+    dtx_gw_cache_obj_unref(&st->head);
+    s_end_fill(st, NULL);
+}
+
+void dtx_gw_cache_append(dtx_gw_req_t *req, const char *data, size_t len)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    if (!st || !st->capturing)
+        return;
+    if ((int64_t)(st->len + len) > st->cfg->max_object_bytes) {
+        s_drop_capture(st);
+        return;
+    }
+    if (st->len + len > st->cap) {
+        size_t cap = st->cap ? st->cap : 16384;
+        while (cap < st->len + len)
+            cap *= 2;
+        char *b = realloc(st->buf, cap);
+        if (!b) {
+            s_drop_capture(st);
+            return;
+        }
+        st->buf = b;
+        st->cap = cap;
+    }
+    memcpy(st->buf + st->len, data, len);
+    st->len += len;
+}
+
+void dtx_gw_cache_commit(dtx_gw_req_t *req, const char *body, size_t len)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    if (!st || !st->capturing)
+        return;
+    if (!body) {
+        body = st->buf;
+        len = st->len;
+    }
+    if ((int64_t)len > st->cfg->max_object_bytes) {
+        s_drop_capture(st);
+        return;
+    }
+    const dtx_gw_cache_obj_t *h = st->head;
+    dtx_gw_cache_obj_t *obj = dtx_gw_cache_obj_new(h->status, h->names, h->values, h->nheaders,
+                                                   h->vary_names, h->vary_values, h->nvary,
+                                                   body, len);
+    if (obj) {
+        obj->stored_us = h->stored_us;
+        obj->initial_age_s = h->initial_age_s;
+        obj->fresh_until_us = h->fresh_until_us;
+        obj->stale_until_us = h->stale_until_us;
+        if (st->filling) {
+            st->filling = 0;
+            dtx_gw_cache_finish(st->store, st->key, obj);
+        } else {
+            dtx_gw_cache_finish(st->store, st->key, obj);   /* STORE: no fill to end */
+        }
+        dtx_gw_cache_obj_unref(&obj);
+    }
+    st->capturing = 0;
+    s_drop_capture(st);
+}
+
+void dtx_gw_cache_done(dtx_gw_req_t *req)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    if (!st)
+        return;
+    req->cache = NULL;
+    s_drop_capture(st);   /* an unfinished fill ends here: waiters go on */
+    dtx_gw_cache_obj_unref(&st->stale);
+    dtx_gw_cache_obj_unref(&st->send);
+    free(st->key);
+    free(st);
+}
+
+/* ---------------- generations, purge ---------------- */
+
+static char *s_route_sig(const dtx_gw_config_t *cfg, const dtx_gw_route_cfg_t *c)
+{
+    size_t len = strlen(c->cache->sig) + 1;
+    const char *pools[64];
+    int np = 0;
+    for (int i = 0; i < c->nsplit && np < 62; i++)
+        pools[np++] = c->split[i].pool;
+    if (c->backup_pool)
+        pools[np++] = c->backup_pool;
+    if (c->fallback_pool)
+        pools[np++] = c->fallback_pool;
+    for (int i = 0; i < np; i++) {
+        int k = dtx_gw_config_pool_index(cfg, pools[i]);
+        len += (k >= 0 ? strlen(cfg->pools[k].sig) : 0) + 1;
+    }
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, c->cache->sig);
+    for (int i = 0; i < np; i++) {
+        int k = dtx_gw_config_pool_index(cfg, pools[i]);
+        strcat(s, "|");
+        if (k >= 0)
+            strcat(s, cfg->pools[k].sig);
+    }
+    return s;
+}
+
+dtx_gw_cache_t *dtx_gw_cache_for_route(const dtx_gw_runtime_t *old, const dtx_gw_config_t *cfg,
+                                       const dtx_gw_route_cfg_t *c)
+{
+    if (!c->cache)
+        return NULL;
+    char *sig = s_route_sig(cfg, c);
+    if (!sig)
+        return NULL;
+    dtx_gw_cache_t *store = NULL;
+    for (int i = 0; old && i < old->nroutes && !store; i++) {
+        const dtx_gw_route_t *r = &old->routes[i];
+        if (r->cache && strcmp(r->cfg->name, c->name) == 0 &&
+            strcmp(dtx_gw_cache_sig(r->cache), sig) == 0)
+            store = dtx_gw_cache_ref(r->cache);
+    }
+    if (!store)
+        store = dtx_gw_cache_new((size_t)c->cache->max_bytes, sig);
+    free(sig);
+    return store;
+}
+
+typedef struct {
+    const char *host, *key, *prefix;
+} s_purge_t;
+
+static int s_purge_match(const char *k, void *arg)
+{
+    const s_purge_t *p = arg;
+    const char *h = strchr(k, S_KEY_SEP);
+    if (!h)
+        return 0;
+    h++;
+    const char *u = strchr(h, S_KEY_SEP);
+    if (!u)
+        return 0;
+    if (p->host && (strlen(p->host) != (size_t)(u - h) ||
+                    strncasecmp(p->host, h, (size_t)(u - h)) != 0))
+        return 0;
+    u++;
+    const char *end = strchr(u, S_KEY_SEP);
+    size_t ul = end ? (size_t)(end - u) : strlen(u);
+    if (p->key)
+        return strlen(p->key) == ul && strncmp(p->key, u, ul) == 0;
+    size_t pl = strlen(p->prefix);
+    return pl <= ul && strncmp(p->prefix, u, pl) == 0;
+}
+
+long dtx_gw_cache_purge_rt(dtx_gw_runtime_t *rt, const char *route, const char *host,
+                           const char *key, const char *prefix)
+{
+    s_purge_t p = { host, key, prefix };
+    long n = 0;
+    int found = 0;
+    for (int i = 0; i < rt->nroutes; i++) {
+        dtx_gw_route_t *r = &rt->routes[i];
+        if (!r->cache || (route && strcmp(route, r->cfg->name) != 0))
+            continue;
+        found = 1;
+        n += (long)dtx_gw_cache_purge(r->cache, s_purge_match, &p);
+    }
+    return route && !found ? -1 : n;
+}

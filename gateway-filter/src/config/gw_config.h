@@ -11,6 +11,7 @@
 #ifndef DTX_GW_CONFIG_H
 #define DTX_GW_CONFIG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,7 +42,10 @@ typedef struct dtx_gw_target_cfg {
     char         *url;      /* http://host:port[/base] */
     int           weight;   /* >= 1 */
     dtx_gw_addr_t addr;     /* url split and resolved at load */
+    char         *zone;     /* its zone, or NULL (gw_zone.h) */
 } dtx_gw_target_cfg_t;
+
+struct dtx_gw_discovery_cfg;  /* gw_config_discovery.h */
 
 typedef struct dtx_gw_pool_cfg {
     char               *name;
@@ -65,6 +69,12 @@ typedef struct dtx_gw_pool_cfg {
     int64_t             eject_max_ms;
     int                 eject_max_percent; /* share of targets ejected at most */
     char               *sig;               /* canonical JSON: identity for reuse */
+    /* discovery (gw_config_discovery.h): targets[0..nstatic) are the
+     * static ones, the rest the sources' first read */
+    int                 nstatic;
+    struct dtx_gw_discovery_cfg *discovery;
+    int                 ndiscovery;
+    int                 overprovision_pct; /* zones: Envoy's overprovisioning factor x 100 */
 } dtx_gw_pool_cfg_t;
 
 typedef enum { DTX_GW_RULE_RATE, DTX_GW_RULE_CONCURRENCY, DTX_GW_RULE_BREAKER,
@@ -204,6 +214,7 @@ typedef struct dtx_gw_jwt_cfg {
 
 typedef struct dtx_gw_config {
     char   *listen;           /* "host:port" of the proxy */
+    char   *zone;             /* the gateway's own zone, or NULL (gw_zone.h) */
     char   *admin_listen;     /* "host:port" of the admin API */
     char   *admin_token;      /* NULL: config endpoints refuse every call */
     char   *dtxd_endpoint;    /* NULL: no transactional route allowed */
@@ -230,9 +241,14 @@ typedef struct dtx_gw_config {
     dtx_gw_jwt_cfg_t   *jwts;
     int                 njwts;
     char               *text; /* the document as loaded (pretty JSON) */
+    atomic_int          extra_owners; /* dtx_gw_config_share: owners besides the first */
 } dtx_gw_config_t;
 
+/* Drops an owner's hold; the last one frees it. Sets *self_p to NULL. */
 void dtx_gw_config_destroy(dtx_gw_config_t **self_p);
+/* One more owner (a generation rebuilt from the same document when
+ * discovered targets change): each calls _destroy. Returns self. */
+dtx_gw_config_t *dtx_gw_config_share(dtx_gw_config_t *self);
 
 /* Index of the named pool / rule, or -1. */
 int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name);

@@ -201,7 +201,9 @@ static int s_read(dtx_gw_discovery_t *self, s_entry_t *e, int idx, int64_t now_u
         return 0;
     struct stat st;
     if (s->cfg.kind == DTX_GW_DISC_FILE) {
+        pthread_mutex_lock(&self->lock);  /* due_us is read by _each */
         s->due_us = now_us + s->cfg.check_ms * 1000;
+        pthread_mutex_unlock(&self->lock);
         if (stat(s->cfg.file, &st) == 0 && s->stat_known && s_same_stat(&st, &s->st))
             return 0;                    /* unchanged since the last read, good or bad */
     }

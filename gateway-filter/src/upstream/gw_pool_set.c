@@ -10,8 +10,8 @@
  * only so that /metrics shows those calls; dtx_gw_pool_drain_prune drops
  * the whole list once no dropped target on it has a call in flight.
  * A pool's drain_from is set before the pool is published and afterwards
- * only cleared (under its lock); a link's own list never changes while
- * it is a link, so walking it under the head's lock is safe.
+ * only cleared, under its lock; a walk holds the head's lock and takes
+ * each link's lock to read the next (locks go newer to older, never back).
  */
 #include <string.h>
 
@@ -61,6 +61,15 @@ void dtx_gw_pool_inherit(dtx_gw_pool_t *self, dtx_gw_pool_t *prev)
     }
 }
 
+/* The next link after link (its lock taken to read it). */
+static dtx_gw_pool_t *s_next(dtx_gw_pool_t *link)
+{
+    pthread_mutex_lock(&link->lock);
+    dtx_gw_pool_t *next = link->drain_from;
+    pthread_mutex_unlock(&link->lock);
+    return next;
+}
+
 /* Calls in flight on targets of link that head no longer has. */
 static int s_link_busy(const dtx_gw_pool_t *head, const dtx_gw_pool_t *link)
 {
@@ -76,7 +85,7 @@ int dtx_gw_pool_drain_prune(dtx_gw_pool_t *self)
     int busy = 0;
     dtx_gw_pool_t *drop = NULL;
     pthread_mutex_lock(&self->lock);
-    for (dtx_gw_pool_t *link = self->drain_from; link; link = link->drain_from)
+    for (dtx_gw_pool_t *link = self->drain_from; link; link = s_next(link))
         busy += s_link_busy(self, link);
     if (busy == 0) {
         drop = self->drain_from;
@@ -91,13 +100,13 @@ void dtx_gw_pool_draining_each(dtx_gw_pool_t *self,
                                void (*fn)(const dtx_gw_target_t *t, void *arg), void *arg)
 {
     pthread_mutex_lock(&self->lock);
-    for (dtx_gw_pool_t *link = self->drain_from; link; link = link->drain_from)
+    for (dtx_gw_pool_t *link = self->drain_from; link; link = s_next(link))
         for (int k = 0; k < link->ntargets; k++) {
             const char *url = link->targets[k].url;
             if (s_has(self, url))
                 continue;
             int seen = 0;                /* listed by a newer link already */
-            for (dtx_gw_pool_t *l = self->drain_from; l != link && !seen; l = l->drain_from)
+            for (dtx_gw_pool_t *l = self->drain_from; l != link && !seen; l = s_next(l))
                 seen = s_has(l, url);
             if (!seen)
                 fn(&link->targets[k], arg);

@@ -8,7 +8,6 @@
 #include <regex.h>
 
 #include "config/gw_config.h"
-#include "config/gw_config_discovery.h"
 
 int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name)
 {
@@ -85,7 +84,13 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
             free(pl->targets[k].url);
             free(pl->targets[k].zone);
         }
-        dtx_gw_cfg_discovery_free(pl);
+        for (int k = 0; pl->discovery && k < pl->ndiscovery; k++) {
+            free(pl->discovery[k].file);
+            free(pl->discovery[k].name);
+            free(pl->discovery[k].zone);
+            free(pl->discovery[k].resolver);
+        }
+        free(pl->discovery);
         free(pl->targets);
         free(pl->name);
         free(pl->hash_header);

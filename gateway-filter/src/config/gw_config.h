@@ -45,7 +45,31 @@ typedef struct dtx_gw_target_cfg {
     char         *zone;     /* its zone, or NULL (gw_zone.h) */
 } dtx_gw_target_cfg_t;
 
-struct dtx_gw_discovery_cfg;  /* gw_config_discovery.h */
+/* One source of a pool's "discovery" array (gw_config_discovery.h). */
+typedef enum { DTX_GW_DISC_FILE, DTX_GW_DISC_DNS_A, DTX_GW_DISC_DNS_AAAA,
+               DTX_GW_DISC_DNS_SRV } dtx_gw_disc_kind_t;
+
+#define DTX_GW_DISC_FILE_CHECK_MS   1000    /* file: how often its mtime/size is looked at */
+#define DTX_GW_DISC_MIN_REFRESH_MS  1000    /* dns: floor of the re-resolution interval */
+#define DTX_GW_DISC_MAX_REFRESH_MS  300000  /* dns: ceiling */
+
+/* One source of a pool's "discovery" array. */
+struct dtx_gw_discovery_cfg {
+    dtx_gw_disc_kind_t kind;
+    char   *file;              /* file: its path */
+    int64_t check_ms;          /* file: look for a change this often */
+    char   *name;              /* dns: the name queried */
+    int     port;              /* dns A/AAAA: the targets' port (SRV brings its own) */
+    int     weight;            /* dns A/AAAA: each address's weight (SRV: its weight field) */
+    char   *zone;              /* dns: the zone of its targets, or NULL */
+    char   *resolver;          /* dns: "IPv4:port" of the DNS server, NULL: resolv.conf */
+    int64_t min_refresh_ms;    /* dns: re-resolve no sooner than this after a TTL... */
+    int64_t max_refresh_ms;    /* ...and no later than this */
+    int     first, count;      /* its targets in the pool's targets after the load's read */
+    int64_t first_refresh_ms;  /* when the load's read said to look again */
+};
+typedef struct dtx_gw_discovery_cfg dtx_gw_discovery_cfg_t;
+
 
 typedef struct dtx_gw_pool_cfg {
     char               *name;

@@ -16,19 +16,6 @@
 #include "dtx/types.h"
 #include "config/gw_config_discovery.h"
 
-void dtx_gw_cfg_discovery_free(dtx_gw_pool_cfg_t *pl)
-{
-    for (int i = 0; pl->discovery && i < pl->ndiscovery; i++) {
-        free(pl->discovery[i].file);
-        free(pl->discovery[i].name);
-        free(pl->discovery[i].zone);
-        free(pl->discovery[i].resolver);
-    }
-    free(pl->discovery);
-    pl->discovery = NULL;
-    pl->ndiscovery = 0;
-}
-
 int dtx_gw_discovery_read(const dtx_gw_discovery_cfg_t *src, dtx_gw_dns_query_fn query,
                           void *qarg, dtx_gw_target_set_t *out, int64_t *refresh_ms,
                           char *err, size_t errlen)

@@ -1,5 +1,5 @@
 /*
- * gw_dns_answer.c — DNS for discovery (gw_config_discovery.h): answer
+ * gw_dns_answer.c — DNS for discovery (gw_dns_answer.h): answer
  * messages parsed here (RFC 1035 section 4, name compression included;
  * SRV is RFC 2782), queries sent by libc's res_nquery.
  *
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "dtx/types.h"
-#include "config/gw_config_discovery.h"
+#include "config/gw_dns_answer.h"
 
 #define S_T_A    1
 #define S_T_AAAA 28

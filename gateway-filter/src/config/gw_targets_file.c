@@ -1,6 +1,6 @@
 /*
  * gw_targets_file.c — target sets and the target file format
- * (gw_config_discovery.h): one target a line, `host:port [weight] [zone]`,
+ * (gw_targets_file.h): one target a line, `host:port [weight] [zone]`,
  * the way systems feed nginx upstreams. A file with one bad line is
  * refused whole: the caller keeps its last good set.
  */
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "dtx/types.h"
-#include "config/gw_config_discovery.h"
+#include "config/gw_targets_file.h"
 
 void dtx_gw_target_set_free(dtx_gw_target_set_t *self)
 {

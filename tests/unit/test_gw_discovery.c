@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <CUnit/CUnit.h>
 
@@ -129,6 +130,19 @@ static void m_a(s_msg_t *m, const char *name, unsigned ttl, const char *ip)
     m->b[m->n++] = (unsigned char)d;
 }
 
+static void m_aaaa(s_msg_t *m, unsigned ttl, unsigned last)
+{
+    m_u16(m, 0xc00c);
+    m_u16(m, 28);
+    m_u16(m, 1);
+    m_u32(m, ttl);
+    m_u16(m, 16);
+    memset(m->b + m->n, 0, 16);
+    m->b[m->n] = 0xfd;                         /* fd00::last */
+    m->b[m->n + 15] = (unsigned char)last;
+    m->n += 16;
+}
+
 static void m_srv(s_msg_t *m, unsigned ttl, unsigned prio, unsigned w, unsigned port,
                   const char *target)
 {
@@ -218,6 +232,27 @@ static void test_a_answer_maps_to_targets_with_the_smallest_ttl(void)
     m_a(&m, NULL, 86400, "10.0.0.3");
     CU_ASSERT_EQUAL(dtx_gw_dns_resolve(&d, s_fake_query, &f, &s, &ttl, err, sizeof err), 0);
     CU_ASSERT_EQUAL(ttl, 60000);
+    dtx_gw_target_set_free(&s);
+}
+
+static void test_aaaa_answer_maps_to_bracketed_targets(void)
+{
+    s_msg_t m;
+    m_head(&m, 0, 2, 0, "api6.test", 28);
+    m_aaaa(&m, 40, 2);
+    m_a(&m, NULL, 5, "10.0.0.1");              /* an A record in an AAAA answer counts too */
+    s_fake_t f = { .row = { { "api6.test", 28, &m } }, .nrows = 1 };
+    dtx_gw_discovery_cfg_t d = s_dns(DTX_GW_DISC_DNS_AAAA, "api6.test");
+    dtx_gw_target_set_t s;
+    int64_t ttl = 0;
+    char err[256] = "";
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_dns_resolve(&d, s_fake_query, &f, &s, &ttl, err, sizeof err), 0);
+    CU_ASSERT_STRING_EQUAL(f.last, "api6.test/28");
+    CU_ASSERT_EQUAL_FATAL(s.n, 2);
+    CU_ASSERT_STRING_EQUAL(s.v[0].url, "http://10.0.0.1:8080");
+    CU_ASSERT_STRING_EQUAL(s.v[1].url, "http://[fd00::2]:8080");
+    CU_ASSERT_EQUAL(s.v[1].addr.sa.ss_family, AF_INET6);
+    CU_ASSERT_EQUAL(ttl, 5000);
     dtx_gw_target_set_free(&s);
 }
 
@@ -461,6 +496,7 @@ UNIT_SUITE(gw_discovery)
     CU_add_test(s, "a bad line refuses the whole file", test_a_bad_line_refuses_the_whole_file);
     CU_add_test(s, "A answer maps to targets with the smallest TTL",
                 test_a_answer_maps_to_targets_with_the_smallest_ttl);
+    CU_add_test(s, "AAAA answer maps to bracketed targets", test_aaaa_answer_maps_to_bracketed_targets);
     CU_add_test(s, "SRV answer maps hosts, ports and weights",
                 test_srv_answer_maps_hosts_ports_and_weights);
     CU_add_test(s, "DNS failures are errors, not empty sets",

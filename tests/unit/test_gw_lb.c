@@ -13,6 +13,7 @@
 static dtx_gw_pool_t *s_pool(dtx_gw_lb_kind_t lb, const int *weights, int n)
 {
     dtx_gw_target_cfg_t t[8];
+    memset(t, 0, sizeof t);
     char urls[8][32];
     for (int i = 0; i < n; i++) {
         snprintf(urls[i], sizeof urls[i], "http://10.0.0.%d:80", i + 1);

@@ -41,6 +41,7 @@
 #include "app/gw_admin.h"
 #include "app/gw_admin_cache.h"
 #include "app/gw_metrics.h"
+#include "app/gw_pools_view.h"
 
 #define S_MAX_DOC         ((size_t)4 << 20)   /* one document */
 #define S_MAX_BUFFERED    ((size_t)16 << 20)  /* all bodies being received */
@@ -258,6 +259,17 @@ static enum MHD_Result s_head(dtx_gw_admin_t *self, struct MHD_Connection *conn,
         if (!text)
             return s_json(conn, 500, "{\"error\":\"out of memory\"%s%s}", NULL, NULL);
         enum MHD_Result ok = s_send(conn, 200, "text/plain; version=0.0.4", text, len);
+        free(text);
+        return ok;
+    }
+    if (strcmp(url, "/pools") == 0 && strcmp(method, "GET") == 0) {  /* gw_pools_view.h */
+        s_whole(self, conn);
+        dtx_gw_runtime_t *rt = dtx_gw_current_acquire(self->current);
+        char *text = dtx_gw_pools_json(rt);
+        dtx_gw_runtime_unref(&rt);
+        if (!text)
+            return s_json(conn, 500, "{\"error\":\"out of memory\"%s%s}", NULL, NULL);
+        enum MHD_Result ok = s_send(conn, 200, "application/json", text, strlen(text));
         free(text);
         return ok;
     }

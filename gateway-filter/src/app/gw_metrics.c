@@ -14,6 +14,7 @@
 #include "core/gw_clock.h"
 #include "limits/gw_dtxd_reading.h"
 #include "app/gw_metrics.h"
+#include "app/gw_pools_view.h"
 #include "runtime/gw_runtime.h"
 
 /* ---------------- rendering ---------------- */
@@ -211,6 +212,12 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
                   p->cfg.name, t->url, healthy, p->cfg.name, t->url, ejected);
         }
     }
+    char *pools = dtx_gw_pools_metrics(rt);   /* zones and discovery (gw_pools_view.h) */
+    if (pools)
+        s_put(&o, "%s", pools);
+    else
+        o.failed = 1;
+    free(pools);
     if (o.failed) {
         free(o.buf);
         return NULL;

@@ -51,6 +51,7 @@
 #include "config/gw_config_parse.h"
 #include "app/gw_dtxd_watch.h"
 #include "app/gw_health.h"
+#include "app/gw_discovery_watch.h"
 #include "upstream/gw_proxy.h"
 #include "front/gw_server.h"
 
@@ -67,6 +68,7 @@ static char s_log_level[DTX_OPT_STRMAX] = "info";
 static char s_log_format[DTX_OPT_STRMAX] = "text";
 static int64_t s_grace_ms = 5000;
 static int64_t s_workers = 0;
+static char s_zone[DTX_OPT_STRMAX];
 
 static const dtx_opt_t s_opts[] = {
     /* --config FILE on the command line (s_args), DTX_GW_FILE in the environment */
@@ -93,6 +95,8 @@ static const dtx_opt_t s_opts[] = {
       "how long requests in flight may finish on stop" },
     { "workers", DTX_OPT_INT, &s_workers, 0, 64,
       "event loops serving requests (0: one per CPU)" },
+    { "zone", DTX_OPT_STRING, s_zone, 0, 0,
+      "the gateway's zone: its targets are preferred (overrides \"zone\" in the file)" },
     { NULL, DTX_OPT_STRING, NULL, 0, 0, NULL }
 };
 
@@ -235,6 +239,12 @@ int main(int argc, char **argv)
         return 2;
     if (*s_admin_listen && s_listen_ok("--admin-listen", s_admin_listen))
         return 2;
+    for (const char *z = s_zone; *z; z++)
+        if (!((*z >= 'a' && *z <= 'z') || (*z >= 'A' && *z <= 'Z') || (*z >= '0' && *z <= '9') ||
+              *z == '.' || *z == '_' || *z == '-') || z - s_zone >= 64) {
+            fprintf(stderr, "dtx-gateway: --zone: must be 1-64 of [A-Za-z0-9._-]\n");
+            return 2;
+        }
     char why[160];
     if (*s_admin_token && dtx_gw_admin_token_check(s_admin_token, why, sizeof why) < 0) {
         fprintf(stderr, "dtx-gateway: --admin-token: the token %s\n", why);
@@ -288,8 +298,10 @@ int main(int argc, char **argv)
     dtx_gw_shared_t shared;
     dtx_gw_current_t current;
     dtx_gw_runtime_t *rt = NULL;
-    if (dtx_gw_shared_init(&shared) == 0)
+    if (dtx_gw_shared_init(&shared) == 0) {
+        snprintf(shared.zone, sizeof shared.zone, "%.64s", s_zone);
         rt = dtx_gw_runtime_build(cfg, NULL, &shared);
+    }
     else
         dtx_gw_config_destroy(&cfg);
     dtx_gw_current_init(&current, rt);
@@ -304,7 +316,8 @@ int main(int argc, char **argv)
                                                                   s_dtxd_token)
                                         : NULL;
     memset(s_dtxd_token, 0, sizeof s_dtxd_token);  /* the watch has its copy */
-    if (!watch)
+    dtx_gw_discovery_watch_t *discovery = watch ? dtx_gw_discovery_watch_start(&current) : NULL;
+    if (!discovery)
         goto out;
     /* rt went to `current`: a swap may already have replaced and freed
      * it, so the counts come from the generation in force now. */
@@ -361,6 +374,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     dtx_gw_server_stop(&server, (int)s_grace_ms);
+    dtx_gw_discovery_watch_stop(&discovery);
     dtx_gw_health_stop(&health);
     dtx_gw_admin_stop(&admin);
     dtx_gw_dtxd_watch_stop(&watch);

@@ -33,6 +33,12 @@ int dtx_gw_config_consumer_index(const dtx_gw_config_t *self, const char *name)
     return -1;
 }
 
+dtx_gw_config_t *dtx_gw_config_share(dtx_gw_config_t *self)
+{
+    atomic_fetch_add(&self->extra_owners, 1);
+    return self;
+}
+
 static void s_free_strings(char **v, int n)
 {
     for (int i = 0; v && i < n; i++)
@@ -68,10 +74,23 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
     if (!self_p || !*self_p)
         return;
     dtx_gw_config_t *cfg = *self_p;
+    if (atomic_fetch_sub(&cfg->extra_owners, 1) > 0) {
+        *self_p = NULL;                  /* another owner still holds it */
+        return;
+    }
     for (int i = 0; cfg->pools && i < cfg->npools; i++) {
         dtx_gw_pool_cfg_t *pl = &cfg->pools[i];
-        for (int k = 0; pl->targets && k < pl->ntargets; k++)
+        for (int k = 0; pl->targets && k < pl->ntargets; k++) {
             free(pl->targets[k].url);
+            free(pl->targets[k].zone);
+        }
+        for (int k = 0; pl->discovery && k < pl->ndiscovery; k++) {
+            free(pl->discovery[k].file);
+            free(pl->discovery[k].name);
+            free(pl->discovery[k].zone);
+            free(pl->discovery[k].resolver);
+        }
+        free(pl->discovery);
         free(pl->targets);
         free(pl->name);
         free(pl->hash_header);
@@ -133,6 +152,7 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
     free(cfg->rules);
     free(cfg->routes);
     free(cfg->listen);
+    free(cfg->zone);
     free(cfg->admin_listen);
     free(cfg->admin_token);
     free(cfg->dtxd_endpoint);

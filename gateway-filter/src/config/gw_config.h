@@ -11,6 +11,7 @@
 #ifndef DTX_GW_CONFIG_H
 #define DTX_GW_CONFIG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,7 +43,34 @@ typedef struct dtx_gw_target_cfg {
     char         *url;      /* http://host:port[/base] */
     int           weight;   /* >= 1 */
     dtx_gw_addr_t addr;     /* url split and resolved at load */
+    char         *zone;     /* its zone, or NULL (gw_zone.h) */
 } dtx_gw_target_cfg_t;
+
+/* One source of a pool's "discovery" array (gw_config_discovery.h). */
+typedef enum { DTX_GW_DISC_FILE, DTX_GW_DISC_DNS_A, DTX_GW_DISC_DNS_AAAA,
+               DTX_GW_DISC_DNS_SRV } dtx_gw_disc_kind_t;
+
+#define DTX_GW_DISC_FILE_CHECK_MS   1000    /* file: how often its mtime/size is looked at */
+#define DTX_GW_DISC_MIN_REFRESH_MS  1000    /* dns: floor of the re-resolution interval */
+#define DTX_GW_DISC_MAX_REFRESH_MS  300000  /* dns: ceiling */
+
+/* One source of a pool's "discovery" array. */
+struct dtx_gw_discovery_cfg {
+    dtx_gw_disc_kind_t kind;
+    char   *file;              /* file: its path */
+    int64_t check_ms;          /* file: look for a change this often */
+    char   *name;              /* dns: the name queried */
+    int     port;              /* dns A/AAAA: the targets' port (SRV brings its own) */
+    int     weight;            /* dns A/AAAA: each address's weight (SRV: its weight field) */
+    char   *zone;              /* dns: the zone of its targets, or NULL */
+    char   *resolver;          /* dns: "IPv4:port" of the DNS server, NULL: resolv.conf */
+    int64_t min_refresh_ms;    /* dns: re-resolve no sooner than this after a TTL... */
+    int64_t max_refresh_ms;    /* ...and no later than this */
+    int     first, count;      /* its targets in the pool's targets after the load's read */
+    int64_t first_refresh_ms;  /* when the load's read said to look again */
+};
+typedef struct dtx_gw_discovery_cfg dtx_gw_discovery_cfg_t;
+
 
 typedef struct dtx_gw_pool_cfg {
     char               *name;
@@ -66,6 +94,12 @@ typedef struct dtx_gw_pool_cfg {
     int64_t             eject_max_ms;
     int                 eject_max_percent; /* share of targets ejected at most */
     char               *sig;               /* canonical JSON: identity for reuse */
+    /* discovery (gw_config_discovery.h): targets[0..nstatic) are the
+     * static ones, the rest the sources' first read */
+    int                 nstatic;
+    struct dtx_gw_discovery_cfg *discovery;
+    int                 ndiscovery;
+    int                 overprovision_pct; /* zones: Envoy's overprovisioning factor x 100 */
 } dtx_gw_pool_cfg_t;
 
 typedef enum { DTX_GW_RULE_RATE, DTX_GW_RULE_CONCURRENCY, DTX_GW_RULE_BREAKER,
@@ -219,6 +253,7 @@ typedef struct dtx_gw_jwt_cfg {
 
 typedef struct dtx_gw_config {
     char   *listen;           /* "host:port" of the proxy */
+    char   *zone;             /* the gateway's own zone, or NULL (gw_zone.h) */
     char   *admin_listen;     /* "host:port" of the admin API */
     char   *admin_token;      /* NULL: config endpoints refuse every call */
     char   *dtxd_endpoint;    /* NULL: no transactional route allowed */
@@ -245,9 +280,14 @@ typedef struct dtx_gw_config {
     dtx_gw_jwt_cfg_t   *jwts;
     int                 njwts;
     char               *text; /* the document as loaded (pretty JSON) */
+    atomic_int          extra_owners; /* dtx_gw_config_share: owners besides the first */
 } dtx_gw_config_t;
 
+/* Drops an owner's hold; the last one frees it. Sets *self_p to NULL. */
 void dtx_gw_config_destroy(dtx_gw_config_t **self_p);
+/* One more owner (a generation rebuilt from the same document when
+ * discovered targets change): each calls _destroy. Returns self. */
+dtx_gw_config_t *dtx_gw_config_share(dtx_gw_config_t *self);
 
 /* Index of the named pool / rule, or -1. */
 int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name);

@@ -20,6 +20,7 @@
 #include "dtx/types.h"
 #include "config/gw_config.h"
 #include "config/gw_config_admin.h"
+#include "config/gw_config_discovery.h"
 #include "config/gw_config_json.h"
 #include "config/gw_config_parse.h"
 #include "core/gw_path.h"
@@ -29,7 +30,8 @@
 static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_pool_cfg_t *pl)
 {
     static const char *const keys[] = { "name", "lb", "hash_header", "targets",
-        "connect_timeout_ms", "timeout_ms", "retries", "health", "ejection", NULL };
+        "connect_timeout_ms", "timeout_ms", "retries", "health", "ejection", "discovery",
+        "overprovisioning_factor", NULL };
     char p[256], q[300];
     if (dtx_gw_cfg_object(c, v, path) < 0 || dtx_gw_cfg_only(c, v, path, keys) < 0)
         return DTX_ECONFIG;
@@ -57,24 +59,33 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
     }
     json_object *t;
     dtx_gw_cfg_child(p, sizeof p, path, "targets");
-    if (!json_object_object_get_ex(v, "targets", &t) || !json_object_is_type(t, json_type_array) ||
-        json_object_array_length(t) == 0)
+    int has_targets = json_object_object_get_ex(v, "targets", &t);
+    if (!has_targets && json_object_object_get_ex(v, "discovery", NULL))
+        t = NULL;  /* discovery alone (gw_config_discovery.c) */
+    else if (!has_targets || !json_object_is_type(t, json_type_array) ||
+             json_object_array_length(t) == 0)
         return dtx_gw_cfg_fail(c, p, "must be a non-empty array of targets");
-    pl->ntargets = (int)json_object_array_length(t);
-    pl->targets = calloc((size_t)pl->ntargets, sizeof *pl->targets);
+    pl->ntargets = t ? (int)json_object_array_length(t) : 0;
+    pl->targets = calloc((size_t)pl->ntargets + 1, sizeof *pl->targets);
     if (!pl->targets)
         return dtx_gw_cfg_fail(c, p, "out of memory");
     for (int i = 0; i < pl->ntargets; i++) {
         json_object *e = json_object_array_get_idx(t, (size_t)i);
-        static const char *const tkeys[] = { "url", "weight", NULL };
+        static const char *const tkeys[] = { "url", "weight", "zone", NULL };
         dtx_gw_cfg_index(q, sizeof q, p, (size_t)i);
         if (json_object_is_type(e, json_type_string)) {
             pl->targets[i].url = strdup(json_object_get_string(e));
             pl->targets[i].weight = 1;
         } else if (dtx_gw_cfg_object(c, e, q) < 0 || dtx_gw_cfg_only(c, e, q, tkeys) < 0 ||
                    dtx_gw_cfg_str(c, e, q, "url", 1, NULL, &pl->targets[i].url) < 0 ||
-                   dtx_gw_cfg_int32(c, e, q, "weight", 1, 10000, 1, &pl->targets[i].weight) < 0) {
+                   dtx_gw_cfg_int32(c, e, q, "weight", 1, 10000, 1, &pl->targets[i].weight) < 0 ||
+                   dtx_gw_cfg_str(c, e, q, "zone", 0, NULL, &pl->targets[i].zone) < 0) {
             return DTX_ECONFIG;
+        }
+        if (pl->targets[i].zone && !dtx_gw_cfg_name_ok(pl->targets[i].zone)) {
+            char u[320];
+            dtx_gw_cfg_child(u, sizeof u, q, "zone");
+            return dtx_gw_cfg_fail(c, u, "must be 1-64 of [A-Za-z0-9._-]");
         }
         if (!pl->targets[i].url)
             return dtx_gw_cfg_fail(c, q, "out of memory");
@@ -88,6 +99,11 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
             return dtx_gw_cfg_fail(c, u, "%s", why);
         }
     }
+    double over = 1.4;
+    if (dtx_gw_cfg_discovery(c, v, path, pl) < 0 ||
+        dtx_gw_cfg_num(c, v, path, "overprovisioning_factor", 1.0, 100.0, 1.4, &over) < 0)
+        return DTX_ECONFIG;
+    pl->overprovision_pct = (int)(over * 100 + 0.5);
     if (dtx_gw_cfg_int(c, v, path, "connect_timeout_ms", 1, 600000, 1000, &pl->connect_timeout_ms) < 0 ||
         dtx_gw_cfg_int(c, v, path, "timeout_ms", 1, 3600000, 30000, &pl->timeout_ms) < 0 ||
         dtx_gw_cfg_int32(c, v, path, "retries", 0, 10, 1, &pl->retries) < 0)
@@ -414,13 +430,18 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
     }
     static const char *const keys[] = { "listen", "admin", "dtxd", "max_body", "pools",
                                         "rules", "routes", "identity", "consumers", "jwt",
-                                        NULL };
+                                        "zone", NULL };
     json_object *arr, *o;
     size_t n;
     if (dtx_gw_cfg_object(&c, root, "") < 0 || dtx_gw_cfg_only(&c, root, "", keys) < 0 ||
         dtx_gw_cfg_str(&c, root, "", "listen", 0, "127.0.0.1:8080", &cfg->listen) < 0 ||
-        dtx_gw_cfg_int(&c, root, "", "max_body", 0, (int64_t)1 << 40, 8 << 20, &cfg->max_body) < 0)
+        dtx_gw_cfg_int(&c, root, "", "max_body", 0, (int64_t)1 << 40, 8 << 20, &cfg->max_body) < 0 ||
+        dtx_gw_cfg_str(&c, root, "", "zone", 0, NULL, &cfg->zone) < 0)
         goto fail;
+    if (cfg->zone && !dtx_gw_cfg_name_ok(cfg->zone)) {
+        dtx_gw_cfg_fail(&c, "zone", "must be 1-64 of [A-Za-z0-9._-]");
+        goto fail;
+    }
     char why[160];
     struct sockaddr_in sa;
     if (dtx_gw_listen_parse(cfg->listen, &sa, why, sizeof why) < 0) {

@@ -20,6 +20,7 @@
 #include "core/gw_stats.h"
 
 struct dtx_gw_txn_clients;
+struct dtx_gw_discovery;
 /* The generation holds routes and rules by pointer; the filters that
  * define them read the generation, so it names them without including
  * them (no circle between the three). */
@@ -34,6 +35,8 @@ typedef struct dtx_gw_shared {
     dtx_gw_dtxd_t              dtxd;        /* the dtxd_inflight reading */
     struct dtx_gw_txn_clients *txn;         /* dtx clients of the transaction filter */
     atomic_ullong              generations; /* generations built so far */
+    struct dtx_gw_discovery   *discovery;   /* discovered pools' target sets (gw_discovery.h) */
+    char                       zone[65];    /* --zone: the gateway's zone over the file's "zone" */
 } dtx_gw_shared_t;
 
 typedef struct dtx_gw_runtime {

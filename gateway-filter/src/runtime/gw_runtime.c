@@ -8,6 +8,7 @@
 #include "dtx/types.h"
 #include "runtime/gw_runtime.h"
 #include "filters/gw_txn.h"
+#include "upstream/gw_discovery.h"
 
 int dtx_gw_shared_init(dtx_gw_shared_t *self)
 {
@@ -16,7 +17,8 @@ int dtx_gw_shared_init(dtx_gw_shared_t *self)
     atomic_init(&self->generations, 0);
     self->stats = dtx_gw_stats_new();
     self->txn = dtx_gw_txn_clients_new();
-    if (!self->stats || !self->txn) {
+    self->discovery = dtx_gw_discovery_new();
+    if (!self->stats || !self->txn || !self->discovery) {
         dtx_gw_shared_fini(self);
         return DTX_ENOMEM;
     }
@@ -27,15 +29,49 @@ void dtx_gw_shared_fini(dtx_gw_shared_t *self)
 {
     dtx_gw_txn_clients_destroy(&self->txn);
     dtx_gw_stats_destroy(&self->stats);
+    dtx_gw_discovery_destroy(&self->discovery);
 }
 
-static dtx_gw_pool_t *s_find_pool(const dtx_gw_runtime_t *old, const dtx_gw_pool_cfg_t *c)
+static int s_streq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The old pool to keep: same name, JSON, zone and discovered set. */
+static dtx_gw_pool_t *s_find_pool(const dtx_gw_runtime_t *old, const dtx_gw_pool_cfg_t *c,
+                                  const char *zone, uint64_t version)
 {
     for (int i = 0; old && i < old->npools; i++)
         if (strcmp(old->pools[i]->cfg.name, c->name) == 0 &&
-            strcmp(old->pools[i]->cfg.sig, c->sig) == 0)
+            strcmp(old->pools[i]->cfg.sig, c->sig) == 0 &&
+            s_streq(old->pools[i]->local_zone, zone) && old->pools[i]->set_version == version)
             return dtx_gw_pool_ref(old->pools[i]);
     return NULL;
+}
+
+/* A new pool for c: the discovered set when the registry tracks it; when
+ * that set is what changed (same JSON), the health and counters of the
+ * old pool carry over and its dropped targets drain (gw_lb.h). */
+static dtx_gw_pool_t *s_new_pool(const dtx_gw_runtime_t *old, const dtx_gw_pool_cfg_t *c,
+                                 const char *zone, dtx_gw_discovery_t *disc)
+{
+    dtx_gw_target_set_t set;
+    uint64_t version = 0;
+    dtx_gw_pool_t *p;
+    if (disc && dtx_gw_discovery_lookup(disc, c, &set, &version)) {
+        p = dtx_gw_pool_new_set(c, set.v, set.n, zone);
+        dtx_gw_target_set_free(&set);
+    } else {
+        p = dtx_gw_pool_new_set(c, c->targets, c->ntargets, zone);
+    }
+    if (!p)
+        return NULL;
+    p->set_version = version;
+    for (int i = 0; old && i < old->npools; i++)
+        if (c->ndiscovery && strcmp(old->pools[i]->cfg.name, c->name) == 0 &&
+            strcmp(old->pools[i]->cfg.sig, c->sig) == 0)
+            dtx_gw_pool_inherit(p, old->pools[i]);
+    return p;
 }
 
 static dtx_gw_rule_t *s_find_rule(const dtx_gw_runtime_t *old, const dtx_gw_rule_cfg_t *c)
@@ -64,10 +100,16 @@ dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtim
     self->routes = calloc((size_t)cfg->nroutes + 1, sizeof *self->routes);
     if (!self->pools || !self->rules || !self->routes)
         goto fail;
+    const char *zone = shared->zone[0] ? shared->zone : cfg->zone;
     for (int i = 0; i < cfg->npools; i++) {
-        self->pools[i] = s_find_pool(old, &cfg->pools[i]);
+        uint64_t version = 0;
+        dtx_gw_target_set_t set;
+        if (cfg->pools[i].ndiscovery &&
+            dtx_gw_discovery_lookup(shared->discovery, &cfg->pools[i], &set, &version))
+            dtx_gw_target_set_free(&set);
+        self->pools[i] = s_find_pool(old, &cfg->pools[i], zone, version);
         if (!self->pools[i])
-            self->pools[i] = dtx_gw_pool_new(&cfg->pools[i]);
+            self->pools[i] = s_new_pool(old, &cfg->pools[i], zone, shared->discovery);
         if (!self->pools[i])
             goto fail;
         self->npools++;
@@ -195,6 +237,8 @@ int dtx_gw_current_apply(dtx_gw_current_t *self, dtx_gw_config_t *cfg, uint64_t 
         dtx_gw_config_destroy(&cfg);
         return DTX_ESTATE;
     }
+    if (!cfg)                        /* dtx_gw_current_refresh: the same document */
+        cfg = dtx_gw_config_share(old->cfg);
     dtx_gw_runtime_t *rt = dtx_gw_runtime_build(cfg, old, old->shared);
     dtx_gw_runtime_unref(&old);
     if (!rt) {
@@ -206,4 +250,9 @@ int dtx_gw_current_apply(dtx_gw_current_t *self, dtx_gw_config_t *cfg, uint64_t 
     dtx_gw_current_swap(self, rt);
     pthread_mutex_unlock(&self->apply_lock);
     return 0;
+}
+
+int dtx_gw_current_refresh(dtx_gw_current_t *self, uint64_t *generation)
+{
+    return dtx_gw_current_apply(self, NULL, generation);
 }

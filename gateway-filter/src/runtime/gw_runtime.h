@@ -56,6 +56,10 @@ void dtx_gw_current_swap(dtx_gw_current_t *self, dtx_gw_runtime_t *rt);
  * (generation in *generation when not NULL), DTX_ENOMEM, or DTX_ESTATE
  * when self holds no generation to take the shared state from. */
 int dtx_gw_current_apply(dtx_gw_current_t *self, dtx_gw_config_t *cfg, uint64_t *generation);
+/* A new generation from the document in force (shared, not re-read), so
+ * that pools whose discovered set changed (gw_discovery.h) are rebuilt;
+ * every other pool and rule carries over. Returns as _apply. */
+int dtx_gw_current_refresh(dtx_gw_current_t *self, uint64_t *generation);
 void dtx_gw_current_on_swap(dtx_gw_current_t *self, void (*fn)(void *arg), void *arg);
 
 #endif

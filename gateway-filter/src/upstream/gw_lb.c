@@ -9,6 +9,12 @@
  *    in round robin order;
  *  - hash: consistent hash (a ring of 100 x weight points per target) on
  *    the pool's hash header; a request without it goes round robin.
+ *
+ * Zones (gw_zone.h): when the pool has local-zone targets, each pick first
+ * draws the priority — local zone or the others — so that load(0) picks
+ * in every 100 go local (a fixed permutation of 0..99, not a random draw:
+ * exact and testable), then runs the policy over that priority's targets
+ * (the other one when none of them is usable).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +54,13 @@ static char *s_dup(const char *s)
 
 dtx_gw_pool_t *dtx_gw_pool_new(const dtx_gw_pool_cfg_t *cfg)
 {
+    return dtx_gw_pool_new_set(cfg, cfg->targets, cfg->ntargets, NULL);
+}
+
+dtx_gw_pool_t *dtx_gw_pool_new_set(const dtx_gw_pool_cfg_t *cfg,
+                                   const dtx_gw_target_cfg_t *targets, int ntargets,
+                                   const char *local_zone)
+{
     dtx_gw_pool_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
@@ -59,18 +72,25 @@ dtx_gw_pool_t *dtx_gw_pool_new(const dtx_gw_pool_cfg_t *cfg)
     self->cfg.health_path = s_dup(cfg->health_path);
     self->cfg.sig = s_dup(cfg->sig);
     self->cfg.targets = NULL;
-    self->ntargets = cfg->ntargets < DTX_GW_MAX_TARGETS ? cfg->ntargets : DTX_GW_MAX_TARGETS;
-    self->targets = calloc((size_t)self->ntargets, sizeof *self->targets);
+    self->cfg.discovery = NULL;
+    self->local_zone = s_dup(local_zone);
+    self->pick_prio = -1;
+    self->ntargets = ntargets < DTX_GW_MAX_TARGETS ? ntargets : DTX_GW_MAX_TARGETS;
+    self->targets = calloc((size_t)self->ntargets + 1, sizeof *self->targets);
     int points = 0;
     for (int i = 0; self->targets && i < self->ntargets; i++) {
-        self->targets[i].url = s_dup(cfg->targets[i].url);
-        self->targets[i].addr = cfg->targets[i].addr;
-        self->targets[i].weight = cfg->targets[i].weight;
+        self->targets[i].url = s_dup(targets[i].url);
+        self->targets[i].addr = targets[i].addr;
+        self->targets[i].weight = targets[i].weight;
         self->targets[i].healthy = 1;
-        points += S_RING_POINTS * cfg->targets[i].weight;
+        self->targets[i].zone = s_dup(targets[i].zone);
+        self->targets[i].local = local_zone && targets[i].zone &&
+                                 strcmp(local_zone, targets[i].zone) == 0;
+        self->nlocal += self->targets[i].local;
+        points += S_RING_POINTS * targets[i].weight;
     }
     if (self->targets && cfg->lb == DTX_GW_LB_HASH) {
-        self->ring = calloc((size_t)points, sizeof *self->ring);
+        self->ring = calloc((size_t)points + 1, sizeof *self->ring);
         for (int i = 0; self->ring && i < self->ntargets; i++)
             for (int k = 0; k < S_RING_POINTS * self->targets[i].weight; k++) {
                 char label[1200];
@@ -103,9 +123,13 @@ void dtx_gw_pool_unref(dtx_gw_pool_t **self_p)
     *self_p = NULL;
     if (atomic_fetch_sub(&self->refs, 1) != 1)
         return;
-    for (int i = 0; self->targets && i < self->ntargets; i++)
+    for (int i = 0; self->targets && i < self->ntargets; i++) {
         free(self->targets[i].url);
+        free(self->targets[i].zone);
+    }
     free(self->targets);
+    free(self->local_zone);
+    dtx_gw_pool_unref(&self->drain_from);
     free(self->ring);
     free(self->cfg.name);
     free(self->cfg.hash_header);
@@ -123,6 +147,8 @@ static int s_available(const dtx_gw_target_t *t, int64_t now_us, int panic)
 static int s_usable(dtx_gw_pool_t *self, int i, int64_t now_us,
                     const unsigned char *exclude, int panic)
 {
+    if (self->pick_prio >= 0 && self->targets[i].local != (self->pick_prio == 0))
+        return 0;
     return !(exclude && exclude[i]) && s_available(&self->targets[i], now_us, panic);
 }
 
@@ -198,16 +224,69 @@ static int s_hash(dtx_gw_pool_t *self, const char *key, int64_t now_us,
     return -1;
 }
 
+static int s_policy(dtx_gw_pool_t *self, const char *hash_key, int64_t now_us,
+                    const unsigned char *exclude, int panic)
+{
+    switch (self->cfg.lb) {
+    case DTX_GW_LB_ROUND_ROBIN: return s_round_robin(self, now_us, exclude, panic);
+    case DTX_GW_LB_WEIGHTED: return s_weighted(self, now_us, exclude, panic);
+    case DTX_GW_LB_LEAST_INFLIGHT: return s_least(self, now_us, exclude, panic);
+    case DTX_GW_LB_HASH: return s_hash(self, hash_key, now_us, exclude, panic);
+    }
+    return -1;
+}
+
+/* load(0) of gw_zone.h now, or -1 (no local target, or none healthy). */
+static int s_zone_load(dtx_gw_pool_t *self, int64_t now_us)
+{
+    if (self->nlocal == 0)
+        return -1;
+    int lh = 0, oh = 0;
+    for (int i = 0; i < self->ntargets; i++)
+        if (s_available(&self->targets[i], now_us, 0)) {
+            lh += self->targets[i].local;
+            oh += !self->targets[i].local;
+        }
+    int load = dtx_gw_zone_local_load(self->cfg.overprovision_pct ? self->cfg.overprovision_pct
+                                                                  : 140,
+                                      lh, self->nlocal, oh, self->ntargets - self->nlocal);
+    return load;
+}
+
+int dtx_gw_pool_zone_load(dtx_gw_pool_t *self, int64_t now_us)
+{
+    pthread_mutex_lock(&self->lock);
+    int load = s_zone_load(self, now_us);
+    pthread_mutex_unlock(&self->lock);
+    return load;
+}
+
+/* The zone draw (gw_zone.h): 0 local, 1 the others, -1 no preference. */
+static int s_draw_prio(dtx_gw_pool_t *self, int64_t now_us)
+{
+    int load = s_zone_load(self, now_us);
+    if (load < 0)
+        return -1;
+    unsigned r = (self->zone_seq++ % 100u) * 37u % 100u;  /* 37 and 100 coprime: a permutation */
+    return (int)r < load ? 0 : 1;
+}
+
 int dtx_gw_pool_pick(dtx_gw_pool_t *self, const char *hash_key, int64_t now_us,
                      const unsigned char *exclude, int panic)
 {
     pthread_mutex_lock(&self->lock);
     int i = -1;
-    switch (self->cfg.lb) {
-    case DTX_GW_LB_ROUND_ROBIN: i = s_round_robin(self, now_us, exclude, panic); break;
-    case DTX_GW_LB_WEIGHTED: i = s_weighted(self, now_us, exclude, panic); break;
-    case DTX_GW_LB_LEAST_INFLIGHT: i = s_least(self, now_us, exclude, panic); break;
-    case DTX_GW_LB_HASH: i = s_hash(self, hash_key, now_us, exclude, panic); break;
+    int prio = panic ? -1 : s_draw_prio(self, now_us);
+    if (prio >= 0) {
+        self->pick_prio = prio;
+        i = s_policy(self, hash_key, now_us, exclude, panic);
+        if (i < 0) {
+            self->pick_prio = 1 - prio;  /* none usable there: the other zones */
+            i = s_policy(self, hash_key, now_us, exclude, panic);
+        }
+        self->pick_prio = -1;
+    } else {
+        i = s_policy(self, hash_key, now_us, exclude, panic);
     }
     pthread_mutex_unlock(&self->lock);
     return i;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "config/gw_config.h"
+#include "upstream/gw_zone.h"
 
 #define DTX_GW_MAX_TARGETS 64
 
@@ -51,6 +52,8 @@ typedef struct dtx_gw_target {
     int         healthy;            /* active checks say so (1 when unchecked) */
     int         check_ok, check_fail;/* consecutive check results */
     int64_t     next_check_us;
+    char       *zone;               /* its zone, or NULL */
+    int         local;              /* 1: in the pool's local zone (priority 0, gw_zone.h) */
 } dtx_gw_target_t;
 
 typedef struct dtx_gw_ring_point {
@@ -67,10 +70,38 @@ typedef struct dtx_gw_pool {
     unsigned            rr_next;    /* round robin cursor */
     dtx_gw_ring_point_t *ring;      /* consistent hash ring, sorted */
     int                 nring;
+    /* zones and discovery (gw_zone.h, gw_pool_set.c) */
+    char               *local_zone; /* the gateway's zone, or NULL */
+    int                 nlocal;     /* targets in it */
+    unsigned            zone_seq;   /* under the lock: the zone draw's cursor */
+    int                 pick_prio;  /* under the lock, during a pick: -1 any target,
+                                       0 local-zone ones only, 1 the others */
+    uint64_t            set_version;/* discovery: the registry's version of this target set */
+    struct dtx_gw_pool *drain_from; /* under the lock: the pool this one replaced while
+                                       targets it dropped may have calls in flight */
 } dtx_gw_pool_t;
 
 /* Builds a pool from cfg (deep-copied). NULL on allocation failure. */
 dtx_gw_pool_t *dtx_gw_pool_new(const dtx_gw_pool_cfg_t *cfg);
+/* The same with these targets in place of cfg's (ntargets may be 0), the
+ * gateway's zone (NULL: none; targets in it are preferred, gw_zone.h).
+ * Capped at DTX_GW_MAX_TARGETS targets. NULL on allocation failure. */
+dtx_gw_pool_t *dtx_gw_pool_new_set(const dtx_gw_pool_cfg_t *cfg,
+                                   const dtx_gw_target_cfg_t *targets, int ntargets,
+                                   const char *local_zone);
+/* A pool built to replace prev (gw_pool_set.c): every target of self
+ * that prev also had (same URL) takes over its health, ejection and
+ * counters; when prev had targets self lacks, self keeps a reference to
+ * it (drain_from) so /metrics can show their calls draining. */
+void dtx_gw_pool_inherit(dtx_gw_pool_t *self, dtx_gw_pool_t *prev);
+/* Calls still in flight on targets self dropped, summed over the pools
+ * it replaced; drops the links whose dropped targets are all idle.
+ * Returns that count. */
+int dtx_gw_pool_drain_prune(dtx_gw_pool_t *self);
+/* Calls fn for every dropped target still listed (draining), under
+ * self's lock: fn must be quick. */
+void dtx_gw_pool_draining_each(dtx_gw_pool_t *self,
+                               void (*fn)(const dtx_gw_target_t *t, void *arg), void *arg);
 dtx_gw_pool_t *dtx_gw_pool_ref(dtx_gw_pool_t *self);
 /* Drops a reference; the last one frees it. Sets *self_p to NULL. */
 void dtx_gw_pool_unref(dtx_gw_pool_t **self_p);
@@ -82,6 +113,11 @@ void dtx_gw_pool_unref(dtx_gw_pool_t **self_p);
  * nothing else is left). */
 int dtx_gw_pool_pick(dtx_gw_pool_t *self, const char *hash_key, int64_t now_us,
                      const unsigned char *exclude, int panic);
+
+/* The share (percent) of picks that go to the local zone now
+ * (gw_zone.h), or -1 when the pool has no local-zone target or no
+ * available target at all. */
+int dtx_gw_pool_zone_load(dtx_gw_pool_t *self, int64_t now_us);
 
 /* Number of targets available now. */
 int dtx_gw_pool_available(dtx_gw_pool_t *self, int64_t now_us);

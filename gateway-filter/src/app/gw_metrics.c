@@ -13,6 +13,7 @@
 #include "limits/gw_dtxd_reading.h"
 #include "app/gw_metrics.h"
 #include "runtime/gw_runtime.h"
+#include "upstream/gw_zmq.h"
 
 /* ---------------- rendering ---------------- */
 
@@ -188,6 +189,17 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
                   p->cfg.name, t->url, healthy, p->cfg.name, t->url, ejected);
         }
     }
+    dtx_gw_zmq_counters_t zc;       /* zmq pools (upstream/gw_zmq.h), every worker */
+    dtx_gw_zmq_counters(&zc);
+    s_put(&o, "# TYPE dtx_gw_zmq_requests_total counter\n"
+              "dtx_gw_zmq_requests_total %llu\n"
+              "# TYPE dtx_gw_zmq_replies_total counter\n"
+              "dtx_gw_zmq_replies_total %llu\n"
+              "# TYPE dtx_gw_zmq_replies_late_total counter\n"
+              "dtx_gw_zmq_replies_late_total %llu\n"
+              "# TYPE dtx_gw_zmq_replies_malformed_total counter\n"
+              "dtx_gw_zmq_replies_malformed_total %llu\n",
+          zc.requests, zc.replies, zc.late, zc.malformed);
     if (o.failed) {
         free(o.buf);
         return NULL;

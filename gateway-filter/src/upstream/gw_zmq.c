@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "upstream/gw_upcall.h"
 #include "upstream/gw_upreq.h"
 #include "upstream/gw_zmq.h"
+#include "upstream/gw_zmqmsg.h"
 
 #define S_MAX_FRAMES 8               /* reply frames kept (the rest counted, dropped) */
 #define S_HWM        100000
@@ -200,78 +200,26 @@ static int s_slot_take(dtx_gw_upstream_t *up)
     return 0;
 }
 
-/* The request id of the attempt: 16 lower-case hex digits, the slot's
- * index then its serial. */
-static void s_id(const dtx_gw_upstream_t *up, char out[17])
-{
-    uint32_t k = up->zslot - 1;
-    snprintf(out, 17, "%08" PRIx32 "%08" PRIx32, k, up->loop->zslots[k].serial);
-}
-
 /* The call a reply's id names, or NULL. */
 static dtx_gw_upstream_t *s_find(dtx_gw_upstreams_t *l, const dtx_zgw_frame_t *id)
 {
-    if (id->len != 16)
-        return NULL;
-    uint64_t v = 0;
-    for (size_t i = 0; i < 16; i++) {
-        char c = id->data[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return NULL;
-        v = v << 4 | (uint64_t)d;
-    }
-    uint32_t k = (uint32_t)(v >> 32), serial = (uint32_t)v;
-    if (k >= l->nzslots || l->zslots[k].serial != serial)
+    uint32_t k, serial;
+    if (dtx_gw_zmqmsg_id_parse(id->data, id->len, &k, &serial) < 0 || k >= l->nzslots ||
+        l->zslots[k].serial != serial)
         return NULL;
     return l->zslots[k].up;
 }
 
 /* ---------------- the request ---------------- */
 
-/* up->out holds the HTTP head gw_upreq.c made: keep its header lines
- * only, minus the framing ones (the body frame has its own length). */
-static void s_header_block(dtx_gw_buf_t *b)
-{
-    char *p = b->data, *end = b->data + b->len;
-    char *line = memchr(p, '\n', b->len);
-    if (!line) {
-        b->len = 0;
-        return;
-    }
-    char *r = line + 1, *w = b->data;
-    while (r < end) {
-        char *nl = memchr(r, '\n', (size_t)(end - r));
-        size_t n = nl ? (size_t)(nl - r) + 1 : (size_t)(end - r);
-        if (n <= 2)
-            break;                   /* the empty line: end of the head */
-        if (strncasecmp(r, "Content-Length:", 15) != 0 &&
-            strncasecmp(r, "Transfer-Encoding:", 18) != 0) {
-            memmove(w, r, n);
-            w += n;
-        }
-        r += n;
-    }
-    b->len = (size_t)(w - b->data);
-}
-
 /* Sends the request. 0 sent, 1 no room (EAGAIN), DTX_EIO. */
 static int s_send(dtx_gw_upstream_t *up)
 {
     dtx_gw_req_t *req = up->req;
     char id[17];
-    s_id(up, id);
-    dtx_zgw_request_t r = {
-        .id = { id, 16 },
-        .method = { req->method, strlen(req->method) },
-        .path = { req->path, strlen(req->path) },
-        .query = { req->query ? req->query : "", req->query ? strlen(req->query) : 0 },
-        .gid = { req->gid, req->txn_state == 1 ? strlen(req->gid) : 0 },
-        .headers = { up->out.data ? up->out.data : "", up->out.len },
-        .body = { req->body ? req->body : "", req->body ? req->body_len : 0 },
-    };
+    dtx_gw_zmqmsg_id(id, up->zslot - 1, up->loop->zslots[up->zslot - 1].serial);
     dtx_zgw_frame_t f[DTX_ZGW_REQUEST_FRAMES];
-    dtx_zgw_request_frames(f, &r);
+    dtx_gw_zmqmsg_request(f, req, id, &up->out, req->body, req->body_len);
     for (int i = 0; i < DTX_ZGW_REQUEST_FRAMES; i++) {
         int more = i + 1 < DTX_ZGW_REQUEST_FRAMES ? ZMQ_SNDMORE : 0;
         if (zmq_send(up->zsock->sock, f[i].data, f[i].len, ZMQ_DONTWAIT | more) >= 0)
@@ -311,7 +259,7 @@ int dtx_gw_zmq_open(dtx_gw_upstream_t *up)
         return DTX_EIO;
     }
     up->zsock = zs;
-    s_header_block(&up->out);
+    dtx_gw_zmqmsg_headers(&up->out);
     up->sent = 0;
     up->got_bytes = 0;
     int rc = s_send(up);

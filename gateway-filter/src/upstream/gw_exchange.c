@@ -26,7 +26,6 @@
 #include "core/gw_clock.h"
 #include "upstream/gw_upcall.h"
 #include "upstream/gw_upreq.h"
-#include "upstream/gw_zmq.h"
 
 static int s_send_some(dtx_gw_upstream_t *up);
 
@@ -416,8 +415,6 @@ int dtx_gw_exchange_on_event(dtx_gw_upstream_t *up, uint32_t events)
 /* The call's deadline passed. */
 int dtx_gw_exchange_on_deadline(dtx_gw_upstream_t *up, int64_t now_us)
 {
-    if (up->zslot)
-        return dtx_gw_zmq_on_deadline(up, now_us);  /* an attempt on a zmq target */
     if (up->conn && up->conn->connecting && now_us < up->call_due_us)
         return s_connect_failed(up, "connect timed out");
     if (up->conn && up->conn->connecting) {

@@ -204,7 +204,8 @@ int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
     while ((first = dtx_heap_first(&self->deadlines)) && first->key <= now_us) {
         dtx_gw_upstream_t *up = S_UP_OF(first);
         dtx_gw_call_deadline_clear(up);
-        s_after_exchange(up, dtx_gw_exchange_on_deadline(up, now_us));
+        s_after_exchange(up, up->zslot ? dtx_gw_zmq_on_deadline(up, now_us)  /* a zmq attempt */
+                                       : dtx_gw_exchange_on_deadline(up, now_us));
     }
     while (self->waiting_head && self->waiting_head->started_us + S_WATCH_AFTER_US <= now_us)
         s_watch(self->waiting_head);

@@ -78,6 +78,13 @@ void dtx_gw_zmq_counters(dtx_gw_zmq_counters_t *out)
     out->malformed = atomic_load(&s_malformed);
 }
 
+/* Logs a failed attempt with its pool and target (as gw_exchange.c does). */
+static void s_log(const dtx_gw_upstream_t *up, const char *what, const char *why)
+{
+    dtx_log_warn(what, "pool=%s target=%s err=\"%s\"", up->pool->cfg.name,
+                 up->target >= 0 ? up->pool->targets[up->target].url : "", why);
+}
+
 /* ---------------- sockets ---------------- */
 
 static int s_endpoint(const dtx_gw_addr_t *a, char *out, size_t n)
@@ -310,7 +317,7 @@ static void s_refuse(dtx_gw_upstream_t *up, const char *why)
 {
     char w[160];
     snprintf(w, sizeof w, "malformed zmq reply: %s", why);
-    dtx_gw_exchange_log(up, "upstream answer refused", w);
+    s_log(up, "upstream answer refused", w);
     dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
 }
 
@@ -428,7 +435,7 @@ static int s_flush(dtx_gw_upstreams_t *l, dtx_gw_zsock_t *zs)
             break;
         dtx_gw_call_zwait_remove(up);
         if (rc < 0) {
-            dtx_gw_exchange_log(up, "upstream call failed", "zmq send failed");
+            s_log(up, "upstream call failed", "zmq send failed");
             dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
         } else if (dtx_gw_call_deadline(up, up->call_due_us) < 0) {
             dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
@@ -471,7 +478,7 @@ int dtx_gw_zmq_on_deadline(dtx_gw_upstream_t *up, int64_t now_us)
         /* No connection came within connect_timeout_ms: the socket is down
          * until it has room again, and the attempt a connect failure. */
         up->zsock->down = 1;
-        dtx_gw_exchange_log(up, "upstream connect failed", "no zmq connection in time");
+        s_log(up, "upstream connect failed", "no zmq connection in time");
         dtx_gw_call_release(up, 0);
         dtx_gw_call_attempt_over(up, DTX_GW_OUTCOME_CONNECT);
         up->last_error = DTX_GW_UPERR_CONNECT;
@@ -480,7 +487,7 @@ int dtx_gw_zmq_on_deadline(dtx_gw_upstream_t *up, int64_t now_us)
         dtx_gw_call_fail(up, DTX_GW_UPERR_TIMEOUT);
         return 0;
     }
-    dtx_gw_exchange_log(up, "upstream call failed", "timed out");
+    s_log(up, "upstream call failed", "timed out");
     dtx_gw_call_fail(up, DTX_GW_UPERR_TIMEOUT);
     return 0;
 }

@@ -12,7 +12,10 @@
  * the requests behind wait too), `X-Status: NNN` answers with that status.
  *
  *   zmq-echo-service [--bind tcp://0.0.0.0:7100] [--name NAME] [--ready-file F]
+ *                    [--answer TEXT]
  *
+ * --answer: every request is answered 200 with TEXT (text/plain) instead
+ * of the JSON (a fixed answer, as bench/gateway/zmq.sh needs).
  * --ready-file: the bound port is written there (through F.tmp and a
  * rename) once the socket is bound. Stops on SIGTERM / SIGINT.
  */
@@ -62,7 +65,7 @@ static int s_ready(const char *path, const char *endpoint)
 
 int main(int argc, char **argv)
 {
-    const char *bind = "tcp://0.0.0.0:7100", *name = "zmq-echo", *ready = NULL;
+    const char *bind = "tcp://0.0.0.0:7100", *name = "zmq-echo", *ready = NULL, *answer = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
             bind = argv[++i];
@@ -70,8 +73,11 @@ int main(int argc, char **argv)
             name = argv[++i];
         else if (strcmp(argv[i], "--ready-file") == 0 && i + 1 < argc)
             ready = argv[++i];
+        else if (strcmp(argv[i], "--answer") == 0 && i + 1 < argc)
+            answer = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--bind ENDPOINT] [--name NAME] [--ready-file FILE]\n",
+            fprintf(stderr, "usage: %s [--bind ENDPOINT] [--name NAME] [--ready-file FILE] "
+                            "[--answer TEXT]\n",
                     argv[0]);
             return 2;
         }
@@ -97,6 +103,12 @@ int main(int argc, char **argv)
         if (rc < 0) {
             sample_log_error("receive failed", "code=%d", rc);
             break;
+        }
+        if (answer) {
+            const dtx_zsvc_header_t th[] = { { "Content-Type", "text/plain" } };
+            if (dtx_zsvc_reply(svc, &rq, 200, th, 1, answer, strlen(answer)) < 0)
+                sample_log_warn("reply not sent", "status=%d", 200);
+            continue;
         }
         const char *d = dtx_zsvc_header(rq, "X-Delay-Ms");
         if (d) {

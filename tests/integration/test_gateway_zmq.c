@@ -8,11 +8,14 @@
  * malformed replies (502, counted), the gid of a transactional route.
  * No latency assertions.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "dtx/types.h"
@@ -146,7 +149,10 @@ static void test_timeout_answers_504_and_the_late_reply_is_dropped(void)
 {
     gw_proc_t svc, gw;
     CU_ASSERT_FATAL(s_service(&svc, "zmq-echo-service", "slow") == 0);
-    CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-zmq-timeout",
+    /* One worker: the next request's attempt takes the slot the timed-out
+     * one freed, so only the slot's serial tells the late reply apart. */
+    const char *one[] = { "--workers", "1", NULL };
+    CU_ASSERT_FATAL(gw_gateway_start_args(&gw, "gw-zmq-timeout", one,
         "{\"pools\":[{\"name\":\"z\",\"targets\":[\"zmq+tcp://127.0.0.1:%d\"],"
         "\"timeout_ms\":10000}],"
         "\"routes\":[{\"name\":\"s\",\"match\":{\"prefix\":\"/slow\"},\"pool\":\"z\","
@@ -201,6 +207,59 @@ static void test_a_dead_target_fails_over_to_another(void)
     h_stop(svc.pid, SIGTERM, 10000);
 }
 
+typedef struct {
+    int        port, id;
+    atomic_int *wrong;
+} s_loader_t;
+
+static void *s_loader(void *arg)
+{
+    s_loader_t *l = arg;
+    for (int i = 0; i < 100; i++) {
+        char url[128], path[64], v[64];
+        snprintf(path, sizeof path, "/c/%d/%d", l->id, i);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d%s", l->port, path);
+        gw_resp_t r;
+        gw_http(&r, "GET", url, NULL, NULL);
+        int bad = r.status != 200 || strcmp(s_field(r.body, NULL, "path", v, sizeof v), path) != 0;
+        gw_resp_free(&r);
+        if (bad) {
+            atomic_fetch_add(l->wrong, 1);
+            break;                   /* one is enough: a stalled socket would take long */
+        }
+    }
+    return NULL;
+}
+
+/* Many requests in flight on one worker's socket: replies come in while
+ * requests go out, so ZMQ_FD's edge is consumed by sends too — a reply
+ * left unread after a send would stall its call until the timeout. */
+static void test_concurrent_requests_on_one_socket_get_their_own_answers(void)
+{
+    gw_proc_t svc, gw;
+    CU_ASSERT_FATAL(s_service(&svc, "zmq-echo-service", "busy") == 0);
+    const char *one[] = { "--workers", "1", NULL };
+    CU_ASSERT_FATAL(gw_gateway_start_args(&gw, "gw-zmq-busy", one,
+        "{\"pools\":[{\"name\":\"z\",\"targets\":[\"zmq+tcp://127.0.0.1:%d\"],"
+        "\"timeout_ms\":2000}],"
+        "\"routes\":[{\"name\":\"r\",\"match\":{\"prefix\":\"/\"},\"pool\":\"z\"}]}",
+        svc.port) == 0);
+    atomic_int wrong = 0;
+    s_loader_t l[6];
+    pthread_t th[6];
+    for (int i = 0; i < 6; i++) {
+        l[i] = (s_loader_t){ gw.port, i, &wrong };
+        pthread_create(&th[i], NULL, s_loader, &l[i]);
+    }
+    for (int i = 0; i < 6; i++)
+        pthread_join(th[i], NULL);
+    CU_ASSERT_EQUAL(atomic_load(&wrong), 0);
+    CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_zmq_replies_total"), 600);
+    CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_zmq_replies_late_total"), 0);
+    CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
+    h_stop(svc.pid, SIGTERM, 10000);
+}
+
 static const gw_proc_t *s_breaker_gw;
 
 static int s_breaker_open(void *arg)
@@ -244,7 +303,7 @@ static void test_malformed_replies_answer_502_and_are_counted(void)
     CU_ASSERT_FATAL(s_service(&svc, "zmq-service.py", "bad") == 0);
     CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-zmq-malformed",
         "{\"pools\":[{\"name\":\"z\",\"targets\":[\"zmq+tcp://127.0.0.1:%d\"],"
-        "\"ejection\":{\"consecutive_5xx\":0}}],"
+        "\"timeout_ms\":3000,\"ejection\":{\"consecutive_5xx\":0}}],"
         "\"routes\":[{\"name\":\"r\",\"match\":{\"prefix\":\"/\"},\"pool\":\"z\"}]}",
         svc.port) == 0);
     const char *paths[] = { "/bad/version", "/bad/frames", "/bad/status", "/bad/headers" };
@@ -316,6 +375,7 @@ static void test_a_transactional_route_passes_the_gid(void)
 static int s_init(void)
 {
     char db[H_CONNINFO_SIZE];
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (h_init() < 0 || h_db_create("gw_zmq", db, sizeof db) < 0)
         return -1;
     memset(&s_dtxd, 0, sizeof s_dtxd);
@@ -344,6 +404,8 @@ INTEG_SUITE(gateway_zmq)
                 test_a_python_service_written_from_the_doc_interoperates);
     CU_add_test(s, "timeout answers 504 and the late reply is dropped",
                 test_timeout_answers_504_and_the_late_reply_is_dropped);
+    CU_add_test(s, "concurrent requests on one socket get their own answers",
+                test_concurrent_requests_on_one_socket_get_their_own_answers);
     CU_add_test(s, "a dead target fails over to another", test_a_dead_target_fails_over_to_another);
     CU_add_test(s, "the breaker opens on failing answers",
                 test_the_breaker_opens_on_failing_answers);

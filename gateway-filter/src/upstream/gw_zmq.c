@@ -325,7 +325,11 @@ static void s_refuse(dtx_gw_upstream_t *up, const char *why)
 static void s_answer(dtx_gw_upstream_t *up, const dtx_zgw_reply_t *rep)
 {
     if (up->buffer_whole && rep->body.len > up->buffer_whole) {
-        s_refuse(up, "body over the route's buffer");
+        char w[96];
+        snprintf(w, sizeof w, "zmq reply body of %zu bytes over the %zu the route keeps",
+                 rep->body.len, up->buffer_whole);
+        s_log(up, "upstream answer refused", w);
+        dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
         return;
     }
     up->head.len = 0;
@@ -346,7 +350,10 @@ static void s_answer(dtx_gw_upstream_t *up, const dtx_zgw_reply_t *rep)
             return;
         }
     }
-    int head = strcmp(up->req->method, "HEAD") == 0;
+    /* HEAD, 204 and 304 answers have no body (RFC 9110 6.4.1): dropped; a
+     * HEAD answer keeps the length its body had, as an HTTP upstream's. */
+    int is_head = strcmp(up->req->method, "HEAD") == 0;
+    int head = is_head || rep->status == 204 || rep->status == 304;
     if (rep->body.len && !head) {
         up->body = malloc(rep->body.len);
         if (!up->body) {
@@ -357,7 +364,7 @@ static void s_answer(dtx_gw_upstream_t *up, const dtx_zgw_reply_t *rep)
         up->len = up->cap = rep->body.len;
         up->off = 0;
     }
-    up->content_length = head ? -1 : (int64_t)rep->body.len;
+    up->content_length = head && !is_head ? -1 : (int64_t)rep->body.len;
     up->status = rep->status;
     up->headers_done = 1;
     up->done = 1;

@@ -281,6 +281,73 @@ static void test_concurrent_requests_on_one_socket_get_their_own_answers(void)
     h_stop(svc.pid, SIGTERM, 10000);
 }
 
+typedef struct {
+    int         port;
+    atomic_int  stop;
+    atomic_long ok, failed;
+} s_swap_load_t;
+
+static void *s_swap_loader(void *arg)
+{
+    s_swap_load_t *l = arg;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/x", l->port);
+    while (!atomic_load(&l->stop)) {
+        gw_resp_t r;
+        gw_http(&r, "GET", url, NULL, NULL);
+        if (r.status == 200)
+            atomic_fetch_add(&l->ok, 1);
+        else
+            atomic_fetch_add(&l->failed, 1);
+        gw_resp_free(&r);
+    }
+    return NULL;
+}
+
+#define SWAP_TOKEN "zmq-swap-token-4d2c9e"
+
+/* The pool's targets swapped back and forth between two services (and an
+ * HTTP pool's JSON for a zmq one) under load: no request fails, and both
+ * services served. */
+static void test_a_hot_swap_of_zmq_targets_under_load_fails_no_request(void)
+{
+    gw_proc_t a, b, gw;
+    CU_ASSERT_FATAL(s_service(&a, "zmq-echo-service", "swap-a") == 0);
+    CU_ASSERT_FATAL(s_service(&b, "zmq-echo-service", "swap-b") == 0);
+    static const char *doc =
+        "{\"admin\":{\"token\":\"" SWAP_TOKEN "\"},"
+        "\"pools\":[{\"name\":\"z\",\"targets\":[\"zmq+tcp://127.0.0.1:%d\"]}],"
+        "\"routes\":[{\"name\":\"api\",\"match\":{\"prefix\":\"/api\"},\"pool\":\"z\"}]}";
+    CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-zmq-swap", doc, a.port) == 0);
+    s_swap_load_t load = { gw.port, 0, 0, 0 };
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, s_swap_loader, &load);
+    char cfg[1024], v[64];
+    int swaps = 0, served_b = 0;
+    for (int i = 0; i < 10; i++) {
+        snprintf(cfg, sizeof cfg, doc, i % 2 ? a.port : b.port);
+        gw_resp_t r;
+        swaps += gw_admin_put(&gw, SWAP_TOKEN, cfg, 0, &r) == 200;
+        gw_resp_free(&r);
+        gw_http(&r, "GET", s_at(&gw, "/api/probe"), NULL, NULL);
+        served_b += i % 2 == 0 && gw_resp_header(&r, "X-Served-By", v, sizeof v) &&
+                    strcmp(v, "swap-b") == 0;
+        gw_resp_free(&r);
+        h_sleep_ms(30);
+    }
+    atomic_store(&load.stop, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    CU_ASSERT_EQUAL(swaps, 10);
+    CU_ASSERT_EQUAL(served_b, 5);
+    CU_ASSERT(atomic_load(&load.ok) > 0);
+    CU_ASSERT_EQUAL(atomic_load(&load.failed), 0);
+    CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
+    h_stop(a.pid, SIGTERM, 10000);
+    h_stop(b.pid, SIGTERM, 10000);
+}
+
 static const gw_proc_t *s_breaker_gw;
 
 static int s_breaker_open(void *arg)
@@ -432,6 +499,8 @@ INTEG_SUITE(gateway_zmq)
                 test_the_breaker_opens_on_failing_answers);
     CU_add_test(s, "malformed replies answer 502 and are counted",
                 test_malformed_replies_answer_502_and_are_counted);
+    CU_add_test(s, "a hot swap of zmq targets under load fails no request",
+                test_a_hot_swap_of_zmq_targets_under_load_fails_no_request);
     CU_add_test(s, "a transactional route passes the gid",
                 test_a_transactional_route_passes_the_gid);
 }

@@ -156,10 +156,7 @@ static dtx_gw_zsock_t *s_sock(dtx_gw_zmq_t *z, const dtx_gw_addr_t *addr, int *f
         zmq_getsockopt(zs->sock, ZMQ_FD, &zs->fd, &fdlen) < 0 ||
         epoll_ctl(z->epfd, EPOLL_CTL_ADD, zs->fd, &ev) < 0) {
         int e = errno;
-        zs->fd = zs->fd >= 0 && zs->sock ? zs->fd : -1;
-        if (zs->fd >= 0)
-            epoll_ctl(z->epfd, EPOLL_CTL_DEL, zs->fd, NULL);
-        zs->fd = -1;
+        zs->fd = -1;                 /* the epoll add is the last step: not in the set */
         s_sock_close(z, zs);
         errno = e;
         return NULL;

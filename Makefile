@@ -80,7 +80,8 @@ VERSION_H      := $(BUILD)/include/dtx/version.h
 # The SDK's installed headers: what programs that use libdtx may include.
 PUBLIC_HEADERS := common/include/dtx/types.h common/include/dtx/logging.h \
                   participant-sdk/include/dtx/dtx.h participant-sdk/include/dtx/barrier.h \
-                  participant-sdk/include/dtx/pgres.h $(VERSION_H)
+                  participant-sdk/include/dtx/pgres.h participant-sdk/include/dtx/zsvc.h \
+                  $(VERSION_H)
 # The samples (and the benchmark participant) are compiled against a copy
 # of exactly those, as a user's program is against the installed ones: an
 # include of an uninstalled header fails their build.

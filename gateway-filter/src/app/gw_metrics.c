@@ -16,6 +16,7 @@
 #include "app/gw_metrics.h"
 #include "app/gw_pools_view.h"
 #include "runtime/gw_runtime.h"
+#include "upstream/gw_zmq.h"
 
 /* ---------------- rendering ---------------- */
 
@@ -218,6 +219,17 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
     else
         o.failed = 1;
     free(pools);
+    dtx_gw_zmq_counters_t zc;       /* zmq pools (upstream/gw_zmq.h), every worker */
+    dtx_gw_zmq_counters(&zc);
+    s_put(&o, "# TYPE dtx_gw_zmq_requests_total counter\n"
+              "dtx_gw_zmq_requests_total %llu\n"
+              "# TYPE dtx_gw_zmq_replies_total counter\n"
+              "dtx_gw_zmq_replies_total %llu\n"
+              "# TYPE dtx_gw_zmq_replies_late_total counter\n"
+              "dtx_gw_zmq_replies_late_total %llu\n"
+              "# TYPE dtx_gw_zmq_replies_malformed_total counter\n"
+              "dtx_gw_zmq_replies_malformed_total %llu\n",
+          zc.requests, zc.replies, zc.late, zc.malformed);
     if (o.failed) {
         free(o.buf);
         return NULL;

@@ -40,7 +40,7 @@ typedef enum { DTX_GW_LB_ROUND_ROBIN, DTX_GW_LB_WEIGHTED, DTX_GW_LB_LEAST_INFLIG
                DTX_GW_LB_HASH } dtx_gw_lb_kind_t;
 
 typedef struct dtx_gw_target_cfg {
-    char         *url;      /* http://host:port[/base] */
+    char         *url;      /* http://host:port[/base] or zmq+tcp://host:port */
     int           weight;   /* >= 1 */
     dtx_gw_addr_t addr;     /* url split and resolved at load */
     char         *zone;     /* its zone, or NULL (gw_zone.h) */
@@ -100,6 +100,7 @@ typedef struct dtx_gw_pool_cfg {
     struct dtx_gw_discovery_cfg *discovery;
     int                 ndiscovery;
     int                 overprovision_pct; /* zones: Envoy's overprovisioning factor x 100 */
+    int                 zmq;               /* targets are zmq+tcp:// (gw_config_zmq.h) */
 } dtx_gw_pool_cfg_t;
 
 typedef enum { DTX_GW_RULE_RATE, DTX_GW_RULE_CONCURRENCY, DTX_GW_RULE_BREAKER,

@@ -23,6 +23,7 @@
 #include "config/gw_config_discovery.h"
 #include "config/gw_config_json.h"
 #include "config/gw_config_parse.h"
+#include "config/gw_config_zmq.h"
 #include "core/gw_path.h"
 
 /* ---------------- sections ---------------- */
@@ -93,7 +94,13 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
         if (ul > 0 && pl->targets[i].url[ul - 1] == '/')
             pl->targets[i].url[ul - 1] = '\0';
         char why[128];
-        if (dtx_gw_addr_parse(&pl->targets[i].addr, pl->targets[i].url, why, sizeof why) < 0) {
+        int zmq = dtx_gw_cfg_zmq_url(pl->targets[i].url);
+        if (i > 0 && zmq != pl->zmq)
+            return dtx_gw_cfg_fail(c, q, "mixes http:// and zmq+tcp:// targets (a pool is one or "
+                                   "the other)");
+        pl->zmq = zmq;
+        if ((zmq ? dtx_gw_cfg_zmq_target(&pl->targets[i].addr, pl->targets[i].url, why, sizeof why)
+                 : dtx_gw_addr_parse(&pl->targets[i].addr, pl->targets[i].url, why, sizeof why)) < 0) {
             char u[320];
             dtx_gw_cfg_child(u, sizeof u, q, "url");
             return dtx_gw_cfg_fail(c, u, "%s", why);
@@ -120,6 +127,9 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
             dtx_gw_cfg_int32(c, h, p, "healthy", 1, 100, 2, &pl->healthy_after) < 0 ||
             dtx_gw_cfg_int32(c, h, p, "unhealthy", 1, 100, 2, &pl->unhealthy_after) < 0)
             return DTX_ECONFIG;
+        if (pl->zmq)
+            return dtx_gw_cfg_fail(c, p, "active checks are HTTP: not for a pool of zmq+tcp:// "
+                                   "targets");
         if (pl->health_path[0] != '/') {
             dtx_gw_cfg_child(q, sizeof q, p, "path");
             return dtx_gw_cfg_fail(c, q, "must start with /");

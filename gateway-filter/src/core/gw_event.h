@@ -16,5 +16,6 @@ typedef struct dtx_gw_event_source {
 #define DTX_GW_EV_WAKE     2         /* the worker's wake-up (gw_wake.h) */
 #define DTX_GW_EV_UPSTREAM 3         /* an upstream connection (gw_upconn.h) */
 #define DTX_GW_EV_CLIENT   4         /* a client socket watched during a call */
+#define DTX_GW_EV_ZMQ      5         /* a zmq socket's ZMQ_FD (upstream/gw_zmq.h) */
 
 #endif

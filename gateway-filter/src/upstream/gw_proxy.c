@@ -37,6 +37,7 @@
 #include "upstream/gw_proxy.h"
 #include "upstream/gw_upcall.h"
 #include "upstream/gw_upreq.h"
+#include "upstream/gw_zmq.h"
 
 #define S_UP_OF(node) ((dtx_gw_upstream_t *)(void *)((char *)(node) - \
                                                      offsetof(dtx_gw_upstream_t, deadline)))
@@ -96,7 +97,7 @@ static int s_try_next(dtx_gw_upstream_t *up)
             req->upstream_error = DTX_GW_UPERR_IO;
             return DTX_EIO;
         }
-        if (dtx_gw_exchange_open(up) == 0)
+        if ((pool->cfg.zmq ? dtx_gw_zmq_open(up) : dtx_gw_exchange_open(up)) == 0)
             return 0;
         /* No connection at all: refused at once, or no socket. */
         dtx_gw_exchange_log(up, "upstream connect failed", strerror(errno));
@@ -141,6 +142,8 @@ void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
     *self_p = NULL;
     assert(self->calls == 0);
     dtx_gw_conns_destroy(&self->conns);  /* closes the kept connections */
+    dtx_gw_zmq_destroy(&self->zmq);
+    free(self->zslots);
     dtx_heap_free(&self->deadlines);
     free(self->rbuf);
     free(self);
@@ -149,6 +152,10 @@ void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
 void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *src,
                                uint32_t events)
 {
+    if (src->kind == DTX_GW_EV_ZMQ) {
+        dtx_gw_zmq_on_event(self, src);  /* fails or completes calls; never a next target */
+        return;
+    }
     if (src->kind == DTX_GW_EV_UPSTREAM) {
         dtx_gw_conn_t *c = (dtx_gw_conn_t *)src;
         dtx_gw_upstream_t *up = c->owner;  /* c may be freed by the exchange */
@@ -197,7 +204,8 @@ int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
     while ((first = dtx_heap_first(&self->deadlines)) && first->key <= now_us) {
         dtx_gw_upstream_t *up = S_UP_OF(first);
         dtx_gw_call_deadline_clear(up);
-        s_after_exchange(up, dtx_gw_exchange_on_deadline(up, now_us));
+        s_after_exchange(up, up->zslot ? dtx_gw_zmq_on_deadline(up, now_us)  /* a zmq attempt */
+                                       : dtx_gw_exchange_on_deadline(up, now_us));
     }
     while (self->waiting_head && self->waiting_head->started_us + S_WATCH_AFTER_US <= now_us)
         s_watch(self->waiting_head);
@@ -262,6 +270,10 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     }
     req->sent = 1;
     up->armed = !up->streaming;      /* a streamed call is armed by _write / _wait */
+    if (up->streaming && (plan->pool->cfg.zmq || (plan->backup && plan->backup->cfg.zmq))) {
+        up->zbuffer = 1;             /* a zmq message is whole: the call starts at _write_end */
+        return 0;
+    }
     if (s_try_next(up) < 0) {
         up->armed = 0;
         return DTX_EIO;
@@ -281,6 +293,13 @@ ssize_t dtx_gw_upstream_write(dtx_gw_upstream_t *self, const char *data, size_t 
     }
     if (self->done || self->headers_done)
         return (ssize_t)len;         /* answered already: the rest is not needed */
+    if (self->zbuffer) {
+        if (self->sbuf.len + len > DTX_GW_ZMQ_MAX_BODY || dtx_gw_buf_add(&self->sbuf, data, len) < 0) {
+            dtx_gw_call_fail(self, DTX_GW_UPERR_IO);
+            return DTX_EIO;
+        }
+        return (ssize_t)len;
+    }
     size_t pending = self->sbuf.len - (dtx_gw_call_body_sent(self) - self->sbase);
     if (pending >= S_STREAM_WINDOW) {
         self->want_write = 1;
@@ -308,6 +327,23 @@ int dtx_gw_upstream_write_end(dtx_gw_upstream_t *self)
     self->body_open = 0;
     if (self->done || self->headers_done)
         return 0;
+    if (self->zbuffer) {
+        /* The body is whole: the request owns it, and the call goes as
+         * one whose body was read whole (retries included). */
+        dtx_gw_req_t *req = self->req;
+        req->body = self->sbuf.data ? self->sbuf.data : calloc(1, 1);
+        req->body_len = self->sbuf.len;
+        req->body_streaming = 0;
+        self->sbuf = (dtx_gw_buf_t){ 0 };
+        self->streaming = 0;
+        if (!req->body || s_try_next(self) < 0) {
+            if (req->upstream_error == DTX_GW_UPERR_NONE)
+                req->upstream_error = DTX_GW_UPERR_IO;
+            dtx_gw_call_fail(self, req->upstream_error);
+            return DTX_EIO;
+        }
+        return 0;
+    }
     return dtx_gw_exchange_queue(self, self->chunked ? "0\r\n\r\n" : "", self->chunked ? 5 : 0);
 }
 

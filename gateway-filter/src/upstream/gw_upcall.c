@@ -152,12 +152,56 @@ void dtx_gw_call_fail(dtx_gw_upstream_t *up, int error)
 
 /* ---------------- the connection ---------------- */
 
-/* Lets go of the connection: kept for the next request when keep. */
+void dtx_gw_call_zwait_push(dtx_gw_upstream_t *up)
+{
+    dtx_gw_upstreams_t *l = up->loop;
+    if (up->zwaiting)
+        return;
+    up->zwaiting = 1;
+    up->zw_next = NULL;
+    up->zw_prev = l->zwait_tail;
+    if (l->zwait_tail)
+        l->zwait_tail->zw_next = up;
+    else
+        l->zwait_head = up;
+    l->zwait_tail = up;
+}
+
+void dtx_gw_call_zwait_remove(dtx_gw_upstream_t *up)
+{
+    dtx_gw_upstreams_t *l = up->loop;
+    if (!up->zwaiting)
+        return;
+    up->zwaiting = 0;
+    if (up->zw_prev)
+        up->zw_prev->zw_next = up->zw_next;
+    else
+        l->zwait_head = up->zw_next;
+    if (up->zw_next)
+        up->zw_next->zw_prev = up->zw_prev;
+    else
+        l->zwait_tail = up->zw_prev;
+    up->zw_prev = up->zw_next = NULL;
+}
+
+/* Lets go of the connection: kept for the next request when keep. A zmq
+ * attempt frees its slot (its id no longer matches) and its wait. */
 void dtx_gw_call_release(dtx_gw_upstream_t *up, int keep)
 {
     if (up->conn) {
         dtx_gw_conns_put(up->loop->conns, up->conn, keep, dtx_gw_now_us());
         up->conn = NULL;
+    }
+    if (up->zslot) {
+        dtx_gw_upstreams_t *l = up->loop;
+        dtx_gw_zslot_t *s = &l->zslots[up->zslot - 1];
+        s->up = NULL;
+        s->serial++;
+        s->next_free = l->zfree;
+        l->zfree = up->zslot;
+        up->zslot = 0;
+        up->zsock = NULL;
+        dtx_gw_call_zwait_remove(up);
     }
 }
 

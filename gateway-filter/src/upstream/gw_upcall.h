@@ -42,6 +42,14 @@ typedef struct dtx_gw_upstreams dtx_gw_upstreams_t;
 typedef struct dtx_gw_upstream dtx_gw_upstream_t;
 typedef void (*dtx_gw_upstream_ready_fn)(void *arg);
 
+/* A slot of the worker's zmq attempts (gw_zmq.h): the request id names
+ * the slot and its serial. */
+typedef struct dtx_gw_zslot {
+    dtx_gw_upstream_t *up;           /* NULL: free */
+    uint32_t           serial;       /* bumped when freed */
+    uint32_t           next_free;    /* 1 + index, 0: end */
+} dtx_gw_zslot_t;
+
 struct dtx_gw_upstreams {
     int                epfd;
     dtx_gw_conns_t    *conns;
@@ -51,6 +59,11 @@ struct dtx_gw_upstreams {
     dtx_gw_upstream_t *waiting_head, *waiting_tail; /* HEADERS, client not watched */
     dtx_gw_upstream_t *all;           /* every call not ended */
     int                calls;         /* how many */
+    /* zmq pools (gw_zmq.c) */
+    struct dtx_gw_zmq *zmq;           /* its sockets; NULL until the first zmq call */
+    dtx_gw_zslot_t    *zslots;
+    uint32_t           nzslots, zfree;
+    dtx_gw_upstream_t *zwait_head, *zwait_tail; /* attempts waiting to be sent */
 };
 
 struct dtx_gw_upstream {
@@ -112,6 +125,12 @@ struct dtx_gw_upstream {
     char              *body;         /* received, unread bytes at body + off */
     size_t             len, off, cap;
     int                paused;       /* not reading: S_PAUSE_AT unread */
+    /* a zmq attempt (gw_zmq.c) */
+    uint32_t           zslot;        /* 1 + its slot index; 0: none */
+    struct dtx_gw_zsock *zsock;      /* its socket */
+    int                zwaiting;     /* on the worker's send-wait list */
+    dtx_gw_upstream_t *zw_prev, *zw_next;
+    int                zbuffer;      /* a streamed body is gathered whole first */
 };
 
 /* ---- the call's bookkeeping (gw_upcall.c) ---- */
@@ -128,8 +147,12 @@ int  dtx_gw_call_deadline(dtx_gw_upstream_t *up, int64_t due_us);
 void dtx_gw_call_deadline_clear(dtx_gw_upstream_t *up);
 /* Stops watching the client socket (and leaves the waiting list). */
 void dtx_gw_call_unwatch(dtx_gw_upstream_t *up);
-/* Lets go of the connection: back to the cache when keep, else closed. */
+/* Lets go of the connection: back to the cache when keep, else closed;
+ * and of a zmq attempt's slot and wait (a later reply matches nothing). */
 void dtx_gw_call_release(dtx_gw_upstream_t *up, int keep);
+/* The worker's send-wait list of zmq attempts: join / leave it. */
+void dtx_gw_call_zwait_push(dtx_gw_upstream_t *up);
+void dtx_gw_call_zwait_remove(dtx_gw_upstream_t *up);
 /* Body bytes sent on this attempt. */
 size_t dtx_gw_call_body_sent(const dtx_gw_upstream_t *up);
 /* The worker's list of calls whose `ready` is due: leave it. */

@@ -122,6 +122,7 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
         dtx_gw_jwt_keyset_unref(&j->keys);
         dtx_gw_jwks_destroy(&j->jwks);
     }
+    dtx_gw_cluster_cfg_free(cfg->cluster);
     free(cfg->consumers);
     free(cfg->apikeys);
     free(cfg->jwts);

@@ -20,6 +20,7 @@
 #include "core/gw_stats.h"
 
 struct dtx_gw_txn_clients;
+struct dtx_gw_cluster;
 /* The generation holds routes and rules by pointer; the filters that
  * define them read the generation, so it names them without including
  * them (no circle between the three). */
@@ -34,6 +35,8 @@ typedef struct dtx_gw_shared {
     dtx_gw_dtxd_t              dtxd;        /* the dtxd_inflight reading */
     struct dtx_gw_txn_clients *txn;         /* dtx clients of the transaction filter */
     atomic_ullong              generations; /* generations built so far */
+    struct dtx_gw_cluster     *cluster;     /* cluster-wide limits (gw_cluster.h), or NULL;
+                                               owned by the app */
 } dtx_gw_shared_t;
 
 typedef struct dtx_gw_runtime {

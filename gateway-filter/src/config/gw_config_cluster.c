@@ -77,7 +77,7 @@ int dtx_gw_cfg_cluster(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *
         dtx_gw_cfg_int(c, o, path, "retry_ms", 10, 60000, 100, &k->retry_ms) < 0 ||
         dtx_gw_cfg_int(c, o, path, "sync_ms", 1, 1000, 5, &k->sync_ms) < 0 ||
         dtx_gw_cfg_int(c, o, path, "slice_ms", 1, 10000, 20, &k->slice_ms) < 0 ||
-        dtx_gw_cfg_int(c, o, path, "idle_ms", 10, 600000, 200, &k->idle_ms) < 0 ||
+        dtx_gw_cfg_int(c, o, path, "idle_ms", 10, 600000, 1000, &k->idle_ms) < 0 ||
         dtx_gw_cfg_int(c, o, path, "lease_ms", 100, 3600000, 2000, &k->lease_ms) < 0 ||
         dtx_gw_cfg_int(c, o, path, "heartbeat_ms", 10, 600000, 250, &k->heartbeat_ms) < 0 ||
         dtx_gw_cfg_str(c, o, path, "failure", 0, "fail_open", &failure) < 0) {

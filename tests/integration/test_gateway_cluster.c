@@ -1,0 +1,287 @@
+/*
+ * Cluster-wide limits (issue 19): real dtx-gateway processes sharing
+ * rules with scope "cluster" through a real redis-server that the suite
+ * starts on a unix socket in a private directory (no TCP port, no
+ * persistence) and stops after. Assertions are on counts, statuses and
+ * /metrics, with bounds computed from the time the test actually took.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "gw_util.h"
+#include "../harness/harness.h"
+#include "integ.h"
+
+static char s_dir[64];
+static char s_sock[128];
+static pid_t s_redis;
+static gw_proc_t s_up;
+
+static int s_redis_answers(void *arg)
+{
+    (void)arg;
+    struct timeval tv = { 0, 200000 };
+    redisContext *c = redisConnectUnixWithTimeout(s_sock, tv);
+    int ok = 0;
+    if (c && !c->err) {
+        redisReply *r = redisCommand(c, "PING");
+        ok = r && r->type == REDIS_REPLY_STATUS;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (c)
+        redisFree(c);
+    return ok;
+}
+
+static int s_redis_start(void)
+{
+    char conf[160];
+    snprintf(conf, sizeof conf, "%s/redis.conf", s_dir);
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\nsave \"\"\n"
+               "appendonly no\ndaemonize no\nlogfile \"\"\n", s_sock, s_dir);
+    fclose(f);
+    char *argv[] = { "redis-server", conf, NULL };
+    s_redis = h_spawn("redis", argv);
+    return s_redis > 0 && h_wait_until(s_redis_answers, NULL, 10000) == 0 ? 0 : -1;
+}
+
+static int s_init(void)
+{
+    snprintf(s_dir, sizeof s_dir, "/tmp/dtx-redis-XXXXXX");
+    if (!mkdtemp(s_dir))
+        return -1;
+    snprintf(s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
+    if (s_redis_start() < 0)
+        return -1;
+    return gw_upstream_start(&s_up, "cluster-up", NULL);
+}
+
+static int s_cleanup(void)
+{
+    if (s_redis > 0)
+        h_stop(s_redis, SIGTERM, 5000);
+    if (s_up.pid > 0)
+        h_stop(s_up.pid, SIGTERM, 5000);
+    char path[200];
+    snprintf(path, sizeof path, "%s/redis.conf", s_dir);
+    remove(path);
+    remove(s_sock);
+    rmdir(s_dir);
+    return 0;
+}
+
+/* A gateway whose one route has rule `rule` (JSON), sharing it through
+ * the suite's Redis under key prefix `prefix`. */
+static int s_gateway(gw_proc_t *gw, const char *logname, const char *prefix,
+                     const char *failure, const char *rule)
+{
+    return gw_gateway_start(gw, logname,
+        "{\"cluster\":{\"redis\":\"unix:%s\",\"key_prefix\":\"%s\",\"instance\":\"%s\","
+        "\"failure\":\"%s\",\"lease_ms\":1000,\"heartbeat_ms\":200,\"retry_ms\":100},"
+        "\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"],\"timeout_ms\":20000}],"
+        "\"rules\":[%s],"
+        "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\","
+        "\"rules\":[\"shared\"]}]}",
+        s_sock, prefix, logname, failure, s_up.port, rule);
+}
+
+static long s_status(const gw_proc_t *gw, const char *path)
+{
+    char url[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", gw->port, path);
+    gw_resp_t r;
+    gw_http(&r, "GET", url, NULL, NULL);
+    long st = r.status;
+    gw_resp_free(&r);
+    return st;
+}
+
+static double s_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Requests alternately to a and b for `secs`; admitted (200) out, the
+ * time taken returned. Every answer must be 200 or 429. */
+static double s_hammer(const gw_proc_t *a, const gw_proc_t *b, double secs, int *admitted,
+                       int *odd)
+{
+    double t0 = s_secs(), t;
+    *admitted = 0;
+    *odd = 0;
+    for (int i = 0; (t = s_secs()) - t0 < secs; i++) {
+        long st = s_status(i % 2 ? b : a, "/x");
+        *admitted += st == 200;
+        *odd += st != 200 && st != 429;
+    }
+    return t - t0;
+}
+
+#define RATE_RULE "{\"name\":\"shared\",\"type\":\"rate_limit\",\"algorithm\":\"token_bucket\"," \
+                  "\"rate\":20,\"burst\":10,\"key\":\"global\",\"scope\":\"cluster\"}"
+/* The bound of docs/gateway.md for 2 instances: capacity 10 + one slice
+ * (1 token at 20 r/s x 20 ms) in the shared bucket, plus a slice per
+ * instance in the pools; and one token of rounding. */
+#define RATE_SLACK (10 + 1 + 2 + 1)
+
+static void test_two_gateways_admit_the_limit_in_total(void)
+{
+    gw_proc_t a, b;
+    CU_ASSERT_FATAL(s_gateway(&a, "gw-cl-a", "t1:", "fail_open", RATE_RULE) == 0);
+    CU_ASSERT_FATAL(s_gateway(&b, "gw-cl-b", "t1:", "fail_open", RATE_RULE) == 0);
+    int admitted, odd;
+    double took = s_hammer(&a, &b, 2.5, &admitted, &odd);
+    double bound = 20 * took + RATE_SLACK;
+    printf("[admitted %d in %.2f s, bound %.0f] ", admitted, took, bound);
+    /* a limit per instance would admit about twice as many */
+    CU_ASSERT(admitted <= bound);
+    CU_ASSERT(admitted >= 20 * took * 0.6);
+    CU_ASSERT_EQUAL(odd, 0);
+    CU_ASSERT_EQUAL(gw_metric(&a, "dtx_gw_cluster_mode{mode=\"cluster\"}"), 1);
+    CU_ASSERT_EQUAL(gw_metric(&a, "dtx_gw_cluster_live_instances"), 2);
+    CU_ASSERT(gw_metric(&a, "dtx_gw_cluster_tokens_granted_total") > 0);
+    CU_ASSERT(gw_metric(&b, "dtx_gw_cluster_tokens_granted_total") > 0);
+    h_stop(a.pid, SIGTERM, 5000);
+    h_stop(b.pid, SIGTERM, 5000);
+}
+
+typedef struct {
+    const gw_proc_t *gw;
+    long status;
+} s_slow_t;
+
+static void *s_slow(void *arg)
+{
+    s_slow_t *s = arg;
+    s->status = s_status(s->gw, "/slow?delay_ms=15000");
+    return NULL;
+}
+
+typedef struct {
+    const gw_proc_t *gw;
+    const char *metric;
+    double want;
+} s_metric_wait_t;
+
+static int s_metric_is(void *arg)
+{
+    s_metric_wait_t *w = arg;
+    return gw_metric(w->gw, w->metric) == w->want;
+}
+
+static int s_gw_admits(void *arg)
+{
+    return s_status(arg, "/x") == 200;
+}
+
+static void test_leases_of_a_killed_gateway_come_back(void)
+{
+    const char *rule = "{\"name\":\"shared\",\"type\":\"concurrency\",\"max\":2,"
+                       "\"key\":\"global\",\"scope\":\"cluster\"}";
+    gw_proc_t a, b;
+    CU_ASSERT_FATAL(s_gateway(&a, "gw-cl-la", "t2:", "fail_open", rule) == 0);
+    CU_ASSERT_FATAL(s_gateway(&b, "gw-cl-lb", "t2:", "fail_open", rule) == 0);
+    /* a takes both slots with two slow calls (its pool fills within a
+     * sync period: retry until both are in) */
+    pthread_t t[2];
+    s_slow_t slow[2] = { { &a, 0 }, { &a, 0 } };
+    for (int i = 0; i < 2; i++) {
+        for (int k = 0; k < 100; k++) {
+            pthread_create(&t[i], NULL, s_slow, &slow[i]);
+            usleep(100000);
+            if (slow[i].status == 0)
+                break;   /* still in flight: it holds a slot */
+            pthread_join(t[i], NULL);
+            slow[i].status = 0;
+        }
+    }
+    CU_ASSERT_EQUAL(gw_metric(&a, "dtx_gw_cluster_mode{mode=\"cluster\"}"), 1);
+    /* b: refused while a holds them */
+    int refused = 0;
+    for (int i = 0; i < 5; i++) {
+        refused += s_status(&b, "/x") == 503;
+        usleep(100000);
+    }
+    if (refused != 5)
+        printf("[refused %d; a in_flight statuses %ld %ld] ", refused, slow[0].status,
+               slow[1].status);
+    CU_ASSERT_EQUAL(refused, 5);
+    /* a dies without giving back: its lease (1 s) runs out and b admits */
+    h_stop(a.pid, SIGKILL, 5000);
+    double t0 = s_secs();
+    CU_ASSERT(h_wait_until(s_gw_admits, &b, 10000) == 0);
+    printf("[b admitted %.2f s after a was killed] ", s_secs() - t0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    h_stop(b.pid, SIGTERM, 5000);
+}
+
+static void test_redis_killed_falls_back_and_recovers(void)
+{
+    gw_proc_t a, b;
+    CU_ASSERT_FATAL(s_gateway(&a, "gw-cl-open", "t3:", "fail_open", RATE_RULE) == 0);
+    CU_ASSERT_FATAL(s_gateway(&b, "gw-cl-closed", "t3:", "fail_closed", RATE_RULE) == 0);
+    int admitted, odd;
+    s_hammer(&a, &b, 0.5, &admitted, &odd);
+    s_metric_wait_t live = { &a, "dtx_gw_cluster_live_instances", 2 };
+    CU_ASSERT(h_wait_until(s_metric_is, &live, 5000) == 0);
+    /* Redis dies */
+    h_stop(s_redis, SIGKILL, 5000);
+    s_redis = 0;
+    s_metric_wait_t wa = { &a, "dtx_gw_cluster_mode{mode=\"fail_open\"}", 1 };
+    s_metric_wait_t wb = { &b, "dtx_gw_cluster_mode{mode=\"fail_closed\"}", 1 };
+    CU_ASSERT(h_wait_until(s_metric_is, &wa, 5000) == 0);
+    CU_ASSERT(h_wait_until(s_metric_is, &wb, 5000) == 0);
+    CU_ASSERT_EQUAL(gw_metric(&a, "dtx_gw_cluster_redis_up"), 0);
+    CU_ASSERT(gw_metric(&a, "dtx_gw_cluster_fallbacks_total") >= 1);
+    /* fail-open: the local share (20 / 2 live = 10 r/s, burst 5) admits
+     * some and refuses the rest; fail-closed refuses all */
+    int pa = 0, pb = 0;
+    double t0 = s_secs();
+    for (int i = 0; i < 40; i++) {
+        pa += s_status(&a, "/x") == 200;
+        pb += s_status(&b, "/x") == 200;
+    }
+    double took = s_secs() - t0;
+    printf("[fail-open admitted %d in %.2f s, fail-closed %d] ", pa, took, pb);
+    CU_ASSERT(pa >= 1 && pa <= 5 + 10 * took + 1);
+    CU_ASSERT_EQUAL(pb, 0);
+    /* Redis back (empty): both enforce cluster-wide again */
+    CU_ASSERT_FATAL(s_redis_start() == 0);
+    s_metric_wait_t ca = { &a, "dtx_gw_cluster_mode{mode=\"cluster\"}", 1 };
+    s_metric_wait_t cb = { &b, "dtx_gw_cluster_mode{mode=\"cluster\"}", 1 };
+    CU_ASSERT(h_wait_until(s_metric_is, &ca, 5000) == 0);
+    CU_ASSERT(h_wait_until(s_metric_is, &cb, 5000) == 0);
+    took = s_hammer(&a, &b, 1.5, &admitted, &odd);
+    printf("[after recovery admitted %d in %.2f s] ", admitted, took);
+    CU_ASSERT(admitted <= 20 * took + RATE_SLACK);
+    CU_ASSERT(admitted >= 1);
+    CU_ASSERT_EQUAL(odd, 0);
+    h_stop(a.pid, SIGTERM, 5000);
+    h_stop(b.pid, SIGTERM, 5000);
+}
+
+INTEG_SUITE(gateway_cluster)
+{
+    CU_pSuite s = CU_add_suite("gateway_cluster", s_init, s_cleanup);
+    CU_add_test(s, "two gateways admit the limit in total",
+                test_two_gateways_admit_the_limit_in_total);
+    CU_add_test(s, "leases of a killed gateway come back",
+                test_leases_of_a_killed_gateway_come_back);
+    CU_add_test(s, "Redis killed: fail-open/closed in /metrics, then enforced again",
+                test_redis_killed_falls_back_and_recovers);
+}

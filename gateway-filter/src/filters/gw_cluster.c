@@ -298,9 +298,10 @@ static void s_rate_call(dtx_gw_cluster_call_t *c, const dtx_gw_cq_rate_params_t 
     double iv = 1e6 / p->rate;
     c->arg[0] = (double)n;
     c->arg[1] = iv;
-    /* the shared bucket holds capacity + one slice: a slice taken at the
-     * end of a sync period must not find the bucket overflowed */
-    c->arg[2] = (double)(p->capacity + p->slice - 1) * iv;
+    /* the shared bucket holds capacity + headroom (5 slices, 100 ms of
+     * the rate by default): tokens that accrue while every instance's
+     * sync thread is late (a loaded machine) are not lost */
+    c->arg[2] = (double)(p->capacity + DTX_GW_CLUSTER_HEADROOM_SLICES * p->slice - 1) * iv;
 }
 
 typedef struct {

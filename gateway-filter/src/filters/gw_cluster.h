@@ -25,6 +25,10 @@
 #include "config/gw_config.h"
 #include "limits/gw_cluster_quota.h"
 
+/* The shared bucket of a rate rule holds its capacity plus this many
+ * slices (docs/gateway.md, "Accuracy"). */
+#define DTX_GW_CLUSTER_HEADROOM_SLICES 5
+
 /* Scripts the transport runs. */
 #define DTX_GW_CLUSTER_RATE 0   /* KEYS[1] bucket; n, interval_us, tau_us -> granted (or n < 0 given back) */
 #define DTX_GW_CLUSTER_CONC 1   /* KEYS[1] lease table; instance, want, max, lease_ms -> granted */

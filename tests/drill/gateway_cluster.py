@@ -131,7 +131,7 @@ def metrics(port):
 
 def run_wrk(ports, seconds, work, tag):
     """3 wrk (one per gateway), paced to FACTOR x LIMIT in total."""
-    per = FACTOR * LIMIT / N * 1.05
+    per = FACTOR * LIMIT / N * 1.1
     # a long pause per connection and many connections: the pace depends
     # little on the (loaded) machine's latency
     delay_ms = 50

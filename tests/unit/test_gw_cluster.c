@@ -4,6 +4,8 @@
  * runs the same algorithms as the Lua scripts, the fallback modes, and
  * the configuration's checks. */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "dtx/types.h"
 #include "config/gw_config_parse.h"
+#include "core/gw_clock.h"
 #include "filters/gw_cluster.h"
 #include "limits/gw_cluster_quota.h"
 #include "unit.h"
@@ -161,8 +164,10 @@ typedef struct {
 typedef struct {
     s_fkey_t keys[64];
     int nkeys;
-    int down;                   /* connect and exec fail */
+    atomic_int down;            /* connect and exec fail */
     int calls;
+    int real_clock;             /* TIME is dtx_gw_now_us(), not s_now */
+    pthread_mutex_t lock;       /* the threaded test: engines share it */
 } s_fake_t;
 
 typedef struct {
@@ -203,14 +208,16 @@ static int s_fconnect(void *ctx, char *err, size_t errlen)
     return 0;
 }
 
-static int s_fexec(void *ctx, dtx_gw_cluster_call_t *calls, int n, char *err, size_t errlen)
+static int s_fexec_locked(void *ctx, dtx_gw_cluster_call_t *calls, int n, char *err,
+                          size_t errlen)
 {
     s_fconn_t *c = ctx;
     if (c->redis->down || !c->connected) {
         snprintf(err, errlen, "connection reset");
         return DTX_EIO;
     }
-    int64_t now_ms = s_now / 1000;
+    int64_t now = c->redis->real_clock ? dtx_gw_now_us() : s_now;
+    int64_t now_ms = now / 1000;
     for (int i = 0; i < n; i++) {
         dtx_gw_cluster_call_t *cl = &calls[i];
         s_fkey_t *k = s_fkey(c->redis, cl->key);
@@ -218,10 +225,10 @@ static int s_fexec(void *ctx, dtx_gw_cluster_call_t *calls, int n, char *err, si
         cl->ok = 1;
         if (cl->script == DTX_GW_CLUSTER_RATE) {
             double nn = cl->arg[0], iv = cl->arg[1], tau = cl->arg[2];
-            double tat = k->tat < (double)s_now ? (double)s_now : k->tat;
+            double tat = k->tat < (double)now ? (double)now : k->tat;
             double got = nn;
             if (nn > 0) {
-                double avail = floor(((double)s_now + tau - tat) / iv) + 1;
+                double avail = floor(((double)now + tau - tat) / iv) + 1;
                 if (avail < 0)
                     avail = 0;
                 if (avail < nn)
@@ -229,8 +236,8 @@ static int s_fexec(void *ctx, dtx_gw_cluster_call_t *calls, int n, char *err, si
                 tat += got * iv;
             } else {
                 tat += nn * iv;
-                if (tat < (double)s_now)
-                    tat = (double)s_now;
+                if (tat < (double)now)
+                    tat = (double)now;
             }
             k->tat = tat;
             cl->result = (int64_t)got;
@@ -258,6 +265,17 @@ static int s_fexec(void *ctx, dtx_gw_cluster_call_t *calls, int n, char *err, si
         }
     }
     return 0;
+}
+
+static int s_fexec(void *ctx, dtx_gw_cluster_call_t *calls, int n, char *err, size_t errlen)
+{
+    s_fake_t *f = ((s_fconn_t *)ctx)->redis;
+    if (f->real_clock)
+        pthread_mutex_lock(&f->lock);
+    int rc = s_fexec_locked(ctx, calls, n, err, errlen);
+    if (f->real_clock)
+        pthread_mutex_unlock(&f->lock);
+    return rc;
 }
 
 static void s_fclose(void *ctx)
@@ -300,7 +318,7 @@ static dtx_gw_cluster_t *s_engine(s_fake_t *f, const char *instance, int fail_cl
     conn->redis = f;
     dtx_gw_cluster_transport_t tr = { conn, s_fconnect, s_fexec, s_fclose, s_fdestroy };
     dtx_gw_cluster_cfg_t c = s_ccfg(instance, fail_closed);
-    return dtx_gw_cluster_new(&c, &tr, s_clock);
+    return dtx_gw_cluster_new(&c, &tr, f->real_clock ? NULL : s_clock);
 }
 
 static dtx_gw_rule_cfg_t s_rate_rule(double rate)
@@ -481,6 +499,77 @@ static void test_a_dead_instances_slots_come_back(void)
     dtx_gw_cluster_destroy(&b);
 }
 
+
+/* The sync threads against worker threads (run under ThreadSanitizer by
+ * the tsan build of this suite): two engines with their threads started,
+ * four workers taking tokens and slots, Redis going away and back. */
+typedef struct {
+    dtx_gw_cluster_t *e;
+    const dtx_gw_rule_cfg_t *rate, *conc;
+    atomic_int *stop;
+    int admitted;
+} s_worker_t;
+
+static void *s_worker(void *arg)
+{
+    s_worker_t *w = arg;
+    int64_t retry;
+    while (!atomic_load(w->stop)) {
+        int64_t now = dtx_gw_now_us();
+        if (dtx_gw_cluster_rate(w->e, w->rate, "k", now, 0, &retry) == DTX_GW_RL_PASS &&
+            dtx_gw_cluster_rate(w->e, w->rate, "k", now, 1, &retry) == DTX_GW_RL_PASS)
+            w->admitted++;
+        void *slot = dtx_gw_cluster_conc_acquire(w->e, w->conc, "k", now);
+        dtx_gw_cluster_status_t st;
+        dtx_gw_cluster_status(w->e, &st);
+        dtx_gw_cluster_conc_release(w->e, slot);
+        dtx_gw_sleep_us(200);
+    }
+    return NULL;
+}
+
+static void test_sync_threads_and_workers_run_together(void)
+{
+    static s_fake_t f;
+    memset(&f, 0, sizeof f);
+    f.real_clock = 1;
+    pthread_mutex_init(&f.lock, NULL);
+    dtx_gw_cluster_t *a = s_engine(&f, "a", 0), *b = s_engine(&f, "b", 1);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT_FATAL(dtx_gw_cluster_start(a) == 0 && dtx_gw_cluster_start(b) == 0);
+    dtx_gw_rule_cfg_t rate = s_rate_rule(500), conc;
+    memset(&conc, 0, sizeof conc);
+    conc.name = (char *)"slots";
+    conc.kind = DTX_GW_RULE_CONCURRENCY;
+    conc.max = 3;
+    conc.cluster = 1;
+    atomic_int stop = 0;
+    s_worker_t w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (s_worker_t){ i % 2 ? b : a, &rate, &conc, &stop, 0 };
+        pthread_create(&t[i], NULL, s_worker, &w[i]);
+    }
+    dtx_gw_sleep_us(400000);
+    atomic_store(&f.down, 1);
+    dtx_gw_sleep_us(200000);
+    atomic_store(&f.down, 0);
+    dtx_gw_sleep_us(400000);
+    atomic_store(&stop, 1);
+    int admitted = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        admitted += w[i].admitted;
+    }
+    dtx_gw_cluster_status_t st;
+    dtx_gw_cluster_status(b, &st);
+    CU_ASSERT(admitted > 0);
+    CU_ASSERT(st.fallbacks >= 1);
+    dtx_gw_cluster_destroy(&a);
+    dtx_gw_cluster_destroy(&b);
+    pthread_mutex_destroy(&f.lock);
+}
+
 /* ---------------- configuration ---------------- */
 
 static char s_err[DTX_GW_ERR_SIZE];
@@ -561,5 +650,7 @@ UNIT_SUITE(gw_cluster)
     CU_add_test(s, "two instances share one rate", test_two_instances_share_one_rate);
     CU_add_test(s, "Redis gone: fall back, and come back", test_redis_gone_falls_back_and_comes_back);
     CU_add_test(s, "a dead instance's slots come back", test_a_dead_instances_slots_come_back);
+    CU_add_test(s, "sync threads and workers run together",
+                test_sync_threads_and_workers_run_together);
     CU_add_test(s, "config: cluster section and scope", test_config_cluster_section_and_scope);
 }

@@ -255,8 +255,7 @@ typedef struct dtx_gw_config {
 } dtx_gw_config_t;
 
 void dtx_gw_config_destroy(dtx_gw_config_t **self_p);
-/* Frees a "cluster" section (NULL: nothing), wiping its password. */
-void dtx_gw_cluster_cfg_free(dtx_gw_cluster_cfg_t *self);
+
 
 /* Index of the named pool / rule, or -1. */
 int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name);

@@ -15,22 +15,6 @@
 #include "dtx/types.h"
 #include "config/gw_config_json.h"
 
-void dtx_gw_cluster_cfg_free(dtx_gw_cluster_cfg_t *self)
-{
-    if (!self)
-        return;
-    free(self->redis);
-    free(self->username);
-    if (self->password) {
-        dtx_gw_token_wipe(self->password, strlen(self->password));
-        free(self->password);
-    }
-    free(self->key_prefix);
-    free(self->instance);
-    free(self->sig);
-    free(self);
-}
-
 /* "host:port" with a port 1..65535, or a socket path (absolute, or
  * "unix:" then a path). */
 static int s_redis_ok(const char *a)

@@ -168,7 +168,7 @@ typedef struct {
 static void *s_slow(void *arg)
 {
     s_slow_t *s = arg;
-    s->status = s_status(s->gw, "/slow?delay_ms=15000");
+    s->status = s_status(s->gw, "/slow?delay_ms=8000");
     return NULL;
 }
 
@@ -189,44 +189,50 @@ static int s_gw_admits(void *arg)
     return s_status(arg, "/x") == 200;
 }
 
+/* Starts a slow call through gw on thread t, again until one is in
+ * flight (a refusal answers at once). 0 when one is. */
+static int s_take_slow(pthread_t *t, s_slow_t *slow)
+{
+    for (int k = 0; k < 100; k++) {
+        slow->status = 0;
+        pthread_create(t, NULL, s_slow, slow);
+        usleep(100000);
+        if (slow->status == 0)
+            return 0;   /* still in flight: it holds a slot */
+        pthread_join(*t, NULL);
+    }
+    return -1;
+}
+
 static void test_leases_of_a_killed_gateway_come_back(void)
 {
-    const char *rule = "{\"name\":\"shared\",\"type\":\"concurrency\",\"max\":2,"
+    const char *rule = "{\"name\":\"shared\",\"type\":\"concurrency\",\"max\":3,"
                        "\"key\":\"global\",\"scope\":\"cluster\"}";
     gw_proc_t a, b;
     CU_ASSERT_FATAL(s_gateway(&a, "gw-cl-la", "t2:", "fail_open", rule) == 0);
     CU_ASSERT_FATAL(s_gateway(&b, "gw-cl-lb", "t2:", "fail_open", rule) == 0);
-    /* a takes both slots with two slow calls (its pool fills within a
-     * sync period: retry until both are in) */
-    pthread_t t[2];
-    s_slow_t slow[2] = { { &a, 0 }, { &a, 0 } };
-    for (int i = 0; i < 2; i++) {
-        for (int k = 0; k < 100; k++) {
-            pthread_create(&t[i], NULL, s_slow, &slow[i]);
-            usleep(100000);
-            if (slow[i].status == 0)
-                break;   /* still in flight: it holds a slot */
-            pthread_join(t[i], NULL);
-            slow[i].status = 0;
-        }
-    }
+    /* a holds two slots with slow calls, b one (once a, idle, has given
+     * back its spare slot); b's renewals keep the lease table alive, so
+     * only the expiry of a's own lease can give its slots back */
+    pthread_t t[3];
+    s_slow_t slow[3] = { { &a, 0 }, { &a, 0 }, { &b, 0 } };
+    CU_ASSERT_FATAL(s_take_slow(&t[0], &slow[0]) == 0);
+    CU_ASSERT_FATAL(s_take_slow(&t[1], &slow[1]) == 0);
+    CU_ASSERT_FATAL(s_take_slow(&t[2], &slow[2]) == 0);
     CU_ASSERT_EQUAL(gw_metric(&a, "dtx_gw_cluster_mode{mode=\"cluster\"}"), 1);
-    /* b: refused while a holds them */
+    /* b: refused while a holds the other two */
     int refused = 0;
     for (int i = 0; i < 5; i++) {
         refused += s_status(&b, "/x") == 503;
         usleep(100000);
     }
-    if (refused != 5)
-        printf("[refused %d; a in_flight statuses %ld %ld] ", refused, slow[0].status,
-               slow[1].status);
     CU_ASSERT_EQUAL(refused, 5);
     /* a dies without giving back: its lease (1 s) runs out and b admits */
     h_stop(a.pid, SIGKILL, 5000);
     double t0 = s_secs();
     CU_ASSERT(h_wait_until(s_gw_admits, &b, 10000) == 0);
     printf("[b admitted %.2f s after a was killed] ", s_secs() - t0);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
         pthread_join(t[i], NULL);
     h_stop(b.pid, SIGTERM, 5000);
 }

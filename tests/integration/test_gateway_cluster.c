@@ -89,7 +89,7 @@ static int s_gateway(gw_proc_t *gw, const char *logname, const char *prefix,
 {
     return gw_gateway_start(gw, logname,
         "{\"cluster\":{\"redis\":\"unix:%s\",\"key_prefix\":\"%s\",\"instance\":\"%s\","
-        "\"failure\":\"%s\",\"lease_ms\":1000,\"heartbeat_ms\":200,\"retry_ms\":100},"
+        "\"failure\":\"%s\",\"timeout_ms\":500,\"lease_ms\":1000,\"heartbeat_ms\":200,\"retry_ms\":100},"
         "\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"],\"timeout_ms\":20000}],"
         "\"rules\":[%s],"
         "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\","
@@ -156,6 +156,22 @@ static void test_two_gateways_admit_the_limit_in_total(void)
     CU_ASSERT_EQUAL(gw_metric(&a, "dtx_gw_cluster_live_instances"), 2);
     CU_ASSERT(gw_metric(&a, "dtx_gw_cluster_tokens_granted_total") > 0);
     CU_ASSERT(gw_metric(&b, "dtx_gw_cluster_tokens_granted_total") > 0);
+    /* Redis forgets the scripts (SCRIPT FLUSH, as after a restart): the
+     * next EVALSHA answers NOSCRIPT, the gateway loads them again and
+     * goes on, with no error and no fallback */
+    double errors = gw_metric(&a, "dtx_gw_cluster_redis_errors_total");
+    double granted = gw_metric(&a, "dtx_gw_cluster_tokens_granted_total");
+    struct timeval tv = { 1, 0 };
+    redisContext *c = redisConnectUnixWithTimeout(s_sock, tv);
+    CU_ASSERT_FATAL(c && !c->err);
+    redisReply *rep = redisCommand(c, "SCRIPT FLUSH");
+    CU_ASSERT(rep && rep->type == REDIS_REPLY_STATUS);
+    freeReplyObject(rep);
+    s_hammer(&a, &b, 1.0, &admitted, &odd);
+    redisFree(c);
+    CU_ASSERT(gw_metric(&a, "dtx_gw_cluster_tokens_granted_total") > granted);
+    CU_ASSERT_EQUAL(gw_metric(&a, "dtx_gw_cluster_redis_errors_total"), errors);
+    CU_ASSERT_EQUAL(gw_metric(&a, "dtx_gw_cluster_fallbacks_total"), 0);
     h_stop(a.pid, SIGTERM, 5000);
     h_stop(b.pid, SIGTERM, 5000);
 }

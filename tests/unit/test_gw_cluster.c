@@ -13,6 +13,7 @@
 #include <CUnit/CUnit.h>
 
 #include "dtx/types.h"
+#include "config/gw_config_admin.h"
 #include "config/gw_config_parse.h"
 #include "core/gw_clock.h"
 #include "filters/gw_cluster.h"
@@ -597,7 +598,7 @@ static void test_config_cluster_section_and_scope(void)
     CU_ASSERT(c->rules[0].cluster);
     CU_ASSERT_STRING_EQUAL(c->cluster->redis, "127.0.0.1:6379");
     CU_ASSERT(c->cluster->fail_closed);
-    CU_ASSERT_EQUAL(c->cluster->timeout_ms, 100);
+    CU_ASSERT_EQUAL(c->cluster->timeout_ms, 250);
     CU_ASSERT_EQUAL(c->cluster->slice_ms, 20);
     CU_ASSERT_EQUAL(c->cluster->lease_ms, 2000);
     CU_ASSERT_STRING_EQUAL(c->cluster->key_prefix, "dtxgw:");
@@ -607,6 +608,21 @@ static void test_config_cluster_section_and_scope(void)
                 rate);
     CU_ASSERT_FATAL(c != NULL);
     CU_ASSERT_STRING_EQUAL(c->cluster->instance, "gw-1");
+    /* the section is bound at start: a reload that changes, adds or
+     * drops it is refused, naming it; the same section passes */
+    dtx_gw_config_t *same = s_parse("{\"redis\":\"unix:/run/r.sock\",\"password\":\"s3cret\","
+                                    "\"instance\":\"gw-1\"},", rate);
+    dtx_gw_config_t *other = s_parse("{\"redis\":\"unix:/run/r2.sock\",\"instance\":\"gw-1\"},",
+                                     rate);
+    dtx_gw_config_t *none = s_parse(NULL, "{\"name\":\"x\",\"type\":\"concurrency\",\"max\":5}");
+    CU_ASSERT_FATAL(same && other && none);
+    CU_ASSERT(dtx_gw_config_restart_field(c, same) == NULL);
+    CU_ASSERT_STRING_EQUAL(dtx_gw_config_restart_field(c, other), "cluster");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_config_restart_field(c, none), "cluster");
+    CU_ASSERT_STRING_EQUAL(dtx_gw_config_restart_field(none, c), "cluster");
+    dtx_gw_config_destroy(&same);
+    dtx_gw_config_destroy(&other);
+    dtx_gw_config_destroy(&none);
     dtx_gw_config_destroy(&c);
     /* bad input: a clear error naming the field */
     struct { const char *cluster, *rule, *err; } bad[] = {

@@ -57,7 +57,7 @@ int dtx_gw_cfg_cluster(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *
         dtx_gw_cfg_str(c, o, path, "key_prefix", 0, "dtxgw:", &k->key_prefix) < 0 ||
         dtx_gw_cfg_str(c, o, path, "instance", 0, NULL, &k->instance) < 0 ||
         dtx_gw_cfg_int(c, o, path, "connect_timeout_ms", 1, 60000, 200, &k->connect_timeout_ms) < 0 ||
-        dtx_gw_cfg_int(c, o, path, "timeout_ms", 1, 60000, 100, &k->timeout_ms) < 0 ||
+        dtx_gw_cfg_int(c, o, path, "timeout_ms", 1, 60000, 250, &k->timeout_ms) < 0 ||
         dtx_gw_cfg_int(c, o, path, "retry_ms", 10, 60000, 100, &k->retry_ms) < 0 ||
         dtx_gw_cfg_int(c, o, path, "sync_ms", 1, 1000, 5, &k->sync_ms) < 0 ||
         dtx_gw_cfg_int(c, o, path, "slice_ms", 1, 10000, 20, &k->slice_ms) < 0 ||

@@ -84,17 +84,23 @@ static int s_cleanup(void)
 
 /* A gateway whose one route has rule `rule` (JSON), sharing it through
  * the suite's Redis under key prefix `prefix`. */
-static int s_gateway(gw_proc_t *gw, const char *logname, const char *prefix,
-                     const char *failure, const char *rule)
+static int s_gateway_x(gw_proc_t *gw, const char *logname, const char *prefix,
+                       const char *failure, const char *rule, const char *extra)
 {
     return gw_gateway_start(gw, logname,
-        "{\"cluster\":{\"redis\":\"unix:%s\",\"key_prefix\":\"%s\",\"instance\":\"%s\","
+        "{\"cluster\":{%s\"redis\":\"unix:%s\",\"key_prefix\":\"%s\",\"instance\":\"%s\","
         "\"failure\":\"%s\",\"timeout_ms\":500,\"lease_ms\":1000,\"heartbeat_ms\":200,\"retry_ms\":100},"
         "\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"],\"timeout_ms\":20000}],"
         "\"rules\":[%s],"
         "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\","
         "\"rules\":[\"shared\"]}]}",
-        s_sock, prefix, logname, failure, s_up.port, rule);
+        extra, s_sock, prefix, logname, failure, s_up.port, rule);
+}
+
+static int s_gateway(gw_proc_t *gw, const char *logname, const char *prefix,
+                     const char *failure, const char *rule)
+{
+    return s_gateway_x(gw, logname, prefix, failure, rule, "");
 }
 
 static long s_status(const gw_proc_t *gw, const char *path)
@@ -298,6 +304,62 @@ static void test_redis_killed_falls_back_and_recovers(void)
     h_stop(b.pid, SIGTERM, 5000);
 }
 
+
+typedef struct {
+    const char *logname, *needle;
+} s_log_wait_t;
+
+static int s_log_has(void *arg)
+{
+    s_log_wait_t *w = arg;
+    char name[128], path[1024], line[2048];
+    snprintf(name, sizeof name, "%s.log", w->logname);
+    if (h_scratch_path(name, path, sizeof path) < 0)
+        return 0;
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, w->needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void test_redis_password_right_and_wrong(void)
+{
+    struct timeval tv = { 1, 0 };
+    redisContext *c = redisConnectUnixWithTimeout(s_sock, tv);
+    CU_ASSERT_FATAL(c && !c->err);
+    redisReply *rep = redisCommand(c, "CONFIG SET requirepass %s", "pw-19-8c1f");
+    CU_ASSERT(rep && rep->type == REDIS_REPLY_STATUS);
+    freeReplyObject(rep);
+    gw_proc_t good, bad;
+    CU_ASSERT_FATAL(s_gateway_x(&good, "gw-cl-pw", "t4:", "fail_open", RATE_RULE,
+                                "\"password\":\"pw-19-8c1f\",") == 0);
+    CU_ASSERT_FATAL(s_gateway_x(&bad, "gw-cl-badpw", "t4:", "fail_open", RATE_RULE,
+                                "\"password\":\"not-the-one\",") == 0);
+    s_metric_wait_t g = { &good, "dtx_gw_cluster_mode{mode=\"cluster\"}", 1 };
+    s_metric_wait_t b = { &bad, "dtx_gw_cluster_mode{mode=\"fail_open\"}", 1 };
+    CU_ASSERT(h_wait_until(s_metric_is, &g, 5000) == 0);
+    CU_ASSERT(h_wait_until(s_metric_is, &b, 5000) == 0);
+    /* never reached Redis: counts itself alone (its share is the whole limit) */
+    CU_ASSERT_EQUAL(gw_metric(&bad, "dtx_gw_cluster_live_instances"), 1);
+    s_log_wait_t w = { "gw-cl-badpw", "auth refused" };
+    CU_ASSERT(h_wait_until(s_log_has, &w, 5000) == 0);
+    s_log_wait_t secret = { "gw-cl-badpw", "not-the-one" };
+    CU_ASSERT(!s_log_has(&secret));  /* never the password */
+    /* (the first request is refused: the pool fills on demand) */
+    CU_ASSERT(h_wait_until(s_gw_admits, &good, 5000) == 0);
+    h_stop(good.pid, SIGTERM, 5000);
+    h_stop(bad.pid, SIGTERM, 5000);
+    rep = redisCommand(c, "AUTH %s", "pw-19-8c1f");
+    freeReplyObject(rep);
+    rep = redisCommand(c, "CONFIG SET requirepass %s", "");
+    CU_ASSERT(rep && rep->type == REDIS_REPLY_STATUS);
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
 INTEG_SUITE(gateway_cluster)
 {
     CU_pSuite s = CU_add_suite("gateway_cluster", s_init, s_cleanup);
@@ -305,6 +367,8 @@ INTEG_SUITE(gateway_cluster)
                 test_two_gateways_admit_the_limit_in_total);
     CU_add_test(s, "leases of a killed gateway come back",
                 test_leases_of_a_killed_gateway_come_back);
+    CU_add_test(s, "Redis password: right one enforces, wrong one falls back and says so",
+                test_redis_password_right_and_wrong);
     CU_add_test(s, "Redis killed: fail-open/closed in /metrics, then enforced again",
                 test_redis_killed_falls_back_and_recovers);
 }

@@ -30,16 +30,21 @@ static void test_rate_slice_is_taken_spent_and_refilled(void)
     dtx_gw_cq_rate_params_t p;
     dtx_gw_cq_rate_params_set(&p, 1000, 1, 20, 200);
     CU_ASSERT_EQUAL(p.slice, 20);
+    CU_ASSERT_EQUAL(dtx_gw_cq_rate_debt(&p, 3), 1);
     dtx_gw_cq_rate_t s = { 0 };
     int64_t retry, now = 10 * SEC;
-    /* no pool: refused at once (never waits), the demand is noted */
+    /* no pool: the first request borrows (debt 1), the next is refused at
+     * once (never waits); the demand is noted */
+    CU_ASSERT_EQUAL(dtx_gw_cq_rate_take(&p, &s, DTX_GW_CQ_CLUSTER, 1, now, 1, &retry),
+                    DTX_GW_RL_PASS);
+    CU_ASSERT_EQUAL(s.pool, -1);
     CU_ASSERT_EQUAL(dtx_gw_cq_rate_take(&p, &s, DTX_GW_CQ_CLUSTER, 1, now, 1, &retry),
                     DTX_GW_RL_REJECT);
     CU_ASSERT(retry > 0);
     int64_t n = dtx_gw_cq_rate_plan(&p, &s, now);
-    CU_ASSERT_EQUAL(n, 20);
+    CU_ASSERT_EQUAL(n, 21);                                  /* a slice and the debt */
     CU_ASSERT_EQUAL(dtx_gw_cq_rate_plan(&p, &s, now), 0);  /* one request out at a time */
-    dtx_gw_cq_rate_apply(&s, n, 1, 20);
+    dtx_gw_cq_rate_apply(&s, n, 1, 21);
     CU_ASSERT_EQUAL(s.pool, 20);
     /* a check takes nothing, a take takes one */
     CU_ASSERT_EQUAL(dtx_gw_cq_rate_take(&p, &s, DTX_GW_CQ_CLUSTER, 1, now, 0, &retry),
@@ -55,31 +60,36 @@ static void test_rate_slice_is_taken_spent_and_refilled(void)
     CU_ASSERT_EQUAL(n, 10);
     dtx_gw_cq_rate_apply(&s, n, 1, 4);                      /* Redis had only 4 */
     CU_ASSERT_EQUAL(s.pool, 14);
-    CU_ASSERT_EQUAL(s.granted, 24);
+    CU_ASSERT_EQUAL(s.granted, 25);
 }
 
-static void test_rate_unused_pool_is_given_back(void)
+static void test_rate_unused_pool_is_given_back_and_debt_paid(void)
 {
     dtx_gw_cq_rate_params_t p;
     dtx_gw_cq_rate_params_set(&p, 100, 1, 100, 200);
     dtx_gw_cq_rate_t s = { 0 };
     int64_t retry, now = SEC;
-    dtx_gw_cq_rate_take(&p, &s, DTX_GW_CQ_CLUSTER, 1, now, 1, &retry);
-    dtx_gw_cq_rate_apply(&s, dtx_gw_cq_rate_plan(&p, &s, now), 1, 10);
-    CU_ASSERT_EQUAL(s.pool, 10);
+    s.pool = 10;
+    s.last_use_us = now;
     CU_ASSERT_EQUAL(dtx_gw_cq_rate_plan(&p, &s, now + 199 * MS), 0);  /* still in demand */
     int64_t n = dtx_gw_cq_rate_plan(&p, &s, now + 201 * MS);
     CU_ASSERT_EQUAL(n, -10);
     CU_ASSERT_EQUAL(s.pool, 0);  /* out of the pool before the answer: never spent twice */
-    CU_ASSERT_EQUAL(dtx_gw_cq_rate_take(&p, &s, DTX_GW_CQ_CLUSTER, 1, now + 202 * MS, 1, &retry),
-                    DTX_GW_RL_REJECT);
     dtx_gw_cq_rate_apply(&s, n, 0, 0);  /* Redis did not answer: the tokens stay here */
     CU_ASSERT_EQUAL(s.pool, 10);
-    s.last_use_us = now;
     n = dtx_gw_cq_rate_plan(&p, &s, now + 500 * MS);
     dtx_gw_cq_rate_apply(&s, n, 1, -10);
     CU_ASSERT_EQUAL(s.pool, 0);
     CU_ASSERT_EQUAL(s.returned, 10);
+    /* a quiet key: one request borrows; idle, the debt is still paid */
+    CU_ASSERT_EQUAL(dtx_gw_cq_rate_take(&p, &s, DTX_GW_CQ_CLUSTER, 1, 5 * SEC, 1, &retry),
+                    DTX_GW_RL_PASS);
+    CU_ASSERT_EQUAL(s.pool, -1);
+    n = dtx_gw_cq_rate_plan(&p, &s, 9 * SEC);
+    CU_ASSERT_EQUAL(n, 1);
+    dtx_gw_cq_rate_apply(&s, n, 1, 1);
+    CU_ASSERT_EQUAL(s.pool, 0);
+    CU_ASSERT_EQUAL(dtx_gw_cq_rate_plan(&p, &s, 10 * SEC), 0);
 }
 
 static void test_fallback_modes_use_the_local_share_or_refuse(void)
@@ -370,8 +380,8 @@ static void test_two_instances_share_one_rate(void)
     /* 5x the limit for 10 virtual seconds, split over two instances */
     int admitted = s_drive(a, b, &r, 5, 10000);
     /* the bound of docs/gateway.md: capacity + 5 slices of headroom +
-     * N x slice = 1 + 100 + 40 */
-    CU_ASSERT(admitted >= 10000 - 141 && admitted <= 10000 + 141);
+     * N x (slice + debt) = 1 + 100 + 42 */
+    CU_ASSERT(admitted >= 10000 - 143 && admitted <= 10000 + 143);
     printf("[admitted %d of limit 10000, %d Redis calls] ", admitted, f.calls);
     /* slices, not a round trip per request: at most one call per key and
      * sync period (5 ms) per instance, plus heartbeats, whatever the load
@@ -382,6 +392,40 @@ static void test_two_instances_share_one_rate(void)
     CU_ASSERT_EQUAL(st.mode, DTX_GW_CQ_CLUSTER);
     CU_ASSERT_EQUAL(st.live, 2);
     CU_ASSERT(st.redis_up);
+    dtx_gw_cluster_destroy(&a);
+    dtx_gw_cluster_destroy(&b);
+}
+
+
+static void test_a_quiet_key_is_admitted_and_charged(void)
+{
+    static s_fake_t f;
+    memset(&f, 0, sizeof f);
+    s_now = 1500 * SEC;
+    dtx_gw_cluster_t *a = s_engine(&f, "a", 0), *b = s_engine(&f, "b", 0);
+    CU_ASSERT_FATAL(a && b);
+    dtx_gw_rule_cfg_t r = s_rate_rule(10);
+    int64_t retry;
+    int admitted = 0;
+    /* one request every 2 s, alternating: each comes after its instance
+     * gave its pool back (idle_ms 200), and is admitted all the same */
+    for (int i = 0; i < 10; i++) {
+        dtx_gw_cluster_t *e = i % 2 ? b : a;
+        admitted += dtx_gw_cluster_rate(e, &r, "quiet", s_now, 0, &retry) == DTX_GW_RL_PASS &&
+                    dtx_gw_cluster_rate(e, &r, "quiet", s_now, 1, &retry) == DTX_GW_RL_PASS;
+        for (int k = 0; k < 400; k++) {
+            s_now += 5 * MS;
+            dtx_gw_cluster_step(a, s_now);
+            dtx_gw_cluster_step(b, s_now);
+        }
+    }
+    CU_ASSERT_EQUAL(admitted, 10);
+    /* each loan was charged to the shared bucket (and the rest given back) */
+    dtx_gw_cluster_status_t sa, sb;
+    dtx_gw_cluster_status(a, &sa);
+    dtx_gw_cluster_status(b, &sb);
+    CU_ASSERT_EQUAL((sa.tokens_granted - sa.tokens_returned) +
+                    (sb.tokens_granted - sb.tokens_returned), 10);
     dtx_gw_cluster_destroy(&a);
     dtx_gw_cluster_destroy(&b);
 }
@@ -431,7 +475,7 @@ static void test_redis_gone_falls_back_and_comes_back(void)
     CU_ASSERT_EQUAL(sb.mode, DTX_GW_CQ_CLUSTER);
     CU_ASSERT(sa.redis_up);
     int admitted = s_drive(a, b, &r, 5, 2000);
-    CU_ASSERT(admitted >= 2000 - 141 && admitted <= 2000 + 141);
+    CU_ASSERT(admitted >= 2000 - 143 && admitted <= 2000 + 143);
     char *m = dtx_gw_cluster_metrics(a);
     CU_ASSERT(m && strstr(m, "dtx_gw_cluster_mode{mode=\"cluster\"} 1\n") != NULL);
     CU_ASSERT(m && strstr(m, "dtx_gw_cluster_fallbacks_total 1\n") != NULL);
@@ -658,12 +702,14 @@ UNIT_SUITE(gw_cluster)
     CU_pSuite s = CU_add_suite("gw_cluster", NULL, NULL);
     CU_add_test(s, "rate slice is taken, spent and refilled",
                 test_rate_slice_is_taken_spent_and_refilled);
-    CU_add_test(s, "rate: unused pool is given back", test_rate_unused_pool_is_given_back);
+    CU_add_test(s, "rate: unused pool is given back, debt paid",
+                test_rate_unused_pool_is_given_back_and_debt_paid);
     CU_add_test(s, "fallback modes use the local share or refuse",
                 test_fallback_modes_use_the_local_share_or_refuse);
     CU_add_test(s, "lease grows, renews, expires and shrinks",
                 test_lease_grows_renews_expires_and_shrinks);
     CU_add_test(s, "two instances share one rate", test_two_instances_share_one_rate);
+    CU_add_test(s, "a quiet key is admitted and charged", test_a_quiet_key_is_admitted_and_charged);
     CU_add_test(s, "Redis gone: fall back, and come back", test_redis_gone_falls_back_and_comes_back);
     CU_add_test(s, "a dead instance's slots come back", test_a_dead_instances_slots_come_back);
     CU_add_test(s, "sync threads and workers run together",

@@ -318,7 +318,9 @@ static void s_plan_one(const char *key, void *state, void *arg)
     if (e->kind == 0) {
         int64_t n;
         if (pc->final) {
-            n = e->rate.asking ? 0 : -e->rate.pool;
+            /* give the pool back (a debt is left: Redis's bucket was
+             * not charged for it, the cost of the loan) */
+            n = e->rate.asking || e->rate.pool <= 0 ? 0 : -e->rate.pool;
             if (n)
                 e->rate.pool = 0, e->rate.asking = 1;
         } else {

@@ -33,6 +33,12 @@ void dtx_gw_cq_rate_params_set(dtx_gw_cq_rate_params_t *p, double rate_per_s,
     p->idle_us = idle_ms * 1000;
 }
 
+int64_t dtx_gw_cq_rate_debt(const dtx_gw_cq_rate_params_t *p, int live)
+{
+    int64_t d = p->capacity / (live < 1 ? 1 : live);
+    return d < 1 ? 1 : d;
+}
+
 int dtx_gw_cq_rate_take(const dtx_gw_cq_rate_params_t *p, dtx_gw_cq_rate_t *s, int mode,
                         int live, int64_t now_us, int account, int64_t *retry_us)
 {
@@ -53,7 +59,10 @@ int dtx_gw_cq_rate_take(const dtx_gw_cq_rate_params_t *p, dtx_gw_cq_rate_t *s, i
         return dtx_gw_token_take(&tp, &copy, now_us, retry_us);
     }
     s->last_use_us = now_us;
-    if (s->pool > 0) {
+    /* an empty pool lends up to `debt` tokens, paid from the next grant:
+     * a key that sees one request now and then is not refused for want of
+     * a slice it could not have asked for in advance */
+    if (s->pool > -dtx_gw_cq_rate_debt(p, live)) {
         if (account)
             s->pool--;
         return DTX_GW_RL_PASS;
@@ -71,7 +80,9 @@ int64_t dtx_gw_cq_rate_plan(const dtx_gw_cq_rate_params_t *p, dtx_gw_cq_rate_t *
     int demand = s->last_use_us && now_us - s->last_use_us < p->idle_us;
     int64_t n = 0;
     if (demand && s->pool <= p->slice / 2)
-        n = p->slice - s->pool;
+        n = p->slice - s->pool;        /* a slice, and the debt */
+    else if (!demand && s->pool < 0)
+        n = -s->pool;                  /* idle: pay the debt only */
     else if (!demand && s->pool > 0) {
         n = -s->pool;
         s->pool = 0;
@@ -108,6 +119,7 @@ void dtx_gw_cq_conc_params_set(dtx_gw_cq_conc_params_t *p, int max, int live,
         p->spare = 1;
     p->lease_us = lease_ms * 1000;
     p->idle_us = idle_ms * 1000;
+    p->keep_us = 60 * p->idle_us;
 }
 
 int dtx_gw_cq_conc_held(const dtx_gw_cq_conc_params_t *p, const dtx_gw_cq_conc_t *s,
@@ -143,7 +155,10 @@ int dtx_gw_cq_conc_plan(const dtx_gw_cq_conc_params_t *p, dtx_gw_cq_conc_t *s, i
     if (s->asking)
         return -1;
     int demand = s->last_use_us && now_us - s->last_use_us < p->idle_us;
-    int want = s->in_flight + (demand ? p->spare : 0);
+    /* spare slots stay leased for keep_us after the last request, so a
+     * quiet key's next request finds one */
+    int keep = s->last_use_us && now_us - s->last_use_us < p->keep_us;
+    int want = s->in_flight + (keep ? p->spare : 0);
     if (want > p->max)
         want = p->max;
     int held = dtx_gw_cq_conc_held(p, s, now_us);

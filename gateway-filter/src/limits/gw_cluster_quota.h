@@ -6,21 +6,24 @@
  * The shared truth lives in Redis (filters/gw_cluster.c runs the Lua
  * scripts); a request never waits for it. Each instance holds:
  *  - rate: a pool of tokens taken from the shared GCRA bucket in slices of
- *    `slice` tokens. A request takes one from the pool (no round trip);
+ *    `slice` tokens. A request takes one from the pool (no round trip),
+ *    or borrows one while the debt is under max(1, capacity / live);
  *    the sync thread asks for more when the pool is at or under half a
  *    slice and there was demand, and gives the pool back when no request
  *    came for idle_us.
  *  - concurrency: `held` slots leased from the shared table (each lease
  *    expires after lease_us unless renewed, so a dead instance's slots
  *    come back). A request takes a slot while in_flight < held; the sync
- *    thread keeps held at in_flight + spare while there is demand,
- *    renews the lease every lease_us / 3, and shrinks it when idle.
+ *    thread keeps held at in_flight + spare while the key saw a request
+ *    in the last keep_us, renews the lease every lease_us / 3, and
+ *    shrinks it to in_flight after that.
  *
  * Invariants:
- *  - a token or slot is used here only after Redis granted it: while Redis
- *    answers, the cluster admits at most what the shared bucket / table
- *    allows, plus the tokens already in pools (<= N x slice, see
- *    docs/gateway.md "Accuracy");
+ *  - a slot is used here only after Redis granted it; a token too, but for
+ *    at most `debt` borrowed ones, which the next grants pay back: while
+ *    Redis answers, the cluster admits at most what the shared bucket
+ *    allows, plus the tokens in pools and the debts (<= N x (slice +
+ *    debt), see docs/gateway.md "Accuracy");
  *  - plan() marks the state `asking` and apply() clears it: one request
  *    to Redis per key at a time; tokens given back leave the pool at
  *    plan() time, so the hot path never spends a token in transit.
@@ -57,7 +60,7 @@ typedef struct dtx_gw_cq_rate_params {
 } dtx_gw_cq_rate_params_t;
 
 typedef struct dtx_gw_cq_rate {
-    int64_t pool;          /* tokens held here */
+    int64_t pool;          /* tokens held here; < 0: tokens lent (debt) */
     int     asking;        /* a request to Redis is out */
     int64_t last_use_us;   /* last request (the demand signal); 0: none */
     dtx_gw_token_state_t local; /* the fail-open bucket */
@@ -69,8 +72,14 @@ typedef struct dtx_gw_cq_rate {
 void dtx_gw_cq_rate_params_set(dtx_gw_cq_rate_params_t *p, double rate_per_s,
                                int64_t capacity, int64_t slice_ms, int64_t idle_ms);
 
+/* The most an empty pool lends (pool goes down to -debt, paid from the
+ * next grants): max(1, capacity / live). */
+int64_t dtx_gw_cq_rate_debt(const dtx_gw_cq_rate_params_t *p, int live);
+
 /* The hot path. PASS or REJECT (*retry_us: a hint for Retry-After).
- * account 0 only checks (nothing is taken). live >= 1. */
+ * In CLUSTER mode a request takes a token from the pool, or borrows one
+ * while the pool is above -debt. account 0 only checks (nothing is
+ * taken). live >= 1. */
 int dtx_gw_cq_rate_take(const dtx_gw_cq_rate_params_t *p, dtx_gw_cq_rate_t *s, int mode,
                         int live, int64_t now_us, int account, int64_t *retry_us);
 
@@ -88,7 +97,8 @@ typedef struct dtx_gw_cq_conc_params {
     int     max;        /* cluster-wide slots */
     int     spare;      /* slots held beyond in_flight while there is demand */
     int64_t lease_us;   /* a lease not renewed expires after this */
-    int64_t idle_us;    /* spare slots are given back after this without demand */
+    int64_t idle_us;    /* after this without requests, no more than spare is kept */
+    int64_t keep_us;    /* spare slots are given back after this (60 x idle) */
 } dtx_gw_cq_conc_params_t;
 
 typedef struct dtx_gw_cq_conc {

@@ -13,9 +13,11 @@
 
 # libcrypto (OpenSSL, Debian libssl-dev): SHA-256 of API keys, JWT
 # signatures (gateway-filter/src/core/gw_apikey.c, gw_jwt.c).
-GW_PKGS      := libmicrohttpd libcurl libcrypto
+# hiredis (Debian libhiredis-dev): the Redis client of cluster-wide limits
+# (gateway-filter/src/filters/gw_cluster_redis.c).
+GW_PKGS      := libmicrohttpd libcurl libcrypto hiredis
 GW_CFLAGS    := $(shell pkg-config --cflags $(GW_PKGS) 2>/dev/null)
-GW_LIBS      := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl -lcrypto)
+GW_LIBS      := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl -lcrypto -lhiredis)
 # The folders of gateway-filter/src, lowest first (gateway-filter/README.md
 # says which may include which). Includes name the folder:
 # #include "core/gw_clock.h", with -Igateway-filter/src.

@@ -15,6 +15,10 @@
 #    health checker, dtxd watch, admin API) under concurrent traffic
 #    through rate-limit, concurrency, breaker, adaptive and transactional
 #    routes, with live configuration swaps and a SIGHUP reload.
+# 4. Runs two tests of the gateway_cluster integration suite (the build
+#    under test's integration_tests) against the TSan gateway: cluster-wide
+#    limits, the Redis sync thread beside the workers, Redis killed and
+#    back.
 #
 # dtxd and gw-upstream come from $DTX_TEST_BIN / $DTX_TEST_TESTBIN (the
 # build under test): they are the world the checked code talks to, not
@@ -70,7 +74,22 @@ grc=0
 "$TSAN_DIR/tests/tsan-gateway" || grc=$?
 t3=$(now_ms)
 echo "tsan: tsan-gateway exit $grc, $((t3 - t2)) ms"
-if [ "$rc" -ne 0 ] || [ "$grc" -ne 0 ]; then
+# Cluster-wide limits (issue 19): gateway_cluster tests against the TSan
+# gateway; a report ends the gateway (a test fails) or is in its log.
+crc=0
+rm -f "$DTX_TEST_DIR"/gw-cl-*.log
+# (the lease test, 10 s of slow calls, adds no thread the other two lack)
+for t in "two gateways admit the limit in total" \
+         "Redis killed: fail-open/closed in /metrics, then enforced again"; do
+    "$DTX_TEST_TESTBIN/integration_tests" "gateway_cluster:$t" || crc=$?
+done
+if grep -l "ThreadSanitizer" "$DTX_TEST_DIR"/gw-cl-*.log 2>/dev/null; then
+    crc=66
+fi
+t4=$(now_ms)
+echo "tsan: gateway_cluster exit $crc, $((t4 - t3)) ms"
+t3=$t4
+if [ "$rc" -ne 0 ] || [ "$grc" -ne 0 ] || [ "$crc" -ne 0 ]; then
     echo "tsan: FAILED (66: a ThreadSanitizer report, in the output above or in" \
          "$DTX_TEST_DIR/tsan-gateway.log)" >&2
     exit 1

@@ -10,6 +10,7 @@
 #include "filters/gw_route.h"
 #include "core/gw_jwks.h"
 #include "core/gw_jwt.h"
+#include "filters/gw_cluster.h"
 #include "filters/gw_rules.h"
 #include "core/gw_clock.h"
 #include "limits/gw_dtxd_reading.h"
@@ -195,6 +196,10 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
                   "dtx_gw_dtxd_reading_age_seconds %.3f\n",
               (long long)reading.inflight,
               (double)(now > reading.at_us ? now - reading.at_us : 0) / 1e6);
+    char *cluster = rt && rt->shared->cluster ? dtx_gw_cluster_metrics(rt->shared->cluster) : NULL;
+    if (cluster)
+        s_put(&o, "%s", cluster);
+    free(cluster);
     for (int i = 0; rt && i < rt->npools; i++) {
         dtx_gw_pool_t *p = rt->pools[i];
         for (int k = 0; k < p->ntargets; k++) {

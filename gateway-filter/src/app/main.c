@@ -50,6 +50,7 @@
 #include "config/gw_config_admin.h"
 #include "config/gw_config_parse.h"
 #include "app/gw_dtxd_watch.h"
+#include "filters/gw_cluster.h"
 #include "app/gw_health.h"
 #include "app/gw_discovery_watch.h"
 #include "upstream/gw_proxy.h"
@@ -191,6 +192,26 @@ static int s_listen_ok(const char *what, const char *listen)
     return 2;
 }
 
+/* The cluster-limit engine and its sync thread when cfg has a "cluster"
+ * section (filters/gw_cluster.h). 0, or -1 (logged). */
+static int s_cluster_start(dtx_gw_shared_t *shared, const dtx_gw_config_t *cfg)
+{
+    if (!cfg->cluster)
+        return 0;
+    dtx_gw_cluster_transport_t tr;
+    if (dtx_gw_cluster_redis_transport(cfg->cluster, &tr) < 0 ||
+        !(shared->cluster = dtx_gw_cluster_new(cfg->cluster, &tr, NULL)) ||
+        dtx_gw_cluster_start(shared->cluster) < 0) {
+        dtx_log_error("cluster: cannot start the sync thread", NULL);
+        dtx_gw_cluster_destroy(&shared->cluster);
+        return -1;
+    }
+    dtx_log_info("cluster: limits shared through Redis", "redis=%s instance=%s failure=%s",
+                 cfg->cluster->redis, cfg->cluster->instance,
+                 cfg->cluster->fail_closed ? "fail_closed" : "fail_open");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char err[1024];
@@ -298,7 +319,7 @@ int main(int argc, char **argv)
     dtx_gw_shared_t shared;
     dtx_gw_current_t current;
     dtx_gw_runtime_t *rt = NULL;
-    if (dtx_gw_shared_init(&shared) == 0) {
+    if (dtx_gw_shared_init(&shared) == 0 && s_cluster_start(&shared, cfg) == 0) {
         snprintf(shared.zone, sizeof shared.zone, "%.64s", s_zone);
         rt = dtx_gw_runtime_build(cfg, NULL, &shared);
     }
@@ -379,6 +400,7 @@ out:
     dtx_gw_admin_stop(&admin);
     dtx_gw_dtxd_watch_stop(&watch);
     dtx_gw_current_fini(&current);
+    dtx_gw_cluster_destroy(&shared.cluster);
     dtx_gw_shared_fini(&shared);
     curl_global_cleanup();
     return status;

@@ -69,6 +69,23 @@ static void s_transform_free(dtx_gw_transform_cfg_t *t)
     free(t);
 }
 
+/* The "cluster" section (gw_config_cluster.c), its password wiped. */
+static void s_cluster_free(dtx_gw_cluster_cfg_t *k)
+{
+    if (!k)
+        return;
+    free(k->redis);
+    free(k->username);
+    if (k->password) {
+        explicit_bzero(k->password, strlen(k->password));
+        free(k->password);
+    }
+    free(k->key_prefix);
+    free(k->instance);
+    free(k->sig);
+    free(k);
+}
+
 void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -144,6 +161,7 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
         dtx_gw_jwt_keyset_unref(&j->keys);
         dtx_gw_jwks_destroy(&j->jwks);
     }
+    s_cluster_free(cfg->cluster);
     free(cfg->consumers);
     free(cfg->apikeys);
     free(cfg->jwts);

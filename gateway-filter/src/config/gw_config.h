@@ -136,8 +136,29 @@ typedef struct dtx_gw_rule_cfg {
     dtx_gw_signal_kind_t signal;
     dtx_gw_gradient_params_t gradient;
     int64_t            dtxd_max_inflight;
+    int                cluster;        /* scope "cluster": shared through Redis (gw_cluster.h) */
     char              *sig;
 } dtx_gw_rule_cfg_t;
+
+/* The "cluster" section (gw_config_cluster.c): the Redis that holds the
+ * shared state of rules with scope "cluster". */
+typedef struct dtx_gw_cluster_cfg {
+    char   *redis;              /* "host:port", or a unix socket path ("unix:" prefix optional) */
+    char   *username;           /* ACL user, or NULL */
+    char   *password;           /* a secret (never logged), or NULL */
+    char   *key_prefix;         /* prepended to every key */
+    char   *instance;           /* this gateway's id (default host:pid) */
+    int64_t connect_timeout_ms;
+    int64_t timeout_ms;         /* one round trip; longer = Redis unreachable */
+    int64_t retry_ms;           /* between reconnection attempts */
+    int64_t sync_ms;            /* the sync thread's period */
+    int64_t slice_ms;           /* a rate slice = rate x slice_ms */
+    int64_t idle_ms;            /* unused slices and spare slots go back after this */
+    int64_t lease_ms;           /* concurrency leases and instance heartbeats expire after this */
+    int64_t heartbeat_ms;       /* instance heartbeat period */
+    int     fail_closed;        /* 1: refuse when Redis is unreachable; 0: local share */
+    char   *sig;                /* canonical JSON (restart needed when it changes) */
+} dtx_gw_cluster_cfg_t;
 
 typedef enum { DTX_GW_JSON_ANY, DTX_GW_JSON_STRING, DTX_GW_JSON_NUMBER, DTX_GW_JSON_INTEGER,
                DTX_GW_JSON_BOOLEAN, DTX_GW_JSON_OBJECT, DTX_GW_JSON_ARRAY } dtx_gw_json_type_t;
@@ -280,6 +301,7 @@ typedef struct dtx_gw_config {
     int                 napikeys;
     dtx_gw_jwt_cfg_t   *jwts;
     int                 njwts;
+    dtx_gw_cluster_cfg_t *cluster;        /* NULL: no "cluster" section */
     char               *text; /* the document as loaded (pretty JSON) */
     atomic_int          extra_owners; /* dtx_gw_config_share: owners besides the first */
 } dtx_gw_config_t;
@@ -289,6 +311,7 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p);
 /* One more owner (a generation rebuilt from the same document when
  * discovered targets change): each calls _destroy. Returns self. */
 dtx_gw_config_t *dtx_gw_config_share(dtx_gw_config_t *self);
+
 
 /* Index of the named pool / rule, or -1. */
 int dtx_gw_config_pool_index(const dtx_gw_config_t *self, const char *name);

@@ -134,5 +134,8 @@ const char *dtx_gw_config_restart_field(const dtx_gw_config_t *running,
         return "listen";
     if (s_differs(running->admin_listen, next->admin_listen))
         return "admin.listen";
+    if (s_differs(running->cluster ? running->cluster->sig : NULL,
+                  next->cluster ? next->cluster->sig : NULL))
+        return "cluster";
     return NULL;
 }

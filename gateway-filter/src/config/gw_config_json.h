@@ -76,6 +76,13 @@ int dtx_gw_cfg_transform(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
 int dtx_gw_cfg_cache(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
                      dtx_gw_route_cfg_t *r);
 /* After routes and rules: names resolved (route -> jwt, consumer -> route). */
+/* The "cluster" section and the check of rules with scope "cluster"
+ * (gw_config_cluster.c). */
+int dtx_gw_cfg_cluster(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *cfg);
+/* A rule's "scope": "instance" (default) or "cluster" (gw_config_cluster.c). */
+int dtx_gw_cfg_rule_scope(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
+                          dtx_gw_rule_cfg_t *r);
+int dtx_gw_cfg_cluster_check(dtx_gw_cfg_ctx_t *c, const dtx_gw_config_t *cfg);
 int dtx_gw_cfg_auth_check(dtx_gw_cfg_ctx_t *c, dtx_gw_config_t *cfg);
 
 #endif

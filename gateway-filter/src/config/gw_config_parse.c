@@ -440,7 +440,7 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
     }
     static const char *const keys[] = { "listen", "admin", "dtxd", "max_body", "pools",
                                         "rules", "routes", "identity", "consumers", "jwt",
-                                        "zone", NULL };
+                                        "zone", "cluster", NULL };
     json_object *arr, *o;
     size_t n;
     if (dtx_gw_cfg_object(&c, root, "") < 0 || dtx_gw_cfg_only(&c, root, "", keys) < 0 ||
@@ -475,7 +475,8 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         dtx_gw_cfg_fail(&c, "admin.token", "%s", why);
         goto fail;
     }
-    if (dtx_gw_cfg_dtxd(&c, root, cfg) < 0 || dtx_gw_cfg_identity(&c, root, cfg) < 0)
+    if (dtx_gw_cfg_dtxd(&c, root, cfg) < 0 || dtx_gw_cfg_identity(&c, root, cfg) < 0 ||
+        dtx_gw_cfg_cluster(&c, root, cfg) < 0)
         goto fail;
     char p[64];
     if (s_array(&c, root, "pools", 1, &arr, &n) < 0)
@@ -511,7 +512,7 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         goto fail;
     }
     if (s_resolve(&c, cfg) < 0 || dtx_gw_cfg_dtxd_check(&c, cfg) < 0 ||
-        dtx_gw_cfg_auth_check(&c, cfg) < 0)
+        dtx_gw_cfg_auth_check(&c, cfg) < 0 || dtx_gw_cfg_cluster_check(&c, cfg) < 0)
         goto fail;
     cfg->text = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
                                                               JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -36,7 +36,7 @@ int dtx_gw_cfg_rule(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_g
         "queue", "error_ratio", "slow_ratio", "slow_ms", "consecutive_failures", "min_requests",
         "window_ms", "open_ms", "probe_timeout_ms", "failure_statuses", "signal",
         "initial_limit", "min_limit", "max_limit", "tolerance", "smoothing", "queue_size",
-        "window_samples", "long_window", "dtxd_max_inflight", NULL };
+        "window_samples", "long_window", "dtxd_max_inflight", "scope", NULL };
     char p[256], *type = NULL, *s = NULL;
     int64_t x;
     if (dtx_gw_cfg_object(c, v, path) < 0 || dtx_gw_cfg_only(c, v, path, keys) < 0 ||
@@ -161,6 +161,8 @@ int dtx_gw_cfg_rule(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_g
         rc = dtx_gw_cfg_fail(c, p, "must be rate_limit, concurrency, breaker or adaptive");
         goto out;
     }
+    if (dtx_gw_cfg_rule_scope(c, v, path, r) < 0)
+        goto fail;
     r->sig = dtx_gw_cfg_sig(v);
     goto out;
 fail:

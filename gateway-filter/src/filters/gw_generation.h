@@ -21,6 +21,7 @@
 
 struct dtx_gw_txn_clients;
 struct dtx_gw_discovery;
+struct dtx_gw_cluster;
 /* The generation holds routes and rules by pointer; the filters that
  * define them read the generation, so it names them without including
  * them (no circle between the three). */
@@ -37,6 +38,8 @@ typedef struct dtx_gw_shared {
     atomic_ullong              generations; /* generations built so far */
     struct dtx_gw_discovery   *discovery;   /* discovered pools' target sets (gw_discovery.h) */
     char                       zone[65];    /* --zone: the gateway's zone over the file's "zone" */
+    struct dtx_gw_cluster     *cluster;     /* cluster-wide limits (gw_cluster.h), or NULL;
+                                               owned by the app */
 } dtx_gw_shared_t;
 
 typedef struct dtx_gw_runtime {

@@ -9,6 +9,7 @@
 
 #include "core/gw_clock.h"
 #include "limits/gw_dtxd_reading.h"
+#include "filters/gw_cluster.h"
 #include "filters/gw_route.h"
 #include "filters/gw_rules.h"
 #include "filters/gw_generation.h"
@@ -132,6 +133,13 @@ static const char *s_key(const dtx_gw_rule_t *r, const dtx_gw_req_t *req)
     return NULL;
 }
 
+/* The cluster engine when r has scope cluster and the gateway runs one
+ * (gw_cluster.h); NULL: r counts on this instance. */
+static dtx_gw_cluster_t *s_cluster(const dtx_gw_rule_t *r, const dtx_gw_req_t *req)
+{
+    return r->cfg.cluster && req->rt ? req->rt->shared->cluster : NULL;
+}
+
 /* Runs one rate rule on state s. Returns the verdict; fills the numbers
  * the RateLimit headers need. */
 static int s_rate(const dtx_gw_rule_t *r, dtx_gw_rule_state_t *s, int64_t now_us,
@@ -235,15 +243,22 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
         if (!key)
             continue;
         int64_t wait, remaining = 0, limit = 0;
-        pthread_mutex_lock(&r->lock);
-        dtx_gw_rule_state_t *s = dtx_gw_keytab_get(r->keys, key, now);
         int v = DTX_GW_RL_REJECT;
         wait = 1000000;
-        if (s) {
-            dtx_gw_rule_state_t copy = *s;
-            v = s_rate(r, &copy, now, &wait, &remaining, &limit);
+        dtx_gw_cluster_t *cl = s_cluster(r, req);
+        if (cl) {
+            v = dtx_gw_cluster_rate(cl, &r->cfg, key, now, 0, &wait);
+            limit = (int64_t)llround(r->cfg.rate);
+            remaining = v == DTX_GW_RL_PASS;
+        } else {
+            pthread_mutex_lock(&r->lock);
+            dtx_gw_rule_state_t *s = dtx_gw_keytab_get(r->keys, key, now);
+            if (s) {
+                dtx_gw_rule_state_t copy = *s;
+                v = s_rate(r, &copy, now, &wait, &remaining, &limit);
+            }
+            pthread_mutex_unlock(&r->lock);
         }
-        pthread_mutex_unlock(&r->lock);
         if (first_rate) {
             first_rate = 0;
             dtx_gw_reply_header(req, "RateLimit-Limit", "%lld", (long long)limit);
@@ -278,8 +293,18 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
         memset(h, 0, sizeof *h);
         int ok = 0;
         int64_t wait = 1000000;
+        dtx_gw_cluster_t *cl = r->cfg.kind == DTX_GW_RULE_CONCURRENCY ? s_cluster(r, req) : NULL;
+        if (cl) {
+            void *slot = dtx_gw_cluster_conc_acquire(cl, &r->cfg, key, now);
+            if (slot) {
+                h->rule = r;
+                h->state = slot;
+                req->nholds++;
+                continue;
+            }
+        }
         pthread_mutex_lock(&r->lock);
-        dtx_gw_rule_state_t *s = dtx_gw_keytab_get(r->keys, key, now);
+        dtx_gw_rule_state_t *s = cl ? NULL : dtx_gw_keytab_get(r->keys, key, now);
         if (s) {
             switch (r->cfg.kind) {
             case DTX_GW_RULE_CONCURRENCY:
@@ -342,10 +367,16 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
         if (!key)
             continue;
         int64_t wait = 0, remaining, limit;
-        pthread_mutex_lock(&r->lock);
-        dtx_gw_rule_state_t *s = dtx_gw_keytab_get(r->keys, key, now);
-        int v = s ? s_rate(r, s, now, &wait, &remaining, &limit) : DTX_GW_RL_PASS;
-        pthread_mutex_unlock(&r->lock);
+        int v;
+        dtx_gw_cluster_t *cl = s_cluster(r, req);
+        if (cl) {
+            v = dtx_gw_cluster_rate(cl, &r->cfg, key, now, 1, &wait);
+        } else {
+            pthread_mutex_lock(&r->lock);
+            dtx_gw_rule_state_t *s = dtx_gw_keytab_get(r->keys, key, now);
+            v = s ? s_rate(r, s, now, &wait, &remaining, &limit) : DTX_GW_RL_PASS;
+            pthread_mutex_unlock(&r->lock);
+        }
         if (v == DTX_GW_RL_REJECT) {
             /* Another request took the last room between step 1 and here:
              * refuse, so a single rule admits exactly its rate. (Rules
@@ -385,6 +416,11 @@ static void s_release(dtx_gw_req_t *req, int reached, int64_t now_us)
         dtx_gw_hold_t *h = &req->holds[i];
         dtx_gw_rule_t *r = h->rule;
         dtx_gw_rule_state_t *s = h->state;
+        dtx_gw_cluster_t *cl = r->cfg.kind == DTX_GW_RULE_CONCURRENCY ? s_cluster(r, req) : NULL;
+        if (cl) {
+            dtx_gw_cluster_conc_release(cl, h->state);
+            continue;
+        }
         pthread_mutex_lock(&r->lock);
         switch (r->cfg.kind) {
         case DTX_GW_RULE_CONCURRENCY:

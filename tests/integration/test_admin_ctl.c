@@ -213,11 +213,53 @@ static void test_dtxctl_shows_a_saga_plan_and_progress(void)
     ta_down(&w);
 }
 
+/* POST /api/v1/saga: the HTTP form of SAGA; bad plans are 400 with the
+ * rule they break, nothing written. */
+static void test_http_saga_submit_runs_the_plan_and_refuses_bad_ones(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_saga_http", NULL, NULL) == 0);
+    json_object *o = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/saga",
+                           "{\"timeout_ms\":30000,\"steps\":["
+                           "{\"resource\":\"ra\",\"action\":\"book\",\"compensation\":\"unbook\","
+                           "\"payload\":\"{}\"},"
+                           "{\"resource\":\"ra\",\"action\":\"hold\",\"compensation\":\"unhold\","
+                           "\"payload_base64\":\"AAEC\"},"
+                           "{\"resource\":\"ra\",\"action\":\"pay\",\"pivot\":true,\"after\":[2,1]}]}",
+                           TA_TOKEN, &o), 201);
+    char gid[64];
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL_FATAL(strlen(gid), 26);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 15000), 0);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT length(payload) FROM dtx_branch WHERE gid = '%s'"
+                                       " AND branch_no = 2", gid), 3);
+    /* a pivot that does not follow every earlier step */
+    char raw[1024];
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", "/api/v1/saga",
+                               "{\"steps\":[{\"resource\":\"ra\",\"action\":\"a\",\"compensation\":\"u\"},"
+                               "{\"resource\":\"ra\",\"action\":\"b\",\"compensation\":\"u\"},"
+                               "{\"resource\":\"ra\",\"action\":\"p\",\"pivot\":true,\"after\":[1]}]}",
+                               (size_t)-1, TA_TOKEN, raw, sizeof raw), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(raw, "every earlier step"));
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/saga", "{\"steps\":[]}", TA_TOKEN, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/saga",
+                           "{\"steps\":[{\"resource\":\"ra\",\"action\":\"a\"}]}", TA_TOKEN, NULL),
+                    400); /* no compensation, no pivot */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/saga",
+                           "{\"steps\":[{\"resource\":\"ra\",\"action\":\"a\",\"compensation\":\"u\"}]}",
+                           NULL, NULL), 401);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_global"), 1);
+    ta_down(&w);
+}
+
 INTEG_SUITE(admin_ctl)
 {
     CU_pSuite s = CU_add_suite("admin_ctl", NULL, NULL);
     CU_add_test(s, "dtxctl tables, json and exit codes", test_dtxctl_tables_json_and_exit_codes);
     CU_add_test(s, "dtxctl shows a saga plan and progress", test_dtxctl_shows_a_saga_plan_and_progress);
+    CU_add_test(s, "http saga submit runs the plan and refuses bad ones", test_http_saga_submit_runs_the_plan_and_refuses_bad_ones);
     CU_add_test(s, "dtxctl escapes what the server sends and names its options",
                 test_dtxctl_escapes_what_the_server_sends_and_names_its_options);
 }

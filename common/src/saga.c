@@ -36,7 +36,7 @@ static int s_name(const uint8_t *buf, size_t len, size_t *pos, char *out, int em
     char tmp[DTX_NAME_SIZE];
     memcpy(tmp, buf + *pos + 1, n);
     tmp[n] = '\0';
-    if (n > 0 && !dtx_name_valid(tmp))
+    if (n > 0 && (strlen(tmp) != n || !dtx_name_valid(tmp))) /* a NUL inside is no name */
         return -1;
     if (out)
         memcpy(out, tmp, n + 1);

@@ -123,6 +123,8 @@ static void test_malformed_plans_are_eproto_with_their_reason(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "step 3"));
     CU_ASSERT_EQUAL(s_mutated(3, ' ', err, sizeof err), DTX_EPROTO); /* bad resource name */
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "resource"));
+    CU_ASSERT_EQUAL(s_mutated(30, 0, err, sizeof err), DTX_EPROTO); /* a NUL inside "pay" */
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "step 2: bad or truncated action"));
     CU_ASSERT_EQUAL(s_mutated(32, 0, err, sizeof err), DTX_EPROTO); /* pay: no compensation, no pivot */
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "only a pivot"));
     CU_ASSERT_EQUAL(s_mutated(17, 1, err, sizeof err), DTX_EPROTO); /* two pivots */

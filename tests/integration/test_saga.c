@@ -216,6 +216,17 @@ static void test_saga_after_its_pivot_goes_only_forward(void)
     CU_ASSERT_EQUAL(u_branch_state(w.log, gid, 1), DTX_BRANCH_CONFIRMED);
     CU_ASSERT_EQUAL(u_branch_state(w.log, gid, 2), DTX_BRANCH_CONFIRMED);
     CU_ASSERT_EQUAL(u_branch_state(w.log, gid, 3), DTX_BRANCH_TRYING);
+    /* the operator fixes rc and resumes: forward again, to committed */
+    CU_ASSERT_EQUAL(h_stop(w.pb, SIGTERM, 5000), 0);
+    const char *rb[] = { "--resource", "rb", "--resource", "rc", NULL };
+    w.pb = h_participant_start("saga_pivot-pb2", w.db, w.dtxd.endpoint, rb);
+    CU_ASSERT_FATAL(w.pb > 0);
+    CU_ASSERT_EQUAL(dtx_client_resume(w.c, gid, &state), 0);
+    CU_ASSERT_EQUAL(state, DTX_STATE_COMMITTING);
+    CU_ASSERT_EQUAL(dtx_client_saga_wait(w.c, gid, 15000, &state), 0);
+    CU_ASSERT_EQUAL(h_db_scalar(w.pb_db, "SELECT count(*) FROM effects WHERE gid = '%s' AND branch = 3"
+                                         " AND op = 'action'", gid), 1);
+    CU_ASSERT_EQUAL(u_deliveries(w.pa_db, gid, "compensate") + u_deliveries(w.pb_db, gid, "compensate"), 0);
     /* the same plan with a step after the pivot that works: committed */
     char gid2[DTX_GID_SIZE];
     dtx_saga_t *s = dtx_saga_new(NULL);

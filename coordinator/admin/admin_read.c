@@ -239,8 +239,9 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
     dtx_prom_header(&t, "dtx_participant_calls_in_flight", "gauge", "calls awaiting a reply");
     dtx_prom_value(&t, "dtx_participant_calls_in_flight", NULL, inst[1]);
     dtx_prom_header(&t, "dtx_phase_latency_seconds", "histogram",
-                    "time from sending a phase call (try, confirm, cancel, prepare, commit, abort) to its reply");
-    for (int op = 1; op <= 6; op++) {
+                    "time from sending a phase call (try, confirm, cancel, prepare, commit, abort, "
+                    "action, compensate) to its reply");
+    for (int op = 1; op <= DTX_OP_MAX; op++) {
         char lab[24];
         snprintf(lab, sizeof lab, "op=\"%s\"", dtx_op_name(op));
         dtx_prom_hist(&t, "dtx_phase_latency_seconds", lab, &m->phase[op]);

@@ -210,6 +210,11 @@ static void test_dtxctl_shows_a_saga_plan_and_progress(void)
     CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(brs, 0), "compensation"), "unbook");
     CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(brs, 2), "pivot"), "true");
     json_object_put(o);
+    /* its actions in the phase latency histogram, under their own op */
+    static char text[1 << 17];
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "GET", "/metrics", NULL, 0, NULL, text, sizeof text), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_count{op=\"action\"} 3\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_count{op=\"compensate\"} 0\n"));
     ta_down(&w);
 }
 

@@ -367,6 +367,46 @@ static void test_saga_killed_while_compensating_finishes_compensating(void)
     CU_ASSERT_EQUAL(s_world_stop(w), 0);
 }
 
+static void test_saga_deadline_or_rollback_compensates_unless_the_pivot_runs(void)
+{
+    s_world_t *w = &s_w;
+    int state = 0;
+    char gid[DTX_GID_SIZE];
+    /* the deadline (1 s) passes while step 1 (2 s in rslow) runs: the
+     * saga is compensated, step 1 too (its action may have run) */
+    dtx_saga_t *s = dtx_saga_new(NULL);
+    dtx_saga_add_step(s, "rslow", "book", "unbook", NULL, 0, 0);
+    dtx_saga_add_step(s, "rb", "reserve", "release", NULL, 0, 0);
+    CU_ASSERT_FATAL(s_submit(w, s, 1000, gid) == 0);
+    CU_ASSERT_EQUAL(dtx_client_saga_wait(w->c, gid, 15000, &state), DTX_EABORTED);
+    CU_ASSERT_EQUAL(u_deliveries(w->pa_db, gid, "compensate"), 1);
+    CU_ASSERT_EQUAL(u_deliveries(w->pb_db, gid, "action"), 0); /* step 2 never ran */
+    /* the initiator's ROLLBACK while step 1 runs: compensated as well */
+    s = dtx_saga_new(NULL);
+    dtx_saga_add_step(s, "rslow", "book", "unbook", NULL, 0, 0);
+    dtx_saga_add_step(s, "rb", "reserve", "release", NULL, 0, 0);
+    CU_ASSERT_FATAL(s_submit(w, s, 30000, gid) == 0);
+    h_sleep_ms(300);
+    CU_ASSERT_EQUAL(dtx_client_rollback(w->c, gid, &state), 0);
+    CU_ASSERT_EQUAL(dtx_client_saga_wait(w->c, gid, 15000, &state), DTX_EABORTED);
+    CU_ASSERT_EQUAL(u_deliveries(w->pa_db, gid, "compensate"), 1);
+    /* a pivot running past the deadline: no abort, no rollback; it ends
+     * committed once the pivot answers */
+    s = dtx_saga_new(NULL);
+    dtx_saga_add_step(s, "ra", "book", "unbook", NULL, 0, 0);
+    dtx_saga_add_step(s, "rslow", "charge", NULL, NULL, 0, DTX_STEP_PIVOT);
+    dtx_saga_add_step(s, "rb", "reserve", "release", NULL, 0, 0);
+    CU_ASSERT_FATAL(s_submit(w, s, 1000, gid) == 0);
+    int64_t until = h_now_ms() + 10000;
+    while (u_branch_state(w->log, gid, 1) != DTX_BRANCH_CONFIRMED && h_now_ms() < until)
+        h_sleep_ms(20);
+    h_sleep_ms(200); /* the pivot's action is in rslow's 2 s handler now */
+    CU_ASSERT_EQUAL(dtx_client_rollback(w->c, gid, &state), DTX_EBUSY);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dtx_client_last_error(w->c), "pivot"));
+    CU_ASSERT_EQUAL(dtx_client_saga_wait(w->c, gid, 15000, &state), 0);
+    CU_ASSERT_EQUAL(u_deliveries(w->pa_db, gid, "compensate") + u_deliveries(w->pb_db, gid, "compensate"), 0);
+}
+
 static void test_saga_plan_breaking_a_rule_is_refused_before_anything_is_sent(void)
 {
     s_world_t *w = &s_w;
@@ -406,6 +446,7 @@ INTEG_SUITE(saga)
     CU_add_test(s, "saga step failing past its budget is a null compensation", test_saga_step_failing_past_its_budget_is_a_null_compensation);
     CU_add_test(s, "saga after its pivot goes only forward", test_saga_after_its_pivot_goes_only_forward);
     CU_add_test(s, "saga concurrent steps run together then their dependent", test_saga_concurrent_steps_run_together_then_their_dependent);
+    CU_add_test(s, "saga deadline or rollback compensates unless the pivot runs", test_saga_deadline_or_rollback_compensates_unless_the_pivot_runs);
     CU_add_test(s, "saga plan breaking a rule is refused before anything is sent", test_saga_plan_breaking_a_rule_is_refused_before_anything_is_sent);
 }
 

@@ -436,6 +436,22 @@ static void test_saga_plan_breaking_a_rule_is_refused_before_anything_is_sent(vo
     int state = 0;
     CU_ASSERT_EQUAL(dtx_client_saga_wait(w->c, gid, 15000, &state), 0);
     CU_ASSERT_EQUAL(h_db_scalar(w->log, "SELECT count(*) FROM dtx_global"), before + 1);
+    /* with CURVE: a participant's key may not submit a saga (ERROR 21) */
+    if (h_curve_on()) {
+        char pkey[1024];
+        CU_ASSERT_FATAL(h_curve_add_key("saga-part", "participant:ra", pkey, sizeof pkey) == 0);
+        CU_ASSERT_FATAL(h_dtxd_reload(&w->dtxd) == 0);
+        h_sleep_ms(300);
+        int err = 0;
+        dtx_client_t *pc = dtx_client_new_curve(w->dtxd.endpoint, pkey, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(pc);
+        dtx_client_set_timeout(pc, 5000);
+        s = s_plan(0, "pay");
+        CU_ASSERT_EQUAL(dtx_client_saga_submit(pc, s, 0, gid), DTX_EACCES);
+        dtx_saga_destroy(&s);
+        dtx_client_destroy(&pc);
+        CU_ASSERT_EQUAL(h_db_scalar(w->log, "SELECT count(*) FROM dtx_global"), before + 1);
+    }
 }
 
 INTEG_SUITE(saga)

@@ -206,6 +206,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     case DTX_MSG_ROLLBACK:
     case DTX_MSG_STATUS:
     case DTX_MSG_RESUME:
+    case DTX_MSG_SAGA:
         dtx_initiator_handle(co, peer, id, msg);
         break;
     case DTX_MSG_REGISTER:

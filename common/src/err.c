@@ -87,6 +87,8 @@ const char *dtx_op_name(int op)
     case DTX_OP_PREPARE: return "prepare";
     case DTX_OP_COMMIT:  return "commit";
     case DTX_OP_ABORT:   return "abort";
+    case DTX_OP_ACTION:  return "action";
+    case DTX_OP_COMPENSATE: return "compensate";
     default:             return "unknown";
     }
 }

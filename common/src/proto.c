@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "dtx/proto.h"
+#include "dtx/saga.h"
 #include "dtx/trace.h"
 
 /* ------------------------------------------------------------------ */
@@ -95,6 +96,8 @@ static const s_spec_t s_specs[] = {
     { DTX_MSG_ROLLBACK, "ROLLBACK", { F_NAME(gid) } },
     { DTX_MSG_STATUS, "STATUS", { F_NAME(gid) } },
     { DTX_MSG_RESUME, "RESUME", { F_NAME(gid) } },
+    /* Version 2 only; its plan is checked by dtx_saga_plan_decode. */
+    { DTX_MSG_SAGA, "SAGA", { F_U32(timeout_ms), F_PAYLOAD } },
     { DTX_MSG_REGISTER, "REGISTER", { F_NAME(instance), F_NAME(resource) } },
     { DTX_MSG_HEARTBEAT, "HEARTBEAT", { F_NAME(instance) } },
     { DTX_MSG_PHASE_REPLY, "PHASE_REPLY",
@@ -435,11 +438,17 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
     if (!spec && p[2] == DTX_PROTO_V2)
         return s_fail(errbuf, errlen, DTX_EUNSUPPORTED,
                       "unknown message type 0x%02x (version 2)", p[3]);
-    if (!spec)
+    if (!spec || (spec->type == DTX_MSG_SAGA && p[2] == DTX_PROTO_V1))
         return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "unknown message type 0x%02x", p[3]);
+                      "unknown message type 0x%02x%s", p[3],
+                      spec ? " in version 1 (SAGA needs version 2)" : "");
 
     int rc = s_decode_body(msg, spec, p, len, errbuf, errlen);
+    if (rc == DTX_OK && spec->type == DTX_MSG_SAGA) {
+        char why[160];
+        if (dtx_saga_plan_decode(NULL, msg->payload, msg->payload_len, why, sizeof why) != 0)
+            rc = s_fail(errbuf, errlen, DTX_EPROTO, "SAGA: %s", why);
+    }
     if (rc != DTX_OK) {
         /* Leave no half-decoded fields behind. */
         uint64_t corr = msg->corr;
@@ -565,6 +574,11 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
         return DTX_EINVAL;
     uint8_t version = msg->version ? msg->version : DTX_PROTO_V1;
     if (version != DTX_PROTO_V1 && version != DTX_PROTO_V2)
+        return DTX_EINVAL;
+    if (spec->type == DTX_MSG_SAGA &&
+        (version != DTX_PROTO_V2 || msg->payload_len > DTX_PAYLOAD_MAX ||
+         (msg->payload_len && !msg->payload) ||
+         dtx_saga_plan_decode(NULL, msg->payload, msg->payload_len, NULL, 0) != 0))
         return DTX_EINVAL;
     /* strnlen: a traceparent without its NUL is invalid, never overread. */
     int traced = msg->traceparent[0] != '\0';

@@ -219,7 +219,7 @@ static void s_force_commit(dtx_admin_req_t *r, const PGresult *g)
     } else if (state == DTX_STATE_ACTIVE) {
         /* The votes the engine would count: its own copy when it has one,
          * else the log's (where 2PC's enlisted branches vote at COMMIT). */
-        dtx_txn_votes_t votes = { 0, 0, 0 };
+        dtx_txn_votes_t votes = { 0, 0, 0, 0 };
         dtx_txn_t *txn = dtx_txn_find(co->txns, r->gid);
         if (txn && !txn->loading) {
             dtx_txn_votes(txn, &votes);

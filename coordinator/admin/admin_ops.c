@@ -9,6 +9,10 @@
  *   POST /api/v1/tx/{gid}/commit   -> STATE (409 when it ended aborted)
  *   POST /api/v1/tx/{gid}/rollback -> STATE
  *   GET  /api/v1/tx/{gid}          -> STATE, from the log
+ *   POST /api/v1/saga              {"timeout_ms","traceparent","steps":[{"resource",
+ *                                  "action","compensation","pivot","after":[1,2],
+ *                                  "payload" | "payload_base64"}, ...]}
+ *                                  -> 201 BEGIN_OK once the plan is logged (docs/sagas.md)
  *
  * Each builds a dtx_msg_t and hands it to the engine (admin_engine.c: a
  * peer of kind DTX_PEER_HTTP whose corr is the request's handle). Every
@@ -21,6 +25,7 @@
 
 #include "admin_internal.h"
 #include "dtx/log.h"
+#include "dtx/saga.h"
 #include "dtx/trace.h"
 
 static int s_b64(int c)
@@ -151,6 +156,103 @@ static int s_try_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uin
     return 0;
 }
 
+/* The steps of POST /api/v1/saga into an encoded plan (m->payload; *owned
+ * gets it to free). The plan's rules are dtx_saga_plan_encode's, whose
+ * reason is the 400's text. */
+static int s_saga_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uint8_t **owned)
+{
+    json_object *steps = NULL;
+    if (!json_object_object_get_ex(body, "steps", &steps) ||
+        !json_object_is_type(steps, json_type_array) || json_object_array_length(steps) < 1 ||
+        json_object_array_length(steps) > DTX_SAGA_STEPS_MAX) {
+        dtx_admin_respond_error(r, 400, "steps: expected an array of 1..%d steps",
+                                DTX_SAGA_STEPS_MAX);
+        return DTX_EINVAL;
+    }
+    dtx_saga_plan_t *plan = calloc(1, sizeof *plan);
+    uint8_t *pays[DTX_SAGA_STEPS_MAX] = { NULL };
+    int rc = DTX_EINVAL;
+    if (!plan) {
+        dtx_admin_respond_error(r, 500, "out of memory");
+        return DTX_ENOMEM;
+    }
+    plan->nsteps = (uint8_t)json_object_array_length(steps);
+    for (int i = 0; i < plan->nsteps; i++) {
+        json_object *o = json_object_array_get_idx(steps, (size_t)i), *v = NULL;
+        dtx_saga_step_t *st = &plan->steps[i];
+        const char *res = o ? s_str_field(o, "resource") : NULL;
+        const char *act = o ? s_str_field(o, "action") : NULL;
+        const char *comp = o ? s_str_field(o, "compensation") : NULL;
+        if (!res || dtx_name_copy(st->resource, res) != 0 || !act ||
+            dtx_name_copy(st->action, act) != 0 ||
+            (comp && comp[0] && dtx_name_copy(st->compensation, comp) != 0)) {
+            dtx_admin_respond_error(r, 400, "steps[%d]: resource and action required, "
+                                    "compensation optional: 1..63 characters of "
+                                    "[A-Za-z0-9._:-]", i);
+            goto out;
+        }
+        if (json_object_object_get_ex(o, "pivot", &v) && json_object_get_boolean(v))
+            st->flags |= DTX_SAGA_STEP_PIVOT;
+        if (json_object_object_get_ex(o, "after", &v)) {
+            if (!json_object_is_type(v, json_type_array) ||
+                json_object_array_length(v) > DTX_SAGA_STEPS_MAX) {
+                dtx_admin_respond_error(r, 400, "steps[%d].after: expected an array of step "
+                                        "numbers", i);
+                goto out;
+            }
+            plan->flags |= DTX_SAGA_CONCURRENT;
+            for (size_t k = 0; k < json_object_array_length(v); k++) {
+                int64_t d = json_object_get_int64(json_object_array_get_idx(v, k));
+                if (d < 1 || d > DTX_SAGA_STEPS_MAX) {
+                    dtx_admin_respond_error(r, 400, "steps[%d].after: step numbers start at 1", i);
+                    goto out;
+                }
+                int at = st->ndeps; /* kept in increasing order */
+                while (at > 0 && st->deps[at - 1] > d) {
+                    st->deps[at] = st->deps[at - 1];
+                    at--;
+                }
+                st->deps[at] = (uint8_t)d;
+                st->ndeps++;
+            }
+        }
+        if (json_object_object_get_ex(o, "payload_base64", &v)) {
+            const char *b = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                     : NULL;
+            if (!b || !(pays[i] = s_b64_decode(b, strlen(b), &st->payload_len))) {
+                dtx_admin_respond_error(r, 400, "steps[%d].payload_base64: not valid base64", i);
+                goto out;
+            }
+            st->payload = pays[i];
+        } else if (json_object_object_get_ex(o, "payload", &v)) {
+            if (!json_object_is_type(v, json_type_string)) {
+                dtx_admin_respond_error(r, 400, "steps[%d].payload: expected a string", i);
+                goto out;
+            }
+            st->payload = (const uint8_t *)json_object_get_string(v);
+            st->payload_len = (uint32_t)json_object_get_string_len(v);
+        }
+    }
+    char why[200] = "";
+    size_t len = 0;
+    rc = dtx_saga_plan_encode(plan, NULL, 0, &len, why, sizeof why);
+    if (rc == DTX_ETOOBIG && len <= DTX_PAYLOAD_MAX && (*owned = malloc(len)))
+        rc = dtx_saga_plan_encode(plan, *owned, len, &len, why, sizeof why);
+    if (rc != 0) {
+        dtx_admin_respond_error(r, rc == DTX_ETOOBIG ? 413 : 400, "%s",
+                                why[0] ? why : "the plan is not valid");
+        rc = DTX_EINVAL;
+        goto out;
+    }
+    m->payload = *owned;
+    m->payload_len = (uint32_t)len;
+out:
+    for (int i = 0; i < DTX_SAGA_STEPS_MAX; i++)
+        free(pays[i]);
+    free(plan);
+    return rc;
+}
+
 static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg);
 
 void dtx_admin_op(dtx_admin_req_t *r, int type)
@@ -167,6 +269,9 @@ void dtx_admin_op(dtx_admin_req_t *r, int type)
     if (type == DTX_MSG_BEGIN && s_begin_fields(r, body, &m) != 0)
         goto out;
     if (type == DTX_MSG_TRY && s_try_fields(r, body, &m, &owned) != 0)
+        goto out;
+    if (type == DTX_MSG_SAGA &&
+        (s_begin_fields(r, body, &m) != 0 || s_saga_fields(r, body, &m, &owned) != 0))
         goto out;
     dtx_admin_engine(r, &m, s_op_reply); /* copies what it keeps */
 out:

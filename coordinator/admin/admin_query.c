@@ -117,8 +117,10 @@ int dtx_listq_parse_cell(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_
             q->mode = DTX_MODE_TCC;
         else if (strcmp(v, "2pc") == 0)
             q->mode = DTX_MODE_2PC;
+        else if (strcmp(v, "saga") == 0)
+            q->mode = DTX_MODE_SAGA;
         else {
-            snprintf(err, errlen, "mode: '%.16s' is not tcc or 2pc", v);
+            snprintf(err, errlen, "mode: '%.16s' is not tcc, 2pc or saga", v);
             return DTX_EINVAL;
         }
     }

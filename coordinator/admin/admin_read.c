@@ -19,7 +19,7 @@
 
 static const char *s_mode_name(int mode)
 {
-    return mode == DTX_MODE_2PC ? "2pc" : "tcc";
+    return mode == DTX_MODE_2PC ? "2pc" : mode == DTX_MODE_SAGA ? "saga" : "tcc";
 }
 
 static json_object *s_int(const PGresult *res, int row, int col)
@@ -239,8 +239,9 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
     dtx_prom_header(&t, "dtx_participant_calls_in_flight", "gauge", "calls awaiting a reply");
     dtx_prom_value(&t, "dtx_participant_calls_in_flight", NULL, inst[1]);
     dtx_prom_header(&t, "dtx_phase_latency_seconds", "histogram",
-                    "time from sending a phase call (try, confirm, cancel, prepare, commit, abort) to its reply");
-    for (int op = 1; op <= 6; op++) {
+                    "time from sending a phase call (try, confirm, cancel, prepare, commit, abort, "
+                    "action, compensate) to its reply");
+    for (int op = 1; op <= DTX_OP_MAX; op++) {
         char lab[24];
         snprintf(lab, sizeof lab, "op=\"%s\"", dtx_op_name(op));
         dtx_prom_hist(&t, "dtx_phase_latency_seconds", lab, &m->phase[op]);
@@ -501,6 +502,23 @@ static json_object *s_branches(const PGresult *res)
         json_object_object_add(o, "voted_ms", s_int(res, i, 8));
         json_object_object_add(o, "updated_ms", s_int(res, i, 9));
         json_object_object_add(o, "payload_bytes", s_int(res, i, 10));
+        /* A Saga's step (it has a compensation, or is the pivot): its plan. */
+        const char *undo = PQgetvalue(res, i, 11), *after = PQgetvalue(res, i, 12);
+        int flags = s_geti(res, i, 13);
+        if (undo[0] || flags) {
+            json_object_object_add(o, "compensation", json_object_new_string(undo));
+            json_object_object_add(o, "pivot", json_object_new_boolean(flags & 1));
+            json_object *deps = json_object_new_array();
+            for (const char *p = after; *p;) {
+                char *end;
+                long n = strtol(p, &end, 10);
+                if (end == p)
+                    break;
+                json_object_array_add(deps, json_object_new_int64(n));
+                p = *end == ',' ? end + 1 : end;
+            }
+            json_object_object_add(o, "after", deps);
+        }
         json_object_array_add(a, o);
     }
     return a;

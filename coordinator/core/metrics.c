@@ -30,7 +30,7 @@ void dtx_hist_observe(dtx_hist_t *h, int64_t ms)
 
 void dtx_metrics_phase(dtx_metrics_t *m, int op, int64_t ms)
 {
-    if (op < 1 || op > 6)
+    if (op < 1 || op > DTX_OP_MAX)
         return;
     dtx_hist_observe(&m->phase[op], ms);
     dtx_series_latency(&m->series, dtx_clock_mono_ms(), dtx_hist_bucket(ms < 0 ? 0 : ms));

@@ -62,7 +62,7 @@ const char *dtx_limit_name(int which);
 const char *dtx_deny_name(int why);
 
 typedef struct dtx_metrics {
-    dtx_hist_t phase[7];       /* send-to-reply latency by DTX_OP_* (index 0 unused) */
+    dtx_hist_t phase[DTX_OP_MAX + 1]; /* send-to-reply latency by DTX_OP_* (index 0 unused) */
     dtx_hist_t duration[2];    /* BEGIN to final state: [0] committed, [1] aborted */
     uint64_t   stuck;          /* transactions this node marked stuck */
     uint64_t   http[6];        /* HTTP answers by status class: [2] 2xx ... [5] 5xx */

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "dtx/saga.h"
 #include "dtx/types.h"
 #include "txn.h"
 
@@ -22,6 +23,9 @@ void dtx_txn_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
             v->trying++;
         else if (br->state == DTX_BRANCH_REFUSED)
             v->refused++;
+        if (br->step && (br->step->flags & DTX_SAGA_STEP_PIVOT) &&
+            br->state == DTX_BRANCH_TRYING && !br->never_sent)
+            v->pivot_open++;
     }
 }
 
@@ -57,7 +61,9 @@ int dtx_txn_next(int state, dtx_txn_event_t ev, const dtx_txn_votes_t *votes, in
         rc = s_commit(state, votes, &out);
         break;
     case DTX_EV_ROLLBACK:
-        if (state == DTX_STATE_ACTIVE)
+        if (state == DTX_STATE_ACTIVE && votes && votes->pivot_open > 0)
+            rc = DTX_EBUSY;
+        else if (state == DTX_STATE_ACTIVE)
             out = DTX_STATE_ABORTING;
         else if (state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED)
             out = state;
@@ -69,7 +75,9 @@ int dtx_txn_next(int state, dtx_txn_event_t ev, const dtx_txn_votes_t *votes, in
     case DTX_EV_TRY_REFUSED:
     case DTX_EV_DEADLINE:
     case DTX_EV_PREPARE_LOST:
-        if (state == DTX_STATE_ACTIVE)
+        if (state == DTX_STATE_ACTIVE && votes && votes->pivot_open > 0)
+            out = state; /* the pivot may have run: only forward from here */
+        else if (state == DTX_STATE_ACTIVE)
             out = DTX_STATE_ABORTING;
         else if (state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED)
             out = state;
@@ -91,6 +99,15 @@ int dtx_txn_next(int state, dtx_txn_event_t ev, const dtx_txn_votes_t *votes, in
     case DTX_EV_BUDGET_SPENT:
         if (state == DTX_STATE_COMMITTING || state == DTX_STATE_ABORTING || state == DTX_STATE_STUCK)
             out = DTX_STATE_STUCK;
+        else
+            rc = DTX_ESTATE;
+        break;
+    case DTX_EV_FORWARD:
+        if (state == DTX_STATE_ACTIVE)
+            out = DTX_STATE_COMMITTING;
+        else if (state == DTX_STATE_COMMITTING || state == DTX_STATE_COMMITTED ||
+                 (state == DTX_STATE_STUCK && decision == DTX_STATE_COMMITTING))
+            out = state;
         else
             rc = DTX_ESTATE;
         break;
@@ -123,6 +140,20 @@ int dtx_branch_transition_ok(int from, int to)
     }
 }
 
+int dtx_step_transition_ok(int from, int to)
+{
+    switch (from) {
+    case DTX_BRANCH_TRYING:
+        return to == DTX_BRANCH_CONFIRMED || to == DTX_BRANCH_REFUSED ||
+               to == DTX_BRANCH_CANCELLED;
+    case DTX_BRANCH_CONFIRMED:
+    case DTX_BRANCH_REFUSED:
+        return to == DTX_BRANCH_CANCELLED;
+    default:
+        return 0; /* cancelled is final; tried is not a step state */
+    }
+}
+
 const char *dtx_branch_state_name(int state)
 {
     static const char *const names[] = { "unknown", "trying", "tried", "refused", "confirmed",
@@ -133,6 +164,8 @@ const char *dtx_branch_state_name(int state)
 int dtx_op_for_decision(int mode, int state)
 {
     int commit = state == DTX_STATE_COMMITTING;
+    if (mode == DTX_MODE_SAGA)
+        return commit ? DTX_OP_ACTION : DTX_OP_COMPENSATE;
     if (mode == DTX_MODE_2PC)
         return commit ? DTX_OP_COMMIT : DTX_OP_ABORT;
     return commit ? DTX_OP_CONFIRM : DTX_OP_CANCEL;
@@ -145,9 +178,9 @@ int dtx_op_is_vote(int op)
 
 int dtx_op_done_state(int op)
 {
-    if (op == DTX_OP_CONFIRM || op == DTX_OP_COMMIT)
+    if (op == DTX_OP_CONFIRM || op == DTX_OP_COMMIT || op == DTX_OP_ACTION)
         return DTX_BRANCH_CONFIRMED;
-    if (op == DTX_OP_CANCEL || op == DTX_OP_ABORT)
+    if (op == DTX_OP_CANCEL || op == DTX_OP_ABORT || op == DTX_OP_COMPENSATE)
         return DTX_BRANCH_CANCELLED;
     return 0;
 }
@@ -180,7 +213,8 @@ void dtx_txn_start(dtx_txn_t *txn, int mode)
 
 int dtx_txn_restore(dtx_txn_t *txn, int mode, int state, int decision, int preparing)
 {
-    if ((mode != DTX_MODE_TCC && mode != DTX_MODE_2PC) || state < DTX_STATE_ACTIVE ||
+    if ((mode != DTX_MODE_TCC && mode != DTX_MODE_2PC && mode != DTX_MODE_SAGA) ||
+        state < DTX_STATE_ACTIVE ||
         state > DTX_STATE_STUCK || (decision != 0 && !s_is_decision(decision)))
         return DTX_EPROTO;
     if (state == DTX_STATE_ACTIVE)
@@ -244,7 +278,8 @@ void dtx_branch_start(dtx_branch_t *br)
 
 int dtx_branch_restore(dtx_branch_t *br, int state)
 {
-    if (state < DTX_BRANCH_TRYING || state > DTX_BRANCH_CANCELLED)
+    if (state < DTX_BRANCH_TRYING || state > DTX_BRANCH_CANCELLED ||
+        (br->step && state == DTX_BRANCH_TRIED))
         return DTX_EPROTO;
     br->state = state;
     return 0;
@@ -252,7 +287,8 @@ int dtx_branch_restore(dtx_branch_t *br, int state)
 
 void dtx_branch_enter(dtx_branch_t *br, int next)
 {
-    assert(next == br->state || dtx_branch_transition_ok(br->state, next));
+    assert(next == br->state || (br->step ? dtx_step_transition_ok(br->state, next)
+                                          : dtx_branch_transition_ok(br->state, next)));
     assert(next != DTX_BRANCH_CONFIRMED || !br->unknown_vote);
     br->state = next;
 }

@@ -31,6 +31,39 @@
  * Every branch of an aborting transaction is cancelled, whatever its vote:
  * a Try that timed out may still have run, and the participant's barrier
  * turns a cancel without a try into a recorded no-op.
+ *
+ * Saga (DTX_MODE_SAGA; the plan is in the log before any action leaves,
+ * docs/sagas.md). The same global states, other events:
+ *
+ *     ACTIVE ──FORWARD (every step done, or the pivot done)──▶ COMMITTING
+ *       │        (actions run forward, each once its dependencies are done)
+ *       │ TRY_REFUSED (a step refused, or spent its retry budget) /
+ *       │ DEADLINE / ROLLBACK — not while the pivot may be running
+ *       ▼
+ *     ABORTING: compensations, a step only once every step that depends on
+ *               it is compensated (reverse order); all compensated → ABORTED
+ *     COMMITTING: forward only — the remaining actions are retried until
+ *               they succeed; all done → COMMITTED
+ *     both: a compensation or a post-pivot action over its retry budget →
+ *           STUCK (resume goes back, as for TCC and 2PC).
+ *
+ * A step is a branch whose `step` is set. Its states (same codes):
+ *
+ *     TRYING (action not done) ──action ok──▶ CONFIRMED ─compensated─▶ CANCELLED
+ *       │  └──action refused──▶ REFUSED ────compensated───────────────────▲
+ *       └──compensated, or skipped (its action never left)────────────────┘
+ *
+ * Invariants (Saga):
+ *  - a compensation is sent for every step that ran or may have run (not
+ *    TRYING, or its action may have left: never_sent is 0), never for a
+ *    step whose dependencies were not all done (its action never left);
+ *  - a step is compensated only after every step depending on it is
+ *    CANCELLED, so compensations run in reverse order;
+ *  - while the pivot's action may be running (sent, no definitive
+ *    answer) nothing aborts: it is retried until it succeeds (FORWARD) or
+ *    is refused;
+ *  - COMMITTED means every step CONFIRMED; ABORTED every step CANCELLED
+ *    (the FINISH statement checks it in the log too).
  */
 #ifndef DTX_COORD_TXN_H
 #define DTX_COORD_TXN_H
@@ -38,6 +71,7 @@
 #include <stdint.h>
 
 #include "dtx/heap.h"
+#include "dtx/saga.h"
 #include "dtx/types.h"
 #include "registry.h"
 
@@ -82,8 +116,17 @@ typedef struct dtx_request {
 #define DTX_SENT_RING 4                    /* sends of one op a reply may answer */
 #define DTX_PARKED_MAX 64                  /* requests parked on one transaction */
 
+/* What a Saga step has beyond a TCC branch (owned by its branch). */
+typedef struct dtx_step {
+    char       undo[DTX_NAME_SIZE];        /* compensation op name; "" none (pivot) */
+    uint8_t    flags;                      /* DTX_SAGA_STEP_* (dtx/saga.h) */
+    uint8_t    nafter;                     /* entries of after */
+    uint8_t    after[DTX_SAGA_STEPS_MAX];                  /* step numbers it waits for (effective) */
+} dtx_step_t;
+
 typedef struct dtx_branch {
     uint32_t   no;                         /* 1-based branch number */
+    dtx_step_t *step;                      /* Saga only: owned; NULL for TCC and 2PC */
     int        state;                      /* DTX_BRANCH_* as in the log */
     int        op;                         /* op being driven: DTX_OP_* */
     uint32_t   attempt;                    /* attempts of op sent so far */
@@ -158,7 +201,8 @@ typedef enum dtx_txn_event {
     DTX_EV_ALL_DONE,      /* every branch acknowledged the decision */
     DTX_EV_BUDGET_SPENT,  /* a branch exhausted its retry budget */
     DTX_EV_RESUME,        /* an operator resumes a stuck transaction */
-    DTX_EV_PREPARE_LOST   /* 2PC: the prepare phase lost its coordinator (presumed abort) */
+    DTX_EV_PREPARE_LOST,  /* 2PC: the prepare phase lost its coordinator (presumed abort) */
+    DTX_EV_FORWARD        /* Saga: every step done, or the pivot done: forward only */
 } dtx_txn_event_t;
 
 /* Facts about the branches that the COMMIT event depends on. */
@@ -166,6 +210,7 @@ typedef struct dtx_txn_votes {
     int trying;   /* branches whose vote has not arrived */
     int refused;  /* branches that voted no */
     int unknown;  /* branches whose vote was lost (reloaded while trying) */
+    int pivot_open; /* Saga: the pivot's action may be running (no abort then) */
 } dtx_txn_votes_t;
 
 /* Counts the votes of txn's branches. In 2PC a TRYING branch is enlisted
@@ -177,7 +222,9 @@ void dtx_txn_votes(const dtx_txn_t *txn, dtx_txn_votes_t *out);
  * is used by STUCK/RESUME. Returns:
  *   0             legal: *next is the new state (may equal state: an
  *                 idempotent repeat such as COMMIT while COMMITTING);
- *   DTX_EBUSY     COMMIT while a try is in flight;
+ *   DTX_EBUSY     COMMIT while a try is in flight; ROLLBACK while a
+ *                 Saga's pivot may be running (DEADLINE and TRY_REFUSED
+ *                 then leave the state as it is);
  *   DTX_EABORTED  COMMIT of a transaction decided abort;
  *   DTX_ESTATE    anything else that is illegal (ROLLBACK after a commit
  *                 decision, any event on a final state but a repeat).
@@ -199,6 +246,8 @@ int dtx_op_done_state(int op);
 
 /* Is a branch transition legal? (from, to are DTX_BRANCH_*). */
 int dtx_branch_transition_ok(int from, int to);
+/* The same for a Saga step. */
+int dtx_step_transition_ok(int from, int to);
 
 /* "trying", "tried", ... or "unknown". */
 const char *dtx_branch_state_name(int state);
@@ -255,10 +304,12 @@ void dtx_txn_check(const dtx_txn_t *txn);
 /* A new branch: TRYING. */
 void dtx_branch_start(dtx_branch_t *br);
 /* Copies a branch row from the log; DTX_EPROTO for a state that does not
- * exist (br unchanged). */
+ * exist, or that a Saga step never has (TRIED) when br->step is set (br
+ * unchanged). */
 int  dtx_branch_restore(dtx_branch_t *br, int state);
-/* Moves br to next: a legal transition (dtx_branch_transition_ok) or a
- * repeat of its state (assert). */
+/* Moves br to next: a legal transition (dtx_branch_transition_ok, or
+ * dtx_step_transition_ok for a Saga step) or a repeat of its state
+ * (assert). */
 void dtx_branch_enter(dtx_branch_t *br, int next);
 
 #endif

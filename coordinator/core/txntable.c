@@ -50,6 +50,7 @@ static void s_free_txn(dtx_txn_t *txn)
 {
     for (int i = 0; i < txn->nbranches; i++) {
         free(txn->branches[i]->payload);
+        free(txn->branches[i]->step);
         free(txn->branches[i]);
     }
     free(txn->branches);

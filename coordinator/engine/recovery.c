@@ -9,6 +9,11 @@
  *               initiator (a branch still TRYING lost its vote: a COMMIT
  *               then decides abort — presumed abort);
  *   final       answer questions about it, keep nothing in memory.
+ *   Saga        its plan and step states come back with it; ACTIVE runs
+ *               forward again (or aborts past its deadline), COMMITTING
+ *               goes on forward, ABORTING compensates (core/saga.h: a
+ *               step counts as possibly run when its dependencies were
+ *               all done).
  * The periodic scan finds the first three kinds among this node's own
  * transactions that are not in memory, and claims the unfinished
  * transactions of dead coordinators (lease expired, or an older epoch):
@@ -29,6 +34,7 @@
 #include "dtx/log.h"
 #include "dtx/trace.h"
 #include "core/fault.h"
+#include "core/saga.h"
 #include "core/txn.h"
 #include "driver.h"
 #include "outbox.h"
@@ -85,6 +91,32 @@ static void s_on_global(void *p, int rc, const PGresult *res)
         txn->traceparent[0] = '\0';
 }
 
+/* A Saga step's plan columns (6 undo_action, 7 after_steps "1,2", 8
+ * step_flags). 0, or DTX_EPROTO for what no plan holds. */
+static int s_load_step(dtx_branch_t *br, const PGresult *res, int row)
+{
+    if (!(br->step = calloc(1, sizeof *br->step)))
+        return DTX_ENOMEM;
+    const char *undo = PQgetvalue(res, row, 6), *after = PQgetvalue(res, row, 7);
+    if (undo[0] && dtx_name_copy(br->step->undo, undo) != 0)
+        return DTX_EPROTO;
+    int flags = atoi(PQgetvalue(res, row, 8));
+    if (flags & ~DTX_SAGA_STEP_PIVOT)
+        return DTX_EPROTO;
+    br->step->flags = (uint8_t)flags;
+    while (*after) {
+        char *end;
+        long n = strtol(after, &end, 10);
+        if (end == after || n < 1 || n >= (long)br->no || br->step->nafter >= DTX_SAGA_STEPS_MAX)
+            return DTX_EPROTO;
+        br->step->after[br->step->nafter++] = (uint8_t)n;
+        after = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return DTX_EPROTO;
+    }
+    return 0;
+}
+
 static void s_on_branches(void *p, int rc, const PGresult *res)
 {
     dtx_wctx_t w;
@@ -117,6 +149,12 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         br->payload_len = (uint32_t)len;
         dtx_txn_payload_add(co->txns, txn, (int64_t)len);
         PQfreemem(raw);
+        if (txn->mode == DTX_MODE_SAGA && s_load_step(br, res, i) != 0) {
+            dtx_log_error("the log holds a saga step this coordinator never writes",
+                          "gid=%s step=%u", txn->gid, br->no);
+            dtx_outbox_drop(co, txn, DTX_EPROTO, "the log holds an impossible saga step");
+            return;
+        }
         if (dtx_branch_restore(br, atoi(PQgetvalue(res, i, 4))) != 0) {
             dtx_log_error("the log holds a branch state that does not exist", "gid=%s branch=%u",
                           txn->gid, br->no);
@@ -124,12 +162,16 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
             return;
         }
         br->attempt = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
-        br->op = txn->mode == DTX_MODE_2PC ? DTX_OP_PREPARE : DTX_OP_TRY;
+        br->op = txn->mode == DTX_MODE_2PC    ? DTX_OP_PREPARE
+                 : txn->mode == DTX_MODE_SAGA ? DTX_OP_ACTION
+                                              : DTX_OP_TRY;
         /* TCC: whoever sent its Try is gone, the vote is lost. (2PC: an
          * enlisted branch has no vote before COMMIT.) */
         if (br->state == DTX_BRANCH_TRYING && txn->mode == DTX_MODE_TCC)
             br->unknown_vote = 1;
     }
+    if (txn->mode == DTX_MODE_SAGA)
+        dtx_saga_mark_loaded(txn);
     txn->loading = 0;
     dtx_log_debug("loaded from log", "gid=%s state=%s branches=%d owned=%d", txn->gid,
                   dtx_state_name(txn->state), txn->nbranches, txn->owned);
@@ -141,7 +183,14 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
             dtx_outbox_drop(co, txn, 0, NULL);
         return;
     }
-    if (txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_ABORTING) {
+    if (txn->mode == DTX_MODE_SAGA && txn->state == DTX_STATE_ACTIVE) {
+        dtx_log_info("recovering", "gid=%s state=%s steps=%d trace=%.32s", txn->gid,
+                     dtx_state_name(txn->state), txn->nbranches, DTX_TXN_TRACE(txn));
+        if (dtx_clock_mono_ms() >= txn->deadline_mono)
+            dtx_driver_raise(co, txn, DTX_EV_DEADLINE, "deadline passed (recovered)");
+        if (!txn->dead)
+            dtx_driver_drive(co, txn); /* forward, unless the abort is being written */
+    } else if (txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_ABORTING) {
         dtx_log_info("recovering", "gid=%s state=%s branches=%d trace=%.32s", txn->gid,
                      dtx_state_name(txn->state), txn->nbranches, DTX_TXN_TRACE(txn));
         /* Branches continue from their recorded attempt count. */

@@ -98,7 +98,10 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " finished_at = now()"
         " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint"
         "   AND owner_gen = $6::bigint"
-        "   AND NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))", 6 },
+        "   AND NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"
+        /* A Saga commits with every step done, aborts with every step compensated. */
+        "   AND (mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1"
+        "        AND state <> CASE WHEN $2::smallint = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))", 6 },
     [DTX_SQL_STUCK] = { "dtx_stuck",
         "UPDATE dtx_global SET state = " G_STUCK ", decision = $2::smallint, updated_at = now(),"
         " next_attempt_at = NULL, stuck_at = now()"
@@ -108,9 +111,11 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "WITH g AS (UPDATE dtx_global SET state = decision, updated_at = now(),"
         "           next_attempt_at = now()"
         "           WHERE gid = $1 AND state = " G_STUCK " AND owner = $2 AND owner_epoch = $3::bigint"
-        "             AND owner_gen = $4::bigint RETURNING state),"
+        "             AND owner_gen = $4::bigint RETURNING state, mode),"
         " b AS (UPDATE dtx_branch SET attempts = 0, updated_at = now()"
-        "       WHERE gid = $1 AND state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ") AND EXISTS (SELECT 1 FROM g))"
+        "       WHERE gid = $1 AND (state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"
+        "         OR (state = " B_CONFIRMED " AND EXISTS (SELECT 1 FROM g WHERE g.mode = " S_STR(DTX_MODE_SAGA) ")))"
+        "         AND EXISTS (SELECT 1 FROM g))"
         " SELECT state FROM g", 4 },
     [DTX_SQL_CLAIM] = { "dtx_claim",
         "UPDATE dtx_global g SET owner = $2, owner_epoch = $3::bigint,"
@@ -127,12 +132,16 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " coalesce(initiator, ''), coalesce(traceparent, '')"
         " FROM dtx_global WHERE gid = $1", 1 },
     [DTX_SQL_LOAD_BRANCHES] = { "dtx_load_branches",
-        "SELECT branch_no, resource, action, payload, state, attempts"
+        "SELECT branch_no, resource, action, payload, state, attempts,"
+        " coalesce(undo_action, ''), coalesce(array_to_string(after_steps, ','), ''), step_flags"
         " FROM dtx_branch WHERE gid = $1 ORDER BY branch_no", 1 },
     [DTX_SQL_SCAN] = { "dtx_scan",
         "SELECT gid FROM dtx_global"
         " WHERE state IN (" G_ACTIVE ", " G_COMMITTING ", " G_ABORTING ") AND owner = $3 AND owner_epoch = $4::bigint"
         "   AND ((state = " G_ACTIVE " AND deadline < now())"
+        /* An active Saga runs without its initiator: due like a decision. */
+        "     OR (state = " G_ACTIVE " AND mode = " S_STR(DTX_MODE_SAGA) ""
+        "         AND next_attempt_at < now() - $2::int * interval '1 ms')"
         "     OR (state <> " G_ACTIVE " AND next_attempt_at < now() - $2::int * interval '1 ms'))"
         " ORDER BY next_attempt_at LIMIT $1::int", 4 },
     [DTX_SQL_CLAIM_ORPHANS] = { "dtx_claim_orphans",
@@ -163,4 +172,29 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "             AND state IN (" G_COMMITTED ", " G_ABORTED ") RETURNING gid),"
         " b AS (DELETE FROM dtx_branch WHERE gid IN (SELECT gid FROM g) RETURNING 1)"
         " SELECT (SELECT count(*) FROM g), (SELECT count(*) FROM b)", 2 },
+    /* A Saga and its whole plan, in one statement (so both or neither are
+     * in the log before any action leaves). $7 lists the steps as JSON
+     * objects {n step number, r resource, a action, u compensation ("" none),
+     * f flags, d dependency array literal, o offset, l length}; the
+     * payloads are one binary blob ($8) cut at o/l. */
+    [DTX_SQL_SAGA_BEGIN] = { "dtx_saga_begin",
+        "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"
+        "                                  next_attempt_at, initiator, traceparent, branches)"
+        "           VALUES ($1, " S_STR(DTX_MODE_SAGA) ", " G_ACTIVE ", to_timestamp($2::bigint / 1000.0),"
+        "                   $3, $4::bigint, now(), $5, nullif($6, ''), jsonb_array_length($7::jsonb))"
+        "           RETURNING gid)"
+        " INSERT INTO dtx_branch (gid, branch_no, resource, action, undo_action, step_flags,"
+        "                         after_steps, payload, state)"
+        " SELECT g.gid, s.n, s.r, s.a, nullif(s.u, ''), s.f, nullif(s.d::smallint[], '{}'),"
+        "        substring($8::bytea FROM s.o + 1 FOR s.l), " B_TRYING
+        " FROM g, jsonb_to_recordset($7::jsonb) AS s(n int, r text, a text, u text, f smallint,"
+        "                                            d text, o int, l int)", 8 },
+    /* One step moves from the state memory saw ($8) to $3 (a refusal is
+     * DTX_SQL_BRANCH_VOTE, which keeps its reason). Fenced like every
+     * branch write. */
+    [DTX_SQL_STEP_SET] = { "dtx_step_set",
+        S_FENCE_BRANCH("$5", "$6", "$7")
+        "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
+        " WHERE gid = $1 AND branch_no = $2::int AND state = $8::smallint"
+        " AND EXISTS (SELECT 1 FROM g)", 8 },
 };

@@ -23,12 +23,16 @@ enum {
     DTX_SQL_CLAIM,          /* gid me epoch steal principal */
     DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision preparing
                                owner_gen initiator */
-    DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts */
+    DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts
+                               undo_action after_steps("1,2") step_flags */
     DTX_SQL_SCAN,           /* limit grace_ms me -> gid (own work not in memory) */
     DTX_SQL_CLAIM_ORPHANS,  /* limit me -> gid (taken from dead owners) */
     DTX_SQL_STATUS,         /* gid -> state */
     DTX_SQL_NODE_RENEW,     /* node epoch lease_ms */
     DTX_SQL_RETAIN,         /* retention_ms limit -> removed_global removed_branches */
+    DTX_SQL_SAGA_BEGIN,     /* gid deadline_ms me(2) initiator traceparent steps(json)
+                               payloads(bin) */
+    DTX_SQL_STEP_SET,       /* gid step state attempts me(2) gen expected */
     DTX_SQL_COUNT
 };
 extern const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT];

@@ -12,7 +12,8 @@
  *   4. COMMIT when fn returned DTX_OK, else ROLLBACK and return fn's code.
  *
  * 2PC ops use the rows of their TCC counterparts (barrier_logic.h): prepare
- * is barriered as try, commit as confirm, abort as cancel. dtx/pgres.h
+ * is barriered as try, commit as confirm, abort as cancel; so do Saga ops:
+ * an action as try, a compensation as cancel. dtx/pgres.h
  * reuses this file through dtx_barrier_call_ex (barrier_internal.h) to end
  * a prepare's transaction with PREPARE TRANSACTION instead of COMMIT.
  *
@@ -46,11 +47,13 @@ int dtx_barrier_row_op(int op)
 {
     switch (op) {
     case DTX_OP_TRY:
-    case DTX_OP_PREPARE: return DTX_OP_TRY;
+    case DTX_OP_PREPARE:
+    case DTX_OP_ACTION:  return DTX_OP_TRY;
     case DTX_OP_CONFIRM:
     case DTX_OP_COMMIT:  return DTX_OP_CONFIRM;
     case DTX_OP_CANCEL:
-    case DTX_OP_ABORT:   return DTX_OP_CANCEL;
+    case DTX_OP_ABORT:
+    case DTX_OP_COMPENSATE: return DTX_OP_CANCEL;
     default:             return DTX_EINVAL;
     }
 }

@@ -23,7 +23,10 @@
  * 2PC ops use the rows of their TCC counterpart (dtx_barrier_row_op), since
  * the table's CHECK allows only 'try', 'confirm' and 'cancel': prepare
  * behaves as try, commit as confirm, abort as cancel. A gid is either TCC
- * or 2PC, so the two never meet on one (gid, branch).
+ * or 2PC, so the two never meet on one (gid, branch). Saga ops likewise: an
+ * action behaves as try (a duplicate is skipped, one after its compensation
+ * is refused), a compensation as cancel (before its action: a null
+ * compensation).
  */
 #ifndef DTX_BARRIER_LOGIC_H
 #define DTX_BARRIER_LOGIC_H
@@ -51,8 +54,9 @@ typedef enum dtx_barrier_action {
                                          writes: ROLLBACK, error */
 } dtx_barrier_action_t;
 
-/* The TCC op whose barrier rows op uses: DTX_OP_PREPARE -> DTX_OP_TRY,
- * DTX_OP_COMMIT -> DTX_OP_CONFIRM, DTX_OP_ABORT -> DTX_OP_CANCEL; a TCC op
+/* The TCC op whose barrier rows op uses: DTX_OP_PREPARE and DTX_OP_ACTION
+ * -> DTX_OP_TRY, DTX_OP_COMMIT -> DTX_OP_CONFIRM, DTX_OP_ABORT and
+ * DTX_OP_COMPENSATE -> DTX_OP_CANCEL; a TCC op
  * maps to itself. DTX_EINVAL for an unknown op. */
 DTX_PRIVATE int dtx_barrier_row_op(int op);
 

@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <zmq.h>
 
@@ -58,6 +59,7 @@
 #include "dtx/log.h"
 #include "dtx/proto.h"
 #include "dtx/trace.h"
+#include "saga_internal.h"
 #include "sdk_internal.h"
 
 #define DTX_CLIENT_TIMEOUT_DEFAULT 30000
@@ -430,4 +432,81 @@ int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out)
 int dtx_client_resume(dtx_client_t *self, const char *gid, int *state_out)
 {
     return s_state_call(self, DTX_MSG_RESUME, gid, state_out);
+}
+
+/* --- Saga --- */
+
+int dtx_client_saga_submit(dtx_client_t *self, const dtx_saga_t *saga, uint32_t timeout_ms,
+                           char gid_out[DTX_GID_SIZE])
+{
+    assert(self);
+    if (!gid_out || !saga)
+        return DTX_EINVAL;
+    gid_out[0] = '\0';
+    self->last_error[0] = '\0';
+    const dtx_saga_plan_t *plan = dtx_sdk_saga_plan(saga);
+    size_t len = 0;
+    int rc = dtx_saga_plan_encode(plan, NULL, 0, &len, self->last_error, sizeof self->last_error);
+    if (rc != DTX_ETOOBIG || len > DTX_PAYLOAD_MAX)
+        return rc == DTX_ETOOBIG || rc == 0 ? DTX_EINVAL : rc;
+    uint8_t *buf = malloc(len);
+    if (!buf)
+        return DTX_ENOMEM;
+    rc = dtx_saga_plan_encode(plan, buf, len, &len, self->last_error, sizeof self->last_error);
+    if (rc != 0) {
+        free(buf);
+        return DTX_EINVAL;
+    }
+    if (self->version == DTX_PROTO_V1) {
+        free(buf);
+        snprintf(self->last_error, sizeof self->last_error,
+                 "the coordinator speaks protocol version 1 only: no sagas");
+        return DTX_EUNSUPPORTED;
+    }
+    self->begun_traceparent[0] = '\0';
+    dtx_msg_t req = { .type = DTX_MSG_SAGA, .timeout_ms = timeout_ms, .payload = buf,
+                      .payload_len = (uint32_t)len };
+    memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
+    rc = s_call(self, &req, DTX_MSG_BEGIN_OK);
+    free(buf);
+    if (rc == DTX_EINVAL && self->version == DTX_PROTO_V1) {
+        /* s_call fell back to version 1, where SAGA does not exist. */
+        snprintf(self->last_error, sizeof self->last_error,
+                 "the coordinator speaks protocol version 1 only: no sagas");
+        return DTX_EUNSUPPORTED;
+    }
+    if (rc != 0)
+        return rc;
+    snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
+    memcpy(self->begun_traceparent, self->reply.traceparent, sizeof self->begun_traceparent);
+    return DTX_OK;
+}
+
+int dtx_client_saga_wait(dtx_client_t *self, const char *gid, int wait_ms, int *state_out)
+{
+    assert(self);
+    int64_t until = dtx_clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+    long pause_ms = 10;
+    for (;;) {
+        int state = 0;
+        int rc = dtx_client_status(self, gid, &state);
+        if (state_out)
+            *state_out = state;
+        if (rc != 0)
+            return rc;
+        if (state == DTX_STATE_COMMITTED)
+            return DTX_OK;
+        if (state == DTX_STATE_ABORTED)
+            return DTX_EABORTED;
+        if (state == DTX_STATE_STUCK)
+            return DTX_ESTATE;
+        int64_t left = until - dtx_clock_mono_ms();
+        if (left <= 0)
+            return DTX_ETIMEOUT;
+        long ms = pause_ms < left ? pause_ms : (long)left;
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+        if (pause_ms < 200)
+            pause_ms *= 2;
+    }
 }

@@ -105,6 +105,7 @@ struct served_resource {
     char               name[DTX_NAME_SIZE]; /* resource name */
     dtx_tcc_handlers_t tcc;                 /* from dtx_participant_serve; zero when none */
     dtx_2pc_handlers_t twopc;               /* from dtx_participant_serve_2pc; zero when none */
+    dtx_saga_handlers_t saga;               /* from dtx_participant_serve_saga; zero when none */
 };
 
 /* One coordinator endpoint and its registration state. */
@@ -529,6 +530,26 @@ int dtx_participant_serve_2pc(dtx_participant_t *self, const char *resource,
     return DTX_OK;
 }
 
+int dtx_participant_serve_saga(dtx_participant_t *self, const char *resource,
+                               const dtx_saga_handlers_t *handlers)
+{
+    assert(self);
+    if (!resource || !dtx_name_valid(resource) || !handlers || !handlers->on_action ||
+        !handlers->on_compensate)
+        return DTX_EINVAL;
+    for (int i = 0; i < self->nresources; i++)
+        if (strcmp(self->resources[i].name, resource) == 0 && self->resources[i].saga.on_action)
+            return DTX_EINVAL;
+    int added;
+    int i = s_resource_entry(self, resource, &added);
+    if (i < 0)
+        return i;
+    self->resources[i].saga = *handlers;
+    if (added)
+        s_resource_added(self);
+    return DTX_OK;
+}
+
 void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms)
 {
     assert(self);
@@ -747,6 +768,8 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
         case DTX_OP_PREPARE: fn = r->twopc.on_prepare; arg = r->twopc.arg; break;
         case DTX_OP_COMMIT:  fn = r->twopc.on_commit;  arg = r->twopc.arg; break;
         case DTX_OP_ABORT:   fn = r->twopc.on_abort;   arg = r->twopc.arg; break;
+        case DTX_OP_ACTION:  fn = r->saga.on_action;   arg = r->saga.arg;  break;
+        case DTX_OP_COMPENSATE: fn = r->saga.on_compensate; arg = r->saga.arg; break;
         default:             break;
         }
     }
@@ -776,7 +799,8 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
         int rc = fn(&call.call, arg);
         if (rc == DTX_OK)
             outcome = DTX_OUTCOME_OK;
-        else if (rc == DTX_EREFUSED && (m->op == DTX_OP_TRY || m->op == DTX_OP_PREPARE))
+        else if (rc == DTX_EREFUSED &&
+                 (m->op == DTX_OP_TRY || m->op == DTX_OP_PREPARE || m->op == DTX_OP_ACTION))
             outcome = DTX_OUTCOME_REFUSED;
         if (outcome == DTX_OUTCOME_FAILED && rc == DTX_EDB) {
             /* The database is down: every phase fails alike until it is

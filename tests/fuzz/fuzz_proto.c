@@ -15,6 +15,8 @@
  * The same bytes are also read as the fields of a dtx_msg_t (names may be
  * unterminated, enums out of range): whatever the encoder accepts, the
  * decoder must accept too, so the two cannot disagree on what is valid.
+ * A SAGA that decodes has a plan (dtx/saga.h) that decodes too and that
+ * encodes back to the same bytes.
  *
  *   make fuzz [FUZZ_SECONDS=60]
  */
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "dtx/proto.h"
+#include "dtx/saga.h"
 #include "dtx/trace.h"
 
 static uint8_t s_out[DTX_MSG_MAX];
@@ -182,6 +185,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     CHECK(err[0] == '\0');
     CHECK(m1.version == data[2]);
+    if (m1.type == DTX_MSG_SAGA) {
+        static dtx_saga_plan_t plan;
+        static uint8_t again[DTX_PAYLOAD_MAX];
+        size_t plen = 0;
+        CHECK(m1.version == DTX_PROTO_V2);
+        CHECK(dtx_saga_plan_decode(&plan, m1.payload, m1.payload_len, NULL, 0) == 0);
+        CHECK(dtx_saga_plan_encode(&plan, again, sizeof again, &plen, NULL, 0) == 0);
+        CHECK(plen == m1.payload_len && memcmp(again, m1.payload, plen) == 0);
+    }
     CHECK(!m1.traceparent[0] || dtx_trace_valid(m1.traceparent));
     CHECK(m1.version == DTX_PROTO_V2 || (!m1.traceparent[0] && m1.ext_skipped == 0));
 

@@ -89,13 +89,14 @@ cc -E $cflags "$dest/api.c" | awk -v dir="$prefix/include/" '
     /^# [0-9]+ "/ { f = $3; gsub(/"/, "", f); keep = (index(f, dir) == 1); next }
     keep' > "$dest/api.i"
 declared=$(grep -oE '\bdtx_[A-Za-z0-9_]+[[:space:]]*\(' "$dest/api.i" | sed -E 's/[[:space:]]*\($//' | sort -u)
-# Every export carries the version node DTX_1 or a later DTX_1.N (the default version, @@);
-# the node itself is an absolute symbol, not a function.
+# Every export carries a version node of libdtx.map, DTX_1 or a later
+# DTX_1.N (the default version, @@); the nodes themselves are absolute
+# symbols, not functions.
 exported_versioned=$(nm -D --defined-only "$prefix/lib/libdtx.so" | awk 'NF >= 3 && $2 != "A" { print $NF }' | sort -u)
 exported=$(echo "$exported_versioned" | sed 's/@.*//' | sort -u)
 unversioned=$(echo "$exported_versioned" | grep -vE '@@DTX_1(\.[0-9]+)?$' | tr '\n' ' ' || true)
 [ -z "$unversioned" ] || {
-    echo "install: libdtx.so exports symbols outside the version nodes DTX_1, DTX_1.N: $unversioned" >&2; exit 1; }
+    echo "install: libdtx.so exports symbols outside the version nodes DTX_1 and DTX_1.N: $unversioned" >&2; exit 1; }
 # participant-sdk/libdtx.map lists exactly those names.
 mapped=$(sed -e 's|/\*.*\*/||' -e '/\/\*/,/\*\//d' "$ROOT/participant-sdk/libdtx.map" |
          grep -oE '^[[:space:]]*dtx_[A-Za-z0-9_]+;' | tr -d ' ;\t' | sort -u)

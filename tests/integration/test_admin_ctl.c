@@ -9,6 +9,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "dtx/dtx.h"
 #include "integ.h"
 #include "test_admin_util.h"
 
@@ -170,10 +171,100 @@ static void test_dtxctl_escapes_what_the_server_sends_and_names_its_options(void
     ta_down(&w);
 }
 
+/* A Saga in dtxctl show, list --mode saga and GET /api/v1/tx/{gid}: its
+ * plan (compensations, pivot, dependencies) and its progress. */
+static void test_dtxctl_shows_a_saga_plan_and_progress(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_saga", NULL, NULL) == 0);
+    int err = 0;
+    dtx_client_t *c = dtx_client_new(w.d.endpoint, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    dtx_saga_t *s = dtx_saga_new(NULL);
+    dtx_saga_add_step(s, "ra", "book", "unbook", NULL, 0, 0);
+    dtx_saga_add_step(s, "ra", "hold", "unhold", NULL, 0, 0);
+    dtx_saga_add_step(s, "ra", "charge", NULL, NULL, 0, DTX_STEP_PIVOT);
+    dtx_saga_add_dependency(s, 3, 1);
+    dtx_saga_add_dependency(s, 3, 2);
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_EQUAL_FATAL(dtx_client_saga_submit(c, s, 30000, gid), 0);
+    dtx_saga_destroy(&s);
+    CU_ASSERT_EQUAL(dtx_client_saga_wait(c, gid, 15000, NULL), 0);
+    dtx_client_destroy(&c);
+    static char out[1 << 16];
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "show %s", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "mode       saga"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "saga       3 steps: 3 done, 0 compensated"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "unhold"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "(pivot)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "1,2"));
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "list --mode saga"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, gid));
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/transactions/%s", gid);
+    json_object *o = NULL, *brs = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", path, NULL, TA_TOKEN, &o), 200);
+    CU_ASSERT_TRUE_FATAL(o && json_object_object_get_ex(o, "branches", &brs));
+    CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(brs, 0), "compensation"), "unbook");
+    CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(brs, 2), "pivot"), "true");
+    json_object_put(o);
+    /* its actions in the phase latency histogram, under their own op */
+    static char text[1 << 17];
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "GET", "/metrics", NULL, 0, NULL, text, sizeof text), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_count{op=\"action\"} 3\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_count{op=\"compensate\"} 0\n"));
+    ta_down(&w);
+}
+
+/* POST /api/v1/saga: the HTTP form of SAGA; bad plans are 400 with the
+ * rule they break, nothing written. */
+static void test_http_saga_submit_runs_the_plan_and_refuses_bad_ones(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_saga_http", NULL, NULL) == 0);
+    json_object *o = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/saga",
+                           "{\"timeout_ms\":30000,\"steps\":["
+                           "{\"resource\":\"ra\",\"action\":\"book\",\"compensation\":\"unbook\","
+                           "\"payload\":\"{}\"},"
+                           "{\"resource\":\"ra\",\"action\":\"hold\",\"compensation\":\"unhold\","
+                           "\"payload_base64\":\"AAEC\"},"
+                           "{\"resource\":\"ra\",\"action\":\"pay\",\"pivot\":true,\"after\":[2,1]}]}",
+                           TA_TOKEN, &o), 201);
+    char gid[64];
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL_FATAL(strlen(gid), 26);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 15000), 0);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT length(payload) FROM dtx_branch WHERE gid = '%s'"
+                                       " AND branch_no = 2", gid), 3);
+    /* a pivot that does not follow every earlier step */
+    char raw[1024];
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", "/api/v1/saga",
+                               "{\"steps\":[{\"resource\":\"ra\",\"action\":\"a\",\"compensation\":\"u\"},"
+                               "{\"resource\":\"ra\",\"action\":\"b\",\"compensation\":\"u\"},"
+                               "{\"resource\":\"ra\",\"action\":\"p\",\"pivot\":true,\"after\":[1]}]}",
+                               (size_t)-1, TA_TOKEN, raw, sizeof raw), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(raw, "every earlier step"));
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/saga", "{\"steps\":[]}", TA_TOKEN, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/saga",
+                           "{\"steps\":[{\"resource\":\"ra\",\"action\":\"a\"}]}", TA_TOKEN, NULL),
+                    400); /* no compensation, no pivot */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/saga",
+                           "{\"steps\":[{\"resource\":\"ra\",\"action\":\"a\",\"compensation\":\"u\"}]}",
+                           NULL, NULL), 401);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_global"), 1);
+    ta_down(&w);
+}
+
 INTEG_SUITE(admin_ctl)
 {
     CU_pSuite s = CU_add_suite("admin_ctl", NULL, NULL);
     CU_add_test(s, "dtxctl tables, json and exit codes", test_dtxctl_tables_json_and_exit_codes);
+    CU_add_test(s, "dtxctl shows a saga plan and progress", test_dtxctl_shows_a_saga_plan_and_progress);
+    CU_add_test(s, "http saga submit runs the plan and refuses bad ones", test_http_saga_submit_runs_the_plan_and_refuses_bad_ones);
     CU_add_test(s, "dtxctl escapes what the server sends and names its options",
                 test_dtxctl_escapes_what_the_server_sends_and_names_its_options);
 }

@@ -137,6 +137,36 @@ static void test_duplicate_try_and_cancel_apply_once(void)
     CU_ASSERT_EQUAL(u_effects(s_db, gid, "cancel"), 1);
 }
 
+/* Saga ops go through the same barrier: a compensation before its action
+ * is a null compensation, the action after it is refused, and duplicates
+ * of either are applied once. */
+static void test_saga_compensate_before_action_is_null_and_late_action_is_refused(void)
+{
+    const char *gid = "01BARRIERSAGANULLCOMP00001";
+    CU_ASSERT_EQUAL(s_phase(gid, 2, DTX_OP_COMPENSATE, 1), DTX_OUTCOME_OK);
+    CU_ASSERT_EQUAL(u_effects(s_db, gid, "compensate"), 0);
+    CU_ASSERT_EQUAL(u_deliveries(s_db, gid, "compensate"), 1);
+    CU_ASSERT_EQUAL(s_phase(gid, 2, DTX_OP_ACTION, 1), DTX_OUTCOME_REFUSED);
+    CU_ASSERT_EQUAL(u_effects(s_db, gid, "action"), 0);
+    CU_ASSERT_EQUAL(u_deliveries(s_db, gid, "action"), 1);
+    CU_ASSERT_EQUAL(h_db_scalar(s_db,
+                                "SELECT count(*) FROM dtx_barrier WHERE gid = '%s' AND op = 'try' AND origin = 'cancel'",
+                                gid),
+                    1);
+}
+
+static void test_saga_duplicate_action_and_compensation_apply_once(void)
+{
+    const char *gid = "01BARRIERSAGADUPLICATES001";
+    CU_ASSERT_EQUAL(s_phase(gid, 1, DTX_OP_ACTION, 1), DTX_OUTCOME_OK);
+    CU_ASSERT_EQUAL(s_phase(gid, 1, DTX_OP_ACTION, 2), DTX_OUTCOME_OK);
+    CU_ASSERT_EQUAL(u_effects(s_db, gid, "action"), 1);
+    CU_ASSERT_EQUAL(u_deliveries(s_db, gid, "action"), 2);
+    CU_ASSERT_EQUAL(s_phase(gid, 1, DTX_OP_COMPENSATE, 1), DTX_OUTCOME_OK);
+    CU_ASSERT_EQUAL(s_phase(gid, 1, DTX_OP_COMPENSATE, 2), DTX_OUTCOME_OK);
+    CU_ASSERT_EQUAL(u_effects(s_db, gid, "compensate"), 1);
+}
+
 static void test_unknown_resource_gets_failed_outcome(void)
 {
     dtx_msg_t m;
@@ -168,4 +198,6 @@ INTEG_SUITE(barrier)
     CU_add_test(s, "cancel before try is null compensation and late try is refused", test_cancel_before_try_is_null_compensation_and_late_try_is_refused);
     CU_add_test(s, "duplicate try and cancel apply once", test_duplicate_try_and_cancel_apply_once);
     CU_add_test(s, "unknown resource gets failed outcome", test_unknown_resource_gets_failed_outcome);
+    CU_add_test(s, "saga compensate before action is null and late action is refused", test_saga_compensate_before_action_is_null_and_late_action_is_refused);
+    CU_add_test(s, "saga duplicate action and compensation apply once", test_saga_duplicate_action_and_compensation_apply_once);
 }

@@ -22,6 +22,12 @@
  *                           abort; repeatable)
  *   --proto-version 1       speak protocol version 1 (DTX_PROTO_VERSION=1):
  *                           an old participant, whose phases carry no trace
+ *   --fail-op-times OP:N    the first N calls of OP return DTX_EIO (any op
+ *                           --delay-ms-op takes; repeatable)
+ *
+ * Sagas: every resource is also served with Saga handlers (the same
+ * barrier and tables: ops 'action' and 'compensate'); --refuse-action
+ * NAME refuses an action named NAME too (a definitive no).
  *
  * 2PC (--mode2pc): every resource is served with 2PC handlers too, backed
  * by dtx/pgres.h on the same --db. The work of a PREPARE inserts
@@ -83,6 +89,7 @@ typedef struct tp {
     int         nrefused;
     long        fail_confirm_left;           /* confirms still to fail */
     long        delay_ms[DTX_OP_MAX + 1];    /* by DTX_OP_*: sleep before acting */
+    long        fail_left[DTX_OP_MAX + 1];   /* by DTX_OP_*: calls still to fail */
     int         mode2pc;                     /* --mode2pc: serve 2PC handlers too */
     const char *refused_prepare[TP_MAX_LIST];/* --refuse-prepare-action */
     int         nrefused_prepare;
@@ -136,6 +143,10 @@ static int s_op_parse(const char *name)
         return DTX_OP_COMMIT;
     if (strcmp(name, "abort") == 0)
         return DTX_OP_ABORT;
+    if (strcmp(name, "action") == 0)
+        return DTX_OP_ACTION;
+    if (strcmp(name, "compensate") == 0)
+        return DTX_OP_COMPENSATE;
     return -1;
 }
 
@@ -235,7 +246,7 @@ static int s_refuses(const tp_t *self, const char *action)
 static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
 {
     tp_t *self = arg;
-    if (call->op == DTX_OP_TRY && s_refuses(self, call->action))
+    if ((call->op == DTX_OP_TRY || call->op == DTX_OP_ACTION) && s_refuses(self, call->action))
         return DTX_EREFUSED;
     int rc = s_exec_params(conn, "INSERT INTO effects (gid, branch, op) VALUES ($1, $2::int, $3)",
                            call, 3);
@@ -249,7 +260,7 @@ static int s_handle(const dtx_call_t *call, void *arg)
 {
     tp_t *self = arg;
     const char *op = dtx_op_name(call->op);
-    if (call->op >= DTX_OP_TRY && call->op <= DTX_OP_CANCEL && self->delay_ms[call->op] > 0) {
+    if (call->op >= DTX_OP_TRY && call->op <= DTX_OP_MAX && self->delay_ms[call->op] > 0) {
         dtx_log_info("delaying handler", "gid=%s branch=%u op=%s delay_ms=%ld", call->gid,
                      (unsigned)call->branch, op, self->delay_ms[call->op]);
         s_sleep_ms(self->delay_ms[call->op]);
@@ -257,7 +268,14 @@ static int s_handle(const dtx_call_t *call, void *arg)
     int rc = s_conn_ready(self);
     if (rc == 0)
         rc = s_ledger(self->conn, call);
-    if (rc == 0 && call->op == DTX_OP_CONFIRM && self->fail_confirm_left > 0) {
+    if (rc == 0 && call->op >= DTX_OP_TRY && call->op <= DTX_OP_MAX &&
+        self->fail_left[call->op] > 0) {
+        self->fail_left[call->op]--;
+        rc = DTX_EIO;
+        dtx_log_info("failing on request", "gid=%s branch=%u op=%s attempt=%u left=%ld",
+                     call->gid, (unsigned)call->branch, op, (unsigned)call->attempt,
+                     self->fail_left[call->op]);
+    } else if (rc == 0 && call->op == DTX_OP_CONFIRM && self->fail_confirm_left > 0) {
         self->fail_confirm_left--;
         rc = DTX_EIO;
         dtx_log_info("failing confirm on request", "gid=%s branch=%u attempt=%u left=%ld",
@@ -392,7 +410,7 @@ static int s_parse(tp_t *self, int argc, char **argv)
 {
     enum { O_INSTANCE = 1, O_RESOURCE, O_COORD, O_DB, O_REFUSE, O_FAILCONF, O_DELAY,
            O_HB, O_LOGLEVEL, O_READY, O_HELP, O_MODE2PC, O_REFUSE_PREPARE, O_EXIT_PREPARE,
-           O_FAILCOMMIT, O_WORK_DELAY, O_LOCK_TIMEOUT, O_PROTO };
+           O_FAILCOMMIT, O_WORK_DELAY, O_LOCK_TIMEOUT, O_PROTO, O_FAILOP };
     static const struct option opts[] = {
         { "instance", required_argument, NULL, O_INSTANCE },
         { "resource", required_argument, NULL, O_RESOURCE },
@@ -412,6 +430,7 @@ static int s_parse(tp_t *self, int argc, char **argv)
         { "prepare-work-delay-ms", required_argument, NULL, O_WORK_DELAY },
         { "lock-timeout-ms", required_argument, NULL, O_LOCK_TIMEOUT },
         { "proto-version", required_argument, NULL, O_PROTO },
+        { "fail-op-times", required_argument, NULL, O_FAILOP },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -440,6 +459,7 @@ static int s_parse(tp_t *self, int argc, char **argv)
             }
             self->fail_confirm_left = v;
             break;
+        case O_FAILOP:
         case O_DELAY: {
             const char *colon = strchr(optarg, ':');
             char op[16];
@@ -451,11 +471,15 @@ static int s_parse(tp_t *self, int argc, char **argv)
             op[colon - optarg] = '\0';
             int o = s_op_parse(op);
             if (o < 0 || s_parse_long(colon + 1, 0, 3600000, &v) < 0) {
-                fprintf(stderr, "test-participant: --delay-ms-op wants OP:MS with OP try, "
-                                "confirm, cancel, prepare, commit or abort\n");
+                fprintf(stderr, "test-participant: --delay-ms-op/--fail-op-times want OP:N with "
+                                "OP try, confirm, cancel, prepare, commit, abort, action or "
+                                "compensate\n");
                 return -1;
             }
-            self->delay_ms[o] = v;
+            if (c == O_FAILOP)
+                self->fail_left[o] = v;
+            else
+                self->delay_ms[o] = v;
             break;
         }
         case O_HB:
@@ -585,6 +609,10 @@ int main(int argc, char **argv)
     const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
     for (int i = 0; i < self.nresources; i++) {
         rc = dtx_participant_serve(p, self.resources[i], &handlers);
+        if (rc == 0) {
+            const dtx_saga_handlers_t hs = { s_handle, s_handle, &self };
+            rc = dtx_participant_serve_saga(p, self.resources[i], &hs);
+        }
         if (rc == 0 && self.mode2pc) {
             const dtx_2pc_handlers_t h2 = { s_handle_2pc, s_handle_2pc, s_handle_2pc, &self };
             rc = dtx_participant_serve_2pc(p, self.resources[i], &h2);

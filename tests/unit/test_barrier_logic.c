@@ -176,9 +176,23 @@ static void test_null_compensation_then_try_is_refused(void)
 static void test_unknown_op_or_step_is_invalid(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(0, FIRST, 1, NULL), DTX_BARRIER_INVALID);
-    CU_ASSERT_EQUAL(dtx_barrier_decide(7, FIRST, 0, "try"), DTX_BARRIER_INVALID);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_MAX + 1, FIRST, 0, "try"), DTX_BARRIER_INVALID);
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_CANCEL, (dtx_barrier_step_t)9, 1, NULL),
                     DTX_BARRIER_INVALID);
+}
+
+/* Saga ops use the rows of try (action) and cancel (compensate). */
+static void test_saga_ops_are_barriered_as_try_and_cancel(void)
+{
+    CU_ASSERT_EQUAL(dtx_barrier_row_op(DTX_OP_ACTION), DTX_OP_TRY);
+    CU_ASSERT_EQUAL(dtx_barrier_row_op(DTX_OP_COMPENSATE), DTX_OP_CANCEL);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_ACTION, FIRST, 1, NULL), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_ACTION, FIRST, 0, "try"), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_ACTION, FIRST, 0, "cancel"), DTX_BARRIER_HANGING);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_COMPENSATE, FIRST, 1, NULL),
+                    DTX_BARRIER_NULL_COMPENSATION);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_COMPENSATE, FIRST, 0, NULL),
+                    DTX_BARRIER_INSERT_CANCEL);
 }
 
 static void test_every_action_has_a_name(void)
@@ -212,6 +226,7 @@ UNIT_SUITE(barrier_logic)
     T(test_cancel_repeated_after_null_compensation_is_skipped_ok);
     T(test_null_compensation_then_try_is_refused);
     T(test_unknown_op_or_step_is_invalid);
+    T(test_saga_ops_are_barriered_as_try_and_cancel);
     T(test_every_action_has_a_name);
 #undef T
 }

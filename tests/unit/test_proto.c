@@ -494,6 +494,11 @@ static void test_unknown_type_is_eproto(void)
     for (int t = 0; t < 256; t++) {
         if (memchr(s_all_types, t, NTYPES))
             continue;
+        if (t == DTX_MSG_SAGA) {
+            /* Version 2 only: unknown in version 1 (test_proto_saga.c). */
+            unknown++;
+            continue;
+        }
         frame_t f;
         dtx_msg_t m;
         char err[256];

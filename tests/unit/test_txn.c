@@ -8,7 +8,7 @@
 #include "core/txn.h"
 #include "unit.h"
 
-static const dtx_txn_votes_t s_all_yes = { 0, 0, 0 };
+static const dtx_txn_votes_t s_all_yes = { 0, 0, 0, 0 };
 
 static int s_next(int state, dtx_txn_event_t ev, const dtx_txn_votes_t *v, int decision, int *rc)
 {
@@ -27,7 +27,7 @@ static void test_commit_with_every_vote_yes_decides_commit(void)
 
 static void test_commit_with_a_refused_vote_decides_abort(void)
 {
-    dtx_txn_votes_t v = { 0, 1, 0 };
+    dtx_txn_votes_t v = { 0, 1, 0, 0 };
     int rc;
     CU_ASSERT_EQUAL(s_next(DTX_STATE_ACTIVE, DTX_EV_COMMIT, &v, 0, &rc), DTX_STATE_ABORTING);
     CU_ASSERT_EQUAL(rc, 0);
@@ -35,7 +35,7 @@ static void test_commit_with_a_refused_vote_decides_abort(void)
 
 static void test_commit_with_a_lost_vote_decides_abort(void)
 {
-    dtx_txn_votes_t v = { 0, 0, 1 };
+    dtx_txn_votes_t v = { 0, 0, 1, 0 };
     int rc;
     CU_ASSERT_EQUAL(s_next(DTX_STATE_ACTIVE, DTX_EV_COMMIT, &v, 0, &rc), DTX_STATE_ABORTING);
     CU_ASSERT_EQUAL(rc, 0);
@@ -43,7 +43,7 @@ static void test_commit_with_a_lost_vote_decides_abort(void)
 
 static void test_commit_while_trying_is_busy(void)
 {
-    dtx_txn_votes_t v = { 1, 0, 0 };
+    dtx_txn_votes_t v = { 1, 0, 0, 0 };
     int rc;
     s_next(DTX_STATE_ACTIVE, DTX_EV_COMMIT, &v, 0, &rc);
     CU_ASSERT_EQUAL(rc, DTX_EBUSY);
@@ -249,7 +249,7 @@ static void test_restore_refuses_rows_never_written(void)
 {
     dtx_txn_t t;
     memset(&t, 0, sizeof t);
-    CU_ASSERT_EQUAL(dtx_txn_restore(&t, 3, DTX_STATE_ACTIVE, 0, 0), DTX_EPROTO);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, 9, DTX_STATE_ACTIVE, 0, 0), DTX_EPROTO);
     CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, 0, 0, 0), DTX_EPROTO);
     CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, 7, 0, 0), DTX_EPROTO);
     CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_COMMITTING, 3, 0), DTX_EPROTO);

@@ -199,8 +199,44 @@ void dtxctl_show_print(dtxctl_t *c, json_object *res)
     if (s_get(t, "trace_id")[0])
         printf("trace      %s\n", s_get(t, "trace_id"));
     json_object *brs = s_arr(res, "branches");
-    printf("\n%-3s  %-20s  %-16s  %-10s  %-4s  %4s  %s\n", "BR", "RESOURCE", "ACTION", "STATE",
-           "VOTE", "ATT", "LAST ERROR");
+    if (strcmp(s_get(t, "mode"), "saga") == 0 && brs) {
+        /* The plan's progress: steps done, compensated, and the first
+         * step still open (the current one). */
+        long n = (long)json_object_array_length(brs), done = 0, undone = 0, current = 0;
+        for (long i = 0; i < n; i++) {
+            json_object *b = json_object_array_get_idx(brs, (size_t)i);
+            const char *st = s_get(b, "state");
+            if (strcmp(st, "confirmed") == 0)
+                done++;
+            else if (strcmp(st, "cancelled") == 0)
+                undone++;
+            else if (!current)
+                current = i + 1;
+        }
+        printf("saga       %ld steps: %ld done, %ld compensated", n, done, undone);
+        if (current)
+            printf(", step %ld open", current);
+        printf("\n");
+        printf("\n%-4s  %-20s  %-16s  %-16s  %-8s  %-10s  %4s  %s\n", "STEP", "RESOURCE",
+               "ACTION", "COMPENSATION", "AFTER", "STATE", "ATT", "LAST ERROR");
+        for (long i = 0; i < n; i++) {
+            json_object *b = json_object_array_get_idx(brs, (size_t)i), *after = NULL;
+            char deps[64] = "-";
+            size_t dp = 0;
+            if (json_object_object_get_ex(b, "after", &after) && json_object_array_length(after))
+                for (size_t k = 0; k < json_object_array_length(after) && dp < sizeof deps - 8; k++)
+                    dp += (size_t)snprintf(deps + dp, sizeof deps - dp, "%s%d", k ? "," : "",
+                                           json_object_get_int(json_object_array_get_idx(after, k)));
+            printf("%-4lld  %-20.20s  %-16.16s  %-16.16s  %-8.8s  %-10s  %4lld  %.60s\n",
+                   s_num(b, "branch"), s_get(b, "resource"), s_get(b, "action"),
+                   strcmp(s_get(b, "pivot"), "true") == 0 ? "(pivot)" : s_get(b, "compensation"),
+                   deps, s_get(b, "state"), s_num(b, "attempts"), s_get(b, "last_error"));
+        }
+        brs = NULL; /* shown */
+    } else {
+        printf("\n%-3s  %-20s  %-16s  %-10s  %-4s  %4s  %s\n", "BR", "RESOURCE", "ACTION",
+               "STATE", "VOTE", "ATT", "LAST ERROR");
+    }
     for (size_t i = 0; brs && i < json_object_array_length(brs); i++) {
         json_object *b = json_object_array_get_idx(brs, i);
         printf("%-3lld  %-20.20s  %-16.16s  %-10s  %-4s  %4lld  %.60s\n", s_num(b, "branch"),

@@ -53,6 +53,10 @@
  *                            outcome u8, payload blob
  *   0x09  RESUME        I>C  gid name   (operator: a STUCK transaction goes
  *                            back to its decision, with a fresh retry budget)
+ *   0x0A  SAGA          I>C  timeout_ms u32, plan blob (version 2 only;
+ *                            the plan's layout is dtx/saga.h's, checked by
+ *                            the codec; answered BEGIN_OK once the whole
+ *                            plan is in the log)
  *   0x81  BEGIN_OK      C>I  gid name, deadline_ms u64
  *   0x82  TRY_OK        C>I  gid name, branch u32, outcome u8, state u8,
  *                            payload blob
@@ -97,6 +101,7 @@
 #define DTX_MSG_HEARTBEAT    0x07
 #define DTX_MSG_PHASE_REPLY  0x08
 #define DTX_MSG_RESUME       0x09
+#define DTX_MSG_SAGA         0x0A  /* version 2 only */
 #define DTX_MSG_BEGIN_OK     0x81
 #define DTX_MSG_TRY_OK       0x82
 #define DTX_MSG_STATE        0x83
@@ -113,7 +118,7 @@ typedef struct dtx_msg {
     uint8_t  version;                      /* DTX_PROTO_V1 / _V2; 0 encodes as 1 */
     uint8_t  type;                         /* DTX_MSG_* */
     uint64_t corr;                         /* correlation id */
-    uint8_t  mode;                         /* DTX_MODE_* (BEGIN) */
+    uint8_t  mode;                         /* DTX_MODE_* (BEGIN: TCC or 2PC) */
     uint8_t  op;                           /* DTX_OP_* (PHASE, PHASE_REPLY) */
     uint8_t  outcome;                      /* DTX_OUTCOME_* */
     uint8_t  state;                        /* DTX_STATE_* */
@@ -129,7 +134,7 @@ typedef struct dtx_msg {
     char     instance[DTX_NAME_SIZE];      /* participant instance name */
     char     coordinator[DTX_NAME_SIZE];   /* coordinator instance id */
     char     text[DTX_TEXT_MAX + 1];       /* ERROR: human-readable text */
-    const uint8_t *payload;                /* blob bytes (not owned) */
+    const uint8_t *payload;                /* blob bytes (not owned); SAGA: the plan */
     uint32_t payload_len;                  /* blob length */
     char     traceparent[DTX_TRACEPARENT_SIZE]; /* v2 extension 1; "" absent */
     uint32_t ext_skipped;                  /* v2: unknown extensions skipped */
@@ -144,6 +149,9 @@ typedef struct dtx_msg {
  *                receiver can answer with an ERROR; msg->version is 0);
  *   DTX_EUNSUPPORTED a version-2 frame (complete header) of a type this
  *                codec does not know;
+ *   (a SAGA frame must be version 2 — in version 1 it is an unknown type,
+ *   DTX_EPROTO — and its plan must pass dtx_saga_plan_decode: DTX_EPROTO
+ *   with that function's reason);
  *   DTX_ETOOBIG  len > DTX_MSG_MAX (checked first).
  * On any failure with a readable magic, msg->type is kept, msg->version
  * when it is 1 or 2, and msg->corr too when the 12-byte header is

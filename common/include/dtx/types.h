@@ -60,6 +60,7 @@ DTX_EXPORT const char *dtx_strerror(int err);
 /* Transaction modes (wire: u8). */
 #define DTX_MODE_TCC 1
 #define DTX_MODE_2PC 2
+#define DTX_MODE_SAGA 3 /* begun by a SAGA message with its whole plan (docs/sagas.md) */
 
 /* Global transaction states (wire: u8). See coordinator/core/txn.h for the
  * state machine. */
@@ -76,17 +77,19 @@ DTX_EXPORT const char *dtx_state_name(int state);
 DTX_EXPORT int dtx_state_parse(const char *name);
 
 /* Phase operations (wire: u8). 1..3 drive TCC branches, 4..6 drive 2PC
- * branches. */
+ * branches, 7..8 drive Saga steps. */
 #define DTX_OP_TRY     1
 #define DTX_OP_CONFIRM 2
 #define DTX_OP_CANCEL  3
 #define DTX_OP_PREPARE 4  /* 2PC: do the work and prepare; vote */
 #define DTX_OP_COMMIT  5  /* 2PC: make the prepared work final */
 #define DTX_OP_ABORT   6  /* 2PC: undo prepared work (or refuse a later prepare) */
-#define DTX_OP_MAX     6
+#define DTX_OP_ACTION  7  /* Saga: run the step's action (forward) */
+#define DTX_OP_COMPENSATE 8 /* Saga: undo the step's action (or refuse a later one) */
+#define DTX_OP_MAX     8
 
-/* Returns "try", "confirm", "cancel", "prepare", "commit", "abort" or
- * "unknown". */
+/* Returns "try", "confirm", "cancel", "prepare", "commit", "abort",
+ * "action", "compensate" or "unknown". */
 DTX_EXPORT const char *dtx_op_name(int op);
 
 /* Outcome of a phase call as the participant reports it (wire: u8). */

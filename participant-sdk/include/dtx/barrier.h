@@ -29,6 +29,12 @@
  * abort undoes, as in TCC); dtx/pgres.h instead ends it with PREPARE
  * TRANSACTION, so PostgreSQL itself holds the work undecided.
  *
+ * Saga steps use it the same way (DTX_OP_ACTION as try, DTX_OP_COMPENSATE
+ * as cancel, rows 'try' and 'cancel'): a duplicate action is applied once,
+ * a compensation before its action is a null compensation (recorded, fn
+ * skipped, DTX_OK), and an action arriving after its compensation is
+ * refused (DTX_EREFUSED, nothing applied).
+ *
  * Concurrent deliveries of the same (gid, branch) serialise on the
  * primary key, so a Try racing its Cancel is also safe. (Under a default
  * isolation of REPEATABLE READ or SERIALIZABLE such a race may instead end
@@ -55,8 +61,8 @@ typedef int (*dtx_barrier_fn)(PGconn *conn, const dtx_call_t *call, void *arg);
  * not inside a transaction). Returns DTX_OK, DTX_EREFUSED, fn's own error,
  * or DTX_EDB when the database fails (nothing was changed then), also when
  * fn returned DTX_OK although one of its statements failed. DTX_EINVAL when
- * call->gid is not a valid name, call->op unknown (any DTX_OP_* of TCC or
- * 2PC is known), call->branch over
+ * call->gid is not a valid name, call->op unknown (any DTX_OP_* of TCC,
+ * 2PC or Saga is known), call->branch over
  * INT32_MAX, conn already inside a transaction, or fn ended the
  * transaction itself. */
 DTX_EXPORT int dtx_barrier_call(PGconn *conn, const dtx_call_t *call,

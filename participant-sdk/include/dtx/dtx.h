@@ -250,6 +250,70 @@ DTX_EXPORT int dtx_client_status(dtx_client_t *self, const char *gid, int *state
 DTX_EXPORT const char *dtx_client_last_error(const dtx_client_t *self);
 
 /* ------------------------------------------------------------------ */
+/* Saga (initiator side; since libdtx 1.1, node DTX_1.1)               */
+/* ------------------------------------------------------------------ */
+
+/* A Saga (docs/sagas.md) is a plan of steps the coordinator runs by
+ * itself once submitted: each step's action on a participant resource
+ * (the handler of dtx_participant_serve_saga), in plan order — or, once
+ * any dependency is added, every step as soon as the steps it depends on
+ * are done (a concurrent Saga). When a step is refused, fails past the
+ * coordinator's retry budget, or the deadline passes, the compensation of
+ * every step that ran or may have run is run, last steps first. A pivot
+ * step (DTX_SAGA_STEP_PIVOT, dtx/saga.h's value) is never compensated:
+ * once it is done the Saga only goes forward (later steps are retried
+ * until they succeed). The whole plan is in the coordinator's log before
+ * the first action leaves. */
+typedef struct dtx_saga dtx_saga_t;
+
+#define DTX_STEP_PIVOT 0x01  /* dtx_saga_add_step flag: non-compensable */
+
+/* A new, empty plan. NULL on failure (*err = DTX_ENOMEM; err may be NULL). */
+DTX_EXPORT dtx_saga_t *dtx_saga_new(int *err);
+
+/* Frees *self_p and sets it to NULL; safe on NULL and on *self_p NULL. */
+DTX_EXPORT void dtx_saga_destroy(dtx_saga_t **self_p);
+
+/* Appends a step: action and compensation are the op names the
+ * participant's handlers see in call->action (compensation may be NULL or
+ * "" only with DTX_STEP_PIVOT); payload (0..DTX_PAYLOAD_MAX bytes, copied)
+ * goes to both. Returns the step's number (1, 2, ...), or DTX_EINVAL (a
+ * bad name, a missing compensation, unknown flags), DTX_ELIMIT (64 steps
+ * already), DTX_ENOMEM. Rules that involve several steps (one pivot; the
+ * steps' payloads together within DTX_PAYLOAD_MAX) are checked by
+ * dtx_client_saga_submit. */
+DTX_EXPORT int dtx_saga_add_step(dtx_saga_t *self, const char *resource, const char *action,
+                                 const char *compensation, const void *payload,
+                                 size_t payload_len, unsigned flags);
+
+/* Step `step` runs only once step `depends_on` (an earlier step) is done.
+ * The first call makes the plan concurrent: from then on a step with no
+ * dependency starts at once. In a concurrent plan the pivot must depend
+ * on every earlier step and every later step on the pivot. Returns 0 or
+ * DTX_EINVAL (unknown step, depends_on not earlier). */
+DTX_EXPORT int dtx_saga_add_dependency(dtx_saga_t *self, int step, int depends_on);
+
+/* Submits saga: the coordinator records the whole plan, answers with the
+ * gid (into gid_out, "" on failure), then runs it; timeout_ms is its
+ * deadline (0 = the coordinator's default), after which a Saga not yet
+ * past its pivot is compensated. Returns 0; DTX_EINVAL (nothing sent) for
+ * a plan that breaks a rule (dtx_client_last_error says which);
+ * DTX_EUNSUPPORTED when the coordinator does not run Sagas (it speaks
+ * protocol version 1, or an older version 2); DTX_ELIMIT, DTX_EACCES,
+ * DTX_EDB, DTX_ETIMEOUT, DTX_EIO; DTX_EUNKNOWN when the coordinator lost
+ * the write of the plan (it may run: the error text names its gid). */
+DTX_EXPORT int dtx_client_saga_submit(dtx_client_t *self, const dtx_saga_t *saga,
+                                      uint32_t timeout_ms, char gid_out[DTX_GID_SIZE]);
+
+/* Waits up to wait_ms for the Saga gid to end, asking its status.
+ * Returns 0 when it committed (every step done), DTX_EABORTED when it was
+ * compensated, DTX_ESTATE when it is stuck (an operator must resume it),
+ * DTX_ETIMEOUT when it is still running; *state_out (may be NULL) gets the
+ * last state seen. Other errors as dtx_client_status. */
+DTX_EXPORT int dtx_client_saga_wait(dtx_client_t *self, const char *gid, int wait_ms,
+                                    int *state_out);
+
+/* ------------------------------------------------------------------ */
 /* Participant side                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -261,8 +325,9 @@ typedef struct dtx_call {
     const char  *gid;          /* global transaction id */
     uint32_t     branch;       /* branch number within gid */
     uint32_t     attempt;      /* delivery attempt, 1-based */
-    int          op;           /* DTX_OP_TRY, _CONFIRM, _CANCEL (TCC) or
-                                  DTX_OP_PREPARE, _COMMIT, _ABORT (2PC) */
+    int          op;           /* DTX_OP_TRY, _CONFIRM, _CANCEL (TCC),
+                                  DTX_OP_PREPARE, _COMMIT, _ABORT (2PC) or
+                                  DTX_OP_ACTION, _COMPENSATE (Saga) */
     const char  *resource;     /* resource name */
     const char  *action;       /* action name given to dtx_client_try */
     const void  *payload;      /* the try's payload (also on confirm/cancel;
@@ -310,6 +375,22 @@ typedef struct dtx_2pc_handlers {
     void          *arg;         /* passed to every handler */
 } dtx_2pc_handlers_t;
 
+/* Saga handlers (since libdtx 1.1). on_action runs the step's action
+ * (call->op DTX_OP_ACTION, call->action the plan's action name): DTX_OK
+ * done, DTX_EREFUSED a definitive no (the Saga is compensated), any other
+ * code "could not run now" (delivered again). on_compensate undoes it
+ * (DTX_OP_COMPENSATE, call->action the plan's compensation name) and is
+ * retried until it returns DTX_OK. Both are delivered at least once, and
+ * a compensation may come before (or instead of) its action: run them
+ * through dtx_barrier_call (dtx/barrier.h), which applies a duplicate
+ * once, turns a compensation before its action into a recorded no-op and
+ * refuses an action that comes after its compensation. */
+typedef struct dtx_saga_handlers {
+    dtx_handler_fn on_action;      /* do the step */
+    dtx_handler_fn on_compensate;  /* undo it (or record that there is nothing to undo) */
+    void          *arg;            /* passed to both */
+} dtx_saga_handlers_t;
+
 /* Creates a participant named instance (a name: [A-Za-z0-9._:-], unique
  * per process, e.g. "bank-a-1"). NULL on failure, code in *err. When
  * DTX_CURVE_KEY_FILE is set (see the top of this file) its connections use
@@ -355,6 +436,13 @@ DTX_EXPORT int dtx_participant_serve(dtx_participant_t *self, const char *resour
  * DTX_ENOMEM. */
 DTX_EXPORT int dtx_participant_serve_2pc(dtx_participant_t *self, const char *resource,
                                          const dtx_2pc_handlers_t *handlers);
+
+/* Serves resource with Saga handlers (copied; both required), beside any
+ * TCC or 2PC ones. Since libdtx 1.1. Returns DTX_EINVAL for a bad name, a
+ * missing handler or a resource already served with Saga handlers;
+ * DTX_ENOMEM. */
+DTX_EXPORT int dtx_participant_serve_saga(dtx_participant_t *self, const char *resource,
+                                          const dtx_saga_handlers_t *handlers);
 
 /* Heartbeat interval (default 1000 ms; a value <= 0 restores it). When a
  * coordinator's REGISTER_OK asks for a shorter interval, that one is used

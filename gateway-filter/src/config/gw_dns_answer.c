@@ -105,6 +105,7 @@ int dtx_gw_dns_answer_parse(const unsigned char *msg, size_t len, dtx_gw_dns_rr_
         dtx_gw_dns_rr_t *r = &rrs[n];
         memset(r, 0, sizeof *r);
         r->type = (int)type;
+        r->additional = i >= an + ns;
         r->ttl = ttl > 0x7fffffffu ? 0 : ttl;   /* RFC 2181: the top bit set means 0 */
         snprintf(r->name, sizeof r->name, "%s", name);
         if (type == S_T_A && rdlen == 4) {
@@ -161,14 +162,17 @@ int dtx_gw_dns_query_system(void *arg, const char *resolver, const char *name, i
 }
 
 /* The addresses of host in rrs (type A or AAAA) added to out with port
- * and weight. Returns how many. */
+ * and weight; host NULL: those of the answer section only (the
+ * additional section of a server that is not minimal holds its name
+ * servers' addresses, not the service's). Returns how many. */
 static int s_add_addrs(const dtx_gw_dns_rr_t *rrs, int n, const char *host, int port,
                        int weight, const char *zone, dtx_gw_target_set_t *out, uint32_t *ttl)
 {
     int added = 0;
     for (int i = 0; i < n; i++) {
         const dtx_gw_dns_rr_t *r = &rrs[i];
-        if ((r->type != S_T_A && r->type != S_T_AAAA) || (host && strcmp(r->name, host) != 0))
+        if ((r->type != S_T_A && r->type != S_T_AAAA) || (host && strcmp(r->name, host) != 0) ||
+            (!host && r->additional))
             continue;
         char ip[INET6_ADDRSTRLEN], url[128];
         inet_ntop(r->type == S_T_A ? AF_INET : AF_INET6, r->addr, ip, sizeof ip);
@@ -242,7 +246,7 @@ static int s_resolve(const dtx_gw_discovery_cfg_t *src, dtx_gw_dns_query_fn quer
     uint32_t ttl = UINT32_MAX;
     if (type != S_T_SRV) {
         /* A CNAME chain: the addresses come under the final name; take
-         * every address record of the answer. */
+         * every address record of the answer section. */
         s_add_addrs(rrs, n, NULL, src->port, src->weight, src->zone, out, &ttl);
     } else {
         int best = -1;

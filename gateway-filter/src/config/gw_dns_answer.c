@@ -158,7 +158,9 @@ int dtx_gw_dns_query_system(void *arg, const char *resolver, const char *name, i
     }
     int n = res_nquery(&st, name, 1 /* C_IN */, type, buf, (int)cap);
     res_nclose(&st);
-    return n < 0 ? DTX_EIO : n;
+    /* glibc returns the whole length of a TCP answer larger than buf,
+     * of which only cap bytes were written. */
+    return n < 0 ? DTX_EIO : (size_t)n > cap ? DTX_ETOOBIG : n;
 }
 
 /* The addresses of host in rrs (type A or AAAA) added to out with port
@@ -234,6 +236,8 @@ static int s_resolve(const dtx_gw_discovery_cfg_t *src, dtx_gw_dns_query_fn quer
                      char *err, size_t errlen)
 {
     int len = query(qarg, src->resolver, src->name, type, buf, cap);
+    if (len >= 0 && (size_t)len > cap)
+        len = DTX_ETOOBIG;                   /* more than buf holds: never read past it */
     if (len < 0) {
         snprintf(err, errlen, "%s: no answer (%s)", src->name, dtx_strerror(len));
         return DTX_EIO;
@@ -267,7 +271,7 @@ static int s_resolve(const dtx_gw_discovery_cfg_t *src, dtx_gw_dns_query_fn quer
                 continue;
             /* Not in the additional section: ask for the host's A records. */
             int ml = query(qarg, src->resolver, host, S_T_A, buf, cap);
-            int mn = ml > 0 ? dtx_gw_dns_answer_parse(buf, (size_t)ml, more,
+            int mn = ml > 0 && (size_t)ml <= cap ? dtx_gw_dns_answer_parse(buf, (size_t)ml, more,
                                                       DTX_GW_DNS_MAX_RR) : -1;
             if (mn > 0)
                 s_add_addrs(more, mn, NULL, r->port, w, src->zone, out, &ttl);

@@ -569,6 +569,29 @@ static void test_stale_if_error(void)
     dtx_gw_runtime_unref(&rt);
 }
 
+/* An answer's own stale-if-error beyond any sane range (a 64-bit
+ * overflow once in microseconds) still lets it be served stale. */
+static void test_a_huge_stale_if_error_still_serves_stale(void)
+{
+    dtx_gw_runtime_t *rt = s_rt(1, 60, NULL);
+    char x[32], b[64];
+    const char *huge[] = { "Cache-Control", "max-age=1, stale-if-error=9223372036854775807",
+                           NULL };
+    s_get(rt, "/c/huge", NULL, huge, "old", x, b);
+    CU_ASSERT_STRING_EQUAL(x, "MISS");
+    s_now += 2 * 1000000;
+    s_rq_t q;
+    s_begin(&q, rt, "GET", "/c/huge", NULL);
+    s_head(&q);
+    CU_ASSERT(!q.replied);
+    s_answer(&q, 0, NULL, "");
+    CU_ASSERT_STRING_EQUAL(s_hv(&q, "X-Cache"), "STALE");
+    CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "old");
+    q.req.upstream_error = DTX_GW_UPERR_NONE;
+    s_end(&q);
+    dtx_gw_runtime_unref(&rt);
+}
+
 static void test_stale_while_the_breaker_is_open(void)
 {
     dtx_gw_runtime_t *rt = s_rt(1, 60, NULL);
@@ -692,6 +715,8 @@ UNIT_SUITE(gw_cache)
     CU_add_test(s, "coalescing: one call, waiters served, no-store, leader gone",
                 test_coalescing);
     CU_add_test(s, "stale-if-error", test_stale_if_error);
+    CU_add_test(s, "a huge stale-if-error still serves stale",
+                test_a_huge_stale_if_error_still_serves_stale);
     CU_add_test(s, "stale while the breaker is open", test_stale_while_the_breaker_is_open);
     CU_add_test(s, "purge by key and prefix", test_purge_by_key_and_prefix);
     CU_add_test(s, "generations keep only compatible stores",

@@ -16,6 +16,9 @@
 enum { S_HIT = 1, S_LEAD, S_WAIT, S_STORE, S_PASS };
 
 #define S_KEY_SEP '\x1f'
+/* An answer's own stale-if-error is held to the bound of the route's
+ * stale_if_error_s (config/gw_config_cache.c): a year. */
+#define S_MAX_STALE_S ((int64_t)365 * 86400)
 
 struct dtx_gw_cache_req {
     dtx_gw_cache_t        *store;     /* the route's (the request's generation holds it) */
@@ -137,7 +140,7 @@ int64_t dtx_gw_cache_ttl(const dtx_gw_cache_cfg_t *cfg, int status, const dtx_gw
         if ((v = s_directive(cc, "max-age", NULL)) >= 0)
             maxage = v;
         if ((v = s_directive(cc, "stale-if-error", NULL)) >= 0)
-            *stale_s = v;
+            *stale_s = v < S_MAX_STALE_S ? v : S_MAX_STALE_S;   /* fits in µs */
     }
     int64_t ttl = smax >= 0 ? smax : maxage;   /* s-maxage wins in a shared cache */
     if (ttl < 0) {

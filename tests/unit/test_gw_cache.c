@@ -372,6 +372,13 @@ static void test_ttl_rules(void)
     CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
                         "Sun, 06 Nov 1994 08:50:17 GMT"), 40);
     CU_ASSERT_EQUAL(TTL(200, "Expires", "0"), 0);                         /* invalid: expired */
+    /* out of range fields: invalid too (and no int overflow on them) */
+    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
+                        "Sun, 06 Nov 1994 99:00:00 GMT"), 0);
+    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
+                        "Sun, 06 Nov 1994 2147483647:00:00 GMT"), 0);
+    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
+                        "Sun, 45 Nov 1994 08:49:37 GMT"), 0);
     CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=30", "Expires", "0"), 30);
     CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "no-store"), 0);
     CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "private, max-age=30"), 0);

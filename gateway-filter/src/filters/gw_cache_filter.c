@@ -98,8 +98,9 @@ static int64_t s_http_date(const char *s)
     char wd[4], mn[4], tz[4];
     int d, y, hh, mm, ss;
     if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mn, &y, &hh, &mm, &ss, tz) != 8 ||
-        strcmp(tz, "GMT") != 0)
-        return -1;
+        strcmp(tz, "GMT") != 0 || d < 1 || d > 31 || y < 0 || y > 9999 || hh < 0 || hh > 23 ||
+        mm < 0 || mm > 59 || ss < 0 || ss > 60)
+        return -1;                      /* out of range: not a date (nor an int overflow) */
     for (int m = 0; m < 12; m++)
         if (strcmp(mn, mon[m]) == 0)
             return s_days(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;

@@ -132,6 +132,37 @@ static void test_store_one_fill_per_key_and_waiters(void)
     dtx_gw_cache_unref(&c);
 }
 
+static int s_match_all(const char *key, void *arg)
+{
+    (void)key;
+    (void)arg;
+    return 1;
+}
+
+/* A purge while a fill is under way: the answer that fill fetched may be
+ * the very content the purge removes, so it is not stored. */
+static void test_store_a_purge_voids_the_fill_in_progress(void)
+{
+    dtx_gw_cache_t *c = dtx_gw_cache_new(1 << 20, "sig");
+    dtx_gw_cache_obj_t *o;
+    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
+    dtx_gw_cache_waiter_t w = { s_woken, NULL, NULL };
+    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "k", &w), 1);
+    dtx_gw_cache_purge(c, s_match_all, NULL);
+    s_woken_outcome = 0;
+    dtx_gw_cache_obj_t *v = s_obj(NULL, NULL, "before the purge", 10);
+    dtx_gw_cache_finish(c, "k", v);
+    CU_ASSERT_EQUAL(s_woken_outcome, DTX_GW_CACHE_PASS);
+    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
+    dtx_gw_cache_obj_unref(&o);
+    /* the next fill, started after the purge, is stored */
+    dtx_gw_cache_finish(c, "k", v);
+    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_HIT);
+    dtx_gw_cache_obj_unref(&o);
+    dtx_gw_cache_obj_unref(&v);
+    dtx_gw_cache_unref(&c);
+}
+
 static void test_store_evicts_least_recently_used_under_the_byte_cap(void)
 {
     char body[1000];
@@ -712,6 +743,8 @@ UNIT_SUITE(gw_cache)
     CU_add_test(s, "store: Vary variants", test_store_vary_variants);
     CU_add_test(s, "store: one fill per key and its waiters",
                 test_store_one_fill_per_key_and_waiters);
+    CU_add_test(s, "store: a purge voids the fill in progress",
+                test_store_a_purge_voids_the_fill_in_progress);
     CU_add_test(s, "store: LRU eviction under the byte cap",
                 test_store_evicts_least_recently_used_under_the_byte_cap);
     CU_add_test(s, "TTL from headers on a virtual clock", test_ttl_from_headers_on_a_virtual_clock);

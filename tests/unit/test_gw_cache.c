@@ -37,6 +37,13 @@ static const char *s_lookup(void *ctx, const char *name)
     return NULL;
 }
 
+static void s_each(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
+{
+    s_headers_t *h = ctx;
+    for (int i = 0; h && i < h->n; i++)
+        fn(h->names[i], h->values[i], arg);
+}
+
 static dtx_gw_shared_t s_shared;
 
 static int s_init(void)
@@ -250,6 +257,7 @@ static void s_begin(s_rq_t *q, dtx_gw_runtime_t *rt, const char *method, const c
     q->req.host = "Shop.Example";
     q->req.client_ip = "10.0.0.1";
     q->req.header = s_lookup;
+    q->req.each_header = s_each;
     q->req.header_ctx = &q->h;
     q->req.content_length = -1;
 }
@@ -493,6 +501,46 @@ static void test_vary_through_the_filter(void)
             CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "en");
         s_end(&q);
     }
+    dtx_gw_runtime_unref(&rt);
+}
+
+/* A request header named by Vary given twice: the upstream saw both
+ * copies (as one list, RFC 9110 5.3), so the answer is the variant of
+ * the list, not of the first copy — else one request poisons the
+ * variant of everyone who sends the first value alone. */
+static void test_vary_on_a_header_given_twice(void)
+{
+    dtx_gw_runtime_t *rt = s_rt(1, 60, NULL);
+    const char *vary[] = { "Vary", "Accept-Language", NULL };
+    s_rq_t q;
+    s_begin(&q, rt, "GET", "/c/vary2", NULL);
+    s_hdr(&q, "Accept-Language", "en");
+    s_hdr(&q, "Accept-Language", "de");
+    s_head(&q);
+    CU_ASSERT(!q.replied);
+    s_answer(&q, 200, vary, "de");            /* the upstream took the last */
+    s_end(&q);
+    s_begin(&q, rt, "GET", "/c/vary2", NULL);
+    s_hdr(&q, "Accept-Language", "en");
+    s_head(&q);
+    CU_ASSERT(!q.replied);                     /* not the answer made for "en, de" */
+    if (!q.replied)
+        s_answer(&q, 200, vary, "en");
+    s_end(&q);
+    s_begin(&q, rt, "GET", "/c/vary2", NULL);
+    s_hdr(&q, "Accept-Language", "en, de");   /* the same list in one line */
+    s_head(&q);
+    CU_ASSERT(q.replied);
+    if (q.replied)
+        CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "de");
+    s_end(&q);
+    s_begin(&q, rt, "GET", "/c/vary2", NULL);
+    s_hdr(&q, "Accept-Language", "en");
+    s_head(&q);
+    CU_ASSERT(q.replied);
+    if (q.replied)
+        CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "en");
+    s_end(&q);
     dtx_gw_runtime_unref(&rt);
 }
 
@@ -752,6 +800,7 @@ UNIT_SUITE(gw_cache)
     CU_add_test(s, "never cached: no-store, private, Set-Cookie, Vary *, Authorization, POST",
                 test_never_cached);
     CU_add_test(s, "Vary through the filter", test_vary_through_the_filter);
+    CU_add_test(s, "Vary on a header given twice", test_vary_on_a_header_given_twice);
     CU_add_test(s, "coalescing: one call, waiters served, no-store, leader gone",
                 test_coalescing);
     CU_add_test(s, "stale-if-error", test_stale_if_error);

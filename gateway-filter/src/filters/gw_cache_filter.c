@@ -190,6 +190,67 @@ static char *s_make_key(const dtx_gw_req_t *req)
     return k;
 }
 
+/* ---------------- Vary values ---------------- */
+
+/* A request header's value as the upstream saw it: every copy, joined
+ * by ", " (RFC 9110 5.3) — a variant keyed on the first copy alone
+ * would be served to requests that sent only that copy. */
+typedef struct {
+    const dtx_gw_req_t *req;
+    const char *name;
+    char        buf[2048];
+    size_t      len;
+    int         n, over;
+    const char *first;
+} s_vary_t;
+
+static void s_vary_visit(const char *name, const char *value, void *arg)
+{
+    s_vary_t *v = arg;
+    if (!s_ieq(name, v->name))
+        return;
+    if (v->n++ == 0) {
+        v->first = value;
+        return;
+    }
+    if (v->n == 2) {
+        size_t l = strlen(v->first);
+        if (l >= sizeof v->buf) {
+            v->over = 1;
+            return;
+        }
+        memcpy(v->buf, v->first, l + 1);
+        v->len = l;
+    }
+    size_t l = strlen(value);
+    if (v->over || v->len + 2 + l >= sizeof v->buf) {
+        v->over = 1;
+        return;
+    }
+    memcpy(v->buf + v->len, ", ", 2);
+    memcpy(v->buf + v->len + 2, value, l + 1);
+    v->len += 2 + l;
+}
+
+/* The lookup's header function (dtx_gw_cache_header_fn): ctx is an
+ * s_vary_t; the value lives until the next call. A list too long for
+ * the buffer gives a value no stored variant holds (capture refuses it). */
+static const char *s_vary_value(void *ctx, const char *name)
+{
+    s_vary_t *v = ctx;
+    const dtx_gw_req_t *req = v->req;
+    if (!req->each_header)
+        return req->header ? req->header(req->header_ctx, name) : NULL;
+    v->name = name;
+    v->len = 0;
+    v->n = v->over = 0;
+    v->first = NULL;
+    req->each_header(req->header_ctx, s_vary_visit, v);
+    if (v->over)
+        return "\x1f(too long)";
+    return v->n > 1 ? v->buf : v->first;
+}
+
 /* ---------------- answer headers ---------------- */
 
 /* Sets (or replaces) an answer header of the request's reply. */
@@ -293,8 +354,9 @@ int dtx_gw_cache_head(dtx_gw_req_t *req)
     st->cfg = cfg;
     req->cache = st;
     dtx_gw_cache_obj_t *obj;
-    int r = dtx_gw_cache_lookup(st->store, st->key, req->header, req->header_ctx,
-                                dtx_gw_now_us(), get && cfg->coalesce, &obj);
+    s_vary_t vary = { .req = req };
+    int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_now_us(),
+                                get && cfg->coalesce, &obj);
     return s_apply(req, r, obj, 0) == DTX_GW_CACHE_SERVE ? DTX_GW_REPLY : DTX_GW_NEXT;
 }
 
@@ -320,8 +382,9 @@ int dtx_gw_cache_req_unparked(dtx_gw_req_t *req)
     /* After a fill that stored nothing, the answer is likely not
      * cacheable: go upstream without leading (no queue of fills). */
     int lead = !pass && strcmp(req->method, "GET") == 0;   /* a HEAD never fills */
-    int r = dtx_gw_cache_lookup(st->store, st->key, req->header, req->header_ctx,
-                                dtx_gw_now_us(), lead, &obj);
+    s_vary_t vary = { .req = req };
+    int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_now_us(), lead,
+                                &obj);
     return s_apply(req, r, obj, st->parked);
 }
 
@@ -399,6 +462,9 @@ int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n
     const char *vnames[DTX_GW_CACHE_MAX_VARIANTS * 2];
     const char *vvalues[DTX_GW_CACHE_MAX_VARIANTS * 2];
     char vbuf[512];
+    char valbuf[4096];   /* the request's values (each call of s_vary_value reuses its buffer) */
+    size_t valused = 0;
+    s_vary_t vary = { .req = req };
     int nvary = 0, ok = ttl > 0;
     size_t used = 0;
     for (int i = 0; ok && i < n; i++) {
@@ -418,7 +484,17 @@ int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n
             memcpy(vbuf + used, p, l);
             vbuf[used + l] = '\0';
             vnames[nvary] = vbuf + used;
-            vvalues[nvary] = req->header ? req->header(req->header_ctx, vbuf + used) : NULL;
+            const char *val = s_vary_value(&vary, vbuf + used);
+            if (val && (vary.over || valused + strlen(val) + 1 > sizeof valbuf)) {
+                ok = 0;   /* a list too long to keep: not stored */
+                break;
+            }
+            if (val) {
+                memcpy(valbuf + valused, val, strlen(val) + 1);
+                val = valbuf + valused;
+                valused += strlen(val) + 1;
+            }
+            vvalues[nvary] = val;
             nvary++;
             used += l + 1;
             p += l;

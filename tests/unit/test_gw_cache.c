@@ -37,6 +37,13 @@ static const char *s_lookup(void *ctx, const char *name)
     return NULL;
 }
 
+static void s_each(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
+{
+    s_headers_t *h = ctx;
+    for (int i = 0; h && i < h->n; i++)
+        fn(h->names[i], h->values[i], arg);
+}
+
 static dtx_gw_shared_t s_shared;
 
 static int s_init(void)
@@ -132,6 +139,37 @@ static void test_store_one_fill_per_key_and_waiters(void)
     dtx_gw_cache_unref(&c);
 }
 
+static int s_match_all(const char *key, void *arg)
+{
+    (void)key;
+    (void)arg;
+    return 1;
+}
+
+/* A purge while a fill is under way: the answer that fill fetched may be
+ * the very content the purge removes, so it is not stored. */
+static void test_store_a_purge_voids_the_fill_in_progress(void)
+{
+    dtx_gw_cache_t *c = dtx_gw_cache_new(1 << 20, "sig");
+    dtx_gw_cache_obj_t *o;
+    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
+    dtx_gw_cache_waiter_t w = { s_woken, NULL, NULL };
+    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "k", &w), 1);
+    dtx_gw_cache_purge(c, s_match_all, NULL);
+    s_woken_outcome = 0;
+    dtx_gw_cache_obj_t *v = s_obj(NULL, NULL, "before the purge", 10);
+    dtx_gw_cache_finish(c, "k", v);
+    CU_ASSERT_EQUAL(s_woken_outcome, DTX_GW_CACHE_PASS);
+    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
+    dtx_gw_cache_obj_unref(&o);
+    /* the next fill, started after the purge, is stored */
+    dtx_gw_cache_finish(c, "k", v);
+    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_HIT);
+    dtx_gw_cache_obj_unref(&o);
+    dtx_gw_cache_obj_unref(&v);
+    dtx_gw_cache_unref(&c);
+}
+
 static void test_store_evicts_least_recently_used_under_the_byte_cap(void)
 {
     char body[1000];
@@ -219,6 +257,7 @@ static void s_begin(s_rq_t *q, dtx_gw_runtime_t *rt, const char *method, const c
     q->req.host = "Shop.Example";
     q->req.client_ip = "10.0.0.1";
     q->req.header = s_lookup;
+    q->req.each_header = s_each;
     q->req.header_ctx = &q->h;
     q->req.content_length = -1;
 }
@@ -372,6 +411,13 @@ static void test_ttl_rules(void)
     CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
                         "Sun, 06 Nov 1994 08:50:17 GMT"), 40);
     CU_ASSERT_EQUAL(TTL(200, "Expires", "0"), 0);                         /* invalid: expired */
+    /* out of range fields: invalid too (and no int overflow on them) */
+    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
+                        "Sun, 06 Nov 1994 99:00:00 GMT"), 0);
+    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
+                        "Sun, 06 Nov 1994 2147483647:00:00 GMT"), 0);
+    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
+                        "Sun, 45 Nov 1994 08:49:37 GMT"), 0);
     CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=30", "Expires", "0"), 30);
     CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "no-store"), 0);
     CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "private, max-age=30"), 0);
@@ -455,6 +501,46 @@ static void test_vary_through_the_filter(void)
             CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "en");
         s_end(&q);
     }
+    dtx_gw_runtime_unref(&rt);
+}
+
+/* A request header named by Vary given twice: the upstream saw both
+ * copies (as one list, RFC 9110 5.3), so the answer is the variant of
+ * the list, not of the first copy — else one request poisons the
+ * variant of everyone who sends the first value alone. */
+static void test_vary_on_a_header_given_twice(void)
+{
+    dtx_gw_runtime_t *rt = s_rt(1, 60, NULL);
+    const char *vary[] = { "Vary", "Accept-Language", NULL };
+    s_rq_t q;
+    s_begin(&q, rt, "GET", "/c/vary2", NULL);
+    s_hdr(&q, "Accept-Language", "en");
+    s_hdr(&q, "Accept-Language", "de");
+    s_head(&q);
+    CU_ASSERT(!q.replied);
+    s_answer(&q, 200, vary, "de");            /* the upstream took the last */
+    s_end(&q);
+    s_begin(&q, rt, "GET", "/c/vary2", NULL);
+    s_hdr(&q, "Accept-Language", "en");
+    s_head(&q);
+    CU_ASSERT(!q.replied);                     /* not the answer made for "en, de" */
+    if (!q.replied)
+        s_answer(&q, 200, vary, "en");
+    s_end(&q);
+    s_begin(&q, rt, "GET", "/c/vary2", NULL);
+    s_hdr(&q, "Accept-Language", "en, de");   /* the same list in one line */
+    s_head(&q);
+    CU_ASSERT(q.replied);
+    if (q.replied)
+        CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "de");
+    s_end(&q);
+    s_begin(&q, rt, "GET", "/c/vary2", NULL);
+    s_hdr(&q, "Accept-Language", "en");
+    s_head(&q);
+    CU_ASSERT(q.replied);
+    if (q.replied)
+        CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "en");
+    s_end(&q);
     dtx_gw_runtime_unref(&rt);
 }
 
@@ -564,6 +650,29 @@ static void test_stale_if_error(void)
     s_head(&q);
     s_answer(&q, 0, NULL, "");
     CU_ASSERT_PTR_NULL(dtx_gw_cache_answer(&q.req));
+    q.req.upstream_error = DTX_GW_UPERR_NONE;
+    s_end(&q);
+    dtx_gw_runtime_unref(&rt);
+}
+
+/* An answer's own stale-if-error beyond any sane range (a 64-bit
+ * overflow once in microseconds) still lets it be served stale. */
+static void test_a_huge_stale_if_error_still_serves_stale(void)
+{
+    dtx_gw_runtime_t *rt = s_rt(1, 60, NULL);
+    char x[32], b[64];
+    const char *huge[] = { "Cache-Control", "max-age=1, stale-if-error=9223372036854775807",
+                           NULL };
+    s_get(rt, "/c/huge", NULL, huge, "old", x, b);
+    CU_ASSERT_STRING_EQUAL(x, "MISS");
+    s_now += 2 * 1000000;
+    s_rq_t q;
+    s_begin(&q, rt, "GET", "/c/huge", NULL);
+    s_head(&q);
+    CU_ASSERT(!q.replied);
+    s_answer(&q, 0, NULL, "");
+    CU_ASSERT_STRING_EQUAL(s_hv(&q, "X-Cache"), "STALE");
+    CU_ASSERT_STRING_EQUAL(s_cached(&q.req), "old");
     q.req.upstream_error = DTX_GW_UPERR_NONE;
     s_end(&q);
     dtx_gw_runtime_unref(&rt);
@@ -682,6 +791,8 @@ UNIT_SUITE(gw_cache)
     CU_add_test(s, "store: Vary variants", test_store_vary_variants);
     CU_add_test(s, "store: one fill per key and its waiters",
                 test_store_one_fill_per_key_and_waiters);
+    CU_add_test(s, "store: a purge voids the fill in progress",
+                test_store_a_purge_voids_the_fill_in_progress);
     CU_add_test(s, "store: LRU eviction under the byte cap",
                 test_store_evicts_least_recently_used_under_the_byte_cap);
     CU_add_test(s, "TTL from headers on a virtual clock", test_ttl_from_headers_on_a_virtual_clock);
@@ -689,9 +800,12 @@ UNIT_SUITE(gw_cache)
     CU_add_test(s, "never cached: no-store, private, Set-Cookie, Vary *, Authorization, POST",
                 test_never_cached);
     CU_add_test(s, "Vary through the filter", test_vary_through_the_filter);
+    CU_add_test(s, "Vary on a header given twice", test_vary_on_a_header_given_twice);
     CU_add_test(s, "coalescing: one call, waiters served, no-store, leader gone",
                 test_coalescing);
     CU_add_test(s, "stale-if-error", test_stale_if_error);
+    CU_add_test(s, "a huge stale-if-error still serves stale",
+                test_a_huge_stale_if_error_still_serves_stale);
     CU_add_test(s, "stale while the breaker is open", test_stale_while_the_breaker_is_open);
     CU_add_test(s, "purge by key and prefix", test_purge_by_key_and_prefix);
     CU_add_test(s, "generations keep only compatible stores",

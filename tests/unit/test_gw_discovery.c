@@ -235,6 +235,59 @@ static void test_a_answer_maps_to_targets_with_the_smallest_ttl(void)
     dtx_gw_target_set_free(&s);
 }
 
+/* A server that is not minimal (BIND's default before 9.13 and others)
+ * adds the name servers' own addresses in the additional section of an
+ * A answer: those are not the service's targets. */
+static void test_additional_records_of_an_a_answer_are_not_targets(void)
+{
+    s_msg_t m;
+    m_head(&m, 0, 1, 1, "api.test", 1);
+    m_a(&m, NULL, 30, "10.0.0.7");
+    m_a(&m, "ns1.test", 30, "10.9.9.9");      /* additional: a name server's glue */
+    s_fake_t f = { .row = { { "api.test", 1, &m } }, .nrows = 1 };
+    dtx_gw_discovery_cfg_t d = s_dns(DTX_GW_DISC_DNS_A, "api.test");
+    dtx_gw_target_set_t s;
+    int64_t ttl = 0;
+    char err[256] = "";
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_dns_resolve(&d, s_fake_query, &f, &s, &ttl, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(s.n, 1);
+    if (s.n >= 1)
+        CU_ASSERT_STRING_EQUAL(s.v[0].url, "http://10.0.0.7:8080");
+    dtx_gw_target_set_free(&s);
+}
+
+/* glibc's res_nquery returns the whole length of an answer that came by
+ * TCP larger than the buffer (only the buffer's worth written): the
+ * parse must not read past the buffer. This fake fills the buffer with
+ * A records and says there were more bytes. */
+static int s_fake_oversized(void *arg, const char *resolver, const char *name, int type,
+                            unsigned char *buf, size_t cap)
+{
+    (void)arg;
+    (void)resolver;
+    (void)type;
+    static s_msg_t m;
+    m_head(&m, 0, 4000, 0, name, 1);
+    size_t n = m.n;
+    memcpy(buf, m.b, n);
+    m_a(&m, NULL, 30, "10.0.0.7");
+    size_t rl = m.n - n;                      /* one A record */
+    for (; n < cap; n += rl)                  /* to the brim: the last one is cut */
+        memcpy(buf + n, m.b + m.n - rl, n + rl <= cap ? rl : cap - n);
+    return (int)(cap + 8192);
+}
+
+static void test_an_answer_longer_than_the_buffer_is_refused(void)
+{
+    dtx_gw_discovery_cfg_t d = s_dns(DTX_GW_DISC_DNS_A, "api.test");
+    dtx_gw_target_set_t s;
+    int64_t ttl = 0;
+    char err[256] = "";
+    CU_ASSERT(dtx_gw_dns_resolve(&d, s_fake_oversized, NULL, &s, &ttl, err, sizeof err) < 0);
+    CU_ASSERT_EQUAL(s.n, 0);
+    dtx_gw_target_set_free(&s);
+}
+
 static void test_aaaa_answer_maps_to_bracketed_targets(void)
 {
     s_msg_t m;
@@ -496,6 +549,10 @@ UNIT_SUITE(gw_discovery)
     CU_add_test(s, "a bad line refuses the whole file", test_a_bad_line_refuses_the_whole_file);
     CU_add_test(s, "A answer maps to targets with the smallest TTL",
                 test_a_answer_maps_to_targets_with_the_smallest_ttl);
+    CU_add_test(s, "additional records of an A answer are not targets",
+                test_additional_records_of_an_a_answer_are_not_targets);
+    CU_add_test(s, "an answer longer than the buffer is refused",
+                test_an_answer_longer_than_the_buffer_is_refused);
     CU_add_test(s, "AAAA answer maps to bracketed targets", test_aaaa_answer_maps_to_bracketed_targets);
     CU_add_test(s, "SRV answer maps hosts, ports and weights",
                 test_srv_answer_maps_hosts_ports_and_weights);

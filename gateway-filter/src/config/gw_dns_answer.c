@@ -105,6 +105,7 @@ int dtx_gw_dns_answer_parse(const unsigned char *msg, size_t len, dtx_gw_dns_rr_
         dtx_gw_dns_rr_t *r = &rrs[n];
         memset(r, 0, sizeof *r);
         r->type = (int)type;
+        r->additional = i >= an + ns;
         r->ttl = ttl > 0x7fffffffu ? 0 : ttl;   /* RFC 2181: the top bit set means 0 */
         snprintf(r->name, sizeof r->name, "%s", name);
         if (type == S_T_A && rdlen == 4) {
@@ -157,18 +158,23 @@ int dtx_gw_dns_query_system(void *arg, const char *resolver, const char *name, i
     }
     int n = res_nquery(&st, name, 1 /* C_IN */, type, buf, (int)cap);
     res_nclose(&st);
-    return n < 0 ? DTX_EIO : n;
+    /* glibc returns the whole length of a TCP answer larger than buf,
+     * of which only cap bytes were written. */
+    return n < 0 ? DTX_EIO : (size_t)n > cap ? DTX_ETOOBIG : n;
 }
 
 /* The addresses of host in rrs (type A or AAAA) added to out with port
- * and weight. Returns how many. */
+ * and weight; host NULL: those of the answer section only (the
+ * additional section of a server that is not minimal holds its name
+ * servers' addresses, not the service's). Returns how many. */
 static int s_add_addrs(const dtx_gw_dns_rr_t *rrs, int n, const char *host, int port,
                        int weight, const char *zone, dtx_gw_target_set_t *out, uint32_t *ttl)
 {
     int added = 0;
     for (int i = 0; i < n; i++) {
         const dtx_gw_dns_rr_t *r = &rrs[i];
-        if ((r->type != S_T_A && r->type != S_T_AAAA) || (host && strcmp(r->name, host) != 0))
+        if ((r->type != S_T_A && r->type != S_T_AAAA) || (host && strcmp(r->name, host) != 0) ||
+            (!host && r->additional))
             continue;
         char ip[INET6_ADDRSTRLEN], url[128];
         inet_ntop(r->type == S_T_A ? AF_INET : AF_INET6, r->addr, ip, sizeof ip);
@@ -230,6 +236,8 @@ static int s_resolve(const dtx_gw_discovery_cfg_t *src, dtx_gw_dns_query_fn quer
                      char *err, size_t errlen)
 {
     int len = query(qarg, src->resolver, src->name, type, buf, cap);
+    if (len >= 0 && (size_t)len > cap)
+        len = DTX_ETOOBIG;                   /* more than buf holds: never read past it */
     if (len < 0) {
         snprintf(err, errlen, "%s: no answer (%s)", src->name, dtx_strerror(len));
         return DTX_EIO;
@@ -242,7 +250,7 @@ static int s_resolve(const dtx_gw_discovery_cfg_t *src, dtx_gw_dns_query_fn quer
     uint32_t ttl = UINT32_MAX;
     if (type != S_T_SRV) {
         /* A CNAME chain: the addresses come under the final name; take
-         * every address record of the answer. */
+         * every address record of the answer section. */
         s_add_addrs(rrs, n, NULL, src->port, src->weight, src->zone, out, &ttl);
     } else {
         int best = -1;
@@ -263,7 +271,7 @@ static int s_resolve(const dtx_gw_discovery_cfg_t *src, dtx_gw_dns_query_fn quer
                 continue;
             /* Not in the additional section: ask for the host's A records. */
             int ml = query(qarg, src->resolver, host, S_T_A, buf, cap);
-            int mn = ml > 0 ? dtx_gw_dns_answer_parse(buf, (size_t)ml, more,
+            int mn = ml > 0 && (size_t)ml <= cap ? dtx_gw_dns_answer_parse(buf, (size_t)ml, more,
                                                       DTX_GW_DNS_MAX_RR) : -1;
             if (mn > 0)
                 s_add_addrs(more, mn, NULL, r->port, w, src->zone, out, &ttl);

@@ -16,6 +16,7 @@
 
 typedef struct dtx_gw_dns_rr {
     int      type;             /* 1 A, 28 AAAA, 33 SRV */
+    int      additional;       /* 1: from the additional section (else the answer's) */
     uint32_t ttl;              /* seconds */
     char     name[256];        /* owner name, lower case, no final dot */
     unsigned char addr[16];    /* A: 4 bytes, AAAA: 16 */

@@ -22,6 +22,7 @@ typedef struct s_slot {
     s_node_t              *variants[DTX_GW_CACHE_MAX_VARIANTS];
     int                    nvariants;
     int                    filling;          /* a fill is in progress */
+    int                    voided;           /* purged during the fill: store nothing */
     dtx_gw_cache_waiter_t *waiters;
 } s_slot_t;
 
@@ -433,8 +434,10 @@ void dtx_gw_cache_finish(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_obj
         waiters = slot->waiters;
         slot->waiters = NULL;
         slot->filling = 0;
+        int voided = slot->voided;   /* its answer may be what the purge removed */
+        slot->voided = 0;
         size_t need = obj ? obj->bytes + strlen(key) + sizeof(s_node_t) : 0;
-        s_node_t *n = obj && need <= self->max_bytes ? calloc(1, sizeof *n) : NULL;
+        s_node_t *n = obj && !voided && need <= self->max_bytes ? calloc(1, sizeof *n) : NULL;
         if (n) {
             for (int i = 0; i < slot->nvariants; i++)
                 if (s_same_variant(slot->variants[i]->obj, obj) ||
@@ -480,7 +483,8 @@ size_t dtx_gw_cache_purge(dtx_gw_cache_t *self, int (*match)(const char *key, vo
         s_slot_t *slot = self->buckets[b];
         while (slot) {
             s_slot_t *next = slot->next;
-            if (slot->nvariants && match(slot->key, arg)) {
+            if ((slot->nvariants || slot->filling) && match(slot->key, arg)) {
+                slot->voided = slot->filling;
                 while (slot->nvariants) {
                     n++;
                     s_remove(self, slot, slot->nvariants - 1, 1);

@@ -119,8 +119,9 @@ int dtx_gw_cache_lookup(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_head
 int dtx_gw_cache_park(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_waiter_t *w);
 
 /* Ends the fill of key that a _LEAD lookup started: stores obj when not
- * NULL (the store takes a reference of its own; a variant with the same
- * vary names and values, or with other vary names, is replaced; the
+ * NULL and no purge matched the key since the fill began (the store
+ * takes a reference of its own; a variant with the same vary names and
+ * values, or with other vary names, is replaced; the
  * oldest variant goes when there are too many; least recently used
  * objects of any key are evicted until the store fits), then calls every
  * waiter with DTX_GW_CACHE_FILLED (obj stored) or DTX_GW_CACHE_PASS.
@@ -128,7 +129,9 @@ int dtx_gw_cache_park(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_waiter
 void dtx_gw_cache_finish(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_obj_t *obj);
 
 /* Removes every stored object whose key match(key, arg) accepts;
- * returns how many objects went. Fills in progress are untouched. */
+ * returns how many objects went. A fill in progress on such a key goes
+ * on, but what it finishes with is not stored (it may have been fetched
+ * before the purge): its waiters get DTX_GW_CACHE_PASS. */
 size_t dtx_gw_cache_purge(dtx_gw_cache_t *self, int (*match)(const char *key, void *arg),
                           void *arg);
 

@@ -16,6 +16,9 @@
 enum { S_HIT = 1, S_LEAD, S_WAIT, S_STORE, S_PASS };
 
 #define S_KEY_SEP '\x1f'
+/* An answer's own stale-if-error is held to the bound of the route's
+ * stale_if_error_s (config/gw_config_cache.c): a year. */
+#define S_MAX_STALE_S ((int64_t)365 * 86400)
 
 struct dtx_gw_cache_req {
     dtx_gw_cache_t        *store;     /* the route's (the request's generation holds it) */
@@ -95,8 +98,9 @@ static int64_t s_http_date(const char *s)
     char wd[4], mn[4], tz[4];
     int d, y, hh, mm, ss;
     if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mn, &y, &hh, &mm, &ss, tz) != 8 ||
-        strcmp(tz, "GMT") != 0)
-        return -1;
+        strcmp(tz, "GMT") != 0 || d < 1 || d > 31 || y < 0 || y > 9999 || hh < 0 || hh > 23 ||
+        mm < 0 || mm > 59 || ss < 0 || ss > 60)
+        return -1;                      /* out of range: not a date (nor an int overflow) */
     for (int m = 0; m < 12; m++)
         if (strcmp(mn, mon[m]) == 0)
             return s_days(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
@@ -137,7 +141,7 @@ int64_t dtx_gw_cache_ttl(const dtx_gw_cache_cfg_t *cfg, int status, const dtx_gw
         if ((v = s_directive(cc, "max-age", NULL)) >= 0)
             maxage = v;
         if ((v = s_directive(cc, "stale-if-error", NULL)) >= 0)
-            *stale_s = v;
+            *stale_s = v < S_MAX_STALE_S ? v : S_MAX_STALE_S;   /* fits in µs */
     }
     int64_t ttl = smax >= 0 ? smax : maxage;   /* s-maxage wins in a shared cache */
     if (ttl < 0) {
@@ -184,6 +188,67 @@ static char *s_make_key(const dtx_gw_req_t *req)
     if (k)
         dtx_gw_cache_key(k, cap, req->host, req->path, req->query, req->consumer);
     return k;
+}
+
+/* ---------------- Vary values ---------------- */
+
+/* A request header's value as the upstream saw it: every copy, joined
+ * by ", " (RFC 9110 5.3) — a variant keyed on the first copy alone
+ * would be served to requests that sent only that copy. */
+typedef struct {
+    const dtx_gw_req_t *req;
+    const char *name;
+    char        buf[2048];
+    size_t      len;
+    int         n, over;
+    const char *first;
+} s_vary_t;
+
+static void s_vary_visit(const char *name, const char *value, void *arg)
+{
+    s_vary_t *v = arg;
+    if (!s_ieq(name, v->name))
+        return;
+    if (v->n++ == 0) {
+        v->first = value;
+        return;
+    }
+    if (v->n == 2) {
+        size_t l = strlen(v->first);
+        if (l >= sizeof v->buf) {
+            v->over = 1;
+            return;
+        }
+        memcpy(v->buf, v->first, l + 1);
+        v->len = l;
+    }
+    size_t l = strlen(value);
+    if (v->over || v->len + 2 + l >= sizeof v->buf) {
+        v->over = 1;
+        return;
+    }
+    memcpy(v->buf + v->len, ", ", 2);
+    memcpy(v->buf + v->len + 2, value, l + 1);
+    v->len += 2 + l;
+}
+
+/* The lookup's header function (dtx_gw_cache_header_fn): ctx is an
+ * s_vary_t; the value lives until the next call. A list too long for
+ * the buffer gives a value no stored variant holds (capture refuses it). */
+static const char *s_vary_value(void *ctx, const char *name)
+{
+    s_vary_t *v = ctx;
+    const dtx_gw_req_t *req = v->req;
+    if (!req->each_header)
+        return req->header ? req->header(req->header_ctx, name) : NULL;
+    v->name = name;
+    v->len = 0;
+    v->n = v->over = 0;
+    v->first = NULL;
+    req->each_header(req->header_ctx, s_vary_visit, v);
+    if (v->over)
+        return "\x1f(too long)";
+    return v->n > 1 ? v->buf : v->first;
 }
 
 /* ---------------- answer headers ---------------- */
@@ -289,8 +354,9 @@ int dtx_gw_cache_head(dtx_gw_req_t *req)
     st->cfg = cfg;
     req->cache = st;
     dtx_gw_cache_obj_t *obj;
-    int r = dtx_gw_cache_lookup(st->store, st->key, req->header, req->header_ctx,
-                                dtx_gw_now_us(), get && cfg->coalesce, &obj);
+    s_vary_t vary = { .req = req };
+    int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_now_us(),
+                                get && cfg->coalesce, &obj);
     return s_apply(req, r, obj, 0) == DTX_GW_CACHE_SERVE ? DTX_GW_REPLY : DTX_GW_NEXT;
 }
 
@@ -316,8 +382,9 @@ int dtx_gw_cache_req_unparked(dtx_gw_req_t *req)
     /* After a fill that stored nothing, the answer is likely not
      * cacheable: go upstream without leading (no queue of fills). */
     int lead = !pass && strcmp(req->method, "GET") == 0;   /* a HEAD never fills */
-    int r = dtx_gw_cache_lookup(st->store, st->key, req->header, req->header_ctx,
-                                dtx_gw_now_us(), lead, &obj);
+    s_vary_t vary = { .req = req };
+    int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_now_us(), lead,
+                                &obj);
     return s_apply(req, r, obj, st->parked);
 }
 
@@ -395,6 +462,9 @@ int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n
     const char *vnames[DTX_GW_CACHE_MAX_VARIANTS * 2];
     const char *vvalues[DTX_GW_CACHE_MAX_VARIANTS * 2];
     char vbuf[512];
+    char valbuf[4096];   /* the request's values (each call of s_vary_value reuses its buffer) */
+    size_t valused = 0;
+    s_vary_t vary = { .req = req };
     int nvary = 0, ok = ttl > 0;
     size_t used = 0;
     for (int i = 0; ok && i < n; i++) {
@@ -414,7 +484,17 @@ int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n
             memcpy(vbuf + used, p, l);
             vbuf[used + l] = '\0';
             vnames[nvary] = vbuf + used;
-            vvalues[nvary] = req->header ? req->header(req->header_ctx, vbuf + used) : NULL;
+            const char *val = s_vary_value(&vary, vbuf + used);
+            if (val && (vary.over || valused + strlen(val) + 1 > sizeof valbuf)) {
+                ok = 0;   /* a list too long to keep: not stored */
+                break;
+            }
+            if (val) {
+                memcpy(valbuf + valused, val, strlen(val) + 1);
+                val = valbuf + valused;
+                valused += strlen(val) + 1;
+            }
+            vvalues[nvary] = val;
             nvary++;
             used += l + 1;
             p += l;

@@ -506,14 +506,14 @@ static void test_misconfigured_twin_harms_nothing(void)
                      (char *)h_curve_allow_file(), NULL };
     if (!h_curve_on())
         argv[9] = NULL;
-    pid_t p = h_spawn("sec-twin-2", argv);
-    CU_ASSERT_FATAL(p > 0);
-    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
     char *argv2[] = { dtxd, "--db", w.d.db, "--listen", "tcp://127.0.0.1:*", "--node-id",
                       "twin-x", "--http-listen", "127.0.0.1:0", "--max-txns", "-5", NULL };
-    p = h_spawn("sec-twin-3", argv2);
-    CU_ASSERT_FATAL(p > 0);
+    /* Both twins at once: each must exit 2 without touching the lease. */
+    pid_t p = h_spawn("sec-twin-2", argv);
+    pid_t p2 = h_spawn("sec-twin-3", argv2);
+    CU_ASSERT_FATAL(p > 0 && p2 > 0);
     CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
+    CU_ASSERT_EQUAL(h_wait_exit(p2, 10000), 2);
     h_sleep_ms(2000); /* more than two leases */
     CU_ASSERT_TRUE(h_alive(w.d.pid));
     CU_ASSERT_EQUAL(h_db_scalar(w.log, "select epoch from dtx_node where node_id = 'twin-x'"), 1);

@@ -757,6 +757,14 @@ static int s_dtxd_launch(h_dtxd_t *self, const char *listen)
     if (pid < 0)
         return -1;
     self->pid = pid;
+    return 0;
+}
+
+int h_dtxd_ready(h_dtxd_t *self)
+{
+    pid_t pid = self->pid;
+    if (pid <= 0)
+        return -1;
     char ep[H_ENDPOINT_SIZE];
     if (h_wait_file_line(self->endpoint_file, ep, sizeof ep, pid, H_START_WAIT_MS) < 0) {
         int st = h_alive(pid) ? -2 : h_stop(pid, 0, 0);
@@ -775,7 +783,7 @@ static int s_dtxd_launch(h_dtxd_t *self, const char *listen)
     return 0;
 }
 
-int h_dtxd_start(h_dtxd_t *self, const char *db_conninfo,
+int h_dtxd_spawn(h_dtxd_t *self, const char *db_conninfo,
                  const char *const *extra_args)
 {
     if (h_init() < 0)
@@ -809,6 +817,14 @@ int h_dtxd_start(h_dtxd_t *self, const char *db_conninfo,
     return s_dtxd_launch(self, "tcp://127.0.0.1:*");
 }
 
+int h_dtxd_start(h_dtxd_t *self, const char *db_conninfo,
+                 const char *const *extra_args)
+{
+    if (h_dtxd_spawn(self, db_conninfo, extra_args) != 0)
+        return -1;
+    return h_dtxd_ready(self);
+}
+
 int h_dtxd_reload(h_dtxd_t *self)
 {
     if (self->pid <= 0 || kill(self->pid, SIGHUP) != 0)
@@ -829,7 +845,9 @@ int h_dtxd_restart(h_dtxd_t *self)
     }
     char listen[H_ENDPOINT_SIZE];
     memcpy(listen, self->endpoint, sizeof listen);
-    return s_dtxd_launch(self, listen);
+    if (s_dtxd_launch(self, listen) != 0)
+        return -1;
+    return h_dtxd_ready(self);
 }
 
 int h_dtxd_stop(h_dtxd_t *self)
@@ -857,7 +875,7 @@ void h_dtxd_kill(h_dtxd_t *self)
 /* Participants                                                        */
 /* ------------------------------------------------------------------ */
 
-pid_t h_participant_start(const char *instance, const char *db_conninfo,
+pid_t h_participant_spawn(const char *instance, const char *db_conninfo,
                           const char *endpoint, const char *const *extra_args)
 {
     if (h_init() < 0)
@@ -888,8 +906,14 @@ pid_t h_participant_start(const char *instance, const char *db_conninfo,
     }
     argv[n] = NULL;
     unlink(ready);
-    pid_t pid = h_spawn(instance, argv);
-    if (pid < 0)
+    return h_spawn(instance, argv);
+}
+
+int h_participant_ready(const char *instance, pid_t pid)
+{
+    char ready[1024], name[H_LOGNAME_SIZE + 16];
+    snprintf(name, sizeof name, "%s.ready", instance);
+    if (pid <= 0 || h_scratch_path(name, ready, sizeof ready) < 0)
         return -1;
     char line[64];
     if (h_wait_file_line(ready, line, sizeof line, pid, H_START_WAIT_MS) < 0) {
@@ -899,5 +923,14 @@ pid_t h_participant_start(const char *instance, const char *db_conninfo,
         h_file_tail(instance);
         return -1;
     }
+    return 0;
+}
+
+pid_t h_participant_start(const char *instance, const char *db_conninfo,
+                          const char *endpoint, const char *const *extra_args)
+{
+    pid_t pid = h_participant_spawn(instance, db_conninfo, endpoint, extra_args);
+    if (pid < 0 || h_participant_ready(instance, pid) != 0)
+        return -1;
     return pid;
 }

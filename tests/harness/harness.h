@@ -222,6 +222,14 @@ typedef struct h_dtxd {
 int h_dtxd_start(h_dtxd_t *self, const char *db_conninfo,
                  const char *const *extra_args);
 
+/* h_dtxd_start in two halves, to start several processes together:
+ * h_dtxd_spawn starts the process (self->pid) without waiting;
+ * h_dtxd_ready waits up to 10 s for its endpoint (on failure stops it and
+ * prints its log). Each returns 0 or -1. */
+int h_dtxd_spawn(h_dtxd_t *self, const char *db_conninfo,
+                 const char *const *extra_args);
+int h_dtxd_ready(h_dtxd_t *self);
+
 /* Starts dtxd again with the same database and arguments, listening on the
  * endpoint it had, so participants reconnect to the same address. Call it
  * after h_dtxd_stop or h_dtxd_kill. Returns 0 or -1. */
@@ -249,5 +257,13 @@ int h_dtxd_reload(h_dtxd_t *self);
  * coordinator. Returns the pid, or -1. */
 pid_t h_participant_start(const char *instance, const char *db_conninfo,
                           const char *endpoint, const char *const *extra_args);
+
+/* h_participant_start in two halves, to start several participants
+ * together: h_participant_spawn starts it and returns the pid (or -1)
+ * without waiting; h_participant_ready waits up to 10 s until it is
+ * registered, returning 0, or -1 after killing it and printing its log. */
+pid_t h_participant_spawn(const char *instance, const char *db_conninfo,
+                          const char *endpoint, const char *const *extra_args);
+int h_participant_ready(const char *instance, pid_t pid);
 
 #endif

@@ -68,6 +68,51 @@ static pid_t s_part(s_cluster_t *c, const char *inst, int b, const char *const *
     return s_part_on(c, inst, b, more, 0);
 }
 
+/* Starts n1 and n2 together (args a1, a2) and waits for both. */
+static int s_both_up(s_cluster_t *c, const char *const *a1, const char *const *a2)
+{
+    if (h_dtxd_spawn(&c->d1, c->log, a1) != 0 || h_dtxd_spawn(&c->d2, c->log, a2) != 0)
+        return -1;
+    int r1 = h_dtxd_ready(&c->d1), r2 = h_dtxd_ready(&c->d2);
+    return r1 == 0 && r2 == 0 ? 0 : -1;
+}
+
+/* Starts participants "<name>-pa" (ra, with more_a) and "<name>-pb" (rb)
+ * together on every running coordinator and waits until both are
+ * registered: c->pa and c->pb. Returns 0 or -1. */
+static int s_parts(s_cluster_t *c, const char *name, const char *const *more_a)
+{
+    const char *args[2][24];
+    char inst[2][64];
+    pid_t pid[2];
+    for (int b = 0; b < 2; b++) {
+        int n = 0;
+        args[b][n++] = "--resource";
+        args[b][n++] = b ? "rb" : "ra";
+        args[b][n++] = "--heartbeat-ms";
+        args[b][n++] = "200";
+        if (c->d1.pid > 0 && c->d2.pid > 0) {
+            args[b][n++] = "--coordinator";
+            args[b][n++] = c->d2.endpoint;
+        }
+        for (int i = 0; !b && more_a && more_a[i] && n < 22; i++)
+            args[b][n++] = more_a[i];
+        args[b][n] = NULL;
+        snprintf(inst[b], sizeof inst[b], "%s-p%c", name, b ? 'b' : 'a');
+        pid[b] = h_participant_spawn(inst[b], b ? c->db : c->da,
+                                     c->d1.pid > 0 ? c->d1.endpoint : c->d2.endpoint, args[b]);
+    }
+    int ok = 1;
+    for (int b = 0; b < 2; b++)
+        if (h_participant_ready(inst[b], pid[b]) != 0) {
+            pid[b] = 0;
+            ok = 0;
+        }
+    c->pa = pid[0];
+    c->pb = pid[1];
+    return ok ? 0 : -1;
+}
+
 static void s_down(s_cluster_t *c)
 {
     if (c->pa > 0)
@@ -110,11 +155,8 @@ static void test_two_coordinators_share_the_work_and_either_serves_a_transaction
     s_cluster_t c;
     CU_ASSERT_FATAL(s_dbs(&c, "cl_share") == 0);
     const char *a1[] = { S_FAST, "--node-id", "n1", NULL }, *a2[] = { S_FAST, "--node-id", "n2", NULL };
-    CU_ASSERT_FATAL(h_dtxd_start(&c.d1, c.log, a1) == 0);
-    CU_ASSERT_FATAL(h_dtxd_start(&c.d2, c.log, a2) == 0);
-    c.pa = s_part(&c, "cl_share-pa", 0, NULL);
-    c.pb = s_part(&c, "cl_share-pb", 1, NULL);
-    CU_ASSERT_FATAL(c.pa > 0 && c.pb > 0);
+    CU_ASSERT_FATAL(s_both_up(&c, a1, a2) == 0);
+    CU_ASSERT_FATAL(s_parts(&c, "cl_share", NULL) == 0);
     dtx_client_t *x = s_client(c.d1.endpoint), *y = s_client(c.d2.endpoint);
     char gid[DTX_GID_SIZE], owner[64];
     /* begun and tried on n1, committed through n2 */
@@ -150,10 +192,8 @@ static void test_killed_coordinator_work_is_taken_over_after_its_lease(void)
     s_cluster_t c;
     CU_ASSERT_FATAL(s_dbs(&c, "cl_kill") == 0);
     const char *a1[] = { S_FAST, "--node-id", "n1", NULL }, *a2[] = { S_FAST, "--node-id", "n2", NULL };
-    CU_ASSERT_FATAL(h_dtxd_start(&c.d1, c.log, a1) == 0);
-    CU_ASSERT_FATAL(h_dtxd_start(&c.d2, c.log, a2) == 0);
-    c.pa = s_part(&c, "cl_kill-pa", 0, NULL);
-    c.pb = s_part(&c, "cl_kill-pb", 1, NULL);
+    CU_ASSERT_FATAL(s_both_up(&c, a1, a2) == 0);
+    CU_ASSERT_FATAL(s_parts(&c, "cl_kill", NULL) == 0);
     dtx_client_t *x = s_client(c.d1.endpoint);
     char gid[DTX_GID_SIZE], active[DTX_GID_SIZE], owner[64];
     CU_ASSERT_FATAL(s_begin_tried(x, gid) == 0);
@@ -190,10 +230,8 @@ static void test_paused_coordinator_changes_nothing_it_no_longer_owns(void)
     s_cluster_t c;
     CU_ASSERT_FATAL(s_dbs(&c, "cl_pause") == 0);
     const char *a1[] = { S_FAST, "--node-id", "n1", NULL }, *a2[] = { S_FAST, "--node-id", "n2", NULL };
-    CU_ASSERT_FATAL(h_dtxd_start(&c.d1, c.log, a1) == 0);
-    CU_ASSERT_FATAL(h_dtxd_start(&c.d2, c.log, a2) == 0);
-    c.pa = s_part(&c, "cl_pause-pa", 0, NULL);
-    c.pb = s_part(&c, "cl_pause-pb", 1, NULL);
+    CU_ASSERT_FATAL(s_both_up(&c, a1, a2) == 0);
+    CU_ASSERT_FATAL(s_parts(&c, "cl_pause", NULL) == 0);
     dtx_client_t *x = s_client(c.d1.endpoint);
     char gid[DTX_GID_SIZE], owner[64];
     CU_ASSERT_FATAL(s_begin_tried(x, gid) == 0);
@@ -243,10 +281,8 @@ static void test_taken_back_transaction_is_never_driven_from_a_stale_copy(void)
     s_cluster_t c;
     CU_ASSERT_FATAL(s_dbs(&c, "cl_aba") == 0);
     const char *a1[] = { S_FAST, "--node-id", "n1", NULL }, *a2[] = { S_FAST, "--node-id", "n2", NULL };
-    CU_ASSERT_FATAL(h_dtxd_start(&c.d1, c.log, a1) == 0);
-    CU_ASSERT_FATAL(h_dtxd_start(&c.d2, c.log, a2) == 0);
-    c.pa = s_part(&c, "cl_aba-pa", 0, NULL);
-    c.pb = s_part(&c, "cl_aba-pb", 1, NULL);
+    CU_ASSERT_FATAL(s_both_up(&c, a1, a2) == 0);
+    CU_ASSERT_FATAL(s_parts(&c, "cl_aba", NULL) == 0);
     dtx_client_t *on1 = s_client(c.d1.endpoint), *on2 = s_client(c.d2.endpoint);
     char gid[DTX_GID_SIZE], owner[64];
     CU_ASSERT_EQUAL_FATAL(dtx_client_begin(on2, DTX_MODE_TCC, 60000, gid), 0);
@@ -279,8 +315,7 @@ static void test_restart_with_the_same_node_id_recovers_at_once(void)
     /* a long lease: only the epoch bump can explain a quick recovery */
     const char *a1[] = { "--lease-ms", "60000", "--recovery-interval-ms", "200", "--node-id", "n1", NULL };
     CU_ASSERT_FATAL(h_dtxd_start(&c.d1, c.log, a1) == 0);
-    c.pa = s_part(&c, "cl_sameid-pa", 0, NULL);
-    c.pb = s_part(&c, "cl_sameid-pb", 1, NULL);
+    CU_ASSERT_FATAL(s_parts(&c, "cl_sameid", NULL) == 0);
     dtx_client_t *x = s_client(c.d1.endpoint);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_begin_tried(x, gid) == 0);
@@ -304,8 +339,7 @@ static void test_spent_retry_budget_makes_stuck_and_resume_finishes(void)
     const char *a1[] = { S_FAST, "--max-attempts", "3", NULL };
     CU_ASSERT_FATAL(h_dtxd_start(&c.d1, c.log, a1) == 0);
     const char *failing[] = { "--fail-confirm-times", "1000000", NULL };
-    c.pa = s_part(&c, "cl_stuck-pa", 0, failing);
-    c.pb = s_part(&c, "cl_stuck-pb", 1, NULL);
+    CU_ASSERT_FATAL(s_parts(&c, "cl_stuck", failing) == 0);
     dtx_client_t *x = s_client(c.d1.endpoint);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_begin_tried(x, gid) == 0);
@@ -352,8 +386,7 @@ static void s_fault_case(const char *point, int expect_committed)
     CU_ASSERT_FATAL(s_dbs(&c, name) == 0);
     const char *a1[] = { S_FAST, "--node-id", "n1", "--fault", point, NULL };
     CU_ASSERT_FATAL(h_dtxd_start(&c.d1, c.log, a1) == 0);
-    c.pa = s_part(&c, "flt-pa", 0, NULL);
-    c.pb = s_part(&c, "flt-pb", 1, NULL);
+    CU_ASSERT_FATAL(s_parts(&c, "flt", NULL) == 0);
     dtx_client_t *x = s_client(c.d1.endpoint);
     dtx_client_set_timeout(x, 1500);
     char gid[DTX_GID_SIZE] = "";

@@ -128,6 +128,22 @@ static void s_fresh_log(const char *logname)
 
 /* --- the attacks --- */
 
+/* SIGHUP, then waits for dtxd to log that it has read the allow-list
+ * again (a key added before is let in from then on). Returns 0 or -1. */
+static int s_reload(ta_world_t *w)
+{
+    int before = s_log_count(w->d.logname, "allow-list reloaded");
+    if (h_dtxd_reload(&w->d) != 0)
+        return -1;
+    int64_t until = h_now_ms() + 10000;
+    while (s_log_count(w->d.logname, "allow-list reloaded") <= before)
+        if (h_now_ms() > until)
+            return -1;
+        else
+            h_sleep_ms(20);
+    return 0;
+}
+
 /* An initiator sends TRY(ra, debit) — the participant refuses it, slowly —
  * and floods PHASE_REPLY(branch 1, try, attempt 1, ok) from its own
  * socket. Before: the refused debit counted as yes. */
@@ -144,8 +160,7 @@ static void test_forged_vote_is_not_counted(void)
      * binding of replies to the calls sent to its connection. */
     char key[1024];
     CU_ASSERT_FATAL(h_curve_add_key("mallory", "initiator participant:rz", key, sizeof key) == 0);
-    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
-    h_sleep_ms(300);
+    CU_ASSERT_FATAL(s_reload(&w) == 0);
     u_peer_t evil;
     CU_ASSERT_FATAL(u_peer_dealer_keys(&evil, w.d.endpoint, key) == 0);
     dtx_msg_t m, r;
@@ -201,8 +216,7 @@ static void test_impersonation_is_refused(void)
     char pkey[1024], ikey[1024];
     CU_ASSERT_FATAL(h_curve_add_key("eve", "participant:ra", pkey, sizeof pkey) == 0);
     CU_ASSERT_FATAL(h_curve_add_key("eve-init", "initiator", ikey, sizeof ikey) == 0);
-    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
-    h_sleep_ms(300);
+    CU_ASSERT_FATAL(s_reload(&w) == 0);
     u_peer_t evil, init;
     CU_ASSERT_FATAL(u_peer_dealer_keys(&evil, w.d.endpoint, pkey) == 0);
     CU_ASSERT_FATAL(u_peer_dealer_keys(&init, w.d.endpoint, ikey) == 0);
@@ -287,8 +301,7 @@ static void test_foreign_gid_is_refused(void)
     CU_ASSERT_FATAL(h_curve_add_key("shopa", "initiator", ka2, sizeof ka2) == 0);
     CU_ASSERT_FATAL(h_curve_add_key("shopb", "initiator", kb, sizeof kb) == 0);
     CU_ASSERT_FATAL(h_curve_add_key("oper", "operator", kop, sizeof kop) == 0);
-    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
-    h_sleep_ms(300);
+    CU_ASSERT_FATAL(s_reload(&w) == 0);
     u_peer_t a, a2, b, op;
     CU_ASSERT_FATAL(u_peer_dealer_keys(&a, w.d.endpoint, ka) == 0);
     CU_ASSERT_FATAL(u_peer_dealer_keys(&a2, w.d.endpoint, ka2) == 0);
@@ -366,8 +379,16 @@ static void test_unknown_key_is_refused_until_allowed(void)
     memset(&m, 0, sizeof m);
     m.type = DTX_MSG_BEGIN;
     m.mode = DTX_MODE_TCC;
-    CU_ASSERT_EQUAL(s_call(&p, &m, 1, &r, 1500), -1); /* not let in */
+    /* Not let in: the handshake is refused (and counted), and no answer
+     * ever comes. */
+    m.corr = 1;
+    CU_ASSERT_FATAL(u_send(&p, NULL, 0, &m) == 0);
+    int64_t refused_by = h_now_ms() + 10000;
+    while (s_metric(&w, "dtx_auth_refusals_total{reason=\"handshake\"}") < 1 &&
+           h_now_ms() < refused_by)
+        h_sleep_ms(20);
     CU_ASSERT(s_metric(&w, "dtx_auth_refusals_total{reason=\"handshake\"}") >= 1);
+    CU_ASSERT_EQUAL(u_recv(&p, &r, s_buf, sizeof s_buf, NULL, NULL, 1000), -1);
     CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
     /* libzmq (4.3) does not reconnect after a refused handshake: a new
      * connection with the same key, as libdtx makes, gets in now. */
@@ -395,8 +416,7 @@ static void test_revoked_resource_is_dropped_at_reload(void)
     CU_ASSERT_FATAL(ta_up(&w, "sec_revoke", NULL, (const char *const[]){ "none", NULL }) == 0);
     char key[1024];
     CU_ASSERT_FATAL(h_curve_add_key("revokeme", "participant:rv", key, sizeof key) == 0);
-    CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
-    h_sleep_ms(300);
+    CU_ASSERT_FATAL(s_reload(&w) == 0);
     u_peer_t p;
     CU_ASSERT_FATAL(u_peer_dealer_keys(&p, w.d.endpoint, key) == 0);
     dtx_msg_t r;
@@ -486,14 +506,14 @@ static void test_misconfigured_twin_harms_nothing(void)
                      (char *)h_curve_allow_file(), NULL };
     if (!h_curve_on())
         argv[9] = NULL;
-    pid_t p = h_spawn("sec-twin-2", argv);
-    CU_ASSERT_FATAL(p > 0);
-    CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
     char *argv2[] = { dtxd, "--db", w.d.db, "--listen", "tcp://127.0.0.1:*", "--node-id",
                       "twin-x", "--http-listen", "127.0.0.1:0", "--max-txns", "-5", NULL };
-    p = h_spawn("sec-twin-3", argv2);
-    CU_ASSERT_FATAL(p > 0);
+    /* Both twins at once: each must exit 2 without touching the lease. */
+    pid_t p = h_spawn("sec-twin-2", argv);
+    pid_t p2 = h_spawn("sec-twin-3", argv2);
+    CU_ASSERT_FATAL(p > 0 && p2 > 0);
     CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
+    CU_ASSERT_EQUAL(h_wait_exit(p2, 10000), 2);
     h_sleep_ms(2000); /* more than two leases */
     CU_ASSERT_TRUE(h_alive(w.d.pid));
     CU_ASSERT_EQUAL(h_db_scalar(w.log, "select epoch from dtx_node where node_id = 'twin-x'"), 1);
@@ -629,7 +649,7 @@ static void s_lapse_case(int type)
     snprintf(name, sizeof name, "sec_lapse%d", type);
     snprintf(logname, sizeof logname, "%s-dtxd", name);
     s_fresh_log(logname);
-    CU_ASSERT_FATAL(ta_up(&w, name, (const char *const[]){ "--lease-ms", "3000", NULL }, NULL) ==
+    CU_ASSERT_FATAL(ta_up(&w, name, (const char *const[]){ "--lease-ms", "1500", NULL }, NULL) ==
                     0);
     u_peer_t p;
     CU_ASSERT_FATAL(u_peer_dealer(&p, w.d.endpoint) == 0);
@@ -651,7 +671,7 @@ static void s_lapse_case(int type)
     m.corr = 3;
     strcpy(m.gid, gid);
     CU_ASSERT_FATAL(u_send(&p, NULL, 0, &m) == 0);
-    h_sleep_ms(4500);
+    h_sleep_ms(2500); /* the lease (1.5 s) and a second more */
     CU_ASSERT_FATAL(h_db_exec(lock, "commit") == 0);
     PQfinish(lock);
     int got = -1;
@@ -666,7 +686,7 @@ static void s_lapse_case(int type)
     int want = type == DTX_MSG_ROLLBACK ? DTX_STATE_ABORTING : DTX_STATE_COMMITTING;
     CU_ASSERT(r.state == want || r.state == want + 1);
     CU_ASSERT_EQUAL(u_wait_state(w.log, gid, want + 1, 10000), 0);
-    h_sleep_ms(1500); /* the renewals after the lapse */
+    h_sleep_ms(1000); /* two renewals after the lapse (every 500 ms) */
     CU_ASSERT_EQUAL(s_log_count(logname, "lease lapsed"), 1);
     u_peer_close(&p);
     ta_down(&w);

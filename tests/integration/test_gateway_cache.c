@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 #include "gw_util.h"
 #include "integ.h"
@@ -242,6 +243,19 @@ static void test_admin_purge(void)
     CU_ASSERT_EQUAL(s_purge(&gw, TOKEN, "not json", body, sizeof body), 400);
     CU_ASSERT_EQUAL(s_purge(&gw, TOKEN, "{\"prefix\":\"/\",\"route\":\"nope\"}", body,
                             sizeof body), 404);
+    /* Names the caller sent come back escaped: the answer stays JSON. */
+    CU_ASSERT_EQUAL(s_purge(&gw, TOKEN, "{\"prefix\":\"/\",\"route\":\"no\\\"pe\"}", body,
+                            sizeof body), 404);
+    json_object *ans = json_tokener_parse(body);
+    CU_ASSERT_PTR_NOT_NULL(ans);
+    json_object *detail = NULL;
+    CU_ASSERT(ans && json_object_object_get_ex(ans, "detail", &detail) &&
+              strcmp(json_object_get_string(detail), "route no\"pe has no cache") == 0);
+    json_object_put(ans);
+    CU_ASSERT_EQUAL(s_purge(&gw, TOKEN, "{\"k\\\"ey\":\"/\"}", body, sizeof body), 400);
+    ans = json_tokener_parse(body);
+    CU_ASSERT_PTR_NOT_NULL(ans);
+    json_object_put(ans);
     s_get(&gw, "/c/q", xc, &n);
     CU_ASSERT_STRING_EQUAL(xc, "HIT");   /* refused purges purged nothing */
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_cache_purged_total{route=\"c\"}"), 3);

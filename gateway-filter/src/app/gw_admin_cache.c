@@ -20,6 +20,22 @@ static const char *s_str(json_object *o, const char *key, int *bad)
     return json_object_get_string(v);
 }
 
+/* {"error": error, "detail": detail} into out, escaped by json-c (a
+ * detail may quote a field or route name the caller sent). */
+static void s_error(char *out, size_t cap, const char *error, const char *detail)
+{
+    json_object *e = json_object_new_object();
+    if (e) {
+        json_object_object_add(e, "error", json_object_new_string(error));
+        json_object_object_add(e, "detail", json_object_new_string(detail));
+    }
+    const char *text = e ? json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE)
+                         : NULL;
+    snprintf(out, cap, "%s", text ? text : "{\"error\":\"out of memory\"}");
+    json_object_put(e);
+}
+
 unsigned dtx_gw_admin_cache_purge(dtx_gw_current_t *current, const char *doc, size_t len,
                                   char *out, size_t cap)
 {
@@ -36,8 +52,10 @@ unsigned dtx_gw_admin_cache_purge(dtx_gw_current_t *current, const char *doc, si
     json_object_object_foreach(o, k, v) {
         (void)v;
         if (strcmp(k, "key") && strcmp(k, "prefix") && strcmp(k, "route") && strcmp(k, "host")) {
-            snprintf(out, cap, "{\"error\":\"invalid purge\",\"detail\":\"unknown field %.64s "
-                               "(known: key, prefix, route, host)\"}", k);
+            char detail[160];
+            snprintf(detail, sizeof detail, "unknown field %.64s (known: key, prefix, route, host)",
+                     k);
+            s_error(out, cap, "invalid purge", detail);
             goto done;
         }
     }
@@ -54,8 +72,9 @@ unsigned dtx_gw_admin_cache_purge(dtx_gw_current_t *current, const char *doc, si
     dtx_gw_runtime_unref(&rt);
     if (n < 0) {
         status = 404;
-        snprintf(out, cap, "{\"error\":\"no cached route\",\"detail\":\"route %.64s has no "
-                           "cache\"}", route);
+        char detail[128];
+        snprintf(detail, sizeof detail, "route %.64s has no cache", route ? route : "");
+        s_error(out, cap, "no cached route", detail);
         goto done;
     }
     status = 200;

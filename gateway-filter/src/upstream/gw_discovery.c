@@ -200,11 +200,13 @@ static int s_read(dtx_gw_discovery_t *self, s_entry_t *e, int idx, int64_t now_u
     if (s->due_us > now_us)
         return 0;
     struct stat st;
+    int st_ok = 0;
     if (s->cfg.kind == DTX_GW_DISC_FILE) {
         pthread_mutex_lock(&self->lock);  /* due_us is read by _each */
         s->due_us = now_us + s->cfg.check_ms * 1000;
         pthread_mutex_unlock(&self->lock);
-        if (stat(s->cfg.file, &st) == 0 && s->stat_known && s_same_stat(&st, &s->st))
+        st_ok = stat(s->cfg.file, &st) == 0;
+        if (st_ok && s->stat_known && s_same_stat(&st, &s->st))
             return 0;                    /* unchanged since the last read, good or bad */
     }
     dtx_gw_target_set_t set;
@@ -212,12 +214,13 @@ static int s_read(dtx_gw_discovery_t *self, s_entry_t *e, int idx, int64_t now_u
     char err[256];
     int rc = dtx_gw_discovery_read(&s->cfg, query, qarg, &set, &refresh_ms, err, sizeof err);
     if (s->cfg.kind == DTX_GW_DISC_FILE) {
-        if (stat(s->cfg.file, &st) == 0) {   /* as read (or as refused) */
+        /* The identity seen BEFORE the read: a file replaced while it was
+         * read then looks changed at the next check and is read again. (A
+         * stat taken after the read would name the new file while the
+         * old contents were read, and hide the change for good.) */
+        s->stat_known = st_ok;
+        if (st_ok)
             s->st = st;
-            s->stat_known = 1;
-        } else {
-            s->stat_known = 0;
-        }
     }
     pthread_mutex_lock(&self->lock);
     int replaced = 0;

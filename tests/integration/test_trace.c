@@ -234,7 +234,7 @@ static void test_versions_on_the_wire(void)
     CU_ASSERT_EQUAL(strlen(tp), 55);
 
     /* An unknown type in v2: ERROR 18 in v2; version 3: ERROR 3 in v1. */
-    uint8_t unknown[13] = { 'D', 'X', 2, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0x41, 0 };
+    uint8_t unknown[13] = { 'D', 'X', 2, 0x7e, 0, 0, 0, 0, 0, 0, 0, 0x41, 0 }; /* unassigned */
     CU_ASSERT_EQUAL_FATAL(u_send_raw(&ini, unknown, sizeof unknown, 0), 0);
     CU_ASSERT_EQUAL_FATAL(s_recv(&ini, &m), 0);
     CU_ASSERT_EQUAL(m.type, DTX_MSG_ERROR);

@@ -3,17 +3,18 @@
 # error, every mutant must produce a counterexample (printed as a message
 # sequence by msc.py). Exit status 0 only when both hold.
 #
-#   verify/run.sh            the runs that complete today (make verify):
-#                            the protocol without faults in TCC and 2PC,
-#                            the initiator moving between coordinators,
-#                            phase timeouts and refusals, loss and
-#                            duplication (bitstate), the forging peer,
-#                            and every mutant
+#   verify/run.sh            make verify: every safety run that is
+#                            exhaustive in minutes (no faults, the initiator
+#                            moving between coordinators, timeouts and
+#                            refusals, the forging peer, crashes, a lease
+#                            lapse with 1 branch; loss and duplication in
+#                            bitstate), the LTL runs without faults, and
+#                            every mutant
 #   verify/run.sh quick      the subset of make test's verify stage
-#   verify/run.sh all        also the crash and lease-lapse runs:
-#                            open work — they do not complete yet (a run
-#                            outgrows its budget, or trips a bound of the
-#                            model itself, e.g. tcc_crash: q_len < WQ);
+#   verify/run.sh all        also the long runs: a lease lapse with 2
+#                            branches (bitstate), with the initiator moving
+#                            too (bitstate), termination with a crash or a
+#                            loss, and the two-COMMIT ping-pong finding;
 #                            verify/README.md, "Results"
 #   verify/run.sh NAME...    the runs named
 #
@@ -63,8 +64,8 @@ RUNS=(
 "mutant_earlyconfirm_2pc|mutant|exh|$Z -DNOSTEAL -DTWOPC -DMUTANT_EARLYCONFIRM"
 "finding_pingpong|mutant|exh|$Z -DTWOCOMMITS -DMAXGEN=12"
 )
-QUICK="tcc_base 2pc_base tcc_forge mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn"
-DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup"
+QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc"
+DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live mutant_aba_2pc"
 LIMIT_S=${VERIFY_RUN_LIMIT_S:-600}
 
 want=("$@")

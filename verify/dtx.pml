@@ -1268,7 +1268,11 @@ end_init:
 
 proctype Clock()
 {
+#ifdef MUTANT_NODEADLINE
+    skip                                    /* BUG: no deadline timer: an abandoned transaction stays active */
+#else
     deadline = 1
+#endif
 }
 
 /* ---------------- faults and the operator ---------------- */

@@ -1275,6 +1275,20 @@ proctype Clock()
 #endif
 }
 
+#ifdef LIVENESS
+/* SPIN extends only a run whose processes all ended: a run that stops with
+ * the loops blocked (every process waiting, nothing enabled) would be a
+ * finite run the LTL runs never look at. This makes such a quiescent state
+ * repeat forever, so that "stops before the end" is a counterexample. */
+proctype Quiet()
+{
+end_quiet:
+    do
+    :: timeout -> skip
+    od
+}
+#endif
+
 /* ---------------- faults and the operator ---------------- */
 
 proctype Faults()
@@ -1354,7 +1368,10 @@ init
         run Participant();
         run Initiator();
         run Clock();
-        run Faults()
+        run Faults();
+#ifdef LIVENESS
+        run Quiet()
+#endif
     }
 }
 

@@ -54,7 +54,7 @@ RUNS=(
 "tcc_term_crash|live|term|$Z -DNOSTEAL -DLIVENESS -UCRASHES -DCRASHES=1"
 "2pc_term_crash|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS -UCRASHES -DCRASHES=1"
 "tcc_term_loss|live|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=1"
-"mutant_aba|mutant|exh|$Z -UPAUSES -DPAUSES=1 -DMUTANT_ABA"
+"mutant_aba|mutant|exh|$Z -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_ABA"
 "mutant_nocount|mutant|exh|$Z -DNOSTEAL -DMUTANT_NOCOUNT"
 "mutant_earlyconfirm|mutant|exh|$Z -DNOSTEAL -DMUTANT_EARLYCONFIRM"
 "mutant_nocancelrow|mutant|exh|$Z -DNOSTEAL -UTIMEOUTS -DTIMEOUTS=1 -DMUTANT_NOCANCELROW"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2059  # printf "$fmt": the table's format, fixed below
 # run.sh — model-checks verify/dtx.pml: every property run must find no
 # error, every mutant must produce a counterexample (printed as a message
 # sequence by msc.py). Exit status 0 only when both hold.
@@ -54,6 +55,8 @@ RUNS=(
 "tcc_term_crash|live|term|$Z -DNOSTEAL -DLIVENESS -UCRASHES -DCRASHES=1"
 "2pc_term_crash|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS -UCRASHES -DCRASHES=1"
 "tcc_term_loss|live|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=1"
+"tcc_term_crash1|live|term|$Z -DNOSTEAL -DLIVENESS -UCRASHES -DCRASHES=1 -UTRIES -DTRIES=1"
+"2pc_term_crash1|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS -UCRASHES -DCRASHES=1 -UTRIES -DTRIES=1"
 "mutant_aba|mutant|exh|$Z -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_ABA"
 "mutant_nocount|mutant|exh|$Z -DNOSTEAL -DMUTANT_NOCOUNT"
 "mutant_earlyconfirm|mutant|exh|$Z -DNOSTEAL -DMUTANT_EARLYCONFIRM"

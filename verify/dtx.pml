@@ -190,6 +190,7 @@ byte q_st[NC * WQ];
 byte q_r[NC * WQ];        /* result: rows (or branch_no) */
 bit  q_orph[NC * WQ];     /* its transaction left memory: callback dropped */
 
+bit  scan[NC];            /* co->scan_inflight: a CLAIM_ORPHANS scan is queued */
 byte req[NC];             /* request waiting at a coordinator (parked), 0 none */
 bit  reqre[NC];            /* it is a TRY run again after a failed write (s_rerun: once) */
 
@@ -213,7 +214,9 @@ byte timeouts = 0, refusals = 0, crashes = 0, pauses = 0, losses = 0, dups = 0, 
 /* Fencing as sql.c writes it: owner = me AND owner_epoch = my epoch AND
  * owner_gen = the gen my copy was loaded with. MUTANT_ABA drops owner_gen
  * (the code before sql/coordinator/007_owner_gen.sql). */
-#ifdef MUTANT_ABA
+#if defined(MUTANT_NOFENCE)
+#define FENCE(i, k)     1       /* BUG: writes check no ownership at all */
+#elif defined(MUTANT_ABA)
 #define FENCE(i, k)     (g_owner == (i) + 1 && g_oep == n_epoch[i])
 #else
 #define FENCE(i, k)     (g_owner == (i) + 1 && g_oep == n_epoch[i] && g_gen == q_g[QI(i, k)])
@@ -294,7 +297,8 @@ inline drop_copy(i)
 {
     k = 0;
     do
-    :: k < q_len[i] -> q_orph[QI(i, k)] = 1; k++
+    :: k < q_len[i] ->                  /* the scan's callback is no copy's */
+        if :: q_k[QI(i, k)] != W_ORPHANS -> q_orph[QI(i, k)] = 1 :: else -> skip fi; k++
     :: else -> break
     od;
     k = 0;
@@ -668,7 +672,8 @@ inline callback(i)
     :: else ->
         if
         :: rk == W_LOAD -> on_loaded(i)
-        :: rk == W_ORPHANS ->
+        :: rk == W_ORPHANS ->               /* s_on_orphans */
+            scan[i] = 0;
             if
             :: rr != 0 && has[i] && !loading[i] ->
 #ifdef MUTANT_ABA
@@ -821,83 +826,6 @@ inline on_reply(i, sl)
     b = 0
 }
 
-/* ---------------- the coordinator (loop.c: one event at a time) ---------------- */
-
-#define QSPACE(i, n) (q_len[i] + (n) <= WQ)
-/* a message about node i's call on branch b is still in the network: a
- * timeout now is early (a fault, within the TIMEOUTS budget); once the
- * call and its reply are gone the timeout is what happens next */
-#define IN_NET1(s, i, b) (m_kind[s] != 0 && !m_orph[s] && m_node[s] == (i) && m_br[s] == (b))
-#define IN_NET(i, b) (IN_NET1(0, i, b) || IN_NET1(1, i, b) || IN_NET1(2, i, b) || IN_NET1(3, i, b))
-/* a Confirm/Cancel not in flight is due again (its backoff passed) */
-#define DUE(i, b) (has[i] && !loading[i] && !writing[i] && !finishing[i] && IS_DECISION(ms[i]) && \
-                   (b) < mnb[i] && !minfl[BI(i, b)] && !mbw[BI(i, b)] && \
-                   !BR_FINAL(mbs[BI(i, b)]) && mop[BI(i, b)] == OP_FOR(ms[i]))
-
-proctype Coordinator(byte i)
-{
-    byte b, c, e, k, s, r, rre, nx, rk, rb, rv, rr, ro, rx;
-end_loop:
-    do
-    /* a request from the initiator (parked while loading/writing/preparing) */
-    :: atomic { req[i] != 0 && !loading[i] && !writing[i] &&
-                !(mprep[i] && own[i] && ms[i] == ACTIVE) && QSPACE(i, 4) ->
-        if
-        :: !has[i] ->                       /* dtx_recovery_load, steal */
-            has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 1, 0)
-        :: else -> run_request(i)
-        fi }
-    /* a log write's callback */
-    :: atomic { q_landed[i] > 0 -> callback(i) }
-    /* a reply from the network */
-    :: atomic { (m_kind[0] == M_REPLY && m_node[0] == i) -> on_reply(i, 0); net_clear(0) }
-    :: atomic { (m_kind[1] == M_REPLY && m_node[1] == i) -> on_reply(i, 1); net_clear(1) }
-    :: atomic { (m_kind[2] == M_REPLY && m_node[2] == i) -> on_reply(i, 2); net_clear(2) }
-    :: atomic { (m_kind[3] == M_REPLY && m_node[3] == i) -> on_reply(i, 3); net_clear(3) }
-    /* timers: the deadline; a phase timeout; a retry that is due */
-    :: atomic { has[i] && !loading[i] && ms[i] == ACTIVE && deadline && !writing[i] &&
-                QSPACE(i, 2) -> raise_abort(i) }
-    :: atomic { has[i] && !loading[i] && QSPACE(i, 2) && minfl[BI(i, 0)] &&
-                (!IN_NET(i, 0) || timeouts < TIMEOUTS) ->
-        if :: IN_NET(i, 0) -> timeouts++ :: else -> skip fi;
-        phase_failed(i, 0) }
-    :: atomic { has[i] && !loading[i] && QSPACE(i, 2) && minfl[BI(i, 1)] &&
-                (!IN_NET(i, 1) || timeouts < TIMEOUTS) ->
-        if :: IN_NET(i, 1) -> timeouts++ :: else -> skip fi;
-        phase_failed(i, 1) }
-    :: atomic { DUE(i, 0) && QSPACE(i, 2) -> send_phase(i, 0) }
-    :: atomic { DUE(i, 1) && QSPACE(i, 2) -> send_phase(i, 1) }
-    /* the recovery scan: own unfinished work not in memory */
-    :: atomic { !has[i] && g_owner == i + 1 && g_oep == n_epoch[i] &&
-                (IS_DECISION(g_state) || (g_state == ACTIVE && deadline)) && QSPACE(i, 1) ->
-        has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 0, 0) }
-    /* the recovery scan: claim the transactions of dead coordinators */
-    :: atomic { (g_state == ACTIVE || IS_DECISION(g_state)) && OWNER_DEAD &&
-                !(g_owner == i + 1 && g_oep == n_epoch[i]) && QSPACE(i, 1) ->
-        submit(i, W_ORPHANS, 0, 0, 0) }
-    /* the lease renewal comes back late: drop every copy, renew (lease.c) */
-    :: atomic { n_lease[i] == 0 ->
-        if :: has[i] -> drop_copy(i) :: else -> skip fi;
-        n_lease[i] = 1 }
-    /* kill -9 and restart: memory and queued writes are gone; a new epoch */
-    :: atomic { crashes < CRASHES ->
-        crashes++;
-        drop_copy(i);
-        req[i] = 0;
-        k = 0;
-        do
-        :: k < WQ -> q_k[QI(i, k)] = 0; q_b[QI(i, k)] = 0; q_v[QI(i, k)] = 0;
-            q_x[QI(i, k)] = 0; q_g[QI(i, k)] = 0; q_st[QI(i, k)] = 0; q_r[QI(i, k)] = 0;
-            q_orph[QI(i, k)] = 0; k++
-        :: else -> break
-        od;
-        k = 0;
-        q_len[i] = 0; q_landed[i] = 0;
-        n_epoch[i]++;                       /* dtx_lease_acquire: epoch + 1 */
-        n_lease[i] = 1 }
-    od
-}
-
 /* ---------------- the log database (store.c pipelines, sql.c statements) ---------------- */
 
 /* Runs the first entry of node i's queue that has not run. */
@@ -913,7 +841,10 @@ inline db_step(i)
         if
         :: g_state != COMMITTED && g_state != ABORTED && !(g_owner == i + 1 && g_oep == n_epoch[i]) &&
            ((wb && (g_state == ACTIVE || g_state == STUCK)) || OWNER_DEAD) ->
-            g_owner = i + 1; g_oep = n_epoch[i]; g_gen++
+            g_owner = i + 1; g_oep = n_epoch[i]; g_gen++;
+#ifdef MAXGEN
+            assert(g_gen < MAXGEN);         /* take-overs stay bounded (verify/run.sh pingpong) */
+#endif
         :: else -> skip
         fi;
         if
@@ -1036,6 +967,95 @@ inline db_step(i)
     :: else -> skip
     fi;
     k = 0; wk = 0; wb = 0; wx = 0
+}
+
+/* ---------------- the coordinator (loop.c: one event at a time) ---------------- */
+
+#define QSPACE(i, n) (q_len[i] + (n) <= WQ)
+/* a message about node i's call on branch b is still in the network: a
+ * timeout now is early (a fault, within the TIMEOUTS budget); once the
+ * call and its reply are gone the timeout is what happens next */
+#define IN_NET1(s, i, b) (m_kind[s] != 0 && !m_orph[s] && m_node[s] == (i) && m_br[s] == (b))
+#define IN_NET(i, b) (IN_NET1(0, i, b) || IN_NET1(1, i, b) || IN_NET1(2, i, b) || IN_NET1(3, i, b))
+/* a Confirm/Cancel not in flight is due again (its backoff passed) */
+#define DUE(i, b) (has[i] && !loading[i] && !writing[i] && !finishing[i] && IS_DECISION(ms[i]) && \
+                   (b) < mnb[i] && !minfl[BI(i, b)] && !mbw[BI(i, b)] && \
+                   !BR_FINAL(mbs[BI(i, b)]) && mop[BI(i, b)] == OP_FOR(ms[i]))
+
+proctype Coordinator(byte i)
+{
+    byte b, c, e, k, s, r, rre, nx, rk, rb, rv, rr, ro, rx, wk, wb, wx;
+end_loop:
+    do
+    /* a request from the initiator (parked while loading/writing/preparing).
+     * A node whose lease lapsed (paused, then resumed) runs on with what it
+     * holds in memory until its late renewal returns, but loads nothing new
+     * meanwhile (a load takes a round trip, as the renewal does): without
+     * this bound a lapsed node would ping-pong claims with the scan of the
+     * other node forever */
+    :: atomic { req[i] != 0 && !loading[i] && !writing[i] &&
+                !(mprep[i] && own[i] && ms[i] == ACTIVE) && QSPACE(i, 4) &&
+                (has[i] || n_lease[i]) ->
+        if
+        :: !has[i] ->                       /* dtx_recovery_load, steal */
+            has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 1, 0)
+        :: else -> run_request(i)
+        fi }
+    /* a log write's callback */
+    :: atomic { q_landed[i] > 0 -> callback(i) }
+    /* a reply from the network */
+    :: atomic { (m_kind[0] == M_REPLY && m_node[0] == i) -> on_reply(i, 0); net_clear(0) }
+    :: atomic { (m_kind[1] == M_REPLY && m_node[1] == i) -> on_reply(i, 1); net_clear(1) }
+    :: atomic { (m_kind[2] == M_REPLY && m_node[2] == i) -> on_reply(i, 2); net_clear(2) }
+    :: atomic { (m_kind[3] == M_REPLY && m_node[3] == i) -> on_reply(i, 3); net_clear(3) }
+    /* timers: the deadline; a phase timeout; a retry that is due */
+    :: atomic { has[i] && !loading[i] && ms[i] == ACTIVE && deadline && !writing[i] &&
+                QSPACE(i, 2) -> raise_abort(i) }
+    :: atomic { has[i] && !loading[i] && QSPACE(i, 2) && minfl[BI(i, 0)] &&
+                (!IN_NET(i, 0) || timeouts < TIMEOUTS) ->
+        if :: IN_NET(i, 0) -> timeouts++ :: else -> skip fi;
+        phase_failed(i, 0) }
+    :: atomic { has[i] && !loading[i] && QSPACE(i, 2) && minfl[BI(i, 1)] &&
+                (!IN_NET(i, 1) || timeouts < TIMEOUTS) ->
+        if :: IN_NET(i, 1) -> timeouts++ :: else -> skip fi;
+        phase_failed(i, 1) }
+    :: atomic { DUE(i, 0) && QSPACE(i, 2) -> send_phase(i, 0) }
+    :: atomic { DUE(i, 1) && QSPACE(i, 2) -> send_phase(i, 1) }
+    /* the recovery scan: own unfinished work not in memory */
+    :: atomic { !has[i] && n_lease[i] && g_owner == i + 1 && g_oep == n_epoch[i] &&
+                (IS_DECISION(g_state) || (g_state == ACTIVE && deadline)) && QSPACE(i, 1) ->
+        has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 0, 0) }
+    /* the recovery scan: claim the transactions of dead coordinators */
+    :: atomic { !scan[i] && n_lease[i] && (g_state == ACTIVE || IS_DECISION(g_state)) && OWNER_DEAD &&
+                !(g_owner == i + 1 && g_oep == n_epoch[i]) && QSPACE(i, 1) ->
+        scan[i] = 1; submit(i, W_ORPHANS, 0, 0, 0) }
+    /* the lease renewal comes back late: drop every copy, renew (lease.c) */
+    :: atomic { n_lease[i] == 0 ->
+        if :: has[i] -> drop_copy(i) :: else -> skip fi;
+        n_lease[i] = 1 }
+    /* kill -9 and restart: memory and queued writes are gone; a new epoch */
+    :: atomic { crashes < CRASHES ->
+        crashes++;
+        /* what the process had sent may still run: any prefix of its
+         * pipeline lands (PostgreSQL executes what it received) */
+        do
+        :: q_landed[i] < q_len[i] -> db_step(i)
+        :: true -> break
+        od;
+        drop_copy(i);
+        req[i] = 0; scan[i] = 0;
+        k = 0;
+        do
+        :: k < WQ -> q_k[QI(i, k)] = 0; q_b[QI(i, k)] = 0; q_v[QI(i, k)] = 0;
+            q_x[QI(i, k)] = 0; q_g[QI(i, k)] = 0; q_st[QI(i, k)] = 0; q_r[QI(i, k)] = 0;
+            q_orph[QI(i, k)] = 0; k++
+        :: else -> break
+        od;
+        k = 0;
+        q_len[i] = 0; q_landed[i] = 0;
+        n_epoch[i]++;                       /* dtx_lease_acquire: epoch + 1 */
+        n_lease[i] = 1 }
+    od
 }
 
 proctype Database()
@@ -1233,6 +1253,11 @@ end_init:
     :: atomic { fins < FINREQS && req[1] == 0 -> req[1] = R_COMMIT; fins++ }
 #endif
     :: atomic { fins < FINREQS && req[0] == 0 -> req[0] = R_ROLLBACK; fins++ }
+#ifdef TWOCOMMITS
+    /* the same COMMIT sent to the other coordinator too (a client that
+     * retries at another dtxd while the first still works on it) */
+    :: atomic { fins < FINREQS + 1 && req[1] == 0 -> req[1] = R_COMMIT; fins++ }
+#endif
 #ifdef LIVENESS
     :: break                                /* vanishes (for safety, not acting is the same) */
 #endif
@@ -1243,8 +1268,26 @@ end_init:
 
 proctype Clock()
 {
+#ifdef MUTANT_NODEADLINE
+    skip                                    /* BUG: no deadline timer: an abandoned transaction stays active */
+#else
     deadline = 1
+#endif
 }
+
+#ifdef LIVENESS
+/* SPIN extends only a run whose processes all ended: a run that stops with
+ * the loops blocked (every process waiting, nothing enabled) would be a
+ * finite run the LTL runs never look at. This makes such a quiescent state
+ * repeat forever, so that "stops before the end" is a counterexample. */
+proctype Quiet()
+{
+end_quiet:
+    do
+    :: timeout -> skip
+    od
+}
+#endif
 
 /* ---------------- faults and the operator ---------------- */
 
@@ -1325,7 +1368,10 @@ init
         run Participant();
         run Initiator();
         run Clock();
-        run Faults()
+        run Faults();
+#ifdef LIVENESS
+        run Quiet()
+#endif
     }
 }
 

@@ -52,7 +52,7 @@ def main():
             elif name == "g_state":
                 lines.append("   log: state %s" % GST.get(v, v))
             elif name == "g_gen":
-                lines.append("   log: claimed by C%d (owner_gen %d)" % (g.get(("g_owner", None), 0), v))
+                lines.append("   log: claimed by C%d (owner_gen %d)" % (g.get(("g_owner", None), 1), v))
             elif name == "b_state" and v:
                 lines.append("   log: branch %d %s" % (idx + 1, BST.get(v, v)))
             elif name == "n_lease" and v == 0:

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2059  # printf "$fmt": the table's format, fixed below
 # run.sh — model-checks verify/dtx.pml: every property run must find no
 # error, every mutant must produce a counterexample (printed as a message
 # sequence by msc.py). Exit status 0 only when both hold.
 #
-#   verify/run.sh            the runs that complete today (make verify):
-#                            the protocol without faults in TCC and 2PC,
-#                            the initiator moving between coordinators,
-#                            phase timeouts and refusals, loss and
-#                            duplication (bitstate), the forging peer,
-#                            and every mutant
+#   verify/run.sh            make verify: every safety run that is
+#                            exhaustive in minutes (no faults, the initiator
+#                            moving between coordinators, timeouts and
+#                            refusals, the forging peer, crashes, a lease
+#                            lapse with 1 branch; loss and duplication in
+#                            bitstate), the LTL runs without faults, and
+#                            every mutant
 #   verify/run.sh quick      the subset of make test's verify stage
-#   verify/run.sh all        also the crash and lease-lapse runs:
-#                            open work — they do not complete yet (a run
-#                            outgrows its budget, or trips a bound of the
-#                            model itself, e.g. tcc_crash: q_len < WQ);
+#   verify/run.sh all        also the long runs: a lease lapse with 2
+#                            branches (bitstate), with the initiator moving
+#                            too (bitstate), termination with a crash or a
+#                            loss, and the two-COMMIT ping-pong finding;
 #                            verify/README.md, "Results"
 #   verify/run.sh NAME...    the runs named
 #
@@ -38,19 +40,40 @@ RUNS=(
 "2pc_refuse_timeout|prop|exh|$Z -DNOSTEAL -DTWOPC -UTIMEOUTS -DTIMEOUTS=1 -UREFUSALS -DREFUSALS=1"
 "tcc_forge|prop|exh|$Z -DNOSTEAL -UFORGES -DFORGES=1"
 "tcc_lossdup|prop|bit|$Z -DNOSTEAL -ULOSSES -DLOSSES=1 -UDUPS -DDUPS=1"
-"tcc_crash|prop|bit|$Z -DNOSTEAL -UCRASHES -DCRASHES=1"
-"tcc_pause|prop|bit|$Z -UPAUSES -DPAUSES=1"
-"2pc_crash|prop|bit|$Z -DNOSTEAL -DTWOPC -UCRASHES -DCRASHES=1 -UPRESTARTS -DPRESTARTS=1"
-"2pc_pause|prop|bit|$Z -DTWOPC -UPAUSES -DPAUSES=1"
-"mutant_aba|mutant|exh|$Z -UPAUSES -DPAUSES=1 -DMUTANT_ABA"
+"tcc_crash|prop|exh|$Z -DNOSTEAL -UCRASHES -DCRASHES=1"
+"2pc_crash|prop|exh|$Z -DNOSTEAL -DTWOPC -UCRASHES -DCRASHES=1 -UPRESTARTS -DPRESTARTS=1"
+"tcc_pause1|prop|exh|$Z -DNOSTEAL -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1"
+"2pc_pause1|prop|exh|$Z -DNOSTEAL -DTWOPC -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1"
+"tcc_pause|prop|bit|$Z -DNOSTEAL -UPAUSES -DPAUSES=1"
+"2pc_pause|prop|bit|$Z -DNOSTEAL -DTWOPC -UPAUSES -DPAUSES=1"
+"tcc_steal_pause|prop|bit|$Z -UPAUSES -DPAUSES=1"
+"2pc_steal_pause|prop|bit|$Z -DTWOPC -UPAUSES -DPAUSES=1"
+"tcc_term|live|term|$Z -DNOSTEAL -DLIVENESS"
+"tcc_told_live|live|told_live|$Z -DNOSTEAL -DLIVENESS"
+"2pc_term|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS"
+"2pc_told_live|live|told_live|$Z -DNOSTEAL -DTWOPC -DLIVENESS"
+"tcc_term_crash|live|term|$Z -DNOSTEAL -DLIVENESS -UCRASHES -DCRASHES=1"
+"2pc_term_crash|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS -UCRASHES -DCRASHES=1"
+"tcc_term_loss|live|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=1"
+"tcc_term_crash1|live|term|$Z -DNOSTEAL -DLIVENESS -UCRASHES -DCRASHES=1 -UTRIES -DTRIES=1"
+"2pc_term_crash1|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS -UCRASHES -DCRASHES=1 -UTRIES -DTRIES=1"
+"mutant_aba|mutant|exh|$Z -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_ABA"
 "mutant_nocount|mutant|exh|$Z -DNOSTEAL -DMUTANT_NOCOUNT"
 "mutant_earlyconfirm|mutant|exh|$Z -DNOSTEAL -DMUTANT_EARLYCONFIRM"
 "mutant_nocancelrow|mutant|exh|$Z -DNOSTEAL -UTIMEOUTS -DTIMEOUTS=1 -DMUTANT_NOCANCELROW"
 "mutant_anyconn|mutant|exh|$Z -DNOSTEAL -UFORGES -DFORGES=1 -DMUTANT_ANYCONN"
+"mutant_nofence|mutant|exh|$Z -DNOSTEAL -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_NOFENCE"
+"mutant_aba_2pc|mutant|exh|$Z -DTWOPC -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_ABA"
+"mutant_earlyconfirm_2pc|mutant|exh|$Z -DNOSTEAL -DTWOPC -DMUTANT_EARLYCONFIRM"
+"mutant_nodeadline|livemut|term|$Z -DNOSTEAL -DLIVENESS -DMUTANT_NODEADLINE"
+"finding_pingpong|mutant|exh|$Z -DTWOCOMMITS -DMAXGEN=12"
 )
-QUICK="tcc_base 2pc_base tcc_forge mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn"
-DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup"
+QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc"
+DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live mutant_aba_2pc mutant_nodeadline"
 LIMIT_S=${VERIFY_RUN_LIMIT_S:-600}
+# pan.c is large: clang compiles it at -O0 in less than half gcc's time
+# (scripts/deps.sh installs clang); VERIFY_CC overrides.
+cc=${VERIFY_CC:-$(command -v clang >/dev/null && echo "clang -w" || echo gcc)}
 
 want=("$@")
 case ${1:-} in
@@ -59,23 +82,33 @@ quick) read -r -a want <<<"$QUICK" ;;
 all) want=() ;;
 esac
 
-printf '%-22s %-7s %-4s %12s %7s %8s %8s  %s\n' run kind srch states depth seconds "mem(MB)" result
-fail=0
-for r in "${RUNS[@]}"; do
-    IFS='|' read -r name kind srch defs <<<"$r"
-    if [ ${#want[@]} -gt 0 ]; then
-        case " ${want[*]} " in *" $name "*) ;; *) continue ;; esac
-    fi
-    d=$work/$name
-    mkdir -p "$d"
+fmt='%-24s %-7s %-9s %12s %7s %8s %8s  %s\n'
+# One run: its table line goes to $d/line, what to show on failure to $d/show;
+# $d/failed exists when it failed.
+one() {
+    local name=$1 kind=$2 srch=$3 defs=$4 d=$work/$1 cflags pargs rc states depth errors secs mem result
+    rm -rf "$d"; mkdir -p "$d"
     cp "$model" "$d/dtx.pml"
     # shellcheck disable=SC2086
-    (cd "$d" && spin -a $defs dtx.pml >spin.log 2>&1) || { echo "$name: spin -a failed"; cat "$d/spin.log"; fail=1; continue; }
-    cflags="${VERIFY_OPT:--O0} -DSAFETY -DNOCLAIM -DVECTORSZ=4096"
+    if ! (cd "$d" && spin -a $defs dtx.pml >spin.log 2>&1); then
+        printf "$fmt" "$name" "$kind" "$srch" ? ? ? ? "FAILED (spin -a)" >"$d/line"; cat "$d/spin.log" >"$d/show"; touch "$d/failed"; return
+    fi
+    cflags="${VERIFY_OPT:--O0} -DVECTORSZ=4096"
     pargs="-m200000"
-    if [ "$srch" = bit ]; then cflags="$cflags -DBITSTATE"; pargs="$pargs -w28"; else cflags="$cflags -DCOLLAPSE"; pargs="$pargs -w24"; fi
+    if [ "$kind" = live ] || [ "$kind" = livemut ]; then
+        # an LTL formula (named in the search column), weak fairness
+        cflags="$cflags -DNFAIR=3 -DCOLLAPSE"; pargs="$pargs -w24 -a -f -N $srch"
+    else
+        cflags="$cflags -DSAFETY -DNOCLAIM"
+        if [ "$srch" = bit ]; then cflags="$cflags -DBITSTATE"; pargs="$pargs -w28"; else cflags="$cflags -DCOLLAPSE"; pargs="$pargs -w24"; fi
+    fi
     [ "$kind" = mutant ] && pargs="$pargs -E"   # stop at the first error; no end-state noise
-    (cd "$d" && gcc $cflags -o pan pan.c 2>gcc.log) || { echo "$name: gcc failed"; cat "$d/gcc.log"; fail=1; continue; }
+    [ "$kind" = livemut ] && kind=mutant        # an LTL run that must fail
+    # shellcheck disable=SC2086
+    if ! (cd "$d" && $cc $cflags -o pan pan.c 2>cc.log); then
+        printf "$fmt" "$name" "$kind" "$srch" ? ? ? ? "FAILED ($cc)" >"$d/line"; cat "$d/cc.log" >"$d/show"; touch "$d/failed"; return
+    fi
+    # shellcheck disable=SC2086
     (cd "$d" && timeout "$LIMIT_S" ./pan $pargs >pan.out 2>&1)
     rc=$?
     states=$(awk '/states, stored/ {print $1; exit}' "$d/pan.out")
@@ -83,20 +116,50 @@ for r in "${RUNS[@]}"; do
     errors=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$d/pan.out" | head -1)
     secs=$(awk '/elapsed time/ {print $4; exit}' "$d/pan.out")
     mem=$(awk '/total actual memory usage/ {print $1; exit}' "$d/pan.out")
-    if [ $rc -eq 124 ]; then result="TIMEOUT (over ${LIMIT_S}s)"; fail=1
-    elif [ "$kind" = prop ] && [ "${errors:-1}" = 0 ]; then result=ok
+    if [ $rc -eq 124 ]; then result="TIMEOUT (over ${LIMIT_S}s)"
+    elif [ "$kind" != mutant ] && [ "${errors:-1}" = 0 ]; then
+        result=ok
+        [ "$srch" = bit ] && result="ok (bitstate, hash factor $(awk '/hash factor/ {print $3; exit}' "$d/pan.out"))"
     elif [ "$kind" = mutant ] && [ "${errors:-0}" != 0 ] && [ -e "$d/dtx.pml.trail" ]; then
-        steps=$(cd "$d" && spin -t $defs dtx.pml 2>/dev/null | grep -c '^  *[0-9]*:')
         result="caught ($(grep -m1 -o 'pan:1: .*' "$d/pan.out" | cut -c8-80); trail depth $(sed -n 's/.*(at depth \([0-9]*\)).*/\1/p' "$d/pan.out" | head -1))"
-    else result=FAILED; fail=1; fi
-    printf '%-22s %-7s %-4s %12s %7s %8s %8s  %s\n' "$name" "$kind" "$srch" "${states:-?}" "${depth:-?}" "${secs:-?}" "${mem:-?}" "$result"
-    if [ "$kind" = prop ] && [ "$result" != ok ]; then
-        grep -E '^pan:|errors' "$d/pan.out" | head -5
-        [ -e "$d/dtx.pml.trail" ] && (cd "$d" && echo "--- counterexample ($name) ---" && "$here/msc.py" dtx.pml $defs)
+    else result=FAILED; fi
+    printf "$fmt" "$name" "$kind" "$srch" "${states:-?}" "${depth:-?}" "${secs:-?}" "${mem:-?}" "$result" >"$d/line"
+    case $result in ok*|caught*) ;; *) touch "$d/failed" ;; esac
+    if [ "$kind" != mutant ] && [ -e "$d/failed" ]; then
+        { grep -E '^pan:|errors' "$d/pan.out" | head -5
+          # shellcheck disable=SC2086
+          [ -e "$d/dtx.pml.trail" ] && (cd "$d" && echo "--- counterexample ($name) ---" && "$here/msc.py" dtx.pml $defs)
+        } >"$d/show" 2>&1
     fi
     if [ "$kind" = mutant ] && [ "${VERIFY_SHOW_MUTANTS:-0}" = 1 ] && [ -e "$d/dtx.pml.trail" ]; then
-        (cd "$d" && echo "--- counterexample ($name) ---" && "$here/msc.py" dtx.pml $defs)
+        # shellcheck disable=SC2086
+        (cd "$d" && echo "--- counterexample ($name) ---" && "$here/msc.py" dtx.pml $defs) >"$d/show" 2>&1
     fi
+}
+
+# VERIFY_JOBS runs at once (default 2: the machine's cores); lines print in
+# the table's order.
+jobs_max=${VERIFY_JOBS:-2}
+names=()
+for r in "${RUNS[@]}"; do
+    IFS='|' read -r name kind srch defs <<<"$r"
+    if [ ${#want[@]} -gt 0 ]; then
+        case " ${want[*]} " in *" $name "*) ;; *) continue ;; esac
+    fi
+    names+=("$name")
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+    one "$name" "$kind" "$srch" "$defs" &
+done
+wait
+printf "$fmt" run kind srch states depth seconds "mem(MB)" result
+fail=0
+for name in "${names[@]}"; do
+    cat "$work/$name/line"
+    [ -e "$work/$name/show" ] && cat "$work/$name/show"
+    [ -e "$work/$name/failed" ] && fail=1
+done
+for w in "${want[@]}"; do
+    case " ${names[*]} " in *" $w "*) ;; *) echo "verify: no run named $w"; fail=1 ;; esac
 done
 [ $fail -eq 0 ] && echo "verify: every property holds and every mutant is caught" || echo "verify: FAILED"
 exit $fail

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # verify stage of make test: the bounded subset of make verify (verify/run.sh
-# quick): the protocol without faults in TCC and 2PC, the forging peer, and
-# every mutant, which must each produce a counterexample. Fails when a
-# property fails or a mutant is not caught.
+# quick): the protocol without faults in TCC and 2PC, the forging peer, a
+# 2PC coordinator paused past its lease, and the safety mutants, which must
+# each produce a counterexample. Fails when a property fails or a mutant is
+# not caught.
 set -uo pipefail
 root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 work=${DTX_TEST_DIR:-/tmp}/verify

@@ -164,6 +164,7 @@ bit  finishing[NC];       /* txn->finishing */
 bit  mprep[NC];           /* txn->preparing */
 bit  dwait[NC];           /* txn->has_decision_waiter */
 byte dwtype[NC];          /* its request: R_COMMIT / R_ROLLBACK */
+bit  dwre[NC];            /* txn->decision_waiter_reloaded: it is a rerun already */
 byte ms[NC];              /* txn->state */
 byte mdec[NC];            /* txn->decision */
 byte mgen[NC];            /* txn->gen: owner_gen it was loaded with */
@@ -316,13 +317,18 @@ inline drop_copy(i)
     /* s_rerun: what waited runs again on a fresh load, once; the decision
      * waiter first (a parked request behind it is answered an error) */
     if
-    :: dwait[i] -> req[i] = dwtype[i]; reqre[i] = 1
+#ifdef MUTANT_PINGPONG
+    :: dwait[i] -> req[i] = dwtype[i]; reqre[i] = 1   /* BUG: the rerun flag is lost: ping-pong */
+#else
+    :: dwait[i] && !dwre[i] -> req[i] = dwtype[i]; reqre[i] = 1
+    :: dwait[i] && dwre[i] -> req[i] = 0; reqre[i] = 0  /* run again once already: DTX_EUNKNOWN */
+#endif
     :: !dwait[i] && req[i] != 0 && reqre[i] -> req[i] = 0; reqre[i] = 0
     :: !dwait[i] && req[i] != 0 && !reqre[i] -> reqre[i] = 1
     :: else -> skip
     fi;
     has[i] = 0; own[i] = 0; loading[i] = 0; writing[i] = 0; finishing[i] = 0;
-    mprep[i] = 0; dwait[i] = 0; dwtype[i] = 0; ms[i] = 0; mdec[i] = 0; mgen[i] = 0;
+    mprep[i] = 0; dwait[i] = 0; dwtype[i] = 0; dwre[i] = 0; ms[i] = 0; mdec[i] = 0; mgen[i] = 0;
     mnb[i] = 0; mpend[i] = 0;
     k = 0;
     do
@@ -581,7 +587,7 @@ inline decide_request(i, r)
         if
         :: !own[i] -> skip                 /* driven by another coordinator */
         :: else ->
-            dwait[i] = 1; dwtype[i] = r;
+            dwait[i] = 1; dwtype[i] = r; dwre[i] = rre;   /* = req->reloaded */
 #ifdef TWOPC
             if
             :: nx == COMMITTING -> start_prepare(i)
@@ -742,7 +748,7 @@ inline callback(i)
                 :: else -> skip
                 fi;
                 if
-                :: dwait[i] -> dwait[i] = 0; dwtype[i] = 0; tell_state(ms[i], mdec[i])
+                :: dwait[i] -> dwait[i] = 0; dwtype[i] = 0; dwre[i] = 0; tell_state(ms[i], mdec[i])
                 :: else -> skip
                 fi;
                 b = 0;

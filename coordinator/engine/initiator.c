@@ -578,6 +578,7 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
     txn->decision_waiter_roles = req->roles;
     snprintf(txn->decision_waiter_principal, sizeof txn->decision_waiter_principal, "%s",
              req->principal);
+    txn->decision_waiter_reloaded = req->reloaded; /* the rerun stays once-only */
     txn->has_decision_waiter = 1;
     if (txn->mode == DTX_MODE_2PC && next == DTX_STATE_COMMITTING) {
         /* Commit is only decided once every branch prepared. */
@@ -749,7 +750,10 @@ void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     dtx_request_free(req);
 }
 
-/* Runs r again against a fresh read of the log; takes r. */
+/* Runs r again against a fresh read of the log; takes r. At most once per
+ * request, a decision waiter re-created by dtx_initiator_forget included
+ * (it carries the flag): the second time r is answered DTX_EUNKNOWN (or
+ * DTX_ESTATE if nothing it did can have landed). */
 static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
 {
     dtx_txn_t *fresh = NULL;
@@ -790,6 +794,11 @@ void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
             r->roles = txn->decision_waiter_roles;
             snprintf(r->principal, sizeof r->principal, "%s", txn->decision_waiter_principal);
             strcpy(r->gid, txn->gid);
+            /* A waiter that is itself a rerun is not run a second time:
+             * two coordinators given the same COMMIT would otherwise take
+             * the transaction from each other forever, each claim fencing
+             * off the other's DECIDE (verify/README.md, the ping-pong). */
+            r->reloaded = txn->decision_waiter_reloaded;
             r->maybe_done = 1; /* its decision write may be durable */
             *tail = r;
             tail = &r->next;

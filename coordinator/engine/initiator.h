@@ -22,7 +22,8 @@ void dtx_initiator_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);
  * lapsed, a write matched no row, claimed elsewhere, a decision write
  * failed). Every request waiting on it gets an exact answer: a COMMIT or
  * ROLLBACK awaiting its decision and every parked request are run again
- * against a fresh read of the log (once); a TRY whose call went out is
+ * against a fresh read of the log (once per request: one already run again
+ * is answered DTX_EUNKNOWN, ask STATUS); a TRY whose call went out is
  * answered DTX_EUNKNOWN (its branch may have run: ask STATUS). */
 void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why);
 /* Copies msg into a new request (payload copied). NULL on ENOMEM. */

@@ -15,7 +15,7 @@
 #   verify/run.sh all        also the long runs: a lease lapse with 2
 #                            branches (bitstate), with the initiator moving
 #                            too (bitstate), termination with a crash or a
-#                            loss, and the two-COMMIT ping-pong finding;
+#                            loss, and the two-COMMIT run with the ping-pong fix (tcc_twocommits);
 #                            verify/README.md, "Results"
 #   verify/run.sh NAME...    the runs named
 #
@@ -67,10 +67,11 @@ RUNS=(
 "mutant_earlyconfirm_2pc|mutant|exh|$Z -DNOSTEAL -DTWOPC -DMUTANT_EARLYCONFIRM"
 "mutant_nodeadline|livemut|term|$Z -DNOSTEAL -DLIVENESS -DMUTANT_NODEADLINE"
 "tcc_twocommits|prop|exh|$Z -DTWOCOMMITS -DMAXGEN=12"
+"tcc_twocommits1|prop|exh|$Z -DTWOCOMMITS -DMAXGEN=6 -UTRIES -DTRIES=1"
 "mutant_pingpong|mutant|exh|$Z -DTWOCOMMITS -DMAXGEN=12 -DMUTANT_PINGPONG"
 )
 QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc"
-DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live mutant_aba_2pc mutant_nodeadline mutant_pingpong"
+DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live mutant_aba_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong"
 LIMIT_S=${VERIFY_RUN_LIMIT_S:-600}
 # pan.c is large: clang compiles it at -O0 in less than half gcc's time
 # (scripts/deps.sh installs clang); VERIFY_CC overrides.

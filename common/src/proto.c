@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dtx/name.h"
 #include "dtx/proto.h"
 #include "dtx/saga.h"
 #include "dtx/trace.h"
@@ -130,49 +131,6 @@ const char *dtx_msg_type_name(int type)
 {
     const s_spec_t *spec = s_spec_find(type);
     return spec ? spec->name : "UNKNOWN";
-}
-
-/* ------------------------------------------------------------------ */
-/* Names                                                              */
-/* ------------------------------------------------------------------ */
-
-/* Not isalnum(): names must not depend on the locale. */
-static int s_name_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-        || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':'
-        || c == '-';
-}
-
-/* Returns the index of the first byte that may not appear in a name, or n
- * when all n bytes are fine. */
-static size_t s_name_bad_char(const uint8_t *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!s_name_char(s[i]))
-            return i;
-    return n;
-}
-
-int dtx_name_valid(const char *s)
-{
-    if (!s)
-        return 0;
-    size_t n = strnlen(s, DTX_NAME_MAX + 1);
-    return n >= 1 && n <= DTX_NAME_MAX
-        && s_name_bad_char((const uint8_t *) s, n) == n;
-}
-
-int dtx_name_copy(char dst[DTX_NAME_SIZE], const char *src)
-{
-    assert(dst);
-    if (!dtx_name_valid(src)) {
-        dst[0] = '\0';
-        return DTX_EINVAL;
-    }
-    size_t n = strlen(src);
-    memcpy(dst, src, n + 1);
-    return DTX_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -331,7 +289,7 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
                               spec->name, f->name, at, n, DTX_NAME_MAX);
             if (left - 1 < n)
                 goto truncated;
-            size_t bad = s_name_bad_char(buf + pos + 1, n);
+            size_t bad = dtx_name_bad_char(buf + pos + 1, n);
             if (bad < n)
                 return s_fail(errbuf, errlen, DTX_EPROTO,
                               "%s: field '%s' has invalid name character 0x%02x at byte %zu",

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dtx/name.h"
 #include "dtx/proto.h"
 #include "dtx/saga.h"
 

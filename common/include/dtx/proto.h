@@ -76,6 +76,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dtx/name.h"
 #include "dtx/types.h"
 
 #define DTX_PROTO_V1      1
@@ -174,12 +175,5 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len);
 
 /* Returns "BEGIN", "TRY", ... or "UNKNOWN". */
 const char *dtx_msg_type_name(int type);
-
-/* Returns 1 if s is a valid name (1..DTX_NAME_MAX of [A-Za-z0-9._:-]). */
-int dtx_name_valid(const char *s);
-
-/* Copies src into a name buffer of DTX_NAME_SIZE bytes. Returns 0 or
- * DTX_EINVAL (src not a valid name; dst is then an empty string). */
-int dtx_name_copy(char dst[DTX_NAME_SIZE], const char *src);
 
 #endif

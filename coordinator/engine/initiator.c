@@ -56,6 +56,20 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
 /* --- BEGIN --- */
 
+/* BEGIN_OK: the new transaction's gid, deadline and trace (a BEGIN's and
+ * a SAGA's answer alike). */
+static void s_reply_begun(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
+{
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_BEGIN_OK;
+    out.corr = peer->corr;
+    strcpy(out.gid, txn->gid);
+    out.deadline_ms = (uint64_t)txn->deadline_wall;
+    memcpy(out.traceparent, txn->traceparent, sizeof out.traceparent);
+    dtx_outbox_reply(co, peer, &out);
+}
+
 static void s_on_begin(void *p, int rc, const PGresult *res)
 {
     dtx_wctx_t w;
@@ -76,14 +90,7 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     txn->loading = 0;
     co->stats.begun++;
     dtx_fault_point("after-begin-write");
-    dtx_msg_t out;
-    memset(&out, 0, sizeof out);
-    out.type = DTX_MSG_BEGIN_OK;
-    out.corr = peer->corr;
-    strcpy(out.gid, txn->gid);
-    out.deadline_ms = (uint64_t)txn->deadline_wall;
-    memcpy(out.traceparent, txn->traceparent, sizeof out.traceparent);
-    dtx_outbox_reply(co, peer, &out);
+    s_reply_begun(co, peer, txn);
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld trace=%.32s traceparent=%s", txn->gid,
                   (long long)txn->deadline_wall, DTX_TXN_TRACE(txn), txn->traceparent);
     dtx_driver_reschedule(co, txn);
@@ -194,14 +201,7 @@ static void s_on_saga_begin(void *p, int rc, const PGresult *res)
     txn->loading = 0;
     co->stats.begun++;
     dtx_fault_point("after-saga-write");
-    dtx_msg_t out;
-    memset(&out, 0, sizeof out);
-    out.type = DTX_MSG_BEGIN_OK;
-    out.corr = peer->corr;
-    strcpy(out.gid, txn->gid);
-    out.deadline_ms = (uint64_t)txn->deadline_wall;
-    memcpy(out.traceparent, txn->traceparent, sizeof out.traceparent);
-    dtx_outbox_reply(co, peer, &out);
+    s_reply_begun(co, peer, txn);
     dtx_log_info("saga begun", "gid=%s steps=%d trace=%.32s", txn->gid, txn->nbranches,
                  DTX_TXN_TRACE(txn));
     dtx_driver_drive(co, txn); /* the first actions leave now */

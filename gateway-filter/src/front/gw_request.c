@@ -112,6 +112,14 @@ static void s_resume(s_ctx_t *c)
 {
     MHD_resume_connection(c->conn);
     atomic_fetch_sub(&c->server->suspended, 1);
+    /* On the worker's own thread (in the access handler, or from the
+     * upstream dispatch). libmicrohttpd moves a resumed connection back
+     * at the start of its next MHD_run, and MHD_get_timeout does not
+     * count pending resumes: without this the worker could block in
+     * epoll_wait with the connection still suspended (a request that
+     * suspended and resumed in one handler call hung until unrelated
+     * traffic came). */
+    c->worker->rerun = 1;
 }
 
 /* ---------------- header access for filters ---------------- */

@@ -57,6 +57,8 @@ static void *s_worker_main(void *arg)
         if (MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES &&
             (timeout < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout))
             timeout = mhd_ms > 60000 ? 60000 : (int)mhd_ms;
+        if (w->rerun)
+            timeout = 0;  /* a resume MHD_run has not processed yet */
         int n = epoll_wait(w->epfd, evs, S_EVENTS, timeout);
         if (n < 0) {
             if (errno == EINTR)
@@ -107,8 +109,9 @@ static void *s_worker_main(void *arg)
                 http = 1;
             if (!http)
                 break;
+            w->rerun = 0;
             MHD_run(w->daemon);
-            http = 0;
+            http = w->rerun;  /* resumed inside that run: the next one moves it */
             if (dtx_gw_upstreams_timeout_ms(w->upstreams, dtx_gw_now_us()) != 0)
                 break;
         }

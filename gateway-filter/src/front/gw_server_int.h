@@ -35,6 +35,8 @@ typedef struct dtx_gw_worker {
     dtx_gw_wake_t         wake;      /* quiesce, stop, resumed connections */
     int                   quiesced;
     int                   cancelled;  /* upstream calls cut (closing) */
+    int                   rerun;     /* a connection was resumed on this thread:
+                                        MHD_run again before blocking */
     struct MHD_Daemon    *daemon;
     dtx_gw_upstreams_t   *upstreams;
 } dtx_gw_worker_t;

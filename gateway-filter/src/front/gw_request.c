@@ -40,6 +40,7 @@
 
 #include <microhttpd.h>
 
+#include "core/gw_addr.h"
 #include "filters/gw_cache_filter.h"
 #include "filters/gw_rules.h"
 #include "core/gw_clock.h"
@@ -166,15 +167,8 @@ static void s_start(dtx_gw_rctx_t *c, const char *method, const char *url)
     req->host = dtx_gw_rctx_header(c, "Host");
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                      c->client_ip, sizeof c->client_ip);
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                      c->client_ip, sizeof c->client_ip);
-    }
+    if (ci && ci->client_addr)
+        dtx_gw_addr_text(ci->client_addr, c->client_ip, sizeof c->client_ip);
     req->client_ip = c->client_ip;
     const char *cl = dtx_gw_rctx_header(c, "Content-Length");
     if (cl)

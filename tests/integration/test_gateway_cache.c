@@ -240,6 +240,43 @@ static void test_waiter_whose_fill_ended_before_its_body_is_answered(void)
     s_stop(&up, &gw);
 }
 
+/* %d upstream port: a route whose coalesced misses wait 300 ms at most,
+ * with room for a 32 MiB object. */
+static const char *s_lock_doc =
+    "{\"admin\":{\"token\":\"" TOKEN "\"},"
+    "\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"],\"timeout_ms\":5000}],"
+    "\"routes\":[{\"name\":\"c\",\"match\":{\"prefix\":\"/c\"},\"pool\":\"p\","
+    "\"cache\":{\"ttl_s\":60,\"max_bytes\":134217728,\"max_object_bytes\":67108864,"
+    "\"lock_timeout_ms\":300}}]}";
+
+/* nginx's proxy_cache_lock_timeout: a lead whose client reads nothing
+ * holds its fill (a streamed answer is stored only once the client took
+ * all of it); a request coalesced on it goes upstream itself after the
+ * route's lock_timeout_ms, and its answer is not stored. Without the
+ * timeout it would wait as long as the lead's client stalls. */
+static void test_a_coalesced_miss_stops_waiting_after_lock_timeout(void)
+{
+    gw_proc_t up, gw;
+    CU_ASSERT_FATAL(gw_upstream_start(&up, "cache-up", NULL) == 0);
+    CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-cache-lock", s_lock_doc, up.port) == 0);
+    int fd = s_connect(gw.port);   /* the lead: asks, never reads */
+    CU_ASSERT_FATAL(fd >= 0);
+    char head[256];
+    snprintf(head, sizeof head,
+             "GET /c/big?size=33554432 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", gw.port);
+    gw_raw_write_all(fd, head, strlen(head));
+    h_sleep_ms(300);
+    char xc[32];
+    long n;
+    CU_ASSERT_EQUAL(s_get(&gw, "/c/big?size=33554432", xc, &n), 200);
+    CU_ASSERT_STRING_EQUAL(xc, "MISS");
+    CU_ASSERT_EQUAL(s_upstream_calls(&up), 2);   /* the lead's and its own */
+    CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_cache_total{route=\"c\",result=\"lock_timeout\"}"),
+                    1);
+    close(fd);
+    s_stop(&up, &gw);
+}
+
 static void test_stale_when_the_upstream_is_down(void)
 {
     gw_proc_t up, gw;
@@ -418,6 +455,8 @@ INTEG_SUITE(gateway_cache)
                 test_concurrent_misses_make_one_upstream_call);
     CU_add_test(s, "a waiter whose fill ended before its body came is answered",
                 test_waiter_whose_fill_ended_before_its_body_is_answered);
+    CU_add_test(s, "a coalesced miss stops waiting after lock_timeout_ms",
+                test_a_coalesced_miss_stops_waiting_after_lock_timeout);
     CU_add_test(s, "stale when the upstream is down", test_stale_when_the_upstream_is_down);
     CU_add_test(s, "stale while the breaker is open (no call made)",
                 test_stale_while_the_breaker_is_open);

@@ -159,6 +159,7 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
                   "dtx_gw_cache_total{route=\"%s\",result=\"miss\"} %llu\n"
                   "dtx_gw_cache_total{route=\"%s\",result=\"stale\"} %llu\n"
                   "dtx_gw_cache_total{route=\"%s\",result=\"coalesced\"} %llu\n"
+                  "dtx_gw_cache_total{route=\"%s\",result=\"lock_timeout\"} %llu\n"
                   "dtx_gw_cache_stored_total{route=\"%s\"} %llu\n"
                   "dtx_gw_cache_evictions_total{route=\"%s\"} %llu\n"
                   "dtx_gw_cache_purged_total{route=\"%s\"} %llu\n"
@@ -166,7 +167,7 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
                   "dtx_gw_cache_objects{route=\"%s\"} %zu\n",
               n, (unsigned long long)cs.hits, n, (unsigned long long)cs.misses,
               n, (unsigned long long)cs.stale, n, (unsigned long long)cs.coalesced,
-              n, (unsigned long long)cs.stored, n, (unsigned long long)cs.evictions,
+              n, (unsigned long long)cs.lock_timeouts, n, (unsigned long long)cs.stored, n, (unsigned long long)cs.evictions,
               n, (unsigned long long)cs.purged, n, cs.bytes, n, cs.objects);
     }
     for (int i = 0; rt && i < rt->cfg->njwts; i++) {

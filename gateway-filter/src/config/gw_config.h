@@ -207,6 +207,8 @@ typedef struct dtx_gw_cache_cfg {
     dtx_gw_statuses_t statuses;/* answer statuses stored */
     int     authorized;        /* requests with Authorization are cached too */
     int     coalesce;          /* concurrent misses of a key make one upstream call */
+    int64_t lock_timeout_ms;   /* a coalesced miss waits this long for the fill, then goes
+                                  upstream and stores nothing (0: until the fill ends) */
     char   *sig;               /* canonical JSON of the whole route (store identity) */
 } dtx_gw_cache_cfg_t;
 

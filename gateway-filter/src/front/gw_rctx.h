@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 
 #include "core/gw_offload.h"
+#include "dtx/heap.h"
 #include "filters/gw_filters.h"
 #include "front/gw_server_int.h"
 #include "upstream/gw_proxy.h"
@@ -45,6 +46,7 @@ typedef struct dtx_gw_rctx {
     int                     up_waiting;  /* suspended until the call's `ready` */
     size_t                  body_cap;
     dtx_gw_upstream_t      *up;
+    dtx_heap_node_t         wait_deadline; /* in worker->cache_waits while parked */
 } dtx_gw_rctx_t;
 
 /* Suspends / resumes c's connection, counted: the daemons may only stop

@@ -51,6 +51,7 @@
 #include "front/gw_framing.h"
 #include "front/gw_rctx.h"
 #include "front/gw_request.h"
+#include "front/gw_waits.h"
 #include "filters/gw_route.h"
 #include "filters/gw_transform.h"
 #include "front/gw_server_int.h"
@@ -315,7 +316,7 @@ static enum MHD_Result s_cache_serve(dtx_gw_rctx_t *c)
 /* Resumed from S_CACHE_WAIT. */
 static enum MHD_Result s_cache_resumed(dtx_gw_rctx_t *c)
 {
-    dtx_heap_remove(&c->worker->cache_waits, &c->wait_deadline);
+    dtx_gw_waits_remove(c);
     switch (dtx_gw_cache_req_unparked(&c->req)) {
     case DTX_GW_CACHE_SERVE:
         return s_cache_serve(c);
@@ -334,10 +335,7 @@ static enum MHD_Result s_proxy(dtx_gw_rctx_t *c)
         int r = dtx_gw_cache_req_park(req, s_cache_woken, c);
         if (r == DTX_GW_CACHE_PARK) {
             c->phase = S_CACHE_WAIT;
-            int64_t ms = dtx_gw_cache_req_wait_ms(req);
-            if (ms > 0)   /* no memory for the deadline: it waits for the fill */
-                (void)dtx_heap_set(&c->worker->cache_waits, &c->wait_deadline,
-                                   dtx_gw_now_us() + ms * 1000);
+            dtx_gw_waits_add(c);
             return MHD_YES;
         }
         dtx_gw_rctx_resume(c);
@@ -590,7 +588,7 @@ void dtx_gw_request_completed(void *cls, struct MHD_Connection *conn, void **con
     *con_cls = NULL;
     if (!c)
         return;
-    dtx_heap_remove(&c->worker->cache_waits, &c->wait_deadline);
+    dtx_gw_waits_remove(c);
     if (c->started) {
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
             c->req.client_gone = 1;
@@ -599,30 +597,4 @@ void dtx_gw_request_completed(void *cls, struct MHD_Connection *conn, void **con
             return;  /* rollback at dtxd: may block */
     }
     s_finish(c);
-}
-
-int dtx_gw_request_waits_timeout_ms(dtx_gw_worker_t *w, int64_t now_us)
-{
-    dtx_heap_node_t *first = dtx_heap_first(&w->cache_waits);
-    if (!first)
-        return -1;
-    int64_t left = first->key - now_us;
-    return left <= 0 ? 0 : (int)((left + 999) / 1000);
-}
-
-int dtx_gw_request_expire_waits(dtx_gw_worker_t *w, int64_t now_us)
-{
-    int n = 0;
-    dtx_heap_node_t *first;
-    while ((first = dtx_heap_first(&w->cache_waits)) && first->key <= now_us) {
-        dtx_heap_remove(&w->cache_waits, first);
-        dtx_gw_rctx_t *c = (dtx_gw_rctx_t *)(void *)((char *)first -
-                                                     offsetof(dtx_gw_rctx_t, wait_deadline));
-        if (dtx_gw_cache_req_give_up(&c->req)) {
-            dtx_gw_rctx_resume(c);   /* s_cache_resumed: upstream, uncached */
-            n++;
-        }
-        /* else the fill ended first: its wake-up resumes c */
-    }
-    return n;
 }

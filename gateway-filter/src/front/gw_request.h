@@ -8,7 +8,6 @@
 #define DTX_GW_REQUEST_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include <microhttpd.h>
 
@@ -29,14 +28,5 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
  * transaction is to be rolled back). Sets *con_cls to NULL. */
 void dtx_gw_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe);
-
-/* The worker's timer of coalesced cache waits (a route's cache
- * lock_timeout_ms): ms until the first deadline (0: one is due), or -1
- * when none; and the expiry of those due, each request still parked
- * resumed to go upstream itself. Returns how many were resumed. On the
- * worker's thread; w is the dtx_gw_worker_t (gw_server_int.h). */
-struct dtx_gw_worker;
-int dtx_gw_request_waits_timeout_ms(struct dtx_gw_worker *w, int64_t now_us);
-int dtx_gw_request_expire_waits(struct dtx_gw_worker *w, int64_t now_us);
 
 #endif

@@ -155,6 +155,12 @@ int  h_kill_since(int mark);
 /* Prints the last lines of $DTX_TEST_DIR/<logname>.log on stderr. */
 void h_file_tail(const char *logname);
 
+/* 1 when a line of $DTX_TEST_DIR/<logname>.log (every start's) holds
+ * needle, else 0 (also when there is no such log). */
+int h_log_has(const char *logname, const char *needle);
+/* Waits until h_log_has(logname, needle); 0, or -1 after timeout_ms. */
+int h_wait_log(const char *logname, const char *needle, int timeout_ms);
+
 /* Polls fn(arg) every 20 ms until it returns non-zero (returns 0) or
  * timeout_ms passes (returns -1). fn is called at least once. */
 int h_wait_until(int (*fn)(void *arg), void *arg, int timeout_ms);

@@ -355,6 +355,39 @@ void h_file_tail(const char *logname)
     free(buf);
 }
 
+int h_log_has(const char *logname, const char *needle)
+{
+    char path[1024], name[H_LOGNAME_SIZE + 8];
+    snprintf(name, sizeof name, "%s.log", logname);
+    if (h_scratch_path(name, path, sizeof path) < 0)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+typedef struct s_log_wait {
+    const char *logname, *needle;
+} s_log_wait_t;
+
+static int s_log_has(void *arg)
+{
+    const s_log_wait_t *w = arg;
+    return h_log_has(w->logname, w->needle);
+}
+
+int h_wait_log(const char *logname, const char *needle, int timeout_ms)
+{
+    s_log_wait_t w = { logname, needle };
+    return h_wait_until(s_log_has, &w, timeout_ms);
+}
+
 int h_wait_file_line(const char *path, char *out, size_t cap, pid_t pid,
                      int timeout_ms)
 {

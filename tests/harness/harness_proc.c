@@ -355,21 +355,40 @@ void h_file_tail(const char *logname)
     free(buf);
 }
 
-int h_log_has(const char *logname, const char *needle)
+/* $DTX_TEST_DIR/<logname>.log into path; 0 or -1. */
+static int s_log_path(const char *logname, char *path, size_t cap)
 {
-    char path[1024], name[H_LOGNAME_SIZE + 8];
+    char name[H_LOGNAME_SIZE + 8];
     snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) < 0)
-        return 0;
+    return h_scratch_path(name, path, cap);
+}
+
+int h_log_count(const char *logname, const char *needle)
+{
+    char path[1024];
+    if (s_log_path(logname, path, sizeof path) < 0)
+        return -1;
     FILE *f = fopen(path, "r");
     if (!f)
-        return 0;
+        return -1;
     char line[4096];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += !needle || strstr(line, needle) != NULL;
     fclose(f);
-    return found;
+    return n;
+}
+
+int h_log_has(const char *logname, const char *needle)
+{
+    return h_log_count(logname, needle) > 0;
+}
+
+void h_log_remove(const char *logname)
+{
+    char path[1024];
+    if (s_log_path(logname, path, sizeof path) == 0)
+        unlink(path);
 }
 
 typedef struct s_log_wait {

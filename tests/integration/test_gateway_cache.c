@@ -29,14 +29,6 @@
 
 #define TOKEN "test-token-cache-7e4d2a9b"
 
-static char s_url[256];
-
-static const char *s_at(const gw_proc_t *gw, const char *path)
-{
-    snprintf(s_url, sizeof s_url, "http://127.0.0.1:%d%s", gw->port, path);
-    return s_url;
-}
-
 /* %d upstream port, %d ttl_s */
 static const char *s_doc =
     "{\"admin\":{\"token\":\"" TOKEN "\"},"
@@ -73,7 +65,7 @@ static void s_upstream_control(const gw_proc_t *up, const char *query)
 static long s_get(const gw_proc_t *gw, const char *path, char *xc, long *n)
 {
     gw_resp_t r;
-    long status = gw_http(&r, "GET", s_at(gw, path), NULL, NULL) == 0 ? r.status : 0;
+    long status = gw_http(&r, "GET", gw_at(gw, path), NULL, NULL) == 0 ? r.status : 0;
     if (!gw_resp_header(&r, "X-Cache", xc, 32))
         xc[0] = '\0';
     const char *p = r.body ? strstr(r.body, "\"n\":") : NULL;
@@ -130,7 +122,7 @@ static void test_hit_and_miss(void)
     CU_ASSERT(n1 != n2);
     /* HEAD from the stored GET; Age present on hits. */
     gw_resp_t r;
-    CU_ASSERT_FATAL(gw_http(&r, "HEAD", s_at(&gw, "/c/item?a=1"), NULL, NULL) == 0);
+    CU_ASSERT_FATAL(gw_http(&r, "HEAD", gw_at(&gw, "/c/item?a=1"), NULL, NULL) == 0);
     char v[64];
     CU_ASSERT(gw_resp_header(&r, "X-Cache", v, sizeof v) && strcmp(v, "HIT") == 0);
     CU_ASSERT_PTR_NOT_NULL(gw_resp_header(&r, "Age", v, sizeof v));
@@ -367,37 +359,6 @@ static void test_admin_purge(void)
     s_stop(&up, &gw);
 }
 
-typedef struct {
-    int         port;
-    atomic_int  stop;
-    atomic_long ok, failed;
-} s_load_t;
-
-static void *s_loader(void *arg)
-{
-    s_load_t *l = arg;
-    CURL *e = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/c/load", l->port);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
-    FILE *null = fopen("/dev/null", "w");
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, null);
-    while (!atomic_load(&l->stop)) {
-        long code = 0;
-        if (curl_easy_perform(e) == CURLE_OK)
-            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-        if (code == 200)
-            atomic_fetch_add(&l->ok, 1);
-        else
-            atomic_fetch_add(&l->failed, 1);
-    }
-    fclose(null);
-    curl_easy_cleanup(e);
-    return NULL;
-}
-
 static void test_hot_swap_under_load(void)
 {
     gw_proc_t up, gw;
@@ -421,10 +382,8 @@ static void test_hot_swap_under_load(void)
     CU_ASSERT_STRING_EQUAL(xc, "MISS");
     CU_ASSERT(n1 != n2);
     /* Swaps under load: no request fails. */
-    s_load_t load = { gw.port, 0, 0, 0 };
-    pthread_t th[3];
-    for (int i = 0; i < 3; i++)
-        pthread_create(&th[i], NULL, s_loader, &load);
+    gw_load_t load = { .port = gw.port, .path = "/c/load" };
+    CU_ASSERT_FATAL(gw_load_start(&load, 3) == 0);
     int swaps = 0;
     for (int i = 0; i < 16; i++) {
         snprintf(doc, sizeof doc, s_doc, up.port, i % 2 ? 30 : 20);
@@ -432,9 +391,7 @@ static void test_hot_swap_under_load(void)
         gw_resp_free(&r);
         h_sleep_ms(25);
     }
-    atomic_store(&load.stop, 1);
-    for (int i = 0; i < 3; i++)
-        pthread_join(th[i], NULL);
+    gw_load_stop(&load);
     CU_ASSERT_EQUAL(swaps, 16);
     CU_ASSERT(atomic_load(&load.ok) > 0);
     CU_ASSERT_EQUAL(atomic_load(&load.failed), 0);

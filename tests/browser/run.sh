@@ -138,7 +138,10 @@ saga2=$(saga '{"timeout_ms":600000,"steps":[
   {"resource":"inventory","action":"reserve","compensation":"release"},
   {"resource":"payments","action":"charge","pivot":true},
   {"resource":"inventory","action":"ship","compensation":"unship"}]}')
-[ -n "$saga1" ] && [ -n "$saga2" ] || { echo "browser: a Saga was not submitted" >&2; exit 1; }
+if [ -z "$saga1" ] || [ -z "$saga2" ]; then
+    echo "browser: a Saga was not submitted" >&2
+    exit 1
+fi
 for _ in $(seq 100); do
     [ "$(ctl status "$saga1" | cut -d' ' -f2)" = stuck ] && [ "$(ctl status "$saga2" | cut -d' ' -f2)" = committed ] && break
     sleep 0.1

@@ -361,6 +361,7 @@ check "2PC aborted: no branch's prepare committed, every abort marker whole" "
 # compensation (cancel, cancel); a compensation before (or instead of) its
 # action writes (try, cancel) and (cancel, cancel), and nothing is undone).
 bar_has() { # bar_has OP ORIGIN: SQL true when step b has that barrier row (any origin: '')
+    # shellcheck disable=SC2016 # SQL text, not shell
     echo "EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
                   AND bar.branch = b.branch_no AND bar.op = '$1'${2:+ AND bar.origin = '$2'})"
 }

@@ -207,6 +207,9 @@ static void s_route(const dtx_gw_route_stats_t *r, void *arg)
           r->name, (unsigned long long)atomic_load(&r->txn_committed),
           r->name, (unsigned long long)atomic_load(&r->txn_rolled_back),
           r->name, (unsigned long long)atomic_load(&r->txn_begin_failed));
+    for (int k = 0; k < DTX_GW_SAGA_NOUTCOMES; k++)
+        s_put(o, "dtx_gw_saga_total{route=\"%s\",outcome=\"%s\"} %llu\n", r->name,
+              dtx_gw_saga_outcome_name(k), (unsigned long long)atomic_load(&r->saga[k]));
     for (int k = 1; k < DTX_GW_AUTH_NREASONS; k++)
         s_put(o, "dtx_gw_auth_failures_total{route=\"%s\",reason=\"%s\"} %llu\n", r->name,
               dtx_gw_auth_reason(k), (unsigned long long)atomic_load(&r->auth_failures[k]));

@@ -66,6 +66,18 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "             AND owner_gen = $7::bigint RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
         " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7 },
+    /* The first branch of a transaction creates its global row too (BEGIN
+     * wrote nothing: a transaction without branches has nothing to undo).
+     * A gid already in the log (an id collision) inserts nothing and
+     * returns no row; nothing else in the batch fails with it. */
+    [DTX_SQL_BRANCH_FIRST] = { "dtx_branch_first",
+        "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"
+        "                                  next_attempt_at, initiator, traceparent, branches)"
+        "           VALUES ($1, $7::smallint, " G_ACTIVE ", to_timestamp($8::bigint / 1000.0), $5,"
+        "                   $6::bigint, to_timestamp($8::bigint / 1000.0), $9, nullif($10, ''), 1)"
+        "           ON CONFLICT (gid) DO NOTHING RETURNING branches)"
+        " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
+        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 10 },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"

@@ -42,7 +42,7 @@
 #include "pgconn.h"
 #include "store.h"
 
-#define S_MAXPARAMS 8
+#define S_MAXPARAMS 12
 #define S_RECONNECT_BASE_MS 100
 #define S_RECONNECT_MAX_MS 2000
 /* Sent first in a batch of only lazy statements (store.h). */

@@ -218,11 +218,11 @@ static void test_branch_with_empty_payload_is_recovered(void)
  * Confirms — idempotent at the participants — to the same outcome. */
 static void test_lazy_writes_lost_in_a_crash_are_redriven_to_the_same_outcome(void)
 {
-    s_world_t w;
+    u_world_t w;
     const char *args[] = { "--node-id", "lazy1", "--phase-timeout-ms", "500",
                            "--recovery-interval-ms", "200", "--fault", "after-finish-write",
                            NULL };
-    CU_ASSERT_FATAL(s_world_up(&w, "lazy_lost", args, NULL, NULL) == 0);
+    CU_ASSERT_FATAL(u_world_up(&w, "lazy_lost", args, NULL, NULL) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_tried(&w, gid) == 0);
     int state = 0;
@@ -251,7 +251,7 @@ static void test_lazy_writes_lost_in_a_crash_are_redriven_to_the_same_outcome(vo
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "cancel") + u_effects(w.pb_db, gid, "cancel"), 0);
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 INTEG_SUITE(recovery)

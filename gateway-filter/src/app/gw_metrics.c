@@ -75,6 +75,7 @@ static const s_family_t s_families[] = {
     { "dtx_gw_fallback_total", "counter", "Requests answered by the route's fallback, by route." },
     { "dtx_gw_upstream_errors_total", "counter", "Upstream calls that failed, by route." },
     { "dtx_gw_txn_total", "counter", "Transactional requests, by route and outcome." },
+    { "dtx_gw_saga_total", "counter", "Saga routes' requests, by route and outcome (committed, compensated, stuck, running, unknown, submit_failed)." },
     { "dtx_gw_auth_failures_total", "counter", "Requests refused by authentication, by route and reason." },
     { "dtx_gw_upstream_seconds", "histogram", "Time to the upstream answer's headers, by route." },
     { "dtx_gw_rule_total", "counter", "Verdicts of a rule: passed, delayed, rejected." },

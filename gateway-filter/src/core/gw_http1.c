@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dtx/hex.h"
 #include "dtx/types.h"
 #include "core/gw_http1.h"
 
@@ -167,17 +168,6 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
     return 0;
 }
 
-static int s_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The chunk size line ended. */
 static void s_size_done(dtx_gw_http1_resp_t *self)
 {
@@ -192,7 +182,7 @@ static int s_chunked(dtx_gw_http1_resp_t *self, const char *in, size_t len, size
         char c = in[i];
         switch (self->cstate) {
         case S_SIZE: {
-            int h = s_hex(c);
+            int h = dtx_hex_digit(c);
             if (h >= 0) {
                 if (self->left >= S_MAX_CHUNK)
                     return DTX_EPROTO;

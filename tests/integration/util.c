@@ -49,6 +49,18 @@ int64_t u_effects(PGconn *pdb, const char *gid, const char *op)
     return h_db_scalar(pdb, "SELECT count(*) FROM effects WHERE gid = '%s' AND op = '%s'", gid, op);
 }
 
+int64_t u_prepared(PGconn *conn)
+{
+    return h_db_scalar(conn, "SELECT count(*) FROM pg_prepared_xacts "
+                             "WHERE database = current_database()");
+}
+
+int64_t u_prepared_name(PGconn *conn, const char *gid, int branch)
+{
+    return h_db_scalar(conn, "SELECT count(*) FROM pg_prepared_xacts "
+                             "WHERE gid = 'dtx:%s:%d'", gid, branch);
+}
+
 static int s_open(u_peer_t *p, int type)
 {
     memset(p, 0, sizeof *p);

@@ -23,6 +23,10 @@ int u_branch_state(PGconn *conn, const char *gid, int branch);
  * (applications) for gid and op ("try", "confirm", "cancel"). */
 int64_t u_deliveries(PGconn *pdb, const char *gid, const char *op);
 int64_t u_effects(PGconn *pdb, const char *gid, const char *op);
+/* Prepared transactions of conn's database (any name) / named after
+ * (gid, branch) as dtx/pgres.h names them. */
+int64_t u_prepared(PGconn *conn);
+int64_t u_prepared_name(PGconn *conn, const char *gid, int branch);
 
 /* A raw DEALER (or ROUTER) socket for speaking the wire protocol by hand. */
 typedef struct u_peer {

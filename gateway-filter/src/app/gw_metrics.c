@@ -43,6 +43,7 @@ static const s_family_t s_families[] = {
     { "dtx_gw_fallback_total", "counter", "Requests answered by the route's fallback, by route." },
     { "dtx_gw_upstream_errors_total", "counter", "Upstream calls that failed, by route." },
     { "dtx_gw_txn_total", "counter", "Transactional requests, by route and outcome." },
+    { "dtx_gw_saga_total", "counter", "Requests on saga routes, by route and outcome." },
     { "dtx_gw_auth_failures_total", "counter", "Requests refused by authentication, by route and reason." },
     { "dtx_gw_upstream_seconds", "histogram", "Time to the upstream answer's headers, by route." },
     { "dtx_gw_rule_total", "counter", "Verdicts of a rule: passed, delayed, rejected." },
@@ -175,6 +176,9 @@ static void s_route(const dtx_gw_route_stats_t *r, void *arg)
                       r->name, (unsigned long long)atomic_load(&r->txn_committed),
                       r->name, (unsigned long long)atomic_load(&r->txn_rolled_back),
                       r->name, (unsigned long long)atomic_load(&r->txn_begin_failed));
+    for (int k = 0; k < DTX_GW_SAGA_NOUTCOMES; k++)
+        dtx_gw_buf_printf(o, "dtx_gw_saga_total{route=\"%s\",outcome=\"%s\"} %llu\n", r->name,
+                          dtx_gw_saga_outcome_name(k), (unsigned long long)atomic_load(&r->saga[k]));
     for (int k = 1; k < DTX_GW_AUTH_NREASONS; k++)
         dtx_gw_buf_printf(o, "dtx_gw_auth_failures_total{route=\"%s\",reason=\"%s\"} %llu\n", r->name,
                           dtx_gw_auth_reason(k), (unsigned long long)atomic_load(&r->auth_failures[k]));
@@ -224,6 +228,7 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
                           "dtx_gw_cache_total{route=\"%s\",result=\"miss\"} %llu\n"
                           "dtx_gw_cache_total{route=\"%s\",result=\"stale\"} %llu\n"
                           "dtx_gw_cache_total{route=\"%s\",result=\"coalesced\"} %llu\n"
+                          "dtx_gw_cache_total{route=\"%s\",result=\"lock_timeout\"} %llu\n"
                           "dtx_gw_cache_stored_total{route=\"%s\"} %llu\n"
                           "dtx_gw_cache_evictions_total{route=\"%s\"} %llu\n"
                           "dtx_gw_cache_purged_total{route=\"%s\"} %llu\n"
@@ -231,7 +236,7 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
                           "dtx_gw_cache_objects{route=\"%s\"} %zu\n",
                           n, (unsigned long long)cs.hits, n, (unsigned long long)cs.misses,
                           n, (unsigned long long)cs.stale, n, (unsigned long long)cs.coalesced,
-                          n, (unsigned long long)cs.stored, n, (unsigned long long)cs.evictions,
+                          n, (unsigned long long)cs.lock_timeouts, n, (unsigned long long)cs.stored, n, (unsigned long long)cs.evictions,
                           n, (unsigned long long)cs.purged, n, cs.bytes, n, cs.objects);
     }
     for (int i = 0; rt && i < rt->cfg->njwts; i++) {

@@ -3,8 +3,8 @@
  * request's headers, finds its route and checks its Host header and token
  * from them alone (a refused request is answered before any body is read),
  * buffers the body only for a POST route, up to --http-max-body, and hands
- * the request to the handler of its route (admin_read.c, admin_ops.c, admin_actions.c,
- * admin_console.c). admin_request.c holds the request and its answer;
+ * the request to the handler of its route (admin_read.c, admin_metrics.c,
+ * admin_ops.c, admin_actions.c, admin_console.c). admin_request.c holds the request and its answer;
  * admin_daemon.c starts the daemon and runs it in the loop. See
  * admin_http.h for the design and admin_internal.h for a request's life.
  */

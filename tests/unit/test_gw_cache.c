@@ -14,6 +14,8 @@
 #include "core/gw_cache.h"
 #include "core/gw_clock.h"
 #include "filters/gw_cache_filter.h"
+#include "filters/gw_cache_fresh.h"
+#include "filters/gw_cache_key.h"
 #include "filters/gw_filters.h"
 #include "filters/gw_route.h"
 #include "runtime/gw_runtime.h"

@@ -24,6 +24,9 @@
  * The filter sits after validation and before admission: a hit answers
  * before the rate, concurrency, breaker and adaptive rules, which guard
  * the upstream that a hit does not reach.
+ *
+ * An answer's freshness is read by gw_cache_fresh.h; the store key and
+ * purge are gw_cache_key.h.
  */
 #ifndef DTX_GW_CACHE_FILTER_H
 #define DTX_GW_CACHE_FILTER_H
@@ -87,23 +90,5 @@ void dtx_gw_cache_commit(dtx_gw_req_t *req, const char *body, size_t len);
  * NULL when c has no cache or on allocation failure (check c->cache). */
 dtx_gw_cache_t *dtx_gw_cache_for_route(const dtx_gw_runtime_t *old, const dtx_gw_config_t *cfg,
                                        const dtx_gw_route_cfg_t *c);
-
-/* Purges from the stores of rt (route NULL: every route; host NULL: any
- * host) the answers whose path and query equal key, or start with prefix
- * (exactly one of the two). Returns how many stored answers went, or -1
- * when route names no cached route. */
-long dtx_gw_cache_purge_rt(dtx_gw_runtime_t *rt, const char *route, const char *host,
-                           const char *key, const char *prefix);
-
-/* Builds the store key of a request (tests, purge): "GET", host
- * (lower-cased), path[?query] and consumer, separated by 0x1f. */
-void dtx_gw_cache_key(char *out, size_t cap, const char *host, const char *path,
-                      const char *query, const char *consumer);
-
-/* The freshness of an answer (tests): seconds fresh from now (0: not
- * storable), the stale-if-error seconds and the Age it came with, from
- * its headers and the route's settings; now_wall: the wall clock (s). */
-int64_t dtx_gw_cache_ttl(const dtx_gw_cache_cfg_t *cfg, int status, const dtx_gw_resp_header_t *h,
-                         int n, int64_t now_wall, int64_t *stale_s, int64_t *age_s);
 
 #endif

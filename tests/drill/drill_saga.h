@@ -1,6 +1,6 @@
 /*
  * drill_saga.h — the Saga transfers of the recovery drill's load
- * (drill_load.c builds them with drill_saga_plan, submits and follows
+ * (drill_transfer.c builds them with drill_saga_plan, submits and follows
  * them). Every shape moves money with the banks' Saga steps
  * (samples/bank/participant.c: debit/refund, credit/uncredit) and makes a
  * credit its pivot, so that no compensation ever needs money that may

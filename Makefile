@@ -170,7 +170,7 @@ $(BUILD)/bin/bank-transfer: $(call obj,samples/bank/transfer.c samples/bank/bank
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/dtx-bench: $(call obj,bench/dtx_bench.c) $(LIBDTX_A)
+$(BUILD)/bin/dtx-bench: $(call obj,bench/dtx_bench.c bench/bench_slots.c bench/bench_report.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

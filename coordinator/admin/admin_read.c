@@ -19,7 +19,10 @@
 
 static const char *s_mode_name(int mode)
 {
-    return mode == DTX_MODE_2PC ? "2pc" : mode == DTX_MODE_SAGA ? "saga" : "tcc";
+    return mode == DTX_MODE_2PC    ? "2pc"
+           : mode == DTX_MODE_SAGA ? "saga"
+           : mode == DTX_MODE_MSG  ? "msg"
+                                   : "tcc";
 }
 
 static json_object *s_int(const PGresult *res, int row, int col)

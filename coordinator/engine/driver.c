@@ -32,6 +32,10 @@
  * STUCK once forward-only. While ABORTING, the COMPENSATE of every step
  * that ran or may have run, each once every step after it is compensated;
  * a step whose action never left is recorded compensated without a call.
+ *
+ * A transactional message (core/tmsg.h) is driven here like a TCC
+ * transaction whose branches all voted yes (DELIVER is its confirm; its
+ * abort sends nothing); its check-back is driver_msg.c's.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -45,8 +49,10 @@
 #include "dtx/log.h"
 #include "core/fault.h"
 #include "core/saga.h"
+#include "core/tmsg.h"
 #include "core/txn.h"
 #include "driver.h"
+#include "driver_internal.h"
 #include "outbox.h"
 #include "log/sql.h"
 #include "core/txntable.h"
@@ -96,6 +102,8 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn)
     if (txn->state == DTX_STATE_ACTIVE && !txn->loading && !txn->writing &&
         !(txn->mode == DTX_MODE_SAGA && dtx_clock_mono_ms() > txn->deadline_mono))
         due = txn->deadline_mono;
+    if (txn->checkback)
+        due = dtx_tmsg_due(txn, due);
     for (int i = 0; i < txn->nbranches; i++) {
         int64_t d = txn->branches[i]->due_ms;
         if (d > 0 && (due == 0 || d < due))
@@ -121,6 +129,8 @@ static void s_on_fire_and_forget(void *p, int rc, const PGresult *res)
 
 static void s_record_attempt(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
 {
+    if (br == txn->checkback)
+        return; /* no row: its attempts live in memory (a restart gives a fresh budget) */
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w)
         return;
@@ -233,6 +243,10 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
         s_saga_drive(co, txn);
         return;
     }
+    if (!txn->dead && txn->mode == DTX_MODE_MSG && txn->state == DTX_STATE_ACTIVE) {
+        co->hooks.msg_turn(co, txn, dtx_clock_mono_ms());
+        return;
+    }
     if (txn->dead || (txn->state != DTX_STATE_COMMITTING && txn->state != DTX_STATE_ABORTING))
         return;
     int op = dtx_op_for_decision(txn->mode, txn->state);
@@ -249,9 +263,10 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
             br->inflight = 0;
             br->first_wait_ms = 0;
         }
-        if (dtx_op_done_state(op) == DTX_BRANCH_CANCELLED && br->never_sent &&
-            br->state != DTX_BRANCH_TRIED) {
-            /* Its Try/Prepare never left this process: nothing to undo. */
+        if (dtx_op_done_state(op) == DTX_BRANCH_CANCELLED &&
+            (txn->mode == DTX_MODE_MSG || (br->never_sent && br->state != DTX_BRANCH_TRIED))) {
+            /* Its Try/Prepare never left this process, or it is an aborted
+             * message's destination (nothing was delivered): nothing to undo. */
             s_branch_acked(co, txn, br);
             continue;
         }
@@ -847,6 +862,10 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
 {
     if (txn->dead || txn->loading)
         return;
+    if (txn->mode == DTX_MODE_MSG && txn->state == DTX_STATE_ACTIVE) {
+        co->hooks.msg_turn(co, txn, now); /* no abort: the check-back decides */
+        return;
+    }
     if (txn->state == DTX_STATE_ACTIVE && now >= txn->deadline_mono && !txn->writing) {
         dtx_log_info("deadline passed", "gid=%s trace=%.32s", txn->gid, DTX_TXN_TRACE(txn));
         dtx_driver_raise(co, txn, DTX_EV_DEADLINE, "deadline passed");
@@ -943,6 +962,8 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
         from->last_seen_ms = dtx_clock_mono_ms();
     dtx_txn_t *txn = dtx_txn_find(co->txns, msg->gid);
     dtx_branch_t *br = txn && !txn->loading ? dtx_txn_branch(txn, msg->branch) : NULL;
+    if (txn && !txn->loading && msg->branch == 0)
+        br = txn->checkback; /* a message's check-back (NULL for other modes) */
     /* A reply counts only when it answers a call this node sent to this
      * very connection (an initiator cannot vote for a participant), for
      * the op the branch runs now; a vote only for the latest attempt, a
@@ -960,6 +981,10 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
     dtx_metrics_phase(&co->metrics, msg->op, now - br->sent_ms);
     if (br->step) {
         s_saga_reply(co, txn, br, msg, now);
+        return;
+    }
+    if (br == txn->checkback) {
+        co->hooks.msg_reply(co, txn, msg, now);
         return;
     }
     if (msg->outcome != DTX_OUTCOME_OK) {
@@ -992,4 +1017,28 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
     }
     if (!txn->dead)
         dtx_driver_reschedule(co, txn);
+}
+
+/* --- for driver_msg.c (driver_internal.h) --- */
+
+void dtx_driver_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now)
+{
+    s_send_phase(co, txn, br, now);
+}
+
+void dtx_driver_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now,
+                             const char *why)
+{
+    s_phase_failed(co, txn, br, now, why);
+}
+
+void dtx_driver_call_done(dtx_coord_t *co, dtx_branch_t *br, int op)
+{
+    s_instance_done(co, br);
+    br->inflight = 0;
+    br->due_ms = 0;
+    if (op && br->op != op) {
+        s_new_op(br, op);
+        br->first_wait_ms = 0;
+    }
 }

@@ -28,4 +28,7 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now_ms);
 /* Recomputes txn's timer from its branches and deadline and reschedules. */
 void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn);
 
+/* driver_msg.c: registers the transactional message hooks (coord.h). */
+void dtx_driver_msg_init(dtx_coord_t *co);
+
 #endif

@@ -14,6 +14,9 @@
  *             actions (docs/sagas.md). TRY and COMMIT of a Saga are
  *             refused (its plan is fixed, it ends by itself); ROLLBACK
  *             compensates what ran, unless the pivot may be running.
+ *   TMSG      prepare a transactional message (initiator_msg.c): insert it
+ *             (mode msg, ACTIVE, destinations TRIED) → BEGIN_OK; COMMIT
+ *             submits it, ROLLBACK drops it, TRY is refused.
  *
  * A request for a gid not in memory loads it from the log first; a request
  * that arrives while a decision write is in flight is parked and replayed
@@ -42,6 +45,7 @@
 #include "core/fault.h"
 #include "core/txn.h"
 #include "initiator.h"
+#include "initiator_msg.h"
 #include "driver.h"
 #include "outbox.h"
 #include "recovery.h"
@@ -58,18 +62,6 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
 /* BEGIN_OK: the new transaction's gid, deadline and trace (a BEGIN's and
  * a SAGA's answer alike). */
-static void s_reply_begun(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
-{
-    dtx_msg_t out;
-    memset(&out, 0, sizeof out);
-    out.type = DTX_MSG_BEGIN_OK;
-    out.corr = peer->corr;
-    strcpy(out.gid, txn->gid);
-    out.deadline_ms = (uint64_t)txn->deadline_wall;
-    memcpy(out.traceparent, txn->traceparent, sizeof out.traceparent);
-    dtx_outbox_reply(co, peer, &out);
-}
-
 static void s_on_begin(void *p, int rc, const PGresult *res)
 {
     dtx_wctx_t w;
@@ -90,7 +82,7 @@ static void s_on_begin(void *p, int rc, const PGresult *res)
     txn->loading = 0;
     co->stats.begun++;
     dtx_fault_point("after-begin-write");
-    s_reply_begun(co, peer, txn);
+    dtx_outbox_begun(co, peer, txn);
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld trace=%.32s traceparent=%s", txn->gid,
                   (long long)txn->deadline_wall, DTX_TXN_TRACE(txn), txn->traceparent);
     dtx_driver_reschedule(co, txn);
@@ -201,7 +193,7 @@ static void s_on_saga_begin(void *p, int rc, const PGresult *res)
     txn->loading = 0;
     co->stats.begun++;
     dtx_fault_point("after-saga-write");
-    s_reply_begun(co, peer, txn);
+    dtx_outbox_begun(co, peer, txn);
     dtx_log_info("saga begun", "gid=%s steps=%d trace=%.32s", txn->gid, txn->nbranches,
                  DTX_TXN_TRACE(txn));
     dtx_driver_drive(co, txn); /* the first actions leave now */
@@ -457,9 +449,12 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         dtx_request_free(req);
         return;
     }
-    if (txn->mode == DTX_MODE_SAGA) {
+    if (txn->mode == DTX_MODE_SAGA || txn->mode == DTX_MODE_MSG) {
         dtx_outbox_error(co, &req->peer, DTX_ESTATE,
-                         "transaction %s is a saga: its steps are the ones its plan gave",
+                         txn->mode == DTX_MODE_SAGA
+                             ? "transaction %s is a saga: its steps are the ones its plan gave"
+                             : "transaction %s is a message: its destinations are the ones "
+                               "its TMSG gave",
                          txn->gid);
         dtx_request_free(req);
         return;
@@ -867,6 +862,10 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
         s_saga(co, peer, id, msg);
         return;
     }
+    if (msg->type == DTX_MSG_TMSG) {
+        dtx_initiator_tmsg(co, peer, id, msg);
+        return;
+    }
     if (!dtx_cell_serves(co->cfg.cell, msg->gid)) {
         /* Another cell's log holds it: say which, so that the initiator
          * (or whoever routes for it) sends it there. */
@@ -949,4 +948,5 @@ void dtx_initiator_init(dtx_coord_t *co)
 {
     co->hooks.replay_parked = dtx_initiator_replay_parked;
     co->hooks.forget = dtx_initiator_forget;
+    dtx_driver_msg_init(co);
 }

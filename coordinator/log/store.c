@@ -42,7 +42,7 @@
 #include "pgconn.h"
 #include "store.h"
 
-#define S_MAXPARAMS 8
+#define S_MAXPARAMS 9 /* DTX_SQL_TMSG_BEGIN has the most */
 #define S_RECONNECT_BASE_MS 100
 #define S_RECONNECT_MAX_MS 2000
 

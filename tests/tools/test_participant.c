@@ -29,6 +29,13 @@
  * barrier and tables: ops 'action' and 'compensate'); --refuse-action
  * NAME refuses an action named NAME too (a definitive no).
  *
+ * Transactional messages: every resource is also served with message
+ * handlers: DELIVER through the barrier (effects op 'deliver'), and the
+ * check-back (QUERY_PREPARED) answered by dtx_tmsg_pg_query_prepared on
+ * --db (which is then the service's database, where its outbox rows are);
+ * --fail-op-times query_prepared:N makes the first N check-backs answer
+ * "unknown", --delay-ms-op deliver:MS slows deliveries.
+ *
  * 2PC (--mode2pc): every resource is served with 2PC handlers too, backed
  * by dtx/pgres.h on the same --db. The work of a PREPARE inserts
  * effects(gid, branch, 'prepare') inside the prepared transaction, so the
@@ -147,6 +154,10 @@ static int s_op_parse(const char *name)
         return DTX_OP_ACTION;
     if (strcmp(name, "compensate") == 0)
         return DTX_OP_COMPENSATE;
+    if (strcmp(name, "deliver") == 0)
+        return DTX_OP_DELIVER;
+    if (strcmp(name, "query_prepared") == 0)
+        return DTX_OP_QUERY_PREPARED;
     return -1;
 }
 
@@ -290,6 +301,25 @@ static int s_handle(const dtx_call_t *call, void *arg)
                  (unsigned)call->attempt,
                  dtx_call_traceparent(call)[0] ? dtx_call_traceparent(call) + 3 : "-",
                  rc == 0 ? "ok" : dtx_strerror(rc));
+    return rc;
+}
+
+/* The check-back of a transactional message: a ledger row, then the
+ * outbox's answer (or "unknown" on request). */
+static int s_query_prepared(const dtx_call_t *call, void *arg)
+{
+    tp_t *self = arg;
+    int rc = s_conn_ready(self);
+    if (rc == 0)
+        rc = s_ledger(self->conn, call);
+    if (rc == 0 && self->fail_left[DTX_OP_QUERY_PREPARED] > 0) {
+        self->fail_left[DTX_OP_QUERY_PREPARED]--;
+        rc = DTX_EIO; /* "cannot tell yet" */
+    } else if (rc == 0) {
+        rc = dtx_tmsg_pg_query_prepared(self->conn, call->gid);
+    }
+    dtx_log_info("check-back answered", "gid=%s result=%s", call->gid,
+                 rc == 0 ? "committed" : rc == DTX_EREFUSED ? "rolled-back" : dtx_strerror(rc));
     return rc;
 }
 
@@ -472,8 +502,8 @@ static int s_parse(tp_t *self, int argc, char **argv)
             int o = s_op_parse(op);
             if (o < 0 || s_parse_long(colon + 1, 0, 3600000, &v) < 0) {
                 fprintf(stderr, "test-participant: --delay-ms-op/--fail-op-times want OP:N with "
-                                "OP try, confirm, cancel, prepare, commit, abort, action or "
-                                "compensate\n");
+                                "OP try, confirm, cancel, prepare, commit, abort, action, "
+                                "compensate, deliver or query_prepared\n");
                 return -1;
             }
             if (c == O_FAILOP)
@@ -612,6 +642,10 @@ int main(int argc, char **argv)
         if (rc == 0) {
             const dtx_saga_handlers_t hs = { s_handle, s_handle, &self };
             rc = dtx_participant_serve_saga(p, self.resources[i], &hs);
+        }
+        if (rc == 0) {
+            const dtx_tmsg_handlers_t hm = { s_handle, s_query_prepared, &self };
+            rc = dtx_participant_serve_tmsg(p, self.resources[i], &hm);
         }
         if (rc == 0 && self.mode2pc) {
             const dtx_2pc_handlers_t h2 = { s_handle_2pc, s_handle_2pc, s_handle_2pc, &self };

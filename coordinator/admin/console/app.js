@@ -102,7 +102,7 @@ async function list(params) {
       ["", "stuck", "unfinished", "active", "committing", "aborting", "committed", "aborted"].map((s) =>
         el("option", { value: s, selected: q.get("state") === s }, s || "any")))),
     el("label", {}, "Mode", el("select", { name: "mode" },
-      ["", "tcc", "2pc", "saga"].map((s) => el("option", { value: s, selected: q.get("mode") === s }, s || "any")))),
+      ["", "tcc", "2pc", "saga", "msg"].map((s) => el("option", { value: s, selected: q.get("mode") === s }, s || "any")))),
     el("label", {}, "Resource", el("input", { name: "resource", value: q.get("resource") || "", size: 14 })),
     el("label", {}, "Gid starts with", el("input", { name: "q", value: q.get("q") || "", size: 20 })),
     el("label", {}, "Older than", el("input", { name: "min_age", value: q.get("min_age") || "", size: 6, placeholder: "5m" })),

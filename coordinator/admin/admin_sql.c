@@ -63,7 +63,7 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
         " (SELECT count(*) FROM dtx_branch b WHERE b.gid = g.gid AND b.state = "
         S_STR(DTX_BRANCH_REFUSED) "), "
         S_MS("g.decided_at") ", " S_MS("g.stuck_at") ", " S_MS("g.finished_at") ","
-        " coalesce(g.traceparent, '')"
+        " coalesce(g.traceparent, ''), coalesce(g.checkback, '')"
         " FROM dtx_global g WHERE g.gid = $1", 1 },
     [DTX_ASQL_BRANCHES] = { "dtx_a_branches",
         "SELECT branch_no, resource, action, state, attempts, coalesce(last_error, ''),"

@@ -62,7 +62,7 @@ static void s_rollback(PGconn *conn)
 
 int dtx_tmsg_pg_commit(dtx_client_t *client, PGconn *conn, const char *gid)
 {
-    if (!client || !conn || !gid || !dtx_name_valid(gid))
+    if (!conn || !gid || !dtx_name_valid(gid))
         return DTX_EINVAL;
     PGTransactionStatusType ts = PQtransactionStatus(conn);
     if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
@@ -71,7 +71,7 @@ int dtx_tmsg_pg_commit(dtx_client_t *client, PGconn *conn, const char *gid)
     int rc = ts == PQTRANS_INERROR ? DTX_EDB : s_run(conn, s_outbox_sql, gid, &inserted, NULL);
     if (rc != DTX_OK || !inserted) {
         s_rollback(conn);
-        if (rc != DTX_OK)
+        if (rc != DTX_OK && client)
             dtx_client_tmsg_abort(client, gid); /* best effort: else the check-back drops it */
         return rc != DTX_OK ? rc : DTX_EABORTED;
     }
@@ -84,9 +84,12 @@ int dtx_tmsg_pg_commit(dtx_client_t *client, PGconn *conn, const char *gid)
         if (PQstatus(conn) != CONNECTION_OK)
             return DTX_EUNKNOWN; /* the check-back finds out */
         s_rollback(conn);
-        dtx_client_tmsg_abort(client, gid);
+        if (client)
+            dtx_client_tmsg_abort(client, gid);
         return DTX_EDB;
     }
+    if (!client)
+        return DTX_OK; /* submitted later, or by the check-back */
     rc = dtx_client_tmsg_submit(client, gid);
     if (rc != DTX_OK)
         dtx_log_warn("message committed locally, submit failed: the check-back delivers it",

@@ -114,7 +114,10 @@ typedef int (*dtx_tmsg_local_fn)(PGconn *conn, void *arg);
  *                the message dropped (ROLLBACK sent, best effort);
  *   DTX_EUNKNOWN the connection broke during COMMIT: the local outcome is
  *                unknown, and the check-back decides the message by it;
- *   DTX_EINVAL   a bad gid, or conn not inside a transaction. */
+ *   DTX_EINVAL   a bad gid, or conn not inside a transaction.
+ * client may be NULL: the local transaction is ended as above and nothing
+ * is sent (no submit, no drop): a later dtx_client_tmsg_submit, or else
+ * the check-back at the deadline, decides the message. */
 DTX_EXPORT int dtx_tmsg_pg_commit(dtx_client_t *client, PGconn *conn, const char *gid);
 
 /* The whole initiator flow in one call: prepares msg (timeout_ms as

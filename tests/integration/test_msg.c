@@ -9,8 +9,9 @@
  *                 first 2 answers are "unknown");
  *   database c1:  pc1 serves "mail"; database c2: pc2 serves "stock";
  *                 pslow serves "slow" (every delivery sits 2 s).
- * Suite "msg_crash" kills dtxd -9 and restarts it: its one test has a
- * world of its own (a process a test starts does not outlive it).
+ * Suite "msg_crash" has a world per test (a process a test starts does
+ * not outlive it): one kills dtxd -9 and restarts it, one runs a dtxd
+ * with a retry budget of 3 to make a check-back stuck.
  *
  * A lost submit (the service crashed after its local commit) is played by
  * a client whose coordinator endpoint is dead: dtx_tmsg_pg_commit commits
@@ -45,8 +46,9 @@ static const char *s_args[] = { "--phase-timeout-ms", "3000", "--retry-base-ms",
                                 "--heartbeat-ms", "2000", "--lease-ms", "1000",
                                 "--recovery-interval-ms", "200", NULL };
 
-/* The world of suite `name`: databases <name>_log, _svc, _c1, _c2. */
-static int s_world_up(const char *name)
+/* The world of suite `name`: databases <name>_log, _svc, _c1, _c2; dtxd
+ * with args (NULL: s_args). */
+static int s_world_args(const char *name, const char *const *args)
 {
     char log[H_CONNINFO_SIZE], n[4][64];
     memset(&s_w, 0, sizeof s_w);
@@ -57,7 +59,7 @@ static int s_world_up(const char *name)
         h_db_create(n[2], s_w.dc1, sizeof s_w.dc1) || h_db_create(n[3], s_w.dc2, sizeof s_w.dc2))
         return -1;
     snprintf(s_w.dtxd.logname, sizeof s_w.dtxd.logname, "%s-dtxd", name);
-    if (h_dtxd_start(&s_w.dtxd, log, s_args) != 0)
+    if (h_dtxd_start(&s_w.dtxd, log, args ? args : s_args) != 0)
         return -1;
     const char *ep = s_w.dtxd.endpoint;
     const char *a_svc[] = { "--resource", "orders", NULL };
@@ -89,6 +91,11 @@ static int s_world_up(const char *name)
     dtx_client_set_timeout(s_w.c, 10000);
     dtx_client_set_timeout(s_w.lost, 300);
     return 0;
+}
+
+static int s_world_up(const char *name)
+{
+    return s_world_args(name, NULL);
 }
 
 static int s_up(void)
@@ -364,6 +371,39 @@ static void test_msg_survives_a_coordinator_killed_mid_delivery(void)
     CU_ASSERT_EQUAL(s_down(), 0);
 }
 
+static void test_msg_checkback_that_never_knows_goes_stuck_and_resume_asks_again(void)
+{
+    /* a small budget: 3 attempts */
+    const char *args[] = { "--phase-timeout-ms", "2000", "--retry-base-ms", "50",
+                           "--retry-max-ms", "100", "--max-attempts", "3", "--heartbeat-ms", "2000",
+                           NULL };
+    CU_ASSERT_FATAL(s_world_args("msg_stuck", args) == 0);
+    const char *a_blind[] = { "--resource", "orders3", "--fail-op-times", "query_prepared:1000000",
+                              NULL };
+    pid_t blind = h_participant_start("msg-blind", s_w.dsvc, s_w.dtxd.endpoint, a_blind);
+    CU_ASSERT_FATAL(blind > 0);
+    char gid[DTX_GID_SIZE];
+    s_prepare_and_begin(s_msg("orders3", "mail", NULL), 300, "o-10", gid);
+    CU_ASSERT_EQUAL(dtx_tmsg_pg_commit(NULL, s_w.svc, gid), 0); /* committed, never submitted */
+    CU_ASSERT_EQUAL(u_wait_state(s_w.log, gid, DTX_STATE_STUCK, 10000), 0);
+    CU_ASSERT_EQUAL(h_db_scalar(s_w.log, "SELECT decision FROM dtx_global WHERE gid = '%s'", gid),
+                    DTX_STATE_ACTIVE);
+    CU_ASSERT_EQUAL(u_deliveries(s_w.svc, gid, "query_prepared"), 3);
+    CU_ASSERT_EQUAL(u_deliveries(s_w.c1, gid, "deliver"), 0);
+    /* the check-back can tell again: an operator resumes, it is asked anew */
+    CU_ASSERT_EQUAL(h_stop(blind, SIGTERM, 5000), 0);
+    const char *a_seeing[] = { "--resource", "orders3", NULL };
+    blind = h_participant_start("msg-seeing", s_w.dsvc, s_w.dtxd.endpoint, a_seeing);
+    CU_ASSERT_FATAL(blind > 0);
+    int state = 0;
+    CU_ASSERT_EQUAL(dtx_client_resume(s_w.c, gid, &state), 0);
+    CU_ASSERT_EQUAL(state, DTX_STATE_ACTIVE);
+    CU_ASSERT_EQUAL(u_wait_state(s_w.log, gid, DTX_STATE_COMMITTED, 10000), 0);
+    CU_ASSERT_EQUAL(u_effects(s_w.c1, gid, "deliver"), 1);
+    CU_ASSERT_EQUAL(h_stop(blind, SIGTERM, 5000), 0);
+    CU_ASSERT_EQUAL(s_down(), 0);
+}
+
 INTEG_SUITE(msg)
 {
     CU_pSuite s = CU_add_suite("msg", s_up, s_down);
@@ -380,4 +420,5 @@ INTEG_SUITE(msg_crash)
 {
     CU_pSuite s = CU_add_suite("msg_crash", NULL, NULL);
     CU_add_test(s, "msg survives a coordinator killed mid-delivery", test_msg_survives_a_coordinator_killed_mid_delivery);
+    CU_add_test(s, "msg check-back that never knows goes stuck and resume asks again", test_msg_checkback_that_never_knows_goes_stuck_and_resume_asks_again);
 }

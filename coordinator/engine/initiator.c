@@ -773,5 +773,6 @@ void dtx_initiator_init(dtx_coord_t *co)
 {
     co->hooks.replay_parked = dtx_initiator_replay_parked;
     co->hooks.forget = dtx_initiator_forget;
+    dtx_driver_saga_init(co);
     dtx_driver_msg_init(co);
 }

@@ -98,9 +98,11 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn)
     int64_t due = 0;
     /* While a decision write is in flight the deadline has nothing to do;
      * nor once a Saga passed it still active (its pivot may be running:
-     * the pivot's answer moves it, not the clock). */
+     * the pivot's answer moves it, not the clock), nor once a message
+     * passed it (its check-back's own due time takes over). */
     if (txn->state == DTX_STATE_ACTIVE && !txn->loading && !txn->writing &&
-        !(txn->mode == DTX_MODE_SAGA && dtx_clock_mono_ms() > txn->deadline_mono))
+        !(txn->mode == DTX_MODE_SAGA && dtx_clock_mono_ms() > txn->deadline_mono) &&
+        !(txn->mode == DTX_MODE_MSG && dtx_clock_mono_ms() >= txn->deadline_mono))
         due = txn->deadline_mono;
     if (txn->checkback)
         due = dtx_tmsg_due(txn, due);

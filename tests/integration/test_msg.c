@@ -36,7 +36,7 @@ static struct {
     h_dtxd_t      dtxd;
     char          dsvc[H_CONNINFO_SIZE], dc1[H_CONNINFO_SIZE], dc2[H_CONNINFO_SIZE];
     PGconn       *log, *svc, *c1, *c2;
-    pid_t         psvc, pvague, pc1, pc2, pslow;
+    pid_t         psvc, pvague, pc1, pc2, pslow, pslowcb;
     dtx_client_t *c;     /* the service's client */
     dtx_client_t *lost;  /* a client whose submits never arrive */
 } s_w;
@@ -67,14 +67,18 @@ static int s_world_args(const char *name, const char *const *args)
     const char *a_c1[] = { "--resource", "mail", NULL };
     const char *a_c2[] = { "--resource", "stock", NULL };
     const char *a_slow[] = { "--resource", "slow", "--delay-ms-op", "deliver:2000", NULL };
+    const char *a_slowcb[] = { "--resource", "orders4", "--delay-ms-op", "query_prepared:1500",
+                               NULL };
     s_w.psvc = h_participant_spawn("msg-psvc", s_w.dsvc, ep, a_svc);
     s_w.pvague = h_participant_spawn("msg-pvague", s_w.dsvc, ep, a_vague);
     s_w.pc1 = h_participant_spawn("msg-pc1", s_w.dc1, ep, a_c1);
     s_w.pc2 = h_participant_spawn("msg-pc2", s_w.dc2, ep, a_c2);
     s_w.pslow = h_participant_spawn("msg-pslow", s_w.dc2, ep, a_slow);
+    s_w.pslowcb = h_participant_spawn("msg-pslowcb", s_w.dsvc, ep, a_slowcb);
     if (h_participant_ready("msg-psvc", s_w.psvc) || h_participant_ready("msg-pvague", s_w.pvague) ||
         h_participant_ready("msg-pc1", s_w.pc1) || h_participant_ready("msg-pc2", s_w.pc2) ||
-        h_participant_ready("msg-pslow", s_w.pslow))
+        h_participant_ready("msg-pslow", s_w.pslow) ||
+        h_participant_ready("msg-pslowcb", s_w.pslowcb))
         return -1;
     s_w.log = h_db_connect(n[0]);
     s_w.svc = h_db_connect(n[1]);
@@ -107,7 +111,7 @@ static int s_down(void)
 {
     dtx_client_destroy(&s_w.c);
     dtx_client_destroy(&s_w.lost);
-    pid_t ps[] = { s_w.psvc, s_w.pvague, s_w.pc1, s_w.pc2, s_w.pslow };
+    pid_t ps[] = { s_w.psvc, s_w.pvague, s_w.pc1, s_w.pc2, s_w.pslow, s_w.pslowcb };
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
         if (ps[i] > 0 && h_alive(ps[i]))
             h_stop(ps[i], SIGTERM, 5000);
@@ -262,6 +266,45 @@ static void test_msg_checkback_unknown_is_asked_again_until_it_knows(void)
     CU_ASSERT_EQUAL(u_effects(s_w.c1, gid, "deliver"), 1);
 }
 
+/* CPU ticks (user + system) dtxd has used so far. */
+static long s_dtxd_ticks(void)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)s_w.dtxd.pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* fields after the command name */
+    long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
+                     &stime) != 2)
+        return -1;
+    return utime + stime;
+}
+
+static void test_msg_waiting_for_a_checkback_costs_the_coordinator_no_cpu(void)
+{
+    char gid[DTX_GID_SIZE];
+    /* orders4 sits 1.5 s on each question: meanwhile the message is past
+     * its deadline and waits for the answer, not for the clock (a
+     * deadline left armed fires again and again: a busy loop) */
+    s_prepare_and_begin(s_msg("orders4", "mail", NULL), 200, "o-11", gid);
+    CU_ASSERT_EQUAL(dtx_tmsg_pg_commit(NULL, s_w.svc, gid), 0);
+    int64_t until = h_now_ms() + 5000;
+    while (u_deliveries(s_w.svc, gid, "query_prepared") < 1 && h_now_ms() < until)
+        h_sleep_ms(20);
+    long t0 = s_dtxd_ticks();
+    h_sleep_ms(1000);
+    long t1 = s_dtxd_ticks();
+    CU_ASSERT_TRUE(t0 >= 0 && t1 >= 0);
+    if (t1 - t0 > 25)
+        fprintf(stderr, "dtxd used %ld ticks in 1 s while waiting\n", t1 - t0);
+    CU_ASSERT_TRUE(t1 - t0 <= 25); /* a quarter of one core, at most */
+    CU_ASSERT_EQUAL(u_wait_state(s_w.log, gid, DTX_STATE_COMMITTED, 10000), 0);
+}
+
 static void test_msg_consumer_down_gets_its_delivery_when_back(void)
 {
     char gid[DTX_GID_SIZE];
@@ -412,6 +455,7 @@ INTEG_SUITE(msg)
     CU_add_test(s, "msg check-back commit delivers when the submit is lost", test_msg_checkback_commit_delivers_when_the_submit_is_lost);
     CU_add_test(s, "msg check-back rollback delivers nothing and bars a late commit", test_msg_checkback_rollback_delivers_nothing_and_bars_a_late_commit);
     CU_add_test(s, "msg check-back unknown is asked again until it knows", test_msg_checkback_unknown_is_asked_again_until_it_knows);
+    CU_add_test(s, "msg waiting for a check-back costs the coordinator no cpu", test_msg_waiting_for_a_checkback_costs_the_coordinator_no_cpu);
     CU_add_test(s, "msg consumer down gets its delivery when back", test_msg_consumer_down_gets_its_delivery_when_back);
     CU_add_test(s, "msg bad input is refused and nothing is recorded", test_msg_bad_input_is_refused_and_nothing_is_recorded);
 }

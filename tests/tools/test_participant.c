@@ -34,7 +34,8 @@
  * check-back (QUERY_PREPARED) answered by dtx_tmsg_pg_query_prepared on
  * --db (which is then the service's database, where its outbox rows are);
  * --fail-op-times query_prepared:N makes the first N check-backs answer
- * "unknown", --delay-ms-op deliver:MS slows deliveries.
+ * "unknown", --delay-ms-op deliver:MS slows deliveries (query_prepared:MS
+ * sleeps after the check-back's ledger row).
  *
  * 2PC (--mode2pc): every resource is served with 2PC handlers too, backed
  * by dtx/pgres.h on the same --db. The work of a PREPARE inserts
@@ -312,6 +313,8 @@ static int s_query_prepared(const dtx_call_t *call, void *arg)
     int rc = s_conn_ready(self);
     if (rc == 0)
         rc = s_ledger(self->conn, call);
+    if (self->delay_ms[DTX_OP_QUERY_PREPARED] > 0)
+        s_sleep_ms(self->delay_ms[DTX_OP_QUERY_PREPARED]); /* after its ledger row */
     if (rc == 0 && self->fail_left[DTX_OP_QUERY_PREPARED] > 0) {
         self->fail_left[DTX_OP_QUERY_PREPARED]--;
         rc = DTX_EIO; /* "cannot tell yet" */

@@ -42,7 +42,7 @@ int dtx_tmsg_attach(dtx_txn_t *txn, const char *resource)
 int64_t dtx_tmsg_due(const dtx_txn_t *txn, int64_t due)
 {
     const dtx_branch_t *cb = txn->checkback;
-    if (!cb || txn->state != DTX_STATE_ACTIVE || cb->due_ms <= 0)
+    if (!cb || txn->state != DTX_STATE_ACTIVE || txn->writing || txn->loading || cb->due_ms <= 0)
         return due;
     return due == 0 || cb->due_ms < due ? cb->due_ms : due;
 }

@@ -57,7 +57,8 @@ int dtx_tmsg_checkback_due(const dtx_txn_t *txn, int64_t now_ms);
 int dtx_tmsg_attach(dtx_txn_t *txn, const char *resource);
 
 /* The earlier of due (monotonic ms, 0 none) and what txn's check-back
- * waits for while ACTIVE. */
+ * waits for while ACTIVE with no write or load in flight (one that ends
+ * reschedules it). */
 int64_t dtx_tmsg_due(const dtx_txn_t *txn, int64_t due);
 
 #endif

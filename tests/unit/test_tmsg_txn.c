@@ -91,6 +91,9 @@ static void test_the_checkback_is_due_only_past_the_deadline_while_active(void)
     CU_ASSERT_EQUAL(dtx_tmsg_due(&m.txn, 0), 1500);
     CU_ASSERT_EQUAL(dtx_tmsg_due(&m.txn, 1200), 1200);
     CU_ASSERT_EQUAL(dtx_tmsg_due(&m.txn, 2000), 1500);
+    m.txn.writing = 1;
+    CU_ASSERT_EQUAL(dtx_tmsg_due(&m.txn, 0), 0);
+    m.txn.writing = 0;
     dtx_txn_enter(&m.txn, DTX_STATE_ABORTING);
     CU_ASSERT_FALSE(dtx_tmsg_checkback_due(&m.txn, 5000));
     CU_ASSERT_EQUAL(dtx_tmsg_due(&m.txn, 0), 0);

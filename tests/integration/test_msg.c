@@ -376,6 +376,20 @@ static void test_msg_bad_input_is_refused_and_nothing_is_recorded(void)
     CU_ASSERT_EQUAL_FATAL(u_recv(&p, &r, buf, sizeof buf, NULL, NULL, 5000), 0);
     CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
     u_peer_close(&p);
+    /* with CURVE: a participant's key may not prepare a message (ERROR 21) */
+    if (h_curve_on()) {
+        char pkey[1024];
+        CU_ASSERT_FATAL(h_curve_add_key("msg-part", "participant:mail", pkey, sizeof pkey) == 0);
+        CU_ASSERT_FATAL(h_dtxd_reload(&s_w.dtxd) == 0);
+        h_sleep_ms(300);
+        dtx_client_t *pc = dtx_client_new_curve(s_w.dtxd.endpoint, pkey, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(pc);
+        dtx_client_set_timeout(pc, 5000);
+        m = s_msg("orders", "mail", NULL);
+        CU_ASSERT_EQUAL(dtx_client_tmsg_prepare(pc, m, 0, gid), DTX_EACCES);
+        dtx_tmsg_destroy(&m);
+        dtx_client_destroy(&pc);
+    }
     CU_ASSERT_EQUAL(h_db_scalar(s_w.log, "SELECT count(*) FROM dtx_global"), before);
     /* a message takes no TRY */
     m = s_msg("orders", "mail", NULL);

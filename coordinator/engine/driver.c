@@ -251,6 +251,8 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
     }
     if (txn->dead || (txn->state != DTX_STATE_COMMITTING && txn->state != DTX_STATE_ABORTING))
         return;
+    if (txn->checkback && txn->checkback->inflight)
+        dtx_driver_call_done(co, txn->checkback, 0); /* decided: its answer no longer counts */
     int op = dtx_op_for_decision(txn->mode, txn->state);
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < txn->nbranches && !txn->dead; i++) {

@@ -2,14 +2,15 @@
  * initiator_msg.c — TMSG: an initiator prepares a transactional message
  * (core/tmsg.h has its life, docs/sagas.md how to use it).
  *
- *   TMSG  check limits and that every destination and the check-back
- *         resource has a live instance (a typo fails fast, nothing
- *         written) → insert the message (mode msg, ACTIVE, its destinations
- *         TRIED, its check-back resource) in one statement → BEGIN_OK.
+ *   TMSG  check limits → insert the message (mode msg, ACTIVE, its
+ *         destinations TRIED, its check-back resource) in one statement →
+ *         BEGIN_OK. A resource with no live instance now is logged, not
+ *         refused: the service must not stop because a consumer is away.
  * Then the service commits its local transaction with the outbox row and
  * sends COMMIT (the submit), or ROLLBACK; both go through initiator.c as
- * for any transaction. A destination that goes away after the prepare
- * gets its delivery when it is back.
+ * for any transaction. A destination that is away gets its delivery when
+ * it is back (or the message ends stuck, naming it, past the retry
+ * budget).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +64,7 @@ static void s_on_tmsg_begin(void *p, int rc, const PGresult *res)
     co->hooks.replay_parked(co, txn);
 }
 
-/* Limits, and a live instance of every resource named. 0, or an answer
- * was sent. */
+/* Limits. 0, or an answer was sent. */
 static int s_admit(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_tmsg_plan_t *plan,
                    int64_t timeout)
 {
@@ -102,15 +102,14 @@ static int s_admit(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_tmsg_plan_
                   (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
         return -1;
     }
+    /* No live instance is no refusal: an outbox must not stop its service
+     * because a consumer is away (its delivery waits for it, and a name
+     * no one serves shows in its branch's last error and ends stuck). */
     for (int i = -1; i < plan->ndests; i++) {
         const char *r = i < 0 ? plan->checkback : plan->dests[i].resource;
-        if (dtx_registry_count(co->registry, r) == 0) {
-            dtx_outbox_error(co, peer, DTX_ENOPARTICIPANT,
-                             "no live instance of resource %s (%s): nothing was recorded; "
-                             "check the name, or start it first", r,
-                             i < 0 ? "the check-back" : "a destination");
-            return -1;
-        }
+        if (dtx_registry_count(co->registry, r) == 0)
+            dtx_log_warn("message names a resource with no live instance now",
+                         "resource=%s role=%s", r, i < 0 ? "check-back" : "destination");
     }
     return 0;
 }

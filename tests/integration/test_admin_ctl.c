@@ -316,9 +316,9 @@ static void test_http_msg_prepare_submit_and_show(void)
                                (size_t)-1, TA_TOKEN, raw, sizeof raw), 400);
     CU_ASSERT_PTR_NOT_NULL(strstr(raw, "checkback"));
     CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", "/api/v1/msg",
-                               "{\"checkback\":\"ra\",\"destinations\":[{\"resource\":\"nosuch\","
-                               "\"action\":\"a\"}]}", (size_t)-1, TA_TOKEN, raw, sizeof raw), 503);
-    CU_ASSERT_PTR_NOT_NULL(strstr(raw, "nosuch"));
+                               "{\"checkback\":\"ra\",\"destinations\":[{\"resource\":\"no such\","
+                               "\"action\":\"a\"}]}", (size_t)-1, TA_TOKEN, raw, sizeof raw), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(raw, "destinations[0]"));
     CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/msg",
                            "{\"checkback\":\"ra\",\"destinations\":[{\"resource\":\"ra\"}]}",
                            NULL, NULL), 401);

@@ -330,21 +330,39 @@ static void test_msg_consumer_down_gets_its_delivery_when_back(void)
     CU_ASSERT_EQUAL(h_stop(late, SIGTERM, 5000), 0);
 }
 
+static void test_msg_to_a_resource_nobody_serves_waits_for_it(void)
+{
+    /* "nosuch" has no instance: the message is taken all the same (an
+     * outbox must not stop its service), mail gets it at once, and the
+     * delivery to nosuch names why it waits until someone serves it */
+    char gid[DTX_GID_SIZE];
+    dtx_tmsg_t *m = s_msg("orders", "mail", "nosuch");
+    CU_ASSERT_EQUAL_FATAL(dtx_tmsg_pg_run(s_w.c, m, 30000, s_w.svc, s_insert_order, "o-7", gid), 0);
+    dtx_tmsg_destroy(&m);
+    int64_t until = h_now_ms() + 5000;
+    char err[256] = "";
+    while (!strstr(err, "nosuch") && h_now_ms() < until) {
+        h_sleep_ms(50);
+        h_db_scalar_text(s_w.log, err, sizeof err, "SELECT coalesce(last_error, '') FROM dtx_branch"
+                                                   " WHERE gid = '%s' AND branch_no = 2", gid);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no live instance of resource nosuch"));
+    CU_ASSERT_EQUAL(u_branch_state(s_w.log, gid, 1), DTX_BRANCH_CONFIRMED);
+    CU_ASSERT_EQUAL(u_log_state(s_w.log, gid), DTX_STATE_COMMITTING);
+    const char *a[] = { "--resource", "nosuch", NULL };
+    pid_t p = h_participant_start("msg-nosuch", s_w.dc2, s_w.dtxd.endpoint, a);
+    CU_ASSERT_FATAL(p > 0);
+    CU_ASSERT_EQUAL(u_wait_state(s_w.log, gid, DTX_STATE_COMMITTED, 10000), 0);
+    CU_ASSERT_EQUAL(u_effects(s_w.c2, gid, "deliver"), 1);
+    CU_ASSERT_EQUAL(h_stop(p, SIGTERM, 5000), 0);
+}
+
 static void test_msg_bad_input_is_refused_and_nothing_is_recorded(void)
 {
     int64_t before = h_db_scalar(s_w.log, "SELECT count(*) FROM dtx_global");
     char gid[DTX_GID_SIZE];
     int err = 0;
-    /* an unknown destination, an unknown check-back: refused by name */
-    dtx_tmsg_t *m = s_msg("orders", "mail", "nosuch");
-    CU_ASSERT_EQUAL(dtx_client_tmsg_prepare(s_w.c, m, 0, gid), DTX_ENOPARTICIPANT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(dtx_client_last_error(s_w.c), "nosuch"));
-    CU_ASSERT_STRING_EQUAL(gid, "");
-    dtx_tmsg_destroy(&m);
-    m = s_msg("nochecker", "mail", NULL);
-    CU_ASSERT_EQUAL(dtx_client_tmsg_prepare(s_w.c, m, 0, gid), DTX_ENOPARTICIPANT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(dtx_client_last_error(s_w.c), "check-back"));
-    dtx_tmsg_destroy(&m);
+    dtx_tmsg_t *m;
     /* no destination; bad names; over the payload limit in all */
     m = dtx_tmsg_new("orders", &err);
     CU_ASSERT_EQUAL(dtx_client_tmsg_prepare(s_w.c, m, 0, gid), DTX_EINVAL);
@@ -461,6 +479,94 @@ static void test_msg_checkback_that_never_knows_goes_stuck_and_resume_asks_again
     CU_ASSERT_EQUAL(s_down(), 0);
 }
 
+/* One message's fate in the workload below. */
+static void s_load_one(int i)
+{
+    char id[32], gid[DTX_GID_SIZE] = "";
+    snprintf(id, sizeof id, "w-%d", i);
+    dtx_tmsg_t *m = s_msg("orders", "mail", "stock");
+    switch (i % 4) {
+    case 0: /* created and submitted */
+        dtx_tmsg_pg_run(s_w.c, m, 1000, s_w.svc, s_insert_order, id, gid);
+        break;
+    case 1: /* refused by the business: rolled back, dropped */
+        dtx_tmsg_pg_run(s_w.c, m, 1000, s_w.svc, s_refuse_order, id, gid);
+        break;
+    case 2: /* committed locally, the submit lost */
+    case 3: /* the service dies before its local commit */
+        if (dtx_client_tmsg_prepare(s_w.c, m, 1000, gid) != 0)
+            break;
+        h_db_exec(s_w.svc, "BEGIN");
+        s_insert_order(s_w.svc, id);
+        if (i % 4 == 2)
+            dtx_tmsg_pg_commit(NULL, s_w.svc, gid);
+        else
+            h_db_exec(s_w.svc, "ROLLBACK");
+        break;
+    }
+    if (PQtransactionStatus(s_w.svc) != PQTRANS_IDLE)
+        h_db_exec(s_w.svc, "ROLLBACK");
+    dtx_tmsg_destroy(&m);
+}
+
+static void test_msg_workload_under_crashes_keeps_the_outbox_invariant(void)
+{
+    CU_ASSERT_FATAL(s_world_up("msg_load") == 0);
+    dtx_client_set_timeout(s_w.c, 2000);
+    const char *a_c2[] = { "--resource", "stock", NULL };
+    pid_t stock = 0;
+    for (int i = 0; i < 80; i++) {
+        if (i == 20 || i == 60) { /* dtxd killed -9 and restarted */
+            h_dtxd_kill(&s_w.dtxd);
+            CU_ASSERT_FATAL(h_dtxd_restart(&s_w.dtxd) == 0);
+        }
+        if (i == 35) /* a consumer away for a while */
+            CU_ASSERT_EQUAL(h_stop(s_w.pc2, SIGTERM, 5000), 0);
+        if (i == 50) {
+            stock = h_participant_start("msg-load-stock2", s_w.dc2, s_w.dtxd.endpoint, a_c2);
+            CU_ASSERT_FATAL(stock > 0);
+        }
+        s_load_one(i);
+    }
+    /* every message ends: committed or aborted */
+    int64_t until = h_now_ms() + 30000, open = -1;
+    while ((open = h_db_scalar(s_w.log, "SELECT count(*) FROM dtx_global WHERE state NOT IN (3, 5)"))
+               != 0 && h_now_ms() < until)
+        h_sleep_ms(100);
+    CU_ASSERT_EQUAL(open, 0);
+    /* the invariant, message by message: committed iff its outbox row is
+     * there; a committed one applied once at each destination, an aborted
+     * one never delivered anywhere */
+    PGresult *r = PQexec(s_w.log, "SELECT gid, state FROM dtx_global WHERE mode = 4 ORDER BY gid");
+    CU_ASSERT_FATAL(PQresultStatus(r) == PGRES_TUPLES_OK);
+    int committed = 0, aborted = 0, bad = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *gid = PQgetvalue(r, i, 0);
+        int st = atoi(PQgetvalue(r, i, 1));
+        int64_t row = s_outbox(gid, "try");
+        int64_t e1 = u_effects(s_w.c1, gid, "deliver"), e2 = u_effects(s_w.c2, gid, "deliver");
+        int64_t d = u_deliveries(s_w.c1, gid, "deliver") + u_deliveries(s_w.c2, gid, "deliver");
+        int ok = st == DTX_STATE_COMMITTED ? row == 1 && e1 == 1 && e2 == 1
+                                           : st == DTX_STATE_ABORTED && row == 0 && d == 0;
+        committed += st == DTX_STATE_COMMITTED;
+        aborted += st == DTX_STATE_ABORTED;
+        if (!ok && bad++ < 5)
+            fprintf(stderr, "message %s: state %d outbox %lld mail %lld stock %lld deliveries %lld\n",
+                    gid, st, (long long)row, (long long)e1, (long long)e2, (long long)d);
+    }
+    PQclear(r);
+    CU_ASSERT_EQUAL(bad, 0);
+    /* every outbox row has its message, committed */
+    CU_ASSERT_EQUAL(h_db_scalar(s_w.svc, "SELECT count(*) FROM dtx_barrier WHERE branch = 0"
+                                         " AND origin = 'try'"), committed);
+    CU_ASSERT_TRUE(committed >= 30 && aborted >= 30);
+    fprintf(stderr, "msg workload: %d committed, %d aborted\n", committed, aborted);
+    if (stock > 0)
+        CU_ASSERT_EQUAL(h_stop(stock, SIGTERM, 5000), 0);
+    s_w.pc2 = 0;
+    CU_ASSERT_EQUAL(s_down(), 0);
+}
+
 INTEG_SUITE(msg)
 {
     CU_pSuite s = CU_add_suite("msg", s_up, s_down);
@@ -471,6 +577,7 @@ INTEG_SUITE(msg)
     CU_add_test(s, "msg check-back unknown is asked again until it knows", test_msg_checkback_unknown_is_asked_again_until_it_knows);
     CU_add_test(s, "msg waiting for a check-back costs the coordinator no cpu", test_msg_waiting_for_a_checkback_costs_the_coordinator_no_cpu);
     CU_add_test(s, "msg consumer down gets its delivery when back", test_msg_consumer_down_gets_its_delivery_when_back);
+    CU_add_test(s, "msg to a resource nobody serves waits for it", test_msg_to_a_resource_nobody_serves_waits_for_it);
     CU_add_test(s, "msg bad input is refused and nothing is recorded", test_msg_bad_input_is_refused_and_nothing_is_recorded);
 }
 
@@ -479,4 +586,5 @@ INTEG_SUITE(msg_crash)
     CU_pSuite s = CU_add_suite("msg_crash", NULL, NULL);
     CU_add_test(s, "msg survives a coordinator killed mid-delivery", test_msg_survives_a_coordinator_killed_mid_delivery);
     CU_add_test(s, "msg check-back that never knows goes stuck and resume asks again", test_msg_checkback_that_never_knows_goes_stuck_and_resume_asks_again);
+    CU_add_test(s, "msg workload under crashes keeps the outbox invariant", test_msg_workload_under_crashes_keeps_the_outbox_invariant);
 }

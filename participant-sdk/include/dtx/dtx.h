@@ -357,8 +357,6 @@ DTX_EXPORT int dtx_tmsg_add(dtx_tmsg_t *self, const char *resource, const char *
  * how long it waits for the submit before it asks the check-back. Returns
  * 0; DTX_EINVAL (nothing sent) for a message without destinations or over
  * DTX_PAYLOAD_MAX in all (dtx_client_last_error says which);
- * DTX_ENOPARTICIPANT when a destination or the check-back resource has no
- * live instance at the coordinator (nothing recorded: a typo fails fast);
  * DTX_EUNSUPPORTED when the coordinator has no transactional messages;
  * DTX_ELIMIT, DTX_EACCES, DTX_EDB, DTX_ETIMEOUT, DTX_EIO; DTX_EUNKNOWN when
  * the coordinator lost the write (if recorded, the check-back decides). */

@@ -23,8 +23,13 @@ void dtx_txn_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
             v->trying++;
         else if (br->state == DTX_BRANCH_REFUSED)
             v->refused++;
+        /* The pivot may be running, or is done while the Saga is still
+         * active (FORWARD not yet recorded: a crash between the step's
+         * write and the decision's, then a deadline at recovery): either
+         * way nothing may abort it. */
         if (br->step && (br->step->flags & DTX_SAGA_STEP_PIVOT) &&
-            br->state == DTX_BRANCH_TRYING && !br->never_sent)
+            ((br->state == DTX_BRANCH_TRYING && !br->never_sent) ||
+             br->state == DTX_BRANCH_CONFIRMED))
             v->pivot_open++;
     }
 }

@@ -226,7 +226,7 @@ typedef struct dtx_txn_votes {
     int trying;   /* branches whose vote has not arrived */
     int refused;  /* branches that voted no */
     int unknown;  /* branches whose vote was lost (reloaded while trying) */
-    int pivot_open; /* Saga: the pivot's action may be running (no abort then) */
+    int pivot_open; /* Saga: the pivot's action may be running, or is done (no abort then) */
 } dtx_txn_votes_t;
 
 /* Counts the votes of txn's branches. In 2PC a TRYING branch is enlisted

@@ -36,10 +36,19 @@
 #                (pg_prepared_xacts): their number is printed (and written
 #                to SCRATCH/check.txt as leftover_prepared=N), and each one
 #                is listed with what the log says of its transaction
+#   sagas        (mode 3) a committed Saga kept every step (each action
+#                applied once at its bank, no compensation) and credited
+#                what it debited, its pivot a credit; a compensated one kept
+#                nothing (every compensable step whose action ran was
+#                compensated); no compensation for a step whose dependencies'
+#                actions had not all run (its action was never possible),
+#                and no action before its dependencies'; the pivot never
+#                compensated, and a Saga whose pivot ran committed
 #   initiators   what the load was told holds: committed → committed,
 #                aborted (refused, rolled back, abandoned) → aborted; a
 #                transaction nobody sent COMMIT for (abandoned, failed, or
-#                whose BEGIN reply was lost) ended aborted; every
+#                whose BEGIN reply was lost; a Saga's lost submit reply
+#                is its initiator's commit) ended aborted; every
 #                transaction runs in the mode its BEGIN asked for
 #
 # Prints the figures (transactions, branches, money) and exits 1 when any
@@ -112,7 +121,8 @@ psql_on drill_check <<'EOF'
 CREATE TABLE g (gid text PRIMARY KEY, state int, deadline_ms bigint, decision int, owner text,
                 epoch bigint, mode int, preparing bool);
 CREATE TABLE b (gid text, branch_no int, resource text, action text, state int, attempts int,
-                account text, amount bigint, last_error text, PRIMARY KEY (gid, branch_no));
+                account text, amount bigint, last_error text, undo text, flags int, after int[],
+                PRIMARY KEY (gid, branch_no));
 CREATE TABLE bar (bank text, gid text, branch int, op text, origin text);
 CREATE INDEX ON bar (gid, branch);
 CREATE TABLE acct (bank text, id text, balance bigint, frozen bigint, incoming bigint);
@@ -132,7 +142,8 @@ copy "$log_db" "SELECT gid, state, (extract(epoch FROM deadline) * 1000)::bigint
                 owner_epoch, mode, preparing FROM dtx_global" g
 copy "$log_db" "SELECT gid, branch_no, resource, action, state, attempts,
                 convert_from(payload, 'UTF8')::json->>'account',
-                (convert_from(payload, 'UTF8')::json->>'amount')::bigint, last_error
+                (convert_from(payload, 'UTF8')::json->>'amount')::bigint, last_error,
+                undo_action, step_flags, after_steps::int[]
                 FROM dtx_branch" b
 copy "$log_db" "SELECT (extract(epoch FROM now()) * 1000)::bigint" meta
 for spec in "${banks[@]}"; do
@@ -197,11 +208,24 @@ read -r nbar nnull <<<"$(cq "
     SELECT count(*), count(*) FILTER (WHERE op = 'try' AND origin = 'cancel') FROM bar")"
 moved=$(cq "SELECT coalesce(sum(amount), 0) FROM b JOIN g USING (gid)
              WHERE g.state = 3 AND b.action = 'debit'")
-read -r ntcc ntcc_c ntcc_a n2pc n2pc_c n2pc_a <<<"$(cq "
+read -r ntcc ntcc_c ntcc_a n2pc n2pc_c n2pc_a nsaga nsaga_c nsaga_a <<<"$(cq "
     SELECT count(*) FILTER (WHERE mode = 1), count(*) FILTER (WHERE mode = 1 AND state = 3),
            count(*) FILTER (WHERE mode = 1 AND state = 5), count(*) FILTER (WHERE mode = 2),
-           count(*) FILTER (WHERE mode = 2 AND state = 3), count(*) FILTER (WHERE mode = 2 AND state = 5)
+           count(*) FILTER (WHERE mode = 2 AND state = 3), count(*) FILTER (WHERE mode = 2 AND state = 5),
+           count(*) FILTER (WHERE mode = 3), count(*) FILTER (WHERE mode = 3 AND state = 3),
+           count(*) FILTER (WHERE mode = 3 AND state = 5)
       FROM g")"
+read -r nsteps nstep_done nstep_undone nstep_null <<<"$(cq "
+    SELECT count(*),
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource
+                            AND bar.gid = b.gid AND bar.branch = b.branch_no AND op = 'try' AND origin = 'try')),
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource
+                            AND bar.gid = b.gid AND bar.branch = b.branch_no AND op = 'try' AND origin = 'try')
+                        AND EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource
+                            AND bar.gid = b.gid AND bar.branch = b.branch_no AND op = 'cancel')),
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource
+                            AND bar.gid = b.gid AND bar.branch = b.branch_no AND op = 'try' AND origin = 'cancel'))
+      FROM b JOIN g USING (gid) WHERE g.mode = 3")"
 leftover=$(cq "SELECT count(*) FROM prep")
 leftover_by_bank=$(cq "SELECT string_agg(s.bank || ' ' || (SELECT count(*) FROM prep p WHERE p.bank = s.bank),
                                          ', ' ORDER BY s.bank)
@@ -214,6 +238,8 @@ printf '  in the log             %d  (committed %d, aborted %d, unfinished %d, s
     "$ntx" "$ncommitted" "$naborted" "$nunfinished" "$nstuck"
 printf '    by mode              TCC %d (committed %d, aborted %d); 2PC %d (committed %d, aborted %d)\n' \
     "$ntcc" "$ntcc_c" "$ntcc_a" "$n2pc" "$n2pc_c" "$n2pc_a"
+printf '                         Saga %d (committed %d, compensated %d): %d steps, %d actions applied, %d of them compensated, %d null compensations\n' \
+    "$nsaga" "$nsaga_c" "$nsaga_a" "$nsteps" "$nstep_done" "$nstep_undone" "$nstep_null"
 printf '  begun by the load      %d  (BEGINs whose reply was lost: %d)\n' "$nbegun" "$nlost"
 printf '  the load was told      committed %d, aborted %d; it abandoned %d, lost track of %d\n' \
     "$told_c" "$told_a" "$told_ab" "$told_u"
@@ -263,9 +289,16 @@ check "committed: every branch confirmed; aborted: every branch cancelled" "
 check "a committed transfer has exactly one debit and one credit of the same amount" "
     SELECT g.gid || ' committed with ' || count(b.gid) || ' branch(es): ' ||
            coalesce(string_agg(b.action || ' ' || b.amount, ', ' ORDER BY b.branch_no), 'none')
-      FROM g LEFT JOIN b USING (gid) WHERE g.state = 3 GROUP BY g.gid
+      FROM g LEFT JOIN b USING (gid) WHERE g.state = 3 AND g.mode <> 3 GROUP BY g.gid
     HAVING count(b.gid) <> 2 OR count(*) FILTER (WHERE b.action = 'debit') <> 1
         OR min(b.amount) <> max(b.amount) ORDER BY 1"
+check "a committed Saga credited what it debited, its one pivot a credit" "
+    SELECT g.gid || ' committed (saga): ' ||
+           string_agg(b.action || ' ' || b.amount || CASE WHEN b.flags & 1 = 1 THEN ' (pivot)' ELSE '' END,
+                      ', ' ORDER BY b.branch_no)
+      FROM g JOIN b USING (gid) WHERE g.state = 3 AND g.mode = 3 GROUP BY g.gid
+    HAVING sum(CASE WHEN b.action = 'debit' THEN b.amount ELSE -b.amount END) <> 0
+        OR count(*) FILTER (WHERE b.flags & 1 = 1 AND b.action = 'credit') <> 1 ORDER BY 1"
 
 echo "== barriers (what the participants did)"
 check "no branch both confirmed and cancelled at a participant" "
@@ -324,6 +357,48 @@ check "2PC aborted: no branch's prepare committed, every abort marker whole" "
             <> EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
                         AND bar.branch = b.branch_no AND op = 'cancel')))
      ORDER BY 1"
+# Sagas (dtx/barrier.h: an applied action writes (try, try); its
+# compensation (cancel, cancel); a compensation before (or instead of) its
+# action writes (try, cancel) and (cancel, cancel), and nothing is undone).
+bar_has() { # bar_has OP ORIGIN: SQL true when step b has that barrier row (any origin: '')
+    # shellcheck disable=SC2016 # SQL text, not shell
+    echo "EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                  AND bar.branch = b.branch_no AND bar.op = '$1'${2:+ AND bar.origin = '$2'})"
+}
+applied=$(bar_has try try)
+undone=$(bar_has cancel)
+check "Saga committed: every step's action applied once at its bank, none compensated (kept)" "
+    SELECT g.gid || ' committed (saga); step ' || b.branch_no || ' ' || b.resource || ' ' ||
+           b.action || ': ' || CASE WHEN NOT $applied THEN 'action never applied' ELSE 'compensated' END
+      FROM g JOIN b USING (gid)
+     WHERE g.state = 3 AND g.mode = 3 AND (NOT $applied OR $undone) ORDER BY 1"
+check "Saga compensated: every compensable step that ran was compensated (nothing kept)" "
+    SELECT g.gid || ' compensated (saga); step ' || b.branch_no || ' ' || b.resource || ' ' ||
+           b.action || ' applied, never compensated'
+      FROM g JOIN b USING (gid)
+     WHERE g.state = 5 AND g.mode = 3 AND b.flags & 1 = 0 AND $applied AND NOT $undone ORDER BY 1"
+check "no compensation without its action having been possible (every step it waits for applied)" "
+    SELECT g.gid || ' (saga) step ' || b.branch_no || ' ' || b.resource || ' ' || b.action ||
+           ' got a compensation, but step ' || d.branch_no || ' (' || d.action ||
+           '), which it waits for, never applied its action'
+      FROM g JOIN b USING (gid) JOIN b d ON d.gid = b.gid AND d.branch_no = ANY (b.after)
+     WHERE g.mode = 3 AND $undone
+       AND NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = d.resource AND bar.gid = d.gid
+                        AND bar.branch = d.branch_no AND bar.op = 'try' AND bar.origin = 'try')
+     ORDER BY 1"
+check "no action before the actions it waits for" "
+    SELECT g.gid || ' (saga) step ' || b.branch_no || ' ' || b.action || ' applied, but step ' ||
+           d.branch_no || ' (' || d.action || '), which it waits for, never was'
+      FROM g JOIN b USING (gid) JOIN b d ON d.gid = b.gid AND d.branch_no = ANY (b.after)
+     WHERE g.mode = 3 AND $applied
+       AND NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = d.resource AND bar.gid = d.gid
+                        AND bar.branch = d.branch_no AND bar.op = 'try' AND bar.origin = 'try')
+     ORDER BY 1"
+check "pivot respected: never compensated; once applied, the Saga committed" "
+    SELECT g.gid || ' ' || sname(g.state) || ' (saga): pivot step ' || b.branch_no || ' ' ||
+           CASE WHEN $undone THEN 'has a compensation row' ELSE 'applied, yet the Saga did not commit' END
+      FROM g JOIN b USING (gid)
+     WHERE g.mode = 3 AND b.flags & 1 = 1 AND ($undone OR ($applied AND g.state <> 3)) ORDER BY 1"
 check "every barrier row belongs to a logged branch of that resource" "
     SELECT bar.gid || ' branch ' || bar.branch || ' at ' || bar.bank || ': ' || bar.op || '/' ||
            bar.origin || ' row without a logged branch'
@@ -360,12 +435,14 @@ check "committed only when its initiator sent COMMIT (never for a lost BEGIN rep
     SELECT g.gid || ' committed, but ' ||
            CASE WHEN g.gid IN (SELECT gid FROM jb) THEN 'no COMMIT was sent'
                 ELSE 'its BEGIN never reached the load' END
-      FROM g WHERE g.state = 3 AND g.gid NOT IN (SELECT gid FROM jc) ORDER BY 1"
+      FROM g WHERE g.state = 3 AND g.gid NOT IN (SELECT gid FROM jc)
+       AND NOT (g.mode = 3 AND g.gid NOT IN (SELECT gid FROM jb)) ORDER BY 1"
 check "every transaction runs in the mode its BEGIN asked for" "
     SELECT jb.gid || ' begun as ' || jb.mode || ', logged as ' ||
-           CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' ELSE 'mode ' || g.mode END
+           CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' WHEN 3 THEN 'saga' ELSE 'mode ' || g.mode END
       FROM jb JOIN g USING (gid)
-     WHERE jb.mode <> CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' ELSE '?' END ORDER BY 1"
+     WHERE jb.mode <> CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' WHEN 3 THEN 'saga' ELSE '?' END
+     ORDER BY 1"
 if [ -n "$load_log" ] && [ -f "$load_log" ]; then
     contradictions=$(sed -n 's/.*contradictions \([0-9]*\).*/\1/p' "$load_log" | tail -n 1)
     if [ "${contradictions:-0}" != 0 ]; then

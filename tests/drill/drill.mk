@@ -8,6 +8,6 @@ DRILL_LOAD := $(BUILD)/bin/drill-load
 
 all-parts: $(DRILL_LOAD)
 
-$(DRILL_LOAD): $(call obj,tests/drill/drill_load.c) $(LIBDTX_A)
+$(DRILL_LOAD): $(call obj,tests/drill/drill_load.c tests/drill/drill_saga.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -26,9 +26,13 @@
  *   race      COMMIT to one coordinator and, at the same moment from
  *             another thread, ROLLBACK to another: at most one may succeed
  *
- * --mode says which protocol the transfers use: tcc (the default), 2pc, or
- * mixed (each transfer picks one at random, so that TCC reservations and
- * 2PC prepared transactions meet on the same accounts). In 2PC the plans
+ * --mode says which protocol the transfers use: tcc (the default), 2pc,
+ * saga, or mixed (each transfer picks one of the three at random, so that
+ * TCC reservations, 2PC prepared transactions and Saga steps meet on the
+ * same accounts). A Saga transfer (drill_saga.h: pair, fanout or tail, a
+ * credit as pivot) is submitted whole and waited for; overdraw and hurry
+ * keep their meaning (a first debit that cannot pass, a deadline of
+ * 1..300 ms), the other plans are a plain submit. In 2PC the plans
  * are the same but their outcomes show up elsewhere (docs/twophase.md):
  * a TRY only enlists the branch and always answers yes, COMMIT prepares
  * both banks, and a no vote (overdraw, a lock wait past the participant's
@@ -44,7 +48,8 @@
  *
  * The journal is the drill checker's input, one line per event:
  *
- *   B gid worker coord ms mode   BEGIN (tcc or 2pc) returned gid
+ *   B gid worker coord ms mode   BEGIN (tcc or 2pc) returned gid, or a Saga
+ *                                (saga) was submitted: then C follows at once
  *   C gid worker coord ms        COMMIT is about to be sent for gid
  *   E gid outcome worker ms why  what the initiator learned for sure:
  *                                committed | aborted | unknown | abandoned
@@ -74,6 +79,7 @@
 #include "dtx/clock.h"
 #include "dtx/dtx.h"
 #include "dtx/log.h"
+#include "drill_saga.h"
 
 #define S_MAX_COORDINATORS 8
 #define S_MAX_BANKS        4
@@ -116,6 +122,9 @@ typedef struct s_stats {
     long begun_2pc;          /* of the BEGINs, in 2PC mode */
     long committed_2pc;      /* of the commits, 2PC ones */
     long aborted_commit_2pc; /* COMMIT answered aborted in 2PC (a no vote, the deadline...) */
+    long begun_saga;         /* Sagas submitted (the plan is in the log) */
+    long committed_saga;     /* of those, seen committed */
+    long compensated_saga;   /* seen compensated */
     long errors[S_ERR_SLOTS];/* failed calls by DTX_E* code */
 } s_stats_t;
 
@@ -123,7 +132,8 @@ typedef struct s_stats {
 typedef enum s_mode_choice {
     S_MODES_TCC,   /* every transfer TCC */
     S_MODES_2PC,   /* every transfer 2PC */
-    S_MODES_MIXED, /* each transfer picks one */
+    S_MODES_SAGA,  /* every transfer a Saga */
+    S_MODES_MIXED, /* each transfer picks one of the three */
 } s_mode_choice_t;
 
 /* Options. */
@@ -133,7 +143,7 @@ typedef struct s_config {
     s_bank_t    banks[S_MAX_BANKS];
     int         nbanks;
     const char *journal;         /* where gids and outcomes go */
-    s_mode_choice_t modes;       /* tcc, 2pc or mixed */
+    s_mode_choice_t modes;       /* tcc, 2pc, saga or mixed */
     int         split_accounts;  /* mixed: TCC on the first half of each bank, 2PC the rest */
     int         workers;         /* threads */
     long        transfers;       /* BEGINs to do; 0 = until SIGTERM */
@@ -426,7 +436,78 @@ static int s_account(s_worker_t *self, const s_bank_t *bank, int mode)
     if (!s_cfg.split_accounts || n < 2)
         return (int)s_below(self, n);
     int half = n / 2;
-    return mode == DTX_MODE_TCC ? (int)s_below(self, half) : half + (int)s_below(self, n - half);
+    return mode != DTX_MODE_2PC ? (int)s_below(self, half) : half + (int)s_below(self, n - half);
+}
+
+/* A random account of a random bank, for a transfer in mode. */
+static drill_saga_side_t s_side(s_worker_t *self, int mode)
+{
+    const s_bank_t *bank = &s_cfg.banks[s_below(self, s_cfg.nbanks)];
+    drill_saga_side_t side = { bank->resource, bank->accounts[s_account(self, bank, mode)] };
+    return side;
+}
+
+/* A Saga transfer (drill_saga.h): submitted whole, then followed until it
+ * ends or the wait gives up. The plan is the initiator's COMMIT: the
+ * journal gets B and C at once. overdraw: its first debit cannot pass;
+ * hurry: a deadline of 1..300 ms races the actions (a Saga not yet at its
+ * pivot is then compensated). */
+static void s_saga_transfer(s_worker_t *self, int overdraw, int timeout_ms)
+{
+    drill_saga_transfer_t t = { .shape = (int)s_below(self, DRILL_SAGA_SHAPES),
+                                .from = s_side(self, DTX_MODE_SAGA),
+                                .from2 = s_side(self, DTX_MODE_SAGA),
+                                .to = s_side(self, DTX_MODE_SAGA),
+                                .to2 = s_side(self, DTX_MODE_SAGA),
+                                .a1 = 1 + s_below(self, s_cfg.max_amount),
+                                .a2 = 1 + s_below(self, s_cfg.max_amount),
+                                .overdraw = overdraw ? S_OVERDRAW_CENTS : 0 };
+    if (self->away > 0)
+        self->away--;
+    else
+        self->coord = self->home;
+    dtx_client_t *c = s_client(self, self->coord);
+    dtx_saga_t *saga = drill_saga_plan(&t);
+    char gid[DTX_GID_SIZE] = "";
+    int rc = c && saga ? dtx_client_saga_submit(c, saga, (uint32_t)timeout_ms, gid) : DTX_ENOMEM;
+    dtx_saga_destroy(&saga);
+    if (rc != 0) {
+        /* DTX_EUNKNOWN: the plan may be in the log and run (the check
+         * counts it as a lost reply). */
+        s_count(&s_stats.begin_failures);
+        s_count_error(rc);
+        s_fail_over(self);
+        s_sleep_ms(20 + (int)s_below(self, 80));
+        return;
+    }
+    s_count(&s_stats.begun);
+    s_count(&s_stats.begun_saga);
+    long at = s_elapsed_ms();
+    s_journal_line("B %s %d %d %ld saga", gid, self->id, self->coord, at);
+    s_journal_line("C %s %d %d %ld", gid, self->id, self->coord, at);
+    int state = 0;
+    rc = dtx_client_saga_wait(c, gid, 3 * s_cfg.timeout_ms, &state);
+    if (rc == 0 && overdraw) {
+        s_count(&s_stats.contradictions);
+        fprintf(stderr, "drill-load: %s: a Saga (%s) whose first debit is %lld cents committed\n",
+                gid, drill_saga_shape_name(t.shape), (long long)S_OVERDRAW_CENTS);
+        s_end(self, gid, "committed", "saga-overdraw-committed");
+    } else if (rc == 0) {
+        s_count(&s_stats.committed);
+        s_count(&s_stats.committed_saga);
+        s_end(self, gid, "committed", "saga-committed");
+    } else if (rc == DTX_EABORTED) {
+        s_count(&s_stats.compensated_saga);
+        s_count(&s_stats.aborted_commit);
+        s_end(self, gid, "aborted", overdraw ? "saga-overdraw-compensated" : "saga-compensated");
+    } else {
+        /* Still running, stuck, or the coordinator went away: the log
+         * decides (no ROLLBACK: a Saga is never rolled back by the load). */
+        s_note(self, gid, self->coord, "saga-wait", rc, c);
+        s_fail_over(self);
+        s_count(&s_stats.unknown);
+        s_end(self, gid, "unknown", "saga-unsettled");
+    }
 }
 
 static void s_transfer(s_worker_t *self)
@@ -443,9 +524,18 @@ static void s_transfer(s_worker_t *self)
     if (s_cfg.ncoordinators < 2 && (plan == S_PLAN_SWITCH || plan == S_PLAN_RACE))
         plan = S_PLAN_COMMIT;
     int timeout_ms = plan == S_PLAN_HURRY ? 1 + (int)s_below(self, 300) : s_cfg.timeout_ms;
-    int mode = s_cfg.modes == S_MODES_2PC     ? DTX_MODE_2PC
-               : s_cfg.modes == S_MODES_MIXED ? (s_below(self, 2) ? DTX_MODE_2PC : DTX_MODE_TCC)
-                                              : DTX_MODE_TCC;
+    int pick = (int)s_below(self, 3);
+    int mode = s_cfg.modes == S_MODES_2PC    ? DTX_MODE_2PC
+               : s_cfg.modes == S_MODES_SAGA ? DTX_MODE_SAGA
+               : s_cfg.modes == S_MODES_MIXED
+                   ? (pick == 0 ? DTX_MODE_TCC : pick == 1 ? DTX_MODE_2PC : DTX_MODE_SAGA)
+                   : DTX_MODE_TCC;
+    if (mode == DTX_MODE_SAGA) {
+        /* A Saga's initiator submits and waits: overdraw and hurry have
+         * their Saga meaning, the other plans are one submit. */
+        s_saga_transfer(self, plan == S_PLAN_OVERDRAW, timeout_ms);
+        return;
+    }
     const s_bank_t *from = &s_cfg.banks[s_below(self, s_cfg.nbanks)];
     const s_bank_t *to = &s_cfg.banks[s_below(self, s_cfg.nbanks)];
     const char *from_acc = from->accounts[s_account(self, from, mode)];
@@ -580,7 +670,7 @@ static void s_usage(void)
     fprintf(stderr,
             "usage: drill-load --coordinator EP [--coordinator EP ...] --journal FILE\n"
             "                  --accounts BANK:ACC,ACC,... [--accounts ...]\n"
-            "                  [--mode tcc|2pc|mixed [--split-accounts]] [--workers N]\n"
+            "                  [--mode tcc|2pc|saga|mixed [--split-accounts]] [--workers N]\n"
             "                  [--transfers N] [--timeout-ms N]\n"
             "                  [--call-timeout-ms N] [--max-amount CENTS] [--think-ms N]\n"
             "                  [--seed N]\n"
@@ -698,6 +788,8 @@ static int s_parse_args(int argc, char **argv)
                 s_cfg.modes = S_MODES_TCC;
             else if (strcmp(optarg, "2pc") == 0)
                 s_cfg.modes = S_MODES_2PC;
+            else if (strcmp(optarg, "saga") == 0)
+                s_cfg.modes = S_MODES_SAGA;
             else if (strcmp(optarg, "mixed") == 0)
                 s_cfg.modes = S_MODES_MIXED;
             else
@@ -733,6 +825,8 @@ static void s_print_counts(void)
            st.races, st.begin_failures, st.contradictions);
     printf("drill-load: of which 2PC: begun %ld, committed %ld, commit answered aborted %ld\n",
            st.begun_2pc, st.committed_2pc, st.aborted_commit_2pc);
+    printf("drill-load: of which Sagas: submitted %ld, seen committed %ld, seen compensated %ld\n",
+           st.begun_saga, st.committed_saga, st.compensated_saga);
     printf("drill-load: failed calls:");
     int any = 0;
     for (int i = 1; i < S_ERR_SLOTS; i++)
@@ -784,7 +878,10 @@ int main(int argc, char **argv)
     }
     printf("drill-load: %d workers on %d coordinator(s), mode %s%s, seed %llu\n", started,
            s_cfg.ncoordinators,
-           s_cfg.modes == S_MODES_2PC ? "2pc" : s_cfg.modes == S_MODES_MIXED ? "mixed" : "tcc",
+           s_cfg.modes == S_MODES_2PC     ? "2pc"
+           : s_cfg.modes == S_MODES_SAGA  ? "saga"
+           : s_cfg.modes == S_MODES_MIXED ? "mixed"
+                                          : "tcc",
            s_cfg.split_accounts && s_cfg.modes == S_MODES_MIXED ? " (accounts split by protocol)"
                                                                 : "",
            (unsigned long long)s_cfg.seed);

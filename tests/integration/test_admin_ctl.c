@@ -46,8 +46,14 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     snprintf(cmd, sizeof cmd, "try %s ra reserve payload", gid);
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 1: ok"));
+    snprintf(cmd, sizeof cmd, "status %s --wait 0.3", gid);   /* active: still moving */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, " active"));
     snprintf(cmd, sizeof cmd, "end %s commit", gid);
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    snprintf(cmd, sizeof cmd, "status --wait 10 %s", gid);   /* stuck rests: exit 0 */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, " stuck"));
     CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "stuck", 10000), 0);
     /* list: a table with a header, the stuck one in it */
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "list --state stuck"), 0);
@@ -83,10 +89,15 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "resume"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, ": ok"));
-    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    snprintf(cmd, sizeof cmd, "status %s --wait 10", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "committed"));
     snprintf(cmd, sizeof cmd, "status %s", gid);
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "committed"));
+    snprintf(cmd, sizeof cmd, "status %s --wait soon", gid);   /* usage: exit 2 */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--wait takes seconds"));
     /* participants and overview tables */
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "participants"), 0);
     CU_ASSERT(strncmp(out, "RESOURCE", 8) == 0);

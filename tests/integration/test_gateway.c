@@ -18,21 +18,13 @@
 
 #define TOKEN "test-token-5c1e9a7f3b"
 
-static char s_url[256];
-
-static const char *s_at(const gw_proc_t *gw, const char *path)
-{
-    snprintf(s_url, sizeof s_url, "http://127.0.0.1:%d%s", gw->port, path);
-    return s_url;
-}
-
 /* The X-Upstream of a GET through the gateway ("" on failure); status out. */
 static const char *s_who(const gw_proc_t *gw, const char *path, const char *const *hdrs,
                          long *status, char *out, size_t cap)
 {
     gw_resp_t r;
     out[0] = '\0';
-    gw_http(&r, "GET", s_at(gw, path), hdrs, NULL);
+    gw_http(&r, "GET", gw_at(gw, path), hdrs, NULL);
     if (status)
         *status = r.status;
     if (!gw_resp_header(&r, "X-Upstream", out, cap))
@@ -54,7 +46,7 @@ static void test_proxy_preserves_method_path_query_headers_and_body(void)
                            "Keep-Alive: timeout=5", "X-Custom: kept", "Content-Type: text/plain",
                            NULL };
     gw_resp_t r;
-    CU_ASSERT_FATAL(gw_http(&r, "PATCH", s_at(&gw, "/a/b%20c/../d?x=1&y=%2F&x=2"), hdrs,
+    CU_ASSERT_FATAL(gw_http(&r, "PATCH", gw_at(&gw, "/a/b%20c/../d?x=1&y=%2F&x=2"), hdrs,
                             "payload \x01 bytes") == 0);
     CU_ASSERT_EQUAL(r.status, 200);
     json_object *o = json_tokener_parse(r.body), *v, *h;
@@ -90,7 +82,7 @@ static void test_proxy_preserves_method_path_query_headers_and_body(void)
 
     /* A given X-Request-Id is kept; the status comes through as is. */
     const char *rid[] = { "X-Request-Id: abc-123", "X-Test-Status: 418", NULL };
-    CU_ASSERT_FATAL(gw_http(&r, "GET", s_at(&gw, "/teapot"), rid, NULL) == 0);
+    CU_ASSERT_FATAL(gw_http(&r, "GET", gw_at(&gw, "/teapot"), rid, NULL) == 0);
     CU_ASSERT_EQUAL(r.status, 418);
     CU_ASSERT(strstr(r.body, "\"X-Request-Id\":\"abc-123\"") != NULL);
     CU_ASSERT(gw_resp_header(&r, "X-Request-Id", val, sizeof val) &&
@@ -98,14 +90,14 @@ static void test_proxy_preserves_method_path_query_headers_and_body(void)
     gw_resp_free(&r);
 
     /* Large bodies stream through, with and without a length. */
-    CU_ASSERT_FATAL(gw_http(&r, "GET", s_at(&gw, "/big?size=3000000"), NULL, NULL) == 0);
+    CU_ASSERT_FATAL(gw_http(&r, "GET", gw_at(&gw, "/big?size=3000000"), NULL, NULL) == 0);
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_EQUAL(r.body_len, 3000000);
     gw_resp_free(&r);
-    CU_ASSERT_FATAL(gw_http(&r, "GET", s_at(&gw, "/big?size=1000000&chunked=1"), NULL, NULL) == 0);
+    CU_ASSERT_FATAL(gw_http(&r, "GET", gw_at(&gw, "/big?size=1000000&chunked=1"), NULL, NULL) == 0);
     CU_ASSERT_EQUAL(r.body_len, 1000000);
     gw_resp_free(&r);
-    CU_ASSERT_FATAL(gw_http(&r, "HEAD", s_at(&gw, "/big?size=1234"), NULL, NULL) == 0);
+    CU_ASSERT_FATAL(gw_http(&r, "HEAD", gw_at(&gw, "/big?size=1234"), NULL, NULL) == 0);
     CU_ASSERT(gw_resp_header(&r, "Content-Length", val, sizeof val) && strcmp(val, "1234") == 0);
     gw_resp_free(&r);
 
@@ -279,29 +271,29 @@ static void test_validation_errors_name_the_problem(void)
     const char *nouser[] = { "Content-Type: application/json", NULL };
     const char *form[] = { "Content-Type: application/x-www-form-urlencoded", "X-User: u", NULL };
     gw_resp_t r;
-    gw_http(&r, "POST", s_at(&gw, "/orders"), json, "{\"amount\":5,\"account\":\"a1\"}");
+    gw_http(&r, "POST", gw_at(&gw, "/orders"), json, "{\"amount\":5,\"account\":\"a1\"}");
     CU_ASSERT_EQUAL(r.status, 200);
     gw_resp_free(&r);
-    gw_http(&r, "POST", s_at(&gw, "/orders"), nouser, "{\"amount\":5,\"account\":\"a1\"}");
+    gw_http(&r, "POST", gw_at(&gw, "/orders"), nouser, "{\"amount\":5,\"account\":\"a1\"}");
     CU_ASSERT_EQUAL(r.status, 400);
     CU_ASSERT(strstr(r.body, "\"header\":\"X-User\"") != NULL);
     gw_resp_free(&r);
-    gw_http(&r, "POST", s_at(&gw, "/orders"), form, "amount=5");
+    gw_http(&r, "POST", gw_at(&gw, "/orders"), form, "amount=5");
     CU_ASSERT_EQUAL(r.status, 415);
     CU_ASSERT(strstr(r.body, "application/x-www-form-urlencoded") != NULL);
     gw_resp_free(&r);
-    gw_http(&r, "POST", s_at(&gw, "/orders"), json, "{\"amount\":\"5\",\"account\":\"a1\"}");
+    gw_http(&r, "POST", gw_at(&gw, "/orders"), json, "{\"amount\":\"5\",\"account\":\"a1\"}");
     CU_ASSERT_EQUAL(r.status, 400);
     CU_ASSERT(strstr(r.body, "\"field\":\"amount\"") && strstr(r.body, "\"expected\":\"number\""));
     gw_resp_free(&r);
-    gw_http(&r, "POST", s_at(&gw, "/orders"), json, "{\"amount\":5}");
+    gw_http(&r, "POST", gw_at(&gw, "/orders"), json, "{\"amount\":5}");
     CU_ASSERT_EQUAL(r.status, 400);
     CU_ASSERT(strstr(r.body, "\"field\":\"account\"") != NULL);
     gw_resp_free(&r);
     char big[200];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    gw_http(&r, "POST", s_at(&gw, "/orders"), json, big);
+    gw_http(&r, "POST", gw_at(&gw, "/orders"), json, big);
     CU_ASSERT_EQUAL(r.status, 413);
     CU_ASSERT(strstr(r.body, "\"max_body\":64") != NULL);
     gw_resp_free(&r);
@@ -346,7 +338,7 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
     char v[64];
     int ok = 0, limited = 0;
     for (int i = 0; i < 6; i++) {
-        gw_http(&r, "GET", s_at(&gw, "/rl"), NULL, NULL);
+        gw_http(&r, "GET", gw_at(&gw, "/rl"), NULL, NULL);
         ok += r.status == 200;
         if (r.status == 429) {
             limited++;
@@ -365,7 +357,7 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_breakers_open{rule=\"brk\"}"), 0);
     const char *fail[] = { "X-Test-Status: 500", NULL };
     for (int i = 0; i < 3; i++) {
-        gw_http(&r, "GET", s_at(&gw, "/b"), fail, NULL);
+        gw_http(&r, "GET", gw_at(&gw, "/b"), fail, NULL);
         CU_ASSERT_EQUAL(r.status, 500);
         gw_resp_free(&r);
     }
@@ -375,7 +367,7 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
     s_breaker_key = "b";
     CU_ASSERT_EQUAL(h_wait_until(s_breaker_open, NULL, 10000), 0);
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_breakers_open{rule=\"brk\"}"), 1);
-    gw_http(&r, "GET", s_at(&gw, "/b"), NULL, NULL);
+    gw_http(&r, "GET", gw_at(&gw, "/b"), NULL, NULL);
     CU_ASSERT_EQUAL(r.status, 503);
     CU_ASSERT(gw_resp_header(&r, "Retry-After", v, sizeof v) != NULL);
     CU_ASSERT(strstr(r.body, "circuit breaker open") != NULL);
@@ -383,12 +375,12 @@ static void test_rate_limit_breaker_and_fallback_answers(void)
     /* The fallback route shares the (route-keyed) rule object but has its
      * own key: trip it, then it answers the static fallback. */
     for (int i = 0; i < 3; i++) {
-        gw_http(&r, "GET", s_at(&gw, "/fb"), fail, NULL);
+        gw_http(&r, "GET", gw_at(&gw, "/fb"), fail, NULL);
         gw_resp_free(&r);
     }
     s_breaker_key = "fb";
     CU_ASSERT_EQUAL(h_wait_until(s_breaker_open, NULL, 10000), 0);
-    gw_http(&r, "GET", s_at(&gw, "/fb"), NULL, NULL);
+    gw_http(&r, "GET", gw_at(&gw, "/fb"), NULL, NULL);
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_STRING_EQUAL(r.body, "{\"cached\":true}");
     CU_ASSERT(gw_resp_header(&r, "X-Dtx-Fallback", v, sizeof v) && strcmp(v, "breaker") == 0);
@@ -407,38 +399,6 @@ static const char *s_swap_doc =
     "\"nodelay\":true},{\"name\":\"vary\",\"type\":\"concurrency\",\"max\":%d}],"
     "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\","
     "\"rules\":[\"keep\",\"vary\"]}]}";
-
-typedef struct {
-    int            port;
-    atomic_int     stop;
-    atomic_long    ok;
-    atomic_long    failed;
-} s_load_t;
-
-static void *s_loader(void *arg)
-{
-    s_load_t *l = arg;
-    CURL *e = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/load", l->port);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
-    FILE *null = fopen("/dev/null", "w");
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, null);
-    while (!atomic_load(&l->stop)) {
-        long code = 0;
-        if (curl_easy_perform(e) == CURLE_OK)
-            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-        if (code == 200)
-            atomic_fetch_add(&l->ok, 1);
-        else
-            atomic_fetch_add(&l->failed, 1);
-    }
-    fclose(null);
-    curl_easy_cleanup(e);
-    return NULL;
-}
 
 static void test_admin_needs_the_token_and_names_bad_fields(void)
 {
@@ -479,10 +439,8 @@ static void test_hot_swap_under_load_fails_no_request(void)
     CU_ASSERT_FATAL(gw_upstream_start(&a, "a", NULL) == 0);
     CU_ASSERT_FATAL(gw_upstream_start(&b, "b", NULL) == 0);
     CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-swap", s_swap_doc, a.port, a.port, 64) == 0);
-    s_load_t load = { gw.port, 0, 0, 0 };
-    pthread_t th[4];
-    for (int i = 0; i < 4; i++)
-        pthread_create(&th[i], NULL, s_loader, &load);
+    gw_load_t load = { .port = gw.port, .path = "/load" };
+    CU_ASSERT_FATAL(gw_load_start(&load, 4) == 0);
     char doc[2048];
     int swaps = 0;
     for (int i = 0; i < 30; i++) {
@@ -494,9 +452,7 @@ static void test_hot_swap_under_load_fails_no_request(void)
         gw_resp_free(&r);
         h_sleep_ms(20);
     }
-    atomic_store(&load.stop, 1);
-    for (int i = 0; i < 4; i++)
-        pthread_join(th[i], NULL);
+    gw_load_stop(&load);
     CU_ASSERT_EQUAL(swaps, 30);
     CU_ASSERT(atomic_load(&load.ok) > 0);
     CU_ASSERT_EQUAL(atomic_load(&load.failed), 0);
@@ -645,20 +601,20 @@ static void test_path_variants_meet_the_exact_routes_rules(void)
         "\"pool\":\"p\",\"validate\":{\"max_body\":64}},"
         "{\"name\":\"rest\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\"}]}", up.port) == 0);
     gw_resp_t r;
-    gw_http(&r, "GET", s_at(&gw, "/limited"), NULL, NULL);
+    gw_http(&r, "GET", gw_at(&gw, "/limited"), NULL, NULL);
     CU_ASSERT_EQUAL(r.status, 200);
     gw_resp_free(&r);
     static const char *const variants[] = { "/limited/", "//limited", "/./limited",
         "/x/../limited", "/%6cimited", "/LIMITED", "/Limited/", NULL };
     for (int i = 0; variants[i]; i++) {
-        gw_http(&r, "GET", s_at(&gw, variants[i]), NULL, NULL);
+        gw_http(&r, "GET", gw_at(&gw, variants[i]), NULL, NULL);
         if (r.status != 429)
             fprintf(stderr, "\n  %s: %ld\n", variants[i], r.status);
         CU_ASSERT_EQUAL(r.status, 429);
         gw_resp_free(&r);
     }
     /* A path parameter is refused, not routed elsewhere. */
-    gw_http(&r, "GET", s_at(&gw, "/limited;a=b"), NULL, NULL);
+    gw_http(&r, "GET", gw_at(&gw, "/limited;a=b"), NULL, NULL);
     CU_ASSERT_EQUAL(r.status, 400);
     gw_resp_free(&r);
     char big[200];
@@ -667,14 +623,14 @@ static void test_path_variants_meet_the_exact_routes_rules(void)
     static const char *const tv[] = { "/transfers", "/transfers/", "//transfers",
         "/./transfers", "/x/../transfers", "/%74ransfers", NULL };
     for (int i = 0; tv[i]; i++) {
-        gw_http(&r, "POST", s_at(&gw, tv[i]), NULL, big);
+        gw_http(&r, "POST", gw_at(&gw, tv[i]), NULL, big);
         if (r.status != 413)
             fprintf(stderr, "\n  POST %s: %ld\n", tv[i], r.status);
         CU_ASSERT_EQUAL(r.status, 413);
         gw_resp_free(&r);
     }
     /* Case matters on a route that did not ask otherwise. */
-    gw_http(&r, "POST", s_at(&gw, "/TRANSFERS"), NULL, big);
+    gw_http(&r, "POST", gw_at(&gw, "/TRANSFERS"), NULL, big);
     CU_ASSERT_EQUAL(r.status, 200);   /* the "rest" route */
     gw_resp_free(&r);
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_rule_total{rule=\"once\",verdict=\"rejected\"}"), 7);

@@ -98,45 +98,17 @@ static double s_metric(const ta_world_t *w, const char *series)
     return -1;
 }
 
-/* Lines of a process log containing text. */
-static int s_log_count(const char *logname, const char *text)
-{
-    char path[1024], name[128];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) != 0)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[4096];
-    int n = 0;
-    while (fgets(line, sizeof line, f))
-        n += strstr(line, text) != NULL;
-    fclose(f);
-    return n;
-}
-
-/* Empties a process log, so that s_log_count sees this test's lines only
- * (a scratch folder reused by hand keeps the old ones). */
-static void s_fresh_log(const char *logname)
-{
-    char path[1024], name[128];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) == 0)
-        unlink(path);
-}
-
 /* --- the attacks --- */
 
 /* SIGHUP, then waits for dtxd to log that it has read the allow-list
  * again (a key added before is let in from then on). Returns 0 or -1. */
 static int s_reload(ta_world_t *w)
 {
-    int before = s_log_count(w->d.logname, "allow-list reloaded");
+    int before = h_log_count(w->d.logname, "allow-list reloaded");
     if (h_dtxd_reload(&w->d) != 0)
         return -1;
     int64_t until = h_now_ms() + 10000;
-    while (s_log_count(w->d.logname, "allow-list reloaded") <= before)
+    while (h_log_count(w->d.logname, "allow-list reloaded") <= before)
         if (h_now_ms() > until)
             return -1;
         else
@@ -412,7 +384,7 @@ static void test_revoked_resource_is_dropped_at_reload(void)
     if (!h_curve_on())
         return;
     ta_world_t w;
-    s_fresh_log("sec_revoke-dtxd");
+    h_log_remove("sec_revoke-dtxd");
     CU_ASSERT_FATAL(ta_up(&w, "sec_revoke", NULL, (const char *const[]){ "none", NULL }) == 0);
     char key[1024];
     CU_ASSERT_FATAL(h_curve_add_key("revokeme", "participant:rv", key, sizeof key) == 0);
@@ -442,9 +414,9 @@ static void test_revoked_resource_is_dropped_at_reload(void)
     fclose(f);
     CU_ASSERT_FATAL(h_dtxd_reload(&w.d) == 0);
     int64_t until = h_now_ms() + 5000;
-    while (h_now_ms() < until && s_log_count("sec_revoke-dtxd", "revoked by the allow-list") < 1)
+    while (h_now_ms() < until && h_log_count("sec_revoke-dtxd", "revoked by the allow-list") < 1)
         h_sleep_ms(50);
-    CU_ASSERT_EQUAL(s_log_count("sec_revoke-dtxd", "revoked by the allow-list"), 1);
+    CU_ASSERT_EQUAL(h_log_count("sec_revoke-dtxd", "revoked by the allow-list"), 1);
     dtx_msg_t m;
     memset(&m, 0, sizeof m);
     m.type = DTX_MSG_HEARTBEAT;
@@ -466,12 +438,12 @@ static void test_public_listen_without_curve_is_refused(void)
     char db[H_CONNINFO_SIZE], dtxd[1024];
     CU_ASSERT_FATAL(h_db_create("sec_public", db, sizeof db) == 0);
     CU_ASSERT_FATAL(h_bin_path("dtxd", dtxd, sizeof dtxd) == 0);
-    s_fresh_log("sec-public-dtxd");
+    h_log_remove("sec-public-dtxd");
     char *argv[] = { dtxd, "--db", db, "--listen", "tcp://*:0", "--http-listen", "off", NULL };
     pid_t p = h_spawn("sec-public-dtxd", argv);
     CU_ASSERT_FATAL(p > 0);
     CU_ASSERT_EQUAL(h_wait_exit(p, 10000), 2);
-    CU_ASSERT(s_log_count("sec-public-dtxd", "curve-secret-file") >= 1);
+    CU_ASSERT(h_log_count("sec-public-dtxd", "curve-secret-file") >= 1);
     /* A key file that does not parse: exit 2 too. */
     char bad[1024];
     CU_ASSERT_FATAL(h_scratch_path("sec-bad.key", bad, sizeof bad) == 0);
@@ -492,7 +464,7 @@ static void test_public_listen_without_curve_is_refused(void)
 static void test_misconfigured_twin_harms_nothing(void)
 {
     ta_world_t w;
-    s_fresh_log("sec_twin-dtxd");
+    h_log_remove("sec_twin-dtxd");
     CU_ASSERT_FATAL(ta_up(&w, "sec_twin",
                           (const char *const[]){ "--node-id", "twin-x", "--lease-ms", "900",
                                                  NULL },
@@ -519,7 +491,7 @@ static void test_misconfigured_twin_harms_nothing(void)
     CU_ASSERT_EQUAL(h_db_scalar(w.log, "select epoch from dtx_node where node_id = 'twin-x'"), 1);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_EQUAL(ta_commit_one(&w, gid), 0);
-    CU_ASSERT_EQUAL(s_log_count("sec_twin-dtxd", "node id taken"), 0);
+    CU_ASSERT_EQUAL(h_log_count("sec_twin-dtxd", "node id taken"), 0);
     ta_down(&w);
 }
 
@@ -648,7 +620,7 @@ static void s_lapse_case(int type)
     char name[32], logname[64];
     snprintf(name, sizeof name, "sec_lapse%d", type);
     snprintf(logname, sizeof logname, "%s-dtxd", name);
-    s_fresh_log(logname);
+    h_log_remove(logname);
     CU_ASSERT_FATAL(ta_up(&w, name, (const char *const[]){ "--lease-ms", "1500", NULL }, NULL) ==
                     0);
     u_peer_t p;
@@ -687,7 +659,7 @@ static void s_lapse_case(int type)
     CU_ASSERT(r.state == want || r.state == want + 1);
     CU_ASSERT_EQUAL(u_wait_state(w.log, gid, want + 1, 10000), 0);
     h_sleep_ms(1000); /* two renewals after the lapse (every 500 ms) */
-    CU_ASSERT_EQUAL(s_log_count(logname, "lease lapsed"), 1);
+    CU_ASSERT_EQUAL(h_log_count(logname, "lease lapsed"), 1);
     u_peer_close(&p);
     ta_down(&w);
 }
@@ -710,7 +682,7 @@ static void test_lapsed_lease_answers_commit_with_its_state(void)
 static void test_expiry_storm_starves_nothing(void)
 {
     ta_world_t w;
-    s_fresh_log("sec_storm-dtxd");
+    h_log_remove("sec_storm-dtxd");
     CU_ASSERT_FATAL(ta_up(&w, "sec_storm", (const char *const[]){ "--lease-ms", "1500", NULL },
                           (const char *const[]){ "none", NULL }) == 0);
     u_peer_t p, probe;
@@ -749,7 +721,7 @@ static void test_expiry_storm_starves_nothing(void)
            h_db_scalar(w.log, "select count(*) from dtx_global where state = 5") < N)
         h_sleep_ms(200);
     CU_ASSERT_EQUAL(h_db_scalar(w.log, "select count(*) from dtx_global where state = 5"), N);
-    CU_ASSERT_EQUAL(s_log_count("sec_storm-dtxd", "lease lapsed"), 0);
+    CU_ASSERT_EQUAL(h_log_count("sec_storm-dtxd", "lease lapsed"), 0);
     u_peer_close(&p);
     u_peer_close(&probe);
     ta_down(&w);

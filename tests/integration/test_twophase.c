@@ -56,23 +56,6 @@ static void s_try_origin(PGconn *conn, const char *gid, int branch, char *out, s
         snprintf(out, cap, "?");
 }
 
-static int s_log_contains(const char *logname, const char *needle)
-{
-    char path[1024], name[128];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) < 0)
-        return 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[2048];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 /* ------------------------------------------------------------------ */
 /* twophase_wire: the test is the coordinator                          */
 /* ------------------------------------------------------------------ */
@@ -476,7 +459,7 @@ static void test_recover_resolves_prepared_branches_by_asking_status(void)
     const char *extra[] = { "--resource", "r2", "--mode2pc", "--heartbeat-ms", "200", NULL };
     pid_t q = h_participant_start("tw-rec-2", pdb, d.endpoint, extra);
     CU_ASSERT_FATAL(q > 0);
-    CU_ASSERT(s_log_contains("tw-rec-2", "resolved=3"));
+    CU_ASSERT(h_log_has("tw-rec-2", "resolved=3"));
     CU_ASSERT_EQUAL(s_prepared_name(conn, g_commit, 1), 0);
     CU_ASSERT_EQUAL(s_prepared_name(conn, g_abort, 1), 0);
     CU_ASSERT_EQUAL(s_prepared_name(conn, g_unknown, 1), 0);
@@ -490,7 +473,7 @@ static void test_recover_resolves_prepared_branches_by_asking_status(void)
      * log still says active. */
     if (u_log_state(log, g_active) == DTX_STATE_ACTIVE)
         CU_ASSERT_EQUAL(s_prepared_name(conn, g_active, 1), 1);
-    CU_ASSERT(s_log_contains("tw-rec-2", "left to its coordinator"));
+    CU_ASSERT(h_log_has("tw-rec-2", "left to its coordinator"));
 
     /* Leave nothing prepared behind. */
     if (s_prepared_name(conn, g_active, 1) == 1)
@@ -680,7 +663,7 @@ static void test_2pc_participant_crash_while_prepared_is_resolved_on_restart(voi
     const char *again[] = { "--resource", "rc", "--mode2pc", "--heartbeat-ms", "200", NULL };
     pid_t c2 = h_participant_start("tp-c-2", db, s_d.endpoint, again);
     CU_ASSERT_FATAL(c2 > 0);
-    CU_ASSERT(s_log_contains("tp-c-2", "resolved=1"));
+    CU_ASSERT(h_log_has("tp-c-2", "resolved=1"));
     CU_ASSERT_EQUAL(u_wait_state(s_log, gid, DTX_STATE_ABORTED, 15000), 0);
     CU_ASSERT_EQUAL(s_prepared(dbc), 0);
     CU_ASSERT_EQUAL(s_prepared(s_dba), 0);

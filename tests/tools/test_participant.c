@@ -5,7 +5,8 @@
  * each phase was DELIVERED from how often it was APPLIED:
  *
  *   ledger(gid, branch, op, attempt, at,   one row per handler call, written
- *          trace)                          (trace: dtx_call_traceparent, "" none)
+ *          trace, payload)                 (trace: dtx_call_traceparent, "" none;
+ *                                          payload: the call's bytes)
  *                                          outside the barrier transaction
  *                                          (skipped duplicates included, and
  *                                          calls that then fail);
@@ -183,6 +184,7 @@ static const char s_schema_sql[] =
     "  attempt int NOT NULL, at timestamptz NOT NULL DEFAULT now());"
     "CREATE INDEX IF NOT EXISTS ledger_gid ON ledger (gid, branch, op);"
     "ALTER TABLE ledger ADD COLUMN IF NOT EXISTS trace text NOT NULL DEFAULT '';"
+    "ALTER TABLE ledger ADD COLUMN IF NOT EXISTS payload bytea;"
     "CREATE TABLE IF NOT EXISTS effects ("
     "  gid text NOT NULL, branch int NOT NULL, op text NOT NULL,"
     "  PRIMARY KEY (gid, branch, op));"
@@ -227,12 +229,15 @@ static int s_ledger(PGconn *conn, const dtx_call_t *call)
     char branch[16], attempt[16];
     snprintf(branch, sizeof branch, "%u", (unsigned)call->branch);
     snprintf(attempt, sizeof attempt, "%u", (unsigned)call->attempt);
-    const char *params[5] = { call->gid, branch, dtx_op_name(call->op), attempt,
-                              dtx_call_traceparent(call) };
+    const char *params[6] = { call->gid, branch, dtx_op_name(call->op), attempt,
+                              dtx_call_traceparent(call),
+                              call->payload ? (const char *)call->payload : "" };
+    int lengths[6] = { 0, 0, 0, 0, 0, (int)call->payload_len };
+    int formats[6] = { 0, 0, 0, 0, 0, 1 };   /* the payload as bytes (bytea) */
     PGresult *r = PQexecParams(conn,
-                               "INSERT INTO ledger (gid, branch, op, attempt, trace) "
-                               "VALUES ($1, $2::int, $3, $4::int, $5)",
-                               5, NULL, params, NULL, NULL, 0);
+                               "INSERT INTO ledger (gid, branch, op, attempt, trace, payload) "
+                               "VALUES ($1, $2::int, $3, $4::int, $5, $6::bytea)",
+                               6, NULL, params, lengths, formats, 0);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         dtx_log_error("ledger row not written", "gid=%s branch=%u op=%s error=\"%s\"",

@@ -26,6 +26,7 @@
 #include "filters/gw_filters.h"
 #include "runtime/gw_runtime.h"
 #include "upstream/gw_upreq.h"
+#include "gw_headers.h"
 #include "unit.h"
 
 #define NOW 1800000000LL
@@ -581,22 +582,6 @@ static void test_config_errors_name_the_field(void)
 
 /* ---------------- the filter in the chain ---------------- */
 
-static const char *const *s_hdrs;
-static const char *s_header(void *ctx, const char *name)
-{
-    (void)ctx;
-    for (int i = 0; s_hdrs[i]; i += 2)
-        if (strcasecmp(s_hdrs[i], name) == 0)
-            return s_hdrs[i + 1];
-    return NULL;
-}
-static void s_each(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
-{
-    (void)ctx;
-    for (int i = 0; s_hdrs[i]; i += 2)
-        fn(s_hdrs[i], s_hdrs[i + 1], arg);
-}
-
 static dtx_gw_runtime_t *s_rt(void)
 {
     char err[DTX_GW_ERR_SIZE];
@@ -619,13 +604,13 @@ static int s_run(dtx_gw_runtime_t *rt, const char *path, const char *query,
 {
     dtx_gw_req_t req;
     memset(&req, 0, sizeof req);
-    s_hdrs = hdrs;
     req.rt = rt;
     req.method = "GET";
     req.path = path;
     req.query = query;
-    req.header = s_header;
-    req.each_header = s_each;
+    req.header = gwt_header;
+    req.each_header = gwt_each_header;
+    req.header_ctx = (void *)hdrs;
     req.client_ip = "10.0.0.1";
     req.content_length = -1;
     int status = 0;

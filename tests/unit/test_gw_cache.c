@@ -139,6 +139,40 @@ static void test_store_one_fill_per_key_and_waiters(void)
     dtx_gw_cache_unref(&c);
 }
 
+static int s_woken_count;
+static void s_count_woken(void *arg, int outcome)
+{
+    (void)arg;
+    (void)outcome;
+    s_woken_count++;
+}
+
+/* A waiter taken off its fill (its lock timeout passed) is not called
+ * when the fill ends; the others are; once the fill has ended, unpark
+ * finds nothing to take (the wake-up is the fill's). */
+static void test_store_unpark_takes_a_waiter_off_its_fill(void)
+{
+    dtx_gw_cache_t *c = dtx_gw_cache_new(1 << 20, "sig");
+    dtx_gw_cache_obj_t *o;
+    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
+    dtx_gw_cache_waiter_t w1 = { s_count_woken, NULL, NULL }, w2 = w1, w3 = w1;
+    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "k", &w1), 1);
+    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "k", &w2), 1);
+    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "k", &w3), 1);
+    CU_ASSERT_EQUAL(dtx_gw_cache_unpark(c, "k", &w2), 1);   /* the middle one */
+    CU_ASSERT_EQUAL(dtx_gw_cache_unpark(c, "k", &w2), 0);   /* not twice */
+    CU_ASSERT_EQUAL(dtx_gw_cache_unpark(c, "other", &w1), 0);
+    s_woken_count = 0;
+    dtx_gw_cache_finish(c, "k", NULL);
+    CU_ASSERT_EQUAL(s_woken_count, 2);
+    CU_ASSERT_EQUAL(dtx_gw_cache_unpark(c, "k", &w1), 0);   /* the fill took it */
+    dtx_gw_cache_note(c, DTX_GW_CACHE_NOTE_LOCK_TIMEOUT);
+    dtx_gw_cache_stats_t st;
+    dtx_gw_cache_get_stats(c, &st);
+    CU_ASSERT_EQUAL(st.lock_timeouts, 1);
+    dtx_gw_cache_unref(&c);
+}
+
 static int s_match_all(const char *key, void *arg)
 {
     (void)key;
@@ -782,6 +816,8 @@ static void test_bad_cache_config_is_refused_with_its_field(void)
           "routes[0].cache.max_object_bytes: must not be above max_bytes");
     s_bad("{\"statuses\":[206]}", "", "routes[0].cache.statuses: 206 answers cannot be stored");
     s_bad("{\"authorized\":\"yes\"}", "", "routes[0].cache.authorized");
+    s_bad("{\"lock_timeout_ms\":-1}", "", "routes[0].cache.lock_timeout_ms");
+    s_bad("{\"lock_timeout_ms\":600001}", "", "routes[0].cache.lock_timeout_ms");
     s_bad("{}", ",\"transaction\":{}", "routes[0].cache: not allowed on a transactional route");
 }
 
@@ -791,6 +827,8 @@ UNIT_SUITE(gw_cache)
     CU_add_test(s, "store: Vary variants", test_store_vary_variants);
     CU_add_test(s, "store: one fill per key and its waiters",
                 test_store_one_fill_per_key_and_waiters);
+    CU_add_test(s, "store: unpark takes a waiter off its fill",
+                test_store_unpark_takes_a_waiter_off_its_fill);
     CU_add_test(s, "store: a purge voids the fill in progress",
                 test_store_a_purge_voids_the_fill_in_progress);
     CU_add_test(s, "store: LRU eviction under the byte cap",

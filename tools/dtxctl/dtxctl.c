@@ -10,7 +10,7 @@
  *   dtxctl [options] begin [--mode tcc|2pc] [--timeout-ms N]
  *   dtxctl [options] try GID RESOURCE ACTION [PAYLOAD]
  *   dtxctl [options] end GID commit|rollback
- *   dtxctl [options] status GID
+ *   dtxctl [options] status GID [--wait SECONDS]
  *   dtxctl keygen FILE [--server-key KEY | --server-key-file FILE2]
  *   dtxctl keygen --show FILE
  *   dtxctl --version
@@ -26,10 +26,12 @@
  *
  * Exit codes: 0 done; 1 refused or not found (4xx: the server said no;
  * keygen: a file cannot be read or written, or exists); 2 usage error;
- * 3 cannot reach the server, or a server error (5xx).
+ * 3 cannot reach the server, or a server error (5xx); 4 status --wait:
+ * the transaction was still moving when the wait ran out.
  */
 #include <getopt.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,8 @@ static void s_usage(FILE *f)
           "  begin [--mode tcc|2pc] [--timeout-ms N]    start a transaction (prints its gid)\n"
           "  try GID RESOURCE ACTION [PAYLOAD]          add a branch\n"
           "  end GID commit|rollback                    the initiator's decision\n"
-          "  status GID                                 its state\n"
+          "  status GID [--wait S]                      its state; --wait: once it rests\n"
+          "                                             (committed, aborted, stuck), S s at most\n"
           "  keygen FILE [--server-key KEY | --server-key-file FILE2]\n"
           "                                             new CURVE key pair into FILE (0600,\n"
           "                                             never overwritten; a peer's needs the\n"
@@ -209,6 +212,57 @@ static int s_begin(dtxctl_t *c, int argc, char **argv)
     return rc;
 }
 
+/* status GID [--wait S]: the state, or — with --wait — the state once the
+ * transaction rests (committed, aborted or stuck: nothing moves it but
+ * an operator), polled every 100 ms for S seconds at most; exit 4 when it
+ * was still moving then (its last state printed). `end` answers once the
+ * decision is durable, before the branches have heard it. */
+static int s_status(dtxctl_t *c, int argc, char **argv)
+{
+    static const struct option opts[] = { { "wait", required_argument, NULL, 'w' },
+                                           { NULL, 0, NULL, 0 } };
+    double wait_s = -1;
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *end = NULL;
+        if (ch != 'w')
+            return s_usage_error("status: unknown option %s", argv[optind - 1]);
+        wait_s = strtod(optarg, &end);
+        if (!*optarg || *end || !(wait_s >= 0 && wait_s <= 86400))
+            return s_usage_error("status: --wait takes seconds, 0 to 86400 (got %s)", optarg);
+    }
+    if (optind != argc - 1)
+        return s_usage_error("status: %s", "one GID expected");
+    char url[256];
+    snprintf(url, sizeof url, "/api/v1/tx/%.100s", argv[optind]);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        json_object *res = NULL, *st = NULL;
+        int rc = dtxctl_call(c, "GET", url, NULL, &res);
+        if (rc != 0 || wait_s < 0) {
+            if (rc == 0)
+                dtxctl_state_print(c, res);
+            json_object_put(res);
+            return rc;
+        }
+        const char *state = json_object_object_get_ex(res, "state", &st)
+                                ? json_object_get_string(st) : "";
+        int rests = strcmp(state, "committed") == 0 || strcmp(state, "aborted") == 0 ||
+                    strcmp(state, "stuck") == 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double waited = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (rests || waited >= wait_s) {
+            dtxctl_state_print(c, res);
+            json_object_put(res);
+            return rests ? DTXCTL_OK : DTXCTL_NOT_YET;
+        }
+        json_object_put(res);
+        nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+    }
+}
+
 static int s_dispatch(dtxctl_t *c, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -233,10 +287,8 @@ static int s_dispatch(dtxctl_t *c, int argc, char **argv)
         snprintf(url, sizeof url, "/api/v1/transactions/%.100s", argv[1]);
         return s_simple_get(c, url, dtxctl_show_print);
     }
-    if (strcmp(cmd, "status") == 0 && argc == 2) {
-        snprintf(url, sizeof url, "/api/v1/tx/%.100s", argv[1]);
-        return s_simple_get(c, url, dtxctl_state_print);
-    }
+    if (strcmp(cmd, "status") == 0)
+        return s_status(c, argc, argv);
     if (strcmp(cmd, "try") == 0 && (argc == 4 || argc == 5)) {
         json_object *body = json_object_new_object(), *res = NULL;
         json_object_object_add(body, "resource", json_object_new_string(argv[2]));

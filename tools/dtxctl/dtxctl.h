@@ -14,6 +14,7 @@
 #define DTXCTL_REFUSED     1 /* the server said no: 4xx (refused, not found, bad input) */
 #define DTXCTL_USAGE       2 /* bad command line */
 #define DTXCTL_UNREACHABLE 3 /* no connection, timeout, or a 5xx */
+#define DTXCTL_NOT_YET     4 /* status --wait: no resting state in time */
 
 typedef struct dtxctl {
     const char *url;         /* base URL, no trailing path */

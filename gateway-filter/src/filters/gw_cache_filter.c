@@ -27,6 +27,7 @@ struct dtx_gw_cache_req {
     int                    mode;
     int                    filling;   /* LEAD: the fill is ours to end */
     int                    parked;    /* was parked at least once */
+    int                    gave_up;   /* waited lock_timeout_ms: no more waits on a fill */
     atomic_int             outcome;   /* of the last park (DTX_GW_CACHE_FILLED / _PASS) */
     dtx_gw_cache_waiter_t  waiter;
     void                 (*wake)(void *arg);
@@ -385,7 +386,26 @@ int dtx_gw_cache_req_unparked(dtx_gw_req_t *req)
     s_vary_t vary = { .req = req };
     int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_now_us(), lead,
                                 &obj);
+    if (r == DTX_GW_CACHE_WAIT && st->gave_up)
+        r = DTX_GW_CACHE_MISS;   /* the fill it gave up on goes on: upstream, not stored */
     return s_apply(req, r, obj, st->parked);
+}
+
+int64_t dtx_gw_cache_req_wait_ms(const dtx_gw_req_t *req)
+{
+    const struct dtx_gw_cache_req *st = req->cache;
+    return st ? st->cfg->lock_timeout_ms : 0;
+}
+
+int dtx_gw_cache_req_give_up(dtx_gw_req_t *req)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    if (!st || st->mode != S_WAIT || !dtx_gw_cache_unpark(st->store, st->key, &st->waiter))
+        return 0;
+    st->gave_up = 1;
+    atomic_store(&st->outcome, DTX_GW_CACHE_PASS);
+    dtx_gw_cache_note(st->store, DTX_GW_CACHE_NOTE_LOCK_TIMEOUT);
+    return 1;
 }
 
 int dtx_gw_cache_req_park(dtx_gw_req_t *req, void (*fn)(void *arg), void *arg)

@@ -58,6 +58,16 @@ dtx_gw_cache_obj_t *dtx_gw_cache_answer(const dtx_gw_req_t *req);
 int dtx_gw_cache_req_park(dtx_gw_req_t *req, void (*fn)(void *arg), void *arg);
 /* After a park ended (or did not happen): what to do next. */
 int dtx_gw_cache_req_unparked(dtx_gw_req_t *req);
+/* How long a parked request waits for the fill (the route's
+ * lock_timeout_ms; 0: until the fill ends). */
+int64_t dtx_gw_cache_req_wait_ms(const dtx_gw_req_t *req);
+/* The parked request's wait is over (lock_timeout_ms passed; the front's
+ * timer, on the request's worker): 1 when it was still parked — fn will
+ * not run, and dtx_gw_cache_req_unparked sends it upstream without
+ * storing the answer, or serves the fill's answer if it came meanwhile
+ * (nginx's proxy_cache_lock_timeout); 0 when the fill ended first (fn
+ * runs, or ran: the front waits for it). */
+int dtx_gw_cache_req_give_up(dtx_gw_req_t *req);
 
 /* The upstream answer (status in req->upstream_status) is about to be
  * sent: 1 when it will be stored — the front then hands its body to

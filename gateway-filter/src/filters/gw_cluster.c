@@ -587,21 +587,15 @@ char *dtx_gw_cluster_metrics(dtx_gw_cluster_t *self)
     FILE *f = open_memstream(&out, &len);
     if (!f)
         return NULL;
-    fprintf(f, "# TYPE dtx_gw_cluster_mode gauge\n");
     for (int m = DTX_GW_CQ_CLUSTER; m <= DTX_GW_CQ_FAIL_CLOSED; m++)
         fprintf(f, "dtx_gw_cluster_mode{mode=\"%s\"} %d\n", dtx_gw_cq_mode_name(m), s.mode == m);
-    fprintf(f, "# TYPE dtx_gw_cluster_redis_up gauge\ndtx_gw_cluster_redis_up %d\n"
-               "# TYPE dtx_gw_cluster_live_instances gauge\ndtx_gw_cluster_live_instances %d\n"
-               "# TYPE dtx_gw_cluster_keys gauge\ndtx_gw_cluster_keys %llu\n"
-               "# TYPE dtx_gw_cluster_round_trips_total counter\n"
+    fprintf(f, "dtx_gw_cluster_redis_up %d\n"
+               "dtx_gw_cluster_live_instances %d\n"
+               "dtx_gw_cluster_keys %llu\n"
                "dtx_gw_cluster_round_trips_total %llu\n"
-               "# TYPE dtx_gw_cluster_redis_errors_total counter\n"
                "dtx_gw_cluster_redis_errors_total %llu\n"
-               "# TYPE dtx_gw_cluster_fallbacks_total counter\n"
                "dtx_gw_cluster_fallbacks_total %llu\n"
-               "# TYPE dtx_gw_cluster_tokens_granted_total counter\n"
                "dtx_gw_cluster_tokens_granted_total %llu\n"
-               "# TYPE dtx_gw_cluster_tokens_returned_total counter\n"
                "dtx_gw_cluster_tokens_returned_total %llu\n",
             s.redis_up, s.live, (unsigned long long)s.keys,
             (unsigned long long)s.round_trips, (unsigned long long)s.errors,

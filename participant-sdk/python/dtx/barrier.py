@@ -22,6 +22,9 @@ which also inserts (cancel, cancel) and commits — then (cancel, cancel),
 whose conflict means a duplicate.  2PC ops use the rows of their TCC
 counterpart (prepare as try, commit as confirm, abort as cancel; the
 table's CHECK allows only those three); a prepare COMMITs locally here.
+Saga ops do the same: an action as try, a compensation as cancel (a
+compensation before its action is a null compensation; an action after
+its compensation is refused).
 
 Two deliveries of the same (gid, branch) serialise on the primary key.
 """
@@ -69,7 +72,8 @@ _ORIGIN = "SELECT origin FROM dtx_barrier WHERE gid = %s AND branch = %s AND op 
 BarrierFn = Callable[["psycopg.Connection[Any]", Call], None]
 
 _ROW_OP = {p.Op.TRY: "try", p.Op.PREPARE: "try", p.Op.CONFIRM: "confirm",
-           p.Op.COMMIT: "confirm", p.Op.CANCEL: "cancel", p.Op.ABORT: "cancel"}
+           p.Op.COMMIT: "confirm", p.Op.CANCEL: "cancel", p.Op.ABORT: "cancel",
+           p.Op.ACTION: "try", p.Op.COMPENSATE: "cancel"}
 
 
 def migrate(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
@@ -124,6 +128,7 @@ def call(conn: psycopg.Connection, call: Call, fn: BarrierFn) -> str:  # type: i
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         raise InvalidArgument(text="barrier needs a connection outside any transaction")
     is_2pc = call.op in (p.Op.PREPARE, p.Op.COMMIT, p.Op.ABORT)
+    is_saga = call.op in (p.Op.ACTION, p.Op.COMPENSATE)
     fields = (call.gid, call.branch)
     action = "run"
 
@@ -162,11 +167,11 @@ def call(conn: psycopg.Connection, call: Call, fn: BarrierFn) -> str:  # type: i
                     raise InvalidArgument(text="handler ended the barrier transaction itself")
     except _Rollback as r:
         if r.action == "hanging":
-            log.info("%s gid=%s branch=%d attempt=%d",
-                     "prepare after its abort refused" if is_2pc
-                     else "try after its cancel refused", call.gid, call.branch, call.attempt)
-            raise Refused(text=f"{'prepare' if is_2pc else 'try'} after its "
-                          f"{'abort' if is_2pc else 'cancel'}") from None
+            first, undo = ("prepare", "abort") if is_2pc else \
+                ("action", "compensation") if is_saga else ("try", "cancel")
+            log.info("%s after its %s refused gid=%s branch=%d attempt=%d", first, undo,
+                     call.gid, call.branch, call.attempt)
+            raise Refused(text=f"{first} after its {undo}") from None
         log.debug("duplicate delivery skipped gid=%s branch=%d op=%s attempt=%d",
                   call.gid, call.branch, call.op.name.lower(), call.attempt)
         return r.action
@@ -177,6 +182,7 @@ def call(conn: psycopg.Connection, call: Call, fn: BarrierFn) -> str:  # type: i
     if action == "null_compensation":
         log.info("%s gid=%s branch=%d",
                  "abort before its prepare: recorded, nothing to undo" if is_2pc
+                 else "compensation before its action: recorded, nothing to undo" if is_saga
                  else "cancel before its try: recorded, nothing to undo",
                  call.gid, call.branch)
     return action

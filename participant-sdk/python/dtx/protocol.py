@@ -73,6 +73,8 @@ class Op(enum.IntEnum):
     PREPARE = 4
     COMMIT = 5
     ABORT = 6
+    ACTION = 7      # Saga: run the step's action (§6.4, §16)
+    COMPENSATE = 8  # Saga: undo it (also for an action never seen)
 
 
 class Outcome(enum.IntEnum):

@@ -479,6 +479,39 @@ static void test_msg_checkback_that_never_knows_goes_stuck_and_resume_asks_again
     CU_ASSERT_EQUAL(s_down(), 0);
 }
 
+static void test_msg_prepared_but_never_answered_is_dropped_by_its_checkback(void)
+{
+    /* dtxd dies right after the message is durable, before the service
+     * hears its gid: the service never wrote an outbox row, so the next
+     * dtxd's check-back finds none and drops the message */
+    const char *args[] = { "--phase-timeout-ms", "3000", "--retry-base-ms", "50",
+                           "--retry-max-ms", "300", "--heartbeat-ms", "2000", "--lease-ms", "1000",
+                           "--recovery-interval-ms", "200", "--fault", "after-tmsg-write", NULL };
+    CU_ASSERT_FATAL(s_world_args("msg_fault", args) == 0);
+    dtx_client_set_timeout(s_w.c, 2000);
+    char gid[DTX_GID_SIZE];
+    dtx_tmsg_t *m = s_msg("orders", "mail", "stock");
+    int rc = dtx_tmsg_pg_run(s_w.c, m, 1000, s_w.svc, s_insert_order, "o-12", gid);
+    dtx_tmsg_destroy(&m);
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(gid, "");
+    CU_ASSERT_EQUAL(h_wait_exit(s_w.dtxd.pid, 5000), 86);
+    s_w.dtxd.pid = 0;
+    CU_ASSERT_EQUAL(h_db_scalar(s_w.log, "SELECT count(*) FROM dtx_global WHERE mode = 4"), 1);
+    CU_ASSERT_FATAL(h_dtxd_restart(&s_w.dtxd) == 0);
+    int64_t until = h_now_ms() + 15000;
+    while (h_db_scalar(s_w.log, "SELECT count(*) FROM dtx_global WHERE state = 5") != 1 &&
+           h_now_ms() < until)
+        h_sleep_ms(100);
+    CU_ASSERT_EQUAL(h_db_scalar(s_w.log, "SELECT count(*) FROM dtx_global WHERE state = 5"), 1);
+    CU_ASSERT_EQUAL(s_orders("o-12"), 0);
+    CU_ASSERT_EQUAL(h_db_scalar(s_w.svc, "SELECT count(*) FROM dtx_barrier WHERE branch = 0"
+                                         " AND origin = 'cancel'"), 1); /* the rollback marker */
+    CU_ASSERT_EQUAL(h_db_scalar(s_w.c1, "SELECT count(*) FROM ledger") +
+                    h_db_scalar(s_w.c2, "SELECT count(*) FROM ledger"), 0);
+    CU_ASSERT_EQUAL(s_down(), 0);
+}
+
 /* One message's fate in the workload below. */
 static void s_load_one(int i)
 {
@@ -587,4 +620,5 @@ INTEG_SUITE(msg_crash)
     CU_add_test(s, "msg survives a coordinator killed mid-delivery", test_msg_survives_a_coordinator_killed_mid_delivery);
     CU_add_test(s, "msg check-back that never knows goes stuck and resume asks again", test_msg_checkback_that_never_knows_goes_stuck_and_resume_asks_again);
     CU_add_test(s, "msg workload under crashes keeps the outbox invariant", test_msg_workload_under_crashes_keeps_the_outbox_invariant);
+    CU_add_test(s, "msg prepared but never answered is dropped by its check-back", test_msg_prepared_but_never_answered_is_dropped_by_its_checkback);
 }

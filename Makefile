@@ -190,7 +190,7 @@ $(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(HARNESS_SRC)) $(LIBD
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUNIT_LIBS)
 
-$(BUILD)/tests/test-participant: $(call obj,tests/tools/test_participant.c samples/sample_ready.c) $(LIBDTX_A)
+$(BUILD)/tests/test-participant: $(call obj,tests/tools/test_participant.c tests/tools/test_participant_args.c samples/sample_ready.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -1,8 +1,9 @@
 -- bench/pgbench_a.sql — reference (a) of `make bench` (bench/run.sh).
 --
 -- The minimal durable writes of one dtx transaction with two TCC branches,
--- one PostgreSQL transaction per write step: the 9 statements dtxd runs
--- for it, with the text of coordinator/log/sql.c (fencing included) and the
+-- one PostgreSQL transaction per write step: the 8 statements dtxd runs
+-- for it (a BEGIN writes nothing; the first branch creates the global
+-- row), with the text of coordinator/log/sql.c (fencing included) and the
 -- values dtxd binds as literals or pgbench variables, each sent on its own
 -- so that each is an autocommit transaction with its own commit (WAL
 -- flush). One pgbench transaction = one dtx transaction's writes. Keep it
@@ -24,17 +25,13 @@
 \set gen 0
 \set nbranches 2
 \set twophase_mark 0
--- DTX_SQL_BEGIN
-INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at,
-                        initiator)
- VALUES (lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), 1::smallint, 1,
-         to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench', :epoch::bigint,
-         to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench');
--- DTX_SQL_BRANCH_ADD (noop-a)
-WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
-           WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
-             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint
-             AND owner_gen = :gen::bigint RETURNING branches)
+-- DTX_SQL_BRANCH_FIRST (noop-a; BEGIN wrote nothing: this creates the global row)
+WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,
+                                  next_attempt_at, initiator, traceparent, branches)
+           VALUES (lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), 1::smallint, 1, to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench',
+                   :epoch::bigint, to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench',
+                   nullif('', ''), 1)
+           ON CONFLICT (gid) DO NOTHING RETURNING branches)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
  SELECT lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), g.branches, 'noop-a', 'reserve',
         '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1

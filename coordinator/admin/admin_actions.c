@@ -297,7 +297,18 @@ static void s_on_state(void *p, int rc, const PGresult *res)
         return;
     }
     if (PQntuples(res) != 1) {
-        s_finish(r, 404, 0, "unknown transaction (gid %s)", r->gid);
+        /* Begun here, no branch yet: only this node's memory holds it (its
+         * row goes to the log with its first branch or its decision). */
+        dtx_txn_t *txn = dtx_txn_find(r->admin->co->txns, r->gid);
+        if (!txn || !txn->unlogged || txn->dead)
+            s_finish(r, 404, 0, "unknown transaction (gid %s)", r->gid);
+        else if (r->op == DTX_ACT_FORCE_ROLLBACK || r->op == DTX_ACT_FORCE_COMMIT)
+            s_engine(r, r->op == DTX_ACT_FORCE_COMMIT ? DTX_MSG_COMMIT : DTX_MSG_ROLLBACK);
+        else if (r->op == DTX_ACT_RETRY)
+            s_finish(r, 409, txn->state, "transaction %s is %s: %s", r->gid,
+                     dtx_state_name(txn->state), "nothing is pending retry until it is decided");
+        else
+            s_engine(r, DTX_MSG_RESUME);
         return;
     }
     switch (r->op) {

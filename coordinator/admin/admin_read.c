@@ -209,10 +209,16 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         { "dtx_store_batch_size_max", "largest batch so far" },
         { "dtx_store_connections_up", "connections up" },
     };
+    dtx_store_stats_t logst = { 0 };
+    if (co->store)
+        dtx_store_stats(co->store, &logst);
     const struct {
         const char *name, *help;
         uint64_t v;
     } counters[] = {
+        { "dtx_store_lazy_round_trips_total",
+          "log round trips that held only lazy writes, committed with synchronous_commit off "
+          "(docs/operations.md, durability table)", logst.lazy_round_trips },
         { "dtx_transactions_begun_total", "transactions begun here", co->stats.begun },
         { "dtx_transactions_committed_total", "transactions this node finished committed",
           co->stats.committed },

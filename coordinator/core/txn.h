@@ -171,6 +171,8 @@ typedef struct dtx_txn {
     int            writing;                /* a global-state write is in flight */
     int            finishing;              /* the final write is in flight */
     int            owned;                  /* this node holds it (else read-only) */
+    int            unlogged;               /* begun, no row in the log yet (written with
+                                              its first branch, or with its decision) */
     char           gen[24];                /* owner_gen it was loaded/created with */
     char           initiator[DTX_OWNER_SIZE]; /* principal that began it ("" unknown) */
     char           traceparent[DTX_TRACEPARENT_SIZE]; /* W3C trace context of its BEGIN ("" logged before 009) */

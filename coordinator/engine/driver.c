@@ -212,6 +212,23 @@ void dtx_driver_raise(dtx_coord_t *co, dtx_txn_t *txn, dtx_txn_event_t ev, const
     dtx_driver_decide(co, txn, next, reason);
 }
 
+/* A transaction decided before its first branch has no row yet: it goes
+ * in the decision's batch, ahead of it (both commit, or neither). */
+static void s_log_begun(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    if (!w)
+        return; /* the decision then matches no row: the transaction is forgotten */
+    txn->unlogged = 0;
+    char mode[4], deadline[24];
+    snprintf(mode, sizeof mode, "%d", txn->mode);
+    snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
+    const char *vals[7] = { txn->gid,      mode,           deadline,        co->cfg.node_id,
+                            co->epoch_str, txn->initiator, txn->traceparent };
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 7, vals, NULL, NULL,
+                     s_on_fire_and_forget, w);
+}
+
 void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char *reason)
 {
     if (txn->writing || txn->state != DTX_STATE_ACTIVE)
@@ -234,6 +251,8 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
     snprintf(nb, sizeof nb, "%d", txn->nbranches);
     const char *vals[8] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str,
                             mark ? "true" : "false", txn->gen, nb };
+    if (txn->unlogged)
+        s_log_begun(co, txn);
     dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 8, vals, NULL, NULL, s_on_decide, w);
 }
 

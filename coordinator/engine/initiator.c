@@ -1,8 +1,10 @@
 /*
  * initiator.c — initiator requests.
  *
- *   BEGIN     insert the transaction (state ACTIVE) → BEGIN_OK
- *   TRY       record the branch (TRYING) → send Try → record the vote →
+ *   BEGIN     the transaction (ACTIVE) in memory → BEGIN_OK; its row goes
+ *             to the log with its first branch (nothing to undo before)
+ *   TRY       record the branch (TRYING; the first one with the global
+ *             row) → send Try → record the vote →
  *             TRY_OK; a no vote also records the abort decision first
  *   COMMIT    record COMMITTING (or ABORTING when a vote was no/lost) →
  *             STATE; the driver then confirms every branch
@@ -62,35 +64,6 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
 /* --- BEGIN --- */
 
-/* BEGIN_OK: the new transaction's gid, deadline and trace (a BEGIN's and
- * a SAGA's answer alike). */
-static void s_on_begin(void *p, int rc, const PGresult *res)
-{
-    dtx_wctx_t w;
-    (void)res;
-    if (!dtx_wctx_take(p, &w))
-        return;
-    dtx_coord_t *co = w.co;
-    dtx_txn_t *txn = w.txn;
-    const dtx_peer_t *peer = &w.peer;
-    if (rc != 0) {
-        /* Also when the write was lost in flight (DTX_EUNKNOWN): nothing
-         * was decided, and a transaction whose gid nobody learnt can only
-         * pass its deadline and be aborted by recovery. */
-        dtx_outbox_drop(co, txn, 0, NULL);
-        dtx_outbox_error(co, peer, DTX_EDB, "could not record the new transaction");
-        return;
-    }
-    txn->loading = 0;
-    co->stats.begun++;
-    dtx_fault_point("after-begin-write");
-    dtx_outbox_begun(co, peer, txn);
-    dtx_log_debug("begun", "gid=%s deadline_ms=%lld trace=%.32s traceparent=%s", txn->gid,
-                  (long long)txn->deadline_wall, DTX_TXN_TRACE(txn), txn->traceparent);
-    dtx_driver_reschedule(co, txn);
-    dtx_initiator_replay_parked(co, txn);
-}
-
 /* May the sender of req change txn? The log's initiator, or an operator.
  * A transaction logged before initiators were recorded ("") is open to
  * every initiator, as it was then. */
@@ -136,10 +109,7 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     /* With a cell: "CELL:ULID" (core/cell.h), at most 43 characters. */
     snprintf(gid, sizeof gid, "%.16s%s%s", co->cfg.cell, co->cfg.cell[0] ? ":" : "", ulid);
     dtx_txn_t *txn = dtx_txn_create(co->txns, gid);
-    dtx_wctx_t *w = txn ? dtx_wctx_get(co, txn) : NULL;
-    if (!w) {
-        if (txn)
-            dtx_outbox_drop(co, txn, 0, NULL);
+    if (!txn) {
         dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
@@ -153,19 +123,19 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     dtx_txn_start(txn, msg->mode);
     txn->owned = 1;
     strcpy(txn->gen, "0");
-    txn->loading = 1; /* not durable yet: requests for it wait */
+    /* Nothing to undo yet, so nothing to write: the global row goes to the
+     * log with the first branch (DTX_SQL_BRANCH_FIRST), or with the
+     * decision of a transaction that never had one. */
+    txn->unlogged = 1;
     txn->deadline_wall = dtx_clock_wall_ms() + timeout;
     txn->deadline_mono = dtx_clock_mono_ms() + timeout;
     txn->begun_ms = dtx_clock_mono_ms();
-    w->kind = S_BEGIN;
-    w->peer = *peer;
-    w->has_peer = 1;
-    char mode[4], deadline[24];
-    snprintf(mode, sizeof mode, "%d", msg->mode);
-    snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
-    const char *vals[7] = { gid,           mode,           deadline,        co->cfg.node_id,
-                            co->epoch_str, txn->initiator, txn->traceparent };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 7, vals, NULL, NULL, s_on_begin, w);
+    co->stats.begun++;
+    dtx_fault_point("after-begin-write");
+    dtx_outbox_begun(co, peer, txn);
+    dtx_log_debug("begun", "gid=%s deadline_ms=%lld trace=%.32s traceparent=%s", txn->gid,
+                  (long long)txn->deadline_wall, DTX_TXN_TRACE(txn), txn->traceparent);
+    dtx_driver_reschedule(co, txn);
 }
 
 /* --- TRY --- */
@@ -176,6 +146,7 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     dtx_coord_t *co = w->co;
     dtx_txn_t *txn = w->txn;
     dtx_request_t *req = w->req;
+    int first = w->arg; /* it also created the global row */
     w->req = NULL;
     co->try_payload_inflight -= req->payload_len;
     txn->pending_branches--;
@@ -210,6 +181,15 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
                              txn->gid);
         dtx_request_free(req);
         dtx_initiator_forget(co, txn, "a log write failed");
+        return;
+    }
+    if (PQntuples(res) != 1 && first) {
+        /* The gid was in the log already: not this transaction's row. */
+        dtx_outbox_error(co, &req->peer, DTX_EDB,
+                         "could not record the branch: transaction id %s is taken; begin again",
+                         txn->gid);
+        dtx_request_free(req);
+        dtx_initiator_forget(co, txn, "its id was in the log already");
         return;
     }
     if (PQntuples(res) != 1) {
@@ -332,13 +312,21 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     co->try_payload_inflight += req->payload_len;
     txn->pending_branches++;
     txn->pending_payload += (int64_t)req->payload_len;
-    const char *vals[7] = { txn->gid, req->resource, req->action,
-                            req->payload ? (const char *)req->payload : "", co->cfg.node_id,
-                            co->epoch_str, txn->gen };
-    int lens[7] = { 0, 0, 0, (int)req->payload_len, 0, 0, 0 };
-    int fmts[7] = { 0, 0, 0, 1, 0, 0, 0 };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ADD, 7, vals, lens, fmts,
-                     s_on_branch_add, w);
+    /* The first branch writes the global row too; later ones (even while
+     * it is in flight: same connection, in order) find it there. */
+    w->arg = txn->unlogged;
+    txn->unlogged = 0;
+    char mode[4], deadline[24];
+    snprintf(mode, sizeof mode, "%d", txn->mode);
+    snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
+    const char *vals[10] = { txn->gid, req->resource, req->action,
+                             req->payload ? (const char *)req->payload : "", co->cfg.node_id,
+                             co->epoch_str, w->arg ? mode : txn->gen, deadline, txn->initiator,
+                             txn->traceparent };
+    int lens[10] = { 0, 0, 0, (int)req->payload_len, 0, 0, 0, 0, 0, 0 };
+    int fmts[10] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+    dtx_store_submit(co->store, txn->shard, w->arg ? DTX_SQL_BRANCH_FIRST : DTX_SQL_BRANCH_ADD,
+                     w->arg ? 10 : 7, vals, lens, fmts, s_on_branch_add, w);
 }
 
 /* --- COMMIT / ROLLBACK --- */
@@ -703,7 +691,13 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
     }
     if (msg->type == DTX_MSG_STATUS) {
         /* From the log: another coordinator may have moved it on since
-         * this one last held it, and memory never runs ahead of the log. */
+         * this one last held it, and memory never runs ahead of the log —
+         * except for a transaction begun here that has no row yet. */
+        dtx_txn_t *mem = dtx_txn_find(co->txns, msg->gid);
+        if (mem && mem->unlogged && !mem->dead) {
+            dtx_outbox_state(co, peer, mem);
+            return;
+        }
         s_status(co, peer, msg->gid);
         return;
     }

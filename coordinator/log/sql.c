@@ -24,6 +24,10 @@
  * is only written when every branch is confirmed or cancelled.
  * A write that matches no row reports 0 rows; the caller then discards its
  * copy of the transaction and re-reads the log.
+ *
+ * The fourth field marks a statement lazy (store.h): one whose loss in a
+ * server crash costs only an idempotent redelivery or a presumed abort —
+ * docs/operations.md, "durability table", says which and why.
  */
 #include "core/txn.h"
 #include "dtx/types.h"
@@ -62,12 +66,24 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "             AND owner_gen = $7::bigint RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
         " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7 },
+    /* The first branch of a transaction creates its global row too (BEGIN
+     * wrote nothing: a transaction without branches has nothing to undo).
+     * A gid already in the log (an id collision) inserts nothing and
+     * returns no row; nothing else in the batch fails with it. */
+    [DTX_SQL_BRANCH_FIRST] = { "dtx_branch_first",
+        "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"
+        "                                  next_attempt_at, initiator, traceparent, branches)"
+        "           VALUES ($1, $7::smallint, " G_ACTIVE ", to_timestamp($8::bigint / 1000.0), $5,"
+        "                   $6::bigint, to_timestamp($8::bigint / 1000.0), $9, nullif($10, ''), 1)"
+        "           ON CONFLICT (gid) DO NOTHING RETURNING branches)"
+        " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
+        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 10 },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"
         " last_error = $4, updated_at = now(), voted_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = " B_TRYING
-        " AND EXISTS (SELECT 1 FROM g)", 6 },
+        " AND EXISTS (SELECT 1 FROM g)", 6, 1 },
     /* $6: a 2PC commit decision also records every enlisted branch as
      * prepared (it voted yes), in the same statement. */
     [DTX_SQL_DECIDE] = { "dtx_decide",
@@ -83,16 +99,16 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_PREPARING] = { "dtx_preparing",
         "UPDATE dtx_global SET preparing = true, updated_at = now()"
         " WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $2 AND owner_epoch = $3::bigint"
-        "   AND owner_gen = $4::bigint", 4 },
+        "   AND owner_gen = $4::bigint", 4, 1 },
     [DTX_SQL_BRANCH_DONE] = { "dtx_branch_done",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"
-        " AND EXISTS (SELECT 1 FROM g)", 7 },
+        " AND EXISTS (SELECT 1 FROM g)", 7, 1 },
     [DTX_SQL_BRANCH_ATTEMPT] = { "dtx_branch_attempt",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"
-        " WHERE gid = $1 AND branch_no = $2::int AND EXISTS (SELECT 1 FROM g)", 7 },
+        " WHERE gid = $1 AND branch_no = $2::int AND EXISTS (SELECT 1 FROM g)", 7, 1 },
     [DTX_SQL_FINISH] = { "dtx_finish",
         "UPDATE dtx_global SET state = $2::smallint, updated_at = now(), next_attempt_at = NULL,"
         " finished_at = now()"
@@ -101,7 +117,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "   AND NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"
         /* A Saga commits with every step done, aborts with every step compensated. */
         "   AND (mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1"
-        "        AND state <> CASE WHEN $2::smallint = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))", 6 },
+        "        AND state <> CASE WHEN $2::smallint = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))", 6, 1 },
     [DTX_SQL_STUCK] = { "dtx_stuck",
         "UPDATE dtx_global SET state = " G_STUCK ", decision = $2::smallint, updated_at = now(),"
         " next_attempt_at = NULL, stuck_at = now()"
@@ -171,7 +187,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "                         ORDER BY finished_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"
         "             AND state IN (" G_COMMITTED ", " G_ABORTED ") RETURNING gid),"
         " b AS (DELETE FROM dtx_branch WHERE gid IN (SELECT gid FROM g) RETURNING 1)"
-        " SELECT (SELECT count(*) FROM g), (SELECT count(*) FROM b)", 2 },
+        " SELECT (SELECT count(*) FROM g), (SELECT count(*) FROM b)", 2, 1 },
     /* A Saga and its whole plan, in one statement (so both or neither are
      * in the log before any action leaves). $7 lists the steps as JSON
      * objects {n step number, r resource, a action, u compensation ("" none),

@@ -42,9 +42,12 @@
 #include "pgconn.h"
 #include "store.h"
 
-#define S_MAXPARAMS 9 /* DTX_SQL_TMSG_BEGIN has the most */
+#define S_MAXPARAMS 12
 #define S_RECONNECT_BASE_MS 100
 #define S_RECONNECT_MAX_MS 2000
+/* Sent first in a batch of only lazy statements (store.h). */
+#define S_LAZY_STMT "dtx_store_lazy_commit"
+#define S_LAZY_SQL "SELECT set_config('synchronous_commit', 'off', true)"
 
 typedef struct s_op {
     int          stmt;
@@ -68,6 +71,8 @@ typedef struct s_batch {
     int      failed;   /* a statement failed: the whole batch is rolled back */
     int      read_only; /* a statement met a read-only server (25006) */
     int      nbg;      /* ops submitted in background mode */
+    int      nsync;    /* ops whose statement is not lazy */
+    int      lazy;     /* sent lazy: a set_config result precedes the ops' */
     int64_t  sent_ms;  /* monotonic: when it was sent (metrics) */
 } s_batch_t;
 
@@ -112,6 +117,8 @@ static void s_batch_reset(s_batch_t *b)
     b->failed = 0;
     b->read_only = 0;
     b->nbg = 0;
+    b->nsync = 0;
+    b->lazy = 0;
 }
 
 static void s_batch_free(s_batch_t *b)
@@ -148,12 +155,13 @@ static int s_connect(dtx_store_t *self, s_conn_t *c)
                       DTX_Q(dtx_pgconn_error(c->pg, why, sizeof why)));
         goto err;
     }
-    for (int i = 0; i < self->nstmts; i++) {
-        PGresult *res = PQprepare(c->pg, self->stmts[i].name, self->stmts[i].sql,
-                                  self->stmts[i].nparams, NULL);
+    for (int i = -1; i < self->nstmts; i++) {
+        const char *name = i < 0 ? S_LAZY_STMT : self->stmts[i].name;
+        PGresult *res = PQprepare(c->pg, name, i < 0 ? S_LAZY_SQL : self->stmts[i].sql,
+                                  i < 0 ? 0 : self->stmts[i].nparams, NULL);
         int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok)
-            dtx_log_error("prepare failed", "stmt=%s error=\"%s\"", self->stmts[i].name,
+            dtx_log_error("prepare failed", "stmt=%s error=\"%s\"", name,
                           DTX_Q(PQresultErrorMessage(res)));
         PQclear(res);
         if (!ok)
@@ -279,6 +287,7 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
         goto fail;
     s_op_t *op = &b->ops[b->n++];
     b->nbg += self->background;
+    b->nsync += !self->stmts[stmt].lazy;
     op->stmt = stmt;
     op->nparams = nparams;
     op->cb = cb;
@@ -349,6 +358,14 @@ static void s_send(dtx_store_t *self, s_conn_t *c)
     c->pending = tmp;
     s_batch_t *b = &c->flying;
     const char *vals[S_MAXPARAMS];
+    /* Only lazy writes: this commit need not wait for its WAL flush. Its
+     * result comes first; the ops' results follow from cursor 0. */
+    b->lazy = b->nsync == 0;
+    b->cursor = b->lazy ? -1 : 0;
+    if (b->lazy && !PQsendQueryPrepared(c->pg, S_LAZY_STMT, 0, NULL, NULL, NULL, 0)) {
+        s_mark_broken(c, "send");
+        return;
+    }
     for (int i = 0; i < b->n; i++) {
         s_op_t *op = &b->ops[i];
         for (int j = 0; j < op->nparams; j++)
@@ -394,6 +411,7 @@ static void s_batch_done(dtx_store_t *self, s_conn_t *c)
         return;
     }
     self->stats.round_trips++;
+    self->stats.lazy_round_trips += (uint64_t)b->lazy;
     dtx_hist_observe(&self->stats.batch_ms, dtx_clock_mono_ms() - b->sent_ms);
     dtx_hist_observe(&self->stats.batch_ops, b->n);
     for (int i = 0; i < b->n; i++) {
@@ -434,11 +452,13 @@ static void s_read(dtx_store_t *self, s_conn_t *c)
                 if (code && strcmp(code, "25006") == 0)
                     b->read_only = 1;
                 dtx_log_error("log write failed", "stmt=%s error=\"%s\"",
-                              self->stmts[b->ops[b->cursor].stmt].name,
+                              b->cursor < 0 ? S_LAZY_STMT : self->stmts[b->ops[b->cursor].stmt].name,
                               DTX_Q(PQresultErrorMessage(res)));
             }
             b->failed = 1;
             PQclear(res);
+        } else if (b->cursor < 0) {
+            PQclear(res); /* the lazy batch's set_config */
         } else {
             PQclear(b->ops[b->cursor].res);
             b->ops[b->cursor].res = res;

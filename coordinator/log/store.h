@@ -11,7 +11,14 @@
  * atomic: either every operation in it is durable or none is.
  *
  * Callbacks run only after the Sync result, i.e. after the commit is
- * durable (synchronous_commit as the server is configured). On a failure
+ * durable (synchronous_commit as the server is configured) — except in a
+ * lazy batch: a batch whose every statement is marked lazy commits with
+ * SET LOCAL synchronous_commit = off, so its callbacks run once it is
+ * committed and visible, maybe before its WAL is on disk (a crash of the
+ * server in that moment loses it, and every commit after it: WAL is one
+ * sequence, so the next synchronous commit makes it durable too). A batch
+ * holding any synchronous statement is synchronous as a whole. What may be
+ * lazy: docs/operations.md, "durability table". On a failure
  * of the batch every callback of the batch gets a negative code and res
  * NULL:
  *   DTX_EDB       the batch did not commit: never sent (the connection
@@ -48,10 +55,12 @@ typedef struct dtx_store_stmt {
     const char *name;  /* prepared statement name */
     const char *sql;   /* text with $1..$n */
     int         nparams;
+    int         lazy;  /* 1: need not be flushed before its callback (see below) */
 } dtx_store_stmt_t;
 
 typedef struct dtx_store_stats {
     uint64_t round_trips;   /* batches committed */
+    uint64_t lazy_round_trips; /* of those, lazy (synchronous_commit off) */
     uint64_t ops;           /* operations completed successfully */
     uint64_t failed_ops;    /* operations failed (DTX_EDB or DTX_EUNKNOWN) */
     uint64_t unknown_ops;   /* of those, lost in flight (DTX_EUNKNOWN) */

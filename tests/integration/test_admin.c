@@ -41,6 +41,10 @@ static void test_probes_and_metrics_answer(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_count{op=\"confirm\"} 1"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transaction_duration_seconds_count{outcome=\"committed\"} 1"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_store_round_trips_total{store=\"log\"}"));
+    /* the Confirms' acknowledgements and the final state went lazily */
+    const char *lazy = strstr(text, "\ndtx_store_lazy_round_trips_total ");
+    CU_ASSERT_PTR_NOT_NULL(lazy);
+    CU_ASSERT_TRUE(lazy && atoi(lazy + strlen("\ndtx_store_lazy_round_trips_total ")) >= 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_store_batch_size_max{store=\"admin\"}"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_participant_instances 1"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_lease_held 1\n"));

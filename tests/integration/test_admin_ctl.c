@@ -141,6 +141,9 @@ static void test_dtxctl_escapes_what_the_server_sends_and_names_its_options(void
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "begin --timeout-ms 600000"), 0);
     out[strcspn(out, "\n")] = '\0';
     snprintf(gid, sizeof gid, "%.63s", out);
+    /* (its row goes to the log with its decision: BEGIN writes nothing) */
+    snprintf(cmd, sizeof cmd, "rollback %s --reason 'in the log'", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     /* Whoever can write the log database can put anything in an audit
      * reason (the API itself refuses control characters). */
     char sql[512];

@@ -439,6 +439,9 @@ static void test_branch_write_lost_in_flight_is_outcome_unknown(void)
     dtx_client_set_timeout(c, 10000);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(dtx_client_begin(c, DTX_MODE_TCC, 30000, gid) == 0);
+    /* A first branch puts the transaction's row in the log (BEGIN writes
+     * nothing); the second one's write is the one cut below. */
+    CU_ASSERT_FATAL(dtx_client_try(c, gid, "ra", "reserve", "x", 1, NULL) == 0);
 
     PGconn *lock = h_db_connect("ha_lost");
     CU_ASSERT_FATAL(lock != NULL);

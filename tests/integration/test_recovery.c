@@ -209,6 +209,51 @@ static void test_branch_with_empty_payload_is_recovered(void)
     CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
+/* The final state and the branches' acknowledgements are lazy writes
+ * (synchronous_commit off: docs/operations.md, durability table). dtxd is
+ * killed the moment the final state is acknowledged in memory; then the
+ * log is put back as PostgreSQL would leave it had it crashed before
+ * flushing those lazy commits (the decision is the last synchronous write:
+ * committing, both branches voted yes). The restarted dtxd re-drives the
+ * Confirms — idempotent at the participants — to the same outcome. */
+static void test_lazy_writes_lost_in_a_crash_are_redriven_to_the_same_outcome(void)
+{
+    u_world_t w;
+    const char *args[] = { "--node-id", "lazy1", "--phase-timeout-ms", "500",
+                           "--recovery-interval-ms", "200", "--fault", "after-finish-write",
+                           NULL };
+    CU_ASSERT_FATAL(u_world_up(&w, "lazy_lost", args, NULL, NULL) == 0);
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_FATAL(s_tried(&w, gid) == 0);
+    int state = 0;
+    CU_ASSERT_EQUAL(dtx_client_commit(w.c, gid, &state), 0);
+    CU_ASSERT_EQUAL(state, DTX_STATE_COMMITTING);
+    CU_ASSERT_EQUAL(h_wait_exit(w.dtxd.pid, 10000), 86);
+    w.dtxd.pid = 0;
+    /* acknowledged: committed and visible, flushed or not */
+    CU_ASSERT_EQUAL(u_log_state(w.log, gid), DTX_STATE_COMMITTED);
+    CU_ASSERT_EQUAL(u_deliveries(w.pa_db, gid, "confirm"), 1);
+    CU_ASSERT_EQUAL(u_deliveries(w.pb_db, gid, "confirm"), 1);
+    /* the lazy commits lost: back to the last synchronous write */
+    CU_ASSERT_EQUAL(h_db_exec(w.log, "UPDATE dtx_branch SET state = %d WHERE gid = '%s'",
+                              DTX_BRANCH_TRIED, gid), 0);
+    CU_ASSERT_EQUAL(h_db_exec(w.log, "UPDATE dtx_global SET state = %d, finished_at = NULL,"
+                              " next_attempt_at = now() WHERE gid = '%s'",
+                              DTX_STATE_COMMITTING, gid), 0);
+    w.dtxd.nextra -= 2; /* not the fault again */
+    CU_ASSERT_EQUAL_FATAL(h_dtxd_restart(&w.dtxd), 0);
+    CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_COMMITTED, 15000), 0);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s' AND state = %d",
+                                gid, DTX_BRANCH_CONFIRMED), 2);
+    /* each Confirm delivered again, applied once */
+    CU_ASSERT_EQUAL(u_deliveries(w.pa_db, gid, "confirm"), 2);
+    CU_ASSERT_EQUAL(u_deliveries(w.pb_db, gid, "confirm"), 2);
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm"), 1);
+    CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "confirm"), 1);
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "cancel") + u_effects(w.pb_db, gid, "cancel"), 0);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
+}
+
 INTEG_SUITE(recovery)
 {
     CU_pSuite s = CU_add_suite("recovery", NULL, NULL);
@@ -219,4 +264,6 @@ INTEG_SUITE(recovery)
     CU_add_test(s, "active transaction survives a restart and commits", test_active_transaction_survives_a_restart_and_commits);
     CU_add_test(s, "lost vote after crash makes commit abort", test_lost_vote_after_crash_makes_commit_abort);
     CU_add_test(s, "branch with empty payload is recovered", test_branch_with_empty_payload_is_recovered);
+    CU_add_test(s, "lazy writes lost in a crash are redriven to the same outcome",
+                test_lazy_writes_lost_in_a_crash_are_redriven_to_the_same_outcome);
 }

@@ -178,6 +178,13 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
     int forced = atomic_load(&s_forced_status);
     int status = s_knob(c, "status", "X-Test-Status", forced ? forced : s_status);
     int delay = s_knob(c, "delay_ms", "X-Test-Delay-Ms", s_delay_ms);
+    /* A transactional request: its gid in the log, before the wait (a
+     * test runs the transaction's branches meanwhile). */
+    const char *gid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Dtx-Gid");
+    if (gid) {
+        fprintf(stderr, "gw-upstream: request gid=%.64s\n", gid);
+        fflush(stderr);
+    }
     if (delay > 0)
         usleep((useconds_t)delay * 1000);
     const char *size_arg = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "size");

@@ -11,8 +11,8 @@
  *               stop: the sleep ends, no further round, the thread ends
  *
  * The gateway's active health checker (app/gw_health.c), discovery thread
- * (app/gw_discovery_watch.c) and dtxd poller (app/gw_dtxd_watch.c) are
- * such threads.
+ * (app/gw_discovery_watch.c), dtxd poller (app/gw_dtxd_watch.c) and the
+ * cluster-wide limits' Redis sync (filters/gw_cluster.c) are such threads.
  */
 #ifndef DTX_GW_PERIODIC_H
 #define DTX_GW_PERIODIC_H

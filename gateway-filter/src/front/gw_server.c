@@ -20,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "dtx/clock.h"
 #include "dtx/types.h"
 #include "dtx/log.h"
 #include "core/gw_clock.h"
@@ -318,7 +319,11 @@ void dtx_gw_server_stop(dtx_gw_server_t **self_p, int grace_ms)
      * loop's daemon is only touched by its thread). */
     atomic_store(&self->quiesce, 1);
     s_wake_all(self);
-    for (int waited = 0; waited < grace_ms && atomic_load(&self->in_flight) > 0; waited += 10)
+    /* The grace is a deadline on the monotonic clock, not a count of
+     * 10 ms sleeps (on a loaded machine those took far longer, so requests
+     * outlived the grace). */
+    int64_t until = dtx_clock_mono_ms() + grace_ms;
+    while (atomic_load(&self->in_flight) > 0 && dtx_clock_mono_ms() < until)
         dtx_gw_sleep_us(10000);
     s_destroy(self);
 }

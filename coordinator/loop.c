@@ -207,6 +207,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     case DTX_MSG_STATUS:
     case DTX_MSG_RESUME:
     case DTX_MSG_SAGA:
+    case DTX_MSG_TMSG:
         dtx_initiator_handle(co, peer, id, msg);
         break;
     case DTX_MSG_REGISTER:

@@ -40,6 +40,7 @@
 #include "dtx/name.h"
 #include "dtx/proto.h"
 #include "dtx/saga.h"
+#include "dtx/tmsg.h"
 #include "dtx/trace.h"
 
 /* ------------------------------------------------------------------ */
@@ -99,6 +100,8 @@ static const s_spec_t s_specs[] = {
     { DTX_MSG_RESUME, "RESUME", { F_NAME(gid) } },
     /* Version 2 only; its plan is checked by dtx_saga_plan_decode. */
     { DTX_MSG_SAGA, "SAGA", { F_U32(timeout_ms), F_PAYLOAD } },
+    /* Version 2 only; its plan is checked by dtx_tmsg_plan_decode. */
+    { DTX_MSG_TMSG, "TMSG", { F_U32(timeout_ms), F_PAYLOAD } },
     { DTX_MSG_REGISTER, "REGISTER", { F_NAME(instance), F_NAME(resource) } },
     { DTX_MSG_HEARTBEAT, "HEARTBEAT", { F_NAME(instance) } },
     { DTX_MSG_PHASE_REPLY, "PHASE_REPLY",
@@ -118,6 +121,12 @@ static const s_spec_t s_specs[] = {
 };
 
 #define S_NSPECS (sizeof s_specs / sizeof s_specs[0])
+
+/* Types a version-1 frame may not carry (they came with version 2). */
+static int s_v2_only(int type)
+{
+    return type == DTX_MSG_SAGA || type == DTX_MSG_TMSG;
+}
 
 static const s_spec_t *s_spec_find(int type)
 {
@@ -396,16 +405,22 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
     if (!spec && p[2] == DTX_PROTO_V2)
         return s_fail(errbuf, errlen, DTX_EUNSUPPORTED,
                       "unknown message type 0x%02x (version 2)", p[3]);
-    if (!spec || (spec->type == DTX_MSG_SAGA && p[2] == DTX_PROTO_V1))
+    if (!spec || (s_v2_only(spec->type) && p[2] == DTX_PROTO_V1))
         return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "unknown message type 0x%02x%s", p[3],
-                      spec ? " in version 1 (SAGA needs version 2)" : "");
+                      "unknown message type 0x%02x%s%s%s", p[3],
+                      spec ? " in version 1 (" : "", spec ? spec->name : "",
+                      spec ? " needs version 2)" : "");
 
     int rc = s_decode_body(msg, spec, p, len, errbuf, errlen);
     if (rc == DTX_OK && spec->type == DTX_MSG_SAGA) {
         char why[160];
         if (dtx_saga_plan_decode(NULL, msg->payload, msg->payload_len, why, sizeof why) != 0)
             rc = s_fail(errbuf, errlen, DTX_EPROTO, "SAGA: %s", why);
+    }
+    if (rc == DTX_OK && spec->type == DTX_MSG_TMSG) {
+        char why[160];
+        if (dtx_tmsg_plan_decode(NULL, msg->payload, msg->payload_len, why, sizeof why) != 0)
+            rc = s_fail(errbuf, errlen, DTX_EPROTO, "TMSG: %s", why);
     }
     if (rc != DTX_OK) {
         /* Leave no half-decoded fields behind. */
@@ -537,6 +552,11 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
         (version != DTX_PROTO_V2 || msg->payload_len > DTX_PAYLOAD_MAX ||
          (msg->payload_len && !msg->payload) ||
          dtx_saga_plan_decode(NULL, msg->payload, msg->payload_len, NULL, 0) != 0))
+        return DTX_EINVAL;
+    if (spec->type == DTX_MSG_TMSG &&
+        (version != DTX_PROTO_V2 || msg->payload_len > DTX_PAYLOAD_MAX ||
+         (msg->payload_len && !msg->payload) ||
+         dtx_tmsg_plan_decode(NULL, msg->payload, msg->payload_len, NULL, 0) != 0))
         return DTX_EINVAL;
     /* strnlen: a traceparent without its NUL is invalid, never overread. */
     int traced = msg->traceparent[0] != '\0';

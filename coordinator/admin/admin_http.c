@@ -54,6 +54,7 @@ static const s_route_t s_routes[] = {
     { "GET", "/api/v1/participants", s_parts, 0, S_READ },
     { "POST", "/api/v1/tx", dtx_admin_op, DTX_MSG_BEGIN, S_WRITE },
     { "POST", "/api/v1/saga", dtx_admin_op, DTX_MSG_SAGA, S_WRITE },
+    { "POST", "/api/v1/msg", dtx_admin_op, DTX_MSG_TMSG, S_WRITE },
     { "GET", "/api/v1/tx/*", dtx_admin_op, DTX_MSG_STATUS, S_READ },
     { "POST", "/api/v1/tx/*/try", dtx_admin_op, DTX_MSG_TRY, S_WRITE },
     { "POST", "/api/v1/tx/*/commit", dtx_admin_op, DTX_MSG_COMMIT, S_WRITE },

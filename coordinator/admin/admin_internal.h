@@ -199,7 +199,7 @@ extern const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT];
 enum { DTX_AG_GID, DTX_AG_MODE, DTX_AG_STATE, DTX_AG_DECISION, DTX_AG_BRANCHES, DTX_AG_CREATED,
        DTX_AG_UPDATED, DTX_AG_DEADLINE, DTX_AG_OWNER, DTX_AG_EPOCH, DTX_AG_OWNER_ALIVE,
        DTX_AG_TRYING, DTX_AG_REFUSED, DTX_AG_DECIDED, DTX_AG_STUCK, DTX_AG_FINISHED,
-       DTX_AG_TRACEPARENT };
+       DTX_AG_TRACEPARENT, DTX_AG_CHECKBACK };
 
 /* --- admin_read.c --- */
 void dtx_admin_healthz(dtx_admin_req_t *r);

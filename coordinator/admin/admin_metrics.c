@@ -104,7 +104,7 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
     dtx_prom_value(&t, "dtx_participant_calls_in_flight", NULL, inst[1]);
     dtx_prom_header(&t, "dtx_phase_latency_seconds", "histogram",
                     "time from sending a phase call (try, confirm, cancel, prepare, commit, abort, "
-                    "action, compensate) to its reply");
+                    "action, compensate, deliver, query_prepared) to its reply");
     for (int op = 1; op <= DTX_OP_MAX; op++) {
         char lab[24];
         snprintf(lab, sizeof lab, "op=\"%s\"", dtx_op_name(op));

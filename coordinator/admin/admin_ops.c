@@ -13,6 +13,10 @@
  *                                  "action","compensation","pivot","after":[1,2],
  *                                  "payload" | "payload_base64"}, ...]}
  *                                  -> 201 BEGIN_OK once the plan is logged (docs/sagas.md)
+ *   POST /api/v1/msg               {"timeout_ms","traceparent","checkback","destinations":
+ *                                  [{"resource","action","payload" | "payload_base64"}, ...]}
+ *                                  -> 201 BEGIN_OK once the message is logged (prepared;
+ *                                  /tx/{gid}/commit submits it, /rollback drops it)
  *
  * Each builds a dtx_msg_t and hands it to the engine (admin_engine.c: a
  * peer of kind DTX_PEER_HTTP whose corr is the request's handle). Every
@@ -26,6 +30,7 @@
 #include "admin_internal.h"
 #include "dtx/log.h"
 #include "dtx/saga.h"
+#include "dtx/tmsg.h"
 #include "dtx/trace.h"
 
 static int s_b64(int c)
@@ -253,6 +258,82 @@ out:
     return rc;
 }
 
+/* POST /api/v1/msg's check-back and destinations into an encoded plan
+ * (m->payload; *owned gets it to free); the rules are
+ * dtx_tmsg_plan_encode's, whose reason is the 400's text. */
+static int s_msg_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uint8_t **owned)
+{
+    json_object *dests = NULL;
+    const char *cb = s_str_field(body, "checkback");
+    if (!json_object_object_get_ex(body, "destinations", &dests) ||
+        !json_object_is_type(dests, json_type_array) || json_object_array_length(dests) < 1 ||
+        json_object_array_length(dests) > DTX_TMSG_DESTS_MAX) {
+        dtx_admin_respond_error(r, 400, "destinations: expected an array of 1..%d destinations",
+                                DTX_TMSG_DESTS_MAX);
+        return DTX_EINVAL;
+    }
+    dtx_tmsg_plan_t *plan = calloc(1, sizeof *plan);
+    uint8_t *pays[DTX_TMSG_DESTS_MAX] = { NULL };
+    int rc = DTX_EINVAL;
+    if (!plan) {
+        dtx_admin_respond_error(r, 500, "out of memory");
+        return DTX_ENOMEM;
+    }
+    if (!cb || dtx_name_copy(plan->checkback, cb) != 0) {
+        dtx_admin_respond_error(r, 400, "checkback: the resource that answers the check-back, "
+                                "1..63 characters of [A-Za-z0-9._:-]");
+        goto out;
+    }
+    plan->ndests = (uint8_t)json_object_array_length(dests);
+    for (int i = 0; i < plan->ndests; i++) {
+        json_object *o = json_object_array_get_idx(dests, (size_t)i), *v = NULL;
+        dtx_tmsg_dest_t *d = &plan->dests[i];
+        const char *res = o ? s_str_field(o, "resource") : NULL;
+        const char *act = o ? s_str_field(o, "action") : NULL;
+        if (!res || dtx_name_copy(d->resource, res) != 0 || !act ||
+            dtx_name_copy(d->action, act) != 0) {
+            dtx_admin_respond_error(r, 400, "destinations[%d]: resource and action required: "
+                                    "1..63 characters of [A-Za-z0-9._:-]", i);
+            goto out;
+        }
+        if (json_object_object_get_ex(o, "payload_base64", &v)) {
+            const char *b = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                     : NULL;
+            if (!b || !(pays[i] = s_b64_decode(b, strlen(b), &d->payload_len))) {
+                dtx_admin_respond_error(r, 400, "destinations[%d].payload_base64: not valid "
+                                        "base64", i);
+                goto out;
+            }
+            d->payload = pays[i];
+        } else if (json_object_object_get_ex(o, "payload", &v)) {
+            if (!json_object_is_type(v, json_type_string)) {
+                dtx_admin_respond_error(r, 400, "destinations[%d].payload: expected a string", i);
+                goto out;
+            }
+            d->payload = (const uint8_t *)json_object_get_string(v);
+            d->payload_len = (uint32_t)json_object_get_string_len(v);
+        }
+    }
+    char why[200] = "";
+    size_t len = 0;
+    rc = dtx_tmsg_plan_encode(plan, NULL, 0, &len, why, sizeof why);
+    if (rc == DTX_ETOOBIG && len <= DTX_PAYLOAD_MAX && (*owned = malloc(len)))
+        rc = dtx_tmsg_plan_encode(plan, *owned, len, &len, why, sizeof why);
+    if (rc != 0) {
+        dtx_admin_respond_error(r, rc == DTX_ETOOBIG ? 413 : 400, "%s",
+                                why[0] ? why : "the message is not valid");
+        rc = DTX_EINVAL;
+        goto out;
+    }
+    m->payload = *owned;
+    m->payload_len = (uint32_t)len;
+out:
+    for (int i = 0; i < DTX_TMSG_DESTS_MAX; i++)
+        free(pays[i]);
+    free(plan);
+    return rc;
+}
+
 static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg);
 
 void dtx_admin_op(dtx_admin_req_t *r, int type)
@@ -272,6 +353,9 @@ void dtx_admin_op(dtx_admin_req_t *r, int type)
         goto out;
     if (type == DTX_MSG_SAGA &&
         (s_begin_fields(r, body, &m) != 0 || s_saga_fields(r, body, &m, &owned) != 0))
+        goto out;
+    if (type == DTX_MSG_TMSG &&
+        (s_begin_fields(r, body, &m) != 0 || s_msg_fields(r, body, &m, &owned) != 0))
         goto out;
     dtx_admin_engine(r, &m, s_op_reply); /* copies what it keeps */
 out:

@@ -20,7 +20,10 @@
 
 static const char *s_mode_name(int mode)
 {
-    return mode == DTX_MODE_2PC ? "2pc" : mode == DTX_MODE_SAGA ? "saga" : "tcc";
+    return mode == DTX_MODE_2PC    ? "2pc"
+           : mode == DTX_MODE_SAGA ? "saga"
+           : mode == DTX_MODE_MSG  ? "msg"
+                                   : "tcc";
 }
 
 static json_object *s_int(const PGresult *res, int row, int col)
@@ -95,6 +98,9 @@ json_object *dtx_admin_global_json(const PGresult *res, int i)
     json_object_object_add(o, "traceparent", traced ? json_object_new_string(tp) : NULL);
     json_object_object_add(o, "trace_id",
                            traced ? json_object_new_string(dtx_trace_id(tp, trace_id)) : NULL);
+    /* A transactional message: the resource its check-back asks. */
+    if (s_geti(res, i, DTX_AG_MODE) == DTX_MODE_MSG)
+        json_object_object_add(o, "checkback", s_str(res, i, DTX_AG_CHECKBACK));
     return o;
 }
 

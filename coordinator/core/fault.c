@@ -16,6 +16,8 @@ const char *const dtx_fault_points[] = {
     "after-claim",
     /* Saga (docs/sagas.md) */
     "after-saga-write",     "after-step-done",      "after-step-compensated",
+    /* transactional message (docs/sagas.md) */
+    "after-tmsg-write",
     NULL,
 };
 

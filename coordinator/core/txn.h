@@ -64,6 +64,17 @@
  *    is refused;
  *  - COMMITTED means every step CONFIRMED; ABORTED every step CANCELLED
  *    (the FINISH statement checks it in the log too).
+ *
+ * Transactional message (DTX_MODE_MSG, core/tmsg.h has its whole life and
+ * its check-back). Its destinations are branches recorded TRIED by the
+ * TMSG that prepared it (nothing to vote on); ACTIVE means "prepared, the
+ * service's local transaction may still commit". COMMIT (the submit) and
+ * ROLLBACK act as in TCC; past the deadline an ACTIVE message is not
+ * aborted but asked about (QUERY_PREPARED to its check-back resource): its
+ * answer is the COMMIT or ROLLBACK that never came. Delivery is the
+ * confirm path (op DELIVER); an abort sends nothing (each branch is
+ * recorded cancelled). One more STUCK: a check-back over its retry budget
+ * goes STUCK with decision ACTIVE, and resume asks again.
  */
 #ifndef DTX_COORD_TXN_H
 #define DTX_COORD_TXN_H
@@ -175,6 +186,9 @@ typedef struct dtx_txn {
     int64_t        deadline_mono;          /* the same, monotonic */
     int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */
     dtx_branch_t **branches;               /* by position; branch no i+1 normally at i */
+    dtx_branch_t  *checkback;              /* MSG only: the check-back call (branch number 0,
+                                            * op QUERY_PREPARED, the check-back resource);
+                                            * owned, not in branches */
     int            nbranches;
     int            capbranches;
     dtx_request_t *parked;                 /* FIFO of parked requests */
@@ -272,7 +286,8 @@ int dtx_state_is_final(int state);
  * The flags that ride beside `state`, and their legal combinations
  * (dtx_txn_check asserts them after every change):
  *   decision   0 while ACTIVE; equal to state in COMMITTING and ABORTING;
- *              COMMITTING or ABORTING in STUCK (what resume goes back to);
+ *              COMMITTING or ABORTING in STUCK (what resume goes back to),
+ *              or ACTIVE for a message whose check-back spent its budget;
  *              kept in the final states (0 when loaded from a log that
  *              finished before decisions were kept).
  *   preparing  only in 2PC, only while ACTIVE (COMMIT sent the Prepares;

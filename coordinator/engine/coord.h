@@ -101,6 +101,17 @@ typedef struct dtx_coord_hooks {
     /* Drops txn from memory because the log may have moved on under it;
      * every request waiting on it gets an exact answer (initiator.h). */
     void (*forget)(struct dtx_coord *co, dtx_txn_t *txn, const char *why);
+    /* A Saga's turn: what it runs next (driver_saga.c). */
+    void (*saga_drive)(struct dtx_coord *co, dtx_txn_t *txn);
+    /* A PHASE_REPLY that counts, to a Saga step's call. */
+    void (*saga_reply)(struct dtx_coord *co, dtx_txn_t *txn, dtx_branch_t *br,
+                       const dtx_msg_t *msg, int64_t now_ms);
+    /* An ACTIVE message's turn (timer, load, resume): its check-back
+     * (driver_msg.c). */
+    void (*msg_turn)(struct dtx_coord *co, dtx_txn_t *txn, int64_t now_ms);
+    /* A PHASE_REPLY that counts, to a message's check-back call. */
+    void (*msg_reply)(struct dtx_coord *co, dtx_txn_t *txn, const dtx_msg_t *msg,
+                      int64_t now_ms);
 } dtx_coord_hooks_t;
 
 /* Counters for logs, tests and the benchmark. */
@@ -146,7 +157,7 @@ typedef struct dtx_coord {
     volatile int        reload;            /* SIGHUP: re-read the allow-list */
     uint64_t            next_corr;         /* corr of the next PHASE: unique per call */
     int64_t             try_payload_inflight; /* TRY payload bytes on their way to the log */
-    dtx_coord_hooks_t   hooks;             /* set by initiator.c at init */
+    dtx_coord_hooks_t   hooks;             /* set by initiator.c at init (saga_*, msg_*: driver_saga.c, driver_msg.c) */
     struct dtx_wctx    *free_wctx;         /* pooled write contexts (wctx.h) */
 } dtx_coord_t;
 

@@ -32,6 +32,11 @@
  * STUCK once forward-only. While ABORTING, the COMPENSATE of every step
  * that ran or may have run, each once every step after it is compensated;
  * a step whose action never left is recorded compensated without a call.
+ * (driver_saga.c, reached through the hooks saga_drive and saga_reply.)
+ *
+ * A transactional message (core/tmsg.h) is driven here like a TCC
+ * transaction whose branches all voted yes (DELIVER is its confirm; its
+ * abort sends nothing); its check-back is driver_msg.c's.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -45,8 +50,10 @@
 #include "dtx/log.h"
 #include "core/fault.h"
 #include "core/saga.h"
+#include "core/tmsg.h"
 #include "core/txn.h"
 #include "driver.h"
+#include "driver_internal.h"
 #include "outbox.h"
 #include "log/sql.h"
 #include "core/txntable.h"
@@ -58,7 +65,6 @@ static void s_check_done(dtx_coord_t *co, dtx_txn_t *txn);
 static void s_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);
 static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now);
 static void s_prepared_check(dtx_coord_t *co, dtx_txn_t *txn);
-static void s_saga_drive(dtx_coord_t *co, dtx_txn_t *txn);
 
 /* A write that matched no row: the copy in memory is stale or fenced off. */
 static int s_no_rows(const PGresult *res)
@@ -92,10 +98,14 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn)
     int64_t due = 0;
     /* While a decision write is in flight the deadline has nothing to do;
      * nor once a Saga passed it still active (its pivot may be running:
-     * the pivot's answer moves it, not the clock). */
+     * the pivot's answer moves it, not the clock), nor once a message
+     * passed it (its check-back's own due time takes over). */
     if (txn->state == DTX_STATE_ACTIVE && !txn->loading && !txn->writing &&
-        !(txn->mode == DTX_MODE_SAGA && dtx_clock_mono_ms() > txn->deadline_mono))
+        !(txn->mode == DTX_MODE_SAGA && dtx_clock_mono_ms() > txn->deadline_mono) &&
+        !(txn->mode == DTX_MODE_MSG && dtx_clock_mono_ms() >= txn->deadline_mono))
         due = txn->deadline_mono;
+    if (txn->checkback)
+        due = dtx_tmsg_due(txn, due);
     for (int i = 0; i < txn->nbranches; i++) {
         int64_t d = txn->branches[i]->due_ms;
         if (d > 0 && (due == 0 || d < due))
@@ -121,6 +131,8 @@ static void s_on_fire_and_forget(void *p, int rc, const PGresult *res)
 
 static void s_record_attempt(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
 {
+    if (br == txn->checkback)
+        return; /* no row: its attempts live in memory (a restart gives a fresh budget) */
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w)
         return;
@@ -249,11 +261,17 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
 void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
 {
     if (!txn->dead && txn->mode == DTX_MODE_SAGA) {
-        s_saga_drive(co, txn);
+        co->hooks.saga_drive(co, txn); /* driver_saga.c */
+        return;
+    }
+    if (!txn->dead && txn->mode == DTX_MODE_MSG && txn->state == DTX_STATE_ACTIVE) {
+        co->hooks.msg_turn(co, txn, dtx_clock_mono_ms());
         return;
     }
     if (txn->dead || (txn->state != DTX_STATE_COMMITTING && txn->state != DTX_STATE_ABORTING))
         return;
+    if (txn->checkback && txn->checkback->inflight)
+        dtx_driver_call_done(co, txn->checkback, 0); /* decided: its answer no longer counts */
     int op = dtx_op_for_decision(txn->mode, txn->state);
     int64_t now = dtx_clock_mono_ms();
     for (int i = 0; i < txn->nbranches && !txn->dead; i++) {
@@ -268,9 +286,10 @@ void dtx_driver_drive(dtx_coord_t *co, dtx_txn_t *txn)
             br->inflight = 0;
             br->first_wait_ms = 0;
         }
-        if (dtx_op_done_state(op) == DTX_BRANCH_CANCELLED && br->never_sent &&
-            br->state != DTX_BRANCH_TRIED) {
-            /* Its Try/Prepare never left this process: nothing to undo. */
+        if (dtx_op_done_state(op) == DTX_BRANCH_CANCELLED &&
+            (txn->mode == DTX_MODE_MSG || (br->never_sent && br->state != DTX_BRANCH_TRIED))) {
+            /* Its Try/Prepare never left this process, or it is an aborted
+             * message's destination (nothing was delivered): nothing to undo. */
             s_branch_acked(co, txn, br);
             continue;
         }
@@ -674,198 +693,16 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
 }
 
 
-/* --- Saga --- */
-
-static void s_on_step_set(void *p, int rc, const PGresult *res)
-{
-    dtx_wctx_t w;
-    if (!dtx_wctx_take(p, &w))
-        return;
-    dtx_coord_t *co = w.co;
-    dtx_txn_t *txn = w.txn;
-    dtx_branch_t *br = dtx_txn_branch(txn, w.branch);
-    if (!br)
-        return;
-    br->writing = 0;
-    if (rc != 0 || s_no_rows(res)) {
-        co->hooks.forget(co, txn, "a saga step write failed or matched nothing");
-        return;
-    }
-    dtx_branch_enter(br, w.arg);
-    dtx_log_debug("saga step", "gid=%s step=%u state=%s", txn->gid, br->no,
-                  dtx_branch_state_name(br->state));
-    if (w.arg == DTX_BRANCH_CONFIRMED)
-        dtx_fault_point("after-step-done");
-    else if (w.arg == DTX_BRANCH_CANCELLED)
-        dtx_fault_point("after-step-compensated");
-    s_saga_drive(co, txn);
-}
-
-/* Records br moving to state `to` (from the state memory holds now); a
- * refusal (TRYING -> REFUSED) as a vote, with its reason. */
-static void s_step_write(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int to)
-{
-    dtx_wctx_t *w = dtx_wctx_get(co, txn);
-    if (!w) {
-        dtx_outbox_drop(co, txn, 0, NULL);
-        return;
-    }
-    w->branch = br->no;
-    w->arg = to;
-    br->writing = 1;
-    br->due_ms = 0;
-    char no[16], st[4], att[16], from[4];
-    snprintf(no, sizeof no, "%u", br->no);
-    snprintf(st, sizeof st, "%d", to);
-    if (to == DTX_BRANCH_REFUSED) {
-        const char *vals[7] = { txn->gid, no, st, br->last_error, co->cfg.node_id,
-                                co->epoch_str, txn->gen };
-        dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 7, vals, NULL, NULL,
-                         s_on_step_set, w);
-        return;
-    }
-    /* The count of the op now due: a done action leaves its compensation
-     * a whole budget. */
-    snprintf(att, sizeof att, "%u", to == DTX_BRANCH_CONFIRMED ? 0u : br->attempt);
-    snprintf(from, sizeof from, "%d", br->state);
-    const char *vals[8] = { txn->gid, no, st, att, co->cfg.node_id, co->epoch_str, txn->gen,
-                            from };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_STEP_SET, 8, vals, NULL, NULL,
-                     s_on_step_set, w);
-}
-
-/* A step's op changes: the old one's calls no longer count. */
-static void s_step_switch(dtx_coord_t *co, dtx_branch_t *br, int op)
-{
-    if (br->op == op)
-        return;
-    if (br->inflight)
-        s_instance_done(co, br);
-    s_new_op(br, op);
-    br->inflight = 0;
-    br->due_ms = 0;
-    br->first_wait_ms = 0;
-}
-
-/* ACTIVE and COMMITTING: send the action of every step that may run now. */
-static void s_saga_forward(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
-{
-    for (int i = 0; i < txn->nbranches && !txn->dead; i++) {
-        dtx_branch_t *br = txn->branches[i];
-        if (br->state != DTX_BRANCH_TRYING || br->writing)
-            continue;
-        s_step_switch(co, br, DTX_OP_ACTION);
-        if (br->inflight || br->due_ms > 0 || !dtx_saga_deps_done(txn, br))
-            continue;
-        s_send_phase(co, txn, br, now);
-    }
-}
-
-/* ABORTING: compensate, last steps first. */
-static void s_saga_backward(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
-{
-    for (int i = txn->nbranches - 1; i >= 0 && !txn->dead; i--) {
-        dtx_branch_t *br = txn->branches[i];
-        if (br->state == DTX_BRANCH_CANCELLED || br->writing)
-            continue;
-        s_step_switch(co, br, DTX_OP_COMPENSATE);
-        if (br->inflight || br->due_ms > 0 || !dtx_saga_dependents_undone(txn, br))
-            continue;
-        if (!dtx_saga_may_have_run(br) || !br->step->undo[0]) {
-            /* Its action never left (or it is a pivot that never ran, or
-             * was refused): nothing to undo. */
-            if (br->state == DTX_BRANCH_CONFIRMED)
-                dtx_log_error("a done pivot in an aborting saga: not undone", "gid=%s step=%u",
-                              txn->gid, br->no);
-            s_step_write(co, txn, br, DTX_BRANCH_CANCELLED);
-            continue;
-        }
-        s_send_phase(co, txn, br, now);
-    }
-}
-
-static void s_saga_drive(dtx_coord_t *co, dtx_txn_t *txn)
-{
-    if (txn->dead || txn->loading || txn->writing || txn->finishing || !txn->owned)
-        return;
-    int64_t now = dtx_clock_mono_ms();
-    switch (txn->state) {
-    case DTX_STATE_ACTIVE:
-        for (int i = 0; i < txn->nbranches; i++) {
-            const dtx_branch_t *br = txn->branches[i];
-            if ((br->step->flags & DTX_SAGA_STEP_PIVOT) && br->state == DTX_BRANCH_CONFIRMED) {
-                dtx_driver_raise(co, txn, DTX_EV_FORWARD, "the pivot step is done");
-                return;
-            }
-        }
-        if (dtx_saga_all_in(txn, DTX_BRANCH_CONFIRMED)) {
-            dtx_driver_raise(co, txn, DTX_EV_FORWARD, "every step is done");
-            return;
-        }
-        s_saga_forward(co, txn, now);
-        break;
-    case DTX_STATE_COMMITTING:
-        s_saga_forward(co, txn, now);
-        break;
-    case DTX_STATE_ABORTING:
-        s_saga_backward(co, txn, now);
-        break;
-    default:
-        return;
-    }
-    if (!txn->dead) {
-        s_check_done(co, txn);
-        dtx_driver_reschedule(co, txn);
-    }
-}
-
-/* A reply that counts, to a Saga step's call. */
-static void s_saga_reply(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, const dtx_msg_t *msg,
-                         int64_t now)
-{
-    if (msg->outcome == DTX_OUTCOME_REFUSED && msg->op == DTX_OP_ACTION &&
-        txn->state == DTX_STATE_ACTIVE) {
-        /* A definitive no: recorded with the abort decision (same batch). */
-        br->inflight = 0;
-        br->due_ms = 0;
-        s_instance_done(co, br);
-        snprintf(br->last_error, sizeof br->last_error, "participant refused action %s",
-                 br->action);
-        dtx_log_info("saga step refused", "gid=%s step=%u resource=%s trace=%.32s", txn->gid,
-                     br->no, br->resource, DTX_TXN_TRACE(txn));
-        s_step_write(co, txn, br, DTX_BRANCH_REFUSED);
-        if (txn->dead)
-            return;
-        dtx_branch_enter(br, DTX_BRANCH_REFUSED); /* the pivot is no longer open */
-        dtx_driver_raise(co, txn, DTX_EV_TRY_REFUSED, "a saga step was refused");
-        return;
-    }
-    if (msg->outcome != DTX_OUTCOME_OK) {
-        char why[128];
-        snprintf(why, sizeof why, "participant %s %s",
-                 msg->outcome == DTX_OUTCOME_REFUSED ? "refused" : "failed", dtx_op_name(msg->op));
-        s_phase_failed(co, txn, br, now, why);
-        if (!txn->dead)
-            dtx_driver_reschedule(co, txn);
-        return;
-    }
-    br->inflight = 0;
-    br->due_ms = 0;
-    s_instance_done(co, br);
-    if (msg->op == DTX_OP_ACTION && br->state == DTX_BRANCH_TRYING)
-        s_step_write(co, txn, br, DTX_BRANCH_CONFIRMED);
-    else if (msg->op == DTX_OP_COMPENSATE && br->state != DTX_BRANCH_CANCELLED)
-        s_step_write(co, txn, br, DTX_BRANCH_CANCELLED);
-    if (!txn->dead)
-        dtx_driver_reschedule(co, txn);
-}
-
 /* --- events --- */
 
 void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
 {
     if (txn->dead || txn->loading)
         return;
+    if (txn->mode == DTX_MODE_MSG && txn->state == DTX_STATE_ACTIVE) {
+        co->hooks.msg_turn(co, txn, now); /* no abort: the check-back decides */
+        return;
+    }
     if (txn->state == DTX_STATE_ACTIVE && now >= txn->deadline_mono && !txn->writing) {
         dtx_log_info("deadline passed", "gid=%s trace=%.32s", txn->gid, DTX_TXN_TRACE(txn));
         dtx_driver_raise(co, txn, DTX_EV_DEADLINE, "deadline passed");
@@ -962,6 +799,8 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
         from->last_seen_ms = dtx_clock_mono_ms();
     dtx_txn_t *txn = dtx_txn_find(co->txns, msg->gid);
     dtx_branch_t *br = txn && !txn->loading ? dtx_txn_branch(txn, msg->branch) : NULL;
+    if (txn && !txn->loading && msg->branch == 0)
+        br = txn->checkback; /* a message's check-back (NULL for other modes) */
     /* A reply counts only when it answers a call this node sent to this
      * very connection (an initiator cannot vote for a participant), for
      * the op the branch runs now; a vote only for the latest attempt, a
@@ -978,7 +817,11 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
     int64_t now = dtx_clock_mono_ms();
     dtx_metrics_phase(&co->metrics, msg->op, now - br->sent_ms);
     if (br->step) {
-        s_saga_reply(co, txn, br, msg, now);
+        co->hooks.saga_reply(co, txn, br, msg, now); /* driver_saga.c */
+        return;
+    }
+    if (br == txn->checkback) {
+        co->hooks.msg_reply(co, txn, msg, now);
         return;
     }
     if (msg->outcome != DTX_OUTCOME_OK) {
@@ -1011,4 +854,33 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
     }
     if (!txn->dead)
         dtx_driver_reschedule(co, txn);
+}
+
+/* --- for driver_saga.c and driver_msg.c (driver_internal.h) --- */
+
+void dtx_driver_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now)
+{
+    s_send_phase(co, txn, br, now);
+}
+
+void dtx_driver_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int64_t now,
+                             const char *why)
+{
+    s_phase_failed(co, txn, br, now, why);
+}
+
+void dtx_driver_check_done(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    s_check_done(co, txn);
+}
+
+void dtx_driver_call_done(dtx_coord_t *co, dtx_branch_t *br, int op)
+{
+    s_instance_done(co, br);
+    br->inflight = 0;
+    br->due_ms = 0;
+    if (op && br->op != op) {
+        s_new_op(br, op);
+        br->first_wait_ms = 0;
+    }
 }

@@ -31,4 +31,5 @@ dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_ident_t *id,
                                const dtx_msg_t *msg);
 void dtx_request_free(dtx_request_t *req);
 
+
 #endif

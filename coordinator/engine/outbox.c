@@ -113,6 +113,18 @@ void dtx_outbox_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *
     dtx_outbox_reply(co, peer, &out);
 }
 
+void dtx_outbox_begun(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
+{
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_BEGIN_OK;
+    out.corr = peer->corr;
+    strcpy(out.gid, txn->gid);
+    out.deadline_ms = (uint64_t)txn->deadline_wall;
+    memcpy(out.traceparent, txn->traceparent, sizeof out.traceparent);
+    dtx_outbox_reply(co, peer, &out);
+}
+
 void dtx_outbox_try_ok(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn,
                        const dtx_branch_t *br, int outcome)
 {

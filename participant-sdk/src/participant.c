@@ -106,6 +106,7 @@ struct served_resource {
     dtx_tcc_handlers_t tcc;                 /* from dtx_participant_serve; zero when none */
     dtx_2pc_handlers_t twopc;               /* from dtx_participant_serve_2pc; zero when none */
     dtx_saga_handlers_t saga;               /* from dtx_participant_serve_saga; zero when none */
+    dtx_tmsg_handlers_t tmsg;               /* from dtx_participant_serve_tmsg; zero when none */
 };
 
 /* One coordinator endpoint and its registration state. */
@@ -550,6 +551,27 @@ int dtx_participant_serve_saga(dtx_participant_t *self, const char *resource,
     return DTX_OK;
 }
 
+int dtx_participant_serve_tmsg(dtx_participant_t *self, const char *resource,
+                               const dtx_tmsg_handlers_t *handlers)
+{
+    assert(self);
+    if (!resource || !dtx_name_valid(resource) || !handlers ||
+        (!handlers->on_deliver && !handlers->on_query_prepared))
+        return DTX_EINVAL;
+    for (int i = 0; i < self->nresources; i++)
+        if (strcmp(self->resources[i].name, resource) == 0 &&
+            (self->resources[i].tmsg.on_deliver || self->resources[i].tmsg.on_query_prepared))
+            return DTX_EINVAL;
+    int added;
+    int i = s_resource_entry(self, resource, &added);
+    if (i < 0)
+        return i;
+    self->resources[i].tmsg = *handlers;
+    if (added)
+        s_resource_added(self);
+    return DTX_OK;
+}
+
 void dtx_participant_set_heartbeat(dtx_participant_t *self, int interval_ms)
 {
     assert(self);
@@ -770,6 +792,8 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
         case DTX_OP_ABORT:   fn = r->twopc.on_abort;   arg = r->twopc.arg; break;
         case DTX_OP_ACTION:  fn = r->saga.on_action;   arg = r->saga.arg;  break;
         case DTX_OP_COMPENSATE: fn = r->saga.on_compensate; arg = r->saga.arg; break;
+        case DTX_OP_DELIVER: fn = r->tmsg.on_deliver;  arg = r->tmsg.arg;  break;
+        case DTX_OP_QUERY_PREPARED: fn = r->tmsg.on_query_prepared; arg = r->tmsg.arg; break;
         default:             break;
         }
     }
@@ -800,7 +824,8 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
         if (rc == DTX_OK)
             outcome = DTX_OUTCOME_OK;
         else if (rc == DTX_EREFUSED &&
-                 (m->op == DTX_OP_TRY || m->op == DTX_OP_PREPARE || m->op == DTX_OP_ACTION))
+                 (m->op == DTX_OP_TRY || m->op == DTX_OP_PREPARE || m->op == DTX_OP_ACTION ||
+                  m->op == DTX_OP_QUERY_PREPARED)) /* QUERY_PREPARED: rolled back */
             outcome = DTX_OUTCOME_REFUSED;
         if (outcome == DTX_OUTCOME_FAILED && rc == DTX_EDB) {
             /* The database is down: every phase fails alike until it is

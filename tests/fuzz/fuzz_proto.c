@@ -16,7 +16,7 @@
  * unterminated, enums out of range): whatever the encoder accepts, the
  * decoder must accept too, so the two cannot disagree on what is valid.
  * A SAGA that decodes has a plan (dtx/saga.h) that decodes too and that
- * encodes back to the same bytes.
+ * encodes back to the same bytes; so does a TMSG's (dtx/tmsg.h).
  *
  *   make fuzz [FUZZ_SECONDS=60]
  */
@@ -28,6 +28,7 @@
 
 #include "dtx/proto.h"
 #include "dtx/saga.h"
+#include "dtx/tmsg.h"
 #include "dtx/trace.h"
 
 static uint8_t s_out[DTX_MSG_MAX];
@@ -192,6 +193,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(m1.version == DTX_PROTO_V2);
         CHECK(dtx_saga_plan_decode(&plan, m1.payload, m1.payload_len, NULL, 0) == 0);
         CHECK(dtx_saga_plan_encode(&plan, again, sizeof again, &plen, NULL, 0) == 0);
+        CHECK(plen == m1.payload_len && memcmp(again, m1.payload, plen) == 0);
+    }
+    if (m1.type == DTX_MSG_TMSG) {
+        static dtx_tmsg_plan_t plan;
+        static uint8_t again[DTX_PAYLOAD_MAX];
+        size_t plen = 0;
+        CHECK(m1.version == DTX_PROTO_V2);
+        CHECK(dtx_tmsg_plan_decode(&plan, m1.payload, m1.payload_len, NULL, 0) == 0);
+        CHECK(dtx_tmsg_plan_encode(&plan, again, sizeof again, &plen, NULL, 0) == 0);
         CHECK(plen == m1.payload_len && memcmp(again, m1.payload, plen) == 0);
     }
     CHECK(!m1.traceparent[0] || dtx_trace_valid(m1.traceparent));

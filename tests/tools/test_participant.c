@@ -30,6 +30,14 @@
  * barrier and tables: ops 'action' and 'compensate'); --refuse-action
  * NAME refuses an action named NAME too (a definitive no).
  *
+ * Transactional messages: every resource is also served with message
+ * handlers: DELIVER through the barrier (effects op 'deliver'), and the
+ * check-back (QUERY_PREPARED) answered by dtx_tmsg_pg_query_prepared on
+ * --db (which is then the service's database, where its outbox rows are);
+ * --fail-op-times query_prepared:N makes the first N check-backs answer
+ * "unknown", --delay-ms-op deliver:MS slows deliveries (query_prepared:MS
+ * sleeps after the check-back's ledger row).
+ *
  * 2PC (--mode2pc): every resource is served with 2PC handlers too, backed
  * by dtx/pgres.h on the same --db. The work of a PREPARE inserts
  * effects(gid, branch, 'prepare') inside the prepared transaction, so the
@@ -225,6 +233,27 @@ static int s_handle(const dtx_call_t *call, void *arg)
     return rc;
 }
 
+/* The check-back of a transactional message: a ledger row, then the
+ * outbox's answer (or "unknown" on request). */
+static int s_query_prepared(const dtx_call_t *call, void *arg)
+{
+    tp_t *self = arg;
+    int rc = s_conn_ready(self);
+    if (rc == 0)
+        rc = s_ledger(self->conn, call);
+    if (self->delay_ms[DTX_OP_QUERY_PREPARED] > 0)
+        s_sleep_ms(self->delay_ms[DTX_OP_QUERY_PREPARED]); /* after its ledger row */
+    if (rc == 0 && self->fail_left[DTX_OP_QUERY_PREPARED] > 0) {
+        self->fail_left[DTX_OP_QUERY_PREPARED]--;
+        rc = DTX_EIO; /* "cannot tell yet" */
+    } else if (rc == 0) {
+        rc = dtx_tmsg_pg_query_prepared(self->conn, call->gid);
+    }
+    dtx_log_info("check-back answered", "gid=%s result=%s", call->gid,
+                 rc == 0 ? "committed" : rc == DTX_EREFUSED ? "rolled-back" : dtx_strerror(rc));
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* 2PC handlers (--mode2pc)                                            */
 /* ------------------------------------------------------------------ */
@@ -392,6 +421,10 @@ int main(int argc, char **argv)
         if (rc == 0) {
             const dtx_saga_handlers_t hs = { s_handle, s_handle, &self };
             rc = dtx_participant_serve_saga(p, self.resources[i], &hs);
+        }
+        if (rc == 0) {
+            const dtx_tmsg_handlers_t hm = { s_handle, s_query_prepared, &self };
+            rc = dtx_participant_serve_tmsg(p, self.resources[i], &hm);
         }
         if (rc == 0 && self.mode2pc) {
             const dtx_2pc_handlers_t h2 = { s_handle_2pc, s_handle_2pc, s_handle_2pc, &self };

@@ -53,6 +53,10 @@ static int s_op_parse(const char *name)
         return DTX_OP_ACTION;
     if (strcmp(name, "compensate") == 0)
         return DTX_OP_COMPENSATE;
+    if (strcmp(name, "deliver") == 0)
+        return DTX_OP_DELIVER;
+    if (strcmp(name, "query_prepared") == 0)
+        return DTX_OP_QUERY_PREPARED;
     return -1;
 }
 
@@ -132,8 +136,8 @@ int tp_parse(tp_t *self, int argc, char **argv)
             int o = s_op_parse(op);
             if (o < 0 || s_parse_long(colon + 1, 0, 3600000, &v) < 0) {
                 fprintf(stderr, "test-participant: --delay-ms-op/--fail-op-times want OP:N with "
-                                "OP try, confirm, cancel, prepare, commit, abort, action or "
-                                "compensate\n");
+                                "OP try, confirm, cancel, prepare, commit, abort, action, "
+                                "compensate, deliver or query_prepared\n");
                 return -1;
             }
             if (c == O_FAILOP)

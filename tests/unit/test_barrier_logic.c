@@ -179,6 +179,17 @@ static void test_saga_ops_are_barriered_as_try_and_cancel(void)
                     DTX_BARRIER_INSERT_CANCEL);
 }
 
+/* A message's delivery uses the rows of try: a duplicate is skipped. The
+ * check-back (QUERY_PREPARED) is no barriered op: it reads the outbox. */
+static void test_message_delivery_is_barriered_as_try(void)
+{
+    CU_ASSERT_EQUAL(dtx_barrier_row_op(DTX_OP_DELIVER), DTX_OP_TRY);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_DELIVER, FIRST, 1, NULL), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_DELIVER, FIRST, 0, "try"), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(dtx_barrier_row_op(DTX_OP_QUERY_PREPARED), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_QUERY_PREPARED, FIRST, 1, NULL), DTX_BARRIER_INVALID);
+}
+
 static void test_every_action_has_a_name(void)
 {
     for (int a = DTX_BARRIER_RUN; a <= DTX_BARRIER_INVALID; a++)
@@ -211,6 +222,7 @@ UNIT_SUITE(barrier_logic)
     T(test_null_compensation_then_try_is_refused);
     T(test_unknown_op_or_step_is_invalid);
     T(test_saga_ops_are_barriered_as_try_and_cancel);
+    T(test_message_delivery_is_barriered_as_try);
     T(test_every_action_has_a_name);
 #undef T
 }

@@ -16,7 +16,7 @@ static void test_every_point_a_transaction_meets_can_be_armed(void)
         "after-begin-write", "after-branch-write", "after-try-sent", "after-prepare-sent",
         "after-vote-write", "after-decision-write", "after-decision-reply", "between-phases",
         "before-finish-write", "after-finish-write", "after-claim", "after-saga-write",
-        "after-step-done", "after-step-compensated", NULL,
+        "after-step-done", "after-step-compensated", "after-tmsg-write", NULL,
     };
     char err[256] = "";
     for (int i = 0; points[i]; i++) {

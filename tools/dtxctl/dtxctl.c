@@ -1,7 +1,7 @@
 /*
  * dtxctl — the dtx admin API on the command line.
  *
- *   dtxctl [options] list [--state S[,S]] [--mode tcc|2pc|saga] [--resource R] [--q PREFIX]
+ *   dtxctl [options] list [--state S[,S]] [--mode tcc|2pc|saga|msg] [--resource R] [--q PREFIX]
  *                         [--min-age D] [--max-age D] [--order newest|oldest]
  *                         [--limit N] [--cursor C] [--all]
  *   dtxctl [options] show GID
@@ -44,7 +44,7 @@ static void s_usage(FILE *f)
     fputs("usage: dtxctl [--url URL] [--token T | --token-file F] [--cacert F] [--timeout S]\n"
           "              [--json] COMMAND [ARGS]\n"
           "commands:\n"
-          "  list [--state S[,S]] [--mode tcc|2pc|saga] [--resource R] [--q GID-PREFIX]\n"
+          "  list [--state S[,S]] [--mode tcc|2pc|saga|msg] [--resource R] [--q GID-PREFIX]\n"
           "       [--min-age D] [--max-age D] [--order newest|oldest] [--limit N]\n"
           "       [--cursor C] [--all]                  transactions, newest first\n"
           "  show GID                                   branches, attempts, timeline\n"

@@ -57,6 +57,11 @@
  *                            the plan's layout is dtx/saga.h's, checked by
  *                            the codec; answered BEGIN_OK once the whole
  *                            plan is in the log)
+ *   0x0B  TMSG          I>C  timeout_ms u32, plan blob (version 2 only;
+ *                            prepares a transactional message: the plan's
+ *                            layout is dtx/tmsg.h's, checked by the codec;
+ *                            answered BEGIN_OK once it is in the log;
+ *                            COMMIT submits it, ROLLBACK drops it)
  *   0x81  BEGIN_OK      C>I  gid name, deadline_ms u64
  *   0x82  TRY_OK        C>I  gid name, branch u32, outcome u8, state u8,
  *                            payload blob
@@ -103,6 +108,7 @@
 #define DTX_MSG_PHASE_REPLY  0x08
 #define DTX_MSG_RESUME       0x09
 #define DTX_MSG_SAGA         0x0A  /* version 2 only */
+#define DTX_MSG_TMSG         0x0B  /* version 2 only: prepare a transactional message */
 #define DTX_MSG_BEGIN_OK     0x81
 #define DTX_MSG_TRY_OK       0x82
 #define DTX_MSG_STATE        0x83
@@ -150,7 +156,8 @@ typedef struct dtx_msg {
  *                receiver can answer with an ERROR; msg->version is 0);
  *   DTX_EUNSUPPORTED a version-2 frame (complete header) of a type this
  *                codec does not know;
- *   (a SAGA frame must be version 2 — in version 1 it is an unknown type,
+ *   (a TMSG frame likewise, with dtx_tmsg_plan_decode;
+ *   a SAGA frame must be version 2 — in version 1 it is an unknown type,
  *   DTX_EPROTO — and its plan must pass dtx_saga_plan_decode: DTX_EPROTO
  *   with that function's reason);
  *   DTX_ETOOBIG  len > DTX_MSG_MAX (checked first).

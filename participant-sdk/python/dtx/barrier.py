@@ -24,7 +24,11 @@ counterpart (prepare as try, commit as confirm, abort as cancel; the
 table's CHECK allows only those three); a prepare COMMITs locally here.
 Saga ops do the same: an action as try, a compensation as cancel (a
 compensation before its action is a null compensation; an action after
-its compensation is refused).
+its compensation is refused); a transactional message's delivery as try
+(a duplicate is skipped).  :func:`query_prepared` is a message's
+check-back on the same table (docs/protocol.md §17): the outbox row is
+(gid, 0, 'try') of origin 'try', the rollback marker the same key of
+origin 'cancel'.
 
 Two deliveries of the same (gid, branch) serialise on the primary key.
 """
@@ -73,7 +77,7 @@ BarrierFn = Callable[["psycopg.Connection[Any]", Call], None]
 
 _ROW_OP = {p.Op.TRY: "try", p.Op.PREPARE: "try", p.Op.CONFIRM: "confirm",
            p.Op.COMMIT: "confirm", p.Op.CANCEL: "cancel", p.Op.ABORT: "cancel",
-           p.Op.ACTION: "try", p.Op.COMPENSATE: "cancel"}
+           p.Op.ACTION: "try", p.Op.COMPENSATE: "cancel", p.Op.DELIVER: "try"}
 
 
 def migrate(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
@@ -188,6 +192,34 @@ def call(conn: psycopg.Connection, call: Call, fn: BarrierFn) -> str:  # type: i
     return action
 
 
+_MARKER = ("INSERT INTO dtx_barrier (gid, branch, op, origin) VALUES (%s, 0, 'try', 'cancel') "
+           "ON CONFLICT DO NOTHING")
+_OUTBOX = "SELECT origin FROM dtx_barrier WHERE gid = %s AND branch = 0 AND op = 'try'"
+
+
+def query_prepared(conn: psycopg.Connection, call: Call) -> None:  # type: ignore[type-arg]
+    """A transactional message's check-back (a QUERY_PREPARED handler's
+    body), as libdtx's dtx_tmsg_pg_query_prepared: returns when call.gid's
+    outbox row is there (its local transaction committed); raises Refused
+    when it is not, after writing the rollback marker that keeps that
+    transaction from ever committing its row; DatabaseError (unknown: asked
+    again) when the database fails. conn must be outside a transaction
+    (autocommit); it waits for a transaction that holds the row uncommitted."""
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        raise InvalidArgument(text="query_prepared needs a connection outside any transaction")
+    try:
+        with conn.transaction():
+            conn.execute(_MARKER, (call.gid,))
+        row = conn.execute(_OUTBOX, (call.gid,)).fetchone()
+    except psycopg.Error as e:
+        raise DatabaseError(text=_first_line(e)) from None
+    if row is not None and row[0] == "try":
+        return
+    if row is not None and row[0] == "cancel":
+        raise Refused(text=f"message {call.gid}: its local transaction did not commit")
+    raise DatabaseError(text=f"message {call.gid}: no outbox row nor marker")
+
+
 class Barrier:
     """Handlers guarded by the barrier on one connection.
 
@@ -213,6 +245,12 @@ class Barrier:
         """:func:`call` on this barrier's connection."""
         return call(self.connection(), call_, fn)
 
+    def query_prepared(self, call_: Call) -> Optional[p.Outcome]:
+        """:func:`query_prepared` on this barrier's connection: a ready
+        on_query_prepared handler."""
+        query_prepared(self.connection(), call_)
+        return None
+
     def wrap(self, fn: BarrierFn) -> Handler:
         """A participant handler running fn under the barrier."""
         def handler(c: Call) -> Optional[p.Outcome]:
@@ -221,4 +259,5 @@ class Barrier:
         return handler
 
 
-__all__: Tuple[str, ...] = ("Barrier", "BarrierFn", "BARRIER_SQL", "call", "migrate")
+__all__: Tuple[str, ...] = ("Barrier", "BarrierFn", "BARRIER_SQL", "call", "migrate",
+                            "query_prepared")

@@ -428,6 +428,27 @@ class Participant:
         self._add_handlers(resource, {p.Op.ACTION: on_action,
                                       p.Op.COMPENSATE: on_compensate})
 
+    def serve_tmsg(self, resource: str, *, on_deliver: Optional[Handler] = None,
+                   on_query_prepared: Optional[Handler] = None) -> None:
+        """Serves resource with transactional message handlers (docs/sagas.md,
+        "Transactional messages"; at least one): on_deliver applies a message
+        to this destination (call.action and call.payload are the
+        destination's) and returns when done; any exception means "not now"
+        (delivered again). It is delivered at least once: run it through
+        dtx.Barrier. on_query_prepared is the check-back of a service that
+        sends messages: return when call.gid's local transaction committed,
+        raise Refused when it did not and never will, anything else when it
+        cannot tell yet (asked again); Barrier.query_prepared is such a
+        handler for libdtx's outbox rows."""
+        handlers: Dict[p.Op, Handler] = {}
+        if on_deliver is not None:
+            handlers[p.Op.DELIVER] = on_deliver
+        if on_query_prepared is not None:
+            handlers[p.Op.QUERY_PREPARED] = on_query_prepared
+        if not handlers:
+            raise InvalidArgument(text=f"serve_tmsg of {resource}: no handler")
+        self._add_handlers(resource, handlers)
+
     def connect(self, endpoint: str) -> None:
         """Adds a coordinator (once per coordinator); registration follows
         as soon as the connection is up. Raises InvalidArgument for a
@@ -546,7 +567,7 @@ class Participant:
                         "resource=%s", call.gid, call.branch, call.op.name.lower(),
                         call.resource)
             return p.Outcome.FAILED
-        decides = call.op in (p.Op.TRY, p.Op.PREPARE, p.Op.ACTION)
+        decides = call.op in (p.Op.TRY, p.Op.PREPARE, p.Op.ACTION, p.Op.QUERY_PREPARED)
         try:
             result = fn(call)
         except Refused:

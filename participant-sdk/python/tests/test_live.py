@@ -346,6 +346,83 @@ class SagaLive(unittest.TestCase):
 
 
 @harness.live
+class MessageLive(unittest.TestCase):
+    """Transactional messages across languages: the C order sample's
+    service (order-outbox create) writes an order with its outbox row and
+    submits; a Python participant serves the destinations mailer and stock
+    under the barrier and the service's check-back (Barrier.query_prepared)
+    over the same database."""
+
+    def test_python_destinations_and_checkback(self) -> None:
+        d = harness.scratch("msg")
+        dtxd = harness.Dtxd(d, harness.createdb("dtx_py_log_msg"), "--phase-timeout-ms", "1000",
+                            "--retry-base-ms", "50", "--retry-max-ms", "200",
+                            "--heartbeat-ms", "300")
+        db = harness.createdb("dtx_py_orders")
+        conn = psycopg.connect(db, autocommit=True)
+        conn.execute("CREATE TABLE inbox (gid text, who text, body text, PRIMARY KEY (gid, who))")
+        barrier = dtx.Barrier(conn)
+        barrier.migrate()
+        check = dtx.Barrier(psycopg.connect(db, autocommit=True))
+        reader = psycopg.connect(db, autocommit=True)   # the handlers' run in another thread
+
+        def receive(c: psycopg.Connection, call: dtx.Call) -> None:  # type: ignore[type-arg]
+            c.execute("INSERT INTO inbox VALUES (%s, %s, %s)",
+                      (call.gid, call.resource, call.payload.decode()))
+
+        part = dtx.Participant("py-orders-1", key_file="")
+        part.serve_tmsg("mailer", on_deliver=barrier.wrap(receive))
+        part.serve_tmsg("stock", on_deliver=barrier.wrap(receive))
+        part.serve_tmsg("orders", on_query_prepared=check.query_prepared)
+        part.connect(dtxd.endpoint)
+        served = harness.Served(part)
+        try:
+            harness.wait_for(lambda: part.registered() == 1, what="registration with dtxd")
+            env = {k: v for k, v in os.environ.items() if k != "DTX_CURVE_KEY_FILE"}
+
+            def create(order: str, amount: int, *extra: str) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+                return subprocess.run([os.path.join(harness.BIN, "order-outbox"), "create",
+                                       "--db", db, "--coordinator", dtxd.endpoint,
+                                       "--order", order, "--amount", str(amount), *extra],
+                                      env=env, text=True, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, timeout=60)
+
+            def gid_of(out: str, order: str) -> str:
+                # its line "ORDER GID outcome" (libpq may print NOTICEs too)
+                return [ln for ln in out.splitlines() if ln.startswith(order + " ")][0].split()[1]
+
+            def inbox(gid: str) -> List[tuple]:  # type: ignore[type-arg]
+                return list(reader.execute("SELECT who FROM inbox WHERE gid = %s ORDER BY who",
+                                           (gid,)))
+
+            sent = create("o-1", 10)
+            self.assertEqual(sent.returncode, 0, sent.stdout)
+            gid1 = gid_of(sent.stdout, "o-1")
+            harness.wait_for(lambda: len(inbox(gid1)) == 2, what="o-1 at mailer and stock")
+            # committed locally, never submitted: the Python check-back says so
+            lost = create("o-2", 20, "--no-submit", "--timeout-ms", "500")
+            self.assertEqual(lost.returncode, 0, lost.stdout)
+            gid2 = gid_of(lost.stdout, "o-2")
+            harness.wait_for(lambda: len(inbox(gid2)) == 2, what="o-2 through the check-back")
+            self.assertEqual(inbox(gid2), [("mailer",), ("stock",)])
+            # refused by the business rule: nothing delivered
+            refused = create("o-3", 0)
+            self.assertEqual(refused.returncode, 3, refused.stdout)
+            gid3 = gid_of(refused.stdout, "o-3")
+            time.sleep(0.5)
+            self.assertEqual(inbox(gid3), [])
+            self.assertEqual(list(reader.execute(
+                "SELECT origin FROM dtx_barrier WHERE branch = 0 ORDER BY gid")),
+                [("try",), ("try",)])
+        finally:
+            served.stop()
+            conn.close()
+            reader.close()
+            check.connection().close()
+            dtxd.stop()
+
+
+@harness.live
 class BankInterop(unittest.TestCase):
     """dtxd with CURVE; bank-a is the C bank-participant, bank-b the Python
     one; transfers both ways by the C bank-transfer and the Python

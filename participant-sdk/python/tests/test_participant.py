@@ -383,6 +383,7 @@ class BarrierDeliveries(unittest.TestCase):
         self.part.serve("ledger", on_try=h, on_confirm=h, on_cancel=h)
         self.part.serve_2pc("ledger", on_prepare=h, on_commit=h, on_abort=h)
         self.part.serve_saga("ledger", on_action=h, on_compensate=h)
+        self.part.serve_tmsg("ledger", on_deliver=h, on_query_prepared=self.barrier.query_prepared)
         self.part.connect(self.coord.endpoint)
         self.served = harness.Served(self.part)
         self.rid = self.coord.register()
@@ -486,6 +487,33 @@ class BarrierDeliveries(unittest.TestCase):
         with self.assertRaises(dtx.InvalidArgument):
             self.part.serve_saga("other", on_action=lambda c: None,
                                  on_compensate=None)  # type: ignore[arg-type]
+
+    def test_message_delivered_twice_applies_once(self) -> None:
+        self.assertEqual(self.coord.phase(self.rid, "m1", 2, p.Op.DELIVER).outcome, p.Outcome.OK)
+        self.assertEqual(self.coord.phase(self.rid, "m1", 2, p.Op.DELIVER, 2).outcome, 0)
+        self.assertEqual(self.rows("m1"), [(2, "deliver")])
+        self.assertEqual(self.barrier_rows("m1"), [("try", "try")])
+
+    def test_checkback_answers_from_the_outbox_and_marks_a_rollback(self) -> None:
+        # no outbox row: rolled back, and the marker bars a late commit
+        self.assertEqual(self.coord.phase(self.rid, "m2", 0, p.Op.QUERY_PREPARED).outcome,
+                         p.Outcome.REFUSED)
+        self.assertEqual(self.barrier_rows("m2"), [("try", "cancel")])
+        self.assertEqual(self.conn.execute(
+            "INSERT INTO dtx_barrier (gid, branch, op, origin) VALUES ('m2', 0, 'try', 'try')"
+            " ON CONFLICT DO NOTHING").rowcount, 0)
+        # the outbox row of a committed local transaction: committed
+        self.conn.execute("INSERT INTO dtx_barrier (gid, branch, op, origin)"
+                          " VALUES ('m3', 0, 'try', 'try')")
+        self.assertEqual(self.coord.phase(self.rid, "m3", 0, p.Op.QUERY_PREPARED).outcome,
+                         p.Outcome.OK)
+        self.assertEqual(self.barrier_rows("m3"), [("try", "try")])
+
+    def test_serve_tmsg_without_a_handler_or_twice_is_refused(self) -> None:
+        with self.assertRaises(dtx.InvalidArgument):
+            self.part.serve_tmsg("other")
+        with self.assertRaises(dtx.InvalidArgument):
+            self.part.serve_tmsg("ledger", on_deliver=lambda c: None)
 
     def test_a_phase_for_a_resource_not_served_is_answered_failed(self) -> None:
         reply = self.coord.phase(self.rid, "g9", 1, p.Op.CONFIRM, resource="other")

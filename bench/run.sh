@@ -767,14 +767,23 @@ mkdir -p "$OUT"
     printf 'reference (b): %8.1f dtx transactions/s: pgbench tps %.1f x 50, the rows of 50 dtx\n' "$B_X50" "$B_TPS"
     printf '               transactions per commit and round trip, %d clients (range %s%%)\n' "$B_CLIENTS" "$(range b)"
     echo
-    echo "CPU over the measured windows (medians; % of one CPU, host busy in % of all $NPROC):"
-    printf '%-6s %6s %6s %6s %6s %6s %6s\n' run dtxd load parts PG other host
+    echo "CPU over the measured windows (medians; % of one CPU, host busy in % of all $NPROC), and"
+    echo "CPU-us per dtx transaction: the benchmark's processes (dtxd, load, parts, PG) and the whole"
+    echo "host; limit = $NPROC CPUs x 1,000,000 us/s / CPU-us per transaction (the rate at which"
+    echo "the benchmark's own processes would use every CPU):"
+    printf '%-6s %6s %6s %6s %6s %6s %6s %9s %9s %10s\n' run dtxd load parts PG other host \
+        "us/tx" "host us" "limit tx/s"
     # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
     for k in $LEVELS $(printf 'saga%s ' $SAGA_LEVELS) a b; do
         label=$k
         [ "$k" = a ] || [ "$k" = b ] && label="($k)"
-        printf '%-6s %6s %6s %6s %6s %6s %5s%%\n' "$label" "$(col "$k" 8)" "$(col "$k" 9)" \
-            "$(col "$k" 10)" "$(col "$k" 11)" "$(col "$k" 12)" "$(col "$k" 13)"
+        tps=$(col "$k" 3)
+        us=$(calc 't > 0 ? (d + l + p + g) * 10000 / t : 0' t="$tps" d="$(col "$k" 8)" \
+            l="$(col "$k" 9)" p="$(col "$k" 10)" g="$(col "$k" 11)")
+        printf '%-6s %6s %6s %6s %6s %6s %5s%% %9.0f %9.0f %10.0f\n' "$label" "$(col "$k" 8)" \
+            "$(col "$k" 9)" "$(col "$k" 10)" "$(col "$k" 11)" "$(col "$k" 12)" "$(col "$k" 13)" "$us" \
+            "$(calc 't > 0 ? h * n * 10000 / t : 0' t="$tps" h="$(col "$k" 13)" n="$NPROC")" \
+            "$(calc 'u > 0 ? n * 1000000 / u : 0' u="$us" n="$NPROC")"
     done
     echo
     echo "the log's cost per dtx transaction (medians over whole runs):"

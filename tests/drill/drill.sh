@@ -57,7 +57,8 @@
 #            message credits one or two accounts (the banks' "credit"
 #            DELIVER handler, under the barrier). Some producers commit and
 #            never submit, some die inside their local transaction (the
-#            connection drops), some race a 1..300 ms deadline: the
+#            connection drops), some race a 1..300 ms deadline with a
+#            local transaction that lingers past it: the
 #            check-back (the producing bank's QUERY_PREPARED handler,
 #            dtx_tmsg_pg_query_prepared) delivers the first and rolls back
 #            the others. Fault points: after-tmsg-write (the message in the

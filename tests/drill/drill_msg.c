@@ -18,6 +18,7 @@ typedef enum s_plan { S_COMMIT, S_OVERDRAW, S_HURRY, S_NOSUBMIT, S_DIE } s_plan_
 typedef struct s_debit {
     const char *account;
     int64_t     amount;
+    int         linger_ms; /* hurry: then waits this long before the commit */
 } s_debit_t;
 
 /* The worker's connection to bank's database (made, or made again after a
@@ -49,7 +50,8 @@ static int s_exec(PGconn *conn, const char *sql)
 }
 
 /* dtx_tmsg_local_fn: balance -= amount, refused when there is not that
- * much. Never waits long for a row another transfer holds. */
+ * much, then lingers (a slow producer). Never waits long for a row
+ * another transfer holds. */
 static int s_local_debit(PGconn *conn, void *arg)
 {
     const s_debit_t *d = arg;
@@ -66,6 +68,8 @@ static int s_local_debit(PGconn *conn, void *arg)
              : atoi(PQcmdTuples(r)) == 1           ? DTX_OK
                                                    : DTX_EREFUSED;
     PQclear(r);
+    if (rc == DTX_OK && d->linger_ms > 0)
+        drill_sleep_ms(d->linger_ms);
     return rc;
 }
 
@@ -115,9 +119,12 @@ void drill_msg_transfer(drill_worker_t *self, int64_t roll)
                                 : S_HURRY;
     int bank = (int)drill_below(self, drill_cfg.nbanks);
     const drill_bank_t *from = &drill_cfg.banks[bank];
-    s_debit_t d = { from->accounts[drill_below(self, from->naccounts)],
-                    1 + drill_below(self, drill_cfg.max_amount) };
     int timeout_ms = plan == S_HURRY ? 1 + (int)drill_below(self, 300) : drill_cfg.timeout_ms;
+    /* A hurried producer is also slow: its local transaction may outlast
+     * the deadline, and the check-back then finds no outbox row. */
+    s_debit_t d = { from->accounts[drill_below(self, from->naccounts)],
+                    1 + drill_below(self, drill_cfg.max_amount),
+                    plan == S_HURRY ? (int)drill_below(self, timeout_ms + 600) : 0 };
     if (self->away > 0)
         self->away--;
     else
@@ -174,7 +181,7 @@ void drill_msg_transfer(drill_worker_t *self, int64_t roll)
         drill_count(&drill_stats.rolledback_msg);
         drill_end(self, gid, "aborted",
                   rc == DTX_EABORTED   ? "msg-checkback-first"
-                  : rc == DTX_EREFUSED ? "msg-overdraw"
+                  : rc == DTX_EREFUSED ? (plan == S_OVERDRAW ? "msg-overdraw" : "msg-no-funds")
                                        : "msg-local-rollback");
     } else {
         /* DTX_EUNKNOWN: the local COMMIT's outcome is unknown; the

@@ -12,9 +12,11 @@
  *   commit     dtx_tmsg_pg_run: prepare, local debit + outbox row, commit,
  *              submit
  *   overdraw   the local debit finds no such money: rolled back, dropped
- *   hurry      a deadline of 1..300 ms: the check-back races the local
- *              transaction (it may find no outbox row and write its
- *              rollback marker, and the local commit then fails)
+ *              (as any debit the account cannot pay: "msg-no-funds")
+ *   hurry      a deadline of 1..300 ms and a local transaction that
+ *              lingers up to 600 ms past it: the check-back races it (it
+ *              may find no outbox row and write its rollback marker, and
+ *              the local commit then fails)
  *   nosubmit   committed locally, the submit never sent (the producer
  *              "crashed" after its commit): the check-back delivers it
  *   die        the producer's connection drops inside the local

@@ -44,6 +44,19 @@
  * A Saga transfer makes its credit the pivot, so that uncredit, which
  * could wait for money spent meanwhile, is never needed (tests/drill).
  *
+ * And as a destination of transactional messages (DTX_OP_DELIVER, under
+ * the barrier: a duplicate delivery is applied once):
+ *
+ *   message  deliver
+ *   -------  --------------------------------------------------------
+ *   credit   balance += a (not applied, so delivered again, when there
+ *            is no such account)
+ *
+ * The bank is also the check-back resource of messages whose producer
+ * wrote its outbox row in this bank's database (the drill's message
+ * transfers debit an account and write the row in one local transaction):
+ * QUERY_PREPARED is answered by dtx_tmsg_pg_query_prepared.
+ *
  * frozen and incoming stay 0 in 2PC and in Sagas. At start the participant resolves
  * whatever an earlier run left prepared (dtx_pgres_recover). A prepare
  * that waits for an account row another branch holds prepared votes no
@@ -158,14 +171,16 @@ static const char *s_sql(int debit, int op)
 }
 
 /* SQL of a Saga step: action debit / credit, or the compensation that
- * undoes it, refund / uncredit (the op name the plan gave). NULL for an
- * unknown name. The action changes balance at once; no reservation. */
+ * undoes it, refund / uncredit (the op name the plan gave), or of a
+ * delivered "credit" message. NULL for an unknown name. The action
+ * changes balance at once; no reservation. */
 static const char *s_saga_sql(const dtx_call_t *call, int *debit)
 {
     static const struct { const char *name; int op, debit; const char *sql; } steps[] = {
         { "debit", DTX_OP_ACTION, 1,
           "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2" },
         { "credit", DTX_OP_ACTION, 0, "UPDATE accounts SET balance = balance + $2 WHERE id = $1" },
+        { "credit", DTX_OP_DELIVER, 0, "UPDATE accounts SET balance = balance + $2 WHERE id = $1" },
         { "refund", DTX_OP_COMPENSATE, 1,
           "UPDATE accounts SET balance = balance + $2 WHERE id = $1" },
         { "uncredit", DTX_OP_COMPENSATE, 0,
@@ -185,7 +200,9 @@ static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
     bank_t *self = arg;
     const char *op = dtx_op_name(call->op);
     int is_try = call->op == DTX_OP_TRY || call->op == DTX_OP_ACTION;
-    int saga = call->op == DTX_OP_ACTION || call->op == DTX_OP_COMPENSATE;
+    /* A delivered message runs as a Saga step does (s_saga_sql). */
+    int saga = call->op == DTX_OP_ACTION || call->op == DTX_OP_COMPENSATE ||
+               call->op == DTX_OP_DELIVER;
     if (call->op != DTX_OP_TRY && call->op != DTX_OP_CONFIRM && call->op != DTX_OP_CANCEL &&
         !saga)
         return DTX_EINVAL;
@@ -252,6 +269,19 @@ static int s_handle(const dtx_call_t *call, void *arg)
         sample_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u error=\"%s\"",
                         call->gid, (unsigned)call->branch, dtx_op_name(call->op),
                         (unsigned)call->attempt, dtx_strerror(rc));
+    return rc;
+}
+
+/* The check-back of a message whose outbox row this bank's database holds:
+ * committed (DTX_OK), rolled back for good (DTX_EREFUSED), or unknown. */
+static int s_query_prepared(const dtx_call_t *call, void *arg)
+{
+    bank_t *self = arg;
+    int rc = s_conn_ready(self);
+    if (rc == 0)
+        rc = dtx_tmsg_pg_query_prepared(self->db.conn, call->gid);
+    sample_log_info("check-back answered", "gid=%s resource=%s answer=\"%s\"", call->gid,
+                    self->cfg.resource, rc == 0 ? "committed" : dtx_strerror(rc));
     return rc;
 }
 
@@ -445,8 +475,10 @@ int main(int argc, char **argv)
         dtx_participant_set_heartbeat(p, self.cfg.heartbeat_ms);
     const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
     const dtx_saga_handlers_t saga = { s_handle, s_handle, &self };
+    const dtx_tmsg_handlers_t tmsg = { s_handle, s_query_prepared, &self };
     if ((rc = dtx_participant_serve(p, self.cfg.resource, &handlers)) < 0 ||
         (rc = dtx_participant_serve_saga(p, self.cfg.resource, &saga)) < 0 ||
+        (rc = dtx_participant_serve_tmsg(p, self.cfg.resource, &tmsg)) < 0 ||
         (self.pgres && (rc = dtx_pgres_serve(self.pgres, p, self.cfg.resource)) < 0)) {
         sample_log_error("cannot serve resource", "resource=%s error=\"%s\"", self.cfg.resource,
                          dtx_strerror(rc));

@@ -2,7 +2,7 @@
 # tests/drill/drill.sh — the recovery drill behind `make drill` (and, with
 # small numbers, tests/drill/short.sh inside `make test`).
 #
-#   BUILD=build SAN=0 [DRILL_MODE=tcc|2pc|saga|mixed|tcc,2pc,saga] tests/drill/drill.sh
+#   BUILD=build SAN=0 [DRILL_MODE=tcc|2pc|saga|msg|mixed|tcc,2pc,saga,msg] tests/drill/drill.sh
 #
 # Runs the bank sample under a concurrent transfer workload (drill-load)
 # against two coordinators (c1, c2) and two banks served by two instances
@@ -51,7 +51,26 @@
 #            (aborted), no compensation without its action having been
 #            possible, the pivot never compensated and, once applied, the
 #            Saga committed.
-#   mixed    each transfer picks TCC, 2PC or a Saga: all three at once on
+#   msg      transactional messages (drill_msg.h): the producer, a bank,
+#            debits an account and writes the outbox row in one local
+#            transaction on its own database (dtx_tmsg_pg_run), and the
+#            message credits one or two accounts (the banks' "credit"
+#            DELIVER handler, under the barrier). Some producers commit and
+#            never submit, some die inside their local transaction (the
+#            connection drops), some race a 1..300 ms deadline with a
+#            local transaction that lingers past it: the
+#            check-back (the producing bank's QUERY_PREPARED handler,
+#            dtx_tmsg_pg_query_prepared) delivers the first and rolls back
+#            the others. Fault points: after-tmsg-write (the message in the
+#            log, the producer not told) and the decision and finish
+#            points. check.sh adds the message invariants: a committed
+#            message's outbox row committed at the producer and every
+#            destination applied it once; a rolled-back one has no outbox
+#            row and nothing delivered; a producer that died before its
+#            local commit left a message the check-back rolled back (its
+#            rollback marker is there); the money the producers debited is
+#            the money the messages credited.
+#   mixed    each transfer picks TCC, 2PC, a Saga or a message: all four at once on
 #            the same coordinators, participant processes and banks, every
 #            fault point of both, on the same accounts
 #            (DRILL_MIXED_ACCOUNTS=shared). This found a hang, since fixed in
@@ -59,14 +78,16 @@
 #            a prepared 2PC branch waited without a timeout, and when every
 #            instance of the bank waited so, nothing could deliver the COMMIT
 #            that would release the row. DRILL_MIXED_ACCOUNTS=split gives
-#            each protocol its own half of the accounts.
-#   tcc,2pc,saga  (default) one full drill per mode, one after the other, each
-#            with its own PostgreSQL and figures, then a summary. Two
-#            separate runs rather than one mixed run, so that each mode is
+#            2PC its own half of the accounts (TCC and Sagas the other half;
+#            messages use any account, their producers and deliveries wait
+#            at most a lock timeout for a row a prepared branch holds).
+#   tcc,2pc,saga,msg  (default) one full drill per mode, one after the other, each
+#            with its own PostgreSQL and figures, then a summary. Separate
+#            runs rather than one mixed run, so that each mode is
 #            shown to survive every fault on its own (a mixed run cannot
 #            say which protocol's transaction a fault point caught) and a
 #            failure names its mode. The short drill (short.sh) is mixed:
-#            two runs do not fit its time budget.
+#            four runs do not fit its time budget.
 # Whatever the mode, every coordinator kill records which unfinished
 # transactions the dead coordinator held, by mode and phase (2PC: caught
 # between prepare and decision, or between decision and the end), and the
@@ -84,7 +105,7 @@
 #   DRILL_PAUSE_KILLS=1          the same while the other one is killed
 #   DRILL_PARTICIPANT_PAUSES=2   SIGSTOP of a participant past 3 heartbeats
 #   DRILL_KILL_BOTH=1            kill -9 of both coordinators at once
-#   DRILL_MODE=tcc,2pc,saga      see "Modes" above
+#   DRILL_MODE=tcc,2pc,saga,msg  see "Modes" above
 #   DRILL_PREPARED_WAIT_MS=3000  2pc/mixed: how long a participant kill
 #                                waits for its bank to hold a prepared
 #                                transaction (then it kills anyway)
@@ -115,7 +136,7 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$ROOT"
 
 # Several modes: one drill per mode, one after the other, then a summary.
-MODE=${DRILL_MODE:-tcc,2pc,saga}
+MODE=${DRILL_MODE:-tcc,2pc,saga,msg}
 case $MODE in
 *,*)
     modes=()
@@ -146,9 +167,9 @@ case $MODE in
     fi
     exit $overall
     ;;
-tcc | 2pc | saga | mixed) ;;
+tcc | 2pc | saga | msg | mixed) ;;
 *)
-    echo "drill: DRILL_MODE is tcc, 2pc, saga, mixed or a list such as tcc,2pc (not '$MODE')" >&2
+    echo "drill: DRILL_MODE is tcc, 2pc, saga, msg, mixed or a list such as tcc,2pc (not '$MODE')" >&2
     exit 2
     ;;
 esac
@@ -186,7 +207,7 @@ case $MIXED_ACCOUNTS in
 split | shared) ;;
 *) echo "drill: DRILL_MIXED_ACCOUNTS is split or shared (not '$MIXED_ACCOUNTS')" >&2; exit 2 ;;
 esac
-if [ "$MODE" = tcc ] || [ "$MODE" = saga ]; then
+if [ "$MODE" = tcc ] || [ "$MODE" = saga ] || [ "$MODE" = msg ]; then
     MIN_PREPARED_KILLS=${DRILL_MIN_PREPARED_KILLS:-0}
 else
     MIN_PREPARED_KILLS=${DRILL_MIN_PREPARED_KILLS:-1}
@@ -229,10 +250,14 @@ tcc)
 saga)
     POINTS=(after-saga-write after-step-done after-decision-write after-step-compensated
         before-finish-write after-finish-write after-claim) ;;
+msg)
+    POINTS=(after-tmsg-write after-decision-write after-decision-reply before-finish-write
+        after-finish-write after-claim) ;;
 mixed)
     POINTS=(after-begin-write after-branch-write after-try-sent after-prepare-sent
         after-vote-write after-decision-write after-decision-reply between-phases
-        before-finish-write after-finish-write after-claim after-saga-write after-step-done) ;;
+        before-finish-write after-finish-write after-claim after-saga-write after-step-done
+        after-tmsg-write) ;;
 esac
 
 # The banks and their seeded accounts (cents). 2PC holds an account's row
@@ -303,6 +328,8 @@ caught_2pc_decided=0      # 2PC, between decision and the end (commits/aborts)
 caught_saga_active=0      # Saga, running forward (actions before the pivot)
 caught_saga_aborting=0    # Saga, compensating
 caught_saga_committing=0  # Saga, forward only (past its pivot, or every step done)
+caught_msg_prepared=0     # message, prepared (no submit, no check-back answer yet)
+caught_msg_decided=0      # message, decided, deliveries (or the drop) not all done
 # Participant kills while their bank held prepared transactions.
 participant_kill_rounds=0 # participant_kill actions (one or both instances of a bank)
 prepared_kills=0
@@ -550,7 +577,7 @@ q() { # q SQL: one value from the log database
 # is counted when PostgreSQL does not answer.
 caught() {
     local row a b c d e
-    local f g h
+    local f g h i j
     row=$(q "SELECT count(*) FILTER (WHERE mode = 1 AND state = 1) || ' ' ||
                     count(*) FILTER (WHERE mode = 1 AND state IN (2, 4)) || ' ' ||
                     count(*) FILTER (WHERE mode = 2 AND state = 1 AND NOT preparing) || ' ' ||
@@ -558,9 +585,13 @@ caught() {
                     count(*) FILTER (WHERE mode = 2 AND state IN (2, 4)) || ' ' ||
                     count(*) FILTER (WHERE mode = 3 AND state = 1) || ' ' ||
                     count(*) FILTER (WHERE mode = 3 AND state = 4) || ' ' ||
-                    count(*) FILTER (WHERE mode = 3 AND state = 2)
+                    count(*) FILTER (WHERE mode = 3 AND state = 2) || ' ' ||
+                    count(*) FILTER (WHERE mode = 4 AND state = 1) || ' ' ||
+                    count(*) FILTER (WHERE mode = 4 AND state IN (2, 4))
                FROM dtx_global WHERE owner = '$1' AND state IN (1, 2, 4)" 2>/dev/null) || return 0
-    read -r a b c d e f g h <<<"$row"
+    read -r a b c d e f g h i j <<<"$row"
+    caught_msg_prepared=$((caught_msg_prepared + ${i:-0}))
+    caught_msg_decided=$((caught_msg_decided + ${j:-0}))
     caught_saga_active=$((caught_saga_active + ${f:-0}))
     caught_saga_aborting=$((caught_saga_aborting + ${g:-0}))
     caught_saga_committing=$((caught_saga_committing + ${h:-0}))
@@ -570,7 +601,7 @@ caught() {
     caught_2pc_preparing=$((caught_2pc_preparing + ${d:-0}))
     caught_2pc_decided=$((caught_2pc_decided + ${e:-0}))
     echo "$1 died holding: tcc active $a decided $b; 2pc enlisting $c preparing $d decided $e;" \
-        "saga forward $f compensating $g forward-only $h" >>"$EVENTS"
+        "saga forward $f compensating $g forward-only $h; msg prepared $i decided $j" >>"$EVENTS"
 }
 
 # prepared_in DB: how many dtx prepared transactions DB holds now (0 when
@@ -669,6 +700,7 @@ ARGS[load]=$PEER_ENV_load$(printf '%q ' "$BIN/drill-load" "${LOAD_EXTRA[@]}" --c
     --journal "$JOURNAL" --accounts "bank-a:$(accounts "$SEED_A")" \
     --accounts "bank-b:$(accounts "$SEED_B")" --workers "$WORKERS" --transfers 0 \
     --timeout-ms $TXN_TIMEOUT_MS --call-timeout-ms $CALL_TIMEOUT_MS --seed "$SEED" \
+    --bank-db "bank-a=$BASE dbname=bank_a" --bank-db "bank-b=$BASE dbname=bank_b" \
     --mode "$MODE")
 launch load
 say "load: $WORKERS workers, mode $MODE${LOAD_EXTRA[*]:+ (accounts split by protocol)} (journal $JOURNAL)"
@@ -962,7 +994,7 @@ fi
 reap load
 st=$RC
 [ "$st" = 0 ] || echo "load exited with status $st" >>"$RUN/unexpected.txt"
-grep '^drill-load:' "$LOGS/load.log" | tail -n 2 | sed 's/^/    /'
+grep '^drill-load:' "$LOGS/load.log" | tail -n 5 | sed 's/^/    /'
 
 # ---------------------------------------------------------------------
 # The end: everything up, every transaction final, then the checks
@@ -1040,6 +1072,8 @@ coord_kills=$((fault_kills + coord_random_kills + coord_rearm_kills))
     echo "caught_saga_active=$caught_saga_active"
     echo "caught_saga_aborting=$caught_saga_aborting"
     echo "caught_saga_committing=$caught_saga_committing"
+    echo "caught_msg_prepared=$caught_msg_prepared"
+    echo "caught_msg_decided=$caught_msg_decided"
     echo "prepared_kills=$prepared_kills"
     echo "prepared_at_kills=$prepared_at_kills"
     echo "prepared_left=$prepared_left"
@@ -1088,6 +1122,10 @@ fi
 if [ "$MODE" = saga ] || [ "$MODE" = mixed ]; then
     printf '  Saga running forward (actions) %d; compensating %d; forward only past the pivot %d\n' \
         "$caught_saga_active" "$caught_saga_aborting" "$caught_saga_committing"
+fi
+if [ "$MODE" = msg ] || [ "$MODE" = mixed ]; then
+    printf '  messages prepared (not submitted, check-back not answered) %d; decided, deliveries not all done %d\n' \
+        "$caught_msg_prepared" "$caught_msg_decided"
 fi
 if [ "$MODE" = 2pc ] || [ "$MODE" = mixed ]; then
     printf '  2PC  enlisting %d; between prepare and decision %d; between decision and the end %d\n' \

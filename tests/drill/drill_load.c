@@ -5,7 +5,8 @@
  *
  *   drill-load --coordinator EP [--coordinator EP ...] --journal FILE
  *              --accounts bank-a:a0,a1,... --accounts bank-b:b0,b1,...
- *              [--mode tcc|2pc|mixed [--split-accounts]] [--workers N] [--transfers N]
+ *              [--bank-db bank-a=CONNINFO ...]
+ *              [--mode tcc|2pc|saga|msg|mixed [--split-accounts]] [--workers N] [--transfers N]
  *              [--timeout-ms N] [--call-timeout-ms N] [--max-amount CENTS]
  *              [--think-ms N] [--seed N]
  *
@@ -27,9 +28,13 @@
  *             another thread, ROLLBACK to another: at most one may succeed
  *
  * --mode says which protocol the transfers use: tcc (the default), 2pc,
- * saga, or mixed (each transfer picks one of the three at random, so that
- * TCC reservations, 2PC prepared transactions and Saga steps meet on the
- * same accounts). A Saga transfer (drill_saga.h: pair, fanout or tail, a
+ * saga, msg, or mixed (each transfer picks one of the four at random, so
+ * that TCC reservations, 2PC prepared transactions, Saga steps and
+ * messages meet on the same accounts). A message transfer (drill_msg.h)
+ * debits an account in its bank's own database (--bank-db, needed for
+ * every bank by msg and mixed) with the outbox row in the same local
+ * transaction, and the message credits the money elsewhere; its plans are
+ * its own (commit, overdraw, hurry, nosubmit, die). A Saga transfer (drill_saga.h: pair, fanout or tail, a
  * credit as pivot) is submitted whole and waited for; overdraw and hurry
  * keep their meaning (a first debit that cannot pass, a deadline of
  * 1..300 ms), the other plans are a plain submit. In 2PC the plans
@@ -54,6 +59,8 @@
  *   E gid outcome worker ms why  what the initiator learned for sure:
  *                                committed | aborted | unknown | abandoned
  *   X gid worker coord ms what   any other call's result (for reading)
+ *   M gid bank account cents     a message's local debit (drill_msg.h): C
+ *                                follows once its local COMMIT was sent
  *
  * so that a gid without a C line can only end aborted, and an E line with
  * committed or aborted says how it must end. Lines are written whole and
@@ -77,12 +84,13 @@
 #include "dtx/clock.h"
 #include "dtx/dtx.h"
 #include "dtx/log.h"
+#include "drill_msg.h"
 #include "drill_transfer.h"
 #include "drill_worker.h"
 
 /* The code: this file (options, the workers, the counts), drill_transfer.c
  * (one transfer), drill_worker.c (what they share), drill_saga.c (the
- * Saga plans). */
+ * Saga plans), drill_msg.c (the message transfers). */
 
 /* A worker thread: transfers until the target or a stop. */
 static void *s_worker_main(void *arg)
@@ -102,6 +110,7 @@ static void *s_worker_main(void *arg)
     }
     for (int i = 0; i < drill_cfg.ncoordinators; i++)
         dtx_client_destroy(&self->clients[i]);
+    drill_msg_close(self);
     return NULL;
 }
 
@@ -114,7 +123,8 @@ static void s_usage(void)
     fprintf(stderr,
             "usage: drill-load --coordinator EP [--coordinator EP ...] --journal FILE\n"
             "                  --accounts BANK:ACC,ACC,... [--accounts ...]\n"
-            "                  [--mode tcc|2pc|saga|mixed [--split-accounts]] [--workers N]\n"
+            "                  [--bank-db BANK=CONNINFO ...]\n"
+            "                  [--mode tcc|2pc|saga|msg|mixed [--split-accounts]] [--workers N]\n"
             "                  [--transfers N] [--timeout-ms N]\n"
             "                  [--call-timeout-ms N] [--max-amount CENTS] [--think-ms N]\n"
             "                  [--seed N]\n"
@@ -167,6 +177,7 @@ static int s_parse_args(int argc, char **argv)
         { "seed", required_argument, NULL, 's' },
         { "mode", required_argument, NULL, 'M' },
         { "split-accounts", no_argument, NULL, 'S' },
+        { "bank-db", required_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -175,6 +186,8 @@ static int s_parse_args(int argc, char **argv)
     drill_cfg.call_timeout_ms = 3000;
     drill_cfg.max_amount = 20000;
     drill_cfg.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
+    const char *dbs[DRILL_MAX_BANKS];
+    int ndbs = 0;
     long v;
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -235,6 +248,8 @@ static int s_parse_args(int argc, char **argv)
                 drill_cfg.modes = DRILL_MODES_2PC;
             else if (strcmp(optarg, "saga") == 0)
                 drill_cfg.modes = DRILL_MODES_SAGA;
+            else if (strcmp(optarg, "msg") == 0)
+                drill_cfg.modes = DRILL_MODES_MSG;
             else if (strcmp(optarg, "mixed") == 0)
                 drill_cfg.modes = DRILL_MODES_MIXED;
             else
@@ -242,6 +257,11 @@ static int s_parse_args(int argc, char **argv)
             break;
         case 'S':
             drill_cfg.split_accounts = 1;
+            break;
+        case 'D':
+            if (ndbs == DRILL_MAX_BANKS || !strchr(optarg, '='))
+                return -1;
+            dbs[ndbs++] = optarg;
             break;
         case 'h':
             s_usage();
@@ -253,6 +273,27 @@ static int s_parse_args(int argc, char **argv)
     if (optind != argc || drill_cfg.ncoordinators == 0 || drill_cfg.nbanks == 0 ||
         !drill_cfg.journal)
         return -1;
+    /* --bank-db RESOURCE=CONNINFO: given in any order, for banks named by
+     * --accounts; messages need one for every bank. */
+    for (int i = 0; i < ndbs; i++) {
+        size_t n = (size_t)(strchr(dbs[i], '=') - dbs[i]);
+        int found = 0;
+        for (int b = 0; b < drill_cfg.nbanks; b++)
+            if (strlen(drill_cfg.banks[b].resource) == n &&
+                strncmp(drill_cfg.banks[b].resource, dbs[i], n) == 0) {
+                drill_cfg.banks[b].db = dbs[i] + n + 1;
+                found = 1;
+            }
+        if (!found)
+            return -1;
+    }
+    if (drill_cfg.modes == DRILL_MODES_MSG || drill_cfg.modes == DRILL_MODES_MIXED)
+        for (int b = 0; b < drill_cfg.nbanks; b++)
+            if (!drill_cfg.banks[b].db) {
+                fprintf(stderr, "drill-load: messages need --bank-db %s=CONNINFO\n",
+                        drill_cfg.banks[b].resource);
+                return -1;
+            }
     return 0;
 }
 
@@ -273,6 +314,11 @@ static void s_print_counts(void)
            st.begun_2pc, st.committed_2pc, st.aborted_commit_2pc);
     printf("drill-load: of which Sagas: submitted %ld, seen committed %ld, seen compensated %ld\n",
            st.begun_saga, st.committed_saga, st.compensated_saga);
+    printf("drill-load: of which messages: prepared %ld, committed locally %ld (submitted %ld, "
+           "never submitted %ld), producer died before its local commit %ld, rolled back "
+           "locally %ld\n",
+           st.begun_msg, st.committed_msg + st.nosubmit_msg, st.committed_msg, st.nosubmit_msg,
+           st.died_msg, st.rolledback_msg);
     printf("drill-load: failed calls:");
     int any = 0;
     for (int i = 1; i < DRILL_ERR_SLOTS; i++)
@@ -327,6 +373,7 @@ int main(int argc, char **argv)
            drill_cfg.ncoordinators,
            drill_cfg.modes == DRILL_MODES_2PC     ? "2pc"
            : drill_cfg.modes == DRILL_MODES_SAGA  ? "saga"
+           : drill_cfg.modes == DRILL_MODES_MSG   ? "msg"
            : drill_cfg.modes == DRILL_MODES_MIXED ? "mixed"
                                                   : "tcc",
            drill_cfg.split_accounts && drill_cfg.modes == DRILL_MODES_MIXED

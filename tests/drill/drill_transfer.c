@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "dtx/dtx.h"
+#include "drill_msg.h"
 #include "drill_saga.h"
 #include "drill_transfer.h"
 #include "drill_worker.h"
@@ -273,12 +274,20 @@ void drill_transfer(drill_worker_t *self)
     if (drill_cfg.ncoordinators < 2 && (plan == S_PLAN_SWITCH || plan == S_PLAN_RACE))
         plan = S_PLAN_COMMIT;
     int timeout_ms = plan == S_PLAN_HURRY ? 1 + (int)drill_below(self, 300) : drill_cfg.timeout_ms;
-    int pick = (int)drill_below(self, 3);
+    int pick = (int)drill_below(self, 4);
     int mode = drill_cfg.modes == DRILL_MODES_2PC    ? DTX_MODE_2PC
                : drill_cfg.modes == DRILL_MODES_SAGA ? DTX_MODE_SAGA
+               : drill_cfg.modes == DRILL_MODES_MSG  ? DTX_MODE_MSG
                : drill_cfg.modes == DRILL_MODES_MIXED
-                   ? (pick == 0 ? DTX_MODE_TCC : pick == 1 ? DTX_MODE_2PC : DTX_MODE_SAGA)
+                   ? (pick == 0   ? DTX_MODE_TCC
+                      : pick == 1 ? DTX_MODE_2PC
+                      : pick == 2 ? DTX_MODE_SAGA
+                                  : DTX_MODE_MSG)
                    : DTX_MODE_TCC;
+    if (mode == DTX_MODE_MSG) {
+        drill_msg_transfer(self, roll); /* its own plans (drill_msg.h) */
+        return;
+    }
     if (mode == DTX_MODE_SAGA) {
         /* A Saga's initiator submits and waits: overdraw and hurry have
          * their Saga meaning, the other plans are one submit. */

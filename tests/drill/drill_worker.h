@@ -25,6 +25,7 @@ typedef struct drill_bank {
     char  resource[DTX_NAME_SIZE];                    /* resource name, e.g. bank-a */
     char  accounts[DRILL_MAX_ACCOUNTS][DTX_NAME_SIZE];/* account ids */
     int   naccounts;                                  /* accounts used */
+    const char *db;                                   /* --bank-db conninfo (messages), or NULL */
 } drill_bank_t;
 
 /* Counters shared by every worker (under drill_lock). */
@@ -46,6 +47,11 @@ typedef struct drill_stats {
     long begun_saga;         /* Sagas submitted (the plan is in the log) */
     long committed_saga;     /* of those, seen committed */
     long compensated_saga;   /* seen compensated */
+    long begun_msg;          /* messages prepared (drill_msg.c) */
+    long committed_msg;      /* committed locally and submitted */
+    long nosubmit_msg;       /* committed locally, never submitted (check-back delivers) */
+    long died_msg;           /* the producer died before its local commit (check-back drops) */
+    long rolledback_msg;     /* rolled back locally: overdraw, the check-back first, a failure */
     long errors[DRILL_ERR_SLOTS]; /* failed calls by DTX_E* code */
 } drill_stats_t;
 
@@ -54,7 +60,8 @@ typedef enum drill_mode_choice {
     DRILL_MODES_TCC,   /* every transfer TCC */
     DRILL_MODES_2PC,   /* every transfer 2PC */
     DRILL_MODES_SAGA,  /* every transfer a Saga */
-    DRILL_MODES_MIXED, /* each transfer picks one of the three */
+    DRILL_MODES_MSG,   /* every transfer a transactional message (drill_msg.h) */
+    DRILL_MODES_MIXED, /* each transfer picks one of the four */
 } drill_mode_choice_t;
 
 /* Options. */
@@ -64,7 +71,7 @@ typedef struct drill_config {
     drill_bank_t banks[DRILL_MAX_BANKS];
     int         nbanks;
     const char *journal;         /* where gids and outcomes go */
-    drill_mode_choice_t modes;   /* tcc, 2pc, saga or mixed */
+    drill_mode_choice_t modes;   /* tcc, 2pc, saga, msg or mixed */
     int         split_accounts;  /* mixed: TCC on the first half of each bank, 2PC the rest */
     int         workers;         /* threads */
     long        transfers;       /* BEGINs to do; 0 = until SIGTERM */
@@ -84,6 +91,7 @@ typedef struct drill_worker {
     int           coord;                                /* coordinator in use */
     int           away;                                 /* transfers left before going home */
     dtx_client_t *clients[DRILL_MAX_COORDINATORS];      /* lazily created */
+    struct pg_conn *dbs[DRILL_MAX_BANKS];               /* messages: the producer's (lazily) */
 } drill_worker_t;
 
 /* drill_worker.c holds them; main sets them up before the workers start. */

@@ -90,6 +90,19 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         dtx_prom_header(&t, counters[i].name, "counter", counters[i].help);
         dtx_prom_value(&t, counters[i].name, NULL, (double)counters[i].v);
     }
+    dtx_prom_header(&t, "dtx_transactions_finished_total", "counter",
+                    "transactions this node finished, by mode (tcc, 2pc, saga, msg) and outcome "
+                    "(committed; aborted: a Saga compensated, a message dropped)");
+    static const char *const modes[] = { [DTX_MODE_TCC] = "tcc", [DTX_MODE_2PC] = "2pc",
+                                         [DTX_MODE_SAGA] = "saga", [DTX_MODE_MSG] = "msg" };
+    for (int mode = DTX_MODE_TCC; mode <= DTX_MODE_MSG; mode++)
+        for (int k = 0; k < 2; k++) {
+            char lab[64];
+            snprintf(lab, sizeof lab, "mode=\"%s\",outcome=\"%s\"", modes[mode],
+                     k ? "aborted" : "committed");
+            dtx_prom_value(&t, "dtx_transactions_finished_total", lab,
+                           (double)co->stats.finished[mode][k]);
+        }
     dtx_prom_header(&t, "dtx_log_synchronous_replication", "gauge",
                     "1 when the log database had a synchronous standby at start (docs/ha.md)");
     dtx_prom_value(&t, "dtx_log_synchronous_replication", NULL, co->log_sync_replication);

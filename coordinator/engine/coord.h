@@ -118,6 +118,9 @@ typedef struct dtx_coord_hooks {
 typedef struct dtx_coord_stats {
     uint64_t begun, committed, aborted, phase_sent, phase_retries, send_failures, bad_messages;
     uint64_t ignored_replies;              /* PHASE_REPLYs that matched no call sent */
+    /* Transactions finished here by mode (DTX_MODE_TCC..DTX_MODE_MSG, 0 unused) and
+     * outcome (0 committed, 1 aborted: a Saga compensated, a message dropped). */
+    uint64_t finished[DTX_MODE_MSG + 1][2];
 } dtx_coord_stats_t;
 
 typedef struct dtx_coord {

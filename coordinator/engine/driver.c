@@ -465,6 +465,8 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
             co->stats.committed++;
         else
             co->stats.aborted++;
+        if (txn->mode >= DTX_MODE_TCC && txn->mode <= DTX_MODE_MSG)
+            co->stats.finished[txn->mode][final == DTX_STATE_COMMITTED ? 0 : 1]++;
         dtx_log_info(final == DTX_STATE_COMMITTED ? "committed" : "aborted",
                      "gid=%s branches=%d trace=%.32s", txn->gid, txn->nbranches,
                      DTX_TXN_TRACE(txn));

@@ -36,6 +36,11 @@ static void test_probes_and_metrics_answer(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_transactions_begun_total counter"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transactions_begun_total 1\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transactions_committed_total 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_transactions_finished_total counter"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "dtx_transactions_finished_total{mode=\"tcc\",outcome=\"committed\"} 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "dtx_transactions_finished_total{mode=\"saga\",outcome=\"aborted\"} 0\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_phase_latency_seconds histogram"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_bucket{op=\"try\",le=\"+Inf\"} 1"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_count{op=\"confirm\"} 1"));

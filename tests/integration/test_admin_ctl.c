@@ -232,6 +232,22 @@ static void test_dtxctl_shows_a_saga_plan_and_progress(void)
     ta_down(&w);
 }
 
+/* Waits up to 5 s for dtxd's /metrics to hold line (a whole line). */
+static int s_metric_line(ta_world_t *w, const char *line)
+{
+    static char text[1 << 16];
+    char want[256];
+    snprintf(want, sizeof want, "\n%s\n", line);
+    for (int i = 0; i < 50; i++) {
+        if (ta_req_raw(w, "GET", "/metrics", NULL, 0, NULL, text, sizeof text) == 200 &&
+            strstr(text, want))
+            return 0;
+        h_sleep_ms(100);
+    }
+    fprintf(stderr, "\n  /metrics has no line \"%s\"\n", line);
+    return -1;
+}
+
 /* POST /api/v1/saga: the HTTP form of SAGA; bad plans are 400 with the
  * rule they break, nothing written. */
 static void test_http_saga_submit_runs_the_plan_and_refuses_bad_ones(void)
@@ -254,6 +270,8 @@ static void test_http_saga_submit_runs_the_plan_and_refuses_bad_ones(void)
     CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 15000), 0);
     CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT length(payload) FROM dtx_branch WHERE gid = '%s'"
                                        " AND branch_no = 2", gid), 3);
+    CU_ASSERT_EQUAL(s_metric_line(&w, "dtx_transactions_finished_total{mode=\"saga\","
+                                      "outcome=\"committed\"} 1"), 0);
     /* a pivot that does not follow every earlier step */
     char raw[1024];
     CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", "/api/v1/saga",
@@ -322,6 +340,12 @@ static void test_http_msg_prepare_submit_and_show(void)
     snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
     json_object_put(o);
     CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "aborted", 15000), 0);
+    CU_ASSERT_EQUAL(s_metric_line(&w, "dtx_transactions_finished_total{mode=\"msg\","
+                                      "outcome=\"committed\"} 1"), 0);
+    CU_ASSERT_EQUAL(s_metric_line(&w, "dtx_transactions_finished_total{mode=\"msg\","
+                                      "outcome=\"aborted\"} 1"), 0);
+    CU_ASSERT_EQUAL(s_metric_line(&w, "dtx_transactions_finished_total{mode=\"tcc\","
+                                      "outcome=\"committed\"} 0"), 0);
     int64_t before = h_db_scalar(w.log, "SELECT count(*) FROM dtx_global");
     CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/msg", "{\"checkback\":\"ra\",\"destinations\":[]}",
                            TA_TOKEN, NULL), 400);

@@ -285,6 +285,23 @@ static void test_a_resource_without_instance_says_so(void)
     dtx_client_destroy(&c);
 }
 
+static void test_a_version_1_client_is_told_unsupported(void)
+{
+    setenv("DTX_PROTO_VERSION", "1", 1);
+    dtx_client_t *c = s_client();
+    unsetenv("DTX_PROTO_VERSION");
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_EQUAL_FATAL(dtx_client_begin(c, DTX_MODE_TCC, 0, gid), 0);
+    dtx_try_spec_t t[1] = { { "ra", "reserve", NULL, 0 } };
+    dtx_try_outcome_t out[1];
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, gid, t, 1, out, NULL), DTX_EUNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dtx_client_last_error(c), "version 1"));
+    CU_ASSERT_EQUAL(out[0].error, DTX_EUNSUPPORTED);
+    CU_ASSERT_EQUAL(s_branches(gid), 0);
+    CU_ASSERT_EQUAL(dtx_client_rollback(c, gid, NULL), 0);
+    dtx_client_destroy(&c);
+}
+
 INTEG_SUITE(multitry)
 {
     CU_pSuite s = CU_add_suite("multitry", s_init, s_clean);
@@ -299,4 +316,6 @@ INTEG_SUITE(multitry)
                 test_malformed_batch_is_refused_and_nothing_recorded);
     CU_add_test(s, "whole-request errors are one error", test_whole_request_errors_are_one_error);
     CU_add_test(s, "a resource without instance says so", test_a_resource_without_instance_says_so);
+    CU_add_test(s, "a version 1 client is told unsupported",
+                test_a_version_1_client_is_told_unsupported);
 }

@@ -182,7 +182,7 @@ static int s_limits(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req,
  * loading nor writing). */
 static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
-    static dtx_trymany_t b; /* the loop's thread only */
+    dtx_trymany_t b; /* payloads point into req->payload, freed last */
     char why[160];
     if (dtx_trymany_decode(&b, req->payload, req->payload_len, why, sizeof why) != 0) {
         /* The codec checked it already; kept as a guard. */

@@ -1,5 +1,5 @@
 /*
- * initiator_multi.c — TRY_MANY (docs/protocol.md §17): the Tries of up to
+ * initiator_multi.c — TRY_MANY (docs/protocol.md §18): the Tries of up to
  * DTX_TRYMANY_MAX branches in one initiator request.
  *
  *   TRY_MANY ──► whole-request limits ──► n single TRYs, each with a

@@ -1,6 +1,6 @@
 /*
  * initiator_multi.h — TRY_MANY: several branches' Tries in one initiator
- * request (docs/protocol.md §17). initiator.c hands it TRY_MANY requests
+ * request (docs/protocol.md §18). initiator.c hands it TRY_MANY requests
  * through co->hooks.try_many; outbox.c hands it the answers of the
  * branches through co->hooks.multi_reply.
  */

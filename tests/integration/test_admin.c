@@ -272,7 +272,7 @@ static void test_initiator_operations_over_http(void)
     CU_ASSERT_EQUAL(ta_req(&w, "POST", path, NULL, TA_TOKEN, &o), 200);
     CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "aborting");
     json_object_put(o);
-    /* several Tries in one request (TRY_MANY, docs/protocol.md §17) */
+    /* several Tries in one request (TRY_MANY, docs/protocol.md §18) */
     CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", TA_TOKEN, &o), 201);
     snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
     json_object_put(o);

@@ -1,5 +1,5 @@
 /*
- * TRY_MANY end to end (docs/protocol.md §17, dtx_client_try_many): a real
+ * TRY_MANY end to end (docs/protocol.md §18, dtx_client_try_many): a real
  * dtxd over a real PostgreSQL, two real test participants whose Tries each
  * take S_DELAY_MS (so that parallel and one-by-one Tries tell apart), the
  * SDK's client, and a raw DEALER for frames libdtx would never send.

@@ -273,7 +273,7 @@ typedef struct dtx_try_outcome {
 } dtx_try_outcome_t;
 
 /* Runs n branches (1..DTX_TRY_MANY_MAX) of gid in one round trip
- * (docs/protocol.md §17): the coordinator checks the request as a whole,
+ * (docs/protocol.md §18): the coordinator checks the request as a whole,
  * records every branch in one log write, sends their Tries in parallel and
  * answers when every branch has its outcome. out (n entries, may be NULL)
  * gets each branch's outcome in the order of tries; *state_out (may be

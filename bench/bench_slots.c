@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "bench_slots.h"
+#include "dtx/trymany.h"
 
 int64_t bench_now_ns(void)
 {
@@ -131,9 +132,41 @@ void bench_slot_fail(bench_t *self, int i, int kind, const char *text, int64_t n
     s_slot_done(self, i, now, kind != BENCH_ERR_SEND);
 }
 
+/* --try-many: every resource's TRY in one TRY_MANY (version 2). */
+static void s_slot_try_many(bench_t *self, int i, int64_t now)
+{
+    bench_slot_t *sl = &self->slots[i];
+    dtx_trymany_t b;
+    uint8_t blob[DTX_TRYMANY_MAX * (2 * DTX_NAME_SIZE + 4 + BENCH_PAYLOAD_LEN) + 1];
+    size_t len = 0;
+    memset(&b, 0, sizeof b);
+    b.n = (uint8_t)self->nresources;
+    for (int r = 0; r < self->nresources; r++) {
+        snprintf(b.items[r].resource, sizeof b.items[r].resource, "%s", self->resources[r]);
+        snprintf(b.items[r].action, sizeof b.items[r].action, "reserve");
+        b.items[r].payload = self->payload;
+        b.items[r].payload_len = BENCH_PAYLOAD_LEN;
+    }
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.version = DTX_PROTO_V2;
+    m.type = DTX_MSG_TRY_MANY;
+    snprintf(m.gid, sizeof m.gid, "%s", sl->gid);
+    dtx_trymany_encode(&b, blob, sizeof blob, &len);
+    m.payload = blob;
+    m.payload_len = (uint32_t)len;
+    sl->wait = BENCH_TRY;
+    if (s_slot_send(self, i, &m, now) != 0)
+        bench_slot_fail(self, i, BENCH_ERR_SEND, NULL, now, 1);
+}
+
 static void s_slot_try(bench_t *self, int i, int64_t now)
 {
     bench_slot_t *sl = &self->slots[i];
+    if (self->try_many) {
+        s_slot_try_many(self, i, now);
+        return;
+    }
     dtx_msg_t m;
     memset(&m, 0, sizeof m);
     m.type = DTX_MSG_TRY;
@@ -215,6 +248,24 @@ static void s_on_reply(bench_t *self, const dtx_msg_t *msg, int64_t now)
         s_slot_try(self, i, now);
         return;
     case BENCH_TRY:
+        if (self->try_many && msg->type == DTX_MSG_TRY_MANY_OK) {
+            dtx_trymany_outcomes_t o;
+            int bad = dtx_trymany_outcomes_decode(&o, msg->payload, msg->payload_len, NULL, 0) ||
+                      o.n != self->nresources;
+            for (int r = 0; !bad && r < o.n; r++)
+                bad = o.o[r].code != 0 || o.o[r].outcome != DTX_OUTCOME_OK;
+            if (bad) {
+                snprintf(text, sizeof text, "gid %s: try-many not all yes, state %s", sl->gid,
+                         dtx_state_name(msg->state));
+                bench_slot_fail(self, i, BENCH_ERR_REFUSED, text, now, 0);
+                return;
+            }
+            sl->step_ns[step] = now - sl->sent_ns;
+            for (int r = 1; r < self->nresources; r++)
+                sl->step_ns[BENCH_STEP_TRY0 + r] = 0;
+            s_slot_commit(self, i, now);
+            return;
+        }
         if (msg->type != DTX_MSG_TRY_OK)
             break;
         if (msg->outcome != DTX_OUTCOME_OK) {

@@ -64,6 +64,7 @@ typedef struct bench {
     uint32_t    txn_timeout_ms;          /* --txn-timeout-ms (0: coordinator default) */
     const char *resources[BENCH_MAX_RESOURCES]; /* --resource, tried in order */
     int         nresources;
+    int         try_many;                   /* --try-many: one TRY_MANY for all */
     /* run */
     void         *zctx;
     void         *socks[BENCH_MAX_SOCKETS];

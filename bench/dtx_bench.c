@@ -16,6 +16,10 @@
  *         (the coordinator did not decide abort itself) a ROLLBACK is sent
  *         first and its reply, whatever it is, frees the slot.
  *
+ * With --try-many the tries of every resource go in one TRY_MANY
+ * (docs/protocol.md §18, version 2) answered by one TRY_MANY_OK: BEGIN,
+ * TRY_MANY, COMMIT — three round trips instead of 2 + N.
+ *
  * Replies are matched to slots by corr: corr = seq << BENCH_SLOT_BITS | slot,
  * seq only grows, so a late reply to a request that timed out matches
  * nothing and is counted as stale, never taken for a newer request.
@@ -75,10 +79,10 @@ static void s_usage(FILE *out)
     fprintf(out,
             "usage: dtx-bench --coordinator ENDPOINT [--concurrency C] [--seconds S]\n"
             "                 [--warmup S] [--json] [--sockets N] [--reply-timeout-ms MS]\n"
-            "                 [--txn-timeout-ms MS] [--resource NAME]...\n"
+            "                 [--txn-timeout-ms MS] [--resource NAME]... [--try-many]\n"
             "Keeps C TCC transactions in flight (BEGIN, one TRY \"reserve\" with a %d-byte\n"
             "payload per resource, default noop-a and noop-b, COMMIT) for S seconds after\n"
-            "the warmup; prints committed tx/s, latency percentiles and errors by code.\n"
+            "the warmup (--try-many: every TRY in one TRY_MANY); prints committed tx/s, latency percentiles and errors by code.\n"
             "Exits 1 when more than 1%% of the transactions failed.\n",
             BENCH_PAYLOAD_LEN);
 }
@@ -98,7 +102,7 @@ static int s_parse_double(const char *s, double min, double max, double *out)
 static int s_parse(bench_t *self, int argc, char **argv)
 {
     enum { O_COORD = 1, O_CONC, O_SECONDS, O_WARMUP, O_JSON, O_SOCKETS, O_REPLY_TO, O_TXN_TO,
-           O_RESOURCE, O_HELP };
+           O_RESOURCE, O_TRY_MANY, O_HELP };
     static const struct option opts[] = {
         { "coordinator", required_argument, NULL, O_COORD },
         { "concurrency", required_argument, NULL, O_CONC },
@@ -109,6 +113,7 @@ static int s_parse(bench_t *self, int argc, char **argv)
         { "reply-timeout-ms", required_argument, NULL, O_REPLY_TO },
         { "txn-timeout-ms", required_argument, NULL, O_TXN_TO },
         { "resource", required_argument, NULL, O_RESOURCE },
+        { "try-many", no_argument, NULL, O_TRY_MANY },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -174,6 +179,9 @@ static int s_parse(bench_t *self, int argc, char **argv)
                 return -1;
             }
             self->resources[self->nresources++] = optarg;
+            break;
+        case O_TRY_MANY:
+            self->try_many = 1;
             break;
         case O_HELP:
             s_usage(stdout);

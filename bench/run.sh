@@ -18,6 +18,10 @@
 #                         N the highest of BENCH_LEVELS capped at 64: one
 #                         thread each); "" skips them
 #   BENCH_SAGA_POLL_MS    how often dtx-saga-bench asks STATUS (default 2)
+#   BENCH_MANY_LEVELS     levels of the TRY_MANY rows (dtx-bench --try-many:
+#                         both Tries in one request, docs/protocol.md §18;
+#                         default "1 N", N the highest of BENCH_LEVELS; ""
+#                         skips them)
 #
 # What it does:
 #   1. starts a private PostgreSQL (tests/harness/pg.sh: fsync on, default
@@ -109,6 +113,10 @@ for c in $SAGA_LEVELS; do
     [[ $c =~ ^[0-9]+$ && $c -ge 1 && $c -le 512 ]] || die "BENCH_SAGA_LEVELS: '$c' is not 1..512"
 done
 [[ $SAGA_POLL_MS =~ ^[0-9]+$ && $SAGA_POLL_MS -ge 1 ]] || die "BENCH_SAGA_POLL_MS must be >= 1"
+MANY_LEVELS=${BENCH_MANY_LEVELS-1 $max_level}
+for c in $MANY_LEVELS; do
+    [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "BENCH_MANY_LEVELS: '$c' is not a concurrency level"
+done
 
 SCRATCH=$(mktemp -d /tmp/dtx-bench.XXXXXX)
 chmod 0755 "$SCRATCH"
@@ -478,10 +486,20 @@ ROWS=$LOGS/runs.tsv
 : >"$ROWS"
 
 # ------------------------------------------------------------------- dtx
-for c in $LEVELS; do
+# A level of both BENCH_LEVELS and BENCH_MANY_LEVELS alternates its TRY and
+# TRY_MANY runs (TRY run 1, TRY_MANY run 1, TRY run 2, ...), so that the two
+# see the same load on a busy machine.
+# shellcheck disable=SC2086 # lists of numbers: split on purpose
+for c in $(printf '%s\n' $LEVELS $MANY_LEVELS | awk '!seen[$0]++'); do
+    kinds=""
+    grep -qw -- "$c" <<<"$LEVELS" && kinds="$c"
+    grep -qw -- "$c" <<<"$MANY_LEVELS" && kinds="$kinds many$c"
     for run in $(seq 1 "$RUNS"); do
+      for k in $kinds; do
+        many=()
+        [ "$k" = "$c" ] || many=(--try-many)
         dtxd_alive
-        tag="c$c-r$run"
+        tag="c$k-r$run"
         f=$LOGS/dtx-bench-$tag.json
         # The same starting point for every run: an empty log, a fresh
         # checkpoint (no full-page writes owed to an earlier run), dtxd's
@@ -493,10 +511,10 @@ for c in $LEVELS; do
         log_from=$(($(wc -l <"$LOGS/dtxd.log") + 1))
         pg0=$(pg_settled dtx)
         st0=$(store_snap)
-        printf '== dtx-bench concurrency %-4s run %d/%d ... ' "$c" "$run" "$RUNS"
+        printf '== dtx-bench concurrency %-4s%s run %d/%d ... ' "$c" "${many[*]:+ ${many[*]}}" "$run" "$RUNS"
         t0=$(date +%s.%N)
         bg env DTX_CURVE_KEY_FILE="${KEY_OF[bench]:-}" "$BIN/dtx-bench" --coordinator "$EP" --concurrency "$c" --seconds "$DURATION" \
-            --warmup "$WARMUP" --json >"$f" 2>"$LOGS/dtx-bench-$tag.err"
+            --warmup "$WARMUP" --json "${many[@]}" >"$f" 2>"$LOGS/dtx-bench-$tag.err"
         bench_pid=$BG_PID
         # CPU over (nearly) the measured window, by the clock: it ends half
         # a second before dtx-bench's, since an exited process has no CPU
@@ -550,10 +568,11 @@ for c in $LEVELS; do
         pg1=$(pg_settled dtx)
         st1=$(store_snap)
         echo "$pg0 / $pg1 / $logged transactions" >"$LOGS/pg-counters-$tag.txt"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$run" "$tps" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "$run" "$tps" \
             "$(json_num p50_ms "$f")" "$(json_num p99_ms "$f")" "$rss_kb" "$errs" \
             "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" "$(pg_cost "$pg0" "$pg1" "$logged")" \
             "$st" "$tps" "$(store_cost "$st0" "$st1" "$logged")" "$(json_num tps_min_1s "$f")" >>"$ROWS"
+      done
     done
 done
 
@@ -743,6 +762,23 @@ mkdir -p "$OUT"
             "$(calc 'b > 0 ? d / b : 0' d="$tps" b="$B_X50")" "$(sumof "$c" 7)" "$(range "$c")" \
             "$(minof "$c" 24)"
     done
+    if [ -n "$MANY_LEVELS" ]; then
+        echo
+        echo "TRY_MANY (dtx-bench --try-many: BEGIN, one TRY_MANY of noop-a and noop-b, COMMIT: 3 round"
+        echo "  trips instead of 4, the two branch rows in one log write, both Tries in parallel) beside"
+        echo "  the TRYs one by one, same run:"
+        printf '%-6s %9s %7s %7s %7s %10s %10s %9s\n' level "dtx tx/s" "p50 ms" "p99 ms" errors \
+            "tx/s range" "TRY tx/s" "TRY p50"
+        for c in $MANY_LEVELS; do
+            tcc=- tccp=-
+            if grep -qw -- "$c" <<<"$LEVELS"; then
+                tcc=$(printf '%.1f' "$(col "$c" 3)") tccp=$(printf '%.2f' "$(col "$c" 4)")
+            fi
+            printf '%-6s %9.1f %7.2f %7.2f %7s %9s%% %10s %9s\n' "$c" "$(col "many$c" 3)" \
+                "$(col "many$c" 4)" "$(col "many$c" 5)" "$(sumof "many$c" 7)" "$(range "many$c")" \
+                "$tcc" "$tccp"
+        done
+    fi
     if [ -n "$SAGA_LEVELS" ]; then
         echo
         echo "Sagas (dtx-saga-bench: SAGA of two steps, noop-a then noop-b; done when STATUS says committed,"
@@ -774,7 +810,7 @@ mkdir -p "$OUT"
     printf '%-6s %6s %6s %6s %6s %6s %6s %9s %9s %10s\n' run dtxd load parts PG other host \
         "us/tx" "host us" "limit tx/s"
     # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
-    for k in $LEVELS $(printf 'saga%s ' $SAGA_LEVELS) a b; do
+    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
         label=$k
         [ "$k" = a ] || [ "$k" = b ] && label="($k)"
         tps=$(col "$k" 3)
@@ -790,7 +826,7 @@ mkdir -p "$OUT"
     printf '%-6s %8s %7s %9s %8s %5s %5s %9s %12s\n' run commits fsyncs "fsync ms" "WAL KiB" ins upd \
         "stmts/tx" "stmts/batch"
     # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
-    for k in $LEVELS $(printf 'saga%s ' $SAGA_LEVELS) a b; do
+    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
         label=$k batch=- stmts=-
         if [ "$k" = a ] || [ "$k" = b ]; then
             label="($k)"
@@ -807,6 +843,7 @@ mkdir -p "$OUT"
     echo "  run the log was checked to hold every transaction final and as many commits as dtx-bench"
     printf '  saw (longest wait for the last ones, s:'
     for c in $LEVELS; do printf ' %s: %s' "$c" "$(maxof "$c" 20)"; done
+    for c in $MANY_LEVELS; do printf ' many%s: %s' "$c" "$(maxof "many$c" 20)"; done
     echo ")."
     echo "  dtxd RSS: VmHWM with the mark reset before each run, highest run. errors: every run,"
     echo "  warmup and drain included. tx/s range: (max - min) / median over the runs. worst 1 s:"
@@ -835,6 +872,7 @@ mkdir -p "$OUT"
     done
     echo "  before each run: TRUNCATE dtx_branch, dtx_global CASCADE; CHECKPOINT; echo 5 > /proc/<dtxd pid>/clear_refs"
     echo "  $(quote_cmd "$BIN/dtx-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --json)   (C: $LEVELS)"
+    [ -z "$MANY_LEVELS" ] || echo "  the same with --try-many   (C: $MANY_LEVELS)"
     [ -z "$SAGA_LEVELS" ] || echo "  $(quote_cmd "$BIN/dtx-saga-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --poll-ms "$SAGA_POLL_MS" --json)   (C: $SAGA_LEVELS)"
     echo "  (a) $(quote_cmd "${PGBENCH_A[@]}")   (after the same with -T $WARMUP, discarded)"
     echo "  (b) $(quote_cmd "${PGBENCH_B[@]}")   (after the same with -T $WARMUP, discarded)"
@@ -870,6 +908,15 @@ json_fields() {
             rsep=","
         done
         printf ']}'
+        sep=","
+    done
+    printf '],"try_many":['
+    sep=""
+    for c in $MANY_LEVELS; do
+        printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,' "$sep" "$c" \
+            "$(col "many$c" 4)" "$(col "many$c" 5)" "$(sumof "many$c" 7)"
+        json_fields "many$c"
+        printf '}'
         sep=","
     done
     printf '],"sagas":['

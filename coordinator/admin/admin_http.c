@@ -57,6 +57,7 @@ static const s_route_t s_routes[] = {
     { "POST", "/api/v1/msg", dtx_admin_op, DTX_MSG_TMSG, S_WRITE },
     { "GET", "/api/v1/tx/*", dtx_admin_op, DTX_MSG_STATUS, S_READ },
     { "POST", "/api/v1/tx/*/try", dtx_admin_op, DTX_MSG_TRY, S_WRITE },
+    { "POST", "/api/v1/tx/*/tries", dtx_admin_op, DTX_MSG_TRY_MANY, S_WRITE },
     { "POST", "/api/v1/tx/*/commit", dtx_admin_op, DTX_MSG_COMMIT, S_WRITE },
     { "POST", "/api/v1/tx/*/rollback", dtx_admin_op, DTX_MSG_ROLLBACK, S_WRITE },
 };

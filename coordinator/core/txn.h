@@ -99,6 +99,7 @@
  * in corr. Replies go through dtx_outbox_reply(), which knows both. */
 #define DTX_PEER_ZMQ  0
 #define DTX_PEER_HTTP 1
+#define DTX_PEER_MULTI 2 /* one branch of a TRY_MANY (initiator_multi.c); corr: its key */
 typedef struct dtx_peer {
     uint8_t  kind;                         /* DTX_PEER_* */
     uint8_t  rid[DTX_ROUTING_ID_MAX];

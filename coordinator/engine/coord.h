@@ -112,6 +112,11 @@ typedef struct dtx_coord_hooks {
     /* A PHASE_REPLY that counts, to a message's check-back call. */
     void (*msg_reply)(struct dtx_coord *co, dtx_txn_t *txn, const dtx_msg_t *msg,
                       int64_t now_ms);
+    /* Serves a TRY_MANY (takes req); set by initiator_multi.c. */
+    void (*try_many)(struct dtx_coord *co, dtx_txn_t *txn, dtx_request_t *req);
+    /* Receives the answer to one branch of a TRY_MANY (a DTX_PEER_MULTI
+     * peer); msg is valid only during the call. */
+    void (*multi_reply)(struct dtx_coord *co, uint64_t corr, const dtx_msg_t *msg);
 } dtx_coord_hooks_t;
 
 /* Counters for logs, tests and the benchmark. */
@@ -162,6 +167,8 @@ typedef struct dtx_coord {
     int64_t             try_payload_inflight; /* TRY payload bytes on their way to the log */
     dtx_coord_hooks_t   hooks;             /* set by initiator.c at init (saga_*, msg_*: driver_saga.c, driver_msg.c) */
     struct dtx_wctx    *free_wctx;         /* pooled write contexts (wctx.h) */
+    struct s_multi     *multi;             /* TRY_MANYs collecting answers (initiator_multi.c) */
+    uint64_t            next_multi;        /* key of the next one */
 } dtx_coord_t;
 
 #endif

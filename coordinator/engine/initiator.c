@@ -11,6 +11,8 @@
  *   ROLLBACK  record ABORTING → STATE; the driver cancels every branch
  *   STATUS    STATE from memory, or from the log
  *   RESUME    a STUCK transaction goes back to its decision (operator)
+ *   TRY_MANY  several TRYs in one request: initiator_multi.c runs each
+ *             through s_try (co->hooks.try_many) and answers once
  *   SAGA      insert the transaction (mode saga, ACTIVE) with its whole
  *             plan, one statement → BEGIN_OK (initiator_saga.c); the
  *             driver then runs the actions (docs/sagas.md). TRY and COMMIT
@@ -542,6 +544,13 @@ void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     case DTX_MSG_TRY:
         s_try(co, txn, req);
         return; /* s_try owns req */
+    case DTX_MSG_TRY_MANY:
+        if (co->hooks.try_many) {
+            co->hooks.try_many(co, txn, req);
+            return; /* it owns req */
+        }
+        dtx_outbox_error(co, &req->peer, DTX_EUNSUPPORTED, "TRY_MANY is not served here");
+        break;
     case DTX_MSG_COMMIT:
     case DTX_MSG_ROLLBACK:
         s_decide_request(co, txn, req);
@@ -727,7 +736,7 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
         if (!s_may_change(co, txn, &who))
             return;
     }
-    if (msg->type == DTX_MSG_TRY && co->cfg.max_payload > 0 &&
+    if ((msg->type == DTX_MSG_TRY || msg->type == DTX_MSG_TRY_MANY) && co->cfg.max_payload > 0 &&
         (txn->loading || txn->writing || txn->preparing) &&
         dtx_txn_payload_total(co->txns) + co->try_payload_inflight + (int64_t)msg->payload_len >
             co->cfg.max_payload) {
@@ -746,7 +755,7 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
             dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
-    if (msg->type != DTX_MSG_TRY) {
+    if (msg->type != DTX_MSG_TRY && msg->type != DTX_MSG_TRY_MANY) {
         dtx_request_t req;
         s_request_init(&req, peer, id, msg);
         if (msg->type == DTX_MSG_RESUME)
@@ -760,7 +769,10 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
         dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
-    s_try(co, txn, req);
+    if (msg->type == DTX_MSG_TRY_MANY)
+        dtx_initiator_replay(co, txn, req);
+    else
+        s_try(co, txn, req);
 }
 
 void dtx_initiator_init(dtx_coord_t *co)

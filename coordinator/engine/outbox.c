@@ -48,6 +48,11 @@ int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg
 int dtx_outbox_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg)
 {
     msg->corr = peer->corr;
+    if (peer->kind == DTX_PEER_MULTI) {  /* one branch of a TRY_MANY */
+        if (co->hooks.multi_reply)
+            co->hooks.multi_reply(co, peer->corr, msg);
+        return 0;
+    }
     if (peer->kind == DTX_PEER_HTTP) {  /* sees every field, traceparent too */
         if (co->http_reply)
             co->http_reply(co, peer->corr, msg);

@@ -62,6 +62,7 @@
 #include "saga_internal.h"
 #include "tmsg_internal.h"
 #include "sdk_internal.h"
+#include "try_many.h"
 
 #define DTX_CLIENT_TIMEOUT_DEFAULT 30000
 
@@ -381,6 +382,35 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
         result->state = self->reply.state;
     }
     return self->reply.outcome == DTX_OUTCOME_OK ? DTX_OK : DTX_EREFUSED;
+}
+
+/* TRY_MANY (protocol.md §18): the batch and the outcomes in try_many.c. */
+int dtx_client_try_many(dtx_client_t *self, const char *gid, const dtx_try_spec_t *tries, int n,
+                        dtx_try_outcome_t *out, int *state_out)
+{
+    assert(self);
+    self->last_error[0] = '\0';
+    if (state_out)
+        *state_out = 0;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = s_valid_name(gid) ? dtx_sdk_try_many_encode(tries, n, &buf, &len, self->last_error,
+                                                         sizeof self->last_error) : DTX_EINVAL;
+    if (rc == 0 && self->version == DTX_PROTO_V1)
+        rc = DTX_EUNSUPPORTED;
+    if (rc == 0) {
+        dtx_msg_t req = { .type = DTX_MSG_TRY_MANY, .payload = buf, .payload_len = (uint32_t)len };
+        dtx_name_copy(req.gid, gid);
+        memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
+        rc = s_call(self, &req, DTX_MSG_TRY_MANY_OK);
+        if (rc == DTX_EINVAL && self->version == DTX_PROTO_V1)
+            rc = DTX_EUNSUPPORTED; /* s_call fell back to version 1: no TRY_MANY there */
+    }
+    free(buf);
+    if (rc == 0 && state_out)
+        *state_out = self->reply.state;
+    return dtx_sdk_try_many_result(rc, &self->reply, n, out, self->last_error,
+                                   sizeof self->last_error);
 }
 
 /* COMMIT, ROLLBACK, STATUS and RESUME: gid out, STATE back. */

@@ -98,6 +98,19 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     snprintf(cmd, sizeof cmd, "status %s --wait soon", gid);   /* usage: exit 2 */
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--wait takes seconds"));
+    /* try-many: several branches in one request, then the initiator's rollback */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "begin"), 0);
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(gid, sizeof gid, "%.63s", out);
+    snprintf(cmd, sizeof cmd, "try-many %s ra:reserve:p2 ra:reserve", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 1: ok"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 2: ok"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction active"));
+    snprintf(cmd, sizeof cmd, "try-many %s ra", gid);          /* no action: usage */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
+    snprintf(cmd, sizeof cmd, "end %s rollback", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     /* participants and overview tables */
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "participants"), 0);
     CU_ASSERT(strncmp(out, "RESOURCE", 8) == 0);

@@ -9,6 +9,7 @@
  *   dtxctl [options] participants | overview
  *   dtxctl [options] begin [--mode tcc|2pc] [--timeout-ms N]
  *   dtxctl [options] try GID RESOURCE ACTION [PAYLOAD]
+ *   dtxctl [options] try-many GID RESOURCE:ACTION[:PAYLOAD]...
  *   dtxctl [options] end GID commit|rollback
  *   dtxctl [options] status GID [--wait SECONDS]
  *   dtxctl keygen FILE [--server-key KEY | --server-key-file FILE2]
@@ -56,6 +57,7 @@ static void s_usage(FILE *f)
           "  overview                                   counts by state, stuck ones\n"
           "  begin [--mode tcc|2pc] [--timeout-ms N]    start a transaction (prints its gid)\n"
           "  try GID RESOURCE ACTION [PAYLOAD]          add a branch\n"
+          "  try-many GID RES:ACTION[:PAYLOAD]...       up to 16 branches, one request\n"
           "  end GID commit|rollback                    the initiator's decision\n"
           "  status GID [--wait S]                      its state; --wait: once it rests\n"
           "                                             (committed, aborted, stuck), S s at most\n"
@@ -300,6 +302,31 @@ static int s_dispatch(dtxctl_t *c, int argc, char **argv)
         json_object_put(body);
         if (rc == 0)
             dtxctl_try_print(c, res, &rc);
+        json_object_put(res);
+        return rc;
+    }
+    if (strcmp(cmd, "try-many") == 0 && argc >= 3 && argc <= 2 + 16) {
+        json_object *body = json_object_new_object(), *a = json_object_new_array(), *res = NULL;
+        json_object_object_add(body, "tries", a);
+        for (int i = 2; i < argc; i++) {
+            const char *s = argv[i], *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+            if (!c1 || c1 == s || c1[1] == '\0' || c1[1] == ':') {
+                json_object_put(body);
+                return s_usage_error("try-many: expected RESOURCE:ACTION[:PAYLOAD], got %s", s);
+            }
+            json_object *t = json_object_new_object();
+            json_object_object_add(t, "resource", json_object_new_string_len(s, (int)(c1 - s)));
+            json_object_object_add(t, "action", c2 ? json_object_new_string_len(c1 + 1, (int)(c2 - c1 - 1))
+                                                   : json_object_new_string(c1 + 1));
+            if (c2)
+                json_object_object_add(t, "payload", json_object_new_string(c2 + 1));
+            json_object_array_add(a, t);
+        }
+        snprintf(url, sizeof url, "/api/v1/tx/%.100s/tries", argv[1]);
+        int rc = dtxctl_call(c, "POST", url, body, &res);
+        json_object_put(body);
+        if (rc == 0)
+            dtxctl_tries_print(c, res, &rc);
         json_object_put(res);
         return rc;
     }

@@ -360,3 +360,22 @@ void dtxctl_try_print(dtxctl_t *c, json_object *res, int *rc)
         printf("branch %lld: %s (transaction %s)\n", s_num(res, "branch"), s_get(res, "outcome"),
                s_get(res, "state"));
 }
+
+void dtxctl_tries_print(dtxctl_t *c, json_object *res, int *rc)
+{
+    json_object *a = NULL;
+    if (!json_object_object_get_ex(res, "tries", &a) || !json_object_is_type(a, json_type_array))
+        a = NULL;
+    for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+        json_object *t = json_object_array_get_idx(a, i);
+        if (strcmp(s_get(t, "outcome"), "ok") != 0)
+            *rc = DTXCTL_REFUSED;
+        if (!c->json)
+            printf("branch %lld: %s%s%s\n", s_num(t, "branch"), s_get(t, "outcome"),
+                   *s_get(t, "error") ? ": " : "", s_get(t, "error"));
+    }
+    if (c->json)
+        s_json(res);
+    else
+        printf("transaction %s\n", s_get(res, "state"));
+}

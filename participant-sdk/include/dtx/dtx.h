@@ -250,6 +250,51 @@ DTX_EXPORT int dtx_client_status(dtx_client_t *self, const char *gid, int *state
 DTX_EXPORT const char *dtx_client_last_error(const dtx_client_t *self);
 
 /* ------------------------------------------------------------------ */
+/* Several Tries in one call (since libdtx 1.1, node DTX_1.1)          */
+/* ------------------------------------------------------------------ */
+
+#define DTX_TRY_MANY_MAX 16  /* branches in one dtx_client_try_many */
+
+/* One branch of dtx_client_try_many: as dtx_client_try's arguments. */
+typedef struct dtx_try_spec {
+    const char *resource;
+    const char *action;
+    const void *payload;      /* 0..DTX_PAYLOAD_MAX bytes, copied; may be NULL if 0 */
+    size_t      payload_len;
+} dtx_try_spec_t;
+
+/* What became of one branch of dtx_client_try_many. */
+typedef struct dtx_try_outcome {
+    uint32_t branch;   /* branch number; 0 when the coordinator did not say */
+    int      outcome;  /* DTX_OUTCOME_OK / _REFUSED / _FAILED: its vote */
+    int      error;    /* 0 when the Try ran (outcome is its vote); else the
+                        * DTX_E* code dtx_client_try would have returned
+                        * for it (outcome is then DTX_OUTCOME_FAILED) */
+} dtx_try_outcome_t;
+
+/* Runs n branches (1..DTX_TRY_MANY_MAX) of gid in one round trip
+ * (docs/protocol.md §18): the coordinator checks the request as a whole,
+ * records every branch in one log write, sends their Tries in parallel and
+ * answers when every branch has its outcome. out (n entries, may be NULL)
+ * gets each branch's outcome in the order of tries; *state_out (may be
+ * NULL) the global state after them.
+ * Returns 0 when every branch voted yes; DTX_EREFUSED when at least one
+ * did not (refused, failed, or an error of its own: see out[i]) — the
+ * coordinator has then decided abort, as after a refused dtx_client_try;
+ * DTX_EINVAL (nothing sent) for n out of range, an invalid name or
+ * payloads together over DTX_PAYLOAD_MAX (dtx_client_last_error says
+ * which); DTX_EUNSUPPORTED (nothing done) when the coordinator does not
+ * know this request (protocol version 1, or an older dtxd): send the
+ * branches with dtx_client_try; otherwise an error for the request as a
+ * whole, as dtx_client_try's (DTX_ENOTFOUND, DTX_ESTATE, DTX_EEXPIRED,
+ * DTX_ELIMIT — nothing recorded —, DTX_EUNKNOWN — ask dtx_client_status,
+ * never repeat the call —, DTX_ETIMEOUT, ...), every out[i].error set to
+ * it. */
+DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
+                                   const dtx_try_spec_t *tries, int n,
+                                   dtx_try_outcome_t *out, int *state_out);
+
+/* ------------------------------------------------------------------ */
 /* Saga (initiator side; since libdtx 1.1, node DTX_1.1)               */
 /* ------------------------------------------------------------------ */
 

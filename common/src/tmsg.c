@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "dtx/name.h"
-#include "dtx/proto.h"
 #include "dtx/tmsg.h"
 
 static int s_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)

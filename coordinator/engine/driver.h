@@ -1,5 +1,6 @@
 /*
- * driver.h — decisions and phase driving (driver.c).
+ * driver.h — decisions and phase driving (driver.c; its timers, replies and
+ * RESUME: driver_events.c).
  */
 #ifndef DTX_COORD_DRIVER_H
 #define DTX_COORD_DRIVER_H

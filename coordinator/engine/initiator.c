@@ -50,6 +50,7 @@
 #include "core/fault.h"
 #include "core/txn.h"
 #include "initiator.h"
+#include "initiator_internal.h"
 #include "initiator_msg.h"
 #include "initiator_saga.h"
 #include "driver.h"
@@ -61,7 +62,6 @@
 
 enum { S_BEGIN = 1, S_BRANCH_ADD }; /* S_SAGA_BEGIN 3: initiator_saga.c */
 
-static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r);
 static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
 /* --- BEGIN --- */
@@ -69,7 +69,7 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 /* May the sender of req change txn? The log's initiator, or an operator.
  * A transaction logged before initiators were recorded ("") is open to
  * every initiator, as it was then. */
-static int s_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req)
+int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req)
 {
     if (req->roles & DTX_ROLE_OPERATOR)
         return 1;
@@ -82,8 +82,8 @@ static int s_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request
     return 0;
 }
 
-static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
-                    const dtx_msg_t *msg)
+void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                         const dtx_msg_t *msg)
 {
     if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
         dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
@@ -238,9 +238,9 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     dtx_driver_start_try(co, txn, br);
 }
 
-static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
+void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
-    if (!s_may_change(co, txn, req)) {
+    if (!dtx_initiator_may_change(co, txn, req)) {
         dtx_request_free(req);
         return;
     }
@@ -333,11 +333,11 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 
 /* --- COMMIT / ROLLBACK --- */
 
-static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
+void dtx_initiator_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
 {
     const dtx_peer_t *peer = &req->peer;
     int type = req->type;
-    if (!s_may_change(co, txn, req))
+    if (!dtx_initiator_may_change(co, txn, req))
         return;
     if (txn->mode == DTX_MODE_SAGA && type == DTX_MSG_COMMIT) {
         if (dtx_state_is_final(txn->state) || txn->state == DTX_STATE_COMMITTING)
@@ -401,52 +401,9 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
                                                    : "commit requested");
 }
 
-/* --- STATUS --- */
-
-static void s_on_status(void *p, int rc, const PGresult *res)
-{
-    dtx_wctx_t w;
-    dtx_wctx_take(p, &w); /* no transaction: always usable */
-    dtx_coord_t *co = w.co;
-    const dtx_peer_t *peer = &w.peer;
-    dtx_request_t *req = w.req;
-    if (rc != 0)
-        dtx_outbox_error(co, peer, DTX_EDB, "could not read the transaction log");
-    else if (PQntuples(res) != 1)
-        dtx_outbox_error(co, peer, DTX_ENOTFOUND, "unknown transaction (gid %s)", req->gid);
-    else {
-        dtx_msg_t out;
-        memset(&out, 0, sizeof out);
-        out.type = DTX_MSG_STATE;
-        out.corr = peer->corr;
-        strcpy(out.gid, req->gid);
-        out.state = (uint8_t)atoi(PQgetvalue(res, 0, 0));
-        dtx_outbox_reply(co, peer, &out);
-    }
-    dtx_request_free(req);
-}
-
-static void s_status(dtx_coord_t *co, const dtx_peer_t *peer, const char *gid)
-{
-    dtx_wctx_t *w = dtx_wctx_get(co, NULL);
-    dtx_request_t *req = w ? calloc(1, sizeof *req) : NULL;
-    if (!req) {
-        if (w)
-            dtx_wctx_put(w);
-        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-        return;
-    }
-    strcpy(req->gid, gid);
-    w->peer = *peer;
-    w->req = req;
-    const char *vals[1] = { gid };
-    dtx_store_submit(co->store, dtx_id_hash(gid), DTX_SQL_STATUS, 1, vals, NULL, NULL,
-                     s_on_status, w);
-}
-
 /* --- RESUME --- */
 
-static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
+void dtx_initiator_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
 {
     const dtx_peer_t *peer = &req->peer;
     int next = 0;
@@ -469,80 +426,12 @@ static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
     dtx_driver_resume(co, txn, peer);
 }
 
-/* --- requests --- */
-
-static void s_request_init(dtx_request_t *r, const dtx_peer_t *peer, const dtx_ident_t *id,
-                           const dtx_msg_t *msg)
-{
-    memset(r, 0, sizeof *r);
-    r->peer = *peer;
-    r->roles = id->roles;
-    snprintf(r->principal, sizeof r->principal, "%s", id->principal);
-    r->type = msg->type;
-    strcpy(r->gid, msg->gid);
-    strcpy(r->resource, msg->resource);
-    strcpy(r->action, msg->action);
-}
-
-dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_ident_t *id,
-                               const dtx_msg_t *msg)
-{
-    dtx_request_t *r = malloc(sizeof *r);
-    if (!r)
-        return NULL;
-    s_request_init(r, peer, id, msg);
-    if (msg->payload_len) {
-        r->payload = malloc(msg->payload_len);
-        if (!r->payload) {
-            free(r);
-            return NULL;
-        }
-        memcpy(r->payload, msg->payload, msg->payload_len);
-        r->payload_len = msg->payload_len;
-    }
-    return r;
-}
-
-void dtx_request_free(dtx_request_t *req)
-{
-    if (!req)
-        return;
-    free(req->payload);
-    free(req);
-}
-
-/* Takes r. A parked TRY's payload counts against the limits while it
- * waits. */
-static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r)
-{
-    r->next = NULL;
-    if (txn->parked_tail)
-        txn->parked_tail->next = r;
-    else
-        txn->parked = r;
-    txn->parked_tail = r;
-    txn->nparked++;
-    dtx_txn_payload_add(co->txns, txn, r->payload_len);
-}
-
-int dtx_initiator_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
-                 const dtx_msg_t *msg)
-{
-    if (txn->nparked >= DTX_PARKED_MAX)
-        return DTX_ELIMIT;
-    dtx_request_t *r = dtx_request_new(peer, id, msg);
-    if (!r)
-        return DTX_ENOMEM;
-    s_park_request(co, txn, r);
-    return 0;
-}
-
 /* Takes ownership of req. */
 void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
     switch (req->type) {
     case DTX_MSG_TRY:
-        s_try(co, txn, req);
+        dtx_initiator_try(co, txn, req);
         return; /* s_try owns req */
     case DTX_MSG_TRY_MANY:
         if (co->hooks.try_many) {
@@ -553,13 +442,13 @@ void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         break;
     case DTX_MSG_COMMIT:
     case DTX_MSG_ROLLBACK:
-        s_decide_request(co, txn, req);
+        dtx_initiator_decide_request(co, txn, req);
         break;
     case DTX_MSG_STATUS:
         dtx_outbox_state(co, &req->peer, txn);
         break;
     case DTX_MSG_RESUME:
-        s_resume_request(co, txn, req);
+        dtx_initiator_resume_request(co, txn, req);
         break;
     default:
         break;
@@ -582,7 +471,7 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
                                       r->roles & DTX_ROLE_OPERATOR ? NULL : r->principal);
     }
     if (fresh && fresh->nparked < DTX_PARKED_MAX && (fresh->loading || fresh->writing)) {
-        s_park_request(co, fresh, r);
+        dtx_initiator_park_request(co, fresh, r);
         return;
     }
     if (fresh && !fresh->dead && !fresh->loading && !fresh->writing) {
@@ -663,116 +552,6 @@ void dtx_initiator_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
         dtx_initiator_replay(co, txn, r);
     }
     dtx_txn_unref(txn);
-}
-
-void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
-                    const dtx_msg_t *msg)
-{
-    if (msg->type == DTX_MSG_RESUME ? !(id->roles & DTX_ROLE_OPERATOR)
-                                    : !(id->roles & (DTX_ROLE_INITIATOR | DTX_ROLE_OPERATOR))) {
-        dtx_outbox_refuse_access(co, peer, DTX_DENY_ROLE, "%s needs the %s role%s", dtx_msg_type_name(msg->type),
-                 msg->type == DTX_MSG_RESUME ? "operator" : "initiator",
-                 msg->type == DTX_MSG_RESUME && !co->auth_on
-                     ? " (a CURVE operator key, or the admin HTTP API)" : "");
-        return;
-    }
-    if (msg->type == DTX_MSG_BEGIN) {
-        s_begin(co, peer, id, msg);
-        return;
-    }
-    if (msg->type == DTX_MSG_SAGA) {
-        dtx_initiator_saga(co, peer, id, msg);
-        return;
-    }
-    if (msg->type == DTX_MSG_TMSG) {
-        dtx_initiator_tmsg(co, peer, id, msg);
-        return;
-    }
-    if (!dtx_cell_serves(co->cfg.cell, msg->gid)) {
-        /* Another cell's log holds it: say which, so that the initiator
-         * (or whoever routes for it) sends it there. */
-        char cell[DTX_CELL_MAX + 1];
-        dtx_cell_of(msg->gid, cell, sizeof cell);
-        dtx_outbox_error(co, peer, DTX_ENOTFOUND,
-                         "transaction %s belongs to cell %s; this is cell %s: send it to a "
-                         "coordinator of cell %s", msg->gid, cell, co->cfg.cell, cell);
-        return;
-    }
-    if (msg->type == DTX_MSG_STATUS) {
-        /* From the log: another coordinator may have moved it on since
-         * this one last held it, and memory never runs ahead of the log —
-         * except for a transaction begun here that has no row yet. */
-        dtx_txn_t *mem = dtx_txn_find(co->txns, msg->gid);
-        if (mem && mem->unlogged && !mem->dead) {
-            dtx_outbox_state(co, peer, mem);
-            return;
-        }
-        s_status(co, peer, msg->gid);
-        return;
-    }
-    dtx_txn_t *txn = dtx_txn_find(co->txns, msg->gid);
-    if (!txn) {
-        if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
-            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
-                      "%lld transactions in memory (max-txns): retry after %d ms",
-                      (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
-            return;
-        }
-        /* Requests that change an active or stuck transaction may take it
-         * from a live coordinator: the initiator came here (only its own
-         * initiator, or an operator). */
-        txn = dtx_recovery_load(co, msg->gid, 1,
-                                id->roles & DTX_ROLE_OPERATOR ? NULL : id->principal);
-        if (!txn) {
-            dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-            return;
-        }
-    }
-    if (!txn->loading) {
-        /* Known already: another principal is refused now, not after it
-         * took a parking place the initiator may need. */
-        dtx_request_t who;
-        s_request_init(&who, peer, id, msg);
-        if (!s_may_change(co, txn, &who))
-            return;
-    }
-    if ((msg->type == DTX_MSG_TRY || msg->type == DTX_MSG_TRY_MANY) && co->cfg.max_payload > 0 &&
-        (txn->loading || txn->writing || txn->preparing) &&
-        dtx_txn_payload_total(co->txns) + co->try_payload_inflight + (int64_t)msg->payload_len >
-            co->cfg.max_payload) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PAYLOAD,
-                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
-                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
-        return;
-    }
-    if (txn->loading || txn->writing || txn->preparing) {
-        int rc = dtx_initiator_park(co, txn, peer, id, msg);
-        if (rc == DTX_ELIMIT)
-            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PARKED,
-                      "%d requests already wait on transaction %s: retry after %d ms",
-                      DTX_PARKED_MAX, txn->gid, DTX_RETRY_AFTER_MS);
-        else if (rc != 0)
-            dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-        return;
-    }
-    if (msg->type != DTX_MSG_TRY && msg->type != DTX_MSG_TRY_MANY) {
-        dtx_request_t req;
-        s_request_init(&req, peer, id, msg);
-        if (msg->type == DTX_MSG_RESUME)
-            s_resume_request(co, txn, &req);
-        else
-            s_decide_request(co, txn, &req);
-        return;
-    }
-    dtx_request_t *req = dtx_request_new(peer, id, msg);
-    if (!req) {
-        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-        return;
-    }
-    if (msg->type == DTX_MSG_TRY_MANY)
-        dtx_initiator_replay(co, txn, req);
-    else
-        s_try(co, txn, req);
 }
 
 void dtx_initiator_init(dtx_coord_t *co)

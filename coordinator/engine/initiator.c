@@ -12,7 +12,7 @@
  *   STATUS    STATE from memory, or from the log
  *   RESUME    a STUCK transaction goes back to its decision (operator)
  *   TRY_MANY  several TRYs in one request: initiator_multi.c runs each
- *             through s_try (co->hooks.try_many) and answers once
+ *             through dtx_initiator_try (co->hooks.try_many) and answers once
  *   SAGA      insert the transaction (mode saga, ACTIVE) with its whole
  *             plan, one statement → BEGIN_OK (initiator_saga.c); the
  *             driver then runs the actions (docs/sagas.md). TRY and COMMIT
@@ -432,7 +432,7 @@ void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     switch (req->type) {
     case DTX_MSG_TRY:
         dtx_initiator_try(co, txn, req);
-        return; /* s_try owns req */
+        return; /* dtx_initiator_try owns req */
     case DTX_MSG_TRY_MANY:
         if (co->hooks.try_many) {
             co->hooks.try_many(co, txn, req);

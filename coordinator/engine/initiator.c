@@ -54,6 +54,7 @@
 #include "initiator_msg.h"
 #include "initiator_saga.h"
 #include "driver.h"
+#include "admit.h"
 #include "outbox.h"
 #include "recovery.h"
 #include "log/sql.h"
@@ -85,24 +86,16 @@ int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_re
 void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                          const dtx_msg_t *msg)
 {
-    if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
-                  "%lld transactions in memory (max-txns): retry after %d ms",
-                  (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
+    if (dtx_admit_new_txn(co, peer) != 0)
         return;
-    }
     if (msg->mode != DTX_MODE_TCC && msg->mode != DTX_MODE_2PC) {
         dtx_outbox_error(co, peer, DTX_EUNSUPPORTED,
                          "mode %d is not supported; use 1 (tcc) or 2 (2pc)", msg->mode);
         return;
     }
     int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
-    if (timeout > co->cfg.max_timeout_ms) {
-        dtx_outbox_error(co, peer, DTX_EINVAL,
-                         "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
-                         (long long)timeout, (long long)co->cfg.max_timeout_ms);
+    if (dtx_admit_timeout(co, peer, timeout) != 0)
         return;
-    }
     char ulid[DTX_ID_LEN + 1], gid[DTX_NAME_SIZE];
     if (dtx_id_new(ulid) != 0) {
         dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");

@@ -22,6 +22,7 @@
 #include "initiator_msg.h"
 #include "initiator_saga.h"
 #include "driver.h"
+#include "admit.h"
 #include "outbox.h"
 #include "recovery.h"
 #include "log/sql.h"
@@ -121,12 +122,8 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
     }
     dtx_txn_t *txn = dtx_txn_find(co->txns, msg->gid);
     if (!txn) {
-        if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
-            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
-                      "%lld transactions in memory (max-txns): retry after %d ms",
-                      (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
+        if (dtx_admit_new_txn(co, peer) != 0)
             return;
-        }
         /* Requests that change an active or stuck transaction may take it
          * from a live coordinator: the initiator came here (only its own
          * initiator, or an operator). */

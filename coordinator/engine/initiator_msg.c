@@ -29,6 +29,7 @@
 #include "driver.h"
 #include "initiator_msg.h"
 #include "log/sql.h"
+#include "admit.h"
 #include "outbox.h"
 #include "wctx.h"
 
@@ -68,18 +69,10 @@ static void s_on_tmsg_begin(void *p, int rc, const PGresult *res)
 static int s_admit(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_tmsg_plan_t *plan,
                    int64_t timeout)
 {
-    if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
-                  "%lld transactions in memory (max-txns): retry after %d ms",
-                  (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
+    if (dtx_admit_new_txn(co, peer) != 0)
         return -1;
-    }
-    if (timeout > co->cfg.max_timeout_ms) {
-        dtx_outbox_error(co, peer, DTX_EINVAL,
-                         "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
-                         (long long)timeout, (long long)co->cfg.max_timeout_ms);
+    if (dtx_admit_timeout(co, peer, timeout) != 0)
         return -1;
-    }
     int64_t bytes = 0;
     for (int i = 0; i < plan->ndests; i++)
         bytes += plan->dests[i].payload_len;

@@ -23,6 +23,7 @@
 #include "driver.h"
 #include "initiator_saga.h"
 #include "log/sql.h"
+#include "admit.h"
 #include "outbox.h"
 #include "wctx.h"
 
@@ -64,19 +65,11 @@ static void s_on_saga_begin(void *p, int rc, const PGresult *res)
 void dtx_initiator_saga(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                         const dtx_msg_t *msg)
 {
-    if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
-                  "%lld transactions in memory (max-txns): retry after %d ms",
-                  (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
+    if (dtx_admit_new_txn(co, peer) != 0)
         return;
-    }
     int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
-    if (timeout > co->cfg.max_timeout_ms) {
-        dtx_outbox_error(co, peer, DTX_EINVAL,
-                         "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
-                         (long long)timeout, (long long)co->cfg.max_timeout_ms);
+    if (dtx_admit_timeout(co, peer, timeout) != 0)
         return;
-    }
     dtx_saga_plan_t *plan = malloc(sizeof *plan);
     if (!plan) {
         dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");

@@ -369,7 +369,10 @@ int dtx_loop_run(dtx_coord_t *co)
         dtx_store_maintain(co->store, now);
         dtx_store_flush(co->store);
     }
-    /* Let writes already sent finish, so callers get answers (bounded). */
+    /* What only memory knows (acknowledgements) goes to the log, so a
+     * restart finds it; then let writes finish, so callers get answers
+     * (bounded). */
+    dtx_driver_log_all_progress(co);
     int64_t until = dtx_clock_mono_ms() + 2000;
     while (!dtx_store_idle(co->store) && dtx_clock_mono_ms() < until) {
         int nstore = dtx_store_poll_items(co->store, items, 64);

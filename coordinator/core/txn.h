@@ -139,11 +139,15 @@ typedef struct dtx_step {
 typedef struct dtx_branch {
     uint32_t   no;                         /* 1-based branch number */
     dtx_step_t *step;                      /* Saga only: owned; NULL for TCC and 2PC */
-    int        state;                      /* DTX_BRANCH_* as in the log */
+    int        state;                      /* DTX_BRANCH_*: as in the log, or ahead of
+                                              it by an acknowledgement (ack_unlogged) */
     int        op;                         /* op being driven: DTX_OP_* */
     uint32_t   attempt;                    /* attempts of op sent so far */
     int        inflight;                   /* a PHASE awaits its reply */
     int        writing;                    /* a write of this branch is in flight */
+    int        ack_unlogged;               /* final here, not in the log yet (its
+                                              acknowledgement is written with the
+                                              final state or STUCK) */
     int        unknown_vote;               /* reloaded while trying: vote lost */
     int        never_sent;                 /* no PHASE ever left for it (fresh only) */
     int64_t    due_ms;                     /* monotonic: next send or timeout; 0 none */
@@ -171,6 +175,9 @@ typedef struct dtx_txn {
     int            loading;                /* being read from the log */
     int            writing;                /* a global-state write is in flight */
     int            finishing;              /* the final write is in flight */
+    int64_t        progress_due_ms;        /* mono: acknowledgements not in the log are
+                                              written then, unless the final write
+                                              carries them first (0: none) */
     int            owned;                  /* this node holds it (else read-only) */
     int            unlogged;               /* begun, no row in the log yet (written with
                                               its first branch, or with its decision) */

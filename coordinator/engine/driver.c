@@ -102,6 +102,8 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn)
         if (d > 0 && (due == 0 || d < due))
             due = d;
     }
+    if (txn->progress_due_ms > 0 && (due == 0 || txn->progress_due_ms < due))
+        due = txn->progress_due_ms;
     dtx_timer_set(co->txns, txn, due);
 }
 
@@ -430,6 +432,7 @@ static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, in
             txn->gid, br->no, dtx_op_name(br->op), br->attempt, (long long)delay,
             DTX_TXN_TRACE(txn), DTX_Q(why));
     s_record_attempt(co, txn, br);
+    dtx_driver_log_progress(co, txn); /* it may take a while: the log shows what is done */
     if (co->cfg.max_attempts <= 0 || br->attempt < (uint32_t)co->cfg.max_attempts)
         return;
     if (br->step && txn->state == DTX_STATE_ACTIVE) {

@@ -34,4 +34,8 @@ void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn);
 void dtx_driver_saga_init(dtx_coord_t *co);
 void dtx_driver_msg_init(dtx_coord_t *co);
 
+/* dtxd stops: every transaction's acknowledgements that only memory knows
+ * are written (driver_finish.c, dtx_driver_log_progress). */
+void dtx_driver_log_all_progress(dtx_coord_t *co);
+
 #endif

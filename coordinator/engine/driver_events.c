@@ -38,6 +38,8 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now)
         co->hooks.msg_turn(co, txn, now); /* no abort: the check-back decides */
         return;
     }
+    if (txn->progress_due_ms && now >= txn->progress_due_ms)
+        dtx_driver_log_progress(co, txn);
     if (txn->state == DTX_STATE_ACTIVE && now >= txn->deadline_mono && !txn->writing) {
         dtx_log_info("deadline passed", "gid=%s trace=%.32s", txn->gid, DTX_TXN_TRACE(txn));
         dtx_driver_raise(co, txn, DTX_EV_DEADLINE, "deadline passed");

@@ -46,31 +46,11 @@ int dtx_driver_is_final_branch(const dtx_branch_t *br)
 
 /* --- Confirm / Cancel acknowledgements --- */
 
-static void s_on_branch_done(void *p, int rc, const PGresult *res)
+static void s_on_bookkeeping(void *p, int rc, const PGresult *res)
 {
-    dtx_wctx_t w;
-    if (!dtx_wctx_take(p, &w))
-        return;
-    dtx_coord_t *co = w.co;
-    dtx_txn_t *txn = w.txn;
-    int state = w.arg;
-    dtx_branch_t *br = dtx_txn_branch(txn, w.branch);
-    if (!br)
-        return;
-    br->writing = 0;
-    if (rc != 0 || dtx_driver_no_rows(res)) {
-        /* Unknown outcome, or no longer ours: forget the in-memory copy;
-         * whoever owns it re-drives it from the log. */
-        co->hooks.forget(co, txn, "a branch write failed or matched nothing");
-        return;
-    }
-    dtx_branch_enter(br, state);
-    for (int i = 0; i < txn->nbranches; i++)
-        if (!dtx_driver_is_final_branch(txn->branches[i])) {
-            dtx_fault_point("between-phases");
-            break;
-        }
-    dtx_driver_check_done(co, txn);
+    (void)rc;
+    (void)res; /* progress written early (dtx_driver_log_progress): losing it is harmless */
+    dtx_wctx_put(p);
 }
 
 static void s_on_finish(void *p, int rc, const PGresult *res)
@@ -100,26 +80,62 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
     co->hooks.forget(co, txn, "the transaction left memory");
 }
 
-/* Confirm/Cancel of br is done at the participant: record it. */
+/* Confirm/Cancel of br is done at the participant. Not written on its own:
+ * the final write records every branch's final state with the
+ * transaction's (DTX_SQL_FINISH), and a STUCK write those acknowledged so
+ * far (dtx_driver_mark_stuck). Lost in a crash, an acknowledgement only
+ * means that Confirm/Cancel is sent again, which the participant's barrier
+ * absorbs (docs/operations.md, durability table). */
 void dtx_driver_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
 {
-    dtx_wctx_t *w = dtx_wctx_get(co, txn);
-    if (!w) {
-        dtx_outbox_drop(co, txn, 0, NULL);
-        return;
-    }
-    int target = dtx_op_done_state(br->op);
-    w->branch = br->no;
-    w->arg = target;
-    br->writing = 1;
     br->due_ms = 0;
-    char no[16], st[4], att[16];
-    snprintf(no, sizeof no, "%u", br->no);
-    snprintf(st, sizeof st, "%d", target);
-    snprintf(att, sizeof att, "%u", br->attempt);
-    const char *vals[7] = { txn->gid, no, st, att, co->cfg.node_id, co->epoch_str, txn->gen };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 7, vals, NULL, NULL,
-                     s_on_branch_done, w);
+    br->ack_unlogged = 1;
+    dtx_branch_enter(br, dtx_op_done_state(br->op));
+    if (br->attempt > 1)
+        dtx_driver_log_progress(co, txn); /* retried: its attempt count is worth keeping */
+    for (int i = 0; i < txn->nbranches; i++)
+        if (!dtx_driver_is_final_branch(txn->branches[i])) {
+            /* Others still to come: if they take a while, the log shows
+             * this one done meanwhile (dtx_driver_on_timer). */
+            if (br->ack_unlogged && !txn->progress_due_ms)
+                txn->progress_due_ms = dtx_clock_mono_ms() + DTX_ACK_FOLD_MS;
+            dtx_fault_point("between-phases");
+            break;
+        }
+    dtx_driver_check_done(co, txn);
+}
+
+void dtx_driver_log_progress(dtx_coord_t *co, dtx_txn_t *txn)
+{
+    txn->progress_due_ms = 0;
+    if (txn->dead || !txn->owned || txn->loading)
+        return;
+    for (int i = 0; i < txn->nbranches; i++) {
+        dtx_branch_t *br = txn->branches[i];
+        if (!br->ack_unlogged || !dtx_driver_is_final_branch(br))
+            continue;
+        dtx_wctx_t *w = dtx_wctx_get(co, txn);
+        if (!w)
+            return;
+        br->ack_unlogged = 0;
+        char no[16], st[4], att[16];
+        snprintf(no, sizeof no, "%u", br->no);
+        snprintf(st, sizeof st, "%d", br->state);
+        snprintf(att, sizeof att, "%u", br->attempt);
+        const char *vals[7] = { txn->gid, no, st, att, co->cfg.node_id, co->epoch_str, txn->gen };
+        dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 7, vals, NULL, NULL,
+                         s_on_bookkeeping, w);
+    }
+}
+
+static void s_log_progress_of(dtx_txn_t *txn, void *co)
+{
+    dtx_driver_log_progress(co, txn);
+}
+
+void dtx_driver_log_all_progress(dtx_coord_t *co)
+{
+    dtx_txn_each(co->txns, s_log_progress_of, co);
 }
 
 void dtx_driver_check_done(dtx_coord_t *co, dtx_txn_t *txn)
@@ -189,5 +205,6 @@ void dtx_driver_mark_stuck(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     char st[4];
     snprintf(st, sizeof st, "%d", txn->state);
     const char *vals[5] = { txn->gid, st, co->cfg.node_id, co->epoch_str, txn->gen };
+    dtx_driver_log_progress(co, txn);
     dtx_store_submit(co->store, txn->shard, DTX_SQL_STUCK, 5, vals, NULL, NULL, s_on_stuck, w);
 }

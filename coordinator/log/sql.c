@@ -109,15 +109,24 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND EXISTS (SELECT 1 FROM g)", 7, 1 },
+    /* The final state, and (TCC, 2PC, messages) every branch's: their
+     * acknowledgements are not written one by one (engine/driver_finish.c).
+     * A Saga's steps are each written as they end, so a Saga must find
+     * them all done (commit) or all compensated (abort). */
     [DTX_SQL_FINISH] = { "dtx_finish",
-        "UPDATE dtx_global SET state = $2::smallint, updated_at = now(), next_attempt_at = NULL,"
-        " finished_at = now()"
-        " WHERE gid = $1 AND state = $3::smallint AND owner = $4 AND owner_epoch = $5::bigint"
-        "   AND owner_gen = $6::bigint"
-        "   AND NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"
-        /* A Saga commits with every step done, aborts with every step compensated. */
-        "   AND (mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1"
-        "        AND state <> CASE WHEN $2::smallint = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))", 6, 1 },
+        "WITH d AS (UPDATE dtx_global SET state = $2::smallint, updated_at = now(),"
+        "           next_attempt_at = NULL, finished_at = now()"
+        "           WHERE gid = $1 AND state = $3::smallint AND owner = $4"
+        "             AND owner_epoch = $5::bigint AND owner_gen = $6::bigint"
+        "             AND (mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch"
+        "                  WHERE gid = $1 AND state <> CASE WHEN $2::smallint = " G_COMMITTED
+        "                  THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))"
+        "           RETURNING mode),"
+        " b AS (UPDATE dtx_branch SET state = CASE WHEN $2::smallint = " G_COMMITTED
+        "       THEN " B_CONFIRMED " ELSE " B_CANCELLED " END, updated_at = now()"
+        "       WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED ")"
+        "         AND EXISTS (SELECT 1 FROM d WHERE d.mode <> " S_STR(DTX_MODE_SAGA) "))"
+        " SELECT 1 FROM d", 6, 1 },
     [DTX_SQL_STUCK] = { "dtx_stuck",
         "UPDATE dtx_global SET state = " G_STUCK ", decision = $2::smallint, updated_at = now(),"
         " next_attempt_at = NULL, stuck_at = now()"

@@ -25,7 +25,7 @@ void dtx_driver_check_done(dtx_coord_t *co, dtx_txn_t *txn);
  * succeeds (its attempt count), and for every transaction when dtxd stops.
  * Otherwise they are written with the final state (DTX_SQL_FINISH;
  * docs/operations.md, durability table). */
-#define DTX_ACK_FOLD_MS 100
+#define DTX_ACK_FOLD_MS 1000
 void dtx_driver_log_progress(dtx_coord_t *co, dtx_txn_t *txn);
 /* A branch spent its retry budget: the transaction goes STUCK. */
 void dtx_driver_mark_stuck(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br);

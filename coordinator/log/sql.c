@@ -239,3 +239,12 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " SELECT g.gid, s.n, s.r, s.a, substring($9::bytea FROM s.o + 1 FOR s.l), " B_TRIED ", " B_TRIED
         " FROM g, jsonb_to_recordset($8::jsonb) AS s(n int, r text, a text, o int, l int)", 9 },
 };
+
+/* Every statement above finds its rows by key (gid, or gid and branch),
+ * or scans a partial index of the unfinished or finished rows: one plan
+ * fits every execution. PostgreSQL's default (plan_cache_mode auto) plans
+ * each of the first five executions for its parameters and then keeps
+ * doing so for a statement whose generic plan it estimates costlier —
+ * dtx_decide was planned anew at every execution, 13 % of PostgreSQL's
+ * CPU at 256 transactions in flight (perf, docs/operations.md). */
+const char dtx_coord_sql_session[] = "SET plan_cache_mode = force_generic_plan";

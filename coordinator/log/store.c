@@ -96,6 +96,7 @@ static int64_t s_down_since_ms;
 
 struct dtx_store {
     char                   *conninfo;
+    char                   *session_sql; /* run on each connection as it opens, or NULL */
     const dtx_store_stmt_t *stmts;
     int                     nstmts;
     s_conn_t               *conns;
@@ -167,6 +168,16 @@ static int s_connect(dtx_store_t *self, s_conn_t *c)
         if (!ok)
             goto err;
     }
+    if (self->session_sql) {
+        PGresult *set = PQexec(c->pg, self->session_sql);
+        int set_ok = PQresultStatus(set) == PGRES_COMMAND_OK;
+        if (!set_ok)
+            dtx_log_error("session settings refused", "error=\"%s\"",
+                          DTX_Q(PQresultErrorMessage(set)));
+        PQclear(set);
+        if (!set_ok)
+            goto err;
+    }
     if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
         dtx_log_error("pipeline mode unavailable", "error=\"%s\"",
                       DTX_Q(dtx_pgconn_error(c->pg, why, sizeof why)));
@@ -185,7 +196,8 @@ err:
 }
 
 dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
-                           const dtx_store_stmt_t *stmts, int nstmts, int *err)
+                           const dtx_store_stmt_t *stmts, int nstmts, const char *session_sql,
+                           int *err)
 {
     int rc = DTX_ENOMEM;
     dtx_store_t *self = calloc(1, sizeof *self);
@@ -194,8 +206,9 @@ dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
     self->nshards = nconn > 0 ? nconn : 1;
     self->nconn = self->nshards + (control < 0 ? 0 : control > 2 ? 2 : control);
     self->conninfo = strdup(conninfo);
+    self->session_sql = session_sql ? strdup(session_sql) : NULL;
     self->conns = calloc((size_t)self->nconn, sizeof(s_conn_t));
-    if (!self->conninfo || !self->conns)
+    if (!self->conninfo || !self->conns || (session_sql && !self->session_sql))
         goto err;
     self->stmts = stmts;
     self->nstmts = nstmts;
@@ -236,6 +249,7 @@ void dtx_store_destroy(dtx_store_t **self_p)
     }
     free(self->conns);
     free(self->conninfo);
+    free(self->session_sql);
     free(self);
     *self_p = NULL;
 }

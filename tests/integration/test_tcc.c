@@ -82,6 +82,12 @@ static void test_commit_confirms_every_branch_once(void)
     CU_ASSERT_EQUAL(u_wait_state(s_log, gid, DTX_STATE_COMMITTED, 10000), 0);
     CU_ASSERT_EQUAL(u_branch_state(s_log, gid, 1), DTX_BRANCH_CONFIRMED);
     CU_ASSERT_EQUAL(u_branch_state(s_log, gid, 2), DTX_BRANCH_CONFIRMED);
+    /* The acknowledgements were written by the final write itself (one
+     * statement, one PostgreSQL transaction: one now()), not each on its
+     * own before it. */
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch b JOIN dtx_global g"
+                                       " USING (gid) WHERE gid = '%s'"
+                                       " AND b.updated_at = g.finished_at", gid), 2);
     CU_ASSERT_EQUAL(u_effects(s_da, gid, "try"), 1);
     CU_ASSERT_EQUAL(u_effects(s_da, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(s_db, gid, "confirm"), 1);

@@ -1,9 +1,9 @@
 -- bench/pgbench_a.sql — reference (a) of `make bench` (bench/run.sh).
 --
 -- The minimal durable writes of one dtx transaction with two TCC branches,
--- one PostgreSQL transaction per write step: the 8 statements dtxd runs
+-- one PostgreSQL transaction per write step: the 6 statements dtxd runs
 -- for it (a BEGIN writes nothing; the first branch creates the global
--- row), with the text of coordinator/log/sql.c (fencing included) and the
+-- row; the final write records the acknowledgements), with the text of coordinator/log/sql.c (fencing included) and the
 -- values dtxd binds as literals or pgbench variables, each sent on its own
 -- so that each is an autocommit transaction with its own commit (WAL
 -- flush). One pgbench transaction = one dtx transaction's writes. Keep it
@@ -18,7 +18,7 @@
 -- variable), epoch 1, owner_gen 0 (a fresh transaction's), 2 branches
 -- (DECIDE names the count). Payload: the 64 bytes dtx-bench sends. The
 -- deadline is a constant in the future (dtxd sends now + timeout).
--- coordinator/log/sql.c fingerprint: f334749626273ba1 (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 8c3545c8269855c2 (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
@@ -70,22 +70,16 @@ WITH d AS (UPDATE dtx_global SET state = 2::smallint, decision = 2::smallint,
        WHERE :twophase_mark::bool AND gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
          AND EXISTS (SELECT 1 FROM d))
  SELECT state FROM d;
--- DTX_SQL_BRANCH_DONE (branch 1, state 4: confirmed, attempt 1)
-WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
-           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint)
-UPDATE dtx_branch SET state = 4::smallint, attempts = 1::int, updated_at = now()
- WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 1::int AND state IN (1, 2, 3)
-   AND EXISTS (SELECT 1 FROM g);
--- DTX_SQL_BRANCH_DONE (branch 2, state 4: confirmed, attempt 1)
-WITH g AS (SELECT 1 FROM dtx_global WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
-           AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint)
-UPDATE dtx_branch SET state = 4::smallint, attempts = 1::int, updated_at = now()
- WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 2::int AND state IN (1, 2, 3)
-   AND EXISTS (SELECT 1 FROM g);
--- DTX_SQL_FINISH (committing -> committed)
-UPDATE dtx_global SET state = 3::smallint, updated_at = now(), next_attempt_at = NULL,
-       finished_at = now()
- WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 2::smallint
-   AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
-   AND NOT EXISTS (SELECT 1 FROM dtx_branch
-                   WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state NOT IN (4, 5));
+-- DTX_SQL_FINISH (committing -> committed; the branches' acknowledgements with it)
+WITH d AS (UPDATE dtx_global SET state = 3::smallint, updated_at = now(),
+           next_attempt_at = NULL, finished_at = now()
+           WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 2::smallint
+             AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
+             AND (mode <> 3 OR NOT EXISTS (SELECT 1 FROM dtx_branch
+                  WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
+                  AND state <> CASE WHEN 3::smallint = 3 THEN 4 ELSE 5 END))
+           RETURNING mode),
+ b AS (UPDATE dtx_branch SET state = CASE WHEN 3::smallint = 3 THEN 4 ELSE 5 END, updated_at = now()
+       WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state NOT IN (4, 5)
+         AND EXISTS (SELECT 1 FROM d WHERE d.mode <> 3))
+ SELECT 1 FROM d;

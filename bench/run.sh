@@ -44,7 +44,7 @@
 #   3b. the same for Sagas (dtx-saga-bench: threads each submitting a
 #      Saga of two steps, noop-a then noop-b, and polling STATUS until it
 #      is committed), at BENCH_SAGA_LEVELS;
-#   4. runs the references against ref: (a) bench/pgbench_a.sql, the 9
+#   4. runs the references against ref: (a) bench/pgbench_a.sql, the 6
 #      statements of one dtx transaction each in its own PostgreSQL
 #      transaction, with the highest level's client count capped at 64; (b)
 #      bench/pgbench_b.sql, the rows of 50 dtx transactions in one
@@ -361,7 +361,7 @@ sql_fingerprint() {
     awk '
         /^#define S_FENCE_BRANCH/ { infence = 1 }
         infence { print; if ($0 !~ /\\$/) infence = 0; next }
-        /\[DTX_SQL_(BEGIN|BRANCH_ADD|BRANCH_VOTE|DECIDE|BRANCH_DONE|FINISH)\] = \{/ { inst = 1 }
+        /\[DTX_SQL_(BRANCH_FIRST|BRANCH_ADD|BRANCH_VOTE|DECIDE|FINISH)\] = \{/ { inst = 1 }
         inst { print; if ($0 ~ /[0-9]+ *\},[ \t]*$/) inst = 0 }
     ' coordinator/log/sql.c | tr -s ' \t' ' ' | sha256sum | cut -c1-16
 }
@@ -798,7 +798,7 @@ mkdir -p "$OUT"
         echo "  its COMMIT reply (its confirms run after): the two are not the same span."
     fi
     echo
-    printf 'reference (a): %8.1f dtx transactions/s: pgbench tps, the 9 statements of one dtx transaction\n' "$A_TPS"
+    printf 'reference (a): %8.1f dtx transactions/s: pgbench tps, the 6 statements of one dtx transaction\n' "$A_TPS"
     printf '               each in its own transaction, %d clients (range %s%%)\n' "$A_CLIENTS" "$(range a)"
     printf 'reference (b): %8.1f dtx transactions/s: pgbench tps %.1f x 50, the rows of 50 dtx\n' "$B_X50" "$B_TPS"
     printf '               transactions per commit and round trip, %d clients (range %s%%)\n' "$B_CLIENTS" "$(range b)"

@@ -18,15 +18,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "dtx/clock.h"
 #include "dtx/types.h"
 #include "dtx/log.h"
 #include "core/gw_clock.h"
 #include "core/gw_offload.h"
 #include "upstream/gw_proxy.h"
-#include "front/gw_request.h"
+#include "front/gw_mhd.h"
 #include "front/gw_waits.h"
 #include "front/gw_server.h"
 #include "core/gw_addr.h"
@@ -37,17 +35,6 @@
 
 /* ---------------- workers ---------------- */
 
-static void s_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n'))
-        msg[--n] = '\0';
-    dtx_log_debug("libmicrohttpd", "detail=\"%s\"", msg);
-}
-
 static void *s_worker_main(void *arg)
 {
     dtx_gw_worker_t *w = arg;
@@ -55,10 +42,9 @@ static void *s_worker_main(void *arg)
     for (;;) {
         int64_t now = dtx_gw_now_us();
         int timeout = dtx_gw_upstreams_timeout_ms(w->upstreams, now);
-        MHD_UNSIGNED_LONG_LONG mhd_ms;
-        if (MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES &&
-            (timeout < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout))
-            timeout = mhd_ms > 60000 ? 60000 : (int)mhd_ms;
+        int mhd_ms = dtx_gw_mhd_timeout_ms(w);
+        if (mhd_ms >= 0 && (timeout < 0 || mhd_ms < timeout))
+            timeout = mhd_ms;
         int waits = dtx_gw_waits_timeout_ms(w, now);
         if (waits >= 0 && (timeout < 0 || waits < timeout))
             timeout = waits;
@@ -88,9 +74,7 @@ static void *s_worker_main(void *arg)
                 }
                 http = 1;  /* a connection resumed by the offload pool */
                 if (!w->quiesced && atomic_load(&w->server->quiesce)) {
-                    MHD_socket ls = MHD_quiesce_daemon(w->daemon);
-                    if (ls != MHD_INVALID_SOCKET)
-                        close(ls);
+                    dtx_gw_mhd_quiesce(w);
                     w->quiesced = 1;
                 }
                 break;
@@ -101,7 +85,7 @@ static void *s_worker_main(void *arg)
             }
         }
         if (stop) {
-            MHD_run(w->daemon);  /* the last resumed connections close */
+            dtx_gw_mhd_run(w);  /* the last resumed connections close */
             break;
         }
         /* Upstream news first: the connections it resumes are served by
@@ -117,7 +101,7 @@ static void *s_worker_main(void *arg)
             if (!http)
                 break;
             w->rerun = 0;
-            MHD_run(w->daemon);
+            dtx_gw_mhd_run(w);
             http = w->rerun;  /* resumed inside that run: the next one moves it */
             if (dtx_gw_upstreams_timeout_ms(w->upstreams, dtx_gw_now_us()) != 0)
                 break;
@@ -128,9 +112,7 @@ static void *s_worker_main(void *arg)
 
 static void s_worker_fini(dtx_gw_worker_t *w)
 {
-    if (w->daemon)
-        MHD_stop_daemon(w->daemon);  /* completes every connection (on_done) */
-    w->daemon = NULL;
+    dtx_gw_mhd_close(w);
     dtx_gw_upstreams_destroy(&w->upstreams);
     dtx_heap_free(&w->cache_waits);
     dtx_gw_wake_close(&w->wake);
@@ -149,29 +131,7 @@ static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct soc
     w->upstreams = dtx_gw_upstreams_new(w->epfd);
     if (!w->upstreams)
         return DTX_ENOMEM;
-    w->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, dtx_gw_request_access, w,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_URI_LOG_CALLBACK, dtx_gw_request_on_uri, w,
-        MHD_OPTION_NOTIFY_COMPLETED, dtx_gw_request_completed, w,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        /* MHD clears a connection's pool after every request: 16 KiB (room
-         * for request headers as large as nginx's 8 KiB lines) rather than
-         * 32 KiB halves that memset, 5 % of the worker's CPU at 32 KiB. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_END);
-    if (!w->daemon)
-        return DTX_EIO;
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->http_src };
-    if (!di || epoll_ctl(w->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0)
-        return DTX_EIO;
-    return 0;
+    return dtx_gw_mhd_open(w, sa);
 }
 
 static void s_wake_all(dtx_gw_server_t *self)
@@ -278,9 +238,7 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
         }
         if (i == 0) {
             /* Port 0: the others join the port the first one got. */
-            const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon,
-                                                                 MHD_DAEMON_INFO_BIND_PORT);
-            self->port = di ? di->port : 0;
+            self->port = dtx_gw_mhd_port(w);
             sa.sin_port = htons((uint16_t)self->port);
         }
     }

@@ -26,14 +26,20 @@
 #include <stdint.h>
 
 #include "runtime/gw_runtime.h"
+#include "front/gw_server_opts.h"
 
 typedef struct dtx_gw_server dtx_gw_server_t;
 
+/* The defaults: one worker per CPU, the native engine; 60 s for a head,
+ * between two reads of a body and between two writes of an answer, 120 s
+ * idle (the libmicrohttpd engine's one timeout), 16 KiB of head, 10000
+ * connections a worker. */
+void dtx_gw_server_opts_default(dtx_gw_server_opts_t *opts);
+
 /* Starts listening on host:port (port 0 picks one) and serving with the
- * generations held by current, with `workers` event loops (0: one per
- * online CPU). NULL on failure (logged). */
+ * generations held by current, as opts says. NULL on failure (logged). */
 dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current,
-                                     int workers);
+                                     const dtx_gw_server_opts_t *opts);
 /* The bound port. */
 int dtx_gw_server_port(const dtx_gw_server_t *self);
 /* Stops accepting, lets requests in flight finish for up to grace_ms,

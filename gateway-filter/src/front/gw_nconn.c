@@ -536,7 +536,10 @@ void dtx_gw_nconn_on_event(dtx_gw_nconn_t *nc, uint32_t events)
         nc->rdhup = 1;
     if (events & (EPOLLERR | EPOLLHUP))
         nc->hup = 1;
-    dtx_gw_nconn_run(nc);
+    /* Run after the wake-up's events: running now could end the request's
+     * upstream call, freeing an upstream connection whose event is later
+     * in the same batch. */
+    dtx_gw_nconn_schedule(nc);
 }
 
 void dtx_gw_nconn_expire(dtx_gw_nconn_t *nc)

@@ -100,7 +100,8 @@ void dtx_gw_nconn_schedule(dtx_gw_nconn_t *nc);
  * memory. */
 dtx_gw_nconn_t *dtx_gw_nconn_new(dtx_gw_native_t *eng, int fd, const struct sockaddr *peer,
                                  socklen_t peer_len);
-/* An epoll event on nc. */
+/* An epoll event on nc: its readiness noted, nc run at the next
+ * dtx_gw_native_run (after the batch of events). */
 void dtx_gw_nconn_on_event(dtx_gw_nconn_t *nc, uint32_t events);
 /* Drives nc as far as it can go. */
 void dtx_gw_nconn_run(dtx_gw_nconn_t *nc);

@@ -56,9 +56,10 @@ static int s_woken(dtx_gw_worker_t *w)
     return atomic_load(&w->server->stop);
 }
 
-/* The loop of a native worker: every event goes to its owner at once;
- * then the timers, the upstream news and the connections they resumed,
- * until nothing more is ready. */
+/* The loop of a native worker: every event goes to its owner (a client
+ * connection's is noted, the connection runs after the batch, as an
+ * upstream's `ready` does); then the timers, the upstream news and the
+ * connections that are to run, until nothing more is ready. */
 static void *s_native_main(void *arg)
 {
     dtx_gw_worker_t *w = arg;

@@ -268,7 +268,7 @@ static int s_port_free(const struct sockaddr_in *sa)
 void dtx_gw_server_opts_default(dtx_gw_server_opts_t *opts)
 {
     opts->workers = 0;
-    opts->engine = DTX_GW_ENGINE_MHD;
+    opts->engine = DTX_GW_ENGINE_NATIVE;
     opts->native.header_timeout_ms = 60000;
     opts->native.body_timeout_ms = 60000;
     opts->native.idle_timeout_ms = 120000;

@@ -4,7 +4,8 @@
  * timeouts in front of the raw upstream of gw_raw.h, driven by raw client
  * sockets: pipelined requests answered in order, HTTP/1.0 keep-alive,
  * a chunked request body, Expect: 100-continue, heads refused with their
- * status (and nothing sent upstream), and the head and idle timeouts.
+ * status (and nothing sent upstream), an answer before the body that
+ * reaches the client whole, and the head and idle timeouts.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +33,9 @@ static int s_init(void)
         "\"max_head\":4096},"
         "\"pools\":[{\"name\":\"raw\",\"targets\":[\"http://127.0.0.1:%d/base\"],"
         "\"timeout_ms\":5000,\"ejection\":{\"consecutive_5xx\":0,\"consecutive_connect_errors\":0}}],"
-        "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"raw\"}]}",
+        "\"routes\":[{\"name\":\"tiny\",\"match\":{\"prefix\":\"/tiny\"},\"pool\":\"raw\","
+        "\"validate\":{\"max_body\":10}},"
+        "{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"raw\"}]}",
         gw_raw_port());
 }
 
@@ -210,6 +213,39 @@ static void test_bad_heads_get_their_status_and_go_nowhere(void)
     gw_resp_free(&r);
 }
 
+/* Refused at its head (413: the declared body is over max_body) while
+ * the body is on its way: the gateway answers, half-closes and reads what
+ * still comes (lingering close), so the client can send its whole body
+ * without a reset and then read the answer — closing with unread bytes
+ * would reset the connection, and an answer still in flight is lost. */
+static void test_an_answer_before_the_body_is_not_lost(void)
+{
+    gw_raw_use(gww_ok);
+    int fd = gww_client();
+    CU_ASSERT_FATAL(fd >= 0);
+    const char *head = "POST /tiny HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n";
+    gw_raw_write_all(fd, head, strlen(head));
+    usleep(50000);                      /* the answer comes before the body */
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof chunk);
+    size_t sent = 0;
+    while (sent < 2097152) {
+        ssize_t w = send(fd, chunk, sizeof chunk, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        sent += (size_t)w;
+    }
+    if (sent < 2097152)
+        fprintf(stderr, "\n  sent %zu of 2097152: %s\n", sent, strerror(errno));
+    CU_ASSERT_EQUAL(sent, 2097152);
+    char body[512];
+    CU_ASSERT_EQUAL(gww_client_answer(fd, body, sizeof body), 413);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body, "body too large"));
+    CU_ASSERT_EQUAL(gw_raw_requests(), 0);
+}
+
 static void test_a_head_that_never_ends_is_closed(void)
 {
     int fd = gww_client();
@@ -246,6 +282,8 @@ INTEG_SUITE(gateway_front)
                 test_expect_100_continue_is_answered_before_the_body);
     CU_add_test(s, "bad heads get their status and go nowhere",
                 test_bad_heads_get_their_status_and_go_nowhere);
+    CU_add_test(s, "an answer before the body is not lost",
+                test_an_answer_before_the_body_is_not_lost);
     CU_add_test(s, "a head that never ends is closed", test_a_head_that_never_ends_is_closed);
     CU_add_test(s, "an idle kept connection is closed", test_an_idle_kept_connection_is_closed);
 }

@@ -7,8 +7,14 @@
  *           ┌──────────── keep-alive: the next request (pipelined bytes first) ──┐
  *           ▼                                                                   │
  *   ──▶ HEAD ─(head parsed)─▶ BODY ─(answer queued)─▶ WRITE ─(answer sent)──────┘
- *         │ bad head: 400/431/505 ─────────────────────▶ WRITE ─▶ close
+ *         │ bad head: 400/431/505 ─────────────────────▶ WRITE ─▶ LINGER ─▶ close
  *         └─ EOF, error, deadline ─▶ close       (any state: error, deadline ─▶ close)
+ *
+ * LINGER: an answer sent before the request's bytes were all read (a
+ * refusal before its body, a bad head) is followed by a half close and
+ * reading, dropped, until the client closes or S_LINGER_MS pass, as
+ * nginx's lingering close: closing with unread bytes would make the
+ * kernel reset the connection, and the client could lose the answer.
  *
  * In BODY the request gets each piece of the body (Content-Length or
  * chunked, decoded in place in the read buffer), then a last call; it
@@ -30,6 +36,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -42,8 +49,9 @@
 #define S_BODY_ROOM 2048            /* room after a parsed head for body bytes */
 #define S_PIECE     (32 * 1024)     /* a read body's piece */
 #define S_IDLE_CALLS 8              /* calls without news before waiting */
+#define S_LINGER_MS 2000            /* reading what the client still sends, after the answer */
 
-enum { S_HEAD, S_BODY, S_WRITE, S_CLOSED };
+enum { S_HEAD, S_BODY, S_WRITE, S_LINGER, S_CLOSED };
 
 /* What a step returns to s_run. */
 enum { S_GO, S_WAIT, S_END };
@@ -168,6 +176,7 @@ static int s_refuse(dtx_gw_nconn_t *nc, int status, const char *why)
     dtx_gw_out_field(&nc->out, "Content-Type", "application/json");
     nc->answered = 1;
     nc->keep_alive = 0;
+    nc->body_done = 0;      /* what follows the head is not read: linger */
     nc->head.minor = 1;
     nc->head.method = "";
     nc->state = S_BODY;    /* s_body starts the write */
@@ -432,7 +441,12 @@ static int s_next_request(dtx_gw_nconn_t *nc)
     dtx_gw_request_completed(&nc->rc, 1);
     dtx_gw_out_fini(&nc->out);
     nc->served++;
-    if (!nc->keep_alive || !nc->body_done || nc->hup) {
+    if (!nc->body_done && !nc->hup) {
+        shutdown(nc->fd, SHUT_WR);
+        nc->state = S_LINGER;
+        return S_GO;
+    }
+    if (!nc->keep_alive || nc->hup) {
         nc->state = S_CLOSED;
         return S_END;
     }
@@ -446,6 +460,18 @@ static int s_next_request(dtx_gw_nconn_t *nc)
     nc->head.nfields = 0;
     nc->state = S_HEAD;
     return S_GO;
+}
+
+/* Reads and drops until the client closes (S_END) or nothing more is
+ * there yet (S_WAIT). */
+static int s_linger(dtx_gw_nconn_t *nc)
+{
+    for (;;) {
+        nc->pos = nc->len = 0;
+        int r = s_read(nc);
+        if (r != S_GO)
+            return r;
+    }
 }
 
 static int s_write(dtx_gw_nconn_t *nc)
@@ -482,6 +508,9 @@ static void s_timer(dtx_gw_nconn_t *nc)
     } else if (nc->state == S_WRITE && !nc->writable) {
         kind = DTX_GW_NT_SEND;
         ms = o->send_timeout_ms;
+    } else if (nc->state == S_LINGER) {
+        kind = DTX_GW_NT_LINGER;   /* set once: S_LINGER_MS at most */
+        ms = S_LINGER_MS;
     }
     if (kind == nc->tkind && !(nc->progress && (kind == DTX_GW_NT_BODY || kind == DTX_GW_NT_SEND)))
         return;
@@ -515,6 +544,7 @@ void dtx_gw_nconn_run(dtx_gw_nconn_t *nc)
         case S_HEAD:  r = s_head(nc); break;
         case S_BODY:  r = s_body(nc); break;
         case S_WRITE: r = s_write(nc); break;
+        case S_LINGER: r = s_linger(nc); break;
         default:      r = S_END; break;
         }
     }

@@ -45,7 +45,8 @@ struct dtx_gw_native {
 };
 
 /* Timer kinds (dtx_gw_nconn_t.tkind). */
-enum { DTX_GW_NT_NONE, DTX_GW_NT_IDLE, DTX_GW_NT_HEAD, DTX_GW_NT_BODY, DTX_GW_NT_SEND };
+enum { DTX_GW_NT_NONE, DTX_GW_NT_IDLE, DTX_GW_NT_HEAD, DTX_GW_NT_BODY, DTX_GW_NT_SEND,
+       DTX_GW_NT_LINGER };
 
 struct dtx_gw_nconn {
     dtx_gw_event_source_t src;           /* DTX_GW_EV_CONN; first */

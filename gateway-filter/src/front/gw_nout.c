@@ -95,10 +95,12 @@ int dtx_gw_nout_head(dtx_gw_buf_t *b, const dtx_gw_out_t *out, int minor, int he
     size_t pos = 0;
     const char *name, *value;
     while (dtx_gw_out_next(out, &pos, &name, &value)) {
-        if (strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Transfer-Encoding") == 0 ||
-            strcasecmp(name, "Connection") == 0)
+        int c = *name | 0x20;            /* only names starting c, t, d are looked at */
+        if ((c == 'c' && (strcasecmp(name, "Content-Length") == 0 ||
+                          strcasecmp(name, "Connection") == 0)) ||
+            (c == 't' && strcasecmp(name, "Transfer-Encoding") == 0))
             continue;
-        has_date |= strcasecmp(name, "Date") == 0;
+        has_date |= c == 'd' && strcasecmp(name, "Date") == 0;
         s_field(b, name, value);
     }
     if (!has_date && date)

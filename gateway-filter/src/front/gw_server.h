@@ -1,15 +1,16 @@
 /*
- * gw_server.h — the HTTP/1.1 front of dtx-gateway (libmicrohttpd).
+ * gw_server.h — the HTTP/1.1 front of dtx-gateway.
  *
  * Event-driven: one worker per core, each a thread running one epoll
- * loop that holds a libmicrohttpd daemon (external epoll mode, its own
+ * loop that holds its engine — the native one (gw_native.h) or a
+ * libmicrohttpd daemon in external epoll mode (gw_mhd.h) — with its own
  * SO_REUSEPORT listening socket on the shared port, so the kernel spreads
- * connections over the workers) and the worker's upstream side
+ * connections over the workers, and the worker's upstream side
  * (gw_proxy.h: its HTTP/1.1 client, whose connections are in the same
  * epoll set). One wake-up serves every ready client and upstream socket of the
  * worker; a request never leaves its worker. A connection waiting for its
  * upstream, or for body bytes of a streamed answer, is suspended
- * (MHD_suspend_connection) and resumed when they come.
+ * (gw_front.h) and resumed when they come.
  *
  * Hooks that may block (a rate rule that delays, a concurrency rule that
  * queues, the transaction filter's calls to dtxd) never run on a worker:

@@ -189,7 +189,9 @@ static void test_bad_heads_get_their_status_and_go_nowhere(void)
         { "GET / HTTP/1.1\r\n\r\n", 400 },                       /* no Host */
         { "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400 },/* folded */
         { big, 431 },                                            /* over max_head 4096 */
-        { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 0 },
+        { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400 },
+        { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "3\r\nabcXX\r\n", 400 },                                   /* no CRLF after data */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gw_raw_use(s_echo);
@@ -201,9 +203,9 @@ static void test_bad_heads_get_their_status_and_go_nowhere(void)
         if (st != cases[i].status)
             fprintf(stderr, "\n  case %zu: got %d (%s)\n", i, st, body);
         CU_ASSERT_EQUAL(st, cases[i].status);
-        if (cases[i].status)
-            CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"error\""));
-        CU_ASSERT_EQUAL(gw_raw_requests(), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(body, "\"error\""));
+        if (i < 5)   /* a broken chunked body may have begun to stream: not these */
+            CU_ASSERT_EQUAL(gw_raw_requests(), 0);
     }
     /* The gateway serves on. */
     gw_raw_use(gww_ok);

@@ -305,8 +305,11 @@ static int s_body(dtx_gw_nconn_t *nc)
         return s_call(nc);
     if (!nc->piece_len && !nc->body_done) {
         int d = s_decode(nc);
-        if (d < 0)
-            return S_END;
+        if (d < 0) {
+            nc->final_called = 1;     /* nothing more is fed; the body is never done */
+            nc->keep_alive = 0;
+            return dtx_gw_request_bad_body(nc->rc, "malformed chunked body") ? S_GO : S_END;
+        }
         if (d == 0) {
             if (nc->head.expect_continue && !nc->sent_continue) {
                 static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -572,3 +572,16 @@ int dtx_gw_request_client_left(dtx_gw_rctx_t *c)
     dtx_gw_upstream_client_gone(c->up);   /* `ready` runs: resumed, then closed */
     return 1;
 }
+
+int dtx_gw_request_bad_body(dtx_gw_rctx_t *c, const char *why)
+{
+    dtx_gw_req_t *req = &c->req;
+    if (c->phase != S_HEAD || c->job_kind || c->replied || c->stream_end)
+        return 1;                    /* the answer is decided already: it goes */
+    dtx_gw_upstream_end(&c->up);     /* a streamed body: the call is cut */
+    c->replied = 1;
+    c->up_failed = 1;
+    dtx_gw_reply_set(req, 400, "application/json",
+                     "{\"error\":\"bad request\",\"detail\":\"%s\"}\n", why);
+    return s_response(c);
+}

@@ -32,6 +32,13 @@ dtx_gw_rctx_t *dtx_gw_request_new(dtx_gw_worker_t *w, const dtx_gw_front_ops_t *
 int dtx_gw_request_run(dtx_gw_rctx_t *c, const char *method, const char *upload_data,
                        size_t *upload_size);
 
+/* The request's body cannot be read (broken chunked framing, why says
+ * how): unless its answer is decided already, a streamed body's call is
+ * cut and the answer is a 400. Then as _run (the engine stops feeding
+ * the body, calls _run again when resumed, and does not keep the
+ * connection). */
+int dtx_gw_request_bad_body(dtx_gw_rctx_t *c, const char *why);
+
 /* The client left while the request's connection was suspended: 1 when
  * the request was waiting for its upstream call, which is cut (the
  * request is resumed at the worker's next dispatch and closes), 0 when it

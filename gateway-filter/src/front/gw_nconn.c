@@ -37,24 +37,23 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/gw_addr.h"
 #include "core/gw_clock.h"
 #include "front/gw_nconn.h"
+#include "front/gw_nio.h"
 #include "front/gw_nout.h"
 
 #define S_BUF_FIRST 4096            /* a new connection's read buffer */
 #define S_BODY_ROOM 2048            /* room after a parsed head for body bytes */
-#define S_PIECE     (32 * 1024)     /* a read body's piece */
 #define S_IDLE_CALLS 8              /* calls without news before waiting */
 #define S_LINGER_MS 2000            /* reading what the client still sends, after the answer */
 
 enum { S_HEAD, S_BODY, S_WRITE, S_LINGER, S_CLOSED };
 
 /* What a step returns to s_run. */
-enum { S_GO, S_WAIT, S_END };
+enum { S_GO = DTX_GW_NC_GO, S_WAIT = DTX_GW_NC_WAIT, S_END = DTX_GW_NC_END };
 
 /* ---------------- the connection's operations (gw_front.h) ---------------- */
 
@@ -134,34 +133,6 @@ static const dtx_gw_front_ops_t s_ops = {
 
 /* ---------------- reading ---------------- */
 
-/* Reads into buf[len, cap). S_GO: bytes came; S_WAIT: none yet; S_END:
- * the client closed, or an error. */
-static int s_read(dtx_gw_nconn_t *nc)
-{
-    if (!nc->readable)
-        return S_WAIT;
-    size_t room = nc->cap - nc->len;
-    for (;;) {
-        ssize_t n = read(nc->fd, nc->buf + nc->len, room);
-        if (n > 0) {
-            nc->len += (size_t)n;
-            nc->progress = 1;
-            if ((size_t)n < room && !nc->rdhup)
-                nc->readable = 0;   /* drained: the next edge says when there is more */
-            return S_GO;
-        }
-        if (n == 0)
-            return S_END;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            nc->readable = 0;
-            return S_WAIT;
-        }
-        return S_END;
-    }
-}
-
 /* ---------------- the head ---------------- */
 
 /* The engine's own answer (a head it refuses): sent, then the
@@ -200,7 +171,7 @@ static int s_head(dtx_gw_nconn_t *nc)
             nc->buf = b;
             nc->cap = cap;
         }
-        int r = s_read(nc);
+        int r = dtx_gw_nio_read(nc);
         if (r != S_GO)
             return r;
     }
@@ -318,7 +289,7 @@ static int s_body(dtx_gw_nconn_t *nc)
                     return S_END;
             }
             nc->pos = nc->len = nc->head_len;   /* all decoded and taken: room again */
-            int r = s_read(nc);
+            int r = dtx_gw_nio_read(nc);
             return r;
         }
     }
@@ -363,81 +334,6 @@ static void s_answer_start(dtx_gw_nconn_t *nc)
     nc->state = S_WRITE;
 }
 
-/* Writes what is pending. S_GO: all of it; S_WAIT: the socket is full;
- * S_END: the client is gone. */
-static int s_flush(dtx_gw_nconn_t *nc)
-{
-    for (;;) {
-        struct iovec iov[3];
-        int n = 0;
-        if (nc->wpos < nc->wbuf.len)
-            iov[n++] = (struct iovec){ nc->wbuf.data + nc->wpos, nc->wbuf.len - nc->wpos };
-        if (nc->woff < nc->wbody_len)
-            iov[n++] = (struct iovec){ (void *)(nc->wbody + nc->woff), nc->wbody_len - nc->woff };
-        if (nc->wtail_len)
-            iov[n++] = (struct iovec){ (void *)nc->wtail, nc->wtail_len };
-        if (!n)
-            return S_GO;
-        if (!nc->writable)
-            return S_WAIT;
-        ssize_t w = writev(nc->fd, iov, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                nc->writable = 0;
-                return S_WAIT;
-            }
-            return S_END;
-        }
-        nc->progress = 1;
-        size_t left = (size_t)w;
-        size_t k = nc->wbuf.len - nc->wpos < left ? nc->wbuf.len - nc->wpos : left;
-        nc->wpos += k;
-        left -= k;
-        k = nc->wbody_len - nc->woff < left ? nc->wbody_len - nc->woff : left;
-        nc->woff += k;
-        left -= k;
-        nc->wtail += left;
-        nc->wtail_len -= left;
-        if (nc->wpos < nc->wbuf.len || nc->woff < nc->wbody_len || nc->wtail_len)
-            nc->writable = 0;   /* a short write: the socket is full */
-    }
-}
-
-/* The next piece of a read body into the pending bytes. S_GO, S_WAIT
- * (suspended until there is more), S_END (cut). */
-static int s_next_piece(dtx_gw_nconn_t *nc)
-{
-    if (!nc->sbuf && !(nc->sbuf = malloc(S_PIECE)))
-        return S_END;
-    ssize_t n = nc->out.read(nc->out.read_cls, nc->sbuf, S_PIECE);
-    int chunked = nc->out_kind == DTX_GW_NOUT_CHUNKED;
-    nc->wbuf.len = nc->wpos = 0;
-    nc->woff = nc->wbody_len = 0;
-    if (n > 0) {
-        if (chunked) {
-            dtx_gw_buf_printf(&nc->wbuf, "%zx\r\n", (size_t)n);
-            nc->wtail = "\r\n";
-            nc->wtail_len = 2;
-        }
-        nc->wbody = nc->sbuf;
-        nc->wbody_len = (size_t)n;
-        return S_GO;
-    }
-    if (n == 0)
-        return nc->suspended ? S_WAIT : S_GO;
-    if (n == DTX_GW_OUT_END) {
-        nc->read_end = 1;
-        if (chunked) {
-            nc->wtail = "0\r\n\r\n";
-            nc->wtail_len = 5;
-        }
-        return S_GO;
-    }
-    return S_END;
-}
-
 /* The request is over and its answer went: the next one, or close. */
 static int s_next_request(dtx_gw_nconn_t *nc)
 {
@@ -471,7 +367,7 @@ static int s_linger(dtx_gw_nconn_t *nc)
 {
     for (;;) {
         nc->pos = nc->len = 0;
-        int r = s_read(nc);
+        int r = dtx_gw_nio_read(nc);
         if (r != S_GO)
             return r;
     }
@@ -480,12 +376,12 @@ static int s_linger(dtx_gw_nconn_t *nc)
 static int s_write(dtx_gw_nconn_t *nc)
 {
     for (;;) {
-        int r = s_flush(nc);
+        int r = dtx_gw_nio_flush(nc);
         if (r != S_GO)
             return r;
         if (nc->read_end)
             return s_next_request(nc);
-        if ((r = s_next_piece(nc)) != S_GO)
+        if ((r = dtx_gw_nio_next_piece(nc)) != S_GO)
             return r;
     }
 }

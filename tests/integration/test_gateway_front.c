@@ -5,7 +5,7 @@
  * sockets: pipelined requests answered in order, HTTP/1.0 keep-alive,
  * a chunked request body, Expect: 100-continue, heads refused with their
  * status (and nothing sent upstream), an answer before the body that
- * reaches the client whole, and the head and idle timeouts.
+ * reaches the client whole, and the head, body, send and idle timeouts.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +30,7 @@ static int s_init(void)
     static const char *const one[] = { "--workers", "1", NULL };
     return gw_gateway_start_args(&gww_gw, "gw-front", one,
         "{\"server\":{\"engine\":\"native\",\"header_timeout_ms\":400,\"idle_timeout_ms\":400,"
+        "\"body_timeout_ms\":400,\"send_timeout_ms\":400,"
         "\"max_head\":4096},"
         "\"pools\":[{\"name\":\"raw\",\"targets\":[\"http://127.0.0.1:%d/base\"],"
         "\"timeout_ms\":5000,\"ejection\":{\"consecutive_5xx\":0,\"consecutive_connect_errors\":0}}],"
@@ -257,6 +258,60 @@ static void test_a_head_that_never_ends_is_closed(void)
     close(fd);
 }
 
+static void test_a_body_that_stops_coming_is_closed(void)
+{
+    gw_raw_use(s_echo);
+    int fd = gww_client();
+    CU_ASSERT_FATAL(fd >= 0);
+    const char *req = "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello";
+    gw_raw_write_all(fd, req, strlen(req));
+    CU_ASSERT(s_closed(fd));          /* body_timeout_ms 400 */
+    close(fd);
+    CU_ASSERT_EQUAL(gw_raw_requests(), 0);
+}
+
+/* 16 MiB from the upstream to a client that reads nothing: once the
+ * socket is full, the gateway waits send_timeout_ms, then closes; the
+ * client gets less than the whole answer. */
+static char *s_big;
+static gw_raw_act_t s_big_answer(int conn, int nth)
+{
+    (void)conn;
+    (void)nth;
+    return (gw_raw_act_t){ .answer = s_big };
+}
+
+static void test_a_client_that_stops_reading_is_closed(void)
+{
+    size_t body = 16u << 20;   /* more than the kernel buffers on both sides */
+    s_big = malloc(body + 128);
+    CU_ASSERT_FATAL(s_big != NULL);
+    int n = snprintf(s_big, 128, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", body);
+    memset(s_big + n, 'z', body);
+    s_big[n + body] = '\0';
+    gw_raw_use(s_big_answer);
+    int fd = gww_client();
+    CU_ASSERT_FATAL(fd >= 0);
+    const char *req = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+    gw_raw_write_all(fd, req, strlen(req));
+    sleep(2);                         /* well past send_timeout_ms 400 */
+    size_t got = 0;
+    char buf[65536];
+    for (;;) {
+        ssize_t r = recv(fd, buf, sizeof buf, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    CU_ASSERT(got > 0 && got < body);
+    if (!(got > 0 && got < body))
+        fprintf(stderr, "\n  got %zu of %zu\n", got, body);
+    gw_raw_use(gww_ok);               /* the raw upstream stops writing s_big */
+    free(s_big);
+    s_big = NULL;
+}
+
 static void test_an_idle_kept_connection_is_closed(void)
 {
     gw_raw_use(gww_ok);
@@ -287,5 +342,8 @@ INTEG_SUITE(gateway_front)
     CU_add_test(s, "an answer before the body is not lost",
                 test_an_answer_before_the_body_is_not_lost);
     CU_add_test(s, "a head that never ends is closed", test_a_head_that_never_ends_is_closed);
+    CU_add_test(s, "a body that stops coming is closed", test_a_body_that_stops_coming_is_closed);
+    CU_add_test(s, "a client that stops reading is closed",
+                test_a_client_that_stops_reading_is_closed);
     CU_add_test(s, "an idle kept connection is closed", test_an_idle_kept_connection_is_closed);
 }

@@ -89,6 +89,13 @@ static void test_body_framing(void)
                             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n",
                             &why), 0);
     CU_ASSERT_EQUAL(h.body, DTX_GW_REQBODY_CHUNKED);
+    CU_ASSERT_EQUAL(h.keep_alive, 1);
+    /* Chunked on HTTP/1.0: read, but the connection is not kept (RFC 9112 6.1). */
+    CU_ASSERT_EQUAL(s_parse(&h, b, sizeof b,
+                            "POST / HTTP/1.0\r\nConnection: keep-alive\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n", &why), 0);
+    CU_ASSERT_EQUAL(h.body, DTX_GW_REQBODY_CHUNKED);
+    CU_ASSERT_EQUAL(h.keep_alive, 0);
     CU_ASSERT_EQUAL(s_parse(&h, b, sizeof b,
                             "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
                             "Content-Length: 5\r\n\r\n", &why), 0);

@@ -228,6 +228,8 @@ int dtx_gw_reqhead_parse(dtx_gw_reqhead_t *self, char *buf, size_t len, const ch
         self->content_length = -1;
     } else if (f.nte) {
         self->body = DTX_GW_REQBODY_CHUNKED;
+        if (self->minor == 0)
+            self->keep_alive = 0;         /* RFC 9112 6.1: faulty framing on 1.0, close after */
     } else if (self->content_length > 0) {
         self->body = DTX_GW_REQBODY_LENGTH;
     }

@@ -12,7 +12,9 @@
  *  2. dtx_gw_reqhead_parse parses it and answers the status to refuse it
  *     with (400, 431, 501, 505), or 0;
  *  3. the body is self->body: none, Content-Length bytes, or chunked
- *     (decoded with gw_http1.h's chunked decoder, dtx_gw_http1_body).
+ *     (decoded with gw_http1.h's chunked decoder, dtx_gw_http1_body; on
+ *     HTTP/1.0 chunked is read but the connection not kept, RFC 9112
+ *     6.1).
  *
  * Framing a gateway must not guess at (two Content-Lengths that differ,
  * Content-Length with Transfer-Encoding, a coding other than "chunked")

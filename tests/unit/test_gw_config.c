@@ -294,11 +294,60 @@ static void test_restart_fields_are_named(void)
     dtx_gw_config_destroy(&a);
 }
 
+/* The "server" section: engine and the native engine's limits. */
+static void test_server_section(void)
+{
+    char err[DTX_GW_ERR_SIZE];
+    dtx_gw_config_t *c = dtx_gw_config_parse(s_ok, strlen(s_ok), err, sizeof err);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT_EQUAL(c->server_engine, DTX_GW_SERVER_ENGINE_DEFAULT);
+    CU_ASSERT_EQUAL(c->server_header_timeout_ms, 60000);
+    CU_ASSERT_EQUAL(c->server_idle_timeout_ms, 120000);
+    CU_ASSERT_EQUAL(c->server_max_head, 16 * 1024);
+    dtx_gw_config_destroy(&c);
+    char doc[4096];
+    snprintf(doc, sizeof doc, "{\"server\":{\"engine\":\"mhd\",\"idle_timeout_ms\":5000,"
+                              "\"max_head\":8192},%s", s_ok + 1);
+    c = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT_EQUAL(c->server_engine, DTX_GW_SERVER_ENGINE_MHD);
+    CU_ASSERT_EQUAL(c->server_idle_timeout_ms, 5000);
+    CU_ASSERT_EQUAL(c->server_max_head, 8192);
+    dtx_gw_config_destroy(&c);
+    snprintf(doc, sizeof doc, "{\"server\":{\"engine\":\"native\"},%s", s_ok + 1);
+    c = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    CU_ASSERT_FATAL(c != NULL);
+    CU_ASSERT_EQUAL(c->server_engine, DTX_GW_SERVER_ENGINE_NATIVE);
+    dtx_gw_config_destroy(&c);
+    static const char *const bad[][2] = {
+        { "{\"server\":{\"engine\":\"nginx\"},", "server.engine" },
+        { "{\"server\":{\"engine\":3},", "server.engine" },
+        { "{\"server\":{\"max_head\":10},", "server.max_head" },
+        { "{\"server\":{\"idle_timeout_ms\":0},", "server.idle_timeout_ms" },
+        { "{\"server\":{\"workers\":2},", "workers" },
+        { "{\"server\":[],", "server" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(doc, sizeof doc, "%s%s", bad[i][0], s_ok + 1);
+        s_expect(doc, bad[i][1]);
+    }
+    /* Bound at start: a swap that changes it is refused, naming it. */
+    dtx_gw_config_t *a = dtx_gw_config_parse(s_ok, strlen(s_ok), err, sizeof err);
+    snprintf(doc, sizeof doc, "{\"server\":{\"header_timeout_ms\":1000},%s", s_ok + 1);
+    dtx_gw_config_t *b = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT_PTR_NULL(dtx_gw_config_restart_field(a, a));
+    CU_ASSERT_STRING_EQUAL(dtx_gw_config_restart_field(a, b), "server");
+    dtx_gw_config_destroy(&a);
+    dtx_gw_config_destroy(&b);
+}
+
 UNIT_SUITE(gw_config)
 {
     CU_pSuite s = CU_add_suite("gw_config", NULL, NULL);
     CU_add_test(s, "valid document parses with defaults", test_valid_document_parses_with_defaults);
     CU_add_test(s, "errors name the field", test_errors_name_the_field);
+    CU_add_test(s, "server section", test_server_section);
     CU_add_test(s, "dtxd section defaults and admin", test_dtxd_section_defaults_and_admin);
     CU_add_test(s, "dtxd_inflight errors name the field", test_dtxd_inflight_errors_name_the_field);
     CU_add_test(s, "listen ports are range checked", test_listen_ports_are_range_checked);

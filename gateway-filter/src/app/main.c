@@ -69,6 +69,7 @@ static char s_log_level[DTX_OPT_STRMAX] = "info";
 static char s_log_format[DTX_OPT_STRMAX] = "text";
 static int64_t s_grace_ms = 5000;
 static int64_t s_workers = 0;
+static char s_engine[DTX_OPT_STRMAX];
 static char s_zone[DTX_OPT_STRMAX];
 
 static const dtx_opt_t s_opts[] = {
@@ -96,10 +97,30 @@ static const dtx_opt_t s_opts[] = {
       "how long requests in flight may finish on stop" },
     { "workers", DTX_OPT_INT, &s_workers, 0, 64,
       "event loops serving requests (0: one per CPU)" },
+    { "engine", DTX_OPT_STRING, s_engine, 0, 0,
+      "native or mhd: what serves the proxy's connections (overrides server.engine)" },
     { "zone", DTX_OPT_STRING, s_zone, 0, 0,
       "the gateway's zone: its targets are preferred (overrides \"zone\" in the file)" },
     { NULL, DTX_OPT_STRING, NULL, 0, 0, NULL }
 };
+
+/* The front's options: --workers, --engine (checked in main), else the
+ * configuration's "server" section, else the server's defaults. */
+static void s_server_opts(dtx_gw_server_opts_t *o, const dtx_gw_config_t *cfg)
+{
+    dtx_gw_server_opts_default(o);
+    o->workers = (int)s_workers;
+    if (*s_engine)
+        o->engine = strcmp(s_engine, "mhd") == 0 ? DTX_GW_ENGINE_MHD : DTX_GW_ENGINE_NATIVE;
+    else if (cfg->server_engine != DTX_GW_SERVER_ENGINE_DEFAULT)
+        o->engine = cfg->server_engine == DTX_GW_SERVER_ENGINE_MHD ? DTX_GW_ENGINE_MHD
+                                                                   : DTX_GW_ENGINE_NATIVE;
+    o->native.header_timeout_ms = cfg->server_header_timeout_ms;
+    o->native.body_timeout_ms = cfg->server_body_timeout_ms;
+    o->native.idle_timeout_ms = cfg->server_idle_timeout_ms;
+    o->native.send_timeout_ms = cfg->server_send_timeout_ms;
+    o->native.max_head = cfg->server_max_head;
+}
 
 static int s_write_ready(const char *path, int port, int admin_port)
 {
@@ -256,6 +277,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "dtx-gateway: --config FILE is required\n");
         return 2;
     }
+    if (*s_engine && strcmp(s_engine, "native") != 0 && strcmp(s_engine, "mhd") != 0) {
+        fprintf(stderr, "dtx-gateway: --engine: '%s' is not native or mhd\n", s_engine);
+        return 2;
+    }
     if (*s_listen && s_listen_ok("--listen", s_listen))
         return 2;
     if (*s_admin_listen && s_listen_ok("--admin-listen", s_admin_listen))
@@ -293,6 +318,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "dtx-gateway: %s\n", err);
         return 2;
     }
+    dtx_gw_server_opts_t sopts;
+    s_server_opts(&sopts, cfg);
     int admin_token_given = *s_admin_token != '\0';
     const char *listen = *s_listen ? s_listen : cfg->listen;
     const char *admin_listen = *s_admin_listen ? s_admin_listen : cfg->admin_listen;
@@ -326,7 +353,7 @@ int main(int argc, char **argv)
     else
         dtx_gw_config_destroy(&cfg);
     dtx_gw_current_init(&current, rt);
-    dtx_gw_server_t *server = rt ? dtx_gw_server_start(listen_copy, &current, (int)s_workers) : NULL;
+    dtx_gw_server_t *server = rt ? dtx_gw_server_start(listen_copy, &current, &sopts) : NULL;
     dtx_gw_admin_t *admin = server ? dtx_gw_admin_start(admin_copy, &current,
                                                         *s_admin_token ? s_admin_token : NULL,
                                                         s_admin_request_ms)

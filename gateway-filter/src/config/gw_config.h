@@ -298,6 +298,10 @@ typedef struct dtx_gw_jwt_cfg {
     dtx_gw_jwks_t       *jwks;       /* a JWKS file re-read on change */
 } dtx_gw_jwt_cfg_t;
 
+#define DTX_GW_SERVER_ENGINE_DEFAULT (-1) /* not given: the server's default */
+#define DTX_GW_SERVER_ENGINE_NATIVE 0  /* "native": the gateway's own HTTP/1.1 */
+#define DTX_GW_SERVER_ENGINE_MHD    1  /* "mhd": libmicrohttpd */
+
 typedef struct dtx_gw_config {
     char   *listen;           /* "host:port" of the proxy */
     char   *zone;             /* the gateway's own zone, or NULL (gw_zone.h) */
@@ -310,6 +314,14 @@ typedef struct dtx_gw_config {
     char   *dtxd_admin_cacert;/* PEM CA file for an https admin URL, or NULL */
     int64_t dtxd_poll_ms;     /* interval between /metrics fetches */
     int64_t dtxd_stale_ms;    /* a reading older than this is ignored (fail open) */
+    /* "server" (gw_config_server.c): the front's engine and the native
+     * engine's limits; read at start only (a live swap keeps the first). */
+    int     server_engine;    /* DTX_GW_SERVER_ENGINE_* */
+    int64_t server_header_timeout_ms;
+    int64_t server_body_timeout_ms;
+    int64_t server_idle_timeout_ms;
+    int64_t server_send_timeout_ms;
+    int64_t server_max_head;
     int64_t max_body;         /* default for routes */
     dtx_gw_pool_cfg_t  *pools;
     int                 npools;

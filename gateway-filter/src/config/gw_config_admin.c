@@ -137,5 +137,12 @@ const char *dtx_gw_config_restart_field(const dtx_gw_config_t *running,
     if (s_differs(running->cluster ? running->cluster->sig : NULL,
                   next->cluster ? next->cluster->sig : NULL))
         return "cluster";
+    if (running->server_engine != next->server_engine ||
+        running->server_header_timeout_ms != next->server_header_timeout_ms ||
+        running->server_body_timeout_ms != next->server_body_timeout_ms ||
+        running->server_idle_timeout_ms != next->server_idle_timeout_ms ||
+        running->server_send_timeout_ms != next->server_send_timeout_ms ||
+        running->server_max_head != next->server_max_head)
+        return "server";
     return NULL;
 }

@@ -33,7 +33,8 @@ int dtx_gw_admin_token_check(const char *token, char *why, size_t whylen);
 int dtx_gw_admin_token_load(const char *path, char *out, size_t cap, char *err, size_t errlen);
 
 /* The first field of next that differs from running and that only a
- * restart applies ("listen", "admin.listen"), or NULL. The gateway binds
+ * restart applies ("listen", "admin.listen", "cluster", "server"), or
+ * NULL. The gateway binds
  * its sockets once; a PUT /config or a reload that moves them would
  * otherwise answer "applied" while nothing moved. */
 const char *dtx_gw_config_restart_field(const dtx_gw_config_t *running,

@@ -58,6 +58,9 @@ int dtx_gw_cfg_rule(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
                     dtx_gw_rule_cfg_t *r);
 /* The "dtxd" section of root into cfg, defaults included (gw_config_dtxd.c). */
 int dtx_gw_cfg_dtxd(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *cfg);
+/* The "server" section of root into cfg, defaults included
+ * (gw_config_server.c). */
+int dtx_gw_cfg_server(dtx_gw_cfg_ctx_t *c, json_object *root, dtx_gw_config_t *cfg);
 /* After rules are read: every rule with signal dtxd_inflight has dtxd.admin. */
 int dtx_gw_cfg_dtxd_check(dtx_gw_cfg_ctx_t *c, const dtx_gw_config_t *cfg);
 

@@ -474,7 +474,7 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
     }
     static const char *const keys[] = { "listen", "admin", "dtxd", "max_body", "pools",
                                         "rules", "routes", "identity", "consumers", "jwt",
-                                        "zone", "cluster", NULL };
+                                        "zone", "cluster", "server", NULL };
     json_object *arr, *o;
     size_t n;
     if (dtx_gw_cfg_object(&c, root, "") < 0 || dtx_gw_cfg_only(&c, root, "", keys) < 0 ||
@@ -509,7 +509,8 @@ dtx_gw_config_t *dtx_gw_config_parse(const char *text, size_t len, char *err, si
         dtx_gw_cfg_fail(&c, "admin.token", "%s", why);
         goto fail;
     }
-    if (dtx_gw_cfg_dtxd(&c, root, cfg) < 0 || dtx_gw_cfg_identity(&c, root, cfg) < 0 ||
+    if (dtx_gw_cfg_server(&c, root, cfg) < 0 ||
+        dtx_gw_cfg_dtxd(&c, root, cfg) < 0 || dtx_gw_cfg_identity(&c, root, cfg) < 0 ||
         dtx_gw_cfg_cluster(&c, root, cfg) < 0)
         goto fail;
     char p[64];

@@ -7,8 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <microhttpd.h>
-
 #include "core/gw_path.h"
 #include "dtx/log.h"
 #include "front/gw_framing.h"
@@ -30,10 +28,8 @@ typedef struct {
     int         te_obsfold;    /* a folded framing field (see s_framing_it) */
 } s_framing_t;
 
-static enum MHD_Result s_framing_it(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
+static void s_framing_it(const char *key, const char *value, void *cls)
 {
-    (void)kind;
     s_framing_t *f = cls;
     const char *v = value ? value : "";
     if (!key || !*key)
@@ -41,7 +37,9 @@ static enum MHD_Result s_framing_it(void *cls, enum MHD_ValueKind kind, const ch
     for (const unsigned char *p = (const unsigned char *)key; p && *p; p++)
         if (!s_tchar(*p))
             f->bad_name = 1;
-    if (key && strcasecmp(key, "Content-Length") == 0) {
+    if (!key || ((*key | 0x20) != 'c' && (*key | 0x20) != 't'))
+        return;                          /* not a framing field (the common case) */
+    if (strcasecmp(key, "Content-Length") == 0) {
         f->ncl++;
         size_t n = strspn(v, "0123456789");
         if (n == 0 || v[n] != '\0' || n > 18)
@@ -54,7 +52,8 @@ static enum MHD_Result s_framing_it(void *cls, enum MHD_ValueKind kind, const ch
                        strncasecmp(key, "Content-Length", 14) == 0) &&
                strcasecmp(key, "Content-Length") != 0 &&
                strcasecmp(key, "Transfer-Encoding") != 0) {
-        /* libmicrohttpd 0.9.75 glues an obs-fold continuation line onto
+        /* libmicrohttpd 0.9.75 (the "mhd" engine; the native one
+         * refuses every folded line) glues an obs-fold continuation line onto
          * the field's NAME ("Transfer-Encoding: gzip\r\n chunked" arrives
          * as "Transfer-Encodingchunked: gzip"): a framing field folded
          * this way is refused rather than passed on under a new name. A
@@ -74,16 +73,15 @@ static enum MHD_Result s_framing_it(void *cls, enum MHD_ValueKind kind, const ch
         if (f->nte > 1 || len - a != 7 || strncasecmp(v + a, "chunked", 7) != 0)
             f->te_bad = 1;
     }
-    return MHD_YES;
 }
 
 /* RFC 9112 framing and field syntax, checked before any route is looked
- * up: what libmicrohttpd lets through but a gateway must not guess at
+ * up: what an engine lets through but a gateway must not guess at
  * (it would frame the body one way, the upstream another). */
-const char *dtx_gw_framing_refusal(struct MHD_Connection *conn)
+const char *dtx_gw_framing_refusal(dtx_gw_each_header_fn each_header, void *ctx)
 {
     s_framing_t f = { 0 };
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, s_framing_it, &f);
+    each_header(ctx, s_framing_it, &f);
     if (f.bad_name)
         return "malformed header name";
     if (f.cl_bad)

@@ -1,56 +1,49 @@
 /*
  * gw_rctx.c — a request context's connection (gw_rctx.h): suspension, and
- * its headers as the filters read them.
+ * its headers as the filters read them, through the engine's operations
+ * (gw_front.h).
  */
 #include <stdatomic.h>
-
-#include <microhttpd.h>
 
 #include "front/gw_rctx.h"
 
 void dtx_gw_rctx_suspend(dtx_gw_rctx_t *c)
 {
     atomic_fetch_add(&c->server->suspended, 1);
-    MHD_suspend_connection(c->conn);
+    c->ops->suspend(c->conn);
 }
 
 void dtx_gw_rctx_resume(dtx_gw_rctx_t *c)
 {
-    MHD_resume_connection(c->conn);
+    c->ops->resume(c->conn);
     atomic_fetch_sub(&c->server->suspended, 1);
-    /* On the worker's own thread (in the access handler, or from the
-     * upstream dispatch). libmicrohttpd moves a resumed connection back
-     * at the start of its next MHD_run, and MHD_get_timeout does not
-     * count pending resumes: without this the worker could block in
-     * epoll_wait with the connection still suspended (a request that
-     * suspended and resumed in one handler call hung until unrelated
-     * traffic came). */
+    /* On the worker's own thread (in the request's handler, or from the
+     * upstream dispatch): the worker runs its engine once more before it
+     * blocks (libmicrohttpd moves a resumed connection back only at its
+     * next MHD_run, and MHD_get_timeout does not count pending resumes:
+     * without this a request that suspended and resumed in one handler
+     * call hung until unrelated traffic came). */
     c->worker->rerun = 1;
+}
+
+void dtx_gw_rctx_resume_async(dtx_gw_rctx_t *c)
+{
+    /* c may be gone once resumed: take what is needed first. */
+    dtx_gw_worker_t *w = c->worker;
+    dtx_gw_server_t *server = c->server;
+    c->ops->resume_async(c->conn);
+    atomic_fetch_sub(&server->suspended, 1);
+    dtx_gw_wake_signal(&w->wake);
 }
 
 const char *dtx_gw_rctx_header(void *ctx, const char *name)
 {
     dtx_gw_rctx_t *c = ctx;
-    return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
-}
-
-typedef struct {
-    dtx_gw_header_visit_fn fn;
-    void *arg;
-} s_visit_t;
-
-static enum MHD_Result s_header_it(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    s_visit_t *v = cls;
-    v->fn(key, value ? value : "", v->arg);
-    return MHD_YES;
+    return c->ops->header(c->conn, name);
 }
 
 void dtx_gw_rctx_each_header(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
 {
     dtx_gw_rctx_t *c = ctx;
-    s_visit_t v = { fn, arg };
-    MHD_get_connection_values(c->conn, MHD_HEADER_KIND, s_header_it, &v);
+    c->ops->each_header(c->conn, fn, arg);
 }

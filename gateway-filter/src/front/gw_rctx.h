@@ -13,11 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <microhttpd.h>
-
 #include "core/gw_offload.h"
 #include "dtx/heap.h"
 #include "filters/gw_filters.h"
+#include "front/gw_front.h"
 #include "front/gw_server_int.h"
 #include "upstream/gw_proxy.h"
 
@@ -25,7 +24,8 @@ typedef struct dtx_gw_rctx {
     dtx_gw_job_t            job;         /* first: container of the offload job */
     dtx_gw_server_t        *server;
     dtx_gw_worker_t        *worker;
-    struct MHD_Connection  *conn;
+    const dtx_gw_front_ops_t *ops;       /* its connection (gw_front.h) */
+    void                   *conn;
     dtx_gw_req_t            req;
     char                   *uri;         /* raw request target */
     char                   *path;        /* normalised path (req.path), or NULL */
@@ -49,12 +49,13 @@ typedef struct dtx_gw_rctx {
     dtx_heap_node_t         wait_deadline; /* in worker->cache_waits while parked */
 } dtx_gw_rctx_t;
 
-/* Suspends / resumes c's connection, counted: the daemons may only stop
- * once none is suspended (libmicrohttpd aborts otherwise). Resume is for
- * the worker's own thread; another thread resumes with
- * MHD_resume_connection and wakes the worker (gw_wake.h). */
+/* Suspends / resumes c's connection, counted: the server may only stop
+ * once none is suspended (libmicrohttpd aborts otherwise). _resume is for
+ * the worker's own thread; _resume_async for any other (it wakes the
+ * worker). */
 void dtx_gw_rctx_suspend(dtx_gw_rctx_t *c);
 void dtx_gw_rctx_resume(dtx_gw_rctx_t *c);
+void dtx_gw_rctx_resume_async(dtx_gw_rctx_t *c);
 
 /* The request's header `name` (any case), or NULL; ctx is the context
  * (dtx_gw_req_t.header of the filters). */

@@ -1,8 +1,9 @@
 /*
- * gw_request.c — a request's state machine, driven by the libmicrohttpd
- * callbacks of its worker's daemon (gw_server.c): a connection becomes a
- * request for the filter chain, its answer (local, or the upstream's,
- * buffered or streamed) becomes an MHD response, and the hooks that may
+ * gw_request.c — a request's state machine, driven by its connection's
+ * engine (the native one, gw_native.c, or libmicrohttpd's, gw_mhd.c,
+ * through gw_request.h): a connection becomes a request for the filter
+ * chain, its answer (local, or the upstream's, buffered or streamed) is
+ * handed back to the connection (gw_front.h), and the hooks that may
  * block run on the offload pool.
  *
  * Lifecycle of a request (dtx_gw_rctx_t.phase):
@@ -37,8 +38,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-
-#include <microhttpd.h>
 
 #include "core/gw_addr.h"
 #include "filters/gw_cache_filter.h"
@@ -98,14 +97,7 @@ static void s_run_job(dtx_gw_job_t *job)
         s_finish(c);
         return;
     }
-    /* c may be gone once resumed: take what is needed first. An external
-     * loop's daemon has no wake-up channel of its own (no ITC), so the
-     * worker is woken (gw_wake.h) to run the resumed connection. */
-    dtx_gw_worker_t *w = c->worker;
-    dtx_gw_server_t *server = c->server;
-    MHD_resume_connection(c->conn);
-    atomic_fetch_sub(&server->suspended, 1);
-    dtx_gw_wake_signal(&w->wake);
+    dtx_gw_rctx_resume_async(c);  /* the job's last act: c may be gone after */
 }
 
 /* Queues the hooks of `kind` on the offload pool, the connection
@@ -130,22 +122,23 @@ static int s_offload(dtx_gw_rctx_t *c, int kind)
 
 /* ---------------- the request ---------------- */
 
-void *dtx_gw_request_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+dtx_gw_rctx_t *dtx_gw_request_new(dtx_gw_worker_t *w, const dtx_gw_front_ops_t *ops, void *conn,
+                                  const char *target)
 {
-    dtx_gw_worker_t *w = cls;
     dtx_gw_rctx_t *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->worker = w;
     c->server = w->server;
+    c->ops = ops;
     c->conn = conn;
-    c->uri = strdup(uri ? uri : "/");
+    c->uri = strdup(target ? target : "/");
     c->req.content_length = -1;
     dtx_heap_node_init(&c->wait_deadline);
     return c;
 }
 
-static void s_start(dtx_gw_rctx_t *c, const char *method, const char *url)
+static void s_start(dtx_gw_rctx_t *c, const char *method)
 {
     dtx_gw_req_t *req = &c->req;
     c->started = 1;
@@ -153,42 +146,37 @@ static void s_start(dtx_gw_rctx_t *c, const char *method, const char *url)
     req->start_us = dtx_gw_now_us();
     req->rt = dtx_gw_current_acquire(c->server->current);
     req->method = method;
-    if (!c->uri)
-        c->uri = strdup(url);
     char *q = c->uri ? strchr(c->uri, '?') : NULL;
     if (q) {
         *q = '\0';
         req->query = q + 1;
     }
-    req->path = c->uri ? c->uri : url;
+    req->path = c->uri ? c->uri : "";
     req->refused = dtx_gw_framing_target(req->path, req->query, &c->path);
     req->path = c->path ? c->path : "";
     req->header = dtx_gw_rctx_header;
     req->each_header = dtx_gw_rctx_each_header;
     req->header_ctx = c;
     req->host = dtx_gw_rctx_header(c, "Host");
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr)
-        dtx_gw_addr_text(ci->client_addr, c->client_ip, sizeof c->client_ip);
+    c->ops->client_ip(c->conn, c->client_ip, sizeof c->client_ip);
     req->client_ip = c->client_ip;
     const char *cl = dtx_gw_rctx_header(c, "Content-Length");
     if (cl)
         req->content_length = strtoll(cl, NULL, 10);
     if (!req->refused)
-        req->refused = dtx_gw_framing_refusal(c->conn);
+        req->refused = dtx_gw_framing_refusal(dtx_gw_rctx_each_header, c);
 }
 
 /* After on_head (run here or resumed from the pool). */
-static enum MHD_Result s_after_head(dtx_gw_rctx_t *c)
+static int s_after_head(dtx_gw_rctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     c->phase = S_HEAD;
     if (c->verdict == DTX_GW_REPLY) {
         c->replied = 1;
         dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
-        /* With a body on its way, answer now and let MHD close the
-         * connection rather than read it; without one, answer on the
+        /* With a body on its way, answer now and let the engine close
+         * the connection rather than read it; without one, answer on the
          * next call so the connection stays open. */
         if (req->content_length > 0 || dtx_gw_rctx_header(c, "Transfer-Encoding")) {
             c->phase = S_SENDING;
@@ -196,36 +184,36 @@ static enum MHD_Result s_after_head(dtx_gw_rctx_t *c)
         }
         c->deferred = 1;
     }
-    return MHD_YES;
+    return 1;
 }
 
 /* on_response, here or on the pool; then s_send_answer. */
-static enum MHD_Result s_send_answer(dtx_gw_rctx_t *c);
+static int s_send_answer(dtx_gw_rctx_t *c);
 
-static enum MHD_Result s_response(dtx_gw_rctx_t *c)
+static int s_response(dtx_gw_rctx_t *c)
 {
     c->reply_before = c->req.reply.status;
     if (c->req.txn_state == 1) {
         c->phase = S_RESPONSE;
         if (s_offload(c, S_RESPONSE))
-            return MHD_YES;  /* resumed into S_RESPONSE */
+            return 1;  /* resumed into S_RESPONSE */
     }
     dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, &c->req);
     return s_send_answer(c);
 }
 
-static enum MHD_Result s_send_answer(dtx_gw_rctx_t *c)
+static int s_send_answer(dtx_gw_rctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     c->phase = S_SENDING;
     if (c->up_failed == 1) {
         if (req->client_gone)
-            return MHD_NO;
+            return 0;
         return dtx_gw_answer_local(c);
     }
     if (c->up_failed == 2) {
         if (req->client_gone)
-            return MHD_NO;
+            return 0;
         dtx_gw_reply_set(req, 502, "application/json",
                          "{\"error\":\"upstream answer incomplete\",\"gid\":\"%s\"}\n", req->gid);
         return dtx_gw_answer_local(c);
@@ -237,7 +225,7 @@ static enum MHD_Result s_send_answer(dtx_gw_rctx_t *c)
 
 /* The upstream call is over, or has its headers (resumed by s_on_ready,
  * or called at once when it failed to start). */
-static enum MHD_Result s_after_upstream(dtx_gw_rctx_t *c)
+static int s_after_upstream(dtx_gw_rctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     int txn = req->txn_state == 1;
@@ -296,25 +284,20 @@ static void s_on_ready(void *arg)
 /* The fill c waited for ended (any thread): back to the worker. */
 static void s_cache_woken(void *arg)
 {
-    dtx_gw_rctx_t *c = arg;
-    dtx_gw_worker_t *w = c->worker;   /* c may be gone once resumed */
-    dtx_gw_server_t *server = c->server;
-    MHD_resume_connection(c->conn);
-    atomic_fetch_sub(&server->suspended, 1);
-    dtx_gw_wake_signal(&w->wake);
+    dtx_gw_rctx_resume_async(arg);
 }
 
-static enum MHD_Result s_proxy(dtx_gw_rctx_t *c);
+static int s_proxy(dtx_gw_rctx_t *c);
 
 /* Served from the route's cache after a wait: on_response, then out. */
-static enum MHD_Result s_cache_serve(dtx_gw_rctx_t *c)
+static int s_cache_serve(dtx_gw_rctx_t *c)
 {
     c->up_failed = 1;   /* no upstream answer: the local (cached) one */
     return s_response(c);
 }
 
 /* Resumed from S_CACHE_WAIT. */
-static enum MHD_Result s_cache_resumed(dtx_gw_rctx_t *c)
+static int s_cache_resumed(dtx_gw_rctx_t *c)
 {
     dtx_gw_waits_remove(c);
     switch (dtx_gw_cache_req_unparked(&c->req)) {
@@ -325,7 +308,7 @@ static enum MHD_Result s_cache_resumed(dtx_gw_rctx_t *c)
     }
 }
 
-static enum MHD_Result s_proxy(dtx_gw_rctx_t *c)
+static int s_proxy(dtx_gw_rctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     if (req->cache) {
@@ -336,15 +319,13 @@ static enum MHD_Result s_proxy(dtx_gw_rctx_t *c)
         if (r == DTX_GW_CACHE_PARK) {
             c->phase = S_CACHE_WAIT;
             dtx_gw_waits_add(c);
-            return MHD_YES;
+            return 1;
         }
         dtx_gw_rctx_resume(c);
         if (r == DTX_GW_CACHE_SERVE)
             return s_cache_serve(c);
     }
-    const union MHD_ConnectionInfo *fi =
-        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    int fd = fi ? fi->connect_fd : -1;
+    int fd = c->ops->client_fd(c->conn);
     c->phase = S_UPSTREAM;
     dtx_gw_upstream_plan_t plan;
     s_plan(req, &plan);
@@ -355,7 +336,7 @@ static enum MHD_Result s_proxy(dtx_gw_rctx_t *c)
         return s_after_upstream(c);
     c->up_waiting = 1;
     dtx_gw_rctx_suspend(c);
-    return MHD_YES;
+    return 1;
 }
 
 /* Does this request's body stream upstream rather than being read whole
@@ -375,13 +356,13 @@ static int s_should_stream(const dtx_gw_rctx_t *c)
  * the answer goes out when it ends: answering first and closing with
  * unread bytes would make the kernel reset the connection, and the
  * client lose the answer. */
-static enum MHD_Result s_stream_body(dtx_gw_rctx_t *c, const char *data, size_t *upload_data_size)
+static int s_stream_body(dtx_gw_rctx_t *c, const char *data, size_t *upload_data_size)
 {
     dtx_gw_req_t *req = &c->req;
     size_t n = *upload_data_size;
     if (c->stream_end) {
         *upload_data_size = 0;       /* dropped: the answer is decided */
-        return MHD_YES;
+        return 1;
     }
     if (!c->up) {
         /* The first piece: on_body (no body to look at), then the call. */
@@ -390,17 +371,15 @@ static enum MHD_Result s_stream_body(dtx_gw_rctx_t *c, const char *data, size_t 
         if (c->verdict == DTX_GW_REPLY) {
             c->stream_end = S_STREAM_REFUSED;
             *upload_data_size = 0;
-            return MHD_YES;
+            return 1;
         }
-        const union MHD_ConnectionInfo *fi =
-            MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         dtx_gw_upstream_plan_t plan;
         s_plan(req, &plan);
         if (dtx_gw_upstream_start(&c->up, c->worker->upstreams, req, &plan,
-                                  fi ? fi->connect_fd : -1, 0, s_on_ready, c) < 0) {
+                                  c->ops->client_fd(c->conn), 0, s_on_ready, c) < 0) {
             c->stream_end = S_STREAM_FAILED;
             *upload_data_size = 0;
-            return MHD_YES;
+            return 1;
         }
     }
     int64_t max = req->route->cfg->max_body;
@@ -412,26 +391,26 @@ static enum MHD_Result s_stream_body(dtx_gw_rctx_t *c, const char *data, size_t 
         atomic_fetch_add(&req->route->stats->invalid, 1);
         c->stream_end = S_STREAM_REFUSED;
         *upload_data_size = 0;
-        return MHD_YES;
+        return 1;
     }
     ssize_t w = dtx_gw_upstream_write(c->up, data, n);
     if (w == DTX_GW_UPSTREAM_AGAIN) {
         c->up_waiting = 1;           /* resumed when there is room: the rest again */
         dtx_gw_rctx_suspend(c);
-        return MHD_YES;
+        return 1;
     }
     if (w < 0) {
         c->stream_end = S_STREAM_FAILED;
         *upload_data_size = 0;
-        return MHD_YES;
+        return 1;
     }
     c->streamed += w;
     *upload_data_size = n - (size_t)w;
-    return MHD_YES;
+    return 1;
 }
 
 /* The last call of a streamed body: close it, then wait for the answer. */
-static enum MHD_Result s_stream_end(dtx_gw_rctx_t *c)
+static int s_stream_end(dtx_gw_rctx_t *c)
 {
     c->replied = 1;
     if (c->stream_end == S_STREAM_REFUSED) {
@@ -444,13 +423,13 @@ static enum MHD_Result s_stream_end(dtx_gw_rctx_t *c)
     if (dtx_gw_upstream_write_end(c->up) == 0 && dtx_gw_upstream_wait(c->up)) {
         c->up_waiting = 1;
         dtx_gw_rctx_suspend(c);
-        return MHD_YES;
+        return 1;
     }
     return s_after_upstream(c);
 }
 
 /* After on_body (run here or resumed from the pool). */
-static enum MHD_Result s_after_body(dtx_gw_rctx_t *c)
+static int s_after_body(dtx_gw_rctx_t *c)
 {
     if (c->verdict == DTX_GW_REPLY) {
         c->up_failed = 1;  /* the local answer set by the filter */
@@ -459,32 +438,22 @@ static enum MHD_Result s_after_body(dtx_gw_rctx_t *c)
     return s_proxy(c);
 }
 
-enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                      const char *method, const char *version,
-                                      const char *upload_data, size_t *upload_data_size,
-                                      void **con_cls)
+int dtx_gw_request_run(dtx_gw_rctx_t *c, const char *method, const char *upload_data,
+                       size_t *upload_data_size)
 {
-    (void)version;
-    dtx_gw_rctx_t *c = *con_cls;
-    if (!c) {
-        c = dtx_gw_request_on_uri(cls, NULL, conn);
-        if (!c)
-            return MHD_NO;
-        *con_cls = c;
-    }
     dtx_gw_req_t *req = &c->req;
     if (atomic_load(&c->server->closing))
-        return MHD_NO;  /* stopping, grace over: close (on_done runs) */
+        return 0;  /* stopping, grace over: close (on_done runs) */
     switch (c->phase) {
     case S_NEW: {
-        s_start(c, method, url);
+        s_start(c, method);
         if (!req->rt)
-            return MHD_NO;
+            return 0;
         dtx_gw_route_t *route = dtx_gw_route_match(req->rt->routes, req->rt->nroutes, req->method,
                                                    req->host, req->path);
         c->phase = S_HEAD;
         if ((route && dtx_gw_rules_may_block(route->rules, route->nrules)) && s_offload(c, S_HEAD))
-            return MHD_YES;  /* resumed into S_HEAD with c->verdict */
+            return 1;  /* resumed into S_HEAD with c->verdict */
         c->verdict = dtx_gw_chain_head(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
         return s_after_head(c);
     }
@@ -505,7 +474,7 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
     case S_CACHE_WAIT:
         return s_cache_resumed(c);
     default:
-        return MHD_YES;  /* answer already queued */
+        return 1;  /* answer already queued */
     }
     /* S_HEAD: the body, then the call. */
     if (*upload_data_size) {
@@ -517,11 +486,11 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (c->replied || c->overflow)
-            return MHD_YES;
+            return 1;
         int64_t max = req->route->cfg->max_body;
         if (max > 0 && (int64_t)(req->body_len + n) > max) {
             c->overflow = 1;
-            return MHD_YES;
+            return 1;
         }
         if (req->body_len + n + 1 > c->body_cap) {
             size_t cap = c->body_cap ? c->body_cap : 4096;
@@ -529,14 +498,14 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
                 cap *= 2;
             char *b = realloc(req->body, cap);
             if (!b)
-                return MHD_NO;
+                return 0;
             req->body = b;
             c->body_cap = cap;
         }
         memcpy(req->body + req->body_len, upload_data, n);
         req->body_len += n;
         req->body[req->body_len] = '\0';
-        return MHD_YES;
+        return 1;
     }
     if (c->deferred) {
         c->deferred = 0;
@@ -544,7 +513,7 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
         return dtx_gw_answer_local(c);
     }
     if (c->replied)
-        return MHD_YES;  /* answer already queued */
+        return 1;  /* answer already queued */
     if (c->streaming)
         return s_stream_end(c);
     c->replied = 1;
@@ -559,7 +528,7 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
     if (req->route->cfg->transactional && !req->fallback_pool) {
         c->phase = S_BODY;
         if (s_offload(c, S_BODY))
-            return MHD_YES;  /* resumed into S_BODY with c->verdict */
+            return 1;  /* resumed into S_BODY with c->verdict */
     }
     c->verdict = dtx_gw_chain_body(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
     return s_after_body(c);
@@ -579,22 +548,40 @@ static void s_finish(dtx_gw_rctx_t *c)
     free(c);
 }
 
-void dtx_gw_request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                              enum MHD_RequestTerminationCode toe)
+void dtx_gw_request_completed(dtx_gw_rctx_t **c_p, int ok)
 {
-    (void)cls;
-    (void)conn;
-    dtx_gw_rctx_t *c = *con_cls;
-    *con_cls = NULL;
+    dtx_gw_rctx_t *c = *c_p;
+    *c_p = NULL;
     if (!c)
         return;
     dtx_gw_waits_remove(c);
     if (c->started) {
-        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        if (!ok)
             c->req.client_gone = 1;
         dtx_gw_upstream_end(&c->up);  /* on the worker: the multi handle is its own */
         if (c->req.txn_state == 1 && s_offload(c, S_JOB_DONE))
             return;  /* rollback at dtxd: may block */
     }
     s_finish(c);
+}
+
+int dtx_gw_request_client_left(dtx_gw_rctx_t *c)
+{
+    if (!c->up_waiting || !c->up)
+        return 0;
+    dtx_gw_upstream_client_gone(c->up);   /* `ready` runs: resumed, then closed */
+    return 1;
+}
+
+int dtx_gw_request_bad_body(dtx_gw_rctx_t *c, const char *why)
+{
+    dtx_gw_req_t *req = &c->req;
+    if (c->phase != S_HEAD || c->job_kind || c->replied || c->stream_end)
+        return 1;                    /* the answer is decided already: it goes */
+    dtx_gw_upstream_end(&c->up);     /* a streamed body: the call is cut */
+    c->replied = 1;
+    c->up_failed = 1;
+    dtx_gw_reply_set(req, 400, "application/json",
+                     "{\"error\":\"bad request\",\"detail\":\"%s\"}\n", why);
+    return s_response(c);
 }

@@ -1,9 +1,10 @@
 /*
  * gw_server.c — the workers and the server's lifecycle: one thread per
- * worker running one epoll loop that holds a libmicrohttpd daemon
- * (external epoll mode) and the worker's upstream side; start, wake-ups,
- * quiesce and stop (see gw_server.h for the design). What a request does
- * in a worker's daemon, its states and hooks, is gw_request.c.
+ * worker running one epoll loop that holds the worker's engine (the
+ * native one, gw_native.c, or a libmicrohttpd daemon in external epoll
+ * mode, gw_mhd.c) and the worker's upstream side; start, wake-ups,
+ * quiesce and stop (see gw_server.h for the design). What a request does,
+ * its states and hooks, is gw_request.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,15 +19,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "dtx/clock.h"
 #include "dtx/types.h"
 #include "dtx/log.h"
 #include "core/gw_clock.h"
 #include "core/gw_offload.h"
 #include "upstream/gw_proxy.h"
-#include "front/gw_request.h"
+#include "front/gw_mhd.h"
+#include "front/gw_native.h"
 #include "front/gw_waits.h"
 #include "front/gw_server.h"
 #include "core/gw_addr.h"
@@ -37,28 +37,94 @@
 
 /* ---------------- workers ---------------- */
 
-static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+/* The wake-up: stop, closing (calls cut), quiesce (stop accepting).
+ * Returns 1 when the loop is to end. */
+static int s_woken(dtx_gw_worker_t *w)
 {
-    (void)cls;
-    char msg[512];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n'))
-        msg[--n] = '\0';
-    dtx_log_debug("libmicrohttpd", "detail=\"%s\"", msg);
+    dtx_gw_wake_drain(&w->wake);
+    if (!w->cancelled && atomic_load(&w->server->closing)) {
+        dtx_gw_upstreams_cancel(w->upstreams);
+        w->cancelled = 1;
+    }
+    if (!w->quiesced && atomic_load(&w->server->quiesce)) {
+        if (w->native)
+            dtx_gw_native_quiesce(w->native);
+        else
+            dtx_gw_mhd_quiesce(w);
+        w->quiesced = 1;
+    }
+    return atomic_load(&w->server->stop);
 }
 
-static void *s_worker_main(void *arg)
+/* The loop of a native worker: every event goes to its owner (a client
+ * connection's is noted, the connection runs after the batch, as an
+ * upstream's `ready` does); then the timers, the upstream news and the
+ * connections that are to run, until nothing more is ready. */
+static void *s_native_main(void *arg)
 {
     dtx_gw_worker_t *w = arg;
     struct epoll_event evs[S_EVENTS];
     for (;;) {
         int64_t now = dtx_gw_now_us();
         int timeout = dtx_gw_upstreams_timeout_ms(w->upstreams, now);
-        MHD_UNSIGNED_LONG_LONG mhd_ms;
-        if (MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES &&
-            (timeout < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout))
-            timeout = mhd_ms > 60000 ? 60000 : (int)mhd_ms;
+        int t = dtx_gw_native_timeout_ms(w->native, now);
+        if (t >= 0 && (timeout < 0 || t < timeout))
+            timeout = t;
+        t = dtx_gw_waits_timeout_ms(w, now);
+        if (t >= 0 && (timeout < 0 || t < timeout))
+            timeout = t;
+        if (dtx_gw_native_pending(w->native))
+            timeout = 0;
+        int n = epoll_wait(w->epfd, evs, S_EVENTS, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            dtx_log_error("epoll_wait failed", "err=\"%s\"", strerror(errno));
+            break;
+        }
+        int stop = 0;
+        for (int i = 0; i < n; i++) {
+            dtx_gw_event_source_t *src = evs[i].data.ptr;
+            switch (src->kind) {
+            case DTX_GW_EV_ACCEPT:
+            case DTX_GW_EV_CONN:
+                dtx_gw_native_on_event(w->native, src, evs[i].events);
+                break;
+            case DTX_GW_EV_WAKE:
+                stop |= s_woken(w);
+                break;
+            default:
+                dtx_gw_upstreams_on_event(w->upstreams, src, evs[i].events);
+                break;
+            }
+        }
+        now = dtx_gw_now_us();
+        dtx_gw_waits_expire(w, now);
+        dtx_gw_native_expire(w->native, now);
+        for (int pass = 0; pass < 8; pass++) {
+            int ran = dtx_gw_upstreams_dispatch(w->upstreams, dtx_gw_now_us());
+            ran += dtx_gw_native_run(w->native);
+            if (!ran)
+                break;
+        }
+        if (stop) {
+            dtx_gw_native_run(w->native);  /* the last resumed requests end */
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void *s_mhd_main(void *arg)
+{
+    dtx_gw_worker_t *w = arg;
+    struct epoll_event evs[S_EVENTS];
+    for (;;) {
+        int64_t now = dtx_gw_now_us();
+        int timeout = dtx_gw_upstreams_timeout_ms(w->upstreams, now);
+        int mhd_ms = dtx_gw_mhd_timeout_ms(w);
+        if (mhd_ms >= 0 && (timeout < 0 || mhd_ms < timeout))
+            timeout = mhd_ms;
         int waits = dtx_gw_waits_timeout_ms(w, now);
         if (waits >= 0 && (timeout < 0 || waits < timeout))
             timeout = waits;
@@ -79,29 +145,17 @@ static void *s_worker_main(void *arg)
             case DTX_GW_EV_HTTP:
                 http = 1;
                 break;
-            case DTX_GW_EV_WAKE: {
-                dtx_gw_wake_drain(&w->wake);
-                stop = atomic_load(&w->server->stop);
-                if (!w->cancelled && atomic_load(&w->server->closing)) {
-                    dtx_gw_upstreams_cancel(w->upstreams);
-                    w->cancelled = 1;
-                }
+            case DTX_GW_EV_WAKE:
+                stop = s_woken(w);
                 http = 1;  /* a connection resumed by the offload pool */
-                if (!w->quiesced && atomic_load(&w->server->quiesce)) {
-                    MHD_socket ls = MHD_quiesce_daemon(w->daemon);
-                    if (ls != MHD_INVALID_SOCKET)
-                        close(ls);
-                    w->quiesced = 1;
-                }
                 break;
-            }
             default:
                 dtx_gw_upstreams_on_event(w->upstreams, src, evs[i].events);
                 break;
             }
         }
         if (stop) {
-            MHD_run(w->daemon);  /* the last resumed connections close */
+            dtx_gw_mhd_run(w);  /* the last resumed connections close */
             break;
         }
         /* Upstream news first: the connections it resumes are served by
@@ -117,7 +171,7 @@ static void *s_worker_main(void *arg)
             if (!http)
                 break;
             w->rerun = 0;
-            MHD_run(w->daemon);
+            dtx_gw_mhd_run(w);
             http = w->rerun;  /* resumed inside that run: the next one moves it */
             if (dtx_gw_upstreams_timeout_ms(w->upstreams, dtx_gw_now_us()) != 0)
                 break;
@@ -128,9 +182,8 @@ static void *s_worker_main(void *arg)
 
 static void s_worker_fini(dtx_gw_worker_t *w)
 {
-    if (w->daemon)
-        MHD_stop_daemon(w->daemon);  /* completes every connection (on_done) */
-    w->daemon = NULL;
+    dtx_gw_mhd_close(w);
+    dtx_gw_native_close(&w->native);
     dtx_gw_upstreams_destroy(&w->upstreams);
     dtx_heap_free(&w->cache_waits);
     dtx_gw_wake_close(&w->wake);
@@ -149,29 +202,10 @@ static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct soc
     w->upstreams = dtx_gw_upstreams_new(w->epfd);
     if (!w->upstreams)
         return DTX_ENOMEM;
-    w->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, dtx_gw_request_access, w,
-        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_URI_LOG_CALLBACK, dtx_gw_request_on_uri, w,
-        MHD_OPTION_NOTIFY_COMPLETED, dtx_gw_request_completed, w,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        /* MHD clears a connection's pool after every request: 16 KiB (room
-         * for request headers as large as nginx's 8 KiB lines) rather than
-         * 32 KiB halves that memset, 5 % of the worker's CPU at 32 KiB. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-        MHD_OPTION_END);
-    if (!w->daemon)
-        return DTX_EIO;
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &w->http_src };
-    if (!di || epoll_ctl(w->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0)
-        return DTX_EIO;
-    return 0;
+    if (server->engine == DTX_GW_ENGINE_MHD)
+        return dtx_gw_mhd_open(w, sa);
+    w->native = dtx_gw_native_open(w, sa, &server->native);
+    return w->native ? 0 : DTX_EIO;
 }
 
 static void s_wake_all(dtx_gw_server_t *self)
@@ -231,9 +265,22 @@ static int s_port_free(const struct sockaddr_in *sa)
     return rc;
 }
 
-dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current,
-                                     int workers)
+void dtx_gw_server_opts_default(dtx_gw_server_opts_t *opts)
 {
+    opts->workers = 0;
+    opts->engine = DTX_GW_ENGINE_NATIVE;
+    opts->native.header_timeout_ms = 60000;
+    opts->native.body_timeout_ms = 60000;
+    opts->native.idle_timeout_ms = 120000;
+    opts->native.send_timeout_ms = 60000;
+    opts->native.max_head = 16 * 1024;
+    opts->native.max_connections = 10000;
+}
+
+dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current,
+                                     const dtx_gw_server_opts_t *opts)
+{
+    int workers = opts->workers;
     struct sockaddr_in sa;
     if (dtx_gw_listen_parse(listen, &sa, NULL, 0) < 0) {
         dtx_log_error("bad listen address", "listen=%s", listen);
@@ -257,6 +304,8 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
     if (!self)
         return NULL;
     self->current = current;
+    self->engine = opts->engine;
+    self->native = opts->native;
     atomic_init(&self->in_flight, 0);
     atomic_init(&self->stop, 0);
     atomic_init(&self->quiesce, 0);
@@ -278,21 +327,21 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
         }
         if (i == 0) {
             /* Port 0: the others join the port the first one got. */
-            const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->daemon,
-                                                                 MHD_DAEMON_INFO_BIND_PORT);
-            self->port = di ? di->port : 0;
+            self->port = w->native ? dtx_gw_native_port(w->native) : dtx_gw_mhd_port(w);
             sa.sin_port = htons((uint16_t)self->port);
         }
     }
     for (int i = 0; i < self->nworkers; i++) {
-        if (pthread_create(&self->workers[i].thread, NULL, s_worker_main,
+        if (pthread_create(&self->workers[i].thread, NULL,
+                           self->engine == DTX_GW_ENGINE_MHD ? s_mhd_main : s_native_main,
                            &self->workers[i]) != 0) {
             dtx_log_error("cannot start a worker", "worker=%d", i);
             goto fail;
         }
         self->workers[i].started = 1;
     }
-    dtx_log_info("http workers started", "workers=%d", self->nworkers);
+    dtx_log_info("http workers started", "workers=%d engine=%s", self->nworkers,
+                 self->engine == DTX_GW_ENGINE_MHD ? "mhd" : "native");
     return self;
 fail:
     s_destroy(self);

@@ -18,13 +18,16 @@
 #include "runtime/gw_runtime.h"
 #include "core/gw_wake.h"
 #include "dtx/heap.h"
+#include "front/gw_server_opts.h"
 
 #define DTX_GW_MAX_WORKERS 64
 
-struct MHD_Daemon;
-
 /* As in gw_server.h (repeated, as C11 allows). */
 typedef struct dtx_gw_server dtx_gw_server_t;
+
+struct MHD_Daemon;
+struct dtx_gw_native;
+
 
 /* One worker: a thread, its epoll loop, its daemon and its upstream side. */
 typedef struct dtx_gw_worker {
@@ -37,8 +40,9 @@ typedef struct dtx_gw_worker {
     int                   quiesced;
     int                   cancelled;  /* upstream calls cut (closing) */
     int                   rerun;     /* a connection was resumed on this thread:
-                                        MHD_run again before blocking */
-    struct MHD_Daemon    *daemon;
+                                        run the engine again before blocking */
+    struct MHD_Daemon    *daemon;    /* the libmicrohttpd engine's (gw_mhd.c), or */
+    struct dtx_gw_native *native;    /* the native engine (gw_native.c) */
     dtx_gw_upstreams_t   *upstreams;
     dtx_heap_t            cache_waits;  /* parked requests' lock_timeout_ms deadlines
                                            (gw_request.c; this thread's only) */
@@ -55,6 +59,8 @@ struct dtx_gw_server {
     atomic_int         suspended;    /* connections suspended now */
     atomic_int         stop;         /* leave the loops */
     int                port;
+    int                engine;       /* DTX_GW_ENGINE_* (gw_server.h) */
+    dtx_gw_native_opts_t native;     /* the native engine's limits */
 };
 
 #endif

@@ -171,13 +171,20 @@ void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *
     char b;
     ssize_t r = recv(up->client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        up->req->client_gone = 1;
-        up->req->upstream_error = DTX_GW_UPERR_CLIENT_GONE;
-        up->failed = 1;
-        dtx_gw_call_fail(up, DTX_GW_UPERR_CLIENT_GONE);
+        dtx_gw_upstream_client_gone(up);
         return;
     }
     dtx_gw_call_unwatch(up);
+}
+
+void dtx_gw_upstream_client_gone(dtx_gw_upstream_t *up)
+{
+    if (up->done)
+        return;
+    up->req->client_gone = 1;
+    up->req->upstream_error = DTX_GW_UPERR_CLIENT_GONE;
+    up->failed = 1;
+    dtx_gw_call_fail(up, DTX_GW_UPERR_CLIENT_GONE);
 }
 
 int dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us)

@@ -143,6 +143,12 @@ int dtx_gw_upstream_complete(const dtx_gw_upstream_t *self);
 /* The body received and not yet read. */
 const char *dtx_gw_upstream_body(const dtx_gw_upstream_t *self, size_t *len);
 
+/* The client left (its front saw it): the call ends as failed with
+ * DTX_GW_UPERR_CLIENT_GONE (req->client_gone set), as when the call's own
+ * client watch sees it; `ready` runs at the next dispatch. Nothing when
+ * the call is over. */
+void dtx_gw_upstream_client_gone(dtx_gw_upstream_t *self);
+
 /* Ends the call: records the outcome (uses req), returns the handle.
  * Sets *self_p to NULL. Safe on NULL. */
 void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p);

@@ -1,0 +1,62 @@
+/*
+ * gw_out.c — an answer as a request hands it to its connection
+ * (gw_front.h): its fields in one buffer of "name\0value\0" pairs.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "front/gw_front.h"
+
+void dtx_gw_out_init(dtx_gw_out_t *self, int status)
+{
+    memset(self, 0, sizeof *self);
+    self->status = status;
+    self->length = -1;
+}
+
+static int s_clean(const char *s)
+{
+    return strpbrk(s, "\r\n") == NULL;
+}
+
+void dtx_gw_out_field(dtx_gw_out_t *self, const char *name, const char *value)
+{
+    if (!name || !*name || !value || !s_clean(name) || !s_clean(value))
+        return;
+    if (dtx_gw_buf_add(&self->fields, name, strlen(name) + 1) == 0 &&
+        dtx_gw_buf_add(&self->fields, value, strlen(value) + 1) == 0)
+        self->nfields++;
+}
+
+int dtx_gw_out_next(const dtx_gw_out_t *self, size_t *pos, const char **name,
+                    const char **value)
+{
+    if (self->fields.failed || *pos >= self->fields.len)
+        return 0;
+    *name = self->fields.data + *pos;
+    *pos += strlen(*name) + 1;
+    *value = self->fields.data + *pos;
+    *pos += strlen(*value) + 1;
+    return 1;
+}
+
+const char *dtx_gw_out_get(const dtx_gw_out_t *self, const char *name)
+{
+    size_t pos = 0;
+    const char *n, *v;
+    while (dtx_gw_out_next(self, &pos, &n, &v))
+        if (strcasecmp(n, name) == 0)
+            return v;
+    return NULL;
+}
+
+void dtx_gw_out_fini(dtx_gw_out_t *self)
+{
+    dtx_gw_buf_free(&self->fields);
+    self->nfields = 0;
+    if (self->body_free)
+        self->body_free(self->body_arg);
+    self->body_free = NULL;
+    self->body = NULL;
+    self->read = NULL;
+}

@@ -103,8 +103,8 @@
 #define W_VOTE      4     /* BRANCH_VOTE */
 #define W_DECIDE    5     /* DECIDE */
 #define W_PREPARING 6     /* PREPARING */
-#define W_DONE      7     /* BRANCH_DONE */
-#define W_FINISH    8     /* FINISH */
+#define W_DONE      7     /* BRANCH_DONE (lazy, fire and forget: dtx_driver_log_progress) */
+#define W_FINISH    8     /* FINISH (and every branch row not final, same statement) */
 #define W_STUCK     9     /* STUCK */
 #define W_RESUME   10     /* RESUME */
 /* queue entry states */
@@ -176,6 +176,7 @@ byte matt[NC * NB];       /* br->attempt */
 bit  munk[NC * NB];       /* br->unknown_vote */
 bit  minfl[NC * NB];      /* br->inflight */
 bit  mbw[NC * NB];        /* br->writing */
+bit  mack[NC * NB];       /* br->ack_unlogged: final here, not written yet */
 bit  mnever[NC * NB];     /* br->never_sent */
 bit  mtw[NC * NB];        /* br->has_waiter (an initiator awaits the vote) */
 
@@ -244,6 +245,28 @@ bit  faulty = 1;
 #else
 #define COUNT_OK(k)     (g_nb == q_x[QI(i, k)])
 #endif
+/* A branch's Confirm/Commit ran at its participant (commit), or its
+ * Cancel/Abort ran or it has no Try/Prepare effect to undo (abort). */
+#define DONE_AT_PART(b, fin) ((fin) == COMMITTED -> e_conf[b] == 1 : (e_canc[b] == 1 || e_try[b] == 0))
+/* FINISH's CTE b: every branch row not final gets the decision's final
+ * state. MUTANT_FINISHWRONG marks them confirmed whatever the decision. */
+#ifdef MUTANT_FINISHWRONG
+#define FINISH_STATE(fin) CONFIRMED         /* BUG: confirmed, also on abort */
+#else
+#define FINISH_STATE(fin) (((fin) == COMMITTED) -> CONFIRMED : CANCELLED)
+#endif
+#define FINISH_MARK(fin) \
+    c = 0; \
+    do \
+    :: c < g_nb -> \
+        if \
+        :: !BR_FINAL(b_state[c]) -> assert(DONE_AT_PART(c, fin)); b_state[c] = FINISH_STATE(fin) \
+        :: else -> skip \
+        fi; \
+        c++ \
+    :: else -> break \
+    od; \
+    c = 0
 /* The fencing property, in ground terms: the copy the write comes from was
  * loaded under the ownership that holds now (every claim starts a new one). */
 #define FENCING_OK(i, k) (g_owner == (i) + 1 && g_oep == n_epoch[i] && g_gen == q_g[QI(i, k)])
@@ -350,6 +373,7 @@ inline drop_copy(i)
     :: k < NB ->
         mbs[BI(i, k)] = 0; mop[BI(i, k)] = 0; matt[BI(i, k)] = 0; munk[BI(i, k)] = 0;
         minfl[BI(i, k)] = 0; mbw[BI(i, k)] = 0; mnever[BI(i, k)] = 0; mtw[BI(i, k)] = 0;
+        mack[BI(i, k)] = 0;
         k++
     :: else -> break
     od;
@@ -449,7 +473,7 @@ inline send_phase(i, sb)
     s = 0
 }
 
-/* s_phase_failed (vote ops: s_try_refused; others retried, STUCK at the budget) */
+/* s_phase_failed (vote ops: dtx_driver_try_refused; others retried, STUCK at the budget) */
 inline phase_failed(i, fb)
 {
     minfl[BI(i, fb)] = 0;
@@ -457,16 +481,17 @@ inline phase_failed(i, fb)
     :: mop[BI(i, fb)] == OP_TRY || mop[BI(i, fb)] == OP_PREPARE ->
         try_refused(i, fb)
     :: else ->
+        log_progress(i);                    /* a retry: the log shows what is done */
         if
         :: matt[BI(i, fb)] >= MAXATT && !writing[i] && !finishing[i] ->
-            writing[i] = 1;                 /* s_mark_stuck */
+            writing[i] = 1;                 /* dtx_driver_mark_stuck */
             submit(i, W_STUCK, 0, ms[i], 0)
         :: else -> skip
         fi
     fi
 }
 
-/* s_try_refused: the no vote and the abort decision, one batch */
+/* dtx_driver_try_refused: the no vote and the abort decision, one batch */
 inline try_refused(i, tb)
 {
     mbs[BI(i, tb)] = REFUSED;
@@ -475,14 +500,22 @@ inline try_refused(i, tb)
     raise_abort(i)
 }
 
-/* s_check_done: every branch acknowledged: the final write */
+/* dtx_driver_check_done: every branch acknowledged (in memory: the
+ * acknowledgements need not be in the log) — the final write, which also
+ * writes every branch row final. This check is the only thing that keeps
+ * FINISH after the acknowledgements: FINISH's SQL no longer looks at the
+ * branch rows (it marks them). */
 inline check_done(i)
 {
     if
     :: has[i] && !writing[i] && !finishing[i] && !loading[i] && IS_DECISION(ms[i]) ->
         b = 0;
         do
+#ifdef MUTANT_EARLYFINISH
+        :: b < mnb[i] -> b++                /* BUG: finishes without waiting for the acknowledgements */
+#else
         :: b < mnb[i] && BR_FINAL(mbs[BI(i, b)]) && !mbw[BI(i, b)] -> b++
+#endif
         :: else -> break
         od;
         if
@@ -496,11 +529,45 @@ inline check_done(i)
     fi
 }
 
-/* s_branch_acked: record a Confirm/Cancel acknowledged */
+/* dtx_driver_log_progress: the acknowledgements only memory knows, written
+ * now, one BRANCH_DONE each, fire and forget (lost in a crash, failed or
+ * fenced off: nothing happens). Called on a retry (phase_failed, so also
+ * before STUCK), when a retried call is acknowledged, and by the
+ * Coordinator's `progress` step while another branch is still to come
+ * (the timer; verify/README.md says why the timer and dtxd stopping once
+ * every branch is final are left out). */
+inline log_progress(i)
+{
+    if
+    :: has[i] && own[i] && !loading[i] ->
+        e = 0;
+        do
+        :: e < NB ->
+            if
+            :: mack[BI(i, e)] && BR_FINAL(mbs[BI(i, e)]) ->
+                mack[BI(i, e)] = 0;
+                submit(i, W_DONE, e, mbs[BI(i, e)], 0)
+            :: else -> skip
+            fi;
+            e++
+        :: else -> break
+        od;
+        e = 0
+    :: else -> skip
+    fi
+}
+
+/* dtx_driver_branch_acked: a Confirm/Cancel acknowledged. Final in memory at
+ * once (ack_unlogged), not written on its own: FINISH writes it. */
 inline branch_acked(i, ab)
 {
-    mbw[BI(i, ab)] = 1;
-    submit(i, W_DONE, ab, DONE_STATE(mop[BI(i, ab)]), 0)
+    mbs[BI(i, ab)] = DONE_STATE(mop[BI(i, ab)]);
+    mack[BI(i, ab)] = 1;
+    if
+    :: matt[BI(i, ab)] > 1 -> log_progress(i)   /* retried: its attempt count is kept */
+    :: else -> skip
+    fi;
+    check_done(i)
 }
 
 /* dtx_driver_drive: Confirm/Cancel every branch not yet done */
@@ -538,7 +605,7 @@ inline drive(i)
     fi
 }
 
-/* s_prepared_check: every branch prepared: decide commit */
+/* dtx_driver_prepared_check: every branch prepared: decide commit */
 inline prepared_check(i)
 {
     if
@@ -575,7 +642,7 @@ inline start_prepare(i)
 
 /* ---------------- requests (engine/initiator.c) ---------------- */
 
-/* s_decide_request */
+/* dtx_initiator_decide_request */
 inline decide_request(i, r)
 {
     nx = 0;
@@ -616,7 +683,7 @@ inline decide_request(i, r)
     nx = 0
 }
 
-/* s_try */
+/* dtx_initiator_try */
 inline try_request(i)
 {
     if
@@ -632,7 +699,7 @@ inline try_request(i)
     fi
 }
 
-/* s_resume_request */
+/* dtx_initiator_resume_request */
 inline resume_request(i)
 {
     if
@@ -775,12 +842,7 @@ inline callback(i)
                 drive(i)
             fi
         :: rk == W_PREPARING -> skip        /* fire and forget */
-        :: rk == W_DONE ->                  /* s_on_branch_done */
-            mbw[BI(i, rb)] = 0;
-            if
-            :: rr == 0 -> drop_copy(i)
-            :: else -> mbs[BI(i, rb)] = rv; check_done(i)
-            fi
+        :: rk == W_DONE -> skip             /* s_on_bookkeeping: its outcome is ignored */
         :: rk == W_FINISH ->                /* s_on_finish: leaves memory either way */
             finishing[i] = 0;
             if
@@ -928,19 +990,36 @@ inline db_step(i)
         :: g_state == ACTIVE && FENCE(i, k) -> assert(FENCING_OK(i, k)); g_prep = 1
         :: else -> skip
         fi
-    :: wk == W_FINISH ->                    /* FINISH: only when every branch is done */
+    :: wk == W_FINISH ->
+        /* FINISH: the global row (fenced, from the state the copy holds) and,
+         * in the same statement, every branch row not yet final set to the
+         * decision's final state (the CTE b runs only when d updated the
+         * global row). The branch rows are not looked at: what keeps FINISH
+         * after every acknowledgement is check_done, in memory. */
         if
-        :: g_state == q_x[QI(i, k)] && FENCE(i, k) &&
-           (g_nb < 1 || BR_FINAL(b_state[0])) && (g_nb < 2 || BR_FINAL(b_state[1])) ->
+        :: g_state == q_x[QI(i, k)] && FENCE(i, k) ->
             assert(FENCING_OK(i, k));
             assert((wb == COMMITTED && g_dec == COMMITTING) || (wb == ABORTED && g_dec == ABORTING));
+            /* the acknowledgements it writes are true: every branch's
+             * Confirm/Commit (Cancel/Abort: or it has nothing to undo) ran */
+            assert(g_nb < 1 || DONE_AT_PART(0, wb));
+            assert(g_nb < 2 || DONE_AT_PART(1, wb));
             g_state = wb;
-            /* atomicity in the log, and nothing stays prepared */
+            FINISH_MARK(wb);
+            /* atomicity in the log (every branch row matches the final
+             * state: also those a BRANCH_DONE wrote), and nothing stays
+             * prepared */
             assert(g_nb < 1 || b_state[0] == (wb == COMMITTED -> CONFIRMED : CANCELLED));
             assert(g_nb < 2 || b_state[1] == (wb == COMMITTED -> CONFIRMED : CANCELLED));
             assert(!p_prep[0] && !p_prep[1]);
             q_r[QI(i, k)] = 1
-        :: else -> q_r[QI(i, k)] = 0
+        :: else ->
+#ifdef UNFENCED_MARK
+            /* an experiment, not a mutant (verify/README.md: it is not
+             * caught): the branch rows marked though d matched nothing */
+            FINISH_MARK(wb);
+#endif
+            q_r[QI(i, k)] = 0
         fi
     :: wk == W_STUCK ->                     /* STUCK */
         if
@@ -979,6 +1058,8 @@ inline db_step(i)
         :: b_state[wx] == TRYING || b_state[wx] == TRIED || b_state[wx] == REFUSED ->
             /* the decision is in the log before any branch is done */
             assert((wb == CONFIRMED && g_dec == COMMITTING) || (wb == CANCELLED && g_dec == ABORTING));
+            /* the acknowledgement it writes is true */
+            assert(DONE_AT_PART(wx, (wb == CONFIRMED -> COMMITTED : ABORTED)));
             b_state[wx] = wb; q_r[QI(i, k)] = 1
         :: else -> q_r[QI(i, k)] = 0
         fi
@@ -1042,6 +1123,14 @@ end_loop:
         phase_failed(i, 1) }
     :: atomic { DUE(i, 0) && QSPACE(i, 2) -> send_phase(i, 0) }
     :: atomic { DUE(i, 1) && QSPACE(i, 2) -> send_phase(i, 1) }
+    /* the acknowledgements only memory knows are written while another
+     * branch is still to come (the timer DTX_ACK_FOLD_MS after such an
+     * acknowledgement: dtx_driver_on_timer) */
+#ifndef NOPROGRESS
+    :: atomic { has[i] && own[i] && !loading[i] && (mack[BI(i, 0)] || mack[BI(i, 1)]) &&
+                (!BR_FINAL(mbs[BI(i, 0)]) || (mnb[i] > 1 && !BR_FINAL(mbs[BI(i, 1)]))) &&
+                QSPACE(i, NB) -> log_progress(i) }
+#endif
     /* the recovery scan: own unfinished work not in memory */
     :: atomic { !has[i] && n_lease[i] && g_owner == i + 1 && g_oep == n_epoch[i] &&
                 (IS_DECISION(g_state) || (g_state == ACTIVE && deadline)) && QSPACE(i, 1) ->

@@ -80,13 +80,16 @@ RUNS=(
 "mutant_nofence|mutant|exh|$Z -DNOSTEAL -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_NOFENCE"
 "mutant_aba_2pc|mutant|exh|$Z -DTWOPC -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_ABA"
 "mutant_earlyconfirm_2pc|mutant|exh|$Z -DNOSTEAL -DTWOPC -DMUTANT_EARLYCONFIRM"
+"mutant_earlyfinish|mutant|exh|$Z -DNOSTEAL -DMUTANT_EARLYFINISH"
+"mutant_earlyfinish_2pc|mutant|exh|$Z -DNOSTEAL -DTWOPC -DMUTANT_EARLYFINISH"
+"mutant_finishwrong|mutant|exh|$Z -DNOSTEAL -DMUTANT_FINISHWRONG"
 "mutant_nodeadline|livemut|term|$Z -DNOSTEAL -DLIVENESS -DMUTANT_NODEADLINE"
 "tcc_twocommits|prop|exh|$Z -DTWOCOMMITS -DMAXGEN=12"
 "tcc_twocommits1|prop|exh|$Z -DTWOCOMMITS -DMAXGEN=6 -UTRIES -DTRIES=1"
 "mutant_pingpong|mutant|exh|$Z -DTWOCOMMITS -DMAXGEN=12 -DMUTANT_PINGPONG"
 )
-QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc"
-DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live tcc_term_loss1 2pc_term_loss1 mutant_aba_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong"
+QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc mutant_earlyfinish mutant_finishwrong"
+DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live tcc_term_loss1 2pc_term_loss1 mutant_aba_2pc mutant_earlyfinish_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong"
 LONG="tcc_steal_pause 2pc_steal_pause tcc_term_crash 2pc_term_crash tcc_term_loss tcc_term_lossbit tcc_term_losscrash1 tcc_twocommits"
 LIMIT_S=${VERIFY_RUN_LIMIT_S:-600}
 # pan.c is large: clang compiles it at -O0 in less than half gcc's time

@@ -149,6 +149,9 @@ int dtx_auth_parse_allow(const char *text, dtx_allow_entry_t **list, char *err, 
             snprintf(err, errlen, "line %d: key %.8s... has no role", lineno, e->key);
             goto fail;
         }
+        /* What identify() hands out for every message of this key. */
+        snprintf(e->principal, sizeof e->principal, "id:%s", e->name);
+        snprintf(e->owner, sizeof e->owner, "key:%s", e->key);
         count++;
     }
     /* Keep file order for the reader of the log lines. */
@@ -489,8 +492,10 @@ int dtx_auth_identify(dtx_auth_t *self, zmq_msg_t *frame, const uint8_t *rid, si
         return DTX_EACCES;
     out->roles = e->roles;
     out->entry = e;
-    snprintf(out->principal, sizeof out->principal, "id:%s", e->name);
-    snprintf(out->owner, sizeof out->owner, "key:%s", e->key);
+    _Static_assert(sizeof out->principal == sizeof e->principal, "one size of principal");
+    _Static_assert(sizeof out->owner == sizeof e->owner, "one size of owner");
+    strcpy(out->principal, e->principal);
+    strcpy(out->owner, e->owner);
     return 0;
 }
 

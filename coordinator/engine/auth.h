@@ -41,6 +41,8 @@
 typedef struct dtx_allow_entry {
     char     key[41];               /* Z85 public key */
     char     name[DTX_NAME_SIZE];   /* principal */
+    char     principal[DTX_OWNER_SIZE]; /* "id:NAME": dtx_ident_t.principal, made once */
+    char     owner[DTX_OWNER_SIZE];     /* "key:KEY": dtx_ident_t.owner, made once */
     unsigned roles;                 /* DTX_ROLE_* */
     int      any_resource;          /* participant:* */
     char   (*resources)[DTX_NAME_SIZE];

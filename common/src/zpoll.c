@@ -42,8 +42,10 @@ static short s_zmq_events(short fd_revents)
 
 int dtx_zpoll(zmq_pollitem_t *items, int n, long timeout_ms)
 {
-    if (n < 0 || n > DTX_ZPOLL_MAX || (n > 0 && !items)) {
-        errno = n > DTX_ZPOLL_MAX ? EINVAL : EFAULT;
+    if (n > DTX_ZPOLL_MAX)
+        return zmq_poll(items, n, timeout_ms); /* no room here: libzmq's own */
+    if (n < 0 || (n > 0 && !items)) {
+        errno = n < 0 ? EINVAL : EFAULT;
         return -1;
     }
     struct pollfd pfd[DTX_ZPOLL_MAX];

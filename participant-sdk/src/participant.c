@@ -23,6 +23,7 @@
 #include "dtx/id.h"
 #include "dtx/log.h"
 #include "dtx/proto.h"
+#include "dtx/zpoll.h"
 #include "participant_timing.h"
 #include "sdk_internal.h"
 #include "participant_int.h"
@@ -370,7 +371,7 @@ int dtx_participant_poll(dtx_participant_t *self, int timeout_ms)
                 .socket = self->links[i]->monitor, .events = ZMQ_POLLIN,
             };
         }
-        int n = zmq_poll(self->items, 2 * polled, wait);
+        int n = dtx_zpoll(self->items, 2 * polled, wait);
         if (n < 0 && errno != EINTR) {
             dtx_log_error("poll failed", "instance=%s error=\"%s\"", self->instance,
                           zmq_strerror(errno));

@@ -193,6 +193,22 @@ static void test_plain_descriptors_beside_sockets(void)
     s_net_close(&n);
 }
 
+/* More items than dtx_zpoll has room for: zmq_poll answers. */
+static void test_many_items_are_polled_too(void)
+{
+    s_net_t n;
+    s_net_open(&n, 0);
+    static zmq_pollitem_t many[DTX_ZPOLL_MAX + 4];
+    for (int i = 0; i < DTX_ZPOLL_MAX + 4; i++)
+        many[i] = (zmq_pollitem_t){ .socket = n.a[i % S_PAIRS], .events = ZMQ_POLLIN };
+    CU_ASSERT_EQUAL(dtx_zpoll(many, DTX_ZPOLL_MAX + 4, 0), 0);
+    CU_ASSERT_EQUAL(zmq_send(n.b[1], "m", 1, 0), 1);
+    CU_ASSERT_EQUAL(dtx_zpoll(many, DTX_ZPOLL_MAX + 4, 1000), (DTX_ZPOLL_MAX + 4 + 1) / S_PAIRS);
+    CU_ASSERT_EQUAL(many[DTX_ZPOLL_MAX + 2].revents, 0);
+    CU_ASSERT_EQUAL(many[DTX_ZPOLL_MAX + 3].revents, ZMQ_POLLIN);
+    s_net_close(&n);
+}
+
 static void test_a_timeout_waits_and_bad_arguments_fail(void)
 {
     s_net_t n;
@@ -202,7 +218,7 @@ static void test_a_timeout_waits_and_bad_arguments_fail(void)
     CU_ASSERT_EQUAL(dtx_zpoll(&it, 1, 60), 0);
     CU_ASSERT(dtx_clock_mono_ms() - t0 >= 55);
     errno = 0;
-    CU_ASSERT_EQUAL(dtx_zpoll(&it, DTX_ZPOLL_MAX + 1, 0), -1);
+    CU_ASSERT_EQUAL(dtx_zpoll(&it, -1, 0), -1);
     CU_ASSERT_EQUAL(errno, EINVAL);
     errno = 0;
     CU_ASSERT_EQUAL(dtx_zpoll(NULL, 1, 0), -1);
@@ -220,6 +236,7 @@ UNIT_SUITE(zpoll)
     CU_add_test(s, "a wait wakes for a message from another thread",
                 test_a_wait_wakes_for_a_message_from_another_thread);
     CU_add_test(s, "plain descriptors beside sockets", test_plain_descriptors_beside_sockets);
+    CU_add_test(s, "many items are polled too", test_many_items_are_polled_too);
     CU_add_test(s, "a timeout waits and bad arguments fail",
                 test_a_timeout_waits_and_bad_arguments_fail);
 }

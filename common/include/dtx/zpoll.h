@@ -28,8 +28,8 @@
  * revents (ZMQ_POLLIN / ZMQ_POLLOUT / ZMQ_POLLPRI / ZMQ_POLLERR, as
  * zmq_poll maps them); timeout_ms < 0 waits until something is ready, 0
  * does not wait. Returns how many items have events, or -1 with errno
- * (EINTR when a signal came; ETERM, ENOTSOCK, EFAULT as zmq_poll). At
- * most DTX_ZPOLL_MAX items. */
+ * (EINTR when a signal came; ETERM, ENOTSOCK, EFAULT as zmq_poll;
+ * EINVAL for n < 0). More than DTX_ZPOLL_MAX items: zmq_poll itself. */
 #define DTX_ZPOLL_MAX 256
 int dtx_zpoll(zmq_pollitem_t *items, int n, long timeout_ms);
 

@@ -13,7 +13,8 @@
 #   DTXD, PARTICIPANT, LOAD
 #                      the dtxd, bench-participant and dtx-bench to measure
 #                      (default: $BUILD/bin's; another build's, to compare)
-#   PROFILE_LEVELS     transactions in flight (default "1 256")
+#   PROFILE_LEVELS     transactions in flight (default "1 256"; " " for
+#                      none: only the callgrind run)
 #   PROFILE_SECONDS    measured seconds per run (default 8; 1 s of warm-up
 #                      before)
 #   PROFILE_CURVE      1 (default): CurveZMQ, as bench/run.sh; 0: plain
@@ -139,6 +140,7 @@ down() {
 threads() {
     local t
     for t in /proc/"$1"/task/*; do
+        [ -r "$t/comm" ] || continue # it ended: bench/run.sh's rule, no CPU left to read
         awk -v r="$2/$(tr ' ' _ <"$t/comm")" '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " ")
             print r, f[12], f[13] }' "$t/stat" 2>/dev/null || true
     done
@@ -169,7 +171,7 @@ for c in $LEVELS; do
     sleep 1.1
     snap "$LOAD_PID" >"$SCRATCH/t0"
     t0=$(date +%s.%N)
-    sleep "$((SECS - 1)).4"
+    sleep "$((SECS - 2)).9" # the window closes before dtx-bench does
     snap "$LOAD_PID" >"$SCRATCH/t1"
     t1=$(date +%s.%N)
     wait "$LOAD_PID" || die "dtx-bench failed at $c in flight: $(tail -n 3 "$SCRATCH/load.log")"

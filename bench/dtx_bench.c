@@ -49,6 +49,7 @@
 #include <zmq.h>
 
 #include "dtx/curve.h"
+#include "dtx/zpoll.h"
 #include "bench_report.h"
 #include "bench_slots.h"
 
@@ -313,7 +314,7 @@ static int s_run(bench_t *self)
         if (!self->draining && self->meas_end_ns - now < wait_ns)
             wait_ns = self->meas_end_ns - now;
         long wait_ms = wait_ns <= 0 ? 0 : (long)((wait_ns + 999999) / 1000000);
-        int n = zmq_poll(items, self->nsockets, wait_ms);
+        int n = dtx_zpoll(items, self->nsockets, wait_ms);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

@@ -1,9 +1,9 @@
 /*
  * loop.c — the event loop.
  *
- * One thread polls, in one zmq_poll call, the ROUTER socket that every
- * initiator and participant talks to and the libpq socket of every log
- * connection. Each turn: read every waiting message (bounded per turn),
+ * One thread polls, in one dtx_zpoll call (zmq_poll's contract with one
+ * poll(2) per wait: dtx/zpoll.h), the ROUTER socket that every initiator
+ * and participant talks to and the libpq socket of every log connection. Each turn: read every waiting message (bounded per turn),
  * handle the store's results, run due timers, run periodic duties, then
  * flush the store (periodic duties: heartbeats, the lease, recovery
  * scans, retention of finished transactions): every state change produced during the turn goes to
@@ -24,6 +24,7 @@
 #include "dtx/clock.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
+#include "dtx/zpoll.h"
 #include "core/peerrate.h"
 #include "engine/initiator.h"
 #include "engine/initiator_multi.h"
@@ -311,6 +312,7 @@ static int s_read_one(dtx_coord_t *co)
 int dtx_loop_run(dtx_coord_t *co)
 {
     zmq_pollitem_t items[1 + 64 + DTX_ADMIN_POLL_ITEMS + 1];
+    _Static_assert(sizeof items / sizeof items[0] <= DTX_ZPOLL_MAX, "dtx_zpoll takes them all");
     int64_t now = dtx_clock_mono_ms();
     co->next_scan_ms = now; /* recover at once */
     for (;;) {
@@ -330,7 +332,7 @@ int dtx_loop_run(dtx_coord_t *co)
             timeout = next - now < 0 ? 0 : next - now;
         int nadmin = dtx_admin_poll_items(co, items + 1 + nstore, DTX_ADMIN_POLL_ITEMS, &timeout);
         int nzap = dtx_auth_poll_items(co->auth, items + 1 + nstore + nadmin, 1);
-        if (zmq_poll(items, 1 + nstore + nadmin + nzap, (long)timeout) < 0) {
+        if (dtx_zpoll(items, 1 + nstore + nadmin + nzap, (long)timeout) < 0) {
             if (errno == EINTR)
                 continue;
             dtx_log_error("poll failed", "error=\"%s\"", zmq_strerror(errno));

@@ -24,26 +24,29 @@
 #define S_SPAN_AT   (S_TRACE_AT + DTX_TRACE_ID_HEX + 1)
 #define S_FLAGS_AT  (S_SPAN_AT + DTX_TRACE_SPAN_HEX + 1)
 
+/* 1 + the value of a lower-case hex digit, 0 for every other byte: the
+ * encoder checks the 48 digits of every traced message it writes. */
+static const uint8_t s_hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+    ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 static int s_hex_digit(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    return (int)s_hex1[(unsigned char)c] - 1;
 }
 
 /* 1 when s[0..n) are lower-case hex digits, not all '0'. */
 static int s_hex_nonzero(const char *s, size_t n)
 {
-    int nonzero = 0;
+    unsigned all = 1, nonzero = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = s_hex_digit(s[i]);
-        if (d < 0)
-            return 0;
-        nonzero |= d;
+        unsigned d = s_hex1[(unsigned char)s[i]];
+        all &= d != 0;
+        nonzero |= d > 1;
     }
-    return nonzero != 0;
+    return all && nonzero;
 }
 
 /* Checks the 55 characters at s (any version), the version's two digits

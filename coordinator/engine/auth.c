@@ -27,6 +27,12 @@ struct dtx_auth {
     dtx_allow_entry_t *buckets[S_BUCKETS];
     int                nentries;
     void              *zap;             /* REP socket on S_ZAP_ENDPOINT */
+    int                zap_fd;          /* its ZMQ_FD */
+    int                zap_quiet;       /* 1: ZMQ_EVENTS last said nothing waits, and nothing
+                                         * touched the socket since: until zap_fd wakes, no
+                                         * request can wait (the ZMQ_FD rule of
+                                         * zmq_getsockopt(3)), so the loop polls zap_fd as a
+                                         * plain descriptor and skips a ZMQ_EVENTS a turn */
 };
 
 static uint32_t s_hash(const char *s)
@@ -149,6 +155,9 @@ int dtx_auth_parse_allow(const char *text, dtx_allow_entry_t **list, char *err, 
             snprintf(err, errlen, "line %d: key %.8s... has no role", lineno, e->key);
             goto fail;
         }
+        /* What identify() hands out for every message of this key. */
+        snprintf(e->principal, sizeof e->principal, "id:%s", e->name);
+        snprintf(e->owner, sizeof e->owner, "key:%s", e->key);
         count++;
     }
     /* Keep file order for the reader of the log lines. */
@@ -330,6 +339,12 @@ int dtx_auth_attach(dtx_auth_t *self, void *zctx, void *router)
         dtx_log_error("cannot start the ZAP handler", "error=\"%s\"", zmq_strerror(errno));
         return DTX_EIO;
     }
+    size_t fdlen = sizeof self->zap_fd;
+    if (zmq_getsockopt(self->zap, ZMQ_FD, &self->zap_fd, &fdlen) != 0) {
+        dtx_log_error("cannot start the ZAP handler", "error=\"%s\"", zmq_strerror(errno));
+        return DTX_EIO;
+    }
+    self->zap_quiet = 0;
     if (zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, self->keys.secret_key, 40) != 0 ||
         zmq_setsockopt(router, ZMQ_ZAP_DOMAIN, "dtx", 3) != 0) {
@@ -344,8 +359,9 @@ int dtx_auth_poll_items(dtx_auth_t *self, zmq_pollitem_t *items, int cap)
 {
     if (!self || !self->zap || cap < 1)
         return 0;
-    items[0].socket = self->zap;
-    items[0].fd = 0;
+    /* Quiet: a wake of its descriptor is the only news there can be. */
+    items[0].socket = self->zap_quiet ? NULL : self->zap;
+    items[0].fd = self->zap_quiet ? self->zap_fd : 0;
     items[0].events = ZMQ_POLLIN;
     items[0].revents = 0;
     return 1;
@@ -418,15 +434,30 @@ static void s_zap_one(dtx_auth_t *self, dtx_metrics_t *m)
 
 void dtx_auth_process(dtx_auth_t *self, const zmq_pollitem_t *items, int n, dtx_metrics_t *m)
 {
-    if (n < 1 || !(items[0].revents & ZMQ_POLLIN))
+    if (n < 1)
         return;
+    if (!(items[0].revents & ZMQ_POLLIN)) {
+        /* The socket polled as a socket and found not ready (the poller
+         * asked ZMQ_EVENTS, after every use of it), or quiet and not
+         * woken: quiet now. */
+        self->zap_quiet = 1;
+        return;
+    }
+    int quiet = 0;
     for (int i = 0; i < 256; i++) {
         int events = 0;
         size_t sz = sizeof events;
-        if (zmq_getsockopt(self->zap, ZMQ_EVENTS, &events, &sz) != 0 || !(events & ZMQ_POLLIN))
+        if (zmq_getsockopt(self->zap, ZMQ_EVENTS, &events, &sz) != 0)
             break;
+        if (!(events & ZMQ_POLLIN)) {
+            quiet = 1;
+            break;
+        }
         s_zap_one(self, m);
     }
+    /* 256 answered and more may wait, or ZMQ_EVENTS failed: asked again
+     * next turn, as a socket. */
+    self->zap_quiet = quiet;
 }
 
 int dtx_auth_reload(dtx_auth_t *self, char *err, size_t errlen)
@@ -489,8 +520,10 @@ int dtx_auth_identify(dtx_auth_t *self, zmq_msg_t *frame, const uint8_t *rid, si
         return DTX_EACCES;
     out->roles = e->roles;
     out->entry = e;
-    snprintf(out->principal, sizeof out->principal, "id:%s", e->name);
-    snprintf(out->owner, sizeof out->owner, "key:%s", e->key);
+    _Static_assert(sizeof out->principal == sizeof e->principal, "one size of principal");
+    _Static_assert(sizeof out->owner == sizeof e->owner, "one size of owner");
+    strcpy(out->principal, e->principal);
+    strcpy(out->owner, e->owner);
     return 0;
 }
 

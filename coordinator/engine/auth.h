@@ -41,6 +41,8 @@
 typedef struct dtx_allow_entry {
     char     key[41];               /* Z85 public key */
     char     name[DTX_NAME_SIZE];   /* principal */
+    char     principal[DTX_OWNER_SIZE]; /* "id:NAME": dtx_ident_t.principal, made once */
+    char     owner[DTX_OWNER_SIZE];     /* "key:KEY": dtx_ident_t.owner, made once */
     unsigned roles;                 /* DTX_ROLE_* */
     int      any_resource;          /* participant:* */
     char   (*resources)[DTX_NAME_SIZE];
@@ -63,7 +65,9 @@ int dtx_auth_curve(const dtx_auth_t *self);
  * a CURVE server. No-op without CURVE. 0 or DTX_EIO. */
 int dtx_auth_attach(dtx_auth_t *self, void *zctx, void *router);
 
-/* ZAP requests: poll item (0 or 1) and its handling. */
+/* ZAP requests: poll item (0 or 1) and its handling, every turn. The item
+ * is the ZAP socket, or only its ZMQ_FD while no request can be waiting
+ * (no ZMQ_EVENTS a turn while no handshake comes). */
 int  dtx_auth_poll_items(dtx_auth_t *self, zmq_pollitem_t *items, int cap);
 void dtx_auth_process(dtx_auth_t *self, const zmq_pollitem_t *items, int n, dtx_metrics_t *m);
 

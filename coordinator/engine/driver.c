@@ -46,6 +46,7 @@
 #include "core/backoff.h"
 #include "coord.h"
 #include "dtx/clock.h"
+#include "dtx/decimal.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
 #include "core/fault.h"
@@ -124,9 +125,9 @@ static void s_record_attempt(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     dtx_wctx_t *w = dtx_wctx_get(co, txn);
     if (!w)
         return;
-    char no[16], att[16];
-    snprintf(no, sizeof no, "%u", br->no);
-    snprintf(att, sizeof att, "%u", br->attempt);
+    char no[DTX_DEC_SIZE], att[DTX_DEC_SIZE];
+    dtx_dec_u64(no, br->no);
+    dtx_dec_u64(att, br->attempt);
     const char *vals[7] = { txn->gid, no, att, br->last_error,
                             co->cfg.node_id, co->epoch_str, txn->gen };
     dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ATTEMPT, 7, vals, NULL, NULL,
@@ -208,9 +209,9 @@ static void s_log_begun(dtx_coord_t *co, dtx_txn_t *txn)
     if (!w)
         return; /* the decision then matches no row: the transaction is forgotten */
     txn->unlogged = 0;
-    char mode[4], deadline[24];
-    snprintf(mode, sizeof mode, "%d", txn->mode);
-    snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
+    char mode[DTX_DEC_SIZE], deadline[DTX_DEC_SIZE];
+    dtx_dec_i64(mode, txn->mode);
+    dtx_dec_i64(deadline, txn->deadline_wall);
     const char *vals[7] = { txn->gid,      mode,           deadline,        co->cfg.node_id,
                             co->epoch_str, txn->initiator, txn->traceparent };
     dtx_store_submit(co->store, txn->shard, DTX_SQL_BEGIN, 7, vals, NULL, NULL,
@@ -231,12 +232,12 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
                   dtx_state_name(decision), DTX_Q(reason));
     txn->writing = 1;
     w->arg = decision;
-    char st[4], from[4];
-    snprintf(st, sizeof st, "%d", decision);
-    snprintf(from, sizeof from, "%d", DTX_STATE_ACTIVE);
+    char st[DTX_DEC_SIZE], from[DTX_DEC_SIZE];
+    dtx_dec_i64(st, decision);
+    dtx_dec_i64(from, DTX_STATE_ACTIVE);
     int mark = txn->mode == DTX_MODE_2PC && decision == DTX_STATE_COMMITTING;
-    char nb[16];
-    snprintf(nb, sizeof nb, "%d", txn->nbranches);
+    char nb[DTX_DEC_SIZE];
+    dtx_dec_i64(nb, txn->nbranches);
     const char *vals[8] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str,
                             mark ? "true" : "false", txn->gen, nb };
     if (txn->unlogged)
@@ -384,9 +385,9 @@ void dtx_driver_submit_vote(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, i
     w->branch = br->no;
     w->arg = vote;
     br->writing = 1;
-    char no[16], st[4];
-    snprintf(no, sizeof no, "%u", br->no);
-    snprintf(st, sizeof st, "%d", vote);
+    char no[DTX_DEC_SIZE], st[DTX_DEC_SIZE];
+    dtx_dec_u64(no, br->no);
+    dtx_dec_i64(st, vote);
     const char *vals[7] = { txn->gid, no, st, vote == DTX_BRANCH_REFUSED ? br->last_error : NULL,
                             co->cfg.node_id, co->epoch_str, txn->gen };
     dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_VOTE, 7, vals, NULL, NULL, s_on_vote,

@@ -20,6 +20,7 @@
 #include "core/backoff.h"
 #include "coord.h"
 #include "dtx/clock.h"
+#include "dtx/decimal.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
 #include "core/fault.h"
@@ -118,10 +119,10 @@ void dtx_driver_log_progress(dtx_coord_t *co, dtx_txn_t *txn)
         if (!w)
             return;
         br->ack_unlogged = 0;
-        char no[16], st[4], att[16];
-        snprintf(no, sizeof no, "%u", br->no);
-        snprintf(st, sizeof st, "%d", br->state);
-        snprintf(att, sizeof att, "%u", br->attempt);
+        char no[DTX_DEC_SIZE], st[DTX_DEC_SIZE], att[DTX_DEC_SIZE];
+        dtx_dec_u64(no, br->no);
+        dtx_dec_i64(st, br->state);
+        dtx_dec_u64(att, br->attempt);
         const char *vals[7] = { txn->gid, no, st, att, co->cfg.node_id, co->epoch_str, txn->gen };
         dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_DONE, 7, vals, NULL, NULL,
                          s_on_bookkeeping, w);
@@ -160,9 +161,9 @@ void dtx_driver_check_done(dtx_coord_t *co, dtx_txn_t *txn)
         return;
     txn->finishing = 1;
     w->arg = final;
-    char st[4], from[4];
-    snprintf(st, sizeof st, "%d", final);
-    snprintf(from, sizeof from, "%d", txn->state);
+    char st[DTX_DEC_SIZE], from[DTX_DEC_SIZE];
+    dtx_dec_i64(st, final);
+    dtx_dec_i64(from, txn->state);
     const char *vals[6] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str, txn->gen };
     dtx_store_submit(co->store, txn->shard, DTX_SQL_FINISH, 6, vals, NULL, NULL, s_on_finish, w);
     dtx_fault_point("before-finish-write");

@@ -42,6 +42,7 @@
 
 #include "coord.h"
 #include "dtx/clock.h"
+#include "dtx/decimal.h"
 #include "core/cell.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
@@ -108,7 +109,8 @@ void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_iden
         dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
         return;
     }
-    snprintf(txn->initiator, sizeof txn->initiator, "%s", id->principal);
+    _Static_assert(sizeof txn->initiator == sizeof id->principal, "one size of principal");
+    strcpy(txn->initiator, id->principal);
     /* The BEGIN's trace context (the decoder let only a valid one in), or
      * a new trace: every transaction dtxd logs has one. */
     if (msg->traceparent[0])
@@ -311,9 +313,9 @@ void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
      * it is in flight: same connection, in order) find it there. */
     w->arg = txn->unlogged;
     txn->unlogged = 0;
-    char mode[4], deadline[24];
-    snprintf(mode, sizeof mode, "%d", txn->mode);
-    snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
+    char mode[DTX_DEC_SIZE], deadline[DTX_DEC_SIZE];
+    dtx_dec_i64(mode, txn->mode);
+    dtx_dec_i64(deadline, txn->deadline_wall);
     const char *vals[10] = { txn->gid, req->resource, req->action,
                              req->payload ? (const char *)req->payload : "", co->cfg.node_id,
                              co->epoch_str, w->arg ? mode : txn->gen, deadline, txn->initiator,
@@ -379,8 +381,9 @@ void dtx_initiator_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_req
     txn->decision_waiter = *peer;
     txn->decision_waiter_type = (uint8_t)type;
     txn->decision_waiter_roles = req->roles;
-    snprintf(txn->decision_waiter_principal, sizeof txn->decision_waiter_principal, "%s",
-             req->principal);
+    _Static_assert(sizeof txn->decision_waiter_principal == sizeof req->principal,
+                   "one size of principal");
+    strcpy(txn->decision_waiter_principal, req->principal);
     txn->decision_waiter_reloaded = req->reloaded; /* the rerun stays once-only */
     txn->has_decision_waiter = 1;
     if (txn->mode == DTX_MODE_2PC && next == DTX_STATE_COMMITTING) {

@@ -20,7 +20,8 @@ void dtx_request_init(dtx_request_t *r, const dtx_peer_t *peer, const dtx_ident_
     memset(r, 0, sizeof *r);
     r->peer = *peer;
     r->roles = id->roles;
-    snprintf(r->principal, sizeof r->principal, "%s", id->principal);
+    _Static_assert(sizeof r->principal == sizeof id->principal, "one size of principal");
+    strcpy(r->principal, id->principal);
     r->type = msg->type;
     strcpy(r->gid, msg->gid);
     strcpy(r->resource, msg->resource);

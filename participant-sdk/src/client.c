@@ -59,6 +59,7 @@
 #include "dtx/log.h"
 #include "dtx/proto.h"
 #include "dtx/trace.h"
+#include "dtx/zpoll.h"
 #include "saga_internal.h"
 #include "tmsg_internal.h"
 #include "sdk_internal.h"
@@ -229,7 +230,7 @@ static int s_send(dtx_client_t *self, const dtx_msg_t *req, size_t len, int64_t 
             return DTX_ETIMEOUT;
         }
         zmq_pollitem_t item = { .socket = self->sock, .events = ZMQ_POLLOUT };
-        if (zmq_poll(&item, 1, (long)left) < 0 && errno != EINTR)
+        if (dtx_zpoll(&item, 1, (long)left) < 0 && errno != EINTR)
             return DTX_EIO;
     }
 }
@@ -243,7 +244,7 @@ static int s_wait_reply(dtx_client_t *self, const dtx_msg_t *req, int expect, in
         if (left < 0)
             left = 0;
         zmq_pollitem_t item = { .socket = self->sock, .events = ZMQ_POLLIN };
-        int n = zmq_poll(&item, 1, (long)left);
+        int n = dtx_zpoll(&item, 1, (long)left);
         if (n < 0 && errno != EINTR)
             return DTX_EIO;
         if (n <= 0 || !(item.revents & ZMQ_POLLIN)) {

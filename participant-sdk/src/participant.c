@@ -23,6 +23,7 @@
 #include "dtx/id.h"
 #include "dtx/log.h"
 #include "dtx/proto.h"
+#include "dtx/zpoll.h"
 #include "participant_timing.h"
 #include "sdk_internal.h"
 #include "participant_int.h"
@@ -366,20 +367,27 @@ int dtx_participant_poll(dtx_participant_t *self, int timeout_ms)
                 .socket = self->links[i]->sock,
                 .events = (short)(ZMQ_POLLIN | (self->links[i]->pending ? ZMQ_POLLOUT : 0)),
             };
-            self->items[2 * i + 1] = (zmq_pollitem_t){
-                .socket = self->links[i]->monitor, .events = ZMQ_POLLIN,
-            };
+            /* A quiet monitor (connection events are rare): its ZMQ_FD
+             * alone, no ZMQ_EVENTS a turn. */
+            struct coord_link *l = self->links[i];
+            self->items[2 * i + 1] = l->monitor_quiet
+                ? (zmq_pollitem_t){ .fd = l->monitor_fd, .events = ZMQ_POLLIN }
+                : (zmq_pollitem_t){ .socket = l->monitor, .events = ZMQ_POLLIN };
         }
-        int n = zmq_poll(self->items, 2 * polled, wait);
+        int n = dtx_zpoll(self->items, 2 * polled, wait);
         if (n < 0 && errno != EINTR) {
             dtx_log_error("poll failed", "instance=%s error=\"%s\"", self->instance,
                           zmq_strerror(errno));
             return DTX_EIO;
         }
         now = dtx_clock_mono_ms();
-        for (int i = 0; n > 0 && i < polled; i++) {
+        for (int i = 0; n >= 0 && i < polled; i++) {
+            /* Not ready: polled as a socket (the poller asked ZMQ_EVENTS
+             * after its last use), or quiet and not woken: quiet now. */
             if (self->items[2 * i + 1].revents & ZMQ_POLLIN)
                 dtx_plink_events(self, self->links[i], now);
+            else
+                self->links[i]->monitor_quiet = 1;
             if ((self->items[2 * i].revents & ZMQ_POLLIN) &&
                 dtx_precv_drain(self, self->links[i]) != 0)
                 return DTX_EIO;

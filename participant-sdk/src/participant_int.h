@@ -39,6 +39,11 @@ struct coord_link {
     char    *endpoint;                    /* as given to dtx_participant_connect */
     void    *sock;                        /* DEALER to the coordinator */
     void    *monitor;                     /* PAIR receiving sock's connection events */
+    int      monitor_fd;                  /* its ZMQ_FD */
+    int      monitor_quiet;               /* 1: read to EAGAIN (or polled empty) and not
+                                             touched since: no event can wait until
+                                             monitor_fd wakes (zmq_getsockopt(3)'s ZMQ_FD
+                                             rule), so it is polled as a plain descriptor */
     char     coordinator[DTX_NAME_SIZE];  /* id of the coordinator that acked us; "" none */
     uint8_t *acked;                       /* per resource: REGISTER_OK since the last round */
     int      pending;                     /* a registration round is not fully sent */

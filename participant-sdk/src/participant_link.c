@@ -200,8 +200,11 @@ int dtx_plink_open(dtx_participant_t *self, struct coord_link *link)
         goto err;
     monitor = zmq_socket(self->ctx, ZMQ_PAIR);
     int linger = 0;
+    int monitor_fd = -1;
+    size_t fdlen = sizeof monitor_fd;
     if (!monitor || zmq_setsockopt(monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(monitor, monitor_ep) != 0)
+        zmq_connect(monitor, monitor_ep) != 0 ||
+        zmq_getsockopt(monitor, ZMQ_FD, &monitor_fd, &fdlen) != 0)
         goto err;
     if (zmq_connect(sock, link->endpoint) != 0) {
         rc = dtx_sdk_connect_error(errno);
@@ -215,6 +218,8 @@ int dtx_plink_open(dtx_participant_t *self, struct coord_link *link)
         zmq_close(link->monitor);
     link->sock = sock;
     link->monitor = monitor;
+    link->monitor_fd = monitor_fd;
+    link->monitor_quiet = 0;
     link->connected = 0;
     return DTX_OK;
 
@@ -277,8 +282,11 @@ void dtx_plink_events(dtx_participant_t *self, struct coord_link *link, int64_t 
     for (;;) {
         uint8_t ev[6];
         int n = zmq_recv(link->monitor, ev, sizeof ev, ZMQ_DONTWAIT);
-        if (n < 0)
+        if (n < 0) {
+            /* EAGAIN: read dry (the commands behind ZMQ_FD taken too). */
+            link->monitor_quiet = errno == EAGAIN;
             return;
+        }
         int more = 0;
         size_t more_size = sizeof more;
         while (zmq_getsockopt(link->monitor, ZMQ_RCVMORE, &more, &more_size) == 0 && more) {

@@ -354,6 +354,19 @@ static void test_name_valid_accepts_1_to_63_chars_of_the_alphabet(void)
     CU_ASSERT_FALSE(dtx_name_valid("caf\xc3\xa9"));
 }
 
+/* Every byte value, against the alphabet spelled out: the table in
+ * name.c lets in exactly [A-Za-z0-9._:-]. */
+static void test_name_bad_char_knows_every_byte(void)
+{
+    const char *ok = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-";
+    for (int c = 0; c < 256; c++) {
+        uint8_t s[3] = { 'a', (uint8_t)c, 'b' };
+        int want_ok = c != 0 && strchr(ok, c) != NULL;
+        CU_ASSERT_EQUAL(dtx_name_bad_char(s, sizeof s), want_ok ? 3u : 1u);
+    }
+    CU_ASSERT_EQUAL(dtx_name_bad_char((const uint8_t *)"", 0), 0u);
+}
+
 static void test_name_copy_copies_valid_and_empties_on_invalid(void)
 {
     char dst[DTX_NAME_SIZE];
@@ -481,6 +494,7 @@ UNIT_SUITE(proto)
     T(test_encode_of_max_payload_into_short_buffer_is_etoobig);
     T(test_type_names_match_the_header_table);
     T(test_name_valid_accepts_1_to_63_chars_of_the_alphabet);
+    T(test_name_bad_char_knows_every_byte);
     T(test_name_copy_copies_valid_and_empties_on_invalid);
     T(test_strerror_names_every_code_distinctly);
     T(test_error_codes_are_distinct_and_wire_numbered);

@@ -56,6 +56,22 @@ static void test_bad_hex_is_invalid(void)
     CU_ASSERT_FALSE(dtx_trace_valid(NULL));
 }
 
+/* Every byte value in a digit of each field: only '0'-'9' and 'a'-'f'
+ * pass (the digit table in trace.c). */
+static void test_every_byte_in_every_field(void)
+{
+    const int at[] = { 0, 1, 3, 20, 34, 36, 50, 53, 54 };
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++)
+        for (int c = 1; c < 256; c++) {
+            char tp[DTX_TRACEPARENT_SIZE];
+            strcpy(tp, TP);
+            tp[at[k]] = (char)c;
+            int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            /* The strict form is version 00 only. */
+            CU_ASSERT_EQUAL(dtx_trace_valid(tp), hex && tp[0] == '0' && tp[1] == '0');
+        }
+}
+
 static void test_all_zero_ids_are_invalid(void)
 {
     char out[DTX_TRACEPARENT_SIZE];
@@ -125,6 +141,7 @@ UNIT_SUITE(trace)
 #define T(fn) CU_add_test(s, #fn, fn)
     T(test_valid_traceparent_is_accepted_and_kept);
     T(test_bad_hex_is_invalid);
+    T(test_every_byte_in_every_field);
     T(test_all_zero_ids_are_invalid);
     T(test_version_ff_is_invalid);
     T(test_uppercase_is_invalid);

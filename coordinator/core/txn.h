@@ -175,6 +175,8 @@ typedef struct dtx_txn {
     int            loading;                /* being read from the log */
     int            writing;                /* a global-state write is in flight */
     int            finishing;              /* the final write is in flight */
+    int            slow;                   /* a Confirm/Cancel failed: acknowledgements
+                                              are written as they come */
     int64_t        progress_due_ms;        /* mono: acknowledgements not in the log are
                                               written then, unless the final write
                                               carries them first (0: none) */

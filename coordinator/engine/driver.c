@@ -433,6 +433,7 @@ static void s_phase_failed(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, in
             txn->gid, br->no, dtx_op_name(br->op), br->attempt, (long long)delay,
             DTX_TXN_TRACE(txn), DTX_Q(why));
     s_record_attempt(co, txn, br);
+    txn->slow = 1; /* from now on each acknowledgement is written as it comes */
     dtx_driver_log_progress(co, txn); /* it may take a while: the log shows what is done */
     if (co->cfg.max_attempts <= 0 || br->attempt < (uint32_t)co->cfg.max_attempts)
         return;

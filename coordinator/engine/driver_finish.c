@@ -92,8 +92,8 @@ void dtx_driver_branch_acked(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br)
     br->due_ms = 0;
     br->ack_unlogged = 1;
     dtx_branch_enter(br, dtx_op_done_state(br->op));
-    if (br->attempt > 1)
-        dtx_driver_log_progress(co, txn); /* retried: its attempt count is worth keeping */
+    if (br->attempt > 1 || txn->slow)
+        dtx_driver_log_progress(co, txn); /* retried, or others failing: worth a statement */
     for (int i = 0; i < txn->nbranches; i++)
         if (!dtx_driver_is_final_branch(txn->branches[i])) {
             /* Others still to come: if they take a while, the log shows

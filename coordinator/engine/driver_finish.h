@@ -21,8 +21,9 @@ void dtx_driver_check_done(dtx_coord_t *co, dtx_txn_t *txn);
 /* The acknowledgements of txn's branches that only this node knows, written
  * now (lazy, fire and forget): DTX_ACK_FOLD_MS after the first of them
  * when the others take longer (a slow transaction shows its progress),
- * when a call fails and is retried, when it goes STUCK, when a retried call
- * succeeds (its attempt count), and for every transaction when dtxd stops.
+ * when a call fails and is retried — and then each later one as it comes
+ * (txn->slow) —, when it goes STUCK, when a retried call succeeds (its
+ * attempt count), and for every transaction when dtxd stops.
  * Otherwise they are written with the final state (DTX_SQL_FINISH;
  * docs/operations.md, durability table). */
 #define DTX_ACK_FOLD_MS 1000

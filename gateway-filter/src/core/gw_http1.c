@@ -36,8 +36,7 @@ size_t dtx_gw_http1_head_end(const char *buf, size_t len)
     return 0;
 }
 
-/* Does the comma-separated list hold token (case-insensitive)? */
-static int s_has_token(const char *list, const char *token)
+int dtx_gw_http1_has_token(const char *list, const char *token)
 {
     size_t n = strlen(token);
     for (const char *p = list; *p;) {
@@ -139,8 +138,8 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
             te = 1;
             chunked = 1;
         } else if (strcasecmp(p, "Connection") == 0) {
-            close |= s_has_token(v, "close");
-            keep |= s_has_token(v, "keep-alive");
+            close |= dtx_gw_http1_has_token(v, "close");
+            keep |= dtx_gw_http1_has_token(v, "keep-alive");
         }
         if (on_header)
             on_header(p, v, arg);

@@ -48,6 +48,10 @@ typedef void (*dtx_gw_http1_header_fn)(const char *name, const char *value, void
 /* Length of the head in buf[0..len) up to and with its blank line, 0 when
  * it is not complete yet. */
 size_t dtx_gw_http1_head_end(const char *buf, size_t len);
+/* Does the comma-separated field value list hold token (any case; blanks
+ * around items ignored)? Connection: close / keep-alive, for answers here
+ * and requests in gw_reqhead.c. */
+int dtx_gw_http1_has_token(const char *list, const char *token);
 
 /* Parses the head buf[0..len) (as found by _head_end) in place and sets
  * self's framing. head_request: the request was HEAD (no body follows).

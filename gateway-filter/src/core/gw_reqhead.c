@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/gw_http1.h"
 #include "core/gw_reqhead.h"
 
 #define S_MAX_METHOD 32
@@ -26,31 +27,8 @@ size_t dtx_gw_reqhead_end(const char *buf, size_t len)
         i++;                              /* empty lines before the request line */
     if (i == len)
         return 0;
-    const char *end = buf + len;
-    for (const char *p = buf + i; (p = memchr(p, '\n', (size_t)(end - p))); p++) {
-        if (p + 1 < end && p[1] == '\n')
-            return (size_t)(p + 2 - buf);
-        if (p + 2 < end && p[1] == '\r' && p[2] == '\n')
-            return (size_t)(p + 3 - buf);
-    }
-    return 0;
-}
-
-/* Does the comma-separated list hold token (any case)? */
-static int s_has_token(const char *list, const char *token)
-{
-    size_t n = strlen(token);
-    for (const char *p = list; *p;) {
-        p += strspn(p, " \t,");
-        size_t k = strcspn(p, ",");
-        size_t e = k;
-        while (e > 0 && (p[e - 1] == ' ' || p[e - 1] == '\t'))
-            e--;
-        if (e == n && strncasecmp(p, token, n) == 0)
-            return 1;
-        p += k;
-    }
-    return 0;
+    size_t n = dtx_gw_http1_head_end(buf + i, len - i);
+    return n ? i + n : 0;
 }
 
 /* The end of the line starting at p (its '\n'), and *le where its content
@@ -127,8 +105,8 @@ static void s_framing_field(dtx_gw_reqhead_t *self, s_framing_t *f, const dtx_gw
     } else if (fl->name_len == 4 && strcasecmp(fl->name, "Host") == 0) {
         f->nhost++;
     } else if (fl->name_len == 10 && strcasecmp(fl->name, "Connection") == 0) {
-        f->close |= s_has_token(v, "close");
-        f->keep |= s_has_token(v, "keep-alive");
+        f->close |= dtx_gw_http1_has_token(v, "close");
+        f->keep |= dtx_gw_http1_has_token(v, "keep-alive");
     } else if (fl->name_len == 6 && strcasecmp(fl->name, "Expect") == 0) {
         self->expect_continue = strcasecmp(v, "100-continue") == 0;
     }

@@ -99,7 +99,11 @@ static void s_client_ip(void *conn, char *out, size_t cap)
     dtx_gw_nconn_t *nc = conn;
     if (!nc->ip[0])
         dtx_gw_addr_text((const struct sockaddr *)&nc->peer, nc->ip, sizeof nc->ip);
-    snprintf(out, cap, "%s", nc->ip);
+    if (!cap)
+        return;
+    size_t n = strnlen(nc->ip, cap - 1);
+    memcpy(out, nc->ip, n);
+    out[n] = '\0';
 }
 
 static int s_client_fd(void *conn)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dtx/decimal.h"
 #include "front/gw_nout.h"
 
 const char *dtx_gw_nout_date(char *buf, size_t cap, time_t *at)
@@ -84,13 +85,40 @@ static int s_field(dtx_gw_buf_t *b, const char *name, const char *value)
     return dtx_gw_buf_add(b, "\r\n", 2);
 }
 
+/* "HTTP/1.1 200 OK\r\n", made by hand: this runs for every answer, and
+ * snprintf costs about a thousand instructions. */
+static void s_status_line(dtx_gw_buf_t *b, int st)
+{
+    const char *reason = dtx_gw_nout_reason(st);
+    char line[64];
+    if (st < 0 || st > 999) {
+        int n = snprintf(line, sizeof line, "HTTP/1.1 %03d %s\r\n", st, reason);
+        dtx_gw_buf_add(b, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        return;
+    }
+    char *p = line;
+    memcpy(p, "HTTP/1.1 ", 9);
+    p += 9;
+    *p++ = (char)('0' + st / 100);
+    *p++ = (char)('0' + st / 10 % 10);
+    *p++ = (char)('0' + st % 10);
+    *p++ = ' ';
+    size_t rl = strlen(reason);
+    if (rl > sizeof line - 16)
+        rl = sizeof line - 16;
+    memcpy(p, reason, rl);
+    p += rl;
+    *p++ = '\r';
+    *p++ = '\n';
+    dtx_gw_buf_add(b, line, (size_t)(p - line));
+}
+
 int dtx_gw_nout_head(dtx_gw_buf_t *b, const dtx_gw_out_t *out, int minor, int head_method,
                      int *keep_alive, const char *date)
 {
     int st = out->status;
     char line[64];
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %03d %s\r\n", st, dtx_gw_nout_reason(st));
-    dtx_gw_buf_add(b, line, (size_t)n);
+    s_status_line(b, st);
     int has_date = 0;
     size_t pos = 0;
     const char *name, *value;
@@ -123,7 +151,7 @@ int dtx_gw_nout_head(dtx_gw_buf_t *b, const dtx_gw_out_t *out, int minor, int he
         *keep_alive = 0;
     }
     if (len >= 0) {
-        n = snprintf(line, sizeof line, "%lld", (long long)len);
+        dtx_dec_i64(line, len);
         s_field(b, "Content-Length", line);
     } else if (kind == DTX_GW_NOUT_CHUNKED) {
         s_field(b, "Transfer-Encoding", "chunked");

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dtx/decimal.h"
 #include "dtx/types.h"
 #include "config/gw_config.h"
 #include "core/gw_vars.h"
@@ -129,13 +130,13 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
     }
     if (req->txn_state == 1) {
         s_line(&c, "Dtx-Gid", req->gid);
-        snprintf(v, sizeof v, "%lld", (long long)req->deadline_ms);
+        dtx_dec_i64(v, req->deadline_ms);
         s_line(&c, "Dtx-Deadline", v);
     }
     if (body_length < 0) {
         s_line(&c, "Transfer-Encoding", "chunked");
     } else if (s_has_body(req, body_length)) {
-        snprintf(v, sizeof v, "%lld", (long long)body_length);
+        dtx_dec_i64(v, body_length);
         s_line(&c, "Content-Length", v);
     }
     if (dtx_gw_buf_add(b, "\r\n", 2) < 0)

@@ -40,15 +40,39 @@ int dtx_gw_header_listed(const char *list, const char *name)
     return 0;
 }
 
-int dtx_gw_hop_by_hop(const char *name)
+/* A list of header names with their lengths: matched length first, so
+ * that a request's headers (each checked against every list, on every
+ * request) seldom reach strcasecmp. */
+typedef struct {
+    const char *name;
+    size_t      len;
+} s_name_t;
+
+#define S_NAME(s) { s, sizeof s - 1 }
+
+static int s_named(const s_name_t *list, const char *name, size_t n)
 {
-    static const char *const hop[] = { "Connection", "Keep-Alive", "Proxy-Authenticate",
-        "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer", "Trailers",
-        "Transfer-Encoding", "Upgrade", NULL };
-    for (const char *const *h = hop; *h; h++)
-        if (strcasecmp(*h, name) == 0)
+    for (; list->name; list++)
+        if (list->len == n && strcasecmp(list->name, name) == 0)
             return 1;
     return 0;
+}
+
+static const s_name_t s_hop[] = {
+    S_NAME("Connection"), S_NAME("Keep-Alive"), S_NAME("Proxy-Authenticate"),
+    S_NAME("Proxy-Authorization"), S_NAME("Proxy-Connection"), S_NAME("TE"), S_NAME("Trailer"),
+    S_NAME("Trailers"), S_NAME("Transfer-Encoding"), S_NAME("Upgrade"), { NULL, 0 }
+};
+
+/* Never forwarded as they came: this proxy writes its own. */
+static const s_name_t s_made_here[] = {
+    S_NAME("Content-Length"), S_NAME("Expect"), S_NAME("X-Forwarded-For"), S_NAME("Dtx-Gid"),
+    S_NAME("Dtx-Deadline"), S_NAME("traceparent"), { NULL, 0 }
+};
+
+int dtx_gw_hop_by_hop(const char *name)
+{
+    return s_named(s_hop, name, strlen(name));
 }
 
 typedef struct {
@@ -69,10 +93,9 @@ static void s_line(s_hdr_ctx_t *c, const char *name, const char *value)
 static void s_visit(const char *name, const char *value, void *arg)
 {
     s_hdr_ctx_t *c = arg;
-    if (dtx_gw_hop_by_hop(name) || dtx_gw_header_listed(c->connection, name) ||
-        strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Expect") == 0 ||
-        strcasecmp(name, "X-Forwarded-For") == 0 || strcasecmp(name, "Dtx-Gid") == 0 ||
-        strcasecmp(name, "Dtx-Deadline") == 0 || strcasecmp(name, "traceparent") == 0 ||
+    size_t n = strlen(name);
+    if (s_named(s_hop, name, n) || s_named(s_made_here, name, n) ||
+        dtx_gw_header_listed(c->connection, name) ||
         (c->trace_restarted && strcasecmp(name, "tracestate") == 0) ||
         strpbrk(value, "\r\n") ||
         (c->req->consumer_header && strcasecmp(name, c->req->consumer_header) == 0) ||

@@ -5,6 +5,10 @@
 #   BUILD=build bench/gateway/run.sh
 #   BENCH_SECONDS=10 BENCH_CONNECTIONS=64 BENCH_RATE=1000 BENCH_ROUNDS=3   (defaults)
 #   BENCH_RATE_SECONDS=10                                                 (default)
+#   BENCH_UPSTREAM_THREADS=1 (default)  the upstream's epoll threads; with one,
+#                                      gw-upstream (libmicrohttpd) collapses to a
+#                                      few thousand r/s at 128-256 connections
+#                                      (measured 2026-12-07): use 2 for -c256
 #   BENCH_SET=all (default) | cache   (cache: direct, nginx, gateway and the
 #                                      two cache-hit rows only; no identity
 #                                      rows, no admitted-rate run)
@@ -96,8 +100,10 @@ free_port() {  # a port nothing listens on (bind test through bash's /dev/tcp)
     return 1
 }
 
-# The upstream: an epoll thread, a fixed answer.
-"$B/tests/gw-upstream" --name bench --threads 1 --body "hello, world\n" \
+# The upstream: epoll thread(s), a fixed answer.
+UP_THREADS=${BENCH_UPSTREAM_THREADS:-1}
+[[ $UP_THREADS =~ ^[1-9][0-9]?$ ]] || { echo "bench: BENCH_UPSTREAM_THREADS must be 1..99" >&2; exit 2; }
+"$B/tests/gw-upstream" --name bench --threads "$UP_THREADS" --body "hello, world\n" \
     --ready-file "$WORK/up.port" >"$WORK/up.log" 2>&1 &
 pids+=($!)
 UP_PID=$!

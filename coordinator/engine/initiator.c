@@ -97,13 +97,9 @@ void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_iden
     int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
     if (dtx_admit_timeout(co, peer, timeout) != 0)
         return;
-    char ulid[DTX_ID_LEN + 1], gid[DTX_NAME_SIZE];
-    if (dtx_id_new(ulid) != 0) {
-        dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");
+    char gid[DTX_NAME_SIZE];
+    if (dtx_admit_gid(co, peer, gid) != 0)
         return;
-    }
-    /* With a cell: "CELL:ULID" (core/cell.h), at most 43 characters. */
-    snprintf(gid, sizeof gid, "%.16s%s%s", co->cfg.cell, co->cfg.cell[0] ? ":" : "", ulid);
     dtx_txn_t *txn = dtx_txn_create(co->txns, gid);
     if (!txn) {
         dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");

@@ -76,25 +76,9 @@ static int s_admit(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_tmsg_plan_
     int64_t bytes = 0;
     for (int i = 0; i < plan->ndests; i++)
         bytes += plan->dests[i].payload_len;
-    if (co->cfg.max_branches > 0 && plan->ndests > co->cfg.max_branches) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_BRANCHES,
-                  "a message to %d destinations is over max-branches (%lld)", plan->ndests,
-                  (long long)co->cfg.max_branches);
+    if (dtx_admit_plan(co, peer, "a message to", plan->ndests, "destinations", "a message",
+                       bytes) != 0)
         return -1;
-    }
-    if (co->cfg.max_txn_payload > 0 && bytes > co->cfg.max_txn_payload) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXN_PAYLOAD,
-                  "a message of %lld payload bytes is over max-txn-payload (%lld)",
-                  (long long)bytes, (long long)co->cfg.max_txn_payload);
-        return -1;
-    }
-    if (co->cfg.max_payload > 0 &&
-        dtx_txn_payload_total(co->txns) + co->try_payload_inflight + bytes > co->cfg.max_payload) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PAYLOAD,
-                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
-                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
-        return -1;
-    }
     /* No live instance is no refusal: an outbox must not stop its service
      * because a consumer is away (its delivery waits for it, and a name
      * no one serves shows in its branch's last error and ends stuck). */
@@ -126,13 +110,11 @@ void dtx_initiator_tmsg(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident
         free(plan);
         return;
     }
-    char ulid[DTX_ID_LEN + 1], gid[DTX_NAME_SIZE];
-    if (dtx_id_new(ulid) != 0) {
-        dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");
+    char gid[DTX_NAME_SIZE];
+    if (dtx_admit_gid(co, peer, gid) != 0) {
         free(plan);
         return;
     }
-    snprintf(gid, sizeof gid, "%.16s%s%s", co->cfg.cell, co->cfg.cell[0] ? ":" : "", ulid);
     int64_t bytes = 0;
     for (int i = 0; i < plan->ndests; i++)
         bytes += plan->dests[i].payload_len;

@@ -85,35 +85,12 @@ void dtx_initiator_saga(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident
     int64_t bytes = 0;
     for (int i = 0; i < plan->nsteps; i++)
         bytes += plan->steps[i].payload_len;
-    if (co->cfg.max_branches > 0 && plan->nsteps > co->cfg.max_branches) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_BRANCHES,
-                  "a saga of %d steps is over max-branches (%lld)", plan->nsteps,
-                  (long long)co->cfg.max_branches);
+    char gid[DTX_NAME_SIZE];
+    if (dtx_admit_plan(co, peer, "a saga of", plan->nsteps, "steps", "a saga", bytes) != 0 ||
+        dtx_admit_gid(co, peer, gid) != 0) {
         free(plan);
         return;
     }
-    if (co->cfg.max_txn_payload > 0 && bytes > co->cfg.max_txn_payload) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXN_PAYLOAD,
-                  "a saga of %lld payload bytes is over max-txn-payload (%lld)",
-                  (long long)bytes, (long long)co->cfg.max_txn_payload);
-        free(plan);
-        return;
-    }
-    if (co->cfg.max_payload > 0 &&
-        dtx_txn_payload_total(co->txns) + co->try_payload_inflight + bytes > co->cfg.max_payload) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PAYLOAD,
-                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
-                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
-        free(plan);
-        return;
-    }
-    char ulid[DTX_ID_LEN + 1], gid[DTX_NAME_SIZE];
-    if (dtx_id_new(ulid) != 0) {
-        dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");
-        free(plan);
-        return;
-    }
-    snprintf(gid, sizeof gid, "%.16s%s%s", co->cfg.cell, co->cfg.cell[0] ? ":" : "", ulid);
     /* The steps as JSON (names need no escaping: [A-Za-z0-9._:-]): at
      * most 3 names, 64 dependencies and a few numbers a step. */
     size_t cap = (size_t)plan->nsteps * (3 * DTX_NAME_SIZE + DTX_SAGA_STEPS_MAX * 4 + 96) + 4;

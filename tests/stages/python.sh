@@ -21,7 +21,7 @@ export DTX_TEST_DIR=${DTX_TEST_DIR:-$(mktemp -d)}
 cd "$PKG/tests"
 # unittest prints "Ran N tests" and OK / FAILED (failures=N); its exit
 # status is what counts.
-"$PY" -m unittest -v test_codec test_participant test_live 2>&1
+"$PY" -m unittest -v test_codec test_plans test_participant test_live test_live_plans 2>&1
 if "$PY" -c 'import mypy' 2>/dev/null; then
     echo "python: mypy --strict"
     (cd "$PKG" && "$PY" -m mypy --strict --cache-dir "$DTX_TEST_DIR/mypy-cache" dtx samples tests)

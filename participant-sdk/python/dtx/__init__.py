@@ -2,14 +2,16 @@
 
 Initiator (:class:`Client`, :class:`Transaction`) and participant
 (:class:`Participant`, :class:`Barrier`) over ZeroMQ (pyzmq), speaking
-version 1 of the wire protocol (docs/protocol.md). See README.md.
+versions 1 and 2 of the wire protocol (docs/protocol.md): TCC and 2PC,
+Sagas, transactional messages and several Tries in one request. See README.md.
 """
 from .barrier import Barrier, BarrierFn
-from .client import Begun, Client, Transaction, TryResult
+from .client import Begun, Client, Transaction, TryManyResult, TryResult
+from .plans import Branch, BranchOutcome, Destination, Step
 from .errors import (Aborted, AccessDenied, Busy, ConfigError, DatabaseError, DtxError,
                      ErrorCode, Expired, InvalidArgument, InvalidState, LimitExceeded,
                      NoParticipant, NotFound, OutcomeUnknown, ProtocolError, Refused, Timeout,
-                     TransportError, strerror)
+                     TransportError, Unsupported, strerror)
 from .participant import Call, Handler, Participant
 from .protocol import Mode, Op, Outcome, State
 
@@ -20,5 +22,6 @@ __all__ = [
     "ConfigError", "DatabaseError", "DtxError", "ErrorCode", "Expired", "Handler",
     "InvalidArgument", "InvalidState", "LimitExceeded", "Mode", "NoParticipant", "NotFound",
     "Op", "Outcome", "OutcomeUnknown", "Participant", "ProtocolError", "Refused", "State",
-    "Timeout", "Transaction", "TransportError", "TryResult", "strerror",
+    "Timeout", "Transaction", "TransportError", "TryManyResult", "TryResult", "Unsupported",
+    "strerror", "Branch", "BranchOutcome", "Destination", "Step",
 ]

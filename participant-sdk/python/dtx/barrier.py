@@ -28,21 +28,26 @@ its compensation is refused); a transactional message's delivery as try
 (a duplicate is skipped).  :func:`query_prepared` is a message's
 check-back on the same table (docs/protocol.md §17): the outbox row is
 (gid, 0, 'try') of origin 'try', the rollback marker the same key of
-origin 'cancel'.
+origin 'cancel'.  :func:`outbox_commit` writes the outbox row in the
+service's local transaction and commits it; :func:`tmsg_run` is the whole
+initiator flow (prepare, local change, outbox row, commit, submit).
 
 Two deliveries of the same (gid, branch) serialise on the primary key.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Tuple
 
 import psycopg
 from psycopg import pq
 
 from . import protocol as p
-from .errors import DatabaseError, InvalidArgument, Refused
+from .errors import Aborted, DatabaseError, DtxError, InvalidArgument, OutcomeUnknown, Refused
 from .participant import Call, Handler
+
+if TYPE_CHECKING:
+    from .client import Client
 
 log = logging.getLogger("dtx.barrier")
 
@@ -192,6 +197,8 @@ def call(conn: psycopg.Connection, call: Call, fn: BarrierFn) -> str:  # type: i
     return action
 
 
+_OUTBOX_ROW = ("INSERT INTO dtx_barrier (gid, branch, op, origin) VALUES (%s, 0, 'try', 'try') "
+               "ON CONFLICT DO NOTHING")
 _MARKER = ("INSERT INTO dtx_barrier (gid, branch, op, origin) VALUES (%s, 0, 'try', 'cancel') "
            "ON CONFLICT DO NOTHING")
 _OUTBOX = "SELECT origin FROM dtx_barrier WHERE gid = %s AND branch = 0 AND op = 'try'"
@@ -218,6 +225,94 @@ def query_prepared(conn: psycopg.Connection, call: Call) -> None:  # type: ignor
     if row is not None and row[0] == "cancel":
         raise Refused(text=f"message {call.gid}: its local transaction did not commit")
     raise DatabaseError(text=f"message {call.gid}: no outbox row nor marker")
+
+
+def outbox_commit(conn: psycopg.Connection, gid: str,  # type: ignore[type-arg]
+                  client: "Optional[Client]" = None) -> None:
+    """Ends the caller's local transaction on conn (open: the business
+    change done) with gid's outbox row and commits it, then submits gid
+    with client (when given), as libdtx's dtx_tmsg_pg_commit. Returns when
+    committed locally: the message is submitted, or the check-back will
+    deliver it (a submit that failed after the local commit is only
+    logged). Raises Aborted when the check-back had already found gid
+    rolled back (the row could not go in: rolled back locally, nothing
+    delivered); DatabaseError when the local transaction failed (rolled
+    back; the message dropped with client); OutcomeUnknown when the
+    connection broke during COMMIT (the check-back finds out);
+    InvalidArgument when conn holds no open transaction."""
+    if not p.name_valid(gid):
+        raise InvalidArgument(text="gid is not a valid name")
+    status = conn.info.transaction_status
+    if status not in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
+        raise InvalidArgument(text="outbox_commit needs conn inside the local transaction")
+
+    def drop(why: str) -> None:
+        if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            try:
+                conn.rollback()
+            except psycopg.Error:
+                pass
+        if client is not None:
+            try:
+                client.tmsg_abort(gid)
+            except DtxError as e:  # the check-back drops it at the deadline anyway
+                log.warning("message not dropped at the coordinator gid=%s error=%r", gid, str(e))
+        raise DatabaseError(text=f"message {gid}: {why}")
+
+    if status == pq.TransactionStatus.INERROR:
+        drop("the local transaction had already failed")
+    try:
+        inserted = conn.execute(_OUTBOX_ROW, (gid,)).rowcount == 1
+    except psycopg.Error as e:
+        drop(_first_line(e))
+    if not inserted:
+        conn.rollback()
+        raise Aborted(text=f"message {gid}: the check-back found it rolled back")
+    try:
+        conn.commit()
+    except psycopg.OperationalError as e:
+        if conn.closed or conn.broken:
+            raise OutcomeUnknown(text=f"message {gid}: COMMIT lost ({_first_line(e)}); the "
+                                 "check-back decides") from None
+        drop(_first_line(e))
+    except psycopg.Error as e:
+        drop(_first_line(e))
+    if client is None:
+        return
+    try:
+        client.tmsg_submit(gid)
+    except DtxError as e:
+        log.warning("message committed locally, submit failed: the check-back delivers it "
+                    "gid=%s error=%r", gid, str(e))
+
+
+def tmsg_run(client: "Client", conn: psycopg.Connection,  # type: ignore[type-arg]
+             checkback: str, destinations: "Iterable[Any]",
+             fn: Callable[[psycopg.Connection, str], None],  # type: ignore[type-arg]
+             timeout_ms: int = 0) -> str:
+    """The whole initiator flow of a transactional message, as libdtx's
+    dtx_tmsg_pg_run: prepares it (:meth:`dtx.Client.tmsg_prepare`), opens
+    a local transaction on conn (which must be idle), runs fn(conn, gid)
+    — the business change, no COMMIT of its own — and ends with
+    :func:`outbox_commit`. An exception from fn rolls back, drops the
+    message and goes on. Returns the gid."""
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        raise InvalidArgument(text="tmsg_run needs an idle connection")
+    gid = client.tmsg_prepare(checkback, destinations, timeout_ms).gid
+    try:
+        if conn.autocommit:
+            conn.execute("BEGIN")
+        fn(conn, gid)
+    except BaseException:
+        if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            conn.rollback()
+        try:
+            client.tmsg_abort(gid)
+        except DtxError as e:
+            log.warning("message not dropped at the coordinator gid=%s error=%r", gid, str(e))
+        raise
+    outbox_commit(conn, gid, client)
+    return gid
 
 
 class Barrier:
@@ -260,4 +355,4 @@ class Barrier:
 
 
 __all__: Tuple[str, ...] = ("Barrier", "BarrierFn", "BARRIER_SQL", "call", "migrate",
-                            "query_prepared")
+                            "outbox_commit", "query_prepared", "tmsg_run")

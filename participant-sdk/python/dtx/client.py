@@ -15,29 +15,33 @@ may still have been carried out, so ask :meth:`Client.status` (§5.1).
 After a call that found no connection the socket is made anew (same
 lineage), as libdtx does.  A Client is not thread-safe: one per thread.
 
-Requests go out in protocol version 2 (docs/protocol.md §15): BEGIN and
-TRY carry the traceparent set with :meth:`Client.set_traceparent` (or a
+Requests go out in protocol version 2 (docs/protocol.md §15): BEGIN, TRY
+and the version 2 requests that begin or run branches (SAGA, TMSG,
+TRY_MANY: :meth:`Client.saga`, :meth:`Client.tmsg_prepare`,
+:meth:`Client.try_many`) carry the traceparent set with :meth:`Client.set_traceparent` (or a
 :class:`Transaction`'s ``traceparent``), and BEGIN_OK brings back the one
 the coordinator recorded (:attr:`Client.traceparent`: the one sent, or one
 it made).  A coordinator that speaks only version 1 answers ERROR 3 without
 acting: the request is sent again at once in version 1 (without the trace)
 and the client speaks version 1 from then on.  ``protocol_version=1`` or
-``DTX_PROTO_VERSION=1`` makes it speak version 1 from the start.
+``DTX_PROTO_VERSION=1`` makes it speak version 1 from the start.  The
+version 2 requests then raise :class:`dtx.Unsupported` (nothing done).
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
 import time
-from typing import Any, NamedTuple, Optional, Type, TypeVar, Union
+from typing import Any, Iterable, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import zmq
 
 from . import keys as _keys
+from . import plans
 from . import protocol as p
 from . import transport
 from .errors import (Aborted, DtxError, InvalidArgument, InvalidState, ProtocolError, Refused,
-                     Timeout, TransportError, error_from_code)
+                     Timeout, TransportError, Unsupported, error_from_code)
 
 log = logging.getLogger("dtx.client")
 
@@ -61,6 +65,24 @@ class TryResult(NamedTuple):
     outcome: p.Outcome
     state: p.State
     payload: bytes
+
+
+class TryManyResult(NamedTuple):
+    """What :meth:`Client.try_many` got: the transaction's ``state`` when
+    the reply left, and one :class:`dtx.plans.BranchOutcome` per branch,
+    in the order given."""
+    state: p.State
+    outcomes: Tuple[plans.BranchOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every branch voted yes."""
+        return all(o.code == 0 and o.outcome == p.Outcome.OK for o in self.outcomes)
+
+
+_TRACED = (p.MessageType.BEGIN, p.MessageType.TRY, p.MessageType.SAGA, p.MessageType.TMSG,
+           p.MessageType.TRY_MANY)
+_BEGINS = (p.MessageType.SAGA, p.MessageType.TMSG)
 
 
 def parse_mode(mode: ModeLike) -> p.Mode:
@@ -170,7 +192,10 @@ class Client:
         ERROR's exception, Timeout, or ProtocolError for another type.
         Falls back to version 1 on ERROR 3 to a version 2 request."""
         while True:
-            traced = request.TYPE in (p.MessageType.BEGIN, p.MessageType.TRY)
+            if request.TYPE in p.V2_ONLY and self.protocol_version == p.VERSION:
+                raise Unsupported(text=f"the coordinator speaks protocol version 1 only: no "
+                                  f"{p.MessageType(request.TYPE).name}")
+            traced = request.TYPE in _TRACED
             tp = self._trace_out if traced and self.protocol_version > p.VERSION else None
             try:
                 return self._round_trip(dataclasses.replace(
@@ -268,6 +293,108 @@ class Client:
             err.result = result
             raise err
         return result
+
+    def try_many(self, gid: str,
+                 branches: Iterable[Union[plans.Branch, Tuple[str, str], Tuple[str, str, Payload]]]
+                 ) -> TryManyResult:
+        """Runs 1..16 branches of gid in one request (docs/protocol.md §18):
+        the coordinator records them in one log write, sends their Tries in
+        parallel and answers when every branch has its outcome. branches are
+        :class:`dtx.plans.Branch` values or (resource, action[, payload])
+        tuples. Returns the :class:`TryManyResult` when every branch voted
+        yes; raises Refused (``.state``, ``.result``: the TryManyResult)
+        when at least one did not — the coordinator has then decided abort,
+        as after a refused :meth:`try_`. Raises InvalidArgument (nothing
+        sent) for a bad batch; Unsupported (nothing done) when the
+        coordinator does not know TRY_MANY: send the branches with
+        :meth:`try_`; otherwise the request's error as :meth:`try_`'s
+        (OutcomeUnknown: ask status, never repeat the call)."""
+        _check_name("gid", gid)
+        items = tuple(b if isinstance(b, plans.Branch) else plans.Branch(*b) for b in branches)
+        batch = plans.encode_batch(items)
+        reply = self._call(p.TryMany(corr=0, gid=gid, batch=batch), p.TryManyOk)
+        try:
+            outcomes = plans.decode_outcomes(reply.outcomes)
+        except p.MalformedFrame as e:
+            raise ProtocolError(text=f"TRY_MANY_OK: {e.text}") from None
+        if len(outcomes) != len(items):
+            raise ProtocolError(text=f"TRY_MANY_OK: {len(outcomes)} outcomes for "
+                                f"{len(items)} branches")
+        result = TryManyResult(p.State(reply.state), outcomes)
+        if not result.ok:
+            bad = [f"{items[i].resource} {o.text or o.outcome.name.lower()}"
+                   for i, o in enumerate(outcomes) if o.code or o.outcome != p.Outcome.OK]
+            err = Refused(text=f"gid {gid}: " + "; ".join(bad), state=result.state)
+            err.result = result
+            raise err
+        return result
+
+    def _begin_whole(self, request: p.Message) -> Begun:
+        self._trace_in = None
+        reply = self._call(request, p.BeginOk)
+        self._trace_in = reply.traceparent
+        return Begun(reply.gid, reply.deadline_ms)
+
+    def saga(self, steps: Iterable[plans.Step], concurrent: bool = False,
+             timeout_ms: int = 0) -> Begun:
+        """Submits a Saga whole (docs/sagas.md, protocol.md §16): the
+        coordinator records the plan, answers its gid, and runs it by
+        itself — actions in order (or by their ``after`` lists when
+        ``concurrent``), compensations in reverse after a refused step.
+        timeout_ms is its deadline (0: the coordinator's default). Follow
+        it with :meth:`saga_wait`. Raises InvalidArgument (nothing sent)
+        for a plan that breaks a rule (the text says which), Unsupported,
+        LimitExceeded, AccessDenied, OutcomeUnknown (the plan may run: the
+        text names its gid)."""
+        if not 0 <= timeout_ms < 1 << 32:
+            raise InvalidArgument(text="timeout_ms out of range")
+        plan = plans.encode_saga(steps, concurrent)
+        return self._begin_whole(p.Saga(corr=0, timeout_ms=timeout_ms, plan=plan))
+
+    def saga_wait(self, gid: str, timeout_ms: int = 30000) -> p.State:
+        """Waits for the Saga gid to end: returns COMMITTED (every step
+        done); raises Aborted when it was compensated, InvalidState when it
+        is stuck (an operator must resume it), Timeout when still running."""
+        state = self.wait_final(gid, timeout_ms)
+        if state == p.State.ABORTED:
+            raise Aborted(text=f"saga {gid} compensated", state=state)
+        if state == p.State.STUCK:
+            raise InvalidState(text=f"saga {gid} is stuck", state=state)
+        return state
+
+    def tmsg_prepare(self, checkback: str,
+                     destinations: Iterable[Union[plans.Destination, Tuple[str, str],
+                                                  Tuple[str, str, Payload]]],
+                     timeout_ms: int = 0) -> Begun:
+        """Prepares a transactional message (docs/sagas.md, protocol.md
+        §17): the coordinator records it with one branch per destination
+        ((resource, action[, payload]) tuples or
+        :class:`dtx.plans.Destination` values) and answers its gid. Then
+        commit the local change with the outbox row
+        (:func:`dtx.barrier.outbox_commit`) and :meth:`tmsg_submit`; the
+        check-back resource's handler (:meth:`dtx.Barrier.query_prepared`)
+        answers for the service when no submit came within timeout_ms (0:
+        the coordinator's default). Raises InvalidArgument (nothing sent),
+        Unsupported, LimitExceeded, AccessDenied, OutcomeUnknown."""
+        if not 0 <= timeout_ms < 1 << 32:
+            raise InvalidArgument(text="timeout_ms out of range")
+        dests = tuple(d if isinstance(d, plans.Destination) else plans.Destination(*d)
+                      for d in destinations)
+        plan = plans.encode_tmsg(checkback, dests)
+        return self._begin_whole(p.Tmsg(corr=0, timeout_ms=timeout_ms, plan=plan))
+
+    def tmsg_submit(self, gid: str) -> p.State:
+        """Submits the prepared message gid once its local transaction
+        committed: returns once the decision to deliver is durable
+        (deliveries run in the background). Raises Aborted when it was
+        already dropped (rolled back, or the check-back found no outbox
+        row). Safe to call again."""
+        return self.commit(gid)
+
+    def tmsg_abort(self, gid: str) -> p.State:
+        """Drops the prepared message gid (its local transaction rolled
+        back): nothing is delivered. InvalidState when already submitted."""
+        return self.rollback(gid)
 
     def commit(self, gid: str) -> p.State:
         """Decides commit; returns the state (committing or committed).
@@ -369,6 +496,18 @@ class Transaction:
         """Runs one branch (Client.try_ on this gid)."""
         try:
             result = self.client.try_(self.gid, resource, action, payload)
+        except DtxError as e:
+            if e.state is not None:
+                self.state = p.State(e.state)
+            raise
+        self.state = result.state
+        return result
+
+    def try_many(self, branches: Sequence[Union[plans.Branch, Tuple[str, str],
+                                                Tuple[str, str, Payload]]]) -> TryManyResult:
+        """Runs several branches in one request (Client.try_many on this gid)."""
+        try:
+            result = self.client.try_many(self.gid, branches)
         except DtxError as e:
             if e.state is not None:
                 self.state = p.State(e.state)

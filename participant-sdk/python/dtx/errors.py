@@ -169,6 +169,13 @@ class Expired(DtxError):
     default_code = ErrorCode.EXPIRED
 
 
+class Unsupported(DtxError):
+    """The coordinator does not know the request (code 18): it speaks
+    protocol version 1 only, or is older than the request (SAGA, TMSG,
+    TRY_MANY). Nothing was done."""
+    default_code = ErrorCode.UNSUPPORTED
+
+
 class Aborted(DtxError):
     """The transaction ended aborted: a COMMIT was answered ``aborting`` or
     ``aborted`` (code 19)."""
@@ -195,7 +202,7 @@ _BY_CODE: Dict[int, Type[DtxError]] = {
     int(cls.default_code): cls
     for cls in (InvalidArgument, ProtocolError, NotFound, InvalidState, Timeout,
                 NoParticipant, DatabaseError, Busy, TransportError, Refused,
-                ConfigError, Expired, Aborted, OutcomeUnknown, AccessDenied,
+                ConfigError, Expired, Unsupported, Aborted, OutcomeUnknown, AccessDenied,
                 LimitExceeded)
 }
 

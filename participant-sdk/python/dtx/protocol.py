@@ -97,12 +97,16 @@ class MessageType(enum.IntEnum):
     HEARTBEAT = 0x07
     PHASE_REPLY = 0x08
     RESUME = 0x09
+    SAGA = 0x0A         # version 2 only (§16)
+    TMSG = 0x0B         # version 2 only (§17)
+    TRY_MANY = 0x0C     # version 2 only (§18)
     BEGIN_OK = 0x81
     TRY_OK = 0x82
     STATE = 0x83
     REGISTER_OK = 0x86
     HEARTBEAT_OK = 0x87
     PHASE = 0x88
+    TRY_MANY_OK = 0x8C  # version 2 only (§18)
     ERROR = 0xFF
 
 
@@ -286,6 +290,41 @@ class Phase(Message):
 
 
 @dataclass(frozen=True)
+class Saga(Message):
+    """A Saga submitted whole (§16); plan is :func:`dtx.plans.encode_saga`'s."""
+    TYPE: ClassVar[int] = MessageType.SAGA
+    timeout_ms: int = _kind("u32")
+    plan: bytes = _kind("blob")
+
+
+@dataclass(frozen=True)
+class Tmsg(Message):
+    """A transactional message prepared (§17); plan is
+    :func:`dtx.plans.encode_tmsg`'s."""
+    TYPE: ClassVar[int] = MessageType.TMSG
+    timeout_ms: int = _kind("u32")
+    plan: bytes = _kind("blob")
+
+
+@dataclass(frozen=True)
+class TryMany(Message):
+    """Several Tries in one request (§18); batch is
+    :func:`dtx.plans.encode_batch`'s."""
+    TYPE: ClassVar[int] = MessageType.TRY_MANY
+    gid: str = _kind("name")
+    batch: bytes = _kind("blob")
+
+
+@dataclass(frozen=True)
+class TryManyOk(Message):
+    """TRY_MANY's reply (§18); outcomes is :func:`dtx.plans.decode_outcomes`'s."""
+    TYPE: ClassVar[int] = MessageType.TRY_MANY_OK
+    gid: str = _kind("name")
+    state: int = _u8(*_STATES)
+    outcomes: bytes = _kind("blob")
+
+
+@dataclass(frozen=True)
 class Error(Message):
     TYPE: ClassVar[int] = MessageType.ERROR
     code: int = _kind("u32")
@@ -294,10 +333,13 @@ class Error(Message):
 
 _ALL: Tuple[Type[Message], ...] = (Begin, Try, Commit, Rollback, Status, Register, Heartbeat,
                                    PhaseReply, Resume, BeginOk, TryOk, StateReply, RegisterOk,
-                                   HeartbeatOk, Phase, Error)
+                                   HeartbeatOk, Phase, Saga, Tmsg, TryMany, TryManyOk, Error)
 MESSAGE_CLASSES: Dict[int, Type[Message]] = {
     cls.TYPE: cls for cls in _ALL
 }
+#: types added inside version 2 (§15.3): a version 1 frame of one is malformed
+V2_ONLY: FrozenSet[int] = frozenset({MessageType.SAGA, MessageType.TMSG, MessageType.TRY_MANY,
+                                     MessageType.TRY_MANY_OK})
 
 # (name, kind, allowed) per type, in wire order; corr is the header's.
 _Schema = List[Tuple[str, str, Optional[FrozenSet[int]]]]
@@ -327,6 +369,8 @@ def encode(msg: Message) -> bytes:
         if not traceparent_valid(msg.traceparent):
             raise InvalidArgument(text="traceparent is not a version-00 W3C traceparent "
                                   "(55 characters, lower-case hex, ids not all zeros)")
+    if msg.version == VERSION and msg.TYPE in V2_ONLY:
+        raise InvalidArgument(text=f"{MessageType(msg.TYPE).name} needs protocol version 2")
     out = bytearray(MAGIC)
     out += struct.pack(">BBQ", msg.version, msg.TYPE, msg.corr)
     for name, kind, allowed in _SCHEMAS[msg.TYPE]:
@@ -396,6 +440,8 @@ def decode(frame: bytes) -> Message:
         raise MalformedFrame(ErrorCode.PROTO, f"header truncated ({n} bytes)", corr)
     mtype = frame[3]
     cls = MESSAGE_CLASSES.get(mtype)
+    if cls is not None and version == VERSION and mtype in V2_ONLY:
+        cls = None
     if cls is None:
         if version == VERSION_2:
             raise MalformedFrame(ErrorCode.UNSUPPORTED,

@@ -11,7 +11,11 @@
  * The check-back (dtx_tmsg_pg_query_prepared) inserts the marker (gid, 0,
  * 'try', origin 'cancel') ON CONFLICT DO NOTHING and reads which of the
  * two is there. The primary key makes them exclusive; an insert that
- * meets the other's uncommitted row waits for its transaction.
+ * meets the other's uncommitted row waits for its transaction — at most
+ * DTX_TMSG_CHECKBACK_WAIT_MS (lock_timeout, local to the marker's own
+ * transaction): a local transaction left open must not stall the
+ * participant, whose handlers run one at a time. Past it the answer is
+ * "unknown" (DTX_EDB) and the coordinator asks again later.
  */
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +33,8 @@ static const char s_outbox_sql[] =
 static const char s_marker_sql[] =
     "INSERT INTO dtx_barrier (gid, branch, op, origin) VALUES ($1, 0, 'try', 'cancel') "
     "ON CONFLICT DO NOTHING";
+static const char s_marker_wait_sql[] =
+    "SELECT set_config('lock_timeout', $1, true)";
 static const char s_origin_sql[] =
     "SELECT origin FROM dtx_barrier WHERE gid = $1 AND branch = 0 AND op = 'try'";
 
@@ -125,10 +131,26 @@ int dtx_tmsg_pg_query_prepared(PGconn *conn, const char *gid)
 {
     if (!conn || !gid || !dtx_name_valid(gid) || PQtransactionStatus(conn) != PQTRANS_IDLE)
         return DTX_EINVAL;
-    char origin[DTX_NAME_SIZE];
-    int rc = s_run(conn, s_marker_sql, gid, NULL, NULL);
+    char origin[DTX_NAME_SIZE], wait[16];
+    snprintf(wait, sizeof wait, "%d", DTX_TMSG_CHECKBACK_WAIT_MS);
+    PGresult *res = PQexec(conn, "BEGIN");
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? DTX_OK : DTX_EDB;
+    PQclear(res);
     if (rc == DTX_OK)
-        rc = s_run(conn, s_origin_sql, gid, NULL, origin);
+        rc = s_run(conn, s_marker_wait_sql, wait, NULL, NULL);
+    if (rc == DTX_OK)
+        rc = s_run(conn, s_marker_sql, gid, NULL, NULL);
+    if (rc == DTX_OK) {
+        res = PQexec(conn, "COMMIT");
+        rc = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0
+                 ? DTX_OK : DTX_EDB;
+        PQclear(res);
+    }
+    if (rc != DTX_OK) {
+        s_rollback(conn); /* the marker's wait timed out, or the database failed */
+        return rc;
+    }
+    rc = s_run(conn, s_origin_sql, gid, NULL, origin);
     if (rc != DTX_OK)
         return rc;
     if (strcmp(origin, "try") == 0)

@@ -10,6 +10,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "dtx/barrier.h"
 #include "dtx/dtx.h"
 #include "integ.h"
 #include "util.h"
@@ -192,6 +193,26 @@ static void test_unknown_resource_gets_failed_outcome(void)
     CU_ASSERT_EQUAL(got, DTX_OUTCOME_FAILED);
 }
 
+/* A message's check-back meets the service's local transaction holding
+ * the outbox row uncommitted (left open, or slow): it answers "unknown"
+ * after DTX_TMSG_CHECKBACK_WAIT_MS instead of stalling the participant,
+ * leaves no marker, and says committed once the transaction commits. */
+static void test_checkback_meeting_an_open_local_transaction_answers_unknown(void)
+{
+    const char *gid = "01BARRIERCHECKBACKWAIT0001";
+    PGconn *holder = h_db_connect("barrier_p");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(holder);
+    CU_ASSERT_EQUAL_FATAL(h_db_exec(holder, "BEGIN"), 0);
+    CU_ASSERT_EQUAL_FATAL(h_db_exec(holder, "INSERT INTO dtx_barrier (gid, branch, op, origin) "
+                                            "VALUES ('%s', 0, 'try', 'try')", gid), 0);
+    int64_t t0 = h_now_ms();
+    CU_ASSERT_EQUAL(s_phase(gid, 0, DTX_OP_QUERY_PREPARED, 1), DTX_OUTCOME_FAILED);
+    CU_ASSERT(h_now_ms() - t0 >= DTX_TMSG_CHECKBACK_WAIT_MS - 100); /* it did wait */
+    CU_ASSERT_EQUAL(h_db_exec(holder, "COMMIT"), 0);
+    CU_ASSERT_EQUAL(s_phase(gid, 0, DTX_OP_QUERY_PREPARED, 2), DTX_OUTCOME_OK);
+    PQfinish(holder);
+}
+
 INTEG_SUITE(barrier)
 {
     CU_pSuite s = CU_add_suite("barrier", s_init, s_clean);
@@ -200,4 +221,5 @@ INTEG_SUITE(barrier)
     CU_add_test(s, "unknown resource gets failed outcome", test_unknown_resource_gets_failed_outcome);
     CU_add_test(s, "saga compensate before action is null and late action is refused", test_saga_compensate_before_action_is_null_and_late_action_is_refused);
     CU_add_test(s, "saga duplicate action and compensation apply once", test_saga_duplicate_action_and_compensation_apply_once);
+    CU_add_test(s, "check-back meeting an open local transaction answers unknown", test_checkback_meeting_an_open_local_transaction_answers_unknown);
 }

@@ -130,13 +130,17 @@ DTX_EXPORT int dtx_tmsg_pg_run(dtx_client_t *client, const dtx_tmsg_t *msg,
                                uint32_t timeout_ms, PGconn *conn, dtx_tmsg_local_fn fn,
                                void *arg, char gid_out[DTX_GID_SIZE]);
 
+/* How long dtx_tmsg_pg_query_prepared waits for a local transaction
+ * that holds gid's outbox row uncommitted (milliseconds). */
+#define DTX_TMSG_CHECKBACK_WAIT_MS 1000
+
 /* The check-back's answer for gid (a QUERY_PREPARED handler's body), on
- * conn (idle; one autocommitted statement pair): DTX_OK the outbox row is
- * there (the local transaction committed); DTX_EREFUSED it is not, and a
- * rollback marker now makes sure it never will be; DTX_EDB the database
- * failed (unknown: asked again later); DTX_EINVAL a bad gid or conn in a
- * transaction. Waits for a local transaction that holds gid's outbox row
- * uncommitted. */
+ * conn (idle; the marker in a transaction of its own, then a read):
+ * DTX_OK the outbox row is there (the local transaction committed);
+ * DTX_EREFUSED it is not, and a rollback marker now makes sure it never
+ * will be; DTX_EDB the database failed, or a local transaction has held
+ * gid's outbox row uncommitted for DTX_TMSG_CHECKBACK_WAIT_MS (unknown:
+ * asked again later); DTX_EINVAL a bad gid or conn in a transaction. */
 DTX_EXPORT int dtx_tmsg_pg_query_prepared(PGconn *conn, const char *gid);
 
 /* Creates the barrier table if missing (idempotent; records its version in

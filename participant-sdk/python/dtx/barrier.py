@@ -204,6 +204,11 @@ _MARKER = ("INSERT INTO dtx_barrier (gid, branch, op, origin) VALUES (%s, 0, 'tr
 _OUTBOX = "SELECT origin FROM dtx_barrier WHERE gid = %s AND branch = 0 AND op = 'try'"
 
 
+#: how long :func:`query_prepared` waits for a local transaction that holds
+#: the outbox row uncommitted (ms): as libdtx's DTX_TMSG_CHECKBACK_WAIT_MS
+CHECKBACK_WAIT_MS = 1000
+
+
 def query_prepared(conn: psycopg.Connection, call: Call) -> None:  # type: ignore[type-arg]
     """A transactional message's check-back (a QUERY_PREPARED handler's
     body), as libdtx's dtx_tmsg_pg_query_prepared: returns when call.gid's
@@ -211,11 +216,15 @@ def query_prepared(conn: psycopg.Connection, call: Call) -> None:  # type: ignor
     when it is not, after writing the rollback marker that keeps that
     transaction from ever committing its row; DatabaseError (unknown: asked
     again) when the database fails. conn must be outside a transaction
-    (autocommit); it waits for a transaction that holds the row uncommitted."""
+    (autocommit); it waits for a transaction that holds the row uncommitted,
+    CHECKBACK_WAIT_MS at most: then DatabaseError (unknown: asked again), so
+    a local transaction left open does not stall the participant."""
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         raise InvalidArgument(text="query_prepared needs a connection outside any transaction")
     try:
         with conn.transaction():
+            conn.execute("SELECT set_config('lock_timeout', %s, true)",
+                         (str(CHECKBACK_WAIT_MS),))
             conn.execute(_MARKER, (call.gid,))
         row = conn.execute(_OUTBOX, (call.gid,)).fetchone()
     except psycopg.Error as e:

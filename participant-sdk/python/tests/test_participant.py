@@ -16,6 +16,7 @@ import zmq
 
 import harness
 import dtx
+from dtx import barrier as bar
 from dtx import protocol as p
 
 
@@ -508,6 +509,26 @@ class BarrierDeliveries(unittest.TestCase):
         self.assertEqual(self.coord.phase(self.rid, "m3", 0, p.Op.QUERY_PREPARED).outcome,
                          p.Outcome.OK)
         self.assertEqual(self.barrier_rows("m3"), [("try", "try")])
+
+    def test_checkback_meeting_an_open_local_transaction_answers_unknown(self) -> None:
+        # the service's transaction holds the outbox row uncommitted: the
+        # check-back waits CHECKBACK_WAIT_MS, answers failed (asked again),
+        # leaves no marker, and says committed once it commits
+        holder = psycopg.connect(self.db)
+        try:
+            holder.execute("INSERT INTO dtx_barrier (gid, branch, op, origin)"
+                           " VALUES ('m4', 0, 'try', 'try')")
+            t0 = time.monotonic()
+            self.assertEqual(self.coord.phase(self.rid, "m4", 0, p.Op.QUERY_PREPARED).outcome,
+                             p.Outcome.FAILED)
+            self.assertGreaterEqual(time.monotonic() - t0,
+                                    bar.CHECKBACK_WAIT_MS / 1000.0 - 0.1)
+            holder.commit()
+        finally:
+            holder.close()
+        self.assertEqual(self.coord.phase(self.rid, "m4", 0, p.Op.QUERY_PREPARED, 2).outcome,
+                         p.Outcome.OK)
+        self.assertEqual(self.barrier_rows("m4"), [("try", "try")])
 
     def test_serve_tmsg_without_a_handler_or_twice_is_refused(self) -> None:
         with self.assertRaises(dtx.InvalidArgument):

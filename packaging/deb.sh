@@ -8,7 +8,8 @@
 # dpkg-deb alone (no debhelper, no network, no root: --root-owner-group):
 #
 #   libdtx1      libdtx.so.1 (the file and its soname link); shlibs,
-#                symbols (every function at DTX_1) and the ldconfig trigger
+#                symbols (every function at its version node, DTX_1 or
+#                DTX_1.N, with that node's release) and the ldconfig trigger
 #   libdtx-dev   headers, libdtx.a, libdtx.so, libdtx.pc
 #   dtxd         dtxd, dtxctl, dtxd.service, /etc/dtx/dtxd.env (conffile)
 #   dtx-gateway  dtx-gateway, dtx-gateway.service, /etc/dtx/gateway.json
@@ -129,9 +130,14 @@ echo "libdtx $major libdtx1 (>= $version)" > "$work/libdtx1/DEBIAN/shlibs"
 {
     echo "libdtx.so.$major libdtx1 #MINVER#"
     echo "* Build-Depends-Package: libdtx-dev"
+    # A symbol's minimum version is its node's: DTX_1 -> 1.0.0, DTX_1.1 ->
+    # 1.1.0 (libdtx.map adds a node per minor release), so a program built
+    # on DTX_1 functions alone still takes a libdtx1 1.0.0.
     objdump -T "$work/libdtx1/$libdir/libdtx.so.$version" |
-        awk '$2 == "g" && $NF != "" && $(NF-1) ~ /^DTX_/ { print " " $NF "@" $(NF-1) " '"$version"'" }
-             $(NF) ~ /^DTX_/ && $(NF-1) ~ /^DTX_/ && $4 == "*ABS*" { print " " $NF "@" $NF " '"$version"'" }' |
+        awk 'function since(node,  v, a) { v = node; sub(/^DTX_/, "", v); split(v, a, ".");
+                                          return a[1] "." (a[2] == "" ? 0 : a[2]) ".0" }
+             $2 == "g" && $NF != "" && $(NF-1) ~ /^DTX_/ { print " " $NF "@" $(NF-1) " " since($(NF-1)) }
+             $(NF) ~ /^DTX_/ && $(NF-1) ~ /^DTX_/ && $4 == "*ABS*" { print " " $NF "@" $NF " " since($NF) }' |
         LC_ALL=C sort -u
 } > "$work/libdtx1/DEBIAN/symbols"
 echo "activate-noawait ldconfig" > "$work/libdtx1/DEBIAN/triggers"
@@ -144,7 +150,8 @@ s_control libdtx1 libs same "$deps" \
 libdtx is the SDK services link to take part in dtx transactions: the
 initiator (begin, try, commit, rollback), the participant (registration,
 heartbeats, TCC and 2PC phase handlers), the idempotency barrier and the
-PostgreSQL two-phase resource. Its ABI is the symbol version DTX_1."
+PostgreSQL two-phase resource. Its ABI is the symbol versions DTX_1 and
+DTX_1.1 (several Tries in one request, Sagas, transactional messages)."
 s_build libdtx1
 
 # libdtx-dev

@@ -131,6 +131,15 @@ out=$(LD_LIBRARY_PATH="$lib" "$work/v") || fail "dtx_version() differs from libd
 echo "packages: libdtx1 dtx_version() $out, as libdtx-dev's header says"
 ctl() { dpkg-deb --ctrl-tarfile "build/deb/${1}_${version}_${arch}.deb" | tar -xO "./$2"; }
 [ "$(ctl libdtx1 shlibs)" = "libdtx ${version%%.*} libdtx1 (>= $version)" ] || fail "libdtx1's shlibs"
+# symbols: each function with the release of its version node
+syms=$(ctl libdtx1 symbols)
+printf '%s\n' "$syms" | grep -qx ' dtx_client_begin@DTX_1 1.0.0' ||
+    fail "libdtx1's symbols: dtx_client_begin@DTX_1 is not at 1.0.0"
+printf '%s\n' "$syms" | grep -qx ' dtx_client_try_many@DTX_1.1 1.1.0' ||
+    fail "libdtx1's symbols: dtx_client_try_many@DTX_1.1 is not at 1.1.0"
+printf '%s\n' "$syms" | grep -v '^[^ ]' | grep -v '^ [a-zA-Z0-9_.]*@DTX_1\(\.[0-9]*\)\? [0-9.]*$' | grep -q . &&
+    fail "libdtx1's symbols: a line without a version node and release"
+echo "packages: libdtx1's symbols give each function its node's release"
 ctl dtxd conffiles | grep -qx /etc/dtx/dtxd.env || fail "dtxd: /etc/dtx/dtxd.env is no conffile"
 ctl dtx-gateway conffiles | grep -qx /etc/dtx/gateway.json || fail "dtx-gateway: gateway.json is no conffile"
 # The packaged units, with their paths pointed into the extracted tree.

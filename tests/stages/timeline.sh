@@ -3,7 +3,9 @@
 # bench/profile.sh PROFILE_TIMELINE=1) on a hand-made perf trace whose
 # segments are known (tests/tools/timeline.trace: one hop into dtxd, one
 # synchronous log write, split syscalls included, one hop out to a
-# participant and its answer); then its refusals of bad input (empty, missing, none).
+# participant and its answer); then its refusals of bad input (empty,
+# missing, none). Then dtx-hop (the hop on this machine apart from dtx):
+# a short run prints both transports' lines; bad usage exits 2.
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 TL=$ROOT/bench/timeline.py
@@ -59,5 +61,22 @@ elif ! grep -q "usage:" <<<"$msg"; then
     echo "timeline: no argument: unclear error '$msg'" >&2
     fail=1
 fi
-[ "$fail" = 0 ] && echo "timeline: 12 segments and 3 refusals as expected"
+HOP=${DTX_TEST_BIN:-$ROOT/build/bin}/dtx-hop
+if ! hop=$("$HOP" --count 50 --gap-us 100); then
+    echo "timeline: dtx-hop failed: $hop" >&2
+    fail=1
+elif [ "$(grep -cE '^(tcp|zmq) one-way us p10 [0-9.]+ p50 [0-9.]+ p90 [0-9.]+$' <<<"$hop")" != 2 ]; then
+    echo "timeline: dtx-hop printed '$hop'" >&2
+    fail=1
+fi
+for bad in "--count 5" "--gap-us -1" "extra"; do
+    rc=0
+    # shellcheck disable=SC2086 # each case is several words
+    "$HOP" $bad >/dev/null 2>&1 || rc=$?
+    if [ "$rc" != 2 ]; then
+        echo "timeline: dtx-hop $bad: status $rc, expected 2" >&2
+        fail=1
+    fi
+done
+[ "$fail" = 0 ] && echo "timeline: 12 segments, 3 refusals and dtx-hop as expected"
 exit "$fail"

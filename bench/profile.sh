@@ -21,7 +21,7 @@
 #   PROFILE_STRACE     1 (default when strace is installed): a second run
 #                      per level under strace -c (dtxd and participant
 #                      noop-a): system calls per transaction
-#   PROFILE_TIMELINE   1: at 1 in flight, a third run under `perf trace`
+#   PROFILE_TIMELINE   1: at 1 in flight, one more run under `perf trace`
 #                      (dtxd, the participants, dtx-bench and PostgreSQL
 #                      at once; bench/timeline.py reads it): the median of
 #                      each segment of a transaction's chain (thread

@@ -99,7 +99,8 @@ LIBCORE   := $(BUILD)/lib/libdtxcore.a
 DTXD      := $(BUILD)/bin/dtxd
 SAMPLES   := $(BUILD)/bin/bank-participant $(BUILD)/bin/bank-transfer
 TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/integration_tests $(BUILD)/tests/test-participant
-BENCH_BINS:= $(BUILD)/bin/dtx-bench $(BUILD)/bin/bench-participant $(BUILD)/bin/dtx-storm
+BENCH_BINS:= $(BUILD)/bin/dtx-bench $(BUILD)/bin/bench-participant $(BUILD)/bin/dtx-storm \
+              $(BUILD)/bin/dtx-hop
 
 .PHONY: all deps test test-unit demo demo-2pc demo-order bench drill install clean fuzz
 all: $(LIBDTX_A) $(LIBDTX_SO) $(DTXD) $(SAMPLES) $(TEST_BINS) $(BENCH_BINS) $(BUILD)/lib/libdtx.pc all-parts
@@ -179,6 +180,10 @@ $(BUILD)/bin/bench-participant: $(call obj,bench/bench_participant.c samples/sam
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/bin/dtx-storm: $(call obj,bench/dtx_storm.c) $(LIBDTX_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/dtx-hop: $(call obj,bench/dtx_hop.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

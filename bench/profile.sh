@@ -21,6 +21,12 @@
 #   PROFILE_STRACE     1 (default when strace is installed): a second run
 #                      per level under strace -c (dtxd and participant
 #                      noop-a): system calls per transaction
+#   PROFILE_TIMELINE   1: at 1 in flight, one more run under `perf trace`
+#                      (dtxd, the participants, dtx-bench and PostgreSQL
+#                      at once; bench/timeline.py reads it): the median of
+#                      each segment of a transaction's chain (thread
+#                      hand-offs, TCP, dtxd's turns, the log's round trip
+#                      and its fdatasync); needs perf and python3
 #   PROFILE_CALLGRIND  1: a last run (64 in flight) with dtxd under
 #                      valgrind --tool=callgrind; its output file is kept
 #                      and named (callgrind_annotate --inclusive=yes FILE)
@@ -51,6 +57,7 @@ SECS=${PROFILE_SECONDS:-8}
 CURVE=${PROFILE_CURVE:-1}
 STRACE=${PROFILE_STRACE:-$(command -v strace >/dev/null && echo 1 || echo 0)}
 CALLGRIND=${PROFILE_CALLGRIND:-0}
+TIMELINE=${PROFILE_TIMELINE:-0}
 PG=tests/harness/pg.sh
 HZ=$(getconf CLK_TCK)
 
@@ -63,6 +70,8 @@ for b in "$DTXD" "$PARTICIPANT" "$LOAD" "$BIN/dtxctl"; do
 done
 case $SECS in '' | *[!0-9]* | 0 | 1 | 2 | 3) die "PROFILE_SECONDS wants a whole number >= 4" ;; esac
 [ "$STRACE" = 0 ] || command -v strace >/dev/null || die "PROFILE_STRACE=1 but strace is not installed"
+[ "$TIMELINE" = 0 ] || { command -v perf >/dev/null && command -v python3 >/dev/null; } ||
+    die "PROFILE_TIMELINE=1 needs perf and python3"
 [ "$CALLGRIND" = 0 ] || command -v valgrind >/dev/null || die "PROFILE_CALLGRIND=1 but valgrind is not installed"
 
 SCRATCH=$(mktemp -d /tmp/dtx-profile.XXXXXX)
@@ -206,6 +215,17 @@ for c in $LEVELS; do
                       for (k in c) if (c[k] / n >= 0.05) printf " %s %.2f", k, c[k] / n; print "" }' \
                 "$SCRATCH/sc-$f"
         done
+    fi
+    if [ "$TIMELINE" = 1 ] && [ "$c" = 1 ]; then
+        load 1 "$SCRATCH/tl.json"
+        sleep 2
+        pm=$(head -n 1 "$SCRATCH/pg/data/postmaster.pid")
+        pids=$(printf '%s,' "$DTXD_PID" "${PART_PIDS[@]}" "$LOAD_PID" "$pm" $(pgrep -P "$pm"))
+        timeout -s INT "$((SECS - 3))" perf trace -p "${pids%,}" -o "$SCRATCH/tl.trace" \
+            -e sendto,recvfrom,poll,epoll_wait,read,write,pwrite64,fdatasync >/dev/null 2>&1 || true
+        wait "$LOAD_PID" || die "dtx-bench failed under perf trace"
+        echo "   one transaction's chain under perf trace ($(json_num p50_ms "$SCRATCH/tl.json") ms p50 traced):"
+        python3 bench/timeline.py "$SCRATCH/tl.trace"
     fi
     down
 done

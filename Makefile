@@ -186,7 +186,7 @@ $(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRC)) $(LIBCORE) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUNIT_LIBS)
 
-$(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(HARNESS_SRC)) $(LIBDTX_A)
+$(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(HARNESS_SRC)) $(LIBCORE) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUNIT_LIBS)
 

@@ -60,9 +60,12 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
 static void s_prepared_check(dtx_coord_t *co, dtx_txn_t *txn);
 static void s_saga_drive(dtx_coord_t *co, dtx_txn_t *txn);
 
-/* A write that matched no row: the copy in memory is stale or fenced off. */
+/* A write that matched no row: the copy in memory is stale or fenced off.
+ * (A write that ran in a set statement answers with its rows.) */
 static int s_no_rows(const PGresult *res)
 {
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        return PQntuples(res) == 0;
     const char *n = PQcmdTuples((PGresult *)res);
     return n[0] == '0' && n[1] == '\0';
 }

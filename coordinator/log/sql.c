@@ -54,6 +54,74 @@
     "WITH g AS (SELECT 1 FROM dtx_global WHERE gid = $1 AND owner = " owner      \
     " AND owner_epoch = " epoch "::bigint AND owner_gen = " gen "::bigint) "
 
+/* Set forms (log/batch.h): every parameter an array, one element per
+ * operation; each row fenced on its own values; each row returned led by
+ * its gid. */
+#define S_FENCE_ROW(gid)                                                          \
+    " AND EXISTS (SELECT 1 FROM dtx_global f WHERE f.gid = " gid " AND f.owner = v.own" \
+    " AND f.owner_epoch = v.ep AND f.owner_gen = v.gen)"
+#define S_SET_BRANCH_ADD                                                          \
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[]," \
+    "                                $6::bigint[], $7::bigint[]) AS v(gid, res, act, pay, own, ep, gen)),"  \
+    " g AS (UPDATE dtx_global d SET branches = d.branches + 1, updated_at = now() FROM v"   \
+    "       WHERE d.gid = v.gid AND d.state = " G_ACTIVE " AND d.owner = v.own"            \
+    "         AND d.owner_epoch = v.ep AND d.owner_gen = v.gen RETURNING d.gid, d.branches)" \
+    " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"           \
+    " SELECT g.gid, g.branches, v.res, v.act, v.pay, " B_TRYING " FROM g JOIN v ON v.gid = g.gid" \
+    " RETURNING gid, branch_no"
+#define S_SET_BRANCH_FIRST                                                        \
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[]," \
+    "                                $6::bigint[], $7::smallint[], $8::bigint[], $9::text[], $10::text[])" \
+    "           AS v(gid, res, act, pay, own, ep, mode, dl, ini, tp)),"                     \
+    " g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"       \
+    "                               next_attempt_at, initiator, traceparent, branches)"     \
+    "       SELECT v.gid, v.mode, " G_ACTIVE ", to_timestamp(v.dl / 1000.0), v.own, v.ep,"  \
+    "              to_timestamp(v.dl / 1000.0), v.ini, nullif(v.tp, ''), 1 FROM v"           \
+    "       ON CONFLICT (gid) DO NOTHING RETURNING gid, branches)"                         \
+    " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"           \
+    " SELECT g.gid, g.branches, v.res, v.act, v.pay, " B_TRYING " FROM g JOIN v ON v.gid = g.gid" \
+    " RETURNING gid, branch_no"
+#define S_SET_BRANCH_VOTE                                                         \
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::int[], $3::smallint[], $4::text[], $5::text[]," \
+    "                                $6::bigint[], $7::bigint[]) AS v(gid, no, st, err, own, ep, gen))" \
+    " UPDATE dtx_branch b SET state = v.st, vote = v.st, attempts = 1, last_error = v.err,"  \
+    "   updated_at = now(), voted_at = now()"                                                \
+    " FROM v WHERE b.gid = v.gid AND b.branch_no = v.no AND b.state = " B_TRYING            \
+    S_FENCE_ROW("v.gid") " RETURNING b.gid, 1"
+#define S_SET_DECIDE                                                              \
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::smallint[], $3::smallint[], $4::text[], $5::bigint[]," \
+    "                                $6::bool[], $7::bigint[], $8::int[])"                   \
+    "           AS v(gid, st, exp, own, ep, mark, gen, nb)),"                                \
+    " d AS (UPDATE dtx_global g SET state = v.st, decision = v.st, updated_at = now(),"      \
+    "       next_attempt_at = now(), decided_at = now()"                                     \
+    "       FROM v WHERE g.gid = v.gid AND g.state = v.exp AND g.owner = v.own"              \
+    "         AND g.owner_epoch = v.ep AND g.owner_gen = v.gen AND g.branches = v.nb"        \
+    "       RETURNING g.gid, g.state, v.mark),"                                              \
+    " b AS (UPDATE dtx_branch x SET state = " B_TRIED ", vote = " B_TRIED ", attempts = 1,"  \
+    "       updated_at = now(), voted_at = now()"                                            \
+    "       FROM d WHERE d.mark AND x.gid = d.gid AND x.state = " B_TRYING ")"              \
+    " SELECT gid, state FROM d"
+#define S_SET_BRANCH_DONE                                                         \
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::int[], $3::smallint[], $4::int[], $5::text[]," \
+    "                                $6::bigint[], $7::bigint[]) AS v(gid, no, st, att, own, ep, gen))" \
+    " UPDATE dtx_branch b SET state = v.st, attempts = v.att, updated_at = now()"            \
+    " FROM v WHERE b.gid = v.gid AND b.branch_no = v.no"                                     \
+    "   AND b.state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"                            \
+    S_FENCE_ROW("v.gid") " RETURNING b.gid, 1"
+#define S_SET_FINISH                                                              \
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::smallint[], $3::smallint[], $4::text[], $5::bigint[]," \
+    "                                $6::bigint[]) AS v(gid, fin, exp, own, ep, gen))"       \
+    " UPDATE dtx_global d SET state = v.fin, updated_at = now(), next_attempt_at = NULL,"    \
+    "   finished_at = now()"                                                                 \
+    " FROM v WHERE d.gid = v.gid AND d.state = v.exp AND d.owner = v.own"                    \
+    "   AND d.owner_epoch = v.ep AND d.owner_gen = v.gen"                                    \
+    "   AND NOT EXISTS (SELECT 1 FROM dtx_branch x WHERE x.gid = v.gid"                      \
+    "                   AND x.state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"              \
+    "   AND (d.mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch x"   \
+    "        WHERE x.gid = v.gid AND x.state <> CASE WHEN v.fin = " G_COMMITTED              \
+    "        THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))"                                 \
+    " RETURNING d.gid, 1"
+
 const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_BEGIN] = { "dtx_begin",
         "INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at,"
@@ -65,7 +133,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "           WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $5 AND owner_epoch = $6::bigint"
         "             AND owner_gen = $7::bigint RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7 },
+        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7, 0, S_SET_BRANCH_ADD },
     /* The first branch of a transaction creates its global row too (BEGIN
      * wrote nothing: a transaction without branches has nothing to undo).
      * A gid already in the log (an id collision) inserts nothing and
@@ -77,13 +145,13 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "                   $6::bigint, to_timestamp($8::bigint / 1000.0), $9, nullif($10, ''), 1)"
         "           ON CONFLICT (gid) DO NOTHING RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 10 },
+        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 10, 0, S_SET_BRANCH_FIRST },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"
         " last_error = $4, updated_at = now(), voted_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = " B_TRYING
-        " AND EXISTS (SELECT 1 FROM g)", 6, 1 },
+        " AND EXISTS (SELECT 1 FROM g)", 6, 1, S_SET_BRANCH_VOTE },
     /* $6: a 2PC commit decision also records every enlisted branch as
      * prepared (it voted yes), in the same statement. */
     [DTX_SQL_DECIDE] = { "dtx_decide",
@@ -95,7 +163,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " b AS (UPDATE dtx_branch SET state = " B_TRIED ", vote = " B_TRIED ", attempts = 1, updated_at = now(),"
         "       voted_at = now()"
         "       WHERE $6::bool AND gid = $1 AND state = " B_TRYING " AND EXISTS (SELECT 1 FROM d))"
-        " SELECT state FROM d", 8 },
+        " SELECT state FROM d", 8, 0, S_SET_DECIDE },
     [DTX_SQL_PREPARING] = { "dtx_preparing",
         "UPDATE dtx_global SET preparing = true, updated_at = now()"
         " WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $2 AND owner_epoch = $3::bigint"
@@ -104,7 +172,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"
-        " AND EXISTS (SELECT 1 FROM g)", 7, 1 },
+        " AND EXISTS (SELECT 1 FROM g)", 7, 1, S_SET_BRANCH_DONE },
     [DTX_SQL_BRANCH_ATTEMPT] = { "dtx_branch_attempt",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"
@@ -117,7 +185,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "   AND NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"
         /* A Saga commits with every step done, aborts with every step compensated. */
         "   AND (mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch WHERE gid = $1"
-        "        AND state <> CASE WHEN $2::smallint = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))", 6, 1 },
+        "        AND state <> CASE WHEN $2::smallint = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))", 6, 1, S_SET_FINISH },
     [DTX_SQL_STUCK] = { "dtx_stuck",
         "UPDATE dtx_global SET state = " G_STUCK ", decision = $2::smallint, updated_at = now(),"
         " next_attempt_at = NULL, stuck_at = now()"

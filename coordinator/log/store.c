@@ -99,6 +99,15 @@ static int s_connect(dtx_store_t *self, dtx_store_conn_t *c)
         if (!ok)
             goto err;
     }
+    /* Every statement here finds its rows by key, and a set form's arrays
+     * are a batch long: the generic plan (index lookups, unnest taken as
+     * a few rows) is the right one, and planning each execution anew for
+     * its actual arrays only costs. */
+    PGresult *set = PQexec(c->pg, "SET plan_cache_mode = force_generic_plan");
+    int set_ok = PQresultStatus(set) == PGRES_COMMAND_OK;
+    PQclear(set);
+    if (!set_ok)
+        goto err;
     if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
         dtx_log_error("pipeline mode unavailable", "error=\"%s\"",
                       DTX_Q(dtx_pgconn_error(c->pg, why, sizeof why)));

@@ -170,7 +170,7 @@ $(BUILD)/bin/bank-transfer: $(call obj,samples/bank/transfer.c samples/bank/bank
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bin/dtx-bench: $(call obj,bench/dtx_bench.c) $(LIBDTX_A)
+$(BUILD)/bin/dtx-bench: $(call obj,bench/dtx_bench.c bench/bench_slots.c bench/bench_report.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -190,7 +190,7 @@ $(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRC) $(HARNESS_SRC)) $(LIBC
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CUNIT_LIBS)
 
-$(BUILD)/tests/test-participant: $(call obj,tests/tools/test_participant.c samples/sample_ready.c) $(LIBDTX_A)
+$(BUILD)/tests/test-participant: $(call obj,tests/tools/test_participant.c tests/tools/test_participant_args.c samples/sample_ready.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 

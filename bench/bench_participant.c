@@ -1,8 +1,8 @@
 /*
  * bench-participant — the participant of `make bench`: serves resources
- * whose Try, Confirm and Cancel do nothing and succeed (return DTX_OK, no
- * database), so a benchmark measures the coordinator and its log, not a
- * participant's own work.
+ * whose Try, Confirm and Cancel, and Saga action and compensation, do
+ * nothing and succeed (return DTX_OK, no database), so a benchmark
+ * measures the coordinator and its log, not a participant's own work.
  *
  * Usage:
  *   bench-participant --instance NAME --coordinator ENDPOINT...
@@ -177,8 +177,10 @@ int main(int argc, char **argv)
     if (self.heartbeat_ms > 0)
         dtx_participant_set_heartbeat(p, self.heartbeat_ms);
     const dtx_tcc_handlers_t handlers = { s_noop, s_noop, s_noop, &self };
+    const dtx_saga_handlers_t saga = { s_noop, s_noop, &self };
     for (int i = 0; i < self.nresources; i++) {
-        if ((err = dtx_participant_serve(p, self.resources[i], &handlers)) != 0) {
+        if ((err = dtx_participant_serve(p, self.resources[i], &handlers)) != 0 ||
+            (err = dtx_participant_serve_saga(p, self.resources[i], &saga)) != 0) {
             fprintf(stderr, "bench-participant: cannot serve resource '%s': %s\n",
                     self.resources[i], dtx_strerror(err));
             rc = 2;

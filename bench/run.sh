@@ -14,6 +14,14 @@
 #                         count (default 2)
 #   BENCH_CURVE           1 (default): dtxd and its peers speak CurveZMQ, as
 #                         in production; 0: the plain wire
+#   BENCH_SAGA_LEVELS     Sagas in flight for the Saga rows (default "1 N",
+#                         N the highest of BENCH_LEVELS capped at 64: one
+#                         thread each); "" skips them
+#   BENCH_SAGA_POLL_MS    how often dtx-saga-bench asks STATUS (default 2)
+#   BENCH_MANY_LEVELS     levels of the TRY_MANY rows (dtx-bench --try-many:
+#                         both Tries in one request, docs/protocol.md §18;
+#                         default "1 N", N the highest of BENCH_LEVELS; ""
+#                         skips them)
 #
 # What it does:
 #   1. starts a private PostgreSQL (tests/harness/pg.sh: fsync on, default
@@ -33,6 +41,9 @@
 #      rows written, dtxd's statements and batch sizes); then waits until
 #      the log holds every transaction final and checks that it holds as
 #      many committed transactions as dtx-bench saw commit;
+#   3b. the same for Sagas (dtx-saga-bench: threads each submitting a
+#      Saga of two steps, noop-a then noop-b, and polling STATUS until it
+#      is committed), at BENCH_SAGA_LEVELS;
 #   4. runs the references against ref: (a) bench/pgbench_a.sql, the 8
 #      statements of one dtx transaction each in its own PostgreSQL
 #      transaction, with the highest level's client count capped at 64; (b)
@@ -71,6 +82,7 @@ WARMUP=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-3}
 DB_CONNS=${BENCH_DB_CONNECTIONS:-2}
 CURVE=${BENCH_CURVE:-1}
+SAGA_POLL_MS=${BENCH_SAGA_POLL_MS:-2}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PG=tests/harness/pg.sh
 SETTLE_TIMEOUT_S=120 # wait for the log to show every transaction final
@@ -80,7 +92,7 @@ die() {
     exit 1
 }
 
-for b in dtxd dtxctl dtx-bench bench-participant; do
+for b in dtxd dtxctl dtx-bench dtx-saga-bench bench-participant; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: run 'make BUILD=$BUILD' (or make bench) first"
 done
 [ -x "$PGBIN/pgbench" ] || die "$PGBIN/pgbench is missing (install postgresql-contrib: scripts/deps.sh)"
@@ -94,6 +106,17 @@ for c in $LEVELS; do
     [ "$c" -gt "$max_level" ] && max_level=$c
 done
 [ "$max_level" -gt 0 ] || die "BENCH_LEVELS is empty"
+SAGA_LEVELS=${BENCH_SAGA_LEVELS-1 $((max_level < 64 ? max_level : 64))}
+# shellcheck disable=SC2086 # a list of numbers: split on purpose
+SAGA_LEVELS=$(printf '%s\n' $SAGA_LEVELS | awk '!seen[$0]++' | paste -s -d ' ' -)
+for c in $SAGA_LEVELS; do
+    [[ $c =~ ^[0-9]+$ && $c -ge 1 && $c -le 512 ]] || die "BENCH_SAGA_LEVELS: '$c' is not 1..512"
+done
+[[ $SAGA_POLL_MS =~ ^[0-9]+$ && $SAGA_POLL_MS -ge 1 ]] || die "BENCH_SAGA_POLL_MS must be >= 1"
+MANY_LEVELS=${BENCH_MANY_LEVELS-1 $max_level}
+for c in $MANY_LEVELS; do
+    [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "BENCH_MANY_LEVELS: '$c' is not a concurrency level"
+done
 
 SCRATCH=$(mktemp -d /tmp/dtx-bench.XXXXXX)
 chmod 0755 "$SCRATCH"
@@ -464,10 +487,20 @@ ROWS=$LOGS/runs.tsv
 : >"$ROWS"
 
 # ------------------------------------------------------------------- dtx
-for c in $LEVELS; do
+# A level of both BENCH_LEVELS and BENCH_MANY_LEVELS alternates its TRY and
+# TRY_MANY runs (TRY run 1, TRY_MANY run 1, TRY run 2, ...), so that the two
+# see the same load on a busy machine.
+# shellcheck disable=SC2086 # lists of numbers: split on purpose
+for c in $(printf '%s\n' $LEVELS $MANY_LEVELS | awk '!seen[$0]++'); do
+    kinds=""
+    grep -qw -- "$c" <<<"$LEVELS" && kinds="$c"
+    grep -qw -- "$c" <<<"$MANY_LEVELS" && kinds="$kinds many$c"
     for run in $(seq 1 "$RUNS"); do
+      for k in $kinds; do
+        many=()
+        [ "$k" = "$c" ] || many=(--try-many)
         dtxd_alive
-        tag="c$c-r$run"
+        tag="c$k-r$run"
         f=$LOGS/dtx-bench-$tag.json
         # The same starting point for every run: an empty log, a fresh
         # checkpoint (no full-page writes owed to an earlier run), dtxd's
@@ -479,10 +512,10 @@ for c in $LEVELS; do
         log_from=$(($(wc -l <"$LOGS/dtxd.log") + 1))
         pg0=$(pg_settled dtx)
         st0=$(store_snap)
-        printf '== dtx-bench concurrency %-4s run %d/%d ... ' "$c" "$run" "$RUNS"
+        printf '== dtx-bench concurrency %-4s%s run %d/%d ... ' "$c" "${many[*]:+ ${many[*]}}" "$run" "$RUNS"
         t0=$(date +%s.%N)
         bg env DTX_CURVE_KEY_FILE="${KEY_OF[bench]:-}" "$BIN/dtx-bench" --coordinator "$EP" --concurrency "$c" --seconds "$DURATION" \
-            --warmup "$WARMUP" --json >"$f" 2>"$LOGS/dtx-bench-$tag.err"
+            --warmup "$WARMUP" --json "${many[@]}" >"$f" 2>"$LOGS/dtx-bench-$tag.err"
         bench_pid=$BG_PID
         # CPU over (nearly) the measured window, by the clock: it ends half
         # a second before dtx-bench's, since an exited process has no CPU
@@ -536,10 +569,70 @@ for c in $LEVELS; do
         pg1=$(pg_settled dtx)
         st1=$(store_snap)
         echo "$pg0 / $pg1 / $logged transactions" >"$LOGS/pg-counters-$tag.txt"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$run" "$tps" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "$run" "$tps" \
             "$(json_num p50_ms "$f")" "$(json_num p99_ms "$f")" "$rss_kb" "$errs" \
             "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" "$(pg_cost "$pg0" "$pg1" "$logged")" \
             "$st" "$tps" "$(store_cost "$st0" "$st1" "$logged")" "$(json_num tps_min_1s "$f")" >>"$ROWS"
+      done
+    done
+done
+
+# ----------------------------------------------------------------- Sagas
+# The same measurement for Sagas (rows of kind sagaC): tx/s are Sagas seen
+# committed per second, p50/p99 SAGA sent -> committed seen (STATUS polled
+# every SAGA_POLL_MS ms, so up to that much of it is polling).
+for c in $SAGA_LEVELS; do
+    for run in $(seq 1 "$RUNS"); do
+        dtxd_alive
+        tag="saga$c-r$run"
+        f=$LOGS/dtx-saga-bench-$tag.json
+        q dtx "TRUNCATE dtx_branch, dtx_global CASCADE" >/dev/null
+        q dtx "CHECKPOINT" >/dev/null
+        echo 5 >"/proc/$DTXD_PID/clear_refs" 2>/dev/null || true
+        pg0=$(pg_settled dtx)
+        st0=$(store_snap)
+        printf '== dtx-saga-bench concurrency %-4s run %d/%d ... ' "$c" "$run" "$RUNS"
+        t0=$(date +%s.%N)
+        bg env DTX_CURVE_KEY_FILE="${KEY_OF[bench]:-}" "$BIN/dtx-saga-bench" --coordinator "$EP" \
+            --concurrency "$c" --seconds "$DURATION" --warmup "$WARMUP" --poll-ms "$SAGA_POLL_MS" \
+            --json >"$f" 2>"$LOGS/dtx-saga-bench-$tag.err"
+        bench_pid=$BG_PID
+        sleep_until "$(calc 't + w + 0.05' t="$t0" w="$WARMUP")"
+        cpu_snap "$SCRATCH/cpu0" "$bench_pid"
+        sleep_until "$(calc 't + w + d - 0.5' t="$t0" w="$WARMUP" d="$DURATION")"
+        cpu_snap "$SCRATCH/cpu1" "$bench_pid"
+        rc=0
+        reap "$bench_pid" || rc=$?
+        bench_end=$(date +%s.%N)
+        dtxd_alive
+        rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DTXD_PID/status")
+        if [ ! -s "$f" ]; then
+            cat "$LOGS/dtx-saga-bench-$tag.err" >&2
+            die "dtx-saga-bench concurrency $c produced no result (exit $rc)"
+        fi
+        tps=$(json_num tps "$f")
+        errs=$(json_num errors_total "$f")
+        committed_total=$(json_num committed_total "$f")
+        printf '%s Sagas/s, p50 %s ms, p99 %s ms, %s error(s)\n' "$tps" "$(json_num p50_ms "$f")" \
+            "$(json_num p99_ms "$f")" "$errs"
+        if [ "$rc" -ne 0 ] || [ "$errs" -ne 0 ]; then
+            sed 's/^/   /' "$LOGS/dtx-saga-bench-$tag.err"
+        fi
+        [ "$rc" -eq 0 ] || { echo "   dtx-saga-bench FAILED (exit $rc)"; failed=1; }
+        st=$(settle)
+        [ "$st" = "-1" ] && failed=1
+        logged=$(q dtx "SELECT count(*) FROM dtx_global WHERE state = 3 AND mode = 3")
+        if [ "$logged" -ne "$committed_total" ]; then
+            echo "   the log holds $logged committed Sagas; dtx-saga-bench saw $committed_total"
+            [ "$errs" -eq 0 ] && { echo "   MISMATCH with no error to explain it"; failed=1; }
+        fi
+        sleep_for "$(calc 's > 0 ? s : 0' s="$(calc '11 - (n - e)' n="$(date +%s.%N)" e="$bench_end")")"
+        pg1=$(pg_settled dtx)
+        st1=$(store_snap)
+        printf 'saga%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\n' "$c" "$run" "$tps" \
+            "$(json_num p50_ms "$f")" "$(json_num p99_ms "$f")" "$rss_kb" "$errs" \
+            "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" "$(pg_cost "$pg0" "$pg1" "$logged")" \
+            "$st" "$tps" "$(store_cost "$st0" "$st1" "$logged")" >>"$ROWS"
     done
 done
 
@@ -670,25 +763,71 @@ mkdir -p "$OUT"
             "$(calc 'b > 0 ? d / b : 0' d="$tps" b="$B_X50")" "$(sumof "$c" 7)" "$(range "$c")" \
             "$(minof "$c" 24)"
     done
+    if [ -n "$MANY_LEVELS" ]; then
+        echo
+        echo "TRY_MANY (dtx-bench --try-many: BEGIN, one TRY_MANY of noop-a and noop-b, COMMIT: 3 round"
+        echo "  trips instead of 4, the two branch rows in one log write, both Tries in parallel) beside"
+        echo "  the TRYs one by one, same run:"
+        printf '%-6s %9s %7s %7s %7s %10s %10s %9s\n' level "dtx tx/s" "p50 ms" "p99 ms" errors \
+            "tx/s range" "TRY tx/s" "TRY p50"
+        for c in $MANY_LEVELS; do
+            tcc=- tccp=-
+            if grep -qw -- "$c" <<<"$LEVELS"; then
+                tcc=$(printf '%.1f' "$(col "$c" 3)") tccp=$(printf '%.2f' "$(col "$c" 4)")
+            fi
+            printf '%-6s %9.1f %7.2f %7.2f %7s %9s%% %10s %9s\n' "$c" "$(col "many$c" 3)" \
+                "$(col "many$c" 4)" "$(col "many$c" 5)" "$(sumof "many$c" 7)" "$(range "many$c")" \
+                "$tcc" "$tccp"
+        done
+    fi
+    if [ -n "$SAGA_LEVELS" ]; then
+        echo
+        echo "Sagas (dtx-saga-bench: SAGA of two steps, noop-a then noop-b; done when STATUS says committed,"
+        echo "  polled every $SAGA_POLL_MS ms) beside TCC (dtx-bench) at the same number in flight:"
+        printf '%-6s %10s %7s %7s %7s %10s %10s %9s\n' level "Sagas/s" "p50 ms" "p99 ms" errors \
+            "tx/s range" "TCC tx/s" "TCC p50"
+        for c in $SAGA_LEVELS; do
+            tcc=- tccp=-
+            if grep -qw -- "$c" <<<"$LEVELS"; then
+                tcc=$(printf '%.1f' "$(col "$c" 3)") tccp=$(printf '%.2f' "$(col "$c" 4)")
+            fi
+            printf '%-6s %10.1f %7.2f %7.2f %7s %9s%% %10s %9s\n' "$c" "$(col "saga$c" 3)" \
+                "$(col "saga$c" 4)" "$(col "saga$c" 5)" "$(sumof "saga$c" 7)" "$(range "saga$c")" \
+                "$tcc" "$tccp"
+        done
+        echo "  A Saga's latency runs to its end (every action done and logged), a TCC transaction's to"
+        echo "  its COMMIT reply (its confirms run after): the two are not the same span."
+    fi
     echo
     printf 'reference (a): %8.1f dtx transactions/s: pgbench tps, the 8 statements of one dtx transaction\n' "$A_TPS"
     printf '               each in its own transaction, %d clients (range %s%%)\n' "$A_CLIENTS" "$(range a)"
     printf 'reference (b): %8.1f dtx transactions/s: pgbench tps %.1f x 50, the rows of 50 dtx\n' "$B_X50" "$B_TPS"
     printf '               transactions per commit and round trip, %d clients (range %s%%)\n' "$B_CLIENTS" "$(range b)"
     echo
-    echo "CPU over the measured windows (medians; % of one CPU, host busy in % of all $NPROC):"
-    printf '%-6s %6s %6s %6s %6s %6s %6s\n' run dtxd load parts PG other host
-    for k in $LEVELS a b; do
+    echo "CPU over the measured windows (medians; % of one CPU, host busy in % of all $NPROC), and"
+    echo "CPU-us per dtx transaction: the benchmark's processes (dtxd, load, parts, PG) and the whole"
+    echo "host; limit = $NPROC CPUs x 1,000,000 us/s / CPU-us per transaction (the rate at which"
+    echo "the benchmark's own processes would use every CPU):"
+    printf '%-6s %6s %6s %6s %6s %6s %6s %9s %9s %10s\n' run dtxd load parts PG other host \
+        "us/tx" "host us" "limit tx/s"
+    # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
+    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
         label=$k
         [ "$k" = a ] || [ "$k" = b ] && label="($k)"
-        printf '%-6s %6s %6s %6s %6s %6s %5s%%\n' "$label" "$(col "$k" 8)" "$(col "$k" 9)" \
-            "$(col "$k" 10)" "$(col "$k" 11)" "$(col "$k" 12)" "$(col "$k" 13)"
+        tps=$(col "$k" 3)
+        us=$(calc 't > 0 ? (d + l + p + g) * 10000 / t : 0' t="$tps" d="$(col "$k" 8)" \
+            l="$(col "$k" 9)" p="$(col "$k" 10)" g="$(col "$k" 11)")
+        printf '%-6s %6s %6s %6s %6s %6s %5s%% %9.0f %9.0f %10.0f\n' "$label" "$(col "$k" 8)" \
+            "$(col "$k" 9)" "$(col "$k" 10)" "$(col "$k" 11)" "$(col "$k" 12)" "$(col "$k" 13)" "$us" \
+            "$(calc 't > 0 ? h * n * 10000 / t : 0' t="$tps" h="$(col "$k" 13)" n="$NPROC")" \
+            "$(calc 'u > 0 ? n * 1000000 / u : 0' u="$us" n="$NPROC")"
     done
     echo
     echo "the log's cost per dtx transaction (medians over whole runs):"
     printf '%-6s %8s %7s %9s %8s %5s %5s %9s %12s\n' run commits fsyncs "fsync ms" "WAL KiB" ins upd \
         "stmts/tx" "stmts/batch"
-    for k in $LEVELS a b; do
+    # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
+    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
         label=$k batch=- stmts=-
         if [ "$k" = a ] || [ "$k" = b ]; then
             label="($k)"
@@ -705,6 +844,7 @@ mkdir -p "$OUT"
     echo "  run the log was checked to hold every transaction final and as many commits as dtx-bench"
     printf '  saw (longest wait for the last ones, s:'
     for c in $LEVELS; do printf ' %s: %s' "$c" "$(maxof "$c" 20)"; done
+    for c in $MANY_LEVELS; do printf ' many%s: %s' "$c" "$(maxof "many$c" 20)"; done
     echo ")."
     echo "  dtxd RSS: VmHWM with the mark reset before each run, highest run. errors: every run,"
     echo "  warmup and drain included. tx/s range: (max - min) / median over the runs. worst 1 s:"
@@ -734,6 +874,8 @@ mkdir -p "$OUT"
     done
     echo "  before each run: TRUNCATE dtx_branch, dtx_global CASCADE; CHECKPOINT; echo 5 > /proc/<dtxd pid>/clear_refs"
     echo "  $(quote_cmd "$BIN/dtx-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --json)   (C: $LEVELS)"
+    [ -z "$MANY_LEVELS" ] || echo "  the same with --try-many   (C: $MANY_LEVELS)"
+    [ -z "$SAGA_LEVELS" ] || echo "  $(quote_cmd "$BIN/dtx-saga-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --poll-ms "$SAGA_POLL_MS" --json)   (C: $SAGA_LEVELS)"
     echo "  (a) $(quote_cmd "${PGBENCH_A[@]}")   (after the same with -T $WARMUP, discarded)"
     echo "  (b) $(quote_cmd "${PGBENCH_B[@]}")   (after the same with -T $WARMUP, discarded)"
 } >"$OUT/results.txt"
@@ -768,6 +910,24 @@ json_fields() {
             rsep=","
         done
         printf ']}'
+        sep=","
+    done
+    printf '],"try_many":['
+    sep=""
+    for c in $MANY_LEVELS; do
+        printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,' "$sep" "$c" \
+            "$(col "many$c" 4)" "$(col "many$c" 5)" "$(sumof "many$c" 7)"
+        json_fields "many$c"
+        printf '}'
+        sep=","
+    done
+    printf '],"sagas":['
+    sep=""
+    for c in $SAGA_LEVELS; do
+        printf '%s{"concurrency":%s,"poll_ms":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,' "$sep" "$c" \
+            "$SAGA_POLL_MS" "$(col "saga$c" 4)" "$(col "saga$c" 5)" "$(sumof "saga$c" 7)"
+        json_fields "saga$c"
+        printf '}'
         sep=","
     done
     printf '],"ref_a":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$A_CLIENTS" "$(col a 21)" "$(col a 4)"

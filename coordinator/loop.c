@@ -26,6 +26,7 @@
 #include "dtx/log.h"
 #include "core/peerrate.h"
 #include "engine/initiator.h"
+#include "engine/initiator_multi.h"
 #include "engine/driver.h"
 #include "engine/lease.h"
 #include "engine/outbox.h"
@@ -71,6 +72,7 @@ int dtx_loop_init(dtx_coord_t *co)
     if (!co->sendbuf || !co->registry || !co->txns || !co->rates)
         return DTX_ENOMEM;
     dtx_initiator_init(co);
+    dtx_multi_init(co);
     co->next_corr = dtx_random_u64() >> 1; /* a restart never reuses a recent corr */
     co->store = dtx_store_new(co->cfg.db, (int)co->cfg.db_connections, 2, dtx_coord_sql,
                               DTX_SQL_COUNT, &err);
@@ -147,6 +149,7 @@ void dtx_loop_fini(dtx_coord_t *co)
     /* The store first: its pending callbacks still need the tables. */
     dtx_store_destroy(&co->store);
     dtx_txntable_destroy(&co->txns);
+    dtx_multi_fini(co);
     dtx_wctx_pool_free(co);
     dtx_registry_destroy(&co->registry);
     dtx_peerrate_destroy(&co->rates);
@@ -207,6 +210,8 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     case DTX_MSG_STATUS:
     case DTX_MSG_RESUME:
     case DTX_MSG_SAGA:
+    case DTX_MSG_TMSG:
+    case DTX_MSG_TRY_MANY:
         dtx_initiator_handle(co, peer, id, msg);
         break;
     case DTX_MSG_REGISTER:

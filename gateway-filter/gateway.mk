@@ -24,7 +24,7 @@ GW_LIBS      := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null || echo -lmicro
 GW_DIRS      := core limits config upstream filters runtime front app
 GW_MAIN      := gateway-filter/src/app/main.c
 GW_LIB_SRC   := $(filter-out $(GW_MAIN),$(foreach d,$(GW_DIRS),$(wildcard gateway-filter/src/$(d)/*.c)))
-GW_TEST_SRC  := $(wildcard tests/unit/test_gw_*.c) $(wildcard tests/integration/test_gateway*.c) \
+GW_TEST_SRC  := $(wildcard tests/unit/test_gw_*.c) tests/unit/gw_headers.c tests/unit/gw_tokens.c $(wildcard tests/integration/test_gateway*.c) \
                 $(wildcard tests/integration/gw_*.c) $(wildcard tests/tools/gw_*.c)
 LIBGW        := $(BUILD)/lib/libdtxgw.a
 GW_BIN       := $(BUILD)/bin/dtx-gateway

@@ -201,6 +201,21 @@ bit  told_commit = 0;     /* the initiator was answered committing/committed */
 bit  told_abort = 0;
 byte timeouts = 0, refusals = 0, crashes = 0, pauses = 0, losses = 0, dups = 0, forges = 0, prestarts = 0, resumes = 0;
 
+/* Faults stop (LTL runs): every fault — a crash, a lease lapse, a message
+ * lost, duplicated or forged, an early phase timeout, a participant
+ * restart — happens only while `faulty` is set, and init clears it at a
+ * point of its choosing. Weak fairness makes init take that step in
+ * every fair run (it is always enabled), so every fair run has a point
+ * after which no fault happens; before it, a fault of budget UNBOUNDED
+ * (-DLOSSES=255, ...) happens any number of times, other budgets as many
+ * times as they say (init, at its end). Safety runs keep `faulty` set: stopping is one of
+ * the behaviours not acting already covers. Refusals (the business says
+ * no) and the operator's RESUME are not faults. */
+#define UNBOUNDED 255
+bit  faulty = 1;
+#define BUDGET(n, N)    (faulty && ((N) == UNBOUNDED || (n) < (N)))
+#define SPEND(n, N)     if :: (N) != UNBOUNDED -> n++ :: else -> skip fi
+
 /* ---------------- helpers ---------------- */
 
 #define IS_FINAL(s)     ((s) == COMMITTED || (s) == ABORTED)
@@ -1018,12 +1033,12 @@ end_loop:
     :: atomic { has[i] && !loading[i] && ms[i] == ACTIVE && deadline && !writing[i] &&
                 QSPACE(i, 2) -> raise_abort(i) }
     :: atomic { has[i] && !loading[i] && QSPACE(i, 2) && minfl[BI(i, 0)] &&
-                (!IN_NET(i, 0) || timeouts < TIMEOUTS) ->
-        if :: IN_NET(i, 0) -> timeouts++ :: else -> skip fi;
+                (!IN_NET(i, 0) || BUDGET(timeouts, TIMEOUTS)) ->
+        if :: IN_NET(i, 0) -> SPEND(timeouts, TIMEOUTS) :: else -> skip fi;
         phase_failed(i, 0) }
     :: atomic { has[i] && !loading[i] && QSPACE(i, 2) && minfl[BI(i, 1)] &&
-                (!IN_NET(i, 1) || timeouts < TIMEOUTS) ->
-        if :: IN_NET(i, 1) -> timeouts++ :: else -> skip fi;
+                (!IN_NET(i, 1) || BUDGET(timeouts, TIMEOUTS)) ->
+        if :: IN_NET(i, 1) -> SPEND(timeouts, TIMEOUTS) :: else -> skip fi;
         phase_failed(i, 1) }
     :: atomic { DUE(i, 0) && QSPACE(i, 2) -> send_phase(i, 0) }
     :: atomic { DUE(i, 1) && QSPACE(i, 2) -> send_phase(i, 1) }
@@ -1040,7 +1055,7 @@ end_loop:
         if :: has[i] -> drop_copy(i) :: else -> skip fi;
         n_lease[i] = 1 }
     /* kill -9 and restart: memory and queued writes are gone; a new epoch */
-    :: atomic { crashes < CRASHES ->
+    :: atomic { faulty && crashes < CRASHES ->   /* bounded: each one is a new epoch */
         crashes++;
         /* what the process had sent may still run: any prefix of its
          * pipeline lands (PostgreSQL executes what it received) */
@@ -1303,15 +1318,15 @@ proctype Faults()
 end_faults:
     do
     /* a coordinator paused past its lease: its lease expires in dtx_node */
-    :: atomic { pauses < PAUSES -> pauses++;
+    :: atomic { BUDGET(pauses, PAUSES) -> SPEND(pauses, PAUSES);
         if :: n_lease[0] = 0 :: n_lease[1] = 0 fi }
     /* the network loses one message */
-    :: atomic { losses < LOSSES && m_kind[0] != 0 -> losses++; net_clear(0) }
-    :: atomic { losses < LOSSES && m_kind[1] != 0 -> losses++; net_clear(1) }
-    :: atomic { losses < LOSSES && m_kind[2] != 0 -> losses++; net_clear(2) }
-    :: atomic { losses < LOSSES && m_kind[3] != 0 -> losses++; net_clear(3) }
+    :: atomic { BUDGET(losses, LOSSES) && m_kind[0] != 0 -> SPEND(losses, LOSSES); net_clear(0) }
+    :: atomic { BUDGET(losses, LOSSES) && m_kind[1] != 0 -> SPEND(losses, LOSSES); net_clear(1) }
+    :: atomic { BUDGET(losses, LOSSES) && m_kind[2] != 0 -> SPEND(losses, LOSSES); net_clear(2) }
+    :: atomic { BUDGET(losses, LOSSES) && m_kind[3] != 0 -> SPEND(losses, LOSSES); net_clear(3) }
     /* ... or delivers one twice */
-    :: atomic { dups < DUPS && m_kind[0] != 0 -> dups++; net_free_slot(s);
+    :: atomic { BUDGET(dups, DUPS) && m_kind[0] != 0 -> SPEND(dups, DUPS); net_free_slot(s);
         if
         :: s < NET -> m_kind[s] = m_kind[0]; m_node[s] = m_node[0]; m_br[s] = m_br[0];
             m_op[s] = m_op[0]; m_att[s] = m_att[0]; m_out[s] = m_out[0]; m_conn[s] = m_conn[0];
@@ -1319,7 +1334,7 @@ end_faults:
         :: else -> skip
         fi; s = 0 }
     /* another peer forges a yes to a call in flight */
-    :: atomic { forges < FORGES -> forges++; net_free_slot(s);
+    :: atomic { BUDGET(forges, FORGES) -> SPEND(forges, FORGES); net_free_slot(s);
         if
         :: s < NET ->
             if
@@ -1339,7 +1354,7 @@ end_faults:
         fi; s = 0; k = 0; b = 0 }
 #ifdef TWOPC
     /* a participant restarts: dtx_pgres_recover asks STATUS for each prepared one */
-    :: atomic { prestarts < PRESTARTS && (p_prep[0] || p_prep[1]) -> prestarts++;
+    :: atomic { BUDGET(prestarts, PRESTARTS) && (p_prep[0] || p_prep[1]) -> SPEND(prestarts, PRESTARTS);
         b = 0;
         do
         :: b < NB ->
@@ -1356,9 +1371,6 @@ end_faults:
     /* an operator resumes a stuck transaction (RESUME on any coordinator) */
     :: atomic { resumes < RESUMES && g_state == STUCK && req[0] == 0 -> resumes++; req[0] = R_RESUME }
     :: atomic { resumes < RESUMES && g_state == STUCK && req[1] == 0 -> resumes++; req[1] = R_RESUME }
-#ifdef LIVENESS
-    :: break                                /* faults stop */
-#endif
     od
 }
 
@@ -1379,6 +1391,12 @@ init
         run Quiet()
 #endif
     }
+#ifdef LIVENESS
+    ;
+    /* the point after which no fault happens: init stays enabled until it
+     * took it, so weak fairness puts it in every fair run (pan -f) */
+    faulty = 0
+#endif
 }
 
 /* ---------------- LTL (pan -a -f -N NAME) ---------------- */

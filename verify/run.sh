@@ -9,14 +9,20 @@
 #                            moving between coordinators, timeouts and
 #                            refusals, the forging peer, crashes, a lease
 #                            lapse with 1 branch; loss and duplication in
-#                            bitstate), the LTL runs without faults, and
+#                            bitstate), the LTL runs without faults and with
+#                            message loss until faults stop (1 branch), and
 #                            every mutant
 #   verify/run.sh quick      the subset of make test's verify stage
-#   verify/run.sh all        also the long runs: a lease lapse with 2
-#                            branches (bitstate), with the initiator moving
-#                            too (bitstate), termination with a crash or a
-#                            loss, and the two-COMMIT run with the ping-pong fix (tcc_twocommits);
-#                            verify/README.md, "Results"
+#   verify/run.sh all        every run but the long ones, each within
+#                            minutes: also a lease lapse with 2 branches
+#                            (bitstate), termination with a crash, with
+#                            loss and duplication, with two COMMITs (1 branch)
+#   verify/run.sh long       the runs that take longer than the limit
+#                            (VERIFY_RUN_LIMIT_S, default 600 s) on the
+#                            2-core machine and are not completed there:
+#                            termination with a fault and 2 branches, the
+#                            lease lapse with the initiator moving, the
+#                            2-branch two-COMMIT run (verify/README.md)
 #   verify/run.sh NAME...    the runs named
 #
 # Each run: spin -a with its defines, gcc pan.c, pan; the table line gives
@@ -31,7 +37,10 @@ command -v spin >/dev/null || { echo "verify: spin is not installed (scripts/dep
 
 # No faults: the protocol alone, exhaustive.
 Z="-DCRASHES=0 -DPAUSES=0 -DLOSSES=0 -DDUPS=0 -DFORGES=0 -DTIMEOUTS=0 -DREFUSALS=0 -DRESUMES=0"
-# name | kind (prop = must hold, mutant = must fail) | search | defines
+# name | kind (prop = must hold, mutant = must fail; live/livebit = an LTL
+# formula that must hold, exhaustive/bitstate; livemut = one that must fail)
+# | search (exh, bit, or the LTL formula's name) | defines | pan arguments
+# that replace the defaults (optional: a larger -w)
 RUNS=(
 "tcc_base|prop|exh|$Z -DNOSTEAL"
 "2pc_base|prop|exh|$Z -DNOSTEAL -DTWOPC"
@@ -44,7 +53,7 @@ RUNS=(
 "2pc_crash|prop|exh|$Z -DNOSTEAL -DTWOPC -UCRASHES -DCRASHES=1 -UPRESTARTS -DPRESTARTS=1"
 "tcc_pause1|prop|exh|$Z -DNOSTEAL -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1"
 "2pc_pause1|prop|exh|$Z -DNOSTEAL -DTWOPC -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1"
-"tcc_pause|prop|bit|$Z -DNOSTEAL -UPAUSES -DPAUSES=1"
+"tcc_pause|prop|bit|$Z -DNOSTEAL -UPAUSES -DPAUSES=1|-w30"
 "2pc_pause|prop|bit|$Z -DNOSTEAL -DTWOPC -UPAUSES -DPAUSES=1"
 "tcc_steal_pause|prop|bit|$Z -UPAUSES -DPAUSES=1"
 "2pc_steal_pause|prop|bit|$Z -DTWOPC -UPAUSES -DPAUSES=1"
@@ -54,7 +63,13 @@ RUNS=(
 "2pc_told_live|live|told_live|$Z -DNOSTEAL -DTWOPC -DLIVENESS"
 "tcc_term_crash|live|term|$Z -DNOSTEAL -DLIVENESS -UCRASHES -DCRASHES=1"
 "2pc_term_crash|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS -UCRASHES -DCRASHES=1"
-"tcc_term_loss|live|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=1"
+"tcc_term_loss|live|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=255"
+"tcc_term_loss1|live|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=255 -UTRIES -DTRIES=1"
+"2pc_term_loss1|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS -ULOSSES -DLOSSES=255 -UTRIES -DTRIES=1"
+"tcc_term_lossdup1|live|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=255 -UDUPS -DDUPS=1 -UTRIES -DTRIES=1"
+"tcc_term_losscrash1|live|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=255 -UCRASHES -DCRASHES=1 -UTRIES -DTRIES=1"
+"tcc_term_twocommits1|live|term|$Z -DNOSTEAL -DTWOCOMMITS -DLIVENESS -UTRIES -DTRIES=1"
+"tcc_term_lossbit|livebit|term|$Z -DNOSTEAL -DLIVENESS -ULOSSES -DLOSSES=255"
 "tcc_term_crash1|live|term|$Z -DNOSTEAL -DLIVENESS -UCRASHES -DCRASHES=1 -UTRIES -DTRIES=1"
 "2pc_term_crash1|live|term|$Z -DNOSTEAL -DTWOPC -DLIVENESS -UCRASHES -DCRASHES=1 -UTRIES -DTRIES=1"
 "mutant_aba|mutant|exh|$Z -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_ABA"
@@ -71,7 +86,8 @@ RUNS=(
 "mutant_pingpong|mutant|exh|$Z -DTWOCOMMITS -DMAXGEN=12 -DMUTANT_PINGPONG"
 )
 QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc"
-DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live mutant_aba_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong"
+DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live tcc_term_loss1 2pc_term_loss1 mutant_aba_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong"
+LONG="tcc_steal_pause 2pc_steal_pause tcc_term_crash 2pc_term_crash tcc_term_loss tcc_term_lossbit tcc_term_losscrash1 tcc_twocommits"
 LIMIT_S=${VERIFY_RUN_LIMIT_S:-600}
 # pan.c is large: clang compiles it at -O0 in less than half gcc's time
 # (scripts/deps.sh installs clang); VERIFY_CC overrides.
@@ -81,14 +97,18 @@ want=("$@")
 case ${1:-} in
 '') read -r -a want <<<"$DEFAULT" ;;
 quick) read -r -a want <<<"$QUICK" ;;
-all) want=() ;;
+all) want=()
+    for r in "${RUNS[@]}"; do
+        case " $LONG " in *" ${r%%|*} "*) ;; *) want+=("${r%%|*}") ;; esac
+    done ;;
+long) read -r -a want <<<"$LONG" ;;
 esac
 
 fmt='%-24s %-7s %-9s %12s %7s %8s %8s  %s\n'
 # One run: its table line goes to $d/line, what to show on failure to $d/show;
 # $d/failed exists when it failed.
 one() {
-    local name=$1 kind=$2 srch=$3 defs=$4 d=$work/$1 cflags pargs rc states depth errors secs mem result
+    local name=$1 kind=$2 srch=$3 defs=$4 extra=$5 d=$work/$1 cflags pargs rc states depth errors secs mem result
     rm -rf "$d"; mkdir -p "$d"
     cp "$model" "$d/dtx.pml"
     # shellcheck disable=SC2086
@@ -97,13 +117,17 @@ one() {
     fi
     cflags="${VERIFY_OPT:--O0} -DVECTORSZ=4096"
     pargs="-m200000"
-    if [ "$kind" = live ] || [ "$kind" = livemut ]; then
+    if [ "$kind" = livebit ]; then
+        # an LTL formula, weak fairness, bitstate (supertrace: not a proof)
+        cflags="$cflags -DNFAIR=3 -DBITSTATE"; pargs="$pargs -w28 -a -f -N $srch"
+    elif [ "$kind" = live ] || [ "$kind" = livemut ]; then
         # an LTL formula (named in the search column), weak fairness
         cflags="$cflags -DNFAIR=3 -DCOLLAPSE"; pargs="$pargs -w24 -a -f -N $srch"
     else
         cflags="$cflags -DSAFETY -DNOCLAIM"
         if [ "$srch" = bit ]; then cflags="$cflags -DBITSTATE"; pargs="$pargs -w28"; else cflags="$cflags -DCOLLAPSE"; pargs="$pargs -w24"; fi
     fi
+    [ -n "$extra" ] && pargs="$pargs $extra"   # later options win (-w)
     [ "$kind" = mutant ] && pargs="$pargs -E"   # stop at the first error; no end-state noise
     [ "$kind" = livemut ] && kind=mutant        # an LTL run that must fail
     # shellcheck disable=SC2086
@@ -121,7 +145,7 @@ one() {
     if [ $rc -eq 124 ]; then result="TIMEOUT (over ${LIMIT_S}s)"
     elif [ "$kind" != mutant ] && [ "${errors:-1}" = 0 ]; then
         result=ok
-        [ "$srch" = bit ] && result="ok (bitstate, hash factor $(awk '/hash factor/ {print $3; exit}' "$d/pan.out"))"
+        { [ "$srch" = bit ] || [ "$kind" = livebit ]; } && result="ok (bitstate, hash factor $(awk '/hash factor/ {print $3; exit}' "$d/pan.out"))"
     elif [ "$kind" = mutant ] && [ "${errors:-0}" != 0 ] && [ -e "$d/dtx.pml.trail" ]; then
         result="caught ($(grep -m1 -o 'pan:1: .*' "$d/pan.out" | cut -c8-80); trail depth $(sed -n 's/.*(at depth \([0-9]*\)).*/\1/p' "$d/pan.out" | head -1))"
     else result=FAILED; fi
@@ -144,13 +168,13 @@ one() {
 jobs_max=${VERIFY_JOBS:-2}
 names=()
 for r in "${RUNS[@]}"; do
-    IFS='|' read -r name kind srch defs <<<"$r"
+    IFS='|' read -r name kind srch defs extra <<<"$r"
     if [ ${#want[@]} -gt 0 ]; then
         case " ${want[*]} " in *" $name "*) ;; *) continue ;; esac
     fi
     names+=("$name")
     while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
-    one "$name" "$kind" "$srch" "$defs" &
+    one "$name" "$kind" "$srch" "$defs" "${extra:-}" &
 done
 wait
 printf "$fmt" run kind srch states depth seconds "mem(MB)" result

@@ -89,6 +89,8 @@ const char *dtx_op_name(int op)
     case DTX_OP_ABORT:   return "abort";
     case DTX_OP_ACTION:  return "action";
     case DTX_OP_COMPENSATE: return "compensate";
+    case DTX_OP_DELIVER: return "deliver";
+    case DTX_OP_QUERY_PREPARED: return "query_prepared";
     default:             return "unknown";
     }
 }

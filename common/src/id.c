@@ -7,11 +7,17 @@
  * Thread safety without a lock: the generator state is _Thread_local, so
  * threads never share it (the gateway creates clients, hence ids and
  * corr seeds, on several threads at once). Each thread seeds its own
- * state on first use; the pid it seeded under is kept beside it, so the
- * thread that survives a fork(2) sees another pid in the child and seeds
- * again — parent and child never continue the same sequence.
+ * state on first use; the fork generation it seeded in is kept beside
+ * it, and a pthread_atfork child handler moves the generation on, so the
+ * thread that survives a fork(2) seeds again in the child — parent and
+ * child never continue the same sequence. (It was getpid(2) on every
+ * draw: a system call per id, three per gateway request.) A child made by
+ * a raw clone(2) that bypasses the fork handlers and runs code without
+ * exec is not covered; fork(2), posix_spawn and exec are.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -22,15 +28,28 @@
 
 static const char s_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 static _Thread_local uint64_t s_state[2];  /* this thread's xorshift128+ state */
-static _Thread_local pid_t s_seeded_pid;   /* pid the state was seeded in; 0 never */
+static _Thread_local unsigned s_seeded_gen; /* fork generation seeded in; 0 never */
+static atomic_uint s_fork_gen = 1;          /* moved on in every forked child */
+static pthread_once_t s_atfork_once = PTHREAD_ONCE_INIT;
+
+static void s_forked_child(void)
+{
+    atomic_fetch_add_explicit(&s_fork_gen, 1, memory_order_relaxed);
+}
+
+static void s_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, s_forked_child);
+}
 
 /* Seeds this thread's state unless already seeded in this process.
  * Returns 0 or DTX_EIO (no randomness: the state is left unseeded). */
 static int s_seed(void)
 {
-    pid_t pid = getpid();
-    if (s_seeded_pid == pid)
+    unsigned gen = atomic_load_explicit(&s_fork_gen, memory_order_relaxed);
+    if (s_seeded_gen == gen)
         return 0;
+    pthread_once(&s_atfork_once, s_register_atfork);
     ssize_t n;
     do {
         n = getrandom(s_state, sizeof s_state, 0);
@@ -39,7 +58,7 @@ static int s_seed(void)
         return DTX_EIO;
     if (s_state[0] == 0 && s_state[1] == 0)
         s_state[0] = 0x9E3779B97F4A7C15ull;
-    s_seeded_pid = pid;
+    s_seeded_gen = gen;
     return 0;
 }
 

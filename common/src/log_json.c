@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dtx/hex.h"
 #include "dtx/log.h"
 
 #define S_NAME_MAX   64     /* longest component / node, in JSON bytes */
@@ -76,17 +77,6 @@ static void s_dec_init(s_dec_t *d, const s_text_t *t)
     }
 }
 
-static int s_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The next decoded byte, or -1 at the end. */
 static int s_dec_next(s_dec_t *d)
 {
@@ -106,8 +96,8 @@ static int s_dec_next(s_dec_t *d)
     case 'r': d->p++; return '\r';
     case 't': d->p++; return '\t';
     case 'x':
-        if (d->end - d->p >= 3 && s_hexval(d->p[1]) >= 0 && s_hexval(d->p[2]) >= 0) {
-            int v = s_hexval(d->p[1]) * 16 + s_hexval(d->p[2]);
+        if (d->end - d->p >= 3 && dtx_hex_digit(d->p[1]) >= 0 && dtx_hex_digit(d->p[2]) >= 0) {
+            int v = dtx_hex_digit(d->p[1]) * 16 + dtx_hex_digit(d->p[2]);
             d->p += 3;
             return v;
         }

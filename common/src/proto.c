@@ -40,7 +40,9 @@
 #include "dtx/name.h"
 #include "dtx/proto.h"
 #include "dtx/saga.h"
+#include "dtx/tmsg.h"
 #include "dtx/trace.h"
+#include "dtx/trymany.h"
 
 /* ------------------------------------------------------------------ */
 /* The message table                                                  */
@@ -99,6 +101,10 @@ static const s_spec_t s_specs[] = {
     { DTX_MSG_RESUME, "RESUME", { F_NAME(gid) } },
     /* Version 2 only; its plan is checked by dtx_saga_plan_decode. */
     { DTX_MSG_SAGA, "SAGA", { F_U32(timeout_ms), F_PAYLOAD } },
+    /* Version 2 only; its plan is checked by dtx_tmsg_plan_decode. */
+    { DTX_MSG_TMSG, "TMSG", { F_U32(timeout_ms), F_PAYLOAD } },
+    /* Version 2 only; the batch is checked by dtx_trymany_decode. */
+    { DTX_MSG_TRY_MANY, "TRY_MANY", { F_NAME(gid), F_PAYLOAD } },
     { DTX_MSG_REGISTER, "REGISTER", { F_NAME(instance), F_NAME(resource) } },
     { DTX_MSG_HEARTBEAT, "HEARTBEAT", { F_NAME(instance) } },
     { DTX_MSG_PHASE_REPLY, "PHASE_REPLY",
@@ -108,6 +114,8 @@ static const s_spec_t s_specs[] = {
     { DTX_MSG_TRY_OK, "TRY_OK",
       { F_NAME(gid), F_U32(branch), F_OUTCOME, F_STATE, F_PAYLOAD } },
     { DTX_MSG_STATE, "STATE", { F_NAME(gid), F_STATE } },
+    /* Version 2 only; the outcomes by dtx_trymany_outcomes_decode. */
+    { DTX_MSG_TRY_MANY_OK, "TRY_MANY_OK", { F_NAME(gid), F_STATE, F_PAYLOAD } },
     { DTX_MSG_REGISTER_OK, "REGISTER_OK",
       { F_NAME(resource), F_U32(heartbeat_ms), F_NAME(coordinator) } },
     { DTX_MSG_HEARTBEAT_OK, "HEARTBEAT_OK", { F_NAME(coordinator) } },
@@ -119,12 +127,32 @@ static const s_spec_t s_specs[] = {
 
 #define S_NSPECS (sizeof s_specs / sizeof s_specs[0])
 
+/* Types a version-1 frame may not carry (they came with version 2). */
+static int s_v2_only(int type)
+{
+    return type == DTX_MSG_SAGA || type == DTX_MSG_TMSG || type == DTX_MSG_TRY_MANY ||
+           type == DTX_MSG_TRY_MANY_OK;
+}
+
 static const s_spec_t *s_spec_find(int type)
 {
     for (size_t i = 0; i < S_NSPECS; i++)
         if (s_specs[i].type == type)
             return &s_specs[i];
     return NULL;
+}
+
+/* The blob of a type whose blob has a layout of its own: 0 or DTX_EPROTO
+ * with the reason. */
+static int s_check_blob(int type, const uint8_t *p, size_t n, char *why, size_t whylen)
+{
+    if (type == DTX_MSG_SAGA)
+        return dtx_saga_plan_decode(NULL, p, n, why, whylen) != 0 ? DTX_EPROTO : 0;
+    if (type == DTX_MSG_TRY_MANY)
+        return dtx_trymany_decode(NULL, p, n, why, whylen);
+    if (type == DTX_MSG_TRY_MANY_OK)
+        return dtx_trymany_outcomes_decode(NULL, p, n, why, whylen);
+    return 0;
 }
 
 const char *dtx_msg_type_name(int type)
@@ -396,16 +424,22 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
     if (!spec && p[2] == DTX_PROTO_V2)
         return s_fail(errbuf, errlen, DTX_EUNSUPPORTED,
                       "unknown message type 0x%02x (version 2)", p[3]);
-    if (!spec || (spec->type == DTX_MSG_SAGA && p[2] == DTX_PROTO_V1))
+    if (!spec || (s_v2_only(spec->type) && p[2] == DTX_PROTO_V1))
         return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "unknown message type 0x%02x%s", p[3],
-                      spec ? " in version 1 (SAGA needs version 2)" : "");
+                      "unknown message type 0x%02x%s%s%s", p[3],
+                      spec ? " in version 1 (" : "", spec ? spec->name : "",
+                      spec ? " needs version 2)" : "");
 
     int rc = s_decode_body(msg, spec, p, len, errbuf, errlen);
-    if (rc == DTX_OK && spec->type == DTX_MSG_SAGA) {
+    if (rc == DTX_OK) {
         char why[160];
-        if (dtx_saga_plan_decode(NULL, msg->payload, msg->payload_len, why, sizeof why) != 0)
-            rc = s_fail(errbuf, errlen, DTX_EPROTO, "SAGA: %s", why);
+        if (s_check_blob(spec->type, msg->payload, msg->payload_len, why, sizeof why) != 0)
+            rc = s_fail(errbuf, errlen, DTX_EPROTO, "%s: %s", spec->name, why);
+    }
+    if (rc == DTX_OK && spec->type == DTX_MSG_TMSG) {
+        char why[160];
+        if (dtx_tmsg_plan_decode(NULL, msg->payload, msg->payload_len, why, sizeof why) != 0)
+            rc = s_fail(errbuf, errlen, DTX_EPROTO, "TMSG: %s", why);
     }
     if (rc != DTX_OK) {
         /* Leave no half-decoded fields behind. */
@@ -533,10 +567,15 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
     uint8_t version = msg->version ? msg->version : DTX_PROTO_V1;
     if (version != DTX_PROTO_V1 && version != DTX_PROTO_V2)
         return DTX_EINVAL;
-    if (spec->type == DTX_MSG_SAGA &&
+    if (s_v2_only(spec->type) &&
         (version != DTX_PROTO_V2 || msg->payload_len > DTX_PAYLOAD_MAX ||
          (msg->payload_len && !msg->payload) ||
-         dtx_saga_plan_decode(NULL, msg->payload, msg->payload_len, NULL, 0) != 0))
+         s_check_blob(spec->type, msg->payload, msg->payload_len, NULL, 0) != 0))
+        return DTX_EINVAL;
+    if (spec->type == DTX_MSG_TMSG &&
+        (version != DTX_PROTO_V2 || msg->payload_len > DTX_PAYLOAD_MAX ||
+         (msg->payload_len && !msg->payload) ||
+         dtx_tmsg_plan_decode(NULL, msg->payload, msg->payload_len, NULL, 0) != 0))
         return DTX_EINVAL;
     /* strnlen: a traceparent without its NUL is invalid, never overread. */
     int traced = msg->traceparent[0] != '\0';

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "dtx/name.h"
-#include "dtx/proto.h"
 #include "dtx/saga.h"
 
 static int s_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)

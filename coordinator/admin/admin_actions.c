@@ -205,9 +205,28 @@ static void s_retry(dtx_admin_req_t *r, const PGresult *g)
 
 /* --- force commit / rollback --- */
 
+/* A transactional message not decided yet is decided by its service (its
+ * COMMIT or ROLLBACK, or its check-back's answer), never by an operator:
+ * the answer is in the service's database, not here. 1 when r was answered
+ * so. */
+static int s_msg_undecided(dtx_admin_req_t *r, const PGresult *g)
+{
+    int state = atoi(PQgetvalue(g, 0, DTX_AG_STATE));
+    int decision = atoi(PQgetvalue(g, 0, DTX_AG_DECISION));
+    if (atoi(PQgetvalue(g, 0, DTX_AG_MODE)) != DTX_MODE_MSG ||
+        !(state == DTX_STATE_ACTIVE || (state == DTX_STATE_STUCK && decision == DTX_STATE_ACTIVE)))
+        return 0;
+    s_finish(r, 409, state,
+             "message %s is not decided yet: its service's submit or its check-back decides it "
+             "(a stuck check-back: resume it to ask again)", r->gid);
+    return 1;
+}
+
 static void s_force_commit(dtx_admin_req_t *r, const PGresult *g)
 {
     dtx_coord_t *co = r->admin->co;
+    if (s_msg_undecided(r, g))
+        return;
     int state = atoi(PQgetvalue(g, 0, DTX_AG_STATE));
     int decision = atoi(PQgetvalue(g, 0, DTX_AG_DECISION));
     if (state == DTX_STATE_COMMITTED) {
@@ -251,6 +270,8 @@ static void s_force_commit(dtx_admin_req_t *r, const PGresult *g)
 
 static void s_force_rollback(dtx_admin_req_t *r, const PGresult *g)
 {
+    if (s_msg_undecided(r, g))
+        return;
     int state = atoi(PQgetvalue(g, 0, DTX_AG_STATE));
     int decision = atoi(PQgetvalue(g, 0, DTX_AG_DECISION));
     if (state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED)

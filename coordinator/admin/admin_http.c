@@ -3,8 +3,8 @@
  * request's headers, finds its route and checks its Host header and token
  * from them alone (a refused request is answered before any body is read),
  * buffers the body only for a POST route, up to --http-max-body, and hands
- * the request to the handler of its route (admin_read.c, admin_ops.c, admin_actions.c,
- * admin_console.c). admin_request.c holds the request and its answer;
+ * the request to the handler of its route (admin_read.c, admin_metrics.c,
+ * admin_ops.c, admin_actions.c, admin_console.c). admin_request.c holds the request and its answer;
  * admin_daemon.c starts the daemon and runs it in the loop. See
  * admin_http.h for the design and admin_internal.h for a request's life.
  */
@@ -54,8 +54,10 @@ static const s_route_t s_routes[] = {
     { "GET", "/api/v1/participants", s_parts, 0, S_READ },
     { "POST", "/api/v1/tx", dtx_admin_op, DTX_MSG_BEGIN, S_WRITE },
     { "POST", "/api/v1/saga", dtx_admin_op, DTX_MSG_SAGA, S_WRITE },
+    { "POST", "/api/v1/msg", dtx_admin_op, DTX_MSG_TMSG, S_WRITE },
     { "GET", "/api/v1/tx/*", dtx_admin_op, DTX_MSG_STATUS, S_READ },
     { "POST", "/api/v1/tx/*/try", dtx_admin_op, DTX_MSG_TRY, S_WRITE },
+    { "POST", "/api/v1/tx/*/tries", dtx_admin_op, DTX_MSG_TRY_MANY, S_WRITE },
     { "POST", "/api/v1/tx/*/commit", dtx_admin_op, DTX_MSG_COMMIT, S_WRITE },
     { "POST", "/api/v1/tx/*/rollback", dtx_admin_op, DTX_MSG_ROLLBACK, S_WRITE },
 };

@@ -9,8 +9,8 @@
  *   admin_engine.c   the door into the engine and its replies
  *   admin_query.c    parsing list filters into statement parameters (pure)
  *   admin_sql.c      the admin store's statements
- *   admin_read.c     healthz, readyz, metrics, overview, list, show,
- *                    participants
+ *   admin_read.c     healthz, readyz, overview, list, show, participants
+ *   admin_metrics.c  GET /metrics (Prometheus text)
  *   admin_series.c   the last hour per second (GET /api/v1/series)
  *   admin_ops.c      initiator operations over HTTP
  *   admin_actions.c  operator actions, audited
@@ -199,18 +199,23 @@ extern const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT];
 enum { DTX_AG_GID, DTX_AG_MODE, DTX_AG_STATE, DTX_AG_DECISION, DTX_AG_BRANCHES, DTX_AG_CREATED,
        DTX_AG_UPDATED, DTX_AG_DEADLINE, DTX_AG_OWNER, DTX_AG_EPOCH, DTX_AG_OWNER_ALIVE,
        DTX_AG_TRYING, DTX_AG_REFUSED, DTX_AG_DECIDED, DTX_AG_STUCK, DTX_AG_FINISHED,
-       DTX_AG_TRACEPARENT };
+       DTX_AG_TRACEPARENT, DTX_AG_CHECKBACK };
 
 /* --- admin_read.c --- */
 void dtx_admin_healthz(dtx_admin_req_t *r);
 void dtx_admin_readyz(dtx_admin_req_t *r);
-void dtx_admin_metrics(dtx_admin_req_t *r);
 void dtx_admin_overview(dtx_admin_req_t *r);
 void dtx_admin_list(dtx_admin_req_t *r);
 void dtx_admin_show(dtx_admin_req_t *r);
 void dtx_admin_participants(dtx_admin_req_t *r);
 /* A DTX_ASQL_GLOBAL row as JSON. */
 json_object *dtx_admin_global_json(const PGresult *res, int row);
+/* dtx_registry_each callback: counts instances into arg[0] and their calls
+ * in flight into arg[1] (arg is int[2]). */
+void dtx_admin_count_instances(const char *resource, const dtx_instance_t *in, void *arg);
+
+/* --- admin_metrics.c --- */
+void dtx_admin_metrics(dtx_admin_req_t *r);
 
 /* --- admin_engine.c --- */
 /* Sends msg to the engine on behalf of r (peer = HTTP, corr = handle); its

@@ -6,6 +6,9 @@
  *                                  -> 201 BEGIN_OK (gid, deadline_ms, traceparent)
  *                                  (or the trace in a W3C traceparent header)
  *   POST /api/v1/tx/{gid}/try      {"resource","action","payload" | "payload_base64"}
+ *   POST /api/v1/tx/{gid}/tries    {"tries":[{"resource","action","payload" |
+ *                                  "payload_base64"}, ...]} (1..16: one TRY_MANY,
+ *                                  docs/protocol.md §18) -> every branch's outcome
  *   POST /api/v1/tx/{gid}/commit   -> STATE (409 when it ended aborted)
  *   POST /api/v1/tx/{gid}/rollback -> STATE
  *   GET  /api/v1/tx/{gid}          -> STATE, from the log
@@ -13,10 +16,14 @@
  *                                  "action","compensation","pivot","after":[1,2],
  *                                  "payload" | "payload_base64"}, ...]}
  *                                  -> 201 BEGIN_OK once the plan is logged (docs/sagas.md)
+ *   POST /api/v1/msg               {"timeout_ms","traceparent","checkback","destinations":
+ *                                  [{"resource","action","payload" | "payload_base64"}, ...]}
+ *                                  -> 201 BEGIN_OK once the message is logged (prepared;
+ *                                  /tx/{gid}/commit submits it, /rollback drops it)
  *
  * Each builds a dtx_msg_t and hands it to the engine (admin_engine.c: a
  * peer of kind DTX_PEER_HTTP whose corr is the request's handle). Every
- * reply the engine sends (BEGIN_OK, TRY_OK, STATE, ERROR) comes back
+ * reply the engine sends (BEGIN_OK, TRY_OK, TRY_MANY_OK, STATE, ERROR) comes back
  * through admin_engine.c to s_op_reply.
  */
 #include <stdio.h>
@@ -26,7 +33,9 @@
 #include "admin_internal.h"
 #include "dtx/log.h"
 #include "dtx/saga.h"
+#include "dtx/tmsg.h"
 #include "dtx/trace.h"
+#include "dtx/trymany.h"
 
 static int s_b64(int c)
 {
@@ -253,6 +262,171 @@ out:
     return rc;
 }
 
+/* POST /api/v1/msg's check-back and destinations into an encoded plan
+ * (m->payload; *owned gets it to free); the rules are
+ * dtx_tmsg_plan_encode's, whose reason is the 400's text. */
+static int s_msg_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uint8_t **owned)
+{
+    json_object *dests = NULL;
+    const char *cb = s_str_field(body, "checkback");
+    if (!json_object_object_get_ex(body, "destinations", &dests) ||
+        !json_object_is_type(dests, json_type_array) || json_object_array_length(dests) < 1 ||
+        json_object_array_length(dests) > DTX_TMSG_DESTS_MAX) {
+        dtx_admin_respond_error(r, 400, "destinations: expected an array of 1..%d destinations",
+                                DTX_TMSG_DESTS_MAX);
+        return DTX_EINVAL;
+    }
+    dtx_tmsg_plan_t *plan = calloc(1, sizeof *plan);
+    uint8_t *pays[DTX_TMSG_DESTS_MAX] = { NULL };
+    int rc = DTX_EINVAL;
+    if (!plan) {
+        dtx_admin_respond_error(r, 500, "out of memory");
+        return DTX_ENOMEM;
+    }
+    if (!cb || dtx_name_copy(plan->checkback, cb) != 0) {
+        dtx_admin_respond_error(r, 400, "checkback: the resource that answers the check-back, "
+                                "1..63 characters of [A-Za-z0-9._:-]");
+        goto out;
+    }
+    plan->ndests = (uint8_t)json_object_array_length(dests);
+    for (int i = 0; i < plan->ndests; i++) {
+        json_object *o = json_object_array_get_idx(dests, (size_t)i), *v = NULL;
+        dtx_tmsg_dest_t *d = &plan->dests[i];
+        const char *res = o ? s_str_field(o, "resource") : NULL;
+        const char *act = o ? s_str_field(o, "action") : NULL;
+        if (!res || dtx_name_copy(d->resource, res) != 0 || !act ||
+            dtx_name_copy(d->action, act) != 0) {
+            dtx_admin_respond_error(r, 400, "destinations[%d]: resource and action required: "
+                                    "1..63 characters of [A-Za-z0-9._:-]", i);
+            goto out;
+        }
+        if (json_object_object_get_ex(o, "payload_base64", &v)) {
+            const char *b = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                     : NULL;
+            if (!b || !(pays[i] = s_b64_decode(b, strlen(b), &d->payload_len))) {
+                dtx_admin_respond_error(r, 400, "destinations[%d].payload_base64: not valid "
+                                        "base64", i);
+                goto out;
+            }
+            d->payload = pays[i];
+        } else if (json_object_object_get_ex(o, "payload", &v)) {
+            if (!json_object_is_type(v, json_type_string)) {
+                dtx_admin_respond_error(r, 400, "destinations[%d].payload: expected a string", i);
+                goto out;
+            }
+            d->payload = (const uint8_t *)json_object_get_string(v);
+            d->payload_len = (uint32_t)json_object_get_string_len(v);
+        }
+    }
+    char why[200] = "";
+    size_t len = 0;
+    rc = dtx_tmsg_plan_encode(plan, NULL, 0, &len, why, sizeof why);
+    if (rc == DTX_ETOOBIG && len <= DTX_PAYLOAD_MAX && (*owned = malloc(len)))
+        rc = dtx_tmsg_plan_encode(plan, *owned, len, &len, why, sizeof why);
+    if (rc != 0) {
+        dtx_admin_respond_error(r, rc == DTX_ETOOBIG ? 413 : 400, "%s",
+                                why[0] ? why : "the message is not valid");
+        rc = DTX_EINVAL;
+        goto out;
+    }
+    m->payload = *owned;
+    m->payload_len = (uint32_t)len;
+out:
+    for (int i = 0; i < DTX_TMSG_DESTS_MAX; i++)
+        free(pays[i]);
+    free(plan);
+    return rc;
+}
+
+/* The tries of POST /api/v1/tx/{gid}/tries into an encoded batch
+ * (m->payload; *owned gets it to free). Each element as the body of
+ * POST /api/v1/tx/{gid}/try. */
+static int s_tries_fields(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m, uint8_t **owned)
+{
+    json_object *tries = NULL;
+    if (!json_object_object_get_ex(body, "tries", &tries) ||
+        !json_object_is_type(tries, json_type_array) || json_object_array_length(tries) < 1 ||
+        json_object_array_length(tries) > DTX_TRYMANY_MAX) {
+        dtx_admin_respond_error(r, 400, "tries: expected an array of 1..%d tries",
+                                DTX_TRYMANY_MAX);
+        return DTX_EINVAL;
+    }
+    dtx_trymany_t *b = calloc(1, sizeof *b);
+    uint8_t *pays[DTX_TRYMANY_MAX] = { NULL };
+    int rc = DTX_EINVAL;
+    if (!b) {
+        dtx_admin_respond_error(r, 500, "out of memory");
+        return DTX_ENOMEM;
+    }
+    b->n = (uint8_t)json_object_array_length(tries);
+    for (int i = 0; i < b->n; i++) {
+        json_object *o = json_object_array_get_idx(tries, (size_t)i);
+        dtx_msg_t t;
+        memset(&t, 0, sizeof t);
+        if (!o || !json_object_is_type(o, json_type_object)) {
+            dtx_admin_respond_error(r, 400, "tries[%d]: expected an object", i);
+            goto out;
+        }
+        if (s_try_fields(r, o, &t, &pays[i]) != 0)
+            goto out; /* answered: its text names the field */
+        strcpy(b->items[i].resource, t.resource);
+        strcpy(b->items[i].action, t.action);
+        b->items[i].payload = t.payload;
+        b->items[i].payload_len = t.payload_len;
+    }
+    size_t len = 0;
+    rc = dtx_trymany_encode(b, NULL, 0, &len);
+    if (rc == DTX_ETOOBIG && len <= DTX_PAYLOAD_MAX && (*owned = malloc(len)))
+        rc = dtx_trymany_encode(b, *owned, len, &len);
+    if (rc != 0) {
+        dtx_admin_respond_error(r, 413, "tries: the payloads together are over %u bytes",
+                                DTX_PAYLOAD_MAX);
+        rc = DTX_EINVAL;
+        goto out;
+    }
+    m->payload = *owned;
+    m->payload_len = (uint32_t)len;
+out:
+    for (int i = 0; i < DTX_TRYMANY_MAX; i++)
+        free(pays[i]);
+    free(b);
+    return rc;
+}
+
+static const char *s_outcome_name(int outcome)
+{
+    return outcome == DTX_OUTCOME_OK ? "ok" : outcome == DTX_OUTCOME_REFUSED ? "refused"
+                                                                             : "failed";
+}
+
+/* TRY_MANY_OK as {"gid","state","tries":[{"branch","outcome"[,"error","code"]}]}. */
+static int s_tries_reply(json_object *o, const dtx_msg_t *msg)
+{
+    dtx_trymany_outcomes_t *d = malloc(sizeof *d);
+    if (!d || dtx_trymany_outcomes_decode(d, msg->payload, msg->payload_len, NULL, 0) != 0) {
+        free(d);
+        json_object_object_add(o, "error", json_object_new_string("unreadable engine reply"));
+        return 500;
+    }
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < d->n; i++) {
+        json_object *t = json_object_new_object();
+        json_object_object_add(t, "branch", json_object_new_int64(d->o[i].branch));
+        json_object_object_add(t, "outcome", json_object_new_string(s_outcome_name(d->o[i].outcome)));
+        if (d->o[i].code) {
+            json_object_object_add(t, "error", json_object_new_string(d->o[i].text));
+            json_object_object_add(t, "code",
+                                   json_object_new_string(dtx_strerror(-(int)d->o[i].code)));
+        }
+        json_object_array_add(a, t);
+    }
+    json_object_object_add(o, "gid", json_object_new_string(msg->gid));
+    json_object_object_add(o, "state", json_object_new_string(dtx_state_name(msg->state)));
+    json_object_object_add(o, "tries", a);
+    free(d);
+    return 200;
+}
+
 static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg);
 
 void dtx_admin_op(dtx_admin_req_t *r, int type)
@@ -270,8 +444,13 @@ void dtx_admin_op(dtx_admin_req_t *r, int type)
         goto out;
     if (type == DTX_MSG_TRY && s_try_fields(r, body, &m, &owned) != 0)
         goto out;
+    if (type == DTX_MSG_TRY_MANY && s_tries_fields(r, body, &m, &owned) != 0)
+        goto out;
     if (type == DTX_MSG_SAGA &&
         (s_begin_fields(r, body, &m) != 0 || s_saga_fields(r, body, &m, &owned) != 0))
+        goto out;
+    if (type == DTX_MSG_TMSG &&
+        (s_begin_fields(r, body, &m) != 0 || s_msg_fields(r, body, &m, &owned) != 0))
         goto out;
     dtx_admin_engine(r, &m, s_op_reply); /* copies what it keeps */
 out:
@@ -296,12 +475,11 @@ static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg)
     case DTX_MSG_TRY_OK:
         json_object_object_add(o, "gid", json_object_new_string(msg->gid));
         json_object_object_add(o, "branch", json_object_new_int64(msg->branch));
-        json_object_object_add(o, "outcome",
-                               json_object_new_string(msg->outcome == DTX_OUTCOME_OK ? "ok"
-                                                      : msg->outcome == DTX_OUTCOME_REFUSED
-                                                          ? "refused"
-                                                          : "failed"));
+        json_object_object_add(o, "outcome", json_object_new_string(s_outcome_name(msg->outcome)));
         json_object_object_add(o, "state", json_object_new_string(dtx_state_name(msg->state)));
+        break;
+    case DTX_MSG_TRY_MANY_OK:
+        status = s_tries_reply(o, msg);
         break;
     case DTX_MSG_STATE:
         json_object_object_add(o, "gid", json_object_new_string(msg->gid));

@@ -119,8 +119,10 @@ int dtx_listq_parse_cell(dtx_listq_t *q, dtx_listq_get_fn get, void *ctx, int64_
             q->mode = DTX_MODE_2PC;
         else if (strcmp(v, "saga") == 0)
             q->mode = DTX_MODE_SAGA;
+        else if (strcmp(v, "msg") == 0)
+            q->mode = DTX_MODE_MSG;
         else {
-            snprintf(err, errlen, "mode: '%.16s' is not tcc, 2pc or saga", v);
+            snprintf(err, errlen, "mode: '%.16s' is not tcc, 2pc, saga or msg", v);
             return DTX_EINVAL;
         }
     }

@@ -63,7 +63,7 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
         " (SELECT count(*) FROM dtx_branch b WHERE b.gid = g.gid AND b.state = "
         S_STR(DTX_BRANCH_REFUSED) "), "
         S_MS("g.decided_at") ", " S_MS("g.stuck_at") ", " S_MS("g.finished_at") ","
-        " coalesce(g.traceparent, '')"
+        " coalesce(g.traceparent, ''), coalesce(g.checkback, '')"
         " FROM dtx_global g WHERE g.gid = $1", 1 },
     [DTX_ASQL_BRANCHES] = { "dtx_a_branches",
         "SELECT branch_no, resource, action, state, attempts, coalesce(last_error, ''),"
@@ -82,7 +82,7 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
     [DTX_ASQL_TIMELINE] = { "dtx_a_timeline",
         "SELECT at, event, branch, detail FROM ("
         " SELECT " S_MS("created_at") " AS at, 0 AS ord, 'begun' AS event, 0 AS branch,"
-        "   CASE mode WHEN 2 THEN '2pc' WHEN 3 THEN 'saga' ELSE 'tcc' END AS detail FROM dtx_global WHERE gid = $1"
+        "   CASE mode WHEN 2 THEN '2pc' WHEN 3 THEN 'saga' WHEN 4 THEN 'msg' ELSE 'tcc' END AS detail FROM dtx_global WHERE gid = $1"
         " UNION ALL SELECT " S_MS("created_at") ", 1, 'branch recorded', branch_no,"
         "   resource || ' ' || action FROM dtx_branch WHERE gid = $1"
         " UNION ALL SELECT " S_MS("voted_at") ", 2, CASE vote WHEN 2 THEN 'voted yes'"

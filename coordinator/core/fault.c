@@ -13,7 +13,12 @@ const char *const dtx_fault_points[] = {
     "after-prepare-sent",
     "after-vote-write",     "after-decision-write", "after-decision-reply",
     "between-phases",       "before-finish-write",  "after-finish-write",
-    "after-claim",          NULL,
+    "after-claim",
+    /* Saga (docs/sagas.md) */
+    "after-saga-write",     "after-step-done",      "after-step-compensated",
+    /* transactional message (docs/sagas.md) */
+    "after-tmsg-write",
+    NULL,
 };
 
 #define S_NPOINTS (sizeof dtx_fault_points / sizeof dtx_fault_points[0] - 1)

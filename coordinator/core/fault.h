@@ -17,6 +17,17 @@
  *   before-finish-write     every branch acknowledged, final state not written
  *   after-finish-write      final state durable (the copy still in memory)
  *   after-claim             transactions taken over from a dead coordinator
+ *
+ * and those only a Saga meets:
+ *
+ *   after-saga-write        the whole plan is durable, the initiator not yet told
+ *   after-step-done         a step's action is recorded done, the next not yet sent
+ *   after-step-compensated  a step's compensation is recorded, the one before not sent
+ *
+ * and the one only a transactional message meets (its check-back and
+ * deliveries meet the common ones):
+ *
+ *   after-tmsg-write        the message is durable (prepared), the service not yet told
  */
 #ifndef DTX_COORD_FAULT_H
 #define DTX_COORD_FAULT_H

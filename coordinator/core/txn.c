@@ -23,8 +23,13 @@ void dtx_txn_votes(const dtx_txn_t *txn, dtx_txn_votes_t *v)
             v->trying++;
         else if (br->state == DTX_BRANCH_REFUSED)
             v->refused++;
+        /* The pivot may be running, or is done while the Saga is still
+         * active (FORWARD not yet recorded: a crash between the step's
+         * write and the decision's, then a deadline at recovery): either
+         * way nothing may abort it. */
         if (br->step && (br->step->flags & DTX_SAGA_STEP_PIVOT) &&
-            br->state == DTX_BRANCH_TRYING && !br->never_sent)
+            ((br->state == DTX_BRANCH_TRYING && !br->never_sent) ||
+             br->state == DTX_BRANCH_CONFIRMED))
             v->pivot_open++;
     }
 }
@@ -112,8 +117,10 @@ int dtx_txn_next(int state, dtx_txn_event_t ev, const dtx_txn_votes_t *votes, in
             rc = DTX_ESTATE;
         break;
     case DTX_EV_RESUME:
+        /* ACTIVE: a message whose check-back spent its budget asks again. */
         if (state == DTX_STATE_STUCK &&
-            (decision == DTX_STATE_COMMITTING || decision == DTX_STATE_ABORTING))
+            (decision == DTX_STATE_COMMITTING || decision == DTX_STATE_ABORTING ||
+             decision == DTX_STATE_ACTIVE))
             out = decision;
         else
             rc = DTX_ESTATE;
@@ -166,6 +173,8 @@ int dtx_op_for_decision(int mode, int state)
     int commit = state == DTX_STATE_COMMITTING;
     if (mode == DTX_MODE_SAGA)
         return commit ? DTX_OP_ACTION : DTX_OP_COMPENSATE;
+    if (mode == DTX_MODE_MSG)
+        return commit ? DTX_OP_DELIVER : DTX_OP_CANCEL; /* a message's cancel is never sent */
     if (mode == DTX_MODE_2PC)
         return commit ? DTX_OP_COMMIT : DTX_OP_ABORT;
     return commit ? DTX_OP_CONFIRM : DTX_OP_CANCEL;
@@ -178,7 +187,7 @@ int dtx_op_is_vote(int op)
 
 int dtx_op_done_state(int op)
 {
-    if (op == DTX_OP_CONFIRM || op == DTX_OP_COMMIT || op == DTX_OP_ACTION)
+    if (op == DTX_OP_CONFIRM || op == DTX_OP_COMMIT || op == DTX_OP_ACTION || op == DTX_OP_DELIVER)
         return DTX_BRANCH_CONFIRMED;
     if (op == DTX_OP_CANCEL || op == DTX_OP_ABORT || op == DTX_OP_COMPENSATE)
         return DTX_BRANCH_CANCELLED;
@@ -198,7 +207,8 @@ void dtx_txn_check(const dtx_txn_t *txn)
     assert(txn->state >= DTX_STATE_ACTIVE && txn->state <= DTX_STATE_STUCK);
     assert(txn->state != DTX_STATE_ACTIVE || txn->decision == 0);
     assert(!s_is_decision(txn->state) || txn->decision == txn->state);
-    assert(txn->state != DTX_STATE_STUCK || s_is_decision(txn->decision));
+    assert(txn->state != DTX_STATE_STUCK || s_is_decision(txn->decision) ||
+           (txn->mode == DTX_MODE_MSG && txn->decision == DTX_STATE_ACTIVE));
     assert(!txn->preparing || (txn->mode == DTX_MODE_2PC && txn->state == DTX_STATE_ACTIVE));
 }
 
@@ -213,15 +223,19 @@ void dtx_txn_start(dtx_txn_t *txn, int mode)
 
 int dtx_txn_restore(dtx_txn_t *txn, int mode, int state, int decision, int preparing)
 {
-    if ((mode != DTX_MODE_TCC && mode != DTX_MODE_2PC && mode != DTX_MODE_SAGA) ||
+    if ((mode != DTX_MODE_TCC && mode != DTX_MODE_2PC && mode != DTX_MODE_SAGA &&
+         mode != DTX_MODE_MSG) ||
         state < DTX_STATE_ACTIVE ||
-        state > DTX_STATE_STUCK || (decision != 0 && !s_is_decision(decision)))
+        state > DTX_STATE_STUCK ||
+        (decision != 0 && !s_is_decision(decision) &&
+         !(mode == DTX_MODE_MSG && decision == DTX_STATE_ACTIVE)))
         return DTX_EPROTO;
     if (state == DTX_STATE_ACTIVE)
         decision = 0;
     else if (s_is_decision(state))
         decision = state;
-    else if (state == DTX_STATE_STUCK && !s_is_decision(decision))
+    else if (state == DTX_STATE_STUCK && !s_is_decision(decision) &&
+             !(mode == DTX_MODE_MSG && decision == DTX_STATE_ACTIVE))
         return DTX_EPROTO; /* resume would not know where to go */
     txn->mode = mode;
     txn->state = state;
@@ -244,6 +258,8 @@ int dtx_txn_can_enter(const dtx_txn_t *txn, int next)
         return next == DTX_STATE_ABORTED || next == DTX_STATE_STUCK;
     case DTX_STATE_STUCK:
         /* resume goes back to the decision; or every branch got done */
+        if (txn->decision == DTX_STATE_ACTIVE)
+            return next == DTX_STATE_ACTIVE; /* a message asks its check-back again */
         return next == txn->decision ||
                next == (txn->decision == DTX_STATE_COMMITTING ? DTX_STATE_COMMITTED
                                                               : DTX_STATE_ABORTED);
@@ -259,6 +275,8 @@ void dtx_txn_enter(dtx_txn_t *txn, int next)
     if (s_is_decision(next)) {
         txn->decision = next;
         txn->preparing = 0;
+    } else if (next == DTX_STATE_ACTIVE) {
+        txn->decision = 0; /* a message resumed to ask its check-back again */
     }
     txn->state = next;
     dtx_txn_check(txn);

@@ -64,6 +64,17 @@
  *    is refused;
  *  - COMMITTED means every step CONFIRMED; ABORTED every step CANCELLED
  *    (the FINISH statement checks it in the log too).
+ *
+ * Transactional message (DTX_MODE_MSG, core/tmsg.h has its whole life and
+ * its check-back). Its destinations are branches recorded TRIED by the
+ * TMSG that prepared it (nothing to vote on); ACTIVE means "prepared, the
+ * service's local transaction may still commit". COMMIT (the submit) and
+ * ROLLBACK act as in TCC; past the deadline an ACTIVE message is not
+ * aborted but asked about (QUERY_PREPARED to its check-back resource): its
+ * answer is the COMMIT or ROLLBACK that never came. Delivery is the
+ * confirm path (op DELIVER); an abort sends nothing (each branch is
+ * recorded cancelled). One more STUCK: a check-back over its retry budget
+ * goes STUCK with decision ACTIVE, and resume asks again.
  */
 #ifndef DTX_COORD_TXN_H
 #define DTX_COORD_TXN_H
@@ -88,6 +99,7 @@
  * in corr. Replies go through dtx_outbox_reply(), which knows both. */
 #define DTX_PEER_ZMQ  0
 #define DTX_PEER_HTTP 1
+#define DTX_PEER_MULTI 2 /* one branch of a TRY_MANY (initiator_multi.c); corr: its key */
 typedef struct dtx_peer {
     uint8_t  kind;                         /* DTX_PEER_* */
     uint8_t  rid[DTX_ROUTING_ID_MAX];
@@ -175,6 +187,9 @@ typedef struct dtx_txn {
     int64_t        deadline_mono;          /* the same, monotonic */
     int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */
     dtx_branch_t **branches;               /* by position; branch no i+1 normally at i */
+    dtx_branch_t  *checkback;              /* MSG only: the check-back call (branch number 0,
+                                            * op QUERY_PREPARED, the check-back resource);
+                                            * owned, not in branches */
     int            nbranches;
     int            capbranches;
     dtx_request_t *parked;                 /* FIFO of parked requests */
@@ -214,7 +229,7 @@ typedef struct dtx_txn_votes {
     int trying;   /* branches whose vote has not arrived */
     int refused;  /* branches that voted no */
     int unknown;  /* branches whose vote was lost (reloaded while trying) */
-    int pivot_open; /* Saga: the pivot's action may be running (no abort then) */
+    int pivot_open; /* Saga: the pivot's action may be running, or is done (no abort then) */
 } dtx_txn_votes_t;
 
 /* Counts the votes of txn's branches. In 2PC a TRYING branch is enlisted
@@ -272,7 +287,8 @@ int dtx_state_is_final(int state);
  * The flags that ride beside `state`, and their legal combinations
  * (dtx_txn_check asserts them after every change):
  *   decision   0 while ACTIVE; equal to state in COMMITTING and ABORTING;
- *              COMMITTING or ABORTING in STUCK (what resume goes back to);
+ *              COMMITTING or ABORTING in STUCK (what resume goes back to),
+ *              or ACTIVE for a message whose check-back spent its budget;
  *              kept in the final states (0 when loaded from a log that
  *              finished before decisions were kept).
  *   preparing  only in 2PC, only while ACTIVE (COMMIT sent the Prepares;

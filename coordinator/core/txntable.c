@@ -54,6 +54,10 @@ static void s_free_txn(dtx_txn_t *txn)
         free(txn->branches[i]);
     }
     free(txn->branches);
+    if (txn->checkback) {
+        free(txn->checkback->payload);
+        free(txn->checkback);
+    }
     while (txn->parked) {
         dtx_request_t *r = txn->parked;
         txn->parked = r->next;

@@ -101,12 +101,31 @@ typedef struct dtx_coord_hooks {
     /* Drops txn from memory because the log may have moved on under it;
      * every request waiting on it gets an exact answer (initiator.h). */
     void (*forget)(struct dtx_coord *co, dtx_txn_t *txn, const char *why);
+    /* A Saga's turn: what it runs next (driver_saga.c). */
+    void (*saga_drive)(struct dtx_coord *co, dtx_txn_t *txn);
+    /* A PHASE_REPLY that counts, to a Saga step's call. */
+    void (*saga_reply)(struct dtx_coord *co, dtx_txn_t *txn, dtx_branch_t *br,
+                       const dtx_msg_t *msg, int64_t now_ms);
+    /* An ACTIVE message's turn (timer, load, resume): its check-back
+     * (driver_msg.c). */
+    void (*msg_turn)(struct dtx_coord *co, dtx_txn_t *txn, int64_t now_ms);
+    /* A PHASE_REPLY that counts, to a message's check-back call. */
+    void (*msg_reply)(struct dtx_coord *co, dtx_txn_t *txn, const dtx_msg_t *msg,
+                      int64_t now_ms);
+    /* Serves a TRY_MANY (takes req); set by initiator_multi.c. */
+    void (*try_many)(struct dtx_coord *co, dtx_txn_t *txn, dtx_request_t *req);
+    /* Receives the answer to one branch of a TRY_MANY (a DTX_PEER_MULTI
+     * peer); msg is valid only during the call. */
+    void (*multi_reply)(struct dtx_coord *co, uint64_t corr, const dtx_msg_t *msg);
 } dtx_coord_hooks_t;
 
 /* Counters for logs, tests and the benchmark. */
 typedef struct dtx_coord_stats {
     uint64_t begun, committed, aborted, phase_sent, phase_retries, send_failures, bad_messages;
     uint64_t ignored_replies;              /* PHASE_REPLYs that matched no call sent */
+    /* Transactions finished here by mode (DTX_MODE_TCC..DTX_MODE_MSG, 0 unused) and
+     * outcome (0 committed, 1 aborted: a Saga compensated, a message dropped). */
+    uint64_t finished[DTX_MODE_MSG + 1][2];
 } dtx_coord_stats_t;
 
 typedef struct dtx_coord {
@@ -146,8 +165,10 @@ typedef struct dtx_coord {
     volatile int        reload;            /* SIGHUP: re-read the allow-list */
     uint64_t            next_corr;         /* corr of the next PHASE: unique per call */
     int64_t             try_payload_inflight; /* TRY payload bytes on their way to the log */
-    dtx_coord_hooks_t   hooks;             /* set by initiator.c at init */
+    dtx_coord_hooks_t   hooks;             /* set by initiator.c at init (saga_*, msg_*: driver_saga.c, driver_msg.c) */
     struct dtx_wctx    *free_wctx;         /* pooled write contexts (wctx.h) */
+    struct s_multi     *multi;             /* TRY_MANYs collecting answers (initiator_multi.c) */
+    uint64_t            next_multi;        /* key of the next one */
 } dtx_coord_t;
 
 #endif

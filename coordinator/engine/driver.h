@@ -1,5 +1,6 @@
 /*
- * driver.h — decisions and phase driving (driver.c).
+ * driver.h — decisions and phase driving (driver.c; its timers, replies and
+ * RESUME: driver_events.c).
  */
 #ifndef DTX_COORD_DRIVER_H
 #define DTX_COORD_DRIVER_H
@@ -27,5 +28,10 @@ void dtx_driver_on_timer(dtx_coord_t *co, dtx_txn_t *txn, int64_t now_ms);
 
 /* Recomputes txn's timer from its branches and deadline and reschedules. */
 void dtx_driver_reschedule(dtx_coord_t *co, dtx_txn_t *txn);
+
+/* driver_saga.c, driver_msg.c: register the Saga's and the transactional
+ * message's hooks (coord.h). */
+void dtx_driver_saga_init(dtx_coord_t *co);
+void dtx_driver_msg_init(dtx_coord_t *co);
 
 #endif

@@ -11,11 +11,17 @@
  *   ROLLBACK  record ABORTING → STATE; the driver cancels every branch
  *   STATUS    STATE from memory, or from the log
  *   RESUME    a STUCK transaction goes back to its decision (operator)
+ *   TRY_MANY  several TRYs in one request: initiator_multi.c runs each
+ *             through dtx_initiator_try (co->hooks.try_many) and answers once
  *   SAGA      insert the transaction (mode saga, ACTIVE) with its whole
- *             plan, one statement → BEGIN_OK; the driver then runs the
- *             actions (docs/sagas.md). TRY and COMMIT of a Saga are
- *             refused (its plan is fixed, it ends by itself); ROLLBACK
- *             compensates what ran, unless the pivot may be running.
+ *             plan, one statement → BEGIN_OK (initiator_saga.c); the
+ *             driver then runs the actions (docs/sagas.md). TRY and COMMIT
+ *             of a Saga are refused (its plan is fixed, it ends by
+ *             itself); ROLLBACK compensates what ran, unless the pivot may
+ *             be running.
+ *   TMSG      prepare a transactional message (initiator_msg.c): insert it
+ *             (mode msg, ACTIVE, destinations TRIED) → BEGIN_OK; COMMIT
+ *             submits it, ROLLBACK drops it, TRY is refused.
  *
  * A request for a gid not in memory loads it from the log first; a request
  * that arrives while a decision write is in flight is parked and replayed
@@ -44,38 +50,27 @@
 #include "core/fault.h"
 #include "core/txn.h"
 #include "initiator.h"
+#include "initiator_internal.h"
+#include "initiator_msg.h"
+#include "initiator_saga.h"
 #include "driver.h"
+#include "admit.h"
 #include "outbox.h"
 #include "recovery.h"
 #include "log/sql.h"
 #include "core/txntable.h"
 #include "wctx.h"
 
-enum { S_BEGIN = 1, S_BRANCH_ADD, S_SAGA_BEGIN };
+enum { S_BEGIN = 1, S_BRANCH_ADD }; /* S_SAGA_BEGIN 3: initiator_saga.c */
 
-static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r);
 static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
 /* --- BEGIN --- */
 
-/* BEGIN_OK: the new transaction's gid, deadline and trace (a BEGIN's and
- * a SAGA's answer alike). */
-static void s_reply_begun(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
-{
-    dtx_msg_t out;
-    memset(&out, 0, sizeof out);
-    out.type = DTX_MSG_BEGIN_OK;
-    out.corr = peer->corr;
-    strcpy(out.gid, txn->gid);
-    out.deadline_ms = (uint64_t)txn->deadline_wall;
-    memcpy(out.traceparent, txn->traceparent, sizeof out.traceparent);
-    dtx_outbox_reply(co, peer, &out);
-}
-
 /* May the sender of req change txn? The log's initiator, or an operator.
  * A transaction logged before initiators were recorded ("") is open to
  * every initiator, as it was then. */
-static int s_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req)
+int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req)
 {
     if (req->roles & DTX_ROLE_OPERATOR)
         return 1;
@@ -88,27 +83,19 @@ static int s_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request
     return 0;
 }
 
-static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
-                    const dtx_msg_t *msg)
+void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                         const dtx_msg_t *msg)
 {
-    if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
-                  "%lld transactions in memory (max-txns): retry after %d ms",
-                  (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
+    if (dtx_admit_new_txn(co, peer) != 0)
         return;
-    }
     if (msg->mode != DTX_MODE_TCC && msg->mode != DTX_MODE_2PC) {
         dtx_outbox_error(co, peer, DTX_EUNSUPPORTED,
                          "mode %d is not supported; use 1 (tcc) or 2 (2pc)", msg->mode);
         return;
     }
     int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
-    if (timeout > co->cfg.max_timeout_ms) {
-        dtx_outbox_error(co, peer, DTX_EINVAL,
-                         "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
-                         (long long)timeout, (long long)co->cfg.max_timeout_ms);
+    if (dtx_admit_timeout(co, peer, timeout) != 0)
         return;
-    }
     char ulid[DTX_ID_LEN + 1], gid[DTX_NAME_SIZE];
     if (dtx_id_new(ulid) != 0) {
         dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");
@@ -140,187 +127,10 @@ static void s_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *
     txn->begun_ms = dtx_clock_mono_ms();
     co->stats.begun++;
     dtx_fault_point("after-begin-write");
-    s_reply_begun(co, peer, txn);
+    dtx_outbox_begun(co, peer, txn);
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld trace=%.32s traceparent=%s", txn->gid,
                   (long long)txn->deadline_wall, DTX_TXN_TRACE(txn), txn->traceparent);
     dtx_driver_reschedule(co, txn);
-}
-
-/* --- SAGA --- */
-
-static void s_on_saga_begin(void *p, int rc, const PGresult *res)
-{
-    dtx_wctx_t w;
-    if (!dtx_wctx_take(p, &w))
-        return;
-    dtx_coord_t *co = w.co;
-    dtx_txn_t *txn = w.txn;
-    const dtx_peer_t *peer = &w.peer;
-    if (rc != 0 || atoi(PQcmdTuples((PGresult *)res)) != txn->nbranches) {
-        char gid[DTX_NAME_SIZE];
-        snprintf(gid, sizeof gid, "%s", txn->gid);
-        dtx_outbox_drop(co, txn, 0, NULL);
-        if (rc == DTX_EUNKNOWN)
-            /* It may be durable: then it runs (recovery finds it). */
-            dtx_outbox_error(co, peer, DTX_EUNKNOWN,
-                             "the plan write of saga %s was lost with its connection (it may "
-                             "be recorded and then runs); ask STATUS %s, do not submit it again",
-                             gid, gid);
-        else
-            dtx_outbox_error(co, peer, DTX_EDB, "could not record the saga's plan");
-        return;
-    }
-    txn->loading = 0;
-    co->stats.begun++;
-    dtx_fault_point("after-saga-write");
-    s_reply_begun(co, peer, txn);
-    dtx_log_info("saga begun", "gid=%s steps=%d trace=%.32s", txn->gid, txn->nbranches,
-                 DTX_TXN_TRACE(txn));
-    dtx_driver_drive(co, txn); /* the first actions leave now */
-    if (!txn->dead)
-        dtx_initiator_replay_parked(co, txn);
-}
-
-static void s_saga(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
-                   const dtx_msg_t *msg)
-{
-    if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
-                  "%lld transactions in memory (max-txns): retry after %d ms",
-                  (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
-        return;
-    }
-    int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
-    if (timeout > co->cfg.max_timeout_ms) {
-        dtx_outbox_error(co, peer, DTX_EINVAL,
-                         "timeout_ms %lld exceeds the maximum %lld (max-timeout-ms)",
-                         (long long)timeout, (long long)co->cfg.max_timeout_ms);
-        return;
-    }
-    dtx_saga_plan_t *plan = malloc(sizeof *plan);
-    if (!plan) {
-        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-        return;
-    }
-    char why[160];
-    if (dtx_saga_plan_decode(plan, msg->payload, msg->payload_len, why, sizeof why) != 0) {
-        /* The codec checked it already; kept as a guard. */
-        dtx_outbox_error(co, peer, DTX_EPROTO, "%s", why);
-        free(plan);
-        return;
-    }
-    int64_t bytes = 0;
-    for (int i = 0; i < plan->nsteps; i++)
-        bytes += plan->steps[i].payload_len;
-    if (co->cfg.max_branches > 0 && plan->nsteps > co->cfg.max_branches) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_BRANCHES,
-                  "a saga of %d steps is over max-branches (%lld)", plan->nsteps,
-                  (long long)co->cfg.max_branches);
-        free(plan);
-        return;
-    }
-    if (co->cfg.max_txn_payload > 0 && bytes > co->cfg.max_txn_payload) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXN_PAYLOAD,
-                  "a saga of %lld payload bytes is over max-txn-payload (%lld)",
-                  (long long)bytes, (long long)co->cfg.max_txn_payload);
-        free(plan);
-        return;
-    }
-    if (co->cfg.max_payload > 0 &&
-        dtx_txn_payload_total(co->txns) + co->try_payload_inflight + bytes > co->cfg.max_payload) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PAYLOAD,
-                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
-                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
-        free(plan);
-        return;
-    }
-    char ulid[DTX_ID_LEN + 1], gid[DTX_NAME_SIZE];
-    if (dtx_id_new(ulid) != 0) {
-        dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");
-        free(plan);
-        return;
-    }
-    snprintf(gid, sizeof gid, "%.16s%s%s", co->cfg.cell, co->cfg.cell[0] ? ":" : "", ulid);
-    /* The steps as JSON (names need no escaping: [A-Za-z0-9._:-]): at
-     * most 3 names, 64 dependencies and a few numbers a step. */
-    size_t cap = (size_t)plan->nsteps * (3 * DTX_NAME_SIZE + DTX_SAGA_STEPS_MAX * 4 + 96) + 4;
-    char *json = malloc(cap);
-    uint8_t *blob = malloc(bytes ? (size_t)bytes : 1);
-    dtx_txn_t *txn = NULL;
-    dtx_wctx_t *w = NULL;
-    if (json && blob)
-        txn = dtx_txn_create(co->txns, gid);
-    if (txn)
-        w = dtx_wctx_get(co, txn);
-    if (!w)
-        goto nomem;
-    snprintf(txn->initiator, sizeof txn->initiator, "%s", id->principal);
-    if (msg->traceparent[0])
-        memcpy(txn->traceparent, msg->traceparent, sizeof txn->traceparent);
-    else
-        dtx_trace_new(txn->traceparent);
-    dtx_txn_start(txn, DTX_MODE_SAGA);
-    txn->owned = 1;
-    strcpy(txn->gen, "0");
-    txn->loading = 1; /* not durable yet: requests for it wait */
-    txn->deadline_wall = dtx_clock_wall_ms() + timeout;
-    txn->deadline_mono = dtx_clock_mono_ms() + timeout;
-    txn->begun_ms = dtx_clock_mono_ms();
-    size_t jp = 0, at = 0;
-    json[jp++] = '[';
-    for (int i = 0; i < plan->nsteps; i++) {
-        const dtx_saga_step_t *st = &plan->steps[i];
-        dtx_branch_t *br = dtx_txn_add_branch(txn, (uint32_t)i + 1);
-        if (!br || !(br->step = calloc(1, sizeof *br->step)) ||
-            (st->payload_len && !(br->payload = malloc(st->payload_len)))) {
-            dtx_wctx_put(w);
-            goto nomem;
-        }
-        br->never_sent = 1;
-        br->op = DTX_OP_ACTION;
-        strcpy(br->resource, st->resource);
-        strcpy(br->action, st->action);
-        strcpy(br->step->undo, st->compensation);
-        br->step->flags = st->flags;
-        br->step->nafter = (uint8_t)dtx_saga_plan_deps(plan, i + 1, br->step->after);
-        if (st->payload_len)
-            memcpy(br->payload, st->payload, st->payload_len);
-        br->payload_len = st->payload_len;
-        dtx_txn_payload_add(co->txns, txn, st->payload_len);
-        jp += (size_t)sprintf(json + jp, "%s{\"n\":%d,\"r\":\"%s\",\"a\":\"%s\",\"u\":\"%s\","
-                              "\"f\":%u,\"o\":%zu,\"l\":%u,\"d\":\"{", i ? "," : "", i + 1,
-                              st->resource, st->action, st->compensation, st->flags, at,
-                              st->payload_len);
-        for (int k = 0; k < br->step->nafter; k++)
-            jp += (size_t)sprintf(json + jp, "%s%u", k ? "," : "", br->step->after[k]);
-        jp += (size_t)sprintf(json + jp, "}\"}");
-        if (st->payload_len)
-            memcpy(blob + at, st->payload, st->payload_len);
-        at += st->payload_len;
-    }
-    sprintf(json + jp, "]");
-    w->kind = S_SAGA_BEGIN;
-    w->peer = *peer;
-    w->has_peer = 1;
-    char deadline[24];
-    snprintf(deadline, sizeof deadline, "%lld", (long long)txn->deadline_wall);
-    const char *vals[8] = { gid,  deadline, co->cfg.node_id, co->epoch_str, txn->initiator,
-                            txn->traceparent, json, (const char *)blob };
-    int lengths[8] = { 0, 0, 0, 0, 0, 0, 0, (int)at };
-    int formats[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_SAGA_BEGIN, 8, vals, lengths, formats,
-                     s_on_saga_begin, w);
-    txn = NULL;
-nomem:
-    if (txn) {
-        dtx_outbox_drop(co, txn, 0, NULL);
-        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-    } else if (!w) {
-        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-    }
-    free(json);
-    free(blob);
-    free(plan);
 }
 
 /* --- TRY --- */
@@ -421,9 +231,9 @@ static void s_on_branch_add(void *p, int rc, const PGresult *res)
     dtx_driver_start_try(co, txn, br);
 }
 
-static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
+void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
-    if (!s_may_change(co, txn, req)) {
+    if (!dtx_initiator_may_change(co, txn, req)) {
         dtx_request_free(req);
         return;
     }
@@ -439,9 +249,12 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         dtx_request_free(req);
         return;
     }
-    if (txn->mode == DTX_MODE_SAGA) {
+    if (txn->mode == DTX_MODE_SAGA || txn->mode == DTX_MODE_MSG) {
         dtx_outbox_error(co, &req->peer, DTX_ESTATE,
-                         "transaction %s is a saga: its steps are the ones its plan gave",
+                         txn->mode == DTX_MODE_SAGA
+                             ? "transaction %s is a saga: its steps are the ones its plan gave"
+                             : "transaction %s is a message: its destinations are the ones "
+                               "its TMSG gave",
                          txn->gid);
         dtx_request_free(req);
         return;
@@ -513,11 +326,11 @@ static void s_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 
 /* --- COMMIT / ROLLBACK --- */
 
-static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
+void dtx_initiator_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
 {
     const dtx_peer_t *peer = &req->peer;
     int type = req->type;
-    if (!s_may_change(co, txn, req))
+    if (!dtx_initiator_may_change(co, txn, req))
         return;
     if (txn->mode == DTX_MODE_SAGA && type == DTX_MSG_COMMIT) {
         if (dtx_state_is_final(txn->state) || txn->state == DTX_STATE_COMMITTING)
@@ -581,52 +394,9 @@ static void s_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
                                                    : "commit requested");
 }
 
-/* --- STATUS --- */
-
-static void s_on_status(void *p, int rc, const PGresult *res)
-{
-    dtx_wctx_t w;
-    dtx_wctx_take(p, &w); /* no transaction: always usable */
-    dtx_coord_t *co = w.co;
-    const dtx_peer_t *peer = &w.peer;
-    dtx_request_t *req = w.req;
-    if (rc != 0)
-        dtx_outbox_error(co, peer, DTX_EDB, "could not read the transaction log");
-    else if (PQntuples(res) != 1)
-        dtx_outbox_error(co, peer, DTX_ENOTFOUND, "unknown transaction (gid %s)", req->gid);
-    else {
-        dtx_msg_t out;
-        memset(&out, 0, sizeof out);
-        out.type = DTX_MSG_STATE;
-        out.corr = peer->corr;
-        strcpy(out.gid, req->gid);
-        out.state = (uint8_t)atoi(PQgetvalue(res, 0, 0));
-        dtx_outbox_reply(co, peer, &out);
-    }
-    dtx_request_free(req);
-}
-
-static void s_status(dtx_coord_t *co, const dtx_peer_t *peer, const char *gid)
-{
-    dtx_wctx_t *w = dtx_wctx_get(co, NULL);
-    dtx_request_t *req = w ? calloc(1, sizeof *req) : NULL;
-    if (!req) {
-        if (w)
-            dtx_wctx_put(w);
-        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-        return;
-    }
-    strcpy(req->gid, gid);
-    w->peer = *peer;
-    w->req = req;
-    const char *vals[1] = { gid };
-    dtx_store_submit(co->store, dtx_id_hash(gid), DTX_SQL_STATUS, 1, vals, NULL, NULL,
-                     s_on_status, w);
-}
-
 /* --- RESUME --- */
 
-static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
+void dtx_initiator_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req)
 {
     const dtx_peer_t *peer = &req->peer;
     int next = 0;
@@ -649,90 +419,29 @@ static void s_resume_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_
     dtx_driver_resume(co, txn, peer);
 }
 
-/* --- requests --- */
-
-static void s_request_init(dtx_request_t *r, const dtx_peer_t *peer, const dtx_ident_t *id,
-                           const dtx_msg_t *msg)
-{
-    memset(r, 0, sizeof *r);
-    r->peer = *peer;
-    r->roles = id->roles;
-    snprintf(r->principal, sizeof r->principal, "%s", id->principal);
-    r->type = msg->type;
-    strcpy(r->gid, msg->gid);
-    strcpy(r->resource, msg->resource);
-    strcpy(r->action, msg->action);
-}
-
-dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_ident_t *id,
-                               const dtx_msg_t *msg)
-{
-    dtx_request_t *r = malloc(sizeof *r);
-    if (!r)
-        return NULL;
-    s_request_init(r, peer, id, msg);
-    if (msg->payload_len) {
-        r->payload = malloc(msg->payload_len);
-        if (!r->payload) {
-            free(r);
-            return NULL;
-        }
-        memcpy(r->payload, msg->payload, msg->payload_len);
-        r->payload_len = msg->payload_len;
-    }
-    return r;
-}
-
-void dtx_request_free(dtx_request_t *req)
-{
-    if (!req)
-        return;
-    free(req->payload);
-    free(req);
-}
-
-/* Takes r. A parked TRY's payload counts against the limits while it
- * waits. */
-static void s_park_request(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *r)
-{
-    r->next = NULL;
-    if (txn->parked_tail)
-        txn->parked_tail->next = r;
-    else
-        txn->parked = r;
-    txn->parked_tail = r;
-    txn->nparked++;
-    dtx_txn_payload_add(co->txns, txn, r->payload_len);
-}
-
-int dtx_initiator_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
-                 const dtx_msg_t *msg)
-{
-    if (txn->nparked >= DTX_PARKED_MAX)
-        return DTX_ELIMIT;
-    dtx_request_t *r = dtx_request_new(peer, id, msg);
-    if (!r)
-        return DTX_ENOMEM;
-    s_park_request(co, txn, r);
-    return 0;
-}
-
 /* Takes ownership of req. */
 void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
     switch (req->type) {
     case DTX_MSG_TRY:
-        s_try(co, txn, req);
-        return; /* s_try owns req */
+        dtx_initiator_try(co, txn, req);
+        return; /* dtx_initiator_try owns req */
+    case DTX_MSG_TRY_MANY:
+        if (co->hooks.try_many) {
+            co->hooks.try_many(co, txn, req);
+            return; /* it owns req */
+        }
+        dtx_outbox_error(co, &req->peer, DTX_EUNSUPPORTED, "TRY_MANY is not served here");
+        break;
     case DTX_MSG_COMMIT:
     case DTX_MSG_ROLLBACK:
-        s_decide_request(co, txn, req);
+        dtx_initiator_decide_request(co, txn, req);
         break;
     case DTX_MSG_STATUS:
         dtx_outbox_state(co, &req->peer, txn);
         break;
     case DTX_MSG_RESUME:
-        s_resume_request(co, txn, req);
+        dtx_initiator_resume_request(co, txn, req);
         break;
     default:
         break;
@@ -755,7 +464,7 @@ static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
                                       r->roles & DTX_ROLE_OPERATOR ? NULL : r->principal);
     }
     if (fresh && fresh->nparked < DTX_PARKED_MAX && (fresh->loading || fresh->writing)) {
-        s_park_request(co, fresh, r);
+        dtx_initiator_park_request(co, fresh, r);
         return;
     }
     if (fresh && !fresh->dead && !fresh->loading && !fresh->writing) {
@@ -838,111 +547,10 @@ void dtx_initiator_replay_parked(dtx_coord_t *co, dtx_txn_t *txn)
     dtx_txn_unref(txn);
 }
 
-void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
-                    const dtx_msg_t *msg)
-{
-    if (msg->type == DTX_MSG_RESUME ? !(id->roles & DTX_ROLE_OPERATOR)
-                                    : !(id->roles & (DTX_ROLE_INITIATOR | DTX_ROLE_OPERATOR))) {
-        dtx_outbox_refuse_access(co, peer, DTX_DENY_ROLE, "%s needs the %s role%s", dtx_msg_type_name(msg->type),
-                 msg->type == DTX_MSG_RESUME ? "operator" : "initiator",
-                 msg->type == DTX_MSG_RESUME && !co->auth_on
-                     ? " (a CURVE operator key, or the admin HTTP API)" : "");
-        return;
-    }
-    if (msg->type == DTX_MSG_BEGIN) {
-        s_begin(co, peer, id, msg);
-        return;
-    }
-    if (msg->type == DTX_MSG_SAGA) {
-        s_saga(co, peer, id, msg);
-        return;
-    }
-    if (!dtx_cell_serves(co->cfg.cell, msg->gid)) {
-        /* Another cell's log holds it: say which, so that the initiator
-         * (or whoever routes for it) sends it there. */
-        char cell[DTX_CELL_MAX + 1];
-        dtx_cell_of(msg->gid, cell, sizeof cell);
-        dtx_outbox_error(co, peer, DTX_ENOTFOUND,
-                         "transaction %s belongs to cell %s; this is cell %s: send it to a "
-                         "coordinator of cell %s", msg->gid, cell, co->cfg.cell, cell);
-        return;
-    }
-    if (msg->type == DTX_MSG_STATUS) {
-        /* From the log: another coordinator may have moved it on since
-         * this one last held it, and memory never runs ahead of the log —
-         * except for a transaction begun here that has no row yet. */
-        dtx_txn_t *mem = dtx_txn_find(co->txns, msg->gid);
-        if (mem && mem->unlogged && !mem->dead) {
-            dtx_outbox_state(co, peer, mem);
-            return;
-        }
-        s_status(co, peer, msg->gid);
-        return;
-    }
-    dtx_txn_t *txn = dtx_txn_find(co->txns, msg->gid);
-    if (!txn) {
-        if (co->cfg.max_txns > 0 && (int64_t)dtx_txn_count(co->txns) >= co->cfg.max_txns) {
-            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_TXNS,
-                      "%lld transactions in memory (max-txns): retry after %d ms",
-                      (long long)co->cfg.max_txns, DTX_RETRY_AFTER_MS);
-            return;
-        }
-        /* Requests that change an active or stuck transaction may take it
-         * from a live coordinator: the initiator came here (only its own
-         * initiator, or an operator). */
-        txn = dtx_recovery_load(co, msg->gid, 1,
-                                id->roles & DTX_ROLE_OPERATOR ? NULL : id->principal);
-        if (!txn) {
-            dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-            return;
-        }
-    }
-    if (!txn->loading) {
-        /* Known already: another principal is refused now, not after it
-         * took a parking place the initiator may need. */
-        dtx_request_t who;
-        s_request_init(&who, peer, id, msg);
-        if (!s_may_change(co, txn, &who))
-            return;
-    }
-    if (msg->type == DTX_MSG_TRY && co->cfg.max_payload > 0 &&
-        (txn->loading || txn->writing || txn->preparing) &&
-        dtx_txn_payload_total(co->txns) + co->try_payload_inflight + (int64_t)msg->payload_len >
-            co->cfg.max_payload) {
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PAYLOAD,
-                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
-                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
-        return;
-    }
-    if (txn->loading || txn->writing || txn->preparing) {
-        int rc = dtx_initiator_park(co, txn, peer, id, msg);
-        if (rc == DTX_ELIMIT)
-            dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PARKED,
-                      "%d requests already wait on transaction %s: retry after %d ms",
-                      DTX_PARKED_MAX, txn->gid, DTX_RETRY_AFTER_MS);
-        else if (rc != 0)
-            dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-        return;
-    }
-    if (msg->type != DTX_MSG_TRY) {
-        dtx_request_t req;
-        s_request_init(&req, peer, id, msg);
-        if (msg->type == DTX_MSG_RESUME)
-            s_resume_request(co, txn, &req);
-        else
-            s_decide_request(co, txn, &req);
-        return;
-    }
-    dtx_request_t *req = dtx_request_new(peer, id, msg);
-    if (!req) {
-        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-        return;
-    }
-    s_try(co, txn, req);
-}
-
 void dtx_initiator_init(dtx_coord_t *co)
 {
     co->hooks.replay_parked = dtx_initiator_replay_parked;
     co->hooks.forget = dtx_initiator_forget;
+    dtx_driver_saga_init(co);
+    dtx_driver_msg_init(co);
 }

@@ -1,10 +1,12 @@
 /*
- * initiator.h — initiator requests (initiator.c).
+ * initiator.h — initiator requests (initiator.c; where they come in:
+ * initiator_handle.c; requests kept and parked: initiator_request.h).
  */
 #ifndef DTX_COORD_INITIATOR_H
 #define DTX_COORD_INITIATOR_H
 
 #include "coord.h"
+#include "initiator_request.h" /* dtx_request_new/free, dtx_initiator_park */
 
 /* Registers the initiator side's hooks (co->hooks) before any message. */
 void dtx_initiator_init(dtx_coord_t *co);
@@ -13,10 +15,6 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
                     const dtx_msg_t *msg);
 /* Runs a parked request against its (now loaded / written) transaction. */
 void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
-/* Parks a copy of a request on txn. 0, DTX_ENOMEM or DTX_ELIMIT (too many
- * parked on it already). */
-int  dtx_initiator_park(dtx_coord_t *co, dtx_txn_t *txn, const dtx_peer_t *peer, const dtx_ident_t *id,
-                  const dtx_msg_t *msg);
 void dtx_initiator_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);
 /* Drops txn from memory because the log may have moved on under it (lease
  * lapsed, a write matched no row, claimed elsewhere, a decision write
@@ -26,9 +24,6 @@ void dtx_initiator_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);
  * is answered DTX_EUNKNOWN, ask STATUS); a TRY whose call went out is
  * answered DTX_EUNKNOWN (its branch may have run: ask STATUS). */
 void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why);
-/* Copies msg into a new request (payload copied). NULL on ENOMEM. */
-dtx_request_t *dtx_request_new(const dtx_peer_t *peer, const dtx_ident_t *id,
-                               const dtx_msg_t *msg);
-void dtx_request_free(dtx_request_t *req);
+
 
 #endif

@@ -48,6 +48,11 @@ int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg
 int dtx_outbox_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg)
 {
     msg->corr = peer->corr;
+    if (peer->kind == DTX_PEER_MULTI) {  /* one branch of a TRY_MANY */
+        if (co->hooks.multi_reply)
+            co->hooks.multi_reply(co, peer->corr, msg);
+        return 0;
+    }
     if (peer->kind == DTX_PEER_HTTP) {  /* sees every field, traceparent too */
         if (co->http_reply)
             co->http_reply(co, peer->corr, msg);
@@ -110,6 +115,18 @@ void dtx_outbox_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *
     out.corr = peer->corr;
     strcpy(out.gid, txn->gid);
     out.state = (uint8_t)txn->state;
+    dtx_outbox_reply(co, peer, &out);
+}
+
+void dtx_outbox_begun(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn)
+{
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_BEGIN_OK;
+    out.corr = peer->corr;
+    strcpy(out.gid, txn->gid);
+    out.deadline_ms = (uint64_t)txn->deadline_wall;
+    memcpy(out.traceparent, txn->traceparent, sizeof out.traceparent);
     dtx_outbox_reply(co, peer, &out);
 }
 

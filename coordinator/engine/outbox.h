@@ -16,6 +16,9 @@ int  dtx_outbox_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg);
 void dtx_outbox_error(dtx_coord_t *co, const dtx_peer_t *peer, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void dtx_outbox_state(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn);
+/* Answers BEGIN, SAGA or TMSG: BEGIN_OK with txn's gid, deadline and
+ * traceparent. */
+void dtx_outbox_begun(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn);
 /* Answers a TRY: TRY_OK for branch br of txn with outcome (DTX_OUTCOME_OK,
  * or _REFUSED once the abort decision is durable) and txn's state now. */
 void dtx_outbox_try_ok(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_txn_t *txn,

@@ -14,6 +14,10 @@
  *               goes on forward, ABORTING compensates (core/saga.h: a
  *               step counts as possibly run when its dependencies were
  *               all done).
+ *   message     (DTX_MODE_MSG) its destinations and check-back resource
+ *               come back with it; ACTIVE waits for its COMMIT until the
+ *               deadline and then asks the check-back (a fresh budget),
+ *               never aborts by itself; COMMITTING delivers again.
  * The periodic scan finds the first three kinds among this node's own
  * transactions that are not in memory, and claims the unfinished
  * transactions of dead coordinators (lease expired, or an older epoch):
@@ -35,6 +39,7 @@
 #include "dtx/trace.h"
 #include "core/fault.h"
 #include "core/saga.h"
+#include "core/tmsg.h"
 #include "core/txn.h"
 #include "driver.h"
 #include "outbox.h"
@@ -89,6 +94,11 @@ static void s_on_global(void *p, int rc, const PGresult *res)
         memcpy(txn->traceparent, tp, DTX_TRACEPARENT_SIZE);
     else
         txn->traceparent[0] = '\0';
+    if (txn->mode == DTX_MODE_MSG && dtx_tmsg_attach(txn, PQgetvalue(res, 0, 10)) != 0) {
+        dtx_log_error("the log holds a message without a valid check-back resource", "gid=%s",
+                      txn->gid);
+        dtx_outbox_drop(co, txn, DTX_EPROTO, "the log holds an impossible message row");
+    }
 }
 
 /* A Saga step's plan columns (6 undo_action, 7 after_steps "1,2", 8
@@ -164,6 +174,7 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
         br->attempt = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
         br->op = txn->mode == DTX_MODE_2PC    ? DTX_OP_PREPARE
                  : txn->mode == DTX_MODE_SAGA ? DTX_OP_ACTION
+                 : txn->mode == DTX_MODE_MSG  ? DTX_OP_DELIVER
                                               : DTX_OP_TRY;
         /* TCC: whoever sent its Try is gone, the vote is lost. (2PC: an
          * enlisted branch has no vote before COMMIT.) */
@@ -190,6 +201,10 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
             dtx_driver_raise(co, txn, DTX_EV_DEADLINE, "deadline passed (recovered)");
         if (!txn->dead)
             dtx_driver_drive(co, txn); /* forward, unless the abort is being written */
+    } else if (txn->mode == DTX_MODE_MSG && txn->state == DTX_STATE_ACTIVE) {
+        dtx_log_info("recovering", "gid=%s state=%s destinations=%d trace=%.32s", txn->gid,
+                     dtx_state_name(txn->state), txn->nbranches, DTX_TXN_TRACE(txn));
+        dtx_driver_drive(co, txn); /* the check-back, once past the deadline */
     } else if (txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_ABORTING) {
         dtx_log_info("recovering", "gid=%s state=%s branches=%d trace=%.32s", txn->gid,
                      dtx_state_name(txn->state), txn->nbranches, DTX_TXN_TRACE(txn));

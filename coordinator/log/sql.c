@@ -213,7 +213,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_LOAD_GLOBAL] = { "dtx_load_global",
         "SELECT mode, state, (extract(epoch FROM deadline) * 1000)::bigint,"
         " coalesce(owner, ''), owner_epoch, coalesce(decision, 0), preparing, owner_gen,"
-        " coalesce(initiator, ''), coalesce(traceparent, '')"
+        " coalesce(initiator, ''), coalesce(traceparent, ''), coalesce(checkback, '')"
         " FROM dtx_global WHERE gid = $1", 1 },
     [DTX_SQL_LOAD_BRANCHES] = { "dtx_load_branches",
         "SELECT branch_no, resource, action, payload, state, attempts,"
@@ -281,4 +281,20 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = $8::smallint"
         " AND EXISTS (SELECT 1 FROM g)", 8 },
+    /* A transactional message and its destinations, in one statement
+     * (both or neither are in the log when BEGIN_OK leaves). $7 is the
+     * check-back resource; $8 lists the destinations as JSON objects {n
+     * number, r resource, a action, o offset, l length}, cut from the
+     * payload blob $9. Destinations start TRIED: nothing to vote on. */
+    [DTX_SQL_TMSG_BEGIN] = { "dtx_tmsg_begin",
+        "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"
+        "                                  next_attempt_at, initiator, traceparent, branches,"
+        "                                  checkback)"
+        "           VALUES ($1, " S_STR(DTX_MODE_MSG) ", " G_ACTIVE ", to_timestamp($2::bigint / 1000.0),"
+        "                   $3, $4::bigint, to_timestamp($2::bigint / 1000.0), $5, nullif($6, ''),"
+        "                   jsonb_array_length($8::jsonb), $7)"
+        "           RETURNING gid)"
+        " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state, vote)"
+        " SELECT g.gid, s.n, s.r, s.a, substring($9::bytea FROM s.o + 1 FOR s.l), " B_TRIED ", " B_TRIED
+        " FROM g, jsonb_to_recordset($8::jsonb) AS s(n int, r text, a text, o int, l int)", 9 },
 };

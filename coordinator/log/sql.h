@@ -25,7 +25,7 @@ enum {
     DTX_SQL_RESUME,         /* gid me -> state */
     DTX_SQL_CLAIM,          /* gid me epoch steal principal */
     DTX_SQL_LOAD_GLOBAL,    /* gid -> mode state deadline_ms owner owner_epoch decision preparing
-                               owner_gen initiator */
+                               owner_gen initiator traceparent checkback */
     DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts
                                undo_action after_steps("1,2") step_flags */
     DTX_SQL_SCAN,           /* limit grace_ms me -> gid (own work not in memory) */
@@ -36,6 +36,8 @@ enum {
     DTX_SQL_SAGA_BEGIN,     /* gid deadline_ms me(2) initiator traceparent steps(json)
                                payloads(bin) */
     DTX_SQL_STEP_SET,       /* gid step state attempts me(2) gen expected */
+    DTX_SQL_TMSG_BEGIN,     /* gid deadline_ms me(2) initiator traceparent checkback
+                               dests(json) payloads(bin) */
     DTX_SQL_COUNT
 };
 extern const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT];

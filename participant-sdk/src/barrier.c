@@ -13,7 +13,8 @@
  *
  * 2PC ops use the rows of their TCC counterparts (barrier_logic.h): prepare
  * is barriered as try, commit as confirm, abort as cancel; so do Saga ops:
- * an action as try, a compensation as cancel. dtx/pgres.h
+ * an action as try, a compensation as cancel; a message's delivery as
+ * try (a duplicate is skipped). dtx/pgres.h
  * reuses this file through dtx_barrier_call_ex (barrier_internal.h) to end
  * a prepare's transaction with PREPARE TRANSACTION instead of COMMIT.
  *
@@ -48,7 +49,8 @@ int dtx_barrier_row_op(int op)
     switch (op) {
     case DTX_OP_TRY:
     case DTX_OP_PREPARE:
-    case DTX_OP_ACTION:  return DTX_OP_TRY;
+    case DTX_OP_ACTION:
+    case DTX_OP_DELIVER: return DTX_OP_TRY;
     case DTX_OP_CONFIRM:
     case DTX_OP_COMMIT:  return DTX_OP_CONFIRM;
     case DTX_OP_CANCEL:

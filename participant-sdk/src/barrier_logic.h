@@ -26,7 +26,8 @@
  * or 2PC, so the two never meet on one (gid, branch). Saga ops likewise: an
  * action behaves as try (a duplicate is skipped, one after its compensation
  * is refused), a compensation as cancel (before its action: a null
- * compensation).
+ * compensation). A message's DELIVER behaves as try: a duplicate is
+ * skipped (nothing ever cancels a delivery).
  */
 #ifndef DTX_BARRIER_LOGIC_H
 #define DTX_BARRIER_LOGIC_H
@@ -54,7 +55,8 @@ typedef enum dtx_barrier_action {
                                          writes: ROLLBACK, error */
 } dtx_barrier_action_t;
 
-/* The TCC op whose barrier rows op uses: DTX_OP_PREPARE and DTX_OP_ACTION
+/* The TCC op whose barrier rows op uses: DTX_OP_PREPARE, DTX_OP_ACTION and
+ * DTX_OP_DELIVER
  * -> DTX_OP_TRY, DTX_OP_COMMIT -> DTX_OP_CONFIRM, DTX_OP_ABORT and
  * DTX_OP_COMPENSATE -> DTX_OP_CANCEL; a TCC op
  * maps to itself. DTX_EINVAL for an unknown op. */

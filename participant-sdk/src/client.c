@@ -60,7 +60,9 @@
 #include "dtx/proto.h"
 #include "dtx/trace.h"
 #include "saga_internal.h"
+#include "tmsg_internal.h"
 #include "sdk_internal.h"
+#include "try_many.h"
 
 #define DTX_CLIENT_TIMEOUT_DEFAULT 30000
 
@@ -382,6 +384,35 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
     return self->reply.outcome == DTX_OUTCOME_OK ? DTX_OK : DTX_EREFUSED;
 }
 
+/* TRY_MANY (protocol.md §18): the batch and the outcomes in try_many.c. */
+int dtx_client_try_many(dtx_client_t *self, const char *gid, const dtx_try_spec_t *tries, int n,
+                        dtx_try_outcome_t *out, int *state_out)
+{
+    assert(self);
+    self->last_error[0] = '\0';
+    if (state_out)
+        *state_out = 0;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = s_valid_name(gid) ? dtx_sdk_try_many_encode(tries, n, &buf, &len, self->last_error,
+                                                         sizeof self->last_error) : DTX_EINVAL;
+    if (rc == 0 && self->version == DTX_PROTO_V1)
+        rc = DTX_EUNSUPPORTED;
+    if (rc == 0) {
+        dtx_msg_t req = { .type = DTX_MSG_TRY_MANY, .payload = buf, .payload_len = (uint32_t)len };
+        dtx_name_copy(req.gid, gid);
+        memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
+        rc = s_call(self, &req, DTX_MSG_TRY_MANY_OK);
+        if (rc == DTX_EINVAL && self->version == DTX_PROTO_V1)
+            rc = DTX_EUNSUPPORTED; /* s_call fell back to version 1: no TRY_MANY there */
+    }
+    free(buf);
+    if (rc == 0 && state_out)
+        *state_out = self->reply.state;
+    return dtx_sdk_try_many_result(rc, &self->reply, n, out, self->last_error,
+                                   sizeof self->last_error);
+}
+
 /* COMMIT, ROLLBACK, STATUS and RESUME: gid out, STATE back. */
 static int s_state_call(dtx_client_t *self, int type, const char *gid, int *state_out)
 {
@@ -509,4 +540,60 @@ int dtx_client_saga_wait(dtx_client_t *self, const char *gid, int wait_ms, int *
         if (pause_ms < 200)
             pause_ms *= 2;
     }
+}
+
+/* --- transactional messages --- */
+
+int dtx_client_tmsg_prepare(dtx_client_t *self, const dtx_tmsg_t *msg, uint32_t timeout_ms,
+                            char gid_out[DTX_GID_SIZE])
+{
+    assert(self);
+    if (!gid_out || !msg)
+        return DTX_EINVAL;
+    gid_out[0] = '\0';
+    self->last_error[0] = '\0';
+    const dtx_tmsg_plan_t *plan = dtx_sdk_tmsg_plan(msg);
+    size_t len = 0;
+    int rc = dtx_tmsg_plan_encode(plan, NULL, 0, &len, self->last_error, sizeof self->last_error);
+    if (rc != DTX_ETOOBIG || len > DTX_PAYLOAD_MAX)
+        return rc == DTX_ETOOBIG || rc == 0 ? DTX_EINVAL : rc;
+    uint8_t *buf = malloc(len);
+    if (!buf)
+        return DTX_ENOMEM;
+    rc = dtx_tmsg_plan_encode(plan, buf, len, &len, self->last_error, sizeof self->last_error);
+    if (rc != 0 || self->version == DTX_PROTO_V1) {
+        free(buf);
+        if (rc != 0)
+            return DTX_EINVAL;
+        snprintf(self->last_error, sizeof self->last_error,
+                 "the coordinator speaks protocol version 1 only: no transactional messages");
+        return DTX_EUNSUPPORTED;
+    }
+    self->begun_traceparent[0] = '\0';
+    dtx_msg_t req = { .type = DTX_MSG_TMSG, .timeout_ms = timeout_ms, .payload = buf,
+                      .payload_len = (uint32_t)len };
+    memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
+    rc = s_call(self, &req, DTX_MSG_BEGIN_OK);
+    free(buf);
+    if ((rc == DTX_EINVAL && self->version == DTX_PROTO_V1) || rc == DTX_EUNSUPPORTED) {
+        /* Version 1 only, or a version 2 that predates TMSG (ERROR 18). */
+        snprintf(self->last_error, sizeof self->last_error,
+                 "the coordinator has no transactional messages (TMSG)");
+        return DTX_EUNSUPPORTED;
+    }
+    if (rc != 0)
+        return rc;
+    snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
+    memcpy(self->begun_traceparent, self->reply.traceparent, sizeof self->begun_traceparent);
+    return DTX_OK;
+}
+
+int dtx_client_tmsg_submit(dtx_client_t *self, const char *gid)
+{
+    return dtx_client_commit(self, gid, NULL);
+}
+
+int dtx_client_tmsg_abort(dtx_client_t *self, const char *gid)
+{
+    return dtx_client_rollback(self, gid, NULL);
 }

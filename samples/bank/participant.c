@@ -30,7 +30,34 @@
  *   debit   balance -= a   (votes no when balance < a or no account)
  *   credit  balance += a   (votes no when there is no such account)
  *
- * frozen and incoming stay 0 in 2PC. At start the participant resolves
+ * And as Saga steps (DTX_OP_ACTION, DTX_OP_COMPENSATE, under the barrier:
+ * a compensation before its action is a no-op, an action after its
+ * compensation is refused), each changing balance at once:
+ *
+ *   step    action                          compensation
+ *   ------  ------------------------------  ------------------------------
+ *   debit   balance -= a (refused when      refund: balance += a
+ *           balance < a or no account)
+ *   credit  balance += a (refused when      uncredit: balance -= a (fails,
+ *           there is no such account)       and is retried, while balance < a)
+ *
+ * A Saga transfer makes its credit the pivot, so that uncredit, which
+ * could wait for money spent meanwhile, is never needed (tests/drill).
+ *
+ * And as a destination of transactional messages (DTX_OP_DELIVER, under
+ * the barrier: a duplicate delivery is applied once):
+ *
+ *   message  deliver
+ *   -------  --------------------------------------------------------
+ *   credit   balance += a (not applied, so delivered again, when there
+ *            is no such account)
+ *
+ * The bank is also the check-back resource of messages whose producer
+ * wrote its outbox row in this bank's database (the drill's message
+ * transfers debit an account and write the row in one local transaction):
+ * QUERY_PREPARED is answered by dtx_tmsg_pg_query_prepared.
+ *
+ * frozen and incoming stay 0 in 2PC and in Sagas. At start the participant resolves
  * whatever an earlier run left prepared (dtx_pgres_recover). A prepare
  * that waits for an account row another branch holds prepared votes no
  * after --lock-timeout-ms (dtx_pgres_set_lock_timeout; pgres's default
@@ -143,16 +170,45 @@ static const char *s_sql(int debit, int op)
     return debit ? debit_sql[op] : credit_sql[op];
 }
 
+/* SQL of a Saga step: action debit / credit, or the compensation that
+ * undoes it, refund / uncredit (the op name the plan gave), or of a
+ * delivered "credit" message. NULL for an unknown name. The action
+ * changes balance at once; no reservation. */
+static const char *s_saga_sql(const dtx_call_t *call, int *debit)
+{
+    static const struct { const char *name; int op, debit; const char *sql; } steps[] = {
+        { "debit", DTX_OP_ACTION, 1,
+          "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2" },
+        { "credit", DTX_OP_ACTION, 0, "UPDATE accounts SET balance = balance + $2 WHERE id = $1" },
+        { "credit", DTX_OP_DELIVER, 0, "UPDATE accounts SET balance = balance + $2 WHERE id = $1" },
+        { "refund", DTX_OP_COMPENSATE, 1,
+          "UPDATE accounts SET balance = balance + $2 WHERE id = $1" },
+        { "uncredit", DTX_OP_COMPENSATE, 0,
+          "UPDATE accounts SET balance = balance - $2 WHERE id = $1 AND balance >= $2" },
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (steps[i].op == call->op && strcmp(steps[i].name, call->action) == 0) {
+            *debit = steps[i].debit;
+            return steps[i].sql;
+        }
+    return NULL;
+}
+
 /* The business part, inside the barrier's transaction. */
 static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
 {
     bank_t *self = arg;
     const char *op = dtx_op_name(call->op);
-    int is_try = call->op == DTX_OP_TRY;
-    if (call->op != DTX_OP_TRY && call->op != DTX_OP_CONFIRM && call->op != DTX_OP_CANCEL)
+    int is_try = call->op == DTX_OP_TRY || call->op == DTX_OP_ACTION;
+    /* A delivered message runs as a Saga step does (s_saga_sql). */
+    int saga = call->op == DTX_OP_ACTION || call->op == DTX_OP_COMPENSATE ||
+               call->op == DTX_OP_DELIVER;
+    if (call->op != DTX_OP_TRY && call->op != DTX_OP_CONFIRM && call->op != DTX_OP_CANCEL &&
+        !saga)
         return DTX_EINVAL;
     int debit = strcmp(call->action, "debit") == 0;
-    if (!debit && strcmp(call->action, "credit") != 0) {
+    const char *sql = saga ? s_saga_sql(call, &debit) : NULL;
+    if (saga ? !sql : (!debit && strcmp(call->action, "credit") != 0)) {
         sample_log_warn("unknown action", "gid=%s branch=%u op=%s action=%s", call->gid,
                         (unsigned)call->branch, op, call->action);
         return is_try ? DTX_EREFUSED : DTX_EINVAL;
@@ -175,7 +231,7 @@ static int s_apply(PGconn *conn, const dtx_call_t *call, void *arg)
     PQclear(lr);
     if (!lock_ok)
         return DTX_EDB;
-    int rows = s_update(conn, call, s_sql(debit, call->op), &pay);
+    int rows = s_update(conn, call, saga ? sql : s_sql(debit, call->op), &pay);
     if (rows < 0)
         return rows;
     if (rows == 0) {
@@ -213,6 +269,19 @@ static int s_handle(const dtx_call_t *call, void *arg)
         sample_log_warn("handler failed", "gid=%s branch=%u op=%s attempt=%u error=\"%s\"",
                         call->gid, (unsigned)call->branch, dtx_op_name(call->op),
                         (unsigned)call->attempt, dtx_strerror(rc));
+    return rc;
+}
+
+/* The check-back of a message whose outbox row this bank's database holds:
+ * committed (DTX_OK), rolled back for good (DTX_EREFUSED), or unknown. */
+static int s_query_prepared(const dtx_call_t *call, void *arg)
+{
+    bank_t *self = arg;
+    int rc = s_conn_ready(self);
+    if (rc == 0)
+        rc = dtx_tmsg_pg_query_prepared(self->db.conn, call->gid);
+    sample_log_info("check-back answered", "gid=%s resource=%s answer=\"%s\"", call->gid,
+                    self->cfg.resource, rc == 0 ? "committed" : dtx_strerror(rc));
     return rc;
 }
 
@@ -405,7 +474,11 @@ int main(int argc, char **argv)
     if (self.cfg.heartbeat_ms > 0)
         dtx_participant_set_heartbeat(p, self.cfg.heartbeat_ms);
     const dtx_tcc_handlers_t handlers = { s_handle, s_handle, s_handle, &self };
+    const dtx_saga_handlers_t saga = { s_handle, s_handle, &self };
+    const dtx_tmsg_handlers_t tmsg = { s_handle, s_query_prepared, &self };
     if ((rc = dtx_participant_serve(p, self.cfg.resource, &handlers)) < 0 ||
+        (rc = dtx_participant_serve_saga(p, self.cfg.resource, &saga)) < 0 ||
+        (rc = dtx_participant_serve_tmsg(p, self.cfg.resource, &tmsg)) < 0 ||
         (self.pgres && (rc = dtx_pgres_serve(self.pgres, p, self.cfg.resource)) < 0)) {
         sample_log_error("cannot serve resource", "resource=%s error=\"%s\"", self.cfg.resource,
                          dtx_strerror(rc));

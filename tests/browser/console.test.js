@@ -4,7 +4,8 @@
 //
 // Environment (tests/browser/run.sh sets it): DTX_URL, DTX_TOKEN, DTX_GID
 // (the stuck transaction), DTX_GID2 (a committed one of two branches),
-// DTX_SHOTS, CHROMIUM (default /usr/bin/chromium).
+// DTX_SAGA1 (a Saga stuck compensating), DTX_SAGA2 (a committed Saga
+// with a pivot), DTX_SHOTS, CHROMIUM (default /usr/bin/chromium).
 "use strict";
 const { chromium } = require("playwright-core");
 const fs = require("fs");
@@ -15,6 +16,8 @@ const url = process.env.DTX_URL;
 const tok = process.env.DTX_TOKEN;
 const gid = process.env.DTX_GID;
 const gid2 = process.env.DTX_GID2;
+const saga1 = process.env.DTX_SAGA1;
+const saga2 = process.env.DTX_SAGA2;
 const shots = process.env.DTX_SHOTS || path.join(__dirname, "..", "..", "docs", "img");
 
 function check(cond, what) {
@@ -23,7 +26,8 @@ function check(cond, what) {
 }
 
 async function main() {
-  if (!url || !tok || !gid || !gid2) throw new Error("DTX_URL, DTX_TOKEN, DTX_GID and DTX_GID2 are required");
+  if (!url || !tok || !gid || !gid2 || !saga1 || !saga2)
+    throw new Error("DTX_URL, DTX_TOKEN, DTX_GID, DTX_GID2, DTX_SAGA1 and DTX_SAGA2 are required");
   fs.mkdirSync(shots, { recursive: true });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "dtx-chromium-"));
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -129,6 +133,64 @@ async function main() {
     check(await page.locator("#waterfall .wf-row").count() === 2, "a two-branch transaction has two waterfall rows");
     check(await page.locator("#waterfall .wf-row rect.bar").count() === 4, "each branch shows its try and its confirm");
     await page.locator("#waterfall").screenshot({ path: path.join(shots, "console-waterfall.png") });
+
+    // A Saga's plan: steps in columns, an arrow per dependency, what each
+    // step's action and compensation are doing, the current step, the
+    // compensation progress; then resumed until every step is undone.
+    await page.goto(url + "/#/tx/" + encodeURIComponent(saga1));
+    await page.waitForSelector(`h1:has-text("${saga1}")`);
+    await page.waitForSelector("#saga-plan");
+    const step = (n, attr) => page.getAttribute(`#saga-plan g.step[data-step='${n}']`, attr);
+    check(await page.getAttribute("#saga-plan", "data-steps") === "3" &&
+      await page.locator("#saga-plan g.step").count() === 3, "the plan draws the Saga's three steps");
+    check(await page.locator("#saga-plan path.edge").count() === 2 &&
+      await page.locator("#saga-plan path.edge[data-from='1'][data-to='3']").count() === 1 &&
+      await page.locator("#saga-plan path.edge[data-from='2'][data-to='3']").count() === 1,
+      "step 3 waits for steps 1 and 2: one arrow from each");
+    check(await step(3, "data-action") === "refused", "step 3's action is shown refused");
+    check(await step(1, "data-action") === "done" && await step(2, "data-action") === "done",
+      "steps 1 and 2 are shown done");
+    check(await step(3, "data-compensation") === "retrying" && (await step(3, "class")).includes("current"),
+      "step 3's failing compensation is the current step");
+    check(await step(1, "data-compensation") === "pending" && await step(2, "data-compensation") === "pending",
+      "steps 1 and 2 wait for their compensation (reverse order)");
+    check(await page.getAttribute("#saga-current", "data-current") === "3", "the page names step 3 current");
+    check(/compensating/.test(await page.textContent("#saga-direction")), "the Saga is shown compensating");
+    check(await page.getAttribute("#saga-progress", "data-undone") === "0" &&
+      await page.getAttribute("#saga-progress", "data-undoable") === "3", "compensation progress: 0 of 3");
+    check((await page.textContent("#saga-steps tr[data-step='3']")).includes("restock"),
+      "the steps table lists each compensation");
+    await page.screenshot({ path: path.join(shots, "console-saga-stuck.png"), fullPage: true });
+    await page.click("#act-resume");
+    await page.waitForSelector("#act-dialog[open]");
+    await page.fill("#act-reason", "restock fixed (browser test)");
+    await page.click("#act-confirm");
+    await page.waitForSelector("#act-result");
+    const until2 = Date.now() + 20000;
+    st = "";
+    while (Date.now() < until2) {
+      st = await page.getAttribute("#tx-state", "data-state");
+      if (st === "aborted") break;
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.waitForSelector("#tx-state");
+    }
+    check(st === "aborted", "the resumed Saga ends compensated");
+    await page.waitForSelector("#saga-plan");
+    check(await page.getAttribute("#saga-progress", "data-undone") === "3", "compensation progress: 3 of 3");
+    check(await page.locator("#saga-plan g.step[data-compensation='done']").count() === 3 &&
+      await page.locator("#saga-plan g.step.current").count() === 0, "every step compensated, none current");
+    await page.locator(".saga").screenshot({ path: path.join(shots, "console-saga-plan.png") });
+
+    await page.goto(url + "/#/tx/" + encodeURIComponent(saga2));
+    await page.waitForSelector(`h1:has-text("${saga2}")`);
+    await page.waitForSelector("#tx-state[data-state='committed']");
+    await page.waitForSelector("#saga-plan");
+    check((await step(2, "class")).includes("pivot") && await step(2, "data-compensation") === "pivot",
+      "the pivot is marked and has no compensation");
+    check(await page.locator("#saga-plan g.step[data-action='done']").count() === 3 &&
+      await page.getAttribute("#saga-progress", "data-done") === "3", "a committed Saga: every action done");
+    check(await page.locator("#saga-plan path.edge").count() === 2, "a sequential plan: each step after the one before");
 
     await page.click("a[data-nav='participants']");
     await page.waitForSelector("#participants tbody tr");

@@ -4,8 +4,10 @@
 # missing, starts its own PostgreSQL, dtxd (admin HTTP on a free port, a
 # token) and a test participant that fails its first two confirms, makes
 # one transaction stuck with dtxctl and a few others (one of two branches),
+# makes two Sagas (one stuck compensating, one committed past its pivot),
 # runs console.test.js (which checks the plots of the last hour, resumes the
-# stuck one in the browser and sees it commit, checks the waterfalls, saving
+# stuck one in the browser and sees it commit, checks the waterfalls, draws
+# both Sagas' plans and resumes the stuck one until compensated, saving
 # screenshots to docs/img/),
 # and stops everything it started.
 #
@@ -76,7 +78,8 @@ for _ in $(seq 100); do [ -s "$WORK/endpoint" ] && break; sleep 0.1; done
 url=$(cat "$WORK/url")
 "$B/tests/test-participant" --instance inventory-1 --db "$base dbname=browser_part" \
     --coordinator "$(cat "$WORK/endpoint")" --resource inventory --resource payments \
-    --fail-confirm-times 2 --heartbeat-ms 200 --ready-file "$WORK/ready" >"$WORK/participant.log" 2>&1 &
+    --fail-confirm-times 2 --refuse-action decline --fail-op-times compensate:2 \
+    --heartbeat-ms 200 --ready-file "$WORK/ready" >"$WORK/participant.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -e "$WORK/ready" ] && break; sleep 0.1; done
 
@@ -120,4 +123,29 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-DTX_GID=$gid DTX_GID2=$gid2 DTX_SHOTS=${DTX_SHOTS:-$ROOT/docs/img} node tests/browser/console.test.js
+# Two Sagas (POST /api/v1/saga): a concurrent plan whose third step is
+# refused and whose first compensation fails twice (the budget of 2: stuck
+# while compensating); a sequential one with a pivot, committed.
+saga() {
+    curl -sf -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+        -d "$1" "$url/api/v1/saga" | sed -n 's/.*"gid": *"\([^"]*\)".*/\1/p'
+}
+saga1=$(saga '{"timeout_ms":600000,"steps":[
+  {"resource":"inventory","action":"reserve","compensation":"release","payload":"sku-9"},
+  {"resource":"payments","action":"hold","compensation":"unhold","payload":"30"},
+  {"resource":"inventory","action":"decline","compensation":"restock","after":[1,2]}]}')
+saga2=$(saga '{"timeout_ms":600000,"steps":[
+  {"resource":"inventory","action":"reserve","compensation":"release"},
+  {"resource":"payments","action":"charge","pivot":true},
+  {"resource":"inventory","action":"ship","compensation":"unship"}]}')
+if [ -z "$saga1" ] || [ -z "$saga2" ]; then
+    echo "browser: a Saga was not submitted" >&2
+    exit 1
+fi
+for _ in $(seq 100); do
+    [ "$(ctl status "$saga1" | cut -d' ' -f2)" = stuck ] && [ "$(ctl status "$saga2" | cut -d' ' -f2)" = committed ] && break
+    sleep 0.1
+done
+[ "$(ctl status "$saga1" | cut -d' ' -f2)" = stuck ] || { echo "browser: Saga $saga1 did not get stuck" >&2; exit 1; }
+
+DTX_GID=$gid DTX_GID2=$gid2 DTX_SAGA1=$saga1 DTX_SAGA2=$saga2 DTX_SHOTS=${DTX_SHOTS:-$ROOT/docs/img} node tests/browser/console.test.js

@@ -36,12 +36,31 @@
 #                (pg_prepared_xacts): their number is printed (and written
 #                to SCRATCH/check.txt as leftover_prepared=N), and each one
 #                is listed with what the log says of its transaction
+#   sagas        (mode 3) a committed Saga kept every step (each action
+#                applied once at its bank, no compensation) and credited
+#                what it debited, its pivot a credit; a compensated one kept
+#                nothing (every compensable step whose action ran was
+#                compensated); no compensation for a step whose dependencies'
+#                actions had not all run (its action was never possible),
+#                and no action before its dependencies'; the pivot never
+#                compensated, and a Saga whose pivot ran committed
+#   messages     (mode 4; drill_msg.h) a committed message's outbox row
+#                committed at its producer (the check-back bank) and every
+#                destination applied it, once (the barrier's (try, try)
+#                row; the money check counts the credit once); a rolled-back
+#                one has no committed outbox row and nothing delivered
+#                anywhere; a message whose producer died before its local
+#                commit was rolled back by the check-back (its rollback
+#                marker, the (try, cancel) outbox row, is there); every
+#                producer's local debit (the journal's M lines) counts in
+#                the money checks exactly when its message committed
 #   initiators   what the load was told holds: committed → committed,
 #                aborted (refused, rolled back, abandoned) → aborted (or,
 #                for one that never had a branch recorded, no row at all
 #                and nothing at any participant: a BEGIN writes nothing); a
 #                transaction nobody sent COMMIT for (abandoned, failed, or
-#                whose BEGIN reply was lost) ended aborted; every
+#                whose BEGIN reply was lost; a Saga's lost submit reply
+#                is its initiator's commit) ended aborted; every
 #                transaction runs in the mode its BEGIN asked for
 #
 # Prints the figures (transactions, branches, money) and exits 1 when any
@@ -112,9 +131,10 @@ copy() {
 psql_on postgres -c "DROP DATABASE IF EXISTS drill_check WITH (FORCE)" -c "CREATE DATABASE drill_check"
 psql_on drill_check <<'EOF'
 CREATE TABLE g (gid text PRIMARY KEY, state int, deadline_ms bigint, decision int, owner text,
-                epoch bigint, mode int, preparing bool);
+                epoch bigint, mode int, preparing bool, checkback text);
 CREATE TABLE b (gid text, branch_no int, resource text, action text, state int, attempts int,
-                account text, amount bigint, last_error text, PRIMARY KEY (gid, branch_no));
+                account text, amount bigint, last_error text, undo text, flags int, after int[],
+                PRIMARY KEY (gid, branch_no));
 CREATE TABLE bar (bank text, gid text, branch int, op text, origin text);
 CREATE INDEX ON bar (gid, branch);
 CREATE TABLE acct (bank text, id text, balance bigint, frozen bigint, incoming bigint);
@@ -122,6 +142,7 @@ CREATE TABLE seed (bank text, id text, balance bigint);
 CREATE TABLE jb (gid text, mode text);
 CREATE TABLE prep (bank text, db text, name text, age_s numeric);
 CREATE TABLE jc (gid text);
+CREATE TABLE jm (gid text, bank text, account text, amount bigint);
 CREATE TABLE je (gid text, outcome text, why text);
 CREATE TABLE meta (now_ms bigint);
 CREATE FUNCTION sname(int) RETURNS text LANGUAGE sql IMMUTABLE AS
@@ -131,10 +152,11 @@ CREATE FUNCTION bname(int) RETURNS text LANGUAGE sql IMMUTABLE AS
 EOF
 
 copy "$log_db" "SELECT gid, state, (extract(epoch FROM deadline) * 1000)::bigint, decision, owner,
-                owner_epoch, mode, preparing FROM dtx_global" g
+                owner_epoch, mode, preparing, checkback FROM dtx_global" g
 copy "$log_db" "SELECT gid, branch_no, resource, action, state, attempts,
                 convert_from(payload, 'UTF8')::json->>'account',
-                (convert_from(payload, 'UTF8')::json->>'amount')::bigint, last_error
+                (convert_from(payload, 'UTF8')::json->>'amount')::bigint, last_error,
+                undo_action, step_flags, after_steps::int[]
                 FROM dtx_branch" b
 copy "$log_db" "SELECT (extract(epoch FROM now()) * 1000)::bigint" meta
 for spec in "${banks[@]}"; do
@@ -153,8 +175,9 @@ done
 awk '$1 == "B" { print $2 "\t" ($6 == "" ? "tcc" : $6) }' "$journal" >"$tmp/jb.tsv"
 awk '$1 == "C" { print $2 }' "$journal" >"$tmp/jc.tsv"
 awk '$1 == "E" { print $2 "\t" $3 "\t" $6 }' "$journal" >"$tmp/je.tsv"
+awk '$1 == "M" { print $2 "\t" $3 "\t" $4 "\t" $5 }' "$journal" >"$tmp/jm.tsv"
 psql_on drill_check -c "\\copy jb FROM '$tmp/jb.tsv'" -c "\\copy jc FROM '$tmp/jc.tsv'" \
-    -c "\\copy je FROM '$tmp/je.tsv'" -c "ANALYZE"
+    -c "\\copy je FROM '$tmp/je.tsv'" -c "\\copy jm FROM '$tmp/jm.tsv'" -c "ANALYZE"
 
 failures=0
 # check TITLE SQL: SQL lists offenders, one line each ("gid ..."); none = ok.
@@ -199,11 +222,32 @@ read -r nbar nnull <<<"$(cq "
     SELECT count(*), count(*) FILTER (WHERE op = 'try' AND origin = 'cancel') FROM bar")"
 moved=$(cq "SELECT coalesce(sum(amount), 0) FROM b JOIN g USING (gid)
              WHERE g.state = 3 AND b.action = 'debit'")
-read -r ntcc ntcc_c ntcc_a n2pc n2pc_c n2pc_a <<<"$(cq "
+read -r ntcc ntcc_c ntcc_a n2pc n2pc_c n2pc_a nsaga nsaga_c nsaga_a <<<"$(cq "
     SELECT count(*) FILTER (WHERE mode = 1), count(*) FILTER (WHERE mode = 1 AND state = 3),
            count(*) FILTER (WHERE mode = 1 AND state = 5), count(*) FILTER (WHERE mode = 2),
-           count(*) FILTER (WHERE mode = 2 AND state = 3), count(*) FILTER (WHERE mode = 2 AND state = 5)
+           count(*) FILTER (WHERE mode = 2 AND state = 3), count(*) FILTER (WHERE mode = 2 AND state = 5),
+           count(*) FILTER (WHERE mode = 3), count(*) FILTER (WHERE mode = 3 AND state = 3),
+           count(*) FILTER (WHERE mode = 3 AND state = 5)
       FROM g")"
+read -r nsteps nstep_done nstep_undone nstep_null <<<"$(cq "
+    SELECT count(*),
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource
+                            AND bar.gid = b.gid AND bar.branch = b.branch_no AND op = 'try' AND origin = 'try')),
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource
+                            AND bar.gid = b.gid AND bar.branch = b.branch_no AND op = 'try' AND origin = 'try')
+                        AND EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource
+                            AND bar.gid = b.gid AND bar.branch = b.branch_no AND op = 'cancel')),
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource
+                            AND bar.gid = b.gid AND bar.branch = b.branch_no AND op = 'try' AND origin = 'cancel'))
+      FROM b JOIN g USING (gid) WHERE g.mode = 3")"
+read -r nmsg nmsg_c nmsg_a nmsg_died nmsg_marker ndeliver <<<"$(cq "
+    SELECT count(*), count(*) FILTER (WHERE state = 3), count(*) FILTER (WHERE state = 5),
+           (SELECT count(*) FROM je WHERE why = 'died-before-commit'),
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM bar WHERE bar.bank = g.checkback
+                            AND bar.gid = g.gid AND bar.branch = 0 AND op = 'try' AND origin = 'cancel')),
+           (SELECT count(*) FROM bar JOIN g m ON m.gid = bar.gid AND m.mode = 4
+             WHERE bar.branch > 0 AND op = 'try' AND origin = 'try')
+      FROM g WHERE mode = 4")"
 leftover=$(cq "SELECT count(*) FROM prep")
 leftover_by_bank=$(cq "SELECT string_agg(s.bank || ' ' || (SELECT count(*) FROM prep p WHERE p.bank = s.bank),
                                          ', ' ORDER BY s.bank)
@@ -216,6 +260,10 @@ printf '  in the log             %d  (committed %d, aborted %d, unfinished %d, s
     "$ntx" "$ncommitted" "$naborted" "$nunfinished" "$nstuck"
 printf '    by mode              TCC %d (committed %d, aborted %d); 2PC %d (committed %d, aborted %d)\n' \
     "$ntcc" "$ntcc_c" "$ntcc_a" "$n2pc" "$n2pc_c" "$n2pc_a"
+printf '                         Saga %d (committed %d, compensated %d): %d steps, %d actions applied, %d of them compensated, %d null compensations\n' \
+    "$nsaga" "$nsaga_c" "$nsaga_a" "$nsteps" "$nstep_done" "$nstep_undone" "$nstep_null"
+printf '                         messages %d (committed %d, rolled back %d; rolled back by the check-back: %d, of which %d whose producer died before its local commit): %d deliveries applied\n' \
+    "$nmsg" "$nmsg_c" "$nmsg_a" "$nmsg_marker" "$nmsg_died" "$ndeliver"
 printf '  begun by the load      %d  (BEGINs whose reply was lost: %d)\n' "$nbegun" "$nlost"
 printf '  the load was told      committed %d, aborted %d; it abandoned %d, lost track of %d\n' \
     "$told_c" "$told_a" "$told_ab" "$told_u"
@@ -235,9 +283,13 @@ check "frozen = 0 and incoming = 0 in every account" "
     SELECT bank || ':' || id || ' frozen ' || frozen || ' incoming ' || incoming
       FROM acct WHERE frozen <> 0 OR incoming <> 0 ORDER BY 1"
 check "every account = its seed + its committed credits - its committed debits" "
-    WITH d AS (SELECT b.resource AS bank, b.account AS id,
-                      sum(CASE WHEN b.action = 'credit' THEN b.amount ELSE -b.amount END) AS delta
-                 FROM b JOIN g USING (gid) WHERE g.state = 3 GROUP BY 1, 2)
+    WITH d AS (SELECT bank, id, sum(delta) AS delta FROM (
+                 SELECT b.resource AS bank, b.account AS id,
+                        CASE WHEN b.action = 'credit' THEN b.amount ELSE -b.amount END AS delta
+                   FROM b JOIN g USING (gid) WHERE g.state = 3
+                 UNION ALL
+                 SELECT jm.bank, jm.account, -jm.amount
+                   FROM jm JOIN g USING (gid) WHERE g.state = 3) x GROUP BY 1, 2)
     SELECT coalesce(a.bank, s.bank) || ':' || coalesce(a.id, s.id) || ' balance ' ||
            coalesce(a.balance::text, 'missing') || ', expected ' ||
            (coalesce(s.balance, 0) + coalesce(d.delta, 0))
@@ -269,9 +321,16 @@ check "committed: every branch confirmed; aborted: every branch cancelled" "
 check "a committed transfer has exactly one debit and one credit of the same amount" "
     SELECT g.gid || ' committed with ' || count(b.gid) || ' branch(es): ' ||
            coalesce(string_agg(b.action || ' ' || b.amount, ', ' ORDER BY b.branch_no), 'none')
-      FROM g LEFT JOIN b USING (gid) WHERE g.state = 3 GROUP BY g.gid
+      FROM g LEFT JOIN b USING (gid) WHERE g.state = 3 AND g.mode IN (1, 2) GROUP BY g.gid
     HAVING count(b.gid) <> 2 OR count(*) FILTER (WHERE b.action = 'debit') <> 1
         OR min(b.amount) <> max(b.amount) ORDER BY 1"
+check "a committed Saga credited what it debited, its one pivot a credit" "
+    SELECT g.gid || ' committed (saga): ' ||
+           string_agg(b.action || ' ' || b.amount || CASE WHEN b.flags & 1 = 1 THEN ' (pivot)' ELSE '' END,
+                      ', ' ORDER BY b.branch_no)
+      FROM g JOIN b USING (gid) WHERE g.state = 3 AND g.mode = 3 GROUP BY g.gid
+    HAVING sum(CASE WHEN b.action = 'debit' THEN b.amount ELSE -b.amount END) <> 0
+        OR count(*) FILTER (WHERE b.flags & 1 = 1 AND b.action = 'credit') <> 1 ORDER BY 1"
 
 echo "== barriers (what the participants did)"
 check "no branch both confirmed and cancelled at a participant" "
@@ -330,12 +389,91 @@ check "2PC aborted: no branch's prepare committed, every abort marker whole" "
             <> EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
                         AND bar.branch = b.branch_no AND op = 'cancel')))
      ORDER BY 1"
+# Sagas (dtx/barrier.h: an applied action writes (try, try); its
+# compensation (cancel, cancel); a compensation before (or instead of) its
+# action writes (try, cancel) and (cancel, cancel), and nothing is undone).
+bar_has() { # bar_has OP ORIGIN: SQL true when step b has that barrier row (any origin: '')
+    # shellcheck disable=SC2016 # SQL text, not shell
+    echo "EXISTS (SELECT 1 FROM bar WHERE bar.bank = b.resource AND bar.gid = b.gid
+                  AND bar.branch = b.branch_no AND bar.op = '$1'${2:+ AND bar.origin = '$2'})"
+}
+applied=$(bar_has try try)
+undone=$(bar_has cancel)
+check "Saga committed: every step's action applied once at its bank, none compensated (kept)" "
+    SELECT g.gid || ' committed (saga); step ' || b.branch_no || ' ' || b.resource || ' ' ||
+           b.action || ': ' || CASE WHEN NOT $applied THEN 'action never applied' ELSE 'compensated' END
+      FROM g JOIN b USING (gid)
+     WHERE g.state = 3 AND g.mode = 3 AND (NOT $applied OR $undone) ORDER BY 1"
+check "Saga compensated: every compensable step that ran was compensated (nothing kept)" "
+    SELECT g.gid || ' compensated (saga); step ' || b.branch_no || ' ' || b.resource || ' ' ||
+           b.action || ' applied, never compensated'
+      FROM g JOIN b USING (gid)
+     WHERE g.state = 5 AND g.mode = 3 AND b.flags & 1 = 0 AND $applied AND NOT $undone ORDER BY 1"
+check "no compensation without its action having been possible (every step it waits for applied)" "
+    SELECT g.gid || ' (saga) step ' || b.branch_no || ' ' || b.resource || ' ' || b.action ||
+           ' got a compensation, but step ' || d.branch_no || ' (' || d.action ||
+           '), which it waits for, never applied its action'
+      FROM g JOIN b USING (gid) JOIN b d ON d.gid = b.gid AND d.branch_no = ANY (b.after)
+     WHERE g.mode = 3 AND $undone
+       AND NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = d.resource AND bar.gid = d.gid
+                        AND bar.branch = d.branch_no AND bar.op = 'try' AND bar.origin = 'try')
+     ORDER BY 1"
+check "no action before the actions it waits for" "
+    SELECT g.gid || ' (saga) step ' || b.branch_no || ' ' || b.action || ' applied, but step ' ||
+           d.branch_no || ' (' || d.action || '), which it waits for, never was'
+      FROM g JOIN b USING (gid) JOIN b d ON d.gid = b.gid AND d.branch_no = ANY (b.after)
+     WHERE g.mode = 3 AND $applied
+       AND NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = d.resource AND bar.gid = d.gid
+                        AND bar.branch = d.branch_no AND bar.op = 'try' AND bar.origin = 'try')
+     ORDER BY 1"
+check "pivot respected: never compensated; once applied, the Saga committed" "
+    SELECT g.gid || ' ' || sname(g.state) || ' (saga): pivot step ' || b.branch_no || ' ' ||
+           CASE WHEN $undone THEN 'has a compensation row' ELSE 'applied, yet the Saga did not commit' END
+      FROM g JOIN b USING (gid)
+     WHERE g.mode = 3 AND b.flags & 1 = 1 AND ($undone OR ($applied AND g.state <> 3)) ORDER BY 1"
 check "every barrier row belongs to a logged branch of that resource" "
     SELECT bar.gid || ' branch ' || bar.branch || ' at ' || bar.bank || ': ' || bar.op || '/' ||
            bar.origin || ' row without a logged branch'
       FROM bar WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.gid = bar.gid
                                    AND b.branch_no = bar.branch AND b.resource = bar.bank)
+       AND NOT (bar.branch = 0 AND EXISTS (SELECT 1 FROM g WHERE g.gid = bar.gid AND g.mode = 4
+                                            AND g.checkback = bar.bank))
      ORDER BY 1"
+
+# Messages (dtx/barrier.h: the producer's outbox row is (gid, 0, try, try)
+# at its check-back resource; the check-back's rollback marker (gid, 0,
+# try, cancel); a delivery is the destination's (try, try) row).
+outbox="EXISTS (SELECT 1 FROM bar WHERE bar.bank = g.checkback AND bar.gid = g.gid
+                AND bar.branch = 0 AND bar.op = 'try' AND bar.origin = 'try')"
+check "message committed: its outbox row committed at the producer, every destination applied it once" "
+    SELECT g.gid || ' committed (msg) but ' ||
+           CASE WHEN NOT $outbox THEN 'no committed outbox row at ' || coalesce(g.checkback, '?')
+                ELSE 'destination ' || b.branch_no || ' (' || b.resource || ' ' || b.account ||
+                     ') never applied it' END
+      FROM g LEFT JOIN b USING (gid)
+     WHERE g.state = 3 AND g.mode = 4 AND (NOT $outbox OR (b.gid IS NOT NULL AND NOT $applied))
+     ORDER BY 1"
+check "message rolled back: no committed outbox row, nothing delivered anywhere" "
+    SELECT g.gid || ' rolled back (msg) but ' ||
+           CASE WHEN $outbox THEN 'its outbox row committed at ' || g.checkback
+                ELSE 'destination ' || b.branch_no || ' (' || b.resource || ') applied it' END
+      FROM g LEFT JOIN b USING (gid)
+     WHERE g.state = 5 AND g.mode = 4 AND ($outbox OR (b.gid IS NOT NULL AND $applied))
+     ORDER BY 1"
+check "a producer that died before its local commit: rolled back by the check-back (marker there)" "
+    SELECT je.gid || ' producer died before its local commit; log says ' ||
+           coalesce(sname(g.state), 'nothing') ||
+           CASE WHEN g.gid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM bar WHERE bar.bank = g.checkback
+                     AND bar.gid = g.gid AND bar.branch = 0 AND bar.op = 'try' AND bar.origin = 'cancel')
+                THEN ', no rollback marker at ' || g.checkback ELSE '' END
+      FROM je LEFT JOIN g USING (gid)
+     WHERE je.why = 'died-before-commit' AND (g.state IS DISTINCT FROM 5 OR NOT EXISTS (
+           SELECT 1 FROM bar WHERE bar.bank = g.checkback AND bar.gid = g.gid AND bar.branch = 0
+              AND bar.op = 'try' AND bar.origin = 'cancel'))
+     ORDER BY 1"
+check "every message's local debit was journaled by its producer" "
+    SELECT gid || ' (msg) has no M line' FROM jb WHERE mode = 'msg'
+       AND gid NOT IN (SELECT gid FROM jm) ORDER BY 1"
 
 echo "== prepared transactions (pg_prepared_xacts)"
 printf '  left behind            %d  (%s; in the whole server: %s)\n' "$leftover" "$leftover_by_bank" \
@@ -367,12 +505,16 @@ check "committed only when its initiator sent COMMIT (never for a lost BEGIN rep
     SELECT g.gid || ' committed, but ' ||
            CASE WHEN g.gid IN (SELECT gid FROM jb) THEN 'no COMMIT was sent'
                 ELSE 'its BEGIN never reached the load' END
-      FROM g WHERE g.state = 3 AND g.gid NOT IN (SELECT gid FROM jc) ORDER BY 1"
+      FROM g WHERE g.state = 3 AND g.gid NOT IN (SELECT gid FROM jc)
+       AND NOT (g.mode = 3 AND g.gid NOT IN (SELECT gid FROM jb)) ORDER BY 1"
 check "every transaction runs in the mode its BEGIN asked for" "
     SELECT jb.gid || ' begun as ' || jb.mode || ', logged as ' ||
-           CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' ELSE 'mode ' || g.mode END
+           CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' WHEN 3 THEN 'saga' WHEN 4 THEN 'msg'
+                       ELSE 'mode ' || g.mode END
       FROM jb JOIN g USING (gid)
-     WHERE jb.mode <> CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' ELSE '?' END ORDER BY 1"
+     WHERE jb.mode <> CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' WHEN 3 THEN 'saga'
+                                  WHEN 4 THEN 'msg' ELSE '?' END
+     ORDER BY 1"
 if [ -n "$load_log" ] && [ -f "$load_log" ]; then
     contradictions=$(sed -n 's/.*contradictions \([0-9]*\).*/\1/p' "$load_log" | tail -n 1)
     if [ "${contradictions:-0}" != 0 ]; then

@@ -8,6 +8,7 @@ DRILL_LOAD := $(BUILD)/bin/drill-load
 
 all-parts: $(DRILL_LOAD)
 
-$(DRILL_LOAD): $(call obj,tests/drill/drill_load.c) $(LIBDTX_A)
+$(DRILL_LOAD): $(call obj,tests/drill/drill_load.c tests/drill/drill_transfer.c \
+                 tests/drill/drill_worker.c tests/drill/drill_saga.c tests/drill/drill_msg.c) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

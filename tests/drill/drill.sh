@@ -2,7 +2,7 @@
 # tests/drill/drill.sh — the recovery drill behind `make drill` (and, with
 # small numbers, tests/drill/short.sh inside `make test`).
 #
-#   BUILD=build SAN=0 [DRILL_MODE=tcc|2pc|mixed|tcc,2pc] tests/drill/drill.sh
+#   BUILD=build SAN=0 [DRILL_MODE=tcc|2pc|saga|msg|mixed|tcc,2pc,saga,msg] tests/drill/drill.sh
 #
 # Runs the bank sample under a concurrent transfer workload (drill-load)
 # against two coordinators (c1, c2) and two banks served by two instances
@@ -38,7 +38,39 @@
 #            participant kill waits until its bank holds prepared
 #            transactions, so that the restarted participant has to resolve
 #            them (dtx_pgres_recover) or the coordinator's retries do.
-#   mixed    each transfer picks TCC or 2PC: both protocols at once on
+#   saga     Saga transfers (drill_saga.h): a debit then a credit as the
+#            pivot; two concurrent debits then the pivot credit; a debit,
+#            the pivot credit, then a credit after the pivot (forward only).
+#            The bank serves them as Saga steps under the barrier (debit /
+#            refund, credit / uncredit). Overdraws are refused first debits
+#            (compensated); hurried ones race a 1..300 ms deadline. Fault
+#            points: after-saga-write (the plan durable, the initiator not
+#            told), after-step-done, after-step-compensated and the
+#            decision and finish points. check.sh adds the Saga invariants:
+#            every compensable step kept (committed) or compensated
+#            (aborted), no compensation without its action having been
+#            possible, the pivot never compensated and, once applied, the
+#            Saga committed.
+#   msg      transactional messages (drill_msg.h): the producer, a bank,
+#            debits an account and writes the outbox row in one local
+#            transaction on its own database (dtx_tmsg_pg_run), and the
+#            message credits one or two accounts (the banks' "credit"
+#            DELIVER handler, under the barrier). Some producers commit and
+#            never submit, some die inside their local transaction (the
+#            connection drops), some race a 1..300 ms deadline with a
+#            local transaction that lingers past it: the
+#            check-back (the producing bank's QUERY_PREPARED handler,
+#            dtx_tmsg_pg_query_prepared) delivers the first and rolls back
+#            the others. Fault points: after-tmsg-write (the message in the
+#            log, the producer not told) and the decision and finish
+#            points. check.sh adds the message invariants: a committed
+#            message's outbox row committed at the producer and every
+#            destination applied it once; a rolled-back one has no outbox
+#            row and nothing delivered; a producer that died before its
+#            local commit left a message the check-back rolled back (its
+#            rollback marker is there); the money the producers debited is
+#            the money the messages credited.
+#   mixed    each transfer picks TCC, 2PC, a Saga or a message: all four at once on
 #            the same coordinators, participant processes and banks, every
 #            fault point of both, on the same accounts
 #            (DRILL_MIXED_ACCOUNTS=shared). This found a hang, since fixed in
@@ -46,14 +78,16 @@
 #            a prepared 2PC branch waited without a timeout, and when every
 #            instance of the bank waited so, nothing could deliver the COMMIT
 #            that would release the row. DRILL_MIXED_ACCOUNTS=split gives
-#            each protocol its own half of the accounts.
-#   tcc,2pc  (default) one full drill per mode, one after the other, each
-#            with its own PostgreSQL and figures, then a summary. Two
-#            separate runs rather than one mixed run, so that each mode is
+#            2PC its own half of the accounts (TCC and Sagas the other half;
+#            messages use any account, their producers and deliveries wait
+#            at most a lock timeout for a row a prepared branch holds).
+#   tcc,2pc,saga,msg  (default) one full drill per mode, one after the other, each
+#            with its own PostgreSQL and figures, then a summary. Separate
+#            runs rather than one mixed run, so that each mode is
 #            shown to survive every fault on its own (a mixed run cannot
 #            say which protocol's transaction a fault point caught) and a
 #            failure names its mode. The short drill (short.sh) is mixed:
-#            two runs do not fit its time budget.
+#            four runs do not fit its time budget.
 # Whatever the mode, every coordinator kill records which unfinished
 # transactions the dead coordinator held, by mode and phase (2PC: caught
 # between prepare and decision, or between decision and the end), and the
@@ -71,7 +105,7 @@
 #   DRILL_PAUSE_KILLS=1          the same while the other one is killed
 #   DRILL_PARTICIPANT_PAUSES=2   SIGSTOP of a participant past 3 heartbeats
 #   DRILL_KILL_BOTH=1            kill -9 of both coordinators at once
-#   DRILL_MODE=tcc,2pc           see "Modes" above
+#   DRILL_MODE=tcc,2pc,saga,msg  see "Modes" above
 #   DRILL_PREPARED_WAIT_MS=3000  2pc/mixed: how long a participant kill
 #                                waits for its bank to hold a prepared
 #                                transaction (then it kills anyway)
@@ -102,7 +136,7 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "$ROOT"
 
 # Several modes: one drill per mode, one after the other, then a summary.
-MODE=${DRILL_MODE:-tcc,2pc}
+MODE=${DRILL_MODE:-tcc,2pc,saga,msg}
 case $MODE in
 *,*)
     modes=()
@@ -133,9 +167,9 @@ case $MODE in
     fi
     exit $overall
     ;;
-tcc | 2pc | mixed) ;;
+tcc | 2pc | saga | msg | mixed) ;;
 *)
-    echo "drill: DRILL_MODE is tcc, 2pc, mixed or a list such as tcc,2pc (not '$MODE')" >&2
+    echo "drill: DRILL_MODE is tcc, 2pc, saga, msg, mixed or a list such as tcc,2pc (not '$MODE')" >&2
     exit 2
     ;;
 esac
@@ -173,7 +207,7 @@ case $MIXED_ACCOUNTS in
 split | shared) ;;
 *) echo "drill: DRILL_MIXED_ACCOUNTS is split or shared (not '$MIXED_ACCOUNTS')" >&2; exit 2 ;;
 esac
-if [ "$MODE" = tcc ]; then
+if [ "$MODE" = tcc ] || [ "$MODE" = saga ] || [ "$MODE" = msg ]; then
     MIN_PREPARED_KILLS=${DRILL_MIN_PREPARED_KILLS:-0}
 else
     MIN_PREPARED_KILLS=${DRILL_MIN_PREPARED_KILLS:-1}
@@ -213,10 +247,17 @@ tcc)
     POINTS=(after-begin-write after-branch-write after-prepare-sent after-vote-write
         after-decision-write after-decision-reply between-phases before-finish-write
         after-finish-write after-claim) ;;
+saga)
+    POINTS=(after-saga-write after-step-done after-decision-write after-step-compensated
+        before-finish-write after-finish-write after-claim) ;;
+msg)
+    POINTS=(after-tmsg-write after-decision-write after-decision-reply before-finish-write
+        after-finish-write after-claim) ;;
 mixed)
     POINTS=(after-begin-write after-branch-write after-try-sent after-prepare-sent
         after-vote-write after-decision-write after-decision-reply between-phases
-        before-finish-write after-finish-write after-claim) ;;
+        before-finish-write after-finish-write after-claim after-saga-write after-step-done
+        after-tmsg-write) ;;
 esac
 
 # The banks and their seeded accounts (cents). 2PC holds an account's row
@@ -224,7 +265,7 @@ esac
 # accounts (mixed: a0..a7 for TCC, a8..a15 for 2PC, unless shared).
 SEED_A="a0=100000,a1=80000,a2=120000,a3=50000,a4=150000,a5=70000,a6=90000,a7=110000"
 SEED_B="b0=60000,b1=130000,b2=100000,b3=40000,b4=200000,b5=75000,b6=95000,b7=85000"
-if [ "$MODE" != tcc ]; then
+if [ "$MODE" = 2pc ] || [ "$MODE" = mixed ]; then
     SEED_A="$SEED_A,a8=90000,a9=60000,a10=140000,a11=70000,a12=100000,a13=55000,a14=125000,a15=80000"
     SEED_B="$SEED_B,b8=110000,b9=45000,b10=90000,b11=160000,b12=70000,b13=100000,b14=65000,b15=120000"
 fi
@@ -284,6 +325,11 @@ caught_tcc_decided=0      # TCC, decided, Confirms/Cancels not all done
 caught_2pc_enlisting=0    # 2PC, active, COMMIT not yet asked
 caught_2pc_preparing=0    # 2PC, between prepare and decision
 caught_2pc_decided=0      # 2PC, between decision and the end (commits/aborts)
+caught_saga_active=0      # Saga, running forward (actions before the pivot)
+caught_saga_aborting=0    # Saga, compensating
+caught_saga_committing=0  # Saga, forward only (past its pivot, or every step done)
+caught_msg_prepared=0     # message, prepared (no submit, no check-back answer yet)
+caught_msg_decided=0      # message, decided, deliveries (or the drop) not all done
 # Participant kills while their bank held prepared transactions.
 participant_kill_rounds=0 # participant_kill actions (one or both instances of a bank)
 prepared_kills=0
@@ -531,19 +577,31 @@ q() { # q SQL: one value from the log database
 # is counted when PostgreSQL does not answer.
 caught() {
     local row a b c d e
+    local f g h i j
     row=$(q "SELECT count(*) FILTER (WHERE mode = 1 AND state = 1) || ' ' ||
                     count(*) FILTER (WHERE mode = 1 AND state IN (2, 4)) || ' ' ||
                     count(*) FILTER (WHERE mode = 2 AND state = 1 AND NOT preparing) || ' ' ||
                     count(*) FILTER (WHERE mode = 2 AND state = 1 AND preparing) || ' ' ||
-                    count(*) FILTER (WHERE mode = 2 AND state IN (2, 4))
+                    count(*) FILTER (WHERE mode = 2 AND state IN (2, 4)) || ' ' ||
+                    count(*) FILTER (WHERE mode = 3 AND state = 1) || ' ' ||
+                    count(*) FILTER (WHERE mode = 3 AND state = 4) || ' ' ||
+                    count(*) FILTER (WHERE mode = 3 AND state = 2) || ' ' ||
+                    count(*) FILTER (WHERE mode = 4 AND state = 1) || ' ' ||
+                    count(*) FILTER (WHERE mode = 4 AND state IN (2, 4))
                FROM dtx_global WHERE owner = '$1' AND state IN (1, 2, 4)" 2>/dev/null) || return 0
-    read -r a b c d e <<<"$row"
+    read -r a b c d e f g h i j <<<"$row"
+    caught_msg_prepared=$((caught_msg_prepared + ${i:-0}))
+    caught_msg_decided=$((caught_msg_decided + ${j:-0}))
+    caught_saga_active=$((caught_saga_active + ${f:-0}))
+    caught_saga_aborting=$((caught_saga_aborting + ${g:-0}))
+    caught_saga_committing=$((caught_saga_committing + ${h:-0}))
     caught_tcc_active=$((caught_tcc_active + ${a:-0}))
     caught_tcc_decided=$((caught_tcc_decided + ${b:-0}))
     caught_2pc_enlisting=$((caught_2pc_enlisting + ${c:-0}))
     caught_2pc_preparing=$((caught_2pc_preparing + ${d:-0}))
     caught_2pc_decided=$((caught_2pc_decided + ${e:-0}))
-    echo "$1 died holding: tcc active $a decided $b; 2pc enlisting $c preparing $d decided $e" >>"$EVENTS"
+    echo "$1 died holding: tcc active $a decided $b; 2pc enlisting $c preparing $d decided $e;" \
+        "saga forward $f compensating $g forward-only $h; msg prepared $i decided $j" >>"$EVENTS"
 }
 
 # prepared_in DB: how many dtx prepared transactions DB holds now (0 when
@@ -642,6 +700,7 @@ ARGS[load]=$PEER_ENV_load$(printf '%q ' "$BIN/drill-load" "${LOAD_EXTRA[@]}" --c
     --journal "$JOURNAL" --accounts "bank-a:$(accounts "$SEED_A")" \
     --accounts "bank-b:$(accounts "$SEED_B")" --workers "$WORKERS" --transfers 0 \
     --timeout-ms $TXN_TIMEOUT_MS --call-timeout-ms $CALL_TIMEOUT_MS --seed "$SEED" \
+    --bank-db "bank-a=$BASE dbname=bank_a" --bank-db "bank-b=$BASE dbname=bank_b" \
     --mode "$MODE")
 launch load
 say "load: $WORKERS workers, mode $MODE${LOAD_EXTRA[*]:+ (accounts split by protocol)} (journal $JOURNAL)"
@@ -756,7 +815,7 @@ participant_kill() {
     # 2PC: a whole bank down more often, so that its prepared transactions
     # wait for its restart (dtx_pgres_recover) rather than for the other
     # instance.
-    [ "$MODE" = tcc ] || whole=2
+    [ "$MODE" = tcc ] || [ "$MODE" = saga ] || whole=2
     if [ $(( RANDOM % whole )) = 0 ]; then
         # A whole bank goes down: both its instances.
         bank=$([ $(( RANDOM % 2 )) = 0 ] && echo pa || echo pb)
@@ -765,7 +824,7 @@ participant_kill() {
         victims=("${PARTS[$(( RANDOM % ${#PARTS[@]} ))]}")
     fi
     case ${victims[0]} in pa*) db=bank_a ;; *) db=bank_b ;; esac
-    if [ "$MODE" != tcc ]; then
+    if [ "$MODE" = 2pc ] || [ "$MODE" = mixed ]; then
         # Killed while the bank holds prepared transactions (bounded wait).
         while :; do
             held=$(prepared_in "$db")
@@ -780,7 +839,7 @@ participant_kill() {
         participant_kills=$((participant_kills + 1))
     done
     participant_kill_rounds=$((participant_kill_rounds + 1))
-    if [ "$MODE" != tcc ]; then
+    if [ "$MODE" = 2pc ] || [ "$MODE" = mixed ]; then
         left=$(prepared_in "$db")
         note="; $db held ${held:-0} prepared transaction(s) at the kill, ${left:-0} just after"
         if [ "${held:-0}" -gt 0 ]; then
@@ -935,7 +994,7 @@ fi
 reap load
 st=$RC
 [ "$st" = 0 ] || echo "load exited with status $st" >>"$RUN/unexpected.txt"
-grep '^drill-load:' "$LOGS/load.log" | tail -n 2 | sed 's/^/    /'
+grep '^drill-load:' "$LOGS/load.log" | tail -n 5 | sed 's/^/    /'
 
 # ---------------------------------------------------------------------
 # The end: everything up, every transaction final, then the checks
@@ -1010,6 +1069,11 @@ coord_kills=$((fault_kills + coord_random_kills + coord_rearm_kills))
     echo "caught_2pc_enlisting=$caught_2pc_enlisting"
     echo "caught_2pc_preparing=$caught_2pc_preparing"
     echo "caught_2pc_decided=$caught_2pc_decided"
+    echo "caught_saga_active=$caught_saga_active"
+    echo "caught_saga_aborting=$caught_saga_aborting"
+    echo "caught_saga_committing=$caught_saga_committing"
+    echo "caught_msg_prepared=$caught_msg_prepared"
+    echo "caught_msg_decided=$caught_msg_decided"
     echo "prepared_kills=$prepared_kills"
     echo "prepared_at_kills=$prepared_at_kills"
     echo "prepared_left=$prepared_left"
@@ -1051,11 +1115,19 @@ printf '  coordinator SIGSTOPs   %d  (%d..%d ms each, lease %d ms)\n' "$coord_pa
 printf '  participant SIGSTOPs   %d  (%d..%d ms each, heartbeat %d ms)\n' "$participant_pauses" \
     $((3 * HEARTBEAT_MS + 300)) $((3 * HEARTBEAT_MS + 2000)) $HEARTBEAT_MS
 echo "== what the coordinator kills caught (unfinished transactions the dead one held, summed)"
-if [ "$MODE" != 2pc ]; then
+if [ "$MODE" = tcc ] || [ "$MODE" = mixed ]; then
     printf '  TCC  active (Tries, votes) %d; decided, Confirms/Cancels not all done %d\n' \
         "$caught_tcc_active" "$caught_tcc_decided"
 fi
-if [ "$MODE" != tcc ]; then
+if [ "$MODE" = saga ] || [ "$MODE" = mixed ]; then
+    printf '  Saga running forward (actions) %d; compensating %d; forward only past the pivot %d\n' \
+        "$caught_saga_active" "$caught_saga_aborting" "$caught_saga_committing"
+fi
+if [ "$MODE" = msg ] || [ "$MODE" = mixed ]; then
+    printf '  messages prepared (not submitted, check-back not answered) %d; decided, deliveries not all done %d\n' \
+        "$caught_msg_prepared" "$caught_msg_decided"
+fi
+if [ "$MODE" = 2pc ] || [ "$MODE" = mixed ]; then
     printf '  2PC  enlisting %d; between prepare and decision %d; between decision and the end %d\n' \
         "$caught_2pc_enlisting" "$caught_2pc_preparing" "$caught_2pc_decided"
     echo "== 2PC participants"

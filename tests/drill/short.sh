@@ -2,10 +2,11 @@
 # tests/drill/short.sh — the short recovery drill that `make test` runs
 # (tests/run.sh): tests/drill/drill.sh with small numbers, every fault
 # point once, well under 90 s on a 2-core machine. Mixed mode: the load's
-# transfers are TCC or 2PC at random, so that one run covers both
-# protocols (two runs, one per mode, would not fit the time budget) and
-# checks that no prepared transaction is left behind. Any DRILL_* variable
-# set by the caller wins (DRILL_MODE=tcc or 2pc for one protocol only).
+# transfers are TCC, 2PC, Sagas or transactional messages at random, so
+# that one run covers every protocol (a run per mode would not fit the
+# time budget), checks that no prepared transaction is left behind and
+# checks the Saga and message invariants. Any DRILL_* variable set by the
+# caller wins (DRILL_MODE=tcc, 2pc, saga or msg for one protocol only).
 set -euo pipefail
 export DRILL_NAME=${DRILL_NAME:-short drill}
 export DRILL_MODE=${DRILL_MODE:-mixed}

@@ -16,7 +16,8 @@
  * unterminated, enums out of range): whatever the encoder accepts, the
  * decoder must accept too, so the two cannot disagree on what is valid.
  * A SAGA that decodes has a plan (dtx/saga.h) that decodes too and that
- * encodes back to the same bytes.
+ * encodes back to the same bytes; so does a TMSG's (dtx/tmsg.h), and a
+ * TRY_MANY's batch and a TRY_MANY_OK's outcomes (dtx/trymany.h).
  *
  *   make fuzz [FUZZ_SECONDS=60]
  */
@@ -28,7 +29,9 @@
 
 #include "dtx/proto.h"
 #include "dtx/saga.h"
+#include "dtx/tmsg.h"
 #include "dtx/trace.h"
+#include "dtx/trymany.h"
 
 static uint8_t s_out[DTX_MSG_MAX];
 static uint8_t s_again[DTX_MSG_MAX];
@@ -193,6 +196,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(dtx_saga_plan_decode(&plan, m1.payload, m1.payload_len, NULL, 0) == 0);
         CHECK(dtx_saga_plan_encode(&plan, again, sizeof again, &plen, NULL, 0) == 0);
         CHECK(plen == m1.payload_len && memcmp(again, m1.payload, plen) == 0);
+    }
+    if (m1.type == DTX_MSG_TMSG) {
+        static dtx_tmsg_plan_t plan;
+        static uint8_t again[DTX_PAYLOAD_MAX];
+        size_t plen = 0;
+        CHECK(m1.version == DTX_PROTO_V2);
+        CHECK(dtx_tmsg_plan_decode(&plan, m1.payload, m1.payload_len, NULL, 0) == 0);
+        CHECK(dtx_tmsg_plan_encode(&plan, again, sizeof again, &plen, NULL, 0) == 0);
+        CHECK(plen == m1.payload_len && memcmp(again, m1.payload, plen) == 0);
+    }
+    if (m1.type == DTX_MSG_TRY_MANY || m1.type == DTX_MSG_TRY_MANY_OK) {
+        static dtx_trymany_t batch;
+        static dtx_trymany_outcomes_t outs;
+        static uint8_t again2[DTX_PAYLOAD_MAX];
+        size_t plen = 0;
+        CHECK(m1.version == DTX_PROTO_V2);
+        if (m1.type == DTX_MSG_TRY_MANY) {
+            CHECK(dtx_trymany_decode(&batch, m1.payload, m1.payload_len, NULL, 0) == 0);
+            CHECK(dtx_trymany_encode(&batch, again2, sizeof again2, &plen) == 0);
+        } else {
+            CHECK(dtx_trymany_outcomes_decode(&outs, m1.payload, m1.payload_len, NULL, 0) == 0);
+            CHECK(dtx_trymany_outcomes_encode(&outs, again2, sizeof again2, &plen) == 0);
+        }
+        CHECK(plen == m1.payload_len && memcmp(again2, m1.payload, plen) == 0);
     }
     CHECK(!m1.traceparent[0] || dtx_trace_valid(m1.traceparent));
     CHECK(m1.version == DTX_PROTO_V2 || (!m1.traceparent[0] && m1.ext_skipped == 0));

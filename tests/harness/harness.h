@@ -155,6 +155,18 @@ int  h_kill_since(int mark);
 /* Prints the last lines of $DTX_TEST_DIR/<logname>.log on stderr. */
 void h_file_tail(const char *logname);
 
+/* Lines of $DTX_TEST_DIR/<logname>.log (every start's) that hold needle
+ * (NULL: every line); -1 when there is no such log. */
+int h_log_count(const char *logname, const char *needle);
+/* 1 when a line of $DTX_TEST_DIR/<logname>.log holds needle, else 0
+ * (also when there is no such log). */
+int h_log_has(const char *logname, const char *needle);
+/* Removes $DTX_TEST_DIR/<logname>.log, so what a test reads is its own
+ * run's (a scratch folder reused by hand keeps old lines). */
+void h_log_remove(const char *logname);
+/* Waits until h_log_has(logname, needle); 0, or -1 after timeout_ms. */
+int h_wait_log(const char *logname, const char *needle, int timeout_ms);
+
 /* Polls fn(arg) every 20 ms until it returns non-zero (returns 0) or
  * timeout_ms passes (returns -1). fn is called at least once. */
 int h_wait_until(int (*fn)(void *arg), void *arg, int timeout_ms);

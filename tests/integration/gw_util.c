@@ -227,3 +227,60 @@ long gw_admin_put(const gw_proc_t *gw, const char *token, const char *doc, int v
         return 0;
     return resp->status;
 }
+
+const char *gw_at(const gw_proc_t *gw, const char *path)
+{
+    static char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", gw->port, path);
+    return url;
+}
+
+static void *s_loader(void *arg)
+{
+    gw_load_t *l = arg;
+    CURL *e = curl_easy_init();
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", l->port, l->path);
+    struct curl_slist *h = l->header ? curl_slist_append(NULL, l->header) : NULL;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    if (h)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
+    FILE *null = fopen("/dev/null", "w");
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, null);
+    while (!atomic_load(&l->stop)) {
+        long code = 0;
+        if (curl_easy_perform(e) == CURLE_OK)
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        if (code == 200)
+            atomic_fetch_add(&l->ok, 1);
+        else
+            atomic_fetch_add(&l->failed, 1);
+    }
+    fclose(null);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    return NULL;
+}
+
+int gw_load_start(gw_load_t *l, int threads)
+{
+    if (threads < 1 || threads > GW_LOAD_MAX_THREADS || !l->path)
+        return -1;
+    atomic_store(&l->stop, 0);
+    for (l->nthreads = 0; l->nthreads < threads; l->nthreads++)
+        if (pthread_create(&l->th[l->nthreads], NULL, s_loader, l) != 0) {
+            gw_load_stop(l);
+            return -1;
+        }
+    return 0;
+}
+
+void gw_load_stop(gw_load_t *l)
+{
+    atomic_store(&l->stop, 1);
+    for (int i = 0; i < l->nthreads; i++)
+        pthread_join(l->th[i], NULL);
+    l->nthreads = 0;
+}

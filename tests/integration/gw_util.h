@@ -7,6 +7,8 @@
 #ifndef DTX_TEST_GW_UTIL_H
 #define DTX_TEST_GW_UTIL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,6 +30,30 @@ int gw_gateway_start(gw_proc_t *self, const char *logname, const char *fmt, ...)
 /* The same with extra command-line arguments (NULL-ended, may be NULL). */
 int gw_gateway_start_args(gw_proc_t *self, const char *logname, const char *const *extra,
                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The URL of path on gw's proxy port ("http://127.0.0.1:PORT/path"), in a
+ * buffer of its own that the next call overwrites (main thread only). */
+const char *gw_at(const gw_proc_t *gw, const char *path);
+
+/* A load: threads that GET path on a gateway, one request after the
+ * other, until gw_load_stop(), counting the answers. */
+#define GW_LOAD_MAX_THREADS 8
+typedef struct gw_load {
+    int         port;      /* the gateway's proxy port */
+    const char *path;      /* what the threads GET, e.g. "/load" */
+    const char *header;    /* one "Name: value" header they send, or NULL */
+    atomic_int  stop;      /* set by gw_load_stop() */
+    atomic_long ok;        /* answers 200 */
+    atomic_long failed;    /* any other answer, or none */
+    int         nthreads;
+    pthread_t   th[GW_LOAD_MAX_THREADS];
+} gw_load_t;
+
+/* Starts threads (1 to GW_LOAD_MAX_THREADS) loading l, whose port, path
+ * and header are set (the rest zero). Returns 0 or -1. */
+int gw_load_start(gw_load_t *l, int threads);
+/* Stops and joins l's threads; l->ok and l->failed are then final. */
+void gw_load_stop(gw_load_t *l);
 
 /* A response. */
 typedef struct gw_resp {

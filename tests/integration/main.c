@@ -118,23 +118,6 @@ static pid_t s_spawn_sh(const char *logname, const char *script)
     return s_spawn_sh_arg(logname, script, NULL);
 }
 
-static int s_log_contains(const char *logname, const char *needle)
-{
-    char path[1024], name[128];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) < 0)
-        return 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[1024];
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
-
 static void test_spawned_process_stops_on_sigterm_with_its_status(void)
 {
     char *argv[] = { "sleep", "30", NULL };
@@ -164,9 +147,9 @@ static void test_exit_status_and_output_reach_the_log(void)
     pid_t pid = s_spawn_sh("h-output", "echo to-stdout; echo to-stderr >&2; exit 7");
     CU_ASSERT_FATAL(pid > 0);
     CU_ASSERT_EQUAL(h_wait_exit(pid, 5000), 7);
-    CU_ASSERT(s_log_contains("h-output", "to-stdout"));
-    CU_ASSERT(s_log_contains("h-output", "to-stderr"));
-    CU_ASSERT(s_log_contains("h-output", "=== harness"));
+    CU_ASSERT(h_log_has("h-output", "to-stdout"));
+    CU_ASSERT(h_log_has("h-output", "to-stderr"));
+    CU_ASSERT(h_log_has("h-output", "=== harness"));
 }
 
 static void test_exec_failure_is_reported_by_spawn(void)

@@ -36,6 +36,11 @@ static void test_probes_and_metrics_answer(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_transactions_begun_total counter"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transactions_begun_total 1\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_transactions_committed_total 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_transactions_finished_total counter"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "dtx_transactions_finished_total{mode=\"tcc\",outcome=\"committed\"} 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "dtx_transactions_finished_total{mode=\"saga\",outcome=\"aborted\"} 0\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "# TYPE dtx_phase_latency_seconds histogram"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_bucket{op=\"try\",le=\"+Inf\"} 1"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "dtx_phase_latency_seconds_count{op=\"confirm\"} 1"));
@@ -271,6 +276,38 @@ static void test_initiator_operations_over_http(void)
     json_object_put(o);
     CU_ASSERT_EQUAL(ta_req(&w, "POST", path, NULL, TA_TOKEN, &o), 200);
     CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "aborting");
+    json_object_put(o);
+    /* several Tries in one request (TRY_MANY, docs/protocol.md §18) */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{}", TA_TOKEN, &o), 201);
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    json_object_put(o);
+    snprintf(path, sizeof path, "/api/v1/tx/%s/tries", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"tries\":[]}", TA_TOKEN, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"tries\":[1]}", TA_TOKEN, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"},"
+                           "{\"resource\":\"bad name\",\"action\":\"a\"}]}", TA_TOKEN, NULL), 400);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'", gid), 0);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"tries\":[{\"resource\":\"ra\",\"action\":\"reserve\","
+                           "\"payload\":\"ab\"},{\"resource\":\"ra\",\"action\":\"reserve\","
+                           "\"payload_base64\":\"aGVsbG8=\"}]}", TA_TOKEN, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "active");
+    json_object *tries = NULL;
+    CU_ASSERT_FATAL(json_object_object_get_ex(o, "tries", &tries) &&
+                    json_object_array_length(tries) == 2);
+    CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(tries, 0), "outcome"), "ok");
+    CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(tries, 1), "branch"), "2");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT sum(length(payload)) FROM dtx_branch WHERE gid = '%s'",
+                                gid), 7);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"tries\":[{\"resource\":\"ra\",\"action\":\"nope\"}]}",
+                           TA_TOKEN, &o), 200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "aborting");
+    CU_ASSERT_FATAL(json_object_object_get_ex(o, "tries", &tries));
+    CU_ASSERT_STRING_EQUAL(ta_str(json_object_array_get_idx(tries, 0), "outcome"), "refused");
+    json_object_put(o);
+    /* refused whole now: one error, as a TRY gets it */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
+                           TA_TOKEN, &o), 409);
     json_object_put(o);
     CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{\"mode\":\"xa\"}", TA_TOKEN, NULL), 400);
     CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tx", "{\"timeout_ms\":999999999}", TA_TOKEN, NULL), 400);

@@ -46,8 +46,14 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     snprintf(cmd, sizeof cmd, "try %s ra reserve payload", gid);
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 1: ok"));
+    snprintf(cmd, sizeof cmd, "status %s --wait 0.3", gid);   /* active: still moving */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, " active"));
     snprintf(cmd, sizeof cmd, "end %s commit", gid);
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    snprintf(cmd, sizeof cmd, "status --wait 10 %s", gid);   /* stuck rests: exit 0 */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, " stuck"));
     CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "stuck", 10000), 0);
     /* list: a table with a header, the stuck one in it */
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "list --state stuck"), 0);
@@ -83,10 +89,28 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "resume"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, ": ok"));
-    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 5000), 0);
+    snprintf(cmd, sizeof cmd, "status %s --wait 10", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "committed"));
     snprintf(cmd, sizeof cmd, "status %s", gid);
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "committed"));
+    snprintf(cmd, sizeof cmd, "status %s --wait soon", gid);   /* usage: exit 2 */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--wait takes seconds"));
+    /* try-many: several branches in one request, then the initiator's rollback */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "begin"), 0);
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(gid, sizeof gid, "%.63s", out);
+    snprintf(cmd, sizeof cmd, "try-many %s ra:reserve:p2 ra:reserve", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 1: ok"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 2: ok"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction active"));
+    snprintf(cmd, sizeof cmd, "try-many %s ra", gid);          /* no action: usage */
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
+    snprintf(cmd, sizeof cmd, "end %s rollback", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
     /* participants and overview tables */
     CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "participants"), 0);
     CU_ASSERT(strncmp(out, "RESOURCE", 8) == 0);
@@ -221,6 +245,22 @@ static void test_dtxctl_shows_a_saga_plan_and_progress(void)
     ta_down(&w);
 }
 
+/* Waits up to 5 s for dtxd's /metrics to hold line (a whole line). */
+static int s_metric_line(ta_world_t *w, const char *line)
+{
+    static char text[1 << 16];
+    char want[256];
+    snprintf(want, sizeof want, "\n%s\n", line);
+    for (int i = 0; i < 50; i++) {
+        if (ta_req_raw(w, "GET", "/metrics", NULL, 0, NULL, text, sizeof text) == 200 &&
+            strstr(text, want))
+            return 0;
+        h_sleep_ms(100);
+    }
+    fprintf(stderr, "\n  /metrics has no line \"%s\"\n", line);
+    return -1;
+}
+
 /* POST /api/v1/saga: the HTTP form of SAGA; bad plans are 400 with the
  * rule they break, nothing written. */
 static void test_http_saga_submit_runs_the_plan_and_refuses_bad_ones(void)
@@ -243,6 +283,8 @@ static void test_http_saga_submit_runs_the_plan_and_refuses_bad_ones(void)
     CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 15000), 0);
     CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT length(payload) FROM dtx_branch WHERE gid = '%s'"
                                        " AND branch_no = 2", gid), 3);
+    CU_ASSERT_EQUAL(s_metric_line(&w, "dtx_transactions_finished_total{mode=\"saga\","
+                                      "outcome=\"committed\"} 1"), 0);
     /* a pivot that does not follow every earlier step */
     char raw[1024];
     CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", "/api/v1/saga",
@@ -262,12 +304,86 @@ static void test_http_saga_submit_runs_the_plan_and_refuses_bad_ones(void)
     ta_down(&w);
 }
 
+/* POST /api/v1/msg: the HTTP form of TMSG; /tx/{gid}/commit submits it;
+ * dtxctl show tells its destinations and check-back; an undecided message
+ * cannot be forced; bad input is 400 with its reason, nothing written. */
+static void test_http_msg_prepare_submit_and_show(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_msg_http", NULL, NULL) == 0);
+    json_object *o = NULL;
+    const char *body = "{\"timeout_ms\":30000,\"checkback\":\"ra\",\"destinations\":["
+                       "{\"resource\":\"ra\",\"action\":\"created\",\"payload\":\"{}\"},"
+                       "{\"resource\":\"ra\",\"action\":\"billed\",\"payload_base64\":\"AAEC\"}]}";
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/msg", body, TA_TOKEN, &o), 201);
+    char gid[64], path[160];
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL_FATAL(strlen(gid), 26);
+    /* not decided yet: no operator may force it either way */
+    snprintf(path, sizeof path, "/api/v1/transactions/%s/force-rollback", gid);
+    char raw[1024];
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", path, "{\"reason\":\"test\"}", (size_t)-1, TA_TOKEN,
+                               raw, sizeof raw), 409);
+    CU_ASSERT_PTR_NOT_NULL(strstr(raw, "not decided yet"));
+    snprintf(path, sizeof path, "/api/v1/tx/%s/commit", gid);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", path, "{}", TA_TOKEN, NULL), 200);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "committed", 15000), 0);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT length(payload) FROM dtx_branch WHERE gid = '%s'"
+                                       " AND branch_no = 2", gid), 3);
+    static char out[1 << 16];
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "show %s", gid);
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "mode       msg"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "message    2 destinations: 2 delivered; check-back ra"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "billed"));
+    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "list --mode msg"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, gid));
+    snprintf(path, sizeof path, "/api/v1/transactions/%s", gid);
+    json_object *tx = NULL;
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", path, NULL, TA_TOKEN, &o), 200);
+    CU_ASSERT_TRUE(o && json_object_object_get_ex(o, "transaction", &tx));
+    CU_ASSERT_STRING_EQUAL(ta_str(tx, "checkback"), "ra");
+    json_object_put(o);
+    /* never submitted: its check-back finds no outbox row, it is dropped */
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/msg",
+                           "{\"timeout_ms\":300,\"checkback\":\"ra\",\"destinations\":["
+                           "{\"resource\":\"ra\",\"action\":\"created\"}]}", TA_TOKEN, &o), 201);
+    snprintf(gid, sizeof gid, "%s", ta_str(o, "gid"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "aborted", 15000), 0);
+    CU_ASSERT_EQUAL(s_metric_line(&w, "dtx_transactions_finished_total{mode=\"msg\","
+                                      "outcome=\"committed\"} 1"), 0);
+    CU_ASSERT_EQUAL(s_metric_line(&w, "dtx_transactions_finished_total{mode=\"msg\","
+                                      "outcome=\"aborted\"} 1"), 0);
+    CU_ASSERT_EQUAL(s_metric_line(&w, "dtx_transactions_finished_total{mode=\"tcc\","
+                                      "outcome=\"committed\"} 0"), 0);
+    int64_t before = h_db_scalar(w.log, "SELECT count(*) FROM dtx_global");
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/msg", "{\"checkback\":\"ra\",\"destinations\":[]}",
+                           TA_TOKEN, NULL), 400);
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", "/api/v1/msg",
+                               "{\"destinations\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
+                               (size_t)-1, TA_TOKEN, raw, sizeof raw), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(raw, "checkback"));
+    CU_ASSERT_EQUAL(ta_req_raw(&w, "POST", "/api/v1/msg",
+                               "{\"checkback\":\"ra\",\"destinations\":[{\"resource\":\"no such\","
+                               "\"action\":\"a\"}]}", (size_t)-1, TA_TOKEN, raw, sizeof raw), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(raw, "destinations[0]"));
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/msg",
+                           "{\"checkback\":\"ra\",\"destinations\":[{\"resource\":\"ra\"}]}",
+                           NULL, NULL), 401);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_global"), before);
+    ta_down(&w);
+}
+
 INTEG_SUITE(admin_ctl)
 {
     CU_pSuite s = CU_add_suite("admin_ctl", NULL, NULL);
     CU_add_test(s, "dtxctl tables, json and exit codes", test_dtxctl_tables_json_and_exit_codes);
     CU_add_test(s, "dtxctl shows a saga plan and progress", test_dtxctl_shows_a_saga_plan_and_progress);
     CU_add_test(s, "http saga submit runs the plan and refuses bad ones", test_http_saga_submit_runs_the_plan_and_refuses_bad_ones);
+    CU_add_test(s, "http msg prepare, submit and show", test_http_msg_prepare_submit_and_show);
     CU_add_test(s, "dtxctl escapes what the server sends and names its options",
                 test_dtxctl_escapes_what_the_server_sends_and_names_its_options);
 }

@@ -193,3 +193,15 @@ int ta_wait_state(const ta_world_t *w, const char *gid, const char *state, int t
     fprintf(stderr, "ta_wait_state: %s is %s, not %s\n", gid, last, state);
     return -1;
 }
+
+double ta_metric(const ta_world_t *w, const char *series)
+{
+    static char raw[1 << 17];
+    if (ta_req_raw(w, "GET", "/metrics", NULL, 0, TA_TOKEN, raw, sizeof raw) != 200)
+        return -1;
+    size_t n = strlen(series);
+    for (char *line = raw; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            return atof(line + n + 1);
+    return -1;
+}

@@ -47,5 +47,8 @@ const char *ta_str(json_object *o, const char *key);
 int ta_commit_one(const ta_world_t *w, char *gid);
 /* Waits until GET /api/v1/tx/<gid> says state. 0 or -1. */
 int ta_wait_state(const ta_world_t *w, const char *gid, const char *state, int timeout_ms);
+/* Value of a dtxd /metrics series (exact name with labels), -1 when
+ * absent. */
+double ta_metric(const ta_world_t *w, const char *series);
 
 #endif

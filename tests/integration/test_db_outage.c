@@ -41,15 +41,6 @@ static int s_lines(const char *logname, long from, const char *needle, long *end
     return n;
 }
 
-/* Removes the log of logname: what the test reads is this run's. */
-static void s_fresh_log(const char *logname)
-{
-    char path[1024], name[128];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) == 0)
-        unlink(path);
-}
-
 /* One TCC transaction on ra, committed; 0 when it committed. */
 static int s_transfer(dtx_client_t *c, PGconn *log)
 {
@@ -76,7 +67,7 @@ static void test_dtxd_started_before_its_database_waits_for_it(void)
     h_dtxd_t d;
     memset(&d, 0, sizeof d);
     snprintf(d.logname, sizeof d.logname, "outage-start-dtxd");
-    s_fresh_log(d.logname);
+    h_log_remove(d.logname);
     CU_ASSERT_FATAL(h_dtxd_start(&d, viaproxy, NULL) == 0);
     /* It did wait (it reached the database only through the proxy), and
      * said so, at most a line every few seconds. */
@@ -111,7 +102,7 @@ static void test_db_wait_limit_gives_up(void)
                      "--listen", "tcp://127.0.0.1:*", NULL };
     /* Never up: it gives up after about 0.6 s with status 1 (a runtime
      * failure, not a configuration error). */
-    s_fresh_log("outage-limit-dtxd");
+    h_log_remove("outage-limit-dtxd");
     CU_ASSERT_EQUAL(h_run("outage-limit-dtxd", argv, 20000), 1);
     CU_ASSERT(s_lines("outage-limit-dtxd", 0, "gave up waiting for the log database", NULL) == 1);
     u_pgproxy_destroy(&px);

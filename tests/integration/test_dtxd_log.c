@@ -47,15 +47,6 @@ static int s_foreign_lines(const char *logname, const char *needle, int *found)
     return foreign;
 }
 
-/* Removes the log of logname: what the test reads is this run's. */
-static void s_fresh_log(const char *logname)
-{
-    char path[1024], name[128];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) == 0)
-        unlink(path);
-}
-
 static void test_error_frame_text_cannot_forge_a_log_line_or_field(void)
 {
     char log[H_CONNINFO_SIZE];
@@ -63,7 +54,7 @@ static void test_error_frame_text_cannot_forge_a_log_line_or_field(void)
     h_dtxd_t d;
     memset(&d, 0, sizeof d);
     snprintf(d.logname, sizeof d.logname, "dtxdlog-forge-dtxd");
-    s_fresh_log(d.logname);
+    h_log_remove(d.logname);
     CU_ASSERT_FATAL(h_dtxd_start(&d, log, NULL) == 0);
     u_peer_t p;
     CU_ASSERT_FATAL(u_peer_dealer(&p, d.endpoint) == 0);
@@ -113,7 +104,7 @@ static void test_start_prints_no_raw_notice(void)
     h_dtxd_t d;
     memset(&d, 0, sizeof d);
     snprintf(d.logname, sizeof d.logname, "dtxdlog-notice-dtxd");
-    s_fresh_log(d.logname);
+    h_log_remove(d.logname);
     /* Two starts: the first applies every migration, the second finds
      * them applied (CREATE ... IF NOT EXISTS: NOTICEs both times). */
     CU_ASSERT_FATAL(h_dtxd_start(&d, log, NULL) == 0);
@@ -129,7 +120,7 @@ static void test_start_prints_no_raw_notice(void)
     h_dtxd_t dd;
     memset(&dd, 0, sizeof dd);
     snprintf(dd.logname, sizeof dd.logname, "dtxdlog-notice-debug-dtxd");
-    s_fresh_log(dd.logname);
+    h_log_remove(dd.logname);
     const char *args[] = { "--log-level", "debug", NULL };
     CU_ASSERT_FATAL(h_dtxd_start(&dd, log, args) == 0);
     CU_ASSERT_EQUAL(h_dtxd_stop(&dd), 0);

@@ -27,14 +27,7 @@
 #define BOB_KEY "ak_bob_8e2a6c4d1f3b5a7c"
 #define CAROL_KEY "ak_carol_1a2b3c4d5e6f7a8b"
 
-static char s_url[256];
 static char s_alice[65], s_bob[65], s_carol[65];
-
-static const char *s_at(const gw_proc_t *gw, const char *path)
-{
-    snprintf(s_url, sizeof s_url, "http://127.0.0.1:%d%s", gw->port, path);
-    return s_url;
-}
 
 static void s_hex(const char *key, char *out)
 {
@@ -104,7 +97,7 @@ static long s_seen(const gw_proc_t *gw, const char *path, const char *const *hdr
 {
     gw_resp_t r;
     out[0] = '\0';
-    gw_http(&r, "GET", s_at(gw, path), hdrs, NULL);
+    gw_http(&r, "GET", gw_at(gw, path), hdrs, NULL);
     if (www && !gw_resp_header(&r, "WWW-Authenticate", www, wcap))
         www[0] = '\0';
     json_object *o = r.status == 200 ? json_tokener_parse(r.body) : NULL, *h, *v;
@@ -187,52 +180,16 @@ static void test_rate_rule_by_consumer_limits_one_not_the_other(void)
     h_stop(up.pid, SIGTERM, 10000);
 }
 
-typedef struct {
-    int         port;
-    const char *header;
-    atomic_int  stop;
-    atomic_long ok, failed;
-} s_load_t;
-
-static void *s_loader(void *arg)
-{
-    s_load_t *l = arg;
-    CURL *e = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/orders", l->port);
-    struct curl_slist *h = curl_slist_append(NULL, l->header);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
-    FILE *null = fopen("/dev/null", "w");
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, null);
-    while (!atomic_load(&l->stop)) {
-        long code = 0;
-        if (curl_easy_perform(e) == CURLE_OK)
-            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-        if (code == 200)
-            atomic_fetch_add(&l->ok, 1);
-        else
-            atomic_fetch_add(&l->failed, 1);
-    }
-    fclose(null);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    return NULL;
-}
-
 static void test_hot_swap_of_consumers_under_load_fails_no_request(void)
 {
     gw_proc_t up, gw;
     CU_ASSERT_FATAL(s_start(&up, &gw, "gw-auth-swap") == 0);
-    s_load_t alice = { gw.port, "X-Api-Key: " ALICE_KEY, 0, 0, 0 };
+    gw_load_t alice = { .port = gw.port, .path = "/orders", .header = "X-Api-Key: " ALICE_KEY };
     char bearer[1200];
     s_bearer("alice", 600, bearer, sizeof bearer);
-    s_load_t jwt = { gw.port, bearer, 0, 0, 0 };
-    pthread_t th[4];
-    for (int i = 0; i < 4; i++)
-        pthread_create(&th[i], NULL, s_loader, i % 2 ? &jwt : &alice);
+    gw_load_t jwt = { .port = gw.port, .path = "/orders", .header = bearer };
+    CU_ASSERT_FATAL(gw_load_start(&alice, 2) == 0);
+    CU_ASSERT_FATAL(gw_load_start(&jwt, 2) == 0);
     char doc[8192], carol[256];
     snprintf(carol, sizeof carol, ",{\"name\":\"carol\",\"api_keys\":[{\"key_sha256\":\"%s\"}]}",
              s_carol);
@@ -251,10 +208,8 @@ static void test_hot_swap_of_consumers_under_load_fails_no_request(void)
         carol_gone += !(i % 2) && st == 401;
         h_sleep_ms(20);
     }
-    atomic_store(&alice.stop, 1);
-    atomic_store(&jwt.stop, 1);
-    for (int i = 0; i < 4; i++)
-        pthread_join(th[i], NULL);
+    gw_load_stop(&alice);
+    gw_load_stop(&jwt);
     CU_ASSERT_EQUAL(swaps, 30);
     CU_ASSERT_EQUAL(carol_seen, 15);
     CU_ASSERT_EQUAL(carol_gone, 15);

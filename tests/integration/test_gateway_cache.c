@@ -5,30 +5,29 @@
  * answers when the upstream is down and while the breaker is open (no
  * call made), purge through the admin API, and hot swaps under load (a
  * compatible swap keeps the entries, an incompatible one does not; no
- * request fails). No latency assertions.
+ * request fails), and a waiter resumed in its own handler call answered
+ * (a 5 s wait for an answer that must come, not a latency bound).
  */
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "gw_raw.h"
 #include "gw_util.h"
 #include "integ.h"
 
 #define TOKEN "test-token-cache-7e4d2a9b"
-
-static char s_url[256];
-
-static const char *s_at(const gw_proc_t *gw, const char *path)
-{
-    snprintf(s_url, sizeof s_url, "http://127.0.0.1:%d%s", gw->port, path);
-    return s_url;
-}
 
 /* %d upstream port, %d ttl_s */
 static const char *s_doc =
@@ -66,7 +65,7 @@ static void s_upstream_control(const gw_proc_t *up, const char *query)
 static long s_get(const gw_proc_t *gw, const char *path, char *xc, long *n)
 {
     gw_resp_t r;
-    long status = gw_http(&r, "GET", s_at(gw, path), NULL, NULL) == 0 ? r.status : 0;
+    long status = gw_http(&r, "GET", gw_at(gw, path), NULL, NULL) == 0 ? r.status : 0;
     if (!gw_resp_header(&r, "X-Cache", xc, 32))
         xc[0] = '\0';
     const char *p = r.body ? strstr(r.body, "\"n\":") : NULL;
@@ -123,7 +122,7 @@ static void test_hit_and_miss(void)
     CU_ASSERT(n1 != n2);
     /* HEAD from the stored GET; Age present on hits. */
     gw_resp_t r;
-    CU_ASSERT_FATAL(gw_http(&r, "HEAD", s_at(&gw, "/c/item?a=1"), NULL, NULL) == 0);
+    CU_ASSERT_FATAL(gw_http(&r, "HEAD", gw_at(&gw, "/c/item?a=1"), NULL, NULL) == 0);
     char v[64];
     CU_ASSERT(gw_resp_header(&r, "X-Cache", v, sizeof v) && strcmp(v, "HIT") == 0);
     CU_ASSERT_PTR_NOT_NULL(gw_resp_header(&r, "Age", v, sizeof v));
@@ -169,6 +168,104 @@ static void test_concurrent_misses_make_one_upstream_call(void)
     CU_ASSERT_EQUAL(misses, 1);
     CU_ASSERT_EQUAL(s_upstream_calls(&up), 1);
     CU_ASSERT(gw_metric(&gw, "dtx_gw_cache_total{route=\"c\",result=\"coalesced\"}") >= 1);
+    s_stop(&up, &gw);
+}
+
+/* Connects to 127.0.0.1:port, or -1. */
+static int s_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* Reads from fd until "\r\n\r\n" or wait_ms of silence; what came, in out. */
+static void s_read_head(int fd, char *out, size_t cap, int wait_ms)
+{
+    size_t got = 0;
+    out[0] = '\0';
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    while (got + 1 < cap && !strstr(out, "\r\n\r\n") && poll(&p, 1, wait_ms) == 1) {
+        ssize_t n = read(fd, out + got, cap - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        out[got] = '\0';
+    }
+}
+
+/* A request that found a fill under way when its head came, and whose
+ * body came only after the fill ended, is served from the cache at once:
+ * its connection is suspended and resumed in one handler call, and the
+ * worker must run libmicrohttpd again for it even though no other
+ * traffic comes (it once waited for unrelated traffic, forever here). */
+static void test_waiter_whose_fill_ended_before_its_body_is_answered(void)
+{
+    gw_proc_t up, gw;
+    CU_ASSERT_FATAL(s_start(&up, &gw, "gw-cache-late", 60) == 0);
+    s_one_t lead = { .gw = &gw };
+    pthread_t th;
+    pthread_create(&th, NULL, s_one, &lead);   /* the fill: 600 ms upstream */
+    h_sleep_ms(150);
+    int fd = s_connect(gw.port);
+    CU_ASSERT_FATAL(fd >= 0);
+    char head[512];
+    snprintf(head, sizeof head,
+             "GET /c/slow?delay_ms=600 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+             "Content-Length: 4\r\n\r\n", gw.port);
+    gw_raw_write_all(fd, head, strlen(head));   /* head now: the lookup finds the fill */
+    pthread_join(th, NULL);
+    CU_ASSERT_EQUAL(lead.status, 200);
+    h_sleep_ms(100);   /* nothing else moves on the gateway from here */
+    gw_raw_write_all(fd, "body", 4);
+    char ans[2048];
+    s_read_head(fd, ans, sizeof ans, 5000);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ans, "HTTP/1.1 200"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ans, "X-Cache: HIT"));
+    close(fd);
+    CU_ASSERT_EQUAL(s_upstream_calls(&up), 1);
+    s_stop(&up, &gw);
+}
+
+/* %d upstream port: a route whose coalesced misses wait 300 ms at most,
+ * with room for a 32 MiB object. */
+static const char *s_lock_doc =
+    "{\"admin\":{\"token\":\"" TOKEN "\"},"
+    "\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"],\"timeout_ms\":5000}],"
+    "\"routes\":[{\"name\":\"c\",\"match\":{\"prefix\":\"/c\"},\"pool\":\"p\","
+    "\"cache\":{\"ttl_s\":60,\"max_bytes\":134217728,\"max_object_bytes\":67108864,"
+    "\"lock_timeout_ms\":300}}]}";
+
+/* nginx's proxy_cache_lock_timeout: a lead whose client reads nothing
+ * holds its fill (a streamed answer is stored only once the client took
+ * all of it); a request coalesced on it goes upstream itself after the
+ * route's lock_timeout_ms, and its answer is not stored. Without the
+ * timeout it would wait as long as the lead's client stalls. */
+static void test_a_coalesced_miss_stops_waiting_after_lock_timeout(void)
+{
+    gw_proc_t up, gw;
+    CU_ASSERT_FATAL(gw_upstream_start(&up, "cache-up", NULL) == 0);
+    CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-cache-lock", s_lock_doc, up.port) == 0);
+    int fd = s_connect(gw.port);   /* the lead: asks, never reads */
+    CU_ASSERT_FATAL(fd >= 0);
+    char head[256];
+    snprintf(head, sizeof head,
+             "GET /c/big?size=33554432 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", gw.port);
+    gw_raw_write_all(fd, head, strlen(head));
+    h_sleep_ms(300);
+    char xc[32];
+    long n;
+    CU_ASSERT_EQUAL(s_get(&gw, "/c/big?size=33554432", xc, &n), 200);
+    CU_ASSERT_STRING_EQUAL(xc, "MISS");
+    CU_ASSERT_EQUAL(s_upstream_calls(&up), 2);   /* the lead's and its own */
+    CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_cache_total{route=\"c\",result=\"lock_timeout\"}"),
+                    1);
+    close(fd);
     s_stop(&up, &gw);
 }
 
@@ -262,37 +359,6 @@ static void test_admin_purge(void)
     s_stop(&up, &gw);
 }
 
-typedef struct {
-    int         port;
-    atomic_int  stop;
-    atomic_long ok, failed;
-} s_load_t;
-
-static void *s_loader(void *arg)
-{
-    s_load_t *l = arg;
-    CURL *e = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/c/load", l->port);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
-    FILE *null = fopen("/dev/null", "w");
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, null);
-    while (!atomic_load(&l->stop)) {
-        long code = 0;
-        if (curl_easy_perform(e) == CURLE_OK)
-            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-        if (code == 200)
-            atomic_fetch_add(&l->ok, 1);
-        else
-            atomic_fetch_add(&l->failed, 1);
-    }
-    fclose(null);
-    curl_easy_cleanup(e);
-    return NULL;
-}
-
 static void test_hot_swap_under_load(void)
 {
     gw_proc_t up, gw;
@@ -316,10 +382,8 @@ static void test_hot_swap_under_load(void)
     CU_ASSERT_STRING_EQUAL(xc, "MISS");
     CU_ASSERT(n1 != n2);
     /* Swaps under load: no request fails. */
-    s_load_t load = { gw.port, 0, 0, 0 };
-    pthread_t th[3];
-    for (int i = 0; i < 3; i++)
-        pthread_create(&th[i], NULL, s_loader, &load);
+    gw_load_t load = { .port = gw.port, .path = "/c/load" };
+    CU_ASSERT_FATAL(gw_load_start(&load, 3) == 0);
     int swaps = 0;
     for (int i = 0; i < 16; i++) {
         snprintf(doc, sizeof doc, s_doc, up.port, i % 2 ? 30 : 20);
@@ -327,9 +391,7 @@ static void test_hot_swap_under_load(void)
         gw_resp_free(&r);
         h_sleep_ms(25);
     }
-    atomic_store(&load.stop, 1);
-    for (int i = 0; i < 3; i++)
-        pthread_join(th[i], NULL);
+    gw_load_stop(&load);
     CU_ASSERT_EQUAL(swaps, 16);
     CU_ASSERT(atomic_load(&load.ok) > 0);
     CU_ASSERT_EQUAL(atomic_load(&load.failed), 0);
@@ -348,6 +410,10 @@ INTEG_SUITE(gateway_cache)
     CU_add_test(s, "hit and miss", test_hit_and_miss);
     CU_add_test(s, "concurrent misses make one upstream call",
                 test_concurrent_misses_make_one_upstream_call);
+    CU_add_test(s, "a waiter whose fill ended before its body came is answered",
+                test_waiter_whose_fill_ended_before_its_body_is_answered);
+    CU_add_test(s, "a coalesced miss stops waiting after lock_timeout_ms",
+                test_a_coalesced_miss_stops_waiting_after_lock_timeout);
     CU_add_test(s, "stale when the upstream is down", test_stale_when_the_upstream_is_down);
     CU_add_test(s, "stale while the breaker is open (no call made)",
                 test_stale_while_the_breaker_is_open);

@@ -320,26 +320,6 @@ static void test_redis_killed_falls_back_and_recovers(void)
 }
 
 
-typedef struct {
-    const char *logname, *needle;
-} s_log_wait_t;
-
-static int s_log_has(void *arg)
-{
-    s_log_wait_t *w = arg;
-    char name[128], path[1024], line[2048];
-    snprintf(name, sizeof name, "%s.log", w->logname);
-    if (h_scratch_path(name, path, sizeof path) < 0)
-        return 0;
-    FILE *f = fopen(path, "r");
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, w->needle) != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
-
 static void test_redis_password_right_and_wrong(void)
 {
     struct timeval tv = { 1, 0 };
@@ -359,10 +339,8 @@ static void test_redis_password_right_and_wrong(void)
     CU_ASSERT(h_wait_until(s_metric_is, &b, 5000) == 0);
     /* never reached Redis: counts itself alone (its share is the whole limit) */
     CU_ASSERT_EQUAL(gw_metric(&bad, "dtx_gw_cluster_live_instances"), 1);
-    s_log_wait_t w = { "gw-cl-badpw", "auth refused" };
-    CU_ASSERT(h_wait_until(s_log_has, &w, 5000) == 0);
-    s_log_wait_t secret = { "gw-cl-badpw", "not-the-one" };
-    CU_ASSERT(!s_log_has(&secret));  /* never the password */
+    CU_ASSERT(h_wait_log("gw-cl-badpw", "auth refused", 5000) == 0);
+    CU_ASSERT(!h_log_has("gw-cl-badpw", "not-the-one"));  /* never the password */
     /* the first request borrows a token (the pool fills on demand) */
     CU_ASSERT_EQUAL(s_status(&good, "/x"), 200);
     h_stop(good.pid, SIGTERM, 5000);

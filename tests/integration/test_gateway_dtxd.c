@@ -111,33 +111,6 @@ static int s_wait_metric(const gw_proc_t *gw, const char *metric, double at_leas
     return h_wait_until(s_metric_is, &w, S_WAIT_MS);
 }
 
-typedef struct {
-    const char *logname;
-    const char *needle;
-} s_log_wait_t;
-
-static int s_log_has(void *arg)
-{
-    s_log_wait_t *w = arg;
-    char name[128], path[1024], line[2048];
-    snprintf(name, sizeof name, "%s.log", w->logname);
-    if (h_scratch_path(name, path, sizeof path) < 0)
-        return 0;
-    FILE *f = fopen(path, "r");
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, w->needle) != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
-
-static int s_wait_log(const char *logname, const char *needle)
-{
-    s_log_wait_t w = { logname, needle };
-    return h_wait_until(s_log_has, &w, S_WAIT_MS);
-}
-
 /* Begins n transactions at dtxd and leaves them open. */
 static int s_hold(char gids[][64], int n)
 {
@@ -202,8 +175,8 @@ static void test_poll_refused_without_token_fails_open(void)
     gw_proc_t gw;
     CU_ASSERT_FATAL(s_gateway(&gw, "gw-dtxd-open", NULL, dtxd) == 0);
     CU_ASSERT_EQUAL(s_wait_metric(&gw, "dtx_gw_dtxd_poll_errors_total", 2), 0);
-    CU_ASSERT_EQUAL(s_wait_log("gw-dtxd-open", "HTTP 401"), 0);
-    CU_ASSERT_EQUAL(s_wait_log("gw-dtxd-open", "fail open"), 0);
+    CU_ASSERT_EQUAL(h_wait_log("gw-dtxd-open", "HTTP 401", S_WAIT_MS), 0);
+    CU_ASSERT_EQUAL(h_wait_log("gw-dtxd-open", "fail open", S_WAIT_MS), 0);
     /* No reading ever came: the guarded route admits, and says so. */
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_dtxd_inflight"), -1);
     CU_ASSERT_EQUAL(s_get(&gw, "/guarded", NULL, 0), 200);
@@ -239,7 +212,7 @@ static void test_swap_starts_and_stops_the_watch(void)
     snprintf(doc, sizeof doc, with_rule, s_w.url, s_up.port);
     CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token-8d2f61b4", doc, 0, &r), 200);
     gw_resp_free(&r);
-    CU_ASSERT_EQUAL(s_wait_log("gw-dtxd-swap", "dtxd watch started"), 0);
+    CU_ASSERT_EQUAL(h_wait_log("gw-dtxd-swap", "dtxd watch started", S_WAIT_MS), 0);
     CU_ASSERT_EQUAL(s_wait_metric(&gw, "dtx_gw_dtxd_inflight", 0), 0);
 
     /* The rule goes: the watch idles and the reading is cleared. */
@@ -250,7 +223,7 @@ static void test_swap_starts_and_stops_the_watch(void)
              "\"pool\":\"svc\"}]}", s_w.url, s_up.port);
     CU_ASSERT_EQUAL(gw_admin_put(&gw, "gw-admin-token-8d2f61b4", doc, 0, &r), 200);
     gw_resp_free(&r);
-    CU_ASSERT_EQUAL(s_wait_log("gw-dtxd-swap", "dtxd watch idle"), 0);
+    CU_ASSERT_EQUAL(h_wait_log("gw-dtxd-swap", "dtxd watch idle", S_WAIT_MS), 0);
     CU_ASSERT_EQUAL(s_wait_metric(&gw, "dtx_gw_dtxd_inflight", -1), 0);
     CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
 }
@@ -274,8 +247,7 @@ static void test_signal_without_dtxd_admin_is_refused_at_load(void)
     char *argv[] = { bin, "--config", path, "--listen", "127.0.0.1:0", "--admin-listen",
                      "127.0.0.1:0", NULL };
     CU_ASSERT_EQUAL(h_run("gw-dtxd-bad", argv, 10000), 2);
-    s_log_wait_t w = { "gw-dtxd-bad", "rules[0].signal: \"dtxd_inflight\" needs dtxd.admin" };
-    CU_ASSERT(s_log_has(&w));
+    CU_ASSERT(h_log_has("gw-dtxd-bad", "rules[0].signal: \"dtxd_inflight\" needs dtxd.admin"));
     /* The admin API refuses the same document with the same words. */
     gw_proc_t gw;
     char dtxd[512];

@@ -21,13 +21,7 @@
 #define TOKEN "test-token-5c1e9a7f3b"
 #define KEY "ak_transform_9c8b7a6d5e4f"
 
-static char s_url[256], s_key_hex[65];
-
-static const char *s_at(const gw_proc_t *gw, const char *path)
-{
-    snprintf(s_url, sizeof s_url, "http://127.0.0.1:%d%s", gw->port, path);
-    return s_url;
-}
+static char s_key_hex[65];
 
 /* %d port, %s key digest, %s path transform */
 static const char *s_doc =
@@ -54,7 +48,7 @@ static void test_rewrite_header_edits_and_json_fields(void)
     const char *h[] = { "X-Api-Key: " KEY, "Cookie: sid=1", "X-Caller: forged",
                         "X-Request-Id: rid-42", NULL };
     gw_resp_t r;
-    CU_ASSERT_FATAL(gw_http(&r, "GET", s_at(&gw, "/api/orders?x=1"), h, NULL) == 0);
+    CU_ASSERT_FATAL(gw_http(&r, "GET", gw_at(&gw, "/api/orders?x=1"), h, NULL) == 0);
     CU_ASSERT_EQUAL(r.status, 200);
     json_object *o = json_tokener_parse(r.body), *v, *hd;
     CU_ASSERT_FATAL(o != NULL);
@@ -77,50 +71,14 @@ static void test_rewrite_header_edits_and_json_fields(void)
     h_stop(up.pid, SIGTERM, 10000);
 }
 
-typedef struct {
-    int         port;
-    atomic_int  stop;
-    atomic_long ok, failed;
-} s_load_t;
-
-static void *s_loader(void *arg)
-{
-    s_load_t *l = arg;
-    CURL *e = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/users/7", l->port);
-    struct curl_slist *h = curl_slist_append(NULL, "X-Api-Key: " KEY);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
-    FILE *null = fopen("/dev/null", "w");
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, null);
-    while (!atomic_load(&l->stop)) {
-        long code = 0;
-        if (curl_easy_perform(e) == CURLE_OK)
-            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-        if (code == 200)
-            atomic_fetch_add(&l->ok, 1);
-        else
-            atomic_fetch_add(&l->failed, 1);
-    }
-    fclose(null);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    return NULL;
-}
-
 static void test_hot_swap_of_the_transform_under_load_fails_no_request(void)
 {
     gw_proc_t up, gw;
     CU_ASSERT_FATAL(gw_upstream_start(&up, "echo", NULL) == 0);
     CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-transform-swap", s_doc, up.port, s_key_hex,
                                      s_prefix) == 0);
-    s_load_t load = { gw.port, 0, 0, 0 };
-    pthread_t th[3];
-    for (int i = 0; i < 3; i++)
-        pthread_create(&th[i], NULL, s_loader, &load);
+    gw_load_t load = { .port = gw.port, .path = "/api/users/7", .header = "X-Api-Key: " KEY };
+    CU_ASSERT_FATAL(gw_load_start(&load, 3) == 0);
     char doc[4096];
     int swaps = 0, seen_regex = 0;
     const char *h[] = { "X-Api-Key: " KEY, NULL };
@@ -129,15 +87,13 @@ static void test_hot_swap_of_the_transform_under_load_fails_no_request(void)
         gw_resp_t r;
         swaps += gw_admin_put(&gw, TOKEN, doc, 0, &r) == 200;
         gw_resp_free(&r);
-        gw_http(&r, "GET", s_at(&gw, "/api/users/7"), h, NULL);
+        gw_http(&r, "GET", gw_at(&gw, "/api/users/7"), h, NULL);
         if (i % 2 && r.status == 200 && r.body && strstr(r.body, "by-id"))
             seen_regex++;
         gw_resp_free(&r);
         h_sleep_ms(20);
     }
-    atomic_store(&load.stop, 1);
-    for (int i = 0; i < 3; i++)
-        pthread_join(th[i], NULL);
+    gw_load_stop(&load);
     CU_ASSERT_EQUAL(swaps, 20);
     CU_ASSERT_EQUAL(seen_regex, 10);
     CU_ASSERT(atomic_load(&load.ok) > 0);

@@ -145,31 +145,6 @@ static PGconn *s_connect_primary(const char *db)
     return c;
 }
 
-/* Lines of $DTX_TEST_DIR/<logname>.log holding needle. */
-static int s_log_lines(const char *logname, const char *needle)
-{
-    char path[1024], name[128], line[4096];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) < 0)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    int n = 0;
-    while (fgets(line, sizeof line, f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
-}
-
-static void s_fresh_log(const char *logname)
-{
-    char path[1024], name[128];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) == 0)
-        unlink(path);
-}
-
 /* dtxd on db_conninfo with its admin HTTP on a free port; w->url set. */
 static int s_dtxd_http(ta_world_t *w, const char *logname, const char *db_conninfo,
                        const char *const *more)
@@ -189,7 +164,7 @@ static int s_dtxd_http(ta_world_t *w, const char *logname, const char *db_connin
         args[k++] = more[i];
     args[k] = NULL;
     snprintf(w->d.logname, sizeof w->d.logname, "%s", logname);
-    s_fresh_log(logname);
+    h_log_remove(logname);
     if (h_dtxd_start(&w->d, db_conninfo, args) != 0)
         return -1;
     return h_wait_file_line(urlfile, w->url, sizeof w->url, w->d.pid, 5000);
@@ -246,7 +221,7 @@ static void test_first_host_a_standby_reaches_the_primary(void)
     int sync = -1;
     CU_ASSERT_EQUAL(s_readyz(&w, &sync), 200);
     CU_ASSERT_EQUAL(sync, 1);
-    CU_ASSERT(s_log_lines("ha-first-dtxd", "replicates synchronously") == 1);
+    CU_ASSERT(h_log_count("ha-first-dtxd", "replicates synchronously") == 1);
     const char *pa[] = { "--resource", "ra", NULL };
     pid_t part = h_participant_start("ha-first-part", pdb, w.d.endpoint, pa);
     CU_ASSERT_FATAL(part > 0);
@@ -299,12 +274,12 @@ static void test_standby_alone_is_refused_until_db_wait_gives_up(void)
     CU_ASSERT_FATAL(h_bin_path("dtxd", bin, sizeof bin) == 0);
     char *argv[] = { bin, "--db", ci, "--db-wait-ms", "1500", "--http-listen", "off",
                      "--listen", "tcp://127.0.0.1:*", NULL };
-    s_fresh_log("ha-alone-dtxd");
+    h_log_remove("ha-alone-dtxd");
     /* It never writes to a standby (no migration on a read-only server):
      * it waits, then gives up as with no server at all. */
     CU_ASSERT_EQUAL(h_run("ha-alone-dtxd", argv, 30000), 1);
-    CU_ASSERT(s_log_lines("ha-alone-dtxd", "gave up waiting for the log database") == 1);
-    CU_ASSERT(s_log_lines("ha-alone-dtxd", "read-only") >= 1);
+    CU_ASSERT(h_log_count("ha-alone-dtxd", "gave up waiting for the log database") == 1);
+    CU_ASSERT(h_log_count("ha-alone-dtxd", "read-only") >= 1);
 }
 
 static void test_primary_killed_then_promoted_outcomes_hold(void)
@@ -409,7 +384,7 @@ static void test_no_synchronous_standby_warns_at_start(void)
     CU_ASSERT_FATAL(h_db_create("ha_async", ci, sizeof ci) == 0);
     ta_world_t w;
     CU_ASSERT_FATAL(s_dtxd_http(&w, "ha-async-dtxd", ci, NULL) == 0);
-    CU_ASSERT(s_log_lines("ha-async-dtxd", "no synchronous standby") == 1);
+    CU_ASSERT(h_log_count("ha-async-dtxd", "no synchronous standby") == 1);
     int sync = -1;
     CU_ASSERT_EQUAL(s_readyz(&w, &sync), 200); /* ready: nothing is better elsewhere */
     CU_ASSERT_EQUAL(sync, 0);

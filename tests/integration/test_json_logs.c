@@ -30,14 +30,6 @@ typedef struct s_log_check {
     int text_found;             /* lines whose "text" is the text asked for */
 } s_log_check_t;
 
-static void s_fresh_log(const char *logname)
-{
-    char path[1024], name[128];
-    snprintf(name, sizeof name, "%s.log", logname);
-    if (h_scratch_path(name, path, sizeof path) == 0)
-        unlink(path);
-}
-
 static const char *s_str(json_object *o, const char *key)
 {
     json_object *v;
@@ -113,7 +105,7 @@ static void test_dtxd_writes_json_lines_and_a_transaction_carries_its_gid(void)
     h_dtxd_t d;
     memset(&d, 0, sizeof d);
     snprintf(d.logname, sizeof d.logname, "jsonlog-dtxd");
-    s_fresh_log(d.logname);
+    h_log_remove(d.logname);
     const char *args[] = { "--log-format", "json", "--log-level", "debug",
                            "--node-id", "jsonlog-1", NULL };
     CU_ASSERT_FATAL(h_dtxd_start(&d, log, args) == 0);
@@ -180,7 +172,7 @@ static void test_gateway_writes_json_lines_and_a_transaction_carries_its_gid(voi
     CU_ASSERT_FATAL(h_dtxd_start(&d, log, NULL) == 0);
     gw_proc_t up, gw;
     CU_ASSERT_FATAL(gw_upstream_start(&up, "svc", NULL) == 0);
-    s_fresh_log("jsonlog-gw");
+    h_log_remove("jsonlog-gw");
     const char *extra[] = { "--log-format", "json", "--log-level", "debug", NULL };
     CU_ASSERT_FATAL(gw_gateway_start_args(&gw, "jsonlog-gw", extra,
         "{\"dtxd\":{\"endpoint\":\"%s\",\"timeout_ms\":5000},"
@@ -220,7 +212,7 @@ static void test_text_stays_the_default(void)
     h_dtxd_t d;
     memset(&d, 0, sizeof d);
     snprintf(d.logname, sizeof d.logname, "jsonlog-text-dtxd");
-    s_fresh_log(d.logname);
+    h_log_remove(d.logname);
     CU_ASSERT_FATAL(h_dtxd_start(&d, log, NULL) == 0);
     CU_ASSERT_EQUAL(h_dtxd_stop(&d), 0);
     s_log_check_t r;

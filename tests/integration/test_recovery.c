@@ -14,71 +14,10 @@
 #include "integ.h"
 #include "core/txn.h"
 #include "util.h"
-
-typedef struct s_world {
-    h_dtxd_t     dtxd;
-    char         da[H_CONNINFO_SIZE], db[H_CONNINFO_SIZE];
-    PGconn      *log, *pa_db, *pb_db;
-    pid_t        pa, pb;
-    dtx_client_t *c;
-} s_world_t;
-
-/* Databases <name>_log, <name>_a, <name>_b; dtxd with dtxd_args; the
- * participants with pa_args / pb_args (plus their --resource). */
-static int s_world_up(s_world_t *w, const char *name, const char *const *dtxd_args,
-                      const char *const *pa_args, const char *const *pb_args)
-{
-    char n[64], log[H_CONNINFO_SIZE];
-    memset(w, 0, sizeof *w);
-    snprintf(n, sizeof n, "%s_log", name);
-    if (h_db_create(n, log, sizeof log))
-        return -1;
-    w->log = h_db_connect(n);
-    snprintf(n, sizeof n, "%s_a", name);
-    if (h_db_create(n, w->da, sizeof w->da))
-        return -1;
-    snprintf(n, sizeof n, "%s_b", name);
-    if (h_db_create(n, w->db, sizeof w->db))
-        return -1;
-    snprintf(w->dtxd.logname, sizeof w->dtxd.logname, "%s-dtxd", name);
-    if (h_dtxd_start(&w->dtxd, log, dtxd_args) != 0)
-        return -1;
-    char inst[64];
-    const char *ra[16] = { "--resource", "ra" }, *rb[16] = { "--resource", "rb" };
-    for (int i = 0; pa_args && pa_args[i] && i < 12; i++)
-        ra[2 + i] = pa_args[i];
-    for (int i = 0; pb_args && pb_args[i] && i < 12; i++)
-        rb[2 + i] = pb_args[i];
-    snprintf(inst, sizeof inst, "%s-pa", name);
-    w->pa = h_participant_start(inst, w->da, w->dtxd.endpoint, ra);
-    snprintf(inst, sizeof inst, "%s-pb", name);
-    w->pb = h_participant_start(inst, w->db, w->dtxd.endpoint, rb);
-    snprintf(n, sizeof n, "%s_a", name);
-    w->pa_db = h_db_connect(n);
-    snprintf(n, sizeof n, "%s_b", name);
-    w->pb_db = h_db_connect(n);
-    int err = 0;
-    w->c = dtx_client_new(w->dtxd.endpoint, &err);
-    if (w->c)
-        dtx_client_set_timeout(w->c, 10000);
-    return (w->pa > 0 && w->pb > 0 && w->log && w->pa_db && w->pb_db && w->c) ? 0 : -1;
-}
-
-static void s_world_down(s_world_t *w)
-{
-    dtx_client_destroy(&w->c);
-    if (w->pa > 0)
-        CU_ASSERT_EQUAL(h_stop(w->pa, SIGTERM, 5000), 0);
-    if (w->pb > 0)
-        CU_ASSERT_EQUAL(h_stop(w->pb, SIGTERM, 5000), 0);
-    CU_ASSERT_EQUAL(h_dtxd_stop(&w->dtxd), 0);
-    PQfinish(w->log);
-    PQfinish(w->pa_db);
-    PQfinish(w->pb_db);
-}
+#include "world.h"
 
 /* BEGIN + a Try on ra and on rb; returns 0 and the gid. */
-static int s_tried(s_world_t *w, char *gid)
+static int s_tried(u_world_t *w, char *gid)
 {
     if (dtx_client_begin(w->c, DTX_MODE_TCC, 60000, gid) != 0)
         return -1;
@@ -89,10 +28,10 @@ static int s_tried(s_world_t *w, char *gid)
 
 static void test_participant_down_at_confirm_comes_back_and_confirms(void)
 {
-    s_world_t w;
+    u_world_t w;
     const char *args[] = { "--phase-timeout-ms", "500", "--retry-base-ms", "100",
                            "--retry-max-ms", "400", "--heartbeat-ms", "200", NULL };
-    CU_ASSERT_FATAL(s_world_up(&w, "down_confirm", args, NULL, NULL) == 0);
+    CU_ASSERT_FATAL(u_world_up(&w, "down_confirm", args, NULL, NULL) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_tried(&w, gid) == 0);
     /* rb goes away before the decision */
@@ -115,18 +54,18 @@ static void test_participant_down_at_confirm_comes_back_and_confirms(void)
     CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_COMMITTED, 10000), 0);
     CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "cancel"), 0);
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 static void test_confirm_delivered_twice_applies_once(void)
 {
-    s_world_t w;
+    u_world_t w;
     /* rb answers confirms after 1200 ms; dtxd gives up waiting after 300
      * ms and sends again: rb sees the confirm at least twice. */
     const char *args[] = { "--phase-timeout-ms", "300", "--retry-base-ms", "50",
                            "--retry-max-ms", "100", NULL };
     const char *pb[] = { "--delay-ms-op", "confirm:1200", NULL };
-    CU_ASSERT_FATAL(s_world_up(&w, "confirm_twice", args, NULL, pb) == 0);
+    CU_ASSERT_FATAL(u_world_up(&w, "confirm_twice", args, NULL, pb) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_tried(&w, gid) == 0);
     CU_ASSERT_EQUAL(dtx_client_commit(w.c, gid, NULL), 0);
@@ -138,15 +77,15 @@ static void test_confirm_delivered_twice_applies_once(void)
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm"), 1);
     CU_ASSERT_TRUE(h_db_scalar(w.log, "SELECT attempts FROM dtx_branch WHERE gid = '%s' AND branch_no = 2",
                                gid) >= 2);
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 static void test_failed_confirm_is_retried_until_it_succeeds(void)
 {
-    s_world_t w;
+    u_world_t w;
     const char *args[] = { "--retry-base-ms", "50", "--retry-max-ms", "200", NULL };
     const char *pa[] = { "--fail-confirm-times", "3", NULL };
-    CU_ASSERT_FATAL(s_world_up(&w, "confirm_retry", args, pa, NULL) == 0);
+    CU_ASSERT_FATAL(u_world_up(&w, "confirm_retry", args, pa, NULL) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_tried(&w, gid) == 0);
     CU_ASSERT_EQUAL(dtx_client_commit(w.c, gid, NULL), 0);
@@ -156,18 +95,18 @@ static void test_failed_confirm_is_retried_until_it_succeeds(void)
     CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT attempts FROM dtx_branch WHERE gid = '%s' AND branch_no = 1",
                                 gid),
                     4);
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 static void test_dtxd_killed_between_decision_and_confirm_confirms_after_restart(void)
 {
-    s_world_t w;
+    u_world_t w;
     /* The restarted dtxd is a new node (the default node id has the pid):
      * it takes the work over once the old node's lease (1 s) expires. */
     const char *args[] = { "--phase-timeout-ms", "500", "--retry-base-ms", "100",
                            "--retry-max-ms", "300", "--recovery-interval-ms", "200",
                            "--lease-ms", "1000", NULL };
-    CU_ASSERT_FATAL(s_world_up(&w, "restart", args, NULL, NULL) == 0);
+    CU_ASSERT_FATAL(u_world_up(&w, "restart", args, NULL, NULL) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_tried(&w, gid) == 0);
     /* rb cannot confirm while it is away, so the decision is recorded but
@@ -187,13 +126,13 @@ static void test_dtxd_killed_between_decision_and_confirm_confirms_after_restart
     CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_COMMITTED, 15000), 0);
     CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm"), 1);
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 static void test_active_transaction_survives_a_restart_and_commits(void)
 {
-    s_world_t w;
-    CU_ASSERT_FATAL(s_world_up(&w, "restart_active", NULL, NULL, NULL) == 0);
+    u_world_t w;
+    CU_ASSERT_FATAL(u_world_up(&w, "restart_active", NULL, NULL, NULL) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_tried(&w, gid) == 0);
     CU_ASSERT_EQUAL(h_dtxd_stop(&w.dtxd), 0);
@@ -206,16 +145,16 @@ static void test_active_transaction_survives_a_restart_and_commits(void)
     CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_COMMITTED, 15000), 0);
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "confirm"), 1);
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 static void test_lost_vote_after_crash_makes_commit_abort(void)
 {
-    s_world_t w;
+    u_world_t w;
     /* rb sits 3 s in its Try: dtxd is killed while it waits for the vote */
     const char *args[] = { "--try-timeout-ms", "10000", NULL };
     const char *pb[] = { "--delay-ms-op", "try:3000", NULL };
-    CU_ASSERT_FATAL(s_world_up(&w, "lost_vote", args, NULL, pb) == 0);
+    CU_ASSERT_FATAL(u_world_up(&w, "lost_vote", args, NULL, pb) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_EQUAL_FATAL(dtx_client_begin(w.c, DTX_MODE_TCC, 60000, gid), 0);
     CU_ASSERT_EQUAL(dtx_client_try(w.c, gid, "ra", "reserve", "a", 1, NULL), 0);
@@ -232,7 +171,7 @@ static void test_lost_vote_after_crash_makes_commit_abort(void)
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "cancel"), 1);
     /* rb's Try did run (late): its cancel compensates it */
     CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "try") - u_effects(w.pb_db, gid, "cancel"), 0);
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 /* A branch whose Try carried no payload is stored with an empty bytea;
@@ -241,11 +180,11 @@ static void test_lost_vote_after_crash_makes_commit_abort(void)
  * every start, crash-looping on such a log. */
 static void test_branch_with_empty_payload_is_recovered(void)
 {
-    s_world_t w;
+    u_world_t w;
     const char *args[] = { "--phase-timeout-ms", "500", "--retry-base-ms", "100",
                            "--retry-max-ms", "300", "--recovery-interval-ms", "200",
                            "--lease-ms", "1000", NULL };
-    CU_ASSERT_FATAL(s_world_up(&w, "empty_payload", args, NULL, NULL) == 0);
+    CU_ASSERT_FATAL(u_world_up(&w, "empty_payload", args, NULL, NULL) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_EQUAL_FATAL(dtx_client_begin(w.c, DTX_MODE_TCC, 60000, gid), 0);
     CU_ASSERT_EQUAL_FATAL(dtx_client_try(w.c, gid, "ra", "reserve", NULL, 0, NULL), 0);
@@ -267,7 +206,7 @@ static void test_branch_with_empty_payload_is_recovered(void)
     CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm"), 1);
     /* still running, and it stops cleanly (0: no sanitizer report) */
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 /* The final state and the branches' acknowledgements are lazy writes
@@ -279,11 +218,11 @@ static void test_branch_with_empty_payload_is_recovered(void)
  * Confirms — idempotent at the participants — to the same outcome. */
 static void test_lazy_writes_lost_in_a_crash_are_redriven_to_the_same_outcome(void)
 {
-    s_world_t w;
+    u_world_t w;
     const char *args[] = { "--node-id", "lazy1", "--phase-timeout-ms", "500",
                            "--recovery-interval-ms", "200", "--fault", "after-finish-write",
                            NULL };
-    CU_ASSERT_FATAL(s_world_up(&w, "lazy_lost", args, NULL, NULL) == 0);
+    CU_ASSERT_FATAL(u_world_up(&w, "lazy_lost", args, NULL, NULL) == 0);
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_tried(&w, gid) == 0);
     int state = 0;
@@ -312,7 +251,7 @@ static void test_lazy_writes_lost_in_a_crash_are_redriven_to_the_same_outcome(vo
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "confirm"), 1);
     CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "cancel") + u_effects(w.pb_db, gid, "cancel"), 0);
-    s_world_down(&w);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
 INTEG_SUITE(recovery)

@@ -23,84 +23,19 @@
 #include "integ.h"
 #include "core/txn.h"
 #include "util.h"
-
-typedef struct s_world {
-    h_dtxd_t      dtxd;
-    char          da[H_CONNINFO_SIZE], db[H_CONNINFO_SIZE];
-    PGconn       *log, *pa_db, *pb_db;
-    pid_t         pa, pb;
-    dtx_client_t *c;
-} s_world_t;
-
-/* Databases <name>_log, <name>_a, <name>_b; dtxd with dtxd_args; pa
- * serves ra, pb serves rb and rc, each with its extra args. */
-static int s_world_up(s_world_t *w, const char *name, const char *const *dtxd_args,
-                      const char *const *pa_args, const char *const *pb_args)
-{
-    char n[64], log[H_CONNINFO_SIZE];
-    memset(w, 0, sizeof *w);
-    snprintf(n, sizeof n, "%s_log", name);
-    if (h_db_create(n, log, sizeof log))
-        return -1;
-    w->log = h_db_connect(n);
-    snprintf(n, sizeof n, "%s_a", name);
-    if (h_db_create(n, w->da, sizeof w->da))
-        return -1;
-    snprintf(n, sizeof n, "%s_b", name);
-    if (h_db_create(n, w->db, sizeof w->db))
-        return -1;
-    snprintf(w->dtxd.logname, sizeof w->dtxd.logname, "%s-dtxd", name);
-    if (h_dtxd_start(&w->dtxd, log, dtxd_args) != 0)
-        return -1;
-    char inst[64];
-    const char *ra[16] = { "--resource", "ra" };
-    const char *rb[16] = { "--resource", "rb", "--resource", "rc" };
-    for (int i = 0; pa_args && pa_args[i] && i < 12; i++)
-        ra[2 + i] = pa_args[i];
-    for (int i = 0; pb_args && pb_args[i] && i < 10; i++)
-        rb[4 + i] = pb_args[i];
-    snprintf(inst, sizeof inst, "%s-pa", name);
-    w->pa = h_participant_start(inst, w->da, w->dtxd.endpoint, ra);
-    snprintf(inst, sizeof inst, "%s-pb", name);
-    w->pb = h_participant_start(inst, w->db, w->dtxd.endpoint, rb);
-    snprintf(n, sizeof n, "%s_a", name);
-    w->pa_db = h_db_connect(n);
-    snprintf(n, sizeof n, "%s_b", name);
-    w->pb_db = h_db_connect(n);
-    int err = 0;
-    w->c = dtx_client_new(w->dtxd.endpoint, &err);
-    if (w->c)
-        dtx_client_set_timeout(w->c, 10000);
-    return (w->pa > 0 && w->pb > 0 && w->log && w->pa_db && w->pb_db && w->c) ? 0 : -1;
-}
-
-/* Stops w; returns 0 when every process stopped cleanly (dtxd exit 0). */
-static int s_world_stop(s_world_t *w)
-{
-    int bad = 0;
-    dtx_client_destroy(&w->c);
-    if (w->pa > 0)
-        bad |= h_stop(w->pa, SIGTERM, 5000) != 0;
-    if (w->pb > 0)
-        bad |= h_stop(w->pb, SIGTERM, 5000) != 0;
-    bad |= h_dtxd_stop(&w->dtxd) != 0;
-    PQfinish(w->log);
-    PQfinish(w->pa_db);
-    PQfinish(w->pb_db);
-    return bad ? -1 : 0;
-}
+#include "world.h"
 
 static const char *s_fast[] = { "--phase-timeout-ms", "5000", "--retry-base-ms", "50",
                                 "--retry-max-ms", "200", "--max-attempts", "4",
                                 "--heartbeat-ms", "2000", NULL };
 
-static s_world_t s_w;            /* suite "saga"'s world */
+static u_world_t s_w;            /* suite "saga"'s world */
 static pid_t s_pz, s_pd, s_pslow;
 
 static int s_shared_up(void)
 {
-    const char *pb[] = { "--refuse-action", "decline", NULL };
-    if (s_world_up(&s_w, "saga", s_fast, NULL, pb) != 0)
+    const char *pb[] = { "--resource", "rc", "--refuse-action", "decline", NULL };
+    if (u_world_up(&s_w, "saga", s_fast, NULL, pb) != 0)
         return -1;
     const char *pz[] = { "--resource", "rz", "--fail-op-times", "action:1000000", NULL };
     const char *pd[] = { "--resource", "rd", "--refuse-action", "ship", NULL };
@@ -119,7 +54,7 @@ static int s_shared_down(void)
     for (int i = 0; i < 3; i++)
         if (ps[i] > 0 && h_alive(ps[i]))
             h_stop(ps[i], SIGTERM, 5000);
-    return s_world_stop(&s_w);
+    return u_world_stop(&s_w);
 }
 
 /* The travel plan: 1 ra book/unbook, 2 rb reserve/release, 3 rc
@@ -134,7 +69,7 @@ static dtx_saga_t *s_plan(int pivot, const char *pay)
     return s;
 }
 
-static int s_submit(s_world_t *w, dtx_saga_t *s, uint32_t timeout_ms, char *gid)
+static int s_submit(u_world_t *w, dtx_saga_t *s, uint32_t timeout_ms, char *gid)
 {
     int rc = dtx_client_saga_submit(w->c, s, timeout_ms, gid);
     if (rc != 0)
@@ -155,7 +90,7 @@ static int64_t s_at(PGconn *pdb, const char *gid, int branch, const char *op)
 
 static void test_saga_forward_runs_every_action_in_order_and_commits(void)
 {
-    s_world_t *w = &s_w;
+    u_world_t *w = &s_w;
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_submit(w, s_plan(0, "pay"), 30000, gid) == 0);
     int state = 0;
@@ -179,7 +114,7 @@ static void test_saga_forward_runs_every_action_in_order_and_commits(void)
 
 static void test_saga_refused_step_compensates_earlier_steps_in_reverse_order(void)
 {
-    s_world_t *w = &s_w;
+    u_world_t *w = &s_w;
     char gid[DTX_GID_SIZE];
     CU_ASSERT_FATAL(s_submit(w, s_plan(0, "decline"), 30000, gid) == 0);
     int state = 0;
@@ -202,7 +137,7 @@ static void test_saga_refused_step_compensates_earlier_steps_in_reverse_order(vo
 
 static void test_saga_step_failing_past_its_budget_is_a_null_compensation(void)
 {
-    s_world_t *w = &s_w;
+    u_world_t *w = &s_w;
     /* rz's action fails every time: never applied; after 4 attempts the
      * saga aborts and compensates rz (nothing there: a null compensation
      * recorded by the barrier) and ra (undone). rc never ran: skipped. */
@@ -230,7 +165,7 @@ static void test_saga_step_failing_past_its_budget_is_a_null_compensation(void)
 
 static void test_saga_after_its_pivot_goes_only_forward(void)
 {
-    s_world_t *w = &s_w;
+    u_world_t *w = &s_w;
     /* rd refuses ship for good: after the pivot (step 2) nothing is
      * compensated; ship is retried until the budget, then the saga is
      * stuck on its way forward for an operator. */
@@ -275,7 +210,7 @@ static void test_saga_after_its_pivot_goes_only_forward(void)
 
 static void test_saga_concurrent_steps_run_together_then_their_dependent(void)
 {
-    s_world_t *w = &s_w;
+    u_world_t *w = &s_w;
     /* Steps 1 (rslow: sits 2 s in its action) and 2 (rb) have no
      * dependency; step 3 (rc) needs both. Had step 2 waited for step 1
      * it would have started 2 s after it. */
@@ -307,19 +242,20 @@ static void test_saga_concurrent_steps_run_together_then_their_dependent(void)
  * action (and refuses "decline"), ra 2.5 s in every compensation. The
  * restarted dtxd is a new node: it takes the saga over once the old
  * node's lease (1 s) ends. */
-static int s_crash_up(s_world_t *w, const char *name)
+static int s_crash_up(u_world_t *w, const char *name)
 {
     const char *args[] = { "--phase-timeout-ms", "5000", "--retry-base-ms", "100",
                            "--retry-max-ms", "300", "--recovery-interval-ms", "200",
                            "--lease-ms", "1000", "--heartbeat-ms", "2000", NULL };
     const char *pa[] = { "--delay-ms-op", "compensate:2500", NULL };
-    const char *pb[] = { "--delay-ms-op", "action:2500", "--refuse-action", "decline", NULL };
-    return s_world_up(w, name, args, pa, pb);
+    const char *pb[] = { "--resource", "rc", "--delay-ms-op", "action:2500",
+                         "--refuse-action", "decline", NULL };
+    return u_world_up(w, name, args, pa, pb);
 }
 
 static void test_saga_survives_a_coordinator_killed_mid_saga(void)
 {
-    s_world_t cw, *w = &cw;
+    u_world_t cw, *w = &cw;
     CU_ASSERT_FATAL(s_crash_up(w, "saga_crash") == 0);
     /* dtxd is killed -9 while rb runs step 2's action; the next one
      * reloads the plan, sends the action again (applied once: the
@@ -342,12 +278,12 @@ static void test_saga_survives_a_coordinator_killed_mid_saga(void)
     CU_ASSERT_EQUAL(h_db_scalar(w->pb_db, "SELECT count(*) FROM effects WHERE gid = '%s' AND branch = 3",
                                 gid), 1);
     CU_ASSERT_EQUAL(u_deliveries(w->pa_db, gid, "compensate") + u_deliveries(w->pb_db, gid, "compensate"), 0);
-    CU_ASSERT_EQUAL(s_world_stop(w), 0);
+    CU_ASSERT_EQUAL(u_world_stop(w), 0);
 }
 
 static void test_saga_killed_while_compensating_finishes_compensating(void)
 {
-    s_world_t cw, *w = &cw;
+    u_world_t cw, *w = &cw;
     CU_ASSERT_FATAL(s_crash_up(w, "saga_crash_comp") == 0);
     /* step 3 is refused: the saga compensates; ra sits 2.5 s in unbook,
      * and dtxd is killed -9 meanwhile. The next one goes on compensating
@@ -364,12 +300,12 @@ static void test_saga_killed_while_compensating_finishes_compensating(void)
     CU_ASSERT_EQUAL(u_wait_state(w->log, gid, DTX_STATE_ABORTED, 30000), 0);
     CU_ASSERT_EQUAL(u_effects(w->pa_db, gid, "compensate"), 1);
     CU_ASSERT_EQUAL(u_effects(w->pb_db, gid, "compensate"), 1);
-    CU_ASSERT_EQUAL(s_world_stop(w), 0);
+    CU_ASSERT_EQUAL(u_world_stop(w), 0);
 }
 
 static void test_saga_deadline_or_rollback_compensates_unless_the_pivot_runs(void)
 {
-    s_world_t *w = &s_w;
+    u_world_t *w = &s_w;
     int state = 0;
     char gid[DTX_GID_SIZE];
     /* the deadline (1 s) passes while step 1 (2 s in rslow) runs: the
@@ -409,7 +345,7 @@ static void test_saga_deadline_or_rollback_compensates_unless_the_pivot_runs(voi
 
 static void test_saga_plan_breaking_a_rule_is_refused_before_anything_is_sent(void)
 {
-    s_world_t *w = &s_w;
+    u_world_t *w = &s_w;
     int64_t before = h_db_scalar(w->log, "SELECT count(*) FROM dtx_global");
     char gid[DTX_GID_SIZE];
     /* two pivots */

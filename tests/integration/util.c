@@ -49,6 +49,18 @@ int64_t u_effects(PGconn *pdb, const char *gid, const char *op)
     return h_db_scalar(pdb, "SELECT count(*) FROM effects WHERE gid = '%s' AND op = '%s'", gid, op);
 }
 
+int64_t u_prepared(PGconn *conn)
+{
+    return h_db_scalar(conn, "SELECT count(*) FROM pg_prepared_xacts "
+                             "WHERE database = current_database()");
+}
+
+int64_t u_prepared_name(PGconn *conn, const char *gid, int branch)
+{
+    return h_db_scalar(conn, "SELECT count(*) FROM pg_prepared_xacts "
+                             "WHERE gid = 'dtx:%s:%d'", gid, branch);
+}
+
 static int s_open(u_peer_t *p, int type)
 {
     memset(p, 0, sizeof *p);
@@ -159,4 +171,69 @@ int u_recv(u_peer_t *p, dtx_msg_t *msg, uint8_t *buf, size_t cap, uint8_t *rid, 
         return -1;
     }
     return 0;
+}
+
+/* The frame of u_call's last reply (its payload points here). */
+static uint8_t s_reply[DTX_MSG_MAX + 64];
+
+int u_call(u_peer_t *p, dtx_msg_t *msg, uint64_t corr, dtx_msg_t *out, int timeout_ms)
+{
+    msg->corr = corr;
+    if (u_send(p, NULL, 0, msg) != 0)
+        return -1;
+    int64_t until = h_now_ms() + timeout_ms;
+    while (h_now_ms() < until) {
+        if (u_recv(p, out, s_reply, sizeof s_reply, NULL, NULL, (int)(until - h_now_ms())) != 0)
+            return -1;
+        if (out->corr == corr)
+            return 0;
+    }
+    return -1;
+}
+
+int u_begin(u_peer_t *p, uint64_t corr, int timeout_ms, char *gid)
+{
+    dtx_msg_t m, r;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_BEGIN;
+    m.mode = DTX_MODE_TCC;
+    m.timeout_ms = (uint32_t)timeout_ms;
+    if (u_call(p, &m, corr, &r, 5000) != 0 || r.type != DTX_MSG_BEGIN_OK)
+        return -1;
+    strcpy(gid, r.gid);
+    return 0;
+}
+
+int u_gid_call(u_peer_t *p, int type, const char *gid, uint64_t corr, dtx_msg_t *out)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = (uint8_t)type;
+    strcpy(m.gid, gid);
+    return u_call(p, &m, corr, out, 10000);
+}
+
+int u_try(u_peer_t *p, const char *gid, const char *res, const char *action,
+            const void *payload, uint32_t len, uint64_t corr, dtx_msg_t *out)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_TRY;
+    strcpy(m.gid, gid);
+    strcpy(m.resource, res);
+    strcpy(m.action, action);
+    m.payload = payload;
+    m.payload_len = len;
+    return u_call(p, &m, corr, out, 10000);
+}
+
+int u_register(u_peer_t *p, const char *instance, const char *res, uint64_t corr,
+               dtx_msg_t *out)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_REGISTER;
+    strcpy(m.instance, instance);
+    strcpy(m.resource, res);
+    return u_call(p, &m, corr, out, 5000);
 }

@@ -23,6 +23,10 @@ int u_branch_state(PGconn *conn, const char *gid, int branch);
  * (applications) for gid and op ("try", "confirm", "cancel"). */
 int64_t u_deliveries(PGconn *pdb, const char *gid, const char *op);
 int64_t u_effects(PGconn *pdb, const char *gid, const char *op);
+/* Prepared transactions of conn's database (any name) / named after
+ * (gid, branch) as dtx/pgres.h names them. */
+int64_t u_prepared(PGconn *conn);
+int64_t u_prepared_name(PGconn *conn, const char *gid, int branch);
 
 /* A raw DEALER (or ROUTER) socket for speaking the wire protocol by hand. */
 typedef struct u_peer {
@@ -46,5 +50,20 @@ int  u_send(u_peer_t *p, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg);
  * a decode error. */
 int  u_recv(u_peer_t *p, dtx_msg_t *msg, uint8_t *buf, size_t cap, uint8_t *rid, size_t *rid_len,
             int timeout_ms);
+
+/* Sends msg (a DEALER's) with corr and waits for the reply with that corr
+ * (others are skipped). Returns 0 with *out, whose payload points into a
+ * buffer of u_call's (valid until the next call), or -1 on timeout. */
+int u_call(u_peer_t *p, dtx_msg_t *msg, uint64_t corr, dtx_msg_t *out, int timeout_ms);
+/* BEGIN (TCC, timeout_ms) through u_call; the gid into gid. 0 or -1. */
+int u_begin(u_peer_t *p, uint64_t corr, int timeout_ms, char *gid);
+/* A request naming gid (COMMIT, ROLLBACK, STATUS, RESUME); the reply. */
+int u_gid_call(u_peer_t *p, int type, const char *gid, uint64_t corr, dtx_msg_t *out);
+/* TRY of (res, action, payload) in gid; the reply. */
+int u_try(u_peer_t *p, const char *gid, const char *res, const char *action,
+          const void *payload, uint32_t len, uint64_t corr, dtx_msg_t *out);
+/* REGISTER of instance for res; the reply. */
+int u_register(u_peer_t *p, const char *instance, const char *res, uint64_t corr,
+               dtx_msg_t *out);
 
 #endif

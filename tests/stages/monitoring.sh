@@ -6,7 +6,8 @@
 # shape and its queries parse as PromQL; and every metric name the rules and
 # the dashboard use is in the /metrics output of a real dtxd and a real
 # dtx-gateway started here (against the test PostgreSQL), so a renamed
-# metric fails this stage.
+# metric fails this stage; and both /metrics pass `promtool check metrics`
+# (each family once, with # HELP and # TYPE).
 #
 # Needs promtool (Debian prometheus, scripts/deps.d/base-monitoring.list),
 # python3-yaml, curl, and the DTX_TEST_* variables of tests/run.sh.
@@ -65,10 +66,13 @@ cat >"$W/gateway.json" <<JSON
   "rules": [
     { "name": "per-client", "type": "rate_limit", "rate": 50, "burst": 20, "nodelay": true,
       "key": "client_ip" },
-    { "name": "brk", "type": "breaker", "consecutive_failures": 3, "open_ms": 5000 }
+    { "name": "brk", "type": "breaker", "consecutive_failures": 3, "open_ms": 5000 },
+    { "name": "cc", "type": "concurrency", "max": 100 }
   ],
   "routes": [ { "name": "all", "match": { "prefix": "/" }, "pool": "p",
-                "rules": [ "per-client", "brk" ] } ]
+                "rules": [ "per-client", "brk", "cc" ] },
+              { "name": "cached", "match": { "prefix": "/cached" }, "pool": "p",
+                "cache": { "ttl_s": 10 } } ]
 }
 JSON
 "$DTX_TEST_BIN/dtx-gateway" --config "$W/gateway.json" --listen 127.0.0.1:0 \
@@ -81,7 +85,15 @@ for _ in $(seq 100); do
     curl -sf "$(cat "$W/url")/metrics" >"$W/dtxd.metrics" && grep -q '^dtx_lease_held 1' "$W/dtxd.metrics" && break
     sleep 0.1
 done
+# A request on each route, so the per-route, per-rule and per-key series exist.
+read -r proxy _ <"$W/gateway.ready"
+curl -s "http://127.0.0.1:$proxy/x" "http://127.0.0.1:$proxy/cached/x" >/dev/null || true
 curl -sf "http://127.0.0.1:$admin/metrics" >"$W/gateway.metrics"
 echo "monitoring: metric names against dtxd ($(wc -l <"$W/dtxd.metrics") lines) and the gateway ($(wc -l <"$W/gateway.metrics") lines)"
 python3 tests/monitoring/check.py names "$M" "$W/dtxd.metrics" "$W/gateway.metrics"
+# Every family once, with # HELP and # TYPE (promtool exits non-zero on a
+# family without them or on a malformed line).
+echo "monitoring: promtool check metrics on dtxd's and the gateway's /metrics"
+promtool check metrics <"$W/dtxd.metrics"
+promtool check metrics <"$W/gateway.metrics"
 echo "monitoring: ok"

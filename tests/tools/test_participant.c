@@ -5,7 +5,8 @@
  * each phase was DELIVERED from how often it was APPLIED:
  *
  *   ledger(gid, branch, op, attempt, at,   one row per handler call, written
- *          trace)                          (trace: dtx_call_traceparent, "" none)
+ *          trace, payload)                 (trace: dtx_call_traceparent, "" none;
+ *                                          payload: the call's bytes)
  *                                          outside the barrier transaction
  *                                          (skipped duplicates included, and
  *                                          calls that then fail);
@@ -28,6 +29,14 @@
  * Sagas: every resource is also served with Saga handlers (the same
  * barrier and tables: ops 'action' and 'compensate'); --refuse-action
  * NAME refuses an action named NAME too (a definitive no).
+ *
+ * Transactional messages: every resource is also served with message
+ * handlers: DELIVER through the barrier (effects op 'deliver'), and the
+ * check-back (QUERY_PREPARED) answered by dtx_tmsg_pg_query_prepared on
+ * --db (which is then the service's database, where its outbox rows are);
+ * --fail-op-times query_prepared:N makes the first N check-backs answer
+ * "unknown", --delay-ms-op deliver:MS slows deliveries (query_prepared:MS
+ * sleeps after the check-back's ledger row).
  *
  * 2PC (--mode2pc): every resource is served with 2PC handlers too, backed
  * by dtx/pgres.h on the same --db. The work of a PREPARE inserts
@@ -75,80 +84,7 @@
 #include "dtx/pgres.h"
 #include "dtx/types.h"
 #include "../../samples/sample_ready.h"
-
-#define TP_MAX_LIST 16  /* resources, coordinators, refused actions */
-
-typedef struct tp {
-    const char *instance;                    /* --instance */
-    const char *conninfo;                    /* --db */
-    const char *resources[TP_MAX_LIST];      /* --resource */
-    int         nresources;
-    const char *coordinators[TP_MAX_LIST];   /* --coordinator */
-    int         ncoordinators;
-    const char *refused[TP_MAX_LIST];        /* --refuse-action */
-    int         nrefused;
-    long        fail_confirm_left;           /* confirms still to fail */
-    long        delay_ms[DTX_OP_MAX + 1];    /* by DTX_OP_*: sleep before acting */
-    long        fail_left[DTX_OP_MAX + 1];   /* by DTX_OP_*: calls still to fail */
-    int         mode2pc;                     /* --mode2pc: serve 2PC handlers too */
-    const char *refused_prepare[TP_MAX_LIST];/* --refuse-prepare-action */
-    int         nrefused_prepare;
-    int         exit_after_prepare;          /* --exit-after-prepare */
-    long        fail_commit_left;            /* commits still to fail */
-    long        work_delay_ms;               /* --prepare-work-delay-ms */
-    long        lock_timeout_ms;             /* --lock-timeout-ms; 0 default */
-    dtx_pgres_t *pgres;                      /* --mode2pc: the 2PC resource */
-    dtx_2pc_handlers_t pg;                   /* pgres's handlers, wrapped by s_handle_2pc */
-    int         heartbeat_ms;                /* 0: SDK default */
-    const char *ready_file;                  /* --ready-file */
-    PGconn     *conn;                        /* the participant's own database */
-    int         ready_failed;                /* s_on_ready failed (and logged why) */
-} tp_t;
-
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: test-participant --instance NAME --db CONNINFO --coordinator ENDPOINT...\n"
-            "                        --resource NAME... [--refuse-action NAME]...\n"
-            "                        [--fail-confirm-times N] [--delay-ms-op OP:MS]...\n"
-            "                        [--heartbeat-ms N] [--log-level LEVEL] [--ready-file FILE]\n"
-            "                        [--proto-version 1|2]\n"
-            "                        [--mode2pc [--refuse-prepare-action NAME]... [--exit-after-prepare]\n"
-            "                         [--fail-commit-times N] [--prepare-work-delay-ms MS]\n"
-            "                         [--lock-timeout-ms MS]]\n");
-}
-
-static int s_parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int s_op_parse(const char *name)
-{
-    if (strcmp(name, "try") == 0)
-        return DTX_OP_TRY;
-    if (strcmp(name, "confirm") == 0)
-        return DTX_OP_CONFIRM;
-    if (strcmp(name, "cancel") == 0)
-        return DTX_OP_CANCEL;
-    if (strcmp(name, "prepare") == 0)
-        return DTX_OP_PREPARE;
-    if (strcmp(name, "commit") == 0)
-        return DTX_OP_COMMIT;
-    if (strcmp(name, "abort") == 0)
-        return DTX_OP_ABORT;
-    if (strcmp(name, "action") == 0)
-        return DTX_OP_ACTION;
-    if (strcmp(name, "compensate") == 0)
-        return DTX_OP_COMPENSATE;
-    return -1;
-}
+#include "test_participant.h"
 
 /* Sleeps ms, less when SIGTERM/SIGINT comes: they are the only signals
  * caught (dtx_participant_stop_on_signals), so an interrupted sleep is a
@@ -171,6 +107,7 @@ static const char s_schema_sql[] =
     "  attempt int NOT NULL, at timestamptz NOT NULL DEFAULT now());"
     "CREATE INDEX IF NOT EXISTS ledger_gid ON ledger (gid, branch, op);"
     "ALTER TABLE ledger ADD COLUMN IF NOT EXISTS trace text NOT NULL DEFAULT '';"
+    "ALTER TABLE ledger ADD COLUMN IF NOT EXISTS payload bytea;"
     "CREATE TABLE IF NOT EXISTS effects ("
     "  gid text NOT NULL, branch int NOT NULL, op text NOT NULL,"
     "  PRIMARY KEY (gid, branch, op));"
@@ -215,12 +152,15 @@ static int s_ledger(PGconn *conn, const dtx_call_t *call)
     char branch[16], attempt[16];
     snprintf(branch, sizeof branch, "%u", (unsigned)call->branch);
     snprintf(attempt, sizeof attempt, "%u", (unsigned)call->attempt);
-    const char *params[5] = { call->gid, branch, dtx_op_name(call->op), attempt,
-                              dtx_call_traceparent(call) };
+    const char *params[6] = { call->gid, branch, dtx_op_name(call->op), attempt,
+                              dtx_call_traceparent(call),
+                              call->payload ? (const char *)call->payload : "" };
+    int lengths[6] = { 0, 0, 0, 0, 0, (int)call->payload_len };
+    int formats[6] = { 0, 0, 0, 0, 0, 1 };   /* the payload as bytes (bytea) */
     PGresult *r = PQexecParams(conn,
-                               "INSERT INTO ledger (gid, branch, op, attempt, trace) "
-                               "VALUES ($1, $2::int, $3, $4::int, $5)",
-                               5, NULL, params, NULL, NULL, 0);
+                               "INSERT INTO ledger (gid, branch, op, attempt, trace, payload) "
+                               "VALUES ($1, $2::int, $3, $4::int, $5, $6::bytea)",
+                               6, NULL, params, lengths, formats, 0);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         dtx_log_error("ledger row not written", "gid=%s branch=%u op=%s error=\"%s\"",
@@ -290,6 +230,27 @@ static int s_handle(const dtx_call_t *call, void *arg)
                  (unsigned)call->attempt,
                  dtx_call_traceparent(call)[0] ? dtx_call_traceparent(call) + 3 : "-",
                  rc == 0 ? "ok" : dtx_strerror(rc));
+    return rc;
+}
+
+/* The check-back of a transactional message: a ledger row, then the
+ * outbox's answer (or "unknown" on request). */
+static int s_query_prepared(const dtx_call_t *call, void *arg)
+{
+    tp_t *self = arg;
+    int rc = s_conn_ready(self);
+    if (rc == 0)
+        rc = s_ledger(self->conn, call);
+    if (self->delay_ms[DTX_OP_QUERY_PREPARED] > 0)
+        s_sleep_ms(self->delay_ms[DTX_OP_QUERY_PREPARED]); /* after its ledger row */
+    if (rc == 0 && self->fail_left[DTX_OP_QUERY_PREPARED] > 0) {
+        self->fail_left[DTX_OP_QUERY_PREPARED]--;
+        rc = DTX_EIO; /* "cannot tell yet" */
+    } else if (rc == 0) {
+        rc = dtx_tmsg_pg_query_prepared(self->conn, call->gid);
+    }
+    dtx_log_info("check-back answered", "gid=%s result=%s", call->gid,
+                 rc == 0 ? "committed" : rc == DTX_EREFUSED ? "rolled-back" : dtx_strerror(rc));
     return rc;
 }
 
@@ -396,164 +357,12 @@ static int s_on_ready(dtx_participant_t *p, void *arg)
     return 0;
 }
 
-static int s_add(const char **list, int *n, const char *value, const char *what)
-{
-    if (*n >= TP_MAX_LIST) {
-        fprintf(stderr, "test-participant: at most %d %s\n", TP_MAX_LIST, what);
-        return -1;
-    }
-    list[(*n)++] = value;
-    return 0;
-}
-
-static int s_parse(tp_t *self, int argc, char **argv)
-{
-    enum { O_INSTANCE = 1, O_RESOURCE, O_COORD, O_DB, O_REFUSE, O_FAILCONF, O_DELAY,
-           O_HB, O_LOGLEVEL, O_READY, O_HELP, O_MODE2PC, O_REFUSE_PREPARE, O_EXIT_PREPARE,
-           O_FAILCOMMIT, O_WORK_DELAY, O_LOCK_TIMEOUT, O_PROTO, O_FAILOP };
-    static const struct option opts[] = {
-        { "instance", required_argument, NULL, O_INSTANCE },
-        { "resource", required_argument, NULL, O_RESOURCE },
-        { "coordinator", required_argument, NULL, O_COORD },
-        { "db", required_argument, NULL, O_DB },
-        { "refuse-action", required_argument, NULL, O_REFUSE },
-        { "fail-confirm-times", required_argument, NULL, O_FAILCONF },
-        { "delay-ms-op", required_argument, NULL, O_DELAY },
-        { "heartbeat-ms", required_argument, NULL, O_HB },
-        { "log-level", required_argument, NULL, O_LOGLEVEL },
-        { "ready-file", required_argument, NULL, O_READY },
-        { "help", no_argument, NULL, O_HELP },
-        { "mode2pc", no_argument, NULL, O_MODE2PC },
-        { "refuse-prepare-action", required_argument, NULL, O_REFUSE_PREPARE },
-        { "exit-after-prepare", no_argument, NULL, O_EXIT_PREPARE },
-        { "fail-commit-times", required_argument, NULL, O_FAILCOMMIT },
-        { "prepare-work-delay-ms", required_argument, NULL, O_WORK_DELAY },
-        { "lock-timeout-ms", required_argument, NULL, O_LOCK_TIMEOUT },
-        { "proto-version", required_argument, NULL, O_PROTO },
-        { "fail-op-times", required_argument, NULL, O_FAILOP },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    long v;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case O_INSTANCE: self->instance = optarg; break;
-        case O_DB: self->conninfo = optarg; break;
-        case O_READY: self->ready_file = optarg; break;
-        case O_RESOURCE:
-            if (s_add(self->resources, &self->nresources, optarg, "resources") < 0)
-                return -1;
-            break;
-        case O_COORD:
-            if (s_add(self->coordinators, &self->ncoordinators, optarg, "coordinators") < 0)
-                return -1;
-            break;
-        case O_REFUSE:
-            if (s_add(self->refused, &self->nrefused, optarg, "refused actions") < 0)
-                return -1;
-            break;
-        case O_FAILCONF:
-            if (s_parse_long(optarg, 0, 1000000, &v) < 0) {
-                fprintf(stderr, "test-participant: --fail-confirm-times wants a count\n");
-                return -1;
-            }
-            self->fail_confirm_left = v;
-            break;
-        case O_FAILOP:
-        case O_DELAY: {
-            const char *colon = strchr(optarg, ':');
-            char op[16];
-            if (!colon || (size_t)(colon - optarg) >= sizeof op) {
-                fprintf(stderr, "test-participant: --delay-ms-op wants OP:MS, e.g. confirm:1500\n");
-                return -1;
-            }
-            memcpy(op, optarg, (size_t)(colon - optarg));
-            op[colon - optarg] = '\0';
-            int o = s_op_parse(op);
-            if (o < 0 || s_parse_long(colon + 1, 0, 3600000, &v) < 0) {
-                fprintf(stderr, "test-participant: --delay-ms-op/--fail-op-times want OP:N with "
-                                "OP try, confirm, cancel, prepare, commit, abort, action or "
-                                "compensate\n");
-                return -1;
-            }
-            if (c == O_FAILOP)
-                self->fail_left[o] = v;
-            else
-                self->delay_ms[o] = v;
-            break;
-        }
-        case O_HB:
-            if (s_parse_long(optarg, 1, 3600000, &v) < 0) {
-                fprintf(stderr, "test-participant: --heartbeat-ms wants milliseconds\n");
-                return -1;
-            }
-            self->heartbeat_ms = (int)v;
-            break;
-        case O_LOGLEVEL: {
-            int level = dtx_log_level_parse(optarg);
-            if (level < 0) {
-                fprintf(stderr, "test-participant: --log-level: debug, info, warn or error\n");
-                return -1;
-            }
-            dtx_log_set_level(level);
-            break;
-        }
-        case O_MODE2PC: self->mode2pc = 1; break;
-        case O_PROTO:
-            if (strcmp(optarg, "1") == 0) {
-                setenv("DTX_PROTO_VERSION", "1", 1); /* read by libdtx's links */
-            } else if (strcmp(optarg, "2") != 0) {
-                fprintf(stderr, "test-participant: --proto-version wants 1 or 2\n");
-                return -1;
-            }
-            break;
-        case O_EXIT_PREPARE: self->exit_after_prepare = 1; break;
-        case O_REFUSE_PREPARE:
-            if (s_add(self->refused_prepare, &self->nrefused_prepare, optarg,
-                      "refused prepare actions") < 0)
-                return -1;
-            break;
-        case O_FAILCOMMIT:
-            if (s_parse_long(optarg, 0, 1000000, &v) < 0) {
-                fprintf(stderr, "test-participant: --fail-commit-times wants a count\n");
-                return -1;
-            }
-            self->fail_commit_left = v;
-            break;
-        case O_WORK_DELAY:
-        case O_LOCK_TIMEOUT:
-            if (s_parse_long(optarg, 0, 3600000, &v) < 0) {
-                fprintf(stderr, "test-participant: --%s wants milliseconds\n",
-                        c == O_WORK_DELAY ? "prepare-work-delay-ms" : "lock-timeout-ms");
-                return -1;
-            }
-            if (c == O_WORK_DELAY)
-                self->work_delay_ms = v;
-            else
-                self->lock_timeout_ms = v;
-            break;
-        case O_HELP:
-            s_usage(stdout);
-            exit(0);
-        default:
-            return -1;
-        }
-    }
-    if (optind != argc || !self->instance || !self->conninfo || self->nresources == 0 ||
-        self->ncoordinators == 0) {
-        fprintf(stderr, "test-participant: --instance, --db, --resource and --coordinator "
-                        "are required\n");
-        return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     tp_t self;
     memset(&self, 0, sizeof self);
-    if (s_parse(&self, argc, argv) < 0) {
-        s_usage(stderr);
+    if (tp_parse(&self, argc, argv) < 0) {
+        tp_usage(stderr);
         return 2;
     }
     dtx_log_set_handler(dtx_log_stderr, (void *)self.instance);
@@ -612,6 +421,10 @@ int main(int argc, char **argv)
         if (rc == 0) {
             const dtx_saga_handlers_t hs = { s_handle, s_handle, &self };
             rc = dtx_participant_serve_saga(p, self.resources[i], &hs);
+        }
+        if (rc == 0) {
+            const dtx_tmsg_handlers_t hm = { s_handle, s_query_prepared, &self };
+            rc = dtx_participant_serve_tmsg(p, self.resources[i], &hm);
         }
         if (rc == 0 && self.mode2pc) {
             const dtx_2pc_handlers_t h2 = { s_handle_2pc, s_handle_2pc, s_handle_2pc, &self };

@@ -16,12 +16,12 @@ TSAN_GW  := $(BUILD)/tests/tsan-gateway
 
 $(call obj,tests/tsan/tsan_gateway.c): CPPFLAGS += $(GW_CFLAGS)
 
-$(TSAN_SDK): $(call obj,tests/tsan/tsan_sdk.c tests/harness/harness.c tests/harness/hcurve.c) $(LIBDTX_A)
+$(TSAN_SDK): $(call obj,tests/tsan/tsan_sdk.c $(HARNESS_SRC)) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(TSAN_GW): $(call obj,tests/tsan/tsan_gateway.c tests/integration/gw_util.c \
-                      tests/harness/harness.c tests/harness/hcurve.c) $(LIBDTX_A)
+                      $(HARNESS_SRC)) $(LIBDTX_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(GW_LIBS) $(LIBS)
 

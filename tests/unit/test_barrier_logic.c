@@ -8,28 +8,12 @@
 #include <string.h>
 
 #include "../../participant-sdk/src/barrier_logic.h"
+#include "barrier_replay.h"
 #include "dtx/types.h"
 #include "unit.h"
 
 #define FIRST      DTX_BARRIER_STEP_FIRST
 #define CANCEL_ROW DTX_BARRIER_STEP_CANCEL_ROW
-
-/* Replays what barrier.c does for one delivery, given what the table
- * holds: the try row's origin (NULL: no try row) and whether cancel's own
- * row (or confirm's) is there. Returns the final action. */
-static dtx_barrier_action_t s_deliver(int op, const char *try_origin, int own_row_present)
-{
-    const char *row_op, *origin;
-    CU_ASSERT_EQUAL_FATAL(dtx_barrier_first_row(op, &row_op, &origin), DTX_OK);
-    int first_is_try_row = strcmp(row_op, "try") == 0;
-    int inserted = first_is_try_row ? try_origin == NULL : !own_row_present;
-    dtx_barrier_action_t a = dtx_barrier_decide(op, FIRST, inserted, NULL);
-    if (a == DTX_BARRIER_LOOKUP_ORIGIN)
-        a = dtx_barrier_decide(op, FIRST, 0, try_origin);
-    if (a == DTX_BARRIER_INSERT_CANCEL)
-        a = dtx_barrier_decide(op, CANCEL_ROW, !own_row_present, NULL);
-    return a;
-}
 
 /* ------------------------------------------------------------------ */
 /* The rows each op inserts first                                      */
@@ -75,7 +59,7 @@ static void test_unknown_op_has_no_row(void)
 static void test_first_try_runs_fn(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_TRY, FIRST, 1, NULL), DTX_BARRIER_RUN);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_TRY, NULL, 0), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_TRY, NULL, 0), DTX_BARRIER_RUN);
 }
 
 static void test_try_conflict_looks_up_the_origin(void)
@@ -86,13 +70,13 @@ static void test_try_conflict_looks_up_the_origin(void)
 static void test_try_delivered_twice_is_skipped_ok(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_TRY, FIRST, 0, "try"), DTX_BARRIER_DUPLICATE);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_TRY, "try", 0), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_TRY, "try", 0), DTX_BARRIER_DUPLICATE);
 }
 
 static void test_try_after_its_cancel_is_hanging(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_TRY, FIRST, 0, "cancel"), DTX_BARRIER_HANGING);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_TRY, "cancel", 1), DTX_BARRIER_HANGING);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_TRY, "cancel", 1), DTX_BARRIER_HANGING);
 }
 
 static void test_try_row_with_foreign_origin_is_invalid(void)
@@ -115,13 +99,13 @@ static void test_try_has_no_second_step(void)
 static void test_first_confirm_runs_fn(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_CONFIRM, FIRST, 1, NULL), DTX_BARRIER_RUN);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_CONFIRM, "try", 0), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_CONFIRM, "try", 0), DTX_BARRIER_RUN);
 }
 
 static void test_confirm_delivered_twice_is_skipped_ok(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_CONFIRM, FIRST, 0, NULL), DTX_BARRIER_DUPLICATE);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_CONFIRM, "try", 1), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_CONFIRM, "try", 1), DTX_BARRIER_DUPLICATE);
 }
 
 static void test_confirm_has_no_second_step(void)
@@ -137,7 +121,7 @@ static void test_cancel_without_try_is_null_compensation(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_CANCEL, FIRST, 1, NULL),
                     DTX_BARRIER_NULL_COMPENSATION);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_CANCEL, NULL, 0), DTX_BARRIER_NULL_COMPENSATION);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_CANCEL, NULL, 0), DTX_BARRIER_NULL_COMPENSATION);
 }
 
 static void test_cancel_after_try_inserts_its_own_row(void)
@@ -148,19 +132,19 @@ static void test_cancel_after_try_inserts_its_own_row(void)
 static void test_first_cancel_after_try_runs_fn(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_CANCEL, CANCEL_ROW, 1, NULL), DTX_BARRIER_RUN);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_CANCEL, "try", 0), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_CANCEL, "try", 0), DTX_BARRIER_RUN);
 }
 
 static void test_cancel_delivered_twice_is_skipped_ok(void)
 {
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_CANCEL, CANCEL_ROW, 0, NULL), DTX_BARRIER_DUPLICATE);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_CANCEL, "try", 1), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_CANCEL, "try", 1), DTX_BARRIER_DUPLICATE);
 }
 
 static void test_cancel_repeated_after_null_compensation_is_skipped_ok(void)
 {
     /* The null compensation wrote (try, cancel) and (cancel, cancel). */
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_CANCEL, "cancel", 1), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_CANCEL, "cancel", 1), DTX_BARRIER_DUPLICATE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -169,8 +153,8 @@ static void test_cancel_repeated_after_null_compensation_is_skipped_ok(void)
 
 static void test_null_compensation_then_try_is_refused(void)
 {
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_CANCEL, NULL, 0), DTX_BARRIER_NULL_COMPENSATION);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_TRY, "cancel", 1), DTX_BARRIER_HANGING);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_CANCEL, NULL, 0), DTX_BARRIER_NULL_COMPENSATION);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_TRY, "cancel", 1), DTX_BARRIER_HANGING);
 }
 
 static void test_unknown_op_or_step_is_invalid(void)
@@ -193,6 +177,17 @@ static void test_saga_ops_are_barriered_as_try_and_cancel(void)
                     DTX_BARRIER_NULL_COMPENSATION);
     CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_COMPENSATE, FIRST, 0, NULL),
                     DTX_BARRIER_INSERT_CANCEL);
+}
+
+/* A message's delivery uses the rows of try: a duplicate is skipped. The
+ * check-back (QUERY_PREPARED) is no barriered op: it reads the outbox. */
+static void test_message_delivery_is_barriered_as_try(void)
+{
+    CU_ASSERT_EQUAL(dtx_barrier_row_op(DTX_OP_DELIVER), DTX_OP_TRY);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_DELIVER, FIRST, 1, NULL), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_DELIVER, FIRST, 0, "try"), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(dtx_barrier_row_op(DTX_OP_QUERY_PREPARED), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_barrier_decide(DTX_OP_QUERY_PREPARED, FIRST, 1, NULL), DTX_BARRIER_INVALID);
 }
 
 static void test_every_action_has_a_name(void)
@@ -227,6 +222,7 @@ UNIT_SUITE(barrier_logic)
     T(test_null_compensation_then_try_is_refused);
     T(test_unknown_op_or_step_is_invalid);
     T(test_saga_ops_are_barriered_as_try_and_cancel);
+    T(test_message_delivery_is_barriered_as_try);
     T(test_every_action_has_a_name);
 #undef T
 }

@@ -373,11 +373,51 @@ static int s_loud(void)
     return 0;
 }
 
+static void test_try_many_checks_its_arguments_before_sending(void)
+{
+    dtx_client_t *c = s_client();
+    dtx_try_spec_t t[DTX_TRY_MANY_MAX + 1];
+    for (int i = 0; i <= DTX_TRY_MANY_MAX; i++)
+        t[i] = (dtx_try_spec_t){ "ra", "reserve", NULL, 0 };
+    dtx_try_outcome_t out[DTX_TRY_MANY_MAX + 1];
+    int state = 7;
+    int64_t t0 = dtx_clock_mono_ms();
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, 0, out, &state), DTX_EINVAL);
+    CU_ASSERT_EQUAL(state, 0);
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, DTX_TRY_MANY_MAX + 1, out, NULL), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", NULL, 1, out, NULL), DTX_EINVAL);
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "bad gid", t, 1, out, NULL), DTX_EINVAL);
+    CU_ASSERT_EQUAL(out[0].error, DTX_EINVAL);
+    CU_ASSERT_EQUAL(out[0].outcome, DTX_OUTCOME_FAILED);
+    t[2].resource = s_name64; /* 64 characters: one too many */
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, 3, out, NULL), DTX_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dtx_client_last_error(c), "branch 3"));
+    t[2].resource = "ra";
+    t[0].payload_len = 1; /* without bytes */
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, 1, out, NULL), DTX_EINVAL);
+    t[0].payload = s_big;
+    t[0].payload_len = sizeof s_big;
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, 1, out, NULL), DTX_EINVAL);
+    t[0].payload_len = DTX_PAYLOAD_MAX / 2 + 1;
+    t[1].payload = s_big;
+    t[1].payload_len = DTX_PAYLOAD_MAX / 2 + 1;
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, 2, NULL, NULL), DTX_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dtx_client_last_error(c), "together"));
+    /* none of that waited for the coordinator */
+    CU_ASSERT_TRUE(dtx_clock_mono_ms() - t0 < SHORT_MS);
+    /* a valid call does, and times out */
+    t[0].payload_len = t[1].payload_len = 1;
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, 2, out, NULL), DTX_ETIMEOUT);
+    CU_ASSERT_EQUAL(out[1].error, DTX_ETIMEOUT);
+    dtx_client_destroy(&c);
+}
+
 UNIT_SUITE(client_args)
 {
     CU_pSuite s = CU_add_suite("client_args", s_quiet, s_loud);
 #define T(fn) CU_add_test(s, #fn, fn)
     T(test_client_new_rejects_missing_or_bad_endpoint);
+    T(test_try_many_checks_its_arguments_before_sending);
     T(test_client_destroy_is_null_safe_and_clears_pointer);
     T(test_client_last_error_is_empty_string_not_null);
     T(test_begin_rejects_bad_mode_and_null_gid_without_waiting);

@@ -101,9 +101,33 @@ static void test_target_refuses_query_fragment_and_userinfo(void)
     CU_ASSERT_EQUAL(s_url("http://127.0.0.1:8080/api/v1", err, sizeof err), 0);
 }
 
+/* Client addresses as text: the hand-written IPv4 path agrees with
+ * inet_ntop on the edges; IPv6 through inet_ntop; other families empty. */
+static void test_addr_text_matches_inet_ntop(void)
+{
+    const char *v4[] = { "0.0.0.0", "127.0.0.1", "255.255.255.255", "10.20.3.4", "1.10.100.199" };
+    for (size_t i = 0; i < sizeof v4 / sizeof *v4; i++) {
+        struct sockaddr_in a = { .sin_family = AF_INET };
+        CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET, v4[i], &a.sin_addr), 1);
+        char out[INET6_ADDRSTRLEN];
+        dtx_gw_addr_text((struct sockaddr *)&a, out, sizeof out);
+        CU_ASSERT_STRING_EQUAL(out, v4[i]);
+    }
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+    CU_ASSERT_EQUAL_FATAL(inet_pton(AF_INET6, "2001:db8::1", &a6.sin6_addr), 1);
+    char out[INET6_ADDRSTRLEN];
+    dtx_gw_addr_text((struct sockaddr *)&a6, out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "2001:db8::1");
+    struct sockaddr un = { .sa_family = AF_UNIX };
+    dtx_gw_addr_text(&un, out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "");
+}
+
+
 UNIT_SUITE(gw_addr)
 {
     CU_pSuite s = CU_add_suite("gw_addr", NULL, NULL);
+    CU_add_test(s, "address text matches inet_ntop", test_addr_text_matches_inet_ntop);
     CU_add_test(s, "listen port is range checked", test_listen_port_is_range_checked);
     CU_add_test(s, "target port edges", test_target_port_edges);
     CU_add_test(s, "target IPv6 brackets", test_target_ipv6_brackets);

@@ -1,8 +1,8 @@
-/* The response cache without sockets: the store (Vary variants, LRU
- * eviction under the byte cap, coalescing bookkeeping, purge) and the
- * cache filter on the default chain with a virtual clock (TTLs, what is
- * never cached, coalescing, stale-if-error and stale while a breaker is
- * open, purge, generations), and its configuration errors. */
+/* The response cache filter without sockets, on the default chain with a
+ * virtual clock (TTLs, what is never cached, coalescing, stale-if-error
+ * and stale while a breaker is open, purge, generations), and its
+ * configuration errors. The store's suite is test_gw_cache_store.c, the
+ * freshness rules' test_gw_cache_fresh.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,35 +14,15 @@
 #include "core/gw_cache.h"
 #include "core/gw_clock.h"
 #include "filters/gw_cache_filter.h"
+#include "filters/gw_cache_key.h"
 #include "filters/gw_filters.h"
 #include "filters/gw_route.h"
+#include "gw_headers.h"
 #include "runtime/gw_runtime.h"
 #include "unit.h"
 
 static int64_t s_now = 1000000000;
 static int64_t s_clock(void) { return s_now; }
-
-typedef struct {
-    const char *names[8];
-    const char *values[8];
-    int n;
-} s_headers_t;
-
-static const char *s_lookup(void *ctx, const char *name)
-{
-    s_headers_t *h = ctx;
-    for (int i = 0; h && i < h->n; i++)
-        if (strcasecmp(h->names[i], name) == 0)
-            return h->values[i];
-    return NULL;
-}
-
-static void s_each(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
-{
-    s_headers_t *h = ctx;
-    for (int i = 0; h && i < h->n; i++)
-        fn(h->names[i], h->values[i], arg);
-}
 
 static dtx_gw_shared_t s_shared;
 
@@ -57,162 +37,6 @@ static int s_fini(void)
     dtx_gw_clock_set(NULL);
     dtx_gw_shared_fini(&s_shared);
     return 0;
-}
-
-/* ---------------- the store ---------------- */
-
-static dtx_gw_cache_obj_t *s_obj(const char *vary, const char *vary_value, const char *body,
-                                 int64_t fresh_s)
-{
-    const char *names[] = { "Content-Type" }, *values[] = { "text/plain" };
-    const char *vn[] = { vary }, *vv[] = { vary_value };
-    dtx_gw_cache_obj_t *o = dtx_gw_cache_obj_new(200, names, values, 1, vn, vv, vary ? 1 : 0,
-                                                 body, strlen(body));
-    CU_ASSERT_FATAL(o != NULL);
-    o->stored_us = s_now;
-    o->fresh_until_us = s_now + fresh_s * 1000000;
-    o->stale_until_us = o->fresh_until_us;
-    return o;
-}
-
-static void test_store_vary_variants(void)
-{
-    dtx_gw_cache_t *c = dtx_gw_cache_new(1 << 20, "sig");
-    dtx_gw_cache_obj_t *o = NULL;
-    s_headers_t json = { { "Accept" }, { "application/json" }, 1 };
-    s_headers_t xml = { { "Accept" }, { "text/xml" }, 1 };
-    s_headers_t none = { { NULL }, { NULL }, 0 };
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", s_lookup, &json, s_now, 1, &o),
-                    DTX_GW_CACHE_LEAD);
-    dtx_gw_cache_obj_t *j = s_obj("Accept", "application/json", "J", 60);
-    dtx_gw_cache_finish(c, "k", j);
-    /* Another Accept: not that variant; it fills its own. */
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", s_lookup, &xml, s_now, 1, &o),
-                    DTX_GW_CACHE_LEAD);
-    dtx_gw_cache_obj_t *x = s_obj("Accept", "text/xml", "X", 60);
-    dtx_gw_cache_finish(c, "k", x);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", s_lookup, &json, s_now, 1, &o), DTX_GW_CACHE_HIT);
-    CU_ASSERT_STRING_EQUAL(o->body, "J");
-    dtx_gw_cache_obj_unref(&o);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", s_lookup, &xml, s_now, 1, &o), DTX_GW_CACHE_HIT);
-    CU_ASSERT_STRING_EQUAL(o->body, "X");
-    dtx_gw_cache_obj_unref(&o);
-    /* No Accept at all matches neither stored value. */
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", s_lookup, &none, s_now, 0, &o),
-                    DTX_GW_CACHE_MISS);
-    CU_ASSERT_PTR_NULL(o);
-    dtx_gw_cache_stats_t st;
-    dtx_gw_cache_get_stats(c, &st);
-    CU_ASSERT_EQUAL(st.objects, 2);
-    dtx_gw_cache_obj_unref(&j);
-    dtx_gw_cache_obj_unref(&x);
-    dtx_gw_cache_unref(&c);
-}
-
-static int s_woken_outcome;
-static void s_woken(void *arg, int outcome)
-{
-    (void)arg;
-    s_woken_outcome = outcome;
-}
-
-static void test_store_one_fill_per_key_and_waiters(void)
-{
-    dtx_gw_cache_t *c = dtx_gw_cache_new(1 << 20, "sig");
-    dtx_gw_cache_obj_t *o;
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_WAIT);
-    dtx_gw_cache_waiter_t w = { s_woken, NULL, NULL };
-    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "k", &w), 1);
-    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "other", &w), 0);   /* no fill there */
-    s_woken_outcome = 0;
-    dtx_gw_cache_finish(c, "k", NULL);                      /* nothing stored */
-    CU_ASSERT_EQUAL(s_woken_outcome, DTX_GW_CACHE_PASS);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
-    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "k", &w), 1);
-    dtx_gw_cache_obj_t *v = s_obj(NULL, NULL, "V", 10);
-    dtx_gw_cache_finish(c, "k", v);
-    CU_ASSERT_EQUAL(s_woken_outcome, DTX_GW_CACHE_FILLED);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_HIT);
-    dtx_gw_cache_obj_unref(&o);
-    dtx_gw_cache_obj_unref(&v);
-    dtx_gw_cache_unref(&c);
-}
-
-static int s_match_all(const char *key, void *arg)
-{
-    (void)key;
-    (void)arg;
-    return 1;
-}
-
-/* A purge while a fill is under way: the answer that fill fetched may be
- * the very content the purge removes, so it is not stored. */
-static void test_store_a_purge_voids_the_fill_in_progress(void)
-{
-    dtx_gw_cache_t *c = dtx_gw_cache_new(1 << 20, "sig");
-    dtx_gw_cache_obj_t *o;
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
-    dtx_gw_cache_waiter_t w = { s_woken, NULL, NULL };
-    CU_ASSERT_EQUAL(dtx_gw_cache_park(c, "k", &w), 1);
-    dtx_gw_cache_purge(c, s_match_all, NULL);
-    s_woken_outcome = 0;
-    dtx_gw_cache_obj_t *v = s_obj(NULL, NULL, "before the purge", 10);
-    dtx_gw_cache_finish(c, "k", v);
-    CU_ASSERT_EQUAL(s_woken_outcome, DTX_GW_CACHE_PASS);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_LEAD);
-    dtx_gw_cache_obj_unref(&o);
-    /* the next fill, started after the purge, is stored */
-    dtx_gw_cache_finish(c, "k", v);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k", NULL, NULL, s_now, 1, &o), DTX_GW_CACHE_HIT);
-    dtx_gw_cache_obj_unref(&o);
-    dtx_gw_cache_obj_unref(&v);
-    dtx_gw_cache_unref(&c);
-}
-
-static void test_store_evicts_least_recently_used_under_the_byte_cap(void)
-{
-    char body[1000];
-    memset(body, 'b', sizeof body - 1);
-    body[sizeof body - 1] = '\0';
-    dtx_gw_cache_t *c = dtx_gw_cache_new(4096, "sig");
-    dtx_gw_cache_obj_t *o;
-    char key[16];
-    for (int i = 0; i < 3; i++) {
-        snprintf(key, sizeof key, "k%d", i);
-        dtx_gw_cache_obj_t *v = s_obj(NULL, NULL, body, 60);
-        dtx_gw_cache_finish(c, key, v);
-        dtx_gw_cache_obj_unref(&v);
-    }
-    /* k0 used: k1 is now the least recently used. */
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k0", NULL, NULL, s_now, 0, &o), DTX_GW_CACHE_HIT);
-    dtx_gw_cache_obj_unref(&o);
-    for (int i = 3; i < 5; i++) {
-        snprintf(key, sizeof key, "k%d", i);
-        dtx_gw_cache_obj_t *v = s_obj(NULL, NULL, body, 60);
-        dtx_gw_cache_finish(c, key, v);
-        dtx_gw_cache_obj_unref(&v);
-    }
-    dtx_gw_cache_stats_t st;
-    dtx_gw_cache_get_stats(c, &st);
-    CU_ASSERT(st.bytes <= 4096);
-    CU_ASSERT(st.evictions >= 1);
-    CU_ASSERT_EQUAL(st.objects + st.evictions, 5);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k1", NULL, NULL, s_now, 0, &o), DTX_GW_CACHE_MISS);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k0", NULL, NULL, s_now, 0, &o), DTX_GW_CACHE_HIT);
-    dtx_gw_cache_obj_unref(&o);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "k4", NULL, NULL, s_now, 0, &o), DTX_GW_CACHE_HIT);
-    dtx_gw_cache_obj_unref(&o);
-    /* An object larger than the whole store is never stored. */
-    char *big = malloc(8192);
-    memset(big, 'x', 8191);
-    big[8191] = '\0';
-    dtx_gw_cache_obj_t *v = s_obj(NULL, NULL, big, 60);
-    dtx_gw_cache_finish(c, "big", v);
-    dtx_gw_cache_obj_unref(&v);
-    free(big);
-    CU_ASSERT_EQUAL(dtx_gw_cache_lookup(c, "big", NULL, NULL, s_now, 0, &o), DTX_GW_CACHE_MISS);
-    dtx_gw_cache_unref(&c);
 }
 
 /* ---------------- the filter on the default chain ---------------- */
@@ -242,7 +66,7 @@ static dtx_gw_runtime_t *s_rt(int port, int ttl, const dtx_gw_runtime_t *old)
 
 typedef struct {
     dtx_gw_req_t req;
-    s_headers_t  h;
+    gwt_headers_t  h;
     int          replied;  /* on_head answered */
 } s_rq_t;
 
@@ -256,8 +80,8 @@ static void s_begin(s_rq_t *q, dtx_gw_runtime_t *rt, const char *method, const c
     q->req.query = query;
     q->req.host = "Shop.Example";
     q->req.client_ip = "10.0.0.1";
-    q->req.header = s_lookup;
-    q->req.each_header = s_each;
+    q->req.header = gwt_headers_get;
+    q->req.each_header = gwt_headers_each;
     q->req.header_ctx = &q->h;
     q->req.content_length = -1;
 }
@@ -380,52 +204,6 @@ static void test_ttl_from_headers_on_a_virtual_clock(void)
     CU_ASSERT_STRING_EQUAL(s_hv(&q, "Age"), "7");
     s_end(&q);
     dtx_gw_runtime_unref(&rt);
-}
-
-static void test_ttl_rules(void)
-{
-    dtx_gw_cache_cfg_t cfg = { .ttl_s = 60, .max_ttl_s = 3600, .stale_if_error_s = 5 };
-    dtx_gw_statuses_add(&cfg.statuses, 200, 200);
-    dtx_gw_statuses_add(&cfg.statuses, 404, 404);
-    int64_t st, age;
-#define TTL(status, ...)                                                                   \
-    ({                                                                                     \
-        char *hv[] = { __VA_ARGS__ };                                                      \
-        dtx_gw_resp_header_t h[8];                                                         \
-        int n = 0;                                                                         \
-        for (; n < (int)(sizeof hv / sizeof *hv) / 2; n++) {                               \
-            h[n].name = hv[2 * n];                                                         \
-            h[n].value = hv[2 * n + 1];                                                    \
-        }                                                                                  \
-        dtx_gw_cache_ttl(&cfg, status, h, n, 1700000000, &st, &age);                       \
-    })
-    CU_ASSERT_EQUAL(TTL(200, "X-A", "b"), 60);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=30"), 30);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=30, s-maxage=90"), 90);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "s-maxage=90", "Cache-Control", "max-age=5"), 90);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=99999"), 3600);   /* max_ttl_s */
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=30", "Age", "10"), 20);
-    CU_ASSERT_EQUAL(age, 10);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=30, stale-if-error=120"), 30);
-    CU_ASSERT_EQUAL(st, 120);
-    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
-                        "Sun, 06 Nov 1994 08:50:17 GMT"), 40);
-    CU_ASSERT_EQUAL(TTL(200, "Expires", "0"), 0);                         /* invalid: expired */
-    /* out of range fields: invalid too (and no int overflow on them) */
-    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
-                        "Sun, 06 Nov 1994 99:00:00 GMT"), 0);
-    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
-                        "Sun, 06 Nov 1994 2147483647:00:00 GMT"), 0);
-    CU_ASSERT_EQUAL(TTL(200, "Date", "Sun, 06 Nov 1994 08:49:37 GMT", "Expires",
-                        "Sun, 45 Nov 1994 08:49:37 GMT"), 0);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=30", "Expires", "0"), 30);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "no-store"), 0);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "private, max-age=30"), 0);
-    CU_ASSERT_EQUAL(TTL(200, "Cache-Control", "max-age=30, no-cache"), 0);
-    CU_ASSERT_EQUAL(TTL(200, "Set-Cookie", "a=b", "Cache-Control", "max-age=30"), 0);
-    CU_ASSERT_EQUAL(TTL(404, "X-A", "b"), 60);
-    CU_ASSERT_EQUAL(TTL(500, "Cache-Control", "max-age=30"), 0);          /* status not listed */
-#undef TTL
 }
 
 static void test_never_cached(void)
@@ -782,21 +560,15 @@ static void test_bad_cache_config_is_refused_with_its_field(void)
           "routes[0].cache.max_object_bytes: must not be above max_bytes");
     s_bad("{\"statuses\":[206]}", "", "routes[0].cache.statuses: 206 answers cannot be stored");
     s_bad("{\"authorized\":\"yes\"}", "", "routes[0].cache.authorized");
+    s_bad("{\"lock_timeout_ms\":-1}", "", "routes[0].cache.lock_timeout_ms");
+    s_bad("{\"lock_timeout_ms\":600001}", "", "routes[0].cache.lock_timeout_ms");
     s_bad("{}", ",\"transaction\":{}", "routes[0].cache: not allowed on a transactional route");
 }
 
 UNIT_SUITE(gw_cache)
 {
     CU_pSuite s = CU_add_suite("gw_cache", s_init, s_fini);
-    CU_add_test(s, "store: Vary variants", test_store_vary_variants);
-    CU_add_test(s, "store: one fill per key and its waiters",
-                test_store_one_fill_per_key_and_waiters);
-    CU_add_test(s, "store: a purge voids the fill in progress",
-                test_store_a_purge_voids_the_fill_in_progress);
-    CU_add_test(s, "store: LRU eviction under the byte cap",
-                test_store_evicts_least_recently_used_under_the_byte_cap);
     CU_add_test(s, "TTL from headers on a virtual clock", test_ttl_from_headers_on_a_virtual_clock);
-    CU_add_test(s, "TTL rules (s-maxage, max-age, Expires, Age, no-store...)", test_ttl_rules);
     CU_add_test(s, "never cached: no-store, private, Set-Cookie, Vary *, Authorization, POST",
                 test_never_cached);
     CU_add_test(s, "Vary through the filter", test_vary_through_the_filter);

@@ -30,7 +30,7 @@ static int s_parse(const char *text, int64_t *v, const char **why)
 
 static void test_parser_reads_the_gauge_from_dtxd_text(void)
 {
-    /* What dtxd's admin_read.c writes, around the gauge. */
+    /* What dtxd's admin_metrics.c writes, around the gauge. */
     const char *text =
         "# HELP dtx_transactions_begun_total transactions begun here\n"
         "# TYPE dtx_transactions_begun_total counter\n"

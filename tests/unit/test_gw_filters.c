@@ -362,9 +362,24 @@ static void test_swap_keeps_unchanged_rules_and_renews_changed_ones(void)
     dtx_gw_runtime_unref(&b);
 }
 
+/* A request id is 32 lower-case hex digits, new each time. */
+static void test_request_id_is_32_hex_digits_and_new_each_time(void)
+{
+    char a[33], b[33];
+    memset(a, 'x', sizeof a);
+    dtx_gw_request_id(a);
+    dtx_gw_request_id(b);
+    CU_ASSERT_EQUAL(strlen(a), 32);
+    CU_ASSERT_EQUAL(strspn(a, "0123456789abcdef"), 32);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+}
+
+
 UNIT_SUITE(gw_filters)
 {
     CU_pSuite s = CU_add_suite("gw_filters", s_suite_init, s_suite_fini);
+    CU_add_test(s, "request id is 32 hex digits, new each time",
+                test_request_id_is_32_hex_digits_and_new_each_time);
     CU_add_test(s, "route: exact beats prefix, longest prefix wins",
                 test_route_exact_beats_prefix_and_longest_prefix_wins);
     CU_add_test(s, "route case option, slash prefix and refusal",

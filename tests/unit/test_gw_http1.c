@@ -239,6 +239,27 @@ static void test_buffer_grows(void)
     CU_ASSERT_PTR_NULL(b.data);
 }
 
+/* printf-style appends grow the buffer and keep it NUL-terminated; free
+ * makes it empty and usable again. */
+static void test_buffer_printf_appends_and_grows(void)
+{
+    dtx_gw_buf_t b = { 0 };
+    CU_ASSERT_EQUAL(dtx_gw_buf_printf(&b, "%s", ""), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b.data);
+    CU_ASSERT_STRING_EQUAL(b.data, "");
+    for (int i = 0; i < 300; i++)   /* 300 lines of 8 bytes: past the first 1024 */
+        CU_ASSERT_EQUAL_FATAL(dtx_gw_buf_printf(&b, "line%03d\n", i), 0);
+    CU_ASSERT_EQUAL(b.len, 2400);
+    CU_ASSERT_EQUAL(strlen(b.data), 2400);
+    CU_ASSERT(strncmp(b.data + 8 * 299, "line299\n", 8) == 0);
+    CU_ASSERT_EQUAL(b.failed, 0);
+    dtx_gw_buf_free(&b);
+    CU_ASSERT_PTR_NULL(b.data);
+    CU_ASSERT_EQUAL(dtx_gw_buf_printf(&b, "%d-%s", 7, "x"), 0);
+    CU_ASSERT_STRING_EQUAL(b.data, "7-x");
+    dtx_gw_buf_free(&b);
+}
+
 static void test_target_addresses(void)
 {
     dtx_gw_addr_t a, b;
@@ -283,5 +304,6 @@ UNIT_SUITE(gw_http1)
                 test_body_until_close_and_keep_alive_rules);
     CU_add_test(s, "malformed heads are refused", test_malformed_heads_are_refused);
     CU_add_test(s, "buffer grows", test_buffer_grows);
+    CU_add_test(s, "buffer printf appends and grows", test_buffer_printf_appends_and_grows);
     CU_add_test(s, "target addresses", test_target_addresses);
 }

@@ -13,6 +13,7 @@
 #include "core/gw_vars.h"
 #include "filters/gw_transform.h"
 #include "upstream/gw_upreq.h"
+#include "gw_headers.h"
 #include "unit.h"
 
 static dtx_gw_config_t *s_cfg(const char *transform, char *err, size_t errlen)
@@ -112,22 +113,6 @@ static void test_json_fields_keep_and_drop(void)
     dtx_gw_config_destroy(&c);
 }
 
-static const char *const *s_hdrs;
-static const char *s_header(void *ctx, const char *name)
-{
-    (void)ctx;
-    for (int i = 0; s_hdrs[i]; i += 2)
-        if (strcasecmp(s_hdrs[i], name) == 0)
-            return s_hdrs[i + 1];
-    return NULL;
-}
-static void s_each(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
-{
-    (void)ctx;
-    for (int i = 0; s_hdrs[i]; i += 2)
-        fn(s_hdrs[i], s_hdrs[i + 1], arg);
-}
-
 static void test_request_header_edits_reach_the_upstream_head(void)
 {
     char err[DTX_GW_ERR_SIZE];
@@ -137,14 +122,14 @@ static void test_request_header_edits_reach_the_upstream_head(void)
     CU_ASSERT_FATAL(c != NULL);
     static const char *const h[] = { "Cookie", "sid=1", "X-Caller", "forged", "Accept", "*/*",
                                      NULL };
-    s_hdrs = h;
     dtx_gw_req_t req;
     memset(&req, 0, sizeof req);
     req.method = "GET";
     req.path = "/x";
     req.client_ip = "10.1.2.3";
-    req.header = s_header;
-    req.each_header = s_each;
+    req.header = gwt_header;
+    req.each_header = gwt_each_header;
+    req.header_ctx = (void *)h;
     strcpy(req.request_id, "rid-1");
     strcpy(req.consumer, "alice");
     req.transform = c->routes[0].transform;

@@ -7,26 +7,11 @@
 #include <CUnit/CUnit.h>
 
 #include "upstream/gw_upreq.h"
+#include "gw_headers.h"
 #include "unit.h"
 
-/* A client's headers: NULL-ended name, value pairs. */
+/* The client's headers of the next s_req(): name, value pairs. */
 static const char *const *s_hdrs;
-
-static const char *s_header(void *ctx, const char *name)
-{
-    (void)ctx;
-    for (int i = 0; s_hdrs[i]; i += 2)
-        if (strcasecmp(s_hdrs[i], name) == 0)
-            return s_hdrs[i + 1];
-    return NULL;
-}
-
-static void s_each(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
-{
-    (void)ctx;
-    for (int i = 0; s_hdrs[i]; i += 2)
-        fn(s_hdrs[i], s_hdrs[i + 1], arg);
-}
 
 static void s_req(dtx_gw_req_t *req, const char *method, const char *path, const char *query)
 {
@@ -35,8 +20,9 @@ static void s_req(dtx_gw_req_t *req, const char *method, const char *path, const
     req->path = path;
     req->query = query;
     req->client_ip = "10.1.2.3";
-    req->header = s_header;
-    req->each_header = s_each;
+    req->header = gwt_header;
+    req->each_header = gwt_each_header;
+    req->header_ctx = (void *)s_hdrs;
     snprintf(req->request_id, sizeof req->request_id, "rid-1");
 }
 

@@ -18,29 +18,12 @@
 #include "upstream/gw_lb.h"
 #include "upstream/gw_upreq.h"
 #include "upstream/gw_zmqmsg.h"
+#include "gw_headers.h"
 #include "unit.h"
 
 #define F(s) { s, sizeof s - 1 }
 
 /* ---------------- the request, as the gateway builds it ---------------- */
-
-static const char *const *s_hdrs;
-
-static const char *s_header(void *ctx, const char *name)
-{
-    (void)ctx;
-    for (int i = 0; s_hdrs[i]; i += 2)
-        if (strcasecmp(s_hdrs[i], name) == 0)
-            return s_hdrs[i + 1];
-    return NULL;
-}
-
-static void s_each(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
-{
-    (void)ctx;
-    for (int i = 0; s_hdrs[i]; i += 2)
-        fn(s_hdrs[i], s_hdrs[i + 1], arg);
-}
 
 static void s_frame_is(const dtx_zgw_frame_t *f, const char *want, size_t wlen)
 {
@@ -57,15 +40,15 @@ static void test_request_frames_are_the_golden_bytes(void)
     static const char *const h[] = {
         "Host", "shop.example", "Accept", "*/*", "Connection", "keep-alive",
         "Content-Length", "5", "Transfer-Encoding", "chunked", "X-Note", "a b", NULL };
-    s_hdrs = h;
     dtx_gw_req_t req;
     memset(&req, 0, sizeof req);
     req.method = "POST";
     req.path = "/orders/7";
     req.query = "a=1&b=%20";
     req.client_ip = "10.1.2.3";
-    req.header = s_header;
-    req.each_header = s_each;
+    req.header = gwt_header;
+    req.each_header = gwt_each_header;
+    req.header_ctx = (void *)h;
     snprintf(req.request_id, sizeof req.request_id, "rid-1");
     req.txn_state = 1;
     snprintf(req.gid, sizeof req.gid, "gw-00000001-0000000a");

@@ -209,11 +209,11 @@ static void test_v1_frame_with_extension_bytes_is_eproto(void)
 
 static void test_unknown_type_is_eunsupported_in_v2_and_eproto_in_v1(void)
 {
-    uint8_t frame[16] = { 0x44, 0x58, 0x02, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0x63, 0xaa };
+    uint8_t frame[16] = { 0x44, 0x58, 0x02, 0x7e, 0, 0, 0, 0, 0, 0, 0, 0x63, 0xaa };
     dtx_msg_t m;
     char err[200];
     CU_ASSERT_EQUAL(dtx_msg_decode(&m, frame, 13, err, sizeof err), DTX_EUNSUPPORTED);
-    CU_ASSERT_EQUAL(m.type, 0x0b);
+    CU_ASSERT_EQUAL(m.type, 0x7e);
     CU_ASSERT_EQUAL(m.corr, 0x63);
     CU_ASSERT_EQUAL(m.version, DTX_PROTO_V2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown message type"));

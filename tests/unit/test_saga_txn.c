@@ -95,6 +95,27 @@ static void test_votes_count_a_pivot_that_may_be_running(void)
     CU_ASSERT_EQUAL(v.pivot_open, 0); /* a definitive no */
 }
 
+/* The drill's Saga mode found it: a coordinator died after recording the
+ * pivot done but before FORWARD; the one that took over found the Saga
+ * active past its (short) deadline and aborted it, the pivot's credit
+ * kept ("a done pivot in an aborting saga: not undone"). */
+static void test_a_done_pivot_of_an_active_saga_blocks_every_abort(void)
+{
+    s_saga_t s;
+    s_make(&s, 3, NULL, 2);
+    dtx_branch_enter(&s.br[0], DTX_BRANCH_CONFIRMED);
+    dtx_branch_enter(&s.br[1], DTX_BRANCH_CONFIRMED);
+    s.br[1].never_sent = 1;           /* whatever never_sent says */
+    dtx_txn_votes_t v;
+    dtx_txn_votes(&s.txn, &v);
+    CU_ASSERT_EQUAL(v.pivot_open, 1);
+    int rc;
+    CU_ASSERT_EQUAL(s_next(DTX_STATE_ACTIVE, DTX_EV_DEADLINE, &v, &rc), DTX_STATE_ACTIVE);
+    CU_ASSERT_EQUAL(rc, 0);
+    s_next(DTX_STATE_ACTIVE, DTX_EV_ROLLBACK, &v, &rc);
+    CU_ASSERT_EQUAL(rc, DTX_EBUSY);
+}
+
 static void test_step_transitions(void)
 {
     CU_ASSERT_TRUE(dtx_step_transition_ok(DTX_BRANCH_TRYING, DTX_BRANCH_CONFIRMED));
@@ -177,6 +198,7 @@ UNIT_SUITE(saga_txn)
     T(test_forward_event_moves_active_to_committing_only);
     T(test_open_pivot_blocks_every_abort);
     T(test_votes_count_a_pivot_that_may_be_running);
+    T(test_a_done_pivot_of_an_active_saga_blocks_every_abort);
     T(test_step_transitions);
     T(test_sequential_steps_run_one_after_another);
     T(test_compensation_waits_for_every_later_step);

@@ -9,26 +9,12 @@
 #include <string.h>
 
 #include "../../participant-sdk/src/barrier_logic.h"
+#include "barrier_replay.h"
 #include "dtx/types.h"
 #include "unit.h"
 
 #define FIRST      DTX_BARRIER_STEP_FIRST
 #define CANCEL_ROW DTX_BARRIER_STEP_CANCEL_ROW
-
-/* Replays one delivery as barrier.c does (see test_barrier_logic.c). */
-static dtx_barrier_action_t s_deliver(int op, const char *try_origin, int own_row_present)
-{
-    const char *row_op, *origin;
-    CU_ASSERT_EQUAL_FATAL(dtx_barrier_first_row(op, &row_op, &origin), DTX_OK);
-    int first_is_try_row = strcmp(row_op, "try") == 0;
-    int inserted = first_is_try_row ? try_origin == NULL : !own_row_present;
-    dtx_barrier_action_t a = dtx_barrier_decide(op, FIRST, inserted, NULL);
-    if (a == DTX_BARRIER_LOOKUP_ORIGIN)
-        a = dtx_barrier_decide(op, FIRST, 0, try_origin);
-    if (a == DTX_BARRIER_INSERT_CANCEL)
-        a = dtx_barrier_decide(op, CANCEL_ROW, !own_row_present, NULL);
-    return a;
-}
 
 static void test_2pc_ops_map_to_their_tcc_counterparts(void)
 {
@@ -76,39 +62,39 @@ static void test_2pc_rows_are_the_rows_the_table_allows(void)
 
 static void test_first_prepare_runs(void)
 {
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_PREPARE, NULL, 0), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_PREPARE, NULL, 0), DTX_BARRIER_RUN);
 }
 
 static void test_duplicate_prepare_is_skipped(void)
 {
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_PREPARE, "try", 0), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_PREPARE, "try", 0), DTX_BARRIER_DUPLICATE);
 }
 
 static void test_prepare_after_its_abort_is_hanging(void)
 {
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_PREPARE, "cancel", 1), DTX_BARRIER_HANGING);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_PREPARE, "cancel", 1), DTX_BARRIER_HANGING);
 }
 
 static void test_abort_before_prepare_is_null_compensation(void)
 {
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_ABORT, NULL, 0), DTX_BARRIER_NULL_COMPENSATION);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_ABORT, NULL, 0), DTX_BARRIER_NULL_COMPENSATION);
 }
 
 static void test_abort_after_prepare_runs_once(void)
 {
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_ABORT, "try", 0), DTX_BARRIER_RUN);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_ABORT, "try", 1), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_ABORT, "try", 0), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_ABORT, "try", 1), DTX_BARRIER_DUPLICATE);
 }
 
 static void test_abort_twice_before_prepare_is_a_duplicate(void)
 {
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_ABORT, "cancel", 1), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_ABORT, "cancel", 1), DTX_BARRIER_DUPLICATE);
 }
 
 static void test_commit_runs_once(void)
 {
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_COMMIT, "try", 0), DTX_BARRIER_RUN);
-    CU_ASSERT_EQUAL(s_deliver(DTX_OP_COMMIT, "try", 1), DTX_BARRIER_DUPLICATE);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_COMMIT, "try", 0), DTX_BARRIER_RUN);
+    CU_ASSERT_EQUAL(br_deliver(DTX_OP_COMMIT, "try", 1), DTX_BARRIER_DUPLICATE);
 }
 
 /* Each 2PC op decides exactly as its TCC counterpart in every situation. */

@@ -1,7 +1,7 @@
 /*
  * dtxctl — the dtx admin API on the command line.
  *
- *   dtxctl [options] list [--state S[,S]] [--mode tcc|2pc|saga] [--resource R] [--q PREFIX]
+ *   dtxctl [options] list [--state S[,S]] [--mode tcc|2pc|saga|msg] [--resource R] [--q PREFIX]
  *                         [--min-age D] [--max-age D] [--order newest|oldest]
  *                         [--limit N] [--cursor C] [--all]
  *   dtxctl [options] show GID
@@ -9,8 +9,9 @@
  *   dtxctl [options] participants | overview
  *   dtxctl [options] begin [--mode tcc|2pc] [--timeout-ms N]
  *   dtxctl [options] try GID RESOURCE ACTION [PAYLOAD]
+ *   dtxctl [options] try-many GID RESOURCE:ACTION[:PAYLOAD]...
  *   dtxctl [options] end GID commit|rollback
- *   dtxctl [options] status GID
+ *   dtxctl [options] status GID [--wait SECONDS]
  *   dtxctl keygen FILE [--server-key KEY | --server-key-file FILE2]
  *   dtxctl keygen --show FILE
  *   dtxctl --version
@@ -26,10 +27,12 @@
  *
  * Exit codes: 0 done; 1 refused or not found (4xx: the server said no;
  * keygen: a file cannot be read or written, or exists); 2 usage error;
- * 3 cannot reach the server, or a server error (5xx).
+ * 3 cannot reach the server, or a server error (5xx); 4 status --wait:
+ * the transaction was still moving when the wait ran out.
  */
 #include <getopt.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +45,7 @@ static void s_usage(FILE *f)
     fputs("usage: dtxctl [--url URL] [--token T | --token-file F] [--cacert F] [--timeout S]\n"
           "              [--json] COMMAND [ARGS]\n"
           "commands:\n"
-          "  list [--state S[,S]] [--mode tcc|2pc|saga] [--resource R] [--q GID-PREFIX]\n"
+          "  list [--state S[,S]] [--mode tcc|2pc|saga|msg] [--resource R] [--q GID-PREFIX]\n"
           "       [--min-age D] [--max-age D] [--order newest|oldest] [--limit N]\n"
           "       [--cursor C] [--all]                  transactions, newest first\n"
           "  show GID                                   branches, attempts, timeline\n"
@@ -54,8 +57,10 @@ static void s_usage(FILE *f)
           "  overview                                   counts by state, stuck ones\n"
           "  begin [--mode tcc|2pc] [--timeout-ms N]    start a transaction (prints its gid)\n"
           "  try GID RESOURCE ACTION [PAYLOAD]          add a branch\n"
+          "  try-many GID RES:ACTION[:PAYLOAD]...       up to 16 branches, one request\n"
           "  end GID commit|rollback                    the initiator's decision\n"
-          "  status GID                                 its state\n"
+          "  status GID [--wait S]                      its state; --wait: once it rests\n"
+          "                                             (committed, aborted, stuck), S s at most\n"
           "  keygen FILE [--server-key KEY | --server-key-file FILE2]\n"
           "                                             new CURVE key pair into FILE (0600,\n"
           "                                             never overwritten; a peer's needs the\n"
@@ -209,6 +214,57 @@ static int s_begin(dtxctl_t *c, int argc, char **argv)
     return rc;
 }
 
+/* status GID [--wait S]: the state, or — with --wait — the state once the
+ * transaction rests (committed, aborted or stuck: nothing moves it but
+ * an operator), polled every 100 ms for S seconds at most; exit 4 when it
+ * was still moving then (its last state printed). `end` answers once the
+ * decision is durable, before the branches have heard it. */
+static int s_status(dtxctl_t *c, int argc, char **argv)
+{
+    static const struct option opts[] = { { "wait", required_argument, NULL, 'w' },
+                                           { NULL, 0, NULL, 0 } };
+    double wait_s = -1;
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *end = NULL;
+        if (ch != 'w')
+            return s_usage_error("status: unknown option %s", argv[optind - 1]);
+        wait_s = strtod(optarg, &end);
+        if (!*optarg || *end || !(wait_s >= 0 && wait_s <= 86400))
+            return s_usage_error("status: --wait takes seconds, 0 to 86400 (got %s)", optarg);
+    }
+    if (optind != argc - 1)
+        return s_usage_error("status: %s", "one GID expected");
+    char url[256];
+    snprintf(url, sizeof url, "/api/v1/tx/%.100s", argv[optind]);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        json_object *res = NULL, *st = NULL;
+        int rc = dtxctl_call(c, "GET", url, NULL, &res);
+        if (rc != 0 || wait_s < 0) {
+            if (rc == 0)
+                dtxctl_state_print(c, res);
+            json_object_put(res);
+            return rc;
+        }
+        const char *state = json_object_object_get_ex(res, "state", &st)
+                                ? json_object_get_string(st) : "";
+        int rests = strcmp(state, "committed") == 0 || strcmp(state, "aborted") == 0 ||
+                    strcmp(state, "stuck") == 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double waited = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+        if (rests || waited >= wait_s) {
+            dtxctl_state_print(c, res);
+            json_object_put(res);
+            return rests ? DTXCTL_OK : DTXCTL_NOT_YET;
+        }
+        json_object_put(res);
+        nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+    }
+}
+
 static int s_dispatch(dtxctl_t *c, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -233,10 +289,8 @@ static int s_dispatch(dtxctl_t *c, int argc, char **argv)
         snprintf(url, sizeof url, "/api/v1/transactions/%.100s", argv[1]);
         return s_simple_get(c, url, dtxctl_show_print);
     }
-    if (strcmp(cmd, "status") == 0 && argc == 2) {
-        snprintf(url, sizeof url, "/api/v1/tx/%.100s", argv[1]);
-        return s_simple_get(c, url, dtxctl_state_print);
-    }
+    if (strcmp(cmd, "status") == 0)
+        return s_status(c, argc, argv);
     if (strcmp(cmd, "try") == 0 && (argc == 4 || argc == 5)) {
         json_object *body = json_object_new_object(), *res = NULL;
         json_object_object_add(body, "resource", json_object_new_string(argv[2]));
@@ -248,6 +302,31 @@ static int s_dispatch(dtxctl_t *c, int argc, char **argv)
         json_object_put(body);
         if (rc == 0)
             dtxctl_try_print(c, res, &rc);
+        json_object_put(res);
+        return rc;
+    }
+    if (strcmp(cmd, "try-many") == 0 && argc >= 3 && argc <= 2 + 16) {
+        json_object *body = json_object_new_object(), *a = json_object_new_array(), *res = NULL;
+        json_object_object_add(body, "tries", a);
+        for (int i = 2; i < argc; i++) {
+            const char *s = argv[i], *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+            if (!c1 || c1 == s || c1[1] == '\0' || c1[1] == ':') {
+                json_object_put(body);
+                return s_usage_error("try-many: expected RESOURCE:ACTION[:PAYLOAD], got %s", s);
+            }
+            json_object *t = json_object_new_object();
+            json_object_object_add(t, "resource", json_object_new_string_len(s, (int)(c1 - s)));
+            json_object_object_add(t, "action", c2 ? json_object_new_string_len(c1 + 1, (int)(c2 - c1 - 1))
+                                                   : json_object_new_string(c1 + 1));
+            if (c2)
+                json_object_object_add(t, "payload", json_object_new_string(c2 + 1));
+            json_object_array_add(a, t);
+        }
+        snprintf(url, sizeof url, "/api/v1/tx/%.100s/tries", argv[1]);
+        int rc = dtxctl_call(c, "POST", url, body, &res);
+        json_object_put(body);
+        if (rc == 0)
+            dtxctl_tries_print(c, res, &rc);
         json_object_put(res);
         return rc;
     }

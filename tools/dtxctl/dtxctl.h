@@ -14,6 +14,7 @@
 #define DTXCTL_REFUSED     1 /* the server said no: 4xx (refused, not found, bad input) */
 #define DTXCTL_USAGE       2 /* bad command line */
 #define DTXCTL_UNREACHABLE 3 /* no connection, timeout, or a 5xx */
+#define DTXCTL_NOT_YET     4 /* status --wait: no resting state in time */
 
 typedef struct dtxctl {
     const char *url;         /* base URL, no trailing path */
@@ -56,6 +57,8 @@ void dtxctl_state_print(dtxctl_t *c, json_object *res);
 void dtxctl_field_print(dtxctl_t *c, json_object *res, const char *field);
 /* A Try's answer; a refused vote sets *rc to DTXCTL_REFUSED. */
 void dtxctl_try_print(dtxctl_t *c, json_object *res, int *rc);
+/* try-many: one line per branch, then the state; *rc REFUSED unless all ok. */
+void dtxctl_tries_print(dtxctl_t *c, json_object *res, int *rc);
 
 /* `dtxctl keygen ...` (keygen.c): argv[0] is "keygen". Needs no server.
  * Returns an exit code. */

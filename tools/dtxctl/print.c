@@ -233,6 +233,28 @@ void dtxctl_show_print(dtxctl_t *c, json_object *res)
                    deps, s_get(b, "state"), s_num(b, "attempts"), s_get(b, "last_error"));
         }
         brs = NULL; /* shown */
+    } else if (strcmp(s_get(t, "mode"), "msg") == 0 && brs) {
+        /* A transactional message: its destinations, delivered or not,
+         * and who answers its check-back. */
+        long n = (long)json_object_array_length(brs), done = 0;
+        for (long i = 0; i < n; i++)
+            done += strcmp(s_get(json_object_array_get_idx(brs, (size_t)i), "state"),
+                           "confirmed") == 0;
+        printf("message    %ld destination%s: %ld delivered; check-back %s\n", n,
+               n == 1 ? "" : "s", done, s_get(t, "checkback"));
+        printf("\n%-4s  %-20s  %-16s  %-10s  %4s  %s\n", "DEST", "RESOURCE", "ACTION", "DELIVERY",
+               "ATT", "LAST ERROR");
+        for (long i = 0; i < n; i++) {
+            json_object *b = json_object_array_get_idx(brs, (size_t)i);
+            const char *st = s_get(b, "state");
+            printf("%-4lld  %-20.20s  %-16.16s  %-10s  %4lld  %.60s\n", s_num(b, "branch"),
+                   s_get(b, "resource"), s_get(b, "action"),
+                   strcmp(st, "confirmed") == 0   ? "delivered"
+                   : strcmp(st, "cancelled") == 0 ? "dropped"
+                                                  : "pending",
+                   s_num(b, "attempts"), s_get(b, "last_error"));
+        }
+        brs = NULL; /* shown */
     } else {
         printf("\n%-3s  %-20s  %-16s  %-10s  %-4s  %4s  %s\n", "BR", "RESOURCE", "ACTION",
                "STATE", "VOTE", "ATT", "LAST ERROR");
@@ -337,4 +359,23 @@ void dtxctl_try_print(dtxctl_t *c, json_object *res, int *rc)
     else
         printf("branch %lld: %s (transaction %s)\n", s_num(res, "branch"), s_get(res, "outcome"),
                s_get(res, "state"));
+}
+
+void dtxctl_tries_print(dtxctl_t *c, json_object *res, int *rc)
+{
+    json_object *a = NULL;
+    if (!json_object_object_get_ex(res, "tries", &a) || !json_object_is_type(a, json_type_array))
+        a = NULL;
+    for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+        json_object *t = json_object_array_get_idx(a, i);
+        if (strcmp(s_get(t, "outcome"), "ok") != 0)
+            *rc = DTXCTL_REFUSED;
+        if (!c->json)
+            printf("branch %lld: %s%s%s\n", s_num(t, "branch"), s_get(t, "outcome"),
+                   *s_get(t, "error") ? ": " : "", s_get(t, "error"));
+    }
+    if (c->json)
+        s_json(res);
+    else
+        printf("transaction %s\n", s_get(res, "state"));
 }

@@ -57,10 +57,20 @@
  *                            the plan's layout is dtx/saga.h's, checked by
  *                            the codec; answered BEGIN_OK once the whole
  *                            plan is in the log)
+ *   0x0B  TMSG          I>C  timeout_ms u32, plan blob (version 2 only;
+ *                            prepares a transactional message: the plan's
+ *                            layout is dtx/tmsg.h's, checked by the codec;
+ *                            answered BEGIN_OK once it is in the log;
+ *                            COMMIT submits it, ROLLBACK drops it)
+ *   0x0C  TRY_MANY      I>C  gid name, batch blob (version 2 only; up to
+ *                            16 branches, dtx/trymany.h's layout, checked
+ *                            by the codec; answered TRY_MANY_OK)
  *   0x81  BEGIN_OK      C>I  gid name, deadline_ms u64
  *   0x82  TRY_OK        C>I  gid name, branch u32, outcome u8, state u8,
  *                            payload blob
  *   0x83  STATE         C>I  gid name, state u8
+ *   0x8C  TRY_MANY_OK   C>I  gid name, state u8, outcomes blob (version 2
+ *                            only; dtx/trymany.h's layout, one per branch)
  *   0x86  REGISTER_OK   C>P  resource name, heartbeat_ms u32, coordinator name
  *   0x87  HEARTBEAT_OK  C>P  coordinator name
  *   0x88  PHASE         C>P  gid name, branch u32, op u8, attempt u32,
@@ -103,9 +113,12 @@
 #define DTX_MSG_PHASE_REPLY  0x08
 #define DTX_MSG_RESUME       0x09
 #define DTX_MSG_SAGA         0x0A  /* version 2 only */
+#define DTX_MSG_TMSG         0x0B  /* version 2 only: prepare a transactional message */
+#define DTX_MSG_TRY_MANY     0x0C  /* version 2 only */
 #define DTX_MSG_BEGIN_OK     0x81
 #define DTX_MSG_TRY_OK       0x82
 #define DTX_MSG_STATE        0x83
+#define DTX_MSG_TRY_MANY_OK  0x8C  /* version 2 only */
 #define DTX_MSG_REGISTER_OK  0x86
 #define DTX_MSG_HEARTBEAT_OK 0x87
 #define DTX_MSG_PHASE        0x88
@@ -135,7 +148,8 @@ typedef struct dtx_msg {
     char     instance[DTX_NAME_SIZE];      /* participant instance name */
     char     coordinator[DTX_NAME_SIZE];   /* coordinator instance id */
     char     text[DTX_TEXT_MAX + 1];       /* ERROR: human-readable text */
-    const uint8_t *payload;                /* blob bytes (not owned); SAGA: the plan */
+    const uint8_t *payload;                /* blob bytes (not owned); SAGA: the plan;
+                                              TRY_MANY: the batch; TRY_MANY_OK: outcomes */
     uint32_t payload_len;                  /* blob length */
     char     traceparent[DTX_TRACEPARENT_SIZE]; /* v2 extension 1; "" absent */
     uint32_t ext_skipped;                  /* v2: unknown extensions skipped */
@@ -150,9 +164,11 @@ typedef struct dtx_msg {
  *                receiver can answer with an ERROR; msg->version is 0);
  *   DTX_EUNSUPPORTED a version-2 frame (complete header) of a type this
  *                codec does not know;
- *   (a SAGA frame must be version 2 — in version 1 it is an unknown type,
- *   DTX_EPROTO — and its plan must pass dtx_saga_plan_decode: DTX_EPROTO
- *   with that function's reason);
+ *   (a TMSG frame likewise, with dtx_tmsg_plan_decode;
+ *   a SAGA, TRY_MANY or TRY_MANY_OK frame must be version 2 — in version
+ *   1 it is an unknown type, DTX_EPROTO — and its blob must pass
+ *   dtx_saga_plan_decode / dtx_trymany_decode /
+ *   dtx_trymany_outcomes_decode: DTX_EPROTO with that function's reason);
  *   DTX_ETOOBIG  len > DTX_MSG_MAX (checked first).
  * On any failure with a readable magic, msg->type is kept, msg->version
  * when it is 1 or 2, and msg->corr too when the 12-byte header is

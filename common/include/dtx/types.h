@@ -61,6 +61,7 @@ DTX_EXPORT const char *dtx_strerror(int err);
 #define DTX_MODE_TCC 1
 #define DTX_MODE_2PC 2
 #define DTX_MODE_SAGA 3 /* begun by a SAGA message with its whole plan (docs/sagas.md) */
+#define DTX_MODE_MSG  4 /* a transactional message, prepared by a TMSG message (docs/sagas.md) */
 
 /* Global transaction states (wire: u8). See coordinator/core/txn.h for the
  * state machine. */
@@ -77,7 +78,7 @@ DTX_EXPORT const char *dtx_state_name(int state);
 DTX_EXPORT int dtx_state_parse(const char *name);
 
 /* Phase operations (wire: u8). 1..3 drive TCC branches, 4..6 drive 2PC
- * branches, 7..8 drive Saga steps. */
+ * branches, 7..8 drive Saga steps, 9..10 transactional messages. */
 #define DTX_OP_TRY     1
 #define DTX_OP_CONFIRM 2
 #define DTX_OP_CANCEL  3
@@ -86,10 +87,12 @@ DTX_EXPORT int dtx_state_parse(const char *name);
 #define DTX_OP_ABORT   6  /* 2PC: undo prepared work (or refuse a later prepare) */
 #define DTX_OP_ACTION  7  /* Saga: run the step's action (forward) */
 #define DTX_OP_COMPENSATE 8 /* Saga: undo the step's action (or refuse a later one) */
-#define DTX_OP_MAX     8
+#define DTX_OP_DELIVER 9  /* message: deliver to a destination (applied once: barrier) */
+#define DTX_OP_QUERY_PREPARED 10 /* message: ask the check-back whether it committed */
+#define DTX_OP_MAX     10
 
 /* Returns "try", "confirm", "cancel", "prepare", "commit", "abort",
- * "action", "compensate" or "unknown". */
+ * "action", "compensate", "deliver", "query_prepared" or "unknown". */
 DTX_EXPORT const char *dtx_op_name(int op);
 
 /* Outcome of a phase call as the participant reports it (wire: u8). */

@@ -102,7 +102,7 @@ async function list(params) {
       ["", "stuck", "unfinished", "active", "committing", "aborting", "committed", "aborted"].map((s) =>
         el("option", { value: s, selected: q.get("state") === s }, s || "any")))),
     el("label", {}, "Mode", el("select", { name: "mode" },
-      ["", "tcc", "2pc", "saga"].map((s) => el("option", { value: s, selected: q.get("mode") === s }, s || "any")))),
+      ["", "tcc", "2pc", "saga", "msg"].map((s) => el("option", { value: s, selected: q.get("mode") === s }, s || "any")))),
     el("label", {}, "Resource", el("input", { name: "resource", value: q.get("resource") || "", size: 14 })),
     el("label", {}, "Gid starts with", el("input", { name: "q", value: q.get("q") || "", size: 20 })),
     el("label", {}, "Older than", el("input", { name: "min_age", value: q.get("min_age") || "", size: 6, placeholder: "5m" })),
@@ -135,11 +135,13 @@ const ACTIONS = {
 
 function allowed(t) {
   const s = t.state, d = t.decision;
+  // An undecided message is its service's to decide (its submit or its check-back).
+  const undecidedMsg = t.mode === "msg" && (s === "active" || (s === "stuck" && d === "active"));
   return {
     resume: s === "stuck",
     retry: s === "committing" || s === "aborting",
-    "force-commit": s === "committing" || (s === "stuck" && d === "committing") || s === "active",
-    "force-rollback": s === "active" || s === "aborting" || (s === "stuck" && d === "aborting"),
+    "force-commit": !undecidedMsg && (s === "committing" || (s === "stuck" && d === "committing") || s === "active"),
+    "force-rollback": !undecidedMsg && (s === "active" || s === "aborting" || (s === "stuck" && d === "aborting")),
   };
 }
 
@@ -186,6 +188,8 @@ async function tx(gid) {
       el("dt", {}, "state"), el("dd", { id: "tx-state", "data-state": t.state }, state(t.state),
         t.decision ? el("span", { class: "muted" }, " decision: " + t.decision) : null),
       el("dt", {}, "mode"), el("dd", {}, t.mode),
+      t.checkback ? el("dt", {}, "check-back") : null,
+      t.checkback ? el("dd", { class: "mono" }, t.checkback) : null,
       el("dt", {}, "created"), el("dd", {}, when(t.created_ms) + " (" + age(t.created_ms) + " ago)"),
       el("dt", {}, "deadline"), el("dd", {}, when(t.deadline_ms)),
       el("dt", {}, "owner"), el("dd", {}, t.owner + (t.owner_alive ? "" : " (not alive)")),
@@ -196,7 +200,9 @@ async function tx(gid) {
       id: "act-" + a, class: a === "resume" ? "primary" : "", disabled: !ok[a],
       title: ok[a] ? ACTIONS[a][1] : "not possible in state " + t.state,
       onclick: () => openAction(t.gid, a) }, ACTIONS[a][0]))),
-    el("h2", {}, "Branches"),
+    t.mode === "saga" ? el("h2", {}, "Plan") : null,
+    t.mode === "saga" ? dtxSagaPlan(d) : null,
+    el("h2", {}, t.mode === "saga" ? "Steps as branches" : "Branches"),
     el("table", {}, el("thead", {}, el("tr", {}, ["#", "Resource", "Action", "State", "Vote", "Attempts", "Last error", "Updated"].map((h) => el("th", {}, h)))),
       el("tbody", {}, d.branches.map((b) => el("tr", {},
         el("td", {}, b.branch), el("td", {}, b.resource), el("td", {}, b.action), el("td", {}, state(b.state)),

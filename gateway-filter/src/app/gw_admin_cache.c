@@ -5,7 +5,7 @@
 #include <json-c/json.h>
 
 #include "app/gw_admin_cache.h"
-#include "filters/gw_cache_filter.h"
+#include "filters/gw_cache_key.h"
 
 /* A string member, or NULL; *bad when present and not a non-empty string. */
 static const char *s_str(json_object *o, const char *key, int *bad)

@@ -1,10 +1,9 @@
 /* gw_discovery_watch.c — the discovery thread (gw_discovery_watch.h). */
-#include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "dtx/log.h"
 #include "core/gw_clock.h"
+#include "core/gw_periodic.h"
 #include "upstream/gw_discovery.h"
 #include "app/gw_discovery_watch.h"
 
@@ -12,12 +11,9 @@
 #define S_MIN_SLEEP_US 5000
 
 struct dtx_gw_discovery_watch {
-    dtx_gw_current_t *current;
-    pthread_t         thread;
-    pthread_mutex_t   lock;
-    pthread_cond_t    wake;
-    int               stop;
-    int               draining;   /* calls on dropped targets at the last look */
+    dtx_gw_current_t  *current;
+    dtx_gw_periodic_t *thread;     /* runs s_tick */
+    int                draining;   /* calls on dropped targets at the last look */
 };
 
 /* One round: track the pools in force, read what is due, rebuild when a
@@ -55,33 +51,18 @@ static int64_t s_round(dtx_gw_discovery_watch_t *self)
     return next;
 }
 
-static void *s_main(void *arg)
+/* A round, then how long to sleep: until the next source is due, at most
+ * S_MAX_SLEEP_US (20 ms while removed targets drain). */
+static int64_t s_tick(void *arg)
 {
     dtx_gw_discovery_watch_t *self = arg;
-    pthread_mutex_lock(&self->lock);
-    while (!self->stop) {
-        pthread_mutex_unlock(&self->lock);
-        int64_t next = s_round(self);
-        pthread_mutex_lock(&self->lock);
-        if (self->stop)
-            break;
-        int64_t wait = next ? next - dtx_gw_now_us() : S_MAX_SLEEP_US;
-        if (wait > S_MAX_SLEEP_US || self->draining)
-            wait = self->draining ? 20000 : S_MAX_SLEEP_US;
-        if (wait < S_MIN_SLEEP_US)
-            wait = S_MIN_SLEEP_US;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wait / 1000000;
-        until.tv_nsec += (wait % 1000000) * 1000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&self->wake, &self->lock, &until);
-    }
-    pthread_mutex_unlock(&self->lock);
-    return NULL;
+    int64_t next = s_round(self);
+    int64_t wait = next ? next - dtx_gw_now_us() : S_MAX_SLEEP_US;
+    if (wait > S_MAX_SLEEP_US || self->draining)
+        wait = self->draining ? 20000 : S_MAX_SLEEP_US;
+    if (wait < S_MIN_SLEEP_US)
+        wait = S_MIN_SLEEP_US;
+    return wait;
 }
 
 dtx_gw_discovery_watch_t *dtx_gw_discovery_watch_start(dtx_gw_current_t *current)
@@ -90,15 +71,8 @@ dtx_gw_discovery_watch_t *dtx_gw_discovery_watch_start(dtx_gw_current_t *current
     if (!self)
         return NULL;
     self->current = current;
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (pthread_create(&self->thread, NULL, s_main, self) != 0) {
-        pthread_cond_destroy(&self->wake);
-        pthread_mutex_destroy(&self->lock);
+    self->thread = dtx_gw_periodic_start(s_tick, self);
+    if (!self->thread) {
         free(self);
         return NULL;
     }
@@ -111,12 +85,6 @@ void dtx_gw_discovery_watch_stop(dtx_gw_discovery_watch_t **self_p)
         return;
     dtx_gw_discovery_watch_t *self = *self_p;
     *self_p = NULL;
-    pthread_mutex_lock(&self->lock);
-    self->stop = 1;
-    pthread_cond_signal(&self->wake);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
-    pthread_cond_destroy(&self->wake);
-    pthread_mutex_destroy(&self->lock);
+    dtx_gw_periodic_stop(&self->thread);
     free(self);
 }

@@ -6,18 +6,17 @@
  * only so that curl_multi_wakeup can end a fetch in progress when the
  * gateway stops: the thread still does one blocking fetch at a time.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include "dtx/log.h"
 #include "dtx/types.h"
 #include "core/gw_clock.h"
+#include "core/gw_periodic.h"
 #include "limits/gw_dtxd_reading.h"
 #include "app/gw_dtxd_watch.h"
 
@@ -34,11 +33,7 @@ struct dtx_gw_dtxd_watch {
     dtx_gw_current_t *current;
     dtx_gw_dtxd_t    *dtxd;      /* where readings are published */
     char             *token;     /* override of dtxd.admin_token, or NULL */
-    pthread_t         thread;
-    pthread_mutex_t   lock;      /* guards stop, kicked */
-    pthread_cond_t    wake;
-    int               stop;      /* stop asked */
-    int               kicked;    /* a swap happened: look at the configuration again */
+    dtx_gw_periodic_t *thread;   /* runs s_tick; kicked after every swap */
     atomic_int        stopping;  /* stop asked (read by the fetch loop) */
     CURLM            *multi;
     CURL             *easy;
@@ -48,6 +43,7 @@ struct dtx_gw_dtxd_watch {
     int               failing;   /* the last poll failed */
     int               stale;     /* the reading was last seen stale */
     int64_t           since_us;  /* start of this watching spell */
+    int64_t           next_us;   /* when the next poll is due */
 };
 
 static size_t s_write(char *d, size_t size, size_t n, void *arg)
@@ -185,13 +181,14 @@ static void s_check_stale(dtx_gw_dtxd_watch_t *self, const dtx_gw_config_t *cfg,
     self->stale = stale;
 }
 
-/* One pass: polls when due. Returns how long to sleep (µs), -1 for "until
- * woken" when no rule uses the signal. */
+/* One pass: polls when due. Returns how long to sleep (µs), or
+ * DTX_GW_PERIODIC_IDLE (until kicked by a swap) when no rule uses the
+ * signal. */
 static int64_t s_step(dtx_gw_dtxd_watch_t *self, int64_t *next_us)
 {
     dtx_gw_runtime_t *rt = dtx_gw_current_acquire(self->current);
     const dtx_gw_config_t *cfg = rt ? rt->cfg : NULL;
-    int64_t wait = -1;
+    int64_t wait = DTX_GW_PERIODIC_IDLE;
     if (!dtx_gw_config_uses_dtxd_inflight(cfg)) {
         if (self->watching) {
             dtx_gw_dtxd_reading_publish(self->dtxd, 0, 0);
@@ -222,44 +219,17 @@ static int64_t s_step(dtx_gw_dtxd_watch_t *self, int64_t *next_us)
     return wait;
 }
 
-static void *s_main(void *arg)
+static int64_t s_tick(void *arg)
 {
     dtx_gw_dtxd_watch_t *self = arg;
-    int64_t next_us = 0;
-    pthread_mutex_lock(&self->lock);
-    while (!self->stop) {
-        self->kicked = 0;
-        pthread_mutex_unlock(&self->lock);
-        int64_t wait = s_step(self, &next_us);
-        pthread_mutex_lock(&self->lock);
-        if (self->stop || self->kicked)
-            continue;
-        if (wait < 0) {
-            pthread_cond_wait(&self->wake, &self->lock);
-            continue;
-        }
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)(wait / 1000000);
-        until.tv_nsec += (long)(wait % 1000000) * 1000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&self->wake, &self->lock, &until);
-    }
-    pthread_mutex_unlock(&self->lock);
-    return NULL;
+    return s_step(self, &self->next_us);
 }
 
 /* The generation holder's swap listener (runs under its lock). */
 static void s_kick(void *arg)
 {
     dtx_gw_dtxd_watch_t *self = arg;
-    pthread_mutex_lock(&self->lock);
-    self->kicked = 1;
-    pthread_cond_signal(&self->wake);
-    pthread_mutex_unlock(&self->lock);
+    dtx_gw_periodic_kick(self->thread);
 }
 
 static void s_free(dtx_gw_dtxd_watch_t *self)
@@ -273,8 +243,7 @@ static void s_free(dtx_gw_dtxd_watch_t *self)
         free(self->token);
     }
     free(self->body.data);
-    pthread_cond_destroy(&self->wake);
-    pthread_mutex_destroy(&self->lock);
+    dtx_gw_periodic_stop(&self->thread);
     free(self);
 }
 
@@ -287,12 +256,12 @@ dtx_gw_dtxd_watch_t *dtx_gw_dtxd_watch_start(dtx_gw_current_t *current, dtx_gw_d
     self->current = current;
     self->dtxd = dtxd;
     atomic_init(&self->stopping, 0);
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->wake, &attr);
-    pthread_condattr_destroy(&attr);
+    self->thread = dtx_gw_periodic_new(s_tick, self);
+    if (!self->thread) {
+        dtx_log_error("cannot start the dtxd watch", "reason=\"out of memory or threads\"");
+        free(self);
+        return NULL;
+    }
     self->token = token && *token ? strdup(token) : NULL;
     self->multi = curl_multi_init();
     self->easy = curl_easy_init();
@@ -300,7 +269,7 @@ dtx_gw_dtxd_watch_t *dtx_gw_dtxd_watch_start(dtx_gw_current_t *current, dtx_gw_d
      * missed in between (a kick before the thread runs is harmless). */
     dtx_gw_current_on_swap(current, s_kick, self);
     if ((token && *token && !self->token) || !self->multi || !self->easy ||
-        pthread_create(&self->thread, NULL, s_main, self) != 0) {
+        dtx_gw_periodic_run(self->thread) != 0) {
         dtx_log_error("cannot start the dtxd watch", "reason=\"out of memory or threads\"");
         dtx_gw_current_on_swap(current, NULL, NULL);
         s_free(self);
@@ -316,13 +285,9 @@ void dtx_gw_dtxd_watch_stop(dtx_gw_dtxd_watch_t **self_p)
     dtx_gw_dtxd_watch_t *self = *self_p;
     *self_p = NULL;
     dtx_gw_current_on_swap(self->current, NULL, NULL);
-    pthread_mutex_lock(&self->lock);
-    self->stop = 1;
     atomic_store(&self->stopping, 1);
-    pthread_cond_signal(&self->wake);
-    pthread_mutex_unlock(&self->lock);
     curl_multi_wakeup(self->multi);
-    pthread_join(self->thread, NULL);
+    dtx_gw_periodic_stop(&self->thread);   /* ends a sleep; joins */
     dtx_gw_dtxd_reading_publish(self->dtxd, 0, 0);
     s_free(self);
 }

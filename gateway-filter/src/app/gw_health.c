@@ -2,20 +2,18 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
 #include "dtx/log.h"
 #include "core/gw_clock.h"
+#include "core/gw_periodic.h"
 #include "app/gw_health.h"
 
 struct dtx_gw_health {
-    dtx_gw_current_t *current;
-    pthread_t         thread;
-    pthread_mutex_t   lock;
-    pthread_cond_t    wake;
-    int               stop;
+    dtx_gw_current_t  *current;
+    CURL              *easy;     /* the checks' handle (NULL: none could be made) */
+    dtx_gw_periodic_t *thread;   /* runs s_tick */
 };
 
 static size_t s_discard(char *d, size_t s, size_t n, void *a)
@@ -81,38 +79,19 @@ static int64_t s_round(dtx_gw_health_t *self, CURL *e)
     return next;
 }
 
-/* Sleeps until the next check is due (not a fixed tick: an idle gateway
- * without health checks wakes 5 times a second, with them once per
- * check), or until stopped. */
-static void *s_main(void *arg)
+/* A round, then how long to sleep: until the next check is due (not a
+ * fixed tick: an idle gateway without health checks wakes 5 times a
+ * second, with them once per check). */
+static int64_t s_tick(void *arg)
 {
     dtx_gw_health_t *self = arg;
-    CURL *e = curl_easy_init();
-    pthread_mutex_lock(&self->lock);
-    while (!self->stop) {
-        pthread_mutex_unlock(&self->lock);
-        int64_t next = e ? s_round(self, e) : 0;
-        pthread_mutex_lock(&self->lock);
-        if (self->stop)
-            break;
-        int64_t wait = next ? next - dtx_gw_now_us() : S_MAX_SLEEP_US;
-        if (wait > S_MAX_SLEEP_US)
-            wait = S_MAX_SLEEP_US;
-        if (wait < S_MIN_SLEEP_US)
-            wait = S_MIN_SLEEP_US;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wait / 1000000;
-        until.tv_nsec += (wait % 1000000) * 1000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&self->wake, &self->lock, &until);
-    }
-    pthread_mutex_unlock(&self->lock);
-    curl_easy_cleanup(e);
-    return NULL;
+    int64_t next = self->easy ? s_round(self, self->easy) : 0;
+    int64_t wait = next ? next - dtx_gw_now_us() : S_MAX_SLEEP_US;
+    if (wait > S_MAX_SLEEP_US)
+        wait = S_MAX_SLEEP_US;
+    if (wait < S_MIN_SLEEP_US)
+        wait = S_MIN_SLEEP_US;
+    return wait;
 }
 
 dtx_gw_health_t *dtx_gw_health_start(dtx_gw_current_t *current)
@@ -121,15 +100,10 @@ dtx_gw_health_t *dtx_gw_health_start(dtx_gw_current_t *current)
     if (!self)
         return NULL;
     self->current = current;
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (pthread_create(&self->thread, NULL, s_main, self) != 0) {
-        pthread_cond_destroy(&self->wake);
-        pthread_mutex_destroy(&self->lock);
+    self->easy = curl_easy_init();
+    self->thread = dtx_gw_periodic_start(s_tick, self);
+    if (!self->thread) {
+        curl_easy_cleanup(self->easy);
         free(self);
         return NULL;
     }
@@ -142,12 +116,7 @@ void dtx_gw_health_stop(dtx_gw_health_t **self_p)
         return;
     dtx_gw_health_t *self = *self_p;
     *self_p = NULL;
-    pthread_mutex_lock(&self->lock);
-    self->stop = 1;
-    pthread_cond_signal(&self->wake);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
-    pthread_cond_destroy(&self->wake);
-    pthread_mutex_destroy(&self->lock);
+    dtx_gw_periodic_stop(&self->thread);
+    curl_easy_cleanup(self->easy);
     free(self);
 }

@@ -13,4 +13,11 @@ struct dtx_gw_runtime;
  * (caller frees); *len gets its length. NULL on allocation failure. */
 char *dtx_gw_metrics_render(struct dtx_gw_runtime *rt, size_t *len);
 
+/* Regroups exposition text (len bytes of sample lines, in any order) by
+ * family: each known family once, in the gateway's order, as "# HELP",
+ * "# TYPE" and its samples in the order given; lines of unknown families
+ * last, untyped; comment lines dropped. Returns a malloc'ed string (caller
+ * frees), its length in *out_len; NULL on allocation failure. */
+char *dtx_gw_metrics_group(const char *text, size_t len, size_t *out_len);
+
 #endif

@@ -9,92 +9,64 @@
 #include <json-c/json.h>
 
 #include "core/gw_clock.h"
+#include "core/gw_http1.h"
 #include "upstream/gw_discovery.h"
 #include "app/gw_pools_view.h"
 
 typedef struct {
-    char  *buf;
-    size_t len, cap;
-    int    failed;
-    const char *pool;
+    dtx_gw_buf_t b;      /* the text; sticky failure, checked at the end */
+    const char  *pool;   /* the pool whose drain list is being written */
 } s_out_t;
-
-__attribute__((format(printf, 2, 3)))
-static void s_put(s_out_t *o, const char *fmt, ...)
-{
-    while (!o->failed) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->buf ? o->buf + o->len : NULL, o->buf ? o->cap - o->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->failed = 1;
-            return;
-        }
-        if (o->buf && (size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        size_t cap = (o->cap + (size_t)n + 1) * 2;
-        char *b = realloc(o->buf, cap);
-        if (!b) {
-            o->failed = 1;
-            return;
-        }
-        o->buf = b;
-        o->cap = cap;
-    }
-}
 
 static void s_draining_line(const dtx_gw_target_t *t, void *arg)
 {
     s_out_t *o = arg;
-    s_put(o, "dtx_gw_target_draining_in_flight{pool=\"%s\",target=\"%s\"} %d\n", o->pool, t->url,
-          atomic_load(&t->in_flight));
+    dtx_gw_buf_printf(&o->b, "dtx_gw_target_draining_in_flight{pool=\"%s\",target=\"%s\"} %d\n", o->pool, t->url,
+                      atomic_load(&t->in_flight));
 }
 
 static void s_source_line(const dtx_gw_discovery_stat_t *s, void *arg)
 {
     s_out_t *o = arg;
-    s_put(o, "dtx_gw_discovery_targets{pool=\"%s\",source=\"%d\",kind=\"%s\"} %d\n"
-             "dtx_gw_discovery_reads_total{pool=\"%s\",source=\"%d\",kind=\"%s\"} %llu\n"
-             "dtx_gw_discovery_failures_total{pool=\"%s\",source=\"%d\",kind=\"%s\"} %llu\n"
-             "dtx_gw_discovery_changes_total{pool=\"%s\",source=\"%d\",kind=\"%s\"} %llu\n",
-          s->pool, s->source, s->kind, s->targets,
-          s->pool, s->source, s->kind, (unsigned long long)s->reads,
-          s->pool, s->source, s->kind, (unsigned long long)s->failures,
-          s->pool, s->source, s->kind, (unsigned long long)s->changes);
+    dtx_gw_buf_printf(&o->b, "dtx_gw_discovery_targets{pool=\"%s\",source=\"%d\",kind=\"%s\"} %d\n"
+                      "dtx_gw_discovery_reads_total{pool=\"%s\",source=\"%d\",kind=\"%s\"} %llu\n"
+                      "dtx_gw_discovery_failures_total{pool=\"%s\",source=\"%d\",kind=\"%s\"} %llu\n"
+                      "dtx_gw_discovery_changes_total{pool=\"%s\",source=\"%d\",kind=\"%s\"} %llu\n",
+                      s->pool, s->source, s->kind, s->targets,
+                      s->pool, s->source, s->kind, (unsigned long long)s->reads,
+                      s->pool, s->source, s->kind, (unsigned long long)s->failures,
+                      s->pool, s->source, s->kind, (unsigned long long)s->changes);
     if (s->source == 0)
-        s_put(o, "dtx_gw_discovery_version{pool=\"%s\"} %llu\n", s->pool,
-              (unsigned long long)s->version);
+        dtx_gw_buf_printf(&o->b, "dtx_gw_discovery_version{pool=\"%s\"} %llu\n", s->pool,
+                          (unsigned long long)s->version);
 }
 
 char *dtx_gw_pools_metrics(dtx_gw_runtime_t *rt)
 {
     s_out_t o = { 0 };
-    s_put(&o, "%s", "");
+    dtx_gw_buf_printf(&o.b, "%s", "");
     int64_t now = dtx_gw_now_us();
     for (int i = 0; rt && i < rt->npools; i++) {
         dtx_gw_pool_t *p = rt->pools[i];
-        s_put(&o, "dtx_gw_pool_targets{pool=\"%s\"} %d\n", p->cfg.name, p->ntargets);
+        dtx_gw_buf_printf(&o.b, "dtx_gw_pool_targets{pool=\"%s\"} %d\n", p->cfg.name, p->ntargets);
         for (int k = 0; k < p->ntargets; k++)
             if (p->targets[k].zone)
-                s_put(&o, "dtx_gw_target_zone{pool=\"%s\",target=\"%s\",zone=\"%s\",local=\"%d\"} 1\n",
-                      p->cfg.name, p->targets[k].url, p->targets[k].zone, p->targets[k].local);
+                dtx_gw_buf_printf(&o.b, "dtx_gw_target_zone{pool=\"%s\",target=\"%s\",zone=\"%s\",local=\"%d\"} 1\n",
+                                  p->cfg.name, p->targets[k].url, p->targets[k].zone, p->targets[k].local);
         int load = dtx_gw_pool_zone_load(p, now);
         if (p->nlocal)
-            s_put(&o, "dtx_gw_pool_local_share_percent{pool=\"%s\"} %d\n", p->cfg.name,
-                  load < 0 ? 0 : load);
+            dtx_gw_buf_printf(&o.b, "dtx_gw_pool_local_share_percent{pool=\"%s\"} %d\n", p->cfg.name,
+                              load < 0 ? 0 : load);
         o.pool = p->cfg.name;
         dtx_gw_pool_draining_each(p, s_draining_line, &o);
     }
     if (rt)
         dtx_gw_discovery_each(rt->shared->discovery, now, s_source_line, &o);
-    if (o.failed) {
-        free(o.buf);
+    if (o.b.failed) {
+        free(o.b.data);
         return NULL;
     }
-    return o.buf;
+    return o.b.data;
 }
 
 typedef struct {

@@ -69,6 +69,22 @@ static void s_transform_free(dtx_gw_transform_cfg_t *t)
     free(t);
 }
 
+/* A saga route's plan (gw_config_saga.c reads it). */
+static void s_saga_free(dtx_gw_saga_cfg_t *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; s->steps && i < s->nsteps; i++) {
+        free(s->steps[i].resource);
+        free(s->steps[i].action);
+        free(s->steps[i].compensation);
+        free(s->steps[i].after);
+        free(s->steps[i].payload);
+    }
+    free(s->steps);
+    free(s);
+}
+
 /* The "cluster" section (gw_config_cluster.c), its password wiped. */
 static void s_cluster_free(dtx_gw_cluster_cfg_t *k)
 {
@@ -144,6 +160,7 @@ void dtx_gw_config_destroy(dtx_gw_config_t **self_p)
         s_free_strings(r->jwt, r->njwt);
         free(r->jwt_index);
         s_transform_free(r->transform);
+        s_saga_free(r->saga);
         if (r->cache)
             free(r->cache->sig);
         free(r->cache);

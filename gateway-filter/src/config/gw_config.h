@@ -207,8 +207,32 @@ typedef struct dtx_gw_cache_cfg {
     dtx_gw_statuses_t statuses;/* answer statuses stored */
     int     authorized;        /* requests with Authorization are cached too */
     int     coalesce;          /* concurrent misses of a key make one upstream call */
+    int64_t lock_timeout_ms;   /* a coalesced miss waits this long for the fill, then goes
+                                  upstream and stores nothing (0: until the fill ends) */
     char   *sig;               /* canonical JSON of the whole route (store identity) */
 } dtx_gw_cache_cfg_t;
+
+/* One step of a saga route's plan (gw_config_saga.c). */
+typedef struct dtx_gw_saga_step_cfg {
+    char *resource;       /* participant resource */
+    char *action;         /* the action's op name */
+    char *compensation;   /* the compensation's op name; NULL only for the pivot */
+    int   pivot;          /* non-compensable: forward only once it is done */
+    int  *after;          /* 1-based numbers of earlier steps it waits for */
+    int   nafter;
+    char *payload;        /* JSON template (text), or NULL: the request body as sent */
+} dtx_gw_saga_step_cfg_t;
+
+/* A saga route's "transaction" beyond mode and timeout_ms. */
+typedef struct dtx_gw_saga_cfg {
+    dtx_gw_saga_step_cfg_t *steps;
+    int     nsteps;
+    int     concurrent;   /* some step has "after": a concurrent plan */
+    int64_t wait_ms;      /* how long the gateway waits for the outcome */
+} dtx_gw_saga_cfg_t;
+
+#define DTX_GW_TXN_TCC  1   /* BEGIN at the edge, COMMIT/ROLLBACK by the answer */
+#define DTX_GW_TXN_SAGA 2   /* a Saga plan submitted; the gateway answers itself */
 
 typedef struct dtx_gw_route_cfg {
     char   *name;
@@ -218,7 +242,7 @@ typedef struct dtx_gw_route_cfg {
     char   *path;           /* exact path, or */
     char   *prefix;         /* path prefix ("/" matches all) */
     int     path_case_insensitive; /* path/prefix compared ignoring ASCII case */
-    dtx_gw_split_t *split;  /* one entry for a plain "pool" */
+    dtx_gw_split_t *split;  /* one entry for a plain "pool"; none on a saga route */
     int     nsplit;
     char   *backup_pool;
     char  **rules;
@@ -238,9 +262,10 @@ typedef struct dtx_gw_route_cfg {
     char   *fallback_content_type;
     char   *fallback_pool;
     /* transaction */
-    int     transactional;
+    int     transactional;  /* DTX_GW_TXN_TCC or DTX_GW_TXN_SAGA; 0: none */
     int64_t txn_timeout_ms;
-    dtx_gw_statuses_t commit_on;
+    dtx_gw_statuses_t commit_on;          /* tcc */
+    dtx_gw_saga_cfg_t *saga;              /* saga: the plan; NULL otherwise */
     /* identity ("auth", gw_config_auth.c): auth 0: none */
     int     auth;
     int     api_key;        /* API keys accepted */

@@ -26,7 +26,7 @@ int dtx_gw_cfg_cache(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
         return 0;
     static const char *const keys[] = { "ttl_s", "max_ttl_s", "stale_if_error_s", "max_bytes",
                                         "max_object_bytes", "statuses", "authorized",
-                                        "coalesce", NULL };
+                                        "coalesce", "lock_timeout_ms", NULL };
     dtx_gw_cfg_child(p, sizeof p, path, "cache");
     if (dtx_gw_cfg_object(c, o, p) < 0 || dtx_gw_cfg_only(c, o, p, keys) < 0)
         return DTX_ECONFIG;
@@ -47,7 +47,8 @@ int dtx_gw_cfg_cache(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
         dtx_gw_cfg_statuses(c, o, p, "statuses", "[200, 203, 204, 300, 301, 308, 404, 410]",
                             &k->statuses) < 0 ||
         dtx_gw_cfg_bool(c, o, p, "authorized", 0, &k->authorized) < 0 ||
-        dtx_gw_cfg_bool(c, o, p, "coalesce", 1, &k->coalesce) < 0)
+        dtx_gw_cfg_bool(c, o, p, "coalesce", 1, &k->coalesce) < 0 ||
+        dtx_gw_cfg_int(c, o, p, "lock_timeout_ms", 0, 600000, 5000, &k->lock_timeout_ms) < 0)
         return DTX_ECONFIG;
     if (k->ttl_s > k->max_ttl_s) {
         dtx_gw_cfg_child(q, sizeof q, p, "ttl_s");

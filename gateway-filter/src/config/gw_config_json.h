@@ -75,6 +75,10 @@ int dtx_gw_cfg_transform(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
  * dtx_gw_config_destroy). */
 int dtx_gw_cfg_cache(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
                      dtx_gw_route_cfg_t *r);
+/* A route's "transaction" with mode "saga" (tx, at path) into r
+ * (gw_config_saga.c; freed by dtx_gw_config_destroy). */
+int dtx_gw_cfg_saga(dtx_gw_cfg_ctx_t *c, json_object *tx, const char *path,
+                    dtx_gw_route_cfg_t *r);
 /* After routes and rules: names resolved (route -> jwt, consumer -> route). */
 /* The "cluster" section and the check of rules with scope "cluster"
  * (gw_config_cluster.c). */

@@ -159,6 +159,17 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
 static const char *const s_json_type_names[] = { "any", "string", "number", "integer",
                                                  "boolean", "object", "array", NULL };
 
+/* Is v (a route) a saga route? Read before its pool, which it has none of. */
+static int s_is_saga(json_object *v)
+{
+    json_object *tx, *mode;
+    return json_object_object_get_ex(v, "transaction", &tx) &&
+           json_object_is_type(tx, json_type_object) &&
+           json_object_object_get_ex(tx, "mode", &mode) &&
+           json_object_is_type(mode, json_type_string) &&
+           strcmp(json_object_get_string(mode), "saga") == 0;
+}
+
 static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_route_cfg_t *r,
                    int64_t max_body)
 {
@@ -210,11 +221,19 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
         return DTX_ECONFIG;
     json_object *sp;
     int has_split = json_object_object_get_ex(v, "split", &sp);
-    if (!pool == !has_split) {
+    int saga = s_is_saga(v);
+    if (saga && (pool || has_split)) {
+        free(pool);
+        return dtx_gw_cfg_fail(c, path, "a saga route answers by itself: no pool or split "
+                                        "(its steps name the participants)");
+    }
+    if (!saga && !pool == !has_split) {
         free(pool);
         return dtx_gw_cfg_fail(c, path, "needs exactly one of pool or split");
     }
-    if (pool) {
+    if (saga) {
+        /* no upstream: the transaction filter answers (filters/gw_saga.c) */
+    } else if (pool) {
         r->split = calloc(1, sizeof *r->split);
         if (!r->split) {
             free(pool);
@@ -304,22 +323,37 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
     }
     json_object *tx;
     if (json_object_object_get_ex(v, "transaction", &tx)) {
-        static const char *const tkeys[] = { "mode", "timeout_ms", "commit_on", NULL };
+        static const char *const tkeys[] = { "mode", "timeout_ms", "commit_on", "steps",
+                                             "wait_ms", NULL };
         char *mode = NULL;
         dtx_gw_cfg_child(p, sizeof p, path, "transaction");
         if (dtx_gw_cfg_object(c, tx, p) < 0 || dtx_gw_cfg_only(c, tx, p, tkeys) < 0 ||
             dtx_gw_cfg_str(c, tx, p, "mode", 0, "tcc", &mode) < 0)
             return DTX_ECONFIG;
-        int bad = strcmp(mode, "tcc") != 0;
+        int kind = strcmp(mode, "tcc") == 0 ? DTX_GW_TXN_TCC
+                   : strcmp(mode, "saga") == 0 ? DTX_GW_TXN_SAGA : 0;
         free(mode);
-        if (bad) {
+        if (!kind) {
             dtx_gw_cfg_child(q, sizeof q, p, "mode");
-            return dtx_gw_cfg_fail(c, q, "must be \"tcc\"");
+            return dtx_gw_cfg_fail(c, q, "must be \"tcc\" or \"saga\"");
         }
-        if (dtx_gw_cfg_int(c, tx, p, "timeout_ms", 0, 600000, 30000, &r->txn_timeout_ms) < 0 ||
-            dtx_gw_cfg_statuses(c, tx, p, "commit_on", "[\"2xx\"]", &r->commit_on) < 0)
+        if (dtx_gw_cfg_int(c, tx, p, "timeout_ms", 0, 600000, 30000, &r->txn_timeout_ms) < 0)
             return DTX_ECONFIG;
-        r->transactional = 1;
+        json_object *extra;
+        if (kind == DTX_GW_TXN_TCC) {
+            const char *only_saga = json_object_object_get_ex(tx, "steps", &extra) ? "steps"
+                                    : json_object_object_get_ex(tx, "wait_ms", &extra) ? "wait_ms"
+                                                                                       : NULL;
+            if (only_saga) {
+                dtx_gw_cfg_child(q, sizeof q, p, only_saga);
+                return dtx_gw_cfg_fail(c, q, "only with mode \"saga\"");
+            }
+            if (dtx_gw_cfg_statuses(c, tx, p, "commit_on", "[\"2xx\"]", &r->commit_on) < 0)
+                return DTX_ECONFIG;
+        } else if (dtx_gw_cfg_saga(c, tx, p, r) < 0) {
+            return DTX_ECONFIG;
+        }
+        r->transactional = kind;
     }
     if (dtx_gw_cfg_route_auth(c, v, path, r) < 0)
         return DTX_ECONFIG;
@@ -378,7 +412,7 @@ static int s_resolve(dtx_gw_cfg_ctx_t *c, dtx_gw_config_t *cfg)
                 return dtx_gw_cfg_fail(c, q, "no pool named \"%s\"", r->split[k].pool);
             }
         }
-        if (total <= 0) {
+        if (total <= 0 && r->transactional != DTX_GW_TXN_SAGA) {
             dtx_gw_cfg_child(q, sizeof q, p, "split");
             return dtx_gw_cfg_fail(c, q, "weights must not all be 0");
         }

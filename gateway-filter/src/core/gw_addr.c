@@ -147,3 +147,27 @@ int dtx_gw_addr_same(const dtx_gw_addr_t *a, const dtx_gw_addr_t *b)
 {
     return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0;
 }
+
+void dtx_gw_addr_text(const struct sockaddr *sa, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+        return;
+    }
+    if (sa->sa_family != AF_INET || cap < INET_ADDRSTRLEN)
+        return;
+    const uint8_t *b =
+        (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr;
+    char *p = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+}

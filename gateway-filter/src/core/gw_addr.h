@@ -36,6 +36,12 @@ int dtx_gw_addr_parse(dtx_gw_addr_t *self, const char *url, char *err, size_t er
 int dtx_gw_listen_parse(const char *listen, struct sockaddr_in *out, char *err, size_t errlen);
 
 /* 1 when both name the same socket address. */
+/* sa's address as text into out (cap >= INET6_ADDRSTRLEN): IPv4 as a
+ * dotted quad written by hand (inet_ntop's sprintf was a visible share
+ * of a proxied request's CPU), IPv6 through inet_ntop; "" for another
+ * family. */
+void dtx_gw_addr_text(const struct sockaddr *sa, char *out, size_t cap);
+
 int dtx_gw_addr_same(const dtx_gw_addr_t *a, const dtx_gw_addr_t *b);
 
 #endif

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "dtx/hex.h"
 #include "dtx/types.h"
 #include "core/gw_apikey.h"
 
@@ -18,20 +19,12 @@ void dtx_gw_sha256(const void *data, size_t len, unsigned char out[DTX_GW_SHA256
         memset(out, 0, DTX_GW_SHA256_LEN);
 }
 
-static int s_hex(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int dtx_gw_sha256_hex_parse(const char *hex, unsigned char out[DTX_GW_SHA256_LEN])
 {
     if (!hex || strlen(hex) != 2 * DTX_GW_SHA256_LEN)
         return DTX_EINVAL;
     for (int i = 0; i < DTX_GW_SHA256_LEN; i++) {
-        int hi = s_hex(hex[2 * i]), lo = s_hex(hex[2 * i + 1]);
+        int hi = dtx_hex_digit(hex[2 * i]), lo = dtx_hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return DTX_EINVAL;
         out[i] = (unsigned char)(hi << 4 | lo);

@@ -37,7 +37,7 @@ struct dtx_gw_cache {
     s_slot_t       **buckets;
     size_t           nbuckets;              /* a power of two */
     s_node_t        *lru_head, *lru_tail;
-    atomic_ullong    hits, misses, stale, coalesced, stored, evictions, purged;
+    atomic_ullong    hits, misses, stale, coalesced, lock_timeouts, stored, evictions, purged;
 };
 
 static uint64_t s_hash(const char *s)
@@ -410,6 +410,23 @@ int dtx_gw_cache_park(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_waiter
     return parked;
 }
 
+int dtx_gw_cache_unpark(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_waiter_t *w)
+{
+    int taken = 0;
+    pthread_mutex_lock(&self->lock);
+    s_slot_t *slot = s_find(self, key, s_hash(key));
+    for (dtx_gw_cache_waiter_t **pp = slot ? &slot->waiters : NULL; pp && *pp;
+         pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            w->next = NULL;
+            taken = 1;
+            break;
+        }
+    pthread_mutex_unlock(&self->lock);
+    return taken;
+}
+
 /* Evicts least recently used objects until bytes fit under max. */
 static void s_evict(dtx_gw_cache_t *self)
 {
@@ -506,6 +523,7 @@ void dtx_gw_cache_note(dtx_gw_cache_t *self, dtx_gw_cache_note_t what)
     case DTX_GW_CACHE_NOTE_MISS:      atomic_fetch_add(&self->misses, 1); break;
     case DTX_GW_CACHE_NOTE_STALE:     atomic_fetch_add(&self->stale, 1); break;
     case DTX_GW_CACHE_NOTE_COALESCED: atomic_fetch_add(&self->coalesced, 1); break;
+    case DTX_GW_CACHE_NOTE_LOCK_TIMEOUT: atomic_fetch_add(&self->lock_timeouts, 1); break;
     }
 }
 
@@ -520,6 +538,7 @@ void dtx_gw_cache_get_stats(dtx_gw_cache_t *self, dtx_gw_cache_stats_t *out)
     out->misses = atomic_load(&self->misses);
     out->stale = atomic_load(&self->stale);
     out->coalesced = atomic_load(&self->coalesced);
+    out->lock_timeouts = atomic_load(&self->lock_timeouts);
     out->stored = atomic_load(&self->stored);
     out->evictions = atomic_load(&self->evictions);
     out->purged = atomic_load(&self->purged);

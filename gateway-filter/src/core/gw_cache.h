@@ -77,7 +77,7 @@ typedef struct dtx_gw_cache_waiter {
 #define DTX_GW_CACHE_MISS    4   /* nothing fresh (lead 0 asked) */
 
 typedef struct dtx_gw_cache_stats {
-    uint64_t hits, misses, stale, coalesced, stored, evictions, purged;
+    uint64_t hits, misses, stale, coalesced, lock_timeouts, stored, evictions, purged;
     size_t   bytes, objects, keys;
 } dtx_gw_cache_stats_t;
 
@@ -118,6 +118,11 @@ int dtx_gw_cache_lookup(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_head
  * is in progress any more (look up again). */
 int dtx_gw_cache_park(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_waiter_t *w);
 
+/* Takes w, parked on key, off its fill's waiters: 1 when it was still
+ * there (w->fn will not run: the caller goes on without the fill), 0
+ * when the fill already ended and took it (w->fn runs, or has run). */
+int dtx_gw_cache_unpark(dtx_gw_cache_t *self, const char *key, dtx_gw_cache_waiter_t *w);
+
 /* Ends the fill of key that a _LEAD lookup started: stores obj when not
  * NULL and no purge matched the key since the fill began (the store
  * takes a reference of its own; a variant with the same vary names and
@@ -138,7 +143,7 @@ size_t dtx_gw_cache_purge(dtx_gw_cache_t *self, int (*match)(const char *key, vo
 /* Counts an event the policy decides (the store counts stored,
  * evictions and purged itself). */
 typedef enum { DTX_GW_CACHE_NOTE_HIT, DTX_GW_CACHE_NOTE_MISS, DTX_GW_CACHE_NOTE_STALE,
-               DTX_GW_CACHE_NOTE_COALESCED } dtx_gw_cache_note_t;
+               DTX_GW_CACHE_NOTE_COALESCED, DTX_GW_CACHE_NOTE_LOCK_TIMEOUT } dtx_gw_cache_note_t;
 void dtx_gw_cache_note(dtx_gw_cache_t *self, dtx_gw_cache_note_t what);
 
 void dtx_gw_cache_get_stats(dtx_gw_cache_t *self, dtx_gw_cache_stats_t *out);

@@ -8,11 +8,14 @@
  *     │                                       └ size = 0 ─▶ TRAILER ◀─▶ TRAILER_LINE
  *     │                                                      └ (CR LF | LF) ─▶ done
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
 
+#include "dtx/hex.h"
 #include "dtx/types.h"
 #include "core/gw_http1.h"
 
@@ -167,17 +170,6 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
     return 0;
 }
 
-static int s_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The chunk size line ended. */
 static void s_size_done(dtx_gw_http1_resp_t *self)
 {
@@ -192,7 +184,7 @@ static int s_chunked(dtx_gw_http1_resp_t *self, const char *in, size_t len, size
         char c = in[i];
         switch (self->cstate) {
         case S_SIZE: {
-            int h = s_hex(c);
+            int h = dtx_hex_digit(c);
             if (h >= 0) {
                 if (self->left >= S_MAX_CHUNK)
                     return DTX_EPROTO;
@@ -312,18 +304,30 @@ int dtx_gw_http1_at_eof(const dtx_gw_http1_resp_t *self)
     return self->done || self->body == DTX_GW_BODY_CLOSE;
 }
 
-int dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n)
+/* Room for n more bytes and a NUL: 0, or DTX_ENOMEM (and failed). */
+static int s_buf_room(dtx_gw_buf_t *self, size_t n)
 {
+    if (self->failed)
+        return DTX_ENOMEM;
     if (self->len + n + 1 > self->cap) {
         size_t cap = self->cap ? self->cap : 1024;
         while (cap < self->len + n + 1)
             cap *= 2;
         char *d = realloc(self->data, cap);
-        if (!d)
+        if (!d) {
+            self->failed = 1;
             return DTX_ENOMEM;
+        }
         self->data = d;
         self->cap = cap;
     }
+    return 0;
+}
+
+int dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n)
+{
+    if (s_buf_room(self, n) < 0)
+        return DTX_ENOMEM;
     memcpy(self->data + self->len, bytes, n);
     self->len += n;
     self->data[self->len] = '\0';
@@ -335,9 +339,31 @@ int dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s)
     return dtx_gw_buf_add(self, s, strlen(s));
 }
 
+int dtx_gw_buf_printf(dtx_gw_buf_t *self, const char *fmt, ...)
+{
+    if (self->failed)
+        return DTX_ENOMEM;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        self->failed = 1;
+        return DTX_EINVAL;
+    }
+    if (s_buf_room(self, (size_t)n) < 0)
+        return DTX_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(self->data + self->len, self->cap - self->len, fmt, ap);
+    va_end(ap);
+    self->len += (size_t)n;
+    return 0;
+}
+
 void dtx_gw_buf_free(dtx_gw_buf_t *self)
 {
     free(self->data);
     self->data = NULL;
     self->len = self->cap = 0;
+    self->failed = 0;
 }

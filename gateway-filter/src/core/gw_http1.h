@@ -73,16 +73,23 @@ typedef struct dtx_gw_resp_header {
     char *value;
 } dtx_gw_resp_header_t;
 
-/* A growable byte buffer (request heads). */
+/* A growable byte buffer (request heads, the /metrics text); data is
+ * NUL-terminated once anything was appended. Start it zeroed. */
 typedef struct dtx_gw_buf {
     char  *data;
     size_t len, cap;
+    int    failed;   /* an append failed: every later one is refused too */
 } dtx_gw_buf_t;
 
-/* Appends n bytes: 0, or DTX_ENOMEM. */
+/* Appends n bytes: 0, or DTX_ENOMEM (now or at an earlier append). */
 int  dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n);
 /* Appends a NUL-terminated string. */
 int  dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s);
+/* Appends printf-style text: 0, DTX_ENOMEM, or DTX_EINVAL for a format
+ * that cannot be printed (the buffer is then failed too). */
+int  dtx_gw_buf_printf(dtx_gw_buf_t *self, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Frees data and makes self empty (and not failed) again. */
 void dtx_gw_buf_free(dtx_gw_buf_t *self);
 
 #endif

@@ -9,21 +9,11 @@
  */
 #include <string.h>
 
+#include "dtx/hex.h"
 #include "dtx/types.h"
 #include "core/gw_path.h"
 
 static const char s_hex[] = "0123456789ABCDEF";
-
-static int s_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int s_unreserved(unsigned char c)
 {
@@ -91,7 +81,7 @@ int dtx_gw_path_normalize(const char *raw, char *out, size_t cap, const char **r
         if (o + 4 > cap)
             return DTX_ETOOBIG;
         if (c == '%') {
-            int hi = s_hexval(p[1]), lo = hi < 0 ? -1 : s_hexval(p[2]);
+            int hi = dtx_hex_digit(p[1]), lo = hi < 0 ? -1 : dtx_hex_digit(p[2]);
             if (hi < 0 || lo < 0)
                 return s_refuse(reason, "malformed percent escape in path");
             unsigned char v = (unsigned char)(hi * 16 + lo);

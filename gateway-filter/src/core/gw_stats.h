@@ -18,6 +18,24 @@
 
 #define DTX_GW_LATENCY_BUCKETS 12
 
+/* Outcomes of a saga route's request (filters/gw_saga.c), the index of
+ * dtx_gw_route_stats_t.saga; dtx_gw_saga_outcome_name names each. */
+#define DTX_GW_SAGA_COMMITTED     0  /* every step done */
+#define DTX_GW_SAGA_COMPENSATED   1  /* a step failed; the ones before undone */
+#define DTX_GW_SAGA_STUCK         2  /* a compensation or forward step gave up: operator */
+#define DTX_GW_SAGA_RUNNING       3  /* not ended within wait_ms (202) */
+#define DTX_GW_SAGA_UNKNOWN       4  /* submitted, then dtxd could not be asked */
+#define DTX_GW_SAGA_SUBMIT_FAILED 5  /* dtxd refused or could not be reached */
+#define DTX_GW_SAGA_NOUTCOMES     6
+
+static inline const char *dtx_gw_saga_outcome_name(int k)
+{
+    static const char *const names[DTX_GW_SAGA_NOUTCOMES] = {
+        "committed", "compensated", "stuck", "running", "unknown", "submit_failed"
+    };
+    return k >= 0 && k < DTX_GW_SAGA_NOUTCOMES ? names[k] : "?";
+}
+
 typedef struct dtx_gw_route_stats {
     char          name[72];
     atomic_ullong requests;                  /* matched the route */
@@ -27,6 +45,7 @@ typedef struct dtx_gw_route_stats {
     atomic_ullong fallbacks;                 /* answered by degradation */
     atomic_ullong upstream_errors;           /* transport failures */
     atomic_ullong txn_committed, txn_rolled_back, txn_begin_failed;
+    atomic_ullong saga[DTX_GW_SAGA_NOUTCOMES]; /* saga routes, by DTX_GW_SAGA_* outcome */
     atomic_ullong latency[DTX_GW_LATENCY_BUCKETS]; /* upstream latency histogram */
     atomic_ullong latency_sum_us;
     atomic_ullong latency_count;

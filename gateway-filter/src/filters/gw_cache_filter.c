@@ -1,6 +1,7 @@
 /* gw_cache_filter.c — the cache filter (gw_cache_filter.h): modes and
- * their transitions are in the header. */
-#include <ctype.h>
+ * their transitions are in the header. An answer's freshness is read in
+ * gw_cache_fresh.c; the store key's format and purge by key are in
+ * gw_cache_key.c. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,15 +11,12 @@
 
 #include "core/gw_clock.h"
 #include "filters/gw_cache_filter.h"
+#include "filters/gw_cache_fresh.h"
+#include "filters/gw_cache_key.h"
 #include "filters/gw_route.h"
 #include "filters/gw_rules.h"
 
 enum { S_HIT = 1, S_LEAD, S_WAIT, S_STORE, S_PASS };
-
-#define S_KEY_SEP '\x1f'
-/* An answer's own stale-if-error is held to the bound of the route's
- * stale_if_error_s (config/gw_config_cache.c): a year. */
-#define S_MAX_STALE_S ((int64_t)365 * 86400)
 
 struct dtx_gw_cache_req {
     dtx_gw_cache_t        *store;     /* the route's (the request's generation holds it) */
@@ -27,6 +25,7 @@ struct dtx_gw_cache_req {
     int                    mode;
     int                    filling;   /* LEAD: the fill is ours to end */
     int                    parked;    /* was parked at least once */
+    int                    gave_up;   /* waited lock_timeout_ms: no more waits on a fill */
     atomic_int             outcome;   /* of the last park (DTX_GW_CACHE_FILLED / _PASS) */
     dtx_gw_cache_waiter_t  waiter;
     void                 (*wake)(void *arg);
@@ -40,145 +39,12 @@ struct dtx_gw_cache_req {
     size_t                 len, cap;
 };
 
-/* ---------------- small parsers ---------------- */
-
 static int s_ieq(const char *a, const char *b)
 {
     return strcasecmp(a, b) == 0;
 }
 
-/* The directive name=value of a Cache-Control list: -1 when absent,
- * else its integer value (0 when none or not a number); *present for a
- * name without value. */
-static int64_t s_directive(const char *cc, const char *name, int *present)
-{
-    size_t nl = strlen(name);
-    const char *p = cc;
-    while (p && *p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *end = p + strcspn(p, ",");
-        if ((size_t)(end - p) >= nl && strncasecmp(p, name, nl) == 0 &&
-            (p[nl] == '=' || p[nl] == ',' || p[nl] == ' ' || p[nl] == '\0' || p + nl == end)) {
-            if (present)
-                *present = 1;
-            if (p[nl] == '=') {
-                const char *v = p + nl + 1;
-                if (*v == '"')
-                    v++;
-                if (!isdigit((unsigned char)*v))
-                    return 0;
-                long long x = strtoll(v, NULL, 10);
-                return x < 0 ? 0 : (int64_t)x;
-            }
-            return 0;
-        }
-        p = *end ? end + 1 : end;
-    }
-    return -1;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t s_days(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into seconds since
- * the epoch; -1 when it is not one (an invalid Expires means expired). */
-static int64_t s_http_date(const char *s)
-{
-    static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-    char wd[4], mn[4], tz[4];
-    int d, y, hh, mm, ss;
-    if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mn, &y, &hh, &mm, &ss, tz) != 8 ||
-        strcmp(tz, "GMT") != 0 || d < 1 || d > 31 || y < 0 || y > 9999 || hh < 0 || hh > 23 ||
-        mm < 0 || mm > 59 || ss < 0 || ss > 60)
-        return -1;                      /* out of range: not a date (nor an int overflow) */
-    for (int m = 0; m < 12; m++)
-        if (strcmp(mn, mon[m]) == 0)
-            return s_days(y, m + 1, d) * 86400 + hh * 3600 + mm * 60 + ss;
-    return -1;
-}
-
-static const char *s_hdr(const dtx_gw_resp_header_t *h, int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (s_ieq(h[i].name, name))
-            return h[i].value;
-    return NULL;
-}
-
-int64_t dtx_gw_cache_ttl(const dtx_gw_cache_cfg_t *cfg, int status, const dtx_gw_resp_header_t *h,
-                         int n, int64_t now_wall, int64_t *stale_s, int64_t *age_s)
-{
-    *stale_s = cfg->stale_if_error_s;
-    *age_s = 0;
-    if (!dtx_gw_statuses_has(&cfg->statuses, status))
-        return 0;
-    int64_t smax = -1, maxage = -1;
-    for (int i = 0; i < n; i++) {
-        if (s_ieq(h[i].name, "Set-Cookie"))
-            return 0;
-        if (!s_ieq(h[i].name, "Cache-Control"))
-            continue;
-        const char *cc = h[i].value;
-        int no = 0;
-        s_directive(cc, "no-store", &no);
-        s_directive(cc, "private", &no);
-        s_directive(cc, "no-cache", &no);
-        if (no)
-            return 0;
-        int64_t v;
-        if ((v = s_directive(cc, "s-maxage", NULL)) >= 0)
-            smax = v;
-        if ((v = s_directive(cc, "max-age", NULL)) >= 0)
-            maxage = v;
-        if ((v = s_directive(cc, "stale-if-error", NULL)) >= 0)
-            *stale_s = v < S_MAX_STALE_S ? v : S_MAX_STALE_S;   /* fits in µs */
-    }
-    int64_t ttl = smax >= 0 ? smax : maxage;   /* s-maxage wins in a shared cache */
-    if (ttl < 0) {
-        const char *exp = s_hdr(h, n, "Expires");
-        if (exp) {
-            int64_t e = s_http_date(exp);
-            int64_t d = s_http_date(s_hdr(h, n, "Date"));
-            if (d < 0)
-                d = now_wall;
-            ttl = e < 0 || e <= d ? 0 : e - d;
-        } else {
-            ttl = cfg->ttl_s;
-        }
-    }
-    if (ttl > cfg->max_ttl_s)
-        ttl = cfg->max_ttl_s;
-    const char *age = s_hdr(h, n, "Age");
-    if (age && isdigit((unsigned char)*age))
-        *age_s = strtoll(age, NULL, 10);
-    ttl -= *age_s;
-    return ttl > 0 ? ttl : 0;
-}
-
 /* ---------------- keys ---------------- */
-
-void dtx_gw_cache_key(char *out, size_t cap, const char *host, const char *path,
-                      const char *query, const char *consumer)
-{
-    int n = snprintf(out, cap, "GET%c", S_KEY_SEP);
-    for (const char *h = host ? host : ""; *h && (size_t)n + 1 < cap; h++)
-        out[n++] = (char)tolower((unsigned char)*h);
-    if ((size_t)n < cap)
-        out[n] = '\0';
-    size_t len = strlen(out);
-    snprintf(out + len, cap - len, "%c%s%s%s%c%s", S_KEY_SEP, path, query ? "?" : "",
-             query ? query : "", S_KEY_SEP, consumer ? consumer : "");
-}
 
 static char *s_make_key(const dtx_gw_req_t *req)
 {
@@ -385,7 +251,26 @@ int dtx_gw_cache_req_unparked(dtx_gw_req_t *req)
     s_vary_t vary = { .req = req };
     int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_now_us(), lead,
                                 &obj);
+    if (r == DTX_GW_CACHE_WAIT && st->gave_up)
+        r = DTX_GW_CACHE_MISS;   /* the fill it gave up on goes on: upstream, not stored */
     return s_apply(req, r, obj, st->parked);
+}
+
+int64_t dtx_gw_cache_req_wait_ms(const dtx_gw_req_t *req)
+{
+    const struct dtx_gw_cache_req *st = req->cache;
+    return st ? st->cfg->lock_timeout_ms : 0;
+}
+
+int dtx_gw_cache_req_give_up(dtx_gw_req_t *req)
+{
+    struct dtx_gw_cache_req *st = req->cache;
+    if (!st || st->mode != S_WAIT || !dtx_gw_cache_unpark(st->store, st->key, &st->waiter))
+        return 0;
+    st->gave_up = 1;
+    atomic_store(&st->outcome, DTX_GW_CACHE_PASS);
+    dtx_gw_cache_note(st->store, DTX_GW_CACHE_NOTE_LOCK_TIMEOUT);
+    return 1;
 }
 
 int dtx_gw_cache_req_park(dtx_gw_req_t *req, void (*fn)(void *arg), void *arg)
@@ -617,7 +502,7 @@ void dtx_gw_cache_done(dtx_gw_req_t *req)
     free(st);
 }
 
-/* ---------------- generations, purge ---------------- */
+/* ---------------- generations ---------------- */
 
 static char *s_route_sig(const dtx_gw_config_t *cfg, const dtx_gw_route_cfg_t *c)
 {
@@ -666,46 +551,4 @@ dtx_gw_cache_t *dtx_gw_cache_for_route(const dtx_gw_runtime_t *old, const dtx_gw
         store = dtx_gw_cache_new((size_t)c->cache->max_bytes, sig);
     free(sig);
     return store;
-}
-
-typedef struct {
-    const char *host, *key, *prefix;
-} s_purge_t;
-
-static int s_purge_match(const char *k, void *arg)
-{
-    const s_purge_t *p = arg;
-    const char *h = strchr(k, S_KEY_SEP);
-    if (!h)
-        return 0;
-    h++;
-    const char *u = strchr(h, S_KEY_SEP);
-    if (!u)
-        return 0;
-    if (p->host && (strlen(p->host) != (size_t)(u - h) ||
-                    strncasecmp(p->host, h, (size_t)(u - h)) != 0))
-        return 0;
-    u++;
-    const char *end = strchr(u, S_KEY_SEP);
-    size_t ul = end ? (size_t)(end - u) : strlen(u);
-    if (p->key)
-        return strlen(p->key) == ul && strncmp(p->key, u, ul) == 0;
-    size_t pl = strlen(p->prefix);
-    return pl <= ul && strncmp(p->prefix, u, pl) == 0;
-}
-
-long dtx_gw_cache_purge_rt(dtx_gw_runtime_t *rt, const char *route, const char *host,
-                           const char *key, const char *prefix)
-{
-    s_purge_t p = { host, key, prefix };
-    long n = 0;
-    int found = 0;
-    for (int i = 0; i < rt->nroutes; i++) {
-        dtx_gw_route_t *r = &rt->routes[i];
-        if (!r->cache || (route && strcmp(route, r->cfg->name) != 0))
-            continue;
-        found = 1;
-        n += (long)dtx_gw_cache_purge(r->cache, s_purge_match, &p);
-    }
-    return route && !found ? -1 : n;
 }

@@ -24,6 +24,9 @@
  * The filter sits after validation and before admission: a hit answers
  * before the rate, concurrency, breaker and adaptive rules, which guard
  * the upstream that a hit does not reach.
+ *
+ * An answer's freshness is read by gw_cache_fresh.h; the store key and
+ * purge are gw_cache_key.h.
  */
 #ifndef DTX_GW_CACHE_FILTER_H
 #define DTX_GW_CACHE_FILTER_H
@@ -58,6 +61,16 @@ dtx_gw_cache_obj_t *dtx_gw_cache_answer(const dtx_gw_req_t *req);
 int dtx_gw_cache_req_park(dtx_gw_req_t *req, void (*fn)(void *arg), void *arg);
 /* After a park ended (or did not happen): what to do next. */
 int dtx_gw_cache_req_unparked(dtx_gw_req_t *req);
+/* How long a parked request waits for the fill (the route's
+ * lock_timeout_ms; 0: until the fill ends). */
+int64_t dtx_gw_cache_req_wait_ms(const dtx_gw_req_t *req);
+/* The parked request's wait is over (lock_timeout_ms passed; the front's
+ * timer, on the request's worker): 1 when it was still parked — fn will
+ * not run, and dtx_gw_cache_req_unparked sends it upstream without
+ * storing the answer, or serves the fill's answer if it came meanwhile
+ * (nginx's proxy_cache_lock_timeout); 0 when the fill ended first (fn
+ * runs, or ran: the front waits for it). */
+int dtx_gw_cache_req_give_up(dtx_gw_req_t *req);
 
 /* The upstream answer (status in req->upstream_status) is about to be
  * sent: 1 when it will be stored — the front then hands its body to
@@ -77,23 +90,5 @@ void dtx_gw_cache_commit(dtx_gw_req_t *req, const char *body, size_t len);
  * NULL when c has no cache or on allocation failure (check c->cache). */
 dtx_gw_cache_t *dtx_gw_cache_for_route(const dtx_gw_runtime_t *old, const dtx_gw_config_t *cfg,
                                        const dtx_gw_route_cfg_t *c);
-
-/* Purges from the stores of rt (route NULL: every route; host NULL: any
- * host) the answers whose path and query equal key, or start with prefix
- * (exactly one of the two). Returns how many stored answers went, or -1
- * when route names no cached route. */
-long dtx_gw_cache_purge_rt(dtx_gw_runtime_t *rt, const char *route, const char *host,
-                           const char *key, const char *prefix);
-
-/* Builds the store key of a request (tests, purge): "GET", host
- * (lower-cased), path[?query] and consumer, separated by 0x1f. */
-void dtx_gw_cache_key(char *out, size_t cap, const char *host, const char *path,
-                      const char *query, const char *consumer);
-
-/* The freshness of an answer (tests): seconds fresh from now (0: not
- * storable), the stale-if-error seconds and the Age it came with, from
- * its headers and the route's settings; now_wall: the wall clock (s). */
-int64_t dtx_gw_cache_ttl(const dtx_gw_cache_cfg_t *cfg, int status, const dtx_gw_resp_header_t *h,
-                         int n, int64_t now_wall, int64_t *stale_s, int64_t *age_s);
 
 #endif

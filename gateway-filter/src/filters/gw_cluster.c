@@ -24,12 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dtx/log.h"
 #include "dtx/types.h"
 #include "core/gw_clock.h"
 #include "core/gw_keytab.h"
+#include "core/gw_periodic.h"
 #include "filters/gw_cluster.h"
 
 #define S_KEY_MAX 2048
@@ -58,12 +58,8 @@ struct dtx_gw_cluster {
     int64_t next_connect_us;
     int64_t next_beat_us;
     char beat_key[128];
-    /* the thread */
-    pthread_t thread;
-    int started;
-    pthread_mutex_t wake_lock;
-    pthread_cond_t wake;
-    int stop;
+    /* the sync thread (runs s_tick every sync_ms), NULL until started */
+    dtx_gw_periodic_t *thread;
 };
 
 /* ---------------- the scripts ---------------- */
@@ -187,12 +183,6 @@ dtx_gw_cluster_t *dtx_gw_cluster_new(const dtx_gw_cluster_cfg_t *cfg,
     self->cfg.sig = NULL;
     self->now = now_fn ? now_fn : dtx_gw_now_us;
     pthread_mutex_init(&self->lock, NULL);
-    pthread_mutex_init(&self->wake_lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->wake, &attr);
-    pthread_condattr_destroy(&attr);
     atomic_init(&self->mode, DTX_GW_CQ_CLUSTER);
     atomic_init(&self->live, 1);
     self->keys = dtx_gw_keytab_new(sizeof(s_entry_t), 1000000, s_idle, self);
@@ -434,35 +424,17 @@ void dtx_gw_cluster_step(dtx_gw_cluster_t *self, int64_t now_us)
     s_sync(self, now_us, 0);
 }
 
-static void *s_thread(void *arg)
+static int64_t s_tick(void *arg)
 {
     dtx_gw_cluster_t *self = arg;
-    pthread_mutex_lock(&self->wake_lock);
-    while (!self->stop) {
-        pthread_mutex_unlock(&self->wake_lock);
-        s_sync(self, self->now(), 0);
-        pthread_mutex_lock(&self->wake_lock);
-        if (self->stop)
-            break;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += (long)(self->cfg.sync_ms * 1000000);
-        while (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&self->wake, &self->wake_lock, &until);
-    }
-    pthread_mutex_unlock(&self->wake_lock);
-    return NULL;
+    s_sync(self, self->now(), 0);
+    return (int64_t)self->cfg.sync_ms * 1000;
 }
 
 int dtx_gw_cluster_start(dtx_gw_cluster_t *self)
 {
-    if (pthread_create(&self->thread, NULL, s_thread, self) != 0)
-        return DTX_EIO;
-    self->started = 1;
-    return 0;
+    self->thread = dtx_gw_periodic_start(s_tick, self);
+    return self->thread ? 0 : DTX_EIO;
 }
 
 void dtx_gw_cluster_destroy(dtx_gw_cluster_t **self_p)
@@ -471,13 +443,7 @@ void dtx_gw_cluster_destroy(dtx_gw_cluster_t **self_p)
         return;
     dtx_gw_cluster_t *self = *self_p;
     *self_p = NULL;
-    if (self->started) {
-        pthread_mutex_lock(&self->wake_lock);
-        self->stop = 1;
-        pthread_cond_signal(&self->wake);
-        pthread_mutex_unlock(&self->wake_lock);
-        pthread_join(self->thread, NULL);
-    }
+    dtx_gw_periodic_stop(&self->thread);
     if (self->keys && self->connected)
         s_sync(self, self->now(), 1);   /* give back pools and leases, leave the count */
     if (self->connected && self->tr.close)
@@ -485,8 +451,6 @@ void dtx_gw_cluster_destroy(dtx_gw_cluster_t **self_p)
     if (self->tr.destroy)
         self->tr.destroy(self->tr.ctx);
     dtx_gw_keytab_destroy(&self->keys);
-    pthread_cond_destroy(&self->wake);
-    pthread_mutex_destroy(&self->wake_lock);
     pthread_mutex_destroy(&self->lock);
     free(self->cfg.redis);
     free(self->cfg.key_prefix);
@@ -587,21 +551,15 @@ char *dtx_gw_cluster_metrics(dtx_gw_cluster_t *self)
     FILE *f = open_memstream(&out, &len);
     if (!f)
         return NULL;
-    fprintf(f, "# TYPE dtx_gw_cluster_mode gauge\n");
     for (int m = DTX_GW_CQ_CLUSTER; m <= DTX_GW_CQ_FAIL_CLOSED; m++)
         fprintf(f, "dtx_gw_cluster_mode{mode=\"%s\"} %d\n", dtx_gw_cq_mode_name(m), s.mode == m);
-    fprintf(f, "# TYPE dtx_gw_cluster_redis_up gauge\ndtx_gw_cluster_redis_up %d\n"
-               "# TYPE dtx_gw_cluster_live_instances gauge\ndtx_gw_cluster_live_instances %d\n"
-               "# TYPE dtx_gw_cluster_keys gauge\ndtx_gw_cluster_keys %llu\n"
-               "# TYPE dtx_gw_cluster_round_trips_total counter\n"
+    fprintf(f, "dtx_gw_cluster_redis_up %d\n"
+               "dtx_gw_cluster_live_instances %d\n"
+               "dtx_gw_cluster_keys %llu\n"
                "dtx_gw_cluster_round_trips_total %llu\n"
-               "# TYPE dtx_gw_cluster_redis_errors_total counter\n"
                "dtx_gw_cluster_redis_errors_total %llu\n"
-               "# TYPE dtx_gw_cluster_fallbacks_total counter\n"
                "dtx_gw_cluster_fallbacks_total %llu\n"
-               "# TYPE dtx_gw_cluster_tokens_granted_total counter\n"
                "dtx_gw_cluster_tokens_granted_total %llu\n"
-               "# TYPE dtx_gw_cluster_tokens_returned_total counter\n"
                "dtx_gw_cluster_tokens_returned_total %llu\n",
             s.redis_up, s.live, (unsigned long long)s.keys,
             (unsigned long long)s.round_trips, (unsigned long long)s.errors,

@@ -105,7 +105,8 @@ typedef struct dtx_gw_cluster_status {
 } dtx_gw_cluster_status_t;
 
 void dtx_gw_cluster_status(dtx_gw_cluster_t *self, dtx_gw_cluster_status_t *out);
-/* Prometheus lines (malloc'ed, NUL-terminated) or NULL. */
+/* Prometheus sample lines (malloc'ed, NUL-terminated) or NULL; their HELP
+ * and TYPE lines are app/gw_metrics.c's, which groups them by family. */
 char *dtx_gw_cluster_metrics(dtx_gw_cluster_t *self);
 
 #endif

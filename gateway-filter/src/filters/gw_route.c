@@ -60,6 +60,8 @@ dtx_gw_route_t *dtx_gw_route_match(dtx_gw_route_t *routes, int n, const char *me
 
 dtx_gw_pool_t *dtx_gw_route_pick_pool(dtx_gw_route_t *self)
 {
+    if (self->nsplit == 0)
+        return NULL;   /* a saga route: its filter answers, nothing is proxied */
     if (self->nsplit == 1)
         return self->split[0];
     unsigned long long c = atomic_fetch_add(&self->split_counter, 1);

@@ -459,3 +459,25 @@ void dtx_gw_admission_done(dtx_gw_req_t *req)
     if (req->nholds)
         s_release(req, req->sent, dtx_gw_now_us());
 }
+
+int dtx_gw_rules_may_block(dtx_gw_rule_t *const *rules, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const dtx_gw_rule_t *r = rules[i];
+        switch (r->cfg.kind) {
+        case DTX_GW_RULE_RATE:
+            if (r->cfg.algorithm == DTX_GW_ALG_QUEUE)
+                return 1;
+            if (r->cfg.algorithm == DTX_GW_ALG_LEAKY && r->leaky.delay_milli < r->leaky.burst_milli)
+                return 1;
+            break;
+        case DTX_GW_RULE_CONCURRENCY:
+            if (r->cfg.queue > 0 && r->cfg.max_wait_ms > 0)
+                return 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}

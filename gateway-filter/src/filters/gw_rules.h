@@ -72,6 +72,11 @@ void dtx_gw_admission_done(dtx_gw_req_t *req);
 
 /* Calls fn for every key of the rule with its state, under the rule's
  * lock (for metrics and the admin status). */
+/* Can one of these rules sleep in on_head — a delaying rate rule (queue,
+ * or leaky with a delay below its burst), a concurrency rule with a wait
+ * queue? Such a route's on_head runs on the offload pool. */
+int dtx_gw_rules_may_block(dtx_gw_rule_t *const *rules, int n);
+
 void dtx_gw_rule_each(dtx_gw_rule_t *self,
                       void (*fn)(const char *key, dtx_gw_rule_state_t *state, void *arg),
                       void *arg);

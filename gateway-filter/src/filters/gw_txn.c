@@ -10,11 +10,12 @@
 #include "filters/gw_generation.h"
 #include "filters/gw_txn.h"
 
-typedef struct s_pooled {
-    struct s_pooled *next;
-    dtx_client_t    *client;
-    char            *endpoint;
-} s_pooled_t;
+typedef struct dtx_gw_txn_pooled s_pooled_t;
+struct dtx_gw_txn_pooled {
+    s_pooled_t   *next;
+    dtx_client_t *client;
+    char         *endpoint;
+};
 
 struct dtx_gw_txn_clients {
     pthread_mutex_t lock;  /* guards idle */
@@ -76,6 +77,22 @@ static void s_give_back(dtx_gw_txn_clients_t *self, s_pooled_t *p, int broken)
     pthread_mutex_unlock(&self->lock);
 }
 
+dtx_gw_txn_pooled_t *dtx_gw_txn_borrow(dtx_gw_txn_clients_t *self, const char *endpoint,
+                                       int64_t timeout_ms)
+{
+    return s_borrow(self, endpoint, timeout_ms);
+}
+
+dtx_client_t *dtx_gw_txn_pooled_client(dtx_gw_txn_pooled_t *p)
+{
+    return p->client;
+}
+
+void dtx_gw_txn_give_back(dtx_gw_txn_clients_t *self, dtx_gw_txn_pooled_t *p, int rc)
+{
+    s_give_back(self, p, rc == DTX_ETIMEOUT || rc == DTX_EIO);
+}
+
 void dtx_gw_txn_clients_destroy(dtx_gw_txn_clients_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -95,7 +112,7 @@ void dtx_gw_txn_clients_destroy(dtx_gw_txn_clients_t **self_p)
 int dtx_gw_txn_body(dtx_gw_req_t *req)
 {
     const dtx_gw_route_cfg_t *c = req->route->cfg;
-    if (!c->transactional || req->fallback_pool)
+    if (c->transactional != DTX_GW_TXN_TCC || req->fallback_pool)
         return DTX_GW_NEXT;
     const dtx_gw_config_t *cfg = req->rt->cfg;
     dtx_gw_txn_clients_t *clients = req->rt->shared->txn;

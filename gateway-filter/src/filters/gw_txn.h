@@ -25,7 +25,10 @@
 #ifndef DTX_GW_TXN_H
 #define DTX_GW_TXN_H
 
+#include <stdint.h>
+
 #include "core/gw_chain.h"
+#include "dtx/dtx.h"
 
 int  dtx_gw_txn_body(dtx_gw_req_t *req);
 void dtx_gw_txn_response(dtx_gw_req_t *req);
@@ -34,6 +37,15 @@ typedef struct dtx_gw_txn_clients dtx_gw_txn_clients_t;
 
 /* An empty pool of dtx clients. NULL on allocation failure. */
 dtx_gw_txn_clients_t *dtx_gw_txn_clients_new(void);
+/* A client of the pool for endpoint (made when none is idle), with
+ * timeout_ms set; NULL on failure (logged). Give it back with
+ * dtx_gw_txn_give_back, passing the last call's result: a client whose
+ * call timed out or broke is closed instead of kept. */
+typedef struct dtx_gw_txn_pooled dtx_gw_txn_pooled_t;
+dtx_gw_txn_pooled_t *dtx_gw_txn_borrow(dtx_gw_txn_clients_t *self, const char *endpoint,
+                                       int64_t timeout_ms);
+dtx_client_t *dtx_gw_txn_pooled_client(dtx_gw_txn_pooled_t *p);
+void dtx_gw_txn_give_back(dtx_gw_txn_clients_t *self, dtx_gw_txn_pooled_t *p, int rc);
 /* Closes every pooled client and frees the pool (no request may use it
  * any more). Idempotent; nulls *self_p. */
 void dtx_gw_txn_clients_destroy(dtx_gw_txn_clients_t **self_p);

@@ -5,7 +5,7 @@
  * buffered or streamed) becomes an MHD response, and the hooks that may
  * block run on the offload pool.
  *
- * Lifecycle of a request (s_ctx_t.phase):
+ * Lifecycle of a request (dtx_gw_rctx_t.phase):
  *
  *   NEW ─▶ HEAD ─(body read)─▶ BODY ─▶ UPSTREAM ─▶ RESPONSE ─▶ SENDING ─▶ completed
  *    │      │ refusal: local answer          │ no answer: 502/504 ──┘        (on_done,
@@ -35,21 +35,23 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include <microhttpd.h>
 
+#include "core/gw_addr.h"
 #include "filters/gw_cache_filter.h"
 #include "filters/gw_rules.h"
 #include "core/gw_clock.h"
-#include "core/gw_path.h"
-#include "dtx/log.h"
 #include "filters/gw_filters.h"
 #include "core/gw_offload.h"
 #include "upstream/gw_proxy.h"
+#include "front/gw_answer.h"
+#include "front/gw_framing.h"
+#include "front/gw_rctx.h"
 #include "front/gw_request.h"
+#include "front/gw_waits.h"
 #include "filters/gw_route.h"
 #include "filters/gw_transform.h"
 #include "front/gw_server_int.h"
@@ -68,280 +70,19 @@ enum {
     S_CACHE_WAIT  /* parked until another request's cache fill ends */
 };
 
-typedef struct s_ctx {
-    dtx_gw_job_t            job;         /* first: container of the offload job */
-    dtx_gw_server_t        *server;
-    dtx_gw_worker_t        *worker;
-    struct MHD_Connection  *conn;
-    dtx_gw_req_t            req;
-    char                   *uri;         /* raw request target */
-    char                   *path;        /* normalised path (req.path), or NULL */
-    char                    client_ip[INET6_ADDRSTRLEN];
-    int                     phase;
-    int                     started;
-    int                     job_kind;    /* S_HEAD, S_BODY, S_RESPONSE or S_JOB_DONE */
-    int                     verdict;     /* of the last head/body hooks */
-    int                     replied;     /* a local answer is set */
-    int                     overflow;    /* body over max_body */
-    int                     deferred;    /* local answer to send on the last call */
-    int                     up_failed;   /* 1: no answer, 2: answer incomplete */
-    int                     buffered;    /* the answer is sent from memory */
-    int                     reply_before;/* reply status before on_response */
-    int                     streaming;   /* the request body streams upstream */
-    int64_t                 streamed;    /* body bytes handed to the call */
-    int                     stream_end;  /* S_STREAM_*: the rest of the body is dropped */
-    int                     up_waiting;  /* suspended until the call's `ready` */
-    size_t                  body_cap;
-    dtx_gw_upstream_t      *up;
-} s_ctx_t;
-
 #define S_JOB_DONE 100
 
 #define S_STREAM_FAILED  1           /* the call failed: its error answer at the end */
 #define S_STREAM_REFUSED 2           /* a local answer (on_body, max_body) at the end */
 
-/* Suspends / resumes c's connection, counted: the daemons may only stop
- * once none is suspended (libmicrohttpd aborts otherwise). */
-static void s_suspend(s_ctx_t *c)
-{
-    atomic_fetch_add(&c->server->suspended, 1);
-    MHD_suspend_connection(c->conn);
-}
-
-static void s_resume(s_ctx_t *c)
-{
-    MHD_resume_connection(c->conn);
-    atomic_fetch_sub(&c->server->suspended, 1);
-}
-
-/* ---------------- header access for filters ---------------- */
-
-static const char *s_header(void *ctx, const char *name)
-{
-    s_ctx_t *c = ctx;
-    return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
-}
-
-typedef struct {
-    dtx_gw_header_visit_fn fn;
-    void *arg;
-} s_visit_t;
-
-static enum MHD_Result s_header_it(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    s_visit_t *v = cls;
-    v->fn(key, value ? value : "", v->arg);
-    return MHD_YES;
-}
-
-static void s_each_header(void *ctx, dtx_gw_header_visit_fn fn, void *arg)
-{
-    s_ctx_t *c = ctx;
-    s_visit_t v = { fn, arg };
-    MHD_get_connection_values(c->conn, MHD_HEADER_KIND, s_header_it, &v);
-}
-
-/* ---------------- answers ---------------- */
-
-static void s_add_one(void *arg, const char *name, const char *value)
-{
-    MHD_add_response_header(arg, name, value);
-}
-
-static void s_add_reply_headers(s_ctx_t *c, struct MHD_Response *r)
-{
-    dtx_gw_reply_t *rep = &c->req.reply;
-    for (int i = 0; i < rep->nheaders; i++)
-        MHD_add_response_header(r, rep->names[i], rep->values[i]);
-    dtx_gw_transform_each_response(&c->req, s_add_one, r);   /* route transform */
-    if (c->req.request_id[0] && !MHD_get_response_header(r, "X-Request-Id"))
-        MHD_add_response_header(r, "X-Request-Id", c->req.request_id);
-}
-
-/* MHD's free callback of a cached body: the object's reference. */
-static void s_cached_free(void *body)
-{
-    dtx_gw_cache_obj_t *o = dtx_gw_cache_obj_of_body(body);
-    dtx_gw_cache_obj_unref(&o);
-}
-
-/* An answer from the route's cache (filters/gw_cache_filter.h): the
- * stored body without a copy, the stored headers as an upstream's
- * (the route's transform applies), then the gateway's. */
-static enum MHD_Result s_send_cached(s_ctx_t *c, dtx_gw_cache_obj_t *obj)
-{
-    dtx_gw_cache_obj_t *o = dtx_gw_cache_obj_ref(obj);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer_with_free_callback(o->body_len, o->body, s_cached_free);
-    if (!r) {
-        dtx_gw_cache_obj_unref(&o);
-        return MHD_NO;
-    }
-    const dtx_gw_reply_t *rep = &c->req.reply;
-    for (int i = 0; i < obj->nheaders; i++) {
-        int own = 0;
-        for (int k = 0; k < rep->nheaders && !own; k++)
-            own = strcasecmp(rep->names[k], obj->names[i]) == 0;
-        if (!own && !dtx_gw_transform_drops(&c->req, obj->names[i]))
-            MHD_add_response_header(r, obj->names[i], obj->values[i]);
-    }
-    s_add_reply_headers(c, r);
-    c->req.final_status = obj->status;
-    enum MHD_Result ok = MHD_queue_response(c->conn, (unsigned)obj->status, r);
-    MHD_destroy_response(r);
-    return ok;
-}
-
-static enum MHD_Result s_send_local(s_ctx_t *c)
-{
-    dtx_gw_cache_obj_t *cached = dtx_gw_cache_answer(&c->req);
-    if (cached)
-        return s_send_cached(c, cached);
-    dtx_gw_reply_t *rep = &c->req.reply;
-    struct MHD_Response *r = MHD_create_response_from_buffer(rep->body_len,
-                                                             rep->body ? rep->body : (void *)"",
-                                                             MHD_RESPMEM_MUST_COPY);
-    if (!r)
-        return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", rep->content_type);
-    s_add_reply_headers(c, r);
-    c->req.final_status = rep->status;
-    enum MHD_Result ok = MHD_queue_response(c->conn, (unsigned)rep->status, r);
-    MHD_destroy_response(r);
-    return ok;
-}
-
-/* The upstream answer's header name, or NULL. */
-static const char *s_upstream_header(s_ctx_t *c, const char *name)
-{
-    int n;
-    const dtx_gw_resp_header_t *h = dtx_gw_upstream_headers(c->up, &n);
-    for (int i = 0; i < n; i++)
-        if (strcasecmp(h[i].name, name) == 0)
-            return h[i].value;
-    return NULL;
-}
-
-static void s_add_upstream_headers(s_ctx_t *c, struct MHD_Response *r)
-{
-    int n;
-    const dtx_gw_resp_header_t *h = dtx_gw_upstream_headers(c->up, &n);
-    const dtx_gw_reply_t *rep = &c->req.reply;
-    for (int i = 0; i < n; i++) {
-        /* A header the gateway sets itself (Dtx-Gid) is its, not the
-         * upstream's: an upstream cannot forge it. */
-        int own = 0;
-        for (int k = 0; k < rep->nheaders && !own; k++)
-            own = strcasecmp(rep->names[k], h[i].name) == 0;
-        if (!own && strcasecmp(h[i].name, "Dtx-Gid") != 0 &&
-            !dtx_gw_transform_drops(&c->req, h[i].name))
-            MHD_add_response_header(r, h[i].name, h[i].value);
-    }
-    s_add_reply_headers(c, r);
-}
-
-static ssize_t s_stream(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    (void)pos;
-    s_ctx_t *c = cls;
-    ssize_t n = dtx_gw_upstream_read(c->up, buf, max);
-    if (n > 0) {
-        dtx_gw_cache_append(&c->req, buf, (size_t)n);
-        return n;
-    }
-    if (n == 0) {
-        dtx_gw_cache_commit(&c->req, NULL, 0);   /* the whole answer went: store it */
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    if (n == DTX_GW_UPSTREAM_AGAIN && !atomic_load(&c->server->closing)) {
-        /* Resumed by s_on_ready when bytes (or the end) come. */
-        c->up_waiting = 1;
-        s_suspend(c);
-        return 0;
-    }
-    return MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
-static enum MHD_Result s_send_upstream(s_ctx_t *c, int buffered)
-{
-    struct MHD_Response *r;
-    int64_t cl = dtx_gw_upstream_content_length(c->up);
-    int head = strcmp(c->req.method, "HEAD") == 0;
-    int nh;
-    const dtx_gw_resp_header_t *hs = dtx_gw_upstream_headers(c->up, &nh);
-    int capture = dtx_gw_cache_capture(&c->req, hs, nh);   /* the route's cache stores it */
-    if (buffered) {
-        size_t len;
-        const char *body = dtx_gw_upstream_body(c->up, &len);
-        if (head && cl >= 0) {
-            /* Keep the upstream's Content-Length for HEAD. */
-            r = MHD_create_response_from_callback((uint64_t)cl, 1, s_stream, c, NULL);
-        } else {
-            /* The body buffer goes to MHD as it is: no copy. */
-            size_t n;
-            char *own = dtx_gw_upstream_take_body(c->up, &n);
-            char *filtered = NULL;
-            size_t fl = 0;
-            if (!head && dtx_gw_transform_wants_body(&c->req) &&
-                dtx_gw_transform_json(&c->req, s_upstream_header(c, "Content-Type"),
-                                      own ? own : body, own ? n : len, &filtered, &fl)) {
-                free(own);   /* the route's json_fields: the filtered body instead */
-                own = filtered;
-                n = fl;
-            }
-            if (capture)
-                dtx_gw_cache_commit(&c->req, own ? own : body, own ? n : len);
-            r = own ? MHD_create_response_from_buffer_with_free_callback(n, own, free)
-                    : MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-            if (!r)
-                free(own);
-        }
-    } else {
-        r = MHD_create_response_from_callback(cl >= 0 ? (uint64_t)cl : MHD_SIZE_UNKNOWN,
-                                              32 * 1024, s_stream, c, NULL);
-    }
-    if (!r)
-        return MHD_NO;
-    s_add_upstream_headers(c, r);
-    c->req.final_status = c->req.upstream_status;
-    enum MHD_Result ok = MHD_queue_response(c->conn, (unsigned)c->req.upstream_status, r);
-    MHD_destroy_response(r);
-    return ok;
-}
 
 /* ---------------- blocking hooks ---------------- */
 
-/* Can a rule of this route sleep in on_head? (a delaying rate rule, a
- * concurrency rule with a wait queue) */
-static int s_route_head_blocks(const dtx_gw_route_t *route)
-{
-    for (int i = 0; route && i < route->nrules; i++) {
-        const dtx_gw_rule_t *r = route->rules[i];
-        switch (r->cfg.kind) {
-        case DTX_GW_RULE_RATE:
-            if (r->cfg.algorithm == DTX_GW_ALG_QUEUE)
-                return 1;
-            if (r->cfg.algorithm == DTX_GW_ALG_LEAKY && r->leaky.delay_milli < r->leaky.burst_milli)
-                return 1;
-            break;
-        case DTX_GW_RULE_CONCURRENCY:
-            if (r->cfg.queue > 0 && r->cfg.max_wait_ms > 0)
-                return 1;
-            break;
-        default:
-            break;
-        }
-    }
-    return 0;
-}
-
-static void s_finish(s_ctx_t *c);
+static void s_finish(dtx_gw_rctx_t *c);
 
 static void s_run_job(dtx_gw_job_t *job)
 {
-    s_ctx_t *c = (s_ctx_t *)(void *)job;
+    dtx_gw_rctx_t *c = (dtx_gw_rctx_t *)(void *)job;
     dtx_gw_req_t *req = &c->req;
     switch (c->job_kind) {
     case S_HEAD:
@@ -370,7 +111,7 @@ static void s_run_job(dtx_gw_job_t *job)
 /* Queues the hooks of `kind` on the offload pool, the connection
  * suspended (but for S_JOB_DONE: the connection is gone). Returns 1 when
  * queued, 0 when the caller must run them itself (no pool: stopping). */
-static int s_offload(s_ctx_t *c, int kind)
+static int s_offload(dtx_gw_rctx_t *c, int kind)
 {
     dtx_gw_offload_t *pool = c->server->offload;
     if (!pool)
@@ -378,11 +119,11 @@ static int s_offload(s_ctx_t *c, int kind)
     c->job_kind = kind;
     c->job.fn = s_run_job;
     if (kind != S_JOB_DONE)
-        s_suspend(c);
+        dtx_gw_rctx_suspend(c);
     if (dtx_gw_offload_submit(pool, &c->job) == 0)
         return 1;
     if (kind != S_JOB_DONE)
-        s_resume(c);
+        dtx_gw_rctx_resume(c);
     c->job_kind = 0;
     return 0;
 }
@@ -392,7 +133,7 @@ static int s_offload(s_ctx_t *c, int kind)
 void *dtx_gw_request_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     dtx_gw_worker_t *w = cls;
-    s_ctx_t *c = calloc(1, sizeof *c);
+    dtx_gw_rctx_t *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->worker = w;
@@ -400,118 +141,11 @@ void *dtx_gw_request_on_uri(void *cls, const char *uri, struct MHD_Connection *c
     c->conn = conn;
     c->uri = strdup(uri ? uri : "/");
     c->req.content_length = -1;
+    dtx_heap_node_init(&c->wait_deadline);
     return c;
 }
 
-/* The path routes are matched against and that goes upstream: the
- * normalised form (core/gw_path.h), or a refusal in req->refused. The
- * query goes as it came, but for bytes no request target may hold. */
-static void s_check_target(s_ctx_t *c)
-{
-    dtx_gw_req_t *req = &c->req;
-    size_t cap = 3 * strlen(req->path) + 2;
-    c->path = malloc(cap);
-    if (!c->path) {
-        req->refused = "out of memory";
-        return;
-    }
-    const char *why = "bad path";
-    if (dtx_gw_path_normalize(req->path, c->path, cap, &why) < 0) {
-        req->refused = why;
-        c->path[0] = '\0';
-        dtx_log_debug("request path refused", "reason=\"%s\" path=\"%s\"", why,
-                      DTX_Q(req->path));
-    } else if (dtx_gw_path_query_bad(req->query)) {
-        req->refused = "control byte or space in query";
-    }
-    req->path = c->path;
-}
-
-/* RFC 9110 5.1 tchar: what a field name is made of. */
-static int s_tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-typedef struct {
-    int         bad_name;      /* a field name that is not a token */
-    int         ncl;           /* Content-Length fields */
-    int         cl_bad;        /* a Content-Length that is not 1*DIGIT, or two that differ */
-    const char *cl;            /* the first Content-Length */
-    int         nte;           /* Transfer-Encoding fields */
-    int         te_bad;        /* codings other than exactly "chunked" */
-    int         te_obsfold;    /* a folded framing field (see s_framing_it) */
-} s_framing_t;
-
-static enum MHD_Result s_framing_it(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
-{
-    (void)kind;
-    s_framing_t *f = cls;
-    const char *v = value ? value : "";
-    if (!key || !*key)
-        f->bad_name = 1;
-    for (const unsigned char *p = (const unsigned char *)key; p && *p; p++)
-        if (!s_tchar(*p))
-            f->bad_name = 1;
-    if (key && strcasecmp(key, "Content-Length") == 0) {
-        f->ncl++;
-        size_t n = strspn(v, "0123456789");
-        if (n == 0 || v[n] != '\0' || n > 18)
-            f->cl_bad = 1;
-        else if (f->cl && strcmp(f->cl, v) != 0)
-            f->cl_bad = 1;
-        if (!f->cl)
-            f->cl = v;
-    } else if (key && (strncasecmp(key, "Transfer-Encoding", 17) == 0 ||
-                       strncasecmp(key, "Content-Length", 14) == 0) &&
-               strcasecmp(key, "Content-Length") != 0 &&
-               strcasecmp(key, "Transfer-Encoding") != 0) {
-        /* libmicrohttpd 0.9.75 glues an obs-fold continuation line onto
-         * the field's NAME ("Transfer-Encoding: gzip\r\n chunked" arrives
-         * as "Transfer-Encodingchunked: gzip"): a framing field folded
-         * this way is refused rather than passed on under a new name. A
-         * fold of any other field yields a name with ':' or a space, or
-         * an unknown name, and never frames anything here. */
-        f->te_obsfold = 1;
-    } else if (key && strcasecmp(key, "Transfer-Encoding") == 0) {
-        f->nte++;
-        if (strpbrk(v, "\r\n"))
-            f->te_obsfold = 1;
-        /* Exactly one coding, "chunked": the only one a gateway in front
-         * of JSON services takes (RFC 9112 6.1: chunked not last is 400;
-         * a coding not understood would be 501, refused here as 400). */
-        size_t a = strspn(v, " \t"), len = strlen(v);
-        while (len > a && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-            len--;
-        if (f->nte > 1 || len - a != 7 || strncasecmp(v + a, "chunked", 7) != 0)
-            f->te_bad = 1;
-    }
-    return MHD_YES;
-}
-
-/* RFC 9112 framing and field syntax, checked before any route is looked
- * up: what libmicrohttpd lets through but a gateway must not guess at
- * (it would frame the body one way, the upstream another). */
-static void s_check_headers(s_ctx_t *c)
-{
-    dtx_gw_req_t *req = &c->req;
-    s_framing_t f = { 0 };
-    MHD_get_connection_values(c->conn, MHD_HEADER_KIND, s_framing_it, &f);
-    if (f.bad_name)
-        req->refused = "malformed header name";
-    else if (f.cl_bad)
-        req->refused = f.ncl > 1 ? "conflicting Content-Length" : "malformed Content-Length";
-    else if (f.nte && f.ncl)
-        req->refused = "both Content-Length and Transfer-Encoding";
-    else if (f.te_obsfold)
-        req->refused = "folded Transfer-Encoding or Content-Length";
-    else if (f.te_bad)
-        req->refused = "unsupported Transfer-Encoding (only chunked)";
-}
-
-static void s_start(s_ctx_t *c, const char *method, const char *url)
+static void s_start(dtx_gw_rctx_t *c, const char *method, const char *url)
 {
     dtx_gw_req_t *req = &c->req;
     c->started = 1;
@@ -527,32 +161,26 @@ static void s_start(s_ctx_t *c, const char *method, const char *url)
         req->query = q + 1;
     }
     req->path = c->uri ? c->uri : url;
-    s_check_target(c);
-    req->header = s_header;
-    req->each_header = s_each_header;
+    req->refused = dtx_gw_framing_target(req->path, req->query, &c->path);
+    req->path = c->path ? c->path : "";
+    req->header = dtx_gw_rctx_header;
+    req->each_header = dtx_gw_rctx_each_header;
     req->header_ctx = c;
-    req->host = s_header(c, "Host");
+    req->host = dtx_gw_rctx_header(c, "Host");
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                      c->client_ip, sizeof c->client_ip);
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                      c->client_ip, sizeof c->client_ip);
-    }
+    if (ci && ci->client_addr)
+        dtx_gw_addr_text(ci->client_addr, c->client_ip, sizeof c->client_ip);
     req->client_ip = c->client_ip;
-    const char *cl = s_header(c, "Content-Length");
+    const char *cl = dtx_gw_rctx_header(c, "Content-Length");
     if (cl)
         req->content_length = strtoll(cl, NULL, 10);
     if (!req->refused)
-        s_check_headers(c);
+        req->refused = dtx_gw_framing_refusal(c->conn);
 }
 
 /* After on_head (run here or resumed from the pool). */
-static enum MHD_Result s_after_head(s_ctx_t *c)
+static enum MHD_Result s_after_head(dtx_gw_rctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     c->phase = S_HEAD;
@@ -562,9 +190,9 @@ static enum MHD_Result s_after_head(s_ctx_t *c)
         /* With a body on its way, answer now and let MHD close the
          * connection rather than read it; without one, answer on the
          * next call so the connection stays open. */
-        if (req->content_length > 0 || s_header(c, "Transfer-Encoding")) {
+        if (req->content_length > 0 || dtx_gw_rctx_header(c, "Transfer-Encoding")) {
             c->phase = S_SENDING;
-            return s_send_local(c);
+            return dtx_gw_answer_local(c);
         }
         c->deferred = 1;
     }
@@ -572,9 +200,9 @@ static enum MHD_Result s_after_head(s_ctx_t *c)
 }
 
 /* on_response, here or on the pool; then s_send_answer. */
-static enum MHD_Result s_send_answer(s_ctx_t *c);
+static enum MHD_Result s_send_answer(dtx_gw_rctx_t *c);
 
-static enum MHD_Result s_response(s_ctx_t *c)
+static enum MHD_Result s_response(dtx_gw_rctx_t *c)
 {
     c->reply_before = c->req.reply.status;
     if (c->req.txn_state == 1) {
@@ -586,30 +214,30 @@ static enum MHD_Result s_response(s_ctx_t *c)
     return s_send_answer(c);
 }
 
-static enum MHD_Result s_send_answer(s_ctx_t *c)
+static enum MHD_Result s_send_answer(dtx_gw_rctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     c->phase = S_SENDING;
     if (c->up_failed == 1) {
         if (req->client_gone)
             return MHD_NO;
-        return s_send_local(c);
+        return dtx_gw_answer_local(c);
     }
     if (c->up_failed == 2) {
         if (req->client_gone)
             return MHD_NO;
         dtx_gw_reply_set(req, 502, "application/json",
                          "{\"error\":\"upstream answer incomplete\",\"gid\":\"%s\"}\n", req->gid);
-        return s_send_local(c);
+        return dtx_gw_answer_local(c);
     }
     if (req->reply.status != c->reply_before && req->reply.status)
-        return s_send_local(c);  /* a filter replaced the answer (commit failed) */
-    return s_send_upstream(c, c->buffered);
+        return dtx_gw_answer_local(c);  /* a filter replaced the answer (commit failed) */
+    return dtx_gw_answer_upstream(c, c->buffered);
 }
 
 /* The upstream call is over, or has its headers (resumed by s_on_ready,
  * or called at once when it failed to start). */
-static enum MHD_Result s_after_upstream(s_ctx_t *c)
+static enum MHD_Result s_after_upstream(dtx_gw_rctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     int txn = req->txn_state == 1;
@@ -658,17 +286,17 @@ static void s_plan(dtx_gw_req_t *req, dtx_gw_upstream_plan_t *plan)
 /* The upstream call of c has news (from the worker's dispatch). */
 static void s_on_ready(void *arg)
 {
-    s_ctx_t *c = arg;
+    dtx_gw_rctx_t *c = arg;
     if (c->up_waiting) {             /* else: news read when the upload ends */
         c->up_waiting = 0;
-        s_resume(c);
+        dtx_gw_rctx_resume(c);
     }
 }
 
 /* The fill c waited for ended (any thread): back to the worker. */
 static void s_cache_woken(void *arg)
 {
-    s_ctx_t *c = arg;
+    dtx_gw_rctx_t *c = arg;
     dtx_gw_worker_t *w = c->worker;   /* c may be gone once resumed */
     dtx_gw_server_t *server = c->server;
     MHD_resume_connection(c->conn);
@@ -676,18 +304,19 @@ static void s_cache_woken(void *arg)
     dtx_gw_wake_signal(&w->wake);
 }
 
-static enum MHD_Result s_proxy(s_ctx_t *c);
+static enum MHD_Result s_proxy(dtx_gw_rctx_t *c);
 
 /* Served from the route's cache after a wait: on_response, then out. */
-static enum MHD_Result s_cache_serve(s_ctx_t *c)
+static enum MHD_Result s_cache_serve(dtx_gw_rctx_t *c)
 {
     c->up_failed = 1;   /* no upstream answer: the local (cached) one */
     return s_response(c);
 }
 
 /* Resumed from S_CACHE_WAIT. */
-static enum MHD_Result s_cache_resumed(s_ctx_t *c)
+static enum MHD_Result s_cache_resumed(dtx_gw_rctx_t *c)
 {
+    dtx_gw_waits_remove(c);
     switch (dtx_gw_cache_req_unparked(&c->req)) {
     case DTX_GW_CACHE_SERVE:
         return s_cache_serve(c);
@@ -696,19 +325,20 @@ static enum MHD_Result s_cache_resumed(s_ctx_t *c)
     }
 }
 
-static enum MHD_Result s_proxy(s_ctx_t *c)
+static enum MHD_Result s_proxy(dtx_gw_rctx_t *c)
 {
     dtx_gw_req_t *req = &c->req;
     if (req->cache) {
         /* Coalescing: another request is fetching this answer. Suspended
          * first, as the fill may end (and resume us) before park returns. */
-        s_suspend(c);
+        dtx_gw_rctx_suspend(c);
         int r = dtx_gw_cache_req_park(req, s_cache_woken, c);
         if (r == DTX_GW_CACHE_PARK) {
             c->phase = S_CACHE_WAIT;
+            dtx_gw_waits_add(c);
             return MHD_YES;
         }
-        s_resume(c);
+        dtx_gw_rctx_resume(c);
         if (r == DTX_GW_CACHE_SERVE)
             return s_cache_serve(c);
     }
@@ -724,14 +354,14 @@ static enum MHD_Result s_proxy(s_ctx_t *c)
                               c) < 0)
         return s_after_upstream(c);
     c->up_waiting = 1;
-    s_suspend(c);
+    dtx_gw_rctx_suspend(c);
     return MHD_YES;
 }
 
 /* Does this request's body stream upstream rather than being read whole
  * first? When it is large (over S_STREAM_AT, or of unknown length) and
  * nothing needs it whole: no JSON field rule, no transaction to begin. */
-static int s_should_stream(const s_ctx_t *c)
+static int s_should_stream(const dtx_gw_rctx_t *c)
 {
     const dtx_gw_req_t *req = &c->req;
     const dtx_gw_route_cfg_t *rc = req->route ? req->route->cfg : NULL;
@@ -745,7 +375,7 @@ static int s_should_stream(const s_ctx_t *c)
  * the answer goes out when it ends: answering first and closing with
  * unread bytes would make the kernel reset the connection, and the
  * client lose the answer. */
-static enum MHD_Result s_stream_body(s_ctx_t *c, const char *data, size_t *upload_data_size)
+static enum MHD_Result s_stream_body(dtx_gw_rctx_t *c, const char *data, size_t *upload_data_size)
 {
     dtx_gw_req_t *req = &c->req;
     size_t n = *upload_data_size;
@@ -787,7 +417,7 @@ static enum MHD_Result s_stream_body(s_ctx_t *c, const char *data, size_t *uploa
     ssize_t w = dtx_gw_upstream_write(c->up, data, n);
     if (w == DTX_GW_UPSTREAM_AGAIN) {
         c->up_waiting = 1;           /* resumed when there is room: the rest again */
-        s_suspend(c);
+        dtx_gw_rctx_suspend(c);
         return MHD_YES;
     }
     if (w < 0) {
@@ -801,7 +431,7 @@ static enum MHD_Result s_stream_body(s_ctx_t *c, const char *data, size_t *uploa
 }
 
 /* The last call of a streamed body: close it, then wait for the answer. */
-static enum MHD_Result s_stream_end(s_ctx_t *c)
+static enum MHD_Result s_stream_end(dtx_gw_rctx_t *c)
 {
     c->replied = 1;
     if (c->stream_end == S_STREAM_REFUSED) {
@@ -813,14 +443,14 @@ static enum MHD_Result s_stream_end(s_ctx_t *c)
         return s_after_upstream(c);
     if (dtx_gw_upstream_write_end(c->up) == 0 && dtx_gw_upstream_wait(c->up)) {
         c->up_waiting = 1;
-        s_suspend(c);
+        dtx_gw_rctx_suspend(c);
         return MHD_YES;
     }
     return s_after_upstream(c);
 }
 
 /* After on_body (run here or resumed from the pool). */
-static enum MHD_Result s_after_body(s_ctx_t *c)
+static enum MHD_Result s_after_body(dtx_gw_rctx_t *c)
 {
     if (c->verdict == DTX_GW_REPLY) {
         c->up_failed = 1;  /* the local answer set by the filter */
@@ -835,7 +465,7 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
                                       void **con_cls)
 {
     (void)version;
-    s_ctx_t *c = *con_cls;
+    dtx_gw_rctx_t *c = *con_cls;
     if (!c) {
         c = dtx_gw_request_on_uri(cls, NULL, conn);
         if (!c)
@@ -853,7 +483,7 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
         dtx_gw_route_t *route = dtx_gw_route_match(req->rt->routes, req->rt->nroutes, req->method,
                                                    req->host, req->path);
         c->phase = S_HEAD;
-        if (s_route_head_blocks(route) && s_offload(c, S_HEAD))
+        if ((route && dtx_gw_rules_may_block(route->rules, route->nrules)) && s_offload(c, S_HEAD))
             return MHD_YES;  /* resumed into S_HEAD with c->verdict */
         c->verdict = dtx_gw_chain_head(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
         return s_after_head(c);
@@ -911,7 +541,7 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
     if (c->deferred) {
         c->deferred = 0;
         c->phase = S_SENDING;
-        return s_send_local(c);
+        return dtx_gw_answer_local(c);
     }
     if (c->replied)
         return MHD_YES;  /* answer already queued */
@@ -936,7 +566,7 @@ enum MHD_Result dtx_gw_request_access(void *cls, struct MHD_Connection *conn, co
 }
 
 /* on_done and the context's end (worker or pool). */
-static void s_finish(s_ctx_t *c)
+static void s_finish(dtx_gw_rctx_t *c)
 {
     if (c->started) {
         dtx_gw_chain_done(dtx_gw_default_chain, dtx_gw_default_chain_len, &c->req);
@@ -954,10 +584,11 @@ void dtx_gw_request_completed(void *cls, struct MHD_Connection *conn, void **con
 {
     (void)cls;
     (void)conn;
-    s_ctx_t *c = *con_cls;
+    dtx_gw_rctx_t *c = *con_cls;
     *con_cls = NULL;
     if (!c)
         return;
+    dtx_gw_waits_remove(c);
     if (c->started) {
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
             c->req.client_gone = 1;

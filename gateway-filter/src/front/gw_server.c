@@ -20,12 +20,14 @@
 
 #include <microhttpd.h>
 
+#include "dtx/clock.h"
 #include "dtx/types.h"
 #include "dtx/log.h"
 #include "core/gw_clock.h"
 #include "core/gw_offload.h"
 #include "upstream/gw_proxy.h"
 #include "front/gw_request.h"
+#include "front/gw_waits.h"
 #include "front/gw_server.h"
 #include "core/gw_addr.h"
 #include "front/gw_server_int.h"
@@ -57,6 +59,11 @@ static void *s_worker_main(void *arg)
         if (MHD_get_timeout(w->daemon, &mhd_ms) == MHD_YES &&
             (timeout < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)timeout))
             timeout = mhd_ms > 60000 ? 60000 : (int)mhd_ms;
+        int waits = dtx_gw_waits_timeout_ms(w, now);
+        if (waits >= 0 && (timeout < 0 || waits < timeout))
+            timeout = waits;
+        if (w->rerun)
+            timeout = 0;  /* a resume MHD_run has not processed yet */
         int n = epoll_wait(w->epfd, evs, S_EVENTS, timeout);
         if (n < 0) {
             if (errno == EINTR)
@@ -102,13 +109,16 @@ static void *s_worker_main(void *arg)
          * MHD_run touched may be ready at once (a streamed body whose
          * answer is already in): one more pass serves it now rather than
          * after another epoll_wait. */
+        if (dtx_gw_waits_expire(w, dtx_gw_now_us()) > 0)
+            http = 1;
         for (int pass = 0; pass < 4; pass++) {
             if (dtx_gw_upstreams_dispatch(w->upstreams, dtx_gw_now_us()) > 0)
                 http = 1;
             if (!http)
                 break;
+            w->rerun = 0;
             MHD_run(w->daemon);
-            http = 0;
+            http = w->rerun;  /* resumed inside that run: the next one moves it */
             if (dtx_gw_upstreams_timeout_ms(w->upstreams, dtx_gw_now_us()) != 0)
                 break;
         }
@@ -122,6 +132,7 @@ static void s_worker_fini(dtx_gw_worker_t *w)
         MHD_stop_daemon(w->daemon);  /* completes every connection (on_done) */
     w->daemon = NULL;
     dtx_gw_upstreams_destroy(&w->upstreams);
+    dtx_heap_free(&w->cache_waits);
     dtx_gw_wake_close(&w->wake);
     if (w->epfd >= 0)
         close(w->epfd);
@@ -308,7 +319,11 @@ void dtx_gw_server_stop(dtx_gw_server_t **self_p, int grace_ms)
      * loop's daemon is only touched by its thread). */
     atomic_store(&self->quiesce, 1);
     s_wake_all(self);
-    for (int waited = 0; waited < grace_ms && atomic_load(&self->in_flight) > 0; waited += 10)
+    /* The grace is a deadline on the monotonic clock, not a count of
+     * 10 ms sleeps (on a loaded machine those took far longer, so requests
+     * outlived the grace). */
+    int64_t until = dtx_clock_mono_ms() + grace_ms;
+    while (atomic_load(&self->in_flight) > 0 && dtx_clock_mono_ms() < until)
         dtx_gw_sleep_us(10000);
     s_destroy(self);
 }

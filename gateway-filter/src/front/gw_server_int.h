@@ -17,6 +17,7 @@
 #include "upstream/gw_proxy.h"
 #include "runtime/gw_runtime.h"
 #include "core/gw_wake.h"
+#include "dtx/heap.h"
 
 #define DTX_GW_MAX_WORKERS 64
 
@@ -35,8 +36,12 @@ typedef struct dtx_gw_worker {
     dtx_gw_wake_t         wake;      /* quiesce, stop, resumed connections */
     int                   quiesced;
     int                   cancelled;  /* upstream calls cut (closing) */
+    int                   rerun;     /* a connection was resumed on this thread:
+                                        MHD_run again before blocking */
     struct MHD_Daemon    *daemon;
     dtx_gw_upstreams_t   *upstreams;
+    dtx_heap_t            cache_waits;  /* parked requests' lock_timeout_ms deadlines
+                                           (gw_request.c; this thread's only) */
 } dtx_gw_worker_t;
 
 struct dtx_gw_server {

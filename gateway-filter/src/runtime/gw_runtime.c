@@ -127,8 +127,9 @@ dtx_gw_runtime_t *dtx_gw_runtime_build(dtx_gw_config_t *cfg, const dtx_gw_runtim
         dtx_gw_route_t *r = &self->routes[i];
         self->nroutes++;
         r->cfg = c;
-        r->split = calloc((size_t)c->nsplit, sizeof *r->split);
-        r->weights = calloc((size_t)c->nsplit, sizeof *r->weights);
+        /* + 1: a saga route has no pool (nsplit 0) */
+        r->split = calloc((size_t)c->nsplit + 1, sizeof *r->split);
+        r->weights = calloc((size_t)c->nsplit + 1, sizeof *r->weights);
         r->rules = calloc((size_t)c->nrules + 1, sizeof *r->rules);
         r->stats = dtx_gw_stats_route(shared->stats, c->name);
         r->cache = dtx_gw_cache_for_route(old, cfg, c);  /* kept when compatible */

@@ -250,6 +250,51 @@ DTX_EXPORT int dtx_client_status(dtx_client_t *self, const char *gid, int *state
 DTX_EXPORT const char *dtx_client_last_error(const dtx_client_t *self);
 
 /* ------------------------------------------------------------------ */
+/* Several Tries in one call (since libdtx 1.1, node DTX_1.1)          */
+/* ------------------------------------------------------------------ */
+
+#define DTX_TRY_MANY_MAX 16  /* branches in one dtx_client_try_many */
+
+/* One branch of dtx_client_try_many: as dtx_client_try's arguments. */
+typedef struct dtx_try_spec {
+    const char *resource;
+    const char *action;
+    const void *payload;      /* 0..DTX_PAYLOAD_MAX bytes, copied; may be NULL if 0 */
+    size_t      payload_len;
+} dtx_try_spec_t;
+
+/* What became of one branch of dtx_client_try_many. */
+typedef struct dtx_try_outcome {
+    uint32_t branch;   /* branch number; 0 when the coordinator did not say */
+    int      outcome;  /* DTX_OUTCOME_OK / _REFUSED / _FAILED: its vote */
+    int      error;    /* 0 when the Try ran (outcome is its vote); else the
+                        * DTX_E* code dtx_client_try would have returned
+                        * for it (outcome is then DTX_OUTCOME_FAILED) */
+} dtx_try_outcome_t;
+
+/* Runs n branches (1..DTX_TRY_MANY_MAX) of gid in one round trip
+ * (docs/protocol.md §18): the coordinator checks the request as a whole,
+ * records every branch in one log write, sends their Tries in parallel and
+ * answers when every branch has its outcome. out (n entries, may be NULL)
+ * gets each branch's outcome in the order of tries; *state_out (may be
+ * NULL) the global state after them.
+ * Returns 0 when every branch voted yes; DTX_EREFUSED when at least one
+ * did not (refused, failed, or an error of its own: see out[i]) — the
+ * coordinator has then decided abort, as after a refused dtx_client_try;
+ * DTX_EINVAL (nothing sent) for n out of range, an invalid name or
+ * payloads together over DTX_PAYLOAD_MAX (dtx_client_last_error says
+ * which); DTX_EUNSUPPORTED (nothing done) when the coordinator does not
+ * know this request (protocol version 1, or an older dtxd): send the
+ * branches with dtx_client_try; otherwise an error for the request as a
+ * whole, as dtx_client_try's (DTX_ENOTFOUND, DTX_ESTATE, DTX_EEXPIRED,
+ * DTX_ELIMIT — nothing recorded —, DTX_EUNKNOWN — ask dtx_client_status,
+ * never repeat the call —, DTX_ETIMEOUT, ...), every out[i].error set to
+ * it. */
+DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
+                                   const dtx_try_spec_t *tries, int n,
+                                   dtx_try_outcome_t *out, int *state_out);
+
+/* ------------------------------------------------------------------ */
 /* Saga (initiator side; since libdtx 1.1, node DTX_1.1)               */
 /* ------------------------------------------------------------------ */
 
@@ -314,6 +359,67 @@ DTX_EXPORT int dtx_client_saga_wait(dtx_client_t *self, const char *gid, int wai
                                     int *state_out);
 
 /* ------------------------------------------------------------------ */
+/* Transactional messages (initiator side; since libdtx 1.1)           */
+/* ------------------------------------------------------------------ */
+
+/* A transactional message (DTX_MODE_MSG, the outbox pattern;
+ * docs/sagas.md "Transactional messages") changes the service's own
+ * database and tells other services of it, atomically: the coordinator
+ * delivers it to every destination (DELIVER, at least once: serve it
+ * through dtx_barrier_call) only when the service's local transaction
+ * committed. The flow (dtx/barrier.h's dtx_tmsg_pg_run does all of it):
+ *   1. dtx_client_tmsg_prepare: the coordinator records the message
+ *      (destinations, check-back resource) and answers its gid;
+ *   2. the local transaction writes the business change and the outbox
+ *      row of gid (dtx_tmsg_pg_commit), and commits;
+ *   3. dtx_client_tmsg_submit (COMMIT): deliveries start.
+ * When the submit never comes (the service crashed between 2 and 3), the
+ * coordinator asks the check-back resource (a QUERY_PREPARED handler,
+ * dtx_tmsg_pg_query_prepared) once the deadline passed: committed →
+ * delivered; rolled back → dropped.
+ * "tmsg": dtx_msg_t is something else (a wire message, dtx/proto.h). */
+typedef struct dtx_tmsg dtx_tmsg_t;
+
+/* A new message with no destination yet; checkback is the resource whose
+ * on_query_prepared handler (dtx_participant_serve_tmsg) answers for the
+ * service. NULL on failure (*err = DTX_EINVAL for a bad name, DTX_ENOMEM;
+ * err may be NULL). */
+DTX_EXPORT dtx_tmsg_t *dtx_tmsg_new(const char *checkback, int *err);
+
+/* Frees *self_p and sets it to NULL; safe on NULL and on *self_p NULL. */
+DTX_EXPORT void dtx_tmsg_destroy(dtx_tmsg_t **self_p);
+
+/* Adds a destination: resource's on_deliver handler gets payload (copied,
+ * 0..DTX_PAYLOAD_MAX bytes) with call->action = action. Returns the
+ * destination's number (1, 2, ...: call->branch at the destination), or
+ * DTX_EINVAL (a bad name or payload), DTX_ELIMIT (32 already),
+ * DTX_ENOMEM. */
+DTX_EXPORT int dtx_tmsg_add(dtx_tmsg_t *self, const char *resource, const char *action,
+                            const void *payload, size_t payload_len);
+
+/* Prepares msg: the coordinator records it and answers its gid (into
+ * gid_out, "" on failure). timeout_ms (0 = the coordinator's default) is
+ * how long it waits for the submit before it asks the check-back. Returns
+ * 0; DTX_EINVAL (nothing sent) for a message without destinations or over
+ * DTX_PAYLOAD_MAX in all (dtx_client_last_error says which);
+ * DTX_EUNSUPPORTED when the coordinator has no transactional messages;
+ * DTX_ELIMIT, DTX_EACCES, DTX_EDB, DTX_ETIMEOUT, DTX_EIO; DTX_EUNKNOWN when
+ * the coordinator lost the write (if recorded, the check-back decides). */
+DTX_EXPORT int dtx_client_tmsg_prepare(dtx_client_t *self, const dtx_tmsg_t *msg,
+                                       uint32_t timeout_ms, char gid_out[DTX_GID_SIZE]);
+
+/* Submits the prepared message gid (only once its local transaction
+ * committed): returns 0 once the decision to deliver is durable
+ * (deliveries run in the background); DTX_EABORTED when it was already
+ * dropped (ROLLBACK, or the check-back found it rolled back). Calling it
+ * again is safe. */
+DTX_EXPORT int dtx_client_tmsg_submit(dtx_client_t *self, const char *gid);
+
+/* Drops the prepared message gid (its local transaction rolled back):
+ * nothing is delivered. DTX_ESTATE when it was already submitted. */
+DTX_EXPORT int dtx_client_tmsg_abort(dtx_client_t *self, const char *gid);
+
+/* ------------------------------------------------------------------ */
 /* Participant side                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -327,7 +433,8 @@ typedef struct dtx_call {
     uint32_t     attempt;      /* delivery attempt, 1-based */
     int          op;           /* DTX_OP_TRY, _CONFIRM, _CANCEL (TCC),
                                   DTX_OP_PREPARE, _COMMIT, _ABORT (2PC) or
-                                  DTX_OP_ACTION, _COMPENSATE (Saga) */
+                                  DTX_OP_ACTION, _COMPENSATE (Saga),
+                                  DTX_OP_DELIVER, _QUERY_PREPARED (message) */
     const char  *resource;     /* resource name */
     const char  *action;       /* action name given to dtx_client_try */
     const void  *payload;      /* the try's payload (also on confirm/cancel;
@@ -391,6 +498,24 @@ typedef struct dtx_saga_handlers {
     void          *arg;            /* passed to both */
 } dtx_saga_handlers_t;
 
+/* Transactional message handlers (since libdtx 1.1); a resource serves
+ * either or both. on_deliver (call->op DTX_OP_DELIVER, call->action and
+ * call->payload the destination's, call->branch its number) applies the
+ * message: DTX_OK done, any other code "not now" (delivered again, until
+ * it succeeds or the coordinator's retry budget is spent). It is delivered
+ * at least once: run it through dtx_barrier_call, which applies a
+ * duplicate once. on_query_prepared (DTX_OP_QUERY_PREPARED, call->gid the
+ * message, branch 0) answers the check-back: DTX_OK the local transaction
+ * committed (the message is delivered), DTX_EREFUSED it rolled back, or
+ * never will commit (the message is dropped), any other code "cannot tell
+ * yet" (asked again later). dtx_tmsg_pg_query_prepared (dtx/barrier.h) is
+ * such a handler's whole body for dtx_tmsg_pg_commit's outbox rows. */
+typedef struct dtx_tmsg_handlers {
+    dtx_handler_fn on_deliver;        /* a destination: apply the message */
+    dtx_handler_fn on_query_prepared; /* the check-back: did gid's local transaction commit? */
+    void          *arg;               /* passed to both */
+} dtx_tmsg_handlers_t;
+
 /* Creates a participant named instance (a name: [A-Za-z0-9._:-], unique
  * per process, e.g. "bank-a-1"). NULL on failure, code in *err. When
  * DTX_CURVE_KEY_FILE is set (see the top of this file) its connections use
@@ -443,6 +568,13 @@ DTX_EXPORT int dtx_participant_serve_2pc(dtx_participant_t *self, const char *re
  * DTX_ENOMEM. */
 DTX_EXPORT int dtx_participant_serve_saga(dtx_participant_t *self, const char *resource,
                                           const dtx_saga_handlers_t *handlers);
+
+/* Serves resource with transactional message handlers (copied; at least
+ * one of the two), beside any others. Since libdtx 1.1. Returns DTX_EINVAL
+ * for a bad name, no handler or a resource already served with them;
+ * DTX_ENOMEM. */
+DTX_EXPORT int dtx_participant_serve_tmsg(dtx_participant_t *self, const char *resource,
+                                          const dtx_tmsg_handlers_t *handlers);
 
 /* Heartbeat interval (default 1000 ms; a value <= 0 restores it). When a
  * coordinator's REGISTER_OK asks for a shorter interval, that one is used

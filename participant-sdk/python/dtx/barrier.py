@@ -22,6 +22,13 @@ which also inserts (cancel, cancel) and commits — then (cancel, cancel),
 whose conflict means a duplicate.  2PC ops use the rows of their TCC
 counterpart (prepare as try, commit as confirm, abort as cancel; the
 table's CHECK allows only those three); a prepare COMMITs locally here.
+Saga ops do the same: an action as try, a compensation as cancel (a
+compensation before its action is a null compensation; an action after
+its compensation is refused); a transactional message's delivery as try
+(a duplicate is skipped).  :func:`query_prepared` is a message's
+check-back on the same table (docs/protocol.md §17): the outbox row is
+(gid, 0, 'try') of origin 'try', the rollback marker the same key of
+origin 'cancel'.
 
 Two deliveries of the same (gid, branch) serialise on the primary key.
 """
@@ -69,7 +76,8 @@ _ORIGIN = "SELECT origin FROM dtx_barrier WHERE gid = %s AND branch = %s AND op 
 BarrierFn = Callable[["psycopg.Connection[Any]", Call], None]
 
 _ROW_OP = {p.Op.TRY: "try", p.Op.PREPARE: "try", p.Op.CONFIRM: "confirm",
-           p.Op.COMMIT: "confirm", p.Op.CANCEL: "cancel", p.Op.ABORT: "cancel"}
+           p.Op.COMMIT: "confirm", p.Op.CANCEL: "cancel", p.Op.ABORT: "cancel",
+           p.Op.ACTION: "try", p.Op.COMPENSATE: "cancel", p.Op.DELIVER: "try"}
 
 
 def migrate(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
@@ -124,6 +132,7 @@ def call(conn: psycopg.Connection, call: Call, fn: BarrierFn) -> str:  # type: i
     if conn.info.transaction_status != pq.TransactionStatus.IDLE:
         raise InvalidArgument(text="barrier needs a connection outside any transaction")
     is_2pc = call.op in (p.Op.PREPARE, p.Op.COMMIT, p.Op.ABORT)
+    is_saga = call.op in (p.Op.ACTION, p.Op.COMPENSATE)
     fields = (call.gid, call.branch)
     action = "run"
 
@@ -162,11 +171,11 @@ def call(conn: psycopg.Connection, call: Call, fn: BarrierFn) -> str:  # type: i
                     raise InvalidArgument(text="handler ended the barrier transaction itself")
     except _Rollback as r:
         if r.action == "hanging":
-            log.info("%s gid=%s branch=%d attempt=%d",
-                     "prepare after its abort refused" if is_2pc
-                     else "try after its cancel refused", call.gid, call.branch, call.attempt)
-            raise Refused(text=f"{'prepare' if is_2pc else 'try'} after its "
-                          f"{'abort' if is_2pc else 'cancel'}") from None
+            first, undo = ("prepare", "abort") if is_2pc else \
+                ("action", "compensation") if is_saga else ("try", "cancel")
+            log.info("%s after its %s refused gid=%s branch=%d attempt=%d", first, undo,
+                     call.gid, call.branch, call.attempt)
+            raise Refused(text=f"{first} after its {undo}") from None
         log.debug("duplicate delivery skipped gid=%s branch=%d op=%s attempt=%d",
                   call.gid, call.branch, call.op.name.lower(), call.attempt)
         return r.action
@@ -177,9 +186,38 @@ def call(conn: psycopg.Connection, call: Call, fn: BarrierFn) -> str:  # type: i
     if action == "null_compensation":
         log.info("%s gid=%s branch=%d",
                  "abort before its prepare: recorded, nothing to undo" if is_2pc
+                 else "compensation before its action: recorded, nothing to undo" if is_saga
                  else "cancel before its try: recorded, nothing to undo",
                  call.gid, call.branch)
     return action
+
+
+_MARKER = ("INSERT INTO dtx_barrier (gid, branch, op, origin) VALUES (%s, 0, 'try', 'cancel') "
+           "ON CONFLICT DO NOTHING")
+_OUTBOX = "SELECT origin FROM dtx_barrier WHERE gid = %s AND branch = 0 AND op = 'try'"
+
+
+def query_prepared(conn: psycopg.Connection, call: Call) -> None:  # type: ignore[type-arg]
+    """A transactional message's check-back (a QUERY_PREPARED handler's
+    body), as libdtx's dtx_tmsg_pg_query_prepared: returns when call.gid's
+    outbox row is there (its local transaction committed); raises Refused
+    when it is not, after writing the rollback marker that keeps that
+    transaction from ever committing its row; DatabaseError (unknown: asked
+    again) when the database fails. conn must be outside a transaction
+    (autocommit); it waits for a transaction that holds the row uncommitted."""
+    if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        raise InvalidArgument(text="query_prepared needs a connection outside any transaction")
+    try:
+        with conn.transaction():
+            conn.execute(_MARKER, (call.gid,))
+        row = conn.execute(_OUTBOX, (call.gid,)).fetchone()
+    except psycopg.Error as e:
+        raise DatabaseError(text=_first_line(e)) from None
+    if row is not None and row[0] == "try":
+        return
+    if row is not None and row[0] == "cancel":
+        raise Refused(text=f"message {call.gid}: its local transaction did not commit")
+    raise DatabaseError(text=f"message {call.gid}: no outbox row nor marker")
 
 
 class Barrier:
@@ -207,6 +245,12 @@ class Barrier:
         """:func:`call` on this barrier's connection."""
         return call(self.connection(), call_, fn)
 
+    def query_prepared(self, call_: Call) -> Optional[p.Outcome]:
+        """:func:`query_prepared` on this barrier's connection: a ready
+        on_query_prepared handler."""
+        query_prepared(self.connection(), call_)
+        return None
+
     def wrap(self, fn: BarrierFn) -> Handler:
         """A participant handler running fn under the barrier."""
         def handler(c: Call) -> Optional[p.Outcome]:
@@ -215,4 +259,5 @@ class Barrier:
         return handler
 
 
-__all__: Tuple[str, ...] = ("Barrier", "BarrierFn", "BARRIER_SQL", "call", "migrate")
+__all__: Tuple[str, ...] = ("Barrier", "BarrierFn", "BARRIER_SQL", "call", "migrate",
+                            "query_prepared")

@@ -3,13 +3,15 @@
 
     p = dtx.Participant("bank-b-1")
     p.serve("bank-b", on_try=reserve, on_confirm=finalise, on_cancel=release)
+    p.serve_saga("bank-b", on_action=debit, on_compensate=refund)   # Saga steps
     p.connect("tcp://127.0.0.1:7070")
     p.run()                       # until p.stop() (or a signal, see stop_on_signals)
 
 A handler takes a :class:`Call` and returns None when done (for Try and
-Prepare: a yes vote); it raises :class:`dtx.Refused` to vote no, and any
-other exception means "could not run now" (a Try or Prepare then counts as
-no, a Confirm, Cancel, Commit or Abort is delivered again later).  Handlers
+Prepare: a yes vote); it raises :class:`dtx.Refused` to vote no (a Saga
+action: a definitive no), and any other exception means "could not run
+now" (a Try or Prepare then counts as no, a Confirm, Cancel, Commit, Abort,
+Saga action or compensation is delivered again later).  Handlers
 run one at a time inside :meth:`Participant.poll` / :meth:`run`.
 
 Delivery is at least once, a Cancel may come before its Try and a Try after
@@ -77,7 +79,7 @@ class Call:
     gid: str           #: global transaction id
     branch: int        #: branch number within gid, 1-based
     attempt: int       #: delivery attempt, 1-based
-    op: p.Op           #: TRY, CONFIRM, CANCEL (TCC) or PREPARE, COMMIT, ABORT (2PC)
+    op: p.Op           #: TRY, CONFIRM, CANCEL (TCC), PREPARE, COMMIT, ABORT (2PC), ACTION, COMPENSATE (Saga)
     resource: str      #: the resource name
     action: str        #: the action the initiator named
     payload: bytes     #: the TRY's payload (on every op)
@@ -411,6 +413,42 @@ class Participant:
         self._add_handlers(resource, {p.Op.PREPARE: on_prepare, p.Op.COMMIT: on_commit,
                                       p.Op.ABORT: on_abort})
 
+    def serve_saga(self, resource: str, *, on_action: Handler,
+                   on_compensate: Handler) -> None:
+        """Serves resource with Saga handlers (beside any TCC or 2PC ones;
+        docs/sagas.md): on_action runs the step's action (call.action is the
+        plan's action name) and returns None when done or raises Refused for
+        a definitive no (the Saga is then compensated); on_compensate
+        (call.action is the compensation's name) undoes it and is retried
+        until it returns. Both are delivered at least once and a
+        compensation may come before, or instead of, its action: run them
+        through dtx.Barrier, which applies a duplicate once, makes a
+        compensation before its action a recorded no-op and refuses an
+        action that comes after its compensation."""
+        self._add_handlers(resource, {p.Op.ACTION: on_action,
+                                      p.Op.COMPENSATE: on_compensate})
+
+    def serve_tmsg(self, resource: str, *, on_deliver: Optional[Handler] = None,
+                   on_query_prepared: Optional[Handler] = None) -> None:
+        """Serves resource with transactional message handlers (docs/sagas.md,
+        "Transactional messages"; at least one): on_deliver applies a message
+        to this destination (call.action and call.payload are the
+        destination's) and returns when done; any exception means "not now"
+        (delivered again). It is delivered at least once: run it through
+        dtx.Barrier. on_query_prepared is the check-back of a service that
+        sends messages: return when call.gid's local transaction committed,
+        raise Refused when it did not and never will, anything else when it
+        cannot tell yet (asked again); Barrier.query_prepared is such a
+        handler for libdtx's outbox rows."""
+        handlers: Dict[p.Op, Handler] = {}
+        if on_deliver is not None:
+            handlers[p.Op.DELIVER] = on_deliver
+        if on_query_prepared is not None:
+            handlers[p.Op.QUERY_PREPARED] = on_query_prepared
+        if not handlers:
+            raise InvalidArgument(text=f"serve_tmsg of {resource}: no handler")
+        self._add_handlers(resource, handlers)
+
     def connect(self, endpoint: str) -> None:
         """Adds a coordinator (once per coordinator); registration follows
         as soon as the connection is up. Raises InvalidArgument for a
@@ -529,7 +567,7 @@ class Participant:
                         "resource=%s", call.gid, call.branch, call.op.name.lower(),
                         call.resource)
             return p.Outcome.FAILED
-        decides = call.op in (p.Op.TRY, p.Op.PREPARE)
+        decides = call.op in (p.Op.TRY, p.Op.PREPARE, p.Op.ACTION, p.Op.QUERY_PREPARED)
         try:
             result = fn(call)
         except Refused:

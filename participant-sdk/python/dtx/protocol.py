@@ -73,6 +73,10 @@ class Op(enum.IntEnum):
     PREPARE = 4
     COMMIT = 5
     ABORT = 6
+    ACTION = 7      # Saga: run the step's action (§6.4, §16)
+    COMPENSATE = 8  # Saga: undo it (also for an action never seen)
+    DELIVER = 9     # transactional message: apply it to a destination (§6.4, §17)
+    QUERY_PREPARED = 10  # transactional message: the check-back (branch 0)
 
 
 class Outcome(enum.IntEnum):

@@ -125,7 +125,7 @@ class Malformed(unittest.TestCase):
             "name too long": p.encode(p.Status(corr=1, gid="g"))[:12] + b"\x40" + b"g" * 64,
             "empty name": p.encode(p.Status(corr=1, gid="g"))[:12] + b"\x00",
             "name alphabet": p.encode(p.Status(corr=1, gid="g"))[:12] + b"\x01/",
-            "op out of range": good[:20] + b"\x07" + good[21:],
+            "op out of range": good[:20] + b"\x0b" + good[21:],
             "text with NUL": p.encode(p.Error(corr=1, code=2, text=""))[:-1] + b"\x01\x00",
             "blob over max": good[:47] + struct.pack(">I", p.PAYLOAD_MAX + 1)
             + b"x" * (p.PAYLOAD_MAX + 1),

@@ -273,6 +273,156 @@ class CurveAdmission(unittest.TestCase):
 
 
 @harness.live
+class SagaLive(unittest.TestCase):
+    """A Python participant serves Saga steps under the barrier; the C
+    travel sample's initiator (travel book) submits the Saga: flights and
+    hotels book, payments charges (and declines over 1000); a declined
+    payment gets the hotel and the flight cancelled."""
+
+    def test_python_saga_steps_commit_and_compensate(self) -> None:
+        d = harness.scratch("saga")
+        dtxd = harness.Dtxd(d, harness.createdb("dtx_py_log_saga"), "--phase-timeout-ms", "1000",
+                            "--retry-base-ms", "50", "--retry-max-ms", "200",
+                            "--heartbeat-ms", "300")
+        db = harness.createdb("dtx_py_travel")
+        conn = psycopg.connect(db, autocommit=True)
+        conn.execute("CREATE TABLE bookings (gid text, what text, amount bigint, status text, "
+                     "PRIMARY KEY (gid, what))")
+        barrier = dtx.Barrier(conn)
+        barrier.migrate()
+
+        def book(c: psycopg.Connection, call: dtx.Call) -> None:  # type: ignore[type-arg]
+            amount = int(call.payload.decode())
+            if call.resource == "payments" and amount > 1000:
+                raise dtx.Refused(text="card declined")
+            c.execute("INSERT INTO bookings VALUES (%s, %s, %s, 'booked')",
+                      (call.gid, call.resource, amount))
+
+        def cancel(c: psycopg.Connection, call: dtx.Call) -> None:  # type: ignore[type-arg]
+            c.execute("UPDATE bookings SET status = 'cancelled' WHERE gid = %s AND what = %s",
+                      (call.gid, call.resource))
+
+        part = dtx.Participant("py-travel-1", key_file="")
+        for r in ("flights", "hotels", "payments"):
+            part.serve_saga(r, on_action=barrier.wrap(book), on_compensate=barrier.wrap(cancel))
+        part.connect(dtxd.endpoint)
+        served = harness.Served(part)
+        try:
+            harness.wait_for(lambda: part.registered() == 1, what="registration with dtxd")
+            env = {k: v for k, v in os.environ.items() if k != "DTX_CURVE_KEY_FILE"}
+
+            def trip(name: str, amount: int) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+                return subprocess.run([os.path.join(harness.BIN, "travel"), "book",
+                                       "--coordinator", dtxd.endpoint, "--trip", name,
+                                       "--amount", str(amount)], env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      timeout=60)
+
+            ok = trip("t-1", 300)
+            self.assertEqual(ok.returncode, 0, ok.stdout)
+            gid1 = ok.stdout.split()[1]
+            self.assertTrue(ok.stdout.strip().endswith("committed"), ok.stdout)
+            declined = trip("t-2", 5000)
+            self.assertEqual(declined.returncode, 3, declined.stdout)   # compensated
+            gid2 = declined.stdout.split()[1]
+
+            def rows(gid: str) -> List[tuple]:  # type: ignore[type-arg]
+                return list(conn.execute("SELECT what, amount, status FROM bookings "
+                                         "WHERE gid = %s ORDER BY what", (gid,)))
+            self.assertEqual(rows(gid1), [("flights", 300, "booked"), ("hotels", 300, "booked"),
+                                          ("payments", 300, "booked")])
+            self.assertEqual(rows(gid2), [("flights", 5000, "cancelled"),
+                                          ("hotels", 5000, "cancelled")])
+            # the declined payment's compensation was a null compensation
+            marks = list(conn.execute("SELECT branch, op, origin FROM dtx_barrier WHERE gid = %s "
+                                      "ORDER BY branch, op", (gid2,)))
+            self.assertEqual(marks, [(1, "cancel", "cancel"), (1, "try", "try"),
+                                     (2, "cancel", "cancel"), (2, "try", "try"),
+                                     (3, "cancel", "cancel"), (3, "try", "cancel")])
+        finally:
+            served.stop()
+            conn.close()
+            dtxd.stop()
+
+
+@harness.live
+class MessageLive(unittest.TestCase):
+    """Transactional messages across languages: the C order sample's
+    service (order-outbox create) writes an order with its outbox row and
+    submits; a Python participant serves the destinations mailer and stock
+    under the barrier and the service's check-back (Barrier.query_prepared)
+    over the same database."""
+
+    def test_python_destinations_and_checkback(self) -> None:
+        d = harness.scratch("msg")
+        dtxd = harness.Dtxd(d, harness.createdb("dtx_py_log_msg"), "--phase-timeout-ms", "1000",
+                            "--retry-base-ms", "50", "--retry-max-ms", "200",
+                            "--heartbeat-ms", "300")
+        db = harness.createdb("dtx_py_orders")
+        conn = psycopg.connect(db, autocommit=True)
+        conn.execute("CREATE TABLE inbox (gid text, who text, body text, PRIMARY KEY (gid, who))")
+        barrier = dtx.Barrier(conn)
+        barrier.migrate()
+        check = dtx.Barrier(psycopg.connect(db, autocommit=True))
+        reader = psycopg.connect(db, autocommit=True)   # the handlers' run in another thread
+
+        def receive(c: psycopg.Connection, call: dtx.Call) -> None:  # type: ignore[type-arg]
+            c.execute("INSERT INTO inbox VALUES (%s, %s, %s)",
+                      (call.gid, call.resource, call.payload.decode()))
+
+        part = dtx.Participant("py-orders-1", key_file="")
+        part.serve_tmsg("mailer", on_deliver=barrier.wrap(receive))
+        part.serve_tmsg("stock", on_deliver=barrier.wrap(receive))
+        part.serve_tmsg("orders", on_query_prepared=check.query_prepared)
+        part.connect(dtxd.endpoint)
+        served = harness.Served(part)
+        try:
+            harness.wait_for(lambda: part.registered() == 1, what="registration with dtxd")
+            env = {k: v for k, v in os.environ.items() if k != "DTX_CURVE_KEY_FILE"}
+
+            def create(order: str, amount: int, *extra: str) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+                return subprocess.run([os.path.join(harness.BIN, "order-outbox"), "create",
+                                       "--db", db, "--coordinator", dtxd.endpoint,
+                                       "--order", order, "--amount", str(amount), *extra],
+                                      env=env, text=True, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, timeout=60)
+
+            def gid_of(out: str, order: str) -> str:
+                # its line "ORDER GID outcome" (libpq may print NOTICEs too)
+                return [ln for ln in out.splitlines() if ln.startswith(order + " ")][0].split()[1]
+
+            def inbox(gid: str) -> List[tuple]:  # type: ignore[type-arg]
+                return list(reader.execute("SELECT who FROM inbox WHERE gid = %s ORDER BY who",
+                                           (gid,)))
+
+            sent = create("o-1", 10)
+            self.assertEqual(sent.returncode, 0, sent.stdout)
+            gid1 = gid_of(sent.stdout, "o-1")
+            harness.wait_for(lambda: len(inbox(gid1)) == 2, what="o-1 at mailer and stock")
+            # committed locally, never submitted: the Python check-back says so
+            lost = create("o-2", 20, "--no-submit", "--timeout-ms", "500")
+            self.assertEqual(lost.returncode, 0, lost.stdout)
+            gid2 = gid_of(lost.stdout, "o-2")
+            harness.wait_for(lambda: len(inbox(gid2)) == 2, what="o-2 through the check-back")
+            self.assertEqual(inbox(gid2), [("mailer",), ("stock",)])
+            # refused by the business rule: nothing delivered
+            refused = create("o-3", 0)
+            self.assertEqual(refused.returncode, 3, refused.stdout)
+            gid3 = gid_of(refused.stdout, "o-3")
+            time.sleep(0.5)
+            self.assertEqual(inbox(gid3), [])
+            self.assertEqual(list(reader.execute(
+                "SELECT origin FROM dtx_barrier WHERE branch = 0 ORDER BY gid")),
+                [("try",), ("try",)])
+        finally:
+            served.stop()
+            conn.close()
+            reader.close()
+            check.connection().close()
+            dtxd.stop()
+
+
+@harness.live
 class BankInterop(unittest.TestCase):
     """dtxd with CURVE; bank-a is the C bank-participant, bank-b the Python
     one; transfers both ways by the C bank-transfer and the Python

@@ -382,6 +382,8 @@ class BarrierDeliveries(unittest.TestCase):
         self.part = dtx.Participant("ledger-1", key_file="")
         self.part.serve("ledger", on_try=h, on_confirm=h, on_cancel=h)
         self.part.serve_2pc("ledger", on_prepare=h, on_commit=h, on_abort=h)
+        self.part.serve_saga("ledger", on_action=h, on_compensate=h)
+        self.part.serve_tmsg("ledger", on_deliver=h, on_query_prepared=self.barrier.query_prepared)
         self.part.connect(self.coord.endpoint)
         self.served = harness.Served(self.part)
         self.rid = self.coord.register()
@@ -448,6 +450,70 @@ class BarrierDeliveries(unittest.TestCase):
         self.coord.phase(self.rid, "g8", 1, p.Op.COMMIT)
         self.coord.phase(self.rid, "g8", 1, p.Op.COMMIT, attempt=2)
         self.assertEqual(self.rows("g8"), [(1, "commit"), (1, "prepare")])
+
+    def test_saga_action_twice_applies_once_and_its_compensation_runs_once(self) -> None:
+        self.assertEqual(self.coord.phase(self.rid, "s1", 1, p.Op.ACTION).outcome, p.Outcome.OK)
+        self.assertEqual(self.coord.phase(self.rid, "s1", 1, p.Op.ACTION, 2).outcome, 0)
+        self.assertEqual(self.rows("s1"), [(1, "action")])
+        self.assertEqual(self.coord.phase(self.rid, "s1", 1, p.Op.COMPENSATE).outcome, 0)
+        self.assertEqual(self.coord.phase(self.rid, "s1", 1, p.Op.COMPENSATE, 2).outcome, 0)
+        self.assertEqual(self.rows("s1"), [(1, "action"), (1, "compensate")])
+        self.assertEqual(self.barrier_rows("s1"), [("cancel", "cancel"), ("try", "try")])
+
+    def test_saga_compensation_before_its_action_is_a_null_compensation(self) -> None:
+        self.assertEqual(self.coord.phase(self.rid, "s2", 3, p.Op.COMPENSATE).outcome, 0)
+        self.assertEqual(self.barrier_rows("s2"), [("cancel", "cancel"), ("try", "cancel")])
+        # the late action is refused, nothing applied
+        self.assertEqual(self.coord.phase(self.rid, "s2", 3, p.Op.ACTION).outcome,
+                         p.Outcome.REFUSED)
+        self.assertEqual(self.rows("s2"), [])
+
+    def test_saga_refused_action_is_a_no_and_a_refused_compensation_is_failed(self) -> None:
+        self.fail_next.append("refuse")
+        self.assertEqual(self.coord.phase(self.rid, "s3", 1, p.Op.ACTION).outcome,
+                         p.Outcome.REFUSED)
+        self.assertEqual((self.rows("s3"), self.barrier_rows("s3")), ([], []))
+        self.coord.phase(self.rid, "s4", 1, p.Op.ACTION)
+        self.fail_next.append("refuse")   # a compensation cannot say no: retried
+        self.assertEqual(self.coord.phase(self.rid, "s4", 1, p.Op.COMPENSATE).outcome,
+                         p.Outcome.FAILED)
+        self.assertEqual(self.coord.phase(self.rid, "s4", 1, p.Op.COMPENSATE, 2).outcome, 0)
+        self.assertEqual(self.rows("s4"), [(1, "action"), (1, "compensate")])
+
+    def test_serve_saga_twice_or_without_a_handler_is_refused(self) -> None:
+        with self.assertRaises(dtx.InvalidArgument):
+            self.part.serve_saga("ledger", on_action=lambda c: None,
+                                 on_compensate=lambda c: None)
+        with self.assertRaises(dtx.InvalidArgument):
+            self.part.serve_saga("other", on_action=lambda c: None,
+                                 on_compensate=None)  # type: ignore[arg-type]
+
+    def test_message_delivered_twice_applies_once(self) -> None:
+        self.assertEqual(self.coord.phase(self.rid, "m1", 2, p.Op.DELIVER).outcome, p.Outcome.OK)
+        self.assertEqual(self.coord.phase(self.rid, "m1", 2, p.Op.DELIVER, 2).outcome, 0)
+        self.assertEqual(self.rows("m1"), [(2, "deliver")])
+        self.assertEqual(self.barrier_rows("m1"), [("try", "try")])
+
+    def test_checkback_answers_from_the_outbox_and_marks_a_rollback(self) -> None:
+        # no outbox row: rolled back, and the marker bars a late commit
+        self.assertEqual(self.coord.phase(self.rid, "m2", 0, p.Op.QUERY_PREPARED).outcome,
+                         p.Outcome.REFUSED)
+        self.assertEqual(self.barrier_rows("m2"), [("try", "cancel")])
+        self.assertEqual(self.conn.execute(
+            "INSERT INTO dtx_barrier (gid, branch, op, origin) VALUES ('m2', 0, 'try', 'try')"
+            " ON CONFLICT DO NOTHING").rowcount, 0)
+        # the outbox row of a committed local transaction: committed
+        self.conn.execute("INSERT INTO dtx_barrier (gid, branch, op, origin)"
+                          " VALUES ('m3', 0, 'try', 'try')")
+        self.assertEqual(self.coord.phase(self.rid, "m3", 0, p.Op.QUERY_PREPARED).outcome,
+                         p.Outcome.OK)
+        self.assertEqual(self.barrier_rows("m3"), [("try", "try")])
+
+    def test_serve_tmsg_without_a_handler_or_twice_is_refused(self) -> None:
+        with self.assertRaises(dtx.InvalidArgument):
+            self.part.serve_tmsg("other")
+        with self.assertRaises(dtx.InvalidArgument):
+            self.part.serve_tmsg("ledger", on_deliver=lambda c: None)
 
     def test_a_phase_for_a_resource_not_served_is_answered_failed(self) -> None:
         reply = self.coord.phase(self.rid, "g9", 1, p.Op.CONFIRM, resource="other")

@@ -5,6 +5,6 @@ FUZZ_SRC_gwconfig   := $(wildcard gateway-filter/src/config/*.c) gateway-filter/
                        gateway-filter/src/core/gw_path.c \
                        gateway-filter/src/core/gw_jwt.c gateway-filter/src/core/gw_jwk.c gateway-filter/src/core/gw_jwks.c \
                       gateway-filter/src/core/gw_apikey.c gateway-filter/src/core/gw_vars.c \
-                       common/src/err.c tests/fuzz/fuzz_gwconfig.c
+                       common/src/err.c common/src/name.c common/src/saga.c common/src/trymany.c tests/fuzz/fuzz_gwconfig.c
 FUZZ_FLAGS_gwconfig := -Igateway-filter/src -I/usr/include/json-c
 FUZZ_LIBS_gwconfig  := -ljson-c -lcrypto

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bench/gateway/ab.sh — A/B two dtx-gateway binaries on CPU per request:
+# the measure that says whether a change made a request cheaper, and that
+# a shared, busy machine skews least (requests/s and p99 swing with other
+# load; CPU-µs per request much less).
+#
+#   bench/gateway/ab.sh OLD_BIN NEW_BIN [ROUNDS=3] [SECONDS=5] [CONNECTIONS=64]
+#
+# Starts one gw-upstream (build/tests/gw-upstream, fixed 13-byte answer)
+# and, per round, each binary in turn with the route of the gateway
+# benchmark (a wide-open rate-limit rule and a breaker), drives it with
+# wrk -t2 -cCONNECTIONS for SECONDS after a 1 s warm-up, and prints r/s,
+# p99 and the gateway process's CPU (utime+stime) per request in µs; then
+# the median CPU-µs per request of each. Stops everything it starts.
+set -euo pipefail
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+OLD=${1:?old gateway binary}; NEW=${2:?new gateway binary}
+ROUNDS=${3:-3}; SECS=${4:-5}; CONNS=${5:-64}
+UPBIN=${BUILD:-$ROOT/build}/tests/gw-upstream
+command -v wrk >/dev/null || { echo "ab.sh: wrk is not installed (scripts/deps.sh)" >&2; exit 2; }
+WORK=$(mktemp -d /tmp/dtx-gw-ab.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf -- "$WORK"; }
+trap cleanup EXIT
+wait_file() { for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "ab.sh: $1 never came" >&2; exit 1; }
+
+"$UPBIN" --name ab --threads 1 --body "hello, world\n" --ready-file "$WORK/up.port" >"$WORK/up.log" 2>&1 &
+pids+=($!)
+wait_file "$WORK/up.port"
+cat >"$WORK/gw.json" <<GW
+{ "listen": "127.0.0.1:0", "admin": { "listen": "127.0.0.1:0" },
+  "pools": [ { "name": "bench", "targets": [ "http://127.0.0.1:$(cat "$WORK/up.port")" ] } ],
+  "rules": [
+    { "name": "wide-open", "type": "rate_limit", "rate": 10000000, "burst": 10000000,
+      "nodelay": true, "key": "global" },
+    { "name": "breaker", "type": "breaker", "error_ratio": 0.5, "min_requests": 100 } ],
+  "routes": [ { "name": "bench", "match": { "prefix": "/" }, "pool": "bench",
+                "rules": [ "wide-open", "breaker" ] } ] }
+GW
+TCK=$(getconf CLK_TCK)
+one() {  # one() LABEL BIN: prints a line, appends the CPU figure to $WORK/LABEL
+    local label=$1 bin=$2 pid port t0 t1 out req
+    rm -f "$WORK/gw.ready"
+    "$bin" --config "$WORK/gw.json" --log-level warn --ready-file "$WORK/gw.ready" >"$WORK/gw.log" 2>&1 &
+    pid=$!
+    wait_file "$WORK/gw.ready"
+    read -r port _ <"$WORK/gw.ready"
+    wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null
+    t0=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$port/")
+    t1=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    req=$(awk '/requests in/{print $1}' <<<"$out")
+    local cpu; cpu=$(awk -v a="$t0" -v b="$t1" -v t="$TCK" -v r="$req" 'BEGIN{printf "%.2f", (b-a)*1e6/t/r}')
+    echo "$cpu" >>"$WORK/$label"
+    printf '%-4s r/s %-10s p99 %-9s CPU-us/request %s\n' "$label" \
+        "$(awk '/Requests\/sec/{print $2}' <<<"$out")" "$(awk '$1=="99%"{print $2}' <<<"$out")" "$cpu"
+}
+for r in $(seq 1 "$ROUNDS"); do
+    if [ $((r % 2)) = 1 ]; then one old "$OLD"; one new "$NEW"; else one new "$NEW"; one old "$OLD"; fi
+done
+med() { sort -n "$WORK/$1" | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+echo "median CPU-us/request: old $(med old), new $(med new)"

@@ -1,0 +1,277 @@
+/*
+ * initiator_multi.c — TRY_MANY (docs/protocol.md §18): the Tries of up to
+ * DTX_TRYMANY_MAX branches in one initiator request.
+ *
+ *   TRY_MANY ──► whole-request limits ──► n single TRYs, each with a
+ *   (parked like    (max-branches,          virtual peer (DTX_PEER_MULTI,
+ *    a TRY while     max-txn-payload,        corr = key << 8 | index)
+ *    its txn is      max-payload: ERROR 22,      │ all submitted in one
+ *    loading or      nothing written)            │ turn: one batch of the
+ *    writing)                                    │ store, one commit
+ *                                                ▼
+ *                                  each answer (TRY_OK or ERROR) that the
+ *                                  engine sends the virtual peer comes
+ *                                  here (co->hooks.multi_reply) and fills
+ *                                  that branch's outcome
+ *                                                │ the last one
+ *                                                ▼
+ *                                  TRY_MANY_OK (or one ERROR when no
+ *                                  branch got an outcome) to the requester
+ *
+ * The single TRY's code does every check and every write (initiator.c's
+ * dtx_initiator_try through dtx_initiator_replay), so a branch of a TRY_MANY is
+ * exactly a TRY: the same access rules, the same durability (its row is
+ * committed before its Try leaves) and the same answers. What this file
+ * adds: the limits checked for all n branches before any is submitted (so
+ * a batch is refused whole, never half recorded), the n submissions in one
+ * turn (dtx_store_submit queues them in the same pending batch of the
+ * transaction's shard, which commits atomically: one log write), and the
+ * collection of the n answers.
+ *
+ * Invariants:
+ *  - a collector (s_multi_t) lives from the request until its last branch
+ *    is answered; it is found by key in co->multi, never by pointer, so a
+ *    stray answer for a finished one is dropped, not a use after free;
+ *  - left counts the answers still due, plus one while the branches are
+ *    being submitted, so a branch answered at once (a refused check)
+ *    cannot finish the request before the others are sent;
+ *  - every branch is answered exactly once by the engine (its waiter, an
+ *    error, or the eviction that drops its transaction).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "core/txntable.h"
+#include "dtx/log.h"
+#include "dtx/trymany.h"
+#include "initiator.h"
+#include "initiator_multi.h"
+#include "outbox.h"
+
+typedef struct s_multi {
+    struct s_multi        *prev, *next;   /* co->multi */
+    uint64_t               key;
+    dtx_peer_t             peer;          /* the requester */
+    char                   gid[DTX_NAME_SIZE];
+    int                    left;          /* answers still due (+1 while submitting) */
+    int                    seen;          /* the state the last TRY_OK gave; 0 none */
+    dtx_trymany_outcomes_t out;
+} s_multi_t;
+
+static s_multi_t *s_find(dtx_coord_t *co, uint64_t key)
+{
+    for (s_multi_t *m = co->multi; m; m = m->next)
+        if (m->key == key)
+            return m;
+    return NULL;
+}
+
+static void s_unlink(dtx_coord_t *co, s_multi_t *m)
+{
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        co->multi = m->next;
+    if (m->next)
+        m->next->prev = m->prev;
+}
+
+/* Every branch answered: one reply to the requester. */
+static void s_finish(dtx_coord_t *co, s_multi_t *m)
+{
+    s_unlink(co, m);
+    int ran = 0, unknown = -1;
+    for (int i = 0; i < m->out.n; i++) {
+        if (m->out.o[i].code == 0)
+            ran++;
+        else if (m->out.o[i].code == (uint32_t)-DTX_EUNKNOWN && unknown < 0)
+            unknown = i;
+    }
+    if (!ran) {
+        /* Refused as a whole (every branch got the same check), or every
+         * branch failed before its Try: one ERROR, as a TRY gets it. */
+        int i = unknown >= 0 ? unknown : 0;
+        dtx_outbox_error(co, &m->peer, -(int)m->out.o[i].code, "%s%s", m->out.n > 1 && unknown >= 0
+                         ? "a branch's outcome is unknown: " : "", m->out.o[i].text);
+        free(m);
+        return;
+    }
+    dtx_txn_t *txn = dtx_txn_find(co->txns, m->gid);
+    uint8_t blob[1 + DTX_TRYMANY_MAX * (10 + DTX_TEXT_MAX)];
+    size_t len = 0;
+    if (dtx_trymany_outcomes_encode(&m->out, blob, sizeof blob, &len) != 0) {
+        dtx_outbox_error(co, &m->peer, DTX_EINTERNAL, "could not encode the outcomes of %s",
+                         m->gid);
+        free(m);
+        return;
+    }
+    dtx_msg_t out;
+    memset(&out, 0, sizeof out);
+    out.type = DTX_MSG_TRY_MANY_OK;
+    strcpy(out.gid, m->gid);
+    out.state = (uint8_t)(txn && !txn->dead ? txn->state : m->seen);
+    out.payload = blob;
+    out.payload_len = (uint32_t)len;
+    dtx_outbox_reply(co, &m->peer, &out);
+    free(m);
+}
+
+/* co->hooks.multi_reply: the engine's answer to one branch. */
+static void s_on_reply(dtx_coord_t *co, uint64_t corr, const dtx_msg_t *msg)
+{
+    s_multi_t *m = s_find(co, corr >> 8);
+    unsigned i = (unsigned)(corr & 0xff);
+    if (!m || i >= m->out.n) {
+        dtx_log_warn("answer for a finished try-many dropped", "type=%s",
+                     dtx_msg_type_name(msg->type));
+        return;
+    }
+    dtx_trymany_outcome_t *o = &m->out.o[i];
+    memset(o, 0, sizeof *o);
+    if (msg->type == DTX_MSG_TRY_OK) {
+        o->branch = msg->branch;
+        o->outcome = msg->outcome;
+        m->seen = msg->state;
+    } else {
+        o->outcome = DTX_OUTCOME_FAILED;
+        o->code = msg->type == DTX_MSG_ERROR && msg->code ? msg->code
+                                                          : (uint32_t)-DTX_EINTERNAL;
+        snprintf(o->text, sizeof o->text, "%s",
+                 msg->type == DTX_MSG_ERROR && msg->text[0] ? msg->text : "unexpected answer");
+    }
+    if (--m->left == 0)
+        s_finish(co, m);
+}
+
+/* The limits of a TRY, for the n branches together (initiator.c's dtx_initiator_try
+ * checks them again for each). 0, or refused (answered). */
+static int s_limits(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req,
+                    const dtx_trymany_t *b)
+{
+    int64_t bytes = 0;
+    for (int i = 0; i < b->n; i++)
+        bytes += b->items[i].payload_len;
+    if (co->cfg.max_branches > 0 &&
+        txn->nbranches + txn->pending_branches + b->n > co->cfg.max_branches) {
+        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_BRANCHES,
+                  "transaction %s has %d branches; %d more would pass max-branches (%lld)",
+                  txn->gid, txn->nbranches + txn->pending_branches, b->n,
+                  (long long)co->cfg.max_branches);
+        return DTX_ELIMIT;
+    }
+    if (co->cfg.max_txn_payload > 0 &&
+        txn->payload_bytes + txn->pending_payload + bytes > co->cfg.max_txn_payload) {
+        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_TXN_PAYLOAD,
+                  "transaction %s would hold more than %lld payload bytes (max-txn-payload)",
+                  txn->gid, (long long)co->cfg.max_txn_payload);
+        return DTX_ELIMIT;
+    }
+    if (co->cfg.max_payload > 0 &&
+        dtx_txn_payload_total(co->txns) + co->try_payload_inflight + bytes > co->cfg.max_payload) {
+        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_PAYLOAD,
+                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
+                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
+        return DTX_ELIMIT;
+    }
+    return 0;
+}
+
+/* co->hooks.try_many: takes req (a TRY_MANY whose transaction is neither
+ * loading nor writing). */
+static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
+{
+    dtx_trymany_t b; /* payloads point into req->payload, freed last */
+    char why[160];
+    if (dtx_trymany_decode(&b, req->payload, req->payload_len, why, sizeof why) != 0) {
+        /* The codec checked it already; kept as a guard. */
+        dtx_outbox_error(co, &req->peer, DTX_EPROTO, "TRY_MANY: %s", why);
+        dtx_request_free(req);
+        return;
+    }
+    if (s_limits(co, txn, req, &b) != 0) {
+        dtx_request_free(req);
+        return;
+    }
+    s_multi_t *m = calloc(1, sizeof *m);
+    if (!m) {
+        dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
+        dtx_request_free(req);
+        return;
+    }
+    m->key = ++co->next_multi;
+    m->peer = req->peer;
+    strcpy(m->gid, txn->gid);
+    m->out.n = b.n;
+    m->left = b.n + 1;
+    m->next = co->multi;
+    if (co->multi)
+        co->multi->prev = m;
+    co->multi = m;
+    uint64_t key = m->key;
+    dtx_txn_ref(txn);
+    for (int i = 0; i < b.n; i++) {
+        const dtx_trymany_item_t *it = &b.items[i];
+        dtx_request_t *sub = calloc(1, sizeof *sub);
+        if (sub && it->payload_len && !(sub->payload = malloc(it->payload_len))) {
+            free(sub);
+            sub = NULL;
+        }
+        dtx_msg_t err;
+        if (sub && txn->dead) {
+            /* An earlier branch's answer dropped the transaction. */
+            dtx_request_free(sub);
+            sub = NULL;
+            memset(&err, 0, sizeof err);
+            err.type = DTX_MSG_ERROR;
+            err.code = (uint32_t)-DTX_ESTATE;
+            snprintf(err.text, sizeof err.text, "transaction %s left memory", m->gid);
+            s_on_reply(co, key << 8 | (uint64_t)i, &err);
+            continue;
+        }
+        if (!sub) {
+            memset(&err, 0, sizeof err);
+            err.type = DTX_MSG_ERROR;
+            err.code = (uint32_t)-DTX_ENOMEM;
+            strcpy(err.text, "out of memory");
+            s_on_reply(co, key << 8 | (uint64_t)i, &err);
+            continue;
+        }
+        sub->peer.kind = DTX_PEER_MULTI;
+        sub->peer.corr = key << 8 | (uint64_t)i;
+        sub->peer.version = req->peer.version;
+        sub->roles = req->roles;
+        memcpy(sub->principal, req->principal, sizeof sub->principal);
+        sub->type = DTX_MSG_TRY;
+        sub->reloaded = req->reloaded;
+        strcpy(sub->gid, txn->gid);
+        strcpy(sub->resource, it->resource);
+        strcpy(sub->action, it->action);
+        if (it->payload_len)
+            memcpy(sub->payload, it->payload, it->payload_len);
+        sub->payload_len = it->payload_len;
+        dtx_initiator_replay(co, txn, sub); /* takes sub; answers come later */
+    }
+    dtx_txn_unref(txn);
+    dtx_log_debug("try-many", "gid=%s branches=%d", req->gid, b.n);
+    dtx_request_free(req);
+    m = s_find(co, key);
+    if (m && --m->left == 0)
+        s_finish(co, m);
+}
+
+void dtx_multi_init(dtx_coord_t *co)
+{
+    co->hooks.try_many = s_try_many;
+    co->hooks.multi_reply = s_on_reply;
+}
+
+void dtx_multi_fini(dtx_coord_t *co)
+{
+    while (co->multi) {
+        s_multi_t *m = co->multi;
+        s_unlink(co, m);
+        free(m);
+    }
+}

@@ -1,0 +1,65 @@
+/*
+ * gw_rctx.h — a request's context: what its state machine (gw_request.c)
+ * and the making of its answer (gw_answer.c) share, and nothing else
+ * includes. Not an interface: both files see every field. The phases and
+ * what each field means for them are gw_request.c's.
+ */
+#ifndef DTX_GW_RCTX_H
+#define DTX_GW_RCTX_H
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "core/gw_offload.h"
+#include "dtx/heap.h"
+#include "filters/gw_filters.h"
+#include "front/gw_server_int.h"
+#include "upstream/gw_proxy.h"
+
+typedef struct dtx_gw_rctx {
+    dtx_gw_job_t            job;         /* first: container of the offload job */
+    dtx_gw_server_t        *server;
+    dtx_gw_worker_t        *worker;
+    struct MHD_Connection  *conn;
+    dtx_gw_req_t            req;
+    char                   *uri;         /* raw request target */
+    char                   *path;        /* normalised path (req.path), or NULL */
+    char                    client_ip[INET6_ADDRSTRLEN];
+    int                     phase;
+    int                     started;
+    int                     job_kind;    /* S_HEAD, S_BODY, S_RESPONSE or S_JOB_DONE */
+    int                     verdict;     /* of the last head/body hooks */
+    int                     replied;     /* a local answer is set */
+    int                     overflow;    /* body over max_body */
+    int                     deferred;    /* local answer to send on the last call */
+    int                     up_failed;   /* 1: no answer, 2: answer incomplete */
+    int                     buffered;    /* the answer is sent from memory */
+    int                     reply_before;/* reply status before on_response */
+    int                     streaming;   /* the request body streams upstream */
+    int64_t                 streamed;    /* body bytes handed to the call */
+    int                     stream_end;  /* S_STREAM_*: the rest of the body is dropped */
+    int                     up_waiting;  /* suspended until the call's `ready` */
+    size_t                  body_cap;
+    dtx_gw_upstream_t      *up;
+    dtx_heap_node_t         wait_deadline; /* in worker->cache_waits while parked */
+} dtx_gw_rctx_t;
+
+/* Suspends / resumes c's connection, counted: the daemons may only stop
+ * once none is suspended (libmicrohttpd aborts otherwise). Resume is for
+ * the worker's own thread; another thread resumes with
+ * MHD_resume_connection and wakes the worker (gw_wake.h). */
+void dtx_gw_rctx_suspend(dtx_gw_rctx_t *c);
+void dtx_gw_rctx_resume(dtx_gw_rctx_t *c);
+
+/* The request's header `name` (any case), or NULL; ctx is the context
+ * (dtx_gw_req_t.header of the filters). */
+const char *dtx_gw_rctx_header(void *ctx, const char *name);
+/* Each request header to fn (dtx_gw_req_t.each_header). */
+void dtx_gw_rctx_each_header(void *ctx, dtx_gw_header_visit_fn fn, void *arg);
+
+#endif

@@ -214,7 +214,7 @@ int dtx_admin_start(dtx_coord_t *co)
         dtx_log_warn("admin http on a non-loopback address without TLS: tokens travel in clear",
                      "address=%s", cfg->http_listen);
     int err_code = 0;
-    a->store = dtx_store_new(cfg->db, 1, 0, dtx_admin_sql, DTX_ASQL_COUNT, &err_code);
+    a->store = dtx_store_new(cfg->db, 1, 0, dtx_admin_sql, DTX_ASQL_COUNT, NULL, &err_code);
     if (!a->store) {
         close(fd);
         rc = err_code ? err_code : DTX_EDB;

@@ -41,5 +41,7 @@ enum {
     DTX_SQL_COUNT
 };
 extern const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT];
+/* The log connections' session settings (sql.c says why). */
+extern const char dtx_coord_sql_session[];
 
 #endif

@@ -99,15 +99,16 @@ static int s_connect(dtx_store_t *self, dtx_store_conn_t *c)
         if (!ok)
             goto err;
     }
-    /* Every statement here finds its rows by key, and a set form's arrays
-     * are a batch long: the generic plan (index lookups, unnest taken as
-     * a few rows) is the right one, and planning each execution anew for
-     * its actual arrays only costs. */
-    PGresult *set = PQexec(c->pg, "SET plan_cache_mode = force_generic_plan");
-    int set_ok = PQresultStatus(set) == PGRES_COMMAND_OK;
-    PQclear(set);
-    if (!set_ok)
-        goto err;
+    if (self->session_sql) {
+        PGresult *set = PQexec(c->pg, self->session_sql);
+        int set_ok = PQresultStatus(set) == PGRES_COMMAND_OK;
+        if (!set_ok)
+            dtx_log_error("session settings refused", "error=\"%s\"",
+                          DTX_Q(PQresultErrorMessage(set)));
+        PQclear(set);
+        if (!set_ok)
+            goto err;
+    }
     if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1) {
         dtx_log_error("pipeline mode unavailable", "error=\"%s\"",
                       DTX_Q(dtx_pgconn_error(c->pg, why, sizeof why)));
@@ -126,7 +127,8 @@ err:
 }
 
 dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
-                           const dtx_store_stmt_t *stmts, int nstmts, int *err)
+                           const dtx_store_stmt_t *stmts, int nstmts, const char *session_sql,
+                           int *err)
 {
     int rc = DTX_ENOMEM;
     dtx_store_t *self = calloc(1, sizeof *self);
@@ -135,8 +137,9 @@ dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
     self->nshards = nconn > 0 ? nconn : 1;
     self->nconn = self->nshards + (control < 0 ? 0 : control > 2 ? 2 : control);
     self->conninfo = strdup(conninfo);
+    self->session_sql = session_sql ? strdup(session_sql) : NULL;
     self->conns = calloc((size_t)self->nconn, sizeof(dtx_store_conn_t));
-    if (!self->conninfo || !self->conns)
+    if (!self->conninfo || !self->conns || (session_sql && !self->session_sql))
         goto err;
     self->stmts = stmts;
     self->nstmts = nstmts;
@@ -185,6 +188,7 @@ void dtx_store_destroy(dtx_store_t **self_p)
     }
     free(self->conns);
     free(self->conninfo);
+    free(self->session_sql);
     free(self->set_names);
     free(self->has_set);
     dtx_batch_buf_free(&self->setbuf);

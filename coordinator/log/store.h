@@ -59,14 +59,18 @@
  * flight: its size adapts to the load. The control connection carries
  * only what is submitted with shard DTX_STORE_CONTROL (the node lease), so
  * a burst of log writes never delays it (without one, such submissions go
- * to the last shard). Returns NULL and *err = DTX_EDB / DTX_ENOMEM. */
+ * to the last shard). session_sql, when not NULL, runs on each connection
+ * as it opens (session settings: PQexec, may hold several statements); a
+ * connection that refuses it counts as down. Returns NULL and *err =
+ * DTX_EDB / DTX_ENOMEM. */
 #define DTX_STORE_CONTROL UINT32_MAX
 /* The scan connection (control == 2): the recovery scans, whose reads
  * over every unfinished transaction must not hold up the shards' writes
  * (without one: the first shard). */
 #define DTX_STORE_SCAN (UINT32_MAX - 1)
 dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
-                           const dtx_store_stmt_t *stmts, int nstmts, int *err);
+                           const dtx_store_stmt_t *stmts, int nstmts, const char *session_sql,
+                           int *err);
 /* Background work (timers: deadlines, retries) yields to requests: ops
  * submitted while background mode is on are counted, and
  * dtx_store_backlog says how many of them are queued or in flight on the

@@ -65,6 +65,7 @@ typedef struct dtx_store_conn {
 
 struct dtx_store {
     char                   *conninfo;
+    char                   *session_sql; /* run on each connection after it opens, or NULL */
     const dtx_store_stmt_t *stmts;
     int                     nstmts;
     dtx_store_conn_t       *conns;

@@ -98,7 +98,7 @@ static void s_put(const char *gid, int state, int branches, int branch_state)
 static void test_stale_fence_in_a_set_refuses_only_its_row(void)
 {
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
     CU_ASSERT_FATAL(st != NULL);
     s_put("fence-ok", DTX_STATE_COMMITTING, 1, DTX_BRANCH_TRIED);
     s_put("fence-stale", DTX_STATE_COMMITTING, 1, DTX_BRANCH_TRIED);
@@ -155,7 +155,7 @@ static void test_stale_fence_in_a_set_refuses_only_its_row(void)
 static void test_operations_of_one_transaction_keep_their_order(void)
 {
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
     CU_ASSERT_FATAL(st != NULL);
     s_answer_t a[4];
     memset(a, 0, sizeof a);

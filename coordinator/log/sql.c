@@ -64,8 +64,12 @@
  * its global row's fence with a correlated EXISTS kept a subplan (OFFSET
  * 0: a primary-key lookup per row, never a join). A constant state is
  * kept out of the index conditions (`state + 0`): the unfinished rows'
- * index (state, gid) would otherwise be a candidate. Each returns one row
- * per row the single form touches, led by its gid. */
+ * index (state, gid) would otherwise be a candidate; a branch write names
+ * branch_no too (`= ANY($2)`, or `>= 1`), so that the primary key (gid,
+ * branch_no) always costs less than dtx_branch_resource_gid (resource,
+ * gid), which a plan made on stale statistics picked for `gid = ANY` — a
+ * scan of the whole index. Each returns one row per row the single form
+ * touches, led by its gid. */
 #define S_POS(col) "array_position($1::text[], " col ")"
 #define S_AT(n, type, col) "($" n "::" type "[])[" S_POS(col) "]"
 #define S_FENCE_SET(col, own, ep, gen)                                                   \
@@ -96,8 +100,8 @@
     "UPDATE dtx_branch b SET state = " S_AT("3", "smallint", "b.gid") ","                 \
     " vote = " S_AT("3", "smallint", "b.gid") ", attempts = 1,"                           \
     " last_error = " S_AT("4", "text", "b.gid") ", updated_at = now(), voted_at = now()"  \
-    " WHERE b.gid = ANY($1::text[]) AND b.branch_no = " S_AT("2", "int", "b.gid")         \
-    "   AND b.state = " B_TRYING S_FENCE_SET("b.gid", "5", "6", "7")                       \
+    " WHERE b.gid = ANY($1::text[]) AND b.branch_no = ANY($2::int[])"                      \
+    "   AND b.branch_no = " S_AT("2", "int", "b.gid") " AND b.state = " B_TRYING S_FENCE_SET("b.gid", "5", "6", "7")                       \
     " RETURNING b.gid, 1"
 #define S_SET_DECIDE                                                                     \
     "WITH d AS (UPDATE dtx_global g SET state = " S_AT("2", "smallint", "g.gid") ","      \
@@ -111,13 +115,14 @@
     "           RETURNING g.gid, g.state, " S_AT("6", "bool", "g.gid") " AS mark),"        \
     " b AS (UPDATE dtx_branch x SET state = " B_TRIED ", vote = " B_TRIED ", attempts = 1," \
     "       updated_at = now(), voted_at = now()"                                          \
-    "       WHERE x.gid = ANY(ARRAY(SELECT d.gid FROM d WHERE d.mark)) AND x.state = " B_TRYING ")" \
+    "       WHERE x.gid = ANY(ARRAY(SELECT d.gid FROM d WHERE d.mark)) AND x.branch_no >= 1"      \
+    "         AND x.state = " B_TRYING ")" \
     " SELECT gid, state FROM d"
 #define S_SET_BRANCH_DONE                                                                \
     "UPDATE dtx_branch b SET state = " S_AT("3", "smallint", "b.gid") ","                 \
     " attempts = " S_AT("4", "int", "b.gid") ", updated_at = now()"                       \
-    " WHERE b.gid = ANY($1::text[]) AND b.branch_no = " S_AT("2", "int", "b.gid")         \
-    "   AND b.state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"                          \
+    " WHERE b.gid = ANY($1::text[]) AND b.branch_no = ANY($2::int[])"                      \
+    "   AND b.branch_no = " S_AT("2", "int", "b.gid") " AND b.state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"                          \
     S_FENCE_SET("b.gid", "5", "6", "7") " RETURNING b.gid, 1"
 #define S_FIN_BRANCH(fin) \
     "CASE WHEN " fin " = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END"
@@ -129,13 +134,13 @@
     "             AND g.owner_epoch = " S_AT("5", "bigint", "g.gid")                        \
     "             AND g.owner_gen = " S_AT("6", "bigint", "g.gid")                          \
     "             AND (g.mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch s" \
-    "                  WHERE s.gid = g.gid AND s.state <> "                                  \
+    "                  WHERE s.gid = g.gid AND s.branch_no >= 1 AND s.state <> "                                  \
     S_FIN_BRANCH(S_AT("2", "smallint", "g.gid")) " OFFSET 0))"                              \
     "           RETURNING g.gid, g.mode),"                                                 \
     " b AS (UPDATE dtx_branch x SET state = " S_FIN_BRANCH(S_AT("2", "smallint", "x.gid")) "," \
     "       updated_at = now()"                                                            \
     "       WHERE x.gid = ANY(ARRAY(SELECT d.gid FROM d WHERE d.mode <> " S_STR(DTX_MODE_SAGA) "))" \
-    "         AND x.state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"                        \
+    "         AND x.branch_no >= 1 AND x.state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"                        \
     " SELECT gid, 1 FROM d"
 
 const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {

@@ -353,16 +353,16 @@ pg_cost() {
 }
 
 # sql_fingerprint: a hash of the statements of coordinator/log/sql.c that one
-# TCC transaction runs (and of the fencing macro they use), blanks
-# squeezed. bench/pgbench_a.sql and _b.sql name the one they were written
+# TCC transaction runs (and of the macros they use: fencing, the set forms a
+# batch runs them as), blanks squeezed. bench/pgbench_a.sql and _b.sql name the one they were written
 # against: when it differs, the references may no longer be the same
 # writes as dtxd's.
 sql_fingerprint() {
     awk '
-        /^#define S_FENCE_BRANCH/ { infence = 1 }
+        /^#define S_(FENCE_BRANCH|POS|AT|FENCE_SET|FIN_BRANCH|SET_[A-Z_]+)[( ]/ { infence = 1 }
         infence { print; if ($0 !~ /\\$/) infence = 0; next }
         /\[DTX_SQL_(BRANCH_FIRST|BRANCH_ADD|BRANCH_VOTE|DECIDE|FINISH)\] = \{/ { inst = 1 }
-        inst { print; if ($0 ~ /[0-9]+ *\},[ \t]*$/) inst = 0 }
+        inst { print; if ($0 ~ /\},[ \t]*$/) inst = 0 }
     ' coordinator/log/sql.c | tr -s ' \t' ' ' | sha256sum | cut -c1-16
 }
 

@@ -55,6 +55,13 @@ static int s_first_of_key(dtx_batch_plan_t *self, const char *const *key, int i)
     }
 }
 
+/* Two operations' keys, byte by byte (PostgreSQL's "C" collation). */
+static int s_by_key(const void *a, const void *b, void *key)
+{
+    const char *const *k = key;
+    return strcmp(k[*(const int *)a], k[*(const int *)b]);
+}
+
 int dtx_batch_plan(dtx_batch_plan_t *self, int n, const int *stmt, const char *const *key,
                    const unsigned char *has_set)
 {
@@ -100,6 +107,10 @@ int dtx_batch_plan(dtx_batch_plan_t *self, int n, const int *stmt, const char *c
             self->exec[self->nexec++] = -1 - s; /* runs where its first operation was */
         self->members[self->set_from[s] + self->set_n[s]++] = i;
     }
+    for (int s = 0; s < self->nsets; s++)
+        if (self->set_n[s] > 1)
+            qsort_r(self->members + self->set_from[s], (size_t)self->set_n[s], sizeof(int),
+                    s_by_key, (void *)key);
     return 0;
 }
 

@@ -9,6 +9,10 @@
  * the single form would have returned nothing for, only leaves its own
  * operation without rows.
  *
+ * A set's operations are in the order of their keys, compared byte by byte
+ * (strcmp: PostgreSQL's "C" collation), so that a statement finds a key's
+ * place in its first array by binary search (width_bucket, sql.c).
+ *
  * Ordering: the operations of one batch on one key must run in the order
  * they were submitted. An operation joins its kind's set only when it is
  * the first of its key in the batch; any later operation of that key runs
@@ -33,7 +37,7 @@ typedef struct dtx_batch_plan {
     int *set_from; /* per set: its first entry in members */
     int *set_n;    /* per set: how many operations */
     int  nsets;
-    int *members;  /* operation indexes, set by set */
+    int *members;  /* operation indexes, set by set, each set in key order */
     int *slot;     /* scratch: per operation, its set or -1 */
     int *seen;     /* scratch: open-addressing table of keys (operation index, -1 free) */
     int  cap;      /* operations the arrays hold */

@@ -58,7 +58,9 @@
  * operation, the gids ($1) distinct. Each statement touches its tables
  * only through their primary keys: rows are found by `gid = ANY($1)`
  * (an index condition alone), and each row takes its own values, and
- * meets its own fence, by its gid's position in $1 (S_AT) — so no join
+ * meets its own fence, by its gid's position in $1 (S_AT: $1 comes sorted
+ * byte by byte, log/batch.h, so width_bucket finds it by binary search,
+ * where array_position would compare half the array) — so no join
  * between the arrays and a table, whose generic plan (made once, maybe
  * while the table was empty) could turn into a scan. A branch write checks
  * its global row's fence with a correlated EXISTS kept a subplan (OFFSET
@@ -70,7 +72,7 @@
  * gid), which a plan made on stale statistics picked for `gid = ANY` — a
  * scan of the whole index. Each returns one row per row the single form
  * touches, led by its gid. */
-#define S_POS(col) "array_position($1::text[], " col ")"
+#define S_POS(col) "width_bucket(" col " COLLATE \"C\", $1::text[])"
 #define S_AT(n, type, col) "($" n "::" type "[])[" S_POS(col) "]"
 #define S_FENCE_SET(col, own, ep, gen)                                                   \
     " AND EXISTS (SELECT 1 FROM dtx_global f WHERE f.gid = " col                          \

@@ -247,12 +247,52 @@ static void test_set_forms_use_primary_keys_only(void)
     PQfinish(c);
 }
 
+/* A set's writes submitted out of key order each land with their own
+ * values (the store sorts a set by gid; the statement finds each row's
+ * values by binary search). */
+static void test_set_out_of_order_keeps_each_rows_values(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    const char *gids[4] = { "vote-d", "vote-c", "vote-bb", "vote-b" };
+    const int votes[4] = { DTX_BRANCH_TRIED, DTX_BRANCH_REFUSED, DTX_BRANCH_TRIED, DTX_BRANCH_REFUSED };
+    const char *why[4] = { NULL, "no c", NULL, "no b" };
+    for (int i = 0; i < 4; i++)
+        s_put(gids[i], DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRYING);
+    s_answer_t a[4];
+    memset(a, 0, sizeof a);
+    char vs[4][4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(vs[i], sizeof vs[i], "%d", votes[i]);
+        const char *v[7] = { gids[i], "1", vs[i], why[i], "nb", "1", "0" };
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_VOTE, 7, v, NULL, NULL, s_on_done, &a[i]);
+    }
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
+    dtx_store_stats(st, &after);
+    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(a[i].rc, 0);
+        CU_ASSERT_EQUAL(a[i].rows, 1);
+        CU_ASSERT_EQUAL(u_branch_state(s_log, gids[i], 1), votes[i]);
+        CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'"
+                                    " AND vote = %d AND last_error IS NOT DISTINCT FROM %s%s%s",
+                                    gids[i], votes[i], why[i] ? "'" : "", why[i] ? why[i] : "NULL",
+                                    why[i] ? "'" : ""), 1);
+    }
+    dtx_store_destroy(&st);
+}
+
 INTEG_SUITE(log_batch)
 {
     CU_pSuite s = CU_add_suite("log_batch", s_init, s_clean);
     CU_add_test(s, "set forms use primary keys only", test_set_forms_use_primary_keys_only);
     CU_add_test(s, "stale fence in a set refuses only its row",
                 test_stale_fence_in_a_set_refuses_only_its_row);
+    CU_add_test(s, "a set out of key order keeps each row's values",
+                test_set_out_of_order_keeps_each_rows_values);
     CU_add_test(s, "operations of one transaction keep their order",
                 test_operations_of_one_transaction_keep_their_order);
 }

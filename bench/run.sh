@@ -353,16 +353,16 @@ pg_cost() {
 }
 
 # sql_fingerprint: a hash of the statements of coordinator/log/sql.c that one
-# TCC transaction runs (and of the fencing macro they use), blanks
-# squeezed. bench/pgbench_a.sql and _b.sql name the one they were written
+# TCC transaction runs (and of the macros they use: fencing, the set forms a
+# batch runs them as), blanks squeezed. bench/pgbench_a.sql and _b.sql name the one they were written
 # against: when it differs, the references may no longer be the same
 # writes as dtxd's.
 sql_fingerprint() {
     awk '
-        /^#define S_FENCE_BRANCH/ { infence = 1 }
+        /^#define S_(FENCE_BRANCH|POS|AT|FENCE_SET|FIN_BRANCH|SET_[A-Z_]+)[( ]/ { infence = 1 }
         infence { print; if ($0 !~ /\\$/) infence = 0; next }
         /\[DTX_SQL_(BRANCH_FIRST|BRANCH_ADD|BRANCH_VOTE|DECIDE|FINISH)\] = \{/ { inst = 1 }
-        inst { print; if ($0 ~ /[0-9]+ *\},[ \t]*$/) inst = 0 }
+        inst { print; if ($0 ~ /\},[ \t]*$/) inst = 0 }
     ' coordinator/log/sql.c | tr -s ' \t' ' ' | sha256sum | cut -c1-16
 }
 
@@ -373,7 +373,8 @@ store_snap() {
     [ -n "$METRICS_URL" ] && out=$(curl -s --max-time 2 "$METRICS_URL" 2>/dev/null | awk '
         /^dtx_store_round_trips_total\{store="log"\}/ { rt = $2 }
         /^dtx_store_ops_total\{store="log"\}/ { ops = $2 }
-        END { if (rt != "") print rt, ops }') || out=""
+        /^dtx_store_statements_total / { st = $2 }
+        END { if (rt != "") print rt, (st != "" ? st : ops) }') || out=""
     echo "${out:-0 0}"
 }
 
@@ -856,9 +857,10 @@ mkdir -p "$OUT"
     echo "  (autovacuum included); fsync ms: mean wal_sync_time per fsync (track_wal_io_timing on);"
     echo "  ins/upd: rows inserted/updated (pg_stat_database tup_inserted/tup_updated): equal figures"
     echo "  for dtx and (a), (b) mean that the references write the same rows as dtxd. stmts/tx and"
-    echo "  stmts/batch: dtxd's statements per transaction and per round trip (its /metrics:"
-    echo "  dtx_store_ops_total, dtx_store_round_trips_total; recovery scans and lease renewals"
-    echo "  included)."
+    echo "  stmts/batch: dtxd's statements per transaction and per round trip, a set statement"
+    echo "  (one per kind per batch, coordinator/log/batch.h) counting once (its /metrics:"
+    echo "  dtx_store_statements_total, dtx_store_round_trips_total; recovery scans and lease"
+    echo "  renewals included)."
     [ -z "$SQL_NOTE" ] || echo "WARNING: $SQL_NOTE" | fold -s -w 96 | sed '2,$s/^/  /'
 
     echo

@@ -68,6 +68,9 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         const char *name, *help;
         uint64_t v;
     } counters[] = {
+        { "dtx_store_statements_total",
+          "log statements executed in committed batches (a set statement, log/batch.h, counts once)",
+          logst.statements },
         { "dtx_store_lazy_round_trips_total",
           "log round trips that held only lazy writes, committed with synchronous_commit off "
           "(docs/operations.md, durability table)", logst.lazy_round_trips },

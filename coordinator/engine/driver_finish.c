@@ -36,6 +36,8 @@
 /* A write that matched no row: the copy in memory is stale or fenced off. */
 int dtx_driver_no_rows(const PGresult *res)
 {
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) /* a set statement answers with its rows */
+        return PQntuples(res) == 0;
     const char *n = PQcmdTuples((PGresult *)res);
     return n[0] == '0' && n[1] == '\0';
 }

@@ -25,13 +25,7 @@
 #include "log/sql.h"
 #include "outbox.h"
 #include "wctx.h"
-
-/* A write that matched no row: the copy in memory is stale or fenced off. */
-static int s_no_rows(const PGresult *res)
-{
-    const char *n = PQcmdTuples((PGresult *)res);
-    return n[0] == '0' && n[1] == '\0';
-}
+#include "driver_finish.h"
 
 static void s_saga_drive(dtx_coord_t *co, dtx_txn_t *txn);
 
@@ -46,7 +40,7 @@ static void s_on_step_set(void *p, int rc, const PGresult *res)
     if (!br)
         return;
     br->writing = 0;
-    if (rc != 0 || s_no_rows(res)) {
+    if (rc != 0 || dtx_driver_no_rows(res)) {
         co->hooks.forget(co, txn, "a saga step write failed or matched nothing");
         return;
     }

@@ -54,6 +54,97 @@
     "WITH g AS (SELECT 1 FROM dtx_global WHERE gid = $1 AND owner = " owner      \
     " AND owner_epoch = " epoch "::bigint AND owner_gen = " gen "::bigint) "
 
+/* Set forms (log/batch.h): every parameter an array, one element per
+ * operation, the gids ($1) distinct. Each statement touches its tables
+ * only through their primary keys: rows are found by `gid = ANY($1)`
+ * (an index condition alone), and each row takes its own values, and
+ * meets its own fence, by its gid's position in $1 (S_AT: $1 comes sorted
+ * byte by byte, log/batch.h, so width_bucket finds it by binary search,
+ * where array_position would compare half the array) — so no join
+ * between the arrays and a table, whose generic plan (made once, maybe
+ * while the table was empty) could turn into a scan. A branch write checks
+ * its global row's fence with a correlated EXISTS kept a subplan (OFFSET
+ * 0: a primary-key lookup per row, never a join). A constant state is
+ * kept out of the index conditions (`state + 0`): the unfinished rows'
+ * index (state, gid) would otherwise be a candidate; a branch write names
+ * branch_no too (`= ANY($2)`, or `>= 1`), so that the primary key (gid,
+ * branch_no) always costs less than dtx_branch_resource_gid (resource,
+ * gid), which a plan made on stale statistics picked for `gid = ANY` — a
+ * scan of the whole index. Each returns one row per row the single form
+ * touches, led by its gid. */
+#define S_POS(col) "width_bucket(" col " COLLATE \"C\", $1::text[])"
+#define S_AT(n, type, col) "($" n "::" type "[])[" S_POS(col) "]"
+#define S_FENCE_SET(col, own, ep, gen)                                                   \
+    " AND EXISTS (SELECT 1 FROM dtx_global f WHERE f.gid = " col                          \
+    " AND f.owner = " S_AT(own, "text", col) " AND f.owner_epoch = " S_AT(ep, "bigint", col) \
+    " AND f.owner_gen = " S_AT(gen, "bigint", col) " OFFSET 0)"
+#define S_SET_BRANCH_ADD                                                                 \
+    "WITH g AS (UPDATE dtx_global d SET branches = d.branches + 1, updated_at = now()"     \
+    "           WHERE d.gid = ANY($1::text[]) AND d.state + 0 = " G_ACTIVE                 \
+    "             AND d.owner = " S_AT("5", "text", "d.gid")                                \
+    "             AND d.owner_epoch = " S_AT("6", "bigint", "d.gid")                        \
+    "             AND d.owner_gen = " S_AT("7", "bigint", "d.gid") " RETURNING d.gid, d.branches)" \
+    " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"          \
+    " SELECT g.gid, g.branches, ($2::text[])[p.i], ($3::text[])[p.i], ($4::bytea[])[p.i], " B_TRYING \
+    " FROM g, LATERAL " S_POS("g.gid") " AS p(i) RETURNING gid, branch_no"
+#define S_SET_BRANCH_FIRST                                                               \
+    "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"   \
+    "                                  next_attempt_at, initiator, traceparent, branches)" \
+    "           SELECT v.gid, v.mode, " G_ACTIVE ", to_timestamp(v.dl / 1000.0), v.own, v.ep," \
+    "                  to_timestamp(v.dl / 1000.0), v.ini, nullif(v.tp, ''), 1"             \
+    "           FROM unnest($1::text[], $5::text[], $6::bigint[], $7::smallint[], $8::bigint[]," \
+    "                       $9::text[], $10::text[]) AS v(gid, own, ep, mode, dl, ini, tp)" \
+    "           ON CONFLICT (gid) DO NOTHING RETURNING gid)"                                \
+    " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"          \
+    " SELECT g.gid, 1, ($2::text[])[p.i], ($3::text[])[p.i], ($4::bytea[])[p.i], " B_TRYING \
+    " FROM g, LATERAL " S_POS("g.gid") " AS p(i) RETURNING gid, branch_no"
+#define S_SET_BRANCH_VOTE                                                                \
+    "UPDATE dtx_branch b SET state = " S_AT("3", "smallint", "b.gid") ","                 \
+    " vote = " S_AT("3", "smallint", "b.gid") ", attempts = 1,"                           \
+    " last_error = " S_AT("4", "text", "b.gid") ", updated_at = now(), voted_at = now()"  \
+    " WHERE b.gid = ANY($1::text[]) AND b.branch_no = ANY($2::int[])"                      \
+    "   AND b.branch_no = " S_AT("2", "int", "b.gid") " AND b.state = " B_TRYING S_FENCE_SET("b.gid", "5", "6", "7")                       \
+    " RETURNING b.gid, 1"
+#define S_SET_DECIDE                                                                     \
+    "WITH d AS (UPDATE dtx_global g SET state = " S_AT("2", "smallint", "g.gid") ","      \
+    "           decision = " S_AT("2", "smallint", "g.gid") ", updated_at = now(),"       \
+    "           next_attempt_at = now(), decided_at = now()"                               \
+    "           WHERE g.gid = ANY($1::text[]) AND g.state = " S_AT("3", "smallint", "g.gid") \
+    "             AND g.owner = " S_AT("4", "text", "g.gid")                                \
+    "             AND g.owner_epoch = " S_AT("5", "bigint", "g.gid")                        \
+    "             AND g.owner_gen = " S_AT("7", "bigint", "g.gid")                          \
+    "             AND g.branches = " S_AT("8", "int", "g.gid")                              \
+    "           RETURNING g.gid, g.state, " S_AT("6", "bool", "g.gid") " AS mark),"        \
+    " b AS (UPDATE dtx_branch x SET state = " B_TRIED ", vote = " B_TRIED ", attempts = 1," \
+    "       updated_at = now(), voted_at = now()"                                          \
+    "       WHERE x.gid = ANY(ARRAY(SELECT d.gid FROM d WHERE d.mark)) AND x.branch_no >= 1"      \
+    "         AND x.state = " B_TRYING ")" \
+    " SELECT gid, state FROM d"
+#define S_SET_BRANCH_DONE                                                                \
+    "UPDATE dtx_branch b SET state = " S_AT("3", "smallint", "b.gid") ","                 \
+    " attempts = " S_AT("4", "int", "b.gid") ", updated_at = now()"                       \
+    " WHERE b.gid = ANY($1::text[]) AND b.branch_no = ANY($2::int[])"                      \
+    "   AND b.branch_no = " S_AT("2", "int", "b.gid") " AND b.state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"                          \
+    S_FENCE_SET("b.gid", "5", "6", "7") " RETURNING b.gid, 1"
+#define S_FIN_BRANCH(fin) \
+    "CASE WHEN " fin " = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END"
+#define S_SET_FINISH                                                                     \
+    "WITH d AS (UPDATE dtx_global g SET state = " S_AT("2", "smallint", "g.gid") ","      \
+    "           updated_at = now(), next_attempt_at = NULL, finished_at = now()"           \
+    "           WHERE g.gid = ANY($1::text[]) AND g.state = " S_AT("3", "smallint", "g.gid") \
+    "             AND g.owner = " S_AT("4", "text", "g.gid")                                \
+    "             AND g.owner_epoch = " S_AT("5", "bigint", "g.gid")                        \
+    "             AND g.owner_gen = " S_AT("6", "bigint", "g.gid")                          \
+    "             AND (g.mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch s" \
+    "                  WHERE s.gid = g.gid AND s.branch_no >= 1 AND s.state <> "                                  \
+    S_FIN_BRANCH(S_AT("2", "smallint", "g.gid")) " OFFSET 0))"                              \
+    "           RETURNING g.gid, g.mode),"                                                 \
+    " b AS (UPDATE dtx_branch x SET state = " S_FIN_BRANCH(S_AT("2", "smallint", "x.gid")) "," \
+    "       updated_at = now()"                                                            \
+    "       WHERE x.gid = ANY(ARRAY(SELECT d.gid FROM d WHERE d.mode <> " S_STR(DTX_MODE_SAGA) "))" \
+    "         AND x.branch_no >= 1 AND x.state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"                        \
+    " SELECT gid, 1 FROM d"
+
 const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_BEGIN] = { "dtx_begin",
         "INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch, next_attempt_at,"
@@ -65,7 +156,8 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "           WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $5 AND owner_epoch = $6::bigint"
         "             AND owner_gen = $7::bigint RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7 },
+        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7, 0,
+        S_SET_BRANCH_ADD },
     /* The first branch of a transaction creates its global row too (BEGIN
      * wrote nothing: a transaction without branches has nothing to undo).
      * A gid already in the log (an id collision) inserts nothing and
@@ -77,13 +169,14 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "                   $6::bigint, to_timestamp($8::bigint / 1000.0), $9, nullif($10, ''), 1)"
         "           ON CONFLICT (gid) DO NOTHING RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 10 },
+        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 10, 0,
+        S_SET_BRANCH_FIRST },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"
         " last_error = $4, updated_at = now(), voted_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = " B_TRYING
-        " AND EXISTS (SELECT 1 FROM g)", 6, 1 },
+        " AND EXISTS (SELECT 1 FROM g)", 6, 1, S_SET_BRANCH_VOTE },
     /* $6: a 2PC commit decision also records every enlisted branch as
      * prepared (it voted yes), in the same statement. */
     [DTX_SQL_DECIDE] = { "dtx_decide",
@@ -95,7 +188,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " b AS (UPDATE dtx_branch SET state = " B_TRIED ", vote = " B_TRIED ", attempts = 1, updated_at = now(),"
         "       voted_at = now()"
         "       WHERE $6::bool AND gid = $1 AND state = " B_TRYING " AND EXISTS (SELECT 1 FROM d))"
-        " SELECT state FROM d", 8 },
+        " SELECT state FROM d", 8, 0, S_SET_DECIDE },
     [DTX_SQL_PREPARING] = { "dtx_preparing",
         "UPDATE dtx_global SET preparing = true, updated_at = now()"
         " WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $2 AND owner_epoch = $3::bigint"
@@ -104,7 +197,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"
-        " AND EXISTS (SELECT 1 FROM g)", 7, 1 },
+        " AND EXISTS (SELECT 1 FROM g)", 7, 1, S_SET_BRANCH_DONE },
     [DTX_SQL_BRANCH_ATTEMPT] = { "dtx_branch_attempt",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"
@@ -126,7 +219,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "       THEN " B_CONFIRMED " ELSE " B_CANCELLED " END, updated_at = now()"
         "       WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED ")"
         "         AND EXISTS (SELECT 1 FROM d WHERE d.mode <> " S_STR(DTX_MODE_SAGA) "))"
-        " SELECT 1 FROM d", 6, 1 },
+        " SELECT 1 FROM d", 6, 1, S_SET_FINISH },
     [DTX_SQL_STUCK] = { "dtx_stuck",
         "UPDATE dtx_global SET state = " G_STUCK ", decision = $2::smallint, updated_at = now(),"
         " next_attempt_at = NULL, stuck_at = now()"
@@ -247,4 +340,9 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
  * doing so for a statement whose generic plan it estimates costlier —
  * dtx_decide was planned anew at every execution, 13 % of PostgreSQL's
  * CPU at 256 transactions in flight (perf, docs/operations.md). */
-const char dtx_coord_sql_session[] = "SET plan_cache_mode = force_generic_plan";
+/* The set forms find their rows by `gid = ANY($1)` alone; a generic plan
+ * made while a table looked small (a fresh log, or one just emptied) read
+ * it sequentially and kept doing so as it grew (auto_explain: 71 ms for
+ * one batch's decisions). No statement here needs a sequential scan. */
+const char dtx_coord_sql_session[] =
+    "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off";

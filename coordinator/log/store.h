@@ -34,6 +34,13 @@
  * Operations on one shard key always use the same connection, so two
  * operations on the same transaction are applied in submission order and
  * never race each other from two connections.
+ *
+ * A statement with a set form runs once per batch for the operations of
+ * that kind (log/batch.h: the first operation of each gid in the batch;
+ * order per gid kept), each row still fenced on its own: an operation
+ * whose row fails its guard gets a result with no rows, the others theirs.
+ * Such a result is a PGRES_TUPLES_OK result (check PQntuples, not
+ * PQcmdTuples).
  */
 #ifndef DTX_COORD_STORE_H
 #define DTX_COORD_STORE_H
@@ -43,32 +50,7 @@
 #include <libpq-fe.h>
 #include <zmq.h>
 
-#include "core/metrics.h"
-
-typedef struct dtx_store dtx_store_t;
-
-/* Completion: rc is 0, DTX_EDB or DTX_EUNKNOWN (above); res (NULL on failure) is valid only
- * during the call. */
-typedef void (*dtx_store_cb)(void *ctx, int rc, const PGresult *res);
-
-typedef struct dtx_store_stmt {
-    const char *name;  /* prepared statement name */
-    const char *sql;   /* text with $1..$n */
-    int         nparams;
-    int         lazy;  /* 1: need not be flushed before its callback (see below) */
-} dtx_store_stmt_t;
-
-typedef struct dtx_store_stats {
-    uint64_t round_trips;   /* batches committed */
-    uint64_t lazy_round_trips; /* of those, lazy (synchronous_commit off) */
-    uint64_t ops;           /* operations completed successfully */
-    uint64_t failed_ops;    /* operations failed (DTX_EDB or DTX_EUNKNOWN) */
-    uint64_t unknown_ops;   /* of those, lost in flight (DTX_EUNKNOWN) */
-    uint32_t max_batch;     /* largest batch so far */
-    int      connected;     /* connections up */
-    dtx_hist_t batch_ms;    /* committed batches: sent to result of its Sync (ms) */
-    dtx_hist_t batch_ops;   /* committed batches: statements each (the ms buckets as counts) */
-} dtx_store_stats_t;
+#include "store_types.h"
 
 /* Opens nconn connections (blocking), plus control (0..2) side ones: the
  * control connection (control >= 1), then the scan connection too
@@ -78,8 +60,8 @@ typedef struct dtx_store_stats {
  * only what is submitted with shard DTX_STORE_CONTROL (the node lease), so
  * a burst of log writes never delays it (without one, such submissions go
  * to the last shard). session_sql, when not NULL, runs on each connection
- * as it opens (session settings: one PQexec, may hold several statements);
- * a connection that refuses it counts as down. Returns NULL and *err =
+ * as it opens (session settings: PQexec, may hold several statements); a
+ * connection that refuses it counts as down. Returns NULL and *err =
  * DTX_EDB / DTX_ENOMEM. */
 #define DTX_STORE_CONTROL UINT32_MAX
 /* The scan connection (control == 2): the recovery scans, whose reads

@@ -1,0 +1,215 @@
+/*
+ * batch.c — planning a batch's set-based statements, their array
+ * parameters, and the split of their results (see batch.h).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtx/types.h"
+#include "batch.h"
+
+static uint32_t s_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static int s_grow(dtx_batch_plan_t *self, int n)
+{
+    if (n <= self->cap)
+        return 0;
+    int cap = self->cap ? self->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    int **arrays[] = { &self->exec, &self->set_stmt, &self->set_from, &self->set_n,
+                       &self->members, &self->slot };
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
+        int *a = realloc(*arrays[i], (size_t)cap * sizeof(int));
+        if (!a)
+            return DTX_ENOMEM;
+        *arrays[i] = a;
+    }
+    int *seen = realloc(self->seen, (size_t)cap * 2 * sizeof(int));
+    if (!seen)
+        return DTX_ENOMEM;
+    self->seen = seen;
+    self->seen_cap = cap * 2;
+    self->cap = cap;
+    return 0;
+}
+
+/* 1 when key was not in the table yet (it is now). */
+static int s_first_of_key(dtx_batch_plan_t *self, const char *const *key, int i)
+{
+    uint32_t mask = (uint32_t)self->seen_cap - 1;
+    for (uint32_t h = s_hash(key[i]) & mask;; h = (h + 1) & mask) {
+        if (self->seen[h] < 0) {
+            self->seen[h] = i;
+            return 1;
+        }
+        if (strcmp(key[self->seen[h]], key[i]) == 0)
+            return 0;
+    }
+}
+
+/* Two operations' keys, byte by byte (PostgreSQL's "C" collation). */
+static int s_by_key(const void *a, const void *b, void *key)
+{
+    const char *const *k = key;
+    return strcmp(k[*(const int *)a], k[*(const int *)b]);
+}
+
+int dtx_batch_plan(dtx_batch_plan_t *self, int n, const int *stmt, const char *const *key,
+                   const unsigned char *has_set)
+{
+    if (s_grow(self, n) != 0)
+        return DTX_ENOMEM;
+    for (int i = 0; i < self->seen_cap; i++)
+        self->seen[i] = -1;
+    self->nsets = 0;
+    /* Each operation's set (-1: alone); a set's statement and size. */
+    for (int i = 0; i < n; i++) {
+        self->slot[i] = -1;
+        if (!s_first_of_key(self, key, i) || !has_set[stmt[i]])
+            continue;
+        int s = 0;
+        while (s < self->nsets && self->set_stmt[s] != stmt[i])
+            s++;
+        if (s == self->nsets) {
+            self->set_stmt[s] = stmt[i];
+            self->set_n[s] = 0;
+            self->nsets++;
+        }
+        self->slot[i] = s;
+        self->set_n[s]++;
+    }
+    /* A set of one is an operation alone. */
+    for (int i = 0; i < n; i++)
+        if (self->slot[i] >= 0 && self->set_n[self->slot[i]] < 2)
+            self->slot[i] = -1;
+    int from = 0;
+    for (int s = 0; s < self->nsets; s++) {
+        self->set_from[s] = from;
+        from += self->set_n[s] >= 2 ? self->set_n[s] : 0;
+        self->set_n[s] = self->set_n[s] >= 2 ? 0 : -1; /* refilled below; -1: unused */
+    }
+    self->nexec = 0;
+    for (int i = 0; i < n; i++) {
+        int s = self->slot[i];
+        if (s < 0) {
+            self->exec[self->nexec++] = i;
+            continue;
+        }
+        if (self->set_n[s] == 0)
+            self->exec[self->nexec++] = -1 - s; /* runs where its first operation was */
+        self->members[self->set_from[s] + self->set_n[s]++] = i;
+    }
+    for (int s = 0; s < self->nsets; s++)
+        if (self->set_n[s] > 1)
+            qsort_r(self->members + self->set_from[s], (size_t)self->set_n[s], sizeof(int),
+                    s_by_key, (void *)key);
+    return 0;
+}
+
+void dtx_batch_plan_free(dtx_batch_plan_t *self)
+{
+    free(self->exec);
+    free(self->set_stmt);
+    free(self->set_from);
+    free(self->set_n);
+    free(self->members);
+    free(self->slot);
+    free(self->seen);
+    memset(self, 0, sizeof *self);
+}
+
+int dtx_batch_put(dtx_batch_buf_t *buf, const char *s, size_t n)
+{
+    if (buf->len + n + 1 > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 4096;
+        while (cap < buf->len + n + 1)
+            cap *= 2;
+        char *d = realloc(buf->data, cap);
+        if (!d)
+            return DTX_ENOMEM;
+        buf->data = d;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, s, n);
+    buf->len += n;
+    buf->data[buf->len] = '\0';
+    return 0;
+}
+
+int dtx_batch_elem(dtx_batch_buf_t *buf, const char *value, int len, int binary, int first)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!first && dtx_batch_put(buf, ",", 1) != 0)
+        return DTX_ENOMEM;
+    if (!value)
+        return dtx_batch_put(buf, "NULL", 4);
+    if (dtx_batch_put(buf, binary ? "\"\\\\x" : "\"", binary ? 4 : 1) != 0)
+        return DTX_ENOMEM;
+    for (int i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)value[i];
+        char out[2];
+        size_t k = 0;
+        if (binary) {
+            out[k++] = hex[c >> 4];
+            out[k++] = hex[c & 15];
+        } else {
+            if (c == '"' || c == '\\')
+                out[k++] = '\\';
+            out[k++] = (char)c;
+        }
+        if (dtx_batch_put(buf, out, k) != 0)
+            return DTX_ENOMEM;
+    }
+    return dtx_batch_put(buf, "\"", 1);
+}
+
+void dtx_batch_buf_free(dtx_batch_buf_t *buf)
+{
+    free(buf->data);
+    memset(buf, 0, sizeof *buf);
+}
+
+PGresult *dtx_batch_rows(PGconn *conn, const PGresult *set, const char *key)
+{
+    PGresult *r = PQmakeEmptyPGresult(conn, PGRES_TUPLES_OK);
+    int ncols = PQnfields(set) - 1;
+    if (!r || ncols < 1)
+        goto err;
+    PGresAttDesc attrs[8];
+    if (ncols > (int)(sizeof attrs / sizeof attrs[0]))
+        goto err;
+    memset(attrs, 0, sizeof attrs);
+    for (int c = 0; c < ncols; c++) {
+        attrs[c].name = PQfname(set, c + 1);
+        attrs[c].typid = PQftype(set, c + 1);
+        attrs[c].typlen = PQfsize(set, c + 1);
+        attrs[c].atttypmod = PQfmod(set, c + 1);
+        attrs[c].format = PQfformat(set, c + 1);
+    }
+    if (!PQsetResultAttrs(r, ncols, attrs))
+        goto err;
+    int out = 0;
+    for (int row = 0; row < PQntuples(set); row++) {
+        if (strcmp(PQgetvalue(set, row, 0), key) != 0)
+            continue;
+        for (int c = 0; c < ncols; c++) {
+            int null = PQgetisnull(set, row, c + 1);
+            if (!PQsetvalue(r, out, c, null ? NULL : PQgetvalue(set, row, c + 1),
+                            null ? -1 : PQgetlength(set, row, c + 1)))
+                goto err;
+        }
+        out++;
+    }
+    return r;
+err:
+    PQclear(r);
+    return NULL;
+}

@@ -1,0 +1,73 @@
+/*
+ * batch.h — set-based statements: one execution per statement kind per
+ * batch (store.c sends them; log/ internal).
+ *
+ * A statement with a set form (dtx_store_stmt_t.set_sql, store_types.h) takes each of its
+ * parameters as an array, one element per operation, and returns one row
+ * per row the single form would have returned, led by the operation's key
+ * (its first parameter, the gid) — so that a row failing its fence, which
+ * the single form would have returned nothing for, only leaves its own
+ * operation without rows.
+ *
+ * A set's operations are in the order of their keys, compared byte by byte
+ * (strcmp: PostgreSQL's "C" collation), so that a statement finds a key's
+ * place in its first array by binary search (width_bucket, sql.c).
+ *
+ * Ordering: the operations of one batch on one key must run in the order
+ * they were submitted. An operation joins its kind's set only when it is
+ * the first of its key in the batch; any later operation of that key runs
+ * alone, at its own place. A set runs at the place of its first operation,
+ * so everything before it on each of its keys ran before it (nothing: each
+ * is the first of its key) and everything after it on those keys runs
+ * later.
+ */
+#ifndef DTX_COORD_BATCH_H
+#define DTX_COORD_BATCH_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+
+/* What a batch runs, in order. */
+typedef struct dtx_batch_plan {
+    int *exec;     /* nexec entries: >= 0 one operation alone, < 0 set -1-entry */
+    int  nexec;
+    int *set_stmt; /* per set: its statement */
+    int *set_from; /* per set: its first entry in members */
+    int *set_n;    /* per set: how many operations */
+    int  nsets;
+    int *members;  /* operation indexes, set by set, each set in key order */
+    int *slot;     /* scratch: per operation, its set or -1 */
+    int *seen;     /* scratch: open-addressing table of keys (operation index, -1 free) */
+    int  cap;      /* operations the arrays hold */
+    int  seen_cap; /* entries of seen (a power of 2) */
+} dtx_batch_plan_t;
+
+/* Plans n operations (stmt[i] their statement, key[i] their key;
+ * has_set[s] says whether statement s has a set form): sets of two or
+ * more; the rest alone. 0 or DTX_ENOMEM. */
+int dtx_batch_plan(dtx_batch_plan_t *self, int n, const int *stmt, const char *const *key,
+                   const unsigned char *has_set);
+void dtx_batch_plan_free(dtx_batch_plan_t *self);
+
+/* A growing text buffer (reused between batches). */
+typedef struct dtx_batch_buf {
+    char  *data;
+    size_t len;
+    size_t cap;
+} dtx_batch_buf_t;
+
+/* Appends to buf, as one element of a PostgreSQL array literal, the
+ * parameter (value, len, binary): NULL as NULL, text quoted, binary as a
+ * bytea hex literal. 0 or DTX_ENOMEM. */
+int dtx_batch_elem(dtx_batch_buf_t *buf, const char *value, int len, int binary, int first);
+int dtx_batch_put(dtx_batch_buf_t *buf, const char *s, size_t n);
+void dtx_batch_buf_free(dtx_batch_buf_t *buf);
+
+/* The rows of set result `set` whose first column is key, without that
+ * column: what the single form would have returned to that operation.
+ * NULL on ENOMEM. The caller PQclears it. */
+PGresult *dtx_batch_rows(PGconn *conn, const PGresult *set, const char *key);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * store_pipe.c — one batch down the pipeline and its results back (the
+ * lifecycle is in store.c's header).
+ *
+ * Sending: a batch of only lazy statements starts with set_config(
+ * 'synchronous_commit', 'off', true) (store.h); then the batch's plan
+ * (batch.h) runs: each operation alone, or each set of one kind as one
+ * statement whose parameters are arrays; then the Sync.
+ * Reading: one result and a NULL per statement sent (the lazy prelude
+ * included), then PGRES_PIPELINE_SYNC: the batch committed and its
+ * callbacks run. A set's result is cut into each operation's rows.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtx/clock.h"
+#include "dtx/log.h"
+#include "dtx/types.h"
+#include "store_int.h"
+
+void dtx_store_batch_reset(dtx_store_batch_t *b)
+{
+    for (int i = 0; i < b->n; i++) {
+        PQclear(b->ops[i].res);
+        b->ops[i].res = NULL;
+        b->ops[i].in_set = 0;
+    }
+    b->n = 0;
+    b->used = 0;
+    b->cursor = 0;
+    b->failed = 0;
+    b->read_only = 0;
+    b->nbg = 0;
+    b->nsync = 0;
+    b->lazy = 0;
+}
+
+void dtx_store_batch_fail(dtx_store_t *self, dtx_store_batch_t *b, int rc)
+{
+    for (int i = 0; i < b->n; i++) {
+        self->stats.failed_ops++;
+        if (rc == DTX_EUNKNOWN)
+            self->stats.unknown_ops++;
+        b->ops[i].cb(b->ops[i].ctx, rc, NULL);
+    }
+    dtx_store_batch_reset(b);
+}
+
+static int s_send_one(dtx_store_t *self, dtx_store_conn_t *c, dtx_store_batch_t *b, const dtx_store_op_t *op)
+{
+    const char *vals[DTX_STORE_MAXPARAMS];
+    for (int j = 0; j < op->nparams; j++)
+        vals[j] = op->off[j] == SIZE_MAX ? NULL : b->arena + op->off[j];
+    return PQsendQueryPrepared(c->pg, self->stmts[op->stmt].name, op->nparams, vals, op->len,
+                               op->fmt, 0);
+}
+
+/* One statement for the ops of set `set`: parameter j is the array of
+ * every op's parameter j. */
+static int s_send_set(dtx_store_t *self, dtx_store_conn_t *c, dtx_store_batch_t *b, int set)
+{
+    const int *members = b->plan.members + b->plan.set_from[set];
+    int n = b->plan.set_n[set];
+    const dtx_store_op_t *first = &b->ops[members[0]];
+    size_t at[DTX_STORE_MAXPARAMS];
+    const char *vals[DTX_STORE_MAXPARAMS];
+    dtx_batch_buf_t *buf = &self->setbuf;
+    buf->len = 0;
+    for (int j = 0; j < first->nparams; j++) {
+        at[j] = buf->len;
+        if (dtx_batch_put(buf, "{", 1) != 0)
+            return 0;
+        for (int k = 0; k < n; k++) {
+            const dtx_store_op_t *op = &b->ops[members[k]];
+            const char *v = op->off[j] == SIZE_MAX ? NULL : b->arena + op->off[j];
+            if (dtx_batch_elem(buf, v, op->len[j], op->fmt[j], k == 0) != 0)
+                return 0;
+        }
+        if (dtx_batch_put(buf, "}", 2) != 0) /* and its NUL: the next one starts after it */
+            return 0;
+    }
+    for (int j = 0; j < first->nparams; j++)
+        vals[j] = buf->data + at[j];
+    for (int k = 0; k < n; k++)
+        b->ops[members[k]].in_set = 1;
+    return PQsendQueryPrepared(c->pg, self->set_names[first->stmt], first->nparams, vals, NULL,
+                               NULL, 0);
+}
+
+const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c)
+{
+    /* Swap: pending becomes the flying batch. */
+    dtx_store_batch_t tmp = c->flying;
+    c->flying = c->pending;
+    c->pending = tmp;
+    dtx_store_batch_t *b = &c->flying;
+    /* Only lazy writes: this commit need not wait for its WAL flush. Its
+     * result comes first; the ops' results follow from cursor 0. */
+    b->lazy = b->nsync == 0;
+    b->cursor = b->lazy ? -1 : 0;
+    if (b->lazy && !PQsendQueryPrepared(c->pg, DTX_STORE_LAZY_STMT, 0, NULL, NULL, NULL, 0)) {
+        return "send";
+    }
+    for (int i = 0; i < b->n; i++) {
+        b->kinds[i] = b->ops[i].stmt;
+        b->keys[i] = b->ops[i].nparams > 0 && b->ops[i].off[0] != SIZE_MAX
+                         ? b->arena + b->ops[i].off[0] : "";
+    }
+    if (dtx_batch_plan(&b->plan, b->n, b->kinds, b->keys, self->has_set) != 0)
+        return "out of memory"; /* nothing sent: the batch fails (DTX_EDB) */
+    for (int e = 0; e < b->plan.nexec; e++) {
+        int i = b->plan.exec[e];
+        int sent = i >= 0 ? s_send_one(self, c, b, &b->ops[i]) : s_send_set(self, c, b, -1 - i);
+        if (!sent)
+            return "send";
+    }
+    self->stats.statements += (uint64_t)b->plan.nexec;
+    if (!PQpipelineSync(c->pg))
+        return "sync";
+    c->inflight = 1;
+    b->sent_ms = dtx_clock_mono_ms();
+    if ((uint32_t)b->n > self->stats.max_batch)
+        self->stats.max_batch = (uint32_t)b->n;
+    int f = PQflush(c->pg);
+    c->want_write = f == 1;
+    return f < 0 ? "flush" : NULL;
+}
+
+static const char *s_batch_done(dtx_store_t *self, dtx_store_conn_t *c)
+{
+    dtx_store_batch_t *b = &c->flying;
+    c->inflight = 0;
+    if (b->failed) {
+        int read_only = b->read_only;
+        dtx_store_batch_fail(self, b, DTX_EDB); /* rolled back at the Sync */
+        return read_only ? "read-only server" : NULL;
+    }
+    self->stats.round_trips++;
+    self->stats.lazy_round_trips += (uint64_t)b->lazy;
+    dtx_hist_observe(&self->stats.batch_ms, dtx_clock_mono_ms() - b->sent_ms);
+    dtx_hist_observe(&self->stats.batch_ops, b->n);
+    for (int i = 0; i < b->n; i++) {
+        self->stats.ops++;
+        /* Committed, but its share of a set's rows could not be made (out
+         * of memory): the caller re-reads, as for a lost answer. */
+        int rc = b->ops[i].res ? 0 : DTX_EUNKNOWN;
+        b->ops[i].cb(b->ops[i].ctx, rc, b->ops[i].res);
+    }
+    dtx_store_batch_reset(b);
+    return NULL;
+}
+
+const char *dtx_store_pipe_read(dtx_store_t *self, dtx_store_conn_t *c)
+{
+    if (!PQconsumeInput(c->pg))
+        return "read";
+    while (c->inflight && !PQisBusy(c->pg)) {
+        PGresult *res = PQgetResult(c->pg);
+        dtx_store_batch_t *b = &c->flying;
+        if (!res) {
+            /* End of one operation's results. */
+            b->cursor++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            const char *why = s_batch_done(self, c);
+            if (why)
+                return why;
+            break;
+        }
+        if (b->cursor >= b->plan.nexec) {
+            PQclear(res);
+            return "unexpected result";
+        }
+        int e = b->cursor < 0 ? 0 : b->plan.exec[b->cursor];
+        const char *name = b->cursor < 0 ? DTX_STORE_LAZY_STMT
+                         : e >= 0        ? self->stmts[b->ops[e].stmt].name
+                                         : self->set_names[b->plan.set_stmt[-1 - e]];
+        if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) {
+            if (st == PGRES_FATAL_ERROR) {
+                const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+                if (code && strcmp(code, "25006") == 0)
+                    b->read_only = 1;
+                dtx_log_error("log write failed", "stmt=%s error=\"%s\"", name,
+                              DTX_Q(PQresultErrorMessage(res)));
+            }
+            b->failed = 1;
+            PQclear(res);
+        } else if (b->cursor < 0) {
+            PQclear(res); /* the lazy batch's set_config */
+        } else if (e < 0) {
+            /* A set: each op gets the rows led by its key (none when its
+             * row failed its guard); NULL when out of memory (see
+             * s_batch_done). */
+            int set = -1 - e;
+            const int *members = b->plan.members + b->plan.set_from[set];
+            for (int k = 0; k < b->plan.set_n[set]; k++) {
+                dtx_store_op_t *op = &b->ops[members[k]];
+                PQclear(op->res);
+                op->res = dtx_batch_rows(c->pg, res, b->arena + op->off[0]);
+            }
+            PQclear(res);
+        } else {
+            PQclear(b->ops[e].res);
+            b->ops[e].res = res;
+        }
+    }
+    return PQstatus(c->pg) != CONNECTION_OK ? "status" : NULL;
+}
+

@@ -1,0 +1,298 @@
+/*
+ * The log's set-based statements (coordinator/log/batch.h) against a real
+ * PostgreSQL: the operations of one batch run as one statement per kind,
+ * each row still fenced on its own — a row that fails its fence leaves only
+ * its own operation without rows, the others land — and the operations of
+ * one transaction keep their order inside a batch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <zmq.h>
+
+#include "core/txn.h"
+#include "dtx/types.h"
+#include "integ.h"
+#include "log/sql.h"
+#include "log/store.h"
+#include "util.h"
+
+static char s_db[H_CONNINFO_SIZE];
+static PGconn *s_log;
+
+static int s_init(void)
+{
+    char bin[1024];
+    if (h_db_create("logbatch_log", s_db, sizeof s_db) != 0 ||
+        h_bin_path("dtxd", bin, sizeof bin) != 0)
+        return -1;
+    char *argv[] = { bin, "--db", s_db, "--migrate-only", NULL };
+    if (h_run("logbatch-migrate", argv, 20000) != 0)
+        return -1;
+    s_log = h_db_connect("logbatch_log");
+    return s_log ? 0 : -1;
+}
+
+static int s_clean(void)
+{
+    PQfinish(s_log);
+    return 0;
+}
+
+/* One operation's answer. */
+typedef struct s_answer {
+    int  done;
+    int  rc;
+    int  rows;
+    int  status;
+    char first[32]; /* first column of the first row */
+} s_answer_t;
+
+static void s_on_done(void *ctx, int rc, const PGresult *res)
+{
+    s_answer_t *a = ctx;
+    a->done = 1;
+    a->rc = rc;
+    if (res) {
+        a->status = PQresultStatus(res);
+        a->rows = a->status == PGRES_TUPLES_OK ? PQntuples(res)
+                                               : atoi(PQcmdTuples((PGresult *)res));
+        if (a->status == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0)
+            snprintf(a->first, sizeof a->first, "%s", PQgetvalue(res, 0, 0));
+    }
+}
+
+/* Sends what was submitted as one batch and waits for every answer. */
+static int s_run_batch(dtx_store_t *st, s_answer_t *a, int n)
+{
+    dtx_store_flush(st);
+    for (int spin = 0; spin < 500; spin++) {
+        int all = 1;
+        for (int i = 0; i < n; i++)
+            all &= a[i].done;
+        if (all)
+            return 0;
+        zmq_pollitem_t items[4];
+        int k = dtx_store_poll_items(st, items, 4);
+        zmq_poll(items, k, 20);
+        dtx_store_process(st, items, k);
+    }
+    return -1;
+}
+
+/* A transaction as the log holds it: owner nb, epoch 1, generation 0. */
+static void s_put(const char *gid, int state, int branches, int branch_state)
+{
+    CU_ASSERT_EQUAL(h_db_exec(s_log, "INSERT INTO dtx_global (gid, mode, state, deadline, owner,"
+                              " owner_epoch, next_attempt_at, branches)"
+                              " VALUES ('%s', 1, %d, now() + interval '1 min', 'nb', 1, now(), %d)",
+                              gid, state, branches), 0);
+    for (int b = 1; b <= branches; b++)
+        CU_ASSERT_EQUAL(h_db_exec(s_log, "INSERT INTO dtx_branch (gid, branch_no, resource, action,"
+                                  " payload, state) VALUES ('%s', %d, 'r', 'a', '', %d)",
+                                  gid, b, branch_state), 0);
+}
+
+static void test_stale_fence_in_a_set_refuses_only_its_row(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_put("fence-ok", DTX_STATE_COMMITTING, 1, DTX_BRANCH_TRIED);
+    s_put("fence-stale", DTX_STATE_COMMITTING, 1, DTX_BRANCH_TRIED);
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    s_answer_t a[2];
+    memset(a, 0, sizeof a);
+    char done[4];
+    snprintf(done, sizeof done, "%d", DTX_BRANCH_CONFIRMED);
+    /* the second writer's epoch (0) is not the owner's (1) */
+    const char *ok[7] = { "fence-ok", "1", done, "1", "nb", "1", "0" };
+    const char *stale[7] = { "fence-stale", "1", done, "1", "nb", "0", "0" };
+    dtx_store_submit(st, 0, DTX_SQL_BRANCH_DONE, 7, ok, NULL, NULL, s_on_done, &a[0]);
+    dtx_store_submit(st, 0, DTX_SQL_BRANCH_DONE, 7, stale, NULL, NULL, s_on_done, &a[1]);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 2) == 0);
+    dtx_store_stats(st, &after);
+    CU_ASSERT_EQUAL(after.statements - before.statements, 1); /* one statement for both */
+    CU_ASSERT_EQUAL(after.ops - before.ops, 2);
+    CU_ASSERT_EQUAL(after.lazy_round_trips - before.lazy_round_trips, 1);
+    CU_ASSERT_EQUAL(a[0].rc, 0);
+    CU_ASSERT_EQUAL(a[0].rows, 1);
+    CU_ASSERT_EQUAL(a[1].rc, 0); /* not a failure of the batch: no row for it */
+    CU_ASSERT_EQUAL(a[1].rows, 0);
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "fence-ok", 1), DTX_BRANCH_CONFIRMED);
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "fence-stale", 1), DTX_BRANCH_TRIED);
+    /* the same for decisions: the one with a stale generation is refused */
+    s_put("dec-ok", DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRIED);
+    s_put("dec-stale", DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRIED);
+    memset(a, 0, sizeof a);
+    char to[4], from[4];
+    snprintf(to, sizeof to, "%d", DTX_STATE_COMMITTING);
+    snprintf(from, sizeof from, "%d", DTX_STATE_ACTIVE);
+    const char *d1[8] = { "dec-ok", to, from, "nb", "1", "false", "0", "1" };
+    const char *d2[8] = { "dec-stale", to, from, "nb", "1", "false", "7", "1" };
+    dtx_store_submit(st, 0, DTX_SQL_DECIDE, 8, d1, NULL, NULL, s_on_done, &a[0]);
+    dtx_store_submit(st, 0, DTX_SQL_DECIDE, 8, d2, NULL, NULL, s_on_done, &a[1]);
+    dtx_store_stats(st, &before);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 2) == 0);
+    dtx_store_stats(st, &after);
+    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
+    CU_ASSERT_EQUAL(after.lazy_round_trips - before.lazy_round_trips, 0); /* a decision */
+    CU_ASSERT_EQUAL(a[0].rows, 1);
+    CU_ASSERT_EQUAL(atoi(a[0].first), DTX_STATE_COMMITTING);
+    CU_ASSERT_EQUAL(a[1].rc, 0);
+    CU_ASSERT_EQUAL(a[1].rows, 0);
+    CU_ASSERT_EQUAL(u_log_state(s_log, "dec-ok"), DTX_STATE_COMMITTING);
+    CU_ASSERT_EQUAL(u_log_state(s_log, "dec-stale"), DTX_STATE_ACTIVE);
+    dtx_store_destroy(&st);
+}
+
+/* Two transactions each get a first branch and a second one in the same
+ * batch: the first branches run as one statement, each second one after
+ * its own first, so each is numbered 2 and finds its global row. */
+static void test_operations_of_one_transaction_keep_their_order(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_answer_t a[4];
+    memset(a, 0, sizeof a);
+    const char *gids[2] = { "order-1", "order-2" };
+    const char payload[3] = { 0, '"', '\\' }; /* binary, with what array literals quote */
+    int lens[10] = { 0, 0, 0, 3, 0, 0, 0, 0, 0, 0 };
+    int fmts[10] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+    for (int i = 0; i < 2; i++) {
+        const char *first[10] = { gids[i], "res \"q\"", "act\\x", payload, "nb", "1", "1",
+                                  "4102444800000", "who", "" };
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_FIRST, 10, first, lens, fmts, s_on_done, &a[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *add[7] = { gids[i], "r2", "a2", payload, "nb", "1", "0" };
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_ADD, 7, add, lens, fmts, s_on_done, &a[2 + i]);
+    }
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
+    dtx_store_stats(st, &after);
+    CU_ASSERT_EQUAL(after.statements - before.statements, 3); /* the set, then each add */
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(a[i].rc, 0);
+        CU_ASSERT_STRING_EQUAL(a[i].first, "1");
+        CU_ASSERT_EQUAL(a[2 + i].rc, 0);
+        CU_ASSERT_STRING_EQUAL(a[2 + i].first, "2");
+        CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT branches FROM dtx_global WHERE gid = '%s'",
+                                    gids[i]), 2);
+        CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'"
+                                    " AND payload = '\\x00225c'::bytea", gids[i]), 2);
+        CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'"
+                                    " AND branch_no = 1 AND resource = 'res \"q\"'"
+                                    " AND action = 'act\\x'", gids[i]), 1);
+    }
+    dtx_store_destroy(&st);
+}
+
+/* Every set form's generic plan, made on this log's first statistics (a
+ * log just created: its tables empty or nearly), reaches dtx_global and
+ * dtx_branch through their primary keys only: no sequential scan, no scan
+ * of the unfinished rows' (state, gid) index or of the (resource, gid)
+ * index, no hash or merge join. Such a plan is kept for the connection's
+ * life: one that scans would grow with the table. */
+static void test_set_forms_use_primary_keys_only(void)
+{
+    PGconn *c = h_db_connect("logbatch_log");
+    CU_ASSERT_FATAL(c != NULL);
+    /* a few pages, never analyzed: what a log looks like soon after it
+     * was created or emptied (a sequential scan then looks cheapest) */
+    CU_ASSERT_EQUAL(h_db_exec(c, "INSERT INTO dtx_global (gid, mode, state, deadline, owner,"
+                              " owner_epoch, branches) SELECT 'plan-' || i, 1, 1 + i %% 3, now(),"
+                              " 'nb', 1, 2 FROM generate_series(1, 300) i"), 0);
+    CU_ASSERT_EQUAL(h_db_exec(c, "INSERT INTO dtx_branch (gid, branch_no, resource, action,"
+                              " payload, state) SELECT 'plan-' || i, b, 'r', 'a', '', 1"
+                              " FROM generate_series(1, 300) i, generate_series(1, 2) b"), 0);
+    PGresult *r = PQexec(c, dtx_coord_sql_session);
+    CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    int sets = 0;
+    for (int i = 0; i < DTX_SQL_COUNT; i++) {
+        const dtx_store_stmt_t *st = &dtx_coord_sql[i];
+        if (!st->set_sql)
+            continue;
+        sets++;
+        r = PQprepare(c, st->name, st->set_sql, 0, NULL);
+        CU_ASSERT_EQUAL_FATAL(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        r = PQdescribePrepared(c, st->name);
+        int np = PQnparams(r);
+        PQclear(r);
+        char q[256]; /* generic plan: the NULLs only fill the parameters */
+        int n = snprintf(q, sizeof q, "EXPLAIN (COSTS OFF) EXECUTE %s(", st->name);
+        for (int j = 0; j < np; j++)
+            n += snprintf(q + n, sizeof q - (size_t)n, "%sNULL", j ? "," : "");
+        snprintf(q + n, sizeof q - (size_t)n, ")");
+        r = PQexec(c, q);
+        CU_ASSERT_EQUAL_FATAL(PQresultStatus(r), PGRES_TUPLES_OK);
+        for (int row = 0; row < PQntuples(r); row++) {
+            const char *line = PQgetvalue(r, row, 0);
+            int bad = strstr(line, "Seq Scan") || strstr(line, "Hash") || strstr(line, "Merge")
+                   || strstr(line, "resource_gid") || strstr(line, "open_state");
+            if (bad)
+                fprintf(stderr, "\n  %s: %s\n", st->name, line);
+            CU_ASSERT_FALSE(bad);
+        }
+        PQclear(r);
+    }
+    CU_ASSERT(sets >= 6);
+    PQfinish(c);
+}
+
+/* A set's writes submitted out of key order each land with their own
+ * values (the store sorts a set by gid; the statement finds each row's
+ * values by binary search). */
+static void test_set_out_of_order_keeps_each_rows_values(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    const char *gids[4] = { "vote-d", "vote-c", "vote-bb", "vote-b" };
+    const int votes[4] = { DTX_BRANCH_TRIED, DTX_BRANCH_REFUSED, DTX_BRANCH_TRIED, DTX_BRANCH_REFUSED };
+    const char *why[4] = { NULL, "no c", NULL, "no b" };
+    for (int i = 0; i < 4; i++)
+        s_put(gids[i], DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRYING);
+    s_answer_t a[4];
+    memset(a, 0, sizeof a);
+    char vs[4][4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(vs[i], sizeof vs[i], "%d", votes[i]);
+        const char *v[7] = { gids[i], "1", vs[i], why[i], "nb", "1", "0" };
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_VOTE, 7, v, NULL, NULL, s_on_done, &a[i]);
+    }
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
+    dtx_store_stats(st, &after);
+    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(a[i].rc, 0);
+        CU_ASSERT_EQUAL(a[i].rows, 1);
+        CU_ASSERT_EQUAL(u_branch_state(s_log, gids[i], 1), votes[i]);
+        CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'"
+                                    " AND vote = %d AND last_error IS NOT DISTINCT FROM %s%s%s",
+                                    gids[i], votes[i], why[i] ? "'" : "", why[i] ? why[i] : "NULL",
+                                    why[i] ? "'" : ""), 1);
+    }
+    dtx_store_destroy(&st);
+}
+
+INTEG_SUITE(log_batch)
+{
+    CU_pSuite s = CU_add_suite("log_batch", s_init, s_clean);
+    CU_add_test(s, "set forms use primary keys only", test_set_forms_use_primary_keys_only);
+    CU_add_test(s, "stale fence in a set refuses only its row",
+                test_stale_fence_in_a_set_refuses_only_its_row);
+    CU_add_test(s, "a set out of key order keeps each row's values",
+                test_set_out_of_order_keeps_each_rows_values);
+    CU_add_test(s, "operations of one transaction keep their order",
+                test_operations_of_one_transaction_keep_their_order);
+}

@@ -4,7 +4,9 @@
  * outside 1-5 is refused by PostgreSQL itself (SQLSTATE 23514), whoever
  * writes it — on a fresh log, and on a log migrated from the schema before
  * the domains with rows in it (rows kept, values intact, tables not
- * rewritten). The domains migration applied again changes nothing.
+ * rewritten). The domains migration applied again changes nothing. The
+ * failed-attempt history, whose trigger that migration made again, records
+ * the same updates as before.
  *
  * The rows are written with SQL; dtxd only applies the migrations
  * (--migrate-only).
@@ -160,6 +162,47 @@ static void s_check_ranges(PGconn *c, const char *gid)
     CU_ASSERT(h_db_exec(c, "DELETE FROM dtx_global WHERE gid LIKE 'edge-%%'") == 0);
 }
 
+/* The failed-attempt history (dtx_attempt, written by the trigger on
+ * dtx_branch) records exactly the updates 003 said: a failed attempt
+ * leaves the state alone and records its count and error; a vote, an
+ * acknowledgement, a resume, a repeated write or a write that sets neither
+ * column records nothing. Each step: an UPDATE of branch 1 of a fresh
+ * transaction named gid, and the number of history rows it must add. */
+static void s_check_attempt_history(PGconn *c, const char *gid)
+{
+    static const struct {
+        const char *set;
+        int         rows;
+    } steps[] = {
+        { "state = 2, vote = 2, attempts = 1, last_error = NULL", 0 }, /* yes vote */
+        { "attempts = 1, last_error = 'refused by peer'", 1 },         /* 1st failure after it */
+        { "attempts = 1, last_error = 'refused by peer'", 0 },         /* same write again */
+        { "attempts = 2, last_error = 'refused by peer'", 1 },         /* next failure */
+        { "attempts = 2, last_error = 'timeout'", 1 },                 /* same count, new error */
+        { "updated_at = now()", 0 },                                   /* neither column */
+        { "attempts = 0", 0 },                                         /* resume */
+        { "attempts = 3, last_error = NULL", 0 },                      /* no error */
+        { "state = 4, attempts = 4, last_error = 'late'", 0 },         /* acknowledgement */
+        { "state = 4, attempts = 5, last_error = 'after'", 1 },        /* failure, state kept */
+    };
+    CU_ASSERT_FATAL(s_row(c, gid, DTX_MODE_TCC, DTX_STATE_ACTIVE, DTX_BRANCH_TRYING) == 0);
+    int64_t want = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        CU_ASSERT_FATAL(h_db_exec(c, "UPDATE dtx_branch SET %s WHERE gid = '%s' AND branch_no = 1",
+                                  steps[i].set, gid) == 0);
+        want += steps[i].rows;
+        int64_t got = h_db_scalar(c, "SELECT count(*) FROM dtx_attempt WHERE gid = '%s'", gid);
+        if (got != want)
+            fprintf(stderr, "log_schema: after SET %s: %lld history rows, want %lld\n",
+                    steps[i].set, (long long)got, (long long)want);
+        CU_ASSERT_EQUAL(got, want);
+    }
+    CU_ASSERT(h_db_scalar(c, "SELECT count(*) FROM dtx_attempt WHERE gid = '%s' AND branch_no = 1"
+                             " AND ((attempt = 1 AND error = 'refused by peer')"
+                             "   OR (attempt = 2 AND error IN ('refused by peer', 'timeout'))"
+                             "   OR (attempt = 5 AND error = 'after'))", gid) == 4);
+}
+
 /* The number of table CHECK constraints on the two tables, and of CHECKs
  * on the three domains. */
 static int64_t s_table_checks(PGconn *c)
@@ -194,6 +237,7 @@ static void test_a_fresh_log_refuses_a_bad_state_or_mode(void)
     CU_ASSERT(s_domains_in_place(c));
     CU_ASSERT_FATAL(s_row(c, "g1", DTX_MODE_TCC, DTX_STATE_ACTIVE, DTX_BRANCH_TRYING) == 0);
     s_check_ranges(c, "g1");
+    s_check_attempt_history(c, "h1");
     CU_ASSERT(h_db_scalar(c, "SELECT state FROM dtx_global WHERE gid = 'g1'") == DTX_STATE_ACTIVE);
     PQfinish(c);
 }
@@ -218,6 +262,7 @@ static void test_a_migrated_log_keeps_its_rows_and_refuses_a_bad_value(void)
         snprintf(gid, sizeof gid, "old-%02d", i);
         CU_ASSERT_FATAL(s_row(c, gid, 1 + i % 4, 1 + i % 6, 1 + i % 5) == 0);
     }
+    s_check_attempt_history(c, "pre-h1");   /* the same rows as 003's trigger */
     char before[8192], after[8192];
     CU_ASSERT_FATAL(h_db_scalar_text(c, before, sizeof before, s_fingerprint) == 0);
     int64_t gfile = h_db_scalar(c, "SELECT relfilenode FROM pg_class WHERE relname = 'dtx_global'");
@@ -231,14 +276,7 @@ static void test_a_migrated_log_keeps_its_rows_and_refuses_a_bad_value(void)
     CU_ASSERT(h_db_scalar(c, "SELECT relfilenode FROM pg_class WHERE relname = 'dtx_global'") == gfile);
     CU_ASSERT(h_db_scalar(c, "SELECT relfilenode FROM pg_class WHERE relname = 'dtx_branch'") == bfile);
     s_check_ranges(c, "old-00");
-    /* The failed-attempt history trigger, made again, still records. */
-    CU_ASSERT(h_db_exec(c, "UPDATE dtx_branch SET attempts = 2, last_error = 'timeout'"
-                           " WHERE gid = 'old-01'") == 0);
-    CU_ASSERT(h_db_exec(c, "UPDATE dtx_branch SET state = %d, attempts = 3, last_error = 'x'"
-                           " WHERE gid = 'old-02'", DTX_BRANCH_CANCELLED) == 0);
-    CU_ASSERT(h_db_scalar(c, "SELECT count(*) FROM dtx_attempt WHERE gid = 'old-01'"
-                             " AND attempt = 2 AND error = 'timeout'") == 1);
-    CU_ASSERT(h_db_scalar(c, "SELECT count(*) FROM dtx_attempt") == 1);
+    s_check_attempt_history(c, "old-h1");
     PQfinish(c);
 }
 
@@ -265,6 +303,7 @@ static void test_the_domains_migration_applied_twice_changes_nothing(void)
     CU_ASSERT(h_db_scalar(c, "SELECT relfilenode FROM pg_class"
                              " WHERE relname = 'dtx_global_open_state_gid'") == ifile);
     s_check_ranges(c, "t1");
+    s_check_attempt_history(c, "t-h1");
     PQfinish(c);
 }
 

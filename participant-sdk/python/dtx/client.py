@@ -32,7 +32,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from typing import Any, Iterable, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import (Any, Callable, Iterable, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar,
+                    Union)
 
 import zmq
 
@@ -50,6 +51,7 @@ DEFAULT_TIMEOUT_MS = 30000
 ModeLike = Union[str, int, p.Mode]
 Payload = Union[bytes, bytearray, memoryview, str]
 R = TypeVar("R", bound=p.Message)
+T = TypeVar("T")
 
 
 class Begun(NamedTuple):
@@ -492,28 +494,25 @@ class Transaction:
             self._trace_swapped = False
             self.client.set_traceparent(self._saved_trace)
 
-    def try_(self, resource: str, action: str, payload: Payload = b"") -> TryResult:
-        """Runs one branch (Client.try_ on this gid)."""
+    def _tracked(self, call: Callable[[], T]) -> T:
+        """call's result; self.state follows what it (or its error) says."""
         try:
-            result = self.client.try_(self.gid, resource, action, payload)
+            result = call()
         except DtxError as e:
             if e.state is not None:
                 self.state = p.State(e.state)
             raise
-        self.state = result.state
+        self.state = p.State(getattr(result, "state"))
         return result
+
+    def try_(self, resource: str, action: str, payload: Payload = b"") -> TryResult:
+        """Runs one branch (Client.try_ on this gid)."""
+        return self._tracked(lambda: self.client.try_(self.gid, resource, action, payload))
 
     def try_many(self, branches: Sequence[Union[plans.Branch, Tuple[str, str],
                                                 Tuple[str, str, Payload]]]) -> TryManyResult:
         """Runs several branches in one request (Client.try_many on this gid)."""
-        try:
-            result = self.client.try_many(self.gid, branches)
-        except DtxError as e:
-            if e.state is not None:
-                self.state = p.State(e.state)
-            raise
-        self.state = result.state
-        return result
+        return self._tracked(lambda: self.client.try_many(self.gid, branches))
 
     def commit(self) -> p.State:
         self._done = True

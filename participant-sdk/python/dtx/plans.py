@@ -63,15 +63,21 @@ class SagaPlan:
 
 
 @dataclass(frozen=True)
-class Destination:
-    """One destination of a transactional message: the resource that
-    receives it, the op name its deliver call carries, and the message."""
+class _Call:
+    """A resource, the op name its call carries, and the bytes it gets
+    (bytes, or str sent as UTF-8)."""
     resource: str
     action: str
     payload: Payload = b""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "payload", _bytes(self.payload))
+
+
+@dataclass(frozen=True)
+class Destination(_Call):
+    """One destination of a transactional message: the resource that
+    receives it, the op name its deliver call carries, and the message."""
 
 
 @dataclass(frozen=True)
@@ -81,14 +87,8 @@ class MessagePlan:
 
 
 @dataclass(frozen=True)
-class Branch:
+class Branch(_Call):
     """One Try of a TRY_MANY: as :meth:`dtx.Client.try_`'s arguments."""
-    resource: str
-    action: str
-    payload: Payload = b""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "payload", _bytes(self.payload))
 
 
 @dataclass(frozen=True)

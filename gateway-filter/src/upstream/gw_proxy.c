@@ -152,6 +152,8 @@ void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
 void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *src,
                                uint32_t events)
 {
+    if (src->kind == DTX_GW_EV_CLOSED)
+        return;                      /* closed by an earlier event of this batch */
     if (src->kind == DTX_GW_EV_ZMQ) {
         dtx_gw_zmq_on_event(self, src);  /* fails or completes calls; never a next target */
         return;
@@ -207,6 +209,7 @@ int dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us)
 
 int dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us)
 {
+    dtx_gw_conns_reap(self->conns);  /* between batches: no event can point to them */
     dtx_heap_node_t *first;
     while ((first = dtx_heap_first(&self->deadlines)) && first->key <= now_us) {
         dtx_gw_upstream_t *up = S_UP_OF(first);

@@ -49,6 +49,11 @@ typedef struct dtx_gw_rctx {
     dtx_heap_node_t         wait_deadline; /* in worker->cache_waits while parked */
 } dtx_gw_rctx_t;
 
+/* A new context, zeroed but for the reply's header slots (read only
+ * below reply.nheaders, so written first); free() frees it. NULL when out
+ * of memory. */
+dtx_gw_rctx_t *dtx_gw_rctx_alloc(void);
+
 /* Suspends / resumes c's connection, counted: the server may only stop
  * once none is suspended (libmicrohttpd aborts otherwise). _resume is for
  * the worker's own thread; _resume_async for any other (it wakes the

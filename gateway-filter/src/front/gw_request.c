@@ -125,7 +125,7 @@ static int s_offload(dtx_gw_rctx_t *c, int kind)
 dtx_gw_rctx_t *dtx_gw_request_new(dtx_gw_worker_t *w, const dtx_gw_front_ops_t *ops, void *conn,
                                   const char *target)
 {
-    dtx_gw_rctx_t *c = calloc(1, sizeof *c);
+    dtx_gw_rctx_t *c = dtx_gw_rctx_alloc();
     if (!c)
         return NULL;
     c->worker = w;

@@ -338,6 +338,25 @@ int dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s)
     return dtx_gw_buf_add(self, s, strlen(s));
 }
 
+int dtx_gw_buf_field(dtx_gw_buf_t *self, const char *name, size_t name_len,
+                     const char *value, size_t value_len)
+{
+    if (s_buf_room(self, name_len + value_len + 4) < 0)
+        return DTX_ENOMEM;
+    char *p = self->data + self->len;
+    memcpy(p, name, name_len);
+    p += name_len;
+    *p++ = ':';
+    *p++ = ' ';
+    memcpy(p, value, value_len);
+    p += value_len;
+    *p++ = '\r';
+    *p++ = '\n';
+    *p = '\0';
+    self->len = (size_t)(p - self->data);
+    return 0;
+}
+
 int dtx_gw_buf_printf(dtx_gw_buf_t *self, const char *fmt, ...)
 {
     if (self->failed)

@@ -89,6 +89,11 @@ typedef struct dtx_gw_buf {
 int  dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n);
 /* Appends a NUL-terminated string. */
 int  dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s);
+/* Appends the header line "name: value\r\n" (one room check, where four
+ * appends made four: it runs for every field of every head). 0 or
+ * DTX_ENOMEM. */
+int  dtx_gw_buf_field(dtx_gw_buf_t *self, const char *name, size_t name_len,
+                      const char *value, size_t value_len);
 /* Appends printf-style text: 0, DTX_ENOMEM, or DTX_EINVAL for a format
  * that cannot be printed (the buffer is then failed too). */
 int  dtx_gw_buf_printf(dtx_gw_buf_t *self, const char *fmt, ...)

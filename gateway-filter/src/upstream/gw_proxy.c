@@ -39,6 +39,11 @@
 #include "upstream/gw_upreq.h"
 #include "upstream/gw_zmq.h"
 
+/* A call is allocated per request: small enough for glibc's per-thread
+ * cache (chunks up to 1,032 bytes), where a larger one takes the slower
+ * bins on every malloc and free. */
+_Static_assert(sizeof(dtx_gw_upstream_t) <= 1024, "a call fits glibc's tcache");
+
 #define S_UP_OF(node) ((dtx_gw_upstream_t *)(void *)((char *)(node) - \
                                                      offsetof(dtx_gw_upstream_t, deadline)))
 

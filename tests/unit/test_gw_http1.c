@@ -239,6 +239,21 @@ static void test_buffer_grows(void)
     CU_ASSERT_PTR_NULL(b.data);
 }
 
+/* Header names compare in any case, and only letters fold: two bytes
+ * 0x20 apart that are not a letter's cases differ. */
+static void test_name_eq_ignores_case_of_letters_only(void)
+{
+    CU_ASSERT_TRUE(dtx_gw_http1_name_eq("Content-Length", "content-LENGTH"));
+    CU_ASSERT_TRUE(dtx_gw_http1_name_eq("", ""));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("Content-Length", "Content-Type"));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("Dtx-Gid", "Date"));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("X-A", "Y-A"));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("@a", "`a"));   /* 0x40 and 0x60 */
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("a", ""));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("", "A"));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("A", " "));    /* 0x41 and 0x20 */
+}
+
 /* A header line in one append: the bytes, NUL-terminated, growing past
  * the first block; a failed buffer refuses it. */
 static void test_buffer_field_appends_a_header_line(void)
@@ -327,5 +342,6 @@ UNIT_SUITE(gw_http1)
     CU_add_test(s, "buffer grows", test_buffer_grows);
     CU_add_test(s, "buffer printf appends and grows", test_buffer_printf_appends_and_grows);
     CU_add_test(s, "buffer field appends a header line", test_buffer_field_appends_a_header_line);
+    CU_add_test(s, "name eq ignores case of letters only", test_name_eq_ignores_case_of_letters_only);
     CU_add_test(s, "target addresses", test_target_addresses);
 }

@@ -53,7 +53,7 @@ const char *dtx_gw_out_get(const dtx_gw_out_t *self, const char *name)
     size_t pos = 0;
     const char *n, *v;
     while (dtx_gw_out_next(self, &pos, &n, &v))
-        if (strcasecmp(n, name) == 0)
+        if (dtx_gw_http1_name_eq(n, name))
             return v;
     return NULL;
 }

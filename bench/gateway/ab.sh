@@ -6,6 +6,9 @@
 #
 #   bench/gateway/ab.sh OLD_BIN NEW_BIN [ROUNDS=3] [SECONDS=5] [CONNECTIONS=64]
 #
+#   BENCH_UPSTREAM_THREADS=1 (default)  the upstream's epoll threads (use 2 at
+#                                      -c256: one collapses there, see run.sh)
+#
 # Starts one gw-upstream (build/tests/gw-upstream, fixed 13-byte answer)
 # and, per round, each binary in turn with the route of the gateway
 # benchmark (a wide-open rate-limit rule and a breaker), drives it with
@@ -17,6 +20,8 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 OLD=${1:?old gateway binary}; NEW=${2:?new gateway binary}
 ROUNDS=${3:-3}; SECS=${4:-5}; CONNS=${5:-64}
 UPBIN=${BUILD:-$ROOT/build}/tests/gw-upstream
+UP_THREADS=${BENCH_UPSTREAM_THREADS:-1}
+[[ $UP_THREADS =~ ^[1-9][0-9]?$ ]] || { echo "ab.sh: BENCH_UPSTREAM_THREADS must be 1..99" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "ab.sh: wrk is not installed (scripts/deps.sh)" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/dtx-gw-ab.XXXXXX)
 pids=()
@@ -24,7 +29,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 wait_file() { for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "ab.sh: $1 never came" >&2; exit 1; }
 
-"$UPBIN" --name ab --threads 1 --body "hello, world\n" --ready-file "$WORK/up.port" >"$WORK/up.log" 2>&1 &
+"$UPBIN" --name ab --threads "$UP_THREADS" --body "hello, world\n" --ready-file "$WORK/up.port" >"$WORK/up.log" 2>&1 &
 pids+=($!)
 wait_file "$WORK/up.port"
 cat >"$WORK/gw.json" <<GW

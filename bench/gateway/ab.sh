@@ -6,17 +6,25 @@
 #
 #   bench/gateway/ab.sh OLD_BIN NEW_BIN [ROUNDS=3] [SECONDS=5] [CONNECTIONS=64]
 #
+#   BENCH_UPSTREAM_THREADS=1 (default)  the upstream's epoll threads (use 2 at
+#                                      -c256: one collapses there, see run.sh)
+#
 # Starts one gw-upstream (build/tests/gw-upstream, fixed 13-byte answer)
 # and, per round, each binary in turn with the route of the gateway
 # benchmark (a wide-open rate-limit rule and a breaker), drives it with
 # wrk -t2 -cCONNECTIONS for SECONDS after a 1 s warm-up, and prints r/s,
-# p99 and the gateway process's CPU (utime+stime) per request in µs; then
-# the median CPU-µs per request of each. Stops everything it starts.
+# p99 and the gateway process's CPU (utime+stime) per request in µs, with
+# its user and system parts; then the medians of each. A change to the
+# gateway's own code shows in the user part first: the system part (the
+# kernel's TCP, on loopback the receiver's too) is most of the total and
+# moves with the machine's load. Stops everything it starts.
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 OLD=${1:?old gateway binary}; NEW=${2:?new gateway binary}
 ROUNDS=${3:-3}; SECS=${4:-5}; CONNS=${5:-64}
 UPBIN=${BUILD:-$ROOT/build}/tests/gw-upstream
+UP_THREADS=${BENCH_UPSTREAM_THREADS:-1}
+[[ $UP_THREADS =~ ^[1-9][0-9]?$ ]] || { echo "ab.sh: BENCH_UPSTREAM_THREADS must be 1..99" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "ab.sh: wrk is not installed (scripts/deps.sh)" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/dtx-gw-ab.XXXXXX)
 pids=()
@@ -24,7 +32,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 wait_file() { for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "ab.sh: $1 never came" >&2; exit 1; }
 
-"$UPBIN" --name ab --threads 1 --body "hello, world\n" --ready-file "$WORK/up.port" >"$WORK/up.log" 2>&1 &
+"$UPBIN" --name ab --threads "$UP_THREADS" --body "hello, world\n" --ready-file "$WORK/up.port" >"$WORK/up.log" 2>&1 &
 pids+=($!)
 wait_file "$WORK/up.port"
 cat >"$WORK/gw.json" <<GW
@@ -38,26 +46,31 @@ cat >"$WORK/gw.json" <<GW
                 "rules": [ "wide-open", "breaker" ] } ] }
 GW
 TCK=$(getconf CLK_TCK)
-one() {  # one() LABEL BIN: prints a line, appends the CPU figure to $WORK/LABEL
-    local label=$1 bin=$2 pid port t0 t1 out req
+one() {  # one() LABEL BIN: prints a line, appends the CPU figures to $WORK/LABEL{,.user}
+    local label=$1 bin=$2 pid port u0 s0 u1 s1 out req
     rm -f "$WORK/gw.ready"
     "$bin" --config "$WORK/gw.json" --log-level warn --ready-file "$WORK/gw.ready" >"$WORK/gw.log" 2>&1 &
     pid=$!
     wait_file "$WORK/gw.ready"
     read -r port _ <"$WORK/gw.ready"
     wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null
-    t0=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
     out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$port/")
-    t1=$(awk '{print $14+$15}' "/proc/$pid/stat")
+    read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     req=$(awk '/requests in/{print $1}' <<<"$out")
-    local cpu; cpu=$(awk -v a="$t0" -v b="$t1" -v t="$TCK" -v r="$req" 'BEGIN{printf "%.2f", (b-a)*1e6/t/r}')
+    local cpu user sys
+    cpu=$(awk -v a=$((u0 + s0)) -v b=$((u1 + s1)) -v t="$TCK" -v r="$req" 'BEGIN{printf "%.2f", (b-a)*1e6/t/r}')
+    user=$(awk -v a="$u0" -v b="$u1" -v t="$TCK" -v r="$req" 'BEGIN{printf "%.2f", (b-a)*1e6/t/r}')
+    sys=$(awk -v a="$s0" -v b="$s1" -v t="$TCK" -v r="$req" 'BEGIN{printf "%.2f", (b-a)*1e6/t/r}')
     echo "$cpu" >>"$WORK/$label"
-    printf '%-4s r/s %-10s p99 %-9s CPU-us/request %s\n' "$label" \
-        "$(awk '/Requests\/sec/{print $2}' <<<"$out")" "$(awk '$1=="99%"{print $2}' <<<"$out")" "$cpu"
+    echo "$user" >>"$WORK/$label.user"
+    printf '%-4s r/s %-10s p99 %-9s CPU-us/request %s (user %s, system %s)\n' "$label" \
+        "$(awk '/Requests\/sec/{print $2}' <<<"$out")" "$(awk '$1=="99%"{print $2}' <<<"$out")" \
+        "$cpu" "$user" "$sys"
 }
 for r in $(seq 1 "$ROUNDS"); do
     if [ $((r % 2)) = 1 ]; then one old "$OLD"; one new "$NEW"; else one new "$NEW"; one old "$OLD"; fi
 done
 med() { sort -n "$WORK/$1" | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-echo "median CPU-us/request: old $(med old), new $(med new)"
+echo "median CPU-us/request: old $(med old), new $(med new); user part: old $(med old.user), new $(med new.user)"

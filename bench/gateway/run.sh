@@ -18,7 +18,8 @@
 #
 # 1. Throughput and latency: wrk drives, for BENCH_SECONDS each,
 #      direct   the upstream alone (gw-upstream, fixed 13-byte answer)
-#      nginx    nginx proxy_pass, keep-alive upstream, one worker per core
+#      nginx    nginx proxy_pass, keep-alive upstream, one worker per core,
+#               limit_req on (a global rate never reached, as the gateway's rule)
 #      gateway  dtx-gateway with a rate-limit rule (set high enough never to
 #               refuse) and a circuit breaker on the route
 #      apikey   the same route with an API key check (X-Api-Key; SHA-256
@@ -124,16 +125,21 @@ events { worker_connections 4096; }
 http {
     access_log off;
     upstream bench { server 127.0.0.1:$UP; keepalive 256; }
+    # A rule as the gateway's "wide-open" one (issue 15 compares with
+    # limit_req on): one global key, a rate and burst never reached.
+    limit_req_zone \$server_name zone=wide:1m rate=10000000r/s;
     proxy_cache_path $WORK/nginx/cache levels=1:2 keys_zone=bench:10m max_size=64m
                      inactive=10m use_temp_path=off;
     server {
         listen 127.0.0.1:$NGX_PORT;
         location / {
+            limit_req zone=wide burst=10000000 nodelay;
             proxy_pass http://bench;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
         }
         location /cached {
+            limit_req zone=wide burst=10000000 nodelay;
             proxy_pass http://bench;
             proxy_http_version 1.1;
             proxy_set_header Connection "";

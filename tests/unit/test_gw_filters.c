@@ -120,6 +120,32 @@ static const char *s_reply_header(const dtx_gw_req_t *req, const char *name)
     return NULL;
 }
 
+static void test_reply_header_int_formats_and_replaces(void)
+{
+    dtx_gw_req_t req;
+    memset(&req, 0, sizeof req);
+    dtx_gw_reply_header_int(&req, "RateLimit-Limit", 0);
+    dtx_gw_reply_header_int(&req, "RateLimit-Remaining", 9223372036854775807LL);
+    dtx_gw_reply_header_int(&req, "RateLimit-Reset", -9223372036854775807LL - 1);
+    CU_ASSERT_EQUAL(req.reply.nheaders, 3);
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Limit"), "0");
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "9223372036854775807");
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Reset"), "-9223372036854775808");
+    dtx_gw_reply_header_int(&req, "RateLimit-Remaining", 41);     /* replaced, not added */
+    dtx_gw_reply_header(&req, "RateLimit-Reset", "%s", "1");
+    CU_ASSERT_EQUAL(req.reply.nheaders, 3);
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "41");
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Reset"), "1");
+    for (int i = 3; i < DTX_GW_MAX_REPLY_HDRS + 2; i++) {  /* full: ignored */
+        char name[16];
+        snprintf(name, sizeof name, "X-%d", i);
+        dtx_gw_reply_header_int(&req, name, i);
+    }
+    CU_ASSERT_EQUAL(req.reply.nheaders, DTX_GW_MAX_REPLY_HDRS);
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "X-7"), "7");
+    CU_ASSERT_PTR_NULL(s_reply_header(&req, "X-8"));
+}
+
 static void test_route_exact_beats_prefix_and_longest_prefix_wins(void)
 {
     dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
@@ -380,6 +406,8 @@ UNIT_SUITE(gw_filters)
     CU_pSuite s = CU_add_suite("gw_filters", s_suite_init, s_suite_fini);
     CU_add_test(s, "request id is 32 hex digits, new each time",
                 test_request_id_is_32_hex_digits_and_new_each_time);
+    CU_add_test(s, "reply header int formats and replaces",
+                test_reply_header_int_formats_and_replaces);
     CU_add_test(s, "route: exact beats prefix, longest prefix wins",
                 test_route_exact_beats_prefix_and_longest_prefix_wins);
     CU_add_test(s, "route case option, slash prefix and refusal",

@@ -239,6 +239,42 @@ static void test_buffer_grows(void)
     CU_ASSERT_PTR_NULL(b.data);
 }
 
+/* Header names compare in any case, and only letters fold: two bytes
+ * 0x20 apart that are not a letter's cases differ. */
+static void test_name_eq_ignores_case_of_letters_only(void)
+{
+    CU_ASSERT_TRUE(dtx_gw_http1_name_eq("Content-Length", "content-LENGTH"));
+    CU_ASSERT_TRUE(dtx_gw_http1_name_eq("", ""));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("Content-Length", "Content-Type"));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("Dtx-Gid", "Date"));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("X-A", "Y-A"));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("@a", "`a"));   /* 0x40 and 0x60 */
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("a", ""));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("", "A"));
+    CU_ASSERT_FALSE(dtx_gw_http1_name_eq("A", " "));    /* 0x41 and 0x20 */
+}
+
+/* A header line in one append: the bytes, NUL-terminated, growing past
+ * the first block; a failed buffer refuses it. */
+static void test_buffer_field_appends_a_header_line(void)
+{
+    dtx_gw_buf_t b = { 0 };
+    CU_ASSERT_EQUAL(dtx_gw_buf_field(&b, "Host", 4, "a.example", 9), 0);
+    CU_ASSERT_EQUAL(dtx_gw_buf_field(&b, "X-Empty", 7, "", 0), 0);
+    CU_ASSERT_STRING_EQUAL(b.data, "Host: a.example\r\nX-Empty: \r\n");
+    CU_ASSERT_EQUAL(b.len, strlen(b.data));
+    char big[700];
+    memset(big, 'v', sizeof big);
+    for (int i = 0; i < 3; i++)      /* past the first 1024 bytes */
+        CU_ASSERT_EQUAL_FATAL(dtx_gw_buf_field(&b, "X-Big", 5, big, sizeof big), 0);
+    CU_ASSERT_EQUAL(b.len, 28 + 3 * (5 + 2 + 700 + 2));
+    CU_ASSERT_EQUAL(b.data[b.len], '\0');
+    CU_ASSERT(memcmp(b.data + b.len - 4, "vv\r\n", 4) == 0);
+    b.failed = 1;
+    CU_ASSERT_EQUAL(dtx_gw_buf_field(&b, "A", 1, "b", 1), DTX_ENOMEM);
+    dtx_gw_buf_free(&b);
+}
+
 /* printf-style appends grow the buffer and keep it NUL-terminated; free
  * makes it empty and usable again. */
 static void test_buffer_printf_appends_and_grows(void)
@@ -305,5 +341,7 @@ UNIT_SUITE(gw_http1)
     CU_add_test(s, "malformed heads are refused", test_malformed_heads_are_refused);
     CU_add_test(s, "buffer grows", test_buffer_grows);
     CU_add_test(s, "buffer printf appends and grows", test_buffer_printf_appends_and_grows);
+    CU_add_test(s, "buffer field appends a header line", test_buffer_field_appends_a_header_line);
+    CU_add_test(s, "name eq ignores case of letters only", test_name_eq_ignores_case_of_letters_only);
     CU_add_test(s, "target addresses", test_target_addresses);
 }

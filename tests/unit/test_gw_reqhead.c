@@ -226,6 +226,10 @@ static void test_answer_head_framing(void)
     dtx_gw_out_field(&out, "Content-Length", "999");   /* the engine's own: dropped */
     dtx_gw_out_field(&out, "Connection", "keep-alive");
     dtx_gw_out_field(&out, "X-Bad", "a\r\nInjected: 1"); /* refused */
+    dtx_gw_out_field(&out, "X-Bad\nInjected", "1");     /* refused: in the name */
+    dtx_gw_out_field(&out, "X-Bad", "a\rb");             /* refused: a lone CR */
+    dtx_gw_out_field(&out, "X-Bad", "a\n");              /* refused: at the end */
+    CU_ASSERT_EQUAL(out.nfields, 3);
     keep = 1;
     h = s_head(&out, 1, 0, &keep, &kind);
     CU_ASSERT_EQUAL(kind, DTX_GW_NOUT_MEMORY);

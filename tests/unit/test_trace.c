@@ -135,6 +135,24 @@ static void test_new_and_child_are_valid_and_keep_the_trace(void)
     CU_ASSERT_STRING_EQUAL(dtx_trace_id("nope", id_a), "");
 }
 
+/* New ids are random in every digit: over 2,000 of them each of the 48
+ * positions (trace id and span id) takes all 16 digits. */
+static void test_new_ids_use_every_digit_in_every_position(void)
+{
+    unsigned seen[DTX_TRACEPARENT_LEN] = { 0 };
+    for (int i = 0; i < 2000; i++) {
+        char t[DTX_TRACEPARENT_SIZE];
+        CU_ASSERT_EQUAL_FATAL(dtx_trace_new(t), 0);
+        CU_ASSERT_TRUE_FATAL(dtx_trace_valid(t));
+        for (int k = 3; k < 52; k++)
+            if (t[k] != '-')
+                seen[k] |= 1u << (t[k] <= '9' ? t[k] - '0' : t[k] - 'a' + 10);
+    }
+    for (int k = 3; k < 52; k++)
+        if (k != 35)
+            CU_ASSERT_EQUAL(seen[k], 0xffffu);
+}
+
 UNIT_SUITE(trace)
 {
     CU_pSuite s = CU_add_suite("trace", NULL, NULL);
@@ -147,5 +165,6 @@ UNIT_SUITE(trace)
     T(test_uppercase_is_invalid);
     T(test_higher_version_is_read_as_00_with_only_sampled);
     T(test_new_and_child_are_valid_and_keep_the_trace);
+    T(test_new_ids_use_every_digit_in_every_position);
 #undef T
 }

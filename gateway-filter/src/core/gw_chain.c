@@ -96,22 +96,55 @@ void dtx_gw_reply_set(dtx_gw_req_t *req, int status, const char *content_type,
     dtx_gw_reply_bytes(req, status, content_type, buf, (size_t)n);
 }
 
-void dtx_gw_reply_header(dtx_gw_req_t *req, const char *name, const char *fmt, ...)
+/* The value slot of the answer's header name: the one it has, else a new
+ * one with the name set; NULL when the answer has no room left. */
+static char *s_reply_slot(dtx_gw_req_t *req, const char *name)
 {
     dtx_gw_reply_t *r = &req->reply;
     int i;
     for (i = 0; i < r->nheaders; i++)
         if (strcmp(r->names[i], name) == 0)
-            break;
+            return r->values[i];
     if (i == DTX_GW_MAX_REPLY_HDRS)
+        return NULL;
+    size_t n = strlen(name);
+    if (n >= sizeof r->names[i])
+        n = sizeof r->names[i] - 1;
+    memcpy(r->names[i], name, n);
+    r->names[i][n] = '\0';
+    r->values[i][0] = '\0';
+    r->nheaders++;
+    return r->values[i];
+}
+
+void dtx_gw_reply_header(dtx_gw_req_t *req, const char *name, const char *fmt, ...)
+{
+    char *v = s_reply_slot(req, name);
+    if (!v)
         return;
-    snprintf(r->names[i], sizeof r->names[i], "%s", name);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->values[i], sizeof r->values[i], fmt, ap);
+    vsnprintf(v, sizeof req->reply.values[0], fmt, ap);
     va_end(ap);
-    if (i == r->nheaders)
-        r->nheaders++;
+}
+
+void dtx_gw_reply_header_int(dtx_gw_req_t *req, const char *name, long long value)
+{
+    char *v = s_reply_slot(req, name);
+    if (!v)
+        return;
+    char digits[24];
+    int n = 0;
+    unsigned long long u = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (value < 0)
+        *v++ = '-';
+    while (n)
+        *v++ = digits[--n];
+    *v = '\0';
 }
 
 void dtx_gw_req_fini(dtx_gw_req_t *req)

@@ -159,6 +159,9 @@ void dtx_gw_reply_bytes(dtx_gw_req_t *req, int status, const char *content_type,
 /* Adds a header to the answer, whichever it is (ignored when full). */
 void dtx_gw_reply_header(dtx_gw_req_t *req, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Same, the value a decimal integer, formatted without printf (the rate
+ * rules' RateLimit-* headers, set on every request). */
+void dtx_gw_reply_header_int(dtx_gw_req_t *req, const char *name, long long value);
 /* Frees what the request owns (body, reply body, rewritten query). */
 void dtx_gw_req_fini(dtx_gw_req_t *req);
 

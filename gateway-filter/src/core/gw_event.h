@@ -20,5 +20,7 @@ typedef struct dtx_gw_event_source {
 #define DTX_GW_EV_ZMQ      5         /* a zmq socket's ZMQ_FD (upstream/gw_zmq.h) */
 #define DTX_GW_EV_ACCEPT   6         /* the native engine's listening socket */
 #define DTX_GW_EV_CONN     7         /* a native engine's client connection */
+#define DTX_GW_EV_CLOSED   8         /* an upstream connection closed earlier in
+                                        this batch: its events are dropped */
 
 #endif

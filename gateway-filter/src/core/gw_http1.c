@@ -118,7 +118,7 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
         *ve = '\0';
         if (memchr(v, '\0', (size_t)(ve - v)) || memchr(p, '\r', (size_t)(colon - p)))
             return DTX_EPROTO;
-        if (strcasecmp(p, "Content-Length") == 0) {
+        if (dtx_gw_http1_name_eq(p, "Content-Length")) {
             char *e;
             if (*v < '0' || *v > '9')
                 return DTX_EPROTO;
@@ -128,7 +128,7 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
                 (self->content_length >= 0 && self->content_length != n))
                 return DTX_EPROTO;      /* not a number, beyond int64, two that differ */
             self->content_length = n;
-        } else if (strcasecmp(p, "Transfer-Encoding") == 0) {
+        } else if (dtx_gw_http1_name_eq(p, "Transfer-Encoding")) {
             /* Only "chunked", alone and once: the gateway decodes no other
              * transfer coding (gzip, deflate), and relaying such a body
              * without its coding would hand the client other bytes than
@@ -137,7 +137,7 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
                 return DTX_EPROTO;
             te = 1;
             chunked = 1;
-        } else if (strcasecmp(p, "Connection") == 0) {
+        } else if (dtx_gw_http1_name_eq(p, "Connection")) {
             close |= dtx_gw_http1_has_token(v, "close");
             keep |= dtx_gw_http1_has_token(v, "keep-alive");
         }
@@ -336,6 +336,25 @@ int dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n)
 int dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s)
 {
     return dtx_gw_buf_add(self, s, strlen(s));
+}
+
+int dtx_gw_buf_field(dtx_gw_buf_t *self, const char *name, size_t name_len,
+                     const char *value, size_t value_len)
+{
+    if (s_buf_room(self, name_len + value_len + 4) < 0)
+        return DTX_ENOMEM;
+    char *p = self->data + self->len;
+    memcpy(p, name, name_len);
+    p += name_len;
+    *p++ = ':';
+    *p++ = ' ';
+    memcpy(p, value, value_len);
+    p += value_len;
+    *p++ = '\r';
+    *p++ = '\n';
+    *p = '\0';
+    self->len = (size_t)(p - self->data);
+    return 0;
 }
 
 int dtx_gw_buf_printf(dtx_gw_buf_t *self, const char *fmt, ...)

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <strings.h>
 
 #define DTX_GW_HTTP1_MAX_HEAD (16 * 1024)  /* an answer's head may be this long */
 
@@ -52,6 +53,13 @@ size_t dtx_gw_http1_head_end(const char *buf, size_t len);
  * around items ignored)? Connection: close / keep-alive, for answers here
  * and requests in gw_reqhead.c. */
 int dtx_gw_http1_has_token(const char *list, const char *token);
+/* 1 when header names a and b are equal in any case. The first bytes are
+ * compared before strcasecmp: two names that differ there (most of the
+ * pairs a head's fields meet) cost no call. */
+static inline int dtx_gw_http1_name_eq(const char *a, const char *b)
+{
+    return (((unsigned char)a[0] ^ (unsigned char)b[0]) & ~0x20u) == 0 && strcasecmp(a, b) == 0;
+}
 
 /* Parses the head buf[0..len) (as found by _head_end) in place and sets
  * self's framing. head_request: the request was HEAD (no body follows).
@@ -89,6 +97,11 @@ typedef struct dtx_gw_buf {
 int  dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n);
 /* Appends a NUL-terminated string. */
 int  dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s);
+/* Appends the header line "name: value\r\n" (one room check, where four
+ * appends made four: it runs for every field of every head). 0 or
+ * DTX_ENOMEM. */
+int  dtx_gw_buf_field(dtx_gw_buf_t *self, const char *name, size_t name_len,
+                      const char *value, size_t value_len);
 /* Appends printf-style text: 0, DTX_ENOMEM, or DTX_EINVAL for a format
  * that cannot be printed (the buffer is then failed too). */
 int  dtx_gw_buf_printf(dtx_gw_buf_t *self, const char *fmt, ...)

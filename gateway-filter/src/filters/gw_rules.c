@@ -261,11 +261,11 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
         }
         if (first_rate) {
             first_rate = 0;
-            dtx_gw_reply_header(req, "RateLimit-Limit", "%lld", (long long)limit);
-            dtx_gw_reply_header(req, "RateLimit-Remaining", "%lld",
-                                (long long)(v == DTX_GW_RL_REJECT ? 0 : remaining));
-            dtx_gw_reply_header(req, "RateLimit-Reset", "%lld",
-                                (long long)((wait + 999999) / 1000000));
+            dtx_gw_reply_header_int(req, "RateLimit-Limit", (long long)limit);
+            dtx_gw_reply_header_int(req, "RateLimit-Remaining",
+                                    (long long)(v == DTX_GW_RL_REJECT ? 0 : remaining));
+            dtx_gw_reply_header_int(req, "RateLimit-Reset",
+                                    (long long)((wait + 999999) / 1000000));
         }
         if (v == DTX_GW_RL_REJECT) {
             atomic_fetch_add(&r->rejected, 1);

@@ -64,7 +64,7 @@ static int s_send_cached(dtx_gw_rctx_t *c, dtx_gw_cache_obj_t *obj)
     for (int i = 0; i < obj->nheaders; i++) {
         int own = 0;
         for (int k = 0; k < rep->nheaders && !own; k++)
-            own = strcasecmp(rep->names[k], obj->names[i]) == 0;
+            own = dtx_gw_http1_name_eq(rep->names[k], obj->names[i]);
         if (!own && !dtx_gw_transform_drops(&c->req, obj->names[i]))
             dtx_gw_out_field(r, obj->names[i], obj->values[i]);
     }
@@ -95,7 +95,7 @@ static const char *s_upstream_header(dtx_gw_rctx_t *c, const char *name)
     int n;
     const dtx_gw_resp_header_t *h = dtx_gw_upstream_headers(c->up, &n);
     for (int i = 0; i < n; i++)
-        if (strcasecmp(h[i].name, name) == 0)
+        if (dtx_gw_http1_name_eq(h[i].name, name))
             return h[i].value;
     return NULL;
 }
@@ -110,8 +110,8 @@ static void s_add_upstream_headers(dtx_gw_rctx_t *c, dtx_gw_out_t *r)
          * upstream's: an upstream cannot forge it. */
         int own = 0;
         for (int k = 0; k < rep->nheaders && !own; k++)
-            own = strcasecmp(rep->names[k], h[i].name) == 0;
-        if (!own && strcasecmp(h[i].name, "Dtx-Gid") != 0 &&
+            own = dtx_gw_http1_name_eq(rep->names[k], h[i].name);
+        if (!own && !dtx_gw_http1_name_eq(h[i].name, "Dtx-Gid") &&
             !dtx_gw_transform_drops(&c->req, h[i].name))
             dtx_gw_out_field(r, h[i].name, h[i].value);
     }

@@ -78,11 +78,7 @@ const char *dtx_gw_nout_reason(int status)
 
 static int s_field(dtx_gw_buf_t *b, const char *name, const char *value)
 {
-    size_t n = strlen(name), v = strlen(value);
-    if (dtx_gw_buf_add(b, name, n) < 0 || dtx_gw_buf_add(b, ": ", 2) < 0 ||
-        dtx_gw_buf_add(b, value, v) < 0)
-        return -1;
-    return dtx_gw_buf_add(b, "\r\n", 2);
+    return dtx_gw_buf_field(b, name, strlen(name), value, strlen(value));
 }
 
 /* "HTTP/1.1 200 OK\r\n", made by hand: this runs for every answer, and

@@ -2,6 +2,7 @@
  * gw_out.c — an answer as a request hands it to its connection
  * (gw_front.h): its fields in one buffer of "name\0value\0" pairs.
  */
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,17 +15,24 @@ void dtx_gw_out_init(dtx_gw_out_t *self, int status)
     self->length = -1;
 }
 
-static int s_clean(const char *s)
+/* The length of s when it holds no CR or LF, else -1: one scan (strcspn)
+ * where a check (strpbrk) and a strlen made two, for every field of
+ * every answer. */
+static ptrdiff_t s_clean_len(const char *s)
 {
-    return strpbrk(s, "\r\n") == NULL;
+    size_t n = strcspn(s, "\r\n");
+    return s[n] ? -1 : (ptrdiff_t)n;
 }
 
 void dtx_gw_out_field(dtx_gw_out_t *self, const char *name, const char *value)
 {
-    if (!name || !*name || !value || !s_clean(name) || !s_clean(value))
+    if (!name || !*name || !value)
         return;
-    if (dtx_gw_buf_add(&self->fields, name, strlen(name) + 1) == 0 &&
-        dtx_gw_buf_add(&self->fields, value, strlen(value) + 1) == 0)
+    ptrdiff_t nl = s_clean_len(name), vl = s_clean_len(value);
+    if (nl < 0 || vl < 0)
+        return;
+    if (dtx_gw_buf_add(&self->fields, name, (size_t)nl + 1) == 0 &&
+        dtx_gw_buf_add(&self->fields, value, (size_t)vl + 1) == 0)
         self->nfields++;
 }
 
@@ -45,7 +53,7 @@ const char *dtx_gw_out_get(const dtx_gw_out_t *self, const char *name)
     size_t pos = 0;
     const char *n, *v;
     while (dtx_gw_out_next(self, &pos, &n, &v))
-        if (strcasecmp(n, name) == 0)
+        if (dtx_gw_http1_name_eq(n, name))
             return v;
     return NULL;
 }

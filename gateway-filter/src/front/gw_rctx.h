@@ -47,7 +47,21 @@ typedef struct dtx_gw_rctx {
     size_t                  body_cap;
     dtx_gw_upstream_t      *up;
     dtx_heap_node_t         wait_deadline; /* in worker->cache_waits while parked */
+    struct dtx_gw_rctx     *spare_next;  /* in worker->spare once ended */
 } dtx_gw_rctx_t;
+
+/* A new context for a request of w (on w's thread), zeroed but for the
+ * reply's header slots (read only below reply.nheaders, so written first):
+ * one w kept when an earlier request ended, else a malloc (3 KB: beyond
+ * glibc's per-thread cache, so its malloc and free cost the bins). NULL
+ * when out of memory. */
+dtx_gw_rctx_t *dtx_gw_rctx_alloc(dtx_gw_worker_t *w);
+/* The context's memory, its request over: kept by its worker for the next
+ * request when on_worker (the caller runs on the worker's thread, or the
+ * worker's loop has ended) and it keeps fewer than a few, else freed. */
+void dtx_gw_rctx_release(dtx_gw_rctx_t *c, int on_worker);
+/* Frees the contexts w keeps (w's loop has ended). */
+void dtx_gw_rctx_spares_free(dtx_gw_worker_t *w);
 
 /* Suspends / resumes c's connection, counted: the server may only stop
  * once none is suspended (libmicrohttpd aborts otherwise). _resume is for

@@ -77,7 +77,7 @@ enum {
 
 /* ---------------- blocking hooks ---------------- */
 
-static void s_finish(dtx_gw_rctx_t *c);
+static void s_finish(dtx_gw_rctx_t *c, int on_worker);
 
 static void s_run_job(dtx_gw_job_t *job)
 {
@@ -94,7 +94,7 @@ static void s_run_job(dtx_gw_job_t *job)
         dtx_gw_chain_response(dtx_gw_default_chain, dtx_gw_default_chain_len, req);
         break;
     case S_JOB_DONE:
-        s_finish(c);
+        s_finish(c, 0);              /* on the pool: its memory is freed */
         return;
     }
     dtx_gw_rctx_resume_async(c);  /* the job's last act: c may be gone after */
@@ -125,7 +125,7 @@ static int s_offload(dtx_gw_rctx_t *c, int kind)
 dtx_gw_rctx_t *dtx_gw_request_new(dtx_gw_worker_t *w, const dtx_gw_front_ops_t *ops, void *conn,
                                   const char *target)
 {
-    dtx_gw_rctx_t *c = calloc(1, sizeof *c);
+    dtx_gw_rctx_t *c = dtx_gw_rctx_alloc(w);
     if (!c)
         return NULL;
     c->worker = w;
@@ -534,8 +534,9 @@ int dtx_gw_request_run(dtx_gw_rctx_t *c, const char *method, const char *upload_
     return s_after_body(c);
 }
 
-/* on_done and the context's end (worker or pool). */
-static void s_finish(dtx_gw_rctx_t *c)
+/* on_done and the context's end (on_worker: on its worker's thread, else
+ * on the pool). */
+static void s_finish(dtx_gw_rctx_t *c, int on_worker)
 {
     if (c->started) {
         dtx_gw_chain_done(dtx_gw_default_chain, dtx_gw_default_chain_len, &c->req);
@@ -545,7 +546,7 @@ static void s_finish(dtx_gw_rctx_t *c)
     dtx_gw_req_fini(&c->req);
     free(c->uri);
     free(c->path);
-    free(c);
+    dtx_gw_rctx_release(c, on_worker);
 }
 
 void dtx_gw_request_completed(dtx_gw_rctx_t **c_p, int ok)
@@ -562,7 +563,7 @@ void dtx_gw_request_completed(dtx_gw_rctx_t **c_p, int ok)
         if (c->req.txn_state == 1 && s_offload(c, S_JOB_DONE))
             return;  /* rollback at dtxd: may block */
     }
-    s_finish(c);
+    s_finish(c, 1);
 }
 
 int dtx_gw_request_client_left(dtx_gw_rctx_t *c)

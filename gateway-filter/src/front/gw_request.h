@@ -46,8 +46,10 @@ int dtx_gw_request_bad_body(dtx_gw_rctx_t *c, const char *why);
 int dtx_gw_request_client_left(dtx_gw_rctx_t *c);
 
 /* The request is over however it ended (ok: its answer was sent whole);
- * on_done runs and the context is freed (on the offload pool when a
- * transaction is to be rolled back). Sets *c_p to NULL. */
+ * on_done runs and the context ends: kept by its worker for a next request
+ * (gw_rctx.h), or freed on the offload pool when a transaction is to be
+ * rolled back. Runs on the worker's thread (or once its loop has ended).
+ * Sets *c_p to NULL. */
 void dtx_gw_request_completed(dtx_gw_rctx_t **c_p, int ok);
 
 #endif

@@ -27,6 +27,7 @@
 #include "upstream/gw_proxy.h"
 #include "front/gw_mhd.h"
 #include "front/gw_native.h"
+#include "front/gw_rctx.h"
 #include "front/gw_waits.h"
 #include "front/gw_server.h"
 #include "core/gw_addr.h"
@@ -186,6 +187,7 @@ static void s_worker_fini(dtx_gw_worker_t *w)
     dtx_gw_native_close(&w->native);
     dtx_gw_upstreams_destroy(&w->upstreams);
     dtx_heap_free(&w->cache_waits);
+    dtx_gw_rctx_spares_free(w);      /* after the engines: closing them ends requests */
     dtx_gw_wake_close(&w->wake);
     if (w->epfd >= 0)
         close(w->epfd);

@@ -46,6 +46,9 @@ typedef struct dtx_gw_worker {
     dtx_gw_upstreams_t   *upstreams;
     dtx_heap_t            cache_waits;  /* parked requests' lock_timeout_ms deadlines
                                            (gw_request.c; this thread's only) */
+    struct dtx_gw_rctx   *spare;     /* ended request contexts kept for the next ones
+                                        (gw_rctx.c; this thread's only) */
+    int                   nspare;
 } dtx_gw_worker_t;
 
 struct dtx_gw_server {

@@ -169,8 +169,8 @@ static void s_on_header(const char *name, const char *value, void *arg)
     dtx_gw_upstream_t *up = arg;
     /* Connection is kept for now: s_drop_connection_listed reads it once
      * the head is whole, then drops it with the headers it names. */
-    if ((dtx_gw_hop_by_hop(name) && strcasecmp(name, "Connection") != 0) ||
-        strcasecmp(name, "Content-Length") == 0)
+    if ((dtx_gw_hop_by_hop(name) && !dtx_gw_http1_name_eq(name, "Connection")) ||
+        dtx_gw_http1_name_eq(name, "Content-Length"))
         return;
     if (up->nhdrs == up->caphdrs) {
         /* Every header goes on (many Set-Cookie, say): more room. */
@@ -245,7 +245,7 @@ static int s_drop_connection_listed(dtx_gw_upstream_t *up)
     const char *lists[8];
     int nlists = 0;
     for (int i = 0; i < up->nhdrs; i++)
-        if (strcasecmp(up->hdrs[i].name, "Connection") == 0) {
+        if (dtx_gw_http1_name_eq(up->hdrs[i].name, "Connection")) {
             if (nlists == 8)
                 return DTX_EPROTO;
             lists[nlists++] = up->hdrs[i].value;
@@ -253,7 +253,7 @@ static int s_drop_connection_listed(dtx_gw_upstream_t *up)
     int k = 0;
     for (int i = 0; i < up->nhdrs; i++) {
         const char *name = up->hdrs[i].name;
-        int drop = strcasecmp(name, "Connection") == 0;
+        int drop = dtx_gw_http1_name_eq(name, "Connection");
         for (int j = 0; j < nlists && !drop; j++)
             drop = dtx_gw_header_listed(lists[j], name);
         if (!drop)

@@ -88,9 +88,13 @@ void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *
 /* Milliseconds until the next deadline (a call's, or the client-watch delay);
  * -1 when none. */
 int  dtx_gw_upstreams_timeout_ms(dtx_gw_upstreams_t *self, int64_t now_us);
-/* Runs the timers that are due, collects finished transfers (retrying
- * failed connects) and calls `ready` of every call whose wait is over.
- * Returns how many `ready` callbacks ran. */
+/* Frees the upstream connections closed since the last call (an epoll
+ * event handled by dtx_gw_upstreams_on_event may close a connection whose
+ * own event comes later in the same batch: it is dropped, not read from
+ * freed memory), runs the timers that are due, collects finished
+ * transfers (retrying failed connects) and calls `ready` of every call
+ * whose wait is over. Call it between epoll batches only. Returns how
+ * many `ready` callbacks ran. */
 int  dtx_gw_upstreams_dispatch(dtx_gw_upstreams_t *self, int64_t now_us);
 
 /* Ends every call still running as failed (DTX_GW_UPERR_IO); their

@@ -29,6 +29,7 @@ struct dtx_gw_conns {
     int                  nidle;
     dtx_gw_conn_host_t **hosts;
     int                  nhosts;
+    dtx_gw_conn_t       *closed;     /* closed, freed at the next reap */
 };
 
 dtx_gw_conns_t *dtx_gw_conns_new(int epoll_fd, int max_idle)
@@ -41,12 +42,30 @@ dtx_gw_conns_t *dtx_gw_conns_new(int epoll_fd, int max_idle)
     return self;
 }
 
+/* Out of the set and closed; freed at the next reap (gw_upconn.h). */
 static void s_close(dtx_gw_conns_t *self, dtx_gw_conn_t *c)
 {
     if (c->events)
         epoll_ctl(self->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    free(c);
+    c->fd = -1;
+    c->events = 0;
+    c->owner = NULL;
+    c->src.kind = DTX_GW_EV_CLOSED;
+    c->next = self->closed;
+    self->closed = c;
+}
+
+int dtx_gw_conns_reap(dtx_gw_conns_t *self)
+{
+    int n = 0;
+    while (self->closed) {
+        dtx_gw_conn_t *c = self->closed;
+        self->closed = c->next;
+        free(c);
+        n++;
+    }
+    return n;
 }
 
 void dtx_gw_conns_destroy(dtx_gw_conns_t **self_p)
@@ -64,6 +83,7 @@ void dtx_gw_conns_destroy(dtx_gw_conns_t **self_p)
         }
         free(self->hosts[i]);
     }
+    dtx_gw_conns_reap(self);
     free(self->hosts);
     free(self);
 }

@@ -12,6 +12,14 @@
  * so a dead connection can neither be handed out later nor make a
  * level-triggered loop spin. Idle connections older than S_IDLE_MAX (60 s)
  * are closed when met. One worker owns its set: nothing here is locked.
+ *
+ * A closed connection leaves the epoll set and its socket is closed at
+ * once, but its memory is kept (src.kind DTX_GW_EV_CLOSED) until
+ * dtx_gw_conns_reap: an epoll batch may still hold an event pointing to
+ * it (a call ended by an earlier event of the same batch, or an idle
+ * connection too old closed while another is picked), and that event
+ * must find a dead source to drop, not freed memory. The worker reaps
+ * only between batches.
  */
 #ifndef DTX_GW_UPCONN_H
 #define DTX_GW_UPCONN_H
@@ -31,7 +39,7 @@ typedef struct dtx_gw_conn {
     int                   reused;     /* carried an earlier request */
     void                 *owner;      /* the call using it; NULL when idle */
     dtx_gw_conn_host_t   *host;
-    struct dtx_gw_conn   *next;       /* idle list */
+    struct dtx_gw_conn   *next;       /* idle list; the closed list once closed */
     int64_t               idle_since_us;
 } dtx_gw_conn_t;
 
@@ -57,6 +65,10 @@ int dtx_gw_conn_connect_result(dtx_gw_conn_t *c);
 void dtx_gw_conns_put(dtx_gw_conns_t *self, dtx_gw_conn_t *c, int keep, int64_t now_us);
 /* An epoll event on an idle connection: closes it. */
 void dtx_gw_conns_on_idle_event(dtx_gw_conns_t *self, dtx_gw_conn_t *c);
+/* Frees the connections closed since the last reap. Call it only where
+ * no epoll event of the worker's is waiting to be handled (between
+ * batches). Returns how many it freed. */
+int dtx_gw_conns_reap(dtx_gw_conns_t *self);
 /* Idle connections now kept (tests, metrics). */
 int dtx_gw_conns_idle(const dtx_gw_conns_t *self);
 

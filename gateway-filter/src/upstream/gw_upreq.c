@@ -85,8 +85,7 @@ typedef struct {
 
 static void s_line(s_hdr_ctx_t *c, const char *name, const char *value)
 {
-    if (dtx_gw_buf_str(c->b, name) < 0 || dtx_gw_buf_add(c->b, ": ", 2) < 0 ||
-        dtx_gw_buf_str(c->b, value) < 0 || dtx_gw_buf_add(c->b, "\r\n", 2) < 0)
+    if (dtx_gw_buf_field(c->b, name, strlen(name), value, strlen(value)) < 0)
         c->failed = 1;
 }
 

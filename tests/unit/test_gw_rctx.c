@@ -1,0 +1,59 @@
+/* A request context's memory (front/gw_rctx.h): kept by its worker for
+ * the next request, zeroed again when handed out; no sockets. */
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+
+#include "front/gw_rctx.h"
+#include "unit.h"
+
+static void test_ended_context_is_kept_and_handed_out_zeroed(void)
+{
+    dtx_gw_worker_t w;
+    memset(&w, 0, sizeof w);
+    dtx_gw_rctx_t *a = dtx_gw_rctx_alloc(&w);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    a->worker = &w;
+    a->phase = 3;
+    a->req.reply.nheaders = 2;
+    a->req.content_length = 99;
+    dtx_gw_rctx_release(a, 1);
+    CU_ASSERT_EQUAL(w.nspare, 1);
+    dtx_gw_rctx_t *b = dtx_gw_rctx_alloc(&w);
+    CU_ASSERT_PTR_EQUAL(b, a);       /* the same memory, no malloc */
+    CU_ASSERT_EQUAL(w.nspare, 0);
+    CU_ASSERT_EQUAL(b->phase, 0);
+    CU_ASSERT_EQUAL(b->req.reply.nheaders, 0);
+    CU_ASSERT_EQUAL(b->req.content_length, 0);
+    CU_ASSERT_PTR_NULL(b->worker);
+    b->worker = &w;
+    dtx_gw_rctx_release(b, 0);       /* off the worker's thread: freed */
+    CU_ASSERT_EQUAL(w.nspare, 0);
+    CU_ASSERT_PTR_NULL(w.spare);
+}
+
+static void test_worker_keeps_a_bounded_number(void)
+{
+    dtx_gw_worker_t w;
+    memset(&w, 0, sizeof w);
+    dtx_gw_rctx_t *c[100];
+    for (int i = 0; i < 100; i++) {
+        c[i] = dtx_gw_rctx_alloc(&w);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c[i]);
+        c[i]->worker = &w;
+    }
+    for (int i = 0; i < 100; i++)
+        dtx_gw_rctx_release(c[i], 1);
+    CU_ASSERT_EQUAL(w.nspare, 64);
+    dtx_gw_rctx_spares_free(&w);
+    CU_ASSERT_EQUAL(w.nspare, 0);
+    CU_ASSERT_PTR_NULL(w.spare);
+}
+
+UNIT_SUITE(gw_rctx)
+{
+    CU_pSuite s = CU_add_suite("gw_rctx", NULL, NULL);
+    CU_add_test(s, "ended context is kept and handed out zeroed",
+                test_ended_context_is_kept_and_handed_out_zeroed);
+    CU_add_test(s, "worker keeps a bounded number", test_worker_keeps_a_bounded_number);
+}

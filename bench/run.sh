@@ -10,9 +10,8 @@
 #   BENCH_WARMUP          warmup seconds before each run (default 2)
 #   BENCH_RUNS            runs per measurement; the table shows the median
 #                         (default 3)
-#   BENCH_DB_CONNECTIONS  dtxd --db-connections (default 1, dtxd's own)
-#   BENCH_B_CLIENTS       pgbench (b)'s client count (default 2: one per
-#                         core of the 2-core benchmark machine, its best)
+#   BENCH_DB_CONNECTIONS  dtxd --db-connections, and pgbench (b)'s client
+#                         count (default 2)
 #   BENCH_CURVE           1 (default): dtxd and its peers speak CurveZMQ, as
 #                         in production; 0: the plain wire
 #   BENCH_SAGA_LEVELS     Sagas in flight for the Saga rows (default "1 N",
@@ -81,8 +80,7 @@ LEVELS=${BENCH_LEVELS:-1 16 64 256}
 DURATION=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-3}
-DB_CONNS=${BENCH_DB_CONNECTIONS:-1}
-B_CLIENTS=${BENCH_B_CLIENTS:-2}
+DB_CONNS=${BENCH_DB_CONNECTIONS:-2}
 CURVE=${BENCH_CURVE:-1}
 SAGA_POLL_MS=${BENCH_SAGA_POLL_MS:-2}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -102,7 +100,6 @@ done
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "BENCH_RUNS must be >= 1"
 [[ $DB_CONNS =~ ^[0-9]+$ && $DB_CONNS -ge 1 ]] || die "BENCH_DB_CONNECTIONS must be >= 1"
-[[ $B_CLIENTS =~ ^[0-9]+$ && $B_CLIENTS -ge 1 ]] || die "BENCH_B_CLIENTS must be >= 1"
 max_level=0
 for c in $LEVELS; do
     [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "BENCH_LEVELS: '$c' is not a concurrency level"
@@ -641,6 +638,7 @@ done
 
 # ------------------------------------------------------------ references
 A_CLIENTS=$((max_level < 64 ? max_level : 64))
+B_CLIENTS=$DB_CONNS
 
 # pgbench_cmd CLIENTS SCRIPT SECONDS: sets PGBENCH_CMD.
 pgbench_cmd() {

@@ -32,7 +32,7 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     cfg->retry_base_ms = 100;
     cfg->retry_max_ms = 30000;
     cfg->heartbeat_ms = 1000;
-    cfg->db_connections = 1;
+    cfg->db_connections = 2;
     cfg->recovery_interval_ms = 1000;
     cfg->sndhwm = 100000;
     cfg->lease_ms = 10000;
@@ -80,7 +80,7 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
         { "heartbeat-ms", DTX_OPT_INT, &cfg->heartbeat_ms, 10, 600000,
           "participant heartbeat interval; 3 missed drop the instance (default 1000)" },
         { "db-connections", DTX_OPT_INT, &cfg->db_connections, 1, 64,
-          "log connections; transactions are sharded over them by gid (default 1)" },
+          "log connections; transactions are sharded over them by gid (default 2)" },
         { "recovery-interval-ms", DTX_OPT_INT, &cfg->recovery_interval_ms, 10, 3600000,
           "how often the log is scanned for work no one drives (default 1000)" },
         { "sndhwm", DTX_OPT_INT, &cfg->sndhwm, 1, 10000000,

@@ -25,10 +25,7 @@ static int s_init(void)
         return -1;
     memset(&s_dtxd, 0, sizeof s_dtxd);
     snprintf(s_dtxd.logname, sizeof s_dtxd.logname, "tcc-dtxd");
-    /* Two log connections (the default is one): these flows also run
-     * with the transactions sharded by gid over two batches in flight. */
-    const char *args[] = { "--default-timeout-ms", "20000", "--try-timeout-ms", "1500",
-                           "--db-connections", "2", NULL };
+    const char *args[] = { "--default-timeout-ms", "20000", "--try-timeout-ms", "1500", NULL };
     if (h_dtxd_start(&s_dtxd, log, args) != 0)
         return -1;
     const char *aa[] = { "--resource", "ra", NULL };

@@ -128,11 +128,6 @@ static void test_dtxd_requires_db_and_checks_consistency(void)
     CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 5, a5, err, sizeof err), 0);
     CU_ASSERT_EQUAL(cfg.heartbeat_ms, 250);
     CU_ASSERT_EQUAL(cfg.phase_timeout_ms, 2000);
-    /* One log connection unless asked (docs/operations.md, Tuning). */
-    CU_ASSERT_EQUAL(cfg.db_connections, 1);
-    char *a6[] = { "dtxd", "--db", "x", "--db-connections", "0", NULL };
-    CU_ASSERT_EQUAL(dtx_coord_config_load(&cfg, 5, a6, err, sizeof err), DTX_ECONFIG);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--db-connections"));
 }
 
 static void test_retention_is_a_duration_and_zero_keeps_forever(void)

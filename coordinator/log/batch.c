@@ -126,18 +126,26 @@ void dtx_batch_plan_free(dtx_batch_plan_t *self)
     memset(self, 0, sizeof *self);
 }
 
+/* Room for n more characters and a NUL. */
+static int s_reserve(dtx_batch_buf_t *buf, size_t n)
+{
+    if (buf->len + n + 1 <= buf->cap)
+        return 0;
+    size_t cap = buf->cap ? buf->cap : 4096;
+    while (cap < buf->len + n + 1)
+        cap *= 2;
+    char *d = realloc(buf->data, cap);
+    if (!d)
+        return DTX_ENOMEM;
+    buf->data = d;
+    buf->cap = cap;
+    return 0;
+}
+
 int dtx_batch_put(dtx_batch_buf_t *buf, const char *s, size_t n)
 {
-    if (buf->len + n + 1 > buf->cap) {
-        size_t cap = buf->cap ? buf->cap : 4096;
-        while (cap < buf->len + n + 1)
-            cap *= 2;
-        char *d = realloc(buf->data, cap);
-        if (!d)
-            return DTX_ENOMEM;
-        buf->data = d;
-        buf->cap = cap;
-    }
+    if (s_reserve(buf, n) != 0)
+        return DTX_ENOMEM;
     memcpy(buf->data + buf->len, s, n);
     buf->len += n;
     buf->data[buf->len] = '\0';
@@ -151,24 +159,32 @@ int dtx_batch_elem(dtx_batch_buf_t *buf, const char *value, int len, int binary,
         return DTX_ENOMEM;
     if (!value)
         return dtx_batch_put(buf, "NULL", 4);
-    if (dtx_batch_put(buf, binary ? "\"\\\\x" : "\"", binary ? 4 : 1) != 0)
+    /* Room for the longest form (every byte two characters, the quotes,
+     * the hex prefix), then written in place. */
+    size_t room = (size_t)len * 2 + 6;
+    if (s_reserve(buf, room) != 0)
         return DTX_ENOMEM;
+    char *out = buf->data + buf->len;
+    *out++ = '"';
+    if (binary) {
+        memcpy(out, "\\\\x", 3);
+        out += 3;
+    }
     for (int i = 0; i < len; i++) {
         uint8_t c = (uint8_t)value[i];
-        char out[2];
-        size_t k = 0;
         if (binary) {
-            out[k++] = hex[c >> 4];
-            out[k++] = hex[c & 15];
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
         } else {
             if (c == '"' || c == '\\')
-                out[k++] = '\\';
-            out[k++] = (char)c;
+                *out++ = '\\';
+            *out++ = (char)c;
         }
-        if (dtx_batch_put(buf, out, k) != 0)
-            return DTX_ENOMEM;
     }
-    return dtx_batch_put(buf, "\"", 1);
+    *out++ = '"';
+    *out = '\0';
+    buf->len = (size_t)(out - buf->data);
+    return 0;
 }
 
 void dtx_batch_buf_free(dtx_batch_buf_t *buf)
@@ -177,7 +193,29 @@ void dtx_batch_buf_free(dtx_batch_buf_t *buf)
     memset(buf, 0, sizeof *buf);
 }
 
-PGresult *dtx_batch_rows(PGconn *conn, const PGresult *set, const char *key)
+/* Two rows of a set result by their first column, byte by byte; rows of
+ * one key keep their order. */
+static int s_by_row_key(const void *a, const void *b, void *set)
+{
+    int ra = *(const int *)a, rb = *(const int *)b;
+    int c = strcmp(PQgetvalue(set, ra, 0), PQgetvalue(set, rb, 0));
+    return c ? c : (ra > rb) - (ra < rb);
+}
+
+int *dtx_batch_order(const PGresult *set)
+{
+    int n = PQntuples(set);
+    int *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
+    if (!order)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    qsort_r(order, (size_t)n, sizeof *order, s_by_row_key, (void *)set);
+    return order;
+}
+
+PGresult *dtx_batch_rows_at(PGconn *conn, const PGresult *set, const int *order, int *at,
+                            const char *key)
 {
     PGresult *r = PQmakeEmptyPGresult(conn, PGRES_TUPLES_OK);
     int ncols = PQnfields(set) - 1;
@@ -196,10 +234,13 @@ PGresult *dtx_batch_rows(PGconn *conn, const PGresult *set, const char *key)
     }
     if (!PQsetResultAttrs(r, ncols, attrs))
         goto err;
-    int out = 0;
-    for (int row = 0; row < PQntuples(set); row++) {
-        if (strcmp(PQgetvalue(set, row, 0), key) != 0)
-            continue;
+    int nrows = PQntuples(set), out = 0;
+    /* Rows of keys asked before (or of none asked: never, a set returns
+     * only its own gids) are behind; this key's rows are next. */
+    while (*at < nrows && strcmp(PQgetvalue(set, order[*at], 0), key) < 0)
+        (*at)++;
+    for (; *at < nrows && strcmp(PQgetvalue(set, order[*at], 0), key) == 0; (*at)++) {
+        int row = order[*at];
         for (int c = 0; c < ncols; c++) {
             int null = PQgetisnull(set, row, c + 1);
             if (!PQsetvalue(r, out, c, null ? NULL : PQgetvalue(set, row, c + 1),

@@ -65,9 +65,17 @@ int dtx_batch_elem(dtx_batch_buf_t *buf, const char *value, int len, int binary,
 int dtx_batch_put(dtx_batch_buf_t *buf, const char *s, size_t n);
 void dtx_batch_buf_free(dtx_batch_buf_t *buf);
 
-/* The rows of set result `set` whose first column is key, without that
- * column: what the single form would have returned to that operation.
+/* Cutting a set's result into each operation's rows: order is the
+ * result's rows sorted by their first column (the key) byte by byte,
+ * malloc'd (the caller frees it), NULL on ENOMEM. Then, for the set's
+ * operations in the order of their keys (batch plan's members), starting
+ * with *at = 0: dtx_batch_rows_at returns the rows whose first column is
+ * key, without that column — what the single form would have returned to
+ * that operation — and moves *at past them. One sort and one walk for the
+ * whole set, where a search per operation would read every row each time.
  * NULL on ENOMEM. The caller PQclears it. */
-PGresult *dtx_batch_rows(PGconn *conn, const PGresult *set, const char *key);
+int *dtx_batch_order(const PGresult *set);
+PGresult *dtx_batch_rows_at(PGconn *conn, const PGresult *set, const int *order, int *at,
+                            const char *key);
 
 #endif

@@ -197,11 +197,14 @@ const char *dtx_store_pipe_read(dtx_store_t *self, dtx_store_conn_t *c)
              * s_batch_done). */
             int set = -1 - e;
             const int *members = b->plan.members + b->plan.set_from[set];
+            int *order = dtx_batch_order(res), at = 0;
             for (int k = 0; k < b->plan.set_n[set]; k++) {
                 dtx_store_op_t *op = &b->ops[members[k]];
                 PQclear(op->res);
-                op->res = dtx_batch_rows(c->pg, res, b->arena + op->off[0]);
+                op->res = order ? dtx_batch_rows_at(c->pg, res, order, &at, b->arena + op->off[0])
+                                : NULL;
             }
+            free(order);
             PQclear(res);
         } else {
             PQclear(b->ops[e].res);

@@ -285,6 +285,58 @@ static void test_set_out_of_order_keeps_each_rows_values(void)
     dtx_store_destroy(&st);
 }
 
+/* A set of 30 operations submitted out of key order, each row's answer
+ * different (the branch number it adds), one in five fenced off: each
+ * operation gets its own row, or none, from the set's one result, and its
+ * own parameters (text and binary, with what array literals quote). */
+static void test_set_result_goes_to_each_operation(void)
+{
+    enum { N = 30 };
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    char gids[N][32], res[N][32];
+    char payload[N][4];
+    int lens[7] = { 0, 0, 0, 3, 0, 0, 0 };
+    int fmts[7] = { 0, 0, 0, 1, 0, 0, 0 };
+    for (int i = 0; i < N; i++) {
+        snprintf(gids[i], sizeof gids[i], "split-%02d", i);
+        snprintf(res[i], sizeof res[i], "r\\\"%d", i);
+        payload[i][0] = (char)i;
+        payload[i][1] = '"';
+        payload[i][2] = '\\';
+        s_put(gids[i], DTX_STATE_ACTIVE, i % 4 + 1, DTX_BRANCH_TRYING);
+    }
+    s_answer_t a[N];
+    memset(a, 0, sizeof a);
+    for (int k = 0; k < N; k++) {
+        int i = k * 7 % N; /* 0, 7, 14, 21, 28, 5, ...: not in key order */
+        const char *add[7] = { gids[i], res[i], "a", payload[i], "nb", i % 5 ? "1" : "2", "0" };
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_ADD, 7, add, lens, fmts, s_on_done, &a[i]);
+    }
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    CU_ASSERT_FATAL(s_run_batch(st, a, N) == 0);
+    dtx_store_stats(st, &after);
+    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL(a[i].rc, 0);
+        if (i % 5 == 0) { /* epoch 2: not the owner's */
+            CU_ASSERT_EQUAL(a[i].rows, 0);
+            CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT branches FROM dtx_global WHERE gid = '%s'",
+                                        gids[i]), i % 4 + 1);
+            continue;
+        }
+        CU_ASSERT_EQUAL(a[i].rows, 1);
+        CU_ASSERT_EQUAL(atoi(a[i].first), i % 4 + 2);
+        CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'"
+                                    " AND branch_no = %d AND resource = 'r\\\"%d'"
+                                    " AND payload = '\\x%02x225c'::bytea", gids[i], i % 4 + 2,
+                                    i, i), 1);
+    }
+    dtx_store_destroy(&st);
+}
+
 INTEG_SUITE(log_batch)
 {
     CU_pSuite s = CU_add_suite("log_batch", s_init, s_clean);
@@ -293,6 +345,8 @@ INTEG_SUITE(log_batch)
                 test_stale_fence_in_a_set_refuses_only_its_row);
     CU_add_test(s, "a set out of key order keeps each row's values",
                 test_set_out_of_order_keeps_each_rows_values);
+    CU_add_test(s, "a set's result goes to each of its operations",
+                test_set_result_goes_to_each_operation);
     CU_add_test(s, "operations of one transaction keep their order",
                 test_operations_of_one_transaction_keep_their_order);
 }

@@ -86,7 +86,7 @@ void dtx_metrics_sample(dtx_metrics_t *m, int64_t stuck, size_t in_memory)
 
 /* --- text --- */
 
-static int s_reserve(dtx_text_t *t, size_t extra)
+int dtx_text_reserve(dtx_text_t *t, size_t extra)
 {
     if (t->failed)
         return DTX_ENOMEM;
@@ -107,7 +107,7 @@ static int s_reserve(dtx_text_t *t, size_t extra)
 
 void dtx_text_append(dtx_text_t *t, const char *s, size_t n)
 {
-    if (s_reserve(t, n) != 0)
+    if (dtx_text_reserve(t, n) != 0)
         return;
     memcpy(t->data + t->len, s, n);
     t->len += n;
@@ -120,7 +120,7 @@ void dtx_text_printf(dtx_text_t *t, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || s_reserve(t, (size_t)n) != 0)
+    if (n < 0 || dtx_text_reserve(t, (size_t)n) != 0)
         return;
     va_start(ap, fmt);
     vsnprintf(t->data + t->len, (size_t)n + 1, fmt, ap);

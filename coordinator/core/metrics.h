@@ -112,6 +112,9 @@ typedef struct dtx_text {
 
 void dtx_text_printf(dtx_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void dtx_text_append(dtx_text_t *t, const char *s, size_t n);
+/* Room for extra more characters and a NUL at data + len (to write in
+ * place): 0, or DTX_ENOMEM (and `failed` set). */
+int dtx_text_reserve(dtx_text_t *t, size_t extra);
 void dtx_text_free(dtx_text_t *t);
 
 /* Prometheus writers. type is "counter", "gauge" or "histogram"; labels is

@@ -126,43 +126,19 @@ void dtx_batch_plan_free(dtx_batch_plan_t *self)
     memset(self, 0, sizeof *self);
 }
 
-/* Room for n more characters and a NUL. */
-static int s_reserve(dtx_batch_buf_t *buf, size_t n)
-{
-    if (buf->len + n + 1 <= buf->cap)
-        return 0;
-    size_t cap = buf->cap ? buf->cap : 4096;
-    while (cap < buf->len + n + 1)
-        cap *= 2;
-    char *d = realloc(buf->data, cap);
-    if (!d)
-        return DTX_ENOMEM;
-    buf->data = d;
-    buf->cap = cap;
-    return 0;
-}
-
-int dtx_batch_put(dtx_batch_buf_t *buf, const char *s, size_t n)
-{
-    if (s_reserve(buf, n) != 0)
-        return DTX_ENOMEM;
-    memcpy(buf->data + buf->len, s, n);
-    buf->len += n;
-    buf->data[buf->len] = '\0';
-    return 0;
-}
-
-int dtx_batch_elem(dtx_batch_buf_t *buf, const char *value, int len, int binary, int first)
+int dtx_batch_elem(dtx_text_t *buf, const char *value, int len, int binary, int first)
 {
     static const char hex[] = "0123456789abcdef";
-    if (!first && dtx_batch_put(buf, ",", 1) != 0)
-        return DTX_ENOMEM;
-    if (!value)
-        return dtx_batch_put(buf, "NULL", 4);
+    if (!first)
+        dtx_text_append(buf, ",", 1);
+    if (!value) {
+        dtx_text_append(buf, "NULL", 4);
+        return buf->failed ? DTX_ENOMEM : 0;
+    }
     /* Room for the longest form (every byte two characters, the quotes,
      * the hex prefix), then written in place. */
     size_t room = (size_t)len * 2 + 6;
-    if (s_reserve(buf, room) != 0)
+    if (dtx_text_reserve(buf, room) != 0)
         return DTX_ENOMEM;
     char *out = buf->data + buf->len;
     *out++ = '"';
@@ -185,12 +161,6 @@ int dtx_batch_elem(dtx_batch_buf_t *buf, const char *value, int len, int binary,
     *out = '\0';
     buf->len = (size_t)(out - buf->data);
     return 0;
-}
-
-void dtx_batch_buf_free(dtx_batch_buf_t *buf)
-{
-    free(buf->data);
-    memset(buf, 0, sizeof *buf);
 }
 
 /* Two rows of a set result by their first column, byte by byte; rows of

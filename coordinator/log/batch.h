@@ -28,6 +28,8 @@
 
 #include <libpq-fe.h>
 
+#include "core/metrics.h"
+
 
 /* What a batch runs, in order. */
 typedef struct dtx_batch_plan {
@@ -51,19 +53,11 @@ int dtx_batch_plan(dtx_batch_plan_t *self, int n, const int *stmt, const char *c
                    const unsigned char *has_set);
 void dtx_batch_plan_free(dtx_batch_plan_t *self);
 
-/* A growing text buffer (reused between batches). */
-typedef struct dtx_batch_buf {
-    char  *data;
-    size_t len;
-    size_t cap;
-} dtx_batch_buf_t;
-
-/* Appends to buf, as one element of a PostgreSQL array literal, the
- * parameter (value, len, binary): NULL as NULL, text quoted, binary as a
- * bytea hex literal. 0 or DTX_ENOMEM. */
-int dtx_batch_elem(dtx_batch_buf_t *buf, const char *value, int len, int binary, int first);
-int dtx_batch_put(dtx_batch_buf_t *buf, const char *s, size_t n);
-void dtx_batch_buf_free(dtx_batch_buf_t *buf);
+/* Appends to buf (core/metrics.h's growing text, reused between batches),
+ * as one element of a PostgreSQL array literal, the parameter (value,
+ * len, binary): NULL as NULL, text quoted, binary as a bytea hex literal.
+ * 0 or DTX_ENOMEM. */
+int dtx_batch_elem(dtx_text_t *buf, const char *value, int len, int binary, int first);
 
 /* Cutting a set's result into each operation's rows: order is the
  * result's rows sorted by their first column (the key) byte by byte,

@@ -191,7 +191,7 @@ void dtx_store_destroy(dtx_store_t **self_p)
     free(self->session_sql);
     free(self->set_names);
     free(self->has_set);
-    dtx_batch_buf_free(&self->setbuf);
+    dtx_text_free(&self->setbuf);
     free(self);
     *self_p = NULL;
 }

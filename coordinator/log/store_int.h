@@ -74,7 +74,7 @@ struct dtx_store {
     int                     background; /* submissions now are background work */
     char                  (*set_names)[64]; /* per statement: its set form's name */
     unsigned char          *has_set;  /* per statement: 1 when it has a set form */
-    dtx_batch_buf_t         setbuf;  /* a set statement's array parameters, being built */
+    dtx_text_t              setbuf;  /* a set statement's array parameters, being built */
     dtx_store_stats_t       stats;
 };
 

@@ -65,19 +65,20 @@ static int s_send_set(dtx_store_t *self, dtx_store_conn_t *c, dtx_store_batch_t 
     const dtx_store_op_t *first = &b->ops[members[0]];
     size_t at[DTX_STORE_MAXPARAMS];
     const char *vals[DTX_STORE_MAXPARAMS];
-    dtx_batch_buf_t *buf = &self->setbuf;
+    dtx_text_t *buf = &self->setbuf;
     buf->len = 0;
+    buf->failed = 0;
     for (int j = 0; j < first->nparams; j++) {
         at[j] = buf->len;
-        if (dtx_batch_put(buf, "{", 1) != 0)
-            return 0;
+        dtx_text_append(buf, "{", 1);
         for (int k = 0; k < n; k++) {
             const dtx_store_op_t *op = &b->ops[members[k]];
             const char *v = op->off[j] == SIZE_MAX ? NULL : b->arena + op->off[j];
             if (dtx_batch_elem(buf, v, op->len[j], op->fmt[j], k == 0) != 0)
                 return 0;
         }
-        if (dtx_batch_put(buf, "}", 2) != 0) /* and its NUL: the next one starts after it */
+        dtx_text_append(buf, "}", 2); /* and its NUL: the next one starts after it */
+        if (buf->failed)
             return 0;
     }
     for (int j = 0; j < first->nparams; j++)

@@ -41,14 +41,20 @@ static int     s_test_mark;   /* h_spawn_count() when the test started */
 static int64_t s_test_t0;     /* its start time, ms */
 static int64_t s_suite_t0;
 
+/* DTX_TEST_GW_ENGINE as the runner found it (NULL: unset). */
+static char *s_engine_given;
+
 /* A suite named "NAME@ENGINE" is suite NAME run again with the gateway's
  * front end ENGINE (see s_add_engine_variants); every other suite runs
- * with the gateway's default engine. */
+ * with the engine the runner was given (DTX_TEST_GW_ENGINE), by default
+ * the gateway's own. */
 static void s_on_suite_start(const CU_pSuite suite)
 {
     const char *at = strchr(suite->pName, '@');
     if (at)
         setenv("DTX_TEST_GW_ENGINE", at + 1, 1);
+    else if (s_engine_given)
+        setenv("DTX_TEST_GW_ENGINE", s_engine_given, 1);
     else
         unsetenv("DTX_TEST_GW_ENGINE");
     s_suite_t0 = h_now_ms();
@@ -409,6 +415,8 @@ static void s_list(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (getenv("DTX_TEST_GW_ENGINE"))
+        s_engine_given = strdup(getenv("DTX_TEST_GW_ENGINE"));
     dtx_log_set_handler(dtx_log_stderr, NULL); /* libdtx's lines, as before */
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
@@ -481,5 +489,6 @@ int main(int argc, char **argv)
     }
     h_kill_all();
     CU_cleanup_registry();
+    free(s_engine_given);
     return rc;
 }

@@ -57,9 +57,18 @@ static int s_gateway_start(gw_proc_t *self, const char *logname, const char *con
     char *argv[32] = { bin, "--config", self->config, "--listen", "127.0.0.1:0",
                        "--admin-listen", "127.0.0.1:0", "--ready-file", ready,
                        "--grace-ms", "2000" };
-    int n = 11;
-    for (int i = 0; extra && extra[i] && n < 31; i++)
+    int n = 11, chose = strstr(fmt, "\"engine\"") != NULL;
+    for (int i = 0; extra && extra[i] && n < 31; i++) {
+        chose |= strcmp(extra[i], "--engine") == 0;
         argv[n++] = (char *)extra[i];
+    }
+    /* The suite's engine (main.c's "NAME@mhd" suites), unless the test
+     * chose one: its config's "server" section or --engine. */
+    const char *engine = getenv("DTX_TEST_GW_ENGINE");
+    if (engine && *engine && !chose && n < 30) {
+        argv[n++] = "--engine";
+        argv[n++] = (char *)engine;
+    }
     argv[n] = NULL;
     self->pid = h_spawn(logname, argv);
     char line[64];

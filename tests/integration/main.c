@@ -41,8 +41,22 @@ static int     s_test_mark;   /* h_spawn_count() when the test started */
 static int64_t s_test_t0;     /* its start time, ms */
 static int64_t s_suite_t0;
 
+/* DTX_TEST_GW_ENGINE as the runner found it (NULL: unset). */
+static char *s_engine_given;
+
+/* A suite named "NAME@ENGINE" is suite NAME run again with the gateway's
+ * front end ENGINE (see s_add_engine_variants); every other suite runs
+ * with the engine the runner was given (DTX_TEST_GW_ENGINE), by default
+ * the gateway's own. */
 static void s_on_suite_start(const CU_pSuite suite)
 {
+    const char *at = strchr(suite->pName, '@');
+    if (at)
+        setenv("DTX_TEST_GW_ENGINE", at + 1, 1);
+    else if (s_engine_given)
+        setenv("DTX_TEST_GW_ENGINE", s_engine_given, 1);
+    else
+        unsetenv("DTX_TEST_GW_ENGINE");
     s_suite_t0 = h_now_ms();
     printf("suite %s\n", suite->pName);
     fflush(stdout);
@@ -360,6 +374,36 @@ INTEG_SUITE(harness)
 /* main                                                                */
 /* ------------------------------------------------------------------ */
 
+/* The gateway suites that run a second time on the libmicrohttpd engine
+ * ("server": {"engine": "mhd"}): the native engine is the default, so
+ * without these the other engine would ship untested. gw_util.c starts
+ * each gateway with --engine $DTX_TEST_GW_ENGINE unless its test chose an
+ * engine itself. */
+static const char *const s_mhd_suites[] = { "gateway", "gateway_core", "gateway_edges",
+                                            "gateway_txn", "gateway_wire", NULL };
+
+/* Adds "NAME@mhd" for each of s_mhd_suites: the same init, cleanup and
+ * tests under another name. Returns 0, or -1 when one is missing. */
+static int s_add_engine_variants(void)
+{
+    for (int i = 0; s_mhd_suites[i]; i++) {
+        CU_pSuite s = CU_get_suite(s_mhd_suites[i]);
+        if (!s) {
+            fprintf(stderr, "integration_tests: no suite '%s' to run on mhd\n", s_mhd_suites[i]);
+            return -1;
+        }
+        char name[128];   /* CUnit copies it */
+        snprintf(name, sizeof name, "%s@mhd", s->pName);
+        CU_pSuite v = CU_add_suite(name, s->pInitializeFunc, s->pCleanupFunc);
+        if (!v)
+            return -1;
+        for (CU_pTest t = s->pTest; t; t = t->pNext)
+            if (!CU_add_test(v, t->pName, t->pTestFunc))
+                return -1;
+    }
+    return 0;
+}
+
 static void s_list(void)
 {
     CU_pTestRegistry reg = CU_get_registry();
@@ -371,11 +415,17 @@ static void s_list(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (getenv("DTX_TEST_GW_ENGINE"))
+        s_engine_given = strdup(getenv("DTX_TEST_GW_ENGINE"));
     dtx_log_set_handler(dtx_log_stderr, NULL); /* libdtx's lines, as before */
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     for (int i = 0; i < s_nsuites; i++)
         s_suites[i]();
+    if (s_add_engine_variants() < 0) {
+        CU_cleanup_registry();
+        return 2;
+    }
     if (argc > 1 && strcmp(argv[1], "--list") == 0) {
         s_list();
         CU_cleanup_registry();
@@ -439,5 +489,6 @@ int main(int argc, char **argv)
     }
     h_kill_all();
     CU_cleanup_registry();
+    free(s_engine_given);
     return rc;
 }

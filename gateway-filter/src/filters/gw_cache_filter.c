@@ -39,11 +39,6 @@ struct dtx_gw_cache_req {
     size_t                 len, cap;
 };
 
-static int s_ieq(const char *a, const char *b)
-{
-    return strcasecmp(a, b) == 0;
-}
-
 /* ---------------- keys ---------------- */
 
 static char *s_make_key(const dtx_gw_req_t *req)
@@ -73,7 +68,7 @@ typedef struct {
 static void s_vary_visit(const char *name, const char *value, void *arg)
 {
     s_vary_t *v = arg;
-    if (!s_ieq(name, v->name))
+    if (strcasecmp(name, v->name) != 0)
         return;
     if (v->n++ == 0) {
         v->first = value;
@@ -124,7 +119,7 @@ static void s_reply_set(dtx_gw_req_t *req, const char *name, const char *fmt, lo
 {
     dtx_gw_reply_t *rep = &req->reply;
     for (int i = 0; i < rep->nheaders; i++)
-        if (s_ieq(rep->names[i], name)) {
+        if (strcasecmp(rep->names[i], name) == 0) {
             snprintf(rep->values[i], sizeof rep->values[i], fmt, v);
             return;
         }
@@ -135,7 +130,7 @@ static void s_reply_xcache(dtx_gw_req_t *req, const char *what)
 {
     dtx_gw_reply_t *rep = &req->reply;
     for (int i = 0; i < rep->nheaders; i++)
-        if (s_ieq(rep->names[i], "X-Cache")) {
+        if (strcasecmp(rep->names[i], "X-Cache") == 0) {
             snprintf(rep->values[i], sizeof rep->values[i], "%s", what);
             return;
         }
@@ -353,7 +348,7 @@ int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n
     int nvary = 0, ok = ttl > 0;
     size_t used = 0;
     for (int i = 0; ok && i < n; i++) {
-        if (!s_ieq(h[i].name, "Vary"))
+        if (strcasecmp(h[i].name, "Vary") != 0)
             continue;
         const char *p = h[i].value;
         while (ok && *p) {
@@ -395,8 +390,8 @@ int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n
     const char **values = calloc((size_t)n + 1, sizeof *values);
     int k = 0;
     for (int i = 0; names && values && i < n; i++) {
-        if (s_ieq(h[i].name, "Age") || s_ieq(h[i].name, "X-Cache") ||
-            s_ieq(h[i].name, "X-Request-Id") || s_ieq(h[i].name, "Dtx-Gid"))
+        if (strcasecmp(h[i].name, "Age") == 0 || strcasecmp(h[i].name, "X-Cache") == 0 ||
+            strcasecmp(h[i].name, "X-Request-Id") == 0 || strcasecmp(h[i].name, "Dtx-Gid") == 0)
             continue;
         names[k] = h[i].name;
         values[k] = h[i].value;

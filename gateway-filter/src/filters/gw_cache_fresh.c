@@ -15,11 +15,6 @@
  * stale_if_error_s (config/gw_config_cache.c): a year. */
 #define S_MAX_STALE_S ((int64_t)365 * 86400)
 
-static int s_ieq(const char *a, const char *b)
-{
-    return strcasecmp(a, b) == 0;
-}
-
 /* The directive name=value of a Cache-Control list: -1 when absent,
  * else its integer value (0 when none or not a number); *present for a
  * name without value. */
@@ -83,7 +78,7 @@ static int64_t s_http_date(const char *s)
 static const char *s_hdr(const dtx_gw_resp_header_t *h, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
-        if (s_ieq(h[i].name, name))
+        if (strcasecmp(h[i].name, name) == 0)
             return h[i].value;
     return NULL;
 }
@@ -97,9 +92,9 @@ int64_t dtx_gw_cache_ttl(const dtx_gw_cache_cfg_t *cfg, int status, const dtx_gw
         return 0;
     int64_t smax = -1, maxage = -1;
     for (int i = 0; i < n; i++) {
-        if (s_ieq(h[i].name, "Set-Cookie"))
+        if (strcasecmp(h[i].name, "Set-Cookie") == 0)
             return 0;
-        if (!s_ieq(h[i].name, "Cache-Control"))
+        if (strcasecmp(h[i].name, "Cache-Control") != 0)
             continue;
         const char *cc = h[i].value;
         int no = 0;

@@ -27,6 +27,15 @@
  * store lives on the loop's thread, so the process-wide count of
  * connections down (s_down) needs no lock.
  *
+ * Routing (invariant; route.h): an operation of a shard key with an
+ * operation queued or in flight goes to that one's connection (held keys:
+ * a count per key in self->route, taken at submit, let go when the batch's
+ * Sync is read or the batch fails — before its callbacks run, so a
+ * callback's next write is already free to go elsewhere); a free key's
+ * goes to s_pick's choice among the shards that are up. A batch lost in
+ * flight (DTX_EUNKNOWN) parks its keys on its connection until that is
+ * back. Control and scan submissions keep their own connections.
+ *
  * Parameters are copied into a per-batch arena at submit time, turned into
  * pointers at send time (libpq copies them into its output buffer), so the
  * arena is reused and a steady state allocates nothing per operation.
@@ -46,6 +55,8 @@
 
 #define S_RECONNECT_BASE_MS 100
 #define S_RECONNECT_MAX_MS 2000
+/* A shard's pending batch this big: free keys' writes go to the next one (s_pick). */
+#define S_SPILL 64
 
 /* Connections of every store of the process that are down, and since
  * when the first of them is (monotonic ms). */
@@ -145,8 +156,10 @@ dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
     self->nstmts = nstmts;
     self->set_names = calloc((size_t)nstmts, sizeof *self->set_names);
     self->has_set = calloc((size_t)nstmts, 1);
-    if (!self->set_names || !self->has_set)
+    self->route = dtx_route_new();
+    if (!self->set_names || !self->has_set || !self->route)
         goto err;
+    self->spill = S_SPILL;
     for (int i = 0; i < nstmts; i++) {
         snprintf(self->set_names[i], sizeof self->set_names[i], "%.56s_set", stmts[i].name);
         self->has_set[i] = stmts[i].set_sql != NULL;
@@ -192,6 +205,7 @@ void dtx_store_destroy(dtx_store_t **self_p)
     free(self->set_names);
     free(self->has_set);
     dtx_text_free(&self->setbuf);
+    dtx_route_destroy(&self->route);
     free(self);
     *self_p = NULL;
 }
@@ -228,14 +242,37 @@ static int s_reserve(dtx_store_batch_t *b, size_t extra)
     return 0;
 }
 
+/* The shard connection a free key's write goes to (route.h): the first
+ * one up whose pending batch holds fewer than spill writes, so that at a
+ * low load every write joins one batch (one commit, one WAL flush, the
+ * biggest sets), and a load one backend would serialise spreads; past
+ * spill on every one, the one with the fewest pending. */
+static int s_pick(const dtx_store_t *self, uint32_t key)
+{
+    int best = -1;
+    for (int i = 0; i < self->nshards; i++) {
+        const dtx_store_conn_t *c = &self->conns[i];
+        if (!c->up)
+            continue;
+        if (c->pending.n < self->spill)
+            return i;
+        if (best < 0 || c->pending.n < self->conns[best].pending.n)
+            best = i;
+    }
+    return best >= 0 ? best : (int)(key % (uint32_t)self->nshards);
+}
+
 void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
                       const char *const *values, const int *lengths, const int *formats,
                       dtx_store_cb cb, void *ctx)
 {
     int side = self->nconn - self->nshards;
-    uint32_t ci = shard == DTX_STORE_CONTROL ? (uint32_t)self->nconn - 1
-                : shard == DTX_STORE_SCAN   ? (side == 2 ? (uint32_t)self->nshards : 0)
-                                            : shard % (uint32_t)self->nshards;
+    int keyed = shard != DTX_STORE_CONTROL && shard != DTX_STORE_SCAN;
+    int ci = shard == DTX_STORE_CONTROL ? self->nconn - 1
+           : shard == DTX_STORE_SCAN   ? (side == 2 ? self->nshards : 0)
+                                       : dtx_route_conn(self->route, shard);
+    if (ci < 0)
+        ci = s_pick(self, shard);
     dtx_store_conn_t *c = &self->conns[ci];
     dtx_store_batch_t *b = &c->pending;
     size_t need = 0;
@@ -247,9 +284,11 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
         lens[i] = values[i] ? (bin ? lengths[i] : (int)strlen(values[i])) : 0;
         need += (size_t)lens[i] + 1;
     }
-    if (s_reserve(b, need) != 0)
+    if (s_reserve(b, need) != 0 || (keyed && dtx_route_hold(self->route, shard, ci) != 0))
         goto fail;
     dtx_store_op_t *op = &b->ops[b->n++];
+    op->key = shard;
+    op->held = keyed;
     b->nbg += self->background;
     b->nsync += !self->stmts[stmt].lazy;
     op->stmt = stmt;
@@ -303,6 +342,20 @@ static void s_came_back(dtx_store_conn_t *c)
     if (--s_down == 0)
         dtx_log_warn("log database reachable again", "outage_ms=%lld",
                      (long long)(dtx_clock_mono_ms() - s_down_since_ms));
+}
+
+/* c broke with its flying batch's outcome unknown: the keys of its
+ * writes stay held on c until it is back (route.h), so that no later
+ * write of theirs runs on another connection while that commit may still
+ * happen. */
+static void s_park(dtx_store_t *self, dtx_store_conn_t *c)
+{
+    dtx_store_batch_t *b = &c->flying;
+    for (int i = 0; i < b->n; i++)
+        if (b->ops[i].held) {
+            dtx_route_park(self->route, b->ops[i].key, (int)(c - self->conns));
+            b->ops[i].held = 0;
+        }
 }
 
 static void s_mark_broken(dtx_store_conn_t *c, const char *why)
@@ -368,6 +421,8 @@ void dtx_store_maintain(dtx_store_t *self, int64_t now_ms)
              * known failed was already failed with DTX_EDB at its Sync). */
             int unknown = c->inflight && !c->flying.failed;
             c->inflight = 0;
+            if (unknown)
+                s_park(self, c);
             dtx_store_batch_fail(self, &c->flying, unknown ? DTX_EUNKNOWN : DTX_EDB);
             dtx_store_batch_fail(self, &c->pending, DTX_EDB);
             PQfinish(c->pg);
@@ -382,6 +437,7 @@ void dtx_store_maintain(dtx_store_t *self, int64_t now_ms)
                 c->pg = NULL;
                 if (s_connect(self, c) == 0) {
                     dtx_log_debug("database connection restored", "conn=%d", i);
+                    dtx_route_unpark(self->route, i);
                     s_came_back(c);
                 } else {
                     s_went_down(c, "connect"); /* (counted once) */
@@ -417,6 +473,11 @@ void dtx_store_stats(const dtx_store_t *self, dtx_store_stats_t *out)
     out->connected = 0;
     for (int i = 0; i < self->nconn; i++)
         out->connected += self->conns[i].up;
+}
+
+void dtx_store_set_spill(dtx_store_t *self, int spill)
+{
+    self->spill = spill < 1 ? 1 : spill;
 }
 
 void dtx_store_set_background(dtx_store_t *self, int on)

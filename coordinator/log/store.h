@@ -31,9 +31,13 @@
  * A statement that matches no row is not a failure: check PQcmdTuples /
  * PQntuples.
  *
- * Operations on one shard key always use the same connection, so two
- * operations on the same transaction are applied in submission order and
- * never race each other from two connections.
+ * Order per shard key (a transaction's gid hash): while an operation of a
+ * key is queued or in flight on a connection, the key's next operations
+ * go to that connection, so they apply in submission order and never race
+ * each other from two connections; a key with nothing outstanding goes to
+ * whichever connection suits now (log/route.h: the first whose pending
+ * batch is not yet spill-sized, so a low load fills one batch and a high
+ * one spreads over the connections).
  *
  * A statement with a set form runs once per batch for the operations of
  * that kind (log/batch.h: the first operation of each gid in the batch;
@@ -79,6 +83,10 @@ dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
 void dtx_store_set_background(dtx_store_t *self, int on);
 int  dtx_store_backlog(const dtx_store_t *self);
 void dtx_store_destroy(dtx_store_t **self_p);
+/* Free keys' writes go to the first shard whose pending batch holds fewer
+ * than spill operations (default 64; at least 1); past it on every
+ * shard, to the one with the fewest pending. */
+void dtx_store_set_spill(dtx_store_t *self, int spill);
 
 /* Queues one execution of stmt (index into stmts) on the connection of
  * shard. values/lengths/formats as for PQsendQueryPrepared (lengths and

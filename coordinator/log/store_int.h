@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "batch.h"
+#include "route.h"
 #include "store_types.h"
 
 #define DTX_STORE_MAXPARAMS 12
@@ -29,6 +30,8 @@ typedef struct dtx_store_op {
     void        *ctx;
     PGresult    *res;                /* kept until the Sync */
     int          in_set;             /* ran in a set statement (res made from its rows) */
+    uint32_t     key;                /* its shard key */
+    int          held;               /* counted in the store's route (route.h) */
 } dtx_store_op_t;
 
 typedef struct dtx_store_batch {
@@ -75,12 +78,16 @@ struct dtx_store {
     char                  (*set_names)[64]; /* per statement: its set form's name */
     unsigned char          *has_set;  /* per statement: 1 when it has a set form */
     dtx_text_t              setbuf;  /* a set statement's array parameters, being built */
+    dtx_route_t            *route;   /* shard keys with writes outstanding: their connection */
+    int                     spill;   /* a shard's pending batch this big: the next one takes writes */
     dtx_store_stats_t       stats;
 };
 
 /* store_pipe.c, below store.c: it never marks a connection down itself,
  * it says why it should be (the caller does, store.c). */
 void dtx_store_batch_reset(dtx_store_batch_t *b);
+/* Lets go of the holds of b's ops (route.h): they are decided. */
+void dtx_store_batch_release(dtx_store_t *self, dtx_store_batch_t *b);
 /* Fails every op of b with rc: DTX_EDB when the batch is known not to
  * have committed (never sent, or rolled back), DTX_EUNKNOWN when it may
  * have. */

@@ -36,8 +36,20 @@ void dtx_store_batch_reset(dtx_store_batch_t *b)
     b->lazy = 0;
 }
 
+void dtx_store_batch_release(dtx_store_t *self, dtx_store_batch_t *b)
+{
+    for (int i = 0; i < b->n; i++)
+        if (b->ops[i].held) {
+            dtx_route_release(self->route, b->ops[i].key);
+            b->ops[i].held = 0;
+        }
+}
+
 void dtx_store_batch_fail(dtx_store_t *self, dtx_store_batch_t *b, int rc)
 {
+    /* A write whose outcome is unknown was parked by the caller (store.c)
+     * and is no longer held here; the rest are decided (not committed). */
+    dtx_store_batch_release(self, b);
     for (int i = 0; i < b->n; i++) {
         self->stats.failed_ops++;
         if (rc == DTX_EUNKNOWN)
@@ -141,6 +153,9 @@ static const char *s_batch_done(dtx_store_t *self, dtx_store_conn_t *c)
     self->stats.lazy_round_trips += (uint64_t)b->lazy;
     dtx_hist_observe(&self->stats.batch_ms, dtx_clock_mono_ms() - b->sent_ms);
     dtx_hist_observe(&self->stats.batch_ops, b->n);
+    /* Every write of the batch is committed: their keys are free (unless
+     * held by later writes) before any callback submits the next ones. */
+    dtx_store_batch_release(self, b);
     for (int i = 0; i < b->n; i++) {
         self->stats.ops++;
         /* Committed, but its share of a set's rows could not be made (out

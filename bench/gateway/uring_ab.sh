@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # bench/gateway/uring_ab.sh — the io_uring question of issue 15, measured
 # without the gateway: bench/gateway/uring_relay.c (a one-thread byte
-# relay, one upstream connection per client) in its modes epoll, uring and
-# front (the client leg on io_uring, the upstream leg on epoll), in
+# relay, one upstream connection per client) in its modes epoll, uring,
+# front (the client leg on io_uring, the upstream leg on epoll) and sends
+# (epoll, with a wake-up's sends handed over in one io_uring_submit) and
+# late (the same sends as system calls at the wake-up's end), in
 # alternating rounds, between wrk and gw-upstream.
 #
-#   bench/gateway/uring_ab.sh [ROUNDS=3] [SECONDS=5] [CONNECTIONS=64] [MODES="epoll uring front"]
+#   bench/gateway/uring_ab.sh [ROUNDS=3] [SECONDS=5] [CONNECTIONS=64] [MODES="epoll uring front sends"]
 #
 #   BUILD=build (gw-upstream from it), BENCH_UPSTREAM_THREADS=1.
 #   Needs liburing-dev and a C compiler (the project does not link liburing).
@@ -16,7 +18,7 @@
 # mode's medians. Stops everything it starts.
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
-ROUNDS=${1:-3}; SECS=${2:-5}; CONNS=${3:-64}; MODES=${4:-epoll uring front}
+ROUNDS=${1:-3}; SECS=${2:-5}; CONNS=${3:-64}; MODES=${4:-epoll uring front sends}
 BUILD=${BUILD:-build}
 case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
 UPT=${BENCH_UPSTREAM_THREADS:-1}

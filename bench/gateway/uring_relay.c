@@ -23,6 +23,13 @@
  *          set (multishot POLL_ADD) and a wake-up reads it with
  *          epoll_wait(0). The shape an engine behind gw_front.h would
  *          have, the upstream side (upstream/) left on epoll.
+ *   sends  epoll and recv system calls as `epoll`, but every send of a
+ *          wake-up queued as an SQE (the bytes copied to the connection's
+ *          slot) and all handed to the kernel by one io_uring_submit at
+ *          the end of the wake-up: the smallest change to an epoll loop;
+ *   late   as `sends`, but the wake-up's sends made at its end with send
+ *          system calls: whether the order alone (every send after every
+ *          receive of a wake-up) is what `sends` gains.
  *
  * Built and driven by bench/gateway/uring_ab.sh (needs liburing-dev,
  * which the project itself does not use). No error recovery beyond what
@@ -110,6 +117,79 @@ static void s_run_epoll(void)
 }
 
 /* ---------------- io_uring ---------------- */
+
+/* late: 0 (sends on the ring) or 1 (send system calls at the wake-up's end). */
+static void s_run_sends(int late)
+{
+    static char buf[65536];
+    static int qfd[S_FDS], qlen[S_FDS];
+    int nq = 0;
+    static struct io_uring ring;
+    struct io_uring_params p = { 0 };
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    char *slots = malloc((size_t)S_FDS * S_ANSWER);
+    int rc = io_uring_queue_init_params(8192, &ring, &p);
+    if (rc < 0 || !slots) {
+        fprintf(stderr, "io_uring: %s\n", strerror(rc < 0 ? -rc : ENOMEM));
+        exit(1);
+    }
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = s_lfd }, evs[128];
+    epoll_ctl(ep, EPOLL_CTL_ADD, s_lfd, &ev);
+    for (;;) {
+        int n = epoll_wait(ep, evs, 128, -1);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == s_lfd) {
+                int c;
+                while ((c = accept4(s_lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0 && c < S_FDS) {
+                    int one = 1, u = s_up_connect();
+                    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    struct epoll_event e = { .events = EPOLLIN | EPOLLET | EPOLLRDHUP, .data.fd = c };
+                    epoll_ctl(ep, EPOLL_CTL_ADD, c, &e);
+                    e.data.fd = u;
+                    epoll_ctl(ep, EPOLL_CTL_ADD, u, &e);
+                    s_peer[c] = u;
+                    s_peer[u] = c;
+                }
+                continue;
+            }
+            ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+            if (r <= 0) {
+                if (r == 0 || errno != EAGAIN) {
+                    close(fd);
+                    close(s_peer[fd]);
+                }
+                continue;
+            }
+            if (r > S_ANSWER)
+                r = S_ANSWER;
+            char *slot = slots + (size_t)s_peer[fd] * S_ANSWER;
+            memcpy(slot, buf, (size_t)r);
+            if (late) {
+                qfd[nq] = s_peer[fd];
+                qlen[nq++] = (int)r;
+                continue;
+            }
+            struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+            if (!sqe) {
+                io_uring_submit(&ring);
+                sqe = io_uring_get_sqe(&ring);
+            }
+            io_uring_prep_send(sqe, s_peer[fd], slot, (size_t)r, MSG_NOSIGNAL);
+            io_uring_sqe_set_data64(sqe, 0);
+        }
+        for (int q = 0; q < nq; q++)
+            (void)send(qfd[q], slots + (size_t)qfd[q] * S_ANSWER, (size_t)qlen[q],
+                       MSG_DONTWAIT | MSG_NOSIGNAL);
+        nq = 0;
+        io_uring_submit(&ring);         /* the wake-up's sends, one system call */
+        struct io_uring_cqe *cqe;
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(&ring, head, cqe) seen++;
+        io_uring_cq_advance(&ring, seen);
+    }
+}
 
 typedef struct {
     struct io_uring           ring;
@@ -282,12 +362,14 @@ static void s_run_uring(int front)
 int main(int argc, char **argv)
 {
     if (argc != 4 || (strcmp(argv[1], "epoll") && strcmp(argv[1], "uring") &&
-                      strcmp(argv[1], "front"))) {
-        fprintf(stderr, "usage: uring_relay epoll|uring|front PORT UPSTREAM_PORT\n");
+                      strcmp(argv[1], "front") && strcmp(argv[1], "sends") &&
+                      strcmp(argv[1], "late"))) {
+        fprintf(stderr, "usage: uring_relay epoll|uring|front|sends|late PORT UPSTREAM_PORT\n");
         return 2;
     }
     s_upport = atoi(argv[3]);
-    int epoll_mode = !strcmp(argv[1], "epoll"), one = 1;
+    int epoll_mode = !strcmp(argv[1], "epoll") || !strcmp(argv[1], "sends") ||
+                     !strcmp(argv[1], "late"), one = 1;
     s_lfd = socket(AF_INET, SOCK_STREAM | (epoll_mode ? SOCK_NONBLOCK : 0), 0);
     setsockopt(s_lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])),
@@ -300,8 +382,10 @@ int main(int argc, char **argv)
     getsockname(s_lfd, (struct sockaddr *)&sa, &sl);
     printf("%d\n", ntohs(sa.sin_port));
     fflush(stdout);
-    if (epoll_mode)
+    if (!strcmp(argv[1], "epoll"))
         s_run_epoll();
+    else if (!strcmp(argv[1], "sends") || !strcmp(argv[1], "late"))
+        s_run_sends(!strcmp(argv[1], "late"));
     else
         s_run_uring(!strcmp(argv[1], "front"));
     return 0;

@@ -67,7 +67,7 @@ one() {  # one() LABEL BIN: prints a line, appends the CPU figures to $WORK/LABE
     wait_file "$WORK/gw.ready"
     read -r port _ <"$WORK/gw.ready"
     wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$port/" >/dev/null
-    local up0 up1 m0 m1 wrkcpu
+    local up0 up1 m0 m1
     read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
     up0=$(ticks "$UPPID"); m0=$(busy)
     out=$(/usr/bin/time -f "WRKCPU %U %S" wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$port/" 2>&1)

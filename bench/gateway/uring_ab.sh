@@ -60,6 +60,7 @@ one() {  # one MODE: a line, and the figures appended to $W/MODE.*
 for r in $(seq 1 "$ROUNDS"); do
     # shellcheck disable=SC2086  # MODES is a list
     set -- $MODES
+    # shellcheck disable=SC2046  # the modes, reversed, are words again
     if [ $((r % 2)) = 0 ]; then set -- $(printf '%s\n' "$@" | tac); fi
     for m in "$@"; do one "$m"; done
 done

@@ -385,8 +385,10 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
     return self->reply.outcome == DTX_OUTCOME_OK ? DTX_OK : DTX_EREFUSED;
 }
 
-/* TRY_MANY (protocol.md §18): the batch and the outcomes in try_many.c. */
-int dtx_client_try_many(dtx_client_t *self, const char *gid, const dtx_try_spec_t *tries, int n,
+/* TRY_MANY (protocol.md §18) and TCC_RUN (§19): req (its type and gid or
+ * timeout and flags) with the batch of tries, answered TRY_MANY_OK; the
+ * batch and the outcomes in try_many.c. */
+static int s_batch_call(dtx_client_t *self, dtx_msg_t *req, const dtx_try_spec_t *tries, int n,
                         dtx_try_outcome_t *out, int *state_out)
 {
     assert(self);
@@ -395,23 +397,56 @@ int dtx_client_try_many(dtx_client_t *self, const char *gid, const dtx_try_spec_
         *state_out = 0;
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = s_valid_name(gid) ? dtx_sdk_try_many_encode(tries, n, &buf, &len, self->last_error,
-                                                         sizeof self->last_error) : DTX_EINVAL;
+    int rc = req->type == DTX_MSG_TCC_RUN || s_valid_name(req->gid)
+                 ? dtx_sdk_try_many_encode(tries, n, &buf, &len, self->last_error,
+                                           sizeof self->last_error)
+                 : DTX_EINVAL;
     if (rc == 0 && self->version == DTX_PROTO_V1)
         rc = DTX_EUNSUPPORTED;
     if (rc == 0) {
-        dtx_msg_t req = { .type = DTX_MSG_TRY_MANY, .payload = buf, .payload_len = (uint32_t)len };
-        dtx_name_copy(req.gid, gid);
-        memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
-        rc = s_call(self, &req, DTX_MSG_TRY_MANY_OK);
+        req->payload = buf;
+        req->payload_len = (uint32_t)len;
+        memcpy(req->traceparent, self->traceparent, sizeof req->traceparent);
+        rc = s_call(self, req, DTX_MSG_TRY_MANY_OK);
         if (rc == DTX_EINVAL && self->version == DTX_PROTO_V1)
-            rc = DTX_EUNSUPPORTED; /* s_call fell back to version 1: no TRY_MANY there */
+            rc = DTX_EUNSUPPORTED; /* s_call fell back to version 1: no batches there */
     }
     free(buf);
     if (rc == 0 && state_out)
         *state_out = self->reply.state;
     return dtx_sdk_try_many_result(rc, &self->reply, n, out, self->last_error,
                                    sizeof self->last_error);
+}
+
+int dtx_client_try_many(dtx_client_t *self, const char *gid, const dtx_try_spec_t *tries, int n,
+                        dtx_try_outcome_t *out, int *state_out)
+{
+    dtx_msg_t req = { .type = DTX_MSG_TRY_MANY };
+    if (s_valid_name(gid))
+        dtx_name_copy(req.gid, gid);
+    return s_batch_call(self, &req, tries, n, out, state_out);
+}
+
+_Static_assert(DTX_RUN_COMMIT == DTX_TCC_RUN_COMMIT, "one flag, public and on the wire");
+
+int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
+                       const dtx_try_spec_t *tries, int n, char gid_out[DTX_GID_SIZE],
+                       dtx_try_outcome_t *out, int *state_out)
+{
+    int state = 0;
+    if (gid_out)
+        gid_out[0] = '\0';
+    dtx_msg_t req = { .type = DTX_MSG_TCC_RUN, .timeout_ms = timeout_ms, .flags = (uint8_t)flags };
+    int rc = flags & ~(unsigned)DTX_RUN_COMMIT ? DTX_EINVAL
+             : s_batch_call(self, &req, tries, n, out, &state);
+    if (state_out)
+        *state_out = state;
+    if (state && gid_out) /* answered TRY_MANY_OK: the transaction exists */
+        snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
+    if ((rc == 0 || rc == DTX_EREFUSED) && (flags & DTX_RUN_COMMIT) &&
+        (state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED))
+        return DTX_EABORTED; /* out[] says which branch voted no */
+    return rc;
 }
 
 /* COMMIT, ROLLBACK, STATUS and RESUME: gid out, STATE back. */

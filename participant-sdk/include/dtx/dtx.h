@@ -295,6 +295,41 @@ DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
                                    dtx_try_outcome_t *out, int *state_out);
 
 /* ------------------------------------------------------------------ */
+/* A whole TCC transaction in one call (since libdtx 1.2, node DTX_1.2) */
+/* ------------------------------------------------------------------ */
+
+#define DTX_RUN_COMMIT 0x01u  /* dtx_client_tcc_run: commit once every branch voted yes */
+
+/* Begins a TCC transaction and runs its n branches (1..DTX_TRY_MANY_MAX)
+ * in one round trip (docs/protocol.md §19): BEGIN, dtx_client_try_many
+ * and, with flags DTX_RUN_COMMIT, the COMMIT, which the coordinator then
+ * decides itself when every branch voted yes. The coordinator checks the
+ * request as BEGIN and dtx_client_try_many do, records the transaction
+ * and every branch in one log write, sends the Tries in parallel, and
+ * with DTX_RUN_COMMIT answers once the decision is durable. gid_out (may
+ * be NULL) gets the new gid, or "" when no transaction was answered; out
+ * (n entries, may be NULL) each branch's outcome, *state_out (may be
+ * NULL) the state when the answer left (0 when there was none).
+ * Returns, with DTX_RUN_COMMIT: 0 when it committed (state committing:
+ * the Confirms run in the background); DTX_EABORTED when a branch did not
+ * vote yes (out[i] says which; the Cancels run in the background).
+ * Without it: as dtx_client_try_many (0, every vote yes, the transaction
+ * active: commit or roll it back by gid_out; DTX_EREFUSED, decided
+ * abort). Either way DTX_EINVAL (nothing sent) for bad tries or flags
+ * other than DTX_RUN_COMMIT, DTX_EUNSUPPORTED (nothing done) from a
+ * coordinator without TCC_RUN, DTX_ELIMIT (nothing recorded), and the
+ * errors of the request as a whole that dtx_client_try_many documents;
+ * those leave gid_out "" — the transaction, if any, ends by itself, and
+ * dtx_client_last_error() names its gid when the coordinator knew it.
+ * On DTX_ETIMEOUT (no answer) the outcome is unknown and no gid is known:
+ * never run the same work again as a new call without finding out first
+ * (docs/protocol.md §19.2). */
+DTX_EXPORT int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
+                                  const dtx_try_spec_t *tries, int n,
+                                  char gid_out[DTX_GID_SIZE], dtx_try_outcome_t *out,
+                                  int *state_out);
+
+/* ------------------------------------------------------------------ */
 /* Saga (initiator side; since libdtx 1.1, node DTX_1.1)               */
 /* ------------------------------------------------------------------ */
 

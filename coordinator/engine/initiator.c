@@ -13,6 +13,8 @@
  *   RESUME    a STUCK transaction goes back to its decision (operator)
  *   TRY_MANY  several TRYs in one request: initiator_multi.c runs each
  *             through dtx_initiator_try (co->hooks.try_many) and answers once
+ *   TCC_RUN   BEGIN (dtx_initiator_open) + TRY_MANY + a commit the driver
+ *             decides itself once every vote is yes (initiator_multi.c)
  *   SAGA      insert the transaction (mode saga, ACTIVE) with its whole
  *             plan, one statement → BEGIN_OK (initiator_saga.c); the
  *             driver then runs the actions (docs/sagas.md). TRY and COMMIT

@@ -124,7 +124,7 @@
 extern "C" {
 #endif
 
-/* The version of the libdtx this program runs with ("1.1.0"; static
+/* The version of the libdtx this program runs with ("1.2.0"; static
  * text). DTX_VERSION_STRING (dtx/version.h) is the one it was compiled
  * against. */
 DTX_EXPORT const char *dtx_version(void);

@@ -299,8 +299,17 @@ void dtx_multi_tcc_run(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     }
     dtx_log_debug("tcc run", "gid=%s commit=%d trace=%.32s", txn->gid,
                   !!(msg->flags & DTX_TCC_RUN_COMMIT), DTX_TXN_TRACE(txn));
+    int n = msg->payload_len ? msg->payload[0] : 0; /* the codec checked the batch */
     dtx_txn_ref(txn);
     s_try_many(co, txn, req); /* takes req; answers once */
+    if (!txn->dead && txn->preparing && txn->nbranches + txn->pending_branches < n) {
+        /* A branch was refused before it was recorded (its check found
+         * the deadline passed): "every branch voted yes" can no longer
+         * happen, so the decision goes back to the initiator and the
+         * deadline, as after a TRY_MANY (the row's mark only makes a
+         * coordinator that loads it abort sooner). */
+        dtx_txn_set_preparing(txn, 0);
+    }
     if (!txn->dead && txn->unlogged) {
         /* Refused before any branch was submitted (a limit, a check):
          * nothing was written, nothing is kept. */

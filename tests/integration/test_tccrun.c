@@ -236,6 +236,46 @@ static void test_crash_after_the_decision_ends_committed(void)
     s_crash_at("tccrun_dec", "after-decision-write", 1, DTX_STATE_COMMITTING, DTX_STATE_COMMITTED);
 }
 
+/* The same cut between the writes, but the transaction is taken over by a
+ * second coordinator once the first one's lease lapses (it never comes
+ * back): the taker finds it active with the mark and aborts it at once. */
+static void test_take_over_between_the_writes_ends_aborted(void)
+{
+    u_world_t w;
+    const char *args[] = { "--node-id", "tr1", "--lease-ms", "1000", "--recovery-interval-ms",
+                           "200", "--fault", "after-all-voted", NULL };
+    CU_ASSERT_FATAL(u_world_up(&w, "tccrun_take", args, NULL, NULL) == 0);
+    dtx_client_set_timeout(w.c, 3000);
+    dtx_try_spec_t t[2] = { { "ra", "reserve", "a", 1 }, { "rb", "reserve", "b", 1 } };
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_EQUAL(dtx_client_tcc_run(w.c, 60000, DTX_RUN_COMMIT, t, 2, gid, NULL, NULL),
+                    DTX_ETIMEOUT);
+    CU_ASSERT_EQUAL(h_wait_exit(w.dtxd.pid, 10000), 86);
+    w.dtxd.pid = 0;
+    CU_ASSERT_EQUAL_FATAL(h_db_scalar_text(w.log, gid, sizeof gid, "SELECT gid FROM dtx_global"), 0);
+    h_dtxd_t d2;
+    memset(&d2, 0, sizeof d2);
+    snprintf(d2.logname, sizeof d2.logname, "tccrun_take-dtxd2");
+    const char *a2[] = { "--node-id", "tr2", "--lease-ms", "1000", "--recovery-interval-ms", "200",
+                         NULL };
+    CU_ASSERT_FATAL(h_dtxd_start(&d2, w.dtxd.db, a2) == 0);
+    const char *ra[] = { "--resource", "ra", NULL }, *rb[] = { "--resource", "rb", NULL };
+    pid_t pa2 = h_participant_start("tccrun_take-pa2", w.da, d2.endpoint, ra);
+    pid_t pb2 = h_participant_start("tccrun_take-pb2", w.db, d2.endpoint, rb);
+    CU_ASSERT_FATAL(pa2 > 0 && pb2 > 0);
+    CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_ABORTED, 15000), 0);
+    char owner[64] = "";
+    h_db_scalar_text(w.log, owner, sizeof owner, "SELECT owner FROM dtx_global WHERE gid = '%s'", gid);
+    CU_ASSERT_STRING_EQUAL(owner, "tr2");
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "cancel"), 1);
+    CU_ASSERT_EQUAL(u_effects(w.pb_db, gid, "cancel"), 1);
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm") + u_effects(w.pb_db, gid, "confirm"), 0);
+    CU_ASSERT_EQUAL(h_stop(pa2, SIGTERM, 5000), 0);
+    CU_ASSERT_EQUAL(h_stop(pb2, SIGTERM, 5000), 0);
+    CU_ASSERT_EQUAL(h_dtxd_stop(&d2), 0);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
+}
+
 INTEG_SUITE(tccrun)
 {
     CU_pSuite s = CU_add_suite("tccrun", s_init, s_clean);
@@ -254,4 +294,6 @@ INTEG_SUITE(tccrun)
                 test_crash_after_the_try_left_ends_aborted);
     CU_add_test(k, "crash after the decision ends committed",
                 test_crash_after_the_decision_ends_committed);
+    CU_add_test(k, "take-over between the writes ends aborted",
+                test_take_over_between_the_writes_ends_aborted);
 }

@@ -312,7 +312,10 @@ DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
  * NULL) the state when the answer left (0 when there was none).
  * Returns, with DTX_RUN_COMMIT: 0 when it committed (state committing:
  * the Confirms run in the background); DTX_EABORTED when a branch did not
- * vote yes (out[i] says which; the Cancels run in the background).
+ * vote yes (out[i] says which; the Cancels run in the background);
+ * DTX_EREFUSED, rarely, with *state_out active: a branch was refused
+ * before it was recorded (the deadline passed at once) — roll back by
+ * gid_out, or let the deadline abort it.
  * Without it: as dtx_client_try_many (0, every vote yes, the transaction
  * active: commit or roll it back by gid_out; DTX_EREFUSED, decided
  * abort). Either way DTX_EINVAL (nothing sent) for bad tries or flags

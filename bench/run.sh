@@ -926,6 +926,19 @@ json_fields() {
     fi
 }
 
+# json_kind PREFIX LEVELS: the entries of one kind of dtx-bench row (many:
+# --try-many, run: --tcc-run), comma-separated.
+json_kind() {
+    local sep="" c
+    for c in $2; do
+        printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,' "$sep" "$c" \
+            "$(col "$1$c" 4)" "$(col "$1$c" 5)" "$(sumof "$1$c" 7)"
+        json_fields "$1$c"
+        printf '}'
+        sep=","
+    done
+}
+
 {
     printf '{"time":"%s","machine":{"nproc":%s,"kernel":"%s","cpu":"%s","postgresql":"%s","settings":"%s"},' \
         "$STAMP" "$NPROC" "$KERNEL" "${CPU_MODEL//\"/}" "$PG_VERSION" "$PG_SETTINGS"
@@ -945,23 +958,9 @@ json_fields() {
         sep=","
     done
     printf '],"try_many":['
-    sep=""
-    for c in $MANY_LEVELS; do
-        printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,' "$sep" "$c" \
-            "$(col "many$c" 4)" "$(col "many$c" 5)" "$(sumof "many$c" 7)"
-        json_fields "many$c"
-        printf '}'
-        sep=","
-    done
+    json_kind many "$MANY_LEVELS"
     printf '],"tcc_run":['
-    sep=""
-    for c in $RUN_LEVELS; do
-        printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,' "$sep" "$c" \
-            "$(col "run$c" 4)" "$(col "run$c" 5)" "$(sumof "run$c" 7)"
-        json_fields "run$c"
-        printf '}'
-        sep=","
-    done
+    json_kind run "$RUN_LEVELS"
     printf '],"sagas":['
     sep=""
     for c in $SAGA_LEVELS; do

@@ -45,6 +45,8 @@ static const char *s_step_name(const bench_t *self, int step, char *buf, size_t 
         return "begin";
     if (step == BENCH_STEP_COMMIT)
         return "commit";
+    if (self->tcc_run)
+        return step == BENCH_STEP_TRY0 ? "tcc-run" : "-";
     if (self->try_many)
         return step == BENCH_STEP_TRY0 ? "try-many" : "-";
     snprintf(buf, len, "try:%s", self->resources[step - BENCH_STEP_TRY0]);

@@ -132,7 +132,9 @@ void bench_slot_fail(bench_t *self, int i, int kind, const char *text, int64_t n
     s_slot_done(self, i, now, kind != BENCH_ERR_SEND);
 }
 
-/* --try-many: every resource's TRY in one TRY_MANY (version 2). */
+/* --try-many: every resource's TRY in one TRY_MANY (version 2); --tcc-run:
+ * the whole transaction in one TCC_RUN that commits when every vote is yes
+ * (the slot waits in BENCH_TRY, with no gid until the answer). */
 static void s_slot_try_many(bench_t *self, int i, int64_t now)
 {
     bench_slot_t *sl = &self->slots[i];
@@ -150,14 +152,19 @@ static void s_slot_try_many(bench_t *self, int i, int64_t now)
     dtx_msg_t m;
     memset(&m, 0, sizeof m);
     m.version = DTX_PROTO_V2;
-    m.type = DTX_MSG_TRY_MANY;
-    snprintf(m.gid, sizeof m.gid, "%s", sl->gid);
+    m.type = self->tcc_run ? DTX_MSG_TCC_RUN : DTX_MSG_TRY_MANY;
+    if (self->tcc_run) {
+        m.timeout_ms = self->txn_timeout_ms;
+        m.flags = DTX_TCC_RUN_COMMIT;
+    } else {
+        snprintf(m.gid, sizeof m.gid, "%s", sl->gid);
+    }
     dtx_trymany_encode(&b, blob, sizeof blob, &len);
     m.payload = blob;
     m.payload_len = (uint32_t)len;
     sl->wait = BENCH_TRY;
     if (s_slot_send(self, i, &m, now) != 0)
-        bench_slot_fail(self, i, BENCH_ERR_SEND, NULL, now, 1);
+        bench_slot_fail(self, i, BENCH_ERR_SEND, NULL, now, !self->tcc_run);
 }
 
 static void s_slot_try(bench_t *self, int i, int64_t now)
@@ -206,8 +213,37 @@ void bench_slot_start(bench_t *self, int i, int64_t now)
     sl->wait = BENCH_BEGIN;
     self->busy++;
     self->started++;
+    if (self->tcc_run) {
+        sl->step_ns[BENCH_STEP_BEGIN] = 0;
+        s_slot_try_many(self, i, now);
+        return;
+    }
     if (s_slot_send(self, i, &m, now) != 0)
         bench_slot_fail(self, i, BENCH_ERR_SEND, NULL, now, 0);
+}
+
+/* Slot i's transaction committed: count it (in the window: its latency
+ * and steps) and start the next. */
+static void s_slot_committed(bench_t *self, int i, int64_t now)
+{
+    bench_slot_t *sl = &self->slots[i];
+    self->finished++;
+    self->committed_total++;
+    if (s_in_window(self, now)) {
+        self->committed++;
+        int64_t sec = (now - self->warm_end_ns) / 1000000000LL;
+        if (sec >= 0 && sec < self->nseconds)
+            self->per_second[sec]++;
+        if (s_latency_add(self, now - sl->begun_ns) != 0) {
+            fprintf(stderr, "dtx-bench: out of memory for latency samples\n");
+            exit(2);
+        }
+        self->step_sum_ns[BENCH_STEP_BEGIN] += (double)sl->step_ns[BENCH_STEP_BEGIN];
+        for (int r = 0; r < self->nresources; r++)
+            self->step_sum_ns[BENCH_STEP_TRY0 + r] += (double)sl->step_ns[BENCH_STEP_TRY0 + r];
+        self->step_sum_ns[BENCH_STEP_COMMIT] += (double)sl->step_ns[BENCH_STEP_COMMIT];
+    }
+    s_slot_done(self, i, now, 1);
 }
 
 /* Handles one decoded reply. */
@@ -248,22 +284,35 @@ static void s_on_reply(bench_t *self, const dtx_msg_t *msg, int64_t now)
         s_slot_try(self, i, now);
         return;
     case BENCH_TRY:
-        if (self->try_many && msg->type == DTX_MSG_TRY_MANY_OK) {
+        if ((self->try_many || self->tcc_run) && msg->type == DTX_MSG_TRY_MANY_OK) {
             dtx_trymany_outcomes_t o;
             int bad = dtx_trymany_outcomes_decode(&o, msg->payload, msg->payload_len, NULL, 0) ||
                       o.n != self->nresources;
             for (int r = 0; !bad && r < o.n; r++)
                 bad = o.o[r].code != 0 || o.o[r].outcome != DTX_OUTCOME_OK;
+            if (self->tcc_run)
+                snprintf(sl->gid, sizeof sl->gid, "%s", msg->gid);
             if (bad) {
-                snprintf(text, sizeof text, "gid %s: try-many not all yes, state %s", sl->gid,
-                         dtx_state_name(msg->state));
+                snprintf(text, sizeof text, "gid %s: %s not all yes, state %s", sl->gid,
+                         self->tcc_run ? "tcc-run" : "try-many", dtx_state_name(msg->state));
                 bench_slot_fail(self, i, BENCH_ERR_REFUSED, text, now, 0);
                 return;
             }
             sl->step_ns[step] = now - sl->sent_ns;
             for (int r = 1; r < self->nresources; r++)
                 sl->step_ns[BENCH_STEP_TRY0 + r] = 0;
-            s_slot_commit(self, i, now);
+            if (!self->tcc_run) {
+                s_slot_commit(self, i, now);
+                return;
+            }
+            sl->step_ns[BENCH_STEP_COMMIT] = 0;
+            if (msg->state != DTX_STATE_COMMITTING && msg->state != DTX_STATE_COMMITTED) {
+                snprintf(text, sizeof text, "gid %s: tcc-run answered state %s", sl->gid,
+                         dtx_state_name(msg->state));
+                bench_slot_fail(self, i, BENCH_ERR_ABORTED, text, now, 0);
+                return;
+            }
+            s_slot_committed(self, i, now);
             return;
         }
         if (msg->type != DTX_MSG_TRY_OK)
@@ -291,23 +340,7 @@ static void s_on_reply(bench_t *self, const dtx_msg_t *msg, int64_t now)
             return;
         }
         sl->step_ns[step] = now - sl->sent_ns;
-        self->finished++;
-        self->committed_total++;
-        if (s_in_window(self, now)) {
-            self->committed++;
-            int64_t sec = (now - self->warm_end_ns) / 1000000000LL;
-            if (sec >= 0 && sec < self->nseconds)
-                self->per_second[sec]++;
-            if (s_latency_add(self, now - sl->begun_ns) != 0) {
-                fprintf(stderr, "dtx-bench: out of memory for latency samples\n");
-                exit(2);
-            }
-            self->step_sum_ns[BENCH_STEP_BEGIN] += (double)sl->step_ns[BENCH_STEP_BEGIN];
-            for (int r = 0; r < self->nresources; r++)
-                self->step_sum_ns[BENCH_STEP_TRY0 + r] += (double)sl->step_ns[BENCH_STEP_TRY0 + r];
-            self->step_sum_ns[BENCH_STEP_COMMIT] += (double)sl->step_ns[BENCH_STEP_COMMIT];
-        }
-        s_slot_done(self, i, now, 1);
+        s_slot_committed(self, i, now);
         return;
     default:
         break;

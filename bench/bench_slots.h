@@ -65,6 +65,7 @@ typedef struct bench {
     const char *resources[BENCH_MAX_RESOURCES]; /* --resource, tried in order */
     int         nresources;
     int         try_many;                   /* --try-many: one TRY_MANY for all */
+    int         tcc_run;                    /* --tcc-run: the whole transaction in one TCC_RUN */
     /* run */
     void         *zctx;
     void         *socks[BENCH_MAX_SOCKETS];

@@ -18,7 +18,10 @@
  *
  * With --try-many the tries of every resource go in one TRY_MANY
  * (docs/protocol.md §18, version 2) answered by one TRY_MANY_OK: BEGIN,
- * TRY_MANY, COMMIT — three round trips instead of 2 + N.
+ * TRY_MANY, COMMIT — three round trips instead of 2 + N. With --tcc-run
+ * the whole transaction is one TCC_RUN (§19) that commits when every vote
+ * is yes, answered by one TRY_MANY_OK: one round trip; its latency is
+ * TCC_RUN sent -> that answer.
  *
  * Replies are matched to slots by corr: corr = seq << BENCH_SLOT_BITS | slot,
  * seq only grows, so a late reply to a request that timed out matches
@@ -80,10 +83,11 @@ static void s_usage(FILE *out)
     fprintf(out,
             "usage: dtx-bench --coordinator ENDPOINT [--concurrency C] [--seconds S]\n"
             "                 [--warmup S] [--json] [--sockets N] [--reply-timeout-ms MS]\n"
-            "                 [--txn-timeout-ms MS] [--resource NAME]... [--try-many]\n"
+            "                 [--txn-timeout-ms MS] [--resource NAME]... [--try-many | --tcc-run]\n"
             "Keeps C TCC transactions in flight (BEGIN, one TRY \"reserve\" with a %d-byte\n"
             "payload per resource, default noop-a and noop-b, COMMIT) for S seconds after\n"
-            "the warmup (--try-many: every TRY in one TRY_MANY); prints committed tx/s, latency percentiles and errors by code.\n"
+            "the warmup (--try-many: every TRY in one TRY_MANY; --tcc-run: the whole\n"
+            "transaction in one TCC_RUN that commits itself); prints committed tx/s, latency percentiles and errors by code.\n"
             "Exits 1 when more than 1%% of the transactions failed.\n",
             BENCH_PAYLOAD_LEN);
 }
@@ -103,7 +107,7 @@ static int s_parse_double(const char *s, double min, double max, double *out)
 static int s_parse(bench_t *self, int argc, char **argv)
 {
     enum { O_COORD = 1, O_CONC, O_SECONDS, O_WARMUP, O_JSON, O_SOCKETS, O_REPLY_TO, O_TXN_TO,
-           O_RESOURCE, O_TRY_MANY, O_HELP };
+           O_RESOURCE, O_TRY_MANY, O_TCC_RUN, O_HELP };
     static const struct option opts[] = {
         { "coordinator", required_argument, NULL, O_COORD },
         { "concurrency", required_argument, NULL, O_CONC },
@@ -115,6 +119,7 @@ static int s_parse(bench_t *self, int argc, char **argv)
         { "txn-timeout-ms", required_argument, NULL, O_TXN_TO },
         { "resource", required_argument, NULL, O_RESOURCE },
         { "try-many", no_argument, NULL, O_TRY_MANY },
+        { "tcc-run", no_argument, NULL, O_TCC_RUN },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -184,6 +189,9 @@ static int s_parse(bench_t *self, int argc, char **argv)
         case O_TRY_MANY:
             self->try_many = 1;
             break;
+        case O_TCC_RUN:
+            self->tcc_run = 1;
+            break;
         case O_HELP:
             s_usage(stdout);
             return 1;
@@ -199,6 +207,11 @@ static int s_parse(bench_t *self, int argc, char **argv)
     if (!self->endpoint) {
         fprintf(stderr, "dtx-bench: --coordinator is required\n");
         s_usage(stderr);
+        return -1;
+    }
+    if (self->try_many && self->tcc_run) {
+        fprintf(stderr, "dtx-bench: --try-many and --tcc-run are two ways to run a transaction: "
+                        "choose one\n");
         return -1;
     }
     if (self->nresources == 0) {

@@ -18,7 +18,7 @@
 -- variable), epoch 1, owner_gen 0 (a fresh transaction's), 2 branches
 -- (DECIDE names the count). Payload: the 64 bytes dtx-bench sends. The
 -- deadline is a constant in the future (dtxd sends now + timeout).
--- coordinator/log/sql.c fingerprint: 3f2550ca0e1b0638 (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 77b7e7132e8e62e8 (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
@@ -27,10 +27,11 @@
 \set twophase_mark 0
 -- DTX_SQL_BRANCH_FIRST (noop-a; BEGIN wrote nothing: this creates the global row)
 WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,
-                                  next_attempt_at, initiator, traceparent, branches)
+                                  next_attempt_at, initiator, traceparent, branches,
+                                  preparing)
            VALUES (lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), 1::smallint, 1, to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench',
                    :epoch::bigint, to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench',
-                   nullif('', ''), 1)
+                   nullif('', ''), 1, false::bool)
            ON CONFLICT (gid) DO NOTHING RETURNING branches)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
  SELECT lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), g.branches, 'noop-a', 'reserve',

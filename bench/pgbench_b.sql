@@ -18,7 +18,7 @@
 -- 2 of the index 1..50). The gid set is an uncorrelated ARRAY(...)
 -- subquery, evaluated once per statement, so every statement finds its
 -- rows through the primary key with = ANY.
--- coordinator/log/sql.c fingerprint: 3f2550ca0e1b0638 (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 77b7e7132e8e62e8 (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
@@ -29,10 +29,11 @@
 BEGIN;
 -- DTX_SQL_BRANCH_FIRST x 50 (noop-a; BEGIN wrote nothing: this creates the globals)
 WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,
-                                  next_attempt_at, initiator, traceparent, branches)
+                                  next_attempt_at, initiator, traceparent, branches,
+                                  preparing)
            SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0'),
                   1::smallint, 1, to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench', :epoch::bigint,
-                  to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench', nullif('', ''), 1
+                  to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench', nullif('', ''), 1, false
              FROM generate_series(1, 50) AS i
            ON CONFLICT (gid) DO NOTHING RETURNING gid, branches)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)

@@ -22,6 +22,12 @@
 #                         both Tries in one request, docs/protocol.md §18;
 #                         default "1 N", N the highest of BENCH_LEVELS; ""
 #                         skips them)
+#   BENCH_RUN_LEVELS      levels of the TCC_RUN rows (dtx-bench --tcc-run:
+#                         the whole transaction in one request that commits
+#                         when both vote yes, docs/protocol.md §19; default
+#                         "1 N" as BENCH_MANY_LEVELS; "" skips them). Its
+#                         rows are the TRY rows' (ins/upd): (b) relates to
+#                         them as to the TRY rows
 #
 # What it does:
 #   1. starts a private PostgreSQL (tests/harness/pg.sh: fsync on, default
@@ -116,6 +122,10 @@ done
 MANY_LEVELS=${BENCH_MANY_LEVELS-1 $max_level}
 for c in $MANY_LEVELS; do
     [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "BENCH_MANY_LEVELS: '$c' is not a concurrency level"
+done
+RUN_LEVELS=${BENCH_RUN_LEVELS-1 $max_level}
+for c in $RUN_LEVELS; do
+    [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "BENCH_RUN_LEVELS: '$c' is not a concurrency level"
 done
 
 SCRATCH=$(mktemp -d /tmp/dtx-bench.XXXXXX)
@@ -487,18 +497,21 @@ ROWS=$LOGS/runs.tsv
 : >"$ROWS"
 
 # ------------------------------------------------------------------- dtx
-# A level of both BENCH_LEVELS and BENCH_MANY_LEVELS alternates its TRY and
-# TRY_MANY runs (TRY run 1, TRY_MANY run 1, TRY run 2, ...), so that the two
-# see the same load on a busy machine.
+# A level of several of BENCH_LEVELS, BENCH_MANY_LEVELS and BENCH_RUN_LEVELS
+# alternates its TRY, TRY_MANY and TCC_RUN runs (TRY run 1, TRY_MANY run 1,
+# TCC_RUN run 1, TRY run 2, ...), so that they see the same load on a busy
+# machine.
 # shellcheck disable=SC2086 # lists of numbers: split on purpose
-for c in $(printf '%s\n' $LEVELS $MANY_LEVELS | awk '!seen[$0]++'); do
+for c in $(printf '%s\n' $LEVELS $MANY_LEVELS $RUN_LEVELS | awk '!seen[$0]++'); do
     kinds=""
     grep -qw -- "$c" <<<"$LEVELS" && kinds="$c"
     grep -qw -- "$c" <<<"$MANY_LEVELS" && kinds="$kinds many$c"
+    grep -qw -- "$c" <<<"$RUN_LEVELS" && kinds="$kinds run$c"
     for run in $(seq 1 "$RUNS"); do
       for k in $kinds; do
         many=()
-        [ "$k" = "$c" ] || many=(--try-many)
+        [ "$k" = "many$c" ] && many=(--try-many)
+        [ "$k" = "run$c" ] && many=(--tcc-run)
         dtxd_alive
         tag="c$k-r$run"
         f=$LOGS/dtx-bench-$tag.json
@@ -780,6 +793,23 @@ mkdir -p "$OUT"
                 "$tcc" "$tccp"
         done
     fi
+    if [ -n "$RUN_LEVELS" ]; then
+        echo
+        echo "TCC_RUN (dtx-bench --tcc-run: the whole transaction in one request, committed by dtxd when"
+        echo "  both vote yes: 1 round trip, the branch rows in one log write, the votes in the decision's;"
+        echo "  latency: TCC_RUN sent -> answered once the decision is durable) beside TRY_MANY, same run:"
+        printf '%-6s %9s %7s %7s %7s %10s %10s %9s\n' level "dtx tx/s" "p50 ms" "p99 ms" errors \
+            "tx/s range" "MANY tx/s" "MANY p50"
+        for c in $RUN_LEVELS; do
+            tcc=- tccp=-
+            if grep -qw -- "$c" <<<"$MANY_LEVELS"; then
+                tcc=$(printf '%.1f' "$(col "many$c" 3)") tccp=$(printf '%.2f' "$(col "many$c" 4)")
+            fi
+            printf '%-6s %9.1f %7.2f %7.2f %7s %9s%% %10s %9s\n' "$c" "$(col "run$c" 3)" \
+                "$(col "run$c" 4)" "$(col "run$c" 5)" "$(sumof "run$c" 7)" "$(range "run$c")" \
+                "$tcc" "$tccp"
+        done
+    fi
     if [ -n "$SAGA_LEVELS" ]; then
         echo
         echo "Sagas (dtx-saga-bench: SAGA of two steps, noop-a then noop-b; done when STATUS says committed,"
@@ -811,7 +841,7 @@ mkdir -p "$OUT"
     printf '%-6s %6s %6s %6s %6s %6s %6s %9s %9s %10s\n' run dtxd load parts PG other host \
         "us/tx" "host us" "limit tx/s"
     # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
-    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
+    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${RUN_LEVELS:+$(printf 'run%s ' $RUN_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
         label=$k
         [ "$k" = a ] || [ "$k" = b ] && label="($k)"
         tps=$(col "$k" 3)
@@ -827,7 +857,7 @@ mkdir -p "$OUT"
     printf '%-6s %8s %7s %9s %8s %5s %5s %9s %12s\n' run commits fsyncs "fsync ms" "WAL KiB" ins upd \
         "stmts/tx" "stmts/batch"
     # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
-    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
+    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${RUN_LEVELS:+$(printf 'run%s ' $RUN_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
         label=$k batch=- stmts=-
         if [ "$k" = a ] || [ "$k" = b ]; then
             label="($k)"
@@ -845,6 +875,7 @@ mkdir -p "$OUT"
     printf '  saw (longest wait for the last ones, s:'
     for c in $LEVELS; do printf ' %s: %s' "$c" "$(maxof "$c" 20)"; done
     for c in $MANY_LEVELS; do printf ' many%s: %s' "$c" "$(maxof "many$c" 20)"; done
+    for c in $RUN_LEVELS; do printf ' run%s: %s' "$c" "$(maxof "run$c" 20)"; done
     echo ")."
     echo "  dtxd RSS: VmHWM with the mark reset before each run, highest run. errors: every run,"
     echo "  warmup and drain included. tx/s range: (max - min) / median over the runs. worst 1 s:"
@@ -875,6 +906,7 @@ mkdir -p "$OUT"
     echo "  before each run: TRUNCATE dtx_branch, dtx_global CASCADE; CHECKPOINT; echo 5 > /proc/<dtxd pid>/clear_refs"
     echo "  $(quote_cmd "$BIN/dtx-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --json)   (C: $LEVELS)"
     [ -z "$MANY_LEVELS" ] || echo "  the same with --try-many   (C: $MANY_LEVELS)"
+    [ -z "$RUN_LEVELS" ] || echo "  the same with --tcc-run   (C: $RUN_LEVELS)"
     [ -z "$SAGA_LEVELS" ] || echo "  $(quote_cmd "$BIN/dtx-saga-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --poll-ms "$SAGA_POLL_MS" --json)   (C: $SAGA_LEVELS)"
     echo "  (a) $(quote_cmd "${PGBENCH_A[@]}")   (after the same with -T $WARMUP, discarded)"
     echo "  (b) $(quote_cmd "${PGBENCH_B[@]}")   (after the same with -T $WARMUP, discarded)"
@@ -892,6 +924,19 @@ json_fields() {
         printf ',"dtxd_statements_per_tx":%s,"dtxd_statements_per_round_trip":%s,"worst_1s_tps":%s' \
             "$(col "$1" 23)" "$(col "$1" 22)" "$(minof "$1" 24)"
     fi
+}
+
+# json_kind PREFIX LEVELS: the entries of one kind of dtx-bench row (many:
+# --try-many, run: --tcc-run), comma-separated.
+json_kind() {
+    local sep="" c
+    for c in $2; do
+        printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,' "$sep" "$c" \
+            "$(col "$1$c" 4)" "$(col "$1$c" 5)" "$(sumof "$1$c" 7)"
+        json_fields "$1$c"
+        printf '}'
+        sep=","
+    done
 }
 
 {
@@ -913,14 +958,9 @@ json_fields() {
         sep=","
     done
     printf '],"try_many":['
-    sep=""
-    for c in $MANY_LEVELS; do
-        printf '%s{"concurrency":%s,"p50_ms":%s,"p99_ms":%s,"errors":%s,' "$sep" "$c" \
-            "$(col "many$c" 4)" "$(col "many$c" 5)" "$(sumof "many$c" 7)"
-        json_fields "many$c"
-        printf '}'
-        sep=","
-    done
+    json_kind many "$MANY_LEVELS"
+    printf '],"tcc_run":['
+    json_kind run "$RUN_LEVELS"
     printf '],"sagas":['
     sep=""
     for c in $SAGA_LEVELS; do

@@ -213,6 +213,7 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     case DTX_MSG_SAGA:
     case DTX_MSG_TMSG:
     case DTX_MSG_TRY_MANY:
+    case DTX_MSG_TCC_RUN:
         dtx_initiator_handle(co, peer, id, msg);
         break;
     case DTX_MSG_REGISTER:

@@ -150,8 +150,9 @@ s_control libdtx1 libs same "$deps" \
 libdtx is the SDK services link to take part in dtx transactions: the
 initiator (begin, try, commit, rollback), the participant (registration,
 heartbeats, TCC and 2PC phase handlers), the idempotency barrier and the
-PostgreSQL two-phase resource. Its ABI is the symbol versions DTX_1 and
-DTX_1.1 (several Tries in one request, Sagas, transactional messages)."
+PostgreSQL two-phase resource. Its ABI is the symbol versions DTX_1,
+DTX_1.1 (several Tries in one request, Sagas, transactional messages) and
+DTX_1.2 (a whole TCC transaction in one request)."
 s_build libdtx1
 
 # libdtx-dev

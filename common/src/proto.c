@@ -105,6 +105,9 @@ static const s_spec_t s_specs[] = {
     { DTX_MSG_TMSG, "TMSG", { F_U32(timeout_ms), F_PAYLOAD } },
     /* Version 2 only; the batch is checked by dtx_trymany_decode. */
     { DTX_MSG_TRY_MANY, "TRY_MANY", { F_NAME(gid), F_PAYLOAD } },
+    /* Version 2 only; the same batch as TRY_MANY's, flags 0 or 1. */
+    { DTX_MSG_TCC_RUN, "TCC_RUN",
+      { F_U32(timeout_ms), F_U8(flags, 0, DTX_TCC_RUN_COMMIT), F_PAYLOAD } },
     { DTX_MSG_REGISTER, "REGISTER", { F_NAME(instance), F_NAME(resource) } },
     { DTX_MSG_HEARTBEAT, "HEARTBEAT", { F_NAME(instance) } },
     { DTX_MSG_PHASE_REPLY, "PHASE_REPLY",
@@ -131,7 +134,7 @@ static const s_spec_t s_specs[] = {
 static int s_v2_only(int type)
 {
     return type == DTX_MSG_SAGA || type == DTX_MSG_TMSG || type == DTX_MSG_TRY_MANY ||
-           type == DTX_MSG_TRY_MANY_OK;
+           type == DTX_MSG_TCC_RUN || type == DTX_MSG_TRY_MANY_OK;
 }
 
 static const s_spec_t *s_spec_find(int type)
@@ -148,7 +151,7 @@ static int s_check_blob(int type, const uint8_t *p, size_t n, char *why, size_t 
 {
     if (type == DTX_MSG_SAGA)
         return dtx_saga_plan_decode(NULL, p, n, why, whylen) != 0 ? DTX_EPROTO : 0;
-    if (type == DTX_MSG_TRY_MANY)
+    if (type == DTX_MSG_TRY_MANY || type == DTX_MSG_TCC_RUN)
         return dtx_trymany_decode(NULL, p, n, why, whylen);
     if (type == DTX_MSG_TRY_MANY_OK)
         return dtx_trymany_outcomes_decode(NULL, p, n, why, whylen);

@@ -10,7 +10,7 @@
 
 const char *const dtx_fault_points[] = {
     "after-begin-write",    "after-branch-write",   "after-try-sent",
-    "after-prepare-sent",
+    "after-prepare-sent",   "after-all-voted",
     "after-vote-write",     "after-decision-write", "after-decision-reply",
     "between-phases",       "before-finish-write",  "after-finish-write",
     "after-claim",

@@ -209,7 +209,8 @@ void dtx_txn_check(const dtx_txn_t *txn)
     assert(!s_is_decision(txn->state) || txn->decision == txn->state);
     assert(txn->state != DTX_STATE_STUCK || s_is_decision(txn->decision) ||
            (txn->mode == DTX_MODE_MSG && txn->decision == DTX_STATE_ACTIVE));
-    assert(!txn->preparing || (txn->mode == DTX_MODE_2PC && txn->state == DTX_STATE_ACTIVE));
+    assert(!txn->preparing || ((txn->mode == DTX_MODE_2PC || txn->mode == DTX_MODE_TCC) &&
+                               txn->state == DTX_STATE_ACTIVE));
 }
 
 void dtx_txn_start(dtx_txn_t *txn, int mode)
@@ -240,7 +241,8 @@ int dtx_txn_restore(dtx_txn_t *txn, int mode, int state, int decision, int prepa
     txn->mode = mode;
     txn->state = state;
     txn->decision = decision;
-    txn->preparing = preparing && mode == DTX_MODE_2PC && state == DTX_STATE_ACTIVE;
+    txn->preparing = preparing && (mode == DTX_MODE_2PC || mode == DTX_MODE_TCC) &&
+                     state == DTX_STATE_ACTIVE;
     dtx_txn_check(txn);
     return 0;
 }
@@ -284,7 +286,8 @@ void dtx_txn_enter(dtx_txn_t *txn, int next)
 
 void dtx_txn_set_preparing(dtx_txn_t *txn, int on)
 {
-    assert(!on || (txn->mode == DTX_MODE_2PC && txn->state == DTX_STATE_ACTIVE));
+    assert(!on || ((txn->mode == DTX_MODE_2PC || txn->mode == DTX_MODE_TCC) &&
+                   txn->state == DTX_STATE_ACTIVE));
     txn->preparing = on;
     dtx_txn_check(txn);
 }

@@ -191,7 +191,8 @@ typedef struct dtx_txn {
     int64_t        pending_payload;        /* their payload bytes */
     int            nparked;                /* requests parked */
     int            decision;               /* recorded decision (for STUCK) */
-    int            preparing;              /* 2PC: COMMIT started the prepare phase */
+    int            preparing;              /* 2PC: COMMIT started the prepare phase;
+                                              TCC: a TCC_RUN that commits by itself */
     int64_t        deadline_wall;          /* epoch ms */
     int64_t        deadline_mono;          /* the same, monotonic */
     int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */
@@ -300,8 +301,12 @@ int dtx_state_is_final(int state);
  *              or ACTIVE for a message whose check-back spent its budget;
  *              kept in the final states (0 when loaded from a log that
  *              finished before decisions were kept).
- *   preparing  only in 2PC, only while ACTIVE (COMMIT sent the Prepares;
- *              the decision clears it).
+ *   preparing  only in 2PC and TCC, only while ACTIVE (2PC: COMMIT sent
+ *              the Prepares; TCC: a TCC_RUN with the commit flag, whose
+ *              coordinator decides commit itself once every vote is yes
+ *              — docs/protocol.md §19; the decision clears it). Either
+ *              way the decision lives in one coordinator's memory: one
+ *              that loads the transaction ACTIVE and preparing aborts it.
  *   loading, writing, finishing, owned, dead: the engine's bookkeeping of
  *              its log writes, not states; a dead transaction is never
  *              moved.
@@ -316,7 +321,7 @@ int dtx_state_is_final(int state);
 /* A new transaction: ACTIVE in mode, no decision. */
 void dtx_txn_start(dtx_txn_t *txn, int mode);
 /* Copies a transaction row from the log. The log's preparing flag counts
- * only while ACTIVE in 2PC. Returns 0, or DTX_EPROTO for a mode, state or
+ * only while ACTIVE in 2PC or TCC. Returns 0, or DTX_EPROTO for a mode, state or
  * decision this machine never writes (txn unchanged). */
 int  dtx_txn_restore(dtx_txn_t *txn, int mode, int state, int decision, int preparing);
 /* 1 when next is a legal successor of txn's state (or equals it). */
@@ -325,7 +330,8 @@ int  dtx_txn_can_enter(const dtx_txn_t *txn, int next);
  * (entering COMMITTING or ABORTING records the decision and ends the
  * prepare phase). next must be legal (assert). */
 void dtx_txn_enter(dtx_txn_t *txn, int next);
-/* 2PC: COMMIT sent the Prepares (on) / presumed abort (off). ACTIVE only. */
+/* 2PC: COMMIT sent the Prepares; TCC: a TCC_RUN that commits by itself
+ * (on) / presumed abort (off). ACTIVE only. */
 void dtx_txn_set_preparing(dtx_txn_t *txn, int on);
 /* Asserts the legal combinations of state and flags. */
 void dtx_txn_check(const dtx_txn_t *txn);

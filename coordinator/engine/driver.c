@@ -180,6 +180,10 @@ static void s_on_decide(void *p, int rc, const PGresult *res)
                              br->last_error, txn->gid);
         } else if (br->state == DTX_BRANCH_REFUSED) {
             dtx_outbox_try_ok(co, &br->waiter, txn, br, DTX_OUTCOME_REFUSED);
+        } else if (br->state == DTX_BRANCH_TRIED) {
+            /* A TCC_RUN's yes vote, kept for this decision (written with it
+             * when it is commit). */
+            dtx_outbox_try_ok(co, &br->waiter, txn, br, DTX_OUTCOME_OK);
         } else {
             dtx_outbox_error(co, &br->waiter, DTX_ESTATE,
                              "transaction %s was decided abort while branch %u was trying",
@@ -235,7 +239,9 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
     char st[DTX_DEC_SIZE], from[DTX_DEC_SIZE];
     dtx_dec_i64(st, decision);
     dtx_dec_i64(from, DTX_STATE_ACTIVE);
-    int mark = txn->mode == DTX_MODE_2PC && decision == DTX_STATE_COMMITTING;
+    /* A 2PC commit, or a TCC_RUN's (preparing): the yes votes were kept in
+     * memory and are written here, with the decision. */
+    int mark = (txn->mode == DTX_MODE_2PC || txn->preparing) && decision == DTX_STATE_COMMITTING;
     char nb[DTX_DEC_SIZE];
     dtx_dec_i64(nb, txn->nbranches);
     const char *vals[8] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str,
@@ -327,15 +333,18 @@ void dtx_driver_start_prepare(dtx_coord_t *co, dtx_txn_t *txn)
     }
 }
 
-/* Every branch voted yes: decide commit. */
+/* Every branch voted yes: decide commit (2PC, or a TCC_RUN that commits by
+ * itself — once all its branches are recorded). */
 void dtx_driver_prepared_check(dtx_coord_t *co, dtx_txn_t *txn)
 {
-    if (!txn->preparing || txn->writing || txn->state != DTX_STATE_ACTIVE)
+    if (!txn->preparing || txn->writing || txn->state != DTX_STATE_ACTIVE ||
+        (txn->mode == DTX_MODE_TCC && txn->pending_branches > 0))
         return;
     for (int i = 0; i < txn->nbranches; i++)
         if (txn->branches[i]->state != DTX_BRANCH_TRIED)
             return;
-    dtx_driver_raise(co, txn, DTX_EV_COMMIT, "every branch prepared"); /* no vote missing */
+    dtx_fault_point("after-all-voted");
+    dtx_driver_raise(co, txn, DTX_EV_COMMIT, "every branch voted yes"); /* no vote missing */
 }
 
 /* --- Try votes --- */

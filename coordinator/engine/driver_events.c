@@ -180,10 +180,12 @@ void dtx_driver_on_phase_reply(dtx_coord_t *co, const dtx_peer_t *peer, const dt
     br->inflight = 0;
     br->due_ms = 0;
     dtx_driver_instance_done(co, br);
-    if (msg->op == DTX_OP_TRY) {
+    if (msg->op == DTX_OP_TRY && !txn->preparing) {
         dtx_driver_submit_vote(co, txn, br, DTX_BRANCH_TRIED);
-    } else if (msg->op == DTX_OP_PREPARE) {
-        /* Recorded with the commit decision itself, not one by one. */
+    } else if (dtx_op_is_vote(msg->op)) {
+        /* A 2PC prepare, or a TCC_RUN's Try (it commits by itself): recorded
+         * with the commit decision, not one by one. Nobody hears of it
+         * before that decision is durable. */
         dtx_branch_enter(br, DTX_BRANCH_TRIED);
         dtx_driver_prepared_check(co, txn);
     } else {

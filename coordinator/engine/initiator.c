@@ -13,6 +13,8 @@
  *   RESUME    a STUCK transaction goes back to its decision (operator)
  *   TRY_MANY  several TRYs in one request: initiator_multi.c runs each
  *             through dtx_initiator_try (co->hooks.try_many) and answers once
+ *   TCC_RUN   BEGIN (dtx_initiator_open) + TRY_MANY + a commit the driver
+ *             decides itself once every vote is yes (initiator_multi.c)
  *   SAGA      insert the transaction (mode saga, ACTIVE) with its whole
  *             plan, one statement → BEGIN_OK (initiator_saga.c); the
  *             driver then runs the actions (docs/sagas.md). TRY and COMMIT
@@ -84,26 +86,26 @@ int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_re
     return 0;
 }
 
-void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
-                         const dtx_msg_t *msg)
+dtx_txn_t *dtx_initiator_open(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                              const dtx_msg_t *msg, int mode)
 {
     if (dtx_admit_new_txn(co, peer) != 0)
-        return;
-    if (msg->mode != DTX_MODE_TCC && msg->mode != DTX_MODE_2PC) {
+        return NULL;
+    if (mode != DTX_MODE_TCC && mode != DTX_MODE_2PC) {
         dtx_outbox_error(co, peer, DTX_EUNSUPPORTED,
-                         "mode %d is not supported; use 1 (tcc) or 2 (2pc)", msg->mode);
-        return;
+                         "mode %d is not supported; use 1 (tcc) or 2 (2pc)", mode);
+        return NULL;
     }
     int64_t timeout = msg->timeout_ms ? (int64_t)msg->timeout_ms : co->cfg.default_timeout_ms;
     if (dtx_admit_timeout(co, peer, timeout) != 0)
-        return;
+        return NULL;
     char gid[DTX_NAME_SIZE];
     if (dtx_admit_gid(co, peer, gid) != 0)
-        return;
+        return NULL;
     dtx_txn_t *txn = dtx_txn_create(co->txns, gid);
     if (!txn) {
         dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-        return;
+        return NULL;
     }
     _Static_assert(sizeof txn->initiator == sizeof id->principal, "one size of principal");
     strcpy(txn->initiator, id->principal);
@@ -113,7 +115,7 @@ void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_iden
         memcpy(txn->traceparent, msg->traceparent, sizeof txn->traceparent);
     else
         dtx_trace_new(txn->traceparent);
-    dtx_txn_start(txn, msg->mode);
+    dtx_txn_start(txn, mode);
     txn->owned = 1;
     strcpy(txn->gen, "0");
     /* Nothing to undo yet, so nothing to write: the global row goes to the
@@ -124,6 +126,15 @@ void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_iden
     txn->deadline_mono = dtx_clock_mono_ms() + timeout;
     txn->begun_ms = dtx_clock_mono_ms();
     co->stats.begun++;
+    return txn;
+}
+
+void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                         const dtx_msg_t *msg)
+{
+    dtx_txn_t *txn = dtx_initiator_open(co, peer, id, msg, msg->mode);
+    if (!txn)
+        return;
     dtx_fault_point("after-begin-write");
     dtx_outbox_begun(co, peer, txn);
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld trace=%.32s traceparent=%s", txn->gid,
@@ -312,14 +323,14 @@ void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     char mode[DTX_DEC_SIZE], deadline[DTX_DEC_SIZE];
     dtx_dec_i64(mode, txn->mode);
     dtx_dec_i64(deadline, txn->deadline_wall);
-    const char *vals[10] = { txn->gid, req->resource, req->action,
+    const char *vals[11] = { txn->gid, req->resource, req->action,
                              req->payload ? (const char *)req->payload : "", co->cfg.node_id,
                              co->epoch_str, w->arg ? mode : txn->gen, deadline, txn->initiator,
-                             txn->traceparent };
-    int lens[10] = { 0, 0, 0, (int)req->payload_len, 0, 0, 0, 0, 0, 0 };
-    int fmts[10] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+                             txn->traceparent, txn->preparing ? "true" : "false" };
+    int lens[11] = { 0, 0, 0, (int)req->payload_len, 0, 0, 0, 0, 0, 0, 0 };
+    int fmts[11] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
     dtx_store_submit(co->store, txn->shard, w->arg ? DTX_SQL_BRANCH_FIRST : DTX_SQL_BRANCH_ADD,
-                     w->arg ? 10 : 7, vals, lens, fmts, s_on_branch_add, w);
+                     w->arg ? 11 : 7, vals, lens, fmts, s_on_branch_add, w);
 }
 
 /* --- COMMIT / ROLLBACK --- */

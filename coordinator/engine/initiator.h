@@ -13,6 +13,12 @@ void dtx_initiator_init(dtx_coord_t *co);
 /* Serves an initiator request from peer, sent by id (auth.c). */
 void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                     const dtx_msg_t *msg);
+/* BEGIN's checks (transactions in memory, timeout_ms, a free gid) and the
+ * new transaction, ACTIVE in mode, in memory only (its row goes to the log
+ * with its first branch); msg gives timeout_ms and traceparent. NULL when
+ * refused: peer was answered. Also TCC_RUN's first step. */
+dtx_txn_t *dtx_initiator_open(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                              const dtx_msg_t *msg, int mode);
 /* Runs a parked request against its (now loaded / written) transaction. */
 void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
 void dtx_initiator_replay_parked(dtx_coord_t *co, dtx_txn_t *txn);

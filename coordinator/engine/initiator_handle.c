@@ -20,6 +20,7 @@
 #include "core/txn.h"
 #include "initiator.h"
 #include "initiator_msg.h"
+#include "initiator_multi.h"
 #include "initiator_saga.h"
 #include "driver.h"
 #include "admit.h"
@@ -96,6 +97,10 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
     }
     if (msg->type == DTX_MSG_TMSG) {
         dtx_initiator_tmsg(co, peer, id, msg);
+        return;
+    }
+    if (msg->type == DTX_MSG_TCC_RUN) {
+        dtx_multi_tcc_run(co, peer, id, msg);
         return;
     }
     if (!dtx_cell_serves(co->cfg.cell, msg->gid)) {

@@ -28,6 +28,17 @@
  * transaction's shard, which commits atomically: one log write), and the
  * collection of the n answers.
  *
+ * TCC_RUN (docs/protocol.md §19) is a new transaction (initiator.c's BEGIN
+ * checks, dtx_initiator_open) whose batch runs here as its TRY_MANY: the
+ * same limits, the same one write for every branch row, the same answer.
+ * With the commit flag the transaction is marked preparing (core/txn.h):
+ * the first branch row carries the mark, the yes votes stay in memory
+ * (driver_events.c) and the driver decides commit once every branch voted
+ * yes (dtx_driver_prepared_check), writing the votes with the decision;
+ * each branch's answer then comes from that decision (driver.c's
+ * s_on_decide), so TRY_MANY_OK leaves only once the decision is durable.
+ * A refused request leaves nothing: the unwritten transaction is dropped.
+ *
  * Invariants:
  *  - a collector (s_multi_t) lives from the request until its last branch
  *    is answered; it is found by key in co->multi, never by pointer, so a
@@ -43,7 +54,9 @@
 #include <string.h>
 
 #include "coord.h"
+#include "core/txn.h"
 #include "core/txntable.h"
+#include "driver.h"
 #include "dtx/log.h"
 #include "dtx/trymany.h"
 #include "initiator.h"
@@ -259,6 +272,52 @@ static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     m = s_find(co, key);
     if (m && --m->left == 0)
         s_finish(co, m);
+}
+
+/* --- TCC_RUN --- */
+
+void dtx_multi_tcc_run(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
+                       const dtx_msg_t *msg)
+{
+    dtx_txn_t *txn = dtx_initiator_open(co, peer, id, msg, DTX_MODE_TCC);
+    if (!txn)
+        return; /* refused and answered: nothing kept */
+    /* The batch runs as this transaction's TRY_MANY. */
+    dtx_request_t *req = dtx_request_new(peer, id, msg);
+    if (!req) {
+        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
+        dtx_outbox_drop(co, txn, 0, NULL);
+        return;
+    }
+    req->type = DTX_MSG_TRY_MANY;
+    strcpy(req->gid, txn->gid);
+    if (msg->flags & DTX_TCC_RUN_COMMIT) {
+        /* The decision is this coordinator's: the branch rows carry the
+         * mark (one that loads them ACTIVE aborts), the yes votes stay in
+         * memory and are written with the commit decision. */
+        dtx_txn_set_preparing(txn, 1);
+    }
+    dtx_log_debug("tcc run", "gid=%s commit=%d trace=%.32s", txn->gid,
+                  !!(msg->flags & DTX_TCC_RUN_COMMIT), DTX_TXN_TRACE(txn));
+    int n = msg->payload_len ? msg->payload[0] : 0; /* the codec checked the batch */
+    dtx_txn_ref(txn);
+    s_try_many(co, txn, req); /* takes req; answers once */
+    if (!txn->dead && txn->preparing && txn->nbranches + txn->pending_branches < n) {
+        /* A branch was refused before it was recorded (its check found
+         * the deadline passed): "every branch voted yes" can no longer
+         * happen, so the decision goes back to the initiator and the
+         * deadline, as after a TRY_MANY (the row's mark only makes a
+         * coordinator that loads it abort sooner). */
+        dtx_txn_set_preparing(txn, 0);
+    }
+    if (!txn->dead && txn->unlogged) {
+        /* Refused before any branch was submitted (a limit, a check):
+         * nothing was written, nothing is kept. */
+        dtx_outbox_drop(co, txn, 0, NULL);
+    } else if (!txn->dead) {
+        dtx_driver_reschedule(co, txn); /* its deadline */
+    }
+    dtx_txn_unref(txn);
 }
 
 void dtx_multi_init(dtx_coord_t *co)

@@ -89,11 +89,13 @@
     " FROM g, LATERAL " S_POS("g.gid") " AS p(i) RETURNING gid, branch_no"
 #define S_SET_BRANCH_FIRST                                                               \
     "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"   \
-    "                                  next_attempt_at, initiator, traceparent, branches)" \
+    "                                  next_attempt_at, initiator, traceparent, branches," \
+    "                                  preparing)"                                         \
     "           SELECT v.gid, v.mode, " G_ACTIVE ", to_timestamp(v.dl / 1000.0), v.own, v.ep," \
-    "                  to_timestamp(v.dl / 1000.0), v.ini, nullif(v.tp, ''), 1"             \
+    "                  to_timestamp(v.dl / 1000.0), v.ini, nullif(v.tp, ''), 1, v.prep"     \
     "           FROM unnest($1::text[], $5::text[], $6::bigint[], $7::smallint[], $8::bigint[]," \
-    "                       $9::text[], $10::text[]) AS v(gid, own, ep, mode, dl, ini, tp)" \
+    "                       $9::text[], $10::text[], $11::bool[])"                          \
+    "                AS v(gid, own, ep, mode, dl, ini, tp, prep)"                          \
     "           ON CONFLICT (gid) DO NOTHING RETURNING gid)"                                \
     " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"          \
     " SELECT g.gid, 1, ($2::text[])[p.i], ($3::text[])[p.i], ($4::bytea[])[p.i], " B_TRYING \
@@ -159,17 +161,20 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7, 0,
         S_SET_BRANCH_ADD },
     /* The first branch of a transaction creates its global row too (BEGIN
-     * wrote nothing: a transaction without branches has nothing to undo).
+     * wrote nothing: a transaction without branches has nothing to undo);
+     * $11 is the row's preparing flag (a TCC_RUN that commits by itself).
      * A gid already in the log (an id collision) inserts nothing and
      * returns no row; nothing else in the batch fails with it. */
     [DTX_SQL_BRANCH_FIRST] = { "dtx_branch_first",
         "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"
-        "                                  next_attempt_at, initiator, traceparent, branches)"
+        "                                  next_attempt_at, initiator, traceparent, branches,"
+        "                                  preparing)"
         "           VALUES ($1, $7::smallint, " G_ACTIVE ", to_timestamp($8::bigint / 1000.0), $5,"
-        "                   $6::bigint, to_timestamp($8::bigint / 1000.0), $9, nullif($10, ''), 1)"
+        "                   $6::bigint, to_timestamp($8::bigint / 1000.0), $9, nullif($10, ''), 1,"
+        "                   $11::bool)"
         "           ON CONFLICT (gid) DO NOTHING RETURNING branches)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 10, 0,
+        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 11, 0,
         S_SET_BRANCH_FIRST },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
         S_FENCE_BRANCH("$5", "$6", "$7")

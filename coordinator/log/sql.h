@@ -14,7 +14,7 @@ enum {
                                transaction decided before any branch) */
     DTX_SQL_BRANCH_ADD,     /* gid resource action payload(bin) me -> branch_no */
     DTX_SQL_BRANCH_FIRST,   /* gid resource action payload(bin) me(2) mode deadline_ms initiator
-                               traceparent -> branch_no (creates the global row) */
+                               traceparent preparing -> branch_no (creates the global row) */
     DTX_SQL_BRANCH_VOTE,    /* gid branch state last_error me */
     DTX_SQL_DECIDE,         /* gid new expected me(2) mark_prepared gen nbranches -> state */
     DTX_SQL_PREPARING,      /* gid me (2PC: the prepare phase started) */

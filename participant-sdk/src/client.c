@@ -38,6 +38,9 @@
  * once, in version 1, without the trace), so a new libdtx works with an
  * old dtxd.
  *
+ * The requests that carry a plan or a batch (SAGA, TMSG, TRY_MANY,
+ * TCC_RUN) are client_plans.c's, through dtx_sdk_client_call.
+ *
  * Invariants: at most one request is outstanding (calls block); corr ids
  * only grow, so the late reply to a call that timed out never satisfies a
  * later call; one buffer, allocated in _new, serves both encoding and
@@ -60,29 +63,12 @@
 #include "dtx/proto.h"
 #include "dtx/trace.h"
 #include "dtx/zpoll.h"
-#include "saga_internal.h"
-#include "tmsg_internal.h"
+#include "client_internal.h"
 #include "sdk_internal.h"
-#include "try_many.h"
 
 #define DTX_CLIENT_TIMEOUT_DEFAULT 30000
 
-struct dtx_client {
-    void     *ctx;                          /* ZeroMQ context, owned */
-    void     *sock;                         /* DEALER to the coordinator */
-    char     *endpoint;                     /* coordinator endpoint, for logs */
-    int       timeout_ms;                   /* budget of each call */
-    uint64_t  next_corr;                    /* corr of the next request */
-    uint8_t  *buf;                          /* DTX_MSG_MAX bytes: send and receive */
-    dtx_msg_t reply;                        /* reply of the current call */
-    char      last_error[DTX_TEXT_MAX + 1]; /* coordinator's text, or "" */
-    int       curve;                        /* the socket is a CurveZMQ client of keys */
-    dtx_curve_keys_t keys;                  /* its credentials, when curve */
-    int       reopen;                       /* the last call found no connection */
-    uint8_t   version;                      /* protocol version it speaks (2, or 1) */
-    char      traceparent[DTX_TRACEPARENT_SIZE]; /* sent with BEGIN and TRY; "" none */
-    char      begun_traceparent[DTX_TRACEPARENT_SIZE]; /* last BEGIN_OK's; "" none */
-};
+/* struct dtx_client: client_internal.h (client_plans.c uses it too). */
 
 /* Makes the DEALER to self->endpoint; on success it replaces the previous
  * one, on failure that one stays. Returns 0, DTX_EINVAL (malformed
@@ -289,8 +275,7 @@ static int s_wait_reply(dtx_client_t *self, const dtx_msg_t *req, int expect, in
     }
 }
 
-/* One round trip: req out, a reply of type expect back in self->reply. */
-static int s_call(dtx_client_t *self, dtx_msg_t *req, int expect)
+int dtx_sdk_client_call(dtx_client_t *self, dtx_msg_t *req, int expect)
 {
     int64_t deadline = dtx_clock_mono_ms() + self->timeout_ms;
     for (;;) {
@@ -349,7 +334,7 @@ int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
     self->begun_traceparent[0] = '\0';
     dtx_msg_t req = { .type = DTX_MSG_BEGIN, .mode = (uint8_t)mode, .timeout_ms = timeout_ms };
     memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
-    int rc = s_call(self, &req, DTX_MSG_BEGIN_OK);
+    int rc = dtx_sdk_client_call(self, &req, DTX_MSG_BEGIN_OK);
     if (rc != 0)
         return rc;
     snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
@@ -374,7 +359,7 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
     dtx_name_copy(req.resource, resource);
     dtx_name_copy(req.action, action);
     memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
-    int rc = s_call(self, &req, DTX_MSG_TRY_OK);
+    int rc = dtx_sdk_client_call(self, &req, DTX_MSG_TRY_OK);
     if (rc != 0)
         return rc;
     if (result) {
@@ -383,35 +368,6 @@ int dtx_client_try(dtx_client_t *self, const char *gid, const char *resource,
         result->state = self->reply.state;
     }
     return self->reply.outcome == DTX_OUTCOME_OK ? DTX_OK : DTX_EREFUSED;
-}
-
-/* TRY_MANY (protocol.md §18): the batch and the outcomes in try_many.c. */
-int dtx_client_try_many(dtx_client_t *self, const char *gid, const dtx_try_spec_t *tries, int n,
-                        dtx_try_outcome_t *out, int *state_out)
-{
-    assert(self);
-    self->last_error[0] = '\0';
-    if (state_out)
-        *state_out = 0;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = s_valid_name(gid) ? dtx_sdk_try_many_encode(tries, n, &buf, &len, self->last_error,
-                                                         sizeof self->last_error) : DTX_EINVAL;
-    if (rc == 0 && self->version == DTX_PROTO_V1)
-        rc = DTX_EUNSUPPORTED;
-    if (rc == 0) {
-        dtx_msg_t req = { .type = DTX_MSG_TRY_MANY, .payload = buf, .payload_len = (uint32_t)len };
-        dtx_name_copy(req.gid, gid);
-        memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
-        rc = s_call(self, &req, DTX_MSG_TRY_MANY_OK);
-        if (rc == DTX_EINVAL && self->version == DTX_PROTO_V1)
-            rc = DTX_EUNSUPPORTED; /* s_call fell back to version 1: no TRY_MANY there */
-    }
-    free(buf);
-    if (rc == 0 && state_out)
-        *state_out = self->reply.state;
-    return dtx_sdk_try_many_result(rc, &self->reply, n, out, self->last_error,
-                                   sizeof self->last_error);
 }
 
 /* COMMIT, ROLLBACK, STATUS and RESUME: gid out, STATE back. */
@@ -424,7 +380,7 @@ static int s_state_call(dtx_client_t *self, int type, const char *gid, int *stat
         return DTX_EINVAL;
     dtx_msg_t req = { .type = (uint8_t)type };
     dtx_name_copy(req.gid, gid);
-    int rc = s_call(self, &req, DTX_MSG_STATE);
+    int rc = dtx_sdk_client_call(self, &req, DTX_MSG_STATE);
     if (rc != 0)
         return rc;
     if (state_out)
@@ -464,137 +420,4 @@ int dtx_client_status(dtx_client_t *self, const char *gid, int *state_out)
 int dtx_client_resume(dtx_client_t *self, const char *gid, int *state_out)
 {
     return s_state_call(self, DTX_MSG_RESUME, gid, state_out);
-}
-
-/* --- Saga --- */
-
-int dtx_client_saga_submit(dtx_client_t *self, const dtx_saga_t *saga, uint32_t timeout_ms,
-                           char gid_out[DTX_GID_SIZE])
-{
-    assert(self);
-    if (!gid_out || !saga)
-        return DTX_EINVAL;
-    gid_out[0] = '\0';
-    self->last_error[0] = '\0';
-    const dtx_saga_plan_t *plan = dtx_sdk_saga_plan(saga);
-    size_t len = 0;
-    int rc = dtx_saga_plan_encode(plan, NULL, 0, &len, self->last_error, sizeof self->last_error);
-    if (rc != DTX_ETOOBIG || len > DTX_PAYLOAD_MAX)
-        return rc == DTX_ETOOBIG || rc == 0 ? DTX_EINVAL : rc;
-    uint8_t *buf = malloc(len);
-    if (!buf)
-        return DTX_ENOMEM;
-    rc = dtx_saga_plan_encode(plan, buf, len, &len, self->last_error, sizeof self->last_error);
-    if (rc != 0) {
-        free(buf);
-        return DTX_EINVAL;
-    }
-    if (self->version == DTX_PROTO_V1) {
-        free(buf);
-        snprintf(self->last_error, sizeof self->last_error,
-                 "the coordinator speaks protocol version 1 only: no sagas");
-        return DTX_EUNSUPPORTED;
-    }
-    self->begun_traceparent[0] = '\0';
-    dtx_msg_t req = { .type = DTX_MSG_SAGA, .timeout_ms = timeout_ms, .payload = buf,
-                      .payload_len = (uint32_t)len };
-    memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
-    rc = s_call(self, &req, DTX_MSG_BEGIN_OK);
-    free(buf);
-    if (rc == DTX_EINVAL && self->version == DTX_PROTO_V1) {
-        /* s_call fell back to version 1, where SAGA does not exist. */
-        snprintf(self->last_error, sizeof self->last_error,
-                 "the coordinator speaks protocol version 1 only: no sagas");
-        return DTX_EUNSUPPORTED;
-    }
-    if (rc != 0)
-        return rc;
-    snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
-    memcpy(self->begun_traceparent, self->reply.traceparent, sizeof self->begun_traceparent);
-    return DTX_OK;
-}
-
-int dtx_client_saga_wait(dtx_client_t *self, const char *gid, int wait_ms, int *state_out)
-{
-    assert(self);
-    int64_t until = dtx_clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
-    long pause_ms = 10;
-    for (;;) {
-        int state = 0;
-        int rc = dtx_client_status(self, gid, &state);
-        if (state_out)
-            *state_out = state;
-        if (rc != 0)
-            return rc;
-        if (state == DTX_STATE_COMMITTED)
-            return DTX_OK;
-        if (state == DTX_STATE_ABORTED)
-            return DTX_EABORTED;
-        if (state == DTX_STATE_STUCK)
-            return DTX_ESTATE;
-        int64_t left = until - dtx_clock_mono_ms();
-        if (left <= 0)
-            return DTX_ETIMEOUT;
-        long ms = pause_ms < left ? pause_ms : (long)left;
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-        nanosleep(&ts, NULL);
-        if (pause_ms < 200)
-            pause_ms *= 2;
-    }
-}
-
-/* --- transactional messages --- */
-
-int dtx_client_tmsg_prepare(dtx_client_t *self, const dtx_tmsg_t *msg, uint32_t timeout_ms,
-                            char gid_out[DTX_GID_SIZE])
-{
-    assert(self);
-    if (!gid_out || !msg)
-        return DTX_EINVAL;
-    gid_out[0] = '\0';
-    self->last_error[0] = '\0';
-    const dtx_tmsg_plan_t *plan = dtx_sdk_tmsg_plan(msg);
-    size_t len = 0;
-    int rc = dtx_tmsg_plan_encode(plan, NULL, 0, &len, self->last_error, sizeof self->last_error);
-    if (rc != DTX_ETOOBIG || len > DTX_PAYLOAD_MAX)
-        return rc == DTX_ETOOBIG || rc == 0 ? DTX_EINVAL : rc;
-    uint8_t *buf = malloc(len);
-    if (!buf)
-        return DTX_ENOMEM;
-    rc = dtx_tmsg_plan_encode(plan, buf, len, &len, self->last_error, sizeof self->last_error);
-    if (rc != 0 || self->version == DTX_PROTO_V1) {
-        free(buf);
-        if (rc != 0)
-            return DTX_EINVAL;
-        snprintf(self->last_error, sizeof self->last_error,
-                 "the coordinator speaks protocol version 1 only: no transactional messages");
-        return DTX_EUNSUPPORTED;
-    }
-    self->begun_traceparent[0] = '\0';
-    dtx_msg_t req = { .type = DTX_MSG_TMSG, .timeout_ms = timeout_ms, .payload = buf,
-                      .payload_len = (uint32_t)len };
-    memcpy(req.traceparent, self->traceparent, sizeof req.traceparent);
-    rc = s_call(self, &req, DTX_MSG_BEGIN_OK);
-    free(buf);
-    if ((rc == DTX_EINVAL && self->version == DTX_PROTO_V1) || rc == DTX_EUNSUPPORTED) {
-        /* Version 1 only, or a version 2 that predates TMSG (ERROR 18). */
-        snprintf(self->last_error, sizeof self->last_error,
-                 "the coordinator has no transactional messages (TMSG)");
-        return DTX_EUNSUPPORTED;
-    }
-    if (rc != 0)
-        return rc;
-    snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
-    memcpy(self->begun_traceparent, self->reply.traceparent, sizeof self->begun_traceparent);
-    return DTX_OK;
-}
-
-int dtx_client_tmsg_submit(dtx_client_t *self, const char *gid)
-{
-    return dtx_client_commit(self, gid, NULL);
-}
-
-int dtx_client_tmsg_abort(dtx_client_t *self, const char *gid)
-{
-    return dtx_client_rollback(self, gid, NULL);
 }

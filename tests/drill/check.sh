@@ -60,7 +60,8 @@
 #                and nothing at any participant: a BEGIN writes nothing); a
 #                transaction nobody sent COMMIT for (abandoned, failed, or
 #                whose BEGIN reply was lost; a Saga's lost submit reply
-#                is its initiator's commit) ended aborted; every
+#                is its initiator's commit, and so is a TCC_RUN's, whose
+#                row carries the mark preparing) ended aborted; every
 #                transaction runs in the mode its BEGIN asked for
 #
 # Prints the figures (transactions, branches, money) and exits 1 when any
@@ -506,7 +507,8 @@ check "committed only when its initiator sent COMMIT (never for a lost BEGIN rep
            CASE WHEN g.gid IN (SELECT gid FROM jb) THEN 'no COMMIT was sent'
                 ELSE 'its BEGIN never reached the load' END
       FROM g WHERE g.state = 3 AND g.gid NOT IN (SELECT gid FROM jc)
-       AND NOT (g.mode = 3 AND g.gid NOT IN (SELECT gid FROM jb)) ORDER BY 1"
+       AND NOT (g.mode = 3 AND g.gid NOT IN (SELECT gid FROM jb))
+       AND NOT (g.mode = 1 AND g.preparing AND g.gid NOT IN (SELECT gid FROM jb)) ORDER BY 1"
 check "every transaction runs in the mode its BEGIN asked for" "
     SELECT jb.gid || ' begun as ' || jb.mode || ', logged as ' ||
            CASE g.mode WHEN 1 THEN 'tcc' WHEN 2 THEN '2pc' WHEN 3 THEN 'saga' WHEN 4 THEN 'msg'

@@ -27,7 +27,10 @@
 # fails it (exit 1) with the offending gids.
 #
 # Modes (DRILL_MODE): which protocol the load's transfers use.
-#   tcc      Try-Confirm-Cancel, as the drill always did.
+#   tcc      Try-Confirm-Cancel, as the drill always did; half of the
+#            commit and overdraw plans as one TCC_RUN (docs/protocol.md
+#            §19), whose point after-all-voted (every vote yes in memory,
+#            the decision not yet written) is armed too.
 #   2pc      two-phase commit: the TRYs enlist, COMMIT prepares both banks
 #            (PREPARE TRANSACTION through dtx/pgres.h), a no vote comes back
 #            from COMMIT. The fault points are those a 2PC transaction meets:
@@ -240,11 +243,11 @@ FAULT_RETRIES=3       # extra tries of a point that was not reached
 # is a prepare's no vote being recorded.
 case $MODE in
 tcc)
-    POINTS=(after-begin-write after-branch-write after-try-sent after-vote-write
+    POINTS=(after-begin-write after-branch-write after-try-sent after-all-voted after-vote-write
         after-decision-write after-decision-reply between-phases before-finish-write
         after-finish-write after-claim) ;;
 2pc)
-    POINTS=(after-begin-write after-branch-write after-prepare-sent after-vote-write
+    POINTS=(after-begin-write after-branch-write after-prepare-sent after-all-voted after-vote-write
         after-decision-write after-decision-reply between-phases before-finish-write
         after-finish-write after-claim) ;;
 saga)
@@ -255,7 +258,7 @@ msg)
         after-finish-write after-claim) ;;
 mixed)
     POINTS=(after-begin-write after-branch-write after-try-sent after-prepare-sent
-        after-vote-write after-decision-write after-decision-reply between-phases
+        after-all-voted after-vote-write after-decision-write after-decision-reply between-phases
         before-finish-write after-finish-write after-claim after-saga-write after-step-done
         after-tmsg-write) ;;
 esac

@@ -27,6 +27,10 @@
  *   race      COMMIT to one coordinator and, at the same moment from
  *             another thread, ROLLBACK to another: at most one may succeed
  *
+ * Half of the TCC commit and overdraw plans go as one TCC_RUN instead
+ * (docs/protocol.md §19: BEGIN, both Tries and the COMMIT dtxd decides
+ * itself): journaled once answered, since only the answer names the gid.
+ *
  * --mode says which protocol the transfers use: tcc (the default), 2pc,
  * saga, msg, or mixed (each transfer picks one of the four at random, so
  * that TCC reservations, 2PC prepared transactions, Saga steps and
@@ -314,6 +318,8 @@ static void s_print_counts(void)
            st.begun_2pc, st.committed_2pc, st.aborted_commit_2pc);
     printf("drill-load: of which Sagas: submitted %ld, seen committed %ld, seen compensated %ld\n",
            st.begun_saga, st.committed_saga, st.compensated_saga);
+    printf("drill-load: TCC transfers sent as one TCC_RUN %ld, of which unanswered (no gid) %ld\n",
+           st.tcc_run, st.tcc_run_unanswered);
     printf("drill-load: of which messages: prepared %ld, committed locally %ld (submitted %ld, "
            "never submitted %ld), producer died before its local commit %ld, rolled back "
            "locally %ld\n",

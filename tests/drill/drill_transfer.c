@@ -177,6 +177,62 @@ static void s_race(drill_worker_t *self, const char *gid, int mode)
     }
 }
 
+/* A TCC transfer as one TCC_RUN that commits when both vote yes
+ * (docs/protocol.md §19). Only the answer names the gid, so it is
+ * journaled then, begun and committed at once (the request is its
+ * COMMIT, as a Saga's submit is). One that got no transaction back (no
+ * answer, ERROR 20 or 9) is unknown to the load: check.sh knows it by its
+ * row's mark (preparing) and holds it to the money and barrier rules. */
+static void s_tcc_run(drill_worker_t *self, const s_leg_t *legs, int first, int overdraw,
+                      int timeout_ms)
+{
+    if (self->away > 0)
+        self->away--;
+    else
+        self->coord = self->home;
+    dtx_client_t *c = drill_client(self, self->coord);
+    dtx_try_spec_t t[2];
+    for (int i = 0; i < 2; i++) {
+        const s_leg_t *l = &legs[(first + i) % 2];
+        t[i] = (dtx_try_spec_t){ l->resource, l->action, l->payload, (size_t)l->len };
+    }
+    char gid[DTX_GID_SIZE] = "";
+    int state = 0;
+    int rc = c ? dtx_client_tcc_run(c, (uint32_t)timeout_ms, DTX_RUN_COMMIT, t, 2, gid, NULL,
+                                    &state)
+               : DTX_ENOMEM;
+    drill_count(&drill_stats.tcc_run);
+    if (!gid[0]) {
+        drill_count(&drill_stats.tcc_run_unanswered);
+        drill_count_error(rc);
+        if (rc != DTX_ENOPARTICIPANT && rc != DTX_ELIMIT)
+            drill_fail_over(self);
+        drill_sleep_ms(20 + (int)drill_below(self, 80)); /* as after a failed BEGIN */
+        return;
+    }
+    long at = drill_elapsed_ms();
+    drill_count(&drill_stats.begun);
+    drill_journal_line("B %s %d %d %ld tcc", gid, self->id, self->coord, at);
+    drill_journal_line("C %s %d %d %ld", gid, self->id, self->coord, at);
+    if (rc == 0 && overdraw) {
+        drill_count(&drill_stats.contradictions);
+        fprintf(stderr, "drill-load: %s: a TCC_RUN with a debit of %lld cents committed\n", gid,
+                (long long)S_OVERDRAW_CENTS);
+        drill_end(self, gid, "committed", "tcc-run-overdraw-committed");
+    } else if (rc == 0) {
+        drill_count(&drill_stats.committed);
+        drill_end(self, gid, "committed", "tcc-run-committed");
+    } else if (rc == DTX_EABORTED) {
+        drill_count(&drill_stats.aborted_commit);
+        drill_end(self, gid, "aborted", overdraw ? "tcc-run-overdraw-aborted" : "tcc-run-aborted");
+    } else {
+        /* DTX_EREFUSED with the transaction active (a branch refused before
+         * it was recorded): roll it back. */
+        drill_note(self, gid, self->coord, "tcc-run", rc, c);
+        s_after_failure(self, gid, 1);
+    }
+}
+
 /* A random account index of bank for a transfer in mode. */
 static int s_account(drill_worker_t *self, const drill_bank_t *bank, int mode)
 {
@@ -303,6 +359,11 @@ void drill_transfer(drill_worker_t *self)
     s_leg(&legs[0], from, from_acc, "debit", plan == S_PLAN_OVERDRAW ? S_OVERDRAW_CENTS : amount);
     s_leg(&legs[1], to, to_acc, "credit", amount);
     int first = (int)drill_below(self, 2); /* which leg is tried first */
+    if (mode == DTX_MODE_TCC && (plan == S_PLAN_COMMIT || plan == S_PLAN_OVERDRAW) &&
+        drill_below(self, 2) == 0) {
+        s_tcc_run(self, legs, first, plan == S_PLAN_OVERDRAW, timeout_ms);
+        return;
+    }
 
     /* BEGIN. */
     if (self->away > 0)

@@ -52,6 +52,8 @@ typedef struct drill_stats {
     long nosubmit_msg;       /* committed locally, never submitted (check-back delivers) */
     long died_msg;           /* the producer died before its local commit (check-back drops) */
     long rolledback_msg;     /* rolled back locally: overdraw, the check-back first, a failure */
+    long tcc_run;            /* TCC transfers sent as one TCC_RUN (commit flag) */
+    long tcc_run_unanswered; /* of those, no transaction answered (no gid: unknown to the load) */
     long errors[DRILL_ERR_SLOTS]; /* failed calls by DTX_E* code */
 } drill_stats_t;
 

@@ -206,13 +206,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(dtx_tmsg_plan_encode(&plan, again, sizeof again, &plen, NULL, 0) == 0);
         CHECK(plen == m1.payload_len && memcmp(again, m1.payload, plen) == 0);
     }
-    if (m1.type == DTX_MSG_TRY_MANY || m1.type == DTX_MSG_TRY_MANY_OK) {
+    if (m1.type == DTX_MSG_TRY_MANY || m1.type == DTX_MSG_TCC_RUN || m1.type == DTX_MSG_TRY_MANY_OK) {
         static dtx_trymany_t batch;
         static dtx_trymany_outcomes_t outs;
         static uint8_t again2[DTX_PAYLOAD_MAX];
         size_t plen = 0;
         CHECK(m1.version == DTX_PROTO_V2);
-        if (m1.type == DTX_MSG_TRY_MANY) {
+        if (m1.type == DTX_MSG_TRY_MANY || m1.type == DTX_MSG_TCC_RUN) {
             CHECK(dtx_trymany_decode(&batch, m1.payload, m1.payload_len, NULL, 0) == 0);
             CHECK(dtx_trymany_encode(&batch, again2, sizeof again2, &plen) == 0);
         } else {

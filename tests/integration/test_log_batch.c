@@ -161,12 +161,12 @@ static void test_operations_of_one_transaction_keep_their_order(void)
     memset(a, 0, sizeof a);
     const char *gids[2] = { "order-1", "order-2" };
     const char payload[3] = { 0, '"', '\\' }; /* binary, with what array literals quote */
-    int lens[10] = { 0, 0, 0, 3, 0, 0, 0, 0, 0, 0 };
-    int fmts[10] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+    int lens[11] = { 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0 };
+    int fmts[11] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
     for (int i = 0; i < 2; i++) {
-        const char *first[10] = { gids[i], "res \"q\"", "act\\x", payload, "nb", "1", "1",
-                                  "4102444800000", "who", "" };
-        dtx_store_submit(st, 0, DTX_SQL_BRANCH_FIRST, 10, first, lens, fmts, s_on_done, &a[i]);
+        const char *first[11] = { gids[i], "res \"q\"", "act\\x", payload, "nb", "1", "1",
+                                  "4102444800000", "who", "", "false" };
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_FIRST, 11, first, lens, fmts, s_on_done, &a[i]);
     }
     for (int i = 0; i < 2; i++) {
         const char *add[7] = { gids[i], "r2", "a2", payload, "nb", "1", "0" };

@@ -137,6 +137,8 @@ printf '%s\n' "$syms" | grep -qx ' dtx_client_begin@DTX_1 1.0.0' ||
     fail "libdtx1's symbols: dtx_client_begin@DTX_1 is not at 1.0.0"
 printf '%s\n' "$syms" | grep -qx ' dtx_client_try_many@DTX_1.1 1.1.0' ||
     fail "libdtx1's symbols: dtx_client_try_many@DTX_1.1 is not at 1.1.0"
+printf '%s\n' "$syms" | grep -qx ' dtx_client_tcc_run@DTX_1.2 1.2.0' ||
+    fail "libdtx1's symbols: dtx_client_tcc_run@DTX_1.2 is not at 1.2.0"
 printf '%s\n' "$syms" | grep -v '^[^ ]' | grep -v '^ [a-zA-Z0-9_.]*@DTX_1\(\.[0-9]*\)\? [0-9.]*$' | grep -q . &&
     fail "libdtx1's symbols: a line without a version node and release"
 echo "packages: libdtx1's symbols give each function its node's release"

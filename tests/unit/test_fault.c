@@ -14,7 +14,7 @@ static void test_every_point_a_transaction_meets_can_be_armed(void)
      * (make drill's Saga mode found it). */
     static const char *const points[] = {
         "after-begin-write", "after-branch-write", "after-try-sent", "after-prepare-sent",
-        "after-vote-write", "after-decision-write", "after-decision-reply", "between-phases",
+        "after-all-voted", "after-vote-write", "after-decision-write", "after-decision-reply", "between-phases",
         "before-finish-write", "after-finish-write", "after-claim", "after-saga-write",
         "after-step-done", "after-step-compensated", "after-tmsg-write", NULL,
     };

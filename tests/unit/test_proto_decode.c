@@ -80,7 +80,7 @@ static void test_unknown_type_is_eproto(void)
     for (int t = 0; t < 256; t++) {
         if (memchr(pf_all_types, t, NTYPES))
             continue;
-        if (t == DTX_MSG_SAGA || t == DTX_MSG_TMSG || t == DTX_MSG_TRY_MANY ||
+        if (t == DTX_MSG_SAGA || t == DTX_MSG_TMSG || t == DTX_MSG_TRY_MANY || t == DTX_MSG_TCC_RUN ||
             t == DTX_MSG_TRY_MANY_OK) {
             /* Version 2 only: unknown in version 1 (test_proto_saga.c,
              * test_proto_tmsg.c, test_proto_trymany.c). */

@@ -255,8 +255,15 @@ static void test_restore_refuses_rows_never_written(void)
     CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_COMMITTING, 3, 0), DTX_EPROTO);
     CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_STUCK, 0, 0), DTX_EPROTO);
     CU_ASSERT_EQUAL(t.state, 0); /* unchanged */
-    /* the preparing flag counts only while active in 2PC */
+    /* the preparing flag counts only while active in 2PC or TCC (a
+     * TCC_RUN that commits by itself), never in a Saga or a message */
     CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_ACTIVE, 0, 1), 0);
+    CU_ASSERT_EQUAL(t.preparing, 1);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_TCC, DTX_STATE_COMMITTING, DTX_STATE_COMMITTING, 1), 0);
+    CU_ASSERT_EQUAL(t.preparing, 0);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_SAGA, DTX_STATE_ACTIVE, 0, 1), 0);
+    CU_ASSERT_EQUAL(t.preparing, 0);
+    CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_MSG, DTX_STATE_ACTIVE, 0, 1), 0);
     CU_ASSERT_EQUAL(t.preparing, 0);
     CU_ASSERT_EQUAL(dtx_txn_restore(&t, DTX_MODE_2PC, DTX_STATE_ABORTING, 4, 1), 0);
     CU_ASSERT_EQUAL(t.preparing, 0);

@@ -65,6 +65,12 @@
  *   0x0C  TRY_MANY      I>C  gid name, batch blob (version 2 only; up to
  *                            16 branches, dtx/trymany.h's layout, checked
  *                            by the codec; answered TRY_MANY_OK)
+ *   0x0D  TCC_RUN       I>C  timeout_ms u32, flags u8, batch blob (version
+ *                            2 only; a whole TCC transaction: BEGIN, the
+ *                            TRY_MANY batch's branches and, flag bit 0,
+ *                            the COMMIT once every branch voted yes;
+ *                            flags above bit 0 are malformed; answered
+ *                            TRY_MANY_OK)
  *   0x81  BEGIN_OK      C>I  gid name, deadline_ms u64
  *   0x82  TRY_OK        C>I  gid name, branch u32, outcome u8, state u8,
  *                            payload blob
@@ -115,6 +121,8 @@
 #define DTX_MSG_SAGA         0x0A  /* version 2 only */
 #define DTX_MSG_TMSG         0x0B  /* version 2 only: prepare a transactional message */
 #define DTX_MSG_TRY_MANY     0x0C  /* version 2 only */
+#define DTX_MSG_TCC_RUN      0x0D  /* version 2 only: BEGIN + TRY_MANY (+ COMMIT) */
+#define DTX_TCC_RUN_COMMIT   0x01  /* TCC_RUN flag: commit when every branch votes yes */
 #define DTX_MSG_BEGIN_OK     0x81
 #define DTX_MSG_TRY_OK       0x82
 #define DTX_MSG_STATE        0x83
@@ -136,6 +144,7 @@ typedef struct dtx_msg {
     uint8_t  op;                           /* DTX_OP_* (PHASE, PHASE_REPLY) */
     uint8_t  outcome;                      /* DTX_OUTCOME_* */
     uint8_t  state;                        /* DTX_STATE_* */
+    uint8_t  flags;                        /* TCC_RUN: DTX_TCC_RUN_* */
     uint32_t timeout_ms;                   /* BEGIN: transaction timeout */
     uint32_t branch;                       /* branch number, 1-based */
     uint32_t attempt;                      /* phase attempt, 1-based */
@@ -149,7 +158,8 @@ typedef struct dtx_msg {
     char     coordinator[DTX_NAME_SIZE];   /* coordinator instance id */
     char     text[DTX_TEXT_MAX + 1];       /* ERROR: human-readable text */
     const uint8_t *payload;                /* blob bytes (not owned); SAGA: the plan;
-                                              TRY_MANY: the batch; TRY_MANY_OK: outcomes */
+                                              TRY_MANY, TCC_RUN: the batch;
+                                              TRY_MANY_OK: outcomes */
     uint32_t payload_len;                  /* blob length */
     char     traceparent[DTX_TRACEPARENT_SIZE]; /* v2 extension 1; "" absent */
     uint32_t ext_skipped;                  /* v2: unknown extensions skipped */
@@ -165,7 +175,7 @@ typedef struct dtx_msg {
  *   DTX_EUNSUPPORTED a version-2 frame (complete header) of a type this
  *                codec does not know;
  *   (a TMSG frame likewise, with dtx_tmsg_plan_decode;
- *   a SAGA, TRY_MANY or TRY_MANY_OK frame must be version 2 — in version
+ *   a SAGA, TRY_MANY, TCC_RUN or TRY_MANY_OK frame must be version 2 — in version
  *   1 it is an unknown type, DTX_EPROTO — and its blob must pass
  *   dtx_saga_plan_decode / dtx_trymany_decode /
  *   dtx_trymany_outcomes_decode: DTX_EPROTO with that function's reason);

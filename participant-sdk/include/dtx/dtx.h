@@ -124,7 +124,7 @@
 extern "C" {
 #endif
 
-/* The version of the libdtx this program runs with ("1.1.0"; static
+/* The version of the libdtx this program runs with ("1.2.0"; static
  * text). DTX_VERSION_STRING (dtx/version.h) is the one it was compiled
  * against. */
 DTX_EXPORT const char *dtx_version(void);
@@ -293,6 +293,44 @@ typedef struct dtx_try_outcome {
 DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
                                    const dtx_try_spec_t *tries, int n,
                                    dtx_try_outcome_t *out, int *state_out);
+
+/* ------------------------------------------------------------------ */
+/* A whole TCC transaction in one call (since libdtx 1.2, node DTX_1.2) */
+/* ------------------------------------------------------------------ */
+
+#define DTX_RUN_COMMIT 0x01u  /* dtx_client_tcc_run: commit once every branch voted yes */
+
+/* Begins a TCC transaction and runs its n branches (1..DTX_TRY_MANY_MAX)
+ * in one round trip (docs/protocol.md §19): BEGIN, dtx_client_try_many
+ * and, with flags DTX_RUN_COMMIT, the COMMIT, which the coordinator then
+ * decides itself when every branch voted yes. The coordinator checks the
+ * request as BEGIN and dtx_client_try_many do, records the transaction
+ * and every branch in one log write, sends the Tries in parallel, and
+ * with DTX_RUN_COMMIT answers once the decision is durable. gid_out (may
+ * be NULL) gets the new gid, or "" when no transaction was answered; out
+ * (n entries, may be NULL) each branch's outcome, *state_out (may be
+ * NULL) the state when the answer left (0 when there was none).
+ * Returns, with DTX_RUN_COMMIT: 0 when it committed (state committing:
+ * the Confirms run in the background); DTX_EABORTED when a branch did not
+ * vote yes (out[i] says which; the Cancels run in the background);
+ * DTX_EREFUSED, rarely, with *state_out active: a branch was refused
+ * before it was recorded (the deadline passed at once) — roll back by
+ * gid_out, or let the deadline abort it.
+ * Without it: as dtx_client_try_many (0, every vote yes, the transaction
+ * active: commit or roll it back by gid_out; DTX_EREFUSED, decided
+ * abort). Either way DTX_EINVAL (nothing sent) for bad tries or flags
+ * other than DTX_RUN_COMMIT, DTX_EUNSUPPORTED (nothing done) from a
+ * coordinator without TCC_RUN, DTX_ELIMIT (nothing recorded), and the
+ * errors of the request as a whole that dtx_client_try_many documents;
+ * those leave gid_out "" — the transaction, if any, ends by itself, and
+ * dtx_client_last_error() names its gid when the coordinator knew it.
+ * On DTX_ETIMEOUT (no answer) the outcome is unknown and no gid is known:
+ * never run the same work again as a new call without finding out first
+ * (docs/protocol.md §19.2). */
+DTX_EXPORT int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
+                                  const dtx_try_spec_t *tries, int n,
+                                  char gid_out[DTX_GID_SIZE], dtx_try_outcome_t *out,
+                                  int *state_out);
 
 /* ------------------------------------------------------------------ */
 /* Saga (initiator side; since libdtx 1.1, node DTX_1.1)               */

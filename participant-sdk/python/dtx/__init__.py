@@ -6,7 +6,7 @@ versions 1 and 2 of the wire protocol (docs/protocol.md): TCC and 2PC,
 Sagas, transactional messages and several Tries in one request. See README.md.
 """
 from .barrier import Barrier, BarrierFn
-from .client import Begun, Client, Transaction, TryManyResult, TryResult
+from .client import Begun, Client, TccRunResult, Transaction, TryManyResult, TryResult
 from .plans import Branch, BranchOutcome, Destination, Step
 from .errors import (Aborted, AccessDenied, Busy, ConfigError, DatabaseError, DtxError,
                      ErrorCode, Expired, InvalidArgument, InvalidState, LimitExceeded,
@@ -22,6 +22,6 @@ __all__ = [
     "ConfigError", "DatabaseError", "DtxError", "ErrorCode", "Expired", "Handler",
     "InvalidArgument", "InvalidState", "LimitExceeded", "Mode", "NoParticipant", "NotFound",
     "Op", "Outcome", "OutcomeUnknown", "Participant", "ProtocolError", "Refused", "State",
-    "Timeout", "Transaction", "TransportError", "TryManyResult", "TryResult", "Unsupported",
+    "TccRunResult", "Timeout", "Transaction", "TransportError", "TryManyResult", "TryResult", "Unsupported",
     "strerror", "Branch", "BranchOutcome", "Destination", "Step",
 ]

@@ -83,8 +83,22 @@ class TryManyResult(NamedTuple):
 
 
 _TRACED = (p.MessageType.BEGIN, p.MessageType.TRY, p.MessageType.SAGA, p.MessageType.TMSG,
-           p.MessageType.TRY_MANY)
+           p.MessageType.TRY_MANY, p.MessageType.TCC_RUN)
 _BEGINS = (p.MessageType.SAGA, p.MessageType.TMSG)
+
+
+class TccRunResult(NamedTuple):
+    """What :meth:`Client.tcc_run` got: the new transaction's ``gid``, its
+    ``state`` when the answer left, and one :class:`dtx.plans.BranchOutcome`
+    per branch, in the order given."""
+    gid: str
+    state: p.State
+    outcomes: Tuple[plans.BranchOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every branch voted yes."""
+        return all(o.code == 0 and o.outcome == p.Outcome.OK for o in self.outcomes)
 
 
 def parse_mode(mode: ModeLike) -> p.Mode:
@@ -329,6 +343,49 @@ class Client:
             err = Refused(text=f"gid {gid}: " + "; ".join(bad), state=result.state)
             err.result = result
             raise err
+        return result
+
+    def tcc_run(self,
+                branches: Iterable[Union[plans.Branch, Tuple[str, str], Tuple[str, str, Payload]]],
+                timeout_ms: int = 0, commit: bool = True) -> TccRunResult:
+        """Begins a TCC transaction and runs its 1..16 branches in one request
+        (docs/protocol.md §19): BEGIN, :meth:`try_many` and, with commit, the
+        COMMIT, which the coordinator decides itself once every branch voted
+        yes (the answer leaves once that decision is durable). Returns the
+        :class:`TccRunResult` (state ``committing`` with commit, ``active``
+        without: commit or roll back by its gid). Raises Aborted (with commit)
+        or Refused (without) when a branch did not vote yes — the
+        transaction is then decided abort; ``.result`` is the TccRunResult.
+        Raises as :meth:`try_many` does otherwise (InvalidArgument, nothing
+        sent; Unsupported, nothing done; Limit, nothing recorded;
+        OutcomeUnknown). A Timeout leaves the outcome unknown and no gid
+        known: never run the same work again as a new call without finding
+        out first (§19.2)."""
+        items = tuple(b if isinstance(b, plans.Branch) else plans.Branch(*b) for b in branches)
+        batch = plans.encode_batch(items)
+        flags = p.TCC_RUN_COMMIT if commit else 0
+        reply = self._call(p.TccRun(corr=0, timeout_ms=timeout_ms, flags=flags, batch=batch),
+                           p.TryManyOk)
+        try:
+            outcomes = plans.decode_outcomes(reply.outcomes)
+        except p.MalformedFrame as e:
+            raise ProtocolError(text=f"TRY_MANY_OK: {e.text}") from None
+        if len(outcomes) != len(items):
+            raise ProtocolError(text=f"TRY_MANY_OK: {len(outcomes)} outcomes for "
+                                f"{len(items)} branches")
+        result = TccRunResult(reply.gid, p.State(reply.state), outcomes)
+        aborted = result.state in (p.State.ABORTING, p.State.ABORTED)
+        if not result.ok or aborted:
+            bad = [f"{items[i].resource} {o.text or o.outcome.name.lower()}"
+                   for i, o in enumerate(outcomes) if o.code or o.outcome != p.Outcome.OK]
+            text = f"gid {result.gid}: " + ("; ".join(bad) or result.state.name.lower())
+            if commit and aborted:
+                stop = Aborted(text=text, state=result.state)
+                stop.result = result
+                raise stop
+            refused = Refused(text=text, state=result.state)
+            refused.result = result
+            raise refused
         return result
 
     def _begin_whole(self, request: p.Message) -> Begun:

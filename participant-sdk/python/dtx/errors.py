@@ -178,8 +178,11 @@ class Unsupported(DtxError):
 
 class Aborted(DtxError):
     """The transaction ended aborted: a COMMIT was answered ``aborting`` or
-    ``aborted`` (code 19)."""
+    ``aborted``, or a :meth:`dtx.Client.tcc_run` that commits had a branch
+    that did not vote yes (code 19)."""
     default_code = ErrorCode.ABORTED
+    #: the TccRunResult when a tcc_run's answer said so, else None
+    result: Optional[Any] = None
 
 
 class OutcomeUnknown(DtxError):

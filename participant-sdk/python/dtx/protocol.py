@@ -100,6 +100,7 @@ class MessageType(enum.IntEnum):
     SAGA = 0x0A         # version 2 only (§16)
     TMSG = 0x0B         # version 2 only (§17)
     TRY_MANY = 0x0C     # version 2 only (§18)
+    TCC_RUN = 0x0D      # version 2 only (§19)
     BEGIN_OK = 0x81
     TRY_OK = 0x82
     STATE = 0x83
@@ -315,6 +316,20 @@ class TryMany(Message):
     batch: bytes = _kind("blob")
 
 
+#: TCC_RUN's flag bit 0 (§19): the coordinator commits when every branch votes yes
+TCC_RUN_COMMIT = 0x01
+
+
+@dataclass(frozen=True)
+class TccRun(Message):
+    """A whole TCC transaction in one request (§19): BEGIN's timeout_ms,
+    flags (TCC_RUN_COMMIT or 0) and TRY_MANY's batch; answered TRY_MANY_OK."""
+    TYPE: ClassVar[int] = MessageType.TCC_RUN
+    timeout_ms: int = _kind("u32")
+    flags: int = _u8(0, TCC_RUN_COMMIT)
+    batch: bytes = _kind("blob")
+
+
 @dataclass(frozen=True)
 class TryManyOk(Message):
     """TRY_MANY's reply (§18); outcomes is :func:`dtx.plans.decode_outcomes`'s."""
@@ -333,13 +348,14 @@ class Error(Message):
 
 _ALL: Tuple[Type[Message], ...] = (Begin, Try, Commit, Rollback, Status, Register, Heartbeat,
                                    PhaseReply, Resume, BeginOk, TryOk, StateReply, RegisterOk,
-                                   HeartbeatOk, Phase, Saga, Tmsg, TryMany, TryManyOk, Error)
+                                   HeartbeatOk, Phase, Saga, Tmsg, TryMany, TccRun, TryManyOk,
+                                   Error)
 MESSAGE_CLASSES: Dict[int, Type[Message]] = {
     cls.TYPE: cls for cls in _ALL
 }
 #: types added inside version 2 (§15.3): a version 1 frame of one is malformed
 V2_ONLY: FrozenSet[int] = frozenset({MessageType.SAGA, MessageType.TMSG, MessageType.TRY_MANY,
-                                     MessageType.TRY_MANY_OK})
+                                     MessageType.TCC_RUN, MessageType.TRY_MANY_OK})
 
 # (name, kind, allowed) per type, in wire order; corr is the header's.
 _Schema = List[Tuple[str, str, Optional[FrozenSet[int]]]]

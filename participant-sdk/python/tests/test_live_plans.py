@@ -146,6 +146,32 @@ class PlansLive(unittest.TestCase):
         finally:
             v1.close()
 
+    # -- TCC_RUN ----------------------------------------------------------------
+
+    def test_tcc_run_commits_in_one_request(self) -> None:
+        r = self.client.tcc_run([("svc-a", "reserve", b"1"), ("svc-b", "reserve", b"2")],
+                                timeout_ms=30000)
+        self.assertTrue(r.ok)
+        self.assertEqual(r.state, p.State.COMMITTING)
+        self.assertEqual([o.branch for o in r.outcomes], [1, 2])
+        self.assertEqual(self.client.wait_final(r.gid), p.State.COMMITTED)
+        harness.wait_for(lambda: [o for o in self.ops(r.gid) if o[0] == "confirm"] ==
+                         [("confirm", 1, "svc-a"), ("confirm", 2, "svc-b")], what="confirms")
+
+    def test_tcc_run_with_a_no_vote_raises_aborted(self) -> None:
+        with self.assertRaises(dtx.Aborted) as cm:
+            self.client.tcc_run([("svc-a", "reserve"), ("svc-b", "refuse")])
+        result = cm.exception.result
+        assert isinstance(result, dtx.TccRunResult)
+        self.assertEqual(result.state, p.State.ABORTING)
+        self.assertEqual({o.branch: o.outcome for o in result.outcomes}[2], p.Outcome.REFUSED)
+        self.assertEqual(self.client.wait_final(result.gid), p.State.ABORTED)
+        # without commit the initiator decides
+        r = self.client.tcc_run([("svc-a", "reserve")], commit=False)
+        self.assertEqual(r.state, p.State.ACTIVE)
+        self.client.rollback(r.gid)
+        self.assertEqual(self.client.wait_final(r.gid), p.State.ABORTED)
+
     # -- Saga -------------------------------------------------------------------
 
     def bookings(self, gid: str) -> List[Tuple[str, int, str]]:

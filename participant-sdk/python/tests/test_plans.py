@@ -43,6 +43,12 @@ TRY_MANY_OK_HEX = """
 00 00 00 15 02 00 00 00 01 00 00 00 00 00 00 00
 00 00 02 01 00 00 00 00 00
 """
+TCC_RUN_HEX = """
+44 58 02 0d 01 02 03 04 05 06 07 08 00 00 75 30
+01 00 00 00 1d 02 02 72 61 05 64 65 62 69 74 00
+00 00 01 35 02 72 62 06 63 72 65 64 69 74 00 00
+00 00
+"""
 CORR = 0x0102030405060708
 
 
@@ -87,8 +93,24 @@ class Vectors(unittest.TestCase):
         assert isinstance(back, p.TryManyOk)
         self.assertEqual(plans.decode_outcomes(back.outcomes), outcomes)
 
+    def test_tcc_run_vector(self) -> None:
+        batch = plans.encode_batch([Branch("ra", "debit", "5"), Branch("rb", "credit")])
+        frame = p.encode(p.TccRun(corr=CORR, timeout_ms=30000, flags=p.TCC_RUN_COMMIT,
+                                  batch=batch, version=2))
+        self.assertEqual(frame, hexbytes(TCC_RUN_HEX))
+        msg = p.decode(frame)
+        assert isinstance(msg, p.TccRun)
+        self.assertEqual((msg.timeout_ms, msg.flags), (30000, 1))
+        self.assertEqual(plans.decode_batch(msg.batch),
+                         (Branch("ra", "debit", b"5"), Branch("rb", "credit", b"")))
+        bad = bytearray(frame)
+        bad[16] = 2  # a reserved flag
+        with self.assertRaises(p.MalformedFrame) as cm:
+            p.decode(bytes(bad))
+        self.assertIn("flags", cm.exception.text)
+
     def test_version_1_has_none_of_them(self) -> None:
-        for vector in (SAGA_HEX, TMSG_HEX, TRY_MANY_HEX, TRY_MANY_OK_HEX):
+        for vector in (SAGA_HEX, TMSG_HEX, TRY_MANY_HEX, TCC_RUN_HEX, TRY_MANY_OK_HEX):
             frame = bytearray(hexbytes(vector))
             frame[2] = 1
             with self.assertRaises(p.MalformedFrame) as cm:
@@ -105,6 +127,7 @@ class Vectors(unittest.TestCase):
         for msg, size in ((p.Saga(corr=1, timeout_ms=0, plan=b"", version=2), 20),
                           (p.Tmsg(corr=1, timeout_ms=0, plan=b"", version=2), 20),
                           (p.TryMany(corr=1, gid="g", batch=b"", version=2), 18),
+                          (p.TccRun(corr=1, timeout_ms=0, flags=0, batch=b"", version=2), 21),
                           (p.TryManyOk(corr=1, gid="g", state=1, outcomes=b"", version=2), 19)):
             with self.subTest(type=type(msg).__name__):
                 frame = p.encode(msg)

@@ -161,7 +161,9 @@ int dtx_trace_new(char out[DTX_TRACEPARENT_SIZE])
     out[S_SPAN_AT - 1] = '-';
     s_random_hex(out + S_SPAN_AT, DTX_TRACE_SPAN_HEX);
     memcpy(out + S_FLAGS_AT - 1, "-01", 4);
-    assert(dtx_trace_valid(out));
+    /* Valid by construction (s_random_hex never writes all '0'); the unit
+     * tests check it over many draws. A gateway makes one per request: an
+     * assert here re-read all 55 characters each time. */
     return 0;
 }
 

@@ -143,7 +143,7 @@ static void s_start(dtx_gw_rctx_t *c, const char *method)
     dtx_gw_req_t *req = &c->req;
     c->started = 1;
     atomic_fetch_add(&c->server->in_flight, 1);
-    req->start_us = dtx_gw_now_us();
+    req->start_us = dtx_gw_loop_us();
     req->rt = dtx_gw_current_acquire(c->server->current);
     req->method = method;
     char *q = c->uri ? strchr(c->uri, '?') : NULL;

@@ -66,7 +66,7 @@ static int s_try_next(dtx_gw_upstream_t *up)
     dtx_gw_req_t *req = up->req;
     dtx_gw_pool_t *pool = up->pool;
     for (;;) {
-        int64_t now = dtx_gw_now_us();
+        int64_t now = dtx_gw_loop_us();
         const char *hk = pool->cfg.hash_header ? req->header(req->header_ctx,
                                                              pool->cfg.hash_header) : NULL;
         int idx = up->attempts <= pool->cfg.retries ? dtx_gw_pool_pick(pool, hk, now, up->tried, 0)
@@ -282,7 +282,7 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     up->pool = plan->pool;
     up->backup = plan->backup;
     up->timeout_ms = plan->timeout_ms;
-    up->started_us = dtx_gw_now_us();
+    up->started_us = dtx_gw_loop_us();
     if (req->body_streaming) {
         up->streaming = 1;
         up->body_open = 1;
@@ -473,7 +473,7 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
         dtx_gw_call_attempt_over(up, outcome);
     }
     if (up->started_us && !req->upstream_us)
-        req->upstream_us = dtx_gw_now_us() - up->started_us;
+        req->upstream_us = dtx_gw_loop_us() - up->started_us;
     dtx_gw_call_ready_remove(up);
     dtx_gw_call_unwatch(up);
     dtx_gw_call_deadline_clear(up);

@@ -367,7 +367,7 @@ static void s_answer(dtx_gw_upstream_t *up, const dtx_zgw_reply_t *rep)
     up->done = 1;
     up->got_bytes = 1;
     dtx_gw_req_t *req = up->req;
-    req->upstream_us = dtx_gw_now_us() - up->started_us;
+    req->upstream_us = dtx_gw_loop_us() - up->started_us;
     req->upstream_status = up->status;
     req->upstream_error = DTX_GW_UPERR_NONE;
     atomic_fetch_add(&s_replies, 1);

@@ -95,10 +95,11 @@ const char *dtx_gw_framing_refusal(dtx_gw_each_header_fn each_header, void *ctx)
     return NULL;
 }
 
-const char *dtx_gw_framing_target(const char *path, const char *query, char **out)
+const char *dtx_gw_framing_target(const char *path, const char *query, char *room,
+                                  size_t room_len, char **out)
 {
     size_t cap = 3 * strlen(path) + 2;
-    *out = malloc(cap);
+    *out = cap <= room_len ? room : malloc(cap);
     if (!*out)
         return "out of memory";
     const char *why = "bad path";

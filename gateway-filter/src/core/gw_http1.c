@@ -333,6 +333,16 @@ int dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n)
     return 0;
 }
 
+char *dtx_gw_buf_grow(dtx_gw_buf_t *self, size_t n)
+{
+    if (s_buf_room(self, n) < 0)
+        return NULL;
+    char *p = self->data + self->len;
+    self->len += n;
+    self->data[self->len] = '\0';
+    return p;
+}
+
 int dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s)
 {
     return dtx_gw_buf_add(self, s, strlen(s));

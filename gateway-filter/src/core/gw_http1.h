@@ -95,6 +95,10 @@ typedef struct dtx_gw_buf {
 
 /* Appends n bytes: 0, or DTX_ENOMEM (now or at an earlier append). */
 int  dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n);
+/* Makes room for n more bytes and counts them in: where they are to be
+ * written (the NUL after them is written), or NULL (DTX_ENOMEM, now or
+ * at an earlier append). */
+char *dtx_gw_buf_grow(dtx_gw_buf_t *self, size_t n);
 /* Appends a NUL-terminated string. */
 int  dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s);
 /* Appends the header line "name: value\r\n" (one room check, where four

@@ -64,11 +64,16 @@ static int s_ends_chunked(const char *list)
     return e == 7 && strncasecmp(last, "chunked", 7) == 0;
 }
 
-static int s_tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+#define S_T10(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1, [c + 4] = 1, \
+                 [c + 5] = 1, [c + 6] = 1, [c + 7] = 1, [c + 8] = 1, [c + 9] = 1
+const unsigned char dtx_gw_http1_tchar[256] = {
+    S_T10('0'), S_T10('a'), S_T10('k'), [ 'u' ] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1, S_T10('A'), S_T10('K'), ['U'] = 1, ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,
+    ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1,
+    ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+#undef S_T10
 
 int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, int head_request,
                             dtx_gw_http1_header_fn on_header, void *arg)
@@ -104,7 +109,7 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
         if (*p == ' ' || *p == '\t')
             return DTX_EPROTO;                  /* obsolete line folding */
         char *colon = p;
-        while (colon < le && s_tchar((unsigned char)*colon))
+        while (colon < le && dtx_gw_http1_tchar[(unsigned char)*colon])
             colon++;
         if (colon == p || colon == le || *colon != ':')
             return DTX_EPROTO;                  /* empty name, bad byte, space before the colon */

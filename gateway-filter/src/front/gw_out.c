@@ -69,11 +69,18 @@ int dtx_gw_out_next(const dtx_gw_out_t *self, size_t *pos, const char **name,
 
 const char *dtx_gw_out_get(const dtx_gw_out_t *self, const char *name)
 {
-    size_t pos = 0;
-    const char *n, *v;
-    while (dtx_gw_out_next(self, &pos, &n, &v))
-        if (dtx_gw_http1_name_eq(n, name))
-            return v;
+    if (self->fields.failed)
+        return NULL;
+    size_t len = strlen(name);
+    const char *p = self->fields.data, *end = p + self->fields.len;
+    while (p < end) {      /* the lengths first: most fields are passed over by them */
+        uint32_t l[2];
+        memcpy(l, p, sizeof l);
+        const char *n = p + sizeof l;
+        if (l[0] == len && dtx_gw_http1_name_eq(n, name))
+            return n + l[0] + 1;
+        p = n + l[0] + l[1] + 2;
+    }
     return NULL;
 }
 

@@ -2,6 +2,7 @@
  * byte strings in, framing and headers out; no sockets. */
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,6 +226,10 @@ static void test_malformed_heads_are_refused(void)
     CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
                                 "\r\n", 0, NULL), 0);
     CU_ASSERT_EQUAL(r.content_length, 3);
+    /* the largest int64 is a length (the body never comes: HEAD) */
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n"
+                                "\r\n", 1, NULL), 0);
+    CU_ASSERT_EQUAL(r.content_length, INT64_MAX);
 }
 
 static void test_buffer_grows(void)

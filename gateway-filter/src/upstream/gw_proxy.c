@@ -42,8 +42,8 @@
 /* A call is allocated when a worker has no spare one: small enough for
  * glibc's per-thread cache (chunks up to 1,032 bytes), where a larger one
  * takes the slower bins on every malloc and free. An ended call is kept
- * (S_SPARE_CALLS a worker) with its request and answer head buffers, so
- * that the usual call allocates nothing. */
+ * (S_SPARE_CALLS a worker) with its request and answer head buffers and
+ * its body buffer, so that the usual call allocates nothing. */
 _Static_assert(sizeof(dtx_gw_upstream_t) <= 1024, "a call fits glibc's tcache");
 
 #define S_UP_OF(node) ((dtx_gw_upstream_t *)(void *)((char *)(node) - \
@@ -153,6 +153,7 @@ void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
         self->spare = up->all_next;
         dtx_gw_buf_free(&up->out);
         dtx_gw_buf_free(&up->head);
+        free(up->body);
         free(up);
     }
     dtx_gw_conns_destroy(&self->conns);  /* closes the kept connections */
@@ -261,11 +262,15 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
 {
     dtx_gw_upstream_t *up = loop->spare;
     dtx_gw_buf_t keep_out = { 0 }, keep_head = { 0 };
+    char *keep_body = NULL;
+    size_t keep_cap = 0;
     if (up) {
         loop->spare = up->all_next;
         loop->nspare--;
         keep_out = up->out;
         keep_head = up->head;
+        keep_body = up->body;
+        keep_cap = up->cap;
     } else if (!(up = malloc(sizeof *up))) {
         *out = NULL;
         req->upstream_error = DTX_GW_UPERR_IO;
@@ -280,6 +285,8 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     memset((char *)up + end, 0, sizeof *up - end);
     up->out = (dtx_gw_buf_t){ .data = keep_out.data, .cap = keep_out.cap };
     up->head = (dtx_gw_buf_t){ .data = keep_head.data, .cap = keep_head.cap };
+    up->body = keep_body;
+    up->cap = keep_cap;
     loop->calls++;
     up->all_next = loop->all;
     if (loop->all)
@@ -450,17 +457,6 @@ ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max)
     return DTX_GW_UPSTREAM_AGAIN;
 }
 
-char *dtx_gw_upstream_take_body(dtx_gw_upstream_t *self, size_t *len)
-{
-    if (!self->body || self->off != 0 || !dtx_gw_upstream_complete(self))
-        return NULL;
-    char *b = self->body;
-    *len = self->len;
-    self->body = NULL;
-    self->len = self->off = self->cap = 0;
-    return b;
-}
-
 int dtx_gw_upstream_complete(const dtx_gw_upstream_t *self)
 {
     return self->done && !self->failed && !self->cut;
@@ -500,7 +496,6 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
     dtx_gw_buf_free(&up->sbuf);
     if (up->hdrs != up->hdrs_inline)
         free(up->hdrs);
-    free(up->body);
     if (up->all_prev)
         up->all_prev->all_next = up->all_next;
     else
@@ -513,6 +508,11 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
             dtx_gw_buf_free(&up->out);
         if (up->head.cap > S_SPARE_BUF || up->head.failed)
             dtx_gw_buf_free(&up->head);
+        if (up->cap > S_SPARE_BODY) {
+            free(up->body);
+            up->body = NULL;
+            up->cap = 0;
+        }
         up->all_next = loop->spare;
         loop->spare = up;
         loop->nspare++;
@@ -520,6 +520,7 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
     }
     dtx_gw_buf_free(&up->out);
     dtx_gw_buf_free(&up->head);
+    free(up->body);
     free(up);
 }
 

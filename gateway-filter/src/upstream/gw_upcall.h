@@ -35,6 +35,7 @@
 #define S_READ_SIZE      (64 * 1024)   /* one recv at most */
 #define S_SPARE_CALLS    64            /* ended calls a worker keeps for the next ones */
 #define S_SPARE_BUF      4096          /* their head buffers kept up to this capacity */
+#define S_SPARE_BODY     16384         /* and their body buffer up to this one */
 #define S_STREAM_WINDOW  (256 * 1024)  /* streamed body bytes queued at most */
 
 #define S_PHASE_HEADERS 0

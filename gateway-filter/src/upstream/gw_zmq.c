@@ -352,13 +352,17 @@ static void s_answer(dtx_gw_upstream_t *up, const dtx_zgw_reply_t *rep)
     int is_head = strcmp(up->req->method, "HEAD") == 0;
     int head = is_head || rep->status == 204 || rep->status == 304;
     if (rep->body.len && !head) {
-        up->body = malloc(rep->body.len);
-        if (!up->body) {
-            dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
-            return;
+        if (rep->body.len > up->cap) {   /* a kept call may hold a buffer already */
+            char *b = realloc(up->body, rep->body.len);
+            if (!b) {
+                dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
+                return;
+            }
+            up->body = b;
+            up->cap = rep->body.len;
         }
         memcpy(up->body, rep->body.data, rep->body.len);
-        up->len = up->cap = rep->body.len;
+        up->len = rep->body.len;
         up->off = 0;
     }
     up->content_length = head && !is_head ? -1 : (int64_t)rep->body.len;

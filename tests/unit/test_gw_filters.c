@@ -1,6 +1,8 @@
 /* The gateway's filters run on a request struct, without sockets: route
  * matching, validation, admission (with a virtual clock) and the reuse of
  * rule state across configuration generations. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -309,6 +311,51 @@ static void test_a_request_refused_by_one_rule_counts_in_none(void)
 }
 
 /* A /brk request through on_head; outcome applied in on_done. */
+/* A worker's thread: the rules read the time of its last wake-up
+ * (dtx_gw_clock_tick), not the clock; over many wake-ups the rate is the
+ * configured one. */
+static void *s_ticking_worker(void *arg)
+{
+    dtx_gw_runtime_t *rt = arg;
+    char user[32];
+    CU_ASSERT_EQUAL(dtx_gw_clock_tick(), s_now);
+    CU_ASSERT_EQUAL(s_limited(rt, "alice", NULL), 0);
+    CU_ASSERT_EQUAL(s_limited(rt, "alice", NULL), 429);    /* narrow: 1 r/s */
+    s_now += 2000000;                                      /* no wake-up yet */
+    CU_ASSERT_EQUAL(dtx_gw_loop_us(), s_now - 2000000);
+    CU_ASSERT_EQUAL(s_limited(rt, "alice", NULL), 429);    /* same wake-up */
+    CU_ASSERT_EQUAL(dtx_gw_clock_tick(), s_now);
+    CU_ASSERT_EQUAL(s_limited(rt, "alice", NULL), 0);      /* two seconds on */
+    /* 1 s of wake-ups 2 ms apart, 3 requests each from new users: "wide"
+     * (100 r/s, burst 1) lets 100 through, give or take its burst. */
+    int passed = 0;
+    for (int k = 0; k < 500; k++) {
+        s_now += 2000;
+        dtx_gw_clock_tick();
+        for (int j = 0; j < 3; j++) {
+            snprintf(user, sizeof user, "u%d-%d", k, j);
+            passed += s_limited(rt, user, NULL) == 0;
+        }
+    }
+    CU_ASSERT(passed >= 99 && passed <= 102);
+    return NULL;
+}
+
+static void test_rules_read_the_wake_up_time_and_keep_the_rate(void)
+{
+    dtx_gw_clock_set(s_clock);
+    s_now = 3000000000;
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    pthread_t th;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, s_ticking_worker, rt), 0);
+    pthread_join(th, NULL);
+    /* this thread never ticked: it reads the clock itself */
+    s_now += 5;
+    CU_ASSERT_EQUAL(dtx_gw_loop_us(), s_now);
+    dtx_gw_runtime_unref(&rt);
+    dtx_gw_clock_set(NULL);
+}
+
 static int s_guarded(dtx_gw_runtime_t *rt, const char *path, int status, dtx_gw_req_t *keep)
 {
     s_headers_t h = { { 0 }, { 0 }, 0 };
@@ -418,6 +465,8 @@ UNIT_SUITE(gw_filters)
     CU_add_test(s, "validation answers 400, 413, 415", test_validation_answers_400_413_415);
     CU_add_test(s, "a request refused by one rule counts in none",
                 test_a_request_refused_by_one_rule_counts_in_none);
+    CU_add_test(s, "rules read the wake-up time and keep the rate",
+                test_rules_read_the_wake_up_time_and_keep_the_rate);
     CU_add_test(s, "probe blocked by concurrency does not wedge the breaker",
                 test_probe_blocked_by_concurrency_does_not_wedge_the_breaker);
     CU_add_test(s, "open breaker answers the static fallback",

@@ -2,6 +2,7 @@
  * byte strings in, framing and headers out; no sockets. */
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,6 +226,10 @@ static void test_malformed_heads_are_refused(void)
     CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\n"
                                 "\r\n", 0, NULL), 0);
     CU_ASSERT_EQUAL(r.content_length, 3);
+    /* the largest int64 is a length (the body never comes: HEAD) */
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807\r\n"
+                                "\r\n", 1, NULL), 0);
+    CU_ASSERT_EQUAL(r.content_length, INT64_MAX);
 }
 
 static void test_buffer_grows(void)
@@ -327,10 +332,22 @@ static void test_target_addresses(void)
     }
 }
 
+/* The token table holds exactly RFC 9110's tchar. */
+static void test_token_table_is_rfc_tchar(void)
+{
+    const char *specials = "!#$%&'*+-.^_`|~";
+    for (int c = 0; c < 256; c++) {
+        int want = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                   (c && strchr(specials, c));
+        CU_ASSERT_EQUAL(dtx_gw_http1_tchar[c], want);
+    }
+}
+
 UNIT_SUITE(gw_http1)
 {
     CU_pSuite s = CU_add_suite("gw_http1", NULL, NULL);
     CU_add_test(s, "head end finds the blank line", test_head_end_finds_the_blank_line);
+    CU_add_test(s, "token table is RFC tchar", test_token_table_is_rfc_tchar);
     CU_add_test(s, "content-length answer", test_content_length_answer);
     CU_add_test(s, "chunked answer in every split", test_chunked_answer_in_every_split);
     CU_add_test(s, "chunked with bare lf and upper hex", test_chunked_with_bare_lf_and_upper_hex);

@@ -105,6 +105,21 @@ static void test_head_defaults_and_transaction(void)
     dtx_gw_buf_free(&b);
     CU_ASSERT(dtx_gw_hop_by_hop("transfer-encoding"));
     CU_ASSERT_FALSE(dtx_gw_hop_by_hop("Content-Type"));
+    /* every hop-by-hop name, any case; names of a listed length that are
+     * not listed; names of no listed length */
+    static const char *const hop[] = { "Connection", "KEEP-ALIVE", "proxy-authenticate",
+        "Proxy-Authorization", "Proxy-Connection", "te", "Trailer", "Trailers",
+        "Transfer-Encoding", "upgrade" };
+    for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+        CU_ASSERT(dtx_gw_hop_by_hop(hop[i]));
+    CU_ASSERT_FALSE(dtx_gw_hop_by_hop("Accept-Lan"));       /* 10, as Connection */
+    CU_ASSERT_FALSE(dtx_gw_hop_by_hop("Tx"));               /* 2, as TE */
+    CU_ASSERT_FALSE(dtx_gw_hop_by_hop("Date"));
+    CU_ASSERT_FALSE(dtx_gw_hop_by_hop(""));
+    char longname[100];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    CU_ASSERT_FALSE(dtx_gw_hop_by_hop(longname));
 }
 
 /* W3C trace context: the client's trace goes on under the gateway's span

@@ -9,6 +9,7 @@
 #include <CUnit/CUnit.h>
 
 #include "dtx/clock.h"
+#include "dtx/hex.h"
 #include "dtx/id.h"
 #include "unit.h"
 
@@ -137,6 +138,22 @@ static void test_forked_child_draws_another_sequence(void)
                      S_RANDOM_CHARS) != 0);
 }
 
+/* A word's sixteen digits (dtx/hex.h): every nibble once, lower case,
+ * nibble i at out[i] here (x86 and the other little-endian machines). */
+static void test_hex16_writes_every_nibble_of_a_word(void)
+{
+    char out[17] = { 0 };
+    dtx_hex16(0x0123456789abcdefULL, out);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    CU_ASSERT_STRING_EQUAL(out, "fedcba9876543210");
+#endif
+    for (int v = 0; v < 16; v++) {
+        dtx_hex16(0x1111111111111111ULL * (uint64_t)v, out);
+        for (int i = 0; i < 16; i++)
+            CU_ASSERT_EQUAL(out[i], "0123456789abcdef"[v]);
+    }
+}
+
 UNIT_SUITE(id)
 {
     CU_pSuite s = CU_add_suite("id", NULL, NULL);
@@ -145,4 +162,5 @@ UNIT_SUITE(id)
     CU_add_test(s, "ids of one thread sort by creation time",
                 test_ids_of_one_thread_sort_by_creation_time);
     CU_add_test(s, "forked child draws another sequence", test_forked_child_draws_another_sequence);
+    CU_add_test(s, "hex16 writes every nibble of a word", test_hex16_writes_every_nibble_of_a_word);
 }

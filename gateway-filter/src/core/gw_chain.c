@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/gw_chain.h"
+#include "dtx/decimal.h"
 #include "dtx/trace.h"
 
 const char *dtx_gw_req_trace(dtx_gw_req_t *req)
@@ -131,20 +132,9 @@ void dtx_gw_reply_header(dtx_gw_req_t *req, const char *name, const char *fmt, .
 void dtx_gw_reply_header_int(dtx_gw_req_t *req, const char *name, long long value)
 {
     char *v = s_reply_slot(req, name);
-    if (!v)
-        return;
-    char digits[24];
-    int n = 0;
-    unsigned long long u = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (value < 0)
-        *v++ = '-';
-    while (n)
-        *v++ = digits[--n];
-    *v = '\0';
+    _Static_assert(sizeof req->reply.values[0] >= DTX_DEC_SIZE, "a slot holds any integer");
+    if (v)
+        dtx_dec_i64(v, (int64_t)value);
 }
 
 void dtx_gw_req_fini(dtx_gw_req_t *req)

@@ -11,7 +11,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -64,11 +63,16 @@ static int s_ends_chunked(const char *list)
     return e == 7 && strncasecmp(last, "chunked", 7) == 0;
 }
 
-static int s_tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+#define S_T10(c) [c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1, [c + 4] = 1, \
+                 [c + 5] = 1, [c + 6] = 1, [c + 7] = 1, [c + 8] = 1, [c + 9] = 1
+const unsigned char dtx_gw_http1_tchar[256] = {
+    S_T10('0'), S_T10('a'), S_T10('k'), [ 'u' ] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1, S_T10('A'), S_T10('K'), ['U'] = 1, ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1,
+    ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1,
+    ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+#undef S_T10
 
 int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, int head_request,
                             dtx_gw_http1_header_fn on_header, void *arg)
@@ -104,7 +108,7 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
         if (*p == ' ' || *p == '\t')
             return DTX_EPROTO;                  /* obsolete line folding */
         char *colon = p;
-        while (colon < le && s_tchar((unsigned char)*colon))
+        while (colon < le && dtx_gw_http1_tchar[(unsigned char)*colon])
             colon++;
         if (colon == p || colon == le || *colon != ':')
             return DTX_EPROTO;                  /* empty name, bad byte, space before the colon */
@@ -119,14 +123,16 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
         if (memchr(v, '\0', (size_t)(ve - v)) || memchr(p, '\r', (size_t)(colon - p)))
             return DTX_EPROTO;
         if (dtx_gw_http1_name_eq(p, "Content-Length")) {
-            char *e;
             if (*v < '0' || *v > '9')
                 return DTX_EPROTO;
-            errno = 0;
-            long long n = strtoll(v, &e, 10);
-            if (*e || n < 0 || errno == ERANGE ||
-                (self->content_length >= 0 && self->content_length != n))
-                return DTX_EPROTO;      /* not a number, beyond int64, two that differ */
+            int64_t n = 0;                  /* by hand: strtoll took a hundred instructions */
+            for (const char *d = v; *d; d++) {
+                if (*d < '0' || *d > '9' || n > (INT64_MAX - (*d - '0')) / 10)
+                    return DTX_EPROTO;  /* not a number, beyond int64 */
+                n = n * 10 + (*d - '0');
+            }
+            if (self->content_length >= 0 && self->content_length != n)
+                return DTX_EPROTO;      /* two that differ */
             self->content_length = n;
         } else if (dtx_gw_http1_name_eq(p, "Transfer-Encoding")) {
             /* Only "chunked", alone and once: the gateway decodes no other
@@ -331,6 +337,16 @@ int dtx_gw_buf_add(dtx_gw_buf_t *self, const void *bytes, size_t n)
     self->len += n;
     self->data[self->len] = '\0';
     return 0;
+}
+
+char *dtx_gw_buf_grow(dtx_gw_buf_t *self, size_t n)
+{
+    if (s_buf_room(self, n) < 0)
+        return NULL;
+    char *p = self->data + self->len;
+    self->len += n;
+    self->data[self->len] = '\0';
+    return p;
 }
 
 int dtx_gw_buf_str(dtx_gw_buf_t *self, const char *s)

@@ -14,11 +14,6 @@
 
 #define S_MAX_METHOD 32
 
-static int s_tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
 
 size_t dtx_gw_reqhead_end(const char *buf, size_t len)
 {
@@ -48,7 +43,7 @@ static char *s_line(char *p, char *end, char **le)
 static int s_request_line(dtx_gw_reqhead_t *self, char *p, char *le, const char **why)
 {
     char *m = p;
-    while (p < le && s_tchar((unsigned char)*p))
+    while (p < le && dtx_gw_http1_tchar[(unsigned char)*p])
         p++;
     if (p == m || p - m > S_MAX_METHOD || p == le || *p != ' ') {
         *why = "malformed method";
@@ -120,7 +115,7 @@ static int s_field(dtx_gw_reqhead_t *self, char *p, char *le, const char **why)
         return 400;
     }
     char *colon = p;
-    while (colon < le && s_tchar((unsigned char)*colon))
+    while (colon < le && dtx_gw_http1_tchar[(unsigned char)*colon])
         colon++;
     if (colon == p || colon == le || *colon != ':') {
         *why = "malformed header name";

@@ -165,7 +165,7 @@ static int s_jwt(dtx_gw_req_t *req, const char *token, size_t len, int *who)
     char claim[72];
     for (int i = 0; i < r->njwt; i++) {
         dtx_gw_jwt_cfg_t *j = &cfg->jwts[r->jwt_index[i]];
-        dtx_gw_jwt_keyset_t *ks = j->jwks ? dtx_gw_jwks_get(j->jwks, dtx_gw_now_us() / 1000)
+        dtx_gw_jwt_keyset_t *ks = j->jwks ? dtx_gw_jwks_get(j->jwks, dtx_gw_loop_us() / 1000)
                                           : j->keys;
         dtx_gw_jwt_params_t prm = { j->issuer, j->audience, j->leeway_s, j->claim };
         int rc = dtx_gw_jwt_verify(token, len, ks, &prm, now_s, claim, sizeof claim);

@@ -141,7 +141,7 @@ static void s_reply_xcache(dtx_gw_req_t *req, const char *what)
 static void s_serve(dtx_gw_req_t *req, dtx_gw_cache_obj_t *obj, const char *what)
 {
     struct dtx_gw_cache_req *st = req->cache;
-    int64_t now = dtx_gw_now_us();
+    int64_t now = dtx_gw_loop_us();
     dtx_gw_cache_obj_unref(&st->send);
     st->send = dtx_gw_cache_obj_ref(obj);
     req->reply.status = obj->status;
@@ -216,7 +216,7 @@ int dtx_gw_cache_head(dtx_gw_req_t *req)
     req->cache = st;
     dtx_gw_cache_obj_t *obj;
     s_vary_t vary = { .req = req };
-    int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_now_us(),
+    int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_loop_us(),
                                 get && cfg->coalesce, &obj);
     return s_apply(req, r, obj, 0) == DTX_GW_CACHE_SERVE ? DTX_GW_REPLY : DTX_GW_NEXT;
 }
@@ -244,7 +244,7 @@ int dtx_gw_cache_req_unparked(dtx_gw_req_t *req)
      * cacheable: go upstream without leading (no queue of fills). */
     int lead = !pass && strcmp(req->method, "GET") == 0;   /* a HEAD never fills */
     s_vary_t vary = { .req = req };
-    int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_now_us(), lead,
+    int r = dtx_gw_cache_lookup(st->store, st->key, s_vary_value, &vary, dtx_gw_loop_us(), lead,
                                 &obj);
     if (r == DTX_GW_CACHE_WAIT && st->gave_up)
         r = DTX_GW_CACHE_MISS;   /* the fill it gave up on goes on: upstream, not stored */
@@ -315,7 +315,7 @@ void dtx_gw_cache_response(dtx_gw_req_t *req)
     struct dtx_gw_cache_req *st = req->cache;
     if (!st || st->mode == S_HIT)
         return;
-    int64_t now = dtx_gw_now_us();
+    int64_t now = dtx_gw_loop_us();
     int failed = s_upstream_failed(req);
     if (st->stale && st->stale->stale_until_us > now && (s_degraded(req) || failed)) {
         dtx_gw_cache_note(st->store, DTX_GW_CACHE_NOTE_STALE);
@@ -406,7 +406,7 @@ int dtx_gw_cache_capture(dtx_gw_req_t *req, const dtx_gw_resp_header_t *h, int n
         s_end_fill(st, NULL);
         return 0;
     }
-    int64_t now = dtx_gw_now_us();
+    int64_t now = dtx_gw_loop_us();
     st->head->stored_us = now;
     st->head->initial_age_s = age_s;
     st->head->fresh_until_us = now + ttl * 1000000;

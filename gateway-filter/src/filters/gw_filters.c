@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dtx/hex.h"
 #include "dtx/id.h"
 #include "filters/gw_auth.h"
 #include "filters/gw_cache_filter.h"
@@ -15,16 +16,12 @@
 #include "filters/gw_validate.h"
 
 /* A request id: 32 random lower-case hex digits (common's per-thread
- * generator, dtx/id.h; written by hand: snprintf was a visible share of
- * a proxied request's CPU). */
+ * generator, dtx/id.h; sixteen digits a word at once, dtx/hex.h: snprintf
+ * was a visible share of a proxied request's CPU). */
 void dtx_gw_request_id(char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int half = 0; half < 2; half++) {
-        uint64_t r = dtx_random_u64();
-        for (int i = 15; i >= 0; i--, r >>= 4)
-            out[half * 16 + i] = digits[r & 0xf];
-    }
+    dtx_hex16(dtx_random_u64(), out);
+    dtx_hex16(dtx_random_u64(), out + 16);
     out[32] = '\0';
 }
 

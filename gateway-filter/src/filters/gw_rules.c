@@ -231,7 +231,7 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
     dtx_gw_route_t *route = req->route;
     if (!route || route->nrules == 0)
         return DTX_GW_NEXT;
-    int64_t now = dtx_gw_now_us();
+    int64_t now = dtx_gw_loop_us();
     int first_rate = 1;
 
     /* 1. rate rules decide on a copy */
@@ -457,7 +457,7 @@ static void s_release(dtx_gw_req_t *req, int reached, int64_t now_us)
 void dtx_gw_admission_done(dtx_gw_req_t *req)
 {
     if (req->nholds)
-        s_release(req, req->sent, dtx_gw_now_us());
+        s_release(req, req->sent, dtx_gw_loop_us());
 }
 
 int dtx_gw_rules_may_block(dtx_gw_rule_t *const *rules, int n)

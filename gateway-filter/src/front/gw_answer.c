@@ -155,22 +155,22 @@ int dtx_gw_answer_upstream(dtx_gw_rctx_t *c, int buffered)
     int capture = dtx_gw_cache_capture(&c->req, hs, nh);   /* the route's cache stores it */
     if (buffered && !(head && cl >= 0)) {
         size_t len;
+        /* The call's body buffer goes to the connection as it is, neither
+         * copied nor handed over: the call ends (dtx_gw_request_completed)
+         * only once its answer went, and its worker keeps the buffer for
+         * the next call. */
         const char *body = dtx_gw_upstream_body(c->up, &len);
-        /* The body buffer goes to the connection as it is: no copy. */
-        size_t n;
-        char *own = dtx_gw_upstream_take_body(c->up, &n);
-        char *filtered = NULL;
-        size_t fl = 0;
+        char *own = NULL, *filtered;
+        size_t n = 0, fl;
         if (!head && dtx_gw_transform_wants_body(&c->req) &&
-            dtx_gw_transform_json(&c->req, s_upstream_header(c, "Content-Type"),
-                                  own ? own : body, own ? n : len, &filtered, &fl)) {
-            free(own);   /* the route's json_fields: the filtered body instead */
-            own = filtered;
+            dtx_gw_transform_json(&c->req, s_upstream_header(c, "Content-Type"), body, len,
+                                  &filtered, &fl)) {
+            own = filtered;   /* the route's json_fields: the filtered body instead */
             n = fl;
         }
         if (capture)
             dtx_gw_cache_commit(&c->req, own ? own : body, own ? n : len);
-        r->body = own ? own : body;   /* not own: the call's, which lives as long */
+        r->body = own ? own : body;
         r->body_len = own ? n : len;
         r->body_free = own ? s_free : NULL;
         r->body_arg = own;

@@ -7,16 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/gw_http1.h"
 #include "core/gw_path.h"
 #include "dtx/log.h"
 #include "front/gw_framing.h"
 
-/* RFC 9110 5.1 tchar: what a field name is made of. */
-static int s_tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
 
 typedef struct {
     int         bad_name;      /* a field name that is not a token */
@@ -35,7 +30,7 @@ static void s_framing_it(const char *key, const char *value, void *cls)
     if (!key || !*key)
         f->bad_name = 1;
     for (const unsigned char *p = (const unsigned char *)key; p && *p; p++)
-        if (!s_tchar(*p))
+        if (!dtx_gw_http1_tchar[(unsigned char)*p])
             f->bad_name = 1;
     if (!key || ((*key | 0x20) != 'c' && (*key | 0x20) != 't'))
         return;                          /* not a framing field (the common case) */
@@ -95,10 +90,11 @@ const char *dtx_gw_framing_refusal(dtx_gw_each_header_fn each_header, void *ctx)
     return NULL;
 }
 
-const char *dtx_gw_framing_target(const char *path, const char *query, char **out)
+const char *dtx_gw_framing_target(const char *path, const char *query, char *room,
+                                  size_t room_len, char **out)
 {
     size_t cap = 3 * strlen(path) + 2;
-    *out = malloc(cap);
+    *out = cap <= room_len ? room : malloc(cap);
     if (!*out)
         return "out of memory";
     const char *why = "bad path";

@@ -16,10 +16,12 @@
 const char *dtx_gw_framing_refusal(dtx_gw_each_header_fn each_header, void *ctx);
 
 /* The path routes are matched against and that goes upstream: path
- * normalised (core/gw_path.h) into *out, a new string the caller frees
- * (empty when refused; NULL only when out of memory). The query goes as
- * it came, but for bytes no request target may hold. The reason for a
- * 400 (a static string), or NULL. */
-const char *dtx_gw_framing_target(const char *path, const char *query, char **out);
+ * normalised (core/gw_path.h) into *out, which is room when the
+ * normalised path surely fits its room_len bytes (3 a byte of path, + 2),
+ * else a new string the caller frees (empty when refused; NULL only when
+ * out of memory). The query goes as it came, but for bytes no request
+ * target may hold. The reason for a 400 (a static string), or NULL. */
+const char *dtx_gw_framing_target(const char *path, const char *query, char *room,
+                                  size_t room_len, char **out);
 
 #endif

@@ -36,7 +36,8 @@ typedef ssize_t (*dtx_gw_out_read_fn)(void *cls, char *buf, size_t max);
 typedef struct dtx_gw_out {
     int           status;
     int           nfields;
-    dtx_gw_buf_t  fields;        /* nfields pairs "name\0value\0" */
+    dtx_gw_buf_t  fields;        /* nfields of: the name's and the value's lengths
+                                    (two uint32_t), "name\0value\0" (gw_out.c) */
     /* The body: from memory (read NULL), or read piece by piece. */
     const char   *body;
     size_t        body_len;
@@ -58,6 +59,9 @@ const char *dtx_gw_out_get(const dtx_gw_out_t *self, const char *name);
  * is one, 0 at the end. */
 int dtx_gw_out_next(const dtx_gw_out_t *self, size_t *pos, const char **name,
                     const char **value);
+/* The same, with the lengths (no strlen: every field of every answer). */
+int dtx_gw_out_next_n(const dtx_gw_out_t *self, size_t *pos, const char **name,
+                      size_t *name_len, const char **value, size_t *value_len);
 /* Frees the fields and the body (body_free). */
 void dtx_gw_out_fini(dtx_gw_out_t *self);
 

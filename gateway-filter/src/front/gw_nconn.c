@@ -422,7 +422,7 @@ static void s_timer(dtx_gw_nconn_t *nc)
     if (kind == DTX_GW_NT_NONE)
         dtx_heap_remove(&nc->eng->timers, &nc->timer);
     else
-        (void)dtx_heap_set(&nc->eng->timers, &nc->timer, dtx_gw_now_us() + ms * 1000);
+        (void)dtx_heap_set(&nc->eng->timers, &nc->timer, dtx_gw_loop_us() + ms * 1000);
 }
 
 void dtx_gw_nconn_run(dtx_gw_nconn_t *nc)

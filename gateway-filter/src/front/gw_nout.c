@@ -116,16 +116,16 @@ int dtx_gw_nout_head(dtx_gw_buf_t *b, const dtx_gw_out_t *out, int minor, int he
     char line[64];
     s_status_line(b, st);
     int has_date = 0;
-    size_t pos = 0;
+    size_t pos = 0, nl, vl;
     const char *name, *value;
-    while (dtx_gw_out_next(out, &pos, &name, &value)) {
+    while (dtx_gw_out_next_n(out, &pos, &name, &nl, &value, &vl)) {
         int c = *name | 0x20;            /* only names starting c, t, d are looked at */
         if ((c == 'c' && (strcasecmp(name, "Content-Length") == 0 ||
                           strcasecmp(name, "Connection") == 0)) ||
             (c == 't' && strcasecmp(name, "Transfer-Encoding") == 0))
             continue;
         has_date |= c == 'd' && strcasecmp(name, "Date") == 0;
-        s_field(b, name, value);
+        dtx_gw_buf_field(b, name, nl, value, vl);
     }
     if (!has_date && date)
         s_field(b, "Date", date);

@@ -1,8 +1,11 @@
 /*
  * gw_out.c — an answer as a request hands it to its connection
- * (gw_front.h): its fields in one buffer of "name\0value\0" pairs.
+ * (gw_front.h): its fields in one buffer, each as the lengths of its
+ * name and value (two uint32_t, unaligned: memcpy) then "name\0value\0",
+ * written with one room check and walked without a strlen.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -29,32 +32,55 @@ void dtx_gw_out_field(dtx_gw_out_t *self, const char *name, const char *value)
     if (!name || !*name || !value)
         return;
     ptrdiff_t nl = s_clean_len(name), vl = s_clean_len(value);
-    if (nl < 0 || vl < 0)
+    if (nl < 0 || vl < 0 || nl > UINT32_MAX || vl > UINT32_MAX)
         return;
-    if (dtx_gw_buf_add(&self->fields, name, (size_t)nl + 1) == 0 &&
-        dtx_gw_buf_add(&self->fields, value, (size_t)vl + 1) == 0)
-        self->nfields++;
+    uint32_t len[2] = { (uint32_t)nl, (uint32_t)vl };
+    char *p = dtx_gw_buf_grow(&self->fields, sizeof len + (size_t)nl + (size_t)vl + 2);
+    if (!p)
+        return;
+    memcpy(p, len, sizeof len);
+    p += sizeof len;
+    memcpy(p, name, (size_t)nl + 1);
+    memcpy(p + nl + 1, value, (size_t)vl + 1);
+    self->nfields++;
+}
+
+int dtx_gw_out_next_n(const dtx_gw_out_t *self, size_t *pos, const char **name,
+                      size_t *name_len, const char **value, size_t *value_len)
+{
+    if (self->fields.failed || *pos >= self->fields.len)
+        return 0;
+    uint32_t len[2];
+    memcpy(len, self->fields.data + *pos, sizeof len);
+    *name = self->fields.data + *pos + sizeof len;
+    *name_len = len[0];
+    *value = *name + len[0] + 1;
+    *value_len = len[1];
+    *pos += sizeof len + (size_t)len[0] + (size_t)len[1] + 2;
+    return 1;
 }
 
 int dtx_gw_out_next(const dtx_gw_out_t *self, size_t *pos, const char **name,
                     const char **value)
 {
-    if (self->fields.failed || *pos >= self->fields.len)
-        return 0;
-    *name = self->fields.data + *pos;
-    *pos += strlen(*name) + 1;
-    *value = self->fields.data + *pos;
-    *pos += strlen(*value) + 1;
-    return 1;
+    size_t nl, vl;
+    return dtx_gw_out_next_n(self, pos, name, &nl, value, &vl);
 }
 
 const char *dtx_gw_out_get(const dtx_gw_out_t *self, const char *name)
 {
-    size_t pos = 0;
-    const char *n, *v;
-    while (dtx_gw_out_next(self, &pos, &n, &v))
-        if (dtx_gw_http1_name_eq(n, name))
-            return v;
+    if (self->fields.failed)
+        return NULL;
+    size_t len = strlen(name);
+    const char *p = self->fields.data, *end = p + self->fields.len;
+    while (p < end) {      /* the lengths first: most fields are passed over by them */
+        uint32_t l[2];
+        memcpy(l, p, sizeof l);
+        const char *n = p + sizeof l;
+        if (l[0] == len && dtx_gw_http1_name_eq(n, name))
+            return n + l[0] + 1;
+        p = n + l[0] + l[1] + 2;
+    }
     return NULL;
 }
 

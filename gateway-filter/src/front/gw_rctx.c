@@ -20,16 +20,19 @@ dtx_gw_rctx_t *dtx_gw_rctx_alloc(dtx_gw_worker_t *w)
     } else if (!(c = malloc(sizeof *c))) {
         return NULL;
     }
-    /* The reply's header slots (1.8 KB of the 3 KB) are written before
-     * they are read (below reply.nheaders only): not zeroed. */
+    /* The reply's header slots (1.8 KB of the 3.5 KB) are written before
+     * they are read (below reply.nheaders only), and so is text: not
+     * zeroed. */
     size_t skip = offsetof(dtx_gw_rctx_t, req) + offsetof(dtx_gw_req_t, reply) +
                   offsetof(dtx_gw_reply_t, names);
     size_t end = skip + sizeof c->req.reply.names + sizeof c->req.reply.values;
     _Static_assert(offsetof(dtx_gw_reply_t, values) ==
                    offsetof(dtx_gw_reply_t, names) + sizeof(((dtx_gw_reply_t *)0)->names),
                    "the reply's values follow its names");
+    _Static_assert(offsetof(dtx_gw_rctx_t, text) + DTX_GW_RCTX_TEXT == sizeof(dtx_gw_rctx_t),
+                   "text is the context's last field");
     memset(c, 0, skip);
-    memset((char *)c + end, 0, sizeof *c - end);
+    memset((char *)c + end, 0, offsetof(dtx_gw_rctx_t, text) - end);
     return c;
 }
 

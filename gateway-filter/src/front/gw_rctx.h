@@ -20,6 +20,8 @@
 #include "front/gw_server_int.h"
 #include "upstream/gw_proxy.h"
 
+#define DTX_GW_RCTX_TEXT 512  /* a context's room for its uri and path */
+
 typedef struct dtx_gw_rctx {
     dtx_gw_job_t            job;         /* first: container of the offload job */
     dtx_gw_server_t        *server;
@@ -27,8 +29,9 @@ typedef struct dtx_gw_rctx {
     const dtx_gw_front_ops_t *ops;       /* its connection (gw_front.h) */
     void                   *conn;
     dtx_gw_req_t            req;
-    char                   *uri;         /* raw request target */
-    char                   *path;        /* normalised path (req.path), or NULL */
+    char                   *uri;         /* raw request target (in text, or malloc'ed) */
+    char                   *path;        /* normalised path (req.path: in text, or
+                                            malloc'ed), or NULL */
     char                    client_ip[INET6_ADDRSTRLEN];
     int                     phase;
     int                     started;
@@ -48,10 +51,14 @@ typedef struct dtx_gw_rctx {
     dtx_gw_upstream_t      *up;
     dtx_heap_node_t         wait_deadline; /* in worker->cache_waits while parked */
     struct dtx_gw_rctx     *spare_next;  /* in worker->spare once ended */
+    /* last, not zeroed: room for the uri and its normalised path when they
+     * fit (the usual request: no malloc for either) */
+    char                    text[DTX_GW_RCTX_TEXT];
 } dtx_gw_rctx_t;
 
 /* A new context for a request of w (on w's thread), zeroed but for the
- * reply's header slots (read only below reply.nheaders, so written first):
+ * reply's header slots (read only below reply.nheaders, so written first)
+ * and text (written before it is read):
  * one w kept when an earlier request ended, else a malloc (3 KB: beyond
  * glibc's per-thread cache, so its malloc and free cost the bins). NULL
  * when out of memory. */

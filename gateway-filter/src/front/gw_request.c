@@ -132,7 +132,12 @@ dtx_gw_rctx_t *dtx_gw_request_new(dtx_gw_worker_t *w, const dtx_gw_front_ops_t *
     c->server = w->server;
     c->ops = ops;
     c->conn = conn;
-    c->uri = strdup(target ? target : "/");
+    if (!target)
+        target = "/";
+    size_t n = strlen(target) + 1;
+    c->uri = n <= DTX_GW_RCTX_TEXT / 4 ? c->text : malloc(n);
+    if (c->uri)
+        memcpy(c->uri, target, n);
     c->req.content_length = -1;
     dtx_heap_node_init(&c->wait_deadline);
     return c;
@@ -143,7 +148,7 @@ static void s_start(dtx_gw_rctx_t *c, const char *method)
     dtx_gw_req_t *req = &c->req;
     c->started = 1;
     atomic_fetch_add(&c->server->in_flight, 1);
-    req->start_us = dtx_gw_now_us();
+    req->start_us = dtx_gw_loop_us();
     req->rt = dtx_gw_current_acquire(c->server->current);
     req->method = method;
     char *q = c->uri ? strchr(c->uri, '?') : NULL;
@@ -152,7 +157,11 @@ static void s_start(dtx_gw_rctx_t *c, const char *method)
         req->query = q + 1;
     }
     req->path = c->uri ? c->uri : "";
-    req->refused = dtx_gw_framing_target(req->path, req->query, &c->path);
+    /* the path's room: text after the uri when the uri is there */
+    char *room = c->uri == c->text ? c->text + DTX_GW_RCTX_TEXT / 4 : NULL;
+    req->refused = dtx_gw_framing_target(req->path, req->query, room,
+                                         room ? DTX_GW_RCTX_TEXT - DTX_GW_RCTX_TEXT / 4 : 0,
+                                         &c->path);
     req->path = c->path ? c->path : "";
     req->header = dtx_gw_rctx_header;
     req->each_header = dtx_gw_rctx_each_header;
@@ -544,8 +553,10 @@ static void s_finish(dtx_gw_rctx_t *c, int on_worker)
         atomic_fetch_sub(&c->server->in_flight, 1);
     }
     dtx_gw_req_fini(&c->req);
-    free(c->uri);
-    free(c->path);
+    if (c->uri != c->text)
+        free(c->uri);
+    if (c->path != c->text + DTX_GW_RCTX_TEXT / 4)
+        free(c->path);
     dtx_gw_rctx_release(c, on_worker);
 }
 

@@ -83,6 +83,7 @@ static void *s_native_main(void *arg)
             dtx_log_error("epoll_wait failed", "err=\"%s\"", strerror(errno));
             break;
         }
+        now = dtx_gw_clock_tick();  /* this wake-up's time (gw_clock.h) */
         int stop = 0;
         for (int i = 0; i < n; i++) {
             dtx_gw_event_source_t *src = evs[i].data.ptr;
@@ -99,11 +100,10 @@ static void *s_native_main(void *arg)
                 break;
             }
         }
-        now = dtx_gw_now_us();
         dtx_gw_waits_expire(w, now);
         dtx_gw_native_expire(w->native, now);
         for (int pass = 0; pass < 8; pass++) {
-            int ran = dtx_gw_upstreams_dispatch(w->upstreams, dtx_gw_now_us());
+            int ran = dtx_gw_upstreams_dispatch(w->upstreams, now);
             ran += dtx_gw_native_run(w->native);
             if (!ran)
                 break;
@@ -138,6 +138,7 @@ static void *s_mhd_main(void *arg)
             dtx_log_error("epoll_wait failed", "err=\"%s\"", strerror(errno));
             break;
         }
+        dtx_gw_clock_tick();  /* this wake-up's time (gw_clock.h) */
         int http = n == 0;  /* a timeout may be MHD's */
         int stop = 0;
         for (int i = 0; i < n; i++) {

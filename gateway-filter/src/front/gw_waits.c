@@ -17,7 +17,7 @@ void dtx_gw_waits_add(dtx_gw_rctx_t *c)
     int64_t ms = dtx_gw_cache_req_wait_ms(&c->req);
     if (ms > 0)
         (void)dtx_heap_set(&c->worker->cache_waits, &c->wait_deadline,
-                           dtx_gw_now_us() + ms * 1000);
+                           dtx_gw_loop_us() + ms * 1000);
 }
 
 void dtx_gw_waits_remove(dtx_gw_rctx_t *c)

@@ -50,7 +50,7 @@ static int s_connect_failed(dtx_gw_upstream_t *up, const char *why)
 int dtx_gw_exchange_open(dtx_gw_upstream_t *up)
 {
     const dtx_gw_target_t *t = &up->pool->targets[up->target];
-    int64_t now = dtx_gw_now_us();
+    int64_t now = dtx_gw_loop_us();
     up->conn = dtx_gw_conns_get(up->loop->conns, &t->addr, up, now);
     if (!up->conn)
         return DTX_EIO;
@@ -279,7 +279,7 @@ static int s_head_in(dtx_gw_upstream_t *up)
     up->content_length = up->resp.content_length;
     up->headers_done = 1;
     dtx_gw_req_t *req = up->req;
-    req->upstream_us = dtx_gw_now_us() - up->started_us;  /* time to headers */
+    req->upstream_us = dtx_gw_loop_us() - up->started_us;  /* time to headers */
     req->upstream_status = up->status;
     req->upstream_error = DTX_GW_UPERR_NONE;
     dtx_gw_call_check(up);

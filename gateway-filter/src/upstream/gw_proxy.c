@@ -39,9 +39,11 @@
 #include "upstream/gw_upreq.h"
 #include "upstream/gw_zmq.h"
 
-/* A call is allocated per request: small enough for glibc's per-thread
- * cache (chunks up to 1,032 bytes), where a larger one takes the slower
- * bins on every malloc and free. */
+/* A call is allocated when a worker has no spare one: small enough for
+ * glibc's per-thread cache (chunks up to 1,032 bytes), where a larger one
+ * takes the slower bins on every malloc and free. An ended call is kept
+ * (S_SPARE_CALLS a worker) with its request and answer head buffers and
+ * its body buffer, so that the usual call allocates nothing. */
 _Static_assert(sizeof(dtx_gw_upstream_t) <= 1024, "a call fits glibc's tcache");
 
 #define S_UP_OF(node) ((dtx_gw_upstream_t *)(void *)((char *)(node) - \
@@ -66,7 +68,7 @@ static int s_try_next(dtx_gw_upstream_t *up)
     dtx_gw_req_t *req = up->req;
     dtx_gw_pool_t *pool = up->pool;
     for (;;) {
-        int64_t now = dtx_gw_now_us();
+        int64_t now = dtx_gw_loop_us();
         const char *hk = pool->cfg.hash_header ? req->header(req->header_ctx,
                                                              pool->cfg.hash_header) : NULL;
         int idx = up->attempts <= pool->cfg.retries ? dtx_gw_pool_pick(pool, hk, now, up->tried, 0)
@@ -146,6 +148,14 @@ void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
     dtx_gw_upstreams_t *self = *self_p;
     *self_p = NULL;
     assert(self->calls == 0);
+    while (self->spare) {
+        dtx_gw_upstream_t *up = self->spare;
+        self->spare = up->all_next;
+        dtx_gw_buf_free(&up->out);
+        dtx_gw_buf_free(&up->head);
+        free(up->body);
+        free(up);
+    }
     dtx_gw_conns_destroy(&self->conns);  /* closes the kept connections */
     dtx_gw_zmq_destroy(&self->zmq);
     free(self->zslots);
@@ -250,17 +260,33 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
                           int client_fd, size_t buffer_whole,
                           dtx_gw_upstream_ready_fn ready, void *arg)
 {
-    dtx_gw_upstream_t *up = malloc(sizeof *up);
-    *out = up;
-    if (!up) {
+    dtx_gw_upstream_t *up = loop->spare;
+    dtx_gw_buf_t keep_out = { 0 }, keep_head = { 0 };
+    char *keep_body = NULL;
+    size_t keep_cap = 0;
+    if (up) {
+        loop->spare = up->all_next;
+        loop->nspare--;
+        keep_out = up->out;
+        keep_head = up->head;
+        keep_body = up->body;
+        keep_cap = up->cap;
+    } else if (!(up = malloc(sizeof *up))) {
+        *out = NULL;
         req->upstream_error = DTX_GW_UPERR_IO;
         return DTX_ENOMEM;
     }
+    *out = up;
     /* Zeroed but the inline answer headers (512 of its 1.1 KB, written
-     * before they are read: below nhdrs only). */
+     * before they are read: below nhdrs only); a spare's head buffers
+     * keep their memory, emptied. */
     size_t skip = offsetof(dtx_gw_upstream_t, hdrs_inline), end = skip + sizeof up->hdrs_inline;
     memset(up, 0, skip);
     memset((char *)up + end, 0, sizeof *up - end);
+    up->out = (dtx_gw_buf_t){ .data = keep_out.data, .cap = keep_out.cap };
+    up->head = (dtx_gw_buf_t){ .data = keep_head.data, .cap = keep_head.cap };
+    up->body = keep_body;
+    up->cap = keep_cap;
     loop->calls++;
     up->all_next = loop->all;
     if (loop->all)
@@ -282,7 +308,7 @@ int dtx_gw_upstream_start(dtx_gw_upstream_t **out, dtx_gw_upstreams_t *loop,
     up->pool = plan->pool;
     up->backup = plan->backup;
     up->timeout_ms = plan->timeout_ms;
-    up->started_us = dtx_gw_now_us();
+    up->started_us = dtx_gw_loop_us();
     if (req->body_streaming) {
         up->streaming = 1;
         up->body_open = 1;
@@ -431,17 +457,6 @@ ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max)
     return DTX_GW_UPSTREAM_AGAIN;
 }
 
-char *dtx_gw_upstream_take_body(dtx_gw_upstream_t *self, size_t *len)
-{
-    if (!self->body || self->off != 0 || !dtx_gw_upstream_complete(self))
-        return NULL;
-    char *b = self->body;
-    *len = self->len;
-    self->body = NULL;
-    self->len = self->off = self->cap = 0;
-    return b;
-}
-
 int dtx_gw_upstream_complete(const dtx_gw_upstream_t *self)
 {
     return self->done && !self->failed && !self->cut;
@@ -473,25 +488,40 @@ void dtx_gw_upstream_end(dtx_gw_upstream_t **self_p)
         dtx_gw_call_attempt_over(up, outcome);
     }
     if (up->started_us && !req->upstream_us)
-        req->upstream_us = dtx_gw_now_us() - up->started_us;
+        req->upstream_us = dtx_gw_loop_us() - up->started_us;
     dtx_gw_call_ready_remove(up);
     dtx_gw_call_unwatch(up);
     dtx_gw_call_deadline_clear(up);
     dtx_gw_call_release(up, 0);                /* an unfinished exchange: the connection closes */
-    dtx_gw_buf_free(&up->out);
     dtx_gw_buf_free(&up->sbuf);
     if (up->hdrs != up->hdrs_inline)
         free(up->hdrs);
-    dtx_gw_buf_free(&up->head);
-    free(up->body);
     if (up->all_prev)
         up->all_prev->all_next = up->all_next;
     else
         loop->all = up->all_next;
     if (up->all_next)
         up->all_next->all_prev = up->all_prev;
-    free(up);
     loop->calls--;
+    if (loop->nspare < S_SPARE_CALLS) {
+        if (up->out.cap > S_SPARE_BUF || up->out.failed)
+            dtx_gw_buf_free(&up->out);
+        if (up->head.cap > S_SPARE_BUF || up->head.failed)
+            dtx_gw_buf_free(&up->head);
+        if (up->cap > S_SPARE_BODY) {
+            free(up->body);
+            up->body = NULL;
+            up->cap = 0;
+        }
+        up->all_next = loop->spare;
+        loop->spare = up;
+        loop->nspare++;
+        return;
+    }
+    dtx_gw_buf_free(&up->out);
+    dtx_gw_buf_free(&up->head);
+    free(up->body);
+    free(up);
 }
 
 void dtx_gw_upstreams_cancel(dtx_gw_upstreams_t *self)

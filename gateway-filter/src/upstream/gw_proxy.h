@@ -139,9 +139,6 @@ int64_t dtx_gw_upstream_content_length(const dtx_gw_upstream_t *self);
  * there is. */
 ssize_t dtx_gw_upstream_read(dtx_gw_upstream_t *self, char *buf, size_t max);
 
-/* When the whole answer is in and none of it was read: hands the body
- * over (malloc'ed, the caller frees it), *len its size. NULL otherwise. */
-char *dtx_gw_upstream_take_body(dtx_gw_upstream_t *self, size_t *len);
 /* 1 when the transfer is over and succeeded (body fully received). */
 int dtx_gw_upstream_complete(const dtx_gw_upstream_t *self);
 /* The body received and not yet read. */

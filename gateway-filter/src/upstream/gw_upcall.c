@@ -130,7 +130,7 @@ void dtx_gw_call_attempt_over(dtx_gw_upstream_t *up, int outcome)
 {
     if (up->target >= 0) {
         atomic_fetch_sub(&up->pool->targets[up->target].in_flight, 1);
-        dtx_gw_pool_record(up->pool, up->target, dtx_gw_now_us(), outcome);
+        dtx_gw_pool_record(up->pool, up->target, dtx_gw_loop_us(), outcome);
         up->target = -1;
     }
 }
@@ -189,7 +189,7 @@ void dtx_gw_call_zwait_remove(dtx_gw_upstream_t *up)
 void dtx_gw_call_release(dtx_gw_upstream_t *up, int keep)
 {
     if (up->conn) {
-        dtx_gw_conns_put(up->loop->conns, up->conn, keep, dtx_gw_now_us());
+        dtx_gw_conns_put(up->loop->conns, up->conn, keep, dtx_gw_loop_us());
         up->conn = NULL;
     }
     if (up->zslot) {

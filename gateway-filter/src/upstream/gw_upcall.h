@@ -33,6 +33,9 @@
 #define S_MAX_IDLE_CONNS 1024          /* keep-alive connections kept per worker */
 #define S_WATCH_AFTER_US 50000         /* watch the client of a call this old */
 #define S_READ_SIZE      (64 * 1024)   /* one recv at most */
+#define S_SPARE_CALLS    64            /* ended calls a worker keeps for the next ones */
+#define S_SPARE_BUF      4096          /* their head buffers kept up to this capacity */
+#define S_SPARE_BODY     16384         /* and their body buffer up to this one */
 #define S_STREAM_WINDOW  (256 * 1024)  /* streamed body bytes queued at most */
 
 #define S_PHASE_HEADERS 0
@@ -60,6 +63,9 @@ struct dtx_gw_upstreams {
     dtx_gw_upstream_t *waiting_head, *waiting_tail; /* HEADERS, client not watched */
     dtx_gw_upstream_t *all;           /* every call not ended */
     int                calls;         /* how many */
+    dtx_gw_upstream_t *spare;         /* ended calls kept, with their head buffers'
+                                         memory (linked by all_next) */
+    int                nspare;
     /* zmq pools (gw_zmq.c) */
     struct dtx_gw_zmq *zmq;           /* its sockets; NULL until the first zmq call */
     dtx_gw_zslot_t    *zslots;

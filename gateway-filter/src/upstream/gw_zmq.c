@@ -352,13 +352,17 @@ static void s_answer(dtx_gw_upstream_t *up, const dtx_zgw_reply_t *rep)
     int is_head = strcmp(up->req->method, "HEAD") == 0;
     int head = is_head || rep->status == 204 || rep->status == 304;
     if (rep->body.len && !head) {
-        up->body = malloc(rep->body.len);
-        if (!up->body) {
-            dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
-            return;
+        if (rep->body.len > up->cap) {   /* a kept call may hold a buffer already */
+            char *b = realloc(up->body, rep->body.len);
+            if (!b) {
+                dtx_gw_call_fail(up, DTX_GW_UPERR_IO);
+                return;
+            }
+            up->body = b;
+            up->cap = rep->body.len;
         }
         memcpy(up->body, rep->body.data, rep->body.len);
-        up->len = up->cap = rep->body.len;
+        up->len = rep->body.len;
         up->off = 0;
     }
     up->content_length = head && !is_head ? -1 : (int64_t)rep->body.len;
@@ -367,7 +371,7 @@ static void s_answer(dtx_gw_upstream_t *up, const dtx_zgw_reply_t *rep)
     up->done = 1;
     up->got_bytes = 1;
     dtx_gw_req_t *req = up->req;
-    req->upstream_us = dtx_gw_now_us() - up->started_us;
+    req->upstream_us = dtx_gw_loop_us() - up->started_us;
     req->upstream_status = up->status;
     req->upstream_error = DTX_GW_UPERR_NONE;
     atomic_fetch_add(&s_replies, 1);

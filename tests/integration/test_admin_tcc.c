@@ -4,7 +4,7 @@
  * branch votes yes (201, state committing, then committed with its rows),
  * 409 "aborted" when one says no (the others cancelled), "commit": false
  * leaves it active for /commit, and every malformed body is 400 with
- * nothing written.
+ * nothing written; dtxctl run does the same from the command line.
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +71,25 @@ static void test_tcc_in_one_request_commits_aborts_or_waits(void)
     CU_ASSERT_STRING_EQUAL(ta_str(o, "state"), "aborting");
     json_object_put(o);
     CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "aborted", 5000), 0);
+
+    /* the same from the command line: dtxctl run */
+    static char out[1 << 14];
+    char cmd[256];
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run --timeout-ms 20000 ra:reserve:r1 ra:reserve"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 2: ok"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction committing"));
+    out[strcspn(out, "\n")] = '\0';                      /* the first line: the gid */
+    snprintf(cmd, sizeof cmd, "status %.63s --wait 10", out);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "committed"));
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run ra:reserve ra:nope"), 1);  /* decided abort */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 2: refused"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction aborting"));
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run --no-commit ra:reserve"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction active"));
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run"), 2);                     /* usage */
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run ra"), 2);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run --timeout-ms soon ra:reserve"), 2);
     ta_down(&w);
 }
 

@@ -321,40 +321,8 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
             return dtx_gw_cfg_fail(c, q, "must be between 100 and 599");
         }
     }
-    json_object *tx;
-    if (json_object_object_get_ex(v, "transaction", &tx)) {
-        static const char *const tkeys[] = { "mode", "timeout_ms", "commit_on", "steps",
-                                             "wait_ms", NULL };
-        char *mode = NULL;
-        dtx_gw_cfg_child(p, sizeof p, path, "transaction");
-        if (dtx_gw_cfg_object(c, tx, p) < 0 || dtx_gw_cfg_only(c, tx, p, tkeys) < 0 ||
-            dtx_gw_cfg_str(c, tx, p, "mode", 0, "tcc", &mode) < 0)
-            return DTX_ECONFIG;
-        int kind = strcmp(mode, "tcc") == 0 ? DTX_GW_TXN_TCC
-                   : strcmp(mode, "saga") == 0 ? DTX_GW_TXN_SAGA : 0;
-        free(mode);
-        if (!kind) {
-            dtx_gw_cfg_child(q, sizeof q, p, "mode");
-            return dtx_gw_cfg_fail(c, q, "must be \"tcc\" or \"saga\"");
-        }
-        if (dtx_gw_cfg_int(c, tx, p, "timeout_ms", 0, 600000, 30000, &r->txn_timeout_ms) < 0)
-            return DTX_ECONFIG;
-        json_object *extra;
-        if (kind == DTX_GW_TXN_TCC) {
-            const char *only_saga = json_object_object_get_ex(tx, "steps", &extra) ? "steps"
-                                    : json_object_object_get_ex(tx, "wait_ms", &extra) ? "wait_ms"
-                                                                                       : NULL;
-            if (only_saga) {
-                dtx_gw_cfg_child(q, sizeof q, p, only_saga);
-                return dtx_gw_cfg_fail(c, q, "only with mode \"saga\"");
-            }
-            if (dtx_gw_cfg_statuses(c, tx, p, "commit_on", "[\"2xx\"]", &r->commit_on) < 0)
-                return DTX_ECONFIG;
-        } else if (dtx_gw_cfg_saga(c, tx, p, r) < 0) {
-            return DTX_ECONFIG;
-        }
-        r->transactional = kind;
-    }
+    if (dtx_gw_cfg_transaction(c, v, path, r) < 0)
+        return DTX_ECONFIG;
     if (dtx_gw_cfg_route_auth(c, v, path, r) < 0)
         return DTX_ECONFIG;
     if (dtx_gw_cfg_transform(c, v, path, r) < 0)

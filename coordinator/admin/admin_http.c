@@ -55,6 +55,7 @@ static const s_route_t s_routes[] = {
     { "POST", "/api/v1/tx", dtx_admin_op, DTX_MSG_BEGIN, S_WRITE },
     { "POST", "/api/v1/saga", dtx_admin_op, DTX_MSG_SAGA, S_WRITE },
     { "POST", "/api/v1/msg", dtx_admin_op, DTX_MSG_TMSG, S_WRITE },
+    { "POST", "/api/v1/tcc", dtx_admin_op, DTX_MSG_TCC_RUN, S_WRITE },
     { "GET", "/api/v1/tx/*", dtx_admin_op, DTX_MSG_STATUS, S_READ },
     { "POST", "/api/v1/tx/*/try", dtx_admin_op, DTX_MSG_TRY, S_WRITE },
     { "POST", "/api/v1/tx/*/tries", dtx_admin_op, DTX_MSG_TRY_MANY, S_WRITE },

@@ -20,6 +20,10 @@
  *                                  [{"resource","action","payload" | "payload_base64"}, ...]}
  *                                  -> 201 BEGIN_OK once the message is logged (prepared;
  *                                  /tx/{gid}/commit submits it, /rollback drops it)
+ *   POST /api/v1/tcc               {"timeout_ms","traceparent","commit":true,"tries":[...]}
+ *                                  (the tries as /tries'; one TCC_RUN, docs/protocol.md
+ *                                  §19) -> 201 every branch's outcome, state committing
+ *                                  (active without "commit"); 409 when it was decided abort
  *
  * Each builds a dtx_msg_t and hands it to the engine (admin_engine.c: a
  * peer of kind DTX_PEER_HTTP whose corr is the request's handle). Every
@@ -427,6 +431,27 @@ static int s_tries_reply(json_object *o, const dtx_msg_t *msg)
     return 200;
 }
 
+/* POST /api/v1/tcc: TCC only ("mode" other than "tcc" is 400), and
+ * "commit" (true by default): the coordinator commits once every branch
+ * voted yes. */
+static int s_run_flags(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m)
+{
+    json_object *v = NULL;
+    if (m->mode != DTX_MODE_TCC) {
+        dtx_admin_respond_error(r, 400, "mode: a transaction in one request is \"tcc\" only");
+        return DTX_EINVAL;
+    }
+    m->flags = DTX_TCC_RUN_COMMIT;
+    if (json_object_object_get_ex(body, "commit", &v)) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            dtx_admin_respond_error(r, 400, "commit: expected true or false");
+            return DTX_EINVAL;
+        }
+        m->flags = json_object_get_boolean(v) ? DTX_TCC_RUN_COMMIT : 0;
+    }
+    return 0;
+}
+
 static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg);
 
 void dtx_admin_op(dtx_admin_req_t *r, int type)
@@ -451,6 +476,10 @@ void dtx_admin_op(dtx_admin_req_t *r, int type)
         goto out;
     if (type == DTX_MSG_TMSG &&
         (s_begin_fields(r, body, &m) != 0 || s_msg_fields(r, body, &m, &owned) != 0))
+        goto out;
+    if (type == DTX_MSG_TCC_RUN &&
+        (s_begin_fields(r, body, &m) != 0 || s_run_flags(r, body, &m) != 0 ||
+         s_tries_fields(r, body, &m, &owned) != 0))
         goto out;
     dtx_admin_engine(r, &m, s_op_reply); /* copies what it keeps */
 out:
@@ -480,6 +509,17 @@ static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg)
         break;
     case DTX_MSG_TRY_MANY_OK:
         status = s_tries_reply(o, msg);
+        /* A transaction made by the request: created (201), or decided
+         * abort where the caller asked for a commit (409, as /commit). */
+        if (status == 200 && r->op == DTX_MSG_TCC_RUN) {
+            int aborted = msg->state == DTX_STATE_ABORTING || msg->state == DTX_STATE_ABORTED;
+            status = aborted ? 409 : 201;
+            if (aborted) {
+                json_object_object_add(o, "error",
+                    json_object_new_string("a branch did not vote yes: decided abort"));
+                json_object_object_add(o, "code", json_object_new_string("aborted"));
+            }
+        }
         break;
     case DTX_MSG_STATE:
         json_object_object_add(o, "gid", json_object_new_string(msg->gid));

@@ -13,23 +13,6 @@
 #include "integ.h"
 #include "test_admin_util.h"
 
-/* Runs dtxctl with args (a shell fragment) against w; its stdout into out.
- * Returns its exit status. */
-static int s_ctl(const ta_world_t *w, char *out, size_t cap, const char *args)
-{
-    char bin[1024], cmd[4096];
-    h_bin_path("dtxctl", bin, sizeof bin);
-    snprintf(cmd, sizeof cmd, "DTX_TOKEN=%s %s --url %s %s 2>&1", TA_TOKEN, bin,
-             w ? w->url : "http://127.0.0.1:1", args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_dtxctl_tables_json_and_exit_codes(void)
 {
     ta_world_t w;
@@ -39,29 +22,29 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     static char out[1 << 16];
     char gid[64], cmd[256];
     /* begin / try / end / status: the initiator side */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "begin --timeout-ms 600000"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "begin --timeout-ms 600000"), 0);
     out[strcspn(out, "\n")] = '\0';
     CU_ASSERT_EQUAL_FATAL(strlen(out), 26);
     snprintf(gid, sizeof gid, "%.63s", out);
     snprintf(cmd, sizeof cmd, "try %s ra reserve payload", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 1: ok"));
     snprintf(cmd, sizeof cmd, "status %s --wait 0.3", gid);   /* active: still moving */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 4);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 4);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, " active"));
     snprintf(cmd, sizeof cmd, "end %s commit", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     snprintf(cmd, sizeof cmd, "status --wait 10 %s", gid);   /* stuck rests: exit 0 */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, " stuck"));
     CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "stuck", 10000), 0);
     /* list: a table with a header, the stuck one in it */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "list --state stuck"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "list --state stuck"), 0);
     CU_ASSERT(strncmp(out, "GID ", 4) == 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, gid));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "participant failed confirm"));
     /* --json: the server's JSON, parseable */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "--json list --state stuck"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "--json list --state stuck"), 0);
     json_object *o = json_tokener_parse(out), *items = NULL;
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_TRUE(json_object_object_get_ex(o, "items", &items));
@@ -69,53 +52,53 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     json_object_put(o);
     /* show: branches and timeline */
     snprintf(cmd, sizeof cmd, "show %s", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "state      stuck (decision: committing)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "confirm failed"));
     /* refused (409) and not found (404): exit 1 */
     snprintf(cmd, sizeof cmd, "rollback %s --reason 'want it gone'", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 1);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "refused"));
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "show 01AAAAAAAAAAAAAAAAAAAAAAAA"), 1);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "show 01AAAAAAAAAAAAAAAAAAAAAAAA"), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "HTTP 404"));
     /* usage: exit 2 (no reason, unknown command, nothing) */
     snprintf(cmd, sizeof cmd, "resume %s", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--reason is required"));
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "frobnicate"), 2);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, ""), 2);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "frobnicate"), 2);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, ""), 2);
     /* resume: exit 0, and it ends committed */
     snprintf(cmd, sizeof cmd, "resume %s --reason 'participant fixed' --operator ops", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "resume"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, ": ok"));
     snprintf(cmd, sizeof cmd, "status %s --wait 10", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "committed"));
     snprintf(cmd, sizeof cmd, "status %s", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "committed"));
     snprintf(cmd, sizeof cmd, "status %s --wait soon", gid);   /* usage: exit 2 */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--wait takes seconds"));
     /* try-many: several branches in one request, then the initiator's rollback */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "begin"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "begin"), 0);
     out[strcspn(out, "\n")] = '\0';
     snprintf(gid, sizeof gid, "%.63s", out);
     snprintf(cmd, sizeof cmd, "try-many %s ra:reserve:p2 ra:reserve", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 1: ok"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 2: ok"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction active"));
     snprintf(cmd, sizeof cmd, "try-many %s ra", gid);          /* no action: usage */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 2);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 2);
     snprintf(cmd, sizeof cmd, "end %s rollback", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     /* participants and overview tables */
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "participants"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "participants"), 0);
     CU_ASSERT(strncmp(out, "RESOURCE", 8) == 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "adm_ctl-part"));
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "overview"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "overview"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "stuck      0"));
     /* a write without a token: refused, exit 1 */
     char bin[1024], c2[2048];
@@ -125,7 +108,7 @@ static void test_dtxctl_tables_json_and_exit_codes(void)
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     ta_down(&w);
     /* nobody listening: exit 3 */
-    CU_ASSERT_EQUAL(s_ctl(NULL, out, sizeof out, "list"), 3);
+    CU_ASSERT_EQUAL(ta_ctl(NULL, out, sizeof out, "list"), 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot reach"));
 }
 
@@ -151,12 +134,12 @@ static void test_dtxctl_escapes_what_the_server_sends_and_names_its_options(void
     CU_ASSERT_FATAL(ta_up(&w, "adm_ctlesc", NULL, (const char *const[]){ "none", NULL }) == 0);
     static char out[1 << 16];
     char gid[64], cmd[512];
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "begin --timeout-ms 600000"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "begin --timeout-ms 600000"), 0);
     out[strcspn(out, "\n")] = '\0';
     snprintf(gid, sizeof gid, "%.63s", out);
     /* (its row goes to the log with its decision: BEGIN writes nothing) */
     snprintf(cmd, sizeof cmd, "rollback %s --reason 'in the log'", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     /* Whoever can write the log database can put anything in an audit
      * reason (the API itself refuses control characters). */
     char sql[512];
@@ -168,13 +151,13 @@ static void test_dtxctl_escapes_what_the_server_sends_and_names_its_options(void
     CU_ASSERT_EQUAL_FATAL(PQresultStatus(res), PGRES_COMMAND_OK);
     PQclear(res);
     snprintf(cmd, sizeof cmd, "show %s", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NULL(strchr(out, 0x1b));
     CU_ASSERT_PTR_NULL(strchr(out, 0x07));
     CU_ASSERT_PTR_NULL(strstr(out, "\xc2\x9b"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "pwn\\x1B]0;title\\x07"));
     snprintf(cmd, sizeof cmd, "--json show %s", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NULL(strchr(out, 0x1b));
     CU_ASSERT_PTR_NULL(strstr(out, "\xc2\x9b"));
     json_object *o = json_tokener_parse(out);
@@ -221,13 +204,13 @@ static void test_dtxctl_shows_a_saga_plan_and_progress(void)
     static char out[1 << 16];
     char cmd[256];
     snprintf(cmd, sizeof cmd, "show %s", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "mode       saga"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "saga       3 steps: 3 done, 0 compensated"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "unhold"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "(pivot)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "1,2"));
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "list --mode saga"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "list --mode saga"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, gid));
     char path[128];
     snprintf(path, sizeof path, "/api/v1/transactions/%s", gid);
@@ -334,11 +317,11 @@ static void test_http_msg_prepare_submit_and_show(void)
     static char out[1 << 16];
     char cmd[256];
     snprintf(cmd, sizeof cmd, "show %s", gid);
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, cmd), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, cmd), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "mode       msg"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "message    2 destinations: 2 delivered; check-back ra"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "billed"));
-    CU_ASSERT_EQUAL(s_ctl(&w, out, sizeof out, "list --mode msg"), 0);
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "list --mode msg"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, gid));
     snprintf(path, sizeof path, "/api/v1/transactions/%s", gid);
     json_object *tx = NULL;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <curl/curl.h>
 #include <CUnit/CUnit.h>
@@ -204,4 +205,19 @@ double ta_metric(const ta_world_t *w, const char *series)
         if (strncmp(line, series, n) == 0 && line[n] == ' ')
             return atof(line + n + 1);
     return -1;
+}
+
+int ta_ctl(const ta_world_t *w, char *out, size_t cap, const char *args)
+{
+    char bin[1024], cmd[4096];
+    h_bin_path("dtxctl", bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "DTX_TOKEN=%s %s --url %s %s 2>&1", TA_TOKEN, bin,
+             w ? w->url : "http://127.0.0.1:1", args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -51,4 +51,9 @@ int ta_wait_state(const ta_world_t *w, const char *gid, const char *state, int t
  * absent. */
 double ta_metric(const ta_world_t *w, const char *series);
 
+/* Runs dtxctl with args (a shell fragment) against w (NULL: a URL where
+ * nothing listens); its stdout and stderr into out. Returns its exit
+ * status. */
+int ta_ctl(const ta_world_t *w, char *out, size_t cap, const char *args);
+
 #endif

@@ -1,4 +1,4 @@
-/* Gateway saga routes: their configuration (config/gw_config_saga.c) and
+/* Gateway saga routes: their configuration (config/gw_config_txn.c) and
  * the payloads built from a request (filters/gw_saga.c), without sockets. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +108,7 @@ static void test_saga_errors_name_the_field(void)
         "\"compensation\":\"c\"}]}}]}";
     dtx_gw_config_t *c = dtx_gw_config_parse(doc, strlen(doc), err, sizeof err);
     CU_ASSERT_PTR_NULL(c);
-    CU_ASSERT(strstr(err, "routes[0]: a saga route answers by itself: no pool") != NULL);
+    CU_ASSERT(strstr(err, "routes[0]: a saga route, or a tcc route with branches, answers by itself: no pool") != NULL);
 }
 
 static void s_fill(const char *tmpl, const char *body, int want_rc, const char *want)

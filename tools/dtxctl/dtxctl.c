@@ -10,6 +10,7 @@
  *   dtxctl [options] begin [--mode tcc|2pc] [--timeout-ms N]
  *   dtxctl [options] try GID RESOURCE ACTION [PAYLOAD]
  *   dtxctl [options] try-many GID RESOURCE:ACTION[:PAYLOAD]...
+ *   dtxctl [options] run [--timeout-ms N] [--no-commit] RESOURCE:ACTION[:PAYLOAD]...
  *   dtxctl [options] end GID commit|rollback
  *   dtxctl [options] status GID [--wait SECONDS]
  *   dtxctl keygen FILE [--server-key KEY | --server-key-file FILE2]
@@ -58,6 +59,8 @@ static void s_usage(FILE *f)
           "  begin [--mode tcc|2pc] [--timeout-ms N]    start a transaction (prints its gid)\n"
           "  try GID RESOURCE ACTION [PAYLOAD]          add a branch\n"
           "  try-many GID RES:ACTION[:PAYLOAD]...       up to 16 branches, one request\n"
+          "  run [--timeout-ms N] [--no-commit] RES:ACTION[:PAYLOAD]...\n"
+          "                                             a whole TCC transaction, one request\n"
           "  end GID commit|rollback                    the initiator's decision\n"
           "  status GID [--wait S]                      its state; --wait: once it rests\n"
           "                                             (committed, aborted, stuck), S s at most\n"
@@ -265,6 +268,81 @@ static int s_status(dtxctl_t *c, int argc, char **argv)
     }
 }
 
+/* RESOURCE:ACTION[:PAYLOAD] specs into body's "tries". 0, or
+ * DTXCTL_USAGE (said) for a spec without both names. */
+static int s_tries(json_object *body, int n, char **specs, const char *cmd)
+{
+    json_object *a = json_object_new_array();
+    json_object_object_add(body, "tries", a);
+    for (int i = 0; i < n; i++) {
+        const char *s = specs[i], *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c1 || c1 == s || c1[1] == '\0' || c1[1] == ':') {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s: expected RESOURCE:ACTION[:PAYLOAD], got %.400s", cmd, s);
+            return s_usage_error("%s", msg);
+        }
+        json_object *t = json_object_new_object();
+        json_object_object_add(t, "resource", json_object_new_string_len(s, (int)(c1 - s)));
+        json_object_object_add(t, "action", c2 ? json_object_new_string_len(c1 + 1, (int)(c2 - c1 - 1))
+                                               : json_object_new_string(c1 + 1));
+        if (c2)
+            json_object_object_add(t, "payload", json_object_new_string(c2 + 1));
+        json_object_array_add(a, t);
+    }
+    return 0;
+}
+
+/* run [--timeout-ms N] [--no-commit] RES:ACTION[:PAYLOAD]...: a whole TCC
+ * transaction in one request (POST /api/v1/tcc). Prints its gid, each
+ * branch's outcome and its state; exit 1 when it was decided abort. */
+static int s_run(dtxctl_t *c, int argc, char **argv)
+{
+    static const struct option opts[] = { { "timeout-ms", required_argument, NULL, 't' },
+                                           { "no-commit", no_argument, NULL, 'n' },
+                                           { NULL, 0, NULL, 0 } };
+    json_object *body = json_object_new_object();
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        char *end = NULL;
+        long long t = ch == 't' ? strtoll(optarg, &end, 10) : 0;
+        if (ch == 't' && (!*optarg || *end || t < 0 || t > 4294967295LL)) {
+            json_object_put(body);
+            return s_usage_error("run: --timeout-ms takes milliseconds (got %s)", optarg);
+        }
+        if (ch == 't')
+            json_object_object_add(body, "timeout_ms", json_object_new_int64(t));
+        else if (ch == 'n')
+            json_object_object_add(body, "commit", json_object_new_boolean(0));
+        else {
+            json_object_put(body);
+            return s_usage_error("run: unknown option %s", argv[optind - 1]);
+        }
+    }
+    int n = argc - optind;
+    if (n < 1 || n > 16) {
+        json_object_put(body);
+        return s_usage_error("run: %s", "1 to 16 RESOURCE:ACTION[:PAYLOAD] expected");
+    }
+    if (s_tries(body, n, argv + optind, "run") != 0) {
+        json_object_put(body);
+        return DTXCTL_USAGE;
+    }
+    json_object *res = NULL;
+    int rc = dtxctl_call(c, "POST", "/api/v1/tcc", body, &res);
+    json_object_put(body);
+    if (res) {
+        int out = DTXCTL_OK;
+        if (!c->json)
+            dtxctl_field_print(c, res, "gid");
+        dtxctl_tries_print(c, res, &out);
+        if (rc == DTXCTL_OK)
+            rc = out;
+    }
+    json_object_put(res);
+    return rc;
+}
+
 static int s_dispatch(dtxctl_t *c, int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -306,21 +384,10 @@ static int s_dispatch(dtxctl_t *c, int argc, char **argv)
         return rc;
     }
     if (strcmp(cmd, "try-many") == 0 && argc >= 3 && argc <= 2 + 16) {
-        json_object *body = json_object_new_object(), *a = json_object_new_array(), *res = NULL;
-        json_object_object_add(body, "tries", a);
-        for (int i = 2; i < argc; i++) {
-            const char *s = argv[i], *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-            if (!c1 || c1 == s || c1[1] == '\0' || c1[1] == ':') {
-                json_object_put(body);
-                return s_usage_error("try-many: expected RESOURCE:ACTION[:PAYLOAD], got %s", s);
-            }
-            json_object *t = json_object_new_object();
-            json_object_object_add(t, "resource", json_object_new_string_len(s, (int)(c1 - s)));
-            json_object_object_add(t, "action", c2 ? json_object_new_string_len(c1 + 1, (int)(c2 - c1 - 1))
-                                                   : json_object_new_string(c1 + 1));
-            if (c2)
-                json_object_object_add(t, "payload", json_object_new_string(c2 + 1));
-            json_object_array_add(a, t);
+        json_object *body = json_object_new_object(), *res = NULL;
+        if (s_tries(body, argc - 2, argv + 2, "try-many") != 0) {
+            json_object_put(body);
+            return DTXCTL_USAGE;
         }
         snprintf(url, sizeof url, "/api/v1/tx/%.100s/tries", argv[1]);
         int rc = dtxctl_call(c, "POST", url, body, &res);
@@ -330,6 +397,8 @@ static int s_dispatch(dtxctl_t *c, int argc, char **argv)
         json_object_put(res);
         return rc;
     }
+    if (strcmp(cmd, "run") == 0)
+        return s_run(c, argc, argv);
     if (strcmp(cmd, "end") == 0 && argc == 3 &&
         (strcmp(argv[2], "commit") == 0 || strcmp(argv[2], "rollback") == 0)) {
         json_object *res = NULL;

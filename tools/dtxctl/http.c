@@ -128,8 +128,11 @@ int dtxctl_call(dtxctl_t *c, const char *method, const char *path, json_object *
         goto out;
     }
     rc = status >= 400 && status < 500 ? DTXCTL_REFUSED : DTXCTL_UNREACHABLE;
-    if (res && json_object_object_get_ex(res, "action", NULL)) {
-        *out = res; /* an action's answer says what was recorded: the caller prints it */
+    if (res && (json_object_object_get_ex(res, "action", NULL) ||
+                json_object_object_get_ex(res, "tries", NULL))) {
+        /* an action's answer says what was recorded, a run's what each
+         * branch said (409: decided abort): the caller prints it */
+        *out = res;
         goto out;
     }
     if (c->json && buf.data) {

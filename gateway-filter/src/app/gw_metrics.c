@@ -44,6 +44,7 @@ static const s_family_t s_families[] = {
     { "dtx_gw_upstream_errors_total", "counter", "Upstream calls that failed, by route." },
     { "dtx_gw_txn_total", "counter", "Transactional requests, by route and outcome." },
     { "dtx_gw_saga_total", "counter", "Saga routes' requests, by route and outcome (committed, compensated, stuck, running, unknown, submit_failed)." },
+    { "dtx_gw_run_total", "counter", "Requests of tcc routes with branches (one TCC_RUN each), by route and outcome (committed, aborted, unknown, failed)." },
     { "dtx_gw_auth_failures_total", "counter", "Requests refused by authentication, by route and reason." },
     { "dtx_gw_upstream_seconds", "histogram", "Time to the upstream answer's headers, by route." },
     { "dtx_gw_rule_total", "counter", "Verdicts of a rule: passed, delayed, rejected." },
@@ -179,6 +180,9 @@ static void s_route(const dtx_gw_route_stats_t *r, void *arg)
     for (int k = 0; k < DTX_GW_SAGA_NOUTCOMES; k++)
         dtx_gw_buf_printf(o, "dtx_gw_saga_total{route=\"%s\",outcome=\"%s\"} %llu\n", r->name,
                           dtx_gw_saga_outcome_name(k), (unsigned long long)atomic_load(&r->saga[k]));
+    for (int k = 0; k < DTX_GW_RUN_NOUTCOMES; k++)
+        dtx_gw_buf_printf(o, "dtx_gw_run_total{route=\"%s\",outcome=\"%s\"} %llu\n", r->name,
+                          dtx_gw_run_outcome_name(k), (unsigned long long)atomic_load(&r->run[k]));
     for (int k = 1; k < DTX_GW_AUTH_NREASONS; k++)
         dtx_gw_buf_printf(o, "dtx_gw_auth_failures_total{route=\"%s\",reason=\"%s\"} %llu\n", r->name,
                           dtx_gw_auth_reason(k), (unsigned long long)atomic_load(&r->auth_failures[k]));

@@ -69,7 +69,7 @@ static void s_transform_free(dtx_gw_transform_cfg_t *t)
     free(t);
 }
 
-/* A saga route's plan (gw_config_saga.c reads it). */
+/* A saga route's plan (gw_config_txn.c reads it). */
 static void s_saga_free(dtx_gw_saga_cfg_t *s)
 {
     if (!s)

@@ -212,7 +212,7 @@ typedef struct dtx_gw_cache_cfg {
     char   *sig;               /* canonical JSON of the whole route (store identity) */
 } dtx_gw_cache_cfg_t;
 
-/* One step of a saga route's plan (gw_config_saga.c). */
+/* One step of a saga route's plan (gw_config_txn.c). */
 typedef struct dtx_gw_saga_step_cfg {
     char *resource;       /* participant resource */
     char *action;         /* the action's op name */
@@ -223,7 +223,8 @@ typedef struct dtx_gw_saga_step_cfg {
     char *payload;        /* JSON template (text), or NULL: the request body as sent */
 } dtx_gw_saga_step_cfg_t;
 
-/* A saga route's "transaction" beyond mode and timeout_ms. */
+/* A saga route's "transaction" beyond mode and timeout_ms; or a run
+ * route's branches (steps without compensation, pivot or after). */
 typedef struct dtx_gw_saga_cfg {
     dtx_gw_saga_step_cfg_t *steps;
     int     nsteps;
@@ -233,6 +234,7 @@ typedef struct dtx_gw_saga_cfg {
 
 #define DTX_GW_TXN_TCC  1   /* BEGIN at the edge, COMMIT/ROLLBACK by the answer */
 #define DTX_GW_TXN_SAGA 2   /* a Saga plan submitted; the gateway answers itself */
+#define DTX_GW_TXN_RUN  3   /* mode "tcc" with branches: one TCC_RUN; the gateway answers */
 
 typedef struct dtx_gw_route_cfg {
     char   *name;
@@ -262,10 +264,10 @@ typedef struct dtx_gw_route_cfg {
     char   *fallback_content_type;
     char   *fallback_pool;
     /* transaction */
-    int     transactional;  /* DTX_GW_TXN_TCC or DTX_GW_TXN_SAGA; 0: none */
+    int     transactional;  /* DTX_GW_TXN_TCC, _SAGA or _RUN; 0: none */
     int64_t txn_timeout_ms;
     dtx_gw_statuses_t commit_on;          /* tcc */
-    dtx_gw_saga_cfg_t *saga;              /* saga: the plan; NULL otherwise */
+    dtx_gw_saga_cfg_t *saga;              /* saga: the plan; run: the branches; else NULL */
     /* identity ("auth", gw_config_auth.c): auth 0: none */
     int     auth;
     int     api_key;        /* API keys accepted */

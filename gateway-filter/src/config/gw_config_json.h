@@ -79,7 +79,10 @@ int dtx_gw_cfg_transform(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
 int dtx_gw_cfg_cache(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
                      dtx_gw_route_cfg_t *r);
 /* A route's "transaction" with mode "saga" (tx, at path) into r
- * (gw_config_saga.c; freed by dtx_gw_config_destroy). */
+ * (gw_config_txn.c; freed by dtx_gw_config_destroy). */
+/* A route's "transaction" (none: 0), mode "tcc" or "saga" (gw_config_txn.c). */
+int dtx_gw_cfg_transaction(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
+                           dtx_gw_route_cfg_t *r);
 int dtx_gw_cfg_saga(dtx_gw_cfg_ctx_t *c, json_object *tx, const char *path,
                     dtx_gw_route_cfg_t *r);
 /* After routes and rules: names resolved (route -> jwt, consumer -> route). */

@@ -159,15 +159,20 @@ static int s_pool(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_
 static const char *const s_json_type_names[] = { "any", "string", "number", "integer",
                                                  "boolean", "object", "array", NULL };
 
-/* Is v (a route) a saga route? Read before its pool, which it has none of. */
-static int s_is_saga(json_object *v)
+/* Does v (a route) answer by itself — a saga route, or a "tcc" one with
+ * branches? Read before its pool, which it has none of. */
+static int s_answers_itself(json_object *v)
 {
-    json_object *tx, *mode;
-    return json_object_object_get_ex(v, "transaction", &tx) &&
-           json_object_is_type(tx, json_type_object) &&
-           json_object_object_get_ex(tx, "mode", &mode) &&
-           json_object_is_type(mode, json_type_string) &&
-           strcmp(json_object_get_string(mode), "saga") == 0;
+    json_object *tx, *mode, *branches;
+    if (!json_object_object_get_ex(v, "transaction", &tx) ||
+        !json_object_is_type(tx, json_type_object))
+        return 0;
+    if (json_object_object_get_ex(tx, "mode", &mode))
+        return json_object_is_type(mode, json_type_string) &&
+               (strcmp(json_object_get_string(mode), "saga") == 0 ||
+                (strcmp(json_object_get_string(mode), "tcc") == 0 &&
+                 json_object_object_get_ex(tx, "branches", &branches)));
+    return json_object_object_get_ex(tx, "branches", &branches);   /* mode "tcc" by default */
 }
 
 static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw_route_cfg_t *r,
@@ -221,18 +226,19 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
         return DTX_ECONFIG;
     json_object *sp;
     int has_split = json_object_object_get_ex(v, "split", &sp);
-    int saga = s_is_saga(v);
+    int saga = s_answers_itself(v);
     if (saga && (pool || has_split)) {
         free(pool);
-        return dtx_gw_cfg_fail(c, path, "a saga route answers by itself: no pool or split "
-                                        "(its steps name the participants)");
+        return dtx_gw_cfg_fail(c, path, "a saga route, or a tcc route with branches, answers "
+                                        "by itself: no pool or split (its steps or branches "
+                                        "name the participants)");
     }
     if (!saga && !pool == !has_split) {
         free(pool);
         return dtx_gw_cfg_fail(c, path, "needs exactly one of pool or split");
     }
     if (saga) {
-        /* no upstream: the transaction filter answers (filters/gw_saga.c) */
+        /* no upstream: the transaction filter answers (filters/gw_saga.c, gw_run.c) */
     } else if (pool) {
         r->split = calloc(1, sizeof *r->split);
         if (!r->split) {
@@ -321,40 +327,8 @@ static int s_route(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path, dtx_gw
             return dtx_gw_cfg_fail(c, q, "must be between 100 and 599");
         }
     }
-    json_object *tx;
-    if (json_object_object_get_ex(v, "transaction", &tx)) {
-        static const char *const tkeys[] = { "mode", "timeout_ms", "commit_on", "steps",
-                                             "wait_ms", NULL };
-        char *mode = NULL;
-        dtx_gw_cfg_child(p, sizeof p, path, "transaction");
-        if (dtx_gw_cfg_object(c, tx, p) < 0 || dtx_gw_cfg_only(c, tx, p, tkeys) < 0 ||
-            dtx_gw_cfg_str(c, tx, p, "mode", 0, "tcc", &mode) < 0)
-            return DTX_ECONFIG;
-        int kind = strcmp(mode, "tcc") == 0 ? DTX_GW_TXN_TCC
-                   : strcmp(mode, "saga") == 0 ? DTX_GW_TXN_SAGA : 0;
-        free(mode);
-        if (!kind) {
-            dtx_gw_cfg_child(q, sizeof q, p, "mode");
-            return dtx_gw_cfg_fail(c, q, "must be \"tcc\" or \"saga\"");
-        }
-        if (dtx_gw_cfg_int(c, tx, p, "timeout_ms", 0, 600000, 30000, &r->txn_timeout_ms) < 0)
-            return DTX_ECONFIG;
-        json_object *extra;
-        if (kind == DTX_GW_TXN_TCC) {
-            const char *only_saga = json_object_object_get_ex(tx, "steps", &extra) ? "steps"
-                                    : json_object_object_get_ex(tx, "wait_ms", &extra) ? "wait_ms"
-                                                                                       : NULL;
-            if (only_saga) {
-                dtx_gw_cfg_child(q, sizeof q, p, only_saga);
-                return dtx_gw_cfg_fail(c, q, "only with mode \"saga\"");
-            }
-            if (dtx_gw_cfg_statuses(c, tx, p, "commit_on", "[\"2xx\"]", &r->commit_on) < 0)
-                return DTX_ECONFIG;
-        } else if (dtx_gw_cfg_saga(c, tx, p, r) < 0) {
-            return DTX_ECONFIG;
-        }
-        r->transactional = kind;
-    }
+    if (dtx_gw_cfg_transaction(c, v, path, r) < 0)
+        return DTX_ECONFIG;
     if (dtx_gw_cfg_route_auth(c, v, path, r) < 0)
         return DTX_ECONFIG;
     if (dtx_gw_cfg_transform(c, v, path, r) < 0)
@@ -412,7 +386,8 @@ static int s_resolve(dtx_gw_cfg_ctx_t *c, dtx_gw_config_t *cfg)
                 return dtx_gw_cfg_fail(c, q, "no pool named \"%s\"", r->split[k].pool);
             }
         }
-        if (total <= 0 && r->transactional != DTX_GW_TXN_SAGA) {
+        if (total <= 0 && r->transactional != DTX_GW_TXN_SAGA &&
+            r->transactional != DTX_GW_TXN_RUN) {
             dtx_gw_cfg_child(q, sizeof q, p, "split");
             return dtx_gw_cfg_fail(c, q, "weights must not all be 0");
         }

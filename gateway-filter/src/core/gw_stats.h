@@ -36,6 +36,22 @@ static inline const char *dtx_gw_saga_outcome_name(int k)
     return k >= 0 && k < DTX_GW_SAGA_NOUTCOMES ? names[k] : "?";
 }
 
+/* Outcomes of a run route's request (filters/gw_run.c: mode "tcc" with
+ * branches), the index of dtx_gw_route_stats_t.run. */
+#define DTX_GW_RUN_COMMITTED  0  /* every branch voted yes: committed (200) */
+#define DTX_GW_RUN_ABORTED    1  /* a branch did not: aborted, the others cancelled (409) */
+#define DTX_GW_RUN_UNKNOWN    2  /* sent, no answer: it may have committed (504) */
+#define DTX_GW_RUN_FAILED     3  /* refused whole or dtxd not reached: nothing ran (503) */
+#define DTX_GW_RUN_NOUTCOMES  4
+
+static inline const char *dtx_gw_run_outcome_name(int k)
+{
+    static const char *const names[DTX_GW_RUN_NOUTCOMES] = {
+        "committed", "aborted", "unknown", "failed"
+    };
+    return k >= 0 && k < DTX_GW_RUN_NOUTCOMES ? names[k] : "?";
+}
+
 typedef struct dtx_gw_route_stats {
     char          name[72];
     atomic_ullong requests;                  /* matched the route */
@@ -46,6 +62,7 @@ typedef struct dtx_gw_route_stats {
     atomic_ullong upstream_errors;           /* transport failures */
     atomic_ullong txn_committed, txn_rolled_back, txn_begin_failed;
     atomic_ullong saga[DTX_GW_SAGA_NOUTCOMES]; /* saga routes, by DTX_GW_SAGA_* outcome */
+    atomic_ullong run[DTX_GW_RUN_NOUTCOMES];   /* run routes, by DTX_GW_RUN_* outcome */
     atomic_ullong latency[DTX_GW_LATENCY_BUCKETS]; /* upstream latency histogram */
     atomic_ullong latency_sum_us;
     atomic_ullong latency_count;

@@ -10,8 +10,9 @@
 #include "filters/gw_filters.h"
 #include "filters/gw_route.h"
 #include "filters/gw_rules.h"
-#include "filters/gw_transform.h"
+#include "filters/gw_run.h"
 #include "filters/gw_saga.h"
+#include "filters/gw_transform.h"
 #include "filters/gw_txn.h"
 #include "filters/gw_validate.h"
 
@@ -71,8 +72,10 @@ static const dtx_gw_filter_t s_txn = { "transaction", NULL, dtx_gw_txn_body,
                                        dtx_gw_txn_response, dtx_gw_txn_done };
 
 static const dtx_gw_filter_t s_saga = { "saga", NULL, dtx_gw_saga_body, NULL, NULL };
+static const dtx_gw_filter_t s_run = { "run", NULL, dtx_gw_run_body, NULL, NULL };
 
 const dtx_gw_filter_t *const dtx_gw_default_chain[] = { &s_edge, &s_route, &s_auth,
                                                         &s_validate, &s_cache, &s_admission,
-                                                        &s_transform, &s_txn, &s_saga };
-const int dtx_gw_default_chain_len = 9;
+                                                        &s_transform, &s_txn, &s_saga,
+                                                        &s_run };
+const int dtx_gw_default_chain_len = 10;

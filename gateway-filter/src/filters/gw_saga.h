@@ -13,7 +13,7 @@
  *   committed 200 · compensated 409 · stuck 500 · still running 202 ·
  *   dtxd not answering the wait 504; every one names the gid.
  *
- * Each step's payload is its template (config/gw_config_saga.c) with
+ * Each step's payload is its template (config/gw_config_txn.c) with
  * "$body" / "$body.a.b" replaced by that JSON value of the request body
  * and header variables (core/gw_vars.h) expanded in other strings; a step
  * without a template gets the request body as sent. The Saga runs at

@@ -1,8 +1,11 @@
 /*
- * gw_config_saga.c — a route's "transaction" with mode "saga": the plan the
- * gateway submits to dtxd for each request (filters/gw_saga.c), checked
- * here so that a plan dtxd would refuse never loads. Meanings and
- * defaults: docs/gateway.md, "Sagas at the edge".
+ * gw_config_txn.c — a route's "transaction": mode "tcc" (BEGIN at the edge,
+ * the upstream's answer decides: filters/gw_txn.c), mode "tcc" with
+ * "branches" (the gateway runs the whole transaction as one TCC_RUN and
+ * answers itself: filters/gw_run.c), or mode "saga" (the plan the gateway
+ * submits to dtxd for each request: filters/gw_saga.c), checked here so
+ * that a plan dtxd would refuse never loads. Meanings and defaults:
+ * docs/gateway.md, "Transactions at the edge" and "Sagas at the edge".
  *
  *   "transaction": {"mode": "saga", "timeout_ms": 30000, "wait_ms": 10000,
  *                   "steps": [{"resource": "flights", "action": "book",
@@ -11,6 +14,12 @@
  *                             {"resource": "payments", "action": "charge",
  *                              "pivot": true, "after": [1]}]}
  *
+ *   "transaction": {"mode": "tcc", "timeout_ms": 10000,
+ *                   "branches": [{"resource": "bank-a", "action": "debit",
+ *                                 "payload": {"amount": "$body.amount"}},
+ *                                {"resource": "bank-b", "action": "credit"}]}
+ *
+ * Branches: 1..DTX_TRY_MANY_MAX, valid names, templates as a step's.
  * Invariants of a loaded plan: 1..DTX_SAGA_STEPS_MAX steps with valid
  * names; a compensation on every step but the (at most one) pivot; every
  * "after" names earlier steps; the plan passes dtx_saga_plan_encode's
@@ -24,6 +33,7 @@
 #include <string.h>
 
 #include "core/gw_vars.h"
+#include "dtx/dtx.h"
 #include "dtx/name.h"
 #include "dtx/saga.h"
 #include "dtx/types.h"
@@ -245,5 +255,106 @@ int dtx_gw_cfg_saga(dtx_gw_cfg_ctx_t *c, json_object *tx, const char *path,
     int64_t wait_default = r->txn_timeout_ms ? r->txn_timeout_ms : 30000;
     if (dtx_gw_cfg_int(c, tx, path, "wait_ms", 0, 600000, wait_default, &s->wait_ms) < 0)
         return DTX_ECONFIG;
+    return 0;
+}
+
+static int s_branch(dtx_gw_cfg_ctx_t *c, json_object *o, const char *path,
+                    dtx_gw_saga_step_cfg_t *st)
+{
+    static const char *const keys[] = { "resource", "action", "payload", NULL };
+    char q[300];
+    if (dtx_gw_cfg_object(c, o, path) < 0 || dtx_gw_cfg_only(c, o, path, keys) < 0 ||
+        s_name(c, o, path, "resource", 1, &st->resource) < 0 ||
+        s_name(c, o, path, "action", 1, &st->action) < 0)
+        return DTX_ECONFIG;
+    json_object *pl;
+    if (json_object_object_get_ex(o, "payload", &pl)) {
+        dtx_gw_cfg_child(q, sizeof q, path, "payload");
+        if (s_template_ok(c, pl, q) < 0)
+            return DTX_ECONFIG;
+        st->payload = strdup(json_object_to_json_string_ext(pl, JSON_C_TO_STRING_PLAIN));
+        if (!st->payload)
+            return dtx_gw_cfg_fail(c, q, "out of memory");
+    }
+    return 0;
+}
+
+/* Mode "tcc" with "branches": the branches of the TCC_RUN the gateway
+ * sends for each request (filters/gw_run.c), in r->saga->steps. */
+static int s_run(dtx_gw_cfg_ctx_t *c, json_object *tx, const char *path, dtx_gw_route_cfg_t *r)
+{
+    char p[300], q[340];
+    json_object *br, *extra;
+    dtx_gw_cfg_child(p, sizeof p, path, "branches");
+    if (json_object_object_get_ex(tx, "commit_on", &extra)) {
+        dtx_gw_cfg_child(q, sizeof q, path, "commit_on");
+        return dtx_gw_cfg_fail(c, q, "not with branches (the branches' votes decide)");
+    }
+    json_object_object_get_ex(tx, "branches", &br);
+    if (!json_object_is_type(br, json_type_array) || json_object_array_length(br) == 0 ||
+        json_object_array_length(br) > DTX_TRY_MANY_MAX)
+        return dtx_gw_cfg_fail(c, p, "must be an array of 1-%d branches", DTX_TRY_MANY_MAX);
+    size_t n = json_object_array_length(br);
+    dtx_gw_saga_cfg_t *s = calloc(1, sizeof *s);
+    if (s)
+        s->steps = calloc(n, sizeof *s->steps);
+    r->saga = s;
+    if (!s || !s->steps)
+        return dtx_gw_cfg_fail(c, p, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        dtx_gw_cfg_index(q, sizeof q, p, i);
+        s->nsteps++;
+        if (s_branch(c, json_object_array_get_idx(br, i), q, &s->steps[i]) < 0)
+            return DTX_ECONFIG;
+    }
+    return 0;
+}
+
+int dtx_gw_cfg_transaction(dtx_gw_cfg_ctx_t *c, json_object *v, const char *path,
+                           dtx_gw_route_cfg_t *r)
+{
+    json_object *tx;
+    char p[300], q[340];
+    if (!json_object_object_get_ex(v, "transaction", &tx))
+        return 0;
+    static const char *const tkeys[] = { "mode", "timeout_ms", "commit_on", "steps",
+                                         "wait_ms", "branches", NULL };
+    char *mode = NULL;
+    dtx_gw_cfg_child(p, sizeof p, path, "transaction");
+    if (dtx_gw_cfg_object(c, tx, p) < 0 || dtx_gw_cfg_only(c, tx, p, tkeys) < 0 ||
+        dtx_gw_cfg_str(c, tx, p, "mode", 0, "tcc", &mode) < 0)
+        return DTX_ECONFIG;
+    int kind = strcmp(mode, "tcc") == 0 ? DTX_GW_TXN_TCC
+               : strcmp(mode, "saga") == 0 ? DTX_GW_TXN_SAGA : 0;
+    free(mode);
+    if (!kind) {
+        dtx_gw_cfg_child(q, sizeof q, p, "mode");
+        return dtx_gw_cfg_fail(c, q, "must be \"tcc\" or \"saga\"");
+    }
+    if (dtx_gw_cfg_int(c, tx, p, "timeout_ms", 0, 600000, 30000, &r->txn_timeout_ms) < 0)
+        return DTX_ECONFIG;
+    json_object *extra;
+    if (kind == DTX_GW_TXN_SAGA && json_object_object_get_ex(tx, "branches", &extra)) {
+        dtx_gw_cfg_child(q, sizeof q, p, "branches");
+        return dtx_gw_cfg_fail(c, q, "only with mode \"tcc\" (a saga has steps)");
+    }
+    if (kind == DTX_GW_TXN_TCC && json_object_object_get_ex(tx, "branches", &extra))
+        kind = DTX_GW_TXN_RUN;
+    if (kind != DTX_GW_TXN_SAGA) {
+        const char *only_saga = json_object_object_get_ex(tx, "steps", &extra) ? "steps"
+                                : json_object_object_get_ex(tx, "wait_ms", &extra) ? "wait_ms"
+                                                                                   : NULL;
+        if (only_saga) {
+            dtx_gw_cfg_child(q, sizeof q, p, only_saga);
+            return dtx_gw_cfg_fail(c, q, "only with mode \"saga\"");
+        }
+        if (kind == DTX_GW_TXN_RUN ? s_run(c, tx, p, r) < 0
+                                   : dtx_gw_cfg_statuses(c, tx, p, "commit_on", "[\"2xx\"]",
+                                                         &r->commit_on) < 0)
+            return DTX_ECONFIG;
+    } else if (dtx_gw_cfg_saga(c, tx, p, r) < 0) {
+        return DTX_ECONFIG;
+    }
+    r->transactional = kind;
     return 0;
 }

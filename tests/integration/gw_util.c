@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 #include "gw_util.h"
 #include "integ.h"
@@ -292,4 +293,25 @@ void gw_load_stop(gw_load_t *l)
     for (int i = 0; i < l->nthreads; i++)
         pthread_join(l->th[i], NULL);
     l->nthreads = 0;
+}
+
+void gw_post_outcome(const gw_proc_t *gw, const char *path, const char *body, gw_outcome_t *a)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", gw->port, path);
+    const char *hdrs[] = { "Content-Type: application/json", NULL };
+    gw_resp_t r;
+    memset(a, 0, sizeof *a);
+    gw_http(&r, "POST", url, hdrs, body);
+    a->status = r.status;
+    snprintf(a->body, sizeof a->body, "%s", r.body ? r.body : "");
+    if (!gw_resp_header(&r, "Dtx-Gid", a->header, sizeof a->header))
+        a->header[0] = '\0';
+    json_object *o = json_tokener_parse(r.body ? r.body : ""), *v;
+    if (o && json_object_object_get_ex(o, "outcome", &v))
+        snprintf(a->outcome, sizeof a->outcome, "%s", json_object_get_string(v));
+    if (o && json_object_object_get_ex(o, "gid", &v))
+        snprintf(a->gid, sizeof a->gid, "%s", json_object_get_string(v));
+    json_object_put(o);
+    gw_resp_free(&r);
 }

@@ -72,6 +72,20 @@ void gw_resp_free(gw_resp_t *resp);
 /* Value of header name in resp (copied into out), or NULL. */
 const char *gw_resp_header(const gw_resp_t *resp, const char *name, char *out, size_t cap);
 
+/* The answer of a route that answers by itself (a saga route, a tcc route
+ * with branches): status, its JSON body's "outcome" and "gid", and the
+ * Dtx-Gid header ("" when absent). */
+typedef struct gw_outcome {
+    long status;
+    char outcome[32];
+    char gid[64];      /* the body's */
+    char header[64];   /* Dtx-Gid */
+    char body[1024];
+} gw_outcome_t;
+
+/* POSTs body (JSON) to path on gw; the answer into *a. */
+void gw_post_outcome(const gw_proc_t *gw, const char *path, const char *body, gw_outcome_t *a);
+
 /* Value of a Prometheus sample `line_prefix VALUE` from the gateway's
  * /metrics, or -1. */
 double gw_metric(const gw_proc_t *gw, const char *line_prefix);

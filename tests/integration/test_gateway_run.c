@@ -90,33 +90,9 @@ static int s_cleanup(void)
     return rc;
 }
 
-typedef struct {
-    long status;
-    char outcome[32];
-    char gid[DTX_GID_SIZE];     /* the body's */
-    char header[DTX_GID_SIZE];  /* Dtx-Gid */
-    char body[1024];
-} s_answer_t;
-
-static void s_post(const char *path, const char *body, s_answer_t *a)
+static void s_post(const char *path, const char *body, gw_outcome_t *a)
 {
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_gw.port, path);
-    const char *hdrs[] = { "Content-Type: application/json", NULL };
-    gw_resp_t r;
-    memset(a, 0, sizeof *a);
-    gw_http(&r, "POST", url, hdrs, body);
-    a->status = r.status;
-    snprintf(a->body, sizeof a->body, "%s", r.body ? r.body : "");
-    if (!gw_resp_header(&r, "Dtx-Gid", a->header, sizeof a->header))
-        a->header[0] = '\0';
-    json_object *o = json_tokener_parse(r.body ? r.body : ""), *v;
-    if (o && json_object_object_get_ex(o, "outcome", &v))
-        snprintf(a->outcome, sizeof a->outcome, "%s", json_object_get_string(v));
-    if (o && json_object_object_get_ex(o, "gid", &v))
-        snprintf(a->gid, sizeof a->gid, "%s", json_object_get_string(v));
-    json_object_put(o);
-    gw_resp_free(&r);
+    gw_post_outcome(&s_gw, path, body, a);
 }
 
 /* What branch `branch` of gid received in its Try. */
@@ -135,7 +111,7 @@ static int64_t s_globals(void)
 
 static void test_every_yes_answers_committed_with_payloads_from_the_body(void)
 {
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/transfer", "{\"amount\":450,\"note\":\"rent\"}", &a);
     CU_ASSERT_EQUAL(a.status, 200);
     CU_ASSERT_STRING_EQUAL(a.outcome, "committed");
@@ -154,7 +130,7 @@ static void test_every_yes_answers_committed_with_payloads_from_the_body(void)
 
 static void test_a_no_vote_answers_409_and_cancels_both(void)
 {
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/declined", "{}", &a);
     CU_ASSERT_EQUAL(a.status, 409);
     CU_ASSERT_STRING_EQUAL(a.outcome, "aborted");
@@ -169,7 +145,7 @@ static void test_a_no_vote_answers_409_and_cancels_both(void)
 static void test_bad_bodies_and_no_participant_run_nothing(void)
 {
     int64_t before = s_globals();
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/transfer", "{\"note\":\"no amount\"}", &a);
     CU_ASSERT_EQUAL(a.status, 400);
     CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "\"branch\":1"));
@@ -228,7 +204,7 @@ static void test_swap_checks_branches_and_takes_a_new_route_live(void)
                            "\"branches\":[{\"resource\":\"bank-a\",\"action\":\"debit\"}]}}");
     CU_ASSERT_EQUAL(gw_admin_put(&s_gw, S_TOKEN, doc, 0, &r), 200);
     gw_resp_free(&r);
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/one", "{}", &a);
     CU_ASSERT_EQUAL(a.status, 200);
     CU_ASSERT_STRING_EQUAL(a.outcome, "committed");

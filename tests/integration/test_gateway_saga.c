@@ -112,33 +112,9 @@ static int s_cleanup(void)
     return rc;
 }
 
-typedef struct {
-    long status;
-    char outcome[32];
-    char gid[DTX_GID_SIZE];     /* the body's */
-    char header[DTX_GID_SIZE];  /* Dtx-Gid */
-    char body[512];
-} s_answer_t;
-
-static void s_post(const char *path, const char *body, s_answer_t *a)
+static void s_post(const char *path, const char *body, gw_outcome_t *a)
 {
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_gw.port, path);
-    const char *hdrs[] = { "Content-Type: application/json", NULL };
-    gw_resp_t r;
-    memset(a, 0, sizeof *a);
-    gw_http(&r, "POST", url, hdrs, body);
-    a->status = r.status;
-    snprintf(a->body, sizeof a->body, "%s", r.body ? r.body : "");
-    if (!gw_resp_header(&r, "Dtx-Gid", a->header, sizeof a->header))
-        a->header[0] = '\0';
-    json_object *o = json_tokener_parse(r.body ? r.body : ""), *v;
-    if (o && json_object_object_get_ex(o, "outcome", &v))
-        snprintf(a->outcome, sizeof a->outcome, "%s", json_object_get_string(v));
-    if (o && json_object_object_get_ex(o, "gid", &v))
-        snprintf(a->gid, sizeof a->gid, "%s", json_object_get_string(v));
-    json_object_put(o);
-    gw_resp_free(&r);
+    gw_post_outcome(&s_gw, path, body, a);
 }
 
 /* What step `branch` of gid received in its action. */
@@ -157,7 +133,7 @@ static int64_t s_globals(void)
 
 static void test_saga_route_answers_committed_with_payloads_from_the_body(void)
 {
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/trips", "{\"trip\":\"T-17\",\"party\":{\"size\":3},\"amount\":450}", &a);
     CU_ASSERT_EQUAL(a.status, 200);
     CU_ASSERT_STRING_EQUAL(a.outcome, "committed");
@@ -178,7 +154,7 @@ static void test_saga_route_answers_committed_with_payloads_from_the_body(void)
 
 static void test_refused_step_answers_compensated_and_undoes_the_others(void)
 {
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/declined", "{\"trip\":\"T-18\"}", &a);
     CU_ASSERT_EQUAL(a.status, 409);
     CU_ASSERT_STRING_EQUAL(a.outcome, "compensated");
@@ -192,7 +168,7 @@ static void test_refused_step_answers_compensated_and_undoes_the_others(void)
 
 static void test_concurrent_plan_with_a_pivot_commits(void)
 {
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/fanout", "{}", &a);
     CU_ASSERT_EQUAL(a.status, 200);
     CU_ASSERT_STRING_EQUAL(a.outcome, "committed");
@@ -207,7 +183,7 @@ static void test_concurrent_plan_with_a_pivot_commits(void)
 
 static void test_compensation_that_never_succeeds_answers_stuck(void)
 {
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/sticky", "{}", &a);
     CU_ASSERT_EQUAL(a.status, 500);
     CU_ASSERT_STRING_EQUAL(a.outcome, "stuck");
@@ -217,7 +193,7 @@ static void test_compensation_that_never_succeeds_answers_stuck(void)
 
 static void test_wait_ms_0_answers_202_at_once_and_the_saga_still_runs(void)
 {
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/async", "{}", &a);
     CU_ASSERT_EQUAL(a.status, 202);
     CU_ASSERT_STRING_EQUAL(a.outcome, "running");
@@ -228,7 +204,7 @@ static void test_wait_ms_0_answers_202_at_once_and_the_saga_still_runs(void)
 static void test_body_without_a_templated_field_is_refused_before_any_saga(void)
 {
     int64_t before = s_globals();
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/trips", "{\"trip\":\"T-19\",\"amount\":10}", &a);   /* no party.size */
     CU_ASSERT_EQUAL(a.status, 400);
     CU_ASSERT(strstr(a.body, "missing field party.size") != NULL);
@@ -262,7 +238,7 @@ static void test_swap_checks_plans_and_takes_a_new_saga_route_live(void)
     CU_ASSERT(strstr(r.body ? r.body : "", "pivot") != NULL);
     gw_resp_free(&r);
     /* the old configuration still serves */
-    s_answer_t a;
+    gw_outcome_t a;
     s_post("/bad", "{}", &a);
     CU_ASSERT_EQUAL(a.status, 404);
     /* a good new route, live */

@@ -110,6 +110,24 @@ static int s_name(dtx_gw_cfg_ctx_t *c, json_object *o, const char *path, const c
     return 0;
 }
 
+/* A step's or branch's "payload" template (none: st->payload stays NULL,
+ * the request body goes as sent). */
+static int s_payload(dtx_gw_cfg_ctx_t *c, json_object *o, const char *path,
+                     dtx_gw_saga_step_cfg_t *st)
+{
+    char q[300];
+    json_object *pl;
+    if (!json_object_object_get_ex(o, "payload", &pl))
+        return 0;
+    dtx_gw_cfg_child(q, sizeof q, path, "payload");
+    if (s_template_ok(c, pl, q) < 0)
+        return DTX_ECONFIG;
+    st->payload = strdup(json_object_to_json_string_ext(pl, JSON_C_TO_STRING_PLAIN));
+    if (!st->payload)
+        return dtx_gw_cfg_fail(c, q, "out of memory");
+    return 0;
+}
+
 static int s_after(dtx_gw_cfg_ctx_t *c, json_object *o, const char *path, int no,
                    dtx_gw_saga_step_cfg_t *st)
 {
@@ -165,16 +183,7 @@ static int s_step(dtx_gw_cfg_ctx_t *c, json_object *o, const char *path, int no,
         dtx_gw_cfg_child(q, sizeof q, path, "compensation");
         return dtx_gw_cfg_fail(c, q, "not allowed on the pivot (it is never compensated)");
     }
-    json_object *pl;
-    if (json_object_object_get_ex(o, "payload", &pl)) {
-        dtx_gw_cfg_child(q, sizeof q, path, "payload");
-        if (s_template_ok(c, pl, q) < 0)
-            return DTX_ECONFIG;
-        st->payload = strdup(json_object_to_json_string_ext(pl, JSON_C_TO_STRING_PLAIN));
-        if (!st->payload)
-            return dtx_gw_cfg_fail(c, q, "out of memory");
-    }
-    return 0;
+    return s_payload(c, o, path, st);
 }
 
 /* The plan's cross-step rules, exactly as libdtx and dtxd apply them:
@@ -262,21 +271,11 @@ static int s_branch(dtx_gw_cfg_ctx_t *c, json_object *o, const char *path,
                     dtx_gw_saga_step_cfg_t *st)
 {
     static const char *const keys[] = { "resource", "action", "payload", NULL };
-    char q[300];
     if (dtx_gw_cfg_object(c, o, path) < 0 || dtx_gw_cfg_only(c, o, path, keys) < 0 ||
         s_name(c, o, path, "resource", 1, &st->resource) < 0 ||
         s_name(c, o, path, "action", 1, &st->action) < 0)
         return DTX_ECONFIG;
-    json_object *pl;
-    if (json_object_object_get_ex(o, "payload", &pl)) {
-        dtx_gw_cfg_child(q, sizeof q, path, "payload");
-        if (s_template_ok(c, pl, q) < 0)
-            return DTX_ECONFIG;
-        st->payload = strdup(json_object_to_json_string_ext(pl, JSON_C_TO_STRING_PLAIN));
-        if (!st->payload)
-            return dtx_gw_cfg_fail(c, q, "out of memory");
-    }
-    return 0;
+    return s_payload(c, o, path, st);
 }
 
 /* Mode "tcc" with "branches": the branches of the TCC_RUN the gateway

@@ -139,11 +139,9 @@ int dtx_gw_run_body(dtx_gw_req_t *req)
     if (!r)
         return DTX_GW_REPLY;
     const dtx_gw_config_t *cfg = req->rt->cfg;
-    dtx_gw_txn_clients_t *clients = req->rt->shared->txn;
-    dtx_gw_txn_pooled_t *p = dtx_gw_txn_borrow(clients, cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
-    dtx_client_t *client = p ? dtx_gw_txn_pooled_client(p) : NULL;
-    int rc = client ? dtx_client_set_traceparent(client, dtx_gw_req_trace(req)) : DTX_ENOMEM;
-    int state = 0;
+    dtx_client_t *client = NULL;
+    int rc = 0, state = 0;
+    dtx_gw_txn_pooled_t *p = dtx_gw_txn_borrow_for(req, &client, &rc);
     if (rc == 0) {
         /* The Tries run within the transaction's deadline: wait that long
          * on top of the usual request time. */
@@ -160,7 +158,7 @@ int dtx_gw_run_body(dtx_gw_req_t *req)
         dtx_log_warn("transaction run failed", "route=%s trace=%.32s err=%s reason=\"%s\"",
                      c->name, req->traceparent + 3, dtx_strerror(rc), why);
     if (p)
-        dtx_gw_txn_give_back(clients, p, rc == DTX_EABORTED ? 0 : rc);
+        dtx_gw_txn_give_back(req->rt->shared->txn, p, rc == DTX_EABORTED ? 0 : rc);
     if (req->gid[0])
         dtx_gw_reply_header(req, "Dtx-Gid", "%s", req->gid);
     dtx_log_debug("transaction run answered", "gid=%s route=%s outcome=%s trace=%.32s", req->gid,

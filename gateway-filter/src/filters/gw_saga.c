@@ -245,11 +245,10 @@ int dtx_gw_saga_body(dtx_gw_req_t *req)
     dtx_saga_t *saga = s_plan(req, c->saga);
     if (!saga)
         return DTX_GW_REPLY;
-    const dtx_gw_config_t *cfg = req->rt->cfg;
     dtx_gw_txn_clients_t *clients = req->rt->shared->txn;
-    dtx_gw_txn_pooled_t *p = dtx_gw_txn_borrow(clients, cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
-    dtx_client_t *client = p ? dtx_gw_txn_pooled_client(p) : NULL;
-    int rc = client ? dtx_client_set_traceparent(client, dtx_gw_req_trace(req)) : DTX_ENOMEM;
+    dtx_client_t *client = NULL;
+    int rc = 0;
+    dtx_gw_txn_pooled_t *p = dtx_gw_txn_borrow_for(req, &client, &rc);
     if (rc == 0)
         rc = dtx_client_saga_submit(client, saga, (uint32_t)c->txn_timeout_ms, req->gid);
     dtx_saga_destroy(&saga);

@@ -109,6 +109,21 @@ void dtx_gw_txn_clients_destroy(dtx_gw_txn_clients_t **self_p)
     free(self);
 }
 
+dtx_gw_txn_pooled_t *dtx_gw_txn_borrow_for(dtx_gw_req_t *req, dtx_client_t **client, int *rc)
+{
+    const dtx_gw_config_t *cfg = req->rt->cfg;
+    dtx_gw_txn_clients_t *clients = req->rt->shared->txn;
+    s_pooled_t *p = s_borrow(clients, cfg->dtxd_endpoint, cfg->dtxd_timeout_ms);
+    *client = p ? p->client : NULL;
+    *rc = p ? dtx_client_set_traceparent(p->client, dtx_gw_req_trace(req)) : DTX_ENOMEM;
+    if (p && *rc != 0) {
+        dtx_gw_txn_give_back(clients, p, *rc);
+        *client = NULL;
+        return NULL;
+    }
+    return p;
+}
+
 int dtx_gw_txn_body(dtx_gw_req_t *req)
 {
     const dtx_gw_route_cfg_t *c = req->route->cfg;

@@ -45,6 +45,10 @@ typedef struct dtx_gw_txn_pooled dtx_gw_txn_pooled_t;
 dtx_gw_txn_pooled_t *dtx_gw_txn_borrow(dtx_gw_txn_clients_t *self, const char *endpoint,
                                        int64_t timeout_ms);
 dtx_client_t *dtx_gw_txn_pooled_client(dtx_gw_txn_pooled_t *p);
+/* dtx_gw_txn_borrow for req — its runtime's dtxd endpoint and timeout —
+ * with the client in req's trace (dtx_gw_req_trace): *client is its client
+ * and *rc 0; or NULL with *rc the error (nothing to give back). */
+dtx_gw_txn_pooled_t *dtx_gw_txn_borrow_for(dtx_gw_req_t *req, dtx_client_t **client, int *rc);
 void dtx_gw_txn_give_back(dtx_gw_txn_clients_t *self, dtx_gw_txn_pooled_t *p, int rc);
 /* Closes every pooled client and frees the pool (no request may use it
  * any more). Idempotent; nulls *self_p. */

@@ -5,6 +5,7 @@
  * the accounting of what they see (latencies, errors, the measured
  * window).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ static int s_slot_send(bench_t *self, int i, dtx_msg_t *msg, int64_t now)
                 dtx_strerror(rc));
         return -1;
     }
+    self->calls[sl->sock]++;
     if (zmq_send(self->socks[sl->sock], self->buf, len, ZMQ_DONTWAIT) < 0) {
         if (!self->first_text[BENCH_ERR_SEND][0])
             snprintf(self->first_text[BENCH_ERR_SEND], sizeof self->first_text[BENCH_ERR_SEND],
@@ -377,10 +379,16 @@ void bench_scan(bench_t *self, int64_t now)
 /* Reads what is waiting on socket s (bounded). */
 void bench_drain_socket(bench_t *self, int s)
 {
+    self->drained[s] = 0;
     for (int n = 0; n < BENCH_DRAIN_PER_SOCKET; n++) {
         int len = zmq_recv(self->socks[s], self->buf, DTX_MSG_MAX, ZMQ_DONTWAIT);
-        if (len < 0)
+        if (len < 0) {
+            if (errno == EAGAIN) {
+                self->drained[s] = 1;
+                self->drained_at[s] = self->calls[s];
+            }
             return;
+        }
         int more = 0;
         size_t more_size = sizeof more;
         zmq_getsockopt(self->socks[s], ZMQ_RCVMORE, &more, &more_size);

@@ -69,6 +69,12 @@ typedef struct bench {
     /* run */
     void         *zctx;
     void         *socks[BENCH_MAX_SOCKETS];
+    /* Per socket: its ZMQ_FD; drained: a read found it empty (EAGAIN) when
+     * calls (sends) was drained_at, no call since: only its ZMQ_FD can
+     * bring news, so it is polled as a plain descriptor (no ZMQ_EVENTS). */
+    int           sock_fd[BENCH_MAX_SOCKETS];
+    int           drained[BENCH_MAX_SOCKETS];
+    uint64_t      calls[BENCH_MAX_SOCKETS], drained_at[BENCH_MAX_SOCKETS];
     bench_slot_t *slots;
     uint64_t      next_seq;
     uint8_t      *buf;                   /* DTX_MSG_MAX: encode and receive */

@@ -263,7 +263,8 @@ static int s_setup(bench_t *self)
             zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
             zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
             (curve && dtx_curve_apply_client(sock, &keys) != 0) ||
-            zmq_connect(sock, self->endpoint) != 0) {
+            zmq_connect(sock, self->endpoint) != 0 ||
+            zmq_getsockopt(sock, ZMQ_FD, &self->sock_fd[s], &(size_t){ sizeof(int) }) != 0) {
             fprintf(stderr, "dtx-bench: cannot connect to %s: %s\n", self->endpoint,
                     zmq_strerror(errno));
             if (sock)
@@ -293,8 +294,6 @@ static void s_teardown(bench_t *self)
 static int s_run(bench_t *self)
 {
     zmq_pollitem_t items[BENCH_MAX_SOCKETS];
-    for (int s = 0; s < self->nsockets; s++)
-        items[s] = (zmq_pollitem_t){ .socket = self->socks[s], .events = ZMQ_POLLIN };
     int64_t now = bench_now_ns();
     self->start_ns = now;
     self->warm_end_ns = now + (int64_t)(self->warmup * 1e9);
@@ -327,6 +326,10 @@ static int s_run(bench_t *self)
         if (!self->draining && self->meas_end_ns - now < wait_ns)
             wait_ns = self->meas_end_ns - now;
         long wait_ms = wait_ns <= 0 ? 0 : (long)((wait_ns + 999999) / 1000000);
+        for (int s = 0; s < self->nsockets; s++)
+            items[s] = self->drained[s] && self->calls[s] == self->drained_at[s]
+                           ? (zmq_pollitem_t){ .fd = self->sock_fd[s], .events = ZMQ_POLLIN }
+                           : (zmq_pollitem_t){ .socket = self->socks[s], .events = ZMQ_POLLIN };
         int n = dtx_zpoll(items, self->nsockets, wait_ms);
         if (n < 0) {
             if (errno == EINTR)
@@ -334,9 +337,14 @@ static int s_run(bench_t *self)
             fprintf(stderr, "dtx-bench: poll: %s\n", zmq_strerror(errno));
             return -1;
         }
-        for (int s = 0; s < self->nsockets && n > 0; s++)
-            if (items[s].revents & ZMQ_POLLIN)
+        for (int s = 0; s < self->nsockets; s++) {
+            if (items[s].revents & ZMQ_POLLIN) {
                 bench_drain_socket(self, s);
+            } else if (items[s].socket) { /* ZMQ_EVENTS found it empty */
+                self->drained[s] = 1;
+                self->drained_at[s] = self->calls[s];
+            }
+        }
         now = bench_now_ns();
         if (now >= next_scan) {
             bench_scan(self, now);

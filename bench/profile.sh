@@ -27,6 +27,17 @@
 #                      each segment of a transaction's chain (thread
 #                      hand-offs, TCP, dtxd's turns, the log's round trip
 #                      and its fdatasync); needs perf and python3
+#   PROFILE_SYSCALLS   1: per level, one more run under `perf stat
+#                      --per-thread` (tracepoints: barely slows the run):
+#                      system calls by kind and context switches (wake-ups)
+#                      per transaction of each thread of dtxd, participant
+#                      noop-a and dtx-bench; needs perf
+#   PROFILE_AREAS      1: per level, one more run under `perf record -g`
+#                      (dwarf call chains, dtxd only): dtxd's CPU-us per
+#                      transaction by area (ZeroMQ I/O thread: crypto,
+#                      kernel, libzmq; loop thread: ZeroMQ calls, log,
+#                      engine, common, loop, metrics, admin), read by
+#                      bench/cpu_areas.py; needs perf and python3
 #   PROFILE_CALLGRIND  1: a last run (64 in flight) with dtxd under
 #                      valgrind --tool=callgrind; its output file is kept
 #                      and named (callgrind_annotate --inclusive=yes FILE)
@@ -58,6 +69,8 @@ CURVE=${PROFILE_CURVE:-1}
 STRACE=${PROFILE_STRACE:-$(command -v strace >/dev/null && echo 1 || echo 0)}
 CALLGRIND=${PROFILE_CALLGRIND:-0}
 TIMELINE=${PROFILE_TIMELINE:-0}
+AREAS=${PROFILE_AREAS:-0}
+SYSCALLS=${PROFILE_SYSCALLS:-0}
 PG=tests/harness/pg.sh
 HZ=$(getconf CLK_TCK)
 
@@ -72,6 +85,9 @@ case $SECS in '' | *[!0-9]* | 0 | 1 | 2 | 3) die "PROFILE_SECONDS wants a whole 
 [ "$STRACE" = 0 ] || command -v strace >/dev/null || die "PROFILE_STRACE=1 but strace is not installed"
 [ "$TIMELINE" = 0 ] || { command -v perf >/dev/null && command -v python3 >/dev/null; } ||
     die "PROFILE_TIMELINE=1 needs perf and python3"
+[ "$SYSCALLS" = 0 ] || command -v perf >/dev/null || die "PROFILE_SYSCALLS=1 needs perf"
+[ "$AREAS" = 0 ] || { command -v perf >/dev/null && command -v python3 >/dev/null; } ||
+    die "PROFILE_AREAS=1 needs perf and python3"
 [ "$CALLGRIND" = 0 ] || command -v valgrind >/dev/null || die "PROFILE_CALLGRIND=1 but valgrind is not installed"
 
 SCRATCH=$(mktemp -d /tmp/dtx-profile.XXXXXX)
@@ -215,6 +231,52 @@ for c in $LEVELS; do
                       for (k in c) if (c[k] / n >= 0.05) printf " %s %.2f", k, c[k] / n; print "" }' \
                 "$SCRATCH/sc-$f"
         done
+    fi
+    if [ "$SYSCALLS" = 1 ]; then
+        load "$c" "$SCRATCH/ps-$c.json"
+        sleep 2
+        w=$((SECS - 3))
+        ev=context-switches,raw_syscalls:sys_enter
+        for k in getpid poll epoll_wait epoll_ctl sendto recvfrom read write futex; do
+            ev=$ev,syscalls:sys_enter_$k
+        done
+        stats=()
+        for who in dtxd:"$DTXD_PID" noop-a:"${PART_PIDS[0]}" load:"$LOAD_PID"; do
+            perf stat --per-thread -x, -e "$ev" -p "${who#*:}" -o "$SCRATCH/ps-$c-${who%%:*}" \
+                -- sleep "$w" >/dev/null 2>&1 &
+            stats+=("$!")
+        done
+        wait "${stats[@]}" || true
+        wait "$LOAD_PID" || die "dtx-bench failed under perf stat at $c in flight"
+        n=$(sed -n 's/.*"per_second":\[\([^]]*\)\].*/\1/p' "$SCRATCH/ps-$c.json" |
+            awk -F, -v w="$w" '{ for (i = 2; i <= w + 1 && i <= NF; i++) s += $i; print s + 0 }')
+        echo "   per transaction under perf stat ($n tx): system calls (all, then by kind) and context switches"
+        for who in dtxd noop-a load; do
+            awk -F, -v n="$n" -v who="$who" '
+                NF >= 4 && $2 ~ /^[0-9]+$/ { t = $1; sub(/-[0-9]+$/, "", t); e = $4
+                    sub(/^.*sys_enter_?/, "", e); if (e == "") e = "all"
+                    c[t, e] += $2; th[t] = 1; if (e != "all" && e != "context-switches") k[e] = 1 }
+                END { if (n <= 0) exit
+                      for (t in th) { if (c[t, "all"] / n < 0.05) continue
+                          printf "   %-30s %7.2f:", who "/" t, c[t, "all"] / n
+                          for (e in k) if (c[t, e] / n >= 0.05) printf " %s %.2f", e, c[t, e] / n
+                          printf "; switches %.2f\n", c[t, "context-switches"] / n } }' \
+                "$SCRATCH/ps-$c-$who"
+        done
+    fi
+    if [ "$AREAS" = 1 ]; then
+        load "$c" "$SCRATCH/ar-$c.json"
+        sleep 2
+        w=$((SECS - 3))
+        perf record -F 2000 --call-graph dwarf,8192 -p "$DTXD_PID" -o "$SCRATCH/ar-$c.data" \
+            -- sleep "$w" >/dev/null 2>&1 || die "perf record failed at $c in flight"
+        wait "$LOAD_PID" || die "dtx-bench failed under perf record at $c in flight"
+        # The transactions of the recorded seconds, as under strace above.
+        n=$(sed -n 's/.*"per_second":\[\([^]]*\)\].*/\1/p' "$SCRATCH/ar-$c.json" |
+            awk -F, -v w="$w" '{ for (i = 2; i <= w + 1 && i <= NF; i++) s += $i; print s + 0 }')
+        perf script -F comm,tid,ip,sym,dso -i "$SCRATCH/ar-$c.data" >"$SCRATCH/ar-$c.txt" 2>/dev/null
+        echo "   dtxd's CPU by area under perf record ($n tx; bench/cpu_areas.py):"
+        python3 bench/cpu_areas.py "$SCRATCH/ar-$c.txt" "$n" 2000 "$ROOT"
     fi
     if [ "$TIMELINE" = 1 ] && [ "$c" = 1 ]; then
         load 1 "$SCRATCH/tl.json"

@@ -3,12 +3,20 @@
  *
  * One thread polls, in one dtx_zpoll call (zmq_poll's contract with one
  * poll(2) per wait: dtx/zpoll.h), the ROUTER socket that every initiator
- * and participant talks to and the libpq socket of every log connection. Each turn: read every waiting message (bounded per turn),
- * handle the store's results, run due timers, run periodic duties, then
- * flush the store (periodic duties: heartbeats, the lease, recovery
- * scans, retention of finished transactions): every state change produced during the turn goes to
- * PostgreSQL in one round trip per connection (group commit). Nothing
- * blocks on a round trip.
+ * and participant talks to and the libpq socket of every log connection.
+ * The ROUTER socket is polled by its ZMQ_FD, as a plain descriptor: the
+ * loop reads it until it is empty every turn anyway, and asks ZMQ_EVENTS
+ * before a wait only when something may have changed since the read that
+ * found it empty (a call on the socket takes its pending commands, and a
+ * message they bring would not wake ZMQ_FD): a send since then, or a turn
+ * that stopped at the per-turn bound.
+ *
+ * Each turn: read every waiting message (bounded per turn), handle the
+ * store's results, run due timers, run periodic duties, then flush the
+ * store (periodic duties: heartbeats, the lease, recovery scans,
+ * retention of finished transactions): every state change produced during
+ * the turn goes to PostgreSQL in one round trip per connection (group
+ * commit). Nothing blocks on a round trip.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -239,14 +247,16 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
 }
 
 /* Reads one ROUTER message: [routing id][frame]. Returns 1 if one was
- * read, 0 when none is waiting. */
+ * read, 0 when none is waiting (EAGAIN: the socket's commands were taken
+ * too), -1 when the read failed otherwise (EINTR, ETERM). */
 static int s_read_one(dtx_coord_t *co)
 {
     zmq_msg_t rid, body;
     zmq_msg_init(&rid);
     if (zmq_msg_recv(&rid, co->router, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
         zmq_msg_close(&rid);
-        return 0;
+        return e == EAGAIN ? 0 : -1;
     }
     dtx_peer_t peer;
     memset(&peer, 0, sizeof peer);
@@ -316,11 +326,21 @@ int dtx_loop_run(dtx_coord_t *co)
     _Static_assert(sizeof items / sizeof items[0] <= DTX_ZPOLL_MAX, "dtx_zpoll takes them all");
     int64_t now = dtx_clock_mono_ms();
     co->next_scan_ms = now; /* recover at once */
+    int router_fd = -1;
+    size_t fd_len = sizeof router_fd;
+    if (zmq_getsockopt(co->router, ZMQ_FD, &router_fd, &fd_len) != 0) {
+        dtx_log_error("poll failed", "error=\"%s\"", zmq_strerror(errno));
+        return DTX_EIO;
+    }
+    /* drained: the last read found the socket empty, and router_calls
+     * was drained_at then (no call on the socket since). */
+    int drained = 0;
+    uint64_t drained_at = 0;
     for (;;) {
         if (co->stop)
             break;
-        items[0].socket = co->router;
-        items[0].fd = 0;
+        items[0].socket = NULL;
+        items[0].fd = router_fd;
         items[0].events = ZMQ_POLLIN;
         items[0].revents = 0;
         int nstore = dtx_store_poll_items(co->store, items + 1, 64);
@@ -333,6 +353,16 @@ int dtx_loop_run(dtx_coord_t *co)
             timeout = next - now < 0 ? 0 : next - now;
         int nadmin = dtx_admin_poll_items(co, items + 1 + nstore, DTX_ADMIN_POLL_ITEMS, &timeout);
         int nzap = dtx_auth_poll_items(co->auth, items + 1 + nstore + nadmin, 1);
+        if (!drained || co->router_calls != drained_at) {
+            int ev = 0;
+            size_t ev_len = sizeof ev;
+            if (zmq_getsockopt(co->router, ZMQ_EVENTS, &ev, &ev_len) != 0) {
+                dtx_log_error("poll failed", "error=\"%s\"", zmq_strerror(errno));
+                return DTX_EIO;
+            }
+            if (ev & ZMQ_POLLIN)
+                timeout = 0;
+        }
         if (dtx_zpoll(items, 1 + nstore + nadmin + nzap, (long)timeout) < 0) {
             if (errno == EINTR)
                 continue;
@@ -352,9 +382,12 @@ int dtx_loop_run(dtx_coord_t *co)
                              co->cfg.curve_allow_file, dtx_participants_revoke(co));
         }
         /* Edge-triggered: drain (bounded, so timers and the store get
-         * their turn under a flood). */
-        for (int i = 0; i < S_MAX_MSGS_PER_TURN && s_read_one(co); i++)
+         * their turn under a flood), whether or not ZMQ_FD woke us. */
+        int got = 1;
+        for (int i = 0; i < S_MAX_MSGS_PER_TURN && (got = s_read_one(co)) > 0; i++)
             ;
+        drained = got == 0;
+        drained_at = co->router_calls;
         dtx_admin_process(co, items + 1 + nstore, nadmin, dtx_clock_mono_ms());
         now = dtx_clock_mono_ms();
         dtx_txn_t *txn;

@@ -310,9 +310,16 @@ int dtx_admin_poll_items(dtx_coord_t *co, zmq_pollitem_t *items, int cap, int64_
     items[0].revents = 0;
     int n = 1 + dtx_store_poll_items(a->store, items + 1, cap - 1);
     MHD_UNSIGNED_LONG_LONG mt = 0;
-    if (MHD_get_timeout(a->mhd, &mt) == MHD_YES && (int64_t)mt < *timeout_ms)
-        *timeout_ms = (int64_t)mt;
-    int64_t next = dtx_admin_conn_cut_slow(a, dtx_clock_mono_ms());
+    int64_t now = dtx_clock_mono_ms();
+    a->mhd_due_ms = INT64_MAX;
+    if (MHD_get_timeout(a->mhd, &mt) == MHD_YES) {
+        a->mhd_due_ms = now + (int64_t)(mt < (MHD_UNSIGNED_LONG_LONG)INT32_MAX ? mt : INT32_MAX);
+        if ((int64_t)mt < *timeout_ms)
+            *timeout_ms = (int64_t)mt;
+    }
+    if (a->mhd_kick)
+        *timeout_ms = 0;
+    int64_t next = dtx_admin_conn_cut_slow(a, now);
     if (next < *timeout_ms)
         *timeout_ms = next;
     return n;
@@ -351,7 +358,11 @@ void dtx_admin_process(dtx_coord_t *co, const zmq_pollitem_t *items, int n, int6
     if (n > 1)
         dtx_store_process(a->store, items + 1, n - 1);
     dtx_admin_conn_cut_slow(a, dtx_clock_mono_ms());
-    MHD_run(a->mhd);
+    /* MHD_run only with work to do: each run costs an epoll_wait. */
+    if ((n > 0 && (items[0].revents & ZMQ_POLLIN)) || a->mhd_kick || now_ms >= a->mhd_due_ms) {
+        a->mhd_kick = 0;
+        MHD_run(a->mhd);
+    }
     s_sample_tick(a, now_ms);
     dtx_store_maintain(a->store, now_ms);
     dtx_store_flush(a->store);

@@ -109,6 +109,11 @@ struct dtx_admin {
     int                 capconns;
     int64_t             next_sample_ms;    /* monotonic: next per-second sample (series) */
     int                 sample_inflight;   /* its stuck count is being read */
+    /* MHD_run runs in a turn only when it has work: its epoll descriptor
+     * ready, its own timeout (MHD_get_timeout: 0 when a connection has
+     * data pending) reached, or a connection resumed (mhd_kick). */
+    int64_t             mhd_due_ms;        /* monotonic; INT64_MAX: no timeout */
+    int                 mhd_kick;
 };
 
 /* A store callback's context: which request, and one caller value. */

@@ -96,6 +96,7 @@ static void s_set(dtx_admin_req_t *r, int status, const char *ctype, char *data,
     if (r->suspended) {
         r->suspended = 0;
         MHD_resume_connection(r->conn);
+        r->admin->mhd_kick = 1; /* MHD_run this turn, not after a wake */
     }
 }
 

@@ -136,6 +136,8 @@ typedef struct dtx_coord {
     dtx_registry_t     *registry;
     dtx_txntable_t     *txns;
     uint8_t            *sendbuf;           /* DTX_MSG_MAX bytes, reused */
+    uint64_t            router_calls;      /* sends on router (outbox.c): loop.c's readiness
+                                            * bookkeeping (any call may take its commands) */
     volatile int        stop;
     int                 exit_code;         /* set when the loop stops on a failure */
     int64_t             epoch;             /* this node's lease epoch */

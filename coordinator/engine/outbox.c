@@ -31,6 +31,7 @@ int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg
                       dtx_msg_type_name(msg->type), dtx_strerror(rc));
         return rc;
     }
+    co->router_calls++;
     if (zmq_send(co->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(co->router, co->sendbuf, len, ZMQ_DONTWAIT) < 0) {
         int e = errno;

@@ -363,13 +363,19 @@ int dtx_participant_poll(dtx_participant_t *self, int timeout_ms)
          * polled now are looked at. */
         int polled = self->nlinks;
         for (int i = 0; i < polled; i++) {
-            self->items[2 * i] = (zmq_pollitem_t){
-                .socket = self->links[i]->sock,
-                .events = (short)(ZMQ_POLLIN | (self->links[i]->pending ? ZMQ_POLLOUT : 0)),
-            };
+            struct coord_link *l = self->links[i];
+            /* Read to EAGAIN and not touched since (no send): its ZMQ_FD
+             * alone, no ZMQ_EVENTS before and after the wait; a pending
+             * registration (POLLOUT) or a send since: as a socket. */
+            self->items[2 * i] =
+                (l->sock_drained && l->sock_calls == l->sock_drained_at && !l->pending)
+                    ? (zmq_pollitem_t){ .fd = l->sock_fd, .events = ZMQ_POLLIN }
+                    : (zmq_pollitem_t){
+                          .socket = l->sock,
+                          .events = (short)(ZMQ_POLLIN | (l->pending ? ZMQ_POLLOUT : 0)),
+                      };
             /* A quiet monitor (connection events are rare): its ZMQ_FD
              * alone, no ZMQ_EVENTS a turn. */
-            struct coord_link *l = self->links[i];
             self->items[2 * i + 1] = l->monitor_quiet
                 ? (zmq_pollitem_t){ .fd = l->monitor_fd, .events = ZMQ_POLLIN }
                 : (zmq_pollitem_t){ .socket = l->monitor, .events = ZMQ_POLLIN };
@@ -382,14 +388,21 @@ int dtx_participant_poll(dtx_participant_t *self, int timeout_ms)
         }
         now = dtx_clock_mono_ms();
         for (int i = 0; n >= 0 && i < polled; i++) {
+            struct coord_link *l = self->links[i];
+            /* Polled as a socket and not ready: the poller's ZMQ_EVENTS,
+             * after every call on it, found it empty, as a read to EAGAIN
+             * does (unless the events below replace the socket). */
+            if (self->items[2 * i].socket == l->sock && !(self->items[2 * i].revents & ZMQ_POLLIN)) {
+                l->sock_drained = 1;
+                l->sock_drained_at = l->sock_calls;
+            }
             /* Not ready: polled as a socket (the poller asked ZMQ_EVENTS
              * after its last use), or quiet and not woken: quiet now. */
             if (self->items[2 * i + 1].revents & ZMQ_POLLIN)
-                dtx_plink_events(self, self->links[i], now);
+                dtx_plink_events(self, l, now);
             else
-                self->links[i]->monitor_quiet = 1;
-            if ((self->items[2 * i].revents & ZMQ_POLLIN) &&
-                dtx_precv_drain(self, self->links[i]) != 0)
+                l->monitor_quiet = 1;
+            if ((self->items[2 * i].revents & ZMQ_POLLIN) && dtx_precv_drain(self, l) != 0)
                 return DTX_EIO;
         }
         if (self->ready_pending && self->nlinks > 0 &&

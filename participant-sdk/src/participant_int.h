@@ -38,6 +38,13 @@ struct served_resource {
 struct coord_link {
     char    *endpoint;                    /* as given to dtx_participant_connect */
     void    *sock;                        /* DEALER to the coordinator */
+    int      sock_fd;                     /* its ZMQ_FD */
+    int      sock_drained;                /* 1: a read found sock empty (EAGAIN) and
+                                             sock_calls was sock_drained_at then: no call
+                                             on it since, so only sock_fd can bring news
+                                             and it is polled as a plain descriptor */
+    uint64_t sock_calls;                  /* sends on sock (dtx_plink_send) */
+    uint64_t sock_drained_at;
     void    *monitor;                     /* PAIR receiving sock's connection events */
     int      monitor_fd;                  /* its ZMQ_FD */
     int      monitor_quiet;               /* 1: read to EAGAIN (or polled empty) and not

@@ -138,6 +138,7 @@ int dtx_plink_send(dtx_participant_t *self, struct coord_link *link, dtx_msg_t *
                       dtx_msg_type_name(msg->type), dtx_strerror(rc));
         return DTX_EINTERNAL;
     }
+    link->sock_calls++; /* a call may take the socket's commands */
     if (zmq_send(link->sock, out, len, ZMQ_DONTWAIT) >= 0)
         return DTX_OK;
     if (errno == EAGAIN || errno == EINTR)
@@ -200,11 +201,12 @@ int dtx_plink_open(dtx_participant_t *self, struct coord_link *link)
         goto err;
     monitor = zmq_socket(self->ctx, ZMQ_PAIR);
     int linger = 0;
-    int monitor_fd = -1;
-    size_t fdlen = sizeof monitor_fd;
+    int monitor_fd = -1, sock_fd = -1;
+    size_t fdlen = sizeof monitor_fd, sock_fdlen = sizeof sock_fd;
     if (!monitor || zmq_setsockopt(monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_connect(monitor, monitor_ep) != 0 ||
-        zmq_getsockopt(monitor, ZMQ_FD, &monitor_fd, &fdlen) != 0)
+        zmq_getsockopt(monitor, ZMQ_FD, &monitor_fd, &fdlen) != 0 ||
+        zmq_getsockopt(sock, ZMQ_FD, &sock_fd, &sock_fdlen) != 0)
         goto err;
     if (zmq_connect(sock, link->endpoint) != 0) {
         rc = dtx_sdk_connect_error(errno);
@@ -217,6 +219,8 @@ int dtx_plink_open(dtx_participant_t *self, struct coord_link *link)
     if (link->monitor)
         zmq_close(link->monitor);
     link->sock = sock;
+    link->sock_fd = sock_fd;
+    link->sock_drained = 0;
     link->monitor = monitor;
     link->monitor_fd = monitor_fd;
     link->monitor_quiet = 0;

@@ -290,11 +290,17 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
 int dtx_precv_drain(dtx_participant_t *self, struct coord_link *link)
 {
     char why[128];
+    link->sock_drained = 0;
     for (int n = 0; n < DTX_DRAIN_MAX; n++) {
         size_t len = 0;
         int rc = dtx_sdk_recv_frame(link->sock, self->buf, DTX_MSG_MAX, &len);
-        if (rc == DTX_ETIMEOUT)
+        if (rc == DTX_ETIMEOUT) {
+            if (errno == EAGAIN) { /* empty, its commands taken */
+                link->sock_drained = 1;
+                link->sock_drained_at = link->sock_calls;
+            }
             return DTX_OK;
+        }
         if (rc == DTX_EIO) {
             dtx_log_error("cannot receive from coordinator", "instance=%s endpoint=%s error=\"%s\"",
                           self->instance, link->endpoint, zmq_strerror(errno));

@@ -280,6 +280,32 @@ static void test_error_frame_is_not_answered(void)
     s_assert_still_serving();
 }
 
+/* More messages at once than the loop reads in a turn (512), sent
+ * before any answer is read: the loop must come back for the rest
+ * without a new wake of the socket (it reads until the socket is empty
+ * and asks ZMQ_EVENTS when a turn stopped at its bound), and every one
+ * is answered, in order. */
+static void test_a_burst_over_a_turn_is_answered_in_full(void)
+{
+    enum { N = 1200 };
+    dtx_msg_t m;
+    for (int i = 0; i < N; i++) {
+        memset(&m, 0, sizeof m);
+        m.type = DTX_MSG_BEGIN;
+        m.corr = 100000 + (uint64_t)i;
+        m.mode = DTX_MODE_TCC;
+        m.timeout_ms = 60000;
+        CU_ASSERT_EQUAL_FATAL(u_send(&s_peer, NULL, 0, &m), 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL_FATAL(u_recv(&s_peer, &m, s_buf, sizeof s_buf, NULL, NULL, 5000), 0);
+        ok += m.type == DTX_MSG_BEGIN_OK && m.corr == 100000 + (uint64_t)i;
+    }
+    CU_ASSERT_EQUAL(ok, N);
+    s_assert_still_serving();
+}
+
 INTEG_SUITE(wire)
 {
     CU_pSuite s = CU_add_suite("wire", s_init, s_clean);
@@ -296,4 +322,5 @@ INTEG_SUITE(wire)
     CU_add_test(s, "try after a commit and its deadline gets not active", test_try_after_a_commit_and_its_deadline_gets_not_active);
     CU_add_test(s, "begin with an unknown mode is malformed", test_begin_with_an_unknown_mode_is_malformed);
     CU_add_test(s, "error frame is not answered", test_error_frame_is_not_answered);
+    CU_add_test(s, "a burst over a turn is answered in full", test_a_burst_over_a_turn_is_answered_in_full);
 }

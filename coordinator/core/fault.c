@@ -18,6 +18,8 @@ const char *const dtx_fault_points[] = {
     "after-saga-write",     "after-step-done",      "after-step-compensated",
     /* transactional message (docs/sagas.md) */
     "after-tmsg-write",
+    /* fail-*: the operation fails, the process goes on (fault.h) */
+    "fail-branch-write",
     NULL,
 };
 
@@ -60,17 +62,29 @@ int dtx_fault_configure(const char *spec, char *err, unsigned errlen)
     return 0;
 }
 
-void dtx_fault_point(const char *point)
+/* The armed slot of point when its count is reached now, else -1. */
+static int s_hit(const char *point)
 {
-    if (!s_any)
-        return;
     for (size_t i = 0; i < S_NPOINTS; i++) {
         if (s_armed[i] == 0 || strcmp(dtx_fault_points[i], point) != 0)
             continue;
-        if (--s_armed[i] == 0) {
-            dtx_log_error("fault injected: exiting", "point=%s", point);
-            _exit(DTX_FAULT_EXIT);
-        }
-        return;
+        return --s_armed[i] == 0 ? (int)i : -1;
     }
+    return -1;
+}
+
+int dtx_fault_fail(const char *point)
+{
+    if (!s_any || s_hit(point) < 0)
+        return 0;
+    dtx_log_error("fault injected: failing", "point=%s", point);
+    return 1;
+}
+
+void dtx_fault_point(const char *point)
+{
+    if (!s_any || s_hit(point) < 0)
+        return;
+    dtx_log_error("fault injected: exiting", "point=%s", point);
+    _exit(DTX_FAULT_EXIT);
 }

@@ -28,6 +28,12 @@
  * deliveries meet the common ones):
  *
  *   after-tmsg-write        the message is durable (prepared), the service not yet told
+ *
+ * A point named fail-* does not exit: the N-th time execution reaches it
+ * the operation there fails as if memory had run out (dtx_fault_fail):
+ *
+ *   fail-branch-write       a branch's write cannot be started (a TRY, or
+ *                           one branch of a TRY_MANY / TCC_RUN batch)
  */
 #ifndef DTX_COORD_FAULT_H
 #define DTX_COORD_FAULT_H
@@ -39,6 +45,10 @@ int dtx_fault_configure(const char *spec, char *err, unsigned errlen);
 
 /* Exits the process when point is armed and its count is reached. */
 void dtx_fault_point(const char *point);
+
+/* 1 when the fail-* point is armed and its count is reached (the caller
+ * then fails as out of memory), else 0. */
+int dtx_fault_fail(const char *point);
 
 /* The list of point names, NULL-terminated (for docs and tests). */
 extern const char *const dtx_fault_points[];

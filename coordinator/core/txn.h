@@ -193,6 +193,8 @@ typedef struct dtx_txn {
     int            decision;               /* recorded decision (for STUCK) */
     int            preparing;              /* 2PC: COMMIT started the prepare phase;
                                               TCC: a TCC_RUN that commits by itself */
+    int            run_branches;           /* that TCC_RUN's batch size: it commits
+                                              only with every one recorded (0: none) */
     int64_t        deadline_wall;          /* epoch ms */
     int64_t        deadline_mono;          /* the same, monotonic */
     int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */

@@ -343,6 +343,12 @@ void dtx_driver_prepared_check(dtx_coord_t *co, dtx_txn_t *txn)
     for (int i = 0; i < txn->nbranches; i++)
         if (txn->branches[i]->state != DTX_BRANCH_TRIED)
             return;
+    if (txn->mode == DTX_MODE_TCC && txn->nbranches < txn->run_branches) {
+        /* A branch of the TCC_RUN was refused before it was recorded:
+         * the batch commits whole or not at all (protocol.md §19). */
+        dtx_driver_raise(co, txn, DTX_EV_TRY_REFUSED, "a branch of the batch was not recorded");
+        return;
+    }
     dtx_fault_point("after-all-voted");
     dtx_driver_raise(co, txn, DTX_EV_COMMIT, "every branch voted yes"); /* no vote missing */
 }

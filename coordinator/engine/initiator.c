@@ -305,7 +305,7 @@ void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         dtx_request_free(req);
         return;
     }
-    dtx_wctx_t *w = dtx_wctx_get(co, txn);
+    dtx_wctx_t *w = dtx_fault_fail("fail-branch-write") ? NULL : dtx_wctx_get(co, txn);
     if (!w) {
         dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
         dtx_request_free(req);

@@ -37,6 +37,9 @@
  * yes (dtx_driver_prepared_check), writing the votes with the decision;
  * each branch's answer then comes from that decision (driver.c's
  * s_on_decide), so TRY_MANY_OK leaves only once the decision is durable.
+ * The batch commits whole or not at all: a branch refused before it was
+ * recorded makes that decision abort (txn->run_branches; verify/ checks
+ * it as RUN_WHOLE).
  * A refused request leaves nothing: the unwritten transaction is dropped.
  *
  * Invariants:
@@ -296,20 +299,16 @@ void dtx_multi_tcc_run(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
          * mark (one that loads them ACTIVE aborts), the yes votes stay in
          * memory and are written with the commit decision. */
         dtx_txn_set_preparing(txn, 1);
+        txn->run_branches = msg->payload_len ? msg->payload[0] : 0; /* the codec checked it */
     }
     dtx_log_debug("tcc run", "gid=%s commit=%d trace=%.32s", txn->gid,
                   !!(msg->flags & DTX_TCC_RUN_COMMIT), DTX_TXN_TRACE(txn));
-    int n = msg->payload_len ? msg->payload[0] : 0; /* the codec checked the batch */
     dtx_txn_ref(txn);
     s_try_many(co, txn, req); /* takes req; answers once */
-    if (!txn->dead && txn->preparing && txn->nbranches + txn->pending_branches < n) {
-        /* A branch was refused before it was recorded (its check found
-         * the deadline passed): "every branch voted yes" can no longer
-         * happen, so the decision goes back to the initiator and the
-         * deadline, as after a TRY_MANY (the row's mark only makes a
-         * coordinator that loads it abort sooner). */
-        dtx_txn_set_preparing(txn, 0);
-    }
+    /* A branch refused before it was recorded (out of memory, its deadline
+     * passed) leaves fewer rows than the batch: the driver then decides
+     * abort once the recorded ones have voted (dtx_driver_prepared_check),
+     * never a commit of part of the batch. */
     if (!txn->dead && txn->unlogged) {
         /* Refused before any branch was submitted (a limit, a check):
          * nothing was written, nothing is kept. */

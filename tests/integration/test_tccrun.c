@@ -276,6 +276,37 @@ static void test_take_over_between_the_writes_ends_aborted(void)
     CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
+/* A branch that cannot be recorded (its write fails to start: out of
+ * memory, here by --fault fail-branch-write:2) leaves the batch short:
+ * the one recorded branch votes yes, and still the answer is abort, its
+ * Try cancelled — never a commit of part of the batch (verify/'s
+ * RUN_WHOLE). Before, the transaction stayed active until its deadline. */
+static void test_a_branch_not_recorded_aborts_the_whole_batch(void)
+{
+    u_world_t w;
+    const char *args[] = { "--node-id", "tccrun_short", "--fault", "fail-branch-write:2", NULL };
+    CU_ASSERT_FATAL(u_world_up(&w, "tccrun_short", args, NULL, NULL) == 0);
+    dtx_try_spec_t t[2] = { { "ra", "reserve", "a", 1 }, { "rb", "reserve", "b", 1 } };
+    dtx_try_outcome_t out[2];
+    char gid[DTX_GID_SIZE] = "x";
+    int state = 0;
+    CU_ASSERT_EQUAL(dtx_client_tcc_run(w.c, 60000, DTX_RUN_COMMIT, t, 2, gid, out, &state),
+                    DTX_EABORTED);
+    CU_ASSERT_TRUE(state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED);
+    CU_ASSERT_EQUAL(out[0].outcome, DTX_OUTCOME_OK);
+    CU_ASSERT_EQUAL(out[0].error, 0);
+    CU_ASSERT_EQUAL(out[1].outcome, DTX_OUTCOME_FAILED);
+    CU_ASSERT_EQUAL(out[1].error, DTX_ENOMEM);
+    CU_ASSERT_FATAL(gid[0] != '\0');
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'", gid), 1);
+    /* aborted at once (its deadline is a minute away), the Try undone */
+    CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_ABORTED, 10000), 0);
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "try"), 1);
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "cancel"), 1);
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm") + u_effects(w.pb_db, gid, "try"), 0);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
+}
+
 INTEG_SUITE(tccrun)
 {
     CU_pSuite s = CU_add_suite("tccrun", s_init, s_clean);
@@ -296,4 +327,6 @@ INTEG_SUITE(tccrun)
                 test_crash_after_the_decision_ends_committed);
     CU_add_test(k, "take-over between the writes ends aborted",
                 test_take_over_between_the_writes_ends_aborted);
+    CU_add_test(k, "a branch not recorded aborts the whole batch",
+                test_a_branch_not_recorded_aborts_the_whole_batch);
 }

@@ -1567,6 +1567,14 @@ proctype Clock()
 #elif defined(TCCRUN)
 end_clock:
     (has[0] || g_state != 0);               /* the deadline counts from the TCC_RUN */
+#ifdef PROBE_RUNIDLE
+    /* a probe, not a property (verify/README.md, TCC_RUN): the marked
+     * transaction ACTIVE after its Try ran, in nobody's memory, its owner
+     * alive, nothing queued or asked: only the deadline moves it now */
+    assert(!(g_state == ACTIVE && g_prep && e_try[0] == 1 && !has[0] && !has[1] &&
+             n_lease[0] && n_lease[1] && g_owner == 1 && g_oep == n_epoch[0] &&
+             q_len[0] == 0 && q_len[1] == 0 && req[0] == 0 && req[1] == 0));
+#endif
     deadline = 1
 #else
     deadline = 1

@@ -216,6 +216,10 @@ bit  told_abort = 0;
  * said (0: none, or an ERROR) */
 byte rdue = 0;
 bit  rran = 0;
+#ifndef SUBFAILS
+#define SUBFAILS 0        /* TCC_RUN branches whose write is never submitted (ENOMEM) */
+#endif
+byte subfails = 0;
 byte rst = 0;
 byte run_told = 0;
 byte timeouts = 0, refusals = 0, crashes = 0, pauses = 0, losses = 0, dups = 0, forges = 0, prestarts = 0, resumes = 0;
@@ -679,7 +683,14 @@ inline prepared_check(i)
         :: else -> break
         od;
         if
+#ifdef RUNWHOLE_FIX
+        /* the fix proposed for the finding (verify/README.md, TCC_RUN): a
+         * TCC_RUN whose batch is not whole in the transaction aborts */
+        :: b == mnb[i] && VOTE_OP == OP_TRY && mnb[i] < TRIES -> b = 0; decide(i, ABORTING)
+        :: b == mnb[i] && !(VOTE_OP == OP_TRY && mnb[i] < TRIES) -> b = 0; decide(i, COMMITTING);
+#else
         :: b == mnb[i] -> b = 0; decide(i, COMMITTING);
+#endif
 #ifdef MUTANT_RUNEARLYANSWER
             /* BUG: the TCC_RUN answered "committing" when the commit
              * decision is submitted, not once it is durable */
@@ -797,12 +808,29 @@ inline start_run(i)
     assert(!has[i]);
     has[i] = 1; own[i] = 1; ms[i] = ACTIVE; mgen[i] = 0; mprep[i] = 1;
     rdue = TRIES;
+    /* -DSUBFAILS=1: one branch's sub-request fails after the batch's
+     * checks passed and before its write is submitted (s_try_many: the
+     * calloc of the sub-request or of its payload; dtx_initiator_try:
+     * dtx_wctx_get) — answered ERROR 4 (ENOMEM) at once, the others go on */
+    c = 255;
+    if
+    :: subfails < SUBFAILS -> subfails++;
+        if :: c = 0 :: TRIES > 1 -> c = 1 fi
+    :: true -> skip
+    fi;
+    e = 1;                                  /* txn->unlogged: the next write is BRANCH_FIRST */
     b = 0;
     do
-    :: b < TRIES -> mpend[i]++; submit(i, W_ADD, (b == 0), 0, 1); b++
+    :: b < TRIES && b == c -> run_answer(0, 0); b++
+    :: b < TRIES && b != c -> mpend[i]++; submit(i, W_ADD, e, 0, 1); e = 0; b++
     :: else -> break
     od;
-    b = 0
+    b = 0; c = 0;
+    if
+    :: e -> drop_copy(i)                    /* nothing submitted: nothing kept */
+    :: else -> skip
+    fi;
+    e = 0
 }
 #endif
 
@@ -1132,6 +1160,11 @@ inline db_step(i)
             fi;
             /* votes: a commit decision lands only with every branch's yes
              * in the log (VOTES_IN_LOG), and every Try/Prepare did run */
+#ifdef TCCRUN
+            /* RUN_WHOLE: a TCC_RUN commits only with every branch of its
+             * batch (§19: the batch is refused whole or recorded whole) */
+            assert(wb != COMMITTING || g_nb == TRIES);
+#endif
             assert(wb != COMMITTING || g_nb < 1 || (b_state[0] == TRIED && e_try[0] == 1));
             assert(wb != COMMITTING || g_nb < 2 || (b_state[1] == TRIED && e_try[1] == 1));
             q_r[QI(i, k)] = 1

@@ -51,6 +51,9 @@ def main():
                 lines.append("I -> C%d: %s" % (idx + 1, REQ.get(v, v)))
             elif name == "g_state" and v:
                 lines.append("   log: state %s" % GST.get(v, v))
+            elif name == "subfails" and v:
+                lines.append("~~ %s: a branch of the TCC_RUN fails before its write is submitted "
+                             "(ENOMEM): answered an ERROR, not recorded" % actor)
             elif name == "g_prep" and v:
                 lines.append("   log: preparing mark")
             elif name == "run_told" and v:

@@ -69,6 +69,9 @@
 #ifndef TRIES
 #define TRIES NB          /* TRY requests the initiator sends */
 #endif
+#ifndef SUBFAILS
+#define SUBFAILS 0        /* -DTCCRUN: branches that fail before their write is submitted (ENOMEM) */
+#endif
 
 /* global states (dtx/types.h DTX_STATE_*) */
 #define ACTIVE     1
@@ -216,10 +219,7 @@ bit  told_abort = 0;
  * said (0: none, or an ERROR) */
 byte rdue = 0;
 bit  rran = 0;
-#ifndef SUBFAILS
-#define SUBFAILS 0        /* TCC_RUN branches whose write is never submitted (ENOMEM) */
-#endif
-byte subfails = 0;
+byte subfails = 0;        /* -DSUBFAILS: spent */
 byte rst = 0;
 byte run_told = 0;
 byte timeouts = 0, refusals = 0, crashes = 0, pauses = 0, losses = 0, dups = 0, forges = 0, prestarts = 0, resumes = 0;

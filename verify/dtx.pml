@@ -15,8 +15,17 @@
  * and SQL statement that implements it. Mutants (-DMUTANT_*) put back known
  * bugs; each must produce a counterexample (verify/run.sh checks it).
  *
+ * -DTCCRUN: the initiator sends one TCC_RUN (docs/protocol.md §19, flag
+ * bit 0: commit when every branch votes yes) to C1 instead of TRYs and a
+ * COMMIT: C1 writes the global row with the preparing mark and every
+ * branch row in one batch, sends the Tries, keeps the yes votes in memory
+ * and writes them with the commit decision (DECIDE's mark), and answers
+ * TRY_MANY_OK once every branch is answered; a coordinator that loads the
+ * transaction ACTIVE with the mark decides abort at once.
+ *
  * Invariants (assertions) and LTL formulas are at the end of the file and
- * inline; names: atomicity, barrier, fencing, twopc, told; ltl: term, told_live.
+ * inline; names: atomicity, barrier, fencing, twopc, told, votes; ltl:
+ * term, told_live.
  */
 
 #define NB 2              /* branches */
@@ -60,6 +69,9 @@
 #ifndef TRIES
 #define TRIES NB          /* TRY requests the initiator sends */
 #endif
+#ifndef SUBFAILS
+#define SUBFAILS 0        /* -DTCCRUN: branches that fail before their write is submitted (ENOMEM) */
+#endif
 
 /* global states (dtx/types.h DTX_STATE_*) */
 #define ACTIVE     1
@@ -96,6 +108,7 @@
 #define R_COMMIT   2
 #define R_ROLLBACK 3
 #define R_RESUME   4
+#define R_RUN      5      /* TCC_RUN with flag bit 0 (-DTCCRUN) */
 /* log writes (coordinator/log/sql.c DTX_SQL_*) */
 #define W_LOAD      1     /* CLAIM + LOAD_GLOBAL + LOAD_BRANCHES (one batch) */
 #define W_ORPHANS   2     /* CLAIM_ORPHANS */
@@ -200,6 +213,15 @@ bit  reqre[NC];            /* it is a TRY run again after a failed write (s_reru
 bit  deadline = 0;        /* the transaction's deadline has passed */
 bit  told_commit = 0;     /* the initiator was answered committing/committed */
 bit  told_abort = 0;
+/* -DTCCRUN: the TCC_RUN's collector at C1 (initiator_multi.c s_multi_t):
+ * answers still due (one per branch), whether one had an outcome (a
+ * TRY_OK), the state the last TRY_OK gave (m->seen); what the TRY_MANY_OK
+ * said (0: none, or an ERROR) */
+byte rdue = 0;
+bit  rran = 0;
+byte subfails = 0;        /* -DSUBFAILS: spent */
+byte rst = 0;
+byte run_told = 0;
 byte timeouts = 0, refusals = 0, crashes = 0, pauses = 0, losses = 0, dups = 0, forges = 0, prestarts = 0, resumes = 0;
 
 /* Faults stop (LTL runs): every fault — a crash, a lease lapse, a message
@@ -328,12 +350,65 @@ inline net_clear(s)
     m_out[s] = 0; m_conn[s] = 0; m_orph[s] = 0
 }
 
+/* What the initiator hears as STATE (dtx_outbox_state). */
+inline tell_state(st, dc)
+{
+    if
+    :: st == COMMITTING || st == COMMITTED || (st == STUCK && dc == COMMITTING) ->
+        assert(LOG_COMMIT);               /* told: only once the decision is durable */
+        told_commit = 1
+    :: st == ABORTING || st == ABORTED || (st == STUCK && dc == ABORTING) ->
+        assert(g_dec == ABORTING);
+        told_abort = 1
+    :: else -> skip
+    fi
+}
+
+#ifdef TCCRUN
+/* One branch of the TCC_RUN answered (co->hooks.multi_reply, s_on_reply):
+ * ok = a TRY_OK (an outcome), else an ERROR. The last one sends the
+ * answer (s_finish): TRY_MANY_OK with the state of the transaction in
+ * memory (or the last TRY_OK's), or one ERROR when no branch had an
+ * outcome. With flag bit 0 the answer carries the decision (§19 step 4),
+ * and committing only once the commit decision is durable. */
+inline run_answer(ok, st)
+{
+    if
+    :: rdue > 0 ->
+        rdue--;
+        if :: ok -> rran = 1; rst = st :: else -> skip fi;
+        if
+        :: rdue == 0 && rran && has[0] ->   /* the state of the transaction in memory */
+            assert(ms[0] != ACTIVE);         /* RUN_DECIDED: the answer carries the decision */
+            tell_state(ms[0], mdec[0]);
+            run_told = ms[0]
+        :: rdue == 0 && rran && !has[0] ->  /* the last TRY_OK's */
+            assert(rst != ACTIVE);
+            tell_state(rst, rst);
+            run_told = rst
+        :: rdue == 0 && !rran -> run_told = 255  /* one ERROR */
+        :: else -> skip
+        fi
+    :: else -> skip
+    fi
+}
+#endif
+
 /* The copy of node i leaves memory (dtx_initiator_forget / outbox_drop):
  * what it queued still runs in the database but its callbacks are dropped;
  * replies to its calls match nothing (their corr was this copy's); a
  * COMMIT/ROLLBACK that waited on its decision runs again on a fresh load. */
 inline drop_copy(i)
 {
+#ifdef TCCRUN
+    /* dtx_outbox_drop: every waiting branch of the TCC_RUN is answered
+     * ERROR 20 (its outcome is not known here) */
+    k = 0;
+    do
+    :: k < NB -> if :: mtw[BI(i, k)] -> mtw[BI(i, k)] = 0; run_answer(0, 0) :: else -> skip fi; k++
+    :: else -> break
+    od;
+#endif
     k = 0;
     do
     :: k < q_len[i] ->                  /* the scan's callback is no copy's */
@@ -380,20 +455,6 @@ inline drop_copy(i)
     k = 0
 }
 
-/* What the initiator hears as STATE (dtx_outbox_state). */
-inline tell_state(st, dc)
-{
-    if
-    :: st == COMMITTING || st == COMMITTED || (st == STUCK && dc == COMMITTING) ->
-        assert(LOG_COMMIT);               /* told: only once the decision is durable */
-        told_commit = 1
-    :: st == ABORTING || st == ABORTED || (st == STUCK && dc == ABORTING) ->
-        assert(g_dec == ABORTING);
-        told_abort = 1
-    :: else -> skip
-    fi
-}
-
 /* ---------------- the coordinator's driver (engine/driver.c) ---------------- */
 
 /* dtx_driver_decide: the decision goes to the log first. */
@@ -402,7 +463,13 @@ inline decide(i, d)
     if
     :: !writing[i] && ms[i] == ACTIVE ->
         writing[i] = 1;
-        submit(i, W_DECIDE, 0, d, mnb[i]);
+        /* $6, the mark: a 2PC commit, or a TCC_RUN's (preparing): the yes
+         * votes kept in memory are written with the decision */
+#ifdef MUTANT_RUNNOVOTES
+        submit(i, W_DECIDE, (VOTE_OP == OP_PREPARE && d == COMMITTING), d, mnb[i]);  /* BUG: a TCC_RUN's votes not written */
+#else
+        submit(i, W_DECIDE, ((VOTE_OP == OP_PREPARE || mprep[i]) && d == COMMITTING), d, mnb[i]);
+#endif
 #ifdef MUTANT_EARLYCONFIRM
         /* BUG: Confirm leaves before the decision is durable */
         if
@@ -609,14 +676,35 @@ inline drive(i)
 inline prepared_check(i)
 {
     if
-    :: mprep[i] && !writing[i] && ms[i] == ACTIVE ->
+    :: mprep[i] && !writing[i] && ms[i] == ACTIVE && (VOTE_OP == OP_PREPARE || mpend[i] == 0) ->
         b = 0;
         do
         :: b < mnb[i] && mbs[BI(i, b)] == TRIED -> b++
         :: else -> break
         od;
         if
-        :: b == mnb[i] -> b = 0; decide(i, COMMITTING)
+#ifdef RUNWHOLE_FIX
+        /* the fix proposed for the finding (verify/README.md, TCC_RUN): a
+         * TCC_RUN whose batch is not whole in the transaction aborts */
+        :: b == mnb[i] && VOTE_OP == OP_TRY && mnb[i] < TRIES -> b = 0; decide(i, ABORTING)
+        :: b == mnb[i] && !(VOTE_OP == OP_TRY && mnb[i] < TRIES) -> b = 0; decide(i, COMMITTING);
+#else
+        :: b == mnb[i] -> b = 0; decide(i, COMMITTING);
+#endif
+#ifdef MUTANT_RUNEARLYANSWER
+            /* BUG: the TCC_RUN answered "committing" when the commit
+             * decision is submitted, not once it is durable */
+            b = 0;
+            do
+            :: b < NB -> mtw[BI(i, b)] = 0; b++
+            :: else -> break
+            od;
+            b = 0;
+            rdue = 0; rran = 1;
+            tell_state(COMMITTING, COMMITTING);
+            run_told = COMMITTING;
+#endif
+            skip
         :: else -> b = 0
         fi
     :: else -> skip
@@ -709,6 +797,43 @@ inline resume_request(i)
     fi
 }
 
+#ifdef TCCRUN
+/* dtx_multi_tcc_run: BEGIN's checks (dtx_initiator_open: a new copy, ours,
+ * ACTIVE), the preparing mark (flag bit 0), and the batch as a TRY_MANY:
+ * every branch's write submitted in one turn (the first one, BRANCH_FIRST,
+ * creates the global row with the mark), no Try before its write landed */
+inline start_run(i)
+{
+    req[i] = 0; reqre[i] = 0;
+    assert(!has[i]);
+    has[i] = 1; own[i] = 1; ms[i] = ACTIVE; mgen[i] = 0; mprep[i] = 1;
+    rdue = TRIES;
+    /* -DSUBFAILS=1: one branch's sub-request fails after the batch's
+     * checks passed and before its write is submitted (s_try_many: the
+     * calloc of the sub-request or of its payload; dtx_initiator_try:
+     * dtx_wctx_get) — answered ERROR 4 (ENOMEM) at once, the others go on */
+    c = 255;
+    if
+    :: subfails < SUBFAILS -> subfails++;
+        if :: c = 0 :: TRIES > 1 -> c = 1 fi
+    :: true -> skip
+    fi;
+    e = 1;                                  /* txn->unlogged: the next write is BRANCH_FIRST */
+    b = 0;
+    do
+    :: b < TRIES && b == c -> run_answer(0, 0); b++
+    :: b < TRIES && b != c -> mpend[i]++; submit(i, W_ADD, e, 0, 1); e = 0; b++
+    :: else -> break
+    od;
+    b = 0; c = 0;
+    if
+    :: e -> drop_copy(i)                    /* nothing submitted: nothing kept */
+    :: else -> skip
+    fi;
+    e = 0
+}
+#endif
+
 inline run_request(i)
 {
     r = req[i];
@@ -729,7 +854,10 @@ inline on_loaded(i)
 {
     loading[i] = 0;
     if
-    :: IS_FINAL(ms[i]) || !own[i] || ms[i] == STUCK ->
+    :: ms[i] == 0 ->                        /* no row (TCCRUN: not written yet): ENOTFOUND */
+        req[i] = 0; reqre[i] = 0;
+        drop_copy(i)
+    :: ms[i] != 0 && (IS_FINAL(ms[i]) || !own[i] || ms[i] == STUCK) ->
         if
         :: req[i] != 0 -> run_request(i)
         :: else -> skip
@@ -742,7 +870,21 @@ inline on_loaded(i)
         if
         :: IS_DECISION(ms[i]) -> drive(i)
         :: ms[i] == ACTIVE && deadline -> raise_abort(i)
+#ifdef MUTANT_RUNRECOVERCOMMIT
+        /* BUG: a TCC transaction loaded ACTIVE with the mark is taken as
+         * "every branch voted yes" and decided commit */
+        :: ms[i] == ACTIVE && !deadline && mprep[i] && VOTE_OP == OP_TRY ->
+            b = 0;
+            do
+            :: b < mnb[i] -> mbs[BI(i, b)] = TRIED; munk[BI(i, b)] = 0; b++
+            :: else -> break
+            od;
+            b = 0;
+            decide(i, COMMITTING)
+        :: ms[i] == ACTIVE && !deadline && mprep[i] && VOTE_OP != OP_TRY -> raise_abort(i)
+#else
         :: ms[i] == ACTIVE && !deadline && mprep[i] -> raise_abort(i)   /* PREPARE_LOST */
+#endif
         :: else -> skip
         fi
     fi
@@ -756,7 +898,11 @@ inline callback(i)
     rx = q_x[QI(i, 0)];
     q_pop(i);
     if
-    :: ro -> skip                          /* dtx_wctx_take fails: txn left memory */
+    :: ro ->                               /* dtx_wctx_take fails: txn left memory */
+#ifdef TCCRUN
+        if :: rk == W_ADD -> run_answer(0, 0) :: else -> skip fi;   /* s_on_branch_add: ERROR */
+#endif
+        skip
     :: else ->
         if
         :: rk == W_LOAD -> on_loaded(i)
@@ -780,13 +926,21 @@ inline callback(i)
             mpend[i]--;
             if
             :: rr == 0 -> drop_copy(i);
+#ifdef TCCRUN
+                run_answer(0, 0)   /* its rerun (s_rerun) can only end in an ERROR: verify/README.md */
+#else
                 if :: req[i] == 0 && !rx -> req[i] = R_TRY; reqre[i] = 1 :: else -> skip fi
+#endif
             :: else ->
                 b = rr - 1;
                 if :: mnb[i] < rr -> mnb[i] = rr :: else -> skip fi;
                 mbs[BI(i, b)] = TRYING; mnever[BI(i, b)] = 1;
                 if
-                :: ms[i] != ACTIVE -> drive(i)
+                :: ms[i] != ACTIVE -> drive(i);
+#ifdef TCCRUN
+                    run_answer(0, 0);       /* ERROR 7: decided meanwhile */
+#endif
+                    skip
                 :: else ->
 #ifdef TWOPC
                     mop[BI(i, b)] = OP_PREPARE      /* enlisted: TRY_OK */
@@ -809,7 +963,11 @@ inline callback(i)
                 fi;
                 if
                 :: ms[i] != ACTIVE -> drive(i)
+#ifdef TCCRUN
+                :: else -> if :: rv == TRIED -> mtw[BI(i, rb)] = 0 :: else -> skip fi   /* a no vote: the decision answers */
+#else
                 :: else -> mtw[BI(i, rb)] = 0   /* TRY_OK to the waiter */
+#endif
                 fi
             fi
         :: rk == W_DECIDE ->                /* s_on_decide */
@@ -830,12 +988,21 @@ inline callback(i)
                 :: else -> skip
                 fi;
                 if
-                :: dwait[i] -> dwait[i] = 0; dwtype[i] = 0; dwre[i] = 0; tell_state(ms[i], mdec[i])
+                :: dwait[i] -> dwait[i] = 0; dwtype[i] = 0; dwre[i] = 0; tell_state(ms[i], mdec[i]);
                 :: else -> skip
                 fi;
                 b = 0;
                 do
+#ifdef TCCRUN
+                /* each waiting branch: TRY_OK (yes, or refused after its
+                 * call), or an ERROR (still trying; no live instance) */
+                :: b < NB && mtw[BI(i, b)] -> mtw[BI(i, b)] = 0;
+                    run_answer(mbs[BI(i, b)] == TRIED || (mbs[BI(i, b)] == REFUSED && !mnever[BI(i, b)]), ms[i]);
+                    b++
+                :: b < NB && !mtw[BI(i, b)] -> b++
+#else
                 :: b < NB -> mtw[BI(i, b)] = 0; b++
+#endif
                 :: else -> break
                 od;
                 b = 0;
@@ -897,8 +1064,10 @@ inline on_reply(i, sl)
         :: else ->
             minfl[BI(i, b)] = 0;
             if
-            :: m_op[sl] == OP_TRY ->
+            :: m_op[sl] == OP_TRY && !mprep[i] ->
                 mbw[BI(i, b)] = 1; submit(i, W_VOTE, b, TRIED, 0)
+            :: m_op[sl] == OP_TRY && mprep[i] ->   /* a TCC_RUN's yes: kept for the decision */
+                mbs[BI(i, b)] = TRIED; prepared_check(i)
             :: m_op[sl] == OP_PREPARE ->
                 mbs[BI(i, b)] = TRIED; prepared_check(i)
             :: else ->
@@ -922,7 +1091,7 @@ inline db_step(i)
     :: wk == W_LOAD ->
         /* CLAIM (steal: a request for an active/stuck transaction; or its owner is dead) */
         if
-        :: g_state != COMMITTED && g_state != ABORTED && !(g_owner == i + 1 && g_oep == n_epoch[i]) &&
+        :: g_state != 0 && g_state != COMMITTED && g_state != ABORTED && !(g_owner == i + 1 && g_oep == n_epoch[i]) &&
            ((wb && (g_state == ACTIVE || g_state == STUCK)) || OWNER_DEAD) ->
             g_owner = i + 1; g_oep = n_epoch[i]; g_gen++;
 #ifdef MAXGEN
@@ -934,7 +1103,7 @@ inline db_step(i)
         :: !q_orph[QI(i, k)] ->             /* LOAD_GLOBAL + LOAD_BRANCHES into the copy */
             ms[i] = g_state;
             mdec[i] = (g_state == ACTIVE -> 0 : (IS_DECISION(g_state) -> g_state : g_dec));
-            mprep[i] = (g_prep && g_state == ACTIVE && VOTE_OP == OP_PREPARE);
+            mprep[i] = (g_prep && g_state == ACTIVE);   /* 2PC's prepare phase, or a TCC_RUN's mark */
             own[i] = (g_owner == i + 1 && g_oep == n_epoch[i]);
             mgen[i] = g_gen;
             mnb[i] = g_nb;
@@ -957,7 +1126,14 @@ inline db_step(i)
             g_owner = i + 1; g_oep = n_epoch[i]; g_gen++; q_r[QI(i, k)] = 1
         :: else -> q_r[QI(i, k)] = 0
         fi
-    :: wk == W_ADD ->                       /* BRANCH_ADD */
+    :: wk == W_ADD && q_b[QI(i, k)] == 1 -> /* BRANCH_FIRST: the global row (with the mark) and branch 1 */
+        if
+        :: g_state == 0 ->
+            g_state = ACTIVE; g_owner = i + 1; g_oep = n_epoch[i]; g_gen = 0; g_prep = 1;
+            g_nb = 1; b_state[0] = TRYING; q_r[QI(i, k)] = 1
+        :: else -> q_r[QI(i, k)] = 0        /* ON CONFLICT DO NOTHING */
+        fi
+    :: wk == W_ADD && q_b[QI(i, k)] == 0 -> /* BRANCH_ADD */
         if
         :: g_state == ACTIVE && FENCE(i, k) ->
             assert(FENCING_OK(i, k));
@@ -972,7 +1148,7 @@ inline db_step(i)
             assert(g_dec == 0);             /* a decision is taken once */
             g_state = wb; g_dec = wb;
             if
-            :: VOTE_OP == OP_PREPARE && wb == COMMITTING ->   /* $6: mark prepared */
+            :: q_b[QI(i, k)] ->             /* $6: the votes (2PC: prepared; TCC_RUN: yes) */
                 c = 0;
                 do
                 :: c < NB -> if :: b_state[c] == TRYING -> b_state[c] = TRIED
@@ -982,6 +1158,15 @@ inline db_step(i)
                 c = 0
             :: else -> skip
             fi;
+            /* votes: a commit decision lands only with every branch's yes
+             * in the log (VOTES_IN_LOG), and every Try/Prepare did run */
+#ifdef TCCRUN
+            /* RUN_WHOLE: a TCC_RUN commits only with every branch of its
+             * batch (§19: the batch is refused whole or recorded whole) */
+            assert(wb != COMMITTING || g_nb == TRIES);
+#endif
+            assert(wb != COMMITTING || g_nb < 1 || (b_state[0] == TRIED && e_try[0] == 1));
+            assert(wb != COMMITTING || g_nb < 2 || (b_state[1] == TRIED && e_try[1] == 1));
             q_r[QI(i, k)] = 1
         :: else -> q_r[QI(i, k)] = 0
         fi
@@ -1097,11 +1282,14 @@ end_loop:
      * other node forever */
     :: atomic { req[i] != 0 && !loading[i] && !writing[i] &&
                 !(mprep[i] && own[i] && ms[i] == ACTIVE) && QSPACE(i, 4) &&
-                (has[i] || n_lease[i]) ->
+                (has[i] || n_lease[i] || req[i] == R_RUN) ->
         if
-        :: !has[i] ->                       /* dtx_recovery_load, steal */
+#ifdef TCCRUN
+        :: req[i] == R_RUN -> start_run(i)  /* a new transaction: no gid to load */
+#endif
+        :: req[i] != R_RUN && !has[i] ->    /* dtx_recovery_load, steal */
             has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 1, 0)
-        :: else -> run_request(i)
+        :: req[i] != R_RUN && has[i] -> run_request(i)
         fi }
     /* a log write's callback */
     :: atomic { q_landed[i] > 0 -> callback(i) }
@@ -1152,6 +1340,9 @@ end_loop:
         :: q_landed[i] < q_len[i] -> db_step(i)
         :: true -> break
         od;
+#ifdef TCCRUN
+        if :: i == 0 -> rdue = 0 :: else -> skip fi   /* the collector dies with the process */
+#endif
         drop_copy(i);
         req[i] = 0; scan[i] = 0;
         k = 0;
@@ -1222,6 +1413,7 @@ inline handle_phase(hs)
             assert(e_try[b] == 1);          /* a Confirm confirms a Try that ran */
             assert(LOG_COMMIT);             /* only after a durable commit decision */
             assert(NO_ABORT_EFFECT);        /* atomicity */
+            assert(b_state[b] == TRIED);    /* votes: its yes is in the log */
             reply(hs, OK)
         :: else -> reply(hs, OK)             /* DUPLICATE */
         fi
@@ -1270,6 +1462,7 @@ inline pg_commit(pb, out)                    /* s_commit */
         assert(NO_ABORT_EFFECT);            /* atomicity */
         p_prep[pb] = 0; p_tryrow[pb] = 1; e_conf[pb]++;
         assert(e_conf[pb] == 1);
+        assert(b_state[pb] == TRIED);       /* votes: its prepared vote is in the log */
         out = OK
     :: !p_prep[pb] && p_tryrow[pb] == 1 -> out = OK   /* committed already */
     :: else -> out = FAIL                   /* not prepared here: ESTATE */
@@ -1349,6 +1542,29 @@ end_part:
 
 /* ---------------- the initiator: TRYs, then COMMIT or ROLLBACK, or gone ---------------- */
 
+#ifdef TCCRUN
+/* -DTCCRUN: one TCC_RUN (flag bit 0) to C1; then, naming the gid (an
+ * operator, or a client that found it by its trace), at most FINREQS
+ * COMMIT/ROLLBACK to C1 or (without NOSTEAL) to C2, where it takes the
+ * transaction over (steal) */
+proctype Initiator()
+{
+    byte runs = 0, fins = 0;
+end_init:
+    do
+    :: atomic { runs == 0 && req[0] == 0 -> req[0] = R_RUN; runs = 1 }
+    :: atomic { runs == 1 && fins < FINREQS && req[0] == 0 -> req[0] = R_COMMIT; fins++ }
+    :: atomic { runs == 1 && fins < FINREQS && req[0] == 0 -> req[0] = R_ROLLBACK; fins++ }
+#ifndef NOSTEAL
+    :: atomic { runs == 1 && fins < FINREQS && req[1] == 0 -> req[1] = R_COMMIT; fins++ }
+    :: atomic { runs == 1 && fins < FINREQS && req[1] == 0 -> req[1] = R_ROLLBACK; fins++ }
+#endif
+#ifdef LIVENESS
+    :: break
+#endif
+    od
+}
+#else
 proctype Initiator()
 {
     byte tries = 0, fins = 0;
@@ -1373,6 +1589,7 @@ end_init:
 #endif
     od
 }
+#endif
 
 /* ---------------- time: the deadline passes, once ---------------- */
 
@@ -1380,6 +1597,18 @@ proctype Clock()
 {
 #ifdef MUTANT_NODEADLINE
     skip                                    /* BUG: no deadline timer: an abandoned transaction stays active */
+#elif defined(TCCRUN)
+end_clock:
+    (has[0] || g_state != 0);               /* the deadline counts from the TCC_RUN */
+#ifdef PROBE_RUNIDLE
+    /* a probe, not a property (verify/README.md, TCC_RUN): the marked
+     * transaction ACTIVE after its Try ran, in nobody's memory, its owner
+     * alive, nothing queued or asked: only the deadline moves it now */
+    assert(!(g_state == ACTIVE && g_prep && e_try[0] == 1 && !has[0] && !has[1] &&
+             n_lease[0] && n_lease[1] && g_owner == 1 && g_oep == n_epoch[0] &&
+             q_len[0] == 0 && q_len[1] == 0 && req[0] == 0 && req[1] == 0));
+#endif
+    deadline = 1
 #else
     deadline = 1
 #endif
@@ -1468,7 +1697,11 @@ init
     atomic {
         n_epoch[0] = 1; n_epoch[1] = 1; n_lease[0] = 1; n_lease[1] = 1;
         /* node 1 has just begun the transaction (BEGIN durable, in memory) */
+#ifdef TCCRUN
+        g_state = 0;                        /* no row yet: the TCC_RUN creates it */
+#else
         has[0] = 1; own[0] = 1; ms[0] = ACTIVE; mgen[0] = 0;
+#endif
         run Database();
         run Coordinator(0);
         run Coordinator(1);
@@ -1490,7 +1723,11 @@ init
 
 /* ---------------- LTL (pan -a -f -N NAME) ---------------- */
 
+#ifdef TCCRUN
+#define FINAL_OR_STUCK (g_state == COMMITTED || g_state == ABORTED || g_state == STUCK || g_state == 0)
+#else
 #define FINAL_OR_STUCK (g_state == COMMITTED || g_state == ABORTED || g_state == STUCK)
+#endif
 /* termination: once faults stop, every transaction ends final, or stuck (visible) */
 ltl term { <> [] FINAL_OR_STUCK }
 /* the initiator told committing => every branch ends confirmed (or it is stuck) */

@@ -13,7 +13,7 @@ OPS = {1: "try", 2: "confirm", 3: "cancel", 4: "prepare", 5: "commit", 6: "abort
 OUT = {0: "ok", 1: "refused", 2: "failed"}
 GST = {1: "active", 2: "committing", 3: "committed", 4: "aborting", 5: "aborted", 6: "stuck"}
 BST = {0: "-", 1: "trying", 2: "tried", 3: "refused", 4: "confirmed", 5: "cancelled"}
-REQ = {1: "TRY", 2: "COMMIT", 3: "ROLLBACK", 4: "RESUME"}
+REQ = {1: "TRY", 2: "COMMIT", 3: "ROLLBACK", 4: "RESUME", 5: "TCC_RUN (commit when every branch votes yes)"}
 
 
 def main():
@@ -49,8 +49,16 @@ def main():
             v = g.get((name, idx))
             if name == "req" and v and who == "Initiator":
                 lines.append("I -> C%d: %s" % (idx + 1, REQ.get(v, v)))
-            elif name == "g_state":
+            elif name == "g_state" and v:
                 lines.append("   log: state %s" % GST.get(v, v))
+            elif name == "subfails" and v:
+                lines.append("~~ %s: a branch of the TCC_RUN fails before its write is submitted "
+                             "(ENOMEM): answered an ERROR, not recorded" % actor)
+            elif name == "g_prep" and v:
+                lines.append("   log: preparing mark")
+            elif name == "run_told" and v:
+                lines.append("%s -> I: %s" % (actor, "ERROR (no branch had an outcome)" if v == 255
+                                              else "TRY_MANY_OK " + GST.get(v, str(v))))
             elif name == "g_gen":
                 lines.append("   log: claimed by C%d (owner_gen %d)" % (g.get(("g_owner", None), 1), v))
             elif name == "b_state" and v:

@@ -12,6 +12,8 @@
 #                            bitstate), the LTL runs without faults and with
 #                            message loss until faults stop (1 branch), and
 #                            every mutant
+#                            (TCC and 2PC, and a whole TCC transaction
+#                            in one TCC_RUN request: -DTCCRUN)
 #   verify/run.sh quick      the subset of make test's verify stage
 #   verify/run.sh all        every run but the long ones, each within
 #                            minutes: also a lease lapse with 2 branches
@@ -37,7 +39,8 @@ command -v spin >/dev/null || { echo "verify: spin is not installed (scripts/dep
 
 # No faults: the protocol alone, exhaustive.
 Z="-DCRASHES=0 -DPAUSES=0 -DLOSSES=0 -DDUPS=0 -DFORGES=0 -DTIMEOUTS=0 -DREFUSALS=0 -DRESUMES=0"
-# name | kind (prop = must hold, mutant = must fail; live/livebit = an LTL
+# name | kind (prop = must hold, mutant = must fail (also a probe: a state
+# that must be reachable); live/livebit = an LTL
 # formula that must hold, exhaustive/bitstate; livemut = one that must fail)
 # | search (exh, bit, or the LTL formula's name) | defines | pan arguments
 # that replace the defaults (optional: a larger -w)
@@ -84,13 +87,33 @@ RUNS=(
 "mutant_earlyfinish_2pc|mutant|exh|$Z -DNOSTEAL -DTWOPC -DMUTANT_EARLYFINISH"
 "mutant_finishwrong|mutant|exh|$Z -DNOSTEAL -DMUTANT_FINISHWRONG"
 "mutant_nodeadline|livemut|term|$Z -DNOSTEAL -DLIVENESS -DMUTANT_NODEADLINE"
+"tccrun_base|prop|exh|$Z -DNOSTEAL -DTCCRUN"
+"tccrun_steal|prop|exh|$Z -DTCCRUN"
+"tccrun_refuse_timeout|prop|exh|$Z -DNOSTEAL -DTCCRUN -UTIMEOUTS -DTIMEOUTS=1 -UREFUSALS -DREFUSALS=1"
+"tccrun_forge|prop|exh|$Z -DNOSTEAL -DTCCRUN -UFORGES -DFORGES=1"
+"tccrun_lossdup|prop|bit|$Z -DNOSTEAL -DTCCRUN -ULOSSES -DLOSSES=1 -UDUPS -DDUPS=1"
+"tccrun_crash|prop|exh|$Z -DNOSTEAL -DTCCRUN -UCRASHES -DCRASHES=1"
+"tccrun_steal_crash|prop|exh|$Z -DTCCRUN -UCRASHES -DCRASHES=1"
+"tccrun_pause1|prop|exh|$Z -DNOSTEAL -DTCCRUN -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1"
+"tccrun_pause|prop|bit|$Z -DNOSTEAL -DTCCRUN -UPAUSES -DPAUSES=1|-w30"
+"tccrun_term|live|term|$Z -DNOSTEAL -DTCCRUN -DLIVENESS"
+"tccrun_told_live|live|told_live|$Z -DNOSTEAL -DTCCRUN -DLIVENESS"
+"tccrun_term_crash1|live|term|$Z -DNOSTEAL -DTCCRUN -DLIVENESS -UCRASHES -DCRASHES=1 -UTRIES -DTRIES=1"
+"mutant_run_earlyanswer|mutant|exh|$Z -DNOSTEAL -DTCCRUN -DMUTANT_RUNEARLYANSWER"
+"mutant_run_novotes|mutant|exh|$Z -DNOSTEAL -DTCCRUN -DMUTANT_RUNNOVOTES"
+"mutant_run_recovercommit|mutant|exh|$Z -DNOSTEAL -DTCCRUN -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DMUTANT_RUNRECOVERCOMMIT"
+"mutant_run_recovercommit_steal|mutant|exh|$Z -DTCCRUN -DMUTANT_RUNRECOVERCOMMIT"
+"finding_run_subfail|mutant|exh|$Z -DNOSTEAL -DTCCRUN -DSUBFAILS=1"
+"tccrun_subfail_fix|prop|exh|$Z -DNOSTEAL -DTCCRUN -DSUBFAILS=1 -DRUNWHOLE_FIX"
+"tccrun_subfail_fix_crash|prop|exh|$Z -DNOSTEAL -DTCCRUN -DSUBFAILS=1 -DRUNWHOLE_FIX -UCRASHES -DCRASHES=1"
+"probe_run_lapse_idle|mutant|exh|$Z -DNOSTEAL -DTCCRUN -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DPROBE_RUNIDLE"
 "tcc_twocommits|prop|exh|$Z -DTWOCOMMITS -DMAXGEN=12"
 "tcc_twocommits1|prop|exh|$Z -DTWOCOMMITS -DMAXGEN=6 -UTRIES -DTRIES=1"
 "mutant_pingpong|mutant|exh|$Z -DTWOCOMMITS -DMAXGEN=12 -DMUTANT_PINGPONG"
 )
-QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc mutant_earlyfinish mutant_finishwrong"
-DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live tcc_term_loss1 2pc_term_loss1 mutant_aba_2pc mutant_earlyfinish_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong"
-LONG="tcc_steal_pause 2pc_steal_pause tcc_term_crash 2pc_term_crash tcc_term_loss tcc_term_lossbit tcc_term_losscrash1 tcc_twocommits"
+QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc mutant_earlyfinish mutant_finishwrong tccrun_base mutant_run_earlyanswer mutant_run_novotes mutant_run_recovercommit"
+DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live tcc_term_loss1 2pc_term_loss1 mutant_aba_2pc mutant_earlyfinish_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong tccrun_steal tccrun_refuse_timeout tccrun_forge tccrun_lossdup tccrun_crash tccrun_pause1 tccrun_term tccrun_told_live mutant_run_recovercommit_steal probe_run_lapse_idle finding_run_subfail tccrun_subfail_fix"
+LONG="tcc_steal_pause 2pc_steal_pause tcc_term_crash 2pc_term_crash tcc_term_loss tcc_term_lossbit tcc_term_losscrash1 tcc_twocommits tccrun_steal_crash tccrun_pause"
 LIMIT_S=${VERIFY_RUN_LIMIT_S:-600}
 # pan.c is large: clang compiles it at -O0 in less than half gcc's time
 # (scripts/deps.sh installs clang); VERIFY_CC overrides.

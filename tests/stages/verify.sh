@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # verify stage of make test: the bounded subset of make verify (verify/run.sh
-# quick): the protocol without faults in TCC and 2PC, the forging peer, a
-# 2PC coordinator paused past its lease, and the safety mutants, which must
+# quick): the protocol without faults in TCC, 2PC and TCC_RUN, the forging
+# peer, a 2PC coordinator paused past its lease, and the safety mutants
+# (TCC_RUN's among them), which must
 # each produce a counterexample. Fails when a property fails or a mutant is
 # not caught.
 set -uo pipefail

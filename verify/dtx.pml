@@ -683,12 +683,14 @@ inline prepared_check(i)
         :: else -> break
         od;
         if
-#ifdef RUNWHOLE_FIX
-        /* the fix proposed for the finding (verify/README.md, TCC_RUN): a
-         * TCC_RUN whose batch is not whole in the transaction aborts */
+#ifndef MUTANT_RUNPARTIAL
+        /* a TCC_RUN whose batch is not whole in the transaction (a branch
+         * refused before its write) aborts: driver.c's run_branches check */
         :: b == mnb[i] && VOTE_OP == OP_TRY && mnb[i] < TRIES -> b = 0; decide(i, ABORTING)
         :: b == mnb[i] && !(VOTE_OP == OP_TRY && mnb[i] < TRIES) -> b = 0; decide(i, COMMITTING);
 #else
+        /* BUG (the code before that check, the finding of ver31): the
+         * recorded branches all yes commit, whole batch or not */
         :: b == mnb[i] -> b = 0; decide(i, COMMITTING);
 #endif
 #ifdef MUTANT_RUNEARLYANSWER

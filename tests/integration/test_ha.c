@@ -487,10 +487,10 @@ static void test_branch_write_lost_in_flight_is_outcome_unknown(void)
      * repeat the TRY), not ERROR 10 ("nothing was done", which invites a
      * second TRY). */
     CU_ASSERT_EQUAL(a.rc, DTX_EUNKNOWN);
-    /* Counted apart from the writes known failed. */
-    static char raw[1 << 16];
-    ta_req_raw(&w, "GET", "/metrics", NULL, 0, NULL, raw, sizeof raw);
-    CU_ASSERT(strstr(raw, "dtx_store_unknown_ops_total{store=\"log\"} 1\n") != NULL);
+    /* Counted apart from the writes known failed: at least this one (a
+     * retention batch that went out on the same connection when it was
+     * cut is unknown too, so "at least"). */
+    CU_ASSERT(ta_metric(&w, "dtx_store_unknown_ops_total{store=\"log\"}") >= 1);
     /* The transaction still ends: the initiator rolls it back (the branch
      * the log holds is cancelled). */
     int state = 0;

@@ -19,7 +19,7 @@
  *                                 "payload": {"amount": "$body.amount"}},
  *                                {"resource": "bank-b", "action": "credit"}]}
  *
- * Branches: 1..DTX_TRY_MANY_MAX, valid names, templates as a step's.
+ * Branches: 1..DTX_TRYMANY_MAX, valid names, templates as a step's.
  * Invariants of a loaded plan: 1..DTX_SAGA_STEPS_MAX steps with valid
  * names; a compensation on every step but the (at most one) pivot; every
  * "after" names earlier steps; the plan passes dtx_saga_plan_encode's
@@ -33,9 +33,9 @@
 #include <string.h>
 
 #include "core/gw_vars.h"
-#include "dtx/dtx.h"
 #include "dtx/name.h"
 #include "dtx/saga.h"
+#include "dtx/trymany.h"
 #include "dtx/types.h"
 #include "config/gw_config_json.h"
 
@@ -291,8 +291,8 @@ static int s_run(dtx_gw_cfg_ctx_t *c, json_object *tx, const char *path, dtx_gw_
     }
     json_object_object_get_ex(tx, "branches", &br);
     if (!json_object_is_type(br, json_type_array) || json_object_array_length(br) == 0 ||
-        json_object_array_length(br) > DTX_TRY_MANY_MAX)
-        return dtx_gw_cfg_fail(c, p, "must be an array of 1-%d branches", DTX_TRY_MANY_MAX);
+        json_object_array_length(br) > DTX_TRYMANY_MAX)
+        return dtx_gw_cfg_fail(c, p, "must be an array of 1-%d branches", DTX_TRYMANY_MAX);
     size_t n = json_object_array_length(br);
     dtx_gw_saga_cfg_t *s = calloc(1, sizeof *s);
     if (s)

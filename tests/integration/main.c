@@ -379,8 +379,9 @@ INTEG_SUITE(harness)
  * without these the other engine would ship untested. gw_util.c starts
  * each gateway with --engine $DTX_TEST_GW_ENGINE unless its test chose an
  * engine itself. */
-static const char *const s_mhd_suites[] = { "gateway", "gateway_core", "gateway_edges",
-                                            "gateway_txn", "gateway_wire", NULL };
+static const char *const s_mhd_suites[] = { "gateway_engine", "gateway", "gateway_core",
+                                            "gateway_edges", "gateway_txn", "gateway_wire",
+                                            NULL };
 
 /* Adds "NAME@mhd" for each of s_mhd_suites: the same init, cleanup and
  * tests under another name. Returns 0, or -1 when one is missing. */

@@ -34,29 +34,6 @@ static const char *s_who(const gw_proc_t *gw, const char *path, const char *cons
     return out;
 }
 
-/* The suite runs on the engine it was asked for: the default (native), or
- * "mhd" as suite gateway@mhd (main.c). Without this, a broken switch
- * would run the libmicrohttpd engine's suites on the native one. */
-static void test_gateway_runs_on_the_engine_the_suite_names(void)
-{
-    gw_proc_t up, gw;
-    h_log_remove("gw-engine");
-    CU_ASSERT_FATAL(gw_upstream_start(&up, "engine", NULL) == 0);
-    CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-engine",
-        "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
-        "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\"}]}",
-        up.port) == 0);
-    const char *want = getenv("DTX_TEST_GW_ENGINE");
-    char needle[64];
-    snprintf(needle, sizeof needle, "engine=%s", want && *want ? want : "native");
-    CU_ASSERT(h_wait_log("gw-engine", needle, 5000) == 0);
-    gw_resp_t r;
-    CU_ASSERT(gw_http(&r, "GET", gw_at(&gw, "/e"), NULL, NULL) == 0 && r.status == 200);
-    gw_resp_free(&r);
-    CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 5000), 0);
-    h_stop(up.pid, SIGTERM, 5000);
-}
-
 static void test_proxy_preserves_method_path_query_headers_and_body(void)
 {
     gw_proc_t up, gw;
@@ -593,8 +570,6 @@ static int s_init(void)
 INTEG_SUITE(gateway)
 {
     CU_pSuite s = CU_add_suite("gateway", s_init, NULL);
-    CU_add_test(s, "gateway runs on the engine the suite names",
-                test_gateway_runs_on_the_engine_the_suite_names);
     CU_add_test(s, "proxy preserves method, path, query, headers and body",
                 test_proxy_preserves_method_path_query_headers_and_body);
     CU_add_test(s, "lb policies distribute as configured",

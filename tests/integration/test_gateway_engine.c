@@ -1,0 +1,42 @@
+/*
+ * Which front-end engine a gateway suite runs on (main.c runs some suites
+ * again as NAME@mhd, gw_util.c passes --engine): this suite, run as
+ * gateway_engine and gateway_engine@mhd, fails when a suite would run on
+ * another engine than the one its name says.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <CUnit/CUnit.h>
+
+#include "gw_util.h"
+#include "integ.h"
+
+/* The default engine (native), or "mhd" as gateway_engine@mhd. */
+static void test_gateway_runs_on_the_engine_the_suite_names(void)
+{
+    gw_proc_t up, gw;
+    h_log_remove("gw-engine");
+    CU_ASSERT_FATAL(gw_upstream_start(&up, "engine", NULL) == 0);
+    CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-engine",
+        "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
+        "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\"}]}",
+        up.port) == 0);
+    const char *want = getenv("DTX_TEST_GW_ENGINE");
+    char needle[64];
+    snprintf(needle, sizeof needle, "engine=%s", want && *want ? want : "native");
+    CU_ASSERT(h_wait_log("gw-engine", needle, 5000) == 0);
+    gw_resp_t r;
+    CU_ASSERT(gw_http(&r, "GET", gw_at(&gw, "/e"), NULL, NULL) == 0 && r.status == 200);
+    gw_resp_free(&r);
+    CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 5000), 0);
+    h_stop(up.pid, SIGTERM, 5000);
+}
+
+INTEG_SUITE(gateway_engine)
+{
+    CU_pSuite s = CU_add_suite("gateway_engine", NULL, NULL);
+    CU_add_test(s, "gateway runs on the engine the suite names",
+                test_gateway_runs_on_the_engine_the_suite_names);
+}

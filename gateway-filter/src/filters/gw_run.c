@@ -53,23 +53,20 @@ static s_run_t *s_build(dtx_gw_req_t *req, const dtx_gw_saga_cfg_t *sc)
             dtx_gw_reply_set(req, 400, "application/json",
                              "{\"error\":\"cannot build the transaction\",\"branch\":%d,"
                              "\"detail\":\"%s\"}\n", i + 1, why);
-            s_free(r);
-            return NULL;
+            goto fail;
         }
         if (rc != 0) {
             dtx_gw_reply_set(req, 500, "application/json",
                              "{\"error\":\"cannot build the transaction\",\"detail\":\"%s\"}\n",
                              dtx_strerror(rc));
-            s_free(r);
-            return NULL;
+            goto fail;
         }
         total += len;
         if (total > room) {
             atomic_fetch_add(&req->route->stats->invalid, 1);
             dtx_gw_reply_set(req, 413, "application/json",
                              "{\"error\":\"branch payloads too large\",\"max\":%zu}\n", room);
-            s_free(r);
-            return NULL;
+            goto fail;
         }
         r->tries[i].resource = st->resource;
         r->tries[i].action = st->action;
@@ -77,6 +74,9 @@ static s_run_t *s_build(dtx_gw_req_t *req, const dtx_gw_saga_cfg_t *sc)
         r->tries[i].payload_len = len;
     }
     return r;
+fail:
+    s_free(r);
+    return NULL;
 }
 
 /* {"outcome":"aborted","gid":..,"branches":[{"branch","outcome"[,"error"]}]} */
@@ -99,7 +99,7 @@ static void s_aborted(dtx_gw_req_t *req, const s_run_t *r)
 }
 
 /* The answer for dtx_client_tcc_run's rc; returns the DTX_GW_RUN_* outcome. */
-static int s_answer(dtx_gw_req_t *req, const s_run_t *r, int rc, const char *why)
+static int s_answer(dtx_gw_req_t *req, const s_run_t *r, int rc)
 {
     switch (rc) {
     case 0:
@@ -121,7 +121,6 @@ static int s_answer(dtx_gw_req_t *req, const s_run_t *r, int rc, const char *why
     default:
         /* Refused as a whole (limits, no live participant, ...) or dtxd
          * not reached: nothing ran. dtxd's text stays in the log. */
-        (void)why;
         dtx_gw_reply_header(req, "Retry-After", "1");
         dtx_gw_reply_set(req, 503, "application/json",
                          "{\"error\":\"cannot run the transaction\",\"detail\":\"%s\"}\n",
@@ -152,7 +151,7 @@ int dtx_gw_run_body(dtx_gw_req_t *req)
         dtx_client_set_timeout(client, (int)cfg->dtxd_timeout_ms);
     }
     const char *why = client ? dtx_client_last_error(client) : "";
-    int outcome = s_answer(req, r, rc, why);
+    int outcome = s_answer(req, r, rc);
     atomic_fetch_add(&req->route->stats->run[outcome], 1);
     if (outcome == DTX_GW_RUN_FAILED || outcome == DTX_GW_RUN_UNKNOWN)
         dtx_log_warn("transaction run failed", "route=%s trace=%.32s err=%s reason=\"%s\"",

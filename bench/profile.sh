@@ -18,6 +18,9 @@
 #   PROFILE_SECONDS    measured seconds per run (default 8; 1 s of warm-up
 #                      before)
 #   PROFILE_CURVE      1 (default): CurveZMQ, as bench/run.sh; 0: plain
+#   PROFILE_SHAPE      the transaction's request shape: "" (default: BEGIN,
+#                      TRYs, COMMIT), try-many or tcc-run (dtx-bench's
+#                      --try-many, --tcc-run)
 #   PROFILE_STRACE     1 (default when strace is installed): a second run
 #                      per level under strace -c (dtxd and participant
 #                      noop-a): system calls per transaction
@@ -65,6 +68,11 @@ PARTICIPANT=${PARTICIPANT:-$BIN/bench-participant}
 LOAD=${LOAD:-$BIN/dtx-bench}
 LEVELS=${PROFILE_LEVELS:-1 256}
 SECS=${PROFILE_SECONDS:-8}
+SHAPE=${PROFILE_SHAPE:-}
+case $SHAPE in
+'' | try-many | tcc-run) ;;
+*) echo "profile: PROFILE_SHAPE is '', try-many or tcc-run, not '$SHAPE'" >&2; exit 2 ;;
+esac
 CURVE=${PROFILE_CURVE:-1}
 STRACE=${PROFILE_STRACE:-$(command -v strace >/dev/null && echo 1 || echo 0)}
 CALLGRIND=${PROFILE_CALLGRIND:-0}
@@ -185,11 +193,11 @@ json_num() {
 # load C OUT: dtx-bench in the background (pid in LOAD_PID).
 load() {
     DTX_CURVE_KEY_FILE="${KEY_OF[bench]:-}" "$LOAD" --coordinator "$EP" --concurrency "$1" \
-        --seconds "$SECS" --warmup 1 --json >"$2" 2>>"$SCRATCH/load.log" &
+        --seconds "$SECS" --warmup 1 --json ${SHAPE:+--$SHAPE} >"$2" 2>>"$SCRATCH/load.log" &
     LOAD_PID=$!
 }
 
-echo "dtxd $DTXD; curve $CURVE; $SECS s per run; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "dtxd $DTXD; curve $CURVE; shape ${SHAPE:-BEGIN+TRYs+COMMIT}; $SECS s per run; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for c in $LEVELS; do
     up
     load "$c" "$SCRATCH/cpu-$c.json"

@@ -4,7 +4,9 @@
 Reads the output of `perf trace` (bench/profile.sh PROFILE_TIMELINE=1
 makes it: dtxd, both bench-participants, dtx-bench and every PostgreSQL
 process traced at once, so their timestamps line up) and prints the median
-of each segment of a transaction's chain, in ms:
+of each segment of a transaction's chain, in ms (and its quartiles, p90 and
+mean: a wait that only some transactions take shows in p75, p90 and the
+mean, not the median):
 
   A  app thread's eventfd write (libzmq's command to its I/O thread) ->
      that I/O thread's sendto: the sending side's thread hand-off
@@ -139,11 +141,13 @@ def main():
         sys.exit('timeline: cannot read %s: %s' % (sys.argv[1], e.strerror))
     if not seg:
         sys.exit('timeline: no segment found (was it a perf trace of dtxd and its peers?)')
-    print('   %-50s %5s %7s %7s %7s' % ('segment (ms)', 'n', 'p25', 'p50', 'p75'))
+    print('   %-50s %5s %7s %7s %7s %7s %7s' % ('segment (ms)', 'n', 'p25', 'p50', 'p75', 'p90',
+                                              'mean'))
     for key in sorted(seg):
         v = seg[key]
-        q = statistics.quantiles(v, n=4) if len(v) > 1 else [v[0]] * 3
-        print('   %-50s %5d %7.3f %7.3f %7.3f' % (key, len(v), q[0], statistics.median(v), q[2]))
+        q = statistics.quantiles(v, n=20, method='inclusive') if len(v) > 1 else [v[0]] * 19
+        print('   %-50s %5d %7.3f %7.3f %7.3f %7.3f %7.3f' % (key, len(v), q[4], statistics.median(v),
+                                                          q[14], q[17], statistics.mean(v)))
 
 
 if __name__ == '__main__':

@@ -246,11 +246,17 @@ static int s_reserve(dtx_store_batch_t *b, size_t extra)
  * one up whose pending batch holds fewer than spill writes, so that at a
  * low load every write joins one batch (one commit, one WAL flush, the
  * biggest sets), and a load one backend would serialise spreads; past
- * spill on every one, the one with the fewest pending. */
-static int s_pick(const dtx_store_t *self, uint32_t key)
+ * spill on every one, the one with the fewest pending. A lazy write looks
+ * from the last connection instead: at a low load it then never holds up
+ * a synchronous one (a lone write queued behind a lazy batch in flight
+ * would wait its round trip: a TCC_RUN's first write behind the previous
+ * one's final state, at 1 in flight), and its commit skips the WAL flush
+ * wait because its batch holds only lazy writes (store.h). */
+static int s_pick(const dtx_store_t *self, uint32_t key, int lazy)
 {
     int best = -1;
-    for (int i = 0; i < self->nshards; i++) {
+    for (int k = 0; k < self->nshards; k++) {
+        int i = lazy ? self->nshards - 1 - k : k;
         const dtx_store_conn_t *c = &self->conns[i];
         if (!c->up)
             continue;
@@ -272,7 +278,7 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
            : shard == DTX_STORE_SCAN   ? (side == 2 ? self->nshards : 0)
                                        : dtx_route_conn(self->route, shard);
     if (ci < 0)
-        ci = s_pick(self, shard);
+        ci = s_pick(self, shard, stmt >= 0 && stmt < self->nstmts && self->stmts[stmt].lazy);
     dtx_store_conn_t *c = &self->conns[ci];
     dtx_store_batch_t *b = &c->pending;
     size_t need = 0;

@@ -37,7 +37,9 @@
  * each other from two connections; a key with nothing outstanding goes to
  * whichever connection suits now (log/route.h: the first whose pending
  * batch is not yet spill-sized, so a low load fills one batch and a high
- * one spreads over the connections).
+ * one spreads over the connections; a lazy write looks from the last
+ * connection, so at a low load a synchronous write never queues behind a
+ * lazy batch in flight).
  *
  * A statement with a set form runs once per batch for the operations of
  * that kind (log/batch.h: the first operation of each gid in the batch;

@@ -31,6 +31,9 @@ static const dtx_store_stmt_t s_stmts[] = {
     /* 1: step $2 of key $1: only right after step $2 - 1 */
     { "route_step", "UPDATE route_t SET v = $2::int WHERE k = $1 AND v = $2::int - 1 RETURNING v",
       2, 0, NULL },
+    /* 2: route_where, lazy */
+    { "route_where_lazy",
+      "SELECT pg_backend_pid()::text FROM pg_sleep($2::float8), (SELECT $1::text) k", 2, 1, NULL },
 };
 
 static int s_init(void)
@@ -87,19 +90,24 @@ static int s_run(dtx_store_t *st, s_answer_t *a, int n)
     return -1;
 }
 
-static void s_where(dtx_store_t *st, uint32_t key, const char *sleep_s, s_answer_t *a)
+static void s_where_as(dtx_store_t *st, int stmt, uint32_t key, const char *sleep_s, s_answer_t *a)
 {
     char k[16];
     snprintf(k, sizeof k, "%u", key);
     const char *vals[2] = { k, sleep_s };
-    dtx_store_submit(st, key, 0, 2, vals, NULL, NULL, s_on_done, a);
+    dtx_store_submit(st, key, stmt, 2, vals, NULL, NULL, s_on_done, a);
+}
+
+static void s_where(dtx_store_t *st, uint32_t key, const char *sleep_s, s_answer_t *a)
+{
+    s_where_as(st, 0, key, sleep_s, a);
 }
 
 static void test_a_held_key_stays_on_its_connection(void)
 {
     enum { SPILL = 8, N = SPILL + 3 };
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, 2, NULL, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, 3, NULL, &err);
     CU_ASSERT_FATAL(st != NULL);
     dtx_store_set_spill(st, SPILL);
     s_answer_t a[N];
@@ -134,6 +142,41 @@ static void test_a_held_key_stays_on_its_connection(void)
     dtx_store_destroy(&st);
 }
 
+static void s_read(dtx_store_t *st, s_answer_t *a, int n);
+
+/* A free key's lazy write looks for a connection from the last one: a
+ * lone synchronous write never queues behind a lazy batch in flight (at
+ * 1 in flight, a TCC_RUN's first write behind the previous one's final
+ * state), and the lazy one does not wait for the synchronous one either. */
+static void test_a_lazy_write_takes_the_last_connection(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, 3, NULL, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_answer_t a[4];
+    memset(a, 0, sizeof a);
+    /* A lazy write in flight a while (the last connection); the
+     * synchronous write after it goes out on the first one at once. */
+    s_where_as(st, 2, 7, "2", &a[0]);
+    dtx_store_flush(st);
+    s_where(st, 8, "0", &a[1]);
+    dtx_store_flush(st);
+    s_read(st, &a[1], 1);
+    CU_ASSERT_TRUE(a[1].done); /* did not wait for the 2 s batch */
+    CU_ASSERT_FALSE(a[0].done);
+    /* Both idle: in one turn, the synchronous write and the lazy one
+     * still go to two connections. */
+    s_where(st, 9, "0", &a[2]);
+    s_where_as(st, 2, 10, "0", &a[3]);
+    CU_ASSERT_FATAL(s_run(st, a, 4) == 0);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(a[i].rc, 0);
+    CU_ASSERT_STRING_NOT_EQUAL(a[0].first, a[1].first);
+    CU_ASSERT_STRING_EQUAL(a[1].first, a[2].first);
+    CU_ASSERT_STRING_EQUAL(a[0].first, a[3].first);
+    dtx_store_destroy(&st);
+}
+
 /* Many keys, several steps each submitted back to back (so several are
  * queued at once) over connections that spill at every other write: every
  * step finds its predecessor done, so each key ends at its last step. */
@@ -143,7 +186,7 @@ static void test_a_keys_writes_apply_in_order_across_connections(void)
     CU_ASSERT_EQUAL_FATAL(h_db_exec(s_log, "INSERT INTO route_t SELECT 'k' || g, 0"
                                            " FROM generate_series(0, %d) g", KEYS - 1), 0);
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 3, 0, s_stmts, 2, NULL, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 3, 0, s_stmts, 3, NULL, &err);
     CU_ASSERT_FATAL(st != NULL);
     dtx_store_set_spill(st, 2);
     static s_answer_t a[N];
@@ -199,7 +242,7 @@ static void s_read(dtx_store_t *st, s_answer_t *a, int n)
 static void test_a_key_lost_in_flight_waits_for_its_connection(void)
 {
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, 2, NULL, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, 3, NULL, &err);
     CU_ASSERT_FATAL(st != NULL);
     dtx_store_set_spill(st, 1);
     s_answer_t a[1], b[2], c[1];
@@ -240,6 +283,7 @@ INTEG_SUITE(log_route)
 {
     CU_pSuite s = CU_add_suite("log_route", s_init, s_clean);
     CU_add_test(s, "a held key stays on its connection", test_a_held_key_stays_on_its_connection);
+    CU_add_test(s, "a lazy write takes the last connection", test_a_lazy_write_takes_the_last_connection);
     CU_add_test(s, "a key's writes apply in order across connections",
                 test_a_keys_writes_apply_in_order_across_connections);
     CU_add_test(s, "a key lost in flight waits for its connection",

@@ -12,16 +12,20 @@ TL=$ROOT/bench/timeline.py
 FIX=$ROOT/tests/tools/timeline.trace
 OUT=$(python3 "$TL" "$FIX")
 fail=0
-# expect LABEL-PREFIX P50: the segment's median as printed
+# expect LABEL-PREFIX P50 [COLUMN]: the segment's median (or the column
+# counted from the last: 0 the mean, 1 p90, 2 p75, 4 p25) as printed
 expect() {
-    local got
-    got=$(awk -v k="$1" 'index($0, k) == 4 { print $(NF - 1) }' <<<"$OUT")
+    local got col=${3:-3}
+    got=$(awk -v k="$1" -v c="$col" 'index($0, k) == 4 { print $(NF - c) }' <<<"$OUT")
     if [ "$got" != "$2" ]; then
-        echo "timeline: segment '$1': p50 '$got', expected $2" >&2
+        echo "timeline: segment '$1': column $col from the last '$got', expected $2" >&2
         fail=1
     fi
 }
 expect "A app thread" 0.075 # 0.100 (dtx-bench) and 0.050 (dtxd)
+expect "A app thread" 0.075 0 # the mean
+expect "A app thread" 0.095 1 # p90, between the two
+expect "A app thread" 0.063 4 # p25 (0.0625)
 expect "B I/O sendto" 0.040
 expect "C peer I/O" 0.030
 expect "D1 dtxd" 0.050

@@ -9,7 +9,9 @@
  * request is being answered; otherwise the connection must deliver a whole
  * request by since_ms + --http-request-timeout or it is shut down
  * (shutdown(2), once; libmicrohttpd then sees the end and closes it; the fd
- * stays libmicrohttpd's, never closed here).
+ * stays libmicrohttpd's, never closed here). A connection answered before
+ * its body was read is marked linger; when libmicrohttpd closes it, a dup
+ * of its fd lingers (admin_linger.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +54,9 @@ void dtx_admin_conn_notify(void *cls, struct MHD_Connection *conn, void **socket
     dtx_admin_conn_t *c = *socket_context;
     if (!c)
         return;
+    /* Closed: libmicrohttpd closes the fd right after this call. */
+    if (c->linger && !c->cut)
+        dtx_admin_linger_add(a, c->fd);
     for (int i = 0; i < a->nconns; i++)
         if (a->conns[i] == c) {
             a->conns[i] = a->conns[--a->nconns];
@@ -68,6 +73,15 @@ void dtx_admin_conn_busy(struct MHD_Connection *conn, int busy)
     dtx_admin_conn_t *c = ci ? ci->socket_context : NULL;
     if (c)
         c->since_ms = busy ? 0 : dtx_clock_mono_ms();
+}
+
+void dtx_admin_conn_linger(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    dtx_admin_conn_t *c = ci ? ci->socket_context : NULL;
+    if (c)
+        c->linger = 1;
 }
 
 int64_t dtx_admin_conn_cut_slow(dtx_admin_t *a, int64_t now_ms)

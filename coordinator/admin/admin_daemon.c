@@ -163,6 +163,7 @@ int dtx_admin_start(dtx_coord_t *co)
     co->admin = a;
     a->co = co;
     a->epoll_fd = -1;
+    a->linger_epfd = -1;
     a->tokens = dtx_admin_tokens_load(cfg->admin_token_file, err, sizeof err);
     if (!a->tokens) {
         dtx_log_error("bad admin token file", "error=\"%s\"", err);
@@ -253,7 +254,7 @@ int dtx_admin_start(dtx_coord_t *co)
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     a->epoll_fd = info ? info->epoll_fd : -1;
-    if (a->epoll_fd < 0) {
+    if (a->epoll_fd < 0 || dtx_admin_linger_init(a) != 0) {
         rc = DTX_EIO;
         goto err;
     }
@@ -289,6 +290,7 @@ void dtx_admin_stop(dtx_coord_t *co)
     while (a->nreqs > 0)
         dtx_admin_req_free(a->reqs[0]);
     dtx_admin_conns_free(a);
+    dtx_admin_linger_free(a);
     free(a->reqs);
     dtx_admin_tokens_destroy(&a->tokens);
     free(a->tls_cert);
@@ -308,7 +310,11 @@ int dtx_admin_poll_items(dtx_coord_t *co, zmq_pollitem_t *items, int cap, int64_
     items[0].fd = a->epoll_fd;
     items[0].events = ZMQ_POLLIN;
     items[0].revents = 0;
-    int n = 1 + dtx_store_poll_items(a->store, items + 1, cap - 1);
+    items[1].socket = NULL;
+    items[1].fd = a->linger_epfd;
+    items[1].events = ZMQ_POLLIN;
+    items[1].revents = 0;
+    int n = 2 + dtx_store_poll_items(a->store, items + 2, cap - 2);
     MHD_UNSIGNED_LONG_LONG mt = 0;
     int64_t now = dtx_clock_mono_ms();
     a->mhd_due_ms = INT64_MAX;
@@ -320,6 +326,9 @@ int dtx_admin_poll_items(dtx_coord_t *co, zmq_pollitem_t *items, int cap, int64_
     if (a->mhd_kick)
         *timeout_ms = 0;
     int64_t next = dtx_admin_conn_cut_slow(a, now);
+    if (next < *timeout_ms)
+        *timeout_ms = next;
+    next = dtx_admin_linger_run(a, 0, now);
     if (next < *timeout_ms)
         *timeout_ms = next;
     return n;
@@ -355,9 +364,11 @@ void dtx_admin_process(dtx_coord_t *co, const zmq_pollitem_t *items, int n, int6
     dtx_admin_t *a = co->admin;
     if (!a || !a->mhd)
         return;
-    if (n > 1)
-        dtx_store_process(a->store, items + 1, n - 1);
+    if (n > 2)
+        dtx_store_process(a->store, items + 2, n - 2);
     dtx_admin_conn_cut_slow(a, dtx_clock_mono_ms());
+    if (n > 1 && (items[1].revents & ZMQ_POLLIN))
+        dtx_admin_linger_run(a, 1, now_ms);
     /* MHD_run only with work to do: each run costs an epoll_wait. */
     if ((n > 0 && (items[0].revents & ZMQ_POLLIN)) || a->mhd_kick || now_ms >= a->mhd_due_ms) {
         a->mhd_kick = 0;

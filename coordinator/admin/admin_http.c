@@ -181,8 +181,16 @@ static void s_route(dtx_admin_req_t *r)
 static enum MHD_Result s_answer_now(dtx_admin_req_t *r)
 {
     /* Queued before the body is read: libmicrohttpd sends it and closes
-     * the connection without buffering what the client still sends. */
+     * the connection without buffering what the client still sends. With
+     * a body announced, the socket lingers so the client, still sending,
+     * reads the answer instead of a reset (admin_linger.c). */
     r->started = 1;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if ((cl && strtoull(cl, NULL, 10) > 0) ||
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        dtx_admin_conn_linger(r->conn);
     return dtx_admin_queue(r);
 }
 

@@ -31,7 +31,7 @@
  * failing to bind an address given explicitly stops dtxd. */
 #define DTX_HTTP_LISTEN_DEFAULT "127.0.0.1:7080"
 /* Poll items dtx_admin_poll_items may fill. */
-#define DTX_ADMIN_POLL_ITEMS 2
+#define DTX_ADMIN_POLL_ITEMS 3
 
 /* Starts the HTTP daemon and the admin store (no-op returning 0 when
  * --http-listen is off). Returns 0, DTX_ECONFIG (bad address, TLS files,

@@ -88,7 +88,11 @@ typedef struct dtx_admin_conn {
     int64_t since_ms;                      /* monotonic ms it began to wait for a request; 0
                                             * while a whole request is being answered */
     int     cut;                           /* shut down for missing its deadline */
+    int     linger;                        /* answered before its body was read: its
+                                            * socket lingers when MHD closes it */
 } dtx_admin_conn_t;
+
+typedef struct dtx_admin_linger dtx_admin_linger_t;
 
 struct dtx_admin {
     dtx_coord_t        *co;
@@ -114,6 +118,9 @@ struct dtx_admin {
      * data pending) reached, or a connection resumed (mhd_kick). */
     int64_t             mhd_due_ms;        /* monotonic; INT64_MAX: no timeout */
     int                 mhd_kick;
+    int                 linger_epfd;       /* lingering sockets (admin_linger.c) */
+    dtx_admin_linger_t *linger;
+    int                 nlinger;
 };
 
 /* A store callback's context: which request, and one caller value. */
@@ -140,6 +147,18 @@ void dtx_admin_conn_busy(struct MHD_Connection *conn, int busy);
 /* Shuts down connections past their deadline; returns ms until the next
  * deadline (INT64_MAX: none). */
 int64_t dtx_admin_conn_cut_slow(dtx_admin_t *a, int64_t now_ms);
+/* The request on conn was answered before its body was read: when
+ * libmicrohttpd closes the connection, its socket lingers. */
+void dtx_admin_conn_linger(struct MHD_Connection *conn);
+
+/* admin_linger.c: lingering close. init: 0 or DTX_EIO. add: keeps a dup
+ * of fd (best effort: at the limit or out of descriptors, nothing). run:
+ * drains (readable: the epoll descriptor polled ready), closes what is
+ * done; returns the ms until the next deadline (INT64_MAX: none). */
+int dtx_admin_linger_init(dtx_admin_t *a);
+void dtx_admin_linger_add(dtx_admin_t *a, int fd);
+int64_t dtx_admin_linger_run(dtx_admin_t *a, int readable, int64_t now_ms);
+void dtx_admin_linger_free(dtx_admin_t *a);
 /* Frees every record (after the daemon stopped). */
 void dtx_admin_conns_free(dtx_admin_t *a);
 

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <CUnit/CUnit.h>
@@ -344,6 +346,109 @@ static void test_pipelined_requests_are_all_answered(void)
     ta_down(&w);
 }
 
+/* dtxd's open descriptors (its /proc fd entries). */
+static int s_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* An answer sent from the head (401 here) while the client still sends
+ * its body: the client sends the whole body without a reset and then
+ * reads the answer (lingering close: admin_linger.c). Without it, dtxd's
+ * socket is closed with the body still coming and the client's sends
+ * fail (ECONNRESET / EPIPE) — curl then reports no status at all. The
+ * lingering socket goes when the client closes, or when it stops
+ * sending. */
+static void test_an_early_answer_reaches_a_client_still_sending(void)
+{
+    ta_world_t w;
+    CU_ASSERT_FATAL(ta_up(&w, "adm_linger", NULL, (const char *const[]){ "none", NULL }) == 0);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/healthz", NULL, NULL, NULL), 200);
+    int base = s_fds(w.d.pid);
+    size_t total = 16u << 20;
+    char head[256];
+    int hl = snprintf(head, sizeof head,
+                      "POST /api/v1/tx HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", total);
+    int fd = s_connect_from(&w, NULL);
+    CU_ASSERT_FATAL(fd >= 0);
+    struct timeval tv = { 20, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    CU_ASSERT_EQUAL(send(fd, head, (size_t)hl, MSG_NOSIGNAL), hl);
+    static char chunk[65536];
+    memset(chunk, ' ', sizeof chunk);
+    size_t sent = 0;
+    int err = 0;
+    while (sent < total) {
+        ssize_t n = send(fd, chunk, sizeof chunk, MSG_NOSIGNAL);
+        if (n <= 0) {
+            err = errno;
+            break;
+        }
+        sent += (size_t)n;
+    }
+    if (sent < total)
+        fprintf(stderr, "\n  sent %zu of %zu body bytes: %s\n", sent, total, strerror(err));
+    CU_ASSERT_EQUAL(sent, total);
+    shutdown(fd, SHUT_WR);
+    char out[4096];
+    size_t got = 0;
+    struct pollfd p = { fd, POLLIN, 0 };
+    while (got + 1 < sizeof out && poll(&p, 1, 20000) == 1) {
+        ssize_t n = recv(fd, out + got, sizeof out - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    int status = 0;
+    sscanf(out, "HTTP/1.%*d %d", &status);
+    CU_ASSERT_EQUAL(status, 401);
+    close(fd);
+    /* The client closed: the lingering socket is closed too. */
+    int waited = 0;
+    while (s_fds(w.d.pid) > base && waited < 10000) {
+        usleep(100 * 1000);
+        waited += 100;
+    }
+    CU_ASSERT_EQUAL(s_fds(w.d.pid), base);
+    /* A client that announces a body, reads the answer and then neither
+     * sends nor closes: its socket lingers only while it is quiet for a
+     * short while (2 s), not for the request timeout. */
+    const char *req = "POST /api/v1/tx HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Content-Length: 900000\r\n\r\n{";
+    fd = s_connect_from(&w, NULL);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    got = 0;
+    while (got + 1 < sizeof out && poll(&p, 1, 20000) == 1) {
+        p.fd = fd;
+        ssize_t n = recv(fd, out + got, sizeof out - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    CU_ASSERT(strncmp(out, "HTTP/1.1 401", 12) == 0);
+    waited = 0;
+    while (s_fds(w.d.pid) > base && waited < 15000) {
+        usleep(100 * 1000);
+        waited += 100;
+    }
+    CU_ASSERT_EQUAL(s_fds(w.d.pid), base);
+    close(fd);
+    CU_ASSERT_EQUAL(ta_req(&w, "GET", "/healthz", NULL, NULL, NULL), 200);
+    ta_down(&w);
+}
+
 INTEG_SUITE(admin_guard)
 {
     CU_pSuite s = CU_add_suite("admin_guard", NULL, NULL);
@@ -353,6 +458,8 @@ INTEG_SUITE(admin_guard)
                 test_host_header_must_be_one_dtxd_answers_to);
     CU_add_test(s, "token is checked before a body is read",
                 test_token_is_checked_before_a_body_is_read);
+    CU_add_test(s, "an early answer reaches a client still sending",
+                test_an_early_answer_reaches_a_client_still_sending);
     CU_add_test(s, "overflowing durations are 400", test_overflowing_durations_are_400);
     CU_add_test(s, "action text must be whole utf8", test_action_text_must_be_whole_utf8);
     CU_add_test(s, "participants are paged", test_participants_are_paged);

@@ -121,8 +121,9 @@ static void s_fill(const char *tmpl, const char *body, int want_rc, const char *
     req.client_ip = "10.0.0.9";
     char *out = NULL, why[128] = "";
     size_t len = 0;
-    int rc = dtx_gw_saga_payload(&st, &req, body, body ? strlen(body) : 0, &out, &len, why,
-                                 sizeof why);
+    dtx_gw_saga_src_t src = { .body = body, .body_len = body ? strlen(body) : 0 };
+    int rc = dtx_gw_saga_payload(&st, &req, &src, &out, &len, why, sizeof why);
+    dtx_gw_saga_src_free(&src);
     CU_ASSERT_EQUAL(rc, want_rc);
     const char *got = rc == 0 ? out : why;
     if (!got || strcmp(got, want) != 0)
@@ -152,6 +153,36 @@ static void test_payloads_are_filled_from_the_request(void)
     s_fill("{\"fixed\":1}", NULL, 0, "{\"fixed\":1}");             /* no body needed */
 }
 
+/* A route's steps share one parse of the body: the second payload reads
+ * the tree the first one parsed, and a step with no template parses
+ * nothing. */
+static void test_the_body_is_parsed_once_for_all_steps(void)
+{
+    const char *body = "{\"trip\":\"T1\",\"n\":2}";
+    dtx_gw_saga_step_cfg_t plain = { 0 }, a = { 0 }, b = { 0 };
+    a.payload = (char *)"{\"t\":\"$body.trip\"}";
+    b.payload = (char *)"{\"n\":\"$body.n\"}";
+    dtx_gw_req_t req;
+    memset(&req, 0, sizeof req);
+    dtx_gw_saga_src_t src = { .body = body, .body_len = strlen(body) };
+    char *out = NULL, why[128] = "";
+    size_t len = 0;
+    CU_ASSERT_EQUAL(dtx_gw_saga_payload(&plain, &req, &src, &out, &len, why, sizeof why), 0);
+    CU_ASSERT_EQUAL(src.parsed, 0);
+    free(out);
+    CU_ASSERT_EQUAL(dtx_gw_saga_payload(&a, &req, &src, &out, &len, why, sizeof why), 0);
+    CU_ASSERT_STRING_EQUAL(out, "{\"t\":\"T1\"}");
+    free(out);
+    struct json_object *tree = src.json;
+    CU_ASSERT_PTR_NOT_NULL(tree);
+    CU_ASSERT_EQUAL(dtx_gw_saga_payload(&b, &req, &src, &out, &len, why, sizeof why), 0);
+    CU_ASSERT_STRING_EQUAL(out, "{\"n\":2}");
+    free(out);
+    CU_ASSERT_PTR_EQUAL(src.json, tree);
+    dtx_gw_saga_src_free(&src);
+    CU_ASSERT_PTR_NULL(src.json);
+}
+
 UNIT_SUITE(gw_saga)
 {
     CU_pSuite s = CU_add_suite("gw_saga", NULL, NULL);
@@ -159,4 +190,6 @@ UNIT_SUITE(gw_saga)
     CU_add_test(s, "saga errors name the field", test_saga_errors_name_the_field);
     CU_add_test(s, "payloads are filled from the request",
                 test_payloads_are_filled_from_the_request);
+    CU_add_test(s, "the body is parsed once for all steps",
+                test_the_body_is_parsed_once_for_all_steps);
 }

@@ -42,11 +42,11 @@ static s_run_t *s_build(dtx_gw_req_t *req, const dtx_gw_saga_cfg_t *sc)
     }
     size_t room = DTX_PAYLOAD_MAX - 1 - (size_t)sc->nsteps * S_BRANCH_OVERHEAD, total = 0;
     char why[200];
+    dtx_gw_saga_src_t src = { .body = req->body, .body_len = req->body_len };
     for (int i = 0; i < sc->nsteps; i++) {
         const dtx_gw_saga_step_cfg_t *st = &sc->steps[i];
         size_t len = 0;
-        int rc = dtx_gw_saga_payload(st, req, req->body, req->body_len, &r->payloads[i], &len,
-                                     why, sizeof why);
+        int rc = dtx_gw_saga_payload(st, req, &src, &r->payloads[i], &len, why, sizeof why);
         r->n = i + 1;
         if (rc == DTX_EINVAL) {
             atomic_fetch_add(&req->route->stats->invalid, 1);
@@ -73,8 +73,10 @@ static s_run_t *s_build(dtx_gw_req_t *req, const dtx_gw_saga_cfg_t *sc)
         r->tries[i].payload = r->payloads[i];
         r->tries[i].payload_len = len;
     }
+    dtx_gw_saga_src_free(&src);
     return r;
 fail:
+    dtx_gw_saga_src_free(&src);
     s_free(r);
     return NULL;
 }

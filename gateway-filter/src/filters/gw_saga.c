@@ -101,34 +101,50 @@ static json_object *s_fill(s_fill_t *f, json_object *t)
     }
 }
 
+void dtx_gw_saga_src_free(dtx_gw_saga_src_t *src)
+{
+    json_object_put(src->json);
+    src->json = NULL;
+    src->parsed = 0;
+}
+
+/* src's body parsed, once. */
+static json_object *s_src_json(dtx_gw_saga_src_t *src)
+{
+    if (src->parsed)
+        return src->json;
+    src->parsed = 1;
+    if (!src->body || !src->body_len)
+        return NULL;
+    json_tokener *tok = json_tokener_new();
+    src->json = tok ? json_tokener_parse_ex(tok, src->body, (int)src->body_len) : NULL;
+    if (tok && json_tokener_get_error(tok) != json_tokener_success) {
+        json_object_put(src->json);
+        src->json = NULL;
+    }
+    json_tokener_free(tok);
+    return src->json;
+}
+
 int dtx_gw_saga_payload(const dtx_gw_saga_step_cfg_t *st, const dtx_gw_req_t *req,
-                        const char *body, size_t body_len, char **out, size_t *len,
-                        char *why, size_t whylen)
+                        dtx_gw_saga_src_t *src, char **out, size_t *len, char *why,
+                        size_t whylen)
 {
     *out = NULL;
     *len = 0;
     if (!st->payload) {
-        *out = malloc(body_len + 1);
+        *out = malloc(src->body_len + 1);
         if (!*out)
             return DTX_ENOMEM;
-        if (body_len)
-            memcpy(*out, body, body_len);
-        (*out)[body_len] = '\0';
-        *len = body_len;
+        if (src->body_len)
+            memcpy(*out, src->body, src->body_len);
+        (*out)[src->body_len] = '\0';
+        *len = src->body_len;
         return 0;
     }
     json_object *tmpl = json_tokener_parse(st->payload);
-    s_fill_t f = { req, NULL, 0, why, whylen };
-    if (body && body_len) {
-        json_tokener *tok = json_tokener_new();
-        f.body = tok ? json_tokener_parse_ex(tok, body, (int)body_len) : NULL;
-        if (tok && json_tokener_get_error(tok) != json_tokener_success) {
-            json_object_put(f.body);
-            f.body = NULL;
-        }
-        json_tokener_free(tok);
-        f.body_json = f.body && json_object_is_type(f.body, json_type_object);
-    }
+    s_fill_t f = { req, s_src_json(src), 0, why, whylen };
+    f.body_json = f.body && json_object_is_type(f.body, json_type_object);
     why[0] = '\0';
     json_object *filled = tmpl ? s_fill(&f, tmpl) : NULL;
     int rc = 0;
@@ -143,7 +159,6 @@ int dtx_gw_saga_payload(const dtx_gw_saga_step_cfg_t *st, const dtx_gw_req_t *re
     }
     json_object_put(filled);
     json_object_put(tmpl);
-    json_object_put(f.body);
     return rc;
 }
 
@@ -159,12 +174,12 @@ static dtx_saga_t *s_plan(dtx_gw_req_t *req, const dtx_gw_saga_cfg_t *sc)
     size_t room = DTX_PAYLOAD_MAX - 16 -
                   (size_t)sc->nsteps * (3 * DTX_NAME_SIZE + DTX_SAGA_STEPS_MAX + 16);
     char why[200];
+    dtx_gw_saga_src_t src = { .body = req->body, .body_len = req->body_len };
     for (int i = 0; saga && i < sc->nsteps; i++) {
         const dtx_gw_saga_step_cfg_t *st = &sc->steps[i];
         char *pl = NULL;
         size_t len = 0;
-        int rc = dtx_gw_saga_payload(st, req, req->body, req->body_len, &pl, &len, why,
-                                     sizeof why);
+        int rc = dtx_gw_saga_payload(st, req, &src, &pl, &len, why, sizeof why);
         if (rc == DTX_EINVAL) {
             atomic_fetch_add(&req->route->stats->invalid, 1);
             dtx_gw_reply_set(req, 400, "application/json",
@@ -192,12 +207,15 @@ static dtx_saga_t *s_plan(dtx_gw_req_t *req, const dtx_gw_saga_cfg_t *sc)
             break;
         }
     }
-    if (saga && !err)
+    if (saga && !err) {
+        dtx_gw_saga_src_free(&src);
         return saga;
+    }
     dtx_gw_reply_set(req, 500, "application/json",
                      "{\"error\":\"cannot build the saga\",\"detail\":\"%s\"}\n",
                      dtx_strerror(err ? err : DTX_ENOMEM));
 fail:
+    dtx_gw_saga_src_free(&src);
     dtx_saga_destroy(&saga);
     return NULL;
 }

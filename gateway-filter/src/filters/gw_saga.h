@@ -30,14 +30,26 @@
 
 int dtx_gw_saga_body(dtx_gw_req_t *req);
 
-/* The payload of step st for req (its template filled from the request
- * body body[0..body_len) and req's variables; the body itself when st has
- * no template) into *out (malloc'ed, caller frees) and *len. Returns 0;
- * DTX_EINVAL with a short lower-case reason in why (a missing field, a
- * body that is not a JSON object); DTX_ENOMEM. Pure: exposed for the
- * unit tests. */
+/* A request body parsed at most once for all the payloads built from it
+ * (a route's steps or branches): set body/body_len, leave the rest zero,
+ * and call dtx_gw_saga_src_free when done. */
+typedef struct {
+    const char         *body;
+    size_t              body_len;
+    struct json_object *json;   /* the parsed body, or NULL (not JSON) */
+    int                 parsed; /* 1 once parsing was tried */
+} dtx_gw_saga_src_t;
+
+void dtx_gw_saga_src_free(dtx_gw_saga_src_t *src);
+
+/* The payload of step st for req (its template filled from src's body
+ * and req's variables; the body itself when st has no template) into
+ * *out (malloc'ed, caller frees) and *len. Returns 0; DTX_EINVAL with a
+ * short lower-case reason in why (a missing field, a body that is not a
+ * JSON object); DTX_ENOMEM. Pure but for src's parse, done the first time
+ * a template needs the body: exposed for the unit tests. */
 int dtx_gw_saga_payload(const dtx_gw_saga_step_cfg_t *st, const dtx_gw_req_t *req,
-                        const char *body, size_t body_len, char **out, size_t *len,
-                        char *why, size_t whylen);
+                        dtx_gw_saga_src_t *src, char **out, size_t *len, char *why,
+                        size_t whylen);
 
 #endif

@@ -237,6 +237,25 @@ static void test_close_of_a_stuck_send_ends_after_the_linger(void)
     dtx_gw_uring_destroy(&r);
 }
 
+/* Closed before its bytes were handed over, to a reader that never
+ * reads: the send goes with a linked linger timeout, then the fd closes. */
+static void test_close_before_submit_of_a_stuck_send_ends_after_the_linger(void)
+{
+    dtx_gw_uring_t *r = s_ring(50);
+    int sv[2];
+    s_pair(sv);
+    char piece[S_SMALL];
+    memset(piece, 'x', sizeof piece);
+    for (int i = 0; i < 32; i++)
+        CU_ASSERT_EQUAL(s_send(r, sv[0], piece, sizeof piece), (ssize_t)sizeof piece);
+    CU_ASSERT_EQUAL(dtx_gw_uring_close(r, sv[0]), 1);
+    s_settle(r, -1, NULL, 0);
+    CU_ASSERT_FALSE(dtx_gw_uring_in_flight(r));
+    CU_ASSERT_EQUAL(fcntl(sv[0], F_GETFD), -1);
+    close(sv[1]);
+    dtx_gw_uring_destroy(&r);
+}
+
 static void test_unavailable_ring_says_why(void)
 {
     setenv("DTX_GW_URING_FAIL", "1", 1);
@@ -260,5 +279,7 @@ UNIT_SUITE(gw_uring)
                 test_close_while_queued_sends_then_closes);
     CU_add_test(s, "close of a stuck send ends after the linger",
                 test_close_of_a_stuck_send_ends_after_the_linger);
+    CU_add_test(s, "close before submit of a stuck send ends after the linger",
+                test_close_before_submit_of_a_stuck_send_ends_after_the_linger);
     CU_add_test(s, "unavailable ring says why", test_unavailable_ring_says_why);
 }

@@ -16,8 +16,9 @@
  *    │                completion: error ─▶ BROKEN (bytes      │
  *    │                dropped, socket shut down) ─────────────┘
  *    └── close: now when IDLE/BROKEN, else CLOSING (the fd stays open
- *        until the slot is IDLE or BROKEN, or linger_ms pass: then
- *        shutdown(SHUT_RDWR) fails the send in flight)
+ *        until the slot is IDLE or BROKEN; each send of a CLOSING slot
+ *        gets linger_ms, a linked timeout, or a timeout of its own when
+ *        it was in flight at the close, after which it fails)
  *
  * Invariants:
  *  - a slot is LISTED (in self->list) or IN FLIGHT, never both; at most
@@ -33,6 +34,7 @@
  *  - every buffer the kernel reads is the slot's own copy.
  * All on the worker's thread: no locks.
  */
+#include <assert.h>
 #include <errno.h>
 #include <liburing.h>
 #include <stdint.h>
@@ -67,7 +69,7 @@ struct dtx_gw_uring {
     int             nslots;
     int            *list;     /* fds of LISTED slots */
     int             nlist, caplist;
-    int             in_flight;  /* sends and linger timeouts in the kernel */
+    int             in_flight;  /* sends in the kernel (not their timeouts) */
 };
 
 dtx_gw_uring_t *dtx_gw_uring_new(unsigned entries, size_t small, size_t cap, int linger_ms,
@@ -260,7 +262,7 @@ static void s_settled(dtx_gw_uring_t *self, int fd, s_slot_t *s, dtx_gw_uring_dr
 
 int dtx_gw_uring_submit(dtx_gw_uring_t *self)
 {
-    if (!self->nlist)
+    if (!self->nlist && !io_uring_sq_ready(&self->ring))
         return 0;
     for (int i = 0; i < self->nlist; i++) {
         int fd = self->list[i];
@@ -286,6 +288,18 @@ int dtx_gw_uring_submit(dtx_gw_uring_t *self)
         io_uring_sqe_set_data64(sqe, s_data(fd, s));
         s->in_flight = 1;
         self->in_flight++;
+        if (s->closing) {
+            /* Its connection is gone: the send gets linger to make progress,
+             * then it is cancelled (and the fd closed). */
+            sqe->flags |= IOSQE_IO_LINK;
+            struct io_uring_sqe *t = s_sqe(self);
+            if (t) {
+                io_uring_prep_link_timeout(t, &self->linger, 0);
+                io_uring_sqe_set_data64(t, s_data(fd, s) | S_TIMEOUT_TAG);
+            } else {
+                sqe->flags &= (unsigned char)~IOSQE_IO_LINK;
+            }
+        }
     }
     self->nlist = 0;
     int rc = io_uring_submit(&self->ring);
@@ -325,17 +339,18 @@ int dtx_gw_uring_reap(dtx_gw_uring_t *self, dtx_gw_uring_drained_fn drained, voi
         int res = cqe->res;
         io_uring_cqe_seen(&self->ring, cqe);
         seen++;
-        self->in_flight--;
         int fd = (int)(uint32_t)data;
         uint32_t gen = (uint32_t)((data & ~S_TIMEOUT_TAG) >> 32);
         s_slot_t *s = s_slot(self, fd, 0);
-        if (!s || s->gen != gen)
-            continue;         /* a linger timeout of a socket closed since */
         if (data & S_TIMEOUT_TAG) {
-            if (s->closing && s->in_flight)
-                shutdown(fd, SHUT_RDWR);   /* its reader is gone: fail the send */
+            /* A linger timeout: cancelled (-ECANCELED) when its send came
+             * first; fired (-ETIME) on a send still waiting for a reader. */
+            if (res == -ETIME && s && s->gen == gen && s->closing && s->in_flight)
+                shutdown(fd, SHUT_RDWR);   /* fails the send: then the close */
             continue;
         }
+        self->in_flight--;
+        assert(s && s->gen == gen && s->in_flight);
         s_sent(self, fd, s, res, drained, cls);
     }
     return seen;
@@ -365,13 +380,15 @@ int dtx_gw_uring_close(dtx_gw_uring_t *self, int fd)
     s->closing = 1;
     s->refused = 0;
     s->owner = NULL;
-    struct io_uring_sqe *sqe = s_sqe(self);
-    if (sqe) {
-        io_uring_prep_timeout(sqe, &self->linger, 0, 0);
-        io_uring_sqe_set_data64(sqe, s_data(fd, s) | S_TIMEOUT_TAG);
-        self->in_flight++;
-        if (!s->listed)
-            io_uring_submit(&self->ring);   /* the timespec is read at submission */
+    if (s->in_flight) {
+        /* A send already in the kernel (a slow reader): a timeout of its
+         * own, handed over with the next submit. A LISTED one gets a
+         * linked timeout when it is submitted. */
+        struct io_uring_sqe *sqe = s_sqe(self);
+        if (sqe) {
+            io_uring_prep_timeout(sqe, &self->linger, 0, 0);
+            io_uring_sqe_set_data64(sqe, s_data(fd, s) | S_TIMEOUT_TAG);
+        }
     }
     return 1;
 }

@@ -101,7 +101,7 @@ static const dtx_opt_t s_opts[] = {
     { "engine", DTX_OPT_STRING, s_engine, 0, 0,
       "native or mhd: what serves the proxy's connections (overrides server.engine)" },
     { "send-ring", DTX_OPT_STRING, s_send_ring, 0, 0,
-      "on (the default) or off: the native engine's small writes batched through io_uring" },
+      "on or off (the default): the native engine's small writes batched through io_uring" },
     { "zone", DTX_OPT_STRING, s_zone, 0, 0,
       "the gateway's zone: its targets are preferred (overrides \"zone\" in the file)" },
     { NULL, DTX_OPT_STRING, NULL, 0, 0, NULL }

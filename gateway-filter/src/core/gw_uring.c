@@ -237,10 +237,24 @@ static uint64_t s_data(int fd, const s_slot_t *s)
     return ((uint64_t)s->gen << 32) | (uint32_t)fd;
 }
 
-/* The slot is neither LISTED nor IN FLIGHT: what its state asks now. */
+#define S_KEEP (32 * 1024)   /* an idle slot keeps buffers up to this much each */
+
+static void s_buf_trim(s_buf_t *b)
+{
+    if (b->cap > S_KEEP) {
+        free(b->data);
+        b->data = NULL;
+        b->cap = 0;
+    }
+}
+
+/* The slot is neither LISTED nor IN FLIGHT, and holds no bytes: what its
+ * state asks now. Buffers a slow reader made large are let go. */
 static void s_settled(dtx_gw_uring_t *self, int fd, s_slot_t *s, dtx_gw_uring_drained_fn drained,
                       void *cls)
 {
+    s_buf_trim(&s->out);
+    s_buf_trim(&s->next);
     if (!s->broken && s->shut_wr) {
         shutdown(fd, SHUT_WR);
         s->shut_wr = 0;

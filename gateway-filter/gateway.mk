@@ -15,9 +15,11 @@
 # signatures (gateway-filter/src/core/gw_apikey.c, gw_jwt.c).
 # hiredis (Debian libhiredis-dev): the Redis client of cluster-wide limits
 # (gateway-filter/src/filters/gw_cluster_redis.c).
-GW_PKGS      := libmicrohttpd libcurl libcrypto hiredis
+# liburing (Debian liburing-dev): a worker's send ring
+# (gateway-filter/src/core/gw_uring.c).
+GW_PKGS      := libmicrohttpd libcurl libcrypto hiredis liburing
 GW_CFLAGS    := $(shell pkg-config --cflags $(GW_PKGS) 2>/dev/null)
-GW_LIBS      := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl -lcrypto -lhiredis)
+GW_LIBS      := $(shell pkg-config --libs $(GW_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl -lcrypto -lhiredis -luring)
 # The folders of gateway-filter/src, lowest first (gateway-filter/README.md
 # says which may include which). Includes name the folder:
 # #include "core/gw_clock.h", with -Igateway-filter/src.

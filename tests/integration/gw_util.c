@@ -70,6 +70,15 @@ static int s_gateway_start(gw_proc_t *self, const char *logname, const char *con
         argv[n++] = "--engine";
         argv[n++] = (char *)engine;
     }
+    /* NAME@ring suites: the send ring on, unless the test chose. */
+    const char *ring = getenv("DTX_TEST_GW_SEND_RING");
+    int chose_ring = 0;
+    for (int i = 0; extra && extra[i]; i++)
+        chose_ring |= strcmp(extra[i], "--send-ring") == 0;
+    if (ring && *ring && !chose_ring && n < 30) {
+        argv[n++] = "--send-ring";
+        argv[n++] = (char *)ring;
+    }
     argv[n] = NULL;
     self->pid = h_spawn(logname, argv);
     char line[64];

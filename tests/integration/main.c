@@ -47,11 +47,16 @@ static char *s_engine_given;
 /* A suite named "NAME@ENGINE" is suite NAME run again with the gateway's
  * front end ENGINE (see s_add_engine_variants); every other suite runs
  * with the engine the runner was given (DTX_TEST_GW_ENGINE), by default
- * the gateway's own. */
+ * the gateway's own. "NAME@ring" is suite NAME with the native engine's
+ * send ring on (--send-ring on; off by default). */
 static void s_on_suite_start(const CU_pSuite suite)
 {
     const char *at = strchr(suite->pName, '@');
-    if (at)
+    if (at && strcmp(at + 1, "ring") == 0)
+        setenv("DTX_TEST_GW_SEND_RING", "on", 1);    /* NAME@ring: the send ring */
+    else
+        unsetenv("DTX_TEST_GW_SEND_RING");
+    if (at && strcmp(at + 1, "ring") != 0)
         setenv("DTX_TEST_GW_ENGINE", at + 1, 1);
     else if (s_engine_given)
         setenv("DTX_TEST_GW_ENGINE", s_engine_given, 1);
@@ -383,18 +388,25 @@ static const char *const s_mhd_suites[] = { "gateway_engine", "gateway", "gatewa
                                             "gateway_edges", "gateway_txn", "gateway_wire",
                                             NULL };
 
-/* Adds "NAME@mhd" for each of s_mhd_suites: the same init, cleanup and
+/* The gateway suites that run a second time with the send ring on
+ * (core/gw_uring.h; off by default), so it does not ship untested. */
+static const char *const s_ring_suites[] = { "gateway_engine", "gateway", "gateway_core",
+                                             "gateway_edges", "gateway_wire", "gateway_front",
+                                             NULL };
+
+/* Adds "NAME@VARIANT" for each of names: the same init, cleanup and
  * tests under another name. Returns 0, or -1 when one is missing. */
-static int s_add_engine_variants(void)
+static int s_add_variants(const char *const *names, const char *variant)
 {
-    for (int i = 0; s_mhd_suites[i]; i++) {
-        CU_pSuite s = CU_get_suite(s_mhd_suites[i]);
+    for (int i = 0; names[i]; i++) {
+        CU_pSuite s = CU_get_suite(names[i]);
         if (!s) {
-            fprintf(stderr, "integration_tests: no suite '%s' to run on mhd\n", s_mhd_suites[i]);
+            fprintf(stderr, "integration_tests: no suite '%s' to run as @%s\n", names[i],
+                    variant);
             return -1;
         }
         char name[128];   /* CUnit copies it */
-        snprintf(name, sizeof name, "%s@mhd", s->pName);
+        snprintf(name, sizeof name, "%s@%s", s->pName, variant);
         CU_pSuite v = CU_add_suite(name, s->pInitializeFunc, s->pCleanupFunc);
         if (!v)
             return -1;
@@ -403,6 +415,12 @@ static int s_add_engine_variants(void)
                 return -1;
     }
     return 0;
+}
+
+static int s_add_engine_variants(void)
+{
+    return s_add_variants(s_mhd_suites, "mhd") < 0 ? -1
+                                                    : s_add_variants(s_ring_suites, "ring");
 }
 
 static void s_list(void)

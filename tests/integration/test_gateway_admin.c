@@ -240,6 +240,10 @@ static void test_bad_command_lines_exit_2(void)
     CU_ASSERT_EQUAL(s_exit_code("gw-exit-unknown", path, unknown), 2);
     const char *workers[] = { "--workers", "999", NULL };
     CU_ASSERT_EQUAL(s_exit_code("gw-exit-workers", path, workers), 2);
+    const char *ring[] = { "--send-ring", "maybe", NULL };
+    h_log_remove("gw-exit-ring");
+    CU_ASSERT_EQUAL(s_exit_code("gw-exit-ring", path, ring), 2);
+    CU_ASSERT(h_log_count("gw-exit-ring", "--send-ring: 'maybe' is not on or off") == 1);
     CU_ASSERT_EQUAL(s_exit_code("gw-exit-missing", "/nonexistent/gw.json", none), 2);
     /* A config file with a bad port or a target with a query: 2 as well. */
     char bad[1024];

@@ -10,12 +10,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "gw_raw.h"
@@ -312,6 +314,65 @@ static void test_a_client_that_stops_reading_is_closed(void)
     s_big = NULL;
 }
 
+/* An 8000-byte answer: under the send ring's 16 KiB, so each one is
+ * queued on the ring (core/gw_uring.c) when it is on. */
+static char s_mid[8100];
+static gw_raw_act_t s_mid_answer(int conn, int nth)
+{
+    (void)conn;
+    (void)nth;
+    return (gw_raw_act_t){ .answer = s_mid, .close_after = 0 };
+}
+
+static void *s_pipeline_thread(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    const char *req = "GET /mid HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 2000; i++)    /* 16 MB of answers: past every buffer */
+        if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
+            break;                    /* the gateway closed the connection */
+    return NULL;
+}
+
+/* Many small answers to a client that stops reading: they pile up (on
+ * the ring: up to its queue, then it refuses like a full socket), the
+ * send timeout ends the connection, and the answers still queued do not
+ * keep it open for ever (the ring's close lingers 5 s at most). */
+static void test_small_answers_to_a_client_that_stops_reading_end_it(void)
+{
+    int n = snprintf(s_mid, sizeof s_mid, "HTTP/1.1 200 OK\r\nContent-Length: 8000\r\n\r\n");
+    memset(s_mid + n, 'm', 8000);
+    s_mid[n + 8000] = '\0';
+    gw_raw_use(s_mid_answer);
+    int fd = gww_client();
+    CU_ASSERT_FATAL(fd >= 0);
+    pthread_t th;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, s_pipeline_thread, (void *)(intptr_t)fd), 0);
+    sleep(2);                         /* well past send_timeout_ms 400 */
+    struct timeval tv = { .tv_sec = 15 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t got = 0;
+    char buf[65536];
+    ssize_t r;
+    while ((r = recv(fd, buf, sizeof buf, 0)) > 0)
+        got += (size_t)r;
+    CU_ASSERT(r == 0 || (r < 0 && errno == ECONNRESET));   /* closed, not timed out */
+    CU_ASSERT(got > 0 && got < 2000u * 8040u);
+    shutdown(fd, SHUT_RDWR);          /* the sender thread's send fails, if it still waits */
+    pthread_join(th, NULL);
+    close(fd);
+    /* The worker serves the next client. */
+    gw_raw_use(gww_ok);
+    int fd2 = gww_client();
+    CU_ASSERT_FATAL(fd2 >= 0);
+    const char *one = "GET /after HTTP/1.1\r\nHost: x\r\n\r\n";
+    gw_raw_write_all(fd2, one, strlen(one));
+    static char in[4096];
+    s_read_until(fd2, in, sizeof in, "\r\n\r\nok", 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(in, "HTTP/1.1 200"));
+    close(fd2);
+}
+
 static void test_an_idle_kept_connection_is_closed(void)
 {
     gw_raw_use(gww_ok);
@@ -343,6 +404,8 @@ INTEG_SUITE(gateway_front)
                 test_an_answer_before_the_body_is_not_lost);
     CU_add_test(s, "a head that never ends is closed", test_a_head_that_never_ends_is_closed);
     CU_add_test(s, "a body that stops coming is closed", test_a_body_that_stops_coming_is_closed);
+    CU_add_test(s, "small answers to a client that stops reading end it",
+                test_small_answers_to_a_client_that_stops_reading_end_it);
     CU_add_test(s, "a client that stops reading is closed",
                 test_a_client_that_stops_reading_is_closed);
     CU_add_test(s, "an idle kept connection is closed", test_an_idle_kept_connection_is_closed);

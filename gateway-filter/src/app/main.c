@@ -70,6 +70,7 @@ static char s_log_format[DTX_OPT_STRMAX] = "text";
 static int64_t s_grace_ms = 5000;
 static int64_t s_workers = 0;
 static char s_engine[DTX_OPT_STRMAX];
+static char s_send_ring[DTX_OPT_STRMAX];
 static char s_zone[DTX_OPT_STRMAX];
 
 static const dtx_opt_t s_opts[] = {
@@ -99,6 +100,8 @@ static const dtx_opt_t s_opts[] = {
       "event loops serving requests (0: one per CPU)" },
     { "engine", DTX_OPT_STRING, s_engine, 0, 0,
       "native or mhd: what serves the proxy's connections (overrides server.engine)" },
+    { "send-ring", DTX_OPT_STRING, s_send_ring, 0, 0,
+      "on or off (the default): the native engine's small writes batched through io_uring" },
     { "zone", DTX_OPT_STRING, s_zone, 0, 0,
       "the gateway's zone: its targets are preferred (overrides \"zone\" in the file)" },
     { NULL, DTX_OPT_STRING, NULL, 0, 0, NULL }
@@ -115,6 +118,8 @@ static void s_server_opts(dtx_gw_server_opts_t *o, const dtx_gw_config_t *cfg)
     else if (cfg->server_engine != DTX_GW_SERVER_ENGINE_DEFAULT)
         o->engine = cfg->server_engine == DTX_GW_SERVER_ENGINE_MHD ? DTX_GW_ENGINE_MHD
                                                                    : DTX_GW_ENGINE_NATIVE;
+    if (*s_send_ring)
+        o->send_ring = strcmp(s_send_ring, "off") != 0;
     o->native.header_timeout_ms = cfg->server_header_timeout_ms;
     o->native.body_timeout_ms = cfg->server_body_timeout_ms;
     o->native.idle_timeout_ms = cfg->server_idle_timeout_ms;
@@ -279,6 +284,10 @@ int main(int argc, char **argv)
     }
     if (*s_engine && strcmp(s_engine, "native") != 0 && strcmp(s_engine, "mhd") != 0) {
         fprintf(stderr, "dtx-gateway: --engine: '%s' is not native or mhd\n", s_engine);
+        return 2;
+    }
+    if (*s_send_ring && strcmp(s_send_ring, "on") != 0 && strcmp(s_send_ring, "off") != 0) {
+        fprintf(stderr, "dtx-gateway: --send-ring: '%s' is not on or off\n", s_send_ring);
         return 2;
     }
     if (*s_listen && s_listen_ok("--listen", s_listen))

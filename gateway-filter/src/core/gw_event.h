@@ -22,5 +22,7 @@ typedef struct dtx_gw_event_source {
 #define DTX_GW_EV_CONN     7         /* a native engine's client connection */
 #define DTX_GW_EV_CLOSED   8         /* an upstream connection closed earlier in
                                         this batch: its events are dropped */
+#define DTX_GW_EV_RING     9         /* the worker's send ring: completions
+                                        (core/gw_uring.h) */
 
 #endif

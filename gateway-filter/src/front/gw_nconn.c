@@ -289,7 +289,8 @@ static int s_body(dtx_gw_nconn_t *nc)
             if (nc->head.expect_continue && !nc->sent_continue) {
                 static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
                 nc->sent_continue = 1;
-                if (write(nc->fd, cont, sizeof cont - 1) < 0 && errno != EAGAIN)
+                struct iovec iov = { (void *)cont, sizeof cont - 1 };
+                if (dtx_gw_nio_send(nc, &iov, 1) < 0 && errno != EAGAIN)
                     return S_END;
             }
             nc->pos = nc->len = nc->head_len;   /* all decoded and taken: room again */
@@ -345,7 +346,7 @@ static int s_next_request(dtx_gw_nconn_t *nc)
     dtx_gw_out_fini(&nc->out);
     nc->served++;
     if (!nc->body_done && !nc->hup) {
-        shutdown(nc->fd, SHUT_WR);
+        dtx_gw_nio_shutdown_wr(nc);
         nc->state = S_LINGER;
         return S_GO;
     }
@@ -522,8 +523,7 @@ void dtx_gw_nconn_close(dtx_gw_nconn_t *nc, int ok)
     dtx_gw_out_fini(&nc->out);
     dtx_heap_remove(&nc->eng->timers, &nc->timer);
     if (nc->fd >= 0)
-        close(nc->fd);     /* leaves the epoll set: the fd is not shared */
-    nc->fd = -1;
+        dtx_gw_nio_close(nc);
     dtx_gw_native_t *eng = nc->eng;
     if (nc->all_prev)
         nc->all_prev->all_next = nc->all_next;

@@ -4,15 +4,22 @@
  * piece of a read body framed for the wire. Edge-triggered readiness:
  * `readable` / `writable` stay set until a read or write says the socket
  * is drained or full (a short read or write says it too, saving the
- * EAGAIN call). No state of the connection changes here.
+ * EAGAIN call). With the worker's send ring (core/gw_uring.h), writes go
+ * through dtx_gw_nio_send: the ring takes small ones (and every one
+ * while it holds bytes of the socket), the rest are writev; a socket the
+ * ring may hold bytes for is shut down and closed through it. No state of
+ * the connection changes here.
  */
 #include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "front/gw_nio.h"
 #include "front/gw_nout.h"
+#include "core/gw_uring.h"
 
 #define S_PIECE (32 * 1024)     /* a read body's piece */
 
@@ -44,6 +51,44 @@ int dtx_gw_nio_read(dtx_gw_nconn_t *nc)
     }
 }
 
+ssize_t dtx_gw_nio_send(dtx_gw_nconn_t *nc, const struct iovec *iov, int n)
+{
+    dtx_gw_uring_t *ring = nc->eng->w->ring;
+    if (ring) {
+        ssize_t r = dtx_gw_uring_send(ring, nc->fd, &nc->src, iov, n);
+        if (r >= 0)
+            return r;
+        if (r == DTX_GW_URING_FULL) {
+            errno = EAGAIN;     /* the ring's drained hook brings EPOLLOUT */
+            return -1;
+        }
+        if (r != DTX_GW_URING_DIRECT) {
+            errno = r == -ENOMEM ? ENOMEM : EPIPE;
+            return -1;
+        }
+    }
+    return writev(nc->fd, iov, n);
+}
+
+void dtx_gw_nio_shutdown_wr(dtx_gw_nconn_t *nc)
+{
+    dtx_gw_uring_t *ring = nc->eng->w->ring;
+    if (ring)
+        dtx_gw_uring_shutdown_wr(ring, nc->fd);
+    else
+        shutdown(nc->fd, SHUT_WR);
+}
+
+void dtx_gw_nio_close(dtx_gw_nconn_t *nc)
+{
+    dtx_gw_uring_t *ring = nc->eng->w->ring;
+    if (!ring)
+        close(nc->fd);  /* leaves the epoll set: the fd is not shared */
+    else if (dtx_gw_uring_close(ring, nc->fd) > 0)
+        epoll_ctl(nc->eng->w->epfd, EPOLL_CTL_DEL, nc->fd, NULL);  /* open until its bytes are out */
+    nc->fd = -1;
+}
+
 /* Writes what is pending. DTX_GW_NC_GO: all of it; DTX_GW_NC_WAIT: the socket is full;
  * DTX_GW_NC_END: the client is gone. */
 int dtx_gw_nio_flush(dtx_gw_nconn_t *nc)
@@ -61,7 +106,7 @@ int dtx_gw_nio_flush(dtx_gw_nconn_t *nc)
             return DTX_GW_NC_GO;
         if (!nc->writable)
             return DTX_GW_NC_WAIT;
-        ssize_t w = writev(nc->fd, iov, n);
+        ssize_t w = dtx_gw_nio_send(nc, iov, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

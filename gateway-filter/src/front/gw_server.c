@@ -24,6 +24,7 @@
 #include "dtx/log.h"
 #include "core/gw_clock.h"
 #include "core/gw_offload.h"
+#include "core/gw_uring.h"
 #include "upstream/gw_proxy.h"
 #include "front/gw_mhd.h"
 #include "front/gw_native.h"
@@ -35,6 +36,14 @@
 
 #define S_MAX_OFFLOAD  4096          /* threads for blocking hooks */
 #define S_EVENTS       128
+/* The send ring (core/gw_uring.h): its queue, the writes it takes when a
+ * socket has nothing queued (larger ones are writev: a copy would cost
+ * more than the system call it saves), a socket's queue at most, and how
+ * long a closed socket's last bytes may take. */
+#define S_RING_ENTRIES 1024
+#define S_RING_SMALL   (16 * 1024)
+#define S_RING_CAP     (256 * 1024)
+#define S_RING_LINGER_MS 5000
 
 /* ---------------- workers ---------------- */
 
@@ -57,6 +66,32 @@ static int s_woken(dtx_gw_worker_t *w)
     return atomic_load(&w->server->stop);
 }
 
+/* The ring's drained hook: the socket whose write the ring refused may
+ * write again, as if epoll said EPOLLOUT. */
+static void s_ring_drained(void *cls, void *owner)
+{
+    dtx_gw_worker_t *w = cls;
+    dtx_gw_event_source_t *src = owner;
+    if (src->kind == DTX_GW_EV_CONN)
+        dtx_gw_native_on_event(w->native, src, EPOLLOUT);
+    else
+        dtx_gw_upstreams_on_event(w->upstreams, src, EPOLLOUT);
+}
+
+/* Before the worker waits: the wake-up's writes go to the kernel in one
+ * submit; completions taken; the ring's fd watched (once) while a send
+ * waits in the kernel, so its completion wakes the worker. */
+static void s_ring_flush(dtx_gw_worker_t *w)
+{
+    if (dtx_gw_uring_submit(w->ring) < 0)
+        dtx_log_warn("send ring submit failed", "err=\"%s\"", strerror(errno));
+    dtx_gw_uring_reap(w->ring, s_ring_drained, w);
+    if (dtx_gw_uring_in_flight(w->ring) && !w->ring_armed) {
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = &w->ring_src };
+        w->ring_armed = epoll_ctl(w->epfd, EPOLL_CTL_MOD, dtx_gw_uring_fd(w->ring), &ev) == 0;
+    }
+}
+
 /* The loop of a native worker: every event goes to its owner (a client
  * connection's is noted, the connection runs after the batch, as an
  * upstream's `ready` does); then the timers, the upstream news and the
@@ -66,6 +101,10 @@ static void *s_native_main(void *arg)
     dtx_gw_worker_t *w = arg;
     struct epoll_event evs[S_EVENTS];
     for (;;) {
+        /* First the ring: its drained hook may make connections and calls
+         * ready, which the timeout below must see. */
+        if (w->ring)
+            s_ring_flush(w);
         int64_t now = dtx_gw_now_us();
         int timeout = dtx_gw_upstreams_timeout_ms(w->upstreams, now);
         int t = dtx_gw_native_timeout_ms(w->native, now);
@@ -74,6 +113,8 @@ static void *s_native_main(void *arg)
         t = dtx_gw_waits_timeout_ms(w, now);
         if (t >= 0 && (timeout < 0 || t < timeout))
             timeout = t;
+        if (w->ring && dtx_gw_uring_queued(w->ring))
+            timeout = 0;         /* a short send's rest */
         if (dtx_gw_native_pending(w->native))
             timeout = 0;
         int n = epoll_wait(w->epfd, evs, S_EVENTS, timeout);
@@ -94,6 +135,10 @@ static void *s_native_main(void *arg)
                 break;
             case DTX_GW_EV_WAKE:
                 stop |= s_woken(w);
+                break;
+            case DTX_GW_EV_RING:
+                w->ring_armed = 0;
+                dtx_gw_uring_reap(w->ring, s_ring_drained, w);
                 break;
             default:
                 dtx_gw_upstreams_on_event(w->upstreams, src, evs[i].events);
@@ -187,12 +232,39 @@ static void s_worker_fini(dtx_gw_worker_t *w)
     dtx_gw_mhd_close(w);
     dtx_gw_native_close(&w->native);
     dtx_gw_upstreams_destroy(&w->upstreams);
+    dtx_gw_uring_destroy(&w->ring);  /* after both: they close their sockets through it */
     dtx_heap_free(&w->cache_waits);
     dtx_gw_rctx_spares_free(w);      /* after the engines: closing them ends requests */
     dtx_gw_wake_close(&w->wake);
     if (w->epfd >= 0)
         close(w->epfd);
     w->epfd = -1;
+}
+
+/* The worker's send ring, its fd in the worker's epoll set (disarmed
+ * until a send waits), and the upstream side's writes through it. 0, or
+ * -1 when io_uring is not available (said once, in the log). */
+static int s_ring_open(dtx_gw_worker_t *w)
+{
+    int err = 0;
+    w->ring = dtx_gw_uring_new(S_RING_ENTRIES, S_RING_SMALL, S_RING_CAP, S_RING_LINGER_MS, &err);
+    if (!w->ring) {
+        dtx_log_warn("send ring unavailable, answers are written with writev",
+                     "err=\"%s\" hint=\"io_uring_queue_init failed: an old kernel, a seccomp "
+                     "profile or kernel.io_uring_disabled; --send-ring off says so\"",
+                     strerror(-err));
+        return -1;
+    }
+    w->ring_src.kind = DTX_GW_EV_RING;
+    struct epoll_event ev = { .events = 0, .data.ptr = &w->ring_src };
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, dtx_gw_uring_fd(w->ring), &ev) < 0) {
+        dtx_log_warn("send ring unavailable, answers are written with writev",
+                     "err=\"%s\"", strerror(errno));
+        dtx_gw_uring_destroy(&w->ring);
+        return -1;
+    }
+    dtx_gw_upstreams_set_ring(w->upstreams, w->ring);
+    return 0;
 }
 
 static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct sockaddr_in *sa)
@@ -207,6 +279,8 @@ static int s_worker_init(dtx_gw_worker_t *w, dtx_gw_server_t *server, struct soc
         return DTX_ENOMEM;
     if (server->engine == DTX_GW_ENGINE_MHD)
         return dtx_gw_mhd_open(w, sa);
+    if (server->send_ring && s_ring_open(w) < 0)
+        server->send_ring = 0;  /* no io_uring here: every worker writes directly */
     w->native = dtx_gw_native_open(w, sa, &server->native);
     return w->native ? 0 : DTX_EIO;
 }
@@ -272,6 +346,7 @@ void dtx_gw_server_opts_default(dtx_gw_server_opts_t *opts)
 {
     opts->workers = 0;
     opts->engine = DTX_GW_ENGINE_NATIVE;
+    opts->send_ring = 0;            /* docs/gateway.md, "io_uring": not a win yet */
     opts->native.header_timeout_ms = 60000;
     opts->native.body_timeout_ms = 60000;
     opts->native.idle_timeout_ms = 120000;
@@ -309,6 +384,7 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
     self->current = current;
     self->engine = opts->engine;
     self->native = opts->native;
+    self->send_ring = opts->send_ring && opts->engine == DTX_GW_ENGINE_NATIVE;
     atomic_init(&self->in_flight, 0);
     atomic_init(&self->stop, 0);
     atomic_init(&self->quiesce, 0);
@@ -343,8 +419,9 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
         }
         self->workers[i].started = 1;
     }
-    dtx_log_info("http workers started", "workers=%d engine=%s", self->nworkers,
-                 self->engine == DTX_GW_ENGINE_MHD ? "mhd" : "native");
+    dtx_log_info("http workers started", "workers=%d engine=%s send_ring=%s", self->nworkers,
+                 self->engine == DTX_GW_ENGINE_MHD ? "mhd" : "native",
+                 self->send_ring ? "on" : "off");
     return self;
 fail:
     s_destroy(self);

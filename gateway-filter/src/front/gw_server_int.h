@@ -43,6 +43,10 @@ typedef struct dtx_gw_worker {
                                         run the engine again before blocking */
     struct MHD_Daemon    *daemon;    /* the libmicrohttpd engine's (gw_mhd.c), or */
     struct dtx_gw_native *native;    /* the native engine (gw_native.c) */
+    struct dtx_gw_uring  *ring;      /* the send ring (core/gw_uring.h); NULL: writes
+                                        are system calls (off, mhd, or no io_uring) */
+    dtx_gw_event_source_t ring_src;  /* DTX_GW_EV_RING: its completions */
+    int                   ring_armed;  /* ring_src in epoll, EPOLLONESHOT, not fired */
     dtx_gw_upstreams_t   *upstreams;
     dtx_heap_t            cache_waits;  /* parked requests' lock_timeout_ms deadlines
                                            (gw_request.c; this thread's only) */
@@ -64,6 +68,7 @@ struct dtx_gw_server {
     int                port;
     int                engine;       /* DTX_GW_ENGINE_* (gw_server.h) */
     dtx_gw_native_opts_t native;     /* the native engine's limits */
+    int                send_ring;    /* the workers' writes through io_uring */
 };
 
 #endif

@@ -25,6 +25,9 @@ typedef struct dtx_gw_native_opts {
 typedef struct dtx_gw_server_opts {
     int                  workers;   /* event loops; 0: one per online CPU */
     int                  engine;    /* DTX_GW_ENGINE_* */
+    int                  send_ring; /* 1: the native engine's workers write small
+                                       answers and upstream requests through
+                                       io_uring (core/gw_uring.h); 0 (the default): writev */
     dtx_gw_native_opts_t native;
 } dtx_gw_server_opts_t;
 

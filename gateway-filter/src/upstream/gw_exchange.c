@@ -24,6 +24,7 @@
 #include "dtx/types.h"
 #include "dtx/log.h"
 #include "core/gw_clock.h"
+#include "core/gw_uring.h"
 #include "upstream/gw_upcall.h"
 #include "upstream/gw_upreq.h"
 
@@ -140,8 +141,19 @@ static int s_send_some(dtx_gw_upstream_t *up)
         }
         if (!n)
             break;
-        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-        ssize_t w = sendmsg(up->conn->fd, &mh, MSG_NOSIGNAL);
+        dtx_gw_uring_t *ring = dtx_gw_conns_ring(up->loop->conns);
+        ssize_t w = ring ? dtx_gw_uring_send(ring, up->conn->fd, &up->conn->src, iov, n)
+                         : DTX_GW_URING_DIRECT;
+        if (w == DTX_GW_URING_FULL)   /* the ring's drained hook brings EPOLLOUT */
+            return dtx_gw_conn_watch(up->loop->conns, up->conn, EPOLLIN);
+        if (w == DTX_GW_URING_BROKEN || w == -ENOMEM) {
+            errno = w == -ENOMEM ? ENOMEM : EPIPE;
+            return DTX_EIO;
+        }
+        if (w == DTX_GW_URING_DIRECT) {
+            struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+            w = sendmsg(up->conn->fd, &mh, MSG_NOSIGNAL);
+        }
         if (w < 0) {
             if (errno == EINTR)
                 continue;

@@ -141,6 +141,11 @@ dtx_gw_upstreams_t *dtx_gw_upstreams_new(int epoll_fd)
     return self;
 }
 
+void dtx_gw_upstreams_set_ring(dtx_gw_upstreams_t *self, struct dtx_gw_uring *ring)
+{
+    dtx_gw_conns_set_ring(self->conns, ring);
+}
+
 void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p)
 {
     if (!self_p || !*self_p)

@@ -82,6 +82,10 @@ typedef struct dtx_gw_upstream_plan {
  * runs again) and frees what the worker owns. */
 dtx_gw_upstreams_t *dtx_gw_upstreams_new(int epoll_fd);
 void dtx_gw_upstreams_destroy(dtx_gw_upstreams_t **self_p);
+/* The worker's send ring (core/gw_uring.h): requests are written and
+ * connections closed through it from now on. */
+struct dtx_gw_uring;
+void dtx_gw_upstreams_set_ring(dtx_gw_upstreams_t *self, struct dtx_gw_uring *ring);
 /* An epoll event whose source kind is DTX_GW_EV_UPSTREAM or _CLIENT. */
 void dtx_gw_upstreams_on_event(dtx_gw_upstreams_t *self, dtx_gw_event_source_t *src,
                                uint32_t events);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dtx/types.h"
+#include "core/gw_uring.h"
 #include "upstream/gw_upconn.h"
 
 #define S_IDLE_MAX_US (60 * 1000000LL)   /* an idle connection older is closed */
@@ -30,6 +31,7 @@ struct dtx_gw_conns {
     dtx_gw_conn_host_t **hosts;
     int                  nhosts;
     dtx_gw_conn_t       *closed;     /* closed, freed at the next reap */
+    dtx_gw_uring_t      *ring;       /* the worker's send ring, or NULL */
 };
 
 dtx_gw_conns_t *dtx_gw_conns_new(int epoll_fd, int max_idle)
@@ -47,13 +49,26 @@ static void s_close(dtx_gw_conns_t *self, dtx_gw_conn_t *c)
 {
     if (c->events)
         epoll_ctl(self->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
+    if (self->ring)
+        dtx_gw_uring_close(self->ring, c->fd);  /* open until its queued bytes are out */
+    else
+        close(c->fd);
     c->fd = -1;
     c->events = 0;
     c->owner = NULL;
     c->src.kind = DTX_GW_EV_CLOSED;
     c->next = self->closed;
     self->closed = c;
+}
+
+void dtx_gw_conns_set_ring(dtx_gw_conns_t *self, struct dtx_gw_uring *ring)
+{
+    self->ring = ring;
+}
+
+struct dtx_gw_uring *dtx_gw_conns_ring(const dtx_gw_conns_t *self)
+{
+    return self->ring;
 }
 
 int dtx_gw_conns_reap(dtx_gw_conns_t *self)

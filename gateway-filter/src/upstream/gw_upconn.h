@@ -49,6 +49,11 @@ typedef struct dtx_gw_conns dtx_gw_conns_t;
 dtx_gw_conns_t *dtx_gw_conns_new(int epoll_fd, int max_idle);
 /* Closes the idle connections; every connection must be idle or closed. */
 void dtx_gw_conns_destroy(dtx_gw_conns_t **self_p);
+/* The worker's send ring (core/gw_uring.h), or NULL: connections are
+ * closed through it (a request's bytes it holds go first). */
+struct dtx_gw_uring;
+void dtx_gw_conns_set_ring(dtx_gw_conns_t *self, struct dtx_gw_uring *ring);
+struct dtx_gw_uring *dtx_gw_conns_ring(const dtx_gw_conns_t *self);
 
 /* A connection to addr for owner: an idle one (reused = 1), else a new
  * one whose connect is under way (connecting = 1) or done. Watches

@@ -3,7 +3,7 @@
  * and 2.
  *
  * dtx/proto.h and docs/protocol.md define the format; this file is its one
- * implementation. It is table-driven: s_specs lists, for every message
+ * implementation. It is table-driven: proto_spec.c lists, for every message
  * type, its fields in wire order, each as a kind (u8, u32, u64, name, text,
  * blob) plus the dtx_msg_t member it maps to. One loop decodes any type
  * (s_decode_body) and one loop encodes any type (s_encode_body), so a new
@@ -39,130 +39,9 @@
 
 #include "dtx/name.h"
 #include "dtx/proto.h"
-#include "dtx/saga.h"
 #include "dtx/tmsg.h"
 #include "dtx/trace.h"
-#include "dtx/trymany.h"
-
-/* ------------------------------------------------------------------ */
-/* The message table                                                  */
-/* ------------------------------------------------------------------ */
-
-typedef enum {
-    S_END = 0,  /* ends a field list shorter than S_FIELDS_MAX */
-    S_U8,       /* 1 byte, checked against [min, max] */
-    S_U32,      /* 4 bytes big-endian, any value */
-    S_U64,      /* 8 bytes big-endian, any value */
-    S_NAME,     /* u8 length 1..DTX_NAME_MAX + [A-Za-z0-9._:-] */
-    S_TEXT,     /* u8 length 0..DTX_TEXT_MAX + bytes other than NUL */
-    S_BLOB      /* u32 length 0..DTX_PAYLOAD_MAX + bytes */
-} s_kind_t;
-
-typedef struct {
-    s_kind_t    kind;
-    const char *name;     /* field name, as error texts show it */
-    size_t      member;   /* offsetof the dtx_msg_t member */
-    size_t      size;     /* sizeof that member */
-    size_t      length;   /* S_BLOB: offsetof the length member */
-    uint8_t     min;      /* S_U8: lowest allowed value */
-    uint8_t     max;      /* S_U8: highest allowed value */
-} s_field_t;
-
-#define S_FIELDS_MAX 8  /* PHASE has the most */
-
-typedef struct {
-    uint8_t     type;                  /* DTX_MSG_* */
-    const char *name;                  /* "BEGIN", ... */
-    s_field_t   fields[S_FIELDS_MAX];  /* in wire order */
-} s_spec_t;
-
-#define S_OFF(m)  offsetof(dtx_msg_t, m), sizeof(((dtx_msg_t *) 0)->m)
-#define F_U8(m, lo, hi) { S_U8, #m, S_OFF(m), 0, (lo), (hi) }
-#define F_U32(m)        { S_U32, #m, S_OFF(m), 0, 0, 0 }
-#define F_U64(m)        { S_U64, #m, S_OFF(m), 0, 0, 0 }
-#define F_NAME(m)       { S_NAME, #m, S_OFF(m), 0, 0, 0 }
-#define F_TEXT(m)       { S_TEXT, #m, S_OFF(m), 0, 0, 0 }
-#define F_BLOB(m, n)    { S_BLOB, #m, S_OFF(m), offsetof(dtx_msg_t, n), 0, 0 }
-
-#define F_MODE    F_U8(mode, DTX_MODE_TCC, DTX_MODE_2PC)
-#define F_OP      F_U8(op, DTX_OP_TRY, DTX_OP_MAX)
-#define F_OUTCOME F_U8(outcome, DTX_OUTCOME_OK, DTX_OUTCOME_FAILED)
-#define F_STATE   F_U8(state, DTX_STATE_ACTIVE, DTX_STATE_STUCK)
-#define F_PAYLOAD F_BLOB(payload, payload_len)
-
-/* Must match the table in dtx/proto.h and docs/protocol.md. */
-static const s_spec_t s_specs[] = {
-    { DTX_MSG_BEGIN, "BEGIN", { F_MODE, F_U32(timeout_ms) } },
-    { DTX_MSG_TRY, "TRY",
-      { F_NAME(gid), F_NAME(resource), F_NAME(action), F_PAYLOAD } },
-    { DTX_MSG_COMMIT, "COMMIT", { F_NAME(gid) } },
-    { DTX_MSG_ROLLBACK, "ROLLBACK", { F_NAME(gid) } },
-    { DTX_MSG_STATUS, "STATUS", { F_NAME(gid) } },
-    { DTX_MSG_RESUME, "RESUME", { F_NAME(gid) } },
-    /* Version 2 only; its plan is checked by dtx_saga_plan_decode. */
-    { DTX_MSG_SAGA, "SAGA", { F_U32(timeout_ms), F_PAYLOAD } },
-    /* Version 2 only; its plan is checked by dtx_tmsg_plan_decode. */
-    { DTX_MSG_TMSG, "TMSG", { F_U32(timeout_ms), F_PAYLOAD } },
-    /* Version 2 only; the batch is checked by dtx_trymany_decode. */
-    { DTX_MSG_TRY_MANY, "TRY_MANY", { F_NAME(gid), F_PAYLOAD } },
-    /* Version 2 only; the same batch as TRY_MANY's, flags 0 or 1. */
-    { DTX_MSG_TCC_RUN, "TCC_RUN",
-      { F_U32(timeout_ms), F_U8(flags, 0, DTX_TCC_RUN_COMMIT), F_PAYLOAD } },
-    { DTX_MSG_REGISTER, "REGISTER", { F_NAME(instance), F_NAME(resource) } },
-    { DTX_MSG_HEARTBEAT, "HEARTBEAT", { F_NAME(instance) } },
-    { DTX_MSG_PHASE_REPLY, "PHASE_REPLY",
-      { F_NAME(gid), F_U32(branch), F_OP, F_U32(attempt), F_OUTCOME,
-        F_PAYLOAD } },
-    { DTX_MSG_BEGIN_OK, "BEGIN_OK", { F_NAME(gid), F_U64(deadline_ms) } },
-    { DTX_MSG_TRY_OK, "TRY_OK",
-      { F_NAME(gid), F_U32(branch), F_OUTCOME, F_STATE, F_PAYLOAD } },
-    { DTX_MSG_STATE, "STATE", { F_NAME(gid), F_STATE } },
-    /* Version 2 only; the outcomes by dtx_trymany_outcomes_decode. */
-    { DTX_MSG_TRY_MANY_OK, "TRY_MANY_OK", { F_NAME(gid), F_STATE, F_PAYLOAD } },
-    { DTX_MSG_REGISTER_OK, "REGISTER_OK",
-      { F_NAME(resource), F_U32(heartbeat_ms), F_NAME(coordinator) } },
-    { DTX_MSG_HEARTBEAT_OK, "HEARTBEAT_OK", { F_NAME(coordinator) } },
-    { DTX_MSG_PHASE, "PHASE",
-      { F_NAME(gid), F_U32(branch), F_OP, F_U32(attempt), F_NAME(resource),
-        F_NAME(action), F_U64(deadline_ms), F_PAYLOAD } },
-    { DTX_MSG_ERROR, "ERROR", { F_U32(code), F_TEXT(text) } },
-};
-
-#define S_NSPECS (sizeof s_specs / sizeof s_specs[0])
-
-/* Types a version-1 frame may not carry (they came with version 2). */
-static int s_v2_only(int type)
-{
-    return type == DTX_MSG_SAGA || type == DTX_MSG_TMSG || type == DTX_MSG_TRY_MANY ||
-           type == DTX_MSG_TCC_RUN || type == DTX_MSG_TRY_MANY_OK;
-}
-
-static const s_spec_t *s_spec_find(int type)
-{
-    for (size_t i = 0; i < S_NSPECS; i++)
-        if (s_specs[i].type == type)
-            return &s_specs[i];
-    return NULL;
-}
-
-/* The blob of a type whose blob has a layout of its own: 0 or DTX_EPROTO
- * with the reason. */
-static int s_check_blob(int type, const uint8_t *p, size_t n, char *why, size_t whylen)
-{
-    if (type == DTX_MSG_SAGA)
-        return dtx_saga_plan_decode(NULL, p, n, why, whylen) != 0 ? DTX_EPROTO : 0;
-    if (type == DTX_MSG_TRY_MANY || type == DTX_MSG_TCC_RUN)
-        return dtx_trymany_decode(NULL, p, n, why, whylen);
-    if (type == DTX_MSG_TRY_MANY_OK)
-        return dtx_trymany_outcomes_decode(NULL, p, n, why, whylen);
-    return 0;
-}
-
-const char *dtx_msg_type_name(int type)
-{
-    const s_spec_t *spec = s_spec_find(type);
-    return spec ? spec->name : "UNKNOWN";
-}
+#include "proto_spec.h"
 
 /* ------------------------------------------------------------------ */
 /* Byte order                                                         */
@@ -222,7 +101,7 @@ static int s_fail(char *errbuf, size_t errlen, int code, const char *fmt, ...)
 }
 
 /* Decodes the version-2 extension section buf[pos..len) into msg. */
-static int s_decode_ext(dtx_msg_t *msg, const s_spec_t *spec,
+static int s_decode_ext(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                         const uint8_t *buf, size_t pos, size_t len,
                         char *errbuf, size_t errlen)
 {
@@ -270,14 +149,14 @@ static int s_decode_ext(dtx_msg_t *msg, const s_spec_t *spec,
 
 /* Decodes the body of buf[0..len) (header already checked) into msg,
  * following spec. */
-static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
+static int s_decode_body(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                          const uint8_t *buf, size_t len,
                          char *errbuf, size_t errlen)
 {
     size_t pos = DTX_PROTO_HEADER;
-    const s_field_t *f = spec->fields;
+    const dtx_proto_field_t *f = spec->fields;
 
-    for (; f < spec->fields + S_FIELDS_MAX && f->kind != S_END; f++) {
+    for (; f < spec->fields + DTX_PROTO_FIELDS_MAX && f->kind != DTX_PK_END; f++) {
         size_t at = pos;      /* where the field starts, for errors */
         size_t left = len - pos;
         size_t n;
@@ -286,7 +165,7 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
         const uint8_t *data;
 
         switch (f->kind) {
-        case S_U8:
+        case DTX_PK_U8:
             if (left < 1)
                 goto truncated;
             if (buf[pos] < f->min || buf[pos] > f->max)
@@ -296,21 +175,21 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
             s_store(msg, f->member, &buf[pos], 1);
             pos += 1;
             break;
-        case S_U32:
+        case DTX_PK_U32:
             if (left < 4)
                 goto truncated;
             u32 = s_get_u32(buf + pos);
             s_store(msg, f->member, &u32, sizeof u32);
             pos += 4;
             break;
-        case S_U64:
+        case DTX_PK_U64:
             if (left < 8)
                 goto truncated;
             u64 = s_get_u64(buf + pos);
             s_store(msg, f->member, &u64, sizeof u64);
             pos += 8;
             break;
-        case S_NAME: {
+        case DTX_PK_NAME: {
             if (left < 1)
                 goto truncated;
             n = buf[pos];
@@ -332,7 +211,7 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
             pos += 1 + n;
             break;
         }
-        case S_TEXT: {
+        case DTX_PK_TEXT: {
             if (left < 1)
                 goto truncated;
             n = buf[pos];  /* a u8 cannot exceed DTX_TEXT_MAX */
@@ -349,7 +228,7 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
             pos += 1 + n;
             break;
         }
-        case S_BLOB:
+        case DTX_PK_BLOB:
             if (left < 4)
                 goto truncated;
             n = s_get_u32(buf + pos);
@@ -365,7 +244,7 @@ static int s_decode_body(dtx_msg_t *msg, const s_spec_t *spec,
             s_store(msg, f->length, &u32, sizeof u32);
             pos += 4 + n;
             break;
-        case S_END:
+        case DTX_PK_END:
             break;
         }
         continue;
@@ -414,7 +293,7 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
                       "truncated header (%zu of %d bytes)", len,
                       DTX_PROTO_HEADER);
 
-    const s_spec_t *spec = s_spec_find(p[3]);
+    const dtx_proto_spec_t *spec = dtx_proto_spec_find(p[3]);
     const char *tname = spec ? spec->name : "UNKNOWN";
     if (p[2] != DTX_PROTO_V1 && p[2] != DTX_PROTO_V2)
         return s_fail(errbuf, errlen, DTX_EVERSION,
@@ -427,7 +306,7 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
     if (!spec && p[2] == DTX_PROTO_V2)
         return s_fail(errbuf, errlen, DTX_EUNSUPPORTED,
                       "unknown message type 0x%02x (version 2)", p[3]);
-    if (!spec || (s_v2_only(spec->type) && p[2] == DTX_PROTO_V1))
+    if (!spec || (dtx_proto_spec_v2_only(spec->type) && p[2] == DTX_PROTO_V1))
         return s_fail(errbuf, errlen, DTX_EPROTO,
                       "unknown message type 0x%02x%s%s%s", p[3],
                       spec ? " in version 1 (" : "", spec ? spec->name : "",
@@ -436,7 +315,7 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
     int rc = s_decode_body(msg, spec, p, len, errbuf, errlen);
     if (rc == DTX_OK) {
         char why[160];
-        if (s_check_blob(spec->type, msg->payload, msg->payload_len, why, sizeof why) != 0)
+        if (dtx_proto_spec_check_blob(spec->type, msg->payload, msg->payload_len, why, sizeof why) != 0)
             rc = s_fail(errbuf, errlen, DTX_EPROTO, "%s: %s", spec->name, why);
     }
     if (rc == DTX_OK && spec->type == DTX_MSG_TMSG) {
@@ -496,13 +375,13 @@ static void s_put_u64(s_writer_t *w, uint64_t v)
 
 /* Validates and writes the body of msg following spec. Returns DTX_OK or
  * DTX_EINVAL (then stops at the first invalid field). */
-static int s_encode_body(const dtx_msg_t *msg, const s_spec_t *spec,
+static int s_encode_body(const dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                          s_writer_t *w)
 {
     const char *base = (const char *) msg;
-    const s_field_t *f = spec->fields;
+    const dtx_proto_field_t *f = spec->fields;
 
-    for (; f < spec->fields + S_FIELDS_MAX && f->kind != S_END; f++) {
+    for (; f < spec->fields + DTX_PROTO_FIELDS_MAX && f->kind != DTX_PK_END; f++) {
         const char *s = base + f->member;
         size_t n;
         uint32_t u32;
@@ -510,7 +389,7 @@ static int s_encode_body(const dtx_msg_t *msg, const s_spec_t *spec,
         const uint8_t *data;
 
         switch (f->kind) {
-        case S_U8: {
+        case DTX_PK_U8: {
             uint8_t v;
             s_load(msg, f->member, &v, 1);
             if (v < f->min || v > f->max)
@@ -518,15 +397,15 @@ static int s_encode_body(const dtx_msg_t *msg, const s_spec_t *spec,
             s_put_u8(w, v);
             break;
         }
-        case S_U32:
+        case DTX_PK_U32:
             s_load(msg, f->member, &u32, sizeof u32);
             s_put_u32(w, u32);
             break;
-        case S_U64:
+        case DTX_PK_U64:
             s_load(msg, f->member, &u64, sizeof u64);
             s_put_u64(w, u64);
             break;
-        case S_NAME:
+        case DTX_PK_NAME:
             assert(f->size >= DTX_NAME_SIZE);  /* dtx_name_valid reads that far */
             if (!dtx_name_valid(s))  /* also rejects a missing NUL */
                 return DTX_EINVAL;
@@ -534,7 +413,7 @@ static int s_encode_body(const dtx_msg_t *msg, const s_spec_t *spec,
             s_put_u8(w, (uint8_t) n);
             s_put(w, s, n);
             break;
-        case S_TEXT:
+        case DTX_PK_TEXT:
             assert(f->size >= DTX_TEXT_MAX + 1);
             n = strnlen(s, DTX_TEXT_MAX + 1);
             if (n > DTX_TEXT_MAX)
@@ -542,7 +421,7 @@ static int s_encode_body(const dtx_msg_t *msg, const s_spec_t *spec,
             s_put_u8(w, (uint8_t) n);
             s_put(w, s, n);
             break;
-        case S_BLOB:
+        case DTX_PK_BLOB:
             s_load(msg, f->member, &data, sizeof data);
             s_load(msg, f->length, &u32, sizeof u32);
             if (u32 > DTX_PAYLOAD_MAX || (u32 > 0 && !data))
@@ -550,7 +429,7 @@ static int s_encode_body(const dtx_msg_t *msg, const s_spec_t *spec,
             s_put_u32(w, u32);
             s_put(w, data, u32);
             break;
-        case S_END:
+        case DTX_PK_END:
             break;
         }
     }
@@ -564,16 +443,16 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
     assert(len);
     *len = 0;
 
-    const s_spec_t *spec = s_spec_find(msg->type);
+    const dtx_proto_spec_t *spec = dtx_proto_spec_find(msg->type);
     if (!spec)
         return DTX_EINVAL;
     uint8_t version = msg->version ? msg->version : DTX_PROTO_V1;
     if (version != DTX_PROTO_V1 && version != DTX_PROTO_V2)
         return DTX_EINVAL;
-    if (s_v2_only(spec->type) &&
+    if (dtx_proto_spec_v2_only(spec->type) &&
         (version != DTX_PROTO_V2 || msg->payload_len > DTX_PAYLOAD_MAX ||
          (msg->payload_len && !msg->payload) ||
-         s_check_blob(spec->type, msg->payload, msg->payload_len, NULL, 0) != 0))
+         dtx_proto_spec_check_blob(spec->type, msg->payload, msg->payload_len, NULL, 0) != 0))
         return DTX_EINVAL;
     if (spec->type == DTX_MSG_TMSG &&
         (version != DTX_PROTO_V2 || msg->payload_len > DTX_PAYLOAD_MAX ||

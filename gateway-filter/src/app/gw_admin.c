@@ -62,6 +62,7 @@ typedef struct s_conn {
 struct dtx_gw_admin {
     struct MHD_Daemon *daemon;
     dtx_gw_current_t  *current;
+    const dtx_gw_server_t *server; /* whose workers /metrics counts, or NULL */
     char              *token;      /* --admin-token, or NULL */
     int                port;
     int64_t            request_ms; /* deadline of a request's headers and body */
@@ -254,7 +255,7 @@ static enum MHD_Result s_head(dtx_gw_admin_t *self, struct MHD_Connection *conn,
         s_whole(self, conn);
         dtx_gw_runtime_t *rt = dtx_gw_current_acquire(self->current);
         size_t len = 0;
-        char *text = dtx_gw_metrics_render(rt, &len);
+        char *text = dtx_gw_metrics_render(rt, self->server, &len);
         dtx_gw_runtime_unref(&rt);
         if (!text)
             return s_json(conn, 500, "{\"error\":\"out of memory\"%s%s}", NULL, NULL);
@@ -493,7 +494,8 @@ static void s_free(dtx_gw_admin_t *self)
 }
 
 dtx_gw_admin_t *dtx_gw_admin_start(const char *listen, dtx_gw_current_t *current,
-                                   const char *token, int64_t request_ms)
+                                   const dtx_gw_server_t *server, const char *token,
+                                   int64_t request_ms)
 {
     struct sockaddr_in sa;
     char why[128];
@@ -505,6 +507,7 @@ dtx_gw_admin_t *dtx_gw_admin_start(const char *listen, dtx_gw_current_t *current
     if (!self)
         return NULL;
     self->current = current;
+    self->server = server;
     self->request_ms = request_ms > 0 ? request_ms : 1;
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->wake, NULL);

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,11 @@
 #define S_RING_LINGER_MS 5000
 
 /* ---------------- workers ---------------- */
+
+/* Each worker's counters fill cache lines of their own (gw_server_int.h). */
+_Static_assert(sizeof(dtx_gw_worker_counters_t) % 64 == 0, "counters: whole cache lines");
+_Static_assert(offsetof(dtx_gw_worker_t, counters) == 0 && _Alignof(dtx_gw_worker_t) >= 64,
+               "counters: each worker's on a line of its own");
 
 /* The wake-up: stop, closing (calls cut), quiesce (stop accepting).
  * Returns 1 when the loop is to end. */

@@ -443,6 +443,7 @@ int main(int argc, char **argv)
     dtx_log_info("stopping", "in_flight=%d", dtx_gw_server_in_flight(server));
     status = 0;
 out:
+    dtx_gw_admin_forget_server(admin);  /* its /metrics reads the server's workers */
     dtx_gw_server_stop(&server, (int)s_grace_ms);
     dtx_gw_discovery_watch_stop(&discovery);
     dtx_gw_health_stop(&health);

@@ -15,10 +15,14 @@
 # after a 1 s warm-up (whose connections close first), reads /metrics in
 # the middle of the run (the connections each worker holds) and after it
 # (the requests each answered during the run), and prints a line:
-#   balance off|on  c N  conns W0/W1/..  gap MAX-MIN  reqs% W0/W1/..  handed H  r/s R  p99 P
-# The connection gap is what the balance bounds (2 while connections only
-# open); the requests' shares are what the kernel's scheduling of the
-# workers' threads makes of it. Stops everything it starts.
+#   balance off|on  c N  conns W0/W1/..  gap MAX-MIN  reqs% W0/W1/..  cpu% W0/W1/..
+#   cpu-s S  handed H  r/s R  p99 P
+# (reqs% and cpu%: each worker's share of the requests answered and of
+# the CPU its thread used during the run; cpu-s: the workers' CPU
+# seconds together). The connection gap is what the balance bounds (2
+# while connections only open); the requests' shares follow what the
+# kernel's scheduling gives the workers' threads. Stops everything it
+# starts.
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
 BIN=${1:-$ROOT/build/bin/dtx-gateway}; ROUNDS=${2:-2}; SECS=${3:-5}; CONNS_LIST=${4:-64 256}
@@ -46,6 +50,9 @@ GW
 # series METRICS NAME: the values of NAME{worker="i"}, in worker order, space-separated.
 series() { awk -v n="$2" 'index($0, n "{worker=") == 1 {split($1, a, "\""); v[a[2]] = $2; if (a[2] + 1 > k) k = a[2] + 1}
                           END {for (i = 0; i < k; i++) printf "%s%s", (i ? " " : ""), v[i]}' <<<"$1"; }
+# shares BEFORE AFTER: each worker's percentage of the total growth, W0/W1/..
+shares() { awk -v a="$1" '{split(a, b, " "); t = 0; for (i = 1; i <= NF; i++) {d[i] = $i - b[i]; t += d[i]}
+                           for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? "/" : ""), t ? 100 * d[i] / t : 0}' <<<"$2"; }
 one() {  # one() on|off CONNS
     local bal=$1 conns=$2 pid port admin mid end out
     rm -f "$WORK/gw.ready"
@@ -57,8 +64,10 @@ one() {  # one() on|off CONNS
     read -r port admin <"$WORK/gw.ready"
     wrk -t2 -c"$conns" -d1s "http://127.0.0.1:$port/" >/dev/null
     sleep 0.2                                    # the warm-up's connections close
-    local r0
-    r0=$(series "$(curl -s "http://127.0.0.1:$admin/metrics")" dtx_gw_worker_requests_total)
+    local r0 u0 m0
+    m0=$(curl -s "http://127.0.0.1:$admin/metrics")
+    r0=$(series "$m0" dtx_gw_worker_requests_total)
+    u0=$(series "$m0" dtx_gw_worker_cpu_seconds_total)
     wrk -t2 -c"$conns" -d"${SECS}s" --latency "http://127.0.0.1:$port/" >"$WORK/wrk.out" 2>&1 &
     local wpid=$!
     sleep "$(awk -v s="$SECS" 'BEGIN{print s / 2}')"
@@ -67,15 +76,16 @@ one() {  # one() on|off CONNS
     end=$(curl -s "http://127.0.0.1:$admin/metrics")
     kill "$pid"; wait "$pid" 2>/dev/null || true
     out=$(cat "$WORK/wrk.out")
-    local c r1 h
+    local c r1 u1 h
     c=$(series "$mid" dtx_gw_worker_connections)
     r1=$(series "$end" dtx_gw_worker_requests_total)
+    u1=$(series "$end" dtx_gw_worker_cpu_seconds_total)
     h=$(series "$end" dtx_gw_worker_handed_over_total | awk '{s = 0; for (i = 1; i <= NF; i++) s += $i; print s}')
-    printf 'balance %-3s c %-4s conns %-9s gap %-3s reqs%% %-9s handed %-4s r/s %-10s p99 %s\n' "$bal" "$conns" \
-        "$(tr ' ' / <<<"$c")" \
+    printf 'balance %-3s c %-4s conns %-9s gap %-3s reqs%% %-9s cpu%% %-9s cpu-s %-5s handed %-4s r/s %-10s p99 %s\n' \
+        "$bal" "$conns" "$(tr ' ' / <<<"$c")" \
         "$(awk '{lo = $1; hi = $1; for (i = 2; i <= NF; i++) {if ($i < lo) lo = $i; if ($i > hi) hi = $i} print hi - lo}' <<<"$c")" \
-        "$(awk -v a="$r0" '{split(a, b, " "); t = 0; for (i = 1; i <= NF; i++) {d[i] = $i - b[i]; t += d[i]}
-                             for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? "/" : ""), t ? 100 * d[i] / t : 0}' <<<"$r1")" \
+        "$(shares "$r0" "$r1")" "$(shares "$u0" "$u1")" \
+        "$(awk -v a="$u0" '{split(a, b, " "); t = 0; for (i = 1; i <= NF; i++) t += $i - b[i]; printf "%.1f", t}' <<<"$u1")" \
         "$h" "$(awk '/Requests\/sec/{print $2}' <<<"$out")" "$(awk '$1=="99%"{print $2}' <<<"$out")"
 }
 for r in $(seq 1 "$ROUNDS"); do

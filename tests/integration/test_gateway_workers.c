@@ -5,7 +5,8 @@
  * of gw-upstream, driven by raw client sockets that each send one request
  * and stay open: every connection and request is counted on exactly one
  * worker, and with the balance on no worker holds more than 2 connections
- * over the least loaded (without it the kernel's hash leaves wider gaps).
+ * over the least loaded (without it the kernel's hash leaves wider gaps);
+ * each worker's thread CPU time is there too.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -104,6 +105,11 @@ static void s_spread(const gw_proc_t *gw, s_spread_t *s)
         s->requests += s_worker(gw, "dtx_gw_worker_requests_total", i);
         s->handed_out += s_worker(gw, "dtx_gw_worker_handed_over_total", i);
         s->handed_in += s_worker(gw, "dtx_gw_worker_taken_over_total", i);
+    }
+    for (int i = 0; i < S_WORKERS; i++) {
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "dtx_gw_worker_cpu_seconds_total{worker=\"%d\"}", i);
+        CU_ASSERT(gw_metric(gw, prefix) >= 0);   /* the thread's CPU clock, read */
     }
     s->gap = hi - lo;
     CU_ASSERT_EQUAL(s_worker(gw, "dtx_gw_worker_connections", S_WORKERS), -1);  /* 4 only */

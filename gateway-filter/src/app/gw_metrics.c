@@ -102,6 +102,7 @@ static const s_family_t s_families[] = {
     { "dtx_gw_worker_handed_over_total", "counter", "Connections a worker accepted and gave to a less loaded one (accept balance)." },
     { "dtx_gw_worker_taken_over_total", "counter", "Connections a worker got from another (accept balance)." },
     { "dtx_gw_worker_requests_total", "counter", "Requests a worker answered." },
+    { "dtx_gw_worker_cpu_seconds_total", "counter", "CPU time a worker's thread used (user and system)." },
 };
 #define S_NFAMILIES ((int)(sizeof s_families / sizeof s_families[0]))
 
@@ -321,6 +322,10 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, const dtx_gw_server_t *server,
                           i, (unsigned long long)wv[i].handed_out,
                           i, (unsigned long long)wv[i].handed_in,
                           i, (unsigned long long)wv[i].requests);
+    for (int i = 0; i < nw; i++)
+        if (wv[i].cpu_seconds >= 0)
+            dtx_gw_buf_printf(&o, "dtx_gw_worker_cpu_seconds_total{worker=\"%d\"} %.6f\n", i,
+                              wv[i].cpu_seconds);
     if (o.failed) {
         free(o.data);
         return NULL;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dtx/clock.h"
@@ -464,6 +465,15 @@ int dtx_gw_server_workers(const dtx_gw_server_t *self, dtx_gw_worker_view_t *out
         out[i].handed_out = atomic_load_explicit(&c->handed_out, memory_order_relaxed);
         out[i].handed_in = atomic_load_explicit(&c->handed_in, memory_order_relaxed);
         out[i].requests = atomic_load_explicit(&c->requests, memory_order_relaxed);
+        /* The thread's CPU clock: where the requests' share comes from
+         * when the workers' threads get unequal shares of the machine. */
+        clockid_t cid;
+        struct timespec ts;
+        out[i].cpu_seconds = -1;
+        if (self->workers[i].started &&
+            pthread_getcpuclockid(self->workers[i].thread, &cid) == 0 &&
+            clock_gettime(cid, &ts) == 0)
+            out[i].cpu_seconds = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     }
     return n;
 }

@@ -41,6 +41,8 @@ typedef struct dtx_gw_worker_view {
     uint64_t handed_out;  /* of those, given to a less loaded worker */
     uint64_t handed_in;   /* given to it by another worker */
     uint64_t requests;    /* requests answered */
+    double   cpu_seconds; /* CPU time its thread used (user + system), or -1 when
+                             it cannot be read */
 } dtx_gw_worker_view_t;
 
 /* The defaults: one worker per CPU, the native engine; 60 s for a head,

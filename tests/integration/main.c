@@ -392,6 +392,7 @@ static const char *const s_mhd_suites[] = { "gateway_engine", "gateway", "gatewa
  * (core/gw_uring.h; off by default), so it does not ship untested. */
 static const char *const s_ring_suites[] = { "gateway_engine", "gateway", "gateway_core",
                                              "gateway_edges", "gateway_wire", "gateway_front",
+                                             "gateway_workers",
                                              NULL };
 
 /* Adds "NAME@VARIANT" for each of names: the same init, cleanup and

@@ -244,6 +244,10 @@ static void test_bad_command_lines_exit_2(void)
     h_log_remove("gw-exit-ring");
     CU_ASSERT_EQUAL(s_exit_code("gw-exit-ring", path, ring), 2);
     CU_ASSERT(h_log_count("gw-exit-ring", "--send-ring: 'maybe' is not on or off") == 1);
+    const char *balance[] = { "--accept-balance", "maybe", NULL };
+    h_log_remove("gw-exit-balance");
+    CU_ASSERT_EQUAL(s_exit_code("gw-exit-balance", path, balance), 2);
+    CU_ASSERT(h_log_count("gw-exit-balance", "--accept-balance: 'maybe' is not on or off") == 1);
     CU_ASSERT_EQUAL(s_exit_code("gw-exit-missing", "/nonexistent/gw.json", none), 2);
     /* A config file with a bad port or a target with a query: 2 as well. */
     char bad[1024];

@@ -72,7 +72,7 @@ static void test_metrics_group_puts_unknown_families_last_untyped(void)
 static void test_metrics_render_types_every_family(void)
 {
     size_t len = 0;
-    char *out = dtx_gw_metrics_render(NULL, &len);
+    char *out = dtx_gw_metrics_render(NULL, NULL, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     int samples = 0;
     char family[128] = "";

@@ -62,11 +62,12 @@ typedef struct s_conn {
 struct dtx_gw_admin {
     struct MHD_Daemon *daemon;
     dtx_gw_current_t  *current;
+    const dtx_gw_server_t *server; /* whose workers /metrics counts, or NULL (lock) */
     char              *token;      /* --admin-token, or NULL */
     int                port;
     int64_t            request_ms; /* deadline of a request's headers and body */
     size_t             buffered;   /* reserved by bodies being received */
-    pthread_mutex_t    lock;       /* conns, stop */
+    pthread_mutex_t    lock;       /* conns, stop, server */
     pthread_cond_t     wake;       /* the reaper's tick, or stop */
     s_conn_t          *conns;
     int                stop;
@@ -254,7 +255,9 @@ static enum MHD_Result s_head(dtx_gw_admin_t *self, struct MHD_Connection *conn,
         s_whole(self, conn);
         dtx_gw_runtime_t *rt = dtx_gw_current_acquire(self->current);
         size_t len = 0;
-        char *text = dtx_gw_metrics_render(rt, &len);
+        pthread_mutex_lock(&self->lock);   /* the server is not stopped meanwhile */
+        char *text = dtx_gw_metrics_render(rt, self->server, &len);
+        pthread_mutex_unlock(&self->lock);
         dtx_gw_runtime_unref(&rt);
         if (!text)
             return s_json(conn, 500, "{\"error\":\"out of memory\"%s%s}", NULL, NULL);
@@ -493,7 +496,8 @@ static void s_free(dtx_gw_admin_t *self)
 }
 
 dtx_gw_admin_t *dtx_gw_admin_start(const char *listen, dtx_gw_current_t *current,
-                                   const char *token, int64_t request_ms)
+                                   const dtx_gw_server_t *server, const char *token,
+                                   int64_t request_ms)
 {
     struct sockaddr_in sa;
     char why[128];
@@ -505,6 +509,7 @@ dtx_gw_admin_t *dtx_gw_admin_start(const char *listen, dtx_gw_current_t *current
     if (!self)
         return NULL;
     self->current = current;
+    self->server = server;
     self->request_ms = request_ms > 0 ? request_ms : 1;
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->wake, NULL);
@@ -545,6 +550,15 @@ dtx_gw_admin_t *dtx_gw_admin_start(const char *listen, dtx_gw_current_t *current
 int dtx_gw_admin_port(const dtx_gw_admin_t *self)
 {
     return self->port;
+}
+
+void dtx_gw_admin_forget_server(dtx_gw_admin_t *self)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->server = NULL;
+    pthread_mutex_unlock(&self->lock);
 }
 
 void dtx_gw_admin_stop(dtx_gw_admin_t **self_p)

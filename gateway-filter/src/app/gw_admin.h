@@ -38,15 +38,23 @@
 
 #include <stdint.h>
 
+#include "front/gw_server.h"
 #include "runtime/gw_runtime.h"
 
 typedef struct dtx_gw_admin dtx_gw_admin_t;
 
-/* token: the --admin-token value, or NULL; request_ms: the deadline of
- * one request's headers and body (>= 1). NULL on failure (logged). */
+/* server: whose workers /metrics counts (NULL: none; it must live until
+ * dtx_gw_admin_forget_server or _stop); token: the --admin-token value, or NULL; request_ms: the
+ * deadline of one request's headers and body (>= 1). NULL on failure
+ * (logged). */
 dtx_gw_admin_t *dtx_gw_admin_start(const char *listen, dtx_gw_current_t *current,
-                                   const char *token, int64_t request_ms);
+                                   const dtx_gw_server_t *server, const char *token,
+                                   int64_t request_ms);
 int  dtx_gw_admin_port(const dtx_gw_admin_t *self);
+/* From now on /metrics has no worker series: call it before the server
+ * given to _start stops (a /metrics being answered ends first). self may
+ * be NULL. */
+void dtx_gw_admin_forget_server(dtx_gw_admin_t *self);
 void dtx_gw_admin_stop(dtx_gw_admin_t **self_p);
 
 #endif

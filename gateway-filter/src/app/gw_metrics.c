@@ -17,12 +17,15 @@
 #include "limits/gw_dtxd_reading.h"
 #include "app/gw_metrics.h"
 #include "app/gw_pools_view.h"
+#include "front/gw_server.h"
 #include "runtime/gw_runtime.h"
 #include "upstream/gw_zmq.h"
 
 /* ---------------- rendering ---------------- */
 
 typedef dtx_gw_buf_t s_out_t;   /* sticky failure: checked once at the end */
+
+#define DTX_GW_METRICS_WORKERS 64   /* workers rendered at most (gw_server.c's cap) */
 
 /* ---------------- families ---------------- */
 
@@ -94,6 +97,12 @@ static const s_family_t s_families[] = {
     { "dtx_gw_zmq_replies_total", "counter", "zmq replies matched to their call." },
     { "dtx_gw_zmq_replies_late_total", "counter", "zmq replies for a call already over (dropped)." },
     { "dtx_gw_zmq_replies_malformed_total", "counter", "zmq replies breaking the DTXGW/1 format." },
+    { "dtx_gw_worker_connections", "gauge", "Client connections a worker serves now (native engine)." },
+    { "dtx_gw_worker_accepted_total", "counter", "Connections the kernel gave a worker's listening socket." },
+    { "dtx_gw_worker_handed_over_total", "counter", "Connections a worker accepted and gave to a less loaded one (accept balance)." },
+    { "dtx_gw_worker_taken_over_total", "counter", "Connections a worker got from another (accept balance)." },
+    { "dtx_gw_worker_requests_total", "counter", "Requests a worker answered." },
+    { "dtx_gw_worker_cpu_seconds_total", "counter", "CPU time a worker's thread used (user and system)." },
 };
 #define S_NFAMILIES ((int)(sizeof s_families / sizeof s_families[0]))
 
@@ -198,7 +207,7 @@ static void s_route(const dtx_gw_route_stats_t *r, void *arg)
                       (unsigned long long)atomic_load(&r->latency_count));
 }
 
-char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
+char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, const dtx_gw_server_t *server, size_t *len)
 {
     s_out_t o = { 0 };
     if (rt) {
@@ -301,6 +310,22 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, size_t *len)
                       "dtx_gw_zmq_replies_late_total %llu\n"
                       "dtx_gw_zmq_replies_malformed_total %llu\n",
                       zc.requests, zc.replies, zc.late, zc.malformed);
+    dtx_gw_worker_view_t wv[DTX_GW_METRICS_WORKERS];   /* the front's workers */
+    int nw = server ? dtx_gw_server_workers(server, wv, DTX_GW_METRICS_WORKERS) : 0;
+    for (int i = 0; i < nw; i++)
+        dtx_gw_buf_printf(&o, "dtx_gw_worker_connections{worker=\"%d\"} %d\n"
+                          "dtx_gw_worker_accepted_total{worker=\"%d\"} %llu\n"
+                          "dtx_gw_worker_handed_over_total{worker=\"%d\"} %llu\n"
+                          "dtx_gw_worker_taken_over_total{worker=\"%d\"} %llu\n"
+                          "dtx_gw_worker_requests_total{worker=\"%d\"} %llu\n",
+                          i, wv[i].open, i, (unsigned long long)wv[i].accepted,
+                          i, (unsigned long long)wv[i].handed_out,
+                          i, (unsigned long long)wv[i].handed_in,
+                          i, (unsigned long long)wv[i].requests);
+    for (int i = 0; i < nw; i++)
+        if (wv[i].cpu_seconds >= 0)
+            dtx_gw_buf_printf(&o, "dtx_gw_worker_cpu_seconds_total{worker=\"%d\"} %.6f\n", i,
+                              wv[i].cpu_seconds);
     if (o.failed) {
         free(o.data);
         return NULL;

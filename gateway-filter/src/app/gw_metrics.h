@@ -1,7 +1,8 @@
 /*
  * gw_metrics.h — the Prometheus text rendering of a gateway: its route
  * counters (gw_stats.h), rules, breakers, adaptive limits, the
- * dtxd_inflight reading and its poller (gw_dtxd_reading.h), and targets.
+ * dtxd_inflight reading and its poller (gw_dtxd_reading.h), targets, and
+ * the front's workers (gw_server.h: connections and requests of each).
  */
 #ifndef DTX_GW_METRICS_H
 #define DTX_GW_METRICS_H
@@ -9,9 +10,12 @@
 #include <stddef.h>
 
 struct dtx_gw_runtime;
-/* Renders the Prometheus text format for rt into a malloc'ed string
- * (caller frees); *len gets its length. NULL on allocation failure. */
-char *dtx_gw_metrics_render(struct dtx_gw_runtime *rt, size_t *len);
+struct dtx_gw_server;
+/* Renders the Prometheus text format for rt and the workers of server
+ * (NULL: no worker series) into a malloc'ed string (caller frees); *len
+ * gets its length. NULL on allocation failure. */
+char *dtx_gw_metrics_render(struct dtx_gw_runtime *rt, const struct dtx_gw_server *server,
+                            size_t *len);
 
 /* Regroups exposition text (len bytes of sample lines, in any order) by
  * family: each known family once, in the gateway's order, as "# HELP",

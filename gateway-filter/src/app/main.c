@@ -71,6 +71,7 @@ static int64_t s_grace_ms = 5000;
 static int64_t s_workers = 0;
 static char s_engine[DTX_OPT_STRMAX];
 static char s_send_ring[DTX_OPT_STRMAX];
+static char s_accept_balance[DTX_OPT_STRMAX];
 static char s_zone[DTX_OPT_STRMAX];
 
 static const dtx_opt_t s_opts[] = {
@@ -102,12 +103,16 @@ static const dtx_opt_t s_opts[] = {
       "native or mhd: what serves the proxy's connections (overrides server.engine)" },
     { "send-ring", DTX_OPT_STRING, s_send_ring, 0, 0,
       "on or off (the default): the native engine's small writes batched through io_uring" },
+    { "accept-balance", DTX_OPT_STRING, s_accept_balance, 0, 0,
+      "on (the default) or off: a native worker holding 2 connections more than the "
+      "least loaded hands a new one to it" },
     { "zone", DTX_OPT_STRING, s_zone, 0, 0,
       "the gateway's zone: its targets are preferred (overrides \"zone\" in the file)" },
     { NULL, DTX_OPT_STRING, NULL, 0, 0, NULL }
 };
 
-/* The front's options: --workers, --engine (checked in main), else the
+/* The front's options: --workers, --engine, --send-ring, --accept-balance
+ * (checked in main), else the
  * configuration's "server" section, else the server's defaults. */
 static void s_server_opts(dtx_gw_server_opts_t *o, const dtx_gw_config_t *cfg)
 {
@@ -120,6 +125,8 @@ static void s_server_opts(dtx_gw_server_opts_t *o, const dtx_gw_config_t *cfg)
                                                                    : DTX_GW_ENGINE_NATIVE;
     if (*s_send_ring)
         o->send_ring = strcmp(s_send_ring, "off") != 0;
+    if (strcmp(s_accept_balance, "off") == 0)
+        o->native.balance_slack = 0;
     o->native.header_timeout_ms = cfg->server_header_timeout_ms;
     o->native.body_timeout_ms = cfg->server_body_timeout_ms;
     o->native.idle_timeout_ms = cfg->server_idle_timeout_ms;
@@ -290,6 +297,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "dtx-gateway: --send-ring: '%s' is not on or off\n", s_send_ring);
         return 2;
     }
+    if (*s_accept_balance && strcmp(s_accept_balance, "on") != 0 &&
+        strcmp(s_accept_balance, "off") != 0) {
+        fprintf(stderr, "dtx-gateway: --accept-balance: '%s' is not on or off\n",
+                s_accept_balance);
+        return 2;
+    }
     if (*s_listen && s_listen_ok("--listen", s_listen))
         return 2;
     if (*s_admin_listen && s_listen_ok("--admin-listen", s_admin_listen))
@@ -363,7 +376,7 @@ int main(int argc, char **argv)
         dtx_gw_config_destroy(&cfg);
     dtx_gw_current_init(&current, rt);
     dtx_gw_server_t *server = rt ? dtx_gw_server_start(listen_copy, &current, &sopts) : NULL;
-    dtx_gw_admin_t *admin = server ? dtx_gw_admin_start(admin_copy, &current,
+    dtx_gw_admin_t *admin = server ? dtx_gw_admin_start(admin_copy, &current, server,
                                                         *s_admin_token ? s_admin_token : NULL,
                                                         s_admin_request_ms)
                                    : NULL;
@@ -430,6 +443,7 @@ int main(int argc, char **argv)
     dtx_log_info("stopping", "in_flight=%d", dtx_gw_server_in_flight(server));
     status = 0;
 out:
+    dtx_gw_admin_forget_server(admin);  /* its /metrics reads the server's workers */
     dtx_gw_server_stop(&server, (int)s_grace_ms);
     dtx_gw_discovery_watch_stop(&discovery);
     dtx_gw_health_stop(&health);

@@ -6,7 +6,7 @@
  * three files see every field. The arrows go one way: gw_native.c calls
  * gw_nconn.c, which calls gw_nio.c; a connection puts itself on the
  * engine's lists. Everything runs on the worker's thread but the async
- * list, which is under `lock`.
+ * list and the handed-over connections, which are under `lock`.
  */
 #ifndef DTX_GW_NATIVE_INT_H
 #define DTX_GW_NATIVE_INT_H
@@ -28,6 +28,17 @@
 typedef struct dtx_gw_nconn dtx_gw_nconn_t;
 typedef struct dtx_gw_native dtx_gw_native_t;   /* as in gw_native.h */
 
+/* Connections another worker accepted and handed to this one, not taken
+ * yet (gw_native.c, the accept balance): at most this many wait; beyond,
+ * the accepting worker keeps the connection. */
+#define DTX_GW_HANDOFF_MAX 64
+
+typedef struct dtx_gw_handoff {
+    int                     fd;
+    socklen_t               peer_len;
+    struct sockaddr_storage peer;
+} dtx_gw_handoff_t;
+
 struct dtx_gw_native {
     dtx_gw_worker_t      *w;
     dtx_gw_native_opts_t  opts;
@@ -40,6 +51,9 @@ struct dtx_gw_native {
     pthread_mutex_t       lock;
     dtx_gw_nconn_t       *async_head;    /* resumed by other threads (lock) */
     atomic_int            async_n;
+    dtx_gw_handoff_t      handoff[DTX_GW_HANDOFF_MAX];  /* handed to it (lock) */
+    int                   nhandoff;      /* entries in handoff (lock) */
+    atomic_int            handoff_n;     /* nhandoff, read without the lock */
     dtx_heap_t            timers;        /* connection deadlines */
     time_t                date_at;
     char                  date[40];      /* the Date of answers, for date_at */

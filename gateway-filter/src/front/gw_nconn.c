@@ -345,6 +345,7 @@ static int s_next_request(dtx_gw_nconn_t *nc)
     dtx_gw_request_completed(&nc->rc, 1);
     dtx_gw_out_fini(&nc->out);
     nc->served++;
+    dtx_gw_worker_count(&nc->eng->w->counters.requests);
     if (!nc->body_done && !nc->hup) {
         dtx_gw_nio_shutdown_wr(nc);
         nc->state = S_LINGER;
@@ -533,6 +534,7 @@ void dtx_gw_nconn_close(dtx_gw_nconn_t *nc, int ok)
         nc->all_next->all_prev = nc->all_prev;
     nc->all_next = nc->all_prev = NULL;
     eng->nconns--;
+    atomic_fetch_sub_explicit(&eng->w->counters.open, 1, memory_order_relaxed);
     if (nc->on_run || nc->on_async)
         nc->dead = 1;          /* freed when its list entry comes off */
     else

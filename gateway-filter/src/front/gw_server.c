@@ -11,12 +11,14 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dtx/clock.h"
@@ -26,6 +28,7 @@
 #include "core/gw_offload.h"
 #include "core/gw_uring.h"
 #include "upstream/gw_proxy.h"
+#include "front/gw_balance.h"
 #include "front/gw_mhd.h"
 #include "front/gw_native.h"
 #include "front/gw_rctx.h"
@@ -46,6 +49,11 @@
 #define S_RING_LINGER_MS 5000
 
 /* ---------------- workers ---------------- */
+
+/* Each worker's counters fill cache lines of their own (gw_server_int.h). */
+_Static_assert(sizeof(dtx_gw_worker_counters_t) % 64 == 0, "counters: whole cache lines");
+_Static_assert(offsetof(dtx_gw_worker_t, counters) == 0 && _Alignof(dtx_gw_worker_t) >= 64,
+               "counters: each worker's on a line of its own");
 
 /* The wake-up: stop, closing (calls cut), quiesce (stop accepting).
  * Returns 1 when the loop is to end. */
@@ -353,6 +361,7 @@ void dtx_gw_server_opts_default(dtx_gw_server_opts_t *opts)
     opts->native.send_timeout_ms = 60000;
     opts->native.max_head = 16 * 1024;
     opts->native.max_connections = 10000;
+    opts->native.balance_slack = DTX_GW_BALANCE_SLACK;
 }
 
 dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *current,
@@ -378,9 +387,13 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
     }
     if (workers > DTX_GW_MAX_WORKERS)
         workers = DTX_GW_MAX_WORKERS;
-    dtx_gw_server_t *self = calloc(1, sizeof *self);
+    /* Aligned as its workers' counters want (their own cache lines). */
+    size_t size = (sizeof(dtx_gw_server_t) + _Alignof(dtx_gw_server_t) - 1) /
+                  _Alignof(dtx_gw_server_t) * _Alignof(dtx_gw_server_t);
+    dtx_gw_server_t *self = aligned_alloc(_Alignof(dtx_gw_server_t), size);
     if (!self)
         return NULL;
+    memset(self, 0, size);
     self->current = current;
     self->engine = opts->engine;
     self->native = opts->native;
@@ -393,6 +406,7 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
     for (int i = 0; i < DTX_GW_MAX_WORKERS; i++) {
         dtx_gw_wake_init(&self->workers[i].wake);
         self->workers[i].epfd = -1;
+        self->workers[i].index = i;
     }
     self->offload = dtx_gw_offload_new(S_MAX_OFFLOAD);
     if (!self->offload)
@@ -419,9 +433,10 @@ dtx_gw_server_t *dtx_gw_server_start(const char *listen, dtx_gw_current_t *curre
         }
         self->workers[i].started = 1;
     }
-    dtx_log_info("http workers started", "workers=%d engine=%s send_ring=%s", self->nworkers,
-                 self->engine == DTX_GW_ENGINE_MHD ? "mhd" : "native",
-                 self->send_ring ? "on" : "off");
+    dtx_log_info("http workers started", "workers=%d engine=%s send_ring=%s accept_balance=%d",
+                 self->nworkers, self->engine == DTX_GW_ENGINE_MHD ? "mhd" : "native",
+                 self->send_ring ? "on" : "off",
+                 self->engine == DTX_GW_ENGINE_MHD ? 0 : self->native.balance_slack);
     return self;
 fail:
     s_destroy(self);
@@ -436,6 +451,31 @@ int dtx_gw_server_port(const dtx_gw_server_t *self)
 int dtx_gw_server_in_flight(const dtx_gw_server_t *self)
 {
     return atomic_load(&self->in_flight);
+}
+
+int dtx_gw_server_workers(const dtx_gw_server_t *self, dtx_gw_worker_view_t *out, int max)
+{
+    if (self->engine == DTX_GW_ENGINE_MHD)
+        return 0;
+    int n = self->nworkers < max ? self->nworkers : max;
+    for (int i = 0; i < n; i++) {
+        const dtx_gw_worker_counters_t *c = &self->workers[i].counters;
+        out[i].open = atomic_load_explicit(&c->open, memory_order_relaxed);
+        out[i].accepted = atomic_load_explicit(&c->accepted, memory_order_relaxed);
+        out[i].handed_out = atomic_load_explicit(&c->handed_out, memory_order_relaxed);
+        out[i].handed_in = atomic_load_explicit(&c->handed_in, memory_order_relaxed);
+        out[i].requests = atomic_load_explicit(&c->requests, memory_order_relaxed);
+        /* The thread's CPU clock: where the requests' share comes from
+         * when the workers' threads get unequal shares of the machine. */
+        clockid_t cid;
+        struct timespec ts;
+        out[i].cpu_seconds = -1;
+        if (self->workers[i].started &&
+            pthread_getcpuclockid(self->workers[i].thread, &cid) == 0 &&
+            clock_gettime(cid, &ts) == 0)
+            out[i].cpu_seconds = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    }
+    return n;
 }
 
 void dtx_gw_server_stop(dtx_gw_server_t **self_p, int grace_ms)

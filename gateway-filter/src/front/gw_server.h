@@ -5,7 +5,10 @@
  * loop that holds its engine — the native one (gw_native.h) or a
  * libmicrohttpd daemon in external epoll mode (gw_mhd.h) — with its own
  * SO_REUSEPORT listening socket on the shared port, so the kernel spreads
- * connections over the workers, and the worker's upstream side
+ * connections over the workers (by a hash, blind to load: a native
+ * worker that holds `balance_slack` more connections than the least
+ * loaded one hands a new connection to it, gw_balance.h), and the
+ * worker's upstream side
  * (gw_proxy.h: its HTTP/1.1 client, whose connections are in the same
  * epoll set). One wake-up serves every ready client and upstream socket of the
  * worker; a request never leaves its worker. A connection waiting for its
@@ -31,10 +34,21 @@
 
 typedef struct dtx_gw_server dtx_gw_server_t;
 
+/* What a worker did so far (dtx_gw_server_workers). */
+typedef struct dtx_gw_worker_view {
+    int      open;        /* connections it serves now */
+    uint64_t accepted;    /* taken from its own listening socket */
+    uint64_t handed_out;  /* of those, given to a less loaded worker */
+    uint64_t handed_in;   /* given to it by another worker */
+    uint64_t requests;    /* requests answered */
+    double   cpu_seconds; /* CPU time its thread used (user + system), or -1 when
+                             it cannot be read */
+} dtx_gw_worker_view_t;
+
 /* The defaults: one worker per CPU, the native engine; 60 s for a head,
  * between two reads of a body and between two writes of an answer, 120 s
  * idle (the libmicrohttpd engine's one timeout), 16 KiB of head, 10000
- * connections a worker. */
+ * connections a worker, the accept balance on (DTX_GW_BALANCE_SLACK). */
 void dtx_gw_server_opts_default(dtx_gw_server_opts_t *opts);
 
 /* Starts listening on host:port (port 0 picks one) and serving with the
@@ -48,5 +62,10 @@ int dtx_gw_server_port(const dtx_gw_server_t *self);
 void dtx_gw_server_stop(dtx_gw_server_t **self_p, int grace_ms);
 /* Requests in flight now. */
 int dtx_gw_server_in_flight(const dtx_gw_server_t *self);
+/* Fills out[0..n) with the counters of its first n workers, n the lesser
+ * of max and the number of workers, and returns n. Any thread; each
+ * counter is read once, so the set is not one instant's. The native
+ * engine's workers only: with libmicrohttpd, 0. */
+int dtx_gw_server_workers(const dtx_gw_server_t *self, dtx_gw_worker_view_t *out, int max);
 
 #endif

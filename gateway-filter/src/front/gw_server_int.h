@@ -29,8 +29,32 @@ struct MHD_Daemon;
 struct dtx_gw_native;
 
 
+/* A worker's counters (gw_server.h's dtx_gw_worker_view_t reads them),
+ * on a cache line of their own: the worker bumps them on every accept
+ * and answer, and another worker's line must not move with them (false
+ * sharing). Written by the worker's thread only, with plain (relaxed)
+ * loads and stores, but `open`, which a worker handing a connection over
+ * raises for the worker that gets it (atomic add). */
+typedef struct dtx_gw_worker_counters {
+    _Alignas(64) atomic_int open;    /* connections it serves now, and those
+                                        handed to it not taken yet */
+    atomic_ullong      accepted;     /* taken from its own listening socket */
+    atomic_ullong      handed_out;   /* of those, given to a less loaded worker */
+    atomic_ullong      handed_in;    /* given to it by another worker */
+    atomic_ullong      requests;     /* requests answered */
+} dtx_gw_worker_counters_t;
+
+/* Adds one to a counter only its worker writes (no locked instruction). */
+static inline void dtx_gw_worker_count(atomic_ullong *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 /* One worker: a thread, its epoll loop, its daemon and its upstream side. */
 typedef struct dtx_gw_worker {
+    dtx_gw_worker_counters_t counters;  /* first: its own cache line */
+    int                   index;     /* in server->workers */
     dtx_gw_server_t      *server;
     pthread_t             thread;
     int                   started;

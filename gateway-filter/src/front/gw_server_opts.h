@@ -20,6 +20,9 @@ typedef struct dtx_gw_native_opts {
     int64_t send_timeout_ms;    /* between two writes of an answer */
     int64_t max_head;           /* bytes of a request head: beyond, 431 */
     int     max_connections;    /* per worker: beyond, new ones are closed at once */
+    int     balance_slack;      /* a worker holding this many connections more than
+                                   the least loaded hands a new one to it
+                                   (front/gw_balance.h); 0: off */
 } dtx_gw_native_opts_t;
 
 typedef struct dtx_gw_server_opts {

@@ -113,6 +113,7 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
         if (colon == p || colon == le || *colon != ':')
             return DTX_EPROTO;                  /* empty name, bad byte, space before the colon */
         *colon = '\0';
+        size_t name_len = (size_t)(colon - p);
         char *v = colon + 1;
         while (v < le && (*v == ' ' || *v == '\t'))
             v++;
@@ -120,9 +121,14 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
             ve--;
         *ve = '\0';
-        if (memchr(v, '\0', (size_t)(ve - v)) || memchr(p, '\r', (size_t)(colon - p)))
+        /* The name is all token bytes (no CR); in the value a NUL is
+         * refused and a bare CR becomes a space (RFC 9112 section 2.2),
+         * so the value can be relayed without another scan. */
+        if (memchr(v, '\0', (size_t)(ve - v)))
             return DTX_EPROTO;
-        if (dtx_gw_http1_name_eq(p, "Content-Length")) {
+        for (char *cr = v; (cr = memchr(cr, '\r', (size_t)(ve - cr))); cr++)
+            *cr = ' ';
+        if (dtx_gw_http1_name_is(p, name_len, "Content-Length")) {
             if (*v < '0' || *v > '9')
                 return DTX_EPROTO;
             int64_t n = 0;                  /* by hand: strtoll took a hundred instructions */
@@ -134,7 +140,7 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
             if (self->content_length >= 0 && self->content_length != n)
                 return DTX_EPROTO;      /* two that differ */
             self->content_length = n;
-        } else if (dtx_gw_http1_name_eq(p, "Transfer-Encoding")) {
+        } else if (dtx_gw_http1_name_is(p, name_len, "Transfer-Encoding")) {
             /* Only "chunked", alone and once: the gateway decodes no other
              * transfer coding (gzip, deflate), and relaying such a body
              * without its coding would hand the client other bytes than
@@ -143,12 +149,12 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
                 return DTX_EPROTO;
             te = 1;
             chunked = 1;
-        } else if (dtx_gw_http1_name_eq(p, "Connection")) {
+        } else if (dtx_gw_http1_name_is(p, name_len, "Connection")) {
             close |= dtx_gw_http1_has_token(v, "close");
             keep |= dtx_gw_http1_has_token(v, "keep-alive");
         }
         if (on_header)
-            on_header(p, v, arg);
+            on_header(p, name_len, v, (size_t)(ve - v), arg);
         p = nl + 1;
     }
     self->keep_alive = !close && (self->minor >= 1 || keep);

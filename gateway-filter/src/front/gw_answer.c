@@ -111,9 +111,9 @@ static void s_add_upstream_headers(dtx_gw_rctx_t *c, dtx_gw_out_t *r)
         int own = 0;
         for (int k = 0; k < rep->nheaders && !own; k++)
             own = dtx_gw_http1_name_eq(rep->names[k], h[i].name);
-        if (!own && !dtx_gw_http1_name_eq(h[i].name, "Dtx-Gid") &&
-            !dtx_gw_transform_drops(&c->req, h[i].name))
-            dtx_gw_out_field(r, h[i].name, h[i].value);
+        if (!own && !dtx_gw_http1_name_is(h[i].name, h[i].name_len, "Dtx-Gid") &&
+            !dtx_gw_transform_drops(&c->req, h[i].name))   /* vouched for: no scan */
+            dtx_gw_out_field_n(r, h[i].name, h[i].name_len, h[i].value, h[i].value_len);
     }
     s_add_reply_headers(c, r);
 }

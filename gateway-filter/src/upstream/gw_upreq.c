@@ -84,6 +84,11 @@ int dtx_gw_hop_by_hop(const char *name)
     return s_named(&s_hop, name, strlen(name));
 }
 
+int dtx_gw_hop_by_hop_n(const char *name, size_t len)
+{
+    return s_named(&s_hop, name, len);
+}
+
 typedef struct {
     const dtx_gw_req_t *req;
     dtx_gw_buf_t *b;

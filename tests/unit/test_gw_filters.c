@@ -133,8 +133,20 @@ static void test_reply_header_int_formats_and_replaces(void)
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Limit"), "0");
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "9223372036854775807");
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Reset"), "-9223372036854775808");
+    /* An integer's length is kept (the answer copies it without a scan);
+     * Limit and Reset share a length and stay two slots. */
+    CU_ASSERT_EQUAL(req.reply.name_lens[0], 15);
+    CU_ASSERT_EQUAL(req.reply.value_lens[0], 1);
+    CU_ASSERT_EQUAL(req.reply.value_lens[1], 19);
+    CU_ASSERT_EQUAL(req.reply.value_lens[2], 20);
     dtx_gw_reply_header_int(&req, "RateLimit-Remaining", 41);     /* replaced, not added */
+    CU_ASSERT_EQUAL(req.reply.value_lens[1], 2);
+    dtx_gw_reply_header(&req, "RateLimit-Reset", "%s", "1\r\nX: y");
+    CU_ASSERT_EQUAL(req.reply.value_lens[2], -1);   /* printed: checked when sent */
     dtx_gw_reply_header(&req, "RateLimit-Reset", "%s", "1");
+    CU_ASSERT_EQUAL(req.reply.value_lens[2], -1);
+    dtx_gw_reply_header_int(&req, "X-Bad\r\nName", 1);            /* no slot */
+    dtx_gw_reply_header(&req, "X-Bad\nName", "%s", "1");
     CU_ASSERT_EQUAL(req.reply.nheaders, 3);
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "41");
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Reset"), "1");

@@ -121,13 +121,10 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
             ve--;
         *ve = '\0';
-        /* The name is all token bytes (no CR); in the value a NUL is
-         * refused and a bare CR becomes a space (RFC 9112 section 2.2),
-         * so the value can be relayed without another scan. */
+        /* The name is all token bytes (no CR); a NUL in the value is
+         * refused. */
         if (memchr(v, '\0', (size_t)(ve - v)))
             return DTX_EPROTO;
-        for (char *cr = v; (cr = memchr(cr, '\r', (size_t)(ve - cr))); cr++)
-            *cr = ' ';
         if (dtx_gw_http1_name_is(p, name_len, "Content-Length")) {
             if (*v < '0' || *v > '9')
                 return DTX_EPROTO;
@@ -153,6 +150,12 @@ int dtx_gw_http1_parse_head(dtx_gw_http1_resp_t *self, char *buf, size_t len, in
             close |= dtx_gw_http1_has_token(v, "close");
             keep |= dtx_gw_http1_has_token(v, "keep-alive");
         }
+        /* A bare CR becomes a space (RFC 9112 section 2.2) once the
+         * framing fields were read as they came (a CR there refuses the
+         * answer, as before), so the value can be relayed without another
+         * scan. */
+        for (char *cr = v; (cr = memchr(cr, '\r', (size_t)(ve - cr))); cr++)
+            *cr = ' ';
         if (on_header)
             on_header(p, name_len, v, (size_t)(ve - v), arg);
         p = nl + 1;

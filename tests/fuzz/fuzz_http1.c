@@ -31,11 +31,14 @@
         }                                                                  \
     } while (0)
 
-static void s_on_header(const char *name, const char *value, void *arg)
+static void s_on_header(const char *name, size_t name_len, const char *value,
+                        size_t value_len, void *arg)
 {
     (void)arg;
     CHECK(name[0] != '\0');
-    CHECK(strchr(value, '\n') == NULL);
+    CHECK(strlen(name) == name_len);
+    CHECK(strlen(value) == value_len);                 /* no NUL inside */
+    CHECK(strpbrk(value, "\r\n") == NULL);            /* relayed without a scan */
 }
 
 /* Decodes in[0..len) in pieces of step bytes; out gets the body. Returns

@@ -44,7 +44,9 @@ static const char *s_doc =
     "{\"name\":\"narrow\",\"type\":\"rate_limit\",\"rate\":1,\"burst\":0,\"key\":\"header:X-User\"},"
     "{\"name\":\"one\",\"type\":\"concurrency\",\"max\":1},"
     "{\"name\":\"brk\",\"type\":\"breaker\",\"consecutive_failures\":2,\"min_requests\":100,"
-    "\"open_ms\":1000}],"
+    "\"open_ms\":1000},"
+    "{\"name\":\"brk2\",\"type\":\"breaker\",\"consecutive_failures\":2,\"min_requests\":100,"
+    "\"open_ms\":100}],"
     "\"routes\":[{\"name\":\"exact\",\"match\":{\"path\":\"/api/x\"},\"pool\":\"p\"},"
     "{\"name\":\"short\",\"match\":{\"prefix\":\"/api\"},\"pool\":\"p\"},"
     "{\"name\":\"long\",\"match\":{\"prefix\":\"/api/long\",\"method\":[\"POST\"]},\"pool\":\"p\","
@@ -55,6 +57,8 @@ static const char *s_doc =
     "\"rules\":[\"wide\",\"narrow\"]},"
     "{\"name\":\"guarded\",\"match\":{\"prefix\":\"/brk\"},\"pool\":\"p\","
     "\"rules\":[\"brk\",\"one\"]},"
+    "{\"name\":\"ratebrk\",\"match\":{\"prefix\":\"/rb\"},\"pool\":\"p\","
+    "\"rules\":[\"narrow\",\"brk2\"]},"
     "{\"name\":\"degraded\",\"match\":{\"prefix\":\"/deg\"},\"pool\":\"p\",\"rules\":[\"brk\"],"
     "\"fallback\":{\"status\":200,\"body\":\"cached\"}},"
     "{\"name\":\"split\",\"match\":{\"prefix\":\"/split\"},"
@@ -133,8 +137,20 @@ static void test_reply_header_int_formats_and_replaces(void)
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Limit"), "0");
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "9223372036854775807");
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Reset"), "-9223372036854775808");
+    /* An integer's length is kept (the answer copies it without a scan);
+     * Limit and Reset share a length and stay two slots. */
+    CU_ASSERT_EQUAL(req.reply.name_lens[0], 15);
+    CU_ASSERT_EQUAL(req.reply.value_lens[0], 1);
+    CU_ASSERT_EQUAL(req.reply.value_lens[1], 19);
+    CU_ASSERT_EQUAL(req.reply.value_lens[2], 20);
     dtx_gw_reply_header_int(&req, "RateLimit-Remaining", 41);     /* replaced, not added */
+    CU_ASSERT_EQUAL(req.reply.value_lens[1], 2);
+    dtx_gw_reply_header(&req, "RateLimit-Reset", "%s", "1\r\nX: y");
+    CU_ASSERT_EQUAL(req.reply.value_lens[2], -1);   /* printed: checked when sent */
     dtx_gw_reply_header(&req, "RateLimit-Reset", "%s", "1");
+    CU_ASSERT_EQUAL(req.reply.value_lens[2], -1);
+    dtx_gw_reply_header_int(&req, "X-Bad\r\nName", 1);            /* no slot */
+    dtx_gw_reply_header(&req, "X-Bad\nName", "%s", "1");
     CU_ASSERT_EQUAL(req.reply.nheaders, 3);
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "41");
     CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Reset"), "1");
@@ -398,6 +414,74 @@ static void test_probe_blocked_by_concurrency_does_not_wedge_the_breaker(void)
     dtx_gw_clock_set(NULL);
 }
 
+/* /rb as user through on_head; the outcome (status) applied in on_done
+ * unless keep. */
+static int s_ratebrk(dtx_gw_runtime_t *rt, const char *user, int status, dtx_gw_req_t *keep)
+{
+    s_headers_t h = { { "X-User" }, { user }, 1 };
+    dtx_gw_req_t req;
+    s_req(&req, rt, "GET", "/rb", &h);
+    int local = s_head(&req);
+    if (keep) {
+        *keep = req;
+        return local;
+    }
+    if (!local) {
+        req.sent = 1;
+        req.upstream_status = status;
+    }
+    s_done(&req);
+    return local;
+}
+
+/* A route of one rate rule and a breaker is admitted in one pass
+ * (gw_rules.h): the outcome is the three steps' one. */
+static void test_rate_and_breaker_in_one_pass_keep_the_three_step_outcome(void)
+{
+    dtx_gw_clock_set(s_clock);
+    s_now = 1000000000;
+    dtx_gw_runtime_t *rt = s_rt(s_doc, NULL);
+    dtx_gw_rule_t *narrow = rt->rules[1], *brk2 = rt->rules[4];
+    CU_ASSERT_STRING_EQUAL(brk2->cfg.name, "brk2");
+    CU_ASSERT_EQUAL(s_ratebrk(rt, "frank", 500, NULL), 0);
+    CU_ASSERT_EQUAL(s_ratebrk(rt, "gina", 500, NULL), 0);     /* brk2 opens */
+    CU_ASSERT_EQUAL(atomic_load(&narrow->passed), 2);
+    CU_ASSERT_EQUAL(atomic_load(&brk2->passed), 2);
+    /* The breaker refuses; the rate rule did not count it (a second one
+     * in the same ms is refused by the breaker again, not by the rate)
+     * and its headers are on the answer. */
+    dtx_gw_req_t req;
+    CU_ASSERT_EQUAL(s_ratebrk(rt, "hans", 0, &req), 503);
+    CU_ASSERT_STRING_EQUAL(req.rejected_by, "brk2");
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Limit"), "1");
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "0");
+    s_done(&req);
+    CU_ASSERT_EQUAL(s_ratebrk(rt, "hans", 0, NULL), 503);
+    CU_ASSERT_EQUAL(atomic_load(&brk2->rejected), 2);
+    CU_ASSERT_EQUAL(atomic_load(&narrow->passed), 2);
+    CU_ASSERT_EQUAL(atomic_load(&narrow->rejected), 0);
+    /* Over the rate and the breaker open: the rate refuses (429), the
+     * breaker counts nothing. */
+    CU_ASSERT_EQUAL(s_ratebrk(rt, "frank", 0, &req), 429);
+    CU_ASSERT_STRING_EQUAL(req.rejected_by, "narrow");
+    CU_ASSERT_STRING_EQUAL(s_reply_header(&req, "RateLimit-Remaining"), "0");
+    CU_ASSERT_PTR_NOT_NULL(s_reply_header(&req, "Retry-After"));
+    s_done(&req);
+    CU_ASSERT_EQUAL(atomic_load(&brk2->rejected), 2);
+    CU_ASSERT_EQUAL(atomic_load(&narrow->rejected), 1);
+    /* The breaker's open time over: frank would be its probe, but the rate
+     * refuses him; his ticket is given back, so the next request probes
+     * at once, and its success closes the breaker. */
+    s_now += 200000;
+    CU_ASSERT_EQUAL(s_ratebrk(rt, "frank", 200, NULL), 429);
+    CU_ASSERT_EQUAL(s_ratebrk(rt, "ida", 200, NULL), 0);       /* the probe */
+    CU_ASSERT_EQUAL(s_ratebrk(rt, "jan", 200, NULL), 0);       /* closed */
+    CU_ASSERT_EQUAL(atomic_load(&narrow->passed), 4);
+    CU_ASSERT_EQUAL(atomic_load(&brk2->passed), 4);
+    dtx_gw_runtime_unref(&rt);
+    dtx_gw_clock_set(NULL);
+}
+
 static void test_open_breaker_answers_the_static_fallback(void)
 {
     dtx_gw_clock_set(s_clock);
@@ -469,6 +553,8 @@ UNIT_SUITE(gw_filters)
                 test_rules_read_the_wake_up_time_and_keep_the_rate);
     CU_add_test(s, "probe blocked by concurrency does not wedge the breaker",
                 test_probe_blocked_by_concurrency_does_not_wedge_the_breaker);
+    CU_add_test(s, "rate and breaker in one pass keep the three-step outcome",
+                test_rate_and_breaker_in_one_pass_keep_the_three_step_outcome);
     CU_add_test(s, "open breaker answers the static fallback",
                 test_open_breaker_answers_the_static_fallback);
     CU_add_test(s, "swap keeps unchanged rules and renews changed ones",

@@ -17,14 +17,18 @@ typedef struct {
     int  n;
     char names[16][64];
     char values[16][128];
+    size_t name_lens[16], value_lens[16];
 } s_seen_t;
 
-static void s_on_header(const char *name, const char *value, void *arg)
+static void s_on_header(const char *name, size_t name_len, const char *value,
+                        size_t value_len, void *arg)
 {
     s_seen_t *s = arg;
     if (s->n < 16) {
         snprintf(s->names[s->n], sizeof s->names[0], "%s", name);
         snprintf(s->values[s->n], sizeof s->values[0], "%s", value);
+        s->name_lens[s->n] = name_len;
+        s->value_lens[s->n] = value_len;
         s->n++;
     }
 }
@@ -94,6 +98,10 @@ static void test_content_length_answer(void)
     CU_ASSERT_EQUAL(seen.n, 3);
     CU_ASSERT_STRING_EQUAL(seen.names[2], "X-Odd");
     CU_ASSERT_STRING_EQUAL(seen.values[2], "spaced value");
+    CU_ASSERT_EQUAL(seen.name_lens[0], 12);      /* Content-Type */
+    CU_ASSERT_EQUAL(seen.value_lens[0], 10);     /* text/plain */
+    CU_ASSERT_EQUAL(seen.name_lens[2], 5);
+    CU_ASSERT_EQUAL(seen.value_lens[2], 12);     /* blanks around it not counted */
     char out[16];
     size_t n;
     CU_ASSERT_EQUAL(s_decode(&r, "helloEXTRA", 10, 3, out, sizeof out, &n), 0);
@@ -232,6 +240,39 @@ static void test_malformed_heads_are_refused(void)
     CU_ASSERT_EQUAL(r.content_length, INT64_MAX);
 }
 
+/* A value can go on to a client as it is (gw_http1.h): a bare CR inside
+ * it becomes a space (RFC 9112 section 2.2), a NUL refuses the answer;
+ * the special names are found by length and any case, others that share
+ * a length are not taken for them. */
+static void test_field_values_are_clean_and_names_found_by_length(void)
+{
+    dtx_gw_http1_resp_t r;
+    s_seen_t seen = { 0 };
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nX-A: a\rb\r\nX-B: \r\r\n"
+                                "content-LENGTH: 2\r\nContent-Lengths: 7\r\n"
+                                "Connectiom: close\r\nTransfer-Encodinx: gzip\r\n\r\n",
+                            0, &seen), 0);
+    CU_ASSERT_EQUAL(seen.n, 6);
+    CU_ASSERT_STRING_EQUAL(seen.values[0], "a b");
+    CU_ASSERT_EQUAL(seen.value_lens[0], 3);
+    CU_ASSERT_STRING_EQUAL(seen.values[1], " ");     /* "\r" then CR LF: a bare CR */
+    CU_ASSERT_EQUAL(r.content_length, 2);            /* any case */
+    CU_ASSERT(r.keep_alive);                         /* "Connectiom" is not Connection */
+    CU_ASSERT_EQUAL(r.body, DTX_GW_BODY_LENGTH);     /* nor "Transfer-Encodinx" */
+    CU_ASSERT_EQUAL(seen.name_lens[3], 15);
+    /* In a framing field a CR still refuses the answer, as it did. */
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\r\n\r\n", 0,
+                            NULL), DTX_EPROTO);
+    CU_ASSERT_EQUAL(s_parse(&r, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\r\n\r\n", 0, NULL),
+                    DTX_EPROTO);
+    static const char nul_head[] = "HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n";
+    char buf[sizeof nul_head];
+    memcpy(buf, nul_head, sizeof nul_head);
+    size_t len = sizeof nul_head - 1;
+    CU_ASSERT_EQUAL(dtx_gw_http1_head_end(buf, len), len);
+    CU_ASSERT_EQUAL(dtx_gw_http1_parse_head(&r, buf, len, 0, NULL, NULL), DTX_EPROTO);
+}
+
 static void test_buffer_grows(void)
 {
     dtx_gw_buf_t b = { 0 };
@@ -356,6 +397,8 @@ UNIT_SUITE(gw_http1)
     CU_add_test(s, "body until close and keep-alive rules",
                 test_body_until_close_and_keep_alive_rules);
     CU_add_test(s, "malformed heads are refused", test_malformed_heads_are_refused);
+    CU_add_test(s, "field values are clean and names found by length",
+                test_field_values_are_clean_and_names_found_by_length);
     CU_add_test(s, "buffer grows", test_buffer_grows);
     CU_add_test(s, "buffer printf appends and grows", test_buffer_printf_appends_and_grows);
     CU_add_test(s, "buffer field appends a header line", test_buffer_field_appends_a_header_line);

@@ -122,6 +122,40 @@ static void test_head_defaults_and_transaction(void)
     CU_ASSERT_FALSE(dtx_gw_hop_by_hop(longname));
 }
 
+/* Host, X-Forwarded-For and X-Request-Id are noted as the fields go by:
+ * any case, the first of a name, and not a look-alike of the same length. */
+static void test_head_notes_host_forwarded_for_and_request_id_in_passing(void)
+{
+    static const char *const h[] = {
+        "Hose", "not-host",
+        "x-forwarded-for", "1.1.1.1",
+        "X-FORWARDED-FOR", "2.2.2.2",
+        "X-Request-Ie", "not-it",
+        "HOST", "shop.example",
+        NULL };
+    s_hdrs = h;
+    dtx_gw_req_t req;
+    dtx_gw_target_t t;
+    s_req(&req, "GET", "/", NULL);
+    s_target(&t, "http://127.0.0.1:9000");
+    dtx_gw_buf_t b = { 0 };
+    CU_ASSERT_EQUAL_FATAL(dtx_gw_upreq_head(&b, &req, &t, 0), 0);
+    const char *want =
+        "GET / HTTP/1.1\r\n"
+        "Hose: not-host\r\n"
+        "X-Request-Ie: not-it\r\n"
+        "HOST: shop.example\r\n"
+        "X-Forwarded-For: 1.1.1.1, 10.1.2.3\r\n"
+        "X-Request-Id: rid-1\r\n"
+        "\r\n";
+    CU_ASSERT_STRING_EQUAL(b.data, want);
+    if (strcmp(b.data, want) != 0)
+        fprintf(stderr, "\n--- got:\n%s---\n", b.data);
+    dtx_gw_buf_free(&b);
+    CU_ASSERT(dtx_gw_hop_by_hop_n("Upgrade", 7));
+    CU_ASSERT_FALSE(dtx_gw_hop_by_hop_n("Upgradx", 7));
+}
+
 /* W3C trace context: the client's trace goes on under the gateway's span
  * (a new parent-id); an absent or invalid one starts a new trace, and the
  * client's tracestate, which belonged to that trace, is not relayed. */
@@ -174,6 +208,8 @@ UNIT_SUITE(gw_upreq)
     CU_add_test(s, "head carries what the upstream needs",
                 test_head_carries_what_the_upstream_needs);
     CU_add_test(s, "head defaults and transaction", test_head_defaults_and_transaction);
+    CU_add_test(s, "head notes host, forwarded-for and request id in passing",
+                test_head_notes_host_forwarded_for_and_request_id_in_passing);
     CU_add_test(s, "head carries the gateway span of the trace",
                 test_head_carries_the_gateway_span_of_the_trace);
 }

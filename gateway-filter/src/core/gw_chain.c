@@ -97,32 +97,41 @@ void dtx_gw_reply_set(dtx_gw_req_t *req, int status, const char *content_type,
     dtx_gw_reply_bytes(req, status, content_type, buf, (size_t)n);
 }
 
-/* The value slot of the answer's header name: the one it has, else a new
- * one with the name set; NULL when the answer has no room left. */
-static char *s_reply_slot(dtx_gw_req_t *req, const char *name)
+/* The index of the answer's header slot of name: the one it has (its
+ * value's length then unknown), else a new one with the name set; -1
+ * when the answer has no room left or the name holds CR or LF. The
+ * lengths first: a rate rule sets three names a request. */
+static int s_reply_slot(dtx_gw_req_t *req, const char *name)
 {
     dtx_gw_reply_t *r = &req->reply;
+    size_t n = strcspn(name, "\r\n");
+    if (name[n])
+        return -1;
+    if (n >= sizeof r->names[0])
+        n = sizeof r->names[0] - 1;
     int i;
     for (i = 0; i < r->nheaders; i++)
-        if (strcmp(r->names[i], name) == 0)
-            return r->values[i];
+        if (r->name_lens[i] == n && memcmp(r->names[i], name, n) == 0) {
+            r->value_lens[i] = -1;
+            return i;
+        }
     if (i == DTX_GW_MAX_REPLY_HDRS)
-        return NULL;
-    size_t n = strlen(name);
-    if (n >= sizeof r->names[i])
-        n = sizeof r->names[i] - 1;
+        return -1;
     memcpy(r->names[i], name, n);
     r->names[i][n] = '\0';
+    r->name_lens[i] = (uint8_t)n;
     r->values[i][0] = '\0';
+    r->value_lens[i] = -1;
     r->nheaders++;
-    return r->values[i];
+    return i;
 }
 
 void dtx_gw_reply_header(dtx_gw_req_t *req, const char *name, const char *fmt, ...)
 {
-    char *v = s_reply_slot(req, name);
-    if (!v)
+    int i = s_reply_slot(req, name);
+    if (i < 0)
         return;
+    char *v = req->reply.values[i];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(v, sizeof req->reply.values[0], fmt, ap);
@@ -131,10 +140,11 @@ void dtx_gw_reply_header(dtx_gw_req_t *req, const char *name, const char *fmt, .
 
 void dtx_gw_reply_header_int(dtx_gw_req_t *req, const char *name, long long value)
 {
-    char *v = s_reply_slot(req, name);
+    int i = s_reply_slot(req, name);
     _Static_assert(sizeof req->reply.values[0] >= DTX_DEC_SIZE, "a slot holds any integer");
-    if (v)
-        dtx_dec_i64(v, (int64_t)value);
+    _Static_assert(sizeof req->reply.names[0] <= UINT8_MAX, "a name's length fits name_lens");
+    if (i >= 0)   /* digits and a sign: no CR or LF */
+        req->reply.value_lens[i] = (int16_t)dtx_dec_i64(req->reply.values[i], (int64_t)value);
 }
 
 void dtx_gw_req_fini(dtx_gw_req_t *req)

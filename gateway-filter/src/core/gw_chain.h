@@ -62,6 +62,13 @@ typedef struct dtx_gw_reply {
     size_t body_len;
     char   content_type[64];
     int    nheaders;
+    /* Slot i's name is names[i], name_lens[i] bytes without CR or LF (a
+     * name with them gets no slot). Its value is values[i]; value_lens[i]
+     * is its length when it is known to hold no CR or LF (an integer's
+     * digits, dtx_gw_reply_header_int), else -1 and the answer checks it.
+     * Who writes values[i] by hand sets value_lens[i] to -1. */
+    uint8_t name_lens[DTX_GW_MAX_REPLY_HDRS];
+    int16_t value_lens[DTX_GW_MAX_REPLY_HDRS];
     char   names[DTX_GW_MAX_REPLY_HDRS][32];
     char   values[DTX_GW_MAX_REPLY_HDRS][192];
 } dtx_gw_reply_t;
@@ -156,7 +163,9 @@ void dtx_gw_reply_set(dtx_gw_req_t *req, int status, const char *content_type,
 /* Same, body given as bytes (copied). */
 void dtx_gw_reply_bytes(dtx_gw_req_t *req, int status, const char *content_type,
                         const char *body, size_t len);
-/* Adds a header to the answer, whichever it is (ignored when full). */
+/* Adds a header to the answer, whichever it is (ignored when full, or
+ * when the name holds CR or LF), or replaces the value of the one of that
+ * name (case-sensitive). */
 void dtx_gw_reply_header(dtx_gw_req_t *req, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Same, the value a decimal integer, formatted without printf (the rate

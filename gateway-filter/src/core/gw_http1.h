@@ -44,7 +44,12 @@ typedef struct dtx_gw_http1_resp {
     int      digits;
 } dtx_gw_http1_resp_t;
 
-typedef void (*dtx_gw_http1_header_fn)(const char *name, const char *value, void *arg);
+/* One field of a parsed head: name[0..name_len) and value[0..value_len),
+ * both NUL-terminated in place. The name is a token; the value holds no
+ * CR, LF or NUL (a bare CR inside it was replaced by a space, as RFC 9112
+ * section 2.2 allows), so it can go on to a client as it is. */
+typedef void (*dtx_gw_http1_header_fn)(const char *name, size_t name_len, const char *value,
+                                       size_t value_len, void *arg);
 
 /* Length of the head in buf[0..len) up to and with its blank line, 0 when
  * it is not complete yet. */
@@ -66,6 +71,12 @@ static inline int dtx_gw_http1_name_eq(const char *a, const char *b)
     return (((unsigned char)a[0] ^ (unsigned char)b[0]) & ~0x20u) == 0 && strcasecmp(a, b) == 0;
 }
 
+/* dtx_gw_http1_name_eq for a name of known length a_len and a literal b:
+ * the lengths first (a compile-time one for b), so most names cost no
+ * call at all. */
+#define dtx_gw_http1_name_is(a, a_len, b) \
+    ((a_len) == sizeof(b) - 1 && dtx_gw_http1_name_eq((a), (b)))
+
 /* Parses the head buf[0..len) (as found by _head_end) in place and sets
  * self's framing. head_request: the request was HEAD (no body follows).
  * each header (name, value) goes to on_header when it is not NULL.
@@ -84,10 +95,15 @@ int dtx_gw_http1_body(dtx_gw_http1_resp_t *self, const char *in, size_t len, siz
  * until close, or already complete), 0 when the answer is cut short. */
 int dtx_gw_http1_at_eof(const dtx_gw_http1_resp_t *self);
 
-/* One response header kept for the client (pointers into the head). */
+/* One response header kept for the client (pointers into the head).
+ * The lengths are set by the upstream side that fills the array (the
+ * HTTP exchange, the ZeroMQ reply), which also vouches that the name and
+ * value hold no CR, LF or NUL: the answer copies them without a scan. */
 typedef struct dtx_gw_resp_header {
-    char *name;
-    char *value;
+    char    *name;
+    char    *value;
+    uint32_t name_len;
+    uint32_t value_len;
 } dtx_gw_resp_header_t;
 
 /* A growable byte buffer (request heads, the /metrics text); data is

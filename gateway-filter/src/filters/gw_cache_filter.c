@@ -121,6 +121,7 @@ static void s_reply_set(dtx_gw_req_t *req, const char *name, const char *fmt, lo
     for (int i = 0; i < rep->nheaders; i++)
         if (strcasecmp(rep->names[i], name) == 0) {
             snprintf(rep->values[i], sizeof rep->values[i], fmt, v);
+            rep->value_lens[i] = -1;
             return;
         }
     dtx_gw_reply_header(req, name, fmt, v);
@@ -132,6 +133,7 @@ static void s_reply_xcache(dtx_gw_req_t *req, const char *what)
     for (int i = 0; i < rep->nheaders; i++)
         if (strcasecmp(rep->names[i], "X-Cache") == 0) {
             snprintf(rep->values[i], sizeof rep->values[i], "%s", what);
+            rep->value_lens[i] = -1;
             return;
         }
     dtx_gw_reply_header(req, "X-Cache", "%s", what);

@@ -1,5 +1,6 @@
 /*
- * gw_rules.c — rule objects and the admission filter (gw_rules.h).
+ * gw_rules.c — the admission filter (gw_rules.h): a route's rules applied
+ * to a request. The rule objects are gw_rule.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,106 +14,6 @@
 #include "filters/gw_route.h"
 #include "filters/gw_rules.h"
 #include "filters/gw_generation.h"
-
-/* ---------------- rule objects ---------------- */
-
-static int s_idle(const void *state, const void *arg, int64_t now_us)
-{
-    const dtx_gw_rule_t *r = arg;
-    const dtx_gw_rule_state_t *s = state;
-    switch (r->cfg.kind) {
-    case DTX_GW_RULE_RATE:
-        switch (r->cfg.algorithm) {
-        case DTX_GW_ALG_LEAKY: return dtx_gw_leaky_idle(&r->leaky, &s->leaky, now_us);
-        case DTX_GW_ALG_TOKEN:
-            return dtx_gw_token_remaining(&r->token, &s->token, now_us) >= (int64_t)r->token.burst;
-        case DTX_GW_ALG_WARMUP: return now_us / 1000000 > s->warmup.window_s + 120;
-        case DTX_GW_ALG_QUEUE: return s->queue.latest_us + 60000000 < now_us;
-        }
-        return 0;
-    case DTX_GW_RULE_CONCURRENCY: return s->conc.in_flight == 0 && s->conc.waiting == 0;
-    case DTX_GW_RULE_BREAKER: return s->breaker.state == DTX_GW_BREAKER_CLOSED;
-    case DTX_GW_RULE_ADAPTIVE: return s->adaptive.in_flight == 0;
-    }
-    return 0;
-}
-
-dtx_gw_rule_t *dtx_gw_rule_new(const dtx_gw_rule_cfg_t *cfg)
-{
-    dtx_gw_rule_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    atomic_init(&self->refs, 1);
-    self->cfg = *cfg;
-    self->cfg.name = strdup(cfg->name);
-    self->cfg.key_header = cfg->key_header ? strdup(cfg->key_header) : NULL;
-    self->cfg.sig = cfg->sig ? strdup(cfg->sig) : NULL;
-    pthread_mutex_init(&self->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self->freed, &attr);
-    pthread_condattr_destroy(&attr);
-    self->keys = dtx_gw_keytab_new(sizeof(dtx_gw_rule_state_t), cfg->max_keys, s_idle, self);
-    if (!self->keys || !self->cfg.name) {
-        dtx_gw_rule_unref(&self);
-        return NULL;
-    }
-    double per_second = cfg->rate / (cfg->per_s > 0 ? cfg->per_s : 1);
-    dtx_gw_leaky_params_set(&self->leaky, (int64_t)llround(cfg->rate), cfg->per_s,
-                            cfg->burst, cfg->delay, cfg->nodelay);
-    self->token.rate = per_second;
-    self->token.burst = cfg->burst > 0 ? (double)cfg->burst : 1.0;
-    dtx_gw_warmup_params_set(&self->warmup, per_second, (int)(cfg->warm_up_ms / 1000),
-                             cfg->cold_factor);
-    self->queue.rate = per_second;
-    self->queue.max_wait_us = cfg->max_wait_ms * 1000;
-    return self;
-}
-
-dtx_gw_rule_t *dtx_gw_rule_ref(dtx_gw_rule_t *self)
-{
-    atomic_fetch_add(&self->refs, 1);
-    return self;
-}
-
-void dtx_gw_rule_unref(dtx_gw_rule_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    dtx_gw_rule_t *self = *self_p;
-    *self_p = NULL;
-    if (atomic_fetch_sub(&self->refs, 1) != 1)
-        return;
-    dtx_gw_keytab_destroy(&self->keys);
-    pthread_cond_destroy(&self->freed);
-    pthread_mutex_destroy(&self->lock);
-    free(self->cfg.name);
-    free(self->cfg.key_header);
-    free(self->cfg.sig);
-    free(self);
-}
-
-struct s_each_ctx {
-    void (*fn)(const char *, dtx_gw_rule_state_t *, void *);
-    void *arg;
-};
-
-static void s_each_cb(const char *key, void *state, void *arg)
-{
-    struct s_each_ctx *c = arg;
-    c->fn(key, state, c->arg);
-}
-
-void dtx_gw_rule_each(dtx_gw_rule_t *self,
-                      void (*fn)(const char *key, dtx_gw_rule_state_t *state, void *arg),
-                      void *arg)
-{
-    struct s_each_ctx c = { fn, arg };
-    pthread_mutex_lock(&self->lock);
-    dtx_gw_keytab_each(self->keys, s_each_cb, &c);
-    pthread_mutex_unlock(&self->lock);
-}
 
 /* ---------------- admission ---------------- */
 
@@ -226,12 +127,144 @@ static int s_degrade(dtx_gw_req_t *req, const char *why, const char *rule, int64
     return DTX_GW_REPLY;
 }
 
+/* The rate rule of a route whose rules are one local rate rule and
+ * breakers, else NULL: such a route is admitted in one pass with one lock
+ * of the rate rule (s_admit_rate_last) instead of three steps with two. */
+static dtx_gw_rule_t *s_rate_last(const dtx_gw_route_t *route)
+{
+    dtx_gw_rule_t *rate = NULL;
+    for (int i = 0; i < route->nrules; i++) {
+        dtx_gw_rule_t *r = route->rules[i];
+        if (r->cfg.kind == DTX_GW_RULE_RATE && !rate && !r->cfg.cluster)
+            rate = r;
+        else if (r->cfg.kind != DTX_GW_RULE_BREAKER)
+            return NULL;
+    }
+    return rate;
+}
+
+static int s_rate_reject(dtx_gw_req_t *req, dtx_gw_rule_t *r, int64_t wait);
+
+/* Runs the local rate rule r for key under its lock, on its state when
+ * count, else on a copy (a refusal still to come from elsewhere must not
+ * have counted), and sets the RateLimit-* headers. Returns the verdict (a
+ * key the table has no room for is refused); *wait as s_rate's. */
+static int s_rate_local(dtx_gw_req_t *req, dtx_gw_rule_t *r, const char *key, int64_t now,
+                        int count, int64_t *wait)
+{
+    int64_t remaining = 0, limit = 0;
+    int v = DTX_GW_RL_REJECT;
+    *wait = 1000000;
+    pthread_mutex_lock(&r->lock);
+    dtx_gw_rule_state_t *s = dtx_gw_keytab_get(r->keys, key, now);
+    if (s && count) {
+        v = s_rate(r, s, now, wait, &remaining, &limit);
+    } else if (s) {
+        dtx_gw_rule_state_t copy = *s;
+        v = s_rate(r, &copy, now, wait, &remaining, &limit);
+    }
+    pthread_mutex_unlock(&r->lock);
+    dtx_gw_reply_header_int(req, "RateLimit-Limit", (long long)limit);
+    dtx_gw_reply_header_int(req, "RateLimit-Remaining",
+                            (long long)(v == DTX_GW_RL_REJECT ? 0 : remaining));
+    dtx_gw_reply_header_int(req, "RateLimit-Reset", (long long)((*wait + 999999) / 1000000));
+    return v;
+}
+
+/* Admission of a route s_rate_last accepts: the breakers first, then the
+ * rate rule decides and counts under one lock. The outcome is the
+ * three-step one's: a request the rate rule refuses is refused by it (429)
+ * whatever the breakers say, and counts in no breaker (its tickets are
+ * cancelled, as a request that never reached the upstream); a request a
+ * breaker refuses counts in no rate rule (decided on a copy, as step 1
+ * does) and carries the rate's headers. */
+static int s_admit_rate_last(dtx_gw_req_t *req, dtx_gw_rule_t *rate, int64_t now)
+{
+    dtx_gw_route_t *route = req->route;
+    for (int i = 0; i < route->nrules; i++) {
+        dtx_gw_rule_t *r = route->rules[i];
+        if (r == rate)
+            continue;
+        const char *key = s_key(r, req);
+        if (!key || req->nholds == DTX_GW_MAX_HOLDS)
+            continue;
+        dtx_gw_hold_t *h = &req->holds[req->nholds];
+        memset(h, 0, sizeof *h);
+        int64_t wait = 1000000;
+        int ok = 0;
+        pthread_mutex_lock(&r->lock);
+        dtx_gw_rule_state_t *s = dtx_gw_keytab_get(r->keys, key, now);
+        if (s) {
+            dtx_gw_breaker_ticket_t t;
+            ok = dtx_gw_breaker_admit(&s->breaker, &r->cfg.breaker, now, &t, &wait);
+            h->generation = t.generation;
+            h->probe = t.probe;
+            if (ok)
+                dtx_gw_keytab_pin(s);
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (ok) {
+            h->rule = r;
+            h->state = s;
+            req->nholds++;
+            continue;
+        }
+        s_release(req, 0, now);
+        const char *rkey = s_key(rate, req);
+        if (rkey) {        /* the rate rule first, on a copy: its refusal wins */
+            int64_t rwait;
+            int v = s_rate_local(req, rate, rkey, now, 0, &rwait);
+            if (v == DTX_GW_RL_REJECT)
+                return s_rate_reject(req, rate, rwait);
+        }
+        atomic_fetch_add(&r->rejected, 1);
+        return s_degrade(req, "breaker", r->cfg.name, wait);
+    }
+    const char *key = s_key(rate, req);
+    int64_t delay = 0;
+    if (key) {
+        int64_t wait;
+        int v = s_rate_local(req, rate, key, now, 1, &wait);
+        if (v == DTX_GW_RL_REJECT) {
+            s_release(req, 0, now);      /* the breakers' tickets: never reached */
+            return s_rate_reject(req, rate, wait);
+        }
+        if (v == DTX_GW_RL_DELAY) {
+            atomic_fetch_add(&rate->delayed, 1);
+            delay = wait;
+        } else {
+            atomic_fetch_add(&rate->passed, 1);
+        }
+    }
+    for (int i = 0; i < req->nholds; i++)
+        atomic_fetch_add(&req->holds[i].rule->passed, 1);
+    dtx_gw_sleep_us(delay);
+    return DTX_GW_NEXT;
+}
+
+/* The rate rule r refused req (step 1's answer): 429. */
+static int s_rate_reject(dtx_gw_req_t *req, dtx_gw_rule_t *r, int64_t wait)
+{
+    atomic_fetch_add(&r->rejected, 1);
+    req->rejected_by = r->cfg.name;
+    s_retry_after(req, wait);
+    dtx_gw_reply_header(req, "RateLimit-Remaining", "0");
+    dtx_gw_reply_header(req, "RateLimit-Reset", "%lld", (long long)((wait + 999999) / 1000000));
+    dtx_gw_reply_set(req, 429, "application/json",
+                     "{\"error\":\"rate limit exceeded\",\"rule\":\"%s\","
+                     "\"route\":\"%s\"}\n", r->cfg.name, req->route->cfg->name);
+    return DTX_GW_REPLY;
+}
+
 int dtx_gw_admission_head(dtx_gw_req_t *req)
 {
     dtx_gw_route_t *route = req->route;
     if (!route || route->nrules == 0)
         return DTX_GW_NEXT;
     int64_t now = dtx_gw_loop_us();
+    dtx_gw_rule_t *rate_last = s_rate_last(route);
+    if (rate_last)
+        return s_admit_rate_last(req, rate_last, now);
     int first_rate = 1;
 
     /* 1. rate rules decide on a copy */
@@ -267,18 +300,8 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
             dtx_gw_reply_header_int(req, "RateLimit-Reset",
                                     (long long)((wait + 999999) / 1000000));
         }
-        if (v == DTX_GW_RL_REJECT) {
-            atomic_fetch_add(&r->rejected, 1);
-            req->rejected_by = r->cfg.name;
-            s_retry_after(req, wait);
-            dtx_gw_reply_header(req, "RateLimit-Remaining", "0");
-            dtx_gw_reply_header(req, "RateLimit-Reset", "%lld",
-                                (long long)((wait + 999999) / 1000000));
-            dtx_gw_reply_set(req, 429, "application/json",
-                             "{\"error\":\"rate limit exceeded\",\"rule\":\"%s\","
-                             "\"route\":\"%s\"}\n", r->cfg.name, route->cfg->name);
-            return DTX_GW_REPLY;
-        }
+        if (v == DTX_GW_RL_REJECT)
+            return s_rate_reject(req, r, wait);
     }
 
     /* 2. resources, in the route's order */

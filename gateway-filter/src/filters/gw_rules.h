@@ -1,6 +1,7 @@
 /*
- * gw_rules.h — rule objects (rate limit, concurrency, breaker, adaptive)
- * and the admission filter that applies a route's rules to a request.
+ * gw_rules.h — rule objects (rate limit, concurrency, breaker, adaptive;
+ * gw_rule.c) and the admission filter that applies a route's rules to a
+ * request (gw_rules.c).
  *
  * A rule holds per-key state (gw_keytab.h) under one lock and counts what
  * it decided. Rules are reference counted and carried into the next
@@ -15,6 +16,14 @@
  *     breaker probe included: gw_breaker.h);
  *  3. every rate rule counts the request; the longest delay asked is
  *     slept before going on.
+ * A route whose rules are one local rate rule and breakers (the common
+ * case) is admitted with the same outcome in one pass that locks the
+ * rate rule once: its breakers first, then the rate rule decides and
+ * counts on its state. A request the rate rule refuses then gives back
+ * its breaker tickets (cancelled, as never reached: gw_breaker.h) and is
+ * refused by the rate rule as in step 1; one a breaker refuses is looked
+ * at by the rate rule on a copy first, so a rate refusal still wins and
+ * no rate rule counts it.
  * Refusals: 429 (rate) with Retry-After and RateLimit-*; 503 (breaker,
  * concurrency, adaptive) with Retry-After; breaker and adaptive refusals
  * use the route's fallback instead when it has one.

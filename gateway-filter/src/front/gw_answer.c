@@ -28,8 +28,13 @@ static void s_add_one(void *arg, const char *name, const char *value)
 static void s_add_reply_headers(dtx_gw_rctx_t *c, dtx_gw_out_t *r)
 {
     dtx_gw_reply_t *rep = &c->req.reply;
-    for (int i = 0; i < rep->nheaders; i++)
-        dtx_gw_out_field(r, rep->names[i], rep->values[i]);
+    for (int i = 0; i < rep->nheaders; i++) {
+        if (rep->value_lens[i] >= 0)   /* known clean (gw_chain.h): no scan */
+            dtx_gw_out_field_n(r, rep->names[i], rep->name_lens[i], rep->values[i],
+                               (size_t)rep->value_lens[i]);
+        else
+            dtx_gw_out_field(r, rep->names[i], rep->values[i]);
+    }
     dtx_gw_transform_each_response(&c->req, s_add_one, r);   /* route transform */
     if (c->req.request_id[0] && !dtx_gw_out_get(r, "X-Request-Id"))
         dtx_gw_out_field(r, "X-Request-Id", c->req.request_id);
@@ -111,9 +116,9 @@ static void s_add_upstream_headers(dtx_gw_rctx_t *c, dtx_gw_out_t *r)
         int own = 0;
         for (int k = 0; k < rep->nheaders && !own; k++)
             own = dtx_gw_http1_name_eq(rep->names[k], h[i].name);
-        if (!own && !dtx_gw_http1_name_eq(h[i].name, "Dtx-Gid") &&
-            !dtx_gw_transform_drops(&c->req, h[i].name))
-            dtx_gw_out_field(r, h[i].name, h[i].value);
+        if (!own && !dtx_gw_http1_name_is(h[i].name, h[i].name_len, "Dtx-Gid") &&
+            !dtx_gw_transform_drops(&c->req, h[i].name))   /* vouched for: no scan */
+            dtx_gw_out_field_n(r, h[i].name, h[i].name_len, h[i].value, h[i].value_len);
     }
     s_add_reply_headers(c, r);
 }

@@ -53,6 +53,12 @@ void dtx_gw_out_init(dtx_gw_out_t *self, int status);
 /* Adds a field (ignored when the name or value holds CR, LF or NUL, or
  * out of memory). */
 void dtx_gw_out_field(dtx_gw_out_t *self, const char *name, const char *value);
+/* Adds the field name[0..name_len) value[0..value_len) (both also
+ * NUL-terminated there) without looking for CR, LF or NUL: for a field
+ * the caller vouches for (an upstream answer's, dtx_gw_resp_header_t).
+ * An empty name is ignored, as out of memory is. */
+void dtx_gw_out_field_n(dtx_gw_out_t *self, const char *name, size_t name_len,
+                        const char *value, size_t value_len);
 /* The field's value (any case), or NULL. */
 const char *dtx_gw_out_get(const dtx_gw_out_t *self, const char *name);
 /* Walks the fields: *pos starts at 0; 1 and *name / *value while there

@@ -119,12 +119,13 @@ int dtx_gw_nout_head(dtx_gw_buf_t *b, const dtx_gw_out_t *out, int minor, int he
     size_t pos = 0, nl, vl;
     const char *name, *value;
     while (dtx_gw_out_next_n(out, &pos, &name, &nl, &value, &vl)) {
-        int c = *name | 0x20;            /* only names starting c, t, d are looked at */
-        if ((c == 'c' && (strcasecmp(name, "Content-Length") == 0 ||
-                          strcasecmp(name, "Connection") == 0)) ||
-            (c == 't' && strcasecmp(name, "Transfer-Encoding") == 0))
+        /* The engine's own framing fields are left out; their lengths
+         * first, so most names cost no comparison. */
+        if (dtx_gw_http1_name_is(name, nl, "Content-Length") ||
+            dtx_gw_http1_name_is(name, nl, "Connection") ||
+            dtx_gw_http1_name_is(name, nl, "Transfer-Encoding"))
             continue;
-        has_date |= c == 'd' && strcasecmp(name, "Date") == 0;
+        has_date |= dtx_gw_http1_name_is(name, nl, "Date");
         dtx_gw_buf_field(b, name, nl, value, vl);
     }
     if (!has_date && date)

@@ -27,22 +27,32 @@ static ptrdiff_t s_clean_len(const char *s)
     return s[n] ? -1 : (ptrdiff_t)n;
 }
 
+void dtx_gw_out_field_n(dtx_gw_out_t *self, const char *name, size_t name_len,
+                        const char *value, size_t value_len)
+{
+    if (!name_len || name_len > UINT32_MAX || value_len > UINT32_MAX)
+        return;
+    uint32_t len[2] = { (uint32_t)name_len, (uint32_t)value_len };
+    char *p = dtx_gw_buf_grow(&self->fields, sizeof len + name_len + value_len + 2);
+    if (!p)
+        return;
+    memcpy(p, len, sizeof len);
+    p += sizeof len;
+    memcpy(p, name, name_len);
+    p[name_len] = '\0';
+    memcpy(p + name_len + 1, value, value_len);
+    p[name_len + 1 + value_len] = '\0';
+    self->nfields++;
+}
+
 void dtx_gw_out_field(dtx_gw_out_t *self, const char *name, const char *value)
 {
     if (!name || !*name || !value)
         return;
     ptrdiff_t nl = s_clean_len(name), vl = s_clean_len(value);
-    if (nl < 0 || vl < 0 || nl > UINT32_MAX || vl > UINT32_MAX)
+    if (nl < 0 || vl < 0)
         return;
-    uint32_t len[2] = { (uint32_t)nl, (uint32_t)vl };
-    char *p = dtx_gw_buf_grow(&self->fields, sizeof len + (size_t)nl + (size_t)vl + 2);
-    if (!p)
-        return;
-    memcpy(p, len, sizeof len);
-    p += sizeof len;
-    memcpy(p, name, (size_t)nl + 1);
-    memcpy(p + nl + 1, value, (size_t)vl + 1);
-    self->nfields++;
+    dtx_gw_out_field_n(self, name, (size_t)nl, value, (size_t)vl);
 }
 
 int dtx_gw_out_next_n(const dtx_gw_out_t *self, size_t *pos, const char **name,

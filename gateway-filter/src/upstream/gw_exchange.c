@@ -176,13 +176,15 @@ static int s_send_some(dtx_gw_upstream_t *up)
     return dtx_gw_conn_watch(up->loop->conns, up->conn, EPOLLIN);
 }
 
-static void s_on_header(const char *name, const char *value, void *arg)
+static void s_on_header(const char *name, size_t name_len, const char *value,
+                        size_t value_len, void *arg)
 {
     dtx_gw_upstream_t *up = arg;
     /* Connection is kept for now: s_drop_connection_listed reads it once
      * the head is whole, then drops it with the headers it names. */
-    if ((dtx_gw_hop_by_hop(name) && !dtx_gw_http1_name_eq(name, "Connection")) ||
-        dtx_gw_http1_name_eq(name, "Content-Length"))
+    if ((dtx_gw_hop_by_hop_n(name, name_len) &&
+         !dtx_gw_http1_name_is(name, name_len, "Connection")) ||
+        dtx_gw_http1_name_is(name, name_len, "Content-Length"))
         return;
     if (up->nhdrs == up->caphdrs) {
         /* Every header goes on (many Set-Cookie, say): more room. */
@@ -198,8 +200,9 @@ static void s_on_header(const char *name, const char *value, void *arg)
         up->hdrs = h;
         up->caphdrs = cap;
     }
-    up->hdrs[up->nhdrs].name = (char *)name;
-    up->hdrs[up->nhdrs].value = (char *)value;
+    /* The parser vouches for them: no CR, LF or NUL (gw_http1.h). */
+    up->hdrs[up->nhdrs] = (dtx_gw_resp_header_t){ (char *)name, (char *)value,
+                                                  (uint32_t)name_len, (uint32_t)value_len };
     up->nhdrs++;
 }
 

@@ -28,8 +28,9 @@
 #include "upstream/gw_upconn.h"
 
 #define S_PAUSE_AT       (256 * 1024)  /* stop reading with this much unread */
-#define S_HDRS_INLINE    24            /* answer headers kept without a malloc (24: the
-                                          call stays within glibc's tcache, 1,032 bytes) */
+#define S_HDRS_INLINE    16            /* answer headers kept without a malloc (16 of 24
+                                          bytes: the call stays within glibc's tcache,
+                                          1,032 bytes) */
 #define S_MAX_IDLE_CONNS 1024          /* keep-alive connections kept per worker */
 #define S_WATCH_AFTER_US 50000         /* watch the client of a call this old */
 #define S_READ_SIZE      (64 * 1024)   /* one recv at most */

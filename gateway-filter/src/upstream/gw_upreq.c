@@ -84,12 +84,22 @@ int dtx_gw_hop_by_hop(const char *name)
     return s_named(&s_hop, name, strlen(name));
 }
 
+int dtx_gw_hop_by_hop_n(const char *name, size_t len)
+{
+    return s_named(&s_hop, name, len);
+}
+
 typedef struct {
     const dtx_gw_req_t *req;
     dtx_gw_buf_t *b;
     const char   *connection;   /* Connection header value */
     int           trace_restarted; /* the client's tracestate belongs to another trace */
     int           failed;
+    /* Fields the head needs besides, noted as the fields go by (a look-up
+     * by name each walked them all again); the first of a name counts, as
+     * with req->header. */
+    int           has_host, has_request_id;
+    const char   *xff;          /* X-Forwarded-For, or NULL */
 } s_hdr_ctx_t;
 
 static void s_line(s_hdr_ctx_t *c, const char *name, const char *value)
@@ -102,6 +112,12 @@ static void s_visit(const char *name, const char *value, void *arg)
 {
     s_hdr_ctx_t *c = arg;
     size_t n = strlen(name);
+    if (n == 4)
+        c->has_host |= dtx_gw_http1_name_eq(name, "Host");
+    else if (n == 12)
+        c->has_request_id |= dtx_gw_http1_name_eq(name, "X-Request-Id");
+    else if (n == 15 && !c->xff && dtx_gw_http1_name_eq(name, "X-Forwarded-For"))
+        c->xff = value;
     if (s_named(&s_hop, name, n) || s_named(&s_made_here, name, n) ||
         dtx_gw_header_listed(c->connection, name) ||
         (c->trace_restarted && strcasecmp(name, "tracestate") == 0) ||
@@ -123,19 +139,20 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
                       int64_t body_length)
 {
     b->len = 0;
-    s_hdr_ctx_t c = { req, b, req->header(req->header_ctx, "Connection"), req->trace_restarted, 0 };
+    s_hdr_ctx_t c = { req, b, req->header(req->header_ctx, "Connection"), req->trace_restarted, 0,
+                      0, 0, NULL };
     char v[64];
     if (dtx_gw_buf_str(b, req->method) < 0 || dtx_gw_buf_add(b, " ", 1) < 0 ||
         dtx_gw_buf_str(b, t->url + t->addr.base_off) < 0 || dtx_gw_buf_str(b, req->path) < 0 ||
         (req->query && (dtx_gw_buf_add(b, "?", 1) < 0 || dtx_gw_buf_str(b, req->query) < 0)) ||
-        dtx_gw_buf_str(b, " HTTP/1.1\r\n") < 0)
+        dtx_gw_buf_add(b, " HTTP/1.1\r\n", 11) < 0)
         return DTX_ENOMEM;
     req->each_header(req->header_ctx, s_visit, &c);
-    if (!req->header(req->header_ctx, "Host"))
+    if (!c.has_host)
         s_line(&c, "Host", t->addr.host);
-    const char *xff = req->header(req->header_ctx, "X-Forwarded-For");
+    const char *xff = c.xff;
     if (xff && !strpbrk(xff, "\r\n")) {
-        if (dtx_gw_buf_str(b, "X-Forwarded-For: ") < 0 || dtx_gw_buf_str(b, xff) < 0 ||
+        if (dtx_gw_buf_add(b, "X-Forwarded-For: ", 17) < 0 || dtx_gw_buf_str(b, xff) < 0 ||
             dtx_gw_buf_add(b, ", ", 2) < 0 ||
             dtx_gw_buf_str(b, req->client_ip ? req->client_ip : "") < 0 ||
             dtx_gw_buf_add(b, "\r\n", 2) < 0)
@@ -143,7 +160,7 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *b, const dtx_gw_req_t *req, const dtx_gw_tar
     } else {
         s_line(&c, "X-Forwarded-For", req->client_ip ? req->client_ip : "");
     }
-    if (!req->header(req->header_ctx, "X-Request-Id"))
+    if (!c.has_request_id)
         s_line(&c, "X-Request-Id", req->request_id);
     if (req->traceparent[0])
         s_line(&c, "traceparent", req->traceparent);

@@ -40,6 +40,8 @@ int dtx_gw_upreq_head(dtx_gw_buf_t *out, const dtx_gw_req_t *req, const dtx_gw_t
 
 /* 1 when name is a hop-by-hop header (never relayed, either way). */
 int dtx_gw_hop_by_hop(const char *name);
+/* The same for a name of known length len (NUL-terminated too). */
+int dtx_gw_hop_by_hop_n(const char *name, size_t len);
 
 /* 1 when name is one of the comma-separated tokens of list (a Connection
  * header's value: the headers it names are hop-by-hop too), else 0. */

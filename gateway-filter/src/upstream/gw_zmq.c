@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,11 @@ static int s_add_header(dtx_gw_upstream_t *up, char *name, char *value)
 {
     if (dtx_gw_hop_by_hop(name) || strcasecmp(name, "Content-Length") == 0)
         return 0;
+    /* The answer copies a header without a scan (gw_http1.h): one with
+     * CR or LF in it is left out here, as the answer used to leave it. */
+    size_t nl = strcspn(name, "\r\n"), vl = strcspn(value, "\r\n");
+    if (!nl || name[nl] || value[vl] || nl > UINT32_MAX || vl > UINT32_MAX)
+        return 0;
     if (up->nhdrs == up->caphdrs) {
         int cap = up->caphdrs * 2;
         dtx_gw_resp_header_t *h = malloc((size_t)cap * sizeof *h);
@@ -304,8 +310,7 @@ static int s_add_header(dtx_gw_upstream_t *up, char *name, char *value)
         up->hdrs = h;
         up->caphdrs = cap;
     }
-    up->hdrs[up->nhdrs].name = name;
-    up->hdrs[up->nhdrs].value = value;
+    up->hdrs[up->nhdrs] = (dtx_gw_resp_header_t){ name, value, (uint32_t)nl, (uint32_t)vl };
     up->nhdrs++;
     return 0;
 }

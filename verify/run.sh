@@ -106,13 +106,16 @@ RUNS=(
 "mutant_run_partial|mutant|exh|$Z -DNOSTEAL -DTCCRUN -DSUBFAILS=1 -DMUTANT_RUNPARTIAL"
 "tccrun_subfail|prop|exh|$Z -DNOSTEAL -DTCCRUN -DSUBFAILS=1"
 "tccrun_subfail_crash|prop|exh|$Z -DNOSTEAL -DTCCRUN -DSUBFAILS=1 -UCRASHES -DCRASHES=1"
-"probe_run_lapse_idle|mutant|exh|$Z -DNOSTEAL -DTCCRUN -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DPROBE_RUNIDLE"
+"tccrun_lapse_idle|prop|exh|$Z -DNOSTEAL -DTCCRUN -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DFINREQS=0 -DLAPSEIDLE"
+"mutant_run_lapseidle|mutant|exh|$Z -DNOSTEAL -DTCCRUN -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DFINREQS=0 -DLAPSEIDLE -DMUTANT_RUNLAPSEIDLE"
+"2pc_lapse_idle|prop|exh|$Z -DNOSTEAL -DTWOPC -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DLAPSEIDLE"
+"mutant_2pc_lapseidle|mutant|exh|$Z -DNOSTEAL -DTWOPC -UPAUSES -DPAUSES=1 -UTRIES -DTRIES=1 -DLAPSEIDLE -DMUTANT_RUNLAPSEIDLE"
 "tcc_twocommits|prop|exh|$Z -DTWOCOMMITS -DMAXGEN=12"
 "tcc_twocommits1|prop|exh|$Z -DTWOCOMMITS -DMAXGEN=6 -UTRIES -DTRIES=1"
 "mutant_pingpong|mutant|exh|$Z -DTWOCOMMITS -DMAXGEN=12 -DMUTANT_PINGPONG"
 )
 QUICK="tcc_base 2pc_base tcc_forge 2pc_pause1 mutant_aba mutant_nocount mutant_earlyconfirm mutant_nocancelrow mutant_anyconn mutant_nofence mutant_earlyconfirm_2pc mutant_earlyfinish mutant_finishwrong tccrun_base mutant_run_earlyanswer mutant_run_novotes mutant_run_recovercommit"
-DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live tcc_term_loss1 2pc_term_loss1 mutant_aba_2pc mutant_earlyfinish_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong tccrun_steal tccrun_refuse_timeout tccrun_forge tccrun_lossdup tccrun_crash tccrun_pause1 tccrun_term tccrun_told_live mutant_run_recovercommit_steal probe_run_lapse_idle mutant_run_partial tccrun_subfail"
+DEFAULT="$QUICK tcc_steal tcc_refuse_timeout 2pc_refuse_timeout tcc_lossdup tcc_crash 2pc_crash tcc_pause1 tcc_term tcc_told_live 2pc_term 2pc_told_live tcc_term_loss1 2pc_term_loss1 mutant_aba_2pc mutant_earlyfinish_2pc mutant_nodeadline tcc_twocommits1 mutant_pingpong tccrun_steal tccrun_refuse_timeout tccrun_forge tccrun_lossdup tccrun_crash tccrun_pause1 tccrun_term tccrun_told_live mutant_run_recovercommit_steal tccrun_lapse_idle mutant_run_lapseidle 2pc_lapse_idle mutant_2pc_lapseidle mutant_run_partial tccrun_subfail"
 LONG="tcc_steal_pause 2pc_steal_pause tcc_term_crash 2pc_term_crash tcc_term_loss tcc_term_lossbit tcc_term_losscrash1 tcc_twocommits tccrun_steal_crash tccrun_pause"
 LIMIT_S=${VERIFY_RUN_LIMIT_S:-600}
 # pan.c is large: clang compiles it at -O0 in less than half gcc's time

@@ -37,6 +37,7 @@ static const char *const s_errors[] = {
     [-DTX_EUNKNOWN]       = "outcome unknown, ask the transaction's status",
     [-DTX_EACCES]         = "not allowed for this peer",
     [-DTX_ELIMIT]         = "over a configured limit, retry later",
+    [-DTX_ENOTSENT]       = "request not sent (no connection), safe to retry",
 };
 
 #define S_NERRORS (sizeof s_errors / sizeof s_errors[0])

@@ -9,7 +9,12 @@
  * (sent, not completed: the database's now() is later than our send). If a
  * renewal completes after that point we were paused or cut off: others may
  * have claimed our transactions, so every in-memory copy is dropped and
- * re-read (fencing already made our late writes change nothing). If the
+ * re-read (fencing already made our late writes change nothing): a copy
+ * some request asks for is loaded again by that request, a decided one
+ * by the recovery scan when due, and a marked ACTIVE one (a 2PC prepare
+ * phase, a TCC_RUN deciding by itself: its votes were in the memory just
+ * dropped) by the recovery scan too, which then aborts it — presumed
+ * abort, as a take-over does, not at its deadline. If the
  * row's epoch changed under us, another process runs with our node id:
  * this one stops.
  */

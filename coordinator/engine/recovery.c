@@ -5,7 +5,10 @@
  * eviction on an unknown write outcome, the log alone says what to do:
  *   COMMITTING  confirm every branch not yet confirmed;
  *   ABORTING    cancel every branch not yet cancelled;
- *   ACTIVE      past its deadline: decide abort; otherwise wait for the
+ *   ACTIVE      past its deadline: decide abort; marked (`preparing`: a
+ *               2PC prepare phase, a TCC_RUN that commits by itself — the
+ *               decision lived in the memory that lost it): decide abort
+ *               at once (presumed abort); otherwise wait for the
  *               initiator (a branch still TRYING lost its vote: a COMMIT
  *               then decides abort — presumed abort);
  *   final       answer questions about it, keep nothing in memory.
@@ -19,7 +22,9 @@
  *               deadline and then asks the check-back (a fresh budget),
  *               never aborts by itself; COMMITTING delivers again.
  * The periodic scan finds the first three kinds among this node's own
- * transactions that are not in memory, and claims the unfinished
+ * transactions that are not in memory — an ACTIVE one when past its
+ * deadline or marked (a late lease renewal dropped the copy and no node
+ * claimed it: lease.c; aborted now, not at the deadline) — and claims the unfinished
  * transactions of dead coordinators (lease expired, or an older epoch):
  * UPDATE … FOR UPDATE SKIP LOCKED, so two coordinators never claim the same
  * one. A request for a gid not in memory loads it on demand, claiming it

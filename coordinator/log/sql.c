@@ -265,6 +265,14 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         /* An active Saga runs without its initiator: due like a decision. */
         "     OR (state = " G_ACTIVE " AND mode = " S_STR(DTX_MODE_SAGA) ""
         "         AND next_attempt_at < now() - $2::int * interval '1 ms')"
+        /* Marked (a 2PC prepare phase, a TCC_RUN deciding by itself):
+         * its decision lived in this node's memory. One not in memory
+         * any more (a late lease renewal dropped it, no node claimed it)
+         * is aborted when loaded (presumed abort), not at its deadline.
+         * The grace keeps the copies still in memory, skipped when
+         * listed, out of most scans (the mark's write sets updated_at). */
+        "     OR (state = " G_ACTIVE " AND preparing"
+        "         AND updated_at < now() - $2::int * interval '1 ms')"
         "     OR (state <> " G_ACTIVE " AND next_attempt_at < now() - $2::int * interval '1 ms'))"
         " ORDER BY next_attempt_at LIMIT $1::int", 4 },
     [DTX_SQL_CLAIM_ORPHANS] = { "dtx_claim_orphans",

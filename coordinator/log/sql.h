@@ -28,7 +28,8 @@ enum {
                                owner_gen initiator traceparent checkback */
     DTX_SQL_LOAD_BRANCHES,  /* gid -> branch_no resource action payload state attempts
                                undo_action after_steps("1,2") step_flags */
-    DTX_SQL_SCAN,           /* limit grace_ms me -> gid (own work not in memory) */
+    DTX_SQL_SCAN,           /* limit grace_ms me epoch -> gid (own work not in memory: due
+                               decided rows, active ones past their deadline or marked) */
     DTX_SQL_CLAIM_ORPHANS,  /* limit me -> gid (taken from dead owners) */
     DTX_SQL_STATUS,         /* gid -> state */
     DTX_SQL_NODE_RENEW,     /* node epoch lease_ms */

@@ -8,8 +8,8 @@
  *        |
  *   encode request with corr = next_corr++
  *        |
- *   send (waits for a completed connection) --deadline--> DTX_ETIMEOUT
- *        |
+ *   send (waits for a completed connection) --deadline / failed--> DTX_ENOTSENT
+ *        |                                     (nothing left: a retry is safe)
  *   wait for a frame <-------------------------------+
  *        | deadline passed: DTX_ETIMEOUT              |
  *        | malformed or multi-frame: drop ------------+
@@ -22,7 +22,7 @@
  * With CURVE (a key file given, or DTX_CURVE_KEY_FILE) the socket is a
  * CurveZMQ client of the coordinator's public key; the keys are read once,
  * in _new (the client keeps a copy, wiped by _destroy). A coordinator that
- * refuses them never completes the handshake, so calls end in DTX_ETIMEOUT
+ * refuses them never completes the handshake, so calls end in DTX_ENOTSENT
  * (IMMEDIATE: nothing is queued for a connection that is not up). ZeroMQ
  * never reconnects after a refused handshake (or CURVE on one side only),
  * so a call that found no connection makes the next call start on a new
@@ -183,10 +183,12 @@ const char *dtx_client_last_error(const dtx_client_t *self)
 }
 
 /* An ERROR code from the wire as a DTX_E* value; codes this library does
- * not know become DTX_EPROTO. */
-static int s_wire_error(uint32_t code)
+ * not know become DTX_EPROTO, and so does DTX_ENOTSENT's (this library's
+ * own: a peer that sends it cannot know, and the caller would retry a
+ * request that did reach the coordinator). */
+int dtx_sdk_wire_error(uint32_t code)
 {
-    if (code >= 1 && code <= (uint32_t)-DTX_ERR_MIN)
+    if (code >= 1 && code <= (uint32_t)-DTX_ERR_MIN && code != (uint32_t)-DTX_ENOTSENT)
         return -(int)code;
     return DTX_EPROTO;
 }
@@ -196,7 +198,10 @@ static int s_valid_name(const char *s)
     return s && dtx_name_valid(s);
 }
 
-/* Sends self->buf[0..len), waiting until the deadline for a connection. */
+/* Sends self->buf[0..len), waiting until the deadline for a connection.
+ * Every failure here is DTX_ENOTSENT: the request never left (IMMEDIATE:
+ * ZeroMQ queues nothing for a connection that is not up), so the caller
+ * may retry it; once it left, no answer is DTX_ETIMEOUT (s_wait_reply). */
 static int s_send(dtx_client_t *self, const dtx_msg_t *req, size_t len, int64_t deadline)
 {
     for (;;) {
@@ -205,7 +210,7 @@ static int s_send(dtx_client_t *self, const dtx_msg_t *req, size_t len, int64_t 
         if (errno != EAGAIN && errno != EINTR) {
             dtx_log_error("cannot send to coordinator", "endpoint=%s type=%s error=\"%s\"",
                           self->endpoint, dtx_msg_type_name(req->type), zmq_strerror(errno));
-            return DTX_EIO;
+            return DTX_ENOTSENT;
         }
         int64_t left = deadline - dtx_clock_mono_ms();
         if (left <= 0) {
@@ -213,11 +218,11 @@ static int s_send(dtx_client_t *self, const dtx_msg_t *req, size_t len, int64_t 
             dtx_log_warn("coordinator unreachable", "endpoint=%s type=%s gid=%s timeout_ms=%d",
                          self->endpoint, dtx_msg_type_name(req->type), req->gid,
                          self->timeout_ms);
-            return DTX_ETIMEOUT;
+            return DTX_ENOTSENT;
         }
         zmq_pollitem_t item = { .socket = self->sock, .events = ZMQ_POLLOUT };
         if (dtx_zpoll(&item, 1, (long)left) < 0 && errno != EINTR)
-            return DTX_EIO;
+            return DTX_ENOTSENT;
     }
 }
 
@@ -263,7 +268,7 @@ static int s_wait_reply(dtx_client_t *self, const dtx_msg_t *req, int expect, in
         }
         if (self->reply.type == DTX_MSG_ERROR) {
             snprintf(self->last_error, sizeof self->last_error, "%s", self->reply.text);
-            return s_wire_error(self->reply.code);
+            return dtx_sdk_wire_error(self->reply.code);
         }
         if (self->reply.type != expect) {
             dtx_log_warn("unexpected reply", "endpoint=%s request=%s reply=%s",

@@ -23,6 +23,11 @@
  * exported by the shared one. */
 #define DTX_SDK_PRIVATE __attribute__((visibility("hidden")))
 
+/* An ERROR frame's (or a TRY_MANY outcome's) code as a DTX_E* value
+ * (client.c): codes this library does not know, and DTX_ENOTSENT's (its
+ * own, never a peer's), become DTX_EPROTO. */
+DTX_SDK_PRIVATE int dtx_sdk_wire_error(uint32_t code);
+
 /* The environment variable naming the default CURVE credentials file. */
 #define DTX_SDK_CURVE_ENV "DTX_CURVE_KEY_FILE"
 

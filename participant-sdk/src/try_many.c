@@ -6,6 +6,7 @@
 
 #include "dtx/name.h"
 #include "dtx/trymany.h"
+#include "sdk_internal.h"
 #include "try_many.h"
 
 _Static_assert(DTX_TRY_MANY_MAX == DTX_TRYMANY_MAX, "public and wire batch limits agree");
@@ -61,7 +62,7 @@ int dtx_sdk_try_many_result(int rc, const dtx_msg_t *reply, int n, dtx_try_outco
     int all_yes = 1;
     for (int i = 0; i < n; i++) {
         uint32_t c = o.o[i].code;
-        int e = c == 0 ? 0 : c <= (uint32_t)-DTX_ERR_MIN ? -(int)c : DTX_EPROTO;
+        int e = c == 0 ? 0 : dtx_sdk_wire_error(c);
         if (e || o.o[i].outcome != DTX_OUTCOME_OK)
             all_yes = 0;
         if (out)

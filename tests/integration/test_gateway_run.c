@@ -16,6 +16,7 @@
 #include <CUnit/CUnit.h>
 #include <json-c/json.h>
 
+#include "dtx/proto.h"
 #include "dtx/types.h"
 #include "gw_util.h"
 #include "integ.h"
@@ -210,6 +211,49 @@ static void test_swap_checks_branches_and_takes_a_new_route_live(void)
     CU_ASSERT_STRING_EQUAL(a.outcome, "committed");
 }
 
+/* Whether the TCC_RUN left the gateway: no dtxd listens → it never left,
+ * 503 with the reason (nothing ran, a retry is safe); a stand-in dtxd
+ * that reads every request and never answers → it left, 504 (the outcome
+ * is unknown). Before DTX_ENOTSENT both were "timed out", 504. */
+static void test_not_sent_answers_503_and_sent_without_answer_504(void)
+{
+    u_peer_t fake;
+    char ep[128];
+    CU_ASSERT_FATAL(u_peer_router(&fake, ep, sizeof ep) == 0);
+    static const char route[] =
+        "{\"name\":\"run\",\"match\":{\"path\":\"/run\"},"
+        " \"transaction\":{\"mode\":\"tcc\",\"timeout_ms\":1000,\"branches\":["
+        "  {\"resource\":\"bank-a\",\"action\":\"debit\"}]}}";
+    const char *where[2] = { "tcp://127.0.0.1:1", ep };
+    const long want[2] = { 503, 504 };
+    const char *says[2] = { "not sent", "outcome unknown" };
+    for (int i = 0; i < 2; i++) {
+        gw_proc_t gw;
+        CU_ASSERT_FATAL(gw_gateway_start(&gw, i ? "gw-run-sent" : "gw-run-unsent",
+                                         "{\"admin\":{\"token\":\"" S_TOKEN "\"},"
+                                         "\"dtxd\":{\"endpoint\":\"%s\",\"timeout_ms\":1000},"
+                                         "\"pools\":[{\"name\":\"svc\","
+                                         "\"targets\":[\"http://127.0.0.1:1\"]}],"
+                                         "\"routes\":[%s]}", where[i], route) == 0);
+        gw_outcome_t a;
+        gw_post_outcome(&gw, "/run", "{}", &a);
+        CU_ASSERT_EQUAL(a.status, want[i]);
+        CU_ASSERT_PTR_NOT_NULL(strstr(a.body, says[i]));
+        if (a.status != want[i])
+            fprintf(stderr, "gateway_run: %s answered %ld %s", where[i], a.status, a.body);
+        CU_ASSERT_EQUAL(a.header[0], '\0');
+        CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
+    }
+    /* the stand-in got the request the second gateway sent */
+    static uint8_t buf[DTX_MSG_MAX];
+    dtx_msg_t m;
+    uint8_t rid[256];
+    size_t rl = sizeof rid;
+    CU_ASSERT_EQUAL(u_recv(&fake, &m, buf, sizeof buf, rid, &rl, 1000), 0);
+    CU_ASSERT_EQUAL(m.type, DTX_MSG_TCC_RUN);
+    u_peer_close(&fake);
+}
+
 INTEG_SUITE(gateway_run)
 {
     CU_pSuite s = CU_add_suite("gateway_run", s_init, s_cleanup);
@@ -221,4 +265,6 @@ INTEG_SUITE(gateway_run)
                 test_bad_bodies_and_no_participant_run_nothing);
     CU_add_test(s, "swap checks branches and takes a new route live",
                 test_swap_checks_branches_and_takes_a_new_route_live);
+    CU_add_test(s, "not sent answers 503 and sent without answer 504",
+                test_not_sent_answers_503_and_sent_without_answer_504);
 }

@@ -276,6 +276,61 @@ static void test_take_over_between_the_writes_ends_aborted(void)
     CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
+/* The coordinator's lease lapses while its TCC_RUN waits for a slow Try
+ * (the branch written with the mark, the vote not in yet), its late
+ * renewal drops the copy, and no node claims the transaction: the test
+ * keeps the node's lease valid in dtx_node and holds only the renewal
+ * back (a row lock), so dtxd alone sees the lapse. Its own recovery scan
+ * then finds its marked row not in memory and aborts it at once, the Try
+ * cancelled — before, the row sat active until its deadline (a minute),
+ * the reservation held (verify/'s tccrun_lapse_idle). */
+static void test_lapse_dropping_a_marked_run_aborts_it_at_once(void)
+{
+    u_world_t w;
+    const char *args[] = { "--node-id", "tccrun_lapse", "--lease-ms", "1500",
+                           "--recovery-interval-ms", "200", "--try-timeout-ms", "20000", NULL };
+    const char *pa[] = { "--delay-ms-op", "try:3500", NULL };
+    h_log_remove("tccrun_lapse-dtxd");
+    CU_ASSERT_FATAL(u_world_up(&w, "tccrun_lapse", args, pa, NULL) == 0);
+    u_peer_t p;
+    CU_ASSERT_EQUAL_FATAL(u_peer_dealer(&p, w.dtxd.endpoint), 0);
+    /* TCC_RUN, corr 91, timeout 60000 ms, flags 1, one branch ra/w */
+    uint8_t f[] = { 0x44, 0x58, 0x02, 0x0d, 0, 0, 0, 0, 0, 0, 0, 91, 0, 0, 0xea, 0x60, 0x01,
+                    0, 0, 0, 10, 1, 2, 'r', 'a', 1, 'w', 0, 0, 0, 0 };
+    CU_ASSERT_EQUAL_FATAL(u_send_raw(&p, f, sizeof f, 0), 0);
+    int64_t until = h_now_ms() + 5000;
+    while (s_count(w.log, "dtx_global WHERE preparing") < 1 && h_now_ms() < until)
+        h_sleep_ms(20);
+    char gid[DTX_GID_SIZE] = "";
+    CU_ASSERT_EQUAL_FATAL(h_db_scalar_text(w.log, gid, sizeof gid, "SELECT gid FROM dtx_global"), 0);
+    /* The lease stays valid for everyone else; only the renewal waits. */
+    PGconn *lock = PQconnectdb(w.dtxd.db);
+    CU_ASSERT_FATAL(PQstatus(lock) == CONNECTION_OK);
+    CU_ASSERT_FATAL(h_db_exec(lock, "UPDATE dtx_node SET lease_until = now() + interval '1 hour'"
+                                    " WHERE node_id = 'tccrun_lapse'") == 0);
+    CU_ASSERT_FATAL(h_db_exec(lock, "begin") == 0);
+    CU_ASSERT_FATAL(h_db_exec(lock, "SELECT 1 FROM dtx_node WHERE node_id = 'tccrun_lapse'"
+                                    " FOR UPDATE") == 0);
+    h_sleep_ms(2500); /* the lease (1.5 s) and a second more */
+    CU_ASSERT_FATAL(h_db_exec(lock, "commit") == 0);
+    PQfinish(lock);
+    /* the drop answers the TCC_RUN: outcome unknown, the gid named */
+    static uint8_t buf[DTX_MSG_MAX];
+    dtx_msg_t m;
+    CU_ASSERT_EQUAL(u_recv(&p, &m, buf, sizeof buf, NULL, NULL, 10000), 0);
+    CU_ASSERT_EQUAL(m.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(m.code, (uint32_t)-DTX_EUNKNOWN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(m.text, gid));
+    u_peer_close(&p);
+    /* aborted well before the deadline (a minute away), by this node */
+    CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_ABORTED, 15000), 0);
+    CU_ASSERT_EQUAL(h_log_count("tccrun_lapse-dtxd", "lease lapsed"), 1);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT owner_gen FROM dtx_global WHERE gid = '%s'", gid), 0);
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "cancel"), u_effects(w.pa_db, gid, "try"));
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, gid, "confirm"), 0);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
+}
+
 /* A branch that cannot be recorded (its write fails to start: out of
  * memory, here by --fault fail-branch-write:2) leaves the batch short:
  * the one recorded branch votes yes, and still the answer is abort, its
@@ -329,4 +384,6 @@ INTEG_SUITE(tccrun)
                 test_take_over_between_the_writes_ends_aborted);
     CU_add_test(k, "a branch not recorded aborts the whole batch",
                 test_a_branch_not_recorded_aborts_the_whole_batch);
+    CU_add_test(k, "lapse dropping a marked run aborts it at once",
+                test_lapse_dropping_a_marked_run_aborts_it_at_once);
 }

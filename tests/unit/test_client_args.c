@@ -1,7 +1,7 @@
 /*
  * test_client_args.c — what the SDK (participant-sdk/src/client.c and
  * participant.c) decides before it talks to any coordinator: argument
- * validation, timeouts against an endpoint where nobody listens, and
+ * validation, calls against an endpoint where nobody listens (not sent), and
  * NULL-safe destruction. No coordinator runs; the only sockets are the
  * SDK's own, connecting to a port that refuses.
  */
@@ -132,17 +132,18 @@ static void test_state_calls_reject_bad_gid(void)
     dtx_client_destroy(&c);
 }
 
-/* Elapsed time of a call that must time out after about SHORT_MS. */
+/* A call that finds no connection for SHORT_MS: DTX_ENOTSENT (the
+ * request never left; test_client_sent.c has the sent, unanswered case). */
 #define ASSERT_TIMES_OUT(call)                                           \
     do {                                                                 \
         int64_t t0_ = dtx_clock_mono_ms();                               \
-        CU_ASSERT_EQUAL((call), DTX_ETIMEOUT);                           \
+        CU_ASSERT_EQUAL((call), DTX_ENOTSENT);                           \
         int64_t dt_ = dtx_clock_mono_ms() - t0_;                         \
         CU_ASSERT(dt_ >= SHORT_MS - 5);                                  \
         CU_ASSERT(dt_ < SHORT_MS + 800);                                 \
     } while (0)
 
-static void test_calls_time_out_when_nobody_listens(void)
+static void test_calls_are_not_sent_when_nobody_listens(void)
 {
     dtx_client_t *c = s_client();
     char gid[DTX_GID_SIZE];
@@ -405,10 +406,10 @@ static void test_try_many_checks_its_arguments_before_sending(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(dtx_client_last_error(c), "together"));
     /* none of that waited for the coordinator */
     CU_ASSERT_TRUE(dtx_clock_mono_ms() - t0 < SHORT_MS);
-    /* a valid call does, and times out */
+    /* a valid call does, and finds no connection: not sent */
     t[0].payload_len = t[1].payload_len = 1;
-    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, 2, out, NULL), DTX_ETIMEOUT);
-    CU_ASSERT_EQUAL(out[1].error, DTX_ETIMEOUT);
+    CU_ASSERT_EQUAL(dtx_client_try_many(c, "g", t, 2, out, NULL), DTX_ENOTSENT);
+    CU_ASSERT_EQUAL(out[1].error, DTX_ENOTSENT);
     dtx_client_destroy(&c);
 }
 
@@ -424,7 +425,7 @@ UNIT_SUITE(client_args)
     T(test_try_rejects_bad_names_without_waiting);
     T(test_try_rejects_oversized_or_missing_payload);
     T(test_state_calls_reject_bad_gid);
-    T(test_calls_time_out_when_nobody_listens);
+    T(test_calls_are_not_sent_when_nobody_listens);
     T(test_participant_new_rejects_bad_instance);
     T(test_participant_destroy_is_null_safe_and_clears_pointer);
     T(test_serve_rejects_bad_name_missing_handler_and_duplicate);

@@ -403,7 +403,7 @@ static void test_strerror_names_every_code_distinctly(void)
 
 /* Every DTX_E* code is its own number (DTX_ENOMEM is not DTX_EINVAL), the
  * codes run without a gap from -1 to DTX_ERR_MIN (the wire carries -code:
- * docs/protocol.md section 6.1 numbers them 1..22), and each has its name. */
+ * docs/protocol.md section 6.1 numbers them 1..23; 23 is libdtx's own), and each has its name. */
 static void test_error_codes_are_distinct_and_wire_numbered(void)
 {
     static const struct { int code; int wire; } codes[] = {
@@ -414,7 +414,7 @@ static void test_error_codes_are_distinct_and_wire_numbered(void)
         { DTX_EREFUSED, 13 },     { DTX_ECONFIG, 14 },   { DTX_EEXPIRED, 15 },
         { DTX_EUNREGISTERED, 16 }, { DTX_EINTERNAL, 17 }, { DTX_EUNSUPPORTED, 18 },
         { DTX_EABORTED, 19 },     { DTX_EUNKNOWN, 20 },  { DTX_EACCES, 21 },
-        { DTX_ELIMIT, 22 },
+        { DTX_ELIMIT, 22 },       { DTX_ENOTSENT, 23 },
     };
     const size_t n = sizeof codes / sizeof codes[0];
     CU_ASSERT_EQUAL(n, (size_t)-DTX_ERR_MIN);

@@ -52,7 +52,10 @@ extern "C" {
 #define DTX_EUNKNOWN     (-20)  /* the request's outcome is unknown: ask STATUS */
 #define DTX_EACCES       (-21)  /* this peer is not allowed to do that */
 #define DTX_ELIMIT       (-22)  /* over a configured limit: retry later */
-#define DTX_ERR_MIN      (-22)  /* lowest defined code */
+#define DTX_ENOTSENT     (-23)  /* the request never left (no connection, send failed):
+                                   nothing was done, a retry is safe. libdtx's own:
+                                   never in an ERROR frame */
+#define DTX_ERR_MIN      (-23)  /* lowest defined code */
 
 /* Returns a static, lower-case description of a DTX_E* code. Never NULL. */
 DTX_EXPORT const char *dtx_strerror(int err);

@@ -114,12 +114,16 @@ static int s_answer(dtx_gw_req_t *req, const s_run_t *r, int rc)
     case DTX_ETIMEOUT:
     case DTX_EUNKNOWN:
     case DTX_EIO:
-        /* Sent, and no answer: it may have committed; only the trace
+        /* Sent (libdtx says DTX_ENOTSENT when it was not), and no answer:
+         * it may have committed; only the trace
          * (or dtxd's text, when it named the gid) finds it. */
         dtx_gw_reply_set(req, 504, "application/json",
                          "{\"error\":\"transaction outcome unknown\",\"trace\":\"%.32s\","
                          "\"detail\":\"%s\"}\n", req->traceparent + 3, dtx_strerror(rc));
         return DTX_GW_RUN_UNKNOWN;
+    case DTX_ENOTSENT:
+        /* The request never left (no connection to dtxd): nothing ran,
+         * a retry is safe — as below. */
     default:
         /* Refused as a whole (limits, no live participant, ...) or dtxd
          * not reached: nothing ran. dtxd's text stays in the log. */

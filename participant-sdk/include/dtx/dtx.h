@@ -72,7 +72,7 @@
  * A file that cannot be read, is group- or world-accessible, is malformed
  * or has no server-key is DTX_ECONFIG (logged with the reason), never a
  * silent fall back to plain ZeroMQ. Keys the coordinator refuses look like
- * an unreachable coordinator to a client (DTX_ETIMEOUT; its next call
+ * an unreachable coordinator to a client (DTX_ENOTSENT; its next call
  * connects anew); a participant logs the refusal and tries again every 3
  * heartbeat intervals, so neither needs a restart once the coordinator
  * admits the key.
@@ -165,9 +165,19 @@ DTX_EXPORT void dtx_client_destroy(dtx_client_t **self_p);
 /* How long each call waits for the coordinator's reply (default 30000 ms;
  * a value <= 0 restores the default). The budget covers waiting for a
  * connection too: requests are never queued for a coordinator that is not
- * connected. A call that times out returns DTX_ETIMEOUT; the coordinator
- * may still have acted on it: ask dtx_client_status(). A reply that
- * arrives after its call timed out is recognised by its corr and dropped. */
+ * connected. Every initiator call (dtx_client_begin, _try, _try_many,
+ * _tcc_run, _commit, _rollback, _status, _resume, _saga_submit,
+ * _tmsg_prepare ...) tells the two ways it can get no answer apart:
+ *   DTX_ENOTSENT  the request never left: no connection within the
+ *                 timeout, or the send failed. The coordinator saw
+ *                 nothing, so the same call may be made again at once
+ *                 (a TCC_RUN too: no transaction was begun).
+ *   DTX_ETIMEOUT  the request left and no answer came in time: the
+ *                 coordinator may have acted on it (ask
+ *                 dtx_client_status() when there is a gid; see
+ *                 dtx_client_tcc_run when there is none).
+ * A reply that arrives after its call timed out is recognised by its corr
+ * and dropped. */
 DTX_EXPORT void dtx_client_set_timeout(dtx_client_t *self, int timeout_ms);
 
 /* Sets the trace context this client's following dtx_client_begin and
@@ -194,7 +204,7 @@ DTX_EXPORT const char *dtx_client_traceparent(const dtx_client_t *self);
  * ("" on failure). A mode other than DTX_MODE_TCC / DTX_MODE_2PC is
  * DTX_EINVAL without asking (a version 1 coordinator treats an unknown mode
  * as a malformed frame: docs/protocol.md, error code 2).
- * Returns 0 or DTX_EINVAL, DTX_EDB, DTX_ETIMEOUT, DTX_EIO. */
+ * Returns 0 or DTX_EINVAL, DTX_EDB, DTX_ENOTSENT, DTX_ETIMEOUT, DTX_EIO. */
 DTX_EXPORT int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_ms,
                                 char gid_out[DTX_GID_SIZE]);
 
@@ -209,7 +219,7 @@ DTX_EXPORT int dtx_client_begin(dtx_client_t *self, int mode, uint32_t timeout_m
  * DTX_ENOPARTICIPANT when no live instance of resource could be asked
  * within the coordinator's try timeout — the transaction was decided abort
  * too; DTX_ENOTFOUND, DTX_ESTATE (not active any more), DTX_EEXPIRED,
- * DTX_ETIMEOUT, DTX_EIO, DTX_EDB, DTX_EUNKNOWN (ask
+ * DTX_ENOTSENT (nothing left), DTX_ETIMEOUT, DTX_EIO, DTX_EDB, DTX_EUNKNOWN (ask
  * dtx_client_status), DTX_EACCES, DTX_ELIMIT otherwise; DTX_EINVAL
  * (nothing sent) for an invalid name or a payload over DTX_PAYLOAD_MAX.
  * result may be NULL; it is zeroed first and filled when a TRY_OK came. */
@@ -324,9 +334,10 @@ DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
  * errors of the request as a whole that dtx_client_try_many documents;
  * those leave gid_out "" — the transaction, if any, ends by itself, and
  * dtx_client_last_error() names its gid when the coordinator knew it.
- * On DTX_ETIMEOUT (no answer) the outcome is unknown and no gid is known:
- * never run the same work again as a new call without finding out first
- * (docs/protocol.md §19.2). */
+ * On DTX_ETIMEOUT (sent, no answer) the outcome is unknown and no gid is
+ * known: never run the same work again as a new call without finding out
+ * first (docs/protocol.md §19.2). On DTX_ENOTSENT the request never left:
+ * nothing was begun, the same call may be made again. */
 DTX_EXPORT int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
                                   const dtx_try_spec_t *tries, int n,
                                   char gid_out[DTX_GID_SIZE], dtx_try_outcome_t *out,

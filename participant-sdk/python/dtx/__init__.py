@@ -10,7 +10,8 @@ from .client import Begun, Client, TccRunResult, Transaction, TryManyResult, Try
 from .plans import Branch, BranchOutcome, Destination, Step
 from .errors import (Aborted, AccessDenied, Busy, ConfigError, DatabaseError, DtxError,
                      ErrorCode, Expired, InvalidArgument, InvalidState, LimitExceeded,
-                     NoParticipant, NotFound, OutcomeUnknown, ProtocolError, Refused, Timeout,
+                     NoParticipant, NotFound, NotSent, OutcomeUnknown, ProtocolError, Refused,
+                     Timeout,
                      TransportError, Unsupported, strerror)
 from .participant import Call, Handler, Participant
 from .protocol import Mode, Op, Outcome, State
@@ -20,7 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Aborted", "AccessDenied", "Barrier", "BarrierFn", "Begun", "Busy", "Call", "Client",
     "ConfigError", "DatabaseError", "DtxError", "ErrorCode", "Expired", "Handler",
-    "InvalidArgument", "InvalidState", "LimitExceeded", "Mode", "NoParticipant", "NotFound",
+    "InvalidArgument", "InvalidState", "LimitExceeded", "Mode", "NoParticipant", "NotFound", "NotSent",
     "Op", "Outcome", "OutcomeUnknown", "Participant", "ProtocolError", "Refused", "State",
     "TccRunResult", "Timeout", "Transaction", "TransportError", "TryManyResult", "TryResult", "Unsupported",
     "strerror", "Branch", "BranchOutcome", "Destination", "Step",

@@ -11,7 +11,8 @@ the client's timeout, connection included: nothing is queued for a
 coordinator that is not connected) for the reply with the same ``corr``
 (docs/protocol.md §2, §5.1); replies to earlier calls that timed out are
 dropped.  A call that times out raises :class:`dtx.Timeout`; the request
-may still have been carried out, so ask :meth:`Client.status` (§5.1).
+may still have been carried out, so ask :meth:`Client.status` (§5.1); one
+that never connected raises its subclass :class:`dtx.NotSent` (safe to retry).
 After a call that found no connection the socket is made anew (same
 lineage), as libdtx does.  A Client is not thread-safe: one per thread.
 
@@ -42,7 +43,7 @@ from . import plans
 from . import protocol as p
 from . import transport
 from .errors import (Aborted, DtxError, InvalidArgument, InvalidState, ProtocolError, Refused,
-                     Timeout, TransportError, Unsupported, error_from_code)
+                     NotSent, Timeout, TransportError, Unsupported, error_from_code)
 
 log = logging.getLogger("dtx.client")
 
@@ -244,7 +245,7 @@ class Client:
                     # the next call (a refused handshake is not retried by
                     # the old one).
                     self.close()
-                    raise Timeout(text=f"no connection to {self.endpoint}") from None
+                    raise NotSent(text=f"no connection to {self.endpoint}") from None
                 time.sleep(0.01)
             except zmq.ZMQError as e:
                 raise TransportError(text=str(e)) from None

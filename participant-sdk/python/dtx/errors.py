@@ -37,6 +37,7 @@ class ErrorCode(enum.IntEnum):
     UNKNOWN = 20
     ACCES = 21
     LIMIT = 22
+    NOT_SENT = 23  # local only (never on the wire): the request never left
 
 
 _DESCRIPTIONS: Dict[int, str] = {
@@ -62,6 +63,7 @@ _DESCRIPTIONS: Dict[int, str] = {
     20: "outcome unknown, ask the transaction's status",
     21: "not allowed for this peer",
     22: "over a configured limit, retry later",
+    23: "request not sent (no connection), safe to retry",
 }
 
 
@@ -124,6 +126,15 @@ class Timeout(DtxError):
     """No reply in time (code 8). The request may still have been carried
     out: ask :meth:`dtx.Client.status`."""
     default_code = ErrorCode.TIMEOUT
+
+
+class NotSent(Timeout):
+    """The request never left (code 23, libdtx's DTX_ENOTSENT): no
+    connection to the coordinator within the timeout. Nothing was carried
+    out, so the same call may be made again. A Timeout, so that code
+    catching every timeout still does; never sent by a peer (an ERROR 23
+    on the wire is not mapped to it)."""
+    default_code = ErrorCode.NOT_SENT
 
 
 class NoParticipant(DtxError):

@@ -352,5 +352,22 @@ class BarrierSql(unittest.TestCase):
             self.assertEqual(BARRIER_SQL, f.read())
 
 
+class NotSentError(unittest.TestCase):
+    """A request that never left is NotSent (code 23, libdtx's DTX_ENOTSENT),
+    a Timeout; an ERROR 23 from a peer is not mapped to it."""
+
+    def test_no_coordinator_is_not_sent(self) -> None:
+        with dtx.Client("tcp://127.0.0.1:9", timeout_ms=200) as c:
+            with self.assertRaises(dtx.NotSent) as cm:
+                c.begin()
+        self.assertIsInstance(cm.exception, dtx.Timeout)
+        self.assertEqual(cm.exception.code, 23)
+        self.assertEqual(dtx.strerror(23), "request not sent (no connection), safe to retry")
+
+    def test_error_23_on_the_wire_is_not_not_sent(self) -> None:
+        from dtx.errors import error_from_code
+        self.assertNotIsInstance(error_from_code(23), dtx.NotSent)
+
+
 if __name__ == "__main__":
     unittest.main()

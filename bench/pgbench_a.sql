@@ -3,7 +3,9 @@
 -- The minimal durable writes of one dtx transaction with two TCC branches,
 -- one PostgreSQL transaction per write step: the 6 statements dtxd runs
 -- for it (a BEGIN writes nothing; the first branch creates the global
--- row; the final write records the acknowledgements), with the text of coordinator/log/sql.c (fencing included) and the
+-- row; the decision and the final write update the global row only: the
+-- branches' states are read through the view dtx_branch_now), with the
+-- text of coordinator/log/sql.c (fencing included) and the
 -- values dtxd binds as literals or pgbench variables, each sent on its own
 -- so that each is an autocommit transaction with its own commit (WAL
 -- flush). One pgbench transaction = one dtx transaction's writes. Keep it
@@ -18,13 +20,12 @@
 -- variable), epoch 1, owner_gen 0 (a fresh transaction's), 2 branches
 -- (DECIDE names the count). Payload: the 64 bytes dtx-bench sends. The
 -- deadline is a constant in the future (dtxd sends now + timeout).
--- coordinator/log/sql.c fingerprint: 77b7e7132e8e62e8 (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 0350e4d10a505bab (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
 \set gen 0
 \set nbranches 2
-\set twophase_mark 0
 -- DTX_SQL_BRANCH_FIRST (noop-a; BEGIN wrote nothing: this creates the global row)
 WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,
                                   next_attempt_at, initiator, traceparent, branches,
@@ -60,18 +61,14 @@ UPDATE dtx_branch SET state = 2::smallint, vote = 2::smallint, attempts = 1,
        last_error = NULL, updated_at = now(), voted_at = now()
  WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND branch_no = 2::int AND state = 1
    AND EXISTS (SELECT 1 FROM g);
--- DTX_SQL_DECIDE (active -> committing; a TCC decision marks no branch)
+-- DTX_SQL_DECIDE (active -> committing; the global row only)
 WITH d AS (UPDATE dtx_global SET state = 2::smallint, decision = 2::smallint,
            updated_at = now(), next_attempt_at = now(), decided_at = now()
            WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1::smallint
              AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
-             AND branches = :nbranches::int RETURNING state),
- b AS (UPDATE dtx_branch SET state = 2, vote = 2, attempts = 1, updated_at = now(),
-       voted_at = now()
-       WHERE :twophase_mark::bool AND gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1
-         AND EXISTS (SELECT 1 FROM d))
+             AND branches = :nbranches::int AND false::bool IS NOT NULL RETURNING state)
  SELECT state FROM d;
--- DTX_SQL_FINISH (committing -> committed; the branches' acknowledgements with it)
+-- DTX_SQL_FINISH (committing -> committed; the global row only)
 WITH d AS (UPDATE dtx_global SET state = 3::smallint, updated_at = now(),
            next_attempt_at = NULL, finished_at = now()
            WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 2::smallint
@@ -79,8 +76,5 @@ WITH d AS (UPDATE dtx_global SET state = 3::smallint, updated_at = now(),
              AND (mode <> 3 OR NOT EXISTS (SELECT 1 FROM dtx_branch
                   WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0')
                   AND state <> CASE WHEN 3::smallint = 3 THEN 4 ELSE 5 END))
-           RETURNING mode),
- b AS (UPDATE dtx_branch SET state = CASE WHEN 3::smallint = 3 THEN 4 ELSE 5 END, updated_at = now()
-       WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state NOT IN (4, 5)
-         AND EXISTS (SELECT 1 FROM d WHERE d.mode <> 3))
+           RETURNING 1)
  SELECT 1 FROM d;

@@ -25,9 +25,12 @@
 #   BENCH_RUN_LEVELS      levels of the TCC_RUN rows (dtx-bench --tcc-run:
 #                         the whole transaction in one request that commits
 #                         when both vote yes, docs/protocol.md §19; default
-#                         "1 N" as BENCH_MANY_LEVELS; "" skips them). Its
-#                         rows are the TRY rows' (ins/upd): (b) relates to
-#                         them as to the TRY rows
+#                         "1 N" as BENCH_MANY_LEVELS; "" skips them). It
+#                         writes the TRY rows less the votes (3 inserted,
+#                         3 updated: the votes go with the decision, which
+#                         like the final write updates the global row
+#                         only): compared with reference (b run),
+#                         bench/pgbench_b_run.sql, which writes those rows
 #
 # What it does:
 #   1. starts a private PostgreSQL (tests/harness/pg.sh: fsync on, default
@@ -54,8 +57,10 @@
 #      statements of one dtx transaction each in its own PostgreSQL
 #      transaction, with the highest level's client count capped at 64; (b)
 #      bench/pgbench_b.sql, the rows of 50 dtx transactions in one
-#      transaction and one round trip (its tps x 50 reported); each after a
-#      discarded warmup run, with the same CPU and cost figures;
+#      transaction and one round trip (its tps x 50 reported); with
+#      BENCH_RUN_LEVELS, (b run) bench/pgbench_b_run.sql, the same for the
+#      rows of 50 TCC_RUN transactions; each after a discarded warmup run,
+#      with the same CPU and cost figures;
 #   5. prints the tables, the machine and the exact commands, and writes
 #      them to $BUILD/bench/results.txt and results.json (logs in
 #      $BUILD/bench/logs/).
@@ -708,7 +713,18 @@ for run in $(seq 1 "$RUNS"); do
     printf '== pgbench (b) run %d/%d ... ' "$run" "$RUNS"
     pgbench_ref b "$run" "$B_CLIENTS" bench/pgbench_b.sql 50
     echo "$REF_TPS tps (x 50 = $(calc 'sprintf("%.1f", t * 50)' t="$REF_TPS") dtx transactions/s)"
+    [ -n "$RUN_LEVELS" ] || continue
+    printf '== pgbench (b run) run %d/%d ... ' "$run" "$RUNS"
+    pgbench_ref brun "$run" "$B_CLIENTS" bench/pgbench_b_run.sql 50
+    echo "$REF_TPS tps (x 50 = $(calc 'sprintf("%.1f", t * 50)' t="$REF_TPS") dtx transactions/s)"
 done
+# The references of the table rows: (b run) only with TCC_RUN rows.
+REFS="a b${RUN_LEVELS:+ brun}"
+BR_TPS=0 BR_X50=0
+if [ -n "$RUN_LEVELS" ]; then
+    BR_TPS=$(col brun 21)
+    BR_X50=$(col brun 3)
+fi
 A_TPS=$(col a 3)
 B_TPS=$(col b 21)
 B_X50=$(col b 3)
@@ -716,6 +732,8 @@ pgbench_cmd "$A_CLIENTS" bench/pgbench_a.sql "$DURATION"
 PGBENCH_A=("${PGBENCH_CMD[@]}")
 pgbench_cmd "$B_CLIENTS" bench/pgbench_b.sql "$DURATION"
 PGBENCH_B=("${PGBENCH_CMD[@]}")
+pgbench_cmd "$B_CLIENTS" bench/pgbench_b_run.sql "$DURATION"
+PGBENCH_BR=("${PGBENCH_CMD[@]}")
 
 # ---------------------------------------------------------------- report
 PG_VERSION=$(q postgres "SHOW server_version")
@@ -797,17 +815,18 @@ mkdir -p "$OUT"
         echo
         echo "TCC_RUN (dtx-bench --tcc-run: the whole transaction in one request, committed by dtxd when"
         echo "  both vote yes: 1 round trip, the branch rows in one log write, the votes in the decision's;"
-        echo "  latency: TCC_RUN sent -> answered once the decision is durable) beside TRY_MANY, same run:"
-        printf '%-6s %9s %7s %7s %7s %10s %10s %9s\n' level "dtx tx/s" "p50 ms" "p99 ms" errors \
-            "tx/s range" "MANY tx/s" "MANY p50"
+        echo "  latency: TCC_RUN sent -> answered once the decision is durable) beside TRY_MANY, same run;"
+        echo "  dtx/(b run): against reference (b run), the same rows as these (no vote statements):"
+        printf '%-6s %9s %7s %7s %7s %10s %10s %9s %11s\n' level "dtx tx/s" "p50 ms" "p99 ms" errors \
+            "tx/s range" "MANY tx/s" "MANY p50" "dtx/(b run)"
         for c in $RUN_LEVELS; do
             tcc=- tccp=-
             if grep -qw -- "$c" <<<"$MANY_LEVELS"; then
                 tcc=$(printf '%.1f' "$(col "many$c" 3)") tccp=$(printf '%.2f' "$(col "many$c" 4)")
             fi
-            printf '%-6s %9.1f %7.2f %7.2f %7s %9s%% %10s %9s\n' "$c" "$(col "run$c" 3)" \
+            printf '%-6s %9.1f %7.2f %7.2f %7s %9s%% %10s %9s %11.2f\n' "$c" "$(col "run$c" 3)" \
                 "$(col "run$c" 4)" "$(col "run$c" 5)" "$(sumof "run$c" 7)" "$(range "run$c")" \
-                "$tcc" "$tccp"
+                "$tcc" "$tccp" "$(calc 'b > 0 ? d / b : 0' d="$(col "run$c" 3)" b="$BR_X50")"
         done
     fi
     if [ -n "$SAGA_LEVELS" ]; then
@@ -833,6 +852,10 @@ mkdir -p "$OUT"
     printf '               each in its own transaction, %d clients (range %s%%)\n' "$A_CLIENTS" "$(range a)"
     printf 'reference (b): %8.1f dtx transactions/s: pgbench tps %.1f x 50, the rows of 50 dtx\n' "$B_X50" "$B_TPS"
     printf '               transactions per commit and round trip, %d clients (range %s%%)\n' "$B_CLIENTS" "$(range b)"
+    if [ -n "$RUN_LEVELS" ]; then
+        printf 'reference (b run): %4.1f dtx transactions/s: pgbench tps %.1f x 50, the rows of 50 TCC_RUN\n' "$BR_X50" "$BR_TPS"
+        printf '               transactions (no votes) per commit and round trip, %d clients (range %s%%)\n' "$B_CLIENTS" "$(range brun)"
+    fi
     echo
     echo "CPU over the measured windows (medians; % of one CPU, host busy in % of all $NPROC), and"
     echo "CPU-us per dtx transaction: the benchmark's processes (dtxd, load, parts, PG) and the whole"
@@ -841,9 +864,10 @@ mkdir -p "$OUT"
     printf '%-6s %6s %6s %6s %6s %6s %6s %9s %9s %10s\n' run dtxd load parts PG other host \
         "us/tx" "host us" "limit tx/s"
     # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
-    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${RUN_LEVELS:+$(printf 'run%s ' $RUN_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
+    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${RUN_LEVELS:+$(printf 'run%s ' $RUN_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} $REFS; do
         label=$k
         [ "$k" = a ] || [ "$k" = b ] && label="($k)"
+        [ "$k" = brun ] && label="(brun)"
         tps=$(col "$k" 3)
         us=$(calc 't > 0 ? (d + l + p + g) * 10000 / t : 0' t="$tps" d="$(col "$k" 8)" \
             l="$(col "$k" 9)" p="$(col "$k" 10)" g="$(col "$k" 11)")
@@ -857,9 +881,9 @@ mkdir -p "$OUT"
     printf '%-6s %8s %7s %9s %8s %5s %5s %9s %12s\n' run commits fsyncs "fsync ms" "WAL KiB" ins upd \
         "stmts/tx" "stmts/batch"
     # shellcheck disable=SC2046,SC2086 # lists of numbers: split on purpose
-    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${RUN_LEVELS:+$(printf 'run%s ' $RUN_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} a b; do
+    for k in $LEVELS ${MANY_LEVELS:+$(printf 'many%s ' $MANY_LEVELS)} ${RUN_LEVELS:+$(printf 'run%s ' $RUN_LEVELS)} ${SAGA_LEVELS:+$(printf 'saga%s ' $SAGA_LEVELS)} $REFS; do
         label=$k batch=- stmts=-
-        if [ "$k" = a ] || [ "$k" = b ]; then
+        if [ "$k" = a ] || [ "$k" = b ] || [ "$k" = brun ]; then
             label="($k)"
         elif [ -n "$METRICS_URL" ]; then
             batch=$(col "$k" 22) stmts=$(col "$k" 23)
@@ -887,7 +911,8 @@ mkdir -p "$OUT"
     echo "  database (read-only transactions included); WAL fsyncs and KiB: pg_stat_wal, cluster-wide"
     echo "  (autovacuum included); fsync ms: mean wal_sync_time per fsync (track_wal_io_timing on);"
     echo "  ins/upd: rows inserted/updated (pg_stat_database tup_inserted/tup_updated): equal figures"
-    echo "  for dtx and (a), (b) mean that the references write the same rows as dtxd. stmts/tx and"
+    echo "  for dtx and (a), (b) — for the TCC_RUN rows and (brun) — mean that the references write"
+    echo "  the same rows as dtxd ((brun) is reference (b run), bench/pgbench_b_run.sql). stmts/tx and"
     echo "  stmts/batch: dtxd's statements per transaction and per round trip, a set statement"
     echo "  (one per kind per batch, coordinator/log/batch.h) counting once (its /metrics:"
     echo "  dtx_store_statements_total, dtx_store_round_trips_total; recovery scans and lease"
@@ -910,6 +935,7 @@ mkdir -p "$OUT"
     [ -z "$SAGA_LEVELS" ] || echo "  $(quote_cmd "$BIN/dtx-saga-bench" --coordinator "$EP" --concurrency C --seconds "$DURATION" --warmup "$WARMUP" --poll-ms "$SAGA_POLL_MS" --json)   (C: $SAGA_LEVELS)"
     echo "  (a) $(quote_cmd "${PGBENCH_A[@]}")   (after the same with -T $WARMUP, discarded)"
     echo "  (b) $(quote_cmd "${PGBENCH_B[@]}")   (after the same with -T $WARMUP, discarded)"
+    [ -z "$RUN_LEVELS" ] || echo "  (b run) $(quote_cmd "${PGBENCH_BR[@]}")   (after the same with -T $WARMUP, discarded)"
 } >"$OUT/results.txt"
 
 # json_fields KIND: the measurements every entry of results.json carries.
@@ -920,7 +946,7 @@ json_fields() {
     printf '"per_tx":{"pg_commits":%s,"wal_fsyncs":%s,"wal_kib":%s,"rows_inserted":%s,"rows_updated":%s},' \
         "$(col "$1" 14)" "$(col "$1" 15)" "$(col "$1" 16)" "$(col "$1" 18)" "$(col "$1" 19)"
     printf '"fsync_ms":%s,"tps_range_pct":%s,"tps_runs":[%s]' "$(col "$1" 17)" "$(range "$1")" "$(list "$1" 3)"
-    if [ "$1" != a ] && [ "$1" != b ]; then
+    if [ "$1" != a ] && [ "$1" != b ] && [ "$1" != brun ]; then
         printf ',"dtxd_statements_per_tx":%s,"dtxd_statements_per_round_trip":%s,"worst_1s_tps":%s' \
             "$(col "$1" 23)" "$(col "$1" 22)" "$(minof "$1" 24)"
     fi
@@ -974,6 +1000,10 @@ json_kind() {
     json_fields a
     printf '},"ref_b":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$B_CLIENTS" "$(col b 21)" "$(col b 4)"
     json_fields b
+    if [ -n "$RUN_LEVELS" ]; then
+        printf '},"ref_b_run":{"clients":%s,"pgbench_tps":%s,"latency_avg_ms":%s,' "$B_CLIENTS" "$(col brun 21)" "$(col brun 4)"
+        json_fields brun
+    fi
     printf '}}\n'
 } >"$OUT/results.json"
 

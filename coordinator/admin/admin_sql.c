@@ -7,6 +7,11 @@
  * plan it with the values at hand (a NULL filter then vanishes from the
  * plan and the right index is used) instead of one generic plan for all
  * filter combinations.
+ *
+ * A branch's state, vote and times are read from dtx_branch_now (the
+ * decision and the final state are written to the global row only:
+ * sql/coordinator/014_branch_now.sql); the resource filter reads
+ * dtx_branch itself (no state in it).
  */
 #include "admin_internal.h"
 #include "core/txn.h"
@@ -25,7 +30,7 @@
     "   SELECT string_agg(DISTINCT b.resource, ',') AS resources, max(b.attempts) AS attempts," \
     "   (array_agg(b.last_error ORDER BY b.updated_at DESC)"                                  \
     "      FILTER (WHERE b.last_error IS NOT NULL))[1] AS last_error"                         \
-    "   FROM dtx_branch b WHERE b.gid = g.gid) x ON true"                                     \
+    "   FROM dtx_branch_now b WHERE b.gid = g.gid) x ON true"                                     \
     " WHERE " STATE_COND                                                                       \
     " AND ($2::smallint IS NULL OR g.mode = $2::smallint)"                                     \
     " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM dtx_branch r"                             \
@@ -58,9 +63,9 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
         " coalesce(g.owner, ''), g.owner_epoch,"
         " EXISTS (SELECT 1 FROM dtx_node n WHERE n.node_id = g.owner"
         "         AND n.epoch = g.owner_epoch AND n.lease_until > now()),"
-        " (SELECT count(*) FROM dtx_branch b WHERE b.gid = g.gid AND b.state = "
+        " (SELECT count(*) FROM dtx_branch_now b WHERE b.gid = g.gid AND b.state = "
         S_STR(DTX_BRANCH_TRYING) "),"
-        " (SELECT count(*) FROM dtx_branch b WHERE b.gid = g.gid AND b.state = "
+        " (SELECT count(*) FROM dtx_branch_now b WHERE b.gid = g.gid AND b.state = "
         S_STR(DTX_BRANCH_REFUSED) "), "
         S_MS("g.decided_at") ", " S_MS("g.stuck_at") ", " S_MS("g.finished_at") ","
         " coalesce(g.traceparent, ''), coalesce(g.checkback, '')"
@@ -70,7 +75,7 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
         " coalesce(vote, 0), " S_MS("created_at") ", " S_MS("voted_at") ", " S_MS("updated_at")
         ", length(payload), coalesce(undo_action, ''),"
         " coalesce(array_to_string(after_steps, ','), ''), step_flags"
-        " FROM dtx_branch WHERE gid = $1 ORDER BY branch_no", 1 },
+        " FROM dtx_branch_now WHERE gid = $1 ORDER BY branch_no", 1 },
     [DTX_ASQL_ATTEMPTS] = { "dtx_a_attempts",
         "SELECT branch_no, attempt, " S_MS("at") ", coalesce(error, '')"
         " FROM dtx_attempt WHERE gid = $1 ORDER BY at, branch_no LIMIT 1000", 1 },
@@ -84,10 +89,10 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
         " SELECT " S_MS("created_at") " AS at, 0 AS ord, 'begun' AS event, 0 AS branch,"
         "   CASE mode WHEN 2 THEN '2pc' WHEN 3 THEN 'saga' WHEN 4 THEN 'msg' ELSE 'tcc' END AS detail FROM dtx_global WHERE gid = $1"
         " UNION ALL SELECT " S_MS("created_at") ", 1, 'branch recorded', branch_no,"
-        "   resource || ' ' || action FROM dtx_branch WHERE gid = $1"
+        "   resource || ' ' || action FROM dtx_branch_now WHERE gid = $1"
         " UNION ALL SELECT " S_MS("voted_at") ", 2, CASE vote WHEN 2 THEN 'voted yes'"
         "   ELSE 'voted no' END, branch_no, coalesce(CASE vote WHEN 3 THEN last_error END, '')"
-        "   FROM dtx_branch WHERE gid = $1 AND voted_at IS NOT NULL"
+        "   FROM dtx_branch_now WHERE gid = $1 AND voted_at IS NOT NULL"
         " UNION ALL SELECT " S_MS("decided_at") ", 3, CASE decision WHEN 2 THEN 'decided commit'"
         "   ELSE 'decided abort' END, 0, '' FROM dtx_global WHERE gid = $1"
         "   AND decided_at IS NOT NULL"
@@ -105,7 +110,7 @@ const dtx_store_stmt_t dtx_admin_sql[DTX_ASQL_COUNT] = {
         "   FROM dtx_audit WHERE gid = $1"
         " UNION ALL SELECT " S_MS("updated_at") ", 7, CASE state WHEN 4 THEN 'confirmed'"
         "   ELSE 'cancelled' END, branch_no, 'after ' || attempts || ' attempt(s)'"
-        "   FROM dtx_branch WHERE gid = $1 AND state IN (4, 5)"
+        "   FROM dtx_branch_now WHERE gid = $1 AND state IN (4, 5)"
         " UNION ALL SELECT " S_MS("finished_at") ", 8, CASE state WHEN 3 THEN 'committed'"
         "   ELSE 'aborted' END, 0, '' FROM dtx_global WHERE gid = $1"
         "   AND finished_at IS NOT NULL AND state IN (3, 5)"

@@ -85,7 +85,8 @@ static void s_on_finish(void *p, int rc, const PGresult *res)
 
 /* Confirm/Cancel of br is done at the participant. Not written on its own:
  * the final write records every branch's final state with the
- * transaction's (DTX_SQL_FINISH), and a STUCK write those acknowledged so
+ * transaction's (DTX_SQL_FINISH: the global row's final state, which the
+ * view dtx_branch_now reads as every branch's), and a STUCK write those acknowledged so
  * far (dtx_driver_mark_stuck). Lost in a crash, an acknowledgement only
  * means that Confirm/Cancel is sent again, which the participant's barrier
  * absorbs (docs/operations.md, durability table). */

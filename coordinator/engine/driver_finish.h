@@ -24,7 +24,8 @@ void dtx_driver_check_done(dtx_coord_t *co, dtx_txn_t *txn);
  * when a call fails and is retried — and then each later one as it comes
  * (txn->slow) —, when it goes STUCK, when a retried call succeeds (its
  * attempt count), and for every transaction when dtxd stops.
- * Otherwise they are written with the final state (DTX_SQL_FINISH;
+ * Otherwise they are written with the final state (DTX_SQL_FINISH, on the
+ * global row, read for each branch through dtx_branch_now;
  * docs/operations.md, durability table). */
 #define DTX_ACK_FOLD_MS 1000
 void dtx_driver_log_progress(dtx_coord_t *co, dtx_txn_t *txn);

@@ -25,6 +25,24 @@
  * A write that matches no row reports 0 rows; the caller then discards its
  * copy of the transaction and re-reads the log.
  *
+ * Rows per transaction: the decision and the final state are written to
+ * the global row only. A branch row keeps what was written to it (its
+ * insert, a vote, an acknowledgement written on its own, a Saga step);
+ * its effective state is read through the view dtx_branch_now
+ * (sql/coordinator/014_branch_now.sql: committed -> confirmed, aborted ->
+ * cancelled, `trying` under a commit decision -> tried), and every reader
+ * of a branch's state reads that view. A TCC_RUN writes 3 rows inserted
+ * (global, 2 branches) and 3 updated (the branch count, the decision, the
+ * final state); a TCC transaction with separate TRYs adds its 2 votes.
+ * The writes that guard on a branch row's state stay correct on a row
+ * that still says `trying` where the view says more: dtx_branch_done and
+ * dtx_resume accept `trying` as they accept `tried` (their fence is the
+ * global row's owner; a late acknowledgement of a finished transaction
+ * writes the state the view shows already), and dtx_branch_vote is only
+ * sent while the transaction is active (no commit decision is made with
+ * a vote unknown). A Saga's rows are read as they are: its steps are
+ * written, and its final write checks them in dtx_branch itself.
+ *
  * The fourth field marks a statement lazy (store.h): one whose loss in a
  * server crash costs only an idempotent redelivery or a presumed abort —
  * docs/operations.md, "durability table", says which and why.
@@ -116,11 +134,8 @@
     "             AND g.owner_epoch = " S_AT("5", "bigint", "g.gid")                        \
     "             AND g.owner_gen = " S_AT("7", "bigint", "g.gid")                          \
     "             AND g.branches = " S_AT("8", "int", "g.gid")                              \
-    "           RETURNING g.gid, g.state, " S_AT("6", "bool", "g.gid") " AS mark),"        \
-    " b AS (UPDATE dtx_branch x SET state = " B_TRIED ", vote = " B_TRIED ", attempts = 1," \
-    "       updated_at = now(), voted_at = now()"                                          \
-    "       WHERE x.gid = ANY(ARRAY(SELECT d.gid FROM d WHERE d.mark)) AND x.branch_no >= 1"      \
-    "         AND x.state = " B_TRYING ")" \
+    "             AND $6::bool[] IS NOT NULL"                                               \
+    "           RETURNING g.gid, g.state)"                                               \
     " SELECT gid, state FROM d"
 #define S_SET_BRANCH_DONE                                                                \
     "UPDATE dtx_branch b SET state = " S_AT("3", "smallint", "b.gid") ","                 \
@@ -140,11 +155,7 @@
     "             AND (g.mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch s" \
     "                  WHERE s.gid = g.gid AND s.branch_no >= 1 AND s.state <> "                                  \
     S_FIN_BRANCH(S_AT("2", "smallint", "g.gid")) " OFFSET 0))"                              \
-    "           RETURNING g.gid, g.mode),"                                                 \
-    " b AS (UPDATE dtx_branch x SET state = " S_FIN_BRANCH(S_AT("2", "smallint", "x.gid")) "," \
-    "       updated_at = now()"                                                            \
-    "       WHERE x.gid = ANY(ARRAY(SELECT d.gid FROM d WHERE d.mode <> " S_STR(DTX_MODE_SAGA) "))" \
-    "         AND x.branch_no >= 1 AND x.state NOT IN (" B_CONFIRMED ", " B_CANCELLED "))"                        \
+    "           RETURNING g.gid)"                                                          \
     " SELECT gid, 1 FROM d"
 
 const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
@@ -182,17 +193,17 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " last_error = $4, updated_at = now(), voted_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = " B_TRYING
         " AND EXISTS (SELECT 1 FROM g)", 6, 1, S_SET_BRANCH_VOTE },
-    /* $6: a 2PC commit decision also records every enlisted branch as
-     * prepared (it voted yes), in the same statement. */
+    /* $6 (the transaction voted yes in memory: a 2PC commit, or a TCC_RUN's)
+     * is no longer written: the branches' rows stay `trying` and
+     * dtx_branch_now shows them tried once the global row holds the commit
+     * decision (sql/coordinator/014_branch_now.sql). It keeps its place
+     * (and a type) in the parameters. */
     [DTX_SQL_DECIDE] = { "dtx_decide",
         "WITH d AS (UPDATE dtx_global SET state = $2::smallint, decision = $2::smallint,"
         "           updated_at = now(), next_attempt_at = now(), decided_at = now()"
         "           WHERE gid = $1 AND state = $3::smallint AND owner = $4"
         "             AND owner_epoch = $5::bigint AND owner_gen = $7::bigint"
-        "             AND branches = $8::int RETURNING state),"
-        " b AS (UPDATE dtx_branch SET state = " B_TRIED ", vote = " B_TRIED ", attempts = 1, updated_at = now(),"
-        "       voted_at = now()"
-        "       WHERE $6::bool AND gid = $1 AND state = " B_TRYING " AND EXISTS (SELECT 1 FROM d))"
+        "             AND branches = $8::int AND $6::bool IS NOT NULL RETURNING state)"
         " SELECT state FROM d", 8, 0, S_SET_DECIDE },
     [DTX_SQL_PREPARING] = { "dtx_preparing",
         "UPDATE dtx_global SET preparing = true, updated_at = now()"
@@ -207,10 +218,12 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND EXISTS (SELECT 1 FROM g)", 7, 1 },
-    /* The final state, and (TCC, 2PC, messages) every branch's: their
-     * acknowledgements are not written one by one (engine/driver_finish.c).
-     * A Saga's steps are each written as they end, so a Saga must find
-     * them all done (commit) or all compensated (abort). */
+    /* The final state, on the global row only. TCC, 2PC and message
+     * branches' acknowledgements are not written one by one
+     * (engine/driver_finish.c): dtx_branch_now shows every branch of a
+     * committed (aborted) transaction confirmed (cancelled). A Saga's steps
+     * are each written as they end, so a Saga must find them all done
+     * (commit) or all compensated (abort), in their own rows. */
     [DTX_SQL_FINISH] = { "dtx_finish",
         "WITH d AS (UPDATE dtx_global SET state = $2::smallint, updated_at = now(),"
         "           next_attempt_at = NULL, finished_at = now()"
@@ -219,11 +232,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "             AND (mode <> " S_STR(DTX_MODE_SAGA) " OR NOT EXISTS (SELECT 1 FROM dtx_branch"
         "                  WHERE gid = $1 AND state <> CASE WHEN $2::smallint = " G_COMMITTED
         "                  THEN " B_CONFIRMED " ELSE " B_CANCELLED " END))"
-        "           RETURNING mode),"
-        " b AS (UPDATE dtx_branch SET state = CASE WHEN $2::smallint = " G_COMMITTED
-        "       THEN " B_CONFIRMED " ELSE " B_CANCELLED " END, updated_at = now()"
-        "       WHERE gid = $1 AND state NOT IN (" B_CONFIRMED ", " B_CANCELLED ")"
-        "         AND EXISTS (SELECT 1 FROM d WHERE d.mode <> " S_STR(DTX_MODE_SAGA) "))"
+        "           RETURNING 1)"
         " SELECT 1 FROM d", 6, 1, S_SET_FINISH },
     [DTX_SQL_STUCK] = { "dtx_stuck",
         "UPDATE dtx_global SET state = " G_STUCK ", decision = $2::smallint, updated_at = now(),"
@@ -257,7 +266,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     [DTX_SQL_LOAD_BRANCHES] = { "dtx_load_branches",
         "SELECT branch_no, resource, action, payload, state, attempts,"
         " coalesce(undo_action, ''), coalesce(array_to_string(after_steps, ','), ''), step_flags"
-        " FROM dtx_branch WHERE gid = $1 ORDER BY branch_no", 1 },
+        " FROM dtx_branch_now WHERE gid = $1 ORDER BY branch_no", 1 },
     [DTX_SQL_SCAN] = { "dtx_scan",
         "SELECT gid FROM dtx_global"
         " WHERE state IN (" G_ACTIVE ", " G_COMMITTING ", " G_ABORTING ") AND owner = $3 AND owner_epoch = $4::bigint"

@@ -116,13 +116,13 @@ if [ "$transfer_rc" -ne 0 ]; then
 fi
 
 echo
-echo "== the coordinator's log (dtx_global, dtx_branch)"
+echo "== the coordinator's log (dtx_global, dtx_branch_now)"
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -P footer=off -d "$DTX_DB" -c "
     SELECT g.gid,
            dtx_state_name(g.state) AS state,
            string_agg(b.resource || ' ' || b.action || ': ' || dtx_branch_state_name(b.state),
                       ', ' ORDER BY b.branch_no) AS branches
-      FROM dtx_global g LEFT JOIN dtx_branch b USING (gid)
+      FROM dtx_global g LEFT JOIN dtx_branch_now b USING (gid)
      GROUP BY g.gid, g.state, g.created_at
      ORDER BY g.created_at, g.gid"
 "$PSQL" -X -q -At -v ON_ERROR_STOP=1 -d "$DTX_DB" -c "

@@ -8,7 +8,7 @@
 #            --journal FILE [--load-log FILE] [--window SECONDS]
 #            [--scratch DIR]
 #
-# Copies the coordinator's log (dtx_global, dtx_branch), every bank's
+# Copies the coordinator's log (dtx_global, and dtx_branch as dtx_branch_now shows it), every bank's
 # accounts, barrier rows and prepared transactions, the seeds and
 # drill-load's journal into a scratch database (drill_check) and checks,
 # printing the offending gids. Each transaction is checked by the mode the
@@ -158,7 +158,7 @@ copy "$log_db" "SELECT gid, branch_no, resource, action, state, attempts,
                 convert_from(payload, 'UTF8')::json->>'account',
                 (convert_from(payload, 'UTF8')::json->>'amount')::bigint, last_error,
                 undo_action, step_flags, after_steps::int[]
-                FROM dtx_branch" b
+                FROM dtx_branch_now" b
 copy "$log_db" "SELECT (extract(epoch FROM now()) * 1000)::bigint" meta
 for spec in "${banks[@]}"; do
     res=${spec%%=*}

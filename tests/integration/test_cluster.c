@@ -406,7 +406,7 @@ static void s_fault_case(const char *point, int expect_committed)
         int want = expect_committed ? DTX_STATE_COMMITTED : DTX_STATE_ABORTED;
         CU_ASSERT_EQUAL(u_wait_state(c.logc, gid, want, 15000), 0);
         int64_t bad = h_db_scalar(c.logc,
-            "SELECT count(*) FROM dtx_branch WHERE gid = '%s' AND state NOT IN (%d)", gid,
+            "SELECT count(*) FROM dtx_branch_now WHERE gid = '%s' AND state NOT IN (%d)", gid,
             expect_committed ? DTX_BRANCH_CONFIRMED : DTX_BRANCH_CANCELLED);
         CU_ASSERT_EQUAL(bad, 0);
         for (int side = 0; side < 2; side++) {

@@ -243,7 +243,7 @@ static void test_lazy_writes_lost_in_a_crash_are_redriven_to_the_same_outcome(vo
     w.dtxd.nextra -= 2; /* not the fault again */
     CU_ASSERT_EQUAL_FATAL(h_dtxd_restart(&w.dtxd), 0);
     CU_ASSERT_EQUAL(u_wait_state(w.log, gid, DTX_STATE_COMMITTED, 15000), 0);
-    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s' AND state = %d",
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_branch_now WHERE gid = '%s' AND state = %d",
                                 gid, DTX_BRANCH_CONFIRMED), 2);
     /* each Confirm delivered again, applied once */
     CU_ASSERT_EQUAL(u_deliveries(w.pa_db, gid, "confirm"), 2);

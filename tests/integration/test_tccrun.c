@@ -56,7 +56,7 @@ static void test_every_yes_commits_in_one_request(void)
     /* the answer left after the decision: the log has it, with the votes */
     CU_ASSERT_TRUE(u_log_state(s_w.log, gid) == DTX_STATE_COMMITTING ||
                    u_log_state(s_w.log, gid) == DTX_STATE_COMMITTED);
-    CU_ASSERT_EQUAL(h_db_scalar(s_w.log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'"
+    CU_ASSERT_EQUAL(h_db_scalar(s_w.log, "SELECT count(*) FROM dtx_branch_now WHERE gid = '%s'"
                                 " AND vote = %d AND voted_at IS NOT NULL", gid, DTX_BRANCH_TRIED), 2);
     CU_ASSERT_EQUAL(u_wait_state(s_w.log, gid, DTX_STATE_COMMITTED, 10000), 0);
     CU_ASSERT_EQUAL(u_effects(s_w.pa_db, gid, "confirm"), 1);

@@ -240,7 +240,7 @@ static void test_late_prepare_vote_after_abort_changes_nothing(void)
     CU_ASSERT_EQUAL_FATAL(s_next_phase(&s_pb, &pb, 3000), DTX_OP_ABORT);
     s_reply(&s_pb, &pb, DTX_OUTCOME_OK);
     CU_ASSERT_EQUAL(u_wait_state(s_log, gid, DTX_STATE_ABORTED, 5000), 0);
-    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s' AND state = %d",
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch_now WHERE gid = '%s' AND state = %d",
                                 gid, DTX_BRANCH_CONFIRMED), 0);
     u_peer_close(&ini);
     dtx_client_destroy(&c);

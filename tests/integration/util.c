@@ -34,7 +34,7 @@ int u_wait_state(PGconn *conn, const char *gid, int state, int timeout_ms)
 int u_branch_state(PGconn *conn, const char *gid, int branch)
 {
     int64_t v = h_db_scalar(conn,
-        "SELECT coalesce((SELECT state FROM dtx_branch WHERE gid = '%s' AND branch_no = %d), 0)",
+        "SELECT coalesce((SELECT state FROM dtx_branch_now WHERE gid = '%s' AND branch_no = %d), 0)",
         gid, branch);
     return v == H_DB_ERROR ? -1 : (int)v;
 }

@@ -145,7 +145,7 @@ byte g_nb = 0;            /* dtx_global.branches */
 byte g_owner = 1;         /* dtx_global.owner: node 1 began it */
 byte g_oep = 1;           /* dtx_global.owner_epoch */
 byte g_gen = 0;           /* dtx_global.owner_gen */
-byte b_state[NB];         /* dtx_branch.state (0: no row) */
+byte b_state[NB];         /* dtx_branch_now.state (0: no row) */
 byte n_epoch[NC];         /* dtx_node.epoch */
 bit  n_lease[NC];         /* dtx_node.lease_until > now() */
 

@@ -70,7 +70,7 @@ static int s_gateway_start(gw_proc_t *self, const char *logname, const char *con
         argv[n++] = "--engine";
         argv[n++] = (char *)engine;
     }
-    /* NAME@ring suites: the send ring on, unless the test chose. */
+    /* NAME@noring suites: the send ring off, unless the test chose. */
     const char *ring = getenv("DTX_TEST_GW_SEND_RING");
     int chose_ring = 0;
     for (int i = 0; extra && extra[i]; i++)

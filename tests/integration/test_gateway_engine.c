@@ -28,10 +28,10 @@ static void test_gateway_runs_on_the_engine_the_suite_names(void)
     char needle[64];
     snprintf(needle, sizeof needle, "engine=%s", want && *want ? want : "native");
     CU_ASSERT(h_wait_log("gw-engine", needle, 5000) == 0);
-    /* The send ring: off by default; on as NAME@ring (DTX_TEST_GW_SEND_RING),
-     * never on mhd. */
+    /* The send ring: on by default on the native engine; off as NAME@noring
+     * (DTX_TEST_GW_SEND_RING) and on mhd. */
     const char *ring = getenv("DTX_TEST_GW_SEND_RING");
-    int on = !(want && *want && strcmp(want, "native") != 0) && ring && strcmp(ring, "on") == 0;
+    int on = !(want && *want && strcmp(want, "native") != 0) && !(ring && strcmp(ring, "off") == 0);
     CU_ASSERT(h_wait_log("gw-engine", on ? "send_ring=on" : "send_ring=off", 5000) == 0);
     gw_resp_t r;
     CU_ASSERT(gw_http(&r, "GET", gw_at(&gw, "/e"), NULL, NULL) == 0 && r.status == 200);
@@ -46,19 +46,19 @@ static void test_gateway_runs_on_the_engine_the_suite_names(void)
 static void test_gateway_without_io_uring_says_so_and_serves(void)
 {
     gw_proc_t up, gw;
-    h_log_remove("gw-nouring");
+    h_log_remove("gw-noring");
     CU_ASSERT_FATAL(gw_upstream_start(&up, "engine", NULL) == 0);
     setenv("DTX_GW_URING_FAIL", "1", 1);
     const char *native[] = { "--engine", "native", "--send-ring", "on", "--workers", "2", NULL };
-    int rc = gw_gateway_start_args(&gw, "gw-nouring", native,
+    int rc = gw_gateway_start_args(&gw, "gw-noring", native,
         "{\"pools\":[{\"name\":\"p\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
         "\"routes\":[{\"name\":\"all\",\"match\":{\"prefix\":\"/\"},\"pool\":\"p\"}]}",
         up.port);
     unsetenv("DTX_GW_URING_FAIL");
     CU_ASSERT_FATAL(rc == 0);
-    CU_ASSERT(h_wait_log("gw-nouring", "send ring unavailable", 5000) == 0);
-    CU_ASSERT(h_wait_log("gw-nouring", "send_ring=off", 5000) == 0);
-    CU_ASSERT_EQUAL(h_log_count("gw-nouring", "send ring unavailable"), 1);
+    CU_ASSERT(h_wait_log("gw-noring", "send ring unavailable", 5000) == 0);
+    CU_ASSERT(h_wait_log("gw-noring", "send_ring=off", 5000) == 0);
+    CU_ASSERT_EQUAL(h_log_count("gw-noring", "send ring unavailable"), 1);
     for (int i = 0; i < 4; i++) {
         gw_resp_t r;
         CU_ASSERT(gw_http(&r, "GET", gw_at(&gw, "/e"), NULL, NULL) == 0 && r.status == 200);

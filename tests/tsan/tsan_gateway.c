@@ -256,8 +256,9 @@ int main(void)
     static char doc[16384];
     if (s_config(doc, sizeof doc, 0, dtxd.endpoint, admin_url, a.port, b.port) != 0)
         return 1;
-    /* The send ring on (off by default): its completions and closes run
-     * beside the offload pool's resumes. */
+    /* The send ring on (the default; said so the stage keeps it if the
+     * default changes): its completions and closes run beside the offload
+     * pool's resumes. */
     const char *gw_args[] = { "--workers", S_WORKERS, "--send-ring", "on", NULL };
     if (gw_gateway_start_args(&gw, "tsan-gateway", gw_args, "%s", doc) != 0) {
         fprintf(stderr, "tsan-gateway: cannot start the gateway (see tsan-gateway.log)\n");

@@ -102,7 +102,7 @@ static const dtx_opt_t s_opts[] = {
     { "engine", DTX_OPT_STRING, s_engine, 0, 0,
       "native or mhd: what serves the proxy's connections (overrides server.engine)" },
     { "send-ring", DTX_OPT_STRING, s_send_ring, 0, 0,
-      "on or off (the default): the native engine's small writes batched through io_uring" },
+      "on (the default) or off: the native engine's small writes batched through io_uring" },
     { "accept-balance", DTX_OPT_STRING, s_accept_balance, 0, 0,
       "on (the default) or off: a native worker holding 2 connections more than the "
       "least loaded hands a new one to it" },

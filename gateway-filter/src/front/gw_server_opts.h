@@ -30,7 +30,7 @@ typedef struct dtx_gw_server_opts {
     int                  engine;    /* DTX_GW_ENGINE_* */
     int                  send_ring; /* 1: the native engine's workers write small
                                        answers and upstream requests through
-                                       io_uring (core/gw_uring.h); 0 (the default): writev */
+                                       io_uring (core/gw_uring.h); 0: writev */
     dtx_gw_native_opts_t native;
 } dtx_gw_server_opts_t;
 

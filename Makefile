@@ -79,7 +79,8 @@ GEN_OBJ        := $(BUILD)/obj/gen/migrations.o
 VERSION_H      := $(BUILD)/include/dtx/version.h
 # The SDK's installed headers: what programs that use libdtx may include.
 PUBLIC_HEADERS := common/include/dtx/types.h common/include/dtx/logging.h \
-                  participant-sdk/include/dtx/dtx.h participant-sdk/include/dtx/barrier.h \
+                  participant-sdk/include/dtx/dtx.h participant-sdk/include/dtx/participant.h \
+                  participant-sdk/include/dtx/barrier.h \
                   participant-sdk/include/dtx/pgres.h participant-sdk/include/dtx/zsvc.h \
                   $(VERSION_H)
 # The samples (and the benchmark participant) are compiled against a copy

@@ -164,7 +164,7 @@ s_control libdtx-dev libdevel same \
     "dtx participant and initiator library (development files)" \
     "$common_long
 
-This package holds the headers (dtx/dtx.h, dtx/barrier.h, dtx/pgres.h
+This package holds the headers (dtx/dtx.h, dtx/participant.h, dtx/barrier.h, dtx/pgres.h
 and the headers they include), the static library and the pkg-config file
 (pkg-config libdtx)."
 s_build libdtx-dev

@@ -25,7 +25,8 @@ trap 'rm -rf "$dest"' EXIT
 make -s -C "$ROOT" BUILD="$BUILD" SAN="$SAN" TSAN="$TSAN" install DESTDIR="$dest" PREFIX=/usr >/dev/null
 for f in bin/dtxd bin/dtxctl bin/dtx-gateway lib/libdtx.a lib/libdtx.so lib/libdtx.so.$major \
          lib/libdtx.so.$version lib/pkgconfig/libdtx.pc \
-         include/dtx/dtx.h include/dtx/barrier.h include/dtx/pgres.h include/dtx/types.h \
+         include/dtx/dtx.h include/dtx/participant.h include/dtx/barrier.h include/dtx/pgres.h \
+         include/dtx/types.h \
          include/dtx/logging.h include/dtx/version.h include/dtx/zsvc.h \
          lib/systemd/system/dtxd.service lib/systemd/system/dtx-gateway.service \
          share/man/man8/dtxd.8 share/man/man8/dtx-gateway.8 share/man/man1/dtxctl.1; do

@@ -171,6 +171,16 @@ static int s_rate_local(dtx_gw_req_t *req, dtx_gw_rule_t *r, const char *key, in
     return v;
 }
 
+/* The request keeps what rule r admitted it with (state: the pinned
+ * per-key state, or a cluster slot) in its next hold, which the caller
+ * filled with the ticket: released by s_release. */
+static void s_hold_keep(dtx_gw_req_t *req, dtx_gw_rule_t *r, void *state)
+{
+    dtx_gw_hold_t *h = &req->holds[req->nholds++];
+    h->rule = r;
+    h->state = state;
+}
+
 /* Admission of a route s_rate_last accepts: the breakers first, then the
  * rate rule decides and counts under one lock. The outcome is the
  * three-step one's: a request the rate rule refuses is refused by it (429)
@@ -204,9 +214,7 @@ static int s_admit_rate_last(dtx_gw_req_t *req, dtx_gw_rule_t *rate, int64_t now
         }
         pthread_mutex_unlock(&r->lock);
         if (ok) {
-            h->rule = r;
-            h->state = s;
-            req->nholds++;
+            s_hold_keep(req, r, s);
             continue;
         }
         s_release(req, 0, now);
@@ -320,9 +328,7 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
         if (cl) {
             void *slot = dtx_gw_cluster_conc_acquire(cl, &r->cfg, key, now);
             if (slot) {
-                h->rule = r;
-                h->state = slot;
-                req->nholds++;
+                s_hold_keep(req, r, slot);
                 continue;
             }
         }
@@ -361,9 +367,7 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
         }
         pthread_mutex_unlock(&r->lock);
         if (ok) {
-            h->rule = r;
-            h->state = s;
-            req->nholds++;
+            s_hold_keep(req, r, s);
             continue;
         }
         atomic_fetch_add(&r->rejected, 1);

@@ -21,6 +21,18 @@ void unit_register(unit_suite_fn fn)
         s_dropped++;
 }
 
+int unit_quiet(void)
+{
+    dtx_log_set_level(DTX_LOG_ERROR);
+    return 0;
+}
+
+int unit_loud(void)
+{
+    dtx_log_set_level(DTX_LOG_INFO);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* libdtx's lines on stderr, as a program would have them (the log

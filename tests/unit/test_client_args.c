@@ -361,19 +361,6 @@ static void test_ready_waits_for_every_coordinator(void)
     dtx_participant_destroy(&p);
 }
 
-/* The calls above log warnings by design; keep the test output readable. */
-static int s_quiet(void)
-{
-    dtx_log_set_level(DTX_LOG_ERROR);
-    return 0;
-}
-
-static int s_loud(void)
-{
-    dtx_log_set_level(DTX_LOG_INFO);
-    return 0;
-}
-
 static void test_try_many_checks_its_arguments_before_sending(void)
 {
     dtx_client_t *c = s_client();
@@ -415,7 +402,7 @@ static void test_try_many_checks_its_arguments_before_sending(void)
 
 UNIT_SUITE(client_args)
 {
-    CU_pSuite s = CU_add_suite("client_args", s_quiet, s_loud);
+    CU_pSuite s = CU_add_suite("client_args", unit_quiet, unit_loud);
 #define T(fn) CU_add_test(s, #fn, fn)
     T(test_client_new_rejects_missing_or_bad_endpoint);
     T(test_try_many_checks_its_arguments_before_sending);

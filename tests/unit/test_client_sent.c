@@ -95,18 +95,6 @@ static dtx_client_t *cs_client(const char *endpoint)
     return c;
 }
 
-static int s_quiet(void)
-{
-    dtx_log_set_level(DTX_LOG_ERROR);
-    return 0;
-}
-
-static int s_loud(void)
-{
-    dtx_log_set_level(DTX_LOG_INFO);
-    return 0;
-}
-
 static const dtx_try_spec_t s_tries[2] = { { "ra", "reserve", "a", 1 },
                                            { "rb", "reserve", NULL, 0 } };
 
@@ -162,7 +150,7 @@ static void test_a_peer_answering_not_sent_is_not_believed(void)
 
 UNIT_SUITE(client_sent)
 {
-    CU_pSuite s = CU_add_suite("client_sent", s_quiet, s_loud);
+    CU_pSuite s = CU_add_suite("client_sent", unit_quiet, unit_loud);
 #define T(fn) CU_add_test(s, #fn, fn)
     T(test_a_request_that_never_left_is_not_sent);
     T(test_a_request_sent_without_an_answer_times_out);

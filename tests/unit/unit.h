@@ -19,6 +19,11 @@
 typedef void (*unit_suite_fn)(void);
 void unit_register(unit_suite_fn fn);
 
+/* A suite's init and cleanup for calls that log warnings by design:
+ * the library's log level ERROR during the suite, INFO after. */
+int unit_quiet(void);
+int unit_loud(void);
+
 #define UNIT_SUITE(name)                                              \
     static void unit_suite_##name(void);                              \
     __attribute__((constructor)) static void unit_reg_##name(void) { \

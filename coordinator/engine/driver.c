@@ -239,16 +239,14 @@ void dtx_driver_decide(dtx_coord_t *co, dtx_txn_t *txn, int decision, const char
     char st[DTX_DEC_SIZE], from[DTX_DEC_SIZE];
     dtx_dec_i64(st, decision);
     dtx_dec_i64(from, DTX_STATE_ACTIVE);
-    /* A 2PC commit, or a TCC_RUN's (preparing): the yes votes were kept in
-     * memory and are written here, with the decision. */
-    int mark = (txn->mode == DTX_MODE_2PC || txn->preparing) && decision == DTX_STATE_COMMITTING;
+    /* A 2PC commit's or a TCC_RUN's yes votes were kept in memory: the
+     * commit decision records them (the log's view dtx_branch_now). */
     char nb[DTX_DEC_SIZE];
     dtx_dec_i64(nb, txn->nbranches);
-    const char *vals[8] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str,
-                            mark ? "true" : "false", txn->gen, nb };
+    const char *vals[7] = { txn->gid, st, from, co->cfg.node_id, co->epoch_str, txn->gen, nb };
     if (txn->unlogged)
         s_log_begun(co, txn);
-    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 8, vals, NULL, NULL, s_on_decide, w);
+    dtx_store_submit(co->store, txn->shard, DTX_SQL_DECIDE, 7, vals, NULL, NULL, s_on_decide, w);
 }
 
 /* --- driving --- */

@@ -132,9 +132,8 @@
     "           WHERE g.gid = ANY($1::text[]) AND g.state = " S_AT("3", "smallint", "g.gid") \
     "             AND g.owner = " S_AT("4", "text", "g.gid")                                \
     "             AND g.owner_epoch = " S_AT("5", "bigint", "g.gid")                        \
-    "             AND g.owner_gen = " S_AT("7", "bigint", "g.gid")                          \
-    "             AND g.branches = " S_AT("8", "int", "g.gid")                              \
-    "             AND $6::bool[] IS NOT NULL"                                               \
+    "             AND g.owner_gen = " S_AT("6", "bigint", "g.gid")                          \
+    "             AND g.branches = " S_AT("7", "int", "g.gid")                              \
     "           RETURNING g.gid, g.state)"                                               \
     " SELECT gid, state FROM d"
 #define S_SET_BRANCH_DONE                                                                \
@@ -193,18 +192,17 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " last_error = $4, updated_at = now(), voted_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = " B_TRYING
         " AND EXISTS (SELECT 1 FROM g)", 6, 1, S_SET_BRANCH_VOTE },
-    /* $6 (the transaction voted yes in memory: a 2PC commit, or a TCC_RUN's)
-     * is no longer written: the branches' rows stay `trying` and
-     * dtx_branch_now shows them tried once the global row holds the commit
-     * decision (sql/coordinator/014_branch_now.sql). It keeps its place
-     * (and a type) in the parameters. */
+    /* The global row only. A 2PC commit's or a TCC_RUN's yes votes (kept in
+     * memory) are not written on their own: their branches' rows stay
+     * `trying` and dtx_branch_now shows them tried once the global row
+     * holds the commit decision (sql/coordinator/014_branch_now.sql). */
     [DTX_SQL_DECIDE] = { "dtx_decide",
         "WITH d AS (UPDATE dtx_global SET state = $2::smallint, decision = $2::smallint,"
         "           updated_at = now(), next_attempt_at = now(), decided_at = now()"
         "           WHERE gid = $1 AND state = $3::smallint AND owner = $4"
-        "             AND owner_epoch = $5::bigint AND owner_gen = $7::bigint"
-        "             AND branches = $8::int AND $6::bool IS NOT NULL RETURNING state)"
-        " SELECT state FROM d", 8, 0, S_SET_DECIDE },
+        "             AND owner_epoch = $5::bigint AND owner_gen = $6::bigint"
+        "             AND branches = $7::int RETURNING state)"
+        " SELECT state FROM d", 7, 0, S_SET_DECIDE },
     [DTX_SQL_PREPARING] = { "dtx_preparing",
         "UPDATE dtx_global SET preparing = true, updated_at = now()"
         " WHERE gid = $1 AND state = " G_ACTIVE " AND owner = $2 AND owner_epoch = $3::bigint"

@@ -16,7 +16,7 @@ enum {
     DTX_SQL_BRANCH_FIRST,   /* gid resource action payload(bin) me(2) mode deadline_ms initiator
                                traceparent preparing -> branch_no (creates the global row) */
     DTX_SQL_BRANCH_VOTE,    /* gid branch state last_error me */
-    DTX_SQL_DECIDE,         /* gid new expected me(2) mark_prepared gen nbranches -> state */
+    DTX_SQL_DECIDE,         /* gid new expected me(2) gen nbranches -> state */
     DTX_SQL_PREPARING,      /* gid me (2PC: the prepare phase started) */
     DTX_SQL_BRANCH_DONE,    /* gid branch state attempts me */
     DTX_SQL_BRANCH_ATTEMPT, /* gid branch attempts last_error me */

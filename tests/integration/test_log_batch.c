@@ -131,10 +131,10 @@ static void test_stale_fence_in_a_set_refuses_only_its_row(void)
     char to[4], from[4];
     snprintf(to, sizeof to, "%d", DTX_STATE_COMMITTING);
     snprintf(from, sizeof from, "%d", DTX_STATE_ACTIVE);
-    const char *d1[8] = { "dec-ok", to, from, "nb", "1", "false", "0", "1" };
-    const char *d2[8] = { "dec-stale", to, from, "nb", "1", "false", "7", "1" };
-    dtx_store_submit(st, 0, DTX_SQL_DECIDE, 8, d1, NULL, NULL, s_on_done, &a[0]);
-    dtx_store_submit(st, 0, DTX_SQL_DECIDE, 8, d2, NULL, NULL, s_on_done, &a[1]);
+    const char *d1[7] = { "dec-ok", to, from, "nb", "1", "0", "1" };
+    const char *d2[7] = { "dec-stale", to, from, "nb", "1", "7", "1" };
+    dtx_store_submit(st, 0, DTX_SQL_DECIDE, 7, d1, NULL, NULL, s_on_done, &a[0]);
+    dtx_store_submit(st, 0, DTX_SQL_DECIDE, 7, d2, NULL, NULL, s_on_done, &a[1]);
     dtx_store_stats(st, &before);
     CU_ASSERT_FATAL(s_run_batch(st, a, 2) == 0);
     dtx_store_stats(st, &after);

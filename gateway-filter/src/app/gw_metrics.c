@@ -25,7 +25,6 @@
 
 typedef dtx_gw_buf_t s_out_t;   /* sticky failure: checked once at the end */
 
-#define DTX_GW_METRICS_WORKERS 64   /* workers rendered at most (gw_server.c's cap) */
 
 /* ---------------- families ---------------- */
 
@@ -310,8 +309,8 @@ char *dtx_gw_metrics_render(dtx_gw_runtime_t *rt, const dtx_gw_server_t *server,
                       "dtx_gw_zmq_replies_late_total %llu\n"
                       "dtx_gw_zmq_replies_malformed_total %llu\n",
                       zc.requests, zc.replies, zc.late, zc.malformed);
-    dtx_gw_worker_view_t wv[DTX_GW_METRICS_WORKERS];   /* the front's workers */
-    int nw = server ? dtx_gw_server_workers(server, wv, DTX_GW_METRICS_WORKERS) : 0;
+    dtx_gw_worker_view_t wv[DTX_GW_MAX_WORKERS];   /* the front's workers */
+    int nw = server ? dtx_gw_server_workers(server, wv, DTX_GW_MAX_WORKERS) : 0;
     for (int i = 0; i < nw; i++)
         dtx_gw_buf_printf(&o, "dtx_gw_worker_connections{worker=\"%d\"} %d\n"
                           "dtx_gw_worker_accepted_total{worker=\"%d\"} %llu\n"

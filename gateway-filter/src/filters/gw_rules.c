@@ -181,6 +181,15 @@ static void s_hold_keep(dtx_gw_req_t *req, dtx_gw_rule_t *r, void *state)
     h->state = state;
 }
 
+/* The request passed every rule: each rule it holds counts it, then it
+ * waits out a rate rule's delay (0: none). */
+static void s_admitted(dtx_gw_req_t *req, int64_t delay)
+{
+    for (int i = 0; i < req->nholds; i++)
+        atomic_fetch_add(&req->holds[i].rule->passed, 1);
+    dtx_gw_sleep_us(delay);
+}
+
 /* Admission of a route s_rate_last accepts: the breakers first, then the
  * rate rule decides and counts under one lock. The outcome is the
  * three-step one's: a request the rate rule refuses is refused by it (429)
@@ -244,9 +253,7 @@ static int s_admit_rate_last(dtx_gw_req_t *req, dtx_gw_rule_t *rate, int64_t now
             atomic_fetch_add(&rate->passed, 1);
         }
     }
-    for (int i = 0; i < req->nholds; i++)
-        atomic_fetch_add(&req->holds[i].rule->passed, 1);
-    dtx_gw_sleep_us(delay);
+    s_admitted(req, delay);
     return DTX_GW_NEXT;
 }
 
@@ -427,9 +434,7 @@ int dtx_gw_admission_head(dtx_gw_req_t *req)
             atomic_fetch_add(&r->passed, 1);
         }
     }
-    for (int i = 0; i < req->nholds; i++)
-        atomic_fetch_add(&req->holds[i].rule->passed, 1);
-    dtx_gw_sleep_us(delay);
+    s_admitted(req, delay);
     return DTX_GW_NEXT;
 }
 

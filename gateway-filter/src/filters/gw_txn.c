@@ -62,6 +62,13 @@ static s_pooled_t *s_borrow(dtx_gw_txn_clients_t *self, const char *endpoint,
     return p;
 }
 
+/* A client call that failed with rc leaves its client unfit for reuse:
+ * no answer came (its socket may hold a late one), or nothing left. */
+static int s_broken(int rc)
+{
+    return rc == DTX_ETIMEOUT || rc == DTX_EIO || rc == DTX_ENOTSENT;
+}
+
 static void s_give_back(dtx_gw_txn_clients_t *self, s_pooled_t *p, int broken)
 {
     if (broken) {
@@ -90,7 +97,7 @@ dtx_client_t *dtx_gw_txn_pooled_client(dtx_gw_txn_pooled_t *p)
 
 void dtx_gw_txn_give_back(dtx_gw_txn_clients_t *self, dtx_gw_txn_pooled_t *p, int rc)
 {
-    s_give_back(self, p, rc == DTX_ETIMEOUT || rc == DTX_EIO || rc == DTX_ENOTSENT);
+    s_give_back(self, p, s_broken(rc));
 }
 
 void dtx_gw_txn_clients_destroy(dtx_gw_txn_clients_t **self_p)
@@ -138,7 +145,7 @@ int dtx_gw_txn_body(dtx_gw_req_t *req)
     if (rc == 0)
         rc = dtx_client_begin(p->client, DTX_MODE_TCC, (uint32_t)c->txn_timeout_ms, req->gid);
     if (p)
-        s_give_back(clients, p, rc == DTX_ETIMEOUT || rc == DTX_EIO || rc == DTX_ENOTSENT);
+        s_give_back(clients, p, s_broken(rc));
     if (rc != 0) {
         atomic_fetch_add(&req->route->stats->txn_begin_failed, 1);
         dtx_log_warn("transaction begin failed", "route=%s trace=%.32s err=%s", c->name,
@@ -165,7 +172,7 @@ static int s_end(dtx_gw_req_t *req, int commit)
     int state = 0;
     int rc = commit ? dtx_client_commit(p->client, req->gid, &state)
                     : dtx_client_rollback(p->client, req->gid, &state);
-    s_give_back(clients, p, rc == DTX_ETIMEOUT || rc == DTX_EIO || rc == DTX_ENOTSENT);
+    s_give_back(clients, p, s_broken(rc));
     return rc;
 }
 

@@ -155,7 +155,8 @@ static void s_accept(dtx_gw_native_t *self)
             return;
         }
         dtx_gw_worker_count(&self->w->counters.accepted);
-        dtx_gw_worker_t *to = s_pick(self);
+        dtx_gw_worker_t *to = self->opts.balance_slack > 0 && self->w->server->nworkers > 1
+                                  ? s_pick(self) : self->w;
         if (to != self->w && s_hand_over(self, to, fd, &ss, sl) == 0)
             continue;
         atomic_fetch_add_explicit(&self->w->counters.open, 1, memory_order_relaxed);

@@ -20,7 +20,6 @@
 #include "dtx/heap.h"
 #include "front/gw_server_opts.h"
 
-#define DTX_GW_MAX_WORKERS 64
 
 /* As in gw_server.h (repeated, as C11 allows). */
 typedef struct dtx_gw_server dtx_gw_server_t;

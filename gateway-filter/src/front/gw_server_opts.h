@@ -12,6 +12,9 @@
 #define DTX_GW_ENGINE_NATIVE 0       /* gw_native.c: the gateway's own HTTP/1.1 */
 #define DTX_GW_ENGINE_MHD    1       /* gw_mhd.c: libmicrohttpd */
 
+/* The most workers a server runs (a larger --workers is cut to it). */
+#define DTX_GW_MAX_WORKERS 64
+
 /* Limits and timeouts of the native engine (config "server"). */
 typedef struct dtx_gw_native_opts {
     int64_t header_timeout_ms;  /* a request head must come whole within this */

@@ -6,7 +6,8 @@ versions 1 and 2 of the wire protocol (docs/protocol.md): TCC and 2PC,
 Sagas, transactional messages and several Tries in one request. See README.md.
 """
 from .barrier import Barrier, BarrierFn
-from .client import Begun, Client, TccRunResult, Transaction, TryManyResult, TryResult
+from .client import Begun, Client, TccRunResult, TryManyResult, TryResult
+from .transaction import Transaction
 from .plans import Branch, BranchOutcome, Destination, Step
 from .errors import (Aborted, AccessDenied, Busy, ConfigError, DatabaseError, DtxError,
                      ErrorCode, Expired, InvalidArgument, InvalidState, LimitExceeded,

@@ -306,11 +306,22 @@ static void test_lapse_dropping_a_marked_run_aborts_it_at_once(void)
     /* The lease stays valid for everyone else; only the renewal waits. */
     PGconn *lock = PQconnectdb(w.dtxd.db);
     CU_ASSERT_FATAL(PQstatus(lock) == CONNECTION_OK);
-    CU_ASSERT_FATAL(h_db_exec(lock, "UPDATE dtx_node SET lease_until = now() + interval '1 hour'"
-                                    " WHERE node_id = 'tccrun_lapse'") == 0);
-    CU_ASSERT_FATAL(h_db_exec(lock, "begin") == 0);
-    CU_ASSERT_FATAL(h_db_exec(lock, "SELECT 1 FROM dtx_node WHERE node_id = 'tccrun_lapse'"
-                                    " FOR UPDATE") == 0);
+    /* A renewal that slips in between the two statements would bring the
+     * lease back to 1.5 s, which then lapses for everyone (and the node
+     * claims its own row): lock again until the locked row holds the hour. */
+    int held = 0;
+    for (int i = 0; i < 20 && !held; i++) {
+        CU_ASSERT_FATAL(h_db_exec(lock, "UPDATE dtx_node SET lease_until = now() + interval '1 hour'"
+                                        " WHERE node_id = 'tccrun_lapse'") == 0);
+        CU_ASSERT_FATAL(h_db_exec(lock, "begin") == 0);
+        CU_ASSERT_FATAL(h_db_exec(lock, "SELECT 1 FROM dtx_node WHERE node_id = 'tccrun_lapse'"
+                                        " FOR UPDATE") == 0);
+        held = h_db_scalar(lock, "SELECT count(*) FROM dtx_node WHERE node_id = 'tccrun_lapse'"
+                                 " AND lease_until > now() + interval '30 minutes'") == 1;
+        if (!held)
+            CU_ASSERT_FATAL(h_db_exec(lock, "commit") == 0);
+    }
+    CU_ASSERT_FATAL(held);
     h_sleep_ms(2500); /* the lease (1.5 s) and a second more */
     CU_ASSERT_FATAL(h_db_exec(lock, "commit") == 0);
     PQfinish(lock);

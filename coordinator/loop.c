@@ -82,6 +82,7 @@ int dtx_loop_init(dtx_coord_t *co)
         return DTX_ENOMEM;
     dtx_initiator_init(co);
     dtx_multi_init(co);
+    dtx_recovery_init(co);
     co->next_corr = dtx_random_u64() >> 1; /* a restart never reuses a recent corr */
     co->store = dtx_store_new(co->cfg.db, (int)co->cfg.db_connections, 2, dtx_coord_sql,
                               DTX_SQL_COUNT, dtx_coord_sql_session, &err);

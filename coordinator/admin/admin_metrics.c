@@ -180,6 +180,16 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
                     " a scan returns at most 256");
     dtx_prom_value(&t, "dtx_recovery_due", "scan=\"own\"", (double)m->recovery_due[0]);
     dtx_prom_value(&t, "dtx_recovery_due", "scan=\"orphans\"", (double)m->recovery_due[1]);
+    dtx_prom_header(&t, "dtx_recovery_statements_total", "counter",
+                    "recovery statements sent: the walks over the unfinished transactions"
+                    " (kind=own, kind=orphans), each run only when it can find something,"
+                    " and the read of the nodes' leases that decides the claim (kind=nodes)");
+    dtx_prom_value(&t, "dtx_recovery_statements_total", "kind=\"own\"",
+                   (double)m->recovery_runs[DTX_RECOVERY_OWN]);
+    dtx_prom_value(&t, "dtx_recovery_statements_total", "kind=\"orphans\"",
+                   (double)m->recovery_runs[DTX_RECOVERY_CLAIM]);
+    dtx_prom_value(&t, "dtx_recovery_statements_total", "kind=\"nodes\"",
+                   (double)m->recovery_runs[DTX_RECOVERY_NODES]);
     dtx_prom_header(&t, "dtx_lease_held", "gauge",
                     "1 while this node's lease is surely held (renewed in time), else 0");
     dtx_prom_value(&t, "dtx_lease_held", NULL, dtx_clock_mono_ms() <= co->lease_valid_ms);

@@ -70,6 +70,12 @@ void dtx_metrics_recovery(dtx_metrics_t *m, int orphans, int n)
     m->recovery_due[orphans ? 1 : 0] = n > 0 ? (uint64_t)n : 0;
 }
 
+void dtx_metrics_recovery_run(dtx_metrics_t *m, int kind)
+{
+    if (kind >= 0 && kind < 3)
+        m->recovery_runs[kind]++;
+}
+
 void dtx_metrics_lease_lapsed(dtx_metrics_t *m)
 {
     m->lease_lapses++;

@@ -75,6 +75,7 @@ typedef struct dtx_metrics {
     int64_t    retention_last_ms; /* wall ms when the last run completed; 0 never */
     uint64_t   lease_lapses;   /* times the node lease ran out before it was renewed */
     uint64_t   recovery_due[2]; /* due in the last recovery scan: [0] own, [1] orphans taken over */
+    uint64_t   recovery_runs[3]; /* recovery statements run: [0] own scan, [1] claim, [2] nodes read */
     int64_t    stuck_now;      /* stuck transactions in the log, last count (0 until counted) */
     dtx_series_t series;       /* the last hour, per second (console plots) */
 } dtx_metrics_t;
@@ -95,6 +96,11 @@ void dtx_metrics_http(dtx_metrics_t *m, int status);
  * (orphans 0) or those of dead coordinators it took over (orphans 1). A
  * full scan (its limit) means more wait: the backlog recovery works on. */
 void dtx_metrics_recovery(dtx_metrics_t *m, int orphans, int n);
+/* A recovery statement was sent: DTX_RECOVERY_OWN, _CLAIM or _NODES. */
+#define DTX_RECOVERY_OWN   0
+#define DTX_RECOVERY_CLAIM 1
+#define DTX_RECOVERY_NODES 2
+void dtx_metrics_recovery_run(dtx_metrics_t *m, int kind);
 /* The node lease ran out before its renewal took effect. */
 void dtx_metrics_lease_lapsed(dtx_metrics_t *m);
 /* Once a second: the stuck count read from the log (-1 when it could not

@@ -117,6 +117,9 @@ typedef struct dtx_coord_hooks {
     /* Receives the answer to one branch of a TRY_MANY (a DTX_PEER_MULTI
      * peer); msg is valid only during the call. */
     void (*multi_reply)(struct dtx_coord *co, uint64_t corr, const dtx_msg_t *msg);
+    /* txn leaves memory (outbox.c's drop, the one place it does): set by
+     * recovery.c, which then knows when its row may be due for the scan. */
+    void (*left_memory)(struct dtx_coord *co, const dtx_txn_t *txn);
 } dtx_coord_hooks_t;
 
 /* Counters for logs, tests and the benchmark. */
@@ -148,8 +151,16 @@ typedef struct dtx_coord {
     int64_t             lapse_dropped_ms;  /* monotonic: when a lapse last dropped memory */
     int64_t             next_renew_ms;
     int                 renew_inflight;
-    int                 scan_inflight;
+    int                 scan_inflight;     /* recovery statements on their way (recovery.c) */
     int64_t             next_scan_ms;
+    struct {                               /* when the scans' index walks run (recovery.c) */
+        int      own_due;                  /* the own scan runs next round */
+        int64_t  own_until_ms;             /* monotonic: ...and every round until then */
+        int      orphans_due;              /* a claim must run whatever the nodes look like */
+        uint64_t nodes_seen;               /* hash of DTX_SQL_NODES at the last complete claim */
+        uint64_t nodes_now;                /* the same, read this round */
+        int64_t  full_ms;                  /* monotonic: both run then anyway (the safety net) */
+    } scan;
     int64_t             next_expire_ms;
     struct {                               /* retention runs (retention.c) */
         int      inflight;                 /* a batch is on its way to the log */

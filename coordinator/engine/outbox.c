@@ -168,5 +168,7 @@ void dtx_outbox_drop(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
                              r->maybe_done ? "; an earlier try of this request may have "
                                              "taken effect: ask STATUS" : "");
     }
+    if (co->hooks.left_memory)
+        co->hooks.left_memory(co, txn);
     dtx_txn_evict(co->txns, txn);
 }

@@ -13,6 +13,10 @@
  * only a transaction that principal began, so a request that will be
  * refused never moves it. Returns the loading txn or NULL. */
 dtx_txn_t *dtx_recovery_load(dtx_coord_t *co, const char *gid, int steal, const char *principal);
+/* Registers hooks.left_memory (before any transaction exists). */
+void dtx_recovery_init(dtx_coord_t *co);
+/* A recovery round when due: the own scan and the claim of orphans, each
+ * only when it can find something (recovery.c says when). */
 void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms);
 
 #endif

@@ -291,6 +291,15 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "                                 AND n.epoch = o.owner_epoch AND n.lease_until > now())"
         "               ORDER BY o.next_attempt_at LIMIT $1::int FOR UPDATE SKIP LOCKED)"
         " RETURNING gid", 3 },
+    /* What decides whether orphans may exist (engine/recovery.c): every
+     * node's id, epoch and whether its lease is live, in one text. A
+     * transaction becomes an orphan when its owner's lease lapses or its
+     * owner takes a new epoch, and either changes this text. dtx_node is
+     * one row per node: no index walk over dtx_global. */
+    [DTX_SQL_NODES] = { "dtx_nodes",
+        "SELECT coalesce(string_agg(node_id || ':' || epoch || ':' ||"
+        " CASE WHEN lease_until > now() THEN 'live' ELSE 'lapsed' END, ',' ORDER BY node_id), '')"
+        " FROM dtx_node", 0 },
     [DTX_SQL_STATUS] = { "dtx_status",
         "SELECT state FROM dtx_global WHERE gid = $1", 1 },
     [DTX_SQL_NODE_RENEW] = { "dtx_node_renew",

@@ -31,6 +31,7 @@ enum {
     DTX_SQL_SCAN,           /* limit grace_ms me epoch -> gid (own work not in memory: due
                                decided rows, active ones past their deadline or marked) */
     DTX_SQL_CLAIM_ORPHANS,  /* limit me -> gid (taken from dead owners) */
+    DTX_SQL_NODES,          /* -> every node's id:epoch:live, one text (recovery.c's gate) */
     DTX_SQL_STATUS,         /* gid -> state */
     DTX_SQL_NODE_RENEW,     /* node epoch lease_ms */
     DTX_SQL_RETAIN,         /* retention_ms limit -> removed_global removed_branches */

@@ -184,12 +184,13 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
     /* The first branches of a transaction create its global row too
      * (BEGIN wrote nothing: a transaction without branches has nothing to
      * undo), all in one statement: a TRY's one branch, or a TCC_RUN's whole
-     * batch. $2 and $3 are the branches' resources and actions (text[]), $4
-     * their payloads one after the other (binary), $12 where each ends
+     * batch. $2 and $3 are the branches' resources and actions (text[]),
+     * $4 their payloads one after the other (binary), $12 where each ends
      * (int[], cumulative: branch n's payload ends at $12[n] and starts where
-     * n - 1's ends, $12[0] being NULL); branch n is the n-th element, and the global
-     * row's count is the number of branches inserted with it, so no later
-     * update of the row is needed for it. $11 is the row's preparing flag
+     * n - 1's ends, $12[0] being NULL). Branch n is the n-th element, and
+     * the global row's count is the number of branches inserted with it:
+     * no update of the row counts them, and a decision that names another
+     * count (branches = $7) matches no row. $11 is the row's preparing flag
      * (a TCC_RUN that commits by itself). A gid already in the log (an id
      * collision) inserts nothing and returns no row; nothing else in the
      * batch fails with it. */

@@ -18,7 +18,7 @@
  *                                  TRY_MANY_OK (or one ERROR when no
  *                                  branch got an outcome) to the requester
  *
- * The single TRY's code does every check and every write (initiator.c's
+ * The single TRY's code does every check and every write (initiator_try.c's
  * dtx_initiator_try through dtx_initiator_replay), so a branch of a TRY_MANY is
  * exactly a TRY: the same access rules, the same durability (its row is
  * committed before its Try leaves) and the same answers. What this file
@@ -166,7 +166,7 @@ static void s_on_reply(dtx_coord_t *co, uint64_t corr, const dtx_msg_t *msg)
         s_finish(co, m);
 }
 
-/* The limits of a TRY, for the n branches together (initiator.c's dtx_initiator_try
+/* The limits of a TRY, for the n branches together (initiator_try.c's dtx_initiator_try
  * checks them again for each). 0, or refused (answered). */
 static int s_limits(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req,
                     const dtx_trymany_t *b)

@@ -183,7 +183,7 @@ static void s_recorded(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t **reqv,
     dtx_txn_unref(txn);
 }
 
-static void s_on_branches(void *p, int rc, const PGresult *res)
+static void s_on_branch_write(void *p, int rc, const PGresult *res)
 {
     dtx_wctx_t *w = p;
     dtx_coord_t *co = w->co;
@@ -271,7 +271,7 @@ static void s_on_branches(void *p, int rc, const PGresult *res)
 }
 
 /* The write of the n branches of reqs (a list; taken): every request
- * answered, now (out of memory) or from s_on_branches. */
+ * answered, now (out of memory) or from s_on_branch_write. */
 static void s_write(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *reqs, int n)
 {
     size_t at[4];
@@ -303,7 +303,7 @@ static void s_write(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *reqs, int n)
         int lens[7] = { 0, 0, 0, (int)reqs->payload_len, 0, 0, 0 };
         int fmts[7] = { 0, 0, 0, 1, 0, 0, 0 };
         dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_ADD, 7, vals, lens, fmts,
-                         s_on_branches, w);
+                         s_on_branch_write, w);
         return;
     }
     char mode[DTX_DEC_SIZE], deadline[DTX_DEC_SIZE];
@@ -316,7 +316,7 @@ static void s_write(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *reqs, int n)
     int lens[12] = { 0, 0, 0, blob, 0, 0, 0, 0, 0, 0, 0, 0 };
     int fmts[12] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 };
     dtx_store_submit(co->store, txn->shard, DTX_SQL_BRANCH_FIRST, 12, vals, lens, fmts,
-                     s_on_branches, w);
+                     s_on_branch_write, w);
 }
 
 void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)

@@ -20,24 +20,28 @@
 -- variable), epoch 1, owner_gen 0 (a fresh transaction's), 2 branches
 -- (DECIDE names the count). Payload: the 64 bytes dtx-bench sends. The
 -- deadline is a constant in the future (dtxd sends now + timeout).
--- coordinator/log/sql.c fingerprint: 0350e4d10a505bab (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 89e5f30287de736e (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
 \set gen 0
 \set nbranches 2
--- DTX_SQL_BRANCH_FIRST (noop-a; BEGIN wrote nothing: this creates the global row)
+-- DTX_SQL_BRANCH_FIRST (noop-a; BEGIN wrote nothing: this creates the global row with
+-- its one branch; the branches as arrays, the payloads one blob cut at their ends)
 WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,
                                   next_attempt_at, initiator, traceparent, branches,
                                   preparing)
            VALUES (lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), 1::smallint, 1, to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench',
                    :epoch::bigint, to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench',
-                   nullif('', ''), 1, false::bool)
-           ON CONFLICT (gid) DO NOTHING RETURNING branches)
+                   nullif('', ''), cardinality('{noop-a}'::text[]), false::bool)
+           ON CONFLICT (gid) DO NOTHING RETURNING gid)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
- SELECT lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0'), g.branches, 'noop-a', 'reserve',
-        '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1
-   FROM g RETURNING branch_no;
+ SELECT g.gid, b.n, b.r, b.a,
+        substring('\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea
+                  FROM coalesce(('{64}'::int[])[b.n - 1], 0) + 1
+                  FOR b.e - coalesce(('{64}'::int[])[b.n - 1], 0)), 1
+   FROM g, unnest('{noop-a}'::text[], '{reserve}'::text[], '{64}'::int[]) WITH ORDINALITY AS b(r, a, e, n)
+ RETURNING branch_no;
 -- DTX_SQL_BRANCH_ADD (noop-b)
 WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
            WHERE gid = lpad(:client_id::text, 7, '0') || lpad(:g::text, 19, '0') AND state = 1

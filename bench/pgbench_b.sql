@@ -19,7 +19,7 @@
 -- 2 of the index 1..50). The gid set is an uncorrelated ARRAY(...)
 -- subquery, evaluated once per statement, so every statement finds its
 -- rows through the primary key with = ANY.
--- coordinator/log/sql.c fingerprint: 0350e4d10a505bab (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 89e5f30287de736e (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
@@ -27,19 +27,24 @@
 \set nbranches 2
 \startpipeline
 BEGIN;
--- DTX_SQL_BRANCH_FIRST x 50 (noop-a; BEGIN wrote nothing: this creates the globals)
+-- DTX_SQL_BRANCH_FIRST x 50 (noop-a; BEGIN wrote nothing: this creates the globals,
+-- each with its one branch; the branches as arrays, the payloads one blob cut at their ends)
 WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,
                                   next_attempt_at, initiator, traceparent, branches,
                                   preparing)
            SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0'),
                   1::smallint, 1, to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench', :epoch::bigint,
-                  to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench', nullif('', ''), 1, false
+                  to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench', nullif('', ''),
+                  cardinality('{noop-a}'::text[]), false
              FROM generate_series(1, 50) AS i
-           ON CONFLICT (gid) DO NOTHING RETURNING gid, branches)
+           ON CONFLICT (gid) DO NOTHING RETURNING gid)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
- SELECT g.gid, g.branches, 'noop-a', 'reserve',
-        '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1
-   FROM g RETURNING branch_no;
+ SELECT g.gid, b.n, b.r, b.a,
+        substring('\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea
+                  FROM coalesce(('{64}'::int[])[b.n - 1], 0) + 1
+                  FOR b.e - coalesce(('{64}'::int[])[b.n - 1], 0)), 1
+   FROM g, unnest('{noop-a}'::text[], '{reserve}'::text[], '{64}'::int[]) WITH ORDINALITY AS b(r, a, e, n)
+ RETURNING gid, branch_no;
 -- DTX_SQL_BRANCH_ADD x 50 (noop-b)
 WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
            WHERE gid = ANY (ARRAY(SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0')

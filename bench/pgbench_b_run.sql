@@ -3,13 +3,14 @@
 -- Reference (b) (bench/pgbench_b.sql) for the TCC_RUN shape (dtx-bench
 -- --tcc-run, docs/protocol.md §19): the rows of 50 TCC_RUN transactions
 -- (two branches each, committed by dtxd when both vote yes) written in one
--- round trip and one PostgreSQL transaction: 50 globals inserted with their
--- first branches (preparing set: a TCC_RUN that commits by itself), the 50
--- second branches, the decisions and the finishes, one statement each. No
+-- round trip and one PostgreSQL transaction: 50 globals inserted with both
+-- their branches and their count (branches = 2, preparing set: a TCC_RUN
+-- that commits by itself) in one statement, no update of the count, then
+-- the decisions and the finishes, one statement each. No
 -- vote statement: a TCC_RUN's yes votes are kept in memory and recorded by
 -- the commit decision, which (like the final write) updates the global row
 -- only (the branches' states are read through the view dtx_branch_now).
--- Per dtx transaction: 3 rows inserted, 3 updated — what dtxd writes for
+-- Per dtx transaction: 3 rows inserted, 2 updated — what dtxd writes for
 -- a TCC_RUN. Its tps x 50 is the ceiling the TCC_RUN rows of bench/run.sh
 -- are compared with. Keep it in step with coordinator/log/sql.c and
 -- bench/pgbench_b.sql.
@@ -20,7 +21,7 @@
 -- 2 of the index 1..50). The gid set is an uncorrelated ARRAY(...)
 -- subquery, evaluated once per statement, so every statement finds its
 -- rows through the primary key with = ANY.
--- coordinator/log/sql.c fingerprint: 0350e4d10a505bab (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 89e5f30287de736e (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1
@@ -28,29 +29,26 @@
 \set nbranches 2
 \startpipeline
 BEGIN;
--- DTX_SQL_BRANCH_FIRST x 50 (noop-a; BEGIN wrote nothing: this creates the globals)
+-- DTX_SQL_BRANCH_FIRST x 50 (noop-a and noop-b; BEGIN wrote nothing: this creates the
+-- globals with branches = 2 and both branches each, one statement; the branches as
+-- arrays, the payloads one blob cut at their ends)
 WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,
                                   next_attempt_at, initiator, traceparent, branches,
                                   preparing)
            SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0'),
                   1::smallint, 1, to_timestamp(:deadline_ms::bigint / 1000.0), 'pgbench', :epoch::bigint,
-                  to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench', nullif('', ''), 1, true
+                  to_timestamp(:deadline_ms::bigint / 1000.0), 'id-bench', nullif('', ''),
+                  cardinality('{noop-a,noop-b}'::text[]), true
              FROM generate_series(1, 50) AS i
-           ON CONFLICT (gid) DO NOTHING RETURNING gid, branches)
+           ON CONFLICT (gid) DO NOTHING RETURNING gid)
  INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
- SELECT g.gid, g.branches, 'noop-a', 'reserve',
-        '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1
-   FROM g RETURNING branch_no;
--- DTX_SQL_BRANCH_ADD x 50 (noop-b)
-WITH g AS (UPDATE dtx_global SET branches = branches + 1, updated_at = now()
-           WHERE gid = ANY (ARRAY(SELECT lpad(:client_id::text, 5, '0') || lpad(:g::text, 19, '0') || lpad(i::text, 2, '0')
-                            FROM generate_series(1, 50) AS i))
-             AND state = 1 AND owner = 'pgbench' AND owner_epoch = :epoch::bigint AND owner_gen = :gen::bigint
-           RETURNING gid, branches)
- INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)
- SELECT g.gid, g.branches, 'noop-b', 'reserve',
-        '\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea, 1
-   FROM g RETURNING branch_no;
+ SELECT g.gid, b.n, b.r, b.a,
+        substring('\xa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9aa5a4a7a6a1a0a3a2adacafaea9a8abaab5b4b7b6b1b0b3b2bdbcbfbeb9b8bbba85848786818083828d8c8f8e89888b8a95949796919093929d9c9f9e99989b9a'::bytea
+                  FROM coalesce(('{64,128}'::int[])[b.n - 1], 0) + 1
+                  FOR b.e - coalesce(('{64,128}'::int[])[b.n - 1], 0)), 1
+   FROM g, unnest('{noop-a,noop-b}'::text[], '{reserve,reserve}'::text[], '{64,128}'::int[])
+           WITH ORDINALITY AS b(r, a, e, n)
+ RETURNING gid, branch_no;
 -- DTX_SQL_DECIDE x 50 (active -> committing, the votes with it; the global rows only)
 WITH d AS (UPDATE dtx_global SET state = 2::smallint, decision = 2::smallint,
            updated_at = now(), next_attempt_at = now(), decided_at = now()

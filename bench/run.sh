@@ -26,9 +26,11 @@
 #                         the whole transaction in one request that commits
 #                         when both vote yes, docs/protocol.md §19; default
 #                         "1 N" as BENCH_MANY_LEVELS; "" skips them). It
-#                         writes the TRY rows less the votes (3 inserted,
-#                         3 updated: the votes go with the decision, which
-#                         like the final write updates the global row
+#                         writes the TRY rows less the votes and the count's
+#                         update (3 inserted, 2 updated: the global row is
+#                         inserted with both branches and branches = 2 in
+#                         one statement, the votes go with the decision,
+#                         which like the final write updates the global row
 #                         only): compared with reference (b run),
 #                         bench/pgbench_b_run.sql, which writes those rows
 #

@@ -161,6 +161,7 @@ void dtx_loop_fini(dtx_coord_t *co)
     dtx_txntable_destroy(&co->txns);
     dtx_multi_fini(co);
     dtx_wctx_pool_free(co);
+    dtx_text_free(&co->first_params);
     dtx_registry_destroy(&co->registry);
     dtx_peerrate_destroy(&co->rates);
     if (co->router)

@@ -207,7 +207,7 @@ bit  q_orph[NC * WQ];     /* its transaction left memory: callback dropped */
 
 bit  scan[NC];            /* co->scan_inflight: a CLAIM_ORPHANS scan is queued */
 byte req[NC];             /* request waiting at a coordinator (parked), 0 none */
-bit  reqre[NC];            /* it is a TRY run again after a failed write (s_rerun: once) */
+bit  reqre[NC];            /* it is a TRY run again after a failed write (dtx_initiator_rerun: once) */
 
 /* ---------------- what the world saw ---------------- */
 bit  deadline = 0;        /* the transaction's deadline has passed */
@@ -427,7 +427,7 @@ inline drop_copy(i)
     :: else -> break
     od;
     k = 0;
-    /* s_rerun: what waited runs again on a fresh load, once; the decision
+    /* dtx_initiator_rerun: what waited runs again on a fresh load, once; the decision
      * waiter first (a parked request behind it is answered an error) */
     if
 #ifdef MUTANT_PINGPONG
@@ -811,9 +811,13 @@ inline start_run(i)
     has[i] = 1; own[i] = 1; ms[i] = ACTIVE; mgen[i] = 0; mprep[i] = 1;
     rdue = TRIES;
     /* -DSUBFAILS=1: one branch's sub-request fails after the batch's
-     * checks passed and before its write is submitted (s_try_many: the
-     * calloc of the sub-request or of its payload; dtx_initiator_try:
-     * dtx_wctx_get) — answered ERROR 4 (ENOMEM) at once, the others go on */
+     * checks passed and before its write is submitted (the code before the
+     * batch became one statement: s_try_many's calloc of the sub-request
+     * or of its payload; dtx_initiator_try: dtx_wctx_get) — answered ERROR
+     * 4 (ENOMEM) at once, the others go on. The code now refuses the whole
+     * batch then (initiator_multi.c s_run), nothing written: a request
+     * never sent, as the model has it; this keeps the driver's guard
+     * checked (verify/README.md) */
     c = 255;
     if
     :: subfails < SUBFAILS -> subfails++;
@@ -902,7 +906,7 @@ inline callback(i)
     if
     :: ro ->                               /* dtx_wctx_take fails: txn left memory */
 #ifdef TCCRUN
-        if :: rk == W_ADD -> run_answer(0, 0) :: else -> skip fi;   /* s_on_branch_add: ERROR */
+        if :: rk == W_ADD -> run_answer(0, 0) :: else -> skip fi;   /* initiator_try.c s_on_branch_write: ERROR */
 #endif
         skip
     :: else ->
@@ -924,12 +928,12 @@ inline callback(i)
                 has[i] = 1; loading[i] = 1; submit(i, W_LOAD, 0, 0, 0)
             :: else -> skip
             fi
-        :: rk == W_ADD ->                   /* s_on_branch_add */
+        :: rk == W_ADD ->                   /* initiator_try.c s_on_branch_write */
             mpend[i]--;
             if
             :: rr == 0 -> drop_copy(i);
 #ifdef TCCRUN
-                run_answer(0, 0)   /* its rerun (s_rerun) can only end in an ERROR: verify/README.md */
+                run_answer(0, 0)   /* its rerun (dtx_initiator_rerun) can only end in an ERROR: verify/README.md */
 #else
                 if :: req[i] == 0 && !rx -> req[i] = R_TRY; reqre[i] = 1 :: else -> skip fi
 #endif

@@ -211,7 +211,7 @@ typedef struct dtx_txn {
     unsigned       decision_waiter_roles;  /* its sender's roles and principal, */
     char           decision_waiter_principal[DTX_OWNER_SIZE]; /* to run it again */
     int            decision_waiter_reloaded; /* its request's reloaded: it was run again
-                                            * once already (s_rerun: at most once) */
+                                            * once already (dtx_initiator_rerun: at most once) */
     int            has_decision_waiter;
     int            refs;                   /* store callbacks holding it */
     int            dead;                   /* removed from the table */

@@ -178,6 +178,8 @@ typedef struct dtx_coord {
     volatile int        reload;            /* SIGHUP: re-read the allow-list */
     uint64_t            next_corr;         /* corr of the next PHASE: unique per call */
     int64_t             try_payload_inflight; /* TRY payload bytes on their way to the log */
+    dtx_text_t          first_params;      /* a first branch write's array parameters,
+                                            * reused (initiator_try.c) */
     dtx_coord_hooks_t   hooks;             /* set by initiator.c at init (saga_*, msg_*: driver_saga.c, driver_msg.c) */
     struct dtx_wctx    *free_wctx;         /* pooled write contexts (wctx.h) */
     struct s_multi     *multi;             /* TRY_MANYs collecting answers (initiator_multi.c) */

@@ -6,6 +6,7 @@
  *   TRY       record the branch (TRYING; the first one with the global
  *             row) → send Try → record the vote →
  *             TRY_OK; a no vote also records the abort decision first
+ *             (initiator_try.c)
  *   COMMIT    record COMMITTING (or ABORTING when a vote was no/lost) →
  *             STATE; the driver then confirms every branch
  *   ROLLBACK  record ABORTING → STATE; the driver cancels every branch
@@ -13,7 +14,8 @@
  *   RESUME    a STUCK transaction goes back to its decision (operator)
  *   TRY_MANY  several TRYs in one request: initiator_multi.c runs each
  *             through dtx_initiator_try (co->hooks.try_many) and answers once
- *   TCC_RUN   BEGIN (dtx_initiator_open) + TRY_MANY + a commit the driver
+ *   TCC_RUN   BEGIN (dtx_initiator_open) + TRY_MANY, every branch written
+ *             with the global row in one statement, + a commit the driver
  *             decides itself once every vote is yes (initiator_multi.c)
  *   SAGA      insert the transaction (mode saga, ACTIVE) with its whole
  *             plan, one statement → BEGIN_OK (initiator_saga.c); the
@@ -63,10 +65,6 @@
 #include "log/sql.h"
 #include "core/txntable.h"
 #include "wctx.h"
-
-enum { S_BEGIN = 1, S_BRANCH_ADD }; /* S_SAGA_BEGIN 3: initiator_saga.c */
-
-static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 
 /* --- BEGIN --- */
 
@@ -140,197 +138,6 @@ void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_iden
     dtx_log_debug("begun", "gid=%s deadline_ms=%lld trace=%.32s traceparent=%s", txn->gid,
                   (long long)txn->deadline_wall, DTX_TXN_TRACE(txn), txn->traceparent);
     dtx_driver_reschedule(co, txn);
-}
-
-/* --- TRY --- */
-
-static void s_on_branch_add(void *p, int rc, const PGresult *res)
-{
-    dtx_wctx_t *w = p;
-    dtx_coord_t *co = w->co;
-    dtx_txn_t *txn = w->txn;
-    dtx_request_t *req = w->req;
-    int first = w->arg; /* it also created the global row */
-    w->req = NULL;
-    co->try_payload_inflight -= req->payload_len;
-    txn->pending_branches--;
-    txn->pending_payload -= (int64_t)req->payload_len;
-    if (!dtx_wctx_put(w)) {
-        if (rc == 0 && PQntuples(res) == 1)
-            dtx_outbox_error(co, &req->peer, DTX_EUNKNOWN,
-                             "branch recorded but transaction %s left memory before its "
-                             "try was sent; ask STATUS (a COMMIT now aborts it)", req->gid);
-        else if (rc == DTX_EUNKNOWN)
-            dtx_outbox_error(co, &req->peer, DTX_EUNKNOWN,
-                             "the branch write of %s was lost with its connection (it may "
-                             "be recorded); ask STATUS, do not repeat the TRY", req->gid);
-        else
-            dtx_outbox_error(co, &req->peer, rc != 0 ? DTX_EDB : DTX_ESTATE,
-                             "transaction %s left memory; the branch was not recorded",
-                             req->gid);
-        dtx_request_free(req);
-        return;
-    }
-    if (rc != 0) {
-        /* Lost in flight (a failover, a crash): the branch may be durable,
-         * and a TRY repeated on that word would add a second one — the
-         * initiator hears that it cannot be known (ERROR 20, protocol
-         * §14.5). Known not written: ERROR 10, nothing happened. */
-        if (rc == DTX_EUNKNOWN)
-            dtx_outbox_error(co, &req->peer, DTX_EUNKNOWN,
-                             "the branch write of %s was lost with its connection (it may "
-                             "be recorded); ask STATUS, do not repeat the TRY", txn->gid);
-        else
-            dtx_outbox_error(co, &req->peer, DTX_EDB, "could not record the branch (gid %s)",
-                             txn->gid);
-        dtx_request_free(req);
-        dtx_initiator_forget(co, txn, "a log write failed");
-        return;
-    }
-    if (PQntuples(res) != 1 && first) {
-        /* The gid was in the log already: not this transaction's row. */
-        dtx_outbox_error(co, &req->peer, DTX_EDB,
-                         "could not record the branch: transaction id %s is taken; begin again",
-                         txn->gid);
-        dtx_request_free(req);
-        dtx_initiator_forget(co, txn, "its id was in the log already");
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        /* Not active, or not ours any more: memory was stale. Read the log
-         * again (once) and answer from what it says. */
-        dtx_initiator_forget(co, txn, "the log changed under this coordinator");
-        s_rerun(co, req, "the transaction is no longer active here"); /* finds or loads once */
-        return;
-    }
-    dtx_fault_point("after-branch-write");
-    uint32_t no = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-    dtx_branch_t *br = dtx_txn_add_branch(txn, no);
-    if (!br) {
-        dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
-        dtx_request_free(req);
-        dtx_outbox_drop(co, txn, DTX_ENOMEM, "out of memory");
-        return;
-    }
-    br->never_sent = 1;
-    strcpy(br->resource, req->resource);
-    strcpy(br->action, req->action);
-    br->payload = req->payload;
-    br->payload_len = req->payload_len;
-    dtx_txn_payload_add(co->txns, txn, req->payload_len);
-    req->payload = NULL;
-    if (txn->state != DTX_STATE_ACTIVE) {
-        /* Decided abort while the insert was in flight: cancel this one too. */
-        dtx_outbox_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
-                         txn->gid, dtx_state_name(txn->state));
-        dtx_request_free(req);
-        dtx_driver_drive(co, txn);
-        return;
-    }
-    if (txn->mode == DTX_MODE_2PC) {
-        /* 2PC: enlisted. The work travels with PREPARE at COMMIT time. */
-        br->op = DTX_OP_PREPARE;
-        dtx_outbox_try_ok(co, &req->peer, txn, br, DTX_OUTCOME_OK);
-        dtx_request_free(req);
-        return;
-    }
-    br->waiter = req->peer;
-    br->has_waiter = 1;
-    dtx_request_free(req);
-    dtx_driver_start_try(co, txn, br);
-}
-
-void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
-{
-    if (!dtx_initiator_may_change(co, txn, req)) {
-        dtx_request_free(req);
-        return;
-    }
-    /* Past the deadline a TRY gets ERROR 15 (protocol.md §5.1), whether the
-     * abort the deadline causes is already recorded (the usual case: the
-     * timer got there first) or not yet. A transaction decided commit
-     * before its deadline is simply not active: ERROR 7 below. */
-    int committed = txn->state == DTX_STATE_COMMITTING || txn->state == DTX_STATE_COMMITTED ||
-                    (txn->state == DTX_STATE_STUCK && txn->decision == DTX_STATE_COMMITTING);
-    if (dtx_clock_mono_ms() >= txn->deadline_mono && !committed) {
-        dtx_outbox_error(co, &req->peer, DTX_EEXPIRED, "transaction %s passed its deadline (%s)",
-                         txn->gid, dtx_state_name(txn->state));
-        dtx_request_free(req);
-        return;
-    }
-    if (txn->mode == DTX_MODE_SAGA || txn->mode == DTX_MODE_MSG) {
-        dtx_outbox_error(co, &req->peer, DTX_ESTATE,
-                         txn->mode == DTX_MODE_SAGA
-                             ? "transaction %s is a saga: its steps are the ones its plan gave"
-                             : "transaction %s is a message: its destinations are the ones "
-                               "its TMSG gave",
-                         txn->gid);
-        dtx_request_free(req);
-        return;
-    }
-    if (txn->state == DTX_STATE_ACTIVE && !txn->owned) {
-        dtx_outbox_error(co, &req->peer, DTX_ESTATE,
-                         "transaction %s is driven by another coordinator", txn->gid);
-        dtx_request_free(req);
-        return;
-    }
-    if (txn->state != DTX_STATE_ACTIVE) {
-        dtx_outbox_error(co, &req->peer, DTX_ESTATE, "transaction %s is %s, not active",
-                         txn->gid, dtx_state_name(txn->state));
-        dtx_request_free(req);
-        return;
-    }
-    if (co->cfg.max_branches > 0 &&
-        txn->nbranches + txn->pending_branches >= co->cfg.max_branches) {
-        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_BRANCHES,
-                  "transaction %s has %d branches (max-branches)", txn->gid,
-                  txn->nbranches + txn->pending_branches);
-        dtx_request_free(req);
-        return;
-    }
-    if (co->cfg.max_txn_payload > 0 &&
-        txn->payload_bytes + txn->pending_payload + (int64_t)req->payload_len >
-            co->cfg.max_txn_payload) {
-        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_TXN_PAYLOAD,
-                  "transaction %s would hold more than %lld payload bytes (max-txn-payload)",
-                  txn->gid, (long long)co->cfg.max_txn_payload);
-        dtx_request_free(req);
-        return;
-    }
-    if (co->cfg.max_payload > 0 && dtx_txn_payload_total(co->txns) + co->try_payload_inflight +
-                                           (int64_t)req->payload_len > co->cfg.max_payload) {
-        dtx_outbox_refuse_limit(co, &req->peer, DTX_LIMIT_PAYLOAD,
-                  "payload in memory at its limit (max-payload %lld bytes): retry after %d ms",
-                  (long long)co->cfg.max_payload, DTX_RETRY_AFTER_MS);
-        dtx_request_free(req);
-        return;
-    }
-    dtx_wctx_t *w = dtx_fault_fail("fail-branch-write") ? NULL : dtx_wctx_get(co, txn);
-    if (!w) {
-        dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
-        dtx_request_free(req);
-        return;
-    }
-    w->kind = S_BRANCH_ADD;
-    w->req = req;
-    co->try_payload_inflight += req->payload_len;
-    txn->pending_branches++;
-    txn->pending_payload += (int64_t)req->payload_len;
-    /* The first branch writes the global row too; later ones (even while
-     * it is in flight: same connection, in order) find it there. */
-    w->arg = txn->unlogged;
-    txn->unlogged = 0;
-    char mode[DTX_DEC_SIZE], deadline[DTX_DEC_SIZE];
-    dtx_dec_i64(mode, txn->mode);
-    dtx_dec_i64(deadline, txn->deadline_wall);
-    const char *vals[11] = { txn->gid, req->resource, req->action,
-                             req->payload ? (const char *)req->payload : "", co->cfg.node_id,
-                             co->epoch_str, w->arg ? mode : txn->gen, deadline, txn->initiator,
-                             txn->traceparent, txn->preparing ? "true" : "false" };
-    int lens[11] = { 0, 0, 0, (int)req->payload_len, 0, 0, 0, 0, 0, 0, 0 };
-    int fmts[11] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
-    dtx_store_submit(co->store, txn->shard, w->arg ? DTX_SQL_BRANCH_FIRST : DTX_SQL_BRANCH_ADD,
-                     w->arg ? 11 : 7, vals, lens, fmts, s_on_branch_add, w);
 }
 
 /* --- COMMIT / ROLLBACK --- */
@@ -459,11 +266,7 @@ void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     dtx_request_free(req);
 }
 
-/* Runs r again against a fresh read of the log; takes r. At most once per
- * request, a decision waiter re-created by dtx_initiator_forget included
- * (it carries the flag): the second time r is answered DTX_EUNKNOWN (or
- * DTX_ESTATE if nothing it did can have landed). */
-static void s_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
+void dtx_initiator_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
 {
     dtx_txn_t *fresh = NULL;
     if (!r->reloaded) {
@@ -530,7 +333,7 @@ void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
             dtx_request_free(r);
             continue;
         }
-        s_rerun(co, r, why);
+        dtx_initiator_rerun(co, r, why);
     }
 }
 

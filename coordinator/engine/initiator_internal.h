@@ -1,7 +1,8 @@
 /*
- * initiator_internal.h — what initiator.c lends initiator_handle.c: the
- * code of each request once it may run. Not for the rest of the
- * coordinator: it goes through initiator.h.
+ * initiator_internal.h — what initiator.c and initiator_try.c lend the
+ * other initiator files (initiator_handle.c, initiator_multi.c): the code
+ * of each request once it may run. Not for the rest of the coordinator:
+ * it goes through initiator.h.
  */
 #ifndef DTX_COORD_INITIATOR_INTERNAL_H
 #define DTX_COORD_INITIATOR_INTERNAL_H
@@ -13,8 +14,21 @@ int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_re
 /* BEGIN: the transaction (ACTIVE) in memory, BEGIN_OK. */
 void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                          const dtx_msg_t *msg);
-/* TRY on txn; takes req. */
+/* TRY on txn; takes req (initiator_try.c). */
 void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
+/* A TCC_RUN's batch: the first write of txn (unlogged, ACTIVE, just
+ * opened; the caller checked the limits for the whole batch) with every
+ * branch of reqs (a list of TRYs linked by next, 1 to DTX_TRYMANY_MAX, in
+ * the batch's order; taken), numbered 1..n, in one statement. Each request
+ * is answered as a TRY is: now when nothing is written (its deadline
+ * passed: DTX_EEXPIRED; out of memory: DTX_ENOMEM; txn stays unlogged),
+ * else once its branch votes or its write failed. */
+void dtx_initiator_try_first(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *reqs);
+/* Runs r again against a fresh read of the log; takes r. At most once per
+ * request, a decision waiter re-created by dtx_initiator_forget included
+ * (it carries the flag): the second time r is answered DTX_EUNKNOWN (or
+ * DTX_ESTATE if nothing it did can have landed). */
+void dtx_initiator_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
 /* COMMIT or ROLLBACK of txn. */
 void dtx_initiator_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req);
 /* RESUME of a stuck txn (operator). */

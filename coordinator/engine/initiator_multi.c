@@ -18,7 +18,7 @@
  *                                  TRY_MANY_OK (or one ERROR when no
  *                                  branch got an outcome) to the requester
  *
- * The single TRY's code does every check and every write (initiator.c's
+ * The single TRY's code does every check and every write (initiator_try.c's
  * dtx_initiator_try through dtx_initiator_replay), so a branch of a TRY_MANY is
  * exactly a TRY: the same access rules, the same durability (its row is
  * committed before its Try leaves) and the same answers. What this file
@@ -29,17 +29,21 @@
  * collection of the n answers.
  *
  * TCC_RUN (docs/protocol.md §19) is a new transaction (initiator.c's BEGIN
- * checks, dtx_initiator_open) whose batch runs here as its TRY_MANY: the
- * same limits, the same one write for every branch row, the same answer.
- * With the commit flag the transaction is marked preparing (core/txn.h):
- * the first branch row carries the mark, the yes votes stay in memory
- * (driver_events.c) and the driver decides commit once every branch voted
- * yes (dtx_driver_prepared_check), writing the votes with the decision;
- * each branch's answer then comes from that decision (driver.c's
- * s_on_decide), so TRY_MANY_OK leaves only once the decision is durable.
- * The batch commits whole or not at all: a branch refused before it was
- * recorded makes that decision abort (txn->run_branches; verify/ checks
- * it as RUN_WHOLE).
+ * checks, dtx_initiator_open) whose batch is a TRY_MANY's (the same
+ * limits, the same answer) written in one statement: its global row with
+ * branches = n and its n branch rows (initiator_try.c's
+ * dtx_initiator_try_first, DTX_SQL_BRANCH_FIRST), so no update of the
+ * global row counts them. With the commit flag the transaction is marked
+ * preparing (core/txn.h): the global row carries the mark, the yes votes
+ * stay in memory (driver_events.c) and the driver decides commit once
+ * every branch voted yes (dtx_driver_prepared_check), writing the votes
+ * with the decision; each branch's answer then comes from that decision
+ * (driver.c's s_on_decide), so TRY_MANY_OK leaves only once the decision
+ * is durable. The batch commits whole or not at all: it is recorded in
+ * one statement or not at all (a branch that cannot be made refuses the
+ * whole request), and the driver still decides abort should fewer
+ * branches than the batch be known (txn->run_branches; verify/ checks it
+ * as RUN_WHOLE).
  * A refused request leaves nothing: the unwritten transaction is dropped.
  *
  * Invariants:
@@ -63,6 +67,7 @@
 #include "dtx/log.h"
 #include "dtx/trymany.h"
 #include "initiator.h"
+#include "initiator_internal.h"
 #include "initiator_multi.h"
 #include "outbox.h"
 
@@ -161,7 +166,7 @@ static void s_on_reply(dtx_coord_t *co, uint64_t corr, const dtx_msg_t *msg)
         s_finish(co, m);
 }
 
-/* The limits of a TRY, for the n branches together (initiator.c's dtx_initiator_try
+/* The limits of a TRY, for the n branches together (initiator_try.c's dtx_initiator_try
  * checks them again for each). 0, or refused (answered). */
 static int s_limits(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req,
                     const dtx_trymany_t *b)
@@ -194,46 +199,83 @@ static int s_limits(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req,
     return 0;
 }
 
+/* The collector of req's n answers (left: n, plus one while submitting),
+ * linked in co->multi; NULL when out of memory (req answered). */
+static s_multi_t *s_multi_new(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req,
+                              int n)
+{
+    s_multi_t *m = calloc(1, sizeof *m);
+    if (!m) {
+        dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
+        return NULL;
+    }
+    m->key = ++co->next_multi;
+    m->peer = req->peer;
+    strcpy(m->gid, txn->gid);
+    m->out.n = n;
+    m->left = n + 1;
+    m->next = co->multi;
+    if (co->multi)
+        co->multi->prev = m;
+    co->multi = m;
+    return m;
+}
+
+/* Branch i of req (item it) as a TRY of its own, answered to the
+ * collector key's virtual peer. NULL on ENOMEM. */
+static dtx_request_t *s_sub_new(const dtx_txn_t *txn, const dtx_request_t *req,
+                                const dtx_trymany_item_t *it, uint64_t key, int i)
+{
+    dtx_request_t *sub = calloc(1, sizeof *sub);
+    if (sub && it->payload_len && !(sub->payload = malloc(it->payload_len))) {
+        free(sub);
+        sub = NULL;
+    }
+    if (!sub)
+        return NULL;
+    sub->peer.kind = DTX_PEER_MULTI;
+    sub->peer.corr = key << 8 | (uint64_t)i;
+    sub->peer.version = req->peer.version;
+    sub->roles = req->roles;
+    memcpy(sub->principal, req->principal, sizeof sub->principal);
+    sub->type = DTX_MSG_TRY;
+    sub->reloaded = req->reloaded;
+    strcpy(sub->gid, txn->gid);
+    strcpy(sub->resource, it->resource);
+    strcpy(sub->action, it->action);
+    if (it->payload_len)
+        memcpy(sub->payload, it->payload, it->payload_len);
+    sub->payload_len = it->payload_len;
+    return sub;
+}
+
+/* The batch of req, decoded and within the limits (0), or refused
+ * (answered). */
+static int s_batch(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req, dtx_trymany_t *b)
+{
+    char why[160];
+    if (dtx_trymany_decode(b, req->payload, req->payload_len, why, sizeof why) != 0) {
+        /* The codec checked it already; kept as a guard. */
+        dtx_outbox_error(co, &req->peer, DTX_EPROTO, "TRY_MANY: %s", why);
+        return DTX_EPROTO;
+    }
+    return s_limits(co, txn, req, b);
+}
+
 /* co->hooks.try_many: takes req (a TRY_MANY whose transaction is neither
  * loading nor writing). */
 static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
     dtx_trymany_t b; /* payloads point into req->payload, freed last */
-    char why[160];
-    if (dtx_trymany_decode(&b, req->payload, req->payload_len, why, sizeof why) != 0) {
-        /* The codec checked it already; kept as a guard. */
-        dtx_outbox_error(co, &req->peer, DTX_EPROTO, "TRY_MANY: %s", why);
+    s_multi_t *m = NULL;
+    if (s_batch(co, txn, req, &b) != 0 || !(m = s_multi_new(co, txn, req, b.n))) {
         dtx_request_free(req);
         return;
     }
-    if (s_limits(co, txn, req, &b) != 0) {
-        dtx_request_free(req);
-        return;
-    }
-    s_multi_t *m = calloc(1, sizeof *m);
-    if (!m) {
-        dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
-        dtx_request_free(req);
-        return;
-    }
-    m->key = ++co->next_multi;
-    m->peer = req->peer;
-    strcpy(m->gid, txn->gid);
-    m->out.n = b.n;
-    m->left = b.n + 1;
-    m->next = co->multi;
-    if (co->multi)
-        co->multi->prev = m;
-    co->multi = m;
     uint64_t key = m->key;
     dtx_txn_ref(txn);
     for (int i = 0; i < b.n; i++) {
-        const dtx_trymany_item_t *it = &b.items[i];
-        dtx_request_t *sub = calloc(1, sizeof *sub);
-        if (sub && it->payload_len && !(sub->payload = malloc(it->payload_len))) {
-            free(sub);
-            sub = NULL;
-        }
+        dtx_request_t *sub = s_sub_new(txn, req, &b.items[i], key, i);
         dtx_msg_t err;
         if (sub && txn->dead) {
             /* An earlier branch's answer dropped the transaction. */
@@ -254,24 +296,51 @@ static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
             s_on_reply(co, key << 8 | (uint64_t)i, &err);
             continue;
         }
-        sub->peer.kind = DTX_PEER_MULTI;
-        sub->peer.corr = key << 8 | (uint64_t)i;
-        sub->peer.version = req->peer.version;
-        sub->roles = req->roles;
-        memcpy(sub->principal, req->principal, sizeof sub->principal);
-        sub->type = DTX_MSG_TRY;
-        sub->reloaded = req->reloaded;
-        strcpy(sub->gid, txn->gid);
-        strcpy(sub->resource, it->resource);
-        strcpy(sub->action, it->action);
-        if (it->payload_len)
-            memcpy(sub->payload, it->payload, it->payload_len);
-        sub->payload_len = it->payload_len;
         dtx_initiator_replay(co, txn, sub); /* takes sub; answers come later */
     }
     dtx_txn_unref(txn);
     dtx_log_debug("try-many", "gid=%s branches=%d", req->gid, b.n);
     dtx_request_free(req);
+    m = s_find(co, key);
+    if (m && --m->left == 0)
+        s_finish(co, m);
+}
+
+/* A TCC_RUN's batch (req, a TRY_MANY of txn, just opened; taken): every
+ * branch's TRY made first, then all of them written in one statement
+ * (dtx_initiator_try_first), so the batch is recorded whole or not at all
+ * — one that cannot be made (out of memory) is refused whole, nothing
+ * written. */
+static void s_run(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
+{
+    dtx_trymany_t b; /* payloads point into req->payload, freed last */
+    s_multi_t *m = NULL;
+    if (s_batch(co, txn, req, &b) != 0 || !(m = s_multi_new(co, txn, req, b.n))) {
+        dtx_request_free(req);
+        return;
+    }
+    uint64_t key = m->key;
+    dtx_request_t *subs = NULL, **tail = &subs;
+    for (int i = 0; i < b.n; i++) {
+        dtx_request_t *sub = s_sub_new(txn, req, &b.items[i], key, i);
+        if (!sub) {
+            dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
+            while (subs) {
+                dtx_request_t *r = subs;
+                subs = r->next;
+                dtx_request_free(r);
+            }
+            s_unlink(co, m);
+            free(m);
+            dtx_request_free(req);
+            return;
+        }
+        *tail = sub;
+        tail = &sub->next;
+    }
+    dtx_log_debug("tcc run batch", "gid=%s branches=%d", req->gid, b.n);
+    dtx_request_free(req);
+    dtx_initiator_try_first(co, txn, subs); /* takes them; answers come later */
     m = s_find(co, key);
     if (m && --m->left == 0)
         s_finish(co, m);
@@ -304,14 +373,11 @@ void dtx_multi_tcc_run(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     dtx_log_debug("tcc run", "gid=%s commit=%d trace=%.32s", txn->gid,
                   !!(msg->flags & DTX_TCC_RUN_COMMIT), DTX_TXN_TRACE(txn));
     dtx_txn_ref(txn);
-    s_try_many(co, txn, req); /* takes req; answers once */
-    /* A branch refused before it was recorded (out of memory, its deadline
-     * passed) leaves fewer rows than the batch: the driver then decides
-     * abort once the recorded ones have voted (dtx_driver_prepared_check),
-     * never a commit of part of the batch. */
+    s_run(co, txn, req); /* takes req; answers once */
     if (!txn->dead && txn->unlogged) {
-        /* Refused before any branch was submitted (a limit, a check):
-         * nothing was written, nothing is kept. */
+        /* Refused before its write was submitted (a limit, a check, its
+         * deadline, out of memory): nothing was written, nothing is
+         * kept. */
         dtx_outbox_drop(co, txn, 0, NULL);
     } else if (!txn->dead) {
         dtx_driver_reschedule(co, txn); /* its deadline */

@@ -27,7 +27,7 @@
 #include "outbox.h"
 #include "wctx.h"
 
-enum { S_SAGA_BEGIN = 3 }; /* wctx kind (initiator.c: S_BEGIN 1, S_BRANCH_ADD 2) */
+enum { S_SAGA_BEGIN = 3 }; /* wctx kind (initiator_try.c: S_BRANCH_WRITE 2) */
 
 static void s_on_saga_begin(void *p, int rc, const PGresult *res)
 {

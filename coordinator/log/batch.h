@@ -1,6 +1,7 @@
 /*
  * batch.h — set-based statements: one execution per statement kind per
- * batch (store.c sends them; log/ internal).
+ * batch (store.c sends them; log/ internal, but for dtx_batch_elem, which
+ * engine/initiator_try.c also uses for DTX_SQL_BRANCH_FIRST's arrays).
  *
  * A statement with a set form (dtx_store_stmt_t.set_sql, store_types.h) takes each of its
  * parameters as an array, one element per operation, and returns one row

@@ -32,8 +32,10 @@
  * (sql/coordinator/014_branch_now.sql: committed -> confirmed, aborted ->
  * cancelled, `trying` under a commit decision -> tried), and every reader
  * of a branch's state reads that view. A TCC_RUN writes 3 rows inserted
- * (global, 2 branches) and 3 updated (the branch count, the decision, the
- * final state); a TCC transaction with separate TRYs adds its 2 votes.
+ * (global and its 2 branches, in one statement: the row is inserted with
+ * its branch count) and 2 updated (the decision, the final state); a TCC
+ * transaction with separate TRYs adds the count's update for its second
+ * branch (DTX_SQL_BRANCH_ADD) and its 2 votes.
  * The writes that guard on a branch row's state stay correct on a row
  * that still says `trying` where the view says more: dtx_branch_done and
  * dtx_resume accept `trying` as they accept `tried` (their fence is the
@@ -105,19 +107,28 @@
     " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"          \
     " SELECT g.gid, g.branches, ($2::text[])[p.i], ($3::text[])[p.i], ($4::bytea[])[p.i], " B_TRYING \
     " FROM g, LATERAL " S_POS("g.gid") " AS p(i) RETURNING gid, branch_no"
+/* Each operation's branches are arrays in text form ($2, $3, $12: one
+ * array literal per operation), unnested per inserted global row; a
+ * payload is cut from its operation's blob as in the single form. */
 #define S_SET_BRANCH_FIRST                                                               \
     "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"   \
     "                                  next_attempt_at, initiator, traceparent, branches," \
     "                                  preparing)"                                         \
     "           SELECT v.gid, v.mode, " G_ACTIVE ", to_timestamp(v.dl / 1000.0), v.own, v.ep," \
-    "                  to_timestamp(v.dl / 1000.0), v.ini, nullif(v.tp, ''), 1, v.prep"     \
+    "                  to_timestamp(v.dl / 1000.0), v.ini, nullif(v.tp, ''),"              \
+    "                  cardinality(v.res::text[]), v.prep"                                  \
     "           FROM unnest($1::text[], $5::text[], $6::bigint[], $7::smallint[], $8::bigint[]," \
-    "                       $9::text[], $10::text[], $11::bool[])"                          \
-    "                AS v(gid, own, ep, mode, dl, ini, tp, prep)"                          \
+    "                       $9::text[], $10::text[], $11::bool[], $2::text[])"              \
+    "                AS v(gid, own, ep, mode, dl, ini, tp, prep, res)"                     \
     "           ON CONFLICT (gid) DO NOTHING RETURNING gid)"                                \
     " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"          \
-    " SELECT g.gid, 1, ($2::text[])[p.i], ($3::text[])[p.i], ($4::bytea[])[p.i], " B_TRYING \
-    " FROM g, LATERAL " S_POS("g.gid") " AS p(i) RETURNING gid, branch_no"
+    " SELECT g.gid, b.n, b.r, b.a, substring(($4::bytea[])[p.i] FROM coalesce(x.e[b.n - 1], 0) + 1" \
+    "                                   FOR b.e - coalesce(x.e[b.n - 1], 0)), " B_TRYING     \
+    " FROM g, LATERAL " S_POS("g.gid") " AS p(i),"                                         \
+    "      LATERAL (SELECT (($12::text[])[p.i])::int[] AS e) AS x,"                        \
+    "      LATERAL unnest((($2::text[])[p.i])::text[], (($3::text[])[p.i])::text[], x.e)"  \
+    "              WITH ORDINALITY AS b(r, a, e, n)"                                      \
+    " RETURNING gid, branch_no"
 #define S_SET_BRANCH_VOTE                                                                \
     "UPDATE dtx_branch b SET state = " S_AT("3", "smallint", "b.gid") ","                 \
     " vote = " S_AT("3", "smallint", "b.gid") ", attempts = 1,"                           \
@@ -170,22 +181,32 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
         " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 7, 0,
         S_SET_BRANCH_ADD },
-    /* The first branch of a transaction creates its global row too (BEGIN
-     * wrote nothing: a transaction without branches has nothing to undo);
-     * $11 is the row's preparing flag (a TCC_RUN that commits by itself).
-     * A gid already in the log (an id collision) inserts nothing and
-     * returns no row; nothing else in the batch fails with it. */
+    /* The first branches of a transaction create its global row too
+     * (BEGIN wrote nothing: a transaction without branches has nothing to
+     * undo), all in one statement: a TRY's one branch, or a TCC_RUN's whole
+     * batch. $2 and $3 are the branches' resources and actions (text[]),
+     * $4 their payloads one after the other (binary), $12 where each ends
+     * (int[], cumulative: branch n's payload ends at $12[n] and starts where
+     * n - 1's ends, $12[0] being NULL). Branch n is the n-th element, and
+     * the global row's count is the number of branches inserted with it:
+     * no update of the row counts them, and a decision that names another
+     * count (branches = $7) matches no row. $11 is the row's preparing flag
+     * (a TCC_RUN that commits by itself). A gid already in the log (an id
+     * collision) inserts nothing and returns no row; nothing else in the
+     * batch fails with it. */
     [DTX_SQL_BRANCH_FIRST] = { "dtx_branch_first",
         "WITH g AS (INSERT INTO dtx_global (gid, mode, state, deadline, owner, owner_epoch,"
         "                                  next_attempt_at, initiator, traceparent, branches,"
         "                                  preparing)"
         "           VALUES ($1, $7::smallint, " G_ACTIVE ", to_timestamp($8::bigint / 1000.0), $5,"
-        "                   $6::bigint, to_timestamp($8::bigint / 1000.0), $9, nullif($10, ''), 1,"
-        "                   $11::bool)"
-        "           ON CONFLICT (gid) DO NOTHING RETURNING branches)"
+        "                   $6::bigint, to_timestamp($8::bigint / 1000.0), $9, nullif($10, ''),"
+        "                   cardinality($2::text[]), $11::bool)"
+        "           ON CONFLICT (gid) DO NOTHING RETURNING gid)"
         " INSERT INTO dtx_branch (gid, branch_no, resource, action, payload, state)"
-        " SELECT $1, g.branches, $2, $3, $4, " B_TRYING " FROM g RETURNING branch_no", 11, 0,
-        S_SET_BRANCH_FIRST },
+        " SELECT g.gid, b.n, b.r, b.a, substring($4::bytea FROM coalesce(($12::int[])[b.n - 1], 0) + 1"
+        "                                   FOR b.e - coalesce(($12::int[])[b.n - 1], 0)), " B_TRYING
+        " FROM g, unnest($2::text[], $3::text[], $12::int[]) WITH ORDINALITY AS b(r, a, e, n)"
+        " RETURNING branch_no", 12, 0, S_SET_BRANCH_FIRST },
     [DTX_SQL_BRANCH_VOTE] = { "dtx_branch_vote",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"

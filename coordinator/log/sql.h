@@ -13,8 +13,10 @@ enum {
     DTX_SQL_BEGIN,          /* gid mode deadline_ms me initiator traceparent (the row of a
                                transaction decided before any branch) */
     DTX_SQL_BRANCH_ADD,     /* gid resource action payload(bin) me -> branch_no */
-    DTX_SQL_BRANCH_FIRST,   /* gid resource action payload(bin) me(2) mode deadline_ms initiator
-                               traceparent preparing -> branch_no (creates the global row) */
+    DTX_SQL_BRANCH_FIRST,   /* gid resources[] actions[] payloads(bin, one after the other)
+                               me(2) mode deadline_ms initiator traceparent preparing
+                               payload_ends[] -> branch_no per branch (creates the global
+                               row with its branch count: a TRY's one, a TCC_RUN's batch) */
     DTX_SQL_BRANCH_VOTE,    /* gid branch state last_error me */
     DTX_SQL_DECIDE,         /* gid new expected me(2) gen nbranches -> state */
     DTX_SQL_PREPARING,      /* gid me (2PC: the prepare phase started) */

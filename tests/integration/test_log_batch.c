@@ -161,12 +161,12 @@ static void test_operations_of_one_transaction_keep_their_order(void)
     memset(a, 0, sizeof a);
     const char *gids[2] = { "order-1", "order-2" };
     const char payload[3] = { 0, '"', '\\' }; /* binary, with what array literals quote */
-    int lens[11] = { 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0 };
-    int fmts[11] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
+    int lens[12] = { 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0 };
+    int fmts[12] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 };
     for (int i = 0; i < 2; i++) {
-        const char *first[11] = { gids[i], "res \"q\"", "act\\x", payload, "nb", "1", "1",
-                                  "4102444800000", "who", "", "false" };
-        dtx_store_submit(st, 0, DTX_SQL_BRANCH_FIRST, 11, first, lens, fmts, s_on_done, &a[i]);
+        const char *first[12] = { gids[i], "{\"res \\\"q\\\"\"}", "{\"act\\\\x\"}", payload,
+                                  "nb", "1", "1", "4102444800000", "who", "", "false", "{3}" };
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_FIRST, 12, first, lens, fmts, s_on_done, &a[i]);
     }
     for (int i = 0; i < 2; i++) {
         const char *add[7] = { gids[i], "r2", "a2", payload, "nb", "1", "0" };
@@ -189,6 +189,89 @@ static void test_operations_of_one_transaction_keep_their_order(void)
         CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'"
                                     " AND branch_no = 1 AND resource = 'res \"q\"'"
                                     " AND action = 'act\\x'", gids[i]), 1);
+    }
+    dtx_store_destroy(&st);
+}
+
+/* A first write (DTX_SQL_BRANCH_FIRST) of gid with the n branches of a
+ * TCC_RUN's batch: branch k is resource "r<k>", action "a<k>", payload
+ * pay[k] (len[k] bytes); the arrays built as dtxd builds them. */
+static void s_first(dtx_store_t *st, const char *gid, int n, const char *const *pay,
+                    const int *len, s_answer_t *a)
+{
+    char res[128] = "{", act[128] = "{", ends[128] = "{", blob[64];
+    int end = 0;
+    for (int k = 0; k < n; k++) {
+        memcpy(blob + end, pay[k], (size_t)len[k]);
+        end += len[k];
+        snprintf(res + strlen(res), sizeof res - strlen(res), "%s\"r%d\"", k ? "," : "", k + 1);
+        snprintf(act + strlen(act), sizeof act - strlen(act), "%s\"a%d\"", k ? "," : "", k + 1);
+        snprintf(ends + strlen(ends), sizeof ends - strlen(ends), "%s%d", k ? "," : "", end);
+    }
+    strcat(res, "}");
+    strcat(act, "}");
+    strcat(ends, "}");
+    const char *v[12] = { gid, res, act, blob, "nb", "1", "1", "4102444800000", "who", "",
+                          "true", ends };
+    int lens[12] = { 0, 0, 0, end, 0, 0, 0, 0, 0, 0, 0, 0 };
+    int fmts[12] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 };
+    dtx_store_submit(st, 0, DTX_SQL_BRANCH_FIRST, 12, v, lens, fmts, s_on_done, a);
+}
+
+/* The first writes of TCC_RUN batches of 1 to 3 branches, as one set and
+ * alone: each global row is inserted with its branch count (no update
+ * counts them), every branch row with its own number, resource, action and
+ * payload (cut from the operation's blob: empty, text, binary with what
+ * array literals quote); a gid already in the log (its row this writer's
+ * own: owner, epoch and generation alike) inserts nothing and leaves only
+ * its own operation without rows. */
+static void test_first_write_records_a_whole_batch(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_put("run-taken", DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRYING);
+    const char *pay[3] = { "", "xy", "\0\"\\" };
+    const int len[3] = { 0, 2, 3 };
+    const char *gids[4] = { "run-c", "run-taken", "run-a", "run-b" };
+    const int n[4] = { 3, 2, 2, 1 };
+    s_answer_t a[5];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < 4; i++)
+        s_first(st, gids[i], n[i], pay, len, &a[i]);
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
+    dtx_store_stats(st, &after);
+    CU_ASSERT_EQUAL(after.statements - before.statements, 1); /* one set */
+    /* alone: the single form */
+    s_first(st, "run-solo", 3, pay, len, &a[4]);
+    CU_ASSERT_FATAL(s_run_batch(st, a + 4, 1) == 0);
+    const char *all[5] = { "run-c", "run-taken", "run-a", "run-b", "run-solo" };
+    const int nall[5] = { 3, 2, 2, 1, 3 };
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL(a[i].rc, 0);
+        if (i == 1) {
+            CU_ASSERT_EQUAL(a[i].rows, 0);
+            CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT branches * 10 + preparing::int FROM"
+                                        " dtx_global WHERE gid = 'run-taken'"), 10);
+            CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch"
+                                        " WHERE gid = 'run-taken'"), 1);
+            continue;
+        }
+        CU_ASSERT_EQUAL(a[i].rows, nall[i]);
+        CU_ASSERT_STRING_EQUAL(a[i].first, "1");
+        CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT branches * 10 + preparing::int FROM dtx_global"
+                                    " WHERE gid = '%s' AND state = %d", all[i], DTX_STATE_ACTIVE),
+                        nall[i] * 10 + 1);
+        CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'",
+                                    all[i]), nall[i]);
+        for (int k = 0; k < nall[i]; k++)
+            CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = '%s'"
+                                        " AND branch_no = %d AND resource = 'r%d'"
+                                        " AND action = 'a%d' AND state = %d AND payload = '%s'"
+                                        "::bytea", all[i], k + 1, k + 1, k + 1, DTX_BRANCH_TRYING,
+                                        k == 0 ? "" : k == 1 ? "xy" : "\\x00225c"), 1);
     }
     dtx_store_destroy(&st);
 }
@@ -349,4 +432,5 @@ INTEG_SUITE(log_batch)
                 test_set_result_goes_to_each_operation);
     CU_add_test(s, "operations of one transaction keep their order",
                 test_operations_of_one_transaction_keep_their_order);
+    CU_add_test(s, "a first write records a whole batch", test_first_write_records_a_whole_batch);
 }

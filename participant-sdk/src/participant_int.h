@@ -12,6 +12,7 @@
 
 #include <zmq.h>
 
+#include "dtx/bundle.h"
 #include "dtx/curve.h"
 #include "dtx/dtx.h"
 #include "dtx/proto.h"
@@ -77,6 +78,9 @@ struct coord_link {
     int64_t  last_round_ms;               /* when the latest round started (mono) */
     int64_t  next_heartbeat_ms;           /* when the next HEARTBEAT is due (mono) */
     uint8_t  version;                     /* protocol version spoken on it (2, or 1) */
+    int      coord_bundle;                /* the latest REGISTER_OK carried tag 2: replies
+                                             may go in BUNDLEs (0 again at a new round) */
+    dtx_bundle_t replies;                 /* PHASE_REPLYs of this pass, sent at its end */
 };
 
 struct dtx_participant {
@@ -104,6 +108,8 @@ struct dtx_participant {
     dtx_ready_fn            on_ready;                /* dtx_participant_set_ready; NULL none */
     void                   *ready_arg;               /* passed to on_ready */
     int                     ready_pending;           /* on_ready not called yet */
+    int                     bundle_on;               /* DTX_BUNDLE is not "0": REGISTER says
+                                                        tag 2, replies may go in BUNDLEs */
 };
 
 /* participant_link.c: one link per coordinator endpoint. */
@@ -120,6 +126,14 @@ DTX_SDK_PRIVATE void dtx_plink_round_start(dtx_participant_t *self, struct coord
  * DTX_EINTERNAL (msg does not encode; logged). */
 DTX_SDK_PRIVATE int dtx_plink_send(dtx_participant_t *self, struct coord_link *link,
                                    dtx_msg_t *msg);
+/* Answers a PHASE on link: into the link's BUNDLE of this pass when the
+ * coordinator accepts them (dtx_plink_reply_flush sends it), else at once
+ * as dtx_plink_send. 0, DTX_ETIMEOUT, DTX_EIO or DTX_EINTERNAL. */
+DTX_SDK_PRIVATE int dtx_plink_reply(dtx_participant_t *self, struct coord_link *link,
+                                    dtx_msg_t *reply);
+/* End of a pass over link: sends its queued replies (one plain, more as
+ * one BUNDLE). 0, or DTX_EIO when the socket failed (logged). */
+DTX_SDK_PRIVATE int dtx_plink_reply_flush(dtx_participant_t *self, struct coord_link *link);
 /* Makes and connects link's sockets: 0, DTX_EINVAL or DTX_EIO. */
 DTX_SDK_PRIVATE int dtx_plink_open(dtx_participant_t *self, struct coord_link *link);
 /* Closes link's sockets and frees what it holds (not link itself). */

@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <zmq.h>
 
@@ -25,6 +26,10 @@
 #define DTX_HANDSHAKE_LOG_MS  60000 /* repeated handshake failures: one line per */
 #define DTX_DB_FAIL_LOG_MS    5000  /* handler failures for DTX_EDB: one line per */
 #define DTX_HANDSHAKE_DROPS   5     /* drops during handshakes before one is logged */
+#define DTX_REPLY_HOLD_US     2000  /* a queued reply waits for the end of the pass only
+                                       while handlers are quick: once the oldest has
+                                       waited this long, or the last handler ran this
+                                       long, the queue goes before the next handler */
 
 /* One served resource. */
 struct served_resource {
@@ -81,6 +86,7 @@ struct coord_link {
     int      coord_bundle;                /* the latest REGISTER_OK carried tag 2: replies
                                              may go in BUNDLEs (0 again at a new round) */
     dtx_bundle_t replies;                 /* PHASE_REPLYs of this pass, sent at its end */
+    int64_t  replies_since_us;            /* when the oldest of them was queued (mono) */
 };
 
 struct dtx_participant {
@@ -110,7 +116,17 @@ struct dtx_participant {
     int                     ready_pending;           /* on_ready not called yet */
     int                     bundle_on;               /* DTX_BUNDLE is not "0": REGISTER says
                                                         tag 2, replies may go in BUNDLEs */
+    int                     slow_handler;            /* the last handler ran for
+                                                        DTX_REPLY_HOLD_US or more */
 };
+
+/* Monotonic microseconds: how long replies wait (DTX_REPLY_HOLD_US). */
+static inline int64_t dtx_plink_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* participant_link.c: one link per coordinator endpoint. */
 

@@ -66,6 +66,12 @@
  * whose traceparent the handler reads with dtx_call_traceparent. An ERROR
  * 3 answering a REGISTER (a coordinator that speaks only version 1) makes
  * the link speak version 1 and register again.
+ *
+ * BUNDLEs (docs/protocol.md §20): in version 2 every REGISTER carries tag
+ * 2 (unless DTX_BUNDLE=0): the coordinator may send this link BUNDLEs of
+ * PHASEs. The replies of one pass of the loop over a link go in one
+ * BUNDLE (dtx_plink_reply, dtx_plink_reply_flush) while the link's latest
+ * REGISTER_OK carried tag 2; a new round forgets it until its answer.
  */
 #include <assert.h>
 #include <errno.h>
@@ -162,10 +168,13 @@ int dtx_plink_reply(dtx_participant_t *self, struct coord_link *link, dtx_msg_t 
     if (!self->bundle_on || !link->coord_bundle || link->version != DTX_PROTO_V2)
         return dtx_plink_send(self, link, reply);
     reply->version = link->version;
+    if (link->replies.n == 0)
+        link->replies_since_us = dtx_plink_now_us();
     int rc = dtx_bundle_add(&link->replies, reply);
     if (rc == DTX_ELIMIT) { /* full: it goes, a new one starts */
         if (dtx_plink_reply_flush(self, link) == DTX_EIO)
             return DTX_EIO;
+        link->replies_since_us = dtx_plink_now_us();
         rc = dtx_bundle_add(&link->replies, reply);
     }
     if (rc == DTX_OK)

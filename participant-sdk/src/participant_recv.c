@@ -14,7 +14,10 @@
  *    coordinator retries or counts a no vote), never drops the PHASE;
  *  - a BUNDLE of PHASEs is its entries, each handled as if it came alone;
  *    replies to what one pass read go in one BUNDLE when the link's
- *    coordinator accepts them (participant_link.c), else one by one;
+ *    coordinator accepts them (participant_link.c), else one by one; a
+ *    queued reply never waits for a handler once handlers are slow (the
+ *    last one ran DTX_REPLY_HOLD_US) nor once it waited that long itself,
+ *    so a reply waits at most that plus one handler's run;
  *  - nothing is allocated per message: one receive buffer of DTX_MSG_MAX,
  *    replies are encoded on the stack or into the link's reused BUNDLE
  *    (they carry no payload);
@@ -242,7 +245,15 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
             .magic = S_CALL_MAGIC,
             .traceparent = m->traceparent,
         };
+        /* Replies queued for this pass do not wait for a slow handler
+         * (nor for long at all): see DTX_REPLY_HOLD_US. */
+        int64_t t0 = dtx_plink_now_us();
+        if (link->replies.n > 0 &&
+            (self->slow_handler || t0 - link->replies_since_us >= DTX_REPLY_HOLD_US) &&
+            dtx_plink_reply_flush(self, link) == DTX_EIO)
+            return DTX_EIO;
         int rc = fn(&call.call, arg);
+        self->slow_handler = dtx_plink_now_us() - t0 >= DTX_REPLY_HOLD_US;
         if (rc == DTX_OK)
             outcome = DTX_OUTCOME_OK;
         else if (rc == DTX_EREFUSED &&

@@ -246,6 +246,16 @@ static void test_raw_participant_with_tag_2_gets_bundles_and_answers_with_one(vo
     dtx_msg_t ok;
     CU_ASSERT_FATAL(s_register(&part, "raw-1", "rr", 1, &ok) == 0);
     CU_ASSERT_EQUAL(ok.bundle, 1); /* dtxd accepts BUNDLEs of replies */
+    /* A BUNDLE of PHASEs is no request a coordinator serves: ERROR 2. */
+    static const uint8_t phases[] = { 0x44, 0x58, 0x02, 0x8e, 0, 0, 0, 0, 0, 0, 0, 0x51,
+                                      0, 0, 0, 16, 0, 0, 0, 12, 0x44, 0x58, 0x02, 0x88,
+                                      0, 0, 0, 0, 0, 0, 0, 1 };
+    dtx_msg_t m;
+    CU_ASSERT_EQUAL(u_send_raw(&part, phases, sizeof phases, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(u_recv(&part, &m, s_buf, sizeof s_buf, NULL, NULL, 2000), 0);
+    CU_ASSERT_EQUAL(m.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(m.code, 2);
+    CU_ASSERT_EQUAL(m.corr, 0x51);
 
     for (int i = 1; i <= S_RAW; i++)
         CU_ASSERT_FATAL(s_send_run(&ini, (uint64_t)i, "rr") == 0);
@@ -285,7 +295,6 @@ static void test_raw_participant_with_tag_2_gets_bundles_and_answers_with_one(vo
                                           s_buf[18] << 8 | s_buf[19]);
     s_buf[second + 4 + 2] = DTX_PROTO_V1;
     CU_ASSERT_EQUAL(u_send_raw(&part, s_buf, len, 0), 0);
-    dtx_msg_t m;
     CU_ASSERT_EQUAL_FATAL(u_recv(&part, &m, s_buf, sizeof s_buf, NULL, NULL, 2000), 0);
     CU_ASSERT_EQUAL(m.type, DTX_MSG_ERROR);
     CU_ASSERT_EQUAL(m.code, 2);

@@ -27,7 +27,8 @@
  *    the try timeout / phase timeout of each re-sends it (counted in
  *    stats.bundle_lost_frames); the caller was told 0 ("sent") for them;
  *  - memory is bounded: at most S_PEERS slots, each a builder whose buffer
- *    is kept across turns (no allocation per message in steady state);
+ *    (up to S_KEEP_MAX) is kept across turns (no allocation per message
+ *    in steady state);
  *    past S_PEERS connections in one turn, PHASEs go plain.
  */
 #include <errno.h>
@@ -73,6 +74,7 @@ int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg
 /* --- BUNDLEs of PHASEs --- */
 
 #define S_PEERS 64  /* connections with a slot in one turn */
+#define S_KEEP_MAX (64u * 1024) /* a slot's buffer past this is freed after its turn */
 
 typedef struct {
     uint8_t      rid[DTX_ROUTING_ID_MAX]; /* the connection */
@@ -171,8 +173,11 @@ void dtx_outbox_flush(dtx_coord_t *co)
     struct dtx_outq *q = co->outq;
     if (!q)
         return;
-    for (int i = 0; i < q->n; i++)
+    for (int i = 0; i < q->n; i++) {
         s_flush_slot(co, &q->slots[i]);
+        if (q->slots[i].b.cap > S_KEEP_MAX) /* a burst of big payloads: not kept */
+            dtx_bundle_free(&q->slots[i].b);
+    }
     q->n = 0;
 }
 

@@ -51,6 +51,7 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     cfg->max_registrations = 100;
     cfg->max_peer_rate = 50000;
     cfg->max_instances = 10000;
+    snprintf(cfg->bundle_opt, sizeof cfg->bundle_opt, "on");
 
     const dtx_opt_t opts[] = {
         { "db", DTX_OPT_STRING, cfg->db, 0, 0, "libpq conninfo of the log database (required)" },
@@ -142,6 +143,10 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
           "requests per second per connection (replies are not counted); 0 = no limit (default 50000)" },
         { "max-instances", DTX_OPT_INT, &cfg->max_instances, 0, 10000000,
           "participant connections registered at once; 0 = no limit (default 10000)" },
+        { "bundle", DTX_OPT_STRING, cfg->bundle_opt, 0, 0,
+          "on: PHASEs to one participant connection in one loop turn go as one BUNDLE frame "
+          "when it asked for them, and REGISTER_OK offers BUNDLEs of replies (docs/protocol.md "
+          "§20); off: neither; 1 and 0 mean the same (default on)" },
         { NULL, 0, NULL, 0, 0, NULL },
     };
     int rc = dtx_config_load(opts, "dtxd", "DTX_", argc, argv, err, errlen);
@@ -184,6 +189,16 @@ int dtx_coord_config_load(dtx_coord_config_t *cfg, int argc, char **argv, char *
     if (cfg->retention_ms < 0) {
         snprintf(err, errlen, "--retention: '%.32s' is not a duration like 12h, 7d or 0 (keep forever)",
                  cfg->retention);
+        return DTX_ECONFIG;
+    }
+    /* 1 and 0 too: DTX_BUNDLE=0, libdtx's switch, reaches dtxd as this
+     * option's variable, and then means off here as well. */
+    if (strcmp(cfg->bundle_opt, "on") == 0 || strcmp(cfg->bundle_opt, "1") == 0) {
+        cfg->bundle = 1;
+    } else if (strcmp(cfg->bundle_opt, "off") == 0 || strcmp(cfg->bundle_opt, "0") == 0) {
+        cfg->bundle = 0;
+    } else {
+        snprintf(err, errlen, "--bundle: '%.32s' is not one of on, off", cfg->bundle_opt);
         return DTX_ECONFIG;
     }
     if (s_fault_configure(cfg->fault, err, errlen) != 0)

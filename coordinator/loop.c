@@ -11,12 +11,14 @@
  * message they bring would not wake ZMQ_FD): a send since then, or a turn
  * that stopped at the per-turn bound.
  *
- * Each turn: read every waiting message (bounded per turn), handle the
+ * Each turn: read every waiting message (bounded per turn; a BUNDLE of
+ * PHASE_REPLYs is read as its entries, each as if alone), handle the
  * store's results, run due timers, run periodic duties, then flush the
  * store (periodic duties: heartbeats, the lease, recovery scans,
  * retention of finished transactions): every state change produced during
  * the turn goes to PostgreSQL in one round trip per connection (group
- * commit). Nothing blocks on a round trip.
+ * commit), and send the PHASEs the turn queued per connection (BUNDLEs,
+ * outbox.h). Nothing blocks on a round trip.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,6 +31,7 @@
 #include "admin/admin_http.h"
 #include "engine/auth.h"
 #include "engine/coord.h"
+#include "dtx/bundle.h"
 #include "dtx/clock.h"
 #include "dtx/id.h"
 #include "dtx/log.h"
@@ -78,7 +81,7 @@ int dtx_loop_init(dtx_coord_t *co)
     co->registry = dtx_registry_new();
     co->txns = dtx_txntable_new();
     co->rates = dtx_peerrate_new(co->cfg.max_peer_rate, co->cfg.max_registrations, 100000);
-    if (!co->sendbuf || !co->registry || !co->txns || !co->rates)
+    if (!co->sendbuf || !co->registry || !co->txns || !co->rates || dtx_outbox_init(co) != 0)
         return DTX_ENOMEM;
     dtx_initiator_init(co);
     dtx_multi_init(co);
@@ -173,6 +176,7 @@ void dtx_loop_fini(dtx_coord_t *co)
     co->zctx = NULL;
     free(co->sendbuf);
     co->sendbuf = NULL;
+    dtx_outbox_fini(co);
 }
 
 /* Messages a peer sends in each role; replies (PHASE_REPLY) are not
@@ -248,6 +252,38 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     }
 }
 
+/* A BUNDLE of PHASE_REPLYs (protocol.md §20): its framing was checked by
+ * the decoder; each entry goes the way it would have gone alone from the
+ * same connection — decoded (a bad one answered ERROR 2 with its own
+ * corr), then s_dispatch, which checks its role and §14.3 as for any
+ * PHASE_REPLY. Accepted from any peer (its entries get nothing they would
+ * not get alone), so also from one whose REGISTER_OK had no tag 2. */
+static void s_on_bundle(dtx_coord_t *co, const dtx_peer_t *bundle_peer, const dtx_ident_t *id,
+                        const dtx_msg_t *bundle)
+{
+    co->stats.bundles_received++;
+    dtx_bundle_iter_t it;
+    dtx_bundle_iter_init(&it, bundle);
+    const uint8_t *frame;
+    size_t len;
+    while (dtx_bundle_iter_next(&it, &frame, &len)) {
+        co->stats.bundle_frames_received++;
+        dtx_peer_t peer = *bundle_peer;
+        dtx_msg_t msg;
+        char err[160];
+        int rc = dtx_msg_decode(&msg, frame, len, err, sizeof err);
+        peer.version = msg.version ? msg.version : DTX_PROTO_V1;
+        peer.corr = msg.corr;
+        if (rc != 0) {
+            co->stats.bad_messages++;
+            dtx_log_warn("malformed message", "error=\"in a BUNDLE: %s\"", DTX_Q(err));
+            dtx_outbox_error(co, &peer, rc, "%s", err);
+            continue;
+        }
+        s_dispatch(co, &peer, id, &msg);
+    }
+}
+
 /* Reads one ROUTER message: [routing id][frame]. Returns 1 if one was
  * read, 0 when none is waiting (EAGAIN: the socket's commands were taken
  * too), -1 when the read failed otherwise (EINTR, ETERM). */
@@ -311,9 +347,13 @@ static int s_read_one(dtx_coord_t *co)
         if (dtx_auth_identify(co->auth, &first, peer.rid, peer.rid_len, &id) != 0) {
             /* Its key left the allow-list after the handshake (reload). */
             dtx_metrics_denied(&co->metrics, DTX_DENY_HANDSHAKE);
-            if (msg.type != DTX_MSG_PHASE_REPLY && msg.type != DTX_MSG_ERROR)
+            /* Replies, a BUNDLE of them included, are never answered. */
+            if (msg.type != DTX_MSG_PHASE_REPLY && msg.type != DTX_MSG_ERROR &&
+                msg.type != DTX_MSG_BUNDLE_REPLIES)
                 dtx_outbox_error(co, &peer, DTX_EACCES,
                                  "this key is no longer in the allow-list");
+        } else if (msg.type == DTX_MSG_BUNDLE_REPLIES) {
+            s_on_bundle(co, &peer, &id, &msg);
         } else {
             s_dispatch(co, &peer, &id, &msg);
         }
@@ -406,6 +446,9 @@ int dtx_loop_run(dtx_coord_t *co)
         dtx_retention_tick(co, now);
         dtx_store_maintain(co->store, now);
         dtx_store_flush(co->store);
+        /* Every PHASE this turn queued for a connection leaves before the
+         * wait (outbox.h). */
+        dtx_outbox_flush(co);
     }
     /* What only memory knows (acknowledgements) goes to the log, so a
      * restart finds it; then let writes finish, so callers get answers
@@ -419,6 +462,7 @@ int dtx_loop_run(dtx_coord_t *co)
         dtx_store_process(co->store, items, nstore);
         dtx_store_maintain(co->store, dtx_clock_mono_ms());
         dtx_store_flush(co->store);
+        dtx_outbox_flush(co);
     }
     return 0;
 }

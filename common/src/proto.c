@@ -138,6 +138,12 @@ static int s_decode_ext(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                               "%s: extension 'traceparent' at byte %zu is not a version-00 traceparent",
                               spec->name, at);
             memcpy(msg->traceparent, tp, sizeof tp);
+        } else if (tag == DTX_EXT_BUNDLE) {
+            if (n != 0)
+                return s_fail(errbuf, errlen, DTX_EPROTO,
+                              "%s: extension 'bundle' at byte %zu has %zu value bytes, not 0",
+                              spec->name, at, n);
+            msg->bundle = 1;
         } else {
             msg->ext_skipped++;
         }
@@ -466,6 +472,8 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
                           == sizeof msg->traceparent
                    || !dtx_trace_valid(msg->traceparent)))
         return DTX_EINVAL;
+    if (msg->bundle > 1 || (msg->bundle && version == DTX_PROTO_V1))
+        return DTX_EINVAL;
 
     s_writer_t w = { buf, cap, 0 };
     s_put_u8(&w, DTX_PROTO_MAGIC0);
@@ -481,6 +489,11 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
         s_put_u8(&w, 0);
         s_put_u8(&w, DTX_TRACEPARENT_LEN);
         s_put(&w, msg->traceparent, DTX_TRACEPARENT_LEN);
+    }
+    if (msg->bundle) {
+        s_put_u8(&w, DTX_EXT_BUNDLE);
+        s_put_u8(&w, 0);
+        s_put_u8(&w, 0);
     }
     /* The limits above keep every valid frame under DTX_MSG_MAX; this
      * guards the table against a future row that would not. */

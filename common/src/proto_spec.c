@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dtx/bundle.h"
 #include "dtx/proto.h"
 #include "dtx/saga.h"
 #include "dtx/trymany.h"
@@ -32,6 +33,7 @@
 #define F_OUTCOME F_U8(outcome, DTX_OUTCOME_OK, DTX_OUTCOME_FAILED)
 #define F_STATE   F_U8(state, DTX_STATE_ACTIVE, DTX_STATE_STUCK)
 #define F_PAYLOAD F_BLOB(payload, payload_len)
+#define F_FRAMES  { DTX_PK_BLOB, "frames", S_OFF(payload), offsetof(dtx_msg_t, payload_len), 0, 0 }
 
 /* Must match the table in dtx/proto.h and docs/protocol.md. */
 static const dtx_proto_spec_t s_specs[] = {
@@ -69,6 +71,9 @@ static const dtx_proto_spec_t s_specs[] = {
       { F_NAME(gid), F_U32(branch), F_OP, F_U32(attempt), F_NAME(resource),
         F_NAME(action), F_U64(deadline_ms), F_PAYLOAD } },
     { DTX_MSG_ERROR, "ERROR", { F_U32(code), F_TEXT(text) } },
+    /* Version 2 only; the frames' framing is checked by dtx_bundle_check. */
+    { DTX_MSG_BUNDLE_REPLIES, "BUNDLE", { F_FRAMES } },
+    { DTX_MSG_BUNDLE_PHASES, "BUNDLE", { F_FRAMES } },
 };
 
 #define S_NSPECS (sizeof s_specs / sizeof s_specs[0])
@@ -77,7 +82,8 @@ static const dtx_proto_spec_t s_specs[] = {
 int dtx_proto_spec_v2_only(int type)
 {
     return type == DTX_MSG_SAGA || type == DTX_MSG_TMSG || type == DTX_MSG_TRY_MANY ||
-           type == DTX_MSG_TCC_RUN || type == DTX_MSG_TRY_MANY_OK;
+           type == DTX_MSG_TCC_RUN || type == DTX_MSG_TRY_MANY_OK ||
+           type == DTX_MSG_BUNDLE_REPLIES || type == DTX_MSG_BUNDLE_PHASES;
 }
 
 const dtx_proto_spec_t *dtx_proto_spec_find(int type)
@@ -98,6 +104,8 @@ int dtx_proto_spec_check_blob(int type, const uint8_t *p, size_t n, char *why, s
         return dtx_trymany_decode(NULL, p, n, why, whylen);
     if (type == DTX_MSG_TRY_MANY_OK)
         return dtx_trymany_outcomes_decode(NULL, p, n, why, whylen);
+    if (dtx_bundle_entry_type(type))
+        return dtx_bundle_check(type, p, n, why, whylen) < 0 ? DTX_EPROTO : 0;
     return 0;
 }
 

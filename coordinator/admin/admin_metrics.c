@@ -87,6 +87,17 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         { "dtx_ignored_phase_replies_total",
           "phase replies that answered no call sent to their connection (late, duplicated or forged)",
           co->stats.ignored_replies },
+        { "dtx_bundles_sent_total",
+          "BUNDLE frames of several PHASEs sent (docs/protocol.md section 20)", co->stats.bundles_sent },
+        { "dtx_bundle_frames_sent_total", "PHASEs sent inside those BUNDLEs",
+          co->stats.bundle_frames_sent },
+        { "dtx_bundles_received_total", "BUNDLE frames of PHASE_REPLYs received",
+          co->stats.bundles_received },
+        { "dtx_bundle_frames_received_total", "entries of those BUNDLEs",
+          co->stats.bundle_frames_received },
+        { "dtx_bundle_lost_frames_total",
+          "PHASEs of BUNDLEs whose send failed (their timeouts send them again)",
+          co->stats.bundle_lost_frames },
         { "dtx_admin_actions_total", "operator actions requested over HTTP", m->actions },
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {

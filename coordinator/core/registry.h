@@ -42,6 +42,8 @@ typedef struct dtx_instance {
     int      inflight;                /* phase calls awaiting a reply */
     int      nresources;              /* resources it serves */
     uint8_t  version;                 /* protocol version of its latest REGISTER: its PHASEs' */
+    uint8_t  bundle;                  /* its latest REGISTER carried tag 2 (and dtxd --bundle
+                                         on): its PHASEs may go in BUNDLEs */
 } dtx_instance_t;
 
 typedef struct dtx_registry dtx_registry_t;

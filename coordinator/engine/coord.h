@@ -66,6 +66,9 @@ typedef struct dtx_coord_config {
     int64_t max_registrations;             /* REGISTERs per second per connection */
     int64_t max_peer_rate;                 /* requests per second per connection */
     int64_t max_instances;                 /* participant connections in all */
+    char    bundle_opt[DTX_OPT_STRMAX];    /* --bundle as given: "on" or "off" */
+    int     bundle;                        /* 1: PHASEs may go in BUNDLEs, REGISTER_OK says
+                                            * tag 2 (protocol.md §20) */
 } dtx_coord_config_t;
 
 /* Fills defaults, then loads file/env/flags. 0, 1 (--help) or DTX_ECONFIG
@@ -126,6 +129,9 @@ typedef struct dtx_coord_hooks {
 typedef struct dtx_coord_stats {
     uint64_t begun, committed, aborted, phase_sent, phase_retries, send_failures, bad_messages;
     uint64_t ignored_replies;              /* PHASE_REPLYs that matched no call sent */
+    uint64_t bundles_sent, bundle_frames_sent; /* BUNDLEs of PHASEs and the PHASEs in them */
+    uint64_t bundles_received, bundle_frames_received; /* BUNDLEs of PHASE_REPLYs, entries */
+    uint64_t bundle_lost_frames;           /* PHASEs of BUNDLEs whose send failed */
     /* Transactions finished here by mode (DTX_MODE_TCC..DTX_MODE_MSG, 0 unused) and
      * outcome (0 committed, 1 aborted: a Saga compensated, a message dropped). */
     uint64_t finished[DTX_MODE_MSG + 1][2];
@@ -139,6 +145,7 @@ typedef struct dtx_coord {
     dtx_registry_t     *registry;
     dtx_txntable_t     *txns;
     uint8_t            *sendbuf;           /* DTX_MSG_MAX bytes, reused */
+    struct dtx_outq    *outq;              /* BUNDLEs pending this loop turn (outbox.c) */
     uint64_t            router_calls;      /* sends on router (outbox.c): loop.c's readiness
                                             * bookkeeping (any call may take its commands) */
     volatile int        stop;

@@ -484,7 +484,10 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         m.version = in->version ? in->version : DTX_PROTO_V1;
         if (m.version >= DTX_PROTO_V2)
             memcpy(m.traceparent, txn->traceparent, sizeof m.traceparent);
-        int rc = dtx_outbox_send(co, in->rid, in->rid_len, &m);
+        /* The first PHASE to a connection in a loop turn leaves at once
+         * (a peer gone answers DTX_ENOPARTICIPANT here), later ones may
+         * wait in its BUNDLE until the turn ends (outbox.h). */
+        int rc = dtx_outbox_send_phase(co, in->rid, in->rid_len, &m, in->bundle);
         if (rc == DTX_ENOPARTICIPANT) {
             /* The peer is gone: drop it and try another instance. */
             dtx_log_warn("instance unreachable", "instance=%s resource=%s", in->name,

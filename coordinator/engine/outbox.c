@@ -7,15 +7,40 @@
  *
  * The loop (loop.c) owns the socket and polls it; the engine's modules
  * send through here and never name the loop.
+ *
+ * BUNDLEs (docs/protocol.md §20): PHASEs for a connection that accepts
+ * them (the caller says so: "may bundle"; this file knows no registry)
+ * are gathered per routing id for the rest of the loop turn:
+ *
+ *   (no slot) --PHASE: sent plain at once; ok--> [plain sent] --PHASE-->
+ *   [pending: n entries] --PHASE--> n+1 ... --end of turn (dtx_outbox_flush)
+ *   or full--> sent (1 entry: plain; more: one BUNDLE) --> [plain sent] /
+ *   end of turn: (no slot)
+ *
+ * Invariants:
+ *  - the first PHASE to a routing id in a turn goes plain at once, so a
+ *    peer that is gone is still reported (EHOSTUNREACH) to the caller,
+ *    which then picks another instance; only later ones wait;
+ *  - nothing stays pending past the end of the turn in which it was
+ *    queued (loop.c flushes before it waits again);
+ *  - a flush that fails loses its frames as a broken connection would:
+ *    the try timeout / phase timeout of each re-sends it (counted in
+ *    stats.bundle_lost_frames); the caller was told 0 ("sent") for them;
+ *  - memory is bounded: at most S_PEERS slots, each a builder whose buffer
+ *    (up to S_KEEP_MAX) is kept across turns (no allocation per message
+ *    in steady state);
+ *    past S_PEERS connections in one turn, PHASEs go plain.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <zmq.h>
 
 #include "coord.h"
+#include "dtx/bundle.h"
 #include "dtx/log.h"
 #include "outbox.h"
 #include "core/txntable.h"
@@ -46,6 +71,116 @@ int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg
     return 0;
 }
 
+/* --- BUNDLEs of PHASEs --- */
+
+#define S_PEERS 64  /* connections with a slot in one turn */
+#define S_KEEP_MAX (64u * 1024) /* a slot's buffer past this is freed after its turn */
+
+typedef struct {
+    uint8_t      rid[DTX_ROUTING_ID_MAX]; /* the connection */
+    size_t       rid_len;
+    dtx_bundle_t b;                       /* its PHASEs waiting for the end of the turn */
+} s_slot_t;
+
+struct dtx_outq {
+    s_slot_t slots[S_PEERS];
+    int      n;                           /* slots in use this turn */
+};
+
+int dtx_outbox_init(dtx_coord_t *co)
+{
+    co->outq = calloc(1, sizeof *co->outq);
+    return co->outq ? 0 : DTX_ENOMEM;
+}
+
+void dtx_outbox_fini(dtx_coord_t *co)
+{
+    if (!co->outq)
+        return;
+    for (int i = 0; i < S_PEERS; i++)
+        dtx_bundle_free(&co->outq->slots[i].b);
+    free(co->outq);
+    co->outq = NULL;
+}
+
+/* Sends what slot holds (if anything): one entry plain, more as one
+ * BUNDLE. A failure loses them (see the top of this file). */
+static void s_flush_slot(dtx_coord_t *co, s_slot_t *slot)
+{
+    int n = slot->b.n;
+    if (n == 0)
+        return;
+    const uint8_t *frame;
+    size_t len;
+    dtx_bundle_finish(&slot->b, DTX_MSG_BUNDLE_PHASES, &frame, &len);
+    co->router_calls++;
+    if (zmq_send(co->router, slot->rid, slot->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(co->router, frame, len, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        /* Lost as on a broken connection: each phase's timeout re-sends it. */
+        co->stats.bundle_lost_frames += (uint64_t)n;
+        dtx_log_warn("phases not sent: their timeouts send them again", "frames=%d error=\"%s\"",
+                     n, zmq_strerror(e));
+    } else if (n > 1) {
+        co->stats.bundles_sent++;
+        co->stats.bundle_frames_sent += (uint64_t)n;
+    }
+    dtx_bundle_reset(&slot->b);
+}
+
+static s_slot_t *s_slot_find(struct dtx_outq *q, const uint8_t *rid, size_t rid_len)
+{
+    for (int i = 0; i < q->n; i++)
+        if (q->slots[i].rid_len == rid_len && memcmp(q->slots[i].rid, rid, rid_len) == 0)
+            return &q->slots[i];
+    return NULL;
+}
+
+int dtx_outbox_send_phase(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg,
+                          int may_bundle)
+{
+    struct dtx_outq *q = co->outq;
+    if (!may_bundle || !q || msg->version != DTX_PROTO_V2 || !co->router ||
+        rid_len > DTX_ROUTING_ID_MAX)
+        return dtx_outbox_send(co, rid, rid_len, msg);
+    s_slot_t *slot = s_slot_find(q, rid, rid_len);
+    if (!slot) {
+        /* The first this turn: plain and at once, so that a peer gone is
+         * known now. */
+        int rc = dtx_outbox_send(co, rid, rid_len, msg);
+        if (rc == 0 && q->n < S_PEERS) {
+            slot = &q->slots[q->n++];
+            memcpy(slot->rid, rid, rid_len);
+            slot->rid_len = rid_len;
+            dtx_bundle_reset(&slot->b);
+        }
+        return rc;
+    }
+    int rc = dtx_bundle_add(&slot->b, msg);
+    if (rc == DTX_ELIMIT) { /* full: it goes, a new one starts */
+        s_flush_slot(co, slot);
+        rc = dtx_bundle_add(&slot->b, msg);
+    }
+    if (rc == 0)
+        return 0;
+    /* Never fits a BUNDLE (or no memory for one): plain, after the rest. */
+    s_flush_slot(co, slot);
+    return dtx_outbox_send(co, rid, rid_len, msg);
+}
+
+void dtx_outbox_flush(dtx_coord_t *co)
+{
+    struct dtx_outq *q = co->outq;
+    if (!q)
+        return;
+    for (int i = 0; i < q->n; i++) {
+        s_flush_slot(co, &q->slots[i]);
+        if (q->slots[i].b.cap > S_KEEP_MAX) /* a burst of big payloads: not kept */
+            dtx_bundle_free(&q->slots[i].b);
+    }
+    q->n = 0;
+}
+
 int dtx_outbox_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg)
 {
     msg->corr = peer->corr;
@@ -60,8 +195,10 @@ int dtx_outbox_reply(dtx_coord_t *co, const dtx_peer_t *peer, dtx_msg_t *msg)
         return 0;
     }
     msg->version = peer->version ? peer->version : DTX_PROTO_V1;
-    if (msg->version == DTX_PROTO_V1)
-        msg->traceparent[0] = '\0'; /* version 1 has no extensions */
+    if (msg->version == DTX_PROTO_V1) { /* version 1 has no extensions */
+        msg->traceparent[0] = '\0';
+        msg->bundle = 0;
+    }
     return dtx_outbox_send(co, peer->rid, peer->rid_len, msg);
 }
 

@@ -9,6 +9,19 @@
 /* Sends msg to peer (routing id + frame). Returns 0 or DTX_EIO /
  * DTX_ENOPARTICIPANT (peer unknown: disconnected) / DTX_EBUSY (HWM). */
 int  dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg);
+/* Sends a PHASE to peer rid. may_bundle: the connection accepts BUNDLEs
+ * (its latest REGISTER carried tag 2). Then, when something already went
+ * to rid in this loop turn, the frame joins rid's pending BUNDLE and 0 is
+ * returned; dtx_outbox_flush sends it at the end of the turn (a failure
+ * then loses it: the phase's timeout re-sends it). Otherwise, and for the
+ * first PHASE to rid in the turn, as dtx_outbox_send. */
+int  dtx_outbox_send_phase(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg,
+                           int may_bundle);
+/* End of a loop turn: sends every pending BUNDLE (one entry: plain). */
+void dtx_outbox_flush(dtx_coord_t *co);
+/* The pending-BUNDLE table: 0 or DTX_ENOMEM; _fini frees it (idempotent). */
+int  dtx_outbox_init(dtx_coord_t *co);
+void dtx_outbox_fini(dtx_coord_t *co);
 /* Answers a request: msg->corr is set from peer, and for a ZeroMQ peer
  * msg->version too (the request's: a version-1 request gets a version-1
  * answer, its traceparent dropped). Returns as dtx_outbox_send. */

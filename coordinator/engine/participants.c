@@ -104,8 +104,11 @@ void dtx_participants_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const
     /* Its PHASEs go in the version it registered with (protocol.md §15):
      * a version-1 participant never sees an extension. */
     in->version = peer->version ? peer->version : DTX_PROTO_V1;
-    dtx_log_info("participant registered", "instance=%s resource=%s version=%u", msg->instance,
-                 msg->resource, in->version);
+    /* Its PHASEs go in BUNDLEs only while its latest REGISTER asks for
+     * them (protocol.md §20.2). */
+    in->bundle = (uint8_t)(in->version >= DTX_PROTO_V2 && msg->bundle && co->cfg.bundle);
+    dtx_log_info("participant registered", "instance=%s resource=%s version=%u bundle=%u",
+                 msg->instance, msg->resource, in->version, in->bundle);
     dtx_msg_t out;
     memset(&out, 0, sizeof out);
     out.type = DTX_MSG_REGISTER_OK;
@@ -113,6 +116,7 @@ void dtx_participants_on_register(dtx_coord_t *co, const dtx_peer_t *peer, const
     strcpy(out.resource, msg->resource);
     out.heartbeat_ms = (uint32_t)co->cfg.heartbeat_ms;
     snprintf(out.coordinator, sizeof out.coordinator, "%.63s", co->cfg.node_id);
+    out.bundle = (uint8_t)co->cfg.bundle; /* we accept BUNDLEs of replies (dropped in v1) */
     dtx_outbox_reply(co, peer, &out);
     /* Calls waiting for this resource go now. Only a resource that had no
      * live instance can have calls waiting for one: the walk over every

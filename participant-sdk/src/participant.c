@@ -43,6 +43,7 @@ dtx_participant_t *dtx_participant_new(const char *instance, int *err)
         goto err;
     dtx_name_copy(self->instance, instance);
     self->heartbeat_ms = DTX_HEARTBEAT_DEFAULT;
+    self->bundle_on = dtx_sdk_bundle_on();
     self->next_corr = dtx_random_u64() >> 1; /* far from wrapping */
     self->buf = malloc(DTX_MSG_MAX);
     if (!self->buf)

@@ -9,9 +9,11 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <zmq.h>
 
+#include "dtx/bundle.h"
 #include "dtx/curve.h"
 #include "dtx/dtx.h"
 #include "dtx/proto.h"
@@ -24,6 +26,10 @@
 #define DTX_HANDSHAKE_LOG_MS  60000 /* repeated handshake failures: one line per */
 #define DTX_DB_FAIL_LOG_MS    5000  /* handler failures for DTX_EDB: one line per */
 #define DTX_HANDSHAKE_DROPS   5     /* drops during handshakes before one is logged */
+#define DTX_REPLY_HOLD_US     2000  /* a queued reply waits for the end of the pass only
+                                       while handlers are quick: once the oldest has
+                                       waited this long, or the last handler ran this
+                                       long, the queue goes before the next handler */
 
 /* One served resource. */
 struct served_resource {
@@ -77,6 +83,10 @@ struct coord_link {
     int64_t  last_round_ms;               /* when the latest round started (mono) */
     int64_t  next_heartbeat_ms;           /* when the next HEARTBEAT is due (mono) */
     uint8_t  version;                     /* protocol version spoken on it (2, or 1) */
+    int      coord_bundle;                /* the latest REGISTER_OK carried tag 2: replies
+                                             may go in BUNDLEs (0 again at a new round) */
+    dtx_bundle_t replies;                 /* PHASE_REPLYs of this pass, sent at its end */
+    int64_t  replies_since_us;            /* when the oldest of them was queued (mono) */
 };
 
 struct dtx_participant {
@@ -104,7 +114,19 @@ struct dtx_participant {
     dtx_ready_fn            on_ready;                /* dtx_participant_set_ready; NULL none */
     void                   *ready_arg;               /* passed to on_ready */
     int                     ready_pending;           /* on_ready not called yet */
+    int                     bundle_on;               /* DTX_BUNDLE is not "0": REGISTER says
+                                                        tag 2, replies may go in BUNDLEs */
+    int                     slow_handler;            /* the last handler ran for
+                                                        DTX_REPLY_HOLD_US or more */
 };
+
+/* Monotonic microseconds: how long replies wait (DTX_REPLY_HOLD_US). */
+static inline int64_t dtx_plink_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* participant_link.c: one link per coordinator endpoint. */
 
@@ -120,6 +142,14 @@ DTX_SDK_PRIVATE void dtx_plink_round_start(dtx_participant_t *self, struct coord
  * DTX_EINTERNAL (msg does not encode; logged). */
 DTX_SDK_PRIVATE int dtx_plink_send(dtx_participant_t *self, struct coord_link *link,
                                    dtx_msg_t *msg);
+/* Answers a PHASE on link: into the link's BUNDLE of this pass when the
+ * coordinator accepts them (dtx_plink_reply_flush sends it), else at once
+ * as dtx_plink_send. 0, DTX_ETIMEOUT, DTX_EIO or DTX_EINTERNAL. */
+DTX_SDK_PRIVATE int dtx_plink_reply(dtx_participant_t *self, struct coord_link *link,
+                                    dtx_msg_t *reply);
+/* End of a pass over link: sends its queued replies (one plain, more as
+ * one BUNDLE). 0, or DTX_EIO when the socket failed (logged). */
+DTX_SDK_PRIVATE int dtx_plink_reply_flush(dtx_participant_t *self, struct coord_link *link);
 /* Makes and connects link's sockets: 0, DTX_EINVAL or DTX_EIO. */
 DTX_SDK_PRIVATE int dtx_plink_open(dtx_participant_t *self, struct coord_link *link);
 /* Closes link's sockets and frees what it holds (not link itself). */

@@ -66,6 +66,12 @@
  * whose traceparent the handler reads with dtx_call_traceparent. An ERROR
  * 3 answering a REGISTER (a coordinator that speaks only version 1) makes
  * the link speak version 1 and register again.
+ *
+ * BUNDLEs (docs/protocol.md §20): in version 2 every REGISTER carries tag
+ * 2 (unless DTX_BUNDLE=0): the coordinator may send this link BUNDLEs of
+ * PHASEs. The replies of one pass of the loop over a link go in one
+ * BUNDLE (dtx_plink_reply, dtx_plink_reply_flush) while the link's latest
+ * REGISTER_OK carried tag 2; a new round forgets it until its answer.
  */
 #include <assert.h>
 #include <errno.h>
@@ -94,6 +100,7 @@ void dtx_plink_close(struct coord_link *link)
         zmq_close(link->monitor);
     free(link->acked);
     free(link->endpoint);
+    dtx_bundle_free(&link->replies);
     explicit_bzero(&link->curve_keys, sizeof link->curve_keys);
     memset(link, 0, sizeof *link);
 }
@@ -117,8 +124,23 @@ void dtx_plink_round_start(dtx_participant_t *self, struct coord_link *link, int
     link->registered = 0;
     link->last_round_ms = now;
     link->refusal_logged = 0;
+    link->coord_bundle = 0; /* until this round's REGISTER_OK says otherwise */
     if (link->acked)
         memset(link->acked, 0, (size_t)self->resources_cap);
+}
+
+/* Sends one encoded frame on link without blocking: 0, DTX_ETIMEOUT (no
+ * connection) or DTX_EIO (logged). */
+static int s_send_frame(struct coord_link *link, const uint8_t *frame, size_t len, int type)
+{
+    link->sock_calls++; /* a call may take the socket's commands */
+    if (zmq_send(link->sock, frame, len, ZMQ_DONTWAIT) >= 0)
+        return DTX_OK;
+    if (errno == EAGAIN || errno == EINTR)
+        return DTX_ETIMEOUT;
+    dtx_log_error("cannot send to coordinator", "endpoint=%s type=%s error=\"%s\"",
+                  link->endpoint, dtx_msg_type_name(type), zmq_strerror(errno));
+    return DTX_EIO;
 }
 
 /* Encodes msg (with a fresh corr unless it is a reply) and sends it on
@@ -138,14 +160,45 @@ int dtx_plink_send(dtx_participant_t *self, struct coord_link *link, dtx_msg_t *
                       dtx_msg_type_name(msg->type), dtx_strerror(rc));
         return DTX_EINTERNAL;
     }
-    link->sock_calls++; /* a call may take the socket's commands */
-    if (zmq_send(link->sock, out, len, ZMQ_DONTWAIT) >= 0)
+    return s_send_frame(link, out, len, msg->type);
+}
+
+int dtx_plink_reply(dtx_participant_t *self, struct coord_link *link, dtx_msg_t *reply)
+{
+    if (!self->bundle_on || !link->coord_bundle || link->version != DTX_PROTO_V2)
+        return dtx_plink_send(self, link, reply);
+    reply->version = link->version;
+    if (link->replies.n == 0)
+        link->replies_since_us = dtx_plink_now_us();
+    int rc = dtx_bundle_add(&link->replies, reply);
+    if (rc == DTX_ELIMIT) { /* full: it goes, a new one starts */
+        if (dtx_plink_reply_flush(self, link) == DTX_EIO)
+            return DTX_EIO;
+        link->replies_since_us = dtx_plink_now_us();
+        rc = dtx_bundle_add(&link->replies, reply);
+    }
+    if (rc == DTX_OK)
         return DTX_OK;
-    if (errno == EAGAIN || errno == EINTR)
-        return DTX_ETIMEOUT;
-    dtx_log_error("cannot send to coordinator", "endpoint=%s type=%s error=\"%s\"",
-                  link->endpoint, dtx_msg_type_name(msg->type), zmq_strerror(errno));
-    return DTX_EIO;
+    /* No room for it in memory: plain, after the ones queued. */
+    if (dtx_plink_reply_flush(self, link) == DTX_EIO)
+        return DTX_EIO;
+    return dtx_plink_send(self, link, reply);
+}
+
+int dtx_plink_reply_flush(dtx_participant_t *self, struct coord_link *link)
+{
+    int n = link->replies.n;
+    if (n == 0)
+        return DTX_OK;
+    const uint8_t *frame;
+    size_t len;
+    dtx_bundle_finish(&link->replies, DTX_MSG_BUNDLE_REPLIES, &frame, &len);
+    int rc = s_send_frame(link, frame, len, n > 1 ? DTX_MSG_BUNDLE_REPLIES : DTX_MSG_PHASE_REPLY);
+    dtx_bundle_reset(&link->replies);
+    if (rc == DTX_ETIMEOUT) /* disconnected meanwhile: the coordinator delivers them again */
+        dtx_log_warn("phase replies not sent, no connection", "instance=%s endpoint=%s count=%d",
+                     self->instance, link->endpoint, n);
+    return rc == DTX_EIO ? DTX_EIO : DTX_OK;
 }
 
 /* Sends what is left of a pending registration round. */
@@ -155,6 +208,8 @@ static int s_round_flush(dtx_participant_t *self, struct coord_link *link)
         dtx_msg_t msg = { .type = DTX_MSG_REGISTER };
         dtx_name_copy(msg.instance, self->instance);
         dtx_name_copy(msg.resource, self->resources[link->next_resource].name);
+        /* Tag 2: PHASEs may come in BUNDLEs (dropped in version 1). */
+        msg.bundle = (uint8_t)(self->bundle_on && link->version == DTX_PROTO_V2);
         int rc = dtx_plink_send(self, link, &msg);
         if (rc == DTX_ETIMEOUT)
             return DTX_OK; /* not connected yet: POLLOUT resumes it */

@@ -12,8 +12,15 @@
  *    resource's TCC handlers, prepare/commit/abort to its 2PC handlers; a
  *    resource without a handler for the op answers FAILED (so the
  *    coordinator retries or counts a no vote), never drops the PHASE;
+ *  - a BUNDLE of PHASEs is its entries, each handled as if it came alone;
+ *    replies to what one pass read go in one BUNDLE when the link's
+ *    coordinator accepts them (participant_link.c), else one by one; a
+ *    queued reply never waits for a handler once handlers are slow (the
+ *    last one ran DTX_REPLY_HOLD_US) nor once it waited that long itself,
+ *    so a reply waits at most that plus one handler's run;
  *  - nothing is allocated per message: one receive buffer of DTX_MSG_MAX,
- *    replies are encoded on the stack (they carry no payload);
+ *    replies are encoded on the stack or into the link's reused BUNDLE
+ *    (they carry no payload);
  *  - a malformed frame is logged and dropped, never fatal;
  */
 #include <assert.h>
@@ -67,7 +74,10 @@ static int s_note_coordinator(dtx_participant_t *self, struct coord_link *link, 
 
 static void s_on_register_ok(dtx_participant_t *self, struct coord_link *link, int64_t now)
 {
-    if (s_note_coordinator(self, link, now))
+    int bundle = self->msg.bundle; /* the coordinator accepts BUNDLEs of replies */
+    int changed = s_note_coordinator(self, link, now);
+    link->coord_bundle = bundle; /* the latest REGISTER_OK's word, also after a new round */
+    if (changed)
         return;
     if (self->msg.heartbeat_ms != link->coordinator_hb_ms &&
         self->msg.heartbeat_ms > 0 &&
@@ -235,7 +245,15 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
             .magic = S_CALL_MAGIC,
             .traceparent = m->traceparent,
         };
+        /* Replies queued for this pass do not wait for a slow handler
+         * (nor for long at all): see DTX_REPLY_HOLD_US. */
+        int64_t t0 = dtx_plink_now_us();
+        if (link->replies.n > 0 &&
+            (self->slow_handler || t0 - link->replies_since_us >= DTX_REPLY_HOLD_US) &&
+            dtx_plink_reply_flush(self, link) == DTX_EIO)
+            return DTX_EIO;
         int rc = fn(&call.call, arg);
+        self->slow_handler = dtx_plink_now_us() - t0 >= DTX_REPLY_HOLD_US;
         if (rc == DTX_OK)
             outcome = DTX_OUTCOME_OK;
         else if (rc == DTX_EREFUSED &&
@@ -275,7 +293,7 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
         .outcome = (uint8_t)outcome,
     };
     memcpy(reply.gid, m->gid, sizeof reply.gid);
-    int rc = dtx_plink_send(self, link, &reply);
+    int rc = dtx_plink_reply(self, link, &reply);
     if (rc == DTX_ETIMEOUT) {
         /* Disconnected meanwhile: the coordinator delivers the phase again. */
         dtx_log_warn("phase reply not sent, no connection", "gid=%s branch=%u op=%s endpoint=%s",
@@ -285,9 +303,43 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
     return rc == DTX_EIO ? DTX_EIO : DTX_OK;
 }
 
+/* A BUNDLE of PHASEs (docs/protocol.md §20): its framing was checked by
+ * the decoder; each entry is handled as that PHASE alone would be (one
+ * that does not decode is logged and dropped, the others run). The
+ * entries are walked from the receive buffer, which stays put while
+ * self->msg takes each in turn. */
+static int s_on_bundle(dtx_participant_t *self, struct coord_link *link)
+{
+    dtx_bundle_iter_t it;
+    dtx_bundle_iter_init(&it, &self->msg);
+    const uint8_t *frame;
+    size_t len;
+    char why[128];
+    while (dtx_bundle_iter_next(&it, &frame, &len)) {
+        if (dtx_msg_decode(&self->msg, frame, len, why, sizeof why) != 0) {
+            dtx_log_warn("malformed message dropped", "instance=%s endpoint=%s error=\"in a "
+                         "BUNDLE: %s\"", self->instance, link->endpoint, why);
+            continue;
+        }
+        if (s_on_phase(self, link) == DTX_EIO)
+            return DTX_EIO;
+    }
+    return DTX_OK;
+}
+
+static int s_drain(dtx_participant_t *self, struct coord_link *link);
+
 /* Reads and handles what link has received (bounded, so that one busy
- * coordinator cannot starve the others or the timers). */
+ * coordinator cannot starve the others or the timers), then sends the
+ * replies of the pass (queued when the coordinator accepts BUNDLEs). */
 int dtx_precv_drain(dtx_participant_t *self, struct coord_link *link)
+{
+    int rc = s_drain(self, link);
+    int frc = dtx_plink_reply_flush(self, link);
+    return rc != DTX_OK ? rc : frc;
+}
+
+static int s_drain(dtx_participant_t *self, struct coord_link *link)
 {
     char why[128];
     link->sock_drained = 0;
@@ -319,6 +371,10 @@ int dtx_precv_drain(dtx_participant_t *self, struct coord_link *link)
         switch (self->msg.type) {
         case DTX_MSG_PHASE:
             if (s_on_phase(self, link) == DTX_EIO)
+                return DTX_EIO;
+            break;
+        case DTX_MSG_BUNDLE_PHASES:
+            if (s_on_bundle(self, link) == DTX_EIO)
                 return DTX_EIO;
             break;
         case DTX_MSG_REGISTER_OK:

@@ -130,6 +130,15 @@ static inline uint8_t dtx_sdk_proto_version(void)
     return v && strcmp(v, "1") == 0 ? DTX_PROTO_V1 : DTX_PROTO_V2;
 }
 
+/* 1 unless DTX_BUNDLE is "0": a participant then asks for BUNDLEs of
+ * PHASEs (tag 2 on its REGISTERs) and sends BUNDLEs of replies to a
+ * coordinator that accepts them (docs/protocol.md §20). */
+static inline int dtx_sdk_bundle_on(void)
+{
+    const char *v = getenv("DTX_BUNDLE");
+    return !(v && strcmp(v, "0") == 0);
+}
+
 /* Maps a zmq_connect() failure to a DTX_E* code. */
 static inline int dtx_sdk_connect_error(int err)
 {

@@ -17,7 +17,10 @@
  * decoder must accept too, so the two cannot disagree on what is valid.
  * A SAGA that decodes has a plan (dtx/saga.h) that decodes too and that
  * encodes back to the same bytes; so does a TMSG's (dtx/tmsg.h), and a
- * TRY_MANY's batch and a TRY_MANY_OK's outcomes (dtx/trymany.h).
+ * TRY_MANY's batch and a TRY_MANY_OK's outcomes (dtx/trymany.h). A
+ * BUNDLE that decodes walks (dtx/bundle.h) over as many entries as its
+ * check counts, each of the one type it allows, and the walk covers its
+ * frames blob exactly; extension tag 2 (bundle) round-trips.
  *
  *   make fuzz [FUZZ_SECONDS=60]
  */
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtx/bundle.h"
 #include "dtx/proto.h"
 #include "dtx/saga.h"
 #include "dtx/tmsg.h"
@@ -48,6 +52,7 @@ static uint8_t s_again[DTX_MSG_MAX];
 static int s_msg_equal(const dtx_msg_t *a, const dtx_msg_t *b)
 {
     return a->version == b->version && strcmp(a->traceparent, b->traceparent) == 0
+        && a->bundle == b->bundle
         && a->type == b->type && a->corr == b->corr && a->mode == b->mode
         && a->op == b->op && a->outcome == b->outcome && a->state == b->state
         && a->timeout_ms == b->timeout_ms && a->branch == b->branch
@@ -136,6 +141,7 @@ static void s_check_encoder(const uint8_t *data, size_t size)
     else if (flags & 8)
         memcpy(m.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                DTX_TRACEPARENT_SIZE);
+    m.bundle = (flags & 32) ? 1 : (flags & 64) ? 2 : 0; /* 2 and version 1: refused */
     m.attempt = m.branch ^ 0x5a5a5a5au;
     m.heartbeat_ms = m.timeout_ms >> 3;
     m.payload = (flags & 1) ? NULL : in.p;
@@ -152,6 +158,7 @@ static void s_check_encoder(const uint8_t *data, size_t size)
     CHECK(back.version == (m.version ? m.version : DTX_PROTO_V1));
     CHECK(strcmp(back.traceparent, m.traceparent) == 0);
     CHECK(!m.traceparent[0] || m.version == DTX_PROTO_V2);
+    CHECK(back.bundle == m.bundle && (!m.bundle || m.version == DTX_PROTO_V2));
     /* back keeps only the fields of its type (its payload points into
      * s_out): its encoding must be the same bytes. */
     CHECK(dtx_msg_encode(&back, s_again, sizeof s_again, &len2) == DTX_OK);
@@ -221,7 +228,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         CHECK(plen == m1.payload_len && memcmp(again2, m1.payload, plen) == 0);
     }
+    if (dtx_bundle_entry_type(m1.type)) {
+        int n = dtx_bundle_check(m1.type, m1.payload, m1.payload_len, NULL, 0);
+        CHECK(m1.version == DTX_PROTO_V2 && n >= 1 && n <= DTX_BUNDLE_MAX);
+        dtx_bundle_iter_t it;
+        dtx_bundle_iter_init(&it, &m1);
+        const uint8_t *e;
+        size_t elen, walked = 0;
+        int seen = 0;
+        while (dtx_bundle_iter_next(&it, &e, &elen)) {
+            CHECK(elen >= DTX_PROTO_HEADER && e[2] == DTX_PROTO_V2 &&
+                  e[3] == dtx_bundle_entry_type(m1.type));
+            walked += 4 + elen;
+            seen++;
+        }
+        CHECK(seen == n && walked == m1.payload_len);
+    }
     CHECK(!m1.traceparent[0] || dtx_trace_valid(m1.traceparent));
+    CHECK(m1.version == DTX_PROTO_V2 || !m1.bundle);
     CHECK(m1.version == DTX_PROTO_V2 || (!m1.traceparent[0] && m1.ext_skipped == 0));
 
     size_t len = 0;

@@ -33,8 +33,9 @@
  *
  * in strictly increasing tag order, DTX_PROTO_EXT_MAX bytes at most in all.
  * Tag 1 (DTX_EXT_TRACEPARENT) is a W3C traceparent, exactly 55 bytes that
- * dtx_trace_valid accepts. Unknown tags are skipped (counted in
- * ext_skipped). A version-2 frame of an unknown type is DTX_EUNSUPPORTED
+ * dtx_trace_valid accepts. Tag 2 (DTX_EXT_BUNDLE, value length 0) says
+ * the sender accepts BUNDLEs (on REGISTER and REGISTER_OK: msg->bundle).
+ * Unknown tags are skipped (counted in ext_skipped). A version-2 frame of an unknown type is DTX_EUNSUPPORTED
  * (answered ERROR 18), not DTX_EPROTO: later message types need no new
  * version. A version-2 frame without extensions is its version-1 layout
  * with version byte 2.
@@ -71,6 +72,10 @@
  *                            the COMMIT once every branch voted yes;
  *                            flags above bit 0 are malformed; answered
  *                            TRY_MANY_OK)
+ *   0x0E  BUNDLE        P>C  frames blob (version 2 only; corr 0; 1..64
+ *                            PHASE_REPLY frames: dtx/bundle.h's layout,
+ *                            its framing checked by the codec; never
+ *                            answered as a whole)
  *   0x81  BEGIN_OK      C>I  gid name, deadline_ms u64
  *   0x82  TRY_OK        C>I  gid name, branch u32, outcome u8, state u8,
  *                            payload blob
@@ -82,6 +87,8 @@
  *   0x88  PHASE         C>P  gid name, branch u32, op u8, attempt u32,
  *                            resource name, action name, deadline_ms u64,
  *                            payload blob
+ *   0x8E  BUNDLE        C>P  frames blob (version 2 only; 1..64 PHASE
+ *                            frames, as 0x0E's)
  *   0xFF  ERROR         C>*  code u32, text text
  *
  * deadline_ms is milliseconds since the Unix epoch (wall clock).
@@ -108,6 +115,8 @@
  * values), so the largest valid frame stays under DTX_MSG_MAX. */
 #define DTX_PROTO_EXT_MAX 512u
 #define DTX_EXT_TRACEPARENT 1  /* extension tag: W3C traceparent */
+#define DTX_EXT_BUNDLE      2  /* extension tag: the sender accepts BUNDLEs (length 0) */
+#define DTX_BUNDLE_MAX      64 /* entries in one BUNDLE */
 
 #define DTX_MSG_BEGIN        0x01
 #define DTX_MSG_TRY          0x02
@@ -123,6 +132,7 @@
 #define DTX_MSG_TRY_MANY     0x0C  /* version 2 only */
 #define DTX_MSG_TCC_RUN      0x0D  /* version 2 only: BEGIN + TRY_MANY (+ COMMIT) */
 #define DTX_TCC_RUN_COMMIT   0x01  /* TCC_RUN flag: commit when every branch votes yes */
+#define DTX_MSG_BUNDLE_REPLIES 0x0E /* version 2 only: PHASE_REPLYs in one frame */
 #define DTX_MSG_BEGIN_OK     0x81
 #define DTX_MSG_TRY_OK       0x82
 #define DTX_MSG_STATE        0x83
@@ -130,6 +140,7 @@
 #define DTX_MSG_REGISTER_OK  0x86
 #define DTX_MSG_HEARTBEAT_OK 0x87
 #define DTX_MSG_PHASE        0x88
+#define DTX_MSG_BUNDLE_PHASES 0x8E /* version 2 only: PHASEs in one frame */
 #define DTX_MSG_ERROR        0xFF
 
 /* A decoded (or to-be-encoded) message. Only the fields of its type are
@@ -159,10 +170,13 @@ typedef struct dtx_msg {
     char     text[DTX_TEXT_MAX + 1];       /* ERROR: human-readable text */
     const uint8_t *payload;                /* blob bytes (not owned); SAGA: the plan;
                                               TRY_MANY, TCC_RUN: the batch;
-                                              TRY_MANY_OK: outcomes */
+                                              TRY_MANY_OK: outcomes;
+                                              BUNDLE: the frames */
     uint32_t payload_len;                  /* blob length */
     char     traceparent[DTX_TRACEPARENT_SIZE]; /* v2 extension 1; "" absent */
     uint32_t ext_skipped;                  /* v2: unknown extensions skipped */
+    uint8_t  bundle;                       /* v2 extension 2: 1 the sender accepts
+                                              BUNDLEs (REGISTER, REGISTER_OK); 0 absent */
 } dtx_msg_t;
 
 /* Decodes one frame into *msg (which it zeroes first).
@@ -175,10 +189,11 @@ typedef struct dtx_msg {
  *   DTX_EUNSUPPORTED a version-2 frame (complete header) of a type this
  *                codec does not know;
  *   (a TMSG frame likewise, with dtx_tmsg_plan_decode;
- *   a SAGA, TRY_MANY, TCC_RUN or TRY_MANY_OK frame must be version 2 — in version
- *   1 it is an unknown type, DTX_EPROTO — and its blob must pass
- *   dtx_saga_plan_decode / dtx_trymany_decode /
- *   dtx_trymany_outcomes_decode: DTX_EPROTO with that function's reason);
+ *   a SAGA, TRY_MANY, TCC_RUN, TRY_MANY_OK or BUNDLE frame must be version
+ *   2 — in version 1 it is an unknown type, DTX_EPROTO — and its blob must
+ *   pass dtx_saga_plan_decode / dtx_trymany_decode /
+ *   dtx_trymany_outcomes_decode / dtx_bundle_check: DTX_EPROTO with that
+ *   function's reason);
  *   DTX_ETOOBIG  len > DTX_MSG_MAX (checked first).
  * On any failure with a readable magic, msg->type is kept, msg->version
  * when it is 1 or 2, and msg->corr too when the 12-byte header is
@@ -195,7 +210,8 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
  * DTX_EINVAL 0). Returns 0, DTX_EINVAL when a field is invalid for the
  * type (bad name, over-long text, payload over DTX_PAYLOAD_MAX, unknown
  * type), the version is not 1 or 2, or traceparent is set but not valid
- * or set on a version-1 message; or DTX_ETOOBIG when cap is too small.
+ * or set on a version-1 message, or bundle is set (other than 1, or on a
+ * version-1 message); or DTX_ETOOBIG when cap is too small.
  * Unknown extensions are not kept: ext_skipped is ignored. */
 int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len);
 

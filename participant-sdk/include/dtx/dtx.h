@@ -97,6 +97,12 @@
  * speaks only that (no trace then); DTX_PROTO_VERSION=1 in the
  * environment makes it speak version 1 from the start.
  *
+ * BUNDLEs (docs/protocol.md §20): a participant asks the coordinator for
+ * several PHASEs in one frame and answers what it read in one pass of its
+ * loop with one frame of replies (fewer CurveZMQ messages under load;
+ * handlers run one PHASE at a time as before). DTX_BUNDLE=0 in the
+ * environment turns both off.
+ *
  * Errors: every function returns 0 (DTX_OK) or a negative DTX_E* code
  * (dtx/types.h); dtx_strerror() names it. A client call may also return
  * the code of an ERROR the coordinator sent (codes this library does not

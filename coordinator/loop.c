@@ -84,6 +84,7 @@ int dtx_loop_init(dtx_coord_t *co)
     if (!co->sendbuf || !co->registry || !co->txns || !co->rates || dtx_outbox_init(co) != 0)
         return DTX_ENOMEM;
     dtx_initiator_init(co);
+    dtx_initiator_try_init(co);
     dtx_multi_init(co);
     dtx_recovery_init(co);
     co->next_corr = dtx_random_u64() >> 1; /* a restart never reuses a recent corr */

@@ -115,6 +115,9 @@ typedef struct dtx_coord_hooks {
     /* A PHASE_REPLY that counts, to a message's check-back call. */
     void (*msg_reply)(struct dtx_coord *co, dtx_txn_t *txn, const dtx_msg_t *msg,
                       int64_t now_ms);
+    /* Serves a TRY (takes req); set by initiator_try.c, which itself
+     * uses initiator.c's helpers (so initiator.c reaches it only here). */
+    void (*try_one)(struct dtx_coord *co, dtx_txn_t *txn, dtx_request_t *req);
     /* Serves a TRY_MANY (takes req); set by initiator_multi.c. */
     void (*try_many)(struct dtx_coord *co, dtx_txn_t *txn, dtx_request_t *req);
     /* Receives the answer to one branch of a TRY_MANY (a DTX_PEER_MULTI

@@ -241,8 +241,8 @@ void dtx_initiator_replay(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
     switch (req->type) {
     case DTX_MSG_TRY:
-        dtx_initiator_try(co, txn, req);
-        return; /* dtx_initiator_try owns req */
+        co->hooks.try_one(co, txn, req);
+        return; /* it owns req (initiator_try.c) */
     case DTX_MSG_TRY_MANY:
         if (co->hooks.try_many) {
             co->hooks.try_many(co, txn, req);

@@ -10,6 +10,8 @@
 
 /* Registers the initiator side's hooks (co->hooks) before any message. */
 void dtx_initiator_init(dtx_coord_t *co);
+/* Registers co->hooks.try_one, the TRY (initiator_try.c). */
+void dtx_initiator_try_init(dtx_coord_t *co);
 /* Serves an initiator request from peer, sent by id (auth.c). */
 void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                     const dtx_msg_t *msg);

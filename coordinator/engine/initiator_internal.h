@@ -14,7 +14,8 @@ int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_re
 /* BEGIN: the transaction (ACTIVE) in memory, BEGIN_OK. */
 void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                          const dtx_msg_t *msg);
-/* TRY on txn; takes req (initiator_try.c). */
+/* TRY on txn; takes req (initiator_try.c; initiator.c reaches it through
+ * co->hooks.try_one, set by dtx_initiator_try_init). */
 void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
 /* A TCC_RUN's batch: the first write of txn (unlogged, ACTIVE, just
  * opened; the caller checked the limits for the whole batch) with every

@@ -403,3 +403,8 @@ void dtx_initiator_try_first(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req
     }
     s_write(co, txn, reqs, n);
 }
+
+void dtx_initiator_try_init(dtx_coord_t *co)
+{
+    co->hooks.try_one = dtx_initiator_try;
+}

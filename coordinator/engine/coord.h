@@ -123,9 +123,10 @@ typedef struct dtx_coord_hooks {
     /* Receives the answer to one branch of a TRY_MANY (a DTX_PEER_MULTI
      * peer); msg is valid only during the call. */
     void (*multi_reply)(struct dtx_coord *co, uint64_t corr, const dtx_msg_t *msg);
-    /* txn leaves memory (outbox.c's drop, the one place it does): set by
-     * recovery.c, which then knows when its row may be due for the scan. */
-    void (*left_memory)(struct dtx_coord *co, const dtx_txn_t *txn);
+    /* txn leaves memory (outbox.c's drop, the one place it does; err: the
+     * drop's, 0 none): set by recovery.c, which then knows when its row
+     * may be due for the scan. */
+    void (*left_memory)(struct dtx_coord *co, const dtx_txn_t *txn, int err);
 } dtx_coord_hooks_t;
 
 /* Counters for logs, tests and the benchmark. */

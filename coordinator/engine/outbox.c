@@ -306,6 +306,6 @@ void dtx_outbox_drop(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
                                              "taken effect: ask STATUS" : "");
     }
     if (co->hooks.left_memory)
-        co->hooks.left_memory(co, txn);
+        co->hooks.left_memory(co, txn, err);
     dtx_txn_evict(co->txns, txn);
 }

@@ -40,6 +40,7 @@
 
 #include "coord.h"
 #include "dtx/clock.h"
+#include "dtx/hashtab.h"
 #include "dtx/log.h"
 #include "dtx/trace.h"
 #include "core/fault.h"
@@ -300,10 +301,22 @@ static void s_own_until(dtx_coord_t *co, int64_t until)
  * scan (DTX_SQL_SCAN) list it? ACTIVE: at its deadline, or once its mark
  * is a grace old; decided: once next_attempt_at is a grace old, which a
  * retry's backoff puts at most --retry-max-ms ahead. Not knowing (a copy
- * still loading): as long as any deadline can be away. */
-static void s_left_memory(dtx_coord_t *co, const dtx_txn_t *txn)
+ * still loading whose read failed): as long as any deadline can be away.
+ * No row of this node's can be out of memory after a drop of a finished
+ * or stuck one (the scan skips stuck rows), one never written (a refused
+ * request, a BEGIN without branches; not one whose first write's outcome
+ * is unknown), a read-only copy of another node's, or a gid the log does
+ * not hold: those leave the scan alone. */
+static void s_left_memory(dtx_coord_t *co, const dtx_txn_t *txn, int err)
 {
-    if (txn->state == DTX_STATE_COMMITTED || txn->state == DTX_STATE_ABORTED)
+    if (txn->state == DTX_STATE_COMMITTED || txn->state == DTX_STATE_ABORTED ||
+        txn->state == DTX_STATE_STUCK || err == DTX_ENOTFOUND)
+        return;
+    if (!txn->loading && !txn->owned)
+        return;
+    /* Never written, and no write of it whose outcome is unknown (a
+     * forget: DTX_EUNKNOWN; a failed read: DTX_EDB). */
+    if (txn->unlogged && err != DTX_EUNKNOWN && err != DTX_EDB)
         return;
     int64_t now = dtx_clock_mono_ms();
     int64_t soon = now + co->cfg.phase_timeout_ms + co->cfg.retry_max_ms;
@@ -378,15 +391,6 @@ static void s_on_orphans(void *p, int rc, const PGresult *res)
         s_own_until(co, dtx_clock_mono_ms() + co->cfg.max_timeout_ms + co->cfg.phase_timeout_ms);
 }
 
-/* FNV-1a, 64 bits: the nodes' text is only compared with itself. */
-static uint64_t s_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
 static void s_claim(dtx_coord_t *co)
 {
     dtx_wctx_t *w = dtx_wctx_get(co, NULL);
@@ -416,7 +420,7 @@ static void s_on_nodes(void *p, int rc, const PGresult *res)
         co->scan.orphans_due = 1; /* the log is away: the claim's own failure follows */
         return;
     }
-    co->scan.nodes_now = s_hash(PQgetvalue(res, 0, 0));
+    co->scan.nodes_now = dtx_hash_bytes(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
     if (full || co->scan.orphans_due || co->scan.nodes_now != co->scan.nodes_seen)
         s_claim(co);
 }
@@ -438,10 +442,15 @@ static void s_on_nodes(void *p, int rc, const PGresult *res)
  *    node took a new epoch or joined — how a transaction becomes an
  *    orphan), at start, and while the last one claimed something or
  *    failed;
- *  - both every S_SCAN_FULL_ROUNDS rounds anyway: rows written by hand, an
- *    owner with no node row, anything the rules above do not foresee.
+ *  - both every S_SCAN_FULL_ROUNDS rounds, at most S_SCAN_FULL_MS apart,
+ *    anyway: rows written by hand, an owner with no node row, a claim
+ *    that found its rows locked (SKIP LOCKED: a dead node's backend still
+ *    holding them) or a write that landed after it, clock skew between
+ *    dtxd's deadlines and the log's now() — anything the rules above do
+ *    not foresee.
  * Reading dtx_node (a row per node) is the one statement of a quiet round. */
 #define S_SCAN_FULL_ROUNDS 30
+#define S_SCAN_FULL_MS 30000
 
 void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms)
 {
@@ -452,8 +461,10 @@ void dtx_recovery_tick(dtx_coord_t *co, int64_t now_ms)
     dtx_wctx_t *w1 = dtx_wctx_get(co, NULL);
     if (!w1)
         return;
-    if (full)
-        co->scan.full_ms = now_ms + (int64_t)S_SCAN_FULL_ROUNDS * co->cfg.recovery_interval_ms;
+    if (full) {
+        int64_t every = (int64_t)S_SCAN_FULL_ROUNDS * co->cfg.recovery_interval_ms;
+        co->scan.full_ms = now_ms + (every < S_SCAN_FULL_MS ? every : S_SCAN_FULL_MS);
+    }
     w1->arg = full;
     co->scan_inflight++;
     dtx_metrics_recovery_run(&co->metrics, DTX_RECOVERY_NODES);

@@ -259,15 +259,19 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
  * corr), then s_dispatch, which checks its role and §14.3 as for any
  * PHASE_REPLY. Accepted from any peer (its entries get nothing they would
  * not get alone), so also from one whose REGISTER_OK had no tag 2. */
-static void s_on_bundle(dtx_coord_t *co, const dtx_peer_t *bundle_peer, const dtx_ident_t *id,
-                        const dtx_msg_t *bundle)
+/* Handles each entry of a BUNDLE of replies as if it came alone; returns
+ * how many entries it held (they count against the turn's bound). */
+static int s_on_bundle(dtx_coord_t *co, const dtx_peer_t *bundle_peer, const dtx_ident_t *id,
+                       const dtx_msg_t *bundle)
 {
+    int n = 0;
     co->stats.bundles_received++;
     dtx_bundle_iter_t it;
     dtx_bundle_iter_init(&it, bundle);
     const uint8_t *frame;
     size_t len;
     while (dtx_bundle_iter_next(&it, &frame, &len)) {
+        n++;
         co->stats.bundle_frames_received++;
         dtx_peer_t peer = *bundle_peer;
         dtx_msg_t msg;
@@ -283,11 +287,13 @@ static void s_on_bundle(dtx_coord_t *co, const dtx_peer_t *bundle_peer, const dt
         }
         s_dispatch(co, &peer, id, &msg);
     }
+    return n;
 }
 
-/* Reads one ROUTER message: [routing id][frame]. Returns 1 if one was
- * read, 0 when none is waiting (EAGAIN: the socket's commands were taken
- * too), -1 when the read failed otherwise (EINTR, ETERM). */
+/* Reads one ROUTER message: [routing id][frame]. Returns how many
+ * messages it held when one was read (1, or a BUNDLE's entries), 0 when
+ * none is waiting (EAGAIN: the socket's commands were taken too), -1 when
+ * the read failed otherwise (EINTR, ETERM). */
 static int s_read_one(dtx_coord_t *co)
 {
     zmq_msg_t rid, body;
@@ -333,6 +339,7 @@ static int s_read_one(dtx_coord_t *co)
     }
     dtx_msg_t msg;
     char err[160];
+    int held = 1;
     int rc = dtx_msg_decode(&msg, zmq_msg_data(&first), zmq_msg_size(&first), err, sizeof err);
     /* Answers go in the version the request came in (a version this
      * coordinator does not speak: version 1, protocol.md §9). */
@@ -354,13 +361,14 @@ static int s_read_one(dtx_coord_t *co)
                 dtx_outbox_error(co, &peer, DTX_EACCES,
                                  "this key is no longer in the allow-list");
         } else if (msg.type == DTX_MSG_BUNDLE_REPLIES) {
-            s_on_bundle(co, &peer, &id, &msg);
+            int n = s_on_bundle(co, &peer, &id, &msg);
+            held = n > 1 ? n : 1;
         } else {
             s_dispatch(co, &peer, &id, &msg);
         }
     }
     zmq_msg_close(&first);
-    return 1;
+    return held;
 }
 
 int dtx_loop_run(dtx_coord_t *co)
@@ -427,7 +435,7 @@ int dtx_loop_run(dtx_coord_t *co)
         /* Edge-triggered: drain (bounded, so timers and the store get
          * their turn under a flood), whether or not ZMQ_FD woke us. */
         int got = 1;
-        for (int i = 0; i < S_MAX_MSGS_PER_TURN && (got = s_read_one(co)) > 0; i++)
+        for (int n = 0; n < S_MAX_MSGS_PER_TURN && (got = s_read_one(co)) > 0; n += got)
             ;
         drained = got == 0;
         drained_at = co->router_calls;

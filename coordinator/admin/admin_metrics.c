@@ -96,7 +96,8 @@ void dtx_admin_metrics(dtx_admin_req_t *r)
         { "dtx_bundle_frames_received_total", "entries of those BUNDLEs",
           co->stats.bundle_frames_received },
         { "dtx_bundle_lost_frames_total",
-          "PHASEs of BUNDLEs whose send failed (their timeouts send them again)",
+          "PHASEs of BUNDLEs whose send failed: lost as on a broken connection"
+          " (a Confirm/Cancel is sent again, a Try counts as a lost vote)",
           co->stats.bundle_lost_frames },
         { "dtx_admin_actions_total", "operator actions requested over HTTP", m->actions },
     };

@@ -73,6 +73,16 @@ static int s_hit(const char *point)
     return -1;
 }
 
+int dtx_fault_armed(const char *point)
+{
+    if (!s_any)
+        return 0;
+    for (size_t i = 0; i < S_NPOINTS; i++)
+        if (s_armed[i] > 0 && strcmp(dtx_fault_points[i], point) == 0)
+            return 1;
+    return 0;
+}
+
 int dtx_fault_fail(const char *point)
 {
     if (!s_any || s_hit(point) < 0)

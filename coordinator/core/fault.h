@@ -43,6 +43,10 @@
 /* Parses spec ("" = off). Returns 0 or DTX_ECONFIG with err filled. */
 int dtx_fault_configure(const char *spec, char *err, unsigned errlen);
 
+/* 1 when point is armed (whatever its count), else 0: for what must
+ * happen before the point only when a fault may fire there. */
+int dtx_fault_armed(const char *point);
+
 /* Exits the process when point is armed and its count is reached. */
 void dtx_fault_point(const char *point);
 

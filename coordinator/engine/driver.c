@@ -519,10 +519,14 @@ static void s_send_phase(dtx_coord_t *co, dtx_txn_t *txn, dtx_branch_t *br, int6
         br->inflight = 1;
         br->sent_ms = now;
         br->first_wait_ms = 0;
-        if (br->op == DTX_OP_TRY)
-            dtx_fault_point("after-try-sent");
-        else if (br->op == DTX_OP_PREPARE)
-            dtx_fault_point("after-prepare-sent");
+        if (br->op == DTX_OP_TRY || br->op == DTX_OP_PREPARE) {
+            const char *point = br->op == DTX_OP_TRY ? "after-try-sent" : "after-prepare-sent";
+            /* A bundled PHASE is still pending here: a crash at this point
+             * must come after it left, as after a plain one. */
+            if (dtx_fault_armed(point))
+                dtx_outbox_flush(co);
+            dtx_fault_point(point);
+        }
         int64_t timeout = co->cfg.phase_timeout_ms;
         if (dtx_op_is_vote(br->op)) {
             timeout = co->cfg.try_timeout_ms;

@@ -23,9 +23,12 @@
  *    which then picks another instance; only later ones wait;
  *  - nothing stays pending past the end of the turn in which it was
  *    queued (loop.c flushes before it waits again);
- *  - a flush that fails loses its frames as a broken connection would:
- *    the try timeout / phase timeout of each re-sends it (counted in
- *    stats.bundle_lost_frames); the caller was told 0 ("sent") for them;
+ *  - a flush that fails loses its frames as a broken connection would
+ *    (counted in stats.bundle_lost_frames; the caller was told 0, "sent"):
+ *    a Confirm/Cancel is sent again after the phase timeout, a Try or
+ *    Prepare is never sent again (docs/protocol.md §11) and counts as a
+ *    lost vote at the try timeout — only the first PHASE of a turn to a
+ *    connection still gets another instance when the send is refused;
  *  - memory is bounded: at most S_PEERS slots, each a builder whose buffer
  *    (up to S_KEEP_MAX) is kept across turns (no allocation per message
  *    in steady state);
@@ -117,7 +120,8 @@ static void s_flush_slot(dtx_coord_t *co, s_slot_t *slot)
     if (zmq_send(co->router, slot->rid, slot->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(co->router, frame, len, ZMQ_DONTWAIT) < 0) {
         int e = errno;
-        /* Lost as on a broken connection: each phase's timeout re-sends it. */
+        /* Lost as on a broken connection (the invariants above say what
+         * each op then does). */
         co->stats.bundle_lost_frames += (uint64_t)n;
         dtx_log_warn("phases not sent: their timeouts send them again", "frames=%d error=\"%s\"",
                      n, zmq_strerror(e));

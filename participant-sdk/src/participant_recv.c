@@ -307,8 +307,9 @@ static int s_on_phase(dtx_participant_t *self, struct coord_link *link)
  * the decoder; each entry is handled as that PHASE alone would be (one
  * that does not decode is logged and dropped, the others run). The
  * entries are walked from the receive buffer, which stays put while
- * self->msg takes each in turn. */
-static int s_on_bundle(dtx_participant_t *self, struct coord_link *link)
+ * self->msg takes each in turn. *held counts the entries (they count
+ * against the pass's bound, as lone frames do). */
+static int s_on_bundle(dtx_participant_t *self, struct coord_link *link, int *held)
 {
     dtx_bundle_iter_t it;
     dtx_bundle_iter_init(&it, &self->msg);
@@ -316,6 +317,7 @@ static int s_on_bundle(dtx_participant_t *self, struct coord_link *link)
     size_t len;
     char why[128];
     while (dtx_bundle_iter_next(&it, &frame, &len)) {
+        (*held)++;
         if (dtx_msg_decode(&self->msg, frame, len, why, sizeof why) != 0) {
             dtx_log_warn("malformed message dropped", "instance=%s endpoint=%s error=\"in a "
                          "BUNDLE: %s\"", self->instance, link->endpoint, why);
@@ -344,6 +346,7 @@ static int s_drain(dtx_participant_t *self, struct coord_link *link)
     char why[128];
     link->sock_drained = 0;
     for (int n = 0; n < DTX_DRAIN_MAX; n++) {
+        int held = 0; /* a BUNDLE's entries beyond the frame itself */
         size_t len = 0;
         int rc = dtx_sdk_recv_frame(link->sock, self->buf, DTX_MSG_MAX, &len);
         if (rc == DTX_ETIMEOUT) {
@@ -374,8 +377,9 @@ static int s_drain(dtx_participant_t *self, struct coord_link *link)
                 return DTX_EIO;
             break;
         case DTX_MSG_BUNDLE_PHASES:
-            if (s_on_bundle(self, link) == DTX_EIO)
+            if (s_on_bundle(self, link, &held) == DTX_EIO)
                 return DTX_EIO;
+            n += held > 1 ? held - 1 : 0;
             break;
         case DTX_MSG_REGISTER_OK:
             s_on_register_ok(self, link, now);

@@ -38,6 +38,21 @@ static void test_unknown_point_or_bad_count_is_refused(void)
     dtx_fault_configure("", err, sizeof err);
 }
 
+/* dtx_fault_armed says whether a point may fire (the driver sends its
+ * pending BUNDLEs before after-try-sent then), whatever its count. */
+static void test_armed_names_only_the_points_configured(void)
+{
+    char err[256] = "";
+    CU_ASSERT_EQUAL(dtx_fault_armed("after-try-sent"), 0);
+    CU_ASSERT_EQUAL(dtx_fault_configure("after-try-sent:3,after-claim", err, sizeof err), 0);
+    CU_ASSERT_EQUAL(dtx_fault_armed("after-try-sent"), 1);
+    CU_ASSERT_EQUAL(dtx_fault_armed("after-claim"), 1);
+    CU_ASSERT_EQUAL(dtx_fault_armed("after-prepare-sent"), 0);
+    CU_ASSERT_EQUAL(dtx_fault_armed("no-such-point"), 0);
+    dtx_fault_configure("", err, sizeof err);
+    CU_ASSERT_EQUAL(dtx_fault_armed("after-try-sent"), 0);
+}
+
 UNIT_SUITE(fault)
 {
     CU_pSuite s = CU_add_suite("fault", NULL, NULL);
@@ -45,4 +60,6 @@ UNIT_SUITE(fault)
                 test_every_point_a_transaction_meets_can_be_armed);
     CU_add_test(s, "unknown point or bad count is refused",
                 test_unknown_point_or_bad_count_is_refused);
+    CU_add_test(s, "armed names only the points configured",
+                test_armed_names_only_the_points_configured);
 }

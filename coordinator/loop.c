@@ -259,6 +259,26 @@ static void s_dispatch(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
  * corr), then s_dispatch, which checks its role and §14.3 as for any
  * PHASE_REPLY. Accepted from any peer (its entries get nothing they would
  * not get alone), so also from one whose REGISTER_OK had no tag 2. */
+/* Decodes frame into *msg and sets peer's version and corr from it (an
+ * answer goes in the version the request came in; one this coordinator
+ * does not speak: version 1, protocol.md §9). A frame that does not
+ * decode is counted, logged (where: "" or where it came from) and
+ * answered ERROR; returns 0 or that error. */
+static int s_decode(dtx_coord_t *co, dtx_peer_t *peer, const void *frame, size_t len,
+                    dtx_msg_t *msg, const char *where)
+{
+    char err[160];
+    int rc = dtx_msg_decode(msg, frame, len, err, sizeof err);
+    peer->version = msg->version ? msg->version : DTX_PROTO_V1;
+    peer->corr = msg->corr;
+    if (rc != 0) {
+        co->stats.bad_messages++;
+        dtx_log_warn("malformed message", "error=\"%s%s\"", where, DTX_Q(err));
+        dtx_outbox_error(co, peer, rc, "%s", err);
+    }
+    return rc;
+}
+
 /* Handles each entry of a BUNDLE of replies as if it came alone; returns
  * how many entries it held (they count against the turn's bound). */
 static int s_on_bundle(dtx_coord_t *co, const dtx_peer_t *bundle_peer, const dtx_ident_t *id,
@@ -275,17 +295,8 @@ static int s_on_bundle(dtx_coord_t *co, const dtx_peer_t *bundle_peer, const dtx
         co->stats.bundle_frames_received++;
         dtx_peer_t peer = *bundle_peer;
         dtx_msg_t msg;
-        char err[160];
-        int rc = dtx_msg_decode(&msg, frame, len, err, sizeof err);
-        peer.version = msg.version ? msg.version : DTX_PROTO_V1;
-        peer.corr = msg.corr;
-        if (rc != 0) {
-            co->stats.bad_messages++;
-            dtx_log_warn("malformed message", "error=\"in a BUNDLE: %s\"", DTX_Q(err));
-            dtx_outbox_error(co, &peer, rc, "%s", err);
-            continue;
-        }
-        s_dispatch(co, &peer, id, &msg);
+        if (s_decode(co, &peer, frame, len, &msg, "in a BUNDLE: ") == 0)
+            s_dispatch(co, &peer, id, &msg);
     }
     return n;
 }
@@ -338,19 +349,8 @@ static int s_read_one(dtx_coord_t *co)
         return 1;
     }
     dtx_msg_t msg;
-    char err[160];
     int held = 1;
-    int rc = dtx_msg_decode(&msg, zmq_msg_data(&first), zmq_msg_size(&first), err, sizeof err);
-    /* Answers go in the version the request came in (a version this
-     * coordinator does not speak: version 1, protocol.md §9). */
-    peer.version = msg.version ? msg.version : DTX_PROTO_V1;
-    if (rc != 0) {
-        co->stats.bad_messages++;
-        peer.corr = msg.corr;
-        dtx_log_warn("malformed message", "error=\"%s\"", DTX_Q(err));
-        dtx_outbox_error(co, &peer, rc, "%s", err);
-    } else {
-        peer.corr = msg.corr;
+    if (s_decode(co, &peer, zmq_msg_data(&first), zmq_msg_size(&first), &msg, "") == 0) {
         dtx_ident_t id;
         if (dtx_auth_identify(co->auth, &first, peer.rid, peer.rid_len, &id) != 0) {
             /* Its key left the allow-list after the handshake (reload). */

@@ -262,6 +262,15 @@ static int s_batch(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req, dt
     return s_limits(co, txn, req, b);
 }
 
+/* Every branch of collector key was submitted: drop the +1 that kept it
+ * open meanwhile (it may be gone already: all answered at once). */
+static void s_submitted(dtx_coord_t *co, uint64_t key)
+{
+    s_multi_t *m = s_find(co, key);
+    if (m && --m->left == 0)
+        s_finish(co, m);
+}
+
 /* co->hooks.try_many: takes req (a TRY_MANY whose transaction is neither
  * loading nor writing). */
 static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
@@ -301,9 +310,7 @@ static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     dtx_txn_unref(txn);
     dtx_log_debug("try-many", "gid=%s branches=%d", req->gid, b.n);
     dtx_request_free(req);
-    m = s_find(co, key);
-    if (m && --m->left == 0)
-        s_finish(co, m);
+    s_submitted(co, key);
 }
 
 /* A TCC_RUN's batch (req, a TRY_MANY of txn, just opened; taken): every
@@ -341,9 +348,7 @@ static void s_run(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     dtx_log_debug("tcc run batch", "gid=%s branches=%d", req->gid, b.n);
     dtx_request_free(req);
     dtx_initiator_try_first(co, txn, subs); /* takes them; answers come later */
-    m = s_find(co, key);
-    if (m && --m->left == 0)
-        s_finish(co, m);
+    s_submitted(co, key);
 }
 
 /* --- TCC_RUN --- */

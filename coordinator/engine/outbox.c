@@ -48,6 +48,17 @@
 #include "outbox.h"
 #include "core/txntable.h"
 
+/* Sends one encoded frame to rid (routing id + frame): 0, or errno. */
+static int s_send_frame(dtx_coord_t *co, const uint8_t *rid, size_t rid_len,
+                        const uint8_t *frame, size_t len)
+{
+    co->router_calls++;
+    if (zmq_send(co->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(co->router, frame, len, ZMQ_DONTWAIT) < 0)
+        return errno;
+    return 0;
+}
+
 int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg_t *msg)
 {
     if (!co->router)
@@ -59,19 +70,16 @@ int dtx_outbox_send(dtx_coord_t *co, const uint8_t *rid, size_t rid_len, dtx_msg
                       dtx_msg_type_name(msg->type), dtx_strerror(rc));
         return rc;
     }
-    co->router_calls++;
-    if (zmq_send(co->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(co->router, co->sendbuf, len, ZMQ_DONTWAIT) < 0) {
-        int e = errno;
-        if (e == EHOSTUNREACH)
-            return DTX_ENOPARTICIPANT;
-        if (e == EAGAIN)
-            return DTX_EBUSY;
-        dtx_log_warn("send failed", "type=%s error=\"%s\"", dtx_msg_type_name(msg->type),
-                     zmq_strerror(e));
-        return DTX_EIO;
-    }
-    return 0;
+    int e = s_send_frame(co, rid, rid_len, co->sendbuf, len);
+    if (e == 0)
+        return 0;
+    if (e == EHOSTUNREACH)
+        return DTX_ENOPARTICIPANT;
+    if (e == EAGAIN)
+        return DTX_EBUSY;
+    dtx_log_warn("send failed", "type=%s error=\"%s\"", dtx_msg_type_name(msg->type),
+                 zmq_strerror(e));
+    return DTX_EIO;
 }
 
 /* --- BUNDLEs of PHASEs --- */
@@ -116,15 +124,13 @@ static void s_flush_slot(dtx_coord_t *co, s_slot_t *slot)
     const uint8_t *frame;
     size_t len;
     dtx_bundle_finish(&slot->b, DTX_MSG_BUNDLE_PHASES, &frame, &len);
-    co->router_calls++;
-    if (zmq_send(co->router, slot->rid, slot->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(co->router, frame, len, ZMQ_DONTWAIT) < 0) {
-        int e = errno;
+    int e = s_send_frame(co, slot->rid, slot->rid_len, frame, len);
+    if (e != 0) {
         /* Lost as on a broken connection (the invariants above say what
          * each op then does). */
         co->stats.bundle_lost_frames += (uint64_t)n;
-        dtx_log_warn("phases not sent: their timeouts send them again", "frames=%d error=\"%s\"",
-                     n, zmq_strerror(e));
+        dtx_log_warn("phases not sent: lost as on a broken connection",
+                     "frames=%d error=\"%s\"", n, zmq_strerror(e));
     } else if (n > 1) {
         co->stats.bundles_sent++;
         co->stats.bundle_frames_sent += (uint64_t)n;

@@ -20,30 +20,7 @@
 
 #include "dtx/bundle.h"
 
-static uint32_t s_get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void s_set_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int s_fail(char *why, size_t whylen, const char *fmt, ...)
-{
-    if (why && whylen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return DTX_EPROTO;
-}
+#include "codec_int.h"
 
 int dtx_bundle_entry_type(int bundle_type)
 {
@@ -61,35 +38,42 @@ int dtx_bundle_check(int bundle_type, const uint8_t *p, size_t n, char *why, siz
     if (why && whylen > 0)
         why[0] = '\0';
     if (n == 0)
-        return s_fail(why, whylen, "frames holds no entry (1..%d)", DTX_BUNDLE_MAX);
+        return dtx_codec_fail(why, whylen, DTX_EPROTO, "frames holds no entry (1..%d)",
+                              DTX_BUNDLE_MAX);
     size_t pos = 0;
     int count = 0;
     while (pos < n) {
         if (count == DTX_BUNDLE_MAX)
-            return s_fail(why, whylen, "frames holds more than %d entries (byte %zu)",
-                          DTX_BUNDLE_MAX, pos);
+            return dtx_codec_fail(why, whylen, DTX_EPROTO,
+                                  "frames holds more than %d entries (byte %zu)", DTX_BUNDLE_MAX,
+                                  pos);
         if (n - pos < 4)
-            return s_fail(why, whylen, "entry %d: length truncated at byte %zu of frames",
-                          count + 1, pos);
-        size_t len = s_get_u32(p + pos);
+            return dtx_codec_fail(why, whylen, DTX_EPROTO,
+                                  "entry %d: length truncated at byte %zu of frames", count + 1,
+                                  pos);
+        size_t len = dtx_codec_get_u32(p + pos);
         if (len > n - pos - 4)
-            return s_fail(why, whylen,
-                          "entry %d of %zu bytes at byte %zu runs past the end of frames (%zu bytes)",
-                          count + 1, len, pos, n);
+            return dtx_codec_fail(
+                why, whylen, DTX_EPROTO,
+                "entry %d of %zu bytes at byte %zu runs past the end of frames (%zu bytes)",
+                count + 1, len, pos, n);
         const uint8_t *f = p + pos + 4;
         if (len < DTX_PROTO_HEADER)
-            return s_fail(why, whylen, "entry %d at byte %zu is %zu bytes, shorter than a header",
-                          count + 1, pos, len);
+            return dtx_codec_fail(why, whylen, DTX_EPROTO,
+                                  "entry %d at byte %zu is %zu bytes, shorter than a header",
+                                  count + 1, pos, len);
         if (f[0] != DTX_PROTO_MAGIC0 || f[1] != DTX_PROTO_MAGIC1)
-            return s_fail(why, whylen, "entry %d at byte %zu is not a dtx frame (bad magic)",
-                          count + 1, pos);
+            return dtx_codec_fail(why, whylen, DTX_EPROTO,
+                                  "entry %d at byte %zu is not a dtx frame (bad magic)", count + 1,
+                                  pos);
         if (f[2] != DTX_PROTO_V2)
-            return s_fail(why, whylen, "entry %d at byte %zu is version %u, not 2", count + 1,
-                          pos, f[2]);
+            return dtx_codec_fail(why, whylen, DTX_EPROTO,
+                                  "entry %d at byte %zu is version %u, not 2", count + 1, pos,
+                                  f[2]);
         if (f[3] != want)
-            return s_fail(why, whylen, "entry %d at byte %zu is a %s (0x%02x), not a %s",
-                          count + 1, pos, dtx_msg_type_name(f[3]), f[3],
-                          dtx_msg_type_name(want));
+            return dtx_codec_fail(why, whylen, DTX_EPROTO,
+                                  "entry %d at byte %zu is a %s (0x%02x), not a %s", count + 1, pos,
+                                  dtx_msg_type_name(f[3]), f[3], dtx_msg_type_name(want));
         count++;
         pos += 4 + len;
     }
@@ -108,7 +92,7 @@ int dtx_bundle_iter_next(dtx_bundle_iter_t *it, const uint8_t **frame, size_t *l
 {
     if (it->n - it->pos < 4)
         return 0;
-    size_t n = s_get_u32(it->p + it->pos);
+    size_t n = dtx_codec_get_u32(it->p + it->pos);
     if (n > it->n - it->pos - 4)
         return 0; /* not a blob dtx_bundle_check accepted */
     *frame = it->p + it->pos + 4;
@@ -138,7 +122,7 @@ int dtx_bundle_add(dtx_bundle_t *self, const dtx_msg_t *msg)
         if (at + need > S_CAP_MAX || self->n == DTX_BUNDLE_MAX)
             return DTX_ELIMIT;      /* not beside the others */
         if (rc == 0) {
-            s_set_u32(self->buf + used, (uint32_t)need);
+            dtx_codec_set_u32(self->buf + used, (uint32_t)need);
             self->last = at;
             self->len = at + need;
             self->n++;
@@ -171,7 +155,7 @@ void dtx_bundle_finish(dtx_bundle_t *self, int bundle_type, const uint8_t **fram
     h[2] = DTX_PROTO_V2;
     h[3] = (uint8_t)bundle_type;
     memset(h + 4, 0, 8); /* corr 0 */
-    s_set_u32(h + 12, (uint32_t)(self->len - DTX_BUNDLE_HEAD));
+    dtx_codec_set_u32(h + 12, (uint32_t)(self->len - DTX_BUNDLE_HEAD));
     *frame = self->buf;
     *len = self->len;
 }

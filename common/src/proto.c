@@ -41,36 +41,12 @@
 #include "dtx/proto.h"
 #include "dtx/tmsg.h"
 #include "dtx/trace.h"
+#include "codec_int.h"
 #include "proto_spec.h"
 
 /* ------------------------------------------------------------------ */
 /* Byte order                                                         */
 /* ------------------------------------------------------------------ */
-
-static uint32_t s_get_u32(const uint8_t *p)
-{
-    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-         | (uint32_t) p[2] << 8 | (uint32_t) p[3];
-}
-
-static uint64_t s_get_u64(const uint8_t *p)
-{
-    return (uint64_t) s_get_u32(p) << 32 | s_get_u32(p + 4);
-}
-
-static void s_set_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t) (v >> 24);
-    p[1] = (uint8_t) (v >> 16);
-    p[2] = (uint8_t) (v >> 8);
-    p[3] = (uint8_t) v;
-}
-
-static void s_set_u64(uint8_t *p, uint64_t v)
-{
-    s_set_u32(p, (uint32_t) (v >> 32));
-    s_set_u32(p + 4, (uint32_t) v);
-}
 
 /* Members are reached through their offset and copied with memcpy, so a
  * field's type never has to be spelled out at the call site. */
@@ -88,44 +64,32 @@ static void s_load(const dtx_msg_t *msg, size_t member, void *v, size_t n)
 /* Decoding                                                           */
 /* ------------------------------------------------------------------ */
 
-__attribute__((format(printf, 4, 5)))
-static int s_fail(char *errbuf, size_t errlen, int code, const char *fmt, ...)
-{
-    if (errbuf && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* Decodes the version-2 extension section buf[pos..len) into msg. */
 static int s_decode_ext(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                         const uint8_t *buf, size_t pos, size_t len,
                         char *errbuf, size_t errlen)
 {
     if (len - pos > DTX_PROTO_EXT_MAX)
-        return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "%s: extensions of %zu bytes at byte %zu, over %u",
-                      spec->name, len - pos, pos, DTX_PROTO_EXT_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                              "%s: extensions of %zu bytes at byte %zu, over %u", spec->name,
+                              len - pos, pos, DTX_PROTO_EXT_MAX);
     unsigned last = 0;  /* tags must increase strictly */
     while (pos < len) {
         size_t at = pos;
         if (len - pos < 3)
-            return s_fail(errbuf, errlen, DTX_EPROTO,
-                          "%s: extension truncated at byte %zu (frame has %zu bytes)",
-                          spec->name, at, len);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "%s: extension truncated at byte %zu (frame has %zu bytes)",
+                                  spec->name, at, len);
         unsigned tag = buf[pos];
         size_t n = (size_t) buf[pos + 1] << 8 | buf[pos + 2];
         if (tag <= last)
-            return s_fail(errbuf, errlen, DTX_EPROTO,
-                          "%s: extension tag %u at byte %zu not after tag %u",
-                          spec->name, tag, at, last);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "%s: extension tag %u at byte %zu not after tag %u", spec->name,
+                                  tag, at, last);
         if (len - pos - 3 < n)
-            return s_fail(errbuf, errlen, DTX_EPROTO,
-                          "%s: extension %u truncated at byte %zu (frame has %zu bytes)",
-                          spec->name, tag, at, len);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "%s: extension %u truncated at byte %zu (frame has %zu bytes)",
+                                  spec->name, tag, at, len);
         const uint8_t *value = buf + pos + 3;
         if (tag == DTX_EXT_TRACEPARENT) {
             char tp[DTX_TRACEPARENT_SIZE];
@@ -134,15 +98,17 @@ static int s_decode_ext(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                 tp[n] = '\0';
             }
             if (n != DTX_TRACEPARENT_LEN || !dtx_trace_valid(tp))
-                return s_fail(errbuf, errlen, DTX_EPROTO,
-                              "%s: extension 'traceparent' at byte %zu is not a version-00 traceparent",
-                              spec->name, at);
+                return dtx_codec_fail(
+                    errbuf, errlen, DTX_EPROTO,
+                    "%s: extension 'traceparent' at byte %zu is not a version-00 traceparent",
+                    spec->name, at);
             memcpy(msg->traceparent, tp, sizeof tp);
         } else if (tag == DTX_EXT_BUNDLE) {
             if (n != 0)
-                return s_fail(errbuf, errlen, DTX_EPROTO,
-                              "%s: extension 'bundle' at byte %zu has %zu value bytes, not 0",
-                              spec->name, at, n);
+                return dtx_codec_fail(
+                    errbuf, errlen, DTX_EPROTO,
+                    "%s: extension 'bundle' at byte %zu has %zu value bytes, not 0", spec->name, at,
+                    n);
             msg->bundle = 1;
         } else {
             msg->ext_skipped++;
@@ -175,23 +141,23 @@ static int s_decode_body(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
             if (left < 1)
                 goto truncated;
             if (buf[pos] < f->min || buf[pos] > f->max)
-                return s_fail(errbuf, errlen, DTX_EPROTO,
-                              "%s: field '%s' value %u at byte %zu out of range %u..%u",
-                              spec->name, f->name, buf[pos], at, f->min, f->max);
+                return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                      "%s: field '%s' value %u at byte %zu out of range %u..%u",
+                                      spec->name, f->name, buf[pos], at, f->min, f->max);
             s_store(msg, f->member, &buf[pos], 1);
             pos += 1;
             break;
         case DTX_PK_U32:
             if (left < 4)
                 goto truncated;
-            u32 = s_get_u32(buf + pos);
+            u32 = dtx_codec_get_u32(buf + pos);
             s_store(msg, f->member, &u32, sizeof u32);
             pos += 4;
             break;
         case DTX_PK_U64:
             if (left < 8)
                 goto truncated;
-            u64 = s_get_u64(buf + pos);
+            u64 = dtx_codec_get_u64(buf + pos);
             s_store(msg, f->member, &u64, sizeof u64);
             pos += 8;
             break;
@@ -200,17 +166,17 @@ static int s_decode_body(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                 goto truncated;
             n = buf[pos];
             if (n < 1 || n > DTX_NAME_MAX)
-                return s_fail(errbuf, errlen, DTX_EPROTO,
-                              "%s: field '%s' at byte %zu has length %zu, not 1..%d",
-                              spec->name, f->name, at, n, DTX_NAME_MAX);
+                return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                      "%s: field '%s' at byte %zu has length %zu, not 1..%d",
+                                      spec->name, f->name, at, n, DTX_NAME_MAX);
             if (left - 1 < n)
                 goto truncated;
             size_t bad = dtx_name_bad_char(buf + pos + 1, n);
             if (bad < n)
-                return s_fail(errbuf, errlen, DTX_EPROTO,
-                              "%s: field '%s' has invalid name character 0x%02x at byte %zu",
-                              spec->name, f->name, buf[pos + 1 + bad],
-                              pos + 1 + bad);
+                return dtx_codec_fail(
+                    errbuf, errlen, DTX_EPROTO,
+                    "%s: field '%s' has invalid name character 0x%02x at byte %zu", spec->name,
+                    f->name, buf[pos + 1 + bad], pos + 1 + bad);
             assert(n < f->size);
             s_store(msg, f->member, buf + pos + 1, n);
             s_store(msg, f->member + n, "", 1);
@@ -225,9 +191,9 @@ static int s_decode_body(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                 goto truncated;
             const uint8_t *nul = memchr(buf + pos + 1, 0, n);
             if (nul)
-                return s_fail(errbuf, errlen, DTX_EPROTO,
-                              "%s: field '%s' contains NUL at byte %zu",
-                              spec->name, f->name, (size_t) (nul - buf));
+                return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                      "%s: field '%s' contains NUL at byte %zu", spec->name,
+                                      f->name, (size_t)(nul - buf));
             assert(n < f->size);
             s_store(msg, f->member, buf + pos + 1, n);
             s_store(msg, f->member + n, "", 1);
@@ -237,11 +203,11 @@ static int s_decode_body(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
         case DTX_PK_BLOB:
             if (left < 4)
                 goto truncated;
-            n = s_get_u32(buf + pos);
+            n = dtx_codec_get_u32(buf + pos);
             if (n > DTX_PAYLOAD_MAX)
-                return s_fail(errbuf, errlen, DTX_EPROTO,
-                              "%s: field '%s' at byte %zu has length %zu, over %u",
-                              spec->name, f->name, at, n, DTX_PAYLOAD_MAX);
+                return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                      "%s: field '%s' at byte %zu has length %zu, over %u",
+                                      spec->name, f->name, at, n, DTX_PAYLOAD_MAX);
             if (left - 4 < n)
                 goto truncated;
             data = buf + pos + 4;
@@ -255,14 +221,13 @@ static int s_decode_body(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
         }
         continue;
     truncated:
-        return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "%s: field '%s' truncated at byte %zu (frame has %zu bytes)",
-                      spec->name, f->name, at, len);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                              "%s: field '%s' truncated at byte %zu (frame has %zu bytes)",
+                              spec->name, f->name, at, len);
     }
     if (pos != len && msg->version == DTX_PROTO_V1)
-        return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "%s: %zu trailing byte(s) at byte %zu",
-                      spec->name, len - pos, pos);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "%s: %zu trailing byte(s) at byte %zu",
+                              spec->name, len - pos, pos);
     return s_decode_ext(msg, spec, buf, pos, len, errbuf, errlen);
 }
 
@@ -283,51 +248,47 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
     if (magic_ok && len >= 4)
         msg->type = p[3];
     if (magic_ok && len >= DTX_PROTO_HEADER)
-        msg->corr = s_get_u64(p + 4);
+        msg->corr = dtx_codec_get_u64(p + 4);
     if (magic_ok && len >= 3 && (p[2] == DTX_PROTO_V1 || p[2] == DTX_PROTO_V2))
         msg->version = p[2];
 
     if (len > DTX_MSG_MAX)
-        return s_fail(errbuf, errlen, DTX_ETOOBIG,
-                      "frame of %zu bytes over the limit of %u bytes",
-                      len, DTX_MSG_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_ETOOBIG,
+                              "frame of %zu bytes over the limit of %u bytes", len, DTX_MSG_MAX);
     if (len >= 2 && !magic_ok)
-        return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "bad magic 0x%02x 0x%02x (not a dtx frame)", p[0], p[1]);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                              "bad magic 0x%02x 0x%02x (not a dtx frame)", p[0], p[1]);
     if (len < 4)
-        return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "truncated header (%zu of %d bytes)", len,
-                      DTX_PROTO_HEADER);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "truncated header (%zu of %d bytes)", len,
+                              DTX_PROTO_HEADER);
 
     const dtx_proto_spec_t *spec = dtx_proto_spec_find(p[3]);
     const char *tname = spec ? spec->name : "UNKNOWN";
     if (p[2] != DTX_PROTO_V1 && p[2] != DTX_PROTO_V2)
-        return s_fail(errbuf, errlen, DTX_EVERSION,
-                      "%s: protocol version %u not supported (this peer speaks %d and %d)",
-                      tname, p[2], DTX_PROTO_V1, DTX_PROTO_V2);
+        return dtx_codec_fail(errbuf, errlen, DTX_EVERSION,
+                              "%s: protocol version %u not supported (this peer speaks %d and %d)",
+                              tname, p[2], DTX_PROTO_V1, DTX_PROTO_V2);
     if (len < DTX_PROTO_HEADER)
-        return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "%s: truncated header (%zu of %d bytes)", tname, len,
-                      DTX_PROTO_HEADER);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "%s: truncated header (%zu of %d bytes)",
+                              tname, len, DTX_PROTO_HEADER);
     if (!spec && p[2] == DTX_PROTO_V2)
-        return s_fail(errbuf, errlen, DTX_EUNSUPPORTED,
-                      "unknown message type 0x%02x (version 2)", p[3]);
+        return dtx_codec_fail(errbuf, errlen, DTX_EUNSUPPORTED,
+                              "unknown message type 0x%02x (version 2)", p[3]);
     if (!spec || (dtx_proto_spec_v2_only(spec->type) && p[2] == DTX_PROTO_V1))
-        return s_fail(errbuf, errlen, DTX_EPROTO,
-                      "unknown message type 0x%02x%s%s%s", p[3],
-                      spec ? " in version 1 (" : "", spec ? spec->name : "",
-                      spec ? " needs version 2)" : "");
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "unknown message type 0x%02x%s%s%s", p[3],
+                              spec ? " in version 1 (" : "", spec ? spec->name : "",
+                              spec ? " needs version 2)" : "");
 
     int rc = s_decode_body(msg, spec, p, len, errbuf, errlen);
     if (rc == DTX_OK) {
         char why[160];
         if (dtx_proto_spec_check_blob(spec->type, msg->payload, msg->payload_len, why, sizeof why) != 0)
-            rc = s_fail(errbuf, errlen, DTX_EPROTO, "%s: %s", spec->name, why);
+            rc = dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "%s: %s", spec->name, why);
     }
     if (rc == DTX_OK && spec->type == DTX_MSG_TMSG) {
         char why[160];
         if (dtx_tmsg_plan_decode(NULL, msg->payload, msg->payload_len, why, sizeof why) != 0)
-            rc = s_fail(errbuf, errlen, DTX_EPROTO, "TMSG: %s", why);
+            rc = dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "TMSG: %s", why);
     }
     if (rc != DTX_OK) {
         /* Leave no half-decoded fields behind. */
@@ -368,14 +329,14 @@ static void s_put_u8(s_writer_t *w, uint8_t v)
 static void s_put_u32(s_writer_t *w, uint32_t v)
 {
     uint8_t b[4];
-    s_set_u32(b, v);
+    dtx_codec_set_u32(b, v);
     s_put(w, b, sizeof b);
 }
 
 static void s_put_u64(s_writer_t *w, uint64_t v)
 {
     uint8_t b[8];
-    s_set_u64(b, v);
+    dtx_codec_set_u64(b, v);
     s_put(w, b, sizeof b);
 }
 

@@ -14,16 +14,7 @@
 #include "dtx/name.h"
 #include "dtx/saga.h"
 
-static int s_fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
-{
-    if (errbuf && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
+#include "codec_int.h"
 
 /* A name of 1..63 valid bytes (or 0 bytes when empty_ok) at buf[*pos]. */
 static int s_name(const uint8_t *buf, size_t len, size_t *pos, char *out, int empty_ok)
@@ -51,16 +42,17 @@ int dtx_saga_plan_decode(dtx_saga_plan_t *plan, const uint8_t *buf, size_t len,
     if (errbuf && errlen > 0)
         errbuf[0] = '\0';
     if (len > DTX_PAYLOAD_MAX)
-        return s_fail(errbuf, errlen, DTX_ETOOBIG, "saga plan of %zu bytes over the limit of %u",
-                      len, DTX_PAYLOAD_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_ETOOBIG,
+                              "saga plan of %zu bytes over the limit of %u", len, DTX_PAYLOAD_MAX);
     if (len < 2)
-        return s_fail(errbuf, errlen, DTX_EPROTO, "saga plan truncated (%zu bytes)", len);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "saga plan truncated (%zu bytes)", len);
     uint8_t pflags = buf[0], nsteps = buf[1];
     if (pflags & ~DTX_SAGA_CONCURRENT)
-        return s_fail(errbuf, errlen, DTX_EPROTO, "saga plan: unknown flag bits 0x%02x", pflags);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "saga plan: unknown flag bits 0x%02x",
+                              pflags);
     if (nsteps < 1 || nsteps > DTX_SAGA_STEPS_MAX)
-        return s_fail(errbuf, errlen, DTX_EPROTO, "saga plan: %u steps (1..%d allowed)", nsteps,
-                      DTX_SAGA_STEPS_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "saga plan: %u steps (1..%d allowed)",
+                              nsteps, DTX_SAGA_STEPS_MAX);
     if (plan) {
         memset(plan, 0, sizeof *plan);
         plan->flags = pflags;
@@ -71,41 +63,46 @@ int dtx_saga_plan_decode(dtx_saga_plan_t *plan, const uint8_t *buf, size_t len,
     for (int no = 1; no <= nsteps; no++) {
         dtx_saga_step_t *st = plan ? &plan->steps[no - 1] : NULL;
         if (s_name(buf, len, &pos, st ? st->resource : NULL, 0) != 0)
-            return s_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: bad or truncated resource", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: bad or truncated resource", no);
         if (s_name(buf, len, &pos, st ? st->action : NULL, 0) != 0)
-            return s_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: bad or truncated action", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: bad or truncated action", no);
         size_t comp_at = pos;
         if (s_name(buf, len, &pos, st ? st->compensation : NULL, 1) != 0)
-            return s_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: bad or truncated compensation",
-                          no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: bad or truncated compensation", no);
         int has_comp = buf[comp_at] != 0;
         if (len - pos < 2)
-            return s_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: truncated flags", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: truncated flags", no);
         uint8_t flags = buf[pos], ndeps = buf[pos + 1];
         pos += 2;
         if (flags & ~DTX_SAGA_STEP_PIVOT)
-            return s_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: unknown flag bits 0x%02x", no,
-                          flags);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: unknown flag bits 0x%02x", no, flags);
         int is_pivot = flags & DTX_SAGA_STEP_PIVOT;
         if (!has_comp && !is_pivot)
-            return s_fail(errbuf, errlen, DTX_EPROTO,
-                          "saga step %d: no compensation (only a pivot may have none)", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: no compensation (only a pivot may have none)", no);
         if (is_pivot && pivot)
-            return s_fail(errbuf, errlen, DTX_EPROTO,
-                          "saga step %d: a second pivot (step %d is one already)", no, pivot);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: a second pivot (step %d is one already)", no,
+                                  pivot);
         if (ndeps && !(pflags & DTX_SAGA_CONCURRENT))
-            return s_fail(errbuf, errlen, DTX_EPROTO,
-                          "saga step %d: dependencies in a sequential plan", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: dependencies in a sequential plan", no);
         if (ndeps > no - 1 || len - pos < ndeps)
-            return s_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: bad or truncated dependencies",
-                          no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: bad or truncated dependencies", no);
         int prev = 0, on_pivot = 0;
         for (int i = 0; i < ndeps; i++) {
             int d = buf[pos + i];
             if (d <= prev || d >= no)
-                return s_fail(errbuf, errlen, DTX_EPROTO,
-                              "saga step %d: dependency %d is not an earlier step in increasing "
-                              "order", no, d);
+                return dtx_codec_fail(
+                    errbuf, errlen, DTX_EPROTO,
+                    "saga step %d: dependency %d is not an earlier step in increasing "
+                    "order",
+                    no, d);
             prev = d;
             if (d == pivot)
                 on_pivot = 1;
@@ -114,19 +111,23 @@ int dtx_saga_plan_decode(dtx_saga_plan_t *plan, const uint8_t *buf, size_t len,
         }
         pos += ndeps;
         if ((pflags & DTX_SAGA_CONCURRENT) && pivot && !on_pivot)
-            return s_fail(errbuf, errlen, DTX_EPROTO,
-                          "saga step %d: must depend on the pivot (step %d): no action runs "
-                          "beside a pivot", no, pivot);
+            return dtx_codec_fail(
+                errbuf, errlen, DTX_EPROTO,
+                "saga step %d: must depend on the pivot (step %d): no action runs "
+                "beside a pivot",
+                no, pivot);
         if ((pflags & DTX_SAGA_CONCURRENT) && is_pivot && ndeps != no - 1)
-            return s_fail(errbuf, errlen, DTX_EPROTO,
-                          "saga step %d: a pivot must depend on every earlier step", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "saga step %d: a pivot must depend on every earlier step", no);
         if (len - pos < 4)
-            return s_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: truncated payload", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: truncated payload",
+                                  no);
         uint32_t plen = (uint32_t)buf[pos] << 24 | (uint32_t)buf[pos + 1] << 16 |
                         (uint32_t)buf[pos + 2] << 8 | buf[pos + 3];
         pos += 4;
         if (len - pos < plen)
-            return s_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: truncated payload", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "saga step %d: truncated payload",
+                                  no);
         if (st) {
             st->flags = flags;
             st->ndeps = ndeps;
@@ -138,7 +139,8 @@ int dtx_saga_plan_decode(dtx_saga_plan_t *plan, const uint8_t *buf, size_t len,
             pivot = no;
     }
     if (pos != len)
-        return s_fail(errbuf, errlen, DTX_EPROTO, "saga plan: %zu trailing byte(s)", len - pos);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "saga plan: %zu trailing byte(s)",
+                              len - pos);
     return 0;
 }
 
@@ -155,8 +157,8 @@ int dtx_saga_plan_encode(const dtx_saga_plan_t *plan, uint8_t *buf, size_t cap, 
     assert(plan && len && (buf || cap == 0));
     *len = 0;
     if (plan->nsteps < 1 || plan->nsteps > DTX_SAGA_STEPS_MAX)
-        return s_fail(errbuf, errlen, DTX_EINVAL, "a saga needs 1..%d steps (has %d)",
-                      DTX_SAGA_STEPS_MAX, plan->nsteps);
+        return dtx_codec_fail(errbuf, errlen, DTX_EINVAL, "a saga needs 1..%d steps (has %d)",
+                              DTX_SAGA_STEPS_MAX, plan->nsteps);
     size_t pos = 0;
     s_put(buf, cap, &pos, &plan->flags, 1);
     s_put(buf, cap, &pos, &plan->nsteps, 1);
@@ -166,16 +168,19 @@ int dtx_saga_plan_encode(const dtx_saga_plan_t *plan, uint8_t *buf, size_t cap, 
         for (int k = 0; k < 3; k++) {
             size_t n = strnlen(names[k], DTX_NAME_SIZE);
             if (n > DTX_NAME_MAX || (n > 0 && !dtx_name_valid(names[k])) || (n == 0 && k < 2))
-                return s_fail(errbuf, errlen, DTX_EINVAL, "saga step %d: invalid %s name", i + 1,
-                              k == 0 ? "resource" : k == 1 ? "action" : "compensation");
+                return dtx_codec_fail(errbuf, errlen, DTX_EINVAL, "saga step %d: invalid %s name",
+                                      i + 1,
+                                      k == 0   ? "resource"
+                                      : k == 1 ? "action"
+                                               : "compensation");
             uint8_t b = (uint8_t)n;
             s_put(buf, cap, &pos, &b, 1);
             s_put(buf, cap, &pos, names[k], n);
         }
         if (st->ndeps > DTX_SAGA_STEPS_MAX || st->payload_len > DTX_PAYLOAD_MAX ||
             (st->payload_len && !st->payload))
-            return s_fail(errbuf, errlen, DTX_EINVAL, "saga step %d: bad dependencies or payload",
-                          i + 1);
+            return dtx_codec_fail(errbuf, errlen, DTX_EINVAL,
+                                  "saga step %d: bad dependencies or payload", i + 1);
         s_put(buf, cap, &pos, &st->flags, 1);
         s_put(buf, cap, &pos, &st->ndeps, 1);
         s_put(buf, cap, &pos, st->deps, st->ndeps);
@@ -188,8 +193,9 @@ int dtx_saga_plan_encode(const dtx_saga_plan_t *plan, uint8_t *buf, size_t cap, 
     }
     *len = pos;
     if (pos > DTX_PAYLOAD_MAX)
-        return s_fail(errbuf, errlen, DTX_ETOOBIG,
-                      "saga plan over %u bytes (the steps' payloads together)", DTX_PAYLOAD_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_ETOOBIG,
+                              "saga plan over %u bytes (the steps' payloads together)",
+                              DTX_PAYLOAD_MAX);
     if (pos > cap)
         return DTX_ETOOBIG;
     int rc = dtx_saga_plan_decode(NULL, buf, pos, errbuf, errlen);

@@ -13,37 +13,25 @@
 #include "dtx/name.h"
 #include "dtx/trymany.h"
 
-__attribute__((format(printf, 3, 4)))
-static int s_fail(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    if (errbuf && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return DTX_EPROTO;
-}
-
-static uint32_t s_get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+#include "codec_int.h"
 
 /* Reads a name at *pos into out (may be NULL). */
 static int s_name(const uint8_t *buf, size_t len, size_t *pos, char *out, const char *what,
                   int i, char *errbuf, size_t errlen)
 {
     if (*pos >= len)
-        return s_fail(errbuf, errlen, "branch %d: %s truncated at byte %zu", i, what, *pos);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "branch %d: %s truncated at byte %zu", i,
+                              what, *pos);
     size_t n = buf[*pos];
     if (n < 1 || n > DTX_NAME_MAX)
-        return s_fail(errbuf, errlen, "branch %d: %s has length %zu, not 1..%d", i, what, n,
-                      DTX_NAME_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "branch %d: %s has length %zu, not 1..%d",
+                              i, what, n, DTX_NAME_MAX);
     if (len - *pos - 1 < n)
-        return s_fail(errbuf, errlen, "branch %d: %s truncated at byte %zu", i, what, *pos);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "branch %d: %s truncated at byte %zu", i,
+                              what, *pos);
     if (dtx_name_bad_char(buf + *pos + 1, n) < n)
-        return s_fail(errbuf, errlen, "branch %d: %s has an invalid name character", i, what);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                              "branch %d: %s has an invalid name character", i, what);
     if (out) {
         memcpy(out, buf + *pos + 1, n);
         out[n] = '\0';
@@ -58,12 +46,14 @@ int dtx_trymany_decode(dtx_trymany_t *out, const uint8_t *buf, size_t len,
     if (out)
         memset(out, 0, sizeof *out);
     if (len > DTX_PAYLOAD_MAX)
-        return s_fail(errbuf, errlen, "batch of %zu bytes over %u", len, DTX_PAYLOAD_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "batch of %zu bytes over %u", len,
+                              DTX_PAYLOAD_MAX);
     if (len < 1)
-        return s_fail(errbuf, errlen, "empty batch");
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "empty batch");
     size_t n = buf[0], pos = 1;
     if (n < 1 || n > DTX_TRYMANY_MAX)
-        return s_fail(errbuf, errlen, "batch of %zu branches, not 1..%d", n, DTX_TRYMANY_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "batch of %zu branches, not 1..%d", n,
+                              DTX_TRYMANY_MAX);
     for (size_t i = 0; i < n; i++) {
         dtx_trymany_item_t *it = out ? &out->items[i] : NULL;
         int no = (int)i + 1;
@@ -71,11 +61,13 @@ int dtx_trymany_decode(dtx_trymany_t *out, const uint8_t *buf, size_t len,
             s_name(buf, len, &pos, it ? it->action : NULL, "action", no, errbuf, errlen))
             goto bad;
         if (len - pos < 4)
-            return s_fail(errbuf, errlen, "branch %d: payload truncated at byte %zu", no, pos);
-        uint32_t pl = s_get_u32(buf + pos);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "branch %d: payload truncated at byte %zu", no, pos);
+        uint32_t pl = dtx_codec_get_u32(buf + pos);
         if (len - pos - 4 < pl)
-            return s_fail(errbuf, errlen, "branch %d: payload of %u bytes truncated at byte %zu",
-                          no, pl, pos);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "branch %d: payload of %u bytes truncated at byte %zu", no, pl,
+                                  pos);
         if (it) {
             it->payload = pl ? buf + pos + 4 : NULL;
             it->payload_len = pl;
@@ -83,7 +75,8 @@ int dtx_trymany_decode(dtx_trymany_t *out, const uint8_t *buf, size_t len,
         pos += 4 + pl;
     }
     if (pos != len)
-        return s_fail(errbuf, errlen, "%zu trailing byte(s) after the batch", len - pos);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "%zu trailing byte(s) after the batch",
+                              len - pos);
     if (out)
         out->n = (uint8_t)n;
     return 0;
@@ -151,19 +144,21 @@ int dtx_trymany_outcomes_decode(dtx_trymany_outcomes_t *out, const uint8_t *buf,
     if (out)
         memset(out, 0, sizeof *out);
     if (len > DTX_PAYLOAD_MAX)
-        return s_fail(errbuf, errlen, "outcomes of %zu bytes over %u", len, DTX_PAYLOAD_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "outcomes of %zu bytes over %u", len,
+                              DTX_PAYLOAD_MAX);
     if (len < 1)
-        return s_fail(errbuf, errlen, "empty outcomes");
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "empty outcomes");
     size_t n = buf[0], pos = 1;
     if (n < 1 || n > DTX_TRYMANY_MAX)
-        return s_fail(errbuf, errlen, "%zu outcomes, not 1..%d", n, DTX_TRYMANY_MAX);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "%zu outcomes, not 1..%d", n,
+                              DTX_TRYMANY_MAX);
     for (size_t i = 0; i < n; i++) {
         int no = (int)i + 1;
         if (len - pos < 10)
             goto truncated;
-        uint32_t branch = s_get_u32(buf + pos);
+        uint32_t branch = dtx_codec_get_u32(buf + pos);
         uint8_t outcome = buf[pos + 4];
-        uint32_t code = s_get_u32(buf + pos + 5);
+        uint32_t code = dtx_codec_get_u32(buf + pos + 5);
         size_t tl = buf[pos + 9];
         if (outcome > DTX_OUTCOME_FAILED)
             goto bad_outcome;
@@ -172,14 +167,14 @@ int dtx_trymany_outcomes_decode(dtx_trymany_outcomes_t *out, const uint8_t *buf,
         if (memchr(buf + pos + 10, 0, tl)) {
             if (out)
                 memset(out, 0, sizeof *out);
-            return s_fail(errbuf, errlen, "outcome %d: text contains NUL", no);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "outcome %d: text contains NUL", no);
         }
         if ((code == 0) != (tl == 0) || (code != 0 && outcome != DTX_OUTCOME_FAILED)) {
             if (out)
                 memset(out, 0, sizeof *out);
-            return s_fail(errbuf, errlen,
-                          "outcome %d: code %u with outcome %u and a text of %zu bytes", no,
-                          code, outcome, tl);
+            return dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                                  "outcome %d: code %u with outcome %u and a text of %zu bytes", no,
+                                  code, outcome, tl);
         }
         if (out) {
             out->o[i].branch = branch;
@@ -193,17 +188,19 @@ int dtx_trymany_outcomes_decode(dtx_trymany_outcomes_t *out, const uint8_t *buf,
     truncated:
         if (out)
             memset(out, 0, sizeof *out);
-        return s_fail(errbuf, errlen, "outcome %d truncated at byte %zu", no, pos);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "outcome %d truncated at byte %zu", no,
+                              pos);
     bad_outcome:
         if (out)
             memset(out, 0, sizeof *out);
-        return s_fail(errbuf, errlen, "outcome %d: value %u out of range 0..%d", no, outcome,
-                      DTX_OUTCOME_FAILED);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "outcome %d: value %u out of range 0..%d",
+                              no, outcome, DTX_OUTCOME_FAILED);
     }
     if (pos != len) {
         if (out)
             memset(out, 0, sizeof *out);
-        return s_fail(errbuf, errlen, "%zu trailing byte(s) after the outcomes", len - pos);
+        return dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "%zu trailing byte(s) after the outcomes",
+                              len - pos);
     }
     if (out)
         out->n = (uint8_t)n;

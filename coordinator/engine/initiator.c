@@ -71,12 +71,17 @@
 /* May the sender of req change txn? The log's initiator, or an operator.
  * A transaction logged before initiators were recorded ("") is open to
  * every initiator, as it was then. */
-int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req)
+int dtx_initiator_allowed(const dtx_txn_t *txn, const dtx_request_t *req)
 {
     if (req->roles & DTX_ROLE_OPERATOR)
         return 1;
-    if ((req->roles & DTX_ROLE_INITIATOR) &&
-        (!txn->initiator[0] || strcmp(txn->initiator, req->principal) == 0))
+    return (req->roles & DTX_ROLE_INITIATOR) &&
+           (!txn->initiator[0] || strcmp(txn->initiator, req->principal) == 0);
+}
+
+int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req)
+{
+    if (dtx_initiator_allowed(txn, req))
         return 1;
     dtx_outbox_refuse_access(co, &req->peer, DTX_DENY_GID,
              "transaction %s was begun by another initiator; only it or an operator may change it",

@@ -9,6 +9,8 @@
 
 #include "coord.h"
 
+/* May the sender of req change txn? 1 or 0; nothing answered. */
+int dtx_initiator_allowed(const dtx_txn_t *txn, const dtx_request_t *req);
 /* May the sender of req change txn? 1, or 0 with req refused. */
 int dtx_initiator_may_change(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_request_t *req);
 /* BEGIN: the transaction (ACTIVE) in memory, BEGIN_OK. */
@@ -17,8 +19,9 @@ void dtx_initiator_begin(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_iden
 /* TRY on txn; takes req (initiator_try.c; initiator.c reaches it through
  * co->hooks.try_one, set by dtx_initiator_try_init). */
 void dtx_initiator_try(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req);
-/* A TCC_RUN's batch: the first write of txn (unlogged, ACTIVE, just
- * opened; the caller checked the limits for the whole batch) with every
+/* A batch of TRYs that is txn's first write (a TCC_RUN's, or a TRY_MANY's
+ * on a transaction BEGIN did not write): txn unlogged, ACTIVE, its sender
+ * allowed (the caller checked the limits for the whole batch), with every
  * branch of reqs (a list of TRYs linked by next, 1 to DTX_TRYMANY_MAX, in
  * the batch's order; taken), numbered 1..n, in one statement. Each request
  * is answered as a TRY is: now when nothing is written (its deadline

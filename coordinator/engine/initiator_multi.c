@@ -271,6 +271,39 @@ static void s_submitted(dtx_coord_t *co, uint64_t key)
         s_finish(co, m);
 }
 
+/* The batch b of req (a TRY_MANY; taken) as txn's first write, collected
+ * by m: every branch's TRY made first, then all of them written in one
+ * statement (dtx_initiator_try_first), so the batch is recorded whole or
+ * not at all — one that cannot be made (out of memory) is refused whole,
+ * nothing written. */
+static void s_first(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req, const dtx_trymany_t *b,
+                    s_multi_t *m)
+{
+    uint64_t key = m->key;
+    dtx_request_t *subs = NULL, **tail = &subs;
+    for (int i = 0; i < b->n; i++) {
+        dtx_request_t *sub = s_sub_new(txn, req, &b->items[i], key, i);
+        if (!sub) {
+            dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
+            while (subs) {
+                dtx_request_t *r = subs;
+                subs = r->next;
+                dtx_request_free(r);
+            }
+            s_unlink(co, m);
+            free(m);
+            dtx_request_free(req);
+            return;
+        }
+        *tail = sub;
+        tail = &sub->next;
+    }
+    dtx_log_debug("first write batch", "gid=%s branches=%d", req->gid, b->n);
+    dtx_request_free(req);
+    dtx_initiator_try_first(co, txn, subs); /* takes them; answers come later */
+    s_submitted(co, key);
+}
+
 /* co->hooks.try_many: takes req (a TRY_MANY whose transaction is neither
  * loading nor writing). */
 static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
@@ -279,6 +312,16 @@ static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     s_multi_t *m = NULL;
     if (s_batch(co, txn, req, &b) != 0 || !(m = s_multi_new(co, txn, req, b.n))) {
         dtx_request_free(req);
+        return;
+    }
+    if (txn->unlogged && txn->state == DTX_STATE_ACTIVE && txn->owned &&
+        (txn->mode == DTX_MODE_TCC || txn->mode == DTX_MODE_2PC) &&
+        dtx_initiator_allowed(txn, req)) {
+        /* BEGIN wrote nothing: the batch is the transaction's first
+         * write, one statement with the global row (as a TCC_RUN's). A
+         * branch's TRY would pass the same checks: the limits were
+         * checked for the batch, its deadline is checked there. */
+        s_first(co, txn, req, &b, m);
         return;
     }
     uint64_t key = m->key;
@@ -313,11 +356,7 @@ static void s_try_many(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
     s_submitted(co, key);
 }
 
-/* A TCC_RUN's batch (req, a TRY_MANY of txn, just opened; taken): every
- * branch's TRY made first, then all of them written in one statement
- * (dtx_initiator_try_first), so the batch is recorded whole or not at all
- * — one that cannot be made (out of memory) is refused whole, nothing
- * written. */
+/* A TCC_RUN's batch (req, a TRY_MANY of txn, just opened; taken). */
 static void s_run(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
 {
     dtx_trymany_t b; /* payloads point into req->payload, freed last */
@@ -326,29 +365,7 @@ static void s_run(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req)
         dtx_request_free(req);
         return;
     }
-    uint64_t key = m->key;
-    dtx_request_t *subs = NULL, **tail = &subs;
-    for (int i = 0; i < b.n; i++) {
-        dtx_request_t *sub = s_sub_new(txn, req, &b.items[i], key, i);
-        if (!sub) {
-            dtx_outbox_error(co, &req->peer, DTX_ENOMEM, "out of memory");
-            while (subs) {
-                dtx_request_t *r = subs;
-                subs = r->next;
-                dtx_request_free(r);
-            }
-            s_unlink(co, m);
-            free(m);
-            dtx_request_free(req);
-            return;
-        }
-        *tail = sub;
-        tail = &sub->next;
-    }
-    dtx_log_debug("tcc run batch", "gid=%s branches=%d", req->gid, b.n);
-    dtx_request_free(req);
-    dtx_initiator_try_first(co, txn, subs); /* takes them; answers come later */
-    s_submitted(co, key);
+    s_first(co, txn, req, &b, m);
 }
 
 /* --- TCC_RUN --- */

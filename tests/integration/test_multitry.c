@@ -302,6 +302,61 @@ static void test_a_version_1_client_is_told_unsupported(void)
     dtx_client_destroy(&c);
 }
 
+/* A TRY_MANY on a transaction BEGIN did not write is its first write: the
+ * global row inserted with the batch's count and every branch row, one
+ * statement, so the global row is not updated to count them (before: one
+ * update per branch after the first). A later TRY_MANY adds to the row as
+ * a TRY does (one update each). A trigger counts the row updates. */
+static void test_a_first_batch_writes_the_global_row_once(void)
+{
+    CU_ASSERT_EQUAL_FATAL(h_db_exec(s_log, "CREATE TABLE t_updates (gid text)"), 0);
+    CU_ASSERT_EQUAL_FATAL(h_db_exec(s_log, "CREATE FUNCTION t_count_update() RETURNS trigger"
+                                    " LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t_updates"
+                                    " VALUES (NEW.gid); RETURN NEW; END $$"), 0);
+    CU_ASSERT_EQUAL_FATAL(h_db_exec(s_log, "CREATE TRIGGER t_global AFTER UPDATE ON dtx_global"
+                                    " FOR EACH ROW EXECUTE FUNCTION t_count_update()"), 0);
+    dtx_client_t *c = s_client();
+    int modes[2] = { DTX_MODE_2PC, DTX_MODE_TCC };
+    for (int k = 0; k < 2; k++) {
+        char gid[DTX_GID_SIZE];
+        CU_ASSERT_EQUAL_FATAL(dtx_client_begin(c, modes[k], 0, gid), 0);
+        dtx_try_spec_t t[2] = { { "ra", "w", "1", 1 }, { "rb", "w", NULL, 0 } };
+        dtx_try_outcome_t out[2];
+        int state = 0;
+        CU_ASSERT_EQUAL(dtx_client_try_many(c, gid, t, 2, out, &state), 0);
+        CU_ASSERT_EQUAL(out[0].branch, 1);
+        CU_ASSERT_EQUAL(out[1].branch, 2);
+        CU_ASSERT_EQUAL(s_branches(gid), 2);
+        CU_ASSERT_EQUAL(s_scalar("SELECT branches FROM dtx_global WHERE gid = $1", gid), 2);
+        CU_ASSERT_EQUAL(s_scalar("SELECT count(*) FROM t_updates WHERE gid = $1", gid), 0);
+        if (modes[k] == DTX_MODE_2PC) /* (TCC votes update the branch rows) */
+            CU_ASSERT_EQUAL(s_scalar("SELECT count(DISTINCT xmin::text) FROM (SELECT xmin FROM"
+                                     " dtx_global WHERE gid = $1 UNION ALL SELECT xmin FROM"
+                                     " dtx_branch WHERE gid = $1) x", gid), 1);
+        /* the transaction is written now: a second batch adds rows */
+        CU_ASSERT_EQUAL(dtx_client_try_many(c, gid, t, 2, out, &state), 0);
+        CU_ASSERT_EQUAL(out[0].branch, 3);
+        CU_ASSERT_EQUAL(out[1].branch, 4);
+        CU_ASSERT_EQUAL(s_branches(gid), 4);
+        CU_ASSERT_EQUAL(s_scalar("SELECT branches FROM dtx_global WHERE gid = $1", gid), 4);
+        CU_ASSERT_EQUAL(s_scalar("SELECT count(*) FROM t_updates WHERE gid = $1", gid), 2);
+        if (modes[k] == DTX_MODE_TCC) {
+            CU_ASSERT_EQUAL(dtx_client_commit(c, gid, &state), 0);
+            CU_ASSERT_EQUAL(u_wait_state(s_log, gid, DTX_STATE_COMMITTED, 10000), 0);
+            CU_ASSERT_EQUAL(u_effects(s_da, gid, "confirm"), 2);
+            CU_ASSERT_EQUAL(u_effects(s_db, gid, "confirm"), 2);
+        } else {
+            /* (these participants serve TCC only: no prepare to run) */
+            CU_ASSERT_EQUAL(dtx_client_rollback(c, gid, &state), 0);
+            CU_ASSERT_EQUAL(u_wait_state(s_log, gid, DTX_STATE_ABORTED, 10000), 0);
+        }
+    }
+    dtx_client_destroy(&c);
+    CU_ASSERT_EQUAL(h_db_exec(s_log, "DROP TRIGGER t_global ON dtx_global"), 0);
+    CU_ASSERT_EQUAL(h_db_exec(s_log, "DROP FUNCTION t_count_update()"), 0);
+    CU_ASSERT_EQUAL(h_db_exec(s_log, "DROP TABLE t_updates"), 0);
+}
+
 INTEG_SUITE(multitry)
 {
     CU_pSuite s = CU_add_suite("multitry", s_init, s_clean);
@@ -318,4 +373,6 @@ INTEG_SUITE(multitry)
     CU_add_test(s, "a resource without instance says so", test_a_resource_without_instance_says_so);
     CU_add_test(s, "a version 1 client is told unsupported",
                 test_a_version_1_client_is_told_unsupported);
+    CU_add_test(s, "a first batch writes the global row once",
+                test_a_first_batch_writes_the_global_row_once);
 }

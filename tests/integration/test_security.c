@@ -14,6 +14,7 @@
 #include <CUnit/CUnit.h>
 
 #include "dtx/dtx.h"
+#include "dtx/trymany.h"
 #include "integ.h"
 #include "test_admin_util.h"
 #include "util.h"
@@ -215,6 +216,33 @@ static void test_foreign_gid_is_refused(void)
     CU_ASSERT_FATAL(u_try(&b, gid, "ra", "credit", "y", 1, 13, &r) == 0);
     CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
     CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    /* A TRY_MANY on one BEGIN did not write (its first write, one
+     * statement) is refused whole, and writes nothing. */
+    char gid3[DTX_GID_SIZE];
+    CU_ASSERT_FATAL(u_begin(&a, 18, 60000, gid3) == 0);
+    dtx_trymany_t tm;
+    memset(&tm, 0, sizeof tm);
+    tm.n = 2;
+    strcpy(tm.items[0].resource, "ra");
+    strcpy(tm.items[0].action, "credit");
+    strcpy(tm.items[1].resource, "ra");
+    strcpy(tm.items[1].action, "credit");
+    uint8_t blob[256];
+    size_t blen = 0;
+    CU_ASSERT_FATAL(dtx_trymany_encode(&tm, blob, sizeof blob, &blen) == 0);
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.type = DTX_MSG_TRY_MANY;
+    m.version = DTX_PROTO_V2;
+    strcpy(m.gid, gid3);
+    m.payload = blob;
+    m.payload_len = (uint32_t)blen;
+    CU_ASSERT_FATAL(u_call(&b, &m, 19, &r, 10000) == 0);
+    CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
+    CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
+    CU_ASSERT_EQUAL((long)h_db_scalar(w.log, "select count(*) from dtx_global where gid = '%s'",
+                                      gid3), 0);
+    CU_ASSERT_FATAL(u_gid_call(&a, DTX_MSG_ROLLBACK, gid3, 21, &r) == 0);
     /* Nor through another coordinator of the cluster: a request that will
      * be refused never takes the transaction from the node driving it
      * (owner_gen would count the claim). */

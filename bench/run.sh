@@ -799,8 +799,8 @@ mkdir -p "$OUT"
     if [ -n "$MANY_LEVELS" ]; then
         echo
         echo "TRY_MANY (dtx-bench --try-many: BEGIN, one TRY_MANY of noop-a and noop-b, COMMIT: 3 round"
-        echo "  trips instead of 4, the two branch rows in one log write, both Tries in parallel) beside"
-        echo "  the TRYs one by one, same run:"
+        echo "  trips instead of 4, the global row and both branch rows in one statement, both Tries in"
+        echo "  parallel) beside the TRYs one by one, same run:"
         printf '%-6s %9s %7s %7s %7s %10s %10s %9s\n' level "dtx tx/s" "p50 ms" "p99 ms" errors \
             "tx/s range" "TRY tx/s" "TRY p50"
         for c in $MANY_LEVELS; do

@@ -26,7 +26,14 @@
  * a batch is refused whole, never half recorded), the n submissions in one
  * turn (dtx_store_submit queues them in the same pending batch of the
  * transaction's shard, which commits atomically: one log write), and the
- * collection of the n answers.
+ * collection of the n answers. One exception to "n single TRYs": on a
+ * transaction BEGIN did not write (unlogged), the batch is its first
+ * write and goes as a TCC_RUN's does (below: every branch's TRY made
+ * first, then dtx_initiator_try_first, one statement with the global row
+ * and its count), once the checks a TRY would make pass for all of them
+ * (the sender's right, asked without answering: dtx_initiator_allowed;
+ * the state; the limits above; the deadline there). A request that fails
+ * one takes the n-TRYs path, so it is refused as before.
  *
  * TCC_RUN (docs/protocol.md §19) is a new transaction (initiator.c's BEGIN
  * checks, dtx_initiator_open) whose batch is a TRY_MANY's (the same

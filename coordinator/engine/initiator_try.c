@@ -1,7 +1,8 @@
 /*
  * initiator_try.c — TRY: its checks, the branch write, and what follows
- * once the write is durable; also the one write of a TCC_RUN's whole
- * batch (docs/protocol.md §19).
+ * once the write is durable; also the one write of a batch that is a
+ * transaction's first (a TCC_RUN's, docs/protocol.md §19, or a TRY_MANY's
+ * on a transaction BEGIN did not write, §18).
  *
  *   TRY (or a TCC_RUN's n branches)
  *    │ checks: access, deadline, mode, state, limits — refused: answered,
@@ -10,8 +11,9 @@
  *   one statement:
  *    - the transaction's first write (txn->unlogged): DTX_SQL_BRANCH_FIRST
  *      inserts the global row with its branch count and the branch rows,
- *      numbered 1..n in the request's order (a TRY: n = 1; a TCC_RUN: its
- *      batch, so no later update of the global row counts them);
+ *      numbered 1..n in the request's order (a TRY: n = 1; a TCC_RUN or
+ *      a first TRY_MANY: its batch, so no later update of the global row
+ *      counts them);
  *    - later: DTX_SQL_BRANCH_ADD, the count + 1 and one branch row
  *    │ committed
  *    ▼

@@ -23,15 +23,28 @@
 #                (one file a stage, so parts add stages without editing
 #                this driver; a stage script sees what every stage sees)
 #   drill        tests/drill/short.sh (when present and executable)
-# and prints one summary line per stage. Every stage runs even when an
-# earlier one failed; the exit status is non-zero when any failed.
+# and prints one summary line per stage, in that order. Every stage runs
+# even when an earlier one failed; the exit status is non-zero when any
+# failed.
+#
+# Lanes (DTX_TEST_LANES, default 2): most of the integration stage's and
+# the drill's time is spent waiting (a process to start, a lease to lapse,
+# a deadline), and the whole suite kept this 2-core machine about a third
+# busy when its stages ran one after another. With 2 lanes, integration
+# then drill run in the foreground (their output as it comes) while every
+# other stage runs, in the order above, in a second lane whose output is
+# printed whole once it has ended. Each stage has its own scratch folder
+# ($DTX_TEST_DIR is $SCRATCH/work/NAME) and its own database names, so the
+# lanes share the PostgreSQL server and nothing else. DTX_TEST_LANES=1
+# runs every stage one after another, each printed as it runs.
 #
 # Stages see:
 #   DTX_TEST_PGHOST   unix socket directory of the private PostgreSQL
 #   DTX_TEST_PGPORT   its port (5432; no TCP port is opened)
 #   DTX_TEST_BIN      $BUILD/bin (dtxd, samples), absolute
 #   DTX_TEST_TESTBIN  $BUILD/tests (test-participant), absolute
-#   DTX_TEST_DIR      a scratch directory for logs and endpoint files
+#   DTX_TEST_DIR      a scratch directory for logs and endpoint files (the
+#                     stage's own)
 #   DTX_TEST_RUN      a marker every process of this run inherits
 #
 # Whatever happens (failure, Ctrl-C, SIGTERM), the exit trap kills every
@@ -47,6 +60,11 @@ SAN=${SAN:-0}
 TSAN=${TSAN:-0}
 # A stage that runs longer than this is killed and counts as failed.
 STAGE_TIMEOUT_S=${DTX_TEST_STAGE_TIMEOUT_S:-1800}
+LANES=${DTX_TEST_LANES:-2}
+case $LANES in
+1 | 2) ;;
+*) echo "run.sh: DTX_TEST_LANES='$LANES' is neither 1 nor 2" >&2; exit 2 ;;
+esac
 case $BUILD in
 /*) BUILD_DIR=$BUILD ;;
 *) BUILD_DIR=$ROOT/$BUILD ;;
@@ -69,22 +87,35 @@ PGDIR=$SCRATCH/pg
 LOGDIR=$SCRATCH/work
 mkdir -p "$LOGDIR"
 
+# One file a stage: its summary line (SUMDIR/NAME), and one a running
+# stage's process group (GROUPDIR/ID, removed when the stage ends), so the
+# exit trap finds both lanes' stages.
+SUMDIR=$SCRATCH/summary
+GROUPDIR=$SCRATCH/groups
+mkdir -p "$SUMDIR" "$GROUPDIR"
+
 failed=0
 pg_started=0
-stage_pgids=()
+lane_pid=
 
-# Kills every process group a stage started (TERM, then KILL).
+# Kills the second lane's shell and every process group a stage of either
+# lane started and is still running (TERM, then KILL).
 kill_stage_groups() {
     local pgid
-    [ ${#stage_pgids[@]} -gt 0 ] || return 0
-    for pgid in "${stage_pgids[@]}"; do
+    [ -z "$lane_pid" ] || kill -KILL "$lane_pid" 2>/dev/null || true
+    local -a pgids=()
+    local f
+    for f in "$GROUPDIR"/*; do
+        [ -e "$f" ] && pgids+=("${f##*/}")
+    done
+    [ ${#pgids[@]} -gt 0 ] || return 0
+    for pgid in "${pgids[@]}"; do
         kill -TERM -- "-$pgid" 2>/dev/null || true
     done
     sleep 0.2
-    for pgid in "${stage_pgids[@]}"; do
+    for pgid in "${pgids[@]}"; do
         kill -KILL -- "-$pgid" 2>/dev/null || true
     done
-    stage_pgids=()
 }
 
 # Kills any process that still carries this run's marker: children that a
@@ -114,6 +145,7 @@ cleanup() {
     fi
     sweep_marked
     [ "$rc" -ne 0 ] && failed=1
+    grep -qs FAILED "$SUMDIR"/* && failed=1
     if [ "$failed" -ne 0 ]; then
         echo "run.sh: FAILED — logs kept in $SCRATCH (process logs in $LOGDIR, PostgreSQL log in $PGDIR/pg.log)"
         [ "$rc" -ne 0 ] || rc=1
@@ -132,10 +164,10 @@ now_ms() {
     echo $((t / 1000000))
 }
 
-# stage NAME CMD...: runs CMD in a process group of its own, records its
-# duration and prints one summary line.
+# stage NAME CMD...: runs CMD in a process group of its own, with its own
+# DTX_TEST_DIR, records its duration and prints and files one summary line.
 stage() {
-    local name=$1 t0 t1 rc pid
+    local name=$1 t0 t1 rc pid line
     shift
     echo "=== $name: $*"
     t0=$(now_ms)
@@ -143,33 +175,33 @@ stage() {
         echo "run.sh: $1 is missing or not executable (make BUILD=$BUILD all?)" >&2
         rc=127
     else
+        mkdir -p "$LOGDIR/$name"
         # setsid makes the stage the leader of a new process group (and
         # session), so the trap can kill it and everything it left behind.
-        setsid -w timeout --kill-after=10 "$STAGE_TIMEOUT_S" "$@" </dev/null &
+        DTX_TEST_DIR=$LOGDIR/$name setsid -w timeout --kill-after=10 "$STAGE_TIMEOUT_S" "$@" \
+            </dev/null &
         pid=$!
-        stage_pgids+=("$pid")
+        : >"$GROUPDIR/$pid"
         rc=0
         wait "$pid" || rc=$?
         # Anything the stage left in its own group goes now; forget the
         # group so a later cleanup never signals a recycled id.
         kill -KILL -- "-$pid" 2>/dev/null || true
-        stage_pgids=()
+        rm -f -- "$GROUPDIR/$pid"
     fi
     t1=$(now_ms)
     local secs
     secs=$(printf '%d.%01d' $(((t1 - t0) / 1000)) $((((t1 - t0) % 1000) / 100)))
     if [ "$rc" -eq 0 ]; then
-        summary+=("$(printf '%-12s ok      %6ss' "$name" "$secs")")
+        line=$(printf '%-12s ok      %6ss' "$name" "$secs")
     else
-        failed=1
         local why="exit $rc"
         [ "$rc" -eq 124 ] && why="timed out after ${STAGE_TIMEOUT_S}s"
-        summary+=("$(printf '%-12s FAILED  %6ss  (%s)' "$name" "$secs" "$why")")
+        line=$(printf '%-12s FAILED  %6ss  (%s)' "$name" "$secs" "$why")
     fi
-    echo "--- ${summary[-1]}"
+    echo "$line" >"$SUMDIR/$name"
+    echo "--- $line"
 }
-
-summary=()
 
 echo "run.sh: build $BUILD_DIR, SAN=$SAN, TSAN=$TSAN, scratch $SCRATCH"
 t0=$(now_ms)
@@ -188,29 +220,56 @@ export DTX_TEST_TESTBIN=$BUILD_DIR/tests
 export DTX_TEST_DIR=$LOGDIR
 export DTX_TEST_RUN=$SCRATCH
 
-export BUILD
-stage layers tests/layers/run.sh
-stage unit "$BUILD_DIR/tests/unit_tests"
-stage integration tests/integration/run.sh
-export DTX_SHOTS=$LOGDIR/screenshots   # make test never rewrites docs/img
-if [ -x tests/browser/run.sh ]; then
-    stage browser tests/browser/run.sh
-fi
 export BUILD SAN TSAN
-stage install tests/install/check.sh
-stage fuzz tests/fuzz/run.sh
-stage tsan tests/tsan/run.sh
+export DTX_SHOTS=$LOGDIR/screenshots   # make test never rewrites docs/img
+
+# The stages in summary order; each is "NAME CMD".
+others=("layers tests/layers/run.sh" "unit $BUILD_DIR/tests/unit_tests")
+[ -x tests/browser/run.sh ] && others+=("browser tests/browser/run.sh")
+others+=("install tests/install/check.sh" "fuzz tests/fuzz/run.sh" "tsan tests/tsan/run.sh")
 for script in tests/stages/*.sh; do
     [ -x "$script" ] || continue
     name=${script##*/}
-    stage "${name%.sh}" "$script"
+    others+=("${name%.sh} $script")
 done
-if [ -x tests/drill/short.sh ]; then
-    stage drill tests/drill/short.sh
+waiting=("integration tests/integration/run.sh")
+[ -x tests/drill/short.sh ] && waiting+=("drill tests/drill/short.sh")
+
+# run_stages SPEC...: each "NAME CMD" in turn (no word of CMD has a space).
+run_stages() {
+    local spec
+    for spec in "$@"; do
+        # shellcheck disable=SC2086  # NAME CMD, split on purpose
+        stage $spec
+    done
+}
+
+if [ "$LANES" = 1 ]; then
+    run_stages "${others[@]:0:2}" "${waiting[0]}" "${others[@]:2}" "${waiting[@]:1}"
 else
-    summary+=("$(printf '%-12s skipped (tests/drill/short.sh not present)' drill)")
+    lane_out=$LOGDIR/lane.out
+    run_stages "${others[@]}" >"$lane_out" 2>&1 &
+    lane_pid=$!
+    echo "run.sh: lane 2 (its output follows when it ends):$(printf ' %s' "${others[@]%% *}")"
+    run_stages "${waiting[@]}"
+    lane_rc=0
+    wait "$lane_pid" || lane_rc=$?
+    lane_pid=
+    echo "=== lane 2 (exit $lane_rc)"
+    cat "$lane_out"
 fi
 
 echo "=== summary"
-printf '%s\n' "${summary[@]}"
+for spec in "${others[@]:0:2}" "${waiting[0]}" "${others[@]:2}" "${waiting[@]:1}"; do
+    name=${spec%% *}
+    if [ -f "$SUMDIR/$name" ]; then
+        cat "$SUMDIR/$name"
+    else
+        printf '%-12s FAILED  (did not run)\n' "$name"
+        failed=1
+    fi
+done
+[ -x tests/drill/short.sh ] ||
+    printf '%-12s skipped (tests/drill/short.sh not present)\n' drill
+grep -qs FAILED "$SUMDIR"/* && failed=1
 [ "$failed" -eq 0 ]

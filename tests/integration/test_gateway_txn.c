@@ -3,9 +3,11 @@
  * at the edge, the upstream sees Dtx-Gid / Dtx-Deadline, and the
  * transaction is committed or rolled back by the answer.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -207,6 +209,64 @@ static void test_path_variants_of_a_transactional_route_begin_a_transaction(void
     CU_ASSERT_STRING_EQUAL(gid, "");
 }
 
+typedef struct {
+    int  port;
+    long status;
+    char retry_after[16];
+    char body[512];
+} s_slow_call_t;
+
+static void *s_slow_call(void *arg)
+{
+    s_slow_call_t *c = arg;
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/orders", c->port);
+    const char *slow[] = { "X-Test-Delay-Ms: 1000", NULL };
+    gw_resp_t r;
+    gw_http(&r, "POST", url, slow, "{\"item\":1}");
+    c->status = r.status;
+    if (!gw_resp_header(&r, "Retry-After", c->retry_after, sizeof c->retry_after))
+        c->retry_after[0] = '\0';
+    snprintf(c->body, sizeof c->body, "%s", r.body ? r.body : "");
+    gw_resp_free(&r);
+    return NULL;
+}
+
+/* dtxd goes away while the upstream works: the COMMIT cannot be sent, so
+ * nothing can commit the transaction. That is a 503 with Retry-After (a
+ * retry is safe), not the 504 of an unknown outcome. (A dtxd and a
+ * gateway of the test's own: the suite's stay up.) */
+static void test_a_commit_that_cannot_be_sent_is_503(void)
+{
+    char db[H_CONNINFO_SIZE];
+    CU_ASSERT_FATAL(h_db_create("gw_txn_gone", db, sizeof db) == 0);
+    h_dtxd_t d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.logname, sizeof d.logname, "gw-txn-gone-dtxd");
+    CU_ASSERT_FATAL(h_dtxd_start(&d, db, NULL) == 0);
+    gw_proc_t gw;
+    CU_ASSERT_FATAL(gw_gateway_start(&gw, "gw-txn-gone",
+        "{\"dtxd\":{\"endpoint\":\"%s\",\"timeout_ms\":1500},"
+        "\"pools\":[{\"name\":\"svc\",\"targets\":[\"http://127.0.0.1:%d\"]}],"
+        "\"routes\":[{\"name\":\"orders\",\"match\":{\"prefix\":\"/orders\"},\"pool\":\"svc\","
+        "\"timeout_ms\":3000,\"transaction\":{\"timeout_ms\":20000}}]}",
+        d.endpoint, s_up.port) == 0);
+    s_slow_call_t c;
+    memset(&c, 0, sizeof c);
+    c.port = gw.port;
+    pthread_t th;
+    CU_ASSERT_FATAL(pthread_create(&th, NULL, s_slow_call, &c) == 0);
+    usleep(250 * 1000); /* BEGIN answered, the upstream waits 1000 ms */
+    h_dtxd_kill(&d); /* its connections close at once */
+    pthread_join(th, NULL);
+    CU_ASSERT_EQUAL(c.status, 503);
+    CU_ASSERT_STRING_EQUAL(c.retry_after, "1");
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.body, "transaction not committed"));
+    if (c.status != 503)
+        fprintf(stderr, "\n  answer %ld: %s\n", c.status, c.body);
+    CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
+}
+
 INTEG_SUITE(gateway_txn)
 {
     CU_pSuite s = CU_add_suite("gateway_txn", s_init, s_cleanup);
@@ -218,4 +278,5 @@ INTEG_SUITE(gateway_txn)
     CU_add_test(s, "answer names the gid", test_answer_names_the_gid);
     CU_add_test(s, "path variants of a transactional route begin a transaction",
                 test_path_variants_of_a_transactional_route_begin_a_transaction);
+    CU_add_test(s, "a commit that cannot be sent is 503", test_a_commit_that_cannot_be_sent_is_503);
 }

@@ -210,10 +210,19 @@ void dtx_gw_txn_response(dtx_gw_req_t *req)
     atomic_fetch_add(&st->txn_rolled_back, 1);
     dtx_log_warn("transaction commit failed", "gid=%s trace=%.32s err=%s", req->gid,
                  req->traceparent + 3, dtx_strerror(rc));
-    if (rc == DTX_EABORTED)
+    if (rc == DTX_EABORTED) {
         dtx_gw_reply_set(req, 409, "application/json",
                          "{\"error\":\"transaction aborted\",\"gid\":\"%s\"}\n", req->gid);
-    else
+    } else if (rc == DTX_ENOTSENT || rc == DTX_ENOMEM) {
+        /* The COMMIT never left: nobody else may commit the transaction,
+         * so it rolls back (at its deadline, dtxd not being reachable for
+         * a ROLLBACK): not an unknown outcome, and a retry is safe. */
+        dtx_gw_reply_header(req, "Retry-After", "1");
+        dtx_gw_reply_set(req, 503, "application/json",
+                         "{\"error\":\"transaction not committed: the commit could not be "
+                         "sent; it rolls back\",\"gid\":\"%s\",\"detail\":\"%s\"}\n",
+                         req->gid, dtx_strerror(rc));
+    } else
         dtx_gw_reply_set(req, 504, "application/json",
                          "{\"error\":\"transaction outcome unknown\",\"gid\":\"%s\","
                          "\"detail\":\"%s\"}\n", req->gid, dtx_strerror(rc));

@@ -35,8 +35,13 @@
 # other stage runs, in the order above, in a second lane whose output is
 # printed whole once it has ended. Each stage has its own scratch folder
 # ($DTX_TEST_DIR is $SCRATCH/work/NAME) and its own database names, so the
-# lanes share the PostgreSQL server and nothing else. DTX_TEST_LANES=1
-# runs every stage one after another, each printed as it runs.
+# lanes share the PostgreSQL server and the CPUs: the second lane runs at
+# nice 10, so the timing-bound tests of the first (leases, deadlines, the
+# drill's counts) get the CPU when they need it and the second lane takes
+# what they leave. DTX_TEST_LANES=1 runs every stage one after another,
+# each printed as it runs. tests/run.sh does not build: run `make all`
+# first (make test does), or install and packages, which run make, would
+# rebuild a stale $BUILD under the integration stage running from it.
 #
 # Stages see:
 #   DTX_TEST_PGHOST   unix socket directory of the private PostgreSQL
@@ -147,7 +152,7 @@ cleanup() {
     [ "$rc" -ne 0 ] && failed=1
     grep -qs FAILED "$SUMDIR"/* && failed=1
     if [ "$failed" -ne 0 ]; then
-        echo "run.sh: FAILED — logs kept in $SCRATCH (process logs in $LOGDIR, PostgreSQL log in $PGDIR/pg.log)"
+        echo "run.sh: FAILED — logs kept in $SCRATCH (process logs in $LOGDIR, a stage's in $LOGDIR/NAME, the second lane's output in $LOGDIR/lane.out, PostgreSQL log in $PGDIR/pg.log)"
         [ "$rc" -ne 0 ] || rc=1
     else
         rm -rf -- "$SCRATCH"
@@ -235,12 +240,11 @@ done
 waiting=("integration tests/integration/run.sh")
 [ -x tests/drill/short.sh ] && waiting+=("drill tests/drill/short.sh")
 
-# run_stages SPEC...: each "NAME CMD" in turn (no word of CMD has a space).
+# run_stages SPEC...: each "NAME CMD" in turn (CMD one path, run alone).
 run_stages() {
     local spec
     for spec in "$@"; do
-        # shellcheck disable=SC2086  # NAME CMD, split on purpose
-        stage $spec
+        stage "${spec%% *}" "${spec#* }"
     done
 }
 
@@ -248,7 +252,10 @@ if [ "$LANES" = 1 ]; then
     run_stages "${others[@]:0:2}" "${waiting[0]}" "${others[@]:2}" "${waiting[@]:1}"
 else
     lane_out=$LOGDIR/lane.out
-    run_stages "${others[@]}" >"$lane_out" 2>&1 &
+    (
+        renice -n 10 -p "$BASHPID" >/dev/null
+        run_stages "${others[@]}"
+    ) >"$lane_out" 2>&1 &
     lane_pid=$!
     echo "run.sh: lane 2 (its output follows when it ends):$(printf ' %s' "${others[@]%% *}")"
     run_stages "${waiting[@]}"
@@ -265,7 +272,7 @@ for spec in "${others[@]:0:2}" "${waiting[0]}" "${others[@]:2}" "${waiting[@]:1}
     if [ -f "$SUMDIR/$name" ]; then
         cat "$SUMDIR/$name"
     else
-        printf '%-12s FAILED  (did not run)\n' "$name"
+        printf '%-12s FAILED  (no result: interrupted)\n' "$name"
         failed=1
     fi
 done

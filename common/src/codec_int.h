@@ -4,9 +4,10 @@
  * nothing is exported).
  *
  * Invariants:
- *   - Integers on the wire are big-endian (docs/protocol.md §2); these are
- *     the only functions in common/src that turn them into host order and
- *     back, byte by byte, so alignment and the host's order never matter.
+ *   - Integers on the wire are big-endian (docs/protocol.md §2); these turn
+ *     them into host order and back byte by byte, so alignment and the
+ *     host's order never matter. (saga.c, tmsg.c and trymany.c still read
+ *     and write a few by hand, inline.)
  *   - A decoder fails through dtx_codec_fail: it writes its reason into
  *     the caller's buffer (when there is one) and returns the code, so
  *     every failure path is one return statement.

@@ -45,7 +45,7 @@
 #include "proto_spec.h"
 
 /* ------------------------------------------------------------------ */
-/* Byte order                                                         */
+/* Members                                                            */
 /* ------------------------------------------------------------------ */
 
 /* Members are reached through their offset and copied with memcpy, so a

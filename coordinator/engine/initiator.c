@@ -13,7 +13,9 @@
  *   STATUS    STATE from memory, or from the log
  *   RESUME    a STUCK transaction goes back to its decision (operator)
  *   TRY_MANY  several TRYs in one request: initiator_multi.c runs each
- *             through dtx_initiator_try (co->hooks.try_many) and answers once
+ *             through dtx_initiator_try (co->hooks.try_many), or, when BEGIN
+ *             wrote nothing, writes them all with the global row in one
+ *             statement (as TCC_RUN), and answers once
  *   TCC_RUN   BEGIN (dtx_initiator_open) + TRY_MANY, every branch written
  *             with the global row in one statement, + a commit the driver
  *             decides itself once every vote is yes (initiator_multi.c)

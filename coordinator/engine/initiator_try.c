@@ -4,7 +4,7 @@
  * transaction's first (a TCC_RUN's, docs/protocol.md §19, or a TRY_MANY's
  * on a transaction BEGIN did not write, §18).
  *
- *   TRY (or a TCC_RUN's n branches)
+ *   TRY (or the n branches of a first-write batch)
  *    │ checks: access, deadline, mode, state, limits — refused: answered,
  *    │ nothing written
  *    ▼

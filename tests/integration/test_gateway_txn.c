@@ -209,6 +209,19 @@ static void test_path_variants_of_a_transactional_route_begin_a_transaction(void
     CU_ASSERT_STRING_EQUAL(gid, "");
 }
 
+/* Requests the upstream has served (its /_stats), or -1. */
+static long s_upstream_calls(void)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/_stats", s_up.port);
+    gw_resp_t r;
+    long n = -1;
+    if (gw_http(&r, "GET", url, NULL, NULL) == 0 && r.status == 200 && r.body)
+        sscanf(r.body, "{\"requests\":%ld", &n);
+    gw_resp_free(&r);
+    return n;
+}
+
 typedef struct {
     int  port;
     long status;
@@ -251,13 +264,19 @@ static void test_a_commit_that_cannot_be_sent_is_503(void)
         "\"routes\":[{\"name\":\"orders\",\"match\":{\"prefix\":\"/orders\"},\"pool\":\"svc\","
         "\"timeout_ms\":3000,\"transaction\":{\"timeout_ms\":20000}}]}",
         d.endpoint, s_up.port) == 0);
+    long before = s_upstream_calls();
+    CU_ASSERT_FATAL(before >= 0);
     s_slow_call_t c;
     memset(&c, 0, sizeof c);
     c.port = gw.port;
     pthread_t th;
     CU_ASSERT_FATAL(pthread_create(&th, NULL, s_slow_call, &c) == 0);
-    usleep(250 * 1000); /* BEGIN answered, the upstream waits 1000 ms */
-    h_dtxd_kill(&d); /* its connections close at once */
+    /* The upstream has the request (so BEGIN was answered) and works for
+     * 1000 ms: dtxd goes now, its connections closed at once. */
+    for (int i = 0; i < 500 && s_upstream_calls() <= before; i++)
+        usleep(10 * 1000);
+    CU_ASSERT(s_upstream_calls() > before);
+    h_dtxd_kill(&d);
     pthread_join(th, NULL);
     CU_ASSERT_EQUAL(c.status, 503);
     CU_ASSERT_STRING_EQUAL(c.retry_after, "1");
@@ -265,6 +284,7 @@ static void test_a_commit_that_cannot_be_sent_is_503(void)
     if (c.status != 503)
         fprintf(stderr, "\n  answer %ld: %s\n", c.status, c.body);
     CU_ASSERT_EQUAL(h_stop(gw.pid, SIGTERM, 10000), 0);
+    h_db_drop("gw_txn_gone");
 }
 
 INTEG_SUITE(gateway_txn)

@@ -216,8 +216,8 @@ static void test_foreign_gid_is_refused(void)
     CU_ASSERT_FATAL(u_try(&b, gid, "ra", "credit", "y", 1, 13, &r) == 0);
     CU_ASSERT_EQUAL(r.type, DTX_MSG_ERROR);
     CU_ASSERT_EQUAL(r.code, (uint32_t)-DTX_EACCES);
-    /* A TRY_MANY on one BEGIN did not write (its first write, one
-     * statement) is refused whole, and writes nothing. */
+    /* A TRY_MANY on one BEGIN did not write (it would be its first
+     * write, one statement) is refused whole, and writes nothing. */
     char gid3[DTX_GID_SIZE];
     CU_ASSERT_FATAL(u_begin(&a, 18, 60000, gid3) == 0);
     dtx_trymany_t tm;

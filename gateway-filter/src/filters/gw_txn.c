@@ -214,18 +214,22 @@ void dtx_gw_txn_response(dtx_gw_req_t *req)
         dtx_gw_reply_set(req, 409, "application/json",
                          "{\"error\":\"transaction aborted\",\"gid\":\"%s\"}\n", req->gid);
     } else if (rc == DTX_ENOTSENT || rc == DTX_ENOMEM) {
-        /* The COMMIT never left: nobody else may commit the transaction,
-         * so it rolls back (at its deadline, dtxd not being reachable for
-         * a ROLLBACK): not an unknown outcome, and a retry is safe. */
+        /* The COMMIT was not acted on: it never left (DTX_ENOTSENT; out of
+         * memory here), or dtxd refused it for memory before acting (its
+         * ERROR 4). Only its initiator — this gateway, which will not —
+         * or an operator may commit the transaction, so it rolls back at
+         * its deadline (dtxd may be out of reach for a ROLLBACK): not an
+         * unknown outcome, and a retry is safe. */
         dtx_gw_reply_header(req, "Retry-After", "1");
         dtx_gw_reply_set(req, 503, "application/json",
                          "{\"error\":\"transaction not committed: the commit could not be "
                          "sent; it rolls back\",\"gid\":\"%s\",\"detail\":\"%s\"}\n",
                          req->gid, dtx_strerror(rc));
-    } else
+    } else {
         dtx_gw_reply_set(req, 504, "application/json",
                          "{\"error\":\"transaction outcome unknown\",\"gid\":\"%s\","
                          "\"detail\":\"%s\"}\n", req->gid, dtx_strerror(rc));
+    }
 }
 
 void dtx_gw_txn_done(dtx_gw_req_t *req)

@@ -193,6 +193,18 @@ void gw_resp_free(gw_resp_t *resp)
     resp->body = NULL;
 }
 
+long gw_upstream_calls(const gw_proc_t *up)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/_stats", up->port);
+    gw_resp_t r;
+    long n = -1;
+    if (gw_http(&r, "GET", url, NULL, NULL) == 0 && r.status == 200 && r.body)
+        sscanf(r.body, "{\"requests\":%ld", &n);
+    gw_resp_free(&r);
+    return n;
+}
+
 const char *gw_resp_header(const gw_resp_t *resp, const char *name, char *out, size_t cap)
 {
     size_t n = strlen(name);

@@ -72,6 +72,10 @@ void gw_resp_free(gw_resp_t *resp);
 /* Value of header name in resp (copied into out), or NULL. */
 const char *gw_resp_header(const gw_resp_t *resp, const char *name, char *out, size_t cap);
 
+/* Requests a gw-upstream has taken (its /_stats: counted when a request
+ * arrives, before any delay), or -1. */
+long gw_upstream_calls(const gw_proc_t *up);
+
 /* The answer of a route that answers by itself (a saga route, a tcc route
  * with branches): status, its JSON body's "outcome" and "gid", and the
  * Dtx-Gid header ("" when absent). */

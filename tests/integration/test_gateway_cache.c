@@ -38,19 +38,6 @@ static const char *s_doc =
     "\"routes\":[{\"name\":\"c\",\"match\":{\"prefix\":\"/c\"},\"pool\":\"p\","
     "\"rules\":[\"brk\"],\"cache\":{\"ttl_s\":%d,\"stale_if_error_s\":60}}]}";
 
-/* Calls the upstream has served (its /_stats), or -1. */
-static long s_upstream_calls(const gw_proc_t *up)
-{
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/_stats", up->port);
-    gw_resp_t r;
-    long n = -1;
-    if (gw_http(&r, "GET", url, NULL, NULL) == 0 && r.status == 200 && r.body)
-        sscanf(r.body, "{\"requests\":%ld", &n);
-    gw_resp_free(&r);
-    return n;
-}
-
 static void s_upstream_control(const gw_proc_t *up, const char *query)
 {
     char url[128];
@@ -127,7 +114,7 @@ static void test_hit_and_miss(void)
     CU_ASSERT(gw_resp_header(&r, "X-Cache", v, sizeof v) && strcmp(v, "HIT") == 0);
     CU_ASSERT_PTR_NOT_NULL(gw_resp_header(&r, "Age", v, sizeof v));
     gw_resp_free(&r);
-    CU_ASSERT_EQUAL(s_upstream_calls(&up), 4);   /* item a=1, a=2, nostore twice */
+    CU_ASSERT_EQUAL(gw_upstream_calls(&up), 4);   /* item a=1, a=2, nostore twice */
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_cache_total{route=\"c\",result=\"hit\"}"), 2);
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_cache_total{route=\"c\",result=\"miss\"}"), 4);
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_cache_objects{route=\"c\"}"), 2);
@@ -166,7 +153,7 @@ static void test_concurrent_misses_make_one_upstream_call(void)
         misses += strcmp(one[i].xc, "MISS") == 0;
     }
     CU_ASSERT_EQUAL(misses, 1);
-    CU_ASSERT_EQUAL(s_upstream_calls(&up), 1);
+    CU_ASSERT_EQUAL(gw_upstream_calls(&up), 1);
     CU_ASSERT(gw_metric(&gw, "dtx_gw_cache_total{route=\"c\",result=\"coalesced\"}") >= 1);
     s_stop(&up, &gw);
 }
@@ -228,7 +215,7 @@ static void test_waiter_whose_fill_ended_before_its_body_is_answered(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(ans, "HTTP/1.1 200"));
     CU_ASSERT_PTR_NOT_NULL(strstr(ans, "X-Cache: HIT"));
     close(fd);
-    CU_ASSERT_EQUAL(s_upstream_calls(&up), 1);
+    CU_ASSERT_EQUAL(gw_upstream_calls(&up), 1);
     s_stop(&up, &gw);
 }
 
@@ -262,7 +249,7 @@ static void test_a_coalesced_miss_stops_waiting_after_lock_timeout(void)
     long n;
     CU_ASSERT_EQUAL(s_get(&gw, "/c/big?size=33554432", xc, &n), 200);
     CU_ASSERT_STRING_EQUAL(xc, "MISS");
-    CU_ASSERT_EQUAL(s_upstream_calls(&up), 2);   /* the lead's and its own */
+    CU_ASSERT_EQUAL(gw_upstream_calls(&up), 2);   /* the lead's and its own */
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_cache_total{route=\"c\",result=\"lock_timeout\"}"),
                     1);
     close(fd);
@@ -302,12 +289,12 @@ static void test_stale_while_the_breaker_is_open(void)
     }
     CU_ASSERT_EQUAL(gw_metric(&gw, "dtx_gw_breaker_state{rule=\"brk\",key=\"c\"}"), 1);
     s_upstream_control(&up, "status=0");   /* healthy again; the breaker stays open */
-    long before = s_upstream_calls(&up);
+    long before = gw_upstream_calls(&up);
     CU_ASSERT_EQUAL(s_get(&gw, "/c/b?cc=max-age=1", xc, &n2), 200);
     CU_ASSERT_STRING_EQUAL(xc, "STALE");
     CU_ASSERT_EQUAL(n1, n2);
     CU_ASSERT_EQUAL(s_get(&gw, "/c/nothing-stale", xc, &n2), 503);
-    CU_ASSERT_EQUAL(s_upstream_calls(&up), before);   /* no call went out */
+    CU_ASSERT_EQUAL(gw_upstream_calls(&up), before);   /* no call went out */
     s_stop(&up, &gw);
 }
 

@@ -209,19 +209,6 @@ static void test_path_variants_of_a_transactional_route_begin_a_transaction(void
     CU_ASSERT_STRING_EQUAL(gid, "");
 }
 
-/* Requests the upstream has served (its /_stats), or -1. */
-static long s_upstream_calls(void)
-{
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/_stats", s_up.port);
-    gw_resp_t r;
-    long n = -1;
-    if (gw_http(&r, "GET", url, NULL, NULL) == 0 && r.status == 200 && r.body)
-        sscanf(r.body, "{\"requests\":%ld", &n);
-    gw_resp_free(&r);
-    return n;
-}
-
 typedef struct {
     int  port;
     long status;
@@ -264,7 +251,7 @@ static void test_a_commit_that_cannot_be_sent_is_503(void)
         "\"routes\":[{\"name\":\"orders\",\"match\":{\"prefix\":\"/orders\"},\"pool\":\"svc\","
         "\"timeout_ms\":3000,\"transaction\":{\"timeout_ms\":20000}}]}",
         d.endpoint, s_up.port) == 0);
-    long before = s_upstream_calls();
+    long before = gw_upstream_calls(&s_up);
     CU_ASSERT_FATAL(before >= 0);
     s_slow_call_t c;
     memset(&c, 0, sizeof c);
@@ -273,9 +260,9 @@ static void test_a_commit_that_cannot_be_sent_is_503(void)
     CU_ASSERT_FATAL(pthread_create(&th, NULL, s_slow_call, &c) == 0);
     /* The upstream has the request (so BEGIN was answered) and works for
      * 1000 ms: dtxd goes now, its connections closed at once. */
-    for (int i = 0; i < 500 && s_upstream_calls() <= before; i++)
+    for (int i = 0; i < 500 && gw_upstream_calls(&s_up) <= before; i++)
         usleep(10 * 1000);
-    CU_ASSERT(s_upstream_calls() > before);
+    CU_ASSERT(gw_upstream_calls(&s_up) > before);
     h_dtxd_kill(&d);
     pthread_join(th, NULL);
     CU_ASSERT_EQUAL(c.status, 503);

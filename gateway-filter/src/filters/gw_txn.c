@@ -222,8 +222,8 @@ void dtx_gw_txn_response(dtx_gw_req_t *req)
          * unknown outcome, and a retry is safe. */
         dtx_gw_reply_header(req, "Retry-After", "1");
         dtx_gw_reply_set(req, 503, "application/json",
-                         "{\"error\":\"transaction not committed: the commit could not be "
-                         "sent; it rolls back\",\"gid\":\"%s\",\"detail\":\"%s\"}\n",
+                         "{\"error\":\"transaction not committed: the commit was not acted "
+                         "on; it rolls back\",\"gid\":\"%s\",\"detail\":\"%s\"}\n",
                          req->gid, dtx_strerror(rc));
     } else {
         dtx_gw_reply_set(req, 504, "application/json",

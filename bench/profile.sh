@@ -50,7 +50,9 @@
 # bench-participants (noop-a, noop-b), and per level a dtx-bench run (the
 # transaction of bench/run.sh: BEGIN, a TRY per resource, COMMIT). CPU
 # comes from /proc/PID/task/TID/stat over the measured window, divided by
-# the transactions committed in it (tps x window). Run it twice or more,
+# the transactions committed in it (tps x window). Per level it also reads
+# dtxd's /metrics: what its BUNDLEs carried (PHASEs a BUNDLE, the share of
+# PHASEs bundled, the participants' replies a BUNDLE). Run it twice or more,
 # alternating the builds compared: on a busy machine one run proves
 # little. PostgreSQL's own cost is bench/run.sh's table.
 set -Eeuo pipefail
@@ -135,8 +137,10 @@ fi
 # up [WRAPPER...]: dtxd (under WRAPPER when given) and the participants.
 up() {
     rm -f "$SCRATCH/ep" "$SCRATCH"/*.ready
+    rm -f "$SCRATCH/url"
     "$@" "$DTXD" --db "$DB" --listen 'tcp://127.0.0.1:*' --endpoint-file "$SCRATCH/ep" \
-        --log-level warn --db-connections 2 "${CURVE_DTXD_ARGS[@]}" >>"$SCRATCH/dtxd.log" 2>&1 &
+        --log-level warn --db-connections 2 --http-listen 127.0.0.1:0 \
+        --http-url-file "$SCRATCH/url" "${CURVE_DTXD_ARGS[@]}" >>"$SCRATCH/dtxd.log" 2>&1 &
     DTXD_PID=$!
     PIDS=("$DTXD_PID")
     local n=0
@@ -186,6 +190,30 @@ snap() {
     threads "$1" load
 }
 
+# metric NAME: the value of an unlabelled counter in dtxd's /metrics
+# (0 when absent or unreadable).
+metric() {
+    local url
+    url=$(head -n 1 "$SCRATCH/url" 2>/dev/null) || url=""
+    [ -n "$url" ] || { echo 0; return; }
+    curl -s --max-time 5 "$url/metrics" 2>/dev/null |
+        awk -v m="$1" '$1 == m { v = $2 } END { print v + 0 }'
+}
+
+# bundles: what BUNDLEs carried since dtxd started (warm-up and the run):
+# PHASEs a BUNDLE and the share of all PHASEs sent that went in one; the
+# participants' PHASE_REPLYs a BUNDLE (docs/protocol.md §20).
+bundles() {
+    local bs fs br fr ph
+    bs=$(metric dtx_bundles_sent_total) fs=$(metric dtx_bundle_frames_sent_total)
+    br=$(metric dtx_bundles_received_total) fr=$(metric dtx_bundle_frames_received_total)
+    ph=$(metric dtx_phase_calls_total)
+    awk -v bs="$bs" -v fs="$fs" -v br="$br" -v fr="$fr" -v ph="$ph" 'BEGIN {
+        printf "   BUNDLEs (whole run): dtxd sent %d with %d PHASEs (%.1f a BUNDLE, %.0f %% of %d PHASEs);",
+            bs, fs, bs ? fs / bs : 0, ph ? 100 * fs / ph : 0, ph
+        printf " received %d with %d replies (%.1f a BUNDLE)\n", br, fr, br ? fr / br : 0 }'
+}
+
 json_num() {
     sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.][0-9.e+-]*\).*/\1/p" "$2" | head -n 1
 }
@@ -219,6 +247,7 @@ for c in $LEVELS; do
               split($1, r, "/"); tu[r[1]] += u; ts[r[1]] += s }
             END { for (k in tu) printf "   %-34s %8.1f %8.1f   total %.1f\n", k " (all threads)", tu[k], ts[k], tu[k] + ts[k] }' |
         sort
+    bundles
     if [ "$STRACE" = 1 ]; then
         load "$c" "$SCRATCH/sc-$c.json"
         sleep 2

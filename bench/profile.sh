@@ -190,28 +190,22 @@ snap() {
     threads "$1" load
 }
 
-# metric NAME: the value of an unlabelled counter in dtxd's /metrics
-# (0 when absent or unreadable).
-metric() {
-    local url
-    url=$(head -n 1 "$SCRATCH/url" 2>/dev/null) || url=""
-    [ -n "$url" ] || { echo 0; return; }
-    curl -s --max-time 5 "$url/metrics" 2>/dev/null |
-        awk -v m="$1" '$1 == m { v = $2 } END { print v + 0 }'
-}
-
-# bundles: what BUNDLEs carried since dtxd started (warm-up and the run):
-# PHASEs a BUNDLE and the share of all PHASEs sent that went in one; the
+# bundles: what BUNDLEs carried since dtxd started (warm-up and the run),
+# from one read of its /metrics (a counter absent counts 0): PHASEs a
+# BUNDLE and the share of all PHASEs sent that went in one; the
 # participants' PHASE_REPLYs a BUNDLE (docs/protocol.md §20).
 bundles() {
-    local bs fs br fr ph
-    bs=$(metric dtx_bundles_sent_total) fs=$(metric dtx_bundle_frames_sent_total)
-    br=$(metric dtx_bundles_received_total) fr=$(metric dtx_bundle_frames_received_total)
-    ph=$(metric dtx_phase_calls_total)
-    awk -v bs="$bs" -v fs="$fs" -v br="$br" -v fr="$fr" -v ph="$ph" 'BEGIN {
-        printf "   BUNDLEs (whole run): dtxd sent %d with %d PHASEs (%.1f a BUNDLE, %.0f %% of %d PHASEs);",
-            bs, fs, bs ? fs / bs : 0, ph ? 100 * fs / ph : 0, ph
-        printf " received %d with %d replies (%.1f a BUNDLE)\n", br, fr, br ? fr / br : 0 }'
+    local url
+    url=$(head -n 1 "$SCRATCH/url" 2>/dev/null) || url=""
+    { [ -z "$url" ] || curl -s --max-time 5 "$url/metrics" 2>/dev/null; } | awk '
+        { v[$1] = $2 }
+        END {
+            bs = v["dtx_bundles_sent_total"] + 0; fs = v["dtx_bundle_frames_sent_total"] + 0
+            br = v["dtx_bundles_received_total"] + 0; fr = v["dtx_bundle_frames_received_total"] + 0
+            ph = v["dtx_phase_calls_total"] + 0
+            printf "   BUNDLEs (whole run): dtxd sent %d with %d PHASEs (%.1f a BUNDLE, %.0f %% of %d PHASEs);",
+                bs, fs, bs ? fs / bs : 0, ph ? 100 * fs / ph : 0, ph
+            printf " received %d with %d replies (%.1f a BUNDLE)\n", br, fr, br ? fr / br : 0 }'
 }
 
 json_num() {

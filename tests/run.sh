@@ -239,6 +239,9 @@ for script in tests/stages/*.sh; do
 done
 waiting=("integration tests/integration/run.sh")
 [ -x tests/drill/short.sh ] && waiting+=("drill tests/drill/short.sh")
+# The summary's order, and one lane's: layers, unit, integration, the rest,
+# the drill.
+order=("${others[@]:0:2}" "${waiting[0]}" "${others[@]:2}" "${waiting[@]:1}")
 
 # run_stages SPEC...: each "NAME CMD" in turn (CMD one path, run alone).
 run_stages() {
@@ -249,7 +252,7 @@ run_stages() {
 }
 
 if [ "$LANES" = 1 ]; then
-    run_stages "${others[@]:0:2}" "${waiting[0]}" "${others[@]:2}" "${waiting[@]:1}"
+    run_stages "${order[@]}"
 else
     lane_out=$LOGDIR/lane.out
     (
@@ -267,7 +270,7 @@ else
 fi
 
 echo "=== summary"
-for spec in "${others[@]:0:2}" "${waiting[0]}" "${others[@]:2}" "${waiting[@]:1}"; do
+for spec in "${order[@]}"; do
     name=${spec%% *}
     if [ -f "$SUMDIR/$name" ]; then
         cat "$SUMDIR/$name"

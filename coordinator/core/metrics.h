@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dtx/types.h"
 #include "series.h"
 
 /* Upper bounds (ms) of the finite buckets; +Inf is implicit. */

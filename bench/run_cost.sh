@@ -96,7 +96,7 @@ pg_cost() {
 # writes as dtxd's.
 sql_fingerprint() {
     awk '
-        /^#define S_(FENCE_BRANCH|POS|AT|FENCE_SET|FIN_BRANCH|SET_[A-Z_]+)[( ]/ { infence = 1 }
+        /^#define S_(FENCE_BRANCH|POS|AT|AT_BRANCH|BRANCH_KEY|FENCE_SET|FIN_BRANCH|SET_[A-Z_]+)[( ]/ { infence = 1 }
         infence { print; if ($0 !~ /\\$/) infence = 0; next }
         /\[DTX_SQL_(BRANCH_FIRST|BRANCH_ADD|BRANCH_VOTE|DECIDE|FINISH)\] = \{/ { inst = 1 }
         inst { print; if ($0 ~ /\},[ \t]*$/) inst = 0 }

@@ -25,34 +25,53 @@ static int s_grow(dtx_batch_plan_t *self, int n)
     while (cap < n)
         cap *= 2;
     int **arrays[] = { &self->exec, &self->set_stmt, &self->set_from, &self->set_n,
-                       &self->members, &self->slot };
+                       &self->members, &self->slot, &self->key_set };
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
         int *a = realloc(*arrays[i], (size_t)cap * sizeof(int));
         if (!a)
             return DTX_ENOMEM;
         *arrays[i] = a;
     }
-    int *seen = realloc(self->seen, (size_t)cap * 2 * sizeof(int));
-    if (!seen)
-        return DTX_ENOMEM;
-    self->seen = seen;
+    int **tables[] = { &self->seen, &self->seen_set };
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        int *t = realloc(*tables[i], (size_t)cap * 2 * sizeof(int));
+        if (!t)
+            return DTX_ENOMEM;
+        *tables[i] = t;
+    }
     self->seen_cap = cap * 2;
     self->cap = cap;
     return 0;
 }
 
-/* 1 when key was not in the table yet (it is now). */
-static int s_first_of_key(dtx_batch_plan_t *self, const char *const *key, int i)
+/* The first operation whose key is key[i] in table (open addressing,
+ * operation indexes, -1 free): i itself when there was none (it is in the
+ * table now). */
+static int s_first_of(int *table, int cap, const char *const *key, int i)
 {
-    uint32_t mask = (uint32_t)self->seen_cap - 1;
+    uint32_t mask = (uint32_t)cap - 1;
     for (uint32_t h = s_hash(key[i]) & mask;; h = (h + 1) & mask) {
-        if (self->seen[h] < 0) {
-            self->seen[h] = i;
-            return 1;
+        if (table[h] < 0) {
+            table[h] = i;
+            return i;
         }
-        if (strcmp(key[self->seen[h]], key[i]) == 0)
-            return 0;
+        if (strcmp(key[table[h]], key[i]) == 0)
+            return table[h];
     }
+}
+
+/* The set of statement st, made when there is none yet. */
+static int s_set_of(dtx_batch_plan_t *self, int st)
+{
+    int s = 0;
+    while (s < self->nsets && self->set_stmt[s] != st)
+        s++;
+    if (s == self->nsets) {
+        self->set_stmt[s] = st;
+        self->set_n[s] = 0;
+        self->nsets++;
+    }
+    return s;
 }
 
 /* Two operations' keys, byte by byte (PostgreSQL's "C" collation). */
@@ -63,25 +82,37 @@ static int s_by_key(const void *a, const void *b, void *key)
 }
 
 int dtx_batch_plan(dtx_batch_plan_t *self, int n, const int *stmt, const char *const *key,
-                   const unsigned char *has_set)
+                   const char *const *setkey, const unsigned char *mode)
 {
     if (s_grow(self, n) != 0)
         return DTX_ENOMEM;
     for (int i = 0; i < self->seen_cap; i++)
-        self->seen[i] = -1;
+        self->seen[i] = self->seen_set[i] = -1;
     self->nsets = 0;
-    /* Each operation's set (-1: alone); a set's statement and size. */
+    /* Each operation's set (-1: alone); a set's statement and size. An
+     * operation joins a set only when every earlier one of its key is in
+     * that set (batch.h): key_set of its key's first operation says which
+     * set that is, -1 once one of them runs alone. */
     for (int i = 0; i < n; i++) {
         self->slot[i] = -1;
-        if (!s_first_of_key(self, key, i) || !has_set[stmt[i]])
+        int first = s_first_of(self->seen, self->seen_cap, key, i);
+        int m = mode[stmt[i]];
+        int s;
+        if (first == i) {
+            s = m == DTX_BATCH_ALONE ? -1 : s_set_of(self, stmt[i]);
+            self->key_set[i] = s;
+        } else {
+            s = self->key_set[first];
+            if (m != DTX_BATCH_BY_SETKEY || s < 0 || self->set_stmt[s] != stmt[i])
+                s = -1;
+        }
+        /* One operation per set key in a set (batch.h): one row each. */
+        if (s >= 0 && m == DTX_BATCH_BY_SETKEY &&
+            s_first_of(self->seen_set, self->seen_cap, setkey, i) != i)
+            s = -1;
+        if (s < 0) {
+            self->key_set[first] = -1;
             continue;
-        int s = 0;
-        while (s < self->nsets && self->set_stmt[s] != stmt[i])
-            s++;
-        if (s == self->nsets) {
-            self->set_stmt[s] = stmt[i];
-            self->set_n[s] = 0;
-            self->nsets++;
         }
         self->slot[i] = s;
         self->set_n[s]++;
@@ -110,7 +141,7 @@ int dtx_batch_plan(dtx_batch_plan_t *self, int n, const int *stmt, const char *c
     for (int s = 0; s < self->nsets; s++)
         if (self->set_n[s] > 1)
             qsort_r(self->members + self->set_from[s], (size_t)self->set_n[s], sizeof(int),
-                    s_by_key, (void *)key);
+                    s_by_key, (void *)setkey);
     return 0;
 }
 
@@ -123,6 +154,8 @@ void dtx_batch_plan_free(dtx_batch_plan_t *self)
     free(self->members);
     free(self->slot);
     free(self->seen);
+    free(self->seen_set);
+    free(self->key_set);
     memset(self, 0, sizeof *self);
 }
 

@@ -5,22 +5,32 @@
  *
  * A statement with a set form (dtx_store_stmt_t.set_sql, store_types.h) takes each of its
  * parameters as an array, one element per operation, and returns one row
- * per row the single form would have returned, led by the operation's key
- * (its first parameter, the gid) — so that a row failing its fence, which
- * the single form would have returned nothing for, only leaves its own
- * operation without rows.
+ * per row the single form would have returned, led by the operation's set
+ * key (below; mostly its first parameter, the gid) — so that a row failing
+ * its fence, which the single form would have returned nothing for, only
+ * leaves its own operation without rows.
  *
- * A set's operations are in the order of their keys, compared byte by byte
- * (strcmp: PostgreSQL's "C" collation), so that a statement finds a key's
- * place in its first array by binary search (width_bucket, sql.c).
+ * A set's operations are in the order of their set keys, compared byte by
+ * byte (strcmp: PostgreSQL's "C" collation), so that a statement finds a
+ * key's place in its array of keys by binary search (width_bucket,
+ * sql.c).
  *
  * Ordering: the operations of one batch on one key must run in the order
- * they were submitted. An operation joins its kind's set only when it is
- * the first of its key in the batch; any later operation of that key runs
- * alone, at its own place. A set runs at the place of its first operation,
- * so everything before it on each of its keys ran before it (nothing: each
- * is the first of its key) and everything after it on those keys runs
- * later.
+ * they were submitted. A set runs at the place of its first operation, so
+ * an operation joins its kind's set only when every operation of its key
+ * before it in the batch is in that set too (for most statements: only
+ * when it is the first of its key); any other runs alone, at its own
+ * place, and so does every later operation of its key. Then everything
+ * before a set on each of its keys ran before it or runs in it, and
+ * everything after it on those keys runs later.
+ *
+ * Set keys: a set's operations write distinct rows. For most statements
+ * a row is its key's (the global row, or the branch the transaction's
+ * first write makes), so a set holds one operation per key. A statement
+ * planned DTX_BATCH_BY_SETKEY writes one row of several per key (a
+ * branch: dtx_branch_vote) and names it by a set key (gid/branch, built by
+ * the store): its set holds several operations of one key, one per set
+ * key, and is sorted, searched and cut by set key instead.
  */
 #ifndef DTX_COORD_BATCH_H
 #define DTX_COORD_BATCH_H
@@ -43,15 +53,26 @@ typedef struct dtx_batch_plan {
     int *members;  /* operation indexes, set by set, each set in key order */
     int *slot;     /* scratch: per operation, its set or -1 */
     int *seen;     /* scratch: open-addressing table of keys (operation index, -1 free) */
+    int *seen_set; /* scratch: the same for set keys of DTX_BATCH_BY_SETKEY sets */
+    int *key_set;  /* scratch: per operation first of its key, the set every
+                      operation of that key so far is in, or -1 */
     int  cap;      /* operations the arrays hold */
-    int  seen_cap; /* entries of seen (a power of 2) */
+    int  seen_cap; /* entries of seen and seen_set (a power of 2) */
 } dtx_batch_plan_t;
 
-/* Plans n operations (stmt[i] their statement, key[i] their key;
- * has_set[s] says whether statement s has a set form): sets of two or
- * more; the rest alone. 0 or DTX_ENOMEM. */
+/* How a statement is planned (dtx_batch_plan's mode[stmt]). */
+enum {
+    DTX_BATCH_ALONE = 0,    /* no set form: each operation alone */
+    DTX_BATCH_BY_KEY = 1,   /* a set holds one operation per key */
+    DTX_BATCH_BY_SETKEY = 2 /* one per set key, several per key (above) */
+};
+
+/* Plans n operations (stmt[i] their statement, key[i] their key, setkey[i]
+ * their set key — key[i] itself unless their statement is planned
+ * DTX_BATCH_BY_SETKEY; mode[s] how statement s is planned): sets of two or
+ * more, each in set-key order; the rest alone. 0 or DTX_ENOMEM. */
 int dtx_batch_plan(dtx_batch_plan_t *self, int n, const int *stmt, const char *const *key,
-                   const unsigned char *has_set);
+                   const char *const *setkey, const unsigned char *mode);
 void dtx_batch_plan_free(dtx_batch_plan_t *self);
 
 /* Appends to buf (core/metrics.h's growing text, reused between batches),

@@ -75,7 +75,7 @@
     " AND owner_epoch = " epoch "::bigint AND owner_gen = " gen "::bigint) "
 
 /* Set forms (log/batch.h): every parameter an array, one element per
- * operation, the gids ($1) distinct. Each statement touches its tables
+ * operation, the gids ($1) distinct (but in dtx_branch_vote's: below). Each statement touches its tables
  * only through their primary keys: rows are found by `gid = ANY($1)`
  * (an index condition alone), and each row takes its own values, and
  * meets its own fence, by its gid's position in $1 (S_AT: $1 comes sorted
@@ -91,7 +91,7 @@
  * branch_no) always costs less than dtx_branch_resource_gid (resource,
  * gid), which a plan made on stale statistics picked for `gid = ANY` — a
  * scan of the whole index. Each returns one row per row the single form
- * touches, led by its gid. */
+ * touches, led by its gid (its set key). */
 #define S_POS(col) "width_bucket(" col " COLLATE \"C\", $1::text[])"
 #define S_AT(n, type, col) "($" n "::" type "[])[" S_POS(col) "]"
 #define S_FENCE_SET(col, own, ep, gen)                                                   \
@@ -129,13 +129,25 @@
     "      LATERAL unnest((($2::text[])[p.i])::text[], (($3::text[])[p.i])::text[], x.e)"  \
     "              WITH ORDINALITY AS b(r, a, e, n)"                                      \
     " RETURNING gid, branch_no"
+/* Keyed by branch (store_types.h's set_by_branch): a transaction's votes
+ * of one batch in one set, each row found by its set key "gid/branch" in
+ * $8 (sorted byte by byte, as $1 is for the others); a row whose set key
+ * is not there (another branch of a gid in the set) is left alone, and a
+ * row's result is led by its set key. */
+#define S_BRANCH_KEY "(b.gid || '/' || b.branch_no::text)"
+#define S_AT_BRANCH(n, type)                                                             \
+    "($" n "::" type "[])[width_bucket(" S_BRANCH_KEY " COLLATE \"C\", $8::text[])]"
 #define S_SET_BRANCH_VOTE                                                                \
-    "UPDATE dtx_branch b SET state = " S_AT("3", "smallint", "b.gid") ","                 \
-    " vote = " S_AT("3", "smallint", "b.gid") ", attempts = 1,"                           \
-    " last_error = " S_AT("4", "text", "b.gid") ", updated_at = now(), voted_at = now()"  \
+    "UPDATE dtx_branch b SET state = " S_AT_BRANCH("3", "smallint") ","                  \
+    " vote = " S_AT_BRANCH("3", "smallint") ", attempts = 1,"                            \
+    " last_error = " S_AT_BRANCH("4", "text") ", updated_at = now(), voted_at = now()"   \
     " WHERE b.gid = ANY($1::text[]) AND b.branch_no = ANY($2::int[])"                      \
-    "   AND b.branch_no = " S_AT("2", "int", "b.gid") " AND b.state = " B_TRYING S_FENCE_SET("b.gid", "5", "6", "7")                       \
-    " RETURNING b.gid, 1"
+    "   AND " S_AT_BRANCH("8", "text") " = " S_BRANCH_KEY " AND b.state = " B_TRYING      \
+    "   AND EXISTS (SELECT 1 FROM dtx_global f WHERE f.gid = b.gid"                        \
+    "     AND f.owner = " S_AT_BRANCH("5", "text")                                         \
+    "     AND f.owner_epoch = " S_AT_BRANCH("6", "bigint")                                 \
+    "     AND f.owner_gen = " S_AT_BRANCH("7", "bigint") " OFFSET 0)"                      \
+    " RETURNING " S_BRANCH_KEY ", 1"
 #define S_SET_DECIDE                                                                     \
     "WITH d AS (UPDATE dtx_global g SET state = " S_AT("2", "smallint", "g.gid") ","      \
     "           decision = " S_AT("2", "smallint", "g.gid") ", updated_at = now(),"       \
@@ -212,7 +224,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"
         " last_error = $4, updated_at = now(), voted_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = " B_TRYING
-        " AND EXISTS (SELECT 1 FROM g)", 6, 1, S_SET_BRANCH_VOTE },
+        " AND EXISTS (SELECT 1 FROM g)", 6, 1, S_SET_BRANCH_VOTE, 1 },
     /* The global row only. A 2PC commit's or a TCC_RUN's yes votes (kept in
      * memory) are not written on their own: their branches' rows stay
      * `trying` and dtx_branch_now shows them tried once the global row

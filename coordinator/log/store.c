@@ -70,6 +70,7 @@ static void s_batch_free(dtx_store_batch_t *b)
     free(b->arena);
     free(b->kinds);
     free(b->keys);
+    free(b->setkeys);
     dtx_batch_plan_free(&b->plan);
     memset(b, 0, sizeof *b);
 }
@@ -155,14 +156,16 @@ dtx_store_t *dtx_store_new(const char *conninfo, int nconn, int control,
     self->stmts = stmts;
     self->nstmts = nstmts;
     self->set_names = calloc((size_t)nstmts, sizeof *self->set_names);
-    self->has_set = calloc((size_t)nstmts, 1);
+    self->set_mode = calloc((size_t)nstmts, 1);
     self->route = dtx_route_new();
-    if (!self->set_names || !self->has_set || !self->route)
+    if (!self->set_names || !self->set_mode || !self->route)
         goto err;
     self->spill = S_SPILL;
     for (int i = 0; i < nstmts; i++) {
         snprintf(self->set_names[i], sizeof self->set_names[i], "%.56s_set", stmts[i].name);
-        self->has_set[i] = stmts[i].set_sql != NULL;
+        self->set_mode[i] = !stmts[i].set_sql      ? DTX_BATCH_ALONE
+                          : stmts[i].set_by_branch ? DTX_BATCH_BY_SETKEY
+                                                   : DTX_BATCH_BY_KEY;
     }
     for (int i = 0; i < self->nconn; i++)
         if ((rc = s_connect(self, &self->conns[i])) != 0) {
@@ -203,7 +206,7 @@ void dtx_store_destroy(dtx_store_t **self_p)
     free(self->conninfo);
     free(self->session_sql);
     free(self->set_names);
-    free(self->has_set);
+    free(self->set_mode);
     dtx_text_free(&self->setbuf);
     dtx_route_destroy(&self->route);
     free(self);
@@ -225,7 +228,10 @@ static int s_reserve(dtx_store_batch_t *b, size_t extra)
         const char **keys = realloc(b->keys, (size_t)ncap * sizeof *keys);
         if (keys)
             b->keys = keys;
-        if (!kinds || !keys)
+        const char **setkeys = realloc(b->setkeys, (size_t)ncap * sizeof *setkeys);
+        if (setkeys)
+            b->setkeys = setkeys;
+        if (!kinds || !keys || !setkeys)
             return DTX_ENOMEM;
         b->cap = ncap;
     }
@@ -290,6 +296,15 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
         lens[i] = values[i] ? (bin ? lengths[i] : (int)strlen(values[i])) : 0;
         need += (size_t)lens[i] + 1;
     }
+    /* A set key "gid/branch" (store_types.h), the branch as PostgreSQL
+     * prints an integer: what the set form builds from the row. */
+    char branch[16] = "";
+    int by_branch = self->stmts[stmt].set_by_branch && nparams >= 2 && values[0] && values[1] &&
+                    !(formats && (formats[0] || formats[1]));
+    if (by_branch) {
+        snprintf(branch, sizeof branch, "/%d", atoi(values[1]));
+        need += (size_t)lens[0] + strlen(branch) + 1;
+    }
     if (s_reserve(b, need) != 0 || (keyed && dtx_route_hold(self->route, shard, ci) != 0))
         goto fail;
     dtx_store_op_t *op = &b->ops[b->n++];
@@ -313,6 +328,11 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
         memcpy(b->arena + b->used, values[i], (size_t)lens[i]);
         b->arena[b->used + (size_t)lens[i]] = '\0';
         b->used += (size_t)lens[i] + 1;
+    }
+    op->setkey = SIZE_MAX;
+    if (by_branch) {
+        op->setkey = b->used;
+        b->used += (size_t)sprintf(b->arena + b->used, "%s%s", values[0], branch) + 1;
     }
     return;
 fail:

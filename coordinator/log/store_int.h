@@ -32,6 +32,8 @@ typedef struct dtx_store_op {
     int          in_set;             /* ran in a set statement (res made from its rows) */
     uint32_t     key;                /* its shard key */
     int          held;               /* counted in the store's route (route.h) */
+    size_t       setkey;             /* its set key "gid/branch" in the arena (a
+                                        set_by_branch statement), or SIZE_MAX: its gid */
 } dtx_store_op_t;
 
 typedef struct dtx_store_batch {
@@ -50,6 +52,7 @@ typedef struct dtx_store_batch {
     dtx_batch_plan_t plan; /* what runs, in order: cursor walks plan.exec */
     int     *kinds;    /* scratch for the plan: each op's statement */
     const char **keys; /* and its key (first parameter) */
+    const char **setkeys; /* and its set key (log/batch.h) */
     int64_t  sent_ms;  /* monotonic: when it was sent (metrics) */
 } dtx_store_batch_t;
 
@@ -76,12 +79,21 @@ struct dtx_store {
     int                     nshards; /* connections gids are spread over */
     int                     background; /* submissions now are background work */
     char                  (*set_names)[64]; /* per statement: its set form's name */
-    unsigned char          *has_set;  /* per statement: 1 when it has a set form */
+    unsigned char          *set_mode; /* per statement: how batch.h plans it (DTX_BATCH_*) */
     dtx_text_t              setbuf;  /* a set statement's array parameters, being built */
     dtx_route_t            *route;   /* shard keys with writes outstanding: their connection */
     int                     spill;   /* a shard's pending batch this big: the next one takes writes */
     dtx_store_stats_t       stats;
 };
+
+/* op's set key (log/batch.h): "gid/branch" for a set_by_branch
+ * statement, else its gid (first parameter; "" when NULL). */
+static inline const char *dtx_store_op_setkey(const dtx_store_batch_t *b, const dtx_store_op_t *op)
+{
+    if (op->setkey != SIZE_MAX)
+        return b->arena + op->setkey;
+    return op->nparams > 0 && op->off[0] != SIZE_MAX ? b->arena + op->off[0] : "";
+}
 
 /* store_pipe.c, below store.c: it never marks a connection down itself,
  * it says why it should be (the caller does, store.c). */

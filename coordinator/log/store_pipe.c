@@ -69,36 +69,44 @@ static int s_send_one(dtx_store_t *self, dtx_store_conn_t *c, dtx_store_batch_t 
 }
 
 /* One statement for the ops of set `set`: parameter j is the array of
- * every op's parameter j. */
+ * every op's parameter j; a set_by_branch statement's set form gets one
+ * more, the ops' set keys (store_types.h). */
 static int s_send_set(dtx_store_t *self, dtx_store_conn_t *c, dtx_store_batch_t *b, int set)
 {
     const int *members = b->plan.members + b->plan.set_from[set];
     int n = b->plan.set_n[set];
     const dtx_store_op_t *first = &b->ops[members[0]];
-    size_t at[DTX_STORE_MAXPARAMS];
-    const char *vals[DTX_STORE_MAXPARAMS];
+    int np = first->nparams + (self->set_mode[first->stmt] == DTX_BATCH_BY_SETKEY);
+    size_t at[DTX_STORE_MAXPARAMS + 1];
+    const char *vals[DTX_STORE_MAXPARAMS + 1];
     dtx_text_t *buf = &self->setbuf;
     buf->len = 0;
     buf->failed = 0;
-    for (int j = 0; j < first->nparams; j++) {
+    for (int j = 0; j < np; j++) {
         at[j] = buf->len;
         dtx_text_append(buf, "{", 1);
         for (int k = 0; k < n; k++) {
             const dtx_store_op_t *op = &b->ops[members[k]];
-            const char *v = op->off[j] == SIZE_MAX ? NULL : b->arena + op->off[j];
-            if (dtx_batch_elem(buf, v, op->len[j], op->fmt[j], k == 0) != 0)
+            int rc;
+            if (j == first->nparams) {
+                const char *key = dtx_store_op_setkey(b, op);
+                rc = dtx_batch_elem(buf, key, (int)strlen(key), 0, k == 0);
+            } else {
+                const char *v = op->off[j] == SIZE_MAX ? NULL : b->arena + op->off[j];
+                rc = dtx_batch_elem(buf, v, op->len[j], op->fmt[j], k == 0);
+            }
+            if (rc != 0)
                 return 0;
         }
         dtx_text_append(buf, "}", 2); /* and its NUL: the next one starts after it */
         if (buf->failed)
             return 0;
     }
-    for (int j = 0; j < first->nparams; j++)
+    for (int j = 0; j < np; j++)
         vals[j] = buf->data + at[j];
     for (int k = 0; k < n; k++)
         b->ops[members[k]].in_set = 1;
-    return PQsendQueryPrepared(c->pg, self->set_names[first->stmt], first->nparams, vals, NULL,
-                               NULL, 0);
+    return PQsendQueryPrepared(c->pg, self->set_names[first->stmt], np, vals, NULL, NULL, 0);
 }
 
 const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c)
@@ -119,8 +127,9 @@ const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c)
         b->kinds[i] = b->ops[i].stmt;
         b->keys[i] = b->ops[i].nparams > 0 && b->ops[i].off[0] != SIZE_MAX
                          ? b->arena + b->ops[i].off[0] : "";
+        b->setkeys[i] = dtx_store_op_setkey(b, &b->ops[i]);
     }
-    if (dtx_batch_plan(&b->plan, b->n, b->kinds, b->keys, self->has_set) != 0)
+    if (dtx_batch_plan(&b->plan, b->n, b->kinds, b->keys, b->setkeys, self->set_mode) != 0)
         return "out of memory"; /* nothing sent: the batch fails (DTX_EDB) */
     for (int e = 0; e < b->plan.nexec; e++) {
         int i = b->plan.exec[e];
@@ -208,7 +217,7 @@ const char *dtx_store_pipe_read(dtx_store_t *self, dtx_store_conn_t *c)
         } else if (b->cursor < 0) {
             PQclear(res); /* the lazy batch's set_config */
         } else if (e < 0) {
-            /* A set: each op gets the rows led by its key (none when its
+            /* A set: each op gets the rows led by its set key (none when its
              * row failed its guard); NULL when out of memory (see
              * s_batch_done). */
             int set = -1 - e;
@@ -217,7 +226,8 @@ const char *dtx_store_pipe_read(dtx_store_t *self, dtx_store_conn_t *c)
             for (int k = 0; k < b->plan.set_n[set]; k++) {
                 dtx_store_op_t *op = &b->ops[members[k]];
                 PQclear(op->res);
-                op->res = order ? dtx_batch_rows_at(c->pg, res, order, &at, b->arena + op->off[0])
+                op->res = order ? dtx_batch_rows_at(c->pg, res, order, &at,
+                                                    dtx_store_op_setkey(b, op))
                                 : NULL;
             }
             free(order);

@@ -24,7 +24,12 @@ typedef struct dtx_store_stmt {
     int         lazy;  /* 1: need not be flushed before its callback (see below) */
     const char *set_sql; /* NULL, or its set form (log/batch.h): every parameter an
                             array, one row per row the single form returns, led by
-                            the operation's first parameter */
+                            the operation's first parameter (its set key: below) */
+    int         set_by_branch; /* 1: its set takes several operations of one gid, one
+                            per branch (log/batch.h's set keys): the set key is
+                            "gid/branch" ($1, and $2 as a number), the set form
+                            gets the set keys as one more array, sorted, and leads
+                            each row with its set key instead */
 } dtx_store_stmt_t;
 
 typedef struct dtx_store_stats {

@@ -420,6 +420,77 @@ static void test_set_result_goes_to_each_operation(void)
     dtx_store_destroy(&st);
 }
 
+/* One vote (DTX_SQL_BRANCH_VOTE) as dtxd submits it. */
+static void s_vote(dtx_store_t *st, const char *gid, int branch, int vote, const char *why,
+                   const char *epoch, s_answer_t *a)
+{
+    char b[16], v[16];
+    snprintf(b, sizeof b, "%d", branch);
+    snprintf(v, sizeof v, "%d", vote);
+    const char *p[7] = { gid, b, v, why, "nb", epoch, "0" };
+    dtx_store_submit(st, 0, DTX_SQL_BRANCH_VOTE, 7, p, NULL, NULL, s_on_done, a);
+}
+
+/* A transaction's votes in one batch (a TRY_MANY's answers, read in one
+ * turn) run in the one vote statement with the others' — each row with its
+ * own vote and reason, by its gid and branch ("tm-a/10" sorts before
+ * "tm-a/2"), one fenced off alone — while the order of a transaction's
+ * writes holds: a vote after another write of its transaction runs after
+ * that write, and a second vote for the same branch runs alone after the
+ * first (and finds it no longer trying). */
+static void test_a_transactions_votes_go_in_one_set(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_put("tm-a", DTX_STATE_ACTIVE, 10, DTX_BRANCH_TRYING);
+    s_put("tm-b", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
+    s_put("tm-c", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
+    s_put("tm-d", DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRYING);
+    s_answer_t a[9];
+    memset(a, 0, sizeof a);
+    s_vote(st, "tm-a", 10, DTX_BRANCH_TRIED, NULL, "1", &a[0]);
+    s_vote(st, "tm-b", 1, DTX_BRANCH_REFUSED, "no b1", "1", &a[1]);
+    s_vote(st, "tm-a", 2, DTX_BRANCH_TRIED, NULL, "1", &a[2]);
+    s_vote(st, "tm-b", 2, DTX_BRANCH_TRIED, NULL, "0", &a[3]); /* epoch 0: not the owner */
+    s_vote(st, "tm-c", 1, DTX_BRANCH_TRIED, NULL, "1", &a[4]);
+    const char pay[1] = { 'p' };
+    int lens[7] = { 0, 0, 0, 1, 0, 0, 0 };
+    int fmts[7] = { 0, 0, 0, 1, 0, 0, 0 };
+    const char *add[7] = { "tm-c", "r3", "a3", pay, "nb", "1", "0" };
+    dtx_store_submit(st, 0, DTX_SQL_BRANCH_ADD, 7, add, lens, fmts, s_on_done, &a[5]);
+    s_vote(st, "tm-c", 3, DTX_BRANCH_TRIED, NULL, "1", &a[6]); /* exists after the add only */
+    s_vote(st, "tm-d", 1, DTX_BRANCH_REFUSED, "no d1", "1", &a[7]);
+    s_vote(st, "tm-d", 1, DTX_BRANCH_TRIED, NULL, "1", &a[8]);
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 9) == 0);
+    dtx_store_stats(st, &after);
+    /* the set (tm-a/10, tm-a/2, tm-b/1, tm-b/2, tm-c/1, tm-d/1), then the
+     * add, tm-c/3 and tm-d/1's second vote alone */
+    CU_ASSERT_EQUAL(after.statements - before.statements, 4);
+    const int rows[9] = { 1, 1, 1, 0, 1, 1, 1, 1, 0 };
+    for (int i = 0; i < 9; i++) {
+        CU_ASSERT_EQUAL(a[i].rc, 0);
+        CU_ASSERT_EQUAL(a[i].rows, rows[i]);
+    }
+    CU_ASSERT_STRING_EQUAL(a[5].first, "3");
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "tm-a", 10), DTX_BRANCH_TRIED);
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "tm-a", 2), DTX_BRANCH_TRIED);
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = 'tm-a'"
+                                " AND state = %d", DTX_BRANCH_TRYING), 8);
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = 'tm-b'"
+                                " AND branch_no = 1 AND vote = %d AND last_error = 'no b1'",
+                                DTX_BRANCH_REFUSED), 1);
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "tm-b", 2), DTX_BRANCH_TRYING);
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "tm-c", 1), DTX_BRANCH_TRIED);
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "tm-c", 2), DTX_BRANCH_TRYING);
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "tm-c", 3), DTX_BRANCH_TRIED);
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = 'tm-d'"
+                                " AND vote = %d AND last_error = 'no d1'", DTX_BRANCH_REFUSED), 1);
+    dtx_store_destroy(&st);
+}
+
 INTEG_SUITE(log_batch)
 {
     CU_pSuite s = CU_add_suite("log_batch", s_init, s_clean);
@@ -433,4 +504,5 @@ INTEG_SUITE(log_batch)
     CU_add_test(s, "operations of one transaction keep their order",
                 test_operations_of_one_transaction_keep_their_order);
     CU_add_test(s, "a first write records a whole batch", test_first_write_records_a_whole_batch);
+    CU_add_test(s, "a transaction's votes go in one set", test_a_transactions_votes_go_in_one_set);
 }

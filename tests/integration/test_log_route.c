@@ -27,13 +27,13 @@ static PGconn *s_log;
 static const dtx_store_stmt_t s_stmts[] = {
     /* 0: which backend ran it, after sleeping $2 s */
     { "route_where", "SELECT pg_backend_pid()::text FROM pg_sleep($2::float8), (SELECT $1::text) k",
-      2, 0, NULL },
+      2, 0, NULL, 0 },
     /* 1: step $2 of key $1: only right after step $2 - 1 */
     { "route_step", "UPDATE route_t SET v = $2::int WHERE k = $1 AND v = $2::int - 1 RETURNING v",
-      2, 0, NULL },
+      2, 0, NULL, 0 },
     /* 2: route_where, lazy */
     { "route_where_lazy",
-      "SELECT pg_backend_pid()::text FROM pg_sleep($2::float8), (SELECT $1::text) k", 2, 1, NULL },
+      "SELECT pg_backend_pid()::text FROM pg_sleep($2::float8), (SELECT $1::text) k", 2, 1, NULL, 0 },
 };
 
 static int s_init(void)

@@ -21,7 +21,7 @@
 static char s_db[H_CONNINFO_SIZE];
 
 static const dtx_store_stmt_t s_stmts[] = {
-    { "t_plan_cache_mode", "SELECT current_setting('plan_cache_mode')", 0, 0, NULL },
+    { "t_plan_cache_mode", "SELECT current_setting('plan_cache_mode')", 0, 0, NULL, 0 },
 };
 
 static int s_init(void)

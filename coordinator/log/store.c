@@ -299,8 +299,10 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
     /* A set key "gid/branch" (store_types.h), the branch as PostgreSQL
      * prints an integer: what the set form builds from the row. */
     char branch[16] = "";
-    int by_branch = self->stmts[stmt].set_by_branch && nparams >= 2 && values[0] && values[1] &&
-                    !(formats && (formats[0] || formats[1]));
+    int by_branch = self->stmts[stmt].set_by_branch;
+    if (by_branch && (nparams < 2 || !values[0] || !values[1] ||
+                      (formats && (formats[0] || formats[1]))))
+        goto fail; /* no set key: a programming error */
     if (by_branch) {
         snprintf(branch, sizeof branch, "/%d", atoi(values[1]));
         need += (size_t)lens[0] + strlen(branch) + 1;

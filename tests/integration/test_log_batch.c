@@ -488,6 +488,14 @@ static void test_a_transactions_votes_go_in_one_set(void)
     CU_ASSERT_EQUAL(u_branch_state(s_log, "tm-c", 3), DTX_BRANCH_TRIED);
     CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = 'tm-d'"
                                 " AND vote = %d AND last_error = 'no d1'", DTX_BRANCH_REFUSED), 1);
+    /* a vote without its branch has no set key: refused at once, nothing sent */
+    s_answer_t bad;
+    memset(&bad, 0, sizeof bad);
+    const char *nobranch[7] = { "tm-a", NULL, "2", NULL, "nb", "1", "0" };
+    dtx_store_submit(st, 0, DTX_SQL_BRANCH_VOTE, 7, nobranch, NULL, NULL, s_on_done, &bad);
+    CU_ASSERT_EQUAL(bad.done, 1);
+    CU_ASSERT_EQUAL(bad.rc, DTX_EDB);
+    CU_ASSERT_TRUE(dtx_store_idle(st));
     dtx_store_destroy(&st);
 }
 

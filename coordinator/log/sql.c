@@ -75,7 +75,8 @@
     " AND owner_epoch = " epoch "::bigint AND owner_gen = " gen "::bigint) "
 
 /* Set forms (log/batch.h): every parameter an array, one element per
- * operation, the gids ($1) distinct (but in dtx_branch_vote's: below). Each statement touches its tables
+ * operation, the gids ($1) distinct (but in dtx_branch_vote's and
+ * dtx_branch_done's: below). Each statement touches its tables
  * only through their primary keys: rows are found by `gid = ANY($1)`
  * (an index condition alone), and each row takes its own values, and
  * meets its own fence, by its gid's position in $1 (S_AT: $1 comes sorted
@@ -94,10 +95,21 @@
  * touches, led by its gid (its set key). */
 #define S_POS(col) "width_bucket(" col " COLLATE \"C\", $1::text[])"
 #define S_AT(n, type, col) "($" n "::" type "[])[" S_POS(col) "]"
-#define S_FENCE_SET(col, own, ep, gen)                                                   \
-    " AND EXISTS (SELECT 1 FROM dtx_global f WHERE f.gid = " col                          \
-    " AND f.owner = " S_AT(own, "text", col) " AND f.owner_epoch = " S_AT(ep, "bigint", col) \
-    " AND f.owner_gen = " S_AT(gen, "bigint", col) " OFFSET 0)"
+/* The branch writes keyed by branch (store_types.h's set_by_branch): a
+ * transaction's votes, or its acknowledgements written on their own, of
+ * one batch in one set. Each row takes its values and meets its fence
+ * (S_FENCE_SET) by its set key "gid/branch" in $8 (sorted byte by byte,
+ * as $1 is for the others); a row whose set key is not there (another
+ * branch of a gid in the set) is left alone, and a row's result is led by
+ * its set key. */
+#define S_BRANCH_KEY "(b.gid || '/' || b.branch_no::text)"
+#define S_AT_BRANCH(n, type)                                                             \
+    "($" n "::" type "[])[width_bucket(" S_BRANCH_KEY " COLLATE \"C\", $8::text[])]"
+#define S_FENCE_SET                                                                      \
+    "   AND EXISTS (SELECT 1 FROM dtx_global f WHERE f.gid = b.gid"                        \
+    "     AND f.owner = " S_AT_BRANCH("5", "text")                                         \
+    "     AND f.owner_epoch = " S_AT_BRANCH("6", "bigint")                                 \
+    "     AND f.owner_gen = " S_AT_BRANCH("7", "bigint") " OFFSET 0)"
 #define S_SET_BRANCH_ADD                                                                 \
     "WITH g AS (UPDATE dtx_global d SET branches = d.branches + 1, updated_at = now()"     \
     "           WHERE d.gid = ANY($1::text[]) AND d.state + 0 = " G_ACTIVE                 \
@@ -129,25 +141,13 @@
     "      LATERAL unnest((($2::text[])[p.i])::text[], (($3::text[])[p.i])::text[], x.e)"  \
     "              WITH ORDINALITY AS b(r, a, e, n)"                                      \
     " RETURNING gid, branch_no"
-/* Keyed by branch (store_types.h's set_by_branch): a transaction's votes
- * of one batch in one set, each row found by its set key "gid/branch" in
- * $8 (sorted byte by byte, as $1 is for the others); a row whose set key
- * is not there (another branch of a gid in the set) is left alone, and a
- * row's result is led by its set key. */
-#define S_BRANCH_KEY "(b.gid || '/' || b.branch_no::text)"
-#define S_AT_BRANCH(n, type)                                                             \
-    "($" n "::" type "[])[width_bucket(" S_BRANCH_KEY " COLLATE \"C\", $8::text[])]"
 #define S_SET_BRANCH_VOTE                                                                \
     "UPDATE dtx_branch b SET state = " S_AT_BRANCH("3", "smallint") ","                  \
     " vote = " S_AT_BRANCH("3", "smallint") ", attempts = 1,"                            \
     " last_error = " S_AT_BRANCH("4", "text") ", updated_at = now(), voted_at = now()"   \
     " WHERE b.gid = ANY($1::text[]) AND b.branch_no = ANY($2::int[])"                      \
     "   AND " S_AT_BRANCH("8", "text") " = " S_BRANCH_KEY " AND b.state = " B_TRYING      \
-    "   AND EXISTS (SELECT 1 FROM dtx_global f WHERE f.gid = b.gid"                        \
-    "     AND f.owner = " S_AT_BRANCH("5", "text")                                         \
-    "     AND f.owner_epoch = " S_AT_BRANCH("6", "bigint")                                 \
-    "     AND f.owner_gen = " S_AT_BRANCH("7", "bigint") " OFFSET 0)"                      \
-    " RETURNING " S_BRANCH_KEY ", 1"
+    S_FENCE_SET " RETURNING " S_BRANCH_KEY ", 1"
 #define S_SET_DECIDE                                                                     \
     "WITH d AS (UPDATE dtx_global g SET state = " S_AT("2", "smallint", "g.gid") ","      \
     "           decision = " S_AT("2", "smallint", "g.gid") ", updated_at = now(),"       \
@@ -160,11 +160,12 @@
     "           RETURNING g.gid, g.state)"                                               \
     " SELECT gid, state FROM d"
 #define S_SET_BRANCH_DONE                                                                \
-    "UPDATE dtx_branch b SET state = " S_AT("3", "smallint", "b.gid") ","                 \
-    " attempts = " S_AT("4", "int", "b.gid") ", updated_at = now()"                       \
+    "UPDATE dtx_branch b SET state = " S_AT_BRANCH("3", "smallint") ","                  \
+    " attempts = " S_AT_BRANCH("4", "int") ", updated_at = now()"                        \
     " WHERE b.gid = ANY($1::text[]) AND b.branch_no = ANY($2::int[])"                      \
-    "   AND b.branch_no = " S_AT("2", "int", "b.gid") " AND b.state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"                          \
-    S_FENCE_SET("b.gid", "5", "6", "7") " RETURNING b.gid, 1"
+    "   AND " S_AT_BRANCH("8", "text") " = " S_BRANCH_KEY                                 \
+    "   AND b.state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"                        \
+    S_FENCE_SET " RETURNING " S_BRANCH_KEY ", 1"
 #define S_FIN_BRANCH(fin) \
     "CASE WHEN " fin " = " G_COMMITTED " THEN " B_CONFIRMED " ELSE " B_CANCELLED " END"
 #define S_SET_FINISH                                                                     \
@@ -244,7 +245,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET state = $3::smallint, attempts = $4::int, updated_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state IN (" B_TRYING ", " B_TRIED ", " B_REFUSED ")"
-        " AND EXISTS (SELECT 1 FROM g)", 7, 1, S_SET_BRANCH_DONE },
+        " AND EXISTS (SELECT 1 FROM g)", 7, 1, S_SET_BRANCH_DONE, 1 },
     [DTX_SQL_BRANCH_ATTEMPT] = { "dtx_branch_attempt",
         S_FENCE_BRANCH("$5", "$6", "$7")
         "UPDATE dtx_branch SET attempts = $3::int, last_error = $4, updated_at = now()"

@@ -499,6 +499,46 @@ static void test_a_transactions_votes_go_in_one_set(void)
     dtx_store_destroy(&st);
 }
 
+/* Acknowledgements written on their own (DTX_SQL_BRANCH_DONE: a
+ * transaction's branches done while another takes a while, or at
+ * shutdown) are keyed by branch too: both of one transaction and another
+ * one's in one statement, each row with its own state and attempts. */
+static void test_a_transactions_acknowledgements_go_in_one_set(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_put("ack-a", DTX_STATE_COMMITTING, 3, DTX_BRANCH_TRIED);
+    s_put("ack-b", DTX_STATE_ABORTING, 1, DTX_BRANCH_TRIED);
+    char conf[4], canc[4];
+    snprintf(conf, sizeof conf, "%d", DTX_BRANCH_CONFIRMED);
+    snprintf(canc, sizeof canc, "%d", DTX_BRANCH_CANCELLED);
+    const char *d[3][7] = { { "ack-a", "3", conf, "2", "nb", "1", "0" },
+                            { "ack-b", "1", canc, "4", "nb", "1", "0" },
+                            { "ack-a", "1", conf, "1", "nb", "1", "0" } };
+    s_answer_t a[3];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < 3; i++)
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_DONE, 7, d[i], NULL, NULL, s_on_done, &a[i]);
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 3) == 0);
+    dtx_store_stats(st, &after);
+    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(a[i].rc, 0);
+        CU_ASSERT_EQUAL(a[i].rows, 1);
+    }
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT state * 10 + attempts FROM dtx_branch"
+                                " WHERE gid = 'ack-a' AND branch_no = 3"), DTX_BRANCH_CONFIRMED * 10 + 2);
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT state * 10 + attempts FROM dtx_branch"
+                                " WHERE gid = 'ack-a' AND branch_no = 1"), DTX_BRANCH_CONFIRMED * 10 + 1);
+    CU_ASSERT_EQUAL(u_branch_state(s_log, "ack-a", 2), DTX_BRANCH_TRIED);
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT state * 10 + attempts FROM dtx_branch"
+                                " WHERE gid = 'ack-b' AND branch_no = 1"), DTX_BRANCH_CANCELLED * 10 + 4);
+    dtx_store_destroy(&st);
+}
+
 INTEG_SUITE(log_batch)
 {
     CU_pSuite s = CU_add_suite("log_batch", s_init, s_clean);
@@ -513,4 +553,6 @@ INTEG_SUITE(log_batch)
                 test_operations_of_one_transaction_keep_their_order);
     CU_add_test(s, "a first write records a whole batch", test_first_write_records_a_whole_batch);
     CU_add_test(s, "a transaction's votes go in one set", test_a_transactions_votes_go_in_one_set);
+    CU_add_test(s, "a transaction's acknowledgements go in one set",
+                test_a_transactions_acknowledgements_go_in_one_set);
 }

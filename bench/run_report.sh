@@ -40,6 +40,24 @@ range() {
 quote_cmd() {
     printf '%q ' "$@" | sed 's/ $//'
 }
+# side_rows KIND LEVELS BESIDE BESIDE_LEVELS WIDTH [BRUN]: a side table's
+# rows: per level c of LEVELS, run KINDc's rate (WIDTH characters), p50,
+# p99, errors and range, then run BESIDEc's rate and p50 when
+# BESIDE_LEVELS has c ("-" otherwise); with BRUN, KINDc's rate / (b run).
+side_rows() {
+    local kind=$1 kind_levels=$2 beside=$3 beside_levels=$4 width=$5 brun=${6:-} c tcc tccp
+    for c in $kind_levels; do
+        tcc=- tccp=-
+        if grep -qw -- "$c" <<<"$beside_levels"; then
+            tcc=$(printf '%.1f' "$(col "$beside$c" 3)") tccp=$(printf '%.2f' "$(col "$beside$c" 4)")
+        fi
+        printf "%-6s %${width}.1f %7.2f %7.2f %7s %9s%% %10s %9s" "$c" "$(col "$kind$c" 3)" \
+            "$(col "$kind$c" 4)" "$(col "$kind$c" 5)" "$(sumof "$kind$c" 7)" "$(range "$kind$c")" \
+            "$tcc" "$tccp"
+        [ -z "$brun" ] || printf ' %11.2f' "$(calc 'b > 0 ? d / b : 0' d="$(col "$kind$c" 3)" b="$BR_X50")"
+        echo
+    done
+}
 
 mkdir -p "$OUT"
 {
@@ -69,15 +87,7 @@ mkdir -p "$OUT"
         echo "  parallel) beside the TRYs one by one, same run:"
         printf '%-6s %9s %7s %7s %7s %10s %10s %9s\n' level "dtx tx/s" "p50 ms" "p99 ms" errors \
             "tx/s range" "TRY tx/s" "TRY p50"
-        for c in $MANY_LEVELS; do
-            tcc=- tccp=-
-            if grep -qw -- "$c" <<<"$LEVELS"; then
-                tcc=$(printf '%.1f' "$(col "$c" 3)") tccp=$(printf '%.2f' "$(col "$c" 4)")
-            fi
-            printf '%-6s %9.1f %7.2f %7.2f %7s %9s%% %10s %9s\n' "$c" "$(col "many$c" 3)" \
-                "$(col "many$c" 4)" "$(col "many$c" 5)" "$(sumof "many$c" 7)" "$(range "many$c")" \
-                "$tcc" "$tccp"
-        done
+        side_rows many "$MANY_LEVELS" "" "$LEVELS" 9
     fi
     if [ -n "$RUN_LEVELS" ]; then
         echo
@@ -87,15 +97,7 @@ mkdir -p "$OUT"
         echo "  dtx/(b run): against reference (b run), the same rows as these (no vote statements):"
         printf '%-6s %9s %7s %7s %7s %10s %10s %9s %11s\n' level "dtx tx/s" "p50 ms" "p99 ms" errors \
             "tx/s range" "MANY tx/s" "MANY p50" "dtx/(b run)"
-        for c in $RUN_LEVELS; do
-            tcc=- tccp=-
-            if grep -qw -- "$c" <<<"$MANY_LEVELS"; then
-                tcc=$(printf '%.1f' "$(col "many$c" 3)") tccp=$(printf '%.2f' "$(col "many$c" 4)")
-            fi
-            printf '%-6s %9.1f %7.2f %7.2f %7s %9s%% %10s %9s %11.2f\n' "$c" "$(col "run$c" 3)" \
-                "$(col "run$c" 4)" "$(col "run$c" 5)" "$(sumof "run$c" 7)" "$(range "run$c")" \
-                "$tcc" "$tccp" "$(calc 'b > 0 ? d / b : 0' d="$(col "run$c" 3)" b="$BR_X50")"
-        done
+        side_rows run "$RUN_LEVELS" many "$MANY_LEVELS" 9 brun
     fi
     if [ -n "$SAGA_LEVELS" ]; then
         echo
@@ -103,15 +105,7 @@ mkdir -p "$OUT"
         echo "  polled every $SAGA_POLL_MS ms) beside TCC (dtx-bench) at the same number in flight:"
         printf '%-6s %10s %7s %7s %7s %10s %10s %9s\n' level "Sagas/s" "p50 ms" "p99 ms" errors \
             "tx/s range" "TCC tx/s" "TCC p50"
-        for c in $SAGA_LEVELS; do
-            tcc=- tccp=-
-            if grep -qw -- "$c" <<<"$LEVELS"; then
-                tcc=$(printf '%.1f' "$(col "$c" 3)") tccp=$(printf '%.2f' "$(col "$c" 4)")
-            fi
-            printf '%-6s %10.1f %7.2f %7.2f %7s %9s%% %10s %9s\n' "$c" "$(col "saga$c" 3)" \
-                "$(col "saga$c" 4)" "$(col "saga$c" 5)" "$(sumof "saga$c" 7)" "$(range "saga$c")" \
-                "$tcc" "$tccp"
-        done
+        side_rows saga "$SAGA_LEVELS" "" "$LEVELS" 10
         echo "  A Saga's latency runs to its end (every action done and logged), a TCC transaction's to"
         echo "  its COMMIT reply (its confirms run after): the two are not the same span."
     fi

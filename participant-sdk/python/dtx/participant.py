@@ -45,11 +45,23 @@ A link speaks protocol version 2 (docs/protocol.md §15), or version 1 with
 2, it gets its PHASEs in version 2 with the transaction's W3C traceparent,
 which the handler reads as :attr:`Call.traceparent`.  Every frame a link sends
 (REGISTER, HEARTBEAT, PHASE_REPLY) goes in the link's version.
+
+BUNDLEs (§20): in version 2 a REGISTER carries tag 2 ("I accept BUNDLEs";
+not with ``DTX_BUNDLE=0`` in the environment), so the coordinator may send
+several PHASEs in one frame; they are handled one by one, in order, as
+lone ones. The replies to the frames read from a link in one pass of
+:meth:`Participant.poll` (at most 64 messages, a BUNDLE's entries counted
+one each) are sent at the end of the pass, more than one as one BUNDLE,
+while the coordinator's latest REGISTER_OK on that link carried tag 2
+(otherwise each goes at once). Before a handler runs, the queued replies
+leave if the previous handler took 2 ms or more or the oldest has waited
+2 ms: no reply waits longer than that plus one handler's run.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import signal
 import threading
 import time
@@ -70,6 +82,8 @@ DEFAULT_HEARTBEAT_MS = 1000
 HEARTBEAT_MIN_MS = 50
 HEARTBEAT_MAX_MS = 60000
 _SLICE_MS = 100  # stop() is noticed within this
+_PASS_MAX = 64   # messages read from a link in one pass (a BUNDLE's entries each count)
+_HOLD_S = 0.002  # a queued reply leaves before the next handler after this (§20.4)
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,11 @@ class _Link:
         self.handshake_refused = False
         self.given_up = False
         self.refusal_logged = False
+        self.peer_bundles = False                # latest REGISTER_OK carried tag 2
+        self.in_pass = False                     # replies are queued (poll's pass)
+        self.queue: List[bytes] = []             # PHASE_REPLY frames to send
+        self.queued_at = 0.0                     # when the oldest was queued
+        self.handler_s = 0.0                     # how long the latest handler took
         self.open()
 
     # -- socket ------------------------------------------------------------
@@ -199,7 +218,8 @@ class _Link:
         self.refusal_logged = False
         for resource in self.owner.resources:
             corr = self.send(p.Register(corr=0, instance=self.owner.instance,
-                                        resource=resource))
+                                        resource=resource,
+                                        bundle=self.owner.bundles and self.version >= 2))
             if corr:
                 self.register_corrs[corr] = resource
 
@@ -243,7 +263,20 @@ class _Link:
 
     # -- messages ------------------------------------------------------------
 
-    def on_frame(self, data: bytes, now: float) -> None:
+    def on_frame(self, data: bytes, now: float) -> int:
+        """Handles one frame; returns the messages it counted (a BUNDLE:
+        its entries)."""
+        if data[:2] == p.MAGIC and data[2:4] == bytes((p.VERSION_2, p.BUNDLE_PHASES)):
+            try:
+                entries = p.decode_bundle(data)
+            except p.MalformedFrame as e:
+                # §20.1: a malformed BUNDLE is dropped whole, nothing in it acted on
+                log.warning("bad BUNDLE dropped endpoint=%s error=%r", self.endpoint, e.text)
+                return 1
+            self.owner.bundles_received += 1
+            for entry in entries:
+                self.on_frame(entry, now)
+            return len(entries)
         try:
             msg = p.decode(data)
         except p.MalformedFrame as e:
@@ -253,7 +286,7 @@ class _Link:
                 except zmq.ZMQError:
                     pass
             log.warning("bad frame dropped endpoint=%s error=%r", self.endpoint, e.text)
-            return
+            return 1
         if isinstance(msg, p.Phase):
             self.on_phase(msg)
         elif isinstance(msg, p.RegisterOk):
@@ -271,6 +304,7 @@ class _Link:
         else:
             log.warning("unexpected %s dropped endpoint=%s",
                         p.MessageType(msg.TYPE).name, self.endpoint)
+        return 1
 
     def on_register_ok(self, msg: p.RegisterOk, now: float) -> None:
         # An earlier round's REGISTER_OK still registered the resource (one
@@ -278,6 +312,7 @@ class _Link:
         # name change that started this round); only its name is stale.
         self.last_ack = now
         self.acked.add(msg.resource)
+        self.peer_bundles = msg.bundle and msg.version >= 2
         theirs = msg.heartbeat_ms or DEFAULT_HEARTBEAT_MS
         self.interval_ms = _clamp_interval(min(self.owner.heartbeat_ms, theirs))
         if not self.heartbeating:
@@ -325,20 +360,46 @@ class _Link:
     def on_phase(self, msg: p.Phase) -> None:
         call = Call(msg.gid, msg.branch, msg.attempt, p.Op(msg.op), msg.resource, msg.action,
                     msg.payload, msg.deadline_ms, self.endpoint, msg.traceparent)
+        start = time.monotonic()
+        if self.queue and (self.handler_s >= _HOLD_S or start - self.queued_at >= _HOLD_S):
+            self.flush()  # a slow handler must not hold its predecessors' replies
         outcome = self.owner._dispatch(call)
+        self.handler_s = time.monotonic() - start
         self.send_reply(msg, outcome)
 
     def send_reply(self, msg: p.Phase, outcome: p.Outcome) -> None:
         reply = p.PhaseReply(corr=msg.corr, gid=msg.gid, branch=msg.branch, op=msg.op,
                              attempt=msg.attempt, outcome=outcome, payload=b"",
                              version=self.version)
+        frame = p.encode(reply)
+        if self.in_pass and self.peer_bundles and self.owner.bundles and self.version >= 2:
+            if not self.queue:
+                self.queued_at = time.monotonic()
+            self.queue.append(frame)
+            if len(self.queue) == p.BUNDLE_MAX:
+                self.flush()
+            return
+        self.send_frame(frame, f"gid={msg.gid} branch={msg.branch}")
+
+    def send_frame(self, frame: bytes, what: str) -> None:
         assert self.socket is not None
         try:
-            self.socket.send(p.encode(reply), zmq.NOBLOCK)
+            self.socket.send(frame, zmq.NOBLOCK)
         except zmq.ZMQError as e:
             # the coordinator re-sends confirm/cancel; a lost try vote is a no.
-            log.warning("phase reply not sent endpoint=%s gid=%s branch=%d error=%r",
-                        self.endpoint, msg.gid, msg.branch, str(e))
+            log.warning("phase reply not sent endpoint=%s %s error=%r", self.endpoint, what,
+                        str(e))
+
+    def flush(self) -> None:
+        """Sends the queued replies: one plain, more as one BUNDLE."""
+        if not self.queue:
+            return
+        frames, self.queue = self.queue, []
+        if len(frames) == 1:
+            self.send_frame(frames[0], "(queued)")
+        else:
+            self.send_frame(p.encode_bundle(frames), f"(a BUNDLE of {len(frames)})")
+            self.owner.bundles_sent += 1
 
 
 class Participant:
@@ -362,6 +423,11 @@ class Participant:
             raise InvalidArgument(text=f"instance {instance!r} is not a valid name")
         self.instance = instance
         self.protocol_version = transport.proto_version(protocol_version)
+        #: BUNDLEs accepted and sent (§20); False with DTX_BUNDLE=0
+        self.bundles = os.environ.get("DTX_BUNDLE") != "0"
+        #: BUNDLEs of PHASEs received and of replies sent, over every link
+        self.bundles_received = 0
+        self.bundles_sent = 0
         self.heartbeat_ms = _clamp_interval(heartbeat_ms if heartbeat_ms > 0
                                             else DEFAULT_HEARTBEAT_MS)
         self.context = context or zmq.Context.instance()
@@ -512,16 +578,24 @@ class Participant:
                 if link.monitor is not None and link.monitor in ready:
                     link.on_monitor(now)
                 if link.socket is not None and link.socket in ready:
-                    for _ in range(64):
-                        try:
-                            data = transport.recv_frame(link.socket)
-                        except zmq.Again:
-                            break
-                        if data is None:
-                            log.warning("multi-frame message dropped endpoint=%s",
-                                        link.endpoint)
-                            continue
-                        link.on_frame(data, time.monotonic())
+                    link.in_pass = True
+                    try:
+                        count = 0
+                        while count < _PASS_MAX and link.socket is not None:
+                            try:
+                                data = transport.recv_frame(link.socket)
+                            except zmq.Again:
+                                break
+                            if data is None:
+                                log.warning("multi-frame message dropped endpoint=%s",
+                                            link.endpoint)
+                                count += 1
+                                continue
+                            count += link.on_frame(data, time.monotonic())
+                    finally:
+                        link.in_pass = False
+                        if link.socket is not None:
+                            link.flush()
         self._stop.clear()
 
     def run(self) -> None:

@@ -7,10 +7,13 @@ version, type, u64 ``corr``) and the fields of the type in order, all
 integers unsigned big-endian, no padding, no optional field, no trailing
 byte (§2, §3).  A version 2 frame (§15) is the same, followed by the
 extension section: ``tag`` u8, ``length`` u16, value, tags strictly
-increasing, at most 512 bytes in all.  The one registered tag, 1, is the
-W3C traceparent; it is :attr:`Message.traceparent` (None: absent) and
-:attr:`Message.version` is the frame's version byte.  Unknown tags are
-skipped on decode (and so dropped).  :func:`encode` and :func:`decode` are
+increasing, at most 512 bytes in all.  Tag 1 is the W3C traceparent; it is
+:attr:`Message.traceparent` (None: absent); tag 2 (empty) says "I accept
+BUNDLEs" (§20.2); it is :attr:`Message.bundle`; :attr:`Message.version` is
+the frame's version byte.  Unknown tags are skipped on decode (and so
+dropped).  A BUNDLE (§20: several PHASEs, or PHASE_REPLYs, in one frame)
+is not a :class:`Message`: :func:`decode_bundle` cuts one into its
+entries' frames and :func:`encode_bundle` makes one.  :func:`encode` and :func:`decode` are
 exact inverses on every frame :func:`decode` accepts that holds no unknown
 extension.
 
@@ -43,6 +46,10 @@ MSG_MAX = PAYLOAD_MAX + 1024  # DTX_MSG_MAX: a larger frame is ERROR 5 (§7, §8
 
 EXT_MAX = 512                 # §15.2: the whole extension section
 EXT_TRACEPARENT = 1           # §15.2: tag 1
+EXT_BUNDLE = 2                # §20.2: tag 2, empty
+BUNDLE_REPLIES = 0x0E         # §20: a BUNDLE of PHASE_REPLYs, participant -> coordinator
+BUNDLE_PHASES = 0x8E          # §20: a BUNDLE of PHASEs, coordinator -> participant
+BUNDLE_MAX = 64               # DTX_BUNDLE_MAX: entries of one BUNDLE
 TRACEPARENT_LEN = 55
 
 _NAME_RE = re.compile(rb"[A-Za-z0-9._:\-]{1,63}\Z")
@@ -173,6 +180,8 @@ class Message:
     #: extension 1 (§15.2), version 2 only; None when absent
     traceparent: Optional[str] = field(default=None, kw_only=True,
                                        metadata={"header": True})
+    #: extension 2 (§20.2), version 2 only: the sender accepts BUNDLEs
+    bundle: bool = field(default=False, kw_only=True, metadata={"header": True})
 
 
 @dataclass(frozen=True)
@@ -385,6 +394,8 @@ def encode(msg: Message) -> bytes:
         if not traceparent_valid(msg.traceparent):
             raise InvalidArgument(text="traceparent is not a version-00 W3C traceparent "
                                   "(55 characters, lower-case hex, ids not all zeros)")
+    if msg.bundle and msg.version == VERSION:
+        raise InvalidArgument(text="a version 1 frame carries no extension")
     if msg.version == VERSION and msg.TYPE in V2_ONLY:
         raise InvalidArgument(text=f"{MessageType(msg.TYPE).name} needs protocol version 2")
     out = bytearray(MAGIC)
@@ -424,6 +435,8 @@ def encode(msg: Message) -> bytes:
     if msg.traceparent is not None:  # the section in increasing tag order
         out += struct.pack(">BH", EXT_TRACEPARENT, TRACEPARENT_LEN)
         out += msg.traceparent.encode("ascii")
+    if msg.bundle:
+        out += struct.pack(">BH", EXT_BUNDLE, 0)
     return bytes(out)
 
 
@@ -519,13 +532,15 @@ def decode(frame: bytes) -> Message:
             raise MalformedFrame(ErrorCode.PROTO, f"{tname}: {n - pos} trailing bytes at "
                                  f"byte {pos}", corr)
         return cls(corr=corr, **values)
-    traceparent = _decode_extensions(frame, pos, tname, corr)
-    return cls(corr=corr, version=version, traceparent=traceparent, **values)
+    traceparent, bundle = _decode_extensions(frame, pos, tname, corr)
+    return cls(corr=corr, version=version, traceparent=traceparent, bundle=bundle, **values)
 
 
-def _decode_extensions(frame: bytes, pos: int, tname: str, corr: int) -> Optional[str]:
+def _decode_extensions(frame: bytes, pos: int, tname: str,
+                       corr: int) -> Tuple[Optional[str], bool]:
     """The extension section from pos to the frame's end (§15.2): the
-    traceparent of tag 1 (None when absent); unknown tags skipped."""
+    traceparent of tag 1 (None when absent) and whether tag 2 is there;
+    unknown tags skipped."""
     n = len(frame)
 
     def bad(why: str) -> MalformedFrame:
@@ -535,6 +550,7 @@ def _decode_extensions(frame: bytes, pos: int, tname: str, corr: int) -> Optiona
         raise bad(f"section of {n - pos} bytes over {EXT_MAX}")
     last = 0
     traceparent: Optional[str] = None
+    bundle = False
     while pos < n:
         if n - pos < 3:
             raise bad("header truncated")
@@ -549,9 +565,88 @@ def _decode_extensions(frame: bytes, pos: int, tname: str, corr: int) -> Optiona
             if length != TRACEPARENT_LEN or not traceparent_valid(text):
                 raise bad("1 is not a valid traceparent")
             traceparent = text
+        elif tag == EXT_BUNDLE:
+            if length != 0:
+                raise bad(f"2 has a value of {length} bytes (it is empty)")
+            bundle = True
         last = tag
         pos += 3 + length
-    return traceparent
+    return traceparent, bundle
+
+
+# --- BUNDLE (§20) -----------------------------------------------------------
+
+def decode_bundle(frame: bytes) -> List[bytes]:
+    """The entries of a BUNDLE frame (type 0x8E: PHASEs, 0x0E:
+    PHASE_REPLYs), each one complete frame, in order, after the framing
+    checks of §20.1: the frame itself, 1..64 entries filling the blob
+    exactly, each at least a header long, in version 2 and of the one type
+    its BUNDLE allows. Raises :class:`MalformedFrame` (code 2; 5 too big,
+    3 another version) when the BUNDLE is malformed: then nothing in it
+    counts. An entry's own fields are not checked here: :func:`decode`
+    each (one that does not decode is that entry's problem alone)."""
+    n = len(frame)
+    corr = peek_corr(frame)
+    if n > MSG_MAX:
+        raise MalformedFrame(ErrorCode.TOOBIG, f"frame of {n} bytes over {MSG_MAX}", corr)
+    if n < HEADER_SIZE or frame[:2] != MAGIC:
+        raise MalformedFrame(ErrorCode.PROTO, "bad magic or header truncated", corr)
+    if frame[2] != VERSION_2:
+        raise MalformedFrame(ErrorCode.VERSION if frame[2] not in VERSIONS else ErrorCode.PROTO,
+                             f"a BUNDLE in protocol version {frame[2]}", corr)
+    kind = frame[3]
+    if kind not in (BUNDLE_PHASES, BUNDLE_REPLIES):
+        raise MalformedFrame(ErrorCode.PROTO, f"type 0x{kind:02x} is not a BUNDLE", corr)
+    inner = MessageType.PHASE if kind == BUNDLE_PHASES else MessageType.PHASE_REPLY
+    pos = HEADER_SIZE
+    if n - pos < 4:
+        raise MalformedFrame(ErrorCode.PROTO, "BUNDLE: field 'frames' truncated", corr)
+    size = struct.unpack_from(">I", frame, pos)[0]
+    if size > PAYLOAD_MAX or pos + 4 + size > n:
+        raise MalformedFrame(ErrorCode.PROTO, f"BUNDLE: field 'frames' length {size} over "
+                             f"{PAYLOAD_MAX} or past the end", corr)
+    _decode_extensions(frame, pos + 4 + size, "BUNDLE", corr)
+    at, end = pos + 4, pos + 4 + size
+    entries: List[bytes] = []
+    while at < end:
+        if len(entries) == BUNDLE_MAX:
+            raise MalformedFrame(ErrorCode.PROTO, f"BUNDLE: over {BUNDLE_MAX} entries", corr)
+        if end - at < 4:
+            raise MalformedFrame(ErrorCode.PROTO, f"BUNDLE: entry {len(entries) + 1}'s "
+                                 "length truncated", corr)
+        length = struct.unpack_from(">I", frame, at)[0]
+        if length > end - at - 4:
+            raise MalformedFrame(ErrorCode.PROTO, f"BUNDLE: entry {len(entries) + 1} of "
+                                 f"{length} bytes runs past the end", corr)
+        entry = bytes(frame[at + 4:at + 4 + length])
+        if length < HEADER_SIZE or entry[:2] != MAGIC or entry[2] != VERSION_2 or \
+                entry[3] != inner:
+            raise MalformedFrame(ErrorCode.PROTO, f"BUNDLE: entry {len(entries) + 1} is not "
+                                 f"a version 2 {inner.name}", corr)
+        entries.append(entry)
+        at += 4 + length
+    if not entries:
+        raise MalformedFrame(ErrorCode.PROTO, "BUNDLE: no entry", corr)
+    return entries
+
+
+def encode_bundle(frames: List[bytes], kind: int = BUNDLE_REPLIES) -> bytes:
+    """A BUNDLE (version 2, corr 0) of 1..64 complete frames: PHASE_REPLYs
+    (kind 0x0E, what a participant sends) or PHASEs (0x8E). Raises
+    :class:`dtx.InvalidArgument` for a count or size the protocol cannot
+    carry, or an entry of the wrong type or version."""
+    from .errors import InvalidArgument
+    inner = MessageType.PHASE if kind == BUNDLE_PHASES else MessageType.PHASE_REPLY
+    if kind not in (BUNDLE_PHASES, BUNDLE_REPLIES) or not 1 <= len(frames) <= BUNDLE_MAX:
+        raise InvalidArgument(text=f"a BUNDLE holds 1..{BUNDLE_MAX} frames")
+    blob = bytearray()
+    for f in frames:
+        if len(f) < HEADER_SIZE or f[:2] != MAGIC or f[2] != VERSION_2 or f[3] != inner:
+            raise InvalidArgument(text=f"a BUNDLE entry must be a version 2 {inner.name}")
+        blob += struct.pack(">I", len(f)) + f
+    if len(blob) > PAYLOAD_MAX:
+        raise InvalidArgument(text=f"BUNDLE's frames over {PAYLOAD_MAX} bytes")
+    return MAGIC + struct.pack(">BBQI", VERSION_2, kind, 0, len(blob)) + bytes(blob)
 
 
 def error_frame(corr: int, code: int, text: str, version: int = VERSION) -> bytes:

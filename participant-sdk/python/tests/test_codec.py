@@ -7,6 +7,7 @@ import os
 import struct
 import tempfile
 import unittest
+from typing import List
 
 import zmq
 
@@ -231,7 +232,7 @@ class Version2(unittest.TestCase):
         self.assertEqual(p.encode(msg), unhex(PHASE_V2_HEX))
         # alone, with any bytes, and the largest tag
         begin = unhex(BEGIN_V2_HEX)[:17]
-        for extra in (ext(2, b""), ext(200, b"\x00\xff" * 10), ext(255, b"z")):
+        for extra in (ext(3, b""), ext(200, b"\x00\xff" * 10), ext(255, b"z")):
             with self.subTest(extra=extra[:3]):
                 self.assertIsNone(p.decode(begin + extra).traceparent)
 
@@ -305,6 +306,93 @@ class Version2(unittest.TestCase):
         self.assertFalse(p.traceparent_valid(TRACEPARENT.upper()))
         self.assertIsNone(p.trace_id(None))
         self.assertIsNone(p.trace_id("00-x"))
+
+
+REGISTER_BUNDLE_HEX = "44 58 02 06 00 00 00 00 00 00 00 07 02 70 31 04 62 61 6e 6b 02 00 00"
+BUNDLE_HEX = """44 58 02 0e 00 00 00 00 00 00 00 00 00 00 00 44
+00 00 00 1e 44 58 02 08 00 00 00 00 00 00 00 2a
+03 67 2d 31 00 00 00 01 02 00 00 00 03 00 00 00
+00 00 00 00 00 1e 44 58 02 08 00 00 00 00 00 00
+00 2b 03 67 2d 31 00 00 00 02 02 00 00 00 03 00
+00 00 00 00"""
+
+
+class Bundle(unittest.TestCase):
+    """§20: tag 2 and the BUNDLE frame, on §20.3's hex examples."""
+
+    def code(self, frame: bytes) -> int:
+        with self.assertRaises(p.MalformedFrame) as cm:
+            p.decode_bundle(frame)
+        return cm.exception.code
+
+    def test_register_with_tag_2_matches_section_20_3(self) -> None:
+        msg = p.Register(corr=7, instance="p1", resource="bank", version=2, bundle=True)
+        self.assertEqual(p.encode(msg), unhex(REGISTER_BUNDLE_HEX))
+        self.assertEqual(p.decode(unhex(REGISTER_BUNDLE_HEX)), msg)
+        # after a traceparent, in increasing tag order; never in version 1
+        tp = p.encode(dataclasses.replace(msg, traceparent=TRACEPARENT))
+        self.assertEqual(tp[-3:], b"\x02\x00\x00")
+        self.assertEqual(p.decode(tp).traceparent, TRACEPARENT)
+        with self.assertRaises(dtx.InvalidArgument):
+            p.encode(dataclasses.replace(msg, version=1))
+
+    def test_tag_2_with_a_value_is_malformed(self) -> None:
+        frame = unhex(REGISTER_BUNDLE_HEX)[:-3] + ext(2, b"x")
+        with self.assertRaises(p.MalformedFrame) as cm:
+            p.decode(frame)
+        self.assertEqual(cm.exception.code, 2)
+
+    def test_bundle_matches_section_20_3(self) -> None:
+        frame = unhex(BUNDLE_HEX)
+        self.assertEqual(len(frame), 84)
+        entries = p.decode_bundle(frame)
+        replies = [p.decode(e) for e in entries]
+        self.assertEqual([(r.corr, r.branch) for r in replies], [(42, 1), (43, 2)])  # type: ignore[attr-defined]
+        self.assertEqual(p.encode_bundle(entries), frame)
+        self.assertEqual(p.encode_bundle([p.encode(r) for r in replies]), frame)
+
+    def test_malformed_bundles_of_section_20_3_and_20_1(self) -> None:
+        frame = unhex(BUNDLE_HEX)
+        into_next = frame[:16] + unhex("00 00 00 1f") + frame[20:]
+        version_1 = frame[:56] + b"\x01" + frame[57:]
+        one = frame[16:50]
+        def bundle(blob: bytes, kind: int = 0x0E, version: int = 2) -> bytes:
+            return b"DX" + bytes((version, kind)) + bytes(8) + struct.pack(">I", len(blob)) + blob
+        cases = {
+            "entry 1 runs into entry 2": into_next,
+            "entry 2 in version 1": version_1,
+            "no entry": bundle(b""),
+            "65 entries": bundle(one * 65),
+            "a stray byte after the last entry": bundle(one + b"\x00"),
+            "an entry shorter than a header": bundle(struct.pack(">I", 4) + b"DX\x02\x08"),
+            "a PHASE_REPLY in a BUNDLE of PHASEs": bundle(one, kind=0x8E),
+            "a BUNDLE inside a BUNDLE": bundle(struct.pack(">I", 84) + frame),
+            "the blob past the end": frame[:-1],
+            "in version 1": bundle(one, version=1),
+            "a bad extension after the blob": frame + b"\x01",
+        }
+        for what, f in cases.items():
+            with self.subTest(what):
+                self.assertEqual(self.code(f), 2)
+        self.assertEqual(len(p.decode_bundle(bundle(one * 64))), 64)
+
+    def test_an_entry_that_does_not_decode_is_its_own_problem(self) -> None:
+        frame = unhex(BUNDLE_HEX)
+        bad_gid = frame[:67] + b"!" + frame[68:]
+        entries = p.decode_bundle(bad_gid)
+        self.assertEqual(p.decode(entries[0]).corr, 42)
+        with self.assertRaises(p.MalformedFrame) as cm:
+            p.decode(entries[1])
+        self.assertEqual((cm.exception.code, cm.exception.corr), (2, 43))
+
+    def test_encode_bundle_refuses_what_the_wire_cannot_carry(self) -> None:
+        reply = unhex(BUNDLE_HEX)[20:50]
+        cases: List[List[bytes]] = [[], [reply] * 65, [unhex(REPLY_HEX)],
+                                    [unhex(REGISTER_BUNDLE_HEX)]]
+        for frames in cases:
+            with self.subTest(n=len(frames)):
+                with self.assertRaises(dtx.InvalidArgument):
+                    p.encode_bundle(frames)
 
 
 class KeyFile(unittest.TestCase):

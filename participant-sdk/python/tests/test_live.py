@@ -5,6 +5,7 @@ bank in the same transfers, and the trace context (protocol version 2)
 from a Python initiator to C and Python handlers."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -273,6 +274,39 @@ class CurveAdmission(unittest.TestCase):
 
 
 @harness.live
+class BundlesLive(unittest.TestCase):
+    """§20 with the real coordinator: under a burst (dtx-bench, 32 TCC
+    transactions in flight on noop-a and noop-b, both served by one Python
+    participant) dtxd sends several PHASEs in one BUNDLE and takes the
+    participant's BUNDLEs of replies; every transaction commits."""
+
+    def test_a_burst_goes_both_ways_in_bundles(self) -> None:
+        d = harness.scratch("bundles")
+        dtxd = harness.Dtxd(d, harness.createdb("dtx_py_log_bundle"))
+        part = dtx.Participant("py-noop-1", key_file="")
+        noop = lambda call: None  # noqa: E731
+        for r in ("noop-a", "noop-b"):
+            part.serve(r, on_try=noop, on_confirm=noop, on_cancel=noop)
+        part.connect(dtxd.endpoint)
+        served = harness.Served(part)
+        try:
+            harness.wait_for(lambda: part.registered() == 1, what="registration with dtxd")
+            env = {k: v for k, v in os.environ.items() if k != "DTX_CURVE_KEY_FILE"}
+            run = subprocess.run([os.path.join(harness.BIN, "dtx-bench"), "--coordinator",
+                                  dtxd.endpoint, "--concurrency", "32", "--seconds", "2",
+                                  "--warmup", "0", "--json"], env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+            self.assertEqual(run.returncode, 0, run.stdout)
+            out = json.loads(run.stdout.strip().splitlines()[-1])
+            self.assertGreater(out["committed_total"], 0, run.stdout)
+            self.assertEqual(out["errors_total"], 0, run.stdout)
+            self.assertGreater(part.bundles_received, 0)
+            self.assertGreater(part.bundles_sent, 0)
+        finally:
+            served.stop()
+            dtxd.stop()
+
+
 class SagaLive(unittest.TestCase):
     """A Python participant serves Saga steps under the barrier; the C
     travel sample's initiator (travel book) submits the Saga: flights and

@@ -6,6 +6,7 @@ traceparent a handler sees)."""
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 import unittest
@@ -229,6 +230,118 @@ class Tracing(unittest.TestCase):
                 os.environ["DTX_PROTO_VERSION"] = old
         with self.assertRaises(dtx.InvalidArgument):
             dtx.Participant("x", key_file="", protocol_version=3)
+
+
+class Bundles(unittest.TestCase):
+    """§20: the REGISTER carries tag 2; a BUNDLE of PHASEs is handled entry by
+    entry, in order; the replies of one pass go back as one BUNDLE while the
+    latest REGISTER_OK carried tag 2, each alone otherwise."""
+
+    def serve(self) -> Tuple[FakeCoordinator, dtx.Participant, List[dtx.Call]]:
+        coord = FakeCoordinator()
+        calls: List[dtx.Call] = []
+        part = dtx.Participant("bundled-1", key_file="", heartbeat_ms=5000)
+        part.serve("ledger", on_try=calls.append, on_confirm=calls.append,
+                   on_cancel=calls.append)
+        part.connect(coord.endpoint)
+        served = harness.Served(part)
+        self.addCleanup(coord.close)
+        self.addCleanup(served.stop)
+        return coord, part, calls
+
+    def register(self, coord: FakeCoordinator, part: dtx.Participant, tag: bool,
+                 expect_tag: bool = True) -> bytes:
+        rid, reg = coord.recv(p.Register)
+        assert isinstance(reg, p.Register)
+        self.assertEqual((reg.version, reg.bundle), (2, expect_tag))
+        coord.send(rid, p.RegisterOk(corr=reg.corr, resource=reg.resource, heartbeat_ms=5000,
+                                     coordinator="c", version=2, bundle=tag))
+        harness.wait_for(lambda: part.registered() == 1, what="registered")
+        return rid
+
+    def phases(self, n: int, corr: int, op: p.Op = p.Op.TRY) -> List[bytes]:
+        return [p.encode(p.Phase(corr=corr + i, gid="gb", branch=i + 1, op=op, attempt=1,
+                                 resource="ledger", action="post",
+                                 deadline_ms=int(time.time() * 1000) + 60000, payload=b"{}",
+                                 version=2)) for i in range(n)]
+
+    def replies(self, coord: FakeCoordinator, n: int) -> List[Tuple[int, int]]:
+        """The next n PHASE_REPLYs as (frame type, corr), skipping heartbeats."""
+        got: List[Tuple[int, int]] = []
+        end = time.monotonic() + 10
+        while len(got) < n:
+            _, frame = coord.recv_raw(max(0.01, end - time.monotonic()))
+            if frame[3] == p.BUNDLE_REPLIES:
+                got += [(p.BUNDLE_REPLIES, p.decode(e).corr) for e in p.decode_bundle(frame)]
+            elif frame[3] == p.MessageType.PHASE_REPLY:
+                got.append((p.MessageType.PHASE_REPLY, p.decode(frame).corr))
+        return got
+
+    def test_a_bundle_of_phases_is_answered_with_one_bundle(self) -> None:
+        coord, part, calls = self.serve()
+        rid = self.register(coord, part, tag=True)
+        coord.sock.send_multipart([rid, p.encode_bundle(self.phases(3, 500), p.BUNDLE_PHASES)])
+        self.assertEqual(self.replies(coord, 3), [(p.BUNDLE_REPLIES, 500 + i) for i in range(3)])
+        self.assertEqual([(c.branch, c.op) for c in calls], [(i + 1, p.Op.TRY) for i in range(3)])
+        # lone PHASEs read in one pass are answered together too
+        for f in self.phases(2, 600, p.Op.CONFIRM):
+            coord.sock.send_multipart([rid, f])
+        got = self.replies(coord, 2)
+        self.assertEqual([c for _, c in got], [600, 601])
+
+    def test_without_tag_2_on_the_register_ok_each_reply_goes_alone(self) -> None:
+        coord, part, calls = self.serve()
+        rid = self.register(coord, part, tag=False)
+        coord.sock.send_multipart([rid, p.encode_bundle(self.phases(3, 700), p.BUNDLE_PHASES)])
+        self.assertEqual(self.replies(coord, 3),
+                         [(p.MessageType.PHASE_REPLY, 700 + i) for i in range(3)])
+        self.assertEqual(len(calls), 3)
+
+    def test_dtx_bundle_0_sends_no_tag_2_and_no_bundle(self) -> None:
+        os.environ["DTX_BUNDLE"] = "0"
+        try:
+            coord, part, calls = self.serve()
+        finally:
+            del os.environ["DTX_BUNDLE"]
+        rid = self.register(coord, part, tag=True, expect_tag=False)
+        # a BUNDLE that comes anyway is still handled (§20.2)
+        coord.sock.send_multipart([rid, p.encode_bundle(self.phases(2, 800), p.BUNDLE_PHASES)])
+        self.assertEqual(self.replies(coord, 2),
+                         [(p.MessageType.PHASE_REPLY, 800 + i) for i in range(2)])
+
+    def test_a_malformed_bundle_is_dropped_whole(self) -> None:
+        coord, part, calls = self.serve()
+        rid = self.register(coord, part, tag=True)
+        good, second = self.phases(2, 900)
+        v1 = second[:2] + b"\x01" + second[3:]
+        blob = b"".join(struct.pack(">I", len(f)) + f for f in (good, v1))
+        bad = b"DX\x02\x8e" + bytes(8) + struct.pack(">I", len(blob)) + blob
+        coord.sock.send_multipart([rid, bad])
+        coord.sock.send_multipart([rid, self.phases(1, 950)[0]])  # then a good one alone
+        self.assertEqual(self.replies(coord, 1), [(p.MessageType.PHASE_REPLY, 950)])
+        self.assertEqual([c.branch for c in calls], [1])  # only the lone one's handler ran
+
+    def test_a_slow_handler_does_not_hold_the_replies_before_it(self) -> None:
+        coord = FakeCoordinator()
+        seen: List[int] = []
+        def slow(call: dtx.Call) -> None:
+            seen.append(call.branch)
+            if call.branch == 1:
+                time.sleep(0.3)
+        part = dtx.Participant("bundled-2", key_file="", heartbeat_ms=5000)
+        part.serve("ledger", on_try=slow, on_confirm=slow, on_cancel=slow)
+        part.connect(coord.endpoint)
+        served = harness.Served(part)
+        self.addCleanup(coord.close)
+        self.addCleanup(served.stop)
+        rid = self.register(coord, part, tag=True)
+        coord.sock.send_multipart([rid, p.encode_bundle(self.phases(3, 1000), p.BUNDLE_PHASES)])
+        # branch 1 took 300 ms: its reply leaves alone before branch 2 runs
+        # (2 and 3, quick, go together at the end of the pass, or alone when
+        # this machine is slow enough to make them wait 2 ms)
+        got = self.replies(coord, 3)
+        self.assertEqual(got[0], (p.MessageType.PHASE_REPLY, 1000))
+        self.assertEqual([c for _, c in got], [1000, 1001, 1002])
 
 
 class ClientVersions(unittest.TestCase):

@@ -239,7 +239,8 @@ PGresult *dtx_batch_rows_at(PGconn *conn, const PGresult *set, const int *order,
         goto err;
     int nrows = PQntuples(set), out = 0;
     /* Rows of keys asked before (or of none asked: never, a set returns
-     * only its own gids) are behind; this key's rows are next. */
+     * only its own operations' set keys) are behind; this key's rows are
+     * next. */
     while (*at < nrows && strcmp(PQgetvalue(set, order[*at], 0), key) < 0)
         (*at)++;
     for (; *at < nrows && strcmp(PQgetvalue(set, order[*at], 0), key) == 0; (*at)++) {

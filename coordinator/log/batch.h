@@ -28,7 +28,7 @@
  * a row is its key's (the global row, or the branch the transaction's
  * first write makes), so a set holds one operation per key. A statement
  * planned DTX_BATCH_BY_SETKEY writes one row of several per key (a
- * branch: dtx_branch_vote) and names it by a set key (gid/branch, built by
+ * branch: dtx_branch_vote, dtx_branch_done) and names it by a set key (gid/branch, built by
  * the store): its set holds several operations of one key, one per set
  * key, and is sorted, searched and cut by set key instead.
  */
@@ -50,7 +50,7 @@ typedef struct dtx_batch_plan {
     int *set_from; /* per set: its first entry in members */
     int *set_n;    /* per set: how many operations */
     int  nsets;
-    int *members;  /* operation indexes, set by set, each set in key order */
+    int *members;  /* operation indexes, set by set, each set in set-key order */
     int *slot;     /* scratch: per operation, its set or -1 */
     int *seen;     /* scratch: open-addressing table of keys (operation index, -1 free) */
     int *seen_set; /* scratch: the same for set keys of DTX_BATCH_BY_SETKEY sets */

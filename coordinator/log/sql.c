@@ -79,7 +79,8 @@
  * dtx_branch_done's: below). Each statement touches its tables
  * only through their primary keys: rows are found by `gid = ANY($1)`
  * (an index condition alone), and each row takes its own values, and
- * meets its own fence, by its gid's position in $1 (S_AT: $1 comes sorted
+ * meets its own fence, by its gid's position in $1 (by its set key's in
+ * $8 for the branch writes below) (S_AT: $1 comes sorted
  * byte by byte, log/batch.h, so width_bucket finds it by binary search,
  * where array_position would compare half the array) — so no join
  * between the arrays and a table, whose generic plan (made once, maybe
@@ -225,7 +226,7 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
         "UPDATE dtx_branch SET state = $3::smallint, vote = $3::smallint, attempts = 1,"
         " last_error = $4, updated_at = now(), voted_at = now()"
         " WHERE gid = $1 AND branch_no = $2::int AND state = " B_TRYING
-        " AND EXISTS (SELECT 1 FROM g)", 6, 1, S_SET_BRANCH_VOTE, 1 },
+        " AND EXISTS (SELECT 1 FROM g)", 7, 1, S_SET_BRANCH_VOTE, 1 },
     /* The global row only. A 2PC commit's or a TCC_RUN's yes votes (kept in
      * memory) are not written on their own: their branches' rows stay
      * `trying` and dtx_branch_now shows them tried once the global row

@@ -300,11 +300,19 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
      * prints an integer: what the set form builds from the row. */
     char branch[16] = "";
     int by_branch = self->stmts[stmt].set_by_branch;
-    if (by_branch && (nparams < 2 || !values[0] || !values[1] ||
-                      (formats && (formats[0] || formats[1]))))
-        goto fail; /* no set key: a programming error */
     if (by_branch) {
-        snprintf(branch, sizeof branch, "/%d", atoi(values[1]));
+        /* The set form takes the keys as the parameter after the
+         * statement's own: every call passes them all. The branch is a
+         * canonical int, as PostgreSQL prints it, or the keys could differ. */
+        char *end = NULL;
+        long no = nparams == self->stmts[stmt].nparams && values[0] && values[1] &&
+                          !(formats && (formats[0] || formats[1]))
+                      ? strtol(values[1], &end, 10) : -1;
+        if (no < 0 || no > INT32_MAX || !end || *end || end == values[1])
+            goto fail; /* no set key: a programming error */
+        snprintf(branch, sizeof branch, "/%ld", no);
+        if (strcmp(branch + 1, values[1]) != 0)
+            goto fail;
         need += (size_t)lens[0] + strlen(branch) + 1;
     }
     if (s_reserve(b, need) != 0 || (keyed && dtx_route_hold(self->route, shard, ci) != 0))

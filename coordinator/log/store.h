@@ -42,8 +42,10 @@
  * lazy batch in flight).
  *
  * A statement with a set form runs once per batch for the operations of
- * that kind (log/batch.h: the first operation of each gid in the batch;
- * order per gid kept), each row still fenced on its own: an operation
+ * that kind (log/batch.h: those whose gid's earlier operations in the
+ * batch are all in that set, so order per gid is kept; one per gid, or
+ * one per gid and branch for dtx_branch_vote and dtx_branch_done), each
+ * row still fenced on its own: an operation
  * whose row fails its guard gets a result with no rows, the others theirs.
  * Such a result is a PGRES_TUPLES_OK result (check PQntuples, not
  * PQcmdTuples).

@@ -447,6 +447,32 @@ static void test_a_transactions_votes_go_in_one_set(void)
     s_put("tm-b", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
     s_put("tm-c", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
     s_put("tm-d", DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRYING);
+    /* a gid that sorts after another's set keys ("tm-e.b/1" < "tm-e/1": '.'
+     * before '/'), and one with what array literals quote and the key's '/' */
+    s_put("tm-e", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
+    s_put("tm-e.b", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
+    s_put("tm/\"q\\", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
+    s_answer_t odd[5];
+    memset(odd, 0, sizeof odd);
+    s_vote(st, "tm-e", 2, DTX_BRANCH_TRIED, NULL, "1", &odd[0]);
+    s_vote(st, "tm-e.b", 1, DTX_BRANCH_REFUSED, "no e.b", "1", &odd[1]);
+    s_vote(st, "tm/\"q\\", 2, DTX_BRANCH_REFUSED, "no \"q\"", "1", &odd[2]);
+    s_vote(st, "tm-e", 1, DTX_BRANCH_REFUSED, "no e1", "1", &odd[3]);
+    s_vote(st, "tm/\"q\\", 1, DTX_BRANCH_TRIED, NULL, "1", &odd[4]);
+    CU_ASSERT_FATAL(s_run_batch(st, odd, 5) == 0);
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL(odd[i].rc, 0);
+        CU_ASSERT_EQUAL(odd[i].rows, 1);
+    }
+    char seen[256], want[256];
+    CU_ASSERT_EQUAL(h_db_scalar_text(s_log, seen, sizeof seen, "SELECT string_agg(gid || '/'"
+                                     " || branch_no || '=' || state || coalesce(':' || last_error,"
+                                     " ''), ' ' ORDER BY gid COLLATE \"C\", branch_no) FROM"
+                                     " dtx_branch WHERE gid LIKE 'tm-e%%' OR gid LIKE 'tm/%%'"), 0);
+    snprintf(want, sizeof want, "tm-e/1=%d:no e1 tm-e/2=%d tm-e.b/1=%d:no e.b tm-e.b/2=%d"
+             " tm/\"q\\/1=%d tm/\"q\\/2=%d:no \"q\"", DTX_BRANCH_REFUSED, DTX_BRANCH_TRIED,
+             DTX_BRANCH_REFUSED, DTX_BRANCH_TRYING, DTX_BRANCH_TRIED, DTX_BRANCH_REFUSED);
+    CU_ASSERT_STRING_EQUAL(seen, want);
     s_answer_t a[9];
     memset(a, 0, sizeof a);
     s_vote(st, "tm-a", 10, DTX_BRANCH_TRIED, NULL, "1", &a[0]);
@@ -488,13 +514,27 @@ static void test_a_transactions_votes_go_in_one_set(void)
     CU_ASSERT_EQUAL(u_branch_state(s_log, "tm-c", 3), DTX_BRANCH_TRIED);
     CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT count(*) FROM dtx_branch WHERE gid = 'tm-d'"
                                 " AND vote = %d AND last_error = 'no d1'", DTX_BRANCH_REFUSED), 1);
-    /* a vote without its branch has no set key: refused at once, nothing sent */
-    s_answer_t bad;
-    memset(&bad, 0, sizeof bad);
+    /* a vote without a set key (no branch, one not as PostgreSQL prints
+     * it, binary, or fewer parameters than the statement's: the set form
+     * takes the keys after them) is refused at once, nothing sent */
     const char *nobranch[7] = { "tm-a", NULL, "2", NULL, "nb", "1", "0" };
-    dtx_store_submit(st, 0, DTX_SQL_BRANCH_VOTE, 7, nobranch, NULL, NULL, s_on_done, &bad);
-    CU_ASSERT_EQUAL(bad.done, 1);
-    CU_ASSERT_EQUAL(bad.rc, DTX_EDB);
+    const char *padded[7] = { "tm-a", "03", "2", NULL, "nb", "1", "0" };
+    const char *signed_[7] = { "tm-a", "+3", "2", NULL, "nb", "1", "0" };
+    const char *big[7] = { "tm-a", "2147483648", "2", NULL, "nb", "1", "0" };
+    const char *fine[7] = { "tm-a", "3", "2", NULL, "nb", "1", "0" };
+    const int bin[7] = { 0, 1, 0, 0, 0, 0, 0 }, blens[7] = { 0, 1, 0, 0, 0, 0, 0 };
+    struct { const char *const *v; int n; const int *fmt; } bad[] = {
+        { nobranch, 7, NULL }, { padded, 7, NULL }, { signed_, 7, NULL }, { big, 7, NULL },
+        { fine, 7, bin }, { fine, 6, NULL },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_answer_t r;
+        memset(&r, 0, sizeof r);
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_VOTE, bad[i].n, bad[i].v, bad[i].fmt ? blens : NULL,
+                         bad[i].fmt, s_on_done, &r);
+        CU_ASSERT_EQUAL(r.done, 1);
+        CU_ASSERT_EQUAL(r.rc, DTX_EDB);
+    }
     CU_ASSERT_TRUE(dtx_store_idle(st));
     dtx_store_destroy(&st);
 }
@@ -509,23 +549,26 @@ static void test_a_transactions_acknowledgements_go_in_one_set(void)
     dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
     CU_ASSERT_FATAL(st != NULL);
     s_put("ack-a", DTX_STATE_COMMITTING, 3, DTX_BRANCH_TRIED);
-    s_put("ack-b", DTX_STATE_ABORTING, 1, DTX_BRANCH_TRIED);
+    s_put("ack-b", DTX_STATE_ABORTING, 2, DTX_BRANCH_TRIED);
     char conf[4], canc[4];
     snprintf(conf, sizeof conf, "%d", DTX_BRANCH_CONFIRMED);
     snprintf(canc, sizeof canc, "%d", DTX_BRANCH_CANCELLED);
-    const char *d[3][7] = { { "ack-a", "3", conf, "2", "nb", "1", "0" },
+    /* ack-b/2 puts branch 2 in the set's branches: ack-a/2 is then a row
+     * the statement meets, and must leave alone (not a set key of it) */
+    const char *d[4][7] = { { "ack-a", "3", conf, "2", "nb", "1", "0" },
                             { "ack-b", "1", canc, "4", "nb", "1", "0" },
-                            { "ack-a", "1", conf, "1", "nb", "1", "0" } };
-    s_answer_t a[3];
+                            { "ack-a", "1", conf, "1", "nb", "1", "0" },
+                            { "ack-b", "2", canc, "5", "nb", "1", "0" } };
+    s_answer_t a[4];
     memset(a, 0, sizeof a);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         dtx_store_submit(st, 0, DTX_SQL_BRANCH_DONE, 7, d[i], NULL, NULL, s_on_done, &a[i]);
     dtx_store_stats_t before, after;
     dtx_store_stats(st, &before);
-    CU_ASSERT_FATAL(s_run_batch(st, a, 3) == 0);
+    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
     dtx_store_stats(st, &after);
     CU_ASSERT_EQUAL(after.statements - before.statements, 1);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(a[i].rc, 0);
         CU_ASSERT_EQUAL(a[i].rows, 1);
     }
@@ -536,6 +579,10 @@ static void test_a_transactions_acknowledgements_go_in_one_set(void)
     CU_ASSERT_EQUAL(u_branch_state(s_log, "ack-a", 2), DTX_BRANCH_TRIED);
     CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT state * 10 + attempts FROM dtx_branch"
                                 " WHERE gid = 'ack-b' AND branch_no = 1"), DTX_BRANCH_CANCELLED * 10 + 4);
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT state * 10 + attempts FROM dtx_branch"
+                                " WHERE gid = 'ack-b' AND branch_no = 2"), DTX_BRANCH_CANCELLED * 10 + 5);
+    CU_ASSERT_EQUAL(h_db_scalar(s_log, "SELECT attempts FROM dtx_branch"
+                                " WHERE gid = 'ack-a' AND branch_no = 2"), 0);
     dtx_store_destroy(&st);
 }
 

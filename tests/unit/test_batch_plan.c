@@ -145,6 +145,9 @@ static void test_a_big_batch_is_one_set(void)
         snprintf(sk[i], sizeof sk[i], "%s/%d", key[i], branch[i]);
         setkey[i] = sk[i];
     }
+    /* a small batch first: the big one grows arrays and tables in use */
+    CU_ASSERT_EQUAL_FATAL(dtx_batch_plan(&p, 3, stmt, key, setkey, s_mode), 0);
+    CU_ASSERT_EQUAL(p.nexec, 1);
     CU_ASSERT_EQUAL_FATAL(dtx_batch_plan(&p, N, stmt, key, setkey, s_mode), 0);
     CU_ASSERT_EQUAL(p.nexec, 1);
     CU_ASSERT_EQUAL_FATAL(p.nsets, 1);

@@ -20,7 +20,7 @@
 -- variable), epoch 1, owner_gen 0 (a fresh transaction's), 2 branches
 -- (DECIDE names the count). Payload: the 64 bytes dtx-bench sends. The
 -- deadline is a constant in the future (dtxd sends now + timeout).
--- coordinator/log/sql.c fingerprint: 20a770d53eed4ad2 (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 030f90b783d1cb14 (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1

@@ -19,7 +19,7 @@
 -- 2 of the index 1..50). The gid set is an uncorrelated ARRAY(...)
 -- subquery, evaluated once per statement, so every statement finds its
 -- rows through the primary key with = ANY.
--- coordinator/log/sql.c fingerprint: 20a770d53eed4ad2 (bench/run.sh warns when it changes)
+-- coordinator/log/sql.c fingerprint: 030f90b783d1cb14 (bench/run.sh warns when it changes)
 \set g random(1, 9000000000000000000)
 \set deadline_ms 4102444800000
 \set epoch 1

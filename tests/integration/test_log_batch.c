@@ -82,6 +82,13 @@ static int s_run_batch(dtx_store_t *st, s_answer_t *a, int n)
     return -1;
 }
 
+/* A store of one connection on the test's log, as dtxd opens it. */
+static dtx_store_t *s_store(void)
+{
+    int err = 0;
+    return dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+}
+
 /* A transaction as the log holds it: owner nb, epoch 1, generation 0. */
 static void s_put(const char *gid, int state, int branches, int branch_state)
 {
@@ -97,8 +104,7 @@ static void s_put(const char *gid, int state, int branches, int branch_state)
 
 static void test_stale_fence_in_a_set_refuses_only_its_row(void)
 {
-    int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    dtx_store_t *st = s_store();
     CU_ASSERT_FATAL(st != NULL);
     s_put("fence-ok", DTX_STATE_COMMITTING, 1, DTX_BRANCH_TRIED);
     s_put("fence-stale", DTX_STATE_COMMITTING, 1, DTX_BRANCH_TRIED);
@@ -154,8 +160,7 @@ static void test_stale_fence_in_a_set_refuses_only_its_row(void)
  * its own first, so each is numbered 2 and finds its global row. */
 static void test_operations_of_one_transaction_keep_their_order(void)
 {
-    int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    dtx_store_t *st = s_store();
     CU_ASSERT_FATAL(st != NULL);
     s_answer_t a[4];
     memset(a, 0, sizeof a);
@@ -227,8 +232,7 @@ static void s_first(dtx_store_t *st, const char *gid, int n, const char *const *
  * its own operation without rows. */
 static void test_first_write_records_a_whole_batch(void)
 {
-    int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    dtx_store_t *st = s_store();
     CU_ASSERT_FATAL(st != NULL);
     s_put("run-taken", DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRYING);
     const char *pay[3] = { "", "xy", "\0\"\\" };
@@ -335,8 +339,7 @@ static void test_set_forms_use_primary_keys_only(void)
  * values by binary search). */
 static void test_set_out_of_order_keeps_each_rows_values(void)
 {
-    int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    dtx_store_t *st = s_store();
     CU_ASSERT_FATAL(st != NULL);
     const char *gids[4] = { "vote-d", "vote-c", "vote-bb", "vote-b" };
     const int votes[4] = { DTX_BRANCH_TRIED, DTX_BRANCH_REFUSED, DTX_BRANCH_TRIED, DTX_BRANCH_REFUSED };
@@ -375,8 +378,7 @@ static void test_set_out_of_order_keeps_each_rows_values(void)
 static void test_set_result_goes_to_each_operation(void)
 {
     enum { N = 30 };
-    int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    dtx_store_t *st = s_store();
     CU_ASSERT_FATAL(st != NULL);
     char gids[N][32], res[N][32];
     char payload[N][4];
@@ -440,8 +442,7 @@ static void s_vote(dtx_store_t *st, const char *gid, int branch, int vote, const
  * first (and finds it no longer trying). */
 static void test_a_transactions_votes_go_in_one_set(void)
 {
-    int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    dtx_store_t *st = s_store();
     CU_ASSERT_FATAL(st != NULL);
     s_put("tm-a", DTX_STATE_ACTIVE, 10, DTX_BRANCH_TRYING);
     s_put("tm-b", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
@@ -545,8 +546,7 @@ static void test_a_transactions_votes_go_in_one_set(void)
  * one's in one statement, each row with its own state and attempts. */
 static void test_a_transactions_acknowledgements_go_in_one_set(void)
 {
-    int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
+    dtx_store_t *st = s_store();
     CU_ASSERT_FATAL(st != NULL);
     s_put("ack-a", DTX_STATE_COMMITTING, 3, DTX_BRANCH_TRIED);
     s_put("ack-b", DTX_STATE_ABORTING, 2, DTX_BRANCH_TRIED);

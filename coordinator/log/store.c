@@ -302,16 +302,15 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
     int by_branch = self->stmts[stmt].set_by_branch;
     if (by_branch) {
         /* The set form takes the keys as the parameter after the
-         * statement's own: every call passes them all. The branch is a
-         * canonical int, as PostgreSQL prints it, or the keys could differ. */
-        char *end = NULL;
-        long no = nparams == self->stmts[stmt].nparams && values[0] && values[1] &&
-                          !(formats && (formats[0] || formats[1]))
-                      ? strtol(values[1], &end, 10) : -1;
-        if (no < 0 || no > INT32_MAX || !end || *end || end == values[1])
+         * statement's own: every call passes them all. The branch must be
+         * an int as PostgreSQL prints it (the key is built from both
+         * sides): printed back, it is what was passed. */
+        if (nparams != self->stmts[stmt].nparams || !values[0] || !values[1] ||
+            (formats && (formats[0] || formats[1])))
             goto fail; /* no set key: a programming error */
+        long no = strtol(values[1], NULL, 10);
         snprintf(branch, sizeof branch, "/%ld", no);
-        if (strcmp(branch + 1, values[1]) != 0)
+        if (no < 0 || no > INT32_MAX || strcmp(branch + 1, values[1]) != 0)
             goto fail;
         need += (size_t)lens[0] + strlen(branch) + 1;
     }

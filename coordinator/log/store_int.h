@@ -86,13 +86,17 @@ struct dtx_store {
     dtx_store_stats_t       stats;
 };
 
+/* op's key (log/batch.h): its gid, the first parameter ("" when NULL). */
+static inline const char *dtx_store_op_key(const dtx_store_batch_t *b, const dtx_store_op_t *op)
+{
+    return op->nparams > 0 && op->off[0] != SIZE_MAX ? b->arena + op->off[0] : "";
+}
+
 /* op's set key (log/batch.h): "gid/branch" for a set_by_branch
- * statement, else its gid (first parameter; "" when NULL). */
+ * statement, else its key. */
 static inline const char *dtx_store_op_setkey(const dtx_store_batch_t *b, const dtx_store_op_t *op)
 {
-    if (op->setkey != SIZE_MAX)
-        return b->arena + op->setkey;
-    return op->nparams > 0 && op->off[0] != SIZE_MAX ? b->arena + op->off[0] : "";
+    return op->setkey != SIZE_MAX ? b->arena + op->setkey : dtx_store_op_key(b, op);
 }
 
 /* store_pipe.c, below store.c: it never marks a connection down itself,

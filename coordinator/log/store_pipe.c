@@ -125,8 +125,7 @@ const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c)
     }
     for (int i = 0; i < b->n; i++) {
         b->kinds[i] = b->ops[i].stmt;
-        b->keys[i] = b->ops[i].nparams > 0 && b->ops[i].off[0] != SIZE_MAX
-                         ? b->arena + b->ops[i].off[0] : "";
+        b->keys[i] = dtx_store_op_key(b, &b->ops[i]);
         b->setkeys[i] = dtx_store_op_setkey(b, &b->ops[i]);
     }
     if (dtx_batch_plan(&b->plan, b->n, b->kinds, b->keys, b->setkeys, self->set_mode) != 0)

@@ -89,6 +89,21 @@ static dtx_store_t *s_store(void)
     return dtx_store_new(s_db, 1, 0, dtx_coord_sql, DTX_SQL_COUNT, dtx_coord_sql_session, &err);
 }
 
+/* s_run_batch, and how the store's counters moved meanwhile (d:
+ * statements, ops and lazy round trips). */
+static int s_run_counted(dtx_store_t *st, s_answer_t *a, int n, dtx_store_stats_t *d)
+{
+    dtx_store_stats_t before, after;
+    dtx_store_stats(st, &before);
+    int rc = s_run_batch(st, a, n);
+    dtx_store_stats(st, &after);
+    memset(d, 0, sizeof *d);
+    d->statements = after.statements - before.statements;
+    d->ops = after.ops - before.ops;
+    d->lazy_round_trips = after.lazy_round_trips - before.lazy_round_trips;
+    return rc;
+}
+
 /* A transaction as the log holds it: owner nb, epoch 1, generation 0. */
 static void s_put(const char *gid, int state, int branches, int branch_state)
 {
@@ -108,10 +123,7 @@ static void test_stale_fence_in_a_set_refuses_only_its_row(void)
     CU_ASSERT_FATAL(st != NULL);
     s_put("fence-ok", DTX_STATE_COMMITTING, 1, DTX_BRANCH_TRIED);
     s_put("fence-stale", DTX_STATE_COMMITTING, 1, DTX_BRANCH_TRIED);
-    dtx_store_stats_t before, after;
-    dtx_store_stats(st, &before);
-    s_answer_t a[2];
-    memset(a, 0, sizeof a);
+    s_answer_t a[2] = { 0 };
     char done[4];
     snprintf(done, sizeof done, "%d", DTX_BRANCH_CONFIRMED);
     /* the second writer's epoch (0) is not the owner's (1) */
@@ -119,11 +131,11 @@ static void test_stale_fence_in_a_set_refuses_only_its_row(void)
     const char *stale[7] = { "fence-stale", "1", done, "1", "nb", "0", "0" };
     dtx_store_submit(st, 0, DTX_SQL_BRANCH_DONE, 7, ok, NULL, NULL, s_on_done, &a[0]);
     dtx_store_submit(st, 0, DTX_SQL_BRANCH_DONE, 7, stale, NULL, NULL, s_on_done, &a[1]);
-    CU_ASSERT_FATAL(s_run_batch(st, a, 2) == 0);
-    dtx_store_stats(st, &after);
-    CU_ASSERT_EQUAL(after.statements - before.statements, 1); /* one statement for both */
-    CU_ASSERT_EQUAL(after.ops - before.ops, 2);
-    CU_ASSERT_EQUAL(after.lazy_round_trips - before.lazy_round_trips, 1);
+    dtx_store_stats_t d;
+    CU_ASSERT_FATAL(s_run_counted(st, a, 2, &d) == 0);
+    CU_ASSERT_EQUAL(d.statements, 1); /* one statement for both */
+    CU_ASSERT_EQUAL(d.ops, 2);
+    CU_ASSERT_EQUAL(d.lazy_round_trips, 1);
     CU_ASSERT_EQUAL(a[0].rc, 0);
     CU_ASSERT_EQUAL(a[0].rows, 1);
     CU_ASSERT_EQUAL(a[1].rc, 0); /* not a failure of the batch: no row for it */
@@ -141,11 +153,9 @@ static void test_stale_fence_in_a_set_refuses_only_its_row(void)
     const char *d2[7] = { "dec-stale", to, from, "nb", "1", "7", "1" };
     dtx_store_submit(st, 0, DTX_SQL_DECIDE, 7, d1, NULL, NULL, s_on_done, &a[0]);
     dtx_store_submit(st, 0, DTX_SQL_DECIDE, 7, d2, NULL, NULL, s_on_done, &a[1]);
-    dtx_store_stats(st, &before);
-    CU_ASSERT_FATAL(s_run_batch(st, a, 2) == 0);
-    dtx_store_stats(st, &after);
-    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
-    CU_ASSERT_EQUAL(after.lazy_round_trips - before.lazy_round_trips, 0); /* a decision */
+    CU_ASSERT_FATAL(s_run_counted(st, a, 2, &d) == 0);
+    CU_ASSERT_EQUAL(d.statements, 1);
+    CU_ASSERT_EQUAL(d.lazy_round_trips, 0); /* a decision */
     CU_ASSERT_EQUAL(a[0].rows, 1);
     CU_ASSERT_EQUAL(atoi(a[0].first), DTX_STATE_COMMITTING);
     CU_ASSERT_EQUAL(a[1].rc, 0);
@@ -162,8 +172,7 @@ static void test_operations_of_one_transaction_keep_their_order(void)
 {
     dtx_store_t *st = s_store();
     CU_ASSERT_FATAL(st != NULL);
-    s_answer_t a[4];
-    memset(a, 0, sizeof a);
+    s_answer_t a[4] = { 0 };
     const char *gids[2] = { "order-1", "order-2" };
     const char payload[3] = { 0, '"', '\\' }; /* binary, with what array literals quote */
     int lens[12] = { 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0 };
@@ -177,11 +186,9 @@ static void test_operations_of_one_transaction_keep_their_order(void)
         const char *add[7] = { gids[i], "r2", "a2", payload, "nb", "1", "0" };
         dtx_store_submit(st, 0, DTX_SQL_BRANCH_ADD, 7, add, lens, fmts, s_on_done, &a[2 + i]);
     }
-    dtx_store_stats_t before, after;
-    dtx_store_stats(st, &before);
-    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
-    dtx_store_stats(st, &after);
-    CU_ASSERT_EQUAL(after.statements - before.statements, 3); /* the set, then each add */
+    dtx_store_stats_t d;
+    CU_ASSERT_FATAL(s_run_counted(st, a, 4, &d) == 0);
+    CU_ASSERT_EQUAL(d.statements, 3); /* the set, then each add */
     for (int i = 0; i < 2; i++) {
         CU_ASSERT_EQUAL(a[i].rc, 0);
         CU_ASSERT_STRING_EQUAL(a[i].first, "1");
@@ -239,15 +246,12 @@ static void test_first_write_records_a_whole_batch(void)
     const int len[3] = { 0, 2, 3 };
     const char *gids[4] = { "run-c", "run-taken", "run-a", "run-b" };
     const int n[4] = { 3, 2, 2, 1 };
-    s_answer_t a[5];
-    memset(a, 0, sizeof a);
+    s_answer_t a[5] = { 0 };
     for (int i = 0; i < 4; i++)
         s_first(st, gids[i], n[i], pay, len, &a[i]);
-    dtx_store_stats_t before, after;
-    dtx_store_stats(st, &before);
-    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
-    dtx_store_stats(st, &after);
-    CU_ASSERT_EQUAL(after.statements - before.statements, 1); /* one set */
+    dtx_store_stats_t d;
+    CU_ASSERT_FATAL(s_run_counted(st, a, 4, &d) == 0);
+    CU_ASSERT_EQUAL(d.statements, 1); /* one set */
     /* alone: the single form */
     s_first(st, "run-solo", 3, pay, len, &a[4]);
     CU_ASSERT_FATAL(s_run_batch(st, a + 4, 1) == 0);
@@ -346,19 +350,16 @@ static void test_set_out_of_order_keeps_each_rows_values(void)
     const char *why[4] = { NULL, "no c", NULL, "no b" };
     for (int i = 0; i < 4; i++)
         s_put(gids[i], DTX_STATE_ACTIVE, 1, DTX_BRANCH_TRYING);
-    s_answer_t a[4];
-    memset(a, 0, sizeof a);
+    s_answer_t a[4] = { 0 };
     char vs[4][4];
     for (int i = 0; i < 4; i++) {
         snprintf(vs[i], sizeof vs[i], "%d", votes[i]);
         const char *v[7] = { gids[i], "1", vs[i], why[i], "nb", "1", "0" };
         dtx_store_submit(st, 0, DTX_SQL_BRANCH_VOTE, 7, v, NULL, NULL, s_on_done, &a[i]);
     }
-    dtx_store_stats_t before, after;
-    dtx_store_stats(st, &before);
-    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
-    dtx_store_stats(st, &after);
-    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
+    dtx_store_stats_t d;
+    CU_ASSERT_FATAL(s_run_counted(st, a, 4, &d) == 0);
+    CU_ASSERT_EQUAL(d.statements, 1);
     for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(a[i].rc, 0);
         CU_ASSERT_EQUAL(a[i].rows, 1);
@@ -392,18 +393,15 @@ static void test_set_result_goes_to_each_operation(void)
         payload[i][2] = '\\';
         s_put(gids[i], DTX_STATE_ACTIVE, i % 4 + 1, DTX_BRANCH_TRYING);
     }
-    s_answer_t a[N];
-    memset(a, 0, sizeof a);
+    s_answer_t a[N] = { 0 };
     for (int k = 0; k < N; k++) {
         int i = k * 7 % N; /* 0, 7, 14, 21, 28, 5, ...: not in key order */
         const char *add[7] = { gids[i], res[i], "a", payload[i], "nb", i % 5 ? "1" : "2", "0" };
         dtx_store_submit(st, 0, DTX_SQL_BRANCH_ADD, 7, add, lens, fmts, s_on_done, &a[i]);
     }
-    dtx_store_stats_t before, after;
-    dtx_store_stats(st, &before);
-    CU_ASSERT_FATAL(s_run_batch(st, a, N) == 0);
-    dtx_store_stats(st, &after);
-    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
+    dtx_store_stats_t d;
+    CU_ASSERT_FATAL(s_run_counted(st, a, N, &d) == 0);
+    CU_ASSERT_EQUAL(d.statements, 1);
     for (int i = 0; i < N; i++) {
         CU_ASSERT_EQUAL(a[i].rc, 0);
         if (i % 5 == 0) { /* epoch 2: not the owner's */
@@ -453,8 +451,7 @@ static void test_a_transactions_votes_go_in_one_set(void)
     s_put("tm-e", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
     s_put("tm-e.b", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
     s_put("tm/\"q\\", DTX_STATE_ACTIVE, 2, DTX_BRANCH_TRYING);
-    s_answer_t odd[5];
-    memset(odd, 0, sizeof odd);
+    s_answer_t odd[5] = { 0 };
     s_vote(st, "tm-e", 2, DTX_BRANCH_TRIED, NULL, "1", &odd[0]);
     s_vote(st, "tm-e.b", 1, DTX_BRANCH_REFUSED, "no e.b", "1", &odd[1]);
     s_vote(st, "tm/\"q\\", 2, DTX_BRANCH_REFUSED, "no \"q\"", "1", &odd[2]);
@@ -474,8 +471,7 @@ static void test_a_transactions_votes_go_in_one_set(void)
              " tm/\"q\\/1=%d tm/\"q\\/2=%d:no \"q\"", DTX_BRANCH_REFUSED, DTX_BRANCH_TRIED,
              DTX_BRANCH_REFUSED, DTX_BRANCH_TRYING, DTX_BRANCH_TRIED, DTX_BRANCH_REFUSED);
     CU_ASSERT_STRING_EQUAL(seen, want);
-    s_answer_t a[9];
-    memset(a, 0, sizeof a);
+    s_answer_t a[9] = { 0 };
     s_vote(st, "tm-a", 10, DTX_BRANCH_TRIED, NULL, "1", &a[0]);
     s_vote(st, "tm-b", 1, DTX_BRANCH_REFUSED, "no b1", "1", &a[1]);
     s_vote(st, "tm-a", 2, DTX_BRANCH_TRIED, NULL, "1", &a[2]);
@@ -489,13 +485,11 @@ static void test_a_transactions_votes_go_in_one_set(void)
     s_vote(st, "tm-c", 3, DTX_BRANCH_TRIED, NULL, "1", &a[6]); /* exists after the add only */
     s_vote(st, "tm-d", 1, DTX_BRANCH_REFUSED, "no d1", "1", &a[7]);
     s_vote(st, "tm-d", 1, DTX_BRANCH_TRIED, NULL, "1", &a[8]);
-    dtx_store_stats_t before, after;
-    dtx_store_stats(st, &before);
-    CU_ASSERT_FATAL(s_run_batch(st, a, 9) == 0);
-    dtx_store_stats(st, &after);
+    dtx_store_stats_t d;
+    CU_ASSERT_FATAL(s_run_counted(st, a, 9, &d) == 0);
     /* the set (tm-a/10, tm-a/2, tm-b/1, tm-b/2, tm-c/1, tm-d/1), then the
      * add, tm-c/3 and tm-d/1's second vote alone */
-    CU_ASSERT_EQUAL(after.statements - before.statements, 4);
+    CU_ASSERT_EQUAL(d.statements, 4);
     const int rows[9] = { 1, 1, 1, 0, 1, 1, 1, 1, 0 };
     for (int i = 0; i < 9; i++) {
         CU_ASSERT_EQUAL(a[i].rc, 0);
@@ -555,19 +549,16 @@ static void test_a_transactions_acknowledgements_go_in_one_set(void)
     snprintf(canc, sizeof canc, "%d", DTX_BRANCH_CANCELLED);
     /* ack-b/2 puts branch 2 in the set's branches: ack-a/2 is then a row
      * the statement meets, and must leave alone (not a set key of it) */
-    const char *d[4][7] = { { "ack-a", "3", conf, "2", "nb", "1", "0" },
+    const char *acks[4][7] = { { "ack-a", "3", conf, "2", "nb", "1", "0" },
                             { "ack-b", "1", canc, "4", "nb", "1", "0" },
                             { "ack-a", "1", conf, "1", "nb", "1", "0" },
                             { "ack-b", "2", canc, "5", "nb", "1", "0" } };
-    s_answer_t a[4];
-    memset(a, 0, sizeof a);
+    s_answer_t a[4] = { 0 };
     for (int i = 0; i < 4; i++)
-        dtx_store_submit(st, 0, DTX_SQL_BRANCH_DONE, 7, d[i], NULL, NULL, s_on_done, &a[i]);
-    dtx_store_stats_t before, after;
-    dtx_store_stats(st, &before);
-    CU_ASSERT_FATAL(s_run_batch(st, a, 4) == 0);
-    dtx_store_stats(st, &after);
-    CU_ASSERT_EQUAL(after.statements - before.statements, 1);
+        dtx_store_submit(st, 0, DTX_SQL_BRANCH_DONE, 7, acks[i], NULL, NULL, s_on_done, &a[i]);
+    dtx_store_stats_t d;
+    CU_ASSERT_FATAL(s_run_counted(st, a, 4, &d) == 0);
+    CU_ASSERT_EQUAL(d.statements, 1);
     for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(a[i].rc, 0);
         CU_ASSERT_EQUAL(a[i].rows, 1);

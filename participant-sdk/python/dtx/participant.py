@@ -84,6 +84,7 @@ HEARTBEAT_MAX_MS = 60000
 _SLICE_MS = 100  # stop() is noticed within this
 _PASS_MAX = 64   # messages read from a link in one pass (a BUNDLE's entries each count)
 _HOLD_S = 0.002  # a queued reply leaves before the next handler after this (§20.4)
+_BUNDLE_HEAD = p.MAGIC + bytes((p.VERSION_2, p.BUNDLE_PHASES))  # a frame's first 4 bytes
 
 
 @dataclass(frozen=True)
@@ -266,7 +267,7 @@ class _Link:
     def on_frame(self, data: bytes, now: float) -> int:
         """Handles one frame; returns the messages it counted (a BUNDLE:
         its entries)."""
-        if data[:2] == p.MAGIC and data[2:4] == bytes((p.VERSION_2, p.BUNDLE_PHASES)):
+        if data[:4] == _BUNDLE_HEAD:
             try:
                 entries = p.decode_bundle(data)
             except p.MalformedFrame as e:

@@ -10,7 +10,7 @@ import struct
 import threading
 import time
 import unittest
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import psycopg
 import zmq
@@ -73,6 +73,24 @@ class FakeCoordinator:
 
     def close(self) -> None:
         self.sock.close(0)
+
+
+def serve_ledger(test: unittest.TestCase, instance: str,
+                 handler: Optional[Callable[[dtx.Call], None]] = None, **options: Any
+                 ) -> Tuple[FakeCoordinator, dtx.Participant, harness.Served, List[dtx.Call]]:
+    """A participant serving "ledger" with TCC handlers (handler, or one
+    recording each call in the list returned) against a new fake
+    coordinator; both stopped when test ends. options go to Participant."""
+    coord = FakeCoordinator()
+    calls: List[dtx.Call] = []
+    fn = handler or calls.append
+    part = dtx.Participant(instance, key_file="", **options)
+    part.serve("ledger", on_try=fn, on_confirm=fn, on_cancel=fn)
+    part.connect(coord.endpoint)
+    served = harness.Served(part)
+    test.addCleanup(coord.close)
+    test.addCleanup(served.stop)
+    return coord, part, served, calls
 
 
 class Registration(unittest.TestCase):
@@ -186,16 +204,7 @@ class Tracing(unittest.TestCase):
 
     def serve(self, protocol_version: Optional[int] = None
               ) -> Tuple[FakeCoordinator, dtx.Participant, harness.Served, List[dtx.Call]]:
-        coord = FakeCoordinator()
-        calls: List[dtx.Call] = []
-        part = dtx.Participant("traced-1", key_file="", protocol_version=protocol_version)
-        part.serve("ledger", on_try=calls.append, on_confirm=calls.append,
-                   on_cancel=calls.append)
-        part.connect(coord.endpoint)
-        served = harness.Served(part)
-        self.addCleanup(coord.close)
-        self.addCleanup(served.stop)
-        return coord, part, served, calls
+        return serve_ledger(self, "traced-1", protocol_version=protocol_version)
 
     def test_a_handler_sees_the_phase_traceparent(self) -> None:
         coord, _, _, calls = self.serve()
@@ -238,15 +247,7 @@ class Bundles(unittest.TestCase):
     latest REGISTER_OK carried tag 2, each alone otherwise."""
 
     def serve(self) -> Tuple[FakeCoordinator, dtx.Participant, List[dtx.Call]]:
-        coord = FakeCoordinator()
-        calls: List[dtx.Call] = []
-        part = dtx.Participant("bundled-1", key_file="", heartbeat_ms=5000)
-        part.serve("ledger", on_try=calls.append, on_confirm=calls.append,
-                   on_cancel=calls.append)
-        part.connect(coord.endpoint)
-        served = harness.Served(part)
-        self.addCleanup(coord.close)
-        self.addCleanup(served.stop)
+        coord, part, _, calls = serve_ledger(self, "bundled-1", heartbeat_ms=5000)
         return coord, part, calls
 
     def register(self, coord: FakeCoordinator, part: dtx.Participant, tag: bool,
@@ -322,18 +323,10 @@ class Bundles(unittest.TestCase):
         self.assertEqual([c.branch for c in calls], [1])  # only the lone one's handler ran
 
     def test_a_slow_handler_does_not_hold_the_replies_before_it(self) -> None:
-        coord = FakeCoordinator()
-        seen: List[int] = []
         def slow(call: dtx.Call) -> None:
-            seen.append(call.branch)
             if call.branch == 1:
                 time.sleep(0.3)
-        part = dtx.Participant("bundled-2", key_file="", heartbeat_ms=5000)
-        part.serve("ledger", on_try=slow, on_confirm=slow, on_cancel=slow)
-        part.connect(coord.endpoint)
-        served = harness.Served(part)
-        self.addCleanup(coord.close)
-        self.addCleanup(served.stop)
+        coord, part, _, _ = serve_ledger(self, "bundled-2", slow, heartbeat_ms=5000)
         rid = self.register(coord, part, tag=True)
         coord.sock.send_multipart([rid, p.encode_bundle(self.phases(3, 1000), p.BUNDLE_PHASES)])
         # branch 1 took 300 ms: its reply leaves alone before branch 2 runs

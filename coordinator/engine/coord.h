@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "dtx/config.h"
+#include "dtx/hashtab.h"
 #include "dtx/proto.h"
 #include "core/metrics.h"
 #include "core/registry.h"
@@ -193,7 +194,7 @@ typedef struct dtx_coord {
                                             * reused (initiator_try.c) */
     dtx_coord_hooks_t   hooks;             /* set by initiator.c at init (saga_*, msg_*: driver_saga.c, driver_msg.c) */
     struct dtx_wctx    *free_wctx;         /* pooled write contexts (wctx.h) */
-    struct s_multi     *multi;             /* TRY_MANYs collecting answers (initiator_multi.c) */
+    dtx_hashtab_t       multi;             /* TRY_MANYs collecting answers, by key (initiator_multi.c) */
     uint64_t            next_multi;        /* key of the next one */
 } dtx_coord_t;
 

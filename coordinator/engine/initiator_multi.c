@@ -55,14 +55,17 @@
  *
  * Invariants:
  *  - a collector (s_multi_t) lives from the request until its last branch
- *    is answered; it is found by key in co->multi, never by pointer, so a
- *    stray answer for a finished one is dropped, not a use after free;
+ *    is answered; it is found by key in co->multi (a hash table, so an
+ *    answer finds it in one probe among thousands in flight), never by
+ *    pointer, so a stray answer for a finished one is dropped, not a use
+ *    after free;
  *  - left counts the answers still due, plus one while the branches are
  *    being submitted, so a branch answered at once (a refused check)
  *    cannot finish the request before the others are sent;
  *  - every branch is answered exactly once by the engine (its waiter, an
  *    error, or the eviction that drops its transaction).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +82,7 @@
 #include "outbox.h"
 
 typedef struct s_multi {
-    struct s_multi        *prev, *next;   /* co->multi */
+    struct s_multi        *hnext;         /* chain in co->multi */
     uint64_t               key;
     dtx_peer_t             peer;          /* the requester */
     char                   gid[DTX_NAME_SIZE];
@@ -88,9 +91,22 @@ typedef struct s_multi {
     dtx_trymany_outcomes_t out;
 } s_multi_t;
 
+/* Keys are consecutive: a multiplicative hash spreads them over the
+ * buckets. */
+static uint64_t s_hash_key(uint64_t key)
+{
+    return key * 0x9E3779B97F4A7C15ull;
+}
+
+static uint64_t s_hash(const void *elem)
+{
+    return s_hash_key(((const s_multi_t *)elem)->key);
+}
+
 static s_multi_t *s_find(dtx_coord_t *co, uint64_t key)
 {
-    for (s_multi_t *m = co->multi; m; m = m->next)
+    for (s_multi_t *m = dtx_hashtab_head(&co->multi, s_hash_key(key)); m;
+         m = dtx_hashtab_next(&co->multi, m))
         if (m->key == key)
             return m;
     return NULL;
@@ -98,12 +114,7 @@ static s_multi_t *s_find(dtx_coord_t *co, uint64_t key)
 
 static void s_unlink(dtx_coord_t *co, s_multi_t *m)
 {
-    if (m->prev)
-        m->prev->next = m->next;
-    else
-        co->multi = m->next;
-    if (m->next)
-        m->next->prev = m->prev;
+    dtx_hashtab_remove(&co->multi, m);
 }
 
 /* Every branch answered: one reply to the requester. */
@@ -221,10 +232,7 @@ static s_multi_t *s_multi_new(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_r
     strcpy(m->gid, txn->gid);
     m->out.n = n;
     m->left = n + 1;
-    m->next = co->multi;
-    if (co->multi)
-        co->multi->prev = m;
-    co->multi = m;
+    dtx_hashtab_insert(&co->multi, m);
     return m;
 }
 
@@ -414,17 +422,22 @@ void dtx_multi_tcc_run(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
     dtx_txn_unref(txn);
 }
 
-void dtx_multi_init(dtx_coord_t *co)
+int dtx_multi_init(dtx_coord_t *co)
 {
     co->hooks.try_many = s_try_many;
     co->hooks.multi_reply = s_on_reply;
+    return dtx_hashtab_init(&co->multi, offsetof(s_multi_t, hnext), s_hash, 256);
+}
+
+static void s_free_one(void *elem, void *arg)
+{
+    dtx_hashtab_remove(arg, elem);
+    free(elem);
 }
 
 void dtx_multi_fini(dtx_coord_t *co)
 {
-    while (co->multi) {
-        s_multi_t *m = co->multi;
-        s_unlink(co, m);
-        free(m);
-    }
+    if (co->multi.buckets)
+        dtx_hashtab_each(&co->multi, s_free_one, &co->multi);
+    dtx_hashtab_fini(&co->multi);
 }

@@ -16,8 +16,8 @@
  * submitted: nothing is kept. */
 void dtx_multi_tcc_run(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                        const dtx_msg_t *msg);
-/* Registers the hooks (after dtx_initiator_init). */
-void dtx_multi_init(dtx_coord_t *co);
+/* Registers the hooks (after dtx_initiator_init). 0 or DTX_ENOMEM. */
+int  dtx_multi_init(dtx_coord_t *co);
 /* Frees the requests still collecting answers (at shutdown; unanswered). */
 void dtx_multi_fini(dtx_coord_t *co);
 

@@ -408,5 +408,12 @@ const dtx_store_stmt_t dtx_coord_sql[DTX_SQL_COUNT] = {
  * made while a table looked small (a fresh log, or one just emptied) read
  * it sequentially and kept doing so as it grew (auto_explain: 71 ms for
  * one batch's decisions). No statement here needs a sequential scan. */
+/* No statement here touches more than a batch's rows, so compiling one
+ * (JIT) never pays — and enable_seqscan = off makes a plan that must scan
+ * (dtx_nodes reads the one-row-a-node dtx_node whole) cost more than
+ * jit_above_cost, so PostgreSQL compiled it, with inlining and
+ * optimisation, at every recovery scan: 70-220 ms of PostgreSQL CPU a
+ * second (auto_explain at 256 TCC_RUNs in flight; 4.4 CPU-us a
+ * transaction in libLLVM under perf). */
 const char dtx_coord_sql_session[] =
-    "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off";
+    "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off; SET jit = off";

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -98,6 +99,18 @@ int dtx_id_new(char *out)
     }
     out[DTX_ID_LEN] = '\0';
     return 0;
+}
+
+int dtx_id_valid(const char *s)
+{
+    if (!s || s[0] < '0' || s[0] > '7')
+        return 0;
+    for (int i = 0; i < DTX_ID_LEN; i++) {
+        char c = s[i];
+        if (c == '\0' || !strchr(s_alphabet, c))
+            return 0;
+    }
+    return s[DTX_ID_LEN] == '\0';
 }
 
 uint32_t dtx_id_hash(const char *s)

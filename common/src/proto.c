@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dtx/id.h"
 #include "dtx/name.h"
 #include "dtx/proto.h"
 #include "dtx/tmsg.h"
@@ -110,6 +111,21 @@ static int s_decode_ext(dtx_msg_t *msg, const dtx_proto_spec_t *spec,
                     "%s: extension 'bundle' at byte %zu has %zu value bytes, not 0", spec->name, at,
                     n);
             msg->bundle = 1;
+        } else if (tag == DTX_EXT_GID) {
+            char gid[DTX_ID_LEN + 1] = "";
+            if (n == DTX_ID_LEN) {
+                memcpy(gid, value, n);
+                gid[n] = '\0';
+            }
+            if (!dtx_id_valid(gid))
+                return dtx_codec_fail(
+                    errbuf, errlen, DTX_EPROTO,
+                    "%s: extension 'gid' at byte %zu is not a %d-character id (ULID, upper case)",
+                    spec->name, at, DTX_ID_LEN);
+            if (spec->type == DTX_MSG_TCC_RUN)
+                memcpy(msg->gid, gid, sizeof gid);
+            else
+                msg->ext_skipped++; /* elsewhere gid is a field: ignored, as unknown */
         } else {
             msg->ext_skipped++;
         }
@@ -285,6 +301,14 @@ int dtx_msg_decode(dtx_msg_t *msg, const void *buf, size_t len,
         if (dtx_proto_spec_check_blob(spec->type, msg->payload, msg->payload_len, why, sizeof why) != 0)
             rc = dtx_codec_fail(errbuf, errlen, DTX_EPROTO, "%s: %s", spec->name, why);
     }
+    if (rc == DTX_OK && spec->type == DTX_MSG_TCC_RUN &&
+        (!(msg->flags & DTX_TCC_RUN_GID) != !msg->gid[0] ||
+         ((msg->flags & DTX_TCC_RUN_GID) && !(msg->flags & DTX_TCC_RUN_COMMIT))))
+        rc = dtx_codec_fail(errbuf, errlen, DTX_EPROTO,
+                            "TCC_RUN: flag bit 1 (the initiator's gid) %s",
+                            !(msg->flags & DTX_TCC_RUN_GID) ? "clear, but extension 'gid' present"
+                            : !msg->gid[0] ? "set without extension 'gid'"
+                                           : "set without flag bit 0 (commit)");
     if (rc == DTX_OK && spec->type == DTX_MSG_TMSG) {
         char why[160];
         if (dtx_tmsg_plan_decode(NULL, msg->payload, msg->payload_len, why, sizeof why) != 0)
@@ -435,6 +459,11 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
         return DTX_EINVAL;
     if (msg->bundle > 1 || (msg->bundle && version == DTX_PROTO_V1))
         return DTX_EINVAL;
+    /* TCC_RUN's gid is extension 3, with flag bit 1 (and bit 0). */
+    int keyed = spec->type == DTX_MSG_TCC_RUN && (msg->flags & DTX_TCC_RUN_GID);
+    if (spec->type == DTX_MSG_TCC_RUN &&
+        (keyed ? !(msg->flags & DTX_TCC_RUN_COMMIT) || !dtx_id_valid(msg->gid) : msg->gid[0] != '\0'))
+        return DTX_EINVAL;
 
     s_writer_t w = { buf, cap, 0 };
     s_put_u8(&w, DTX_PROTO_MAGIC0);
@@ -455,6 +484,12 @@ int dtx_msg_encode(const dtx_msg_t *msg, uint8_t *buf, size_t cap, size_t *len)
         s_put_u8(&w, DTX_EXT_BUNDLE);
         s_put_u8(&w, 0);
         s_put_u8(&w, 0);
+    }
+    if (keyed) {
+        s_put_u8(&w, DTX_EXT_GID);
+        s_put_u8(&w, 0);
+        s_put_u8(&w, DTX_ID_LEN);
+        s_put(&w, msg->gid, DTX_ID_LEN);
     }
     /* The limits above keep every valid frame under DTX_MSG_MAX; this
      * guards the table against a future row that would not. */

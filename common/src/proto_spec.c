@@ -52,7 +52,7 @@ static const dtx_proto_spec_t s_specs[] = {
     { DTX_MSG_TRY_MANY, "TRY_MANY", { F_NAME(gid), F_PAYLOAD } },
     /* Version 2 only; the same batch as TRY_MANY's, flags 0 or 1. */
     { DTX_MSG_TCC_RUN, "TCC_RUN",
-      { F_U32(timeout_ms), F_U8(flags, 0, DTX_TCC_RUN_COMMIT), F_PAYLOAD } },
+      { F_U32(timeout_ms), F_U8(flags, 0, DTX_TCC_RUN_COMMIT | DTX_TCC_RUN_GID), F_PAYLOAD } },
     { DTX_MSG_REGISTER, "REGISTER", { F_NAME(instance), F_NAME(resource) } },
     { DTX_MSG_HEARTBEAT, "HEARTBEAT", { F_NAME(instance) } },
     { DTX_MSG_PHASE_REPLY, "PHASE_REPLY",

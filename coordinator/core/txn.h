@@ -195,6 +195,9 @@ typedef struct dtx_txn {
                                               TCC: a TCC_RUN that commits by itself */
     int            run_branches;           /* that TCC_RUN's batch size: it commits
                                               only with every one recorded (0: none) */
+    int            keyed;                  /* begun by a TCC_RUN whose gid is the
+                                              initiator's (flag bit 1): its id found
+                                              in the log makes it a repeat */
     int64_t        deadline_wall;          /* epoch ms */
     int64_t        deadline_mono;          /* the same, monotonic */
     int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */

@@ -50,13 +50,14 @@ int dtx_admit_plan(dtx_coord_t *co, const dtx_peer_t *peer, const char *what, in
     return 0;
 }
 
-int dtx_admit_gid(dtx_coord_t *co, const dtx_peer_t *peer, char *gid)
+int dtx_admit_gid(dtx_coord_t *co, const dtx_peer_t *peer, const char *ulid, char *gid)
 {
-    char ulid[DTX_ID_LEN + 1];
-    if (dtx_id_new(ulid) != 0) {
+    char fresh[DTX_ID_LEN + 1];
+    if (!ulid && dtx_id_new(fresh) != 0) {
         dtx_outbox_error(co, peer, DTX_EIO, "no randomness for a transaction id");
         return -1;
     }
-    snprintf(gid, DTX_NAME_SIZE, "%.16s%s%s", co->cfg.cell, co->cfg.cell[0] ? ":" : "", ulid);
+    snprintf(gid, DTX_NAME_SIZE, "%.16s%s%.26s", co->cfg.cell, co->cfg.cell[0] ? ":" : "",
+             ulid ? ulid : fresh);
     return 0;
 }

@@ -30,8 +30,9 @@ int dtx_admit_plan(dtx_coord_t *co, const dtx_peer_t *peer, const char *what, in
                    const char *unit, const char *noun, int64_t bytes);
 
 /* A new transaction's gid into gid (DTX_NAME_SIZE): a ULID, with a cell
- * "CELL:ULID" (core/cell.h), at most 43 characters. 0, or -1 with the
- * peer answered DTX_EIO (no randomness). */
-int dtx_admit_gid(dtx_coord_t *co, const dtx_peer_t *peer, char *gid);
+ * "CELL:ULID" (core/cell.h), at most 43 characters. The ULID is ulid when
+ * not NULL (a TCC_RUN's, the initiator's: the codec checked it), else a
+ * new one. 0, or -1 with the peer answered DTX_EIO (no randomness). */
+int dtx_admit_gid(dtx_coord_t *co, const dtx_peer_t *peer, const char *ulid, char *gid);
 
 #endif

@@ -18,7 +18,11 @@
  *             statement (as TCC_RUN), and answers once
  *   TCC_RUN   BEGIN (dtx_initiator_open) + TRY_MANY, every branch written
  *             with the global row in one statement, + a commit the driver
- *             decides itself once every vote is yes (initiator_multi.c)
+ *             decides itself once every vote is yes (initiator_multi.c);
+ *             with the initiator's gid (flag bit 1) a repeat — the gid in
+ *             memory (initiator_handle.c) or found by that write
+ *             (initiator_multi.c) — begins nothing and runs as a COMMIT
+ *             of that gid
  *   SAGA      insert the transaction (mode saga, ACTIVE) with its whole
  *             plan, one statement → BEGIN_OK (initiator_saga.c); the
  *             driver then runs the actions (docs/sagas.md). TRY and COMMIT
@@ -105,7 +109,8 @@ dtx_txn_t *dtx_initiator_open(dtx_coord_t *co, const dtx_peer_t *peer, const dtx
     if (dtx_admit_timeout(co, peer, timeout) != 0)
         return NULL;
     char gid[DTX_NAME_SIZE];
-    if (dtx_admit_gid(co, peer, gid) != 0)
+    int keyed = msg->type == DTX_MSG_TCC_RUN && (msg->flags & DTX_TCC_RUN_GID);
+    if (dtx_admit_gid(co, peer, keyed ? msg->gid : NULL, gid) != 0)
         return NULL;
     dtx_txn_t *txn = dtx_txn_create(co->txns, gid);
     if (!txn) {
@@ -127,6 +132,7 @@ dtx_txn_t *dtx_initiator_open(dtx_coord_t *co, const dtx_peer_t *peer, const dtx
      * log with the first branch (DTX_SQL_BRANCH_FIRST), or with the
      * decision of a transaction that never had one. */
     txn->unlogged = 1;
+    txn->keyed = keyed;
     txn->deadline_wall = dtx_clock_wall_ms() + timeout;
     txn->deadline_mono = dtx_clock_mono_ms() + timeout;
     txn->begun_ms = dtx_clock_mono_ms();

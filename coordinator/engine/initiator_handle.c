@@ -76,6 +76,28 @@ static void s_status(dtx_coord_t *co, const dtx_peer_t *peer, const char *gid)
 
 /* --- requests --- */
 
+/* A TCC_RUN whose gid is the initiator's (flag bit 1) and names a
+ * transaction in memory is a repeat: it starts nothing and is answered as
+ * a COMMIT naming that gid (*as; 1). Otherwise 0: a new transaction (its
+ * id found in the log at its write makes it a repeat then:
+ * initiator_multi.c). */
+static int s_run_repeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t *msg,
+                        dtx_msg_t *as)
+{
+    if (!(msg->flags & DTX_TCC_RUN_GID))
+        return 0;
+    char gid[DTX_NAME_SIZE];
+    if (dtx_admit_gid(co, peer, msg->gid, gid) != 0 || !dtx_txn_find(co->txns, gid))
+        return 0;
+    memset(as, 0, sizeof *as);
+    as->version = msg->version;
+    as->type = DTX_MSG_COMMIT;
+    as->corr = msg->corr;
+    strcpy(as->gid, gid);
+    memcpy(as->traceparent, msg->traceparent, sizeof as->traceparent);
+    return 1;
+}
+
 void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_t *id,
                     const dtx_msg_t *msg)
 {
@@ -99,9 +121,14 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
         dtx_initiator_tmsg(co, peer, id, msg);
         return;
     }
+    dtx_msg_t repeat;
     if (msg->type == DTX_MSG_TCC_RUN) {
-        dtx_multi_tcc_run(co, peer, id, msg);
-        return;
+        if (!s_run_repeat(co, peer, msg, &repeat)) {
+            dtx_multi_tcc_run(co, peer, id, msg);
+            return;
+        }
+        dtx_log_debug("tcc run repeated", "gid=%s", repeat.gid);
+        msg = &repeat; /* on as that COMMIT */
     }
     if (!dtx_cell_serves(co->cfg.cell, msg->gid)) {
         /* Another cell's log holds it: say which, so that the initiator

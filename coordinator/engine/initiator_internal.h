@@ -9,6 +9,12 @@
 
 #include "coord.h"
 
+/* The answer to each branch of a TCC_RUN whose gid is the initiator's when
+ * that gid was in the log already (initiator_try.c): its collector
+ * (initiator_multi.c) answers the request as a repeat. Only ever sent to
+ * a collector's virtual peer, never on the wire. */
+#define DTX_COORD_ETAKEN 1000
+
 /* May the sender of req change txn? 1 or 0; nothing answered. */
 int dtx_initiator_allowed(const dtx_txn_t *txn, const dtx_request_t *req);
 /* May the sender of req change txn? 1, or 0 with req refused. */

@@ -111,7 +111,7 @@ void dtx_initiator_tmsg(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident
         return;
     }
     char gid[DTX_NAME_SIZE];
-    if (dtx_admit_gid(co, peer, gid) != 0) {
+    if (dtx_admit_gid(co, peer, NULL, gid) != 0) {
         free(plan);
         return;
     }

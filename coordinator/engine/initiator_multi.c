@@ -53,6 +53,13 @@
  * as RUN_WHOLE).
  * A refused request leaves nothing: the unwritten transaction is dropped.
  *
+ * A TCC_RUN with the initiator's gid (flag bit 1, docs/protocol.md §19.3)
+ * whose gid the log holds already: the one statement inserts nothing
+ * (ON CONFLICT (gid) DO NOTHING), initiator_try.c drops the copy in memory
+ * and answers every branch DTX_COORD_ETAKEN, and the collector answers the
+ * request as a COMMIT naming that gid (s_repeat). One whose gid is in
+ * memory never gets here (initiator_handle.c turns it into that COMMIT).
+ *
  * Invariants:
  *  - a collector (s_multi_t) lives from the request until its last branch
  *    is answered; it is found by key in co->multi (a hash table, so an
@@ -79,7 +86,9 @@
 #include "initiator.h"
 #include "initiator_internal.h"
 #include "initiator_multi.h"
+#include "initiator_request.h"
 #include "outbox.h"
+#include "recovery.h"
 
 typedef struct s_multi {
     struct s_multi        *hnext;         /* chain in co->multi */
@@ -88,6 +97,9 @@ typedef struct s_multi {
     char                   gid[DTX_NAME_SIZE];
     int                    left;          /* answers still due (+1 while submitting) */
     int                    seen;          /* the state the last TRY_OK gave; 0 none */
+    int                    keyed;         /* a TCC_RUN whose gid is the initiator's */
+    unsigned               roles;         /* the requester's, for a repeat (keyed) */
+    char                   principal[DTX_OWNER_SIZE];
     dtx_trymany_outcomes_t out;
 } s_multi_t;
 
@@ -117,10 +129,48 @@ static void s_unlink(dtx_coord_t *co, s_multi_t *m)
     dtx_hashtab_remove(&co->multi, m);
 }
 
+/* A keyed TCC_RUN whose gid the log held already (every branch answered
+ * DTX_COORD_ETAKEN, the copy in memory dropped): answered as a COMMIT
+ * naming that gid arriving now would be — the transaction found in memory
+ * or loaded (claimed as a COMMIT claims it), the request parked while it
+ * loads, writes or decides, else run. As a COMMIT that came in, it keeps
+ * its one rerun should the copy it waits on be dropped (a recovery scan
+ * claiming the rows of this node's last life reads them again). Frees
+ * m. */
+static void s_repeat(dtx_coord_t *co, s_multi_t *m)
+{
+    dtx_request_t *r = calloc(1, sizeof *r);
+    dtx_txn_t *txn = r ? dtx_txn_find(co->txns, m->gid) : NULL;
+    if (r && !txn)
+        txn = dtx_recovery_load(co, m->gid, 1,
+                                m->roles & DTX_ROLE_OPERATOR ? NULL : m->principal);
+    if (!txn) {
+        dtx_outbox_error(co, &m->peer, DTX_ENOMEM, "out of memory");
+        free(r);
+        free(m);
+        return;
+    }
+    r->peer = m->peer;
+    r->roles = m->roles;
+    memcpy(r->principal, m->principal, sizeof r->principal);
+    r->type = DTX_MSG_COMMIT;
+    strcpy(r->gid, m->gid);
+    dtx_log_debug("tcc run repeated", "gid=%s in=log", m->gid);
+    free(m);
+    if (txn->loading || txn->writing || txn->preparing)
+        dtx_initiator_park_request(co, txn, r);
+    else
+        dtx_initiator_replay(co, txn, r);
+}
+
 /* Every branch answered: one reply to the requester. */
 static void s_finish(dtx_coord_t *co, s_multi_t *m)
 {
     s_unlink(co, m);
+    if (m->keyed && m->out.n > 0 && m->out.o[0].code == DTX_COORD_ETAKEN) {
+        s_repeat(co, m); /* all of them: one write, one answer each */
+        return;
+    }
     int ran = 0, unknown = -1;
     for (int i = 0; i < m->out.n; i++) {
         if (m->out.o[i].code == 0)
@@ -229,6 +279,9 @@ static s_multi_t *s_multi_new(dtx_coord_t *co, const dtx_txn_t *txn, const dtx_r
     }
     m->key = ++co->next_multi;
     m->peer = req->peer;
+    m->keyed = txn->keyed;
+    m->roles = req->roles;
+    memcpy(m->principal, req->principal, sizeof m->principal);
     strcpy(m->gid, txn->gid);
     m->out.n = n;
     m->left = n + 1;

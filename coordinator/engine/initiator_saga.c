@@ -87,7 +87,7 @@ void dtx_initiator_saga(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident
         bytes += plan->steps[i].payload_len;
     char gid[DTX_NAME_SIZE];
     if (dtx_admit_plan(co, peer, "a saga of", plan->nsteps, "steps", "a saga", bytes) != 0 ||
-        dtx_admit_gid(co, peer, gid) != 0) {
+        dtx_admit_gid(co, peer, NULL, gid) != 0) {
         free(plan);
         return;
     }

@@ -192,6 +192,7 @@ static void s_on_branch_write(void *p, int rc, const PGresult *res)
     dtx_txn_t *txn = w->txn;
     dtx_request_t *reqs = w->req;
     int first = w->arg; /* it also created the global row */
+    int keyed = txn->keyed; /* read while the reference holds it */
     char gid[DTX_NAME_SIZE], text[DTX_TEXT_MAX];
     w->req = NULL;
     strcpy(gid, reqs->gid);
@@ -204,7 +205,15 @@ static void s_on_branch_write(void *p, int rc, const PGresult *res)
     }
     txn->pending_branches -= n;
     int rows = rc == 0 ? PQntuples(res) : 0;
-    if (!dtx_wctx_put(w)) {
+    int alive = dtx_wctx_put(w); /* 0: txn evicted, not to be touched */
+    if (!alive && keyed && first && rc == 0 && rows == 0) {
+        /* Dropped meanwhile (a recovery scan claimed the id's row, which
+         * this write found): still a repeat. */
+        snprintf(text, sizeof text, "transaction %s is in the log already", gid);
+        s_answer_all(co, reqs, DTX_COORD_ETAKEN, text);
+        return;
+    }
+    if (!alive) {
         if (rc == 0 && rows == n)
             snprintf(text, sizeof text, "branch recorded but transaction %s left memory before "
                      "its try was sent; ask STATUS (a COMMIT now aborts it)", gid);
@@ -244,6 +253,15 @@ static void s_on_branch_write(void *p, int rc, const PGresult *res)
             break;
         seen |= first ? 1 << (no - 1) : 0;
         nos[first ? (int)no - 1 : k] = no;
+    }
+    if (!ok && first && rows == 0 && txn->keyed) {
+        /* The initiator's gid was in the log already: a repeat of a
+         * TCC_RUN that this node no longer (or never) held. The copy in
+         * memory goes first, so that the collector finds the log's. */
+        snprintf(text, sizeof text, "transaction %s is in the log already", gid);
+        dtx_initiator_forget(co, txn, "its id was in the log already");
+        s_answer_all(co, reqs, DTX_COORD_ETAKEN, text);
+        return;
     }
     if (!ok && first && rows == 0) {
         /* The gid was in the log already: not this transaction's row. */

@@ -270,7 +270,11 @@ static int s_wait_reply(dtx_client_t *self, const dtx_msg_t *req, int expect, in
             snprintf(self->last_error, sizeof self->last_error, "%s", self->reply.text);
             return dtx_sdk_wire_error(self->reply.code);
         }
-        if (self->reply.type != expect) {
+        /* A TCC_RUN with the caller's gid may be a repeat, answered as
+         * the COMMIT of that gid would be (protocol.md §19.3). */
+        if (self->reply.type != expect &&
+            !(req->type == DTX_MSG_TCC_RUN && (req->flags & DTX_TCC_RUN_GID) &&
+              self->reply.type == DTX_MSG_STATE)) {
             dtx_log_warn("unexpected reply", "endpoint=%s request=%s reply=%s",
                          self->endpoint, dtx_msg_type_name(req->type),
                          dtx_msg_type_name(self->reply.type));

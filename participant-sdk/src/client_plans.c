@@ -15,6 +15,7 @@
 
 #include "client_internal.h"
 #include "dtx/clock.h"
+#include "dtx/id.h"
 #include "dtx/name.h"
 #include "saga_internal.h"
 #include "tmsg_internal.h"
@@ -23,6 +24,24 @@
 static int s_valid_name(const char *s)
 {
     return s && dtx_name_valid(s);
+}
+
+/* A TCC_RUN with the caller's gid answered as a repeat (protocol.md §19.3):
+ * STATE, the state of the transaction that id began, no outcomes. One that
+ * committed had every branch vote yes (out[i]: yes, branch unknown); one
+ * that aborted says not which branch did not (out[i]: DTX_EABORTED); 0
+ * either way (dtx_client_tcc_run tells them apart by the state). Any
+ * other state: DTX_EUNKNOWN. */
+static int s_repeat_result(int state, int n, dtx_try_outcome_t *out)
+{
+    int committed = state == DTX_STATE_COMMITTING || state == DTX_STATE_COMMITTED;
+    int aborted = state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED;
+    int rc = committed || aborted ? DTX_OK : DTX_EUNKNOWN;
+    for (int i = 0; out && i < n && i < DTX_TRY_MANY_MAX; i++)
+        out[i] = committed ? (dtx_try_outcome_t){ 0, DTX_OUTCOME_OK, 0 }
+                           : (dtx_try_outcome_t){ 0, DTX_OUTCOME_FAILED,
+                                                  aborted ? DTX_EABORTED : DTX_EUNKNOWN };
+    return rc;
 }
 
 /* TRY_MANY (protocol.md §18) and TCC_RUN (§19): req (its type and gid or
@@ -54,6 +73,8 @@ static int s_batch_call(dtx_client_t *self, dtx_msg_t *req, const dtx_try_spec_t
     free(buf);
     if (rc == 0 && state_out)
         *state_out = self->reply.state;
+    if (rc == 0 && self->reply.type == DTX_MSG_STATE)
+        return s_repeat_result(self->reply.state, n, out);
     return dtx_sdk_try_many_result(rc, &self->reply, n, out, self->last_error,
                                    sizeof self->last_error);
 }
@@ -68,20 +89,37 @@ int dtx_client_try_many(dtx_client_t *self, const char *gid, const dtx_try_spec_
 }
 
 _Static_assert(DTX_RUN_COMMIT == DTX_TCC_RUN_COMMIT, "one flag, public and on the wire");
+_Static_assert(DTX_RUN_GID == DTX_TCC_RUN_GID, "one flag, public and on the wire");
 
 int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
                        const dtx_try_spec_t *tries, int n, char gid_out[DTX_GID_SIZE],
                        dtx_try_outcome_t *out, int *state_out)
 {
     int state = 0;
-    if (gid_out)
-        gid_out[0] = '\0';
     dtx_msg_t req = { .type = DTX_MSG_TCC_RUN, .timeout_ms = timeout_ms, .flags = (uint8_t)flags };
-    int rc = flags & ~(unsigned)DTX_RUN_COMMIT ? DTX_EINVAL
-             : s_batch_call(self, &req, tries, n, out, &state);
+    int rc = flags & ~(unsigned)(DTX_RUN_COMMIT | DTX_RUN_GID) ? DTX_EINVAL : 0;
+    if (rc == 0 && (flags & DTX_RUN_GID)) {
+        /* The caller's id ("" : a new one, written back before sending),
+         * the same on every repeat: a bare ULID, as dtx_id_new makes. */
+        if (!gid_out || !(flags & DTX_RUN_COMMIT))
+            rc = DTX_EINVAL;
+        else if (!gid_out[0])
+            rc = dtx_id_new(gid_out) != 0 ? DTX_EIO : 0;
+        /* A gid an answer wrote back may lead with the coordinator's
+         * cell ("CELL:ULID"): the id is its ULID. */
+        const char *id = gid_out && strrchr(gid_out, ':') ? strrchr(gid_out, ':') + 1 : gid_out;
+        if (rc == 0 && !dtx_id_valid(id))
+            rc = DTX_EINVAL;
+        if (rc == 0)
+            memcpy(req.gid, id, DTX_ID_LEN + 1);
+    } else if (gid_out) {
+        gid_out[0] = '\0';
+    }
+    if (rc == 0)
+        rc = s_batch_call(self, &req, tries, n, out, &state);
     if (state_out)
         *state_out = state;
-    if (state && gid_out) /* answered TRY_MANY_OK: the transaction exists */
+    if (state && gid_out) /* answered: the transaction exists */
         snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
     if ((rc == 0 || rc == DTX_EREFUSED) && (flags & DTX_RUN_COMMIT) &&
         (state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED))

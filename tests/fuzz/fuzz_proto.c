@@ -20,7 +20,9 @@
  * TRY_MANY's batch and a TRY_MANY_OK's outcomes (dtx/trymany.h). A
  * BUNDLE that decodes walks (dtx/bundle.h) over as many entries as its
  * check counts, each of the one type it allows, and the walk covers its
- * frames blob exactly; extension tag 2 (bundle) round-trips.
+ * frames blob exactly; extension tag 2 (bundle) round-trips. A TCC_RUN's
+ * extension 3 (the initiator's gid) comes with flag bit 1 and bit 0, and is
+ * an id (dtx/id.h).
  *
  *   make fuzz [FUZZ_SECONDS=60]
  */
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include "dtx/bundle.h"
+#include "dtx/id.h"
 #include "dtx/proto.h"
 #include "dtx/saga.h"
 #include "dtx/tmsg.h"
@@ -227,6 +230,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(dtx_trymany_outcomes_encode(&outs, again2, sizeof again2, &plen) == 0);
         }
         CHECK(plen == m1.payload_len && memcmp(again2, m1.payload, plen) == 0);
+    }
+    if (m1.type == DTX_MSG_TCC_RUN) {
+        /* the initiator's gid (extension 3) exactly with flag bit 1, which
+         * needs bit 0, and only an id as dtx_id_new writes */
+        CHECK(!(m1.flags & DTX_TCC_RUN_GID) == !m1.gid[0]);
+        CHECK(!(m1.flags & DTX_TCC_RUN_GID) || (m1.flags & DTX_TCC_RUN_COMMIT));
+        CHECK(!m1.gid[0] || dtx_id_valid(m1.gid));
     }
     if (dtx_bundle_entry_type(m1.type)) {
         int n = dtx_bundle_check(m1.type, m1.payload, m1.payload_len, NULL, 0);

@@ -191,8 +191,8 @@ static void test_malformed_flags_and_version_1_are_refused(void)
 {
     u_peer_t p;
     CU_ASSERT_EQUAL_FATAL(u_peer_dealer(&p, s_w.dtxd.endpoint), 0);
-    /* TCC_RUN, timeout 0, flags 2, one branch ra/w with no payload */
-    uint8_t f[] = { 0x44, 0x58, 0x02, 0x0d, 0, 0, 0, 0, 0, 0, 0, 78, 0, 0, 0, 0, 0x02,
+    /* TCC_RUN, timeout 0, flags 4 (reserved), one branch ra/w with no payload */
+    uint8_t f[] = { 0x44, 0x58, 0x02, 0x0d, 0, 0, 0, 0, 0, 0, 0, 78, 0, 0, 0, 0, 0x04,
                     0, 0, 0, 10, 1, 2, 'r', 'a', 1, 'w', 0, 0, 0, 0 };
     static uint8_t buf[DTX_MSG_MAX];
     dtx_msg_t m;

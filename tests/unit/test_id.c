@@ -154,9 +154,31 @@ static void test_hex16_writes_every_nibble_of_a_word(void)
     }
 }
 
+/* dtx_id_valid: what dtx_id_new writes, and nothing else. */
+static void test_id_valid_takes_only_what_id_new_writes(void)
+{
+    char id[DTX_ID_LEN + 1];
+    for (int i = 0; i < 1000; i++) {
+        CU_ASSERT_EQUAL_FATAL(dtx_id_new(id), 0);
+        CU_ASSERT_TRUE_FATAL(dtx_id_valid(id));
+    }
+    CU_ASSERT_TRUE(dtx_id_valid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ")); /* the largest */
+    CU_ASSERT_TRUE(dtx_id_valid("00000000000000000000000000"));
+    const char *bad[] = { "", "0", "01ARZ3NDEKTSV4RRFFQ69G5FA", "01ARZ3NDEKTSV4RRFFQ69G5FAVV",
+                          "8ZZZZZZZZZZZZZZZZZZZZZZZZZ", "01arz3ndektsv4rrffq69g5fav",
+                          "01ARZ3NDEKTSV4RRFFQ69G5FAI", "01ARZ3NDEKTSV4RRFFQ69G5FAL",
+                          "01ARZ3NDEKTSV4RRFFQ69G5FAO", "01ARZ3NDEKTSV4RRFFQ69G5FAU",
+                          "01ARZ3NDEKTSV4RRFFQ69G5FA-", "c:01ARZ3NDEKTSV4RRFFQ69G5FAV" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_FALSE(dtx_id_valid(bad[i]));
+    CU_ASSERT_FALSE(dtx_id_valid(NULL));
+}
+
 UNIT_SUITE(id)
 {
     CU_pSuite s = CU_add_suite("id", NULL, NULL);
+    CU_add_test(s, "valid takes only what id_new writes",
+                test_id_valid_takes_only_what_id_new_writes);
     CU_add_test(s, "ids from several threads are distinct and well formed",
                 test_ids_from_several_threads_are_distinct_and_well_formed);
     CU_add_test(s, "ids of one thread sort by creation time",

@@ -1,7 +1,8 @@
 /*
  * test_proto_tccrun.c — the TCC_RUN message (docs/protocol.md §19): its
- * golden frame of §19.1 both ways, version 2 only, the flags' range, and
- * the batch held to TRY_MANY's rules (one codec, dtx/trymany.h).
+ * golden frame of §19.1 both ways, version 2 only, the flags' range, the
+ * initiator's gid (flag bit 1 with extension 3, §19.3), and the batch held
+ * to TRY_MANY's rules (one codec, dtx/trymany.h).
  */
 #include <stdint.h>
 #include <string.h>
@@ -92,24 +93,120 @@ static void test_tccrun_is_version_2_only(void)
     CU_ASSERT_EQUAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), DTX_EINVAL);
 }
 
-static void test_tccrun_flags_above_bit_0_are_malformed(void)
+static void test_tccrun_flags_above_bit_1_are_malformed(void)
 {
     uint8_t f[sizeof s_golden];
     memcpy(f, s_golden, sizeof f);
     dtx_msg_t m;
     char err[160];
-    for (int v = 2; v < 256; v *= 2) {
+    for (int v = 4; v < 256; v *= 2) {
         f[16] = (uint8_t)v;
         CU_ASSERT_EQUAL(dtx_msg_decode(&m, f, sizeof f, err, sizeof err), DTX_EPROTO);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "'flags'"));
     }
+    /* bit 1 needs extension 3 (below) */
     f[16] = 0x03;
     CU_ASSERT_EQUAL(dtx_msg_decode(&m, f, sizeof f, err, sizeof err), DTX_EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "without extension 'gid'"));
     /* the encoder refuses them too */
     CU_ASSERT_EQUAL_FATAL(dtx_msg_decode(&m, s_golden, sizeof s_golden, NULL, 0), 0);
-    m.flags = 2;
+    m.flags = 4;
     size_t len;
     CU_ASSERT_EQUAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), DTX_EINVAL);
+    m.flags = DTX_TCC_RUN_COMMIT | DTX_TCC_RUN_GID; /* no gid */
+    CU_ASSERT_EQUAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), DTX_EINVAL);
+}
+
+/* §19.3: the frame of §19.1 with flags 3 and extension 3, the initiator's
+ * gid (26 characters of a ULID). */
+static const char s_ulid[] = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+static size_t s_keyed(uint8_t *f, uint8_t flags, const char *value, size_t n)
+{
+    memcpy(f, s_golden, sizeof s_golden);
+    f[16] = flags;
+    size_t len = sizeof s_golden;
+    f[len++] = DTX_EXT_GID;
+    f[len++] = (uint8_t)(n >> 8);
+    f[len++] = (uint8_t)n;
+    memcpy(f + len, value, n);
+    return len + n;
+}
+
+static void test_tccrun_with_the_initiators_gid_both_ways(void)
+{
+    static uint8_t f[sizeof s_golden + 3 + 64];
+    size_t n = s_keyed(f, 0x03, s_ulid, 26);
+    CU_ASSERT_EQUAL(n, sizeof s_golden + 29);
+    dtx_msg_t m;
+    CU_ASSERT_EQUAL_FATAL(dtx_msg_decode(&m, f, n, NULL, 0), 0);
+    CU_ASSERT_EQUAL(m.flags, DTX_TCC_RUN_COMMIT | DTX_TCC_RUN_GID);
+    CU_ASSERT_STRING_EQUAL(m.gid, s_ulid);
+    CU_ASSERT_EQUAL(m.ext_skipped, 0);
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), 0);
+    CU_ASSERT_EQUAL_FATAL(len, n);
+    CU_ASSERT_EQUAL(memcmp(s_buf, f, n), 0);
+    /* without bit 1 the encoder writes no gid, and refuses one */
+    m.flags = DTX_TCC_RUN_COMMIT;
+    CU_ASSERT_EQUAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), DTX_EINVAL);
+    m.gid[0] = '\0';
+    CU_ASSERT_EQUAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), 0);
+    CU_ASSERT_EQUAL(len, sizeof s_golden);
+    /* bit 1 without bit 0 */
+    strcpy(m.gid, s_ulid);
+    m.flags = DTX_TCC_RUN_GID;
+    CU_ASSERT_EQUAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), DTX_EINVAL);
+}
+
+static void test_tccrun_gid_extension_rules(void)
+{
+    static uint8_t f[sizeof s_golden + 3 + 64];
+    dtx_msg_t m;
+    char err[160];
+    /* the extension without flag bit 1, and bit 1 without bit 0 */
+    size_t n = s_keyed(f, 0x01, s_ulid, 26);
+    CU_ASSERT_EQUAL(dtx_msg_decode(&m, f, n, err, sizeof err), DTX_EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "clear, but extension 'gid' present"));
+    n = s_keyed(f, 0x02, s_ulid, 26);
+    CU_ASSERT_EQUAL(dtx_msg_decode(&m, f, n, err, sizeof err), DTX_EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "without flag bit 0"));
+    /* values that are not an id: short, long, lower case, a letter Crockford
+     * leaves out, a first character over 7 (more than 128 bits) */
+    const char *bad[] = { "01ARZ3NDEKTSV4RRFFQ69G5FA", "01ARZ3NDEKTSV4RRFFQ69G5FAVX",
+                          "01arz3ndektsv4rrffq69g5fav", "01ARZ3NDEKTSV4RRFFQ69G5FAU",
+                          "81ARZ3NDEKTSV4RRFFQ69G5FAV", "01ARZ3NDEKTSV4RRFFQ69G5FA\0" };
+    const size_t lens[] = { 25, 27, 26, 26, 26, 26 };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        n = s_keyed(f, 0x03, bad[i], lens[i]);
+        CU_ASSERT_EQUAL(dtx_msg_decode(&m, f, n, err, sizeof err), DTX_EPROTO);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "extension 'gid'"));
+    }
+}
+
+/* On another message extension 3 is checked and ignored: a BEGIN's gid is
+ * not a field it has, a TRY's stays the body's. */
+static void test_gid_extension_elsewhere_is_ignored(void)
+{
+    dtx_msg_t m;
+    memset(&m, 0, sizeof m);
+    m.version = DTX_PROTO_V2;
+    m.type = DTX_MSG_STATUS;
+    m.corr = 7;
+    strcpy(m.gid, "g-body");
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), 0);
+    s_buf[len++] = DTX_EXT_GID;
+    s_buf[len++] = 0;
+    s_buf[len++] = 26;
+    memcpy(s_buf + len, s_ulid, 26);
+    len += 26;
+    dtx_msg_t got;
+    CU_ASSERT_EQUAL_FATAL(dtx_msg_decode(&got, s_buf, len, NULL, 0), 0);
+    CU_ASSERT_STRING_EQUAL(got.gid, "g-body");
+    CU_ASSERT_EQUAL(got.ext_skipped, 1);
+    s_buf[len - 1] = 'u'; /* checked even there */
+    CU_ASSERT_EQUAL(dtx_msg_decode(&got, s_buf, len, NULL, 0), DTX_EPROTO);
 }
 
 /* The batch follows TRY_MANY's rules: a few of them, with their reasons. */
@@ -146,7 +243,10 @@ UNIT_SUITE(proto_tccrun)
 #define T(fn) CU_add_test(s, #fn, fn)
     T(test_tccrun_golden_both_ways);
     T(test_tccrun_is_version_2_only);
-    T(test_tccrun_flags_above_bit_0_are_malformed);
+    T(test_tccrun_flags_above_bit_1_are_malformed);
+    T(test_tccrun_with_the_initiators_gid_both_ways);
+    T(test_tccrun_gid_extension_rules);
+    T(test_gid_extension_elsewhere_is_ignored);
     T(test_tccrun_batch_rules_are_trymanys);
 #undef T
 }

@@ -130,7 +130,7 @@ static void test_unknown_extension_is_skipped_and_not_reencoded(void)
     CU_ASSERT_EQUAL(dtx_msg_encode(&m, out, sizeof out, &len), DTX_OK);
     CU_ASSERT_EQUAL(len, sizeof s_phase_v1 + 58);
     /* Only an unknown one: skipped, no traceparent. */
-    static const uint8_t only[] = { 0x03, 0x00, 0x01, 'x' }; /* tag 3: unassigned */
+    static const uint8_t only[] = { 0x04, 0x00, 0x01, 'x' }; /* tag 4: unassigned */
     n = s_phase_v2(only, sizeof only);
     CU_ASSERT_EQUAL(dtx_msg_decode(&m, s_buf, n, NULL, 0), DTX_OK);
     CU_ASSERT_STRING_EQUAL(m.traceparent, "");

@@ -20,6 +20,11 @@
  * least DTX_ID_LEN + 1 bytes. Returns 0 or DTX_EIO when no randomness. */
 int dtx_id_new(char *out);
 
+/* 1 when s is an id as dtx_id_new writes it: DTX_ID_LEN characters of
+ * Crockford base32 upper case (0-9, A-Z without I, L, O, U), the first
+ * 0-7 (the top 2 of its 130 bits are zero); else 0. */
+int dtx_id_valid(const char *s);
+
 /* FNV-1a hash of a NUL-terminated string: stable across processes and
  * versions (gids hash to the same log connection and table bucket). */
 uint32_t dtx_id_hash(const char *s);

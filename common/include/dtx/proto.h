@@ -116,6 +116,7 @@
 #define DTX_PROTO_EXT_MAX 512u
 #define DTX_EXT_TRACEPARENT 1  /* extension tag: W3C traceparent */
 #define DTX_EXT_BUNDLE      2  /* extension tag: the sender accepts BUNDLEs (length 0) */
+#define DTX_EXT_GID         3  /* extension tag: TCC_RUN's gid, the initiator's (a ULID) */
 #define DTX_BUNDLE_MAX      64 /* entries in one BUNDLE */
 
 #define DTX_MSG_BEGIN        0x01
@@ -132,6 +133,8 @@
 #define DTX_MSG_TRY_MANY     0x0C  /* version 2 only */
 #define DTX_MSG_TCC_RUN      0x0D  /* version 2 only: BEGIN + TRY_MANY (+ COMMIT) */
 #define DTX_TCC_RUN_COMMIT   0x01  /* TCC_RUN flag: commit when every branch votes yes */
+#define DTX_TCC_RUN_GID      0x02  /* TCC_RUN flag: the gid is the initiator's (tag 3; needs
+                                      DTX_TCC_RUN_COMMIT) */
 #define DTX_MSG_BUNDLE_REPLIES 0x0E /* version 2 only: PHASE_REPLYs in one frame */
 #define DTX_MSG_BEGIN_OK     0x81
 #define DTX_MSG_TRY_OK       0x82
@@ -162,7 +165,9 @@ typedef struct dtx_msg {
     uint32_t heartbeat_ms;                 /* REGISTER_OK: expected interval */
     uint32_t code;                         /* ERROR: -DTX_E* (positive) */
     uint64_t deadline_ms;                  /* epoch ms */
-    char     gid[DTX_NAME_SIZE];           /* global transaction id */
+    char     gid[DTX_NAME_SIZE];           /* global transaction id (TCC_RUN: the
+                                              initiator's, extension 3, with
+                                              DTX_TCC_RUN_GID; "" absent) */
     char     resource[DTX_NAME_SIZE];      /* resource name */
     char     action[DTX_NAME_SIZE];        /* action within the resource */
     char     instance[DTX_NAME_SIZE];      /* participant instance name */

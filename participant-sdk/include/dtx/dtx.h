@@ -316,6 +316,9 @@ DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
 /* ------------------------------------------------------------------ */
 
 #define DTX_RUN_COMMIT 0x01u  /* dtx_client_tcc_run: commit once every branch voted yes */
+#define DTX_RUN_GID    0x02u  /* dtx_client_tcc_run: the gid is the caller's (gid_out in
+                                 and out), so the call may be repeated; with
+                                 DTX_RUN_COMMIT only */
 
 /* Begins a TCC transaction and runs its n branches (1..DTX_TRY_MANY_MAX)
  * in one round trip (docs/protocol.md §19): BEGIN, dtx_client_try_many
@@ -344,7 +347,22 @@ DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
  * On DTX_ETIMEOUT (sent, no answer) the outcome is unknown and no gid is
  * known: never run the same work again as a new call without finding out
  * first (docs/protocol.md §19.2). On DTX_ENOTSENT the request never left:
- * nothing was begun, the same call may be made again. */
+ * nothing was begun, the same call may be made again.
+ * With DTX_RUN_GID (and DTX_RUN_COMMIT) the call is safe to repeat
+ * (docs/protocol.md §19.3): gid_out is read first — "" for a new id,
+ * which libdtx writes there before sending, or the id of an earlier call
+ * (as that call left it, a ULID, or "CELL:ULID" once answered) — and the
+ * coordinator begins at most one transaction with it. Repeat the call
+ * with the same gid_out after DTX_ETIMEOUT, DTX_EUNKNOWN or a lost
+ * connection: if the first one began the transaction, the repeat begins
+ * nothing and returns what became of it — 0 when it committed (every
+ * out[i] yes, branch 0), DTX_EABORTED when it aborted (every out[i]
+ * DTX_EABORTED: the answer does not say which branch) — waiting, as a
+ * COMMIT does, while it is still deciding; DTX_EACCES when another
+ * principal's transaction has that id. An id is remembered as long as
+ * the log keeps its transaction (--retention); repeat it to the same
+ * coordinator group (cell) only. DTX_EINVAL (nothing sent) for an id that
+ * is not one, or DTX_RUN_GID without DTX_RUN_COMMIT. */
 DTX_EXPORT int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
                                   const dtx_try_spec_t *tries, int n,
                                   char gid_out[DTX_GID_SIZE], dtx_try_outcome_t *out,

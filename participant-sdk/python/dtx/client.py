@@ -347,7 +347,8 @@ class Client:
 
     def tcc_run(self,
                 branches: Iterable[Union[plans.Branch, Tuple[str, str], Tuple[str, str, Payload]]],
-                timeout_ms: int = 0, commit: bool = True) -> TccRunResult:
+                timeout_ms: int = 0, commit: bool = True,
+                run_id: Optional[str] = None) -> TccRunResult:
         """Begins a TCC transaction and runs its 1..16 branches in one request
         (docs/protocol.md §19): BEGIN, :meth:`try_many` and, with commit, the
         COMMIT, which the coordinator decides itself once every branch voted
@@ -360,12 +361,39 @@ class Client:
         sent; Unsupported, nothing done; Limit, nothing recorded;
         OutcomeUnknown). A Timeout leaves the outcome unknown and no gid
         known: never run the same work again as a new call without finding
-        out first (§19.2)."""
+        out first (§19.2) — unless the call named run_id.
+
+        run_id (with commit only; :func:`dtx.protocol.new_id` makes one) is
+        the transaction's id, the caller's (§19.3): the same call with the
+        same run_id may be made again after a Timeout, OutcomeUnknown or a
+        lost connection. A repeat begins nothing and returns (or raises
+        Aborted for) what became of the first; its result's outcomes are
+        empty (the answer carries the state only), its gid the first's.
+        The id is remembered as long as the coordinator's log keeps its
+        transaction (--retention)."""
         items = tuple(b if isinstance(b, plans.Branch) else plans.Branch(*b) for b in branches)
         batch = plans.encode_batch(items)
-        flags = p.TCC_RUN_COMMIT if commit else 0
-        reply = self._call(p.TccRun(corr=0, timeout_ms=timeout_ms, flags=flags, batch=batch),
-                           p.TryManyOk)
+        if run_id is not None and (not commit or not p.id_valid(run_id)):
+            raise InvalidArgument(text="run_id needs commit and an id (26 characters of a "
+                                  "ULID, upper case: dtx.protocol.new_id)")
+        flags = (p.TCC_RUN_COMMIT if commit else 0) | (p.TCC_RUN_GID if run_id else 0)
+        request = p.TccRun(corr=0, timeout_ms=timeout_ms, flags=flags, batch=batch,
+                           run_id=run_id)
+        if run_id is not None:
+            reply_any = self._call(request, p.Message)
+            if not isinstance(reply_any, (p.TryManyOk, p.StateReply)):
+                raise ProtocolError(text=f"{p.MessageType(reply_any.TYPE).name} answered TCC_RUN")
+            if isinstance(reply_any, p.StateReply):  # a repeat (§19.3)
+                repeat = TccRunResult(reply_any.gid, p.State(reply_any.state), ())
+                if repeat.state in (p.State.ABORTING, p.State.ABORTED):
+                    stop = Aborted(text=f"gid {repeat.gid}: {repeat.state.name.lower()}",
+                                   state=repeat.state)
+                    stop.result = repeat
+                    raise stop
+                return repeat
+            reply = reply_any
+        else:
+            reply = self._call(request, p.TryManyOk)
         try:
             outcomes = plans.decode_outcomes(reply.outcomes)
         except p.MalformedFrame as e:

@@ -15,7 +15,7 @@ dropped).  A BUNDLE (§20: several PHASEs, or PHASE_REPLYs, in one frame)
 is not a :class:`Message`: :func:`decode_bundle` cuts one into its
 entries' frames and :func:`encode_bundle` makes one.  :func:`encode` and :func:`decode` are
 exact inverses on every frame :func:`decode` accepts that holds no unknown
-extension.
+extension (nor tag 3 on another type than TCC_RUN: checked, then dropped).
 
 Field kinds (§3) map to Python types: u8/u32/u64 -> int, name -> str (ASCII
 of the name alphabet), text -> str (UTF-8; invalid bytes survive a
@@ -47,6 +47,8 @@ MSG_MAX = PAYLOAD_MAX + 1024  # DTX_MSG_MAX: a larger frame is ERROR 5 (§7, §8
 EXT_MAX = 512                 # §15.2: the whole extension section
 EXT_TRACEPARENT = 1           # §15.2: tag 1
 EXT_BUNDLE = 2                # §20.2: tag 2, empty
+EXT_GID = 3                   # §19.3: tag 3, TCC_RUN's gid, the initiator's (an id)
+ID_LEN = 26                   # §15.2: an id as coordinators make them (a ULID)
 BUNDLE_REPLIES = 0x0E         # §20: a BUNDLE of PHASE_REPLYs, participant -> coordinator
 BUNDLE_PHASES = 0x8E          # §20: a BUNDLE of PHASEs, coordinator -> participant
 BUNDLE_MAX = 64               # DTX_BUNDLE_MAX: entries of one BUNDLE
@@ -134,6 +136,26 @@ def traceparent_valid(value: str) -> bool:
         return False
     m = _TRACEPARENT_RE.match(value)
     return m is not None and m.group(1) != "0" * 32 and m.group(2) != "0" * 16
+
+
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+_ID_RE = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}\Z")
+
+
+def id_valid(value: object) -> bool:
+    """True when value may travel as extension 3 (§15.2, §19.3): 26
+    characters of a ULID in Crockford base32, upper case, the first 0-7."""
+    return isinstance(value, str) and _ID_RE.match(value) is not None
+
+
+def new_id() -> str:
+    """A new id as coordinators make them (a ULID: 48 bits of epoch
+    milliseconds, then 80 random bits), for a TCC_RUN the caller may repeat
+    (§19.3)."""
+    import os
+    import time
+    n = (int(time.time() * 1000) & (1 << 48) - 1) << 80 | int.from_bytes(os.urandom(10), "big")
+    return "".join(_ID_ALPHABET[n >> 5 * (25 - i) & 31] for i in range(ID_LEN))
 
 
 def trace_id(traceparent: Optional[str]) -> Optional[str]:
@@ -327,16 +349,22 @@ class TryMany(Message):
 
 #: TCC_RUN's flag bit 0 (§19): the coordinator commits when every branch votes yes
 TCC_RUN_COMMIT = 0x01
+#: TCC_RUN's flag bit 1 (§19.3): the gid is the initiator's (TccRun.run_id); needs bit 0
+TCC_RUN_GID = 0x02
 
 
 @dataclass(frozen=True)
 class TccRun(Message):
     """A whole TCC transaction in one request (§19): BEGIN's timeout_ms,
-    flags (TCC_RUN_COMMIT or 0) and TRY_MANY's batch; answered TRY_MANY_OK."""
+    flags (TCC_RUN_COMMIT, with TCC_RUN_GID, or 0) and TRY_MANY's batch;
+    answered TRY_MANY_OK (a repeat of one with the initiator's gid: STATE,
+    §19.3). run_id is extension 3, the initiator's gid: set exactly when
+    flags has TCC_RUN_GID."""
     TYPE: ClassVar[int] = MessageType.TCC_RUN
     timeout_ms: int = _kind("u32")
-    flags: int = _u8(0, TCC_RUN_COMMIT)
+    flags: int = _u8(0, TCC_RUN_COMMIT, TCC_RUN_COMMIT | TCC_RUN_GID)
     batch: bytes = _kind("blob")
+    run_id: Optional[str] = field(default=None, kw_only=True, metadata={"header": True})
 
 
 @dataclass(frozen=True)
@@ -396,6 +424,11 @@ def encode(msg: Message) -> bytes:
                                   "(55 characters, lower-case hex, ids not all zeros)")
     if msg.bundle and msg.version == VERSION:
         raise InvalidArgument(text="a version 1 frame carries no extension")
+    run_id = msg.run_id if isinstance(msg, TccRun) else None
+    if isinstance(msg, TccRun) and (run_id is None) != (not msg.flags & TCC_RUN_GID):
+        raise InvalidArgument(text="run_id goes with flag TCC_RUN_GID, and only with it")
+    if run_id is not None and not id_valid(run_id):
+        raise InvalidArgument(text="run_id is not an id (26 characters of a ULID, upper case)")
     if msg.version == VERSION and msg.TYPE in V2_ONLY:
         raise InvalidArgument(text=f"{MessageType(msg.TYPE).name} needs protocol version 2")
     out = bytearray(MAGIC)
@@ -437,6 +470,9 @@ def encode(msg: Message) -> bytes:
         out += msg.traceparent.encode("ascii")
     if msg.bundle:
         out += struct.pack(">BH", EXT_BUNDLE, 0)
+    if run_id is not None:
+        out += struct.pack(">BH", EXT_GID, ID_LEN)
+        out += run_id.encode("ascii")
     return bytes(out)
 
 
@@ -532,15 +568,24 @@ def decode(frame: bytes) -> Message:
             raise MalformedFrame(ErrorCode.PROTO, f"{tname}: {n - pos} trailing bytes at "
                                  f"byte {pos}", corr)
         return cls(corr=corr, **values)
-    traceparent, bundle = _decode_extensions(frame, pos, tname, corr)
+    traceparent, bundle, run_id = _decode_extensions(frame, pos, tname, corr)
+    if cls is TccRun:
+        flags = values["flags"]
+        if (run_id is None) != (not flags & TCC_RUN_GID):
+            raise MalformedFrame(ErrorCode.PROTO, f"{tname}: flag bit 1 (the initiator's gid) "
+                                 + ("clear, but extension 'gid' present" if run_id is not None
+                                    else "set without extension 'gid'"), corr)
+        return TccRun(corr=corr, version=version, traceparent=traceparent, bundle=bundle,
+                      run_id=run_id, **values)
     return cls(corr=corr, version=version, traceparent=traceparent, bundle=bundle, **values)
 
 
 def _decode_extensions(frame: bytes, pos: int, tname: str,
-                       corr: int) -> Tuple[Optional[str], bool]:
+                       corr: int) -> Tuple[Optional[str], bool, Optional[str]]:
     """The extension section from pos to the frame's end (§15.2): the
-    traceparent of tag 1 (None when absent) and whether tag 2 is there;
-    unknown tags skipped."""
+    traceparent of tag 1 (None when absent), whether tag 2 is there, and
+    the id of tag 3 (None when absent; checked on every type, meant for
+    TCC_RUN's); unknown tags skipped."""
     n = len(frame)
 
     def bad(why: str) -> MalformedFrame:
@@ -551,6 +596,7 @@ def _decode_extensions(frame: bytes, pos: int, tname: str,
     last = 0
     traceparent: Optional[str] = None
     bundle = False
+    run_id: Optional[str] = None
     while pos < n:
         if n - pos < 3:
             raise bad("header truncated")
@@ -569,9 +615,14 @@ def _decode_extensions(frame: bytes, pos: int, tname: str,
             if length != 0:
                 raise bad(f"2 has a value of {length} bytes (it is empty)")
             bundle = True
+        elif tag == EXT_GID:
+            text = value.decode("ascii", "replace")
+            if length != ID_LEN or not id_valid(text):
+                raise bad("'gid' is not a 26-character id (ULID, upper case)")
+            run_id = text
         last = tag
         pos += 3 + length
-    return traceparent, bundle
+    return traceparent, bundle, run_id
 
 
 # --- BUNDLE (§20) -----------------------------------------------------------

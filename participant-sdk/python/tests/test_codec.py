@@ -232,7 +232,7 @@ class Version2(unittest.TestCase):
         self.assertEqual(p.encode(msg), unhex(PHASE_V2_HEX))
         # alone, with any bytes, and the largest tag
         begin = unhex(BEGIN_V2_HEX)[:17]
-        for extra in (ext(3, b""), ext(200, b"\x00\xff" * 10), ext(255, b"z")):
+        for extra in (ext(4, b""), ext(200, b"\x00\xff" * 10), ext(255, b"z")):
             with self.subTest(extra=extra[:3]):
                 self.assertIsNone(p.decode(begin + extra).traceparent)
 

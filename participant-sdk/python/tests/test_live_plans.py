@@ -172,6 +172,38 @@ class PlansLive(unittest.TestCase):
         self.client.rollback(r.gid)
         self.assertEqual(self.client.wait_final(r.gid), p.State.ABORTED)
 
+    def test_tcc_run_with_a_run_id_may_be_repeated(self) -> None:
+        # §19.3: a repeat begins nothing and answers what became of the first
+        run_id = p.new_id()
+        r = self.client.tcc_run([("svc-a", "reserve", b"1"), ("svc-b", "reserve", b"2")],
+                                run_id=run_id)
+        self.assertEqual(r.state, p.State.COMMITTING)
+        self.assertEqual(r.gid.rsplit(":", 1)[-1], run_id)
+        again = self.client.tcc_run([("svc-a", "reserve", b"1"), ("svc-b", "reserve", b"2")],
+                                    run_id=run_id)
+        self.assertEqual(again.gid, r.gid)
+        self.assertIn(again.state, (p.State.COMMITTING, p.State.COMMITTED))
+        self.assertEqual(again.outcomes, ())
+        self.assertEqual(self.client.wait_final(r.gid), p.State.COMMITTED)
+        self.assertEqual([o for o in self.ops(r.gid) if o[0] == "try"],
+                         [("try", 1, "svc-a"), ("try", 2, "svc-b")])
+        # an aborted one: Aborted both times, one transaction
+        other = p.new_id()
+        for _ in range(2):
+            with self.assertRaises(dtx.Aborted) as cm:
+                self.client.tcc_run([("svc-a", "reserve"), ("svc-b", "refuse")], run_id=other)
+        result = cm.exception.result
+        assert isinstance(result, dtx.TccRunResult)
+        self.assertIn(result.state, (p.State.ABORTING, p.State.ABORTED))
+        tries = [o for o in self.ops(result.gid) if o[0] == "try"]
+        self.assertEqual(len(tries), len(set(tries)))  # each branch's Try ran once
+        self.assertEqual([o for o in tries if o[2] == "svc-a"], [("try", 1, "svc-a")])
+        # refused before sending: not an id, or without commit
+        with self.assertRaises(dtx.InvalidArgument):
+            self.client.tcc_run([("svc-a", "reserve")], run_id="order-1")
+        with self.assertRaises(dtx.InvalidArgument):
+            self.client.tcc_run([("svc-a", "reserve")], commit=False, run_id=p.new_id())
+
     # -- Saga -------------------------------------------------------------------
 
     def bookings(self, gid: str) -> List[Tuple[str, int, str]]:

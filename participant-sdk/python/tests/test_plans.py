@@ -5,6 +5,7 @@ is sent (InvalidArgument), the decoder on bytes from a peer
 (MalformedFrame, code 2), with the same text."""
 from __future__ import annotations
 
+import dataclasses
 import struct
 import unittest
 from typing import Callable, List
@@ -108,6 +109,46 @@ class Vectors(unittest.TestCase):
         with self.assertRaises(p.MalformedFrame) as cm:
             p.decode(bytes(bad))
         self.assertIn("flags", cm.exception.text)
+
+    def test_tcc_run_with_the_initiators_id(self) -> None:
+        # §19.3: the §19.1 frame with flags 3 and extension 3
+        ulid = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+        keyed = bytearray(hexbytes(TCC_RUN_HEX))
+        keyed[16] = 3
+        keyed += bytes.fromhex("03 00 1a 30 31 41 52 5a 33 4e 44 45 4b 54 53 56 34 52 52"
+                               " 46 46 51 36 39 47 35 46 41 56")
+        batch = plans.encode_batch([Branch("ra", "debit", "5"), Branch("rb", "credit")])
+        msg = p.TccRun(corr=CORR, timeout_ms=30000, flags=p.TCC_RUN_COMMIT | p.TCC_RUN_GID,
+                       batch=batch, version=2, run_id=ulid)
+        self.assertEqual(p.encode(msg), bytes(keyed))
+        self.assertEqual(p.decode(bytes(keyed)), msg)
+        # the id without the flag, the flag without the id, flag 1 alone
+        for flags, run_id in ((p.TCC_RUN_COMMIT, ulid),
+                              (p.TCC_RUN_COMMIT | p.TCC_RUN_GID, None),
+                              (p.TCC_RUN_GID, ulid)):
+            with self.subTest(flags=flags, run_id=run_id):
+                with self.assertRaises(dtx.InvalidArgument):
+                    p.encode(dataclasses.replace(msg, flags=flags, run_id=run_id))
+        for flags, words in ((1, "clear, but extension 'gid' present"), (2, "flags")):
+            bad = bytearray(keyed)
+            bad[16] = flags
+            with self.assertRaises(p.MalformedFrame) as cm:
+                p.decode(bytes(bad))
+            self.assertIn(words, cm.exception.text)
+        with self.assertRaises(p.MalformedFrame) as cm:
+            p.decode(hexbytes(TCC_RUN_HEX)[:16] + b"\x03" + hexbytes(TCC_RUN_HEX)[17:])
+        self.assertIn("set without extension 'gid'", cm.exception.text)
+        for value in ("01arz3ndektsv4rrffq69g5fav", "81ARZ3NDEKTSV4RRFFQ69G5FAV",
+                      "01ARZ3NDEKTSV4RRFFQ69G5FAU"):
+            bad = bytearray(keyed[:-26]) + value.encode()
+            with self.assertRaises(p.MalformedFrame) as cm:
+                p.decode(bytes(bad))
+            self.assertIn("'gid'", cm.exception.text)
+        # new ids are ids, and distinct
+        ids = [p.new_id() for _ in range(200)]
+        self.assertTrue(all(p.id_valid(i) for i in ids))
+        self.assertEqual(len(set(ids)), 200)
+        self.assertFalse(p.id_valid("01ARZ3NDEKTSV4RRFFQ69G5FA"))
 
     def test_version_1_has_none_of_them(self) -> None:
         for vector in (SAGA_HEX, TMSG_HEX, TRY_MANY_HEX, TCC_RUN_HEX, TRY_MANY_OK_HEX):

@@ -20,10 +20,12 @@
  *                                  [{"resource","action","payload" | "payload_base64"}, ...]}
  *                                  -> 201 BEGIN_OK once the message is logged (prepared;
  *                                  /tx/{gid}/commit submits it, /rollback drops it)
- *   POST /api/v1/tcc               {"timeout_ms","traceparent","commit":true,"tries":[...]}
- *                                  (the tries as /tries'; one TCC_RUN, docs/protocol.md
- *                                  §19) -> 201 every branch's outcome, state committing
- *                                  (active without "commit"); 409 when it was decided abort
+ *   POST /api/v1/tcc               {"timeout_ms","traceparent","commit":true,"id",
+ *                                  "tries":[...]} (the tries as /tries'; one TCC_RUN,
+ *                                  docs/protocol.md §19) -> 201 every branch's outcome,
+ *                                  state committing (active without "commit"); 409 when
+ *                                  it was decided abort; with "id" (§19.3) a repeat is
+ *                                  200 {"gid","state","repeat":true} (409 aborted)
  *
  * Each builds a dtx_msg_t and hands it to the engine (admin_engine.c: a
  * peer of kind DTX_PEER_HTTP whose corr is the request's handle). Every
@@ -35,6 +37,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
+#include "dtx/id.h"
 #include "dtx/log.h"
 #include "dtx/saga.h"
 #include "dtx/tmsg.h"
@@ -433,10 +436,12 @@ static int s_tries_reply(json_object *o, const dtx_msg_t *msg)
 
 /* POST /api/v1/tcc: TCC only ("mode" other than "tcc" is 400), and
  * "commit" (true by default): the coordinator commits once every branch
- * voted yes. */
+ * voted yes; "id" (with commit only): the transaction's id, the caller's
+ * (docs/protocol.md §19.3), so the same request may be sent again. */
 static int s_run_flags(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m)
 {
     json_object *v = NULL;
+    m->gid[0] = '\0';
     if (m->mode != DTX_MODE_TCC) {
         dtx_admin_respond_error(r, 400, "mode: a transaction in one request is \"tcc\" only");
         return DTX_EINVAL;
@@ -448,6 +453,17 @@ static int s_run_flags(dtx_admin_req_t *r, json_object *body, dtx_msg_t *m)
             return DTX_EINVAL;
         }
         m->flags = json_object_get_boolean(v) ? DTX_TCC_RUN_COMMIT : 0;
+    }
+    if (json_object_object_get_ex(body, "id", &v)) {
+        const char *id = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+                                                                  : NULL;
+        if (!id || !dtx_id_valid(id) || !(m->flags & DTX_TCC_RUN_COMMIT)) {
+            dtx_admin_respond_error(r, 400, "id: expected a new id (26 characters of a ULID, "
+                                    "upper case), with commit");
+            return DTX_EINVAL;
+        }
+        snprintf(m->gid, sizeof m->gid, "%s", id);
+        m->flags |= DTX_TCC_RUN_GID;
     }
     return 0;
 }
@@ -524,7 +540,9 @@ static void s_op_reply(dtx_admin_req_t *r, const dtx_msg_t *msg)
     case DTX_MSG_STATE:
         json_object_object_add(o, "gid", json_object_new_string(msg->gid));
         json_object_object_add(o, "state", json_object_new_string(dtx_state_name(msg->state)));
-        if (r->op == DTX_MSG_COMMIT &&
+        if (r->op == DTX_MSG_TCC_RUN) /* a repeat of one with its "id" (§19.3) */
+            json_object_object_add(o, "repeat", json_object_new_boolean(1));
+        if ((r->op == DTX_MSG_COMMIT || r->op == DTX_MSG_TCC_RUN) &&
             (msg->state == DTX_STATE_ABORTING || msg->state == DTX_STATE_ABORTED)) {
             status = 409;
             json_object_object_add(o, "error",

@@ -3,8 +3,10 @@
  * TCC_RUN, docs/protocol.md §19; docs/console.md): committed when every
  * branch votes yes (201, state committing, then committed with its rows),
  * 409 "aborted" when one says no (the others cancelled), "commit": false
- * leaves it active for /commit, and every malformed body is 400 with
- * nothing written; dtxctl run does the same from the command line.
+ * leaves it active for /commit, the caller's "id" makes the request safe to
+ * send again (a repeat: 200 "repeat", nothing new), and every malformed
+ * body is 400 with nothing written; dtxctl run does the same from the
+ * command line.
  *
  * Rows: a committed TCC_RUN's branch rows are written once, by their
  * insert — the decision and the final state go to the global row only —
@@ -122,6 +124,35 @@ static void test_tcc_in_one_request_commits_aborts_or_waits(void)
     json_object_put(o);
     CU_ASSERT_EQUAL(ta_wait_state(&w, gid, "aborted", 5000), 0);
 
+    /* with the caller's "id" (protocol §19.3): the same request again is
+     * 200, "repeat", the same transaction; nothing new is written */
+    long g0 = h_db_scalar(w.log, "SELECT count(*) FROM dtx_global");
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tcc",
+                           "{\"id\":\"01ARZ3NDEKTSV4RRFFQ69G5FAV\"," TWO_YES "}", TA_TOKEN, &o),
+                    201);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "gid"), "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    json_object_put(o);
+    CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tcc",
+                           "{\"id\":\"01ARZ3NDEKTSV4RRFFQ69G5FAV\"," TWO_YES "}", TA_TOKEN, &o),
+                    200);
+    CU_ASSERT_STRING_EQUAL(ta_str(o, "gid"), "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    CU_ASSERT_TRUE(strcmp(ta_str(o, "state"), "committing") == 0 ||
+                   strcmp(ta_str(o, "state"), "committed") == 0);
+    json_object *rep = NULL;
+    CU_ASSERT_TRUE(json_object_object_get_ex(o, "repeat", &rep) && json_object_get_boolean(rep));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_global"), g0 + 1);
+    /* and an aborted one: 409 both times */
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tcc",
+                               "{\"id\":\"01ARZ3NDEKTSV4RRFFQ69G5FAW\",\"tries\":["
+                               "{\"resource\":\"ra\",\"action\":\"nope\"}]}", TA_TOKEN, &o),
+                        409);
+        CU_ASSERT_STRING_EQUAL(ta_str(o, "code"), "aborted");
+        json_object_put(o);
+    }
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_global"), g0 + 2);
+
     /* "commit": false: the votes, then the caller decides by the gid */
     CU_ASSERT_EQUAL(ta_req(&w, "POST", "/api/v1/tcc", "{\"commit\":false," TWO_YES "}",
                            TA_TOKEN, &o), 201);
@@ -169,6 +200,11 @@ static void test_tcc_bad_bodies_are_400_and_write_nothing(void)
         "{\"mode\":\"xa\",\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
         "{\"timeout_ms\":-1,\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
         "{\"traceparent\":\"00-zz\",\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
+        "{\"id\":\"order-1\",\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
+        "{\"id\":42,\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
+        "{\"id\":\"01arz3ndektsv4rrffq69g5fav\",\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
+        "{\"id\":\"01ARZ3NDEKTSV4RRFFQ69G5FAV\",\"commit\":false,"
+        "\"tries\":[{\"resource\":\"ra\",\"action\":\"a\"}]}",
         "not json",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -178,6 +178,16 @@ static void test_tcc_in_one_request_commits_aborts_or_waits(void)
     CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run ra:reserve ra:nope"), 1);  /* decided abort */
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "branch 2: refused"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction aborting"));
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run --id 01ARZ3NDEKTSV4RRFFQ69G5FAX ra:reserve"),
+                    0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "01ARZ3NDEKTSV4RRFFQ69G5FAX"));
+    CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run --id 01ARZ3NDEKTSV4RRFFQ69G5FAX ra:reserve"),
+                    0);                                                      /* a repeat */
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "01ARZ3NDEKTSV4RRFFQ69G5FAX"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction committ"));
+    CU_ASSERT_EQUAL(h_db_scalar(w.log, "SELECT count(*) FROM dtx_global WHERE gid = "
+                                "'01ARZ3NDEKTSV4RRFFQ69G5FAX'"), 1);
+    CU_ASSERT_NOT_EQUAL(ta_ctl(&w, out, sizeof out, "run --id order-1 ra:reserve"), 0);
     CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run --no-commit ra:reserve"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "transaction active"));
     CU_ASSERT_EQUAL(ta_ctl(&w, out, sizeof out, "run"), 2);                     /* usage */

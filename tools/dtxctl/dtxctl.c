@@ -10,7 +10,7 @@
  *   dtxctl [options] begin [--mode tcc|2pc] [--timeout-ms N]
  *   dtxctl [options] try GID RESOURCE ACTION [PAYLOAD]
  *   dtxctl [options] try-many GID RESOURCE:ACTION[:PAYLOAD]...
- *   dtxctl [options] run [--timeout-ms N] [--no-commit] RESOURCE:ACTION[:PAYLOAD]...
+ *   dtxctl [options] run [--timeout-ms N] [--no-commit | --id ID] RESOURCE:ACTION[:PAYLOAD]...
  *   dtxctl [options] end GID commit|rollback
  *   dtxctl [options] status GID [--wait SECONDS]
  *   dtxctl keygen FILE [--server-key KEY | --server-key-file FILE2]
@@ -59,7 +59,7 @@ static void s_usage(FILE *f)
           "  begin [--mode tcc|2pc] [--timeout-ms N]    start a transaction (prints its gid)\n"
           "  try GID RESOURCE ACTION [PAYLOAD]          add a branch\n"
           "  try-many GID RES:ACTION[:PAYLOAD]...       up to 16 branches, one request\n"
-          "  run [--timeout-ms N] [--no-commit] RES:ACTION[:PAYLOAD]...\n"
+          "  run [--timeout-ms N] [--no-commit | --id ID] RES:ACTION[:PAYLOAD]...\n"
           "                                             a whole TCC transaction, one request\n"
           "  end GID commit|rollback                    the initiator's decision\n"
           "  status GID [--wait S]                      its state; --wait: once it rests\n"
@@ -292,13 +292,17 @@ static int s_tries(json_object *body, int n, char **specs, const char *cmd)
     return 0;
 }
 
-/* run [--timeout-ms N] [--no-commit] RES:ACTION[:PAYLOAD]...: a whole TCC
- * transaction in one request (POST /api/v1/tcc). Prints its gid, each
- * branch's outcome and its state; exit 1 when it was decided abort. */
+/* run [--timeout-ms N] [--no-commit | --id ID] RES:ACTION[:PAYLOAD]...: a
+ * whole TCC transaction in one request (POST /api/v1/tcc). Prints its gid,
+ * each branch's outcome and its state; exit 1 when it was decided abort.
+ * --id: the transaction's id, the caller's (a ULID; docs/protocol.md
+ * §19.3): the same command may be run again, and a repeat prints the
+ * first one's gid and state. */
 static int s_run(dtxctl_t *c, int argc, char **argv)
 {
     static const struct option opts[] = { { "timeout-ms", required_argument, NULL, 't' },
                                            { "no-commit", no_argument, NULL, 'n' },
+                                           { "id", required_argument, NULL, 'i' },
                                            { NULL, 0, NULL, 0 } };
     json_object *body = json_object_new_object();
     int ch;
@@ -314,6 +318,8 @@ static int s_run(dtxctl_t *c, int argc, char **argv)
             json_object_object_add(body, "timeout_ms", json_object_new_int64(t));
         else if (ch == 'n')
             json_object_object_add(body, "commit", json_object_new_boolean(0));
+        else if (ch == 'i')
+            json_object_object_add(body, "id", json_object_new_string(optarg));
         else {
             json_object_put(body);
             return s_usage_error("run: unknown option %s", argv[optind - 1]);

@@ -19,8 +19,8 @@
  *  - every value has exactly one encoding, so decode(encode(m)) == m for
  *    every m that encode accepts and encode(decode(b)) == b for every b
  *    that decode accepts and that holds no unknown extension (those are
- *    skipped, so they are not encoded again); tests/fuzz/fuzz_proto.c
- *    checks both;
+ *    skipped, so they are not encoded again; so is tag 3 on another type
+ *    than TCC_RUN, once checked); tests/fuzz/fuzz_proto.c checks both;
  *  - version 2 = version 1's body, then extensions (s_decode_ext): the
  *    body table is the same for both versions, so they cannot drift.
  *

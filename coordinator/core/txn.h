@@ -118,6 +118,8 @@ typedef struct dtx_request {
     uint8_t    type;                       /* DTX_MSG_TRY, _COMMIT, ... */
     int        reloaded;                   /* already retried after a fresh load */
     int        maybe_done;                 /* its first run may have changed the log */
+    int        repeat;                     /* a COMMIT made of a TCC_RUN's repeat
+                                              (docs/protocol.md §19.3) */
     char       gid[DTX_NAME_SIZE];
     char       resource[DTX_NAME_SIZE];
     char       action[DTX_NAME_SIZE];
@@ -198,6 +200,10 @@ typedef struct dtx_txn {
     int            keyed;                  /* begun by a TCC_RUN whose gid is the
                                               initiator's (flag bit 1): its id found
                                               in the log makes it a repeat */
+    int            run;                    /* begun by a TCC_RUN that commits by
+                                              itself (the log's mark: preparing on a
+                                              TCC row, never cleared): what a repeat
+                                              may name (docs/protocol.md §19.3) */
     int64_t        deadline_wall;          /* epoch ms */
     int64_t        deadline_mono;          /* the same, monotonic */
     int64_t        begun_ms;               /* monotonic BEGIN time; 0 when loaded (metrics) */

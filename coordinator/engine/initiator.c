@@ -161,6 +161,27 @@ void dtx_initiator_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_req
     int type = req->type;
     if (!dtx_initiator_may_change(co, txn, req))
         return;
+    if (req->repeat) {
+        /* A TCC_RUN's repeat (docs/protocol.md §19.3) names only what a
+         * TCC_RUN that commits by itself began, and changes nothing: its
+         * state once decided (stuck included), "later" while another node
+         * decides it; while this node decides it, it waits (parked). */
+        if (txn->mode != DTX_MODE_TCC || !txn->run) {
+            dtx_outbox_error(co, peer, DTX_EINVAL, "id %s names a transaction no TCC_RUN "
+                             "began (a BEGIN's, a Saga's, a message's): nothing done",
+                             txn->gid);
+            return;
+        }
+        if (txn->state != DTX_STATE_ACTIVE) {
+            dtx_outbox_state(co, peer, txn);
+            return;
+        }
+        if (!txn->owned) {
+            dtx_outbox_error(co, peer, DTX_EBUSY, "transaction %s is being decided by another "
+                             "coordinator: repeat the request later", txn->gid);
+            return;
+        }
+    }
     if (txn->mode == DTX_MODE_SAGA && type == DTX_MSG_COMMIT) {
         if (dtx_state_is_final(txn->state) || txn->state == DTX_STATE_COMMITTING)
             dtx_outbox_state(co, peer, txn);
@@ -306,6 +327,11 @@ void dtx_initiator_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why)
 
 void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
 {
+    dtx_initiator_forget_as(co, txn, DTX_EUNKNOWN, why);
+}
+
+void dtx_initiator_forget_as(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why)
+{
     if (txn->dead)
         return;
     /* Collect what must run again, in arrival order: the decision waiter
@@ -333,8 +359,8 @@ void dtx_initiator_forget(dtx_coord_t *co, dtx_txn_t *txn, const char *why)
     *tail = txn->parked;
     txn->parked = txn->parked_tail = NULL;
     txn->nparked = 0;
-    /* TRYs whose call went out are answered DTX_EUNKNOWN by the eviction. */
-    dtx_outbox_drop(co, txn, DTX_EUNKNOWN, why);
+    /* TRYs whose call went out are answered err by the eviction. */
+    dtx_outbox_drop(co, txn, err, why);
     while (head) {
         dtx_request_t *r = head;
         head = r->next;

@@ -92,6 +92,7 @@ static int s_run_repeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t
     memset(as, 0, sizeof *as);
     as->version = msg->version;
     as->type = DTX_MSG_COMMIT;
+    as->flags = DTX_TCC_RUN_GID; /* a repeat (dtx_request_t.repeat) */
     as->corr = msg->corr;
     strcpy(as->gid, gid);
     memcpy(as->traceparent, msg->traceparent, sizeof as->traceparent);

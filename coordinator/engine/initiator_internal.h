@@ -39,6 +39,12 @@ void dtx_initiator_try_first(dtx_coord_t *co, dtx_txn_t *txn, dtx_request_t *req
  * (it carries the flag): the second time r is answered DTX_EUNKNOWN (or
  * DTX_ESTATE if nothing it did can have landed). */
 void dtx_initiator_rerun(dtx_coord_t *co, dtx_request_t *r, const char *why);
+/* Drops txn from memory (co->hooks.forget: with DTX_EUNKNOWN, its writes'
+ * outcome not known) and runs again what waited on it (its decision
+ * waiter, its parked requests: dtx_initiator_rerun). err is what the
+ * eviction tells anyone else still waiting, and what the recovery scan
+ * learns of its row (DTX_EUNKNOWN: it may be in the log). */
+void dtx_initiator_forget_as(dtx_coord_t *co, dtx_txn_t *txn, int err, const char *why);
 /* COMMIT or ROLLBACK of txn. */
 void dtx_initiator_decide_request(dtx_coord_t *co, dtx_txn_t *txn, const dtx_request_t *req);
 /* RESUME of a stuck txn (operator). */

@@ -77,6 +77,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "coord.h"
 #include "core/txn.h"
 #include "core/txntable.h"
@@ -130,37 +131,51 @@ static void s_unlink(dtx_coord_t *co, s_multi_t *m)
 }
 
 /* A keyed TCC_RUN whose gid the log held already (every branch answered
- * DTX_COORD_ETAKEN, the copy in memory dropped): answered as a COMMIT
- * naming that gid arriving now would be — the transaction found in memory
- * or loaded (claimed as a COMMIT claims it), the request parked while it
- * loads, writes or decides, else run. As a COMMIT that came in, it keeps
- * its one rerun should the copy it waits on be dropped (a recovery scan
- * claiming the rows of this node's last life reads them again). Frees
- * m. */
+ * DTX_COORD_ETAKEN, the copy in memory dropped): answered as the COMMIT a
+ * repeat is (dtx_request_t.repeat; initiator.c's checks) — the transaction
+ * found in memory or loaded, the request parked while it loads, writes or
+ * this node decides it, else run. Loaded without taking it from a live
+ * node (a repeat sent to another coordinator of the group must not abort
+ * a run that is still deciding: it hears "later", ERROR 11). As a COMMIT
+ * that came in, it keeps its one rerun should the copy it waits on be
+ * dropped (a recovery scan claiming the rows of this node's last life
+ * reads them again). Frees m. */
 static void s_repeat(dtx_coord_t *co, s_multi_t *m)
 {
-    dtx_request_t *r = calloc(1, sizeof *r);
-    dtx_txn_t *txn = r ? dtx_txn_find(co->txns, m->gid) : NULL;
-    if (r && !txn)
-        txn = dtx_recovery_load(co, m->gid, 1,
-                                m->roles & DTX_ROLE_OPERATOR ? NULL : m->principal);
-    if (!txn) {
-        dtx_outbox_error(co, &m->peer, DTX_ENOMEM, "out of memory");
-        free(r);
+    const dtx_peer_t *peer = &m->peer;
+    dtx_txn_t *txn = dtx_txn_find(co->txns, m->gid);
+    dtx_request_t *r = NULL;
+    if (co->stop)
+        dtx_outbox_error(co, peer, DTX_EUNKNOWN, "coordinator stopping (gid %s): repeat the "
+                         "request", m->gid);
+    else if (!txn && dtx_admit_new_txn(co, peer) != 0)
+        ; /* refused and answered: too many transactions in memory */
+    else if (txn && txn->nparked >= DTX_PARKED_MAX)
+        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PARKED,
+                                "%d requests already wait on transaction %s: retry after %d ms",
+                                DTX_PARKED_MAX, m->gid, DTX_RETRY_AFTER_MS);
+    else if (!(r = calloc(1, sizeof *r)) ||
+             (!txn && !(txn = dtx_recovery_load(co, m->gid, 0,
+                                                m->roles & DTX_ROLE_OPERATOR ? NULL
+                                                                             : m->principal))))
+        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
+    else {
+        r->peer = m->peer;
+        r->roles = m->roles;
+        memcpy(r->principal, m->principal, sizeof r->principal);
+        r->type = DTX_MSG_COMMIT;
+        r->repeat = 1;
+        strcpy(r->gid, m->gid);
+        dtx_log_debug("tcc run repeated", "gid=%s in=log", m->gid);
         free(m);
+        if (txn->loading || txn->writing || txn->preparing)
+            dtx_initiator_park_request(co, txn, r);
+        else
+            dtx_initiator_replay(co, txn, r);
         return;
     }
-    r->peer = m->peer;
-    r->roles = m->roles;
-    memcpy(r->principal, m->principal, sizeof r->principal);
-    r->type = DTX_MSG_COMMIT;
-    strcpy(r->gid, m->gid);
-    dtx_log_debug("tcc run repeated", "gid=%s in=log", m->gid);
+    free(r);
     free(m);
-    if (txn->loading || txn->writing || txn->preparing)
-        dtx_initiator_park_request(co, txn, r);
-    else
-        dtx_initiator_replay(co, txn, r);
 }
 
 /* Every branch answered: one reply to the requester. */
@@ -458,6 +473,7 @@ void dtx_multi_tcc_run(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ident_
          * mark (one that loads them ACTIVE aborts), the yes votes stay in
          * memory and are written with the commit decision. */
         dtx_txn_set_preparing(txn, 1);
+        txn->run = 1;
         txn->run_branches = msg->payload_len ? msg->payload[0] : 0; /* the codec checked it */
     }
     dtx_log_debug("tcc run", "gid=%s commit=%d trace=%.32s", txn->gid,

@@ -23,6 +23,9 @@ void dtx_request_init(dtx_request_t *r, const dtx_peer_t *peer, const dtx_ident_
     _Static_assert(sizeof r->principal == sizeof id->principal, "one size of principal");
     strcpy(r->principal, id->principal);
     r->type = msg->type;
+    /* A COMMIT has no flags on the wire: the engine marks the one it makes
+     * of a TCC_RUN's repeat (initiator_handle.c) with the run's flag. */
+    r->repeat = msg->type == DTX_MSG_COMMIT && (msg->flags & DTX_TCC_RUN_GID);
     strcpy(r->gid, msg->gid);
     strcpy(r->resource, msg->resource);
     strcpy(r->action, msg->action);

@@ -259,7 +259,8 @@ static void s_on_branch_write(void *p, int rc, const PGresult *res)
          * TCC_RUN that this node no longer (or never) held. The copy in
          * memory goes first, so that the collector finds the log's. */
         snprintf(text, sizeof text, "transaction %s is in the log already", gid);
-        dtx_initiator_forget(co, txn, "its id was in the log already");
+        txn->unlogged = 1; /* this copy wrote nothing: the recovery scan need not look */
+        dtx_initiator_forget_as(co, txn, DTX_ESTATE, "its id was in the log already");
         s_answer_all(co, reqs, DTX_COORD_ETAKEN, text);
         return;
     }

@@ -88,6 +88,9 @@ static void s_on_global(void *p, int rc, const PGresult *res)
         dtx_outbox_drop(co, txn, DTX_EPROTO, "the log holds an impossible transaction row");
         return;
     }
+    /* The mark stays on the row after the decision: on a TCC row it says
+     * a TCC_RUN that commits by itself began it (a repeat may name it). */
+    txn->run = txn->mode == DTX_MODE_TCC && PQgetvalue(res, 0, 6)[0] == 't';
     txn->deadline_wall = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
     txn->deadline_mono = dtx_clock_mono_ms() + (txn->deadline_wall - dtx_clock_wall_ms());
     txn->owned = strcmp(PQgetvalue(res, 0, 3), co->cfg.node_id) == 0 &&

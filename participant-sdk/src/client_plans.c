@@ -31,7 +31,7 @@ static int s_valid_name(const char *s)
  * committed had every branch vote yes (out[i]: yes, branch unknown); one
  * that aborted says not which branch did not (out[i]: DTX_EABORTED); 0
  * either way (dtx_client_tcc_run tells them apart by the state). Any
- * other state: DTX_EUNKNOWN. */
+ * other state (stuck: an operator must act): DTX_EUNKNOWN. */
 static int s_repeat_result(int state, int n, dtx_try_outcome_t *out)
 {
     int committed = state == DTX_STATE_COMMITTING || state == DTX_STATE_COMMITTED;
@@ -112,8 +112,8 @@ int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
             rc = DTX_EINVAL;
         if (rc == 0)
             memcpy(req.gid, id, DTX_ID_LEN + 1);
-    } else if (gid_out) {
-        gid_out[0] = '\0';
+    } else if (gid_out && !(flags & DTX_RUN_GID)) {
+        gid_out[0] = '\0'; /* (bad flags with DTX_RUN_GID keep the caller's id) */
     }
     if (rc == 0)
         rc = s_batch_call(self, &req, tries, n, out, &state);
@@ -123,7 +123,7 @@ int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
         snprintf(gid_out, DTX_GID_SIZE, "%s", self->reply.gid);
     if ((rc == 0 || rc == DTX_EREFUSED) && (flags & DTX_RUN_COMMIT) &&
         (state == DTX_STATE_ABORTING || state == DTX_STATE_ABORTED))
-        return DTX_EABORTED; /* out[] says which branch voted no */
+        return DTX_EABORTED; /* out[] says which branch voted no (not on a repeat) */
     return rc;
 }
 

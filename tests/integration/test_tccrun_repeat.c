@@ -138,6 +138,35 @@ static void test_a_repeat_while_deciding_waits_for_the_decision(void)
     CU_ASSERT_EQUAL(u_effects(s_w.pb_db, gid, "try"), 1);
 }
 
+/* An id that names a transaction a BEGIN made (a caller's mistake: a gid
+ * buffer reused) is refused: nothing committed, nothing begun. */
+static void test_an_id_no_tcc_run_began_is_refused(void)
+{
+    char gid[DTX_GID_SIZE];
+    CU_ASSERT_EQUAL_FATAL(dtx_client_begin(s_w.c, DTX_MODE_TCC, 0, gid), 0);
+    dtx_try_result_t tr;
+    CU_ASSERT_EQUAL_FATAL(dtx_client_try(s_w.c, gid, "rb", "reserve", "x", 1, &tr), 0);
+    long g0 = s_globals(s_w.log);
+    char id[DTX_GID_SIZE];
+    strcpy(id, gid);
+    int state = 0;
+    CU_ASSERT_EQUAL(dtx_client_tcc_run(s_w.c, 0, S_RUN, s_yes, 2, id, NULL, &state),
+                    DTX_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dtx_client_last_error(s_w.c), "no TCC_RUN began"));
+    CU_ASSERT_EQUAL(s_globals(s_w.log), g0);
+    CU_ASSERT_EQUAL(u_log_state(s_w.log, gid), DTX_STATE_ACTIVE); /* not committed */
+    /* and once it left memory: the write finds the row, the log's mark
+     * (none) says the same */
+    CU_ASSERT_EQUAL(dtx_client_rollback(s_w.c, gid, NULL), 0);
+    CU_ASSERT_EQUAL(u_wait_state(s_w.log, gid, DTX_STATE_ABORTED, 10000), 0);
+    h_sleep_ms(300); /* finished: out of memory soon, or still in it */
+    strcpy(id, gid);
+    CU_ASSERT_EQUAL(dtx_client_tcc_run(s_w.c, 0, S_RUN, s_yes, 2, id, NULL, &state),
+                    DTX_EINVAL);
+    CU_ASSERT_EQUAL(s_globals(s_w.log), g0);
+    CU_ASSERT_EQUAL(u_effects(s_w.pa_db, gid, "try"), 0);
+}
+
 static void test_ids_that_are_not_one_are_refused_unsent(void)
 {
     char gid[DTX_GID_SIZE] = "not-an-id";
@@ -198,6 +227,70 @@ static void test_repeats_after_a_crash_and_a_restart_find_the_log(void)
     CU_ASSERT_EQUAL(u_world_stop(&w), 0);
 }
 
+/* Two coordinators on one log. The run is deciding on the first (ra's Try
+ * is slow) when a repeat reaches the second: it is told to repeat later
+ * (DTX_EBUSY) and takes nothing — the first commits it — and a repeat
+ * there once it is decided answers its state. */
+static void test_a_repeat_to_another_coordinator_takes_nothing(void)
+{
+    u_world_t w;
+    const char *args[] = { "--node-id", "rep1", NULL };
+    const char *pa[] = { "--delay-ms-op", "try:1500", NULL };
+    CU_ASSERT_FATAL(u_world_up(&w, "tccrun_rep_2", args, pa, NULL) == 0);
+    h_dtxd_t d2;
+    memset(&d2, 0, sizeof d2);
+    snprintf(d2.logname, sizeof d2.logname, "tccrun_rep_2-dtxd2");
+    const char *a2[] = { "--node-id", "rep2", NULL };
+    CU_ASSERT_FATAL(h_dtxd_start(&d2, w.dtxd.db, a2) == 0);
+    int err = 0;
+    dtx_client_t *c2 = dtx_client_new(d2.endpoint, &err);
+    CU_ASSERT_FATAL(c2 != NULL);
+    /* the first request, raw, to the first node */
+    char id[DTX_ID_LEN + 1];
+    CU_ASSERT_EQUAL_FATAL(dtx_id_new(id), 0);
+    u_peer_t p;
+    CU_ASSERT_EQUAL_FATAL(u_peer_dealer(&p, w.dtxd.endpoint), 0);
+    dtx_trymany_t b = { .n = 2 };
+    for (int i = 0; i < 2; i++) {
+        strcpy(b.items[i].resource, s_yes[i].resource);
+        strcpy(b.items[i].action, s_yes[i].action);
+        b.items[i].payload = (const uint8_t *)s_yes[i].payload;
+        b.items[i].payload_len = (uint32_t)s_yes[i].payload_len;
+    }
+    uint8_t batch[64];
+    size_t blen = 0;
+    CU_ASSERT_EQUAL_FATAL(dtx_trymany_encode(&b, batch, sizeof batch, &blen), 0);
+    dtx_msg_t m = { .version = DTX_PROTO_V2, .type = DTX_MSG_TCC_RUN, .corr = 92,
+                    .flags = DTX_TCC_RUN_COMMIT | DTX_TCC_RUN_GID, .payload = batch,
+                    .payload_len = (uint32_t)blen };
+    strcpy(m.gid, id);
+    CU_ASSERT_EQUAL_FATAL(u_send(&p, NULL, 0, &m), 0);
+    h_sleep_ms(400); /* written, ra's Try under way */
+    char gid[DTX_GID_SIZE];
+    strcpy(gid, id);
+    int state = 0;
+    CU_ASSERT_EQUAL(dtx_client_tcc_run(c2, 0, S_RUN, s_yes, 2, gid, NULL, &state), DTX_EBUSY);
+    static uint8_t buf[DTX_MSG_MAX];
+    dtx_msg_t a;
+    CU_ASSERT_EQUAL_FATAL(u_recv(&p, &a, buf, sizeof buf, NULL, NULL, 10000), 0);
+    CU_ASSERT_EQUAL(a.type, DTX_MSG_TRY_MANY_OK);
+    CU_ASSERT_EQUAL(a.state, DTX_STATE_COMMITTING);
+    u_peer_close(&p);
+    char owner[64] = "";
+    h_db_scalar_text(w.log, owner, sizeof owner, "SELECT owner FROM dtx_global WHERE gid = '%s'",
+                     id);
+    CU_ASSERT_STRING_EQUAL(owner, "rep1");
+    strcpy(gid, id);
+    CU_ASSERT_EQUAL(dtx_client_tcc_run(c2, 0, S_RUN, s_yes, 2, gid, NULL, &state), 0);
+    CU_ASSERT_TRUE(state == DTX_STATE_COMMITTING || state == DTX_STATE_COMMITTED);
+    CU_ASSERT_EQUAL(u_wait_state(w.log, id, DTX_STATE_COMMITTED, 10000), 0);
+    CU_ASSERT_EQUAL(s_globals(w.log), 1);
+    CU_ASSERT_EQUAL(u_effects(w.pa_db, id, "try"), 1);
+    dtx_client_destroy(&c2);
+    CU_ASSERT_EQUAL(h_dtxd_stop(&d2), 0);
+    CU_ASSERT_EQUAL(u_world_stop(&w), 0);
+}
+
 INTEG_SUITE(tccrun_repeat) {
     CU_pSuite s = CU_add_suite("tccrun_repeat", s_init, s_clean);
     CU_add_test(s, "a repeat after the commit begins nothing",
@@ -206,9 +299,12 @@ INTEG_SUITE(tccrun_repeat) {
                 test_a_repeat_of_an_abort_answers_aborted);
     CU_add_test(s, "a repeat while deciding waits for the decision",
                 test_a_repeat_while_deciding_waits_for_the_decision);
+    CU_add_test(s, "an id no tcc run began is refused", test_an_id_no_tcc_run_began_is_refused);
     CU_add_test(s, "ids that are not one are refused unsent",
                 test_ids_that_are_not_one_are_refused_unsent);
     CU_pSuite k = CU_add_suite("tccrun_repeat_crash", NULL, NULL);
     CU_add_test(k, "repeats after a crash and a restart find the log",
                 test_repeats_after_a_crash_and_a_restart_find_the_log);
+    CU_add_test(k, "a repeat to another coordinator takes nothing",
+                test_a_repeat_to_another_coordinator_takes_nothing);
 }

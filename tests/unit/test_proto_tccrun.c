@@ -157,6 +157,17 @@ static void test_tccrun_with_the_initiators_gid_both_ways(void)
     strcpy(m.gid, s_ulid);
     m.flags = DTX_TCC_RUN_GID;
     CU_ASSERT_EQUAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), DTX_EINVAL);
+    /* with a traceparent too: tags 1 and 3 in that order, both ways */
+    m.flags = DTX_TCC_RUN_COMMIT | DTX_TCC_RUN_GID;
+    strcpy(m.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    CU_ASSERT_EQUAL_FATAL(dtx_msg_encode(&m, s_buf, sizeof s_buf, &len), 0);
+    CU_ASSERT_EQUAL(len, sizeof s_golden + 58 + 29);
+    CU_ASSERT_EQUAL(s_buf[sizeof s_golden], DTX_EXT_TRACEPARENT);
+    CU_ASSERT_EQUAL(s_buf[sizeof s_golden + 58], DTX_EXT_GID);
+    dtx_msg_t back;
+    CU_ASSERT_EQUAL_FATAL(dtx_msg_decode(&back, s_buf, len, NULL, 0), 0);
+    CU_ASSERT_STRING_EQUAL(back.gid, s_ulid);
+    CU_ASSERT_STRING_EQUAL(back.traceparent, m.traceparent);
 }
 
 static void test_tccrun_gid_extension_rules(void)

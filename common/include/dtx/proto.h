@@ -179,7 +179,8 @@ typedef struct dtx_msg {
                                               BUNDLE: the frames */
     uint32_t payload_len;                  /* blob length */
     char     traceparent[DTX_TRACEPARENT_SIZE]; /* v2 extension 1; "" absent */
-    uint32_t ext_skipped;                  /* v2: unknown extensions skipped */
+    uint32_t ext_skipped;                  /* v2: unknown extensions skipped (and
+                                              tag 3 on another type than TCC_RUN) */
     uint8_t  bundle;                       /* v2 extension 2: 1 the sender accepts
                                               BUNDLEs (REGISTER, REGISTER_OK); 0 absent */
 } dtx_msg_t;

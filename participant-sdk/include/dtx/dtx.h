@@ -358,11 +358,16 @@ DTX_EXPORT int dtx_client_try_many(dtx_client_t *self, const char *gid,
  * nothing and returns what became of it — 0 when it committed (every
  * out[i] yes, branch 0), DTX_EABORTED when it aborted (every out[i]
  * DTX_EABORTED: the answer does not say which branch) — waiting, as a
- * COMMIT does, while it is still deciding; DTX_EACCES when another
- * principal's transaction has that id. An id is remembered as long as
- * the log keeps its transaction (--retention); repeat it to the same
+ * COMMIT does, while the coordinator it reached is deciding it;
+ * DTX_EBUSY when another coordinator of the group is deciding it (repeat
+ * later); DTX_EUNKNOWN with *state_out DTX_STATE_STUCK when it is stuck;
+ * DTX_EACCES when another principal's transaction has that id (or one is
+ * being begun with it); DTX_EINVAL when the id names a transaction no
+ * TCC_RUN began (a BEGIN's, a Saga's). An id is remembered as long as the
+ * log keeps its transaction (--retention); repeat it to the same
  * coordinator group (cell) only. DTX_EINVAL (nothing sent) for an id that
- * is not one, or DTX_RUN_GID without DTX_RUN_COMMIT. */
+ * is not one, or DTX_RUN_GID without DTX_RUN_COMMIT; DTX_EIO when no
+ * random id can be made. */
 DTX_EXPORT int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
                                   const dtx_try_spec_t *tries, int n,
                                   char gid_out[DTX_GID_SIZE], dtx_try_outcome_t *out,

@@ -47,6 +47,28 @@ static const dtx_try_spec_t s_no[2] = { { "ra", "reserve", "a", 1 }, { "rb", "re
 
 #define S_RUN (DTX_RUN_COMMIT | DTX_RUN_GID)
 
+/* Sends, raw on p, the TCC_RUN of s_yes with id as the initiator's gid
+ * (its answer is read later). 0 or -1. */
+static int s_send_run(u_peer_t *p, const char *id, uint64_t corr)
+{
+    dtx_trymany_t b = { .n = 2 };
+    for (int i = 0; i < 2; i++) {
+        strcpy(b.items[i].resource, s_yes[i].resource);
+        strcpy(b.items[i].action, s_yes[i].action);
+        b.items[i].payload = (const uint8_t *)s_yes[i].payload;
+        b.items[i].payload_len = (uint32_t)s_yes[i].payload_len;
+    }
+    uint8_t batch[64];
+    size_t blen = 0;
+    if (dtx_trymany_encode(&b, batch, sizeof batch, &blen) != 0)
+        return -1;
+    dtx_msg_t m = { .version = DTX_PROTO_V2, .type = DTX_MSG_TCC_RUN, .corr = corr,
+                    .flags = DTX_TCC_RUN_COMMIT | DTX_TCC_RUN_GID, .payload = batch,
+                    .payload_len = (uint32_t)blen };
+    strcpy(m.gid, id);
+    return u_send(p, NULL, 0, &m) == 0 ? 0 : -1;
+}
+
 static void test_a_repeat_after_the_commit_begins_nothing(void)
 {
     long g0 = s_globals(s_w.log);
@@ -104,21 +126,7 @@ static void test_a_repeat_while_deciding_waits_for_the_decision(void)
     /* the first request, raw: sent, its answer read last */
     u_peer_t p;
     CU_ASSERT_EQUAL_FATAL(u_peer_dealer(&p, s_w.dtxd.endpoint), 0);
-    dtx_trymany_t b = { .n = 2 };
-    for (int i = 0; i < 2; i++) {
-        strcpy(b.items[i].resource, s_yes[i].resource);
-        strcpy(b.items[i].action, s_yes[i].action);
-        b.items[i].payload = (const uint8_t *)s_yes[i].payload;
-        b.items[i].payload_len = (uint32_t)s_yes[i].payload_len;
-    }
-    uint8_t batch[64];
-    size_t blen = 0;
-    CU_ASSERT_EQUAL_FATAL(dtx_trymany_encode(&b, batch, sizeof batch, &blen), 0);
-    dtx_msg_t m = { .version = DTX_PROTO_V2, .type = DTX_MSG_TCC_RUN, .corr = 91,
-                    .flags = DTX_TCC_RUN_COMMIT | DTX_TCC_RUN_GID, .payload = batch,
-                    .payload_len = (uint32_t)blen };
-    strcpy(m.gid, id);
-    CU_ASSERT_EQUAL_FATAL(u_send(&p, NULL, 0, &m), 0);
+    CU_ASSERT_EQUAL_FATAL(s_send_run(&p, id, 91), 0);
     h_sleep_ms(300); /* in flight: ra's Try takes 1.2 s */
     char gid[DTX_GID_SIZE];
     strcpy(gid, id);
@@ -250,21 +258,7 @@ static void test_a_repeat_to_another_coordinator_takes_nothing(void)
     CU_ASSERT_EQUAL_FATAL(dtx_id_new(id), 0);
     u_peer_t p;
     CU_ASSERT_EQUAL_FATAL(u_peer_dealer(&p, w.dtxd.endpoint), 0);
-    dtx_trymany_t b = { .n = 2 };
-    for (int i = 0; i < 2; i++) {
-        strcpy(b.items[i].resource, s_yes[i].resource);
-        strcpy(b.items[i].action, s_yes[i].action);
-        b.items[i].payload = (const uint8_t *)s_yes[i].payload;
-        b.items[i].payload_len = (uint32_t)s_yes[i].payload_len;
-    }
-    uint8_t batch[64];
-    size_t blen = 0;
-    CU_ASSERT_EQUAL_FATAL(dtx_trymany_encode(&b, batch, sizeof batch, &blen), 0);
-    dtx_msg_t m = { .version = DTX_PROTO_V2, .type = DTX_MSG_TCC_RUN, .corr = 92,
-                    .flags = DTX_TCC_RUN_COMMIT | DTX_TCC_RUN_GID, .payload = batch,
-                    .payload_len = (uint32_t)blen };
-    strcpy(m.gid, id);
-    CU_ASSERT_EQUAL_FATAL(u_send(&p, NULL, 0, &m), 0);
+    CU_ASSERT_EQUAL_FATAL(s_send_run(&p, id, 92), 0);
     h_sleep_ms(400); /* written, ra's Try under way */
     char gid[DTX_GID_SIZE];
     strcpy(gid, id);

@@ -318,9 +318,15 @@ void gw_load_stop(gw_load_t *l)
 
 void gw_post_outcome(const gw_proc_t *gw, const char *path, const char *body, gw_outcome_t *a)
 {
+    gw_post_outcome_with(gw, path, body, NULL, a);
+}
+
+void gw_post_outcome_with(const gw_proc_t *gw, const char *path, const char *body,
+                          const char *header, gw_outcome_t *a)
+{
     char url[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", gw->port, path);
-    const char *hdrs[] = { "Content-Type: application/json", NULL };
+    const char *hdrs[] = { "Content-Type: application/json", header, NULL };
     gw_resp_t r;
     memset(a, 0, sizeof *a);
     gw_http(&r, "POST", url, hdrs, body);

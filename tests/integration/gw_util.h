@@ -89,6 +89,9 @@ typedef struct gw_outcome {
 
 /* POSTs body (JSON) to path on gw; the answer into *a. */
 void gw_post_outcome(const gw_proc_t *gw, const char *path, const char *body, gw_outcome_t *a);
+/* The same with one more request header ("Name: value"; NULL none). */
+void gw_post_outcome_with(const gw_proc_t *gw, const char *path, const char *body,
+                          const char *header, gw_outcome_t *a);
 
 /* Value of a Prometheus sample `line_prefix VALUE` from the gateway's
  * /metrics, or -1. */

@@ -162,6 +162,41 @@ static void test_bad_bodies_and_no_participant_run_nothing(void)
     CU_ASSERT(gw_metric(&s_gw, "dtx_gw_run_total{route=\"nobody\",outcome=\"failed\"}") >= 1);
 }
 
+/* Dtx-Run-Id (protocol §19.3): the client's id for the transaction, so the
+ * same request may be sent again; a repeat runs nothing and answers the
+ * first's outcome. A value that is not an id is 400, nothing run. */
+static void test_a_run_id_makes_the_request_safe_to_send_again(void)
+{
+    int64_t before = s_globals();
+    gw_outcome_t a, b;
+    const char *h = "Dtx-Run-Id: 01ARZ3NDEKTSV4RRFFQ69G5FB0";
+    gw_post_outcome_with(&s_gw, "/transfer", "{\"amount\":7}", h, &a);
+    CU_ASSERT_EQUAL(a.status, 200);
+    CU_ASSERT_STRING_EQUAL(a.outcome, "committed");
+    CU_ASSERT_STRING_EQUAL(a.gid, "01ARZ3NDEKTSV4RRFFQ69G5FB0");
+    gw_post_outcome_with(&s_gw, "/transfer", "{\"amount\":7}", h, &b);
+    CU_ASSERT_EQUAL(b.status, 200);
+    CU_ASSERT_STRING_EQUAL(b.outcome, "committed");
+    CU_ASSERT_STRING_EQUAL(b.header, a.gid);
+    CU_ASSERT_EQUAL(s_globals(), before + 1);
+    CU_ASSERT_EQUAL(u_wait_state(s_log, a.gid, DTX_STATE_COMMITTED, 10000), 0);
+    CU_ASSERT_EQUAL(u_effects(s_pdb, a.gid, "try"), 2);
+    /* an aborted one: 409 both times, one transaction */
+    h = "Dtx-Run-Id: 01ARZ3NDEKTSV4RRFFQ69G5FB1";
+    gw_post_outcome_with(&s_gw, "/declined", "{}", h, &a);
+    CU_ASSERT_EQUAL(a.status, 409);
+    gw_post_outcome_with(&s_gw, "/declined", "{}", h, &b);
+    CU_ASSERT_EQUAL(b.status, 409);
+    CU_ASSERT_STRING_EQUAL(b.outcome, "aborted");
+    CU_ASSERT_EQUAL(s_globals(), before + 2);
+    /* not an id: 400, nothing run, no Dtx-Gid */
+    gw_post_outcome_with(&s_gw, "/transfer", "{\"amount\":7}", "Dtx-Run-Id: order-1", &a);
+    CU_ASSERT_EQUAL(a.status, 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a.body, "Dtx-Run-Id"));
+    CU_ASSERT_EQUAL(a.header[0], '\0');
+    CU_ASSERT_EQUAL(s_globals(), before + 2);
+}
+
 static void test_swap_checks_branches_and_takes_a_new_route_live(void)
 {
     static const struct {
@@ -263,6 +298,8 @@ INTEG_SUITE(gateway_run)
                 test_a_no_vote_answers_409_and_cancels_both);
     CU_add_test(s, "bad bodies and no participant run nothing",
                 test_bad_bodies_and_no_participant_run_nothing);
+    CU_add_test(s, "a run id makes the request safe to send again",
+                test_a_run_id_makes_the_request_safe_to_send_again);
     CU_add_test(s, "swap checks branches and takes a new route live",
                 test_swap_checks_branches_and_takes_a_new_route_live);
     CU_add_test(s, "not sent answers 503 and sent without answer 504",

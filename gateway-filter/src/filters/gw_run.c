@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dtx/dtx.h"
+#include "dtx/id.h"
 #include "dtx/log.h"
 #include "filters/gw_generation.h"
 #include "filters/gw_route.h"
@@ -100,8 +101,29 @@ static void s_aborted(dtx_gw_req_t *req, const s_run_t *r)
                      list);
 }
 
+/* The request's Dtx-Run-Id into req->gid: the transaction's id, the
+ * client's (docs/protocol.md §19.3), so that the client may send the same
+ * request again and the transaction runs at most once. 1 with one, 0
+ * without (req->gid ""), -1 with 400 set for a value that is not an id. */
+static int s_run_id(dtx_gw_req_t *req)
+{
+    const char *v = req->header ? req->header(req->header_ctx, "Dtx-Run-Id") : NULL;
+    req->gid[0] = '\0';
+    if (!v)
+        return 0;
+    if (!dtx_id_valid(v)) {
+        atomic_fetch_add(&req->route->stats->invalid, 1);
+        dtx_gw_reply_set(req, 400, "application/json",
+                         "{\"error\":\"Dtx-Run-Id is not an id\",\"detail\":\"26 characters of a "
+                         "ULID, upper case (docs/gateway.md)\"}\n");
+        return -1;
+    }
+    snprintf(req->gid, sizeof req->gid, "%s", v);
+    return 1;
+}
+
 /* The answer for dtx_client_tcc_run's rc; returns the DTX_GW_RUN_* outcome. */
-static int s_answer(dtx_gw_req_t *req, const s_run_t *r, int rc)
+static int s_answer(dtx_gw_req_t *req, const s_run_t *r, int rc, int keyed)
 {
     switch (rc) {
     case 0:
@@ -116,10 +138,17 @@ static int s_answer(dtx_gw_req_t *req, const s_run_t *r, int rc)
     case DTX_EIO:
         /* Sent (libdtx says DTX_ENOTSENT when it was not), and no answer:
          * it may have committed; only the trace
-         * (or dtxd's text, when it named the gid) finds it. */
-        dtx_gw_reply_set(req, 504, "application/json",
-                         "{\"error\":\"transaction outcome unknown\",\"trace\":\"%.32s\","
-                         "\"detail\":\"%s\"}\n", req->traceparent + 3, dtx_strerror(rc));
+         * (or dtxd's text, when it named the gid) finds it — or, with a
+         * Dtx-Run-Id, the same request sent again. */
+        if (keyed)
+            dtx_gw_reply_set(req, 504, "application/json",
+                             "{\"error\":\"transaction outcome unknown\",\"trace\":\"%.32s\","
+                             "\"detail\":\"%s\",\"retry\":\"send the same request with the "
+                             "same Dtx-Run-Id\"}\n", req->traceparent + 3, dtx_strerror(rc));
+        else
+            dtx_gw_reply_set(req, 504, "application/json",
+                             "{\"error\":\"transaction outcome unknown\",\"trace\":\"%.32s\","
+                             "\"detail\":\"%s\"}\n", req->traceparent + 3, dtx_strerror(rc));
         return DTX_GW_RUN_UNKNOWN;
     case DTX_ENOTSENT:
         /* The request never left (no connection to dtxd): nothing ran,
@@ -140,7 +169,8 @@ int dtx_gw_run_body(dtx_gw_req_t *req)
     const dtx_gw_route_cfg_t *c = req->route->cfg;
     if (c->transactional != DTX_GW_TXN_RUN || req->fallback_pool)
         return DTX_GW_NEXT;
-    s_run_t *r = s_build(req, c->saga);
+    int keyed = s_run_id(req);
+    s_run_t *r = keyed >= 0 ? s_build(req, c->saga) : NULL;
     if (!r)
         return DTX_GW_REPLY;
     const dtx_gw_config_t *cfg = req->rt->cfg;
@@ -152,19 +182,20 @@ int dtx_gw_run_body(dtx_gw_req_t *req)
          * on top of the usual request time. */
         int64_t ttl = c->txn_timeout_ms ? c->txn_timeout_ms : 30000;
         dtx_client_set_timeout(client, (int)(ttl + cfg->dtxd_timeout_ms));
-        rc = dtx_client_tcc_run(client, (uint32_t)c->txn_timeout_ms, DTX_RUN_COMMIT, r->tries,
-                                r->n, req->gid, r->out, &state);
+        rc = dtx_client_tcc_run(client, (uint32_t)c->txn_timeout_ms,
+                                DTX_RUN_COMMIT | (keyed ? DTX_RUN_GID : 0u), r->tries, r->n,
+                                req->gid, r->out, &state);
         dtx_client_set_timeout(client, (int)cfg->dtxd_timeout_ms);
     }
     const char *why = client ? dtx_client_last_error(client) : "";
-    int outcome = s_answer(req, r, rc);
+    int outcome = s_answer(req, r, rc, keyed);
     atomic_fetch_add(&req->route->stats->run[outcome], 1);
     if (outcome == DTX_GW_RUN_FAILED || outcome == DTX_GW_RUN_UNKNOWN)
         dtx_log_warn("transaction run failed", "route=%s trace=%.32s err=%s reason=\"%s\"",
                      c->name, req->traceparent + 3, dtx_strerror(rc), why);
     if (p)
         dtx_gw_txn_give_back(req->rt->shared->txn, p, rc == DTX_EABORTED ? 0 : rc);
-    if (req->gid[0])
+    if (req->gid[0] && (!keyed || state)) /* a Dtx-Run-Id alone is no transaction yet */
         dtx_gw_reply_header(req, "Dtx-Gid", "%s", req->gid);
     dtx_log_debug("transaction run answered", "gid=%s route=%s outcome=%s trace=%.32s", req->gid,
                   c->name, dtx_gw_run_outcome_name(outcome), req->traceparent + 3);

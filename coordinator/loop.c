@@ -87,6 +87,7 @@ int dtx_loop_init(dtx_coord_t *co)
     dtx_initiator_try_init(co);
     if (dtx_multi_init(co) != 0)
         return DTX_ENOMEM;
+    co->hooks.initiator_request = dtx_initiator_handle;
     dtx_recovery_init(co);
     co->next_corr = dtx_random_u64() >> 1; /* a restart never reuses a recent corr */
     co->store = dtx_store_new(co->cfg.db, (int)co->cfg.db_connections, 2, dtx_coord_sql,

@@ -128,6 +128,11 @@ typedef struct dtx_coord_hooks {
      * drop's, 0 none): set by recovery.c, which then knows when its row
      * may be due for the scan. */
     void (*left_memory)(struct dtx_coord *co, const dtx_txn_t *txn, int err);
+    /* Handles an initiator message as if it had just arrived (set by
+     * loop.c to initiator_handle.c's entry): a TCC_RUN's repeat found by
+     * its write (initiator_multi.c) goes on as the COMMIT it is. */
+    void (*initiator_request)(struct dtx_coord *co, const dtx_peer_t *peer,
+                              const dtx_ident_t *id, const dtx_msg_t *msg);
 } dtx_coord_hooks_t;
 
 /* Counters for logs, tests and the benchmark. */

@@ -21,6 +21,7 @@
 #include "initiator.h"
 #include "initiator_msg.h"
 #include "initiator_multi.h"
+#include "initiator_request.h"
 #include "initiator_saga.h"
 #include "driver.h"
 #include "admit.h"
@@ -89,12 +90,7 @@ static int s_run_repeat(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_msg_t
     char gid[DTX_NAME_SIZE];
     if (dtx_admit_gid(co, peer, msg->gid, gid) != 0 || !dtx_txn_find(co->txns, gid))
         return 0;
-    memset(as, 0, sizeof *as);
-    as->version = msg->version;
-    as->type = DTX_MSG_COMMIT;
-    as->flags = DTX_TCC_RUN_GID; /* a repeat (dtx_request_t.repeat) */
-    as->corr = msg->corr;
-    strcpy(as->gid, gid);
+    dtx_request_repeat_msg(as, msg->version, msg->corr, gid);
     memcpy(as->traceparent, msg->traceparent, sizeof as->traceparent);
     return 1;
 }
@@ -159,8 +155,9 @@ void dtx_initiator_handle(dtx_coord_t *co, const dtx_peer_t *peer, const dtx_ide
             return;
         /* Requests that change an active or stuck transaction may take it
          * from a live coordinator: the initiator came here (only its own
-         * initiator, or an operator). */
-        txn = dtx_recovery_load(co, msg->gid, 1,
+         * initiator, or an operator). A TCC_RUN's repeat changes nothing:
+         * it never takes one (another node may be about to commit it). */
+        txn = dtx_recovery_load(co, msg->gid, !dtx_request_is_repeat(msg),
                                 id->roles & DTX_ROLE_OPERATOR ? NULL : id->principal);
         if (!txn) {
             dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");

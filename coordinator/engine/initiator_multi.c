@@ -77,7 +77,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admit.h"
 #include "coord.h"
 #include "core/txn.h"
 #include "core/txntable.h"
@@ -89,7 +88,6 @@
 #include "initiator_multi.h"
 #include "initiator_request.h"
 #include "outbox.h"
-#include "recovery.h"
 
 typedef struct s_multi {
     struct s_multi        *hnext;         /* chain in co->multi */
@@ -131,50 +129,24 @@ static void s_unlink(dtx_coord_t *co, s_multi_t *m)
 }
 
 /* A keyed TCC_RUN whose gid the log held already (every branch answered
- * DTX_COORD_ETAKEN, the copy in memory dropped): answered as the COMMIT a
- * repeat is (dtx_request_t.repeat; initiator.c's checks) — the transaction
- * found in memory or loaded, the request parked while it loads, writes or
- * this node decides it, else run. Loaded without taking it from a live
- * node (a repeat sent to another coordinator of the group must not abort
- * a run that is still deciding: it hears "later", ERROR 11). As a COMMIT
- * that came in, it keeps its one rerun should the copy it waits on be
- * dropped (a recovery scan claiming the rows of this node's last life
- * reads them again). Frees m. */
+ * DTX_COORD_ETAKEN, the copy in memory dropped): it goes on as the COMMIT a
+ * repeat is, as if that had arrived now (co->hooks.initiator_request:
+ * initiator_handle.c finds or loads the transaction, without taking it
+ * from a live node, and parks or runs the request; initiator.c's checks
+ * answer it). Frees m. */
 static void s_repeat(dtx_coord_t *co, s_multi_t *m)
 {
-    const dtx_peer_t *peer = &m->peer;
-    dtx_txn_t *txn = dtx_txn_find(co->txns, m->gid);
-    dtx_request_t *r = NULL;
-    if (co->stop)
-        dtx_outbox_error(co, peer, DTX_EUNKNOWN, "coordinator stopping (gid %s): repeat the "
-                         "request", m->gid);
-    else if (!txn && dtx_admit_new_txn(co, peer) != 0)
-        ; /* refused and answered: too many transactions in memory */
-    else if (txn && txn->nparked >= DTX_PARKED_MAX)
-        dtx_outbox_refuse_limit(co, peer, DTX_LIMIT_PARKED,
-                                "%d requests already wait on transaction %s: retry after %d ms",
-                                DTX_PARKED_MAX, m->gid, DTX_RETRY_AFTER_MS);
-    else if (!(r = calloc(1, sizeof *r)) ||
-             (!txn && !(txn = dtx_recovery_load(co, m->gid, 0,
-                                                m->roles & DTX_ROLE_OPERATOR ? NULL
-                                                                             : m->principal))))
-        dtx_outbox_error(co, peer, DTX_ENOMEM, "out of memory");
-    else {
-        r->peer = m->peer;
-        r->roles = m->roles;
-        memcpy(r->principal, m->principal, sizeof r->principal);
-        r->type = DTX_MSG_COMMIT;
-        r->repeat = 1;
-        strcpy(r->gid, m->gid);
+    if (co->stop) {
+        dtx_outbox_error(co, &m->peer, DTX_EUNKNOWN, "coordinator stopping (gid %s): repeat "
+                         "the request", m->gid);
+    } else {
+        dtx_ident_t id = { .roles = m->roles };
+        memcpy(id.principal, m->principal, sizeof id.principal);
+        dtx_msg_t as;
+        dtx_request_repeat_msg(&as, m->peer.version, m->peer.corr, m->gid);
         dtx_log_debug("tcc run repeated", "gid=%s in=log", m->gid);
-        free(m);
-        if (txn->loading || txn->writing || txn->preparing)
-            dtx_initiator_park_request(co, txn, r);
-        else
-            dtx_initiator_replay(co, txn, r);
-        return;
+        co->hooks.initiator_request(co, &m->peer, &id, &as);
     }
-    free(r);
     free(m);
 }
 

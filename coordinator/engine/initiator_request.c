@@ -14,6 +14,21 @@
 #include "core/txntable.h"
 #include "initiator_request.h"
 
+void dtx_request_repeat_msg(dtx_msg_t *as, uint8_t version, uint64_t corr, const char *gid)
+{
+    memset(as, 0, sizeof *as);
+    as->version = version;
+    as->type = DTX_MSG_COMMIT;
+    as->flags = DTX_TCC_RUN_GID;
+    as->corr = corr;
+    snprintf(as->gid, sizeof as->gid, "%s", gid);
+}
+
+int dtx_request_is_repeat(const dtx_msg_t *msg)
+{
+    return msg->type == DTX_MSG_COMMIT && (msg->flags & DTX_TCC_RUN_GID);
+}
+
 void dtx_request_init(dtx_request_t *r, const dtx_peer_t *peer, const dtx_ident_t *id,
                       const dtx_msg_t *msg)
 {
@@ -23,9 +38,7 @@ void dtx_request_init(dtx_request_t *r, const dtx_peer_t *peer, const dtx_ident_
     _Static_assert(sizeof r->principal == sizeof id->principal, "one size of principal");
     strcpy(r->principal, id->principal);
     r->type = msg->type;
-    /* A COMMIT has no flags on the wire: the engine marks the one it makes
-     * of a TCC_RUN's repeat (initiator_handle.c) with the run's flag. */
-    r->repeat = msg->type == DTX_MSG_COMMIT && (msg->flags & DTX_TCC_RUN_GID);
+    r->repeat = dtx_request_is_repeat(msg);
     strcpy(r->gid, msg->gid);
     strcpy(r->resource, msg->resource);
     strcpy(r->action, msg->action);

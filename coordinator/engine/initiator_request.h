@@ -7,6 +7,12 @@
 
 #include "coord.h"
 
+/* The COMMIT a TCC_RUN's repeat is answered as (docs/protocol.md §19.3):
+ * type COMMIT, gid, corr and version as given, marked with the run's flag
+ * (a COMMIT has no flags on the wire, so only the engine makes one). */
+void dtx_request_repeat_msg(dtx_msg_t *as, uint8_t version, uint64_t corr, const char *gid);
+/* 1 when msg is such a COMMIT. */
+int  dtx_request_is_repeat(const dtx_msg_t *msg);
 /* Fills r from msg (no payload: r borrows nothing, owns nothing). */
 void dtx_request_init(dtx_request_t *r, const dtx_peer_t *peer, const dtx_ident_t *id,
                       const dtx_msg_t *msg);

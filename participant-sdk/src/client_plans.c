@@ -107,7 +107,8 @@ int dtx_client_tcc_run(dtx_client_t *self, uint32_t timeout_ms, unsigned flags,
             rc = dtx_id_new(gid_out) != 0 ? DTX_EIO : 0;
         /* A gid an answer wrote back may lead with the coordinator's
          * cell ("CELL:ULID"): the id is its ULID. */
-        const char *id = gid_out && strrchr(gid_out, ':') ? strrchr(gid_out, ':') + 1 : gid_out;
+        const char *colon = gid_out ? strrchr(gid_out, ':') : NULL;
+        const char *id = colon ? colon + 1 : gid_out;
         if (rc == 0 && !dtx_id_valid(id))
             rc = DTX_EINVAL;
         if (rc == 0)

@@ -379,21 +379,17 @@ class Client:
         flags = (p.TCC_RUN_COMMIT if commit else 0) | (p.TCC_RUN_GID if run_id else 0)
         request = p.TccRun(corr=0, timeout_ms=timeout_ms, flags=flags, batch=batch,
                            run_id=run_id)
-        if run_id is not None:
-            reply_any = self._call(request, p.Message)
-            if not isinstance(reply_any, (p.TryManyOk, p.StateReply)):
-                raise ProtocolError(text=f"{p.MessageType(reply_any.TYPE).name} answered TCC_RUN")
-            if isinstance(reply_any, p.StateReply):  # a repeat (§19.3)
-                repeat = TccRunResult(reply_any.gid, p.State(reply_any.state), ())
-                if repeat.state in (p.State.ABORTING, p.State.ABORTED):
-                    stop = Aborted(text=f"gid {repeat.gid}: {repeat.state.name.lower()}",
-                                   state=repeat.state)
-                    stop.result = repeat
-                    raise stop
-                return repeat
-            reply = reply_any
-        else:
-            reply = self._call(request, p.TryManyOk)
+        reply = self._call(request, p.Message)
+        if run_id is not None and isinstance(reply, p.StateReply):  # a repeat (§19.3)
+            repeat = TccRunResult(reply.gid, p.State(reply.state), ())
+            if repeat.state in (p.State.ABORTING, p.State.ABORTED):
+                stop = Aborted(text=f"gid {repeat.gid}: {repeat.state.name.lower()}",
+                               state=repeat.state)
+                stop.result = repeat
+                raise stop
+            return repeat
+        if not isinstance(reply, p.TryManyOk):
+            raise ProtocolError(text=f"{p.MessageType(reply.TYPE).name} answered TCC_RUN")
         try:
             outcomes = plans.decode_outcomes(reply.outcomes)
         except p.MalformedFrame as e:

@@ -18,6 +18,7 @@
 #   PROFILE_SECONDS    measured seconds per run (default 8; 1 s of warm-up
 #                      before)
 #   PROFILE_CURVE      1 (default): CurveZMQ, as bench/run.sh; 0: plain
+#   PROFILE_DB_CONNECTIONS  dtxd --db-connections (default 2, as bench/run.sh)
 #   PROFILE_SHAPE      the transaction's request shape: "" (default: BEGIN,
 #                      TRYs, COMMIT), try-many or tcc-run (dtx-bench's
 #                      --try-many, --tcc-run)
@@ -139,7 +140,7 @@ up() {
     rm -f "$SCRATCH/ep" "$SCRATCH"/*.ready
     rm -f "$SCRATCH/url"
     "$@" "$DTXD" --db "$DB" --listen 'tcp://127.0.0.1:*' --endpoint-file "$SCRATCH/ep" \
-        --log-level warn --db-connections 2 --http-listen 127.0.0.1:0 \
+        --log-level warn --db-connections "${PROFILE_DB_CONNECTIONS:-2}" --http-listen 127.0.0.1:0 \
         --http-url-file "$SCRATCH/url" "${CURVE_DTXD_ARGS[@]}" >>"$SCRATCH/dtxd.log" 2>&1 &
     DTXD_PID=$!
     PIDS=("$DTXD_PID")

@@ -52,10 +52,9 @@
 #      rows written, dtxd's statements and batch sizes); then waits until
 #      the log holds every transaction final and checks that it holds as
 #      many committed transactions as dtx-bench saw commit;
-#   3b. the same for Sagas (dtx-saga-bench: threads each submitting a
-#      Saga of two steps, noop-a then noop-b, and polling STATUS until it
-#      is committed), at BENCH_SAGA_LEVELS;
-#   4. runs the references against ref: (a) bench/pgbench_a.sql, the 6
+#   4. after each run of the highest level (step 3), one run of each
+#      reference against ref, so that a reference and the dtx runs it is
+#      compared with see the machine at the same time: (a) bench/pgbench_a.sql, the 6
 #      statements of one dtx transaction each in its own PostgreSQL
 #      transaction, with the highest level's client count capped at 64; (b)
 #      bench/pgbench_b.sql, the rows of 50 dtx transactions in one
@@ -63,6 +62,9 @@
 #      BENCH_RUN_LEVELS, (b run) bench/pgbench_b_run.sql, the same for the
 #      rows of 50 TCC_RUN transactions; each after a discarded warmup run,
 #      with the same CPU and cost figures;
+#   4b. the same as step 3 for Sagas (dtx-saga-bench: threads each
+#      submitting a Saga of two steps, noop-a then noop-b, and polling
+#      STATUS until it is committed), at BENCH_SAGA_LEVELS;
 #   5. prints the tables, the machine and the exact commands, and writes
 #      them to $BUILD/bench/results.txt and results.json (logs in
 #      $BUILD/bench/logs/).
@@ -367,13 +369,88 @@ failed=0
 ROWS=$LOGS/runs.tsv
 : >"$ROWS"
 
+# ------------------------------------------------------------ references
+A_CLIENTS=$((max_level < 64 ? max_level : 64))
+B_CLIENTS=$DB_CONNS
+
+# pgbench_cmd CLIENTS SCRIPT SECONDS: sets PGBENCH_CMD.
+pgbench_cmd() {
+    PGBENCH_CMD=("$PGBIN/pgbench" -n -M prepared -c "$1" -j 2 -T "$3" -f "$2" "$REF_DB")
+}
+
+# pgbench_ref KIND RUN CLIENTS SCRIPT ROWS_PER_TXN: empties ref, CHECKPOINTs,
+# warms up for WARMUP s (discarded), runs for DURATION s and appends its
+# row to $ROWS. Dies on pgbench failures, failed transactions included.
+pgbench_ref() {
+    local kind=$1 run=$2 clients=$3 script=$4 per=$5 rc=0 nfail n tps lat
+    local log=$LOGS/pgbench-$kind-r$run.log
+    q ref "TRUNCATE dtx_branch, dtx_global CASCADE" >/dev/null
+    q ref "CHECKPOINT" >/dev/null
+    if [ "$WARMUP" -gt 0 ]; then
+        pgbench_cmd "$clients" "$script" "$WARMUP"
+        bg "${PGBENCH_CMD[@]}" >"$log.warmup" 2>&1
+        reap "$BG_PID" || rc=$?
+        [ "$rc" -eq 0 ] || { tail -n 20 "$log.warmup" >&2; die "pgbench ($kind warmup) failed (exit $rc)"; }
+    fi
+    local pg0 pg1
+    pg0=$(pg_settled ref)
+    pgbench_cmd "$clients" "$script" "$DURATION"
+    bg "${PGBENCH_CMD[@]}" >"$log" 2>&1
+    local pgbench_pid=$BG_PID
+    # The CPU window ends a little before pgbench does (an exited process
+    # has no CPU times to read).
+    local t0
+    t0=$(date +%s.%N)
+    cpu_snap "$SCRATCH/cpu0" "$pgbench_pid"
+    sleep_until "$(calc 't + d - 0.5' t="$t0" d="$DURATION")"
+    cpu_snap "$SCRATCH/cpu1" "$pgbench_pid"
+    cat "$SCRATCH/cpu0" - "$SCRATCH/cpu1" <<<"--" >"$LOGS/cpu-$kind-r$run.txt"
+    reap "$pgbench_pid" || rc=$?
+    [ "$rc" -eq 0 ] || { tail -n 20 "$log" >&2; die "pgbench ($kind) failed (exit $rc)"; }
+    pg1=$(pg_settled ref)
+    echo "$pg0 / $pg1" >"$LOGS/pg-counters-$kind-r$run.txt"
+    nfail=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")
+    [ "${nfail:-0}" -eq 0 ] || die "pgbench ($kind): $nfail failed transactions (see $log)"
+    n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+    tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$log")
+    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log")
+    { [ -n "$tps" ] && [ -n "$n" ]; } || die "pgbench ($kind): no tps in its output (see $log)"
+    printf '%s\t%s\t%s\t%s\t0\t0\t%s\t%s\t%s\t0\t%s\t0\t0\t0\n' "$kind" "$run" "$(calc 't * p' t="$tps" p="$per")" \
+        "${lat:-0}" "${nfail:-0}" "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" \
+        "$(pg_cost "$pg0" "$pg1" "$((n * per))")" "$tps" >>"$ROWS"
+    REF_TPS=$tps
+}
+
+# ref_round RUN: run RUN of the references (a), (b) and, with TCC_RUN rows,
+# (b run). Called right after run RUN of the last dtx level, so that each
+# reference run and the dtx runs it is compared with see the same machine
+# (measured at the end, after every dtx run, the references drifted with
+# the machine's load: (b run) 20,862 -> 17,581 -> 16,260 tx/s over three
+# runs on 2026-12-08).
+ref_round() {
+    local run=$1
+    printf '== pgbench (a) run %d/%d ... ' "$run" "$RUNS"
+    pgbench_ref a "$run" "$A_CLIENTS" bench/pgbench_a.sql 1
+    echo "$REF_TPS tps"
+    printf '== pgbench (b) run %d/%d ... ' "$run" "$RUNS"
+    pgbench_ref b "$run" "$B_CLIENTS" bench/pgbench_b.sql 50
+    echo "$REF_TPS tps (x 50 = $(calc 'sprintf("%.1f", t * 50)' t="$REF_TPS") dtx transactions/s)"
+    [ -n "$RUN_LEVELS" ] || return 0
+    printf '== pgbench (b run) run %d/%d ... ' "$run" "$RUNS"
+    pgbench_ref brun "$run" "$B_CLIENTS" bench/pgbench_b_run.sql 50
+    echo "$REF_TPS tps (x 50 = $(calc 'sprintf("%.1f", t * 50)' t="$REF_TPS") dtx transactions/s)"
+}
+
 # ------------------------------------------------------------------- dtx
 # A level of several of BENCH_LEVELS, BENCH_MANY_LEVELS and BENCH_RUN_LEVELS
 # alternates its TRY, TRY_MANY and TCC_RUN runs (TRY run 1, TRY_MANY run 1,
 # TCC_RUN run 1, TRY run 2, ...), so that they see the same load on a busy
 # machine.
+# The references run after each run of the last level (ref_round).
 # shellcheck disable=SC2086 # lists of numbers: split on purpose
-for c in $(printf '%s\n' $LEVELS $MANY_LEVELS $RUN_LEVELS | awk '!seen[$0]++'); do
+DTX_LEVELS=$(printf '%s\n' $LEVELS $MANY_LEVELS $RUN_LEVELS | awk '!seen[$0]++')
+last_c=$(tail -n 1 <<<"$DTX_LEVELS")
+for c in $DTX_LEVELS; do
     kinds=""
     grep -qw -- "$c" <<<"$LEVELS" && kinds="$c"
     grep -qw -- "$c" <<<"$MANY_LEVELS" && kinds="$kinds many$c"
@@ -458,6 +535,7 @@ for c in $(printf '%s\n' $LEVELS $MANY_LEVELS $RUN_LEVELS | awk '!seen[$0]++'); 
             "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" "$(pg_cost "$pg0" "$pg1" "$logged")" \
             "$st" "$tps" "$(store_cost "$st0" "$st1" "$logged")" "$(json_num tps_min_1s "$f")" >>"$ROWS"
       done
+      [ "$c" != "$last_c" ] || ref_round "$run"
     done
 done
 
@@ -520,70 +598,6 @@ for c in $SAGA_LEVELS; do
     done
 done
 
-# ------------------------------------------------------------ references
-A_CLIENTS=$((max_level < 64 ? max_level : 64))
-B_CLIENTS=$DB_CONNS
-
-# pgbench_cmd CLIENTS SCRIPT SECONDS: sets PGBENCH_CMD.
-pgbench_cmd() {
-    PGBENCH_CMD=("$PGBIN/pgbench" -n -M prepared -c "$1" -j 2 -T "$3" -f "$2" "$REF_DB")
-}
-
-# pgbench_ref KIND RUN CLIENTS SCRIPT ROWS_PER_TXN: empties ref, CHECKPOINTs,
-# warms up for WARMUP s (discarded), runs for DURATION s and appends its
-# row to $ROWS. Dies on pgbench failures, failed transactions included.
-pgbench_ref() {
-    local kind=$1 run=$2 clients=$3 script=$4 per=$5 rc=0 nfail n tps lat
-    local log=$LOGS/pgbench-$kind-r$run.log
-    q ref "TRUNCATE dtx_branch, dtx_global CASCADE" >/dev/null
-    q ref "CHECKPOINT" >/dev/null
-    if [ "$WARMUP" -gt 0 ]; then
-        pgbench_cmd "$clients" "$script" "$WARMUP"
-        bg "${PGBENCH_CMD[@]}" >"$log.warmup" 2>&1
-        reap "$BG_PID" || rc=$?
-        [ "$rc" -eq 0 ] || { tail -n 20 "$log.warmup" >&2; die "pgbench ($kind warmup) failed (exit $rc)"; }
-    fi
-    local pg0 pg1
-    pg0=$(pg_settled ref)
-    pgbench_cmd "$clients" "$script" "$DURATION"
-    bg "${PGBENCH_CMD[@]}" >"$log" 2>&1
-    local pgbench_pid=$BG_PID
-    # The CPU window ends a little before pgbench does (an exited process
-    # has no CPU times to read).
-    local t0
-    t0=$(date +%s.%N)
-    cpu_snap "$SCRATCH/cpu0" "$pgbench_pid"
-    sleep_until "$(calc 't + d - 0.5' t="$t0" d="$DURATION")"
-    cpu_snap "$SCRATCH/cpu1" "$pgbench_pid"
-    cat "$SCRATCH/cpu0" - "$SCRATCH/cpu1" <<<"--" >"$LOGS/cpu-$kind-r$run.txt"
-    reap "$pgbench_pid" || rc=$?
-    [ "$rc" -eq 0 ] || { tail -n 20 "$log" >&2; die "pgbench ($kind) failed (exit $rc)"; }
-    pg1=$(pg_settled ref)
-    echo "$pg0 / $pg1" >"$LOGS/pg-counters-$kind-r$run.txt"
-    nfail=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")
-    [ "${nfail:-0}" -eq 0 ] || die "pgbench ($kind): $nfail failed transactions (see $log)"
-    n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
-    tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$log")
-    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log")
-    { [ -n "$tps" ] && [ -n "$n" ]; } || die "pgbench ($kind): no tps in its output (see $log)"
-    printf '%s\t%s\t%s\t%s\t0\t0\t%s\t%s\t%s\t0\t%s\t0\t0\t0\n' "$kind" "$run" "$(calc 't * p' t="$tps" p="$per")" \
-        "${lat:-0}" "${nfail:-0}" "$(cpu_window "$SCRATCH/cpu0" "$SCRATCH/cpu1")" \
-        "$(pg_cost "$pg0" "$pg1" "$((n * per))")" "$tps" >>"$ROWS"
-    REF_TPS=$tps
-}
-
-for run in $(seq 1 "$RUNS"); do
-    printf '== pgbench (a) run %d/%d ... ' "$run" "$RUNS"
-    pgbench_ref a "$run" "$A_CLIENTS" bench/pgbench_a.sql 1
-    echo "$REF_TPS tps"
-    printf '== pgbench (b) run %d/%d ... ' "$run" "$RUNS"
-    pgbench_ref b "$run" "$B_CLIENTS" bench/pgbench_b.sql 50
-    echo "$REF_TPS tps (x 50 = $(calc 'sprintf("%.1f", t * 50)' t="$REF_TPS") dtx transactions/s)"
-    [ -n "$RUN_LEVELS" ] || continue
-    printf '== pgbench (b run) run %d/%d ... ' "$run" "$RUNS"
-    pgbench_ref brun "$run" "$B_CLIENTS" bench/pgbench_b_run.sql 50
-    echo "$REF_TPS tps (x 50 = $(calc 'sprintf("%.1f", t * 50)' t="$REF_TPS") dtx transactions/s)"
-done
 # The references of the table rows: (b run) only with TCC_RUN rows.
 REFS="a b${RUN_LEVELS:+ brun}"
 BR_TPS=0 BR_X50=0

@@ -6,11 +6,24 @@
  *       PQsendQueryPrepared then PQpipelineSync) and it becomes in flight;
  *       results are read as the socket turns readable: one result plus a
  *       NULL per op, then PGRES_PIPELINE_SYNC, at which point the batch is
- *       committed and its callbacks run.
- *   DOWN: on any connection failure both batches fail, in maintain():
- *       the batch in flight with DTX_EUNKNOWN (its Sync may have reached
- *       the server and committed before the connection broke: nobody can
- *       tell from here), the pending one with DTX_EDB (never sent).
+ *       committed and its callbacks run. Up to DTX_STORE_DEPTH (2) batches
+ *       are in flight: flush() sends the pending one behind a batch in
+ *       flight, and when a batch's Sync is read the pending one leaves
+ *       before that batch's callbacks run, so that the backend has its
+ *       next batch when it commits instead of idling while this process
+ *       reads, answers and sends (a fifth of its time at 256 TCC_RUNs in
+ *       flight, by pg_stat_activity's wait events). The server runs them
+ *       in order, each its own implicit transaction: a batch that fails
+ *       rolls back alone, the one behind it runs.
+ *
+ *         pending --flush/Sync read--> flying --Sync read--> done (callbacks)
+ *                         \--(one in flight)--> next --(flying done)--> flying
+ *
+ *   DOWN: on any connection failure every batch fails, in maintain():
+ *       each batch whose Sync was sent with DTX_EUNKNOWN (it may have
+ *       reached the server and committed before the connection broke:
+ *       nobody can tell from here), the pending one with DTX_EDB (never
+ *       sent), as is a batch whose send broke off before its Sync.
  *       Reconnects are tried with exponential backoff and jitter
  *       (S_RECONNECT_BASE_MS doubling up to S_RECONNECT_MAX_MS), never in
  *       a loop; each one finds the primary of a multi-host conninfo anew
@@ -192,11 +205,15 @@ void dtx_store_destroy(dtx_store_t **self_p)
         /* Operations still queued at shutdown: a batch in flight may have
          * committed, a pending one was never sent. */
         if (c->flying.n)
-            dtx_store_batch_fail(self, &c->flying, c->inflight ? DTX_EUNKNOWN : DTX_EDB);
+            dtx_store_batch_fail(self, &c->flying, c->inflight >= 1 ? DTX_EUNKNOWN : DTX_EDB);
+        if (c->next.n)
+            dtx_store_batch_fail(self, &c->next, c->inflight >= 2 ? DTX_EUNKNOWN : DTX_EDB);
         if (c->pending.n)
             dtx_store_batch_fail(self, &c->pending, DTX_EDB);
         s_batch_free(&c->flying);
+        s_batch_free(&c->next);
         s_batch_free(&c->pending);
+        s_batch_free(&c->done);
         if (c->pg)
             PQfinish(c->pg);
         if (c->counted_down)
@@ -379,13 +396,12 @@ static void s_came_back(dtx_store_conn_t *c)
                      (long long)(dtx_clock_mono_ms() - s_down_since_ms));
 }
 
-/* c broke with its flying batch's outcome unknown: the keys of its
+/* c broke with b, a batch in flight, of unknown outcome: the keys of its
  * writes stay held on c until it is back (route.h), so that no later
  * write of theirs runs on another connection while that commit may still
  * happen. */
-static void s_park(dtx_store_t *self, dtx_store_conn_t *c)
+static void s_park(dtx_store_t *self, dtx_store_conn_t *c, dtx_store_batch_t *b)
 {
-    dtx_store_batch_t *b = &c->flying;
     for (int i = 0; i < b->n; i++)
         if (b->ops[i].held) {
             dtx_route_park(self->route, b->ops[i].key, (int)(c - self->conns));
@@ -406,7 +422,7 @@ void dtx_store_flush(dtx_store_t *self)
 {
     for (int i = 0; i < self->nconn; i++) {
         dtx_store_conn_t *c = &self->conns[i];
-        const char *why = c->up && !c->inflight && c->pending.n > 0
+        const char *why = c->up && c->inflight < DTX_STORE_DEPTH && c->pending.n > 0
                               ? dtx_store_pipe_send(self, c) : NULL;
         if (why)
             s_mark_broken(c, why);
@@ -453,12 +469,17 @@ void dtx_store_maintain(dtx_store_t *self, int64_t now_ms)
         if (c->broken) {
             c->broken = 0;
             /* A batch whose Sync was sent may have committed (a batch
-             * known failed was already failed with DTX_EDB at its Sync). */
-            int unknown = c->inflight && !c->flying.failed;
+             * known failed was already failed with DTX_EDB at its Sync);
+             * one whose send broke off before its Sync was rolled back. */
+            int unknown = c->inflight >= 1 && !c->flying.failed;
+            int unknown_next = c->inflight >= 2 && !c->next.failed;
             c->inflight = 0;
             if (unknown)
-                s_park(self, c);
+                s_park(self, c, &c->flying);
+            if (unknown_next)
+                s_park(self, c, &c->next);
             dtx_store_batch_fail(self, &c->flying, unknown ? DTX_EUNKNOWN : DTX_EDB);
+            dtx_store_batch_fail(self, &c->next, unknown_next ? DTX_EUNKNOWN : DTX_EDB);
             dtx_store_batch_fail(self, &c->pending, DTX_EDB);
             PQfinish(c->pg);
             c->pg = NULL;
@@ -525,7 +546,8 @@ int dtx_store_backlog(const dtx_store_t *self)
     int most = 0;
     for (int i = 0; i < self->nshards; i++) {
         const dtx_store_conn_t *c = &self->conns[i];
-        int n = c->pending.nbg + (c->inflight ? c->flying.nbg : 0);
+        int n = c->pending.nbg + (c->inflight >= 1 ? c->flying.nbg : 0) +
+                (c->inflight >= 2 ? c->next.nbg : 0);
         if (n > most)
             most = n;
     }

@@ -4,8 +4,9 @@
  *
  * Callers submit prepared-statement executions with a completion callback.
  * Each connection accumulates submitted operations in a pending batch while
- * its previous batch is in flight; a flush sends the whole pending batch as
- * one pipeline ending in a Sync. The statements of one batch run in one
+ * its previous batches are in flight (two at most: the second goes behind
+ * the first, so the server starts it as the first commits); a flush sends
+ * the whole pending batch as one pipeline ending in a Sync. The statements of one batch run in one
  * implicit transaction that commits at the Sync, so a batch is one round
  * trip and one WAL flush however many transactions it carries, and is
  * atomic: either every operation in it is durable or none is.
@@ -105,7 +106,8 @@ void dtx_store_submit(dtx_store_t *self, uint32_t shard, int stmt, int nparams,
 int dtx_store_poll_items(dtx_store_t *self, zmq_pollitem_t *items, int cap);
 /* Handles the revents of the items filled by dtx_store_poll_items. */
 void dtx_store_process(dtx_store_t *self, const zmq_pollitem_t *items, int n);
-/* Sends the pending batch of every connection that has none in flight. */
+/* Sends the pending batch of every connection that has fewer than two in
+ * flight (store.c). */
 void dtx_store_flush(dtx_store_t *self);
 /* Fails the operations of broken connections and reconnects them (at most
  * once per second each). */

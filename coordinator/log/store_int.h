@@ -16,6 +16,11 @@
 #include "store_types.h"
 
 #define DTX_STORE_MAXPARAMS 12
+/* Batches a connection has in flight at most: the second is sent while
+ * the first still runs, so that its backend starts on it the moment the
+ * first commits instead of waiting for this process to read the results,
+ * run their callbacks and send again (store.c). */
+#define DTX_STORE_DEPTH 2
 /* Sent first in a batch of only lazy statements (store.h). */
 #define DTX_STORE_LAZY_STMT "dtx_store_lazy_commit"
 #define DTX_STORE_LAZY_SQL "SELECT set_config('synchronous_commit', 'off', true)"
@@ -60,13 +65,15 @@ typedef struct dtx_store_conn {
     PGconn   *pg;
     int       up;
     int       broken;        /* failure noticed; batches still to be failed */
-    int       inflight;      /* inflight batch sent, awaiting Sync */
+    int       inflight;      /* batches sent, awaiting their Syncs: 0..DTX_STORE_DEPTH */
     int       want_write;    /* PQflush has more to send */
     int64_t   next_connect_ms;
     uint32_t  failed_connects; /* attempts failed since it went down */
     int       counted_down;    /* counted in the process-wide count of connections down */
     dtx_store_batch_t pending;
-    dtx_store_batch_t flying;
+    dtx_store_batch_t flying;  /* the oldest batch in flight (inflight >= 1) */
+    dtx_store_batch_t next;    /* the one sent behind it (inflight == 2) */
+    dtx_store_batch_t done;    /* a committed batch whose callbacks run (store_pipe.c) */
 } dtx_store_conn_t;
 
 struct dtx_store {

@@ -111,11 +111,12 @@ static int s_send_set(dtx_store_t *self, dtx_store_conn_t *c, dtx_store_batch_t 
 
 const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c)
 {
-    /* Swap: pending becomes the flying batch. */
-    dtx_store_batch_t tmp = c->flying;
-    c->flying = c->pending;
+    /* Swap: pending becomes the oldest batch in flight, or the one behind
+     * it (the slot it leaves is empty: reset when its batch ended). */
+    dtx_store_batch_t *b = c->inflight == 0 ? &c->flying : &c->next;
+    dtx_store_batch_t tmp = *b;
+    *b = c->pending;
     c->pending = tmp;
-    dtx_store_batch_t *b = &c->flying;
     /* Only lazy writes: this commit need not wait for its WAL flush. Its
      * result comes first; the ops' results follow from cursor 0. */
     b->lazy = b->nsync == 0;
@@ -139,7 +140,7 @@ const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c)
     self->stats.statements += (uint64_t)b->plan.nexec;
     if (!PQpipelineSync(c->pg))
         return "sync";
-    c->inflight = 1;
+    c->inflight++;
     b->sent_ms = dtx_clock_mono_ms();
     if ((uint32_t)b->n > self->stats.max_batch)
         self->stats.max_batch = (uint32_t)b->n;
@@ -150,8 +151,14 @@ const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c)
 
 static const char *s_batch_done(dtx_store_t *self, dtx_store_conn_t *c)
 {
-    dtx_store_batch_t *b = &c->flying;
-    c->inflight = 0;
+    /* The oldest batch leaves flight for done (empty until now: reset
+     * below); the one behind it, if any, becomes the oldest. */
+    dtx_store_batch_t tmp = c->done;
+    c->done = c->flying;
+    c->flying = c->next;
+    c->next = tmp;
+    c->inflight--;
+    dtx_store_batch_t *b = &c->done;
     if (b->failed) {
         int read_only = b->read_only;
         dtx_store_batch_fail(self, b, DTX_EDB); /* rolled back at the Sync */
@@ -164,6 +171,12 @@ static const char *s_batch_done(dtx_store_t *self, dtx_store_conn_t *c)
     /* Every write of the batch is committed: their keys are free (unless
      * held by later writes) before any callback submits the next ones. */
     dtx_store_batch_release(self, b);
+    /* The writes queued while it flew leave now, before its callbacks run
+     * (behind the batch still in flight, if any): the server has them
+     * while this thread answers and sends. The callbacks' own writes
+     * queue for the batch after. */
+    const char *why = c->pending.n && c->inflight < DTX_STORE_DEPTH ? dtx_store_pipe_send(self, c)
+                                                                      : NULL;
     for (int i = 0; i < b->n; i++) {
         self->stats.ops++;
         /* Committed, but its share of a set's rows could not be made (out
@@ -172,7 +185,7 @@ static const char *s_batch_done(dtx_store_t *self, dtx_store_conn_t *c)
         b->ops[i].cb(b->ops[i].ctx, rc, b->ops[i].res);
     }
     dtx_store_batch_reset(b);
-    return NULL;
+    return why;
 }
 
 const char *dtx_store_pipe_read(dtx_store_t *self, dtx_store_conn_t *c)
@@ -193,7 +206,7 @@ const char *dtx_store_pipe_read(dtx_store_t *self, dtx_store_conn_t *c)
             const char *why = s_batch_done(self, c);
             if (why)
                 return why;
-            break;
+            continue; /* the results of the batch behind it may be here too */
         }
         if (b->cursor >= b->plan.nexec) {
             PQclear(res);

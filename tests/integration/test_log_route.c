@@ -34,7 +34,10 @@ static const dtx_store_stmt_t s_stmts[] = {
     /* 2: route_where, lazy */
     { "route_where_lazy",
       "SELECT pg_backend_pid()::text FROM pg_sleep($2::float8), (SELECT $1::text) k", 2, 1, NULL, 0 },
+    /* 3: 1 / $2 (fails for 0: division by zero) */
+    { "route_div", "SELECT (1 / $2::int)::text FROM (SELECT $1::text) k", 2, 0, NULL, 0 },
 };
+#define S_NSTMTS ((int)(sizeof s_stmts / sizeof s_stmts[0]))
 
 static int s_init(void)
 {
@@ -107,7 +110,7 @@ static void test_a_held_key_stays_on_its_connection(void)
 {
     enum { SPILL = 8, N = SPILL + 3 };
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, 3, NULL, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, S_NSTMTS, NULL, &err);
     CU_ASSERT_FATAL(st != NULL);
     dtx_store_set_spill(st, SPILL);
     s_answer_t a[N];
@@ -151,7 +154,7 @@ static void s_read(dtx_store_t *st, s_answer_t *a, int n);
 static void test_a_lazy_write_takes_the_last_connection(void)
 {
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, 3, NULL, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, S_NSTMTS, NULL, &err);
     CU_ASSERT_FATAL(st != NULL);
     s_answer_t a[4];
     memset(a, 0, sizeof a);
@@ -186,7 +189,7 @@ static void test_a_keys_writes_apply_in_order_across_connections(void)
     CU_ASSERT_EQUAL_FATAL(h_db_exec(s_log, "INSERT INTO route_t SELECT 'k' || g, 0"
                                            " FROM generate_series(0, %d) g", KEYS - 1), 0);
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 3, 0, s_stmts, 3, NULL, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 3, 0, s_stmts, S_NSTMTS, NULL, &err);
     CU_ASSERT_FATAL(st != NULL);
     dtx_store_set_spill(st, 2);
     static s_answer_t a[N];
@@ -242,7 +245,7 @@ static void s_read(dtx_store_t *st, s_answer_t *a, int n)
 static void test_a_key_lost_in_flight_waits_for_its_connection(void)
 {
     int err = 0;
-    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, 3, NULL, &err);
+    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, S_NSTMTS, NULL, &err);
     CU_ASSERT_FATAL(st != NULL);
     dtx_store_set_spill(st, 1);
     s_answer_t a[1], b[2], c[1];
@@ -279,6 +282,64 @@ static void test_a_key_lost_in_flight_waits_for_its_connection(void)
     dtx_store_destroy(&st);
 }
 
+/* A connection takes a second batch while its first is in flight
+ * (DTX_STORE_DEPTH): its server starts on it as soon as the first
+ * commits. A third waits. The connection broken under them: both sent
+ * batches may have committed (DTX_EUNKNOWN), the waiting one was never
+ * sent (DTX_EDB). */
+static void test_a_second_batch_goes_behind_the_first(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, s_stmts, S_NSTMTS, NULL, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_answer_t a[3];
+    memset(a, 0, sizeof a);
+    s_where(st, 1, "1", &a[0]);
+    dtx_store_flush(st);
+    s_where(st, 2, "0", &a[1]);
+    dtx_store_flush(st);
+    s_where(st, 3, "0", &a[2]);
+    dtx_store_flush(st);
+    zmq_pollitem_t items[2];
+    CU_ASSERT_FATAL(dtx_store_poll_items(st, items, 2) == 1);
+    CU_ASSERT_EQUAL_FATAL(shutdown(items[0].fd, SHUT_RDWR), 0);
+    s_read(st, a, 3);
+    dtx_store_maintain(st, -1);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_TRUE(a[i].done);
+    CU_ASSERT_EQUAL(a[0].rc, DTX_EUNKNOWN);
+    CU_ASSERT_EQUAL(a[1].rc, DTX_EUNKNOWN);
+    CU_ASSERT_EQUAL(a[2].rc, DTX_EDB);
+    dtx_store_destroy(&st);
+}
+
+/* A batch behind a failing one runs on its own: the first rolls back
+ * (DTX_EDB) at its Sync, the second commits and answers; and a batch
+ * behind one in flight is answered in order after it. */
+static void test_a_batch_behind_a_failed_one_commits(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, s_stmts, S_NSTMTS, NULL, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_answer_t a[3];
+    memset(a, 0, sizeof a);
+    const char *fail[2] = { "1", "0" };
+    dtx_store_submit(st, 1, 3, 2, fail, NULL, NULL, s_on_done, &a[0]);
+    dtx_store_flush(st);
+    const char *ok[2] = { "2", "4" };
+    dtx_store_submit(st, 2, 3, 2, ok, NULL, NULL, s_on_done, &a[1]);
+    dtx_store_flush(st);
+    s_where(st, 3, "0", &a[2]); /* a third batch, sent once the first is back */
+    CU_ASSERT_FATAL(s_run(st, a, 3) == 0);
+    CU_ASSERT_EQUAL(a[0].rc, DTX_EDB);
+    CU_ASSERT_EQUAL(a[1].rc, 0);
+    CU_ASSERT_EQUAL(a[1].rows, 1);
+    CU_ASSERT_STRING_EQUAL(a[1].first, "0"); /* 1 / 4 */
+    CU_ASSERT_EQUAL(a[2].rc, 0);
+    CU_ASSERT_TRUE(dtx_store_healthy(st));
+    dtx_store_destroy(&st);
+}
+
 INTEG_SUITE(log_route)
 {
     CU_pSuite s = CU_add_suite("log_route", s_init, s_clean);
@@ -286,6 +347,8 @@ INTEG_SUITE(log_route)
     CU_add_test(s, "a lazy write takes the last connection", test_a_lazy_write_takes_the_last_connection);
     CU_add_test(s, "a key's writes apply in order across connections",
                 test_a_keys_writes_apply_in_order_across_connections);
+    CU_add_test(s, "a second batch goes behind the first", test_a_second_batch_goes_behind_the_first);
+    CU_add_test(s, "a batch behind a failed one commits", test_a_batch_behind_a_failed_one_commits);
     CU_add_test(s, "a key lost in flight waits for its connection",
                 test_a_key_lost_in_flight_waits_for_its_connection);
 }

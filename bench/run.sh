@@ -10,8 +10,11 @@
 #   BENCH_WARMUP          warmup seconds before each run (default 2)
 #   BENCH_RUNS            runs per measurement; the table shows the median
 #                         (default 3)
-#   BENCH_DB_CONNECTIONS  dtxd --db-connections, and pgbench (b)'s client
-#                         count (default 2)
+#   BENCH_DB_CONNECTIONS  dtxd --db-connections (default 2)
+#   BENCH_REF_CLIENTS     the client count of references (b) and (b run)
+#                         (default 2: PostgreSQL's best for them on 2 CPUs;
+#                         apart from dtxd's connections, so that a dtxd
+#                         setting is measured against the same reference)
 #   BENCH_CURVE           1 (default): dtxd and its peers speak CurveZMQ, as
 #                         in production; 0: the plain wire
 #   BENCH_SAGA_LEVELS     Sagas in flight for the Saga rows (default "1 N",
@@ -96,6 +99,7 @@ DURATION=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-3}
 DB_CONNS=${BENCH_DB_CONNECTIONS:-2}
+REF_CLIENTS=${BENCH_REF_CLIENTS:-2}
 CURVE=${BENCH_CURVE:-1}
 SAGA_POLL_MS=${BENCH_SAGA_POLL_MS:-2}
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -115,6 +119,7 @@ done
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a whole number of seconds"
 [[ $RUNS =~ ^[0-9]+$ && $RUNS -ge 1 ]] || die "BENCH_RUNS must be >= 1"
 [[ $DB_CONNS =~ ^[0-9]+$ && $DB_CONNS -ge 1 ]] || die "BENCH_DB_CONNECTIONS must be >= 1"
+[[ $REF_CLIENTS =~ ^[0-9]+$ && $REF_CLIENTS -ge 1 ]] || die "BENCH_REF_CLIENTS must be >= 1"
 max_level=0
 for c in $LEVELS; do
     [[ $c =~ ^[0-9]+$ && $c -ge 1 ]] || die "BENCH_LEVELS: '$c' is not a concurrency level"
@@ -371,7 +376,7 @@ ROWS=$LOGS/runs.tsv
 
 # ------------------------------------------------------------ references
 A_CLIENTS=$((max_level < 64 ? max_level : 64))
-B_CLIENTS=$DB_CONNS
+B_CLIENTS=$REF_CLIENTS
 
 # pgbench_cmd CLIENTS SCRIPT SECONDS: sets PGBENCH_CMD.
 pgbench_cmd() {

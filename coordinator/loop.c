@@ -55,7 +55,8 @@
 /* Due timers run in slices: at most this many a turn, and none while a
  * log connection has this many of their writes queued or in flight. An
  * expiry storm (thousands of deadlines at once) then goes to the log in
- * small batches, and a request's write waits behind at most one of them
+ * small batches, and a request's write waits behind at most two of them
+ * (a connection's batches in flight, log/store.c)
  * (bench/storm.sh measures the BEGIN latency through 424,000 expiries);
  * the lease renewal has a connection of its own. */
 #define S_MAX_TIMERS_PER_TURN 32

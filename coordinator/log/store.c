@@ -141,6 +141,7 @@ static int s_connect(dtx_store_t *self, dtx_store_conn_t *c)
     }
     c->up = 1;
     c->broken = 0;
+    c->halt = NULL;
     c->inflight = 0;
     c->want_write = 0;
     return 0;
@@ -272,16 +273,17 @@ static int s_reserve(dtx_store_batch_t *b, size_t extra)
  * spill on every one, the one with the fewest pending. A lazy write looks
  * from the last connection instead: at a low load it then never holds up
  * a synchronous one (a lone write queued behind a lazy batch in flight
- * would wait its round trip: a TCC_RUN's first write behind the previous
- * one's final state, at 1 in flight), and its commit skips the WAL flush
- * wait because its batch holds only lazy writes (store.h). */
+ * would wait for it: a TCC_RUN's first write behind the previous one's
+ * final state, at 1 in flight), and its commit skips the WAL flush wait
+ * because its batch holds only lazy writes (store.h). A halted connection
+ * (store_int.h) takes nothing. */
 static int s_pick(const dtx_store_t *self, uint32_t key, int lazy)
 {
     int best = -1;
     for (int k = 0; k < self->nshards; k++) {
         int i = lazy ? self->nshards - 1 - k : k;
         const dtx_store_conn_t *c = &self->conns[i];
-        if (!c->up)
+        if (!c->up || c->halt)
             continue;
         if (c->pending.n < self->spill)
             return i;
@@ -422,8 +424,7 @@ void dtx_store_flush(dtx_store_t *self)
 {
     for (int i = 0; i < self->nconn; i++) {
         dtx_store_conn_t *c = &self->conns[i];
-        const char *why = c->up && c->inflight < DTX_STORE_DEPTH && c->pending.n > 0
-                              ? dtx_store_pipe_send(self, c) : NULL;
+        const char *why = dtx_store_can_send(c) ? dtx_store_pipe_send(self, c) : NULL;
         if (why)
             s_mark_broken(c, why);
     }

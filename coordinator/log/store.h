@@ -64,7 +64,7 @@
 /* Opens nconn connections (blocking), plus control (0..2) side ones: the
  * control connection (control >= 1), then the scan connection too
  * (control == 2); and prepares stmts (array of nstmts; the pointer must stay valid) on
- * each. A batch holds whatever was submitted while the previous one was in
+ * each. A batch holds whatever was submitted while the previous ones were in
  * flight: its size adapts to the load. The control connection carries
  * only what is submitted with shard DTX_STORE_CONTROL (the node lease), so
  * a burst of log writes never delays it (without one, such submissions go

@@ -66,6 +66,8 @@ typedef struct dtx_store_conn {
     int       up;
     int       broken;        /* failure noticed; batches still to be failed */
     int       inflight;      /* batches sent, awaiting their Syncs: 0..DTX_STORE_DEPTH */
+    const char *halt;        /* NULL, or why nothing more may be sent on it: it goes
+                                down once the batches in flight are read (store_pipe.c) */
     int       want_write;    /* PQflush has more to send */
     int64_t   next_connect_ms;
     uint32_t  failed_connects; /* attempts failed since it went down */
@@ -115,8 +117,17 @@ void dtx_store_batch_release(dtx_store_t *self, dtx_store_batch_t *b);
  * have committed (never sent, or rolled back), DTX_EUNKNOWN when it may
  * have. */
 void dtx_store_batch_fail(dtx_store_t *self, dtx_store_batch_t *b, int rc);
-/* Sends c's pending batch (it becomes the one in flight). NULL, or why c
- * is broken now. */
+/* 1 when c's pending batch may be sent now: c is up and not halted, and
+ * it has no batch in flight, or one that has not failed (a batch behind a
+ * failed one would run on a session that may be going away: a demoted
+ * primary's). */
+static inline int dtx_store_can_send(const dtx_store_conn_t *c)
+{
+    return c->up && !c->halt && c->pending.n > 0 &&
+           (c->inflight == 0 || (c->inflight < DTX_STORE_DEPTH && !c->flying.failed));
+}
+/* Sends c's pending batch (it becomes the oldest in flight, or the one
+ * behind it). NULL, or why c is broken now (and c->halt says so too). */
 const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c);
 /* Reads what c's server answered; runs the callbacks of a batch whose
  * Sync came. NULL, or why c is broken now. */

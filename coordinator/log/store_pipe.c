@@ -109,7 +109,19 @@ static int s_send_set(dtx_store_t *self, dtx_store_conn_t *c, dtx_store_batch_t 
     return PQsendQueryPrepared(c->pg, self->set_names[first->stmt], np, vals, NULL, NULL, 0);
 }
 
+static const char *s_send(dtx_store_t *self, dtx_store_conn_t *c);
+
 const char *dtx_store_pipe_send(dtx_store_t *self, dtx_store_conn_t *c)
+{
+    /* A send that broke off leaves a batch half written: nothing more
+     * goes on this connection (a later Sync would commit the half). */
+    const char *why = s_send(self, c);
+    if (why)
+        c->halt = why;
+    return why;
+}
+
+static const char *s_send(dtx_store_t *self, dtx_store_conn_t *c)
 {
     /* Swap: pending becomes the oldest batch in flight, or the one behind
      * it (the slot it leaves is empty: reset when its batch ended). */
@@ -159,33 +171,42 @@ static const char *s_batch_done(dtx_store_t *self, dtx_store_conn_t *c)
     c->next = tmp;
     c->inflight--;
     dtx_store_batch_t *b = &c->done;
-    if (b->failed) {
-        int read_only = b->read_only;
-        dtx_store_batch_fail(self, b, DTX_EDB); /* rolled back at the Sync */
-        return read_only ? "read-only server" : NULL;
+    /* Refused as read-only (a standby, or a primary demoted under us):
+     * nothing more is sent, and the connection goes down once the batch
+     * behind, if any, is read — its own Sync says whether it committed,
+     * which is better than "unknown". */
+    if (b->failed && b->read_only && !c->halt)
+        c->halt = "read-only server";
+    if (!b->failed) {
+        self->stats.round_trips++;
+        self->stats.lazy_round_trips += (uint64_t)b->lazy;
+        dtx_hist_observe(&self->stats.batch_ms, dtx_clock_mono_ms() - b->sent_ms);
+        dtx_hist_observe(&self->stats.batch_ops, b->n);
     }
-    self->stats.round_trips++;
-    self->stats.lazy_round_trips += (uint64_t)b->lazy;
-    dtx_hist_observe(&self->stats.batch_ms, dtx_clock_mono_ms() - b->sent_ms);
-    dtx_hist_observe(&self->stats.batch_ops, b->n);
-    /* Every write of the batch is committed: their keys are free (unless
-     * held by later writes) before any callback submits the next ones. */
+    /* Every write of the batch is committed, or rolled back at the Sync:
+     * their keys are free (unless held by later writes) before any
+     * callback submits the next ones. */
     dtx_store_batch_release(self, b);
     /* The writes queued while it flew leave now, before its callbacks run
      * (behind the batch still in flight, if any): the server has them
      * while this thread answers and sends. The callbacks' own writes
      * queue for the batch after. */
-    const char *why = c->pending.n && c->inflight < DTX_STORE_DEPTH ? dtx_store_pipe_send(self, c)
-                                                                      : NULL;
-    for (int i = 0; i < b->n; i++) {
-        self->stats.ops++;
-        /* Committed, but its share of a set's rows could not be made (out
-         * of memory): the caller re-reads, as for a lost answer. */
-        int rc = b->ops[i].res ? 0 : DTX_EUNKNOWN;
-        b->ops[i].cb(b->ops[i].ctx, rc, b->ops[i].res);
+    const char *why = dtx_store_can_send(c) ? dtx_store_pipe_send(self, c) : NULL;
+    if (b->failed) {
+        dtx_store_batch_fail(self, b, DTX_EDB); /* rolled back at the Sync */
+    } else {
+        for (int i = 0; i < b->n; i++) {
+            self->stats.ops++;
+            /* Committed, but its share of a set's rows could not be made
+             * (out of memory): the caller re-reads, as for a lost answer. */
+            int rc = b->ops[i].res ? 0 : DTX_EUNKNOWN;
+            b->ops[i].cb(b->ops[i].ctx, rc, b->ops[i].res);
+        }
+        dtx_store_batch_reset(b);
     }
-    dtx_store_batch_reset(b);
-    return why;
+    if (why)
+        return why;
+    return c->halt && c->inflight == 0 ? c->halt : NULL;
 }
 
 const char *dtx_store_pipe_read(dtx_store_t *self, dtx_store_conn_t *c)

@@ -36,6 +36,12 @@ static const dtx_store_stmt_t s_stmts[] = {
       "SELECT pg_backend_pid()::text FROM pg_sleep($2::float8), (SELECT $1::text) k", 2, 1, NULL, 0 },
     /* 3: 1 / $2 (fails for 0: division by zero) */
     { "route_div", "SELECT (1 / $2::int)::text FROM (SELECT $1::text) k", 2, 0, NULL, 0 },
+    /* 4: makes the rest of its batch read-only (a write then fails with 25006) */
+    { "route_ro", "SELECT set_config('transaction_read_only', 'on', true) FROM (SELECT $1::text, $2::text) k",
+      2, 0, NULL, 0 },
+    /* 5: key $1 := $2 */
+    { "route_put", "INSERT INTO route_t (k, v) VALUES ($1, $2::int) ON CONFLICT (k) DO UPDATE "
+                   "SET v = EXCLUDED.v RETURNING v::text", 2, 0, NULL, 0 },
 };
 #define S_NSTMTS ((int)(sizeof s_stmts / sizeof s_stmts[0]))
 
@@ -340,6 +346,43 @@ static void test_a_batch_behind_a_failed_one_commits(void)
     dtx_store_destroy(&st);
 }
 
+/* A batch refused as read-only (SQLSTATE 25006, as on a demoted
+ * primary) with one sent behind it: nothing more is sent, the batch
+ * behind is read to its own end (here it commits: it is its own
+ * transaction) instead of being reported unknown, then the connection
+ * goes down to look for the primary. */
+static void test_a_batch_behind_a_read_only_refusal_is_read(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 1, 0, s_stmts, S_NSTMTS, NULL, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_answer_t a[4];
+    memset(a, 0, sizeof a);
+    const char *ro[2] = { "ro-1", "0" }, *put1[2] = { "ro-1", "1" }, *put2[2] = { "ro-2", "2" };
+    dtx_store_submit(st, 1, 4, 2, ro, NULL, NULL, s_on_done, &a[0]);
+    dtx_store_submit(st, 1, 5, 2, put1, NULL, NULL, s_on_done, &a[1]);
+    dtx_store_flush(st);
+    dtx_store_submit(st, 2, 5, 2, put2, NULL, NULL, s_on_done, &a[2]);
+    dtx_store_flush(st); /* behind the first */
+    s_where(st, 3, "0", &a[3]); /* pending: never sent on this connection */
+    s_read(st, a, 3);
+    CU_ASSERT_TRUE(a[0].done && a[1].done && a[2].done);
+    CU_ASSERT_EQUAL(a[0].rc, DTX_EDB);
+    CU_ASSERT_EQUAL(a[1].rc, DTX_EDB);
+    CU_ASSERT_EQUAL(a[2].rc, 0);
+    CU_ASSERT_STRING_EQUAL(a[2].first, "2");
+    CU_ASSERT_FALSE(dtx_store_healthy(st));
+    CU_ASSERT_FALSE(a[3].done);
+    dtx_store_maintain(st, -1);
+    CU_ASSERT_TRUE(a[3].done);
+    CU_ASSERT_EQUAL(a[3].rc, DTX_EDB);
+    PGresult *r = PQexec(s_log, "SELECT string_agg(k || '=' || v, ',' ORDER BY k) FROM route_t "
+                                "WHERE k LIKE 'ro-%'");
+    CU_ASSERT_STRING_EQUAL(PQgetvalue(r, 0, 0), "ro-2=2");
+    PQclear(r);
+    dtx_store_destroy(&st);
+}
+
 INTEG_SUITE(log_route)
 {
     CU_pSuite s = CU_add_suite("log_route", s_init, s_clean);
@@ -349,6 +392,8 @@ INTEG_SUITE(log_route)
                 test_a_keys_writes_apply_in_order_across_connections);
     CU_add_test(s, "a second batch goes behind the first", test_a_second_batch_goes_behind_the_first);
     CU_add_test(s, "a batch behind a failed one commits", test_a_batch_behind_a_failed_one_commits);
+    CU_add_test(s, "a batch behind a read-only refusal is read",
+                test_a_batch_behind_a_read_only_refusal_is_read);
     CU_add_test(s, "a key lost in flight waits for its connection",
                 test_a_key_lost_in_flight_waits_for_its_connection);
 }

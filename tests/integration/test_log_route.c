@@ -319,6 +319,41 @@ static void test_a_second_batch_goes_behind_the_first(void)
     dtx_store_destroy(&st);
 }
 
+/* A key whose only write is in the batch behind (not the oldest) is
+ * parked too when the connection breaks under both: that write may have
+ * committed, so the key's next write must not run on another
+ * connection meanwhile. */
+static void test_a_key_in_the_batch_behind_waits_for_its_connection(void)
+{
+    int err = 0;
+    dtx_store_t *st = dtx_store_new(s_db, 2, 0, s_stmts, S_NSTMTS, NULL, &err);
+    CU_ASSERT_FATAL(st != NULL);
+    s_answer_t a[2], b[2];
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    s_where(st, 7, "1", &a[0]); /* the first connection: in flight */
+    dtx_store_flush(st);
+    s_where(st, 8, "0", &a[1]); /* a free key: the same connection, behind */
+    dtx_store_flush(st);
+    zmq_pollitem_t items[4];
+    CU_ASSERT_FATAL(dtx_store_poll_items(st, items, 4) == 2);
+    CU_ASSERT_EQUAL_FATAL(shutdown(items[0].fd, SHUT_RDWR), 0);
+    s_read(st, a, 2);
+    dtx_store_maintain(st, -1);
+    CU_ASSERT_EQUAL(a[0].rc, DTX_EUNKNOWN);
+    CU_ASSERT_EQUAL(a[1].rc, DTX_EUNKNOWN);
+    /* Key 8 stays on the broken connection: its write fails; key 9 runs
+     * on the other one. */
+    s_where(st, 8, "0", &b[0]);
+    s_where(st, 9, "0", &b[1]);
+    dtx_store_maintain(st, -1);
+    CU_ASSERT_TRUE(b[0].done);
+    CU_ASSERT_EQUAL(b[0].rc, DTX_EDB);
+    CU_ASSERT_FATAL(s_run(st, b, 2) == 0);
+    CU_ASSERT_EQUAL(b[1].rc, 0);
+    dtx_store_destroy(&st);
+}
+
 /* A batch behind a failing one runs on its own: the first rolls back
  * (DTX_EDB) at its Sync, the second commits and answers; and a batch
  * behind one in flight is answered in order after it. */
@@ -391,6 +426,8 @@ INTEG_SUITE(log_route)
     CU_add_test(s, "a key's writes apply in order across connections",
                 test_a_keys_writes_apply_in_order_across_connections);
     CU_add_test(s, "a second batch goes behind the first", test_a_second_batch_goes_behind_the_first);
+    CU_add_test(s, "a key in the batch behind waits for its connection",
+                test_a_key_in_the_batch_behind_waits_for_its_connection);
     CU_add_test(s, "a batch behind a failed one commits", test_a_batch_behind_a_failed_one_commits);
     CU_add_test(s, "a batch behind a read-only refusal is read",
                 test_a_batch_behind_a_read_only_refusal_is_read);

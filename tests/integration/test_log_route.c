@@ -248,6 +248,19 @@ static void s_read(dtx_store_t *st, s_answer_t *a, int n)
     }
 }
 
+/* With the first of two connections down: key's write (a key parked on
+ * it) fails at once, key 9's (free) runs on the other. b: two answers. */
+static void s_parked_on_the_down_one(dtx_store_t *st, uint32_t key, s_answer_t *b)
+{
+    s_where(st, key, "0", &b[0]);
+    s_where(st, 9, "0", &b[1]);
+    dtx_store_maintain(st, -1);
+    CU_ASSERT_TRUE(b[0].done);
+    CU_ASSERT_EQUAL(b[0].rc, DTX_EDB);
+    CU_ASSERT_FATAL(s_run(st, b, 2) == 0);
+    CU_ASSERT_EQUAL(b[1].rc, 0);
+}
+
 static void test_a_key_lost_in_flight_waits_for_its_connection(void)
 {
     int err = 0;
@@ -272,13 +285,7 @@ static void test_a_key_lost_in_flight_waits_for_its_connection(void)
     /* Key 7 stays on its connection, down: its write fails rather than
      * run on the other one beside a commit that may still happen; key 9,
      * free, goes to the connection that is up. */
-    s_where(st, 7, "0", &b[0]);
-    s_where(st, 9, "0", &b[1]);
-    dtx_store_maintain(st, -1);
-    CU_ASSERT_TRUE(b[0].done);
-    CU_ASSERT_EQUAL(b[0].rc, DTX_EDB);
-    CU_ASSERT_FATAL(s_run(st, b, 2) == 0);
-    CU_ASSERT_EQUAL(b[1].rc, 0);
+    s_parked_on_the_down_one(st, 7, b);
     /* Back: key 7 is free again. */
     dtx_store_maintain(st, INT64_MAX / 2);
     CU_ASSERT_TRUE(dtx_store_healthy(st));
@@ -342,15 +349,7 @@ static void test_a_key_in_the_batch_behind_waits_for_its_connection(void)
     dtx_store_maintain(st, -1);
     CU_ASSERT_EQUAL(a[0].rc, DTX_EUNKNOWN);
     CU_ASSERT_EQUAL(a[1].rc, DTX_EUNKNOWN);
-    /* Key 8 stays on the broken connection: its write fails; key 9 runs
-     * on the other one. */
-    s_where(st, 8, "0", &b[0]);
-    s_where(st, 9, "0", &b[1]);
-    dtx_store_maintain(st, -1);
-    CU_ASSERT_TRUE(b[0].done);
-    CU_ASSERT_EQUAL(b[0].rc, DTX_EDB);
-    CU_ASSERT_FATAL(s_run(st, b, 2) == 0);
-    CU_ASSERT_EQUAL(b[1].rc, 0);
+    s_parked_on_the_down_one(st, 8, b);
     dtx_store_destroy(&st);
 }
 

@@ -10,7 +10,10 @@
 #   BENCH_WARMUP          warmup seconds before each run (default 2)
 #   BENCH_RUNS            runs per measurement; the table shows the median
 #                         (default 3)
-#   BENCH_DB_CONNECTIONS  dtxd --db-connections (default 2)
+#   BENCH_DB_CONNECTIONS  dtxd --db-connections (default 1: on these 2 CPUs,
+#                         shared with PostgreSQL, one connection with two
+#                         batches in flight makes fewer, bigger commits;
+#                         docs/operations.md, "Tuning")
 #   BENCH_REF_CLIENTS     the client count of references (b) and (b run)
 #                         (default 2: PostgreSQL's best for them on 2 CPUs;
 #                         apart from dtxd's connections, so that a dtxd
@@ -98,7 +101,7 @@ LEVELS=${BENCH_LEVELS:-1 16 64 256}
 DURATION=${BENCH_SECONDS:-10}
 WARMUP=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-3}
-DB_CONNS=${BENCH_DB_CONNECTIONS:-2}
+DB_CONNS=${BENCH_DB_CONNECTIONS:-1}
 REF_CLIENTS=${BENCH_REF_CLIENTS:-2}
 CURVE=${BENCH_CURVE:-1}
 SAGA_POLL_MS=${BENCH_SAGA_POLL_MS:-2}

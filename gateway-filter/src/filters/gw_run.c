@@ -140,15 +140,11 @@ static int s_answer(dtx_gw_req_t *req, const s_run_t *r, int rc, int keyed)
          * it may have committed; only the trace
          * (or dtxd's text, when it named the gid) finds it — or, with a
          * Dtx-Run-Id, the same request sent again. */
-        if (keyed)
-            dtx_gw_reply_set(req, 504, "application/json",
-                             "{\"error\":\"transaction outcome unknown\",\"trace\":\"%.32s\","
-                             "\"detail\":\"%s\",\"retry\":\"send the same request with the "
-                             "same Dtx-Run-Id\"}\n", req->traceparent + 3, dtx_strerror(rc));
-        else
-            dtx_gw_reply_set(req, 504, "application/json",
-                             "{\"error\":\"transaction outcome unknown\",\"trace\":\"%.32s\","
-                             "\"detail\":\"%s\"}\n", req->traceparent + 3, dtx_strerror(rc));
+        dtx_gw_reply_set(req, 504, "application/json",
+                         "{\"error\":\"transaction outcome unknown\",\"trace\":\"%.32s\","
+                         "\"detail\":\"%s\"%s}\n", req->traceparent + 3, dtx_strerror(rc),
+                         keyed ? ",\"retry\":\"send the same request with the same Dtx-Run-Id\""
+                               : "");
         return DTX_GW_RUN_UNKNOWN;
     case DTX_ENOTSENT:
         /* The request never left (no connection to dtxd): nothing ran,
